@@ -1,0 +1,47 @@
+"""The vaccination-record reconciliation portal."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal import config
+from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    config.load(app, overrides)
+
+    # Import the models so that metadata (and so migrations) knows every table.
+    from portal import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    from portal.core.i18n import select_locale, select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    from portal.core import web
+
+    web.init_app(app)
+
+    from portal.auth.routes import bp as auth_bp
+    from portal.core.routes import bp as core_bp
+    from portal.records.routes import bp as records_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(records_bp)
+
+    from portal import cli
+
+    cli.init_app(app)
+    return app

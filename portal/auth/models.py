@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.areas.models import Area, Site
+from portal.extensions import db
+from portal.models_base import enum_column, utcnow
+
+
+class Role(enum.StrEnum):
+    POLICE = "police"
+    HEALTH_STATION = "health_station"
+    COMMITTEE = "committee"
+    VACCINATION_SITE = "vaccination_site"
+    HEALTH_AUTHORITY = "health_authority"
+    ADMIN = "admin"
+
+
+class User(db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    area: Mapped[Area] = relationship()
+    site: Mapped[Site | None] = relationship()
+
+    # Flask-Login reads these; ``session_token`` is set for the request's own session.
+    session_token = None
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class LoginSession(db.Model):
+    """A server-side session: logging out ends it, so a copied cookie stops working."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    client_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.auth import services
+from portal.auth.forms import LoginForm
+from portal.extensions import db, login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(token: str):
+    return services.load_session_user(token)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an open redirect would make a phishing link look like ours.
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return url_for("records.list_records")
+
+
+@bp.get("/login")
+def get_login():
+    if current_user.is_authenticated:
+        return redirect(url_for("records.list_records"))
+    return render_template("auth/login.html", form=LoginForm(), next=request.args.get("next"))
+
+
+@bp.post("/login")
+def post_login():
+    form = LoginForm()
+    next_url = request.form.get("next")
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form, next=next_url), 400
+    try:
+        user = services.authenticate(form.username.data, form.password.data)
+    except services.LoginThrottled:
+        db.session.commit()
+        form.form_errors.append(
+            _("Too many failed attempts. Please wait 15 minutes and try again.")
+        )
+        return render_template("auth/login.html", form=form, next=next_url), 429
+    db.session.commit()
+    if user is None:
+        form.form_errors.append(_("Wrong username or password."))
+        return render_template("auth/login.html", form=form, next=next_url), 401
+    session.permanent = True
+    return redirect(_safe_next(next_url), code=303)
+
+
+@bp.post("/logout")
+@login_required
+def post_logout():
+    services.logout(current_user._get_current_object())
+    db.session.commit()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("auth.get_login"), code=303)

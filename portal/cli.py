@@ -1,0 +1,88 @@
+"""Commands on ``flask --app wsgi``: areas, audit, demo. Each commits once, at the end."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask
+from flask_babel import gettext as _
+
+from portal.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(areas_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(demo_command)
+
+
+@click.group("areas", help="Administrative units.")
+def areas_group() -> None:
+    pass
+
+
+@areas_group.command("load", help="Load the official provinces and communes.")
+def areas_load() -> None:
+    from portal.areas.services import load_official_areas
+
+    added = load_official_areas()
+    db.session.commit()
+    click.echo(_("Added %(p)d provinces and %(c)d communes.", p=added["provinces"],
+                 c=added["communes"]))
+
+
+@click.group("audit", help="The audit trail.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify", help="Check the whole hash chain; exit 1 at the first broken link.")
+def audit_verify() -> None:
+    from portal.audit.services import verify_chain
+
+    report = verify_chain()
+    if report.ok:
+        click.echo(_("Audit chain intact: %(n)d events checked.", n=report.checked))
+        return
+    problems = {
+        "missing": _("an event is missing or out of order"),
+        "prev_hash": _("the link to the previous event does not match"),
+        "altered": _("the event's content was altered"),
+        "truncated": _("events were removed from the end of the chain"),
+    }
+    click.echo(
+        _("Audit chain BROKEN at event #%(seq)d: %(problem)s (%(n)d events intact before it).",
+          seq=report.broken_seq, problem=problems[report.problem], n=report.checked),
+        err=True,
+    )
+    sys.exit(1)
+
+
+@click.command("demo", help="Seed a fresh database with demo data and print the accounts.")
+@click.option("--password", default=None, help="Password for every demo account.")
+@click.option("--accounts", "accounts_file", type=click.Path(dir_okay=False, writable=True),
+              default=None, help="Write the accounts as JSON to this file.")
+def demo_command(password: str | None, accounts_file: str | None) -> None:
+    from portal.demo import services
+
+    password = password or services.DEFAULT_PASSWORD
+    try:
+        accounts = services.seed(password)
+        db.session.commit()
+        click.echo(_("Demo data created."))
+        seeded = True
+    except services.AlreadySeeded:
+        db.session.rollback()
+        accounts = services.existing_accounts()
+        click.echo(_("The database already has data; nothing was added."))
+        seeded = False
+    if accounts_file:
+        with open(accounts_file, "w", encoding="utf-8") as handle:
+            json.dump([a.as_json() for a in accounts], handle, ensure_ascii=False, indent=2)
+    for account in accounts:
+        click.echo(f"  {account.username:<28} {account.role:<18} {account.area_code:<6} "
+                   f"{account.area_name}")
+    if seeded:
+        click.echo(_("Password of every demo account: %(pw)s", pw=password))

@@ -1,0 +1,119 @@
+"""Request-wide behaviour: template helpers, error pages, headers, login settings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, jsonify, request
+from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.core.rendering import is_fragment_request, render
+from portal.extensions import db, login_manager
+
+ERROR_MESSAGES = {
+    400: _l("The request could not be understood. Check what you entered and try again."),
+    401: _l("Please log in to continue."),
+    403: _l("You do not have permission to do this."),
+    404: _l("The page or record was not found, or it is outside your area."),
+    405: _l("This action is not allowed here."),
+    409: _l("Someone else changed this meanwhile. Reload and try again."),
+    413: _l("The upload is too large."),
+    429: _l("Too many requests. Please wait a moment and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+}
+
+
+def format_date(value: date | datetime | None) -> str:
+    """Dates are always dd/mm/yyyy, whatever the language."""
+    if value is None:
+        return ""
+    return value.strftime("%d/%m/%Y")
+
+
+def format_birth(value: date | None, precision) -> str:
+    """A birth date shown only as precisely as it is known."""
+    if value is None:
+        return ""
+    precision = getattr(precision, "value", precision)
+    if precision == "year":
+        return f"{value.year:04d}"
+    if precision == "month":
+        return value.strftime("%m/%Y")
+    return value.strftime("%d/%m/%Y")
+
+
+def format_time(value: datetime | None) -> str:
+    """A stored UTC time, shown in Asia/Ho_Chi_Minh as dd/mm/yyyy HH:MM:SS."""
+    if value is None:
+        return ""
+    return format_datetime(value, "dd/MM/yyyy HH:mm:ss")
+
+
+def format_number(value: int | None) -> str:
+    return "" if value is None else format_decimal(value)
+
+
+def reject_keys(mapping: dict, *keys: str) -> dict:
+    return {k: v for k, v in mapping.items() if k not in keys}
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.get_login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+
+    app.jinja_env.filters.update(
+        date=format_date,
+        birth=format_birth,
+        time=format_time,
+        number=format_number,
+        reject_keys=reject_keys,
+    )
+    from portal.auth.forms import role_label
+    from portal.core.labels import action_label, field_label, id_kind_label
+
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        role_label=role_label,
+        id_kind_label=id_kind_label,
+        field_label=field_label,
+        action_label=action_label,
+    )
+
+    @app.after_request
+    def _headers(response):
+        response.vary.add("HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        db.session.rollback()
+        message = _("Your session form has expired or is invalid. Reload the page and try again.")
+        return _error_response(400, message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        db.session.rollback()
+        return _error_response(error.code or 500, None)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error")
+        return _error_response(500, None)
+
+
+def _error_response(code: int, message: str | None):
+    message = message or str(ERROR_MESSAGES.get(code, ERROR_MESSAGES[500]))
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+        return jsonify(error=message, status=code), code
+    template = "errors/_message.html" if is_fragment_request() else "errors/error.html"
+    return render(template, status=code, code=code, message=message)

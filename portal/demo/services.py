@@ -1,0 +1,180 @@
+"""Seeding a fresh database with a demo province, its people, the register and the users."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from portal.areas import services as areas
+from portal.areas.models import Area, SiteLevel
+from portal.audit import services as audit
+from portal.auth.models import Role, User
+from portal.auth.services import create_user
+from portal.demo.generator import Mix, cccd, generate, vietnamese_name
+from portal.extensions import db
+from portal.records.models import Dose, Person
+from portal.registry.models import RegisterEntry, RegisterExtract
+from portal.text import fold
+
+DEMO_PROVINCE = "01"  # Thành phố Hà Nội
+DEMO_COMMUNES = ("00004", "00008", "00025")  # Ba Đình, Ngọc Hà, Giảng Võ: neighbours
+PERSONS_PER_COMMUNE = (2200, 1700, 1300)
+DEFAULT_PASSWORD = "demo-2021"
+
+
+class AlreadySeeded(Exception):
+    pass
+
+
+@dataclass
+class Account:
+    username: str
+    role: str
+    area_code: str
+    area_name: str
+    display_name: str
+    site_code: str | None = None
+
+    def as_json(self) -> dict:
+        data = {"username": self.username, "role": self.role, "area_code": self.area_code,
+                "display_name": self.display_name}
+        if self.site_code:
+            data["site_code"] = self.site_code
+        return data
+
+
+def short_name(area: Area) -> str:
+    """``Phường Ba Đình`` -> ``ba_dinh``: a username part a person can type."""
+    words = fold(area.name).split(" ")
+    for prefix in (["phuong"], ["xa"], ["dac", "khu"], ["thanh", "pho"], ["tinh"]):
+        if words[: len(prefix)] == prefix:
+            words = words[len(prefix) :]
+            break
+    return "_".join(words)
+
+
+def next_id(model) -> int:
+    return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
+
+
+def sync_sequence(table: str) -> None:
+    """Explicit ids were inserted; PostgreSQL's sequence must move past them."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            )
+        )
+
+
+def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021) -> list[Account]:
+    if db.session.scalar(sa.select(sa.func.count()).select_from(User)):
+        raise AlreadySeeded()
+    rng = random.Random(seed_value)
+    areas.load_official_areas()
+    province = areas.area_by_code(DEMO_PROVINCE)
+    communes = [areas.area_by_code(code) for code in DEMO_COMMUNES]
+    areas.add_legacy_district("001", "Quận Ba Đình (cũ)", province)
+
+    first = communes[0]
+    central = areas.add_site("BV-BACHMAI", "Bệnh viện Bạch Mai", communes[1], SiteLevel.CENTRAL)
+    ministry = areas.add_site(
+        "BV-CONGAN", "Bệnh viện 19-8 Bộ Công an", communes[2], SiteLevel.MINISTRY
+    )
+    provincial = areas.add_site("CDC-HN", "Trung tâm Kiểm soát bệnh tật Hà Nội", first,
+                                SiteLevel.PROVINCE)
+    district = areas.add_site("TTYT-BD", "Trung tâm Y tế quận Ba Đình (cũ)", first,
+                              SiteLevel.DISTRICT)
+    private = areas.add_site("PK-VIETEC", "Phòng khám đa khoa tư nhân Việt Séc", communes[2],
+                             SiteLevel.PRIVATE)
+    shared_sites = [central.id, ministry.id, provincial.id, district.id, private.id]
+
+    accounts: list[Account] = []
+
+    def add_account(username, role, area, display_name, site=None):
+        create_user(username, password, role, area, display_name, site=site)
+        accounts.append(Account(username, role.value, area.code, area.name, display_name,
+                                site.code if site else None))
+
+    add_account("admin", Role.ADMIN, province, "Quản trị hệ thống")
+    add_account("authority." + short_name(province), Role.HEALTH_AUTHORITY, province,
+                "Sở Y tế " + province.name.removeprefix("Thành phố "))
+    add_account("site.cdc_hn", Role.VACCINATION_SITE, first, "Điểm tiêm CDC Hà Nội",
+                site=provincial)
+
+    extract = RegisterExtract(source="demo extract (synthetic)")
+    db.session.add(extract)
+    db.session.flush()
+    used_ids: set[str] = set()
+    person_id = next_id(Person)
+    totals = {"persons": 0, "doses": 0, "register": 0}
+    for commune, count in zip(communes, PERSONS_PER_COMMUNE, strict=True):
+        short = short_name(commune)
+        station = areas.add_site(f"TYT-{commune.code}", "Trạm Y tế " + commune.name, commune,
+                                 SiteLevel.COMMUNE)
+        add_account(f"police.{short}", Role.POLICE, commune, "Công an " + commune.name)
+        add_account(f"health.{short}", Role.HEALTH_STATION, commune, "Trạm Y tế " + commune.name)
+        add_account(f"committee.{short}", Role.COMMITTEE, commune,
+                    "Chủ tịch UBND " + commune.name)
+        add_account(f"site.{short}", Role.VACCINATION_SITE, commune,
+                    "Điểm tiêm " + commune.name, site=station)
+
+        rows = generate(
+            rng, count, commune.id, province.id, [station.id, *shared_sites], used_ids,
+            Mix(), first_person_id=person_id, address_suffix=", " + commune.name,
+        )
+        db.session.execute(sa.insert(Person), rows.persons)
+        doses = [
+            {k: v for k, v in d.items() if k != "person_index"}
+            | {"person_id": person_id + d["person_index"]}
+            for d in rows.doses
+        ]
+        db.session.execute(sa.insert(Dose), doses)
+        db.session.execute(
+            sa.insert(RegisterEntry), [r | {"extract_id": extract.id} for r in rows.register]
+        )
+        audit.record(
+            "records.bulk_create",
+            "area",
+            commune.code,
+            {"persons": [None, len(rows.persons)], "doses": [None, len(doses)]},
+            reason="demo data",
+        )
+        person_id += count
+        totals["persons"] += len(rows.persons)
+        totals["doses"] += len(doses)
+        totals["register"] += len(rows.register)
+
+    # People the register knows who were never vaccinated here: the extract is a superset.
+    others = []
+    for _ in range(500):
+        sex = rng.choice(("male", "female"))
+        born = date(1950 + rng.randrange(60), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        others.append({"id_number": cccd(rng, sex, born, used_ids),
+                       "full_name": vietnamese_name(rng, sex), "sex": sex, "birth_date": born,
+                       "birth_precision": "day", "extract_id": extract.id})
+    db.session.execute(sa.insert(RegisterEntry), others)
+    extract.row_count = totals["register"] + len(others)
+    audit.record(
+        "register.import", "register_extract", extract.id,
+        {"rows": [None, extract.row_count], "source": [None, extract.source]},
+        reason="demo data",
+    )
+    sync_sequence("person")
+    sync_sequence("dose")
+    db.session.flush()
+    return accounts
+
+
+def existing_accounts() -> list[Account]:
+    users = db.session.scalars(sa.select(User).order_by(User.id))
+    return [
+        Account(u.username, u.role.value, u.area.code, u.area.name, u.display_name,
+                u.site.code if u.site else None)
+        for u in users
+    ]
+

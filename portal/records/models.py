@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.areas.models import Area, Site
+from portal.extensions import db
+from portal.models_base import c_collated, enum_column, utcnow
+
+
+class Sex(enum.StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class BirthPrecision(enum.StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class IdKind(enum.StrEnum):
+    CCCD = "cccd"  # 12-digit citizen identity card / personal ID number
+    CMND = "cmnd"  # old 9-digit identity card
+    PASSPORT = "passport"
+    NONE = "none"
+
+
+class PersonStatus(enum.StrEnum):
+    UNVERIFIED = "unverified"
+    MISSING_ID = "missing_id"
+    INVALID_ID = "invalid_id"
+    MISMATCH = "mismatch"
+    NOT_FOUND = "not_found"
+    MATCHED = "matched"
+    VERIFIED = "verified"
+    CONFIRMED = "confirmed"
+    NEEDS_RECONFIRMATION = "needs_reconfirmation"
+    EXEMPT = "exempt"
+
+
+class Person(db.Model):
+    __tablename__ = "person"
+    __table_args__ = (
+        sa.Index("ix_person_commune_sort", "commune_id", "name_sort", "id"),
+        sa.Index("ix_person_province_sort", "province_id", "name_sort", "id"),
+        sa.Index("ix_person_commune_birth", "commune_id", "birth_date", "id"),
+        sa.Index("ix_person_commune_folded", "commune_id", "name_folded"),
+        sa.Index("ix_person_id_number", "id_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(sa.String(200))
+    name_folded: Mapped[str] = mapped_column(c_collated(200))
+    name_sort: Mapped[str] = mapped_column(c_collated(400))
+    sex: Mapped[Sex] = mapped_column(enum_column(Sex, "sex"))
+    birth_date: Mapped[date]
+    birth_precision: Mapped[BirthPrecision] = mapped_column(
+        enum_column(BirthPrecision, "birth_precision")
+    )
+    id_number: Mapped[str | None] = mapped_column(c_collated(20))
+    id_kind: Mapped[IdKind] = mapped_column(enum_column(IdKind, "id_kind"))
+    nationality: Mapped[str] = mapped_column(sa.String(2), default="VN")
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    commune_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
+    province_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    status: Mapped[PersonStatus] = mapped_column(
+        enum_column(PersonStatus, "person_status"), default=PersonStatus.UNVERIFIED
+    )
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    commune: Mapped[Area] = relationship(foreign_keys=[commune_id])
+    doses: Mapped[list[Dose]] = relationship(
+        back_populates="person", order_by="Dose.dose_number", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_foreign(self) -> bool:
+        return self.nationality != "VN"
+
+    def __repr__(self) -> str:
+        return f"<Person {self.id} {self.full_name}>"
+
+
+class Dose(db.Model):
+    __tablename__ = "dose"
+    __table_args__ = (
+        sa.UniqueConstraint("person_id", "dose_number", name="uq_dose_person_number"),
+        sa.Index("ix_dose_site_date", "site_id", "vaccinated_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    dose_number: Mapped[int] = mapped_column(sa.SmallInteger)
+    vaccine: Mapped[str] = mapped_column(sa.String(80))
+    lot: Mapped[str | None] = mapped_column(sa.String(40))
+    vaccinated_on: Mapped[date]
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+
+    person: Mapped[Person] = relationship(back_populates="doses")
+    site: Mapped[Site | None] = relationship()

@@ -1,0 +1,160 @@
+"""Reading the record list: filters, search and keyset pagination, scoped in SQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from portal.areas.models import Area, Site
+from portal.auth.models import User
+from portal.extensions import db
+from portal.records.models import Dose, Person, PersonStatus
+from portal.records.permissions import person_scope
+from portal.text import fold, like_pattern
+
+ID_QUERY = re.compile(r"^[0-9]{3,12}$")
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass
+class Filters:
+    q: str = ""
+    status: str = ""
+    commune: str = ""
+    site: str = ""
+    sort: str = "name"
+    after: str = ""
+    before: str = ""
+
+
+@dataclass
+class Page:
+    rows: list[Person]
+    total: int
+    next_cursor: str | None
+    prev_cursor: str | None
+    filters: Filters = field(default_factory=Filters)
+
+
+# sort name -> (column, descending, how a cursor value is read back)
+SORT_COLUMNS = {
+    "name": (Person.name_sort, False, str),
+    "-name": (Person.name_sort, True, str),
+    "birth": (Person.birth_date, False, date.fromisoformat),
+    "-birth": (Person.birth_date, True, date.fromisoformat),
+}
+
+
+def encode_cursor(value, row_id: int) -> str:
+    raw = json.dumps([value.isoformat() if isinstance(value, date) else value, row_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, parse) -> tuple:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(row_id, int):
+            raise TypeError
+        return parse(value), row_id
+    except (ValueError, TypeError) as error:
+        raise BadCursor(cursor) from error
+
+
+def filter_clauses(user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:
+    """The user's scope and the filters, as SQL. The scope's ids are bound here and now."""
+    clauses: list[sa.ColumnElement[bool]] = [person_scope(user)]
+    q = filters.q.strip()
+    if q:
+        compact = q.replace(" ", "")
+        if ID_QUERY.match(compact):
+            clauses.append(Person.id_number.like(compact + "%"))
+        else:
+            clauses.append(Person.name_folded.like(like_pattern(fold(q)), escape="\\"))
+    if filters.status:
+        clauses.append(Person.status == PersonStatus(filters.status))
+    if filters.commune:
+        clauses.append(
+            Person.commune_id == sa.select(Area.id).where(Area.code == filters.commune)
+            .scalar_subquery()
+        )
+    if filters.site:
+        clauses.append(
+            sa.exists().where(
+                Dose.person_id == Person.id,
+                Dose.site_id == sa.select(Site.id).where(Site.code == filters.site)
+                .scalar_subquery(),
+            )
+        )
+    return clauses
+
+
+def count_persons(clauses: list[sa.ColumnElement[bool]]) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*clauses)) or 0
+
+
+def list_persons(user: User, filters: Filters, page_size: int) -> Page:
+    clauses = filter_clauses(user, filters)
+    return page_of(clauses, filters, page_size, count_persons(clauses))
+
+
+def page_of(
+    clauses: list[sa.ColumnElement[bool]], filters: Filters, page_size: int, total: int = 0
+) -> Page:
+    column, descending, parse = SORT_COLUMNS[filters.sort]
+
+    key = sa.tuple_(column, Person.id)
+    backwards = bool(filters.before) and not filters.after
+    query = sa.select(Person).where(*clauses)
+    if filters.after or filters.before:
+        value, row_id = decode_cursor(filters.after or filters.before, parse)
+        bound = sa.tuple_(sa.literal(value, type_=column.type), sa.literal(row_id))
+        forward_cmp = key < bound if descending else key > bound
+        backward_cmp = key > bound if descending else key < bound
+        query = query.where(backward_cmp if backwards else forward_cmp)
+    ascending = descending == backwards
+    order = (column.asc(), Person.id.asc()) if ascending else (column.desc(), Person.id.desc())
+    rows = list(db.session.scalars(query.order_by(*order).limit(page_size + 1)))
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    if backwards:
+        rows.reverse()
+
+    def cursor_of(person: Person) -> str:
+        return encode_cursor(getattr(person, column.key), person.id)
+
+    at_start = not (filters.after or filters.before) or (backwards and not has_more)
+    at_end = (not backwards and not has_more) or not rows
+    return Page(
+        rows=rows,
+        total=total,
+        next_cursor=None if at_end or not rows else cursor_of(rows[-1]),
+        prev_cursor=None if at_start or not rows else cursor_of(rows[0]),
+        filters=filters,
+    )
+
+
+def dose_counts(person_ids: list[int]) -> dict[int, int]:
+    if not person_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Dose.person_id, sa.func.count())
+        .where(Dose.person_id.in_(person_ids))
+        .group_by(Dose.person_id)
+    )
+    return {person_id: count for person_id, count in rows}
+
+
+def area_names(area_ids: set[int]) -> dict[int, str]:
+    if not area_ids:
+        return {}
+    rows = db.session.execute(sa.select(Area.id, Area.name).where(Area.id.in_(area_ids)))
+    return {area_id: name for area_id, name in rows}

@@ -1,0 +1,91 @@
+"""Writes to persons and doses. Each flushes and records its audit event; callers commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from portal.areas.models import Area
+from portal.audit import services as audit
+from portal.extensions import db
+from portal.records.models import Dose, IdKind, Person
+from portal.text import fold, normalise_spaces, sort_key
+
+PERSON_FIELDS = (
+    "full_name",
+    "sex",
+    "birth_date",
+    "birth_precision",
+    "id_number",
+    "id_kind",
+    "nationality",
+    "phone",
+    "commune_id",
+    "address",
+    "status",
+)
+
+
+def id_kind_for(id_number: str | None) -> IdKind:
+    if not id_number:
+        return IdKind.NONE
+    if id_number.isdigit() and len(id_number) == 12:
+        return IdKind.CCCD
+    if id_number.isdigit() and len(id_number) == 9:
+        return IdKind.CMND
+    return IdKind.PASSPORT if not id_number.isdigit() else IdKind.CCCD
+
+
+def snapshot(person: Person) -> dict[str, Any]:
+    return {name: getattr(person, name) for name in PERSON_FIELDS}
+
+
+def _apply(person: Person, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        if name not in PERSON_FIELDS:
+            raise ValueError(f"unknown person field {name}")
+        if isinstance(value, str):
+            value = normalise_spaces(value) or None
+        setattr(person, name, value)
+    person.name_folded = fold(person.full_name)
+    person.name_sort = sort_key(person.full_name)
+    if "commune_id" in values:
+        commune = db.session.get(Area, person.commune_id)
+        person.province_id = commune.province_id if commune else None
+    if "id_number" in values and "id_kind" not in values:
+        person.id_kind = id_kind_for(person.id_number)
+
+
+def create_person(values: Mapping[str, Any], reason: str | None = None, actor=None) -> Person:
+    person = Person()
+    _apply(person, {"nationality": "VN", **values})
+    db.session.add(person)
+    db.session.flush()
+    audit.record(
+        "person.create", "person", person.id, audit.diff({}, snapshot(person)), reason, actor
+    )
+    return person
+
+
+def update_person(person: Person, values: Mapping[str, Any], reason: str | None, actor=None):
+    before = snapshot(person)
+    _apply(person, values)
+    changes = audit.diff(before, snapshot(person))
+    if changes:
+        db.session.flush()
+        audit.record("person.update", "person", person.id, changes, reason, actor)
+    return changes
+
+
+def add_dose(person: Person, values: Mapping[str, Any], actor=None) -> Dose:
+    dose = Dose(person=person, **values)
+    db.session.add(dose)
+    db.session.flush()
+    audit.record(
+        "dose.create",
+        "person",
+        person.id,
+        {f"dose_{dose.dose_number}.{k}": [None, v] for k, v in values.items()},
+        actor=actor,
+    )
+    return dose
