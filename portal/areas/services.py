@@ -34,11 +34,12 @@ def load_official_areas(actor=None) -> dict[str, int]:
     ]
     if provinces:
         db.session.execute(sa.insert(Area), provinces)
-    province_ids = dict(
-        db.session.execute(sa.select(Area.code, Area.id).where(Area.kind == AreaKind.PROVINCE))
-        .tuples()
-        .all()
-    )
+    province_ids = {
+        code: area_id
+        for code, area_id in db.session.execute(
+            sa.select(Area.code, Area.id).where(Area.kind == AreaKind.PROVINCE)
+        )
+    }
     wards = [
         {
             "code": ward_code(w.code),

@@ -1,0 +1,199 @@
+"""Shared fixtures: one migrated database per run, each test rolled back at its end.
+
+SQLite (a temporary file) by default; PostgreSQL when DATABASE_URL points to one. The
+PostgreSQL database is wiped at the start, so its name must contain "test".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.areas import services as area_services
+from portal.areas.models import Area, Site, SiteLevel
+from portal.auth.models import Role
+from portal.auth.services import create_user
+from portal.extensions import db
+from portal.records import services as record_services
+from portal.records.models import BirthPrecision, Sex
+
+PASSWORD = "mat-khau-thu-nghiem"
+# Three communes of Hà Nội (neighbours) and one of Cao Bằng (another province).
+HANOI = "01"
+OWN = "00004"  # Phường Ba Đình
+NEIGHBOUR = "00008"  # Phường Ngọc Hà
+OTHER_PROVINCE = "01273"  # Phường Thục Phán, Cao Bằng
+CAO_BANG = "04"
+
+
+def _database_url(tmp_dir: str) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return "sqlite:///" + os.path.join(tmp_dir, "test.sqlite3")
+
+
+def _wipe_postgres(app) -> None:
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+    if "test" not in (engine.url.database or ""):
+        raise RuntimeError("refusing to wipe a PostgreSQL database whose name lacks 'test'")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_refuse_change() CASCADE")
+
+
+@pytest.fixture(scope="session")
+def app():
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        app = create_app(
+            {
+                "TESTING": True,
+                "PORTAL_ENV": "testing",
+                "SQLALCHEMY_DATABASE_URI": _database_url(tmp_dir),
+                "SECRET_KEY": "test-secret",
+                "ARGON2_TIME_COST": 1,
+                "ARGON2_MEMORY_COST": 1024,
+            }
+        )
+        with app.app_context():
+            _wipe_postgres(app)
+            upgrade(directory=os.path.join(app.root_path, "..", "migrations"))
+            area_services.load_official_areas()
+            db.session.commit()
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _rollback(request, app):
+    """Every test runs inside one outer transaction that is rolled back at its end."""
+    if "committing" in request.keywords:
+        yield
+        return
+    with app.app_context():
+        engines = db._app_engines[app]
+        engine = engines[None]
+        connection = engine.connect()
+        outer = connection.begin()
+        db.session.remove()
+        original = db.session
+        # Flask-SQLAlchemy picks its bind from ``engines``; pointing it at this connection
+        # makes every commit in the code under test a SAVEPOINT release instead.
+        engines[None] = connection
+        db.session = db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def area(app):
+    def get(code: str) -> Area:
+        found = area_services.area_by_code(code)
+        assert found is not None, code
+        return found
+
+    return get
+
+
+@pytest.fixture
+def make_site(area):
+    counter = iter(range(1, 10_000))
+
+    def make(commune_code: str = OWN, level: SiteLevel = SiteLevel.COMMUNE, **kw) -> Site:
+        n = next(counter)
+        return area_services.add_site(
+            kw.get("code", f"S{commune_code}-{n}"),
+            kw.get("name", f"Điểm tiêm số {n}"),
+            area(commune_code),
+            level,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_user(area):
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role | str = Role.HEALTH_STATION, area_code: str = OWN, **kw):
+        role = Role(role)
+        username = kw.pop("username", f"{role.value}.{area_code}.{next(counter)}")
+        user = create_user(
+            username, kw.pop("password", PASSWORD), role, area(area_code),
+            kw.pop("display_name", f"Cán bộ {username}"), site=kw.pop("site", None),
+        )
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_person(area):
+    def make(**kw):
+        commune = area(kw.pop("commune_code", OWN))
+        values = {
+            "full_name": "Nguyễn Văn An",
+            "sex": Sex.MALE,
+            "birth_date": date(1985, 3, 14),
+            "birth_precision": BirthPrecision.DAY,
+            "id_number": None,
+            "commune_id": commune.id,
+            **kw,
+        }
+        person = record_services.create_person(values, reason="test fixture")
+        db.session.commit()
+        return person
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    match = CSRF_RE.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    token = csrf_token(client)
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Log the test client in as a new user of that role and area; returns the user."""
+
+    def do(role: Role | str = Role.HEALTH_STATION, area_code: str = OWN, **kw):
+        user = make_user(role, area_code, **kw)
+        response = login(client, user.username)
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return user
+
+    return do
