@@ -6,6 +6,7 @@ PostgreSQL database is wiped at the start, so its name must contain "test".
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import tempfile
@@ -13,6 +14,8 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from portal import create_app
@@ -52,8 +55,39 @@ def _wipe_postgres(app) -> None:
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_refuse_change() CASCADE")
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    Tests run inside an app context (for the factories); Flask would reuse it for
+    the client's requests, so ``g``, the logged-in user and the session would leak
+    from one request to the next. Hiding it from the request prevents that.
+    """
+
+    def open(self, *args, **kwargs):
+        def run():
+            _cv_app.set(None)
+            return super(IsolatedClient, self).open(*args, **kwargs)
+
+        return contextvars.copy_context().run(run)
+
+
+def _compile_catalogues() -> None:
+    """``make test`` compiles them too; this keeps a bare ``pytest`` run in Vietnamese."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in Path(__file__).parent.parent.glob("portal/translations/*/LC_MESSAGES/*.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            with po_path.open("rb") as po, mo_path.open("wb") as mo:
+                write_mo(mo, read_po(po))
+
+
 @pytest.fixture(scope="session")
 def app():
+    _compile_catalogues()
     with tempfile.TemporaryDirectory() as tmp_dir:
         app = create_app(
             {
@@ -65,6 +99,7 @@ def app():
                 "ARGON2_MEMORY_COST": 1024,
             }
         )
+        app.test_client_class = IsolatedClient
         with app.app_context():
             _wipe_postgres(app)
             upgrade(directory=os.path.join(app.root_path, "..", "migrations"))

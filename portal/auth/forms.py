@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.core.forms import PortalForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(PortalForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(_l("Enter your username.")), Length(max=80)],

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SearchField, SelectField
 from wtforms.validators import Length, Optional
 
+from portal.core.forms import PortalForm
 from portal.records.models import PersonStatus
 
 STATUS_LABELS = {
@@ -28,7 +28,7 @@ SORTS = {
 }
 
 
-class RecordFilterForm(FlaskForm):
+class RecordFilterForm(PortalForm):
     """The list's GET form: it also works as a plain form without JavaScript."""
 
     class Meta:
