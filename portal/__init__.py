@@ -16,6 +16,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder="../static",
     )
     config.load(app, overrides)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     # Import the models so that metadata (and so migrations) knows every table.
     from portal import models  # noqa: F401

@@ -14,6 +14,7 @@ ENV_KEYS = (
     "MAX_CONTENT_LENGTH",
     "LOGIN_MAX_FAILURES",
     "LOGIN_WINDOW_MINUTES",
+    "TRUSTED_PROXIES",
 )
 
 
@@ -38,6 +39,9 @@ class Defaults:
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30
     LOGIN_WINDOW_MINUTES = 15
     RECORDS_PAGE_SIZE = 50
+    # Number of reverse proxies (nginx, ...) in front of gunicorn whose X-Forwarded-For
+    # and X-Forwarded-Proto are trusted; 0 when clients connect directly.
+    TRUSTED_PROXIES = 0
 
 
 def load(app, overrides: dict | None = None) -> None:

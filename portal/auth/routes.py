@@ -5,9 +5,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 
 from portal.auth import services
 from portal.auth.forms import LoginForm
+from portal.core.web import csrf_message, error_response
 from portal.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__)
@@ -54,6 +56,17 @@ def post_login():
         return render_template("auth/login.html", form=form, next=next_url), 401
     session.permanent = True
     return redirect(_safe_next(next_url), code=303)
+
+
+@bp.errorhandler(CSRFError)
+def login_form_expired(error):
+    """An expired login form is shown again with the username kept, not an error page."""
+    db.session.rollback()
+    if request.endpoint != "auth.post_login":
+        return error_response(400, csrf_message())
+    form = LoginForm()
+    form.form_errors.append(csrf_message())
+    return render_template("auth/login.html", form=form, next=request.form.get("next")), 400
 
 
 @bp.post("/logout")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, jsonify, request
+from flask import Flask, abort, jsonify, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -85,6 +85,14 @@ def init_app(app: Flask) -> None:
         action_label=action_label,
     )
 
+    @app.before_request
+    def _refuse_nul_bytes():
+        # PostgreSQL cannot store NUL in text; refuse it cleanly instead of failing later.
+        if b"\x00" in request.query_string or b"%00" in request.query_string.lower() or any(
+            "\x00" in value for value in request.form.values()
+        ):
+            abort(400)
+
     @app.after_request
     def _headers(response):
         response.vary.add("HX-Request")
@@ -96,24 +104,32 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
         db.session.rollback()
-        message = _("Your session form has expired or is invalid. Reload the page and try again.")
-        return _error_response(400, message)
+        return error_response(400, csrf_message())
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         db.session.rollback()
-        return _error_response(error.code or 500, None)
+        return error_response(error.code or 500, None)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         db.session.rollback()
         app.logger.exception("Unhandled error")
-        return _error_response(500, None)
+        return error_response(500, None)
 
 
-def _error_response(code: int, message: str | None):
+def csrf_message() -> str:
+    return _("Your session form has expired or is invalid. Reload the page and try again.")
+
+
+def error_response(code: int, message: str | None):
     message = message or str(ERROR_MESSAGES.get(code, ERROR_MESSAGES[500]))
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return jsonify(error=message, status=code), code
-    template = "errors/_message.html" if is_fragment_request() else "errors/error.html"
-    return render(template, status=code, code=code, message=message)
+    if is_fragment_request():
+        # Show the message in the page's message area and leave the user's form as it is.
+        response = render("errors/_message.html", status=code, code=code, message=message)
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return render("errors/error.html", status=code, code=code, message=message)

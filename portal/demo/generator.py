@@ -174,9 +174,10 @@ def generate(
                     elif what == 1 and born.day <= 12 and born.day != born.month:
                         record["birth_date"] = born.replace(day=born.month, month=born.day)
                     elif what == 2:
-                        record["birth_date"] = born.replace(year=born.year + rng.choice((-1, 1)))
-                        if born.month == 2 and born.day == 29:
-                            record["birth_date"] = born.replace(day=28, year=born.year + 1)
+                        year = born.year + rng.choice((-1, 1))
+                        # 29 February has no twin in a common year: the 28th stands in.
+                        day = 28 if born.month == 2 and born.day == 29 else born.day
+                        record["birth_date"] = born.replace(day=day, year=year)
                     else:
                         record["sex"] = "female" if sex == "male" else "male"
                 elif roll < mix.differs + mix.not_in_register:

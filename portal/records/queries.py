@@ -62,7 +62,7 @@ def decode_cursor(cursor: str, parse) -> tuple:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(row_id, int):
+        if not isinstance(row_id, int) or not 0 < row_id < 2**31:
             raise TypeError
         return parse(value), row_id
     except (ValueError, TypeError) as error:

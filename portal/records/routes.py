@@ -124,7 +124,7 @@ def _sex_label(sex) -> str:
     return _("Male") if sex == "male" else _("Female")
 
 
-@bp.get("/<int:person_id>")
+@bp.get("/<int(max=2147483647):person_id>")
 @login_required
 def show_record(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)
