@@ -43,7 +43,7 @@ def audit_verify() -> None:
     from portal.audit.services import verify_chain
 
     report = verify_chain()
-    if report.ok:
+    if report.ok or report.problem is None:
         click.echo(_("Audit chain intact: %(n)d events checked.", n=report.checked))
         return
     problems = {

@@ -13,7 +13,6 @@ import tempfile
 from datetime import date
 
 import pytest
-import sqlalchemy as sa
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade

@@ -5,7 +5,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models_base import enum_column
 
 
@@ -30,7 +30,7 @@ LEVELS_SKIPPING_CLEANING = frozenset(
 )
 
 
-class Area(db.Model):
+class Area(Model):
     __tablename__ = "area"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +50,7 @@ class Area(db.Model):
         return f"<Area {self.code} {self.name}>"
 
 
-class Site(db.Model):
+class Site(Model):
     __tablename__ = "site"
 
     id: Mapped[int] = mapped_column(primary_key=True)

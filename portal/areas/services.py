@@ -104,3 +104,11 @@ def add_site(code: str, name: str, commune: Area, level: SiteLevel, actor=None) 
 
 def area_by_code(code: str) -> Area | None:
     return db.session.scalar(sa.select(Area).where(Area.code == code))
+
+
+def require_area(code: str) -> Area:
+    """The area with this official code; ``LookupError`` names the unknown code."""
+    area = area_by_code(code)
+    if area is None:
+        raise LookupError(code)
+    return area

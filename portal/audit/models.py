@@ -6,11 +6,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models_base import utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One append-only event; ``hash`` chains it to the event before it."""
 
     __tablename__ = "audit_event"
@@ -36,7 +36,7 @@ class AuditEvent(db.Model):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """The chain's last link. Updating this one row serialises appenders on both databases,
     and it lets ``audit verify`` notice events removed from the end."""
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area, Site
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models_base import enum_column, utcnow
 
 
@@ -20,7 +20,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,8 +36,10 @@ class User(db.Model):
     area: Mapped[Area] = relationship()
     site: Mapped[Site | None] = relationship()
 
-    # Flask-Login reads these; ``session_token`` is set for the request's own session.
-    session_token = None
+    # Flask-Login reads these.
+    # Not a column: the token of the login session this request belongs to.
+    __allow_unmapped__ = True
+    session_token: str | None = None
     is_anonymous = False
 
     @property
@@ -55,7 +57,7 @@ class User(db.Model):
         return f"<User {self.username} {self.role}>"
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A server-side session: logging out ends it, so a copied cookie stops working."""
 
     __tablename__ = "login_session"

@@ -6,7 +6,7 @@ from flask import current_app, request, session
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("lang") if request else None
-    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return str(chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def select_timezone() -> str:

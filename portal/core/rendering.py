@@ -9,11 +9,11 @@ from flask import current_app, make_response, render_template, request
 
 def is_fragment_request() -> bool:
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    return htmx is not None and bool(htmx) and not (htmx.boosted or htmx.history_restore_request)
 
 
 def render_block(template_name: str, block: str, **context) -> str:
-    app = current_app._get_current_object()
+    app = current_app
     template = app.jinja_env.get_template(template_name)
     app.update_template_context(context)
     return "".join(template.blocks[block](template.new_context(context)))
@@ -32,7 +32,7 @@ def render(
     """
     block = None
     if fragments and is_fragment_request():
-        block = fragments.get(request.htmx.target or "")
+        block = fragments.get(request.headers.get("HX-Target", ""))
     if block:
         body = render_block(template_name, block, **context)
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from faker.providers.person.vi_VN import Provider as VietnameseNames
 
@@ -123,7 +124,7 @@ def generate(
         born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 72))
         true_name = vietnamese_name(rng, sex)
         nationality = "VN"
-        record = {
+        record: dict[str, Any] = {
             "full_name": true_name,
             "sex": sex,
             "birth_date": born,
@@ -176,8 +177,8 @@ def generate(
                     elif what == 2:
                         year = born.year + rng.choice((-1, 1))
                         # 29 February has no twin in a common year: the 28th stands in.
-                        day = 28 if born.month == 2 and born.day == 29 else born.day
-                        record["birth_date"] = born.replace(day=day, year=year)
+                        twin = 28 if born.month == 2 and born.day == 29 else born.day
+                        record["birth_date"] = born.replace(day=twin, year=year)
                     else:
                         record["sex"] = "female" if sex == "male" else "male"
                 elif roll < mix.differs + mix.not_in_register:

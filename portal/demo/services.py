@@ -76,8 +76,8 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021) -> list[Accou
         raise AlreadySeeded()
     rng = random.Random(seed_value)
     areas.load_official_areas()
-    province = areas.area_by_code(DEMO_PROVINCE)
-    communes = [areas.area_by_code(code) for code in DEMO_COMMUNES]
+    province = areas.require_area(DEMO_PROVINCE)
+    communes = [areas.require_area(code) for code in DEMO_COMMUNES]
     areas.add_legacy_district("001", "Quận Ba Đình (cũ)", province)
 
     first = communes[0]

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area, Site
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models_base import c_collated, enum_column, utcnow
 
 
@@ -42,7 +42,7 @@ class PersonStatus(enum.StrEnum):
     EXEMPT = "exempt"
 
 
-class Person(db.Model):
+class Person(Model):
     __tablename__ = "person"
     __table_args__ = (
         sa.Index("ix_person_commune_sort", "commune_id", "name_sort", "id"),
@@ -90,7 +90,7 @@ class Person(db.Model):
         return f"<Person {self.id} {self.full_name}>"
 
 
-class Dose(db.Model):
+class Dose(Model):
     __tablename__ = "dose"
     __table_args__ = (
         sa.UniqueConstraint("person_id", "dose_number", name="uq_dose_person_number"),

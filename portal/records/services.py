@@ -51,7 +51,9 @@ def _apply(person: Person, values: Mapping[str, Any]) -> None:
     person.name_sort = sort_key(person.full_name)
     if "commune_id" in values:
         commune = db.session.get(Area, person.commune_id)
-        person.province_id = commune.province_id if commune else None
+        if commune is None or commune.province_id is None:
+            raise ValueError(f"unknown commune {person.commune_id}")
+        person.province_id = commune.province_id
     if "id_number" in values and "id_kind" not in values:
         person.id_kind = id_kind_for(person.id_number)
 

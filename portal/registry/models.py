@@ -7,12 +7,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models_base import c_collated, enum_column, utcnow
 from portal.records.models import BirthPrecision, Sex
 
 
-class RegisterExtract(db.Model):
+class RegisterExtract(Model):
     __tablename__ = "register_extract"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -21,7 +21,7 @@ class RegisterExtract(db.Model):
     row_count: Mapped[int] = mapped_column(default=0)
 
 
-class RegisterEntry(db.Model):
+class RegisterEntry(Model):
     __tablename__ = "register_entry"
 
     id_number: Mapped[str] = mapped_column(c_collated(20), primary_key=True)
