@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 ID_KIND_LABELS = {
@@ -23,7 +26,22 @@ FIELD_LABELS = {
     "commune_id": _l("Commune / ward"),
     "address": _l("Address"),
     "status": _l("Status"),
+    "dose_number": _l("Dose number"),
+    "vaccine": _l("Vaccine"),
+    "lot": _l("Lot"),
+    "vaccinated_on": _l("Vaccination date"),
+    "site_id": _l("Vaccination site"),
 }
+
+PRECISION_LABELS = {
+    "day": _l("day, month and year"),
+    "month": _l("month and year only"),
+    "year": _l("year only"),
+}
+
+SEX_LABELS = {"male": _l("Male"), "female": _l("Female")}
+
+DATE_FIELDS = frozenset({"birth_date", "vaccinated_on"})
 
 ACTION_LABELS = {
     "person.create": _l("Record created"),
@@ -37,11 +55,46 @@ def id_kind_label(kind) -> str:
     return str(ID_KIND_LABELS.get(getattr(kind, "value", kind), kind))
 
 
-def field_label(name: str) -> str:
+def _attribute(name: str) -> tuple[str | None, str]:
+    """``dose_2.lot`` -> (``2``, ``lot``); ``full_name`` -> (None, ``full_name``)."""
     if name.startswith("dose_") and "." in name:
         number, _, attribute = name.partition(".")
-        return f"{_l('Dose')} {number[5:]} · {attribute}"
-    return str(FIELD_LABELS.get(name, name))
+        return number[5:], attribute
+    return None, name
+
+
+def field_label(name: str) -> str:
+    dose, attribute = _attribute(name)
+    label = str(FIELD_LABELS.get(attribute, attribute))
+    return f"{_l('Dose')} {dose} · {label}" if dose else label
+
+
+def change_value(name: str, value: Any) -> str:
+    """A value of the audit trail as the rest of the page shows it: labels, dd/mm/yyyy, names."""
+    from portal.areas.models import Area, Site
+    from portal.extensions import db
+    from portal.records.forms import STATUS_LABELS
+
+    if value is None or value == "":
+        return "—"
+    _, attribute = _attribute(name)
+    labels: dict[str, Any] = {
+        "sex": SEX_LABELS,
+        "birth_precision": PRECISION_LABELS,
+        "id_kind": ID_KIND_LABELS,
+        "status": {k.value: v for k, v in STATUS_LABELS.items()},
+    }.get(attribute, {})
+    if value in labels:
+        return str(labels[value])
+    if attribute in DATE_FIELDS and isinstance(value, str):
+        try:
+            return date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    if attribute in ("commune_id", "site_id") and isinstance(value, int):
+        found = db.session.get(Area if attribute == "commune_id" else Site, value)
+        return found.name if found else str(value)
+    return str(value)
 
 
 def action_label(action: str) -> str:

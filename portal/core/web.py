@@ -75,7 +75,7 @@ def init_app(app: Flask) -> None:
         reject_keys=reject_keys,
     )
     from portal.auth.forms import role_label
-    from portal.core.labels import action_label, field_label, id_kind_label
+    from portal.core.labels import action_label, change_value, field_label, id_kind_label
 
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -83,6 +83,7 @@ def init_app(app: Flask) -> None:
         id_kind_label=id_kind_label,
         field_label=field_label,
         action_label=action_label,
+        change_value=change_value,
     )
 
     @app.before_request

@@ -1,0 +1,246 @@
+"""End to end in headless Chromium: log in, search without diacritics, open a record.
+
+The real app is served by werkzeug in a background thread, on its own SQLite file with
+committed data, so the browser's requests (other threads, other connections) see it. The
+per-test rollback of tests/conftest.py cannot serve that: this module marks itself
+``committing`` and replaces the autouse ``_rollback`` fixture, so the suite's session
+``app`` (and, under DATABASE_URL, its PostgreSQL wipe) is never set up for it.
+
+Without Chromium the test is skipped, unless REQUIRE_BROWSER=1 (CI), which makes it fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.areas import services as area_services
+from portal.areas.models import SiteLevel
+from portal.auth.models import Role
+from portal.auth.services import create_user
+from portal.extensions import db
+from portal.records import services as record_services
+from portal.records.models import BirthPrecision, Sex
+
+pytestmark = [pytest.mark.e2e, pytest.mark.committing]
+
+PROJECT = Path(__file__).resolve().parents[2]
+USERNAME = "tram.badinh"
+PASSWORD = "mat-khau-e2e"
+OWN = "00004"  # Phường Ba Đình, Hà Nội
+OTHER_PROVINCE = "01273"  # Phường Thục Phán, Cao Bằng
+HOA = "Nguyễn Thị Hoà"
+HOA_ID = "001190012345"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS", tempfile.gettempdir()))
+
+
+def _no_browser(reason: str):
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _rollback():
+    """Replaces the conftest's: no outer transaction, and no session ``app`` pulled in."""
+    yield
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        _no_browser("Chromium is not installed (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _no_browser("the playwright package is not installed")
+    return path
+
+
+def _seed() -> None:
+    area = area_services.area_by_code
+    own = area(OWN)
+    site = area_services.add_site("E2E-BD-01", "Trạm Y tế phường Ba Đình", own, SiteLevel.COMMUNE)
+    create_user(USERNAME, PASSWORD, Role.HEALTH_STATION, own, "Trần Thu Hằng")
+
+    def person(name, sex, born, id_number, commune=own):
+        return record_services.create_person(
+            {
+                "full_name": name,
+                "sex": sex,
+                "birth_date": born,
+                "birth_precision": BirthPrecision.DAY,
+                "id_number": id_number,
+                "commune_id": commune.id,
+                "address": "Số 12 ngõ 34 phố Đội Cấn",
+            },
+            reason="e2e fixture",
+        )
+
+    hoa = person(HOA, Sex.FEMALE, date(1990, 5, 17), HOA_ID)
+    for n, (vaccine, lot, day) in enumerate(
+        [("Comirnaty", "FK1234", date(2021, 8, 20)), ("Comirnaty", "FK5678", date(2021, 9, 17))],
+        start=1,
+    ):
+        record_services.add_dose(
+            hoa, {"dose_number": n, "vaccine": vaccine, "lot": lot, "vaccinated_on": day,
+                  "site_id": site.id}
+        )
+    person("Trần Văn Bình", Sex.MALE, date(1978, 2, 3), "001078004321")
+    person("Lê Thị Mai", Sex.FEMALE, date(2001, 11, 30), None)
+    person("Phạm Đức Hoà", Sex.MALE, date(1965, 7, 1), "001065000777")
+    # Same name, another province: outside the health station's scope.
+    person(HOA, Sex.FEMALE, date(1992, 1, 1), "004192099999", commune=area(OTHER_PROVINCE))
+    db.session.commit()
+
+
+@pytest.fixture(scope="module")
+def live_server(chromium_path, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "e2e.sqlite3"),
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "e2e",
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 1024,
+        }
+    )
+    with app.app_context():
+        upgrade(directory=str(PROJECT / "migrations"))
+        area_services.load_official_areas()
+        db.session.commit()
+        _seed()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, timezone_id="Asia/Ho_Chi_Minh"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _is_favicon(url: str) -> bool:
+    # The portal has no favicon; Chromium asks for one anyway. Not a page error.
+    return url.split("?")[0].endswith("/favicon.ico")
+
+
+def _console_error(msg, errors: list[str]) -> None:
+    if msg.type == "error" and not _is_favicon(msg.location.get("url", "")):
+        errors.append(f"console.error: {msg.text} ({msg.location.get('url')})")
+
+
+def test_log_in_search_without_diacritics_and_open_a_record(live_server, page):
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on(
+        "response",
+        lambda r: errors.append(f"HTTP {r.status} {r.url}")
+        if r.status >= 400 and not _is_favicon(r.url)
+        else None,
+    )
+
+    # Log in.
+    page.goto(live_server + "/login")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form[action$='/login'] button[type=submit]").click()
+
+    # The record list of the user's commune.
+    expect(page).to_have_url(re.compile(r"/records$"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.evaluate("typeof window.htmx") == "object", "htmx did not load"
+    results = page.locator("#results")
+    expect(results.get_by_role("link", name="Trần Văn Bình")).to_be_visible()
+    expect(results.locator("tbody tr")).to_have_count(4)
+    expect(page.get_by_test_id("whoami")).to_contain_text("Trần Thu Hằng")
+
+    # Active search, typed without diacritics: htmx swaps #results, no page load.
+    page.evaluate("window.__samePage = true; document.getElementById('results').dataset.old = '1'")
+    page.locator("#q").fill("nguyen thi hoa")
+    expect(page.locator("#results:not([data-old])")).to_have_count(1)
+    expect(results.get_by_role("link", name=HOA)).to_be_visible()
+    expect(results.get_by_role("link", name="Trần Văn Bình")).to_have_count(0)
+    expect(results.get_by_text("Phạm Đức Hoà")).to_have_count(0)
+    rows = results.locator("tbody tr")
+    expect(rows).to_have_count(1)  # the namesake in Cao Bằng is out of scope
+    expect(rows.first).to_contain_text(HOA_ID)
+    expect(page).to_have_url(re.compile(r"/records\?(.*&)?q=nguyen(\+|%20)thi(\+|%20)hoa(&|$)"))
+    assert page.evaluate("window.__samePage === true"), "the search reloaded the whole page"
+    page.screenshot(path=str(SCREENSHOTS / "e2e-records.png"), full_page=True)
+
+    # Open the record.
+    results.get_by_role("link", name=HOA).click()
+    expect(page).to_have_url(re.compile(r"/records/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(HOA)
+    id_number = page.locator("dt", has_text=re.compile("^(ID number|Số định danh)")).locator(
+        "xpath=following-sibling::dd[1]"
+    )
+    expect(id_number).to_contain_text(HOA_ID)
+    history_title = re.compile("Record history|Lịch sử", re.IGNORECASE)
+    expect(page.get_by_role("heading", name=history_title)).to_be_visible()
+    history = page.get_by_test_id("history")
+    expect(history.locator("tbody tr").first).to_be_visible()
+    expect(page.get_by_role("cell", name="FK1234", exact=True)).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.screenshot(path=str(SCREENSHOTS / "e2e-detail.png"), full_page=True)
+
+    assert errors == [], errors
