@@ -63,6 +63,9 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # A streamed body would be read outside the copied context; read it inside.
+        kwargs.setdefault("buffered", True)
+
         def run():
             _cv_app.set(None)
             return super(IsolatedClient, self).open(*args, **kwargs)

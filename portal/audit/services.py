@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -125,19 +125,21 @@ def verify_chain(batch: int = 5000) -> ChainReport:
     expected_prev = GENESIS
     expected_seq = 1
     checked = 0
-    rows: Iterable[AuditEvent] = db.session.scalars(
+    # Closed on the way out: a broken link returns early, and PostgreSQL's server-side
+    # cursor (yield_per) must not outlive the walk.
+    with db.session.scalars(
         sa.select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    )
-    for event in rows:
-        if event.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq, "missing")
-        if event.prev_hash != expected_prev:
-            return ChainReport(False, checked, event.seq, "prev_hash")
-        if chain_hash(expected_prev, event) != event.hash:
-            return ChainReport(False, checked, event.seq, "altered")
-        expected_prev = event.hash
-        expected_seq += 1
-        checked += 1
+    ) as rows:
+        for event in rows:
+            if event.seq != expected_seq:
+                return ChainReport(False, checked, expected_seq, "missing")
+            if event.prev_hash != expected_prev:
+                return ChainReport(False, checked, event.seq, "prev_hash")
+            if chain_hash(expected_prev, event) != event.hash:
+                return ChainReport(False, checked, event.seq, "altered")
+            expected_prev = event.hash
+            expected_seq += 1
+            checked += 1
     head = db.session.get(AuditHead, HEAD_ID)
     if head is None or head.seq != checked or head.hash != expected_prev:
         return ChainReport(False, checked, checked + 1, "truncated")

@@ -22,7 +22,9 @@ def load_user(token: str):
 
 def _safe_next(target: str | None) -> str:
     # Only local paths: an open redirect would make a phishing link look like ours.
-    if target:
+    # Browsers read a backslash as "/" (/\evil.example is //evil.example), and a control
+    # character cannot go into the Location header at all.
+    if target and target.isprintable() and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/"):
             return target

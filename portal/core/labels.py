@@ -92,8 +92,9 @@ def change_value(name: str, value: Any) -> str:
         except ValueError:
             return value
     if attribute in ("commune_id", "site_id") and isinstance(value, int):
-        found = db.session.get(Area if attribute == "commune_id" else Site, value)
-        return found.name if found else str(value)
+        model: type[Area] | type[Site] = Area if attribute == "commune_id" else Site
+        found = db.session.get(model, value)
+        return str(found.name) if found is not None else str(value)
     return str(value)
 
 
