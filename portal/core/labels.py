@@ -92,9 +92,10 @@ def change_value(name: str, value: Any) -> str:
         except ValueError:
             return value
     if attribute in ("commune_id", "site_id") and isinstance(value, int):
-        model: type[Area] | type[Site] = Area if attribute == "commune_id" else Site
-        found = db.session.get(model, value)
-        return str(found.name) if found is not None else str(value)
+        found = (
+            db.session.get(Area, value) if attribute == "commune_id" else db.session.get(Site, value)
+        )
+        return found.name if found is not None else str(value)
     return str(value)
 
 
