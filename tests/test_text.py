@@ -1,0 +1,27 @@
+from portal.text import fold, like_pattern, sort_key
+
+
+def test_fold_removes_tones_modifiers_case_and_extra_spaces():
+    assert fold("  Nguyễn   Văn  Ánh ") == "nguyen van anh"
+    assert fold("ĐỖ Đức") == "do duc"
+    assert fold("Trương Thị Ửng") == "truong thi ung"
+    assert fold(None) == ""
+
+
+def test_sort_key_follows_the_vietnamese_alphabet_given_name_first():
+    names = ["Lê Văn Đạt", "Trần Thị Ân", "Phạm Ăn", "Vũ Dũng", "Hồ An", "Lý Bình", "Mai Anh"]
+    assert sorted(names, key=sort_key) == [
+        "Hồ An", "Mai Anh", "Phạm Ăn", "Trần Thị Ân", "Lý Bình", "Vũ Dũng", "Lê Văn Đạt",
+    ]
+
+
+def test_same_letters_sort_by_family_name_then_tone():
+    assert sorted(["Lê Lệ", "Lê Lê", "Bùi Lê"], key=sort_key) == ["Bùi Lê", "Lê Lê", "Lê Lệ"]
+
+
+def test_sort_key_is_plain_ascii_so_both_databases_order_it_alike():
+    assert sort_key("Nguyễn Thị Ánh Tuyết").isascii()
+
+
+def test_like_pattern_takes_wildcards_literally():
+    assert like_pattern("50%_a") == "%50\\%\\_a%"
