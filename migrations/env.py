@@ -47,7 +47,7 @@ def get_metadata():
 
 
 # Objects that the migrations create by hand for one database only (not in the models).
-HAND_MADE = {"ix_person_name_trgm"}
+HAND_MADE: set[str] = set()
 
 
 def include_object(obj, name, type_, reflected, compare_to):

@@ -73,11 +73,11 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person'))
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.create_index('ix_person_commune_birth', ['commune_id', 'birth_date', 'id'], unique=False)
+        batch_op.create_index('ix_person_commune_birth', ['commune_id', 'birth_date', 'id', 'name_folded'], unique=False)
         batch_op.create_index('ix_person_commune_folded', ['commune_id', 'name_folded'], unique=False)
-        batch_op.create_index('ix_person_commune_sort', ['commune_id', 'name_sort', 'id'], unique=False)
+        batch_op.create_index('ix_person_commune_sort', ['commune_id', 'name_sort', 'id', 'name_folded'], unique=False)
         batch_op.create_index('ix_person_id_number', ['id_number'], unique=False)
-        batch_op.create_index('ix_person_province_sort', ['province_id', 'name_sort', 'id'], unique=False)
+        batch_op.create_index('ix_person_province_sort', ['province_id', 'name_sort', 'id', 'name_folded'], unique=False)
 
     op.create_table('register_entry',
     sa.Column('id_number', sa.String(length=20).with_variant(sa.String(length=20, collation='C'), 'postgresql'), nullable=False),
@@ -203,11 +203,6 @@ def upgrade():
             "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
             "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_refuse_change()"
         )
-        # Substring name search (LIKE '%...%') stays fast on large communes.
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute(
-            "CREATE INDEX ix_person_name_trgm ON person USING gin (name_folded gin_trgm_ops)"
-        )
     else:
         for verb in ("UPDATE", "DELETE"):
             op.execute(
@@ -219,7 +214,6 @@ def upgrade():
 def downgrade():
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_person_name_trgm")
         op.execute("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event")
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event")
         op.execute("DROP FUNCTION IF EXISTS audit_event_refuse_change()")

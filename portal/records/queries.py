@@ -9,19 +9,49 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from portal.areas.models import Area, Site
 from portal.auth.models import User
 from portal.extensions import db
 from portal.records.models import Dose, Person, PersonStatus
 from portal.records.permissions import person_scope
-from portal.text import fold, like_pattern
+from portal.text import fold
 
 ID_QUERY = re.compile(r"^[0-9]{3,12}$")
 
 
 class BadCursor(ValueError):
     pass
+
+
+class position_in(FunctionElement):
+    """Where a substring starts in a string (from 1; 0 when absent): SQL instr / strpos.
+
+    The name search is a plain substring test on ``name_folded``. It is written this way,
+    not as ``LIKE '%term%'``, on purpose: no index can serve either, so it is evaluated
+    on the entries of the scope's index (the commune's or the province's), which carry
+    ``name_folded`` for that reason; the cost is bounded by the size of the scope. With
+    LIKE, PostgreSQL would pick the trigram index whenever a term looks rare, and
+    Vietnamese names are made of so few syllables that their trigrams are all common:
+    that plan read the posting lists of the whole country (about 40 ms for a 7-row
+    search on 1,000,000 persons, and growing with the country, against 10 ms for the
+    commune's 100,000 index entries). The term needs no LIKE escaping either.
+    """
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(position_in)
+def _instr(element, compiler, **kw):
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(position_in, "postgresql")
+def _strpos(element, compiler, **kw):
+    return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
 @dataclass
@@ -78,7 +108,7 @@ def filter_clauses(user: User, filters: Filters) -> list[sa.ColumnElement[bool]]
         if ID_QUERY.match(compact):
             clauses.append(Person.id_number.like(compact + "%"))
         else:
-            clauses.append(Person.name_folded.like(like_pattern(fold(q)), escape="\\"))
+            clauses.append(position_in(Person.name_folded, fold(q)) > 0)
     if filters.status:
         clauses.append(Person.status == PersonStatus(filters.status))
     if filters.commune:
@@ -103,7 +133,12 @@ def count_persons(clauses: list[sa.ColumnElement[bool]]) -> int:
 
 def list_persons(user: User, filters: Filters, page_size: int) -> Page:
     clauses = filter_clauses(user, filters)
-    return page_of(clauses, filters, page_size, count_persons(clauses))
+    total = count_persons(clauses)
+    if total == 0 and not (filters.after or filters.before):
+        # Nothing matches (a mistyped name, often): looking for a page would read the
+        # scope's index a second time to find nothing.
+        return Page(rows=[], total=0, next_cursor=None, prev_cursor=None, filters=filters)
+    return page_of(clauses, filters, page_size, total)
 
 
 def page_of(
@@ -113,16 +148,22 @@ def page_of(
 
     key = sa.tuple_(column, Person.id)
     backwards = bool(filters.before) and not filters.after
-    query = sa.select(Person).where(*clauses)
+    # Two steps: the page's ids first, walking the sort index, whose entries carry
+    # name_folded so that a search is filtered on the index alone (an index-only scan;
+    # a rare name no longer costs one table read per person of the commune); then only
+    # those rows are read whole.
+    ids = sa.select(Person.id).where(*clauses)
     if filters.after or filters.before:
         value, row_id = decode_cursor(filters.after or filters.before, parse)
         bound = sa.tuple_(sa.literal(value, type_=column.type), sa.literal(row_id))
         forward_cmp = key < bound if descending else key > bound
         backward_cmp = key > bound if descending else key < bound
-        query = query.where(backward_cmp if backwards else forward_cmp)
+        ids = ids.where(backward_cmp if backwards else forward_cmp)
     ascending = descending == backwards
     order = (column.asc(), Person.id.asc()) if ascending else (column.desc(), Person.id.desc())
-    rows = list(db.session.scalars(query.order_by(*order).limit(page_size + 1)))
+    page_ids = ids.order_by(*order).limit(page_size + 1).correlate(None).scalar_subquery()
+    query = sa.select(Person).where(Person.id.in_(page_ids)).order_by(*order)
+    rows = list(db.session.scalars(query))
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     if backwards:

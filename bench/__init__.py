@@ -1,0 +1,50 @@
+"""Benchmarks: ``python -m bench.seed`` builds the large databases, ``python -m bench.run`` times.
+
+The shared settings live here so that the seed and the run agree on names and sizes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+BENCH_DIR = Path(__file__).resolve().parent
+DATA_DIR = BENCH_DIR / "data"
+SQLITE_PATH = DATA_DIR / "bench.sqlite3"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1/portal_bench"
+
+BIG_COMMUNE = "00004"  # Phường Ba Đình, Hà Nội: the 100,000-person commune
+PROVINCE = "01"  # Thành phố Hà Nội
+STATION_USER = "health.ba_dinh"
+AUTHORITY_USER = "authority.ha_noi"
+PASSWORD = "bench-2021-mat-khau"
+
+BIG_COMMUNE_PERSONS = 100_000
+# The other 900,000 persons: 90 communes of 10,000, in Hà Nội and seven other provinces.
+OTHER_COMMUNES = {"01": 20, "79": 10, "31": 10, "48": 10, "38": 10, "40": 10, "92": 10, "04": 10}
+PERSONS_PER_OTHER_COMMUNE = 10_000
+TOTAL_PERSONS = BIG_COMMUNE_PERSONS + sum(OTHER_COMMUNES.values()) * PERSONS_PER_OTHER_COMMUNE
+
+
+def database_url(kind: str) -> str:
+    """The SQLAlchemy URL of the bench database of ``kind`` (sqlite or postgresql).
+
+    PostgreSQL: BENCH_DATABASE_URL, else DATABASE_URL when it names a PostgreSQL database,
+    else postgresql://postgres@127.0.0.1/portal_bench.
+    """
+    if kind == "sqlite":
+        return "sqlite:///" + str(SQLITE_PATH)
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
+    if not url.startswith(("postgresql:", "postgresql+psycopg:", "postgres:")):
+        url = DEFAULT_PG_URL
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    name = make_url(url).database or ""
+    if "bench" not in name:
+        # The seed drops and recreates this database: never let it touch a real one.
+        raise SystemExit(f"refusing to use PostgreSQL database {name!r}: its name lacks 'bench' "
+                         "(the seed drops it); set BENCH_DATABASE_URL")
+    return url
