@@ -92,10 +92,11 @@ def change_value(name: str, value: Any) -> str:
         except ValueError:
             return value
     if attribute in ("commune_id", "site_id") and isinstance(value, int):
-        found = (
-            db.session.get(Area, value) if attribute == "commune_id" else db.session.get(Site, value)
-        )
-        return found.name if found is not None else str(value)
+        if attribute == "commune_id":
+            area = db.session.get(Area, value)
+            return area.name if area is not None else str(value)
+        site = db.session.get(Site, value)
+        return site.name if site is not None else str(value)
     return str(value)
 
 
