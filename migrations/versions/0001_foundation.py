@@ -78,6 +78,7 @@ def upgrade():
         batch_op.create_index('ix_person_commune_sort', ['commune_id', 'name_sort', 'id', 'name_folded'], unique=False)
         batch_op.create_index('ix_person_id_number', ['id_number'], unique=False)
         batch_op.create_index('ix_person_province_sort', ['province_id', 'name_sort', 'id', 'name_folded'], unique=False)
+        batch_op.create_index('ix_person_province_birth', ['province_id', 'birth_date', 'id', 'name_folded'], unique=False)
 
     op.create_table('register_entry',
     sa.Column('id_number', sa.String(length=20).with_variant(sa.String(length=20, collation='C'), 'postgresql'), nullable=False),
@@ -248,6 +249,7 @@ def downgrade():
     op.drop_table('register_entry')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index('ix_person_province_sort')
+        batch_op.drop_index('ix_person_province_birth')
         batch_op.drop_index('ix_person_id_number')
         batch_op.drop_index('ix_person_commune_sort')
         batch_op.drop_index('ix_person_commune_folded')

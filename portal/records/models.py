@@ -52,6 +52,7 @@ class Person(Model):
         sa.Index("ix_person_commune_sort", "commune_id", "name_sort", "id", "name_folded"),
         sa.Index("ix_person_province_sort", "province_id", "name_sort", "id", "name_folded"),
         sa.Index("ix_person_commune_birth", "commune_id", "birth_date", "id", "name_folded"),
+        sa.Index("ix_person_province_birth", "province_id", "birth_date", "id", "name_folded"),
         sa.Index("ix_person_commune_folded", "commune_id", "name_folded"),
         sa.Index("ix_person_id_number", "id_number"),
     )
