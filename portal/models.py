@@ -3,18 +3,24 @@
 from portal.areas.models import Area, Site
 from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import LoginSession, User
+from portal.jobs.models import Job
 from portal.records.models import Dose, Person
-from portal.registry.models import RegisterEntry, RegisterExtract
+from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
+from portal.worklists.models import Worklist, WorklistMember
 
 __all__ = [
     "Area",
     "AuditEvent",
     "AuditHead",
     "Dose",
+    "Job",
+    "MatchResult",
     "LoginSession",
     "Person",
     "RegisterEntry",
     "RegisterExtract",
     "Site",
     "User",
+    "Worklist",
+    "WorklistMember",
 ]

@@ -28,6 +28,13 @@ def normalise_spaces(value: str) -> str:
     return _SPACES.sub(" ", value).strip()
 
 
+def norm(value: str | None) -> str:
+    """Composed Unicode, lowercase, single spaces: differences left are diacritics or letters."""
+    if not value:
+        return ""
+    return normalise_spaces(unicodedata.normalize("NFC", value).lower())
+
+
 def fold(value: str | None) -> str:
     """Lowercase, without diacritics, đ as d, single spaces."""
     if not value:

@@ -15,7 +15,7 @@ from typing import Any
 
 from faker.providers.person.vi_VN import Provider as VietnameseNames
 
-from portal.text import fold, sort_key
+from portal.text import fold, norm, sort_key
 
 # Weighted like the real population (Nguyễn is about four names in ten).
 LAST_NAMES = [
@@ -154,6 +154,8 @@ def generate(
             truth = {
                 "id_number": number,
                 "full_name": true_name,
+                "name_norm": norm(true_name),
+                "name_folded": fold(true_name),
                 "sex": sex,
                 "birth_date": born,
                 "birth_precision": "day",
@@ -188,6 +190,7 @@ def generate(
                 record["birth_precision"] = "year"
             if truth:
                 register.append(truth)
+        record["name_norm"] = norm(record["full_name"])
         record["name_folded"] = fold(record["full_name"])
         record["name_sort"] = sort_key(record["full_name"])
         if first_person_id is not None:

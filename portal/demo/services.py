@@ -17,7 +17,7 @@ from portal.demo.generator import Mix, cccd, generate, vietnamese_name
 from portal.extensions import db
 from portal.records.models import Dose, Person
 from portal.registry.models import RegisterEntry, RegisterExtract
-from portal.text import fold
+from portal.text import fold, norm
 
 DEMO_PROVINCE = "01"  # Thành phố Hà Nội
 DEMO_COMMUNES = ("00004", "00008", "00025")  # Ba Đình, Ngọc Hà, Giảng Võ: neighbours
@@ -154,9 +154,10 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021) -> list[Accou
     for _ in range(500):
         sex = rng.choice(("male", "female"))
         born = date(1950 + rng.randrange(60), 1 + rng.randrange(12), 1 + rng.randrange(28))
-        others.append({"id_number": cccd(rng, sex, born, used_ids),
-                       "full_name": vietnamese_name(rng, sex), "sex": sex, "birth_date": born,
-                       "birth_precision": "day", "extract_id": extract.id})
+        name = vietnamese_name(rng, sex)
+        others.append({"id_number": cccd(rng, sex, born, used_ids), "full_name": name,
+                       "name_norm": norm(name), "name_folded": fold(name), "sex": sex,
+                       "birth_date": born, "birth_precision": "day", "extract_id": extract.id})
     db.session.execute(sa.insert(RegisterEntry), others)
     extract.row_count = totals["register"] + len(others)
     audit.record(

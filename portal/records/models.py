@@ -59,6 +59,7 @@ class Person(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(sa.String(200))
+    name_norm: Mapped[str] = mapped_column(sa.String(200), default="")
     name_folded: Mapped[str] = mapped_column(c_collated(200))
     name_sort: Mapped[str] = mapped_column(c_collated(400))
     sex: Mapped[Sex] = mapped_column(enum_column(Sex, "sex"))

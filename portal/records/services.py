@@ -9,7 +9,7 @@ from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.records.models import Dose, IdKind, Person
-from portal.text import fold, normalise_spaces, sort_key
+from portal.text import fold, norm, normalise_spaces, sort_key
 
 PERSON_FIELDS = (
     "full_name",
@@ -47,6 +47,7 @@ def _apply(person: Person, values: Mapping[str, Any]) -> None:
         if isinstance(value, str):
             value = normalise_spaces(value) or None
         setattr(person, name, value)
+    person.name_norm = norm(person.full_name)
     person.name_folded = fold(person.full_name)
     person.name_sort = sort_key(person.full_name)
     if "commune_id" in values:

@@ -1,0 +1,74 @@
+"""Lists of persons handed between units: police handover lists, correction lists, notes for
+the population database side. Built so that a signature can be attached later."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.areas.models import Area
+from portal.extensions import Model
+from portal.models_base import enum_column, utcnow
+
+
+class WorklistKind(enum.StrEnum):
+    HANDOVER = "handover"  # police -> health station, verified persons (seed 003 steps 2-3)
+    CORRECTION = "correction"  # the register is right: the health station corrects the record
+    REGISTER_UPDATE = "register_update"  # the record is right: a note for the register side
+
+
+class WorklistState(enum.StrEnum):
+    DRAFT = "draft"
+    HANDED_OVER = "handed_over"
+    RECEIVED = "received"
+    ARCHIVED = "archived"
+
+
+class Worklist(Model):
+    __tablename__ = "worklist"
+    __table_args__ = (sa.Index("ix_worklist_area_kind_state", "area_id", "kind", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[WorklistKind] = mapped_column(enum_column(WorklistKind, "worklist_kind"))
+    state: Mapped[WorklistState] = mapped_column(
+        enum_column(WorklistState, "worklist_state"), default=WorklistState.DRAFT
+    )
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handed_over_at: Mapped[datetime | None]
+    received_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+    # The generated document, frozen at hand-over; the signing issue attaches signatures to it.
+    document_path: Mapped[str | None] = mapped_column(sa.String(300))
+    document_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+
+    area: Mapped[Area] = relationship()
+    members: Mapped[list[WorklistMember]] = relationship(
+        back_populates="worklist", cascade="all, delete-orphan", order_by="WorklistMember.id"
+    )
+
+
+class WorklistMember(Model):
+    __tablename__ = "worklist_member"
+    __table_args__ = (
+        sa.UniqueConstraint("worklist_id", "person_id", name="uq_worklist_member_person"),
+        sa.Index("ix_worklist_member_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worklist_id: Mapped[int] = mapped_column(sa.ForeignKey("worklist.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    # The four identity fields and the result as they were when the person was added.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    worklist: Mapped[Worklist] = relationship(back_populates="members")
