@@ -43,10 +43,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.auth.routes import bp as auth_bp
     from portal.core.routes import bp as core_bp
     from portal.records.routes import bp as records_bp
+    from portal.registry.routes import bp as registry_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(registry_bp)
 
     from portal import cli
 
