@@ -42,18 +42,40 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from portal.auth.routes import bp as auth_bp
     from portal.core.routes import bp as core_bp
+    from portal.jobs.routes import bp as jobs_bp
     from portal.records.routes import bp as records_bp
+    from portal.registry import match_routes  # noqa: F401  (adds /registry/match)
     from portal.registry.routes import bp as registry_bp
+    from portal.worklists.routes import bp as worklists_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(registry_bp)
-
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(worklists_bp)
+    import portal.registry.jobs  # noqa: F401  (registers the job handlers)
     from portal import cli
 
     cli.init_app(app)
     return app
+
+
+def levenshtein(a: str | None, b: str | None) -> int | None:
+    """Edit distance (insertions, deletions, substitutions), as PostgreSQL computes it."""
+    if a is None or b is None:
+        return None
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
 
 
 def _configure_engine(engine) -> None:
@@ -71,6 +93,8 @@ def _configure_engine(engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # PostgreSQL's fuzzystrmatch levenshtein(), for matching on SQLite.
+        dbapi_connection.create_function("levenshtein", 2, levenshtein, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):

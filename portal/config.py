@@ -17,7 +17,13 @@ ENV_KEYS = (
     "TRUSTED_PROXIES",
     "REGISTER_URL",
     "REGISTER_TIMEOUT",
-    "HUEY_URL",
+    "REGISTER_TOKEN",
+    "REGISTER_BATCH_SIZE",
+)
+# Only these are numbers; anything else (a token with leading zeros) stays a string.
+NUMERIC_KEYS = frozenset(
+    {"MAX_CONTENT_LENGTH", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES", "TRUSTED_PROXIES",
+     "REGISTER_TIMEOUT", "REGISTER_BATCH_SIZE"}
 )
 
 
@@ -53,7 +59,7 @@ def load(app, overrides: dict | None = None) -> None:
     for key in ENV_KEYS:
         if key in os.environ:
             value = os.environ[key]
-            app.config[key] = int(value) if value.isdigit() else value
+            app.config[key] = int(value) if key in NUMERIC_KEYS and value.isdigit() else value
     if "DATABASE_URL" in app.config:
         app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_url(app.config["DATABASE_URL"])
     if overrides:

@@ -99,6 +99,8 @@ def app():
                 "SECRET_KEY": "test-secret",
                 "ARGON2_TIME_COST": 1,
                 "ARGON2_MEMORY_COST": 1024,
+                # Jobs run in-process, synchronously: huey's own testing mode.
+                "HUEY_IMMEDIATE": True,
             }
         )
         app.test_client_class = IsolatedClient

@@ -69,7 +69,7 @@ def upgrade():
     sa.Column('person_version', sa.Integer(), nullable=False),
     sa.Column('extract_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.Enum('matched', 'mismatch', 'not_found', 'missing_id', 'invalid_id', 'exempt', name='match_outcome', native_enum=False, create_constraint=True), nullable=False),
-    sa.Column('id_issues', sa.JSON(), nullable=False),
+    sa.Column('id_issue', sa.String(length=30), nullable=True),
     sa.Column('name_result', sa.Enum('identical', 'case_or_spacing', 'diacritics', 'typo', 'different', name='name_result', native_enum=False, create_constraint=True), nullable=True),
     sa.Column('name_distance', sa.Integer(), nullable=True),
     sa.Column('birth_result', sa.Enum('identical', 'lower_precision', 'day_month_swapped', 'different', name='birth_result', native_enum=False, create_constraint=True), nullable=True),
@@ -114,8 +114,13 @@ def upgrade():
 
     # ### end Alembic commands ###
 
-    # Fill the new name columns of rows that existed before, in batches.
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        # levenshtein() for the "small typo" class of name differences; SQLite gets a
+        # function of the same name from the portal (portal/__init__.py).
+        op.execute("CREATE EXTENSION IF NOT EXISTS fuzzystrmatch")
+
+    # Fill the new name columns of rows that existed before, in batches.
     for table, columns in (("person", ("name_norm",)), ("register_entry", ("name_norm", "name_folded"))):
         key = "id" if table == "person" else "id_number"
         rows = bind.execute(sa.text(f"SELECT {key}, full_name FROM {table} WHERE name_norm = ''")).all()

@@ -102,3 +102,40 @@ def change_value(name: str, value: Any) -> str:
 
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
+
+
+JOB_LABELS = {
+    "match": _l("Matching against the population database"),
+    "register_import": _l("Importing a population register extract"),
+}
+
+
+def job_label(kind: str) -> str:
+    return str(JOB_LABELS.get(kind, kind))
+
+
+RESULT_LABELS = {
+    "identical": _l("identical"),
+    "case_or_spacing": _l("only case or spacing"),
+    "diacritics": _l("only diacritics"),
+    "typo": _l("a small typo"),
+    "different": _l("different"),
+    "lower_precision": _l("agrees at the lower precision"),
+    "day_month_swapped": _l("day and month swapped"),
+}
+
+
+def result_label(value) -> str:
+    value = getattr(value, "value", value)
+    return str(RESULT_LABELS.get(value, value))
+
+
+def status_label(value) -> str:
+    from portal.records.forms import STATUS_LABELS
+    from portal.records.models import PersonStatus
+
+    value = getattr(value, "value", value)
+    try:
+        return str(STATUS_LABELS[PersonStatus(value)])
+    except ValueError:
+        return str(value)

@@ -75,7 +75,15 @@ def init_app(app: Flask) -> None:
         reject_keys=reject_keys,
     )
     from portal.auth.forms import role_label
-    from portal.core.labels import action_label, change_value, field_label, id_kind_label
+    from portal.core.labels import (
+        action_label,
+        change_value,
+        field_label,
+        id_kind_label,
+        job_label,
+        result_label,
+        status_label,
+    )
 
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -84,6 +92,9 @@ def init_app(app: Flask) -> None:
         field_label=field_label,
         action_label=action_label,
         change_value=change_value,
+        job_label=job_label,
+        result_label=result_label,
+        status_label=status_label,
     )
 
     @app.before_request

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SearchField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from portal.core.forms import PortalForm
@@ -46,9 +47,13 @@ class RecordFilterForm(PortalForm):
     before = HiddenField()
 
     def set_choices(self, communes, sites) -> None:
-        self.status.choices = [("", _l("All statuses"))] + [
-            (s.value, label) for s, label in STATUS_LABELS.items()
+        self.status.choices = [SelectChoice("", _l("All statuses"))] + [
+            SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()
         ]
-        self.commune.choices = [("", _l("All communes"))] + [(a.code, a.name) for a in communes]
-        self.site.choices = [("", _l("All sites"))] + [(s.code, s.name) for s in sites]
-        self.sort.choices = list(SORTS.items())
+        self.commune.choices = [SelectChoice("", _l("All communes"))] + [
+            SelectChoice(a.code, a.name) for a in communes
+        ]
+        self.site.choices = [SelectChoice("", _l("All sites"))] + [
+            SelectChoice(s.code, s.name) for s in sites
+        ]
+        self.sort.choices = [SelectChoice(k, v) for k, v in SORTS.items()]

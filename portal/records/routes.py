@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.records import permissions, queries
 from portal.records.forms import STATUS_LABELS, RecordFilterForm
 from portal.records.models import PersonStatus
+from portal.worklists.permissions import can_start_match
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -64,6 +65,7 @@ def list_records():
         status_labels=STATUS_LABELS,
         dose_counts=queries.dose_counts([p.id for p in rows]),
         commune_names=queries.area_names({p.commune_id for p in rows}),
+        can_start_match=can_start_match(current_user),
     )
 
 

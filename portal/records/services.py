@@ -70,13 +70,19 @@ def create_person(values: Mapping[str, Any], reason: str | None = None, actor=No
     return person
 
 
-def update_person(person: Person, values: Mapping[str, Any], reason: str | None, actor=None):
+def update_person(
+    person: Person,
+    values: Mapping[str, Any],
+    reason: str | None,
+    actor=None,
+    action: str = "person.update",
+):
     before = snapshot(person)
     _apply(person, values)
     changes = audit.diff(before, snapshot(person))
     if changes:
         db.session.flush()
-        audit.record("person.update", "person", person.id, changes, reason, actor)
+        audit.record(action, "person", person.id, changes, reason, actor)
     return changes
 
 

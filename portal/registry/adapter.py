@@ -22,6 +22,18 @@ from portal.registry.models import RegisterEntry, RegisterExtract
 LOOKUP_CHUNK = 900  # below SQLite's bound-parameter limit
 
 
+class RegisterUnavailable(Exception):
+    """The register could not be asked, or answered something unusable.
+
+    ``str(exc)`` is a Vietnamese sentence for the user; ``status`` is the HTTP status
+    when the service answered with one.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 @dataclass(frozen=True)
 class RegisterRecord:
     id_number: str

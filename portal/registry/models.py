@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -94,8 +93,8 @@ class MatchResult(Model):
     person_version: Mapped[int]
     extract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("register_extract.id"))
     outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome, "match_outcome"))
-    # ID checks that need no register: codes from portal.registry.idcheck.
-    id_issues: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    # The first problem the ID checks found without any register (portal.registry.idcheck).
+    id_issue: Mapped[str | None] = mapped_column(sa.String(30))
     name_result: Mapped[NameResult | None] = mapped_column(enum_column(NameResult, "name_result"))
     name_distance: Mapped[int | None]
     birth_result: Mapped[BirthResult | None] = mapped_column(

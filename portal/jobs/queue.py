@@ -1,0 +1,52 @@
+"""The task queue: huey, on a SQLite file by default and on Redis when HUEY_URL says so.
+
+Run the worker beside the web server (``make demo`` does)::
+
+    huey_consumer portal.jobs.queue.huey --workers 2
+
+Tests run tasks in-process (``huey.immediate``), which is huey's own testing mode.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, current_app, has_app_context
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey
+
+
+def _make_huey() -> Huey:
+    url = os.environ.get("HUEY_URL", "")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("portal", url=url)
+    path = os.environ.get("HUEY_SQLITE") or str(
+        Path(__file__).resolve().parent.parent.parent / "instance" / "huey.sqlite3"
+    )
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("portal", filename=path)
+
+
+huey = _make_huey()
+_worker_app: Flask | None = None
+
+
+def app_for_task() -> Flask:
+    """The running app in-process (immediate mode), else the worker's own app."""
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined]
+    if _worker_app is None:
+        from portal import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+@huey.task()
+def run_job(job_id: int) -> None:
+    from portal.jobs.services import execute
+
+    with app_for_task().app_context():
+        execute(job_id)

@@ -1,0 +1,302 @@
+"""Matching the commune's records against the population database, set-based.
+
+For one commune at a time (in slices of person ids, so that a progress bar can follow):
+
+1. results that no longer hold are dropped: the person changed since (version), moved,
+   or the register changed for their ID number since the extract the result used;
+   a full run drops them all;
+2. the adapter makes the register's data current for the persons left unchecked;
+3. one ``INSERT … SELECT`` classifies every unchecked person: the ID checks that need no
+   register (``idcheck.sql_issue``), then, field by field, how the record differs from the
+   register entry with the same ID number — the explanation, not only the verdict;
+4. one ``UPDATE`` carries the outcome into the person's status, except for persons the
+   police verified in person or that were confirmed (later work decides about those).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from portal.areas.models import Area
+from portal.audit import services as audit
+from portal.extensions import db
+from portal.models_base import utcnow
+from portal.records.models import BirthPrecision, Person, PersonStatus
+from portal.registry.adapter import RegisterAdapter, get_adapter, latest_extract_id
+from portal.registry.idcheck import sql_issue
+from portal.registry.models import (
+    BirthResult,
+    MatchResult,
+    NameResult,
+    Outcome,
+    RegisterEntry,
+    SexResult,
+)
+
+SLICE = 20_000
+TYPO_DISTANCE = 2
+# Statuses a re-run leaves alone: a person's verification or confirmation is not undone
+# by a machine comparison.
+KEPT_STATUSES = (
+    PersonStatus.VERIFIED,
+    PersonStatus.CONFIRMED,
+    PersonStatus.NEEDS_RECONFIRMATION,
+)
+INVALID_CODES = ("not_digits", "bad_length", "bad_province")
+
+
+@dataclass
+class MatchSummary:
+    checked: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    extract_id: int | None = None
+
+    def add(self, other: MatchSummary) -> None:
+        self.checked += other.checked
+        for key, value in other.outcomes.items():
+            self.outcomes[key] = self.outcomes.get(key, 0) + value
+        self.extract_id = other.extract_id
+
+
+def _year(column):
+    return sa.extract("year", column)
+
+
+def _month(column):
+    return sa.extract("month", column)
+
+
+def _day(column):
+    return sa.extract("day", column)
+
+
+def _comparisons(p: type[Person], r):
+    """The per-field explanations, as SQL expressions over person ``p`` and entry ``r``."""
+    name = sa.case(
+        (r.id_number.is_(None), sa.null()),
+        (p.full_name == r.full_name, NameResult.IDENTICAL.value),
+        (p.name_norm == r.name_norm, NameResult.CASE_OR_SPACING.value),
+        (p.name_folded == r.name_folded, NameResult.DIACRITICS.value),
+        (
+            sa.func.levenshtein(p.name_folded, r.name_folded) <= TYPO_DISTANCE,
+            NameResult.TYPO.value,
+        ),
+        else_=NameResult.DIFFERENT.value,
+    )
+    distance = sa.case(
+        (r.id_number.is_(None), sa.null()),
+        (p.name_norm == r.name_norm, 0),
+        else_=sa.func.levenshtein(p.name_norm, r.name_norm),
+    )
+    same_year = _year(p.birth_date) == _year(r.birth_date)
+    same_month = sa.and_(same_year, _month(p.birth_date) == _month(r.birth_date))
+    year_only = BirthPrecision.YEAR.value
+    month_only = BirthPrecision.MONTH.value
+    birth = sa.case(
+        (r.id_number.is_(None), sa.null()),
+        (
+            sa.and_(p.birth_date == r.birth_date, p.birth_precision == r.birth_precision),
+            BirthResult.IDENTICAL.value,
+        ),
+        (
+            sa.or_(
+                sa.and_(sa.or_(p.birth_precision == year_only, r.birth_precision == year_only),
+                        same_year),
+                sa.and_(sa.or_(p.birth_precision == month_only,
+                               r.birth_precision == month_only), same_month),
+            ),
+            BirthResult.LOWER_PRECISION.value,
+        ),
+        (
+            sa.and_(
+                same_year,
+                _day(p.birth_date) == _month(r.birth_date),
+                _month(p.birth_date) == _day(r.birth_date),
+            ),
+            BirthResult.DAY_MONTH_SWAPPED.value,
+        ),
+        else_=BirthResult.DIFFERENT.value,
+    )
+    sex = sa.case(
+        (r.id_number.is_(None), sa.null()),
+        (p.sex == r.sex, SexResult.IDENTICAL.value),
+        else_=SexResult.DIFFERENT.value,
+    )
+    return name, distance, birth, sex
+
+
+def _stale_results(commune_id: int, latest: int | None, full: bool):
+    """The commune's results that must be computed again."""
+    m, p = MatchResult, Person
+    query = sa.delete(MatchResult).where(m.commune_id == commune_id)
+    if full:
+        return query
+    entry_now = sa.select(RegisterEntry.extract_id).where(
+        RegisterEntry.id_number == p.id_number
+    ).scalar_subquery()
+    person = sa.select(p.id).where(
+        p.id == m.person_id,
+        sa.or_(
+            p.version != m.person_version,
+            p.commune_id != m.commune_id,
+            sa.and_(
+                sa.func.coalesce(m.extract_id, 0) < (latest or 0),
+                sa.or_(
+                    m.outcome == Outcome.NOT_FOUND.value,
+                    entry_now > sa.func.coalesce(m.extract_id, 0),
+                    sa.and_(
+                        m.outcome.in_((Outcome.MATCHED.value, Outcome.MISMATCH.value)),
+                        entry_now.is_(None),
+                    ),
+                ),
+            ),
+        ),
+    )
+    return query.where(sa.exists(person))
+
+
+def match_commune(
+    commune: Area,
+    full: bool = False,
+    adapter: RegisterAdapter | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    actor=None,
+) -> MatchSummary:
+    """Check every person of the commune that needs it; returns what was found."""
+    adapter = adapter or get_adapter()
+    latest = latest_extract_id()
+    # Results of persons who moved away are dropped with the ones of the old commune.
+    db.session.execute(
+        sa.delete(MatchResult)
+        .where(
+            MatchResult.commune_id == commune.id,
+            sa.exists().where(Person.id == MatchResult.person_id,
+                              Person.commune_id != commune.id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        _stale_results(commune.id, latest, full).execution_options(synchronize_session=False)
+    )
+    unchecked = sa.and_(
+        Person.commune_id == commune.id,
+        ~sa.exists().where(MatchResult.person_id == Person.id),
+    )
+    bounds = db.session.execute(
+        sa.select(sa.func.min(Person.id), sa.func.max(Person.id), sa.func.count()).where(
+            unchecked
+        )
+    ).one()
+    low, high, total = bounds
+    summary = MatchSummary(extract_id=latest)
+    if not total:
+        if progress:
+            progress(0, 0)
+        return summary
+    done = 0
+    start = low
+    while start <= high:
+        stop = start + SLICE
+        in_slice = sa.and_(unchecked, Person.id >= start, Person.id < stop)
+        summary.add(_match_slice(commune, in_slice, adapter))
+        done = summary.checked
+        if progress:
+            progress(done, total)
+        start = stop
+    audit.record(
+        "registry.match",
+        "area",
+        commune.code,
+        {
+            "checked": [None, summary.checked],
+            "outcomes": [None, summary.outcomes],
+            "extract": [None, summary.extract_id],
+            "full": [None, full],
+            "adapter": [None, adapter.name],
+        },
+        actor=actor,
+    )
+    return summary
+
+
+def _match_slice(commune: Area, in_slice, adapter: RegisterAdapter) -> MatchSummary:
+    numbers = [
+        number
+        for number in db.session.scalars(
+            sa.select(Person.id_number).where(in_slice, Person.id_number.is_not(None))
+        )
+        if number
+    ]
+    extract_id = adapter.prepare(numbers)
+    checked_at = utcnow()
+    p = Person
+    r = sa.orm.aliased(RegisterEntry, name="r")
+    issue = sql_issue(p.id_number, p.sex, p.birth_date, p.nationality)
+    name, distance, birth, sex = _comparisons(p, r)
+    outcome = sa.case(
+        (p.nationality != "VN", Outcome.EXEMPT.value),
+        (issue == "missing", Outcome.MISSING_ID.value),
+        (issue.in_(INVALID_CODES), Outcome.INVALID_ID.value),
+        (r.id_number.is_(None), Outcome.NOT_FOUND.value),
+        (
+            sa.and_(
+                name.in_((NameResult.IDENTICAL.value, NameResult.CASE_OR_SPACING.value)),
+                birth == BirthResult.IDENTICAL.value,
+                sex == SexResult.IDENTICAL.value,
+            ),
+            Outcome.MATCHED.value,
+        ),
+        else_=Outcome.MISMATCH.value,
+    )
+    foreign = p.nationality != "VN"
+    select = (
+        sa.select(
+            p.id,
+            sa.literal(commune.id),
+            sa.literal(checked_at, sa.DateTime),
+            p.version,
+            sa.literal(extract_id, sa.Integer),
+            outcome,
+            sa.case((foreign, sa.null()), else_=issue),
+            sa.case((foreign, sa.null()), else_=name),
+            sa.case((foreign, sa.null()), else_=distance),
+            sa.case((foreign, sa.null()), else_=birth),
+            sa.case((foreign, sa.null()), else_=sex),
+        )
+        .select_from(p)
+        .outerjoin(r, r.id_number == p.id_number)
+        .where(in_slice)
+    )
+    db.session.execute(
+        sa.insert(MatchResult).from_select(
+            [
+                "person_id", "commune_id", "checked_at", "person_version", "extract_id",
+                "outcome", "id_issue", "name_result", "name_distance", "birth_result",
+                "sex_result",
+            ],
+            select,
+        )
+    )
+    fresh = sa.and_(MatchResult.commune_id == commune.id, MatchResult.checked_at == checked_at)
+    db.session.execute(
+        sa.update(Person)
+        .where(
+            Person.commune_id == commune.id,
+            Person.status.not_in([s.value for s in KEPT_STATUSES]),
+            sa.exists().where(MatchResult.person_id == Person.id, fresh),
+        )
+        .values(
+            status=sa.select(MatchResult.outcome)
+            .where(MatchResult.person_id == Person.id)
+            .scalar_subquery()
+        )
+        .execution_options(synchronize_session=False)
+    )
+    counts = db.session.execute(
+        sa.select(MatchResult.outcome, sa.func.count()).where(fresh).group_by(MatchResult.outcome)
+    )
+    outcomes = {getattr(o, "value", o): n for o, n in counts}
+    return MatchSummary(checked=sum(outcomes.values()), outcomes=outcomes, extract_id=extract_id)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, SearchField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.core.forms import PortalForm
+from portal.worklists.services import ReviewAction
+
+DIFFERENCE_LABELS = {
+    "": _l("All differences"),
+    "name": _l("Name differs"),
+    "name_diacritics": _l("— only by diacritics"),
+    "name_typo": _l("— by a small typo"),
+    "name_different": _l("— a different name"),
+    "birth": _l("Date of birth differs"),
+    "birth_lower_precision": _l("— record less precise (year only)"),
+    "birth_swapped": _l("— day and month swapped"),
+    "birth_different": _l("— a different date"),
+    "sex": _l("Sex differs"),
+    "not_found": _l("Not found in the register"),
+}
+
+ACTION_LABELS = {
+    ReviewAction.VERIFIED_IN_PERSON: _l("Identity verified in person"),
+    ReviewAction.REGISTER_IS_RIGHT: _l("Register is right: the record must be corrected"),
+    ReviewAction.RECORD_IS_RIGHT: _l("Record is right: the register must be updated"),
+}
+
+
+class ReviewFilterForm(PortalForm):
+    class Meta:
+        csrf = False
+
+    difference = SelectField(
+        _l("Difference"),
+        choices=[SelectChoice(k, v) for k, v in DIFFERENCE_LABELS.items()],
+        default="",
+        validate_choice=True,
+    )
+    q = SearchField(_l("Name or ID number"),
+                    validators=[Optional(), Length(max=100, message=_l("The search is too long."))])
+    after = HiddenField()
+    before = HiddenField()
+
+
+class ReviewActionForm(PortalForm):
+    person_ids = SelectMultipleField(_l("Persons"), coerce=int, validate_choice=False,
+                                     validators=[DataRequired(_l("Select at least one person."))])
+    action = SelectField(_l("Decision"), choices=[SelectChoice(a.value, label) for a, label
+                                                  in ACTION_LABELS.items()],
+                         validators=[DataRequired()])
+    note = TextAreaField(
+        _l("Note (documents seen, what differs)"),
+        validators=[DataRequired(_l("A note is required for every decision.")),
+                    Length(max=1000)],
+    )

@@ -1,0 +1,85 @@
+"""The police review list: persons whose record differs from the register or is not in it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.records.models import Person, PersonStatus
+from portal.records.permissions import person_scope
+from portal.records.queries import Filters, Page, count_persons, page_of
+from portal.registry.models import (
+    BirthResult,
+    MatchResult,
+    NameResult,
+    Outcome,
+    RegisterEntry,
+    SexResult,
+)
+from portal.text import fold
+
+M = MatchResult
+NAME_DIFFERS = M.name_result.not_in([NameResult.IDENTICAL.value,
+                                     NameResult.CASE_OR_SPACING.value])
+# filter value -> condition on the match result
+DIFFERENCE_FILTERS: dict[str, sa.ColumnElement[bool]] = {
+    "name": NAME_DIFFERS,
+    "name_diacritics": M.name_result == NameResult.DIACRITICS.value,
+    "name_typo": M.name_result == NameResult.TYPO.value,
+    "name_different": M.name_result == NameResult.DIFFERENT.value,
+    "birth": M.birth_result != BirthResult.IDENTICAL.value,
+    "birth_lower_precision": M.birth_result == BirthResult.LOWER_PRECISION.value,
+    "birth_swapped": M.birth_result == BirthResult.DAY_MONTH_SWAPPED.value,
+    "birth_different": M.birth_result == BirthResult.DIFFERENT.value,
+    "sex": M.sex_result == SexResult.DIFFERENT.value,
+    "not_found": M.outcome == Outcome.NOT_FOUND.value,
+}
+
+
+def review_clauses(user, difference: str, q: str) -> list[sa.ColumnElement[bool]]:
+    conditions = [
+        M.person_id == Person.id,
+        M.outcome.in_([Outcome.MISMATCH.value, Outcome.NOT_FOUND.value]),
+    ]
+    if difference:
+        conditions.append(DIFFERENCE_FILTERS[difference])
+    clauses = [
+        person_scope(user),
+        # Persons the police already verified in person have left this list.
+        Person.status.not_in([PersonStatus.VERIFIED.value, PersonStatus.CONFIRMED.value]),
+        sa.exists().where(*conditions),
+    ]
+    term = fold(q)
+    if term:
+        clauses.append(
+            sa.or_(Person.name_folded.contains(term, autoescape=True),
+                   Person.id_number.startswith(q.strip(), autoescape=True))
+        )
+    return clauses
+
+
+def review_page(user, difference: str, q: str, after: str, before: str, size: int) -> Page:
+    clauses = review_clauses(user, difference, q)
+    filters = Filters(q=q, after=after, before=before)
+    return page_of(clauses, filters, size, count_persons(clauses))
+
+
+def results_and_entries(persons: list[Person]) -> tuple[dict[int, MatchResult],
+                                                         dict[str, RegisterEntry]]:
+    ids = [p.id for p in persons]
+    numbers = [p.id_number for p in persons if p.id_number]
+    results = {r.person_id: r for r in db.session.scalars(
+        sa.select(MatchResult).where(MatchResult.person_id.in_(ids)))} if ids else {}
+    entries = {e.id_number: e for e in db.session.scalars(
+        sa.select(RegisterEntry).where(RegisterEntry.id_number.in_(numbers)))} if numbers else {}
+    return results, entries
+
+
+def reviewable(user, person_ids: list[int]) -> list[Person]:
+    """The selected persons that are on the user's review list (others are ignored)."""
+    if not person_ids:
+        return []
+    return list(db.session.scalars(
+        sa.select(Person).where(Person.id.in_(person_ids), *review_clauses(user, "", ""))
+        .order_by(Person.name_sort, Person.id)
+    ))

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from portal.core.rendering import is_fragment_request, render
+from portal.extensions import db
+from portal.records.queries import BadCursor
+from portal.worklists import permissions, queries, services
+from portal.worklists.display import mark_differences
+from portal.worklists.forms import (
+    ACTION_LABELS,
+    DIFFERENCE_LABELS,
+    ReviewActionForm,
+    ReviewFilterForm,
+)
+
+bp = Blueprint("worklists", __name__, url_prefix="/worklists")
+
+REVIEW_FRAGMENTS = {"review-results": "results"}
+
+
+def _review_page(action_form: ReviewActionForm, status: int = 200, message: str | None = None):
+    form = ReviewFilterForm(formdata=request.args)
+    page = None
+    if form.validate():
+        try:
+            page = queries.review_page(
+                current_user, form.difference.data or "", form.q.data or "",
+                form.after.data or "", form.before.data or "",
+                current_app.config["RECORDS_PAGE_SIZE"],
+            )
+        except BadCursor:
+            status = 400
+    else:
+        status = 400
+    rows = page.rows if page else []
+    results, entries = queries.results_and_entries(rows)
+    return render(
+        "worklists/review.html",
+        REVIEW_FRAGMENTS,
+        status=status,
+        form=form,
+        action_form=action_form,
+        page=page,
+        results=results,
+        entries=entries,
+        mark_differences=mark_differences,
+        difference_labels=DIFFERENCE_LABELS,
+        action_labels=ACTION_LABELS,
+        message=message,
+    )
+
+
+@bp.get("/review")
+@login_required
+def show_review():
+    if not permissions.can_review(current_user):
+        abort(403)
+    return _review_page(ReviewActionForm(formdata=None))
+
+
+@bp.post("/review")
+@login_required
+def post_review():
+    if not permissions.can_review(current_user):
+        abort(403)
+    form = ReviewActionForm()
+    if not form.validate_on_submit():
+        return _review_page(form, status=422)
+    persons = queries.reviewable(current_user, form.person_ids.data)
+    changed = services.review(persons, services.ReviewAction(form.action.data),
+                              form.note.data.strip(), current_user)
+    db.session.commit()
+    message = ngettext("%(num)d person handled.", "%(num)d persons handled.", changed)
+    if is_fragment_request():
+        return _review_page(ReviewActionForm(formdata=None), message=message)
+    flash(message, "success")
+    return redirect(url_for("worklists.show_review", **request.args), code=303)

@@ -1,0 +1,197 @@
+"""The police review list: side by side, filters, decisions audited, scope."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from portal.records.models import Person, PersonStatus
+from portal.registry.matching import match_commune
+from portal.registry.models import RegisterEntry, RegisterExtract
+from portal.text import fold, norm
+from portal.worklists.models import Worklist, WorklistKind, WorklistMember
+from tests.conftest import NEIGHBOUR, OWN, csrf_token
+
+BORN = date(1990, 5, 17)
+
+
+def cccd(n: int) -> str:
+    return f"001090{n:06d}"
+
+
+@pytest.fixture
+def mismatches(area, make_person):
+    """In OWN: a diacritics difference, a swapped date, a sex difference, one not found and
+    one match; in NEIGHBOUR: one mismatch the OWN police must never see."""
+    people = {
+        "diacritics": make_person(full_name="Nguyen Van Binh", id_number=cccd(1),
+                                  birth_date=BORN),
+        "swapped": make_person(full_name="Trần Văn Cường", id_number=cccd(2),
+                               birth_date=date(1990, 6, 3)),
+        "sex": make_person(full_name="Lê Văn Dũng", id_number=cccd(3), birth_date=BORN,
+                           sex="female"),
+        "absent": make_person(full_name="Phạm Văn Em", id_number=cccd(4), birth_date=BORN),
+        "same": make_person(full_name="Hoàng Văn Giang", id_number=cccd(5), birth_date=BORN),
+        "neighbour": make_person(full_name="Vũ Văn Hải", id_number=cccd(6), birth_date=BORN,
+                                 commune_code=NEIGHBOUR),
+    }
+    extract = RegisterExtract(source="test")
+    db.session.add(extract)
+    db.session.flush()
+    truth = [(1, "Nguyễn Văn Bình", BORN), (2, "Trần Văn Cường", date(1990, 3, 6)),
+             (3, "Lê Văn Dũng", BORN), (5, "Hoàng Văn Giang", BORN), (6, "Vũ Văn Hai", BORN)]
+    for n, name, born in truth:
+        db.session.add(RegisterEntry(id_number=cccd(n), full_name=name, name_norm=norm(name),
+                                     name_folded=fold(name), sex="male", birth_date=born,
+                                     birth_precision="day", extract_id=extract.id))
+    db.session.flush()
+    match_commune(area(OWN))
+    match_commune(area(NEIGHBOUR))
+    db.session.commit()
+    return people
+
+
+def names_on(page: str) -> set[str]:
+    return set(re.findall(r'<a href="/records/\d+">(.*?)</a>', page))
+
+
+def plain(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_police_see_their_communes_differences_side_by_side(client, login_as, mismatches):
+    login_as("police", OWN)
+    response = client.get("/worklists/review")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    shown = {plain(name) for name in names_on(page)}
+    assert shown == {"Nguyen Van Binh", "Trần Văn Cường", "Lê Văn Dũng", "Phạm Văn Em"}
+    assert "Vũ Văn Hải" not in page, "another commune's person"
+    # The register side is shown with the differing characters marked.
+    assert "Nguy<mark>ễ</mark>n V<mark>ă</mark>n B<mark>ì</mark>nh" in page
+    assert "<mark>Nam</mark>" in page and "<mark>Nữ</mark>" in page
+
+
+@pytest.mark.parametrize(
+    ("difference", "expected"),
+    [
+        ("name_diacritics", {"Nguyen Van Binh"}),
+        ("birth_swapped", {"Trần Văn Cường"}),
+        ("sex", {"Lê Văn Dũng"}),
+        ("not_found", {"Phạm Văn Em"}),
+        ("birth", {"Trần Văn Cường"}),
+    ],
+)
+def test_filter_by_kind_of_difference(client, login_as, mismatches, difference, expected):
+    login_as("police", OWN)
+    page = client.get(f"/worklists/review?difference={difference}").get_data(as_text=True)
+    assert {plain(n) for n in names_on(page)} == expected
+
+
+def test_the_list_is_a_fragment_for_htmx(client, login_as, mismatches):
+    login_as("police", OWN)
+    response = client.get("/worklists/review?difference=sex",
+                          headers={"HX-Request": "true", "HX-Target": "review-results"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body and "Lê Văn Dũng" in body
+
+
+@pytest.mark.parametrize("role", ["health_station", "committee", "vaccination_site",
+                                  "health_authority", "admin"])
+def test_only_police_review_identities(client, login_as, mismatches, role):
+    login_as(role, OWN if role not in ("health_authority", "admin") else "01")
+    assert client.get("/worklists/review").status_code == 403
+    assert client.post("/worklists/review", data={"csrf_token": csrf_token(client, "/records"),
+                                                  "person_ids": [1], "action": "x",
+                                                  "note": "n"}).status_code == 403
+
+
+def decide(client, person_ids, action, note="Đã xem CCCD bản gốc", **headers):
+    token = csrf_token(client, "/records")
+    return client.post("/worklists/review",
+                       data={"csrf_token": token, "person_ids": person_ids, "action": action,
+                             "note": note},
+                       headers=headers)
+
+
+def events(action: str, person: Person) -> list[AuditEvent]:
+    return list(db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == action, AuditEvent.entity_id == str(person.id))))
+
+
+def test_verified_in_person_is_audited_with_its_note_and_leaves_the_list(
+    client, login_as, mismatches
+):
+    police = login_as("police", OWN)
+    person = mismatches["diacritics"]
+    response = decide(client, [person.id], "verified_in_person")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Person, person.id).status == PersonStatus.VERIFIED
+    [event] = events("review.verified_in_person", person)
+    assert event.reason == "Đã xem CCCD bản gốc"
+    assert event.actor_id == police.id and event.actor_role == "police"
+    assert event.changes["status"] == ["mismatch", "verified"]
+    page = client.get("/worklists/review").get_data(as_text=True)
+    assert "Nguyen Van Binh" not in page
+
+
+@pytest.mark.parametrize(
+    ("action", "kind"),
+    [("register_is_right", WorklistKind.CORRECTION),
+     ("record_is_right", WorklistKind.REGISTER_UPDATE)],
+)
+def test_decisions_feed_the_lists(client, login_as, mismatches, action, kind):
+    login_as("police", OWN)
+    chosen = [mismatches["swapped"], mismatches["sex"]]
+    assert decide(client, [p.id for p in chosen], action).status_code == 303
+    worklist = db.session.scalar(sa.select(Worklist).where(Worklist.kind == kind))
+    assert worklist is not None and worklist.area.code == OWN
+    members = db.session.scalars(sa.select(WorklistMember).where(
+        WorklistMember.worklist_id == worklist.id)).all()
+    assert {m.person_id for m in members} == {p.id for p in chosen}
+    assert all(m.note == "Đã xem CCCD bản gốc" for m in members)
+    assert members[0].snapshot["id_number"] in {p.id_number for p in chosen}
+    for person in chosen:
+        assert len(events(f"worklist.add_{kind.value}", person)) == 1
+    # Deciding again does not list anyone twice.
+    decide(client, [p.id for p in chosen], action)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WorklistMember)) == 2
+
+
+def test_a_person_outside_the_commune_is_never_touched(client, login_as, mismatches):
+    login_as("police", OWN)
+    outsider = mismatches["neighbour"]
+    decide(client, [outsider.id], "verified_in_person")
+    db.session.expire_all()
+    assert db.session.get(Person, outsider.id).status == PersonStatus.MISMATCH
+    assert events("review.verified_in_person", outsider) == []
+
+
+def test_a_decision_needs_a_note_and_keeps_the_selection(client, login_as, mismatches):
+    login_as("police", OWN)
+    person = mismatches["sex"]
+    response = decide(client, [person.id], "verified_in_person", note="  ",
+                      **{"HX-Request": "true", "HX-Target": "review-results"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "<html" not in body
+    assert f'name="person_ids" value="{person.id}"\n               checked' in body or \
+        re.search(rf'value="{person.id}"\s+checked', body)
+    db.session.expire_all()
+    assert db.session.get(Person, person.id).status == PersonStatus.MISMATCH
+
+
+def test_htmx_decision_returns_the_refreshed_list(client, login_as, mismatches):
+    login_as("police", OWN)
+    person = mismatches["absent"]
+    response = decide(client, [person.id], "verified_in_person",
+                      **{"HX-Request": "true", "HX-Target": "review-results"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert "alert-success" in body and "Phạm Văn Em" not in body
