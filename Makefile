@@ -27,9 +27,12 @@ setup: $(VENV)/.installed translations
 demo: setup
 	PORTAL_ENV=development $(FLASK) db upgrade
 	PORTAL_ENV=development $(FLASK) demo $(if $(PASSWORD),--password '$(PASSWORD)') --accounts instance/demo-accounts.json
-	PORTAL_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+	$(MAKE) --no-print-directory serve
 
+# The web server and, beside it, the task-queue worker that runs imports and matching.
 serve: setup
+	PORTAL_ENV=development $(BIN)/huey_consumer portal.jobs.queue.huey --workers 2 --worker-type thread --quiet & \
+	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	PORTAL_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup

@@ -168,6 +168,11 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021) -> list[Accou
     sync_sequence("person")
     sync_sequence("dose")
     db.session.flush()
+    # Matched once, so that the lists and the review have something to show at first login.
+    from portal.registry.matching import match_commune
+
+    for commune in communes:
+        match_commune(commune)
     return accounts
 
 

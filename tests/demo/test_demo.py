@@ -180,3 +180,20 @@ def test_demo_command(app, client, tmp_path):
     # The accounts are listed again, unchanged.
     again = json.loads(accounts_file.read_text(encoding="utf-8"))
     assert again == accounts
+
+
+def test_the_demo_is_matched_once_so_every_list_has_content(app):
+    import sqlalchemy as sa
+
+    from portal.demo import services
+    from portal.extensions import db
+    from portal.records.models import Person
+
+    services.seed(password="pw-test-123")
+    statuses = dict(
+        db.session.execute(sa.select(Person.status, sa.func.count()).group_by(Person.status))
+        .all()
+    )
+    names = {getattr(s, "value", s) for s in statuses}
+    assert {"matched", "mismatch", "missing_id", "invalid_id", "exempt", "not_found"} <= names
+    assert "unverified" not in names
