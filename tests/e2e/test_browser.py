@@ -31,11 +31,14 @@ from portal.auth.services import create_user
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
+from portal.registry.models import RegisterEntry, RegisterExtract
+from portal.text import fold, norm
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
 PROJECT = Path(__file__).resolve().parents[2]
 USERNAME = "tram.badinh"
+POLICE = "congan.badinh"
 PASSWORD = "mat-khau-e2e"
 OWN = "00004"  # Phường Ba Đình, Hà Nội
 OTHER_PROVINCE = "01273"  # Phường Thục Phán, Cao Bằng
@@ -108,11 +111,26 @@ def _seed() -> None:
             hoa, {"dose_number": n, "vaccine": vaccine, "lot": lot, "vaccinated_on": day,
                   "site_id": site.id}
         )
-    person("Trần Văn Bình", Sex.MALE, date(1978, 2, 3), "001078004321")
+    binh = person("Trần Văn Bình", Sex.MALE, date(1978, 2, 3), "001078004321")
     person("Lê Thị Mai", Sex.FEMALE, date(2001, 11, 30), None)
     person("Phạm Đức Hoà", Sex.MALE, date(1965, 7, 1), "001065000777")
     # Same name, another province: outside the health station's scope.
     person(HOA, Sex.FEMALE, date(1992, 1, 1), "004192099999", commune=area(OTHER_PROVINCE))
+
+    # The police of the ward, and a register extract: Hoà is written Hòa there (the tone
+    # mark on the other vowel), Bình's birth date differs, Phạm Đức Hoà matches.
+    create_user(POLICE, PASSWORD, Role.POLICE, own, "Đại úy Lê Văn Tâm")
+    extract = RegisterExtract(source="e2e extract")
+    db.session.add(extract)
+    db.session.flush()
+    for number, name, sex, born in [
+        (HOA_ID, "Nguyễn Thị Hòa", "female", date(1990, 5, 17)),
+        (binh.id_number, "Trần Văn Bình", "male", date(1978, 3, 2)),
+        ("001065000777", "Phạm Đức Hoà", "male", date(1965, 7, 1)),
+    ]:
+        db.session.add(RegisterEntry(id_number=number, full_name=name, name_norm=norm(name),
+                                     name_folded=fold(name), sex=sex, birth_date=born,
+                                     birth_precision="day", extract_id=extract.id))
     db.session.commit()
 
 
@@ -126,6 +144,7 @@ def live_server(chromium_path, tmp_path_factory):
             "SECRET_KEY": "e2e",
             "ARGON2_TIME_COST": 1,
             "ARGON2_MEMORY_COST": 1024,
+            "HUEY_IMMEDIATE": True,
         }
     )
     with app.app_context():
@@ -242,5 +261,61 @@ def test_log_in_search_without_diacritics_and_open_a_record(live_server, page):
     expect(page.get_by_role("cell", name="FK1234", exact=True)).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "vi"
     page.screenshot(path=str(SCREENSHOTS / "e2e-detail.png"), full_page=True)
+
+    assert errors == [], errors
+
+
+def test_police_match_review_and_verify_in_the_browser(live_server, page):
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: _console_error(msg, errors))
+
+    page.goto(live_server + "/login")
+    page.fill("input[name=username]", POLICE)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form[action$='/login'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/records$"))
+
+    # Start matching; the job page shows its progress bar at 100 % when done.
+    page.get_by_role("link", name=re.compile("Xác minh danh tính")).click()
+    page.get_by_test_id("match-form").get_by_role("button").click()
+    expect(page).to_have_url(re.compile(r"/jobs/\d+$"))
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    expect(page.get_by_test_id("match-result")).to_be_visible()
+    page.get_by_role("link", name="Mở danh sách xác minh").click()
+
+    # Record and register side by side, the differing characters marked.
+    expect(page).to_have_url(re.compile(r"/worklists/review$"))
+    rows = page.locator("#review-results tbody tr[data-person]")
+    expect(rows).to_have_count(2)
+    hoa = rows.filter(has_text=HOA)
+    expect(hoa.locator("mark").first).to_be_visible()
+    expect(hoa).to_contain_text("Nguyễn Thị Hòa")
+    expect(hoa).to_contain_text("chỉ khác dấu")
+
+    # Filter by kind of difference (htmx swaps the list).
+    page.select_option("#difference", "birth")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Trần Văn Bình")
+    expect(rows.first).to_contain_text("đảo ngày và tháng")
+    page.screenshot(path=str(SCREENSHOTS / "e2e-review.png"), full_page=True)
+
+    # A decision needs a note; with it, the person leaves the list.
+    page.select_option("#difference", "")
+    expect(rows).to_have_count(2)
+    hoa.locator("input[name=person_ids]").check()
+    page.select_option("select[name=action]", "verified_in_person")
+    page.get_by_role("button", name=re.compile("Áp dụng")).click()
+    # The browser itself holds the form back (the server says so too without JavaScript).
+    expect(page.locator("textarea[name=note]:invalid")).to_have_count(1)
+    expect(rows).to_have_count(2)
+    expect(hoa.locator("input[name=person_ids]")).to_be_checked()
+    page.fill("textarea[name=note]", "Đã xem CCCD bản gốc, tên đúng là Hoà")
+    page.get_by_role("button", name=re.compile("Áp dụng")).click()
+    expect(page.locator("#review-results .alert-success")).to_be_visible()
+    expect(rows).to_have_count(1)
+    expect(rows.first).not_to_contain_text(HOA)
 
     assert errors == [], errors
