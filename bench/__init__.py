@@ -15,6 +15,9 @@ DATA_DIR = BENCH_DIR / "data"
 SQLITE_PATH = DATA_DIR / "bench.sqlite3"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1/portal_bench"
 
+# bench.run rewrites RESULTS.md up to this line; bench.matching writes what follows it.
+MATCHING_MARKER = "<!-- bench.matching: everything below is written by python -m bench.matching -->"
+
 BIG_COMMUNE = "00004"  # Phường Ba Đình, Hà Nội: the 100,000-person commune
 PROVINCE = "01"  # Thành phố Hà Nội
 STATION_USER = "health.ba_dinh"

@@ -38,6 +38,7 @@ from bench import (
     BENCH_DIR,
     BIG_COMMUNE,
     DATA_DIR,
+    MATCHING_MARKER,
     PASSWORD,
     PROVINCE,
     SQLITE_PATH,
@@ -493,7 +494,12 @@ def main(argv: list[str] | None = None) -> int:
         path = DATA_DIR / f"results-{kind}.json"
         if kind not in runs and path.exists():
             runs[kind] = json.loads(path.read_text())
-    (BENCH_DIR / "RESULTS.md").write_text(markdown(runs, machine()))
+    # The matching benchmark's section (bench/matching.py) follows the marker: keep it.
+    results = BENCH_DIR / "RESULTS.md"
+    previous = results.read_text() if results.exists() else ""
+    at = previous.find(MATCHING_MARKER)
+    kept = "\n" + previous[at:] if at >= 0 else ""
+    results.write_text(markdown(runs, machine()) + kept)
 
     print(f"\nwritten {BENCH_DIR / 'RESULTS.md'}")
     status = 0

@@ -13,9 +13,13 @@ from portal.extensions import db
 
 
 def init_app(app: Flask) -> None:
+    from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
+    from portal.registry.cli import registry_group
+
     app.cli.add_command(areas_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(registry_group)
 
 
 @click.group("areas", help="Administrative units.")

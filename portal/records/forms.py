@@ -1,9 +1,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, SearchField, SelectField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SearchField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.core.forms import PortalForm
 from portal.records.models import PersonStatus
@@ -57,3 +64,52 @@ class RecordFilterForm(PortalForm):
             SelectChoice(s.code, s.name) for s in sites
         ]
         self.sort.choices = [SelectChoice(k, v) for k, v in SORTS.items()]
+
+
+VACCINES = (
+    "Pfizer-BioNTech (Comirnaty)",
+    "AstraZeneca (Vaxzevria)",
+    "Moderna (Spikevax)",
+    "Vero Cell (Sinopharm)",
+    "Sputnik V",
+    "Hayat-Vax",
+    "Abdala",
+    "Janssen",
+)
+
+
+def parse_day(value: str | None):
+    """dd/mm/yyyy (as typed in the office) or yyyy-mm-dd; None when unreadable."""
+    from datetime import date
+
+    text = (value or "").strip()
+    try:
+        if "/" in text:
+            day, month, year = (int(part) for part in text.split("/"))
+        else:
+            year, month, day = (int(part) for part in text.split("-"))
+        return date(year, month, day) if year >= 1900 else None
+    except ValueError:
+        return None
+
+
+class DoseForm(PortalForm):
+    dose_number = IntegerField(
+        _l("Dose number"),
+        validators=[DataRequired(_l("Enter the dose number.")),
+                    NumberRange(1, 10, _l("The dose number is between 1 and 10."))],
+    )
+    vaccine = SelectField(
+        _l("Vaccine"),
+        choices=[SelectChoice(v, v) for v in VACCINES],
+        validators=[DataRequired()],
+    )
+    lot = StringField(_l("Lot"), validators=[Optional(), Length(max=40)])
+    vaccinated_on = StringField(
+        _l("Vaccination date (dd/mm/yyyy)"),
+        validators=[DataRequired(_l("Enter the vaccination date."))],
+        render_kw={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"},
+    )
+    acknowledge = BooleanField(
+        _l("I have checked the person's documents: save the dose despite the differences")
+    )

@@ -55,3 +55,10 @@ def get_person_or_404(user: User, person_id: int) -> Person:
     if person is None:
         abort(404)
     return person
+
+
+def can_record_dose(user: User) -> bool:
+    """Doses are recorded by vaccination-site staff, at their site (seed 002)."""
+    from portal.auth.models import Role
+
+    return user.role == Role.VACCINATION_SITE and user.site_id is not None

@@ -1,18 +1,20 @@
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
+from typing import NamedTuple
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.audit import services as audit
+from portal.core import export
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.records import permissions, queries
 from portal.records.forms import STATUS_LABELS, RecordFilterForm
-from portal.records.models import PersonStatus
+from portal.records.models import Person, PersonStatus
 from portal.worklists.permissions import can_start_match
 
 bp = Blueprint("records", __name__, url_prefix="/records")
@@ -72,6 +74,16 @@ def list_records():
 @bp.get("/export.csv")
 @login_required
 def export_records():
+    return _export_records("csv")
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_records_xlsx():
+    return _export_records("xlsx")
+
+
+def _export_records(fmt: str):
     form, filters = _filters_from_request()
     if filters is None:
         return list_records()
@@ -82,44 +94,52 @@ def export_records():
         "records.export",
         "person_list",
         None,
-        {"filters": [None, {k: v for k, v in vars(filters).items() if v}], "rows": [None, total]},
+        {
+            "filters": [None, {k: v for k, v in vars(filters).items() if v}],
+            "rows": [None, total],
+            "format": [None, fmt],
+        },
     )
     db.session.commit()
-    return Response(
-        stream_with_context(_csv_rows(clauses, filters)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=danh-sach-doi-tuong.csv"},
-    )
+    return export.response(fmt, EXPORT_COLUMNS, _export_batches(clauses, filters),
+                           "danh-sach-doi-tuong", _("Vaccinated persons"))
 
 
-def _csv_rows(clauses, filters: queries.Filters):
-    """Stream the export page by page (keyset), so a large commune never sits in memory."""
-    from portal.core.web import format_birth
+class _ExportRow(NamedTuple):
+    person: Person
+    doses: int
+    commune: str
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")  # Excel shows UTF-8 diacritics only with a BOM
-    writer.writerow([_("Full name"), _("Sex"), _("Date of birth"), _("ID number"),
-                     _("Nationality"), _("Phone"), _("Commune / ward"), _("Address"),
-                     _("Status"), _("Doses")])
+
+def _export_batches(clauses, filters: queries.Filters) -> Iterator[list[_ExportRow]]:
+    """Page by page (keyset), so a large commune never sits in memory."""
     while True:
         page = queries.page_of(clauses, filters, EXPORT_BATCH)
         counts = queries.dose_counts([p.id for p in page.rows])
         names = queries.area_names({p.commune_id for p in page.rows})
-        for p in page.rows:
-            writer.writerow([p.full_name, _sex_label(p.sex),
-                             format_birth(p.birth_date, p.birth_precision), p.id_number or "",
-                             p.nationality, p.phone or "", names.get(p.commune_id, ""),
-                             p.address or "", str(STATUS_LABELS[p.status]),
-                             counts.get(p.id, 0)])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        yield [_ExportRow(p, counts.get(p.id, 0), names.get(p.commune_id, ""))
+               for p in page.rows]
         for p in page.rows:
             db.session.expunge(p)
         if not page.next_cursor:
             return
         filters.after = page.next_cursor
+
+
+# The columns on screen, and more: nationality, phone, address.
+EXPORT_COLUMNS = [
+    export.Column(_l("Full name"), lambda r: r.person.full_name, 28),
+    export.Column(_l("Sex"), lambda r: _sex_label(r.person.sex), 8),
+    export.Column(_l("Date of birth"),
+                  lambda r: export.birth_value(r.person.birth_date, r.person.birth_precision), 13),
+    export.Column(_l("ID number"), lambda r: r.person.id_number or "", 16),
+    export.Column(_l("Nationality"), lambda r: r.person.nationality, 10),
+    export.Column(_l("Phone"), lambda r: r.person.phone or "", 14),
+    export.Column(_l("Commune / ward"), lambda r: r.commune, 24),
+    export.Column(_l("Address"), lambda r: r.person.address or "", 32),
+    export.Column(_l("Status"), lambda r: str(STATUS_LABELS[r.person.status]), 18),
+    export.Column(_l("Doses"), lambda r: r.doses, 8),
+]
 
 
 def _sex_label(sex) -> str:
@@ -137,4 +157,5 @@ def show_record(person_id: int):
         events=events,
         status_labels=STATUS_LABELS,
         statuses=PersonStatus,
+        can_record_dose=permissions.can_record_dose(current_user),
     )

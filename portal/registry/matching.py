@@ -200,8 +200,20 @@ def match_commune(
     start = low
     while start <= high:
         stop = start + SLICE
-        in_slice = sa.and_(unchecked, Person.id >= start, Person.id < stop)
-        summary.add(_match_slice(commune, in_slice, adapter))
+        # The anti-join repeats the slice's range on match_result, so that PostgreSQL reads
+        # only the slice's part of it, not every result written so far (a hash of the whole
+        # table per slice made a national run quadratic).
+        in_slice = sa.and_(
+            Person.commune_id == commune.id,
+            Person.id >= start,
+            Person.id < stop,
+            ~sa.exists().where(
+                MatchResult.person_id == Person.id,
+                MatchResult.person_id >= start,
+                MatchResult.person_id < stop,
+            ),
+        )
+        summary.add(_match_slice(commune, in_slice, adapter, start, stop))
         done = summary.checked
         if progress:
             progress(done, total)
@@ -222,7 +234,9 @@ def match_commune(
     return summary
 
 
-def _match_slice(commune: Area, in_slice, adapter: RegisterAdapter) -> MatchSummary:
+def _match_slice(
+    commune: Area, in_slice, adapter: RegisterAdapter, start: int, stop: int
+) -> MatchSummary:
     numbers = [
         number
         for number in db.session.scalars(
@@ -236,39 +250,56 @@ def _match_slice(commune: Area, in_slice, adapter: RegisterAdapter) -> MatchSumm
     r = sa.orm.aliased(RegisterEntry, name="r")
     issue = sql_issue(p.id_number, p.sex, p.birth_date, p.nationality)
     name, distance, birth, sex = _comparisons(p, r)
+    foreign = p.nationality != "VN"
+    # Each comparison is computed once, in a materialised CTE (inlined, both databases
+    # would evaluate every CASE again wherever the outcome repeats it); the outcome is then
+    # read from its columns.
+    compared = (
+        sa.select(
+            p.id.label("person_id"),
+            p.version.label("person_version"),
+            foreign.label("foreign"),
+            r.id_number.label("register_id"),
+            sa.case((foreign, sa.null()), else_=issue).label("issue"),
+            sa.case((foreign, sa.null()), else_=name).label("name"),
+            sa.case((foreign, sa.null()), else_=distance).label("distance"),
+            sa.case((foreign, sa.null()), else_=birth).label("birth"),
+            sa.case((foreign, sa.null()), else_=sex).label("sex"),
+        )
+        .select_from(p)
+        .outerjoin(r, r.id_number == p.id_number)
+        .where(in_slice)
+        .cte("compared")
+        .prefix_with("MATERIALIZED")
+    )
+    c = compared.c
     outcome = sa.case(
-        (p.nationality != "VN", Outcome.EXEMPT.value),
-        (issue == "missing", Outcome.MISSING_ID.value),
-        (issue.in_(INVALID_CODES), Outcome.INVALID_ID.value),
-        (r.id_number.is_(None), Outcome.NOT_FOUND.value),
+        (c.foreign, Outcome.EXEMPT.value),
+        (c.issue == "missing", Outcome.MISSING_ID.value),
+        (c.issue.in_(INVALID_CODES), Outcome.INVALID_ID.value),
+        (c.register_id.is_(None), Outcome.NOT_FOUND.value),
         (
             sa.and_(
-                name.in_((NameResult.IDENTICAL.value, NameResult.CASE_OR_SPACING.value)),
-                birth == BirthResult.IDENTICAL.value,
-                sex == SexResult.IDENTICAL.value,
+                c.name.in_((NameResult.IDENTICAL.value, NameResult.CASE_OR_SPACING.value)),
+                c.birth == BirthResult.IDENTICAL.value,
+                c.sex == SexResult.IDENTICAL.value,
             ),
             Outcome.MATCHED.value,
         ),
         else_=Outcome.MISMATCH.value,
     )
-    foreign = p.nationality != "VN"
-    select = (
-        sa.select(
-            p.id,
-            sa.literal(commune.id),
-            sa.literal(checked_at, sa.DateTime),
-            p.version,
-            sa.literal(extract_id, sa.Integer),
-            outcome,
-            sa.case((foreign, sa.null()), else_=issue),
-            sa.case((foreign, sa.null()), else_=name),
-            sa.case((foreign, sa.null()), else_=distance),
-            sa.case((foreign, sa.null()), else_=birth),
-            sa.case((foreign, sa.null()), else_=sex),
-        )
-        .select_from(p)
-        .outerjoin(r, r.id_number == p.id_number)
-        .where(in_slice)
+    select = sa.select(
+        c.person_id,
+        sa.literal(commune.id),
+        sa.literal(checked_at, sa.DateTime),
+        c.person_version,
+        sa.literal(extract_id, sa.Integer),
+        outcome,
+        c.issue,
+        c.name,
+        c.distance,
+        c.birth,
+        c.sex,
     )
     db.session.execute(
         sa.insert(MatchResult).from_select(
@@ -281,18 +312,19 @@ def _match_slice(commune: Area, in_slice, adapter: RegisterAdapter) -> MatchSumm
         )
     )
     fresh = sa.and_(MatchResult.commune_id == commune.id, MatchResult.checked_at == checked_at)
+    # UPDATE … FROM (PostgreSQL; SQLite ≥ 3.33): one join over the slice's fresh results,
+    # instead of a correlated look-up per person of the commune.
     db.session.execute(
         sa.update(Person)
         .where(
+            Person.id == MatchResult.person_id,
+            MatchResult.person_id >= start,
+            MatchResult.person_id < stop,
+            fresh,
             Person.commune_id == commune.id,
             Person.status.not_in([s.value for s in KEPT_STATUSES]),
-            sa.exists().where(MatchResult.person_id == Person.id, fresh),
         )
-        .values(
-            status=sa.select(MatchResult.outcome)
-            .where(MatchResult.person_id == Person.id)
-            .scalar_subquery()
-        )
+        .values(status=MatchResult.outcome)
         .execution_options(synchronize_session=False)
     )
     counts = db.session.execute(

@@ -15,3 +15,55 @@ def can_review(user: User) -> bool:
 
 def can_start_match(user: User) -> bool:
     return user.role in MATCH_STARTERS
+
+
+# Handover lists (seed 003 steps 2-3): the police hand over, the health station receives.
+
+
+def handover_scope(user: User):
+    """SQL: the handover lists the user may see. Drafts are the police's work in progress."""
+    import sqlalchemy as sa
+
+    from portal.areas.models import Area
+    from portal.records.permissions import commune_scope
+    from portal.worklists.models import Worklist, WorklistKind, WorklistState
+
+    clauses = [
+        Worklist.kind == WorklistKind.HANDOVER,
+        Worklist.area_id.in_(sa.select(Area.id).where(commune_scope(user))),
+    ]
+    if user.role != Role.POLICE:
+        clauses.append(Worklist.state != WorklistState.DRAFT)
+    return sa.and_(*clauses)
+
+
+def can_create_handover(user: User) -> bool:
+    """Commune police list the persons they verified."""
+    from portal.areas.models import AreaKind
+
+    return user.role == Role.POLICE and user.area.kind == AreaKind.COMMUNE
+
+
+def can_hand_over(user: User, worklist) -> bool:
+    return user.role == Role.POLICE and worklist.area_id == user.area_id
+
+
+def can_receive_handover(user: User, worklist) -> bool:
+    """Only the health station of the list's own commune."""
+    return user.role == Role.HEALTH_STATION and worklist.area_id == user.area_id
+
+
+def can_archive_handover(user: User, worklist) -> bool:
+    return user.role == Role.HEALTH_STATION and worklist.area_id == user.area_id
+
+
+HANDOVER_TRANSITIONS = {
+    "hand_over": can_hand_over,
+    "receive": can_receive_handover,
+    "archive": can_archive_handover,
+}
+
+
+def allowed_handover_transitions(user: User, worklist) -> list[str]:
+    """The transitions the user's role allows on this list (the state is checked later)."""
+    return [name for name, check in HANDOVER_TRANSITIONS.items() if check(user, worklist)]

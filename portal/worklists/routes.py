@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from portal.audit import services as audit
+from portal.core import export
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
-from portal.records.queries import BadCursor
-from portal.worklists import permissions, queries, services
+from portal.records.queries import BadCursor, count_persons
+from portal.worklists import exports, permissions, queries, services
 from portal.worklists.display import mark_differences
 from portal.worklists.forms import (
     ACTION_LABELS,
@@ -78,3 +81,24 @@ def post_review():
         return _review_page(ReviewActionForm(formdata=None), message=message)
     flash(message, "success")
     return redirect(url_for("worklists.show_review", **request.args), code=303)
+
+
+@bp.get("/review/export.<any(csv, xlsx):fmt>")
+@login_required
+def export_review(fmt: str):
+    if not permissions.can_review(current_user):
+        abort(403)
+    form = ReviewFilterForm(formdata=request.args)
+    if not form.validate():
+        return _review_page(ReviewActionForm(formdata=None))
+    difference, q = form.difference.data or "", form.q.data or ""
+    clauses = queries.review_clauses(current_user, difference, q)
+    filters = {k: v for k, v in (("difference", difference), ("q", q)) if v}
+    audit.record("worklist.export", "review_list", None, {
+        "filters": [None, filters],
+        "rows": [None, count_persons(clauses)],
+        "format": [None, fmt],
+    })
+    db.session.commit()
+    return export.response(fmt, exports.COLUMNS, exports.review_batches(clauses),
+                           "ra-soat-danh-tinh", _("Identity review"))

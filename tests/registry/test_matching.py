@@ -209,3 +209,38 @@ def test_matching_is_set_based(area, make_person, register, app):
     small = statements_for(5, 100)
     large = statements_for(60, 200)
     assert large == small
+
+
+@pytest.mark.parametrize(
+    ("record", "entry"),
+    [
+        (("Nguyễn Văn An", BORN, "day", "male"), ("Nguyễn Văn An", BORN, "day", "male")),
+        (("nguyễn  văn AN", BORN, "day", "male"), ("Nguyễn Văn An", BORN, "day", "male")),
+        (("Nguyen Van An", BORN, "day", "male"), ("Nguyễn Văn An", BORN, "day", "male")),
+        (("Nguyễn Vnă An", BORN, "day", "female"), ("Nguyễn Văn An", BORN, "day", "male")),
+        (("Trần Thị Bích", date(1985, 1, 1), "year", "male"),
+         ("Nguyễn Văn An", BORN, "day", "male")),
+        (("Nguyễn Văn An", date(1985, 14 // 5, 3), "day", "male"),
+         ("Nguyễn Văn An", date(1985, 3, 2), "day", "male")),
+        (("Nguyễn Văn An", date(1986, 3, 14), "day", "male"),
+         ("Nguyễn Văn An", BORN, "month", "male")),
+    ],
+)
+def test_the_python_comparison_agrees_with_the_sql_one(area, make_person, register, record,
+                                                       entry):
+    """The on-the-spot check before a new dose must say what matching says."""
+    from portal.registry.adapter import RegisterRecord
+    from portal.registry.compare import compare
+
+    name, born, precision, sex = record
+    person = make_person(full_name=name, birth_date=born, birth_precision=precision, sex=sex,
+                         id_number=CCCD_M)
+    register({"id_number": CCCD_M, "full_name": entry[0], "birth_date": entry[1],
+              "birth_precision": entry[2], "sex": entry[3]})
+    run(area)
+    stored = result(person)
+    python = compare(person, RegisterRecord(CCCD_M, entry[0], entry[3], entry[1], entry[2]))
+    assert (python.name, python.birth, python.sex) == (
+        stored.name_result, stored.birth_result, stored.sex_result
+    )
+    assert python.differs == (stored.outcome == Outcome.MISMATCH)

@@ -1,0 +1,90 @@
+"""Recording a new dose: the identity is checked against the register first (seed 002)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.core.rendering import render
+from portal.extensions import db
+from portal.records import permissions
+from portal.records.forms import DoseForm, parse_day
+from portal.records.models import Dose
+from portal.records.routes import bp
+from portal.records.services import add_dose
+from portal.registry.precheck import check_identity
+from portal.worklists.display import mark_differences
+
+FIRST_VACCINATION_DAY = date(2021, 3, 8)  # the first COVID-19 dose given in Viet Nam
+
+
+def _last_dose(person_id: int) -> Dose | None:
+    return db.session.scalar(
+        sa.select(Dose).where(Dose.person_id == person_id)
+        .order_by(Dose.dose_number.desc()).limit(1)
+    )
+
+
+def _form_page(person, form, check, status=200):
+    return render("records/dose_new.html", status=status, person=person, form=form,
+                  check=check, mark_differences=mark_differences)
+
+
+@bp.get("/<int(max=2147483647):person_id>/doses/new")
+@login_required
+def new_dose(person_id: int):
+    person = permissions.get_person_or_404(current_user, person_id)
+    if not permissions.can_record_dose(current_user):
+        abort(403)
+    last = _last_dose(person.id)
+    form = DoseForm(formdata=None, dose_number=(last.dose_number + 1) if last else 1)
+    return _form_page(person, form, check_identity(person))
+
+
+@bp.post("/<int(max=2147483647):person_id>/doses")
+@login_required
+def create_dose(person_id: int):
+    person = permissions.get_person_or_404(current_user, person_id)
+    if not permissions.can_record_dose(current_user):
+        abort(403)
+    form = DoseForm()
+    check = check_identity(person)
+    if not form.validate_on_submit():
+        return _form_page(person, form, check, 422)
+    last = _last_dose(person.id)
+    expected = (last.dose_number + 1) if last else 1
+    day = parse_day(form.vaccinated_on.data)
+    if form.dose_number.data != expected:
+        form.dose_number.errors.append(
+            _("The next dose of this person is dose %(n)d.", n=expected))
+    if day is None:
+        form.vaccinated_on.errors.append(_("Write the date as dd/mm/yyyy."))
+    elif day > date.today():
+        form.vaccinated_on.errors.append(_("The vaccination date is in the future."))
+    elif day < FIRST_VACCINATION_DAY:
+        form.vaccinated_on.errors.append(_("The vaccination date is before 08/03/2021."))
+    elif last and day <= last.vaccinated_on:
+        form.vaccinated_on.errors.append(
+            _("The previous dose was given on %(day)s; this one must come after it.",
+              day=last.vaccinated_on.strftime("%d/%m/%Y")))
+    if form.dose_number.errors or form.vaccinated_on.errors:
+        return _form_page(person, form, check, 422)
+    if check.needs_attention and not form.acknowledge.data:
+        form.acknowledge.errors.append(
+            _("The identity differs from the population database, or could not be checked. "
+              "Check the person's documents, then tick the box to save."))
+        return _form_page(person, form, check, 409)
+    add_dose(
+        person,
+        {"dose_number": form.dose_number.data, "vaccine": form.vaccine.data,
+         "lot": (form.lot.data or "").strip() or None, "vaccinated_on": day,
+         "site_id": current_user.site_id},
+        actor=current_user,
+    )
+    db.session.commit()
+    flash(_("Dose %(n)d recorded.", n=form.dose_number.data), "success")
+    return redirect(url_for("records.show_record", person_id=person.id), code=303)

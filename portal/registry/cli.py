@@ -1,0 +1,61 @@
+"""``flask --app wsgi registry …``: the population register from the command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from portal.extensions import db
+
+
+@click.group("registry", help="The population register (its imported extracts).")
+def registry_group() -> None:
+    pass
+
+
+@registry_group.command(
+    "import",
+    help="Import an extract file (CSV or XLSX: id_number, full_name, sex, birth_date). "
+    "All or nothing: on any error the report is printed, nothing is loaded, exit status 1.",
+)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--mode", type=click.Choice(["replace", "merge"]), default="replace",
+              show_default=True,
+              help="replace: the file becomes the whole register; merge: add new ID numbers "
+              "and update changed ones, keep the others.")
+@click.option("--user", "username", default=None,
+              help="The account (username) the import is recorded under.")
+def import_command(path: str, mode: str, username: str | None) -> None:
+    from portal.auth.models import User
+    from portal.registry.extract import import_extract
+
+    user = None
+    if username:
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            click.echo(_("No account is named %(name)s.", name=username), err=True)
+            sys.exit(2)
+    parsed, summary = import_extract(path, None, mode, user)
+    if summary is None:
+        db.session.rollback()
+        click.echo(_("%(file)s: %(num)d problem(s); nothing was imported, the register is "
+                     "unchanged.", file=parsed.source, num=parsed.error_count), err=True)
+        click.echo(f"{_('Row'):>7}  {_('Column'):<16}  {_('Problem')}", err=True)
+        for issue in parsed.errors:
+            column = f"{issue.letter} · {issue.column}" if issue.letter else issue.column or "—"
+            click.echo(f"{issue.row or '—':>7}  {column:<16}  {issue.message}", err=True)
+        if parsed.error_count > len(parsed.errors):
+            click.echo(_("Only the first %(shown)s problems are listed.",
+                         shown=len(parsed.errors)), err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(_("Extract imported as register version %(id)d (%(mode)s): %(rows)d rows; "
+                 "%(inserted)d new, %(updated)d changed, %(deleted)d removed, "
+                 "%(unchanged)d unchanged.", id=summary.extract_id, mode=mode,
+                 rows=summary.rows, inserted=summary.inserted, updated=summary.updated,
+                 deleted=summary.deleted, unchanged=summary.unchanged))
+    for issue in parsed.warnings:
+        click.echo(f"{issue.row:>7}  {issue.message}")

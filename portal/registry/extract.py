@@ -1,0 +1,822 @@
+"""The population-register extract the police import: read, validate, load.
+
+``parse_extract`` reads a CSV (UTF-8, with or without BOM, comma or semicolon) or XLSX
+file and validates every row without touching the database; it returns the entries, or
+the errors with the row (as the spreadsheet numbers it: the header is row 1) and column
+where each was found. ``load_extract`` writes a valid extract in the caller's transaction:
+a new ``RegisterExtract`` (the register's version), the entries, one audit event. It
+flushes and never commits, so a failure anywhere leaves the previous extract as it was.
+
+Loading is set-based: the rows go into a temporary staging table by the driver's fastest
+path (COPY on PostgreSQL, executemany on SQLite), then a handful of statements compare,
+delete, update and insert. An entry keeps the id of the extract that last changed it, so
+matching re-checks only the persons whose register data changed.
+
+Speed matters (a 1,000,000-row extract loads in seconds), so the validation loop is plain
+Python over strings with caches: a register has a few thousand distinct birth dates and a
+few spellings of the sex, and names repeat their syllables.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import hashlib
+import io
+import os
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from operator import itemgetter
+from typing import IO, Any
+
+import sqlalchemy as sa
+from defusedxml import ElementTree
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+from portal.audit import services as audit
+from portal.extensions import db
+from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
+from portal.text import fold, norm
+
+COLUMNS = ("id_number", "full_name", "sex", "birth_date")
+# The same columns as Vietnamese spreadsheets often name them.
+HEADER_NAMES = {
+    **{name: name for name in COLUMNS},
+    "so_dinh_danh": "id_number",
+    "ho_ten": "full_name",
+    "gioi_tinh": "sex",
+    "ngay_sinh": "birth_date",
+}
+MAX_REPORTED = 200
+MAX_NAME = 200
+MIN_BIRTH_YEAR = 1900
+# A whole number in this range, in a date cell of a workbook, is a bare year; any other
+# number is a date serial (1900-2100 as serials are dates of 1905, when nobody alive was born).
+YEAR_NUMBERS = range(1900, 2101)
+EXCEL_EPOCH = date(1899, 12, 30)  # serial 61 is 1 March 1900 (Excel counts a 29 Feb 1900)
+MAX_SERIAL = 2_958_465  # 31/12/9999
+# Zip-bomb defence: an .xlsx of a million rows holds ~15 entries and ~300 MB of XML.
+MAX_ZIP_ENTRIES = 1000
+MAX_UNCOMPRESSED = 1024 * 1024 * 1024
+MAX_RATIO = 200  # XML compresses 10-30x; beyond 200x an entry is built to explode
+XLSX_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+CONTENT_TYPES_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+SEX_WORDS = {"male": "male", "m": "male", "nam": "male",
+             "female": "female", "f": "female", "nu": "female"}  # after fold(): "nữ" is "nu"
+DAY, MONTH, YEAR = "day", "month", "year"
+
+# (full name, its norm(), its fold(), the three as a fragment of a COPY line)
+Names = tuple[str, str, str, str]
+# (birth date, precision, ISO date)
+Birth = tuple[date, str, str]
+# One validated row: the columns of register_entry in ROW_COLUMNS order, then the row
+# number and the names as a fragment of a COPY line.
+Entry = tuple[str, str, str, str, str, str, str, int, str]
+ROW, COPY_NAMES = 7, 8
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem and where: ``row`` as the spreadsheet numbers it, ``column`` the header."""
+
+    row: int | None
+    column: str | None
+    message: LazyString
+    letter: str | None = None  # the spreadsheet's column letter
+
+
+@dataclass
+class ParsedExtract:
+    source: str
+    sha256: str
+    entries: dict[str, Entry] = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
+    error_count: int = 0
+    warnings: list[Issue] = field(default_factory=list)
+    warning_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def error(self, row: int | None, column: str | None, message: LazyString,
+              letter: str | None = None) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append(Issue(row, column, message, letter))
+
+    def warn(self, row: int | None, column: str | None, message: LazyString,
+             letter: str | None = None) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_REPORTED:
+            self.warnings.append(Issue(row, column, message, letter))
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    extract_id: int
+    mode: ExtractMode
+    rows: int
+    inserted: int
+    updated: int
+    deleted: int
+    unchanged: int
+    warnings: int
+
+
+class ExtractInvalid(Exception):
+    def __init__(self, parsed: ParsedExtract):
+        super().__init__(f"{parsed.error_count} errors in {parsed.source}")
+        self.parsed = parsed
+
+
+class _FileRejected(Exception):
+    """The file as a whole cannot be read; ``row`` is known for an encoding error."""
+
+    def __init__(self, message: LazyString, row: int | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.row = row
+
+
+class _NumericId(str):
+    """An ID number that a workbook stored as a number: any leading zeros are lost."""
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def parse_extract(source: str | os.PathLike[str] | IO[bytes],
+                  filename: str | None = None) -> ParsedExtract:
+    """Read and validate a whole extract file: a path, or a binary stream and its name."""
+    if isinstance(source, str | os.PathLike):
+        filename = filename or os.path.basename(source)
+        with open(source, "rb") as handle:
+            data = handle.read()
+    else:
+        data = source.read()
+    name = os.path.basename((filename or "").replace("\\", "/")).strip()[:200]
+    parsed = ParsedExtract(source=name, sha256=hashlib.sha256(data).hexdigest())
+    extension = os.path.splitext(name)[1].lower()
+    try:
+        if extension == ".csv":
+            rows: Iterable[Sequence[Any]] = _csv_rows(data)
+        elif extension == ".xlsx":
+            rows = _xlsx_rows(data)
+        elif extension in (".xlsm", ".xltm", ".xlam"):
+            raise _FileRejected(_l("Macro-enabled workbooks are refused. Save the workbook as "
+                                   "an Excel workbook (.xlsx) without macros."))
+        else:
+            raise _FileRejected(_l("Only CSV (.csv) and Excel (.xlsx) files can be imported; "
+                                   "this file is “%(name)s”.", name=name or "?"))
+        del data
+        with _collector_paused():
+            _validate(rows, parsed)
+    except _FileRejected as rejected:
+        parsed.error(rejected.row, None, rejected.message)
+    if parsed.ok and not parsed.entries:
+        parsed.error(None, None, _l("The file has a header row but no data rows."))
+    return parsed
+
+
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise _FileRejected(_l("This is an Excel workbook, not a CSV file. Save it as an "
+                               "Excel workbook (.xlsx) or as “CSV UTF-8”."))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _FileRejected(_not_utf8(), 1)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _FileRejected(_not_utf8(), data.count(b"\n", 0, error.start) + 1) from None
+    if "\x00" in text:
+        raise _FileRejected(_l("The file is not a text CSV file."))
+    first_line = text[: text.find("\n")] if "\n" in text else text
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise _FileRejected(_l("The CSV file is malformed near row %(row)d: %(problem)s.",
+                               row=reader.line_num, problem=str(error)), reader.line_num) from None
+
+
+def _not_utf8() -> LazyString:
+    return _l("The file must be saved with UTF-8 encoding. In Excel choose Save As, “CSV UTF-8 "
+              "(Comma delimited)”; the first character that is not UTF-8 is on this row.")
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
+    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
+
+    _check_workbook(data)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets = [m.name for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+        if not sheets:
+            raise _FileRejected(_l("The workbook has no worksheet."))
+        sheet = workbook.get_sheet_by_name(sheets[0])
+        # iter_rows() counts rows from the sheet's first row, columns from the used range's.
+        offset = sheet.start[1] if sheet.start else 0
+        rows = sheet.iter_rows()
+    except (CalamineError, ValueError, OSError):
+        raise _FileRejected(_not_xlsx()) from None
+    for cells in rows:
+        converted = [_cell(c) for c in cells]
+        # Pad to column A, so that positions and letters are the spreadsheet's own.
+        yield [*[""] * offset, *converted] if offset else converted
+
+
+def _cell(value: Any) -> Any:
+    """Workbook cells as the validator expects them: text, dates and numbers kept apart."""
+    if isinstance(value, str) or isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return value
+    return str(value)
+
+
+def _not_xlsx() -> LazyString:
+    return _l("The file is not a valid Excel workbook (.xlsx). It may be damaged, protected by "
+              "a password, or an old .xls file: open it in Excel and save it as .xlsx.")
+
+
+def _check_workbook(data: bytes) -> None:
+    """Refuse anything but a plain .xlsx before any parser opens it: a zip bomb, a
+    macro-enabled workbook renamed, or another file with the extension."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError):
+        raise _FileRejected(_not_xlsx()) from None
+    with archive:
+        entries = archive.infolist()
+        too_big = _l("The workbook is too large or too compressed to be opened safely.")
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise _FileRejected(too_big)
+        total = 0
+        for entry in entries:
+            total += entry.file_size
+            if entry.file_size > 1024 * 1024 and entry.file_size > MAX_RATIO * max(
+                entry.compress_size, 1
+            ):
+                raise _FileRejected(too_big)
+        if total > MAX_UNCOMPRESSED:
+            raise _FileRejected(too_big)
+        names = {entry.filename for entry in entries}
+        if "[Content_Types].xml" not in names:
+            raise _FileRejected(_not_xlsx())
+        info = archive.getinfo("[Content_Types].xml")
+        if info.file_size > 1024 * 1024:
+            raise _FileRejected(_not_xlsx())
+        try:
+            types = ElementTree.fromstring(archive.read(info))
+        except Exception:  # defusedxml refuses entities and DTDs; any failure is a bad file
+            raise _FileRejected(_not_xlsx()) from None
+    content_types = {
+        element.get("ContentType", "") for element in types.iter(f"{CONTENT_TYPES_NS}Override")
+    }
+    if any("macroEnabled" in t for t in content_types) or "xl/vbaProject.bin" in names:
+        raise _FileRejected(_l("Macro-enabled workbooks are refused. Save the workbook as "
+                               "an Excel workbook (.xlsx) without macros."))
+    if XLSX_MAIN not in content_types:
+        raise _FileRejected(_not_xlsx())
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a million new tuples (which form no cycles)
+    would set it off again and again, and it would walk them all each time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _header(cells: Sequence[Any], row: int, parsed: ParsedExtract) -> list[int] | None:
+    """The position of each of COLUMNS in the header row, or None after reporting why not."""
+    positions: dict[str, int] = {}
+    ok = True
+    for index, cell in enumerate(cells):
+        title = str(cell).replace("\ufeff", "").strip().lower() if cell is not None else ""
+        if not title:
+            continue
+        column = HEADER_NAMES.get(title)
+        if column is None:
+            parsed.error(row, str(cell).strip(), _l(
+                "Unknown column “%(name)s”. The columns must be id_number, full_name, sex "
+                "and birth_date.", name=str(cell).strip()), _letter(index))
+            ok = False
+        elif column in positions:
+            parsed.error(row, column, _l("Column “%(name)s” appears twice.", name=column),
+                         _letter(index))
+            ok = False
+        else:
+            positions[column] = index
+    for column in COLUMNS:
+        if column not in positions:
+            parsed.error(row, column, _l("Column “%(name)s” is missing. The columns must be "
+                                         "id_number, full_name, sex and birth_date.",
+                                         name=column))
+            ok = False
+    return [positions[c] for c in COLUMNS] if ok else None
+
+
+class _Values(dict):
+    """A cache of what each distinct cell value means: a valid value, or the message."""
+
+    def __init__(self, meaning: Callable[[Any], Any]):
+        super().__init__()
+        self.meaning = meaning
+        self.invalid = False
+
+    def __missing__(self, raw: Any) -> Any:
+        value = self[raw] = self.meaning(raw)
+        if isinstance(value, LazyString):
+            self.invalid = True
+        return value
+
+
+def _validate(rows: Iterable[Sequence[Any]], parsed: ParsedExtract) -> None:
+    """Validate every row. The rows are numbered as the spreadsheet does: from 1."""
+    rows = list(rows)
+    header = next((i for i, cells in enumerate(rows) if any(not _blank(c) for c in cells)),
+                  None)
+    if header is None:
+        raise _FileRejected(_l("The file is empty."))
+    positions = _header(rows[header], header + 1, parsed)
+    if positions is None:
+        return
+    body = rows[header + 1 :]
+    del rows
+    today = date.today()
+    # Each distinct value is worked out once: names, sexes and dates repeat.
+    names = _Values(_name)
+    sexes = _Values(_sex)
+    births = _Values(lambda raw: _birth(raw, today))
+    if not _validate_columns(body, header + 2, positions, names, sexes, births, parsed):
+        _validate_rows(body, header + 2, positions, names, sexes, births, parsed)
+
+
+def _validate_columns(body: list[Sequence[Any]], first: int, positions: list[int],
+                      names: _Values, sexes: _Values, births: _Values,
+                      parsed: ParsedExtract) -> bool:
+    """The fast path, for a file without a single problem: column by column, with loops
+    that run inside the interpreter's C code. At the first sign of anything unusual it
+    gives up (False), and the row-by-row pass finds and reports exactly what it is."""
+    width = max(positions) + 1
+    if not body or set(map(len, body)) != {width}:
+        return False
+    columns = list(zip(*body, strict=True))
+    raw_ids, raw_names, raw_sexes, raw_births = (columns[i] for i in positions)
+    try:
+        ids = list(map(str.strip, raw_ids))
+    except TypeError:  # a number or a date from a workbook
+        return False
+    joined = "".join(ids)
+    if not (set(map(len, ids)) <= {9, 12} and joined.isdigit() and joined.isascii()):
+        return False
+    name_values = list(map(names.__getitem__, raw_names))
+    sex_values = list(map(sexes.__getitem__, raw_sexes))
+    birth_values = list(map(births.__getitem__, raw_births))
+    if names.invalid or sexes.invalid or births.invalid:
+        return False
+    full_names, normed, folded, fragments = zip(*name_values, strict=True)
+    _days, precisions, isos = zip(*birth_values, strict=True)
+    entries = dict(zip(ids, zip(ids, full_names, normed, folded, sex_values, isos,
+                                precisions, range(first, first + len(ids)), fragments,
+                                strict=True), strict=True))
+    if len(entries) != len(ids):
+        return False  # a repeated ID number: the row-by-row pass tells which
+    parsed.entries = entries
+    return True
+
+
+def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
+                   names: _Values, sexes: _Values, births: _Values,
+                   parsed: ParsedExtract) -> None:
+    """Row by row: every problem, with its row and column."""
+    i_id, i_name, i_sex, i_birth = positions
+    letters = [_letter(i) for i in positions]
+    width = max(positions) + 1
+    entries = parsed.entries
+    error = parsed.error
+
+    for row_no, cells in enumerate(body, start=first):
+        if len(cells) != width:
+            if len(cells) < width:
+                if not cells or all(_blank(c) for c in cells):
+                    continue
+                cells = [*cells, *[""] * (width - len(cells))]
+            elif any(not _blank(c) for c in cells[width:]):
+                error(row_no, None, _l("This row has values to the right of the last column "
+                                       "(%(letter)s).", letter=_letter(width - 1)))
+                continue
+        raw_id = cells[i_id]
+        valid = True
+
+        id_number = raw_id.strip() if type(raw_id) is str else _number_text(raw_id)
+        if not (len(id_number) in (9, 12) and id_number.isdigit() and id_number.isascii()):
+            if not id_number and all(_blank(c) for c in cells):
+                continue  # an empty row
+            error(row_no, "id_number", _id_problem(raw_id, id_number), letters[0])
+            valid = False
+        name = names[cells[i_name]]
+        if type(name) is not tuple:
+            error(row_no, "full_name", name, letters[1])
+            valid = False
+        sex = sexes[cells[i_sex]]
+        if type(sex) is not str:
+            error(row_no, "sex", sex, letters[2])
+            valid = False
+        birth = births[cells[i_birth]]
+        if type(birth) is not tuple:
+            error(row_no, "birth_date", birth, letters[3])
+            valid = False
+        if not valid:
+            continue
+
+        entry = (id_number, name[0], name[1], name[2], sex, birth[2], birth[1], row_no, name[3])
+        first_seen = entries.setdefault(id_number, entry)  # type: ignore[arg-type]
+        if first_seen is not entry:
+            if first_seen[1] == entry[1] and first_seen[4:7] == entry[4:7]:
+                parsed.warn(row_no, "id_number", _l(
+                    "ID number %(id)s repeats row %(row)d with the same data; it is imported "
+                    "once.", id=id_number, row=first_seen[ROW]), letters[0])
+            else:
+                error(row_no, "id_number", _l(
+                    "ID number %(id)s is also on row %(row)d, with different data.",
+                    id=id_number, row=first_seen[ROW]), letters[0])
+
+
+def _sex(raw: Any) -> str | LazyString:
+    return SEX_WORDS.get(fold(str(raw))) or _sex_problem(raw)
+
+
+def _id_problem(raw: Any, id_number: str) -> LazyString:
+    if not id_number:
+        return _l("The ID number is missing.")
+    if not (id_number.isdigit() and id_number.isascii()):
+        return _l("The ID number “%(value)s” may contain only digits.", value=id_number[:40])
+    if isinstance(id_number, _NumericId) and len(id_number) < 12:
+        # CCCD numbers begin with the birth province's code, 001 to 096.
+        return _l("The ID number %(value)s was stored as a number, so Excel dropped its "
+                  "leading zero. Format the column as Text and enter the number again.",
+                  value=id_number)
+    return _l("The ID number must have 9 or 12 digits; “%(value)s” has %(n)d.",
+              value=id_number, n=len(id_number))
+
+
+def _sex_problem(raw: Any) -> LazyString:
+    if _blank(raw):
+        return _l("The sex is missing.")
+    return _l("Unknown sex “%(value)s”: write Nam or Nữ (also male/female, M/F).",
+              value=str(raw).strip()[:40])
+
+
+def _name(raw: Any) -> Names | LazyString:
+    """The name with single spaces in composed Unicode, its norm() and fold() forms, and
+    the three as a fragment of a COPY line."""
+    text = raw if isinstance(raw, str) else _number_text(raw)
+    full_name = unicodedata.normalize("NFC", " ".join(text.split()))
+    if not full_name:
+        return _l("The full name is missing.")
+    normed, folded = norm(full_name), fold(full_name)
+    if max(len(full_name), len(normed), len(folded)) > MAX_NAME:
+        return _l("The full name is longer than %(n)d characters.", n=MAX_NAME)
+    # COPY's text format: a backslash is the only special character left in a name whose
+    # spaces are normalised (no tabs, no line breaks).
+    fragment = "\t".join((full_name, normed, folded)).replace("\\", "\\\\")
+    return full_name, normed, folded, fragment
+
+
+def _number_text(value: Any) -> str:
+    """A number from a workbook as the digits a person typed; other values as text."""
+    if isinstance(value, float) and value.is_integer():
+        return _NumericId(int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _NumericId(value)
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _birth(value: Any, today: date) -> Birth | LazyString:
+    """(date, precision) of one birth-date cell, or the message saying what is wrong."""
+    shown = value
+    precision = DAY
+    if isinstance(value, datetime):
+        day = value.date()
+        shown = day.strftime("%d/%m/%Y")
+    elif isinstance(value, date):
+        day = value
+        shown = day.strftime("%d/%m/%Y")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not 1 <= value <= MAX_SERIAL or value != int(value):
+            return _unreadable_date(value)
+        number = int(value)
+        if number in YEAR_NUMBERS:
+            day, precision = date(number, 1, 1), YEAR
+        else:
+            day = EXCEL_EPOCH + timedelta(days=number if number > 60 else number + 1)
+            shown = day.strftime("%d/%m/%Y")
+    else:
+        text = str(value).strip() if value is not None else ""
+        shown = text
+        if not text:
+            return _l("The date of birth is missing.")
+        parts = text.split("/") if "/" in text else text.split("-") if "-" in text else [text]
+        if not all(p.isdigit() and p.isascii() for p in parts):
+            return _unreadable_date(text)
+        try:
+            if "/" in text and len(parts) == 3 and len(parts[2]) == 4 and \
+                    len(parts[0]) <= 2 and len(parts[1]) <= 2:
+                day = date(int(parts[2]), int(parts[1]), int(parts[0]))
+            elif "/" in text and len(parts) == 2 and len(parts[1]) == 4 and len(parts[0]) <= 2:
+                day, precision = date(int(parts[1]), int(parts[0]), 1), MONTH
+            elif "-" in text and len(parts) == 3 and len(parts[0]) == 4 and \
+                    len(parts[1]) <= 2 and len(parts[2]) <= 2:
+                day = date(int(parts[0]), int(parts[1]), int(parts[2]))
+            elif len(parts) == 1 and len(text) == 4:
+                day, precision = date(int(text), 1, 1), YEAR
+            else:
+                return _unreadable_date(text)
+        except ValueError:
+            return _l("“%(value)s” is not a real date.", value=text)
+    if day.year < MIN_BIRTH_YEAR:
+        return _l("The date of birth %(value)s is before %(year)d.", value=shown,
+                  year=MIN_BIRTH_YEAR)
+    if day > today:
+        return _l("The date of birth %(value)s is in the future.", value=shown)
+    return day, precision, day.isoformat()
+
+
+def _unreadable_date(value: Any) -> LazyString:
+    return _l("Unreadable date of birth “%(value)s”: write dd/mm/yyyy, yyyy-mm-dd or only the "
+              "year (yyyy).", value=str(value)[:40])
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+STAGING = "register_staging"
+DATA_COLUMNS = ("full_name", "sex", "birth_date", "birth_precision")
+ROW_COLUMNS = ("id_number", "full_name", "name_norm", "name_folded", "sex", "birth_date",
+               "birth_precision")
+COPY_LINES = 20_000  # per write to the COPY stream
+# A replace that changes more than this share of the register refills the table in bulk
+# (its indexes built afterwards) instead of changing it row by row.
+REBUILD_SHARE = 0.2
+
+
+def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None
+                 ) -> ImportSummary:
+    """Write a valid extract as the register's new version, in the caller's transaction.
+
+    REPLACE makes the file the whole register: entries absent from it are deleted. MERGE
+    adds new ID numbers and updates changed entries; the others stay. Either way only the
+    inserted and updated entries take the new extract's id; an unchanged entry keeps the
+    id of the extract that last changed it, so matching re-checks only what changed.
+    Flushes, never commits.
+    """
+    if not parsed.ok:
+        raise ExtractInvalid(parsed)
+    mode = ExtractMode(mode)
+    extract = RegisterExtract(
+        source=parsed.source or "?",
+        mode=mode,
+        row_count=len(parsed.entries),
+        file_sha256=parsed.sha256,
+        imported_by_id=getattr(user, "id", None),
+    )
+    db.session.add(extract)
+    db.session.flush()
+    connection = db.session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        # One import at a time (readers go on): what is compared is what gets changed.
+        connection.exec_driver_sql("LOCK TABLE register_entry IN SHARE ROW EXCLUSIVE MODE")
+    rows = len(parsed.entries)
+    existing = connection.scalar(sa.select(sa.func.count()).select_from(RegisterEntry)) or 0
+    with _collector_paused():
+        if existing:
+            inserted, updated, deleted = _apply(connection, postgresql, parsed.entries, mode,
+                                                extract.id, existing)
+        else:
+            with _bulk_load(connection, postgresql):
+                _write(connection, postgresql, "register_entry", parsed.entries, extract.id)
+            inserted, updated, deleted = rows, 0, 0
+    summary = ImportSummary(
+        extract_id=extract.id,
+        mode=mode,
+        rows=rows,
+        inserted=inserted,
+        updated=updated,
+        deleted=deleted,
+        unchanged=rows - inserted - updated,
+        warnings=parsed.warning_count,
+    )
+    audit.record(
+        "register.import",
+        "register_extract",
+        extract.id,
+        {
+            "source": [None, extract.source],
+            "mode": [None, mode.value],
+            "file_sha256": [None, parsed.sha256],
+            "rows": [None, rows],
+            "inserted": [None, summary.inserted],
+            "updated": [None, summary.updated],
+            "deleted": [None, summary.deleted],
+            "unchanged": [None, summary.unchanged],
+        },
+        actor=user,
+    )
+    # Entries loaded in this session before the import are stale now.
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, RegisterEntry):
+            db.session.expire(obj)
+    return summary
+
+
+def import_extract(source: str | os.PathLike[str] | IO[bytes], filename: str | None,
+                   mode: ExtractMode | str, user: Any = None
+                   ) -> tuple[ParsedExtract, ImportSummary | None]:
+    """Parse, and load when the whole file is valid; nothing is written otherwise."""
+    parsed = parse_extract(source, filename)
+    if not parsed.ok:
+        return parsed, None
+    return parsed, load_extract(parsed, mode, user)
+
+
+def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry],
+           mode: ExtractMode, extract_id: int, existing: int) -> tuple[int, int, int]:
+    """Bring a non-empty register to the file's content, through a staging table whose
+    ``extract_id`` ends up NULL for new and changed rows. Returns (inserted, updated,
+    deleted)."""
+    _create_staging(connection, postgresql)
+    _write(connection, postgresql, STAGING, entries, None)
+    sql = connection.exec_driver_sql
+    if postgresql:
+        sql(f"ANALYZE {STAGING}")
+    same = " AND ".join(f"e.{c} = s.{c}" for c in DATA_COLUMNS)
+    unchanged = sql(
+        f"UPDATE {STAGING} AS s SET extract_id = e.extract_id FROM register_entry AS e "
+        f"WHERE e.id_number = s.id_number AND {same}"
+    ).rowcount
+    matched = connection.scalar(sa.text(
+        f"SELECT count(*) FROM {STAGING} s WHERE EXISTS "
+        "(SELECT 1 FROM register_entry e WHERE e.id_number = s.id_number)"
+    )) or 0
+    inserted = len(entries) - matched
+    updated = matched - unchanged
+    deleted = existing - matched if mode == ExtractMode.REPLACE else 0
+    columns = ", ".join(ROW_COLUMNS)
+    staged = ", ".join(f"s.{c}" for c in ROW_COLUMNS)
+    new_id = int(extract_id)
+    if mode == ExtractMode.REPLACE and (
+        inserted + updated + deleted > REBUILD_SHARE * max(existing, len(entries))
+    ):
+        sql("TRUNCATE register_entry" if postgresql else "DELETE FROM register_entry")
+        with _bulk_load(connection, postgresql):
+            sql(f"INSERT INTO register_entry ({columns}, extract_id) "
+                f"SELECT {staged}, COALESCE(s.extract_id, {new_id}) FROM {STAGING} s")
+    else:
+        if deleted:
+            sql(f"DELETE FROM register_entry WHERE NOT EXISTS (SELECT 1 FROM {STAGING} s "
+                "WHERE s.id_number = register_entry.id_number)")
+        if updated:
+            sql("UPDATE register_entry SET "
+                + ", ".join(f"{c} = s.{c}" for c in ROW_COLUMNS[1:])
+                + f", extract_id = {new_id} FROM {STAGING} AS s "
+                "WHERE s.id_number = register_entry.id_number AND s.extract_id IS NULL")
+        if inserted:
+            sql(f"INSERT INTO register_entry ({columns}, extract_id) "
+                f"SELECT {staged}, {new_id} FROM {STAGING} s WHERE NOT EXISTS "
+                "(SELECT 1 FROM register_entry e WHERE e.id_number = s.id_number)")
+    sql(f"DROP TABLE {STAGING}")
+    return inserted, updated, deleted
+
+
+def _create_staging(connection: sa.Connection, postgresql: bool) -> None:
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
+    if postgresql:
+        connection.exec_driver_sql(
+            f'CREATE TEMPORARY TABLE {STAGING} (id_number varchar(20) COLLATE "C" NOT NULL, '
+            "full_name varchar(200) NOT NULL, name_norm varchar(200) NOT NULL, "
+            'name_folded varchar(200) COLLATE "C" NOT NULL, sex varchar(6) NOT NULL, '
+            "birth_date date NOT NULL, birth_precision varchar(5) NOT NULL, "
+            "extract_id integer) ON COMMIT DROP"
+        )
+    else:
+        # Keyed, so that the comparisons probe it by ID number; filled in key order.
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {STAGING} (id_number TEXT PRIMARY KEY, "
+            "full_name TEXT NOT NULL, name_norm TEXT NOT NULL, name_folded TEXT NOT NULL, "
+            "sex TEXT NOT NULL, birth_date TEXT NOT NULL, birth_precision TEXT NOT NULL, "
+            "extract_id INTEGER) WITHOUT ROWID"
+        )
+
+
+@contextmanager
+def _bulk_load(connection: sa.Connection, postgresql: bool) -> Iterator[None]:
+    """Around filling an empty ``register_entry`` on PostgreSQL: its key, indexes and
+    foreign keys are dropped and built again afterwards, one sort or one join each,
+    which is many times faster than maintaining them row by row (PostgreSQL's manual,
+    "Populating a Database"). All of it is inside the transaction: a failure restores
+    them. Readers wait for the commit meanwhile."""
+    sql = connection.exec_driver_sql
+    if not postgresql or sql(
+        "SELECT 1 FROM pg_constraint WHERE confrelid = 'register_entry'::regclass"
+    ).first():
+        yield  # SQLite cannot drop a key; another table's foreign key needs this one
+        return
+    constraints = sql(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'register_entry'::regclass AND contype IN ('p', 'f') "
+        "ORDER BY contype DESC, conname"  # the key before the foreign keys
+    ).all()
+    indexes = sql(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index i "
+        "WHERE indrelid = 'register_entry'::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1"
+    ).all()
+    sql("SET LOCAL maintenance_work_mem = '256MB'")
+    for name, _definition in indexes:
+        sql(f"DROP INDEX {name}")
+    for name, _definition in reversed(constraints):
+        sql(f"ALTER TABLE register_entry DROP CONSTRAINT {_quoted(name)}")
+    yield
+    for name, definition in constraints:
+        if definition.startswith("PRIMARY KEY"):
+            sql(f"ALTER TABLE register_entry ADD CONSTRAINT {_quoted(name)} {definition}")
+    for _name, definition in indexes:
+        sql(definition)
+    for name, definition in constraints:
+        if not definition.startswith("PRIMARY KEY"):
+            sql(f"ALTER TABLE register_entry ADD CONSTRAINT {_quoted(name)} {definition}")
+    sql("ANALYZE register_entry")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _write(connection: sa.Connection, postgresql: bool, table: str,
+           entries: dict[str, Entry], extract_id: int | None) -> None:
+    """Fill ``table`` by the driver's bulk path: COPY on PostgreSQL, executemany in ID
+    order on SQLite (its B-trees take keys fastest in order)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    columns = ", ".join(ROW_COLUMNS + (("extract_id",) if extract_id is not None else ()))
+    if postgresql:
+        tail = "\n" if extract_id is None else f"\t{int(extract_id)}\n"
+        values = list(entries.values())
+        with driver.cursor() as cursor, cursor.copy(
+            f"COPY {table} ({columns}) FROM STDIN"
+        ) as copy:
+            for start in range(0, len(values), COPY_LINES):
+                copy.write("".join([
+                    f"{e[0]}\t{e[COPY_NAMES]}\t{e[4]}\t{e[5]}\t{e[6]}{tail}"
+                    for e in values[start : start + COPY_LINES]
+                ]))
+        return
+    placeholders = ", ".join("?" * len(ROW_COLUMNS))
+    if extract_id is not None:
+        placeholders += f", {int(extract_id)}"
+    ordered = map(entries.__getitem__, sorted(entries))
+    cursor = driver.cursor()
+    try:
+        # The values are validated already, and SQLite's CHECK (x IN (...)) builds its
+        # list again for every row of an executemany: a third of the time. Setting the
+        # pragma expires prepared statements, so it applies to this one alone.
+        cursor.execute("PRAGMA ignore_check_constraints = ON")
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
+                           map(itemgetter(*range(len(ROW_COLUMNS))), ordered))
+    finally:
+        cursor.execute("PRAGMA ignore_check_constraints = OFF")
+        cursor.close()

@@ -1,0 +1,13 @@
+"""Who may do what with the population register: the one place these rules live."""
+
+from __future__ import annotations
+
+from portal.auth.models import Role, User
+
+EXTRACT_IMPORTERS = frozenset({Role.POLICE, Role.ADMIN})
+
+
+def can_import_extract(user: User) -> bool:
+    """The police vouch for personal identity (seed 004), so they load the register's
+    extract; administrators may too. Others neither see the imports nor make them."""
+    return bool(getattr(user, "is_authenticated", False)) and user.role in EXTRACT_IMPORTERS

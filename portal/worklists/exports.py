@@ -1,0 +1,90 @@
+"""The police review list as a file: both sides of each difference, and how they differ."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_babel import to_user_timezone
+
+from portal.core.export import Column, birth_value
+from portal.core.labels import SEX_LABELS, result_label
+from portal.extensions import db
+from portal.records.models import Person
+from portal.records.queries import Filters, page_of
+from portal.registry.models import MatchResult, RegisterEntry
+from portal.worklists.queries import results_and_entries
+
+BATCH = 1000
+
+OUTCOME_LABELS = {
+    "mismatch": _l("Differs from the register"),
+    "not_found": _l("Not found in the register"),
+}
+
+
+class ReviewRow(NamedTuple):
+    person: Person
+    result: MatchResult | None
+    entry: RegisterEntry | None
+
+
+def review_batches(clauses: list[sa.ColumnElement[bool]]) -> Iterator[list[ReviewRow]]:
+    """The list in the page's order, read page by page (keyset) as the screen reads it."""
+    filters = Filters()
+    while True:
+        page = page_of(clauses, filters, BATCH)
+        results, entries = results_and_entries(page.rows)
+        yield [ReviewRow(p, results.get(p.id), entries.get(p.id_number or ""))
+               for p in page.rows]
+        for obj in (*page.rows, *results.values(), *entries.values()):
+            db.session.expunge(obj)
+        if not page.next_cursor:
+            return
+        filters.after = page.next_cursor
+
+
+def _sex(value) -> str:
+    value = getattr(value, "value", value)
+    return str(SEX_LABELS.get(value, value or ""))
+
+
+def _result(value) -> str:
+    return result_label(value) if value is not None else ""
+
+
+def _outcome(result: MatchResult | None) -> str:
+    if result is None:
+        return ""
+    value = getattr(result.outcome, "value", result.outcome)
+    return str(OUTCOME_LABELS.get(value, value))
+
+
+def _checked_at(result: MatchResult | None) -> datetime | None:
+    if result is None:
+        return None
+    # Stored in UTC; shown, like on every page, in the portal's time zone. Excel has none.
+    return to_user_timezone(result.checked_at).replace(tzinfo=None)
+
+
+COLUMNS = [
+    Column(_l("Full name (record)"), lambda r: r.person.full_name, 26),
+    Column(_l("Full name (register)"), lambda r: r.entry.full_name if r.entry else "", 26),
+    Column(_l("Date of birth (record)"),
+           lambda r: birth_value(r.person.birth_date, r.person.birth_precision), 14),
+    Column(_l("Date of birth (register)"),
+           lambda r: birth_value(r.entry.birth_date, r.entry.birth_precision) if r.entry else "",
+           14),
+    Column(_l("Sex (record)"), lambda r: _sex(r.person.sex), 10),
+    Column(_l("Sex (register)"), lambda r: _sex(r.entry.sex) if r.entry else "", 10),
+    Column(_l("ID number"), lambda r: r.person.id_number or "", 16),
+    Column(_l("Name comparison"), lambda r: _result(r.result and r.result.name_result), 22),
+    Column(_l("Date of birth comparison"),
+           lambda r: _result(r.result and r.result.birth_result), 22),
+    Column(_l("Sex comparison"), lambda r: _result(r.result and r.result.sex_result), 14),
+    Column(_l("Outcome"), lambda r: _outcome(r.result), 22),
+    Column(_l("Checked at"), lambda r: _checked_at(r.result), 20),
+]

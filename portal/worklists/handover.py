@@ -1,0 +1,240 @@
+"""Handover lists (seed 003, steps 2-3): the police list the persons they verified, hand the
+list over with a frozen PDF, and the commune's health station receives and archives it.
+
+Each service flushes and records one audit event; the request commits. The PDF is frozen at
+hand-over (its path and SHA-256 are stored), so a signature can later be attached to exactly
+those bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from portal.audit import services as audit
+from portal.auth.models import User
+from portal.extensions import db
+from portal.models_base import utcnow
+from portal.records.models import Person, PersonStatus
+from portal.worklists import pdf
+from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
+from portal.worklists.services import member_snapshot
+
+ELIGIBLE_STATUSES = (PersonStatus.MATCHED, PersonStatus.VERIFIED)
+TITLE = "Danh sách bàn giao kết quả xác minh"
+MAX_MEMBERS = 5000
+
+
+class HandoverError(ValueError):
+    """A refused change; its message is shown to the user as it is (translated)."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    source: WorklistState
+    target: WorklistState
+    stamp: str  # the time column set by this transition
+    refused: Any  # the message when the list is not in ``source``
+
+
+TRANSITIONS = {
+    "hand_over": Transition("hand_over", WorklistState.DRAFT, WorklistState.HANDED_OVER,
+                            "handed_over_at",
+                            _l("Only a draft list can be handed over.")),
+    "receive": Transition("receive", WorklistState.HANDED_OVER, WorklistState.RECEIVED,
+                          "received_at",
+                          _l("Only a list that has been handed over can be received.")),
+    "archive": Transition("archive", WorklistState.RECEIVED, WorklistState.ARCHIVED,
+                          "archived_at",
+                          _l("Only a received list can be archived.")),
+}
+
+
+def on_open_handover() -> sa.ColumnElement[bool]:
+    """The person is already on a handover list that is not archived."""
+    return sa.exists().where(
+        WorklistMember.person_id == Person.id,
+        WorklistMember.worklist_id == Worklist.id,
+        Worklist.kind == WorklistKind.HANDOVER,
+        Worklist.state != WorklistState.ARCHIVED,
+    )
+
+
+def eligible_clauses(user: User) -> list[sa.ColumnElement[bool]]:
+    """Verified persons of the police user's commune, not yet on an open handover list."""
+    return [
+        Person.commune_id == user.area_id,
+        Person.status.in_(ELIGIBLE_STATUSES),
+        ~on_open_handover(),
+    ]
+
+
+def eligible_persons(user: User, limit: int = 1000) -> tuple[list[Person], int]:
+    clauses = eligible_clauses(user)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*clauses))
+    rows = list(db.session.scalars(
+        sa.select(Person).where(*clauses).order_by(Person.name_sort, Person.id).limit(limit)
+    ))
+    return rows, total or 0
+
+
+def document_root() -> Path:
+    configured = current_app.config.get("DOCUMENTS_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "documents"
+
+
+def _now_date_text(moment: datetime) -> str:
+    return pdf.local_date(moment).strftime("%d/%m/%Y")
+
+
+def create_handover(user: User, person_ids: list[int], note: str | None) -> Worklist:
+    """A draft list of the selected persons that are eligible; the others are ignored."""
+    from portal.registry.models import MatchResult
+
+    wanted = sorted(set(person_ids))[:MAX_MEMBERS]
+    persons = list(db.session.scalars(
+        sa.select(Person).where(Person.id.in_(wanted), *eligible_clauses(user))
+        .order_by(Person.name_sort, Person.id)
+    )) if wanted else []
+    if not persons:
+        raise HandoverError(_l("Select at least one verified person who is not already on "
+                               "a handover list."))
+    results = {r.person_id: r for r in db.session.scalars(
+        sa.select(MatchResult).where(MatchResult.person_id.in_([p.id for p in persons])))}
+    now = utcnow()
+    worklist = Worklist(
+        kind=WorklistKind.HANDOVER,
+        state=WorklistState.DRAFT,
+        area_id=user.area_id,
+        title=f"{TITLE} – {user.area.name} – {_now_date_text(now)}",
+        note=(note or "").strip() or None,
+        created_by_id=user.id,
+        created_at=now,
+    )
+    db.session.add(worklist)
+    db.session.flush()
+    db.session.add_all(
+        WorklistMember(worklist_id=worklist.id, person_id=p.id,
+                       snapshot=member_snapshot(p, results.get(p.id)), added_by_id=user.id,
+                       added_at=now)
+        for p in persons
+    )
+    db.session.flush()
+    audit.record(
+        "worklist.create", "worklist", worklist.id,
+        {"kind": [None, WorklistKind.HANDOVER], "area_id": [None, user.area_id],
+         "state": [None, WorklistState.DRAFT], "members": [None, len(persons)],
+         "person_ids": [None, [p.id for p in persons]]},
+        worklist.note, user,
+    )
+    return worklist
+
+
+def members_of(worklist: Worklist) -> list[WorklistMember]:
+    return list(db.session.scalars(
+        sa.select(WorklistMember).where(WorklistMember.worklist_id == worklist.id)
+        .order_by(WorklistMember.id)
+    ))
+
+
+def creator_name(worklist: Worklist) -> str | None:
+    if worklist.created_by_id is None:
+        return None
+    creator = db.session.get(User, worklist.created_by_id)
+    return creator.display_name if creator is not None else None
+
+
+def render_document(worklist: Worklist, draft: bool) -> bytes:
+    moment = None if draft else worklist.handed_over_at
+    return pdf.build_pdf(worklist, members_of(worklist), creator_name(worklist), moment,
+                         draft=draft)
+
+
+def _store(relative: str, content: bytes) -> None:
+    """Written whole or not at all: a reader never sees half a document."""
+    target = document_root() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def stored_document(worklist: Worklist) -> bytes:
+    """The frozen PDF, checked against its recorded SHA-256."""
+    if not worklist.document_path or not worklist.document_sha256:
+        raise HandoverError(_l("This list has no stored document."))
+    root = document_root().resolve()
+    path = (root / worklist.document_path).resolve()
+    if root not in path.parents:
+        raise HandoverError(_l("The stored document of this list is missing or has been "
+                               "altered; it cannot be used."))
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise HandoverError(_l("The stored document of this list is missing or has been "
+                               "altered; it cannot be used.")) from error
+    if hashlib.sha256(content).hexdigest() != worklist.document_sha256:
+        raise HandoverError(_l("The stored document of this list is missing or has been "
+                               "altered; it cannot be used."))
+    return content
+
+
+def _transition(worklist: Worklist, name: str, user: User) -> Worklist:
+    step = TRANSITIONS[name]
+    if worklist.kind != WorklistKind.HANDOVER:
+        raise HandoverError(_l("This is not a handover list."))
+    if worklist.state != step.source:
+        raise HandoverError(step.refused)
+    old_hash = worklist.document_sha256
+    now = utcnow()
+    setattr(worklist, step.stamp, now)
+    worklist.state = step.target
+    if name == "hand_over":
+        content = render_document(worklist, draft=False)
+        relative = f"worklists/{worklist.id}.pdf"
+        _store(relative, content)
+        worklist.document_path = relative
+        worklist.document_sha256 = hashlib.sha256(content).hexdigest()
+    else:
+        # The health station acts on the document the police froze; refuse if it changed.
+        stored_document(worklist)
+    db.session.flush()
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(WorklistMember)
+                              .where(WorklistMember.worklist_id == worklist.id)) or 0
+    audit.record(
+        f"worklist.{name}", "worklist", worklist.id,
+        {"state": [step.source, step.target], step.stamp: [None, now],
+         "members": [count, count], "document_sha256": [old_hash, worklist.document_sha256]},
+        actor=user,
+    )
+    return worklist
+
+
+def hand_over(worklist: Worklist, user: User) -> Worklist:
+    """Police: freeze the list and its PDF; from now on the list cannot change."""
+    return _transition(worklist, "hand_over", user)
+
+
+def receive(worklist: Worklist, user: User) -> Worklist:
+    """Health station of the same commune: the list has arrived."""
+    return _transition(worklist, "receive", user)
+
+
+def archive(worklist: Worklist, user: User) -> Worklist:
+    """Health station: the list is filed; its persons may go on a new list."""
+    return _transition(worklist, "archive", user)

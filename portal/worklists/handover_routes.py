@@ -1,0 +1,221 @@
+"""Handover lists in the browser: police create and hand over, the health station receives and
+archives. Routes on the worklists blueprint, imported by ``create_app``."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from wtforms import HiddenField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.core.forms import PortalForm
+from portal.core.rendering import render
+from portal.core.web import error_response
+from portal.extensions import db
+from portal.worklists import handover, pdf, permissions
+from portal.worklists.models import Worklist, WorklistState
+from portal.worklists.routes import bp
+
+STATE_LABELS = {
+    WorklistState.DRAFT: _l("Draft"),
+    WorklistState.HANDED_OVER: _l("Handed over"),
+    WorklistState.RECEIVED: _l("Received"),
+    WorklistState.ARCHIVED: _l("Archived"),
+}
+STATE_BADGES = {
+    WorklistState.DRAFT: "text-bg-secondary",
+    WorklistState.HANDED_OVER: "text-bg-warning",
+    WorklistState.RECEIVED: "text-bg-info",
+    WorklistState.ARCHIVED: "text-bg-success",
+}
+TRANSITION_LABELS = {
+    "hand_over": _l("Hand over to the health station"),
+    "receive": _l("Confirm receipt"),
+    "archive": _l("Archive"),
+}
+# URL segment -> service transition
+TRANSITION_SLUGS = {"hand-over": "hand_over", "receive": "receive", "archive": "archive"}
+SERVICES = {"hand_over": handover.hand_over, "receive": handover.receive,
+            "archive": handover.archive}
+INDEX_FRAGMENTS = {"handover-results": "results"}
+
+
+class HandoverFilterForm(PortalForm):
+    class Meta:
+        csrf = False
+
+    state = SelectField(
+        _l("State"),
+        choices=[SelectChoice("", _l("All states"))]
+        + [SelectChoice(s.value, label) for s, label in STATE_LABELS.items()],
+        default="",
+        validate_choice=True,
+    )
+    after = HiddenField()
+
+
+class HandoverCreateForm(PortalForm):
+    person_ids = SelectMultipleField(_l("Persons"), coerce=int, validate_choice=False,
+                                     validators=[DataRequired(_l("Select at least one person."))])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+
+
+def _worklist_or_404(worklist_id: int) -> Worklist:
+    """A list outside the user's scope (or another unit's draft) is simply not found."""
+    worklist = db.session.scalar(
+        sa.select(Worklist).where(Worklist.id == worklist_id,
+                                  permissions.handover_scope(current_user))
+    )
+    if worklist is None:
+        abort(404)
+    return worklist
+
+
+def _page_size() -> int:
+    return int(current_app.config.get("RECORDS_PAGE_SIZE", 50))
+
+
+@bp.get("/handover")
+@login_required
+def list_handovers():
+    form = HandoverFilterForm(formdata=request.args)
+    status = 200
+    rows = []
+    next_after = None
+    if form.validate():
+        query = sa.select(Worklist).where(permissions.handover_scope(current_user))
+        if form.state.data:
+            query = query.where(Worklist.state == WorklistState(form.state.data))
+        after = form.after.data or ""
+        if after:
+            if not after.isdigit() or len(after) > 10:
+                abort(400)
+            query = query.where(Worklist.id < int(after))
+        size = _page_size()
+        rows = list(db.session.scalars(query.order_by(Worklist.id.desc()).limit(size + 1)))
+        if len(rows) > size:
+            rows = rows[:size]
+            next_after = rows[-1].id
+    else:
+        status = 400
+    counts = {}
+    if rows:
+        member = handover.WorklistMember
+        counts = {worklist_id: count for worklist_id, count in db.session.execute(
+            sa.select(member.worklist_id, sa.func.count())
+            .where(member.worklist_id.in_([w.id for w in rows]))
+            .group_by(member.worklist_id)
+        )}
+    return render(
+        "worklists/handover_list.html",
+        INDEX_FRAGMENTS,
+        status=status,
+        form=form,
+        rows=rows,
+        counts=counts,
+        next_after=next_after,
+        state_labels=STATE_LABELS,
+        state_badges=STATE_BADGES,
+        can_create=permissions.can_create_handover(current_user),
+    )
+
+
+def _new_page(form: HandoverCreateForm, status: int = 200, message: str | None = None):
+    persons, total = handover.eligible_persons(current_user)
+    return render("worklists/handover_new.html", status=status, form=form, persons=persons,
+                  total=total, message=message)
+
+
+@bp.get("/handover/new")
+@login_required
+def new_handover():
+    if not permissions.can_create_handover(current_user):
+        abort(403)
+    return _new_page(HandoverCreateForm(formdata=None))
+
+
+@bp.post("/handover/new")
+@login_required
+def create_handover():
+    if not permissions.can_create_handover(current_user):
+        abort(403)
+    form = HandoverCreateForm()
+    if not form.validate_on_submit():
+        return _new_page(form, status=422)
+    try:
+        worklist = handover.create_handover(current_user, form.person_ids.data or [],
+                                            form.note.data)
+    except handover.HandoverError as error:
+        db.session.rollback()
+        return _new_page(form, status=422, message=str(error))
+    db.session.commit()
+    flash(_("The handover list was created as a draft."), "success")
+    return redirect(url_for("worklists.show_handover", worklist_id=worklist.id), code=303)
+
+
+def _detail_page(worklist: Worklist, status: int = 200, message: str | None = None):
+    return render(
+        "worklists/handover_detail.html",
+        status=status,
+        worklist=worklist,
+        members=handover.members_of(worklist),
+        creator=handover.creator_name(worklist),
+        allowed=[name for name in permissions.allowed_handover_transitions(current_user, worklist)
+                 if handover.TRANSITIONS[name].source == worklist.state],
+        slugs={v: k for k, v in TRANSITION_SLUGS.items()},
+        transition_labels=TRANSITION_LABELS,
+        state_labels=STATE_LABELS,
+        state_badges=STATE_BADGES,
+        birth_text=pdf.birth_text,
+        message=message,
+    )
+
+
+@bp.get("/handover/<int:worklist_id>")
+@login_required
+def show_handover(worklist_id: int):
+    return _detail_page(_worklist_or_404(worklist_id))
+
+
+@bp.post("/handover/<int:worklist_id>/<any('hand-over', 'receive', 'archive'):slug>")
+@login_required
+def post_handover_transition(worklist_id: int, slug: str):
+    worklist = _worklist_or_404(worklist_id)
+    name = TRANSITION_SLUGS[slug]
+    if not permissions.HANDOVER_TRANSITIONS[name](current_user, worklist):
+        abort(403)
+    try:
+        SERVICES[name](worklist, current_user)
+    except handover.HandoverError as error:
+        db.session.rollback()
+        return _detail_page(_worklist_or_404(worklist_id), status=409, message=str(error))
+    db.session.commit()
+    flash(_("The list is now: %(state)s.", state=STATE_LABELS[worklist.state]), "success")
+    return redirect(url_for("worklists.show_handover", worklist_id=worklist.id), code=303)
+
+
+@bp.get("/handover/<int:worklist_id>.pdf")
+@login_required
+def download_handover(worklist_id: int):
+    worklist = _worklist_or_404(worklist_id)
+    if worklist.state == WorklistState.DRAFT:
+        content = handover.render_document(worklist, draft=True)
+        name = f"ban-nhap-danh-sach-ban-giao-{worklist.id}.pdf"
+    else:
+        try:
+            content = handover.stored_document(worklist)
+        except handover.HandoverError as error:
+            current_app.logger.error("Handover list %s: stored document check failed",
+                                     worklist.id)
+            return error_response(409, str(error))
+        name = f"danh-sach-ban-giao-{worklist.id}.pdf"
+    response = send_file(BytesIO(content), mimetype="application/pdf", download_name=name,
+                         max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

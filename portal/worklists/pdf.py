@@ -1,0 +1,268 @@
+"""The handover list as an official document (Decree 30/2020/NĐ-CP layout), in Vietnamese.
+
+The document is always Vietnamese, whatever the user's language: it is an administrative
+paper that the police sign and the health station files. Noto Serif is embedded because the
+standard PDF fonts have no Vietnamese letters.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.flowables import Flowable
+
+from portal.areas.models import Area
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
+REGULAR, BOLD, ITALIC = "NotoSerif", "NotoSerif-Bold", "NotoSerif-Italic"
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Decree 30/2020, appendix I: left 30-35 mm, right 15-20 mm, top and bottom 20-25 mm.
+LEFT_MARGIN, RIGHT_MARGIN = 30 * mm, 15 * mm
+
+SEX = {"male": "Nam", "female": "Nữ"}
+RESULT = {
+    "verified": "Đã xác minh trực tiếp",
+    "matched": "Khớp CSDL dân cư",
+}
+OUTCOME = {"match": "Khớp CSDL dân cư"}
+
+
+@functools.cache
+def register_fonts() -> None:
+    """Once per process: reportlab keeps registered fonts in a global registry."""
+    pdfmetrics.registerFont(TTFont(REGULAR, str(FONT_DIR / "NotoSerif-Regular.ttf")))
+    pdfmetrics.registerFont(TTFont(BOLD, str(FONT_DIR / "NotoSerif-Bold.ttf")))
+    pdfmetrics.registerFont(TTFont(ITALIC, str(FONT_DIR / "NotoSerif-Italic.ttf")))
+    pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=ITALIC,
+                                  boldItalic=BOLD)
+
+
+def _style(name: str, font: str = REGULAR, size: float = 12, align: int = TA_CENTER,
+           leading: float | None = None, **kw: Any) -> ParagraphStyle:
+    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or size * 1.3,
+                          alignment=align, **kw)
+
+
+def local_date(moment: datetime | None) -> date:
+    """A stored naive-UTC time as the calendar date in Việt Nam."""
+    if moment is None:
+        return datetime.now(LOCAL_TZ).date()
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_TZ).date()
+
+
+def date_line(place: str, day: date) -> str:
+    """Decree 30/2020: a leading zero for days below 10 and for months 1 and 2 only."""
+    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
+
+
+def _full_name(area: Area) -> str:
+    """'Cao Bằng' (a tỉnh) -> 'Tỉnh Cao Bằng'; 'Thành phố Hà Nội' stays as it is."""
+    if (area.division_type or "").strip().lower() == "tỉnh" and not area.name.lower().startswith(
+        "tỉnh"
+    ):
+        return f"Tỉnh {area.name}"
+    return area.name
+
+
+def place_name(area: Area) -> str:
+    """The place on the date line is the commune's own name, without 'Xã'/'Phường'."""
+    kind = (area.division_type or "").strip()
+    if kind and area.name.lower().startswith(kind.lower() + " "):
+        return area.name[len(kind) + 1:]
+    return area.name
+
+
+def birth_text(value: str | None, precision: str | None) -> str:
+    """As precise as it is known: dd/mm/yyyy, mm/yyyy or yyyy."""
+    if not value:
+        return ""
+    day = date.fromisoformat(value)
+    if precision == "year":
+        return f"{day.year:04d}"
+    if precision == "month":
+        return f"{day.month:02d}/{day.year:04d}"
+    return day.strftime("%d/%m/%Y")
+
+
+def result_text(snapshot: dict[str, Any]) -> str:
+    return RESULT.get(snapshot.get("status") or "") or OUTCOME.get(
+        snapshot.get("outcome") or "", snapshot.get("status") or "")
+
+
+class Underline(Flowable):
+    """The short rule under the unit name and under the motto."""
+
+    def __init__(self, width: float) -> None:
+        super().__init__()
+        self.line_width = width
+        self.width = width
+        self.height = 2
+
+    def wrap(self, available_width, available_height):
+        self.available = available_width
+        return available_width, self.height
+
+    def draw(self) -> None:
+        left = (self.available - self.line_width) / 2
+        self.canv.setLineWidth(0.6)
+        self.canv.line(left, 1, left + self.line_width, 1)
+
+
+def _numbered_canvas(draft: bool):
+    class NumberedCanvas(canvas.Canvas):
+        """'Trang x/y' needs the page count, so pages are drawn once all are laid out."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # Otherwise the canvas starts in Helvetica, a font the document never uses.
+            kwargs.setdefault("initialFontName", REGULAR)
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self):  # noqa: N802  (reportlab's name)
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self._decorate(total)
+                super().showPage()
+            super().save()
+
+        def _decorate(self, total: int) -> None:
+            width, _height = A4
+            self.setFont(REGULAR, 9)
+            self.drawCentredString(width / 2, 10 * mm, f"Trang {self._pageNumber}/{total}")
+            if draft:
+                self.saveState()
+                self.setFillColor(colors.Color(0.85, 0.1, 0.1, alpha=0.12))
+                self.setFont(BOLD, 72)
+                self.translate(width / 2, A4[1] / 2)
+                self.rotate(40)
+                self.drawCentredString(0, 0, "BẢN NHÁP")
+                self.restoreState()
+
+    return NumberedCanvas
+
+
+def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
+              moment: datetime | None, draft: bool = False) -> bytes:
+    """The handover list; ``moment`` is the hand-over time (now, for a draft)."""
+    register_fonts()
+    area: Area = worklist.area
+    province = area.province
+    unit = f"CÔNG AN {area.name.upper()}"
+    superior = f"CÔNG AN {_full_name(province).upper()}" if province is not None else ""
+    day = local_date(moment)
+
+    small = _style("small", size=11)
+    small_bold = _style("small_bold", BOLD, 11)
+    italic = _style("italic", ITALIC, 12)
+    title = _style("title", BOLD, 14, spaceBefore=6, spaceAfter=2)
+    draft_style = _style("draft", BOLD, 13, textColor=colors.HexColor("#b00020"))
+    cell = _style("cell", size=10, align=TA_LEFT, leading=12.5)
+    cell_c = _style("cell_c", size=10, leading=12.5)
+    head = _style("head", BOLD, 10, leading=12.5)
+    body = _style("body", size=12, align=TA_LEFT)
+
+    left_col = [Paragraph(escape(superior), small)] if superior else []
+    left_col += [Paragraph(escape(unit), small_bold), Underline(30 * mm),
+                 Spacer(1, 3),
+                 Paragraph(f"Số: {worklist.id}/DS-CA" if not draft else "Số: ....../DS-CA", small)]
+    right_col = [
+        Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", small_bold),
+        Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
+        Underline(55 * mm),
+    ]
+    page_width = A4[0] - LEFT_MARGIN - RIGHT_MARGIN
+    heading = Table([[left_col, right_col]], colWidths=[page_width * 0.42, page_width * 0.58])
+    heading.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    date_row = Table([["", Paragraph(escape(date_line(place_name(area), day)), italic)]],
+                     colWidths=[page_width * 0.42, page_width * 0.58])
+    date_row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                  ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+
+    story: list[Flowable] = [heading, Spacer(1, 4), date_row, Spacer(1, 8)]
+    if draft:
+        story.append(Paragraph("BẢN NHÁP – CHƯA BÀN GIAO", draft_style))
+    story.append(Paragraph("DANH SÁCH BÀN GIAO KẾT QUẢ XÁC MINH", title))
+    story.append(Paragraph(
+        escape(f"Thông tin nhân thân người đã tiêm vắc xin COVID-19 – {area.name}"),
+        _style("subtitle", BOLD, 12)))
+    story.append(Spacer(1, 8))
+
+    rows: list[list[Any]] = [[Paragraph(text, head) for text in
+                              ("STT", "Họ và tên", "Giới tính", "Ngày sinh", "Số định danh",
+                               "Kết quả xác minh")]]
+    for number, member in enumerate(members, 1):
+        snap = member.snapshot or {}
+        rows.append([
+            Paragraph(str(number), cell_c),
+            Paragraph(escape(snap.get("full_name") or ""), cell),
+            Paragraph(SEX.get(snap.get("sex") or "", ""), cell_c),
+            Paragraph(birth_text(snap.get("birth_date"), snap.get("birth_precision")), cell_c),
+            Paragraph(escape(snap.get("id_number") or ""), cell_c),
+            Paragraph(escape(result_text(snap)), cell),
+        ])
+    widths = [11 * mm, 42 * mm, 14 * mm, 25 * mm, 28 * mm]
+    widths.append(page_width - sum(widths))
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]))
+    story.append(table)
+    story.append(Spacer(1, 6))
+    story.append(Paragraph(f"Tổng số: {len(members)} người.", body))
+    if worklist.note:
+        story.append(Paragraph(f"Ghi chú: {escape(worklist.note)}", body))
+    story.append(Spacer(1, 12))
+
+    signer = _style("signer", BOLD, 12)
+    hint = _style("hint", ITALIC, 11)
+    name = _style("name", BOLD, 12, spaceBefore=55)
+    signatures = Table(
+        [[
+            [Paragraph("ĐẠI DIỆN TRẠM Y TẾ NHẬN", signer),
+             Paragraph("(Ký, ghi rõ họ tên)", hint)],
+            [Paragraph("NGƯỜI LẬP DANH SÁCH", signer),
+             Paragraph("(Ký, ghi rõ họ tên)", hint),
+             Paragraph(escape(creator_name or ""), name)],
+        ]],
+        colWidths=[page_width / 2, page_width / 2],
+    )
+    signatures.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story.append(KeepTogether([signatures]))
+
+    buffer = BytesIO()
+    document = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=LEFT_MARGIN, rightMargin=RIGHT_MARGIN,
+        topMargin=20 * mm, bottomMargin=20 * mm,
+        title=f"Danh sách bàn giao kết quả xác minh – {area.name}",
+        author=unit, subject=worklist.title, creator="Cổng đối soát dữ liệu tiêm chủng",
+        invariant=1,
+    )
+    document.build(story, canvasmaker=_numbered_canvas(draft))
+    return buffer.getvalue()

@@ -1,0 +1,145 @@
+"""A new dose: the identity is checked against the population database before saving."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from portal.records.models import Dose
+from portal.records.services import add_dose
+from portal.registry.models import RegisterEntry, RegisterExtract
+from portal.text import fold, norm
+from tests.conftest import NEIGHBOUR, OWN, csrf_token
+
+ID = "001085000042"
+
+
+@pytest.fixture
+def register():
+    extract = RegisterExtract(source="test")
+    db.session.add(extract)
+    db.session.flush()
+
+    def add(name: str, number: str = ID, sex: str = "male", born=date(1985, 3, 14)):
+        db.session.add(RegisterEntry(id_number=number, full_name=name, name_norm=norm(name),
+                                     name_folded=fold(name), sex=sex, birth_date=born,
+                                     birth_precision="day", extract_id=extract.id))
+        db.session.commit()
+
+    return add
+
+
+@pytest.fixture
+def site_staff(login_as, make_site):
+    site = make_site(OWN)
+    db.session.commit()
+    return login_as("vaccination_site", OWN, site=site)
+
+
+def post(client, person, **fields):
+    data = {"csrf_token": csrf_token(client, f"/records/{person.id}"), "dose_number": 1,
+            "vaccine": "Pfizer-BioNTech (Comirnaty)", "lot": "FK0001",
+            "vaccinated_on": "20/08/2021", **fields}
+    return client.post(f"/records/{person.id}/doses", data=data)
+
+
+def doses(person) -> list[Dose]:
+    return list(db.session.scalars(sa.select(Dose).where(Dose.person_id == person.id)))
+
+
+def test_a_matching_identity_saves_straight_away(client, site_staff, make_person, register):
+    person = make_person(id_number=ID)
+    register("Nguyễn Văn An")
+    page = client.get(f"/records/{person.id}/doses/new").get_data(as_text=True)
+    assert "khớp" in page.lower() and 'name="acknowledge"' not in page
+    response = post(client, person)
+    assert response.status_code == 303
+    [dose] = doses(person)
+    assert (dose.dose_number, dose.vaccinated_on, dose.site_id) == (1, date(2021, 8, 20),
+                                                                   site_staff.site_id)
+    assert db.session.scalar(sa.select(sa.func.count()).where(
+        AuditEvent.action == "dose.create", AuditEvent.entity_id == str(person.id))) == 1
+
+
+def test_differences_are_shown_and_must_be_acknowledged(client, site_staff, make_person,
+                                                        register):
+    person = make_person(id_number=ID, full_name="Nguyen Van An")
+    register("Nguyễn Văn An")
+    page = client.get(f"/records/{person.id}/doses/new").get_data(as_text=True)
+    assert "Nguy<mark>ễ</mark>n V<mark>ă</mark>n An" in page
+    assert 'name="acknowledge"' in page
+    refused = post(client, person)
+    assert refused.status_code == 409 and doses(person) == []
+    assert "FK0001" in refused.get_data(as_text=True), "what was typed is kept"
+    assert post(client, person, acknowledge="y").status_code == 303
+    assert len(doses(person)) == 1
+
+
+@pytest.mark.parametrize(
+    ("id_number", "nationality", "needs_ack"),
+    [("001085999999", "VN", True), ("00108500004", "VN", True), (None, "VN", True),
+     ("P1234567", "KR", False)],
+)
+def test_not_found_malformed_missing_and_foreigners(client, site_staff, make_person, register,
+                                                   id_number, nationality, needs_ack):
+    person = make_person(id_number=id_number, nationality=nationality)
+    register("Nguyễn Văn An")
+    assert post(client, person).status_code == (409 if needs_ack else 303)
+
+
+def test_an_unreachable_register_is_said_and_needs_acknowledging(
+    client, site_staff, make_person, app
+):
+    person = make_person(id_number=ID)
+    app.config["REGISTER_URL"] = "http://127.0.0.1:9/lookup"
+    app.config["REGISTER_TIMEOUT"] = 0.5
+    try:
+        page = client.get(f"/records/{person.id}/doses/new").get_data(as_text=True)
+        assert "Không kết nối được" in page
+        assert post(client, person).status_code == 409
+    finally:
+        app.config.pop("REGISTER_URL")
+        app.config.pop("REGISTER_TIMEOUT")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"dose_number": 2}, "mũi 1"), ({"vaccinated_on": "31/02/2021"}, "dd/mm/yyyy"),
+     ({"vaccinated_on": "01/01/2099"}, "tương lai"),
+     ({"vaccinated_on": "01/01/2020"}, "08/03/2021")],
+)
+def test_bad_dose_input_is_refused_with_a_message(client, site_staff, make_person, register,
+                                                 fields, message):
+    person = make_person(id_number=ID)
+    register("Nguyễn Văn An")
+    response = post(client, person, **fields)
+    assert response.status_code == 422 and doses(person) == []
+    assert message in response.get_data(as_text=True)
+
+
+def test_doses_come_in_order(client, site_staff, make_person, register):
+    person = make_person(id_number=ID)
+    register("Nguyễn Văn An")
+    add_dose(person, {"dose_number": 1, "vaccine": "AstraZeneca (Vaxzevria)",
+                      "vaccinated_on": date(2021, 9, 1)})
+    db.session.commit()
+    assert 'value="2"' in client.get(f"/records/{person.id}/doses/new").get_data(as_text=True)
+    early = post(client, person, dose_number=2, vaccinated_on="15/08/2021")
+    assert early.status_code == 422 and "01/09/2021" in early.get_data(as_text=True)
+    assert post(client, person, dose_number=2, vaccinated_on="01/10/2021").status_code == 303
+
+
+@pytest.mark.parametrize("role", ["health_station", "police", "committee"])
+def test_only_vaccination_sites_record_doses(client, login_as, make_person, role):
+    person = make_person(id_number=ID)
+    login_as(role, OWN)
+    assert client.get(f"/records/{person.id}/doses/new").status_code == 403
+
+
+def test_a_person_outside_the_area_is_not_found(client, site_staff, make_person):
+    person = make_person(id_number=ID, commune_code=NEIGHBOUR)
+    assert client.get(f"/records/{person.id}/doses/new").status_code == 404

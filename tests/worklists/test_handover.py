@@ -1,0 +1,318 @@
+"""Handover lists: police create and hand over, the health station receives and archives;
+each step audited, the frozen PDF checked by its hash, scope and roles enforced."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from portal.worklists import handover
+from portal.worklists.models import Worklist, WorklistState
+from tests.conftest import NEIGHBOUR, OWN, csrf_token
+
+
+@pytest.fixture(autouse=True)
+def documents(app, tmp_path):
+    """Each test stores its documents in its own folder, never in the instance folder."""
+    previous = app.config.get("DOCUMENTS_DIR")
+    app.config["DOCUMENTS_DIR"] = str(tmp_path / "documents")
+    yield tmp_path / "documents"
+    app.config["DOCUMENTS_DIR"] = previous
+
+
+@pytest.fixture
+def people(make_person):
+    """In OWN: two verified, one matched, one mismatch, one unverified; in NEIGHBOUR: one
+    verified person the OWN police must never list."""
+    return {
+        "verified": make_person(full_name="Nguyễn Văn Bình", status="verified",
+                                id_number="001090000001"),
+        "verified2": make_person(full_name="Trần Thị Hường", status="verified", sex="female",
+                                 birth_date=date(1972, 1, 1), birth_precision="year",
+                                 id_number="001172000002"),
+        "matched": make_person(full_name="Lê Văn Dũng", status="matched",
+                               id_number="001090000003"),
+        "mismatch": make_person(full_name="Phạm Văn Em", status="mismatch",
+                                id_number="001090000004"),
+        "unverified": make_person(full_name="Hoàng Văn Giang"),
+        "neighbour": make_person(full_name="Vũ Văn Hải", status="verified",
+                                 commune_code=NEIGHBOUR, id_number="001090000006"),
+    }
+
+
+def token(client) -> str:
+    return csrf_token(client, "/records")
+
+
+def create(client, person_ids, note="Đã đối chiếu CCCD gốc"):
+    return client.post("/worklists/handover/new",
+                       data={"csrf_token": token(client), "person_ids": person_ids,
+                             "note": note})
+
+
+def transition(client, worklist_id: int, slug: str):
+    return client.post(f"/worklists/handover/{worklist_id}/{slug}",
+                       data={"csrf_token": token(client)})
+
+
+def created_id(response) -> int:
+    assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    match = re.search(r"/worklists/handover/(\d+)$", response.headers["Location"])
+    assert match
+    return int(match.group(1))
+
+
+def events(worklist_id: int) -> list[AuditEvent]:
+    return list(db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.entity_type == "worklist", AuditEvent.entity_id == str(worklist_id))
+        .order_by(AuditEvent.seq)))
+
+
+def english(client) -> None:
+    client.post("/language", data={"csrf_token": token(client), "lang": "en", "next": "/"})
+
+
+def test_police_list_only_their_verified_persons(client, login_as, people):
+    login_as("police", OWN)
+    page = client.get("/worklists/handover/new").get_data(as_text=True)
+    for key in ("verified", "verified2", "matched"):
+        assert people[key].full_name in page
+    for key in ("mismatch", "unverified", "neighbour"):
+        assert people[key].full_name not in page
+
+    # Ineligible and foreign persons in the post are ignored.
+    chosen = [people[k].id for k in ("verified", "matched", "mismatch", "neighbour")]
+    worklist_id = created_id(create(client, chosen))
+    worklist = db.session.get(Worklist, worklist_id)
+    assert worklist.state == WorklistState.DRAFT and worklist.area.code == OWN
+    assert worklist.title.startswith("Danh sách bàn giao kết quả xác minh – Phường Ba Đình – ")
+    members = handover.members_of(worklist)
+    assert {m.person_id for m in members} == {people["verified"].id, people["matched"].id}
+    snap = next(m.snapshot for m in members if m.person_id == people["verified"].id)
+    assert snap["full_name"] == "Nguyễn Văn Bình" and snap["id_number"] == "001090000001"
+    assert snap["status"] == "verified" and snap["sex"] == "male"
+
+    # Listed persons are no longer eligible while the list is open.
+    page = client.get("/worklists/handover/new").get_data(as_text=True)
+    assert "Nguyễn Văn Bình" not in page and "Trần Thị Hường" in page
+    assert create(client, [people["verified"].id]).status_code == 422
+
+
+def test_nothing_eligible_is_refused_with_a_message(client, login_as, people):
+    login_as("police", OWN)
+    english(client)
+    response = create(client, [people["mismatch"].id, people["neighbour"].id])
+    assert response.status_code == 422
+    assert "Select at least one verified person" in response.get_data(as_text=True)
+    response = create(client, [])
+    assert response.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Worklist)) == 0
+
+
+def test_the_full_state_machine_with_the_right_roles(client, login_as, people, documents):
+    police = login_as("police", OWN)
+    worklist_id = created_id(create(client, [people["verified"].id, people["verified2"].id]))
+
+    # A draft's PDF is rendered on the fly and says so.
+    draft = client.get(f"/worklists/handover/{worklist_id}.pdf")
+    assert draft.status_code == 200 and draft.mimetype == "application/pdf"
+    assert draft.data.startswith(b"%PDF")
+    assert not list(documents.rglob("*.pdf")), "a draft is never stored"
+
+    # Police cannot receive; a wrong transition is a conflict.
+    assert transition(client, worklist_id, "receive").status_code == 403
+    assert transition(client, worklist_id, "hand-over").status_code == 303
+    assert transition(client, worklist_id, "hand-over").status_code == 409
+    db.session.expire_all()
+    worklist = db.session.get(Worklist, worklist_id)
+    assert worklist.state == WorklistState.HANDED_OVER and worklist.handed_over_at
+    stored = documents / worklist.document_path
+    assert worklist.document_path == f"worklists/{worklist_id}.pdf"
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == worklist.document_sha256
+    pdf = client.get(f"/worklists/handover/{worklist_id}.pdf")
+    assert pdf.status_code == 200 and pdf.data == stored.read_bytes()
+
+    client.post("/logout", data={"csrf_token": token(client)})
+    station = login_as("health_station", OWN)
+    page = client.get(f"/worklists/handover/{worklist_id}").get_data(as_text=True)
+    assert 'data-transition="receive"' in page and 'data-transition="hand_over"' not in page
+    assert transition(client, worklist_id, "hand-over").status_code == 403
+    assert transition(client, worklist_id, "archive").status_code == 409
+    assert transition(client, worklist_id, "receive").status_code == 303
+    assert transition(client, worklist_id, "archive").status_code == 303
+    db.session.expire_all()
+    worklist = db.session.get(Worklist, worklist_id)
+    assert worklist.state == WorklistState.ARCHIVED
+    assert worklist.received_at and worklist.archived_at
+
+    # Every step is one audit event, by the right person, with the state and the hash.
+    trail = events(worklist_id)
+    assert [e.action for e in trail] == ["worklist.create", "worklist.hand_over",
+                                         "worklist.receive", "worklist.archive"]
+    assert [e.actor_id for e in trail] == [police.id, police.id, station.id, station.id]
+    assert trail[0].changes["members"] == [None, 2]
+    assert trail[1].changes["state"] == ["draft", "handed_over"]
+    assert trail[1].changes["document_sha256"] == [None, worklist.document_sha256]
+    assert trail[2].changes["state"] == ["handed_over", "received"]
+    assert trail[3].changes["state"] == ["received", "archived"]
+    assert trail[3].changes["members"] == [2, 2]
+    assert trail[3].changes["document_sha256"][1] == worklist.document_sha256
+
+    # Once archived, its persons may go on a new list.
+    client.post("/logout", data={"csrf_token": token(client)})
+    login_as("police", OWN)
+    assert "Nguyễn Văn Bình" in client.get("/worklists/handover/new").get_data(as_text=True)
+
+
+def test_a_wrong_transition_shows_its_message(client, login_as, people):
+    login_as("police", OWN)
+    english(client)
+    worklist_id = created_id(create(client, [people["verified"].id]))
+    transition(client, worklist_id, "hand-over")
+    response = transition(client, worklist_id, "hand-over")
+    assert response.status_code == 409
+    assert "Only a draft list can be handed over." in response.get_data(as_text=True)
+
+
+def test_an_altered_document_is_refused(client, login_as, people, documents):
+    login_as("police", OWN)
+    worklist_id = created_id(create(client, [people["verified"].id]))
+    transition(client, worklist_id, "hand-over")
+    stored = next(documents.rglob("*.pdf"))
+    stored.write_bytes(stored.read_bytes() + b"\n% altered\n")
+    response = client.get(f"/worklists/handover/{worklist_id}.pdf")
+    assert response.status_code == 409 and response.mimetype == "text/html"
+    client.post("/logout", data={"csrf_token": token(client)})
+    login_as("health_station", OWN)
+    assert transition(client, worklist_id, "receive").status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Worklist, worklist_id).state == WorklistState.HANDED_OVER
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "status"),
+    [
+        ("health_station", OWN, 200),
+        ("committee", OWN, 200),
+        ("health_authority", "01", 200),
+        ("police", NEIGHBOUR, 404),
+        ("health_station", NEIGHBOUR, 404),
+        ("health_authority", "04", 404),
+    ],
+)
+def test_scope_of_a_handed_over_list(client, login_as, people, role, area_code, status):
+    login_as("police", OWN)
+    worklist_id = created_id(create(client, [people["verified"].id]))
+    transition(client, worklist_id, "hand-over")
+    client.post("/logout", data={"csrf_token": token(client)})
+    login_as(role, area_code)
+    assert client.get(f"/worklists/handover/{worklist_id}").status_code == status
+    assert client.get(f"/worklists/handover/{worklist_id}.pdf").status_code == status
+    listed = f"/worklists/handover/{worklist_id}\"" in client.get(
+        "/worklists/handover").get_data(as_text=True)
+    assert listed == (status == 200)
+    if status == 200:
+        # In scope but not the receiving health station of that commune: forbidden.
+        expected = 303 if (role, area_code) == ("health_station", OWN) else 403
+        assert transition(client, worklist_id, "receive").status_code == expected
+    else:
+        assert transition(client, worklist_id, "receive").status_code == 404
+
+
+def test_drafts_are_the_polices_own(client, login_as, people):
+    login_as("police", OWN)
+    worklist_id = created_id(create(client, [people["verified"].id]))
+    client.post("/logout", data={"csrf_token": token(client)})
+    login_as("health_station", OWN)
+    assert client.get(f"/worklists/handover/{worklist_id}").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["health_station", "committee", "vaccination_site"])
+def test_only_police_create_lists(client, login_as, people, role):
+    login_as(role, OWN)
+    assert client.get("/worklists/handover/new").status_code == 403
+    assert create(client, [people["verified"].id]).status_code == 403
+
+
+def test_the_list_page_and_its_fragment(client, login_as, people):
+    login_as("police", OWN)
+    first = created_id(create(client, [people["verified"].id]))
+    second = created_id(create(client, [people["matched"].id]))
+    transition(client, second, "hand-over")
+    page = client.get("/worklists/handover")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in body
+    assert f'data-worklist="{first}"' in body and f'data-worklist="{second}"' in body
+    assert "HX-Request" in page.headers.get("Vary", "")
+
+    fragment = client.get("/worklists/handover?state=handed_over",
+                          headers={"HX-Request": "true", "HX-Target": "handover-results"})
+    body = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in body
+    assert f'data-worklist="{second}"' in body and f'data-worklist="{first}"' not in body
+    assert 'data-state="handed_over"' in body
+
+    assert client.get("/worklists/handover?state=bogus").status_code == 400
+    assert client.get("/worklists/handover?after=x").status_code == 400
+
+
+def test_the_list_page_is_paged(app, client, login_as, people, monkeypatch):
+    monkeypatch.setitem(app.config, "RECORDS_PAGE_SIZE", 1)
+    login_as("police", OWN)
+    first = created_id(create(client, [people["verified"].id]))
+    second = created_id(create(client, [people["matched"].id]))
+    body = client.get("/worklists/handover").get_data(as_text=True)
+    assert f'data-worklist="{second}"' in body and f'data-worklist="{first}"' not in body
+    body = client.get(f"/worklists/handover?after={second}").get_data(as_text=True)
+    assert f'data-worklist="{first}"' in body and f'data-worklist="{second}"' not in body
+
+
+def test_the_pdf_embeds_noto_and_grows_with_its_members(app, login_as, make_person, client):
+    police = login_as("police", OWN)
+    persons = [make_person(full_name=f"Ngô Thị Ánh {n:02d}", status="verified",
+                           sex="female", id_number=f"001190{n:06d}") for n in range(60)]
+    few = handover.create_handover(police, [p.id for p in persons[:3]], None)
+    many_ids = [p.id for p in persons[3:]]
+    one_page = handover.render_document(few, draft=True)
+    assert one_page.startswith(b"%PDF")
+    assert b"NotoSerif-Regular" in one_page and b"NotoSerif-Bold" in one_page
+    assert b"/FontFile2" in one_page, "the font is embedded"
+    assert pages(one_page) == 1
+
+    many = handover.create_handover(police, many_ids, None)
+    handover.hand_over(many, police)
+    stored = handover.stored_document(many)
+    assert pages(stored) >= 2
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-", "-"], input=stored, capture_output=True,
+                              check=True).stdout.decode()
+        assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
+        assert "CÔNG AN PHƯỜNG BA ĐÌNH" in text
+        assert "Ngô Thị Ánh 59" in text and "NGƯỜI LẬP DANH SÁCH" in text
+        assert "BẢN NHÁP" not in text
+        draft_text = subprocess.run(["pdftotext", "-", "-"], input=one_page,
+                                    capture_output=True, check=True).stdout.decode()
+        assert "BẢN NHÁP" in draft_text
+
+
+def pages(content: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", content))
+
+
+def test_document_texts():
+    from portal.worklists.pdf import birth_text, date_line
+
+    assert date_line("Ba Đình", date(2025, 2, 4)) == "Ba Đình, ngày 04 tháng 02 năm 2025"
+    assert date_line("Ba Đình", date(2025, 11, 20)) == "Ba Đình, ngày 20 tháng 11 năm 2025"
+    assert date_line("Ba Đình", date(2025, 3, 9)) == "Ba Đình, ngày 09 tháng 3 năm 2025"
+    assert birth_text("1972-01-01", "year") == "1972"
+    assert birth_text("1972-05-01", "month") == "05/1972"
+    assert birth_text("1972-05-31", "day") == "31/05/1972"
