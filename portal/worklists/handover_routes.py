@@ -4,6 +4,7 @@ archives. Routes on the worklists blueprint, imported by ``create_app``."""
 from __future__ import annotations
 
 from io import BytesIO
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
@@ -219,3 +220,45 @@ def download_handover(worklist_id: int):
                          max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _member_columns() -> list:
+    from portal.core.export import Column
+    from portal.core.labels import SEX_LABELS
+
+    def sex(member) -> str:
+        value = member.snapshot.get("sex") or ""
+        return str(SEX_LABELS.get(value, value))
+
+    return [
+        Column(_l("Full name"), lambda m: m.snapshot.get("full_name") or "", 28),
+        Column(_l("Sex"), sex, 8),
+        Column(_l("Date of birth"), lambda m: pdf.birth_text(
+            m.snapshot.get("birth_date"), m.snapshot.get("birth_precision")), 14),
+        Column(_l("ID number"), lambda m: m.snapshot.get("id_number") or "", 16),
+        Column(_l("Verification result"), lambda m: pdf.result_text(m.snapshot), 28),
+        Column(_l("Note"), lambda m: m.note or "", 30),
+    ]
+
+
+@bp.get("/handover/<int:worklist_id>/export.<any(csv, xlsx):fmt>")
+@login_required
+def export_handover(worklist_id: int, fmt: str):
+    """The list's members as they were listed (their snapshot), like the PDF's table."""
+    from portal.audit import services as audit
+    from portal.core import export
+    from portal.worklists.models import WorklistMember
+
+    worklist = _worklist_or_404(worklist_id)
+    # Plain copies: the commit below expires the ORM rows before the file is written.
+    members = [
+        SimpleNamespace(snapshot=dict(m.snapshot), note=m.note)
+        for m in db.session.scalars(
+            sa.select(WorklistMember).where(WorklistMember.worklist_id == worklist.id)
+            .order_by(WorklistMember.id))
+    ]
+    audit.record("worklist.export", "worklist", worklist.id,
+                 {"rows": [None, len(members)], "format": [None, fmt]})
+    db.session.commit()
+    return export.response(fmt, _member_columns(), [members],
+                           f"danh-sach-ban-giao-{worklist.id}", _("Handover lists"))

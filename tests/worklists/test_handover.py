@@ -316,3 +316,25 @@ def test_document_texts():
     assert birth_text("1972-01-01", "year") == "1972"
     assert birth_text("1972-05-01", "month") == "05/1972"
     assert birth_text("1972-05-31", "day") == "31/05/1972"
+
+
+def test_a_handover_list_exports_its_members(app, client, login_as, people, make_user):
+    import io
+
+    from openpyxl import load_workbook
+
+    login_as("police", OWN)
+    worklist_id = created_id(create(client, [people["verified"].id, people["verified2"].id]))
+    csv_text = client.get(f"/worklists/handover/{worklist_id}/export.csv").get_data(as_text=True)
+    assert csv_text.startswith("\ufeff") and "Nguyễn Văn Bình" in csv_text
+    assert "1972" in csv_text and "001172000002" in csv_text
+    xlsx = client.get(f"/worklists/handover/{worklist_id}/export.xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 3 and rows[1][3] in {"001090000001", "001172000002"}
+    assert any(e.action == "worklist.export" for e in events(worklist_id))
+    from tests.conftest import login
+
+    other = app.test_client()
+    login(other, make_user("police", NEIGHBOUR).username)
+    assert other.get(f"/worklists/handover/{worklist_id}/export.csv").status_code == 404
