@@ -483,7 +483,13 @@ def write_results(runs: dict[str, dict]) -> None:
     text = path.read_text() if path.exists() else ""
     at = text.find(MARKER)
     head = (text[:at] if at >= 0 else text).rstrip("\n")
-    path.write_text(head + "\n\n" + markdown(runs, machine()))
+    # Sections of other benchmarks written after this one (between their own markers) stay.
+    tail = ""
+    if at >= 0:
+        other = text.find("<!-- bench.", at + len(MARKER))
+        if other >= 0:
+            tail = "\n\n" + text[other:].rstrip("\n") + "\n"
+    path.write_text(head + "\n\n" + markdown(runs, machine()) + tail)
 
 
 def main(argv: list[str] | None = None) -> int:

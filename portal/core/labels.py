@@ -48,6 +48,12 @@ ACTION_LABELS = {
     "person.update": _l("Record changed"),
     "dose.create": _l("Dose recorded"),
     "records.bulk_create": _l("Records created in bulk"),
+    "register.import": _l("Register extract imported"),
+    "register.fetch": _l("Register records fetched from the service"),
+    "review.verified_in_person": _l("Identity verified in person"),
+    "worklist.add_correction": _l("Put on the correction list"),
+    "worklist.add_register_update": _l("Reported for a register update"),
+    "registry.match": _l("Matched against the population database"),
 }
 
 

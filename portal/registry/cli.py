@@ -31,6 +31,8 @@ def registry_group() -> None:
 def import_command(path: str, mode: str, username: str | None) -> None:
     from portal.auth.models import User
     from portal.registry.extract import import_extract
+    from portal.registry.forms import MODE_NAMES
+    from portal.registry.models import ExtractMode
 
     user = None
     if username:
@@ -54,8 +56,11 @@ def import_command(path: str, mode: str, username: str | None) -> None:
     db.session.commit()
     click.echo(_("Extract imported as register version %(id)d (%(mode)s): %(rows)d rows; "
                  "%(inserted)d new, %(updated)d changed, %(deleted)d removed, "
-                 "%(unchanged)d unchanged.", id=summary.extract_id, mode=mode,
+                 "%(unchanged)d unchanged.", id=summary.extract_id,
+                 mode=str(MODE_NAMES[ExtractMode(mode)]),
                  rows=summary.rows, inserted=summary.inserted, updated=summary.updated,
                  deleted=summary.deleted, unchanged=summary.unchanged))
+    if parsed.warnings:
+        click.echo(_("Warnings"))
     for issue in parsed.warnings:
         click.echo(f"{issue.row:>7}  {issue.message}")

@@ -11,3 +11,11 @@ def can_import_extract(user: User) -> bool:
     """The police vouch for personal identity (seed 004), so they load the register's
     extract; administrators may too. Others neither see the imports nor make them."""
     return bool(getattr(user, "is_authenticated", False)) and user.role in EXTRACT_IMPORTERS
+
+
+def can_replace_register(user: User) -> bool:
+    """The register is shared by every commune: replacing it whole (dropping the entries
+    absent from the file) is for administrators; police merge their extracts into it."""
+    from portal.auth.models import Role
+
+    return user.role == Role.ADMIN

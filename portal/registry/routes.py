@@ -12,7 +12,7 @@ from portal.core.web import format_number
 from portal.extensions import db
 from portal.registry import extract, permissions
 from portal.registry.forms import MODE_NAMES, ExtractUploadForm
-from portal.registry.models import RegisterEntry, RegisterExtract
+from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 
@@ -45,12 +45,20 @@ def _extracts_page(form: ExtractUploadForm, parsed: extract.ParsedExtract | None
     )
 
 
+def _upload_form() -> ExtractUploadForm:
+    form = ExtractUploadForm()
+    if not permissions.can_replace_register(current_user):
+        form.mode.choices = [c for c in form.mode.choices if c.value != ExtractMode.REPLACE]
+        form.mode.data = form.mode.data or ExtractMode.MERGE.value
+    return form
+
+
 @bp.get("/extracts")
 @login_required
 def list_extracts():
     if not permissions.can_import_extract(current_user):
         abort(403)
-    return _extracts_page(ExtractUploadForm())
+    return _extracts_page(_upload_form())
 
 
 @bp.post("/extracts")
@@ -58,7 +66,7 @@ def list_extracts():
 def post_extract():
     if not permissions.can_import_extract(current_user):
         abort(403)
-    form = ExtractUploadForm()
+    form = _upload_form()
     if not form.validate_on_submit():
         return _extracts_page(form, status=400)
     upload = form.file.data

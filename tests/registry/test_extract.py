@@ -156,6 +156,20 @@ def test_blank_rows_and_trailing_empty_columns_are_ignored():
     assert set(parsed.entries) == {"001085012345", "123456789"}
 
 
+def test_the_fast_and_the_row_by_row_validation_agree():
+    rows = [*GOOD, ["001190000042", "Hồ Thị Mai", "Nữ", "1970"]]
+    fast = parse(csv_bytes(rows))
+    # A blank line makes the column-wise pass give way to the row-by-row one.
+    slow = parse(csv_bytes(rows).replace(b"\r\n", b"\r\n\r\n", 1))
+    assert fast.ok and slow.ok
+    assert {k: v[:7] for k, v in fast.entries.items()} == {
+        k: v[:7] for k, v in slow.entries.items()}
+    assert [v[extract.ROW] for v in fast.entries.values()] == [2, 3, 4, 5, 6, 7]
+    assert [v[extract.ROW] for v in slow.entries.values()] == [3, 4, 5, 6, 7, 8]
+    assert list(fast.entries.values())[0][:4] == (
+        "001085012345", "Nguyễn Văn An", "nguyễn văn an", "nguyen van an")
+
+
 def test_xlsx_with_date_cells_serial_numbers_and_years():
     data = xlsx_bytes([
         ["001085012345", "Nguyễn Văn An", "Nam", date(1985, 3, 14)],
@@ -255,6 +269,9 @@ BAD_FILES = {
     "future date": (_rows(["001090000001", "Ngô Văn Cường", "Nam", "01/01/2999"]), "x.csv",
                     [(4, "birth_date", "The date of birth %(value)s is in the future.",
                       {"value": "01/01/2999"})]),
+    "before 1900": (_rows(["001090000001", "Ngô Văn Cường", "Nam", "1899-12-31"]), "x.csv",
+                    [(4, "birth_date", "The date of birth %(value)s is before %(year)d.",
+                      {"value": "1899-12-31", "year": 1900})]),
     "unknown sex": (_rows(["001090000001", "Ngô Văn Cường", "X", "1990"]), "x.csv",
                     [(4, "sex", "Unknown sex “%(value)s”: write Nam or Nữ (also male/female, "
                       "M/F).", {"value": "X"})]),
@@ -353,8 +370,9 @@ def test_zip_bombs_and_fake_workbooks_are_refused_before_parsing():
     no_types = _zip({k: v for k, v in parts.items() if k != "[Content_Types].xml"})
     entity = _zip({**parts, "[Content_Types].xml": (
         b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaa">]><Types>&a;</Types>')})
+    broken = _zip({**parts, "xl/worksheets/sheet1.xml": b"<worksheet><sheetData><row>"})
     for data, message in [(bomb, TOO_BIG), (many, TOO_BIG), (macros, MACROS),
-                          (no_types, NOT_XLSX), (entity, NOT_XLSX)]:
+                          (no_types, NOT_XLSX), (entity, NOT_XLSX), (broken, NOT_XLSX)]:
         assert problems(parse(data, "x.xlsx")) == [(None, None, vi(message))]
 
 
@@ -518,7 +536,7 @@ def test_command_prints_the_report_and_exits_1(app, tmp_path):
 PAGE = "/registry/extracts"
 
 
-def upload(client, data: bytes, name: str, mode: str | None = "replace", token=None):
+def upload(client, data: bytes, name: str, mode: str | None = "merge", token=None):
     form = {"csrf_token": token or csrf_token(client, PAGE), "file": (io.BytesIO(data), name)}
     if mode:
         form["mode"] = mode
@@ -544,6 +562,21 @@ def test_police_upload_an_extract(client, login_as, role):
     assert vi("Merge") in history
     assert len(entries()) == 5
     assert db.session.scalars(sa.select(RegisterExtract)).one().imported_by_id == user.id
+
+
+def test_only_administrators_replace_the_whole_register(client, app, login_as, make_user):
+    """The register is shared by every commune: a commune's police merge into it."""
+    from tests.conftest import login
+
+    login_as(Role.POLICE)
+    assert 'value="replace"' not in client.get(PAGE).get_data(as_text=True)
+    assert upload(client, csv_bytes(GOOD), "trich-xuat.csv", "replace").status_code == 400
+    assert extract_count() == 0
+    admin = app.test_client()
+    login(admin, make_user(Role.ADMIN, "01").username)
+    assert 'value="replace"' in admin.get(PAGE).get_data(as_text=True)
+    assert upload(admin, csv_bytes(GOOD), "trich-xuat.csv", "replace").status_code == 303
+    assert extract_count() == 1
 
 
 @pytest.mark.parametrize("role", [Role.HEALTH_STATION, Role.COMMITTEE, Role.VACCINATION_SITE,
