@@ -53,3 +53,45 @@ def run_match(job: Job, progress: Progress) -> dict[str, Any]:
         progress(before, total)
     return {"checked": summary.checked, "outcomes": summary.outcomes,
             "extract": summary.extract_id}
+
+
+def report_of(parsed) -> dict[str, Any]:
+    """What the job page shows of a parse: plain values, kept in the job's result."""
+
+    def issues(items) -> list[dict[str, Any]]:
+        return [{"row": i.row, "column": i.column, "letter": i.letter, "message": str(i.message)}
+                for i in items]
+
+    return {"source": parsed.source, "error_count": parsed.error_count,
+            "errors": issues(parsed.errors), "warning_count": parsed.warning_count,
+            "warnings": issues(parsed.warnings)}
+
+
+@handler("register_import")
+def run_register_import(job: Job, progress: Progress) -> dict[str, Any]:
+    """Parse the uploaded extract, then load it all or nothing; the upload is removed after."""
+    from pathlib import Path
+
+    from portal.auth.models import User
+    from portal.registry import extract
+
+    path = Path(job.params["path"])
+    actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    try:
+        progress(0, 2)
+        parsed = extract.parse_extract(path, job.params["filename"])
+        progress(1, 2)
+        if not parsed.ok:
+            return {"ok": False, "report": report_of(parsed)}
+        summary = extract.load_extract(parsed, job.params["mode"], actor)
+        return {
+            "ok": True,
+            "report": report_of(parsed),
+            "summary": {
+                "extract_id": summary.extract_id, "mode": str(summary.mode.value),
+                "rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
+                "deleted": summary.deleted, "unchanged": summary.unchanged,
+            },
+        }
+    finally:
+        path.unlink(missing_ok=True)

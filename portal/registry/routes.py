@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask import Blueprint, abort, current_app, redirect, url_for
 from flask_login import current_user, login_required
 
 from portal.auth.models import User
 from portal.core.rendering import render
-from portal.core.web import format_number
 from portal.extensions import db
+from portal.jobs.services import create_job, enqueue
 from portal.registry import extract, permissions
 from portal.registry.forms import MODE_NAMES, ExtractUploadForm
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
@@ -49,7 +50,6 @@ def _upload_form() -> ExtractUploadForm:
     form = ExtractUploadForm()
     if not permissions.can_replace_register(current_user):
         form.mode.choices = [c for c in form.mode.choices if c.value != ExtractMode.REPLACE]
-        form.mode.data = form.mode.data or ExtractMode.MERGE.value
     return form
 
 
@@ -58,7 +58,10 @@ def _upload_form() -> ExtractUploadForm:
 def list_extracts():
     if not permissions.can_import_extract(current_user):
         abort(403)
-    return _extracts_page(_upload_form())
+    form = _upload_form()
+    if not permissions.can_replace_register(current_user):
+        form.mode.data = ExtractMode.MERGE.value  # the only choice left: preselected
+    return _extracts_page(form)
 
 
 @bp.post("/extracts")
@@ -70,23 +73,20 @@ def post_extract():
     if not form.validate_on_submit():
         return _extracts_page(form, status=400)
     upload = form.file.data
-    # Synchronous for now: the 16 MiB upload limit keeps a file to ~250,000 rows, a few
-    # seconds. Larger extracts go through `flask registry import` (later the task queue).
-    parsed, summary = extract.import_extract(
-        upload.stream, upload.filename, form.mode.data, current_user._get_current_object()
-    )
-    if summary is None:
-        db.session.rollback()
-        return _extracts_page(form, parsed=parsed, status=422)
+    # The file waits in the instance folder (shared with the worker) while a queue job
+    # checks and loads it; the page follows the job's progress.
+    folder = Path(current_app.config.get("UPLOADS_DIR") or
+                  Path(current_app.instance_path) / "uploads")
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(upload.filename or "").suffix.lower()[:8]
+    path = folder / f"extract-{secrets.token_hex(8)}{suffix}"
+    upload.save(path)
+    job_id = create_job(
+        "register_import",
+        None,
+        {"path": str(path), "filename": upload.filename, "mode": form.mode.data},
+        actor=current_user,
+    ).id
     db.session.commit()
-    flash(_("Extract imported: %(rows)s rows; %(inserted)s new, %(updated)s changed, "
-            "%(deleted)s removed, %(unchanged)s unchanged.",
-            rows=format_number(summary.rows), inserted=format_number(summary.inserted),
-            updated=format_number(summary.updated), deleted=format_number(summary.deleted),
-            unchanged=format_number(summary.unchanged)), "success")
-    if summary.warnings:
-        flash(ngettext("%(num)s row repeated an ID number with the same data and was "
-                       "imported once.",
-                       "%(num)s rows repeated an ID number with the same data and were "
-                       "imported once.", summary.warnings), "warning")
-    return redirect(url_for("registry.list_extracts"), code=303)
+    enqueue(job_id)
+    return redirect(url_for("jobs.show_job", job_id=job_id), code=303)
