@@ -47,7 +47,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.records.routes import bp as records_bp
     from portal.registry import match_routes  # noqa: F401  (adds /registry/match)
     from portal.registry.routes import bp as registry_bp
-    from portal.worklists import handover_routes  # noqa: F401  (adds /worklists/handover)
+    from portal.worklists import (  # noqa: F401  (routes on the worklists blueprint)
+        decision_lists,
+        handover_routes,
+    )
     from portal.worklists.routes import bp as worklists_bp
 
     app.register_blueprint(core_bp)

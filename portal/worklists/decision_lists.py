@@ -1,0 +1,121 @@
+"""The lists police decisions feed: records to correct (for the health station) and
+records whose register entry should be updated (a note for the population database side).
+Routes on the worklists blueprint, imported by ``create_app``."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from flask import abort, current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from portal.audit import services as audit
+from portal.core import export
+from portal.core.export import Column
+from portal.core.rendering import render
+from portal.extensions import db
+from portal.records.models import Person
+from portal.records.permissions import person_scope
+from portal.records.queries import BadCursor, Filters, count_persons, page_of
+from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
+from portal.worklists.pdf import birth_text
+from portal.worklists.routes import bp
+
+KINDS = {
+    "corrections": WorklistKind.CORRECTION,
+    "register-updates": WorklistKind.REGISTER_UPDATE,
+}
+TITLES = {
+    WorklistKind.CORRECTION: _l("Records to correct (the register is right)"),
+    WorklistKind.REGISTER_UPDATE: _l("Register entries to update (the record is right)"),
+}
+
+
+def _clauses(kind: WorklistKind, q: str) -> list[sa.ColumnElement[bool]]:
+    """Persons of the user's area on an open list of this kind."""
+    from portal.text import fold
+
+    clauses = [
+        person_scope(current_user),
+        sa.exists().where(
+            WorklistMember.person_id == Person.id,
+            WorklistMember.worklist_id == Worklist.id,
+            Worklist.kind == kind,
+            Worklist.state == WorklistState.DRAFT,
+        ),
+    ]
+    if q.strip():
+        clauses.append(sa.or_(Person.name_folded.contains(fold(q), autoescape=True),
+                              Person.id_number.startswith(q.strip(), autoescape=True)))
+    return clauses
+
+
+def _members(kind: WorklistKind, persons: list[Person]) -> dict[int, WorklistMember]:
+    if not persons:
+        return {}
+    rows = db.session.scalars(
+        sa.select(WorklistMember).join(Worklist).where(
+            WorklistMember.person_id.in_([p.id for p in persons]),
+            Worklist.kind == kind, Worklist.state == WorklistState.DRAFT,
+        )
+    )
+    return {m.person_id: m for m in rows}
+
+
+def _kind_or_404(slug: str) -> WorklistKind:
+    if slug not in KINDS:
+        abort(404)
+    return KINDS[slug]
+
+
+@bp.get("/<any('corrections', 'register-updates'):slug>")
+@login_required
+def show_decision_list(slug: str):
+    kind = _kind_or_404(slug)
+    q = (request.args.get("q") or "")[:100]
+    filters = Filters(q=q, after=request.args.get("after", ""),
+                      before=request.args.get("before", ""))
+    clauses = _clauses(kind, q)
+    try:
+        page = page_of(clauses, filters, current_app.config["RECORDS_PAGE_SIZE"],
+                       count_persons(clauses))
+    except BadCursor:
+        abort(400)
+    return render("worklists/decision_list.html", {"decision-results": "results"},
+                  slug=slug, title=TITLES[kind], page=page, q=q,
+                  members=_members(kind, page.rows), birth_text=birth_text)
+
+
+@bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")
+@login_required
+def export_decision_list(slug: str, fmt: str):
+    kind = _kind_or_404(slug)
+    q = (request.args.get("q") or "")[:100]
+    clauses = _clauses(kind, q)
+    rows: list[SimpleNamespace] = []
+    filters = Filters(q=q)
+    while True:  # keyset batches, as on screen; plain copies survive the commit below
+        page = page_of(clauses, filters, 1000)
+        members = _members(kind, page.rows)
+        rows.extend(SimpleNamespace(person=SimpleNamespace(
+            full_name=p.full_name, id_number=p.id_number, sex=p.sex.value,
+            birth=birth_text(p.birth_date.isoformat(), p.birth_precision.value)),
+            snapshot=dict(members[p.id].snapshot), note=members[p.id].note)
+            for p in page.rows)
+        if not page.next_cursor:
+            break
+        filters.after = page.next_cursor
+    audit.record("worklist.export", "worklist_kind", kind.value,
+                 {"rows": [None, len(rows)], "format": [None, fmt]})
+    db.session.commit()
+    columns = [
+        Column(_l("Full name (record)"), lambda r: r.person.full_name, 28),
+        Column(_l("Date of birth (record)"), lambda r: r.person.birth, 14),
+        Column(_l("ID number"), lambda r: r.person.id_number or "", 16),
+        Column(_l("Full name when listed"), lambda r: r.snapshot.get("full_name") or "", 28),
+        Column(_l("Note"), lambda r: r.note or "", 40),
+    ]
+    return export.response(fmt, columns, [rows], slug, _("Lists"))

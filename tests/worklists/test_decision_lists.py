@@ -1,0 +1,59 @@
+"""The lists police decisions feed, as the health station and the police see them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from portal.extensions import db
+from portal.worklists import services
+from tests.conftest import NEIGHBOUR, OWN
+
+
+@pytest.fixture
+def decided(make_person, make_user):
+    police = make_user("police", OWN)
+    wrong = make_person(full_name="Nguyen Van Binh", id_number="001090000001")
+    right = make_person(full_name="Trần Văn Cường", id_number="001090000002")
+    elsewhere = make_person(full_name="Lê Văn Dũng", commune_code=NEIGHBOUR)
+    services.review([wrong], services.ReviewAction.REGISTER_IS_RIGHT, "Sai dấu tên", police)
+    services.review([right], services.ReviewAction.RECORD_IS_RIGHT, "CSDL ghi sai ngày", police)
+    other = make_user("police", NEIGHBOUR)
+    services.review([elsewhere], services.ReviewAction.REGISTER_IS_RIGHT, "x", other)
+    db.session.commit()
+    return wrong, right, elsewhere
+
+
+def test_the_health_station_sees_its_records_to_correct(client, login_as, decided):
+    wrong, right, elsewhere = decided
+    login_as("health_station", OWN)
+    page = client.get("/worklists/corrections").get_data(as_text=True)
+    assert "Nguyen Van Binh" in page and "Sai dấu tên" in page
+    assert "Trần Văn Cường" not in page and "Lê Văn Dũng" not in page
+    fragment = client.get("/worklists/corrections?q=binh",
+                          headers={"HX-Request": "true", "HX-Target": "decision-results"})
+    assert "<html" not in fragment.get_data(as_text=True)
+
+
+def test_the_police_see_the_register_updates(client, login_as, decided):
+    login_as("police", OWN)
+    page = client.get("/worklists/register-updates").get_data(as_text=True)
+    assert "Trần Văn Cường" in page and "CSDL ghi sai ngày" in page
+    assert "Nguyen Van Binh" not in page
+
+
+def test_the_lists_export(client, login_as, decided):
+    login_as("health_station", OWN)
+    csv_text = client.get("/worklists/corrections/export.csv").get_data(as_text=True)
+    assert csv_text.startswith("\ufeff") and "Nguyen Van Binh" in csv_text
+    assert "Lê Văn Dũng" not in csv_text
+    xlsx = client.get("/worklists/corrections/export.xlsx")
+    rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][2] == "001090000001"
+
+
+def test_an_unknown_list_is_not_found(client, login_as):
+    login_as("health_station", OWN)
+    assert client.get("/worklists/other").status_code == 404
