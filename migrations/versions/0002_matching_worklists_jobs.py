@@ -74,8 +74,6 @@ def upgrade():
     sa.Column('name_distance', sa.Integer(), nullable=True),
     sa.Column('birth_result', sa.Enum('identical', 'lower_precision', 'day_month_swapped', 'different', name='birth_result', native_enum=False, create_constraint=True), nullable=True),
     sa.Column('sex_result', sa.Enum('identical', 'different', name='sex_result', native_enum=False, create_constraint=True), nullable=True),
-    sa.ForeignKeyConstraint(['commune_id'], ['area.id'], name=op.f('fk_match_result_commune_id_area')),
-    sa.ForeignKeyConstraint(['extract_id'], ['register_extract.id'], name=op.f('fk_match_result_extract_id_register_extract')),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_match_result_person_id_person'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id', name=op.f('pk_match_result'))
     )

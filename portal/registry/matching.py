@@ -323,6 +323,8 @@ def _match_slice(
             fresh,
             Person.commune_id == commune.id,
             Person.status.not_in([s.value for s in KEPT_STATUSES]),
+            # A row whose status stays the same is not rewritten (nor are its indexes).
+            Person.status != MatchResult.outcome,
         )
         .values(status=MatchResult.outcome)
         .execution_options(synchronize_session=False)

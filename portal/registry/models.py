@@ -88,10 +88,12 @@ class MatchResult(Model):
     person_id: Mapped[int] = mapped_column(
         sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     )
-    commune_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
+    # Copies, not references: each foreign key would cost a look-up per row of a run that
+    # writes a million of them; the person reference, which cascades, is the one kept.
+    commune_id: Mapped[int]
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
     person_version: Mapped[int]
-    extract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("register_extract.id"))
+    extract_id: Mapped[int | None]
     outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome, "match_outcome"))
     # The first problem the ID checks found without any register (portal.registry.idcheck).
     id_issue: Mapped[str | None] = mapped_column(sa.String(30))
