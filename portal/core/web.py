@@ -84,6 +84,7 @@ def init_app(app: Flask) -> None:
         result_label,
         status_label,
     )
+    from portal.core.navigation import navigation
 
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -95,6 +96,7 @@ def init_app(app: Flask) -> None:
         job_label=job_label,
         result_label=result_label,
         status_label=status_label,
+        navigation=navigation,
     )
 
     @app.before_request

@@ -34,4 +34,7 @@ def get_job_or_404(user, job_id: int) -> Job:
 @login_required
 def show_job(job_id: int):
     job = get_job_or_404(current_user, job_id)
-    return render("jobs/show.html", {"job-progress": "progress"}, job=job)
+    from portal.worklists.permissions import can_review
+
+    return render("jobs/show.html", {"job-progress": "progress"}, job=job,
+                  job_links={"review": can_review(current_user)})

@@ -20,12 +20,6 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 EXTRACT_HISTORY = 50
 
 
-@bp.app_context_processor
-def _navigation() -> dict:
-    # The layout shows the link only to those the route lets in; the route checks again.
-    return {"can_import_extract": permissions.can_import_extract}
-
-
 def _extracts_page(form: ExtractUploadForm, parsed: extract.ParsedExtract | None = None,
                    status: int = 200):
     history = db.session.execute(

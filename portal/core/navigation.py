@@ -1,0 +1,44 @@
+"""The main menu, built from each domain's own permission rules: the template only draws it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    active: bool
+
+
+def navigation() -> list[NavLink]:
+    if not current_user.is_authenticated:
+        return []
+    from portal.auth.models import Role
+    from portal.registry.permissions import can_import_extract
+    from portal.worklists.permissions import can_review
+
+    endpoint = request.endpoint or ""
+    slug = (request.view_args or {}).get("slug")
+    role = current_user.role
+    items: list[tuple[bool, object, str, dict[str, Any], bool]] = [
+        (True, _l("Records"), "records.list_records", {}, request.blueprint == "records"),
+        (can_import_extract(current_user), _l("Register extracts"), "registry.list_extracts",
+         {}, endpoint == "registry.list_extracts"),
+        (can_review(current_user), _l("Identity review"), "worklists.show_review", {},
+         endpoint == "worklists.show_review"),
+        (role in (Role.POLICE, Role.HEALTH_STATION), _l("Handover"),
+         "worklists.list_handovers", {}, "handover" in endpoint),
+        (role in (Role.POLICE, Role.HEALTH_STATION), _l("To correct"),
+         "worklists.show_decision_list", {"slug": "corrections"}, slug == "corrections"),
+        (can_review(current_user), _l("Register updates"), "worklists.show_decision_list",
+         {"slug": "register-updates"}, slug == "register-updates"),
+    ]
+    return [NavLink(str(label), url_for(target, **args), active)
+            for shown, label, target, args, active in items if shown]
