@@ -178,12 +178,27 @@ def match_commune(
         )
         .execution_options(synchronize_session=False)
     )
+    # Persons who moved in still carry a result filed under their old commune: drop it, so
+    # that every result of a person here is filed here and the look-ups below can read the
+    # commune's part of match_result only (a look-up by person id, not a scan).
+    db.session.execute(
+        sa.delete(MatchResult)
+        .where(
+            MatchResult.person_id.in_(
+                sa.select(Person.id).where(Person.commune_id == commune.id)
+            ),
+            MatchResult.commune_id != commune.id,
+        )
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(
         _stale_results(commune.id, latest, full).execution_options(synchronize_session=False)
     )
     unchecked = sa.and_(
         Person.commune_id == commune.id,
-        ~sa.exists().where(MatchResult.person_id == Person.id),
+        ~sa.exists().where(
+            MatchResult.person_id == Person.id, MatchResult.commune_id == commune.id
+        ),
     )
     bounds = db.session.execute(
         sa.select(sa.func.min(Person.id), sa.func.max(Person.id), sa.func.count()).where(
@@ -209,6 +224,7 @@ def match_commune(
             Person.id < stop,
             ~sa.exists().where(
                 MatchResult.person_id == Person.id,
+                MatchResult.commune_id == commune.id,
                 MatchResult.person_id >= start,
                 MatchResult.person_id < stop,
             ),

@@ -244,3 +244,19 @@ def test_the_python_comparison_agrees_with_the_sql_one(area, make_person, regist
         stored.name_result, stored.birth_result, stored.sex_result
     )
     assert python.differs == (stored.outcome == Outcome.MISMATCH)
+
+
+def test_a_person_who_moved_is_checked_in_the_new_commune(area, make_person, register):
+    from tests.conftest import NEIGHBOUR
+
+    person = make_person(id_number=CCCD_M)
+    register({"id_number": CCCD_M, "full_name": "Nguyễn Văn An"})
+    run(area)
+    assert result(person).commune_id == area(OWN).id
+    records.update_person(person, {"commune_id": area(NEIGHBOUR).id}, reason="chuyển nơi ở")
+    db.session.commit()
+    summary = match_commune(area(NEIGHBOUR))
+    db.session.commit()
+    assert summary.checked == 1
+    assert result(person).commune_id == area(NEIGHBOUR).id
+    assert run(area).checked == 0, "the old commune has nothing left to check"
