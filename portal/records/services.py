@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
+
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.extensions import db
@@ -82,6 +84,14 @@ def update_person(
     changes = audit.diff(before, snapshot(person))
     if changes:
         db.session.flush()
+        if "commune_id" in changes:
+            # The match result is filed under the commune; the new one checks the person
+            # afresh (portal.registry.matching relies on this).
+            from portal.registry.models import MatchResult
+
+            db.session.execute(
+                sa.delete(MatchResult).where(MatchResult.person_id == person.id)
+            )
         audit.record(action, "person", person.id, changes, reason, actor)
     return changes
 

@@ -168,29 +168,9 @@ def match_commune(
     """Check every person of the commune that needs it; returns what was found."""
     adapter = adapter or get_adapter()
     latest = latest_extract_id()
-    # Results of persons who moved away are dropped with the ones of the old commune.
-    db.session.execute(
-        sa.delete(MatchResult)
-        .where(
-            MatchResult.commune_id == commune.id,
-            sa.exists().where(Person.id == MatchResult.person_id,
-                              Person.commune_id != commune.id),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    # Persons who moved in still carry a result filed under their old commune: drop it, so
-    # that every result of a person here is filed here and the look-ups below can read the
-    # commune's part of match_result only (a look-up by person id, not a scan).
-    db.session.execute(
-        sa.delete(MatchResult)
-        .where(
-            MatchResult.person_id.in_(
-                sa.select(Person.id).where(Person.commune_id == commune.id)
-            ),
-            MatchResult.commune_id != commune.id,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    # A person who moves has no result any more (records.services drops it with the
+    # move), so every result of a person here is filed here: the look-ups below read the
+    # commune's part of match_result only.
     db.session.execute(
         _stale_results(commune.id, latest, full).execution_options(synchronize_session=False)
     )
