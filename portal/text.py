@@ -79,8 +79,3 @@ def sort_key(full_name: str | None) -> str:
     tones = "".join(tone for word in words for _, tone in _letters(word))
     return f"{_primary(words[-1:])} {_primary(words[:-1])} {tones}"
 
-
-def like_pattern(term: str) -> str:
-    """A LIKE pattern for a substring, with the user's % and _ taken literally."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

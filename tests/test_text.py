@@ -1,4 +1,4 @@
-from portal.text import fold, like_pattern, sort_key
+from portal.text import fold, sort_key
 
 
 def test_fold_removes_tones_modifiers_case_and_extra_spaces():
@@ -21,7 +21,3 @@ def test_same_letters_sort_by_family_name_then_tone():
 
 def test_sort_key_is_plain_ascii_so_both_databases_order_it_alike():
     assert sort_key("Nguyễn Thị Ánh Tuyết").isascii()
-
-
-def test_like_pattern_takes_wildcards_literally():
-    assert like_pattern("50%_a") == "%50\\%\\_a%"

@@ -99,16 +99,24 @@ def decode_cursor(cursor: str, parse) -> tuple:
         raise BadCursor(cursor) from error
 
 
+def search_clause(q: str) -> sa.ColumnElement[bool] | None:
+    """The search box of every person list: an ID-number prefix when the text is digits,
+    else a name without diacritics, case or extra spaces; None for an empty box."""
+    q = (q or "").strip()
+    if not q:
+        return None
+    compact = q.replace(" ", "")
+    if ID_QUERY.match(compact):
+        return Person.id_number.like(compact + "%")
+    return position_in(Person.name_folded, fold(q)) > 0
+
+
 def filter_clauses(user: User, filters: Filters) -> list[sa.ColumnElement[bool]]:
     """The user's scope and the filters, as SQL. The scope's ids are bound here and now."""
     clauses: list[sa.ColumnElement[bool]] = [person_scope(user)]
-    q = filters.q.strip()
-    if q:
-        compact = q.replace(" ", "")
-        if ID_QUERY.match(compact):
-            clauses.append(Person.id_number.like(compact + "%"))
-        else:
-            clauses.append(position_in(Person.name_folded, fold(q)) > 0)
+    search = search_clause(filters.q)
+    if search is not None:
+        clauses.append(search)
     if filters.status:
         clauses.append(Person.status == PersonStatus(filters.status))
     if filters.commune:

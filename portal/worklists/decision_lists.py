@@ -19,7 +19,7 @@ from portal.core.rendering import render
 from portal.extensions import db
 from portal.records.models import Person
 from portal.records.permissions import person_scope
-from portal.records.queries import BadCursor, Filters, count_persons, page_of
+from portal.records.queries import BadCursor, Filters, count_persons, page_of, search_clause
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 from portal.worklists.pdf import birth_text
 from portal.worklists.routes import bp
@@ -36,8 +36,6 @@ TITLES = {
 
 def _clauses(kind: WorklistKind, q: str) -> list[sa.ColumnElement[bool]]:
     """Persons of the user's area on an open list of this kind."""
-    from portal.text import fold
-
     clauses = [
         person_scope(current_user),
         sa.exists().where(
@@ -47,9 +45,9 @@ def _clauses(kind: WorklistKind, q: str) -> list[sa.ColumnElement[bool]]:
             Worklist.state == WorklistState.DRAFT,
         ),
     ]
-    if q.strip():
-        clauses.append(sa.or_(Person.name_folded.contains(fold(q), autoescape=True),
-                              Person.id_number.startswith(q.strip(), autoescape=True)))
+    search = search_clause(q)
+    if search is not None:
+        clauses.append(search)
     return clauses
 
 

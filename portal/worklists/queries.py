@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.records.permissions import person_scope
-from portal.records.queries import Filters, Page, count_persons, page_of
+from portal.records.queries import Filters, Page, count_persons, page_of, search_clause
 from portal.registry.models import (
     BirthResult,
     MatchResult,
@@ -16,7 +16,6 @@ from portal.registry.models import (
     RegisterEntry,
     SexResult,
 )
-from portal.text import fold
 
 M = MatchResult
 NAME_DIFFERS = M.name_result.not_in([NameResult.IDENTICAL.value,
@@ -49,12 +48,9 @@ def review_clauses(user, difference: str, q: str) -> list[sa.ColumnElement[bool]
         Person.status.not_in([PersonStatus.VERIFIED.value, PersonStatus.CONFIRMED.value]),
         sa.exists().where(*conditions),
     ]
-    term = fold(q)
-    if term:
-        clauses.append(
-            sa.or_(Person.name_folded.contains(term, autoescape=True),
-                   Person.id_number.startswith(q.strip(), autoescape=True))
-        )
+    search = search_clause(q)
+    if search is not None:
+        clauses.append(search)
     return clauses
 
 
