@@ -41,6 +41,12 @@ PRECISION_LABELS = {
 
 SEX_LABELS = {"male": _l("Male"), "female": _l("Female")}
 
+
+def sex_label(value) -> str:
+    """Nam / Nữ for a stored sex (an enum or its value); empty when unknown."""
+    value = getattr(value, "value", value)
+    return str(SEX_LABELS[value]) if value in SEX_LABELS else ""
+
 DATE_FIELDS = frozenset({"birth_date", "vaccinated_on"})
 
 ACTION_LABELS = {

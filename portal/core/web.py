@@ -82,6 +82,7 @@ def init_app(app: Flask) -> None:
         id_kind_label,
         job_label,
         result_label,
+        sex_label,
         status_label,
     )
     from portal.core.navigation import navigation
@@ -96,6 +97,7 @@ def init_app(app: Flask) -> None:
         job_label=job_label,
         result_label=result_label,
         status_label=status_label,
+        sex_label=sex_label,
         navigation=navigation,
     )
 

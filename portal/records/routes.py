@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.labels import sex_label
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.records import permissions, queries
@@ -129,7 +130,7 @@ def _export_batches(clauses, filters: queries.Filters) -> Iterator[list[_ExportR
 # The columns on screen, and more: nationality, phone, address.
 EXPORT_COLUMNS = [
     export.Column(_l("Full name"), lambda r: r.person.full_name, 28),
-    export.Column(_l("Sex"), lambda r: _sex_label(r.person.sex), 8),
+    export.Column(_l("Sex"), lambda r: sex_label(r.person.sex), 8),
     export.Column(_l("Date of birth"),
                   lambda r: export.birth_value(r.person.birth_date, r.person.birth_precision), 13),
     export.Column(_l("ID number"), lambda r: r.person.id_number or "", 16),
@@ -140,10 +141,6 @@ EXPORT_COLUMNS = [
     export.Column(_l("Status"), lambda r: str(STATUS_LABELS[r.person.status]), 18),
     export.Column(_l("Doses"), lambda r: r.doses, 8),
 ]
-
-
-def _sex_label(sex) -> str:
-    return _("Male") if sex == "male" else _("Female")
 
 
 @bp.get("/<int(max=2147483647):person_id>")

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
 
 from portal.core.export import Column, birth_value
-from portal.core.labels import SEX_LABELS, result_label
+from portal.core.labels import result_label, sex_label
 from portal.extensions import db
 from portal.records.models import Person
 from portal.records.queries import Filters, page_of
@@ -47,11 +47,6 @@ def review_batches(clauses: list[sa.ColumnElement[bool]]) -> Iterator[list[Revie
         filters.after = page.next_cursor
 
 
-def _sex(value) -> str:
-    value = getattr(value, "value", value)
-    return str(SEX_LABELS.get(value, value or ""))
-
-
 def _result(value) -> str:
     return result_label(value) if value is not None else ""
 
@@ -78,8 +73,8 @@ COLUMNS = [
     Column(_l("Date of birth (register)"),
            lambda r: birth_value(r.entry.birth_date, r.entry.birth_precision) if r.entry else "",
            14),
-    Column(_l("Sex (record)"), lambda r: _sex(r.person.sex), 10),
-    Column(_l("Sex (register)"), lambda r: _sex(r.entry.sex) if r.entry else "", 10),
+    Column(_l("Sex (record)"), lambda r: sex_label(r.person.sex), 10),
+    Column(_l("Sex (register)"), lambda r: sex_label(r.entry.sex) if r.entry else "", 10),
     Column(_l("ID number"), lambda r: r.person.id_number or "", 16),
     Column(_l("Name comparison"), lambda r: _result(r.result and r.result.name_result), 22),
     Column(_l("Date of birth comparison"),

@@ -224,15 +224,11 @@ def download_handover(worklist_id: int):
 
 def _member_columns() -> list:
     from portal.core.export import Column
-    from portal.core.labels import SEX_LABELS
-
-    def sex(member) -> str:
-        value = member.snapshot.get("sex") or ""
-        return str(SEX_LABELS.get(value, value))
+    from portal.core.labels import sex_label
 
     return [
         Column(_l("Full name"), lambda m: m.snapshot.get("full_name") or "", 28),
-        Column(_l("Sex"), sex, 8),
+        Column(_l("Sex"), lambda m: sex_label(m.snapshot.get("sex")), 8),
         Column(_l("Date of birth"), lambda m: pdf.birth_text(
             m.snapshot.get("birth_date"), m.snapshot.get("birth_precision")), 14),
         Column(_l("ID number"), lambda m: m.snapshot.get("id_number") or "", 16),
