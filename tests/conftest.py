@@ -209,6 +209,34 @@ def make_person(area):
     return make
 
 
+@pytest.fixture
+def make_register():
+    """Load register entries as one new extract (merge: existing ID numbers are updated).
+    Each entry is a dict; sex, birth date and precision default to male, 14/03/1985, day."""
+    from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
+    from portal.text import fold, norm
+
+    def load(*entries: dict, mode: ExtractMode = ExtractMode.MERGE) -> RegisterExtract:
+        extract = RegisterExtract(source="test", mode=mode, row_count=len(entries))
+        db.session.add(extract)
+        db.session.flush()
+        for entry in entries:
+            values = {"sex": "male", "birth_date": date(1985, 3, 14), "birth_precision": "day",
+                      **entry}
+            values |= {"name_norm": norm(values["full_name"]),
+                       "name_folded": fold(values["full_name"]), "extract_id": extract.id}
+            existing = db.session.get(RegisterEntry, values["id_number"])
+            if existing:
+                for key, value in values.items():
+                    setattr(existing, key, value)
+            else:
+                db.session.add(RegisterEntry(**values))
+        db.session.commit()
+        return extract
+
+    return load
+
+
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 

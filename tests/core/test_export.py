@@ -17,8 +17,6 @@ from portal.core import export
 from portal.extensions import db
 from portal.records.models import BirthPrecision, Person, Sex
 from portal.registry.matching import match_commune
-from portal.registry.models import RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 from tests.conftest import NEIGHBOUR, OWN
 
 INJECTIONS = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tTab", "\rCR"]
@@ -229,7 +227,7 @@ def cccd(n: int) -> str:
 
 
 @pytest.fixture
-def mismatches(area, make_person):
+def mismatches(area, make_person, make_register):
     """In OWN: a diacritics difference, a swapped date, a sex difference, one not found, one
     match and a formula-like name; in NEIGHBOUR: a mismatch the OWN police never see."""
     people = {
@@ -246,17 +244,11 @@ def mismatches(area, make_person):
         "neighbour": make_person(full_name="Vũ Văn Hải", id_number=cccd(6), birth_date=BORN,
                                  commune_code=NEIGHBOUR),
     }
-    extract = RegisterExtract(source="test")
-    db.session.add(extract)
-    db.session.flush()
     truth = [(1, "Nguyễn Văn Bình", BORN), (2, "Trần Văn Cường", date(1990, 3, 6)),
              (3, "Lê Văn Dũng", BORN), (5, "Hoàng Văn Giang", BORN), (6, "Vũ Văn Hai", BORN),
              (7, "@Lê Thị Hoa", BORN)]
-    for n, name, born in truth:
-        db.session.add(RegisterEntry(id_number=cccd(n), full_name=name, name_norm=norm(name),
-                                     name_folded=fold(name), sex="male", birth_date=born,
-                                     birth_precision="day", extract_id=extract.id))
-    db.session.flush()
+    make_register(*({"id_number": cccd(n), "full_name": name, "birth_date": born}
+                     for n, name, born in truth))
     match_commune(area(OWN))
     match_commune(area(NEIGHBOUR))
     db.session.commit()

@@ -11,24 +11,15 @@ from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.records.models import Dose
 from portal.records.services import add_dose
-from portal.registry.models import RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 from tests.conftest import NEIGHBOUR, OWN, csrf_token
 
 ID = "001085000042"
 
 
 @pytest.fixture
-def register():
-    extract = RegisterExtract(source="test")
-    db.session.add(extract)
-    db.session.flush()
-
+def register(make_register):
     def add(name: str, number: str = ID, sex: str = "male", born=date(1985, 3, 14)):
-        db.session.add(RegisterEntry(id_number=number, full_name=name, name_norm=norm(name),
-                                     name_folded=fold(name), sex=sex, birth_date=born,
-                                     birth_precision="day", extract_id=extract.id))
-        db.session.commit()
+        make_register({"id_number": number, "full_name": name, "sex": sex, "birth_date": born})
 
     return add
 

@@ -13,15 +13,11 @@ from portal.records.models import Person, PersonStatus
 from portal.registry.matching import match_commune
 from portal.registry.models import (
     BirthResult,
-    ExtractMode,
     MatchResult,
     NameResult,
     Outcome,
-    RegisterEntry,
-    RegisterExtract,
     SexResult,
 )
-from portal.text import fold, norm
 from tests.conftest import OWN
 
 BORN = date(1985, 3, 14)
@@ -34,25 +30,8 @@ def cccd(n: int, sex: str = "male", year: int = 1985) -> str:
 
 
 @pytest.fixture
-def register():
-    def load(*entries: dict, mode: ExtractMode = ExtractMode.MERGE) -> RegisterExtract:
-        extract = RegisterExtract(source="test", mode=mode, row_count=len(entries))
-        db.session.add(extract)
-        db.session.flush()
-        for entry in entries:
-            values = {"sex": "male", "birth_date": BORN, "birth_precision": "day", **entry}
-            values |= {"name_norm": norm(values["full_name"]),
-                       "name_folded": fold(values["full_name"]), "extract_id": extract.id}
-            existing = db.session.get(RegisterEntry, values["id_number"])
-            if existing:
-                for key, value in values.items():
-                    setattr(existing, key, value)
-            else:
-                db.session.add(RegisterEntry(**values))
-        db.session.commit()
-        return extract
-
-    return load
+def register(make_register):
+    return make_register
 
 
 def result(person: Person) -> MatchResult:

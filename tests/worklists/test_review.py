@@ -12,8 +12,6 @@ from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.registry.matching import match_commune
-from portal.registry.models import RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember
 from tests.conftest import NEIGHBOUR, OWN, csrf_token
 
@@ -25,7 +23,7 @@ def cccd(n: int) -> str:
 
 
 @pytest.fixture
-def mismatches(area, make_person):
+def mismatches(area, make_person, make_register):
     """In OWN: a diacritics difference, a swapped date, a sex difference, one not found and
     one match; in NEIGHBOUR: one mismatch the OWN police must never see."""
     people = {
@@ -40,16 +38,10 @@ def mismatches(area, make_person):
         "neighbour": make_person(full_name="Vũ Văn Hải", id_number=cccd(6), birth_date=BORN,
                                  commune_code=NEIGHBOUR),
     }
-    extract = RegisterExtract(source="test")
-    db.session.add(extract)
-    db.session.flush()
     truth = [(1, "Nguyễn Văn Bình", BORN), (2, "Trần Văn Cường", date(1990, 3, 6)),
              (3, "Lê Văn Dũng", BORN), (5, "Hoàng Văn Giang", BORN), (6, "Vũ Văn Hai", BORN)]
-    for n, name, born in truth:
-        db.session.add(RegisterEntry(id_number=cccd(n), full_name=name, name_norm=norm(name),
-                                     name_folded=fold(name), sex="male", birth_date=born,
-                                     birth_precision="day", extract_id=extract.id))
-    db.session.flush()
+    make_register(*({"id_number": cccd(n), "full_name": name, "birth_date": born}
+                     for n, name, born in truth))
     match_commune(area(OWN))
     match_commune(area(NEIGHBOUR))
     db.session.commit()
