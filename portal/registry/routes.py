@@ -11,7 +11,7 @@ from portal.auth.models import User
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.jobs.services import create_job, enqueue
-from portal.registry import extract, permissions
+from portal.registry import permissions
 from portal.registry.forms import MODE_NAMES, ExtractUploadForm
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 
@@ -20,8 +20,7 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 EXTRACT_HISTORY = 50
 
 
-def _extracts_page(form: ExtractUploadForm, parsed: extract.ParsedExtract | None = None,
-                   status: int = 200):
+def _extracts_page(form: ExtractUploadForm, status: int = 200):
     history = db.session.execute(
         sa.select(RegisterExtract, User.display_name)
         .outerjoin(User, RegisterExtract.imported_by_id == User.id)
@@ -33,7 +32,6 @@ def _extracts_page(form: ExtractUploadForm, parsed: extract.ParsedExtract | None
         "registry/extracts.html",
         status=status,
         form=form,
-        parsed=parsed,
         history=history,
         entries=entries,
         mode_names=MODE_NAMES,
