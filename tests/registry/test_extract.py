@@ -655,3 +655,11 @@ def test_the_upload_waits_for_its_job_and_is_removed_after(app, client, login_as
         assert list(tmp_path.iterdir()) == []
     finally:
         del app.config["UPLOADS_DIR"]
+
+
+def test_the_job_page_lists_the_rows_imported_once(client, login_as):
+    login_as(Role.POLICE)
+    body = follow_job(client, upload(client, csv_bytes([*GOOD, GOOD[0]]), "lap.csv"))
+    assert 'data-testid="import-summary"' in body
+    warnings = body.split('data-testid="extract-warnings"')[1].split("</ul>")[0]
+    assert "7" in warnings and "001085012345" in warnings
