@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from portal.auth.routes import bp as auth_bp
     from portal.core.routes import bp as core_bp
+    from portal.dashboard.routes import bp as dashboard_bp
     from portal.jobs.routes import bp as jobs_bp
     from portal.records import dose_routes  # noqa: F401  (adds /records/<id>/doses)
     from portal.records.routes import bp as records_bp
@@ -59,6 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(registry_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(worklists_bp)
+    app.register_blueprint(dashboard_bp)
     import portal.registry.jobs  # noqa: F401  (registers the job handlers)
     from portal import cli
 

@@ -3,6 +3,7 @@
 from portal.areas.models import Area, Site
 from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import LoginSession, User
+from portal.dashboard.models import DailyTally, DoseTally, PersonTally, Target
 from portal.jobs.models import Job
 from portal.records.models import Dose, Person
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
@@ -12,14 +13,18 @@ __all__ = [
     "Area",
     "AuditEvent",
     "AuditHead",
+    "DailyTally",
     "Dose",
+    "DoseTally",
     "Job",
     "MatchResult",
     "LoginSession",
     "Person",
+    "PersonTally",
     "RegisterEntry",
     "RegisterExtract",
     "Site",
+    "Target",
     "User",
     "Worklist",
     "WorklistMember",

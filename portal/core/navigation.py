@@ -28,6 +28,7 @@ def navigation() -> list[NavLink]:
     slug = (request.view_args or {}).get("slug")
     role = current_user.role
     items: list[tuple[bool, object, str, dict[str, Any], bool]] = [
+        (True, _l("Dashboard"), "dashboard.show_dashboard", {}, request.blueprint == "dashboard"),
         (True, _l("Records"), "records.list_records", {}, request.blueprint == "records"),
         (can_import_extract(current_user), _l("Register extracts"), "registry.list_extracts",
          {}, endpoint == "registry.list_extracts"),

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
-from huey import RedisHuey, SqliteHuey
+from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 
 
@@ -50,3 +50,18 @@ def run_job(job_id: int) -> None:
 
     with app_for_task().app_context():
         execute(job_id)
+
+
+# Periodic work. Defined here so that the worker, which imports only this module, knows it.
+
+
+@huey.periodic_task(crontab(minute="*/30"))
+def snapshot_dashboard() -> None:
+    """Today's copy of the dashboard counters: the history that projections extrapolate."""
+    from portal.dashboard.services import snapshot
+
+    with app_for_task().app_context():
+        from portal.extensions import db
+
+        snapshot()
+        db.session.commit()

@@ -1,0 +1,1 @@
+"""The dashboard: figures by area, drill-down, deadlines and their projections."""

@@ -1,0 +1,295 @@
+"""The dashboard's figures, read from the counters (``person_tally``, ``dose_tally``).
+
+An area's figures are the sum of its communes' counter rows: a province of a million
+persons is a few hundred rows, read through the counters' primary keys and the area
+table, never a scan of ``person``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from portal.areas.models import Area, AreaKind, Site
+from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
+from portal.extensions import db
+from portal.records.models import Person, PersonStatus
+
+# A record is clean once it agrees with the register, was vouched for, or is exempt.
+CLEANED = frozenset({
+    PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
+    PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT,
+})
+CONFIRMED = frozenset({PersonStatus.CONFIRMED, PersonStatus.EXEMPT})
+# Records someone still has to correct (seed 001: the site that recorded them answers).
+UNCORRECTED = frozenset({
+    PersonStatus.MISSING_ID, PersonStatus.INVALID_ID, PersonStatus.MISMATCH,
+    PersonStatus.NOT_FOUND,
+})
+DONE_BY_METRIC = {TargetMetric.CLEANED: CLEANED, TargetMetric.CONFIRMED: CONFIRMED}
+PACE_DAYS = 14
+
+
+@dataclass
+class Figures:
+    """The counts of one area (or of one row of a drill-down table)."""
+
+    area: Area | None
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    def count(self, statuses) -> int:
+        return sum(self.by_status.get(str(s), 0) for s in statuses)
+
+    def share(self, statuses) -> float | None:
+        return self.count(statuses) / self.total if self.total else None
+
+    @property
+    def cleaned(self) -> float | None:
+        return self.share(CLEANED)
+
+    @property
+    def confirmed(self) -> float | None:
+        return self.share(CONFIRMED)
+
+    @property
+    def uncorrected(self) -> int:
+        return self.count(UNCORRECTED)
+
+    def status_share(self, status: PersonStatus) -> float | None:
+        return self.share([status])
+
+
+def communes_of(area: Area):
+    """SQL: the ids of the communes inside ``area`` (the area itself for a commune)."""
+    if area.kind == AreaKind.COMMUNE:
+        return sa.select(sa.literal(area.id))
+    if area.kind == AreaKind.PROVINCE:
+        return sa.select(Area.id).where(Area.province_id == area.id, Area.kind == AreaKind.COMMUNE)
+    return sa.select(Area.id).where(Area.parent_id == area.id, Area.kind == AreaKind.COMMUNE)
+
+
+def children(area: Area) -> list[Area]:
+    """The next level down: a province's (or a legacy district's) communes."""
+    if area.kind == AreaKind.COMMUNE:
+        return []
+    ids = communes_of(area)
+    return list(db.session.scalars(sa.select(Area).where(Area.id.in_(ids)).order_by(Area.name)))
+
+
+def area_figures(area: Area) -> Figures:
+    rows = db.session.execute(
+        sa.select(PersonTally.status, sa.func.sum(PersonTally.n))
+        .where(PersonTally.commune_id.in_(communes_of(area)))
+        .group_by(PersonTally.status)
+    )
+    return Figures(area, {status: int(n) for status, n in rows if n})
+
+
+def child_figures(area: Area) -> list[Figures]:
+    """One row per commune of the area (communes without records included, at zero)."""
+    communes = children(area)
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = db.session.execute(
+        sa.select(PersonTally.commune_id, PersonTally.status, PersonTally.n).where(
+            PersonTally.commune_id.in_([c.id for c in communes]), PersonTally.n != 0
+        )
+    )
+    for commune_id, status, n in rows:
+        counts[commune_id][status] = n
+    return [Figures(c, counts.get(c.id, {})) for c in communes]
+
+
+def doses_by_vaccine(area: Area) -> list[tuple[str, int]]:
+    rows = db.session.execute(
+        sa.select(DoseTally.vaccine, sa.func.sum(DoseTally.n))
+        .where(DoseTally.commune_id.in_(communes_of(area)))
+        .group_by(DoseTally.vaccine)
+        .order_by(sa.func.sum(DoseTally.n).desc(), DoseTally.vaccine)
+    )
+    return [(vaccine, int(n)) for vaccine, n in rows if n]
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    site: Site
+    doses: int
+    uncorrected: int
+
+
+def site_rows(commune: Area) -> list[SiteRow]:
+    """The commune's vaccination sites: doses recorded and records still to correct.
+
+    The second figure counts the commune's persons in an uncorrected status who had a dose
+    at the site — one commune, read through the dose index by site, on demand only (it is
+    not part of the 30-second refresh).
+    """
+    sites = list(db.session.scalars(
+        sa.select(Site).where(Site.commune_id == commune.id).order_by(Site.name)))
+    if not sites:
+        return []
+    ids = [s.id for s in sites]
+    doses = dict(db.session.execute(
+        sa.select(DoseTally.site_id, sa.func.sum(DoseTally.n))
+        .where(DoseTally.site_id.in_(ids)).group_by(DoseTally.site_id)
+    ).all())
+    from portal.records.models import Dose
+
+    uncorrected = dict(db.session.execute(
+        sa.select(Dose.site_id, sa.func.count(sa.distinct(Dose.person_id)))
+        .join(Person, Person.id == Dose.person_id)
+        .where(Dose.site_id.in_(ids), Person.status.in_([s.value for s in UNCORRECTED]))
+        .group_by(Dose.site_id)
+    ).all())
+    return [SiteRow(s, int(doses.get(s.id) or 0), int(uncorrected.get(s.id) or 0))
+            for s in sites]
+
+
+@dataclass(frozen=True)
+class AccountableSite:
+    site: Site
+    uncorrected: int
+    heads: list[str]
+
+
+def accountability(area: Area, limit: int = 20) -> list[AccountableSite]:
+    """The sites whose vaccinated persons of the area are still uncorrected, most first,
+    with the people who answer for each site (its vaccination-site accounts, seed 001)."""
+    from portal.auth.models import Role, User
+    from portal.records.models import Dose
+
+    count = sa.func.count(sa.distinct(Dose.person_id)).label("n")
+    rows = db.session.execute(
+        sa.select(Dose.site_id, count)
+        .join(Person, Person.id == Dose.person_id)
+        .where(Person.commune_id.in_(communes_of(area)),
+               Person.status.in_([s.value for s in UNCORRECTED]),
+               Dose.site_id.is_not(None))
+        .group_by(Dose.site_id)
+        .order_by(count.desc(), Dose.site_id)
+        .limit(limit)
+    ).all()
+    ids = [site_id for site_id, _n in rows if site_id is not None]
+    sites = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(ids)))}
+    heads: dict[int, list[str]] = defaultdict(list)
+    for site_id, name in db.session.execute(
+        sa.select(User.site_id, User.display_name)
+        .where(User.site_id.in_(ids), User.role == Role.VACCINATION_SITE, User.active)
+        .order_by(User.display_name)
+    ):
+        if site_id is not None:
+            heads[site_id].append(name)
+    counts = dict(rows)
+    return [AccountableSite(sites[i], counts[i], heads[i]) for i in ids]
+
+
+# Projections -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Projection:
+    total: int
+    done: int
+    due_on: date
+    today: date
+    pace_per_day: float | None  # None: not enough history yet
+    projected_on: date | None  # None: never at the current pace (or no history)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.done, 0)
+
+    @property
+    def share(self) -> float | None:
+        return self.done / self.total if self.total else None
+
+    @property
+    def days_left(self) -> int:
+        return (self.due_on - self.today).days
+
+    @property
+    def will_miss(self) -> bool:
+        if self.remaining == 0:
+            return False
+        return self.projected_on is None or self.projected_on > self.due_on
+
+
+def project(total: int, done: int, done_before: int | None, days: int, today: date,
+            due_on: date) -> Projection:
+    """Extrapolate the pace of the last ``days`` days (``done_before`` then) to the end."""
+    if done >= total:
+        return Projection(total, done, due_on, today, None, today)
+    if done_before is None or days <= 0:
+        return Projection(total, done, due_on, today, None, None)
+    pace = (done - done_before) / days
+    if pace <= 0:
+        return Projection(total, done, due_on, today, pace, None)
+    return Projection(total, done, due_on, today, pace,
+                      today + timedelta(days=math.ceil((total - done) / pace)))
+
+
+def history_start(today: date) -> date | None:
+    """The oldest snapshot day inside the pace window, if any."""
+    return db.session.scalar(
+        sa.select(sa.func.min(DailyTally.day)).where(
+            DailyTally.day >= today - timedelta(days=PACE_DAYS), DailyTally.day < today)
+    )
+
+
+def done_on(day: date, commune_ids: list[int], statuses) -> dict[int, int]:
+    rows = db.session.execute(
+        sa.select(DailyTally.commune_id, sa.func.sum(DailyTally.n))
+        .where(DailyTally.day == day, DailyTally.commune_id.in_(commune_ids),
+               DailyTally.status.in_([str(s) for s in statuses]))
+        .group_by(DailyTally.commune_id)
+    )
+    return {commune_id: int(n) for commune_id, n in rows}
+
+
+def project_target(area: Area, metric: TargetMetric, due_on: date, today: date
+                   ) -> tuple[Projection, list[tuple[Area, Projection]]]:
+    """The area's projection, and the communes that will miss the date at their pace."""
+    statuses = DONE_BY_METRIC[metric]
+    rows = child_figures(area) if area.kind != AreaKind.COMMUNE else [area_figures(area)]
+    start = history_start(today)
+    days = (today - start).days if start else 0
+    before = done_on(start, [f.area.id for f in rows if f.area], statuses) if start else {}
+    whole = project(
+        sum(f.total for f in rows), sum(f.count(statuses) for f in rows),
+        sum(before.values()) if start else None, days, today, due_on,
+    )
+    late = []
+    for f in rows:
+        assert f.area is not None
+        p = project(f.total, f.count(statuses), before.get(f.area.id, 0) if start else None,
+                    days, today, due_on)
+        if f.total and p.will_miss:
+            late.append((f.area, p))
+    return whole, late
+
+
+def daily_series(area: Area, statuses, days: int = 30, today: date | None = None
+                 ) -> list[tuple[date, int, int]]:
+    """(day, done, total) for each snapshot day of the last ``days`` days."""
+    query = (
+        sa.select(
+            DailyTally.day,
+            sa.func.sum(sa.case((DailyTally.status.in_([str(s) for s in statuses]),
+                                 DailyTally.n), else_=0)),
+            sa.func.sum(DailyTally.n),
+        )
+        .where(DailyTally.commune_id.in_(communes_of(area)))
+        .group_by(DailyTally.day)
+        .order_by(DailyTally.day)
+    )
+    if today is not None:
+        query = query.where(DailyTally.day >= today - timedelta(days=days))
+    rows = db.session.execute(query)
+    return [(day, int(done or 0), int(total or 0)) for day, done, total in rows]

@@ -1,0 +1,223 @@
+"""The dashboard's figures, scope, drill-down links, refresh fragment, deadlines and exports."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from portal.auth.models import Role
+from portal.dashboard import queries, services
+from portal.dashboard.models import DailyTally, Target, TargetMetric
+from portal.extensions import db
+from portal.records.models import Person, PersonStatus
+from tests.conftest import HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
+
+
+def _set_status(person, status):
+    db.session.execute(sa.update(Person).where(Person.id == person.id).values(status=status))
+    db.session.commit()
+
+
+@pytest.fixture
+def population(make_person):
+    """Own commune: 2 matched, 1 mismatch, 1 missing ID; neighbour: 1 confirmed;
+    another province: 3 matched (never counted for Hà Nội users)."""
+    people = {}
+    for i, status in enumerate([PersonStatus.MATCHED, PersonStatus.MATCHED,
+                                PersonStatus.MISMATCH, PersonStatus.MISSING_ID]):
+        p = make_person(full_name=f"Nguyễn Văn Số {i}", id_number=None)
+        _set_status(p, status)
+        people.setdefault(OWN, []).append(p)
+    p = make_person(full_name="Trần Thị Lan", commune_code=NEIGHBOUR, id_number=None)
+    _set_status(p, PersonStatus.CONFIRMED)
+    for i in range(3):
+        p = make_person(full_name=f"Hoàng Văn Xa {i}", commune_code=OTHER_PROVINCE, id_number=None)
+        _set_status(p, PersonStatus.MATCHED)
+    return people
+
+
+def _testid(html: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}"[^>]*>([^<]*)<', html)
+    assert match, testid
+    return match.group(1).strip()
+
+
+def _independent_counts(scope) -> dict[str, int]:
+    rows = db.session.execute(
+        sa.select(Person.status, sa.func.count()).where(scope).group_by(Person.status))
+    return {str(getattr(s, "value", s)): n for s, n in rows}
+
+
+def test_commune_figures_equal_independent_counts(client, login_as, population, area):
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard").get_data(as_text=True)
+    counts = _independent_counts(Person.commune_id == area(OWN).id)
+    assert _testid(html, "total") == str(sum(counts.values())) == "4"
+    assert _testid(html, "share-cleaned") == "50.0%"  # 2 matched of 4
+    assert _testid(html, "share-matched") == "50.0%"
+    assert _testid(html, "uncorrected") == "2"
+    for status, n in counts.items():
+        row = re.search(rf'data-status="{status}".*?</tr>', html, re.S).group(0)
+        assert f">{n}</a>" in row
+
+
+def test_province_drilldown_rows_and_scope(client, login_as, population, area):
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert _testid(html, "total") == "5"  # Cao Bằng's three are not Hà Nội's
+    own_row = re.search(rf'data-area="{OWN}".*?</tr>', html, re.S).group(0)
+    assert "50.0%" in own_row
+    # Worst first: the own commune (50 % cleaned) above the neighbour (100 %).
+    assert html.index(f'data-area="{OWN}"') < html.index(f'data-area="{NEIGHBOUR}"')
+    # Drill into a commune, then a province outside scope is not found.
+    inner = client.get(f"/dashboard?area={NEIGHBOUR}").get_data(as_text=True)
+    assert _testid(inner, "total") == "1"
+    assert client.get(f"/dashboard?area={OTHER_PROVINCE}").status_code == 404
+    assert client.get("/dashboard?area=04").status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.HEALTH_STATION, Role.POLICE, Role.COMMITTEE])
+def test_commune_user_never_sees_another_commune(client, login_as, population, role):
+    login_as(role, OWN)
+    assert client.get(f"/dashboard?area={NEIGHBOUR}").status_code == 404
+    assert client.get(f"/dashboard/export.xlsx?area={NEIGHBOUR}").status_code == 404
+    response = client.get("/dashboard/export.csv")
+    text = response.get_data(as_text=True)
+    assert "Trần Thị Lan" not in text and NEIGHBOUR not in text
+
+
+def test_drilldown_links_lead_to_lists_with_the_same_totals(client, login_as, population):
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    html = client.get("/dashboard").get_data(as_text=True)
+    own_row = re.search(rf'data-area="{OWN}".*?</tr>', html, re.S).group(0)
+    links = re.findall(r'href="(/records\?[^"]+)">(\d+)</a>', own_row)
+    assert len(links) == 1 + len(PersonStatus)
+    for href, n in links:
+        listing = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+        shown = _testid(listing, "result-count")
+        assert shown.split()[0] == n, href
+
+
+def test_refresh_returns_the_figures_fragment_only(client, login_as, population):
+    login_as(Role.HEALTH_STATION, OWN)
+    page = client.get("/dashboard")
+    assert 'hx-trigger="every 30s"' in page.get_data(as_text=True)
+    fragment = client.get("/dashboard", headers={"HX-Request": "true", "HX-Target": "figures"})
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="figures"')
+    assert "<html" not in body and "HX-Request" in fragment.headers["Vary"]
+    lazy = client.get("/dashboard", headers={"HX-Request": "true", "HX-Target": "accountability"})
+    assert lazy.get_data(as_text=True).lstrip().startswith('<div id="accountability"')
+
+
+def test_accountability_names_site_heads(client, login_as, make_person, make_site, make_user):
+    from portal.records import services as record_services
+
+    site = make_site(OWN, name="Trạm Y tế Ba Đình")
+    make_user(Role.VACCINATION_SITE, OWN, site=site, display_name="BS. Lê Thị Mai")
+    person = make_person(id_number=None)
+    _set_status(person, PersonStatus.MISSING_ID)
+    record_services.add_dose(person, {"dose_number": 1, "vaccine": "Abdala",
+                                      "vaccinated_on": date(2021, 9, 1), "site_id": site.id})
+    db.session.commit()
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard?sites=1").get_data(as_text=True)
+    block = html[html.index('data-testid="accountability"'):]
+    assert "Trạm Y tế Ba Đình" in block and "BS. Lê Thị Mai" in block
+    assert re.search(r">1</td></tr>", block)
+
+
+def test_export_xlsx_has_rows_and_total(client, login_as, population):
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    response = client.get("/dashboard/export.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    by_code = {r[0]: r for r in rows[1:]}
+    assert by_code[OWN][2] == 4 and by_code[NEIGHBOUR][2] == 1
+    assert rows[-1][2] == 5  # the total row
+
+
+def test_export_of_an_empty_area_is_well_formed(client, login_as):
+    login_as(Role.HEALTH_STATION, OWN)
+    sheet = load_workbook(io.BytesIO(client.get("/dashboard/export.xlsx").data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][1] and rows[-1][2] == 0
+
+
+# Deadlines ----------------------------------------------------------------------------
+
+
+def _post_target(client, **data):
+    token = csrf_token(client, "/dashboard/targets")
+    return client.post("/dashboard/targets", data={"csrf_token": token, **data})
+
+
+def test_target_rules(client, login_as):
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    past = _post_target(client, title="Làm sạch", area=HANOI, metric="cleaned",
+                        due_on="01/01/2020")
+    assert past.status_code == 422 and "quá khứ" in past.get_data(as_text=True)
+    outside = _post_target(client, title="Làm sạch", area=OTHER_PROVINCE, metric="cleaned",
+                           due_on="30/04/2099")
+    assert outside.status_code == 422
+    ok = _post_target(client, title="Làm sạch toàn bộ", area=HANOI, metric="cleaned",
+                      due_on="30/04/2099")
+    assert ok.status_code == 303
+    target = db.session.scalar(sa.select(Target))
+    assert target.due_on == date(2099, 4, 30) and target.metric == TargetMetric.CLEANED
+    from portal.audit.models import AuditEvent
+
+    assert db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "dashboard.target_create"))
+
+
+@pytest.mark.parametrize("role", [Role.HEALTH_STATION, Role.POLICE, Role.VACCINATION_SITE])
+def test_only_authorities_set_targets(client, login_as, role):
+    login_as(role, OWN)
+    response = _post_target(client, title="x", area=OWN, metric="cleaned", due_on="30/04/2099")
+    assert response.status_code == 403
+
+
+def test_projection_arithmetic():
+    today = date(2026, 12, 3)
+    due = date(2026, 12, 31)
+    # 100 of 1,000 done; 30 done 14 days ago: 5 a day, 900 left -> 180 days -> misses.
+    p = queries.project(1000, 100, 30, 14, today, due)
+    assert p.pace_per_day == 5 and p.projected_on == today + timedelta(days=180)
+    assert p.will_miss and p.days_left == 28
+    # Fast enough: 70 a day, 900 left -> 13 days.
+    fast = queries.project(1000, 100, 100 - 980, 14, today, due)
+    assert fast.projected_on == today + timedelta(days=13) and not fast.will_miss
+    # No progress: never; no history: unknown; all done: done today.
+    assert queries.project(1000, 100, 100, 14, today, due).projected_on is None
+    unknown = queries.project(1000, 100, None, 0, today, due)
+    assert unknown.pace_per_day is None and unknown.will_miss
+    assert not queries.project(10, 10, 0, 14, today, due).will_miss
+
+
+def test_dashboard_shows_projection_and_late_communes(client, login_as, population, area,
+                                                      monkeypatch):
+    today = date(2026, 12, 3)
+    monkeypatch.setattr(services, "local_today", lambda: today)
+    # Fourteen days ago: nothing was clean in the own commune, the neighbour was done.
+    db.session.add_all([
+        DailyTally(day=today - timedelta(days=14), commune_id=area(OWN).id,
+                   status="unverified", n=4),
+        DailyTally(day=today - timedelta(days=14), commune_id=area(NEIGHBOUR).id,
+                   status="confirmed", n=1),
+    ])
+    services.create_target(area(HANOI), TargetMetric.CLEANED, date(2026, 12, 10), "Làm sạch")
+    db.session.commit()
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    html = client.get("/dashboard").get_data(as_text=True)
+    deadlines = html[html.index('data-testid="deadlines"'):]
+    # Own commune: 2 cleaned in 14 days, 2 left -> 14 days -> 17/12/2026, after the 10th.
+    assert "17/12/2026" in deadlines
+    assert 'class="text-danger">Phường Ba Đình' in deadlines
+    assert "Ngọc Hà" not in deadlines.split("</table>")[0].split("text-danger")[-1]

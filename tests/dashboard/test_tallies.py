@@ -1,0 +1,112 @@
+"""The counters equal a GROUP BY of the tables after every kind of change, on both databases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from portal.dashboard import services
+from portal.dashboard.models import DoseTally, PersonTally
+from portal.extensions import db
+from portal.records import services as record_services
+from portal.records.models import Dose, Person, PersonStatus
+from portal.registry.matching import match_commune
+from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN
+
+
+def _tallies():
+    persons = {(c, s): n for c, s, n in db.session.execute(
+        sa.select(PersonTally.commune_id, PersonTally.status, PersonTally.n)) if n}
+    doses = {(c, s, v): n for c, s, v, n in db.session.execute(
+        sa.select(DoseTally.commune_id, DoseTally.site_id, DoseTally.vaccine, DoseTally.n)) if n}
+    return persons, doses
+
+
+def _truth():
+    persons = {(c, str(getattr(s, "value", s))): n for c, s, n in db.session.execute(
+        sa.select(Person.commune_id, Person.status, sa.func.count())
+        .group_by(Person.commune_id, Person.status))}
+    site = sa.func.coalesce(Dose.site_id, 0)
+    doses = {(c, s, v): n for c, s, v, n in db.session.execute(
+        sa.select(Person.commune_id, site, Dose.vaccine, sa.func.count())
+        .join(Person, Person.id == Dose.person_id)
+        .group_by(Person.commune_id, site, Dose.vaccine))}
+    return persons, doses
+
+
+def _dose(person, number, vaccine, site=None):
+    return record_services.add_dose(person, {
+        "dose_number": number, "vaccine": vaccine, "vaccinated_on": date(2021, 8, number),
+        "site_id": site.id if site else None})
+
+
+def test_counters_follow_inserts_updates_moves_and_deletes(make_person, make_site, area,
+                                                           make_register):
+    site = make_site(OWN)
+    a = make_person(full_name="Trần Thị Bình", id_number="001185000001")
+    b = make_person(full_name="Lê Văn Cường", id_number=None)
+    c = make_person(full_name="Phạm Đức Dũng", commune_code=NEIGHBOUR, id_number="12345")
+    make_person(commune_code=OTHER_PROVINCE, full_name="Hoàng Văn Em")
+    _dose(a, 1, "AstraZeneca (Vaxzevria)", site)
+    _dose(a, 2, "Pfizer-BioNTech (Comirnaty)", site)
+    _dose(b, 1, "Vero Cell (Sinopharm)")
+    _dose(c, 1, "AstraZeneca (Vaxzevria)", site)
+    db.session.commit()
+    assert _tallies() == _truth()
+
+    # Matching changes statuses set-based (UPDATE … FROM on both databases).
+    make_register({"id_number": "001185000001", "full_name": "Trần Thị Bình", "sex": "female"})
+    match_commune(area(OWN), full=True)
+    match_commune(area(NEIGHBOUR), full=True)
+    db.session.commit()
+    assert _tallies() == _truth()
+    assert db.session.get(Person, b.id).status == PersonStatus.MISSING_ID
+
+    # A person moves: their status count and their doses' counts move along.
+    record_services.update_person(a, {"commune_id": area(NEIGHBOUR).id}, "chuyển nơi ở")
+    db.session.commit()
+    persons, doses = _tallies()
+    assert (persons, doses) == _truth()
+    assert doses[(area(NEIGHBOUR).id, site.id, "AstraZeneca (Vaxzevria)")] == 2
+
+    # A dose changes vaccine and site, then one is deleted.
+    dose = db.session.scalar(sa.select(Dose).where(Dose.person_id == b.id))
+    dose.vaccine = "Moderna (Spikevax)"
+    dose.site_id = site.id
+    db.session.flush()
+    db.session.delete(db.session.scalar(sa.select(Dose).where(Dose.person_id == c.id)))
+    db.session.commit()
+    assert _tallies() == _truth()
+
+    # Bulk statements count like single rows.
+    db.session.execute(sa.update(Person).where(Person.commune_id == area(OWN).id)
+                       .values(status=PersonStatus.VERIFIED))
+    db.session.execute(sa.delete(Dose).where(Dose.person_id == a.id))
+    db.session.commit()
+    assert _tallies() == _truth()
+
+
+def test_recount_rebuilds_broken_counters(make_person):
+    make_person(id_number=None)
+    make_person(full_name="Đặng Thị Hoa", id_number=None)
+    db.session.execute(sa.update(PersonTally).values(n=999))
+    db.session.commit()
+    assert _tallies() != _truth()
+    services.recount()
+    db.session.commit()
+    assert _tallies() == _truth()
+
+
+def test_snapshot_copies_todays_counters(make_person):
+    from portal.dashboard.models import DailyTally
+
+    make_person(id_number=None)
+    day = date(2026, 12, 1)
+    services.snapshot(day)
+    services.snapshot(day)  # again the same day: replaced, not added
+    db.session.commit()
+    rows = {(c, s): n for c, s, n in db.session.execute(
+        sa.select(DailyTally.commune_id, DailyTally.status, DailyTally.n)
+        .where(DailyTally.day == day))}
+    assert rows == _tallies()[0]
