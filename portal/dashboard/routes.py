@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import partial
+from io import BytesIO
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,6 +20,7 @@ from portal.core.rendering import is_fragment_request, render
 from portal.dashboard import charts, permissions, queries, services
 from portal.dashboard.forms import METRIC_LABELS, TargetForm
 from portal.dashboard.models import Target, TargetMetric
+from portal.dashboard.report import build_report
 from portal.extensions import db
 from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
@@ -163,6 +166,22 @@ def export_dashboard(fmt: str):
     db.session.commit()
     return export.response(fmt, EXPORT_COLUMNS, [rows, [total]],
                            f"bang-tong-hop-{area.code}", _("Dashboard"))
+
+
+@bp.get("/report.pdf")
+@login_required
+def report_pdf():
+    area = _area_or_404()
+    today = services.local_today()
+    rows, _sort, _direction, _q = _table(area)
+    projections = [(t, *queries.project_target(area, t.metric, t.due_on, today))
+                   for t in _targets_for(area)]
+    pdf = build_report(current_user, area, queries.area_figures(area), rows, projections, today)
+    audit.record("dashboard.report", "area", area.code,
+                 {"rows": [None, len(rows)], "sha256": [None, hashlib.sha256(pdf).hexdigest()]})
+    db.session.commit()
+    return send_file(BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"bao-cao-tien-do-{area.code}-{today:%Y%m%d}.pdf")
 
 
 # Deadlines ----------------------------------------------------------------------------

@@ -221,3 +221,24 @@ def test_dashboard_shows_projection_and_late_communes(client, login_as, populati
     assert "17/12/2026" in deadlines
     assert 'class="text-danger">Phường Ba Đình' in deadlines
     assert "Ngọc Hà" not in deadlines.split("</table>")[0].split("text-danger")[-1]
+
+
+def test_pdf_report_in_vietnamese(client, login_as, population, tmp_path):
+    import shutil
+    import subprocess
+
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    response = client.get("/dashboard/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils not installed")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.data)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "SỞ Y TẾ" in text
+    assert "Phường Ba Đình" in text and "Tổng cộng" in text
+    from portal.audit.models import AuditEvent
+
+    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "dashboard.report"))
