@@ -173,7 +173,45 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021) -> list[Accou
 
     for commune in communes:
         match_commune(commune)
+    _dashboard_history(province)
     return accounts
+
+
+def _dashboard_history(province: Area, days: int = 14) -> None:
+    """A deadline, and two weeks of synthetic daily snapshots that climb to today's
+    figures, so that the dashboard's projection and chart have a pace to show."""
+    from datetime import timedelta
+
+    from portal.dashboard import services as dashboard
+    from portal.dashboard.models import DailyTally, PersonTally, TargetMetric
+    from portal.dashboard.queries import CLEANED
+
+    today = dashboard.local_today()
+    dashboard.create_target(province, TargetMetric.CLEANED, today + timedelta(days=45),
+                            "Làm sạch toàn bộ dữ liệu tiêm chủng")
+    dashboard.snapshot(today)
+    cleaned = {str(s) for s in CLEANED}
+    now = db.session.execute(sa.select(PersonTally.commune_id, PersonTally.status,
+                                       PersonTally.n).where(PersonTally.n != 0)).all()
+    rows = []
+    for back in range(days, 0, -1):
+        share = 0.35 + 0.65 * (days - back) / days  # a third done two weeks ago
+        waiting: dict[int, int] = {}
+        for commune_id, status, n in now:
+            kept = round(n * share) if status in cleaned else n
+            waiting[commune_id] = waiting.get(commune_id, 0) + n - kept
+            if kept:
+                rows.append({"day": today - timedelta(days=back), "commune_id": commune_id,
+                             "status": status, "n": kept})
+        rows += [{"day": today - timedelta(days=back), "commune_id": c, "status": "unverified",
+                  "n": n} for c, n in waiting.items() if n]
+    # The unverified rows of one day add up per commune (today's may exist already).
+    merged: dict[tuple, int] = {}
+    for row in rows:
+        key = (row["day"], row["commune_id"], row["status"])
+        merged[key] = merged.get(key, 0) + row["n"]
+    db.session.execute(sa.insert(DailyTally), [
+        {"day": d, "commune_id": c, "status": st, "n": n} for (d, c, st), n in merged.items()])
 
 
 def existing_accounts() -> list[Account]:

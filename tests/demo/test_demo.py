@@ -197,3 +197,28 @@ def test_the_demo_is_matched_once_so_every_list_has_content(app):
     names = {getattr(s, "value", s) for s in statuses}
     assert {"matched", "mismatch", "missing_id", "invalid_id", "exempt", "not_found"} <= names
     assert "unverified" not in names
+
+
+def test_the_demo_dashboard_has_a_deadline_and_a_pace(app, client):
+    from portal.dashboard import queries
+    from portal.dashboard.models import DailyTally, Target
+    from portal.demo import services
+    from portal.extensions import db
+
+    services.seed(password="pw-test-123")
+    db.session.commit()
+    target = db.session.scalar(sa.select(Target))
+    days = db.session.scalars(sa.select(DailyTally.day).distinct()).all()
+    assert len(days) == 15
+    whole, _late = queries.project_target(target.area, target.metric, target.due_on,
+                                          max(days))
+    assert whole.pace_per_day and whole.pace_per_day > 0 and whole.projected_on is not None
+    # The synthetic history adds up to the same persons each day.
+    totals = set(db.session.execute(
+        sa.select(sa.func.sum(DailyTally.n)).group_by(DailyTally.day)).scalars())
+    assert len(totals) == 1
+    from tests.conftest import login
+
+    login(client, "authority.ha_noi", "pw-test-123")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert whole.projected_on.strftime("%d/%m/%Y") in html
