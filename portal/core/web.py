@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import lru_cache
 
-from babel.numbers import get_group_symbol
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Flask, abort, jsonify, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
@@ -71,6 +71,18 @@ def _group_symbol(locale: str) -> str:
     return get_group_symbol(locale)
 
 
+def format_percent(share: float | None) -> str:
+    """0.5 -> '50,0%' in Vietnamese, '50.0%' in English; None -> '—'."""
+    if share is None:
+        return "—"
+    return f"{share * 100:.1f}".replace(".", _decimal_symbol(str(get_locale()))) + "%"
+
+
+@lru_cache(maxsize=16)
+def _decimal_symbol(locale: str) -> str:
+    return get_decimal_symbol(locale)
+
+
 def reject_keys(mapping: dict, *keys: str) -> dict:
     return {k: v for k, v in mapping.items() if k not in keys}
 
@@ -86,6 +98,7 @@ def init_app(app: Flask) -> None:
         birth=format_birth,
         time=format_time,
         number=format_number,
+        percent=format_percent,
         reject_keys=reject_keys,
     )
     from portal.auth.forms import role_label

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
@@ -193,25 +194,18 @@ def _dashboard_history(province: Area, days: int = 14) -> None:
     cleaned = {str(s) for s in CLEANED}
     now = db.session.execute(sa.select(PersonTally.commune_id, PersonTally.status,
                                        PersonTally.n).where(PersonTally.n != 0)).all()
-    rows = []
+    # Records not yet clean on a past day count as unverified that day.
+    counts: dict[tuple[date, int, str], int] = defaultdict(int)
     for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
         share = 0.35 + 0.65 * (days - back) / days  # a third done two weeks ago
-        waiting: dict[int, int] = {}
         for commune_id, status, n in now:
             kept = round(n * share) if status in cleaned else n
-            waiting[commune_id] = waiting.get(commune_id, 0) + n - kept
-            if kept:
-                rows.append({"day": today - timedelta(days=back), "commune_id": commune_id,
-                             "status": status, "n": kept})
-        rows += [{"day": today - timedelta(days=back), "commune_id": c, "status": "unverified",
-                  "n": n} for c, n in waiting.items() if n]
-    # The unverified rows of one day add up per commune (today's may exist already).
-    merged: dict[tuple, int] = {}
-    for row in rows:
-        key = (row["day"], row["commune_id"], row["status"])
-        merged[key] = merged.get(key, 0) + row["n"]
+            counts[(day, commune_id, status)] += kept
+            counts[(day, commune_id, "unverified")] += n - kept
     db.session.execute(sa.insert(DailyTally), [
-        {"day": d, "commune_id": c, "status": st, "n": n} for (d, c, st), n in merged.items()])
+        {"day": d, "commune_id": c, "status": st, "n": n}
+        for (d, c, st), n in counts.items() if n])
 
 
 def existing_accounts() -> list[Account]:

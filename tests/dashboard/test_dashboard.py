@@ -58,8 +58,8 @@ def test_commune_figures_equal_independent_counts(client, login_as, population, 
     html = client.get("/dashboard").get_data(as_text=True)
     counts = _independent_counts(Person.commune_id == area(OWN).id)
     assert _testid(html, "total") == str(sum(counts.values())) == "4"
-    assert _testid(html, "share-cleaned") == "50.0%"  # 2 matched of 4
-    assert _testid(html, "share-matched") == "50.0%"
+    assert _testid(html, "share-cleaned") == "50,0%"  # 2 matched of 4
+    assert _testid(html, "share-matched") == "50,0%"
     assert _testid(html, "uncorrected") == "2"
     for status, n in counts.items():
         row = re.search(rf'data-status="{status}".*?</tr>', html, re.S).group(0)
@@ -71,7 +71,7 @@ def test_province_drilldown_rows_and_scope(client, login_as, population, area):
     html = client.get("/dashboard").get_data(as_text=True)
     assert _testid(html, "total") == "5"  # Cao Bằng's three are not Hà Nội's
     own_row = re.search(rf'data-area="{OWN}".*?</tr>', html, re.S).group(0)
-    assert "50.0%" in own_row
+    assert "50,0%" in own_row
     # Worst first: the own commune (50 % cleaned) above the neighbour (100 %).
     assert html.index(f'data-area="{OWN}"') < html.index(f'data-area="{NEIGHBOUR}"')
     # Drill into a commune, then a province outside scope is not found.

@@ -134,6 +134,10 @@ def _seed() -> None:
     db.session.commit()
 
 
+# The running app, for tests that change data behind the browser's back.
+SERVER: dict = {}
+
+
 @pytest.fixture(scope="module")
 def live_server(chromium_path, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
@@ -152,6 +156,7 @@ def live_server(chromium_path, tmp_path_factory):
         area_services.load_official_areas()
         db.session.commit()
         _seed()
+    SERVER["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
@@ -319,3 +324,42 @@ def test_police_match_review_and_verify_in_the_browser(live_server, page):
     expect(rows.first).not_to_contain_text(HOA)
 
     assert errors == [], errors
+
+
+def test_dashboard_renders_and_refreshes_in_place(live_server, page):
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: _console_error(msg, errors))
+    # The page's clock is the test's: 30 seconds pass when the test says so.
+    page.clock.install()
+    page.goto(live_server + "/login")
+    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form[action$='/login'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/records$"))
+
+    page.get_by_role("link", name="Bảng điều hành").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Bảng điều hành")
+    total = page.get_by_test_id("total")
+    before = int(total.inner_text().replace(".", ""))
+    assert before >= 4
+    expect(page.get_by_test_id("status-table")).to_contain_text("Chưa xác thực")
+    page.evaluate("window.__notReloaded = true")
+
+    # Someone records a new person meanwhile; half a minute later the figure has changed.
+    with SERVER["app"].app_context():
+        record_services.create_person(
+            {"full_name": "Đỗ Minh Khang", "sex": Sex.MALE, "birth_date": date(2000, 1, 1),
+             "birth_precision": BirthPrecision.DAY, "id_number": None,
+             "commune_id": area_services.area_by_code(OWN).id},
+            reason="e2e: dashboard refresh",
+        )
+        db.session.commit()
+    expect(total).to_have_text(str(before), timeout=2000)  # nothing moves before 30 s
+    page.clock.run_for(31_000)
+    expect(total).to_have_text(str(before + 1))
+    assert page.evaluate("window.__notReloaded") is True, "the page reloaded"
+    assert not errors, errors
