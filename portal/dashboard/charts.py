@@ -76,3 +76,42 @@ def progress_line(series, width: int = 600, height: int = 160) -> Markup | None:
         'aria-hidden="true" focusable="false">' + axis
         + f'<polyline fill="none" stroke="#0d6efd" stroke-width="2" points="{coords}"/></svg>'
     )
+
+
+def burndown(points: list[tuple], due_on, projected_on, width: int = 600,
+             height: int = 150) -> Markup | None:
+    """Records left to do, day by day, towards the due date; dashed: the pace projected."""
+    if len(points) < 2:
+        return None
+    first = points[0][0]
+    last_day = max(due_on, projected_on or due_on, points[-1][0])
+    span = max((last_day - first).days, 1)
+    top = max(left for _day, left in points) or 1
+    pad = 30
+
+    def x(day) -> float:
+        return pad + (width - 2 * pad) * (day - first).days / span
+
+    def y(left) -> float:
+        return height - pad - (height - 2 * pad) * left / top
+
+    line = " ".join(f"{x(day):.1f},{y(left):.1f}" for day, left in points)
+    end_day, end_left = points[-1]
+    projection = ""
+    if projected_on is not None and end_left:
+        projection = (f'<line x1="{x(end_day):.1f}" y1="{y(end_left):.1f}" '
+                      f'x2="{x(projected_on):.1f}" y2="{y(0):.1f}" stroke="#0d6efd" '
+                      'stroke-dasharray="4 3"/>')
+    due = (f'<line x1="{x(due_on):.1f}" y1="{pad}" x2="{x(due_on):.1f}" y2="{height - pad}" '
+           f'stroke="#dc3545"/><text x="{x(due_on) - 16:.1f}" y="{pad - 6}" font-size="11" '
+           f'fill="#dc3545">{due_on:%d/%m}</text>')
+    axis = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+            'stroke="#6c757d"/>'
+            f'<text x="{pad}" y="{height - 8}" font-size="11">{first:%d/%m}</text>'
+            f'<text x="2" y="{pad + 4}" font-size="11">{top}</text>')
+    return Markup(
+        f'<svg class="chart-burndown" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        'aria-hidden="true" focusable="false">' + axis + due
+        + f'<polyline fill="none" stroke="#0d6efd" stroke-width="2" points="{line}"/>'
+        + projection + "</svg>"
+    )

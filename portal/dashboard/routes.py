@@ -103,6 +103,10 @@ def show_dashboard():
         (t, *queries.project_target(area, t.metric, t.due_on, today))
         for t in _targets_for(area)
     ] if target_htmx != "accountability" else []
+    burndowns = {
+        target.id: _burndown(area, target, whole, figures, today)
+        for target, whole, _late in projections
+    }
     series = queries.daily_series(area, queries.CLEANED, 30, today)
     return render(
         "dashboard/index.html",
@@ -120,6 +124,7 @@ def show_dashboard():
         sites=queries.site_rows(area) if area.kind == AreaKind.COMMUNE else [],
         accountability=queries.accountability(area) if show_accountability else None,
         projections=projections,
+        burndowns=burndowns,
         status_labels=STATUS_LABELS,
         statuses=list(PersonStatus),
         metric_labels=METRIC_LABELS,
@@ -134,6 +139,16 @@ def show_dashboard():
         + [("cleaned", _("Cleaned")), ("confirmed", _("Confirmed"))],
         can_set_targets=permissions.can_set_targets(current_user),
     )
+
+
+def _burndown(area: Area, target: Target, whole: queries.Projection,
+              figures: queries.Figures, today) -> tuple:
+    """The chart and its rows: records left each snapshot day, today's live figure last."""
+    statuses = queries.DONE_BY_METRIC[target.metric]
+    points = [(day, total - done) for day, done, total
+              in queries.daily_series(area, statuses, 30, today) if day < today]
+    points.append((today, figures.total - figures.count(statuses)))
+    return charts.burndown(points, target.due_on, whole.projected_on), points
 
 
 EXPORT_STATUS_COLUMNS = [

@@ -222,3 +222,4 @@ def test_the_demo_dashboard_has_a_deadline_and_a_pace(app, client):
     login(client, "authority.ha_noi", "pw-test-123")
     html = client.get("/dashboard").get_data(as_text=True)
     assert whole.projected_on.strftime("%d/%m/%Y") in html
+    assert 'class="chart-burndown"' in html and 'class="chart-line"' in html
