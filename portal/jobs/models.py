@@ -35,6 +35,9 @@ class Job(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Set when the job starts and at every progress report: a running job whose heartbeat
+    # stopped long ago lost its worker (jobs.services.reap_stale).
+    heartbeat_at: Mapped[datetime | None]
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -65,3 +65,18 @@ def snapshot_dashboard() -> None:
 
         snapshot()
         db.session.commit()
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+def reap_stale_jobs() -> None:
+    """Jobs whose worker died are marked failed instead of "running" forever."""
+    from datetime import timedelta
+
+    from portal.jobs.services import reap_stale
+
+    with app_for_task().app_context():
+        from portal.extensions import db
+
+        minutes = int(app_for_task().config.get("JOB_STALE_MINUTES", 30))
+        reap_stale(timedelta(minutes=minutes))
+        db.session.commit()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from portal.audit import services as audit
 from portal.extensions import db
@@ -53,11 +56,12 @@ def execute(job_id: int) -> None:
         return
     job = found
     job.state = JobState.RUNNING
-    job.started_at = utcnow()
+    job.started_at = job.heartbeat_at = utcnow()
     db.session.commit()
 
     def progress(done: int, total: int) -> None:
         job.done, job.total = done, total
+        job.heartbeat_at = utcnow()
         db.session.commit()
 
     try:
@@ -74,3 +78,20 @@ def execute(job_id: int) -> None:
     job.result = result
     job.finished_at = utcnow()
     db.session.commit()
+
+
+def reap_stale(stale_after: timedelta, now: datetime | None = None) -> int:
+    """Mark failed the running jobs that gave no sign of life for ``stale_after``: their
+    worker died (killed, restarted, out of memory) and nobody will finish them. Their work
+    was committed batch by batch with the progress, or not at all; the user starts again."""
+    now = now or utcnow()
+    result = db.session.execute(
+        sa.update(Job)
+        .where(Job.state == JobState.RUNNING,
+               sa.func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+               < now - stale_after)
+        .values(state=JobState.FAILED, finished_at=now,
+                error=str(_("The worker stopped while running this job; start it again.")))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
