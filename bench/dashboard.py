@@ -25,7 +25,7 @@ import time
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from bench.run import BENCH_DIR, machine
+from bench.run import BENCH_DIR, machine, replace_section
 
 BEGIN = "<!-- bench.dashboard: begin (written by python -m bench.dashboard) -->"
 END = "<!-- bench.dashboard: end -->"
@@ -206,19 +206,7 @@ def markdown(r: dict, env: dict) -> str:
 
 
 def write_results(r: dict) -> None:
-    path = BENCH_DIR / "RESULTS.md"
-    text = path.read_text() if path.exists() else ""
-    section = markdown(r, machine())
-    start, end = text.find(BEGIN), text.find(END)
-    if start >= 0 and end > start:
-        text = text[:start] + section + text[end + len(END):]
-    else:
-        marker = text.find("<!-- bench.matching")
-        if marker >= 0:
-            text = text[:marker] + section + "\n\n" + text[marker:]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(BEGIN, END, markdown(r, machine()))
 
 
 def main(argv: list[str] | None = None) -> int:

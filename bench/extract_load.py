@@ -435,18 +435,9 @@ def markdown(results: dict[str, dict], env: dict) -> str:
 
 
 def write_results(results: dict[str, dict]) -> None:
-    """Replace this benchmark's section of RESULTS.md (between its markers), or add it."""
-    from bench.run import machine
+    from bench.run import machine, replace_section
 
-    path = BENCH_DIR / "RESULTS.md"
-    text = path.read_text() if path.exists() else ""
-    section = markdown(results, machine())
-    start, end = text.find(BEGIN), text.find(END)
-    if start >= 0 and end > start:
-        text = text[:start] + section + text[end + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replace_section(BEGIN, END, markdown(results, machine()))
 
 
 def main(argv: list[str] | None = None) -> int:

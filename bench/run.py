@@ -342,6 +342,21 @@ def row(r: Result) -> str:
             f"{'yes' if r.ok else 'NO' if r.required else 'no':<5} {r.shown}")
 
 
+def replace_section(begin: str, end: str, section: str) -> None:
+    """Put a benchmark's section into RESULTS.md: in place of its previous version (between
+    its markers), else before the machine-written matching section, else at the end."""
+    path = BENCH_DIR / "RESULTS.md"
+    text = path.read_text() if path.exists() else ""
+    start, stop = text.find(begin), text.find(end)
+    if start >= 0 and stop > start:
+        text = text[:start] + section + text[stop + len(end):]
+    elif (marker := text.find("<!-- bench.matching")) >= 0:
+        text = text[:marker] + section + "\n\n" + text[marker:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
 def machine() -> dict:
     cpu = platform.processor() or ""
     try:
