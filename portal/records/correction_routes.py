@@ -151,7 +151,6 @@ def save_field(person_id: int, name: str):
         db.session.rollback()
         person = _load(person_id, name)
         return _conflict(person, name, data, request.form.get("reason", ""))
-    db.session.commit()
 
     notices = {name: parsed.notices} if parsed.notices else {}
     if not changes:
@@ -163,12 +162,17 @@ def save_field(person_id: int, name: str):
         message = _("Saved and checked again: %(status)s.",
                     status=STATUS_LABELS[person.status])
     if not is_fragment_request():
+        db.session.commit()
         flash(message, "success")
         for notice in parsed.notices:
             flash(notice, "info")
         return redirect(_next_url() or url_for("records.show_record", person_id=person.id),
                         code=303)
-    return _respond(person, _view(person, focus=name, notices=notices, message=message))
+    # Rendered from the flushed state before the commit, which would expire it and cost a
+    # reload of the person and the user; a failing commit still answers with an error.
+    response = _respond(person, _view(person, focus=name, notices=notices, message=message))
+    db.session.commit()
+    return response
 
 
 def _conflict(person: Person, name: str, data: dict[str, str], reason: str):

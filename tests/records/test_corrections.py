@@ -318,6 +318,38 @@ def test_the_service_refuses_a_stale_version(make_person):
     assert person.phone is None
 
 
+def test_the_version_counter_guards_the_update_itself(make_person):
+    """A save that passed the version check but lost the race is stopped by the ORM."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    person = make_person()
+    loaded = person.version
+    db.session.execute(sa.update(Person).where(Person.id == person.id)
+                       .values(version=Person.version + 1)
+                       .execution_options(synchronize_session=False))
+    with pytest.raises(StaleDataError):
+        correct_person(person, {"phone": "0912345678"}, None, loaded)
+    db.session.rollback()
+
+
+def test_a_lost_race_answers_409_and_saves_nothing(client, station, make_person, monkeypatch):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from portal.records import correction_routes
+
+    person = make_person()
+
+    def lose(person, *args, **kw):
+        person.phone = "0999999999"  # half-applied, then the UPDATE finds another version
+        raise StaleDataError("person row was updated meanwhile")
+
+    monkeypatch.setattr(correction_routes, "correct_person", lose)
+    response = save(client, person, "phone", phone="0912345678")
+    assert response.status_code == 409
+    assert 'data-testid="conflict"' in response.get_data(as_text=True)
+    assert fresh(person).phone is None and events(person) == []
+
+
 # --- the register's value -----------------------------------------------------------------
 
 
