@@ -79,7 +79,8 @@ def _next_url() -> str | None:
     """Where a whole-page save returns: a local path only."""
     target = request.values.get("next") or ""
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+    # "//host" and "/\\host" lead browsers elsewhere.
+    if target.startswith("/") and target[1:2] not in ("/", "\\") and not parts.netloc:
         return target
     return None
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from portal import levenshtein
 from portal.audit import services as audit
 from portal.extensions import db
@@ -134,22 +132,28 @@ def recheck_person(person: Person, actor=None, record: bool = True) -> Recheck:
     result.status = person.status
     # One flush: the person's new version is the one the result is filed under.
     db.session.flush()
-    db.session.execute(sa.delete(MatchResult).where(MatchResult.person_id == person.id))
-    if result.outcome is not None:
+    if result.outcome is None:
+        if previous is not None:
+            db.session.delete(previous)
+    else:
         entry, comparison = result.entry, result.comparison
-        db.session.add(MatchResult(
-            person_id=person.id,
-            commune_id=person.commune_id,
-            checked_at=utcnow(),
-            person_version=person.version,
-            extract_id=extract_id,
-            outcome=result.outcome,
-            id_issue=issue,
-            name_result=comparison.name if comparison else None,
-            name_distance=_distance(person, entry) if entry else None,
-            birth_result=comparison.birth if comparison else None,
-            sex_result=comparison.sex if comparison else None,
-        ))
+        values = {
+            "commune_id": person.commune_id,
+            "checked_at": utcnow(),
+            "person_version": person.version,
+            "extract_id": extract_id,
+            "outcome": result.outcome,
+            "id_issue": issue,
+            "name_result": comparison.name if comparison else None,
+            "name_distance": _distance(person, entry) if entry else None,
+            "birth_result": comparison.birth if comparison else None,
+            "sex_result": comparison.sex if comparison else None,
+        }
+        # The row is replaced: every column is written, in one UPDATE (or INSERT).
+        row = previous or MatchResult(person_id=person.id)
+        for key, value in values.items():
+            setattr(row, key, value)
+        db.session.add(row)
     db.session.flush()
     if record:
         audit.record("person.recheck", "person", person.id, result.changes(), actor=actor)

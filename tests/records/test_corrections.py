@@ -258,6 +258,9 @@ def test_a_plain_form_save_ends_in_a_redirect(client, station, make_person):
     elsewhere = save(client, fresh(person), "phone", target=False, phone="0912345679",
                      next="//evil.example/")
     assert elsewhere.headers["Location"].endswith(f"/records/{person.id}")
+    backslash = save(client, fresh(person), "phone", target=False, phone="0912345670",
+                     next="/\\evil.example/")
+    assert backslash.headers["Location"].endswith(f"/records/{person.id}")
 
 
 # --- optimistic locking -----------------------------------------------------------------
@@ -584,6 +587,7 @@ def test_the_correction_list_edits_each_row_inline(client, station, listed):
     assert f'hx-target="#row-{person.id}"' in page
     assert 'data-testid="use-register-full_name"' in page
     assert 'name="next" value="/worklists/corrections"' in page
+    assert f'href="/records/{person.id}/correct/phone?next=/worklists/corrections"' in page
 
     row = edit(client, person, "full_name", target=f"row-{person.id}").get_data(as_text=True)
     assert row.lstrip().startswith(f'<tr id="row-{person.id}"') and "<html" not in row
