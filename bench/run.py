@@ -38,7 +38,6 @@ from bench import (
     BENCH_DIR,
     BIG_COMMUNE,
     DATA_DIR,
-    MATCHING_MARKER,
     PASSWORD,
     PROVINCE,
     SQLITE_PATH,
@@ -342,19 +341,21 @@ def row(r: Result) -> str:
             f"{'yes' if r.ok else 'NO' if r.required else 'no':<5} {r.shown}")
 
 
+RECORDS_BEGIN = "<!-- bench.records: begin (written by python -m bench.run) -->"
+RECORDS_END = "<!-- bench.records: end -->"
+
+
 def replace_section(begin: str, end: str, section: str) -> None:
-    """Put a benchmark's section into RESULTS.md: in place of its previous version (between
-    its markers), else before the machine-written matching section, else at the end."""
+    """Put a benchmark's section (its markers included) into RESULTS.md: in place of its
+    previous version, else at the end. Every other benchmark's section stays as it is."""
     path = BENCH_DIR / "RESULTS.md"
     text = path.read_text() if path.exists() else ""
     start, stop = text.find(begin), text.find(end)
     if start >= 0 and stop > start:
         text = text[:start] + section + text[stop + len(end):]
-    elif (marker := text.find("<!-- bench.matching")) >= 0:
-        text = text[:marker] + section + "\n\n" + text[marker:]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    path.write_text(text.lstrip("\n"))
 
 
 def machine() -> dict:
@@ -509,12 +510,10 @@ def main(argv: list[str] | None = None) -> int:
         path = DATA_DIR / f"results-{kind}.json"
         if kind not in runs and path.exists():
             runs[kind] = json.loads(path.read_text())
-    # The matching benchmark's section (bench/matching.py) follows the marker: keep it.
-    results = BENCH_DIR / "RESULTS.md"
-    previous = results.read_text() if results.exists() else ""
-    at = previous.find(MATCHING_MARKER)
-    kept = "\n" + previous[at:] if at >= 0 else ""
-    results.write_text(markdown(runs, machine()) + kept)
+    # Only this benchmark's own section is replaced; the others' stay as they are.
+    replace_section(RECORDS_BEGIN, RECORDS_END,
+                    RECORDS_BEGIN + "\n" + markdown(runs, machine()).rstrip("\n") + "\n"
+                    + RECORDS_END)
 
     print(f"\nwritten {BENCH_DIR / 'RESULTS.md'}")
     status = 0

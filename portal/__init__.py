@@ -44,7 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.core.routes import bp as core_bp
     from portal.dashboard.routes import bp as dashboard_bp
     from portal.jobs.routes import bp as jobs_bp
-    from portal.records import dose_routes  # noqa: F401  (adds /records/<id>/doses)
+    from portal.records import correction_routes, dose_routes  # noqa: F401  (/records/<id>/…)
     from portal.records.routes import bp as records_bp
     from portal.registry import match_routes  # noqa: F401  (adds /registry/match)
     from portal.registry.routes import bp as registry_bp

@@ -26,6 +26,7 @@ FIELD_LABELS = {
     "commune_id": _l("Commune / ward"),
     "address": _l("Address"),
     "status": _l("Status"),
+    "match_outcome": _l("Register check"),
     "dose_number": _l("Dose number"),
     "vaccine": _l("Vaccine"),
     "lot": _l("Lot"),
@@ -52,6 +53,8 @@ DATE_FIELDS = frozenset({"birth_date", "vaccinated_on"})
 ACTION_LABELS = {
     "person.create": _l("Record created"),
     "person.update": _l("Record changed"),
+    "person.correct": _l("Record corrected"),
+    "person.recheck": _l("Checked again against the register"),
     "dose.create": _l("Dose recorded"),
     "records.bulk_create": _l("Records created in bulk"),
     "register.import": _l("Register extract imported"),
@@ -95,6 +98,8 @@ def change_value(name: str, value: Any) -> str:
         "birth_precision": PRECISION_LABELS,
         "id_kind": ID_KIND_LABELS,
         "status": {k.value: v for k, v in STATUS_LABELS.items()},
+        # A match outcome has the value of the status it leads to.
+        "match_outcome": {k.value: v for k, v in STATUS_LABELS.items()},
     }.get(attribute, {})
     if value in labels:
         return str(labels[value])

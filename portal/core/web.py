@@ -55,6 +55,13 @@ def format_time(value: datetime | None) -> str:
     return format_datetime(value, "dd/MM/yyyy HH:mm:ss")
 
 
+def format_minute(value: datetime | None) -> str:
+    """A stored UTC time, shown in Asia/Ho_Chi_Minh as dd/mm/yyyy HH:MM (the record history)."""
+    if value is None:
+        return ""
+    return format_datetime(value, "dd/MM/yyyy HH:mm")
+
+
 def format_number(value: int | None) -> str:
     if value is None:
         return ""
@@ -97,6 +104,7 @@ def init_app(app: Flask) -> None:
         date=format_date,
         birth=format_birth,
         time=format_time,
+        minute=format_minute,
         number=format_number,
         percent=format_percent,
         reject_keys=reject_keys,

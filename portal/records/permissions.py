@@ -62,3 +62,16 @@ def can_record_dose(user: User) -> bool:
     from portal.auth.models import Role
 
     return user.role == Role.VACCINATION_SITE and user.site_id is not None
+
+
+def can_correct(user: User, person: Person) -> bool:
+    """Identity corrections are the health station's, inside its own commune only (seed 003,
+    step 4: the police verify, the health station updates the records)."""
+    from portal.auth.models import Role
+
+    area = user.area
+    return (
+        user.role == Role.HEALTH_STATION
+        and area.kind == AreaKind.COMMUNE
+        and person.commune_id == area.id
+    )

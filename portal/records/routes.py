@@ -13,7 +13,7 @@ from portal.core import export
 from portal.core.labels import sex_label
 from portal.core.rendering import render
 from portal.extensions import db
-from portal.records import permissions, queries
+from portal.records import corrections, permissions, queries
 from portal.records.forms import STATUS_LABELS, RecordFilterForm
 from portal.records.models import Person, PersonStatus
 from portal.worklists.permissions import can_start_match
@@ -148,9 +148,15 @@ EXPORT_COLUMNS = [
 def show_record(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)
     events = audit.history("person", person.id)
+    view = corrections.IdentityView(
+        person,
+        can_edit=permissions.can_correct(current_user, person),
+        register=corrections.register_differences([person]).get(person.id, {}),
+    )
     return render(
         "records/detail.html",
         person=person,
+        v=view,
         events=events,
         status_labels=STATUS_LABELS,
         statuses=PersonStatus,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import enum
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.extensions import db
-from portal.records.models import Dose, IdKind, Person
+from portal.records.models import Dose, IdKind, Person, PersonStatus
 from portal.text import fold, norm, normalise_spaces, sort_key
+
+if TYPE_CHECKING:
+    from portal.registry.recheck import Recheck
 
 PERSON_FIELDS = (
     "full_name",
@@ -46,7 +50,7 @@ def _apply(person: Person, values: Mapping[str, Any]) -> None:
     for name, value in values.items():
         if name not in PERSON_FIELDS:
             raise ValueError(f"unknown person field {name}")
-        if isinstance(value, str):
+        if isinstance(value, str) and not isinstance(value, enum.Enum):
             value = normalise_spaces(value) or None
         setattr(person, name, value)
     person.name_norm = norm(person.full_name)
@@ -108,3 +112,60 @@ def add_dose(person: Person, values: Mapping[str, Any], actor=None) -> Dose:
         actor=actor,
     )
     return dose
+
+
+# The four mandatory fields the police vouch for (seed 004): changing one needs a reason
+# and undoes a human confirmation.
+IDENTITY_FIELDS = ("full_name", "sex", "birth_date", "birth_precision", "id_number")
+# Statuses that mean a person vouched for the record (KEPT_STATUSES of matching, less the
+# one this leads to).
+CONFIRMED_STATUSES = (PersonStatus.VERIFIED, PersonStatus.CONFIRMED)
+
+
+class VersionConflict(Exception):
+    """The record was saved by someone else since the form was loaded."""
+
+    def __init__(self, person: Person, expected: int) -> None:
+        super().__init__(f"person {person.id} is at version {person.version}, not {expected}")
+        self.person = person
+        self.expected = expected
+
+
+def correct_person(
+    person: Person,
+    values: Mapping[str, Any],
+    reason: str | None,
+    expected_version: int,
+    actor=None,
+    register_fields: Sequence[str] = (),
+) -> tuple[dict[str, list[Any]], Recheck | None]:
+    """A health station's correction: apply, re-check at once, audit in one event.
+
+    Refused with ``VersionConflict`` when the record is no longer at the version the form
+    was loaded with (the ORM's version counter guards the UPDATE itself as well). The
+    event holds ``{field: [old, new]}`` (with the status and the register check's outcome
+    when they change), the reason, and under ``register_values`` the fields whose new value
+    was taken from the population register. Flushes, never commits.
+    """
+    from portal.registry.recheck import recheck_person
+
+    if person.version != expected_version:
+        raise VersionConflict(person, expected_version)
+    before = snapshot(person)
+    _apply(person, values)
+    changes = audit.diff(before, snapshot(person))
+    if not changes:
+        return changes, None
+    if any(name in changes for name in IDENTITY_FIELDS) and person.status in CONFIRMED_STATUSES:
+        # The one place a changed identity undoes a confirmation (DOMAIN: a signed record
+        # that changes goes back to "needs re-confirmation").
+        person.status = PersonStatus.NEEDS_RECONFIRMATION
+    check = recheck_person(person, actor, record=False)
+    changes = audit.diff(before, snapshot(person)) | {
+        k: v for k, v in check.changes().items() if k != "status"
+    }
+    used = [name for name in register_fields if name in changes]
+    if used:
+        changes["register_values"] = [None, used]
+    audit.record("person.correct", "person", person.id, changes, reason, actor)
+    return changes, check

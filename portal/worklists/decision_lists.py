@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import abort, current_app, request
+from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,8 +17,9 @@ from portal.core import export
 from portal.core.export import Column
 from portal.core.rendering import render
 from portal.extensions import db
+from portal.records.corrections import IdentityView, register_differences
 from portal.records.models import Person
-from portal.records.permissions import person_scope
+from portal.records.permissions import can_correct, person_scope
 from portal.records.queries import BadCursor, Filters, count_persons, page_of, search_clause
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 from portal.worklists.pdf import birth_text
@@ -82,9 +83,21 @@ def show_decision_list(slug: str):
                        count_persons(clauses))
     except BadCursor:
         abort(400)
+    members = _members(kind, page.rows)
+    # The correction list is where the health station corrects: each row edits inline.
+    register = register_differences(page.rows) if kind == WorklistKind.CORRECTION else {}
+    views = [
+        IdentityView(
+            p,
+            can_edit=kind == WorklistKind.CORRECTION and can_correct(current_user, p),
+            register=register.get(p.id, {}),
+            member=members.get(p.id),
+        )
+        for p in page.rows
+    ]
     return render("worklists/decision_list.html", {"decision-results": "results"},
-                  slug=slug, title=TITLES[kind], page=page, q=q,
-                  members=_members(kind, page.rows), birth_text=birth_text)
+                  slug=slug, title=TITLES[kind], page=page, q=q, views=views,
+                  next_url=url_for("worklists.show_decision_list", slug=slug, q=q or None))
 
 
 @bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")

@@ -363,3 +363,101 @@ def test_dashboard_renders_and_refreshes_in_place(live_server, page):
     expect(total).to_have_text(str(before + 1))
     assert page.evaluate("window.__notReloaded") is True, "the page reloaded"
     assert not errors, errors
+
+
+def test_health_station_corrects_a_record_inline_with_the_keyboard_only(live_server, page):
+    """Click-free: Enter opens and saves, Esc cancels, Tab moves on, the focus comes back."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: _console_error(msg, errors))
+
+    page.goto(live_server + "/login")
+    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=password]", PASSWORD)
+    page.keyboard.press("Enter")
+    # The one expected refusal below (a name changed without a reason) answers 422, which
+    # Chromium logs as a failed resource; any other error still counts.
+    expected_refusal = re.compile(r"status of 422 .*/records/\d+/correct/full_name")
+    expect(page).to_have_url(re.compile(r"/records$"))
+    page.locator("#results").get_by_role("link", name="Trần Văn Bình").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/records/\d+$"))
+    keys = page.keyboard
+
+    # The phone: Enter opens the editor with the input focused; dots are tidied on save.
+    phone = page.locator("a[data-field=phone]")
+    phone.focus()  # the one programmatic step: in place of Tab-Tab-… through the menu
+    keys.press("Enter")
+    phone_input = page.locator("input[name=phone]")
+    expect(phone_input).to_be_focused()
+    keys.type("091.234.5678")
+    keys.press("Enter")
+    expect(phone).to_contain_text("0912345678")
+    expect(phone).to_be_focused()
+    expect(page.get_by_test_id("save-message")).not_to_be_empty()
+
+    # Esc cancels: nothing saved, the focus back on the field.
+    keys.press("Enter")
+    expect(phone_input).to_be_focused()
+    keys.press("Control+A")
+    keys.type("0000")
+    keys.press("Escape")
+    expect(phone_input).to_have_count(0)
+    expect(phone).to_contain_text("0912345678")
+    expect(phone).to_be_focused()
+
+    # The name is identity: without a reason the error stands beside the field, the focus
+    # on the reason; Tab moves on from it to Save.
+    name = page.locator("a[data-field=full_name]")
+    name.focus()
+    keys.press("Enter")
+    expect(page.locator("input[name=full_name]")).to_be_focused()
+    keys.press("Control+A")
+    keys.type("Trần Văn Bính")
+    keys.press("Enter")
+    reason = page.locator("input[name=reason]")
+    expect(reason).to_be_focused()
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".invalid-feedback")).to_contain_text("lý do")
+    keys.press("Tab")
+    expect(page.get_by_role("button", name="Lưu", exact=True)).to_be_focused()
+    keys.press("Shift+Tab")
+    keys.type("Đã xem CCCD bản gốc")
+    keys.press("Enter")
+    expect(name).to_contain_text("Trần Văn Bính")
+    expect(name).to_be_focused()
+    history = page.get_by_test_id("history")
+    expect(history.locator("tbody tr").first).to_contain_text("Đã xem CCCD bản gốc")
+    expect(history.locator("tbody tr").first).to_contain_text("Trạm Y tế xã/phường")
+    # Checked again at once: the name now differs from the register.
+    expect(page.get_by_test_id("status")).to_have_text("Sai lệch với CSDL dân cư")
+
+    # The register's value, in one keystroke each: the name, then the birth date (day and
+    # month were swapped in the record).
+    use_name = page.get_by_test_id("use-register-full_name")
+    expect(use_name).to_contain_text("Trần Văn Bình")
+    use_name.focus()
+    keys.press("Enter")
+    expect(name).to_contain_text("Trần Văn Bình")
+    use_birth = page.get_by_test_id("use-register-birth_date")
+    expect(use_birth).to_contain_text("02/03/1978")
+    use_birth.focus()
+    keys.press("Enter")
+    expect(page.locator("a[data-field=birth_date]")).to_contain_text("02/03/1978")
+    expect(page.get_by_test_id("status")).to_have_text("Khớp CSDL dân cư")
+    expect(history.get_by_test_id("from-register").first).to_be_visible()
+
+    # A drop-down list saves on Enter too (the sex: no reason given, so it is asked for).
+    sex = page.locator("a[data-field=sex]")
+    sex.focus()
+    keys.press("Enter")
+    expect(page.locator("select[name=sex]")).to_be_focused()
+    keys.press("Enter")
+    expect(sex).to_be_focused()  # unchanged, so no reason was needed
+    page.screenshot(path=str(SCREENSHOTS / "e2e-correction.png"), full_page=True)
+
+    unexpected = [e for e in errors if not expected_refusal.search(e)]
+    assert len(errors) - len(unexpected) == 1
+    assert unexpected == [], unexpected

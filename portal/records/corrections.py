@@ -1,0 +1,271 @@
+"""Inline correction of a person's identity by the health station (seed 003, step 4).
+
+What a correction form may hold, how it is read and checked (messages beside the field),
+and what the population register says where the record differs from it. The write itself
+is ``records.services.correct_person``; the routes are in ``correction_routes``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.core.labels import sex_label
+from portal.core.web import format_birth
+from portal.extensions import db
+from portal.records.models import BirthPrecision, Person, Sex
+from portal.records.services import IDENTITY_FIELDS
+from portal.registry import idcheck
+from portal.registry.models import MatchResult, RegisterEntry
+
+# The fields edited inline, in the order they are shown; birth_date carries its precision.
+EDITABLE = ("full_name", "sex", "birth_date", "id_number", "nationality", "phone")
+# What the register knows, hence what it can supply.
+FROM_REGISTER = ("full_name", "sex", "birth_date")
+REASON_MAX = 500
+PRECISION_LABELS = {
+    BirthPrecision.DAY.value: _l("Full date (dd/mm/yyyy)"),
+    BirthPrecision.MONTH.value: _l("Month and year (mm/yyyy)"),
+    BirthPrecision.YEAR.value: _l("Year only (yyyy)"),
+}
+_ID_SEPARATORS = re.compile(r"[\s.\-]+")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]+")
+_PHONE = re.compile(r"^(0\d{9,10}|\+\d{9,14})$")
+_NAME_BAD = re.compile(r"[0-9_@#$%^&*=+<>/\\|{}\[\]~`!?;:\"]")
+_NATIONALITY = re.compile(r"^[A-Z]{2}$")
+
+
+def is_identity(name: str) -> bool:
+    return name in IDENTITY_FIELDS
+
+
+@dataclass
+class Parsed:
+    """A form read: the values to save, errors by input name, and what was tidied."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+def initial_data(person: Person, name: str) -> dict[str, str]:
+    """The inputs of the editor for ``name``, filled with the record's value."""
+    if name == "birth_date":
+        precision = person.birth_precision.value
+        return {"birth_date": format_birth(person.birth_date, precision),
+                "birth_precision": precision}
+    value = getattr(person, name)
+    return {name: getattr(value, "value", value) or ""}
+
+
+def form_data(name: str, values: Mapping[str, Any]) -> dict[str, str]:
+    """The editor's inputs that would hold ``values`` (the register's, for a conflict)."""
+    if name == "birth_date":
+        precision = getattr(values["birth_precision"], "value", values["birth_precision"])
+        return {"birth_date": format_birth(values["birth_date"], precision),
+                "birth_precision": precision}
+    value = values[name]
+    return {name: getattr(value, "value", value) or ""}
+
+
+def parse_birth(text: str, precision: str) -> date | str:
+    """The date for ``text`` at ``precision``, or an error message."""
+    text = text.strip()
+    try:
+        if precision == BirthPrecision.DAY.value:
+            day, month, year = (int(p) for p in text.split("/"))
+            value = date(year, month, day)
+        elif precision == BirthPrecision.MONTH.value:
+            month, year = (int(p) for p in text.split("/"))
+            value = date(year, month, 1)
+        else:
+            value = date(int(text), 1, 1)
+    except ValueError:
+        return {
+            BirthPrecision.DAY.value: _("Write the date of birth as dd/mm/yyyy."),
+            BirthPrecision.MONTH.value: _("Write the month of birth as mm/yyyy."),
+            BirthPrecision.YEAR.value: _("Write the year of birth as yyyy."),
+        }[precision]
+    if value.year < 1900:
+        return _("The year of birth is before 1900.")
+    if value > date.today():
+        return _("The date of birth is in the future.")
+    return value
+
+
+def parse(person: Person, name: str, form: Mapping[str, str]) -> Parsed:
+    """Read and check the editor of field ``name``. Values are checked on the server only."""
+    out = Parsed()
+    raw = (form.get(name) or "").strip()
+    if name == "full_name":
+        text = " ".join(unicodedata.normalize("NFC", raw).split())
+        if not text:
+            out.errors[name] = _("Enter the full name.")
+        elif len(text) > 200:
+            out.errors[name] = _("The full name is at most 200 characters.")
+        elif _NAME_BAD.search(text):
+            out.errors[name] = _("A full name holds letters and spaces only.")
+        else:
+            out.values[name] = text
+    elif name == "sex":
+        if raw not in (Sex.MALE.value, Sex.FEMALE.value):
+            out.errors[name] = _("Choose male or female.")
+        else:
+            out.values[name] = Sex(raw)
+    elif name == "birth_date":
+        precision = form.get("birth_precision") or ""
+        if precision not in PRECISION_LABELS:
+            out.errors["birth_precision"] = _("Choose how precisely the birth date is known.")
+        else:
+            value = parse_birth(raw, precision)
+            if isinstance(value, str):
+                out.errors[name] = value
+            else:
+                out.values.update(birth_date=value, birth_precision=BirthPrecision(precision))
+    elif name == "id_number":
+        number = _ID_SEPARATORS.sub("", raw)
+        if number != raw:
+            out.notices.append(
+                _("The ID number was written with spaces, dots or dashes; it is saved as "
+                  "%(number)s.", number=number))
+        if person.is_foreign:
+            if len(number) > 20 or not number.isalnum():
+                out.errors[name] = _("A passport number has at most 20 letters and digits.")
+        elif number:
+            issues = idcheck.check_id(number, person.sex.value, person.birth_date,
+                                      person.birth_precision.value, person.nationality)
+            malformed = [i for i in issues if i.code in (
+                idcheck.NOT_DIGITS, idcheck.BAD_LENGTH, idcheck.BAD_PROVINCE)]
+            if malformed:
+                out.errors[name] = malformed[0].message
+        if name not in out.errors:
+            out.values[name] = number or None
+    elif name == "nationality":
+        code = raw.upper()
+        if not _NATIONALITY.match(code):
+            out.errors[name] = _("Write the nationality as a two-letter code, VN for Viet Nam.")
+        else:
+            out.values[name] = code
+    elif name == "phone":
+        phone = _PHONE_SEPARATORS.sub("", raw)
+        if phone and not _PHONE.match(phone):
+            out.errors[name] = _("A phone number has 10 or 11 digits starting with 0, or + "
+                                 "and the country code.")
+        else:
+            out.values[name] = phone or None
+    else:
+        raise ValueError(f"not an editable field: {name}")
+
+    reason = " ".join((form.get("reason") or "").split())
+    out.reason = reason or None
+    if len(reason) > REASON_MAX:
+        out.errors["reason"] = _("The reason is at most 500 characters.")
+    elif not out.errors and is_identity(name) and not reason and changes(person, out.values):
+        out.errors["reason"] = _("Say why the identity is changed (for example, the document "
+                                 "seen).")
+    return out
+
+
+def changes(person: Person, values: Mapping[str, Any]) -> bool:
+    return any(getattr(person, k) != v for k, v in values.items())
+
+
+@dataclass(frozen=True)
+class RegisterValue:
+    """The register's value of one field, where the record differs from it."""
+
+    values: dict[str, Any]  # what to save: for the birth date, its precision too
+    text: str  # as shown
+
+
+def register_differences(persons: Iterable[Person]) -> dict[int, dict[str, RegisterValue]]:
+    """For each person matched against the register (a ``MatchResult`` exists) whose ID
+    number has a register entry, the register's value of every field that differs.
+    One query for the whole list."""
+    by_id = {p.id: p for p in persons if not p.is_foreign and p.id_number}
+    if not by_id:
+        return {}
+    rows = db.session.execute(
+        sa.select(MatchResult.person_id, RegisterEntry)
+        .join(Person, Person.id == MatchResult.person_id)
+        .join(RegisterEntry, RegisterEntry.id_number == Person.id_number)
+        .where(MatchResult.person_id.in_(list(by_id)))
+    )
+    out: dict[int, dict[str, RegisterValue]] = {}
+    for person_id, entry in rows:
+        person = by_id[person_id]
+        found: dict[str, RegisterValue] = {}
+        if entry.full_name != person.full_name:
+            found["full_name"] = RegisterValue({"full_name": entry.full_name}, entry.full_name)
+        if entry.sex.value != person.sex.value:
+            found["sex"] = RegisterValue({"sex": Sex(entry.sex.value)}, sex_label(entry.sex))
+        if (entry.birth_date, entry.birth_precision.value) != (
+            person.birth_date, person.birth_precision.value
+        ):
+            found["birth_date"] = RegisterValue(
+                {"birth_date": entry.birth_date,
+                 "birth_precision": BirthPrecision(entry.birth_precision.value)},
+                format_birth(entry.birth_date, entry.birth_precision),
+            )
+        if found:
+            out[person_id] = found
+    return out
+
+
+@dataclass
+class Editor:
+    """The field being edited: what its inputs hold, their errors, the version it was loaded
+    with, and after a refused save the other side of the conflict."""
+
+    name: str
+    data: dict[str, str]
+    version: int
+    errors: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    theirs: str | None = None  # the current value, when someone saved meanwhile
+    yours: str | None = None  # the value this user tried to save
+    their_version: int | None = None
+
+
+@dataclass
+class IdentityView:
+    """Everything the identity card (record page) or row (correction list) shows."""
+
+    person: Person
+    can_edit: bool = False
+    register: dict[str, RegisterValue] = field(default_factory=dict)
+    editor: Editor | None = None
+    focus: str | None = None  # the field whose edit control takes the focus after a swap
+    notices: dict[str, list[str]] = field(default_factory=dict)
+    message: str | None = None  # said in the live region after a save
+    member: Any = None  # the correction-list entry, for the row
+
+
+def display_value(person: Person, name: str) -> str:
+    """A field as the record page shows it."""
+    if name == "sex":
+        return sex_label(person.sex)
+    if name == "birth_date":
+        return format_birth(person.birth_date, person.birth_precision)
+    value = getattr(person, name)
+    return str(value) if value else "—"
+
+
+def typed_value(name: str, data: Mapping[str, str]) -> str:
+    """What the user typed, for the conflict's "yours" column."""
+    if name == "sex":
+        return sex_label(data.get("sex")) or data.get("sex", "")
+    if name == "birth_date":
+        precision = data.get("birth_precision", "")
+        label = PRECISION_LABELS.get(precision)
+        return f"{data.get('birth_date', '')}" + (f" ({label})" if label else "")
+    return data.get(name, "") or "—"
