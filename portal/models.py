@@ -6,12 +6,14 @@ from portal.auth.models import LoginSession, User
 from portal.jobs.models import Job
 from portal.records.models import Dose, Person
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
+from portal.signing.models import DocumentMember, SignedDocument, SigningCredential
 from portal.worklists.models import Worklist, WorklistMember
 
 __all__ = [
     "Area",
     "AuditEvent",
     "AuditHead",
+    "DocumentMember",
     "Dose",
     "Job",
     "MatchResult",
@@ -19,6 +21,8 @@ __all__ = [
     "Person",
     "RegisterEntry",
     "RegisterExtract",
+    "SignedDocument",
+    "SigningCredential",
     "Site",
     "User",
     "Worklist",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.extensions import db
-from portal.records.models import Dose, IdKind, Person
+from portal.records.models import Dose, IdKind, Person, PersonStatus
 from portal.text import fold, norm, normalise_spaces, sort_key
 
 PERSON_FIELDS = (
@@ -93,6 +93,12 @@ def update_person(
                 sa.delete(MatchResult).where(MatchResult.person_id == person.id)
             )
         audit.record(action, "person", person.id, changes, reason, actor)
+        # Signing (issue 5): a confirmed person whose identity changed loses the confirmation.
+        if before["status"] == PersonStatus.CONFIRMED and "status" not in changes:
+            from portal.signing import services as signing
+
+            if signing.identity_changed(changes):
+                signing.supersede_person(person, actor)
     return changes
 
 
