@@ -376,8 +376,7 @@ def sign_site_daily(user: User, pin: str, day: date) -> SignedDocument:
                           "dose_number": dose.dose_number, "vaccine": dose.vaccine,
                           "lot": dose.lot})
     # One person may have two doses the same day only by error; list them once.
-    seen: set[int] = set()
-    snapshots = [s for s in snapshots if not (s["person_id"] in seen or seen.add(s["person_id"]))]
+    snapshots = list({s["person_id"]: s for s in reversed(snapshots)}.values())[::-1]
     document = _new_document(DocumentKind.SITE_DAILY, site.commune_id,
                              f"Hộ chiếu vắc xin – {site.name} – {day:%d/%m/%Y}", user,
                              site_id=site.id)
@@ -494,10 +493,11 @@ def supersede_person(person: Person, actor: Any = None) -> int:
     """A confirmed person's record changed: their confirmation no longer holds. The documents
     stay valid for everyone else. Returns how many document entries were superseded."""
     now = utcnow()
-    count = db.session.execute(
+    result: Any = db.session.execute(
         sa.update(DocumentMember)
         .where(DocumentMember.person_id == person.id, DocumentMember.superseded_at.is_(None))
-        .values(superseded_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(superseded_at=now).execution_options(synchronize_session=False))
+    count = result.rowcount
     old = person.status
     if old == PersonStatus.CONFIRMED:
         person.status = PersonStatus.NEEDS_RECONFIRMATION
