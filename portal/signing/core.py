@@ -8,6 +8,7 @@ Vietnamese drawn in Noto Sans (1000 units per em; DejaVu misrenders in pyHanko s
 from __future__ import annotations
 
 import functools
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
@@ -187,8 +188,10 @@ def sign_pdf(content: bytes, signer: signers.Signer, stamp: Stamp | None,
     if stamp is not None:
         spec = fields.SigFieldSpec(FIELD_NAME, on_page=stamp.page, box=stamp.box)
         style = stamp_style()
-        params = {"name": stamp.name, "title": stamp.title, "unit": stamp.unit,
-                  "when": signing_time_text(moment)}
+        # NFC: the subset font has the precomposed Vietnamese letters and no mark positioning.
+        params = {key: unicodedata.normalize("NFC", value) for key, value in
+                  {"name": stamp.name, "title": stamp.title, "unit": stamp.unit,
+                   "when": signing_time_text(moment)}.items()}
     pdf_signer = signers.PdfSigner(meta, signer=signer,
                                    timestamper=timestamper if level != "B-B" else None,
                                    stamp_style=style, new_field_spec=spec)
@@ -279,7 +282,9 @@ def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
             continue
         ts = status.timestamp_validity
         level = status.modification_level
-        whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        # B-LT appends validation data (a DSS) after the signature: allowed, not an edit.
+        whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+            level is not None and level.name == "LTA_UPDATES")
         cert = status.signing_cert
         key_usage_ok = status.trust_problem_indic is None or (
             "KEY_USAGE" not in str(status.trust_problem_indic)

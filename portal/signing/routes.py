@@ -386,3 +386,56 @@ def verify_code(code: str):
     db.session.commit()
     return _verify_page(VerifyForm(formdata=None), verdict=verdict,
                         state=services.portal_state(document), source="code")
+
+
+# --- the police sign their handover list ----------------------------------------------------
+
+
+def _handover_or_404(worklist_id: int):
+    from portal.worklists.models import Worklist
+    from portal.worklists.permissions import handover_scope
+
+    worklist = db.session.scalar(sa.select(Worklist).where(Worklist.id == worklist_id,
+                                                           handover_scope(current_user)))
+    if worklist is None:
+        abort(404)
+    return worklist
+
+
+def _handover_page(worklist, form: SignForm, status: int = 200, message: str | None = None):
+    signed = db.session.scalar(sa.select(SignedDocument).where(
+        SignedDocument.worklist_id == worklist.id,
+        SignedDocument.kind == DocumentKind.HANDOVER_LIST))
+    return render("signing/handover.html", status=status, worklist=worklist, form=form,
+                  message=message, signed=signed,
+                  credential=services.active_credential(current_user))
+
+
+@bp.get("/signing/handover/<int(max=2147483647):worklist_id>")
+@login_required
+def show_handover_signing(worklist_id: int):
+    worklist = _handover_or_404(worklist_id)
+    if not permissions.can_sign_handover(current_user, worklist):
+        abort(403)
+    return _handover_page(worklist, SignForm(formdata=None))
+
+
+@bp.post("/signing/handover/<int(max=2147483647):worklist_id>")
+@login_required
+def post_handover_signing(worklist_id: int):
+    worklist = _handover_or_404(worklist_id)
+    if not permissions.can_sign_handover(current_user, worklist):
+        abort(403)
+    form = SignForm()
+    if not form.validate_on_submit():
+        return _handover_page(worklist, form, status=422)
+    try:
+        document = services.sign_handover(current_user, form.pin.data, worklist)
+    except services.SigningRefused as refused:
+        db.session.commit()  # keeps a refused PIN's audit event; nothing else was written
+        return _handover_page(worklist, SignForm(formdata=None), status=422,
+                              message=str(refused))
+    document_id = document.id
+    db.session.commit()
+    flash(_("The handover list is signed."), "success")
+    return redirect(url_for("signing.show_document", document_id=document_id), code=303)

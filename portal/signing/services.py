@@ -579,3 +579,66 @@ def local_day(moment: datetime | None = None) -> date:
     return local_date(moment)
 
 
+
+
+# --- the police handover list ---------------------------------------------------------------
+
+
+def handover_slot(worklist: Any) -> tuple[int, tuple[int, int, int, int]]:
+    """Where the stamp goes on the frozen handover PDF: the gap above the creator's name, found
+    by laying the (deterministic) document out again."""
+    from portal.worklists import handover as handover_services
+    from portal.worklists import pdf as handover_pdf
+
+    gap: dict[str, Any] = {}
+    handover_pdf.build_pdf(worklist, handover_services.members_of(worklist),
+                           handover_services.creator_name(worklist), worklist.handed_over_at,
+                           signature_gap=gap)
+    x, y = gap.get("x", 330), gap.get("y", 200)
+    width = min(gap.get("width", 200), 200)
+    return int(gap.get("page", 0)), (int(x + 4), int(y - 52), int(x + 4 + width), int(y - 2))
+
+
+def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
+    """The police officer signs the handover list exactly as it was frozen at hand-over: the
+    signature is an incremental update, so the signed file begins with the frozen bytes."""
+    from portal.worklists import handover as handover_services
+    from portal.worklists.models import WorklistKind, WorklistMember, WorklistState
+
+    if worklist.kind != WorklistKind.HANDOVER or worklist.state == WorklistState.DRAFT:
+        raise SigningRefused(_l("Only a handed-over list can be signed."))
+    already = db.session.scalar(sa.select(SignedDocument.id).where(
+        SignedDocument.worklist_id == worklist.id,
+        SignedDocument.kind == DocumentKind.HANDOVER_LIST))
+    if already is not None:
+        raise SigningRefused(_l("This list has already been signed."))
+    credential, signer = unlock(user, pin)
+    try:
+        frozen = handover_services.stored_document(worklist)
+    except handover_services.HandoverError as error:
+        raise SigningRefused(str(error)) from error
+    page, box = handover_slot(worklist)
+    document = _new_document(DocumentKind.HANDOVER_LIST, worklist.area_id, worklist.title, user,
+                             worklist_id=worklist.id)
+    built = documents.Built(frozen, documents.Slot(page, box))
+    signed = _sign(document, built, credential, signer, user.display_name,
+                   "Bàn giao kết quả xác minh", worklist.area.name)
+    _store_document(document, signed)
+    members = list(db.session.scalars(sa.select(WorklistMember)
+                                      .where(WorklistMember.worklist_id == worklist.id)
+                                      .order_by(WorklistMember.id)))
+    if members:
+        db.session.execute(sa.insert(DocumentMember), [
+            {"document_id": document.id, "person_id": m.person_id, "snapshot": m.snapshot}
+            for m in members])
+    document.member_count = len(members)
+    db.session.flush()
+    audit.record("document.sign", "signed_document", document.id,
+                 {"kind": [None, document.kind], "worklist_id": [None, worklist.id],
+                  "signer": [None, document.signer_name],
+                  "certificate_subject": [None, document.certificate_subject],
+                  "certificate_serial": [None, document.certificate_serial],
+                  "sha256": [None, document.sha256],
+                  "frozen_sha256": [None, worklist.document_sha256],
+                  "members": [None, len(members)]}, actor=user)
+    return document

@@ -342,3 +342,47 @@ def test_certificates_job(client, login_as, give_certificate, awaiting):
 
     job = db.session.scalars(sa.select(Job)).one()
     assert job.state.value == "done" and job.done == 2 and "pin" not in str(job.params).lower()
+
+
+def test_police_sign_handover_list(client, login_as, give_certificate, make_person, ca):
+    from portal.signing import core
+    from portal.worklists import handover
+
+    police = login_as(Role.POLICE, OWN, display_name="Lê Văn Công")
+    give_certificate(police, title="Cán bộ Công an", unit="Công an Phường Ba Đình")
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified",
+                         id_number="001090000021")
+    worklist = handover.create_handover(police, [person.id], None)
+    handover.hand_over(worklist, police)
+    db.session.commit()
+    frozen = handover.stored_document(worklist)
+    detail = client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
+    assert f"/signing/handover/{worklist.id}" in detail
+    assert client.get(f"/signing/handover/{worklist.id}").status_code == 200
+    wrong = client.post(f"/signing/handover/{worklist.id}",
+                        data={"csrf_token": token(client), "pin": "0"})
+    assert wrong.status_code == 422 and "Sai mã PIN" in wrong.get_data(as_text=True)
+    response = client.post(f"/signing/handover/{worklist.id}",
+                           data={"csrf_token": token(client), "pin": PIN})
+    assert response.status_code == 303
+    document = db.session.scalars(sa.select(SignedDocument)).one()
+    content = services.stored_content(document)
+    assert content.startswith(frozen)  # the signature is appended to the frozen bytes
+    assert core.validate(content, [ca.cert]).ok
+    assert db.session.get(Person, person.id).status == PersonStatus.VERIFIED
+
+
+@pytest.mark.parametrize(("role", "area_code", "expected"), [
+    (Role.HEALTH_STATION, OWN, 403), (Role.COMMITTEE, OWN, 403), (Role.POLICE, NEIGHBOUR, 404),
+])
+def test_handover_signing_matrix(client, login_as, make_user, make_person, role, area_code,
+                                 expected):
+    from portal.worklists import handover
+
+    police = make_user(Role.POLICE, OWN)
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified")
+    worklist = handover.create_handover(police, [person.id], None)
+    handover.hand_over(worklist, police)
+    db.session.commit()
+    login_as(role, area_code)
+    assert client.get(f"/signing/handover/{worklist.id}").status_code == expected

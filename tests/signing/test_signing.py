@@ -248,3 +248,54 @@ def test_minutes_upload_confirms(make_user, awaiting):
         PersonStatus.CONFIRMED}
     with pytest.raises(services.SigningRefused):
         services.record_minutes(chair, b"MZ not a scan")
+
+
+def test_http_tsa_by_url(app, chair, awaiting, ca, pki_dir):
+    """SIGNING_TSA_URL: the time-stamp comes from an RFC 3161 server over HTTP."""
+    from portal.signing import tsa
+
+    in_process = core.TsaConfig(
+        cert=pki.load_pem_cert((pki_dir / "tsa.pem").read_bytes()),
+        key=pki.load_pem_key((pki_dir / "tsa-key.pem").read_bytes()), chain=(ca.cert,))
+    server, url = tsa.serve_in_thread(in_process.timestamper())
+    try:
+        app.config["SIGNING_TSA_URL"] = url
+        assert services.tsa_config().url == url
+        document = services.sign_committee_list(chair, PIN)
+    finally:
+        server.shutdown()
+        server.server_close()
+    verdict = core.validate(stored(document), [ca.cert])
+    assert verdict.ok and verdict.signatures[0].timestamp_ok
+
+
+def test_unreachable_tsa_refuses_cleanly(app, chair, awaiting):
+    app.config["SIGNING_TSA_URL"] = "http://127.0.0.1:9/"
+    with pytest.raises(services.SigningRefused):
+        services.sign_committee_list(chair, PIN)
+
+
+def test_level_b_lt(app, chair, awaiting, ca):
+    app.config["SIGNING_LEVEL"] = "B-LT"
+    document = services.sign_committee_list(chair, PIN)
+    assert document.level == "B-LT"
+    assert core.validate(stored(document), [ca.cert]).ok
+
+
+def test_demo_certificates(app, make_user, awaiting, tmp_path):
+    """The demo makes its CA and TSA once and a demo PKCS#12 per signing user; the demo
+    password unlocks it, and what it signs validates against the demo CA."""
+    from portal.signing import demo
+
+    app.config["SIGNING_DEMO_PKI_DIR"] = str(tmp_path / "demo-pki")
+    chair = make_user(Role.COMMITTEE, OWN, display_name="Chủ tịch UBND Phường Ba Đình")
+    police = make_user(Role.POLICE, OWN)
+    make_user(Role.HEALTH_STATION, OWN)
+    assert demo.seed("demo-pw") == 2
+    assert demo.seed("demo-pw") == 0  # idempotent
+    credential = services.active_credential(chair)
+    assert credential.demo and services.active_credential(police).demo
+    document = services.sign_committee_list(chair, "demo-pw")
+    db.session.commit()
+    assert core.validate(stored(document), services.trust_roots()).ok
+    assert (tmp_path / "demo-pki" / "ca.pem").is_file()
