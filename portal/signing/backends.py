@@ -54,8 +54,10 @@ def open_signer(credential: SigningCredential, pin: str) -> Any:
 
 # --- PKCS#11 --------------------------------------------------------------------------------
 
-_sessions: dict[tuple[str, str, int], Any] = {}
-_sessions_lock = threading.Lock()
+# One session per worker: a process holds at most one logged-in session per token, from the
+# unlock to the end of the request, CLI command or job (the app context), so that a batch
+# signs every document in one session and a wrong PIN is always checked by a fresh login.
+_token_lock = threading.RLock()
 
 
 def pkcs11_module() -> str:
@@ -63,60 +65,48 @@ def pkcs11_module() -> str:
                or "/usr/lib/softhsm/libsofthsm2.so")
 
 
-def _session(module: str, token_label: str, pin: str) -> Any:
-    """One logged-in session per worker process and token: opening a session and logging in
-    costs more than a signature, and tokens limit concurrent sessions."""
-    import pkcs11
+def _open_sessions() -> list[Any]:
+    from flask import g
 
-    key = (module, token_label, os.getpid())
-    with _sessions_lock:
-        session = _sessions.get(key)
-        if session is not None:
-            return session
-        lib = pkcs11.lib(module)
+    if "pkcs11_sessions" not in g:
+        g.pkcs11_sessions = []
+    return g.pkcs11_sessions
+
+
+def close_sessions(_error: BaseException | None = None) -> None:
+    """Log out and release the token at the end of the app context."""
+    from flask import g
+
+    sessions = g.pop("pkcs11_sessions", [])
+    for session in sessions:
         try:
-            token = lib.get_token(token_label=token_label)
-        except (pkcs11.NoSuchToken, pkcs11.MultipleTokensReturned) as error:
-            raise core.SignerUnavailable(f"token {token_label} not found") from error
-        try:
-            session = token.open(user_pin=pin)
-        except (pkcs11.PinIncorrect, pkcs11.PinInvalid, pkcs11.PinLenRange) as error:
-            raise core.SignerUnavailable("wrong PIN") from error
-        _sessions[key] = session
-        return session
-
-
-def close_sessions() -> None:
-    with _sessions_lock:
-        for session in _sessions.values():
-            try:
-                session.close()
-            except Exception:  # a closed or vanished token: nothing left to release
-                pass
-        _sessions.clear()
+            session.close()
+        except Exception:  # a token pulled out: nothing left to release
+            pass
+        finally:
+            _token_lock.release()
 
 
 def pkcs11_signer(credential: SigningCredential, pin: str) -> Any:
-    """A pyHanko PKCS#11 signer. The cached session was opened with a PIN; every call still
-    checks this call's PIN against the token first, so a wrong PIN is always refused."""
+    """A pyHanko PKCS#11 signer on a session logged in with this PIN. ECDSA goes through the
+    raw mechanism (CKM_ECDSA on pyHanko's digest), which every token has."""
     import pkcs11
     from pyhanko.sign.pkcs11 import PKCS11Signer
 
-    module = pkcs11_module()
-    label = credential.token_label or ""
-    # Checking the PIN: a fresh session that logs in and out again.
-    lib = pkcs11.lib(module)
+    close_sessions()  # a second unlock in the same context logs in afresh
+    _token_lock.acquire()
     try:
-        token = lib.get_token(token_label=label)
-        with token.open(user_pin=pin):
-            pass
-    except (pkcs11.PinIncorrect, pkcs11.PinInvalid, pkcs11.PinLenRange) as error:
+        lib = pkcs11.lib(pkcs11_module())
+        token = lib.get_token(token_label=credential.token_label or "")
+        session = token.open(user_pin=pin)
+    except (pkcs11.PinIncorrect, pkcs11.PinInvalid, pkcs11.PinLenRange,
+            pkcs11.ArgumentsBad) as error:
+        _token_lock.release()
         raise core.SignerUnavailable("wrong PIN") from error
-    except pkcs11.UserAlreadyLoggedIn:
-        pass
-    except (pkcs11.NoSuchToken, pkcs11.MultipleTokensReturned) as error:
-        raise core.SignerUnavailable(f"token {label} not found") from error
-    session = _session(module, label, pin)
+    except (pkcs11.NoSuchToken, pkcs11.MultipleTokensReturned, pkcs11.PKCS11Error) as error:
+        _token_lock.release()
+        raise core.SignerUnavailable(f"token {credential.token_label} unavailable") from error
+    _open_sessions().append(session)
     certs = [core.to_asn1_cert(c) for c in certificate_chain(credential)]
     return PKCS11Signer(session, key_label=credential.key_label, signing_cert=certs[0],
                         ca_chain=certs[1:], other_certs_to_pull=(), use_raw_mechanism=True)

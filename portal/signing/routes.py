@@ -27,6 +27,13 @@ from portal.signing.models import DocumentKind, DocumentMember, SignedDocument
 
 bp = Blueprint("signing", __name__)
 
+
+@bp.record_once
+def _release_tokens(state) -> None:
+    from portal.signing.backends import close_sessions
+
+    state.app.teardown_appcontext(close_sessions)
+
 AWAITING_FRAGMENTS = {"signing-results": "results", "sign-dialog": "dialog"}
 SHOWN = 200
 STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
