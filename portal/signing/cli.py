@@ -55,6 +55,56 @@ def sign_command(commune_code: str, username: str, certificates: bool) -> None:
         click.echo(str(Path(root) / path))
 
 
+@confirmations.command("import-pkcs12")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "username", required=True)
+@click.option("--title", required=True, help="Chức vụ shown in the stamp, e.g. 'Chủ tịch'.")
+@click.option("--unit", required=True, help="Unit shown in the stamp, e.g. 'UBND Phường Ba Đình'.")
+def import_pkcs12_command(file: Path, username: str, title: str, unit: str) -> None:
+    """Keep a user's PKCS#12 (its PIN from PORTAL_SIGNING_PIN) sealed as their signing key."""
+    from portal.auth.models import User
+    from portal.signing import services
+
+    pin = os.environ.get("PORTAL_SIGNING_PIN")
+    if not pin:
+        raise click.ClickException("set PORTAL_SIGNING_PIN")
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException("unknown user")
+    try:
+        credential = services.add_pkcs12_credential(user, file.read_bytes(), pin, title, unit)
+    except services.SigningRefused as refused:
+        raise click.ClickException(str(refused)) from refused
+    db.session.commit()
+    click.echo(f"{username}: {credential.subject} (serial {credential.serial}, valid until "
+               f"{credential.not_after:%d/%m/%Y})")
+
+
+@confirmations.command("import-pkcs11")
+@click.argument("certificates", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "username", required=True)
+@click.option("--token", "token_label", required=True, help="The token's label.")
+@click.option("--key", "key_label", required=True, help="The private key's label on it.")
+@click.option("--title", required=True)
+@click.option("--unit", required=True)
+def import_pkcs11_command(certificates: Path, username: str, token_label: str, key_label: str,
+                          title: str, unit: str) -> None:
+    """Sign with a key on a PKCS#11 token: CERTIFICATES is a PEM file, signer's first."""
+    from cryptography import x509
+
+    from portal.auth.models import User
+    from portal.signing import services
+
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException("unknown user")
+    chain = x509.load_pem_x509_certificates(certificates.read_bytes())
+    credential = services.add_pkcs11_credential(user, token_label, key_label, chain, title,
+                                                unit)
+    db.session.commit()
+    click.echo(f"{username}: {credential.subject} on token {token_label}")
+
+
 @click.command("verify-pdf")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_pdf_command(file: Path) -> None:

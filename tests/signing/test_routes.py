@@ -386,3 +386,23 @@ def test_handover_signing_matrix(client, login_as, make_user, make_person, role,
     db.session.commit()
     login_as(role, area_code)
     assert client.get(f"/signing/handover/{worklist.id}").status_code == expected
+
+
+def test_cli_import_pkcs12(app, make_user, ca, monkeypatch, tmp_path):
+    from portal.signing import pki
+    from portal.signing.cli import import_pkcs12_command
+
+    user = make_user(Role.COMMITTEE, OWN)
+    issued = pki.issue(ca, "Ngô Thị Thu", title="Phó Chủ tịch", unit="UBND Phường Ba Đình")
+    path = tmp_path / "thu.p12"
+    path.write_bytes(pki.to_pkcs12(issued, ca, "4321"))
+    runner = app.test_cli_runner()
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", "0000")
+    args = [str(path), "--user", user.username, "--title", "Phó Chủ tịch", "--unit", "UBND"]
+    assert runner.invoke(import_pkcs12_command, args).exit_code != 0
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", "4321")
+    result = runner.invoke(import_pkcs12_command, args)
+    assert result.exit_code == 0, result.output
+    credential = services.active_credential(user)
+    assert credential is not None and "Ngô Thị Thu" in credential.subject
+    assert b"4321" not in (credential.sealed_pkcs12 or b"")
