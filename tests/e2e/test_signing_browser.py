@@ -63,7 +63,7 @@ def _seed(folder) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):
+def live_server(chromium_path, tmp_path_factory):  # noqa: F811  (imported fixture)
     tmp = tmp_path_factory.mktemp("e2e-signing")
     (tmp / "pki").mkdir()
     app = create_app({
@@ -90,7 +90,7 @@ def live_server(chromium_path, tmp_path_factory):
             db.engine.dispose()
 
 
-def test_chair_signs_the_confirmation_list(live_server, page):
+def test_chair_signs_the_confirmation_list(live_server, page):  # noqa: F811
     from playwright.sync_api import expect
 
     errors: list[str] = []
