@@ -221,7 +221,7 @@ def committee_list(commune: Any, persons: list[dict[str, Any]], signer_name: str
                          f"{commune.name}"), st["subtitle"]),
         Spacer(1, 8),
     ]
-    widths = [10 * mm, 40 * mm, 13 * mm, 23 * mm, 29 * mm, 12 * mm]
+    widths = [11 * mm, 39 * mm, 13 * mm, 23 * mm, 29 * mm, 12 * mm]
     widths.append(PAGE_WIDTH - sum(widths))
     story.append(_table(person_rows(persons, st), widths))
     story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
@@ -263,7 +263,7 @@ def site_daily_list(site: Any, day: date, persons: list[dict[str, Any]], signer_
             Paragraph(escape(person.get("vaccine") or ""), st["cell"]),
             Paragraph(escape(person.get("lot") or ""), st["cell_c"]),
         ])
-    widths = [9 * mm, 36 * mm, 12 * mm, 22 * mm, 28 * mm, 10 * mm, 26 * mm]
+    widths = [11 * mm, 35 * mm, 12 * mm, 22 * mm, 28 * mm, 10 * mm, 25 * mm]
     widths.append(PAGE_WIDTH - sum(widths))
     story.append(_table(rows, widths))
     story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
@@ -449,7 +449,7 @@ def minutes(commune: Any, persons: list[dict[str, Any]], number: str, day: date)
                   _style("para", size=12, align=4)),
         Spacer(1, 8),
     ]
-    widths = [10 * mm, 40 * mm, 13 * mm, 23 * mm, 29 * mm, 12 * mm]
+    widths = [11 * mm, 39 * mm, 13 * mm, 23 * mm, 29 * mm, 12 * mm]
     widths.append(PAGE_WIDTH - sum(widths))
     story.append(_table(person_rows(persons, st), widths))
     story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
