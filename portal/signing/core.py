@@ -135,6 +135,35 @@ def stamp_style() -> TextStampStyle:
     )
 
 
+class LocalTimeStamper(DummyTimeStamper):
+    """pyHanko's in-process TSA, with its RSA key parsed once instead of for every token
+    (parsing an RSA key costs more than the whole signature)."""
+
+    def __init__(self, cert: x509.Certificate, key: Any, chain: list[x509.Certificate]):
+        super().__init__(tsa_cert=to_asn1_cert(cert), tsa_key=to_asn1_key(key),
+                         certs_to_embed=SimpleCertificateStore.from_certs(
+                             [to_asn1_cert(c) for c in chain]))
+        self.parsed_key = key
+
+    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime):
+        from asn1crypto import cms, core
+        from cryptography.hazmat.primitives import hashes
+        from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
+
+        algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
+                     "sha512": hashes.SHA512()}[md_algorithm.lower()]
+        digest = hashes.Hash(algorithm)
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes([
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+            simple_cms_attribute("message_digest", digest.finalize()),
+        ])
+        signature = self.parsed_key.sign(signed_attrs.dump(), padding.PKCS1v15(), algorithm)
+        return signature, signed_attrs
+
+
 @dataclass(frozen=True)
 class TsaConfig:
     """An RFC 3161 TSA: a URL, or an in-process one from a certificate and key (tests, demo)."""
@@ -148,11 +177,7 @@ class TsaConfig:
         if self.url:
             return timestamps.HTTPTimeStamper(self.url, timeout=10)
         if self.cert is not None and self.key is not None:
-            return DummyTimeStamper(
-                tsa_cert=to_asn1_cert(self.cert), tsa_key=to_asn1_key(self.key),
-                certs_to_embed=SimpleCertificateStore.from_certs(
-                    [to_asn1_cert(c) for c in self.chain]),
-            )
+            return LocalTimeStamper(self.cert, self.key, list(self.chain))
         return None
 
 

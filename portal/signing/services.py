@@ -91,13 +91,21 @@ def tsa_config() -> core.TsaConfig:
     if url:
         return core.TsaConfig(url=url)
     folder = demo_pki_dir()
-    if (folder / "tsa.pem").is_file() and (folder / "tsa-key.pem").is_file():
-        from portal.signing import pki
-
-        return core.TsaConfig(cert=pki.load_pem_cert((folder / "tsa.pem").read_bytes()),
-                              key=pki.load_pem_key((folder / "tsa-key.pem").read_bytes()),
-                              chain=tuple(_certs_at(folder / "ca.pem")))
+    key_file = folder / "tsa-key.pem"
+    if (folder / "tsa.pem").is_file() and key_file.is_file():
+        return _local_tsa(str(folder), key_file.stat().st_mtime)
     return core.TsaConfig()
+
+
+@lru_cache(maxsize=4)
+def _local_tsa(folder: str, mtime: float) -> core.TsaConfig:
+    """The demo TSA's key parsed once per process (an RSA key takes long to load)."""
+    from portal.signing import pki
+
+    path = Path(folder)
+    return core.TsaConfig(cert=pki.load_pem_cert((path / "tsa.pem").read_bytes()),
+                          key=pki.load_pem_key((path / "tsa-key.pem").read_bytes()),
+                          chain=tuple(_certs_at(path / "ca.pem")))
 
 
 def signing_level() -> str:
