@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_signing'
+# The brief named the parent '0002_matching_worklists_jobs'; its revision id is '0002'.
 down_revision = '0002'
 branch_labels = None
 depends_on = None
