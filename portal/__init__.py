@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.records.routes import bp as records_bp
     from portal.registry import match_routes  # noqa: F401  (adds /registry/match)
     from portal.registry.routes import bp as registry_bp
+    from portal.signing.routes import bp as signing_bp
     from portal.worklists import (  # noqa: F401  (routes on the worklists blueprint)
         decision_lists,
         handover_routes,
@@ -61,10 +62,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(worklists_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(signing_bp)
     import portal.registry.jobs  # noqa: F401  (registers the job handlers)
+    import portal.signing.jobs  # noqa: F401  (registers the batch-signing job)
     from portal import cli
+    from portal.signing import cli as signing_cli
 
     cli.init_app(app)
+    signing_cli.init_app(app)
     return app
 
 

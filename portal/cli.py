@@ -76,6 +76,10 @@ def demo_command(password: str | None, accounts_file: str | None) -> None:
     password = password or services.DEFAULT_PASSWORD
     try:
         accounts = services.seed(password)
+        # Signing (issue 5): demo CA, local TSA and a demo certificate per signing user.
+        from portal.signing import demo as signing_demo
+
+        signing_demo.seed(password)
         db.session.commit()
         click.echo(_("Demo data created."))
         seeded = True

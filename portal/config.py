@@ -19,6 +19,12 @@ ENV_KEYS = (
     "REGISTER_TIMEOUT",
     "REGISTER_TOKEN",
     "REGISTER_BATCH_SIZE",
+    "SIGNING_TSA_URL",
+    "SIGNING_LEVEL",
+    "SIGNING_TRUST_ROOTS",
+    "SIGNING_PKCS11_MODULE",
+    "PUBLIC_BASE_URL",
+    "DOCUMENTS_DIR",
 )
 # Only these are numbers; anything else (a token with leading zeros) stays a string.
 NUMERIC_KEYS = frozenset(
@@ -51,6 +57,12 @@ class Defaults:
     # Number of reverse proxies (nginx, ...) in front of gunicorn whose X-Forwarded-For
     # and X-Forwarded-Proto are trusted; 0 when clients connect directly.
     TRUSTED_PROXIES = 0
+    # Signing (PAdES): the RFC 3161 TSA (without one, the demo's in-process TSA), the level
+    # (B-B, B-T, B-LT), a PEM bundle of trusted roots for verification, the scan size limit.
+    SIGNING_TSA_URL: str | None = None
+    SIGNING_LEVEL = "B-T"
+    SIGNING_TRUST_ROOTS: str | None = None
+    SIGNING_MAX_SCAN_BYTES = 10 * 1024 * 1024
 
 
 def load(app, overrides: dict | None = None) -> None:

@@ -7,6 +7,7 @@ from portal.dashboard.models import DailyTally, DoseTally, PersonTally, Target
 from portal.jobs.models import Job
 from portal.records.models import Dose, Person
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
+from portal.signing.models import DocumentMember, SignedDocument, SigningCredential
 from portal.worklists.models import Worklist, WorklistMember
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "DailyTally",
+    "DocumentMember",
     "Dose",
     "DoseTally",
     "Job",
@@ -23,6 +25,8 @@ __all__ = [
     "PersonTally",
     "RegisterEntry",
     "RegisterExtract",
+    "SignedDocument",
+    "SigningCredential",
     "Site",
     "Target",
     "User",

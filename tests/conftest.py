@@ -101,6 +101,8 @@ def app():
                 "ARGON2_MEMORY_COST": 1024,
                 # Jobs run in-process, synchronously: huey's own testing mode.
                 "HUEY_IMMEDIATE": True,
+                # The demo's signing CA and TSA go to a temporary folder, not instance/.
+                "SIGNING_DEMO_PKI_DIR": os.path.join(tmp_dir, "demo-pki"),
             }
         )
         app.test_client_class = IsolatedClient

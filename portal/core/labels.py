@@ -51,6 +51,12 @@ def sex_label(value) -> str:
 DATE_FIELDS = frozenset({"birth_date", "vaccinated_on"})
 
 ACTION_LABELS = {
+    "document.sign": _l("Document signed"),
+    "document.verify": _l("Signed document verified"),
+    "signing.pin_refused": _l("Signing refused: wrong PIN"),
+    "signing.refused": _l("Signing refused"),
+    "signing.credential_add": _l("Signing certificate added"),
+    "person.supersede_confirmation": _l("Confirmation superseded by a change"),
     "person.create": _l("Record created"),
     "person.update": _l("Record changed"),
     "person.correct": _l("Record corrected"),
@@ -124,6 +130,7 @@ def action_label(action: str) -> str:
 JOB_LABELS = {
     "match": _l("Matching against the population database"),
     "register_import": _l("Importing a population register extract"),
+    "sign_certificates": _l("Signing vaccination certificates"),
 }
 
 

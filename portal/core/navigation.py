@@ -22,6 +22,7 @@ def navigation() -> list[NavLink]:
         return []
     from portal.auth.models import Role
     from portal.registry.permissions import can_import_extract
+    from portal.signing.permissions import can_sign_anything
     from portal.worklists.permissions import can_review
 
     endpoint = request.endpoint or ""
@@ -40,6 +41,8 @@ def navigation() -> list[NavLink]:
          "worklists.show_decision_list", {"slug": "corrections"}, slug == "corrections"),
         (can_review(current_user), _l("Register updates"), "worklists.show_decision_list",
          {"slug": "register-updates"}, slug == "register-updates"),
+        (can_sign_anything(current_user), _l("Awaiting signature"), "signing.show_awaiting", {},
+         request.blueprint == "signing"),
     ]
     return [NavLink(str(label), url_for(target, **args), active)
             for shown, label, target, args, active in items if shown]

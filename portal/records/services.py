@@ -97,6 +97,12 @@ def update_person(
                 sa.delete(MatchResult).where(MatchResult.person_id == person.id)
             )
         audit.record(action, "person", person.id, changes, reason, actor)
+        # Signing (issue 5): a confirmed person whose identity changed loses the confirmation.
+        if before["status"] == PersonStatus.CONFIRMED and "status" not in changes:
+            from portal.signing import services as signing
+
+            if signing.identity_changed(changes):
+                signing.supersede_person(person, actor)
     return changes
 
 

@@ -19,6 +19,7 @@ from portal.core.forms import PortalForm
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
+from portal.signing import permissions as signing_permissions
 from portal.worklists import handover, pdf, permissions
 from portal.worklists.models import Worklist, WorklistState
 from portal.worklists.routes import bp
@@ -175,6 +176,9 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
         state_badges=STATE_BADGES,
         birth_text=pdf.birth_text,
         message=message,
+        # Signing (issue 5): the police officer signs the frozen list.
+        can_sign=(worklist.state != WorklistState.DRAFT
+                  and signing_permissions.can_sign_handover(current_user, worklist)),
     )
 
 

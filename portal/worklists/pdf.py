@@ -162,9 +162,29 @@ def _numbered_canvas(draft: bool):
     return NumberedCanvas
 
 
+class SlotMarker(Flowable):
+    """Draws nothing and takes no room: records where the signer's gap starts, so that a
+    digital signature's stamp can be placed in it (portal.signing)."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__()
+        self.record = record
+        self.width = self.height = 0
+
+    def wrap(self, available_width, available_height):
+        self.record["width"] = available_width
+        return 0, 0
+
+    def draw(self) -> None:
+        self.record["x"], self.record["y"] = self.canv.absolutePosition(0, 0)
+        self.record["page"] = self.canv.getPageNumber() - 1
+
+
 def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
-              moment: datetime | None, draft: bool = False) -> bytes:
-    """The handover list; ``moment`` is the hand-over time (now, for a draft)."""
+              moment: datetime | None, draft: bool = False,
+              signature_gap: dict[str, Any] | None = None) -> bytes:
+    """The handover list; ``moment`` is the hand-over time (now, for a draft).
+    ``signature_gap`` receives where the gap above the creator's name lies (page, x, y)."""
     register_fonts()
     area: Area = worklist.area
     province = area.province
@@ -249,6 +269,7 @@ def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
              Paragraph("(Ký, ghi rõ họ tên)", hint)],
             [Paragraph("NGƯỜI LẬP DANH SÁCH", signer),
              Paragraph("(Ký, ghi rõ họ tên)", hint),
+             *([SlotMarker(signature_gap)] if signature_gap is not None else []),
              Paragraph(escape(creator_name or ""), name)],
         ]],
         colWidths=[page_width / 2, page_width / 2],

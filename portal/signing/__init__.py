@@ -1,0 +1,1 @@
+"""Signed confirmations: PAdES documents, signer keys, minutes, public verification."""

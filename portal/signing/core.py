@@ -1,0 +1,331 @@
+"""PAdES signing and validation with pyHanko: the one module that talks to it.
+
+Signatures are ETSI.CAdES.detached, SHA-256, level B-T by default (a signature time-stamp
+from an RFC 3161 TSA), B-LT on request (validation data embedded), with a visible stamp in
+Vietnamese drawn in Noto Sans (1000 units per em; DejaVu misrenders in pyHanko stamps).
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_cms import SimpleSigner
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+FONT = Path(__file__).resolve().parent.parent / "fonts" / "NotoSans-Regular.ttf"
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+FIELD_NAME = "ChuKySo"
+# Room for the CMS: signature, certificates, time-stamp token (with the TSA's chain).
+BYTES_RESERVED = 16 * 1024
+BYTES_RESERVED_LT = 32 * 1024
+LEVELS = ("B-B", "B-T", "B-LT")
+
+
+class SignerUnavailable(Exception):
+    """The key could not be unlocked (wrong PIN, damaged file, token absent)."""
+
+
+def to_asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def to_asn1_key(key: Any) -> asn1_keys.PrivateKeyInfo:
+    return asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+
+
+class ParsedKeySigner(SimpleSigner):
+    """pyHanko's SimpleSigner re-parses the DER key for every signature; this one keeps the
+    parsed key, so a batch parses it once."""
+
+    def __init__(self, key: Any, cert: x509.Certificate, chain: list[x509.Certificate]):
+        store = SimpleCertificateStore()
+        store.register_multiple([to_asn1_cert(c) for c in chain])
+        super().__init__(signing_cert=to_asn1_cert(cert), signing_key=to_asn1_key(key),
+                         cert_registry=store)
+        self.parsed_key = key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+
+        algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
+                     "sha512": hashes.SHA512()}[digest_algorithm.lower()]
+        if isinstance(self.parsed_key, ec.EllipticCurvePrivateKey):
+            return self.parsed_key.sign(data, ec.ECDSA(algorithm))
+        if isinstance(self.parsed_key, rsa.RSAPrivateKey):
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+            if mechanism["algorithm"].native == "rsassa_pkcs1v15":
+                return self.parsed_key.sign(data, padding.PKCS1v15(), algorithm)
+        return super().sign_raw(data, digest_algorithm)
+
+
+def signer_from_pkcs12(data: bytes, pin: str) -> ParsedKeySigner:
+    """Unlock a PKCS#12 with the PIN; a wrong PIN raises SignerUnavailable."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(data, pin.encode())
+    except ValueError as error:
+        raise SignerUnavailable("wrong PIN or damaged PKCS#12") from error
+    if key is None or cert is None:
+        raise SignerUnavailable("the PKCS#12 holds no key or certificate")
+    return ParsedKeySigner(key, cert, list(extra))
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the visible signature says, in Vietnamese."""
+
+    name: str
+    title: str
+    unit: str
+    page: int  # 0-based
+    box: tuple[int, int, int, int]
+
+
+@functools.cache
+def _font_bytes() -> bytes:
+    return FONT.read_bytes()
+
+
+@functools.cache
+def stamp_style() -> TextStampStyle:
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.text import TextBoxStyle
+
+    @dataclass(frozen=True)
+    class InMemoryFont(GlyphAccumulatorFactory):
+        """pyHanko's factory opens the font file for each stamp and never closes it; this
+        one reads the (small, subset) font once."""
+
+        def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:
+            if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+                obj_stream = writer.prepare_object_stream()
+            return GlyphAccumulator(
+                writer=writer, font_handle=BytesIO(_font_bytes()), font_size=self.font_size,
+                ot_script_tag=self.ot_script_tag, ot_language_tag=self.ot_language_tag,
+                writing_direction=self.writing_direction,
+                bcp47_lang_code=self.bcp47_lang_code, obj_stream=obj_stream)
+
+    return TextStampStyle(
+        stamp_text="Ký bởi: %(name)s\n%(title)s – %(unit)s\nThời gian ký: %(when)s",
+        text_box_style=TextBoxStyle(font=InMemoryFont(str(FONT), font_size=8), leading=10),
+        border_width=1,
+        background=None,
+    )
+
+
+class LocalTimeStamper(DummyTimeStamper):
+    """pyHanko's in-process TSA, with its RSA key parsed once instead of for every token
+    (parsing an RSA key costs more than the whole signature)."""
+
+    def __init__(self, cert: x509.Certificate, key: Any, chain: list[x509.Certificate]):
+        super().__init__(tsa_cert=to_asn1_cert(cert), tsa_key=to_asn1_key(key),
+                         certs_to_embed=SimpleCertificateStore.from_certs(
+                             [to_asn1_cert(c) for c in chain]))
+        self.parsed_key = key
+
+    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime):
+        from asn1crypto import cms, core
+        from cryptography.hazmat.primitives import hashes
+        from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
+
+        algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
+                     "sha512": hashes.SHA512()}[md_algorithm.lower()]
+        digest = hashes.Hash(algorithm)
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes([
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+            simple_cms_attribute("message_digest", digest.finalize()),
+        ])
+        signature = self.parsed_key.sign(signed_attrs.dump(), padding.PKCS1v15(), algorithm)
+        return signature, signed_attrs
+
+
+@dataclass(frozen=True)
+class TsaConfig:
+    """An RFC 3161 TSA: a URL, or an in-process one from a certificate and key (tests, demo)."""
+
+    url: str | None = None
+    cert: x509.Certificate | None = None
+    key: Any = None
+    chain: tuple[x509.Certificate, ...] = ()
+
+    def timestamper(self) -> timestamps.TimeStamper | None:
+        if self.url:
+            return timestamps.HTTPTimeStamper(self.url, timeout=10)
+        if self.cert is not None and self.key is not None:
+            return LocalTimeStamper(self.cert, self.key, list(self.chain))
+        return None
+
+
+def signing_time_text(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%H:%M:%S ngày %d/%m/%Y (GMT+7)")
+
+
+def sign_pdf(content: bytes, signer: signers.Signer, stamp: Stamp | None,
+             timestamper: timestamps.TimeStamper | None, level: str = "B-T",
+             trust_roots: list[x509.Certificate] | None = None,
+             reason: str = "Xác nhận thông tin tiêm chủng", location: str | None = None,
+             moment: datetime | None = None) -> bytes:
+    """Sign ``content`` as PAdES (ETSI.CAdES.detached, SHA-256) and return the signed file."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown PAdES level {level}")
+    if level != "B-B" and timestamper is None:
+        raise SigningError("PAdES B-T needs a time-stamping authority (SIGNING_TSA_URL)")
+    moment = moment or datetime.now(LOCAL_TZ)
+    validation_context = None
+    if level == "B-LT":
+        validation_context = ValidationContext(
+            trust_roots=[to_asn1_cert(c) for c in trust_roots or []], allow_fetching=False,
+            revocation_mode="soft-fail")
+    meta = signers.PdfSignatureMetadata(
+        field_name=FIELD_NAME, md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES, reason=reason, location=location,
+        name=stamp.name if stamp else None,
+        embed_validation_info=level == "B-LT", validation_context=validation_context,
+    )
+    spec = None
+    style = None
+    params = None
+    if stamp is not None:
+        spec = fields.SigFieldSpec(FIELD_NAME, on_page=stamp.page, box=stamp.box)
+        style = stamp_style()
+        # NFC: the subset font has the precomposed Vietnamese letters and no mark positioning.
+        params = {key: unicodedata.normalize("NFC", value) for key, value in
+                  {"name": stamp.name, "title": stamp.title, "unit": stamp.unit,
+                   "when": signing_time_text(moment)}.items()}
+    pdf_signer = signers.PdfSigner(meta, signer=signer,
+                                   timestamper=timestamper if level != "B-B" else None,
+                                   stamp_style=style, new_field_spec=spec)
+    writer = IncrementalPdfFileWriter(BytesIO(content), strict=False)
+    output = pdf_signer.sign_pdf(
+        writer, appearance_text_params=params,
+        bytes_reserved=BYTES_RESERVED_LT if level == "B-LT" else BYTES_RESERVED,
+    )
+    return output.getvalue()
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@dataclass
+class SignatureReport:
+    intact: bool
+    valid: bool
+    trusted: bool
+    signer_name: str
+    signer_subject: str
+    serial: str
+    signing_time: datetime | None
+    timestamp_time: datetime | None
+    timestamp_ok: bool
+    whole_file: bool
+    modified_after: str | None  # None when nothing was changed after signing
+    key_usage_ok: bool = True
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (self.intact and self.valid and self.trusted and self.whole_file
+                and self.key_usage_ok)
+
+
+@dataclass
+class Verdict:
+    readable: bool
+    message: str | None = None  # why the file could not be checked
+    signatures: list[SignatureReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.readable and bool(self.signatures) and all(s.ok for s in self.signatures)
+
+
+def _common_name(cert: asn1_x509.Certificate) -> str:
+    for rdn in cert.subject.chosen:
+        for attribute in rdn:
+            if attribute["type"].native == "common_name":
+                return str(attribute["value"].native)
+    return cert.subject.human_friendly
+
+
+def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
+    """Check every signature of a PDF; never raises on bad input (the verdict says why)."""
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    if not content.lstrip()[:5].startswith(b"%PDF-"):
+        return Verdict(False, "not_pdf")
+    try:
+        reader = PdfFileReader(BytesIO(content), strict=False)
+        if reader.encrypted:
+            return Verdict(False, "encrypted")
+        embedded = reader.embedded_signatures
+    except Exception:  # a damaged file: pyHanko raises many kinds of errors
+        return Verdict(False, "damaged")
+    if not embedded:
+        return Verdict(False, "unsigned")
+    roots = [to_asn1_cert(c) for c in trust_roots]
+    reports = []
+    for signature in embedded:
+        context = ValidationContext(trust_roots=roots, allow_fetching=False,
+                                    revocation_mode="soft-fail")
+        try:
+            status = validate_pdf_signature(signature, signer_validation_context=context,
+                                            ts_validation_context=context)
+        except (SignatureValidationError, ValueError, KeyError, TypeError) as error:
+            cert = signature.signer_cert
+            reports.append(SignatureReport(
+                intact=False, valid=False, trusted=False, signer_name=_common_name(cert),
+                signer_subject=cert.subject.human_friendly, serial=format(cert.serial_number, "x"),
+                signing_time=None, timestamp_time=None, timestamp_ok=False, whole_file=False,
+                modified_after=None, problem=str(error)[:300]))
+            continue
+        ts = status.timestamp_validity
+        level = status.modification_level
+        # B-LT appends validation data (a DSS) after the signature: allowed, not an edit.
+        whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+            level is not None and level.name == "LTA_UPDATES")
+        cert = status.signing_cert
+        key_usage_ok = status.trust_problem_indic is None or (
+            "KEY_USAGE" not in str(status.trust_problem_indic)
+            and "CHAIN_CONSTRAINTS" not in str(status.trust_problem_indic))
+        reports.append(SignatureReport(
+            intact=status.intact, valid=status.valid,
+            trusted=status.trust_problem_indic is None and status.validation_path is not None,
+            signer_name=_common_name(cert), signer_subject=cert.subject.human_friendly,
+            serial=format(cert.serial_number, "x"),
+            signing_time=status.signer_reported_dt,
+            timestamp_time=ts.timestamp if ts is not None else None,
+            timestamp_ok=bool(ts and ts.intact and ts.valid and ts.trust_problem_indic is None),
+            whole_file=whole,
+            modified_after=None if whole else (level.name if level is not None else "OTHER"),
+            key_usage_ok=key_usage_ok,
+            problem=str(status.trust_problem_indic) if status.trust_problem_indic else None,
+        ))
+    return Verdict(True, None, reports)
+

@@ -1,0 +1,56 @@
+"""The demo's signing setup: a demo certificate authority, a local TSA, and a certificate for
+every user who signs (committee chairs, vaccination sites, police), each kept as a PKCS#12
+whose PIN is the demo password. The interface marks these certificates as demo ones."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.signing import pki, services
+
+TITLES = {
+    Role.COMMITTEE: ("Chủ tịch", "UBND {area}"),
+    Role.VACCINATION_SITE: ("Thủ trưởng cơ sở tiêm chủng", "{site}"),
+    Role.POLICE: ("Cán bộ Công an", "Công an {area}"),
+}
+
+
+def ensure_pki() -> tuple[pki.Issued, bool]:
+    """The demo CA and TSA in the instance folder (SIGNING_DEMO_PKI_DIR); made once."""
+    folder = services.demo_pki_dir()
+    ca_cert, ca_key = folder / "ca.pem", folder / "ca-key.pem"
+    if ca_cert.is_file() and ca_key.is_file():
+        return pki.Issued(pki.load_pem_key(ca_key.read_bytes()),
+                          pki.load_pem_cert(ca_cert.read_bytes())), False
+    folder.mkdir(parents=True, exist_ok=True)
+    ca = pki.make_ca()
+    tsa = pki.issue(ca, "Demo TSA – Cổng đối soát (KHÔNG DÙNG THẬT)", tsa=True)
+    for name, data in (("ca-key.pem", ca.key_pem()), ("tsa-key.pem", tsa.key_pem()),
+                       ("ca.pem", ca.cert_pem()), ("tsa.pem", tsa.cert_pem())):
+        path = folder / name
+        path.write_bytes(data)
+        if name.endswith("-key.pem"):
+            path.chmod(0o600)
+    return ca, True
+
+
+def seed(password: str) -> int:
+    """Certificates for the signing users that have none; returns how many were issued."""
+    ca, _created = ensure_pki()
+    users = list(db.session.scalars(sa.select(User).where(User.role.in_(list(TITLES)))
+                                    .order_by(User.id)))
+    issued = 0
+    for user in users:
+        if services.active_credential(user) is not None:
+            continue
+        if user.role == Role.VACCINATION_SITE and user.site is None:
+            continue
+        title, unit_format = TITLES[user.role]
+        unit = unit_format.format(area=user.area.name, site=user.site.name if user.site else "")
+        certificate = pki.issue(ca, user.display_name, title=title, unit=unit)
+        services.add_pkcs12_credential(user, pki.to_pkcs12(certificate, ca, password), password,
+                                       title, unit, demo=True)
+        issued += 1
+    return issued

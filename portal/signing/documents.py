@@ -1,0 +1,491 @@
+"""The documents that are signed, as Vietnamese PDFs laid out after Decree 30/2020/NĐ-CP:
+the committee's confirmation list, a vaccination site's daily confirmation list, a person's
+vaccination certificate with a QR code, and the minutes (biên bản) used without a certificate.
+
+Each builder returns the PDF and where its signature goes (page and box), recorded while
+reportlab lays the page out, so the visible stamp lands in the signature block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from io import BytesIO
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.flowables import Flowable
+
+from portal.worklists.pdf import (
+    BOLD,
+    ITALIC,
+    LEFT_MARGIN,
+    REGULAR,
+    RIGHT_MARGIN,
+    SEX,
+    Underline,
+    _full_name,
+    _style,
+    birth_text,
+    date_line,
+    place_name,
+    register_fonts,
+)
+
+PAGE_WIDTH = A4[0] - LEFT_MARGIN - RIGHT_MARGIN
+SLOT_WIDTH, SLOT_HEIGHT = 72 * mm, 20 * mm
+BASIS = {"matched": "Khớp CSDL dân cư", "verified": "Công an đã xác minh",
+         "needs_reconfirmation": "Xác nhận lại sau khi sửa"}
+
+
+@dataclass
+class Slot:
+    page: int = 0
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+@dataclass
+class Built:
+    content: bytes
+    slot: Slot
+    extra_slots: list[Slot] = field(default_factory=list)
+
+
+class SignatureSlot(Flowable):
+    """Empty room for the signature stamp; remembers where it was drawn."""
+
+    def __init__(self, slot: Slot, width: float = SLOT_WIDTH, height: float = SLOT_HEIGHT):
+        super().__init__()
+        self.slot = slot
+        self.width, self.height = width, height
+
+    def wrap(self, available_width, available_height):
+        return self.width, self.height
+
+    def draw(self) -> None:
+        x, y = self.canv.absolutePosition(0, 0)
+        self.slot.page = self.canv.getPageNumber() - 1
+        self.slot.box = (int(x), int(y), int(x + self.width), int(y + self.height))
+
+
+class _PagedCanvas(canvas.Canvas):
+    """'Trang x/y' needs the page count; Noto Serif from the start (no Helvetica)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initialFontName", REGULAR)
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self):  # noqa: N802  (reportlab's name)
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            if total > 1:
+                self.setFont(REGULAR, 9)
+                self.drawCentredString(A4[0] / 2, 10 * mm, f"Trang {self._pageNumber}/{total}")
+            super().showPage()
+        super().save()
+
+
+@dataclass(frozen=True)
+class Heading:
+    superior: str  # e.g. "UBND THÀNH PHỐ HÀ NỘI"
+    unit: str  # e.g. "ỦY BAN NHÂN DÂN PHƯỜNG BA ĐÌNH"
+    number: str  # e.g. "Số: 12/DS-UBND"
+    place: str
+    day: date
+
+
+def _styles() -> dict[str, Any]:
+    return {
+        "small": _style("small", size=11),
+        "small_bold": _style("small_bold", BOLD, 11),
+        "italic": _style("italic", ITALIC, 12),
+        "title": _style("title", BOLD, 14, spaceBefore=6, spaceAfter=2),
+        "subtitle": _style("subtitle", BOLD, 12),
+        "cell": _style("cell", size=9.5, align=TA_LEFT, leading=12),
+        "cell_c": _style("cell_c", size=9.5, leading=12),
+        "head": _style("head", BOLD, 9.5, leading=12),
+        "body": _style("body", size=12, align=TA_LEFT),
+        "signer": _style("signer", BOLD, 12),
+        "hint": _style("hint", ITALIC, 11),
+        "name": _style("name", BOLD, 12),
+    }
+
+
+def heading_flowables(heading: Heading, st: dict[str, Any]) -> list[Flowable]:
+    left: list[Flowable] = []
+    if heading.superior:
+        left.append(Paragraph(escape(heading.superior), st["small"]))
+    left += [Paragraph(escape(heading.unit).replace("\n", "<br/>"), st["small_bold"]),
+             Underline(30 * mm),
+             Spacer(1, 3), Paragraph(escape(heading.number), st["small"])]
+    right = [Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", st["small_bold"]),
+             Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
+             Underline(55 * mm)]
+    columns = [PAGE_WIDTH * 0.42, PAGE_WIDTH * 0.58]
+    table = Table([[left, right]], colWidths=columns)
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    date_row = Table([["", Paragraph(escape(date_line(heading.place, heading.day)),
+                                     st["italic"])]], colWidths=columns)
+    date_row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                  ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    return [table, Spacer(1, 4), date_row, Spacer(1, 8)]
+
+
+def signature_block(role_lines: list[str], signer_name: str, slot: Slot,
+                    st: dict[str, Any], left: list[Flowable] | None = None) -> Flowable:
+    right: list[Flowable] = [Paragraph(escape(line), st["signer"]) for line in role_lines]
+    right += [Paragraph("(Ký số)", st["hint"]), SignatureSlot(slot),
+              Paragraph(escape(signer_name), st["name"])]
+    block = Table([[left or "", right]], colWidths=[PAGE_WIDTH - 80 * mm, 80 * mm])
+    block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("ALIGN", (1, 0), (1, 0), "CENTER")]))
+    return KeepTogether([block])
+
+
+def _table(rows: list[list[Any]], widths: list[float]) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]))
+    return table
+
+
+def _build(story: list[Flowable], title: str, author: str) -> bytes:
+    buffer = BytesIO()
+    document = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=LEFT_MARGIN, rightMargin=RIGHT_MARGIN,
+        topMargin=20 * mm, bottomMargin=20 * mm, title=title, author=author,
+        creator="Cổng đối soát dữ liệu tiêm chủng", invariant=1,
+    )
+    document.build(story, canvasmaker=_PagedCanvas)
+    return buffer.getvalue()
+
+
+def commune_heading(commune: Any, number: str, day: date) -> Heading:
+    province = commune.province
+    superior = f"UBND {_full_name(province).upper()}" if province is not None else ""
+    return Heading(superior, f"ỦY BAN NHÂN DÂN\n{commune.name.upper()}", number,
+                   place_name(commune), day)
+
+
+def person_rows(persons: list[dict[str, Any]], st: dict[str, Any],
+                with_basis: bool = True) -> list[list[Any]]:
+    """Header paragraphs; then plain strings for the short cells and a paragraph only for the
+    name (which may wrap): a paragraph per cell makes a 500-row list several times slower."""
+    header = ["STT", "Họ và tên", "Giới tính", "Ngày sinh", "Số định danh", "Số mũi"]
+    if with_basis:
+        header.append("Căn cứ xác nhận")
+    rows: list[list[Any]] = [[Paragraph(text, st["head"]) for text in header]]
+    for number, person in enumerate(persons, 1):
+        row: list[Any] = [
+            str(number),
+            Paragraph(escape(person.get("full_name") or ""), st["cell"]),
+            SEX.get(person.get("sex") or "", ""),
+            birth_text(person.get("birth_date"), person.get("birth_precision")),
+            person.get("id_number") or "",
+            str(person.get("doses") or 0),
+        ]
+        if with_basis:
+            row.append(BASIS.get(person.get("status") or "", ""))
+        rows.append(row)
+    return rows
+
+
+def _list_table(rows: list[list[Any]], widths: list[float]) -> Table:
+    table = _table(rows, widths)
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 1), (-1, -1), REGULAR),
+        ("FONTSIZE", (0, 1), (-1, -1), 9.5),
+        ("ALIGN", (0, 1), (0, -1), "CENTER"),
+        ("ALIGN", (2, 1), (5, -1), "CENTER"),
+    ]))
+    return table
+
+
+def committee_list(commune: Any, persons: list[dict[str, Any]], signer_name: str,
+                   signer_title: str, number: str, day: date) -> Built:
+    """Danh sách xác nhận: the commune's verified persons, signed by the committee chair."""
+    register_fonts()
+    st = _styles()
+    slot = Slot()
+    story = heading_flowables(commune_heading(commune, number, day), st)
+    story += [
+        Paragraph("DANH SÁCH XÁC NHẬN THÔNG TIN TIÊM CHỦNG VẮC XIN COVID-19", st["title"]),
+        Paragraph(escape(f"Người đã được xác thực với Cơ sở dữ liệu quốc gia về dân cư – "
+                         f"{commune.name}"), st["subtitle"]),
+        Spacer(1, 8),
+    ]
+    widths = [11 * mm, 39 * mm, 13 * mm, 23 * mm, 29 * mm, 12 * mm]
+    widths.append(PAGE_WIDTH - sum(widths))
+    story.append(_list_table(person_rows(persons, st), widths))
+    story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
+              Paragraph("Ủy ban nhân dân xác nhận thông tin tiêm chủng của những người có tên "
+                        "trên là chính xác.", st["body"]), Spacer(1, 10)]
+    story.append(signature_block(["TM. ỦY BAN NHÂN DÂN", signer_title.upper()], signer_name,
+                                 slot, st))
+    content = _build(story, f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
+                     f"UBND {commune.name}")
+    return Built(content, slot)
+
+
+def site_daily_list(site: Any, day: date, persons: list[dict[str, Any]], signer_name: str,
+                    signer_title: str, number: str) -> Built:
+    """Hộ chiếu vắc xin: the persons whose doses the site recorded that day."""
+    register_fonts()
+    st = _styles()
+    slot = Slot()
+    heading = Heading("", site.name.upper(), number, place_name(site.commune), day)
+    story = heading_flowables(heading, st)
+    story += [
+        Paragraph("DANH SÁCH XÁC NHẬN HỘ CHIẾU VẮC XIN", st["title"]),
+        Paragraph(escape(f"Người được tiêm tại {site.name} ngày {day:%d/%m/%Y}"),
+                  st["subtitle"]),
+        Spacer(1, 8),
+    ]
+    header = ["STT", "Họ và tên", "Giới tính", "Ngày sinh", "Số định danh", "Mũi", "Vắc xin",
+              "Số lô"]
+    rows: list[list[Any]] = [[Paragraph(text, st["head"]) for text in header]]
+    for number_, person in enumerate(persons, 1):
+        rows.append([
+            Paragraph(str(number_), st["cell_c"]),
+            Paragraph(escape(person.get("full_name") or ""), st["cell"]),
+            Paragraph(SEX.get(person.get("sex") or "", ""), st["cell_c"]),
+            Paragraph(birth_text(person.get("birth_date"), person.get("birth_precision")),
+                      st["cell_c"]),
+            Paragraph(escape(person.get("id_number") or ""), st["cell_c"]),
+            Paragraph(str(person.get("dose_number") or ""), st["cell_c"]),
+            Paragraph(escape(person.get("vaccine") or ""), st["cell"]),
+            Paragraph(escape(person.get("lot") or ""), st["cell_c"]),
+        ])
+    widths = [11 * mm, 35 * mm, 12 * mm, 22 * mm, 28 * mm, 10 * mm, 25 * mm]
+    widths.append(PAGE_WIDTH - sum(widths))
+    story.append(_table(rows, widths))
+    story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
+              Spacer(1, 10)]
+    story.append(signature_block(["THỦ TRƯỞNG CƠ SỞ TIÊM CHỦNG"], signer_name, slot, st))
+    content = _build(story, f"Danh sách xác nhận hộ chiếu vắc xin – {site.name} – "
+                            f"{day:%d/%m/%Y}", site.name)
+    return Built(content, slot)
+
+
+class QrCode(Flowable):
+    """The verification link as a QR code, drawn as one filled path.
+
+    segno with a fixed mask pattern: choosing the best of eight masks costs ~8 ms, more than
+    the whole page's budget, and any mask reads equally well.
+    """
+
+    def __init__(self, data: str, size: float = 32 * mm):
+        super().__init__()
+        import segno
+
+        self.matrix = segno.make_qr(data, error="m", mask=2, boost_error=False).matrix
+        self.width = self.height = size
+
+    def wrap(self, available_width, available_height):
+        return self.width, self.height
+
+    def draw(self) -> None:
+        count = len(self.matrix)
+        module = self.width / count
+        path = self.canv.beginPath()
+        for row_index, row in enumerate(self.matrix):
+            y = self.height - (row_index + 1) * module
+            start = None
+            for col, dark in enumerate([*row, 0]):
+                if dark and start is None:
+                    start = col
+                elif not dark and start is not None:
+                    path.rect(start * module, y, (col - start) * module, module)
+                    start = None
+        self.canv.setFillColor(colors.black)
+        self.canv.drawPath(path, stroke=0, fill=1)
+
+
+def certificate(issuer_heading: Heading, person: dict[str, Any], doses: list[dict[str, Any]],
+                verify_url: str, code: str, signer_name: str, signer_role: list[str]) -> Built:
+    """Chứng nhận tiêm chủng: one page, the four identity fields, the doses, a QR code.
+
+    Drawn straight on the canvas with two fonts: platypus' layout and a third font cost more
+    than the 10 ms a certificate may take (batches sign hundreds).
+    """
+    register_fonts()
+    width, height = A4
+    left, right = LEFT_MARGIN, width - RIGHT_MARGIN
+    buffer = BytesIO()
+    c = canvas.Canvas(buffer, pagesize=A4, invariant=1, initialFontName=REGULAR)
+    c.setTitle("Chứng nhận tiêm chủng vắc xin COVID-19")
+    c.setAuthor(issuer_heading.unit)
+    c.setCreator("Cổng đối soát dữ liệu tiêm chủng")
+    # Heading (Decree 30/2020): unit on the left, national heading on the right.
+    left_mid = left + PAGE_WIDTH * 0.21
+    right_mid = left + PAGE_WIDTH * 0.71
+    y = height - 25 * mm
+    if issuer_heading.superior:
+        c.setFont(REGULAR, 11)
+        c.drawCentredString(left_mid, y, issuer_heading.superior)
+        y_unit = y - 14
+    else:
+        y_unit = y
+    c.setFont(BOLD, 11)
+    for line in issuer_heading.unit.split("\n"):
+        c.drawCentredString(left_mid, y_unit, line)
+        y_unit -= 14
+    y_unit += 14
+    c.setLineWidth(0.6)
+    c.line(left_mid - 15 * mm, y_unit - 4, left_mid + 15 * mm, y_unit - 4)
+    c.setFont(REGULAR, 11)
+    c.drawCentredString(left_mid, y_unit - 18, issuer_heading.number)
+    c.setFont(BOLD, 11)
+    c.drawCentredString(right_mid, y, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    c.setFont(BOLD, 12)
+    c.drawCentredString(right_mid, y - 14, "Độc lập - Tự do - Hạnh phúc")
+    c.line(right_mid - 27 * mm, y - 18, right_mid + 27 * mm, y - 18)
+    c.setFont(REGULAR, 12)
+    c.drawCentredString(right_mid, y - 40, date_line(issuer_heading.place, issuer_heading.day))
+    y -= 80
+    c.setFont(BOLD, 15)
+    c.drawCentredString(width / 2, y, "CHỨNG NHẬN TIÊM CHỦNG VẮC XIN COVID-19")
+    y -= 34
+    qr_size = 32 * mm
+    qr = QrCode(verify_url, qr_size)
+    qr.canv = c
+    c.saveState()
+    c.translate(right - qr_size, y - qr_size + 10)
+    qr.draw()
+    c.restoreState()
+    facts = [
+        ("Họ và tên:", person.get("full_name") or ""),
+        ("Ngày sinh:", birth_text(person.get("birth_date"), person.get("birth_precision"))),
+        ("Giới tính:", SEX.get(person.get("sex") or "", "")),
+        ("Số định danh cá nhân:", person.get("id_number") or ""),
+    ]
+    for label, value in facts:
+        c.setFont(REGULAR, 12)
+        c.drawString(left, y, label)
+        c.setFont(BOLD, 12)
+        c.drawString(left + 50 * mm, y, value)
+        y -= 20
+    c.setFont(REGULAR, 9)
+    c.drawString(left, y, f"Mã xác thực: {code}")
+    y -= 26
+    c.setFont(REGULAR, 12)
+    c.drawString(left, y, "Đã tiêm các mũi vắc xin phòng COVID-19 sau:")
+    y -= 10
+    columns = [12 * mm, 24 * mm, 34 * mm, 22 * mm]
+    columns.append(PAGE_WIDTH - sum(columns))
+    edges = [left]
+    for column in columns:
+        edges.append(edges[-1] + column)
+    header = ("Mũi", "Ngày tiêm", "Vắc xin", "Số lô", "Cơ sở tiêm chủng")
+    rows = [header] + [
+        (str(d.get("dose_number") or ""), d.get("vaccinated_on_text") or "",
+         d.get("vaccine") or "", d.get("lot") or "", d.get("site") or "")
+        for d in doses
+    ]
+    row_height = 18
+    top = y
+    c.setFillColor(colors.HexColor("#eeeeee"))
+    c.rect(left, top - row_height, PAGE_WIDTH, row_height, stroke=0, fill=1)
+    c.setFillColor(colors.black)
+    for index, row in enumerate(rows):
+        baseline = top - (index + 1) * row_height + 5
+        c.setFont(BOLD if index == 0 else REGULAR, 10)
+        for column, text in enumerate(row):
+            available = columns[column] - 6
+            while text and c.stringWidth(text) > available:
+                text = text[:-1]
+            if column in (0, 1, 3) or index == 0:
+                c.drawCentredString((edges[column] + edges[column + 1]) / 2, baseline, text)
+            else:
+                c.drawString(edges[column] + 3, baseline, text)
+    bottom = top - len(rows) * row_height
+    c.setLineWidth(0.5)
+    for index in range(len(rows) + 1):
+        c.line(left, top - index * row_height, right, top - index * row_height)
+    for edge in edges:
+        c.line(edge, top, edge, bottom)
+    # Signature block on the right.
+    y = bottom - 30
+    centre = right - 40 * mm
+    c.setFont(BOLD, 12)
+    for line in signer_role:
+        c.drawCentredString(centre, y, line)
+        y -= 15
+    c.setFont(REGULAR, 11)
+    c.drawCentredString(centre, y, "(Ký số)")
+    y -= 6
+    box = (int(centre - SLOT_WIDTH / 2), int(y - SLOT_HEIGHT), int(centre + SLOT_WIDTH / 2),
+           int(y))
+    c.setFont(BOLD, 12)
+    c.drawCentredString(centre, y - SLOT_HEIGHT - 16, signer_name)
+    c.showPage()
+    c.save()
+    return Built(buffer.getvalue(), Slot(0, box))
+
+
+def minutes(commune: Any, persons: list[dict[str, Any]], number: str, day: date) -> bytes:
+    """Biên bản: without a certificate, the chair, the police and the health station sign on
+    paper that the listed persons' data are accurate; the scan is uploaded afterwards."""
+    register_fonts()
+    st = _styles()
+    story = heading_flowables(commune_heading(commune, number, day), st)
+    story += [
+        Paragraph("BIÊN BẢN", st["title"]),
+        Paragraph("Xác nhận thông tin tiêm chủng vắc xin COVID-19 đã được làm sạch",
+                  st["subtitle"]),
+        Spacer(1, 8),
+        Paragraph(escape(f"Hôm nay, {date_line(place_name(commune), day).split(', ', 1)[1]}, "
+                         f"tại trụ sở Ủy ban nhân dân {commune.name}, chúng tôi gồm: "
+                         "đại diện Ủy ban nhân dân (chủ trì), Công an và Trạm Y tế "
+                         f"{commune.name} đã cùng rà soát và thống nhất xác nhận thông tin "
+                         "tiêm chủng của những người có tên dưới đây là chính xác."),
+                  _style("para", size=12, align=4)),
+        Spacer(1, 8),
+    ]
+    widths = [11 * mm, 39 * mm, 13 * mm, 23 * mm, 29 * mm, 12 * mm]
+    widths.append(PAGE_WIDTH - sum(widths))
+    story.append(_list_table(person_rows(persons, st), widths))
+    story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
+              Paragraph("Biên bản được lập thành 03 bản có giá trị như nhau, mỗi bên giữ "
+                        "01 bản.", st["body"]), Spacer(1, 12)]
+    cell = _style("sig_role", BOLD, 11)
+    hint = _style("sig_hint", ITALIC, 10)
+    parties = Table([[
+        [Paragraph("ĐẠI DIỆN TRẠM Y TẾ", cell), Paragraph("(Ký, ghi rõ họ tên)", hint)],
+        [Paragraph("ĐẠI DIỆN CÔNG AN", cell), Paragraph("(Ký, ghi rõ họ tên)", hint)],
+        [Paragraph("TM. ỦY BAN NHÂN DÂN", cell), Paragraph("CHỦ TỊCH", cell),
+         Paragraph("(Ký, ghi rõ họ tên, đóng dấu)", hint)],
+    ]], colWidths=[PAGE_WIDTH / 3] * 3, rowHeights=[40 * mm])
+    parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                 ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
+    story.append(KeepTogether([parties]))
+    return _build(story, f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}",
+                  f"UBND {commune.name}")
+
+
+def dose_date_text(value: date | datetime | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    return value.strftime("%d/%m/%Y")
+

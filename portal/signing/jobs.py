@@ -1,0 +1,83 @@
+"""Batch signing on the task queue: per-person certificates for a commune, with progress.
+
+The PIN must reach the worker without being stored: it travels only inside the queued task,
+sealed with a key derived from SECRET_KEY, and the task is deleted from the queue once taken.
+The job row (which the progress page reads) never holds it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from flask import current_app
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.jobs.models import Job
+from portal.jobs.queue import app_for_task, huey
+from portal.jobs.services import Progress, create_job, execute, handler
+from portal.records.models import Person
+from portal.signing import backends, services
+
+_pin: contextvars.ContextVar[str | None] = contextvars.ContextVar("signing_pin", default=None)
+COMMIT_EVERY = 25
+
+
+def start_certificates(user: User) -> Job:
+    return create_job("sign_certificates", user.area_id, {"user_id": user.id}, actor=user)
+
+
+def enqueue_with_pin(job_id: int, pin: str) -> None:
+    huey.immediate = bool(current_app.config.get("HUEY_IMMEDIATE"))
+    run_signing_job(job_id, backends.seal(pin.encode()))
+
+
+@huey.task()
+def run_signing_job(job_id: int, sealed_pin: bytes) -> None:
+    with app_for_task().app_context():
+        token = _pin.set(backends.unseal(sealed_pin).decode())
+        try:
+            execute(job_id)
+        finally:
+            _pin.reset(token)
+
+
+def sign_certificates(user: User, pin: str, progress: Progress | None = None,
+                      written: list[str] | None = None) -> dict[str, Any]:
+    """Certificates for the user's commune's confirmed persons that have none. The key is
+    unlocked once and the TSA client made once for the whole batch; work is committed every
+    few documents so that the progress bar moves and a failure keeps what was done."""
+    credential, signer = services.unlock(user, pin)
+    timestamper = services.tsa_config().timestamper()
+    person_ids = services.confirmed_without_certificate(user.area_id)
+    total = len(person_ids)
+    done = 0
+    if progress:
+        progress(0, total)
+    for person_id in person_ids:
+        person = db.session.get(Person, person_id)
+        if person is None:
+            continue
+        document = services.sign_certificate(user, credential, signer, person,
+                                             timestamper=timestamper)
+        if written is not None:
+            written.append(document.path)
+        done += 1
+        if progress and (done % COMMIT_EVERY == 0 or done == total):
+            progress(done, total)
+    return {"signed": done}
+
+
+@handler("sign_certificates")
+def run_sign_certificates(job: Job, progress: Progress) -> dict[str, Any]:
+    pin = _pin.get()
+    if pin is None:
+        raise RuntimeError("the signing PIN did not reach the worker")
+    user = db.session.get(User, job.params["user_id"])
+    if user is None:
+        raise RuntimeError("unknown user")
+    try:
+        return sign_certificates(user, pin, progress)
+    except services.SigningRefused as refused:
+        raise RuntimeError(str(refused)) from refused

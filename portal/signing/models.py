@@ -1,0 +1,102 @@
+"""Signer credentials, signed documents and the persons each document confirms."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.areas.models import Area
+from portal.extensions import Model
+from portal.models_base import enum_column, utcnow
+
+
+class SignerBackend(enum.StrEnum):
+    PKCS12 = "pkcs12"  # a PKCS#12 file kept encrypted, unlocked by the user's PIN
+    PKCS11 = "pkcs11"  # a token or HSM reached through its PKCS#11 module
+
+
+class DocumentKind(enum.StrEnum):
+    COMMITTEE_LIST = "committee_list"  # the commune committee confirms verified persons
+    HANDOVER_LIST = "handover_list"  # the police sign their handover list
+    SITE_DAILY = "site_daily"  # a vaccination site's daily vaccine-passport confirmations
+    CERTIFICATE = "certificate"  # one person's vaccination certificate
+    MINUTES = "minutes"  # the scanned paper record (biên bản) when there is no certificate
+
+
+class DocumentState(enum.StrEnum):
+    VALID = "valid"
+    REVOKED = "revoked"
+
+
+class SigningCredential(Model):
+    __tablename__ = "signing_credential"
+    __table_args__ = (sa.Index("ix_signing_credential_user", "user_id", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    backend: Mapped[SignerBackend] = mapped_column(enum_column(SignerBackend, "signer_backend"))
+    # PKCS#12 encrypted with the PIN, then sealed again with a key derived from SECRET_KEY, so
+    # a copy of the database alone does not allow guessing PINs offline.
+    sealed_pkcs12: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    token_label: Mapped[str | None] = mapped_column(sa.String(64))
+    key_label: Mapped[str | None] = mapped_column(sa.String(64))
+    certificate_pem: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str] = mapped_column(sa.String(400))
+    serial: Mapped[str] = mapped_column(sa.String(64))
+    not_after: Mapped[datetime]
+    title: Mapped[str] = mapped_column(sa.String(120))  # chức vụ shown in the stamp
+    unit: Mapped[str] = mapped_column(sa.String(200))  # the signer's unit shown in the stamp
+    demo: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignedDocument(Model):
+    __tablename__ = "signed_document"
+    __table_args__ = (sa.Index("ix_signed_document_area_kind", "area_id", "kind", "signed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The unguessable code of the verification link (the certificate's QR code).
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind, "document_kind"))
+    state: Mapped[DocumentState] = mapped_column(
+        enum_column(DocumentState, "document_state"), default=DocumentState.VALID)
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    worklist_id: Mapped[int | None] = mapped_column(sa.ForeignKey("worklist.id"))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    signer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    signer_name: Mapped[str | None] = mapped_column(sa.String(200))
+    certificate_subject: Mapped[str | None] = mapped_column(sa.String(400))
+    certificate_serial: Mapped[str | None] = mapped_column(sa.String(64))
+    level: Mapped[str | None] = mapped_column(sa.String(8))  # PAdES B-B / B-T / B-LT
+    path: Mapped[str] = mapped_column(sa.String(300))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    media_type: Mapped[str] = mapped_column(sa.String(40), default="application/pdf")
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    member_count: Mapped[int] = mapped_column(default=0)
+
+    area: Mapped[Area] = relationship()
+    members: Mapped[list[DocumentMember]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="DocumentMember.id")
+
+
+class DocumentMember(Model):
+    __tablename__ = "signed_document_member"
+    __table_args__ = (
+        sa.UniqueConstraint("document_id", "person_id", name="uq_signed_document_member"),
+        sa.Index("ix_signed_document_member_person", "person_id", "superseded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("signed_document.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    superseded_at: Mapped[datetime | None]
+
+    document: Mapped[SignedDocument] = relationship(back_populates="members")

@@ -1,0 +1,50 @@
+"""Who may sign what: the one place these rules live.
+
+Seeds 000/003/004: the commune committee chair confirms the commune's verified persons; the
+head of a vaccination site signs the site's daily vaccine-passport confirmations; the commune
+police sign the handover list they made. Nobody signs outside their own unit.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.areas.models import Area, AreaKind
+from portal.auth.models import Role, User
+
+
+def can_sign_committee(user: User) -> bool:
+    """The committee of a commune confirms its own commune's persons."""
+    return user.role == Role.COMMITTEE and user.area.kind == AreaKind.COMMUNE
+
+
+def can_sign_site(user: User) -> bool:
+    """Site staff sign their own site's daily list."""
+    return user.role == Role.VACCINATION_SITE and user.site_id is not None
+
+
+def can_sign_handover(user: User, worklist) -> bool:
+    return user.role == Role.POLICE and worklist.area_id == user.area_id
+
+
+def can_sign_anything(user: User) -> bool:
+    return can_sign_committee(user) or can_sign_site(user)
+
+
+def can_sign_certificates(user: User) -> bool:
+    """Per-person certificates are issued by the committee chair for the commune."""
+    return can_sign_committee(user)
+
+
+def can_record_minutes(user: User) -> bool:
+    """Without a certificate the chair leads the paper record (biên bản)."""
+    return can_sign_committee(user)
+
+
+def document_scope(user: User):
+    """SQL: the signed documents a user may open in the portal (the public sees only the
+    verification page)."""
+    from portal.records.permissions import commune_scope
+    from portal.signing.models import SignedDocument
+
+    return SignedDocument.area_id.in_(sa.select(Area.id).where(commune_scope(user)))

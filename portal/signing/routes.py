@@ -1,0 +1,448 @@
+"""Signing in the browser: what awaits signature, the PIN dialog, signed documents, minutes,
+and the public verification page (no login)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from io import BytesIO
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf.file import FileField
+from wtforms import DateField, HiddenField, PasswordField, SearchField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.core.forms import PortalForm
+from portal.core.rendering import is_fragment_request, render
+from portal.core.web import error_response
+from portal.extensions import db
+from portal.records.models import PersonStatus
+from portal.signing import permissions, services
+from portal.signing.models import DocumentKind, DocumentMember, SignedDocument
+
+bp = Blueprint("signing", __name__)
+
+
+@bp.record_once
+def _release_tokens(state) -> None:
+    from portal.signing.backends import close_sessions
+
+    state.app.teardown_appcontext(close_sessions)
+
+AWAITING_FRAGMENTS = {"signing-results": "results", "sign-dialog": "dialog"}
+SHOWN = 200
+STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
+    SelectChoice(s.value, label) for s, label in (
+        (PersonStatus.MATCHED, _l("Matched")), (PersonStatus.VERIFIED, _l("Verified")),
+        (PersonStatus.NEEDS_RECONFIRMATION, _l("Needs re-confirmation")))]
+KIND_LABELS = {
+    DocumentKind.COMMITTEE_LIST: _l("Committee confirmation list"),
+    DocumentKind.HANDOVER_LIST: _l("Police handover list"),
+    DocumentKind.SITE_DAILY: _l("Vaccination site daily list"),
+    DocumentKind.CERTIFICATE: _l("Vaccination certificate"),
+    DocumentKind.MINUTES: _l("Minutes (scan)"),
+}
+STATE_LABELS = {
+    "valid": _l("Valid"),
+    "partly_superseded": _l("Valid, except for persons whose record changed after signing"),
+    "superseded": _l("Superseded: every person's record changed after signing"),
+    "revoked": _l("Revoked"),
+}
+VERDICT_MESSAGES = {
+    "not_pdf": _l("This file is not a PDF."),
+    "encrypted": _l("This PDF is encrypted; it cannot be checked."),
+    "damaged": _l("This PDF is damaged; it cannot be read."),
+    "unsigned": _l("This PDF carries no digital signature."),
+}
+
+
+class AwaitingFilterForm(PortalForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Basis"), choices=STATUS_CHOICES, default="", validate_choice=True)
+    q = SearchField(_l("Name or ID number"), validators=[Optional(), Length(max=100)])
+    day = DateField(_l("Day"), validators=[Optional()], format="%Y-%m-%d")
+
+
+class SignForm(PortalForm):
+    pin = PasswordField(_l("PIN of your signing key"),
+                        validators=[DataRequired(), Length(max=64)])
+    status = HiddenField()
+    q = HiddenField()
+    day = HiddenField()
+
+
+class MinutesForm(PortalForm):
+    scan = FileField(_l("Scan of the signed minutes (PDF, JPEG or PNG)"),
+                     validators=[DataRequired()])
+    status = HiddenField()
+    q = HiddenField()
+
+
+class VerifyForm(PortalForm):
+    document = FileField(_l("Signed PDF"), validators=[DataRequired()])
+
+
+def _filters(form) -> services.Filters:
+    return services.Filters(status=form.status.data or None, search=(form.q.data or None))
+
+
+def _day(value) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if value else services.local_day()
+    except ValueError:
+        abort(400)
+
+
+def _awaiting_context(form: AwaitingFilterForm) -> dict:
+    filters = _filters(form)
+    context: dict = {"filters": filters, "persons": [], "total": 0, "rows": [],
+                     "mode": None, "day": None}
+    if permissions.can_sign_committee(current_user):
+        persons, total = services.awaiting_committee(current_user.area_id, filters, limit=SHOWN)
+        context.update(mode="committee", persons=persons, total=total)
+    elif permissions.can_sign_site(current_user):
+        from portal.areas.models import Site
+
+        site = db.session.get(Site, current_user.site_id)
+        day = _day(form.day.data)
+        rows = services.site_day_rows(site, day) if site is not None else []
+        context.update(mode="site", rows=rows, total=len(rows), day=day, site=site)
+    return context
+
+
+def _documents_of_user() -> list[SignedDocument]:
+    return list(db.session.scalars(
+        sa.select(SignedDocument).where(permissions.document_scope(current_user))
+        .order_by(SignedDocument.id.desc()).limit(20)))
+
+
+def _awaiting_page(form: AwaitingFilterForm, sign_form: SignForm | None = None,
+                   status: int = 200, message: str | None = None, signed=None):
+    context = _awaiting_context(form)
+    credential = services.active_credential(current_user)
+    sign_form = sign_form or SignForm(formdata=None, status=form.status.data or "",
+                                      q=form.q.data or "",
+                                      day=context["day"].isoformat() if context["day"] else "")
+    return render("signing/awaiting.html", AWAITING_FRAGMENTS, status=status, form=form,
+                  sign_form=sign_form, credential=credential, message=message, signed=signed,
+                  documents=_documents_of_user(), kind_labels=KIND_LABELS,
+                  minutes_form=MinutesForm(formdata=None, status=form.status.data or "",
+                                           q=form.q.data or ""),
+                  can_minutes=permissions.can_record_minutes(current_user),
+                  can_certificates=permissions.can_sign_certificates(current_user),
+                  **context)
+
+
+def _require_signer() -> None:
+    if not permissions.can_sign_anything(current_user):
+        abort(403)
+
+
+@bp.get("/signing")
+@login_required
+def show_awaiting():
+    _require_signer()
+    form = AwaitingFilterForm(formdata=request.args)
+    if not form.validate():
+        return _awaiting_page(AwaitingFilterForm(formdata=None), status=400)
+    return _awaiting_page(form)
+
+
+@bp.get("/signing/preview.pdf")
+@login_required
+def preview_pdf():
+    """The document as it will be signed, unsigned (a preview)."""
+    _require_signer()
+    form = AwaitingFilterForm(formdata=request.args)
+    if not form.validate():
+        abort(400)
+    from portal.signing import documents
+
+    credential = services.active_credential(current_user)
+    title = credential.title if credential else "Chủ tịch"
+    if permissions.can_sign_committee(current_user):
+        persons, total = services.awaiting_committee(current_user.area_id, _filters(form))
+        if not total:
+            abort(404)
+        built = documents.committee_list(current_user.area, services.person_snapshots(persons),
+                                         current_user.display_name, title,
+                                         "Số: ......./DS-UBND", services.local_day())
+        name = "xem-truoc-danh-sach-xac-nhan.pdf"
+    else:
+        from portal.areas.models import Site
+
+        site = db.session.get(Site, current_user.site_id)
+        day = _day(form.day.data)
+        rows = services.site_day_rows(site, day) if site is not None else []
+        if not rows:
+            abort(404)
+        snapshots = [{**services.member_snapshot(p), "dose_number": d.dose_number,
+                      "vaccine": d.vaccine, "lot": d.lot} for p, d in rows]
+        built = documents.site_daily_list(site, day, snapshots, current_user.display_name,
+                                          title, "Số: ......./DS-CSTC")
+        name = f"xem-truoc-ho-chieu-vac-xin-{day:%Y%m%d}.pdf"
+    return _pdf_response(built.content, name, inline=True)
+
+
+def _pdf_response(content: bytes, name: str, inline: bool = False,
+                  mimetype: str = "application/pdf"):
+    response = send_file(BytesIO(content), mimetype=mimetype, download_name=name,
+                         as_attachment=not inline, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/signing/dialog")
+@login_required
+def show_sign_dialog():
+    """The PIN dialog (a fragment in the awaiting page; a page of its own without htmx)."""
+    _require_signer()
+    form = AwaitingFilterForm(formdata=request.args)
+    if not form.validate():
+        abort(400)
+    return _awaiting_page(form)
+
+
+@bp.post("/signing/sign")
+@login_required
+def post_sign():
+    _require_signer()
+    sign_form = SignForm()
+    filter_form = AwaitingFilterForm(formdata=None, status=sign_form.status.data or "",
+                                     q=sign_form.q.data or "")
+    if sign_form.day.data:
+        filter_form.day.data = _day(sign_form.day.data)
+    if not filter_form.validate():
+        abort(400)
+    if not sign_form.validate_on_submit():
+        return _awaiting_page(filter_form, sign_form, status=422)
+    try:
+        if permissions.can_sign_committee(current_user):
+            document = services.sign_committee_list(current_user, sign_form.pin.data,
+                                                    _filters(filter_form))
+        else:
+            document = services.sign_site_daily(current_user, sign_form.pin.data,
+                                                _day(sign_form.day.data))
+    except services.SigningRefused as refused:
+        # Keep the audit event of a refused PIN; roll back anything half done.
+        db.session.commit()
+        sign_form.pin.data = ""
+        return _awaiting_page(filter_form, sign_form, status=422, message=str(refused))
+    document_id = document.id
+    db.session.commit()
+    if is_fragment_request():
+        document = db.session.get(SignedDocument, document_id)
+        response = _awaiting_page(filter_form, status=200, signed=document)
+        response.headers["HX-Trigger"] = "signed"  # the list below reloads itself
+        return response
+    flash(_("Signed: %(num)s persons confirmed.", num=document.member_count), "success")
+    return redirect(url_for("signing.show_document", document_id=document_id), code=303)
+
+
+def _document_or_404(document_id: int) -> SignedDocument:
+    document = db.session.scalar(sa.select(SignedDocument).where(
+        SignedDocument.id == document_id, permissions.document_scope(current_user)))
+    if document is None:
+        abort(404)
+    return document
+
+
+@bp.get("/signing/documents/<int(max=2147483647):document_id>")
+@login_required
+def show_document(document_id: int):
+    document = _document_or_404(document_id)
+    members = list(db.session.scalars(sa.select(DocumentMember)
+                                      .where(DocumentMember.document_id == document.id)
+                                      .order_by(DocumentMember.id).limit(2000)))
+    return render("signing/document.html", document=document, members=members,
+                  state=services.portal_state(document), state_labels=STATE_LABELS,
+                  kind_labels=KIND_LABELS)
+
+
+@bp.get("/signing/documents/<int(max=2147483647):document_id>/file")
+@login_required
+def download_document(document_id: int):
+    document = _document_or_404(document_id)
+    try:
+        content = services.stored_content(document)
+    except services.SigningRefused as refused:
+        return error_response(409, str(refused))
+    suffix = document.path.rsplit(".", 1)[-1]
+    return _pdf_response(content, f"{document.kind.value}-{document.id}.{suffix}",
+                         mimetype=document.media_type)
+
+
+@bp.get("/signing/minutes.pdf")
+@login_required
+def minutes_pdf():
+    if not permissions.can_record_minutes(current_user):
+        abort(403)
+    form = AwaitingFilterForm(formdata=request.args)
+    if not form.validate():
+        abort(400)
+    try:
+        content = services.minutes_pdf(current_user, _filters(form))
+    except services.SigningRefused as refused:
+        return error_response(409, str(refused))
+    return _pdf_response(content, "bien-ban-xac-nhan.pdf", inline=True)
+
+
+@bp.post("/signing/minutes")
+@login_required
+def post_minutes():
+    if not permissions.can_record_minutes(current_user):
+        abort(403)
+    form = MinutesForm()
+    filters_form = AwaitingFilterForm(formdata=None, status=form.status.data or "",
+                                      q=form.q.data or "")
+    if not filters_form.validate():
+        abort(400)
+    if not form.validate_on_submit():
+        return _awaiting_page(filters_form, status=422,
+                              message=_("Choose the scan of the signed minutes."))
+    content = form.scan.data.read(int(current_app.config.get("SIGNING_MAX_SCAN_BYTES")
+                                      or 10 * 1024 * 1024) + 1)
+    try:
+        document = services.record_minutes(current_user, content, _filters(filters_form))
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        return _awaiting_page(filters_form, status=422, message=str(refused))
+    db.session.commit()
+    flash(_("The minutes were recorded: %(num)s persons confirmed.",
+            num=document.member_count), "success")
+    return redirect(url_for("signing.show_document", document_id=document.id), code=303)
+
+
+@bp.post("/signing/certificates")
+@login_required
+def post_certificates():
+    """Per-person certificates for the commune's confirmed persons, as a queue job."""
+    if not permissions.can_sign_certificates(current_user):
+        abort(403)
+    from portal.signing import jobs
+
+    sign_form = SignForm()
+    if not sign_form.validate_on_submit():
+        return _awaiting_page(AwaitingFilterForm(formdata=None), sign_form, status=422)
+    try:
+        services.unlock(current_user, sign_form.pin.data)
+    except services.SigningRefused as refused:
+        db.session.commit()
+        return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
+                              message=str(refused))
+    job = jobs.start_certificates(current_user)
+    job_id = job.id
+    db.session.commit()
+    jobs.enqueue_with_pin(job_id, sign_form.pin.data)
+    return redirect(url_for("jobs.show_job", job_id=job_id), code=303)
+
+
+# --- public verification --------------------------------------------------------------------
+
+
+def _verify_page(form: VerifyForm, status: int = 200, verdict=None, state=None,
+                 message: str | None = None, source: str | None = None):
+    return render("signing/verify.html", {"verify-result": "result"}, status=status, form=form,
+                  verdict=verdict, state=state, message=message, source=source,
+                  state_labels=STATE_LABELS, verdict_messages=VERDICT_MESSAGES,
+                  demo_roots=services.demo_root_fingerprints())
+
+
+@bp.get("/verify")
+def show_verify():
+    return _verify_page(VerifyForm(formdata=None))
+
+
+@bp.post("/verify")
+def post_verify():
+    form = VerifyForm()
+    if not form.validate_on_submit():
+        return _verify_page(form, status=422)
+    content = form.document.data.read()
+    verdict = services.verify_content(content)
+    document = services.document_by_hash(content) if verdict.readable else None
+    services.record_verification(document, verdict, "upload",
+                                 hashlib.sha256(content).hexdigest())
+    db.session.commit()
+    state = services.portal_state(document) if document is not None else None
+    return _verify_page(form, verdict=verdict, state=state, source="upload")
+
+
+@bp.get("/verify/<code>")
+def verify_code(code: str):
+    """The link in the certificate's QR code: the stored document, checked afresh."""
+    document = services.document_by_code(code)
+    if document is None:
+        abort(404)
+    try:
+        content = services.stored_content(document)
+    except services.SigningRefused as refused:
+        return error_response(409, str(refused))
+    verdict = (services.verify_content(content) if document.media_type == "application/pdf"
+               else None)
+    services.record_verification(document, verdict, "code", document.sha256)
+    db.session.commit()
+    return _verify_page(VerifyForm(formdata=None), verdict=verdict,
+                        state=services.portal_state(document), source="code")
+
+
+# --- the police sign their handover list ----------------------------------------------------
+
+
+def _handover_or_404(worklist_id: int):
+    from portal.worklists.models import Worklist
+    from portal.worklists.permissions import handover_scope
+
+    worklist = db.session.scalar(sa.select(Worklist).where(Worklist.id == worklist_id,
+                                                           handover_scope(current_user)))
+    if worklist is None:
+        abort(404)
+    return worklist
+
+
+def _handover_page(worklist, form: SignForm, status: int = 200, message: str | None = None):
+    signed = db.session.scalar(sa.select(SignedDocument).where(
+        SignedDocument.worklist_id == worklist.id,
+        SignedDocument.kind == DocumentKind.HANDOVER_LIST))
+    return render("signing/handover.html", status=status, worklist=worklist, form=form,
+                  message=message, signed=signed,
+                  credential=services.active_credential(current_user))
+
+
+@bp.get("/signing/handover/<int(max=2147483647):worklist_id>")
+@login_required
+def show_handover_signing(worklist_id: int):
+    worklist = _handover_or_404(worklist_id)
+    if not permissions.can_sign_handover(current_user, worklist):
+        abort(403)
+    return _handover_page(worklist, SignForm(formdata=None))
+
+
+@bp.post("/signing/handover/<int(max=2147483647):worklist_id>")
+@login_required
+def post_handover_signing(worklist_id: int):
+    worklist = _handover_or_404(worklist_id)
+    if not permissions.can_sign_handover(current_user, worklist):
+        abort(403)
+    form = SignForm()
+    if not form.validate_on_submit():
+        return _handover_page(worklist, form, status=422)
+    try:
+        document = services.sign_handover(current_user, form.pin.data, worklist)
+    except services.SigningRefused as refused:
+        db.session.commit()  # keeps a refused PIN's audit event; nothing else was written
+        return _handover_page(worklist, SignForm(formdata=None), status=422,
+                              message=str(refused))
+    document_id = document.id
+    db.session.commit()
+    flash(_("The handover list is signed."), "success")
+    return redirect(url_for("signing.show_document", document_id=document_id), code=303)

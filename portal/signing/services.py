@@ -1,0 +1,652 @@
+"""Signing confirmations: credentials, the lists awaiting signature, signing, supersession.
+
+Services flush and record audit events; the route, CLI or job commits. A wrong PIN is
+recorded as an audit event and raised as SigningRefused: the caller commits the event and
+shows the message (nothing else changed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from flask import current_app, has_request_context, url_for
+from flask_babel import lazy_gettext as _l
+
+from portal.areas.models import Site
+from portal.audit import services as audit
+from portal.auth.models import User
+from portal.extensions import db
+from portal.models_base import utcnow
+from portal.records.models import Dose, Person, PersonStatus
+from portal.signing import backends, core, documents
+from portal.signing.models import (
+    DocumentKind,
+    DocumentMember,
+    DocumentState,
+    SignedDocument,
+    SignerBackend,
+    SigningCredential,
+)
+from portal.worklists.handover import _store, document_root
+from portal.worklists.pdf import local_date
+from portal.worklists.services import member_snapshot
+
+# Matched by the register or verified by the police; re-confirmation after a change.
+AWAITING = (PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.NEEDS_RECONFIRMATION)
+IDENTITY_FIELDS = frozenset({"full_name", "sex", "birth_date", "birth_precision", "id_number"})
+MAX_PER_DOCUMENT = 2000
+
+
+class SigningRefused(ValueError):
+    """Shown to the user as it is (translated)."""
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+def demo_pki_dir() -> Path:
+    configured = current_app.config.get("SIGNING_DEMO_PKI_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "demo-pki"
+
+
+@lru_cache(maxsize=8)
+def _read_pem_certs(path: str, mtime: float) -> tuple[x509.Certificate, ...]:
+    return tuple(x509.load_pem_x509_certificates(Path(path).read_bytes()))
+
+
+def _certs_at(path: Path) -> list[x509.Certificate]:
+    if not path.is_file():
+        return []
+    return list(_read_pem_certs(str(path), path.stat().st_mtime))
+
+
+def trust_roots() -> list[x509.Certificate]:
+    """SIGNING_TRUST_ROOTS (a PEM bundle), and the demo CA where the demo made one."""
+    roots: list[x509.Certificate] = []
+    configured = current_app.config.get("SIGNING_TRUST_ROOTS")
+    if configured:
+        roots += _certs_at(Path(configured))
+    roots += _certs_at(demo_pki_dir() / "ca.pem")
+    return roots
+
+
+def demo_root_fingerprints() -> set[bytes]:
+    from cryptography.hazmat.primitives import hashes
+
+    return {c.fingerprint(hashes.SHA256()) for c in _certs_at(demo_pki_dir() / "ca.pem")}
+
+
+def tsa_config() -> core.TsaConfig:
+    """SIGNING_TSA_URL, or the demo's in-process TSA when the demo PKI exists."""
+    url = current_app.config.get("SIGNING_TSA_URL")
+    if url:
+        return core.TsaConfig(url=url)
+    folder = demo_pki_dir()
+    key_file = folder / "tsa-key.pem"
+    if (folder / "tsa.pem").is_file() and key_file.is_file():
+        return _local_tsa(str(folder), key_file.stat().st_mtime)
+    return core.TsaConfig()
+
+
+@lru_cache(maxsize=4)
+def _local_tsa(folder: str, mtime: float) -> core.TsaConfig:
+    """The demo TSA's key parsed once per process (an RSA key takes long to load)."""
+    from portal.signing import pki
+
+    path = Path(folder)
+    return core.TsaConfig(cert=pki.load_pem_cert((path / "tsa.pem").read_bytes()),
+                          key=pki.load_pem_key((path / "tsa-key.pem").read_bytes()),
+                          chain=tuple(_certs_at(path / "ca.pem")))
+
+
+def signing_level() -> str:
+    return str(current_app.config.get("SIGNING_LEVEL") or "B-T")
+
+
+def verify_url(code: str) -> str:
+    if has_request_context():
+        return url_for("signing.verify_code", code=code, _external=True)
+    base = str(current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000")
+    return f"{base.rstrip('/')}/verify/{code}"
+
+
+# --- credentials ----------------------------------------------------------------------------
+
+
+def _describe(cert: x509.Certificate) -> dict[str, Any]:
+    return {"subject": cert.subject.rfc4514_string()[:400], "serial": format(cert.serial_number,
+                                                                             "x"),
+            "not_after": cert.not_valid_after_utc.replace(tzinfo=None)}
+
+
+def add_pkcs12_credential(user: User, data: bytes, pin: str, title: str, unit: str,
+                          demo: bool = False, actor: Any = None) -> SigningCredential:
+    """Keep a user's PKCS#12 (encrypted with their PIN) sealed; earlier ones stop being used."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        _key, cert, extra = pkcs12.load_key_and_certificates(data, pin.encode())
+    except ValueError as error:
+        raise SigningRefused(_l("The file could not be opened with this PIN.")) from error
+    if cert is None:
+        raise SigningRefused(_l("The file holds no certificate."))
+    chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [cert, *extra])
+    return _add_credential(user, SignerBackend.PKCS12, cert, chain.decode(), title, unit, demo,
+                           actor, sealed_pkcs12=backends.seal(data))
+
+
+def add_pkcs11_credential(user: User, token_label: str, key_label: str,
+                          chain: list[x509.Certificate], title: str, unit: str,
+                          demo: bool = False, actor: Any = None) -> SigningCredential:
+    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain).decode()
+    return _add_credential(user, SignerBackend.PKCS11, chain[0], pem, title, unit, demo, actor,
+                           token_label=token_label, key_label=key_label)
+
+
+def _add_credential(user: User, backend: SignerBackend, cert: x509.Certificate, pem: str,
+                    title: str, unit: str, demo: bool, actor: Any,
+                    **fields: Any) -> SigningCredential:
+    db.session.execute(sa.update(SigningCredential)
+                       .where(SigningCredential.user_id == user.id,
+                              SigningCredential.active.is_(True))
+                       .values(active=False).execution_options(synchronize_session=False))
+    facts = _describe(cert)
+    credential = SigningCredential(user_id=user.id, backend=backend, certificate_pem=pem,
+                                   title=title, unit=unit, demo=demo, active=True,
+                                   **facts, **fields)
+    db.session.add(credential)
+    db.session.flush()
+    audit.record("signing.credential_add", "user", user.id,
+                 {"backend": [None, backend], "subject": [None, facts["subject"]],
+                  "serial": [None, facts["serial"]], "demo": [None, demo]}, actor=actor)
+    return credential
+
+
+def active_credential(user: User) -> SigningCredential | None:
+    return db.session.scalar(
+        sa.select(SigningCredential)
+        .where(SigningCredential.user_id == user.id, SigningCredential.active.is_(True))
+        .order_by(SigningCredential.id.desc()).limit(1))
+
+
+def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, Any]:
+    """The user's signer, unlocked by the PIN. A wrong PIN is audited and refused."""
+    credential = active_credential(user)
+    if credential is None:
+        raise SigningRefused(_l("You have no signing certificate. Ask the administrator to "
+                                "import one, or record the confirmation with minutes."))
+    if credential.not_after < utcnow():
+        audit.record("signing.refused", "user", user.id,
+                     {"reason": [None, "certificate_expired"], "serial": [None,
+                                                                          credential.serial]},
+                     actor=actor or user)
+        raise SigningRefused(_l("Your signing certificate expired on %(day)s; it cannot sign.",
+                                day=credential.not_after.strftime("%d/%m/%Y")))
+    try:
+        signer = backends.open_signer(credential, pin or "")
+    except core.SignerUnavailable as error:
+        audit.record("signing.pin_refused", "user", user.id,
+                     {"backend": [None, credential.backend],
+                      "serial": [None, credential.serial]}, actor=actor or user)
+        raise SigningRefused(_l("Wrong PIN: the signing key was not unlocked. Nothing was "
+                                "signed.")) from error
+    return credential, signer
+
+
+# --- what awaits signature ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    search: str | None = None
+
+
+def committee_clauses(commune_id: int, filters: Filters | None = None) -> list[Any]:
+    from portal.records.queries import search_clause
+
+    clauses: list[Any] = [Person.commune_id == commune_id, Person.status.in_(AWAITING)]
+    if filters and filters.status:
+        clauses.append(Person.status == PersonStatus(filters.status))
+    search = search_clause(filters.search) if filters and filters.search else None
+    if search is not None:
+        clauses.append(search)
+    return clauses
+
+
+def awaiting_committee(commune_id: int, filters: Filters | None = None,
+                       limit: int = MAX_PER_DOCUMENT) -> tuple[list[Person], int]:
+    clauses = committee_clauses(commune_id, filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*clauses))
+    persons = list(db.session.scalars(sa.select(Person).where(*clauses)
+                                      .order_by(Person.name_sort, Person.id).limit(limit)))
+    return persons, total or 0
+
+
+def site_day_rows(site: Site, day: date) -> list[tuple[Person, Dose]]:
+    """The site's doses of that day whose person is not yet confirmed. Sites at central,
+    ministry, province or district level sign without the commune cleaning procedure (seed
+    003 item 6); other sites only sign persons whose identity has been checked."""
+    clauses: list[Any] = [Dose.site_id == site.id, Dose.vaccinated_on == day,
+                          Person.status != PersonStatus.CONFIRMED]
+    if not site.skips_commune_cleaning:
+        clauses.append(Person.status.in_(AWAITING))
+    rows = db.session.execute(sa.select(Person, Dose).join(Dose, Dose.person_id == Person.id)
+                              .where(*clauses).order_by(Person.name_sort, Person.id))
+    return [(person, dose) for person, dose in rows]
+
+
+def _dose_counts(person_ids: list[int]) -> dict[int, int]:
+    if not person_ids:
+        return {}
+    return dict(db.session.execute(  # type: ignore[arg-type]
+        sa.select(Dose.person_id, sa.func.count()).where(Dose.person_id.in_(person_ids))
+        .group_by(Dose.person_id)).all())
+
+
+def person_snapshots(persons: list[Person]) -> list[dict[str, Any]]:
+    counts = _dose_counts([p.id for p in persons])
+    return [{**member_snapshot(p), "doses": counts.get(p.id, 0), "person_id": p.id}
+            for p in persons]
+
+
+# --- signing --------------------------------------------------------------------------------
+
+
+def _signer_title(credential: SigningCredential) -> str:
+    return credential.title or "Chủ tịch"
+
+
+def _new_document(kind: DocumentKind, area_id: int, title: str, user: User | None,
+                  site_id: int | None = None, worklist_id: int | None = None) -> SignedDocument:
+    document = SignedDocument(code=secrets.token_urlsafe(18), kind=kind, area_id=area_id,
+                              site_id=site_id, worklist_id=worklist_id, title=title[:300],
+                              signer_id=getattr(user, "id", None), path="", sha256="",
+                              signed_at=utcnow(), state=DocumentState.VALID)
+    db.session.add(document)
+    db.session.flush()
+    return document
+
+
+def _store_document(document: SignedDocument, content: bytes, suffix: str = "pdf") -> None:
+    relative = f"signed/{document.signed_at:%Y/%m}/{document.id}-{document.code}.{suffix}"
+    _store(relative, content)
+    document.path = relative
+    document.sha256 = hashlib.sha256(content).hexdigest()
+
+
+def _sign(document: SignedDocument, built: documents.Built, credential: SigningCredential,
+          signer: Any, signer_name: str, reason: str, location: str | None,
+          timestamper: Any = None) -> bytes:
+    stamp = core.Stamp(signer_name, credential.title, credential.unit, built.slot.page,
+                       built.slot.box)
+    tsa = timestamper if timestamper is not None else tsa_config().timestamper()
+    try:
+        signed = core.sign_pdf(built.content, signer, stamp, tsa, level=signing_level(),
+                               trust_roots=trust_roots(), reason=reason, location=location)
+    except Exception as error:  # TSA unreachable, token gone: say so, sign nothing
+        current_app.logger.exception("signing document %s failed", document.id)
+        raise SigningRefused(_l("The document could not be signed: %(error)s",
+                                error=str(error)[:200])) from error
+    document.signer_name = signer_name
+    document.certificate_subject = credential.subject
+    document.certificate_serial = credential.serial
+    document.level = signing_level()
+    return signed
+
+
+def _confirm(document: SignedDocument, snapshots: list[dict[str, Any]], user: User | None,
+             evidence: str) -> list[int]:
+    """Members recorded; persons confirmed (set-based); one audit event for the document."""
+    person_ids = [s["person_id"] for s in snapshots]
+    db.session.execute(sa.insert(DocumentMember), [
+        {"document_id": document.id, "person_id": s["person_id"],
+         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
+    # Members of earlier documents for these persons are replaced by this one.
+    db.session.execute(
+        sa.update(DocumentMember)
+        .where(DocumentMember.person_id.in_(person_ids),
+               DocumentMember.document_id != document.id,
+               DocumentMember.superseded_at.is_(None))
+        .values(superseded_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(Person).where(Person.id.in_(person_ids), Person.status != PersonStatus.CONFIRMED)
+        .values(status=PersonStatus.CONFIRMED, version=Person.version + 1,
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    document.member_count = len(person_ids)
+    db.session.flush()
+    db.session.expire_all()
+    audit.record(
+        "document.sign", "signed_document", document.id,
+        {"kind": [None, document.kind], "signer": [None, document.signer_name],
+         "certificate_subject": [None, document.certificate_subject],
+         "certificate_serial": [None, document.certificate_serial],
+         "sha256": [None, document.sha256], "level": [None, document.level],
+         "evidence": [None, evidence], "members": [None, len(person_ids)],
+         "person_ids": [None, person_ids],
+         "status": [[s.get("status") for s in snapshots][:1] or None, PersonStatus.CONFIRMED]},
+        actor=user)
+    return person_ids
+
+
+def _guard_size(count: int) -> None:
+    if count == 0:
+        raise SigningRefused(_l("Nobody awaits this signature."))
+    if count > MAX_PER_DOCUMENT:
+        raise SigningRefused(_l("At most %(num)s persons per document; narrow the filter.",
+                                num=MAX_PER_DOCUMENT))
+
+
+def sign_committee_list(user: User, pin: str, filters: Filters | None = None,
+                        person_ids: list[int] | None = None) -> SignedDocument:
+    """The chair signs the commune's confirmation list; its persons become confirmed."""
+    credential, signer = unlock(user, pin)
+    commune = user.area
+    persons, total = awaiting_committee(commune.id, filters)
+    if person_ids is not None:
+        wanted = set(person_ids)
+        persons = [p for p in persons if p.id in wanted]
+        total = len(persons)
+    _guard_size(total)
+    snapshots = person_snapshots(persons)
+    document = _new_document(DocumentKind.COMMITTEE_LIST, commune.id,
+                             f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}", user)
+    built = documents.committee_list(commune, snapshots, user.display_name,
+                                     _signer_title(credential),
+                                     f"Số: {document.id}/DS-UBND", local_date(None))
+    signed = _sign(document, built, credential, signer, user.display_name,
+                   "Xác nhận thông tin tiêm chủng đã được xác thực", commune.name)
+    _store_document(document, signed)
+    _confirm(document, snapshots, user, "digital_signature")
+    return document
+
+
+def sign_site_daily(user: User, pin: str, day: date) -> SignedDocument:
+    """The site signs the day's vaccine-passport confirmations."""
+    credential, signer = unlock(user, pin)
+    site = db.session.get(Site, user.site_id)
+    assert site is not None
+    rows = site_day_rows(site, day)
+    _guard_size(len(rows))
+    snapshots = []
+    for person, dose in rows:
+        snapshots.append({**member_snapshot(person), "person_id": person.id,
+                          "dose_number": dose.dose_number, "vaccine": dose.vaccine,
+                          "lot": dose.lot})
+    # One person may have two doses the same day only by error; list them once.
+    snapshots = list({s["person_id"]: s for s in reversed(snapshots)}.values())[::-1]
+    document = _new_document(DocumentKind.SITE_DAILY, site.commune_id,
+                             f"Hộ chiếu vắc xin – {site.name} – {day:%d/%m/%Y}", user,
+                             site_id=site.id)
+    built = documents.site_daily_list(site, day, snapshots, user.display_name,
+                                      _signer_title(credential), f"Số: {document.id}/DS-CSTC")
+    signed = _sign(document, built, credential, signer, user.display_name,
+                   "Xác nhận hộ chiếu vắc xin", site.name)
+    _store_document(document, signed)
+    _confirm(document, snapshots, user, "digital_signature")
+    return document
+
+
+def certificate_doses(person: Person) -> list[dict[str, Any]]:
+    return [{"dose_number": d.dose_number, "vaccine": d.vaccine, "lot": d.lot,
+             "vaccinated_on_text": documents.dose_date_text(d.vaccinated_on),
+             "site": d.site.name if d.site is not None else ""} for d in person.doses]
+
+
+def sign_certificate(user: User, credential: SigningCredential, signer: Any, person: Person,
+                     timestamper: Any = None) -> SignedDocument:
+    """One person's vaccination certificate (the person must be confirmed already)."""
+    if person.status != PersonStatus.CONFIRMED:
+        raise SigningRefused(_l("Only a confirmed person gets a certificate."))
+    commune = user.area
+    document = _new_document(DocumentKind.CERTIFICATE, person.commune_id,
+                             "Chứng nhận tiêm chủng vắc xin COVID-19", user)
+    heading = documents.commune_heading(commune, f"Số: {document.id}/CN-UBND",
+                                        local_date(None))
+    built = documents.certificate(heading, member_snapshot(person), certificate_doses(person),
+                                  verify_url(document.code), document.code, user.display_name,
+                                  ["TM. ỦY BAN NHÂN DÂN", _signer_title(credential).upper()])
+    signed = _sign(document, built, credential, signer, user.display_name,
+                   "Chứng nhận tiêm chủng", commune.name, timestamper=timestamper)
+    _store_document(document, signed)
+    db.session.add(DocumentMember(document_id=document.id, person_id=person.id,
+                                  snapshot=member_snapshot(person)))
+    document.member_count = 1
+    db.session.flush()
+    audit.record("document.sign", "signed_document", document.id,
+                 {"kind": [None, document.kind], "signer": [None, document.signer_name],
+                  "certificate_subject": [None, document.certificate_subject],
+                  "certificate_serial": [None, document.certificate_serial],
+                  "sha256": [None, document.sha256], "person_ids": [None, [person.id]]},
+                 actor=user)
+    return document
+
+
+def confirmed_without_certificate(commune_id: int) -> list[int]:
+    """Confirmed persons of the commune with no valid certificate yet."""
+    has_certificate = sa.exists().where(
+        DocumentMember.person_id == Person.id, DocumentMember.superseded_at.is_(None),
+        DocumentMember.document_id == SignedDocument.id,
+        SignedDocument.kind == DocumentKind.CERTIFICATE,
+        SignedDocument.state == DocumentState.VALID)
+    return list(db.session.scalars(
+        sa.select(Person.id).where(Person.commune_id == commune_id,
+                                   Person.status == PersonStatus.CONFIRMED, ~has_certificate)
+        .order_by(Person.name_sort, Person.id)))
+
+
+# --- minutes (biên bản) ---------------------------------------------------------------------
+
+
+def minutes_pdf(user: User, filters: Filters | None = None) -> bytes:
+    commune = user.area
+    persons, total = awaiting_committee(commune.id, filters)
+    _guard_size(total)
+    return documents.minutes(commune, person_snapshots(persons), "Số: ......./BB-UBND",
+                             local_date(None))
+
+
+SCAN_TYPES = {b"%PDF-": ("application/pdf", "pdf"), b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
+              b"\xff\xd8\xff": ("image/jpeg", "jpg")}
+
+
+def sniff_scan(content: bytes) -> tuple[str, str] | None:
+    for magic, kind in SCAN_TYPES.items():
+        if content.startswith(magic):
+            return kind
+    return None
+
+
+def record_minutes(user: User, content: bytes, filters: Filters | None = None,
+                   person_ids: list[int] | None = None) -> SignedDocument:
+    """The scan of the signed minutes is the evidence: its persons become confirmed."""
+    kind = sniff_scan(content)
+    if kind is None:
+        raise SigningRefused(_l("The scan must be a PDF, JPEG or PNG file."))
+    limit = int(current_app.config.get("SIGNING_MAX_SCAN_BYTES") or 10 * 1024 * 1024)
+    if len(content) > limit:
+        raise SigningRefused(_l("The scan is larger than %(size)s MB.",
+                                size=limit // (1024 * 1024)))
+    commune = user.area
+    persons, total = awaiting_committee(commune.id, filters)
+    if person_ids is not None:
+        wanted = set(person_ids)
+        persons = [p for p in persons if p.id in wanted]
+        total = len(persons)
+    _guard_size(total)
+    snapshots = person_snapshots(persons)
+    document = _new_document(DocumentKind.MINUTES, commune.id,
+                             f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}", user)
+    document.media_type = kind[0]
+    document.signer_name = user.display_name
+    _store_document(document, content, kind[1])
+    _confirm(document, snapshots, user, "minutes")
+    return document
+
+
+# --- supersession ---------------------------------------------------------------------------
+
+
+def supersede_person(person: Person, actor: Any = None) -> int:
+    """A confirmed person's record changed: their confirmation no longer holds. The documents
+    stay valid for everyone else. Returns how many document entries were superseded."""
+    now = utcnow()
+    result: Any = db.session.execute(
+        sa.update(DocumentMember)
+        .where(DocumentMember.person_id == person.id, DocumentMember.superseded_at.is_(None))
+        .values(superseded_at=now).execution_options(synchronize_session=False))
+    count = result.rowcount
+    old = person.status
+    if old == PersonStatus.CONFIRMED:
+        person.status = PersonStatus.NEEDS_RECONFIRMATION
+    db.session.flush()
+    audit.record("person.supersede_confirmation", "person", person.id,
+                 {"status": [old, person.status], "documents": [None, count]}, actor=actor)
+    return count or 0
+
+
+def identity_changed(changes: dict[str, Any]) -> bool:
+    return bool(IDENTITY_FIELDS.intersection(changes))
+
+
+# --- reading documents ----------------------------------------------------------------------
+
+
+def stored_content(document: SignedDocument) -> bytes:
+    root = document_root().resolve()
+    path = (root / document.path).resolve()
+    if root not in path.parents:
+        raise SigningRefused(_l("The stored document is missing or has been altered."))
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise SigningRefused(_l("The stored document is missing or has been altered.")) from error
+    if hashlib.sha256(content).hexdigest() != document.sha256:
+        raise SigningRefused(_l("The stored document is missing or has been altered."))
+    return content
+
+
+@dataclass
+class PortalState:
+    document: SignedDocument
+    members: int
+    superseded_rows: list[int]  # 1-based row numbers in the document
+
+    @property
+    def state(self) -> str:
+        if self.document.state == DocumentState.REVOKED:
+            return "revoked"
+        if self.superseded_rows and len(self.superseded_rows) >= self.members:
+            return "superseded"
+        if self.superseded_rows:
+            return "partly_superseded"
+        return "valid"
+
+
+def portal_state(document: SignedDocument) -> PortalState:
+    rows = db.session.execute(
+        sa.select(DocumentMember.superseded_at).where(DocumentMember.document_id == document.id)
+        .order_by(DocumentMember.id)).scalars().all()
+    superseded = [index for index, moment in enumerate(rows, 1) if moment is not None]
+    return PortalState(document, len(rows), superseded)
+
+
+def document_by_hash(content: bytes) -> SignedDocument | None:
+    digest = hashlib.sha256(content).hexdigest()
+    return db.session.scalar(sa.select(SignedDocument).where(SignedDocument.sha256 == digest))
+
+
+def document_by_code(code: str) -> SignedDocument | None:
+    if not code or len(code) > 40:
+        return None
+    return db.session.scalar(sa.select(SignedDocument).where(SignedDocument.code == code))
+
+
+def verify_content(content: bytes) -> core.Verdict:
+    return core.validate(content, trust_roots())
+
+
+def record_verification(document: SignedDocument | None, verdict: core.Verdict | None,
+                        source: str, sha256: str | None = None) -> None:
+    audit.record("document.verify", "signed_document", document.id if document else None,
+                 {"source": [None, source], "sha256": [None, sha256],
+                  "ok": [None, verdict.ok if verdict else None]})
+
+
+def local_day(moment: datetime | None = None) -> date:
+    return local_date(moment)
+
+
+
+
+# --- the police handover list ---------------------------------------------------------------
+
+
+def handover_slot(worklist: Any) -> tuple[int, tuple[int, int, int, int]]:
+    """Where the stamp goes on the frozen handover PDF: the gap above the creator's name, found
+    by laying the (deterministic) document out again."""
+    from portal.worklists import handover as handover_services
+    from portal.worklists import pdf as handover_pdf
+
+    gap: dict[str, Any] = {}
+    handover_pdf.build_pdf(worklist, handover_services.members_of(worklist),
+                           handover_services.creator_name(worklist), worklist.handed_over_at,
+                           signature_gap=gap)
+    x, y = gap.get("x", 330), gap.get("y", 200)
+    width = min(gap.get("width", 200), 200)
+    return int(gap.get("page", 0)), (int(x + 4), int(y - 52), int(x + 4 + width), int(y - 2))
+
+
+def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
+    """The police officer signs the handover list exactly as it was frozen at hand-over: the
+    signature is an incremental update, so the signed file begins with the frozen bytes."""
+    from portal.worklists import handover as handover_services
+    from portal.worklists.models import WorklistKind, WorklistMember, WorklistState
+
+    if worklist.kind != WorklistKind.HANDOVER or worklist.state == WorklistState.DRAFT:
+        raise SigningRefused(_l("Only a handed-over list can be signed."))
+    already = db.session.scalar(sa.select(SignedDocument.id).where(
+        SignedDocument.worklist_id == worklist.id,
+        SignedDocument.kind == DocumentKind.HANDOVER_LIST))
+    if already is not None:
+        raise SigningRefused(_l("This list has already been signed."))
+    credential, signer = unlock(user, pin)
+    try:
+        frozen = handover_services.stored_document(worklist)
+    except handover_services.HandoverError as error:
+        raise SigningRefused(str(error)) from error
+    page, box = handover_slot(worklist)
+    document = _new_document(DocumentKind.HANDOVER_LIST, worklist.area_id, worklist.title, user,
+                             worklist_id=worklist.id)
+    built = documents.Built(frozen, documents.Slot(page, box))
+    signed = _sign(document, built, credential, signer, user.display_name,
+                   "Bàn giao kết quả xác minh", worklist.area.name)
+    _store_document(document, signed)
+    members = list(db.session.scalars(sa.select(WorklistMember)
+                                      .where(WorklistMember.worklist_id == worklist.id)
+                                      .order_by(WorklistMember.id)))
+    if members:
+        db.session.execute(sa.insert(DocumentMember), [
+            {"document_id": document.id, "person_id": m.person_id, "snapshot": m.snapshot}
+            for m in members])
+    document.member_count = len(members)
+    db.session.flush()
+    audit.record("document.sign", "signed_document", document.id,
+                 {"kind": [None, document.kind], "worklist_id": [None, worklist.id],
+                  "signer": [None, document.signer_name],
+                  "certificate_subject": [None, document.certificate_subject],
+                  "certificate_serial": [None, document.certificate_serial],
+                  "sha256": [None, document.sha256],
+                  "frozen_sha256": [None, worklist.document_sha256],
+                  "members": [None, len(members)]}, actor=user)
+    return document

@@ -1,0 +1,133 @@
+"""End to end in headless Chromium: the committee chair signs the confirmation list.
+
+Served like tests/e2e/test_browser.py (its own SQLite file, committed data, werkzeug in a
+thread); the chair holds a PKCS#12 from a CA made here, time-stamps come from the in-process
+TSA. Without Chromium the test is skipped, unless REQUIRE_BROWSER=1 (CI).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date
+
+import pytest
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.areas import services as area_services
+from portal.auth.models import Role
+from portal.auth.services import create_user
+from portal.extensions import db
+from portal.records import services as record_services
+from portal.records.models import BirthPrecision, PersonStatus, Sex
+from portal.signing import pki, services
+from tests.e2e.test_browser import (  # noqa: F401  (fixtures)
+    CHROMIUM_ARGS,
+    PROJECT,
+    SCREENSHOTS,
+    _rollback,
+    browser,
+    chromium_path,
+    page,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.committing]
+
+CHAIR = "chutich.badinh"
+PASSWORD = "mat-khau-e2e"
+PIN = "135246"
+OWN = "00004"
+
+
+def _seed(folder) -> None:
+    ca = pki.make_ca("E2E CA")
+    tsa = pki.issue(ca, "E2E TSA", tsa=True)
+    (folder / "ca.pem").write_bytes(ca.cert_pem())
+    (folder / "tsa.pem").write_bytes(tsa.cert_pem())
+    (folder / "tsa-key.pem").write_bytes(tsa.key_pem())
+    own = area_services.area_by_code(OWN)
+    chair = create_user(CHAIR, PASSWORD, Role.COMMITTEE, own, "Trần Văn Đức")
+    issued = pki.issue(ca, "Trần Văn Đức", title="Chủ tịch", unit="UBND Phường Ba Đình")
+    services.add_pkcs12_credential(chair, pki.to_pkcs12(issued, ca, PIN), PIN, "Chủ tịch",
+                                   "UBND Phường Ba Đình", demo=True)
+    for name, status in (("Nguyễn Thị Hương", PersonStatus.MATCHED),
+                         ("Đặng Văn Lộc", PersonStatus.VERIFIED),
+                         ("Phạm Văn Em", PersonStatus.MISMATCH)):
+        record_services.create_person({
+            "full_name": name, "sex": Sex.MALE, "birth_date": date(1980, 1, 2),
+            "birth_precision": BirthPrecision.DAY, "id_number": None, "commune_id": own.id,
+            "status": status}, reason="e2e fixture")
+    db.session.commit()
+
+
+@pytest.fixture(scope="module")
+def live_server(chromium_path, tmp_path_factory):  # noqa: F811  (imported fixture)
+    tmp = tmp_path_factory.mktemp("e2e-signing")
+    (tmp / "pki").mkdir()
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "e2e.sqlite3"),
+        "PORTAL_ENV": "testing", "SECRET_KEY": "e2e", "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024, "HUEY_IMMEDIATE": True,
+        "SIGNING_DEMO_PKI_DIR": str(tmp / "pki"), "DOCUMENTS_DIR": str(tmp / "documents"),
+    })
+    with app.app_context():
+        upgrade(directory=str(PROJECT / "migrations"))
+        area_services.load_official_areas()
+        db.session.commit()
+        _seed(tmp / "pki")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-signing", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_chair_signs_the_confirmation_list(live_server, page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.goto(live_server + "/login")
+    page.fill("input[name=username]", CHAIR)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form[action$='/login'] button[type=submit]").click()
+
+    page.get_by_role("link", name="Chờ ký").click()
+    expect(page).to_have_url(re.compile(r"/signing$"))
+    expect(page.get_by_test_id("demo-certificate")).to_be_visible()
+    results = page.locator("#signing-results")
+    expect(results.locator("tbody tr")).to_have_count(2)
+    expect(results).to_contain_text("Nguyễn Thị Hương")
+    expect(results).not_to_contain_text("Phạm Văn Em")
+
+    # The PIN dialog opens in place (htmx); a wrong PIN is refused in Vietnamese.
+    page.get_by_test_id("open-sign-dialog").click()
+    dialog = page.locator("#sign-dialog dialog")
+    expect(dialog).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/signing$"))
+    dialog.locator("input[name=pin]").fill("000000")
+    dialog.get_by_test_id("sign-submit").click()
+    expect(page.get_by_test_id("sign-error")).to_contain_text("Sai mã PIN")
+
+    page.locator("#sign-dialog input[name=pin]").fill(PIN)
+    page.locator("#sign-dialog").get_by_test_id("sign-submit").click()
+    expect(page.get_by_test_id("signed")).to_contain_text("2")
+    # The list below reloads itself: nobody awaits signature any more.
+    expect(page.get_by_test_id("awaiting-count")).to_contain_text("0")
+    expect(page.get_by_test_id("documents")).to_contain_text("Danh sách xác nhận")
+    page.screenshot(path=str(SCREENSHOTS / "e2e-signing.png"), full_page=True)
+
+    page.get_by_role("link", name="Mở văn bản đã ký").click()
+    expect(page.get_by_test_id("document-state")).to_have_attribute("data-state", "valid")
+    page.locator("a[href*='/verify/']").click()
+    expect(page.get_by_test_id("verdict")).to_have_attribute("data-ok", "true")
+    page.screenshot(path=str(SCREENSHOTS / "e2e-verify.png"), full_page=True)
+    assert errors == []

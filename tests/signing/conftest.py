@@ -1,0 +1,73 @@
+"""An offline PKI for the signing tests: a CA, an in-process RFC 3161 TSA, signers' PKCS#12."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.signing import pki, services
+from tests.conftest import OWN
+
+PIN = "246810"
+
+
+@pytest.fixture(scope="session")
+def ca():
+    return pki.make_ca("Test CA – Cổng đối soát")
+
+
+@pytest.fixture(scope="session")
+def pki_dir(ca, tmp_path_factory):
+    """Laid out like the demo's instance/demo-pki: the CA is trusted, the TSA runs in-process."""
+    folder = tmp_path_factory.mktemp("pki")
+    tsa = pki.issue(ca, "Test TSA", tsa=True)
+    (folder / "ca.pem").write_bytes(ca.cert_pem())
+    (folder / "tsa.pem").write_bytes(tsa.cert_pem())
+    (folder / "tsa-key.pem").write_bytes(tsa.key_pem())
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def signing_config(app, pki_dir, tmp_path):
+    saved = {k: app.config.get(k) for k in ("DOCUMENTS_DIR", "SIGNING_DEMO_PKI_DIR",
+                                             "SIGNING_TSA_URL", "SIGNING_LEVEL")}
+    app.config.update(DOCUMENTS_DIR=str(tmp_path / "documents"),
+                      SIGNING_DEMO_PKI_DIR=str(pki_dir), SIGNING_TSA_URL=None,
+                      SIGNING_LEVEL="B-T")
+    yield tmp_path / "documents"
+    app.config.update(saved)
+
+
+@pytest.fixture
+def give_certificate(ca):
+    """Issue a certificate to the user and store it as their PKCS#12 credential."""
+
+    def give(user, title="Chủ tịch", unit=None, pin=PIN, **kw):
+        issued = pki.issue(ca, user.display_name, title=title, unit=unit or user.area.name, **kw)
+        credential = services.add_pkcs12_credential(user, pki.to_pkcs12(issued, ca, pin), pin,
+                                                    title, unit or user.area.name)
+        db.session.commit()
+        return credential
+
+    return give
+
+
+@pytest.fixture
+def chair(make_user, give_certificate):
+    user = make_user(Role.COMMITTEE, OWN, display_name="Trần Văn Đức")
+    give_certificate(user)
+    return user
+
+
+@pytest.fixture
+def awaiting(make_person):
+    """Two persons of OWN awaiting the committee's signature, one not yet verified."""
+    return [
+        make_person(full_name="Nguyễn Thị Hương", sex="female", status="matched",
+                    id_number="001190000001", birth_date=date(1990, 2, 3)),
+        make_person(full_name="Đặng Văn Lộc", status="verified", id_number="001090000002"),
+        make_person(full_name="Phạm Văn Em", status="mismatch", id_number="001090000004"),
+    ]

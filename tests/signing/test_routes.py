@@ -1,0 +1,408 @@
+"""Signing in the browser: who may sign (matrix), page and fragment variants, the PIN dialog,
+the public verification page, bad uploads, the CLI and the batch job."""
+
+from __future__ import annotations
+
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portal.areas.models import SiteLevel
+from portal.audit.models import AuditEvent
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.records import services as record_services
+from portal.records.models import Dose, Person, PersonStatus
+from portal.signing import services
+from portal.signing.models import DocumentKind, SignedDocument
+from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
+from tests.signing.conftest import PIN
+
+HX = {"HX-Request": "true"}
+
+
+def token(client) -> str:
+    return csrf_token(client, "/verify")
+
+
+def login_chair(login_as, give_certificate, area_code=OWN):
+    user = login_as(Role.COMMITTEE, area_code, display_name="Trần Văn Đức")
+    give_certificate(user)
+    return user
+
+
+@pytest.mark.parametrize(("role", "area_code", "expected"), [
+    (Role.COMMITTEE, OWN, 200),
+    (Role.COMMITTEE, NEIGHBOUR, 200),  # its own commune's page (never OWN's persons)
+    (Role.POLICE, OWN, 403),
+    (Role.HEALTH_STATION, OWN, 403),
+    (Role.HEALTH_AUTHORITY, "01", 403),
+    (Role.ADMIN, "01", 403),
+    (Role.VACCINATION_SITE, OWN, 403),  # site staff without a site
+])
+def test_who_may_open_awaiting(client, login_as, awaiting, role, area_code, expected):
+    login_as(role, area_code)
+    response = client.get("/signing")
+    assert response.status_code == expected
+    if expected == 200:
+        body = response.get_data(as_text=True)
+        assert ("Nguyễn Thị Hương" in body) == (area_code == OWN)
+
+
+def test_site_head_sees_own_site(client, login_as, make_site, make_person):
+    site = make_site(OWN, SiteLevel.PROVINCE)
+    login_as(Role.VACCINATION_SITE, OWN, site=site)
+    person = make_person(full_name="Võ Văn Tâm", status="mismatch")
+    record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer",
+                                      "vaccinated_on": date.today(), "site_id": site.id})
+    other_site = make_site(OWN, SiteLevel.COMMUNE)
+    stranger = make_person(full_name="Hồ Văn Xa", status="matched")
+    record_services.add_dose(stranger, {"dose_number": 1, "vaccine": "Pfizer",
+                                        "vaccinated_on": date.today(),
+                                        "site_id": other_site.id})
+    db.session.commit()
+    body = client.get("/signing").get_data(as_text=True)
+    assert "Võ Văn Tâm" in body and "Hồ Văn Xa" not in body
+
+
+def test_awaiting_page_and_fragment(client, login_as, give_certificate, awaiting):
+    login_chair(login_as, give_certificate)
+    page = client.get("/signing?q=huong")
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+    fragment = client.get("/signing?q=huong", headers={**HX, "HX-Target": "signing-results"})
+    body = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in body
+    assert 'id="signing-results"' in body and "Nguyễn Thị Hương" in body
+    assert "Đặng Văn Lộc" not in body
+    assert "HX-Request" in fragment.headers.get("Vary", "")
+
+
+def test_dialog_page_and_fragment(client, login_as, give_certificate, awaiting):
+    login_chair(login_as, give_certificate)
+    page = client.get("/signing/dialog")
+    assert "<html" in page.get_data(as_text=True) and 'name="pin"' in page.get_data(as_text=True)
+    fragment = client.get("/signing/dialog", headers={**HX, "HX-Target": "sign-dialog"})
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and 'name="pin"' in body and "<dialog" in body
+
+
+def test_preview_pdf(client, login_as, give_certificate, awaiting):
+    login_chair(login_as, give_certificate)
+    response = client.get("/signing/preview.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    assert response.mimetype == "application/pdf"
+
+
+def test_sign_with_htmx(client, login_as, give_certificate, awaiting):
+    login_chair(login_as, give_certificate)
+    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": PIN},
+                           headers={**HX, "HX-Target": "sign-dialog"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200, body[:500]
+    assert 'data-testid="signed"' in body and "<html" not in body
+    assert response.headers["HX-Trigger"] == "signed"
+    assert db.session.get(Person, awaiting[0].id).status == PersonStatus.CONFIRMED
+
+
+def test_sign_full_page_redirects(client, login_as, give_certificate, awaiting):
+    login_chair(login_as, give_certificate)
+    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": PIN,
+                                                  "q": "huong"})
+    assert response.status_code == 303
+    document = db.session.scalars(sa.select(SignedDocument)).one()
+    assert response.headers["Location"].endswith(f"/signing/documents/{document.id}")
+    assert document.member_count == 1  # the filter decides who is signed
+    page = client.get(f"/signing/documents/{document.id}")
+    assert page.status_code == 200 and "Nguyễn Thị Hương" in page.get_data(as_text=True)
+    pdf = client.get(f"/signing/documents/{document.id}/file")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+
+
+def test_wrong_pin_in_dialog(client, login_as, give_certificate, awaiting):
+    chair = login_chair(login_as, give_certificate)
+    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": "1111"},
+                           headers={**HX, "HX-Target": "sign-dialog"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Sai mã PIN" in body and 'name="pin"' in body
+    events = db.session.scalars(sa.select(AuditEvent)
+                                .where(AuditEvent.action == "signing.pin_refused")).all()
+    assert [e.actor_id for e in events] == [chair.id]
+    assert db.session.get(Person, awaiting[0].id).status == PersonStatus.MATCHED
+
+
+def test_empty_pin_rerenders(client, login_as, give_certificate, awaiting):
+    login_chair(login_as, give_certificate)
+    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": ""},
+                           headers={**HX, "HX-Target": "sign-dialog"})
+    assert response.status_code == 422
+    assert "Trường này là bắt buộc" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", [Role.POLICE, Role.HEALTH_STATION, Role.ADMIN])
+def test_others_may_not_sign(client, login_as, awaiting, role):
+    login_as(role, OWN if role != Role.ADMIN else "01")
+    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": PIN})
+    assert response.status_code == 403
+
+
+def test_document_outside_scope_is_404(client, login_as, make_user, give_certificate,
+                                       awaiting):
+    from tests.conftest import login
+
+    chair = login_chair(login_as, give_certificate)
+    document = services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    for area_code in (NEIGHBOUR, OTHER_PROVINCE):
+        other = make_user(Role.COMMITTEE, area_code)
+        client.post("/logout", data={"csrf_token": token(client)})
+        login(client, other.username)
+        assert client.get(f"/signing/documents/{document.id}").status_code == 404
+
+
+def test_minutes_flow(client, login_as, awaiting):
+    login_as(Role.COMMITTEE, OWN)
+    pdf = client.get("/signing/minutes.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    bad = client.post("/signing/minutes", data={"csrf_token": token(client),
+                                                "scan": (BytesIO(b"GIF89a..."), "scan.gif")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422
+    response = client.post("/signing/minutes", data={
+        "csrf_token": token(client),
+        "scan": (BytesIO(b"\xff\xd8\xff\xe0" + b"0" * 200), "bien-ban.jpg")},
+        content_type="multipart/form-data")
+    assert response.status_code == 303
+    document = db.session.scalars(sa.select(SignedDocument)).one()
+    assert document.kind == DocumentKind.MINUTES and document.media_type == "image/jpeg"
+    assert db.session.get(Person, awaiting[1].id).status == PersonStatus.CONFIRMED
+
+
+# --- public verification --------------------------------------------------------------------
+
+
+def signed_document(chair) -> SignedDocument:
+    document = services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    return document
+
+
+def upload(client, content: bytes, name: str = "x.pdf", headers=None):
+    return client.post("/verify", data={"csrf_token": token(client),
+                                        "document": (BytesIO(content), name)},
+                       content_type="multipart/form-data", headers=headers or {})
+
+
+def test_verify_upload_valid(client, chair, awaiting):
+    document = signed_document(chair)
+    content = services.stored_content(document)
+    response = upload(client, content)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'data-ok="true"' in body and 'data-state="valid"' in body
+    assert "Trần Văn Đức" in body
+    assert db.session.scalars(sa.select(AuditEvent)
+                              .where(AuditEvent.action == "document.verify")).first()
+    fragment = upload(client, content, headers={**HX, "HX-Target": "verify-result"})
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert 'data-ok="true"' in fragment.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"hello, not a pdf", "không phải là PDF"),
+    (b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF", "không đọc được"),
+])
+def test_verify_bad_input(client, content, expected):
+    response = upload(client, content)
+    assert response.status_code == 200
+    assert expected in response.get_data(as_text=True)
+
+
+def test_verify_unsigned_pdf(client):
+    from reportlab.pdfgen import canvas
+
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.drawString(100, 700, "unsigned")
+    pdf.save()
+    response = upload(client, buffer.getvalue())
+    assert "không có chữ ký số" in response.get_data(as_text=True)
+
+
+def test_verify_encrypted_pdf(client):
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfgen import canvas
+
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer, encrypt=pdfencrypt.StandardEncryption("u", "o"))
+    pdf.drawString(100, 700, "secret")
+    pdf.save()
+    response = upload(client, buffer.getvalue())
+    assert response.status_code == 200
+    assert "mã hóa" in response.get_data(as_text=True)
+
+
+def test_verify_too_large(client, app):
+    """An upload over MAX_CONTENT_LENGTH (16 MiB; a 200 MB file alike) is refused with 413."""
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"document\"; filename=\"big.pdf\"\r\n"
+            b"Content-Type: application/pdf\r\n\r\n%PDF-" + b"0" * (limit + 10) + b"\r\n--b--\r\n")
+    response = client.post("/verify", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 413
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_verify_tampered(client, chair, awaiting):
+    content = bytearray(services.stored_content(signed_document(chair)))
+    content[len(content) // 3] ^= 1
+    body = upload(client, bytes(content)).get_data(as_text=True)
+    assert 'data-ok="false"' in body
+
+
+def test_verify_link_shows_supersession(client, chair, awaiting):
+    document = signed_document(chair)
+    response = client.get(f"/verify/{document.code}")
+    assert 'data-state="valid"' in response.get_data(as_text=True)
+    person = db.session.get(Person, awaiting[1].id)
+    record_services.update_person(person, {"id_number": "001090000099"}, "sửa số định danh")
+    db.session.commit()
+    body = client.get(f"/verify/{document.code}").get_data(as_text=True)
+    assert 'data-state="partly_superseded"' in body
+    assert "Đặng Văn Lộc" not in body  # no personal data beyond the document's own
+    assert client.get("/verify/not-a-code").status_code == 404
+
+
+def test_certificate_qr_link(client, chair, awaiting, app):
+    """The certificate's QR code carries the verification link, which opens the page."""
+    signed_document(chair)
+    person = db.session.get(Person, awaiting[0].id)
+    db.session.add(Dose(person_id=person.id, dose_number=1, vaccine="Pfizer",
+                        vaccinated_on=date(2021, 9, 1)))
+    db.session.commit()
+    credential, signer = services.unlock(chair, PIN)
+    document = services.sign_certificate(chair, credential, signer, person)
+    db.session.commit()
+    url = services.verify_url(document.code)
+    assert url == f"http://127.0.0.1:5000/verify/{document.code}"
+    import segno
+
+    expected = segno.make_qr(url, error="m", mask=2, boost_error=False).matrix
+    from portal.signing.documents import QrCode
+
+    assert QrCode(url).matrix == expected
+    response = client.get(f"/verify/{document.code}")
+    assert response.status_code == 200 and 'data-ok="true"' in response.get_data(as_text=True)
+
+
+# --- CLI and job ----------------------------------------------------------------------------
+
+
+def test_cli_sign_and_verify(app, chair, awaiting, monkeypatch, tmp_path):
+    from portal.signing.cli import sign_command, verify_pdf_command
+
+    person = db.session.get(Person, awaiting[0].id)
+    db.session.add(Dose(person_id=person.id, dose_number=1, vaccine="Pfizer",
+                        vaccinated_on=date(2021, 9, 1)))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", PIN)
+    result = runner.invoke(sign_command, ["--commune", OWN, "--user", chair.username])
+    assert result.exit_code == 0, result.output
+    paths = result.output.split()
+    assert len(paths) == 3  # the list, then two certificates
+    assert all(p.endswith(".pdf") for p in paths)
+    ok = runner.invoke(verify_pdf_command, [paths[0]])
+    assert ok.exit_code == 0 and "VALID" in ok.output
+    tampered = tmp_path / "tampered.pdf"
+    content = bytearray(Path(paths[0]).read_bytes())
+    content[len(content) // 3] ^= 1
+    tampered.write_bytes(bytes(content))
+    assert runner.invoke(verify_pdf_command, [str(tampered)]).exit_code == 1
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", "999")
+    refused = runner.invoke(sign_command, ["--commune", OWN, "--user", chair.username])
+    assert refused.exit_code != 0 and "PIN" in refused.output
+
+
+def test_certificates_job(client, login_as, give_certificate, awaiting):
+    chair = login_chair(login_as, give_certificate)
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    response = client.post("/signing/certificates", data={"csrf_token": token(client),
+                                                          "pin": PIN})
+    assert response.status_code == 303 and "/jobs/" in response.headers["Location"]
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    certificates = db.session.scalars(sa.select(SignedDocument).where(
+        SignedDocument.kind == DocumentKind.CERTIFICATE)).all()
+    assert len(certificates) == 2
+    from portal.jobs.models import Job
+
+    job = db.session.scalars(sa.select(Job)).one()
+    assert job.state.value == "done" and job.done == 2 and "pin" not in str(job.params).lower()
+
+
+def test_police_sign_handover_list(client, login_as, give_certificate, make_person, ca):
+    from portal.signing import core
+    from portal.worklists import handover
+
+    police = login_as(Role.POLICE, OWN, display_name="Lê Văn Công")
+    give_certificate(police, title="Cán bộ Công an", unit="Công an Phường Ba Đình")
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified",
+                         id_number="001090000021")
+    worklist = handover.create_handover(police, [person.id], None)
+    handover.hand_over(worklist, police)
+    db.session.commit()
+    frozen = handover.stored_document(worklist)
+    detail = client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
+    assert f"/signing/handover/{worklist.id}" in detail
+    assert client.get(f"/signing/handover/{worklist.id}").status_code == 200
+    wrong = client.post(f"/signing/handover/{worklist.id}",
+                        data={"csrf_token": token(client), "pin": "0"})
+    assert wrong.status_code == 422 and "Sai mã PIN" in wrong.get_data(as_text=True)
+    response = client.post(f"/signing/handover/{worklist.id}",
+                           data={"csrf_token": token(client), "pin": PIN})
+    assert response.status_code == 303
+    document = db.session.scalars(sa.select(SignedDocument)).one()
+    content = services.stored_content(document)
+    assert content.startswith(frozen)  # the signature is appended to the frozen bytes
+    assert core.validate(content, [ca.cert]).ok
+    assert db.session.get(Person, person.id).status == PersonStatus.VERIFIED
+
+
+@pytest.mark.parametrize(("role", "area_code", "expected"), [
+    (Role.HEALTH_STATION, OWN, 403), (Role.COMMITTEE, OWN, 403), (Role.POLICE, NEIGHBOUR, 404),
+])
+def test_handover_signing_matrix(client, login_as, make_user, make_person, role, area_code,
+                                 expected):
+    from portal.worklists import handover
+
+    police = make_user(Role.POLICE, OWN)
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified")
+    worklist = handover.create_handover(police, [person.id], None)
+    handover.hand_over(worklist, police)
+    db.session.commit()
+    login_as(role, area_code)
+    assert client.get(f"/signing/handover/{worklist.id}").status_code == expected
+
+
+def test_cli_import_pkcs12(app, make_user, ca, monkeypatch, tmp_path):
+    from portal.signing import pki
+    from portal.signing.cli import import_pkcs12_command
+
+    user = make_user(Role.COMMITTEE, OWN)
+    issued = pki.issue(ca, "Ngô Thị Thu", title="Phó Chủ tịch", unit="UBND Phường Ba Đình")
+    path = tmp_path / "thu.p12"
+    path.write_bytes(pki.to_pkcs12(issued, ca, "4321"))
+    runner = app.test_cli_runner()
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", "0000")
+    args = [str(path), "--user", user.username, "--title", "Phó Chủ tịch", "--unit", "UBND"]
+    assert runner.invoke(import_pkcs12_command, args).exit_code != 0
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", "4321")
+    result = runner.invoke(import_pkcs12_command, args)
+    assert result.exit_code == 0, result.output
+    credential = services.active_credential(user)
+    assert credential is not None and "Ngô Thị Thu" in credential.subject
+    assert b"4321" not in (credential.sealed_pkcs12 or b"")
