@@ -1,14 +1,31 @@
 """Every model, imported in one place for Alembic and the app factory."""
 
+from portal.api.models import ApiClient, IdempotencyRecord
 from portal.areas.models import Area, Site
 from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import LoginSession, User
+from portal.feedback.models import (
+    Attachment,
+    Escalation,
+    Feedback,
+    Notification,
+    RateHit,
+    RoutingRule,
+)
 from portal.jobs.models import Job
 from portal.records.models import Dose, Person
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
 from portal.worklists.models import Worklist, WorklistMember
 
 __all__ = [
+    "ApiClient",
+    "Attachment",
+    "Escalation",
+    "Feedback",
+    "IdempotencyRecord",
+    "Notification",
+    "RateHit",
+    "RoutingRule",
     "Area",
     "AuditEvent",
     "AuditHead",
