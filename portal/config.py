@@ -59,7 +59,7 @@ class Defaults:
     # Citizens' complaints: the certificate photo or scan, and the public form's limits
     # per client address (submissions, and status look-ups, per window).
     FEEDBACK_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
-    FEEDBACK_RATE_LIMIT = 10
+    FEEDBACK_RATE_LIMIT = 20
     FEEDBACK_STATUS_RATE_LIMIT = 30
     FEEDBACK_RATE_WINDOW_MINUTES = 60
     FEEDBACK_QUEUE_PAGE_SIZE = 50

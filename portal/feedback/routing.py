@@ -139,7 +139,7 @@ def route(place: Place) -> Decision:
 
 def rules_for_province(province_id: int | None) -> list[RoutingRule]:
     """The national rules, and the province's own ones when a province is given."""
-    clause = RoutingRule.province_id.is_(None)
+    clause: sa.ColumnElement[bool] = RoutingRule.province_id.is_(None)
     if province_id is not None:
         clause = sa.or_(clause, RoutingRule.province_id == province_id)
     return list(db.session.scalars(

@@ -265,8 +265,8 @@ def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) ->
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    statement = insert(RateHit).values(key=key[:120], window_start=start, count=1)
-    statement = statement.on_conflict_do_update(
+    upsert = insert(RateHit).values(key=key[:120], window_start=start, count=1)
+    statement = upsert.on_conflict_do_update(
         index_elements=["key", "window_start"], set_={"count": RateHit.count + 1}
     ).returning(RateHit.count)
     count = db.session.execute(statement).scalar_one()
