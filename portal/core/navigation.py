@@ -21,6 +21,7 @@ def navigation() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
     from portal.auth.models import Role
+    from portal.feedback.permissions import can_use_queue
     from portal.registry.permissions import can_import_extract
     from portal.worklists.permissions import can_review
 
@@ -39,6 +40,8 @@ def navigation() -> list[NavLink]:
          "worklists.show_decision_list", {"slug": "corrections"}, slug == "corrections"),
         (can_review(current_user), _l("Register updates"), "worklists.show_decision_list",
          {"slug": "register-updates"}, slug == "register-updates"),
+        (can_use_queue(current_user), _l("Complaints"), "feedback.show_queue", {},
+         request.blueprint == "feedback"),
     ]
     return [NavLink(str(label), url_for(target, **args), active)
             for shown, label, target, args, active in items if shown]
