@@ -140,7 +140,9 @@ def validate(schema: dict[str, Any], data: Any) -> dict[str, str]:
             if not isinstance(value, str):
                 errors[name] = "must be a string"
                 continue
-            if len(value) < rule.get("minLength", 0) or len(value) > rule.get("maxLength", 10**6):
+            if "\x00" in value or not _encodable(value):
+                errors[name] = "contains characters that are not allowed"
+            elif len(value) < rule.get("minLength", 0) or len(value) > rule.get("maxLength", 10**6):
                 errors[name] = "wrong length"
             elif "pattern" in rule and not re.search(rule["pattern"], value):
                 errors[name] = "wrong format"
@@ -151,11 +153,18 @@ def validate(schema: dict[str, Any], data: Any) -> dict[str, str]:
                     date.fromisoformat(value)
                 except ValueError:
                     errors[name] = "not a date"
-            elif "\x00" in value:
-                errors[name] = "NUL not allowed"
         elif rule["type"] == "integer":
             if not isinstance(value, int) or isinstance(value, bool):
                 errors[name] = "must be an integer"
             elif not rule["minimum"] <= value <= rule["maximum"]:
                 errors[name] = "out of range"
     return errors
+
+
+def _encodable(value: str) -> bool:
+    """False for lone surrogates (valid in JSON escapes, not in UTF-8 text)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
