@@ -22,6 +22,8 @@ from portal.feedback.display import KIND_LABELS
 from portal.feedback.models import FeedbackKind
 
 DATE_FORMAT = "%d/%m/%Y"
+# A text box: a browser's date picker would send yyyy-mm-dd, not dd/mm/yyyy.
+DATE_INPUT = {"type": "text", "placeholder": "dd/mm/yyyy", "inputmode": "numeric"}
 BAD_DATE = _l("Enter the date as dd/mm/yyyy.")
 
 
@@ -35,7 +37,7 @@ class FeedbackForm(PortalForm):
         DataRequired(_l("Enter your full name.")), Length(max=200)])
     id_number = StringField(_l("ID number (CCCD/CMND)"), validators=[Optional(), Length(max=20)])
     birth_date = DateField(_l("Date of birth"), format=DATE_FORMAT, validators=[
-        DataRequired(BAD_DATE), _not_future], render_kw={"placeholder": "dd/mm/yyyy"})
+        DataRequired(BAD_DATE), _not_future], render_kw=DATE_INPUT)
     phone = StringField(_l("Phone number"), validators=[
         DataRequired(_l("Enter your phone number.")), Length(max=20)])
     email = EmailField(_l("E-mail (optional)"), validators=[
@@ -53,7 +55,7 @@ class FeedbackForm(PortalForm):
         Optional(), NumberRange(1, 10, _l("A dose number from 1 to 10."))])
     vaccine = StringField(_l("Vaccine"), validators=[Optional(), Length(max=80)])
     vaccinated_on = DateField(_l("Vaccination date"), format=DATE_FORMAT, validators=[
-        Optional(), _not_future], render_kw={"placeholder": "dd/mm/yyyy"})
+        Optional(), _not_future], render_kw=DATE_INPUT)
     description = TextAreaField(_l("Describe the problem"), validators=[
         DataRequired(_l("Describe the problem.")),
         Length(10, 2000, _l("Between 10 and 2000 characters."))])
@@ -91,7 +93,7 @@ class FeedbackForm(PortalForm):
 class StatusForm(PortalForm):
     phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=20)])
     birth_date = DateField(_l("or date of birth"), format=DATE_FORMAT,
-                           validators=[Optional()], render_kw={"placeholder": "dd/mm/yyyy"})
+                           validators=[Optional()], render_kw=DATE_INPUT)
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
