@@ -132,6 +132,7 @@ def upgrade():
     sa.Column('feedback_id', sa.Integer(), nullable=False),
     sa.Column('unit_kind', sa.Enum('site', 'health_station', 'district_centre', 'province', 'pool', name='feedback_unit_kind', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('unit_area_id', sa.Integer(), nullable=True),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
     sa.Column('escalated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['feedback_id'], ['feedback.id'], name=op.f('fk_feedback_escalation_feedback_id_feedback'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_area_id'], ['area.id'], name=op.f('fk_feedback_escalation_unit_area_id_area')),
@@ -140,7 +141,7 @@ def upgrade():
     )
     with op.batch_alter_table('feedback_escalation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feedback_escalation_feedback_id'), ['feedback_id'], unique=False)
-        batch_op.create_index('ix_feedback_escalation_unit', ['unit_kind', 'unit_area_id'], unique=False)
+        batch_op.create_index('ix_feedback_escalation_unit', ['unit_kind', 'unit_area_id', 'due_at', 'feedback_id'], unique=False)
 
     op.create_table('feedback_notification',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -167,7 +167,9 @@ class Escalation(Model):
 
     __tablename__ = "feedback_escalation"
     __table_args__ = (
-        sa.Index("ix_feedback_escalation_unit", "unit_kind", "unit_area_id"),
+        # The escalated part of a unit's queue, walked in due order like the assigned part.
+        sa.Index("ix_feedback_escalation_unit", "unit_kind", "unit_area_id", "due_at",
+                 "feedback_id"),
         sa.UniqueConstraint("feedback_id", "unit_kind", name="uq_feedback_escalation_once"),
     )
 
@@ -176,6 +178,7 @@ class Escalation(Model):
         sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
     unit_kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind, "feedback_unit_kind"))
     unit_area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("area.id"))
+    due_at: Mapped[datetime]  # the complaint's, copied: it never changes
     escalated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     unit_area: Mapped[Area | None] = relationship()

@@ -95,15 +95,20 @@ def show_places():
 @bp.post("/new")
 def post_feedback():
     form = FeedbackForm()
-    _fill_choices(form)
-    if _rate_limited("feedback", "FEEDBACK_RATE_LIMIT"):
-        return render("feedback/new.html", status=429, form=form,
-                      rate_limited=True)
+    # The counter is this transaction's first statement: on SQLite a transaction that
+    # writes first takes the write lock at once (waiting its turn), where one that read
+    # first could not upgrade once another worker had committed.
+    window = timedelta(minutes=current_app.config["FEEDBACK_RATE_WINDOW_MINUTES"])
+    if not services.hit(f"feedback:{request.remote_addr or '-'}",
+                        current_app.config["FEEDBACK_RATE_LIMIT"], window):
+        db.session.commit()
+        _fill_choices(form)
+        return render("feedback/new.html", status=429, form=form, rate_limited=True)
     if form.validate_on_submit():
         try:
             feedback, created = services.submit(form.submission())
         except services.SubmissionError as error:
-            db.session.rollback()
+            # Raised before anything but the counter was written: the counter is kept.
             for name, message in error.errors.items():
                 getattr(form, name).errors = [message]
         else:
@@ -111,6 +116,8 @@ def post_feedback():
             _remember(feedback.code)
             session["feedback_new"] = [feedback.code, created]
             return redirect(url_for("feedback.show_received"), 303)
+    db.session.commit()
+    _fill_choices(form)  # only to show the form again: validation needs no choices
     return render("feedback/new.html", status=422, form=form)
 
 

@@ -422,23 +422,23 @@ def escalate_overdue(now: datetime | None = None) -> int:
 
     unit_area = aliased(Area)
     site_commune = aliased(Area)
-    columns = ["feedback_id", "unit_kind", "unit_area_id", "escalated_at"]
+    columns = ["feedback_id", "unit_kind", "unit_area_id", "due_at", "escalated_at"]
     # Health stations and district centres -> their province.
     db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
-        Feedback.id, sa.literal(UnitKind.PROVINCE.value), unit_area.province_id,
+        Feedback.id, sa.literal(UnitKind.PROVINCE.value), unit_area.province_id, Feedback.due_at,
         sa.literal(stamp, sa.DateTime),
     ).join(unit_area, unit_area.id == Feedback.unit_area_id).where(
         mine, Feedback.unit_kind.in_([UnitKind.HEALTH_STATION, UnitKind.DISTRICT_CENTRE]))))
     # Sites -> their province ...
     db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
-        Feedback.id, sa.literal(UnitKind.PROVINCE.value), site_commune.province_id,
+        Feedback.id, sa.literal(UnitKind.PROVINCE.value), site_commune.province_id, Feedback.due_at,
         sa.literal(stamp, sa.DateTime),
     ).join(Site, Site.id == Feedback.unit_site_id)
      .join(site_commune, site_commune.id == Site.commune_id)
      .where(mine, Feedback.unit_kind == UnitKind.SITE)))
     # ... and commune-level sites also to their commune's health station.
     db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
-        Feedback.id, sa.literal(UnitKind.HEALTH_STATION.value), Site.commune_id,
+        Feedback.id, sa.literal(UnitKind.HEALTH_STATION.value), Site.commune_id, Feedback.due_at,
         sa.literal(stamp, sa.DateTime),
     ).join(Site, Site.id == Feedback.unit_site_id)
      .where(mine, Feedback.unit_kind == UnitKind.SITE,
