@@ -95,30 +95,33 @@ def show_places():
 @bp.post("/new")
 def post_feedback():
     form = FeedbackForm()
-    # The counter is this transaction's first statement: on SQLite a transaction that
-    # writes first takes the write lock at once (waiting its turn), where one that read
-    # first could not upgrade once another worker had committed.
+    prepared = None
+    if form.validate_on_submit():
+        try:
+            prepared = services.prepare(form.submission())
+        except services.SubmissionError as error:
+            for name, message in error.errors.items():
+                getattr(form, name).errors = [message]
+    # Checking and routing only read; the writes come in a transaction of their own whose
+    # first statement is the rate counter, a write. On SQLite that takes the write lock at
+    # once and holds it briefly (a transaction that read first could not take it once
+    # another worker had committed, and would hold it while checking).
+    db.session.commit()
     window = timedelta(minutes=current_app.config["FEEDBACK_RATE_WINDOW_MINUTES"])
     if not services.hit(f"feedback:{request.remote_addr or '-'}",
                         current_app.config["FEEDBACK_RATE_LIMIT"], window):
         db.session.commit()
         _fill_choices(form)
         return render("feedback/new.html", status=429, form=form, rate_limited=True)
-    if form.validate_on_submit():
-        try:
-            feedback, created = services.submit(form.submission())
-        except services.SubmissionError as error:
-            # Raised before anything but the counter was written: the counter is kept.
-            for name, message in error.errors.items():
-                getattr(form, name).errors = [message]
-        else:
-            db.session.commit()
-            _remember(feedback.code)
-            session["feedback_new"] = [feedback.code, created]
-            return redirect(url_for("feedback.show_received"), 303)
+    if prepared is None:
+        db.session.commit()  # the counter: refused submissions count too
+        _fill_choices(form)  # only to show the form again: validation needs no choices
+        return render("feedback/new.html", status=422, form=form)
+    feedback, created = services.file(prepared)
     db.session.commit()
-    _fill_choices(form)  # only to show the form again: validation needs no choices
-    return render("feedback/new.html", status=422, form=form)
+    _remember(feedback.code)
+    session["feedback_new"] = [feedback.code, created]
+    return redirect(url_for("feedback.show_received"), 303)
 
 
 def _remember(code: str) -> None:

@@ -30,7 +30,7 @@ from portal.feedback.models import (
     RateHit,
     UnitKind,
 )
-from portal.feedback.routing import Place, Unit, route
+from portal.feedback.routing import Decision, Place, Unit, route
 from portal.models_base import utcnow
 from portal.records.models import Person
 from portal.text import fold
@@ -174,30 +174,52 @@ def by_code(code: str) -> Feedback | None:
     return db.session.scalar(sa.select(Feedback).where(Feedback.code == code))
 
 
-def submit(sub: Submission, source: str = "web", actor=None) -> tuple[Feedback, bool]:
-    """File a complaint, routed. Returns it and whether it is new (False: the same
-    submission was already filed today, and that one is returned)."""
+@dataclass
+class Prepared:
+    """A checked and routed submission, ready to be written (plain values, no ORM rows)."""
+
+    sub: Submission
+    fingerprint: str
+    content_type: str | None
+    decision: Decision
+    province_id: int | None
+    district_id: int | None
+    commune_id: int | None
+    site_id: int | None
+
+
+def prepare(sub: Submission) -> Prepared:
+    """Check and route a submission; only reads. ``SubmissionError`` says what is wrong."""
     place = resolve_place(sub)
     content_type = (sniff_attachment(sub.attachment_name or "", sub.attachment_data)
                     if sub.attachment_data is not None else None)
-    now = utcnow()
-    print_ = fingerprint(sub, now.date())
+    decision = route(place)
+    commune = place.commune or (place.site.commune if place.site else None)
+    return Prepared(
+        sub=sub, fingerprint=fingerprint(sub, utcnow().date()), content_type=content_type,
+        decision=decision,
+        province_id=(place.province.id if place.province else
+                     commune.province_id if commune else None),
+        district_id=place.district.id if place.district else None,
+        commune_id=commune.id if commune else None,
+        site_id=place.site.id if place.site else None)
+
+
+def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback, bool]:
+    """Write a prepared complaint and its routing decision. Returns it and whether it is
+    new (False: the same submission was already filed today, and that one is returned)."""
+    sub, decision, print_ = prepared.sub, prepared.decision, prepared.fingerprint
     existing = db.session.scalar(sa.select(Feedback).where(Feedback.fingerprint == print_))
     if existing is not None:
         return existing, False
-    decision = route(place)
-    commune = place.commune or (place.site.commune if place.site else None)
-    province_id = (place.province.id if place.province else
-                   commune.province_id if commune else None)
+    now = utcnow()
     feedback = Feedback(
         code=new_code(), fingerprint=print_, kind=sub.kind, status=FeedbackStatus.RECEIVED,
         full_name=sub.full_name.strip(), id_number=sub.id_number or None,
         birth_date=sub.birth_date, phone=sub.phone, email=sub.email or None,
-        description=sub.description.strip(), province_id=province_id,
-        district_id=place.district.id if place.district else None,
-        commune_id=commune.id if commune else None,
-        site_id=place.site.id if place.site else None,
-        dose_number=sub.dose_number, vaccine=sub.vaccine or None,
+        description=sub.description.strip(), province_id=prepared.province_id,
+        district_id=prepared.district_id, commune_id=prepared.commune_id,
+        site_id=prepared.site_id, dose_number=sub.dose_number, vaccine=sub.vaccine or None,
         vaccinated_on=sub.vaccinated_on, precision=decision.precision,
         unit_kind=decision.unit.kind, unit_area_id=decision.unit.area_id,
         unit_site_id=decision.unit.site_id, routing_rule_id=decision.rule_id,
@@ -214,6 +236,7 @@ def submit(sub: Submission, source: str = "web", actor=None) -> tuple[Feedback, 
         if found is None:
             raise
         return found, False
+    content_type = prepared.content_type
     if content_type is not None and sub.attachment_data is not None:
         db.session.add(Attachment(
             feedback_id=feedback.id, filename=(sub.attachment_name or "")[-200:],
@@ -230,6 +253,11 @@ def submit(sub: Submission, source: str = "web", actor=None) -> tuple[Feedback, 
         "rule_id": [None, decision.rule_id], "fallback": [None, decision.note or None]},
         actor=actor)
     return feedback, True
+
+
+def submit(sub: Submission, source: str = "web", actor=None) -> tuple[Feedback, bool]:
+    """Check, route and file a complaint in the caller's transaction."""
+    return file(prepare(sub), source, actor)
 
 
 # --- the status page ---------------------------------------------------------------------
