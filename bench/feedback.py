@@ -45,7 +45,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
-from bench import BENCH_DIR, DATA_DIR, MATCHING_MARKER
+from bench import BENCH_DIR, DATA_DIR, FEEDBACK_END, FEEDBACK_MARKER, MATCHING_MARKER
 
 SQLITE_FILE = DATA_DIR / "feedback.sqlite3"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1/portal_feedback_bench"
@@ -56,8 +56,8 @@ PROVINCES = ("01", "79", "31", "48", "38", "40", "92", "04")
 QUEUE_TARGET_MS = 50.0
 ESCALATION_TARGET_S = 5.0
 FORM_TARGET_PER_S = 100.0
-START = "<!-- bench.feedback: written by python -m bench.feedback -->"
-END = "<!-- /bench.feedback -->"
+START = FEEDBACK_MARKER
+END = FEEDBACK_END
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 

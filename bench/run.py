@@ -38,6 +38,7 @@ from bench import (
     BENCH_DIR,
     BIG_COMMUNE,
     DATA_DIR,
+    FEEDBACK_MARKER,
     MATCHING_MARKER,
     PASSWORD,
     PROVINCE,
@@ -494,10 +495,12 @@ def main(argv: list[str] | None = None) -> int:
         path = DATA_DIR / f"results-{kind}.json"
         if kind not in runs and path.exists():
             runs[kind] = json.loads(path.read_text())
-    # The matching benchmark's section (bench/matching.py) follows the marker: keep it.
+    # The complaints' and the matching benchmarks' sections follow their markers: keep them.
     results = BENCH_DIR / "RESULTS.md"
     previous = results.read_text() if results.exists() else ""
-    at = previous.find(MATCHING_MARKER)
+    starts = [i for i in (previous.find(FEEDBACK_MARKER), previous.find(MATCHING_MARKER))
+              if i >= 0]
+    at = min(starts) if starts else -1
     kept = "\n" + previous[at:] if at >= 0 else ""
     results.write_text(markdown(runs, machine()) + kept)
 

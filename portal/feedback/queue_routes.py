@@ -110,9 +110,15 @@ def queue_parts(user, filters: QueueFilters, now: datetime) -> list[Part]:
                           Feedback.due_at, Feedback.id)]
     if unit.area_id is not None:
         # Ordered on the escalation's own copy of due_at, so its index gives the order.
+        # The due-time filters again on the escalation's copy, so its index narrows them.
+        due_range: list[sa.ColumnElement[bool]] = []
+        if filters.state == "overdue":
+            due_range.append(Escalation.due_at <= now)
+        elif filters.state == "at_risk":
+            due_range += [Escalation.due_at > now, Escalation.due_at <= now + clock.AT_RISK_WITHIN]
         parts.append((sa.select(Feedback).join(Escalation, Escalation.feedback_id == Feedback.id)
                       .where(Escalation.unit_kind == unit.kind,
-                             Escalation.unit_area_id == unit.area_id,
+                             Escalation.unit_area_id == unit.area_id, *due_range,
                              sa.not_(permissions.unit_clause(unit)), *filtered),
                       Escalation.due_at, Escalation.feedback_id))
     return parts
