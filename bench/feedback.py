@@ -107,6 +107,7 @@ def seed(url: str, log=print) -> dict:
     from portal.auth.services import create_user
     from portal.extensions import db
     from portal.feedback.models import Feedback, Precision, UnitKind
+    from portal.feedback.routing import Unit
     from portal.feedback.services import CODE_ALPHABET, CODE_PREFIX
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing",
@@ -171,7 +172,8 @@ def seed(url: str, log=print) -> dict:
                 "phone": f"09{i:08d}", "description": "Mũi tiêm bị thiếu trên hệ thống.",
                 "province_id": pid, "commune_id": commune_id, "site_id": site_id,
                 "precision": unit[3].value, "unit_kind": unit[0].value,
-                "unit_area_id": unit[1], "unit_site_id": unit[2], "routing_note": "",
+                "unit_area_id": unit[1], "unit_site_id": unit[2],
+                "unit_key": Unit(unit[0], unit[1], unit[2]).key, "routing_note": "",
                 "source": "bench", "received_at": received,
                 "due_at": received + timedelta(hours=48),
             })
@@ -260,6 +262,11 @@ def time_escalation(url: str, log=print) -> dict:
         started = time.perf_counter()
         again = run_escalation()
         second = time.perf_counter() - started
+        # What autovacuum does after such an update (PostgreSQL's index-only scans need it).
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE feedback")
+                conn.exec_driver_sql("VACUUM ANALYZE feedback_escalation")
         db.engine.dispose()
     log(f"escalation: {count:,} escalated in {seconds:.2f} s; second run {again} in "
         f"{second:.2f} s")

@@ -72,6 +72,7 @@ def upgrade():
     sa.Column('unit_kind', sa.Enum('site', 'health_station', 'district_centre', 'province', 'pool', name='feedback_unit_kind', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('unit_area_id', sa.Integer(), nullable=True),
     sa.Column('unit_site_id', sa.Integer(), nullable=True),
+    sa.Column('unit_key', sa.String(length=40), nullable=False),
     sa.Column('routing_rule_id', sa.Integer(), nullable=True),
     sa.Column('routing_note', sa.String(length=300), nullable=False),
     sa.Column('source', sa.String(length=80), nullable=False),
@@ -98,7 +99,8 @@ def upgrade():
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_overdue', ['escalated_at', 'answered_at', 'due_at'], unique=False)
         batch_op.create_index('ix_feedback_province', ['province_id', 'due_at'], unique=False)
-        batch_op.create_index('ix_feedback_unit_due', ['unit_kind', 'unit_area_id', 'unit_site_id', 'answered_at', 'due_at', 'id'], unique=False)
+        batch_op.create_index('ix_feedback_unit_due', ['unit_key', 'due_at', 'id'], unique=False)
+        batch_op.create_index('ix_feedback_unit_open', ['unit_key', 'due_at', 'id'], unique=False, sqlite_where=sa.text('answered_at IS NULL'), postgresql_where=sa.text('answered_at IS NULL'))
 
     op.create_table('api_idempotency',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -194,6 +196,7 @@ def downgrade():
     op.drop_table('feedback_attachment')
     op.drop_table('api_idempotency')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.drop_index('ix_feedback_unit_open', sqlite_where=sa.text('answered_at IS NULL'), postgresql_where=sa.text('answered_at IS NULL'))
         batch_op.drop_index('ix_feedback_unit_due')
         batch_op.drop_index('ix_feedback_province')
         batch_op.drop_index('ix_feedback_overdue')

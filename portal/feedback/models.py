@@ -83,9 +83,11 @@ class RoutingRule(Model):
 class Feedback(Model):
     __tablename__ = "feedback"
     __table_args__ = (
-        # A unit's queue: its open complaints by time left.
-        sa.Index("ix_feedback_unit_due", "unit_kind", "unit_area_id", "unit_site_id",
-                 "answered_at", "due_at", "id"),
+        # A unit's queue by time left: its open complaints (partial index), and all of them.
+        sa.Index("ix_feedback_unit_open", "unit_key", "due_at", "id",
+                 sqlite_where=sa.text("answered_at IS NULL"),
+                 postgresql_where=sa.text("answered_at IS NULL")),
+        sa.Index("ix_feedback_unit_due", "unit_key", "due_at", "id"),
         sa.Index("ix_feedback_overdue", "escalated_at", "answered_at", "due_at"),
         sa.Index("ix_feedback_province", "province_id", "due_at"),
     )
@@ -117,6 +119,8 @@ class Feedback(Model):
     unit_kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind, "feedback_unit_kind"))
     unit_area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("area.id"))
     unit_site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    # The three above as one value (routing.Unit.key), so a queue is one equality.
+    unit_key: Mapped[str] = mapped_column(sa.String(40))
     routing_rule_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("feedback_routing_rule.id"))
     routing_note: Mapped[str] = mapped_column(sa.String(300), default="")

@@ -49,13 +49,7 @@ def can_configure_rules(user: User) -> bool:
 
 def unit_clause(unit: Unit) -> sa.ColumnElement[bool]:
     """Complaints assigned to the unit."""
-    return sa.and_(
-        Feedback.unit_kind == unit.kind,
-        Feedback.unit_area_id == unit.area_id if unit.area_id is not None
-        else Feedback.unit_area_id.is_(None),
-        Feedback.unit_site_id == unit.site_id if unit.site_id is not None
-        else Feedback.unit_site_id.is_(None),
-    )
+    return Feedback.unit_key == unit.key
 
 
 def escalated_clause(unit: Unit) -> sa.ColumnElement[bool]:

@@ -295,7 +295,7 @@ def _detail(feedback: Feedback, status: int = 200, **forms):
 
 
 def unit_key(unit: Unit) -> str:
-    return f"{unit.kind.value}:{unit.area_id or ''}:{unit.site_id or ''}"
+    return unit.key
 
 
 def parse_unit_key(key: str) -> Unit | None:

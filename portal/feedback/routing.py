@@ -64,6 +64,12 @@ class Unit:
     area_id: int | None = None
     site_id: int | None = None
 
+    @property
+    def key(self) -> str:
+        """``province:12:``, ``site::34``, ``pool::``: one indexed column per unit."""
+        kind = getattr(self.kind, "value", self.kind)
+        return f"{kind}:{self.area_id or ''}:{self.site_id or ''}"
+
 
 @dataclass(frozen=True)
 class Decision:

@@ -222,8 +222,9 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
         site_id=prepared.site_id, dose_number=sub.dose_number, vaccine=sub.vaccine or None,
         vaccinated_on=sub.vaccinated_on, precision=decision.precision,
         unit_kind=decision.unit.kind, unit_area_id=decision.unit.area_id,
-        unit_site_id=decision.unit.site_id, routing_rule_id=decision.rule_id,
-        routing_note=decision.note, source=source, received_at=now,
+        unit_site_id=decision.unit.site_id, unit_key=decision.unit.key,
+        routing_rule_id=decision.rule_id, routing_note=decision.note, source=source,
+        received_at=now,
         due_at=clock.due_for(now),
     )
     try:
@@ -382,6 +383,7 @@ def reassign(feedback: Feedback, unit: Unit, reason: str, actor: User) -> None:
     feedback.unit_kind = unit.kind
     feedback.unit_area_id = unit.area_id
     feedback.unit_site_id = unit.site_id
+    feedback.unit_key = unit.key
     if feedback.province_id is None:
         feedback.province_id = province_of(unit)
     db.session.flush()
