@@ -17,6 +17,9 @@ DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1/portal_bench"
 
 # bench.run rewrites RESULTS.md up to this line; bench.matching writes what follows it.
 MATCHING_MARKER = "<!-- bench.matching: everything below is written by python -m bench.matching -->"
+# bench.feedback writes its section between these, before the matching marker.
+FEEDBACK_MARKER = "<!-- bench.feedback: written by python -m bench.feedback -->"
+FEEDBACK_END = "<!-- /bench.feedback -->"
 
 BIG_COMMUNE = "00004"  # Phường Ba Đình, Hà Nội: the 100,000-person commune
 PROVINCE = "01"  # Thành phố Hà Nội

@@ -40,9 +40,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     web.init_app(app)
 
+    from portal.api.routes import bp as api_bp
     from portal.auth.routes import bp as auth_bp
     from portal.core.routes import bp as core_bp
     from portal.dashboard.routes import bp as dashboard_bp
+    from portal.feedback import queue_routes  # noqa: F401  (staff pages on the blueprint)
+    from portal.feedback.routes import bp as feedback_bp
     from portal.jobs.routes import bp as jobs_bp
     from portal.records import correction_routes, dose_routes  # noqa: F401  (/records/<id>/…)
     from portal.records.routes import bp as records_bp
@@ -63,6 +66,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(worklists_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(signing_bp)
+    app.register_blueprint(feedback_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # bearer tokens, not cookies: no cross-site request to forge
+    import portal.feedback.jobs  # noqa: F401  (the escalation and outbox tasks)
     import portal.registry.jobs  # noqa: F401  (registers the job handlers)
     import portal.signing.jobs  # noqa: F401  (registers the batch-signing job)
     from portal import cli

@@ -22,6 +22,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(registry_group)
     app.cli.add_command(dashboard_group)
+    app.cli.add_command(api_token_group)
+    app.cli.add_command(feedback_group)
 
 
 @click.group("areas", help="Administrative units.")
@@ -96,3 +98,38 @@ def demo_command(password: str | None, accounts_file: str | None) -> None:
                    f"{account.area_name}")
     if seeded:
         click.echo(_("Password of every demo account: %(pw)s", pw=password))
+
+
+@click.group("api-token", help="Tokens of the client systems of the intake API.")
+def api_token_group() -> None:
+    pass
+
+
+@api_token_group.command("create", help="Create a client system; print its token once.")
+@click.argument("name")
+def api_token_create(name: str) -> None:
+    import sqlalchemy as sa
+
+    from portal.api.models import ApiClient
+    from portal.api.services import create_client
+
+    if db.session.scalar(sa.select(ApiClient).where(ApiClient.name == name)):
+        click.echo(_("A client named %(name)s already exists.", name=name), err=True)
+        sys.exit(1)
+    _client, token = create_client(name)
+    db.session.commit()
+    click.echo(_("Token for %(name)s (shown only now; only its hash is kept):", name=name))
+    click.echo(token)
+
+
+@click.group("feedback", help="Citizens' complaints.")
+def feedback_group() -> None:
+    pass
+
+
+@feedback_group.command("escalate", help="Escalate overdue complaints now (the queue does it "
+                                         "every 5 minutes).")
+def feedback_escalate() -> None:
+    from portal.feedback.jobs import run_escalation
+
+    click.echo(_("%(n)d complaints escalated.", n=run_escalation()))

@@ -25,11 +25,16 @@ ENV_KEYS = (
     "SIGNING_PKCS11_MODULE",
     "PUBLIC_BASE_URL",
     "DOCUMENTS_DIR",
+    "FEEDBACK_RATE_LIMIT",
+    "FEEDBACK_STATUS_RATE_LIMIT",
+    "FEEDBACK_SMS_ADAPTER",
+    "FEEDBACK_EMAIL_ADAPTER",
 )
 # Only these are numbers; anything else (a token with leading zeros) stays a string.
 NUMERIC_KEYS = frozenset(
     {"MAX_CONTENT_LENGTH", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES", "TRUSTED_PROXIES",
-     "REGISTER_TIMEOUT", "REGISTER_BATCH_SIZE"}
+     "REGISTER_TIMEOUT", "REGISTER_BATCH_SIZE", "FEEDBACK_RATE_LIMIT",
+     "FEEDBACK_STATUS_RATE_LIMIT"}
 )
 
 
@@ -63,6 +68,13 @@ class Defaults:
     SIGNING_LEVEL = "B-T"
     SIGNING_TRUST_ROOTS: str | None = None
     SIGNING_MAX_SCAN_BYTES = 10 * 1024 * 1024
+    # Citizens' complaints: the certificate photo or scan, and the public form's limits
+    # per client address (submissions, and status look-ups, per window).
+    FEEDBACK_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+    FEEDBACK_RATE_LIMIT = 20
+    FEEDBACK_STATUS_RATE_LIMIT = 30
+    FEEDBACK_RATE_WINDOW_MINUTES = 60
+    FEEDBACK_QUEUE_PAGE_SIZE = 50
 
 
 def load(app, overrides: dict | None = None) -> None:

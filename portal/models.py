@@ -1,9 +1,18 @@
 """Every model, imported in one place for Alembic and the app factory."""
 
+from portal.api.models import ApiClient, IdempotencyRecord
 from portal.areas.models import Area, Site
 from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import LoginSession, User
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, Target
+from portal.feedback.models import (
+    Attachment,
+    Escalation,
+    Feedback,
+    Notification,
+    RateHit,
+    RoutingRule,
+)
 from portal.jobs.models import Job
 from portal.records.models import Dose, Person
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
@@ -11,6 +20,14 @@ from portal.signing.models import DocumentMember, SignedDocument, SigningCredent
 from portal.worklists.models import Worklist, WorklistMember
 
 __all__ = [
+    "ApiClient",
+    "Attachment",
+    "Escalation",
+    "Feedback",
+    "IdempotencyRecord",
+    "Notification",
+    "RateHit",
+    "RoutingRule",
     "Area",
     "AuditEvent",
     "AuditHead",

@@ -69,6 +69,15 @@ ACTION_LABELS = {
     "worklist.add_correction": _l("Put on the correction list"),
     "worklist.add_register_update": _l("Reported for a register update"),
     "registry.match": _l("Matched against the population database"),
+    "feedback.create": _l("Complaint received"),
+    "feedback.route": _l("Complaint routed"),
+    "feedback.reassign": _l("Complaint reassigned"),
+    "feedback.link": _l("Record linked to the complaint"),
+    "feedback.answer": _l("Citizen answered"),
+    "feedback.resolved": _l("Complaint resolved"),
+    "feedback.rejected": _l("Complaint rejected"),
+    "feedback.escalate": _l("Overdue complaints escalated"),
+    "feedback.rule": _l("Routing rule changed"),
 }
 
 

@@ -21,6 +21,7 @@ def navigation() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
     from portal.auth.models import Role
+    from portal.feedback.permissions import can_use_queue
     from portal.registry.permissions import can_import_extract
     from portal.signing.permissions import can_sign_anything
     from portal.worklists.permissions import can_review
@@ -43,6 +44,8 @@ def navigation() -> list[NavLink]:
          {"slug": "register-updates"}, slug == "register-updates"),
         (can_sign_anything(current_user), _l("Awaiting signature"), "signing.show_awaiting", {},
          request.blueprint == "signing"),
+        (can_use_queue(current_user), _l("Complaints"), "feedback.show_queue", {},
+         request.blueprint == "feedback"),
     ]
     return [NavLink(str(label), url_for(target, **args), active)
             for shown, label, target, args, active in items if shown]

@@ -175,6 +175,7 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021) -> list[Accou
     for commune in communes:
         match_commune(commune)
     _dashboard_history(province)
+    seed_feedback(first)
     return accounts
 
 
@@ -206,6 +207,35 @@ def _dashboard_history(province: Area, days: int = 14) -> None:
     db.session.execute(sa.insert(DailyTally), [
         {"day": d, "commune_id": c, "status": st, "n": n}
         for (d, c, st), n in counts.items() if n])
+
+
+def seed_feedback(commune: Area) -> None:
+    """A few citizens' complaints, one per precision of the place, routed as filed."""
+    from portal.feedback import services as feedback
+    from portal.feedback.models import FeedbackKind
+
+    station = f"TYT-{commune.code}"
+    samples = [
+        dict(kind=FeedbackKind.MISSING_DOSE, province_code=DEMO_PROVINCE,
+             commune_code=commune.code, site_code=station, dose_number=2,
+             vaccinated_on=date(2021, 9, 17),
+             description="Tôi đã tiêm mũi 2 tại trạm y tế nhưng hệ thống chưa ghi nhận."),
+        dict(kind=FeedbackKind.WRONG_PERSONAL, province_code=DEMO_PROVINCE,
+             commune_code=commune.code,
+             description="Ngày sinh trên hồ sơ tiêm chủng bị ghi sai thành 01/01."),
+        dict(kind=FeedbackKind.WRONG_DOSE, province_code=DEMO_PROVINCE, district_code="001",
+             description="Loại vắc xin mũi 1 ghi là Vero Cell, thực tế tôi tiêm AstraZeneca."),
+        dict(kind=FeedbackKind.DUPLICATE, province_code=DEMO_PROVINCE,
+             description="Tôi có hai hồ sơ tiêm chủng, một hồ sơ không có số định danh."),
+        dict(kind=FeedbackKind.OTHER,
+             description="Tôi không nhớ nơi tiêm, chỉ biết hồ sơ không hiện trên ứng dụng."),
+    ]
+    for n, sample in enumerate(samples):
+        feedback.submit(feedback.Submission(
+            full_name=("Nguyễn Thị Lan", "Trần Văn Hùng", "Lê Thị Thu", "Phạm Minh Đức",
+                       "Hoàng Thị Mai")[n],
+            birth_date=date(1970 + 5 * n, 1 + n, 10 + n), phone=f"09120000{n:02d}",
+            id_number=f"0011{90 + n:02d}0000{n:02d}", **sample))  # type: ignore[arg-type]
 
 
 def existing_accounts() -> list[Account]:

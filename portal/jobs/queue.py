@@ -80,3 +80,8 @@ def reap_stale_jobs() -> None:
         minutes = int(app_for_task().config.get("JOB_STALE_MINUTES", 30))
         reap_stale(timedelta(minutes=minutes))
         db.session.commit()
+
+
+# Periodic tasks of other domains register themselves when imported; the worker imports
+# only this module, so it imports them here (at the end: they import this module's huey).
+from portal.feedback import jobs as _feedback_jobs  # noqa: E402,F401

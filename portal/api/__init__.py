@@ -1,0 +1,1 @@
+"""The intake API for other systems (the national citizen portal)."""

@@ -1,0 +1,1 @@
+"""Citizens' complaints (phản ánh): intake, routing, the 48-hour clock, handling."""

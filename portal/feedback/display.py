@@ -1,0 +1,96 @@
+"""Names, in the user's language, for the complaints domain's codes and units."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.areas.models import Area, Site
+from portal.extensions import db
+from portal.feedback.routing import FALLBACK_NOTES, Unit
+
+KIND_LABELS = {
+    "missing_dose": _l("A dose is missing"),
+    "wrong_dose": _l("Dose details are wrong"),
+    "wrong_personal": _l("Personal information is wrong"),
+    "duplicate": _l("A duplicate record"),
+    "other": _l("Other"),
+}
+STATUS_LABELS = {
+    "received": _l("Received"),
+    "in_progress": _l("Being handled"),
+    "answered": _l("Answered"),
+    "resolved": _l("Resolved"),
+    "rejected": _l("Rejected"),
+}
+PRECISION_LABELS = {
+    "site": _l("site and dose"),
+    "commune": _l("commune"),
+    "district": _l("district (old)"),
+    "province": _l("province"),
+    "none": _l("no usable place"),
+}
+UNIT_KIND_LABELS = {
+    "site": _l("Vaccination site"),
+    "health_station": _l("Health station"),
+    "district_centre": _l("District health centre"),
+    "province": _l("Provincial health authority"),
+    "pool": _l("Common pool"),
+}
+CLOCK_LABELS = {
+    "on_time": _l("On time"),
+    "at_risk": _l("At risk"),
+    "overdue": _l("Overdue"),
+    "answered": _l("Answered in time"),
+    "answered_late": _l("Answered late"),
+}
+
+
+def label(table: dict, value) -> str:
+    value = getattr(value, "value", value)
+    return str(table.get(value, value))
+
+
+def kind_label(value) -> str:
+    return label(KIND_LABELS, value)
+
+
+def feedback_status_label(value) -> str:
+    return label(STATUS_LABELS, value)
+
+
+def precision_label(value) -> str:
+    return label(PRECISION_LABELS, value)
+
+
+def unit_kind_label(value) -> str:
+    return label(UNIT_KIND_LABELS, value)
+
+
+def clock_label(value) -> str:
+    return label(CLOCK_LABELS, value)
+
+
+def fallback_label(note: str) -> str:
+    return str(FALLBACK_NOTES[note]) if note in FALLBACK_NOTES else ""
+
+
+def unit_name(unit: Unit) -> str:
+    """``Trạm Y tế Phường Ba Đình``, ``Sở Y tế Thành phố Hà Nội``, a site's name, …"""
+    kind = getattr(unit.kind, "value", unit.kind)
+    if kind == "site":
+        site = db.session.get(Site, unit.site_id) if unit.site_id else None
+        return site.name if site is not None else unit_kind_label(kind)
+    if kind == "pool":
+        return unit_kind_label(kind)
+    area = db.session.get(Area, unit.area_id) if unit.area_id else None
+    name = area.name if area is not None else "?"
+    if kind == "health_station":
+        return _("Health station of %(name)s", name=name)
+    if kind == "district_centre":
+        return _("Health centre of %(name)s", name=name)
+    return _("Health authority of %(name)s", name=name)
+
+
+def feedback_unit_name(feedback) -> str:
+    return unit_name(Unit(feedback.unit_kind, feedback.unit_area_id, feedback.unit_site_id))

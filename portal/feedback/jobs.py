@@ -1,0 +1,43 @@
+"""Periodic tasks on the huey queue: escalate overdue complaints, deliver the outbox.
+
+The consumer (``huey_consumer portal.jobs.queue.huey``) runs them; each commits once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from huey import crontab
+
+from portal.extensions import db
+from portal.jobs.queue import app_for_task, huey
+from portal.models_base import utcnow
+
+
+def run_escalation() -> int:
+    from portal.feedback.services import escalate_overdue
+
+    count = escalate_overdue()
+    db.session.commit()
+    return count
+
+
+def run_outbox() -> int:
+    from portal.feedback.services import deliver_pending, purge_rate_hits
+
+    sent = deliver_pending()
+    purge_rate_hits(utcnow() - timedelta(days=1))
+    db.session.commit()
+    return sent
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def escalate_overdue_feedback() -> int:
+    with app_for_task().app_context():
+        return run_escalation()
+
+
+@huey.periodic_task(crontab(minute="*"))
+def deliver_feedback_notifications() -> int:
+    with app_for_task().app_context():
+        return run_outbox()

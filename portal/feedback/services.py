@@ -1,0 +1,503 @@
+"""The writes of the complaints domain. Each flushes and records its audit event; the
+route, the API, the CLI or the job commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from portal.areas.models import Area, AreaKind, Site
+from portal.audit import services as audit
+from portal.auth.models import User
+from portal.extensions import db
+from portal.feedback import clock
+from portal.feedback.models import (
+    OPEN_STATUSES,
+    Attachment,
+    Escalation,
+    Feedback,
+    FeedbackKind,
+    FeedbackStatus,
+    Notification,
+    NotificationState,
+    RateHit,
+    UnitKind,
+)
+from portal.feedback.routing import Decision, Place, Unit, route
+from portal.models_base import utcnow
+from portal.records.models import Person
+from portal.text import fold
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+CODE_PREFIX = "PA"
+EPOCH = datetime(1970, 1, 1)
+CODE_LENGTH = 10  # 50 random bits: nobody finds a complaint by guessing
+
+ATTACHMENT_TYPES = {
+    # sniffed signature -> (content type, extensions the file name may carry)
+    b"\xff\xd8\xff": ("image/jpeg", (".jpg", ".jpeg")),
+    b"\x89PNG\r\n\x1a\n": ("image/png", (".png",)),
+    b"%PDF-": ("application/pdf", (".pdf",)),
+}
+
+
+class SubmissionError(ValueError):
+    """Input that cannot be accepted; ``errors`` maps a field to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass
+class Submission:
+    full_name: str
+    birth_date: date
+    phone: str
+    kind: FeedbackKind
+    description: str
+    id_number: str | None = None
+    email: str | None = None
+    province_code: str | None = None
+    district_code: str | None = None
+    commune_code: str | None = None
+    site_code: str | None = None
+    dose_number: int | None = None
+    vaccine: str | None = None
+    vaccinated_on: date | None = None
+    attachment_name: str | None = None
+    attachment_data: bytes | None = field(default=None, repr=False)
+
+
+# --- input checks shared by the web form and the API -------------------------------------
+
+def normalise_phone(raw: str) -> str | None:
+    """A Vietnamese mobile or landline, as 0 followed by 9 or 10 digits; None if not one."""
+    digits = "".join(c for c in raw if not c.isspace() and c not in ".-()")
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if not digits.isascii() or not digits.isdigit() or not digits.startswith("0"):
+        return None
+    return digits if len(digits) in (10, 11) else None
+
+
+def id_number_error(value: str) -> str | None:
+    if not value.isascii() or not value.isdigit():
+        return str(_l("The ID number may contain digits only."))
+    if len(value) not in (9, 12):
+        return str(_l("The ID number has 12 digits (CCCD) or 9 digits (old CMND)."))
+    return None
+
+
+def sniff_attachment(name: str, data: bytes) -> str:
+    """The content type of a JPEG, PNG or PDF whose bytes and name agree; else an error."""
+    limit = current_app.config["FEEDBACK_ATTACHMENT_MAX_BYTES"]
+    if len(data) > limit:
+        raise SubmissionError({"attachment": str(_l(
+            "The file is too large (at most %(mb)s MB).", mb=limit // (1024 * 1024)))})
+    if not data:
+        raise SubmissionError({"attachment": str(_l("The file is empty."))})
+    lowered = name.lower()
+    for signature, (content_type, extensions) in ATTACHMENT_TYPES.items():
+        if data.startswith(signature):
+            if not lowered.endswith(extensions):
+                break
+            return content_type
+    raise SubmissionError({"attachment": str(_l(
+        "Only a photo (JPEG, PNG) or a PDF scan can be attached; this file is not one."))})
+
+
+def resolve_place(sub: Submission) -> Place:
+    """The named places, checked to exist and to belong together."""
+    errors: dict[str, str] = {}
+
+    def area(code: str | None, kind: AreaKind, field_name: str) -> Area | None:
+        if not code:
+            return None
+        found = db.session.scalar(sa.select(Area).where(Area.code == code, Area.kind == kind))
+        if found is None:
+            errors[field_name] = str(_l("This place does not exist."))
+        return found
+
+    province = area(sub.province_code, AreaKind.PROVINCE, "province")
+    district = area(sub.district_code, AreaKind.DISTRICT, "district")
+    commune = area(sub.commune_code, AreaKind.COMMUNE, "commune")
+    site = None
+    if sub.site_code:
+        site = db.session.scalar(sa.select(Site).where(Site.code == sub.site_code, Site.active))
+        if site is None:
+            errors["site"] = str(_l("This vaccination site does not exist."))
+    if province is None and not errors.get("province") and (district or commune or site):
+        errors["province"] = str(_l("Choose the province first."))
+    if province is not None:
+        if district is not None and district.province_id != province.id:
+            errors["district"] = str(_l("This district is not in the chosen province."))
+        if commune is not None and commune.province_id != province.id:
+            errors["commune"] = str(_l("This commune is not in the chosen province."))
+        if site is not None and site.commune.province_id != province.id:
+            errors["site"] = str(_l("This vaccination site is not in the chosen province."))
+    if commune is not None and site is not None and site.commune_id != commune.id:
+        errors["site"] = str(_l("This vaccination site is not in the chosen commune."))
+    if errors:
+        raise SubmissionError(errors)
+    has_dose = sub.dose_number is not None and sub.vaccinated_on is not None
+    return Place(province, district, commune, site, has_dose)
+
+
+def fingerprint(sub: Submission, received_on: date) -> str:
+    """The same complaint sent again the same day is recognised as the one already filed."""
+    parts = [sub.id_number or "", sub.phone, sub.birth_date.isoformat(), sub.kind.value,
+             fold(sub.full_name), fold(" ".join(sub.description.split())), received_on.isoformat(),
+             sub.province_code or "", sub.district_code or "", sub.commune_code or "",
+             sub.site_code or "", str(sub.dose_number or ""),
+             sub.vaccinated_on.isoformat() if sub.vaccinated_on else ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def new_code() -> str:
+    return CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def by_code(code: str) -> Feedback | None:
+    code = (code or "").strip().upper()
+    if not code or len(code) > 16:
+        return None
+    return db.session.scalar(sa.select(Feedback).where(Feedback.code == code))
+
+
+@dataclass
+class Prepared:
+    """A checked and routed submission, ready to be written (plain values, no ORM rows)."""
+
+    sub: Submission
+    fingerprint: str
+    content_type: str | None
+    decision: Decision
+    province_id: int | None
+    district_id: int | None
+    commune_id: int | None
+    site_id: int | None
+
+
+def prepare(sub: Submission) -> Prepared:
+    """Check and route a submission; only reads. ``SubmissionError`` says what is wrong."""
+    place = resolve_place(sub)
+    content_type = (sniff_attachment(sub.attachment_name or "", sub.attachment_data)
+                    if sub.attachment_data is not None else None)
+    decision = route(place)
+    commune = place.commune or (place.site.commune if place.site else None)
+    return Prepared(
+        sub=sub, fingerprint=fingerprint(sub, utcnow().date()), content_type=content_type,
+        decision=decision,
+        province_id=(place.province.id if place.province else
+                     commune.province_id if commune else None),
+        district_id=place.district.id if place.district else None,
+        commune_id=commune.id if commune else None,
+        site_id=place.site.id if place.site else None)
+
+
+def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback, bool]:
+    """Write a prepared complaint and its routing decision. Returns it and whether it is
+    new (False: the same submission was already filed today, and that one is returned)."""
+    sub, decision, print_ = prepared.sub, prepared.decision, prepared.fingerprint
+    existing = db.session.scalar(sa.select(Feedback).where(Feedback.fingerprint == print_))
+    if existing is not None:
+        return existing, False
+    now = utcnow()
+    feedback = Feedback(
+        code=new_code(), fingerprint=print_, kind=sub.kind, status=FeedbackStatus.RECEIVED,
+        full_name=sub.full_name.strip(), id_number=sub.id_number or None,
+        birth_date=sub.birth_date, phone=sub.phone, email=sub.email or None,
+        description=sub.description.strip(), province_id=prepared.province_id,
+        district_id=prepared.district_id, commune_id=prepared.commune_id,
+        site_id=prepared.site_id, dose_number=sub.dose_number, vaccine=sub.vaccine or None,
+        vaccinated_on=sub.vaccinated_on, precision=decision.precision,
+        unit_kind=decision.unit.kind, unit_area_id=decision.unit.area_id,
+        unit_site_id=decision.unit.site_id, unit_key=decision.unit.key,
+        routing_rule_id=decision.rule_id, routing_note=decision.note, source=source,
+        received_at=now,
+        due_at=clock.due_for(now),
+    )
+    try:
+        # A concurrent identical submission loses the race on the unique fingerprint.
+        with db.session.begin_nested():
+            db.session.add(feedback)
+            db.session.flush()
+    except IntegrityError:
+        found = db.session.scalar(sa.select(Feedback).where(Feedback.fingerprint == print_))
+        if found is None:
+            raise
+        return found, False
+    content_type = prepared.content_type
+    if content_type is not None and sub.attachment_data is not None:
+        db.session.add(Attachment(
+            feedback_id=feedback.id, filename=(sub.attachment_name or "")[-200:],
+            content_type=content_type, size=len(sub.attachment_data),
+            sha256=hashlib.sha256(sub.attachment_data).hexdigest(), data=sub.attachment_data))
+        db.session.flush()
+    audit.record("feedback.create", "feedback", feedback.code, {
+        "kind": [None, feedback.kind], "source": [None, source],
+        "attachment": [None, content_type]}, actor=actor)
+    audit.record("feedback.route", "feedback", feedback.code, {
+        "precision": [None, decision.precision], "unit_kind": [None, decision.unit.kind],
+        "unit_area_id": [None, decision.unit.area_id],
+        "unit_site_id": [None, decision.unit.site_id],
+        "rule_id": [None, decision.rule_id], "fallback": [None, decision.note or None]},
+        actor=actor)
+    return feedback, True
+
+
+def submit(sub: Submission, source: str = "web", actor=None) -> tuple[Feedback, bool]:
+    """Check, route and file a complaint in the caller's transaction."""
+    return file(prepare(sub), source, actor)
+
+
+# --- the status page ---------------------------------------------------------------------
+
+def verify_citizen(feedback: Feedback | None, phone: str | None, birth: date | None) -> bool:
+    """The phone number or the date of birth given with the code; constant-time compare."""
+    if feedback is None:
+        # Same work as a real comparison, so timing does not tell a code exists.
+        secrets.compare_digest("0000000000", phone or "")
+        return False
+    if phone:
+        normalised = normalise_phone(phone) or ""
+        return secrets.compare_digest(feedback.phone.encode(), normalised.encode())
+    if birth is not None:
+        return birth == feedback.birth_date
+    return False
+
+
+# --- rate limiting -----------------------------------------------------------------------
+
+def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) -> bool:
+    """Count one request of ``key`` in the current window; False once over ``limit``.
+
+    One upsert, so two workers count together; the caller commits it on its own, so a
+    refused or failed request still counts.
+    """
+    now = now or utcnow()
+    seconds = int(window.total_seconds())
+    since_epoch = int((now - EPOCH).total_seconds())
+    start = EPOCH + timedelta(seconds=since_epoch // seconds * seconds)
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    upsert = insert(RateHit).values(key=key[:120], window_start=start, count=1)
+    statement = upsert.on_conflict_do_update(
+        index_elements=["key", "window_start"], set_={"count": RateHit.count + 1}
+    ).returning(RateHit.count)
+    count = db.session.execute(statement).scalar_one()
+    return count <= limit
+
+
+def purge_rate_hits(before: datetime) -> int:
+    result = db.session.execute(sa.delete(RateHit).where(RateHit.window_start < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- handling ----------------------------------------------------------------------------
+
+def _start(feedback: Feedback) -> None:
+    if feedback.status == FeedbackStatus.RECEIVED:
+        feedback.status = FeedbackStatus.IN_PROGRESS
+
+
+def link_person(feedback: Feedback, person: Person | None, actor: User) -> None:
+    old = feedback.person_id
+    feedback.person_id = person.id if person is not None else None
+    _start(feedback)
+    db.session.flush()
+    audit.record("feedback.link", "feedback", feedback.code,
+                 {"person_id": [old, feedback.person_id]}, actor=actor)
+
+
+def _notify(feedback: Feedback, body: str) -> None:
+    """Into the outbox, in this transaction: sent only if the answer is committed."""
+    db.session.add(Notification(feedback_id=feedback.id, channel="sms",
+                                recipient=feedback.phone, body=body))
+    if feedback.email:
+        db.session.add(Notification(feedback_id=feedback.id, channel="email",
+                                    recipient=feedback.email, body=body))
+
+
+def notification_text(feedback: Feedback) -> str:
+    # Sent to the citizen, so always in Vietnamese, whatever the staff member's language.
+    return (f"Phản ánh {feedback.code} đã được trả lời. Xem trả lời tại trang tra cứu "
+            f"với mã phản ánh và số điện thoại hoặc ngày sinh của bạn.")
+
+
+def answer(feedback: Feedback, text: str, actor: User) -> None:
+    """Answer the citizen: the first answer stops the 48-hour clock."""
+    old = {"answer": feedback.answer, "status": feedback.status,
+           "answered_at": feedback.answered_at}
+    feedback.answer = text.strip()
+    if feedback.answered_at is None:
+        feedback.answered_at = utcnow()
+    if feedback.status in OPEN_STATUSES:
+        feedback.status = FeedbackStatus.ANSWERED
+    db.session.flush()
+    _notify(feedback, notification_text(feedback))
+    audit.record("feedback.answer", "feedback", feedback.code, audit.diff(old, {
+        "answer": feedback.answer, "status": feedback.status,
+        "answered_at": feedback.answered_at}), actor=actor)
+
+
+def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) -> None:
+    """Resolve or reject, with the reason; a rejection answers the citizen with it."""
+    if status not in (FeedbackStatus.RESOLVED, FeedbackStatus.REJECTED):
+        raise ValueError(status)
+    old = {"status": feedback.status, "close_reason": feedback.close_reason,
+           "answered_at": feedback.answered_at, "answer": feedback.answer}
+    feedback.status = status
+    feedback.close_reason = reason.strip()
+    feedback.closed_at = utcnow()
+    if feedback.answered_at is None:
+        feedback.answered_at = feedback.closed_at
+        if not feedback.answer:
+            feedback.answer = feedback.close_reason
+        _notify(feedback, notification_text(feedback))
+    db.session.flush()
+    audit.record(f"feedback.{status.value}", "feedback", feedback.code, audit.diff(old, {
+        "status": feedback.status, "close_reason": feedback.close_reason,
+        "answered_at": feedback.answered_at, "answer": feedback.answer}),
+        reason=feedback.close_reason, actor=actor)
+
+
+def reassign(feedback: Feedback, unit: Unit, reason: str, actor: User) -> None:
+    """A health authority moves a complaint to another unit (delegates it down, takes it
+    up, or triages it out of the pool); the clock keeps running."""
+    old = {"unit_kind": feedback.unit_kind, "unit_area_id": feedback.unit_area_id,
+           "unit_site_id": feedback.unit_site_id, "province_id": feedback.province_id}
+    feedback.unit_kind = unit.kind
+    feedback.unit_area_id = unit.area_id
+    feedback.unit_site_id = unit.site_id
+    feedback.unit_key = unit.key
+    if feedback.province_id is None:
+        feedback.province_id = province_of(unit)
+    db.session.flush()
+    audit.record("feedback.reassign", "feedback", feedback.code, audit.diff(old, {
+        "unit_kind": unit.kind, "unit_area_id": unit.area_id, "unit_site_id": unit.site_id,
+        "province_id": feedback.province_id}), reason=reason, actor=actor)
+
+
+def province_of(unit: Unit) -> int | None:
+    if unit.site_id is not None:
+        return db.session.scalar(sa.select(Area.province_id).join(Site, Site.commune_id == Area.id)
+                                 .where(Site.id == unit.site_id))
+    if unit.area_id is not None:
+        area = db.session.get(Area, unit.area_id)
+        if area is None:
+            return None
+        return area.id if area.kind == AreaKind.PROVINCE else area.province_id
+    return None
+
+
+def units_in_province(province: Area) -> list[tuple[Unit, str]]:
+    """The units a province authority may assign to: itself, its legacy districts, its
+    communes' health stations and its sites."""
+    from portal.feedback.display import unit_name
+
+    units: list[tuple[Unit, str]] = [(Unit(UnitKind.PROVINCE, province.id), "")]
+    areas = db.session.scalars(sa.select(Area).where(
+        Area.province_id == province.id,
+        Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE])).order_by(Area.kind, Area.name))
+    for area in areas:
+        kind = UnitKind.DISTRICT_CENTRE if area.kind == AreaKind.DISTRICT \
+            else UnitKind.HEALTH_STATION
+        units.append((Unit(kind, area.id), ""))
+    sites = db.session.scalars(sa.select(Site).join(Area, Site.commune_id == Area.id).where(
+        Area.province_id == province.id, Site.active).order_by(Site.name))
+    units.extend((Unit(UnitKind.SITE, site_id=s.id), "") for s in sites)
+    return [(u, unit_name(u)) for u, _ in units]
+
+
+# --- escalation --------------------------------------------------------------------------
+
+ESCALATING_KINDS = (UnitKind.SITE, UnitKind.HEALTH_STATION, UnitKind.DISTRICT_CENTRE)
+
+
+def escalate_overdue(now: datetime | None = None) -> int:
+    """Show every overdue, unanswered complaint to the unit above — once. Set-based.
+
+    Health stations and district centres escalate to their province; sites to the health
+    station of their commune (commune-level and private sites) and to the province.
+    The complaints are stamped first, so a second run (or a concurrent one, which waits
+    on the row locks) finds nothing left to escalate.
+    """
+    now = now or utcnow()
+    stamp = now
+    overdue = sa.and_(Feedback.escalated_at.is_(None), Feedback.answered_at.is_(None),
+                      Feedback.status.in_(OPEN_STATUSES), Feedback.due_at <= now,
+                      Feedback.unit_kind.in_(ESCALATING_KINDS))
+    stamped = db.session.execute(
+        sa.update(Feedback).where(overdue).values(escalated_at=stamp)
+        .execution_options(synchronize_session=False))
+    count = int(getattr(stamped, "rowcount", 0) or 0)
+    if not count:
+        return 0
+    mine = Feedback.escalated_at == stamp
+    from sqlalchemy.orm import aliased
+
+    unit_area = aliased(Area)
+    site_commune = aliased(Area)
+    columns = ["feedback_id", "unit_kind", "unit_area_id", "due_at", "escalated_at"]
+    # Health stations and district centres -> their province.
+    db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
+        Feedback.id, sa.literal(UnitKind.PROVINCE.value), unit_area.province_id, Feedback.due_at,
+        sa.literal(stamp, sa.DateTime),
+    ).join(unit_area, unit_area.id == Feedback.unit_area_id).where(
+        mine, Feedback.unit_kind.in_([UnitKind.HEALTH_STATION, UnitKind.DISTRICT_CENTRE]))))
+    # Sites -> their province ...
+    db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
+        Feedback.id, sa.literal(UnitKind.PROVINCE.value), site_commune.province_id, Feedback.due_at,
+        sa.literal(stamp, sa.DateTime),
+    ).join(Site, Site.id == Feedback.unit_site_id)
+     .join(site_commune, site_commune.id == Site.commune_id)
+     .where(mine, Feedback.unit_kind == UnitKind.SITE)))
+    # ... and commune-level sites also to their commune's health station.
+    db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
+        Feedback.id, sa.literal(UnitKind.HEALTH_STATION.value), Site.commune_id, Feedback.due_at,
+        sa.literal(stamp, sa.DateTime),
+    ).join(Site, Site.id == Feedback.unit_site_id)
+     .where(mine, Feedback.unit_kind == UnitKind.SITE,
+            Site.level.in_(["commune", "private"]))))
+    audit.record("feedback.escalate", "feedback", None,
+                 {"escalated": [None, count], "stamp": [None, stamp]})
+    return count
+
+
+# --- the outbox --------------------------------------------------------------------------
+
+def deliver_pending(limit: int = 500) -> int:
+    """Send what the outbox holds through the configured adapter; failures stay for a retry."""
+    from portal.feedback.notify import adapter_for
+
+    sent = 0
+    rows = db.session.scalars(sa.select(Notification).where(
+        Notification.state == NotificationState.PENDING).order_by(Notification.id).limit(limit))
+    for note in rows:
+        note.attempts += 1
+        try:
+            adapter_for(note.channel).send(note.recipient, note.body)
+        except Exception as error:  # an SMS gateway down must not stop the others
+            note.error = str(error)[:500]
+            if note.attempts >= 5:
+                note.state = NotificationState.FAILED
+            continue
+        note.state = NotificationState.SENT
+        note.sent_at = utcnow()
+        sent += 1
+    db.session.flush()
+    return sent

@@ -1,0 +1,144 @@
+"""The intake API: tokens, schema validation, idempotent retries, status, OpenAPI."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from portal.api.models import ApiClient
+from portal.api.services import create_client, token_hash
+from portal.extensions import db
+from portal.feedback.models import Feedback
+from tests.conftest import CAO_BANG, HANOI, OWN
+
+BODY = {
+    "full_name": "Lê Văn Cường",
+    "id_number": "001085012345",
+    "birth_date": "1985-03-14",
+    "phone": "0987654321",
+    "kind": "wrong_dose",
+    "description": "Ngày tiêm mũi 1 bị ghi sai.",
+    "province_code": HANOI,
+    "commune_code": OWN,
+}
+
+
+@pytest.fixture
+def token(app) -> str:
+    _client, token = create_client("cong-dich-vu-cong")
+    db.session.commit()
+    return token
+
+
+def call(client, token, body=None, key="k-1", **kw):
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+    return client.post("/api/v1/feedback", json=BODY if body is None else body,
+                       headers=headers, **kw)
+
+
+def count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Feedback))
+
+
+def test_only_the_hash_of_the_token_is_stored(token):
+    stored = db.session.scalars(sa.select(ApiClient)).one()
+    assert stored.token_hash == token_hash(token) and token not in stored.token_hash
+
+
+def test_a_token_is_required(client, token):
+    assert client.post("/api/v1/feedback", json=BODY).status_code == 401
+    assert call(client, "pa_wrong").status_code == 401
+    assert client.get("/api/v1/feedback/PA2222222222").status_code == 401
+    assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_submission_returns_the_code_and_the_routing(client, token):
+    response = call(client, token)
+    assert response.status_code == 201
+    data = response.get_json()
+    assert data["code"].startswith("PA") and data["status"] == "received"
+    assert data["routing"] == {"precision": "commune", "unit_kind": "province",
+                               "unit_name": "Sở Y tế Thành phố Hà Nội"}
+    status = client.get(f"/api/v1/feedback/{data['code']}",
+                        headers={"Authorization": f"Bearer {token}"})
+    assert status.status_code == 200 and status.get_json()["code"] == data["code"]
+    assert db.session.scalars(sa.select(Feedback)).one().source == "api:cong-dich-vu-cong"
+
+
+def test_a_retry_with_the_same_key_is_not_duplicated(client, token):
+    first = call(client, token)
+    for _ in range(10):
+        again = call(client, token)
+        assert again.status_code == 200
+        assert again.get_json()["code"] == first.get_json()["code"]
+    assert count() == 1
+    conflict = call(client, token, body={**BODY, "description": "Một nội dung khác hẳn."})
+    assert conflict.status_code == 409
+    assert count() == 1
+
+
+def test_no_csrf_token_is_needed(client, token):
+    # The web forms need one; bearer-token requests carry no cookie to forge.
+    assert call(client, token).status_code == 201
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"id_number": "00108501234A"}, "id_number"),
+    ({"birth_date": "14/03/1985"}, "birth_date"),
+    ({"kind": "complaint"}, "kind"),
+    ({"dose_number": "2"}, "dose_number"),
+    ({"extra": 1}, "extra"),
+])
+def test_schema_errors_name_the_field(client, token, change, field):
+    response = call(client, token, body={**BODY, **change})
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"province_code": "99"}, "province"),
+    ({"province_code": CAO_BANG}, "commune"),
+])
+def test_places_are_checked(client, token, change, field):
+    response = call(client, token, body={**BODY, **change})
+    assert response.status_code == 422
+    assert field in response.get_json()["fields"]
+    assert count() == 0
+
+
+def test_garbage_is_refused_cleanly(client, token):
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "g"}
+    assert client.post("/api/v1/feedback", data=b"\xff{", headers=headers,
+                       content_type="application/json").status_code == 400
+    assert client.post("/api/v1/feedback", json=[1], headers=headers).status_code == 400
+    no_key = client.post("/api/v1/feedback", json=BODY,
+                         headers={"Authorization": f"Bearer {token}"})
+    assert no_key.status_code == 400
+
+
+def test_another_client_cannot_read_the_status(client, token):
+    code = call(client, token).get_json()["code"]
+    _other, other_token = create_client("he-thong-khac")
+    db.session.commit()
+    response = client.get(f"/api/v1/feedback/{code}",
+                          headers={"Authorization": f"Bearer {other_token}"})
+    assert response.status_code == 404
+
+
+def test_the_cli_prints_a_token_once(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["api-token", "create", "cong-quoc-gia"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    stored = db.session.scalars(sa.select(ApiClient).where(
+        ApiClient.name == "cong-quoc-gia")).one()
+    assert stored.token_hash == token_hash(token)
+    again = runner.invoke(args=["api-token", "create", "cong-quoc-gia"])
+    assert again.exit_code == 1
+
+
+def test_nul_and_lone_surrogates_are_refused(client, token):
+    for bad in ("Mô tả\x00 có NUL ở giữa", "Mô tả có \ud800 lẻ loi ở đây"):
+        response = call(client, token, body={**BODY, "description": bad})
+        assert response.status_code == 400
+        assert "description" in response.get_json()["fields"]

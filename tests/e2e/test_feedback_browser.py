@@ -1,0 +1,139 @@
+"""End to end in headless Chromium: a citizen files a complaint, the health station answers
+it, the citizen reads the answer on the status page. Served like ``test_browser.py``: a
+real server on its own SQLite file, so this module commits and skips the rollback."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.areas import services as area_services
+from portal.auth.models import Role
+from portal.auth.services import create_user
+from portal.extensions import db
+from portal.feedback import routing
+from portal.feedback.models import Precision, UnitKind
+from tests.e2e.test_browser import (  # noqa: F401  (fixtures shared with the records test)
+    PROJECT,
+    SCREENSHOTS,
+    _console_error,
+    _is_favicon,
+    _rollback,
+    browser,
+    chromium_path,
+    page,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.committing]
+
+STATION = "tram.badinh.pa"
+PASSWORD = "mat-khau-e2e"
+HANOI = "01"
+OWN = "00004"  # Phường Ba Đình
+ANSWER = "Trạm đã bổ sung mũi 2 vào hồ sơ của bạn."
+
+
+def _seed() -> None:
+    province = area_services.require_area(HANOI)
+    own = area_services.require_area(OWN)
+    authority = create_user("soyte.hanoi.pa", PASSWORD, Role.HEALTH_AUTHORITY, province,
+                            "Sở Y tế Hà Nội")
+    create_user(STATION, PASSWORD, Role.HEALTH_STATION, own, "Trần Thu Hằng")
+    # Hà Nội delegates commune complaints to its health stations.
+    routing.set_rule(Precision.COMMUNE, province, UnitKind.HEALTH_STATION, "Ủy quyền",
+                     authority)
+    db.session.commit()
+
+
+@pytest.fixture(scope="module")
+def live_server(chromium_path, tmp_path_factory):  # noqa: F811
+    tmp = tmp_path_factory.mktemp("e2e-feedback")
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "e2e.sqlite3"),
+        "PORTAL_ENV": "testing", "SECRET_KEY": "e2e", "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024, "HUEY_IMMEDIATE": True,
+    })
+    with app.app_context():
+        upgrade(directory=str(PROJECT / "migrations"))
+        area_services.load_official_areas()
+        db.session.commit()
+        _seed()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-feedback", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: _console_error(msg, errors))
+
+    # The citizen, without logging in.
+    page.goto(live_server + "/feedback/new")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.fill("input[name=full_name]", "Nguyễn Thị Hoà")
+    page.fill("input[name=id_number]", "001190012345")
+    page.fill("input[name=birth_date]", "17/05/1990")
+    page.fill("input[name=phone]", "0912345678")
+    page.select_option("select[name=kind]", "missing_dose")
+    # Choosing the province loads its communes (htmx), then the commune is chosen.
+    page.select_option("select[name=province]", HANOI)
+    expect(page.locator(f"select[name=commune] option[value='{OWN}']")).to_have_count(1)
+    page.select_option("select[name=commune]", OWN)
+    page.fill("textarea[name=description]", "Mũi 2 ngày 17/09/2021 không có trên hệ thống.")
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    expect(page).to_have_url(re.compile(r"/feedback/received$"))
+    code = page.get_by_test_id("tracking-code").inner_text().strip()
+    assert re.fullmatch(r"PA[2-9A-Z]{10}", code)
+
+    # The health station answers and resolves it.
+    staff = browser.new_context(viewport={"width": 1366, "height": 768})
+    desk = staff.new_page()
+    desk.goto(live_server + "/login")
+    desk.fill("input[name=username]", STATION)
+    desk.fill("input[name=password]", PASSWORD)
+    desk.locator("form[action$='/login'] button[type=submit]").click()
+    desk.get_by_role("link", name="Phản ánh").first.click()
+    expect(desk).to_have_url(re.compile(r"/feedback/queue"))
+    row = desk.get_by_test_id("queue-row").filter(has_text=code)
+    expect(row).to_contain_text("Còn hạn")
+    row.get_by_role("link", name=code).click()
+    desk.fill("textarea[name=answer]", ANSWER)
+    desk.get_by_role("button", name="Gửi trả lời").click()
+    expect(desk.get_by_test_id("answer")).to_have_text(ANSWER)
+    desk.fill("textarea[name=reason]", "Đã cập nhật hồ sơ.")
+    desk.get_by_role("button", name="Đóng phản ánh").click()
+    expect(desk.get_by_test_id("status")).to_have_text("Đã giải quyết")
+    desk.screenshot(path=str(SCREENSHOTS / "e2e-feedback-staff.png"), full_page=True)
+    staff.close()
+
+    # Back on the citizen's side: another browser must give the phone number first.
+    citizen = browser.new_context()
+    status = citizen.new_page()
+    status.goto(f"{live_server}/feedback/{code}")
+    expect(status.get_by_test_id("answer")).to_have_count(0)
+    status.fill("input[name=phone]", "0900000000")
+    status.get_by_role("button", name="Xem tình trạng").click()
+    expect(status.get_by_test_id("mismatch")).to_be_visible()
+    status.fill("input[name=phone]", "0912 345 678")
+    status.get_by_role("button", name="Xem tình trạng").click()
+    expect(status.get_by_test_id("status")).to_have_text("Đã giải quyết")
+    expect(status.get_by_test_id("answer")).to_contain_text(ANSWER)
+    status.screenshot(path=str(SCREENSHOTS / "e2e-feedback-status.png"), full_page=True)
+    citizen.close()
+    assert not errors, errors

@@ -1,0 +1,135 @@
+"""The 48-hour clock with frozen time: at risk, overdue, escalation exactly once, figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import time_machine
+
+from portal.areas.models import SiteLevel
+from portal.audit.models import AuditEvent
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.feedback import clock, services
+from portal.feedback.clock import ClockState
+from portal.feedback.jobs import escalate_overdue_feedback
+from portal.feedback.models import Escalation, Precision, UnitKind
+from portal.feedback.routing import Unit
+from tests.conftest import HANOI, OWN
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+def _at(hours: float):
+    return time_machine.travel(T0 + timedelta(hours=hours), tick=False)
+
+
+def test_due_is_received_plus_48_hours_and_the_states_follow(file_feedback):
+    with _at(0):
+        feedback = file_feedback()
+    assert feedback.due_at - feedback.received_at == timedelta(hours=48)
+    with _at(35.9):
+        assert clock.state(feedback) == ClockState.ON_TIME
+    with _at(36):
+        assert clock.state(feedback) == ClockState.AT_RISK
+        assert clock.hours_left_text(clock.time_left(feedback)) == "12 h 00 min"
+    with _at(47.99):
+        assert clock.state(feedback) == ClockState.AT_RISK
+    with _at(48):
+        assert clock.state(feedback) == ClockState.OVERDUE
+    with _at(50.5):
+        assert clock.hours_left_text(clock.time_left(feedback)) == "-2 h 30 min"
+
+
+def test_the_queue_shows_time_left_and_marks(client, login_as, file_feedback, area):
+    with _at(0):
+        late = file_feedback(province_code=HANOI, description="Phản ánh cũ về mũi tiêm số hai.")
+    with _at(40):
+        soon = file_feedback(province_code=HANOI, description="Phản ánh mới về mũi tiêm.")
+    with _at(49):
+        login_as(Role.HEALTH_AUTHORITY, HANOI)
+        page = client.get("/feedback/queue").get_data(as_text=True)
+        assert page.index(late.code) < page.index(soon.code)  # by time left
+        assert "Quá hạn" in page and "Sắp hết hạn" in page
+        assert "-1 h 00 min" in page and "39 h 00 min" in page
+        overdue = client.get("/feedback/queue?state=overdue").get_data(as_text=True)
+        assert late.code in overdue and soon.code not in overdue
+        at_risk = client.get("/feedback/queue?state=at_risk").get_data(as_text=True)
+        assert soon.code not in at_risk  # 39 h left
+    with _at(80):
+        login_as(Role.HEALTH_AUTHORITY, HANOI)  # the login session lasts 8 hours
+        at_risk = client.get("/feedback/queue?state=at_risk").get_data(as_text=True)
+        assert soon.code in at_risk and late.code not in at_risk
+
+
+def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area, make_user):
+    authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
+    site = make_site(OWN, SiteLevel.COMMUNE)
+    with _at(0):
+        at_site = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
+                                dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())
+        station = file_feedback(province_code=HANOI, commune_code=OWN,
+                                description="Phản ánh về trạm y tế phường.")
+        services.reassign(station, Unit(UnitKind.HEALTH_STATION, area(OWN).id), "Giao trạm",
+                          authority)
+        answered = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
+                                 dose_number=2, vaccinated_on=datetime(2021, 9, 1).date(),
+                                 description="Phản ánh đã được trả lời kịp.")
+        db.session.commit()
+    assert at_site.precision == Precision.SITE
+    with _at(10):
+        services.answer(answered, "Đã bổ sung mũi 2.", authority)
+        db.session.commit()
+    with _at(47):
+        assert services.escalate_overdue() == 0
+    with _at(49):
+        assert escalate_overdue_feedback.call_local() == 2  # the periodic task itself
+    with _at(60):
+        assert services.escalate_overdue() == 0  # exactly once
+    db.session.expire_all()
+    targets = {(e.feedback_id, e.unit_kind, e.unit_area_id)
+               for e in db.session.scalars(sa.select(Escalation))}
+    assert targets == {
+        (at_site.id, UnitKind.PROVINCE, area(HANOI).id),
+        (at_site.id, UnitKind.HEALTH_STATION, area(OWN).id),
+        (station.id, UnitKind.PROVINCE, area(HANOI).id),
+    }
+    assert at_site.escalated_at == (T0 + timedelta(hours=49)).replace(tzinfo=None)
+    assert answered.escalated_at is None
+    events = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.escalate")).all()
+    assert len(events) == 1 and events[0].changes["escalated"] == [None, 2]
+
+
+def test_an_escalated_complaint_shows_in_the_parent_queue(client, login_as, file_feedback,
+                                                           make_site):
+    site = make_site(OWN, SiteLevel.COMMUNE)
+    with _at(0):
+        feedback = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
+                                 dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())
+    with _at(49):
+        login_as(Role.HEALTH_STATION, OWN)
+        assert feedback.code not in client.get("/feedback/queue").get_data(as_text=True)
+        services.escalate_overdue()
+        db.session.commit()
+        page = client.get("/feedback/queue").get_data(as_text=True)
+        assert feedback.code in page and "Đã chuyển cấp trên" in page
+
+
+def test_response_figures_per_unit(file_feedback, make_user, area):
+    authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
+    feedbacks = []
+    with _at(0):
+        for n in range(4):
+            feedbacks.append(file_feedback(province_code=HANOI,
+                                           description=f"Phản ánh số {n} về mũi tiêm."))
+    for feedback, hours in zip(feedbacks[:3], (2, 10, 50), strict=True):
+        with _at(hours):
+            services.answer(feedback, "Đã xử lý.", authority)
+    with _at(60):
+        figures = clock.response_figures()
+    (hanoi,) = [f for f in figures if f.unit_area_id == area(HANOI).id]
+    assert (hanoi.received, hanoi.answered, hanoi.answered_in_time) == (4, 3, 2)
+    assert hanoi.median_hours == 10
+    assert hanoi.share_in_time == 0.5  # the unanswered overdue one counts against

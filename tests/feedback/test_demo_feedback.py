@@ -1,0 +1,16 @@
+"""The demo data include a few complaints, one for each precision of the place."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.demo import services as demo
+from portal.extensions import db
+from portal.feedback.models import Feedback, Precision, UnitKind
+
+
+def test_demo_complaints_cover_every_precision(app):
+    demo.seed("pw-test-123")
+    rows = db.session.scalars(sa.select(Feedback)).all()
+    assert {f.precision for f in rows} == set(Precision)
+    assert {f.unit_kind for f in rows} == {UnitKind.SITE, UnitKind.PROVINCE, UnitKind.POOL}

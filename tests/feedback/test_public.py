@@ -1,0 +1,210 @@
+"""The citizen's side: the form, its checks, the tracking code, the status page."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.feedback.models import Attachment, Feedback, UnitKind
+from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OWN, csrf_token
+from tests.feedback.conftest import EXE, JPEG, PDF, PNG
+
+FORM = {
+    "full_name": "Trần Thị Bình",
+    "id_number": "001190012345",
+    "birth_date": "17/05/1990",
+    "phone": "0912 345 678",
+    "kind": "missing_dose",
+    "province": HANOI,
+    "commune": OWN,
+    "description": "Mũi 2 của tôi không có trên hệ thống.",
+}
+
+
+def post(client, **changes):
+    data = {**FORM, **changes, "csrf_token": csrf_token(client, "/feedback/new")}
+    data = {k: v for k, v in data.items() if v is not None}
+    return client.post("/feedback/new", data=data, content_type="multipart/form-data")
+
+
+def count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Feedback))
+
+
+def test_the_form_is_public_and_in_vietnamese(client):
+    page = client.get("/feedback/new")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Họ và tên" in text and 'name="csrf_token"' in text
+
+
+def test_a_valid_report_gives_a_tracking_code(client, area):
+    response = post(client)
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    feedback = db.session.scalars(sa.select(Feedback)).one()
+    assert feedback.code in page
+    assert feedback.phone == "0912345678"
+    assert (feedback.unit_kind, feedback.unit_area_id) == (UnitKind.PROVINCE, area(HANOI).id)
+
+
+def test_the_form_needs_its_csrf_token(client):
+    response = client.post("/feedback/new", data=FORM)
+    assert response.status_code == 400
+    assert count() == 0
+
+
+def test_place_pick_lists_narrow_as_a_page_and_as_a_fragment(client, make_site):
+    site = make_site(OWN, name="Điểm tiêm Ba Đình")
+    make_site(NEIGHBOUR, name="Điểm tiêm Ngọc Hà")
+    page = client.get(f"/feedback/places?province={HANOI}&commune={OWN}")
+    assert "<html" in page.get_data(as_text=True)
+    fragment = client.get(f"/feedback/places?province={HANOI}&commune={OWN}",
+                          headers={"HX-Request": "true", "HX-Target": "places"})
+    text = fragment.get_data(as_text=True)
+    assert "<html" not in text and 'id="places"' in text
+    assert site.code in text and "Điểm tiêm Ngọc Hà" not in text
+    assert "Phường Ngọc Hà" in text  # the communes of the province
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"id_number": "00119001234A"}, "id_number", "chỉ gồm chữ số"),
+    ({"id_number": "12345"}, "id_number", "12 chữ số"),
+    ({"birth_date": "1990-05-17"}, "birth_date", "dd/mm/yyyy"),
+    ({"phone": "abc"}, "phone", "số điện thoại"),
+    ({"full_name": ""}, "full_name", "họ và tên"),
+    ({"description": "ngắn"}, "description", "10"),
+    ({"province": "99"}, "province", "không tồn tại"),
+    ({"commune": "99999"}, "commune", "không tồn tại"),
+    ({"province": CAO_BANG, "commune": OWN}, "commune", "không thuộc"),
+    ({"site": "KHONG-CO"}, "site", "không tồn tại"),
+])
+def test_bad_input_gets_a_clear_vietnamese_message(client, changes, field, message):
+    response = post(client, **changes)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert f'data-testid="error-{field}"' in text
+    assert message.lower() in text.lower()
+    assert count() == 0
+
+
+def test_a_submission_replayed_ten_times_is_one_report(client):
+    first = post(client)
+    assert first.status_code == 303
+    for _ in range(10):
+        again = post(client)
+        assert again.status_code == 303
+    assert count() == 1
+    page = client.get("/feedback/received").get_data(as_text=True)
+    assert "đã được tiếp nhận trước đó" in page
+
+
+@pytest.mark.parametrize("name, data", [("giay.jpg", JPEG), ("anh.png", PNG),
+                                         ("ban-sao.pdf", PDF)])
+def test_photos_and_pdfs_are_attached(client, name, data):
+    assert post(client, attachment=(io.BytesIO(data), name)).status_code == 303
+    attachment = db.session.scalars(sa.select(Attachment)).one()
+    assert attachment.data == data and attachment.filename == name
+
+
+@pytest.mark.parametrize("name, data", [
+    ("giay.jpg", EXE),  # a program named .jpg
+    ("giay.exe", EXE),
+    ("anh.pdf", PNG),  # the name and the content disagree
+    ("rong.png", b""),
+])
+def test_fake_attachments_are_refused(client, name, data):
+    response = post(client, attachment=(io.BytesIO(data), name))
+    assert response.status_code == 422
+    assert 'data-testid="error-attachment"' in response.get_data(as_text=True)
+    assert count() == 0
+
+
+def test_oversized_attachments_are_refused(app, client, monkeypatch):
+    # A small limit keeps the test's upload in memory; the check is the same at 5 MB.
+    monkeypatch.setitem(app.config, "FEEDBACK_ATTACHMENT_MAX_BYTES", 2048)
+    response = post(client, attachment=(io.BytesIO(JPEG + b"\x00" * 2048), "to.jpg"))
+    assert response.status_code == 422
+    assert "quá lớn" in response.get_data(as_text=True)
+    assert count() == 0
+    assert post(client, attachment=(io.BytesIO(JPEG + b"\x00" * 1024), "vua.jpg")
+                ).status_code == 303
+
+
+def test_a_body_beyond_the_request_limit_gets_a_page_not_a_500(app, client):
+    too_long = str(app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.post("/feedback/new", data=b"--x--", headers={
+        "Content-Type": "multipart/form-data; boundary=x", "Content-Length": too_long})
+    # 413 when the server reads the declared length; the test body is shorter than it
+    # declares, which werkzeug answers with 400. Either way a page, never a 500.
+    assert response.status_code in (400, 413)
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_rate_limit_per_client(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "FEEDBACK_RATE_LIMIT", 3)
+    for n in range(3):
+        assert post(client, description=f"Phản ánh thứ {n} về mũi tiêm.").status_code == 303
+    refused = post(client, description="Phản ánh thứ tư về mũi tiêm.")
+    assert refused.status_code == 429
+    assert 'data-testid="rate-limited"' in refused.get_data(as_text=True)
+    assert count() == 3
+    # Another client address is counted on its own.
+    other = client.post("/feedback/new", data={**FORM, "csrf_token": csrf_token(
+        client, "/feedback/new")}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 303
+
+
+def _file(client) -> str:
+    post(client)
+    return db.session.scalars(sa.select(Feedback)).one().code
+
+
+def test_status_needs_the_phone_or_the_birth_date(app, client):
+    code = _file(client)
+    fresh = app.test_client()  # another browser: has not filed it
+    page = fresh.get(f"/feedback/{code}").get_data(as_text=True)
+    assert "Mũi 2" not in page and 'data-testid="status"' not in page
+    token = csrf_token(fresh, f"/feedback/{code}")
+    ok = fresh.post(f"/feedback/{code}", data={"phone": "+84912345678", "csrf_token": token})
+    assert ok.status_code == 303
+    shown = fresh.get(f"/feedback/{code}").get_data(as_text=True)
+    assert 'data-testid="status"' in shown and "Đã tiếp nhận" in shown
+    other = app.test_client()
+    token = csrf_token(other, f"/feedback/{code}")
+    by_birth = other.post(f"/feedback/{code}", data={"birth_date": "17/05/1990",
+                                                     "csrf_token": token})
+    assert by_birth.status_code == 303
+
+
+def test_wrong_details_and_unknown_codes_get_the_same_answer(app, client):
+    code = _file(client)
+    answers = []
+    for target, data in [(code, {"phone": "0900000000"}),
+                         (code, {"birth_date": "01/01/1990"}),
+                         ("PA2222222222", {"phone": "0900000000"})]:
+        browser = app.test_client()
+        token = csrf_token(browser, f"/feedback/{target}")
+        response = browser.post(f"/feedback/{target}", data={**data, "csrf_token": token})
+        text = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert 'data-testid="mismatch"' in text
+        assert "Trần Thị Bình" not in text and "Mũi 2" not in text
+        assert 'data-testid="status"' not in text
+        answers.append(text.replace(target, "CODE").replace(token, "TOKEN"))
+    assert answers[0] == answers[2]  # a wrong phone tells nothing more than a wrong code
+
+
+def test_status_lookups_are_rate_limited(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "FEEDBACK_STATUS_RATE_LIMIT", 2)
+    code = _file(client)
+    browser = app.test_client()
+    token = csrf_token(browser, f"/feedback/{code}")
+    for _ in range(2):
+        browser.post(f"/feedback/{code}", data={"phone": "0900000000", "csrf_token": token})
+    right = browser.post(f"/feedback/{code}", data={"phone": "0912345678",
+                                                    "csrf_token": token})
+    assert right.status_code == 429

@@ -1,0 +1,147 @@
+"""Routing by how precisely the place is named, the rule table, delegation, reassignment."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from portal.areas import services as area_services
+from portal.areas.models import SiteLevel
+from portal.audit.models import AuditEvent
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.feedback import routing, services
+from portal.feedback.models import Precision, UnitKind
+from portal.feedback.routing import Unit
+from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OWN
+from tests.feedback.conftest import submission
+
+
+def test_the_national_table_is_seeded_readably(app):
+    rules = {r.precision: r.target for r in routing.rules_for_province(None)}
+    assert rules == {
+        Precision.SITE: UnitKind.SITE,
+        Precision.COMMUNE: UnitKind.PROVINCE,
+        Precision.DISTRICT: UnitKind.DISTRICT_CENTRE,
+        Precision.PROVINCE: UnitKind.PROVINCE,
+        Precision.NONE: UnitKind.POOL,
+    }
+
+
+def test_site_and_dose_details_go_to_the_site(file_feedback, make_site):
+    site = make_site(OWN)
+    feedback = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
+                             dose_number=2, vaccinated_on=date(2021, 9, 1))
+    assert feedback.precision == Precision.SITE
+    assert (feedback.unit_kind, feedback.unit_site_id) == (UnitKind.SITE, site.id)
+
+
+def test_a_site_without_dose_details_counts_as_its_commune(file_feedback, make_site, area):
+    site = make_site(OWN)
+    feedback = file_feedback(province_code=HANOI, site_code=site.code)
+    assert feedback.precision == Precision.COMMUNE
+    assert feedback.commune_id == area(OWN).id
+    assert (feedback.unit_kind, feedback.unit_area_id) == (UnitKind.PROVINCE, area(HANOI).id)
+
+
+def test_commune_goes_to_the_province_where_not_delegated(file_feedback, area):
+    feedback = file_feedback(province_code=HANOI, commune_code=OWN)
+    assert feedback.precision == Precision.COMMUNE
+    assert (feedback.unit_kind, feedback.unit_area_id) == (UnitKind.PROVINCE, area(HANOI).id)
+
+
+def test_a_delegating_province_sends_commune_complaints_to_the_health_station(
+        file_feedback, area, make_user):
+    authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
+    routing.set_rule(Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION,
+                     "Ủy quyền cho trạm y tế", authority)
+    feedback = file_feedback(province_code=HANOI, commune_code=OWN)
+    assert (feedback.unit_kind, feedback.unit_area_id) == (UnitKind.HEALTH_STATION, area(OWN).id)
+    # Another province keeps the national rule.
+    other = file_feedback(province_code=CAO_BANG, commune_code="01273")
+    assert (other.unit_kind, other.unit_area_id) == (UnitKind.PROVINCE, area(CAO_BANG).id)
+    event = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.rule")).one()
+    assert event.reason == "Ủy quyền cho trạm y tế"
+    assert event.changes["target"] == [None, "health_station"]
+
+
+def test_legacy_district_goes_to_its_health_centre_if_there_is_one(file_feedback, area,
+                                                                    make_user):
+    district = area_services.add_legacy_district("D001", "Quận Ba Đình (cũ)", area(HANOI))
+    db.session.commit()
+    without = file_feedback(province_code=HANOI, district_code="D001")
+    assert without.precision == Precision.DISTRICT
+    assert (without.unit_kind, without.unit_area_id) == (UnitKind.PROVINCE, area(HANOI).id)
+    assert without.routing_note == "no_district_centre"
+    make_user(Role.HEALTH_AUTHORITY, "D001")
+    with_centre = file_feedback(province_code=HANOI, district_code="D001",
+                                description="Một phản ánh khác về mũi tiêm.")
+    assert (with_centre.unit_kind, with_centre.unit_area_id) == (
+        UnitKind.DISTRICT_CENTRE, district.id)
+
+
+def test_province_only_goes_to_the_provincial_authority(file_feedback, area):
+    feedback = file_feedback(province_code=CAO_BANG)
+    assert feedback.precision == Precision.PROVINCE
+    assert (feedback.unit_kind, feedback.unit_area_id) == (UnitKind.PROVINCE, area(CAO_BANG).id)
+
+
+def test_no_place_goes_to_the_common_pool(file_feedback):
+    feedback = file_feedback()
+    assert feedback.precision == Precision.NONE
+    assert (feedback.unit_kind, feedback.unit_area_id, feedback.unit_site_id) == (
+        UnitKind.POOL, None, None)
+
+
+def test_every_routing_decision_is_recorded(file_feedback):
+    feedback = file_feedback(province_code=HANOI, commune_code=OWN)
+    event = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.route", AuditEvent.entity_id == feedback.code)).one()
+    assert event.changes["precision"] == [None, "commune"]
+    assert event.changes["unit_kind"] == [None, "province"]
+    assert event.changes["rule_id"][1] == feedback.routing_rule_id is not None
+
+
+def test_a_province_rule_overrides_and_an_admin_changes_the_national_one(file_feedback, area,
+                                                                          make_user):
+    admin = make_user(Role.ADMIN, HANOI)
+    routing.set_rule(Precision.PROVINCE, None, UnitKind.POOL, "Thử", admin)
+    assert file_feedback(province_code=CAO_BANG).unit_kind == UnitKind.POOL
+
+
+@pytest.mark.parametrize("kw, field", [
+    ({"province_code": "99"}, "province"),
+    ({"province_code": HANOI, "commune_code": "99999"}, "commune"),
+    ({"province_code": CAO_BANG, "commune_code": OWN}, "commune"),
+    ({"commune_code": OWN}, "province"),
+    ({"province_code": HANOI, "site_code": "NO-SUCH-SITE"}, "site"),
+])
+def test_places_that_do_not_exist_or_do_not_belong_together(app, kw, field):
+    with pytest.raises(services.SubmissionError) as error:
+        services.submit(submission(**kw))
+    assert field in error.value.errors
+
+
+def test_site_in_another_commune_is_refused(app, make_site):
+    site = make_site(NEIGHBOUR)
+    with pytest.raises(services.SubmissionError) as error:
+        services.submit(submission(province_code=HANOI, commune_code=OWN, site_code=site.code))
+    assert "site" in error.value.errors
+
+
+def test_reassignment_with_a_reason_is_audited(file_feedback, area, make_user, make_site):
+    authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
+    feedback = file_feedback(province_code=HANOI, commune_code=OWN)
+    site = make_site(OWN, SiteLevel.COMMUNE)
+    services.reassign(feedback, Unit(UnitKind.SITE, site_id=site.id), "Điểm tiêm xử lý",
+                      authority)
+    db.session.commit()
+    assert (feedback.unit_kind, feedback.unit_site_id) == (UnitKind.SITE, site.id)
+    event = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.reassign")).one()
+    assert event.reason == "Điểm tiêm xử lý"
+    assert event.changes["unit_kind"] == ["province", "site"]
+    assert event.actor_id == authority.id
