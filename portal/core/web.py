@@ -78,11 +78,16 @@ def _group_symbol(locale: str) -> str:
     return get_group_symbol(locale)
 
 
+def format_tenths(value: float | None) -> str:
+    """One decimal in the user's locale: 55.0 -> '55,0' in Vietnamese; None -> '—'."""
+    if value is None:
+        return "—"
+    return f"{value:.1f}".replace(".", _decimal_symbol(str(get_locale())))
+
+
 def format_percent(share: float | None) -> str:
     """0.5 -> '50,0%' in Vietnamese, '50.0%' in English; None -> '—'."""
-    if share is None:
-        return "—"
-    return f"{share * 100:.1f}".replace(".", _decimal_symbol(str(get_locale()))) + "%"
+    return "—" if share is None else format_tenths(share * 100) + "%"
 
 
 @lru_cache(maxsize=16)
@@ -107,6 +112,7 @@ def init_app(app: Flask) -> None:
         minute=format_minute,
         number=format_number,
         percent=format_percent,
+        tenths=format_tenths,
         reject_keys=reject_keys,
     )
     from portal.auth.forms import role_label

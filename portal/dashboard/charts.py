@@ -115,3 +115,29 @@ def burndown(points: list[tuple], due_on, projected_on, width: int = 600,
         + f'<polyline fill="none" stroke="#0d6efd" stroke-width="2" points="{line}"/>'
         + projection + "</svg>"
     )
+
+
+def in_time_bars(weeks: list[tuple], width: int = 600, height: int = 140) -> Markup | None:
+    """Complaints answered each week: the whole bar, and in green the part within 48 h."""
+    if not weeks:
+        return None
+    pad = 24
+    top = max(n for _monday, n, _ok in weeks) or 1
+    slot = (width - 2 * pad) / len(weeks)
+    bars = []
+    for index, (monday, n, ok) in enumerate(weeks):
+        x = pad + index * slot + slot * 0.15
+        w = slot * 0.7
+        full = (height - 2 * pad) * n / top
+        good = (height - 2 * pad) * ok / top
+        bars.append(
+            f'<rect x="{x:.1f}" y="{height - pad - full:.1f}" width="{w:.1f}" '
+            f'height="{full:.1f}" fill="#f1aeb5"><title>{monday:%d/%m}: {n}</title></rect>'
+            f'<rect x="{x:.1f}" y="{height - pad - good:.1f}" width="{w:.1f}" '
+            f'height="{good:.1f}" fill="#198754"><title>{monday:%d/%m}: {ok}/{n}</title></rect>'
+            f'<text x="{x:.1f}" y="{height - 8}" font-size="10">{monday:%d/%m}</text>'
+        )
+    return Markup(
+        f'<svg class="chart-bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        'aria-hidden="true" focusable="false">' + "".join(bars) + "</svg>"
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -293,3 +293,76 @@ def daily_series(area: Area, statuses, days: int = 30, today: date | None = None
         query = query.where(DailyTally.day >= today - timedelta(days=days))
     rows = db.session.execute(query)
     return [(day, int(done or 0), int(total or 0)) for day, done, total in rows]
+
+
+# Complaints (issue 6) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplaintFigures:
+    open: int
+    at_risk: int
+    overdue: int
+    answered: int  # in the last WEEKS weeks
+    answered_in_time: int
+    median_hours: float | None
+    weeks: list[tuple[date, int, int]]  # (monday, answered, of which in time)
+
+    @property
+    def in_time_share(self) -> float | None:
+        return self.answered_in_time / self.answered if self.answered else None
+
+
+COMPLAINT_WEEKS = 8
+
+
+def _complaint_place(area: Area):
+    """SQL: the complaints whose place lies in the area (as precisely as the citizen said)."""
+    from portal.feedback.models import Feedback
+
+    if area.kind == AreaKind.PROVINCE:
+        return Feedback.province_id == area.id
+    if area.kind == AreaKind.COMMUNE:
+        return Feedback.commune_id == area.id
+    return sa.or_(Feedback.district_id == area.id, Feedback.commune_id.in_(communes_of(area)))
+
+
+def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:
+    """Open, at risk (≤ 12 h left) and overdue complaints about the area, counted on the
+    partial index of unanswered complaints by place and due time; the answers of the last
+    weeks, read by place and answer time."""
+    from portal.feedback.clock import AT_RISK_WITHIN
+    from portal.feedback.models import Feedback
+
+    place = _complaint_place(area)
+    open_, at_risk, overdue = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(Feedback.due_at > now,
+                                   Feedback.due_at <= now + AT_RISK_WITHIN),
+            sa.func.count().filter(Feedback.due_at <= now),
+        ).where(place, Feedback.answered_at.is_(None))
+    ).one()
+    since = now - timedelta(weeks=COMPLAINT_WEEKS)
+    answered_rows: list[tuple[datetime, datetime, datetime]] = [
+        (received, due, answered) for received, due, answered in db.session.execute(
+            sa.select(Feedback.received_at, Feedback.due_at, Feedback.answered_at)
+            .where(place, Feedback.answered_at >= since))
+        if answered is not None
+    ]
+    hours = sorted((a - r).total_seconds() / 3600 for r, _d, a in answered_rows)
+    median = None
+    if hours:
+        middle = len(hours) // 2
+        median = hours[middle] if len(hours) % 2 else (hours[middle - 1] + hours[middle]) / 2
+    weeks: dict[date, list[int]] = {}
+    for _received, due, answered in answered_rows:
+        monday = answered.date() - timedelta(days=answered.weekday())
+        counts = weeks.setdefault(monday, [0, 0])
+        counts[0] += 1
+        counts[1] += int(answered <= due)
+    return ComplaintFigures(
+        int(open_), int(at_risk), int(overdue), len(answered_rows),
+        sum(int(a <= d) for _r, d, a in answered_rows), median,
+        [(monday, n, ok) for monday, (n, ok) in sorted(weeks.items())],
+    )

@@ -22,6 +22,7 @@ from portal.dashboard.forms import METRIC_LABELS, TargetForm
 from portal.dashboard.models import Target, TargetMetric
 from portal.dashboard.report import build_report
 from portal.extensions import db
+from portal.feedback.permissions import can_use_queue
 from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
@@ -108,6 +109,7 @@ def show_dashboard():
         for target, whole, _late in projections
     }
     series = queries.daily_series(area, queries.CLEANED, 30, today)
+    complaints = queries.complaint_figures(area, utcnow())
     return render(
         "dashboard/index.html",
         FRAGMENTS,
@@ -130,6 +132,9 @@ def show_dashboard():
         metric_labels=METRIC_LABELS,
         status_chart=charts.status_bar(figures, STATUS_LABELS),
         progress_chart=charts.progress_line(series),
+        complaints=complaints,
+        complaints_chart=charts.in_time_bars(complaints.weeks),
+        queue_url=url_for("feedback.show_queue") if can_use_queue(current_user) else None,
         series=series,
         today=today,
         updated_at=utcnow(),

@@ -90,6 +90,16 @@ class Feedback(Model):
         sa.Index("ix_feedback_unit_due", "unit_key", "due_at", "id"),
         sa.Index("ix_feedback_overdue", "escalated_at", "answered_at", "due_at"),
         sa.Index("ix_feedback_province", "province_id", "due_at"),
+        # The dashboard: unanswered complaints by place and due time (open, at risk,
+        # overdue are three ranges of it), and answers by place and time.
+        sa.Index("ix_feedback_commune_open", "commune_id", "due_at",
+                 sqlite_where=sa.text("answered_at IS NULL"),
+                 postgresql_where=sa.text("answered_at IS NULL")),
+        sa.Index("ix_feedback_province_open", "province_id", "due_at",
+                 sqlite_where=sa.text("answered_at IS NULL"),
+                 postgresql_where=sa.text("answered_at IS NULL")),
+        sa.Index("ix_feedback_province_answered", "province_id", "answered_at"),
+        sa.Index("ix_feedback_commune_answered", "commune_id", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

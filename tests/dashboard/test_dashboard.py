@@ -242,3 +242,69 @@ def test_pdf_report_in_vietnamese(client, login_as, population, tmp_path):
     from portal.audit.models import AuditEvent
 
     assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "dashboard.report"))
+
+
+# Complaints -----------------------------------------------------------------------------
+
+
+def _complaint(n, area_of, commune_code, received, answered=None):
+    from portal.feedback.models import Feedback, FeedbackKind, Precision, UnitKind
+
+    commune = area_of(commune_code)
+    f = Feedback(code=f"PA{n:06d}", fingerprint=f"fp-{n}", kind=FeedbackKind.OTHER,
+                 full_name="Nguyễn Văn Phản", birth_date=date(1980, 1, 1), phone="0912000000",
+                 description="…", province_id=commune.province_id, commune_id=commune.id,
+                 precision=Precision.COMMUNE, unit_kind=UnitKind.HEALTH_STATION,
+                 unit_area_id=commune.id, unit_key=f"station:{commune.id}",
+                 received_at=received, due_at=received + timedelta(hours=48),
+                 answered_at=answered)
+    db.session.add(f)
+    return f
+
+
+def test_complaint_figures_equal_independent_counts(client, login_as, area, monkeypatch):
+    from datetime import datetime
+
+    from portal.dashboard import routes
+
+    now = datetime(2026, 12, 3, 8, 0)
+    monkeypatch.setattr(routes, "utcnow", lambda: now)
+    hours = timedelta(hours=1)
+    _complaint(1, area, OWN, now - 10 * hours)                 # open, 38 h left
+    _complaint(2, area, OWN, now - 40 * hours)                 # at risk, 8 h left
+    _complaint(3, area, OWN, now - 50 * hours)                 # overdue
+    _complaint(4, area, OWN, now - 60 * hours, now - 50 * hours)   # answered in 10 h
+    _complaint(5, area, OWN, now - 200 * hours, now - 100 * hours)  # answered late (100 h)
+    _complaint(6, area, NEIGHBOUR, now - 50 * hours)           # another commune, overdue
+    db.session.commit()
+
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert _testid_link(html, "complaints-open") == "3"
+    assert _testid_link(html, "complaints-at-risk") == "1"
+    assert _testid_link(html, "complaints-overdue") == "1"
+    assert _testid(html, "complaints-median") == "55,0 giờ"  # median of 10 h and 100 h
+    assert _testid(html, "complaints-in-time") == "50,0%"
+    assert 'class="chart-bars"' in html
+
+
+
+def test_complaint_figures_follow_the_area(client, login_as, area):
+    from portal.models_base import utcnow
+
+    now = utcnow()
+    _complaint(1, area, OWN, now - timedelta(hours=50))
+    _complaint(2, area, NEIGHBOUR, now - timedelta(hours=50))
+    _complaint(3, area, OTHER_PROVINCE, now - timedelta(hours=50))
+    db.session.commit()
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert _testid_link(html, "complaints-overdue") == "2"  # both communes of the province
+    inner = client.get(f"/dashboard?area={NEIGHBOUR}").get_data(as_text=True)
+    assert _testid_link(inner, "complaints-overdue") == "1"
+
+
+def _testid_link(html: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}"[^>]*>(?:<a [^>]*>)?([^<]*)<', html)
+    assert match, testid
+    return match.group(1).strip()
