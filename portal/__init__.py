@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from portal.auth.routes import bp as auth_bp
     from portal.core.routes import bp as core_bp
+    from portal.imports.routes import bp as imports_bp
     from portal.jobs.routes import bp as jobs_bp
     from portal.records import dose_routes  # noqa: F401  (adds /records/<id>/doses)
     from portal.records.routes import bp as records_bp
@@ -59,7 +60,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(registry_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(worklists_bp)
-    import portal.registry.jobs  # noqa: F401  (registers the job handlers)
+    app.register_blueprint(imports_bp)
+    import portal.imports.jobs  # noqa: F401  (registers the job handlers)
+    import portal.registry.jobs  # noqa: F401
     from portal import cli
 
     cli.init_app(app)

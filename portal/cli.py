@@ -13,6 +13,7 @@ from portal.extensions import db
 
 
 def init_app(app: Flask) -> None:
+    from portal.imports.cli import records_group
     from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
     from portal.registry.cli import registry_group
 
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(registry_group)
+    app.cli.add_command(records_group)
 
 
 @click.group("areas", help="Administrative units.")

@@ -3,6 +3,7 @@
 from portal.areas.models import Area, Site
 from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import LoginSession, User
+from portal.imports.models import ImportBatch
 from portal.jobs.models import Job
 from portal.records.models import Dose, Person
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Dose",
+    "ImportBatch",
     "Job",
     "MatchResult",
     "LoginSession",

@@ -60,6 +60,8 @@ ACTION_LABELS = {
     "worklist.add_correction": _l("Put on the correction list"),
     "worklist.add_register_update": _l("Reported for a register update"),
     "registry.match": _l("Matched against the population database"),
+    "import.upload": _l("Spreadsheet uploaded for import"),
+    "import.commit": _l("Spreadsheet imported"),
 }
 
 
@@ -119,7 +121,23 @@ def action_label(action: str) -> str:
 JOB_LABELS = {
     "match": _l("Matching against the population database"),
     "register_import": _l("Importing a population register extract"),
+    "records_import_check": _l("Checking a spreadsheet of persons and doses"),
+    "records_import_commit": _l("Importing a spreadsheet of persons and doses"),
 }
+
+IMPORT_STATE_LABELS = {
+    "checking": _l("being checked"),
+    "checked": _l("checked, waiting for confirmation"),
+    "rejected": _l("refused"),
+    "committing": _l("being imported"),
+    "committed": _l("imported"),
+    "failed": _l("failed"),
+}
+
+
+def import_state_label(state) -> str:
+    value = getattr(state, "value", state)
+    return str(IMPORT_STATE_LABELS.get(value, value))
 
 
 def job_label(kind: str) -> str:

@@ -21,6 +21,7 @@ def navigation() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
     from portal.auth.models import Role
+    from portal.imports.permissions import can_import
     from portal.registry.permissions import can_import_extract
     from portal.worklists.permissions import can_review
 
@@ -35,6 +36,8 @@ def navigation() -> list[NavLink]:
          endpoint == "worklists.show_review"),
         (role in (Role.POLICE, Role.HEALTH_STATION), _l("Handover"),
          "worklists.list_handovers", {}, "handover" in endpoint),
+        (can_import(current_user), _l("Excel import"), "imports.list_imports", {},
+         request.blueprint == "imports"),
         (role in (Role.POLICE, Role.HEALTH_STATION), _l("To correct"),
          "worklists.show_decision_list", {"slug": "corrections"}, slug == "corrections"),
         (can_review(current_user), _l("Register updates"), "worklists.show_decision_list",
