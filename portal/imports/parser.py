@@ -139,6 +139,8 @@ def find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int]]:
     for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
         found = _known(cells)
         end = index
+        if len(found) < 2:
+            continue  # a title, a note or a data row
         if index + 1 < len(rows):
             below = _known(rows[index + 1])
             if below and not set(below) & set(found) and all(
