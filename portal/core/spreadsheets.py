@@ -68,7 +68,9 @@ def not_utf8() -> LazyString:
               "(Comma delimited)”; the first character that is not UTF-8 is on this row.")
 
 
-def xlsx_rows(data: bytes) -> Iterator[list[Any]]:
+def xlsx_rows(data: bytes, convert: bool = True) -> Iterator[list[Any]]:
+    """The first worksheet's rows; ``convert=False`` leaves calamine's values as they are
+    (a reader that takes booleans and times as text itself saves a call per cell)."""
     from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
 
     check_workbook(data)
@@ -84,7 +86,7 @@ def xlsx_rows(data: bytes) -> Iterator[list[Any]]:
     except (CalamineError, ValueError, OSError):
         raise FileRejected(not_xlsx()) from None
     for cells in rows:
-        converted = [cell_value(c) for c in cells]
+        converted = [cell_value(c) for c in cells] if convert else cells
         # Pad to column A, so that positions and letters are the spreadsheet's own.
         yield [*[""] * offset, *converted] if offset else converted
 

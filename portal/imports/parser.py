@@ -91,7 +91,7 @@ def read_table(data: bytes, filename: str) -> Table:
         rows = list(csv_rows(data))
     elif extension == ".xlsx":
         _refuse_protected(data)
-        rows = list(xlsx_rows(data))
+        rows = list(xlsx_rows(data, convert=False))
     elif extension in (".xlsm", ".xltm", ".xlam"):
         raise FileRejected(_l("Macro-enabled workbooks are refused. Save the workbook as "
                               "an Excel workbook (.xlsx) without macros."))

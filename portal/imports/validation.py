@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.extensions import db
-from portal.imports.parser import EXAMPLE_ID, EXAMPLE_NAME, HEADERS, Table
+from portal.imports.parser import EXAMPLE_ID, EXAMPLE_NAME, HEADERS, KEYS, Table
 from portal.records.forms import VACCINES
 from portal.records.models import Dose, Person
 from portal.registry import idcheck
@@ -124,6 +124,8 @@ def _blank(value: Any) -> bool:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:
+        return " ".join(value.split())
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -200,7 +202,6 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
     today = today or date.today()
     positions = table.positions
     width = max(positions.values()) + 1
-    index = {key: positions.get(key) for key in HEADERS}
     communes = dict(db.session.execute(
         sa.select(Area.code, Area.id).where(Area.kind == AreaKind.COMMUNE)).all())
     sites = dict(db.session.execute(sa.select(Site.code, Site.id)).all())
@@ -210,40 +211,59 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
     sexes = _Cache(_sex)
     checked = Checked()
 
-    def cell(cells: list[Any], key: str) -> Any:
-        i = index[key]
-        return cells[i] if i is not None and i < len(cells) else None
+    # A column the file lacks reads one cell past its last column: rows are padded, so it
+    # is always None. Plain indices, because this loop runs once per row.
+    index = {key: positions.get(key, width) for key in KEYS}
+    i_name, i_sex, i_birth, i_id = (index[k] for k in ("full_name", "sex", "birth_date",
+                                                       "id_number"))
+    i_nationality, i_phone, i_commune, i_address = (
+        index[k] for k in ("nationality", "phone", "commune_code", "address"))
+    dose_columns = [index[k] for k in ("dose_number", "vaccine", "lot", "vaccinated_on",
+                                       "site_code")]
+    pad = [None] * (width + 1)
+    names = _Cache(lambda raw: _name(raw))
+    vaccine_of = _Cache(lambda raw: vaccines.get(fold(_text(raw))))
+    # Each distinct commune code and nationality gives the same verdict on every row.
+    commune_of: dict[Any, tuple[int | None, str | None]] = {}
+    nationality_of: dict[Any, tuple[str | None, str | None]] = {}
 
     for number, cells in enumerate(table.rows[table.header_end + 1 :], start=table.header_end + 2):
-        if not cells or all(_blank(c) for c in cells[:width]):
+        if len(cells) <= width:
+            cells = [*cells, *pad[: width + 1 - len(cells)]]
+        if not any(cells[:width]) or (_blank(cells[i_name]) and all(
+                _blank(c) for c in cells[:width])):
             continue
-        if cell(cells, "full_name") == EXAMPLE_NAME and cell(cells, "id_number") == EXAMPLE_ID:
+        if cells[i_name] == EXAMPLE_NAME and cells[i_id] == EXAMPLE_ID:
             continue  # the template's example row, left in
         row = Row(number)
         checked.rows.append(row)
-        full_name = unicodedata.normalize("NFC", _text(cell(cells, "full_name")))
+        full_name, folded = names[cells[i_name]]
         if not full_name:
             row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["full_name"]))
         elif len(full_name) > MAX_NAME:
             row.error(_("The full name is longer than %(n)d characters.", n=MAX_NAME))
-        raw_sex = cell(cells, "sex")
-        sex = sexes[raw_sex] if not isinstance(raw_sex, list) else None
+        raw_sex = cells[i_sex]
+        sex = sexes[raw_sex]
         if sex is None:
             if _blank(raw_sex):
                 row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["sex"]))
             else:
                 row.error(_("Unknown sex “%(value)s”: write Nam or Nữ.",
                             value=_text(raw_sex)[:40]))
-        raw_birth = cell(cells, "birth_date")
+        raw_birth = cells[i_birth]
         birth = births[raw_birth] if not _blank(raw_birth) else None
         if birth is None:
             row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["birth_date"]))
-            birth = None
-        elif isinstance(birth, str):
+        elif type(birth) is str:
             row.error(birth)
             birth = None
-        nationality = _nationality(cell(cells, "nationality"), row)
-        id_number = _id_number(cell(cells, "id_number"), row)
+        raw = cells[i_nationality]
+        if raw not in nationality_of:
+            nationality_of[raw] = _nationality(raw)
+        nationality, problem = nationality_of[raw]
+        if problem:
+            row.error(problem)
+        id_number = _id_number(cells[i_id], row)
         if id_number and sex and birth and nationality:
             for issue in idcheck.check_id(id_number, sex, birth[0], birth[1], nationality):
                 if issue.code in CONTRADICTS:
@@ -252,17 +272,25 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
                 else:
                     row.error(issue.message)
                     break
-        phone = _text(cell(cells, "phone")).replace(" ", "").replace(".", "") or None
+        phone = _text(cells[i_phone]).replace(" ", "").replace(".", "") or None
         if phone and (len(phone) > MAX_PHONE or not phone.lstrip("+").isdigit()):
             row.error(_("The phone number “%(value)s” is not valid.", value=phone[:40]))
-        address = _text(cell(cells, "address")) or None
+        address = _text(cells[i_address]) or None
         if address and len(address) > MAX_ADDRESS:
             row.error(_("The address is longer than %(n)d characters.", n=MAX_ADDRESS))
-        commune_id = _commune(cell(cells, "commune_code"), commune, communes, row)
-        dose = _dose(cells, cell, row, birth, vaccines, doses_on, sites)
+        raw = cells[i_commune]
+        if raw not in commune_of:
+            commune_of[raw] = _commune(raw, commune, communes)
+        commune_id, problem = commune_of[raw]
+        if problem:
+            row.error(problem)
+        raw_dose = [cells[i] for i in dose_columns]
+        dose = None
+        if any(raw_dose) and not all(_blank(v) for v in raw_dose):
+            dose = _dose(raw_dose, row, birth, vaccine_of, doses_on, sites)
         if not row.errors:
             assert sex and birth and nationality and id_number and commune_id
-            row.person = PersonValues(id_number, full_name, fold(full_name), sex, birth[0],
+            row.person = PersonValues(id_number, full_name, folded, sex, birth[0],
                                       birth[1], nationality, phone, commune_id, address)
             row.dose = dose
     _check_within_file(checked)
@@ -270,18 +298,23 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
     return checked
 
 
-def _nationality(raw: Any, row: Row) -> str | None:
+def _name(raw: Any) -> tuple[str, str]:
+    full_name = unicodedata.normalize("NFC", _text(raw))
+    return full_name, fold(full_name)
+
+
+def _nationality(raw: Any) -> tuple[str | None, str | None]:
+    """(the country code, or None with the message saying why)."""
     text = _text(raw)
     if not text:
-        return "VN"
+        return "VN", None
     folded = fold(text)
     if folded in NATIONALITY_WORDS:
-        return "VN"
+        return "VN", None
     if len(text) == 2 and text.isascii() and text.isalpha():
-        return text.upper()
-    row.error(_("Nationality “%(value)s”: write VN or the country's two-letter code "
-                "(ISO 3166).", value=text[:40]))
-    return None
+        return text.upper(), None
+    return None, _("Nationality “%(value)s”: write VN or the country's two-letter code "
+                   "(ISO 3166).", value=text[:40])
 
 
 def _id_number(raw: Any, row: Row) -> str | None:
@@ -307,29 +340,26 @@ def _id_number(raw: Any, row: Row) -> str | None:
     return number
 
 
-def _commune(raw: Any, commune: Area, communes: dict[str, int], row: Row) -> int | None:
+def _commune(raw: Any, commune: Area, communes: dict[str, int]
+             ) -> tuple[int | None, str | None]:
+    """(the commune's id, or None with the message saying why)."""
     text = _text(raw)
     if not text:
-        return commune.id
+        return commune.id, None
     code = text.zfill(5) if text.isdigit() else text
     found = communes.get(code)
     if found is None:
-        row.error(_("Unknown commune code “%(code)s”.", code=text[:20]))
-        return None
+        return None, _("Unknown commune code “%(code)s”.", code=text[:20])
     if found != commune.id:
-        row.error(_("Commune %(code)s is not the commune of this import (%(name)s, %(own)s).",
-                    code=code, name=commune.name, own=commune.code))
-        return None
-    return found
+        return None, _("Commune %(code)s is not the commune of this import (%(name)s, "
+                       "%(own)s).", code=code, name=commune.name, own=commune.code)
+    return found, None
 
 
-def _dose(cells: list[Any], cell: Callable[[list[Any], str], Any], row: Row,
-          birth: tuple[date, str] | None, vaccines: dict[str, str], doses_on: _Cache,
-          sites: dict[str, int]) -> DoseValues | None:
-    raw = {key: cell(cells, key) for key in ("dose_number", "vaccine", "lot", "vaccinated_on",
-                                             "site_code")}
-    if all(_blank(v) for v in raw.values()):
-        return None
+def _dose(values: list[Any], row: Row, birth: tuple[date, str] | None, vaccine_of: _Cache,
+          doses_on: _Cache, sites: dict[str, int]) -> DoseValues | None:
+    raw = dict(zip(("dose_number", "vaccine", "lot", "vaccinated_on", "site_code"), values,
+                   strict=True))
     ok = True
     number_text = _text(raw["dose_number"])
     if not number_text:
@@ -340,7 +370,7 @@ def _dose(cells: list[Any], cell: Callable[[list[Any], str], Any], row: Row,
                     value=number_text[:20], max=MAX_DOSE))
         ok = False
     vaccine_text = _text(raw["vaccine"])
-    vaccine = vaccines.get(fold(vaccine_text))
+    vaccine = vaccine_of[raw["vaccine"]]
     if not vaccine_text:
         row.error(_("Missing field for the dose: %(field)s.", field=HEADERS["vaccine"]))
         ok = False
