@@ -206,8 +206,9 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
         sa.select(Area.code, Area.id).where(Area.kind == AreaKind.COMMUNE)).all())
     sites = dict(db.session.execute(sa.select(Site.code, Site.id)).all())
     vaccines = _vaccines()
-    births = _Cache(lambda raw: _day(raw, today, _("Date of birth"), True))
-    doses_on = _Cache(lambda raw: _day(raw, today, _("Vaccination date"), False))
+    birth_label, dose_label = _("Date of birth"), _("Vaccination date")
+    births = _Cache(lambda raw: _day(raw, today, birth_label, True))
+    doses_on = _Cache(lambda raw: _day(raw, today, dose_label, False))
     sexes = _Cache(_sex)
     checked = Checked()
 
