@@ -199,7 +199,7 @@ DOSE_COLUMNS = ("person_id", "dose_number", "vaccine", "lot", "vaccinated_on", "
 
 
 def _executemany(connection: sa.Connection, table: str, columns: tuple[str, ...],
-                 values: list[tuple[Any, ...]]) -> None:
+                 values: list[tuple[Any, ...]], dates: tuple[int, ...]) -> None:
     """A multi-row INSERT through the driver's executemany, in chunks: the values are
     checked already, and SQLAlchemy's per-row parameter processing would double the time.
     SQLite gets dates as the ISO text SQLAlchemy stores; psycopg takes them as they are."""
@@ -215,18 +215,21 @@ def _executemany(connection: sa.Connection, table: str, columns: tuple[str, ...]
     try:
         for chunk in _chunks(values):
             if sqlite:
-                chunk = [tuple(_sqlite_value(v) for v in row) for row in chunk]
+                chunk = [_sqlite_dates(row, dates) for row in chunk]
             cursor.executemany(statement, chunk)
     finally:
         cursor.close()
 
 
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat(" ", "microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def _sqlite_dates(row: tuple[Any, ...], dates: tuple[int, ...]) -> tuple[Any, ...]:
+    values = list(row)
+    for i in dates:
+        value = values[i]
+        if isinstance(value, datetime):
+            values[i] = value.isoformat(" ", "microseconds")
+        elif isinstance(value, date):
+            values[i] = value.isoformat()
+    return tuple(values)
 
 
 def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBatch
@@ -252,7 +255,7 @@ def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBat
         values.append((full_name, norm(full_name), folded, name_sort, sex, birth, precision,
                        id_number, id_kind_for(id_number).value, nationality, phone,
                        commune_id, province_id, address, status, 1, now, now, batch.id))
-    _executemany(connection, "person", PERSON_COLUMNS, values)
+    _executemany(connection, "person", PERSON_COLUMNS, values, (5, 16, 17))
     if not values:
         return {}
     return {str(number): pid for number, pid in connection.execute(
@@ -279,7 +282,7 @@ def _insert_doses(connection: sa.Connection, rows: list[Row], created: dict[str,
         number, vaccine, lot, on, site_id = row.dose
         values.append((row.existing_id or created[row.person.id_number], number, vaccine, lot,
                        on, site_id, batch.id))
-    _executemany(connection, "dose", DOSE_COLUMNS, values)
+    _executemany(connection, "dose", DOSE_COLUMNS, values, (4,))
     return len(values), matched
 
 
