@@ -3,8 +3,9 @@
 Each function flushes and never commits; the route, the CLI command or the job commits
 once. The commit checks the file again against the database as it is then (someone may
 have imported the same persons meanwhile) and writes every valid row in one transaction,
-or nothing: persons with one multi-row INSERT per chunk (their ids come back with
-RETURNING), then doses the same way, then one audit event for the batch.
+or nothing: persons by the driver's bulk path (COPY on PostgreSQL, executemany in chunks on
+SQLite), their ids read back by the batch's id in one query, then doses the same way,
+then one audit event for the batch.
 """
 
 from __future__ import annotations
@@ -200,23 +201,26 @@ DOSE_COLUMNS = ("person_id", "dose_number", "vaccine", "lot", "vaccinated_on", "
 
 def _executemany(connection: sa.Connection, table: str, columns: tuple[str, ...],
                  values: list[tuple[Any, ...]], dates: tuple[int, ...]) -> None:
-    """A multi-row INSERT through the driver's executemany, in chunks: the values are
-    checked already, and SQLAlchemy's per-row parameter processing would double the time.
-    SQLite gets dates as the ISO text SQLAlchemy stores; psycopg takes them as they are."""
+    """The rows in bulk by the driver: COPY on PostgreSQL, executemany in chunks on SQLite.
+    The values are checked already, and SQLAlchemy's per-row parameter processing would
+    double the time. SQLite gets dates as the ISO text SQLAlchemy stores."""
     if not values:
         return
     driver = connection.connection.driver_connection
     assert driver is not None
-    sqlite = connection.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    statement = (f"INSERT INTO {table} ({', '.join(columns)}) "
-                 f"VALUES ({', '.join([mark] * len(columns))})")
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(
+            f"COPY {table} ({names}) FROM STDIN"
+        ) as copy:
+            for row in values:
+                copy.write_row(row)
+        return
+    statement = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"
     cursor = driver.cursor()
     try:
         for chunk in _chunks(values):
-            if sqlite:
-                chunk = [_sqlite_dates(row, dates) for row in chunk]
-            cursor.executemany(statement, chunk)
+            cursor.executemany(statement, [_sqlite_dates(row, dates) for row in chunk])
     finally:
         cursor.close()
 
