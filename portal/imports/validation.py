@@ -222,6 +222,10 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
     dose_columns = [index[k] for k in ("dose_number", "vaccine", "lot", "vaccinated_on",
                                        "site_code")]
     pad = [None] * (width + 1)
+    personal_columns = [i_name, i_sex, i_birth, i_id, i_nationality, i_phone, i_commune,
+                        i_address]
+    person_of: dict[tuple[Any, ...], tuple[PersonValues | None, list[str] | None,
+                                           list[str] | None, Any]] = {}
     names = _Cache(lambda raw: _name(raw))
     vaccine_of = _Cache(lambda raw: vaccines.get(fold(_text(raw))))
     # Each distinct commune code and nationality gives the same verdict on every row.
@@ -238,61 +242,75 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
             continue  # the template's example row, left in
         row = Row(number)
         checked.rows.append(row)
-        full_name, folded = names[cells[i_name]]
-        if not full_name:
-            row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["full_name"]))
-        elif len(full_name) > MAX_NAME:
-            row.error(_("The full name is longer than %(n)d characters.", n=MAX_NAME))
-        raw_sex = cells[i_sex]
-        sex = sexes[raw_sex]
-        if sex is None:
-            if _blank(raw_sex):
-                row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["sex"]))
-            else:
-                row.error(_("Unknown sex “%(value)s”: write Nam or Nữ.",
-                            value=_text(raw_sex)[:40]))
-        raw_birth = cells[i_birth]
-        birth = births[raw_birth] if not _blank(raw_birth) else None
-        if birth is None:
-            row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["birth_date"]))
-        elif type(birth) is str:
-            row.error(birth)
-            birth = None
-        raw = cells[i_nationality]
-        if raw not in nationality_of:
-            nationality_of[raw] = _nationality(raw)
-        nationality, problem = nationality_of[raw]
-        if problem:
-            row.error(problem)
-        id_number = _id_number(cells[i_id], row)
-        if id_number and sex and birth and nationality:
-            for issue in idcheck.check_id(id_number, sex, birth[0], birth[1], nationality):
-                if issue.code in CONTRADICTS:
-                    row.warn(_("%(message)s Matching will flag this record.",
-                               message=issue.message))
+        # A person with several doses repeats the personal columns: checked once.
+        personal = tuple(cells[i] for i in personal_columns)
+        known = person_of.get(personal)
+        if known is None:
+            probe = Row(number)
+            full_name, folded = names[cells[i_name]]
+            if not full_name:
+                probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["full_name"]))
+            elif len(full_name) > MAX_NAME:
+                probe.error(_("The full name is longer than %(n)d characters.", n=MAX_NAME))
+            raw_sex = cells[i_sex]
+            sex = sexes[raw_sex]
+            if sex is None:
+                if _blank(raw_sex):
+                    probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["sex"]))
                 else:
-                    row.error(issue.message)
-                    break
-        phone = _text(cells[i_phone]).replace(" ", "").replace(".", "") or None
-        if phone and (len(phone) > MAX_PHONE or not phone.lstrip("+").isdigit()):
-            row.error(_("The phone number “%(value)s” is not valid.", value=phone[:40]))
-        address = _text(cells[i_address]) or None
-        if address and len(address) > MAX_ADDRESS:
-            row.error(_("The address is longer than %(n)d characters.", n=MAX_ADDRESS))
-        raw = cells[i_commune]
-        if raw not in commune_of:
-            commune_of[raw] = _commune(raw, commune, communes)
-        commune_id, problem = commune_of[raw]
-        if problem:
-            row.error(problem)
+                    probe.error(_("Unknown sex “%(value)s”: write Nam or Nữ.",
+                                value=_text(raw_sex)[:40]))
+            raw_birth = cells[i_birth]
+            birth = births[raw_birth] if not _blank(raw_birth) else None
+            if birth is None:
+                probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["birth_date"]))
+            elif type(birth) is str:
+                probe.error(birth)
+                birth = None
+            raw = cells[i_nationality]
+            if raw not in nationality_of:
+                nationality_of[raw] = _nationality(raw)
+            nationality, problem = nationality_of[raw]
+            if problem:
+                probe.error(problem)
+            id_number = _id_number(cells[i_id], probe)
+            if id_number and sex and birth and nationality:
+                for issue in idcheck.check_id(id_number, sex, birth[0], birth[1], nationality):
+                    if issue.code in CONTRADICTS:
+                        probe.warn(_("%(message)s Matching will flag this record.",
+                                   message=issue.message))
+                    else:
+                        probe.error(issue.message)
+                        break
+            phone = _text(cells[i_phone]).replace(" ", "").replace(".", "") or None
+            if phone and (len(phone) > MAX_PHONE or not phone.lstrip("+").isdigit()):
+                probe.error(_("The phone number “%(value)s” is not valid.", value=phone[:40]))
+            address = _text(cells[i_address]) or None
+            if address and len(address) > MAX_ADDRESS:
+                probe.error(_("The address is longer than %(n)d characters.", n=MAX_ADDRESS))
+            raw = cells[i_commune]
+            if raw not in commune_of:
+                commune_of[raw] = _commune(raw, commune, communes)
+            commune_id, problem = commune_of[raw]
+            if problem:
+                probe.error(problem)
+            candidate = None
+            if not probe.errors:
+                assert sex and birth and nationality and id_number and commune_id
+                candidate = PersonValues(id_number, full_name, folded, sex, birth[0], birth[1],
+                                         nationality, phone, commune_id, address)
+            known = person_of[personal] = (candidate, probe.errors, probe.warnings, birth)
+        person, errors, warnings, birth = known
+        if errors:
+            row.errors = list(errors)
+        if warnings:
+            row.warnings = list(warnings)
         raw_dose = [cells[i] for i in dose_columns]
         dose = None
         if any(raw_dose) and not all(_blank(v) for v in raw_dose):
             dose = _dose(raw_dose, row, birth, vaccine_of, doses_on, sites)
         if not row.errors:
-            assert sex and birth and nationality and id_number and commune_id
-            row.person = PersonValues(id_number, full_name, folded, sex, birth[0],
-                                      birth[1], nationality, phone, commune_id, address)
+            row.person = person
             row.dose = dose
     _check_within_file(checked)
     _check_database(checked, commune)
