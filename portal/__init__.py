@@ -46,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.dashboard.routes import bp as dashboard_bp
     from portal.feedback import queue_routes  # noqa: F401  (staff pages on the blueprint)
     from portal.feedback.routes import bp as feedback_bp
+    from portal.imports.routes import bp as imports_bp
     from portal.jobs.routes import bp as jobs_bp
     from portal.records import correction_routes, dose_routes  # noqa: F401  (/records/<id>/…)
     from portal.records.routes import bp as records_bp
@@ -69,7 +70,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(feedback_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no cross-site request to forge
+    app.register_blueprint(imports_bp)
     import portal.feedback.jobs  # noqa: F401  (the escalation and outbox tasks)
+    import portal.imports.jobs  # noqa: F401  (registers the job handlers)
     import portal.registry.jobs  # noqa: F401  (registers the job handlers)
     import portal.signing.jobs  # noqa: F401  (registers the batch-signing job)
     from portal import cli

@@ -14,6 +14,7 @@ from portal.extensions import db
 
 def init_app(app: Flask) -> None:
     from portal.dashboard.cli import dashboard_group
+    from portal.imports.cli import records_group
     from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
     from portal.registry.cli import registry_group
 
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(dashboard_group)
     app.cli.add_command(api_token_group)
     app.cli.add_command(feedback_group)
+    app.cli.add_command(records_group)
 
 
 @click.group("areas", help="Administrative units.")

@@ -13,6 +13,7 @@ from portal.feedback.models import (
     RateHit,
     RoutingRule,
 )
+from portal.imports.models import ImportBatch
 from portal.jobs.models import Job
 from portal.records.models import Dose, Person
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
@@ -35,6 +36,7 @@ __all__ = [
     "DocumentMember",
     "Dose",
     "DoseTally",
+    "ImportBatch",
     "Job",
     "MatchResult",
     "LoginSession",

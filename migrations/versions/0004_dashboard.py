@@ -9,7 +9,9 @@ in the same transaction as every change by triggers. PostgreSQL: statement-level
 with transition tables, one set-based aggregate per statement (a matching run that
 changes a million statuses adds one GROUP BY, not a million counter updates); the delta
 rows are applied in key order so that two writers lock counter rows in the same order.
-SQLite: row triggers.
+SQLite: row triggers. SQLite drops a table's triggers with the table, and Alembic's batch
+mode rebuilds a table to alter it: a later migration that alters person or dose on SQLite
+must do it in place (ALTER TABLE … ADD COLUMN) or create these triggers again.
 """
 from alembic import op
 

@@ -78,6 +78,8 @@ ACTION_LABELS = {
     "feedback.rejected": _l("Complaint rejected"),
     "feedback.escalate": _l("Overdue complaints escalated"),
     "feedback.rule": _l("Routing rule changed"),
+    "import.upload": _l("Spreadsheet uploaded for import"),
+    "import.commit": _l("Spreadsheet imported"),
 }
 
 
@@ -140,7 +142,23 @@ JOB_LABELS = {
     "match": _l("Matching against the population database"),
     "register_import": _l("Importing a population register extract"),
     "sign_certificates": _l("Signing vaccination certificates"),
+    "records_import_check": _l("Checking a spreadsheet of persons and doses"),
+    "records_import_commit": _l("Importing a spreadsheet of persons and doses"),
 }
+
+IMPORT_STATE_LABELS = {
+    "checking": _l("being checked"),
+    "checked": _l("checked, waiting for confirmation"),
+    "rejected": _l("refused"),
+    "committing": _l("being imported"),
+    "committed": _l("imported"),
+    "failed": _l("failed"),
+}
+
+
+def import_state_label(state) -> str:
+    value = getattr(state, "value", state)
+    return str(IMPORT_STATE_LABELS.get(value, value))
 
 
 def job_label(kind: str) -> str:

@@ -22,6 +22,7 @@ def navigation() -> list[NavLink]:
         return []
     from portal.auth.models import Role
     from portal.feedback.permissions import can_use_queue
+    from portal.imports.permissions import can_import
     from portal.registry.permissions import can_import_extract
     from portal.signing.permissions import can_sign_anything
     from portal.worklists.permissions import can_review
@@ -38,6 +39,8 @@ def navigation() -> list[NavLink]:
          endpoint == "worklists.show_review"),
         (role in (Role.POLICE, Role.HEALTH_STATION), _l("Handover"),
          "worklists.list_handovers", {}, "handover" in endpoint),
+        (can_import(current_user), _l("Excel import"), "imports.list_imports", {},
+         request.blueprint == "imports"),
         (role in (Role.POLICE, Role.HEALTH_STATION), _l("To correct"),
          "worklists.show_decision_list", {"slug": "corrections"}, slug == "corrections"),
         (can_review(current_user), _l("Register updates"), "worklists.show_decision_list",

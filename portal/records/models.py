@@ -55,6 +55,7 @@ class Person(Model):
         sa.Index("ix_person_province_birth", "province_id", "birth_date", "id", "name_folded"),
         sa.Index("ix_person_commune_folded", "commune_id", "name_folded"),
         sa.Index("ix_person_id_number", "id_number"),
+        sa.Index("ix_person_import_batch", "import_batch_id"),
         # Half of each page free (migration 0003): matching changes many statuses at once,
         # and a status change (status is in no index) then stays on its page as a heap-only
         # update that leaves the six indexes alone.
@@ -84,6 +85,8 @@ class Person(Model):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The Excel import (portal.imports) that created the record, if one did.
+    import_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batch.id"))
 
     commune: Mapped[Area] = relationship(foreign_keys=[commune_id])
     doses: Mapped[list[Dose]] = relationship(
@@ -114,6 +117,7 @@ class Dose(Model):
     lot: Mapped[str | None] = mapped_column(sa.String(40))
     vaccinated_on: Mapped[date]
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    import_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batch.id"))
 
     person: Mapped[Person] = relationship(back_populates="doses")
     site: Mapped[Site | None] = relationship()

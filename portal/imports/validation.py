@@ -1,0 +1,570 @@
+"""The dry run: every row of an import file checked, against itself and the database.
+
+A row is a person (the four mandatory fields and the optional ones) and at most one dose;
+a person with several doses takes one row per dose, the personal columns repeated. Each row
+ends with its errors (it is rejected) and warnings (it is imported, but look at it):
+
+- errors: a mandatory field missing; a date unreadable (Excel serial numbers, date cells,
+  dd/mm/yyyy and yyyy-mm-dd text, mm/yyyy or a bare year for a birth date) or in the
+  future; a malformed ID number (``portal.registry.idcheck``); an unknown commune, site or
+  vaccine; a dose out of order (before the previous dose, or without it); data that
+  contradict another row or a dose already recorded;
+- warnings: a row repeated in the file (imported once); the person already in the database
+  (same ID number: matched, not created again; same name and date of birth: check it is
+  not the same person); an ID number typed with spaces or dots (normalised); a CCCD that
+  contradicts the sex or birth year (matching will flag the record).
+
+The database is asked set-based: one query per chunk of ID numbers, one for the commune's
+names and birth dates, one per chunk of matched persons' doses. Each distinct date, sex or
+vaccine text is worked out once.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from portal.areas.models import Area, AreaKind, Site
+from portal.extensions import db
+from portal.imports.parser import EXAMPLE_ID, EXAMPLE_NAME, HEADERS, KEYS, Table
+from portal.records.forms import VACCINES
+from portal.records.models import Dose, Person
+from portal.registry import idcheck
+from portal.text import fold
+
+MAX_NAME = 200
+MAX_ADDRESS = 300
+MAX_PHONE = 20
+MAX_LOT = 40
+MAX_DOSE = 10
+MIN_YEAR = 1900
+YEAR_NUMBERS = range(1900, 2101)  # a bare year typed in a number cell
+EXCEL_EPOCH = date(1899, 12, 30)
+MAX_SERIAL = 2_958_465
+CHUNK = 5_000
+SEX_WORDS = {"nam": "male", "male": "male", "m": "male", "nu": "female", "female": "female",
+             "f": "female"}
+NATIONALITY_WORDS = {"viet nam": "VN", "vietnam": "VN", "vn": "VN", "vnm": "VN"}
+ID_SEPARATORS = str.maketrans("", "", " .-\u00a0")
+CONTRADICTS = {idcheck.SEX_CONTRADICTS, idcheck.CENTURY_CONTRADICTS, idcheck.YEAR_CONTRADICTS}
+
+
+
+class PersonValues(NamedTuple):
+    id_number: str
+    full_name: str
+    folded: str
+    sex: str
+    birth: date
+    precision: str
+    nationality: str
+    phone: str | None
+    commune_id: int
+    address: str | None
+
+
+# (dose_number, vaccine, lot, vaccinated_on, site_id)
+DoseValues = tuple[int, str, str | None, date, int | None]
+
+
+@dataclass(slots=True)
+class Row:
+    number: int  # as the spreadsheet numbers it
+    person: PersonValues | None = None
+    dose: DoseValues | None = None
+    errors: list[str] | None = None
+    warnings: list[str] | None = None
+    existing_id: int | None = None  # the person already in the database
+    duplicate: bool = False  # repeats an earlier row: nothing of it is written
+
+    def error(self, message: str) -> None:
+        if self.errors is None:
+            self.errors = []
+        self.errors.append(message)
+
+    def warn(self, message: str) -> None:
+        if self.warnings is None:
+            self.warnings = []
+        self.warnings.append(message)
+
+
+@dataclass
+class Checked:
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def valid(self) -> list[Row]:
+        return [r for r in self.rows if not r.errors]
+
+    def counts(self) -> dict[str, int]:
+        errors = sum(1 for r in self.rows if r.errors)
+        return {"rows": len(self.rows), "valid_rows": len(self.rows) - errors,
+                "error_rows": errors,
+                "warning_rows": sum(1 for r in self.rows if r.warnings and not r.errors)}
+
+
+class _Cache(dict):
+    def __init__(self, meaning: Callable[[Any], Any]):
+        super().__init__()
+        self.meaning = meaning
+
+    def __missing__(self, raw: Any) -> Any:
+        value = self[raw] = self.meaning(raw)
+        return value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any) -> str:
+    if type(value) is str:
+        return " ".join(value.split())
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.strftime("%d/%m/%Y")
+    return " ".join(str(value).split())
+
+
+def _day(value: Any, today: date, what: str, allow_partial: bool) -> tuple[date, str] | str:
+    """(date, precision) of a date cell, or the message. Birth dates may be partial."""
+    precision = "day"
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not 1 <= value <= MAX_SERIAL or value != int(value):
+            return _("%(what)s: “%(value)s” is not a date.", what=what, value=value)
+        number = int(value)
+        if allow_partial and number in YEAR_NUMBERS:
+            day, precision = date(number, 1, 1), "year"
+        else:  # an Excel serial number (Excel counts a 29/02/1900 that never was)
+            day = EXCEL_EPOCH + timedelta(days=number if number > 60 else number + 1)
+    else:
+        text = str(value).strip()
+        if not text:
+            return _("%(what)s is missing.", what=what)
+        parts = text.replace("-", "/").replace(".", "/").split("/")
+        if not all(p.isdigit() and p.isascii() for p in parts):
+            return _("%(what)s: “%(value)s” cannot be read; write dd/mm/yyyy.", what=what,
+                     value=text[:40])
+        try:
+            if len(parts) == 3 and len(parts[0]) == 4:
+                day = date(int(parts[0]), int(parts[1]), int(parts[2]))
+            elif len(parts) == 3 and len(parts[2]) == 4:
+                day = date(int(parts[2]), int(parts[1]), int(parts[0]))
+            elif allow_partial and len(parts) == 2 and len(parts[1]) == 4:
+                day, precision = date(int(parts[1]), int(parts[0]), 1), "month"
+            elif allow_partial and len(parts) == 1 and len(text) == 4:
+                day, precision = date(int(text), 1, 1), "year"
+            else:
+                return _("%(what)s: “%(value)s” cannot be read; write dd/mm/yyyy.", what=what,
+                         value=text[:40])
+        except ValueError:
+            return _("%(what)s: “%(value)s” is not a real date.", what=what, value=text[:40])
+    if day.year < MIN_YEAR:
+        return _("%(what)s %(value)s is before %(year)d.", what=what,
+                 value=day.strftime("%d/%m/%Y"), year=MIN_YEAR)
+    if day > today:
+        return _("%(what)s %(value)s is in the future.", what=what,
+                 value=day.strftime("%d/%m/%Y"))
+    return day, precision
+
+
+def _sex(value: Any) -> str | None:
+    return SEX_WORDS.get(fold(_text(value)))
+
+
+def _vaccines() -> dict[str, str]:
+    known = {fold(v): v for v in VACCINES}
+    # The brand alone (“Pfizer-BioNTech”, “AstraZeneca”) is enough.
+    for name in VACCINES:
+        known.setdefault(fold(name.split(" (")[0]), name)
+    return known
+
+
+def _shown(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def check_rows(table: Table, commune: Area, today: date | None = None) -> Checked:
+    """Check every row of ``table`` for an import into ``commune``; nothing is written."""
+    today = today or date.today()
+    positions = table.positions
+    width = max(positions.values()) + 1
+    communes = dict(db.session.execute(
+        sa.select(Area.code, Area.id).where(Area.kind == AreaKind.COMMUNE)).all())
+    sites = dict(db.session.execute(sa.select(Site.code, Site.id)).all())
+    vaccines = _vaccines()
+    birth_label, dose_label = _("Date of birth"), _("Vaccination date")
+    births = _Cache(lambda raw: _day(raw, today, birth_label, True))
+    doses_on = _Cache(lambda raw: _day(raw, today, dose_label, False))
+    sexes = _Cache(_sex)
+    checked = Checked()
+
+    # A column the file lacks reads one cell past its last column: rows are padded, so it
+    # is always None. Plain indices, because this loop runs once per row.
+    index = {key: positions.get(key, width) for key in KEYS}
+    i_name, i_sex, i_birth, i_id = (index[k] for k in ("full_name", "sex", "birth_date",
+                                                       "id_number"))
+    i_nationality, i_phone, i_commune, i_address = (
+        index[k] for k in ("nationality", "phone", "commune_code", "address"))
+    dose_columns = [index[k] for k in ("dose_number", "vaccine", "lot", "vaccinated_on",
+                                       "site_code")]
+    pad = [None] * (width + 1)
+    personal_columns = [i_name, i_sex, i_birth, i_id, i_nationality, i_phone, i_commune,
+                        i_address]
+    person_of: dict[tuple[Any, ...], tuple[PersonValues | None, list[str] | None,
+                                           list[str] | None, Any]] = {}
+    names = _Cache(lambda raw: _name(raw))
+    vaccine_of = _Cache(lambda raw: vaccines.get(fold(_text(raw))))
+    # Each distinct commune code and nationality gives the same verdict on every row.
+    commune_of: dict[Any, tuple[int | None, str | None]] = {}
+    nationality_of: dict[Any, tuple[str | None, str | None]] = {}
+
+    for number, cells in enumerate(table.rows[table.header_end + 1 :], start=table.header_end + 2):
+        if len(cells) <= width:
+            cells = [*cells, *pad[: width + 1 - len(cells)]]
+        if not any(cells[:width]) or (_blank(cells[i_name]) and all(
+                _blank(c) for c in cells[:width])):
+            continue
+        if cells[i_name] == EXAMPLE_NAME and cells[i_id] == EXAMPLE_ID:
+            continue  # the template's example row, left in
+        row = Row(number)
+        checked.rows.append(row)
+        # A person with several doses repeats the personal columns: checked once.
+        personal = tuple(cells[i] for i in personal_columns)
+        known = person_of.get(personal)
+        if known is None:
+            probe = Row(number)
+            full_name, folded = names[cells[i_name]]
+            if not full_name:
+                probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["full_name"]))
+            elif len(full_name) > MAX_NAME:
+                probe.error(_("The full name is longer than %(n)d characters.", n=MAX_NAME))
+            raw_sex = cells[i_sex]
+            sex = sexes[raw_sex]
+            if sex is None:
+                if _blank(raw_sex):
+                    probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["sex"]))
+                else:
+                    probe.error(_("Unknown sex “%(value)s”: write Nam or Nữ.",
+                                value=_text(raw_sex)[:40]))
+            raw_birth = cells[i_birth]
+            birth = births[raw_birth] if not _blank(raw_birth) else None
+            if birth is None:
+                probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["birth_date"]))
+            elif type(birth) is str:
+                probe.error(birth)
+                birth = None
+            raw = cells[i_nationality]
+            if raw not in nationality_of:
+                nationality_of[raw] = _nationality(raw)
+            nationality, problem = nationality_of[raw]
+            if problem:
+                probe.error(problem)
+            id_number = _id_number(cells[i_id], probe)
+            if id_number and sex and birth and nationality:
+                for issue in idcheck.check_id(id_number, sex, birth[0], birth[1], nationality):
+                    if issue.code in CONTRADICTS:
+                        probe.warn(_("%(message)s Matching will flag this record.",
+                                   message=issue.message))
+                    else:
+                        probe.error(issue.message)
+                        break
+            phone = _text(cells[i_phone]).replace(" ", "").replace(".", "") or None
+            if phone and (len(phone) > MAX_PHONE or not phone.lstrip("+").isdigit()):
+                probe.error(_("The phone number “%(value)s” is not valid.", value=phone[:40]))
+            address = _text(cells[i_address]) or None
+            if address and len(address) > MAX_ADDRESS:
+                probe.error(_("The address is longer than %(n)d characters.", n=MAX_ADDRESS))
+            raw = cells[i_commune]
+            if raw not in commune_of:
+                commune_of[raw] = _commune(raw, commune, communes)
+            commune_id, problem = commune_of[raw]
+            if problem:
+                probe.error(problem)
+            candidate = None
+            if not probe.errors:
+                assert sex and birth and nationality and id_number and commune_id
+                candidate = PersonValues(id_number, full_name, folded, sex, birth[0], birth[1],
+                                         nationality, phone, commune_id, address)
+            known = person_of[personal] = (candidate, probe.errors, probe.warnings, birth)
+        person, errors, warnings, birth = known
+        if errors:
+            row.errors = list(errors)
+        if warnings:
+            row.warnings = list(warnings)
+        raw_dose = [cells[i] for i in dose_columns]
+        dose = None
+        if any(raw_dose) and not all(_blank(v) for v in raw_dose):
+            dose = _dose(raw_dose, row, birth, vaccine_of, doses_on, sites)
+        if not row.errors:
+            row.person = person
+            row.dose = dose
+    _check_within_file(checked)
+    _check_database(checked, commune)
+    return checked
+
+
+def _name(raw: Any) -> tuple[str, str]:
+    full_name = unicodedata.normalize("NFC", _text(raw))
+    return full_name, fold(full_name)
+
+
+def _nationality(raw: Any) -> tuple[str | None, str | None]:
+    """(the country code, or None with the message saying why)."""
+    text = _text(raw)
+    if not text:
+        return "VN", None
+    folded = fold(text)
+    if folded in NATIONALITY_WORDS:
+        return "VN", None
+    if len(text) == 2 and text.isascii() and text.isalpha():
+        return text.upper(), None
+    return None, _("Nationality “%(value)s”: write VN or the country's two-letter code "
+                   "(ISO 3166).", value=text[:40])
+
+
+def _id_number(raw: Any, row: Row) -> str | None:
+    if isinstance(raw, float | int) and not isinstance(raw, bool):
+        if isinstance(raw, float) and not raw.is_integer():
+            row.error(_("The ID number “%(value)s” may contain only digits.", value=raw))
+            return None
+        number = str(int(raw))
+        if len(number) in (8, 11):
+            row.error(_("The ID number %(value)s was stored as a number, so Excel dropped its "
+                        "leading zero. Format the column as Text and enter the number again.",
+                        value=number))
+            return None
+        return number
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["id_number"]))
+        return None
+    number = text.translate(ID_SEPARATORS)
+    if number != text:
+        row.warn(_("The ID number “%(typed)s” was typed with spaces or dots; it is read as "
+                   "%(number)s.", typed=text[:40], number=number))
+    return number
+
+
+def _commune(raw: Any, commune: Area, communes: dict[str, int]
+             ) -> tuple[int | None, str | None]:
+    """(the commune's id, or None with the message saying why)."""
+    text = _text(raw)
+    if not text:
+        return commune.id, None
+    code = text.zfill(5) if text.isdigit() else text
+    found = communes.get(code)
+    if found is None:
+        return None, _("Unknown commune code “%(code)s”.", code=text[:20])
+    if found != commune.id:
+        return None, _("Commune %(code)s is not the commune of this import (%(name)s, "
+                       "%(own)s).", code=code, name=commune.name, own=commune.code)
+    return found, None
+
+
+def _dose(values: list[Any], row: Row, birth: tuple[date, str] | None, vaccine_of: _Cache,
+          doses_on: _Cache, sites: dict[str, int]) -> DoseValues | None:
+    raw = dict(zip(("dose_number", "vaccine", "lot", "vaccinated_on", "site_code"), values,
+                   strict=True))
+    ok = True
+    number_text = _text(raw["dose_number"])
+    if not number_text:
+        row.error(_("Missing field for the dose: %(field)s.", field=HEADERS["dose_number"]))
+        ok = False
+    elif not number_text.isdigit() or not 1 <= int(number_text) <= MAX_DOSE:
+        row.error(_("The dose number “%(value)s” must be a whole number from 1 to %(max)d.",
+                    value=number_text[:20], max=MAX_DOSE))
+        ok = False
+    vaccine_text = _text(raw["vaccine"])
+    vaccine = vaccine_of[raw["vaccine"]]
+    if not vaccine_text:
+        row.error(_("Missing field for the dose: %(field)s.", field=HEADERS["vaccine"]))
+        ok = False
+    elif vaccine is None:
+        row.error(_("Unknown vaccine “%(value)s”: choose one from the template's list.",
+                    value=vaccine_text[:80]))
+        ok = False
+    on: Any = None
+    if _blank(raw["vaccinated_on"]):
+        row.error(_("Missing field for the dose: %(field)s.", field=HEADERS["vaccinated_on"]))
+        ok = False
+    else:
+        on = doses_on[raw["vaccinated_on"]]
+        if isinstance(on, str):
+            row.error(on)
+            ok = False
+        elif birth is not None and on[0] < birth[0]:
+            row.error(_("The vaccination date %(day)s is before the date of birth.",
+                        day=_shown(on[0])))
+            ok = False
+    lot = _text(raw["lot"]) or None
+    if lot and len(lot) > MAX_LOT:
+        row.error(_("The lot number is longer than %(n)d characters.", n=MAX_LOT))
+        ok = False
+    site_text = _text(raw["site_code"])
+    site_id = None
+    if site_text:
+        site_id = sites.get(site_text)
+        if site_id is None:
+            row.error(_("Unknown vaccination site code “%(code)s”.", code=site_text[:20]))
+            ok = False
+    if not ok:
+        return None
+    assert vaccine is not None
+    return int(number_text), vaccine, lot, on[0], site_id
+
+
+def _check_within_file(checked: Checked) -> None:
+    """The same person, the same dose or the same name and birth date on several rows."""
+    people: dict[str, Row] = {}
+    doses: dict[tuple[str, int], Row] = {}
+    names: dict[tuple[str, date], Row] = {}
+    for row in checked.rows:
+        person = row.person
+        if person is None:
+            continue
+        key = person.id_number
+        first = people.setdefault(key, row)
+        if first is not row:
+            assert first.person is not None
+            if first.person[:7] != person[:7]:
+                row.error(_("ID number %(id)s is also on row %(row)d with other personal "
+                            "data (name, sex, date of birth or nationality).", id=key,
+                            row=first.number))
+                continue
+            if row.dose is None:
+                row.duplicate = True
+                row.warn(_("Repeats row %(row)d; imported once.", row=first.number))
+        else:
+            twin = names.setdefault((person.folded, person.birth), row)
+            if twin is not row:
+                row.warn(_("Same name and date of birth as row %(row)d, with another ID "
+                           "number: check that this is not the same person.", row=twin.number))
+        if row.dose is not None:
+            earlier = doses.setdefault((key, row.dose[0]), row)
+            if earlier is not row:
+                if earlier.dose == row.dose:
+                    row.duplicate = True
+                    row.warn(_("Repeats row %(row)d; imported once.", row=earlier.number))
+                else:
+                    row.error(_("Dose %(n)d of this person is also on row %(row)d, with other "
+                                "data.", n=row.dose[0], row=earlier.number))
+
+
+def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _check_database(checked: Checked, commune: Area) -> None:
+    """Persons and doses already recorded; then the order of every person's doses."""
+    rows = [r for r in checked.rows if r.person is not None and not r.errors]
+    ids = sorted({r.person.id_number for r in rows if r.person})
+    existing: dict[str, tuple[int, int, str, str, date]] = {}
+    for chunk in _chunks(ids):
+        for pid, number, commune_id, folded, sex_value, birth in db.session.execute(
+            sa.select(Person.id, Person.id_number, Person.commune_id, Person.name_folded,
+                      Person.sex, Person.birth_date).where(Person.id_number.in_(chunk))
+        ):
+            # Two records with one ID number: the one in this commune is the match.
+            key = str(number)
+            if key not in existing or commune_id == commune.id:
+                existing[key] = (pid, commune_id, folded, str(getattr(sex_value, "value",
+                                                                      sex_value)), birth)
+    names: dict[tuple[str, date], tuple[int, str | None]] = {}
+    wanted = {(r.person.folded, r.person.birth) for r in rows
+              if r.person and r.person.id_number not in existing}
+    if wanted:
+        births = sorted({b for _f, b in wanted})
+        for chunk in _chunks(births, 1000):
+            for pid, folded, birth, id_number in db.session.execute(
+                sa.select(Person.id, Person.name_folded, Person.birth_date, Person.id_number)
+                .where(Person.commune_id == commune.id, Person.birth_date.in_(chunk))
+            ):
+                if (folded, birth) in wanted:
+                    names.setdefault((folded, birth), (pid, id_number))
+    matched_ids: set[int] = set()
+    for row in rows:
+        person = row.person
+        assert person is not None
+        found = existing.get(person.id_number)
+        if found is not None:
+            pid, commune_id, folded, known_sex, birth = found
+            if commune_id != commune.id:
+                row.error(_("ID number %(id)s belongs to a record of another commune; it "
+                            "cannot be imported here.", id=person.id_number))
+                continue
+            row.existing_id = pid
+            matched_ids.add(pid)
+            if (folded, known_sex, birth) != (person.folded, person.sex, person.birth):
+                row.warn(_("Already in the database as record #%(id)d, with another name, sex "
+                           "or date of birth: the record is not changed (correct it on its "
+                           "page); only new doses are added.", id=pid))
+            else:
+                row.warn(_("Already in the database as record #%(id)d: not created again; "
+                           "only new doses are added.", id=pid))
+            continue
+        twin = names.get((person.folded, person.birth))
+        if twin is not None:
+            row.warn(_("A record with the same name and date of birth exists (#%(id)d, ID "
+                       "number %(number)s): check that this is not the same person.",
+                       id=twin[0], number=twin[1] or "—"))
+    recorded: dict[int, dict[int, tuple[date, str]]] = {}
+    for chunk in _chunks(sorted(matched_ids)):
+        for pid, dose_number, on, vaccine in db.session.execute(
+            sa.select(Dose.person_id, Dose.dose_number, Dose.vaccinated_on, Dose.vaccine)
+            .where(Dose.person_id.in_(chunk))
+        ):
+            recorded.setdefault(pid, {})[dose_number] = (on, vaccine)
+    _check_doses(rows, recorded)
+
+
+def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]]]) -> None:
+    """Each dose against the one recorded with its number, then every person's doses in
+    number order: each one after the previous, none without the previous."""
+    plan: dict[str, dict[int, date]] = {}
+    dose_rows: list[Row] = []
+    for row in rows:
+        if row.errors or row.dose is None or row.duplicate:
+            continue
+        assert row.person is not None
+        number, vaccine, _lot, on, _site = row.dose
+        known = recorded.get(row.existing_id, {}) if row.existing_id else {}
+        if number in known:
+            known_on, known_vaccine = known[number]
+            if (known_on, known_vaccine) != (on, vaccine):
+                row.error(_("Dose %(n)d is already recorded on %(day)s with %(vaccine)s; the "
+                            "file says %(file_day)s with %(file_vaccine)s.", n=number,
+                            day=_shown(known_on), vaccine=known_vaccine,
+                            file_day=_shown(on), file_vaccine=vaccine))
+                continue
+            row.duplicate = True  # already recorded: nothing to add
+        doses = plan.setdefault(row.person.id_number,
+                                {n: d for n, (d, _v) in known.items()})
+        doses[number] = on
+        dose_rows.append(row)
+    for row in dose_rows:
+        assert row.person is not None and row.dose is not None
+        number, on = row.dose[0], row.dose[3]
+        doses = plan[row.person.id_number]
+        before = [n for n in doses if n < number]
+        if number > 1 and number - 1 not in doses:
+            row.error(_("Dose out of order: dose %(n)d without dose %(prev)d (neither in the "
+                        "file nor recorded).", n=number, prev=number - 1))
+        elif before and doses[max(before)] > on:
+            row.error(_("Dose out of order: dose %(n)d (%(day)s) is before dose %(prev)d "
+                        "(%(prev_day)s).", n=number, day=_shown(on), prev=max(before),
+                        prev_day=_shown(doses[max(before)])))
