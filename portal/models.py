@@ -4,7 +4,7 @@ from portal.api.models import ApiClient, IdempotencyRecord
 from portal.areas.models import Area, Site
 from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import LoginSession, User
-from portal.dashboard.models import DailyTally, DoseTally, PersonTally, Target
+from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TallyPause, Target
 from portal.feedback.models import (
     Attachment,
     Escalation,
@@ -47,6 +47,7 @@ __all__ = [
     "SignedDocument",
     "SigningCredential",
     "Site",
+    "TallyPause",
     "Target",
     "User",
     "Worklist",

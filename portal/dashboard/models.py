@@ -67,3 +67,12 @@ class Target(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     area: Mapped[Area] = relationship()
+
+
+class TallyPause(Model):
+    """SQLite only: a commune whose person counters a bulk writer (matching) recounts at its
+    end, instead of the row trigger adjusting them once per changed row."""
+
+    __tablename__ = "tally_pause"
+
+    commune_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

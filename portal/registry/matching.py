@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from portal.areas.models import Area
 from portal.audit import services as audit
+from portal.dashboard.tallies import status_changes_counted
 from portal.extensions import db
 from portal.models_base import utcnow
 from portal.records.models import BirthPrecision, Person, PersonStatus
@@ -321,21 +322,27 @@ def _match_slice(
     fresh = sa.and_(MatchResult.commune_id == commune.id, MatchResult.checked_at == checked_at)
     # UPDATE … FROM (PostgreSQL; SQLite ≥ 3.33): one join over the slice's fresh results,
     # instead of a correlated look-up per person of the commune.
-    db.session.execute(
-        sa.update(Person)
-        .where(
-            Person.id == MatchResult.person_id,
-            MatchResult.person_id >= start,
-            MatchResult.person_id < stop,
-            fresh,
-            Person.commune_id == commune.id,
-            Person.status.not_in([s.value for s in KEPT_STATUSES]),
-            # A row whose status stays the same is not rewritten (nor are its indexes).
-            Person.status != MatchResult.outcome,
-        )
-        .values(status=MatchResult.outcome)
-        .execution_options(synchronize_session=False)
+    changed = (
+        Person.id == MatchResult.person_id,
+        MatchResult.person_id >= start,
+        MatchResult.person_id < stop,
+        fresh,
+        Person.commune_id == commune.id,
+        Person.status.not_in([s.value for s in KEPT_STATUSES]),
+        # A row whose status stays the same is not rewritten (nor are its indexes).
+        Person.status != MatchResult.outcome,
     )
+    # On SQLite the dashboard's counters take the slice's changes at once, not through a
+    # row trigger per changed person (dashboard.tallies).
+    changes = (sa.select(Person.status, MatchResult.outcome, sa.func.count())
+               .where(*changed).group_by(Person.status, MatchResult.outcome))
+    with status_changes_counted(commune.id, changes):
+        db.session.execute(
+            sa.update(Person)
+            .where(*changed)
+            .values(status=MatchResult.outcome)
+            .execution_options(synchronize_session=False)
+        )
     counts = db.session.execute(
         sa.select(MatchResult.outcome, sa.func.count()).where(fresh).group_by(MatchResult.outcome)
     )

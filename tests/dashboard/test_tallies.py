@@ -62,6 +62,9 @@ def test_counters_follow_inserts_updates_moves_and_deletes(make_person, make_sit
     db.session.commit()
     assert _tallies() == _truth()
     assert db.session.get(Person, b.id).status == PersonStatus.MISSING_ID
+    from portal.dashboard.models import TallyPause
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TallyPause)) == 0
 
     # A person moves: their status count and their doses' counts move along.
     record_services.update_person(a, {"commune_id": area(NEIGHBOUR).id}, "chuyển nơi ở")
