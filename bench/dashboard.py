@@ -43,12 +43,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def bare_group_by(engine: sa.Engine, province_id: int | None) -> tuple[float, list[float]]:
+def bare_group_by(engine: sa.Engine, province_id: int) -> tuple[float, list[float]]:
     """The figures without counters: the province's persons grouped by commune and status
     (the province's communes as the area table says, as the dashboard reads them)."""
     sql = "SELECT commune_id, status, count(*) FROM person "
-    sql += ("WHERE commune_id IN (SELECT id FROM area WHERE province_id = %s "
-            "AND kind = 'commune') " if province_id else "WHERE %s IS NULL ")
+    sql += "WHERE commune_id IN (SELECT id FROM area WHERE province_id = %s AND kind = 'commune') "
     sql += "GROUP BY commune_id, status"
     raw = engine.raw_connection()
     try:
@@ -126,8 +125,6 @@ def _measure(app, engine, requests, province_id, province_name, persons, total, 
     baseline, baseline_runs = bare_group_by(engine, province_id)
     log(f"  baseline bare GROUP BY: {baseline * 1000:.0f} ms "
         f"(runs {', '.join(f'{r * 1000:.0f}' for r in baseline_runs)})")
-    national, _runs = bare_group_by(engine, None)
-    log(f"  the same over all {total:,} persons: {national * 1000:.0f} ms")
 
     client = app.test_client()
     response = client.post("/login", data={"username": "bench.dashboard",
@@ -175,7 +172,6 @@ def _measure(app, engine, requests, province_id, province_name, persons, total, 
     result = {
         "version": version, "province": province_name, "persons": persons,
         "communes": communes, "baseline_ms": baseline * 1000, "total": total,
-        "national_ms": national * 1000,
         "page_p50": percentile(page, 0.5) * 1000, "page_p95": percentile(page, 0.95) * 1000,
         "refresh_p50": percentile(refresh, 0.5) * 1000,
         "refresh_p95": percentile(refresh, 0.95) * 1000,
