@@ -60,6 +60,11 @@ class Figures:
         return self.share(CONFIRMED)
 
     @property
+    def worst_first(self) -> float:
+        """Sort key: the least cleaned first, rows without records last."""
+        return self.cleaned if self.cleaned is not None else 2.0
+
+    @property
     def uncorrected(self) -> int:
         return self.count(UNCORRECTED)
 
@@ -117,20 +122,20 @@ def doses_by_vaccine(area: Area) -> list[tuple[str, int]]:
     return [(vaccine, int(n)) for vaccine, n in rows if n]
 
 
-@dataclass(frozen=True)
-class SiteRow:
-    site: Site
-    doses: int
-    uncorrected: int
+@dataclass
+class SiteFigures(Figures):
+    """A drill-down row for a vaccination site: the commune's persons who had a dose there,
+    by status (the same columns as a commune's row), and the doses recorded there."""
+
+    site: Site | None = None
+    doses: int = 0
 
 
-def site_rows(commune: Area) -> list[SiteRow]:
-    """The commune's vaccination sites: doses recorded and records still to correct.
+def site_rows(commune: Area) -> list[SiteFigures]:
+    """The sites of the commune, each a row with the same columns as a commune's. Counted
+    on demand (not in the 30-second refresh): the commune's persons through the dose index."""
+    from portal.records.models import Dose
 
-    The second figure counts the commune's persons in an uncorrected status who had a dose
-    at the site — one commune, read through the dose index by site, on demand only (it is
-    not part of the 30-second refresh).
-    """
     sites = list(db.session.scalars(
         sa.select(Site).where(Site.commune_id == commune.id).order_by(Site.name)))
     if not sites:
@@ -140,15 +145,16 @@ def site_rows(commune: Area) -> list[SiteRow]:
         sa.select(DoseTally.site_id, sa.func.sum(DoseTally.n))
         .where(DoseTally.site_id.in_(ids)).group_by(DoseTally.site_id)
     ).all())
-    from portal.records.models import Dose
-
-    uncorrected = dict(db.session.execute(
-        sa.select(Dose.site_id, sa.func.count(sa.distinct(Dose.person_id)))
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for site_id, status, n in db.session.execute(
+        sa.select(Dose.site_id, Person.status, sa.func.count(sa.distinct(Person.id)))
         .join(Person, Person.id == Dose.person_id)
-        .where(Dose.site_id.in_(ids), Person.status.in_([s.value for s in UNCORRECTED]))
-        .group_by(Dose.site_id)
-    ).all())
-    return [SiteRow(s, int(doses.get(s.id) or 0), int(uncorrected.get(s.id) or 0))
+        .where(Dose.site_id.in_(ids), Person.commune_id == commune.id)
+        .group_by(Dose.site_id, Person.status)
+    ):
+        if site_id is not None:
+            counts[site_id][str(getattr(status, "value", status))] = n
+    return [SiteFigures(commune, counts.get(s.id, {}), s, int(doses.get(s.id) or 0))
             for s in sites]
 
 

@@ -38,7 +38,7 @@ def _status_count(status: str, figures: queries.Figures) -> int:
 SORTS: dict[str, Callable[[queries.Figures], Any]] = {
     "name": lambda f: f.area.name if f.area else "",
     "total": lambda f: f.total,
-    "cleaned": lambda f: (f.cleaned if f.cleaned is not None else 2.0),
+    "cleaned": lambda f: f.worst_first,
     "confirmed": lambda f: (f.confirmed if f.confirmed is not None else 2.0),
     "uncorrected": lambda f: f.uncorrected,
     **{s.value: partial(_status_count, s.value) for s in PersonStatus},
@@ -123,7 +123,8 @@ def show_dashboard():
         direction=direction,
         q=q,
         doses=queries.doses_by_vaccine(area),
-        sites=queries.site_rows(area) if area.kind == AreaKind.COMMUNE else [],
+        sites=(queries.site_rows(area)
+               if show_accountability and area.kind == AreaKind.COMMUNE else []),
         accountability=queries.accountability(area) if show_accountability else None,
         projections=projections,
         burndowns=burndowns,

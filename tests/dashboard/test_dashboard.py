@@ -308,3 +308,27 @@ def _testid_link(html: str, testid: str) -> str:
     match = re.search(rf'data-testid="{testid}"[^>]*>(?:<a [^>]*>)?([^<]*)<', html)
     assert match, testid
     return match.group(1).strip()
+
+
+def test_site_level_rows_link_to_the_same_totals(client, login_as, make_person, make_site):
+    from portal.records import services as record_services
+
+    site = make_site(OWN, name="Trạm Y tế Ba Đình")
+    for i, status in enumerate([PersonStatus.MISMATCH, PersonStatus.MATCHED,
+                                PersonStatus.MATCHED]):
+        person = make_person(full_name=f"Vũ Thị Hạnh {i}", id_number=None)
+        _set_status(person, status)
+        for number in (1, 2):  # two doses at the site: the person counts once
+            record_services.add_dose(person, {"dose_number": number, "vaccine": "Abdala",
+                                              "vaccinated_on": date(2021, 9, number),
+                                              "site_id": site.id})
+    make_person(full_name="Không Tiêm Ở Đây", id_number=None)  # no dose at the site
+    db.session.commit()
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard?sites=1").get_data(as_text=True)
+    row = re.search(rf'data-site="{site.code}".*?</tr>', html, re.S).group(0)
+    links = re.findall(r'href="(/records\?[^"]+)">(\d+)</a>', row)
+    assert links[0][1] == "3" and "6" in row  # three persons, six doses
+    for href, n in links:
+        listing = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+        assert _testid(listing, "result-count").split()[0] == n, href
