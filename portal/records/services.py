@@ -164,7 +164,12 @@ def correct_person(
         return changes, None
     if any(name in changes for name in IDENTITY_FIELDS) and person.status in CONFIRMED_STATUSES:
         # The one place a changed identity undoes a confirmation (DOMAIN: a signed record
-        # that changes goes back to "needs re-confirmation").
+        # that changes goes back to "needs re-confirmation"); a signed one is superseded in
+        # its documents too, which stay valid for the others.
+        if person.status == PersonStatus.CONFIRMED:
+            from portal.signing import services as signing
+
+            signing.supersede_person(person, actor)
         person.status = PersonStatus.NEEDS_RECONFIRMATION
     check = recheck_person(person, actor, record=False)
     changes = audit.diff(before, snapshot(person)) | {

@@ -299,3 +299,19 @@ def test_demo_certificates(app, make_user, awaiting, tmp_path):
     db.session.commit()
     assert core.validate(stored(document), services.trust_roots()).ok
     assert (tmp_path / "demo-pki" / "ca.pem").is_file()
+
+
+def test_a_health_station_correction_supersedes_the_confirmation(chair, awaiting):
+    """The inline correction path (records.services.correct_person) supersedes like any
+    other change of identity: the signed list says so for that person only."""
+    document = services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    person = db.session.get(Person, awaiting[0].id)
+    record_services.correct_person(person, {"full_name": "Nguyễn Thị Hường"}, "sửa tên",
+                                   person.version)
+    db.session.commit()
+    assert person.status == PersonStatus.NEEDS_RECONFIRMATION
+    assert services.portal_state(document).state == "partly_superseded"
+    members = {m.person_id: m for m in db.session.scalars(sa.select(DocumentMember))}
+    assert members[awaiting[0].id].superseded_at is not None
+    assert members[awaiting[1].id].superseded_at is None
