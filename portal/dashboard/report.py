@@ -19,16 +19,15 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from portal.areas.models import Area
 from portal.auth.models import Role, User
 from portal.dashboard.queries import CLEANED, Figures, Projection
+from portal.signing.documents import Heading, document_styles, heading_flowables
 from portal.worklists.pdf import (
     BOLD,
     ITALIC,
     LEFT_MARGIN,
     RIGHT_MARGIN,
-    Underline,
     _full_name,
     _numbered_canvas,
     _style,
-    date_line,
     place_name,
     register_fonts,
 )
@@ -60,9 +59,7 @@ def build_report(user: User, area: Area, figures: Figures, rows: list[Figures],
     superior = ""
     if unit_area.province is not None and unit_area.province_id != unit_area.id:
         superior = f"UBND {_full_name(unit_area.province).upper()}"
-    small = _style("small", size=11)
     small_bold = _style("small_bold", BOLD, 11)
-    italic = _style("italic", ITALIC, 12)
     title = _style("title", BOLD, 14, spaceBefore=6, spaceAfter=2)
     body = _style("body", size=12, align=TA_LEFT)
     cell = _style("cell", size=9, align=TA_LEFT, leading=11)
@@ -71,19 +68,8 @@ def build_report(user: User, area: Area, figures: Figures, rows: list[Figures],
 
     page = landscape(A4)
     width = page[0] - LEFT_MARGIN - RIGHT_MARGIN
-    left_col = ([Paragraph(escape(superior), small)] if superior else []) + [
-        Paragraph(escape(unit), small_bold), Underline(30 * mm), Spacer(1, 3),
-        Paragraph("Số: ....../BC", small)]
-    right_col = [Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", small_bold),
-                 Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
-                 Underline(55 * mm)]
-    heading = Table([[left_col, right_col]], colWidths=[width * 0.45, width * 0.55])
-    heading.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
-    date_row = Table([["", Paragraph(escape(date_line(place_name(unit_area), day)), italic)]],
-                     colWidths=[width * 0.45, width * 0.55])
-    story = [heading, Spacer(1, 4), date_row, Spacer(1, 8),
+    heading = Heading(superior, unit, "Số: ....../BC", place_name(unit_area), day)
+    story = [*heading_flowables(heading, document_styles(), width),
              Paragraph("BÁO CÁO", title),
              Paragraph(escape(f"Tiến độ làm sạch và xác nhận dữ liệu tiêm chủng COVID-19 – "
                               f"{area.name}, số liệu đến ngày {day:%d/%m/%Y}"),

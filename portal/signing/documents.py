@@ -31,6 +31,7 @@ from portal.worklists.pdf import (
     SEX,
     Underline,
     _full_name,
+    _numbered_canvas,
     _style,
     birth_text,
     date_line,
@@ -74,27 +75,8 @@ class SignatureSlot(Flowable):
         self.slot.box = (int(x), int(y), int(x + self.width), int(y + self.height))
 
 
-class _PagedCanvas(canvas.Canvas):
-    """'Trang x/y' needs the page count; Noto Serif from the start (no Helvetica)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("initialFontName", REGULAR)
-        super().__init__(*args, **kwargs)
-        self._pages: list[dict[str, Any]] = []
-
-    def showPage(self):  # noqa: N802  (reportlab's name)
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self):
-        total = len(self._pages)
-        for state in self._pages:
-            self.__dict__.update(state)
-            if total > 1:
-                self.setFont(REGULAR, 9)
-                self.drawCentredString(A4[0] / 2, 10 * mm, f"Trang {self._pageNumber}/{total}")
-            super().showPage()
-        super().save()
+# 'Trang x/y' on documents of more than one page (the handover list's canvas).
+_PagedCanvas = _numbered_canvas(draft=False, number_single_page=False)
 
 
 @dataclass(frozen=True)
@@ -106,7 +88,7 @@ class Heading:
     day: date
 
 
-def _styles() -> dict[str, Any]:
+def document_styles() -> dict[str, Any]:
     return {
         "small": _style("small", size=11),
         "small_bold": _style("small_bold", BOLD, 11),
@@ -123,7 +105,10 @@ def _styles() -> dict[str, Any]:
     }
 
 
-def heading_flowables(heading: Heading, st: dict[str, Any]) -> list[Flowable]:
+def heading_flowables(heading: Heading, st: dict[str, Any],
+                      width: float = PAGE_WIDTH) -> list[Flowable]:
+    """Decree 30's heading: unit (and its superior) left, national motto right, then the
+    place and date; ``width`` is the text width of the page (portrait A4 by default)."""
     left: list[Flowable] = []
     if heading.superior:
         left.append(Paragraph(escape(heading.superior), st["small"]))
@@ -133,7 +118,7 @@ def heading_flowables(heading: Heading, st: dict[str, Any]) -> list[Flowable]:
     right = [Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", st["small_bold"]),
              Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
              Underline(55 * mm)]
-    columns = [PAGE_WIDTH * 0.42, PAGE_WIDTH * 0.58]
+    columns = [width * 0.42, width * 0.58]
     table = Table([[left, right]], colWidths=columns)
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -224,7 +209,7 @@ def committee_list(commune: Any, persons: list[dict[str, Any]], signer_name: str
                    signer_title: str, number: str, day: date) -> Built:
     """Danh sách xác nhận: the commune's verified persons, signed by the committee chair."""
     register_fonts()
-    st = _styles()
+    st = document_styles()
     slot = Slot()
     story = heading_flowables(commune_heading(commune, number, day), st)
     story += [
@@ -250,7 +235,7 @@ def site_daily_list(site: Any, day: date, persons: list[dict[str, Any]], signer_
                     signer_title: str, number: str) -> Built:
     """Hộ chiếu vắc xin: the persons whose doses the site recorded that day."""
     register_fonts()
-    st = _styles()
+    st = document_styles()
     slot = Slot()
     heading = Heading("", site.name.upper(), number, place_name(site.commune), day)
     story = heading_flowables(heading, st)
@@ -446,7 +431,7 @@ def minutes(commune: Any, persons: list[dict[str, Any]], number: str, day: date)
     """Biên bản: without a certificate, the chair, the police and the health station sign on
     paper that the listed persons' data are accurate; the scan is uploaded afterwards."""
     register_fonts()
-    st = _styles()
+    st = document_styles()
     story = heading_flowables(commune_heading(commune, number, day), st)
     story += [
         Paragraph("BIÊN BẢN", st["title"]),

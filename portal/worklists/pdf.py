@@ -124,7 +124,10 @@ class Underline(Flowable):
         self.canv.line(left, 1, left + self.line_width, 1)
 
 
-def _numbered_canvas(draft: bool):
+def _numbered_canvas(draft: bool, number_single_page: bool = True):
+    """A canvas class that writes 'Trang x/y' (and, for a draft, a watermark); with
+    ``number_single_page`` false a one-page document gets no page number."""
+
     class NumberedCanvas(canvas.Canvas):
         """'Trang x/y' needs the page count, so pages are drawn once all are laid out."""
 
@@ -148,8 +151,9 @@ def _numbered_canvas(draft: bool):
 
         def _decorate(self, total: int) -> None:
             width, _height = A4
-            self.setFont(REGULAR, 9)
-            self.drawCentredString(width / 2, 10 * mm, f"Trang {self._pageNumber}/{total}")
+            if total > 1 or number_single_page:
+                self.setFont(REGULAR, 9)
+                self.drawCentredString(width / 2, 10 * mm, f"Trang {self._pageNumber}/{total}")
             if draft:
                 self.saveState()
                 self.setFillColor(colors.Color(0.85, 0.1, 0.1, alpha=0.12))
