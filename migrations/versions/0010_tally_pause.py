@@ -1,4 +1,4 @@
-"""tally pause: matching recounts a commune's counters on SQLite instead of a trigger per row
+"""tally pause: on SQLite matching adds a slice's status changes to the counters at once, not by a trigger per row
 
 Revision ID: 0010
 Revises: 0009

@@ -70,8 +70,8 @@ class Target(Model):
 
 
 class TallyPause(Model):
-    """SQLite only: a commune whose person counters a bulk writer (matching) recounts at its
-    end, instead of the row trigger adjusting them once per changed row."""
+    """SQLite only: a commune whose status trigger is paused while a bulk writer (matching)
+    applies one slice's status changes to the counters at once (dashboard.tallies)."""
 
     __tablename__ = "tally_pause"
 
