@@ -197,6 +197,15 @@ def page(browser):
         context.close()
 
 
+def log_in(page, base: str, username: str, password: str) -> None:
+    """Through the login form, which is in Vietnamese before anyone has chosen a language."""
+    page.goto(base + "/login")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form[action$='/login'] button[type=submit]").click()
+
+
 def _is_favicon(url: str) -> bool:
     # The portal has no favicon; Chromium asks for one anyway. Not a page error.
     return url.split("?")[0].endswith("/favicon.ico")
@@ -221,11 +230,7 @@ def test_log_in_search_without_diacritics_and_open_a_record(live_server, page):
     )
 
     # Log in.
-    page.goto(live_server + "/login")
-    assert page.locator("html").get_attribute("lang") == "vi"
-    page.fill("input[name=username]", USERNAME)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form[action$='/login'] button[type=submit]").click()
+    log_in(page, live_server, USERNAME, PASSWORD)
 
     # The record list of the user's commune.
     expect(page).to_have_url(re.compile(r"/records$"))
@@ -277,10 +282,7 @@ def test_police_match_review_and_verify_in_the_browser(live_server, page):
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: _console_error(msg, errors))
 
-    page.goto(live_server + "/login")
-    page.fill("input[name=username]", POLICE)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form[action$='/login'] button[type=submit]").click()
+    log_in(page, live_server, POLICE, PASSWORD)
     expect(page).to_have_url(re.compile(r"/records$"))
 
     # Start matching; the job page shows its progress bar at 100 % when done.
@@ -334,10 +336,7 @@ def test_dashboard_renders_and_refreshes_in_place(live_server, page):
     page.on("console", lambda msg: _console_error(msg, errors))
     # The page's clock is the test's: 30 seconds pass when the test says so.
     page.clock.install()
-    page.goto(live_server + "/login")
-    page.fill("input[name=username]", USERNAME)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form[action$='/login'] button[type=submit]").click()
+    log_in(page, live_server, USERNAME, PASSWORD)
     expect(page).to_have_url(re.compile(r"/records$"))
 
     page.get_by_role("link", name="Bảng điều hành").click()

@@ -26,6 +26,7 @@ from tests.e2e.test_browser import (  # noqa: F401  (fixtures shared with the re
     _rollback,
     browser,
     chromium_path,
+    log_in,
     page,
 )
 
@@ -104,10 +105,7 @@ def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser)
     # The health station answers and resolves it.
     staff = browser.new_context(viewport={"width": 1366, "height": 768})
     desk = staff.new_page()
-    desk.goto(live_server + "/login")
-    desk.fill("input[name=username]", STATION)
-    desk.fill("input[name=password]", PASSWORD)
-    desk.locator("form[action$='/login'] button[type=submit]").click()
+    log_in(desk, live_server, STATION, PASSWORD)
     desk.get_by_role("link", name="Phản ánh").first.click()
     expect(desk).to_have_url(re.compile(r"/feedback/queue"))
     row = desk.get_by_test_id("queue-row").filter(has_text=code)

@@ -30,6 +30,7 @@ from tests.e2e.test_browser import (  # noqa: F401  (fixtures)
     _rollback,
     browser,
     chromium_path,
+    log_in,
     page,
 )
 
@@ -95,10 +96,7 @@ def test_chair_signs_the_confirmation_list(live_server, page):  # noqa: F811
 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.goto(live_server + "/login")
-    page.fill("input[name=username]", CHAIR)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form[action$='/login'] button[type=submit]").click()
+    log_in(page, live_server, CHAIR, PASSWORD)
 
     page.get_by_role("link", name="Chờ ký").click()
     expect(page).to_have_url(re.compile(r"/signing$"))
