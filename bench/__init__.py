@@ -54,3 +54,29 @@ def database_url(kind: str) -> str:
         raise SystemExit(f"refusing to use PostgreSQL database {name!r}: its name lacks 'bench' "
                          "(the seed drops it); set BENCH_DATABASE_URL")
     return url
+
+
+def throwaway_database(kind: str, sqlite_file: Path, env_var: str, default_pg_url: str) -> str:
+    """An empty database for a benchmark that loads its own data: the SQLite file removed,
+    or the PostgreSQL database (URL from ``env_var``; its name must contain "bench")
+    dropped and created again. Returns its SQLAlchemy URL."""
+    import sqlalchemy as sa
+
+    if kind == "sqlite":
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(sqlite_file) + suffix).unlink(missing_ok=True)
+        return "sqlite:///" + str(sqlite_file)
+    url = os.environ.get(env_var) or default_pg_url
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    target = make_url(url)
+    if "bench" not in (target.database or ""):
+        raise SystemExit("refusing to drop a PostgreSQL database whose name lacks 'bench'")
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    admin.dispose()
+    return url

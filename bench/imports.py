@@ -35,9 +35,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from bench import BENCH_DIR, DATA_DIR, MATCHING_MARKER
+from bench import BENCH_DIR, DATA_DIR, MATCHING_MARKER, throwaway_database
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1/portal_imports_bench"
 SQLITE_FILE = DATA_DIR / "imports.sqlite3"
@@ -91,32 +90,9 @@ def generate(rows: int, log=print) -> Path:
     return path
 
 
-def database_url(kind: str) -> str:
-    if kind == "sqlite":
-        return "sqlite:///" + str(SQLITE_FILE)
-    url = os.environ.get("BENCH_IMPORTS_DATABASE_URL") or DEFAULT_PG_URL
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
-    if "bench" not in (make_url(url).database or ""):
-        raise SystemExit("refusing to drop a PostgreSQL database whose name lacks 'bench'")
-    return url
-
-
 def fresh_database(kind: str) -> str:
-    url = database_url(kind)
-    if kind == "sqlite":
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(SQLITE_FILE) + suffix).unlink(missing_ok=True)
-        return url
-    target = make_url(url)
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
-    admin.dispose()
-    return url
+    return throwaway_database(kind, SQLITE_FILE, "BENCH_IMPORTS_DATABASE_URL", DEFAULT_PG_URL)
+
 
 
 def baseline(engine: sa.Engine, kind: str, path: Path) -> float:
