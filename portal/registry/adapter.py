@@ -45,6 +45,9 @@ class RegisterRecord:
 
 class RegisterAdapter(Protocol):
     name: str
+    # Whether ``prepare`` uses the numbers it is given: the embedded register is already
+    # current, so matching does not read every person's ID number out only to pass it on.
+    needs_numbers: bool
 
     def lookup(self, id_numbers: Sequence[str]) -> dict[str, RegisterRecord]:
         """The register's records for these numbers; absent numbers are simply missing."""
@@ -64,6 +67,7 @@ class LocalRegister:
     """The embedded default: the extract the police imported is the register."""
 
     name = "local"
+    needs_numbers = False
 
     def lookup(self, id_numbers: Sequence[str]) -> dict[str, RegisterRecord]:
         found: dict[str, RegisterRecord] = {}

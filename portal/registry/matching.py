@@ -251,7 +251,7 @@ def _match_slice(
             sa.select(Person.id_number).where(in_slice, Person.id_number.is_not(None))
         )
         if number
-    ]
+    ] if adapter.needs_numbers else []
     extract_id = adapter.prepare(numbers)
     checked_at = utcnow()
     p = Person

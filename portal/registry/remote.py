@@ -117,6 +117,7 @@ class RemoteRegister:
     """Fetches records from the service at ``url``; see the module docstring."""
 
     name = "remote"
+    needs_numbers = True
 
     def __init__(
         self,
