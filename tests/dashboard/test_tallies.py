@@ -82,7 +82,14 @@ def test_counters_follow_inserts_updates_moves_and_deletes(make_person, make_sit
     db.session.commit()
     assert _tallies() == _truth()
 
-    # Bulk statements count like single rows.
+    # Bulk statements count like single rows — a bulk move (communes merged) too: each
+    # moved person's doses go along with them.
+    db.session.execute(sa.update(Person).where(Person.commune_id == area(NEIGHBOUR).id)
+                       .values(commune_id=area(OWN).id))
+    db.session.flush()
+    persons, doses = _tallies()
+    assert (persons, doses) == _truth()
+    assert doses[(area(OWN).id, site.id, "AstraZeneca (Vaxzevria)")] == 1
     db.session.execute(sa.update(Person).where(Person.commune_id == area(OWN).id)
                        .values(status=PersonStatus.VERIFIED))
     db.session.execute(sa.delete(Dose).where(Dose.person_id == a.id))
