@@ -48,3 +48,12 @@ def document_scope(user: User):
     from portal.signing.models import SignedDocument
 
     return SignedDocument.area_id.in_(sa.select(Area.id).where(commune_scope(user)))
+
+
+def can_revoke(user: User, document) -> bool:
+    """A signed document is withdrawn by whoever signed it, or by the health authority or an
+    administrator above it (the caller has already checked the document is in scope)."""
+    if user.role in (Role.HEALTH_AUTHORITY, Role.ADMIN):
+        return True
+    return document.signer_id is not None and document.signer_id == user.id
+

@@ -13,7 +13,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, PasswordField, SearchField, SelectField
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    SearchField,
+    SelectField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -83,6 +90,13 @@ class MinutesForm(PortalForm):
                      validators=[DataRequired()])
     status = HiddenField()
     q = HiddenField()
+
+
+class RevokeForm(PortalForm):
+    reason = TextAreaField(
+        _l("Reason for revoking"),
+        validators=[DataRequired(_l("Give the reason for revoking the document.")),
+                    Length(max=500)])
 
 
 class VerifyForm(PortalForm):
@@ -256,16 +270,44 @@ def _document_or_404(document_id: int) -> SignedDocument:
     return document
 
 
-@bp.get("/signing/documents/<int(max=2147483647):document_id>")
-@login_required
-def show_document(document_id: int):
-    document = _document_or_404(document_id)
+def _document_page(document: SignedDocument, form: RevokeForm | None = None,
+                   status: int = 200, message: str | None = None):
     members = list(db.session.scalars(sa.select(DocumentMember)
                                       .where(DocumentMember.document_id == document.id)
                                       .order_by(DocumentMember.id).limit(2000)))
-    return render("signing/document.html", document=document, members=members,
+    return render("signing/document.html", status=status, document=document, members=members,
                   state=services.portal_state(document), state_labels=STATE_LABELS,
-                  kind_labels=KIND_LABELS)
+                  kind_labels=KIND_LABELS, revocation=services.revocation_event(document),
+                  may_revoke=permissions.can_revoke(current_user, document),
+                  revoke_form=form or RevokeForm(), message=message)
+
+
+@bp.get("/signing/documents/<int(max=2147483647):document_id>")
+@login_required
+def show_document(document_id: int):
+    return _document_page(_document_or_404(document_id))
+
+
+@bp.post("/signing/documents/<int(max=2147483647):document_id>/revoke")
+@login_required
+def post_revoke(document_id: int):
+    """Withdraw a signed document, with a reason; what was typed stays on a refusal."""
+    document = _document_or_404(document_id)
+    if not permissions.can_revoke(current_user, document):
+        abort(403)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        return _document_page(document, form, status=422)
+    try:
+        reopened = services.revoke_document(document, form.reason.data)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        return _document_page(_document_or_404(document_id), form, status=422,
+                              message=str(refused))
+    db.session.commit()
+    flash(_("The document was revoked: %(num)s persons need re-confirmation.",
+            num=len(reopened)), "warning")
+    return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
 @bp.get("/signing/documents/<int(max=2147483647):document_id>/file")

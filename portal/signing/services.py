@@ -515,6 +515,52 @@ def supersede_person(person: Person, actor: Any = None) -> int:
     return count or 0
 
 
+def revoke_document(document: SignedDocument, reason: str, actor: Any = None) -> list[int]:
+    """Withdraw a signed document (signed in error, wrong persons, a compromised key): its
+    state becomes ``revoked``, which verification shows; the persons it confirmed and that
+    nothing later confirmed return to ``needs_reconfirmation``. Returns their ids."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SigningRefused(_l("Give the reason for revoking the document."))
+    if document.state == DocumentState.REVOKED:
+        raise SigningRefused(_l("This document has already been revoked."))
+    in_force = sa.and_(DocumentMember.document_id == document.id,
+                       DocumentMember.superseded_at.is_(None))
+    person_ids = list(db.session.scalars(sa.select(DocumentMember.person_id).where(in_force)
+                                         .order_by(DocumentMember.person_id)))
+    db.session.execute(sa.update(DocumentMember).where(in_force).values(superseded_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    reopened = list(db.session.scalars(
+        sa.update(Person)
+        .where(Person.id.in_(person_ids), Person.status == PersonStatus.CONFIRMED)
+        .values(status=PersonStatus.NEEDS_RECONFIRMATION, version=Person.version + 1,
+                updated_at=utcnow())
+        .returning(Person.id).execution_options(synchronize_session=False)))
+    document.state = DocumentState.REVOKED
+    db.session.flush()
+    db.session.expire_all()
+    audit.record("document.revoke", "signed_document", document.id,
+                 {"state": [DocumentState.VALID, DocumentState.REVOKED],
+                  "sha256": [None, document.sha256],
+                  "person_ids": [None, sorted(reopened)],
+                  "status": [PersonStatus.CONFIRMED, PersonStatus.NEEDS_RECONFIRMATION]},
+                 reason=reason, actor=actor)
+    return sorted(reopened)
+
+
+def revocation_event(document: SignedDocument) -> Any:
+    """The audit event that revoked the document (who, when, why), or None."""
+    from portal.audit.models import AuditEvent
+
+    if document.state != DocumentState.REVOKED:
+        return None
+    return db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "document.revoke",
+                                    AuditEvent.entity_type == "signed_document",
+                                    AuditEvent.entity_id == str(document.id))
+        .order_by(AuditEvent.id.desc()).limit(1))
+
+
 def identity_changed(changes: dict[str, Any]) -> bool:
     return bool(IDENTITY_FIELDS.intersection(changes))
 
