@@ -27,7 +27,7 @@ from portal.extensions import db
 from portal.models_base import utcnow
 from portal.records.models import BirthPrecision, Person, PersonStatus
 from portal.registry.adapter import RegisterAdapter, get_adapter, latest_extract_id
-from portal.registry.idcheck import sql_issue
+from portal.registry.idcheck import date_part, sql_issue
 from portal.registry.models import (
     BirthResult,
     MatchResult,
@@ -64,15 +64,15 @@ class MatchSummary:
 
 
 def _year(column):
-    return sa.extract("year", column)
+    return date_part("year", column)
 
 
 def _month(column):
-    return sa.extract("month", column)
+    return date_part("month", column)
 
 
 def _day(column):
-    return sa.extract("day", column)
+    return date_part("day", column)
 
 
 def _comparisons(p: type[Person], r):
