@@ -35,6 +35,7 @@ from portal.worklists.pdf import (
     _style,
     birth_text,
     date_line,
+    fix_subsets,
     place_name,
     register_fonts,
 )
@@ -317,6 +318,7 @@ def certificate(issuer_heading: Heading, person: dict[str, Any], doses: list[dic
     left, right = LEFT_MARGIN, width - RIGHT_MARGIN
     buffer = BytesIO()
     c = canvas.Canvas(buffer, pagesize=A4, invariant=1, initialFontName=REGULAR)
+    fix_subsets(c, REGULAR, BOLD)
     c.setTitle("Chứng nhận tiêm chủng vắc xin COVID-19")
     c.setAuthor(issuer_heading.unit)
     c.setCreator("Cổng đối soát dữ liệu tiêm chủng")

@@ -1,0 +1,87 @@
+"""What makes a certificate cheap to generate must not change what it shows: the fonts'
+subsets made once give reportlab's own bytes, and certificates for different persons share
+their subsets."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zlib
+from datetime import date
+from io import BytesIO
+from types import SimpleNamespace
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from portal.signing import documents
+from portal.worklists.pdf import FONT_DIR, SubsetCachingTTFont
+
+URL = "http://127.0.0.1:5000/verify/"
+
+
+def test_subset_caching_font_writes_reportlabs_bytes():
+    pdfmetrics.registerFont(TTFont("TestStockSerif", str(FONT_DIR / "NotoSerif-Regular.ttf")))
+    pdfmetrics.registerFont(SubsetCachingTTFont("TestCachedSerif",
+                                                str(FONT_DIR / "NotoSerif-Regular.ttf")))
+
+    def page(font: str) -> bytes:
+        buffer = BytesIO()
+        sheet = canvas.Canvas(buffer, pagesize=A4, invariant=1, initialFontName=font)
+        sheet.setFont(font, 12)
+        sheet.drawString(100, 700, "Chứng nhận tiêm chủng – Nguyễn Thị Hương")
+        sheet.showPage()
+        sheet.save()
+        return buffer.getvalue()
+
+    stock = page("TestStockSerif")
+    assert page("TestCachedSerif") == stock
+    assert page("TestCachedSerif") == stock  # the second time from the cache
+
+
+def _certificate(name: str, code: str) -> bytes:
+    province = SimpleNamespace(name="Tỉnh Cao Bằng", division_type="tỉnh")
+    commune = SimpleNamespace(name="Xã Đức Long", division_type="Xã", province=province)
+    heading = documents.commune_heading(commune, "Số: 7/CN-UBND", date(2026, 1, 5))
+    person = {"full_name": name, "sex": "male", "birth_date": "1985-11-20",
+              "birth_precision": "day", "id_number": "004085000123"}
+    doses = [{"dose_number": 1, "vaccinated_on_text": "01/08/2021", "vaccine": "Vero Cell",
+              "lot": "V1", "site": "Trạm Y tế Xã Đức Long"}]
+    return documents.certificate(heading, person, doses, URL + code, code, "Nông Thị Ảnh",
+                                 ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"]).content
+
+
+def _font_programs(content: bytes) -> list[bytes]:
+    numbers = re.findall(rb"/FontFile2 (\d+) 0 R", content)
+    programs = []
+    for number in numbers:
+        match = re.search(rb"\n" + number + rb" 0 obj\n<<(.*?)>>\nstream\n", content, re.S)
+        assert match is not None
+        length = int(re.search(rb"/Length (\d+)", match.group(1)).group(1))
+        programs.append(zlib.decompress(content[match.end():match.end() + length]))
+    return programs
+
+
+def test_certificates_for_different_persons_share_font_subsets():
+    first = _certificate("Hoàng Văn Thụ", "Code0001")
+    second = _certificate("Lý Thị Ngọc Yến", "Code0002")
+    programs = _font_programs(first)
+    assert len(programs) == 2  # regular and bold
+    assert _font_programs(second) == programs
+    if shutil.which("pdftotext"):
+        for content, name in ((first, "Hoàng Văn Thụ"), (second, "Lý Thị Ngọc Yến")):
+            text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
+                                  capture_output=True, check=True).stdout.decode()
+            assert name in text and "Nông Thị Ảnh" in text
+            assert "UBND TỈNH CAO BẰNG" in text and "Trạm Y tế Xã Đức Long" in text
+
+
+def test_a_letter_outside_the_alphabet_still_shows():
+    content = _certificate("Nguyễn Văn Ñam Œ", "Code0003")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
+                              capture_output=True, check=True).stdout.decode()
+        assert "Nguyễn Văn Ñam Œ" in text
