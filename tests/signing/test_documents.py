@@ -1,6 +1,6 @@
-"""What makes a certificate cheap to generate must not change what it shows: the fonts'
-subsets made once give reportlab's own bytes, and certificates for different persons share
-their subsets."""
+"""What makes a certificate cheap to generate must not change what it shows: the QR code
+drawn reads as segno's, the fonts' subsets made once give reportlab's own bytes, and
+certificates for different persons share their subsets."""
 
 from __future__ import annotations
 
@@ -12,15 +12,58 @@ from datetime import date
 from io import BytesIO
 from types import SimpleNamespace
 
+import pytest
+import segno
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from portal.signing import documents
+from portal.signing import documents, qr
 from portal.worklists.pdf import FONT_DIR, SubsetCachingTTFont
 
 URL = "http://127.0.0.1:5000/verify/"
+
+
+def test_qr_matrix_is_segnos_for_every_length():
+    """Versions 1-10 by the batch encoder, past them (and at the exact capacities) by segno:
+    the same modules either way."""
+    for length in range(0, 240):
+        text = URL + "".join("aZ9_-/"[(i * 7 + length) % 6] for i in range(length))
+        expected = segno.make_qr(text, error="m", mask=2, boost_error=False).matrix
+        assert qr.qr_matrix(text) == expected, length
+
+
+def test_qr_matrix_of_non_ascii_text():
+    text = URL + "Trần Văn Đức"
+    assert qr.qr_matrix(text) == segno.make_qr(text, error="m", mask=2, boost_error=False).matrix
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_qr_drawn_as_its_matrix():
+    """Rendered, the centre of each module is dark exactly where the matrix says so."""
+    from PIL import Image
+
+    code = documents.QrCode(URL + "Abcdefghijklmnopqrstuvwx", size=66 * mm)
+    buffer = BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    code.canv = page
+    page.translate(72, 72)
+    code.draw()
+    page.showPage()
+    page.save()
+    png = subprocess.run(["pdftoppm", "-png", "-r", "72", "-"], input=buffer.getvalue(),
+                         capture_output=True, check=True).stdout
+    image = Image.open(BytesIO(png)).convert("L")
+    count = len(code.matrix)
+    module = code.width / count  # points, and pixels at 72 dpi
+    top = image.height - 72 - code.height
+    for row, line in enumerate(code.matrix):
+        for col, dark in enumerate(line):
+            pixel = image.getpixel((int(72 + (col + 0.5) * module),
+                                    int(top + (row + 0.5) * module)))
+            assert (pixel < 128) == bool(dark), (row, col)
 
 
 def test_subset_caching_font_writes_reportlabs_bytes():
