@@ -66,10 +66,13 @@ def test_qr_drawn_as_its_matrix():
             assert (pixel < 128) == bool(dark), (row, col)
 
 
-def test_subset_caching_font_writes_reportlabs_bytes():
-    pdfmetrics.registerFont(TTFont("TestStockSerif", str(FONT_DIR / "NotoSerif-Regular.ttf")))
-    pdfmetrics.registerFont(SubsetCachingTTFont("TestCachedSerif",
-                                                str(FONT_DIR / "NotoSerif-Regular.ttf")))
+def test_subset_caching_font_writes_reportlabs_bytes(monkeypatch):
+    # registerFont would make a second font of the same face an alias of the first one
+    fonts = {"TestStockSerif": TTFont, "TestCachedSerif": SubsetCachingTTFont}
+    for name, kind in fonts.items():
+        monkeypatch.setitem(pdfmetrics._fonts, name,
+                            kind(name, str(FONT_DIR / "NotoSerif-Regular.ttf")))
+    assert type(pdfmetrics.getFont("TestStockSerif")) is TTFont
 
     def page(font: str) -> bytes:
         buffer = BytesIO()
