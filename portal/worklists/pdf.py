@@ -59,13 +59,13 @@ def _subset_program(face: TTFontFace, codes: tuple[int, ...]) -> bytes:
     return TTFontFace.makeSubset(face, list(codes))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _deflated(content: bytes | str) -> bytes:
     """What reportlab's Flate filter makes of ``content``."""
     return pdfdoc.PDFZCompress.encode(content)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _pdf_array(values: tuple[Any, ...]) -> bytes:
     return pdfdoc.PDFArray(values).format(pdfdoc.DummyDoc())
 
@@ -144,7 +144,8 @@ def fix_subsets(page: canvas.Canvas, *font_names: str) -> None:
 
 @functools.cache
 def register_fonts() -> None:
-    """Once per process: reportlab keeps registered fonts in a global registry."""
+    """Once per process: reportlab keeps registered fonts in a global registry (where a
+    font registered later for one of these faces, under any name, becomes an alias of it)."""
     pdfmetrics.registerFont(SubsetCachingTTFont(REGULAR, str(FONT_DIR / "NotoSerif-Regular.ttf")))
     pdfmetrics.registerFont(SubsetCachingTTFont(BOLD, str(FONT_DIR / "NotoSerif-Bold.ttf")))
     pdfmetrics.registerFont(SubsetCachingTTFont(ITALIC, str(FONT_DIR / "NotoSerif-Italic.ttf")))
