@@ -22,6 +22,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
+from portal.signing.qr import qr_matrix
 from portal.worklists.pdf import (
     BOLD,
     ITALIC,
@@ -35,6 +36,7 @@ from portal.worklists.pdf import (
     _style,
     birth_text,
     date_line,
+    fix_subsets,
     place_name,
     register_fonts,
 )
@@ -274,35 +276,37 @@ def site_daily_list(site: Any, day: date, persons: list[dict[str, Any]], signer_
 class QrCode(Flowable):
     """The verification link as a QR code, drawn as one filled path.
 
-    segno with a fixed mask pattern: choosing the best of eight masks costs ~8 ms, more than
-    the whole page's budget, and any mask reads equally well.
+    A fixed mask pattern: choosing the best of eight masks costs ~8 ms, more than the whole
+    page's budget, and any mask reads equally well. See portal.signing.qr.
     """
 
     def __init__(self, data: str, size: float = 32 * mm):
         super().__init__()
-        import segno
-
-        self.matrix = segno.make_qr(data, error="m", mask=2, boost_error=False).matrix
+        self.matrix = qr_matrix(data)
         self.width = self.height = size
 
     def wrap(self, available_width, available_height):
         return self.width, self.height
 
     def draw(self) -> None:
+        """Each row's runs of dark modules as rectangles of one filled path, in units of one
+        module (small integers: formatting reportlab's float coordinates cost more)."""
         count = len(self.matrix)
-        module = self.width / count
-        path = self.canv.beginPath()
+        rects = []
         for row_index, row in enumerate(self.matrix):
-            y = self.height - (row_index + 1) * module
+            y = count - 1 - row_index
             start = None
             for col, dark in enumerate([*row, 0]):
                 if dark and start is None:
                     start = col
                 elif not dark and start is not None:
-                    path.rect(start * module, y, (col - start) * module, module)
+                    rects.append(f"{start} {y} {col - start} 1 re")
                     start = None
+        self.canv.saveState()
         self.canv.setFillColor(colors.black)
-        self.canv.drawPath(path, stroke=0, fill=1)
+        self.canv.scale(self.width / count, self.height / count)
+        self.canv.addLiteral("\n".join(rects) + "\nf")
+        self.canv.restoreState()
 
 
 def certificate(issuer_heading: Heading, person: dict[str, Any], doses: list[dict[str, Any]],
@@ -317,6 +321,7 @@ def certificate(issuer_heading: Heading, person: dict[str, Any], doses: list[dic
     left, right = LEFT_MARGIN, width - RIGHT_MARGIN
     buffer = BytesIO()
     c = canvas.Canvas(buffer, pagesize=A4, invariant=1, initialFontName=REGULAR)
+    fix_subsets(c, REGULAR, BOLD)
     c.setTitle("Chứng nhận tiêm chủng vắc xin COVID-19")
     c.setAuthor(issuer_heading.unit)
     c.setCreator("Cổng đối soát dữ liệu tiêm chủng")

@@ -3,6 +3,7 @@ transitions, supersession and the documents' Vietnamese text."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from datetime import date, timedelta
@@ -212,6 +213,18 @@ def test_vietnamese_text_extracted_back(chair, awaiting):
                      "Trần Văn Đức"):
         assert expected in text, expected
     assert "Phạm Văn Em" not in text
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_stamp_text_extracted_back(chair, awaiting):
+    """The visible stamp says who signed, as what, for which unit and when, in Vietnamese."""
+    text = pdftotext(stored(services.sign_committee_list(chair, PIN)))
+    assert text is not None
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "Ký bởi: Trần Văn Đức" in lines
+    assert f"Chủ tịch – {chair.area.name}" in lines
+    assert any(re.fullmatch(r"Thời gian ký: \d\d:\d\d:\d\d ngày \d\d/\d\d/\d{4} \(GMT\+7\)",
+                            line) for line in lines), lines
 
 
 def test_supersession(chair, awaiting):

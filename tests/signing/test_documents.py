@@ -1,0 +1,133 @@
+"""What makes a certificate cheap to generate must not change what it shows: the QR code
+drawn reads as segno's, the fonts' subsets made once give reportlab's own bytes, and
+certificates for different persons share their subsets."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zlib
+from datetime import date
+from io import BytesIO
+from types import SimpleNamespace
+
+import pytest
+import segno
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from portal.signing import documents, qr
+from portal.worklists.pdf import FONT_DIR, SubsetCachingTTFont
+
+URL = "http://127.0.0.1:5000/verify/"
+
+
+def test_qr_matrix_is_segnos_for_every_length():
+    """Versions 1-10 by the batch encoder, past them (and at the exact capacities) by segno:
+    the same modules either way."""
+    for length in range(0, 240):
+        text = URL + "".join("aZ9_-/"[(i * 7 + length) % 6] for i in range(length))
+        expected = segno.make_qr(text, error="m", mask=2, boost_error=False).matrix
+        assert qr.qr_matrix(text) == expected, length
+
+
+def test_qr_matrix_of_non_ascii_text():
+    text = URL + "Trần Văn Đức"
+    assert qr.qr_matrix(text) == segno.make_qr(text, error="m", mask=2, boost_error=False).matrix
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_qr_drawn_as_its_matrix():
+    """Rendered, the centre of each module is dark exactly where the matrix says so."""
+    from PIL import Image
+
+    code = documents.QrCode(URL + "Abcdefghijklmnopqrstuvwx", size=66 * mm)
+    buffer = BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    code.canv = page
+    page.translate(72, 72)
+    code.draw()
+    page.showPage()
+    page.save()
+    png = subprocess.run(["pdftoppm", "-png", "-r", "72", "-"], input=buffer.getvalue(),
+                         capture_output=True, check=True).stdout
+    image = Image.open(BytesIO(png)).convert("L")
+    count = len(code.matrix)
+    module = code.width / count  # points, and pixels at 72 dpi
+    top = image.height - 72 - code.height
+    for row, line in enumerate(code.matrix):
+        for col, dark in enumerate(line):
+            pixel = image.getpixel((int(72 + (col + 0.5) * module),
+                                    int(top + (row + 0.5) * module)))
+            assert (pixel < 128) == bool(dark), (row, col)
+
+
+def test_subset_caching_font_writes_reportlabs_bytes(monkeypatch):
+    # registerFont would make a second font of the same face an alias of the first one
+    fonts = {"TestStockSerif": TTFont, "TestCachedSerif": SubsetCachingTTFont}
+    for name, kind in fonts.items():
+        monkeypatch.setitem(pdfmetrics._fonts, name,
+                            kind(name, str(FONT_DIR / "NotoSerif-Regular.ttf")))
+    assert type(pdfmetrics.getFont("TestStockSerif")) is TTFont
+
+    def page(font: str) -> bytes:
+        buffer = BytesIO()
+        sheet = canvas.Canvas(buffer, pagesize=A4, invariant=1, initialFontName=font)
+        sheet.setFont(font, 12)
+        sheet.drawString(100, 700, "Chứng nhận tiêm chủng – Nguyễn Thị Hương")
+        sheet.showPage()
+        sheet.save()
+        return buffer.getvalue()
+
+    stock = page("TestStockSerif")
+    assert page("TestCachedSerif") == stock
+    assert page("TestCachedSerif") == stock  # the second time from the cache
+
+
+def _certificate(name: str, code: str) -> bytes:
+    province = SimpleNamespace(name="Tỉnh Cao Bằng", division_type="tỉnh")
+    commune = SimpleNamespace(name="Xã Đức Long", division_type="Xã", province=province)
+    heading = documents.commune_heading(commune, "Số: 7/CN-UBND", date(2026, 1, 5))
+    person = {"full_name": name, "sex": "male", "birth_date": "1985-11-20",
+              "birth_precision": "day", "id_number": "004085000123"}
+    doses = [{"dose_number": 1, "vaccinated_on_text": "01/08/2021", "vaccine": "Vero Cell",
+              "lot": "V1", "site": "Trạm Y tế Xã Đức Long"}]
+    return documents.certificate(heading, person, doses, URL + code, code, "Nông Thị Ảnh",
+                                 ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"]).content
+
+
+def _font_programs(content: bytes) -> list[bytes]:
+    numbers = re.findall(rb"/FontFile2 (\d+) 0 R", content)
+    programs = []
+    for number in numbers:
+        match = re.search(rb"\n" + number + rb" 0 obj\n<<(.*?)>>\nstream\n", content, re.S)
+        assert match is not None
+        length = int(re.search(rb"/Length (\d+)", match.group(1)).group(1))
+        programs.append(zlib.decompress(content[match.end():match.end() + length]))
+    return programs
+
+
+def test_certificates_for_different_persons_share_font_subsets():
+    first = _certificate("Hoàng Văn Thụ", "Code0001")
+    second = _certificate("Lý Thị Ngọc Yến", "Code0002")
+    programs = _font_programs(first)
+    assert len(programs) == 2  # regular and bold
+    assert _font_programs(second) == programs
+    if shutil.which("pdftotext"):
+        for content, name in ((first, "Hoàng Văn Thụ"), (second, "Lý Thị Ngọc Yến")):
+            text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
+                                  capture_output=True, check=True).stdout.decode()
+            assert name in text and "Nông Thị Ảnh" in text
+            assert "UBND TỈNH CAO BẰNG" in text and "Trạm Y tế Xã Đức Long" in text
+
+
+def test_a_letter_outside_the_alphabet_still_shows():
+    content = _certificate("Nguyễn Văn Ñam Œ", "Code0003")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
+                              capture_output=True, check=True).stdout.decode()
+        assert "Nguyễn Văn Ñam Œ" in text
