@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
@@ -214,11 +213,8 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
     """Write a prepared complaint and its routing decision. Returns it and whether it is
     new (False: the same submission was already filed today, and that one is returned)."""
     sub, decision, print_ = prepared.sub, prepared.decision, prepared.fingerprint
-    existing = db.session.scalar(sa.select(Feedback).where(Feedback.fingerprint == print_))
-    if existing is not None:
-        return existing, False
     now = utcnow()
-    feedback = Feedback(
+    values = dict(
         code=new_code(), fingerprint=print_, kind=sub.kind, status=FeedbackStatus.RECEIVED,
         full_name=sub.full_name.strip(), id_number=sub.id_number or None,
         birth_date=sub.birth_date, phone=sub.phone, email=sub.email or None,
@@ -229,19 +225,16 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
         unit_kind=decision.unit.kind, unit_area_id=decision.unit.area_id,
         unit_site_id=decision.unit.site_id, unit_key=decision.unit.key,
         routing_rule_id=decision.rule_id, routing_note=decision.note, source=source,
-        received_at=now,
-        due_at=clock.due_for(now),
+        received_at=now, due_at=clock.due_for(now),
     )
-    try:
-        # A concurrent identical submission loses the race on the unique fingerprint.
-        with db.session.begin_nested():
-            db.session.add(feedback)
-            db.session.flush()
-    except IntegrityError:
-        found = db.session.scalar(sa.select(Feedback).where(Feedback.fingerprint == print_))
-        if found is None:
-            raise
-        return found, False
+    # One statement: a replay (or a concurrent identical submission) meets the unique
+    # fingerprint and inserts nothing, without a look-up first or a savepoint.
+    feedback = db.session.scalar(
+        _insert(Feedback).values(values).on_conflict_do_nothing(index_elements=["fingerprint"])
+        .returning(Feedback))
+    if feedback is None:
+        return db.session.scalars(sa.select(Feedback).where(
+            Feedback.fingerprint == print_)).one(), False
     content_type = prepared.content_type
     if content_type is not None and sub.attachment_data is not None:
         db.session.add(Attachment(
@@ -249,15 +242,16 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
             content_type=content_type, size=len(sub.attachment_data),
             sha256=hashlib.sha256(sub.attachment_data).hexdigest(), data=sub.attachment_data))
         db.session.flush()
-    audit.record("feedback.create", "feedback", feedback.code, {
-        "kind": [None, feedback.kind], "source": [None, source],
-        "attachment": [None, content_type]}, actor=actor)
-    audit.record("feedback.route", "feedback", feedback.code, {
-        "precision": [None, decision.precision], "unit_kind": [None, decision.unit.kind],
-        "unit_area_id": [None, decision.unit.area_id],
-        "unit_site_id": [None, decision.unit.site_id],
-        "rule_id": [None, decision.rule_id], "fallback": [None, decision.note or None]},
-        actor=actor)
+    audit.record_all([
+        audit.Entry("feedback.create", "feedback", feedback.code, {
+            "kind": [None, feedback.kind], "source": [None, source],
+            "attachment": [None, content_type]}),
+        audit.Entry("feedback.route", "feedback", feedback.code, {
+            "precision": [None, decision.precision], "unit_kind": [None, decision.unit.kind],
+            "unit_area_id": [None, decision.unit.area_id],
+            "unit_site_id": [None, decision.unit.site_id],
+            "rule_id": [None, decision.rule_id], "fallback": [None, decision.note or None]}),
+    ], actor=actor)
     return feedback, True
 
 
@@ -294,17 +288,21 @@ def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) ->
     seconds = int(window.total_seconds())
     since_epoch = int((now - EPOCH).total_seconds())
     start = EPOCH + timedelta(seconds=since_epoch // seconds * seconds)
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    upsert = insert(RateHit).values(key=key[:120], window_start=start, count=1)
+    upsert = _insert(RateHit).values(key=key[:120], window_start=start, count=1)
     statement = upsert.on_conflict_do_update(
         index_elements=["key", "window_start"], set_={"count": RateHit.count + 1}
     ).returning(RateHit.count)
     count = db.session.execute(statement).scalar_one()
     return count <= limit
+
+
+def _insert(model):
+    """INSERT with ON CONFLICT, in the dialect of the database in use."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return insert(model)
 
 
 def purge_rate_hits(before: datetime) -> int:
