@@ -408,22 +408,24 @@ def province_of(unit: Unit) -> int | None:
 
 
 def units_in_province(province: Area) -> list[tuple[Unit, str]]:
-    """The units a province authority may assign to: itself, its legacy districts, its
-    communes' health stations and its sites."""
-    from portal.feedback.display import unit_name
+    """The units a province authority may assign to, with their names: itself, its legacy
+    districts, its communes' health stations and its sites."""
+    from portal.feedback.display import named
 
-    units: list[tuple[Unit, str]] = [(Unit(UnitKind.PROVINCE, province.id), "")]
-    areas = db.session.scalars(sa.select(Area).where(
+    units = [(Unit(UnitKind.PROVINCE, province.id), named(UnitKind.PROVINCE, province.name))]
+    areas = db.session.execute(sa.select(Area.id, Area.kind, Area.name).where(
         Area.province_id == province.id,
         Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE])).order_by(Area.kind, Area.name))
-    for area in areas:
-        kind = UnitKind.DISTRICT_CENTRE if area.kind == AreaKind.DISTRICT \
+    for area_id, area_kind, name in areas:
+        kind = UnitKind.DISTRICT_CENTRE if area_kind == AreaKind.DISTRICT \
             else UnitKind.HEALTH_STATION
-        units.append((Unit(kind, area.id), ""))
-    sites = db.session.scalars(sa.select(Site).join(Area, Site.commune_id == Area.id).where(
+        units.append((Unit(kind, area_id), named(kind, name)))
+    sites = db.session.execute(sa.select(Site.id, Site.name).join(
+        Area, Site.commune_id == Area.id).where(
         Area.province_id == province.id, Site.active).order_by(Site.name))
-    units.extend((Unit(UnitKind.SITE, site_id=s.id), "") for s in sites)
-    return [(u, unit_name(u)) for u, _ in units]
+    units.extend((Unit(UnitKind.SITE, site_id=site_id), named(UnitKind.SITE, name))
+                 for site_id, name in sites)
+    return units
 
 
 # --- escalation --------------------------------------------------------------------------
