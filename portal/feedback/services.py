@@ -7,10 +7,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
@@ -229,9 +232,7 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
     )
     # One statement: a replay (or a concurrent identical submission) meets the unique
     # fingerprint and inserts nothing, without a look-up first or a savepoint.
-    feedback = db.session.scalar(
-        _insert(Feedback).values(values).on_conflict_do_nothing(index_elements=["fingerprint"])
-        .returning(Feedback))
+    feedback = db.session.scalars(_upserts().new_feedback, [values]).one_or_none()
     if feedback is None:
         return db.session.scalars(sa.select(Feedback).where(
             Feedback.fingerprint == print_)).one(), False
@@ -288,21 +289,32 @@ def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) ->
     seconds = int(window.total_seconds())
     since_epoch = int((now - EPOCH).total_seconds())
     start = EPOCH + timedelta(seconds=since_epoch // seconds * seconds)
-    upsert = _insert(RateHit).values(key=key[:120], window_start=start, count=1)
-    statement = upsert.on_conflict_do_update(
-        index_elements=["key", "window_start"], set_={"count": RateHit.count + 1}
-    ).returning(RateHit.count)
-    count = db.session.execute(statement).scalar_one()
+    count = db.session.execute(_upserts().rate_hit, {
+        "key": key[:120], "window_start": start}).scalar_one()
     return count <= limit
 
 
-def _insert(model):
-    """INSERT with ON CONFLICT, in the dialect of the database in use."""
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    return insert(model)
+@dataclass(frozen=True)
+class Upserts:
+    new_feedback: Any  # INSERT … ON CONFLICT (fingerprint) DO NOTHING RETURNING the complaint
+    rate_hit: Any  # count one request: INSERT … ON CONFLICT DO UPDATE count + 1 RETURNING it
+
+
+@cache
+def _upserts_for(dialect: str) -> Upserts:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return Upserts(
+        new_feedback=insert(Feedback).on_conflict_do_nothing(index_elements=["fingerprint"])
+        .returning(Feedback),
+        rate_hit=insert(RateHit).values(count=1).on_conflict_do_update(
+            index_elements=["key", "window_start"], set_={"count": RateHit.count + 1})
+        .returning(RateHit.count))
+
+
+def _upserts() -> Upserts:
+    """The public form's two upserts in the database's dialect, built once: building one
+    with its values costs as much as running it."""
+    return _upserts_for(db.engine.dialect.name)
 
 
 def purge_rate_hits(before: datetime) -> int:
