@@ -8,12 +8,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
@@ -118,6 +119,9 @@ def sniff_attachment(name: str, data: bytes) -> str:
         "Only a photo (JPEG, PNG) or a PDF scan can be attached; this file is not one."))})
 
 
+AREAS_BY_CODE = sa.select(Area).where(Area.code.in_(sa.bindparam("codes", expanding=True)))
+
+
 def resolve_place(sub: Submission) -> Place:
     """The named places, checked to exist and to belong together."""
     errors: dict[str, str] = {}
@@ -125,7 +129,7 @@ def resolve_place(sub: Submission) -> Place:
     # The named areas in one query (the public form's every round trip counts).
     codes = [c for c in (sub.province_code, sub.district_code, sub.commune_code) if c]
     named = {(a.code, a.kind): a for a in db.session.scalars(
-        sa.select(Area).where(Area.code.in_(codes)))} if codes else {}
+        AREAS_BY_CODE, {"codes": codes})} if codes else {}
 
     def area(code: str | None, kind: AreaKind, field_name: str) -> Area | None:
         if not code:
@@ -232,10 +236,15 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
     )
     # One statement: a replay (or a concurrent identical submission) meets the unique
     # fingerprint and inserts nothing, without a look-up first or a savepoint.
-    feedback = db.session.scalars(_upserts().new_feedback, [values]).one_or_none()
-    if feedback is None:
+    row = db.session.execute(_upserts().new_feedback, values).one_or_none()
+    if row is None:
         return db.session.scalars(sa.select(Feedback).where(
             Feedback.fingerprint == print_)).one(), False
+    # The complaint as the session would hold it had it inserted it (without its unit of
+    # work, which costs more than the insert): persistent, every column loaded.
+    feedback = Feedback(**row._mapping)
+    make_transient_to_detached(feedback)
+    db.session.add(feedback)
     content_type = prepared.content_type
     if content_type is not None and sub.attachment_data is not None:
         db.session.add(Attachment(
@@ -294,9 +303,13 @@ def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) ->
     return count <= limit
 
 
+FEEDBACK = cast(sa.Table, Feedback.__table__)
+RATE_HIT = cast(sa.Table, RateHit.__table__)
+
+
 @dataclass(frozen=True)
 class Upserts:
-    new_feedback: Any  # INSERT … ON CONFLICT (fingerprint) DO NOTHING RETURNING the complaint
+    new_feedback: Any  # INSERT … ON CONFLICT (fingerprint) DO NOTHING RETURNING its row
     rate_hit: Any  # count one request: INSERT … ON CONFLICT DO UPDATE count + 1 RETURNING it
 
 
@@ -304,16 +317,16 @@ class Upserts:
 def _upserts_for(dialect: str) -> Upserts:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return Upserts(
-        new_feedback=insert(Feedback).on_conflict_do_nothing(index_elements=["fingerprint"])
-        .returning(Feedback),
-        rate_hit=insert(RateHit).values(count=1).on_conflict_do_update(
-            index_elements=["key", "window_start"], set_={"count": RateHit.count + 1})
-        .returning(RateHit.count))
+        new_feedback=insert(FEEDBACK).on_conflict_do_nothing(index_elements=["fingerprint"])
+        .returning(*FEEDBACK.c),
+        rate_hit=insert(RATE_HIT).values(count=1).on_conflict_do_update(
+            index_elements=["key", "window_start"], set_={"count": RATE_HIT.c.count + 1})
+        .returning(RATE_HIT.c.count))
 
 
 def _upserts() -> Upserts:
-    """The public form's two upserts in the database's dialect, built once: building one
-    with its values costs as much as running it."""
+    """The public form's two upserts in the database's dialect, built once (building one
+    with its values costs as much as running it), on Core tables."""
     return _upserts_for(db.engine.dialect.name)
 
 
