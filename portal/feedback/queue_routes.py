@@ -31,6 +31,7 @@ from portal.feedback.models import (
     Feedback,
     FeedbackKind,
     FeedbackStatus,
+    OpenCount,
     Precision,
     UnitKind,
 )
@@ -128,12 +129,19 @@ ESCALATED_COUNT_CAP = 1000
 
 
 def queue_count(user, filters: QueueFilters, now: datetime) -> tuple[int, bool]:
-    """The number of complaints in the queue, and whether it is a lower bound: the
-    escalated part is counted up to ESCALATED_COUNT_CAP (counting it reads each complaint;
-    the assigned part is counted on its index alone, exactly). One statement, a count per
-    part."""
-    counts = []
+    """The number of complaints in the queue, and whether it is a lower bound. One
+    statement, a count per part: the unit's open complaints, the queue's default view, are
+    read from their counter (``OpenCount``); another view of the assigned part is counted
+    on its index, exactly; the escalated part is counted up to ESCALATED_COUNT_CAP
+    (counting it reads each complaint)."""
+    counts: list[sa.ColumnElement[int]] = []
     for n, (part, _due, _key) in enumerate(queue_parts(user, filters, now)):
+        if n == 0 and _only_open_of_unit(filters):
+            unit = permissions.unit_of(user)
+            assert unit is not None  # queue_parts refused a user without a unit
+            counts.append(sa.func.coalesce(sa.select(OpenCount.n).where(
+                OpenCount.unit_key == unit.key).scalar_subquery(), 0))
+            continue
         ids = part.with_only_columns(Feedback.id)
         if n:
             ids = ids.limit(ESCALATED_COUNT_CAP + 1)
@@ -144,6 +152,12 @@ def queue_count(user, filters: QueueFilters, now: datetime) -> tuple[int, bool]:
             counted, capped = ESCALATED_COUNT_CAP, True
         total += counted
     return total, capped
+
+
+def _only_open_of_unit(filters: QueueFilters) -> bool:
+    """The assigned part is exactly the unit's unanswered complaints (what OpenCount counts)."""
+    return (filters.scope == "mine" and filters.state == "open" and not filters.kind
+            and not filters.q)
 
 
 # What a queue row shows and sorts on: the page reads these columns, not whole complaints.
