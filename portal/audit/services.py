@@ -89,8 +89,8 @@ def record(
     return record_all([Entry(action, entity_type, entity_id, changes, reason)], actor)[0]
 
 
-# The three statements of an append, built once: on Core tables, which spares the ORM's
-# unit of work (the events are only ever inserted) — a third of a form post's time.
+# The three statements of an append, built once, on Core tables: the ORM's unit of work
+# cost more than the statements (the events are only ever inserted).
 _head = cast(sa.Table, AuditHead.__table__)
 _events = cast(sa.Table, AuditEvent.__table__)
 TAKE_HEAD = (sa.update(_head).where(_head.c.id == HEAD_ID)
@@ -103,6 +103,8 @@ MOVE_HEAD = sa.update(_head).where(_head.c.id == HEAD_ID).values(hash=sa.bindpar
 def record_all(entries: Sequence[Entry], actor: Any = None) -> list[AuditEvent]:
     """Append several events of one change, in order, under a single move of the chain's
     head: three statements whatever their number (one event each would cost three)."""
+    if not entries:
+        return []
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     # Taking the head row first serialises concurrent appenders (a row lock on PostgreSQL,

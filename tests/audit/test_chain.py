@@ -127,6 +127,7 @@ def test_events_appended_together_take_consecutive_links(cli):
         audit.Entry("test.second", "thing", 1, {"value": [1, 2]}, reason="lý do"),
         audit.Entry("test.third", "thing", 2),
     ])
+    assert audit.record_all([]) == []
     after = audit.record("test.after", "thing", 3)
     db.session.commit()
     assert [e.seq for e in together] == [before.checked + 1, before.checked + 2,
