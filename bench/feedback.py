@@ -16,7 +16,8 @@ included), against a bare Flask form post in the same run as baseline.
   the wall time is the server time. p50 / p95 of ``-n`` requests after 10 warm-up ones.
   Also the at-risk filter and a deep page (the 100th, by keyset cursor).
 - **Escalation**: ``portal.feedback.jobs.run_escalation()`` (what the periodic task runs),
-  once over all of them, commit included; then once more (must escalate nothing).
+  once over all of them, commit included; then once more as of the first run's start (must
+  escalate nothing).
 - **Form**: gunicorn with two sync workers serves the portal; client threads post the public
   form (a fresh CSRF session each, then distinct submissions, each routed, audited,
   committed, answered with its 303); submissions/s over ``--posts`` posts. Baseline: the
@@ -263,14 +264,20 @@ def time_escalation(url: str, log=print) -> dict:
     from portal import create_app
     from portal.extensions import db
     from portal.feedback.jobs import run_escalation
+    from portal.feedback.services import escalate_overdue
+    from portal.models_base import utcnow
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing"})
     with app.app_context():
+        before = utcnow()
         started = time.perf_counter()
         count = run_escalation()
         seconds = time.perf_counter() - started
         started = time.perf_counter()
-        again = run_escalation()
+        # Again as of the first run's start: complaints that fell due during the first run
+        # (about one every 7 seconds here) are new work, not an escalation done twice.
+        again = escalate_overdue(before)
+        db.session.commit()
         second = time.perf_counter() - started
         # What autovacuum does after such an update (PostgreSQL's index-only scans need it).
         if db.engine.dialect.name == "postgresql":
