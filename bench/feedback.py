@@ -16,7 +16,8 @@ included), against a bare Flask form post in the same run as baseline.
   the wall time is the server time. p50 / p95 of ``-n`` requests after 10 warm-up ones.
   Also the at-risk filter and a deep page (the 100th, by keyset cursor).
 - **Escalation**: ``portal.feedback.jobs.run_escalation()`` (what the periodic task runs),
-  once over all of them, commit included; then once more (must escalate nothing).
+  once over all of them, commit included; then once more as of the first run's start (must
+  escalate nothing).
 - **Form**: gunicorn with two sync workers serves the portal; client threads post the public
   form (a fresh CSRF session each, then distinct submissions, each routed, audited,
   committed, answered with its 303); submissions/s over ``--posts`` posts. Baseline: the
@@ -177,8 +178,18 @@ def seed(url: str, log=print) -> dict:
                 "source": "bench", "received_at": received,
                 "due_at": received + timedelta(hours=48),
             })
-        for start in range(0, TOTAL, 10_000):
-            db.session.execute(sa.insert(Feedback), rows[start:start + 10_000])
+        if db.engine.dialect.name == "postgresql":
+            # One COPY: the open-count trigger adds all the counts at once (a statement per
+            # row would update the Hà Nội counter row 50,000 times in one transaction).
+            columns = list(rows[0])
+            raw = db.session.connection().connection.driver_connection
+            with raw.cursor().copy(  # type: ignore[union-attr]
+                    f"COPY feedback ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        else:
+            for start in range(0, TOTAL, 10_000):
+                db.session.execute(sa.insert(Feedback), rows[start:start + 10_000])
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -253,14 +264,20 @@ def time_escalation(url: str, log=print) -> dict:
     from portal import create_app
     from portal.extensions import db
     from portal.feedback.jobs import run_escalation
+    from portal.feedback.services import escalate_overdue
+    from portal.models_base import utcnow
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing"})
     with app.app_context():
+        before = utcnow()
         started = time.perf_counter()
         count = run_escalation()
         seconds = time.perf_counter() - started
         started = time.perf_counter()
-        again = run_escalation()
+        # Again as of the first run's start: complaints that fell due during the first run
+        # (about one every 7 seconds here) are new work, not an escalation done twice.
+        again = escalate_overdue(before)
+        db.session.commit()
         second = time.perf_counter() - started
         # What autovacuum does after such an update (PostgreSQL's index-only scans need it).
         if db.engine.dialect.name == "postgresql":
@@ -401,6 +418,16 @@ def markdown(runs: dict[str, dict]) -> str:
         "The client threads and the two workers share the machine's two cores, and other "
         "work ran on the machine meanwhile (load averages below): the rates and times are "
         "those of a busy two-core machine; the ratio portal / bare form is the portal's cost.",
+        "",
+        "What makes it fast: a queue page is five statements (the session with the user's "
+        "area, the two parts of the page on their due-order indexes as the shown columns "
+        "only, one statement for the counts — the unit's unanswered complaints read from "
+        "`feedback_open_count`, which triggers keep —, the units' names in one query). A "
+        "submission on PostgreSQL is one transaction of seven statements: the named areas, "
+        "the routing rule, the rate counter's upsert, the complaint's "
+        "`INSERT … ON CONFLICT (fingerprint) DO NOTHING`, and its two audit events "
+        "appended under one move of the chain's head (take the head, insert both, move it); "
+        "the statements are built once and run on Core tables.",
         "",
     ]
     for kind in ("sqlite", "postgresql"):

@@ -10,6 +10,7 @@ from portal.feedback.models import (
     Escalation,
     Feedback,
     Notification,
+    OpenCount,
     RateHit,
     RoutingRule,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Feedback",
     "IdempotencyRecord",
     "Notification",
+    "OpenCount",
     "RateHit",
     "RoutingRule",
     "Area",

@@ -5,14 +5,15 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy.orm import make_transient_to_detached
 
 from portal.audit.models import AuditEvent, AuditHead
 from portal.extensions import db
@@ -65,6 +66,17 @@ def chain_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical(event)}".encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One event to append, before the chain gives it its place (``record_all``)."""
+
+    action: str
+    entity_type: str
+    entity_id: Any = None
+    changes: Mapping[str, Any] | None = None
+    reason: str | None = None
+
+
 def record(
     action: str,
     entity_type: str,
@@ -74,42 +86,65 @@ def record(
     actor: Any = None,
 ) -> AuditEvent:
     """Append one event. The caller's transaction commits it together with the change."""
+    return record_all([Entry(action, entity_type, entity_id, changes, reason)], actor)[0]
+
+
+# The three statements of an append, built once, on Core tables: the ORM's unit of work
+# cost more than the statements (the events are only ever inserted).
+_head = cast(sa.Table, AuditHead.__table__)
+_events = cast(sa.Table, AuditEvent.__table__)
+TAKE_HEAD = (sa.update(_head).where(_head.c.id == HEAD_ID)
+             .values(seq=_head.c.seq + sa.bindparam("count"))
+             .returning(_head.c.seq, _head.c.hash))
+APPEND_EVENTS = sa.insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
+MOVE_HEAD = sa.update(_head).where(_head.c.id == HEAD_ID).values(hash=sa.bindparam("new_hash"))
+
+
+def record_all(entries: Sequence[Entry], actor: Any = None) -> list[AuditEvent]:
+    """Append several events of one change, in order, under a single move of the chain's
+    head: three statements whatever their number (one event each would cost three)."""
+    if not entries:
+        return []
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     # Taking the head row first serialises concurrent appenders (a row lock on PostgreSQL,
-    # the write lock on SQLite), so two transactions can never fork the chain.
-    seq, prev_hash = db.session.execute(
-        sa.update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)
-        .execution_options(synchronize_session=False)
-    ).one()
-    event = AuditEvent(
-        seq=seq,
-        occurred_at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", None),
-        actor_role=jsonable(getattr(actor, "role", None)),
-        actor_area=actor.area.code if actor is not None and getattr(actor, "area", None) else None,
-        client_addr=request.remote_addr if has_request_context() else None,
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        changes=jsonable(dict(changes or {})),
-        reason=reason,
-        prev_hash=prev_hash,
-    )
-    event.hash = chain_hash(prev_hash, event)
-    db.session.add(event)
-    db.session.execute(
-        sa.update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(hash=event.hash)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.flush()
-    return event
+    # the write lock on SQLite), so two transactions can never fork the chain. (Executing
+    # through the session flushes the caller's pending changes first.)
+    last, prev_hash = db.session.execute(TAKE_HEAD, {"count": len(entries)}).one()
+    common = {
+        "occurred_at": utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": getattr(actor, "username", None),
+        "actor_role": jsonable(getattr(actor, "role", None)),
+        "actor_area": actor.area.code
+        if actor is not None and getattr(actor, "area", None) else None,
+        "client_addr": request.remote_addr if has_request_context() else None,
+    }
+    rows = []
+    events = []
+    for seq, entry in enumerate(entries, last - len(entries) + 1):
+        row = {
+            **common,
+            "seq": seq,
+            "action": entry.action,
+            "entity_type": entry.entity_type,
+            "entity_id": None if entry.entity_id is None else str(entry.entity_id),
+            "changes": jsonable(dict(entry.changes or {})),
+            "reason": entry.reason,
+            "prev_hash": prev_hash,
+        }
+        event = AuditEvent(**row)
+        row["hash"] = event.hash = prev_hash = chain_hash(prev_hash, event)
+        rows.append(row)
+        events.append(event)
+    ids = db.session.execute(APPEND_EVENTS, rows).scalars().all()
+    for event, event_id in zip(events, ids, strict=True):
+        # Returned as if the session had inserted them: persistent, in its identity map.
+        event.id = event_id
+        make_transient_to_detached(event)
+        db.session.add(event)
+    db.session.execute(MOVE_HEAD, {"new_hash": prev_hash})
+    return events
 
 
 @dataclass

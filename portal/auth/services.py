@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, request
 from flask_login import login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
@@ -73,6 +74,8 @@ def load_session_user(token: str) -> User | None:
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
     user = db.session.scalar(
         sa.select(User)
+        # Every page shows the user's area (and the permissions read it): in the same query.
+        .options(joinedload(User.area))
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
             LoginSession.token_hash == _token_hash(token),

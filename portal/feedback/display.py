@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -80,11 +83,44 @@ def unit_name(unit: Unit) -> str:
     kind = getattr(unit.kind, "value", unit.kind)
     if kind == "site":
         site = db.session.get(Site, unit.site_id) if unit.site_id else None
-        return site.name if site is not None else unit_kind_label(kind)
+        return named(kind, site.name if site is not None else None)
+    area = db.session.get(Area, unit.area_id) if unit.area_id and kind != "pool" else None
+    return named(kind, area.name if area is not None else None)
+
+
+def unit_names(units: Iterable[Unit]) -> dict[Unit, str]:
+    """``unit_name`` of many units, their areas' and sites' names read in one query."""
+    units = set(units)
+    area_ids = {u.area_id for u in units if u.area_id and u.kind != "site"}
+    site_ids = {u.site_id for u in units if u.site_id and u.kind == "site"}
+    parts = []
+    if area_ids:
+        parts.append(sa.select(sa.literal("area"), Area.id, Area.name)
+                     .where(Area.id.in_(area_ids)))
+    if site_ids:
+        parts.append(sa.select(sa.literal("site"), Site.id, Site.name)
+                     .where(Site.id.in_(site_ids)))
+    names: dict[tuple[str, int], str] = {}
+    if parts:
+        query = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+        names = {(table, id_): name for table, id_, name in db.session.execute(query)}
+    result = {}
+    for unit in units:
+        kind = getattr(unit.kind, "value", unit.kind)
+        if kind == "site":
+            result[unit] = named(kind, names.get(("site", unit.site_id or 0)))
+        else:
+            result[unit] = named(kind, names.get(("area", unit.area_id or 0)))
+    return result
+
+
+def named(kind: str, name: str | None) -> str:
+    """A unit's name from its kind and the name of its area or site (None: not found)."""
+    if kind == "site":
+        return name if name is not None else unit_kind_label(kind)
     if kind == "pool":
         return unit_kind_label(kind)
-    area = db.session.get(Area, unit.area_id) if unit.area_id else None
-    name = area.name if area is not None else "?"
+    name = name if name is not None else "?"
     if kind == "health_station":
         return _("Health station of %(name)s", name=name)
     if kind == "district_centre":

@@ -161,6 +161,17 @@ class Feedback(Model):
         return f"<Feedback {self.code} {self.status}>"
 
 
+class OpenCount(Model):
+    """Unanswered complaints per unit (``unit_key``), kept by database triggers in the
+    transaction of every insert, update and delete of a complaint (migration 0011), so a
+    queue's total is one row read, not tens of thousands of index entries counted."""
+
+    __tablename__ = "feedback_open_count"
+
+    unit_key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
 class Attachment(Model):
     """The citizen's photo or scan, kept in the database beside its complaint."""
 

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from portal.areas.models import Area, AreaKind, Site
+from portal.areas.models import Area, AreaKind
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.export import Column
@@ -31,6 +31,7 @@ from portal.feedback.models import (
     Feedback,
     FeedbackKind,
     FeedbackStatus,
+    OpenCount,
     Precision,
     UnitKind,
 )
@@ -128,49 +129,68 @@ ESCALATED_COUNT_CAP = 1000
 
 
 def queue_count(user, filters: QueueFilters, now: datetime) -> tuple[int, bool]:
-    """The number of complaints in the queue, and whether it is a lower bound: the
-    escalated part is counted up to ESCALATED_COUNT_CAP (counting it reads each complaint;
-    the assigned part is counted on its index alone, exactly)."""
-    total, capped = 0, False
+    """The number of complaints in the queue, and whether it is a lower bound. One
+    statement, a count per part: the unit's open complaints, the queue's default view, are
+    read from their counter (``OpenCount``); another view of the assigned part is counted
+    on its index, exactly; the escalated part is counted up to ESCALATED_COUNT_CAP
+    (counting it reads each complaint)."""
+    counts: list[sa.ColumnElement[int]] = []
     for n, (part, _due, _key) in enumerate(queue_parts(user, filters, now)):
+        if n == 0 and _only_open_of_unit(filters):
+            unit = permissions.unit_of(user)
+            assert unit is not None  # queue_parts refused a user without a unit
+            counts.append(sa.func.coalesce(sa.select(OpenCount.n).where(
+                OpenCount.unit_key == unit.key).scalar_subquery(), 0))
+            continue
         ids = part.with_only_columns(Feedback.id)
         if n:
             ids = ids.limit(ESCALATED_COUNT_CAP + 1)
-        counted = db.session.scalar(sa.select(sa.func.count()).select_from(ids.subquery())) or 0
+        counts.append(sa.select(sa.func.count()).select_from(ids.subquery()).scalar_subquery())
+    total, capped = 0, False
+    for n, counted in enumerate(db.session.execute(sa.select(*counts)).one()):
         if n and counted > ESCALATED_COUNT_CAP:
             counted, capped = ESCALATED_COUNT_CAP, True
         total += counted
     return total, capped
 
 
+def _only_open_of_unit(filters: QueueFilters) -> bool:
+    """The assigned part is exactly the unit's unanswered complaints (what OpenCount counts)."""
+    return (filters.scope == "mine" and filters.state == "open" and not filters.kind
+            and not filters.q)
+
+
+# What a queue row shows and sorts on: the page reads these columns, not whole complaints.
+QUEUE_COLUMNS = (Feedback.id, Feedback.code, Feedback.status, Feedback.kind,
+                 Feedback.full_name, Feedback.received_at, Feedback.due_at,
+                 Feedback.answered_at, Feedback.escalated_at, Feedback.unit_kind,
+                 Feedback.unit_area_id, Feedback.unit_site_id)
+
+
 @dataclass
 class QueueRow:
-    feedback: Feedback
+    feedback: Any  # a row of QUEUE_COLUMNS
     state: ClockState
     left: str
     unit: str
     received: str
 
 
-def queue_rows(rows: list[Feedback], now: datetime) -> list[QueueRow]:
-    """What each row shows: the units' areas and sites read in one query each, times
-    converted with zoneinfo (Babel's formatter costs a third of a millisecond a cell)."""
-    db.session.scalars(sa.select(Area).where(Area.id.in_(
-        {f.unit_area_id for f in rows if f.unit_area_id}))).all()
-    db.session.scalars(sa.select(Site).where(Site.id.in_(
-        {f.unit_site_id for f in rows if f.unit_site_id}))).all()
+def row_unit(row) -> Unit:
+    return Unit(row.unit_kind, row.unit_area_id, row.unit_site_id)
+
+
+def queue_rows(rows: list, now: datetime) -> list[QueueRow]:
+    """What each row shows: the units named in one query, times converted with zoneinfo
+    (Babel's formatter costs a third of a millisecond a cell)."""
+    names = display.unit_names(row_unit(f) for f in rows)
     zone = get_timezone()
-    names: dict[tuple, str] = {}
-    view = []
-    for f in rows:
-        key = (f.unit_kind, f.unit_area_id, f.unit_site_id)
-        if key not in names:
-            names[key] = display.unit_name(Unit(*key))  # from the identity map now
-        view.append(QueueRow(
-            f, clock.state(f, now),
-            clock.hours_left_text(f.due_at - now) if f.answered_at is None else "", names[key],
-            f.received_at.replace(tzinfo=UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S")))
-    return view
+    return [QueueRow(
+        f, clock.state(f, now),
+        clock.hours_left_text(f.due_at - now) if f.answered_at is None else "",
+        names[row_unit(f)],
+        f.received_at.replace(tzinfo=UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S"))
+        for f in rows]
 
 
 def queue_page(user, filters: QueueFilters, size: int, now: datetime):
@@ -182,11 +202,12 @@ def queue_page(user, filters: QueueFilters, size: int, now: datetime):
             after = (datetime.fromisoformat(due_text), int(id_text))
         except ValueError:
             abort(400)
-    rows: list[Feedback] = []
+    rows: list = []
     for part, due, key in queue_parts(user, filters, now):
         if after is not None:
             part = part.where(sa.tuple_(due, key) > sa.tuple_(*after))
-        rows += db.session.scalars(part.order_by(due, key).limit(size + 1))
+        rows += db.session.execute(part.with_only_columns(*QUEUE_COLUMNS)
+                                   .order_by(due, key).limit(size + 1))
     rows.sort(key=lambda f: (f.due_at, f.id))
     next_cursor = None
     if len(rows) > size:
@@ -236,15 +257,16 @@ def export_queue(fmt: str):
         abort(403)
     filters = QueueFilters.from_args(request.args)
     now = utcnow()
-    found: list[Feedback] = []
+    found: list = []
     for part, _due, _key in queue_parts(current_user, filters, now):
-        found += db.session.scalars(part.limit(100_000))
+        found += db.session.execute(part.with_only_columns(*QUEUE_COLUMNS).limit(100_000))
     found.sort(key=lambda f: (f.due_at, f.id))
+    names = display.unit_names(row_unit(f) for f in found)
     rows = [{
         "code": f.code, "received": f.received_at, "due": f.due_at,
         "state": display.clock_label(clock.state(f, now)),
         "status": display.feedback_status_label(f.status), "kind": display.kind_label(f.kind),
-        "name": f.full_name, "unit": display.feedback_unit_name(f),
+        "name": f.full_name, "unit": names[row_unit(f)],
         "left": clock.hours_left_text(clock.time_left(f, now)) if f.answered_at is None else "",
     } for f in found]
     audit.record("feedback.export", "feedback_queue", None,

@@ -102,11 +102,14 @@ def post_feedback():
         except services.SubmissionError as error:
             for name, message in error.errors.items():
                 getattr(form, name).errors = [message]
-    # Checking and routing only read; the writes come in a transaction of their own whose
-    # first statement is the rate counter, a write. On SQLite that takes the write lock at
-    # once and holds it briefly (a transaction that read first could not take it once
-    # another worker had committed, and would hold it while checking).
-    db.session.commit()
+    # Checking and routing only read; the writes begin with the rate counter. On SQLite
+    # they need a transaction of their own, so that its first statement, a write, takes
+    # the write lock at once and holds it briefly (a transaction that read first could not
+    # take it once another worker had committed, and would hold it while checking). On
+    # PostgreSQL the reads and the writes share one transaction: a commit and a pool
+    # checkout fewer.
+    if db.engine.dialect.name == "sqlite":
+        db.session.commit()
     window = timedelta(minutes=current_app.config["FEEDBACK_RATE_WINDOW_MINUTES"])
     if not services.hit(f"feedback:{request.remote_addr or '-'}",
                         current_app.config["FEEDBACK_RATE_LIMIT"], window):
@@ -118,9 +121,10 @@ def post_feedback():
         _fill_choices(form)  # only to show the form again: validation needs no choices
         return render("feedback/new.html", status=422, form=form)
     feedback, created = services.file(prepared)
+    code = feedback.code  # read now: after the commit it would be read again
     db.session.commit()
-    _remember(feedback.code)
-    session["feedback_new"] = [feedback.code, created]
+    _remember(code)
+    session["feedback_new"] = [code, created]
     return redirect(url_for("feedback.show_received"), 303)
 
 

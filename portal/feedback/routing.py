@@ -91,15 +91,18 @@ def precision_of(place: Place) -> Precision:
     return Precision.NONE
 
 
+# The province's own rule and the national one (``province_id = NULL`` matches nothing, so
+# without a province only the national rule). Built once: the public form runs it each time.
+RULES_FOR = sa.select(RoutingRule).where(
+    RoutingRule.precision == sa.bindparam("precision"),
+    sa.or_(RoutingRule.province_id.is_(None),
+           RoutingRule.province_id == sa.bindparam("province_id")))
+
+
 def rule_for(precision: Precision, province_id: int | None) -> RoutingRule | None:
     """The province's own rule if it has one, else the national rule."""
-    rules = db.session.scalars(
-        sa.select(RoutingRule).where(
-            RoutingRule.precision == precision,
-            sa.or_(RoutingRule.province_id.is_(None), RoutingRule.province_id == province_id)
-            if province_id is not None else RoutingRule.province_id.is_(None),
-        )
-    ).all()
+    rules = db.session.scalars(RULES_FOR, {"precision": precision,
+                                           "province_id": province_id}).all()
     own = [r for r in rules if r.province_id is not None]
     return own[0] if own else (rules[0] if rules else None)
 

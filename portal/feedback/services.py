@@ -7,11 +7,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
@@ -116,6 +119,9 @@ def sniff_attachment(name: str, data: bytes) -> str:
         "Only a photo (JPEG, PNG) or a PDF scan can be attached; this file is not one."))})
 
 
+AREAS_BY_CODE = sa.select(Area).where(Area.code.in_(sa.bindparam("codes", expanding=True)))
+
+
 def resolve_place(sub: Submission) -> Place:
     """The named places, checked to exist and to belong together."""
     errors: dict[str, str] = {}
@@ -123,7 +129,7 @@ def resolve_place(sub: Submission) -> Place:
     # The named areas in one query (the public form's every round trip counts).
     codes = [c for c in (sub.province_code, sub.district_code, sub.commune_code) if c]
     named = {(a.code, a.kind): a for a in db.session.scalars(
-        sa.select(Area).where(Area.code.in_(codes)))} if codes else {}
+        AREAS_BY_CODE, {"codes": codes})} if codes else {}
 
     def area(code: str | None, kind: AreaKind, field_name: str) -> Area | None:
         if not code:
@@ -214,11 +220,8 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
     """Write a prepared complaint and its routing decision. Returns it and whether it is
     new (False: the same submission was already filed today, and that one is returned)."""
     sub, decision, print_ = prepared.sub, prepared.decision, prepared.fingerprint
-    existing = db.session.scalar(sa.select(Feedback).where(Feedback.fingerprint == print_))
-    if existing is not None:
-        return existing, False
     now = utcnow()
-    feedback = Feedback(
+    values = dict(
         code=new_code(), fingerprint=print_, kind=sub.kind, status=FeedbackStatus.RECEIVED,
         full_name=sub.full_name.strip(), id_number=sub.id_number or None,
         birth_date=sub.birth_date, phone=sub.phone, email=sub.email or None,
@@ -229,19 +232,19 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
         unit_kind=decision.unit.kind, unit_area_id=decision.unit.area_id,
         unit_site_id=decision.unit.site_id, unit_key=decision.unit.key,
         routing_rule_id=decision.rule_id, routing_note=decision.note, source=source,
-        received_at=now,
-        due_at=clock.due_for(now),
+        received_at=now, due_at=clock.due_for(now),
     )
-    try:
-        # A concurrent identical submission loses the race on the unique fingerprint.
-        with db.session.begin_nested():
-            db.session.add(feedback)
-            db.session.flush()
-    except IntegrityError:
-        found = db.session.scalar(sa.select(Feedback).where(Feedback.fingerprint == print_))
-        if found is None:
-            raise
-        return found, False
+    # One statement: a replay (or a concurrent identical submission) meets the unique
+    # fingerprint and inserts nothing, without a look-up first or a savepoint.
+    row = db.session.execute(_upserts().new_feedback, values).one_or_none()
+    if row is None:
+        return db.session.scalars(sa.select(Feedback).where(
+            Feedback.fingerprint == print_)).one(), False
+    # The complaint as the session would hold it had it inserted it (without its unit of
+    # work, which costs more than the insert): persistent, every column loaded.
+    feedback = Feedback(**row._mapping)
+    make_transient_to_detached(feedback)
+    db.session.add(feedback)
     content_type = prepared.content_type
     if content_type is not None and sub.attachment_data is not None:
         db.session.add(Attachment(
@@ -249,15 +252,16 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
             content_type=content_type, size=len(sub.attachment_data),
             sha256=hashlib.sha256(sub.attachment_data).hexdigest(), data=sub.attachment_data))
         db.session.flush()
-    audit.record("feedback.create", "feedback", feedback.code, {
-        "kind": [None, feedback.kind], "source": [None, source],
-        "attachment": [None, content_type]}, actor=actor)
-    audit.record("feedback.route", "feedback", feedback.code, {
-        "precision": [None, decision.precision], "unit_kind": [None, decision.unit.kind],
-        "unit_area_id": [None, decision.unit.area_id],
-        "unit_site_id": [None, decision.unit.site_id],
-        "rule_id": [None, decision.rule_id], "fallback": [None, decision.note or None]},
-        actor=actor)
+    audit.record_all([
+        audit.Entry("feedback.create", "feedback", feedback.code, {
+            "kind": [None, feedback.kind], "source": [None, source],
+            "attachment": [None, content_type]}),
+        audit.Entry("feedback.route", "feedback", feedback.code, {
+            "precision": [None, decision.precision], "unit_kind": [None, decision.unit.kind],
+            "unit_area_id": [None, decision.unit.area_id],
+            "unit_site_id": [None, decision.unit.site_id],
+            "rule_id": [None, decision.rule_id], "fallback": [None, decision.note or None]}),
+    ], actor=actor)
     return feedback, True
 
 
@@ -294,17 +298,36 @@ def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) ->
     seconds = int(window.total_seconds())
     since_epoch = int((now - EPOCH).total_seconds())
     start = EPOCH + timedelta(seconds=since_epoch // seconds * seconds)
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    upsert = insert(RateHit).values(key=key[:120], window_start=start, count=1)
-    statement = upsert.on_conflict_do_update(
-        index_elements=["key", "window_start"], set_={"count": RateHit.count + 1}
-    ).returning(RateHit.count)
-    count = db.session.execute(statement).scalar_one()
+    count = db.session.execute(_upserts().rate_hit, {
+        "key": key[:120], "window_start": start}).scalar_one()
     return count <= limit
+
+
+FEEDBACK = cast(sa.Table, Feedback.__table__)
+RATE_HIT = cast(sa.Table, RateHit.__table__)
+
+
+@dataclass(frozen=True)
+class Upserts:
+    new_feedback: Any  # INSERT … ON CONFLICT (fingerprint) DO NOTHING RETURNING its row
+    rate_hit: Any  # count one request: INSERT … ON CONFLICT DO UPDATE count + 1 RETURNING it
+
+
+@cache
+def _upserts_for(dialect: str) -> Upserts:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return Upserts(
+        new_feedback=insert(FEEDBACK).on_conflict_do_nothing(index_elements=["fingerprint"])
+        .returning(*FEEDBACK.c),
+        rate_hit=insert(RATE_HIT).values(count=1).on_conflict_do_update(
+            index_elements=["key", "window_start"], set_={"count": RATE_HIT.c.count + 1})
+        .returning(RATE_HIT.c.count))
+
+
+def _upserts() -> Upserts:
+    """The public form's two upserts in the database's dialect, built once (building one
+    with its values costs as much as running it), on Core tables."""
+    return _upserts_for(db.engine.dialect.name)
 
 
 def purge_rate_hits(before: datetime) -> int:
@@ -410,22 +433,24 @@ def province_of(unit: Unit) -> int | None:
 
 
 def units_in_province(province: Area) -> list[tuple[Unit, str]]:
-    """The units a province authority may assign to: itself, its legacy districts, its
-    communes' health stations and its sites."""
-    from portal.feedback.display import unit_name
+    """The units a province authority may assign to, with their names: itself, its legacy
+    districts, its communes' health stations and its sites."""
+    from portal.feedback.display import named
 
-    units: list[tuple[Unit, str]] = [(Unit(UnitKind.PROVINCE, province.id), "")]
-    areas = db.session.scalars(sa.select(Area).where(
+    units = [(Unit(UnitKind.PROVINCE, province.id), named(UnitKind.PROVINCE, province.name))]
+    areas = db.session.execute(sa.select(Area.id, Area.kind, Area.name).where(
         Area.province_id == province.id,
         Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE])).order_by(Area.kind, Area.name))
-    for area in areas:
-        kind = UnitKind.DISTRICT_CENTRE if area.kind == AreaKind.DISTRICT \
+    for area_id, area_kind, name in areas:
+        kind = UnitKind.DISTRICT_CENTRE if area_kind == AreaKind.DISTRICT \
             else UnitKind.HEALTH_STATION
-        units.append((Unit(kind, area.id), ""))
-    sites = db.session.scalars(sa.select(Site).join(Area, Site.commune_id == Area.id).where(
+        units.append((Unit(kind, area_id), named(kind, name)))
+    sites = db.session.execute(sa.select(Site.id, Site.name).join(
+        Area, Site.commune_id == Area.id).where(
         Area.province_id == province.id, Site.active).order_by(Site.name))
-    units.extend((Unit(UnitKind.SITE, site_id=s.id), "") for s in sites)
-    return [(u, unit_name(u)) for u, _ in units]
+    units.extend((Unit(UnitKind.SITE, site_id=site_id), named(UnitKind.SITE, name))
+                 for site_id, name in sites)
+    return units
 
 
 # --- escalation --------------------------------------------------------------------------

@@ -118,6 +118,32 @@ def test_chain_intact_after_services_and_logins(client, make_user, cli):
     assert vi("Audit chain intact: %(n)d events checked.", n=report.checked) in result.output
 
 
+def test_events_appended_together_take_consecutive_links(cli):
+    """record_all moves the head once for several events; the chain is the same as if they
+    had been recorded one by one, and an event recorded after them links to the last."""
+    before = audit.verify_chain()
+    together = audit.record_all([
+        audit.Entry("test.first", "thing", 1, {"value": [None, 1]}),
+        audit.Entry("test.second", "thing", 1, {"value": [1, 2]}, reason="lý do"),
+        audit.Entry("test.third", "thing", 2),
+    ])
+    assert audit.record_all([]) == []
+    after = audit.record("test.after", "thing", 3)
+    db.session.commit()
+    assert [e.seq for e in together] == [before.checked + 1, before.checked + 2,
+                                         before.checked + 3]
+    assert together[0].prev_hash == db.session.scalar(
+        sa.select(AuditEvent.hash).where(AuditEvent.seq == before.checked))
+    assert [e.prev_hash for e in together[1:]] == [e.hash for e in together[:-1]]
+    assert after.seq == before.checked + 4 and after.prev_hash == together[-1].hash
+    head = db.session.get(AuditHead, 1)
+    assert (head.seq, head.hash) == (after.seq, after.hash)
+    report = audit.verify_chain()
+    assert report.ok, report
+    assert report.checked == before.checked + 4
+    assert cli().exit_code == 0
+
+
 def test_verify_in_small_batches():
     record_events(7)
     report = audit.verify_chain(batch=2)

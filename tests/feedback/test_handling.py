@@ -188,6 +188,45 @@ def test_queue_pages_by_time_left(client, login_as, file_feedback, app, monkeypa
     assert client.get("/feedback/queue?after=garbage").status_code == 400
 
 
+def statements_during(action) -> int:
+    seen: list[str] = []
+
+    def listener(*args) -> None:
+        seen.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        action()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+def test_the_queue_reads_its_units_names_at_once(client, login_as, file_feedback, make_site,
+                                                  area, make_user):
+    """The statements of a queue page do not grow with the units on it: no look-up per row."""
+    from portal.feedback import routing
+
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    file_feedback(province_code=HANOI)
+    one_unit = statements_during(lambda: client.get("/feedback/queue?scope=province"))
+    routing.set_rule(routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION,
+                     "Ủy quyền", make_user(Role.HEALTH_AUTHORITY, HANOI))
+    for n, commune in enumerate((OWN, NEIGHBOUR)):
+        file_feedback(province_code=HANOI, commune_code=commune,
+                      description=f"Phản ánh số {n} về mũi tiêm.")
+        site = make_site(commune, name=f"Điểm tiêm {commune}")
+        file_feedback(province_code=HANOI, site_code=site.code, dose_number=1,
+                      vaccinated_on=date(2021, 8, 1), description=f"Phản ánh {n} tại điểm.")
+    page: list[str] = []
+    five_units = statements_during(lambda: page.append(
+        client.get("/feedback/queue?scope=province").get_data(as_text=True)))
+    assert five_units == one_unit
+    for name in ("Sở Y tế Thành phố Hà Nội", "Trạm Y tế Phường Ba Đình",
+                 "Trạm Y tế Phường Ngọc Hà", f"Điểm tiêm {OWN}", f"Điểm tiêm {NEIGHBOUR}"):
+        assert f'<td class="small">{name}</td>' in page[0]
+
+
 def test_routing_rules_page(client, login_as, area):
     login_as(Role.HEALTH_STATION, OWN)
     assert client.get("/feedback/rules").status_code == 403
