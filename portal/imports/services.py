@@ -1,11 +1,12 @@
 """The Excel import: upload, dry run, commit, error report, template.
 
 Each function flushes and never commits; the route, the CLI command or the job commits
-once. The commit checks the file again against the database as it is then (someone may
-have imported the same persons meanwhile) and writes every valid row in one transaction,
-or nothing: persons by the driver's bulk path (COPY on PostgreSQL, executemany in chunks on
-SQLite), their ids read back by the batch's id in one query, then doses the same way,
-then one audit event for the batch.
+once. The dry run keeps its file checks with the batch (``portal.imports.snapshot``); the
+commit takes them back instead of reading the file again, checks the rows again against
+the database as it is then (someone may have imported the same persons meanwhile) and
+writes every valid row in one transaction, or nothing: persons by the driver's bulk path
+(COPY on PostgreSQL, executemany in chunks on SQLite), their ids read back by the batch's
+id in one query, then doses the same way, then one audit event for the batch.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from portal.audit import services as audit
 from portal.core import export
 from portal.core.spreadsheets import FileRejected, collector_paused
 from portal.extensions import db
+from portal.imports import snapshot
 from portal.imports.models import BatchState, ImportBatch
 from portal.imports.parser import (
     COLUMNS,
@@ -37,7 +39,7 @@ from portal.imports.parser import (
     Table,
     read_table,
 )
-from portal.imports.validation import Checked, Row, check_rows
+from portal.imports.validation import Checked, Row, check_database, check_file
 from portal.models_base import utcnow
 from portal.records.models import Dose, Person, PersonStatus
 from portal.records.services import id_kind_for
@@ -99,11 +101,16 @@ def check_batch(batch: ImportBatch, progress: Progress | None = None) -> Checked
     written. Returns the rows checked, or None when the file itself is refused."""
     report = progress or (lambda _done, _total: None)
     report(0, 3)
+    batch.checked_rows = None
     try:
         with collector_paused():
             table = _read(batch)
             report(1, 3)
-            checked = check_rows(table, batch.commune)
+            checked = check_file(table, batch.commune)
+            del table
+            if checked.rows:
+                batch.checked_rows = snapshot.pack(checked, snapshot.made_from(batch))
+            check_database(checked, batch.commune)
     except FileRejected as rejected:
         batch.state = BatchState.REJECTED
         batch.report = {"file_error": str(rejected.message), "file_error_row": rejected.row}
@@ -137,7 +144,10 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
                  ) -> dict[str, int]:
     """Write every valid row of a checked batch, or nothing (the caller's transaction).
 
-    The file is checked again first: only rows valid now are written. Rows matched to a
+    The rows are checked again against the database first (someone may have recorded the
+    same persons or doses since the dry run): only rows valid now are written. The file's
+    own checks are the dry run's, kept with the batch, unless the file, the day or the
+    language changed since — then the file is read and checked again. Rows matched to a
     person already recorded add only the doses that person lacks, so importing the same
     file twice adds nothing the second time.
     """
@@ -150,13 +160,16 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(7_240_000 + batch.commune_id)))
     report(0, 3)
     with collector_paused():
-        table = _read(batch)
+        checked = snapshot.unpack(batch.checked_rows, snapshot.made_from(batch))
+        if checked is None:
+            checked = check_file(_read(batch), batch.commune)
         report(1, 3)
-        checked = check_rows(table, batch.commune)
+        check_database(checked, batch.commune)
         report(2, 3)
         # No progress report from here on: a report commits, and the writes are all or none.
-        created = _insert_persons(connection, checked.valid, batch)
-        doses, doses_matched = _insert_doses(connection, checked.valid, created, batch)
+        valid = checked.valid
+        created = _insert_persons(connection, valid, batch)
+        doses, doses_matched = _insert_doses(connection, valid, created, batch)
     counts = checked.counts()
     for name, value in counts.items():
         setattr(batch, name, value)
@@ -169,6 +182,7 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
     batch.committed_at = utcnow()
     batch.committed_by_id = getattr(actor, "id", None)
     batch.report = _report(checked)
+    batch.checked_rows = None
     summary = {"rows": counts["rows"], "valid_rows": counts["valid_rows"],
                "error_rows": counts["error_rows"], "persons_created": len(created),
                "persons_matched": matched, "doses_created": doses,

@@ -14,6 +14,11 @@ ends with its errors (it is rejected) and warnings (it is imported, but look at 
   not the same person); an ID number typed with spaces or dots (normalised); a CCCD that
   contradicts the sex or birth year (matching will flag the record).
 
+Two stages: ``check_file`` (each row, then the rows against each other: what depends on the
+file alone) and ``check_database`` (persons and doses already recorded, and the order of
+doses with the recorded ones). The dry run runs both and keeps the first one's outcome; the
+commit runs the second again, against the database as it is then.
+
 The database is asked set-based: one query per chunk of ID numbers, one for the commune's
 names and birth dates, one per chunk of matched persons' doses. Each distinct date, sex or
 vaccine text is worked out once.
@@ -197,8 +202,11 @@ def _shown(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def check_rows(table: Table, commune: Area, today: date | None = None) -> Checked:
-    """Check every row of ``table`` for an import into ``commune``; nothing is written."""
+def check_file(table: Table, commune: Area, today: date | None = None) -> Checked:
+    """Check every row of ``table`` for an import into ``commune``, then the rows against
+    each other; nothing is written. These checks depend on the file alone (and on the
+    lists of communes and sites): the dry run keeps what they found with the batch
+    (``portal.imports.snapshot``), and the commit runs only ``check_database`` again."""
     today = today or date.today()
     positions = table.positions
     width = max(positions.values()) + 1
@@ -313,7 +321,6 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
             row.person = person
             row.dose = dose
     _check_within_file(checked)
-    _check_database(checked, commune)
     return checked
 
 
@@ -469,8 +476,10 @@ def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-def _check_database(checked: Checked, commune: Area) -> None:
-    """Persons and doses already recorded; then the order of every person's doses."""
+def check_database(checked: Checked, commune: Area) -> None:
+    """Persons and doses already recorded; then the order of every person's doses. Run on
+    the rows as ``check_file`` left them: it adds errors and warnings, and marks the rows
+    matched to a recorded person or dose."""
     rows = [r for r in checked.rows if r.person is not None and not r.errors]
     ids = sorted({r.person.id_number for r in rows if r.person})
     existing: dict[str, tuple[int, int, str, str, date]] = {}
