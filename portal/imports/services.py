@@ -26,6 +26,7 @@ from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.spreadsheets import FileRejected, collector_paused
+from portal.dashboard.tallies import Inserted, inserts_counted
 from portal.extensions import db
 from portal.imports import snapshot
 from portal.imports.models import BatchState, ImportBatch
@@ -168,8 +169,9 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
         report(2, 3)
         # No progress report from here on: a report commits, and the writes are all or none.
         valid = checked.valid
-        created = _insert_persons(connection, valid, batch)
-        doses, doses_matched = _insert_doses(connection, valid, created, batch)
+        with inserts_counted() as inserted:
+            created = _insert_persons(connection, valid, batch, inserted)
+            doses, doses_matched = _insert_doses(connection, valid, created, batch, inserted)
     counts = checked.counts()
     for name, value in counts.items():
         setattr(batch, name, value)
@@ -256,8 +258,8 @@ def _sqlite_dates(row: tuple[Any, ...], dates: tuple[int, ...]) -> tuple[Any, ..
     return tuple(values)
 
 
-def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBatch
-                    ) -> dict[str, int]:
+def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBatch,
+                    inserted: Inserted) -> dict[str, int]:
     """One new person per ID number not yet recorded; returns {ID number: person id}, read
     back by the batch's id (indexed) in one query."""
     now = utcnow()
@@ -282,6 +284,7 @@ def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBat
     _executemany(connection, "person", PERSON_COLUMNS, values, (5, 16, 17))
     if not values:
         return {}
+    inserted.persons.update((row[11], row[14]) for row in values)  # (commune, status)
     return {str(number): pid for number, pid in connection.execute(
         sa.select(Person.id_number, Person.id).where(Person.import_batch_id == batch.id))}
 
@@ -294,9 +297,10 @@ def new_status() -> str:
 
 
 def _insert_doses(connection: sa.Connection, rows: list[Row], created: dict[str, int],
-                  batch: ImportBatch) -> tuple[int, int]:
+                  batch: ImportBatch, inserted: Inserted) -> tuple[int, int]:
     values: list[tuple[Any, ...]] = []
     matched = 0
+    counted = inserted.doses
     for row in rows:
         if row.dose is None or row.person is None:
             continue
@@ -306,6 +310,8 @@ def _insert_doses(connection: sa.Connection, rows: list[Row], created: dict[str,
         number, vaccine, lot, on, site_id = row.dose
         values.append((row.existing_id or created[row.person.id_number], number, vaccine, lot,
                        on, site_id, batch.id))
+        # A matched person is in the batch's commune too (the checks refuse any other).
+        counted[row.person.commune_id, site_id or 0, vaccine] += 1
     _executemany(connection, "dose", DOSE_COLUMNS, values, (4,))
     return len(values), matched
 
