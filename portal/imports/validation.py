@@ -19,13 +19,15 @@ file alone) and ``check_database`` (persons and doses already recorded, and the 
 doses with the recorded ones). The dry run runs both and keeps the first one's outcome; the
 commit runs the second again, against the database as it is then.
 
-The database is asked set-based: one query per chunk of ID numbers, one for the commune's
-names and birth dates, one per chunk of matched persons' doses. Each distinct date, sex or
-vaccine text is worked out once.
+The database is asked set-based: one query per chunk of ID numbers, per chunk of the
+commune's birth dates and per chunk of matched persons' doses, each with its values in one
+parameter. Each distinct date, sex or vaccine text is worked out once, and each message of
+the database checks translated once.
 """
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -476,6 +478,19 @@ def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
+def _among(column: Any, values: list[Any]) -> sa.ColumnElement[bool]:
+    """``column IN (values)`` with the values in one parameter (a PostgreSQL array, a JSON
+    array on SQLite): SQLAlchemy and the driver handle an IN list one value at a time, and
+    for thousands of values that costs more than the query."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
+    text = json.dumps([v.isoformat() if isinstance(v, date) else v for v in values])
+    return column.in_(sa.select(sa.column("value")).select_from(
+        sa.func.json_each(sa.bindparam(None, text, type_=sa.String))))
+
+
 def check_database(checked: Checked, commune: Area) -> None:
     """Persons and doses already recorded; then the order of every person's doses. Run on
     the rows as ``check_file`` left them: it adds errors and warnings, and marks the rows
@@ -486,7 +501,7 @@ def check_database(checked: Checked, commune: Area) -> None:
     for chunk in _chunks(ids):
         for pid, number, commune_id, folded, sex_value, birth in db.session.execute(
             sa.select(Person.id, Person.id_number, Person.commune_id, Person.name_folded,
-                      Person.sex, Person.birth_date).where(Person.id_number.in_(chunk))
+                      Person.sex, Person.birth_date).where(_among(Person.id_number, chunk))
         ):
             # Two records with one ID number: the one in this commune is the match.
             key = str(number)
@@ -498,13 +513,24 @@ def check_database(checked: Checked, commune: Area) -> None:
               if r.person and r.person.id_number not in existing}
     if wanted:
         births = sorted({b for _f, b in wanted})
-        for chunk in _chunks(births, 1000):
+        for chunk in _chunks(births):
             for pid, folded, birth, id_number in db.session.execute(
                 sa.select(Person.id, Person.name_folded, Person.birth_date, Person.id_number)
-                .where(Person.commune_id == commune.id, Person.birth_date.in_(chunk))
+                .where(Person.commune_id == commune.id, _among(Person.birth_date, chunk))
             ):
                 if (folded, birth) in wanted:
                     names.setdefault((folded, birth), (pid, id_number))
+    # Each message translated once (without arguments gettext leaves the placeholders),
+    # then filled in per row: a file imported again has a warning on every row.
+    elsewhere = _("ID number %(id)s belongs to a record of another commune; it cannot be "
+                  "imported here.")
+    differs = _("Already in the database as record #%(id)d, with another name, sex or date "
+                "of birth: the record is not changed (correct it on its page); only new "
+                "doses are added.")
+    same = _("Already in the database as record #%(id)d: not created again; only new doses "
+             "are added.")
+    lookalike = _("A record with the same name and date of birth exists (#%(id)d, ID number "
+                  "%(number)s): check that this is not the same person.")
     matched_ids: set[int] = set()
     for row in rows:
         person = row.person
@@ -513,29 +539,23 @@ def check_database(checked: Checked, commune: Area) -> None:
         if found is not None:
             pid, commune_id, folded, known_sex, birth = found
             if commune_id != commune.id:
-                row.error(_("ID number %(id)s belongs to a record of another commune; it "
-                            "cannot be imported here.", id=person.id_number))
+                row.error(elsewhere % {"id": person.id_number})
                 continue
             row.existing_id = pid
             matched_ids.add(pid)
             if (folded, known_sex, birth) != (person.folded, person.sex, person.birth):
-                row.warn(_("Already in the database as record #%(id)d, with another name, sex "
-                           "or date of birth: the record is not changed (correct it on its "
-                           "page); only new doses are added.", id=pid))
+                row.warn(differs % {"id": pid})
             else:
-                row.warn(_("Already in the database as record #%(id)d: not created again; "
-                           "only new doses are added.", id=pid))
+                row.warn(same % {"id": pid})
             continue
         twin = names.get((person.folded, person.birth))
         if twin is not None:
-            row.warn(_("A record with the same name and date of birth exists (#%(id)d, ID "
-                       "number %(number)s): check that this is not the same person.",
-                       id=twin[0], number=twin[1] or "—"))
+            row.warn(lookalike % {"id": twin[0], "number": twin[1] or "—"})
     recorded: dict[int, dict[int, tuple[date, str]]] = {}
     for chunk in _chunks(sorted(matched_ids)):
         for pid, dose_number, on, vaccine in db.session.execute(
             sa.select(Dose.person_id, Dose.dose_number, Dose.vaccinated_on, Dose.vaccine)
-            .where(Dose.person_id.in_(chunk))
+            .where(_among(Dose.person_id, chunk))
         ):
             recorded.setdefault(pid, {})[dose_number] = (on, vaccine)
     _check_doses(rows, recorded)
