@@ -156,19 +156,21 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
     if batch.state not in (BatchState.CHECKED, BatchState.COMMITTING):
         raise ImportRefused(batch.state)
     report = progress or (lambda _done, _total: None)
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        # Two imports into one commune at once could both create the same person.
-        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(7_240_000 + batch.commune_id)))
-    report(0, 3)
+    report(0, 2)
     with collector_paused():
         checked = snapshot.unpack(batch.checked_rows, snapshot.made_from(batch))
         if checked is None:
             checked = check_file(_read(batch), batch.commune)
-        report(1, 3)
+        report(1, 2)
+        # No progress report from here on: a report commits, which would release the lock,
+        # and the writes are all or none.
+        connection = db.session.connection()
+        if connection.dialect.name == "postgresql":
+            # Two imports into one commune at once could both create the same person: the
+            # second one checks the database once the first one has committed.
+            connection.execute(sa.select(
+                sa.func.pg_advisory_xact_lock(7_240_000 + batch.commune_id)))
         check_database(checked, batch.commune)
-        report(2, 3)
-        # No progress report from here on: a report commits, and the writes are all or none.
         valid = checked.valid
         with inserts_counted() as inserted:
             created = _insert_persons(connection, valid, batch, inserted)

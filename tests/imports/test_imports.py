@@ -380,6 +380,34 @@ def test_a_dose_recorded_differently_meanwhile_rejects_the_row(area, make_person
     assert "đã được ghi nhận" in issues(batch)[2][0][0]
 
 
+def test_the_commit_locks_the_commune_after_its_last_progress_report(area, monkeypatch):
+    """A job's progress report commits, which ends a transaction-level lock: the lock that
+    keeps two commits into one commune apart must be taken after the last report, before
+    the database checks (PostgreSQL; SQLite has one writer at a time)."""
+    batch = check(xlsx(GOOD), area(OWN))
+    db.session.commit()
+    events: list[str] = []
+    check_database = services.check_database
+
+    def checking(*args):
+        events.append("check")
+        return check_database(*args)
+
+    def locking(_conn, _cursor, statement, *_args):
+        if "pg_advisory_xact_lock" in statement:
+            events.append("lock")
+
+    monkeypatch.setattr(services, "check_database", checking)
+    engine = db.session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", locking)
+    try:
+        services.commit_batch(batch, progress=lambda done, total: events.append("report"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", locking)
+    locked = engine.dialect.name == "postgresql"
+    assert events == ["report", "report", *(["lock"] if locked else []), "check"]
+
+
 # --- bad files -------------------------------------------------------------------------------
 
 
