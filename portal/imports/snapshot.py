@@ -41,59 +41,41 @@ def made_from(batch: ImportBatch, today: date | None = None) -> dict[str, Any]:
 
 def pack(checked: Checked, source: dict[str, Any]) -> bytes:
     """``checked`` as ``check_file`` left it (no row matched to the database yet)."""
-    person_index: dict[PersonValues, int] = {}
+    rows = checked.rows
+    assert all(row.existing_id is None for row in rows), "stored before the database checks"
+    # Rows of one person share one PersonValues (check_file works each person out once):
+    # told apart by identity, which is quicker than hashing the values.
+    person_index: dict[int, int] = {}
     persons: list[PersonValues] = []
+    for row in rows:
+        if row.person is not None and id(row.person) not in person_index:
+            person_index[id(row.person)] = len(persons)
+            persons.append(row.person)
+    doses = [row.dose for row in rows]
     vaccine_index: dict[str, int] = {}
-    numbers: list[int] = []
-    person_of: list[int] = []
-    dose_numbers: list[int | None] = []
-    vaccines: list[int | None] = []
-    lots: list[str | None] = []
-    days: list[int | None] = []
-    sites: list[int | None] = []
-    issues: list[list[Any]] = []
-    duplicates: list[int] = []
-    for i, row in enumerate(checked.rows):
-        assert row.existing_id is None, "stored before the database checks"
-        numbers.append(row.number)
-        person = row.person
-        if person is None:
-            person_of.append(-1)
-        else:
-            index = person_index.get(person)
-            if index is None:
-                index = person_index[person] = len(persons)
-                persons.append(person)
-            person_of.append(index)
-        dose = row.dose
-        if dose is None:
-            dose_numbers.append(None)
-            vaccines.append(None)
-            lots.append(None)
-            days.append(None)
-            sites.append(None)
-        else:
-            number, vaccine, lot, on, site_id = dose
-            dose_numbers.append(number)
-            vaccines.append(vaccine_index.setdefault(vaccine, len(vaccine_index)))
-            lots.append(lot)
-            days.append(on.toordinal())
-            sites.append(site_id)
-        if row.errors or row.warnings:
-            issues.append([i, row.errors, row.warnings])
-        if row.duplicate:
-            duplicates.append(i)
-    columns = list(zip(*persons, strict=True)) if persons else [()] * len(PersonValues._fields)
-    births = [day.toordinal() for day in columns[PersonValues._fields.index("birth")]]
+    for dose in doses:
+        if dose is not None and dose[1] not in vaccine_index:
+            vaccine_index[dose[1]] = len(vaccine_index)
+    fields = PersonValues._fields
     document = {
         "source": source,
-        "persons": {name: (births if name == "birth" else list(values))
-                    for name, values in zip(PersonValues._fields, columns, strict=True)},
+        "persons": {name: [p[i] for p in persons] for i, name in enumerate(fields)
+                    if name != "birth"}
+                   | {"birth": [p.birth.toordinal() for p in persons]},
         "vaccines": list(vaccine_index),
-        "rows": {"number": numbers, "person": person_of, "dose_number": dose_numbers,
-                 "vaccine": vaccines, "lot": lots, "day": days, "site": sites},
-        "issues": issues,
-        "duplicates": duplicates,
+        "rows": {
+            "number": [row.number for row in rows],
+            "person": [-1 if row.person is None else person_index[id(row.person)]
+                       for row in rows],
+            "dose_number": [d and d[0] for d in doses],
+            "vaccine": [d and vaccine_index[d[1]] for d in doses],
+            "lot": [d and d[2] for d in doses],
+            "day": [d and d[3].toordinal() for d in doses],
+            "site": [d and d[4] for d in doses],
+        },
+        "issues": [[i, row.errors, row.warnings] for i, row in enumerate(rows)
+                   if row.errors or row.warnings],
+        "duplicates": [i for i, row in enumerate(rows) if row.duplicate],
     }
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     return zlib.compress(text.encode(), 1)
@@ -110,20 +92,17 @@ def unpack(blob: bytes | None, source: dict[str, Any]) -> Checked | None:
             return None
         people = document["persons"]
         people["birth"] = [date.fromordinal(n) for n in people["birth"]]
-        persons = [PersonValues(*values) for values in zip(
-            *(people[name] for name in PersonValues._fields), strict=True)]
-        vaccine_names = document["vaccines"]
+        persons = [*map(PersonValues, *(people[name] for name in PersonValues._fields)), None]
+        vaccines = document["vaccines"]
         rows = document["rows"]
-        checked = Checked()
-        append = checked.rows.append
-        for number, p, dose_number, vaccine, lot, day, site in zip(
-            rows["number"], rows["person"], rows["dose_number"], rows["vaccine"],
-            rows["lot"], rows["day"], rows["site"], strict=True,
-        ):
-            append(Row(number, persons[p] if p >= 0 else None,
-                       None if dose_number is None else (
-                           dose_number, vaccine_names[vaccine], lot, date.fromordinal(day),
-                           site)))
+        fromordinal = date.fromordinal
+        doses = [None if number is None else (number, vaccines[vaccine], lot, fromordinal(day),
+                                              site)
+                 for number, vaccine, lot, day, site in zip(
+                     rows["dose_number"], rows["vaccine"], rows["lot"], rows["day"],
+                     rows["site"], strict=True)]
+        checked = Checked(list(map(Row, rows["number"], [persons[i] for i in rows["person"]],
+                                   doses)))
         for i, errors, warnings in document["issues"]:
             checked.rows[i].errors = errors
             checked.rows[i].warnings = warnings
