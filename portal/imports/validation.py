@@ -566,12 +566,13 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
     number order: each one after the previous, none without the previous."""
     plan: dict[str, dict[int, date]] = {}
     dose_rows: list[Row] = []
+    nothing: dict[int, tuple[date, str]] = {}
     for row in rows:
         if row.errors or row.dose is None or row.duplicate:
             continue
         assert row.person is not None
         number, vaccine, _lot, on, _site = row.dose
-        known = recorded.get(row.existing_id, {}) if row.existing_id else {}
+        known = recorded.get(row.existing_id, nothing) if row.existing_id else nothing
         if number in known:
             known_on, known_vaccine = known[number]
             if (known_on, known_vaccine) != (on, vaccine):
@@ -581,8 +582,9 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
                             file_day=_shown(on), file_vaccine=vaccine))
                 continue
             row.duplicate = True  # already recorded: nothing to add
-        doses = plan.setdefault(row.person.id_number,
-                                {n: d for n, (d, _v) in known.items()})
+        doses = plan.get(row.person.id_number)
+        if doses is None:
+            doses = plan[row.person.id_number] = {n: d for n, (d, _v) in known.items()}
         doses[number] = on
         dose_rows.append(row)
     for row in dose_rows:
