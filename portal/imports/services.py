@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
+from itertools import islice
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -40,7 +41,14 @@ from portal.imports.parser import (
     Table,
     read_table,
 )
-from portal.imports.validation import Checked, Row, check_database, check_file
+from portal.imports.validation import (
+    Checked,
+    DoseValues,
+    PersonValues,
+    Row,
+    check_database,
+    check_file,
+)
 from portal.models_base import utcnow
 from portal.records.models import Dose, Person, PersonStatus
 from portal.records.services import id_kind_for
@@ -219,12 +227,12 @@ DOSE_COLUMNS = ("person_id", "dose_number", "vaccine", "lot", "vaccinated_on", "
 
 
 def _executemany(connection: sa.Connection, table: str, columns: tuple[str, ...],
-                 values: list[tuple[Any, ...]], dates: tuple[int, ...]) -> None:
+                 values: Iterable[tuple[Any, ...]], dates: tuple[int, ...]) -> None:
     """The rows in bulk by the driver: COPY on PostgreSQL, executemany in chunks on SQLite.
     The values are checked already, and SQLAlchemy's per-row parameter processing would
-    double the time. SQLite gets dates as the ISO text SQLAlchemy stores."""
-    if not values:
-        return
+    double the time. ``values`` may be a generator: PostgreSQL then inserts the first rows
+    while the next ones are worked out. SQLite gets dates as the ISO text SQLAlchemy
+    stores."""
     driver = connection.connection.driver_connection
     assert driver is not None
     names = ", ".join(columns)
@@ -247,7 +255,8 @@ def _executemany(connection: sa.Connection, table: str, columns: tuple[str, ...]
         # New rows land all over person's eight indexes: with the default 2 MB page cache
         # the same pages are read again and again.
         cursor.execute(f"PRAGMA cache_size = {-INSERT_CACHE_KIB}")
-        for chunk in _chunks(values):
+        rows = iter(values)
+        while chunk := list(islice(rows, INSERT_CHUNK)):
             cursor.executemany(statement, [_sqlite_dates(row, dates) for row in chunk])
     finally:
         cursor.execute("PRAGMA ignore_check_constraints = OFF")
@@ -270,29 +279,33 @@ def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBat
                     inserted: Inserted) -> dict[str, int]:
     """One new person per ID number not yet recorded; returns {ID number: person id}, read
     back by the batch's id (indexed) in one query."""
-    now = utcnow()
-    province_id = batch.commune.province_id
-    status = new_status()
-    values: list[tuple[Any, ...]] = []
+    new: list[PersonValues] = []
     seen: set[str] = set()
-    sort_keys: dict[str, str] = {}  # names repeat: each one's key is worked out once
     for row in rows:
         person = row.person
         if person is None or row.existing_id is not None or person.id_number in seen:
             continue
         seen.add(person.id_number)
-        (id_number, full_name, folded, sex, birth, precision, nationality, phone, commune_id,
-         address) = person
-        name_sort = sort_keys.get(full_name)
-        if name_sort is None:
-            name_sort = sort_keys[full_name] = sort_key(full_name)
-        values.append((full_name, norm(full_name), folded, name_sort, sex, birth, precision,
-                       id_number, id_kind_for(id_number).value, nationality, phone,
-                       commune_id, province_id, address, status, 1, now, now, batch.id))
-    _executemany(connection, "person", PERSON_COLUMNS, values, (5, 16, 17))
-    if not values:
+        new.append(person)
+    if not new:
         return {}
-    inserted.persons.update((row[11], row[14]) for row in values)  # (commune, status)
+    now = utcnow()
+    province_id = batch.commune.province_id
+    status = new_status()
+
+    def values() -> Iterator[tuple[Any, ...]]:
+        named: dict[str, tuple[str, str]] = {}  # names repeat: each one worked out once
+        for (id_number, full_name, folded, sex, birth, precision, nationality, phone,
+             commune_id, address) in new:
+            derived = named.get(full_name)
+            if derived is None:
+                derived = named[full_name] = (norm(full_name), sort_key(full_name))
+            yield (full_name, derived[0], folded, derived[1], sex, birth, precision,
+                   id_number, id_kind_for(id_number).value, nationality, phone, commune_id,
+                   province_id, address, status, 1, now, now, batch.id)
+
+    _executemany(connection, "person", PERSON_COLUMNS, values(), (5, 16, 17))
+    inserted.persons.update((person.commune_id, status) for person in new)
     return {str(number): pid for number, pid in connection.execute(
         sa.select(Person.id_number, Person.id).where(Person.import_batch_id == batch.id))}
 
@@ -306,22 +319,23 @@ def new_status() -> str:
 
 def _insert_doses(connection: sa.Connection, rows: list[Row], created: dict[str, int],
                   batch: ImportBatch, inserted: Inserted) -> tuple[int, int]:
-    values: list[tuple[Any, ...]] = []
+    """The doses not recorded yet; returns (doses added, doses already recorded)."""
+    new: list[tuple[PersonValues, DoseValues, int | None]] = []
     matched = 0
-    counted = inserted.doses
     for row in rows:
         if row.dose is None or row.person is None:
             continue
         if row.duplicate:
             matched += row.existing_id is not None
             continue
-        number, vaccine, lot, on, site_id = row.dose
-        values.append((row.existing_id or created[row.person.id_number], number, vaccine, lot,
-                       on, site_id, batch.id))
-        # A matched person is in the batch's commune too (the checks refuse any other).
-        counted[row.person.commune_id, site_id or 0, vaccine] += 1
-    _executemany(connection, "dose", DOSE_COLUMNS, values, (4,))
-    return len(values), matched
+        new.append((row.person, row.dose, row.existing_id))
+    _executemany(connection, "dose", DOSE_COLUMNS, (
+        (existing or created[person.id_number], *dose, batch.id)
+        for person, dose, existing in new), (4,))
+    # A matched person is in the batch's commune too (the checks refuse any other).
+    inserted.doses.update((person.commune_id, dose[4] or 0, dose[1])
+                          for person, dose, _existing in new)
+    return len(new), matched
 
 
 # --- downloads -------------------------------------------------------------------------------
