@@ -590,12 +590,14 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
     for row in dose_rows:
         assert row.person is not None and row.dose is not None
         number, on = row.dose[0], row.dose[3]
-        doses = plan[row.person.id_number]
-        before = [n for n in doses if n < number]
-        if number > 1 and number - 1 not in doses:
+        if number == 1:
+            continue
+        # The dose before this one is number - 1 itself, or missing.
+        previous = plan[row.person.id_number].get(number - 1)
+        if previous is None:
             row.error(_("Dose out of order: dose %(n)d without dose %(prev)d (neither in the "
                         "file nor recorded).", n=number, prev=number - 1))
-        elif before and doses[max(before)] > on:
+        elif previous > on:
             row.error(_("Dose out of order: dose %(n)d (%(day)s) is before dose %(prev)d "
-                        "(%(prev_day)s).", n=number, day=_shown(on), prev=max(before),
-                        prev_day=_shown(doses[max(before)])))
+                        "(%(prev_day)s).", n=number, day=_shown(on), prev=number - 1,
+                        prev_day=_shown(previous)))
