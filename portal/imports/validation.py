@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -128,6 +129,12 @@ class _Cache(dict):
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _filled(value: Any) -> bool:
+    """``not _blank(value)``, without building a stripped copy."""
+    return value is not None and (not isinstance(value, str) or not (
+        value == "" or value.isspace()))
 
 
 def _text(value: Any) -> str:
@@ -232,8 +239,10 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     dose_columns = [index[k] for k in ("dose_number", "vaccine", "lot", "vaccinated_on",
                                        "site_code")]
     pad = [None] * (width + 1)
-    personal_columns = [i_name, i_sex, i_birth, i_id, i_nationality, i_phone, i_commune,
-                        i_address]
+    needed = max(index.values()) + 1  # width, or width + 1 when a column is missing
+    personal_of = itemgetter(i_name, i_sex, i_birth, i_id, i_nationality, i_phone, i_commune,
+                             i_address)
+    dose_of = itemgetter(*dose_columns)
     person_of: dict[tuple[Any, ...], tuple[PersonValues | None, list[str] | None,
                                            list[str] | None, Any]] = {}
     names = _Cache(lambda raw: _name(raw))
@@ -243,7 +252,7 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     nationality_of: dict[Any, tuple[str | None, str | None]] = {}
 
     for number, cells in enumerate(table.rows[table.header_end + 1 :], start=table.header_end + 2):
-        if len(cells) <= width:
+        if len(cells) < needed:
             cells = [*cells, *pad[: width + 1 - len(cells)]]
         if not any(cells[:width]) or (_blank(cells[i_name]) and all(
                 _blank(c) for c in cells[:width])):
@@ -253,7 +262,7 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
         row = Row(number)
         checked.rows.append(row)
         # A person with several doses repeats the personal columns: checked once.
-        personal = tuple(cells[i] for i in personal_columns)
+        personal = personal_of(cells)
         known = person_of.get(personal)
         if known is None:
             probe = Row(number)
@@ -315,9 +324,9 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
             row.errors = list(errors)
         if warnings:
             row.warnings = list(warnings)
-        raw_dose = [cells[i] for i in dose_columns]
+        raw_dose = dose_of(cells)
         dose = None
-        if any(raw_dose) and not all(_blank(v) for v in raw_dose):
+        if any(raw_dose) and any(map(_filled, raw_dose)):
             dose = _dose(raw_dose, row, birth, vaccine_of, doses_on, sites)
         if not row.errors:
             row.person = person
@@ -384,7 +393,7 @@ def _commune(raw: Any, commune: Area, communes: dict[str, int]
     return found, None
 
 
-def _dose(values: list[Any], row: Row, birth: tuple[date, str] | None, vaccine_of: _Cache,
+def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None, vaccine_of: _Cache,
           doses_on: _Cache, sites: dict[str, int]) -> DoseValues | None:
     raw = dict(zip(("dose_number", "vaccine", "lot", "vaccinated_on", "site_code"), values,
                    strict=True))
