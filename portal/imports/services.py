@@ -213,11 +213,6 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
     return summary
 
 
-def _chunks(items: list[Any], size: int = INSERT_CHUNK) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 PERSON_COLUMNS = ("full_name", "name_norm", "name_folded", "name_sort", "sex", "birth_date",
                   "birth_precision", "id_number", "id_kind", "nationality", "phone",
                   "commune_id", "province_id", "address", "status", "version", "created_at",
