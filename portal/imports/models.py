@@ -1,7 +1,8 @@
 """An import batch: one uploaded file, its dry run, and what its commit created.
 
-The file itself is kept with the batch (the commit and the error report read it again), so
-web server and worker need no shared folder. Persons and doses created by a commit carry
+The file itself is kept with the batch (the error report reads it again, and the commit when
+the dry run's stored checks no longer apply), and so are those checks, so web server and
+worker need no shared folder. Persons and doses created by a commit carry
 the batch's id (``person.import_batch_id``, ``dose.import_batch_id``).
 """
 
@@ -56,6 +57,9 @@ class ImportBatch(Model):
     committed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # The dry run: the file-level problem, if any, and the rows with errors or warnings.
     report: Mapped[dict[str, Any]] = deferred(mapped_column(sa.JSON, default=dict))
+    # The dry run's file checks, kept for the commit (``portal.imports.snapshot``); emptied
+    # by the commit.
+    checked_rows: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
 
     commune: Mapped[Area] = relationship()
 

@@ -14,17 +14,25 @@ ends with its errors (it is rejected) and warnings (it is imported, but look at 
   not the same person); an ID number typed with spaces or dots (normalised); a CCCD that
   contradicts the sex or birth year (matching will flag the record).
 
-The database is asked set-based: one query per chunk of ID numbers, one for the commune's
-names and birth dates, one per chunk of matched persons' doses. Each distinct date, sex or
-vaccine text is worked out once.
+Two stages: ``check_file`` (each row, then the rows against each other: what depends on the
+file alone) and ``check_database`` (persons and doses already recorded, and the order of
+doses with the recorded ones). The dry run runs both and keeps the first one's outcome; the
+commit runs the second again, against the database as it is then.
+
+The database is asked set-based: one query per chunk of ID numbers, per chunk of the
+commune's birth dates and per chunk of matched persons' doses, each with its values in one
+parameter. Each distinct date, sex or vaccine text is worked out once, and each message of
+the database checks translated once.
 """
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -123,6 +131,12 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _filled(value: Any) -> bool:
+    """``not _blank(value)``, without building a stripped copy."""
+    return value is not None and (not isinstance(value, str) or not (
+        value == "" or value.isspace()))
+
+
 def _text(value: Any) -> str:
     if type(value) is str:
         return " ".join(value.split())
@@ -197,8 +211,11 @@ def _shown(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def check_rows(table: Table, commune: Area, today: date | None = None) -> Checked:
-    """Check every row of ``table`` for an import into ``commune``; nothing is written."""
+def check_file(table: Table, commune: Area, today: date | None = None) -> Checked:
+    """Check every row of ``table`` for an import into ``commune``, then the rows against
+    each other; nothing is written. These checks depend on the file alone (and on the
+    lists of communes and sites): the dry run keeps what they found with the batch
+    (``portal.imports.snapshot``), and the commit runs only ``check_database`` again."""
     today = today or date.today()
     positions = table.positions
     width = max(positions.values()) + 1
@@ -222,8 +239,10 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
     dose_columns = [index[k] for k in ("dose_number", "vaccine", "lot", "vaccinated_on",
                                        "site_code")]
     pad = [None] * (width + 1)
-    personal_columns = [i_name, i_sex, i_birth, i_id, i_nationality, i_phone, i_commune,
-                        i_address]
+    needed = max(index.values()) + 1  # width, or width + 1 when a column is missing
+    personal_of = itemgetter(i_name, i_sex, i_birth, i_id, i_nationality, i_phone, i_commune,
+                             i_address)
+    dose_of = itemgetter(*dose_columns)
     person_of: dict[tuple[Any, ...], tuple[PersonValues | None, list[str] | None,
                                            list[str] | None, Any]] = {}
     names = _Cache(lambda raw: _name(raw))
@@ -233,7 +252,7 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
     nationality_of: dict[Any, tuple[str | None, str | None]] = {}
 
     for number, cells in enumerate(table.rows[table.header_end + 1 :], start=table.header_end + 2):
-        if len(cells) <= width:
+        if len(cells) < needed:
             cells = [*cells, *pad[: width + 1 - len(cells)]]
         if not any(cells[:width]) or (_blank(cells[i_name]) and all(
                 _blank(c) for c in cells[:width])):
@@ -243,7 +262,7 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
         row = Row(number)
         checked.rows.append(row)
         # A person with several doses repeats the personal columns: checked once.
-        personal = tuple(cells[i] for i in personal_columns)
+        personal = personal_of(cells)
         known = person_of.get(personal)
         if known is None:
             probe = Row(number)
@@ -305,15 +324,14 @@ def check_rows(table: Table, commune: Area, today: date | None = None) -> Checke
             row.errors = list(errors)
         if warnings:
             row.warnings = list(warnings)
-        raw_dose = [cells[i] for i in dose_columns]
+        raw_dose = dose_of(cells)
         dose = None
-        if any(raw_dose) and not all(_blank(v) for v in raw_dose):
+        if any(raw_dose) and any(map(_filled, raw_dose)):
             dose = _dose(raw_dose, row, birth, vaccine_of, doses_on, sites)
         if not row.errors:
             row.person = person
             row.dose = dose
     _check_within_file(checked)
-    _check_database(checked, commune)
     return checked
 
 
@@ -375,7 +393,7 @@ def _commune(raw: Any, commune: Area, communes: dict[str, int]
     return found, None
 
 
-def _dose(values: list[Any], row: Row, birth: tuple[date, str] | None, vaccine_of: _Cache,
+def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None, vaccine_of: _Cache,
           doses_on: _Cache, sites: dict[str, int]) -> DoseValues | None:
     raw = dict(zip(("dose_number", "vaccine", "lot", "vaccinated_on", "site_code"), values,
                    strict=True))
@@ -469,15 +487,30 @@ def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-def _check_database(checked: Checked, commune: Area) -> None:
-    """Persons and doses already recorded; then the order of every person's doses."""
+def _among(column: Any, values: list[Any]) -> sa.ColumnElement[bool]:
+    """``column IN (values)`` with the values in one parameter (a PostgreSQL array, a JSON
+    array on SQLite): SQLAlchemy and the driver handle an IN list one value at a time, and
+    for thousands of values that costs more than the query."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
+    text = json.dumps([v.isoformat() if isinstance(v, date) else v for v in values])
+    return column.in_(sa.select(sa.column("value")).select_from(
+        sa.func.json_each(sa.bindparam(None, text, type_=sa.String))))
+
+
+def check_database(checked: Checked, commune: Area) -> None:
+    """Persons and doses already recorded; then the order of every person's doses. Run on
+    the rows as ``check_file`` left them: it adds errors and warnings, and marks the rows
+    matched to a recorded person or dose."""
     rows = [r for r in checked.rows if r.person is not None and not r.errors]
     ids = sorted({r.person.id_number for r in rows if r.person})
     existing: dict[str, tuple[int, int, str, str, date]] = {}
     for chunk in _chunks(ids):
         for pid, number, commune_id, folded, sex_value, birth in db.session.execute(
             sa.select(Person.id, Person.id_number, Person.commune_id, Person.name_folded,
-                      Person.sex, Person.birth_date).where(Person.id_number.in_(chunk))
+                      Person.sex, Person.birth_date).where(_among(Person.id_number, chunk))
         ):
             # Two records with one ID number: the one in this commune is the match.
             key = str(number)
@@ -489,13 +522,24 @@ def _check_database(checked: Checked, commune: Area) -> None:
               if r.person and r.person.id_number not in existing}
     if wanted:
         births = sorted({b for _f, b in wanted})
-        for chunk in _chunks(births, 1000):
+        for chunk in _chunks(births):
             for pid, folded, birth, id_number in db.session.execute(
                 sa.select(Person.id, Person.name_folded, Person.birth_date, Person.id_number)
-                .where(Person.commune_id == commune.id, Person.birth_date.in_(chunk))
+                .where(Person.commune_id == commune.id, _among(Person.birth_date, chunk))
             ):
                 if (folded, birth) in wanted:
                     names.setdefault((folded, birth), (pid, id_number))
+    # Each message translated once (without arguments gettext leaves the placeholders),
+    # then filled in per row: a file imported again has a warning on every row.
+    elsewhere = _("ID number %(id)s belongs to a record of another commune; it cannot be "
+                  "imported here.")
+    differs = _("Already in the database as record #%(id)d, with another name, sex or date "
+                "of birth: the record is not changed (correct it on its page); only new "
+                "doses are added.")
+    same = _("Already in the database as record #%(id)d: not created again; only new doses "
+             "are added.")
+    lookalike = _("A record with the same name and date of birth exists (#%(id)d, ID number "
+                  "%(number)s): check that this is not the same person.")
     matched_ids: set[int] = set()
     for row in rows:
         person = row.person
@@ -504,29 +548,23 @@ def _check_database(checked: Checked, commune: Area) -> None:
         if found is not None:
             pid, commune_id, folded, known_sex, birth = found
             if commune_id != commune.id:
-                row.error(_("ID number %(id)s belongs to a record of another commune; it "
-                            "cannot be imported here.", id=person.id_number))
+                row.error(elsewhere % {"id": person.id_number})
                 continue
             row.existing_id = pid
             matched_ids.add(pid)
             if (folded, known_sex, birth) != (person.folded, person.sex, person.birth):
-                row.warn(_("Already in the database as record #%(id)d, with another name, sex "
-                           "or date of birth: the record is not changed (correct it on its "
-                           "page); only new doses are added.", id=pid))
+                row.warn(differs % {"id": pid})
             else:
-                row.warn(_("Already in the database as record #%(id)d: not created again; "
-                           "only new doses are added.", id=pid))
+                row.warn(same % {"id": pid})
             continue
         twin = names.get((person.folded, person.birth))
         if twin is not None:
-            row.warn(_("A record with the same name and date of birth exists (#%(id)d, ID "
-                       "number %(number)s): check that this is not the same person.",
-                       id=twin[0], number=twin[1] or "—"))
+            row.warn(lookalike % {"id": twin[0], "number": twin[1] or "—"})
     recorded: dict[int, dict[int, tuple[date, str]]] = {}
     for chunk in _chunks(sorted(matched_ids)):
         for pid, dose_number, on, vaccine in db.session.execute(
             sa.select(Dose.person_id, Dose.dose_number, Dose.vaccinated_on, Dose.vaccine)
-            .where(Dose.person_id.in_(chunk))
+            .where(_among(Dose.person_id, chunk))
         ):
             recorded.setdefault(pid, {})[dose_number] = (on, vaccine)
     _check_doses(rows, recorded)
@@ -537,12 +575,13 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
     number order: each one after the previous, none without the previous."""
     plan: dict[str, dict[int, date]] = {}
     dose_rows: list[Row] = []
+    nothing: dict[int, tuple[date, str]] = {}
     for row in rows:
         if row.errors or row.dose is None or row.duplicate:
             continue
         assert row.person is not None
         number, vaccine, _lot, on, _site = row.dose
-        known = recorded.get(row.existing_id, {}) if row.existing_id else {}
+        known = recorded.get(row.existing_id, nothing) if row.existing_id else nothing
         if number in known:
             known_on, known_vaccine = known[number]
             if (known_on, known_vaccine) != (on, vaccine):
@@ -552,19 +591,22 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
                             file_day=_shown(on), file_vaccine=vaccine))
                 continue
             row.duplicate = True  # already recorded: nothing to add
-        doses = plan.setdefault(row.person.id_number,
-                                {n: d for n, (d, _v) in known.items()})
+        doses = plan.get(row.person.id_number)
+        if doses is None:
+            doses = plan[row.person.id_number] = {n: d for n, (d, _v) in known.items()}
         doses[number] = on
         dose_rows.append(row)
     for row in dose_rows:
         assert row.person is not None and row.dose is not None
         number, on = row.dose[0], row.dose[3]
-        doses = plan[row.person.id_number]
-        before = [n for n in doses if n < number]
-        if number > 1 and number - 1 not in doses:
+        if number == 1:
+            continue
+        # The dose before this one is number - 1 itself, or missing.
+        previous = plan[row.person.id_number].get(number - 1)
+        if previous is None:
             row.error(_("Dose out of order: dose %(n)d without dose %(prev)d (neither in the "
                         "file nor recorded).", n=number, prev=number - 1))
-        elif before and doses[max(before)] > on:
+        elif previous > on:
             row.error(_("Dose out of order: dose %(n)d (%(day)s) is before dose %(prev)d "
-                        "(%(prev_day)s).", n=number, day=_shown(on), prev=max(before),
-                        prev_day=_shown(doses[max(before)])))
+                        "(%(prev_day)s).", n=number, day=_shown(on), prev=number - 1,
+                        prev_day=_shown(previous)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from portal.dashboard import services
@@ -120,3 +121,63 @@ def test_snapshot_copies_todays_counters(make_person):
         sa.select(DailyTally.commune_id, DailyTally.status, DailyTally.n)
         .where(DailyTally.day == day))}
     assert rows == _tallies()[0]
+
+
+def test_counters_after_an_import_and_after_a_failed_one(make_person, make_site, area,
+                                                        monkeypatch):
+    """On SQLite the import's commit drops the two insert triggers for its inserts and adds
+    its counts at once: the counters must still equal the GROUP BY, the triggers must be
+    back afterwards, and a commit that fails must leave both as they were."""
+    from portal.imports import services as imports
+    from tests.imports.test_imports import ASTRA, PFIZER, row, xlsx
+
+    site = make_site(OWN, code="TYT-BA-DINH")
+    known = make_person(full_name="Trần Thị Bình", id_number="001185000001",
+                        sex="female")
+    _dose(known, 1, ASTRA, site)
+    make_person(commune_code=NEIGHBOUR, full_name="Phạm Đức Dũng", id_number=None)
+    db.session.commit()
+    data = xlsx([
+        row(dose=1, vaccine=ASTRA, on="20/08/2021", extra={12: site.code}),
+        row(dose=2, vaccine=PFIZER, on="01/10/2021"),
+        row("Lê Thị Hạ", "Nữ", "01/01/1990", "079190000123"),
+        row("Trần Thị Bình", "Nữ", "14/03/1985", "001185000001", dose=1, vaccine=ASTRA,
+            on="01/08/2021", extra={12: site.code}),  # already recorded
+        row("Trần Thị Bình", "Nữ", "14/03/1985", "001185000001", dose=2, vaccine=PFIZER,
+            on="01/09/2021", extra={12: site.code}),  # new
+    ])
+    before = _tallies()
+
+    failing = imports.create_batch(data, "ds.xlsx", area(OWN))
+    imports.check_batch(failing)
+    db.session.commit()
+
+    def crash(*_args, **_kw):
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError):
+        patch.setattr(imports, "_insert_doses", crash)
+        imports.commit_batch(failing)
+    db.session.rollback()
+    assert _tallies() == before == _truth()
+
+    batch = imports.create_batch(data, "ds.xlsx", area(OWN))
+    imports.check_batch(batch)
+    summary = imports.commit_batch(batch)
+    db.session.commit()
+    assert (summary["persons_created"], summary["doses_created"]) == (2, 3)
+    persons, doses = _tallies()
+    assert (persons, doses) == _truth()
+    assert persons[(area(OWN).id, "unverified")] == 3
+    assert doses[(area(OWN).id, site.id, ASTRA)] == 2
+    assert doses[(area(OWN).id, site.id, PFIZER)] == 1
+
+    # The insert triggers count again once the import is over.
+    later = make_person(full_name="Hoàng Văn Em", id_number=None)
+    _dose(later, 1, "Moderna (Spikevax)")
+    db.session.commit()
+    assert _tallies() == _truth()
+    if db.session.get_bind().dialect.name == "sqlite":
+        names = set(db.session.scalars(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+        assert {"tally_person_ai", "tally_dose_ai"} <= names

@@ -268,6 +268,146 @@ def test_a_crash_in_the_middle_of_a_commit_leaves_nothing_behind(area, monkeypat
     assert db.session.get(ImportBatch, batch.id).state == BatchState.CHECKED
 
 
+# --- the dry run's file checks, kept for the commit ------------------------------------------
+
+
+def test_the_commit_reuses_the_dry_runs_checks_without_reading_the_file(area, monkeypatch):
+    batch = check(xlsx(GOOD), area(OWN))
+    db.session.commit()
+    assert batch.checked_rows
+
+    def read_again(_batch):
+        raise AssertionError("the commit read the file again")
+
+    monkeypatch.setattr(services, "_read", read_again)
+    summary = services.commit_batch(batch)
+    db.session.commit()
+    assert summary["persons_created"] == 4 and summary["doses_created"] == 4
+    assert len(persons()) == 4
+    assert batch.checked_rows is None  # emptied once committed
+
+
+def test_the_stored_checks_give_back_the_rows_of_the_file_checks(area, make_site):
+    from portal.imports import snapshot
+    from portal.imports.parser import read_table
+    from portal.imports.validation import check_file
+
+    site = make_site(OWN, code="TYT-BD")
+    data = xlsx([*GOOD,
+                 row("Ngô Văn Cường", id_number="001090000001", dose=1, vaccine=PFIZER,
+                     on="01/08/2021", extra={12: site.code}),
+                 row(birth="31/02/1985", id_number="001085012346"),  # an error
+                 row(id_number="001 085.012.345", dose=1, vaccine=ASTRA,
+                     on=datetime(2021, 8, 20))])  # a warning, and a duplicate
+    batch = services.create_batch(data, "ds.xlsx", area(OWN))
+    checked = check_file(read_table(data, "ds.xlsx"), area(OWN))
+    assert any(r.errors for r in checked.rows) and any(r.duplicate for r in checked.rows)
+    source = snapshot.made_from(batch)
+    again = snapshot.unpack(snapshot.pack(checked, source), source)
+    assert again is not None and again.rows == checked.rows
+
+
+@pytest.mark.parametrize("change", ["format", "file_sha256", "commune_id", "day", "locale"])
+def test_stored_checks_made_from_anything_else_are_not_used(area, change):
+    from portal.imports import snapshot
+
+    batch = check(xlsx(GOOD), area(OWN))
+    source = snapshot.made_from(batch)
+    assert snapshot.unpack(batch.checked_rows, source) is not None
+    assert snapshot.unpack(batch.checked_rows, {**source, change: "other"}) is None
+    assert snapshot.unpack(b"not zlib", source) is None
+    assert snapshot.unpack(None, source) is None
+
+
+def test_a_file_changed_after_the_dry_run_is_read_and_checked_again(area):
+    batch = check(xlsx(GOOD), area(OWN))
+    db.session.commit()
+    # Not something the portal does; the stored checks must not outlive the file.
+    batch.content = xlsx([row("Ngô Văn Cường", id_number="001090000001"),
+                          row(birth="31/02/1985", id_number="001085012346")])
+    db.session.commit()
+    summary = services.commit_batch(batch)
+    db.session.commit()
+    assert (summary["rows"], summary["persons_created"], summary["error_rows"]) == (2, 1, 1)
+    assert [p.id_number for p in persons()] == ["001090000001"]
+
+
+def test_a_person_recorded_between_the_dry_run_and_the_commit_is_not_duplicated(
+        area, make_person):
+    batch = check(xlsx(GOOD), area(OWN))
+    db.session.commit()
+    assert batch.warning_rows == 0  # nobody was recorded at the dry run
+    someone = make_person(id_number="001085012345")  # Nguyễn Văn An, by someone else
+    from portal.records import services as record_services
+
+    record_services.add_dose(someone, {"dose_number": 1, "vaccine": ASTRA,
+                                       "vaccinated_on": date(2021, 8, 20)})
+    db.session.commit()
+    summary = services.commit_batch(batch)
+    db.session.commit()
+    assert summary["persons_created"] == 3 and summary["persons_matched"] == 1
+    assert summary["doses_created"] == 3 and summary["doses_matched"] == 1
+    assert [p.id for p in persons() if p.id_number == "001085012345"] == [someone.id]
+    db.session.refresh(someone)
+    assert [(d.dose_number, d.vaccine) for d in someone.doses] == [(1, ASTRA), (2, PFIZER)]
+    assert f"#{someone.id}" in " ".join(issues(batch)[2][1])
+
+
+def test_two_batches_of_one_file_checked_before_either_commits_add_it_once(area):
+    data = xlsx(GOOD)
+    first, second = check(data, area(OWN)), check(data, area(OWN))
+    db.session.commit()
+    services.commit_batch(first)
+    db.session.commit()
+    summary = services.commit_batch(second)
+    db.session.commit()
+    assert summary["persons_created"] == 0 and summary["doses_created"] == 0
+    assert summary["persons_matched"] == 4 and summary["doses_matched"] == 4
+    assert len(persons()) == 4
+
+
+def test_a_dose_recorded_differently_meanwhile_rejects_the_row(area, make_person):
+    batch = check(xlsx([row(dose=1, vaccine=ASTRA, on="20/08/2021")]), area(OWN))
+    db.session.commit()
+    someone = make_person(id_number="001085012345")
+    from portal.records import services as record_services
+
+    record_services.add_dose(someone, {"dose_number": 1, "vaccine": PFIZER,
+                                       "vaccinated_on": date(2021, 8, 21)})
+    db.session.commit()
+    summary = services.commit_batch(batch)
+    assert (summary["error_rows"], summary["doses_created"]) == (1, 0)
+    assert "đã được ghi nhận" in issues(batch)[2][0][0]
+
+
+def test_the_commit_locks_the_commune_after_its_last_progress_report(area, monkeypatch):
+    """A job's progress report commits, which ends a transaction-level lock: the lock that
+    keeps two commits into one commune apart must be taken after the last report, before
+    the database checks (PostgreSQL; SQLite has one writer at a time)."""
+    batch = check(xlsx(GOOD), area(OWN))
+    db.session.commit()
+    events: list[str] = []
+    check_database = services.check_database
+
+    def checking(*args):
+        events.append("check")
+        return check_database(*args)
+
+    def locking(_conn, _cursor, statement, *_args):
+        if "pg_advisory_xact_lock" in statement:
+            events.append("lock")
+
+    monkeypatch.setattr(services, "check_database", checking)
+    engine = db.session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", locking)
+    try:
+        services.commit_batch(batch, progress=lambda done, total: events.append("report"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", locking)
+    locked = engine.dialect.name == "postgresql"
+    assert events == ["report", "report", *(["lock"] if locked else []), "check"]
+
+
 # --- bad files -------------------------------------------------------------------------------
 
 
