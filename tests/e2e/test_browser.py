@@ -16,8 +16,11 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask_migrate import upgrade
@@ -138,36 +141,38 @@ def _seed() -> None:
 SERVER: dict = {}
 
 
-@pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "e2e.sqlite3"),
-            "PORTAL_ENV": "testing",
-            "SECRET_KEY": "e2e",
-            "ARGON2_TIME_COST": 1,
-            "ARGON2_MEMORY_COST": 1024,
-            "HUEY_IMMEDIATE": True,
-        }
-    )
+@contextmanager
+def serve_portal(tmp: Path, seed: Callable[[], None], **config: Any) -> Iterator[tuple[Any, str]]:
+    """A portal on a fresh SQLite file in ``tmp``, migrated, with the official areas and what
+    ``seed`` adds, served on a free 127.0.0.1 port by a thread: (app, base URL)."""
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "e2e.sqlite3"),
+        "PORTAL_ENV": "testing", "SECRET_KEY": "e2e", "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024, "HUEY_IMMEDIATE": True, **config,
+    })
     with app.app_context():
         upgrade(directory=str(PROJECT / "migrations"))
         area_services.load_official_areas()
         db.session.commit()
-        _seed()
-    SERVER["app"] = app
+        seed()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield app, f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(chromium_path, tmp_path_factory):
+    with serve_portal(tmp_path_factory.mktemp("e2e"), _seed) as (app, url):
+        SERVER["app"] = app
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,9 @@ real server on its own SQLite file, so this module commits and skips the rollbac
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from portal import create_app
 from portal.areas import services as area_services
 from portal.auth.models import Role
 from portal.auth.services import create_user
@@ -28,6 +24,7 @@ from tests.e2e.test_browser import (  # noqa: F401  (fixtures shared with the re
     chromium_path,
     log_in,
     page,
+    serve_portal,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
@@ -53,28 +50,8 @@ def _seed() -> None:
 
 @pytest.fixture(scope="module")
 def live_server(chromium_path, tmp_path_factory):  # noqa: F811
-    tmp = tmp_path_factory.mktemp("e2e-feedback")
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "e2e.sqlite3"),
-        "PORTAL_ENV": "testing", "SECRET_KEY": "e2e", "ARGON2_TIME_COST": 1,
-        "ARGON2_MEMORY_COST": 1024, "HUEY_IMMEDIATE": True,
-    })
-    with app.app_context():
-        upgrade(directory=str(PROJECT / "migrations"))
-        area_services.load_official_areas()
-        db.session.commit()
-        _seed()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-feedback", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with serve_portal(tmp_path_factory.mktemp("e2e-feedback"), _seed) as (_app, url):
+        yield url
 
 
 def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser):  # noqa: F811

@@ -8,14 +8,10 @@ TSA. Without Chromium the test is skipped, unless REQUIRE_BROWSER=1 (CI).
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date
 
 import pytest
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from portal import create_app
 from portal.areas import services as area_services
 from portal.auth.models import Role
 from portal.auth.services import create_user
@@ -32,6 +28,7 @@ from tests.e2e.test_browser import (  # noqa: F401  (fixtures)
     chromium_path,
     log_in,
     page,
+    serve_portal,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
@@ -67,28 +64,10 @@ def _seed(folder) -> None:
 def live_server(chromium_path, tmp_path_factory):  # noqa: F811  (imported fixture)
     tmp = tmp_path_factory.mktemp("e2e-signing")
     (tmp / "pki").mkdir()
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "e2e.sqlite3"),
-        "PORTAL_ENV": "testing", "SECRET_KEY": "e2e", "ARGON2_TIME_COST": 1,
-        "ARGON2_MEMORY_COST": 1024, "HUEY_IMMEDIATE": True,
-        "SIGNING_DEMO_PKI_DIR": str(tmp / "pki"), "DOCUMENTS_DIR": str(tmp / "documents"),
-    })
-    with app.app_context():
-        upgrade(directory=str(PROJECT / "migrations"))
-        area_services.load_official_areas()
-        db.session.commit()
-        _seed(tmp / "pki")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-signing", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with serve_portal(tmp, lambda: _seed(tmp / "pki"),
+                      SIGNING_DEMO_PKI_DIR=str(tmp / "pki"),
+                      DOCUMENTS_DIR=str(tmp / "documents")) as (_app, url):
+        yield url
 
 
 def test_chair_signs_the_confirmation_list(live_server, page):  # noqa: F811
