@@ -347,18 +347,25 @@ def _guard_size(count: int) -> None:
                                 num=MAX_PER_DOCUMENT))
 
 
-def sign_committee_list(user: User, pin: str, filters: Filters | None = None,
-                        person_ids: list[int] | None = None) -> SignedDocument:
-    """The chair signs the commune's confirmation list; its persons become confirmed."""
-    credential, signer = unlock(user, pin)
-    commune = user.area
-    persons, total = awaiting_committee(commune.id, filters)
+def _awaiting_snapshots(commune_id: int, filters: Filters | None,
+                        person_ids: list[int] | None) -> list[dict[str, Any]]:
+    """The commune's persons awaiting confirmation (those of ``person_ids`` among them when
+    given), refused when none or too many, as the snapshots a document records."""
+    persons, total = awaiting_committee(commune_id, filters)
     if person_ids is not None:
         wanted = set(person_ids)
         persons = [p for p in persons if p.id in wanted]
         total = len(persons)
     _guard_size(total)
-    snapshots = person_snapshots(persons)
+    return person_snapshots(persons)
+
+
+def sign_committee_list(user: User, pin: str, filters: Filters | None = None,
+                        person_ids: list[int] | None = None) -> SignedDocument:
+    """The chair signs the commune's confirmation list; its persons become confirmed."""
+    credential, signer = unlock(user, pin)
+    commune = user.area
+    snapshots = _awaiting_snapshots(commune.id, filters, person_ids)
     document = _new_document(DocumentKind.COMMITTEE_LIST, commune.id,
                              f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}", user)
     built = documents.committee_list(commune, snapshots, user.display_name,
@@ -478,13 +485,7 @@ def record_minutes(user: User, content: bytes, filters: Filters | None = None,
         raise SigningRefused(_l("The scan is larger than %(size)s MB.",
                                 size=limit // (1024 * 1024)))
     commune = user.area
-    persons, total = awaiting_committee(commune.id, filters)
-    if person_ids is not None:
-        wanted = set(person_ids)
-        persons = [p for p in persons if p.id in wanted]
-        total = len(persons)
-    _guard_size(total)
-    snapshots = person_snapshots(persons)
+    snapshots = _awaiting_snapshots(commune.id, filters, person_ids)
     document = _new_document(DocumentKind.MINUTES, commune.id,
                              f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}", user)
     document.media_type = kind[0]
