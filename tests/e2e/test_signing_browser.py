@@ -107,4 +107,18 @@ def test_chair_signs_the_confirmation_list(live_server, page):  # noqa: F811
     page.locator("a[href*='/verify/']").click()
     expect(page.get_by_test_id("verdict")).to_have_attribute("data-ok", "true")
     page.screenshot(path=str(SCREENSHOTS / "e2e-verify.png"), full_page=True)
+
+    # The chair revokes it: without a reason the refusal stands beside the field, in
+    # Vietnamese; with one the document is revoked and verification says so.
+    page.go_back()
+    page.get_by_text("Thu hồi văn bản này").click()
+    page.get_by_role("button", name="Thu hồi", exact=True).click()
+    expect(page.locator("#reason-error")).to_contain_text("Hãy nêu lý do thu hồi")
+    page.locator("textarea[name=reason]").fill("Ký nhầm danh sách")
+    page.get_by_role("button", name="Thu hồi", exact=True).click()
+    expect(page.get_by_test_id("document-state")).to_have_attribute("data-state", "revoked")
+    expect(page.get_by_test_id("revocation")).to_contain_text("Ký nhầm danh sách")
+    page.screenshot(path=str(SCREENSHOTS / "e2e-revoked.png"), full_page=True)
+    page.locator("a[href*='/verify/']").click()
+    expect(page.get_by_test_id("portal-state")).to_have_attribute("data-state", "revoked")
     assert errors == []
