@@ -48,6 +48,7 @@ from bench import (
     database_url,
 )
 from bench.run import database_version, machine
+from portal.registry.matching import MATCH_WORK_MEM
 
 MARKER = MATCHING_MARKER
 PG_TARGET_RATIO = 2.0
@@ -253,6 +254,118 @@ def plans(engine: sa.Engine, kind: str, seen, commune_id: int) -> list[str]:
     return out
 
 
+# --- the floor: what any design must at least do, measured on the same tables -------------
+
+# The explanations' labels as small integer codes, for the narrowest durable design.
+NARROW_CODES = {
+    "missing": 1, "not_digits": 2, "bad_length": 3, "bad_province": 4,
+    "sex_contradicts": 5, "century_contradicts": 6, "year_contradicts": 7,
+    "identical": 1, "case_or_spacing": 2, "diacritics": 3, "typo": 4, "different": 5,
+    "lower_precision": 6, "day_month_swapped": 7,
+}  # fmt: skip
+NARROW_OUTER = (
+    "SELECT c.person_id, c.commune_id, c.person_version, CASE WHEN c.\"foreign\" THEN 1 "
+    "WHEN c.issue = 1 THEN 2 WHEN c.issue IN (2, 3, 4) THEN 3 WHEN c.register_id IS NULL "
+    "THEN 4 WHEN c.name IN (1, 2) AND c.birth = 1 AND c.sex = 1 THEN 5 ELSE 6 END::smallint "
+    "AS outcome, c.issue, c.name, c.distance, c.birth, c.sex FROM ({inner}) AS c"
+)
+
+
+def floor_sql(app) -> dict[str, str]:
+    """The matching's own per-field comparisons (``compared_rows``, every person, the
+    outcome read from them) as PostgreSQL text: with the portal's labels, and with the
+    labels turned into smallint codes (the narrowest rows a durable design could write)."""
+    import re
+
+    from sqlalchemy.dialects import postgresql
+
+    from portal.records.models import Person
+    from portal.registry.matching import compared_rows, outcome_case
+
+    def text(query) -> str:
+        compiled = query.compile(dialect=postgresql.dialect(),
+                                 compile_kwargs={"literal_binds": True})
+        return str(compiled).replace("%%", "%")
+
+    with app.app_context():
+        # OFFSET 0 keeps the comparisons in their subquery, computed once per person (a
+        # flattened subquery would repeat each CASE wherever the outcome reads it).
+        inner = compared_rows(sa.true()).add_columns(Person.commune_id).offset(0)
+        c = inner.subquery("c")
+        labels = text(sa.select(
+            c.c.person_id, c.c.commune_id, c.c.person_version,
+            outcome_case(c.c).label("outcome"), c.c.issue, c.c.name, c.c.distance,
+            c.c.birth, c.c.sex,
+        ))
+        inner_text = text(inner)
+
+    def code(match: re.Match) -> str:
+        return f"{match.group(1)} {NARROW_CODES[match.group(2)]}::smallint"
+
+    narrow_inner = re.sub(r"\b(THEN|ELSE) '([a-z_]+)'", code, inner_text)
+    narrow_inner = narrow_inner.replace("THEN 0 ELSE levenshtein", "THEN 0::smallint ELSE "
+                                        "levenshtein")
+    leftover = re.search(r"\b(THEN|ELSE) '[a-z_]+'", narrow_inner)
+    if leftover:
+        raise SystemExit(f"floor: a label left in the narrow SQL: {leftover.group(0)}")
+    return {"labels": labels, "narrow": NARROW_OUTER.format(inner=narrow_inner)}
+
+
+def time_floor(app, engine: sa.Engine, repeat: int, log=print) -> dict:
+    """PostgreSQL: the least that matching every person with explanations costs here, in
+    any design, each the best of ``repeat`` (after a warm-up for the first):
+
+    - ``explain_temp``: the comparisons written to a temp table (no WAL, no key);
+    - ``lean_labels``: written durably by ``CREATE TABLE … AS`` (parallel, unlike
+      ``INSERT … SELECT``), then its primary key and (commune, outcome) index built in
+      bulk, committed — the leanest "results written", with no status kept anywhere else;
+    - ``lean_narrow``: the same with the labels as smallint codes;
+    - ``status_copy``: one ``UPDATE`` carrying an outcome into ``person.status`` for
+      every person (triggers as deployed), rolled back.
+    """
+    sql = floor_sql(app)
+    raw = engine.raw_connection()
+    out: dict = {}
+    try:
+        conn = raw.driver_connection
+        cur = conn.cursor()
+        cur.execute("SET jit = off")
+        cur.execute(f"SET work_mem = '{MATCH_WORK_MEM}'")
+        conn.commit()
+
+        def best(label: str, statements: list[str], rollback: bool = False,
+                 warmup: bool = False) -> None:
+            times = []
+            for _ in range(repeat + (1 if warmup else 0)):
+                cur.execute("DROP TABLE IF EXISTS bench_floor")
+                conn.commit()
+                started = time.perf_counter()
+                for statement in statements:
+                    cur.execute(statement)
+                if rollback:
+                    conn.rollback()
+                else:
+                    conn.commit()
+                times.append(time.perf_counter() - started)
+            times = times[1:] if warmup else times
+            out[label] = {"best": min(times), "runs": times}
+            log(f"  floor {label}: {min(times):.3f} s (runs {fmt_list(times)})")
+
+        durable = ["ALTER TABLE bench_floor ADD PRIMARY KEY (person_id)",
+                   "CREATE INDEX ON bench_floor (commune_id, outcome)"]
+        best("explain_temp", ["CREATE TEMP TABLE bench_floor AS " + sql["labels"]], warmup=True)
+        best("lean_labels", ["CREATE TABLE bench_floor AS " + sql["labels"], *durable])
+        best("lean_narrow", ["CREATE TABLE bench_floor AS " + sql["narrow"], *durable])
+        best("status_copy", ["UPDATE person SET status = 'matched' "
+                             "WHERE status = 'unverified'"], rollback=True)
+        cur.execute("DROP TABLE IF EXISTS bench_floor")
+        conn.commit()
+        cur.close()
+    finally:
+        raw.close()
+    return out
+
+
 # --- one database --------------------------------------------------------------------------
 
 
@@ -297,6 +410,8 @@ def run_database(kind: str, repeat: int, log=print) -> dict:
         log(f"  baseline (b) bare join written to a temp table: "
             f"{baselines['write_best']:.3f} s (runs {fmt_list(baselines['write_s'])})")
 
+        floor = time_floor(app, engine, repeat, log) if kind == "postgresql" else None
+
         first = run_matching(app, kind, communes)
         log(f"  first matching: {first['seconds']:.2f} s, {first['checked']:,} checked, "
             f"{first['outcomes']}")
@@ -329,6 +444,7 @@ def run_database(kind: str, repeat: int, log=print) -> dict:
         "rerun": rerun,
         "fields": fields,
         "plans": plan_texts,
+        "floor": floor,
         "ratio_first": first["seconds"] / write,
         "ratio_rerun": rerun["seconds"] / write,
         "ratio_first_count": first["seconds"] / baselines["count_best"],
@@ -388,6 +504,7 @@ def section(r: dict) -> list[str]:
         + ", ".join(f"{k} {n:,}" for k, n in sorted(b["baseline_outcomes"].items()))
         + f"; baseline (a) counted {b['differing']:,} joined rows that differ.",
         "",
+        *floor_lines(r),
         "Field results: "
         + "; ".join(f"{col} " + ", ".join(f"{k} {n:,}" for k, n in vals.items())
                     for col, vals in r["fields"].items() if col != "person_status")
@@ -422,6 +539,39 @@ def section(r: dict) -> list[str]:
         out += ["```", plan, "```", ""]
     out += ["</details>", ""]
     return out
+
+
+FLOOR_LABELS = {
+    "explain_temp": "the per-field comparisons of every person (`compared_rows`, outcome "
+                    "read from them) written to a temp table: no WAL, no key",
+    "lean_labels": "the same written durably by `CREATE TABLE … AS` (parallel), primary key "
+                   "and (commune, outcome) index built after, committed: no status kept "
+                   "elsewhere, no per-commune work",
+    "lean_narrow": "the same with every label a smallint code (the narrowest rows)",
+    "status_copy": "one `UPDATE` copying an outcome into `person.status` for every person "
+                   "(triggers as deployed; rolled back)",
+}
+
+
+def floor_lines(r: dict) -> list[str]:
+    """The floor table (PostgreSQL): what any design must at least pay on these tables."""
+    floor = r.get("floor")
+    if not floor:
+        return []
+    write = r["baselines"]["write_best"]
+    out = [
+        "The floor on this machine, in the same run (best of "
+        f"{r['repeat']}): what any design must at least pay for 1,000,000 explained "
+        "results, against the same baseline (b).",
+        "",
+        "| step | s | ratio to (b) |",
+        "|---|--:|--:|",
+    ]
+    for key, label in FLOOR_LABELS.items():
+        if key in floor:
+            out.append(f"| {label} | {floor[key]['best']:.2f} | "
+                       f"{floor[key]['best'] / write:.2f} |")
+    return out + [""]
 
 
 def seed_line(kind: str) -> str:

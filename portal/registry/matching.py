@@ -130,6 +130,51 @@ def _comparisons(p: type[Person], r):
     return name, distance, birth, sex
 
 
+def compared_rows(where) -> sa.Select:
+    """Per person chosen by ``where``: the ID check and, field by field, how the record
+    differs from the register entry with the same ID number (NULLs for foreigners)."""
+    p = Person
+    r = sa.orm.aliased(RegisterEntry, name="r")
+    issue = sql_issue(p.id_number, p.sex, p.birth_date, p.nationality)
+    name, distance, birth, sex = _comparisons(p, r)
+    foreign = p.nationality != "VN"
+    return (
+        sa.select(
+            p.id.label("person_id"),
+            p.version.label("person_version"),
+            foreign.label("foreign"),
+            r.id_number.label("register_id"),
+            sa.case((foreign, sa.null()), else_=issue).label("issue"),
+            sa.case((foreign, sa.null()), else_=name).label("name"),
+            sa.case((foreign, sa.null()), else_=distance).label("distance"),
+            sa.case((foreign, sa.null()), else_=birth).label("birth"),
+            sa.case((foreign, sa.null()), else_=sex).label("sex"),
+        )
+        .select_from(p)
+        .outerjoin(r, r.id_number == p.id_number)
+        .where(where)
+    )
+
+
+def outcome_case(c):
+    """The outcome, read from the columns of ``compared_rows``."""
+    return sa.case(
+        (c.foreign, Outcome.EXEMPT.value),
+        (c.issue == "missing", Outcome.MISSING_ID.value),
+        (c.issue.in_(INVALID_CODES), Outcome.INVALID_ID.value),
+        (c.register_id.is_(None), Outcome.NOT_FOUND.value),
+        (
+            sa.and_(
+                c.name.in_((NameResult.IDENTICAL.value, NameResult.CASE_OR_SPACING.value)),
+                c.birth == BirthResult.IDENTICAL.value,
+                c.sex == SexResult.IDENTICAL.value,
+            ),
+            Outcome.MATCHED.value,
+        ),
+        else_=Outcome.MISMATCH.value,
+    )
+
+
 def _stale_results(commune_id: int, latest: int | None, full: bool):
     """The commune's results that must be computed again."""
     m, p = MatchResult, Person
@@ -254,48 +299,12 @@ def _match_slice(
     ] if adapter.needs_numbers else []
     extract_id = adapter.prepare(numbers)
     checked_at = utcnow()
-    p = Person
-    r = sa.orm.aliased(RegisterEntry, name="r")
-    issue = sql_issue(p.id_number, p.sex, p.birth_date, p.nationality)
-    name, distance, birth, sex = _comparisons(p, r)
-    foreign = p.nationality != "VN"
     # Each comparison is computed once, in a materialised CTE (inlined, both databases
     # would evaluate every CASE again wherever the outcome repeats it); the outcome is then
     # read from its columns.
-    compared = (
-        sa.select(
-            p.id.label("person_id"),
-            p.version.label("person_version"),
-            foreign.label("foreign"),
-            r.id_number.label("register_id"),
-            sa.case((foreign, sa.null()), else_=issue).label("issue"),
-            sa.case((foreign, sa.null()), else_=name).label("name"),
-            sa.case((foreign, sa.null()), else_=distance).label("distance"),
-            sa.case((foreign, sa.null()), else_=birth).label("birth"),
-            sa.case((foreign, sa.null()), else_=sex).label("sex"),
-        )
-        .select_from(p)
-        .outerjoin(r, r.id_number == p.id_number)
-        .where(in_slice)
-        .cte("compared")
-        .prefix_with("MATERIALIZED")
-    )
+    compared = compared_rows(in_slice).cte("compared").prefix_with("MATERIALIZED")
     c = compared.c
-    outcome = sa.case(
-        (c.foreign, Outcome.EXEMPT.value),
-        (c.issue == "missing", Outcome.MISSING_ID.value),
-        (c.issue.in_(INVALID_CODES), Outcome.INVALID_ID.value),
-        (c.register_id.is_(None), Outcome.NOT_FOUND.value),
-        (
-            sa.and_(
-                c.name.in_((NameResult.IDENTICAL.value, NameResult.CASE_OR_SPACING.value)),
-                c.birth == BirthResult.IDENTICAL.value,
-                c.sex == SexResult.IDENTICAL.value,
-            ),
-            Outcome.MATCHED.value,
-        ),
-        else_=Outcome.MISMATCH.value,
-    )
+    outcome = outcome_case(c)
     select = sa.select(
         c.person_id,
         sa.literal(commune.id),
