@@ -181,3 +181,23 @@ def test_counters_after_an_import_and_after_a_failed_one(make_person, make_site,
         names = set(db.session.scalars(sa.text(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")))
         assert {"tally_person_ai", "tally_dose_ai"} <= names
+
+
+def test_a_person_inserted_with_their_dose_in_one_statement_counts_the_dose_once(area):
+    """PostgreSQL: a data-modifying CTE inserts a person and their dose in one statement;
+    both statement triggers then see the dose. Only the dose's own trigger counts it (the
+    person's trigger once joined its new persons with the whole dose table as well)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has no data-modifying CTE; its row triggers count per row")
+    commune = area(OWN)
+    db.session.execute(sa.text(
+        "WITH p AS (INSERT INTO person (full_name, name_norm, name_folded, name_sort, sex, "
+        "birth_date, birth_precision, id_kind, nationality, commune_id, province_id, status, "
+        "version, created_at, updated_at) VALUES ('Nguyễn Văn An', 'nguyễn văn an', "
+        "'nguyen van an', 'an nguyen van', 'male', '1990-01-01', 'day', 'none', 'VN', :c, "
+        ":p, 'unverified', 1, now(), now()) RETURNING id) "
+        "INSERT INTO dose (person_id, dose_number, vaccine, vaccinated_on) "
+        "SELECT id, 1, 'AstraZeneca (Vaxzevria)', '2021-08-01' FROM p"),
+        {"c": commune.id, "p": commune.parent_id})
+    db.session.commit()
+    assert _tallies() == _truth()
