@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.auth.models import User
 from portal.core.forms import PortalForm
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
@@ -275,9 +276,13 @@ def _document_page(document: SignedDocument, form: RevokeForm | None = None,
     members = list(db.session.scalars(sa.select(DocumentMember)
                                       .where(DocumentMember.document_id == document.id)
                                       .order_by(DocumentMember.id).limit(2000)))
+    revocation = services.revocation_event(document)
+    # The banner names the revoker as people know them; the event keeps the user name.
+    revoker = db.session.get(User, revocation.actor_id) if revocation and revocation.actor_id \
+        else None
     return render("signing/document.html", status=status, document=document, members=members,
                   state=services.portal_state(document), state_labels=STATE_LABELS,
-                  kind_labels=KIND_LABELS, revocation=services.revocation_event(document),
+                  kind_labels=KIND_LABELS, revocation=revocation, revoker=revoker,
                   may_revoke=permissions.can_revoke(current_user, document),
                   revoke_form=form or RevokeForm(), message=message)
 

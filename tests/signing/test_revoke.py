@@ -54,6 +54,7 @@ def test_the_signer_revokes_with_a_reason(client, signed, awaiting):
 
     page = client.get(f"/signing/documents/{signed.id}").get_data(as_text=True)
     assert 'data-state="revoked"' in page and "Ký nhầm danh sách tháng trước" in page
+    assert "Trần Văn Đức" in page.split('data-testid="revocation"')[1].split("</div>")[0]
     assert "Thu hồi văn bản này" not in page  # nothing left to revoke
 
     # The public verification (the QR link and an upload of the file) says so.
