@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
 
     from portal.api.routes import bp as api_bp
+    from portal.auth import account_routes  # noqa: F401  (administrators' account pages)
     from portal.auth.routes import bp as auth_bp
     from portal.core.routes import bp as core_bp
     from portal.dashboard.routes import bp as dashboard_bp

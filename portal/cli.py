@@ -13,6 +13,7 @@ from portal.extensions import db
 
 
 def init_app(app: Flask) -> None:
+    from portal.auth.cli import users_group
     from portal.dashboard.cli import dashboard_group
     from portal.imports.cli import records_group
     from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(api_token_group)
     app.cli.add_command(feedback_group)
     app.cli.add_command(records_group)
+    app.cli.add_command(users_group)
 
 
 @click.group("areas", help="Administrative units.")

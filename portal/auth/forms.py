@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.core.forms import PortalForm
 
@@ -30,3 +31,38 @@ ROLE_LABELS = {
 
 def role_label(role) -> str:
     return str(ROLE_LABELS.get(getattr(role, "value", role), role))
+
+
+class AccountFields(PortalForm):
+    """What an administrator sets on an account; the choices come from the route (the
+    areas and sites of the administrator's province)."""
+
+    display_name = StringField(_l("Full name and title"), validators=[
+        DataRequired(_l("Give the person's name.")), Length(max=200)])
+    role = SelectField(_l("Role"), validate_choice=True,
+                       choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()])
+    area = SelectField(_l("Area"), validate_choice=True)
+    site = SelectField(_l("Vaccination site (site staff only)"), validate_choice=True)
+
+
+class NewAccountForm(AccountFields):
+    username = StringField(_l("Username"), validators=[
+        DataRequired(_l("Choose a username.")), Length(max=80)],
+        render_kw={"autocomplete": "off"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Choose a password."))],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Password again"), validators=[
+        EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"})
+
+
+class EditAccountForm(AccountFields):
+    active = BooleanField(_l("Active (may log in)"))
+
+
+class PasswordForm(PortalForm):
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Choose a password."))], render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("New password again"), validators=[
+        EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"})

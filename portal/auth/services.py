@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from sqlalchemy.orm import joinedload
 
+from portal.areas.models import Area, Site
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
 from portal.auth.models import LoginSession, Role, User
 from portal.auth.passwords import hash_password, needs_rehash, verify_password
+from portal.auth.permissions import ROLE_AREA_KINDS
 from portal.extensions import db
 from portal.models_base import utcnow
 
@@ -132,3 +137,124 @@ def create_user(
         actor=actor,
     )
     return user
+
+
+# --- managing accounts ----------------------------------------------------------------------
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,79}")
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountRefused(Exception):
+    """An account change that the rules refuse: each problem is (field, message for the
+    user), all of them at once, so that one correction round is enough."""
+
+    def __init__(self, problems: list[tuple[str, Any]]) -> None:
+        super().__init__("; ".join(str(message) for _field, message in problems))
+        self.problems = problems
+
+
+def username_problem(username: str) -> Any:
+    if not USERNAME_PATTERN.fullmatch(username):
+        return _l("A username has 3 to 80 characters: lower-case letters without accents, "
+                  "digits, dot, dash or underscore, starting with a letter or digit.")
+    if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        return _l("This username is taken.")
+    return None
+
+
+def password_problem(password: str) -> Any:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return _l("A password has at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    return None
+
+
+def placement_problem(role: Role, area: Area, site: Site | None) -> tuple[str, Any] | None:
+    """Why ``role`` cannot work in ``area`` (at ``site``): the field to blame and the
+    message; None when it can."""
+    if area.kind not in ROLE_AREA_KINDS[role]:
+        if role == Role.HEALTH_AUTHORITY:
+            return "area", _l("A health authority belongs to a province or a district.")
+        if role == Role.ADMIN:
+            return "area", _l("An administrator belongs to a province.")
+        return "area", _l("This role belongs to a commune or ward.")
+    if role == Role.VACCINATION_SITE:
+        if site is None:
+            return "site", _l("Choose the vaccination site of this account.")
+        if site.commune_id != area.id:
+            return "site", _l("This vaccination site is not in the chosen commune.")
+    elif site is not None:
+        return "site", _l("Only vaccination-site staff belong to a site.")
+    return None
+
+
+def _refuse_if(problems: list[tuple[str, Any]]) -> None:
+    if problems:
+        raise AccountRefused(problems)
+
+
+def end_sessions(user: User) -> None:
+    """Every open login session of ``user`` ends: their next request finds them logged out."""
+    db.session.execute(
+        sa.update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+def create_account(username: str, password: str, role: Role, area: Area, display_name: str,
+                   site: Site | None = None, actor: User | None = None) -> User:
+    """A new account, after the rules: username free and well-formed, a long enough
+    password, the role in an area (and a site) where it works."""
+    username = normalise_username(username)
+    problems = [(field, message) for field, message in (
+        ("username", username_problem(username)), ("password", password_problem(password)),
+    ) if message is not None]
+    placement = placement_problem(role, area, site)
+    _refuse_if(problems + ([placement] if placement else []))
+    return create_user(username, password, role, area, display_name.strip(), site=site,
+                       actor=actor)
+
+
+def update_account(account: User, display_name: str, role: Role, area: Area,
+                   site: Site | None, active: bool, actor: User | None = None) -> dict:
+    """Change an account; one audit event with what changed. An administrator cannot take
+    their own rights away (somebody must be left to give them back). A deactivated
+    account's sessions end at once."""
+    placement = placement_problem(role, area, site)
+    _refuse_if([placement] if placement else [])
+    if actor is not None and account.id == actor.id and (not active or role != Role.ADMIN):
+        _refuse_if([("active" if not active else "role",
+                     _l("You cannot deactivate your own account or take away your own "
+                        "administrator role."))])
+    before = {"display_name": account.display_name, "role": account.role,
+              "area": account.area.code, "site": account.site.code if account.site else None,
+              "active": account.active}
+    after = {"display_name": display_name.strip(), "role": role, "area": area.code,
+             "site": site.code if site else None, "active": active}
+    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    if not changes:
+        return changes
+    account.display_name = display_name.strip()
+    account.role = role
+    account.area = area
+    account.site = site
+    account.active = active
+    db.session.flush()
+    if not active:
+        end_sessions(account)
+    audit.record("user.update", "user", account.username, changes, actor=actor)
+    return changes
+
+
+def set_password(account: User, password: str, actor: User | None = None) -> None:
+    """A new password; every session of the account ends (whoever knew the old one is out).
+    The audit event says that it changed, never what to."""
+    problem = password_problem(password)
+    if problem is not None:
+        _refuse_if([("password", problem)])
+    account.password_hash = hash_password(password)
+    db.session.flush()
+    end_sessions(account)
+    audit.record("user.password", "user", account.username, {"password": ["…", "…"]},
+                 actor=actor)

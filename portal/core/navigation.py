@@ -21,6 +21,7 @@ def navigation() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
     from portal.auth.models import Role
+    from portal.auth.permissions import can_manage_accounts
     from portal.feedback.permissions import can_use_queue
     from portal.imports.permissions import can_import
     from portal.registry.permissions import can_import_extract
@@ -49,6 +50,8 @@ def navigation() -> list[NavLink]:
          request.blueprint == "signing"),
         (can_use_queue(current_user), _l("Complaints"), "feedback.show_queue", {},
          request.blueprint == "feedback"),
+        (can_manage_accounts(current_user), _l("Accounts"), "auth.list_accounts", {},
+         endpoint.startswith("auth.") and "account" in endpoint),
     ]
     return [NavLink(str(label), url_for(target, **args), active)
             for shown, label, target, args, active in items if shown]

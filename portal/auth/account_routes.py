@@ -1,0 +1,280 @@
+"""Administrators' pages: the accounts of their province — list (filters, pages, export),
+a new account, changes, a new password. Routes on the auth blueprint, imported by
+``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import TypeVar
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
+
+from portal.areas.models import Area, AreaKind, Site
+from portal.audit import services as audit
+from portal.auth import permissions, services
+from portal.auth.forms import (
+    ROLE_LABELS,
+    AccountFields,
+    EditAccountForm,
+    NewAccountForm,
+    PasswordForm,
+    role_label,
+)
+from portal.auth.models import Role, User
+from portal.auth.routes import bp
+from portal.core import export
+from portal.core.export import Column
+from portal.core.rendering import render
+from portal.extensions import db
+from portal.text import fold
+
+PAGE_SIZE = 50
+STATES = {"active": _l("Active"), "inactive": _l("Deactivated"), "all": _l("All")}
+
+
+@dataclass
+class Filters:
+    q: str = ""
+    role: str = ""
+    area: str = ""
+    state: str = "active"
+
+    @classmethod
+    def from_request(cls) -> Filters:
+        args = request.args
+        role = args.get("role", "")
+        state = args.get("state", "active")
+        return cls(q=args.get("q", "").strip()[:100],
+                   role=role if role in ROLE_LABELS else "",
+                   area=args.get("area", "").strip()[:10],
+                   state=state if state in STATES else "active")
+
+    def args(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+def _managed_or_404(account_id: int) -> User:
+    account = db.get_or_404(User, account_id)
+    if permissions.can_manage_accounts(current_user) and not permissions.manages(
+            current_user, account):
+        abort(404)  # another province's account: its existence is not revealed
+    return account
+
+
+def _require_admin() -> None:
+    if not permissions.can_manage_accounts(current_user):
+        abort(403)
+
+
+def _accounts(filters: Filters) -> list[User]:
+    """The accounts of the administrator's province that pass the filters, by area and
+    username. A name search folds diacritics like the records' search; a province has at
+    most a few thousand accounts, so the folding is done here rather than in a column."""
+    query = (sa.select(User).join(Area, Area.id == User.area_id)
+             .options(joinedload(User.area), joinedload(User.site))
+             .where(User.area_id.in_(permissions.areas_managed_by(current_user)))
+             .order_by(Area.code, User.username))
+    if filters.role:
+        query = query.where(User.role == filters.role)
+    if filters.area:
+        query = query.where(Area.code == filters.area)
+    if filters.state != "all":
+        query = query.where(User.active.is_(filters.state == "active"))
+    accounts = list(db.session.scalars(query))
+    if filters.q:
+        wanted = fold(filters.q)
+        accounts = [a for a in accounts
+                    if wanted in a.username or wanted in fold(a.display_name)]
+    return accounts
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _areas() -> list[Area]:
+    order = sa.case((Area.kind == AreaKind.PROVINCE, 0), (Area.kind == AreaKind.DISTRICT, 1),
+                    else_=2)
+    return list(db.session.scalars(
+        sa.select(Area).where(Area.id.in_(permissions.areas_managed_by(current_user)))
+        .order_by(order, Area.name)))
+
+
+def _sites() -> list[Site]:
+    return list(db.session.scalars(
+        sa.select(Site).where(Site.commune_id.in_(permissions.areas_managed_by(current_user)))
+        .order_by(Site.name)))
+
+
+AnyAccountForm = TypeVar("AnyAccountForm", bound=AccountFields)
+
+
+def _with_choices(form: AnyAccountForm) -> AnyAccountForm:
+    form.area.choices = [SelectChoice(a.code, f"{a.name} ({a.code})") for a in _areas()]
+    form.site.choices = [SelectChoice("", "—")] + [
+        SelectChoice(s.code, f"{s.name} ({s.code})") for s in _sites()]
+    return form
+
+
+def _placement(form: AccountFields) -> tuple[Role, Area, Site | None]:
+    area = permissions.area_managed_by(current_user, form.area.data)
+    if area is None:  # the choices already refuse it; kept as the rule's own check
+        abort(404)
+    site = None
+    if form.site.data:
+        site = db.session.scalar(sa.select(Site).where(Site.code == form.site.data))
+    return Role(form.role.data), area, site
+
+
+def _refused(form: AccountFields | PasswordForm, error: services.AccountRefused) -> None:
+    for name, message in error.problems:
+        field = getattr(form, name, None) or form.password
+        field.errors = [*field.errors, str(message)]
+
+
+@bp.get("/admin/accounts")
+@login_required
+def list_accounts():
+    _require_admin()
+    filters = Filters.from_request()
+    accounts = _accounts(filters)
+    page = _page_number()
+    pages = max(1, -(-len(accounts) // PAGE_SIZE))
+    page = min(page, pages)
+    rows = accounts[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    return render("auth/accounts.html", fragments={"accounts-results": "results"},
+                  rows=rows, total=len(accounts), page=page, pages=pages, filters=filters,
+                  areas=_areas(), role_labels=ROLE_LABELS, states=STATES,
+                  role_label=role_label)
+
+
+EXPORT_COLUMNS = [
+    Column(_l("Username"), lambda u: u.username, 24),
+    Column(_l("Full name and title"), lambda u: u.display_name, 32),
+    Column(_l("Role"), lambda u: role_label(u.role), 20),
+    Column(_l("Area code"), lambda u: u.area.code, 10),
+    Column(_l("Area"), lambda u: u.area.name, 28),
+    Column(_l("Vaccination site"), lambda u: u.site.name if u.site else "", 28),
+    Column(_l("Active"), lambda u: _("yes") if u.active else _("no"), 10),
+    Column(_l("Created"), lambda u: u.created_at, 18),
+]
+# The same columns over rows already read: the export's audit event commits first, and a
+# commit expires the accounts that the download is then written from.
+SNAPSHOT_COLUMNS = [Column(c.label, itemgetter(i), c.width) for i, c in enumerate(EXPORT_COLUMNS)]
+
+
+@bp.get("/admin/accounts/export.<any(xlsx, csv):fmt>")
+@login_required
+def export_accounts(fmt: str):
+    _require_admin()
+    filters = Filters.from_request()
+    rows = [[c.value(u) for c in EXPORT_COLUMNS] for u in _accounts(filters)]
+    audit.record("user.export", "area", current_user.area.code,
+                 {"rows": [None, len(rows)], "format": [None, fmt],
+                  "filters": [None, filters.args()]})
+    db.session.commit()
+    return export.response(fmt, SNAPSHOT_COLUMNS, [rows],
+                           f"tai-khoan-{current_user.area.code}", _("Accounts"))
+
+
+def _new_page(form: NewAccountForm, status: int = 200):
+    return render("auth/account_new.html", status=status, form=form)
+
+
+@bp.get("/admin/accounts/new")
+@login_required
+def new_account():
+    _require_admin()
+    return _new_page(_with_choices(NewAccountForm()))
+
+
+@bp.post("/admin/accounts/new")
+@login_required
+def create_account():
+    _require_admin()
+    form = _with_choices(NewAccountForm(request.form))
+    if not form.validate():
+        return _new_page(form, 422)
+    role, area, site = _placement(form)
+    try:
+        account = services.create_account(form.username.data, form.password.data, role, area,
+                                          form.display_name.data, site=site,
+                                          actor=current_user)
+    except services.AccountRefused as error:
+        db.session.rollback()
+        _refused(form, error)
+        return _new_page(form, 422)
+    db.session.commit()
+    flash(_("Account %(username)s created.", username=account.username), "success")
+    return redirect(url_for("auth.show_account", account_id=account.id), 303)
+
+
+def _account_page(account: User, form: EditAccountForm | None = None,
+                  password_form: PasswordForm | None = None, status: int = 200):
+    if form is None:
+        form = EditAccountForm(data={
+            "display_name": account.display_name, "role": account.role.value,
+            "area": account.area.code, "site": account.site.code if account.site else "",
+            "active": account.active})
+    _with_choices(form)
+    return render("auth/account.html", status=status, account=account, form=form,
+                  password_form=password_form or PasswordForm(), role_label=role_label)
+
+
+@bp.get("/admin/accounts/<int(max=2147483647):account_id>")
+@login_required
+def show_account(account_id: int):
+    account = _managed_or_404(account_id)
+    _require_admin()
+    return _account_page(account)
+
+
+@bp.post("/admin/accounts/<int(max=2147483647):account_id>")
+@login_required
+def update_account(account_id: int):
+    account = _managed_or_404(account_id)
+    _require_admin()
+    form = EditAccountForm(request.form)
+    _with_choices(form)
+    if not form.validate():
+        return _account_page(account, form, status=422)
+    role, area, site = _placement(form)
+    try:
+        changes = services.update_account(account, form.display_name.data, role, area, site,
+                                          form.active.data, actor=current_user)
+    except services.AccountRefused as error:
+        db.session.rollback()
+        _refused(form, error)
+        return _account_page(db.session.get(User, account_id) or account, form, status=422)
+    db.session.commit()
+    flash(_("Changes saved.") if changes else _("Nothing changed."), "success")
+    return redirect(url_for("auth.show_account", account_id=account.id), 303)
+
+
+@bp.post("/admin/accounts/<int(max=2147483647):account_id>/password")
+@login_required
+def set_account_password(account_id: int):
+    account = _managed_or_404(account_id)
+    _require_admin()
+    password_form = PasswordForm(request.form)
+    if not password_form.validate():
+        return _account_page(account, password_form=password_form, status=422)
+    try:
+        services.set_password(account, password_form.password.data, actor=current_user)
+    except services.AccountRefused as error:
+        db.session.rollback()
+        _refused(password_form, error)
+        return _account_page(account, password_form=password_form, status=422)
+    db.session.commit()
+    flash(_("New password set; the account's open sessions have ended."), "success")
+    return redirect(url_for("auth.show_account", account_id=account.id), 303)

@@ -1,0 +1,108 @@
+"""``flask --app wsgi users …``: accounts from the command line — the first administrator
+of a new installation, and a way back in when nobody can log in. Each command commits once;
+the audit events name no actor (the command line)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+import click
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from portal.areas.models import Area, Site
+from portal.auth import services
+from portal.auth.forms import role_label
+from portal.auth.models import Role, User
+from portal.extensions import db
+
+PASSWORD_ENV = "PORTAL_NEW_PASSWORD"
+
+
+@click.group("users", help="User accounts.")
+def users_group() -> None:
+    pass
+
+
+def _password() -> str:
+    """From PORTAL_NEW_PASSWORD (scripts), else asked twice without echo."""
+    return os.environ.get(PASSWORD_ENV) or click.prompt(
+        _("Password"), hide_input=True, confirmation_prompt=True)
+
+
+def _fail(message: object) -> NoReturn:
+    click.echo(str(message), err=True)
+    sys.exit(1)
+
+
+def _account(username: str) -> User:
+    account = db.session.scalar(
+        sa.select(User).where(User.username == services.normalise_username(username)))
+    if account is None:
+        _fail(_("No account named %(username)s.", username=username))
+    return account
+
+
+@users_group.command("create", help="Create an account (password asked, or from "
+                                    f"{PASSWORD_ENV}).")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--area", "area_code", required=True, help="Official code of the area.")
+@click.option("--name", "display_name", required=True, help="Full name and title.")
+@click.option("--site", "site_code", default=None, help="Site code (site staff only).")
+def users_create(username: str, role: str, area_code: str, display_name: str,
+                 site_code: str | None) -> None:
+    area = db.session.scalar(sa.select(Area).where(Area.code == area_code))
+    if area is None:
+        _fail(_("No area with code %(code)s (load them first: flask --app wsgi areas load).",
+                code=area_code))
+    site = None
+    if site_code:
+        site = db.session.scalar(sa.select(Site).where(Site.code == site_code))
+        if site is None:
+            _fail(_("No vaccination site with code %(code)s.", code=site_code))
+    try:
+        account = services.create_account(username, _password(), Role(role), area,
+                                          display_name, site=site)
+    except services.AccountRefused as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(_("Account %(username)s created: %(role)s, %(area)s.", username=account.username,
+                 role=role_label(account.role), area=account.area.name))
+
+
+@users_group.command("set-password", help="Set a new password; the account's sessions end.")
+@click.argument("username")
+def users_set_password(username: str) -> None:
+    account = _account(username)
+    try:
+        services.set_password(account, _password())
+    except services.AccountRefused as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(_("New password set for %(username)s.", username=account.username))
+
+
+@users_group.command("deactivate", help="Deactivate an account; its sessions end at once.")
+@click.argument("username")
+def users_deactivate(username: str) -> None:
+    account = _account(username)
+    services.update_account(account, account.display_name, account.role, account.area,
+                            account.site, active=False)
+    db.session.commit()
+    click.echo(_("Account %(username)s deactivated.", username=account.username))
+
+
+@users_group.command("list", help="List the accounts (of one area with --area).")
+@click.option("--area", "area_code", default=None)
+def users_list(area_code: str | None) -> None:
+    query = sa.select(User).join(Area, Area.id == User.area_id).order_by(Area.code, User.username)
+    if area_code:
+        query = query.where(Area.code == area_code)
+    deactivated = _("deactivated")
+    for account in db.session.scalars(query):
+        state = "" if account.active else f"  ({deactivated})"
+        click.echo(f"{account.username:<28} {role_label(account.role):<22} {account.area.code:<6} "
+                   f"{account.area.name}{state}")

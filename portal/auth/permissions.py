@@ -1,0 +1,53 @@
+"""Who manages which accounts: the one place these rules live.
+
+An administrator manages the accounts of their province: those whose area is the province
+itself or a unit inside it. Nobody else manages accounts (the command line does it for the
+first administrator, before anyone can log in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from portal.areas.models import Area, AreaKind
+from portal.auth.models import Role, User
+from portal.extensions import db
+
+
+def can_manage_accounts(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role == Role.ADMIN
+
+
+def areas_managed_by(user: User) -> sa.Select:
+    """The ids of the areas whose accounts ``user`` manages."""
+    province = user.area.province_id or user.area.id
+    return sa.select(Area.id).where(sa.or_(Area.id == province, Area.province_id == province))
+
+
+def area_managed_by(user: User, code: str | None) -> Area | None:
+    """The area with that code when ``user`` manages its accounts, else None (404)."""
+    if not code:
+        return None
+    area = db.session.scalar(sa.select(Area).where(Area.code == code.strip()))
+    if area is None:
+        return None
+    province = user.area.province_id or user.area.id
+    return area if province in (area.id, area.province_id) else None
+
+
+def manages(user: User, account: User) -> bool:
+    return can_manage_accounts(user) and area_managed_by(user, account.area.code) is not None
+
+
+# Where each role works (seed 000): the commune's police, health station and committee;
+# a vaccination site's staff (the site's commune is their area); health authorities of a
+# province or a district; administrators of a province.
+ROLE_AREA_KINDS = {
+    Role.POLICE: (AreaKind.COMMUNE,),
+    Role.HEALTH_STATION: (AreaKind.COMMUNE,),
+    Role.COMMITTEE: (AreaKind.COMMUNE,),
+    Role.VACCINATION_SITE: (AreaKind.COMMUNE,),
+    Role.HEALTH_AUTHORITY: (AreaKind.PROVINCE, AreaKind.DISTRICT),
+    Role.ADMIN: (AreaKind.PROVINCE,),
+}
