@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
 
     from portal.api.routes import bp as api_bp
+    from portal.audit.routes import bp as audit_bp
     from portal.auth import account_routes  # noqa: F401  (administrators' account pages)
     from portal.auth.routes import bp as auth_bp
     from portal.core.routes import bp as core_bp
@@ -62,6 +63,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(jobs_bp)

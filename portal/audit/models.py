@@ -17,6 +17,8 @@ class AuditEvent(Model):
     __table_args__ = (
         sa.Index("ix_audit_event_entity", "entity_type", "entity_id", "occurred_at"),
         sa.Index("ix_audit_event_action_time", "action", "occurred_at"),
+        # The trail page: an area's events, newest first (keyset on the id).
+        sa.Index("ix_audit_event_area_id", "actor_area", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,6 +20,7 @@ class NavLink:
 def navigation() -> list[NavLink]:
     if not current_user.is_authenticated:
         return []
+    from portal.audit.permissions import can_read_trail
     from portal.auth.models import Role
     from portal.auth.permissions import can_manage_accounts
     from portal.feedback.permissions import can_use_queue
@@ -52,6 +53,8 @@ def navigation() -> list[NavLink]:
          request.blueprint == "feedback"),
         (can_manage_accounts(current_user), _l("Accounts"), "auth.list_accounts", {},
          endpoint.startswith("auth.") and "account" in endpoint),
+        (can_read_trail(current_user), _l("Audit trail"), "audit.show_trail", {},
+         request.blueprint == "audit"),
     ]
     return [NavLink(str(label), url_for(target, **args), active)
             for shown, label, target, args, active in items if shown]

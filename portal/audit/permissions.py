@@ -1,0 +1,31 @@
+"""Who reads the audit trail, and whose events: the one place these rules live.
+
+Administrators and health authorities read the events of the people of their area (the
+area recorded with each event: the actor's, at the time). Events with no actor (the
+command line, the task queue's scheduled work) belong to no area and are not shown: a
+province's administrator must not read what was done in another province."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from portal.areas.models import Area, AreaKind
+from portal.audit.models import AuditEvent
+from portal.auth.models import Role, User
+
+READERS = frozenset({Role.ADMIN, Role.HEALTH_AUTHORITY})
+
+
+def can_read_trail(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role in READERS
+
+
+def events_in_scope(user: User) -> sa.ColumnElement[bool]:
+    own = user.area
+    if own.kind == AreaKind.PROVINCE:
+        inside = sa.or_(Area.id == own.id, Area.province_id == own.id)
+    else:
+        inside = sa.or_(Area.id == own.id, Area.parent_id == own.id)
+    return AuditEvent.actor_area.in_(sa.select(Area.code).where(inside))

@@ -1,0 +1,123 @@
+"""The audit trail page: who reads it and whose events, filters, keyset pages, fragment,
+export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal.audit import services as audit
+from portal.audit.models import AuditEvent
+from portal.auth.models import Role
+from portal.dashboard.services import local_today
+from portal.extensions import db
+from tests.conftest import CAO_BANG, HANOI, OTHER_PROVINCE, OWN
+
+
+@pytest.fixture
+def events(make_user):
+    """A change by a Ba Đình police officer, one in Cao Bằng, one by the command line."""
+    here = make_user(Role.POLICE, OWN, username="congan.badinh")
+    there = make_user(Role.POLICE, OTHER_PROVINCE, username="congan.caobang")
+    audit.record("person.update", "person", 41, {"full_name": ["Nguyen Van A", "Nguyễn Văn A"]},
+                 reason="Sửa dấu theo CCCD", actor=here)
+    audit.record("person.update", "person", 42, {"sex": ["male", "female"]}, actor=there)
+    audit.record("registry.match", "area", OWN, {"checked": [None, 10]})
+    db.session.commit()
+
+
+def _page(client, query=""):
+    response = client.get("/audit" + query)
+    return response, response.get_data(as_text=True)
+
+
+def test_an_administrator_reads_the_events_of_the_people_of_their_province(
+        client, login_as, events):
+    login_as(Role.ADMIN, HANOI)
+    response, page = _page(client)
+    assert response.status_code == 200
+    assert "congan.badinh" in page and "Nguyen Van A → Nguyễn Văn A" in page
+    assert "Sửa dấu theo CCCD" in page and 'href="/records/41"' in page
+    assert '<span class="text-muted">42</span>' not in page  # Cao Bằng's change
+    assert "<code>registry.match</code>" not in page  # no actor, no area: not shown
+
+
+def test_a_health_authority_reads_its_own_province(client, login_as, events):
+    login_as(Role.HEALTH_AUTHORITY, CAO_BANG)
+    _response, page = _page(client)
+    assert '<span class="text-muted">42</span>' in page
+    assert '<span class="text-muted">41</span>' not in page
+
+
+@pytest.mark.parametrize("role", [Role.POLICE, Role.HEALTH_STATION, Role.COMMITTEE,
+                                  Role.VACCINATION_SITE])
+def test_commune_roles_may_not_read_the_trail(client, login_as, role):
+    login_as(role, OWN)
+    assert client.get("/audit").status_code == 403
+    assert client.get("/audit/export.csv").status_code == 403
+    assert 'href="/audit"' not in client.get("/records").get_data(as_text=True)
+
+
+def test_filters_by_actor_action_entity_and_local_days(client, login_as, events):
+    login_as(Role.ADMIN, HANOI)
+    _r, page = _page(client, "?actor=CONGAN.BADINH")
+    assert page.count('data-testid="trail-row"') == 1 and "<code>person.update</code>" in page
+    _r, page = _page(client, "?action=auth")
+    assert "<code>auth.login</code>" in page and "<code>person.update</code>" not in page
+    _r, page = _page(client, "?entity_type=person&entity_id=41")
+    assert page.count('data-testid="trail-row"') == 1
+    today = local_today()
+    _r, page = _page(client, f"?since={today:%d/%m/%Y}&until={today:%d/%m/%Y}&action=person")
+    assert page.count('data-testid="trail-row"') == 1
+    yesterday = today - timedelta(days=1)
+    _r, page = _page(client, f"?until={yesterday:%d/%m/%Y}&action=person")
+    assert page.count('data-testid="trail-row"') == 0
+
+    response, page = _page(client, "?since=31/02/2026&actor=congan.badinh")
+    assert response.status_code == 422
+    assert 'id="trail-since-error"' in page and "dd/mm/yyyy" in page
+    assert 'value="congan.badinh"' in page  # what was typed stays
+
+
+def test_pages_go_back_in_time_without_overlap_and_answer_fragments(client, login_as,
+                                                                    make_user):
+    officer = make_user(Role.POLICE, OWN)
+    for n in range(60):
+        audit.record("person.update", "person", n + 1, {"phone": [None, str(n)]}, actor=officer)
+    db.session.commit()
+    admin = login_as(Role.ADMIN, HANOI)
+    del admin
+    _r, first = _page(client, "?action=person")
+    assert first.count('data-testid="trail-row"') == 50
+    older = re.search(r'href="(/audit\?[^"]*after=[^"]+)"', first).group(1).replace("&amp;", "&")
+    _r, second = _page(client, older[len("/audit"):])
+    assert second.count('data-testid="trail-row"') == 10
+    shown = re.findall(r'person <span class="text-muted">(\d+)</span>', first + second)
+    assert sorted(map(int, shown)) == list(range(1, 61))
+
+    fragment = client.get("/audit?action=person", headers={
+        "HX-Request": "true", "HX-Target": "trail-results"})
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="trail-results"') and "<html" not in body
+    assert "HX-Request" in fragment.headers["Vary"]
+
+
+def test_the_export_has_the_changes_neutralised_and_is_itself_audited(client, login_as,
+                                                                      make_user):
+    officer = make_user(Role.POLICE, OWN)
+    audit.record("person.update", "person", 7, {"full_name": ["A", "=1+1"]}, actor=officer)
+    db.session.commit()
+    login_as(Role.ADMIN, HANOI)
+    response = client.get("/audit/export.csv?action=person")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][0] == "Thời gian" and len(rows) == 2
+    assert rows[1][7] == "full_name: A → =1+1"
+    xlsx = client.get("/audit/export.xlsx?action=person")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "audit.export")) == 2
