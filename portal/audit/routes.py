@@ -7,7 +7,6 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -175,13 +174,12 @@ def export_trail(fmt: str):
         abort(422)
     # Read before the export's own event commits (a commit expires what was loaded), newest
     # first, at most EXPORT_LIMIT events: a whole national trail is not a spreadsheet.
-    rows = [[c.value(e) for c in EXPORT_COLUMNS] for e in db.session.scalars(
+    columns, rows = export.read_now(EXPORT_COLUMNS, db.session.scalars(
         sa.select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc())
-        .limit(EXPORT_LIMIT).execution_options(yield_per=EXPORT_BATCH))]
+        .limit(EXPORT_LIMIT).execution_options(yield_per=EXPORT_BATCH)))
     audit.record("audit.export", "area", current_user.area.code,
                  {"rows": [None, len(rows)], "format": [None, fmt],
                   "filters": [None, filters.args()]})
     db.session.commit()
-    columns = [Column(c.label, itemgetter(i), c.width) for i, c in enumerate(EXPORT_COLUMNS)]
     return export.response(fmt, columns, [rows], f"nhat-ky-{current_user.area.code}",
                            _("Audit trail"))

@@ -5,7 +5,6 @@ a new account, changes, a new password. Routes on the auth blueprint, imported b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -168,9 +167,6 @@ EXPORT_COLUMNS = [
     Column(_l("Active"), lambda u: _("yes") if u.active else _("no"), 10),
     Column(_l("Created"), lambda u: u.created_at, 18),
 ]
-# The same columns over rows already read: the export's audit event commits first, and a
-# commit expires the accounts that the download is then written from.
-SNAPSHOT_COLUMNS = [Column(c.label, itemgetter(i), c.width) for i, c in enumerate(EXPORT_COLUMNS)]
 
 
 @bp.get("/admin/accounts/export.<any(xlsx, csv):fmt>")
@@ -178,12 +174,12 @@ SNAPSHOT_COLUMNS = [Column(c.label, itemgetter(i), c.width) for i, c in enumerat
 def export_accounts(fmt: str):
     _require_admin()
     filters = Filters.from_request()
-    rows = [[c.value(u) for c in EXPORT_COLUMNS] for u in _accounts(filters)]
+    columns, rows = export.read_now(EXPORT_COLUMNS, _accounts(filters))
     audit.record("user.export", "area", current_user.area.code,
                  {"rows": [None, len(rows)], "format": [None, fmt],
                   "filters": [None, filters.args()]})
     db.session.commit()
-    return export.response(fmt, SNAPSHOT_COLUMNS, [rows],
+    return export.response(fmt, columns, [rows],
                            f"tai-khoan-{current_user.area.code}", _("Accounts"))
 
 

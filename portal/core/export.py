@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from typing import IO, Any
 
 from flask import Response, send_file, stream_with_context
@@ -58,6 +59,14 @@ def birth_value(value: date | None, precision: Any) -> date | str:
     if getattr(precision, "value", precision) == "day":
         return value
     return format_birth(value, precision)
+
+
+def read_now(columns: Sequence[Column], items: Iterable[Any]) -> tuple[list[Column], list[list]]:
+    """The cells of ``items`` worked out now, and columns that read those rows: for an
+    export whose own audit event commits before the file is written (a commit expires the
+    ORM objects the columns would otherwise read, after the session has gone)."""
+    rows = [[c.value(item) for c in columns] for item in items]
+    return [Column(c.label, itemgetter(i), c.width) for i, c in enumerate(columns)], rows
 
 
 def _csv_text(value: Value) -> str:
