@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 _TONES = {"\u0300": "1", "\u0309": "2", "\u0303": "3", "\u0301": "4", "\u0323": "5"}
@@ -61,14 +62,14 @@ def _letters(word: str) -> list[tuple[str, str]]:
     return out
 
 
-def _primary(words: list[str]) -> str:
-    parts = []
-    for word in words:
-        parts.append(
-            "".join(_PRIMARY.get(letter, letter if letter.isdigit() else "~")
-                    for letter, _ in _letters(word))
-        )
-    return " ".join(parts)
+@lru_cache(maxsize=8192)
+def _word_key(word: str) -> tuple[str, str]:
+    """(primary key, tone digits) of one word: names share a few thousand words, so an
+    import of 50,000 persons works each one out once."""
+    letters = _letters(word)
+    primary = "".join(_PRIMARY.get(letter, letter if letter.isdigit() else "~")
+                      for letter, _ in letters)
+    return primary, "".join(tone for _, tone in letters)
 
 
 def sort_key(full_name: str | None) -> str:
@@ -76,6 +77,6 @@ def sort_key(full_name: str | None) -> str:
     words = normalise_spaces(full_name or "").split(" ")
     if not words or words == [""]:
         return ""
-    tones = "".join(tone for word in words for _, tone in _letters(word))
-    return f"{_primary(words[-1:])} {_primary(words[:-1])} {tones}"
-
+    keys = [_word_key(word) for word in words]
+    rest = " ".join(primary for primary, _ in keys[:-1])
+    return f"{keys[-1][0]} {rest} {''.join(tones for _, tones in keys)}"

@@ -21,3 +21,12 @@ def test_same_letters_sort_by_family_name_then_tone():
 
 def test_sort_key_is_plain_ascii_so_both_databases_order_it_alike():
     assert sort_key("Nguyễn Thị Ánh Tuyết").isascii()
+
+
+def test_sort_key_is_the_same_whatever_was_keyed_before():
+    # Each word's key is worked out once and kept: the keys of whole names must not change.
+    expected = {"Nguyễn Thị Ánh Tuyết": "ZafIZ RKafIR ZLM ARL 00003000540000040",
+                "Lê Lệ": "PI PI 0005", "Đặng 2 An": "AR GBRK 2 0500000"}
+    for _ in range(2):
+        assert {name: sort_key(name) for name in expected} == expected
+        assert sort_key("Lệ Lê") == "PI PI 0500"

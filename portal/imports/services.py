@@ -293,6 +293,7 @@ def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBat
         return {}
     now = utcnow()
     province_id = batch.commune.province_id
+    batch_id = batch.id  # an ORM attribute: read once, not once per row
     status = new_status()
 
     def values() -> Iterator[tuple[Any, ...]]:
@@ -304,12 +305,12 @@ def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBat
                 derived = named[full_name] = (norm(full_name), sort_key(full_name))
             yield (full_name, derived[0], folded, derived[1], sex, birth, precision,
                    id_number, id_kind_for(id_number).value, nationality, phone, commune_id,
-                   province_id, address, status, 1, now, now, batch.id)
+                   province_id, address, status, 1, now, now, batch_id)
 
     _executemany(connection, "person", PERSON_COLUMNS, values(), (5, 16, 17))
     inserted.persons.update((person.commune_id, status) for person in new)
     return {str(number): pid for number, pid in connection.execute(
-        sa.select(Person.id_number, Person.id).where(Person.import_batch_id == batch.id))}
+        sa.select(Person.id_number, Person.id).where(Person.import_batch_id == batch_id))}
 
 
 def new_status() -> str:
@@ -331,8 +332,9 @@ def _insert_doses(connection: sa.Connection, rows: list[Row], created: dict[str,
             matched += row.existing_id is not None
             continue
         new.append((row.person, row.dose, row.existing_id))
+    batch_id = batch.id  # an ORM attribute: read once, not once per row
     _executemany(connection, "dose", DOSE_COLUMNS, (
-        (existing or created[person.id_number], *dose, batch.id)
+        (existing or created[person.id_number], *dose, batch_id)
         for person, dose, existing in new), (4,))
     # A matched person is in the batch's commune too (the checks refuse any other).
     inserted.doses.update((person.commune_id, dose[4] or 0, dose[1])

@@ -127,6 +127,32 @@ class _Cache(dict):
         return value
 
 
+class _TypedCache(dict):
+    """A ``_Cache`` that tells True, 1 and 1.0 apart (equal as dict keys, not as cells)."""
+
+    def __init__(self, meaning: Callable[[Any], Any]):
+        super().__init__()
+        self.meaning = meaning
+
+    def of(self, raw: Any) -> Any:
+        key = (raw.__class__, raw)
+        value = self.get(key, self)
+        if value is self:
+            value = self[key] = self.meaning(raw)
+        return value
+
+
+@dataclass(slots=True)
+class _DoseCells:
+    """What each distinct value of a dose column means: a row per dose repeats the same few
+    dose numbers, vaccines, dates and sites, so each is read once."""
+
+    numbers: _TypedCache
+    vaccines: _TypedCache
+    days: _Cache
+    sites: _TypedCache
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -246,7 +272,12 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     person_of: dict[tuple[Any, ...], tuple[PersonValues | None, list[str] | None,
                                            list[str] | None, Any]] = {}
     names = _Cache(lambda raw: _name(raw))
-    vaccine_of = _Cache(lambda raw: vaccines.get(fold(_text(raw))))
+    dose_cells = _DoseCells(
+        numbers=_TypedCache(_dose_number),
+        vaccines=_TypedCache(lambda raw: _vaccine(raw, vaccines)),
+        days=doses_on,
+        sites=_TypedCache(lambda raw: _site(raw, sites)),
+    )
     # Each distinct commune code and nationality gives the same verdict on every row.
     commune_of: dict[Any, tuple[int | None, str | None]] = {}
     nationality_of: dict[Any, tuple[str | None, str | None]] = {}
@@ -327,7 +358,7 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
         raw_dose = dose_of(cells)
         dose = None
         if any(raw_dose) and any(map(_filled, raw_dose)):
-            dose = _dose(raw_dose, row, birth, vaccine_of, doses_on, sites)
+            dose = _dose(raw_dose, row, birth, dose_cells)
         if not row.errors:
             row.person = person
             row.dose = dose
@@ -393,34 +424,58 @@ def _commune(raw: Any, commune: Area, communes: dict[str, int]
     return found, None
 
 
-def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None, vaccine_of: _Cache,
-          doses_on: _Cache, sites: dict[str, int]) -> DoseValues | None:
-    raw = dict(zip(("dose_number", "vaccine", "lot", "vaccinated_on", "site_code"), values,
-                   strict=True))
+def _dose_number(raw: Any) -> tuple[int | None, str | None]:
+    """(the dose number, or None with the message saying why)."""
+    text = _text(raw)
+    if not text:
+        return None, _("Missing field for the dose: %(field)s.", field=HEADERS["dose_number"])
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DOSE:
+        return None, _("The dose number “%(value)s” must be a whole number from 1 to %(max)d.",
+                       value=text[:20], max=MAX_DOSE)
+    return int(text), None
+
+
+def _vaccine(raw: Any, vaccines: dict[str, str]) -> tuple[str | None, str | None]:
+    """(the vaccine's name as the portal writes it, or None with the message saying why)."""
+    text = _text(raw)
+    if not text:
+        return None, _("Missing field for the dose: %(field)s.", field=HEADERS["vaccine"])
+    vaccine = vaccines.get(fold(text))
+    if vaccine is None:
+        return None, _("Unknown vaccine “%(value)s”: choose one from the template's list.",
+                       value=text[:80])
+    return vaccine, None
+
+
+def _site(raw: Any, sites: dict[str, int]) -> tuple[int | None, str | None]:
+    """(the site's id or None when the cell is empty, or None with the message saying why)."""
+    text = _text(raw)
+    if not text:
+        return None, None
+    site_id = sites.get(text)
+    if site_id is None:
+        return None, _("Unknown vaccination site code “%(code)s”.", code=text[:20])
+    return site_id, None
+
+
+def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None,
+          cells: _DoseCells) -> DoseValues | None:
+    raw_number, raw_vaccine, raw_lot, raw_on, raw_site = values
     ok = True
-    number_text = _text(raw["dose_number"])
-    if not number_text:
-        row.error(_("Missing field for the dose: %(field)s.", field=HEADERS["dose_number"]))
+    number, problem = cells.numbers.of(raw_number)
+    if problem:
+        row.error(problem)
         ok = False
-    elif not number_text.isdigit() or not 1 <= int(number_text) <= MAX_DOSE:
-        row.error(_("The dose number “%(value)s” must be a whole number from 1 to %(max)d.",
-                    value=number_text[:20], max=MAX_DOSE))
-        ok = False
-    vaccine_text = _text(raw["vaccine"])
-    vaccine = vaccine_of[raw["vaccine"]]
-    if not vaccine_text:
-        row.error(_("Missing field for the dose: %(field)s.", field=HEADERS["vaccine"]))
-        ok = False
-    elif vaccine is None:
-        row.error(_("Unknown vaccine “%(value)s”: choose one from the template's list.",
-                    value=vaccine_text[:80]))
+    vaccine, problem = cells.vaccines.of(raw_vaccine)
+    if problem:
+        row.error(problem)
         ok = False
     on: Any = None
-    if _blank(raw["vaccinated_on"]):
+    if _blank(raw_on):
         row.error(_("Missing field for the dose: %(field)s.", field=HEADERS["vaccinated_on"]))
         ok = False
     else:
-        on = doses_on[raw["vaccinated_on"]]
+        on = cells.days[raw_on]
         if isinstance(on, str):
             row.error(on)
             ok = False
@@ -428,21 +483,18 @@ def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None, vac
             row.error(_("The vaccination date %(day)s is before the date of birth.",
                         day=_shown(on[0])))
             ok = False
-    lot = _text(raw["lot"]) or None
+    lot = _text(raw_lot) or None
     if lot and len(lot) > MAX_LOT:
         row.error(_("The lot number is longer than %(n)d characters.", n=MAX_LOT))
         ok = False
-    site_text = _text(raw["site_code"])
-    site_id = None
-    if site_text:
-        site_id = sites.get(site_text)
-        if site_id is None:
-            row.error(_("Unknown vaccination site code “%(code)s”.", code=site_text[:20]))
-            ok = False
+    site_id, problem = cells.sites.of(raw_site)
+    if problem:
+        row.error(problem)
+        ok = False
     if not ok:
         return None
-    assert vaccine is not None
-    return int(number_text), vaccine, lot, on[0], site_id
+    assert number is not None and vaccine is not None
+    return number, vaccine, lot, on[0], site_id
 
 
 def _check_within_file(checked: Checked) -> None:

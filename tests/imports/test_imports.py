@@ -170,6 +170,21 @@ def test_doses_out_of_order_are_errors(area):
     assert "trước mũi 1" in issues(batch)[3][0][0]
 
 
+def test_each_dose_cell_read_once_still_tells_true_from_1(area):
+    # The dose columns' values are read once per distinct value: a TRUE cell is not the 1
+    # of an earlier row (they are equal as dict keys).
+    batch = check(xlsx([row(dose=1, vaccine=PFIZER, on="01/08/2021"),
+                        row("Lê Thị Hạ", "Nữ", "1990", "079190000123", dose=True,
+                            vaccine=PFIZER, on="01/08/2021"),
+                        row("Phạm Đức Minh", "Nam", "02/2000", "001200000077", dose=1.0,
+                            vaccine=PFIZER, on="01/08/2021", extra={12: "KHONG-CO"})]),
+                  area(OWN))
+    found = issues(batch)
+    assert batch.valid_rows == 1 and batch.error_rows == 2
+    assert "TRUE" in found[3][0][0] or "True" in found[3][0][0]
+    assert "KHONG-CO" in found[4][0][0]
+
+
 def test_warnings_duplicates_spaced_ids_and_known_persons(area, make_person):
     make_person(full_name="Trần Thị Bình", sex="female", birth_date=date(1990, 1, 1),
                 id_number=None)
