@@ -12,6 +12,7 @@ from portal.records.forms import parse_day
 METRIC_LABELS = {
     TargetMetric.CLEANED: _l("All records cleaned"),
     TargetMetric.CONFIRMED: _l("All records confirmed (signed)"),
+    TargetMetric.ANSWERED: _l("Every complaint answered"),
 }
 
 

@@ -53,6 +53,7 @@ class DailyTally(Model):
 class TargetMetric(enum.StrEnum):
     CLEANED = "cleaned"  # no record left unchecked, without ID, malformed, differing or not found
     CONFIRMED = "confirmed"  # every record confirmed (signed) or exempt
+    ANSWERED = "answered"  # every complaint about the area answered (seed 001)
 
 
 class Target(Model):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
+from portal.dashboard.services import LOCAL
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 
@@ -262,6 +263,8 @@ def done_on(day: date, commune_ids: list[int], statuses) -> dict[int, int]:
 def project_target(area: Area, metric: TargetMetric, due_on: date, today: date
                    ) -> tuple[Projection, list[tuple[Area, Projection]]]:
     """The area's projection, and the communes that will miss the date at their pace."""
+    if metric == TargetMetric.ANSWERED:
+        return project_answers(area, due_on, today)
     statuses = DONE_BY_METRIC[metric]
     rows = child_figures(area) if area.kind != AreaKind.COMMUNE else [area_figures(area)]
     start = history_start(today)
@@ -331,6 +334,71 @@ def _complaint_place(area: Area):
     if area.kind == AreaKind.COMMUNE:
         return Feedback.commune_id == area.id
     return sa.or_(Feedback.district_id == area.id, Feedback.commune_id.in_(communes_of(area)))
+
+
+def local_midnight_utc(day: date) -> datetime:
+    """The start of ``day`` in Vietnam, as the stored (naive UTC) time."""
+    return datetime.combine(day, time(), tzinfo=LOCAL).astimezone(UTC).replace(tzinfo=None)
+
+
+def project_answers(area: Area, due_on: date, today: date
+                    ) -> tuple[Projection, list[tuple[Area, Projection]]]:
+    """"Every complaint answered by the date": complaints about the area received so far,
+    those answered, and the pace of answers over the last PACE_DAYS days (the complaints'
+    own times give the history; no snapshot is needed). A complaint placed no closer than
+    the province counts for the province only."""
+    from portal.feedback.models import Feedback
+
+    start = local_midnight_utc(today - timedelta(days=PACE_DAYS))
+    rows = db.session.execute(
+        sa.select(Feedback.commune_id, sa.func.count(),
+                  sa.func.count(Feedback.answered_at),
+                  sa.func.count().filter(Feedback.answered_at < start))
+        .where(_complaint_place(area)).group_by(Feedback.commune_id))
+    counts = {commune_id: (int(total), int(done), int(before))
+              for commune_id, total, done, before in rows}
+    total, done, before = (sum(c[i] for c in counts.values()) for i in range(3))
+    whole = project(total, done, before, PACE_DAYS, today, due_on)
+    late = []
+    communes = {a.id: a for a in db.session.scalars(
+        sa.select(Area).where(Area.id.in_([c for c in counts if c is not None])))}
+    for commune_id, (n, d, b) in sorted(counts.items(), key=lambda kv: kv[0] or 0):
+        if commune_id is None or commune_id not in communes:
+            continue
+        p = project(n, d, b, PACE_DAYS, today, due_on)
+        if p.will_miss:
+            late.append((communes[commune_id], p))
+    late.sort(key=lambda ap: ap[0].name)
+    return whole, late
+
+
+def open_complaints_by_day(area: Area, today: date, days: int = 30) -> list[tuple[date, int]]:
+    """(day, complaints about the area still unanswered at the end of that day) for the last
+    ``days`` days before today: the open count at the window's start, then each day's
+    arrivals and answers (three queries, the times bucketed by Vietnam's calendar)."""
+    from portal.feedback.models import Feedback
+
+    first = today - timedelta(days=days)
+    start = local_midnight_utc(first)
+    end = local_midnight_utc(today)
+    place = _complaint_place(area)
+    open_at_start = db.session.scalar(sa.select(sa.func.count()).where(
+        place, Feedback.received_at < start,
+        sa.or_(Feedback.answered_at.is_(None), Feedback.answered_at >= start))) or 0
+    change: dict[date, int] = defaultdict(int)
+    for (received,) in db.session.execute(sa.select(Feedback.received_at).where(
+            place, Feedback.received_at >= start, Feedback.received_at < end)):
+        change[received.replace(tzinfo=UTC).astimezone(LOCAL).date()] += 1
+    for (answered,) in db.session.execute(sa.select(Feedback.answered_at).where(
+            place, Feedback.answered_at >= start, Feedback.answered_at < end)):
+        if answered is not None:
+            change[answered.replace(tzinfo=UTC).astimezone(LOCAL).date()] -= 1
+    points, left = [], int(open_at_start)
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        left += change.get(day, 0)
+        points.append((day, left))
+    return points
 
 
 def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:

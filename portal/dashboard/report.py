@@ -40,7 +40,8 @@ UNIT_BY_ROLE = {
     Role.HEALTH_AUTHORITY: "SỞ Y TẾ",
     Role.ADMIN: "SỞ Y TẾ",
 }
-METRIC_TEXT = {"cleaned": "Làm sạch toàn bộ dữ liệu", "confirmed": "Xác nhận toàn bộ dữ liệu"}
+METRIC_TEXT = {"cleaned": "Làm sạch toàn bộ dữ liệu", "confirmed": "Xác nhận toàn bộ dữ liệu",
+               "answered": "Trả lời toàn bộ phản ánh"}
 
 
 def _pct(share: float | None) -> str:

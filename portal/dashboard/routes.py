@@ -149,7 +149,12 @@ def show_dashboard():
 
 def _burndown(area: Area, target: Target, whole: queries.Projection,
               figures: queries.Figures, today) -> tuple:
-    """The chart and its rows: records left each snapshot day, today's live figure last."""
+    """The chart and its rows: what is left each day (records from the snapshots,
+    complaints from their own times), today's live figure last."""
+    if target.metric == TargetMetric.ANSWERED:
+        points = queries.open_complaints_by_day(area, today)
+        points.append((today, whole.remaining))
+        return charts.burndown(points, target.due_on, whole.projected_on), points
     statuses = queries.DONE_BY_METRIC[target.metric]
     points = [(day, total - done) for day, done, total
               in queries.daily_series(area, statuses, 30, today) if day < today]

@@ -332,3 +332,48 @@ def test_site_level_rows_link_to_the_same_totals(client, login_as, make_person, 
     for href, n in links:
         listing = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
         assert _testid(listing, "result-count").split()[0] == n, href
+
+
+def test_a_deadline_for_every_complaint_answered(client, login_as, area):
+    """Seed 001: "resolve every complaint by a date". The complaints' own times give the
+    pace: answers in the last 14 days, projected over those still open."""
+    today = services.local_today()
+    midnight = queries.local_midnight_utc(today)
+    day = timedelta(days=1)
+    _complaint(1, area, OWN, midnight - 30 * day, midnight - 20 * day)  # answered before
+    _complaint(2, area, OWN, midnight - 10 * day, midnight - 3 * day)   # answered lately
+    _complaint(3, area, OWN, midnight - 5 * day)                        # open
+    _complaint(4, area, OWN, midnight - 2 * day)                        # open
+    _complaint(5, area, NEIGHBOUR, midnight - 4 * day, midnight - 2 * day)  # all answered
+    _complaint(6, area, OTHER_PROVINCE, midnight - 4 * day)              # not Hà Nội's
+    db.session.commit()
+
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    created = _post_target(client, title="Xử lý dứt điểm phản ánh", area=HANOI,
+                           metric="answered", due_on=f"{today + 10 * day:%d/%m/%Y}")
+    assert created.status_code == 303
+    target = db.session.scalar(sa.select(Target))
+    assert target.metric == TargetMetric.ANSWERED
+
+    whole, late = queries.project_target(area(HANOI), TargetMetric.ANSWERED,
+                                         target.due_on, today)
+    # 5 complaints, 3 answered, 1 of them before the window: 2 answers in 14 days, 2 open
+    # -> 14 more days, after the due date; Ba Đình will miss it, Ngọc Hà is done.
+    assert (whole.total, whole.done, whole.remaining) == (5, 3, 2)
+    assert whole.projected_on == today + 14 * day and whole.will_miss
+    assert [a.code for a, _p in late] == [OWN]
+
+    points = queries.open_complaints_by_day(area(HANOI), today)
+    left = dict(points)
+    assert left[today - 30 * day] == 1     # complaint 1, received that day
+    assert left[today - 20 * day] == 0     # ... answered
+    assert left[today - 5 * day] == 2      # 2 and 3 open
+    assert left[today - 2 * day] == 2      # 3 and 4 (5 answered that day)
+    assert left[today - 1 * day] == 2      # 3 and 4 open
+
+    html = client.get("/dashboard").get_data(as_text=True)
+    deadlines = html[html.index('data-testid="deadlines"'):].split("</table>")[0]
+    assert "Xử lý dứt điểm phản ánh" in deadlines and "Trả lời toàn bộ phản ánh" in deadlines
+    assert f"{today + 14 * day:%d/%m/%Y}" in deadlines
+    assert 'class="text-danger">Phường Ba Đình' in deadlines
+    assert "Số phản ánh còn phải trả lời theo ngày" in html
