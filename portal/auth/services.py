@@ -221,7 +221,11 @@ def update_account(account: User, display_name: str, role: Role, area: Area,
     """Change an account; one audit event with what changed. An administrator cannot take
     their own rights away (somebody must be left to give them back). A deactivated
     account's sessions end at once."""
-    placement = placement_problem(role, area, site)
+    # The placement is checked when it changes: an account placed before these rules can
+    # still be renamed or deactivated.
+    moved = (role, area.id, site.id if site else None) != (
+        account.role, account.area_id, account.site_id)
+    placement = placement_problem(role, area, site) if moved else None
     _refuse_if([placement] if placement else [])
     if actor is not None and account.id == actor.id and (not active or role != Role.ADMIN):
         _refuse_if([("active" if not active else "role",

@@ -256,3 +256,12 @@ def test_every_problem_of_a_new_account_is_shown_at_once(client, admin):
     for field, message in (("username", "chữ thường không dấu"), ("password", "ít nhất 10 ký tự"),
                            ("site", "Chọn điểm tiêm")):
         assert f'id="{field}-error"' in page and message in page
+
+
+def test_an_account_placed_before_the_rules_can_still_be_deactivated(app, make_user):
+    odd = make_user(Role.ADMIN, OWN, username="quantri.cu")  # an admin in a commune
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "deactivate", "quantri.cu"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert not db.session.get(User, odd.id).active
