@@ -82,6 +82,9 @@ def test_filters_by_actor_action_entity_and_local_days(client, login_as, events)
     assert response.status_code == 422
     assert 'id="trail-since-error"' in page and "dd/mm/yyyy" in page
     assert 'value="congan.badinh"' in page  # what was typed stays
+    response, page = _page(client, "?since=10/01/2026&until=09/01/2026")
+    assert response.status_code == 422 and 'id="trail-until-error"' in page
+    assert "Ngày kết thúc trước ngày bắt đầu" in page
 
 
 def test_pages_go_back_in_time_without_overlap_and_answer_fragments(client, login_as,
