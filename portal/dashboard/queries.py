@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from portal.areas.models import Area, AreaKind, Site
+from portal.core.sql import day_index, seconds_between
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
 from portal.dashboard.services import LOCAL
 from portal.extensions import db
@@ -375,7 +376,7 @@ def project_answers(area: Area, due_on: date, today: date
 def open_complaints_by_day(area: Area, today: date, days: int = 30) -> list[tuple[date, int]]:
     """(day, complaints about the area still unanswered at the end of that day) for the last
     ``days`` days before today: the open count at the window's start, then each day's
-    arrivals and answers (three queries, the times bucketed by Vietnam's calendar)."""
+    arrivals and answers counted by the database, day by Vietnam's calendar."""
     from portal.feedback.models import Feedback
 
     first = today - timedelta(days=days)
@@ -385,19 +386,17 @@ def open_complaints_by_day(area: Area, today: date, days: int = 30) -> list[tupl
     open_at_start = db.session.scalar(sa.select(sa.func.count()).where(
         place, Feedback.received_at < start,
         sa.or_(Feedback.answered_at.is_(None), Feedback.answered_at >= start))) or 0
-    change: dict[date, int] = defaultdict(int)
-    for (received,) in db.session.execute(sa.select(Feedback.received_at).where(
-            place, Feedback.received_at >= start, Feedback.received_at < end)):
-        change[received.replace(tzinfo=UTC).astimezone(LOCAL).date()] += 1
-    for (answered,) in db.session.execute(sa.select(Feedback.answered_at).where(
-            place, Feedback.answered_at >= start, Feedback.answered_at < end)):
-        if answered is not None:
-            change[answered.replace(tzinfo=UTC).astimezone(LOCAL).date()] -= 1
+    change: dict[int, int] = defaultdict(int)
+    for column, sign in ((Feedback.received_at, 1), (Feedback.answered_at, -1)):
+        index = day_index(column, sa.literal(start, sa.DateTime))
+        for offset, n in db.session.execute(
+                sa.select(index, sa.func.count())
+                .where(place, column >= start, column < end).group_by(index)):
+            change[int(offset)] += sign * int(n)
     points, left = [], int(open_at_start)
     for offset in range(days):
-        day = first + timedelta(days=offset)
-        left += change.get(day, 0)
-        points.append((day, left))
+        left += change.get(offset, 0)
+        points.append((first + timedelta(days=offset), left))
     return points
 
 
@@ -417,26 +416,33 @@ def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:
             sa.func.count().filter(Feedback.due_at <= now),
         ).where(place, Feedback.answered_at.is_(None))
     ).one()
-    since = now - timedelta(weeks=COMPLAINT_WEEKS)
-    answered_rows: list[tuple[datetime, datetime, datetime]] = [
-        (received, due, answered) for received, due, answered in db.session.execute(
-            sa.select(Feedback.received_at, Feedback.due_at, Feedback.answered_at)
-            .where(place, Feedback.answered_at >= since))
-        if answered is not None
-    ]
-    hours = sorted((a - r).total_seconds() / 3600 for r, _d, a in answered_rows)
-    median = None
-    if hours:
-        middle = len(hours) // 2
-        median = hours[middle] if len(hours) % 2 else (hours[middle - 1] + hours[middle]) / 2
+    # The answers of the last weeks (Monday to Sunday, Vietnam's calendar), counted by the
+    # database: by day, then by week here; in time or not. The median answer time is the
+    # middle row (or two) of their ordered durations.
+    monday = (now.replace(tzinfo=UTC).astimezone(LOCAL).date()
+              - timedelta(weeks=COMPLAINT_WEEKS - 1))
+    monday -= timedelta(days=monday.weekday())
+    since = local_midnight_utc(monday)
+    recent = (place, Feedback.answered_at >= since)
+    index = day_index(Feedback.answered_at, sa.literal(since, sa.DateTime))
     weeks: dict[date, list[int]] = {}
-    for _received, due, answered in answered_rows:
-        monday = answered.date() - timedelta(days=answered.weekday())
-        counts = weeks.setdefault(monday, [0, 0])
-        counts[0] += 1
-        counts[1] += int(answered <= due)
+    for offset, n, in_time in db.session.execute(
+            sa.select(index, sa.func.count(),
+                      sa.func.count().filter(Feedback.answered_at <= Feedback.due_at))
+            .where(*recent).group_by(index)):
+        counts = weeks.setdefault(monday + timedelta(weeks=int(offset) // 7), [0, 0])
+        counts[0] += int(n)
+        counts[1] += int(in_time)
+    answered = sum(n for n, _ok in weeks.values())
+    median = None
+    if answered:
+        took = seconds_between(Feedback.answered_at, Feedback.received_at)
+        middle = [int(v) for v in db.session.scalars(
+            sa.select(took).where(*recent).order_by(took)
+            .offset((answered - 1) // 2).limit(2 - answered % 2))]
+        median = sum(middle) / len(middle) / 3600
     return ComplaintFigures(
-        int(open_), int(at_risk), int(overdue), len(answered_rows),
-        sum(int(a <= d) for _r, d, a in answered_rows), median,
-        [(monday, n, ok) for monday, (n, ok) in sorted(weeks.items())],
+        int(open_), int(at_risk), int(overdue), answered,
+        sum(ok for _n, ok in weeks.values()), median,
+        [(week, n, ok) for week, (n, ok) in sorted(weeks.items())],
     )

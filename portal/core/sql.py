@@ -1,0 +1,43 @@
+"""Portable SQL for time arithmetic that SQLite and PostgreSQL spell differently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+
+class seconds_between(FunctionElement):  # noqa: N801 (named like the SQL functions it stands for)
+    """Whole seconds from ``earlier`` to ``later`` (two timestamp expressions), an integer.
+    SQLite keeps timestamps as text: ``strftime('%s', …)`` reads them on every version
+    (``unixepoch`` needs 3.38; ``julianday`` differences are floats that miss whole days by
+    a hair)."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+    name = "seconds_between"
+
+    def __init__(self, later: Any, earlier: Any) -> None:
+        super().__init__(later, earlier)
+
+
+@compiles(seconds_between)
+def _seconds_between_portable(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    # date_part gives a double: EXTRACT's numeric result costs several times more per row.
+    return f"CAST(floor(date_part('epoch', ({later}) - ({earlier}))) AS BIGINT)"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return (f"(CAST(strftime('%s', {later}) AS INTEGER) - "
+            f"CAST(strftime('%s', {earlier}) AS INTEGER))")
+
+
+def day_index(column: Any, origin: Any) -> Any:
+    """Which day after ``origin`` (0, 1, …) the timestamp ``column`` falls on, for times at
+    or after the origin (integer division of non-negative seconds is the floor)."""
+    return seconds_between(column, origin) // 86400
