@@ -10,10 +10,12 @@ from sqlalchemy.sql.expression import FunctionElement
 
 
 class seconds_between(FunctionElement):  # noqa: N801 (named like the SQL functions it stands for)
-    """Whole seconds from ``earlier`` to ``later`` (two timestamp expressions), an integer.
-    SQLite keeps timestamps as text: ``strftime('%s', …)`` reads them on every version
-    (``unixepoch`` needs 3.38; ``julianday`` differences are floats that miss whole days by
-    a hair)."""
+    """Seconds from ``earlier`` to ``later`` (two timestamp expressions), an integer: on
+    PostgreSQL the floor of the difference, on SQLite the difference of the two times cut
+    to the second (the same whenever ``earlier`` falls on a whole second, as a day's start
+    does). SQLite keeps timestamps as text: ``strftime('%s', …)`` reads them on every
+    version (``unixepoch`` needs 3.38; ``julianday`` differences are floats that miss
+    whole days by a hair)."""
 
     type = sa.BigInteger()
     inherit_cache = True
@@ -33,8 +35,10 @@ def _seconds_between_portable(element, compiler, **kw):
 @compiles(seconds_between, "sqlite")
 def _seconds_between_sqlite(element, compiler, **kw):
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return (f"(CAST(strftime('%s', {later}) AS INTEGER) - "
-            f"CAST(strftime('%s', {earlier}) AS INTEGER))")
+    # The first 19 characters are the time to the second ('YYYY-MM-DD HH:MM:SS', as
+    # SQLAlchemy stores it): strftime would round a fraction up into the next second.
+    return (f"(CAST(strftime('%s', substr({later}, 1, 19)) AS INTEGER) - "
+            f"CAST(strftime('%s', substr({earlier}, 1, 19)) AS INTEGER))")
 
 
 def day_index(column: Any, origin: Any) -> Any:
