@@ -72,6 +72,15 @@ def _word_key(word: str) -> tuple[str, str]:
     return primary, "".join(tone for _, tone in letters)
 
 
+def collation_key(value: str | None) -> str:
+    """ASCII key ordering any text (a commune's, a site's name) in the Vietnamese alphabet,
+    word by word as written, then by tones: "Phường Đống Đa" after "Phường Dịch Vọng" and
+    before "Phường Giảng Võ", where a byte order puts every Đ after Z."""
+    words = normalise_spaces(value or "").split(" ")
+    keys = [_word_key(word) for word in words if word]
+    return " ".join(primary for primary, _ in keys) + " " + "".join(t for _, t in keys)
+
+
 def sort_key(full_name: str | None) -> str:
     """ASCII key ordering names the Vietnamese way: given name, then the rest, then tones."""
     words = normalise_spaces(full_name or "").split(" ")

@@ -30,3 +30,15 @@ def test_sort_key_is_the_same_whatever_was_keyed_before():
     for _ in range(2):
         assert {name: sort_key(name) for name in expected} == expected
         assert sort_key("Lệ Lê") == "PI PI 0500"
+
+
+def test_collation_key_orders_names_in_the_vietnamese_alphabet():
+    from portal.text import collation_key
+
+    names = ["Phường Giảng Võ", "Phường Ô Chợ Dừa", "Phường Đống Đa", "Phường Dịch Vọng",
+             "Phường Ba Đình", "Phường Ơ Môn", "Phường Ngọc Hà", "Phường Âu Cơ", "Phường An"]
+    assert sorted(names, key=collation_key) == [
+        "Phường An", "Phường Âu Cơ", "Phường Ba Đình", "Phường Dịch Vọng", "Phường Đống Đa",
+        "Phường Giảng Võ", "Phường Ngọc Hà", "Phường Ô Chợ Dừa", "Phường Ơ Môn"]
+    # Tones break ties only after the letters.
+    assert sorted(["Xã Hà", "Xã Ha", "Xã Hạ"], key=collation_key) == ["Xã Ha", "Xã Hà", "Xã Hạ"]

@@ -32,7 +32,7 @@ from portal.core import export
 from portal.core.export import Column
 from portal.core.rendering import render
 from portal.extensions import db
-from portal.text import fold
+from portal.text import collation_key, fold
 
 PAGE_SIZE = 50
 STATES = {"active": _l("Active"), "inactive": _l("Deactivated"), "all": _l("All")}
@@ -101,18 +101,19 @@ def _page_number() -> int:
         return 1
 
 
+KIND_ORDER = {AreaKind.PROVINCE: 0, AreaKind.DISTRICT: 1, AreaKind.COMMUNE: 2}
+
+
 def _areas() -> list[Area]:
-    order = sa.case((Area.kind == AreaKind.PROVINCE, 0), (Area.kind == AreaKind.DISTRICT, 1),
-                    else_=2)
-    return list(db.session.scalars(
-        sa.select(Area).where(Area.id.in_(permissions.areas_managed_by(current_user)))
-        .order_by(order, Area.name)))
+    return sorted(db.session.scalars(
+        sa.select(Area).where(Area.id.in_(permissions.areas_managed_by(current_user)))),
+        key=lambda a: (KIND_ORDER[a.kind], collation_key(a.name)))
 
 
 def _sites() -> list[Site]:
-    return list(db.session.scalars(
-        sa.select(Site).where(Site.commune_id.in_(permissions.areas_managed_by(current_user)))
-        .order_by(Site.name)))
+    return sorted(db.session.scalars(
+        sa.select(Site).where(Site.commune_id.in_(permissions.areas_managed_by(current_user)))),
+        key=lambda s: collation_key(s.name))
 
 
 AnyAccountForm = TypeVar("AnyAccountForm", bound=AccountFields)

@@ -20,6 +20,7 @@ from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMe
 from portal.dashboard.services import LOCAL
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
+from portal.text import collation_key
 
 # A record is clean once it agrees with the register, was vouched for, or is exempt.
 CLEANED = frozenset({
@@ -88,7 +89,8 @@ def children(area: Area) -> list[Area]:
     if area.kind == AreaKind.COMMUNE:
         return []
     ids = communes_of(area)
-    return list(db.session.scalars(sa.select(Area).where(Area.id.in_(ids)).order_by(Area.name)))
+    return sorted(db.session.scalars(sa.select(Area).where(Area.id.in_(ids))),
+                  key=lambda commune: collation_key(commune.name))
 
 
 def area_figures(area: Area) -> Figures:

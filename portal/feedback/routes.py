@@ -17,6 +17,7 @@ from portal.core.rendering import render
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.forms import FeedbackForm, StatusForm
+from portal.text import collation_key
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
@@ -47,11 +48,16 @@ def _rate_limited(prefix: str, limit_key: str) -> bool:
     return not allowed
 
 
+def _by_name(rows) -> list:
+    """(code, name) rows in the Vietnamese alphabet's order of their names."""
+    return sorted(rows, key=lambda row: collation_key(row[1]))
+
+
 def place_choices(province: str | None, commune: str | None) -> dict[str, list]:
     """The pick-lists, each narrowed by the place chosen before it."""
     empty = [SelectChoice("", _("— not known —"))]
-    provinces = db.session.execute(sa.select(Area.code, Area.name).where(
-        Area.kind == AreaKind.PROVINCE).order_by(Area.name)).all()
+    provinces = _by_name(db.session.execute(sa.select(Area.code, Area.name).where(
+        Area.kind == AreaKind.PROVINCE)))
     choices: dict[str, list] = {"province": empty + [SelectChoice(*r) for r in provinces],
                                 "district": list(empty), "commune": list(empty),
                                 "site": list(empty)}
@@ -60,14 +66,15 @@ def place_choices(province: str | None, commune: str | None) -> dict[str, list]:
     if province_id is None:
         return choices
     for kind in (AreaKind.DISTRICT, AreaKind.COMMUNE):
-        rows = db.session.execute(sa.select(Area.code, Area.name).where(
-            Area.province_id == province_id, Area.kind == kind).order_by(Area.name)).all()
+        rows = _by_name(db.session.execute(sa.select(Area.code, Area.name).where(
+            Area.province_id == province_id, Area.kind == kind)))
         choices[kind.value] += [SelectChoice(*r) for r in rows]
     site_query = sa.select(Site.code, Site.name).join(Area, Site.commune_id == Area.id).where(
         Site.active, Area.province_id == province_id).order_by(Site.name)
     if commune:
         site_query = site_query.where(Area.code == commune)
-    choices["site"] += [SelectChoice(*r) for r in db.session.execute(site_query.limit(500))]
+    choices["site"] += [SelectChoice(*r) for r in _by_name(db.session.execute(
+        site_query.limit(500)))]
     return choices
 
 

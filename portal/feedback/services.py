@@ -36,7 +36,7 @@ from portal.feedback.models import (
 from portal.feedback.routing import Decision, Place, Unit, route
 from portal.models_base import utcnow
 from portal.records.models import Person
-from portal.text import fold
+from portal.text import collation_key, fold
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 CODE_PREFIX = "PA"
@@ -438,9 +438,10 @@ def units_in_province(province: Area) -> list[tuple[Unit, str]]:
     from portal.feedback.display import named
 
     units = [(Unit(UnitKind.PROVINCE, province.id), named(UnitKind.PROVINCE, province.name))]
-    areas = db.session.execute(sa.select(Area.id, Area.kind, Area.name).where(
+    areas = sorted(db.session.execute(sa.select(Area.id, Area.kind, Area.name).where(
         Area.province_id == province.id,
-        Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE])).order_by(Area.kind, Area.name))
+        Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE]))),
+        key=lambda row: (row[1] != AreaKind.DISTRICT, collation_key(row[2])))
     for area_id, area_kind, name in areas:
         kind = UnitKind.DISTRICT_CENTRE if area_kind == AreaKind.DISTRICT \
             else UnitKind.HEALTH_STATION

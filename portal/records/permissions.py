@@ -14,6 +14,7 @@ from portal.areas.models import Area, AreaKind, Site
 from portal.auth.models import User
 from portal.extensions import db
 from portal.records.models import Person
+from portal.text import collation_key
 
 
 def person_scope(user: User) -> sa.ColumnElement[bool]:
@@ -35,7 +36,8 @@ def commune_scope(user: User) -> sa.ColumnElement[bool]:
 
 
 def communes_in_scope(user: User) -> list[Area]:
-    return list(db.session.scalars(sa.select(Area).where(commune_scope(user)).order_by(Area.name)))
+    return sorted(db.session.scalars(sa.select(Area).where(commune_scope(user))),
+                  key=lambda area: collation_key(area.name))
 
 
 def sites_in_scope(user: User) -> list[Site]:

@@ -377,3 +377,13 @@ def test_a_deadline_for_every_complaint_answered(client, login_as, area):
     assert f"{today + 14 * day:%d/%m/%Y}" in deadlines
     assert 'class="text-danger">Phường Ba Đình' in deadlines
     assert "Số phản ánh còn phải trả lời theo ngày" in html
+
+
+def test_the_communes_of_a_province_come_in_the_vietnamese_alphabet(area):
+    from portal.text import collation_key
+
+    names = [c.name for c in queries.children(area(HANOI))]
+    assert names == sorted(names, key=collation_key)
+    first_d = next(i for i, n in enumerate(names) if n.startswith("Phường Đ"))
+    first_g = next(i for i, n in enumerate(names) if n.startswith("Phường G"))
+    assert first_d < first_g  # a byte order would put every Đ after Z
