@@ -371,7 +371,7 @@ def project_answers(area: Area, due_on: date, today: date
         p = project(n, d, b, PACE_DAYS, today, due_on)
         if p.will_miss:
             late.append((communes[commune_id], p))
-    late.sort(key=lambda ap: ap[0].name)
+    late.sort(key=lambda ap: collation_key(ap[0].name))
     return whole, late
 
 

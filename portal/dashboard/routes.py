@@ -26,6 +26,7 @@ from portal.feedback.permissions import can_use_queue
 from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
+from portal.text import collation_key
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -36,7 +37,7 @@ def _status_count(status: str, figures: queries.Figures) -> int:
 
 
 SORTS: dict[str, Callable[[queries.Figures], Any]] = {
-    "name": lambda f: f.area.name if f.area else "",
+    "name": lambda f: collation_key(f.area.name) if f.area else "",
     "total": lambda f: f.total,
     "cleaned": lambda f: f.worst_first,
     "confirmed": lambda f: (f.confirmed if f.confirmed is not None else 2.0),

@@ -387,3 +387,13 @@ def test_the_communes_of_a_province_come_in_the_vietnamese_alphabet(area):
     first_d = next(i for i, n in enumerate(names) if n.startswith("Phường Đ"))
     first_g = next(i for i, n in enumerate(names) if n.startswith("Phường G"))
     assert first_d < first_g  # a byte order would put every Đ after Z
+
+
+def test_the_drilldown_sorted_by_name_follows_the_vietnamese_alphabet(client, login_as):
+    from portal.text import collation_key
+
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    html = client.get("/dashboard?sort=name&dir=asc").get_data(as_text=True)
+    table = html[html.index('data-testid="drilldown"'):].split("</table>")[0]
+    names = re.findall(r'<th scope="row"><a [^>]*>([^<]+)</a>', table)
+    assert len(names) > 10 and names == sorted(names, key=collation_key)
