@@ -43,6 +43,7 @@ def test_an_administrator_reads_the_events_of_the_people_of_their_province(
     assert response.status_code == 200
     assert "congan.badinh" in page and "Nguyen Van A → Nguyễn Văn A" in page
     assert "Sửa dấu theo CCCD" in page and 'href="/records/41"' in page
+    assert "Sửa bản ghi<div><code>person.update</code></div>" in page
     assert '<span class="text-muted">42</span>' not in page  # Cao Bằng's change
     assert "<code>registry.match</code>" not in page  # no actor, no area: not shown
 
@@ -119,7 +120,8 @@ def test_the_export_has_the_changes_neutralised_and_is_itself_audited(client, lo
     response = client.get("/audit/export.csv?action=person")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "Thời gian" and len(rows) == 2
-    assert rows[1][7] == "full_name: A → =1+1"
+    assert rows[1][4:6] == ["Sửa bản ghi", "person.update"]  # the action in words, its code
+    assert rows[1][8] == "full_name: A → =1+1"
     xlsx = client.get("/audit/export.xlsx?action=person")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)

@@ -1,0 +1,27 @@
+"""Every action the portal records has words on the trail page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from portal.audit.labels import ACTION_LABELS
+from portal.feedback.models import FeedbackStatus
+from portal.worklists.handover import TRANSITIONS
+from portal.worklists.models import WorklistKind
+
+PORTAL = Path(__file__).resolve().parents[2] / "portal"
+LITERAL = re.compile(r"(?:audit\.record\(|Entry\(|action=)\s*\"([a-z_]+\.[a-z_]+)\"")
+
+
+def test_every_recorded_action_has_a_label():
+    used = set()
+    for path in PORTAL.rglob("*.py"):
+        used |= set(LITERAL.findall(path.read_text()))
+    # The actions named at run time (feedback.{status}, worklist.{transition},
+    # worklist.add_{kind}).
+    used |= {f"feedback.{s.value}" for s in FeedbackStatus if s != FeedbackStatus.RECEIVED}
+    used |= {f"worklist.{name}" for name in TRANSITIONS}
+    used |= {f"worklist.add_{kind.value}" for kind in WorklistKind}
+    assert len(used) > 40
+    assert sorted(used - set(ACTION_LABELS)) == []
