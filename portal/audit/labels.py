@@ -1,5 +1,5 @@
-"""What each audit action means, in words, for the trail page and its export. An action
-not listed here (a new one) is shown by its code."""
+"""What each audit action and kind of record means, in words, for the trail page and its
+export. One not listed here (a new one) is shown by its code."""
 
 from __future__ import annotations
 
@@ -66,6 +66,33 @@ ACTION_LABELS = {
     "worklist.hand_over": _l("List handed over"),
     "worklist.receive": _l("Handover list received"),
 }
+
+
+ENTITY_LABELS = {
+    "api_client": _l("Intake API client"),
+    "area": _l("Area"),
+    "dashboard": _l("Dashboard"),
+    "feedback": _l("Complaint"),
+    "feedback_queue": _l("Complaints queue"),
+    "feedback_routing_rule": _l("Routing rule"),
+    "import_batch": _l("Excel import"),
+    "job": _l("Background job"),
+    "person": _l("Record"),
+    "person_list": _l("Records list"),
+    "register_extract": _l("Register extract"),
+    "review_list": _l("Identity review list"),
+    "signed_document": _l("Signed document"),
+    "site": _l("Vaccination site"),
+    "target": _l("Deadline"),
+    "user": _l("Account"),
+    "worklist": _l("List"),
+    "worklist_kind": _l("List"),
+}
+
+
+def entity_label(entity_type: str) -> str:
+    label = ENTITY_LABELS.get(entity_type)
+    return str(label) if label is not None else entity_type
 
 
 def action_label(action: str) -> str:

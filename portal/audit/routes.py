@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 
 from portal.audit import permissions
 from portal.audit import services as audit
-from portal.audit.labels import action_label
+from portal.audit.labels import action_label, entity_label
 from portal.audit.models import AuditEvent
 from portal.auth.forms import role_label
 from portal.core import export
@@ -147,7 +147,8 @@ def show_trail():
     return render("audit/trail.html", fragments={"trail-results": "results"},
                   status=422 if filters.errors else 200, rows=rows, filters=filters,
                   next_link=_link(rows[-1].id) if more else None, first_page=after is None,
-                  change_lines=change_lines, role_label=role_label, action_label=action_label)
+                  change_lines=change_lines, role_label=role_label, action_label=action_label,
+                  entity_label=entity_label)
 
 
 EXPORT_COLUMNS = [
@@ -157,7 +158,7 @@ EXPORT_COLUMNS = [
     Column(_l("Area code"), lambda e: e.actor_area or "", 10),
     Column(_l("Action"), lambda e: action_label(e.action), 28),
     Column(_l("Action code"), lambda e: e.action, 22),
-    Column(_l("Entity"), lambda e: e.entity_type, 16),
+    Column(_l("Entity"), lambda e: entity_label(e.entity_type), 18),
     Column(_l("Entity id"), lambda e: e.entity_id or "", 14),
     Column(_l("Changes"), lambda e: "; ".join(change_lines(e)), 60),
     Column(_l("Reason"), lambda e: e.reason or "", 30),
