@@ -118,17 +118,9 @@ class Checked:
 
 
 class _Cache(dict):
-    def __init__(self, meaning: Callable[[Any], Any]):
-        super().__init__()
-        self.meaning = meaning
-
-    def __missing__(self, raw: Any) -> Any:
-        value = self[raw] = self.meaning(raw)
-        return value
-
-
-class _TypedCache(dict):
-    """A ``_Cache`` that tells True, 1 and 1.0 apart (equal as dict keys, not as cells)."""
+    """What each distinct cell value means, worked out once: a file repeats the same few
+    names, dates, vaccines and sites. Keyed by the value's type too, since True, 1 and 1.0
+    are one dict key but not one cell (TRUE in a dose-number column is not dose 1)."""
 
     def __init__(self, meaning: Callable[[Any], Any]):
         super().__init__()
@@ -147,10 +139,10 @@ class _DoseCells:
     """What each distinct value of a dose column means: a row per dose repeats the same few
     dose numbers, vaccines, dates and sites, so each is read once."""
 
-    numbers: _TypedCache
-    vaccines: _TypedCache
+    numbers: _Cache
+    vaccines: _Cache
     days: _Cache
-    sites: _TypedCache
+    sites: _Cache
 
 
 def _blank(value: Any) -> bool:
@@ -273,10 +265,10 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
                                            list[str] | None, Any]] = {}
     names = _Cache(lambda raw: _name(raw))
     dose_cells = _DoseCells(
-        numbers=_TypedCache(_dose_number),
-        vaccines=_TypedCache(lambda raw: _vaccine(raw, vaccines)),
+        numbers=_Cache(_dose_number),
+        vaccines=_Cache(lambda raw: _vaccine(raw, vaccines)),
         days=doses_on,
-        sites=_TypedCache(lambda raw: _site(raw, sites)),
+        sites=_Cache(lambda raw: _site(raw, sites)),
     )
     # Each distinct commune code and nationality gives the same verdict on every row.
     commune_of: dict[Any, tuple[int | None, str | None]] = {}
@@ -297,13 +289,13 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
         known = person_of.get(personal)
         if known is None:
             probe = Row(number)
-            full_name, folded = names[cells[i_name]]
+            full_name, folded = names.of(cells[i_name])
             if not full_name:
                 probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["full_name"]))
             elif len(full_name) > MAX_NAME:
                 probe.error(_("The full name is longer than %(n)d characters.", n=MAX_NAME))
             raw_sex = cells[i_sex]
-            sex = sexes[raw_sex]
+            sex = sexes.of(raw_sex)
             if sex is None:
                 if _blank(raw_sex):
                     probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["sex"]))
@@ -311,7 +303,7 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
                     probe.error(_("Unknown sex “%(value)s”: write Nam or Nữ.",
                                 value=_text(raw_sex)[:40]))
             raw_birth = cells[i_birth]
-            birth = births[raw_birth] if not _blank(raw_birth) else None
+            birth = births.of(raw_birth) if not _blank(raw_birth) else None
             if birth is None:
                 probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["birth_date"]))
             elif type(birth) is str:
@@ -475,7 +467,7 @@ def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None,
         row.error(_("Missing field for the dose: %(field)s.", field=HEADERS["vaccinated_on"]))
         ok = False
     else:
-        on = cells.days[raw_on]
+        on = cells.days.of(raw_on)
         if isinstance(on, str):
             row.error(on)
             ok = False
