@@ -59,11 +59,14 @@ class Filters:
         return {k: v for k, v in vars(self).items() if v}
 
 
-def _managed_or_404(account_id: int) -> User:
+def _managed_account(account_id: int) -> User:
+    """The account (404: none, or another province's — its existence is not revealed),
+    for an administrator (403 for anyone else)."""
     account = db.get_or_404(User, account_id)
     if permissions.can_manage_accounts(current_user) and not permissions.manages(
             current_user, account):
-        abort(404)  # another province's account: its existence is not revealed
+        abort(404)
+    _require_admin()
     return account
 
 
@@ -138,7 +141,7 @@ def _placement(form: AccountFields) -> tuple[Role, Area, Site | None]:
 
 def _refused(form: AccountFields | PasswordForm, error: services.AccountRefused) -> None:
     for name, message in error.problems:
-        field = getattr(form, name, None) or form.password
+        field = getattr(form, name)
         field.errors = [*field.errors, str(message)]
 
 
@@ -231,16 +234,14 @@ def _account_page(account: User, form: EditAccountForm | None = None,
 @bp.get("/admin/accounts/<int(max=2147483647):account_id>")
 @login_required
 def show_account(account_id: int):
-    account = _managed_or_404(account_id)
-    _require_admin()
+    account = _managed_account(account_id)
     return _account_page(account)
 
 
 @bp.post("/admin/accounts/<int(max=2147483647):account_id>")
 @login_required
 def update_account(account_id: int):
-    account = _managed_or_404(account_id)
-    _require_admin()
+    account = _managed_account(account_id)
     form = EditAccountForm(request.form)
     _with_choices(form)
     if not form.validate():
@@ -252,7 +253,7 @@ def update_account(account_id: int):
     except services.AccountRefused as error:
         db.session.rollback()
         _refused(form, error)
-        return _account_page(db.session.get(User, account_id) or account, form, status=422)
+        return _account_page(account, form, status=422)
     db.session.commit()
     flash(_("Changes saved.") if changes else _("Nothing changed."), "success")
     return redirect(url_for("auth.show_account", account_id=account.id), 303)
@@ -261,8 +262,7 @@ def update_account(account_id: int):
 @bp.post("/admin/accounts/<int(max=2147483647):account_id>/password")
 @login_required
 def set_account_password(account_id: int):
-    account = _managed_or_404(account_id)
-    _require_admin()
+    account = _managed_account(account_id)
     password_form = PasswordForm(request.form)
     if not password_form.validate():
         return _account_page(account, password_form=password_form, status=422)
