@@ -6,12 +6,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, request
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -25,6 +24,7 @@ from portal.core import export
 from portal.core.export import Column
 from portal.core.rendering import render
 from portal.extensions import db
+from portal.models_base import local_midnight_utc
 from portal.records.forms import parse_day
 
 bp = Blueprint("audit", __name__)
@@ -63,9 +63,7 @@ class Filters:
         if day is None:
             self.errors[name] = _("Write the date as dd/mm/yyyy, for example 30/04/2027.")
             return None
-        local = datetime.combine(day + timedelta(days=1) if end else day, time(),
-                                 tzinfo=get_timezone())
-        return local.astimezone(UTC).replace(tzinfo=None)
+        return local_midnight_utc(day + timedelta(days=1) if end else day)
 
     def conditions(self) -> list[Any]:
         out: list[Any] = [permissions.events_in_scope(current_user)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -19,6 +19,7 @@ from portal.core.sql import day_index, seconds_between
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
 from portal.dashboard.services import LOCAL
 from portal.extensions import db
+from portal.models_base import local_midnight_utc
 from portal.records.models import Person, PersonStatus
 from portal.text import collation_key
 
@@ -337,11 +338,6 @@ def _complaint_place(area: Area):
     if area.kind == AreaKind.COMMUNE:
         return Feedback.commune_id == area.id
     return sa.or_(Feedback.district_id == area.id, Feedback.commune_id.in_(communes_of(area)))
-
-
-def local_midnight_utc(day: date) -> datetime:
-    """The start of ``day`` in Vietnam, as the stored (naive UTC) time."""
-    return datetime.combine(day, time(), tzinfo=LOCAL).astimezone(UTC).replace(tzinfo=None)
 
 
 def project_answers(area: Area, due_on: date, today: date

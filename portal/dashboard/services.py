@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -11,9 +10,10 @@ from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, Target, TargetMetric
 from portal.extensions import db
+from portal.models_base import VIETNAM
 from portal.records.models import Dose, Person
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL = VIETNAM
 
 
 def local_today() -> date:

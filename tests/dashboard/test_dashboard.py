@@ -14,6 +14,7 @@ from portal.auth.models import Role
 from portal.dashboard import queries, services
 from portal.dashboard.models import DailyTally, Target, TargetMetric
 from portal.extensions import db
+from portal.models_base import local_midnight_utc
 from portal.records.models import Person, PersonStatus
 from tests.conftest import HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
 
@@ -338,7 +339,7 @@ def test_a_deadline_for_every_complaint_answered(client, login_as, area):
     """Seed 001: "resolve every complaint by a date". The complaints' own times give the
     pace: answers in the last 14 days, projected over those still open."""
     today = services.local_today()
-    midnight = queries.local_midnight_utc(today)
+    midnight = local_midnight_utc(today)
     day = timedelta(days=1)
     _complaint(1, area, OWN, midnight - 30 * day, midnight - 20 * day)  # answered before
     _complaint(2, area, OWN, midnight - 10 * day, midnight - 3 * day)   # answered lately
