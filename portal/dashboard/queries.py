@@ -358,15 +358,10 @@ def project_answers(area: Area, due_on: date, today: date
               for commune_id, total, done, before in rows}
     total, done, before = (sum(c[i] for c in counts.values()) for i in range(3))
     whole = project(total, done, before, PACE_DAYS, today, due_on)
-    late = []
-    communes = {a.id: a for a in db.session.scalars(
-        sa.select(Area).where(Area.id.in_([c for c in counts if c is not None])))}
-    for commune_id, (n, d, b) in sorted(counts.items(), key=lambda kv: kv[0] or 0):
-        if commune_id is None or commune_id not in communes:
-            continue
-        p = project(n, d, b, PACE_DAYS, today, due_on)
-        if p.will_miss:
-            late.append((communes[commune_id], p))
+    communes = db.session.scalars(
+        sa.select(Area).where(Area.id.in_([c for c in counts if c is not None])))
+    late = [(commune, p) for commune in communes
+            if (p := project(*counts[commune.id], PACE_DAYS, today, due_on)).will_miss]
     late.sort(key=lambda ap: collation_key(ap[0].name))
     return whole, late
 
