@@ -1,6 +1,10 @@
 # The two commands of the README:
 #   make demo   set up, migrate, seed demo data and serve http://127.0.0.1:5000 (SQLite)
 #   make test   set up and run the whole test suite (SQLite; PostgreSQL with DATABASE_URL)
+# Both install exactly what requirements.lock says (every package pinned, with hashes).
+#   make lock         refresh the lock after changing pyproject.toml (keeps the other pins)
+#   make lock UPGRADE=1   move every pin to the newest version pyproject.toml allows
+#   make try-newest   run the suite on the newest allowed versions, in a throwaway venv
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,15 +13,30 @@ PASSWORD ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup demo serve test lint translations bench check-migrations clean
+.PHONY: setup demo serve test lint translations bench check-migrations clean lock try-newest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/activate pyproject.toml
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The lock is the install: pinned versions checked against their hashes, nothing resolved
+# here; then the portal itself, built with the locked setuptools. `pip check` fails when
+# pyproject.toml asks for something the lock lacks (run `make lock`).
+$(VENV)/.installed: $(BIN)/activate requirements.lock pyproject.toml
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@out=$$($(BIN)/pip check) || { echo "$$out"; exit 1; }
 	touch $@
+
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" --quiet \
+		$(if $(UPGRADE),--upgrade) -o requirements.lock
+	@echo "requirements.lock written; 'make test' installs from it."
+
+# The newest versions pyproject.toml allows, in a venv of their own, and the whole suite
+# on them: refreshing the lock is then a decision taken with this result in front of you.
+try-newest:
+	PYTHON=$(PYTHON) bash .ci/try-newest
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d portal/translations --statistics 2>&1 | tail -n 3
@@ -29,11 +48,13 @@ demo: setup
 	PORTAL_ENV=development $(FLASK) demo $(if $(PASSWORD),--password '$(PASSWORD)') --accounts instance/demo-accounts.json
 	$(MAKE) --no-print-directory serve
 
-# The web server and, beside it, the task-queue worker that runs imports and matching.
+# The web server (gunicorn, one process with threads: SQLite takes one writer at a time)
+# and, beside it, the task-queue worker that runs imports, matching and batch signing.
 serve: setup
 	PORTAL_ENV=development $(BIN)/huey_consumer portal.jobs.queue.huey --workers 2 --worker-type thread --quiet & \
 	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
-	PORTAL_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+	echo "http://$(HOST):$(PORT)"; \
+	PORTAL_ENV=development $(BIN)/gunicorn --workers 1 --threads 4 --bind $(HOST):$(PORT) wsgi:app
 
 test: setup
 	$(BIN)/pytest
