@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from flask import Flask
 from flask_babel import gettext as _
 
+from portal.core.cli import add_lang_option, fail
 from portal.extensions import db
 
 
@@ -18,16 +18,15 @@ def init_app(app: Flask) -> None:
     from portal.imports.cli import records_group
     from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
     from portal.registry.cli import registry_group
+    from portal.signing.cli import confirmations, verify_pdf_command
 
-    app.cli.add_command(areas_group)
-    app.cli.add_command(audit_group)
-    app.cli.add_command(demo_command)
-    app.cli.add_command(registry_group)
-    app.cli.add_command(dashboard_group)
-    app.cli.add_command(api_token_group)
-    app.cli.add_command(feedback_group)
-    app.cli.add_command(records_group)
-    app.cli.add_command(users_group)
+    commands = [areas_group, audit_group, demo_command, registry_group, dashboard_group,
+                api_token_group, feedback_group, records_group, users_group, confirmations,
+                verify_pdf_command]
+    for command in commands:
+        add_lang_option(command, tuple(app.config["LANGUAGES"]))
+        app.cli.add_command(command)
+
 
 
 @click.group("areas", help="Administrative units.")
@@ -64,12 +63,8 @@ def audit_verify() -> None:
         "altered": _("the event's content was altered"),
         "truncated": _("events were removed from the end of the chain"),
     }
-    click.echo(
-        _("Audit chain BROKEN at event #%(seq)d: %(problem)s (%(n)d events intact before it).",
-          seq=report.broken_seq, problem=problems[report.problem], n=report.checked),
-        err=True,
-    )
-    sys.exit(1)
+    fail(_("Audit chain BROKEN at event #%(seq)d: %(problem)s (%(n)d events intact before it).",
+           seq=report.broken_seq, problem=problems[report.problem], n=report.checked))
 
 
 @click.command("demo", help="Seed a fresh database with demo data and print the accounts.")
@@ -77,15 +72,15 @@ def audit_verify() -> None:
 @click.option("--accounts", "accounts_file", type=click.Path(dir_okay=False, writable=True),
               default=None, help="Write the accounts as JSON to this file.")
 def demo_command(password: str | None, accounts_file: str | None) -> None:
+    from portal.auth.forms import role_label
     from portal.demo import services
 
-    password = password or services.DEFAULT_PASSWORD
     try:
-        accounts = services.seed(password)
+        accounts = services.seed(password or services.DEFAULT_PASSWORD)
         # Signing (issue 5): demo CA, local TSA and a demo certificate per signing user.
         from portal.signing import demo as signing_demo
 
-        signing_demo.seed(password)
+        signing_demo.seed(password or services.DEFAULT_PASSWORD)
         db.session.commit()
         click.echo(_("Demo data created."))
         seeded = True
@@ -93,15 +88,21 @@ def demo_command(password: str | None, accounts_file: str | None) -> None:
         db.session.rollback()
         accounts = services.existing_accounts()
         click.echo(_("The database already has data; nothing was added."))
+        if password:
+            click.echo(_("The accounts keep their passwords: --password applies only to a new "
+                         "demo database (start afresh with rm -rf instance, or change one with "
+                         "flask --app wsgi users set-password)."))
         seeded = False
     if accounts_file:
         with open(accounts_file, "w", encoding="utf-8") as handle:
             json.dump([a.as_json() for a in accounts], handle, ensure_ascii=False, indent=2)
+    width = max((len(role_label(a.role)) for a in accounts), default=0)
     for account in accounts:
-        click.echo(f"  {account.username:<28} {account.role:<18} {account.area_code:<6} "
-                   f"{account.area_name}")
+        click.echo(f"  {account.username:<28} {role_label(account.role):<{width}} "
+                   f"{account.area_code:<6} {account.area_name}")
     if seeded:
-        click.echo(_("Password of every demo account: %(pw)s", pw=password))
+        click.echo(_("Password of every demo account: %(pw)s",
+                     pw=password or services.DEFAULT_PASSWORD))
 
 
 @click.group("api-token", help="Tokens of the client systems of the intake API.")
@@ -118,8 +119,7 @@ def api_token_create(name: str) -> None:
     from portal.api.services import create_client
 
     if db.session.scalar(sa.select(ApiClient).where(ApiClient.name == name)):
-        click.echo(_("A client named %(name)s already exists.", name=name), err=True)
-        sys.exit(1)
+        fail(_("A client named %(name)s already exists.", name=name))
     _client, token = create_client(name)
     db.session.commit()
     click.echo(_("Token for %(name)s (shown only now; only its hash is kept):", name=name))

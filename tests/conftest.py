@@ -26,6 +26,10 @@ from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
 
+# Commands speak the language of the locale they run in (portal.core.cli); the suite reads
+# their output in the default language whatever the developer's locale is.
+os.environ["PORTAL_LANG"] = "vi"
+
 PASSWORD = "mat-khau-thu-nghiem"
 # Three communes of Hà Nội (neighbours) and one of Cao Bằng (another province).
 HANOI = "01"

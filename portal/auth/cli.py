@@ -4,10 +4,6 @@ the audit events name no actor (the command line)."""
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import NoReturn
-
 import click
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -16,6 +12,7 @@ from portal.areas.models import Area, Site
 from portal.auth import services
 from portal.auth.forms import role_label
 from portal.auth.models import Role, User
+from portal.core.cli import ask_secret, fail
 from portal.extensions import db
 
 PASSWORD_ENV = "PORTAL_NEW_PASSWORD"
@@ -28,20 +25,14 @@ def users_group() -> None:
 
 def _password() -> str:
     """From PORTAL_NEW_PASSWORD (scripts), else asked twice without echo."""
-    return os.environ.get(PASSWORD_ENV) or click.prompt(
-        _("Password"), hide_input=True, confirmation_prompt=True)
-
-
-def _fail(message: object) -> NoReturn:
-    click.echo(str(message), err=True)
-    sys.exit(1)
+    return ask_secret(_("Password"), PASSWORD_ENV, twice=True)
 
 
 def _account(username: str) -> User:
     account = db.session.scalar(
         sa.select(User).where(User.username == services.normalise_username(username)))
     if account is None:
-        _fail(_("No account named %(username)s.", username=username))
+        fail(_("No account named %(username)s.", username=username))
     return account
 
 
@@ -56,18 +47,18 @@ def users_create(username: str, role: str, area_code: str, display_name: str,
                  site_code: str | None) -> None:
     area = db.session.scalar(sa.select(Area).where(Area.code == area_code))
     if area is None:
-        _fail(_("No area with code %(code)s (load them first: flask --app wsgi areas load).",
+        fail(_("No area with code %(code)s (load them first: flask --app wsgi areas load).",
                 code=area_code))
     site = None
     if site_code:
         site = db.session.scalar(sa.select(Site).where(Site.code == site_code))
         if site is None:
-            _fail(_("No vaccination site with code %(code)s.", code=site_code))
+            fail(_("No vaccination site with code %(code)s.", code=site_code))
     try:
         account = services.create_account(username, _password(), Role(role), area,
                                           display_name, site=site)
     except services.AccountRefused as error:
-        _fail(error)
+        fail(error)
     db.session.commit()
     click.echo(_("Account %(username)s created: %(role)s, %(area)s.", username=account.username,
                  role=role_label(account.role), area=account.area.name))
@@ -80,7 +71,7 @@ def users_set_password(username: str) -> None:
     try:
         services.set_password(account, _password())
     except services.AccountRefused as error:
-        _fail(error)
+        fail(error)
     db.session.commit()
     click.echo(_("New password set for %(username)s.", username=account.username))
 

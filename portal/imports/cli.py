@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from flask_babel import gettext as _
 
+from portal.core.cli import fail
 from portal.extensions import db
 
 
@@ -34,20 +34,17 @@ def import_command(path: str, commune_code: str, do_commit: bool, show: int) -> 
 
     commune = area_by_code(commune_code)
     if commune is None or commune.kind != AreaKind.COMMUNE:
-        click.echo(_("Unknown commune code %(code)s.", code=commune_code), err=True)
-        sys.exit(2)
+        fail(_("Unknown commune code %(code)s.", code=commune_code), code=2)
     data = Path(path).read_bytes()
     try:
         batch = services.create_batch(data, Path(path).name, commune)
     except FileRejected as rejected:
-        click.echo(str(rejected.message), err=True)
-        sys.exit(1)
+        fail(rejected.message)
     services.check_batch(batch)
     if batch.report.get("file_error"):
         db.session.commit()
-        click.echo(_("%(file)s is refused: %(problem)s", file=batch.filename,
-                     problem=batch.report["file_error"]), err=True)
-        sys.exit(1)
+        fail(_("%(file)s is refused: %(problem)s", file=batch.filename,
+               problem=batch.report["file_error"]))
     click.echo(_("Batch %(id)d, %(file)s: %(rows)d rows; %(valid)d valid, %(errors)d with "
                  "errors, %(warnings)d with warnings.", id=batch.id, file=batch.filename,
                  rows=batch.rows, valid=batch.valid_rows, errors=batch.error_rows,
@@ -55,9 +52,10 @@ def import_command(path: str, commune_code: str, do_commit: bool, show: int) -> 
     issues = batch.report.get("issues", [])
     for number, errors, warnings in issues[:show]:
         for message in errors:
-            click.echo(f"{number:>7}  {_('error')}: {message}")
+            click.echo(_("Row %(row)s, rejected: %(problem)s", row=number, problem=message))
         for message in warnings:
-            click.echo(f"{number:>7}  {_('warning')}: {message}")
+            click.echo(_("Row %(row)s, kept with a remark: %(problem)s", row=number,
+                         problem=message))
     if len(issues) > show:
         click.echo(_("Only the first %(shown)s rows with problems are listed.", shown=show))
     if not do_commit:
@@ -66,8 +64,7 @@ def import_command(path: str, commune_code: str, do_commit: bool, show: int) -> 
         return
     if not batch.can_commit:
         db.session.commit()
-        click.echo(_("No valid row: nothing was imported."), err=True)
-        sys.exit(1)
+        fail(_("No valid row: nothing was imported."))
     summary = services.commit_batch(batch)
     db.session.commit()
     click.echo(_("Imported: %(created)d persons created, %(matched)d already recorded; "

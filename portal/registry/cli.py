@@ -8,6 +8,7 @@ import click
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from portal.core.cli import confirm, fail
 from portal.extensions import db
 
 
@@ -19,16 +20,20 @@ def registry_group() -> None:
 @registry_group.command(
     "import",
     help="Import an extract file (CSV or XLSX: id_number, full_name, sex, birth_date). "
-    "All or nothing: on any error the report is printed, nothing is loaded, exit status 1.",
+    "All or nothing: on any error the report is printed, nothing is loaded, exit status 1. "
+    "Merges by default; --mode replace makes the file the whole register, after saying how "
+    "many entries it drops (asked at a terminal, or --yes).",
 )
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--mode", type=click.Choice(["replace", "merge"]), default="replace",
+@click.option("--mode", type=click.Choice(["merge", "replace"]), default="merge",
               show_default=True,
-              help="replace: the file becomes the whole register; merge: add new ID numbers "
-              "and update changed ones, keep the others.")
+              help="merge: add new ID numbers and update changed ones, keep the others; "
+              "replace: the file becomes the whole register.")
+@click.option("--yes", "confirmed", is_flag=True,
+              help="With --mode replace: drop the entries the file lacks without asking.")
 @click.option("--user", "username", default=None,
               help="The account (username) the import is recorded under.")
-def import_command(path: str, mode: str, username: str | None) -> None:
+def import_command(path: str, mode: str, confirmed: bool, username: str | None) -> None:
     from portal.auth.models import User
     from portal.registry.extract import import_extract
     from portal.registry.forms import MODE_NAMES
@@ -38,8 +43,7 @@ def import_command(path: str, mode: str, username: str | None) -> None:
     if username:
         user = db.session.scalar(sa.select(User).where(User.username == username))
         if user is None:
-            click.echo(_("No account is named %(name)s.", name=username), err=True)
-            sys.exit(2)
+            fail(_("No account is named %(name)s.", name=username), code=2)
     parsed, summary = import_extract(path, None, mode, user)
     if summary is None:
         db.session.rollback()
@@ -53,6 +57,20 @@ def import_command(path: str, mode: str, username: str | None) -> None:
             click.echo(_("Only the first %(shown)s problems are listed.",
                          shown=len(parsed.errors)), err=True)
         sys.exit(1)
+    if mode == ExtractMode.REPLACE.value and summary.deleted and not confirmed:
+        # The load itself counted what a replacement drops; it is undone while the
+        # question is asked, so that nobody waits on the register meanwhile.
+        db.session.rollback()
+        click.echo(_("Replacing the whole register drops %(deleted)d of its %(existing)d "
+                     "entries (those the file lacks); %(inserted)d are added, %(updated)d "
+                     "changed.", deleted=summary.deleted,
+                     existing=summary.deleted + summary.rows - summary.inserted,
+                     inserted=summary.inserted, updated=summary.updated))
+        if not confirm(_("Drop them?")):
+            fail(_("Nothing was changed. To replace the register, run the command again with "
+                   "--yes; to add and update entries only, leave out --mode replace."))
+        parsed, summary = import_extract(path, None, mode, user)
+        assert summary is not None  # the same file, valid a moment ago
     db.session.commit()
     click.echo(_("Extract imported as register version %(id)d (%(mode)s): %(rows)d rows; "
                  "%(inserted)d new, %(updated)d changed, %(deleted)d removed, "

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from portal.areas.models import Area, AreaKind
+from portal.core.cli import fail
 from portal.extensions import db
 from portal.registry.cli import registry_group
 
@@ -23,6 +22,7 @@ from portal.registry.cli import registry_group
               "persons.")
 @click.option("--full", is_flag=True, help="Re-check everyone, not only what changed.")
 def match_command(codes: tuple[str, ...], full: bool) -> None:
+    from portal.core.labels import status_label
     from portal.records.models import Person
     from portal.registry.adapter import RegisterUnavailable
     from portal.registry.matching import match_commune
@@ -32,9 +32,7 @@ def match_command(codes: tuple[str, ...], full: bool) -> None:
             sa.select(Area).where(Area.code.in_(codes), Area.kind == AreaKind.COMMUNE)))
         unknown = sorted(set(codes) - {c.code for c in communes})
         if unknown:
-            click.echo(_("Unknown commune code(s): %(codes)s", codes=", ".join(unknown)),
-                       err=True)
-            sys.exit(2)
+            fail(_("Unknown commune code(s): %(codes)s", codes=", ".join(unknown)), code=2)
     else:
         communes = list(db.session.scalars(
             sa.select(Area).where(Area.id.in_(sa.select(Person.commune_id).distinct()))
@@ -45,10 +43,16 @@ def match_command(codes: tuple[str, ...], full: bool) -> None:
             summary = match_commune(commune, full=full)
         except RegisterUnavailable as error:
             db.session.rollback()
-            click.echo(f"{commune.code} {commune.name}: {error}", err=True)
-            sys.exit(1)
+            fail(f"{commune.code} {commune.name}: {error}")
         db.session.commit()
         total += summary.checked
-        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items()))
-        click.echo(f"{commune.code} {commune.name}: {summary.checked} — {outcomes}")
+        if not summary.checked:
+            click.echo(_("%(commune)s: nothing changed since the last check.",
+                         commune=f"{commune.code} {commune.name}"))
+            continue
+        outcomes = "; ".join(f"{status_label(code)} {count}"
+                             for code, count in sorted(summary.outcomes.items()))
+        click.echo(_("%(commune)s: %(n)d checked — %(outcomes)s",
+                     commune=f"{commune.code} {commune.name}", n=summary.checked,
+                     outcomes=outcomes))
     click.echo(_("%(n)d persons checked.", n=total))

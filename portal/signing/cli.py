@@ -1,19 +1,31 @@
-"""``flask confirmations sign`` and ``flask verify-pdf``: signing and checking for operations."""
+"""``flask confirmations …`` and ``flask verify-pdf``: signing and checking for operations."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
+from portal.core.cli import Progress, ask_secret, fail
+from portal.core.web import format_time
 from portal.extensions import db
 
+PIN_ENV = "PORTAL_SIGNING_PIN"
+
 confirmations = AppGroup("confirmations", help="Signed confirmations (PAdES).")
+
+
+def _user(username: str):
+    from portal.auth.models import User
+
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        fail(_("No account is named %(name)s.", name=username), code=2)
+    return user
 
 
 @confirmations.command("sign")
@@ -21,38 +33,63 @@ confirmations = AppGroup("confirmations", help="Signed confirmations (PAdES).")
 @click.option("--user", "username", required=True, help="The signing user (committee chair).")
 @click.option("--certificates/--no-certificates", default=True,
               help="Also sign per-person certificates for the confirmed persons.")
-def sign_command(commune_code: str, username: str, certificates: bool) -> None:
-    """Sign the commune's confirmation list, then the certificates of its confirmed persons.
-    The PIN comes from the environment variable PORTAL_SIGNING_PIN. Prints each PDF's path."""
+@click.option("--print-paths", is_flag=True,
+              help="Print the path of each signed PDF instead of the summary (for scripts).")
+def sign_command(commune_code: str, username: str, certificates: bool,
+                 print_paths: bool) -> None:
+    """Sign the commune's confirmation lists, then the certificates of its confirmed
+    persons. The PIN is asked, or read from PORTAL_SIGNING_PIN. Shows progress and ends
+    with a summary."""
     from portal.areas.services import area_by_code
-    from portal.auth.models import User
     from portal.signing import jobs, permissions, services
     from portal.worklists.handover import document_root
 
-    pin = os.environ.get("PORTAL_SIGNING_PIN")
-    if not pin:
-        raise click.ClickException("set PORTAL_SIGNING_PIN")
-    user = db.session.scalar(sa.select(User).where(User.username == username))
+    user = _user(username)
     commune = area_by_code(commune_code)
-    if user is None or commune is None:
-        raise click.ClickException("unknown user or commune")
+    if commune is None:
+        fail(_("Unknown commune code %(code)s.", code=commune_code), code=2)
     if not permissions.can_sign_committee(user) or user.area_id != commune.id:
-        raise click.ClickException(f"{username} may not sign for commune {commune_code}")
-    root = document_root()
+        fail(_("%(user)s may not sign for the commune %(commune)s.", user=username,
+               commune=f"{commune.code} {commune.name}"))
+    pin = ask_secret(_("Signing PIN"), PIN_ENV)
     paths: list[str] = []
+    lists = confirmed = 0
     try:
+        # A list holds at most MAX_PER_DOCUMENT persons: sign lists until none awaits.
         _persons, total = services.awaiting_committee(commune.id)
-        if total:
+        waiting = total
+        list_progress = Progress(_("Persons confirmed"))
+        while waiting:
             document = services.sign_committee_list(user, pin)
             paths.append(document.path)
+            lists += 1
+            confirmed += document.member_count
+            list_progress(confirmed, total)
+            _persons, left = services.awaiting_committee(commune.id)
+            if left >= waiting:  # nothing more could be taken
+                break
+            waiting = left
+        signed = 0
         if certificates:
-            jobs.sign_certificates(user, pin, written=paths)
+            signed = jobs.sign_certificates(user, pin, Progress(_("Certificates")),
+                                            written=paths)["signed"]
     except services.SigningRefused as refused:
         db.session.commit()  # the refusal's audit event
-        raise click.ClickException(str(refused)) from refused
+        fail(refused)
     db.session.commit()
-    for path in paths:
-        click.echo(str(Path(root) / path))
+    root = Path(document_root())
+    if print_paths:
+        for path in paths:
+            click.echo(str(root / path))
+        return
+    if not paths:
+        click.echo(_("Nothing awaits signature in %(commune)s.",
+                     commune=f"{commune.code} {commune.name}"))
+        return
+    click.echo(_("Signed %(documents)d documents: %(lists)d confirmation lists (%(persons)d "
+                 "persons confirmed) and %(certificates)d certificates. The files are in "
+                 "%(folder)s.", documents=len(paths), lists=lists, persons=confirmed,
+                 certificates=signed, folder=root))
 
 
 @confirmations.command("import-pkcs12")
@@ -61,23 +98,23 @@ def sign_command(commune_code: str, username: str, certificates: bool) -> None:
 @click.option("--title", required=True, help="Chức vụ shown in the stamp, e.g. 'Chủ tịch'.")
 @click.option("--unit", required=True, help="Unit shown in the stamp, e.g. 'UBND Phường Ba Đình'.")
 def import_pkcs12_command(file: Path, username: str, title: str, unit: str) -> None:
-    """Keep a user's PKCS#12 (its PIN from PORTAL_SIGNING_PIN) sealed as their signing key."""
-    from portal.auth.models import User
+    """Keep a user's PKCS#12 sealed as their signing key (its PIN is asked, or read from
+    PORTAL_SIGNING_PIN)."""
     from portal.signing import services
 
-    pin = os.environ.get("PORTAL_SIGNING_PIN")
-    if not pin:
-        raise click.ClickException("set PORTAL_SIGNING_PIN")
-    user = db.session.scalar(sa.select(User).where(User.username == username))
-    if user is None:
-        raise click.ClickException("unknown user")
+    user = _user(username)
+    data = file.read_bytes()
+    if not services.is_pkcs12(data):  # said before a PIN is asked for it
+        fail(_("%(file)s is not a PKCS#12 key file (.p12 or .pfx).", file=file))
+    pin = ask_secret(_("PIN of the key file"), PIN_ENV)
     try:
-        credential = services.add_pkcs12_credential(user, file.read_bytes(), pin, title, unit)
+        credential = services.add_pkcs12_credential(user, data, pin, title, unit)
     except services.SigningRefused as refused:
-        raise click.ClickException(str(refused)) from refused
+        fail(refused)
     db.session.commit()
-    click.echo(f"{username}: {credential.subject} (serial {credential.serial}, valid until "
-               f"{credential.not_after:%d/%m/%Y})")
+    click.echo(_("%(user)s now signs with %(subject)s (serial %(serial)s, valid until "
+                 "%(day)s).", user=username, subject=credential.subject,
+                 serial=credential.serial, day=f"{credential.not_after:%d/%m/%Y}"))
 
 
 @confirmations.command("import-pkcs11")
@@ -92,17 +129,22 @@ def import_pkcs11_command(certificates: Path, username: str, token_label: str, k
     """Sign with a key on a PKCS#11 token: CERTIFICATES is a PEM file, signer's first."""
     from cryptography import x509
 
-    from portal.auth.models import User
     from portal.signing import services
 
-    user = db.session.scalar(sa.select(User).where(User.username == username))
-    if user is None:
-        raise click.ClickException("unknown user")
-    chain = x509.load_pem_x509_certificates(certificates.read_bytes())
+    user = _user(username)
+    try:
+        chain = x509.load_pem_x509_certificates(certificates.read_bytes())
+    except ValueError:
+        fail(_("%(file)s holds no PEM certificate.", file=certificates))
     credential = services.add_pkcs11_credential(user, token_label, key_label, chain, title,
                                                 unit)
     db.session.commit()
-    click.echo(f"{username}: {credential.subject} on token {token_label}")
+    click.echo(_("%(user)s now signs with %(subject)s on the token %(token)s.",
+                 user=username, subject=credential.subject, token=token_label))
+
+
+def _yes(value: bool) -> str:
+    return _("yes") if value else _("NO")
 
 
 @click.command("verify-pdf")
@@ -110,6 +152,7 @@ def import_pkcs11_command(certificates: Path, username: str, token_label: str, k
 def verify_pdf_command(file: Path) -> None:
     """Check a signed PDF; exit 0 only for a valid, trusted, unmodified document."""
     from portal.signing import services
+    from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES
 
     content = file.read_bytes()
     verdict = services.verify_content(content)
@@ -117,28 +160,30 @@ def verify_pdf_command(file: Path) -> None:
     services.record_verification(document, verdict, "cli")
     db.session.commit()
     if not verdict.readable:
-        click.echo(f"NOT VALID: {verdict.message}")
+        message = VERDICT_MESSAGES.get(verdict.message or "", verdict.message)
+        click.echo(_("NOT VALID: %(reason)s", reason=message))
         sys.exit(1)
     for index, s in enumerate(verdict.signatures, 1):
-        click.echo(f"signature {index}: signer {s.signer_name} ({s.signer_subject}), "
-                   f"serial {s.serial}")
-        click.echo(f"  intact: {'yes' if s.intact and s.valid else 'NO'}; "
-                   f"trusted: {'yes' if s.trusted and s.key_usage_ok else 'NO'}; "
-                   f"whole file: {'yes' if s.whole_file else 'NO (' + str(s.modified_after) + ')'}")
-        click.echo(f"  signing time: {s.signing_time}; time-stamp: {s.timestamp_time} "
-                   f"({'valid' if s.timestamp_ok else 'not valid'})")
+        click.echo(_("Signature %(n)d: %(signer)s (%(subject)s), serial %(serial)s", n=index,
+                     signer=s.signer_name, subject=s.signer_subject, serial=s.serial))
+        whole = (_yes(True) if s.whole_file
+                 else _("NO (%(what)s)", what=s.modified_after))
+        click.echo("  " + _("intact: %(intact)s; trusted: %(trusted)s; whole file: %(whole)s",
+                            intact=_yes(s.intact and s.valid),
+                            trusted=_yes(s.trusted and s.key_usage_ok), whole=whole))
+        click.echo("  " + _("signing time: %(signed)s; time-stamp: %(stamp)s (%(ok)s)",
+                            signed=format_time(s.signing_time) or "—",
+                            stamp=format_time(s.timestamp_time) or "—",
+                            ok=_("valid") if s.timestamp_ok else _("not valid")))
     if document is not None:
         state = services.portal_state(document)
-        click.echo(f"portal state: {state.state}"
-                   + (f" (rows {state.superseded_rows})" if state.superseded_rows else ""))
+        rows = (" " + _("(rows %(rows)s)", rows=", ".join(map(str, state.superseded_rows)))
+                if state.superseded_rows else "")
+        click.echo(_("In the portal: %(state)s", state=STATE_LABELS[state.state]) + rows)
         ok = verdict.ok and state.state == "valid"
     else:
-        click.echo("portal state: not a document of this portal")
+        click.echo(_("In the portal: not a document of this portal"))
         ok = verdict.ok
-    click.echo("VALID" if ok else "NOT VALID")
+    click.echo(_("VALID") if ok else _("NOT VALID"))
     sys.exit(0 if ok else 1)
 
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(confirmations)
-    app.cli.add_command(verify_pdf_command)

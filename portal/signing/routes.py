@@ -31,6 +31,7 @@ from portal.core.web import error_response
 from portal.extensions import db
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
+from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES
 from portal.signing.models import DocumentKind, DocumentMember, SignedDocument
 
 bp = Blueprint("signing", __name__)
@@ -55,20 +56,6 @@ KIND_LABELS = {
     DocumentKind.CERTIFICATE: _l("Vaccination certificate"),
     DocumentKind.MINUTES: _l("Minutes (scan)"),
 }
-STATE_LABELS = {
-    "valid": _l("Valid"),
-    "partly_superseded": _l("Valid, except for persons whose record changed after signing"),
-    "superseded": _l("Superseded: every person's record changed after signing"),
-    "revoked": _l("Revoked"),
-}
-VERDICT_MESSAGES = {
-    "not_pdf": _l("This file is not a PDF."),
-    "encrypted": _l("This PDF is encrypted; it cannot be checked."),
-    "damaged": _l("This PDF is damaged; it cannot be read."),
-    "unsigned": _l("This PDF carries no digital signature."),
-}
-
-
 class AwaitingFilterForm(PortalForm):
     class Meta:
         csrf = False

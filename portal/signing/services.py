@@ -128,14 +128,30 @@ def _describe(cert: x509.Certificate) -> dict[str, Any]:
             "not_after": cert.not_valid_after_utc.replace(tzinfo=None)}
 
 
+def is_pkcs12(data: bytes) -> bool:
+    """Whether ``data`` is a PKCS#12 container at all, read without its password: a wrong
+    PIN and a file of another kind fail alike in cryptography, and deserve two answers."""
+    from asn1crypto import pkcs12 as asn1_pkcs12
+
+    try:
+        pfx = asn1_pkcs12.Pfx.load(data, strict=True)
+        return bool(pfx["version"].native == "v3"
+                    and pfx["auth_safe"]["content_type"].native in ("data", "signed_data"))
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
 def add_pkcs12_credential(user: User, data: bytes, pin: str, title: str, unit: str,
                           demo: bool = False, actor: Any = None) -> SigningCredential:
     """Keep a user's PKCS#12 (encrypted with their PIN) sealed; earlier ones stop being used."""
     from cryptography.hazmat.primitives.serialization import pkcs12
 
+    if not is_pkcs12(data):
+        raise SigningRefused(_l("This file is not a PKCS#12 key file (.p12 or .pfx)."))
     try:
         _key, cert, extra = pkcs12.load_key_and_certificates(data, pin.encode())
     except ValueError as error:
+        # The container is well formed (above): what fails now is its password's MAC.
         raise SigningRefused(_l("The file could not be opened with this PIN.")) from error
     if cert is None:
         raise SigningRefused(_l("The file holds no certificate."))

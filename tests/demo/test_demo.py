@@ -174,6 +174,7 @@ def test_demo_command(app, client, tmp_path):
     assert "other-pw-456" not in second.output
     assert PASSWORD not in second.output
     assert vi("The database already has data; nothing was added.") in second.output
+    assert "Các tài khoản giữ mật khẩu cũ" in second.output  # --password did not apply
     assert vi("Demo data created.") not in second.output
     assert second.output != first.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == persons

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import io
 import zipfile
 from datetime import date, datetime
@@ -605,6 +607,8 @@ def test_command_dry_run_then_commit(app, tmp_path):
     dry = runner.invoke(args=["records", "import", str(path), "--commune", OWN])
     assert dry.exit_code == 0, dry.output
     assert "5" in dry.output and "31/02/1985" in dry.output
+    assert re.search(r"^Dòng \d+, bị từ chối: .*31/02/1985", dry.output, re.MULTILINE)
+    assert "error" not in dry.output.lower() and "warning" not in dry.output.lower()
     assert persons() == []
     done = runner.invoke(args=["records", "import", str(path), "--commune", OWN, "--commit"])
     assert done.exit_code == 0, done.output

@@ -503,7 +503,7 @@ def test_command_imports_and_reports(app, tmp_path, make_user):
     assert len(entries()) == 5
     version = db.session.scalars(sa.select(RegisterExtract)).one()
     assert (version.source, version.mode, version.imported_by_id) == (
-        "trich-xuat.csv", ExtractMode.REPLACE, user.id)
+        "trich-xuat.csv", ExtractMode.MERGE, user.id)  # merge unless told otherwise
     assert "5" in result.output
 
     merged = tmp_path / "moi.csv"
@@ -511,6 +511,32 @@ def test_command_imports_and_reports(app, tmp_path, make_user):
     result = runner.invoke(args=["registry", "import", str(merged), "--mode", "merge"])
     assert result.exit_code == 0, result.output
     assert len(entries()) == 6
+
+
+def test_command_merges_by_default_and_replaces_only_when_told(app, tmp_path):
+    runner = app.test_cli_runner()
+    load(csv_bytes(GOOD))
+    one = tmp_path / "mot-dong.csv"
+    one.write_bytes(csv_bytes([GOOD[0]]))
+    merged = runner.invoke(args=["registry", "import", str(one)])
+    assert merged.exit_code == 0, merged.output
+    assert len(entries()) == 5  # nothing dropped: merge is the default
+    assert db.session.scalars(sa.select(RegisterExtract.mode)
+                              .order_by(RegisterExtract.id.desc())).first() == ExtractMode.MERGE
+
+    # Replacing without --yes (no terminal to ask at) says what it would drop and refuses.
+    refused = runner.invoke(args=["registry", "import", str(one), "--mode", "replace"])
+    assert refused.exit_code == 1
+    assert ("Thay thế toàn bộ sổ dữ liệu dân cư sẽ xoá 4 trong số 5 mục hiện có (những mục "
+            "không có trong tệp); thêm 0, thay đổi 0.") in refused.output
+    assert "Không có gì thay đổi." in refused.output
+    assert len(entries()) == 5 and extract_count() == 2
+
+    replaced = runner.invoke(args=["registry", "import", str(one), "--mode", "replace",
+                                   "--yes", "--lang", "en"])
+    assert replaced.exit_code == 0, replaced.output
+    assert len(entries()) == 1 and extract_count() == 3
+    assert "1 rows; 0 new, 0 changed, 4 removed, 1 unchanged." in replaced.output
 
 
 def test_command_prints_the_report_and_exits_1(app, tmp_path):

@@ -9,10 +9,11 @@ def test_match_command_checks_the_named_commune_then_only_changes(app, make_pers
     runner = app.test_cli_runner()
     first = runner.invoke(args=["registry", "match", "--commune", OWN])
     assert first.exit_code == 0, first.output
-    assert "missing_id 1" in first.output
+    assert "đã kiểm tra 1 — Không có số định danh 1" in first.output
+    assert "missing_id" not in first.output
     assert db.session.query(MatchResult).count() == 1
     again = runner.invoke(args=["registry", "match", "--commune", OWN])
-    assert "0 —" in again.output
+    assert "không có gì thay đổi kể từ lần kiểm tra trước" in again.output
     full = runner.invoke(args=["registry", "match", "--full"])
     assert full.exit_code == 0 and db.session.query(MatchResult).count() == 2
 

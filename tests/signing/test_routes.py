@@ -309,13 +309,14 @@ def test_cli_sign_and_verify(app, chair, awaiting, monkeypatch, tmp_path):
     db.session.commit()
     runner = app.test_cli_runner()
     monkeypatch.setenv("PORTAL_SIGNING_PIN", PIN)
-    result = runner.invoke(sign_command, ["--commune", OWN, "--user", chair.username])
+    result = runner.invoke(sign_command, ["--commune", OWN, "--user", chair.username,
+                                          "--print-paths"])
     assert result.exit_code == 0, result.output
-    paths = result.output.split()
+    paths = result.stdout.split()
     assert len(paths) == 3  # the list, then two certificates
     assert all(p.endswith(".pdf") for p in paths)
     ok = runner.invoke(verify_pdf_command, [paths[0]])
-    assert ok.exit_code == 0 and "VALID" in ok.output
+    assert ok.exit_code == 0 and ok.output.splitlines()[-1] == "HỢP LỆ"
     tampered = tmp_path / "tampered.pdf"
     content = bytearray(Path(paths[0]).read_bytes())
     content[len(content) // 3] ^= 1
@@ -324,6 +325,32 @@ def test_cli_sign_and_verify(app, chair, awaiting, monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_SIGNING_PIN", "999")
     refused = runner.invoke(sign_command, ["--commune", OWN, "--user", chair.username])
     assert refused.exit_code != 0 and "PIN" in refused.output
+
+
+def test_cli_sign_shows_progress_and_ends_with_a_summary(app, chair, awaiting, monkeypatch):
+    from portal.signing.cli import sign_command
+    from portal.worklists.handover import document_root
+
+    person = db.session.get(Person, awaiting[0].id)
+    db.session.add(Dose(person_id=person.id, dose_number=1, vaccine="Pfizer",
+                        vaccinated_on=date(2021, 9, 1)))
+    db.session.commit()
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", PIN)
+    result = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
+                                                         chair.username])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"Đã ký 3 tài liệu: 1 danh sách xác nhận (2 người được xác nhận) và 2 giấy chứng "
+        f"nhận. Các tệp nằm trong {document_root()}."]
+    assert "Người được xác nhận: 2/2 (100%)" in result.stderr
+    assert "Giấy chứng nhận: 2/2 (100%)" in result.stderr
+    again = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
+                                                        chair.username])
+    assert again.exit_code == 0
+    assert again.stdout.strip() == "Không có gì chờ ký ở 00004 Phường Ba Đình."
+    english = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
+                                                          chair.username, "--lang", "en"])
+    assert english.stdout.strip() == "Nothing awaits signature in 00004 Phường Ba Đình."
 
 
 def test_certificates_job(client, login_as, give_certificate, awaiting):
@@ -399,7 +426,18 @@ def test_cli_import_pkcs12(app, make_user, ca, monkeypatch, tmp_path):
     runner = app.test_cli_runner()
     monkeypatch.setenv("PORTAL_SIGNING_PIN", "0000")
     args = [str(path), "--user", user.username, "--title", "Phó Chủ tịch", "--unit", "UBND"]
-    assert runner.invoke(import_pkcs12_command, args).exit_code != 0
+    wrong_pin = runner.invoke(import_pkcs12_command, args)
+    assert wrong_pin.exit_code == 1
+    assert wrong_pin.output == "Không mở được tệp bằng mã PIN này.\n"
+    # A file of another kind is told so, whatever the PIN: not "wrong PIN".
+    for content in (b"hello", issued.cert_pem(), b"%PDF-1.7\n"):
+        other = tmp_path / "khong-phai.p12"
+        other.write_bytes(content)
+        refused = runner.invoke(import_pkcs12_command, [str(other), *args[1:]])
+        assert refused.exit_code == 1
+        assert refused.output == (f"{other} không phải tệp khoá PKCS#12 (.p12 hoặc .pfx).\n")
+        assert not refused.output.startswith("Error")
+    assert services.active_credential(user) is None
     monkeypatch.setenv("PORTAL_SIGNING_PIN", "4321")
     result = runner.invoke(import_pkcs12_command, args)
     assert result.exit_code == 0, result.output

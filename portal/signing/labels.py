@@ -1,0 +1,19 @@
+"""Words for the states and verdicts of signed documents, shared by the pages and the
+command line."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+STATE_LABELS = {
+    "valid": _l("Valid"),
+    "partly_superseded": _l("Valid, except for persons whose record changed after signing"),
+    "superseded": _l("Superseded: every person's record changed after signing"),
+    "revoked": _l("Revoked"),
+}
+VERDICT_MESSAGES = {
+    "not_pdf": _l("This file is not a PDF."),
+    "encrypted": _l("This PDF is encrypted; it cannot be checked."),
+    "damaged": _l("This PDF is damaged; it cannot be read."),
+    "unsigned": _l("This PDF carries no digital signature."),
+}
