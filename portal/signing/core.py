@@ -399,6 +399,15 @@ class Verdict:
         return self.readable and bool(self.signatures) and all(s.ok for s in self.signatures)
 
 
+def subject_text(cert: asn1_x509.Certificate | x509.Certificate) -> str:
+    """A certificate's subject in RFC 4514's short form (CN=…, T=…, OU=…, C=…): the same
+    in every language, unlike asn1crypto's "Common Name: …", and the same on the pages, in
+    the command line and in the credential rows."""
+    if isinstance(cert, asn1_x509.Certificate):
+        cert = x509.load_der_x509_certificate(cert.dump())
+    return cert.subject.rfc4514_string({x509.NameOID.TITLE: "T"})
+
+
 def _common_name(cert: asn1_x509.Certificate) -> str:
     for rdn in cert.subject.chosen:
         for attribute in rdn:
@@ -436,7 +445,7 @@ def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
             cert = signature.signer_cert
             reports.append(SignatureReport(
                 intact=False, valid=False, trusted=False, signer_name=_common_name(cert),
-                signer_subject=cert.subject.human_friendly, serial=format(cert.serial_number, "x"),
+                signer_subject=subject_text(cert), serial=format(cert.serial_number, "x"),
                 signing_time=None, timestamp_time=None, timestamp_ok=False, whole_file=False,
                 modified_after=None, problem=str(error)[:300]))
             continue
@@ -452,7 +461,7 @@ def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
         reports.append(SignatureReport(
             intact=status.intact, valid=status.valid,
             trusted=status.trust_problem_indic is None and status.validation_path is not None,
-            signer_name=_common_name(cert), signer_subject=cert.subject.human_friendly,
+            signer_name=_common_name(cert), signer_subject=subject_text(cert),
             serial=format(cert.serial_number, "x"),
             signing_time=status.signer_reported_dt,
             timestamp_time=ts.timestamp if ts is not None else None,

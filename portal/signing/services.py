@@ -123,7 +123,7 @@ def verify_url(code: str) -> str:
 
 
 def _describe(cert: x509.Certificate) -> dict[str, Any]:
-    return {"subject": cert.subject.rfc4514_string()[:400], "serial": format(cert.serial_number,
+    return {"subject": core.subject_text(cert)[:400], "serial": format(cert.serial_number,
                                                                              "x"),
             "not_after": cert.not_valid_after_utc.replace(tzinfo=None)}
 
