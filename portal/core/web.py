@@ -214,7 +214,7 @@ def _send_to_login(message: str | None = None):
         return error_response(401, None)
     flash(message or str(login_manager.login_message), login_manager.login_message_category)
     next_path = _page_path()
-    target = url_for(login_manager.login_view, **({"next": next_path} if next_path else {}))
+    target = url_for(str(login_manager.login_view), next=next_path)  # None: no next
     if _is_htmx_call():
         response = make_response("", 401)
         response.headers["HX-Redirect"] = target
