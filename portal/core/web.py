@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
-from flask import Flask, abort, jsonify, request
+from flask import Flask, abort, flash, jsonify, make_response, redirect, request, url_for
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -160,9 +162,15 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    login_manager.unauthorized_handler(_send_to_login)
+
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
         db.session.rollback()
+        if not current_user.is_authenticated and _is_htmx_call():
+            # The session ended (logged out in another tab, expired): the token went with
+            # it, and "reload and try again" would only lead to the login page anyway.
+            return _send_to_login(_("Your session has ended. Log in again to continue."))
         return error_response(400, csrf_message())
 
     @app.errorhandler(HTTPException)
@@ -175,6 +183,46 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("Unhandled error")
         return error_response(500, None)
+
+
+def _is_htmx_call() -> bool:
+    """An htmx request whose answer htmx itself handles (a history restore swaps the whole
+    body and ignores HX-Redirect: it is answered like a page)."""
+    htmx = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
+
+
+def _page_path() -> str | None:
+    """The page the user is on: for an htmx call the browser's address (``HX-Current-URL``),
+    not the fragment's URL; a foreign origin is ignored (the login refuses it anyway)."""
+    if not _is_htmx_call():
+        return request.full_path.rstrip("?") if request.method == "GET" else None
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.netloc and current.netloc != request.host:
+        return None
+    if not current.path.startswith("/"):
+        return None
+    return current.path + (f"?{current.query}" if current.query else "")
+
+
+def _send_to_login(message: str | None = None):
+    """Without a valid session, every request of a person's browser ends on the login page
+    as a whole page, coming back afterwards to the page they were on. An htmx call gets
+    ``HX-Redirect`` (htmx follows it as a page load); a plain redirect would be followed
+    inside the XMLHttpRequest and the login page swapped into a fragment's place."""
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return error_response(401, None)
+    flash(message or str(login_manager.login_message), login_manager.login_message_category)
+    next_path = _page_path()
+    target = url_for(str(login_manager.login_view), next=next_path)  # None: no next
+    if _is_htmx_call():
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = target
+        # The page's script keeps what the person typed before following it (static/js).
+        response.headers["X-Session-Ended"] = "1"
+        response.vary.add("HX-Request")
+        return response
+    return redirect(target)
 
 
 def csrf_message() -> str:

@@ -73,8 +73,8 @@ def _rollback():
     yield
 
 
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
+def require_chromium() -> str:
+    """Chromium's path, or the test skipped (failed under REQUIRE_BROWSER=1)."""
     path = shutil.which("chromium")
     if path is None:
         _no_browser("Chromium is not installed (apt-get install chromium)")
@@ -83,6 +83,11 @@ def chromium_path() -> str:
     except ImportError:
         _no_browser("the playwright package is not installed")
     return path
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    return require_chromium()
 
 
 def _seed() -> None:
