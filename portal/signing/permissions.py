@@ -57,3 +57,12 @@ def can_revoke(user: User, document) -> bool:
         return True
     return document.signer_id is not None and document.signer_id == user.id
 
+
+
+def minutes_scope(user: User):
+    """SQL: the minutes a user may open: the committee's own commune's."""
+    from portal.signing.models import Minutes
+
+    if not can_record_minutes(user):
+        return sa.false()
+    return Minutes.area_id == user.area_id

@@ -29,10 +29,18 @@ from portal.core.forms import PortalForm
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
+from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
+from portal.signing.documents import birth_text
 from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES
-from portal.signing.models import DocumentKind, DocumentMember, SignedDocument
+from portal.signing.models import (
+    DocumentKind,
+    DocumentMember,
+    Minutes,
+    MinutesState,
+    SignedDocument,
+)
 
 bp = Blueprint("signing", __name__)
 
@@ -56,6 +64,14 @@ KIND_LABELS = {
     DocumentKind.CERTIFICATE: _l("Vaccination certificate"),
     DocumentKind.MINUTES: _l("Minutes (scan)"),
 }
+MINUTES_STATE_LABELS = {"printed": _l("Printed, awaiting the signed scan"),
+                        "uploaded": _l("Scan uploaded, awaiting confirmation"),
+                        "confirmed": _l("Confirmed")}
+FIELD_LABELS = {"full_name": _l("Full name"), "sex": _l("Sex"),
+                "birth_date": _l("Date of birth"), "birth_precision": _l("Date of birth"),
+                "id_number": _l("ID number")}
+
+
 class AwaitingFilterForm(PortalForm):
     class Meta:
         csrf = False
@@ -76,8 +92,15 @@ class SignForm(PortalForm):
 class MinutesForm(PortalForm):
     scan = FileField(_l("Scan of the signed minutes (PDF, JPEG or PNG)"),
                      validators=[DataRequired()])
+
+
+class MinutesPrintForm(PortalForm):
     status = HiddenField()
     q = HiddenField()
+
+
+class MinutesConfirmForm(PortalForm):
+    """Only the CSRF token: what is confirmed is the minutes' own list."""
 
 
 class RevokeForm(PortalForm):
@@ -128,7 +151,10 @@ def _documents_of_user() -> list[SignedDocument]:
 
 
 def _awaiting_page(form: AwaitingFilterForm, sign_form: SignForm | None = None,
-                   status: int = 200, message: str | None = None, signed=None):
+                   status: int = 200, message: str | None = None, signed=None,
+                   message_at: str | None = None):
+    """``message_at`` names the part of the page the message belongs to (the certificates
+    form); by default it stands above the list, beside the sign dialog."""
     context = _awaiting_context(form)
     credential = services.active_credential(current_user)
     sign_form = sign_form or SignForm(formdata=None, status=form.status.data or "",
@@ -137,11 +163,26 @@ def _awaiting_page(form: AwaitingFilterForm, sign_form: SignForm | None = None,
     return render("signing/awaiting.html", AWAITING_FRAGMENTS, status=status, form=form,
                   sign_form=sign_form, credential=credential, message=message, signed=signed,
                   documents=_documents_of_user(), kind_labels=KIND_LABELS,
-                  minutes_form=MinutesForm(formdata=None, status=form.status.data or "",
-                                           q=form.q.data or ""),
+                  minutes_form=MinutesPrintForm(formdata=None, status=form.status.data or "",
+                                                q=form.q.data or ""),
+                  open_minutes=_open_minutes(),
                   can_minutes=permissions.can_record_minutes(current_user),
                   can_certificates=permissions.can_sign_certificates(current_user),
+                  certificates_waiting=len(services.confirmed_without_certificate(
+                      current_user.area_id))
+                  if permissions.can_sign_certificates(current_user) and credential else 0,
+                  message_at=message_at, minutes_state_labels=MINUTES_STATE_LABELS,
                   **context)
+
+
+def _open_minutes() -> list[Minutes]:
+    """Minutes printed in the user's commune that await their scan or confirmation."""
+    if not permissions.can_record_minutes(current_user):
+        return []
+    return list(db.session.scalars(
+        sa.select(Minutes).where(permissions.minutes_scope(current_user),
+                                 Minutes.state != MinutesState.CONFIRMED)
+        .order_by(Minutes.id.desc()).limit(20)))
 
 
 def _require_signer() -> None:
@@ -315,45 +356,129 @@ def download_document(document_id: int):
                          mimetype=document.media_type)
 
 
-@bp.get("/signing/minutes.pdf")
-@login_required
-def minutes_pdf():
-    if not permissions.can_record_minutes(current_user):
-        abort(403)
-    form = AwaitingFilterForm(formdata=request.args)
-    if not form.validate():
-        abort(400)
-    try:
-        content = services.minutes_pdf(current_user, _filters(form))
-    except services.SigningRefused as refused:
-        return error_response(409, str(refused))
-    return _pdf_response(content, "bien-ban-xac-nhan.pdf", inline=True)
+def _minutes_or_404(minutes_id: int) -> Minutes:
+    minutes = db.session.scalar(sa.select(Minutes).where(Minutes.id == minutes_id,
+                                                         permissions.minutes_scope(current_user)))
+    if minutes is None:
+        abort(404)
+    return minutes
 
 
 @bp.post("/signing/minutes")
 @login_required
-def post_minutes():
+def post_print_minutes():
+    """Number and freeze the minutes for the persons the awaiting page lists now."""
     if not permissions.can_record_minutes(current_user):
         abort(403)
-    form = MinutesForm()
+    form = MinutesPrintForm()
     filters_form = AwaitingFilterForm(formdata=None, status=form.status.data or "",
                                       q=form.q.data or "")
-    if not filters_form.validate():
+    if not form.validate_on_submit() or not filters_form.validate():
         abort(400)
-    if not form.validate_on_submit():
-        return _awaiting_page(filters_form, status=422,
-                              message=_("Choose the scan of the signed minutes."))
-    content = form.scan.data.read(int(current_app.config.get("SIGNING_MAX_SCAN_BYTES")
-                                      or 10 * 1024 * 1024) + 1)
     try:
-        document = services.record_minutes(current_user, content, _filters(filters_form))
+        minutes = services.print_minutes(current_user, _filters(filters_form))
     except services.SigningRefused as refused:
         db.session.rollback()
         return _awaiting_page(filters_form, status=422, message=str(refused))
+    minutes_id = minutes.id
     db.session.commit()
-    flash(_("The minutes were recorded: %(num)s persons confirmed.",
-            num=document.member_count), "success")
-    return redirect(url_for("signing.show_document", document_id=document.id), code=303)
+    return redirect(url_for("signing.show_minutes", minutes_id=minutes_id), code=303)
+
+
+def _field_text(fields: tuple[str, ...]) -> str:
+    return ", ".join(dict.fromkeys(str(FIELD_LABELS[f]) for f in fields))
+
+
+def _minutes_page(minutes: Minutes, status: int = 200, message: str | None = None,
+                  upload_form: MinutesForm | None = None):
+    checks = services.check_minutes(minutes)
+    return render("signing/minutes.html", status=status, minutes=minutes, checks=checks,
+                  confirmable=sum(1 for c in checks if c.reason is None),
+                  upload_form=upload_form or MinutesForm(formdata=None),
+                  confirm_form=MinutesConfirmForm(formdata=None), message=message,
+                  status_labels=STATUS_LABELS, field_text=_field_text,
+                  minutes_state_labels=MINUTES_STATE_LABELS, birth_text=birth_text,
+                  confirmed_ids=set(db.session.scalars(
+                      sa.select(DocumentMember.person_id)
+                      .where(DocumentMember.document_id == minutes.document_id)))
+                  if minutes.document_id else set(),
+                  creator=db.session.get(User, minutes.created_by_id)
+                  if minutes.created_by_id else None)
+
+
+@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>")
+@login_required
+def show_minutes(minutes_id: int):
+    return _minutes_page(_minutes_or_404(minutes_id))
+
+
+@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>/pdf")
+@login_required
+def minutes_pdf(minutes_id: int):
+    """The minutes exactly as printed (the same number, persons and bytes every time)."""
+    minutes = _minutes_or_404(minutes_id)
+    try:
+        content = services.minutes_content(minutes)
+    except services.SigningRefused as refused:
+        return error_response(409, str(refused))
+    return _pdf_response(content, f"bien-ban-xac-nhan-{minutes.id}.pdf", inline=True)
+
+
+@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>/scan")
+@login_required
+def minutes_scan(minutes_id: int):
+    minutes = _minutes_or_404(minutes_id)
+    try:
+        content = services.minutes_scan(minutes)
+    except services.SigningRefused as refused:
+        return error_response(409, str(refused))
+    suffix = (minutes.scan_path or "x.pdf").rsplit(".", 1)[-1]
+    return _pdf_response(content, f"bien-ban-da-ky-{minutes.id}.{suffix}", inline=True,
+                         mimetype=minutes.scan_media_type or "application/pdf")
+
+
+@bp.post("/signing/minutes/<int(max=2147483647):minutes_id>/scan")
+@login_required
+def post_minutes_scan(minutes_id: int):
+    """Attach the signed scan; the page then shows who will be confirmed."""
+    minutes = _minutes_or_404(minutes_id)
+    if not permissions.can_record_minutes(current_user):
+        abort(403)
+    form = MinutesForm()
+    if not form.validate_on_submit():
+        return _minutes_page(minutes, status=422, upload_form=form,
+                             message=_("Choose the scan of the signed minutes."))
+    content = form.scan.data.read(int(current_app.config.get("SIGNING_MAX_SCAN_BYTES")
+                                      or 10 * 1024 * 1024) + 1)
+    try:
+        services.upload_minutes_scan(minutes, current_user, content)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        return _minutes_page(_minutes_or_404(minutes_id), status=422, upload_form=form,
+                             message=str(refused))
+    db.session.commit()
+    return redirect(url_for("signing.show_minutes", minutes_id=minutes_id, _anchor="confirm"),
+                    code=303)
+
+
+@bp.post("/signing/minutes/<int(max=2147483647):minutes_id>/confirm")
+@login_required
+def post_minutes_confirm(minutes_id: int):
+    """Confirm the persons of these minutes that are still eligible (once)."""
+    minutes = _minutes_or_404(minutes_id)
+    if not permissions.can_record_minutes(current_user):
+        abort(403)
+    if not MinutesConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        document = services.confirm_minutes(minutes, current_user)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        return _minutes_page(_minutes_or_404(minutes_id), status=409, message=str(refused))
+    document_id, count = document.id, document.member_count
+    db.session.commit()
+    flash(_("The minutes were recorded: %(num)s persons confirmed.", num=count), "success")
+    return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
 @bp.post("/signing/certificates")
@@ -366,13 +491,15 @@ def post_certificates():
 
     sign_form = SignForm()
     if not sign_form.validate_on_submit():
-        return _awaiting_page(AwaitingFilterForm(formdata=None), sign_form, status=422)
+        return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
+                              message=_("Type the PIN of your signing key."),
+                              message_at="certificates")
     try:
         services.unlock(current_user, sign_form.pin.data)
     except services.SigningRefused as refused:
         db.session.commit()
         return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
-                              message=str(refused))
+                              message=str(refused), message_at="certificates")
     job = jobs.start_certificates(current_user)
     job_id = job.id
     db.session.commit()

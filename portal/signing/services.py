@@ -32,6 +32,9 @@ from portal.signing.models import (
     DocumentKind,
     DocumentMember,
     DocumentState,
+    Minutes,
+    MinutesMember,
+    MinutesState,
     SignedDocument,
     SignerBackend,
     SigningCredential,
@@ -471,14 +474,6 @@ def confirmed_without_certificate(commune_id: int) -> list[int]:
 # --- minutes (biên bản) ---------------------------------------------------------------------
 
 
-def minutes_pdf(user: User, filters: Filters | None = None) -> bytes:
-    commune = user.area
-    persons, total = awaiting_committee(commune.id, filters)
-    _guard_size(total)
-    return documents.minutes(commune, person_snapshots(persons), "Số: ......./BB-UBND",
-                             local_date(None))
-
-
 SCAN_TYPES = {b"%PDF-": ("application/pdf", "pdf"), b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
               b"\xff\xd8\xff": ("image/jpeg", "jpg")}
 
@@ -490,9 +485,66 @@ def sniff_scan(content: bytes) -> tuple[str, str] | None:
     return None
 
 
-def record_minutes(user: User, content: bytes, filters: Filters | None = None,
-                   person_ids: list[int] | None = None) -> SignedDocument:
-    """The scan of the signed minutes is the evidence: its persons become confirmed."""
+def print_minutes(user: User, filters: Filters | None = None) -> Minutes:
+    """Number the minutes and freeze them: exactly the persons awaiting confirmation under
+    ``filters`` now, their data as printed, and the PDF as printed. Whatever the awaiting
+    page shows later, the signed scan of these minutes confirms these persons only."""
+    commune = user.area
+    persons, total = awaiting_committee(commune.id, filters)
+    _guard_size(total)
+    snapshots = person_snapshots(persons)
+    minutes = Minutes(area_id=commune.id, state=MinutesState.PRINTED,
+                      title=f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}"[:300],
+                      created_by_id=user.id, created_at=utcnow(), path="", sha256="",
+                      member_count=len(snapshots))
+    db.session.add(minutes)
+    db.session.flush()
+    db.session.execute(sa.insert(MinutesMember), [
+        {"minutes_id": minutes.id, "person_id": s["person_id"],
+         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
+    content = documents.minutes(commune, snapshots, f"Số: {minutes.id}/BB-UBND",
+                                local_date(minutes.created_at))
+    relative = f"minutes/{minutes.id}.pdf"
+    _store(relative, content)
+    minutes.path = relative
+    minutes.sha256 = hashlib.sha256(content).hexdigest()
+    db.session.flush()
+    audit.record("minutes.print", "minutes", minutes.id,
+                 {"state": [None, MinutesState.PRINTED], "members": [None, len(snapshots)],
+                  "person_ids": [None, [s["person_id"] for s in snapshots]],
+                  "sha256": [None, minutes.sha256],
+                  "filters": [None, {"status": getattr(filters, "status", None),
+                                     "search": getattr(filters, "search", None)}]},
+                 actor=user)
+    return minutes
+
+
+def minutes_content(minutes: Minutes) -> bytes:
+    """The PDF as it was printed, checked against its recorded SHA-256."""
+    return _read_stored(minutes.path, minutes.sha256)
+
+
+def minutes_scan(minutes: Minutes) -> bytes:
+    if not minutes.scan_path or not minutes.scan_sha256:
+        raise SigningRefused(_l("No scan has been uploaded for these minutes."))
+    return _read_stored(minutes.scan_path, minutes.scan_sha256)
+
+
+def _claim(minutes: Minutes, sources: tuple[MinutesState, ...], target: MinutesState,
+           **values: Any) -> bool:
+    """Move the minutes from one of ``sources`` to ``target`` in one conditional UPDATE: it
+    locks the row (PostgreSQL's row lock, SQLite's write lock) and checks the state it
+    starts from, so of two identical submits the second finds nothing to change."""
+    result: Any = db.session.execute(
+        sa.update(Minutes).where(Minutes.id == minutes.id, Minutes.state.in_(sources))
+        .values(state=target, **values).execution_options(synchronize_session=False))
+    db.session.refresh(minutes)
+    return bool(result.rowcount)
+
+
+def upload_minutes_scan(minutes: Minutes, user: User, content: bytes) -> Minutes:
+    """Attach the scan of the signed paper to its minutes; nobody is confirmed yet (the
+    confirmation step shows who will be). A new scan replaces one not yet confirmed."""
     kind = sniff_scan(content)
     if kind is None:
         raise SigningRefused(_l("The scan must be a PDF, JPEG or PNG file."))
@@ -500,14 +552,91 @@ def record_minutes(user: User, content: bytes, filters: Filters | None = None,
     if len(content) > limit:
         raise SigningRefused(_l("The scan is larger than %(size)s MB.",
                                 size=limit // (1024 * 1024)))
-    commune = user.area
-    snapshots = _awaiting_snapshots(commune.id, filters, person_ids)
-    document = _new_document(DocumentKind.MINUTES, commune.id,
-                             f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}", user)
-    document.media_type = kind[0]
+    old_sha = minutes.scan_sha256
+    old_state = minutes.state
+    relative = f"minutes/{minutes.id}-scan-{secrets.token_hex(6)}.{kind[1]}"
+    digest = hashlib.sha256(content).hexdigest()
+    if not _claim(minutes, (MinutesState.PRINTED, MinutesState.UPLOADED),
+                  MinutesState.UPLOADED, scan_path=relative, scan_sha256=digest,
+                  scan_media_type=kind[0], uploaded_by_id=user.id, uploaded_at=utcnow()):
+        raise SigningRefused(_l("These minutes have already been confirmed."))
+    _store(relative, content)
+    audit.record("minutes.upload", "minutes", minutes.id,
+                 {"state": [old_state, MinutesState.UPLOADED], "scan_sha256": [old_sha, digest],
+                  "media_type": [None, kind[0]], "bytes": [None, len(content)]}, actor=user)
+    return minutes
+
+
+@dataclass(frozen=True)
+class MinutesCheck:
+    """One person of the minutes, and why they cannot be confirmed now (None: they can)."""
+
+    member: MinutesMember
+    reason: str | None = None  # moved, confirmed, status, changed
+    status: str | None = None  # the status now, for ``status``
+    fields: tuple[str, ...] = ()  # the identity fields changed since printing, for ``changed``
+
+
+def check_minutes(minutes: Minutes) -> list[MinutesCheck]:
+    """Each printed person, checked against the record as it is now, in printed order."""
+    members = list(db.session.scalars(sa.select(MinutesMember)
+                                      .where(MinutesMember.minutes_id == minutes.id)
+                                      .order_by(MinutesMember.id)))
+    persons = {p.id: p for p in db.session.scalars(
+        sa.select(Person).where(Person.id.in_([m.person_id for m in members])))}
+    checks = []
+    for member in members:
+        person = persons.get(member.person_id)
+        now = member_snapshot(person) if person is not None else {}
+        changed = tuple(f for f in ("full_name", "sex", "birth_date", "birth_precision",
+                                    "id_number") if now.get(f) != member.snapshot.get(f))
+        if person is None or person.commune_id != minutes.area_id:
+            checks.append(MinutesCheck(member, "moved"))
+        elif person.status == PersonStatus.CONFIRMED:
+            checks.append(MinutesCheck(member, "confirmed"))
+        elif person.status not in AWAITING:
+            checks.append(MinutesCheck(member, "status", status=person.status.value))
+        elif changed:
+            checks.append(MinutesCheck(member, "changed", fields=changed))
+        else:
+            checks.append(MinutesCheck(member))
+    return checks
+
+
+def confirm_minutes(minutes: Minutes, user: User) -> SignedDocument:
+    """The uploaded scan confirms the persons of these minutes that are still eligible; the
+    others are listed in the audit event with their reason. Runs once per minutes."""
+    if not _claim(minutes, (MinutesState.UPLOADED,), MinutesState.CONFIRMED,
+                  confirmed_at=utcnow()):
+        if minutes.state == MinutesState.CONFIRMED:
+            raise SigningRefused(_l("These minutes have already been confirmed."))
+        raise SigningRefused(_l("Upload the scan of the signed minutes first."))
+    checks = check_minutes(minutes)
+    eligible = [c.member for c in checks if c.reason is None]
+    if not eligible:
+        raise SigningRefused(_l("Nobody on these minutes can still be confirmed."))
+    scan = minutes_scan(minutes)  # refuses a scan missing or altered since the upload
+    document = _new_document(DocumentKind.MINUTES, minutes.area_id,
+                             f"{minutes.title} – Số {minutes.id}/BB-UBND", user)
+    document.media_type = minutes.scan_media_type or "application/pdf"
     document.signer_name = user.display_name
-    _store_document(document, content, kind[1])
-    _confirm(document, snapshots, user, "minutes")
+    document.path = minutes.scan_path or ""
+    document.sha256 = hashlib.sha256(scan).hexdigest()
+    _confirm(document, [{**m.snapshot, "person_id": m.person_id} for m in eligible], user,
+             "minutes")
+    db.session.execute(sa.update(Minutes).where(Minutes.id == minutes.id)
+                       .values(document_id=document.id)
+                       .execution_options(synchronize_session=False))
+    skipped = [{"person_id": c.member.person_id, "reason": c.reason,
+                **({"status": c.status} if c.status else {}),
+                **({"fields": list(c.fields)} if c.fields else {})}
+               for c in checks if c.reason is not None]
+    audit.record("minutes.confirm", "minutes", minutes.id,
+                 {"state": [MinutesState.UPLOADED, MinutesState.CONFIRMED],
+                  "document_id": [None, document.id],
+                  "confirmed": [None, [m.person_id for m in eligible]],
+                  "skipped": [None, skipped], "scan_sha256": [None, minutes.scan_sha256]},
+                 actor=user)
     return document
 
 
@@ -586,15 +715,19 @@ def identity_changed(changes: dict[str, Any]) -> bool:
 
 
 def stored_content(document: SignedDocument) -> bytes:
+    return _read_stored(document.path, document.sha256)
+
+
+def _read_stored(relative: str, sha256: str) -> bytes:
     root = document_root().resolve()
-    path = (root / document.path).resolve()
+    path = (root / relative).resolve()
     if root not in path.parents:
         raise SigningRefused(_l("The stored document is missing or has been altered."))
     try:
         content = path.read_bytes()
     except OSError as error:
         raise SigningRefused(_l("The stored document is missing or has been altered.")) from error
-    if hashlib.sha256(content).hexdigest() != document.sha256:
+    if hashlib.sha256(content).hexdigest() != sha256:
         raise SigningRefused(_l("The stored document is missing or has been altered."))
     return content
 

@@ -164,18 +164,23 @@ def test_document_outside_scope_is_404(client, login_as, make_user, give_certifi
 
 
 def test_minutes_flow(client, login_as, awaiting):
+    """Print (a numbered minutes record), upload the scan, confirm: its persons only."""
     login_as(Role.COMMITTEE, OWN)
-    pdf = client.get("/signing/minutes.pdf")
+    printed = client.post("/signing/minutes", data={"csrf_token": token(client)})
+    assert printed.status_code == 303
+    page = printed.headers["Location"]
+    pdf = client.get(page + "/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
-    bad = client.post("/signing/minutes", data={"csrf_token": token(client),
-                                                "scan": (BytesIO(b"GIF89a..."), "scan.gif")},
+    bad = client.post(page + "/scan", data={"csrf_token": token(client),
+                                            "scan": (BytesIO(b"GIF89a..."), "scan.gif")},
                       content_type="multipart/form-data")
     assert bad.status_code == 422
-    response = client.post("/signing/minutes", data={
+    response = client.post(page + "/scan", data={
         "csrf_token": token(client),
         "scan": (BytesIO(b"\xff\xd8\xff\xe0" + b"0" * 200), "bien-ban.jpg")},
         content_type="multipart/form-data")
     assert response.status_code == 303
+    assert client.post(page + "/confirm", data={"csrf_token": token(client)}).status_code == 303
     document = db.session.scalars(sa.select(SignedDocument)).one()
     assert document.kind == DocumentKind.MINUTES and document.media_type == "image/jpeg"
     assert db.session.get(Person, awaiting[1].id).status == PersonStatus.CONFIRMED
