@@ -33,7 +33,7 @@ from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
 from portal.signing.documents import birth_text
-from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES
+from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
 from portal.signing.models import (
     DocumentKind,
     DocumentMember,
@@ -514,6 +514,7 @@ def _verify_page(form: VerifyForm, status: int = 200, verdict=None, state=None,
                  message: str | None = None, source: str | None = None):
     return render("signing/verify.html", {"verify-result": "result"}, status=status, form=form,
                   verdict=verdict, state=state, message=message, source=source,
+                  outcome=services.outcome(verdict, state), modification_text=modification_text,
                   state_labels=STATE_LABELS, verdict_messages=VERDICT_MESSAGES,
                   demo_roots=services.demo_root_fingerprints())
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -737,6 +737,7 @@ class PortalState:
     document: SignedDocument
     members: int
     superseded_rows: list[int]  # 1-based row numbers in the document
+    superseded_names: list[str] = field(default_factory=list)  # as the document carries them
 
     @property
     def state(self) -> str:
@@ -748,13 +749,52 @@ class PortalState:
             return "partly_superseded"
         return "valid"
 
+    @property
+    def superseded(self) -> list[tuple[int, str]]:
+        return list(zip(self.superseded_rows, self.superseded_names, strict=True))
+
 
 def portal_state(document: SignedDocument) -> PortalState:
     rows = db.session.execute(
-        sa.select(DocumentMember.superseded_at).where(DocumentMember.document_id == document.id)
-        .order_by(DocumentMember.id)).scalars().all()
-    superseded = [index for index, moment in enumerate(rows, 1) if moment is not None]
-    return PortalState(document, len(rows), superseded)
+        sa.select(DocumentMember.superseded_at, DocumentMember.snapshot)
+        .where(DocumentMember.document_id == document.id).order_by(DocumentMember.id)).all()
+    superseded = [(index, (snapshot or {}).get("full_name") or "")
+                  for index, (moment, snapshot) in enumerate(rows, 1) if moment is not None]
+    return PortalState(document, len(rows), [i for i, _ in superseded],
+                       [n for _, n in superseded])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a citizen or a border officer is told: the signature's verdict and the
+    portal's state in one answer, the same on /verify, the QR link and ``flask verify-pdf``.
+
+    ``verdict``: ``valid``; ``partly_valid`` (valid for the persons of the document except
+    ``state.superseded``); ``not_valid``. ``reason`` says why it is not wholly valid:
+    ``unreadable``, ``signature`` (see the signature's details), ``revoked``,
+    ``superseded`` (every person's record changed), ``partly_superseded``.
+    """
+
+    verdict: str
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict != "not_valid"
+
+
+def outcome(verdict: core.Verdict | None, state: PortalState | None) -> Outcome:
+    if verdict is not None and not verdict.readable:
+        return Outcome("not_valid", "unreadable")
+    if verdict is not None and not verdict.ok:
+        return Outcome("not_valid", "signature")
+    if state is None:
+        return Outcome("valid")
+    if state.state in ("revoked", "superseded"):
+        return Outcome("not_valid", state.state)
+    if state.state == "partly_superseded":
+        return Outcome("partly_valid", "partly_superseded")
+    return Outcome("valid")
 
 
 def document_by_hash(content: bytes) -> SignedDocument | None:

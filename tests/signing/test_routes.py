@@ -276,8 +276,50 @@ def test_verify_link_shows_supersession(client, chair, awaiting):
     db.session.commit()
     body = client.get(f"/verify/{document.code}").get_data(as_text=True)
     assert 'data-state="partly_superseded"' in body
-    assert "Đặng Văn Lộc" not in body  # no personal data beyond the document's own
+    # Named as the document carries them (row and name): no personal data beyond its own.
+    # (This test used to assert the name was absent; issue 13, item 3 wants it named.)
+    assert 'data-verdict="partly_valid"' in body and "dòng 2: Đặng Văn Lộc" in body
+    assert "001090000099" not in body
     assert client.get("/verify/not-a-code").status_code == 404
+
+
+def _verdict(body: str) -> str:
+    return body.split('data-verdict="')[1].split('"')[0]
+
+
+def test_verdict_agrees_with_the_portal_state(client, chair, awaiting):
+    """Issue 13, item 3: a revoked document is not valid on /verify and on the QR link (it
+    was a green "Hợp lệ" with the state in small text); superseded for some persons → valid
+    for the others, those named; superseded for all → not valid."""
+    document = signed_document(chair)
+    content = services.stored_content(document)
+    assert _verdict(client.get(f"/verify/{document.code}").get_data(as_text=True)) == "valid"
+    for person in awaiting[:2]:
+        record_services.update_person(db.session.get(Person, person.id),
+                                      {"phone": "0912345678", "full_name": "Tên Mới"}, "sửa")
+    db.session.commit()
+    body = client.get(f"/verify/{document.code}").get_data(as_text=True)
+    assert _verdict(body) == "not_valid" and 'data-ok="false"' in body
+    assert "alert-success" not in body and "Không hợp lệ" in body
+
+    revoked = signed_document(chair)  # the two persons, re-confirmed
+    services.revoke_document(revoked, "Ký nhầm", actor=chair)
+    db.session.commit()
+    for response in (client.get(f"/verify/{revoked.code}"),
+                     upload(client, services.stored_content(revoked))):
+        body = response.get_data(as_text=True)
+        assert _verdict(body) == "not_valid" and "alert-success" not in body
+        assert "đã bị thu hồi" in body
+    assert _verdict(upload(client, content).get_data(as_text=True)) == "not_valid"
+
+
+def test_verify_names_what_was_modified(client, chair, awaiting):
+    """Issue 13 (smaller ones): no "(OTHER)"/"(NONE)" codes on /verify."""
+    from portal.signing.labels import modification_text
+
+    assert modification_text("OTHER") == "nội dung đã bị thay đổi"
+    assert modification_text(None) == "nội dung đã bị thay đổi"
+    assert "NONE" not in modification_text("NONE")
 
 
 def test_certificate_qr_link(client, chair, awaiting, app):
@@ -357,6 +399,27 @@ def test_cli_sign_shows_progress_and_ends_with_a_summary(app, chair, awaiting, m
     english = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
                                                           chair.username, "--lang", "en"])
     assert english.stdout.strip() == "Nothing awaits signature in 00004 Phường Ba Đình."
+
+
+def test_cli_verify_agrees_with_the_page(app, chair, awaiting, tmp_path):
+    """Issue 13, item 3: verify-pdf gives the page's verdict: valid except the persons
+    whose records changed (named, exit 2); revoked → NOT VALID (exit 1)."""
+    from portal.signing.cli import verify_pdf_command
+
+    document = signed_document(chair)
+    path = tmp_path / "danh-sach.pdf"
+    path.write_bytes(services.stored_content(document))
+    record_services.update_person(db.session.get(Person, awaiting[1].id),
+                                  {"id_number": "001090000099"}, "sửa số định danh")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    partly = runner.invoke(verify_pdf_command, [str(path)])
+    assert partly.exit_code == 2
+    assert partly.output.splitlines()[-1] == "HỢP LỆ, TRỪ: dòng 2: Đặng Văn Lộc"
+    services.revoke_document(document, "Ký nhầm", actor=chair)
+    db.session.commit()
+    revoked = runner.invoke(verify_pdf_command, [str(path)])
+    assert revoked.exit_code == 1 and revoked.output.splitlines()[-1] == "KHÔNG HỢP LỆ"
 
 
 def test_certificates_job(client, login_as, give_certificate, awaiting):
