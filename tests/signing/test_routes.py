@@ -513,3 +513,37 @@ def test_cli_import_pkcs12(app, make_user, ca, monkeypatch, tmp_path):
     credential = services.active_credential(user)
     assert credential is not None and "Ngô Thị Thu" in credential.subject
     assert b"4321" not in (credential.sealed_pkcs12 or b"")
+
+
+@pytest.mark.parametrize(("who", "expected"), [
+    ("own_site", 200), ("other_site", 404), ("health_station", 200),
+    ("health_authority", 200), ("committee", 200), ("neighbour_station", 404),
+])
+def test_site_daily_lists_are_seen_by_their_site_only(client, login_as, make_user, make_site,
+                                                      make_person, give_certificate, who,
+                                                      expected):
+    """Issue 13, item 7: a site sees only its own signed daily lists; another site of the
+    same commune neither opens nor lists them; the health station and authority see all."""
+    site, other_site = make_site(OWN, SiteLevel.COMMUNE), make_site(OWN, SiteLevel.COMMUNE)
+    head = make_user(Role.VACCINATION_SITE, OWN, site=site)
+    give_certificate(head, title="Thủ trưởng", unit=site.name)
+    person = make_person(full_name="Võ Văn Tâm", status="matched", id_number="001090000011")
+    record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FA1",
+                                      "vaccinated_on": date.today(), "site_id": site.id})
+    db.session.commit()
+    document = services.sign_site_daily(head, PIN, date.today())
+    db.session.commit()
+    role, area_code, kw = {
+        "own_site": (Role.VACCINATION_SITE, OWN, {"site": site}),
+        "other_site": (Role.VACCINATION_SITE, OWN, {"site": other_site}),
+        "health_station": (Role.HEALTH_STATION, OWN, {}),
+        "health_authority": (Role.HEALTH_AUTHORITY, "01", {}),
+        "committee": (Role.COMMITTEE, OWN, {}),
+        "neighbour_station": (Role.HEALTH_STATION, NEIGHBOUR, {}),
+    }[who]
+    login_as(role, area_code, **kw)
+    assert client.get(f"/signing/documents/{document.id}").status_code == expected
+    assert client.get(f"/signing/documents/{document.id}/file").status_code == expected
+    if role == Role.VACCINATION_SITE:
+        listed = client.get("/signing").get_data(as_text=True)
+        assert (f"/signing/documents/{document.id}\"" in listed) == (expected == 200)
