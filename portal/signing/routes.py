@@ -4,6 +4,7 @@ and the public verification page (no login)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from io import BytesIO
 
@@ -32,6 +33,7 @@ from portal.extensions import db
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
+from portal.text import fold
 from portal.signing.documents import birth_text
 from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
 from portal.signing.models import (
@@ -236,6 +238,28 @@ def preview_pdf():
     return _pdf_response(built.content, name, inline=True)
 
 
+FILE_NAMES = {
+    DocumentKind.COMMITTEE_LIST: "danh-sach-xac-nhan",
+    DocumentKind.HANDOVER_LIST: "danh-sach-ban-giao-da-ky",
+    DocumentKind.SITE_DAILY: "ho-chieu-vac-xin",
+    DocumentKind.CERTIFICATE: "chung-nhan-tiem-chung",
+    DocumentKind.MINUTES: "bien-ban-xac-nhan",
+}
+
+
+def download_name(document: SignedDocument) -> str:
+    """A Vietnamese file name in ASCII (unaccented, hyphenated), e.g.
+    danh-sach-ban-giao-da-ky-12.pdf; a certificate carries its person's name."""
+    stem = FILE_NAMES[document.kind]
+    if document.kind == DocumentKind.CERTIFICATE:
+        name = db.session.scalar(sa.select(DocumentMember.snapshot)
+                                 .where(DocumentMember.document_id == document.id).limit(1))
+        slug = re.sub(r"[^a-z0-9]+", "-", fold((name or {}).get("full_name"))).strip("-")
+        stem = f"{stem}-{slug}" if slug else stem
+    suffix = document.path.rsplit(".", 1)[-1] if "." in document.path else "pdf"
+    return f"{stem}-{document.id}.{suffix}"
+
+
 def _pdf_response(content: bytes, name: str, inline: bool = False,
                   mimetype: str = "application/pdf"):
     response = send_file(BytesIO(content), mimetype=mimetype, download_name=name,
@@ -351,9 +375,7 @@ def download_document(document_id: int):
         content = services.stored_content(document)
     except services.SigningRefused as refused:
         return error_response(409, str(refused))
-    suffix = document.path.rsplit(".", 1)[-1]
-    return _pdf_response(content, f"{document.kind.value}-{document.id}.{suffix}",
-                         mimetype=document.media_type)
+    return _pdf_response(content, download_name(document), mimetype=document.media_type)
 
 
 def _minutes_or_404(minutes_id: int) -> Minutes:
@@ -572,9 +594,7 @@ def _handover_or_404(worklist_id: int):
 
 
 def _handover_page(worklist, form: SignForm, status: int = 200, message: str | None = None):
-    signed = db.session.scalar(sa.select(SignedDocument).where(
-        SignedDocument.worklist_id == worklist.id,
-        SignedDocument.kind == DocumentKind.HANDOVER_LIST))
+    signed = services.handover_document(worklist.id)
     return render("signing/handover.html", status=status, worklist=worklist, form=form,
                   message=message, signed=signed,
                   credential=services.active_credential(current_user))
@@ -607,4 +627,4 @@ def post_handover_signing(worklist_id: int):
     document_id = document.id
     db.session.commit()
     flash(_("The handover list is signed."), "success")
-    return redirect(url_for("signing.show_document", document_id=document_id), code=303)
+    return redirect(url_for("worklists.show_handover", worklist_id=worklist_id), code=303)

@@ -843,6 +843,13 @@ def handover_slot(worklist: Any) -> tuple[int, tuple[int, int, int, int]]:
     return int(gap.get("page", 0)), (int(x + 4), int(y - 52), int(x + 4 + width), int(y - 2))
 
 
+def handover_document(worklist_id: int) -> SignedDocument | None:
+    """The police's signed copy of a handover list, once signed (one per list)."""
+    return db.session.scalar(sa.select(SignedDocument).where(
+        SignedDocument.worklist_id == worklist_id,
+        SignedDocument.kind == DocumentKind.HANDOVER_LIST).limit(1))
+
+
 def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
     """The police officer signs the handover list exactly as it was frozen at hand-over: the
     signature is an incremental update, so the signed file begins with the frozen bytes."""
@@ -851,10 +858,7 @@ def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
 
     if worklist.kind != WorklistKind.HANDOVER or worklist.state == WorklistState.DRAFT:
         raise SigningRefused(_l("Only a handed-over list can be signed."))
-    already = db.session.scalar(sa.select(SignedDocument.id).where(
-        SignedDocument.worklist_id == worklist.id,
-        SignedDocument.kind == DocumentKind.HANDOVER_LIST))
-    if already is not None:
+    if handover_document(worklist.id) is not None:
         raise SigningRefused(_l("This list has already been signed."))
     credential, signer = unlock(user, pin)
     try:

@@ -468,6 +468,50 @@ def test_police_sign_handover_list(client, login_as, give_certificate, make_pers
     assert db.session.get(Person, person.id).status == PersonStatus.VERIFIED
 
 
+def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
+        client, login_as, make_user, give_certificate, make_person, ca, tmp_path):
+    """Issue 13, item 14: after signing, the handover page offers the signed PDF and its
+    verification, to the police and to the health station, and no second "Ký số"; the file
+    has a Vietnamese name (not handover_list-1.pdf) and passes pdfsig."""
+    import subprocess
+
+    from tests.conftest import login
+    from portal.worklists import handover
+
+    police = login_as(Role.POLICE, OWN, display_name="Lê Văn Công")
+    give_certificate(police, title="Cán bộ Công an", unit="Công an Phường Ba Đình")
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified",
+                         id_number="001090000021")
+    worklist = handover.create_handover(police, [person.id], None)
+    handover.hand_over(worklist, police)
+    db.session.commit()
+    sign_link = f'href="/signing/handover/{worklist.id}"'
+    assert sign_link in client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
+    signed = client.post(f"/signing/handover/{worklist.id}",
+                         data={"csrf_token": token(client), "pin": PIN})
+    assert signed.headers["Location"].endswith(f"/worklists/handover/{worklist.id}")
+    document = db.session.scalars(sa.select(SignedDocument)).one()
+    page = client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
+    assert sign_link not in page
+    assert f"/signing/documents/{document.id}/file" in page and f"/verify/{document.code}" in page
+    again = client.get(f"/signing/handover/{worklist.id}").get_data(as_text=True)
+    assert 'name="pin"' not in again and f"/signing/documents/{document.id}/file" in again
+
+    station = make_user(Role.HEALTH_STATION, OWN)
+    client.post("/logout", data={"csrf_token": token(client)})
+    login(client, station.username)
+    page = client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
+    assert f"/signing/documents/{document.id}/file" in page and sign_link not in page
+    download = client.get(f"/signing/documents/{document.id}/file")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"] == (
+        f"attachment; filename=danh-sach-ban-giao-da-ky-{document.id}.pdf")
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(download.data)
+    pdfsig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True)
+    assert "Signature Validation: Signature is Valid." in pdfsig.stdout, pdfsig.stdout
+
+
 @pytest.mark.parametrize(("role", "area_code", "expected"), [
     (Role.HEALTH_STATION, OWN, 403), (Role.COMMITTEE, OWN, 403), (Role.POLICE, NEIGHBOUR, 404),
 ])
