@@ -22,6 +22,7 @@ from portal.signing import backends, services
 
 _pin: contextvars.ContextVar[str | None] = contextvars.ContextVar("signing_pin", default=None)
 COMMIT_EVERY = 25
+LISTED = 500  # certificates listed by name on the job's page; the rest are counted
 
 
 def start_certificates(user: User) -> Job:
@@ -53,6 +54,7 @@ def sign_certificates(user: User, pin: str, progress: Progress | None = None,
     person_ids = services.confirmed_without_certificate(user.area_id)
     total = len(person_ids)
     done = 0
+    signed: list[dict[str, Any]] = []
     if progress:
         progress(0, total)
     for person_id in person_ids:
@@ -63,10 +65,13 @@ def sign_certificates(user: User, pin: str, progress: Progress | None = None,
                                              timestamper=timestamper)
         if written is not None:
             written.append(document.path)
+        if len(signed) < LISTED:
+            signed.append({"id": document.id, "name": person.full_name})
         done += 1
         if progress and (done % COMMIT_EVERY == 0 or done == total):
             progress(done, total)
-    return {"signed": done}
+    # The job's page lists what was signed, each certificate by its person's name.
+    return {"signed": done, "documents": signed}
 
 
 @handler("sign_certificates")

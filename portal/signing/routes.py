@@ -146,10 +146,24 @@ def _awaiting_context(form: AwaitingFilterForm) -> dict:
     return context
 
 
-def _documents_of_user() -> list[SignedDocument]:
-    return list(db.session.scalars(
+def _documents_of_user() -> list[tuple[SignedDocument, str]]:
+    """The user's latest documents, each with the title it is listed under: a certificate
+    by its person's name (older certificates' titles do not carry it)."""
+    documents = list(db.session.scalars(
         sa.select(SignedDocument).where(permissions.document_scope(current_user))
         .order_by(SignedDocument.id.desc()).limit(20)))
+    names = services.certificate_names([d.id for d in documents])
+    return [(d, f"{d.title} – {names[d.id]}" if names.get(d.id) and names[d.id] not in d.title
+             else d.title) for d in documents]
+
+
+@bp.app_template_global("person_documents")
+def person_documents(person_id: int) -> list[tuple[SignedDocument, DocumentMember]]:
+    """For the record page: the documents confirming or certifying the person that the
+    user may open (the signing domain's scope applies, not the record's)."""
+    if not current_user.is_authenticated:
+        return []
+    return services.documents_of_person(person_id, permissions.document_scope(current_user))
 
 
 def _awaiting_page(form: AwaitingFilterForm, sign_form: SignForm | None = None,

@@ -436,7 +436,8 @@ def sign_certificate(user: User, credential: SigningCredential, signer: Any, per
         raise SigningRefused(_l("Only a confirmed person gets a certificate."))
     commune = user.area
     document = _new_document(DocumentKind.CERTIFICATE, person.commune_id,
-                             "Chứng nhận tiêm chủng vắc xin COVID-19", user)
+                             f"Chứng nhận tiêm chủng vắc xin COVID-19 – {person.full_name}",
+                             user)
     heading = documents.commune_heading(commune, f"Số: {document.id}/CN-UBND",
                                         local_date(None))
     built = documents.certificate(heading, member_snapshot(person), certificate_doses(person),
@@ -709,6 +710,30 @@ def revocation_event(document: SignedDocument) -> Any:
 
 def identity_changed(changes: dict[str, Any]) -> bool:
     return bool(IDENTITY_FIELDS.intersection(changes))
+
+
+def documents_of_person(person_id: int, scope: Any) -> list[tuple[SignedDocument,
+                                                                   DocumentMember]]:
+    """The documents that confirm or certify a person (newest first), within ``scope``."""
+    rows = db.session.execute(
+        sa.select(SignedDocument, DocumentMember)
+        .join(DocumentMember, DocumentMember.document_id == SignedDocument.id)
+        .where(DocumentMember.person_id == person_id, scope)
+        .order_by(SignedDocument.signed_at.desc(), SignedDocument.id.desc()).limit(50))
+    return [(document, member) for document, member in rows]
+
+
+def certificate_names(document_ids: list[int]) -> dict[int, str]:
+    """Each certificate's person, as the certificate carries the name."""
+    if not document_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(DocumentMember.document_id, DocumentMember.snapshot)
+        .join(SignedDocument, SignedDocument.id == DocumentMember.document_id)
+        .where(DocumentMember.document_id.in_(document_ids),
+               SignedDocument.kind == DocumentKind.CERTIFICATE))
+    return {document_id: (snapshot or {}).get("full_name") or ""
+            for document_id, snapshot in rows}
 
 
 # --- reading documents ----------------------------------------------------------------------

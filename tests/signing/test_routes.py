@@ -440,6 +440,33 @@ def test_certificates_job(client, login_as, give_certificate, awaiting):
     assert job.state.value == "done" and job.done == 2 and "pin" not in str(job.params).lower()
 
 
+def test_certificates_leave_a_trace(client, login_as, give_certificate, awaiting):
+    """Issue 13, item 13: the job's page says how many were signed and links each by its
+    person; the awaiting page names each certificate; a confirmed person's record links to
+    the confirmation and the certificate."""
+    chair = login_chair(login_as, give_certificate)
+    confirmation = services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    response = client.post("/signing/certificates", data={"csrf_token": token(client),
+                                                          "pin": PIN})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    certificates = {m.person_id: d for d in db.session.scalars(sa.select(SignedDocument).where(
+        SignedDocument.kind == DocumentKind.CERTIFICATE)) for m in d.members}
+    assert "Đã ký 2 giấy chứng nhận." in page
+    for person in awaiting[:2]:
+        document = certificates[person.id]
+        assert (f'<a href="/signing/documents/{document.id}">{person.full_name}</a>'
+                in page)
+    listed = client.get("/signing").get_data(as_text=True)
+    assert "Chứng nhận tiêm chủng vắc xin COVID-19 – Nguyễn Thị Hương" in listed
+    assert "Chứng nhận tiêm chủng vắc xin COVID-19 – Đặng Văn Lộc" in listed
+    record = client.get(f"/records/{awaiting[0].id}").get_data(as_text=True)
+    assert f"/signing/documents/{confirmation.id}" in record
+    certificate = certificates[awaiting[0].id]
+    assert f"/signing/documents/{certificate.id}/file" in record
+    assert f"/signing/documents/{certificates[awaiting[1].id].id}\"" not in record
+
+
 def test_police_sign_handover_list(client, login_as, give_certificate, make_person, ca):
     from portal.signing import core
     from portal.worklists import handover
