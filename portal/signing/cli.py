@@ -51,6 +51,11 @@ def sign_command(commune_code: str, username: str, certificates: bool,
     if not permissions.can_sign_committee(user) or user.area_id != commune.id:
         fail(_("%(user)s may not sign for the commune %(commune)s.", user=username,
                commune=f"{commune.code} {commune.name}"))
+    if certificates:
+        try:  # said before the PIN is asked and before anything is signed
+            services.require_public_base_url()
+        except services.SigningRefused as refused:
+            fail(refused)
     pin = ask_secret(_("Signing PIN"), PIN_ENV)
     paths: list[str] = []
     lists = confirmed = 0

@@ -33,7 +33,6 @@ from portal.extensions import db
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
-from portal.text import fold
 from portal.signing.documents import birth_text
 from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
 from portal.signing.models import (
@@ -43,6 +42,7 @@ from portal.signing.models import (
     MinutesState,
     SignedDocument,
 )
+from portal.text import fold
 
 bp = Blueprint("signing", __name__)
 
@@ -536,7 +536,12 @@ def post_certificates():
         db.session.commit()
         return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
                               message=str(refused), message_at="certificates")
-    job = jobs.start_certificates(current_user)
+    try:
+        job = jobs.start_certificates(current_user)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
+                              message=str(refused), message_at="certificates")
     job_id = job.id
     db.session.commit()
     jobs.enqueue_with_pin(job_id, sign_form.pin.data)
@@ -633,12 +638,11 @@ def post_handover_signing(worklist_id: int):
     if not form.validate_on_submit():
         return _handover_page(worklist, form, status=422)
     try:
-        document = services.sign_handover(current_user, form.pin.data, worklist)
+        services.sign_handover(current_user, form.pin.data, worklist)
     except services.SigningRefused as refused:
         db.session.commit()  # keeps a refused PIN's audit event; nothing else was written
         return _handover_page(worklist, SignForm(formdata=None), status=422,
                               message=str(refused))
-    document_id = document.id
     db.session.commit()
     flash(_("The handover list is signed."), "success")
     return redirect(url_for("worklists.show_handover", worklist_id=worklist_id), code=303)

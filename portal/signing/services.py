@@ -115,11 +115,28 @@ def signing_level() -> str:
     return str(current_app.config.get("SIGNING_LEVEL") or "B-T")
 
 
-def verify_url(code: str) -> str:
-    if has_request_context():
+def require_public_base_url() -> None:
+    """In production the certificates' QR codes need the portal's public address: refuse
+    to start signing certificates without PUBLIC_BASE_URL rather than print a wrong link."""
+    if (not current_app.config.get("PUBLIC_BASE_URL")
+            and current_app.config.get("PORTAL_ENV") not in ("development", "testing")):
+        raise SigningRefused(_l(
+            "PUBLIC_BASE_URL is not set: the QR code of a certificate must carry the "
+            "portal's public address (e.g. https://tiemchung.example.gov.vn). Set it, then "
+            "sign the certificates."))
+
+
+def verify_url(code: str, base: str | None = None) -> str:
+    """The verification link printed in a certificate's QR code: PUBLIC_BASE_URL; else (in
+    development) the address the request came to, or ``base``, the address a queued job
+    was started from; else http://127.0.0.1:5000 for the development command line."""
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    if not configured and not base and has_request_context():
         return url_for("signing.verify_code", code=code, _external=True)
-    base = str(current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000")
-    return f"{base.rstrip('/')}/verify/{code}"
+    if not configured and not base:
+        require_public_base_url()
+    root = str(configured or base or "http://127.0.0.1:5000")
+    return f"{root.rstrip('/')}/verify/{code}"
 
 
 # --- credentials ----------------------------------------------------------------------------
@@ -430,7 +447,7 @@ def certificate_doses(person: Person) -> list[dict[str, Any]]:
 
 
 def sign_certificate(user: User, credential: SigningCredential, signer: Any, person: Person,
-                     timestamper: Any = None) -> SignedDocument:
+                     timestamper: Any = None, base_url: str | None = None) -> SignedDocument:
     """One person's vaccination certificate (the person must be confirmed already)."""
     if person.status != PersonStatus.CONFIRMED:
         raise SigningRefused(_l("Only a confirmed person gets a certificate."))
@@ -441,7 +458,8 @@ def sign_certificate(user: User, credential: SigningCredential, signer: Any, per
     heading = documents.commune_heading(commune, f"Số: {document.id}/CN-UBND",
                                         local_date(None))
     built = documents.certificate(heading, member_snapshot(person), certificate_doses(person),
-                                  verify_url(document.code), document.code, user.display_name,
+                                  verify_url(document.code, base_url), document.code,
+                                  user.display_name,
                                   ["TM. ỦY BAN NHÂN DÂN", _signer_title(credential).upper()])
     signed = _sign(document, built, credential, signer, user.display_name,
                    "Chứng nhận tiêm chủng", commune.name, timestamper=timestamper)

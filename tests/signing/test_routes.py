@@ -502,8 +502,8 @@ def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
     has a Vietnamese name (not handover_list-1.pdf) and passes pdfsig."""
     import subprocess
 
-    from tests.conftest import login
     from portal.worklists import handover
+    from tests.conftest import login
 
     police = login_as(Role.POLICE, OWN, display_name="Lê Văn Công")
     give_certificate(police, title="Cán bộ Công an", unit="Công an Phường Ba Đình")
@@ -618,3 +618,79 @@ def test_site_daily_lists_are_seen_by_their_site_only(client, login_as, make_use
     if role == Role.VACCINATION_SITE:
         listed = client.get("/signing").get_data(as_text=True)
         assert (f"/signing/documents/{document.id}\"" in listed) == (expected == 200)
+
+
+def test_certificate_links_follow_the_request_in_development(client, login_as, give_certificate,
+                                                             awaiting, app, monkeypatch):
+    """Issue 13 (smaller ones): without PUBLIC_BASE_URL the certificates' QR codes pointed
+    to port 5000 whatever address the portal runs on; in development the job now prints
+    the address the request came to."""
+    from portal.signing import documents, jobs
+
+    app.config["PUBLIC_BASE_URL"] = None
+    chair = login_chair(login_as, give_certificate)
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    urls: list[str] = []
+    real = documents.certificate
+
+    def spy(heading, person, doses, verify_url, *args, **kwargs):
+        urls.append(verify_url)
+        return real(heading, person, doses, verify_url, *args, **kwargs)
+
+    monkeypatch.setattr(documents, "certificate", spy)
+    with app.test_request_context("/signing/certificates", method="POST",
+                                  base_url="http://portal.local:5101"):
+        job = jobs.start_certificates(chair)
+    # The worker has no request of its own: it prints the address the job was started from.
+    jobs.sign_certificates(chair, PIN, base_url=job.params["base_url"])
+    assert len(urls) == 2
+    assert all(u.startswith("http://portal.local:5101/verify/") for u in urls), urls
+
+
+def test_production_requires_public_base_url(client, login_as, give_certificate, awaiting, app,
+                                             monkeypatch):
+    """Issue 13 (smaller ones): in production without PUBLIC_BASE_URL the certificates job
+    and the command line refuse to start, saying so in Vietnamese."""
+    from portal.signing.cli import sign_command
+
+    chair = login_chair(login_as, give_certificate)
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
+    monkeypatch.setitem(app.config, "PORTAL_ENV", "production")
+    response = client.post("/signing/certificates", data={"csrf_token": token(client),
+                                                          "pin": PIN})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Chưa đặt PUBLIC_BASE_URL" in body
+    assert 'data-testid="certificates-error"' in body
+    assert not db.session.scalars(sa.select(SignedDocument).where(
+        SignedDocument.kind == DocumentKind.CERTIFICATE)).all()
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", PIN)
+    result = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
+                                                         chair.username])
+    assert result.exit_code == 1 and "Chưa đặt PUBLIC_BASE_URL" in result.stderr
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://tiemchung.example.vn")
+    assert services.verify_url("abc") == "https://tiemchung.example.vn/verify/abc"
+
+
+def test_wrong_pin_for_certificates_is_shown_at_its_form(client, login_as, give_certificate,
+                                                        awaiting):
+    """Issue 13, item 12: a wrong PIN in "Ký các chứng nhận" is shown in that section, near
+    the top of the page, announced (role=alert), not under collapsed sections far below;
+    the sign dialog stands above the list and shows a busy state while signing."""
+    chair = login_chair(login_as, give_certificate)
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    response = client.post("/signing/certificates", data={"csrf_token": token(client),
+                                                          "pin": "0000"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    section = body.index('id="certificates"')
+    error = body.index('data-testid="certificates-error"')
+    assert section < error < body.index('id="signing-results"')
+    assert 'role="alert"' in body[error - 200:error] and "Sai mã PIN" in body[error:error + 300]
+    assert "<details" not in body
+    dialog = client.get("/signing/dialog").get_data(as_text=True)
+    assert dialog.index('id="sign-dialog"') < dialog.index('id="signing-results"')
+    assert 'hx-disabled-elt="find button, find a"' in dialog and 'id="sign-busy"' in dialog
