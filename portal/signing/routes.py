@@ -234,7 +234,8 @@ def preview_pdf():
             abort(404)
         built = documents.committee_list(current_user.area, services.person_snapshots(persons),
                                          current_user.display_name, title,
-                                         "Số: ......./DS-UBND", services.local_day())
+                                         "Số: ......./DS-UBND", services.local_day(),
+                                         preview=True)
         name = "xem-truoc-danh-sach-xac-nhan.pdf"
     else:
         from portal.areas.models import Site
@@ -247,7 +248,7 @@ def preview_pdf():
         snapshots = [{**services.member_snapshot(p), "dose_number": d.dose_number,
                       "vaccine": d.vaccine, "lot": d.lot} for p, d in rows]
         built = documents.site_daily_list(site, day, snapshots, current_user.display_name,
-                                          title, "Số: ......./DS-CSTC")
+                                          title, "Số: ......./DS-CSTC", preview=True)
         name = f"xem-truoc-ho-chieu-vac-xin-{day:%Y%m%d}.pdf"
     return _pdf_response(built.content, name, inline=True)
 
