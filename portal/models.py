@@ -18,7 +18,13 @@ from portal.imports.models import ImportBatch
 from portal.jobs.models import Job
 from portal.records.models import Dose, Person
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
-from portal.signing.models import DocumentMember, SignedDocument, SigningCredential
+from portal.signing.models import (
+    DocumentMember,
+    Minutes,
+    MinutesMember,
+    SignedDocument,
+    SigningCredential,
+)
 from portal.worklists.models import Worklist, WorklistMember
 
 __all__ = [
@@ -36,6 +42,8 @@ __all__ = [
     "AuditHead",
     "DailyTally",
     "DocumentMember",
+    "Minutes",
+    "MinutesMember",
     "Dose",
     "DoseTally",
     "ImportBatch",

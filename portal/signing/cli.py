@@ -51,6 +51,11 @@ def sign_command(commune_code: str, username: str, certificates: bool,
     if not permissions.can_sign_committee(user) or user.area_id != commune.id:
         fail(_("%(user)s may not sign for the commune %(commune)s.", user=username,
                commune=f"{commune.code} {commune.name}"))
+    if certificates:
+        try:  # said before the PIN is asked and before anything is signed
+            services.require_public_base_url()
+        except services.SigningRefused as refused:
+            fail(refused)
     pin = ask_secret(_("Signing PIN"), PIN_ENV)
     paths: list[str] = []
     lists = confirmed = 0
@@ -150,9 +155,11 @@ def _yes(value: bool) -> str:
 @click.command("verify-pdf")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_pdf_command(file: Path) -> None:
-    """Check a signed PDF; exit 0 only for a valid, trusted, unmodified document."""
+    """Check a signed PDF: the same verdict as the portal's verification page. Exit 0 for
+    a valid document, 2 when it is valid except for persons whose records changed after
+    signing (they are named), 1 when it is not valid."""
     from portal.signing import services
-    from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES
+    from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
 
     content = file.read_bytes()
     verdict = services.verify_content(content)
@@ -167,7 +174,7 @@ def verify_pdf_command(file: Path) -> None:
         click.echo(_("Signature %(n)d: %(signer)s (%(subject)s), serial %(serial)s", n=index,
                      signer=s.signer_name, subject=s.signer_subject, serial=s.serial))
         whole = (_yes(True) if s.whole_file
-                 else _("NO (%(what)s)", what=s.modified_after))
+                 else _("NO (%(what)s)", what=modification_text(s.modified_after)))
         click.echo("  " + _("intact: %(intact)s; trusted: %(trusted)s; whole file: %(whole)s",
                             intact=_yes(s.intact and s.valid),
                             trusted=_yes(s.trusted and s.key_usage_ok), whole=whole))
@@ -175,15 +182,17 @@ def verify_pdf_command(file: Path) -> None:
                             signed=format_time(s.signing_time) or "—",
                             stamp=format_time(s.timestamp_time) or "—",
                             ok=_("valid") if s.timestamp_ok else _("not valid")))
-    if document is not None:
-        state = services.portal_state(document)
+    state = services.portal_state(document) if document is not None else None
+    if state is not None:
         rows = (" " + _("(rows %(rows)s)", rows=", ".join(map(str, state.superseded_rows)))
                 if state.superseded_rows else "")
         click.echo(_("In the portal: %(state)s", state=STATE_LABELS[state.state]) + rows)
-        ok = verdict.ok and state.state == "valid"
     else:
         click.echo(_("In the portal: not a document of this portal"))
-        ok = verdict.ok
-    click.echo(_("VALID") if ok else _("NOT VALID"))
-    sys.exit(0 if ok else 1)
-
+    result = services.outcome(verdict, state)
+    if result.verdict == "partly_valid" and state is not None:
+        click.echo(_("VALID, EXCEPT: %(persons)s", persons="; ".join(
+            _("row %(row)s: %(name)s", row=row, name=name) for row, name in state.superseded)))
+        sys.exit(2)
+    click.echo(_("VALID") if result.ok else _("NOT VALID"))
+    sys.exit(0 if result.ok else 1)

@@ -79,6 +79,27 @@ class SignatureSlot(Flowable):
 
 # 'Trang x/y' on documents of more than one page (the handover list's canvas).
 _PagedCanvas = _numbered_canvas(draft=False, number_single_page=False)
+PREVIEW_MARK = "BẢN XEM TRƯỚC"
+
+
+class _PreviewCanvas(_PagedCanvas):  # type: ignore[misc,valid-type]
+    """A preview's every page says so: a line at the top and a watermark across the page.
+    Signed documents are built on _PagedCanvas and never carry it."""
+
+    def _decorate(self, total: int) -> None:
+        super()._decorate(total)
+        width, height = A4
+        self.saveState()
+        self.setFillColor(colors.Color(0.8, 0.1, 0.1))
+        self.setFont(BOLD, 11)
+        self.drawCentredString(width / 2, height - 12 * mm,
+                               f"{PREVIEW_MARK} – CHƯA KÝ, KHÔNG CÓ GIÁ TRỊ XÁC NHẬN")
+        self.setFillColor(colors.Color(0.85, 0.1, 0.1, alpha=0.12))
+        self.setFont(BOLD, 60)
+        self.translate(width / 2, height / 2)
+        self.rotate(40)
+        self.drawCentredString(0, 0, PREVIEW_MARK)
+        self.restoreState()
 
 
 @dataclass(frozen=True)
@@ -155,14 +176,14 @@ def _table(rows: list[list[Any]], widths: list[float]) -> Table:
     return table
 
 
-def _build(story: list[Flowable], title: str, author: str) -> bytes:
+def _build(story: list[Flowable], title: str, author: str, preview: bool = False) -> bytes:
     buffer = BytesIO()
     document = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=LEFT_MARGIN, rightMargin=RIGHT_MARGIN,
         topMargin=20 * mm, bottomMargin=20 * mm, title=title, author=author,
         creator="Cổng đối soát dữ liệu tiêm chủng", invariant=1,
     )
-    document.build(story, canvasmaker=_PagedCanvas)
+    document.build(story, canvasmaker=_PreviewCanvas if preview else _PagedCanvas)
     return buffer.getvalue()
 
 
@@ -208,7 +229,7 @@ def _list_table(rows: list[list[Any]], widths: list[float]) -> Table:
 
 
 def committee_list(commune: Any, persons: list[dict[str, Any]], signer_name: str,
-                   signer_title: str, number: str, day: date) -> Built:
+                   signer_title: str, number: str, day: date, preview: bool = False) -> Built:
     """Danh sách xác nhận: the commune's verified persons, signed by the committee chair."""
     register_fonts()
     st = document_styles()
@@ -229,12 +250,12 @@ def committee_list(commune: Any, persons: list[dict[str, Any]], signer_name: str
     story.append(signature_block(["TM. ỦY BAN NHÂN DÂN", signer_title.upper()], signer_name,
                                  slot, st))
     content = _build(story, f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
-                     f"UBND {commune.name}")
+                     f"UBND {commune.name}", preview)
     return Built(content, slot)
 
 
 def site_daily_list(site: Any, day: date, persons: list[dict[str, Any]], signer_name: str,
-                    signer_title: str, number: str) -> Built:
+                    signer_title: str, number: str, preview: bool = False) -> Built:
     """Hộ chiếu vắc xin: the persons whose doses the site recorded that day."""
     register_fonts()
     st = document_styles()
@@ -249,27 +270,33 @@ def site_daily_list(site: Any, day: date, persons: list[dict[str, Any]], signer_
     ]
     header = ["STT", "Họ và tên", "Giới tính", "Ngày sinh", "Số định danh", "Mũi", "Vắc xin",
               "Số lô"]
-    rows: list[list[Any]] = [[Paragraph(text, st["head"]) for text in header]]
+    # Lines break between words only, never inside one ("Mũ/i"): the columns are wide
+    # enough for their longest word, and a longer one overflows rather than splits.
+    head, cell, cell_c = (_style(f"{k}_words", parent.fontName, parent.fontSize,
+                                 parent.alignment, parent.leading, splitLongWords=0)
+                          for k, parent in (("head", st["head"]), ("cell", st["cell"]),
+                                            ("cell_c", st["cell_c"])))
+    rows: list[list[Any]] = [[Paragraph(text, head) for text in header]]
     for number_, person in enumerate(persons, 1):
         rows.append([
-            Paragraph(str(number_), st["cell_c"]),
-            Paragraph(escape(person.get("full_name") or ""), st["cell"]),
-            Paragraph(SEX.get(person.get("sex") or "", ""), st["cell_c"]),
+            Paragraph(str(number_), cell_c),
+            Paragraph(escape(person.get("full_name") or ""), cell),
+            Paragraph(SEX.get(person.get("sex") or "", ""), cell_c),
             Paragraph(birth_text(person.get("birth_date"), person.get("birth_precision")),
-                      st["cell_c"]),
-            Paragraph(escape(person.get("id_number") or ""), st["cell_c"]),
-            Paragraph(str(person.get("dose_number") or ""), st["cell_c"]),
-            Paragraph(escape(person.get("vaccine") or ""), st["cell"]),
-            Paragraph(escape(person.get("lot") or ""), st["cell_c"]),
+                      cell_c),
+            Paragraph(escape(person.get("id_number") or ""), cell_c),
+            Paragraph(str(person.get("dose_number") or ""), cell_c),
+            Paragraph(escape(person.get("vaccine") or ""), cell),
+            Paragraph(escape(person.get("lot") or ""), cell_c),
         ])
-    widths = [11 * mm, 35 * mm, 12 * mm, 22 * mm, 28 * mm, 10 * mm, 25 * mm]
+    widths = [9 * mm, 31 * mm, 13 * mm, 21 * mm, 27 * mm, 11 * mm, 30 * mm]
     widths.append(PAGE_WIDTH - sum(widths))
     story.append(_table(rows, widths))
     story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
               Spacer(1, 10)]
     story.append(signature_block(["THỦ TRƯỞNG CƠ SỞ TIÊM CHỦNG"], signer_name, slot, st))
     content = _build(story, f"Danh sách xác nhận hộ chiếu vắc xin – {site.name} – "
-                            f"{day:%d/%m/%Y}", site.name)
+                            f"{day:%d/%m/%Y}", site.name, preview)
     return Built(content, slot)
 
 

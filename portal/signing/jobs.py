@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from portal.auth.models import User
 from portal.extensions import db
@@ -22,10 +22,17 @@ from portal.signing import backends, services
 
 _pin: contextvars.ContextVar[str | None] = contextvars.ContextVar("signing_pin", default=None)
 COMMIT_EVERY = 25
+LISTED = 500  # certificates listed by name on the job's page; the rest are counted
 
 
 def start_certificates(user: User) -> Job:
-    return create_job("sign_certificates", user.area_id, {"user_id": user.id}, actor=user)
+    """Refused in production without PUBLIC_BASE_URL; in development the worker prints
+    the address the request came to in the QR codes (it has no request of its own)."""
+    services.require_public_base_url()
+    params: dict[str, Any] = {"user_id": user.id}
+    if not current_app.config.get("PUBLIC_BASE_URL") and has_request_context():
+        params["base_url"] = request.url_root
+    return create_job("sign_certificates", user.area_id, params, actor=user)
 
 
 def enqueue_with_pin(job_id: int, pin: str) -> None:
@@ -44,15 +51,18 @@ def run_signing_job(job_id: int, sealed_pin: bytes) -> None:
 
 
 def sign_certificates(user: User, pin: str, progress: Progress | None = None,
-                      written: list[str] | None = None) -> dict[str, Any]:
+                      written: list[str] | None = None,
+                      base_url: str | None = None) -> dict[str, Any]:
     """Certificates for the user's commune's confirmed persons that have none. The key is
     unlocked once and the TSA client made once for the whole batch; work is committed every
     few documents so that the progress bar moves and a failure keeps what was done."""
+    services.require_public_base_url()
     credential, signer = services.unlock(user, pin)
     timestamper = services.tsa_config().timestamper()
     person_ids = services.confirmed_without_certificate(user.area_id)
     total = len(person_ids)
     done = 0
+    signed: list[dict[str, Any]] = []
     if progress:
         progress(0, total)
     for person_id in person_ids:
@@ -60,13 +70,16 @@ def sign_certificates(user: User, pin: str, progress: Progress | None = None,
         if person is None:
             continue
         document = services.sign_certificate(user, credential, signer, person,
-                                             timestamper=timestamper)
+                                             timestamper=timestamper, base_url=base_url)
         if written is not None:
             written.append(document.path)
+        if len(signed) < LISTED:
+            signed.append({"id": document.id, "name": person.full_name})
         done += 1
         if progress and (done % COMMIT_EVERY == 0 or done == total):
             progress(done, total)
-    return {"signed": done}
+    # The job's page lists what was signed, each certificate by its person's name.
+    return {"signed": done, "documents": signed}
 
 
 @handler("sign_certificates")
@@ -78,6 +91,6 @@ def run_sign_certificates(job: Job, progress: Progress) -> dict[str, Any]:
     if user is None:
         raise RuntimeError("unknown user")
     try:
-        return sign_certificates(user, pin, progress)
+        return sign_certificates(user, pin, progress, base_url=job.params.get("base_url"))
     except services.SigningRefused as refused:
         raise RuntimeError(str(refused)) from refused

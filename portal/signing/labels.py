@@ -17,3 +17,15 @@ VERDICT_MESSAGES = {
     "damaged": _l("This PDF is damaged; it cannot be read."),
     "unsigned": _l("This PDF carries no digital signature."),
 }
+# pyHanko's modification levels, named for a reader (never "(OTHER)" / "(NONE)").
+MODIFICATION_LABELS = {
+    "NONE": _l("the signature does not cover the whole file"),
+    "LTA_UPDATES": _l("validation data added"),
+    "FORM_FILLING": _l("form fields filled in"),
+    "ANNOTATIONS": _l("comments or annotations added"),
+    "OTHER": _l("the content was changed"),
+}
+
+
+def modification_text(level: str | None) -> str:
+    return str(MODIFICATION_LABELS.get(level or "OTHER", MODIFICATION_LABELS["OTHER"]))

@@ -100,3 +100,55 @@ class DocumentMember(Model):
     superseded_at: Mapped[datetime | None]
 
     document: Mapped[SignedDocument] = relationship(back_populates="members")
+
+
+class MinutesState(enum.StrEnum):
+    PRINTED = "printed"  # printed for signing on paper; no scan yet
+    UPLOADED = "uploaded"  # the signed scan is attached; nobody confirmed yet
+    CONFIRMED = "confirmed"  # the persons still eligible are confirmed by it
+
+
+class Minutes(Model):
+    """A printed biên bản: its number, its frozen PDF and exactly the persons printed on it.
+    The scan of the signed paper is attached to it and confirms those persons only."""
+
+    __tablename__ = "minutes"
+    __table_args__ = (sa.Index("ix_minutes_area_state", "area_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
+    state: Mapped[MinutesState] = mapped_column(
+        enum_column(MinutesState, "minutes_state"), default=MinutesState.PRINTED)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    path: Mapped[str] = mapped_column(sa.String(300))  # the printed PDF, as printed
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    member_count: Mapped[int] = mapped_column(default=0)
+    scan_path: Mapped[str | None] = mapped_column(sa.String(300))
+    scan_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    scan_media_type: Mapped[str | None] = mapped_column(sa.String(40))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    # The confirmation it became (kind ``minutes``, the scan as its file).
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signed_document.id"))
+
+    area: Mapped[Area] = relationship()
+    members: Mapped[list[MinutesMember]] = relationship(
+        back_populates="minutes", cascade="all, delete-orphan", order_by="MinutesMember.id")
+
+
+class MinutesMember(Model):
+    __tablename__ = "minutes_member"
+    __table_args__ = (
+        sa.UniqueConstraint("minutes_id", "person_id", name="uq_minutes_member"),
+        sa.Index("ix_minutes_member_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    minutes_id: Mapped[int] = mapped_column(sa.ForeignKey("minutes.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    minutes: Mapped[Minutes] = relationship(back_populates="members")

@@ -43,10 +43,16 @@ def can_record_minutes(user: User) -> bool:
 
 def document_scope(user: User):
     """SQL: the signed documents a user may open in the portal (the public sees only the
-    verification page)."""
+    verification page). Site staff see only their own site's documents, never another
+    site's daily list in the same commune; the health station, the committee and the police
+    see their commune's, the health authority its area's."""
     from portal.records.permissions import commune_scope
     from portal.signing.models import SignedDocument
 
+    if user.role == Role.VACCINATION_SITE:
+        if user.site_id is None:
+            return sa.false()
+        return SignedDocument.site_id == user.site_id
     return SignedDocument.area_id.in_(sa.select(Area.id).where(commune_scope(user)))
 
 
@@ -57,3 +63,12 @@ def can_revoke(user: User, document) -> bool:
         return True
     return document.signer_id is not None and document.signer_id == user.id
 
+
+
+def minutes_scope(user: User):
+    """SQL: the minutes a user may open: the committee's own commune's."""
+    from portal.signing.models import Minutes
+
+    if not can_record_minutes(user):
+        return sa.false()
+    return Minutes.area_id == user.area_id

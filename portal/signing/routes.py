@@ -4,6 +4,7 @@ and the public verification page (no login)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from io import BytesIO
 
@@ -29,10 +30,19 @@ from portal.core.forms import PortalForm
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
+from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
-from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES
-from portal.signing.models import DocumentKind, DocumentMember, SignedDocument
+from portal.signing.documents import birth_text
+from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
+from portal.signing.models import (
+    DocumentKind,
+    DocumentMember,
+    Minutes,
+    MinutesState,
+    SignedDocument,
+)
+from portal.text import fold
 
 bp = Blueprint("signing", __name__)
 
@@ -56,6 +66,14 @@ KIND_LABELS = {
     DocumentKind.CERTIFICATE: _l("Vaccination certificate"),
     DocumentKind.MINUTES: _l("Minutes (scan)"),
 }
+MINUTES_STATE_LABELS = {"printed": _l("Printed, awaiting the signed scan"),
+                        "uploaded": _l("Scan uploaded, awaiting confirmation"),
+                        "confirmed": _l("Confirmed")}
+FIELD_LABELS = {"full_name": _l("Full name"), "sex": _l("Sex"),
+                "birth_date": _l("Date of birth"), "birth_precision": _l("Date of birth"),
+                "id_number": _l("ID number")}
+
+
 class AwaitingFilterForm(PortalForm):
     class Meta:
         csrf = False
@@ -76,8 +94,15 @@ class SignForm(PortalForm):
 class MinutesForm(PortalForm):
     scan = FileField(_l("Scan of the signed minutes (PDF, JPEG or PNG)"),
                      validators=[DataRequired()])
+
+
+class MinutesPrintForm(PortalForm):
     status = HiddenField()
     q = HiddenField()
+
+
+class MinutesConfirmForm(PortalForm):
+    """Only the CSRF token: what is confirmed is the minutes' own list."""
 
 
 class RevokeForm(PortalForm):
@@ -121,14 +146,31 @@ def _awaiting_context(form: AwaitingFilterForm) -> dict:
     return context
 
 
-def _documents_of_user() -> list[SignedDocument]:
-    return list(db.session.scalars(
+def _documents_of_user() -> list[tuple[SignedDocument, str]]:
+    """The user's latest documents, each with the title it is listed under: a certificate
+    by its person's name (older certificates' titles do not carry it)."""
+    documents = list(db.session.scalars(
         sa.select(SignedDocument).where(permissions.document_scope(current_user))
         .order_by(SignedDocument.id.desc()).limit(20)))
+    names = services.certificate_names([d.id for d in documents])
+    return [(d, f"{d.title} – {names[d.id]}" if names.get(d.id) and names[d.id] not in d.title
+             else d.title) for d in documents]
+
+
+@bp.app_template_global("person_documents")
+def person_documents(person_id: int) -> list[tuple[SignedDocument, DocumentMember]]:
+    """For the record page: the documents confirming or certifying the person that the
+    user may open (the signing domain's scope applies, not the record's)."""
+    if not current_user.is_authenticated:
+        return []
+    return services.documents_of_person(person_id, permissions.document_scope(current_user))
 
 
 def _awaiting_page(form: AwaitingFilterForm, sign_form: SignForm | None = None,
-                   status: int = 200, message: str | None = None, signed=None):
+                   status: int = 200, message: str | None = None, signed=None,
+                   message_at: str | None = None):
+    """``message_at`` names the part of the page the message belongs to (the certificates
+    form); by default it stands above the list, beside the sign dialog."""
     context = _awaiting_context(form)
     credential = services.active_credential(current_user)
     sign_form = sign_form or SignForm(formdata=None, status=form.status.data or "",
@@ -137,11 +179,26 @@ def _awaiting_page(form: AwaitingFilterForm, sign_form: SignForm | None = None,
     return render("signing/awaiting.html", AWAITING_FRAGMENTS, status=status, form=form,
                   sign_form=sign_form, credential=credential, message=message, signed=signed,
                   documents=_documents_of_user(), kind_labels=KIND_LABELS,
-                  minutes_form=MinutesForm(formdata=None, status=form.status.data or "",
-                                           q=form.q.data or ""),
+                  minutes_form=MinutesPrintForm(formdata=None, status=form.status.data or "",
+                                                q=form.q.data or ""),
+                  open_minutes=_open_minutes(),
                   can_minutes=permissions.can_record_minutes(current_user),
                   can_certificates=permissions.can_sign_certificates(current_user),
+                  certificates_waiting=len(services.confirmed_without_certificate(
+                      current_user.area_id))
+                  if permissions.can_sign_certificates(current_user) and credential else 0,
+                  message_at=message_at, minutes_state_labels=MINUTES_STATE_LABELS,
                   **context)
+
+
+def _open_minutes() -> list[Minutes]:
+    """Minutes printed in the user's commune that await their scan or confirmation."""
+    if not permissions.can_record_minutes(current_user):
+        return []
+    return list(db.session.scalars(
+        sa.select(Minutes).where(permissions.minutes_scope(current_user),
+                                 Minutes.state != MinutesState.CONFIRMED)
+        .order_by(Minutes.id.desc()).limit(20)))
 
 
 def _require_signer() -> None:
@@ -177,7 +234,8 @@ def preview_pdf():
             abort(404)
         built = documents.committee_list(current_user.area, services.person_snapshots(persons),
                                          current_user.display_name, title,
-                                         "Số: ......./DS-UBND", services.local_day())
+                                         "Số: ......./DS-UBND", services.local_day(),
+                                         preview=True)
         name = "xem-truoc-danh-sach-xac-nhan.pdf"
     else:
         from portal.areas.models import Site
@@ -190,9 +248,31 @@ def preview_pdf():
         snapshots = [{**services.member_snapshot(p), "dose_number": d.dose_number,
                       "vaccine": d.vaccine, "lot": d.lot} for p, d in rows]
         built = documents.site_daily_list(site, day, snapshots, current_user.display_name,
-                                          title, "Số: ......./DS-CSTC")
+                                          title, "Số: ......./DS-CSTC", preview=True)
         name = f"xem-truoc-ho-chieu-vac-xin-{day:%Y%m%d}.pdf"
     return _pdf_response(built.content, name, inline=True)
+
+
+FILE_NAMES = {
+    DocumentKind.COMMITTEE_LIST: "danh-sach-xac-nhan",
+    DocumentKind.HANDOVER_LIST: "danh-sach-ban-giao-da-ky",
+    DocumentKind.SITE_DAILY: "ho-chieu-vac-xin",
+    DocumentKind.CERTIFICATE: "chung-nhan-tiem-chung",
+    DocumentKind.MINUTES: "bien-ban-xac-nhan",
+}
+
+
+def download_name(document: SignedDocument) -> str:
+    """A Vietnamese file name in ASCII (unaccented, hyphenated), e.g.
+    danh-sach-ban-giao-da-ky-12.pdf; a certificate carries its person's name."""
+    stem = FILE_NAMES[document.kind]
+    if document.kind == DocumentKind.CERTIFICATE:
+        name = db.session.scalar(sa.select(DocumentMember.snapshot)
+                                 .where(DocumentMember.document_id == document.id).limit(1))
+        slug = re.sub(r"[^a-z0-9]+", "-", fold((name or {}).get("full_name"))).strip("-")
+        stem = f"{stem}-{slug}" if slug else stem
+    suffix = document.path.rsplit(".", 1)[-1] if "." in document.path else "pdf"
+    return f"{stem}-{document.id}.{suffix}"
 
 
 def _pdf_response(content: bytes, name: str, inline: bool = False,
@@ -310,50 +390,132 @@ def download_document(document_id: int):
         content = services.stored_content(document)
     except services.SigningRefused as refused:
         return error_response(409, str(refused))
-    suffix = document.path.rsplit(".", 1)[-1]
-    return _pdf_response(content, f"{document.kind.value}-{document.id}.{suffix}",
-                         mimetype=document.media_type)
+    return _pdf_response(content, download_name(document), mimetype=document.media_type)
 
 
-@bp.get("/signing/minutes.pdf")
-@login_required
-def minutes_pdf():
-    if not permissions.can_record_minutes(current_user):
-        abort(403)
-    form = AwaitingFilterForm(formdata=request.args)
-    if not form.validate():
-        abort(400)
-    try:
-        content = services.minutes_pdf(current_user, _filters(form))
-    except services.SigningRefused as refused:
-        return error_response(409, str(refused))
-    return _pdf_response(content, "bien-ban-xac-nhan.pdf", inline=True)
+def _minutes_or_404(minutes_id: int) -> Minutes:
+    minutes = db.session.scalar(sa.select(Minutes).where(Minutes.id == minutes_id,
+                                                         permissions.minutes_scope(current_user)))
+    if minutes is None:
+        abort(404)
+    return minutes
 
 
 @bp.post("/signing/minutes")
 @login_required
-def post_minutes():
+def post_print_minutes():
+    """Number and freeze the minutes for the persons the awaiting page lists now."""
     if not permissions.can_record_minutes(current_user):
         abort(403)
-    form = MinutesForm()
+    form = MinutesPrintForm()
     filters_form = AwaitingFilterForm(formdata=None, status=form.status.data or "",
                                       q=form.q.data or "")
-    if not filters_form.validate():
+    if not form.validate_on_submit() or not filters_form.validate():
         abort(400)
-    if not form.validate_on_submit():
-        return _awaiting_page(filters_form, status=422,
-                              message=_("Choose the scan of the signed minutes."))
-    content = form.scan.data.read(int(current_app.config.get("SIGNING_MAX_SCAN_BYTES")
-                                      or 10 * 1024 * 1024) + 1)
     try:
-        document = services.record_minutes(current_user, content, _filters(filters_form))
+        minutes = services.print_minutes(current_user, _filters(filters_form))
     except services.SigningRefused as refused:
         db.session.rollback()
         return _awaiting_page(filters_form, status=422, message=str(refused))
+    minutes_id = minutes.id
     db.session.commit()
-    flash(_("The minutes were recorded: %(num)s persons confirmed.",
-            num=document.member_count), "success")
-    return redirect(url_for("signing.show_document", document_id=document.id), code=303)
+    return redirect(url_for("signing.show_minutes", minutes_id=minutes_id), code=303)
+
+
+def _field_text(fields: tuple[str, ...]) -> str:
+    return ", ".join(dict.fromkeys(str(FIELD_LABELS[f]) for f in fields))
+
+
+def _minutes_page(minutes: Minutes, status: int = 200, message: str | None = None,
+                  upload_form: MinutesForm | None = None):
+    checks = services.check_minutes(minutes)
+    return render("signing/minutes.html", status=status, minutes=minutes, checks=checks,
+                  confirmable=sum(1 for c in checks if c.reason is None),
+                  upload_form=upload_form or MinutesForm(formdata=None),
+                  confirm_form=MinutesConfirmForm(formdata=None), message=message,
+                  status_labels=STATUS_LABELS, field_text=_field_text,
+                  minutes_state_labels=MINUTES_STATE_LABELS, birth_text=birth_text,
+                  confirmed_ids=set(db.session.scalars(
+                      sa.select(DocumentMember.person_id)
+                      .where(DocumentMember.document_id == minutes.document_id)))
+                  if minutes.document_id else set(),
+                  creator=db.session.get(User, minutes.created_by_id)
+                  if minutes.created_by_id else None)
+
+
+@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>")
+@login_required
+def show_minutes(minutes_id: int):
+    return _minutes_page(_minutes_or_404(minutes_id))
+
+
+@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>/pdf")
+@login_required
+def minutes_pdf(minutes_id: int):
+    """The minutes exactly as printed (the same number, persons and bytes every time)."""
+    minutes = _minutes_or_404(minutes_id)
+    try:
+        content = services.minutes_content(minutes)
+    except services.SigningRefused as refused:
+        return error_response(409, str(refused))
+    return _pdf_response(content, f"bien-ban-xac-nhan-{minutes.id}.pdf", inline=True)
+
+
+@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>/scan")
+@login_required
+def minutes_scan(minutes_id: int):
+    minutes = _minutes_or_404(minutes_id)
+    try:
+        content = services.minutes_scan(minutes)
+    except services.SigningRefused as refused:
+        return error_response(409, str(refused))
+    suffix = (minutes.scan_path or "x.pdf").rsplit(".", 1)[-1]
+    return _pdf_response(content, f"bien-ban-da-ky-{minutes.id}.{suffix}", inline=True,
+                         mimetype=minutes.scan_media_type or "application/pdf")
+
+
+@bp.post("/signing/minutes/<int(max=2147483647):minutes_id>/scan")
+@login_required
+def post_minutes_scan(minutes_id: int):
+    """Attach the signed scan; the page then shows who will be confirmed."""
+    minutes = _minutes_or_404(minutes_id)
+    if not permissions.can_record_minutes(current_user):
+        abort(403)
+    form = MinutesForm()
+    if not form.validate_on_submit():
+        return _minutes_page(minutes, status=422, upload_form=form,
+                             message=_("Choose the scan of the signed minutes."))
+    content = form.scan.data.read(int(current_app.config.get("SIGNING_MAX_SCAN_BYTES")
+                                      or 10 * 1024 * 1024) + 1)
+    try:
+        services.upload_minutes_scan(minutes, current_user, content)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        return _minutes_page(_minutes_or_404(minutes_id), status=422, upload_form=form,
+                             message=str(refused))
+    db.session.commit()
+    return redirect(url_for("signing.show_minutes", minutes_id=minutes_id, _anchor="confirm"),
+                    code=303)
+
+
+@bp.post("/signing/minutes/<int(max=2147483647):minutes_id>/confirm")
+@login_required
+def post_minutes_confirm(minutes_id: int):
+    """Confirm the persons of these minutes that are still eligible (once)."""
+    minutes = _minutes_or_404(minutes_id)
+    if not permissions.can_record_minutes(current_user):
+        abort(403)
+    if not MinutesConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        document = services.confirm_minutes(minutes, current_user)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        return _minutes_page(_minutes_or_404(minutes_id), status=409, message=str(refused))
+    document_id, count = document.id, document.member_count
+    db.session.commit()
+    flash(_("The minutes were recorded: %(num)s persons confirmed.", num=count), "success")
+    return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
 @bp.post("/signing/certificates")
@@ -366,14 +528,21 @@ def post_certificates():
 
     sign_form = SignForm()
     if not sign_form.validate_on_submit():
-        return _awaiting_page(AwaitingFilterForm(formdata=None), sign_form, status=422)
+        return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
+                              message=_("Type the PIN of your signing key."),
+                              message_at="certificates")
     try:
         services.unlock(current_user, sign_form.pin.data)
     except services.SigningRefused as refused:
         db.session.commit()
         return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
-                              message=str(refused))
-    job = jobs.start_certificates(current_user)
+                              message=str(refused), message_at="certificates")
+    try:
+        job = jobs.start_certificates(current_user)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
+                              message=str(refused), message_at="certificates")
     job_id = job.id
     db.session.commit()
     jobs.enqueue_with_pin(job_id, sign_form.pin.data)
@@ -387,6 +556,7 @@ def _verify_page(form: VerifyForm, status: int = 200, verdict=None, state=None,
                  message: str | None = None, source: str | None = None):
     return render("signing/verify.html", {"verify-result": "result"}, status=status, form=form,
                   verdict=verdict, state=state, message=message, source=source,
+                  outcome=services.outcome(verdict, state), modification_text=modification_text,
                   state_labels=STATE_LABELS, verdict_messages=VERDICT_MESSAGES,
                   demo_roots=services.demo_root_fingerprints())
 
@@ -444,9 +614,7 @@ def _handover_or_404(worklist_id: int):
 
 
 def _handover_page(worklist, form: SignForm, status: int = 200, message: str | None = None):
-    signed = db.session.scalar(sa.select(SignedDocument).where(
-        SignedDocument.worklist_id == worklist.id,
-        SignedDocument.kind == DocumentKind.HANDOVER_LIST))
+    signed = services.handover_document(worklist.id)
     return render("signing/handover.html", status=status, worklist=worklist, form=form,
                   message=message, signed=signed,
                   credential=services.active_credential(current_user))
@@ -471,12 +639,11 @@ def post_handover_signing(worklist_id: int):
     if not form.validate_on_submit():
         return _handover_page(worklist, form, status=422)
     try:
-        document = services.sign_handover(current_user, form.pin.data, worklist)
+        services.sign_handover(current_user, form.pin.data, worklist)
     except services.SigningRefused as refused:
         db.session.commit()  # keeps a refused PIN's audit event; nothing else was written
         return _handover_page(worklist, SignForm(formdata=None), status=422,
                               message=str(refused))
-    document_id = document.id
     db.session.commit()
     flash(_("The handover list is signed."), "success")
-    return redirect(url_for("signing.show_document", document_id=document_id), code=303)
+    return redirect(url_for("worklists.show_handover", worklist_id=worklist_id), code=303)

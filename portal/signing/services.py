@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +32,9 @@ from portal.signing.models import (
     DocumentKind,
     DocumentMember,
     DocumentState,
+    Minutes,
+    MinutesMember,
+    MinutesState,
     SignedDocument,
     SignerBackend,
     SigningCredential,
@@ -112,11 +115,28 @@ def signing_level() -> str:
     return str(current_app.config.get("SIGNING_LEVEL") or "B-T")
 
 
-def verify_url(code: str) -> str:
-    if has_request_context():
+def require_public_base_url() -> None:
+    """In production the certificates' QR codes need the portal's public address: refuse
+    to start signing certificates without PUBLIC_BASE_URL rather than print a wrong link."""
+    if (not current_app.config.get("PUBLIC_BASE_URL")
+            and current_app.config.get("PORTAL_ENV") not in ("development", "testing")):
+        raise SigningRefused(_l(
+            "PUBLIC_BASE_URL is not set: the QR code of a certificate must carry the "
+            "portal's public address (e.g. https://tiemchung.example.gov.vn). Set it, then "
+            "sign the certificates."))
+
+
+def verify_url(code: str, base: str | None = None) -> str:
+    """The verification link printed in a certificate's QR code: PUBLIC_BASE_URL; else (in
+    development) the address the request came to, or ``base``, the address a queued job
+    was started from; else http://127.0.0.1:5000 for the development command line."""
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    if not configured and not base and has_request_context():
         return url_for("signing.verify_code", code=code, _external=True)
-    base = str(current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000")
-    return f"{base.rstrip('/')}/verify/{code}"
+    if not configured and not base:
+        require_public_base_url()
+    root = str(configured or base or "http://127.0.0.1:5000")
+    return f"{root.rstrip('/')}/verify/{code}"
 
 
 # --- credentials ----------------------------------------------------------------------------
@@ -427,17 +447,19 @@ def certificate_doses(person: Person) -> list[dict[str, Any]]:
 
 
 def sign_certificate(user: User, credential: SigningCredential, signer: Any, person: Person,
-                     timestamper: Any = None) -> SignedDocument:
+                     timestamper: Any = None, base_url: str | None = None) -> SignedDocument:
     """One person's vaccination certificate (the person must be confirmed already)."""
     if person.status != PersonStatus.CONFIRMED:
         raise SigningRefused(_l("Only a confirmed person gets a certificate."))
     commune = user.area
     document = _new_document(DocumentKind.CERTIFICATE, person.commune_id,
-                             "Chứng nhận tiêm chủng vắc xin COVID-19", user)
+                             f"Chứng nhận tiêm chủng vắc xin COVID-19 – {person.full_name}",
+                             user)
     heading = documents.commune_heading(commune, f"Số: {document.id}/CN-UBND",
                                         local_date(None))
     built = documents.certificate(heading, member_snapshot(person), certificate_doses(person),
-                                  verify_url(document.code), document.code, user.display_name,
+                                  verify_url(document.code, base_url), document.code,
+                                  user.display_name,
                                   ["TM. ỦY BAN NHÂN DÂN", _signer_title(credential).upper()])
     signed = _sign(document, built, credential, signer, user.display_name,
                    "Chứng nhận tiêm chủng", commune.name, timestamper=timestamper)
@@ -471,14 +493,6 @@ def confirmed_without_certificate(commune_id: int) -> list[int]:
 # --- minutes (biên bản) ---------------------------------------------------------------------
 
 
-def minutes_pdf(user: User, filters: Filters | None = None) -> bytes:
-    commune = user.area
-    persons, total = awaiting_committee(commune.id, filters)
-    _guard_size(total)
-    return documents.minutes(commune, person_snapshots(persons), "Số: ......./BB-UBND",
-                             local_date(None))
-
-
 SCAN_TYPES = {b"%PDF-": ("application/pdf", "pdf"), b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
               b"\xff\xd8\xff": ("image/jpeg", "jpg")}
 
@@ -490,9 +504,66 @@ def sniff_scan(content: bytes) -> tuple[str, str] | None:
     return None
 
 
-def record_minutes(user: User, content: bytes, filters: Filters | None = None,
-                   person_ids: list[int] | None = None) -> SignedDocument:
-    """The scan of the signed minutes is the evidence: its persons become confirmed."""
+def print_minutes(user: User, filters: Filters | None = None) -> Minutes:
+    """Number the minutes and freeze them: exactly the persons awaiting confirmation under
+    ``filters`` now, their data as printed, and the PDF as printed. Whatever the awaiting
+    page shows later, the signed scan of these minutes confirms these persons only."""
+    commune = user.area
+    persons, total = awaiting_committee(commune.id, filters)
+    _guard_size(total)
+    snapshots = person_snapshots(persons)
+    minutes = Minutes(area_id=commune.id, state=MinutesState.PRINTED,
+                      title=f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}"[:300],
+                      created_by_id=user.id, created_at=utcnow(), path="", sha256="",
+                      member_count=len(snapshots))
+    db.session.add(minutes)
+    db.session.flush()
+    db.session.execute(sa.insert(MinutesMember), [
+        {"minutes_id": minutes.id, "person_id": s["person_id"],
+         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
+    content = documents.minutes(commune, snapshots, f"Số: {minutes.id}/BB-UBND",
+                                local_date(minutes.created_at))
+    relative = f"minutes/{minutes.id}.pdf"
+    _store(relative, content)
+    minutes.path = relative
+    minutes.sha256 = hashlib.sha256(content).hexdigest()
+    db.session.flush()
+    audit.record("minutes.print", "minutes", minutes.id,
+                 {"state": [None, MinutesState.PRINTED], "members": [None, len(snapshots)],
+                  "person_ids": [None, [s["person_id"] for s in snapshots]],
+                  "sha256": [None, minutes.sha256],
+                  "filters": [None, {"status": getattr(filters, "status", None),
+                                     "search": getattr(filters, "search", None)}]},
+                 actor=user)
+    return minutes
+
+
+def minutes_content(minutes: Minutes) -> bytes:
+    """The PDF as it was printed, checked against its recorded SHA-256."""
+    return _read_stored(minutes.path, minutes.sha256)
+
+
+def minutes_scan(minutes: Minutes) -> bytes:
+    if not minutes.scan_path or not minutes.scan_sha256:
+        raise SigningRefused(_l("No scan has been uploaded for these minutes."))
+    return _read_stored(minutes.scan_path, minutes.scan_sha256)
+
+
+def _claim(minutes: Minutes, sources: tuple[MinutesState, ...], target: MinutesState,
+           **values: Any) -> bool:
+    """Move the minutes from one of ``sources`` to ``target`` in one conditional UPDATE: it
+    locks the row (PostgreSQL's row lock, SQLite's write lock) and checks the state it
+    starts from, so of two identical submits the second finds nothing to change."""
+    result: Any = db.session.execute(
+        sa.update(Minutes).where(Minutes.id == minutes.id, Minutes.state.in_(sources))
+        .values(state=target, **values).execution_options(synchronize_session=False))
+    db.session.refresh(minutes)
+    return bool(result.rowcount)
+
+
+def upload_minutes_scan(minutes: Minutes, user: User, content: bytes) -> Minutes:
+    """Attach the scan of the signed paper to its minutes; nobody is confirmed yet (the
+    confirmation step shows who will be). A new scan replaces one not yet confirmed."""
     kind = sniff_scan(content)
     if kind is None:
         raise SigningRefused(_l("The scan must be a PDF, JPEG or PNG file."))
@@ -500,14 +571,91 @@ def record_minutes(user: User, content: bytes, filters: Filters | None = None,
     if len(content) > limit:
         raise SigningRefused(_l("The scan is larger than %(size)s MB.",
                                 size=limit // (1024 * 1024)))
-    commune = user.area
-    snapshots = _awaiting_snapshots(commune.id, filters, person_ids)
-    document = _new_document(DocumentKind.MINUTES, commune.id,
-                             f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}", user)
-    document.media_type = kind[0]
+    old_sha = minutes.scan_sha256
+    old_state = minutes.state
+    relative = f"minutes/{minutes.id}-scan-{secrets.token_hex(6)}.{kind[1]}"
+    digest = hashlib.sha256(content).hexdigest()
+    if not _claim(minutes, (MinutesState.PRINTED, MinutesState.UPLOADED),
+                  MinutesState.UPLOADED, scan_path=relative, scan_sha256=digest,
+                  scan_media_type=kind[0], uploaded_by_id=user.id, uploaded_at=utcnow()):
+        raise SigningRefused(_l("These minutes have already been confirmed."))
+    _store(relative, content)
+    audit.record("minutes.upload", "minutes", minutes.id,
+                 {"state": [old_state, MinutesState.UPLOADED], "scan_sha256": [old_sha, digest],
+                  "media_type": [None, kind[0]], "bytes": [None, len(content)]}, actor=user)
+    return minutes
+
+
+@dataclass(frozen=True)
+class MinutesCheck:
+    """One person of the minutes, and why they cannot be confirmed now (None: they can)."""
+
+    member: MinutesMember
+    reason: str | None = None  # moved, confirmed, status, changed
+    status: str | None = None  # the status now, for ``status``
+    fields: tuple[str, ...] = ()  # the identity fields changed since printing, for ``changed``
+
+
+def check_minutes(minutes: Minutes) -> list[MinutesCheck]:
+    """Each printed person, checked against the record as it is now, in printed order."""
+    members = list(db.session.scalars(sa.select(MinutesMember)
+                                      .where(MinutesMember.minutes_id == minutes.id)
+                                      .order_by(MinutesMember.id)))
+    persons = {p.id: p for p in db.session.scalars(
+        sa.select(Person).where(Person.id.in_([m.person_id for m in members])))}
+    checks = []
+    for member in members:
+        person = persons.get(member.person_id)
+        now = member_snapshot(person) if person is not None else {}
+        changed = tuple(f for f in ("full_name", "sex", "birth_date", "birth_precision",
+                                    "id_number") if now.get(f) != member.snapshot.get(f))
+        if person is None or person.commune_id != minutes.area_id:
+            checks.append(MinutesCheck(member, "moved"))
+        elif person.status == PersonStatus.CONFIRMED:
+            checks.append(MinutesCheck(member, "confirmed"))
+        elif person.status not in AWAITING:
+            checks.append(MinutesCheck(member, "status", status=person.status.value))
+        elif changed:
+            checks.append(MinutesCheck(member, "changed", fields=changed))
+        else:
+            checks.append(MinutesCheck(member))
+    return checks
+
+
+def confirm_minutes(minutes: Minutes, user: User) -> SignedDocument:
+    """The uploaded scan confirms the persons of these minutes that are still eligible; the
+    others are listed in the audit event with their reason. Runs once per minutes."""
+    if not _claim(minutes, (MinutesState.UPLOADED,), MinutesState.CONFIRMED,
+                  confirmed_at=utcnow()):
+        if minutes.state == MinutesState.CONFIRMED:
+            raise SigningRefused(_l("These minutes have already been confirmed."))
+        raise SigningRefused(_l("Upload the scan of the signed minutes first."))
+    checks = check_minutes(minutes)
+    eligible = [c.member for c in checks if c.reason is None]
+    if not eligible:
+        raise SigningRefused(_l("Nobody on these minutes can still be confirmed."))
+    scan = minutes_scan(minutes)  # refuses a scan missing or altered since the upload
+    document = _new_document(DocumentKind.MINUTES, minutes.area_id,
+                             f"{minutes.title} – Số {minutes.id}/BB-UBND", user)
+    document.media_type = minutes.scan_media_type or "application/pdf"
     document.signer_name = user.display_name
-    _store_document(document, content, kind[1])
-    _confirm(document, snapshots, user, "minutes")
+    document.path = minutes.scan_path or ""
+    document.sha256 = hashlib.sha256(scan).hexdigest()
+    _confirm(document, [{**m.snapshot, "person_id": m.person_id} for m in eligible], user,
+             "minutes")
+    db.session.execute(sa.update(Minutes).where(Minutes.id == minutes.id)
+                       .values(document_id=document.id)
+                       .execution_options(synchronize_session=False))
+    skipped = [{"person_id": c.member.person_id, "reason": c.reason,
+                **({"status": c.status} if c.status else {}),
+                **({"fields": list(c.fields)} if c.fields else {})}
+               for c in checks if c.reason is not None]
+    audit.record("minutes.confirm", "minutes", minutes.id,
+                 {"state": [MinutesState.UPLOADED, MinutesState.CONFIRMED],
+                  "document_id": [None, document.id],
+                  "confirmed": [None, [m.person_id for m in eligible]],
+                  "skipped": [None, skipped], "scan_sha256": [None, minutes.scan_sha256]},
+                 actor=user)
     return document
 
 
@@ -582,19 +730,47 @@ def identity_changed(changes: dict[str, Any]) -> bool:
     return bool(IDENTITY_FIELDS.intersection(changes))
 
 
+def documents_of_person(person_id: int, scope: Any) -> list[tuple[SignedDocument,
+                                                                   DocumentMember]]:
+    """The documents that confirm or certify a person (newest first), within ``scope``."""
+    rows = db.session.execute(
+        sa.select(SignedDocument, DocumentMember)
+        .join(DocumentMember, DocumentMember.document_id == SignedDocument.id)
+        .where(DocumentMember.person_id == person_id, scope)
+        .order_by(SignedDocument.signed_at.desc(), SignedDocument.id.desc()).limit(50))
+    return [(document, member) for document, member in rows]
+
+
+def certificate_names(document_ids: list[int]) -> dict[int, str]:
+    """Each certificate's person, as the certificate carries the name."""
+    if not document_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(DocumentMember.document_id, DocumentMember.snapshot)
+        .join(SignedDocument, SignedDocument.id == DocumentMember.document_id)
+        .where(DocumentMember.document_id.in_(document_ids),
+               SignedDocument.kind == DocumentKind.CERTIFICATE))
+    return {document_id: (snapshot or {}).get("full_name") or ""
+            for document_id, snapshot in rows}
+
+
 # --- reading documents ----------------------------------------------------------------------
 
 
 def stored_content(document: SignedDocument) -> bytes:
+    return _read_stored(document.path, document.sha256)
+
+
+def _read_stored(relative: str, sha256: str) -> bytes:
     root = document_root().resolve()
-    path = (root / document.path).resolve()
+    path = (root / relative).resolve()
     if root not in path.parents:
         raise SigningRefused(_l("The stored document is missing or has been altered."))
     try:
         content = path.read_bytes()
     except OSError as error:
         raise SigningRefused(_l("The stored document is missing or has been altered.")) from error
-    if hashlib.sha256(content).hexdigest() != document.sha256:
+    if hashlib.sha256(content).hexdigest() != sha256:
         raise SigningRefused(_l("The stored document is missing or has been altered."))
     return content
 
@@ -604,6 +780,7 @@ class PortalState:
     document: SignedDocument
     members: int
     superseded_rows: list[int]  # 1-based row numbers in the document
+    superseded_names: list[str] = field(default_factory=list)  # as the document carries them
 
     @property
     def state(self) -> str:
@@ -615,13 +792,52 @@ class PortalState:
             return "partly_superseded"
         return "valid"
 
+    @property
+    def superseded(self) -> list[tuple[int, str]]:
+        return list(zip(self.superseded_rows, self.superseded_names, strict=True))
+
 
 def portal_state(document: SignedDocument) -> PortalState:
     rows = db.session.execute(
-        sa.select(DocumentMember.superseded_at).where(DocumentMember.document_id == document.id)
-        .order_by(DocumentMember.id)).scalars().all()
-    superseded = [index for index, moment in enumerate(rows, 1) if moment is not None]
-    return PortalState(document, len(rows), superseded)
+        sa.select(DocumentMember.superseded_at, DocumentMember.snapshot)
+        .where(DocumentMember.document_id == document.id).order_by(DocumentMember.id)).all()
+    superseded = [(index, (snapshot or {}).get("full_name") or "")
+                  for index, (moment, snapshot) in enumerate(rows, 1) if moment is not None]
+    return PortalState(document, len(rows), [i for i, _ in superseded],
+                       [n for _, n in superseded])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a citizen or a border officer is told: the signature's verdict and the
+    portal's state in one answer, the same on /verify, the QR link and ``flask verify-pdf``.
+
+    ``verdict``: ``valid``; ``partly_valid`` (valid for the persons of the document except
+    ``state.superseded``); ``not_valid``. ``reason`` says why it is not wholly valid:
+    ``unreadable``, ``signature`` (see the signature's details), ``revoked``,
+    ``superseded`` (every person's record changed), ``partly_superseded``.
+    """
+
+    verdict: str
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict != "not_valid"
+
+
+def outcome(verdict: core.Verdict | None, state: PortalState | None) -> Outcome:
+    if verdict is not None and not verdict.readable:
+        return Outcome("not_valid", "unreadable")
+    if verdict is not None and not verdict.ok:
+        return Outcome("not_valid", "signature")
+    if state is None:
+        return Outcome("valid")
+    if state.state in ("revoked", "superseded"):
+        return Outcome("not_valid", state.state)
+    if state.state == "partly_superseded":
+        return Outcome("partly_valid", "partly_superseded")
+    return Outcome("valid")
 
 
 def document_by_hash(content: bytes) -> SignedDocument | None:
@@ -670,6 +886,13 @@ def handover_slot(worklist: Any) -> tuple[int, tuple[int, int, int, int]]:
     return int(gap.get("page", 0)), (int(x + 4), int(y - 52), int(x + 4 + width), int(y - 2))
 
 
+def handover_document(worklist_id: int) -> SignedDocument | None:
+    """The police's signed copy of a handover list, once signed (one per list)."""
+    return db.session.scalar(sa.select(SignedDocument).where(
+        SignedDocument.worklist_id == worklist_id,
+        SignedDocument.kind == DocumentKind.HANDOVER_LIST).limit(1))
+
+
 def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
     """The police officer signs the handover list exactly as it was frozen at hand-over: the
     signature is an incremental update, so the signed file begins with the frozen bytes."""
@@ -678,10 +901,7 @@ def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
 
     if worklist.kind != WorklistKind.HANDOVER or worklist.state == WorklistState.DRAFT:
         raise SigningRefused(_l("Only a handed-over list can be signed."))
-    already = db.session.scalar(sa.select(SignedDocument.id).where(
-        SignedDocument.worklist_id == worklist.id,
-        SignedDocument.kind == DocumentKind.HANDOVER_LIST))
-    if already is not None:
+    if handover_document(worklist.id) is not None:
         raise SigningRefused(_l("This list has already been signed."))
     credential, signer = unlock(user, pin)
     try:

@@ -20,6 +20,7 @@ from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.signing import permissions as signing_permissions
+from portal.signing import services as signing_services
 from portal.worklists import handover, pdf, permissions
 from portal.worklists.models import Worklist, WorklistState
 from portal.worklists.routes import bp
@@ -162,6 +163,7 @@ def create_handover():
 
 
 def _detail_page(worklist: Worklist, status: int = 200, message: str | None = None):
+    signed = signing_services.handover_document(worklist.id)
     return render(
         "worklists/handover_detail.html",
         status=status,
@@ -176,8 +178,10 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
         state_badges=STATE_BADGES,
         birth_text=pdf.birth_text,
         message=message,
-        # Signing (issue 5): the police officer signs the frozen list.
-        can_sign=(worklist.state != WorklistState.DRAFT
+        # Signing (issue 5): the police officer signs the frozen list, once; then everyone
+        # who sees the list is offered the signed copy and its verification (issue 13, 14).
+        signed=signed,
+        can_sign=(signed is None and worklist.state != WorklistState.DRAFT
                   and signing_permissions.can_sign_handover(current_user, worklist)),
     )
 

@@ -20,8 +20,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from portal.auth.models import Role
+from portal.extensions import db
 from portal.signing import documents, qr
 from portal.worklists.pdf import FONT_DIR, SubsetCachingTTFont
+from tests.conftest import OWN
 
 URL = "http://127.0.0.1:5000/verify/"
 
@@ -131,3 +134,46 @@ def test_a_letter_outside_the_alphabet_still_shows():
         text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
                               capture_output=True, check=True).stdout.decode()
         assert "Nguyễn Văn Ñam Œ" in text
+
+
+def _text(content: bytes, tmp_path) -> str:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(content)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_preview_is_marked_and_the_signed_list_is_not(client, login_as, give_certificate,
+                                                      awaiting, tmp_path):
+    """Issue 13 (smaller ones): the preview PDF says "BẢN XEM TRƯỚC" on every page; the
+    signed document never does (and passes pdfsig)."""
+    from portal.signing import services
+    from tests.signing.conftest import PIN
+
+    user = login_as(Role.COMMITTEE, OWN, display_name="Trần Văn Đức")
+    give_certificate(user)
+    preview = client.get("/signing/preview.pdf")
+    assert "BẢN XEM TRƯỚC" in _text(preview.data, tmp_path)
+    document = services.sign_committee_list(user, PIN)
+    db.session.commit()
+    signed = services.stored_content(document)
+    assert "BẢN XEM TRƯỚC" not in _text(signed, tmp_path)
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(signed)
+    pdfsig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True)
+    assert "Signature is Valid" in pdfsig.stdout, pdfsig.stdout
+
+
+def test_passport_list_wraps_between_words(app, make_site, tmp_path):
+    """Issue 13 (smaller ones): the daily passport list's cells wrapped mid-word ("Mũ/i");
+    lines now break between words only."""
+    site = make_site(OWN)
+    persons = [{"full_name": "Nguyễn Thị Thanh Hương", "sex": "female",
+                "birth_date": "1990-02-03", "birth_precision": "day",
+                "id_number": "001190000001", "dose_number": 3,
+                "vaccine": "Pfizer-BioNTech (Comirnaty)", "lot": "FA1234"}]
+    built = documents.site_daily_list(site, date(2021, 9, 1), persons, "Lê Thị Mai",
+                                      "Thủ trưởng", "Số: 1/DS-CSTC")
+    words = _text(built.content, tmp_path).split()
+    for word in ("Mũi", "tính", "Pfizer-BioNTech", "(Comirnaty)", "001190000001"):
+        assert word in words, words

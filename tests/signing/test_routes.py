@@ -164,18 +164,23 @@ def test_document_outside_scope_is_404(client, login_as, make_user, give_certifi
 
 
 def test_minutes_flow(client, login_as, awaiting):
+    """Print (a numbered minutes record), upload the scan, confirm: its persons only."""
     login_as(Role.COMMITTEE, OWN)
-    pdf = client.get("/signing/minutes.pdf")
+    printed = client.post("/signing/minutes", data={"csrf_token": token(client)})
+    assert printed.status_code == 303
+    page = printed.headers["Location"]
+    pdf = client.get(page + "/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
-    bad = client.post("/signing/minutes", data={"csrf_token": token(client),
-                                                "scan": (BytesIO(b"GIF89a..."), "scan.gif")},
+    bad = client.post(page + "/scan", data={"csrf_token": token(client),
+                                            "scan": (BytesIO(b"GIF89a..."), "scan.gif")},
                       content_type="multipart/form-data")
     assert bad.status_code == 422
-    response = client.post("/signing/minutes", data={
+    response = client.post(page + "/scan", data={
         "csrf_token": token(client),
         "scan": (BytesIO(b"\xff\xd8\xff\xe0" + b"0" * 200), "bien-ban.jpg")},
         content_type="multipart/form-data")
     assert response.status_code == 303
+    assert client.post(page + "/confirm", data={"csrf_token": token(client)}).status_code == 303
     document = db.session.scalars(sa.select(SignedDocument)).one()
     assert document.kind == DocumentKind.MINUTES and document.media_type == "image/jpeg"
     assert db.session.get(Person, awaiting[1].id).status == PersonStatus.CONFIRMED
@@ -271,8 +276,50 @@ def test_verify_link_shows_supersession(client, chair, awaiting):
     db.session.commit()
     body = client.get(f"/verify/{document.code}").get_data(as_text=True)
     assert 'data-state="partly_superseded"' in body
-    assert "Đặng Văn Lộc" not in body  # no personal data beyond the document's own
+    # Named as the document carries them (row and name): no personal data beyond its own.
+    # (This test used to assert the name was absent; issue 13, item 3 wants it named.)
+    assert 'data-verdict="partly_valid"' in body and "dòng 2: Đặng Văn Lộc" in body
+    assert "001090000099" not in body
     assert client.get("/verify/not-a-code").status_code == 404
+
+
+def _verdict(body: str) -> str:
+    return body.split('data-verdict="')[1].split('"')[0]
+
+
+def test_verdict_agrees_with_the_portal_state(client, chair, awaiting):
+    """Issue 13, item 3: a revoked document is not valid on /verify and on the QR link (it
+    was a green "Hợp lệ" with the state in small text); superseded for some persons → valid
+    for the others, those named; superseded for all → not valid."""
+    document = signed_document(chair)
+    content = services.stored_content(document)
+    assert _verdict(client.get(f"/verify/{document.code}").get_data(as_text=True)) == "valid"
+    for person in awaiting[:2]:
+        record_services.update_person(db.session.get(Person, person.id),
+                                      {"phone": "0912345678", "full_name": "Tên Mới"}, "sửa")
+    db.session.commit()
+    body = client.get(f"/verify/{document.code}").get_data(as_text=True)
+    assert _verdict(body) == "not_valid" and 'data-ok="false"' in body
+    assert "alert-success" not in body and "Không hợp lệ" in body
+
+    revoked = signed_document(chair)  # the two persons, re-confirmed
+    services.revoke_document(revoked, "Ký nhầm", actor=chair)
+    db.session.commit()
+    for response in (client.get(f"/verify/{revoked.code}"),
+                     upload(client, services.stored_content(revoked))):
+        body = response.get_data(as_text=True)
+        assert _verdict(body) == "not_valid" and "alert-success" not in body
+        assert "đã bị thu hồi" in body
+    assert _verdict(upload(client, content).get_data(as_text=True)) == "not_valid"
+
+
+def test_verify_names_what_was_modified(client, chair, awaiting):
+    """Issue 13 (smaller ones): no "(OTHER)"/"(NONE)" codes on /verify."""
+    from portal.signing.labels import modification_text
+
+    assert modification_text("OTHER") == "nội dung đã bị thay đổi"
+    assert modification_text(None) == "nội dung đã bị thay đổi"
+    assert "NONE" not in modification_text("NONE")
 
 
 def test_certificate_qr_link(client, chair, awaiting, app):
@@ -354,6 +401,27 @@ def test_cli_sign_shows_progress_and_ends_with_a_summary(app, chair, awaiting, m
     assert english.stdout.strip() == "Nothing awaits signature in 00004 Phường Ba Đình."
 
 
+def test_cli_verify_agrees_with_the_page(app, chair, awaiting, tmp_path):
+    """Issue 13, item 3: verify-pdf gives the page's verdict: valid except the persons
+    whose records changed (named, exit 2); revoked → NOT VALID (exit 1)."""
+    from portal.signing.cli import verify_pdf_command
+
+    document = signed_document(chair)
+    path = tmp_path / "danh-sach.pdf"
+    path.write_bytes(services.stored_content(document))
+    record_services.update_person(db.session.get(Person, awaiting[1].id),
+                                  {"id_number": "001090000099"}, "sửa số định danh")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    partly = runner.invoke(verify_pdf_command, [str(path)])
+    assert partly.exit_code == 2
+    assert partly.output.splitlines()[-1] == "HỢP LỆ, TRỪ: dòng 2: Đặng Văn Lộc"
+    services.revoke_document(document, "Ký nhầm", actor=chair)
+    db.session.commit()
+    revoked = runner.invoke(verify_pdf_command, [str(path)])
+    assert revoked.exit_code == 1 and revoked.output.splitlines()[-1] == "KHÔNG HỢP LỆ"
+
+
 def test_certificates_job(client, login_as, give_certificate, awaiting):
     chair = login_chair(login_as, give_certificate)
     services.sign_committee_list(chair, PIN)
@@ -370,6 +438,33 @@ def test_certificates_job(client, login_as, give_certificate, awaiting):
 
     job = db.session.scalars(sa.select(Job)).one()
     assert job.state.value == "done" and job.done == 2 and "pin" not in str(job.params).lower()
+
+
+def test_certificates_leave_a_trace(client, login_as, give_certificate, awaiting):
+    """Issue 13, item 13: the job's page says how many were signed and links each by its
+    person; the awaiting page names each certificate; a confirmed person's record links to
+    the confirmation and the certificate."""
+    chair = login_chair(login_as, give_certificate)
+    confirmation = services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    response = client.post("/signing/certificates", data={"csrf_token": token(client),
+                                                          "pin": PIN})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    certificates = {m.person_id: d for d in db.session.scalars(sa.select(SignedDocument).where(
+        SignedDocument.kind == DocumentKind.CERTIFICATE)) for m in d.members}
+    assert "Đã ký 2 giấy chứng nhận." in page
+    for person in awaiting[:2]:
+        document = certificates[person.id]
+        assert (f'<a href="/signing/documents/{document.id}">{person.full_name}</a>'
+                in page)
+    listed = client.get("/signing").get_data(as_text=True)
+    assert "Chứng nhận tiêm chủng vắc xin COVID-19 – Nguyễn Thị Hương" in listed
+    assert "Chứng nhận tiêm chủng vắc xin COVID-19 – Đặng Văn Lộc" in listed
+    record = client.get(f"/records/{awaiting[0].id}").get_data(as_text=True)
+    assert f"/signing/documents/{confirmation.id}" in record
+    certificate = certificates[awaiting[0].id]
+    assert f"/signing/documents/{certificate.id}/file" in record
+    assert f"/signing/documents/{certificates[awaiting[1].id].id}\"" not in record
 
 
 def test_police_sign_handover_list(client, login_as, give_certificate, make_person, ca):
@@ -398,6 +493,50 @@ def test_police_sign_handover_list(client, login_as, give_certificate, make_pers
     assert content.startswith(frozen)  # the signature is appended to the frozen bytes
     assert core.validate(content, [ca.cert]).ok
     assert db.session.get(Person, person.id).status == PersonStatus.VERIFIED
+
+
+def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
+        client, login_as, make_user, give_certificate, make_person, ca, tmp_path):
+    """Issue 13, item 14: after signing, the handover page offers the signed PDF and its
+    verification, to the police and to the health station, and no second "Ký số"; the file
+    has a Vietnamese name (not handover_list-1.pdf) and passes pdfsig."""
+    import subprocess
+
+    from portal.worklists import handover
+    from tests.conftest import login
+
+    police = login_as(Role.POLICE, OWN, display_name="Lê Văn Công")
+    give_certificate(police, title="Cán bộ Công an", unit="Công an Phường Ba Đình")
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified",
+                         id_number="001090000021")
+    worklist = handover.create_handover(police, [person.id], None)
+    handover.hand_over(worklist, police)
+    db.session.commit()
+    sign_link = f'href="/signing/handover/{worklist.id}"'
+    assert sign_link in client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
+    signed = client.post(f"/signing/handover/{worklist.id}",
+                         data={"csrf_token": token(client), "pin": PIN})
+    assert signed.headers["Location"].endswith(f"/worklists/handover/{worklist.id}")
+    document = db.session.scalars(sa.select(SignedDocument)).one()
+    page = client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
+    assert sign_link not in page
+    assert f"/signing/documents/{document.id}/file" in page and f"/verify/{document.code}" in page
+    again = client.get(f"/signing/handover/{worklist.id}").get_data(as_text=True)
+    assert 'name="pin"' not in again and f"/signing/documents/{document.id}/file" in again
+
+    station = make_user(Role.HEALTH_STATION, OWN)
+    client.post("/logout", data={"csrf_token": token(client)})
+    login(client, station.username)
+    page = client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
+    assert f"/signing/documents/{document.id}/file" in page and sign_link not in page
+    download = client.get(f"/signing/documents/{document.id}/file")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"] == (
+        f"attachment; filename=danh-sach-ban-giao-da-ky-{document.id}.pdf")
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(download.data)
+    pdfsig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True)
+    assert "Signature Validation: Signature is Valid." in pdfsig.stdout, pdfsig.stdout
 
 
 @pytest.mark.parametrize(("role", "area_code", "expected"), [
@@ -445,3 +584,113 @@ def test_cli_import_pkcs12(app, make_user, ca, monkeypatch, tmp_path):
     credential = services.active_credential(user)
     assert credential is not None and "Ngô Thị Thu" in credential.subject
     assert b"4321" not in (credential.sealed_pkcs12 or b"")
+
+
+@pytest.mark.parametrize(("who", "expected"), [
+    ("own_site", 200), ("other_site", 404), ("health_station", 200),
+    ("health_authority", 200), ("committee", 200), ("neighbour_station", 404),
+])
+def test_site_daily_lists_are_seen_by_their_site_only(client, login_as, make_user, make_site,
+                                                      make_person, give_certificate, who,
+                                                      expected):
+    """Issue 13, item 7: a site sees only its own signed daily lists; another site of the
+    same commune neither opens nor lists them; the health station and authority see all."""
+    site, other_site = make_site(OWN, SiteLevel.COMMUNE), make_site(OWN, SiteLevel.COMMUNE)
+    head = make_user(Role.VACCINATION_SITE, OWN, site=site)
+    give_certificate(head, title="Thủ trưởng", unit=site.name)
+    person = make_person(full_name="Võ Văn Tâm", status="matched", id_number="001090000011")
+    record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FA1",
+                                      "vaccinated_on": date.today(), "site_id": site.id})
+    db.session.commit()
+    document = services.sign_site_daily(head, PIN, date.today())
+    db.session.commit()
+    role, area_code, kw = {
+        "own_site": (Role.VACCINATION_SITE, OWN, {"site": site}),
+        "other_site": (Role.VACCINATION_SITE, OWN, {"site": other_site}),
+        "health_station": (Role.HEALTH_STATION, OWN, {}),
+        "health_authority": (Role.HEALTH_AUTHORITY, "01", {}),
+        "committee": (Role.COMMITTEE, OWN, {}),
+        "neighbour_station": (Role.HEALTH_STATION, NEIGHBOUR, {}),
+    }[who]
+    login_as(role, area_code, **kw)
+    assert client.get(f"/signing/documents/{document.id}").status_code == expected
+    assert client.get(f"/signing/documents/{document.id}/file").status_code == expected
+    if role == Role.VACCINATION_SITE:
+        listed = client.get("/signing").get_data(as_text=True)
+        assert (f"/signing/documents/{document.id}\"" in listed) == (expected == 200)
+
+
+def test_certificate_links_follow_the_request_in_development(client, login_as, give_certificate,
+                                                             awaiting, app, monkeypatch):
+    """Issue 13 (smaller ones): without PUBLIC_BASE_URL the certificates' QR codes pointed
+    to port 5000 whatever address the portal runs on; in development the job now prints
+    the address the request came to."""
+    from portal.signing import documents, jobs
+
+    app.config["PUBLIC_BASE_URL"] = None
+    chair = login_chair(login_as, give_certificate)
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    urls: list[str] = []
+    real = documents.certificate
+
+    def spy(heading, person, doses, verify_url, *args, **kwargs):
+        urls.append(verify_url)
+        return real(heading, person, doses, verify_url, *args, **kwargs)
+
+    monkeypatch.setattr(documents, "certificate", spy)
+    with app.test_request_context("/signing/certificates", method="POST",
+                                  base_url="http://portal.local:5101"):
+        job = jobs.start_certificates(chair)
+    # The worker has no request of its own: it prints the address the job was started from.
+    jobs.sign_certificates(chair, PIN, base_url=job.params["base_url"])
+    assert len(urls) == 2
+    assert all(u.startswith("http://portal.local:5101/verify/") for u in urls), urls
+
+
+def test_production_requires_public_base_url(client, login_as, give_certificate, awaiting, app,
+                                             monkeypatch):
+    """Issue 13 (smaller ones): in production without PUBLIC_BASE_URL the certificates job
+    and the command line refuse to start, saying so in Vietnamese."""
+    from portal.signing.cli import sign_command
+
+    chair = login_chair(login_as, give_certificate)
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
+    monkeypatch.setitem(app.config, "PORTAL_ENV", "production")
+    response = client.post("/signing/certificates", data={"csrf_token": token(client),
+                                                          "pin": PIN})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Chưa đặt PUBLIC_BASE_URL" in body
+    assert 'data-testid="certificates-error"' in body
+    assert not db.session.scalars(sa.select(SignedDocument).where(
+        SignedDocument.kind == DocumentKind.CERTIFICATE)).all()
+    monkeypatch.setenv("PORTAL_SIGNING_PIN", PIN)
+    result = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
+                                                         chair.username])
+    assert result.exit_code == 1 and "Chưa đặt PUBLIC_BASE_URL" in result.stderr
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://tiemchung.example.vn")
+    assert services.verify_url("abc") == "https://tiemchung.example.vn/verify/abc"
+
+
+def test_wrong_pin_for_certificates_is_shown_at_its_form(client, login_as, give_certificate,
+                                                        awaiting):
+    """Issue 13, item 12: a wrong PIN in "Ký các chứng nhận" is shown in that section, near
+    the top of the page, announced (role=alert), not under collapsed sections far below;
+    the sign dialog stands above the list and shows a busy state while signing."""
+    chair = login_chair(login_as, give_certificate)
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    response = client.post("/signing/certificates", data={"csrf_token": token(client),
+                                                          "pin": "0000"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    section = body.index('id="certificates"')
+    error = body.index('data-testid="certificates-error"')
+    assert section < error < body.index('id="signing-results"')
+    assert 'role="alert"' in body[error - 200:error] and "Sai mã PIN" in body[error:error + 300]
+    assert "<details" not in body
+    dialog = client.get("/signing/dialog").get_data(as_text=True)
+    assert dialog.index('id="sign-dialog"') < dialog.index('id="signing-results"')
+    assert 'hx-disabled-elt="find button, find a"' in dialog and 'id="sign-busy"' in dialog

@@ -251,16 +251,17 @@ def test_supersession(chair, awaiting):
 
 def test_minutes_upload_confirms(make_user, awaiting):
     chair = make_user(Role.COMMITTEE, OWN)
-    pdf = services.minutes_pdf(chair)
-    assert pdf.startswith(b"%PDF-")
-    document = services.record_minutes(chair, b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    minutes = services.print_minutes(chair)
+    assert services.minutes_content(minutes).startswith(b"%PDF-")
+    services.upload_minutes_scan(minutes, chair, b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    document = services.confirm_minutes(minutes, chair)
     db.session.commit()
     assert document.kind == DocumentKind.MINUTES and document.media_type == "image/png"
     assert {p.status for p in db.session.scalars(
         sa.select(Person).where(Person.id.in_([awaiting[0].id, awaiting[1].id])))} == {
         PersonStatus.CONFIRMED}
     with pytest.raises(services.SigningRefused):
-        services.record_minutes(chair, b"MZ not a scan")
+        services.upload_minutes_scan(services.print_minutes(chair), chair, b"MZ not a scan")
 
 
 def test_http_tsa_by_url(app, chair, awaiting, ca, pki_dir):
