@@ -119,7 +119,7 @@ def test_the_export_has_the_changes_neutralised_and_is_itself_audited(client, lo
     login_as(Role.ADMIN, HANOI)
     response = client.get("/audit/export.csv?action=person")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][0] == "Thời gian" and len(rows) == 2
+    assert rows[0][0] == "Thời gian (giờ Việt Nam)" and len(rows) == 2
     assert rows[1][4:6] == ["Sửa bản ghi", "person.update"]  # the action in words, its code
     assert rows[1][8] == "full_name: A → =1+1"
     xlsx = client.get("/audit/export.xlsx?action=person")
