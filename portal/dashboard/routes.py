@@ -44,13 +44,15 @@ def _status_count(status: str, figures: queries.Figures) -> int:
 SORTS: dict[str, Callable[[queries.Figures], Any]] = {
     "name": lambda f: collation_key(f.name),
     "total": lambda f: f.total,
-    "cleaned": lambda f: f.cleaned,
-    "confirmed": lambda f: f.confirmed,
     "uncorrected": lambda f: f.uncorrected,
+    # A share's key differs from every status's: "confirmed" is both a status (a count)
+    # and a share, and sorting by the one must not sort by the other.
     **{s.value: partial(_status_count, s.value) for s in PersonStatus},
+    **{f"share_{key}": partial(lambda key, f: f.share_of(key), key) for key in queries.SHARES},
+    "cleaned": lambda f: f.cleaned,  # the default sort's old name, kept for saved links
 }
 # Worst first: the least cleaned areas on top, areas without records last.
-DEFAULT_SORT = ("cleaned", "asc")
+DEFAULT_SORT = ("share_cleaned", "asc")
 
 
 def _sorted(rows: list, sort: str, direction: str) -> list:
@@ -79,7 +81,7 @@ def _table(area: Area):
     sort = request.args.get("sort") or DEFAULT_SORT[0]
     if sort not in SORTS:
         sort = DEFAULT_SORT[0]
-    direction = request.args.get("dir") or (DEFAULT_SORT[1] if sort == "cleaned" else "desc")
+    direction = request.args.get("dir") or (DEFAULT_SORT[1] if sort in ("cleaned", DEFAULT_SORT[0]) else "desc")
     if direction not in ("asc", "desc"):
         direction = "desc"
     return _sorted(rows, sort, direction), sort, direction, q
@@ -160,7 +162,7 @@ def show_dashboard():
         records_url=url_for("records.list_records"),
         columns=[("name", _("Commune / ward")), ("total", _("Persons"))]
         + [(s.value, STATUS_LABELS[s]) for s in PersonStatus]
-        + [(key, SHARE_LABELS[key]) for key in queries.SHARES],
+        + [(f"share_{key}", SHARE_LABELS[key]) for key in queries.SHARES],
         share_labels=SHARE_LABELS,
         can_set_targets=permissions.can_set_targets(current_user),
     )

@@ -174,3 +174,23 @@ def test_confirmed_share_is_one_figure_on_screen_in_excel_and_pdf(client, login_
     assert "đã xác nhận: 2 (40,0%)" in text
     own_line = next(line for line in text.splitlines() if "Phường Ba Đình" in line)
     assert own_line.rstrip().endswith("25,0%")
+
+
+def test_chart_numbers_have_thousands_separators(app):
+    """Issue 13 (smaller ones): "1684 người": the charts' numbers had no separator."""
+    from portal.dashboard import charts
+
+    with app.test_request_context("/"):
+        chart = charts.burndown([(date(2026, 12, 1), 1684), (date(2026, 12, 2), 1500)],
+                                date(2026, 12, 31), None)
+    assert ">1.684</text>" in str(chart) and ">1684<" not in str(chart)
+
+
+def test_rows_without_records_sort_last_either_way(client, login_as, mixed):
+    """Issue 13 (smaller ones): sorting by a share put the communes without records first
+    (and the share "Đã xác nhận" sorted by the status count of the same key)."""
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    for direction in ("asc", "desc"):
+        html = client.get(f"/dashboard?sort=share_confirmed&dir={direction}").get_data(as_text=True)
+        codes = re.findall(r'data-area="(\d+)"', html)
+        assert set(codes[:2]) == {OWN, NEIGHBOUR}, (direction, codes[:3])
