@@ -134,9 +134,11 @@ def in_time_bars(weeks: list[tuple], width: int = 600, height: int = 140) -> Mar
         good = (height - 2 * pad) * ok / top
         bars.append(
             f'<rect x="{x:.1f}" y="{height - pad - full:.1f}" width="{w:.1f}" '
-            f'height="{full:.1f}" fill="#f1aeb5"><title>{monday:%d/%m}: {format_number(n)}</title></rect>'
+            f'height="{full:.1f}" fill="#f1aeb5">'
+            f"<title>{monday:%d/%m}: {format_number(n)}</title></rect>"
             f'<rect x="{x:.1f}" y="{height - pad - good:.1f}" width="{w:.1f}" '
-            f'height="{good:.1f}" fill="#198754"><title>{monday:%d/%m}: {format_number(ok)}/{format_number(n)}</title></rect>'
+            f'height="{good:.1f}" fill="#198754">'
+            f"<title>{monday:%d/%m}: {format_number(ok)}/{format_number(n)}</title></rect>"
             f'<text x="{x:.1f}" y="{height - 8}" font-size="10">{monday:%d/%m}</text>'
         )
     return Markup(

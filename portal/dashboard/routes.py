@@ -81,7 +81,8 @@ def _table(area: Area):
     sort = request.args.get("sort") or DEFAULT_SORT[0]
     if sort not in SORTS:
         sort = DEFAULT_SORT[0]
-    direction = request.args.get("dir") or (DEFAULT_SORT[1] if sort in ("cleaned", DEFAULT_SORT[0]) else "desc")
+    worst_first = sort in ("cleaned", DEFAULT_SORT[0])
+    direction = request.args.get("dir") or (DEFAULT_SORT[1] if worst_first else "desc")
     if direction not in ("asc", "desc"):
         direction = "desc"
     return _sorted(rows, sort, direction), sort, direction, q
