@@ -84,6 +84,8 @@ class Defaults:
     FEEDBACK_STATUS_RATE_LIMIT = 30
     FEEDBACK_RATE_WINDOW_MINUTES = 60
     FEEDBACK_QUEUE_PAGE_SIZE = 50
+    # How often the dashboard's figures refresh in the open page (seconds).
+    DASHBOARD_REFRESH_SECONDS = 30
 
 
 def load(app, overrides: dict | None = None) -> None:

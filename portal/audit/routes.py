@@ -22,7 +22,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.forms import role_label
 from portal.core import export
 from portal.core.export import Column
-from portal.core.rendering import render
+from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.models_base import local_midnight_utc
 from portal.records.forms import parse_day
@@ -146,7 +146,10 @@ def show_trail():
                   status=422 if filters.errors else 200, rows=rows, filters=filters,
                   next_link=_link(rows[-1].id) if more else None, first_page=after is None,
                   change_lines=change_lines, role_label=role_label, action_label=action_label,
-                  entity_label=entity_label)
+                  entity_label=entity_label,
+                  # An htmx search replaces the results only: the fields' messages come
+                  # with them, out of band, beside each field.
+                  field_messages_oob=is_fragment_request())
 
 
 EXPORT_COLUMNS = [

@@ -4,27 +4,36 @@ Every text cell is neutralised against formula injection: a value that a spreads
 would read as a formula (it begins with = + - @, a tab or a carriage return) gets a
 leading apostrophe, as OWASP advises for CSV, and in Excel it is also stored as a plain
 string, never as a formula. Numbers stay numbers, negative ones included.
+
+Times are stored in UTC; every time written here is Vietnam's (Asia/Ho_Chi_Minh), as on
+the screens, and the header of a column of times says so ("Thời điểm (giờ Việt Nam)"):
+no export has to remember it. A column is one of times when it says so (``time=True``)
+or when its values in the first batch are times.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import IO, Any
 
-from flask import Response, send_file, stream_with_context
+from flask import Response, current_app, send_file, stream_with_context
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from portal.core.web import format_birth
+from portal.core.web import format_birth, time_heading
+from portal.extensions import db
+from portal.models_base import VIETNAM
 
 FORMATS = ("csv", "xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,6 +41,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 XLSX_DATE = "dd/mm/yyyy"
 XLSX_TIME = "dd/mm/yyyy hh:mm:ss"
+# The rows of the first batch looked at to find the columns of times.
+SAMPLE_ROWS = 200
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Value = str | int | float | date | datetime | None
@@ -42,6 +53,15 @@ class Column:
     label: Any  # a (lazy) translated text, rendered in the user's language when written
     value: Callable[[Any], Value]
     width: float = 16
+    time: bool = False  # a column of times (else found from the first batch's values)
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored time (naive UTC, or aware) as Vietnam's wall-clock time, naive: what a
+    spreadsheet cell and a CSV field hold."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(VIETNAM).replace(tzinfo=None)
 
 
 def neutralise(value: Any) -> Any:
@@ -66,14 +86,33 @@ def read_now(columns: Sequence[Column], items: Iterable[Any]) -> tuple[list[Colu
     export whose own audit event commits before the file is written (a commit expires the
     ORM objects the columns would otherwise read, after the session has gone)."""
     rows = [[c.value(item) for c in columns] for item in items]
-    return [Column(c.label, itemgetter(i), c.width) for i, c in enumerate(columns)], rows
+    return [Column(c.label, itemgetter(i), c.width, c.time)
+            for i, c in enumerate(columns)], rows
+
+
+def _with_headings(columns: Sequence[Column], batches: Iterable[Iterable[Any]]
+                   ) -> tuple[list[str], Iterator[Iterable[Any]]]:
+    """The headings (a column of times says its zone) and the batches, the first one read
+    now to find the columns of times (and to raise any error while the view still runs)."""
+    iterator = iter(batches)
+    read: list[list[Any]] = []
+    for batch in iterator:  # up to the first batch with rows
+        read.append(list(batch))
+        if read[-1]:
+            break
+    sample = read[-1][:SAMPLE_ROWS] if read else []
+    headings = []
+    for column in columns:
+        is_time = column.time or any(isinstance(column.value(row), datetime) for row in sample)
+        headings.append(time_heading(column.label) if is_time else str(column.label))
+    return headings, itertools.chain(read, iterator)
 
 
 def _csv_text(value: Value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M:%S")
+        return local_time(value).strftime("%d/%m/%Y %H:%M:%S")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
     if isinstance(value, str):
@@ -83,10 +122,11 @@ def _csv_text(value: Value) -> str:
 
 def csv_chunks(columns: Sequence[Column], batches: Iterable[Iterable[Any]]) -> Iterator[str]:
     """The CSV text, one chunk per batch; the BOM makes Excel read it as UTF-8."""
+    headings, batches = _with_headings(columns, batches)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow([neutralise(str(c.label)) for c in columns])
+    writer.writerow([neutralise(heading) for heading in headings])
     for batch in batches:
         for row in batch:
             writer.writerow([_csv_text(c.value(row)) for c in columns])
@@ -101,11 +141,12 @@ def _xlsx_cell(sheet, value: Value, bold: Font | None = None) -> WriteOnlyCell:
     if isinstance(value, str):
         cell = WriteOnlyCell(sheet, value=ILLEGAL_XML.sub("", neutralise(value)))
         cell.data_type = "s"  # never a formula, never a number: ID numbers keep their zeros
+    elif isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=local_time(value))
+        cell.number_format = XLSX_TIME
     else:
         cell = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, datetime):
-            cell.number_format = XLSX_TIME
-        elif isinstance(value, date):
+        if isinstance(value, date):
             cell.number_format = XLSX_DATE
     if bold is not None:
         cell.font = bold
@@ -116,13 +157,14 @@ def xlsx_file(
     columns: Sequence[Column], batches: Iterable[Iterable[Any]], title: str
 ) -> IO[bytes]:
     """The workbook in a temporary file; write-only mode keeps one row in memory at a time."""
+    headings, batches = _with_headings(columns, batches)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=re.sub(r"[\[\]:*?/\\]", " ", title)[:31])
     sheet.freeze_panes = "A2"
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     bold = Font(bold=True)
-    sheet.append([_xlsx_cell(sheet, str(c.label), bold) for c in columns])
+    sheet.append([_xlsx_cell(sheet, heading, bold) for heading in headings])
     for batch in batches:
         for row in batch:
             sheet.append([_xlsx_cell(sheet, c.value(row)) for c in columns])
@@ -132,6 +174,16 @@ def xlsx_file(
     return output
 
 
+def _ended_on_error(chunks: Iterator[str]) -> Iterator[str]:
+    try:
+        yield from chunks
+    except Exception:
+        current_app.logger.exception("Export failed while streaming")
+        db.session.rollback()
+        yield "\r\n" + neutralise(_("The export failed here: this file is incomplete. "
+                                     "Please try again.")) + "\r\n"
+
+
 def response(
     fmt: str,
     columns: Sequence[Column],
@@ -139,10 +191,21 @@ def response(
     filename: str,
     title: str,
 ) -> Response:
-    """The download: CSV streamed as it is read, Excel built first (a zip needs its end)."""
+    """The download: CSV streamed as it is read, Excel built first (a zip needs its end).
+
+    Rows already read (a list, as ``read_now`` gives) are written before the answer starts,
+    so that any error reaches the portal's error page. Batches read as the file streams
+    (a whole commune's records) cannot do that: once the download has started, an error
+    is logged and ends the file with a line saying it is incomplete; the server's own
+    error page (Werkzeug's, in English) can never be what the user gets."""
     if fmt == "csv":
+        chunks: Iterable[str]
+        if isinstance(batches, list | tuple):
+            chunks = ["".join(csv_chunks(columns, batches))]
+        else:
+            chunks = stream_with_context(_ended_on_error(csv_chunks(columns, batches)))
         return Response(
-            stream_with_context(csv_chunks(columns, batches)),
+            chunks,
             mimetype="text/csv",
             headers={"Content-Disposition": f"attachment; filename={filename}.csv"},
         )

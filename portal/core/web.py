@@ -57,6 +57,12 @@ def format_time(value: datetime | None) -> str:
     return format_datetime(value, "dd/MM/yyyy HH:mm:ss")
 
 
+def time_heading(label: object) -> str:
+    """The heading of a column of times (Vietnam's), which says their zone: on screens and
+    in every export (portal.core.export adds it there by itself)."""
+    return _("%(label)s (Vietnam time)", label=str(label))
+
+
 def format_minute(value: datetime | None) -> str:
     """A stored UTC time, shown in Asia/Ho_Chi_Minh as dd/mm/yyyy HH:MM (the record history)."""
     if value is None:
@@ -144,6 +150,7 @@ def init_app(app: Flask) -> None:
         status_label=status_label,
         sex_label=sex_label,
         navigation=navigation,
+        time_heading=time_heading,
     )
 
     @app.before_request

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from portal.core.web import format_number
+
 # One colour per status, readable on white and distinct in grey print.
 COLOURS = {
     "unverified": "#adb5bd", "missing_id": "#dc3545", "invalid_id": "#fd7e14",
@@ -42,7 +44,7 @@ def status_bar(figures, labels) -> Markup:
     """A 100 % stacked bar of the persons by status."""
     parts = [
         f'<rect x="{s.x:.3f}%" y="0" width="{s.width:.3f}%" height="28" fill="{s.colour}">'
-        f"<title>{escape(s.label)}: {s.n}</title></rect>"
+        f"<title>{escape(s.label)}: {format_number(s.n)}</title></rect>"
         for s in status_segments(figures, labels)
     ]
     return Markup(
@@ -108,7 +110,7 @@ def burndown(points: list[tuple], due_on, projected_on, width: int = 600,
     axis = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
             'stroke="#6c757d"/>'
             f'<text x="{pad}" y="{height - 8}" font-size="11">{first:%d/%m}</text>'
-            f'<text x="2" y="{pad + 4}" font-size="11">{top}</text>')
+            f'<text x="2" y="{pad + 4}" font-size="11">{format_number(top)}</text>')
     return Markup(
         f'<svg class="chart-burndown" viewBox="0 0 {width} {height}" width="100%" role="img" '
         'aria-hidden="true" focusable="false">' + axis + due
@@ -132,9 +134,11 @@ def in_time_bars(weeks: list[tuple], width: int = 600, height: int = 140) -> Mar
         good = (height - 2 * pad) * ok / top
         bars.append(
             f'<rect x="{x:.1f}" y="{height - pad - full:.1f}" width="{w:.1f}" '
-            f'height="{full:.1f}" fill="#f1aeb5"><title>{monday:%d/%m}: {n}</title></rect>'
+            f'height="{full:.1f}" fill="#f1aeb5">'
+            f"<title>{monday:%d/%m}: {format_number(n)}</title></rect>"
             f'<rect x="{x:.1f}" y="{height - pad - good:.1f}" width="{w:.1f}" '
-            f'height="{good:.1f}" fill="#198754"><title>{monday:%d/%m}: {ok}/{n}</title></rect>'
+            f'height="{good:.1f}" fill="#198754">'
+            f"<title>{monday:%d/%m}: {format_number(ok)}/{format_number(n)}</title></rect>"
             f'<text x="{x:.1f}" y="{height - 8}" font-size="10">{monday:%d/%m}</text>'
         )
     return Markup(

@@ -15,6 +15,13 @@ METRIC_LABELS = {
     TargetMetric.ANSWERED: _l("Every complaint answered"),
 }
 
+# The headings of the shares (queries.SHARES), the same on the cards, in the table, in
+# Excel and CSV, and in the PDF report: distinct from the status columns' "Đã xác nhận".
+SHARE_LABELS = {
+    "cleaned": _l("Share cleaned"),
+    "confirmed": _l("Share confirmed"),
+}
+
 
 class TargetForm(PortalForm):
     title = StringField(_l("Title"), validators=[

@@ -28,13 +28,21 @@ CLEANED = frozenset({
     PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
     PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT,
 })
-CONFIRMED = frozenset({PersonStatus.CONFIRMED, PersonStatus.EXEMPT})
+# "Đã xác nhận" is one figure: the persons whose record is confirmed (signed). Exempt
+# persons (foreigners, never verified) are their own column, not confirmed ones.
+CONFIRMED = frozenset({PersonStatus.CONFIRMED})
+# A deadline "every record confirmed" is met when nobody is left to confirm: the exempt
+# have nothing to confirm. Progress towards it is its own figure ("done"), not the share.
+CONFIRMED_OR_EXEMPT = frozenset({PersonStatus.CONFIRMED, PersonStatus.EXEMPT})
 # Records someone still has to correct (seed 001: the site that recorded them answers).
 UNCORRECTED = frozenset({
     PersonStatus.MISSING_ID, PersonStatus.INVALID_ID, PersonStatus.MISMATCH,
     PersonStatus.NOT_FOUND,
 })
-DONE_BY_METRIC = {TargetMetric.CLEANED: CLEANED, TargetMetric.CONFIRMED: CONFIRMED}
+DONE_BY_METRIC = {TargetMetric.CLEANED: CLEANED, TargetMetric.CONFIRMED: CONFIRMED_OR_EXEMPT}
+# The shares shown on the dashboard, its table, its exports and its report: each computed
+# by Figures.share_of (one definition), shown under one heading (forms.SHARE_LABELS).
+SHARES = {"cleaned": CLEANED, "confirmed": CONFIRMED}
 PACE_DAYS = 14
 
 
@@ -55,18 +63,30 @@ class Figures:
     def share(self, statuses) -> float | None:
         return self.count(statuses) / self.total if self.total else None
 
+    def share_of(self, key: str) -> float | None:
+        """One of SHARES: the figure the card, the table, Excel and the PDF all show."""
+        return self.share(SHARES[key])
+
     @property
     def cleaned(self) -> float | None:
-        return self.share(CLEANED)
+        return self.share_of("cleaned")
 
     @property
     def confirmed(self) -> float | None:
-        return self.share(CONFIRMED)
+        return self.share_of("confirmed")
 
     @property
     def worst_first(self) -> float:
         """Sort key: the least cleaned first, rows without records last."""
         return self.cleaned if self.cleaned is not None else 2.0
+
+    @property
+    def code(self) -> str:
+        return self.area.code if self.area is not None else ""
+
+    @property
+    def name(self) -> str:
+        return self.area.name if self.area is not None else ""
 
     @property
     def uncorrected(self) -> int:
@@ -134,6 +154,14 @@ class SiteFigures(Figures):
 
     site: Site | None = None
     doses: int = 0
+
+    @property
+    def code(self) -> str:
+        return self.site.code if self.site is not None else ""
+
+    @property
+    def name(self) -> str:
+        return self.site.name if self.site is not None else ""
 
 
 def site_rows(commune: Area) -> list[SiteFigures]:

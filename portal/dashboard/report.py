@@ -10,6 +10,8 @@ from datetime import date
 from io import BytesIO
 from xml.sax.saxutils import escape
 
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
@@ -18,7 +20,10 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 
 from portal.areas.models import Area
 from portal.auth.models import Role, User
-from portal.dashboard.queries import CLEANED, Figures, Projection
+from portal.dashboard.forms import SHARE_LABELS
+from portal.dashboard.queries import SHARES, Figures, Projection
+from portal.records.forms import STATUS_LABELS
+from portal.records.models import PersonStatus
 from portal.signing.documents import Heading, document_styles, heading_flowables
 from portal.worklists.pdf import (
     BOLD,
@@ -53,8 +58,66 @@ def _n(value: int) -> str:
 
 
 def build_report(user: User, area: Area, figures: Figures, rows: list[Figures],
-                 projections: list[tuple], day: date) -> bytes:
+                 projections: list[tuple], day: date, sites: bool = False) -> bytes:
+    """The report: the rows of the dashboard's table (a commune's: its vaccination sites),
+    their total, the deadlines, and the signature kept with the last lines."""
     register_fonts()
+    story, signature_group = _story(user, area, figures, rows, projections, day, sites)
+    pdf, alone = _build(user, area, [*story, *signature_group])
+    if alone and hasattr(story[-1], "_rows"):
+        # The signature block fell alone on the last page: the table's last rows go with it
+        # (under the repeated heading), as an official document keeps its signature with
+        # the text it signs.
+        head, tail = _split_tail(*story[-1]._rows)
+        pdf, _alone = _build(user, area, [*story[:-1], head,
+                                          KeepTogether([tail, *signature_group])])
+    return pdf
+
+
+TAIL_ROWS = 3  # the table's last rows (the total among them) kept with the signature
+
+
+def _rows_table(data: list, widths: list, style: TableStyle) -> Table:
+    """The report's table, which remembers its rows to give up the last ones later."""
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(style)
+    table._rows = (data, widths, style)  # type: ignore[attr-defined]
+    return table
+
+
+def _split_tail(data: list, widths: list, style: TableStyle) -> tuple[Table, Table]:
+    """The table without its last rows, and those rows under the table's heading."""
+    keep = max(len(data) - TAIL_ROWS, 2)
+    head = Table(data[:keep], colWidths=widths, repeatRows=1)
+    tail = Table([data[0], *data[keep:]], colWidths=widths)
+    head.setStyle(style)
+    tail.setStyle(style)
+    return head, tail
+
+
+def _build(user: User, area: Area, story: list) -> tuple[bytes, bool]:
+    """The PDF, and whether its signature block stands alone on its page."""
+    output = BytesIO()
+    document = SimpleDocTemplate(
+        output, pagesize=landscape(A4), leftMargin=LEFT_MARGIN, rightMargin=RIGHT_MARGIN,
+        topMargin=20 * mm, bottomMargin=20 * mm, title=f"Báo cáo tiến độ – {area.name}",
+        author=user.display_name, subject="Báo cáo tiến độ làm sạch dữ liệu tiêm chủng")
+    pages: list[tuple[bool, int]] = []
+
+    def after(flowable) -> None:
+        if not isinstance(flowable, Spacer):
+            pages.append((getattr(flowable, "_signature", False), document.page))
+
+    document.afterFlowable = after  # type: ignore[method-assign]
+    document.build(story, canvasmaker=_numbered_canvas(False))
+    signature_page = next((page for is_sig, page in pages if is_sig), None)
+    alone = signature_page is not None and not any(
+        page == signature_page for is_sig, page in pages if not is_sig)
+    return output.getvalue(), alone
+
+
+def _story(user: User, area: Area, figures: Figures, rows: list[Figures],
+           projections: list[tuple], day: date, sites: bool) -> tuple[list, list]:
     unit_area = user.area
     unit = f"{UNIT_BY_ROLE.get(user.role, '')} {_full_name(unit_area).upper()}".strip()
     superior = ""
@@ -63,9 +126,11 @@ def build_report(user: User, area: Area, figures: Figures, rows: list[Figures],
     small_bold = _style("small_bold", BOLD, 11)
     title = _style("title", BOLD, 14, spaceBefore=6, spaceAfter=2)
     body = _style("body", size=12, align=TA_LEFT)
-    cell = _style("cell", size=9, align=TA_LEFT, leading=11)
-    cell_r = _style("cell_r", size=9, leading=11, align=TA_RIGHT)
-    head = _style("head", BOLD, 9, leading=11)
+    # Words are never cut inside a syllable: a heading too long for its column wraps at
+    # its spaces only.
+    cell = _style("cell", size=9, align=TA_LEFT, leading=11, splitLongWords=0)
+    cell_r = _style("cell_r", size=9, leading=11, align=TA_RIGHT, splitLongWords=0)
+    head = _style("head", BOLD, 8, leading=10, splitLongWords=0)
 
     page = landscape(A4)
     width = page[0] - LEFT_MARGIN - RIGHT_MARGIN
@@ -78,46 +143,51 @@ def build_report(user: User, area: Area, figures: Figures, rows: list[Figures],
              Spacer(1, 10),
              Paragraph(escape(
                  f"Tổng số đối tượng: {_n(figures.total)}; đã làm sạch: "
-                 f"{_n(figures.count(CLEANED))} ({_pct(figures.cleaned)}); "
-                 f"đã xác nhận: {_pct(figures.confirmed)}; "
+                 f"{_n(figures.count(SHARES['cleaned']))} ({_pct(figures.cleaned)}); "
+                 f"đã xác nhận: {_n(figures.count(SHARES['confirmed']))} "
+                 f"({_pct(figures.confirmed)}); "
                  f"còn phải sửa: {_n(figures.uncorrected)}."), body),
              Spacer(1, 8)]
 
-    header = ["STT", "Địa bàn", "Số đối tượng", "Chưa đối soát", "Thiếu số định danh",
-              "Sai định dạng", "Sai lệch", "Không tìm thấy", "Khớp", "Đã xác minh",
-              "Đã xác nhận", "Cần xác nhận lại", "Miễn", "Làm sạch", "Xác nhận"]
-    statuses = ["unverified", "missing_id", "invalid_id", "mismatch", "not_found", "matched",
-                "verified", "confirmed", "needs_reconfirmation", "exempt"]
-    data = [[Paragraph(h, head) for h in header]]
-    for index, f in enumerate(rows or [figures], start=1):
-        name = f.area.name if f.area is not None else area.name
-        data.append([Paragraph(str(index), cell_r), Paragraph(escape(name), cell),
-                     Paragraph(_n(f.total), cell_r)]
-                    + [Paragraph(_n(f.by_status.get(s, 0)), cell_r) for s in statuses]
-                    + [Paragraph(_pct(f.cleaned), cell_r), Paragraph(_pct(f.confirmed), cell_r)])
-    if rows:
-        data.append([Paragraph("", cell), Paragraph("Tổng cộng", head),
-                     Paragraph(_n(figures.total), cell_r)]
-                    + [Paragraph(_n(figures.by_status.get(s, 0)), cell_r) for s in statuses]
-                    + [Paragraph(_pct(figures.cleaned), cell_r),
-                       Paragraph(_pct(figures.confirmed), cell_r)])
+    # The headings of the screen and of Excel, in Vietnamese like the whole document.
+    with force_locale("vi"):
+        header = ["STT", str(_l("Vaccination site") if sites else _l("Commune / ward")),
+                  *([str(_l("Doses"))] if sites else []), str(_l("Persons")),
+                  *(str(STATUS_LABELS[s]) for s in PersonStatus),
+                  *(str(SHARE_LABELS[key]) for key in SHARES)]
+    data = [[Paragraph(escape(h), head) for h in header]]
+
+    def line(number: str, name: Paragraph, f: Figures, doses: int | None) -> list:
+        return ([Paragraph(number, cell_r), name]
+                + ([Paragraph("" if doses is None else _n(doses), cell_r)] if sites else [])
+                + [Paragraph(_n(f.total), cell_r)]
+                + [Paragraph(_n(f.by_status.get(s.value, 0)), cell_r) for s in PersonStatus]
+                + [Paragraph(_pct(f.share_of(key)), cell_r) for key in SHARES])
+
+    for index, f in enumerate(rows, start=1):
+        data.append(line(str(index), Paragraph(escape(f.name), cell), f,
+                         getattr(f, "doses", None)))
+    data.append(line("", Paragraph("Tổng cộng", head), figures, None))
     first = 10 * mm
-    name_w = 48 * mm
-    # The columns of counts share what is left; the first two (persons, unchecked) hold the
-    # largest numbers and get a little more.
-    rest = (width - first - name_w) / (len(header) - 2 + 0.6)
-    widths = [first, name_w, rest * 1.3, rest * 1.3] + [rest] * (len(header) - 4)
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
+    name_w = 44 * mm
+    # The columns of counts share what is left; the first (persons, or doses) holds the
+    # largest numbers and gets a little more.
+    counts = len(header) - 2
+    rest = (width - first - name_w) / (counts + 0.3)
+    widths = [first, name_w, rest * 1.3] + [rest] * (counts - 1)
+    style = TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-    ]))
-    story.append(table)
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ])
+    story.append(_rows_table(data, widths, style))
 
+    after: list = []
     if projections:
-        story += [Spacer(1, 10), Paragraph("Tiến độ so với thời hạn", _style("h2", BOLD, 12,
-                                                                              align=TA_LEFT))]
+        after += [Spacer(1, 10), Paragraph("Tiến độ so với thời hạn",
+                                           _style("h2", BOLD, 12, align=TA_LEFT))]
         for target, whole, late in projections:
             assert isinstance(whole, Projection)
             if whole.remaining == 0:
@@ -130,22 +200,17 @@ def build_report(user: User, area: Area, figures: Figures, rows: list[Figures],
                 outlook = "không thể hoàn thành với tốc độ hiện tại"
             text = (f"– {target.title} ({METRIC_TEXT.get(target.metric.value, '')}), hạn "
                     f"{target.due_on:%d/%m/%Y}: đạt {_pct(whole.share)}, còn "
-                    f"{whole.days_left} ngày, {outlook}.")
+                    f"{_n(whole.days_left)} ngày, {outlook}.")
             if late:
                 text += " Địa bàn sẽ trễ hạn: " + ", ".join(a.name for a, _p in late) + "."
-            story.append(Paragraph(escape(text), body))
+            after.append(Paragraph(escape(text), body))
 
     signature = Table([["", [Paragraph("NGƯỜI LẬP BÁO CÁO", small_bold),
                              Paragraph("(Ký, ghi rõ họ tên)", _style("hint", ITALIC, 10)),
                              Spacer(1, 18 * mm),
                              Paragraph(escape(user.display_name), small_bold)]]],
                       colWidths=[width * 0.55, width * 0.45])
-    story += [Spacer(1, 12), KeepTogether([signature])]
-
-    output = BytesIO()
-    document = SimpleDocTemplate(
-        output, pagesize=page, leftMargin=LEFT_MARGIN, rightMargin=RIGHT_MARGIN,
-        topMargin=20 * mm, bottomMargin=20 * mm, title=f"Báo cáo tiến độ – {area.name}",
-        author=user.display_name, subject="Báo cáo tiến độ làm sạch dữ liệu tiêm chủng")
-    document.build(story, canvasmaker=_numbered_canvas(False))
-    return output.getvalue()
+    signature._signature = True  # type: ignore[attr-defined]
+    # The signature stays with the lines before it: the deadlines (a few lines, with their
+    # heading), or else the table's last rows (build_report).
+    return story, [KeepTogether([*after, Spacer(1, 12), signature])]

@@ -7,10 +7,10 @@ from io import BytesIO
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, AreaKind
@@ -18,7 +18,7 @@ from portal.audit import services as audit
 from portal.core import export
 from portal.core.rendering import is_fragment_request, render
 from portal.dashboard import charts, permissions, queries, services
-from portal.dashboard.forms import METRIC_LABELS, TargetForm
+from portal.dashboard.forms import METRIC_LABELS, SHARE_LABELS, TargetForm
 from portal.dashboard.models import Target, TargetMetric
 from portal.dashboard.report import build_report
 from portal.extensions import db
@@ -26,26 +26,42 @@ from portal.feedback.permissions import can_use_queue
 from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
-from portal.text import collation_key
+from portal.text import collation_key, fold
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
-FRAGMENTS = {"figures": "figures", "accountability": "accountability"}
+# "figures-refresh" is the page's timer: the figures block comes back with each figure
+# marked to swap out of band (by its id), nothing else.
+FRAGMENTS = {"figures": "figures", "figures-refresh": "figures",
+             "accountability": "accountability"}
 PAGE_SIZE = 50
 def _status_count(status: str, figures: queries.Figures) -> int:
     return figures.by_status.get(status, 0)
 
 
+# Each sort key gives a row's value, or None when the row has none (a share of no records):
+# those rows come last whichever way the user sorts.
 SORTS: dict[str, Callable[[queries.Figures], Any]] = {
-    "name": lambda f: collation_key(f.area.name) if f.area else "",
+    "name": lambda f: collation_key(f.name),
     "total": lambda f: f.total,
-    "cleaned": lambda f: f.worst_first,
-    "confirmed": lambda f: (f.confirmed if f.confirmed is not None else 2.0),
     "uncorrected": lambda f: f.uncorrected,
+    # A share's key differs from every status's: "confirmed" is both a status (a count)
+    # and a share, and sorting by the one must not sort by the other.
     **{s.value: partial(_status_count, s.value) for s in PersonStatus},
+    **{f"share_{key}": partial(lambda key, f: f.share_of(key), key) for key in queries.SHARES},
+    "cleaned": lambda f: f.cleaned,  # the default sort's old name, kept for saved links
 }
 # Worst first: the least cleaned areas on top, areas without records last.
-DEFAULT_SORT = ("cleaned", "asc")
+DEFAULT_SORT = ("share_cleaned", "asc")
+
+
+def _sorted(rows: list, sort: str, direction: str) -> list:
+    """Rows sorted by ``sort`` (by name among equals); rows without a value last."""
+    key = SORTS[sort]
+    rows = sorted(rows, key=SORTS["name"])
+    valued = [f for f in rows if key(f) is not None]
+    valued.sort(key=key, reverse=direction == "desc")
+    return valued + [f for f in rows if key(f) is None]
 
 
 def _area_or_404() -> Area:
@@ -60,19 +76,21 @@ def _table(area: Area):
     rows = queries.child_figures(area)
     q = (request.args.get("q") or "").strip()
     if q:
-        from portal.text import fold
-
         needle = fold(q)
         rows = [f for f in rows if f.area and needle in fold(f.area.name)]
     sort = request.args.get("sort") or DEFAULT_SORT[0]
     if sort not in SORTS:
         sort = DEFAULT_SORT[0]
-    direction = request.args.get("dir") or (DEFAULT_SORT[1] if sort == "cleaned" else "desc")
+    worst_first = sort in ("cleaned", DEFAULT_SORT[0])
+    direction = request.args.get("dir") or (DEFAULT_SORT[1] if worst_first else "desc")
     if direction not in ("asc", "desc"):
         direction = "desc"
-    rows.sort(key=SORTS["name"])
-    rows.sort(key=SORTS[sort], reverse=direction == "desc")
-    return rows, sort, direction, q
+    return _sorted(rows, sort, direction), sort, direction, q
+
+
+def _site_rows(commune: Area) -> list[queries.SiteFigures]:
+    """A commune's vaccination sites, worst first: on screen and in its exports."""
+    return _sorted(queries.site_rows(commune), *DEFAULT_SORT)
 
 
 def _page_of(rows: list, page_arg: str | None) -> tuple[list, int, int]:
@@ -124,7 +142,7 @@ def show_dashboard():
         direction=direction,
         q=q,
         doses=queries.doses_by_vaccine(area),
-        sites=(queries.site_rows(area)
+        sites=(_site_rows(area)
                if show_accountability and area.kind == AreaKind.COMMUNE else []),
         accountability=queries.accountability(area) if show_accountability else None,
         projections=projections,
@@ -140,10 +158,13 @@ def show_dashboard():
         series=series,
         today=today,
         updated_at=utcnow(),
+        refresh_seconds=current_app.config["DASHBOARD_REFRESH_SECONDS"],
+        oob=Markup(' hx-swap-oob="true"') if target_htmx == "figures-refresh" else "",
         records_url=url_for("records.list_records"),
         columns=[("name", _("Commune / ward")), ("total", _("Persons"))]
         + [(s.value, STATUS_LABELS[s]) for s in PersonStatus]
-        + [("cleaned", _("Cleaned")), ("confirmed", _("Confirmed"))],
+        + [(f"share_{key}", SHARE_LABELS[key]) for key in queries.SHARES],
+        share_labels=SHARE_LABELS,
         can_set_targets=permissions.can_set_targets(current_user),
     )
 
@@ -163,35 +184,52 @@ def _burndown(area: Area, target: Target, whole: queries.Projection,
     return charts.burndown(points, target.due_on, whole.projected_on), points
 
 
-EXPORT_STATUS_COLUMNS = [
-    export.Column(STATUS_LABELS[s], partial(_status_count, s.value), 14)
-    for s in PersonStatus
-]
-EXPORT_COLUMNS = [
-    export.Column(_l("Code"), lambda f: f.area.code if f.area else "", 10),
-    export.Column(_l("Area"), lambda f: f.area.name if f.area else str(_("Total")), 30),
-    export.Column(_l("Persons"), lambda f: f.total, 12),
-    *EXPORT_STATUS_COLUMNS,
-    export.Column(_l("Cleaned (%)"), lambda f: _percent(f.cleaned), 12),
-    export.Column(_l("Confirmed (%)"), lambda f: _percent(f.confirmed), 12),
-]
+def _export_columns(sites: bool) -> list[export.Column]:
+    """The columns of the table on screen: a province's (or district's) communes, or a
+    commune's vaccination sites (with their doses); the total row last."""
+    def share(key: str) -> export.Column:
+        return export.Column(_("%(label)s (%%)", label=SHARE_LABELS[key]),
+                             lambda f: _percent(f.share_of(key)), 14)
+
+    return [
+        export.Column(_("Code"), lambda f: f.code, 10),
+        export.Column(_("Vaccination site") if sites else _("Commune / ward"),
+                      lambda f: f.name or _("Total"), 30),
+        *([export.Column(_("Doses"), lambda f: getattr(f, "doses", None), 10)]
+          if sites else []),
+        export.Column(_("Persons"), lambda f: f.total, 12),
+        *(export.Column(STATUS_LABELS[s], partial(_status_count, s.value), 14)
+          for s in PersonStatus),
+        *(share(key) for key in queries.SHARES),
+    ]
 
 
 def _percent(share: float | None) -> float | None:
+    """A share as the percentage shown on screen (one decimal), as a number."""
     return round(share * 100, 1) if share is not None else None
+
+
+def _export_rows(area: Area) -> tuple[list[queries.Figures], bool]:
+    """The rows of the screen's table (for a commune, its sites), as sorted there."""
+    if area.kind == AreaKind.COMMUNE:
+        return list(_site_rows(area)), True
+    rows, _sort, _direction, _q = _table(area)
+    return rows, False
 
 
 @bp.get("/export.<any(xlsx, csv):fmt>")
 @login_required
 def export_dashboard(fmt: str):
     area = _area_or_404()
-    rows, _sort, _direction, _q = _table(area)
-    total = queries.area_figures(area)
-    total.area = None
+    rows, sites = _export_rows(area)
+    total = queries.Figures(None, queries.area_figures(area).by_status)
+    # Read before the export's own event commits: a commit expires the rows' areas and
+    # sites, which the streamed CSV could then no longer load (issue 13, item 15).
+    columns, cells = export.read_now(_export_columns(sites), [*rows, total])
     audit.record("dashboard.export", "area", area.code,
                  {"rows": [None, len(rows)], "format": [None, fmt]})
     db.session.commit()
-    return export.response(fmt, EXPORT_COLUMNS, [rows, [total]],
+    return export.response(fmt, columns, [cells],
                            f"bang-tong-hop-{area.code}", _("Dashboard"))
 
 
@@ -200,10 +238,11 @@ def export_dashboard(fmt: str):
 def report_pdf():
     area = _area_or_404()
     today = services.local_today()
-    rows, _sort, _direction, _q = _table(area)
+    rows, sites = _export_rows(area)
     projections = [(t, *queries.project_target(area, t.metric, t.due_on, today))
                    for t in _targets_for(area)]
-    pdf = build_report(current_user, area, queries.area_figures(area), rows, projections, today)
+    pdf = build_report(current_user, area, queries.area_figures(area), rows, projections,
+                       today, sites=sites)
     audit.record("dashboard.report", "area", area.code,
                  {"rows": [None, len(rows)], "sha256": [None, hashlib.sha256(pdf).hexdigest()]})
     db.session.commit()

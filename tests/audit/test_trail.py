@@ -119,10 +119,28 @@ def test_the_export_has_the_changes_neutralised_and_is_itself_audited(client, lo
     login_as(Role.ADMIN, HANOI)
     response = client.get("/audit/export.csv?action=person")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][0] == "Thời gian" and len(rows) == 2
+    assert rows[0][0] == "Thời gian (giờ Việt Nam)" and len(rows) == 2
     assert rows[1][4:6] == ["Sửa bản ghi", "person.update"]  # the action in words, its code
     assert rows[1][8] == "full_name: A → =1+1"
     xlsx = client.get("/audit/export.xlsx?action=person")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "audit.export")) == 2
+
+
+def test_a_wrong_filter_says_why_beside_the_field(client, login_as):
+    """Issue 13 (smaller ones): the audit trail's filter errors were silent (a 422 with no
+    message: the htmx search replaces the results, and the message sat in the form). The
+    Vietnamese message now comes beside the field, and above the results."""
+    login_as(Role.ADMIN, HANOI)
+    response = client.get("/audit?since=31/02/2026", headers={
+        "HX-Request": "true", "HX-Target": "trail-results"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    message = "Nhập ngày theo dạng dd/mm/yyyy"
+    beside = re.search(r'<div class="invalid-feedback d-block" id="trail-since-error" '
+                       r'hx-swap-oob="true">([^<]*)</div>', body)
+    assert beside and message in beside.group(1)
+    assert 'data-testid="trail-errors"' in body and message in body
+    page = client.get("/audit?since=31/02/2026").get_data(as_text=True)
+    assert re.search(r'id="trail-since-error">[^<]*' + message, page)

@@ -93,7 +93,8 @@ def test_csv_helper():
     table = list(csv.reader(io.StringIO(text[1:])))
     assert table == [["Text", "Number", "When"],
                      ["'=1+2", "-2", "15/09/2021"],
-                     ["Trần Thị Ánh", "7", "31/01/2024 08:05:09"],
+                     # Stored in UTC, written in Vietnam time (issue 13, item 17).
+                     ["Trần Thị Ánh", "7", "31/01/2024 15:05:09"],
                      ["0012\x07", "0", ""]]
     # No rows at all: the header alone.
     assert "".join(export.csv_chunks(COLUMNS, [])) == "\ufeffText,Number,When\r\n"
@@ -113,7 +114,7 @@ def test_xlsx_helper():
     assert when.value == datetime(2021, 9, 15) and when.number_format == "dd/mm/yyyy"
     text, _, when = sheet[3]
     assert text.value == "Trần Thị Ánh"
-    assert when.value == datetime(2024, 1, 31, 8, 5, 9)
+    assert when.value == datetime(2024, 1, 31, 15, 5, 9)  # Vietnam time (issue 13, item 17)
     assert when.number_format == "dd/mm/yyyy hh:mm:ss"
     # A control character XML forbids is dropped rather than spoiling the whole file.
     assert sheet["A4"].value == "0012" and sheet["A4"].data_type == "s"
@@ -263,7 +264,8 @@ def test_review_csv_export_has_both_sides_and_the_differences(client, login_as, 
 
     header = table[0]
     assert header[0] == vi("Full name (record)") and header[1] == vi("Full name (register)")
-    assert vi("ID number") in header and header[-1] == vi("Checked at")
+    # A column of times says its zone (issue 13, item 17).
+    assert vi("ID number") in header and header[-1] == vi("Checked at") + " (giờ Việt Nam)"
     by_id = {row[6]: row for row in table[1:]}
     assert set(by_id) == {cccd(1), cccd(2), cccd(3), cccd(4), cccd(7)}  # no neighbour
     assert by_id[cccd(1)][:6] == ["Nguyen Van Binh", "Nguyễn Văn Bình", "17/05/1990",

@@ -1,0 +1,104 @@
+"""End to end in headless Chromium: the dashboard's refresh keeps the user's work.
+
+Served like tests/e2e/test_browser.py, with the refresh every second instead of every 30.
+Without Chromium the test is skipped, unless REQUIRE_BROWSER=1 (CI).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from portal.areas import services as area_services
+from portal.auth.models import Role
+from portal.auth.services import create_user
+from portal.dashboard import services as dashboard_services
+from portal.dashboard.models import DailyTally
+from portal.extensions import db
+from portal.records import services as record_services
+from portal.records.models import BirthPrecision, Sex
+from tests.e2e.test_browser import (  # noqa: F401  (fixtures)
+    SCREENSHOTS,
+    _rollback,
+    browser,
+    chromium_path,
+    log_in,
+    page,
+    serve_portal,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.committing]
+
+AUTHORITY = "soyte.hanoi"
+PASSWORD = "mat-khau-e2e-so-y-te"
+OWN = "00004"  # Phường Ba Đình
+SERVER: dict = {}
+
+
+def _person(name: str, commune) -> None:
+    from datetime import date
+
+    record_services.create_person(
+        {"full_name": name, "sex": Sex.FEMALE, "birth_date": date(1990, 5, 17),
+         "birth_precision": BirthPrecision.DAY, "id_number": None, "commune_id": commune.id},
+        reason="e2e fixture")
+
+
+def _seed() -> None:
+    own = area_services.area_by_code(OWN)
+    create_user(AUTHORITY, PASSWORD, Role.HEALTH_AUTHORITY, area_services.area_by_code("01"),
+                "Sở Y tế Hà Nội")
+    for i in range(3):
+        _person(f"Nguyễn Thị Hoa {i}", own)
+    # Two days of snapshots: the progress chart, and its "As a table".
+    today = dashboard_services.local_today()
+    for days in (2, 1):
+        db.session.add(DailyTally(day=today - timedelta(days=days), commune_id=own.id,
+                                  status="unverified", n=3))
+    db.session.commit()
+
+
+@pytest.fixture(scope="module")
+def live_server(chromium_path, tmp_path_factory):  # noqa: F811  (imported fixture)
+    with serve_portal(tmp_path_factory.mktemp("e2e-dashboard"), _seed,
+                      DASHBOARD_REFRESH_SECONDS=1) as (app, url):
+        SERVER["app"] = app
+        yield url
+
+
+def test_the_refresh_keeps_the_filter_typed_and_the_tables_opened(live_server, page):  # noqa: F811
+    """Issue 13, item 11: the refresh wiped the text typed in the commune filter and closed
+    the "Xem dạng bảng" tables. It now swaps the figures only: typed text, opened tables
+    and focus stay, and the figures are new."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    log_in(page, live_server, AUTHORITY, PASSWORD)
+    page.goto(live_server + "/dashboard")
+    expect(page.get_by_test_id("total")).to_have_text("3")
+
+    # Work in progress: a table opened, and a filter being typed (not yet sent).
+    details = page.locator("#figures details").first
+    details.locator("summary").click()
+    expect(details).to_have_attribute("open", "")
+    page.locator("#dash-q").fill("Ba Đ")
+    # A mark on the figures, gone once they are swapped; and a new person behind the
+    # page's back, whom the refreshed figures count.
+    page.evaluate("document.getElementById('figures-cards').dataset.old = '1'")
+    with SERVER["app"].app_context():
+        _person("Trần Văn Mới", area_services.area_by_code(OWN))
+        db.session.commit()
+    with page.expect_response(lambda r: "/dashboard" in r.url
+                              and r.request.headers.get("hx-target") == "figures-refresh"):
+        pass
+    expect(page.locator("#figures-cards:not([data-old])")).to_have_count(1)
+    expect(page.get_by_test_id("total")).to_have_text("4")
+
+    assert page.locator("#dash-q").input_value() == "Ba Đ"
+    expect(page.locator("#dash-q")).to_be_focused()
+    expect(details).to_have_attribute("open", "")
+    expect(details.locator("table tbody tr")).to_have_count(2)
+    page.screenshot(path=str(SCREENSHOTS / "e2e-dashboard-refresh.png"), full_page=True)
+    assert not errors, errors
