@@ -187,7 +187,7 @@ def queue_rows(rows: list, now: datetime) -> list[QueueRow]:
     zone = get_timezone()
     return [QueueRow(
         f, clock.state(f, now),
-        clock.hours_left_text(f.due_at - now) if f.answered_at is None else "",
+        clock.time_left_text(f.due_at - now) if f.answered_at is None else "",
         names[row_unit(f)],
         f.received_at.replace(tzinfo=UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S"))
         for f in rows]
@@ -247,7 +247,7 @@ STATE_LABELS = {
 
 @bp.context_processor
 def _queue_helpers():
-    return {"queue_state_labels": STATE_LABELS, "hours_left": clock.hours_left_text}
+    return {"queue_state_labels": STATE_LABELS, "time_left": clock.time_left_text}
 
 
 @bp.get("/queue/export.<any(csv, xlsx):fmt>")
@@ -267,7 +267,7 @@ def export_queue(fmt: str):
         "state": display.clock_label(clock.state(f, now)),
         "status": display.feedback_status_label(f.status), "kind": display.kind_label(f.kind),
         "name": f.full_name, "unit": names[row_unit(f)],
-        "left": clock.hours_left_text(clock.time_left(f, now)) if f.answered_at is None else "",
+        "left": clock.time_left_text(clock.time_left(f, now)) if f.answered_at is None else "",
     } for f in found]
     audit.record("feedback.export", "feedback_queue", None,
                  {"rows": [None, len(rows)], "format": [None, fmt]})
