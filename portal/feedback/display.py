@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area, Site
 from portal.extensions import db
-from portal.feedback.routing import FALLBACK_NOTES, Unit
+from portal.feedback.routing import FALLBACK_NOTES, NO_ACCOUNT, Unit
 
 KIND_LABELS = {
     "missing_dose": _l("A dose is missing"),
@@ -75,7 +75,22 @@ def clock_label(value) -> str:
 
 
 def fallback_label(note: str) -> str:
-    return str(FALLBACK_NOTES[note]) if note in FALLBACK_NOTES else ""
+    """Why the complaint went where it did, when not where its rule pointed: each step
+    of the stored note (``no_district_centre;no_account|health_station:12:``) in words."""
+    texts = []
+    for step in (note or "").split(";"):
+        key, *passed = step.split("|")
+        if key not in FALLBACK_NOTES:
+            continue
+        if key == NO_ACCOUNT:
+            units = [u for u in map(Unit.from_key, passed) if u is not None]
+            names = unit_names(units)
+            texts.append(_("no active account at %(units)s: sent to the unit above",
+                           units=", ".join(names[u] for u in units)))
+        else:
+            texts.append(str(FALLBACK_NOTES[key]))
+    return "; ".join(texts)
+
 
 
 def unit_name(unit: Unit) -> str:

@@ -33,7 +33,7 @@ from portal.feedback.models import (
     RateHit,
     UnitKind,
 )
-from portal.feedback.routing import Decision, Place, Unit, route
+from portal.feedback.routing import Decision, Place, Unit, route, staffed
 from portal.models_base import utcnow
 from portal.records.models import Person
 from portal.text import collation_key, fold
@@ -403,9 +403,16 @@ def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) 
         reason=feedback.close_reason, actor=actor)
 
 
+class UnitWithoutAccount(ValueError):
+    """Nobody can log in to the unit: a complaint sent there would sit unseen."""
+
+
 def reassign(feedback: Feedback, unit: Unit, reason: str, actor: User) -> None:
     """A health authority moves a complaint to another unit (delegates it down, takes it
-    up, or triages it out of the pool); the clock keeps running."""
+    up, or triages it out of the pool); the clock keeps running. Only to a unit with an
+    active account (``UnitWithoutAccount`` otherwise)."""
+    if unit.key not in staffed([unit]):
+        raise UnitWithoutAccount(unit.key)
     old = {"unit_kind": feedback.unit_kind, "unit_area_id": feedback.unit_area_id,
            "unit_site_id": feedback.unit_site_id, "province_id": feedback.province_id}
     feedback.unit_kind = unit.kind
@@ -432,8 +439,9 @@ def province_of(unit: Unit) -> int | None:
     return None
 
 
-def units_in_province(province: Area) -> list[tuple[Unit, str]]:
-    """The units a province authority may assign to, with their names: itself, its legacy
+def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
+    """The units of a province a complaint may be sent to, with their names and whether
+    someone can log in to answer there (an active account): itself, its legacy
     districts, its communes' health stations and its sites."""
     from portal.feedback.display import named
 
@@ -451,7 +459,8 @@ def units_in_province(province: Area) -> list[tuple[Unit, str]]:
         Area.province_id == province.id, Site.active).order_by(Site.name))
     units.extend((Unit(UnitKind.SITE, site_id=site_id), named(UnitKind.SITE, name))
                  for site_id, name in sites)
-    return units
+    open_units = staffed(u for u, _name in units)
+    return [(unit, name, unit.key in open_units) for unit, name in units]
 
 
 # --- escalation --------------------------------------------------------------------------

@@ -67,6 +67,7 @@ def test_the_queue_shows_time_left_and_marks(client, login_as, file_feedback, ar
 def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area, make_user):
     authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
     site = make_site(OWN, SiteLevel.COMMUNE)
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
     with _at(0):
         at_site = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
                                 dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())
@@ -104,8 +105,9 @@ def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area,
 
 
 def test_an_escalated_complaint_shows_in_the_parent_queue(client, login_as, file_feedback,
-                                                           make_site):
+                                                           make_site, make_user):
     site = make_site(OWN, SiteLevel.COMMUNE)
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
     with _at(0):
         feedback = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
                                  dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())

@@ -13,7 +13,7 @@ from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback.models import FeedbackStatus, Notification, UnitKind
 from portal.feedback.services import deliver_pending
-from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
+from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token, login
 
 
 @pytest.fixture
@@ -48,15 +48,16 @@ def test_who_sees_and_opens_a_complaint(client, login_as, at_station, role, area
     assert detail.status_code == (200 if sees else 404)
 
 
-def test_site_staff_see_their_site_only(client, login_as, file_feedback, make_site):
+def test_site_staff_see_their_site_only(client, login_as, file_feedback, make_site, make_user):
     site = make_site(OWN, SiteLevel.COMMUNE)
     other = make_site(OWN, SiteLevel.COMMUNE)
+    staff = make_user(Role.VACCINATION_SITE, OWN, site=site)
     feedback = file_feedback(province_code=HANOI, site_code=site.code, dose_number=1,
                              vaccinated_on=date(2021, 8, 1))
     login_as(Role.VACCINATION_SITE, OWN, site=other)
     assert client.get(f"/feedback/queue/{feedback.id}").status_code == 404
     client.post("/logout", data={"csrf_token": csrf_token(client, "/feedback/queue")})
-    login_as(Role.VACCINATION_SITE, OWN, site=site)
+    login(client, staff.username)
     assert feedback.code in client.get("/feedback/queue").get_data(as_text=True)
 
 
@@ -212,10 +213,12 @@ def test_the_queue_reads_its_units_names_at_once(client, login_as, file_feedback
     one_unit = statements_during(lambda: client.get("/feedback/queue?scope=province"))
     routing.set_rule(routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION,
                      "Ủy quyền", make_user(Role.HEALTH_AUTHORITY, HANOI))
+    make_user(Role.HEALTH_STATION, NEIGHBOUR)
     for n, commune in enumerate((OWN, NEIGHBOUR)):
         file_feedback(province_code=HANOI, commune_code=commune,
                       description=f"Phản ánh số {n} về mũi tiêm.")
         site = make_site(commune, name=f"Điểm tiêm {commune}")
+        make_user(Role.VACCINATION_SITE, commune, site=site)
         file_feedback(province_code=HANOI, site_code=site.code, dose_number=1,
                       vaccinated_on=date(2021, 8, 1), description=f"Phản ánh {n} tại điểm.")
     page: list[str] = []
