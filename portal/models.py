@@ -6,6 +6,7 @@ from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import LoginSession, User
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TallyPause, Target
 from portal.feedback.models import (
+    Answer,
     Attachment,
     Escalation,
     Feedback,
@@ -22,6 +23,7 @@ from portal.signing.models import DocumentMember, SignedDocument, SigningCredent
 from portal.worklists.models import Worklist, WorklistMember
 
 __all__ = [
+    "Answer",
     "ApiClient",
     "Attachment",
     "Escalation",

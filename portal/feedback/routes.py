@@ -18,6 +18,7 @@ from portal.core.rendering import render
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.forms import FeedbackForm, StatusForm
+from portal.models_base import utcnow
 from portal.text import collation_key
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
@@ -32,7 +33,9 @@ def _helpers():
             "feedback_unit_name": display.feedback_unit_name,
             "kind_label": display.kind_label, "precision_label": display.precision_label,
             "unit_kind_label": display.unit_kind_label, "clock_label": display.clock_label,
-            "fallback_label": display.fallback_label, "clock": clock}
+            "fallback_label": display.fallback_label, "clock": clock,
+            "citizen_unit_name": display.citizen_unit_name,
+            "citizen_status": display.citizen_status}
 
 
 SEEN_KEY = "feedback_seen"  # tracking codes this browser has proven it may read
@@ -170,7 +173,8 @@ def show_received():
     code, created = session.get("feedback_new") or (None, None)
     if code is None:
         return redirect(url_for("feedback.new_feedback"), 303)
-    return render("feedback/received.html", code=code, created=created)
+    return render("feedback/received.html", code=code, created=created,
+                  feedback=services.by_code(code))
 
 
 @bp.get("/<code>")
@@ -179,7 +183,8 @@ def show_status(code: str):
     feedback = services.by_code(code) if _may_read(code) else None
     if feedback is None:
         return render("feedback/status.html", form=StatusForm(), code=code, feedback=None)
-    return render("feedback/status.html", form=None, code=code, feedback=feedback)
+    return render("feedback/status.html", form=None, code=code, feedback=feedback,
+                  now=utcnow())
 
 
 @bp.post("/<code>")

@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.feedback import clock
 from portal.feedback.models import (
     OPEN_STATUSES,
+    Answer,
     Attachment,
     Escalation,
     Feedback,
@@ -366,20 +367,29 @@ def notification_text(feedback: Feedback) -> str:
             f"với mã phản ánh và số điện thoại hoặc ngày sinh của bạn.")
 
 
-def answer(feedback: Feedback, text: str, actor: User) -> None:
-    """Answer the citizen: the first answer stops the 48-hour clock."""
-    old = {"answer": feedback.answer, "status": feedback.status,
-           "answered_at": feedback.answered_at}
-    feedback.answer = text.strip()
+def _add_answer(feedback: Feedback, text: str, actor: User | None, at: datetime) -> Answer:
+    """A new answer beside the earlier ones, with its own time; the first stops the clock."""
+    added = Answer(feedback_id=feedback.id, text=text.strip(), answered_at=at,
+                   author_id=actor.id if actor is not None else None)
+    feedback.answers.append(added)
     if feedback.answered_at is None:
-        feedback.answered_at = utcnow()
+        feedback.answered_at = at
+    return added
+
+
+def answer(feedback: Feedback, text: str, actor: User) -> None:
+    """Answer the citizen: every answer is kept with its own time, shown in order; the
+    first answer stops the 48-hour clock."""
+    old = {"status": feedback.status, "answered_at": feedback.answered_at}
+    added = _add_answer(feedback, text, actor, utcnow())
     if feedback.status in OPEN_STATUSES:
         feedback.status = FeedbackStatus.ANSWERED
     db.session.flush()
     _notify(feedback, notification_text(feedback))
-    audit.record("feedback.answer", "feedback", feedback.code, audit.diff(old, {
-        "answer": feedback.answer, "status": feedback.status,
-        "answered_at": feedback.answered_at}), actor=actor)
+    audit.record("feedback.answer", "feedback", feedback.code, {
+        "answer": [None, added.text], "answer_number": [None, len(feedback.answers)],
+        **audit.diff(old, {"status": feedback.status, "answered_at": feedback.answered_at})},
+        actor=actor)
 
 
 def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) -> None:
@@ -392,9 +402,8 @@ def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) 
     feedback.close_reason = reason.strip()
     feedback.closed_at = utcnow()
     if feedback.answered_at is None:
-        feedback.answered_at = feedback.closed_at
-        if not feedback.answer:
-            feedback.answer = feedback.close_reason
+        # Closed without an answer: the reason is the answer the citizen reads.
+        _add_answer(feedback, feedback.close_reason, actor, feedback.closed_at)
         _notify(feedback, notification_text(feedback))
     db.session.flush()
     audit.record(f"feedback.{status.value}", "feedback", feedback.code, audit.diff(old, {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from portal.areas.models import SiteLevel
 from portal.audit.models import AuditEvent
@@ -246,3 +247,42 @@ def test_routing_rules_page(client, login_as, area):
                                                 "reason": "Ủy quyền cho trạm",
                                                 "csrf_token": token}).status_code == 303
     assert "Thành phố Hà Nội" in client.get("/feedback/rules").get_data(as_text=True)
+
+
+def test_a_second_answer_is_kept_beside_the_first_with_its_own_time(client, login_as,
+                                                                     at_station, app):
+    """Issue 13 (smaller ones): a second answer used to replace the first and take its
+    time. Both are kept, each with its own time, shown in order to staff, citizen and API;
+    the 48-hour clock stopped at the first."""
+    url = f"/feedback/queue/{at_station.id}"
+    first_at = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    with time_machine.travel(first_at, tick=False):
+        login_as(Role.HEALTH_STATION, OWN)  # a login session lasts 8 hours
+        token = csrf_token(client, url)
+        client.post(f"{url}/answer", data={"answer": "Đang kiểm tra hồ sơ.", "csrf_token": token})
+    with time_machine.travel(first_at + timedelta(hours=5), tick=False):
+        client.post(f"{url}/answer", data={"answer": "Đã bổ sung mũi 2.", "csrf_token": token})
+        staff = client.get(url).get_data(as_text=True)
+    db.session.expire_all()
+    assert [(a.text, a.answered_at) for a in at_station.answers] == [
+        ("Đang kiểm tra hồ sơ.", first_at.replace(tzinfo=None)),
+        ("Đã bổ sung mũi 2.", (first_at + timedelta(hours=5)).replace(tzinfo=None))]
+    assert at_station.answered_at == first_at.replace(tzinfo=None)  # the clock stopped
+    assert staff.index("Đang kiểm tra hồ sơ.") < staff.index("Đã bổ sung mũi 2.")
+    assert "02/03/2026 10:00:00" in staff and "02/03/2026 15:00:00" in staff
+    citizen = app.test_client()
+    citizen_token = csrf_token(citizen, f"/feedback/{at_station.code}")
+    citizen.post(f"/feedback/{at_station.code}", data={"phone": "0912345678",
+                                                      "csrf_token": citizen_token})
+    status = citizen.get(f"/feedback/{at_station.code}").get_data(as_text=True)
+    assert status.count('data-testid="answer-item"') == 2
+    assert status.index("02/03/2026 10:00") < status.index("Đang kiểm tra hồ sơ.") < \
+        status.index("02/03/2026 15:00") < status.index("Đã bổ sung mũi 2.")
+    events = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.answer").order_by(AuditEvent.seq)).all()
+    assert [e.changes["answer"] for e in events] == [[None, "Đang kiểm tra hồ sơ."],
+                                                     [None, "Đã bổ sung mũi 2."]]
+    from portal.api.services import status_json
+
+    assert [a["text"] for a in status_json(at_station)["answers"]] == [
+        "Đang kiểm tra hồ sơ.", "Đã bổ sung mũi 2."]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback.models import Attachment, Feedback, RateHit, UnitKind
 from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OWN, csrf_token
@@ -287,3 +288,44 @@ def test_the_status_is_asked_for_again_after_a_few_minutes(app, client, monkeypa
         token = csrf_token(client, f"/feedback/{code}")
         client.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token})
         assert 'data-testid="status"' in client.get(f"/feedback/{code}").get_data(as_text=True)
+
+
+def test_the_citizen_reads_who_answers_by_when_and_whether_it_is_late(
+        app, client, make_site, make_user, area):
+    """Issue 13, item 21: the received page names the unit and the deadline in Vietnam
+    time; the form says that a site with dose details goes straight to the site; the
+    status of an overdue complaint says it is late and that it was escalated; the common
+    pool is explained, not named "Kho chung"."""
+    from portal.feedback import services
+
+    form = client.get("/feedback/new").get_data(as_text=True)
+    assert "phản ánh sẽ được gửi thẳng đến cơ sở tiêm đó" in form
+    site = make_site(OWN, name="Điểm tiêm Ba Đình")
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
+    t0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
+    with time_machine.travel(t0, tick=False):
+        assert post(client, site=site.code, dose_number="2",
+                    vaccinated_on="01/09/2021").status_code == 303
+        received = client.get("/feedback/received").get_data(as_text=True)
+    assert 'data-testid="unit">Điểm tiêm Ba Đình<' in received
+    assert "04/03/2026 08:00 (giờ Việt Nam)" in received
+    code = db.session.scalars(sa.select(Feedback.code)).one()
+    with time_machine.travel(t0 + timedelta(minutes=5), tick=False):
+        page = client.get(f"/feedback/{code}").get_data(as_text=True)
+    assert "Đang chờ Điểm tiêm Ba Đình trả lời, hạn trả lời 04/03/2026 08:00" in page
+    assert "còn 47 giờ 55 phút" in page
+    with time_machine.travel(t0 + timedelta(hours=51, minutes=1), tick=False):
+        services.escalate_overdue()
+        db.session.commit()
+        browser = app.test_client()
+        token = csrf_token(browser, f"/feedback/{code}")
+        browser.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token})
+        late = browser.get(f"/feedback/{code}").get_data(as_text=True)
+    assert "chưa được trả lời đúng hạn" in late and "quá hạn 3 giờ 1 phút" in late
+    assert "chuyển thêm lên Sở Y tế Thành phố Hà Nội, Trạm Y tế Phường Ba Đình" in late
+
+    pool = app.test_client()
+    post(pool, province="", commune="", description="Không nhớ nơi tiêm, hồ sơ bị thiếu.")
+    pool_page = pool.get("/feedback/received").get_data(as_text=True)
+    assert "Kho chung" not in pool_page
+    assert "cơ quan y tế xem các phản ánh chưa rõ nơi tiêm" in pool_page
