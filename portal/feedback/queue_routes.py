@@ -494,8 +494,12 @@ def post_rule():
     province = _rule_province()
     if province is not None and province.kind != AreaKind.PROVINCE:
         abort(403)
-    routing.set_rule(Precision(form.precision.data), province, UnitKind(form.target.data),
-                     form.reason.data, current_user)
+    try:
+        routing.set_rule(Precision(form.precision.data), province, UnitKind(form.target.data),
+                         form.reason.data, current_user)
+    except routing.RuleError as error:
+        getattr(form, error.field).errors = [error.message]
+        return _rules_page(form, 422)
     db.session.commit()
     flash(_("The routing rule was saved."), "success")
     return redirect(url_for("feedback.show_rules"), 303)

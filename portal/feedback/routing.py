@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area, AreaKind, Site, SiteLevel
@@ -256,11 +257,56 @@ def rules_for_province(province_id: int | None) -> list[RoutingRule]:
                                                       RoutingRule.id)))
 
 
+# The units a complaint named at each precision can reach: the place it names must say
+# which one (a complaint naming only a province names no site, no station).
+REACHABLE = {
+    Precision.SITE: {UnitKind.SITE, UnitKind.HEALTH_STATION, UnitKind.PROVINCE, UnitKind.POOL},
+    Precision.COMMUNE: {UnitKind.HEALTH_STATION, UnitKind.PROVINCE, UnitKind.POOL},
+    Precision.DISTRICT: {UnitKind.DISTRICT_CENTRE, UnitKind.PROVINCE, UnitKind.POOL},
+    Precision.PROVINCE: {UnitKind.PROVINCE, UnitKind.POOL},
+    Precision.NONE: {UnitKind.POOL},
+}
+
+
+class RuleError(ValueError):
+    """A rule that cannot be applied; ``field`` is the form field the message belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def rule_error(precision: Precision, province: Area | None, target: UnitKind) -> RuleError | None:
+    """Why a rule makes no sense, or None: its unit must be one the named place identifies,
+    and a province's own rule must keep its complaints inside the province."""
+    from portal.feedback.display import precision_label, unit_kind_label  # display imports us
+
+    if province is not None and precision == Precision.NONE:
+        return RuleError("precision", _(
+            "Complaints without a usable place belong to no province: only the national rule "
+            "applies to them."))
+    if target not in REACHABLE[precision]:
+        return RuleError("target", _(
+            "A complaint naming its place at the level “%(place)s” cannot go to a unit of "
+            "the kind “%(unit)s”: the place named does not say which one.",
+            place=precision_label(precision), unit=unit_kind_label(target)))
+    if province is not None and target == UnitKind.POOL:
+        return RuleError("target", _(
+            "The common pool serves the whole country: a province's own rule sends its "
+            "complaints to a unit of %(name)s.", name=province.name))
+    return None
+
+
 def set_rule(precision: Precision, province: Area | None, target: UnitKind, reason: str,
              actor: User) -> RoutingRule:
-    """Change a rule (a province's own row is created on first change); audited with why."""
+    """Change a rule (a province's own row is created on first change); audited with why.
+    A rule that makes no sense raises ``RuleError``."""
     if province is not None and province.kind != AreaKind.PROVINCE:
         raise ValueError("not a province")
+    error = rule_error(precision, province, target)
+    if error is not None:
+        raise error
     rule = db.session.scalar(sa.select(RoutingRule).where(
         RoutingRule.precision == precision,
         RoutingRule.province_id == province.id if province is not None

@@ -225,3 +225,42 @@ def test_only_units_with_an_active_account_can_be_chosen_for_reassignment(
     assert accepted.status_code == 303
     db.session.expire_all()
     assert (feedback.unit_kind, feedback.unit_site_id) == (UnitKind.SITE, site.id)
+
+
+@pytest.mark.parametrize("precision, target, field, message", [
+    ("province", "site", "target", "không thể chuyển đến đơn vị loại “Cơ sở tiêm chủng”"),
+    ("commune", "site", "target", "nơi được nêu không cho biết là đơn vị nào"),
+    ("district", "health_station", "target", "mức “quận/huyện (cũ)”"),
+    ("province", "pool", "target", "quy tắc riêng của tỉnh phải chuyển phản ánh"),
+    ("none", "pool", "precision", "chỉ áp dụng quy tắc toàn quốc"),
+])
+def test_nonsense_routing_rules_are_refused_beside_the_field(client, login_as, precision,
+                                                              target, field, message):
+    """Issue 13 (smaller ones): a rule sending province-only complaints to a site, a site
+    rule for complaints that name no site, or a province's rule sending its complaints out
+    of the province is refused with a Vietnamese message beside the field."""
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    before = routing.rules_for_province(None)
+    token = csrf_token(client, "/feedback/rules")
+    response = client.post("/feedback/rules", data={
+        "precision": precision, "target": target, "reason": "Thử", "csrf_token": token})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert re.search(rf'name="{field}"[^>]*>.*?</select>\s*<div class="invalid-feedback">[^<]*'
+                     rf'{re.escape(message)}', text, re.S), text[-3000:]
+    db.session.expire_all()
+    assert routing.rules_for_province(None) == before
+    assert not db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.rule")).all()
+
+
+def test_a_sensible_delegation_is_still_accepted(client, login_as, area, make_user):
+    """Issue 13 (smaller ones): the check refuses nonsense only."""
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    token = csrf_token(client, "/feedback/rules")
+    assert client.post("/feedback/rules", data={
+        "precision": "commune", "target": "health_station", "reason": "Ủy quyền",
+        "csrf_token": token}).status_code == 303
+    with pytest.raises(routing.RuleError):  # the service refuses what the form refuses
+        routing.set_rule(Precision.PROVINCE, None, UnitKind.SITE, "x",
+                         make_user(Role.ADMIN, HANOI))
