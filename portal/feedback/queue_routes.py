@@ -324,6 +324,13 @@ def unit_choices(units: list[tuple[Unit, str, bool]]) -> list[SelectChoice]:
     but disabled, each saying why."""
     with_account = str(_l("Units with an active account"))
     without = str(_l("No active account yet: cannot be chosen"))
+    def label(unit: Unit, name: str) -> str:
+        # A site is often named after its commune's station ("Trạm Y tế Phường Ba Đình"):
+        # the two are different units, answered from different accounts.
+        return _("%(name)s (vaccination site)", name=name) if unit.kind == UnitKind.SITE \
+            else name
+
+    units = [(u, label(u, name), open_) for u, name, open_ in units]
     choices = [SelectChoice("", "—")]
     choices += [SelectChoice(u.key, name, optgroup=with_account)
                 for u, name, open_ in units if open_]
