@@ -203,7 +203,8 @@ def test_only_units_with_an_active_account_can_be_chosen_for_reassignment(
     own, neighbour = area(OWN).id, area(NEIGHBOUR).id
     assert re.search(rf'<option value="health_station:{own}:">Trạm Y tế Phường Ba Đình</option>',
                      page)
-    assert re.search(rf'<option value="site::{site.id}">Điểm tiêm có tài khoản \(cơ sở tiêm chủng\)</option>', page)
+    assert re.search(rf'<option value="site::{site.id}">Điểm tiêm có tài khoản '
+                     r'\(cơ sở tiêm chủng\)</option>', page)
     for key, name in ((f"health_station:{neighbour}:", "Trạm Y tế Phường Ngọc Hà"),
                       (f"site::{closed.id}", r"Điểm tiêm đã khóa \(cơ sở tiêm chủng\)")):
         assert re.search(rf'<option disabled value="{key}">{name} \(chưa có tài khoản đang '
