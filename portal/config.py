@@ -30,6 +30,10 @@ ENV_KEYS = (
     "FEEDBACK_SMS_ADAPTER",
     "FEEDBACK_EMAIL_ADAPTER",
     "FEEDBACK_RATE_WINDOW_MINUTES",
+    "FEEDBACK_FAILURE_LIMIT",
+    "FEEDBACK_FAILURE_WINDOW_MINUTES",
+    "FEEDBACK_STATUS_CODE_RATE_LIMIT",
+    "FEEDBACK_STATUS_REVEAL_MINUTES",
     "FEEDBACK_ATTACHMENT_MAX_BYTES",
     "SIGNING_MAX_SCAN_BYTES",
     "UPLOADS_DIR",
@@ -43,7 +47,8 @@ NUMERIC_KEYS = frozenset(
      "REGISTER_TIMEOUT", "REGISTER_BATCH_SIZE", "FEEDBACK_RATE_LIMIT",
      "FEEDBACK_STATUS_RATE_LIMIT", "IMPORT_MAX_BYTES", "IMPORT_INLINE_BYTES",
      "FEEDBACK_RATE_WINDOW_MINUTES", "FEEDBACK_ATTACHMENT_MAX_BYTES", "SIGNING_MAX_SCAN_BYTES",
-     "JOB_STALE_MINUTES"}
+     "JOB_STALE_MINUTES", "FEEDBACK_FAILURE_LIMIT", "FEEDBACK_FAILURE_WINDOW_MINUTES",
+     "FEEDBACK_STATUS_CODE_RATE_LIMIT", "FEEDBACK_STATUS_REVEAL_MINUTES"}
 )
 
 
@@ -78,11 +83,18 @@ class Defaults:
     SIGNING_TRUST_ROOTS: str | None = None
     SIGNING_MAX_SCAN_BYTES = 10 * 1024 * 1024
     # Citizens' complaints: the certificate photo or scan, and the public form's limits
-    # per client address (submissions, and status look-ups, per window).
+    # per client address, per window: accepted complaints; refused submissions (a more
+    # generous count over a shorter window: many citizens share a mobile network's
+    # address); failed status look-ups, per address and per tracking code. A status
+    # shown after the phone or birth date is shown again without them for a few minutes.
     FEEDBACK_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
     FEEDBACK_RATE_LIMIT = 20
     FEEDBACK_STATUS_RATE_LIMIT = 30
     FEEDBACK_RATE_WINDOW_MINUTES = 60
+    FEEDBACK_FAILURE_LIMIT = 60
+    FEEDBACK_FAILURE_WINDOW_MINUTES = 10
+    FEEDBACK_STATUS_CODE_RATE_LIMIT = 10
+    FEEDBACK_STATUS_REVEAL_MINUTES = 10
     FEEDBACK_QUEUE_PAGE_SIZE = 50
     # How often the dashboard's figures refresh in the open page (seconds).
     DASHBOARD_REFRESH_SECONDS = 30

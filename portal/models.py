@@ -6,6 +6,7 @@ from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import LoginSession, User
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TallyPause, Target
 from portal.feedback.models import (
+    Answer,
     Attachment,
     Escalation,
     Feedback,
@@ -28,6 +29,7 @@ from portal.signing.models import (
 from portal.worklists.models import Worklist, WorklistMember
 
 __all__ = [
+    "Answer",
     "ApiClient",
     "Attachment",
     "Escalation",

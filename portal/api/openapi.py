@@ -63,8 +63,14 @@ STATUS = {
                                               "resolved", "rejected"]},
         "received_at": {"type": "string", "format": "date-time"},
         "due_at": {"type": "string", "format": "date-time"},
-        "answered_at": {"type": "string", "format": "date-time", "nullable": True},
-        "answer": {"type": "string", "nullable": True},
+        "answered_at": {"type": "string", "format": "date-time", "nullable": True,
+                        "description": "the first answer's time (the 48-hour clock stops)"},
+        "answer": {"type": "string", "nullable": True, "description": "the latest answer"},
+        "answers": {"type": "array", "description": "every answer, oldest first",
+                    "items": {"type": "object", "required": ["text", "answered_at"],
+                              "properties": {
+                                  "text": {"type": "string"},
+                                  "answered_at": {"type": "string", "format": "date-time"}}}},
         "routing": {"$ref": "#/components/schemas/Routing"},
     },
 }

@@ -15,9 +15,8 @@ from portal.api.models import ApiClient, IdempotencyRecord
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.feedback import services as feedback_services
-from portal.feedback.display import unit_name
+from portal.feedback.display import citizen_unit_name
 from portal.feedback.models import Feedback, FeedbackKind
-from portal.feedback.routing import Unit
 
 
 class IdempotencyConflict(Exception):
@@ -54,11 +53,12 @@ def status_json(feedback: Feedback) -> dict[str, Any]:
         "due_at": feedback.due_at.isoformat() + "Z",
         "answered_at": feedback.answered_at.isoformat() + "Z" if feedback.answered_at else None,
         "answer": feedback.answer,
+        "answers": [{"text": a.text, "answered_at": a.answered_at.isoformat() + "Z"}
+                    for a in feedback.answers],
         "routing": {
             "precision": feedback.precision.value,
             "unit_kind": feedback.unit_kind.value,
-            "unit_name": unit_name(Unit(feedback.unit_kind, feedback.unit_area_id,
-                                        feedback.unit_site_id)),
+            "unit_name": citizen_unit_name(feedback),
         },
     }
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from portal.extensions import db
 from portal.feedback.models import Feedback, UnitKind
@@ -60,12 +61,21 @@ def state_clause(wanted: ClockState, now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(Feedback.answered_at.is_not(None), Feedback.answered_at > Feedback.due_at)
 
 
-def hours_left_text(left: timedelta) -> str:
-    """``5 h 20 min`` or ``-3 h 05 min``: what the queue's time-left column shows."""
-    minutes = int(left.total_seconds() // 60)
-    sign = "-" if minutes < 0 else ""
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60} h {minutes % 60:02d} min"
+def time_left_text(left: timedelta) -> str:
+    """``còn 47 giờ 52 phút`` or ``quá hạn 3 giờ 1 phút``: the time left before the
+    deadline, in the user's words, for every page and export of complaints."""
+    seconds = left.total_seconds()
+    minutes = int(abs(seconds) // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(_("%(num)s h", num=hours))
+    if minutes or not hours:
+        parts.append(_("%(num)s min", num=minutes))
+    duration = " ".join(parts)
+    if seconds > 0:
+        return _("%(duration)s left", duration=duration)
+    return _("overdue by %(duration)s", duration=duration)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area, Site
+from portal.core.web import format_minute
 from portal.extensions import db
-from portal.feedback.routing import FALLBACK_NOTES, Unit
+from portal.feedback import clock
+from portal.feedback.routing import FALLBACK_NOTES, NO_ACCOUNT, Unit
 
 KIND_LABELS = {
     "missing_dose": _l("A dose is missing"),
@@ -75,7 +79,22 @@ def clock_label(value) -> str:
 
 
 def fallback_label(note: str) -> str:
-    return str(FALLBACK_NOTES[note]) if note in FALLBACK_NOTES else ""
+    """Why the complaint went where it did, when not where its rule pointed: each step
+    of the stored note (``no_district_centre;no_account|health_station:12:``) in words."""
+    texts = []
+    for step in (note or "").split(";"):
+        key, *passed = step.split("|")
+        if key not in FALLBACK_NOTES:
+            continue
+        if key == NO_ACCOUNT:
+            units = [u for u in map(Unit.from_key, passed) if u is not None]
+            names = unit_names(units)
+            texts.append(_("no active account at %(units)s: sent to the unit above",
+                           units=", ".join(names[u] for u in units)))
+        else:
+            texts.append(str(FALLBACK_NOTES[key]))
+    return "; ".join(texts)
+
 
 
 def unit_name(unit: Unit) -> str:
@@ -130,3 +149,44 @@ def named(kind: str, name: str | None) -> str:
 
 def feedback_unit_name(feedback) -> str:
     return unit_name(Unit(feedback.unit_kind, feedback.unit_area_id, feedback.unit_site_id))
+
+
+# --- what the citizen reads ------------------------------------------------------------
+
+def citizen_unit_name(feedback) -> str:
+    """Who answers, in words a citizen understands: the common pool is staff's word."""
+    if getattr(feedback.unit_kind, "value", feedback.unit_kind) == "pool":
+        return _("Not known yet: every working day the health authorities look at the "
+                 "reports without a usable place and pass each one to the unit responsible")
+    return feedback_unit_name(feedback)
+
+
+@dataclass(frozen=True)
+class CitizenStatus:
+    overdue: bool
+    deadline: str  # the sentence about the deadline
+    escalated: str  # the sentence about the escalation, or ""
+
+
+def citizen_status(feedback, now: datetime) -> CitizenStatus:
+    """The state of the complaint in plain words: waiting and until when, late and by how
+    much, and whether it was sent up because of the delay."""
+    due = format_minute(feedback.due_at)
+    if feedback.answered_at is not None:
+        return CitizenStatus(False, _("Answered on %(time)s (Vietnam time).",
+                                      time=format_minute(feedback.answered_at)), "")
+    left = clock.time_left_text(feedback.due_at - now)
+    unit = citizen_unit_name(feedback)
+    if feedback.due_at > now:
+        return CitizenStatus(False, _(
+            "Waiting for the answer of %(unit)s, due by %(due)s (Vietnam time), %(left)s.",
+            unit=unit, due=due, left=left), "")
+    escalated_to = [Unit(e.unit_kind, e.unit_area_id) for e in feedback.escalations]
+    names = unit_names(escalated_to)
+    escalated = (_("Because of the delay, your report was also sent to %(units)s, which "
+                   "will make sure it is answered.",
+                   units=", ".join(names[u] for u in escalated_to)) if escalated_to else
+                 _("The health authorities follow up the reports answered late."))
+    return CitizenStatus(True, _(
+        "Your report was not answered in time: it was due by %(due)s (Vietnam time), it is "
+        "now %(left)s.", due=due, left=left), escalated)

@@ -138,8 +138,8 @@ class Feedback(Model):
     person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime]
+    # The first answer's time: the 48-hour clock stops there. The answers are ``answers``.
     answered_at: Mapped[datetime | None]
-    answer: Mapped[str | None] = mapped_column(sa.Text)
     closed_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(sa.Text)
     escalated_at: Mapped[datetime | None]
@@ -152,6 +152,13 @@ class Feedback(Model):
     unit_site: Mapped[Site | None] = relationship(foreign_keys=[unit_site_id])
     person: Mapped[Person | None] = relationship()
     escalations: Mapped[list[Escalation]] = relationship(order_by="Escalation.id")
+    answers: Mapped[list[Answer]] = relationship(
+        order_by="(Answer.answered_at, Answer.id)", back_populates="feedback")
+
+    @property
+    def answer(self) -> str | None:
+        """The latest answer's text (what a notification or an API client reads)."""
+        return self.answers[-1].text if self.answers else None
 
     @property
     def is_open(self) -> bool:
@@ -159,6 +166,22 @@ class Feedback(Model):
 
     def __repr__(self) -> str:
         return f"<Feedback {self.code} {self.status}>"
+
+
+class Answer(Model):
+    """One answer to the citizen, with its own time; a second one is added, never replaces
+    the first (whose time stopped the clock)."""
+
+    __tablename__ = "feedback_answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    feedback: Mapped[Feedback] = relationship(back_populates="answers")
 
 
 class OpenCount(Model):

@@ -13,21 +13,12 @@ import sqlalchemy as sa
 from portal.areas.models import AreaKind
 from portal.auth.models import Role, User
 from portal.feedback.models import Escalation, Feedback, UnitKind
-from portal.feedback.routing import Unit
+from portal.feedback.routing import Unit, unit_for_account
 
 
 def unit_of(user: User) -> Unit | None:
-    if user.role == Role.VACCINATION_SITE and user.site_id is not None:
-        return Unit(UnitKind.SITE, site_id=user.site_id)
-    if user.role == Role.HEALTH_STATION and user.area.kind == AreaKind.COMMUNE:
-        return Unit(UnitKind.HEALTH_STATION, user.area_id)
-    if user.role == Role.HEALTH_AUTHORITY and user.area.kind == AreaKind.DISTRICT:
-        return Unit(UnitKind.DISTRICT_CENTRE, user.area_id)
-    if user.role == Role.HEALTH_AUTHORITY and user.area.kind == AreaKind.PROVINCE:
-        return Unit(UnitKind.PROVINCE, user.area_id)
-    if user.role == Role.ADMIN:
-        return Unit(UnitKind.POOL)
-    return None
+    return unit_for_account(user.role, user.area.kind if user.area else None, user.area_id,
+                            user.site_id)
 
 
 def is_province_authority(user: User) -> bool:

@@ -187,7 +187,7 @@ def queue_rows(rows: list, now: datetime) -> list[QueueRow]:
     zone = get_timezone()
     return [QueueRow(
         f, clock.state(f, now),
-        clock.hours_left_text(f.due_at - now) if f.answered_at is None else "",
+        clock.time_left_text(f.due_at - now) if f.answered_at is None else "",
         names[row_unit(f)],
         f.received_at.replace(tzinfo=UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S"))
         for f in rows]
@@ -247,7 +247,7 @@ STATE_LABELS = {
 
 @bp.context_processor
 def _queue_helpers():
-    return {"queue_state_labels": STATE_LABELS, "hours_left": clock.hours_left_text}
+    return {"queue_state_labels": STATE_LABELS, "time_left": clock.time_left_text}
 
 
 @bp.get("/queue/export.<any(csv, xlsx):fmt>")
@@ -267,7 +267,7 @@ def export_queue(fmt: str):
         "state": display.clock_label(clock.state(f, now)),
         "status": display.feedback_status_label(f.status), "kind": display.kind_label(f.kind),
         "name": f.full_name, "unit": names[row_unit(f)],
-        "left": clock.hours_left_text(clock.time_left(f, now)) if f.answered_at is None else "",
+        "left": clock.time_left_text(clock.time_left(f, now)) if f.answered_at is None else "",
     } for f in found]
     audit.record("feedback.export", "feedback_queue", None,
                  {"rows": [None, len(rows)], "format": [None, fmt]})
@@ -299,8 +299,7 @@ def _detail(feedback: Feedback, status: int = 200, **forms):
     can_reassign = permissions.can_reassign(current_user, feedback)
     reassign_form = forms.get("reassign_form") or ReassignForm()
     if can_reassign:
-        reassign_form.unit.choices = [SelectChoice("", "—")] + [
-            SelectChoice(unit_key(u), name) for u, name in _assignable(feedback)]
+        reassign_form.unit.choices = unit_choices(_assignable(feedback))
     return render(
         "feedback/detail.html", {"person-search": "person_search"}, status=status,
         feedback=feedback, now=utcnow(), clock_state=clock.state(feedback),
@@ -320,23 +319,35 @@ def unit_key(unit: Unit) -> str:
     return unit.key
 
 
-def parse_unit_key(key: str) -> Unit | None:
-    try:
-        kind, area_id, site_id = key.split(":")
-        return Unit(UnitKind(kind), int(area_id) if area_id else None,
-                    int(site_id) if site_id else None)
-    except ValueError:
-        return None
+def unit_choices(units: list[tuple[Unit, str, bool]]) -> list[SelectChoice]:
+    """Units with an active account first, to be chosen; the others after them, shown
+    but disabled, each saying why."""
+    with_account = str(_l("Units with an active account"))
+    without = str(_l("No active account yet: cannot be chosen"))
+    def label(unit: Unit, name: str) -> str:
+        # A site is often named after its commune's station ("Trạm Y tế Phường Ba Đình"):
+        # the two are different units, answered from different accounts.
+        return _("%(name)s (vaccination site)", name=name) if unit.kind == UnitKind.SITE \
+            else name
+
+    units = [(u, label(u, name), open_) for u, name, open_ in units]
+    choices = [SelectChoice("", "—")]
+    choices += [SelectChoice(u.key, name, optgroup=with_account)
+                for u, name, open_ in units if open_]
+    choices += [SelectChoice(u.key, _("%(name)s (no active account)", name=name),
+                             render_kw={"disabled": True}, optgroup=without)
+                for u, name, open_ in units if not open_]
+    return choices
 
 
-def _assignable(feedback: Feedback) -> list[tuple[Unit, str]]:
+def _assignable(feedback: Feedback) -> list[tuple[Unit, str, bool]]:
     province_id = feedback.province_id
     if province_id is None and permissions.is_province_authority(current_user):
         province_id = current_user.area_id
     province = db.session.get(Area, province_id) if province_id else None
     units = services.units_in_province(province) if province is not None else []
     if current_user.role.value == "admin":
-        units.append((Unit(UnitKind.POOL), display.unit_kind_label(UnitKind.POOL)))
+        units.append((Unit(UnitKind.POOL), display.unit_kind_label(UnitKind.POOL), True))
     return units
 
 
@@ -413,13 +424,23 @@ def reassign_feedback(feedback_id: int):
     if not permissions.can_reassign(current_user, feedback):
         abort(403)
     form = ReassignForm()
-    unit = parse_unit_key(form.unit.data or "")
-    allowed = {unit_key(u) for u, _name in _assignable(feedback)}
-    if not form.validate_on_submit() or unit is None or unit_key(unit) not in allowed:
-        if unit is None or unit_key(unit) not in allowed:
-            form.unit.errors = [_("Choose a unit.")]
+    unit = Unit.from_key(form.unit.data or "")
+    units = {u.key: open_ for u, _name, open_ in _assignable(feedback)}
+    valid = form.validate_on_submit()
+    if unit is None or unit.key not in units:
+        form.unit.errors = [_("Choose a unit.")]
+    elif not units[unit.key]:
+        form.unit.errors = [_("Nobody can log in to this unit yet; choose a unit with an "
+                              "active account.")]
+    if not valid or form.unit.errors:
         return _detail(feedback, status=422, reassign_form=form)
-    services.reassign(feedback, unit, form.reason.data, current_user)
+    assert unit is not None
+    try:
+        services.reassign(feedback, unit, form.reason.data, current_user)
+    except services.UnitWithoutAccount:  # the account was closed since the check
+        form.unit.errors = [_("Nobody can log in to this unit yet; choose a unit with an "
+                              "active account.")]
+        return _detail(feedback, status=422, reassign_form=form)
     db.session.commit()
     flash(_("The report was sent to %(unit)s.", unit=display.unit_name(unit)), "success")
     if permissions.can_handle(current_user, feedback):
@@ -480,8 +501,12 @@ def post_rule():
     province = _rule_province()
     if province is not None and province.kind != AreaKind.PROVINCE:
         abort(403)
-    routing.set_rule(Precision(form.precision.data), province, UnitKind(form.target.data),
-                     form.reason.data, current_user)
+    try:
+        routing.set_rule(Precision(form.precision.data), province, UnitKind(form.target.data),
+                         form.reason.data, current_user)
+    except routing.RuleError as error:
+        getattr(form, error.field).errors = [error.message]
+        return _rules_page(form, 422)
     db.session.commit()
     flash(_("The routing rule was saved."), "success")
     return redirect(url_for("feedback.show_rules"), 303)

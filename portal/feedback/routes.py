@@ -5,6 +5,7 @@ Staff pages are in ``queue_routes`` on the same blueprint.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from portal.core.rendering import render
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.forms import FeedbackForm, StatusForm
+from portal.models_base import utcnow
 from portal.text import collation_key
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
@@ -31,21 +33,21 @@ def _helpers():
             "feedback_unit_name": display.feedback_unit_name,
             "kind_label": display.kind_label, "precision_label": display.precision_label,
             "unit_kind_label": display.unit_kind_label, "clock_label": display.clock_label,
-            "fallback_label": display.fallback_label, "clock": clock}
+            "fallback_label": display.fallback_label, "clock": clock,
+            "citizen_unit_name": display.citizen_unit_name,
+            "citizen_status": display.citizen_status}
 
 
 SEEN_KEY = "feedback_seen"  # tracking codes this browser has proven it may read
 MAX_SEEN = 20
 
 
-def _rate_limited(prefix: str, limit_key: str) -> bool:
-    """Count this request for the client; True when it is over the limit. Committed on its
-    own, so refused and failed requests count as well."""
-    window = timedelta(minutes=current_app.config["FEEDBACK_RATE_WINDOW_MINUTES"])
-    allowed = services.hit(f"{prefix}:{request.remote_addr or '-'}",
-                           current_app.config[limit_key], window)
-    db.session.commit()
-    return not allowed
+def _window(key: str = "FEEDBACK_RATE_WINDOW_MINUTES") -> timedelta:
+    return timedelta(minutes=current_app.config[key])
+
+
+def _client() -> str:
+    return request.remote_addr or "-"
 
 
 def _by_name(rows) -> list:
@@ -109,26 +111,35 @@ def post_feedback():
         except services.SubmissionError as error:
             for name, message in error.errors.items():
                 getattr(form, name).errors = [message]
-    # Checking and routing only read; the writes begin with the rate counter. On SQLite
-    # they need a transaction of their own, so that its first statement, a write, takes
-    # the write lock at once and holds it briefly (a transaction that read first could not
-    # take it once another worker had committed, and would hold it while checking). On
-    # PostgreSQL the reads and the writes share one transaction: a commit and a pool
-    # checkout fewer.
+    # Checking and routing only read; the writes come after. On SQLite they need a
+    # transaction of their own, so that its first statement, a write, takes the write lock
+    # at once and holds it briefly (a transaction that read first could not take it once
+    # another worker had committed, and would hold it while checking). On PostgreSQL the
+    # reads and the writes share one transaction: a commit and a pool checkout fewer.
     if db.engine.dialect.name == "sqlite":
         db.session.commit()
-    window = timedelta(minutes=current_app.config["FEEDBACK_RATE_WINDOW_MINUTES"])
-    if not services.hit(f"feedback:{request.remote_addr or '-'}",
-                        current_app.config["FEEDBACK_RATE_LIMIT"], window):
-        db.session.commit()
-        _fill_choices(form)
-        return render("feedback/new.html", status=429, form=form, rate_limited=True)
+    config = current_app.config
     if prepared is None:
-        db.session.commit()  # the counter: refused submissions count too
+        # Refused submissions have their own, more generous counter: a citizen who mistypes
+        # a date is not locked out of filing, nor are the others on the same address.
+        allowed = services.hit(f"feedback-refused:{_client()}", config["FEEDBACK_FAILURE_LIMIT"],
+                               _window("FEEDBACK_FAILURE_WINDOW_MINUTES"))
+        db.session.commit()
         _fill_choices(form)  # only to show the form again: validation needs no choices
+        if not allowed:
+            return render("feedback/new.html", status=429, form=form, too_many_failures=True,
+                          minutes=config["FEEDBACK_FAILURE_WINDOW_MINUTES"])
         return render("feedback/new.html", status=422, form=form)
+    # Only accepted complaints count towards the address's limit: filed, then counted, in
+    # one transaction; over the limit, both are rolled back. The counter's row is locked
+    # by the upsert, so concurrent workers count one after the other.
     feedback, created = services.file(prepared)
     code = feedback.code  # read now: after the commit it would be read again
+    if created and not services.hit(f"feedback:{_client()}", config["FEEDBACK_RATE_LIMIT"],
+                                    _window()):
+        db.session.rollback()
+        _fill_choices(form)
+        return render("feedback/new.html", status=429, form=form, rate_limited=True)
     db.session.commit()
     _remember(code)
     session["feedback_new"] = [code, created]
@@ -136,8 +147,25 @@ def post_feedback():
 
 
 def _remember(code: str) -> None:
-    seen = [c for c in session.get(SEEN_KEY, []) if c != code]
-    session[SEEN_KEY] = (seen + [code])[-MAX_SEEN:]
+    """This browser proved it may read the complaint (it filed it, or gave the phone or
+    the birth date): remembered with the time, for FEEDBACK_STATUS_REVEAL_MINUTES."""
+    seen = _seen()
+    seen.pop(code, None)
+    seen[code] = int(time.time())
+    session[SEEN_KEY] = dict(list(seen.items())[-MAX_SEEN:])
+
+
+def _seen() -> dict[str, int]:
+    seen = session.get(SEEN_KEY)
+    return dict(seen) if isinstance(seen, dict) else {}
+
+
+def _may_read(code: str) -> bool:
+    """Within minutes of proving it: a phone shared in the family, or lent to a neighbour,
+    does not keep showing someone's complaint for the rest of the browser's session."""
+    proved = _seen().get(code)
+    reveal = timedelta(minutes=current_app.config["FEEDBACK_STATUS_REVEAL_MINUTES"])
+    return proved is not None and time.time() - proved < reveal.total_seconds()
 
 
 @bp.get("/received")
@@ -145,32 +173,50 @@ def show_received():
     code, created = session.get("feedback_new") or (None, None)
     if code is None:
         return redirect(url_for("feedback.new_feedback"), 303)
-    return render("feedback/received.html", code=code, created=created)
+    return render("feedback/received.html", code=code, created=created,
+                  feedback=services.by_code(code))
 
 
 @bp.get("/<code>")
 def show_status(code: str):
     code = code.strip().upper()[:16]
-    feedback = services.by_code(code) if code in session.get(SEEN_KEY, []) else None
+    feedback = services.by_code(code) if _may_read(code) else None
     if feedback is None:
         return render("feedback/status.html", form=StatusForm(), code=code, feedback=None)
-    return render("feedback/status.html", form=None, code=code, feedback=feedback)
+    return render("feedback/status.html", form=None, code=code, feedback=feedback,
+                  now=utcnow())
 
 
 @bp.post("/<code>")
 def post_status(code: str):
     code = code.strip().upper()[:16]
     form = StatusForm()
-    if _rate_limited("status", "FEEDBACK_STATUS_RATE_LIMIT"):
+    # Failed look-ups are counted per address and per tracking code (a guess at one
+    # code's birth date from many addresses meets the second). Each attempt is counted
+    # first, so that concurrent guesses are counted one after the other; a successful one
+    # is then rolled back: the citizens who share an address and read their own status
+    # are not counted against each other.
+    if db.engine.dialect.name == "sqlite":
+        db.session.commit()
+    config = current_app.config
+    allowed = [services.hit(f"status:{_client()}", config["FEEDBACK_STATUS_RATE_LIMIT"],
+                            _window()),
+               services.hit(f"status-code:{code}", config["FEEDBACK_STATUS_CODE_RATE_LIMIT"],
+                            _window())]
+    if not all(allowed):
+        db.session.commit()
         return render("feedback/status.html", status=429, form=form, code=code,
                       feedback=None, rate_limited=True)
     if not form.validate_on_submit():
+        db.session.commit()
         return render("feedback/status.html", status=422, form=form, code=code, feedback=None)
     feedback = services.by_code(code)
     if not services.verify_citizen(feedback, form.phone.data, form.birth_date.data):
+        db.session.commit()
         # One message whether the code exists or not: nothing is revealed.
         return render("feedback/status.html", status=422, form=form, code=code, feedback=None,
                       mismatch=True)
+    db.session.rollback()  # a successful look-up is not counted
     _remember(code)
     return redirect(url_for("feedback.show_status", code=code), 303)
 

@@ -20,12 +20,14 @@ row (target ``health_station``); administrators may change any row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.areas.models import Area, AreaKind, Site
+from portal.areas.models import Area, AreaKind, Site, SiteLevel
 from portal.audit import services as audit
 from portal.auth.models import Role, User
 from portal.extensions import db
@@ -46,7 +48,10 @@ FALLBACK_NOTES = {
     "no_commune": _l("no commune named: sent to the province"),
     "no_district_centre": _l("the district has no health centre: sent to the province"),
     "no_province": _l("no province named: sent to the common pool"),
+    # Followed by "|" and the keys of the units passed over (see ``staffed_or_above``).
+    "no_account": _l("no active account at %(units)s: sent to the unit above"),
 }
+NO_ACCOUNT = "no_account"
 
 
 @dataclass(frozen=True)
@@ -70,13 +75,23 @@ class Unit:
         kind = getattr(self.kind, "value", self.kind)
         return f"{kind}:{self.area_id or ''}:{self.site_id or ''}"
 
+    @classmethod
+    def from_key(cls, key: str) -> Unit | None:
+        """``health_station:12:`` back into its unit; None for anything else."""
+        try:
+            kind, area_id, site_id = key.split(":")
+            return cls(UnitKind(kind), int(area_id) if area_id else None,
+                       int(site_id) if site_id else None)
+        except ValueError:
+            return None
+
 
 @dataclass(frozen=True)
 class Decision:
     precision: Precision
     unit: Unit
     rule_id: int | None
-    note: str  # a FALLBACK_NOTES key, or ""
+    note: str  # FALLBACK_NOTES keys joined by ";" (no_account with "|" unit keys), or ""
 
 
 def precision_of(place: Place) -> Precision:
@@ -107,15 +122,101 @@ def rule_for(precision: Precision, province_id: int | None) -> RoutingRule | Non
     return own[0] if own else (rules[0] if rules else None)
 
 
+def unit_for_account(role: Role, area_kind: AreaKind | None, area_id: int | None,
+                     site_id: int | None) -> Unit | None:
+    """The unit whose complaints an account answers (None: it answers none). The one rule,
+    used for the queue (``permissions.unit_of``) and for which units are staffed."""
+    if role == Role.VACCINATION_SITE and site_id is not None:
+        return Unit(UnitKind.SITE, site_id=site_id)
+    if role == Role.HEALTH_STATION and area_kind == AreaKind.COMMUNE:
+        return Unit(UnitKind.HEALTH_STATION, area_id)
+    if role == Role.HEALTH_AUTHORITY and area_kind == AreaKind.DISTRICT:
+        return Unit(UnitKind.DISTRICT_CENTRE, area_id)
+    if role == Role.HEALTH_AUTHORITY and area_kind == AreaKind.PROVINCE:
+        return Unit(UnitKind.PROVINCE, area_id)
+    if role == Role.ADMIN:
+        return Unit(UnitKind.POOL)
+    return None
+
+
+def staffed(units: Iterable[Unit]) -> set[str]:
+    """The keys of those units someone can log in to answer: an active account works there.
+    One query for all of them. The common pool is always staffed (administrators)."""
+    units = list(units)
+    keys = {u.key for u in units if u.kind == UnitKind.POOL}
+    area_ids = {u.area_id for u in units if u.kind != UnitKind.SITE and u.area_id}
+    site_ids = {u.site_id for u in units if u.kind == UnitKind.SITE and u.site_id}
+    clauses = []
+    if area_ids:
+        clauses.append(sa.and_(User.role.in_([Role.HEALTH_STATION, Role.HEALTH_AUTHORITY]),
+                               User.area_id.in_(area_ids)))
+    if site_ids:
+        clauses.append(sa.and_(User.role == Role.VACCINATION_SITE, User.site_id.in_(site_ids)))
+    if clauses:
+        rows = db.session.execute(sa.select(User.role, Area.kind, User.area_id, User.site_id)
+                                  .join(Area, Area.id == User.area_id)
+                                  .where(User.active, sa.or_(*clauses)).distinct())
+        for role, area_kind, area_id, site_id in rows:
+            unit = unit_for_account(role, area_kind, area_id, site_id)
+            if unit is not None:
+                keys.add(unit.key)
+    return keys & {u.key for u in units}
+
+
 def has_district_centre(district: Area) -> bool:
     """A legacy district has a health centre when a health-authority account works there."""
-    return bool(db.session.scalar(
-        sa.select(sa.func.count()).select_from(User).where(
-            User.area_id == district.id, User.role == Role.HEALTH_AUTHORITY, User.active)
-    ))
+    unit = Unit(UnitKind.DISTRICT_CENTRE, district.id)
+    return unit.key in staffed([unit])
+
+
+def units_above(unit: Unit) -> list[Unit]:
+    """Where a complaint goes when ``unit`` has nobody to answer it, nearest first: a
+    commune-level or private site's health station, then the province, then the pool."""
+    chain: list[Unit] = []
+    province_id = None
+    if unit.kind == UnitKind.SITE and unit.site_id is not None:
+        site = db.session.get(Site, unit.site_id)
+        if site is not None:
+            if site.level in (SiteLevel.COMMUNE, SiteLevel.PRIVATE):
+                chain.append(Unit(UnitKind.HEALTH_STATION, site.commune_id))
+            province_id = site.commune.province_id
+    elif unit.kind in (UnitKind.HEALTH_STATION, UnitKind.DISTRICT_CENTRE) and unit.area_id:
+        area = db.session.get(Area, unit.area_id)
+        province_id = area.province_id if area is not None else None
+    if unit.kind != UnitKind.POOL:
+        if province_id is not None:
+            chain.append(Unit(UnitKind.PROVINCE, province_id))
+        chain.append(Unit(UnitKind.POOL))
+    return chain
+
+
+def staffed_or_above(decision: Decision) -> Decision:
+    """The decision, or — when nobody can log in to its unit — the nearest unit above with
+    an active account, the note naming the units passed over (stored on the complaint)."""
+    candidates = [decision.unit, *units_above(decision.unit)]
+    open_units = staffed(candidates)
+    if decision.unit.key in open_units:
+        return decision
+    passed = []
+    for unit in candidates:
+        if unit.key in open_units:
+            break
+        passed.append(unit)
+    else:  # pragma: no cover - the pool is always staffed
+        unit = Unit(UnitKind.POOL)
+    note = "|".join([NO_ACCOUNT, *(u.key for u in passed)])
+    if decision.note:  # why the rule's unit was not taken first, then why not the next
+        note = f"{decision.note};{note}"
+    return Decision(decision.precision, unit, decision.rule_id, note[:300])
 
 
 def route(place: Place) -> Decision:
+    """The unit that answers a complaint about this place, by the rules; a unit nobody
+    can log in to is passed over for the one above (``staffed_or_above``)."""
+    return staffed_or_above(_by_rule(place))
+
+
+def _by_rule(place: Place) -> Decision:
     precision = precision_of(place)
     commune = place.commune or (place.site.commune if place.site is not None else None)
     province_id = (place.province.id if place.province is not None
@@ -156,11 +257,56 @@ def rules_for_province(province_id: int | None) -> list[RoutingRule]:
                                                       RoutingRule.id)))
 
 
+# The units a complaint named at each precision can reach: the place it names must say
+# which one (a complaint naming only a province names no site, no station).
+REACHABLE = {
+    Precision.SITE: {UnitKind.SITE, UnitKind.HEALTH_STATION, UnitKind.PROVINCE, UnitKind.POOL},
+    Precision.COMMUNE: {UnitKind.HEALTH_STATION, UnitKind.PROVINCE, UnitKind.POOL},
+    Precision.DISTRICT: {UnitKind.DISTRICT_CENTRE, UnitKind.PROVINCE, UnitKind.POOL},
+    Precision.PROVINCE: {UnitKind.PROVINCE, UnitKind.POOL},
+    Precision.NONE: {UnitKind.POOL},
+}
+
+
+class RuleError(ValueError):
+    """A rule that cannot be applied; ``field`` is the form field the message belongs to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def rule_error(precision: Precision, province: Area | None, target: UnitKind) -> RuleError | None:
+    """Why a rule makes no sense, or None: its unit must be one the named place identifies,
+    and a province's own rule must keep its complaints inside the province."""
+    from portal.feedback.display import precision_label, unit_kind_label  # display imports us
+
+    if province is not None and precision == Precision.NONE:
+        return RuleError("precision", _(
+            "Complaints without a usable place belong to no province: only the national rule "
+            "applies to them."))
+    if target not in REACHABLE[precision]:
+        return RuleError("target", _(
+            "A complaint naming its place at the level “%(place)s” cannot go to a unit of "
+            "the kind “%(unit)s”: the place named does not say which one.",
+            place=precision_label(precision), unit=unit_kind_label(target)))
+    if province is not None and target == UnitKind.POOL:
+        return RuleError("target", _(
+            "The common pool serves the whole country: a province's own rule sends its "
+            "complaints to a unit of %(name)s.", name=province.name))
+    return None
+
+
 def set_rule(precision: Precision, province: Area | None, target: UnitKind, reason: str,
              actor: User) -> RoutingRule:
-    """Change a rule (a province's own row is created on first change); audited with why."""
+    """Change a rule (a province's own row is created on first change); audited with why.
+    A rule that makes no sense raises ``RuleError``."""
     if province is not None and province.kind != AreaKind.PROVINCE:
         raise ValueError("not a province")
+    error = rule_error(precision, province, target)
+    if error is not None:
+        raise error
     rule = db.session.scalar(sa.select(RoutingRule).where(
         RoutingRule.precision == precision,
         RoutingRule.province_id == province.id if province is not None

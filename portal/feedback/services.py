@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.feedback import clock
 from portal.feedback.models import (
     OPEN_STATUSES,
+    Answer,
     Attachment,
     Escalation,
     Feedback,
@@ -33,7 +34,7 @@ from portal.feedback.models import (
     RateHit,
     UnitKind,
 )
-from portal.feedback.routing import Decision, Place, Unit, route
+from portal.feedback.routing import Decision, Place, Unit, route, staffed
 from portal.models_base import utcnow
 from portal.records.models import Person
 from portal.text import collation_key, fold
@@ -366,20 +367,29 @@ def notification_text(feedback: Feedback) -> str:
             f"với mã phản ánh và số điện thoại hoặc ngày sinh của bạn.")
 
 
-def answer(feedback: Feedback, text: str, actor: User) -> None:
-    """Answer the citizen: the first answer stops the 48-hour clock."""
-    old = {"answer": feedback.answer, "status": feedback.status,
-           "answered_at": feedback.answered_at}
-    feedback.answer = text.strip()
+def _add_answer(feedback: Feedback, text: str, actor: User | None, at: datetime) -> Answer:
+    """A new answer beside the earlier ones, with its own time; the first stops the clock."""
+    added = Answer(feedback_id=feedback.id, text=text.strip(), answered_at=at,
+                   author_id=actor.id if actor is not None else None)
+    feedback.answers.append(added)
     if feedback.answered_at is None:
-        feedback.answered_at = utcnow()
+        feedback.answered_at = at
+    return added
+
+
+def answer(feedback: Feedback, text: str, actor: User) -> None:
+    """Answer the citizen: every answer is kept with its own time, shown in order; the
+    first answer stops the 48-hour clock."""
+    old = {"status": feedback.status, "answered_at": feedback.answered_at}
+    added = _add_answer(feedback, text, actor, utcnow())
     if feedback.status in OPEN_STATUSES:
         feedback.status = FeedbackStatus.ANSWERED
     db.session.flush()
     _notify(feedback, notification_text(feedback))
-    audit.record("feedback.answer", "feedback", feedback.code, audit.diff(old, {
-        "answer": feedback.answer, "status": feedback.status,
-        "answered_at": feedback.answered_at}), actor=actor)
+    audit.record("feedback.answer", "feedback", feedback.code, {
+        "answer": [None, added.text], "answer_number": [None, len(feedback.answers)],
+        **audit.diff(old, {"status": feedback.status, "answered_at": feedback.answered_at})},
+        actor=actor)
 
 
 def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) -> None:
@@ -392,9 +402,8 @@ def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) 
     feedback.close_reason = reason.strip()
     feedback.closed_at = utcnow()
     if feedback.answered_at is None:
-        feedback.answered_at = feedback.closed_at
-        if not feedback.answer:
-            feedback.answer = feedback.close_reason
+        # Closed without an answer: the reason is the answer the citizen reads.
+        _add_answer(feedback, feedback.close_reason, actor, feedback.closed_at)
         _notify(feedback, notification_text(feedback))
     db.session.flush()
     audit.record(f"feedback.{status.value}", "feedback", feedback.code, audit.diff(old, {
@@ -403,9 +412,16 @@ def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) 
         reason=feedback.close_reason, actor=actor)
 
 
+class UnitWithoutAccount(ValueError):
+    """Nobody can log in to the unit: a complaint sent there would sit unseen."""
+
+
 def reassign(feedback: Feedback, unit: Unit, reason: str, actor: User) -> None:
     """A health authority moves a complaint to another unit (delegates it down, takes it
-    up, or triages it out of the pool); the clock keeps running."""
+    up, or triages it out of the pool); the clock keeps running. Only to a unit with an
+    active account (``UnitWithoutAccount`` otherwise)."""
+    if unit.key not in staffed([unit]):
+        raise UnitWithoutAccount(unit.key)
     old = {"unit_kind": feedback.unit_kind, "unit_area_id": feedback.unit_area_id,
            "unit_site_id": feedback.unit_site_id, "province_id": feedback.province_id}
     feedback.unit_kind = unit.kind
@@ -432,8 +448,9 @@ def province_of(unit: Unit) -> int | None:
     return None
 
 
-def units_in_province(province: Area) -> list[tuple[Unit, str]]:
-    """The units a province authority may assign to, with their names: itself, its legacy
+def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
+    """The units of a province a complaint may be sent to, with their names and whether
+    someone can log in to answer there (an active account): itself, its legacy
     districts, its communes' health stations and its sites."""
     from portal.feedback.display import named
 
@@ -451,7 +468,8 @@ def units_in_province(province: Area) -> list[tuple[Unit, str]]:
         Area.province_id == province.id, Site.active).order_by(Site.name))
     units.extend((Unit(UnitKind.SITE, site_id=site_id), named(UnitKind.SITE, name))
                  for site_id, name in sites)
-    return units
+    open_units = staffed(u for u, _name in units)
+    return [(unit, name, unit.key in open_units) for unit, name in units]
 
 
 # --- escalation --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from portal.api.models import ApiClient
 from portal.api.services import create_client, token_hash
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback.models import Feedback
 from tests.conftest import CAO_BANG, HANOI, OWN
@@ -52,7 +53,8 @@ def test_a_token_is_required(client, token):
     assert client.get("/api/v1/openapi.json").status_code == 200
 
 
-def test_submission_returns_the_code_and_the_routing(client, token):
+def test_submission_returns_the_code_and_the_routing(client, token, make_user):
+    make_user(Role.HEALTH_AUTHORITY, HANOI)  # someone answers for the province
     response = call(client, token)
     assert response.status_code == 201
     data = response.get_json()

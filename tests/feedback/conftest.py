@@ -6,9 +6,11 @@ from datetime import date
 
 import pytest
 
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.models import FeedbackKind
+from tests.conftest import CAO_BANG, HANOI, OWN
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -27,6 +29,18 @@ def submission(**kw) -> services.Submission:
         **kw,
     }
     return services.Submission(**values)
+
+
+@pytest.fixture(autouse=True)
+def province_authorities(app, make_user):
+    """Each test province has a health authority someone can log in to, as every real one
+    does, and OWN's health station has an account: complaints routed there stay there
+    (a unit without one passes them to the unit above, issue 13 item 8; its tests
+    deactivate these accounts)."""
+    users = {code: make_user(Role.HEALTH_AUTHORITY, code, username=f"authority.{code}")
+             for code in (HANOI, CAO_BANG)}
+    users[OWN] = make_user(Role.HEALTH_STATION, OWN, username=f"station.{OWN}")
+    return users
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -33,13 +34,13 @@ def test_due_is_received_plus_48_hours_and_the_states_follow(file_feedback):
         assert clock.state(feedback) == ClockState.ON_TIME
     with _at(36):
         assert clock.state(feedback) == ClockState.AT_RISK
-        assert clock.hours_left_text(clock.time_left(feedback)) == "12 h 00 min"
+        assert clock.time_left_text(clock.time_left(feedback)) == "còn 12 giờ"
     with _at(47.99):
         assert clock.state(feedback) == ClockState.AT_RISK
     with _at(48):
         assert clock.state(feedback) == ClockState.OVERDUE
     with _at(50.5):
-        assert clock.hours_left_text(clock.time_left(feedback)) == "-2 h 30 min"
+        assert clock.time_left_text(clock.time_left(feedback)) == "quá hạn 2 giờ 30 phút"
 
 
 def test_the_queue_shows_time_left_and_marks(client, login_as, file_feedback, area):
@@ -52,7 +53,7 @@ def test_the_queue_shows_time_left_and_marks(client, login_as, file_feedback, ar
         page = client.get("/feedback/queue").get_data(as_text=True)
         assert page.index(late.code) < page.index(soon.code)  # by time left
         assert "Quá hạn" in page and "Sắp hết hạn" in page
-        assert "-1 h 00 min" in page and "39 h 00 min" in page
+        assert "quá hạn 1 giờ" in page and "còn 39 giờ" in page
         overdue = client.get("/feedback/queue?state=overdue").get_data(as_text=True)
         assert late.code in overdue and soon.code not in overdue
         at_risk = client.get("/feedback/queue?state=at_risk").get_data(as_text=True)
@@ -66,6 +67,7 @@ def test_the_queue_shows_time_left_and_marks(client, login_as, file_feedback, ar
 def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area, make_user):
     authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
     site = make_site(OWN, SiteLevel.COMMUNE)
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
     with _at(0):
         at_site = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
                                 dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())
@@ -103,8 +105,9 @@ def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area,
 
 
 def test_an_escalated_complaint_shows_in_the_parent_queue(client, login_as, file_feedback,
-                                                           make_site):
+                                                           make_site, make_user):
     site = make_site(OWN, SiteLevel.COMMUNE)
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
     with _at(0):
         feedback = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
                                  dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())
@@ -133,3 +136,25 @@ def test_response_figures_per_unit(file_feedback, make_user, area):
     assert (hanoi.received, hanoi.answered, hanoi.answered_in_time) == (4, 3, 2)
     assert hanoi.median_hours == 10
     assert hanoi.share_in_time == 0.5  # the unanswered overdue one counts against
+
+
+def test_times_left_are_in_vietnamese_words_everywhere(client, login_as, file_feedback):
+    """Issue 13 (smaller ones): "47 h 52 min" / "-3 h 01 min" become "còn 47 giờ 52 phút" /
+    "quá hạn 3 giờ 1 phút" on the queue, the complaint's page and the exports."""
+    with _at(0):
+        late = file_feedback(province_code=HANOI, description="Phản ánh cũ về mũi tiêm số hai.")
+    with _at(0.5):
+        fresh = file_feedback(province_code=HANOI, description="Phản ánh mới về mũi tiêm.")
+    with _at(48 + 3 + 1 / 60 + 1 / 3600):
+        assert clock.time_left_text(clock.time_left(late)) == "quá hạn 3 giờ 1 phút"
+        assert clock.time_left_text(clock.time_left(fresh)) == "quá hạn 2 giờ 31 phút"
+    with _at(0.5 + 1 / 60 + 8 / 60):
+        assert clock.time_left_text(clock.time_left(fresh)) == "còn 47 giờ 51 phút"
+        assert clock.time_left_text(timedelta(minutes=5)) == "còn 5 phút"
+        login_as(Role.HEALTH_AUTHORITY, HANOI)
+        queue = client.get("/feedback/queue").get_data(as_text=True)
+        detail = client.get(f"/feedback/queue/{fresh.id}").get_data(as_text=True)
+        csv = client.get("/feedback/queue/export.csv").get_data(as_text=True)
+        for text in (queue, detail, csv):
+            assert "còn 47 giờ 51 phút" in text
+            assert re.search(r"\d+ h \d+ min", text) is None

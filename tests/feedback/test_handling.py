@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from portal.areas.models import SiteLevel
 from portal.audit.models import AuditEvent
@@ -13,7 +14,7 @@ from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback.models import FeedbackStatus, Notification, UnitKind
 from portal.feedback.services import deliver_pending
-from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
+from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token, login
 
 
 @pytest.fixture
@@ -48,15 +49,16 @@ def test_who_sees_and_opens_a_complaint(client, login_as, at_station, role, area
     assert detail.status_code == (200 if sees else 404)
 
 
-def test_site_staff_see_their_site_only(client, login_as, file_feedback, make_site):
+def test_site_staff_see_their_site_only(client, login_as, file_feedback, make_site, make_user):
     site = make_site(OWN, SiteLevel.COMMUNE)
     other = make_site(OWN, SiteLevel.COMMUNE)
+    staff = make_user(Role.VACCINATION_SITE, OWN, site=site)
     feedback = file_feedback(province_code=HANOI, site_code=site.code, dose_number=1,
                              vaccinated_on=date(2021, 8, 1))
     login_as(Role.VACCINATION_SITE, OWN, site=other)
     assert client.get(f"/feedback/queue/{feedback.id}").status_code == 404
     client.post("/logout", data={"csrf_token": csrf_token(client, "/feedback/queue")})
-    login_as(Role.VACCINATION_SITE, OWN, site=site)
+    login(client, staff.username)
     assert feedback.code in client.get("/feedback/queue").get_data(as_text=True)
 
 
@@ -212,10 +214,12 @@ def test_the_queue_reads_its_units_names_at_once(client, login_as, file_feedback
     one_unit = statements_during(lambda: client.get("/feedback/queue?scope=province"))
     routing.set_rule(routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION,
                      "Ủy quyền", make_user(Role.HEALTH_AUTHORITY, HANOI))
+    make_user(Role.HEALTH_STATION, NEIGHBOUR)
     for n, commune in enumerate((OWN, NEIGHBOUR)):
         file_feedback(province_code=HANOI, commune_code=commune,
                       description=f"Phản ánh số {n} về mũi tiêm.")
         site = make_site(commune, name=f"Điểm tiêm {commune}")
+        make_user(Role.VACCINATION_SITE, commune, site=site)
         file_feedback(province_code=HANOI, site_code=site.code, dose_number=1,
                       vaccinated_on=date(2021, 8, 1), description=f"Phản ánh {n} tại điểm.")
     page: list[str] = []
@@ -243,3 +247,42 @@ def test_routing_rules_page(client, login_as, area):
                                                 "reason": "Ủy quyền cho trạm",
                                                 "csrf_token": token}).status_code == 303
     assert "Thành phố Hà Nội" in client.get("/feedback/rules").get_data(as_text=True)
+
+
+def test_a_second_answer_is_kept_beside_the_first_with_its_own_time(client, login_as,
+                                                                     at_station, app):
+    """Issue 13 (smaller ones): a second answer used to replace the first and take its
+    time. Both are kept, each with its own time, shown in order to staff, citizen and API;
+    the 48-hour clock stopped at the first."""
+    url = f"/feedback/queue/{at_station.id}"
+    first_at = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    with time_machine.travel(first_at, tick=False):
+        login_as(Role.HEALTH_STATION, OWN)  # a login session lasts 8 hours
+        token = csrf_token(client, url)
+        client.post(f"{url}/answer", data={"answer": "Đang kiểm tra hồ sơ.", "csrf_token": token})
+    with time_machine.travel(first_at + timedelta(hours=5), tick=False):
+        client.post(f"{url}/answer", data={"answer": "Đã bổ sung mũi 2.", "csrf_token": token})
+        staff = client.get(url).get_data(as_text=True)
+    db.session.expire_all()
+    assert [(a.text, a.answered_at) for a in at_station.answers] == [
+        ("Đang kiểm tra hồ sơ.", first_at.replace(tzinfo=None)),
+        ("Đã bổ sung mũi 2.", (first_at + timedelta(hours=5)).replace(tzinfo=None))]
+    assert at_station.answered_at == first_at.replace(tzinfo=None)  # the clock stopped
+    assert staff.index("Đang kiểm tra hồ sơ.") < staff.index("Đã bổ sung mũi 2.")
+    assert "02/03/2026 10:00:00" in staff and "02/03/2026 15:00:00" in staff
+    citizen = app.test_client()
+    citizen_token = csrf_token(citizen, f"/feedback/{at_station.code}")
+    citizen.post(f"/feedback/{at_station.code}", data={"phone": "0912345678",
+                                                      "csrf_token": citizen_token})
+    status = citizen.get(f"/feedback/{at_station.code}").get_data(as_text=True)
+    assert status.count('data-testid="answer-item"') == 2
+    assert status.index("02/03/2026 10:00") < status.index("Đang kiểm tra hồ sơ.") < \
+        status.index("02/03/2026 15:00") < status.index("Đã bổ sung mũi 2.")
+    events = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.answer").order_by(AuditEvent.seq)).all()
+    assert [e.changes["answer"] for e in events] == [[None, "Đang kiểm tra hồ sơ."],
+                                                     [None, "Đã bổ sung mũi 2."]]
+    from portal.api.services import status_json
+
+    assert [a["text"] for a in status_json(at_station)["answers"]] == [
+        "Đang kiểm tra hồ sơ.", "Đã bổ sung mũi 2."]

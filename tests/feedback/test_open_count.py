@@ -30,6 +30,7 @@ def test_the_counter_follows_every_change(file_feedback, area, make_user):
     authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
     routing.set_rule(routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION,
                      "Ủy quyền", authority)
+    make_user(Role.HEALTH_STATION, NEIGHBOUR)
     at_own = [file_feedback(province_code=HANOI, commune_code=OWN,
                             description=f"Phản ánh số {n} về mũi tiêm.") for n in range(3)]
     at_neighbour = file_feedback(province_code=HANOI, commune_code=NEIGHBOUR)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
+from portal.auth.models import Role
 from portal.extensions import db
-from portal.feedback.models import Attachment, Feedback, UnitKind
+from portal.feedback.models import Attachment, Feedback, RateHit, UnitKind
 from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OWN, csrf_token
 from tests.feedback.conftest import EXE, JPEG, PDF, PNG
 
@@ -214,3 +217,115 @@ def test_status_lookups_are_rate_limited(app, client, monkeypatch):
     right = browser.post(f"/feedback/{code}", data={"phone": "0912345678",
                                                     "csrf_token": token})
     assert right.status_code == 429
+
+
+def test_only_accepted_complaints_count_towards_the_address_limit(app, client, monkeypatch):
+    """Issue 13, item 20: refused forms do not use up the address's complaints (many
+    citizens share a mobile network's address); they have their own, more generous
+    counter, which slows repeated failures down without blocking valid complaints."""
+    monkeypatch.setitem(app.config, "FEEDBACK_RATE_LIMIT", 3)
+    monkeypatch.setitem(app.config, "FEEDBACK_FAILURE_LIMIT", 5)
+    for _ in range(5):
+        assert post(client, birth_date="1990-05-17").status_code == 422
+    too_many = post(client, birth_date="1990-05-17")
+    assert too_many.status_code == 429
+    assert 'data-testid="too-many-failures"' in too_many.get_data(as_text=True)
+    assert "chờ 10 phút" in too_many.get_data(as_text=True)
+    for n in range(3):  # valid complaints still go through
+        assert post(client, description=f"Phản ánh thứ {n} về mũi tiêm.").status_code == 303
+    replay = post(client, description="Phản ánh thứ 0 về mũi tiêm.")
+    assert replay.status_code == 303  # the first again, not a new complaint
+    refused = post(client, description="Phản ánh thứ tư về mũi tiêm.")
+    assert refused.status_code == 429
+    assert 'data-testid="rate-limited"' in refused.get_data(as_text=True)
+    assert count() == 3
+    counters = dict(db.session.execute(sa.select(RateHit.key, RateHit.count)).all())
+    assert counters == {"feedback:127.0.0.1": 3, "feedback-refused:127.0.0.1": 6}
+
+
+def test_status_look_ups_are_limited_per_code_and_count_only_failures(app, client,
+                                                                       monkeypatch):
+    """Issue 13, item 20: failed look-ups of one tracking code are limited whatever the
+    address they come from; citizens reading their own status are not counted."""
+    monkeypatch.setitem(app.config, "FEEDBACK_STATUS_CODE_RATE_LIMIT", 2)
+    code = _file(client)
+    for n in range(5):  # the owner looks again and again: never refused
+        browser = app.test_client()
+        token = csrf_token(browser, f"/feedback/{code}")
+        assert browser.post(f"/feedback/{code}", data={
+            "phone": "0912345678", "csrf_token": token}).status_code == 303, n
+    for n in range(2):
+        browser = app.test_client()
+        token = csrf_token(browser, f"/feedback/{code}")
+        assert browser.post(f"/feedback/{code}", data={
+            "birth_date": f"0{n + 1}/01/1990", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}).status_code == 422
+    guess = app.test_client()
+    token = csrf_token(guess, f"/feedback/{code}")
+    refused = guess.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token},
+                         environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert refused.status_code == 429
+    # Another code from the same addresses is not affected.
+    other = guess.post("/feedback/PA2222222222", data={"phone": "0912345678",
+                                                       "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 422
+
+
+def test_the_status_is_asked_for_again_after_a_few_minutes(app, client, monkeypatch):
+    """Issue 13, item 21: on a shared phone the status does not stay open for the whole
+    browser session: after FEEDBACK_STATUS_REVEAL_MINUTES the phone or birth date is asked
+    again."""
+    monkeypatch.setitem(app.config, "FEEDBACK_STATUS_REVEAL_MINUTES", 10)
+    with time_machine.travel(datetime(2026, 3, 2, 1, 0, tzinfo=UTC), tick=False):
+        code = _file(client)
+        assert 'data-testid="status"' in client.get(f"/feedback/{code}").get_data(as_text=True)
+    with time_machine.travel(datetime(2026, 3, 2, 1, 9, tzinfo=UTC), tick=False):
+        assert 'data-testid="status"' in client.get(f"/feedback/{code}").get_data(as_text=True)
+    with time_machine.travel(datetime(2026, 3, 2, 1, 11, tzinfo=UTC), tick=False):
+        page = client.get(f"/feedback/{code}").get_data(as_text=True)
+        assert 'data-testid="status"' not in page and 'name="phone"' in page
+        token = csrf_token(client, f"/feedback/{code}")
+        client.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token})
+        assert 'data-testid="status"' in client.get(f"/feedback/{code}").get_data(as_text=True)
+
+
+def test_the_citizen_reads_who_answers_by_when_and_whether_it_is_late(
+        app, client, make_site, make_user, area):
+    """Issue 13, item 21: the received page names the unit and the deadline in Vietnam
+    time; the form says that a site with dose details goes straight to the site; the
+    status of an overdue complaint says it is late and that it was escalated; the common
+    pool is explained, not named "Kho chung"."""
+    from portal.feedback import services
+
+    form = client.get("/feedback/new").get_data(as_text=True)
+    assert "phản ánh sẽ được gửi thẳng đến cơ sở tiêm đó" in form
+    site = make_site(OWN, name="Điểm tiêm Ba Đình")
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
+    t0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
+    with time_machine.travel(t0, tick=False):
+        assert post(client, site=site.code, dose_number="2",
+                    vaccinated_on="01/09/2021").status_code == 303
+        received = client.get("/feedback/received").get_data(as_text=True)
+    assert 'data-testid="unit">Điểm tiêm Ba Đình<' in received
+    assert "04/03/2026 08:00 (giờ Việt Nam)" in received
+    code = db.session.scalars(sa.select(Feedback.code)).one()
+    with time_machine.travel(t0 + timedelta(minutes=5), tick=False):
+        page = client.get(f"/feedback/{code}").get_data(as_text=True)
+    assert "Đang chờ Điểm tiêm Ba Đình trả lời, hạn trả lời 04/03/2026 08:00" in page
+    assert "còn 47 giờ 55 phút" in page
+    with time_machine.travel(t0 + timedelta(hours=51, minutes=1), tick=False):
+        services.escalate_overdue()
+        db.session.commit()
+        browser = app.test_client()
+        token = csrf_token(browser, f"/feedback/{code}")
+        browser.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token})
+        late = browser.get(f"/feedback/{code}").get_data(as_text=True)
+    assert "chưa được trả lời đúng hạn" in late and "quá hạn 3 giờ 1 phút" in late
+    assert "chuyển thêm lên Sở Y tế Thành phố Hà Nội, Trạm Y tế Phường Ba Đình" in late
+
+    pool = app.test_client()
+    post(pool, province="", commune="", description="Không nhớ nơi tiêm, hồ sơ bị thiếu.")
+    pool_page = pool.get("/feedback/received").get_data(as_text=True)
+    assert "Kho chung" not in pool_page
+    assert "cơ quan y tế xem các phản ánh chưa rõ nơi tiêm" in pool_page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -15,7 +16,7 @@ from portal.extensions import db
 from portal.feedback import routing, services
 from portal.feedback.models import Precision, UnitKind
 from portal.feedback.routing import Unit
-from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OWN
+from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OWN, csrf_token
 from tests.feedback.conftest import submission
 
 
@@ -30,8 +31,9 @@ def test_the_national_table_is_seeded_readably(app):
     }
 
 
-def test_site_and_dose_details_go_to_the_site(file_feedback, make_site):
+def test_site_and_dose_details_go_to_the_site(file_feedback, make_site, make_user):
     site = make_site(OWN)
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
     feedback = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
                              dose_number=2, vaccinated_on=date(2021, 9, 1))
     assert feedback.precision == Precision.SITE
@@ -136,6 +138,7 @@ def test_reassignment_with_a_reason_is_audited(file_feedback, area, make_user, m
     authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
     feedback = file_feedback(province_code=HANOI, commune_code=OWN)
     site = make_site(OWN, SiteLevel.COMMUNE)
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
     services.reassign(feedback, Unit(UnitKind.SITE, site_id=site.id), "Điểm tiêm xử lý",
                       authority)
     db.session.commit()
@@ -145,3 +148,120 @@ def test_reassignment_with_a_reason_is_audited(file_feedback, area, make_user, m
     assert event.reason == "Điểm tiêm xử lý"
     assert event.changes["unit_kind"] == ["province", "site"]
     assert event.actor_id == authority.id
+
+
+def test_a_rule_pointing_to_a_unit_without_an_account_falls_back_to_the_unit_above(
+        client, login_as, file_feedback, area, make_user, make_site, province_authorities):
+    """Issue 13, item 8: a delegation rule routing to a health station nobody can log in
+    to sends the complaint to the province instead, and the routing record says so; a
+    commune site without an account passes it to its commune's station; a province
+    without one to the common pool."""
+    authority = province_authorities[HANOI]
+    routing.set_rule(Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION, "Ủy quyền",
+                     authority)
+    staffed = file_feedback(province_code=HANOI, commune_code=OWN)
+    assert (staffed.unit_kind, staffed.unit_area_id) == (UnitKind.HEALTH_STATION, area(OWN).id)
+    assert staffed.routing_note == ""
+    unstaffed = file_feedback(province_code=HANOI, commune_code=NEIGHBOUR)
+    assert (unstaffed.unit_kind, unstaffed.unit_area_id) == (UnitKind.PROVINCE, area(HANOI).id)
+    assert unstaffed.routing_note == f"no_account|health_station:{area(NEIGHBOUR).id}:"
+    event = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.route", AuditEvent.entity_id == unstaffed.code)).one()
+    assert event.changes["fallback"] == [None, unstaffed.routing_note]
+    assert event.changes["unit_kind"] == [None, "province"]
+
+    site = make_site(OWN, SiteLevel.COMMUNE, name="Điểm tiêm không tài khoản")
+    at_site = file_feedback(province_code=HANOI, site_code=site.code, dose_number=1,
+                            vaccinated_on=date(2021, 8, 1))
+    assert (at_site.unit_kind, at_site.unit_area_id) == (UnitKind.HEALTH_STATION, area(OWN).id)
+    assert at_site.routing_note == f"no_account|site::{site.id}"
+
+    province_authorities[CAO_BANG].active = False
+    db.session.commit()
+    orphan = file_feedback(province_code=CAO_BANG)
+    assert orphan.unit_kind == UnitKind.POOL
+    assert orphan.routing_note == f"no_account|province:{area(CAO_BANG).id}:"
+
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    page = client.get(f"/feedback/queue/{unstaffed.id}").get_data(as_text=True)
+    assert ("chưa có tài khoản đang hoạt động tại Trạm Y tế Phường Ngọc Hà: chuyển lên "
+            "đơn vị cấp trên") in page
+
+
+def test_only_units_with_an_active_account_can_be_chosen_for_reassignment(
+        client, login_as, file_feedback, area, make_site, make_user):
+    """Issue 13, item 8: the reassignment list offers the units someone can log in to;
+    the others are shown disabled with the reason, and a post naming one is refused."""
+    feedback = file_feedback(province_code=HANOI, commune_code=OWN)
+    site = make_site(OWN, SiteLevel.COMMUNE, name="Điểm tiêm có tài khoản")
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
+    closed = make_site(OWN, SiteLevel.COMMUNE, name="Điểm tiêm đã khóa")
+    make_user(Role.VACCINATION_SITE, OWN, site=closed).active = False
+    db.session.commit()
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    page = client.get(f"/feedback/queue/{feedback.id}").get_data(as_text=True)
+    own, neighbour = area(OWN).id, area(NEIGHBOUR).id
+    assert re.search(rf'<option value="health_station:{own}:">Trạm Y tế Phường Ba Đình</option>',
+                     page)
+    assert re.search(rf'<option value="site::{site.id}">Điểm tiêm có tài khoản '
+                     r'\(cơ sở tiêm chủng\)</option>', page)
+    for key, name in ((f"health_station:{neighbour}:", "Trạm Y tế Phường Ngọc Hà"),
+                      (f"site::{closed.id}", r"Điểm tiêm đã khóa \(cơ sở tiêm chủng\)")):
+        assert re.search(rf'<option disabled value="{key}">{name} \(chưa có tài khoản đang '
+                         r'hoạt động\)</option>', page), key
+    assert 'label="Chưa có tài khoản đang hoạt động: không chọn được"' in page
+
+    token = csrf_token(client, f"/feedback/queue/{feedback.id}")
+    refused = client.post(f"/feedback/queue/{feedback.id}/reassign", data={
+        "unit": f"health_station:{neighbour}:", "reason": "Giao trạm", "csrf_token": token})
+    assert refused.status_code == 422
+    assert "chưa có ai đăng nhập được" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert feedback.unit_kind == UnitKind.PROVINCE
+    with pytest.raises(services.UnitWithoutAccount):
+        services.reassign(feedback, Unit(UnitKind.SITE, site_id=closed.id), "x", make_user(
+            Role.HEALTH_AUTHORITY, HANOI))
+    accepted = client.post(f"/feedback/queue/{feedback.id}/reassign", data={
+        "unit": f"site::{site.id}", "reason": "Điểm tiêm xử lý", "csrf_token": token})
+    assert accepted.status_code == 303
+    db.session.expire_all()
+    assert (feedback.unit_kind, feedback.unit_site_id) == (UnitKind.SITE, site.id)
+
+
+@pytest.mark.parametrize("precision, target, field, message", [
+    ("province", "site", "target", "không thể chuyển đến đơn vị loại “Cơ sở tiêm chủng”"),
+    ("commune", "site", "target", "nơi được nêu không cho biết là đơn vị nào"),
+    ("district", "health_station", "target", "mức “quận/huyện (cũ)”"),
+    ("province", "pool", "target", "quy tắc riêng của tỉnh phải chuyển phản ánh"),
+    ("none", "pool", "precision", "chỉ áp dụng quy tắc toàn quốc"),
+])
+def test_nonsense_routing_rules_are_refused_beside_the_field(client, login_as, precision,
+                                                              target, field, message):
+    """Issue 13 (smaller ones): a rule sending province-only complaints to a site, a site
+    rule for complaints that name no site, or a province's rule sending its complaints out
+    of the province is refused with a Vietnamese message beside the field."""
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    before = routing.rules_for_province(None)
+    token = csrf_token(client, "/feedback/rules")
+    response = client.post("/feedback/rules", data={
+        "precision": precision, "target": target, "reason": "Thử", "csrf_token": token})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert re.search(rf'name="{field}"[^>]*>.*?</select>\s*<div class="invalid-feedback">[^<]*'
+                     rf'{re.escape(message)}', text, re.S), text[-3000:]
+    db.session.expire_all()
+    assert routing.rules_for_province(None) == before
+    assert not db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "feedback.rule")).all()
+
+
+def test_a_sensible_delegation_is_still_accepted(client, login_as, area, make_user):
+    """Issue 13 (smaller ones): the check refuses nonsense only."""
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    token = csrf_token(client, "/feedback/rules")
+    assert client.post("/feedback/rules", data={
+        "precision": "commune", "target": "health_station", "reason": "Ủy quyền",
+        "csrf_token": token}).status_code == 303
+    with pytest.raises(routing.RuleError):  # the service refuses what the form refuses
+        routing.set_rule(Precision.PROVINCE, None, UnitKind.SITE, "x",
+                         make_user(Role.ADMIN, HANOI))
