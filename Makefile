@@ -54,7 +54,7 @@ serve: setup
 	PORTAL_ENV=development $(BIN)/huey_consumer portal.jobs.queue.huey --workers 2 --worker-type thread --quiet & \
 	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	echo "http://$(HOST):$(PORT)"; \
-	PORTAL_ENV=development $(BIN)/gunicorn --workers 1 --threads 4 --no-control-socket --bind $(HOST):$(PORT) wsgi:app
+	PORTAL_ENV=development $(BIN)/gunicorn --workers 1 --threads 4 --bind $(HOST):$(PORT) wsgi:app
 
 test: setup
 	$(BIN)/pytest

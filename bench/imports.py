@@ -58,7 +58,10 @@ def generate(rows: int, log=print) -> Path:
 
     from portal.demo.generator import cccd, vietnamese_name
     from portal.imports.parser import COLUMNS
-    from portal.records.forms import VACCINES
+    # The names of the template's drop-down (the vaccine table of migration 0019).
+    vaccines = ("Comirnaty (Pfizer-BioNTech)", "Vaxzevria (AstraZeneca)", "Spikevax (Moderna)",
+                "Vero Cell (Sinopharm BBIBP-CorV)", "Sputnik V (Gam-COVID-Vac)", "Hayat-Vax",
+                "Abdala", "Jcovden (Janssen)")
 
     path = workbook_path(rows)
     if path.exists():
@@ -77,7 +80,7 @@ def generate(rows: int, log=print) -> Path:
         number = cccd(rng, sex, birth, used)
         first = date(2021, 6, 1) + timedelta(days=rng.randrange(120))
         born: object = birth if n % 2 else birth.strftime("%d/%m/%Y")
-        vaccine = rng.choice(VACCINES)
+        vaccine = rng.choice(vaccines)
         phone = f"09{rng.randrange(10**8):08d}"
         for dose, on in ((1, first), (2, first + timedelta(days=28 + rng.randrange(60)))):
             sheet.append([name, "Nam" if sex == "male" else "Nữ", born, number, "VN",

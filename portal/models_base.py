@@ -16,6 +16,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def today_in_vietnam() -> date:
+    """Today's date in Vietnam: the server runs in UTC, seven hours behind the office."""
+    return datetime.now(VIETNAM).date()
+
+
 def local_midnight_utc(day: date) -> datetime:
     """The start of ``day`` in Vietnam, as a stored (naive UTC) time: the bound of a day
     typed or counted in the office's calendar."""

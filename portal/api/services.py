@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from portal.api.models import ApiClient, IdempotencyRecord
@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.feedback.display import citizen_unit_name
 from portal.feedback.models import Feedback, FeedbackKind
+from portal.records import rules
 
 
 class IdempotencyConflict(Exception):
@@ -64,25 +65,40 @@ def status_json(feedback: Feedback) -> dict[str, Any]:
 
 
 def submission_from(data: dict[str, Any]) -> feedback_services.Submission:
-    """A schema-valid body as a submission (the schema has checked formats already)."""
-    def day(name: str) -> date | None:
-        return date.fromisoformat(data[name]) if data.get(name) else None
+    """A schema-valid body as a submission. The schema checks the JSON's shapes; the
+    person and dose fields then follow ``records.rules``, as the complaint form's do, so
+    both refuse the same values with the same message (422, by field)."""
+    errors: dict[str, str] = {}
 
-    phone = feedback_services.normalise_phone(data["phone"])
-    if phone is None:
-        raise feedback_services.SubmissionError({"phone": "wrong format"})
-    if not data["full_name"].strip() or len(data["description"].strip()) < 10:
-        raise feedback_services.SubmissionError({"description": "too short"})
-    birth = day("birth_date")
-    assert birth is not None
+    def follow(name: str, rule, value: Any) -> Any:
+        if value is None:
+            return None
+        result = rule(value)
+        if rules.refused(result):
+            errors[name] = str(result)
+            return None
+        return result
+
+    full_name = follow("full_name", rules.full_name, data["full_name"])
+    birth = follow("birth_date", lambda v: rules.birth_date(v, full=True), data["birth_date"])
+    phone = follow("phone", rules.phone, data["phone"])
+    found_id = follow("id_number", rules.id_number, data.get("id_number"))
+    dose_number = follow("dose_number", rules.dose_number, data.get("dose_number"))
+    vaccine = follow("vaccine", rules.vaccine, data.get("vaccine"))
+    vaccinated_on = follow("vaccinated_on", rules.vaccination_date, data.get("vaccinated_on"))
+    if phone is None and "phone" not in errors:
+        errors["phone"] = str(_l("Enter your phone number."))
+    if len(data["description"].strip()) < 10:
+        errors["description"] = str(_l("Between 10 and 2000 characters."))
+    if errors:
+        raise feedback_services.SubmissionError(errors)
     return feedback_services.Submission(
-        full_name=data["full_name"], birth_date=birth, phone=phone,
+        full_name=full_name, birth_date=birth[0], phone=phone,
         kind=FeedbackKind(data["kind"]), description=data["description"],
-        id_number=data.get("id_number"), email=data.get("email"),
+        id_number=found_id.number if found_id else None, email=data.get("email"),
         province_code=data.get("province_code"), district_code=data.get("district_code"),
         commune_code=data.get("commune_code"), site_code=data.get("site_code"),
-        dose_number=data.get("dose_number"), vaccine=data.get("vaccine"),
-        vaccinated_on=day("vaccinated_on"))
+        dose_number=dose_number, vaccine=vaccine, vaccinated_on=vaccinated_on)
 
 
 def body_hash(data: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMe
 from portal.dashboard.services import LOCAL
 from portal.extensions import db
 from portal.models_base import local_midnight_utc
-from portal.records.models import Person, PersonStatus
+from portal.records.models import Person, PersonStatus, Vaccine
 from portal.text import collation_key
 
 # A record is clean once it agrees with the register, was vouched for, or is exempt.
@@ -138,13 +138,17 @@ def child_figures(area: Area) -> list[Figures]:
 
 
 def doses_by_vaccine(area: Area) -> list[tuple[str, int]]:
+    """(the vaccine's Vietnamese name, doses) per vaccine code, most given first. The
+    counters are keyed by the dose's code, so one product is one row whatever name it
+    was entered under; a text that is no code (left by migration 0019) shows as written."""
     rows = db.session.execute(
-        sa.select(DoseTally.vaccine, sa.func.sum(DoseTally.n))
+        sa.select(sa.func.coalesce(Vaccine.name, DoseTally.vaccine), sa.func.sum(DoseTally.n))
+        .outerjoin(Vaccine, Vaccine.code == DoseTally.vaccine)
         .where(DoseTally.commune_id.in_(communes_of(area)))
-        .group_by(DoseTally.vaccine)
+        .group_by(DoseTally.vaccine, Vaccine.name)
         .order_by(sa.func.sum(DoseTally.n).desc(), DoseTally.vaccine)
     )
-    return [(vaccine, int(n)) for vaccine, n in rows if n]
+    return [(name, int(n)) for name, n in rows if n]
 
 
 @dataclass

@@ -39,8 +39,10 @@ FOREIGN = [
     ("KR", "Kim Min Jun"), ("CN", "Wang Wei"), ("US", "John Smith"), ("JP", "Sato Haruto"),
     ("FR", "Marie Dubois"), ("LA", "Souk Phommachanh"), ("KH", "Sok Dara"),
 ]  # fmt: skip
+# Codes of the vaccine table (migration 0019): Vaxzevria, Comirnaty, Spikevax, Vero Cell,
+# Sputnik V, Hayat-Vax, Abdala.
 VACCINES = [
-    "AstraZeneca", "Pfizer-BioNTech", "Moderna", "Vero Cell (Sinopharm)", "Sputnik V",
+    "EU/1/21/1529", "EU/1/20/1528", "EU/1/20/1507", "BBIBP-CorV", "Sputnik-V",
     "Hayat-Vax", "Abdala",
 ]  # fmt: skip
 STREETS = ["Phố", "Ngõ", "Đường", "Ngách", "Tổ"]

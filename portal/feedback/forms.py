@@ -1,45 +1,49 @@
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     EmailField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
-    ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.core.forms import PortalForm
 from portal.feedback import services
 from portal.feedback.display import KIND_LABELS
 from portal.feedback.models import FeedbackKind
+from portal.records import rules
+from portal.records.forms import follows, parsed, vaccine_choices
 
 DATE_FORMAT = "%d/%m/%Y"
 # A text box: a browser's date picker would send yyyy-mm-dd, not dd/mm/yyyy.
 DATE_INPUT = {"type": "text", "placeholder": "dd/mm/yyyy", "inputmode": "numeric"}
-BAD_DATE = _l("Enter the date as dd/mm/yyyy.")
 
 
-def _not_future(form, field) -> None:
-    if field.data is not None and (field.data > date.today() or field.data.year < 1900):
-        raise ValidationError(_l("This date is not possible."))
+def _full_birth_date(raw):
+    """The complaint's date of birth is the citizen's key to its status: a whole date."""
+    return rules.birth_date(raw, full=True)
+
+
+def _complaint_id_number(raw):
+    found = rules.id_number(raw)
+    return found if rules.refused(found) else found.number
 
 
 class FeedbackForm(PortalForm):
-    full_name = StringField(_l("Full name"), validators=[
-        DataRequired(_l("Enter your full name.")), Length(max=200)])
-    id_number = StringField(_l("ID number (CCCD/CMND)"), validators=[Optional(), Length(max=20)])
-    birth_date = DateField(_l("Date of birth"), format=DATE_FORMAT, validators=[
-        DataRequired(BAD_DATE), _not_future], render_kw=DATE_INPUT)
+    """Each person and dose field follows ``records.rules``, as every entry point does."""
+
+    full_name = StringField(_l("Full name"), validators=[follows(rules.full_name)])
+    id_number = StringField(_l("ID number (CCCD/CMND)"), validators=[
+        Length(max=20), follows(_complaint_id_number, optional=True)])
+    birth_date = StringField(_l("Date of birth"), validators=[follows(_full_birth_date)],
+                             render_kw=DATE_INPUT)
     phone = StringField(_l("Phone number"), validators=[
-        DataRequired(_l("Enter your phone number.")), Length(max=20)])
+        DataRequired(_l("Enter your phone number.")), Length(max=20), follows(rules.phone)])
     email = EmailField(_l("E-mail (optional)"), validators=[
         Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                              message=_l("This is not an e-mail address.")), Length(max=200)])
@@ -51,41 +55,32 @@ class FeedbackForm(PortalForm):
     district = SelectField(_l("District (old, if your record has one)"), validate_choice=False)
     commune = SelectField(_l("Commune / ward"), validate_choice=False)
     site = SelectField(_l("Vaccination site"), validate_choice=False)
-    dose_number = IntegerField(_l("Dose number"), validators=[
-        Optional(), NumberRange(1, 10, _l("A dose number from 1 to 10."))])
-    vaccine = StringField(_l("Vaccine"), validators=[Optional(), Length(max=80)])
-    vaccinated_on = DateField(_l("Vaccination date"), format=DATE_FORMAT, validators=[
-        Optional(), _not_future], render_kw=DATE_INPUT)
+    dose_number = StringField(_l("Dose number"), validators=[
+        follows(rules.dose_number, optional=True)], render_kw={"inputmode": "numeric"})
+    vaccine = SelectField(_l("Vaccine"), validate_choice=False,
+                          validators=[follows(rules.vaccine, optional=True)])
+    vaccinated_on = StringField(_l("Vaccination date"), validators=[
+        follows(rules.vaccination_date, optional=True)], render_kw=DATE_INPUT)
     description = TextAreaField(_l("Describe the problem"), validators=[
         DataRequired(_l("Describe the problem.")),
         Length(10, 2000, _l("Between 10 and 2000 characters."))])
     attachment = FileField(_l("Photo or scan of your paper certificate (JPEG, PNG or PDF)"))
 
-    def validate_id_number(self, field) -> None:
-        if field.data:
-            field.data = field.data.strip()
-            message = services.id_number_error(field.data)
-            if message:
-                raise ValidationError(message)
-
-    def validate_phone(self, field) -> None:
-        normalised = services.normalise_phone(field.data or "")
-        if normalised is None:
-            raise ValidationError(_l("Enter a Vietnamese phone number, for example 0912345678."))
-        field.data = normalised
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.vaccine.choices = [SelectChoice("", _l("Not known"))] + vaccine_choices()[1:]
 
     def submission(self) -> services.Submission:
         upload = self.attachment.data
         data = upload.read() if upload and getattr(upload, "filename", "") else None
         return services.Submission(
-            full_name=self.full_name.data.strip(), birth_date=self.birth_date.data,
-            phone=self.phone.data, kind=FeedbackKind(self.kind.data),
-            description=self.description.data, id_number=self.id_number.data or None,
+            full_name=parsed(self.full_name), birth_date=parsed(self.birth_date)[0],
+            phone=parsed(self.phone), kind=FeedbackKind(self.kind.data),
+            description=self.description.data, id_number=parsed(self.id_number),
             email=self.email.data or None, province_code=self.province.data or None,
             district_code=self.district.data or None, commune_code=self.commune.data or None,
-            site_code=self.site.data or None, dose_number=self.dose_number.data,
-            vaccine=(self.vaccine.data or "").strip() or None,
-            vaccinated_on=self.vaccinated_on.data,
+            site_code=self.site.data or None, dose_number=parsed(self.dose_number),
+            vaccine=parsed(self.vaccine), vaccinated_on=parsed(self.vaccinated_on),
             attachment_name=upload.filename if data is not None else None,
             attachment_data=data)
 

@@ -36,6 +36,7 @@ from portal.feedback.models import (
 )
 from portal.feedback.routing import Decision, Place, Unit, route, staffed
 from portal.models_base import utcnow
+from portal.records import rules
 from portal.records.models import Person
 from portal.text import collation_key, fold
 
@@ -83,23 +84,9 @@ class Submission:
 # --- input checks shared by the web form and the API -------------------------------------
 
 def normalise_phone(raw: str) -> str | None:
-    """A Vietnamese mobile or landline, as 0 followed by 9 or 10 digits; None if not one."""
-    digits = "".join(c for c in raw if not c.isspace() and c not in ".-()")
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("84") and len(digits) == 11:
-        digits = "0" + digits[2:]
-    if not digits.isascii() or not digits.isdigit() or not digits.startswith("0"):
-        return None
-    return digits if len(digits) in (10, 11) else None
-
-
-def id_number_error(value: str) -> str | None:
-    if not value.isascii() or not value.isdigit():
-        return str(_l("The ID number may contain digits only."))
-    if len(value) not in (9, 12):
-        return str(_l("The ID number has 12 digits (CCCD) or 9 digits (old CMND)."))
-    return None
+    """The phone number as ``records.rules.phone`` stores it; None if it is not one."""
+    value = rules.phone(raw)
+    return None if rules.refused(value) else value
 
 
 def sniff_attachment(name: str, data: bytes) -> str:

@@ -377,7 +377,7 @@ EXAMPLE = {
     "full_name": EXAMPLE_NAME, "sex": "Nữ", "birth_date": date(1990, 5, 2),
     "id_number": EXAMPLE_ID, "nationality": "VN", "phone": "0912345678",
     "commune_code": "", "address": "Số 1, ngõ 2, phố Đội Cấn", "dose_number": 1,
-    "vaccine": "AstraZeneca (Vaxzevria)", "lot": "ABV1234", "vaccinated_on": date(2021, 8, 20),
+    "vaccine": "Vaxzevria (AstraZeneca)", "lot": "ABV1234", "vaccinated_on": date(2021, 8, 20),
     "site_code": "",
 }
 EXPLANATIONS = {
@@ -396,7 +396,9 @@ EXPLANATIONS = {
     "dose_number": "Mỗi mũi tiêm một dòng (lặp lại thông tin cá nhân). Số thứ tự mũi: 1 đến "
                    "10; mũi sau không được trước mũi trước. Để trống các cột mũi tiêm nếu chỉ "
                    "nhập thông tin cá nhân.",
-    "vaccine": "Chọn trong danh sách.",
+    "vaccine": "Chọn trong danh sách (trang “Danh mục vắc xin”). Cũng nhận mã sản phẩm (ví dụ "
+               "EU/1/20/1528) hoặc tên thường gọi (Pfizer, AstraZeneca, Moderna, Vero Cell…), "
+               "không phân biệt hoa thường và dấu.",
     "lot": "Không bắt buộc.",
     "vaccinated_on": "dd/mm/yyyy; không được sau ngày hôm nay hay trước ngày sinh.",
     "site_code": "Mã cơ sở tiêm chủng (không bắt buộc).",
@@ -411,7 +413,7 @@ def template_workbook(commune: Area | None = None) -> bytes:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from portal.records.forms import VACCINES
+    from portal.records import vaccines
 
     workbook = Workbook()
     sheet = workbook.active
@@ -439,9 +441,20 @@ def template_workbook(commune: Area | None = None) -> bytes:
     sex_list = DataValidation(type="list", formula1='"Nam,Nữ"', allow_blank=True,
                               showErrorMessage=True, errorTitle="Giới tính",
                               error="Chọn Nam hoặc Nữ.")
-    vaccine_list = DataValidation(type="list", formula1='"' + ",".join(VACCINES) + '"',
-                                  allow_blank=True, showErrorMessage=True,
-                                  errorTitle="Vắc xin", error="Chọn vắc xin trong danh sách.")
+    # The list lives on a sheet of its own: an inline list is limited to 255 characters.
+    products = vaccines.catalogue().products
+    catalogue = workbook.create_sheet("Danh mục vắc xin")
+    catalogue.append(["Tên vắc xin", "Mã sản phẩm (EU DCC)", "Loại vắc xin", "Nhà sản xuất"])
+    for cell in catalogue[1]:
+        cell.font = bold
+    for product in products:
+        catalogue.append([product.name, product.code, product.type_label, product.manufacturer])
+    for column, width in zip("ABCD", (44, 22, 48, 48), strict=True):
+        catalogue.column_dimensions[column].width = width
+    vaccine_list = DataValidation(
+        type="list", formula1=f"'Danh mục vắc xin'!$A$2:$A${len(products) + 1}",
+        allow_blank=True, showErrorMessage=True, errorTitle="Vắc xin",
+        error="Chọn vắc xin trong danh sách.")
     sheet.add_data_validation(sex_list)
     sheet.add_data_validation(vaccine_list)
     sex_list.add(f"{letter['sex']}2:{letter['sex']}2001")

@@ -28,10 +28,9 @@ the database checks translated once.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -41,25 +40,16 @@ from flask_babel import gettext as _
 from portal.areas.models import Area, AreaKind, Site
 from portal.extensions import db
 from portal.imports.parser import EXAMPLE_ID, EXAMPLE_NAME, HEADERS, KEYS, Table
-from portal.records.forms import VACCINES
+from portal.models_base import today_in_vietnam
+from portal.records import rules
+from portal.records import vaccines as vaccine_catalogue
 from portal.records.models import Dose, Person
 from portal.registry import idcheck
 from portal.text import fold
 
-MAX_NAME = 200
 MAX_ADDRESS = 300
-MAX_PHONE = 20
 MAX_LOT = 40
-MAX_DOSE = 10
-MIN_YEAR = 1900
-YEAR_NUMBERS = range(1900, 2101)  # a bare year typed in a number cell
-EXCEL_EPOCH = date(1899, 12, 30)
-MAX_SERIAL = 2_958_465
 CHUNK = 5_000
-SEX_WORDS = {"nam": "male", "male": "male", "m": "male", "nu": "female", "female": "female",
-             "f": "female"}
-NATIONALITY_WORDS = {"viet nam": "VN", "vietnam": "VN", "vn": "VN", "vnm": "VN"}
-ID_SEPARATORS = str.maketrans("", "", " .-\u00a0")
 CONTRADICTS = {idcheck.SEX_CONTRADICTS, idcheck.CENTURY_CONTRADICTS, idcheck.YEAR_CONTRADICTS}
 
 
@@ -167,64 +157,6 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def _day(value: Any, today: date, what: str, allow_partial: bool) -> tuple[date, str] | str:
-    """(date, precision) of a date cell, or the message. Birth dates may be partial."""
-    precision = "day"
-    if isinstance(value, datetime):
-        day = value.date()
-    elif isinstance(value, date):
-        day = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        if not 1 <= value <= MAX_SERIAL or value != int(value):
-            return _("%(what)s: “%(value)s” is not a date.", what=what, value=value)
-        number = int(value)
-        if allow_partial and number in YEAR_NUMBERS:
-            day, precision = date(number, 1, 1), "year"
-        else:  # an Excel serial number (Excel counts a 29/02/1900 that never was)
-            day = EXCEL_EPOCH + timedelta(days=number if number > 60 else number + 1)
-    else:
-        text = str(value).strip()
-        if not text:
-            return _("%(what)s is missing.", what=what)
-        parts = text.replace("-", "/").replace(".", "/").split("/")
-        if not all(p.isdigit() and p.isascii() for p in parts):
-            return _("%(what)s: “%(value)s” cannot be read; write dd/mm/yyyy.", what=what,
-                     value=text[:40])
-        try:
-            if len(parts) == 3 and len(parts[0]) == 4:
-                day = date(int(parts[0]), int(parts[1]), int(parts[2]))
-            elif len(parts) == 3 and len(parts[2]) == 4:
-                day = date(int(parts[2]), int(parts[1]), int(parts[0]))
-            elif allow_partial and len(parts) == 2 and len(parts[1]) == 4:
-                day, precision = date(int(parts[1]), int(parts[0]), 1), "month"
-            elif allow_partial and len(parts) == 1 and len(text) == 4:
-                day, precision = date(int(text), 1, 1), "year"
-            else:
-                return _("%(what)s: “%(value)s” cannot be read; write dd/mm/yyyy.", what=what,
-                         value=text[:40])
-        except ValueError:
-            return _("%(what)s: “%(value)s” is not a real date.", what=what, value=text[:40])
-    if day.year < MIN_YEAR:
-        return _("%(what)s %(value)s is before %(year)d.", what=what,
-                 value=day.strftime("%d/%m/%Y"), year=MIN_YEAR)
-    if day > today:
-        return _("%(what)s %(value)s is in the future.", what=what,
-                 value=day.strftime("%d/%m/%Y"))
-    return day, precision
-
-
-def _sex(value: Any) -> str | None:
-    return SEX_WORDS.get(fold(_text(value)))
-
-
-def _vaccines() -> dict[str, str]:
-    known = {fold(v): v for v in VACCINES}
-    # The brand alone (“Pfizer-BioNTech”, “AstraZeneca”) is enough.
-    for name in VACCINES:
-        known.setdefault(fold(name.split(" (")[0]), name)
-    return known
-
-
 def _shown(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
@@ -234,17 +166,17 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     each other; nothing is written. These checks depend on the file alone (and on the
     lists of communes and sites): the dry run keeps what they found with the batch
     (``portal.imports.snapshot``), and the commit runs only ``check_database`` again."""
-    today = today or date.today()
+    today = today or today_in_vietnam()
     positions = table.positions
     width = max(positions.values()) + 1
     communes = dict(db.session.execute(
         sa.select(Area.code, Area.id).where(Area.kind == AreaKind.COMMUNE)).all())
     sites = dict(db.session.execute(sa.select(Site.code, Site.id)).all())
-    vaccines = _vaccines()
-    birth_label, dose_label = _("Date of birth"), _("Vaccination date")
-    births = _Cache(lambda raw: _day(raw, today, birth_label, True))
-    doses_on = _Cache(lambda raw: _day(raw, today, dose_label, False))
-    sexes = _Cache(_sex)
+    # Each field's rule is records.rules', as at every entry point; a blank mandatory cell
+    # is the import's own message.
+    births = _Cache(lambda raw: rules.birth_date(raw, today=today))
+    doses_on = _Cache(lambda raw: rules.vaccination_date(raw, today=today))
+    sexes = _Cache(rules.sex)
     checked = Checked()
 
     # A column the file lacks reads one cell past its last column: rows are padded, so it
@@ -263,10 +195,10 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     dose_of = itemgetter(*dose_columns)
     person_of: dict[tuple[Any, ...], tuple[PersonValues | None, list[str] | None,
                                            list[str] | None, Any]] = {}
-    names = _Cache(lambda raw: _name(raw))
+    names = _Cache(_name)
     dose_cells = _DoseCells(
         numbers=_Cache(_dose_number),
-        vaccines=_Cache(lambda raw: _vaccine(raw, vaccines)),
+        vaccines=_Cache(_vaccine),
         days=doses_on,
         sites=_Cache(lambda raw: _site(raw, sites)),
     )
@@ -289,25 +221,31 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
         known = person_of.get(personal)
         if known is None:
             probe = Row(number)
-            full_name, folded = names.of(cells[i_name])
-            if not full_name:
+            full_name, folded = "", ""
+            raw_name = cells[i_name]
+            if _blank(raw_name):
                 probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["full_name"]))
-            elif len(full_name) > MAX_NAME:
-                probe.error(_("The full name is longer than %(n)d characters.", n=MAX_NAME))
-            raw_sex = cells[i_sex]
-            sex = sexes.of(raw_sex)
-            if sex is None:
-                if _blank(raw_sex):
-                    probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["sex"]))
+            else:
+                named = names.of(raw_name)
+                if rules.refused(named):
+                    probe.error(str(named))
                 else:
-                    probe.error(_("Unknown sex “%(value)s”: write Nam or Nữ.",
-                                value=_text(raw_sex)[:40]))
+                    full_name, folded = named
+            raw_sex = cells[i_sex]
+            sex = None
+            if _blank(raw_sex):
+                probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["sex"]))
+            else:
+                sex = sexes.of(raw_sex)
+                if rules.refused(sex):
+                    probe.error(str(sex))
+                    sex = None
             raw_birth = cells[i_birth]
             birth = births.of(raw_birth) if not _blank(raw_birth) else None
             if birth is None:
                 probe.error(_("Missing mandatory field: %(field)s.", field=HEADERS["birth_date"]))
-            elif type(birth) is str:
-                probe.error(birth)
+            elif rules.refused(birth):
+                probe.error(str(birth))
                 birth = None
             raw = cells[i_nationality]
             if raw not in nationality_of:
@@ -315,18 +253,18 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
             nationality, problem = nationality_of[raw]
             if problem:
                 probe.error(problem)
-            id_number = _id_number(cells[i_id], probe)
+            id_number = _id_number(cells[i_id], nationality or "VN", probe)
             if id_number and sex and birth and nationality:
+                # Well formed (records.rules): what is left are contradictions, which
+                # matching flags.
                 for issue in idcheck.check_id(id_number, sex, birth[0], birth[1], nationality):
                     if issue.code in CONTRADICTS:
                         probe.warn(_("%(message)s Matching will flag this record.",
                                    message=issue.message))
-                    else:
-                        probe.error(issue.message)
-                        break
-            phone = _text(cells[i_phone]).replace(" ", "").replace(".", "") or None
-            if phone and (len(phone) > MAX_PHONE or not phone.lstrip("+").isdigit()):
-                probe.error(_("The phone number “%(value)s” is not valid.", value=phone[:40]))
+            phone = rules.phone(cells[i_phone])
+            if rules.refused(phone):
+                probe.error(str(phone))
+                phone = None
             address = _text(cells[i_address]) or None
             if address and len(address) > MAX_ADDRESS:
                 probe.error(_("The address is longer than %(n)d characters.", n=MAX_ADDRESS))
@@ -358,46 +296,31 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     return checked
 
 
-def _name(raw: Any) -> tuple[str, str]:
-    full_name = unicodedata.normalize("NFC", _text(raw))
+def _name(raw: Any) -> tuple[str, str] | rules.Refusal:
+    full_name = rules.full_name(raw)
+    if rules.refused(full_name):
+        return full_name
     return full_name, fold(full_name)
 
 
 def _nationality(raw: Any) -> tuple[str | None, str | None]:
     """(the country code, or None with the message saying why)."""
-    text = _text(raw)
-    if not text:
-        return "VN", None
-    folded = fold(text)
-    if folded in NATIONALITY_WORDS:
-        return "VN", None
-    if len(text) == 2 and text.isascii() and text.isalpha():
-        return text.upper(), None
-    return None, _("Nationality “%(value)s”: write VN or the country's two-letter code "
-                   "(ISO 3166).", value=text[:40])
+    code = rules.nationality(raw)
+    return (None, str(code)) if rules.refused(code) else (code, None)
 
 
-def _id_number(raw: Any, row: Row) -> str | None:
-    if isinstance(raw, float | int) and not isinstance(raw, bool):
-        if isinstance(raw, float) and not raw.is_integer():
-            row.error(_("The ID number “%(value)s” may contain only digits.", value=raw))
-            return None
-        number = str(int(raw))
-        if len(number) in (8, 11):
-            row.error(_("The ID number %(value)s was stored as a number, so Excel dropped its "
-                        "leading zero. Format the column as Text and enter the number again.",
-                        value=number))
-            return None
-        return number
-    text = "" if raw is None else str(raw).strip()
-    if not text:
+def _id_number(raw: Any, nationality: str, row: Row) -> str | None:
+    found = rules.id_number(raw, nationality)
+    if rules.refused(found):
+        row.error(str(found))
+        return None
+    if found.number is None:
         row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["id_number"]))
         return None
-    number = text.translate(ID_SEPARATORS)
-    if number != text:
+    if found.tidied:
         row.warn(_("The ID number “%(typed)s” was typed with spaces or dots; it is read as "
-                   "%(number)s.", typed=text[:40], number=number))
-    return number
+                   "%(number)s.", typed=_text(raw)[:40], number=found.number))
+    return found.number
 
 
 def _commune(raw: Any, commune: Area, communes: dict[str, int]
@@ -418,25 +341,19 @@ def _commune(raw: Any, commune: Area, communes: dict[str, int]
 
 def _dose_number(raw: Any) -> tuple[int | None, str | None]:
     """(the dose number, or None with the message saying why)."""
-    text = _text(raw)
-    if not text:
+    if _blank(raw):
         return None, _("Missing field for the dose: %(field)s.", field=HEADERS["dose_number"])
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DOSE:
-        return None, _("The dose number “%(value)s” must be a whole number from 1 to %(max)d.",
-                       value=text[:20], max=MAX_DOSE)
-    return int(text), None
+    number = rules.dose_number(raw)
+    return (None, str(number)) if rules.refused(number) else (number, None)
 
 
-def _vaccine(raw: Any, vaccines: dict[str, str]) -> tuple[str | None, str | None]:
-    """(the vaccine's name as the portal writes it, or None with the message saying why)."""
-    text = _text(raw)
-    if not text:
+def _vaccine(raw: Any) -> tuple[str | None, str | None]:
+    """(the vaccine's code, from its code, name or a common spelling, or None with the
+    message saying why)."""
+    code = rules.vaccine(raw)
+    if code is None:
         return None, _("Missing field for the dose: %(field)s.", field=HEADERS["vaccine"])
-    vaccine = vaccines.get(fold(text))
-    if vaccine is None:
-        return None, _("Unknown vaccine “%(value)s”: choose one from the template's list.",
-                       value=text[:80])
-    return vaccine, None
+    return (None, str(code)) if rules.refused(code) else (code, None)
 
 
 def _site(raw: Any, sites: dict[str, int]) -> tuple[int | None, str | None]:
@@ -468,12 +385,12 @@ def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None,
         ok = False
     else:
         on = cells.days.of(raw_on)
-        if isinstance(on, str):
-            row.error(on)
+        if rules.refused(on):
+            row.error(str(on))
             ok = False
-        elif birth is not None and on[0] < birth[0]:
+        elif birth is not None and on < birth[0]:
             row.error(_("The vaccination date %(day)s is before the date of birth.",
-                        day=_shown(on[0])))
+                        day=_shown(on)))
             ok = False
     lot = _text(raw_lot) or None
     if lot and len(lot) > MAX_LOT:
@@ -486,7 +403,7 @@ def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None,
     if not ok:
         return None
     assert number is not None and vaccine is not None
-    return number, vaccine, lot, on[0], site_id
+    return number, vaccine, lot, on, site_id
 
 
 def _check_within_file(checked: Checked) -> None:
@@ -620,6 +537,7 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
     plan: dict[str, dict[int, date]] = {}
     dose_rows: list[Row] = []
     nothing: dict[int, tuple[date, str]] = {}
+    name_of = vaccine_catalogue.catalogue().name
     for row in rows:
         if row.errors or row.dose is None or row.duplicate:
             continue
@@ -631,8 +549,8 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
             if (known_on, known_vaccine) != (on, vaccine):
                 row.error(_("Dose %(n)d is already recorded on %(day)s with %(vaccine)s; the "
                             "file says %(file_day)s with %(file_vaccine)s.", n=number,
-                            day=_shown(known_on), vaccine=known_vaccine,
-                            file_day=_shown(on), file_vaccine=vaccine))
+                            day=_shown(known_on), vaccine=name_of(known_vaccine),
+                            file_day=_shown(on), file_vaccine=name_of(vaccine)))
                 continue
             row.duplicate = True  # already recorded: nothing to add
         doses = plan.get(row.person.id_number)

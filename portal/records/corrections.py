@@ -7,11 +7,8 @@ is ``records.services.correct_person``; the routes are in ``correction_routes``.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,9 +18,9 @@ from flask_babel import lazy_gettext as _l
 from portal.core.labels import sex_label
 from portal.core.web import format_birth
 from portal.extensions import db
+from portal.records import rules
 from portal.records.models import BirthPrecision, Person, Sex
 from portal.records.services import IDENTITY_FIELDS
-from portal.registry import idcheck
 from portal.registry.models import MatchResult, RegisterEntry
 
 # The fields edited inline, in the order they are shown; birth_date carries its precision.
@@ -36,11 +33,6 @@ PRECISION_LABELS = {
     BirthPrecision.MONTH.value: _l("Month and year (mm/yyyy)"),
     BirthPrecision.YEAR.value: _l("Year only (yyyy)"),
 }
-_ID_SEPARATORS = re.compile(r"[\s.\-]+")
-_PHONE_SEPARATORS = re.compile(r"[\s.\-()]+")
-_PHONE = re.compile(r"^(0\d{9,10}|\+\d{9,14})$")
-_NAME_BAD = re.compile(r"[0-9_@#$%^&*=+<>/\\|{}\[\]~`!?;:\"]")
-_NATIONALITY = re.compile(r"^[A-Z]{2}$")
 
 
 def is_identity(name: str) -> bool:
@@ -77,91 +69,51 @@ def form_data(name: str, values: Mapping[str, Any]) -> dict[str, str]:
     return {name: getattr(value, "value", value) or ""}
 
 
-def parse_birth(text: str, precision: str) -> date | str:
-    """The date for ``text`` at ``precision``, or an error message."""
-    text = text.strip()
-    try:
-        if precision == BirthPrecision.DAY.value:
-            day, month, year = (int(p) for p in text.split("/"))
-            value = date(year, month, day)
-        elif precision == BirthPrecision.MONTH.value:
-            month, year = (int(p) for p in text.split("/"))
-            value = date(year, month, 1)
-        else:
-            value = date(int(text), 1, 1)
-    except ValueError:
-        return {
-            BirthPrecision.DAY.value: _("Write the date of birth as dd/mm/yyyy."),
-            BirthPrecision.MONTH.value: _("Write the month of birth as mm/yyyy."),
-            BirthPrecision.YEAR.value: _("Write the year of birth as yyyy."),
-        }[precision]
-    if value.year < 1900:
-        return _("The year of birth is before 1900.")
-    if value > date.today():
-        return _("The date of birth is in the future.")
+def _take(out: Parsed, name: str, value: Any) -> Any:
+    """The value, or None with the refusal's message put beside the field."""
+    if rules.refused(value):
+        out.errors[name] = str(value)
+        return None
     return value
 
 
 def parse(person: Person, name: str, form: Mapping[str, str]) -> Parsed:
-    """Read and check the editor of field ``name``. Values are checked on the server only."""
+    """Read and check the editor of field ``name`` with the record rules
+    (``records.rules``), as every other entry point does. Checked on the server only."""
     out = Parsed()
     raw = (form.get(name) or "").strip()
     if name == "full_name":
-        text = " ".join(unicodedata.normalize("NFC", raw).split())
-        if not text:
-            out.errors[name] = _("Enter the full name.")
-        elif len(text) > 200:
-            out.errors[name] = _("The full name is at most 200 characters.")
-        elif _NAME_BAD.search(text):
-            out.errors[name] = _("A full name holds letters and spaces only.")
-        else:
+        text = _take(out, name, rules.full_name(raw))
+        if text is not None:
             out.values[name] = text
     elif name == "sex":
-        if raw not in (Sex.MALE.value, Sex.FEMALE.value):
-            out.errors[name] = _("Choose male or female.")
-        else:
-            out.values[name] = Sex(raw)
+        value = _take(out, name, rules.sex(raw))
+        if value is not None:
+            out.values[name] = Sex(value)
     elif name == "birth_date":
         precision = form.get("birth_precision") or ""
         if precision not in PRECISION_LABELS:
             out.errors["birth_precision"] = _("Choose how precisely the birth date is known.")
         else:
-            value = parse_birth(raw, precision)
-            if isinstance(value, str):
-                out.errors[name] = value
-            else:
-                out.values.update(birth_date=value, birth_precision=BirthPrecision(precision))
+            read = _take(out, name, rules.birth_date(raw, precision))
+            if read is not None:
+                out.values.update(birth_date=read[0], birth_precision=BirthPrecision(read[1]))
     elif name == "id_number":
-        number = _ID_SEPARATORS.sub("", raw)
-        if number != raw:
-            out.notices.append(
-                _("The ID number was written with spaces, dots or dashes; it is saved as "
-                  "%(number)s.", number=number))
-        if person.is_foreign:
-            if len(number) > 20 or not number.isalnum():
-                out.errors[name] = _("A passport number has at most 20 letters and digits.")
-        elif number:
-            issues = idcheck.check_id(number, person.sex.value, person.birth_date,
-                                      person.birth_precision.value, person.nationality)
-            malformed = [i for i in issues if i.code in (
-                idcheck.NOT_DIGITS, idcheck.BAD_LENGTH, idcheck.BAD_PROVINCE)]
-            if malformed:
-                out.errors[name] = malformed[0].message
-        if name not in out.errors:
-            out.values[name] = number or None
+        found = _take(out, name, rules.id_number(raw, person.nationality))
+        if found is not None:
+            if found.tidied:
+                out.notices.append(
+                    _("The ID number was written with spaces, dots or dashes; it is saved as "
+                      "%(number)s.", number=found.number))
+            out.values[name] = found.number
     elif name == "nationality":
-        code = raw.upper()
-        if not _NATIONALITY.match(code):
-            out.errors[name] = _("Write the nationality as a two-letter code, VN for Viet Nam.")
-        else:
+        code = _take(out, name, rules.nationality(raw))
+        if code is not None:
             out.values[name] = code
     elif name == "phone":
-        phone = _PHONE_SEPARATORS.sub("", raw)
-        if phone and not _PHONE.match(phone):
-            out.errors[name] = _("A phone number has 10 or 11 digits starting with 0, or + "
-                                 "and the country code.")
-        else:
-            out.values[name] = phone or None
+        phone = _take(out, name, rules.phone(raw))
+        if name not in out.errors:
+            out.values[name] = phone
     else:
         raise ValueError(f"not an editable field: {name}")
 

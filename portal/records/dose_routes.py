@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
@@ -11,15 +9,14 @@ from flask_login import current_user, login_required
 
 from portal.core.rendering import render
 from portal.extensions import db
+from portal.models_base import today_in_vietnam
 from portal.records import permissions
-from portal.records.forms import DoseForm, parse_day
+from portal.records.forms import DoseForm, parsed
 from portal.records.models import Dose
 from portal.records.routes import bp
 from portal.records.services import add_dose
 from portal.registry.precheck import check_identity
 from portal.worklists.display import mark_differences
-
-FIRST_VACCINATION_DAY = date(2021, 3, 8)  # the first COVID-19 dose given in Viet Nam
 
 
 def _last_dose(person_id: int) -> Dose | None:
@@ -41,7 +38,8 @@ def new_dose(person_id: int):
     if not permissions.can_record_dose(current_user):
         abort(403)
     last = _last_dose(person.id)
-    form = DoseForm(formdata=None, dose_number=(last.dose_number + 1) if last else 1)
+    form = DoseForm(formdata=None, dose_number=(last.dose_number + 1) if last else 1,
+                    vaccinated_on=today_in_vietnam().strftime("%d/%m/%Y"))
     return _form_page(person, form, check_identity(person))
 
 
@@ -57,17 +55,12 @@ def create_dose(person_id: int):
         return _form_page(person, form, check, 422)
     last = _last_dose(person.id)
     expected = (last.dose_number + 1) if last else 1
-    day = parse_day(form.vaccinated_on.data)
-    if form.dose_number.data != expected:
+    # What records.rules read from the fields (the form's validators applied them).
+    number, day = parsed(form.dose_number), parsed(form.vaccinated_on)
+    if number != expected:
         form.dose_number.errors.append(
             _("The next dose of this person is dose %(n)d.", n=expected))
-    if day is None:
-        form.vaccinated_on.errors.append(_("Write the date as dd/mm/yyyy."))
-    elif day > date.today():
-        form.vaccinated_on.errors.append(_("The vaccination date is in the future."))
-    elif day < FIRST_VACCINATION_DAY:
-        form.vaccinated_on.errors.append(_("The vaccination date is before 08/03/2021."))
-    elif last and day <= last.vaccinated_on:
+    if last and day <= last.vaccinated_on:
         form.vaccinated_on.errors.append(
             _("The previous dose was given on %(day)s; this one must come after it.",
               day=last.vaccinated_on.strftime("%d/%m/%Y")))
@@ -80,11 +73,11 @@ def create_dose(person_id: int):
         return _form_page(person, form, check, 409)
     add_dose(
         person,
-        {"dose_number": form.dose_number.data, "vaccine": form.vaccine.data,
+        {"dose_number": number, "vaccine": parsed(form.vaccine),
          "lot": (form.lot.data or "").strip() or None, "vaccinated_on": day,
          "site_id": current_user.site_id},
         actor=current_user,
     )
     db.session.commit()
-    flash(_("Dose %(n)d recorded.", n=form.dose_number.data), "success")
+    flash(_("Dose %(n)d recorded.", n=number), "success")
     return redirect(url_for("records.show_record", person_id=person.id), code=303)

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     HiddenField,
-    IntegerField,
     SearchField,
     SelectField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from portal.core.forms import PortalForm
+from portal.records import rules, vaccines
 from portal.records.models import PersonStatus
 
 STATUS_LABELS = {
@@ -66,16 +69,12 @@ class RecordFilterForm(PortalForm):
         self.sort.choices = [SelectChoice(k, v) for k, v in SORTS.items()]
 
 
-VACCINES = (
-    "Pfizer-BioNTech (Comirnaty)",
-    "AstraZeneca (Vaxzevria)",
-    "Moderna (Spikevax)",
-    "Vero Cell (Sinopharm)",
-    "Sputnik V",
-    "Hayat-Vax",
-    "Abdala",
-    "Janssen",
-)
+def vaccine_choices() -> list[SelectChoice]:
+    """The products of the catalogue, after an empty first choice: a dose's vaccine is
+    chosen, never taken by default."""
+    return [SelectChoice("", _l("Choose the vaccine"))] + [
+        SelectChoice(p.code, p.name) for p in vaccines.catalogue().products
+    ]
 
 
 def parse_day(value: str | None):
@@ -93,23 +92,49 @@ def parse_day(value: str | None):
         return None
 
 
+def follows(rule: Callable[[Any], Any], optional: bool = False):
+    """A WTForms validator that applies a rule of ``records.rules``: the value the rule
+    gives (a code, a date) is put on the field as ``parsed`` (the data stays as typed, to
+    be shown again), or the rule's message is the field's error. ``optional``: a blank
+    field passes, parsed as None."""
+
+    def check(form, field) -> None:
+        field.parsed = None
+        if optional and (field.data is None or not str(field.data).strip()):
+            raise StopValidation()
+        value = rule(field.data)
+        if rules.refused(value):
+            raise StopValidation(str(value))
+        field.parsed = value
+
+    return check
+
+
+def parsed(field) -> Any:
+    """What ``follows`` read from a validated field."""
+    return getattr(field, "parsed", None)
+
+
 class DoseForm(PortalForm):
-    dose_number = IntegerField(
-        _l("Dose number"),
-        validators=[DataRequired(_l("Enter the dose number.")),
-                    NumberRange(1, 10, _l("The dose number is between 1 and 10."))],
+    dose_number = StringField(
+        _l("Dose number"), validators=[follows(rules.dose_number)],
+        render_kw={"inputmode": "numeric"},
     )
+    # The rule, not the list, decides: it reads a code or any known spelling.
     vaccine = SelectField(
-        _l("Vaccine"),
-        choices=[SelectChoice(v, v) for v in VACCINES],
-        validators=[DataRequired()],
+        _l("Vaccine"), validate_choice=False,
+        validators=[DataRequired(_l("Choose the vaccine.")), follows(rules.vaccine)],
     )
     lot = StringField(_l("Lot"), validators=[Optional(), Length(max=40)])
     vaccinated_on = StringField(
         _l("Vaccination date (dd/mm/yyyy)"),
-        validators=[DataRequired(_l("Enter the vaccination date."))],
+        validators=[follows(rules.vaccination_date)],
         render_kw={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"},
     )
     acknowledge = BooleanField(
         _l("I have checked the person's documents: save the dose despite the differences")
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.vaccine.choices = vaccine_choices()

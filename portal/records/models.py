@@ -103,6 +103,28 @@ class Person(Model):
         return f"<Person {self.id} {self.full_name}>"
 
 
+class Vaccine(Model):
+    """A vaccine product: reference data, seeded by migration 0019 from the EU Digital
+    COVID Certificate value sets that Vietnam's vaccine passport uses (Decision
+    5772/QĐ-BYT). A dose stores ``code``; screens and documents show ``name``."""
+
+    __tablename__ = "vaccine"
+
+    # vaccine-medicinal-product (EU/1/20/1528 for Comirnaty, "Sputnik-V", "BBIBP-CorV" …)
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)  # shown, in Vietnamese
+    product: Mapped[str] = mapped_column(sa.String(80))  # the value set's display name
+    prophylaxis_code: Mapped[str] = mapped_column(sa.String(20))  # vaccine-prophylaxis
+    manufacturer_code: Mapped[str] = mapped_column(sa.String(40))  # vaccine-mah-manf
+    manufacturer: Mapped[str] = mapped_column(sa.String(200))
+    # Other spellings an import or an old record may carry, separated by "|".
+    aliases: Mapped[str] = mapped_column(sa.String(500), default="")
+    position: Mapped[int] = mapped_column(sa.SmallInteger)  # order in the lists
+
+    def __repr__(self) -> str:
+        return f"<Vaccine {self.code}>"
+
+
 class Dose(Model):
     __tablename__ = "dose"
     __table_args__ = (
@@ -113,7 +135,7 @@ class Dose(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
     dose_number: Mapped[int] = mapped_column(sa.SmallInteger)
-    vaccine: Mapped[str] = mapped_column(sa.String(80))
+    vaccine: Mapped[str] = mapped_column(sa.String(80))  # a Vaccine.code
     lot: Mapped[str | None] = mapped_column(sa.String(40))
     vaccinated_on: Mapped[date]
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))

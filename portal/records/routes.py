@@ -13,7 +13,7 @@ from portal.core import export
 from portal.core.labels import sex_label
 from portal.core.rendering import render
 from portal.extensions import db
-from portal.records import corrections, permissions, queries
+from portal.records import corrections, permissions, queries, vaccines
 from portal.records.forms import STATUS_LABELS, RecordFilterForm
 from portal.records.models import Person, PersonStatus
 from portal.worklists.permissions import can_start_match
@@ -21,6 +21,13 @@ from portal.worklists.permissions import can_start_match
 bp = Blueprint("records", __name__, url_prefix="/records")
 
 LIST_FRAGMENTS = {"results": "results"}
+
+
+@bp.app_template_filter("vaccine_name")
+def _vaccine_name(code: str | None) -> str:
+    """A stored vaccine code as its Vietnamese name, in every domain's templates."""
+    return vaccines.name_of(code)
+
 EXPORT_BATCH = 1000
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.records import vaccines
 from portal.records.models import Dose, IdKind, Person, PersonStatus
 from portal.text import fold, norm, normalise_spaces, sort_key
 
@@ -107,6 +108,11 @@ def update_person(
 
 
 def add_dose(person: Person, values: Mapping[str, Any], actor=None) -> Dose:
+    """A dose; its vaccine given as a code or a name of the catalogue, stored as the code."""
+    code = vaccines.catalogue().resolve(values.get("vaccine"))
+    if code is None:
+        raise ValueError(f"unknown vaccine {values.get('vaccine')!r}")
+    values = {**values, "vaccine": code}
     dose = Dose(person=person, **values)
     db.session.add(dose)
     db.session.flush()

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from operator import itemgetter
 from typing import IO, Any
 
@@ -42,6 +41,9 @@ from portal.core.spreadsheets import collector_paused as _collector_paused
 from portal.core.spreadsheets import csv_rows as _csv_rows
 from portal.core.spreadsheets import xlsx_rows as _xlsx_rows
 from portal.extensions import db
+from portal.models_base import today_in_vietnam
+from portal.records import rules
+from portal.registry import idcheck
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 from portal.text import fold, norm
 
@@ -244,7 +246,7 @@ def _validate(rows: Iterable[Sequence[Any]], parsed: ParsedExtract) -> None:
         return
     body = rows[header + 1 :]
     del rows
-    today = date.today()
+    today = today_in_vietnam()
     # Each distinct value is worked out once: names, sexes and dates repeat.
     names = _Values(_name)
     sexes = _Values(_sex)
@@ -273,6 +275,8 @@ def _validate_columns(body: list[Sequence[Any]], first: int, positions: list[int
     joined = "".join(ids)
     if not (set(map(len, ids)) <= {9, 12} and joined.isdigit() and joined.isascii()):
         return False
+    if not {number[:3] for number in ids if len(number) == 12} <= idcheck.PROVINCE_CODES:
+        return False  # a CCCD without a birth-province code (records.rules)
     name_values = list(map(names.__getitem__, raw_names))
     sex_values = list(map(sexes.__getitem__, raw_sexes))
     birth_values = list(map(births.__getitem__, raw_births))
@@ -312,11 +316,13 @@ def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
         raw_id = cells[i_id]
         valid = True
 
-        id_number = raw_id.strip() if type(raw_id) is str else _number_text(raw_id)
-        if not (len(id_number) in (9, 12) and id_number.isdigit() and id_number.isascii()):
-            if not id_number and all(_blank(c) for c in cells):
+        found = rules.id_number(raw_id)
+        id_number = "" if rules.refused(found) else (found.number or "")
+        if not id_number:
+            if not rules.refused(found) and all(_blank(c) for c in cells):
                 continue  # an empty row
-            error(row_no, "id_number", _id_problem(raw_id, id_number), letters[0])
+            error(row_no, "id_number", found.message if rules.refused(found)
+                  else _l("The ID number is missing."), letters[0])
             valid = False
         name = names[cells[i_name]]
         if type(name) is not tuple:
@@ -347,37 +353,16 @@ def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
 
 
 def _sex(raw: Any) -> str | LazyString:
-    return SEX_WORDS.get(fold(str(raw))) or _sex_problem(raw)
-
-
-def _id_problem(raw: Any, id_number: str) -> LazyString:
-    if not id_number:
-        return _l("The ID number is missing.")
-    if not (id_number.isdigit() and id_number.isascii()):
-        return _l("The ID number “%(value)s” may contain only digits.", value=id_number[:40])
-    if isinstance(id_number, _NumericId) and len(id_number) < 12:
-        # CCCD numbers begin with the birth province's code, 001 to 096.
-        return _l("The ID number %(value)s was stored as a number, so Excel dropped its "
-                  "leading zero. Format the column as Text and enter the number again.",
-                  value=id_number)
-    return _l("The ID number must have 9 or 12 digits; “%(value)s” has %(n)d.",
-              value=id_number, n=len(id_number))
-
-
-def _sex_problem(raw: Any) -> LazyString:
-    if _blank(raw):
-        return _l("The sex is missing.")
-    return _l("Unknown sex “%(value)s”: write Nam or Nữ (also male/female, M/F).",
-              value=str(raw).strip()[:40])
+    value = rules.sex(raw)
+    return value.message if rules.refused(value) else value  # type: ignore[return-value]
 
 
 def _name(raw: Any) -> Names | LazyString:
     """The name with single spaces in composed Unicode, its norm() and fold() forms, and
     the three as a fragment of a COPY line."""
-    text = raw if isinstance(raw, str) else _number_text(raw)
-    full_name = unicodedata.normalize("NFC", " ".join(text.split()))
-    if not full_name:
-        return _l("The full name is missing.")
+    full_name = rules.full_name(raw if isinstance(raw, str) else _number_text(raw))
+    if rules.refused(full_name):
+        return full_name.message  # type: ignore[return-value]
     normed, folded = norm(full_name), fold(full_name)
     if max(len(full_name), len(normed), len(folded)) > MAX_NAME:
         return _l("The full name is longer than %(n)d characters.", n=MAX_NAME)
@@ -416,57 +401,10 @@ def _birth(value: Any, today: date) -> Birth | LazyString:
             day = None
         if day is not None and day.year >= MIN_BIRTH_YEAR and day <= today:
             return day, DAY, day.isoformat()
-    shown = value
-    precision = DAY
-    if isinstance(value, datetime):
-        day = value.date()
-        shown = day.strftime("%d/%m/%Y")
-    elif isinstance(value, date):
-        day = value
-        shown = day.strftime("%d/%m/%Y")
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        if not 1 <= value <= MAX_SERIAL or value != int(value):
-            return _unreadable_date(value)
-        number = int(value)
-        if number in YEAR_NUMBERS:
-            day, precision = date(number, 1, 1), YEAR
-        else:
-            day = EXCEL_EPOCH + timedelta(days=number if number > 60 else number + 1)
-            shown = day.strftime("%d/%m/%Y")
-    else:
-        text = str(value).strip() if value is not None else ""
-        shown = text
-        if not text:
-            return _l("The date of birth is missing.")
-        parts = text.split("/") if "/" in text else text.split("-") if "-" in text else [text]
-        if not all(p.isdigit() and p.isascii() for p in parts):
-            return _unreadable_date(text)
-        try:
-            if "/" in text and len(parts) == 3 and len(parts[2]) == 4 and \
-                    len(parts[0]) <= 2 and len(parts[1]) <= 2:
-                day = date(int(parts[2]), int(parts[1]), int(parts[0]))
-            elif "/" in text and len(parts) == 2 and len(parts[1]) == 4 and len(parts[0]) <= 2:
-                day, precision = date(int(parts[1]), int(parts[0]), 1), MONTH
-            elif "-" in text and len(parts) == 3 and len(parts[0]) == 4 and \
-                    len(parts[1]) <= 2 and len(parts[2]) <= 2:
-                day = date(int(parts[0]), int(parts[1]), int(parts[2]))
-            elif len(parts) == 1 and len(text) == 4:
-                day, precision = date(int(text), 1, 1), YEAR
-            else:
-                return _unreadable_date(text)
-        except ValueError:
-            return _l("“%(value)s” is not a real date.", value=text)
-    if day.year < MIN_BIRTH_YEAR:
-        return _l("The date of birth %(value)s is before %(year)d.", value=shown,
-                  year=MIN_BIRTH_YEAR)
-    if day > today:
-        return _l("The date of birth %(value)s is in the future.", value=shown)
-    return day, precision, day.isoformat()
-
-
-def _unreadable_date(value: Any) -> LazyString:
-    return _l("Unreadable date of birth “%(value)s”: write dd/mm/yyyy, yyyy-mm-dd or only the "
-              "year (yyyy).", value=str(value)[:40])
+    read = rules.birth_date(value, today=today)
+    if rules.refused(read):
+        return read.message  # type: ignore[return-value]
+    return read[0], read[1], read[0].isoformat()
 
 
 # --- loading ---------------------------------------------------------------------------------

@@ -246,7 +246,7 @@ def preview_pdf():
         if not rows:
             abort(404)
         snapshots = [{**services.member_snapshot(p), "dose_number": d.dose_number,
-                      "vaccine": d.vaccine, "lot": d.lot} for p, d in rows]
+                      **services.vaccine_fields(d), "lot": d.lot} for p, d in rows]
         built = documents.site_daily_list(site, day, snapshots, current_user.display_name,
                                           title, "Số: ......./DS-CSTC", preview=True)
         name = f"xem-truoc-ho-chieu-vac-xin-{day:%Y%m%d}.pdf"

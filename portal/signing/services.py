@@ -26,6 +26,7 @@ from portal.audit import services as audit
 from portal.auth.models import User
 from portal.extensions import db
 from portal.models_base import utcnow
+from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import backends, core, documents
 from portal.signing.models import (
@@ -424,7 +425,7 @@ def sign_site_daily(user: User, pin: str, day: date) -> SignedDocument:
     snapshots = []
     for person, dose in rows:
         snapshots.append({**member_snapshot(person), "person_id": person.id,
-                          "dose_number": dose.dose_number, "vaccine": dose.vaccine,
+                          "dose_number": dose.dose_number, **vaccine_fields(dose),
                           "lot": dose.lot})
     # One person may have two doses the same day only by error; list them once.
     snapshots = list({s["person_id"]: s for s in reversed(snapshots)}.values())[::-1]
@@ -440,8 +441,13 @@ def sign_site_daily(user: User, pin: str, day: date) -> SignedDocument:
     return document
 
 
+def vaccine_fields(dose: Dose) -> dict[str, str]:
+    """A dose's vaccine in a document's snapshot: the name printed, and the code."""
+    return {"vaccine": vaccines.name_of(dose.vaccine), "vaccine_code": dose.vaccine}
+
+
 def certificate_doses(person: Person) -> list[dict[str, Any]]:
-    return [{"dose_number": d.dose_number, "vaccine": d.vaccine, "lot": d.lot,
+    return [{"dose_number": d.dose_number, **vaccine_fields(d), "lot": d.lot,
              "vaccinated_on_text": documents.dose_date_text(d.vaccinated_on),
              "site": d.site.name if d.site is not None else ""} for d in person.doses]
 

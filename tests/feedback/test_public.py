@@ -75,9 +75,14 @@ def test_place_pick_lists_narrow_as_a_page_and_as_a_fragment(client, make_site):
 
 
 @pytest.mark.parametrize("changes, field, message", [
-    ({"id_number": "00119001234A"}, "id_number", "chỉ gồm chữ số"),
+    # The messages of records.rules, as at every entry point (issue 13, item 19).
+    ({"id_number": "00119001234A"}, "id_number", "chỉ được gồm chữ số"),
+    ({"id_number": "999190012345"}, "id_number", "không phải mã tỉnh"),
+    ({"full_name": "Trần Thị B1nh"}, "full_name", "chỉ gồm chữ cái"),
+    ({"birth_date": "31/02/1990"}, "birth_date", "không phải là ngày có thật"),
     ({"id_number": "12345"}, "id_number", "12 chữ số"),
-    ({"birth_date": "1990-05-17"}, "birth_date", "dd/mm/yyyy"),
+    # yyyy-mm-dd is read, as the import and the API read it; a year alone is not enough.
+    ({"birth_date": "1990"}, "birth_date", "dd/mm/yyyy"),
     ({"phone": "abc"}, "phone", "số điện thoại"),
     ({"full_name": ""}, "full_name", "họ và tên"),
     ({"description": "ngắn"}, "description", "10"),

@@ -27,6 +27,8 @@ HEADER = ["Họ và tên", "Giới tính", "Ngày sinh", "Số CCCD/CMND", "Qu�
           "Mã cơ sở tiêm"]
 PFIZER = "Pfizer-BioNTech (Comirnaty)"
 ASTRA = "AstraZeneca (Vaxzevria)"
+# What a dose stores: the product's code (issue 13, item 5), whatever spelling the file used.
+PFIZER_CODE, ASTRA_CODE, MODERNA_CODE = "EU/1/20/1528", "EU/1/21/1529", "EU/1/20/1507"
 
 
 def row(name="Nguyễn Văn An", sex="Nam", birth="14/03/1985", id_number="001085012345",
@@ -96,11 +98,11 @@ def test_commit_creates_persons_and_doses_traceable_to_the_batch(area, make_user
     an = found["001085012345"]
     assert an.full_name == "Nguyễn Văn An" and an.birth_date == date(1985, 3, 14)
     assert [(d.dose_number, d.vaccine, d.vaccinated_on) for d in an.doses] == [
-        (1, ASTRA, date(2021, 8, 20)), (2, PFIZER, date(2021, 10, 1))]
+        (1, ASTRA_CODE, date(2021, 8, 20)), (2, PFIZER_CODE, date(2021, 10, 1))]
     assert found["123456789"].birth_date == date(1990, 1, 1)
     assert found["079190000123"].birth_precision.value == "year"
     assert found["001200000077"].birth_precision.value == "month"
-    assert found["079190000123"].doses[0].vaccine == "Moderna (Spikevax)"
+    assert found["079190000123"].doses[0].vaccine == MODERNA_CODE
     assert {p.import_batch_id for p in found.values()} == {batch.id}
     assert {p.status for p in found.values()} == {PersonStatus.UNVERIFIED}
     assert an.name_sort and an.name_folded == "nguyen van an" and an.province_id
@@ -140,9 +142,9 @@ ERRORS = {
     "missing name": (row(name=None), "Thiếu trường bắt buộc: Họ và tên."),
     "missing ID": (row(id_number=None), "Thiếu trường bắt buộc: Số CCCD/CMND."),
     "bad date": (row(birth="31/02/1990"), "không phải là ngày có thật"),
-    "future birth": (row(birth="01/01/2999"), "trong tương lai"),
+    "future birth": (row(birth="01/01/2999"), "01/01/2999 ở tương lai"),
     "future dose": (row(dose=1, vaccine=PFIZER, on="01/01/2999"), "trong tương lai"),
-    "bad ID": (row(id_number="12345"), "Số định danh phải có 12 chữ số"),
+    "bad ID": (row(id_number="12345"), "Số định danh phải có 9 hoặc 12 chữ số"),
     "bad province": (row(id_number="999085012345"), "không phải mã tỉnh"),
     "unknown commune": (row(extra={6: "99999"}), "99999"),
     "other commune": (row(extra={6: NEIGHBOUR}), NEIGHBOUR),
@@ -220,7 +222,7 @@ def test_merged_header_cells_and_a_title_row(area):
     assert (batch.rows, batch.valid_rows) == (1, 1)
     services.commit_batch(batch)
     found = persons()[0]
-    assert [d.vaccine for d in found.doses] == [PFIZER], batch.report
+    assert [d.vaccine for d in found.doses] == [PFIZER_CODE], batch.report
 
 
 def test_the_template_is_a_workbook_that_imports_as_it_is(area, make_site):
@@ -230,7 +232,10 @@ def test_the_template_is_a_workbook_that_imports_as_it_is(area, make_site):
     assert [c.value for c in sheet[1]][:4] == ["Họ và tên *", "Giới tính *", "Ngày sinh *",
                                                "Số CCCD/CMND *"]
     formulas = {v.formula1 for v in sheet.data_validations.dataValidation}
-    assert '"Nam,Nữ"' in formulas and any(PFIZER in f for f in formulas)
+    # The vaccines' list is a sheet of the catalogue: names, codes, types and holders.
+    assert '"Nam,Nữ"' in formulas and "'Danh mục vắc xin'!$A$2:$A$11" in formulas
+    products = [[c.value for c in r] for r in workbook["Danh mục vắc xin"].iter_rows(min_row=2)]
+    assert ["Comirnaty (Pfizer-BioNTech)", "EU/1/20/1528"] in [p[:2] for p in products]
     assert workbook["Hướng dẫn"]["A2"].value == "Họ và tên"
     # Left unchanged, the example row is ignored: nothing to import.
     batch = check(data, area(OWN), "mau.xlsx")
@@ -365,7 +370,8 @@ def test_a_person_recorded_between_the_dry_run_and_the_commit_is_not_duplicated(
     assert summary["doses_created"] == 3 and summary["doses_matched"] == 1
     assert [p.id for p in persons() if p.id_number == "001085012345"] == [someone.id]
     db.session.refresh(someone)
-    assert [(d.dose_number, d.vaccine) for d in someone.doses] == [(1, ASTRA), (2, PFIZER)]
+    assert [(d.dose_number, d.vaccine) for d in someone.doses] == [(1, ASTRA_CODE),
+                                                                   (2, PFIZER_CODE)]
     assert f"#{someone.id}" in " ".join(issues(batch)[2][1])
 
 

@@ -514,10 +514,11 @@ def test_detail_shows_doses_and_history(client, login_as, make_person, make_site
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<h1 class=\"h4 mb-0\">Nguyễn Văn Hùng</h1>" in body
-    # Doses: vaccine, lot, date as dd/mm/yyyy and site.
-    assert re.search(r"<td>1</td><td>Pfizer-BioNTech</td><td>A1</td><td>01/08/2021</td>"
-                     r"<td>Trạm Y tế Phường Ba Đình</td>", body)
-    assert re.search(r"<td>2</td><td>AstraZeneca</td><td>B7</td><td>02/11/2021</td>"
+    # Doses: vaccine (its name in the catalogue, whatever spelling it was given in), lot,
+    # date as dd/mm/yyyy and site.
+    assert re.search(r"<td>1</td><td>Comirnaty \(Pfizer-BioNTech\)</td><td>A1</td>"
+                     r"<td>01/08/2021</td><td>Trạm Y tế Phường Ba Đình</td>", body)
+    assert re.search(r"<td>2</td><td>Vaxzevria \(AstraZeneca\)</td><td>B7</td><td>02/11/2021</td>"
                      r"<td>—</td>", body)
     # History, newest first: the rename with before -> after and its reason.
     history = body[body.index('data-testid="history"'):]
