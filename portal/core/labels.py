@@ -32,6 +32,7 @@ FIELD_LABELS = {
     "lot": _l("Lot"),
     "vaccinated_on": _l("Vaccination date"),
     "site_id": _l("Vaccination site"),
+    "identity_acknowledged": _l("Identity differences acknowledged"),
 }
 
 PRECISION_LABELS = {
@@ -109,6 +110,8 @@ def change_value(name: str, value: Any) -> str:
 
     if value is None or value == "":
         return "—"
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value) or "—"
     _, attribute = _attribute(name)
     labels: dict[str, Any] = {
         "sex": SEX_LABELS,

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.extensions import db
-from portal.records.models import Dose, IdKind, Person, PersonStatus
+from portal.models_base import utcnow
+from portal.records.models import Dose, IdentityAcknowledgement, IdKind, Person, PersonStatus
 from portal.text import fold, norm, normalise_spaces, sort_key
 
 if TYPE_CHECKING:
@@ -106,17 +107,28 @@ def update_person(
     return changes
 
 
-def add_dose(person: Person, values: Mapping[str, Any], actor=None) -> Dose:
+def add_dose(
+    person: Person,
+    values: Mapping[str, Any],
+    actor=None,
+    acknowledged: Sequence[Mapping[str, Any]] | None = None,
+) -> Dose:
+    """Record a dose. ``acknowledged``: the identity differences shown to the staff, who
+    saved the dose despite them; kept with the dose (who, when, what) and in the event."""
     dose = Dose(person=person, **values)
     db.session.add(dose)
     db.session.flush()
-    audit.record(
-        "dose.create",
-        "person",
-        person.id,
-        {f"dose_{dose.dose_number}.{k}": [None, v] for k, v in values.items()},
-        actor=actor,
-    )
+    changes = {f"dose_{dose.dose_number}.{k}": [None, v] for k, v in values.items()}
+    if acknowledged:
+        ack = IdentityAcknowledgement(dose_id=dose.id,
+                                      acknowledged_by_id=getattr(actor, "id", None),
+                                      acknowledged_at=utcnow(),
+                                      differences=[dict(d) for d in acknowledged])
+        db.session.add(ack)
+        db.session.flush()
+        changes[f"dose_{dose.dose_number}.identity_acknowledged"] = [
+            None, [d["text"] for d in acknowledged]]
+    audit.record("dose.create", "person", person.id, changes, actor=actor)
     return dose
 
 
