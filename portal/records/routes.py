@@ -24,10 +24,16 @@ LIST_FRAGMENTS = {"results": "results"}
 EXPORT_BATCH = 1000
 
 
-def _filters_from_request() -> tuple[RecordFilterForm, queries.Filters | None]:
+def filters_from_request(
+    statuses=None,
+) -> tuple[RecordFilterForm, queries.Filters | None]:
+    """The record list's filters read from the query string (None when one is invalid);
+    every list of persons with the same search and filters reads them here. ``statuses``
+    narrows the status choices to those the list can hold."""
     form = RecordFilterForm(formdata=request.args)
     form.set_choices(
-        permissions.communes_in_scope(current_user), permissions.sites_in_scope(current_user)
+        permissions.communes_in_scope(current_user), permissions.sites_in_scope(current_user),
+        statuses,
     )
     if not form.validate():
         return form, None
@@ -45,7 +51,7 @@ def _filters_from_request() -> tuple[RecordFilterForm, queries.Filters | None]:
 @bp.get("")
 @login_required
 def list_records():
-    form, filters = _filters_from_request()
+    form, filters = filters_from_request()
     page = None
     status = 200
     if filters is not None:
@@ -85,7 +91,7 @@ def export_records_xlsx():
 
 
 def _export_records(fmt: str):
-    form, filters = _filters_from_request()
+    form, filters = filters_from_request()
     if filters is None:
         return list_records()
     filters.after = filters.before = ""
