@@ -16,11 +16,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.audit import services as audit
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records import corrections, permissions
 from portal.records.forms import STATUS_LABELS
+from portal.records.history import record_history
 from portal.records.models import Person
 from portal.records.routes import bp
 from portal.records.services import VersionConflict, correct_person
@@ -37,6 +37,7 @@ def _identity_helpers() -> dict:
         "is_identity": corrections.is_identity,
         "editable": corrections.EDITABLE,
         "precision_labels": corrections.PRECISION_LABELS,
+        "history_birth": corrections.history_birth,
     }
 
 
@@ -71,7 +72,7 @@ def _respond(person: Person, view: corrections.IdentityView, status: int = 200):
     in_row = is_fragment_request() and request.headers.get("HX-Target", "").startswith("row-")
     oob = is_fragment_request() and not in_row
     return render(TEMPLATE, _fragments(person), status=status, v=view, person=person,
-                  events=[] if in_row else audit.history("person", person.id),
+                  events=[] if in_row else record_history(person),
                   oob=oob, next_url=_next_url())
 
 

@@ -260,6 +260,18 @@ def display_value(person: Person, name: str) -> str:
     return str(value) if value else "—"
 
 
+def history_birth(value: Any, precision: Any) -> str:
+    """A birth date of the record's history (an ISO date in the audit trail) as precisely
+    as it was known: yyyy, mm/yyyy or dd/mm/yyyy, never 01/01/yyyy for a year."""
+    if not value:
+        return "—"
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return format_birth(day, precision)
+
+
 def typed_value(name: str, data: Mapping[str, str]) -> str:
     """What the user typed, for the conflict's "yours" column."""
     if name == "sex":

@@ -15,6 +15,7 @@ from portal.core.rendering import render
 from portal.extensions import db
 from portal.records import corrections, permissions, queries
 from portal.records.forms import STATUS_LABELS, RecordFilterForm
+from portal.records.history import record_history
 from portal.records.models import Person, PersonStatus
 from portal.worklists.permissions import can_start_match
 
@@ -153,7 +154,7 @@ EXPORT_COLUMNS = [
 @login_required
 def show_record(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)
-    events = audit.history("person", person.id)
+    events = record_history(person)
     view = corrections.IdentityView(
         person,
         can_edit=permissions.can_correct(current_user, person),
