@@ -97,8 +97,8 @@ def export_review(fmt: str):
     difference, q = form.difference.data or "", form.q.data or ""
     state = form.decided.data or "open"
     clauses = queries.review_clauses(current_user, difference, q, state)
-    filters = {k: v for k, v in (("difference", difference), ("q", q), ("decided", state))
-               if v}
+    filters = {k: v for k, v in (("difference", difference), ("q", q),
+                                 ("decided", "" if state == "open" else state)) if v}
     audit.record("worklist.export", "review_list", None, {
         "filters": [None, filters],
         "rows": [None, count_persons(clauses)],
