@@ -124,7 +124,7 @@ def show_decision_list(slug: str):
                   slug=slug, title=TITLES[kind], page=page, q=q, views=views, state=state,
                   state_labels=STATE_LABELS[kind],
                   next_url=url_for("worklists.show_decision_list", slug=slug, q=q or None,
-                                   state=state))
+                                   state=None if state == "open" else state))
 
 
 @bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")
