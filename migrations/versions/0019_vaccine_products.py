@@ -1,7 +1,7 @@
 """vaccine products: a reference table of vaccines with stable codes; doses store the code
 
 Revision ID: 0019
-Revises: 0021
+Revises: 0018
 Create Date: 2026-12-04 09:00:00
 
 Doses and complaints named vaccines in free text ("Pfizer-BioNTech", "Pfizer-BioNTech
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0019'
-down_revision = '0021'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

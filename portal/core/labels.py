@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+
+from portal.core.web import format_minute
 
 ID_KIND_LABELS = {
     "cccd": _l("CCCD (12 digits)"),
@@ -32,6 +35,18 @@ FIELD_LABELS = {
     "lot": _l("Lot"),
     "vaccinated_on": _l("Vaccination date"),
     "site_id": _l("Vaccination site"),
+    "identity_acknowledged": _l("Identity differences acknowledged"),
+    "worklist": _l("List"),
+    "documents": _l("Signed documents affected"),
+    "document": _l("Signed document"),
+    "document_state": _l("Document state"),
+    "filename": _l("File"),
+}
+
+DOCUMENT_STATE_LABELS = {
+    "valid": _l("valid"),
+    "revoked": _l("revoked"),
+    "superseded": _l("replaced by a later confirmation"),
 }
 
 PRECISION_LABELS = {
@@ -49,6 +64,7 @@ def sex_label(value) -> str:
     return str(SEX_LABELS[value]) if value in SEX_LABELS else ""
 
 DATE_FIELDS = frozenset({"birth_date", "vaccinated_on"})
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 ACTION_LABELS = {
     "document.sign": _l("Document signed"),
@@ -80,6 +96,12 @@ ACTION_LABELS = {
     "feedback.rule": _l("Routing rule changed"),
     "import.upload": _l("Spreadsheet uploaded for import"),
     "import.commit": _l("Spreadsheet imported"),
+    "person.imported": _l("Record created by an Excel import"),
+    "document.sign.committee_list": _l("Confirmed: committee list signed"),
+    "document.sign.handover_list": _l("Handover list signed by the police"),
+    "document.sign.site_daily": _l("Confirmed: vaccination site daily list signed"),
+    "document.sign.certificate": _l("Vaccination certificate signed"),
+    "document.sign.minutes": _l("Confirmed by signed minutes"),
 }
 
 
@@ -109,6 +131,8 @@ def change_value(name: str, value: Any) -> str:
 
     if value is None or value == "":
         return "—"
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value) or "—"
     _, attribute = _attribute(name)
     labels: dict[str, Any] = {
         "sex": SEX_LABELS,
@@ -117,6 +141,7 @@ def change_value(name: str, value: Any) -> str:
         "status": {k.value: v for k, v in STATUS_LABELS.items()},
         # A match outcome has the value of the status it leads to.
         "match_outcome": {k.value: v for k, v in STATUS_LABELS.items()},
+        "document_state": DOCUMENT_STATE_LABELS,
     }.get(attribute, {})
     if value in labels:
         return str(labels[value])
@@ -125,6 +150,9 @@ def change_value(name: str, value: Any) -> str:
             return date.fromisoformat(value).strftime("%d/%m/%Y")
         except ValueError:
             return value
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        # A stored (UTC) time: shown in Vietnam time, as every time a person reads.
+        return format_minute(datetime.fromisoformat(value))
     if attribute in ("commune_id", "site_id") and isinstance(value, int):
         if attribute == "commune_id":
             area = db.session.get(Area, value)

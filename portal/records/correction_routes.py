@@ -16,11 +16,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.audit import services as audit
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records import corrections, permissions
 from portal.records.forms import STATUS_LABELS
+from portal.records.history import record_history
 from portal.records.models import Person
 from portal.records.routes import bp
 from portal.records.services import VersionConflict, correct_person
@@ -37,6 +37,8 @@ def _identity_helpers() -> dict:
         "is_identity": corrections.is_identity,
         "editable": corrections.EDITABLE,
         "precision_labels": corrections.PRECISION_LABELS,
+        "history_birth": corrections.history_birth,
+        "initial_data": corrections.initial_data,
     }
 
 
@@ -66,13 +68,14 @@ def _view(person: Person, **kw) -> corrections.IdentityView:
     return view
 
 
-def _respond(person: Person, view: corrections.IdentityView, status: int = 200):
+def _respond(person: Person, view: corrections.IdentityView, status: int = 200,
+             name_changed: bool = False):
     # The record page's status badge and history sit outside the card: sent out of band.
     in_row = is_fragment_request() and request.headers.get("HX-Target", "").startswith("row-")
     oob = is_fragment_request() and not in_row
     return render(TEMPLATE, _fragments(person), status=status, v=view, person=person,
-                  events=[] if in_row else audit.history("person", person.id),
-                  oob=oob, next_url=_next_url())
+                  events=[] if in_row else record_history(person),
+                  oob=oob, next_url=_next_url(), name_changed=name_changed, heading_prefix="")
 
 
 def _next_url() -> str | None:
@@ -108,7 +111,8 @@ def show_identity(person_id: int):
 @login_required
 def edit_field(person_id: int, name: str):
     person = _load(person_id, name)
-    editor = corrections.Editor(name, corrections.initial_data(person, name), person.version)
+    loaded = corrections.initial_data(person, name)
+    editor = corrections.Editor(name, loaded, person.version, base=loaded)
     return _respond(person, _view(person, editor=editor))
 
 
@@ -120,6 +124,11 @@ def save_field(person_id: int, name: str):
         expected = int(request.form.get("version", ""))
     except ValueError:
         abort(400)
+    base = corrections.base_data(request.form)
+    if expected != person.version and not corrections.changed_since(person, name, base):
+        # Someone saved another field meanwhile: nothing of theirs is overwritten by this
+        # field's save, so it goes on against their version (only the same field conflicts).
+        expected = person.version
     register_fields: tuple[str, ...] = ()
     if request.form.get("use_register"):
         # The register's value, read here: the client only says which field.
@@ -139,7 +148,7 @@ def save_field(person_id: int, name: str):
         parsed = corrections.parse(person, name, request.form)
     if parsed.errors:
         editor = corrections.Editor(name, data, expected, parsed.errors,
-                                    request.form.get("reason", ""))
+                                    request.form.get("reason", ""), base=base)
         return _respond(person, _view(person, editor=editor), 422)
 
     try:
@@ -171,7 +180,8 @@ def save_field(person_id: int, name: str):
                         code=303)
     # Rendered from the flushed state before the commit, which would expire it and cost a
     # reload of the person and the user; a failing commit still answers with an error.
-    response = _respond(person, _view(person, focus=name, notices=notices, message=message))
+    response = _respond(person, _view(person, focus=name, notices=notices, message=message),
+                        name_changed="full_name" in changes)
     db.session.commit()
     return response
 
@@ -184,5 +194,6 @@ def _conflict(person: Person, name: str, data: dict[str, str], reason: str):
         theirs=corrections.display_value(person, name),
         yours=corrections.typed_value(name, data),
         their_version=person.version,
+        base=corrections.initial_data(person, name),
     )
     return _respond(person, _view(person, editor=editor), 409)

@@ -186,6 +186,20 @@ class Editor:
     theirs: str | None = None  # the current value, when someone saved meanwhile
     yours: str | None = None  # the value this user tried to save
     their_version: int | None = None
+    # The field's inputs as loaded (sent back as base_*): a save over a newer version is
+    # refused only when this field itself changed meanwhile.
+    base: dict[str, str] = field(default_factory=dict)
+
+
+def base_data(form: Mapping[str, str]) -> dict[str, str]:
+    """The ``base_*`` inputs of a posted editor: the field's value when it was loaded."""
+    return {key[5:]: value for key, value in form.items() if key.startswith("base_")}
+
+
+def changed_since(person: Person, name: str, base: Mapping[str, str]) -> bool:
+    """Whether field ``name`` differs now from the value the editor was loaded with (True
+    when that is unknown: the whole record's version decides then)."""
+    return not base or initial_data(person, name) != dict(base)
 
 
 @dataclass
@@ -210,6 +224,18 @@ def display_value(person: Person, name: str) -> str:
         return format_birth(person.birth_date, person.birth_precision)
     value = getattr(person, name)
     return str(value) if value else "—"
+
+
+def history_birth(value: Any, precision: Any) -> str:
+    """A birth date of the record's history (an ISO date in the audit trail) as precisely
+    as it was known: yyyy, mm/yyyy or dd/mm/yyyy, never 01/01/yyyy for a year."""
+    if not value:
+        return "—"
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return format_birth(day, precision)
 
 
 def typed_value(name: str, data: Mapping[str, str]) -> str:

@@ -7,7 +7,9 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.core.labels import field_label, result_label, sex_label
 from portal.core.rendering import render
+from portal.core.web import format_birth
 from portal.extensions import db
 from portal.models_base import today_in_vietnam
 from portal.records import permissions
@@ -15,7 +17,7 @@ from portal.records.forms import DoseForm, parsed
 from portal.records.models import Dose
 from portal.records.routes import bp
 from portal.records.services import add_dose
-from portal.registry.precheck import check_identity
+from portal.registry.precheck import IdentityCheck, check_identity
 from portal.worklists.display import mark_differences
 
 
@@ -28,7 +30,39 @@ def _last_dose(person_id: int) -> Dose | None:
 
 def _form_page(person, form, check, status=200):
     return render("records/dose_new.html", status=status, person=person, form=form,
-                  check=check, mark_differences=mark_differences)
+                  check=check, mark_differences=mark_differences, site=current_user.site)
+
+
+def shown_differences(person, check: IdentityCheck) -> list[dict]:
+    """What the identity check showed the staff, as it is kept with an acknowledged dose:
+    one entry per difference, each with the sentence shown (``text``)."""
+    out: list[dict] = []
+    for issue in check.issues:
+        out.append({"kind": "id_issue", "code": issue.code, "field": issue.field,
+                    "text": issue.message})
+    if check.not_found:
+        out.append({"kind": "not_found", "field": "id_number", "record": person.id_number,
+                    "text": _("The ID number %(id)s is not in the population database.",
+                              id=person.id_number)})
+    if check.unavailable:
+        out.append({"kind": "unavailable", "text": check.unavailable})
+    if check.comparison is not None and check.entry is not None:
+        entry = check.entry
+        fields = (
+            ("full_name", check.comparison.name, person.full_name, entry.full_name),
+            ("birth_date", check.comparison.birth,
+             format_birth(person.birth_date, person.birth_precision),
+             format_birth(entry.birth_date, entry.birth_precision)),
+            ("sex", check.comparison.sex, sex_label(person.sex), sex_label(entry.sex)),
+        )
+        for name, result, mine, theirs in fields:
+            if result.value in ("identical", "case_or_spacing"):
+                continue
+            out.append({"kind": "differs", "field": name, "result": result.value,
+                        "record": mine, "register": theirs,
+                        "text": f"{field_label(name)}: {mine} ≠ {theirs} "
+                                f"({result_label(result)})"})
+    return out
 
 
 @bp.get("/<int(max=2147483647):person_id>/doses/new")
@@ -77,6 +111,7 @@ def create_dose(person_id: int):
          "lot": (form.lot.data or "").strip() or None, "vaccinated_on": day,
          "site_id": current_user.site_id},
         actor=current_user,
+        acknowledged=shown_differences(person, check) if check.needs_attention else None,
     )
     db.session.commit()
     flash(_("Dose %(n)d recorded.", n=number), "success")

@@ -56,9 +56,10 @@ class RecordFilterForm(PortalForm):
     after = HiddenField()
     before = HiddenField()
 
-    def set_choices(self, communes, sites) -> None:
+    def set_choices(self, communes, sites, statuses=None) -> None:
         self.status.choices = [SelectChoice("", _l("All statuses"))] + [
             SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()
+            if statuses is None or s in statuses
         ]
         self.commune.choices = [SelectChoice("", _l("All communes"))] + [
             SelectChoice(a.code, a.name) for a in communes

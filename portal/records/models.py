@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -143,3 +144,24 @@ class Dose(Model):
 
     person: Mapped[Person] = relationship(back_populates="doses")
     site: Mapped[Site | None] = relationship()
+    acknowledgement: Mapped[IdentityAcknowledgement | None] = relationship(
+        back_populates="dose", cascade="all, delete-orphan"
+    )
+
+
+class IdentityAcknowledgement(Model):
+    """Site staff saved the dose although the identity differed from the population
+    database (or could not be checked): who, when, and exactly what was shown to them."""
+
+    __tablename__ = "dose_identity_ack"
+
+    dose_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("dose.id", ondelete="CASCADE"), primary_key=True
+    )
+    acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # [{"kind": ..., "field": ..., "result": ..., "record": ..., "register": ...,
+    #   "message": ...}], as records.dose_routes.shown_differences builds them.
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+
+    dose: Mapped[Dose] = relationship(back_populates="acknowledgement")

@@ -2,41 +2,75 @@
 
 Every user belongs to an area. A commune user sees the commune's residents, a
 province user every commune of the province, a (legacy) district user the
-communes under the district. Records outside scope are simply not found.
+communes under the district; vaccination-site staff reach as far as their site's
+level (``reach``). Records outside scope are simply not found.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask import abort
 
-from portal.areas.models import Area, AreaKind, Site
-from portal.auth.models import User
+from portal.areas.models import Area, AreaKind, Site, SiteLevel
+from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.records.models import Person
 from portal.text import collation_key
 
 
-def person_scope(user: User) -> sa.ColumnElement[bool]:
-    area = user.area
+def within(area: Area, commune_id: Any, province_id: Any = None) -> sa.ColumnElement[bool]:
+    """The one rule for "inside ``area``": a commune is itself, a province its communes, a
+    (legacy) district the communes under it. ``commune_id`` is the column that names a
+    commune; ``province_id``, when the row carries one, makes a province one comparison."""
     if area.kind == AreaKind.COMMUNE:
-        return Person.commune_id == area.id
+        return commune_id == area.id
     if area.kind == AreaKind.PROVINCE:
-        return Person.province_id == area.id
-    return Person.commune_id.in_(sa.select(Area.id).where(Area.parent_id == area.id))
+        if province_id is not None:
+            return province_id == area.id
+        return commune_id.in_(sa.select(Area.id).where(Area.province_id == area.id,
+                                                       Area.kind == AreaKind.COMMUNE))
+    return commune_id.in_(sa.select(Area.id).where(Area.parent_id == area.id))
+
+
+def reach(user: User) -> Area:
+    """The area whose persons the user finds (and, for site staff, doses).
+
+    The user's own area, except for vaccination-site staff, whose reach follows the site's
+    level: a province-level site (and a central or ministry one, which vaccinates whoever
+    comes) the province of its commune, a district-level site its legacy district (its
+    commune when the commune has none), a commune or private site its commune. Correcting
+    an identity stays with the health station (``can_correct``)."""
+    site = user.site if user.role == Role.VACCINATION_SITE else None
+    if site is None:
+        return user.area
+    commune = site.commune
+    if site.level in (SiteLevel.PROVINCE, SiteLevel.CENTRAL, SiteLevel.MINISTRY):
+        return commune.province or user.area
+    if site.level == SiteLevel.DISTRICT:
+        parent = commune.parent
+        return parent if parent is not None and parent.kind == AreaKind.DISTRICT else commune
+    return commune
+
+
+def person_scope(user: User) -> sa.ColumnElement[bool]:
+    return within(reach(user), Person.commune_id, Person.province_id)
 
 
 def commune_scope(user: User) -> sa.ColumnElement[bool]:
-    area = user.area
-    if area.kind == AreaKind.COMMUNE:
-        return Area.id == area.id
-    if area.kind == AreaKind.PROVINCE:
-        return sa.and_(Area.province_id == area.id, Area.kind == AreaKind.COMMUNE)
-    return sa.and_(Area.parent_id == area.id, Area.kind == AreaKind.COMMUNE)
+    """The communes of the user's own area (lists, documents and matching are the unit's:
+    a site's wider reach is for finding persons only)."""
+    return sa.and_(within(user.area, Area.id, Area.province_id), Area.kind == AreaKind.COMMUNE)
+
+
+def communes_in_reach(user: User) -> sa.ColumnElement[bool]:
+    """The communes whose persons the user finds: the record list's commune filter."""
+    return sa.and_(within(reach(user), Area.id, Area.province_id), Area.kind == AreaKind.COMMUNE)
 
 
 def communes_in_scope(user: User) -> list[Area]:
-    return sorted(db.session.scalars(sa.select(Area).where(commune_scope(user))),
+    return sorted(db.session.scalars(sa.select(Area).where(communes_in_reach(user))),
                   key=lambda area: collation_key(area.name))
 
 
@@ -45,7 +79,7 @@ def sites_in_scope(user: User) -> list[Site]:
         db.session.scalars(
             sa.select(Site)
             .join(Area, Site.commune_id == Area.id)
-            .where(commune_scope(user))
+            .where(communes_in_reach(user))
             .order_by(Site.name)
         )
     )
@@ -61,16 +95,12 @@ def get_person_or_404(user: User, person_id: int) -> Person:
 
 def can_record_dose(user: User) -> bool:
     """Doses are recorded by vaccination-site staff, at their site (seed 002)."""
-    from portal.auth.models import Role
-
     return user.role == Role.VACCINATION_SITE and user.site_id is not None
 
 
 def can_correct(user: User, person: Person) -> bool:
     """Identity corrections are the health station's, inside its own commune only (seed 003,
     step 4: the police verify, the health station updates the records)."""
-    from portal.auth.models import Role
-
     area = user.area
     return (
         user.role == Role.HEALTH_STATION

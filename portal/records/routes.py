@@ -15,6 +15,7 @@ from portal.core.rendering import render
 from portal.extensions import db
 from portal.records import corrections, permissions, queries, vaccines
 from portal.records.forms import STATUS_LABELS, RecordFilterForm
+from portal.records.history import record_history
 from portal.records.models import Person, PersonStatus
 from portal.worklists.permissions import can_start_match
 
@@ -31,10 +32,16 @@ def _vaccine_name(code: str | None) -> str:
 EXPORT_BATCH = 1000
 
 
-def _filters_from_request() -> tuple[RecordFilterForm, queries.Filters | None]:
+def filters_from_request(
+    statuses=None,
+) -> tuple[RecordFilterForm, queries.Filters | None]:
+    """The record list's filters read from the query string (None when one is invalid);
+    every list of persons with the same search and filters reads them here. ``statuses``
+    narrows the status choices to those the list can hold."""
     form = RecordFilterForm(formdata=request.args)
     form.set_choices(
-        permissions.communes_in_scope(current_user), permissions.sites_in_scope(current_user)
+        permissions.communes_in_scope(current_user), permissions.sites_in_scope(current_user),
+        statuses,
     )
     if not form.validate():
         return form, None
@@ -52,7 +59,7 @@ def _filters_from_request() -> tuple[RecordFilterForm, queries.Filters | None]:
 @bp.get("")
 @login_required
 def list_records():
-    form, filters = _filters_from_request()
+    form, filters = filters_from_request()
     page = None
     status = 200
     if filters is not None:
@@ -92,7 +99,7 @@ def export_records_xlsx():
 
 
 def _export_records(fmt: str):
-    form, filters = _filters_from_request()
+    form, filters = filters_from_request()
     if filters is None:
         return list_records()
     filters.after = filters.before = ""
@@ -154,7 +161,7 @@ EXPORT_COLUMNS = [
 @login_required
 def show_record(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)
-    events = audit.history("person", person.id)
+    events = record_history(person)
     view = corrections.IdentityView(
         person,
         can_edit=permissions.can_correct(current_user, person),

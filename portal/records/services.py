@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.models_base import utcnow
 from portal.records import vaccines
-from portal.records.models import Dose, IdKind, Person, PersonStatus
+from portal.records.models import Dose, IdentityAcknowledgement, IdKind, Person, PersonStatus
 from portal.text import fold, norm, normalise_spaces, sort_key
 
 if TYPE_CHECKING:
@@ -107,8 +108,15 @@ def update_person(
     return changes
 
 
-def add_dose(person: Person, values: Mapping[str, Any], actor=None) -> Dose:
-    """A dose; its vaccine given as a code or a name of the catalogue, stored as the code."""
+def add_dose(
+    person: Person,
+    values: Mapping[str, Any],
+    actor=None,
+    acknowledged: Sequence[Mapping[str, Any]] | None = None,
+) -> Dose:
+    """Record a dose; its vaccine given as a code or a name of the catalogue, stored as the
+    code. ``acknowledged``: the identity differences shown to the staff, who saved the dose
+    despite them; kept with the dose (who, when, what) and in the event."""
     code = vaccines.catalogue().resolve(values.get("vaccine"))
     if code is None:
         raise ValueError(f"unknown vaccine {values.get('vaccine')!r}")
@@ -116,13 +124,17 @@ def add_dose(person: Person, values: Mapping[str, Any], actor=None) -> Dose:
     dose = Dose(person=person, **values)
     db.session.add(dose)
     db.session.flush()
-    audit.record(
-        "dose.create",
-        "person",
-        person.id,
-        {f"dose_{dose.dose_number}.{k}": [None, v] for k, v in values.items()},
-        actor=actor,
-    )
+    changes = {f"dose_{dose.dose_number}.{k}": [None, v] for k, v in values.items()}
+    if acknowledged:
+        ack = IdentityAcknowledgement(dose_id=dose.id,
+                                      acknowledged_by_id=getattr(actor, "id", None),
+                                      acknowledged_at=utcnow(),
+                                      differences=[dict(d) for d in acknowledged])
+        db.session.add(ack)
+        db.session.flush()
+        changes[f"dose_{dose.dose_number}.identity_acknowledged"] = [
+            None, [d["text"] for d in acknowledged]]
+    audit.record("dose.create", "person", person.id, changes, actor=actor)
     return dose
 
 

@@ -18,7 +18,7 @@ from portal.core.export import Column
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.records.corrections import IdentityView, register_differences
-from portal.records.models import Person
+from portal.records.models import Person, PersonStatus
 from portal.records.permissions import can_correct, person_scope
 from portal.records.queries import BadCursor, Filters, count_persons, page_of, search_clause
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
@@ -35,8 +35,23 @@ TITLES = {
 }
 
 
-def _clauses(kind: WorklistKind, q: str) -> list[sa.ColumnElement[bool]]:
-    """Persons of the user's area on an open list of this kind."""
+# Statuses that mean the record now agrees with the register (or a person vouched for it):
+# the person is no longer to correct (or to report).
+SETTLED = (PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
+           PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT)
+# The list's filter: still to do (the default), done, or everyone listed.
+STATE_LABELS = {
+    WorklistKind.CORRECTION: {"open": _l("Still to correct"), "done": _l("Corrected"),
+                              "all": _l("All")},
+    WorklistKind.REGISTER_UPDATE: {"open": _l("Still differing"),
+                                   "done": _l("Now agreeing with the register"),
+                                   "all": _l("All")},
+}
+
+
+def _clauses(kind: WorklistKind, q: str, state: str = "open") -> list[sa.ColumnElement[bool]]:
+    """Persons of the user's area on an open list of this kind; ``state`` open: whose record
+    still differs from the register, done: whose record agrees now."""
     clauses = [
         person_scope(current_user),
         sa.exists().where(
@@ -46,10 +61,19 @@ def _clauses(kind: WorklistKind, q: str) -> list[sa.ColumnElement[bool]]:
             Worklist.state == WorklistState.DRAFT,
         ),
     ]
+    if state == "open":
+        clauses.append(Person.status.not_in(SETTLED))
+    elif state == "done":
+        clauses.append(Person.status.in_(SETTLED))
     search = search_clause(q)
     if search is not None:
         clauses.append(search)
     return clauses
+
+
+def _state() -> str:
+    state = request.args.get("state") or "open"
+    return state if state in ("open", "done", "all") else "open"
 
 
 def _members(kind: WorklistKind, persons: list[Person]) -> dict[int, WorklistMember]:
@@ -75,9 +99,10 @@ def _kind_or_404(slug: str) -> WorklistKind:
 def show_decision_list(slug: str):
     kind = _kind_or_404(slug)
     q = (request.args.get("q") or "")[:100]
+    state = _state()
     filters = Filters(q=q, after=request.args.get("after", ""),
                       before=request.args.get("before", ""))
-    clauses = _clauses(kind, q)
+    clauses = _clauses(kind, q, state)
     try:
         page = page_of(clauses, filters, current_app.config["RECORDS_PAGE_SIZE"],
                        count_persons(clauses))
@@ -96,8 +121,10 @@ def show_decision_list(slug: str):
         for p in page.rows
     ]
     return render("worklists/decision_list.html", {"decision-results": "results"},
-                  slug=slug, title=TITLES[kind], page=page, q=q, views=views,
-                  next_url=url_for("worklists.show_decision_list", slug=slug, q=q or None))
+                  slug=slug, title=TITLES[kind], page=page, q=q, views=views, state=state,
+                  state_labels=STATE_LABELS[kind],
+                  next_url=url_for("worklists.show_decision_list", slug=slug, q=q or None,
+                                   state=None if state == "open" else state))
 
 
 @bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")
@@ -105,7 +132,7 @@ def show_decision_list(slug: str):
 def export_decision_list(slug: str, fmt: str):
     kind = _kind_or_404(slug)
     q = (request.args.get("q") or "")[:100]
-    clauses = _clauses(kind, q)
+    clauses = _clauses(kind, q, _state())
     rows: list[SimpleNamespace] = []
     filters = Filters(q=q)
     while True:  # keyset batches, as on screen; plain copies survive the commit below

@@ -6,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.core.forms import PortalForm
+from portal.worklists.models import WorklistKind
 from portal.worklists.services import ReviewAction
 
 DIFFERENCE_LABELS = {
@@ -28,11 +29,24 @@ ACTION_LABELS = {
     ReviewAction.RECORD_IS_RIGHT: _l("Record is right: the register must be updated"),
 }
 
+# A decision as the list that holds it shows it (verified in person leaves the list).
+DECISION_LABELS = {
+    WorklistKind.CORRECTION: ACTION_LABELS[ReviewAction.REGISTER_IS_RIGHT],
+    WorklistKind.REGISTER_UPDATE: ACTION_LABELS[ReviewAction.RECORD_IS_RIGHT],
+}
+
 
 class ReviewFilterForm(PortalForm):
     class Meta:
         csrf = False
 
+    decided = SelectField(
+        _l("Decision state"),
+        choices=[SelectChoice("open", _l("To decide")), SelectChoice("decided", _l("Decided")),
+                 SelectChoice("all", _l("All"))],
+        default="open",
+        validate_choice=True,
+    )
     difference = SelectField(
         _l("Difference"),
         choices=[SelectChoice(k, v) for k, v in DIFFERENCE_LABELS.items()],
@@ -48,9 +62,14 @@ class ReviewFilterForm(PortalForm):
 class ReviewActionForm(PortalForm):
     person_ids = SelectMultipleField(_l("Persons"), coerce=int, validate_choice=False,
                                      validators=[DataRequired(_l("Select at least one person."))])
-    action = SelectField(_l("Decision"), choices=[SelectChoice(a.value, label) for a, label
-                                                  in ACTION_LABELS.items()],
-                         validators=[DataRequired()])
+    # No default: a decision is what the officer chose, never the first of the list.
+    action = SelectField(
+        _l("Decision"),
+        choices=[SelectChoice("", _l("— Choose the decision —"))]
+        + [SelectChoice(a.value, label) for a, label in ACTION_LABELS.items()],
+        default="",
+        validators=[DataRequired(_l("Choose the decision for the selected persons."))],
+    )
     note = TextAreaField(
         _l("Note (documents seen, what differs)"),
         validators=[DataRequired(_l("A note is required for every decision.")),

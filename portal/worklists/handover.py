@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.compiler import compiles
 
 from portal.audit import services as audit
 from portal.auth.models import User
@@ -27,7 +28,6 @@ from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
 from portal.worklists import pdf
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
-from portal.worklists.services import member_snapshot
 
 ELIGIBLE_STATUSES = (PersonStatus.MATCHED, PersonStatus.VERIFIED)
 TITLE = "Danh sách bàn giao kết quả xác minh"
@@ -79,15 +79,6 @@ def eligible_clauses(user: User) -> list[sa.ColumnElement[bool]]:
     ]
 
 
-def eligible_persons(user: User, limit: int = 1000) -> tuple[list[Person], int]:
-    clauses = eligible_clauses(user)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*clauses))
-    rows = list(db.session.scalars(
-        sa.select(Person).where(*clauses).order_by(Person.name_sort, Person.id).limit(limit)
-    ))
-    return rows, total or 0
-
-
 def document_root() -> Path:
     configured = current_app.config.get("DOCUMENTS_DIR")
     return Path(configured) if configured else Path(current_app.instance_path) / "documents"
@@ -97,20 +88,55 @@ def _now_date_text(moment: datetime) -> str:
     return pdf.local_date(moment).strftime("%d/%m/%Y")
 
 
-def create_handover(user: User, person_ids: list[int], note: str | None) -> Worklist:
-    """A draft list of the selected persons that are eligible; the others are ignored."""
+class json_object(sa.sql.functions.GenericFunction):
+    """A JSON object built in SQL from key, value, key, value…: json_object on SQLite,
+    json_build_object on PostgreSQL."""
+
+    type = sa.JSON()
+    inherit_cache = True
+
+
+@compiles(json_object, "postgresql")
+def _json_build_object(element, compiler, **kw):
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+def _snapshot_sql() -> sa.ColumnElement[Any]:
+    """``services.member_snapshot`` in SQL, for a whole selection at once."""
     from portal.registry.models import MatchResult
 
+    outcome = (sa.select(MatchResult.outcome).where(MatchResult.person_id == Person.id)
+               .scalar_subquery())
+    return json_object(
+        "full_name", Person.full_name, "sex", Person.sex,
+        "birth_date", sa.cast(Person.birth_date, sa.String), "birth_precision",
+        Person.birth_precision, "id_number", Person.id_number, "status", Person.status,
+        "outcome", outcome,
+    )
+
+
+def create_handover(user: User, person_ids: list[int], note: str | None) -> Worklist:
+    """A draft list of the ticked persons that are eligible; the others are ignored."""
     wanted = sorted(set(person_ids))[:MAX_MEMBERS]
-    persons = list(db.session.scalars(
-        sa.select(Person).where(Person.id.in_(wanted), *eligible_clauses(user))
-        .order_by(Person.name_sort, Person.id)
-    )) if wanted else []
-    if not persons:
+    if not wanted:
         raise HandoverError(_l("Select at least one verified person who is not already on "
                                "a handover list."))
-    results = {r.person_id: r for r in db.session.scalars(
-        sa.select(MatchResult).where(MatchResult.person_id.in_([p.id for p in persons])))}
+    return create_handover_from(user, [Person.id.in_(wanted)], note)
+
+
+def create_handover_from(user: User, clauses: list[sa.ColumnElement[bool]],
+                         note: str | None) -> Worklist:
+    """A draft list of every eligible person the clauses select (the ticked ones, or all
+    that match the list's filters), written set-based: one INSERT … SELECT."""
+    selected = [*clauses, *eligible_clauses(user)]
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*selected))
+    if not count:
+        raise HandoverError(_l("Select at least one verified person who is not already on "
+                               "a handover list."))
+    if count > MAX_MEMBERS:
+        raise HandoverError(_l("%(num)s persons match: a handover list holds at most "
+                               "%(max)s. Narrow the search or the filters.",
+                               num=count, max=MAX_MEMBERS))
     now = utcnow()
     worklist = Worklist(
         kind=WorklistKind.HANDOVER,
@@ -123,18 +149,21 @@ def create_handover(user: User, person_ids: list[int], note: str | None) -> Work
     )
     db.session.add(worklist)
     db.session.flush()
-    db.session.add_all(
-        WorklistMember(worklist_id=worklist.id, person_id=p.id,
-                       snapshot=member_snapshot(p, results.get(p.id)), added_by_id=user.id,
-                       added_at=now)
-        for p in persons
+    rows = (
+        sa.select(sa.literal(worklist.id), Person.id, _snapshot_sql(), sa.literal(user.id),
+                  sa.literal(now, sa.DateTime))
+        .where(*selected).order_by(Person.name_sort, Person.id)
     )
-    db.session.flush()
+    db.session.execute(sa.insert(WorklistMember).from_select(
+        ["worklist_id", "person_id", "snapshot", "added_by_id", "added_at"], rows))
+    person_ids = list(db.session.scalars(
+        sa.select(WorklistMember.person_id).where(WorklistMember.worklist_id == worklist.id)
+        .order_by(WorklistMember.id)))
     audit.record(
         "worklist.create", "worklist", worklist.id,
         {"kind": [None, WorklistKind.HANDOVER], "area_id": [None, user.area_id],
-         "state": [None, WorklistState.DRAFT], "members": [None, len(persons)],
-         "person_ids": [None, [p.id for p in persons]]},
+         "state": [None, WorklistState.DRAFT], "members": [None, len(person_ids)],
+         "person_ids": [None, person_ids]},
         worklist.note, user,
     )
     return worklist

@@ -10,15 +10,25 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
-from wtforms import HiddenField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from portal.core.forms import PortalForm
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
+from portal.records import queries as record_queries
+from portal.records.routes import filters_from_request
 from portal.signing import permissions as signing_permissions
 from portal.signing import services as signing_services
 from portal.worklists import handover, pdf, permissions
@@ -64,9 +74,14 @@ class HandoverFilterForm(PortalForm):
 
 
 class HandoverCreateForm(PortalForm):
-    person_ids = SelectMultipleField(_l("Persons"), coerce=int, validate_choice=False,
-                                     validators=[DataRequired(_l("Select at least one person."))])
+    person_ids = SelectMultipleField(_l("Persons"), coerce=int, validate_choice=False)
+    # "Select all N matching": the list is made from the filters, on the server.
+    all_matching = BooleanField()
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+
+    def validate_person_ids(self, field) -> None:
+        if not field.data and not self.all_matching.data:
+            raise ValidationError(_l("Select at least one person."))
 
 
 def _worklist_or_404(worklist_id: int) -> Worklist:
@@ -129,10 +144,34 @@ def list_handovers():
     )
 
 
+NEW_FRAGMENTS = {"handover-candidates": "results"}
+
+
+def _eligible_filters():
+    """The record list's search and filters (records.routes), over the eligible persons."""
+    filter_form, filters = filters_from_request(handover.ELIGIBLE_STATUSES)
+    clauses = None
+    if filters is not None:
+        clauses = [*record_queries.filter_clauses(current_user, filters),
+                   *handover.eligible_clauses(current_user)]
+    return filter_form, filters, clauses
+
+
 def _new_page(form: HandoverCreateForm, status: int = 200, message: str | None = None):
-    persons, total = handover.eligible_persons(current_user)
-    return render("worklists/handover_new.html", status=status, form=form, persons=persons,
-                  total=total, message=message)
+    filter_form, filters, clauses = _eligible_filters()
+    page = None
+    if filters is not None and clauses is not None:
+        try:
+            page = record_queries.page_of(clauses, filters, _page_size(),
+                                          record_queries.count_persons(clauses))
+        except record_queries.BadCursor:
+            filter_form.after.errors = [_("The page link is invalid. Start again from the "
+                                          "first page.")]
+            status = 400
+    else:
+        status = 400
+    return render("worklists/handover_new.html", NEW_FRAGMENTS, status=status, form=form,
+                  filter_form=filter_form, page=page, message=message)
 
 
 @bp.get("/handover/new")
@@ -152,13 +191,23 @@ def create_handover():
     if not form.validate_on_submit():
         return _new_page(form, status=422)
     try:
-        worklist = handover.create_handover(current_user, form.person_ids.data or [],
-                                            form.note.data)
+        if form.all_matching.data:
+            _, filters, clauses = _eligible_filters()
+            if clauses is None:
+                return _new_page(form, status=422)
+            worklist = handover.create_handover_from(current_user, clauses, form.note.data)
+        else:
+            worklist = handover.create_handover(current_user, form.person_ids.data or [],
+                                                form.note.data)
     except handover.HandoverError as error:
         db.session.rollback()
         return _new_page(form, status=422, message=str(error))
+    members = db.session.scalar(sa.select(sa.func.count()).select_from(handover.WorklistMember)
+                                .where(handover.WorklistMember.worklist_id == worklist.id))
     db.session.commit()
-    flash(_("The handover list was created as a draft."), "success")
+    flash(ngettext("The handover list was created as a draft with %(num)s person.",
+                   "The handover list was created as a draft with %(num)s persons.",
+                   members), "success")
     return redirect(url_for("worklists.show_handover", worklist_id=worklist.id), code=303)
 
 

@@ -70,5 +70,8 @@ class WorklistMember(Model):
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The person's version the police decided on (correction and register-update lists):
+    # the decision holds until the record changes (worklists.queries.decided).
+    person_version: Mapped[int | None]
 
     worklist: Mapped[Worklist] = relationship(back_populates="members")

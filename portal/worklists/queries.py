@@ -16,6 +16,7 @@ from portal.registry.models import (
     RegisterEntry,
     SexResult,
 )
+from portal.worklists.models import Worklist, WorklistKind, WorklistMember
 
 M = MatchResult
 NAME_DIFFERS = M.name_result.not_in([NameResult.IDENTICAL.value,
@@ -35,7 +36,25 @@ DIFFERENCE_FILTERS: dict[str, sa.ColumnElement[bool]] = {
 }
 
 
-def review_clauses(user, difference: str, q: str) -> list[sa.ColumnElement[bool]]:
+# The lists a police decision other than "verified in person" puts the person on.
+DECISION_KINDS = (WorklistKind.CORRECTION, WorklistKind.REGISTER_UPDATE)
+# The review list's "decision" filter: to decide (the default), decided, or both.
+DECISION_STATES = ("open", "decided", "all")
+
+
+def decided() -> sa.ColumnElement[bool]:
+    """The police decided on the person as the record is now: a decision holds until the
+    record changes (a correction brings the person back if it still differs)."""
+    return sa.exists().where(
+        WorklistMember.person_id == Person.id,
+        WorklistMember.person_version == Person.version,
+        WorklistMember.worklist_id == Worklist.id,
+        Worklist.kind.in_(DECISION_KINDS),
+    )
+
+
+def review_clauses(user, difference: str, q: str,
+                   state: str = "open") -> list[sa.ColumnElement[bool]]:
     conditions = [
         M.person_id == Person.id,
         M.outcome.in_([Outcome.MISMATCH.value, Outcome.NOT_FOUND.value]),
@@ -48,16 +67,34 @@ def review_clauses(user, difference: str, q: str) -> list[sa.ColumnElement[bool]
         Person.status.not_in([PersonStatus.VERIFIED.value, PersonStatus.CONFIRMED.value]),
         sa.exists().where(*conditions),
     ]
+    if state == "open":
+        clauses.append(~decided())
+    elif state == "decided":
+        clauses.append(decided())
     search = search_clause(q)
     if search is not None:
         clauses.append(search)
     return clauses
 
 
-def review_page(user, difference: str, q: str, after: str, before: str, size: int) -> Page:
-    clauses = review_clauses(user, difference, q)
+def review_page(user, difference: str, q: str, after: str, before: str, size: int,
+                state: str = "open") -> Page:
+    clauses = review_clauses(user, difference, q, state)
     filters = Filters(q=q, after=after, before=before)
     return page_of(clauses, filters, size, count_persons(clauses))
+
+
+def decisions_of(persons: list[Person]) -> dict[int, WorklistMember]:
+    """For each decided person of the page, the list entry that holds the decision."""
+    if not persons:
+        return {}
+    versions = {p.id: p.version for p in persons}
+    rows = db.session.scalars(
+        sa.select(WorklistMember).join(Worklist).where(
+            WorklistMember.person_id.in_(list(versions)), Worklist.kind.in_(DECISION_KINDS),
+        ).order_by(WorklistMember.id)
+    )
+    return {m.person_id: m for m in rows if m.person_version == versions[m.person_id]}
 
 
 def results_and_entries(persons: list[Person]) -> tuple[dict[int, MatchResult],
@@ -72,7 +109,8 @@ def results_and_entries(persons: list[Person]) -> tuple[dict[int, MatchResult],
 
 
 def reviewable(user, person_ids: list[int]) -> list[Person]:
-    """The selected persons that are on the user's review list (others are ignored)."""
+    """The selected persons still to decide on the user's review list (others are ignored:
+    nobody decides twice)."""
     if not person_ids:
         return []
     return list(db.session.scalars(

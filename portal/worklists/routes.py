@@ -14,6 +14,7 @@ from portal.worklists import exports, permissions, queries, services
 from portal.worklists.display import mark_differences
 from portal.worklists.forms import (
     ACTION_LABELS,
+    DECISION_LABELS,
     DIFFERENCE_LABELS,
     ReviewActionForm,
     ReviewFilterForm,
@@ -32,7 +33,7 @@ def _review_page(action_form: ReviewActionForm, status: int = 200, message: str 
             page = queries.review_page(
                 current_user, form.difference.data or "", form.q.data or "",
                 form.after.data or "", form.before.data or "",
-                current_app.config["RECORDS_PAGE_SIZE"],
+                current_app.config["RECORDS_PAGE_SIZE"], form.decided.data or "open",
             )
         except BadCursor:
             status = 400
@@ -49,6 +50,8 @@ def _review_page(action_form: ReviewActionForm, status: int = 200, message: str 
         page=page,
         results=results,
         entries=entries,
+        decisions=queries.decisions_of(rows),
+        decision_labels=DECISION_LABELS,
         mark_differences=mark_differences,
         difference_labels=DIFFERENCE_LABELS,
         action_labels=ACTION_LABELS,
@@ -92,8 +95,10 @@ def export_review(fmt: str):
     if not form.validate():
         return _review_page(ReviewActionForm(formdata=None))
     difference, q = form.difference.data or "", form.q.data or ""
-    clauses = queries.review_clauses(current_user, difference, q)
-    filters = {k: v for k, v in (("difference", difference), ("q", q)) if v}
+    state = form.decided.data or "open"
+    clauses = queries.review_clauses(current_user, difference, q, state)
+    filters = {k: v for k, v in (("difference", difference), ("q", q),
+                                 ("decided", "" if state == "open" else state)) if v}
     audit.record("worklist.export", "review_list", None, {
         "filters": [None, filters],
         "rows": [None, count_persons(clauses)],

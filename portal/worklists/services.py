@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
 from portal.records.services import update_person
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
@@ -60,22 +61,27 @@ def open_list(kind: WorklistKind, area_id: int, actor=None) -> Worklist:
 
 
 def add_member(worklist: Worklist, person: Person, note: str, result=None, actor=None) -> bool:
-    """Put the person on the list; False when already there."""
-    exists = db.session.scalar(
-        sa.select(WorklistMember.id).where(
+    """Put the person on the list, decided on the record as it is now; False when already
+    there for this version. A person listed before a change of the record is decided anew:
+    the entry takes the new note, snapshot and version."""
+    member = db.session.scalar(
+        sa.select(WorklistMember).where(
             WorklistMember.worklist_id == worklist.id, WorklistMember.person_id == person.id
         )
     )
-    if exists:
+    if member is not None and member.person_version == person.version:
         return False
-    db.session.add(
-        WorklistMember(worklist=worklist, person_id=person.id, note=note,
-                       snapshot=member_snapshot(person, result),
-                       added_by_id=getattr(actor, "id", None))
-    )
+    if member is None:
+        member = WorklistMember(worklist=worklist, person_id=person.id)
+        db.session.add(member)
+    member.note = note
+    member.snapshot = member_snapshot(person, result)
+    member.person_version = person.version
+    member.added_by_id = getattr(actor, "id", None)
+    member.added_at = utcnow()
     db.session.flush()
     audit.record(f"worklist.add_{worklist.kind.value}", "person", person.id,
-                 {"worklist": [None, worklist.id]}, note, actor)
+                 {"worklist": [None, worklist.title]}, note, actor)
     return True
 
 

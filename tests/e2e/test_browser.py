@@ -338,6 +338,60 @@ def test_police_match_review_and_verify_in_the_browser(live_server, page):
     assert errors == [], errors
 
 
+def test_police_choose_the_decision_first_and_it_is_the_one_stored(live_server, page):
+    """Issue 13, item 2: the decision chosen first, then the rows ticked and the note
+    written: the decision saved is the one chosen (the drop-down does not re-run the
+    search), and the decided row leaves the list "to decide"."""
+    import sqlalchemy as sa
+    from playwright.sync_api import expect
+
+    from portal.records.models import Person
+    from portal.registry.matching import match_commune
+    from portal.worklists.models import Worklist, WorklistKind, WorklistMember
+
+    with SERVER["app"].app_context():
+        match_commune(area_services.area_by_code(OWN))
+        db.session.commit()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: _console_error(msg, errors))
+    log_in(page, live_server, POLICE, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/records$"))
+    page.goto(live_server + "/worklists/review")
+    rows = page.locator("#review-results tbody tr[data-person]")
+    binh = rows.filter(has_text="Trần Văn Bình")
+    expect(binh).to_have_count(1)
+    page.evaluate("document.getElementById('review-results').dataset.old = '1'")
+
+    decision = page.locator("select[name=action]")
+    expect(decision).to_have_value("")  # no decision is pre-chosen
+    decision.select_option("record_is_right")
+    page.wait_for_timeout(500)  # time for a search the change would (wrongly) start
+    expect(page.locator("#review-results[data-old]")).to_have_count(1)
+    expect(decision).to_have_value("record_is_right")
+    binh.locator("input[name=person_ids]").check()
+    page.fill("textarea[name=note]", "Giấy khai sinh ghi 03/02/1978: hồ sơ đúng")
+    expect(decision).to_have_value("record_is_right")
+    page.get_by_role("button", name=re.compile("Áp dụng")).click()
+    expect(page.locator("#review-results .alert-success")).to_be_visible()
+    expect(rows.filter(has_text="Trần Văn Bình")).to_have_count(0)
+
+    with SERVER["app"].app_context():
+        person_id = db.session.scalar(
+            sa.select(Person.id).where(Person.full_name == "Trần Văn Bình"))
+        kinds = db.session.scalars(
+            sa.select(Worklist.kind).join(WorklistMember)
+            .where(WorklistMember.person_id == person_id)).all()
+        assert kinds == [WorklistKind.REGISTER_UPDATE]
+
+    # Listed under "decided", with the decision.
+    page.select_option("#decided", "decided")
+    expect(rows.filter(has_text="Trần Văn Bình").get_by_test_id("decision")).to_contain_text(
+        "Bản ghi tiêm chủng đúng")
+    page.screenshot(path=str(SCREENSHOTS / "e2e-review-decided.png"), full_page=True)
+    assert errors == [], errors
+
+
 def test_dashboard_renders_and_refreshes_in_place(live_server, page):
     from playwright.sync_api import expect
 

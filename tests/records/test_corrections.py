@@ -617,3 +617,51 @@ def test_the_register_updates_list_is_not_editable(client, login_as, make_person
     login_as("health_station", OWN)
     page = client.get("/worklists/register-updates").get_data(as_text=True)
     assert f'<tr id="row-{person.id}"' in page and "/correct/" not in page
+
+
+def test_a_save_conflicts_only_when_the_same_field_changed(
+    app, client, station, make_user, make_person
+):
+    """Issue 13 (smaller items): another clerk's save of a different field is no conflict
+    (compared per field); a save of the same field still is."""
+    person = make_person(id_number=ID)
+    other = make_user("health_station", OWN)
+    second = app.test_client()
+    assert login(second, other.username).status_code == 303
+    mine = edit(client, person, "full_name").get_data(as_text=True)
+    base = dict(re.findall(r'name="base_(\w+)" value="([^"]*)"', mine))
+    assert base == {"full_name": "Nguyễn Văn An"}
+    loaded = person.version
+
+    # The other clerk corrects the phone meanwhile.
+    assert save(second, person, "phone", version=loaded, phone="0912345678").status_code == 200
+    # My name, against the version I loaded: saved, their phone kept.
+    saved = save(client, person, "full_name", version=loaded, full_name="Nguyễn Văn Ân",
+                 reason=REASON, base_full_name=base["full_name"])
+    assert saved.status_code == 200, saved.get_data(as_text=True)[:500]
+    now = fresh(person)
+    assert (now.full_name, now.phone) == ("Nguyễn Văn Ân", "0912345678")
+
+    # The other clerk, still on the old name, changes the same field: a conflict.
+    refused = save(second, person, "full_name", version=loaded, full_name="Nguyễn Văn Ẩn",
+                   reason=REASON, base_full_name="Nguyễn Văn An")
+    assert refused.status_code == 409
+    assert fresh(person).full_name == "Nguyễn Văn Ân"
+
+
+def test_a_new_name_updates_the_heading_breadcrumb_and_title(client, station, make_person):
+    """Issue 13 (smaller items): after an inline change of name, the record page's heading,
+    breadcrumb and <title> carry the new name (out of band with the card)."""
+    person = make_person()
+    response = save(client, person, "full_name", full_name="Nguyễn Văn Ân", reason=REASON)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert re.search(rf'id="person-heading-{person.id}"[^>]*hx-swap-oob="true">'
+                     r'<h1 class="h4 mb-0">Nguyễn Văn Ân</h1>', body)
+    assert re.search(rf'id="person-crumb-{person.id}" hx-swap-oob="true">Nguyễn Văn Ân<', body)
+    assert re.search(r"<title>Nguyễn Văn Ân · [^<]+</title>", body)
+    # Another field: the heading is left alone.
+    other = save(client, fresh(person), "phone", phone="0912345678").get_data(as_text=True)
+    assert "person-heading" not in other and "<title>" not in other
+    page = client.get(f"/records/{person.id}").get_data(as_text=True)
+    assert f'id="person-heading-{person.id}"' in page

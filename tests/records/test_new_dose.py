@@ -139,3 +139,47 @@ def test_only_vaccination_sites_record_doses(client, login_as, make_person, role
 def test_a_person_outside_the_area_is_not_found(client, site_staff, make_person):
     person = make_person(id_number=ID, commune_code=NEIGHBOUR)
     assert client.get(f"/records/{person.id}/doses/new").status_code == 404
+
+
+def test_an_acknowledged_difference_is_kept_with_the_dose_and_in_its_event(
+    client, site_staff, make_person, register
+):
+    """Issue 13, item 4: who acknowledged which differences, and when, is stored with the
+    dose and in its audit event; a matched person's dose carries no acknowledgement."""
+    from portal.records.models import IdentityAcknowledgement
+
+    person = make_person(id_number=ID, full_name="Nguyen Van An", sex="female")
+    register("Nguyễn Văn An")
+    assert post(client, person, acknowledge="y").status_code == 303
+    [dose] = doses(person)
+    ack = db.session.get(IdentityAcknowledgement, dose.id)
+    assert ack is not None and ack.acknowledged_by_id == site_staff.id
+    assert ack.acknowledged_at is not None
+    shown = {d["field"]: d for d in ack.differences}
+    assert set(shown) == {"full_name", "sex"}
+    assert (shown["full_name"]["record"], shown["full_name"]["register"]) == (
+        "Nguyen Van An", "Nguyễn Văn An")
+    assert shown["full_name"]["result"] == "diacritics"
+    assert (shown["sex"]["record"], shown["sex"]["register"]) == ("Nữ", "Nam")
+    [event] = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "dose.create", AuditEvent.entity_id == str(person.id))).all()
+    assert event.actor_id == site_staff.id
+    texts = event.changes["dose_1.identity_acknowledged"][1]
+    assert any("Nguyen Van An ≠ Nguyễn Văn An" in t for t in texts)
+    page = client.get(f"/records/{person.id}").get_data(as_text=True)
+    assert 'data-testid="identity-acknowledged"' in page
+    assert "Đã xác nhận sai lệch danh tính" in page  # the history names the field
+
+    matched = make_person(id_number="001085000043", full_name="Trần Văn Bảo")
+    register("Trần Văn Bảo", number="001085000043")
+    assert post(client, matched).status_code == 303
+    [plain_dose] = doses(matched)
+    assert db.session.get(IdentityAcknowledgement, plain_dose.id) is None
+
+
+def test_the_new_dose_form_says_which_site_the_dose_goes_to(client, site_staff, make_person):
+    """Issue 13 (smaller items): the new-dose form names the site the dose is recorded for."""
+    person = make_person()
+    page = client.get(f"/records/{person.id}/doses/new").get_data(as_text=True)
+    site = db.session.get(type(site_staff.site), site_staff.site_id)
+    assert 'data-testid="dose-site"' in page and site.name in page

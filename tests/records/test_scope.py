@@ -143,3 +143,44 @@ def test_anonymous_sees_nothing(client, make_person):
         assert response.status_code == 302, path
         assert "/login" in response.headers["Location"]
         assert RESIDENTS[OWN] not in response.get_data(as_text=True)
+
+
+GIANG_VO = "00025"  # Phường Giảng Võ, Hà Nội: a third commune of the province
+
+
+@pytest.mark.parametrize(
+    ("level", "reached"),
+    [("province", {OWN, NEIGHBOUR, GIANG_VO}), ("central", {OWN, NEIGHBOUR, GIANG_VO}),
+     ("district", {OWN, NEIGHBOUR}), ("commune", {OWN}), ("private", {OWN})],
+)
+def test_a_sites_reach_follows_its_level(client, login_as, make_person, make_site, area,
+                                         level, reached):
+    """Issue 13, item 6: a province-level site finds and doses the whole province; a
+    district-level site its legacy district; commune and private sites their commune.
+    Another province stays out of reach, and correcting identity stays with the station."""
+    from portal.areas.models import SiteLevel
+    from portal.areas.services import add_legacy_district
+    from portal.extensions import db
+
+    district = add_legacy_district("D-BD", "Quận Ba Đình (cũ)", area(HANOI))
+    area(OWN).parent_id = district.id
+    area(NEIGHBOUR).parent_id = district.id
+    names = {OWN: RESIDENTS[OWN], NEIGHBOUR: RESIDENTS[NEIGHBOUR],
+             GIANG_VO: "Kiều Thị Thơm", OTHER_PROVINCE: RESIDENTS[OTHER_PROVINCE]}
+    persons = {place: make_person(full_name=name, commune_code=place)
+               for place, name in names.items()}
+    site = make_site(OWN, SiteLevel(level))
+    db.session.commit()
+    login_as(Role.VACCINATION_SITE, OWN, site=site)
+
+    body = client.get("/records").get_data(as_text=True)
+    assert {place for place, name in names.items() if name in body} == reached
+    for place, person in persons.items():
+        detail = client.get(f"/records/{person.id}")
+        dose_form = client.get(f"/records/{person.id}/doses/new")
+        expected = 200 if place in reached else 404
+        assert (detail.status_code, dose_form.status_code) == (expected, expected), place
+        if place in reached:
+            # Finding and dosing, not correcting: no inline editor for site staff.
+            assert 'data-field="full_name"' not in detail.get_data(as_text=True)
+            assert client.get(f"/records/{person.id}/correct/full_name").status_code == 403

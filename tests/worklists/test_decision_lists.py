@@ -57,3 +57,30 @@ def test_the_lists_export(client, login_as, decided):
 def test_an_unknown_list_is_not_found(client, login_as):
     login_as("health_station", OWN)
     assert client.get("/worklists/other").status_code == 404
+
+
+def test_the_correction_list_shrinks_as_records_are_corrected(client, login_as, make_person,
+                                                              make_user):
+    """Issue 13 (smaller items): "still to correct" is the correction list's default, so
+    the list shrinks as records come to agree with the register; "corrected" and "all"
+    show the others."""
+    from portal.records.models import PersonStatus
+    from portal.records.services import update_person
+
+    police = make_user("police", OWN)
+    fixed = make_person(full_name="Nguyen Van Binh", id_number="001090000001",
+                        status=PersonStatus.MISMATCH)
+    pending = make_person(full_name="Trần Văn Cường", id_number="001090000002",
+                          status=PersonStatus.MISMATCH)
+    services.review([fixed, pending], services.ReviewAction.REGISTER_IS_RIGHT, "Sai", police)
+    update_person(fixed, {"full_name": "Nguyễn Văn Bình", "status": PersonStatus.MATCHED},
+                  "Sửa theo CSDL")
+    db.session.commit()
+    login_as("health_station", OWN)
+    default = client.get("/worklists/corrections").get_data(as_text=True)
+    assert "Còn phải sửa" in default
+    assert "Trần Văn Cường" in default and "Nguyễn Văn Bình" not in default
+    done = client.get("/worklists/corrections?state=done").get_data(as_text=True)
+    assert "Nguyễn Văn Bình" in done and "Trần Văn Cường" not in done
+    everyone = client.get("/worklists/corrections?state=all").get_data(as_text=True)
+    assert "Nguyễn Văn Bình" in everyone and "Trần Văn Cường" in everyone

@@ -338,3 +338,56 @@ def test_a_handover_list_exports_its_members(app, client, login_as, people, make
     other = app.test_client()
     login(other, make_user("police", NEIGHBOUR).username)
     assert other.get(f"/worklists/handover/{worklist_id}/export.csv").status_code == 404
+
+
+def test_handover_creation_searches_filters_pages_and_selects_all_matching(
+    client, login_as, make_person, app
+):
+    """Issue 13, item 9: the eligible persons have the record list's search, filters and
+    paging (not the first 1,000 only), and "select all N matching" makes the list on the
+    server from the filters, not from checkboxes."""
+    login_as("police", OWN)
+    verified = [make_person(full_name=f"Nguyễn Thị Vân {n:02d}", status="verified",
+                            sex="female", id_number=f"001190{n:06d}") for n in range(7)]
+    matched = [make_person(full_name=f"Trần Văn Khôi {n:02d}", status="matched",
+                           id_number=f"001090{n:06d}") for n in range(5)]
+    app.config["RECORDS_PAGE_SIZE"] = 5
+    try:
+        page = client.get("/worklists/handover/new").get_data(as_text=True)
+        assert "12 người" in page
+        assert len(re.findall(r'name="person_ids"', page)) == 5
+        assert 'rel="next"' in page  # paging, not a truncated list
+
+        # Search without diacritics, as on the record list.
+        page = client.get("/worklists/handover/new?q=tran+van+khoi").get_data(as_text=True)
+        assert "5 người" in page and "Nguyễn Thị Vân" not in page
+        # The status filter offers the eligible statuses only; "verified by police" only.
+        page = client.get("/worklists/handover/new?status=verified").get_data(as_text=True)
+        assert "7 người" in page and "Trần Văn Khôi" not in page
+        assert 'value="mismatch"' not in page
+        fragment = client.get("/worklists/handover/new?status=verified",
+                              headers={"HX-Request": "true",
+                                       "HX-Target": "handover-candidates"})
+        assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+
+        # Select all 7 matching (more than the page shows): no person_ids posted.
+        response = client.post("/worklists/handover/new?status=verified",
+                               data={"csrf_token": token(client), "all_matching": "y",
+                                     "note": "Tất cả người đã xác minh"})
+    finally:
+        app.config["RECORDS_PAGE_SIZE"] = 50
+    worklist = db.session.get(Worklist, created_id(response))
+    members = handover.members_of(worklist)
+    assert {m.person_id for m in members} == {p.id for p in verified}
+    assert [m.snapshot["full_name"] for m in members] == sorted(
+        p.full_name for p in verified), "listed in name order"
+    snap = members[0].snapshot
+    assert snap == {"full_name": "Nguyễn Thị Vân 00", "sex": "female",
+                    "birth_date": "1985-03-14", "birth_precision": "day",
+                    "id_number": "001190000000", "status": "verified", "outcome": None}
+    [event] = [e for e in events(worklist.id) if e.action == "worklist.create"]
+    assert event.changes["members"] == [None, 7]
+    # The matched persons are still waiting; the listed ones are not.
+    page = client.get("/worklists/handover/new").get_data(as_text=True)
+    assert "5 người" in page and all(p.full_name not in page for p in verified)
+    assert matched[0].full_name in page

@@ -187,3 +187,78 @@ def test_htmx_decision_returns_the_refreshed_list(client, login_as, mismatches):
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
     assert "alert-success" in body and "Phạm Văn Em" not in body
+
+
+def test_a_decision_without_a_chosen_decision_is_refused_and_nothing_is_lost(
+    client, login_as, mismatches
+):
+    """Issue 13, item 2: no default decision. A missing decision is refused with a message
+    in Vietnamese; the ticked rows and the note stay, nothing is written."""
+    login_as("police", OWN)
+    person = mismatches["sex"]
+    response = decide(client, [person.id], "", note="Hồ sơ đúng, CSDL sai",
+                      **{"HX-Request": "true", "HX-Target": "review-results"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "Chọn kết luận cho những người đã chọn." in body
+    assert re.search(rf'value="{person.id}"\s+checked', body)
+    assert "Hồ sơ đúng, CSDL sai" in body
+    # The drop-down offers no decision as chosen.
+    assert re.search(r'<option selected value="">', body)
+    db.session.expire_all()
+    assert db.session.get(Person, person.id).status == PersonStatus.MISMATCH
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WorklistMember)) == 0
+
+
+def test_the_decision_drop_down_is_not_a_filter(client, login_as, mismatches):
+    """Issue 13, item 2: the filter form re-searches on a change of its own drop-downs only,
+    not on the decision's (which sits in the results and is swapped with them)."""
+    login_as("police", OWN)
+    page = client.get("/worklists/review").get_data(as_text=True)
+    trigger = re.search(r'<form id="review-filters"[^>]*hx-trigger="([^"]+)"', page, re.S)
+    assert trigger and "change from:select" not in trigger.group(1)
+    assert "change from:(#review-filters select)" in trigger.group(1)
+    assert 'name="action"' not in page.split('id="review-results"')[0]
+
+
+def test_a_decided_row_leaves_the_list_and_shows_its_decision(client, login_as, mismatches):
+    """Issue 13, item 2: once decided, a person leaves "to decide", is listed under
+    "decided" with the decision, and cannot be decided a second time."""
+    login_as("police", OWN)
+    person = mismatches["swapped"]
+    assert decide(client, [person.id], "record_is_right", note="Giấy khai sinh đúng"
+                  ).status_code == 303
+    to_decide = client.get("/worklists/review").get_data(as_text=True)
+    assert "Trần Văn Cường" not in to_decide
+    decided = client.get("/worklists/review?decided=decided").get_data(as_text=True)
+    assert {plain(n) for n in names_on(decided)} == {"Trần Văn Cường"}
+    row = decided.split(f'data-person="{person.id}"')[1].split("</tr>")[0]
+    assert 'data-decided="register_update"' in decided
+    assert "Bản ghi tiêm chủng đúng: cần cập nhật CSDL dân cư" in plain(row)
+    assert "Giấy khai sinh đúng" in row
+    assert 'name="person_ids"' not in row
+    # A second decision on the same record is ignored.
+    decide(client, [person.id], "register_is_right")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WorklistMember)) == 1
+    assert {m.person_id for m in db.session.scalars(sa.select(WorklistMember))} == {person.id}
+    everyone = client.get("/worklists/review?decided=all").get_data(as_text=True)
+    assert "Trần Văn Cường" in everyone and "Lê Văn Dũng" in everyone
+
+
+def test_a_changed_record_is_to_decide_again(client, login_as, mismatches):
+    """Issue 13, item 2: a decision holds for the record as it was; once the record is
+    corrected and still differs, the police decide again (the entry is renewed)."""
+    from portal.records.services import update_person
+
+    login_as("police", OWN)
+    person = mismatches["sex"]
+    decide(client, [person.id], "register_is_right")
+    db.session.expire_all()
+    update_person(db.session.get(Person, person.id), {"phone": "0912345678"}, "test")
+    db.session.commit()
+    assert "Lê Văn Dũng" in client.get("/worklists/review").get_data(as_text=True)
+    assert decide(client, [person.id], "register_is_right", note="Lần hai").status_code == 303
+    [member] = db.session.scalars(sa.select(WorklistMember)).all()
+    db.session.expire_all()
+    assert member.note == "Lần hai"
+    assert member.person_version == db.session.get(Person, person.id).version

@@ -1,6 +1,6 @@
 """feedback answers: every answer to a complaint kept with its own time
 
-Revision ID: 0021
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-04 10:00:00
 
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0021'
+revision = '0018'
 down_revision = '0017'
 branch_labels = None
 depends_on = None
