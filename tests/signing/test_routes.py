@@ -537,6 +537,11 @@ def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
     path.write_bytes(download.data)
     pdfsig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True)
     assert "Signature Validation: Signature is Valid." in pdfsig.stdout, pdfsig.stdout
+    # The signed document's page leads back to its list and, confirming nobody, shows no
+    # confirmation column (defects seen walking the police's day).
+    document_page = client.get(f"/signing/documents/{document.id}").get_data(as_text=True)
+    assert f'href="/worklists/handover/{worklist.id}"' in document_page
+    assert "badge text-bg-success" not in document_page  # no "in force" per person
 
 
 @pytest.mark.parametrize(("role", "area_code", "expected"), [
