@@ -327,7 +327,7 @@ def test_the_citizen_reads_who_answers_by_when_and_whether_it_is_late(
         browser.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token})
         late = browser.get(f"/feedback/{code}").get_data(as_text=True)
     assert "chưa được trả lời đúng hạn" in late and "quá hạn 3 giờ 1 phút" in late
-    assert "chuyển thêm lên Sở Y tế Thành phố Hà Nội, Trạm Y tế Phường Ba Đình" in late
+    assert "chuyển thêm lên Trạm Y tế Phường Ba Đình, Sở Y tế Thành phố Hà Nội" in late
 
     pool = app.test_client()
     post(pool, province="", commune="", description="Không nhớ nơi tiêm, hồ sơ bị thiếu.")
