@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField,
     EmailField,
     SelectField,
     StringField,
@@ -19,7 +18,6 @@ from portal.feedback.models import FeedbackKind
 from portal.records import rules
 from portal.records.forms import follows, parsed, vaccine_choices
 
-DATE_FORMAT = "%d/%m/%Y"
 # A text box: a browser's date picker would send yyyy-mm-dd, not dd/mm/yyyy.
 DATE_INPUT = {"type": "text", "placeholder": "dd/mm/yyyy", "inputmode": "numeric"}
 
@@ -87,13 +85,21 @@ class FeedbackForm(PortalForm):
 
 class StatusForm(PortalForm):
     phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=20)])
-    birth_date = DateField(_l("or date of birth"), format=DATE_FORMAT,
-                           validators=[Optional()], render_kw=DATE_INPUT)
+    # The same rule as the complaint form's (``records.rules``): dd/mm/yyyy or yyyy-mm-dd,
+    # a date the calendar lacks said so, one message per rule.
+    birth_date = StringField(_l("or date of birth"),
+                             validators=[follows(_full_birth_date, optional=True)],
+                             render_kw=DATE_INPUT)
+
+    def birth(self):
+        """The date of birth the rule read (None when none was given)."""
+        found = parsed(self.birth_date)
+        return found[0] if found else None
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
-        if not self.phone.data and self.birth_date.data is None:
+        if not self.phone.data and self.birth() is None:
             self.phone.errors = [str(_l("Enter your phone number or your date of birth."))]
             return False
         return True

@@ -228,6 +228,9 @@ class Escalation(Model):
     unit_area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("area.id"))
     due_at: Mapped[datetime]  # the complaint's, copied: it never changes
     escalated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why not the unit the escalation names first: "no_account|<unit keys passed over>"
+    # (``routing.NO_ACCOUNT``), as a complaint's routing note says it; "" when none was.
+    note: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
 
     unit_area: Mapped[Area | None] = relationship()
 

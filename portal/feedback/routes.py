@@ -211,7 +211,7 @@ def post_status(code: str):
         db.session.commit()
         return render("feedback/status.html", status=422, form=form, code=code, feedback=None)
     feedback = services.by_code(code)
-    if not services.verify_citizen(feedback, form.phone.data, form.birth_date.data):
+    if not services.verify_citizen(feedback, form.phone.data, form.birth()):
         db.session.commit()
         # One message whether the code exists or not: nothing is revealed.
         return render("feedback/status.html", status=422, form=form, code=code, feedback=None,

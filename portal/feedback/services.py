@@ -34,7 +34,15 @@ from portal.feedback.models import (
     RateHit,
     UnitKind,
 )
-from portal.feedback.routing import Decision, Place, Unit, route, staffed
+from portal.feedback.routing import (
+    NO_ACCOUNT,
+    Decision,
+    Place,
+    Unit,
+    route,
+    staffed,
+    units_above,
+)
 from portal.models_base import utcnow
 from portal.records import rules
 from portal.records.models import Person
@@ -464,13 +472,43 @@ def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
 ESCALATING_KINDS = (UnitKind.SITE, UnitKind.HEALTH_STATION, UnitKind.DISTRICT_CENTRE)
 
 
-def escalate_overdue(now: datetime | None = None) -> int:
-    """Show every overdue, unanswered complaint to the unit above — once. Set-based.
+def escalation_targets(unit: Unit, open_units: set[str] | None = None
+                       ) -> list[tuple[Unit, list[Unit]]]:
+    """Where an overdue complaint of ``unit`` is shown too, each with the units passed over
+    on the way because nobody can log in to them (``routing.staffed``), nearest first.
 
-    Health stations and district centres escalate to their province; sites to the health
-    station of their commune (commune-level and private sites) and to the province.
-    The complaints are stamped first, so a second run (or a concurrent one, which waits
-    on the row locks) finds nothing left to escalate.
+    Health stations and district centres escalate to their province; commune-level and
+    private sites to their commune's health station and to the province; other sites to
+    the province. A unit without an active account is skipped for the next unit above it
+    with one (``routing.units_above``), up to the common pool, which is always staffed.
+    ``open_units``: the staffed units' keys when the caller already has them."""
+    chain = units_above(unit)
+    if open_units is None:
+        open_units = staffed(chain)
+    intended = [u for u in chain if u.kind != UnitKind.POOL]
+    targets: dict[str, tuple[Unit, list[Unit]]] = {}
+    for wanted in intended or chain[-1:]:
+        passed: list[Unit] = []
+        for candidate in chain[chain.index(wanted):]:
+            if candidate.key in open_units:
+                if candidate.key not in targets:
+                    targets[candidate.key] = (candidate, passed)
+                else:
+                    known = targets[candidate.key][1]
+                    known.extend(u for u in passed if u not in known)
+                break
+            passed.append(candidate)
+    return list(targets.values())
+
+
+def escalate_overdue(now: datetime | None = None) -> int:
+    """Show every overdue, unanswered complaint to the unit above — once.
+
+    The complaints are stamped first in one UPDATE, so a second run (or a concurrent one,
+    which waits on the row locks) finds nothing left to escalate. Where each goes is
+    ``escalation_targets``: a unit nobody can log in to is passed over for the one above,
+    and the escalation's note names it (as a complaint's routing note does). One query
+    reads which units are staffed, one insert writes the escalations.
     """
     now = now or utcnow()
     stamp = now
@@ -483,34 +521,30 @@ def escalate_overdue(now: datetime | None = None) -> int:
     count = int(getattr(stamped, "rowcount", 0) or 0)
     if not count:
         return 0
-    mine = Feedback.escalated_at == stamp
-    from sqlalchemy.orm import aliased
-
-    unit_area = aliased(Area)
-    site_commune = aliased(Area)
-    columns = ["feedback_id", "unit_kind", "unit_area_id", "due_at", "escalated_at"]
-    # Health stations and district centres -> their province.
-    db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
-        Feedback.id, sa.literal(UnitKind.PROVINCE.value), unit_area.province_id, Feedback.due_at,
-        sa.literal(stamp, sa.DateTime),
-    ).join(unit_area, unit_area.id == Feedback.unit_area_id).where(
-        mine, Feedback.unit_kind.in_([UnitKind.HEALTH_STATION, UnitKind.DISTRICT_CENTRE]))))
-    # Sites -> their province ...
-    db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
-        Feedback.id, sa.literal(UnitKind.PROVINCE.value), site_commune.province_id, Feedback.due_at,
-        sa.literal(stamp, sa.DateTime),
-    ).join(Site, Site.id == Feedback.unit_site_id)
-     .join(site_commune, site_commune.id == Site.commune_id)
-     .where(mine, Feedback.unit_kind == UnitKind.SITE)))
-    # ... and commune-level sites also to their commune's health station.
-    db.session.execute(sa.insert(Escalation).from_select(columns, sa.select(
-        Feedback.id, sa.literal(UnitKind.HEALTH_STATION.value), Site.commune_id, Feedback.due_at,
-        sa.literal(stamp, sa.DateTime),
-    ).join(Site, Site.id == Feedback.unit_site_id)
-     .where(mine, Feedback.unit_kind == UnitKind.SITE,
-            Site.level.in_(["commune", "private"]))))
+    rows = db.session.execute(
+        sa.select(Feedback.id, Feedback.unit_kind, Feedback.unit_area_id,
+                  Feedback.unit_site_id, Feedback.due_at)
+        .where(Feedback.escalated_at == stamp).order_by(Feedback.id)).all()
+    units = {row.id: Unit(UnitKind(row.unit_kind), row.unit_area_id, row.unit_site_id)
+             for row in rows}
+    chains = {unit.key: units_above(unit) for unit in set(units.values())}
+    open_units = staffed({u.key: u for chain in chains.values() for u in chain}.values())
+    escalations: list[dict] = []
+    passed_over: list[dict] = []
+    for row in rows:
+        for target, passed in escalation_targets(units[row.id], open_units):
+            note = "|".join([NO_ACCOUNT, *(u.key for u in passed)]) if passed else ""
+            escalations.append({"feedback_id": row.id, "unit_kind": target.kind,
+                                "unit_area_id": target.area_id, "due_at": row.due_at,
+                                "escalated_at": stamp, "note": note[:300]})
+            if passed:
+                passed_over.append({"feedback_id": row.id, "to": target.key,
+                                    "passed": [u.key for u in passed]})
+    if escalations:
+        db.session.execute(sa.insert(Escalation), escalations)
     audit.record("feedback.escalate", "feedback", None,
-                 {"escalated": [None, count], "stamp": [None, stamp]})
+                 {"escalated": [None, count], "stamp": [None, stamp],
+                  **({"no_account": [None, passed_over]} if passed_over else {})})
     return count
 
 

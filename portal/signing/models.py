@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -152,3 +152,54 @@ class MinutesMember(Model):
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
     minutes: Mapped[Minutes] = relationship(back_populates="members")
+
+
+class BatchState(enum.StrEnum):
+    OPEN = "open"  # the sign dialog shows it; nothing signed yet
+    SIGNED = "signed"  # signed once: a second submit of the same dialog changes nothing
+
+
+class SigningBatch(Model):
+    """What one sign dialog showed: exactly its persons and the data shown for them. The
+    PIN signs these persons (those still eligible), never whatever the awaiting page's
+    filter lists by the time the PIN is typed. Like the minutes' record, for a signature."""
+
+    __tablename__ = "signing_batch"
+    __table_args__ = (sa.Index("ix_signing_batch_creator", "created_by_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind, "document_kind"))
+    state: Mapped[BatchState] = mapped_column(
+        enum_column(BatchState, "signing_batch_state"), default=BatchState.OPEN)
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    day: Mapped[date | None]  # a site's daily list: the day of the doses
+    filters: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # as the page had
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    member_count: Mapped[int] = mapped_column(default=0)
+    signed_at: Mapped[datetime | None]
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signed_document.id"))
+
+    members: Mapped[list[SigningBatchMember]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="SigningBatchMember.id")
+
+
+class SigningBatchMember(Model):
+    __tablename__ = "signing_batch_member"
+    __table_args__ = (
+        sa.UniqueConstraint("batch_id", "person_id", name="uq_signing_batch_member"),
+        sa.Index("ix_signing_batch_member_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("signing_batch.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    version: Mapped[int]  # the record's version when the dialog showed it
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Set when signed: why the person was left out (None: confirmed), and its details.
+    reason: Mapped[str | None] = mapped_column(sa.String(16))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+    batch: Mapped[SigningBatch] = relationship(back_populates="members")

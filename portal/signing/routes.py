@@ -36,11 +36,13 @@ from portal.signing import permissions, services
 from portal.signing.documents import birth_text
 from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
 from portal.signing.models import (
+    BatchState,
     DocumentKind,
     DocumentMember,
     Minutes,
     MinutesState,
     SignedDocument,
+    SigningBatch,
 )
 from portal.text import fold
 
@@ -71,7 +73,9 @@ MINUTES_STATE_LABELS = {"printed": _l("Printed, awaiting the signed scan"),
                         "confirmed": _l("Confirmed")}
 FIELD_LABELS = {"full_name": _l("Full name"), "sex": _l("Sex"),
                 "birth_date": _l("Date of birth"), "birth_precision": _l("Date of birth"),
-                "id_number": _l("ID number")}
+                "id_number": _l("ID number"), "status": _l("Status"), "doses": _l("Doses"),
+                "dose_number": _l("Dose"), "vaccine": _l("Vaccine"),
+                "vaccine_code": _l("Vaccine"), "lot": _l("Lot"), "outcome": _l("Status")}
 
 
 class AwaitingFilterForm(PortalForm):
@@ -86,6 +90,11 @@ class AwaitingFilterForm(PortalForm):
 class SignForm(PortalForm):
     pin = PasswordField(_l("PIN of your signing key"),
                         validators=[DataRequired(), Length(max=64)])
+
+
+class OpenDialogForm(PortalForm):
+    """Opening the sign dialog: the page's filter, to list exactly what the page shows."""
+
     status = HiddenField()
     q = HiddenField()
     day = HiddenField()
@@ -168,16 +177,21 @@ def person_documents(person_id: int) -> list[tuple[SignedDocument, DocumentMembe
 
 def _awaiting_page(form: AwaitingFilterForm, sign_form: SignForm | None = None,
                    status: int = 200, message: str | None = None, signed=None,
-                   message_at: str | None = None):
+                   message_at: str | None = None, batch: SigningBatch | None = None,
+                   skipped: list[dict] | None = None):
     """``message_at`` names the part of the page the message belongs to (the certificates
     form); by default it stands above the list, beside the sign dialog."""
     context = _awaiting_context(form)
     credential = services.active_credential(current_user)
-    sign_form = sign_form or SignForm(formdata=None, status=form.status.data or "",
-                                      q=form.q.data or "",
-                                      day=context["day"].isoformat() if context["day"] else "")
+    sign_form = sign_form or SignForm(formdata=None)
+    open_form = OpenDialogForm(formdata=None, status=form.status.data or "",
+                               q=form.q.data or "",
+                               day=context["day"].isoformat() if context["day"] else "")
     return render("signing/awaiting.html", AWAITING_FRAGMENTS, status=status, form=form,
-                  sign_form=sign_form, credential=credential, message=message, signed=signed,
+                  sign_form=sign_form, open_form=open_form, credential=credential,
+                  message=message, signed=signed, batch=batch, skipped=skipped or [],
+                  batch_members=services.batch_members(batch) if batch is not None else [],
+                  field_text=_field_text,
                   documents=_documents_of_user(), kind_labels=KIND_LABELS,
                   minutes_form=MinutesPrintForm(formdata=None, status=form.status.data or "",
                                                 q=form.q.data or ""),
@@ -283,47 +297,134 @@ def _pdf_response(content: bytes, name: str, inline: bool = False,
     return response
 
 
-@bp.get("/signing/dialog")
-@login_required
-def show_sign_dialog():
-    """The PIN dialog (a fragment in the awaiting page; a page of its own without htmx)."""
-    _require_signer()
-    form = AwaitingFilterForm(formdata=request.args)
-    if not form.validate():
-        abort(400)
-    return _awaiting_page(form)
+def _batch_or_404(batch_id: int) -> SigningBatch:
+    """A sign dialog's list: its creator's only (another user opens their own dialog)."""
+    batch = db.session.scalar(sa.select(SigningBatch).where(
+        SigningBatch.id == batch_id, SigningBatch.created_by_id == current_user.id))
+    if batch is None:
+        abort(404)
+    return batch
 
 
-@bp.post("/signing/sign")
+def _batch_filters(batch: SigningBatch) -> AwaitingFilterForm:
+    """The awaiting page's filter as it was when the dialog opened."""
+    filters = batch.filters or {}
+    return AwaitingFilterForm(formdata=None, status=filters.get("status") or "",
+                              q=filters.get("search") or "", day=batch.day)
+
+
+def skipped_of(batch: SigningBatch) -> list[dict]:
+    """The persons the dialog showed and the signature left out, each with its reason."""
+    return [{"person_id": m.person_id, "name": (m.snapshot or {}).get("full_name") or "",
+             "reason": m.reason, "status": (m.detail or {}).get("status"),
+             "fields": tuple((m.detail or {}).get("fields") or ())}
+            for m in services.batch_members(batch) if m.reason is not None]
+
+
+@bp.post("/signing/batches")
 @login_required
-def post_sign():
+def post_open_dialog():
+    """Open the sign dialog: store exactly the persons it shows (``SigningBatch``), which
+    its PIN then signs whatever the page lists by then."""
     _require_signer()
-    sign_form = SignForm()
-    filter_form = AwaitingFilterForm(formdata=None, status=sign_form.status.data or "",
-                                     q=sign_form.q.data or "")
-    if sign_form.day.data:
-        filter_form.day.data = _day(sign_form.day.data)
-    if not filter_form.validate():
+    open_form = OpenDialogForm()
+    filter_form = AwaitingFilterForm(formdata=None, status=open_form.status.data or "",
+                                     q=open_form.q.data or "")
+    filter_form.day.data = _day(open_form.day.data) if open_form.day.data else None
+    if not open_form.validate_on_submit() or not filter_form.validate():
         abort(400)
-    if not sign_form.validate_on_submit():
-        return _awaiting_page(filter_form, sign_form, status=422)
+    if services.active_credential(current_user) is None:
+        return _awaiting_page(filter_form, status=422, message=_(
+            "You have no signing certificate. Ask the administrator to import one, or record "
+            "the confirmation with minutes."))
     try:
         if permissions.can_sign_committee(current_user):
-            document = services.sign_committee_list(current_user, sign_form.pin.data,
-                                                    _filters(filter_form))
+            batch = services.prepare_committee(current_user, _filters(filter_form))
         else:
-            document = services.sign_site_daily(current_user, sign_form.pin.data,
-                                                _day(sign_form.day.data))
+            batch = services.prepare_site_daily(current_user, _day(filter_form.day.data))
     except services.SigningRefused as refused:
-        # Keep the audit event of a refused PIN; roll back anything half done.
+        db.session.rollback()
+        return _awaiting_page(filter_form, status=422, message=str(refused))
+    batch_id = batch.id
+    db.session.commit()
+    if is_fragment_request():
+        batch = _batch_or_404(batch_id)
+        return _awaiting_page(_batch_filters(batch), batch=batch)
+    return redirect(url_for("signing.show_dialog", batch_id=batch_id), code=303)
+
+
+@bp.get("/signing/batches/<int(max=2147483647):batch_id>")
+@login_required
+def show_dialog(batch_id: int):
+    """The sign dialog of a stored list (a page of its own without htmx); once signed,
+    its result."""
+    _require_signer()
+    batch = _batch_or_404(batch_id)
+    if batch.state == BatchState.SIGNED and batch.document_id:
+        return _awaiting_page(_batch_filters(batch),
+                              signed=db.session.get(SignedDocument, batch.document_id),
+                              skipped=skipped_of(batch))
+    return _awaiting_page(_batch_filters(batch), batch=batch)
+
+
+@bp.get("/signing/batches/<int(max=2147483647):batch_id>/preview.pdf")
+@login_required
+def preview_batch_pdf(batch_id: int):
+    """Exactly the document the dialog's PIN signs (unsigned, marked as a preview)."""
+    _require_signer()
+    batch = _batch_or_404(batch_id)
+    from portal.areas.models import Area, Site
+    from portal.signing import documents
+
+    credential = services.active_credential(current_user)
+    title = credential.title if credential else "Chủ tịch"
+    snapshots = [{**m.snapshot, "person_id": m.person_id} for m in services.batch_members(batch)]
+    if batch.kind == DocumentKind.SITE_DAILY:
+        site = db.session.get(Site, batch.site_id)
+        if site is None or batch.day is None:
+            abort(404)
+        built = documents.site_daily_list(site, batch.day, snapshots, current_user.display_name,
+                                          title, "Số: ......./DS-CSTC", preview=True)
+        name = f"xem-truoc-ho-chieu-vac-xin-{batch.day:%Y%m%d}.pdf"
+    else:
+        commune = db.session.get(Area, batch.area_id)
+        built = documents.committee_list(commune, snapshots, current_user.display_name, title,
+                                         "Số: ......./DS-UBND", services.local_day(),
+                                         preview=True)
+        name = "xem-truoc-danh-sach-xac-nhan.pdf"
+    return _pdf_response(built.content, name, inline=True)
+
+
+@bp.post("/signing/batches/<int(max=2147483647):batch_id>/sign")
+@login_required
+def post_sign(batch_id: int):
+    """The PIN signs the dialog's persons (those still eligible), once."""
+    _require_signer()
+    batch = _batch_or_404(batch_id)
+    filter_form = _batch_filters(batch)
+    sign_form = SignForm()
+    if not sign_form.validate_on_submit():
+        return _awaiting_page(filter_form, sign_form, status=422, batch=batch)
+    try:
+        document, _checks = services.sign_batch(batch, current_user, sign_form.pin.data)
+    except services.SigningRefused as refused:
+        # Keep the audit event of a refused PIN; the rest was rolled back (a savepoint).
         db.session.commit()
         sign_form.pin.data = ""
-        return _awaiting_page(filter_form, sign_form, status=422, message=str(refused))
+        batch = _batch_or_404(batch_id)
+        if batch.state == BatchState.SIGNED and batch.document_id:  # a second submit
+            return _awaiting_page(filter_form, status=409, message=str(refused),
+                                  signed=db.session.get(SignedDocument, batch.document_id),
+                                  skipped=skipped_of(batch))
+        return _awaiting_page(filter_form, sign_form, status=422, message=str(refused),
+                              batch=batch)
     document_id = document.id
     db.session.commit()
     if is_fragment_request():
-        document = db.session.get(SignedDocument, document_id)
-        response = _awaiting_page(filter_form, status=200, signed=document)
+        batch = _batch_or_404(batch_id)
+        response = _awaiting_page(filter_form, status=200,
+                                  signed=db.session.get(SignedDocument, document_id),
+                                  skipped=skipped_of(batch))
         response.headers["HX-Trigger"] = "signed"  # the list below reloads itself
         return response
     flash(_("Signed: %(num)s persons confirmed.", num=document.member_count), "success")
@@ -347,7 +448,11 @@ def _document_page(document: SignedDocument, form: RevokeForm | None = None,
     # The banner names the revoker as people know them; the event keeps the user name.
     revoker = db.session.get(User, revocation.actor_id) if revocation and revocation.actor_id \
         else None
+    batch = db.session.scalar(sa.select(SigningBatch)
+                              .where(SigningBatch.document_id == document.id).limit(1))
     return render("signing/document.html", status=status, document=document, members=members,
+                  skipped=skipped_of(batch) if batch is not None else [],
+                  field_text=_field_text, status_labels=STATUS_LABELS,
                   state=services.portal_state(document), state_labels=STATE_LABELS,
                   kind_labels=KIND_LABELS, revocation=revocation, revoker=revoker,
                   may_revoke=permissions.can_revoke(current_user, document),
@@ -423,7 +528,7 @@ def post_print_minutes():
 
 
 def _field_text(fields: tuple[str, ...]) -> str:
-    return ", ".join(dict.fromkeys(str(FIELD_LABELS[f]) for f in fields))
+    return ", ".join(dict.fromkeys(str(FIELD_LABELS.get(f, f)) for f in fields))
 
 
 def _minutes_page(minutes: Minutes, status: int = 200, message: str | None = None,

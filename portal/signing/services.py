@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 
-from portal.areas.models import Site
+from portal.areas.models import Area, Site
 from portal.audit import services as audit
 from portal.auth.models import User
 from portal.extensions import db
@@ -30,6 +30,7 @@ from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import backends, core, documents
 from portal.signing.models import (
+    BatchState,
     DocumentKind,
     DocumentMember,
     DocumentState,
@@ -38,6 +39,8 @@ from portal.signing.models import (
     MinutesState,
     SignedDocument,
     SignerBackend,
+    SigningBatch,
+    SigningBatchMember,
     SigningCredential,
 )
 from portal.worklists.handover import _store, document_root
@@ -342,7 +345,7 @@ def _sign(document: SignedDocument, built: documents.Built, credential: SigningC
 
 
 def _confirm(document: SignedDocument, snapshots: list[dict[str, Any]], user: User | None,
-             evidence: str) -> list[int]:
+             evidence: str, extra: dict[str, Any] | None = None) -> list[int]:
     """Members recorded; persons confirmed (set-based); one audit event for the document."""
     person_ids = [s["person_id"] for s in snapshots]
     db.session.execute(sa.insert(DocumentMember), [
@@ -371,7 +374,8 @@ def _confirm(document: SignedDocument, snapshots: list[dict[str, Any]], user: Us
          "sha256": [None, document.sha256], "level": [None, document.level],
          "evidence": [None, evidence], "members": [None, len(person_ids)],
          "person_ids": [None, person_ids],
-         "status": [[s.get("status") for s in snapshots][:1] or None, PersonStatus.CONFIRMED]},
+         "status": [[s.get("status") for s in snapshots][:1] or None, PersonStatus.CONFIRMED],
+         **(extra or {})},
         actor=user)
     return person_ids
 
@@ -384,61 +388,174 @@ def _guard_size(count: int) -> None:
                                 num=MAX_PER_DOCUMENT))
 
 
-def _awaiting_snapshots(commune_id: int, filters: Filters | None,
-                        person_ids: list[int] | None) -> list[dict[str, Any]]:
-    """The commune's persons awaiting confirmation (those of ``person_ids`` among them when
-    given), refused when none or too many, as the snapshots a document records."""
-    persons, total = awaiting_committee(commune_id, filters)
-    if person_ids is not None:
-        wanted = set(person_ids)
-        persons = [p for p in persons if p.id in wanted]
-        total = len(persons)
+def site_snapshots(rows: list[tuple[Person, Dose]]) -> list[dict[str, Any]]:
+    """A site's daily list as a document records it: each person once, with the dose."""
+    snapshots = [{**member_snapshot(person), "person_id": person.id,
+                  "dose_number": dose.dose_number, **vaccine_fields(dose), "lot": dose.lot}
+                 for person, dose in rows]
+    # One person may have two doses the same day only by error; list them once.
+    return list({s["person_id"]: s for s in reversed(snapshots)}.values())[::-1]
+
+
+# --- the sign dialog's list -----------------------------------------------------------------
+#
+# Opening the sign dialog stores what it shows (``SigningBatch``): exactly those persons,
+# their record's version and the data shown. The PIN then signs those persons, those still
+# eligible; the others are left out with their reason. Whatever the awaiting page's filter
+# lists by then (another tab, persons who became eligible meanwhile) is not signed.
+
+
+def prepare_committee(user: User, filters: Filters | None = None) -> SigningBatch:
+    """The committee's dialog: the commune's persons awaiting confirmation under ``filters``
+    now (at most MAX_PER_DOCUMENT)."""
+    persons, total = awaiting_committee(user.area_id, filters)
     _guard_size(total)
-    return person_snapshots(persons)
+    return _new_batch(DocumentKind.COMMITTEE_LIST, user, user.area_id, persons,
+                      person_snapshots(persons),
+                      filters={"status": getattr(filters, "status", None),
+                               "search": getattr(filters, "search", None)})
 
 
-def sign_committee_list(user: User, pin: str, filters: Filters | None = None,
-                        person_ids: list[int] | None = None) -> SignedDocument:
-    """The chair signs the commune's confirmation list; its persons become confirmed."""
+def prepare_site_daily(user: User, day: date) -> SigningBatch:
+    """A site's dialog: the day's persons as the awaiting page shows them."""
+    site = db.session.get(Site, user.site_id)
+    if site is None:
+        raise SigningRefused(_l("Nobody awaits this signature."))
+    rows = site_day_rows(site, day)
+    _guard_size(len(rows))
+    return _new_batch(DocumentKind.SITE_DAILY, user, site.commune_id, [p for p, _d in rows],
+                      site_snapshots(rows), site_id=site.id, day=day)
+
+
+def _new_batch(kind: DocumentKind, user: User, area_id: int, persons: list[Person],
+               snapshots: list[dict[str, Any]], site_id: int | None = None,
+               day: date | None = None, filters: dict[str, Any] | None = None) -> SigningBatch:
+    versions = {p.id: p.version for p in persons}
+    batch = SigningBatch(kind=kind, state=BatchState.OPEN, area_id=area_id, site_id=site_id,
+                         day=day, filters=filters or {}, created_by_id=user.id,
+                         created_at=utcnow(), member_count=len(snapshots))
+    db.session.add(batch)
+    db.session.flush()
+    db.session.execute(sa.insert(SigningBatchMember), [
+        {"batch_id": batch.id, "person_id": s["person_id"], "version": versions[s["person_id"]],
+         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
+    audit.record("signing.prepare", "signing_batch", batch.id,
+                 {"kind": [None, kind], "members": [None, len(snapshots)],
+                  "person_ids": [None, [s["person_id"] for s in snapshots]],
+                  "day": [None, day], "filters": [None, filters]}, actor=user)
+    return batch
+
+
+def batch_members(batch: SigningBatch) -> list[SigningBatchMember]:
+    return list(db.session.scalars(sa.select(SigningBatchMember)
+                                   .where(SigningBatchMember.batch_id == batch.id)
+                                   .order_by(SigningBatchMember.id)))
+
+
+def check_batch(batch: SigningBatch, lock: bool = False) -> list[MemberCheck]:
+    """Each person of the dialog, checked against the record as it is now (``lock``: the
+    rows locked until the transaction ends, so a concurrent signature waits, then finds
+    them confirmed)."""
+    members = batch_members(batch)
+    ids = [m.person_id for m in members]
+    query = sa.select(Person).where(Person.id.in_(ids)).execution_options(
+        populate_existing=True)
+    persons = {p.id: p for p in db.session.scalars(query.with_for_update() if lock else query)}
+    if batch.kind == DocumentKind.SITE_DAILY:
+        site = db.session.get(Site, batch.site_id)
+        rows = db.session.execute(
+            sa.select(Person, Dose).join(Dose, Dose.person_id == Person.id)
+            .where(Dose.site_id == batch.site_id, Dose.vaccinated_on == batch.day,
+                   Person.id.in_(ids)).order_by(Person.name_sort, Person.id, Dose.id))
+        current = {s["person_id"]: s for s in site_snapshots([(p, d) for p, d in rows])}
+        statuses: tuple[PersonStatus, ...] = (
+            tuple(s for s in PersonStatus if s != PersonStatus.CONFIRMED)
+            if site is not None and site.skips_commune_cleaning else AWAITING)
+        area_id = None  # a site vaccinates people of any commune
+    else:
+        current = {s["person_id"]: s for s in person_snapshots(list(persons.values()))}
+        statuses, area_id = AWAITING, batch.area_id
+    return check_members(members, persons, current, area_id=area_id, statuses=statuses,
+                         versioned=True)
+
+
+def sign_batch(batch: SigningBatch, user: User, pin: str,
+               timestamper: Any = None) -> tuple[SignedDocument, list[MemberCheck]]:
+    """Sign exactly the persons the dialog showed that are still eligible; the others are
+    left out, each with its reason (kept on the batch and in the audit event). Once per
+    dialog: the batch moves from ``open`` to ``signed`` in one conditional UPDATE that locks
+    its row, so a second submit (or a concurrent one, which waits) signs nothing."""
     credential, signer = unlock(user, pin)
-    commune = user.area
-    snapshots = _awaiting_snapshots(commune.id, filters, person_ids)
-    document = _new_document(DocumentKind.COMMITTEE_LIST, commune.id,
-                             f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}", user)
-    built = documents.committee_list(commune, snapshots, user.display_name,
-                                     _signer_title(credential),
-                                     f"Số: {document.id}/DS-UBND", local_date(None))
-    signed = _sign(document, built, credential, signer, user.display_name,
-                   "Xác nhận thông tin tiêm chủng đã được xác thực", commune.name)
+    if batch.state != BatchState.OPEN:
+        raise SigningRefused(_l("This list has already been signed."))
+    # A refusal from here on leaves nothing behind (the PIN's audit events stay).
+    with db.session.begin_nested():
+        return _sign_batch(batch, user, credential, signer, timestamper)
+
+
+def _sign_batch(batch: SigningBatch, user: User, credential: SigningCredential, signer: Any,
+                timestamper: Any) -> tuple[SignedDocument, list[MemberCheck]]:
+    if not _claim(batch, (BatchState.OPEN,), BatchState.SIGNED, signed_at=utcnow()):
+        raise SigningRefused(_l("This list has already been signed."))
+    checks = check_batch(batch, lock=True)
+    eligible = [c.member for c in checks if c.reason is None]
+    if not eligible:
+        raise SigningRefused(_l("Nobody on this list can still be confirmed."))
+    snapshots = [{**m.snapshot, "person_id": m.person_id} for m in eligible]
+    if batch.kind == DocumentKind.SITE_DAILY:
+        site = db.session.get(Site, batch.site_id)
+        assert site is not None and batch.day is not None
+        document = _new_document(DocumentKind.SITE_DAILY, site.commune_id,
+                                 f"Hộ chiếu vắc xin – {site.name} – {batch.day:%d/%m/%Y}", user,
+                                 site_id=site.id)
+        built = documents.site_daily_list(site, batch.day, snapshots, user.display_name,
+                                          _signer_title(credential),
+                                          f"Số: {document.id}/DS-CSTC")
+        reason, location = "Xác nhận hộ chiếu vắc xin", site.name
+    else:
+        commune = db.session.get(Area, batch.area_id)
+        assert commune is not None
+        document = _new_document(DocumentKind.COMMITTEE_LIST, commune.id,
+                                 f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
+                                 user)
+        built = documents.committee_list(commune, snapshots, user.display_name,
+                                         _signer_title(credential),
+                                         f"Số: {document.id}/DS-UBND", local_date(None))
+        reason, location = "Xác nhận thông tin tiêm chủng đã được xác thực", commune.name
+    signed = _sign(document, built, credential, signer, user.display_name, reason, location,
+                   timestamper=timestamper)
     _store_document(document, signed)
-    _confirm(document, snapshots, user, "digital_signature")
-    return document
+    skipped = [c for c in checks if c.reason is not None]
+    _confirm(document, snapshots, user, "digital_signature",
+             extra={"batch_id": [None, batch.id],
+                    "skipped": [None, [c.as_dict() for c in skipped]]})
+    if skipped:
+        db.session.execute(sa.update(SigningBatchMember), [
+            {"id": c.member.id, "reason": c.reason,
+             "detail": {k: v for k, v in c.as_dict().items()
+                        if k not in ("person_id", "reason")} or None} for c in skipped])
+    db.session.execute(sa.update(SigningBatch).where(SigningBatch.id == batch.id)
+                       .values(document_id=document.id)
+                       .execution_options(synchronize_session=False))
+    db.session.flush()
+    return document, checks
+
+
+def sign_committee_list(user: User, pin: str, filters: Filters | None = None) -> SignedDocument:
+    """The commune's list as it is now, signed at once (the command line; in the browser
+    the dialog's stored list is signed, ``sign_batch``)."""
+    credential, signer = unlock(user, pin)
+    with db.session.begin_nested():
+        batch = prepare_committee(user, filters)
+        return _sign_batch(batch, user, credential, signer, None)[0]
 
 
 def sign_site_daily(user: User, pin: str, day: date) -> SignedDocument:
-    """The site signs the day's vaccine-passport confirmations."""
+    """The site's list of the day as it is now, signed at once (see ``sign_committee_list``)."""
     credential, signer = unlock(user, pin)
-    site = db.session.get(Site, user.site_id)
-    assert site is not None
-    rows = site_day_rows(site, day)
-    _guard_size(len(rows))
-    snapshots = []
-    for person, dose in rows:
-        snapshots.append({**member_snapshot(person), "person_id": person.id,
-                          "dose_number": dose.dose_number, **vaccine_fields(dose),
-                          "lot": dose.lot})
-    # One person may have two doses the same day only by error; list them once.
-    snapshots = list({s["person_id"]: s for s in reversed(snapshots)}.values())[::-1]
-    document = _new_document(DocumentKind.SITE_DAILY, site.commune_id,
-                             f"Hộ chiếu vắc xin – {site.name} – {day:%d/%m/%Y}", user,
-                             site_id=site.id)
-    built = documents.site_daily_list(site, day, snapshots, user.display_name,
-                                      _signer_title(credential), f"Số: {document.id}/DS-CSTC")
-    signed = _sign(document, built, credential, signer, user.display_name,
-                   "Xác nhận hộ chiếu vắc xin", site.name)
-    _store_document(document, signed)
-    _confirm(document, snapshots, user, "digital_signature")
-    return document
+    with db.session.begin_nested():
+        batch = prepare_site_daily(user, day)
+        return _sign_batch(batch, user, credential, signer, None)[0]
 
 
 def vaccine_fields(dose: Dose) -> dict[str, str]:
@@ -555,15 +672,17 @@ def minutes_scan(minutes: Minutes) -> bytes:
     return _read_stored(minutes.scan_path, minutes.scan_sha256)
 
 
-def _claim(minutes: Minutes, sources: tuple[MinutesState, ...], target: MinutesState,
+def _claim(row: Minutes | SigningBatch, sources: tuple[Any, ...], target: Any,
            **values: Any) -> bool:
-    """Move the minutes from one of ``sources`` to ``target`` in one conditional UPDATE: it
-    locks the row (PostgreSQL's row lock, SQLite's write lock) and checks the state it
-    starts from, so of two identical submits the second finds nothing to change."""
+    """Move minutes or a sign dialog's list from one of ``sources`` to ``target`` in one
+    conditional UPDATE: it locks the row (PostgreSQL's row lock, SQLite's write lock) and
+    checks the state it starts from, so of two identical submits the second finds nothing
+    to change."""
+    model = type(row)
     result: Any = db.session.execute(
-        sa.update(Minutes).where(Minutes.id == minutes.id, Minutes.state.in_(sources))
+        sa.update(model).where(model.id == row.id, model.state.in_(sources))
         .values(state=target, **values).execution_options(synchronize_session=False))
-    db.session.refresh(minutes)
+    db.session.refresh(row)
     return bool(result.rowcount)
 
 
@@ -593,39 +712,66 @@ def upload_minutes_scan(minutes: Minutes, user: User, content: bytes) -> Minutes
 
 
 @dataclass(frozen=True)
-class MinutesCheck:
-    """One person of the minutes, and why they cannot be confirmed now (None: they can)."""
+class MemberCheck:
+    """One listed person (of minutes or of a sign dialog), and why they cannot be confirmed
+    now (None: they can)."""
 
-    member: MinutesMember
-    reason: str | None = None  # moved, confirmed, status, changed
+    member: Any  # MinutesMember or SigningBatchMember
+    reason: str | None = None  # moved, confirmed, status, dose, changed
     status: str | None = None  # the status now, for ``status``
-    fields: tuple[str, ...] = ()  # the identity fields changed since printing, for ``changed``
+    fields: tuple[str, ...] = ()  # the fields changed since listed, for ``changed``
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"person_id": self.member.person_id, "reason": self.reason,
+                **({"status": self.status} if self.status else {}),
+                **({"fields": list(self.fields)} if self.fields else {})}
 
 
-def check_minutes(minutes: Minutes) -> list[MinutesCheck]:
+MinutesCheck = MemberCheck
+IDENTITY_ORDER = ("full_name", "sex", "birth_date", "birth_precision", "id_number")
+
+
+def check_members(members: list[Any], persons: dict[int, Person],
+                  current: dict[int, dict[str, Any]], *, area_id: int | None,
+                  statuses: tuple[PersonStatus, ...] = AWAITING,
+                  keys: tuple[str, ...] | None = None,
+                  versioned: bool = False) -> list[MemberCheck]:
+    """Each listed person (in listed order) against the record now: ``current`` holds what
+    would be listed now, compared on ``keys`` (all the listed ones by default); with
+    ``versioned`` any edit of the record since (its version) counts as a change too.
+    ``area_id``: the commune the person must still live in (None: any)."""
+    checks = []
+    for member in members:
+        person = persons.get(member.person_id)
+        now = current.get(member.person_id)
+        if person is None or (area_id is not None and person.commune_id != area_id):
+            checks.append(MemberCheck(member, "moved"))
+        elif person.status == PersonStatus.CONFIRMED:
+            checks.append(MemberCheck(member, "confirmed"))
+        elif person.status not in statuses:
+            checks.append(MemberCheck(member, "status", status=person.status.value))
+        elif now is None:
+            checks.append(MemberCheck(member, "dose"))
+        else:
+            compared = keys or tuple(k for k in member.snapshot if k != "person_id")
+            changed = tuple(k for k in compared if now.get(k) != member.snapshot.get(k))
+            if changed or (versioned and person.version != member.version):
+                checks.append(MemberCheck(member, "changed", fields=changed))
+            else:
+                checks.append(MemberCheck(member))
+    return checks
+
+
+def check_minutes(minutes: Minutes) -> list[MemberCheck]:
     """Each printed person, checked against the record as it is now, in printed order."""
     members = list(db.session.scalars(sa.select(MinutesMember)
                                       .where(MinutesMember.minutes_id == minutes.id)
                                       .order_by(MinutesMember.id)))
     persons = {p.id: p for p in db.session.scalars(
         sa.select(Person).where(Person.id.in_([m.person_id for m in members])))}
-    checks = []
-    for member in members:
-        person = persons.get(member.person_id)
-        now = member_snapshot(person) if person is not None else {}
-        changed = tuple(f for f in ("full_name", "sex", "birth_date", "birth_precision",
-                                    "id_number") if now.get(f) != member.snapshot.get(f))
-        if person is None or person.commune_id != minutes.area_id:
-            checks.append(MinutesCheck(member, "moved"))
-        elif person.status == PersonStatus.CONFIRMED:
-            checks.append(MinutesCheck(member, "confirmed"))
-        elif person.status not in AWAITING:
-            checks.append(MinutesCheck(member, "status", status=person.status.value))
-        elif changed:
-            checks.append(MinutesCheck(member, "changed", fields=changed))
-        else:
-            checks.append(MinutesCheck(member))
-    return checks
+    current = {pid: member_snapshot(p) for pid, p in persons.items()}
+    return check_members(members, persons, current, area_id=minutes.area_id,
+                         keys=IDENTITY_ORDER)
 
 
 def confirm_minutes(minutes: Minutes, user: User) -> SignedDocument:
@@ -652,10 +798,7 @@ def confirm_minutes(minutes: Minutes, user: User) -> SignedDocument:
     db.session.execute(sa.update(Minutes).where(Minutes.id == minutes.id)
                        .values(document_id=document.id)
                        .execution_options(synchronize_session=False))
-    skipped = [{"person_id": c.member.person_id, "reason": c.reason,
-                **({"status": c.status} if c.status else {}),
-                **({"fields": list(c.fields)} if c.fields else {})}
-               for c in checks if c.reason is not None]
+    skipped = [c.as_dict() for c in checks if c.reason is not None]
     audit.record("minutes.confirm", "minutes", minutes.id,
                  {"state": [MinutesState.UPLOADED, MinutesState.CONFIRMED],
                   "document_id": [None, document.id],

@@ -112,3 +112,39 @@ def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser)
     status.screenshot(path=str(SCREENSHOTS / "e2e-feedback-status.png"), full_page=True)
     citizen.close()
     assert not errors, errors
+
+
+def test_the_attachment_picker_speaks_vietnamese(live_server, page):  # noqa: F811
+    """Issue 13 (wave 2, accessibility): the complaint form's file input showed Chromium's
+    English "Choose File / No file chosen" in a Vietnamese page. Now a Vietnamese button
+    (a label over the visually hidden input) opens it, the keyboard reaches it, the chosen
+    file's name is shown, and axe-core finds nothing."""
+    from playwright.sync_api import expect
+
+    from tests.e2e.axe import check_accessibility
+
+    page.goto(live_server + "/feedback/new")
+    picker = page.locator("input[type=file][name=attachment]")
+    box = picker.bounding_box()
+    assert box is None or (box["width"] <= 1 and box["height"] <= 1)  # visually hidden
+    button = page.locator("label[for=attachment]")
+    expect(button).to_have_text("Chọn tệp…")
+    expect(button).to_be_visible()
+    expect(page.get_by_test_id("attachment-chosen")).to_have_text("Chưa chọn tệp nào")
+    # Its accessible name says what to attach and how (the label in the name: WCAG 2.5.3).
+    name = picker.evaluate("e => e.labels.length && "
+                           "e.getAttribute('aria-labelledby').split(' ')"
+                           ".map(id => document.getElementById(id).textContent).join(' ')")
+    assert "Ảnh chụp" in name and "Chọn tệp" in name
+    # The keyboard reaches it from the field before, and its focus shows on the button.
+    page.locator("textarea[name=description]").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "attachment"
+    outline = button.evaluate("e => getComputedStyle(e).outlineStyle")
+    assert outline == "solid"
+    check_accessibility(page, "the complaint form's file picker (focused)")
+    picker.set_input_files({"name": "giay-chung-nhan.png", "mimeType": "image/png",
+                            "buffer": b"\x89PNG\r\n\x1a\n" + b"\0" * 64})
+    expect(page.get_by_test_id("attachment-chosen")).to_have_text("giay-chung-nhan.png")
+    page.screenshot(path=str(SCREENSHOTS / "feedback-attachment.png"), full_page=True)
+    check_accessibility(page, "the complaint form with a file chosen")

@@ -327,10 +327,33 @@ def test_the_citizen_reads_who_answers_by_when_and_whether_it_is_late(
         browser.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token})
         late = browser.get(f"/feedback/{code}").get_data(as_text=True)
     assert "chưa được trả lời đúng hạn" in late and "quá hạn 3 giờ 1 phút" in late
-    assert "chuyển thêm lên Sở Y tế Thành phố Hà Nội, Trạm Y tế Phường Ba Đình" in late
+    assert "chuyển thêm lên Trạm Y tế Phường Ba Đình, Sở Y tế Thành phố Hà Nội" in late
 
     pool = app.test_client()
     post(pool, province="", commune="", description="Không nhớ nơi tiêm, hồ sơ bị thiếu.")
     pool_page = pool.get("/feedback/received").get_data(as_text=True)
     assert "Kho chung" not in pool_page
     assert "cơ quan y tế xem các phản ánh chưa rõ nơi tiêm" in pool_page
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("17/05/1990", 303), ("1990-05-17", 303), ("17-05-1990", 303),
+    ("31/02/1990", "“31/02/1990” không phải là ngày có thật"),
+    ("1990", "dd/mm/yyyy"), ("17/05/2990", "ở tương lai"),
+])
+def test_status_birth_date_follows_the_field_rules(app, client, typed, expected):
+    """Issue 13, item 19 (wave 2): the status page's date of birth follows the one set of
+    field rules (``records.rules.birth_date``), as the complaint form does: dd/mm/yyyy and
+    yyyy-mm-dd are read, a date the calendar lacks is said to be one, with the rule's
+    message. It used WTForms' own date field ("Not a valid date value")."""
+    code = _file(client)
+    other = app.test_client()
+    token = csrf_token(other, f"/feedback/{code}")
+    response = other.post(f"/feedback/{code}", data={"birth_date": typed, "csrf_token": token})
+    if expected == 303:
+        assert response.status_code == 303, response.get_data(as_text=True)[:300]
+        return
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert expected in body and "Not a valid" not in body
+    assert 'aria-invalid="true"' in body or "is-invalid" in body

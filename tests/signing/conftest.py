@@ -71,3 +71,35 @@ def awaiting(make_person):
         make_person(full_name="Đặng Văn Lộc", status="verified", id_number="001090000002"),
         make_person(full_name="Phạm Văn Em", status="mismatch", id_number="001090000004"),
     ]
+
+
+def open_dialog(client, headers=None, **filters) -> int:
+    """Open the sign dialog as the "Sign…" button does (the page's filter: status, q, day);
+    the id of the list it stores."""
+    import re
+
+    from tests.conftest import csrf_token
+
+    response = client.post("/signing/batches",
+                           data={"csrf_token": csrf_token(client, "/verify"), **filters},
+                           headers=headers or {})
+    assert response.status_code in (200, 303), response.get_data(as_text=True)[:500]
+    if response.status_code == 303:
+        return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    found = re.search(r'data-batch="(\d+)"', response.get_data(as_text=True))
+    assert found is not None
+    return int(found.group(1))
+
+
+def sign_dialog(client, batch_id: int, pin: str = PIN, headers=None):
+    """Type the PIN into the dialog of ``batch_id`` and sign."""
+    from tests.conftest import csrf_token
+
+    return client.post(f"/signing/batches/{batch_id}/sign",
+                       data={"csrf_token": csrf_token(client, "/verify"), "pin": pin},
+                       headers=headers or {})
+
+
+def sign_in_browser(client, pin: str = PIN, headers=None, **filters):
+    """Open the dialog under ``filters``, then sign it."""
+    return sign_dialog(client, open_dialog(client, **filters), pin, headers)

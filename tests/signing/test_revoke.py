@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.signing.models import DocumentState, SignedDocument
 from tests.conftest import NEIGHBOUR, OWN, csrf_token
-from tests.signing.conftest import PIN
+from tests.signing.conftest import sign_in_browser
 
 
 @pytest.fixture
@@ -21,8 +21,7 @@ def signed(client, login_as, give_certificate, awaiting):
     still logged in."""
     chair = login_as(Role.COMMITTEE, OWN, display_name="Trần Văn Đức")
     give_certificate(chair)
-    response = client.post("/signing/sign",
-                           data={"csrf_token": csrf_token(client, "/verify"), "pin": PIN})
+    response = sign_in_browser(client)
     assert response.status_code == 303
     document = db.session.scalars(sa.select(SignedDocument)).one()
     assert document.member_count == 2
@@ -68,8 +67,7 @@ def test_the_persons_are_awaiting_again_and_can_be_signed_anew(client, signed, a
     assert _revoke(client, signed, "Sai đơn vị").status_code == 303
     listing = client.get("/signing").get_data(as_text=True)
     assert "Nguyễn Thị Hương" in listing and "Đặng Văn Lộc" in listing
-    response = client.post("/signing/sign",
-                           data={"csrf_token": csrf_token(client, "/verify"), "pin": PIN})
+    response = sign_in_browser(client)
     assert response.status_code == 303
     assert db.session.get(Person, awaiting[0].id).status == PersonStatus.CONFIRMED
 

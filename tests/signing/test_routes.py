@@ -19,7 +19,7 @@ from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import services
 from portal.signing.models import DocumentKind, SignedDocument
 from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
-from tests.signing.conftest import PIN
+from tests.signing.conftest import PIN, open_dialog, sign_in_browser
 
 HX = {"HX-Request": "true"}
 
@@ -82,10 +82,12 @@ def test_awaiting_page_and_fragment(client, login_as, give_certificate, awaiting
 
 def test_dialog_page_and_fragment(client, login_as, give_certificate, awaiting):
     login_chair(login_as, give_certificate)
-    page = client.get("/signing/dialog")
+    batch_id = open_dialog(client)  # without htmx: a page of its own
+    page = client.get(f"/signing/batches/{batch_id}")
     assert "<html" in page.get_data(as_text=True) and 'name="pin"' in page.get_data(as_text=True)
-    fragment = client.get("/signing/dialog", headers={**HX, "HX-Target": "sign-dialog"})
-    body = fragment.get_data(as_text=True)
+    response = client.post("/signing/batches", data={"csrf_token": token(client)},
+                           headers={**HX, "HX-Target": "sign-dialog"})
+    body = response.get_data(as_text=True)
     assert "<html" not in body and 'name="pin"' in body and "<dialog" in body
 
 
@@ -98,8 +100,7 @@ def test_preview_pdf(client, login_as, give_certificate, awaiting):
 
 def test_sign_with_htmx(client, login_as, give_certificate, awaiting):
     login_chair(login_as, give_certificate)
-    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": PIN},
-                           headers={**HX, "HX-Target": "sign-dialog"})
+    response = sign_in_browser(client, headers={**HX, "HX-Target": "sign-dialog"})
     body = response.get_data(as_text=True)
     assert response.status_code == 200, body[:500]
     assert 'data-testid="signed"' in body and "<html" not in body
@@ -109,12 +110,11 @@ def test_sign_with_htmx(client, login_as, give_certificate, awaiting):
 
 def test_sign_full_page_redirects(client, login_as, give_certificate, awaiting):
     login_chair(login_as, give_certificate)
-    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": PIN,
-                                                  "q": "huong"})
+    response = sign_in_browser(client, q="huong")
     assert response.status_code == 303
     document = db.session.scalars(sa.select(SignedDocument)).one()
     assert response.headers["Location"].endswith(f"/signing/documents/{document.id}")
-    assert document.member_count == 1  # the filter decides who is signed
+    assert document.member_count == 1  # the dialog opened under the filter lists one
     page = client.get(f"/signing/documents/{document.id}")
     assert page.status_code == 200 and "Nguyễn Thị Hương" in page.get_data(as_text=True)
     pdf = client.get(f"/signing/documents/{document.id}/file")
@@ -123,8 +123,7 @@ def test_sign_full_page_redirects(client, login_as, give_certificate, awaiting):
 
 def test_wrong_pin_in_dialog(client, login_as, give_certificate, awaiting):
     chair = login_chair(login_as, give_certificate)
-    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": "1111"},
-                           headers={**HX, "HX-Target": "sign-dialog"})
+    response = sign_in_browser(client, "1111", headers={**HX, "HX-Target": "sign-dialog"})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Sai mã PIN" in body and 'name="pin"' in body
@@ -136,8 +135,7 @@ def test_wrong_pin_in_dialog(client, login_as, give_certificate, awaiting):
 
 def test_empty_pin_rerenders(client, login_as, give_certificate, awaiting):
     login_chair(login_as, give_certificate)
-    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": ""},
-                           headers={**HX, "HX-Target": "sign-dialog"})
+    response = sign_in_browser(client, "", headers={**HX, "HX-Target": "sign-dialog"})
     assert response.status_code == 422
     assert "Trường này là bắt buộc" in response.get_data(as_text=True)
 
@@ -145,7 +143,10 @@ def test_empty_pin_rerenders(client, login_as, give_certificate, awaiting):
 @pytest.mark.parametrize("role", [Role.POLICE, Role.HEALTH_STATION, Role.ADMIN])
 def test_others_may_not_sign(client, login_as, awaiting, role):
     login_as(role, OWN if role != Role.ADMIN else "01")
-    response = client.post("/signing/sign", data={"csrf_token": token(client), "pin": PIN})
+    response = client.post("/signing/batches", data={"csrf_token": token(client)})
+    assert response.status_code == 403
+    response = client.post("/signing/batches/1/sign", data={"csrf_token": token(client),
+                                                            "pin": PIN})
     assert response.status_code == 403
 
 
@@ -685,7 +686,7 @@ def test_wrong_pin_for_certificates_is_shown_at_its_form(client, login_as, give_
     the top of the page, announced (role=alert), not under collapsed sections far below;
     the sign dialog stands above the list and shows a busy state while signing."""
     chair = login_chair(login_as, give_certificate)
-    services.sign_committee_list(chair, PIN)
+    services.sign_committee_list(chair, PIN, services.Filters(search="huong"))
     db.session.commit()
     response = client.post("/signing/certificates", data={"csrf_token": token(client),
                                                           "pin": "0000"})
@@ -696,6 +697,6 @@ def test_wrong_pin_for_certificates_is_shown_at_its_form(client, login_as, give_
     assert section < error < body.index('id="signing-results"')
     assert 'role="alert"' in body[error - 200:error] and "Sai mã PIN" in body[error:error + 300]
     assert "<details" not in body
-    dialog = client.get("/signing/dialog").get_data(as_text=True)
+    dialog = client.get(f"/signing/batches/{open_dialog(client)}").get_data(as_text=True)
     assert dialog.index('id="sign-dialog"') < dialog.index('id="signing-results"')
     assert 'hx-disabled-elt="find button, find a"' in dialog and 'id="sign-busy"' in dialog
