@@ -14,6 +14,7 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, AreaKind
+from portal.areas.scope import communes_within
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.rendering import is_fragment_request, render
@@ -263,7 +264,7 @@ def _target_form(formdata=None) -> TargetForm:
 
 def _targets_page(form: TargetForm, status: int = 200):
     areas_in_scope = sa.select(Area.id).where(
-        sa.or_(Area.id == current_user.area.id, Area.id.in_(queries.communes_of(current_user.area)))
+        sa.or_(Area.id == current_user.area.id, Area.id.in_(communes_within(current_user.area)))
     )
     targets = list(db.session.scalars(
         sa.select(Target).where(Target.area_id.in_(areas_in_scope)).order_by(Target.due_on)))
