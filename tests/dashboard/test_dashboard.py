@@ -186,6 +186,46 @@ def test_only_authorities_set_targets(client, login_as, role):
     assert response.status_code == 403
 
 
+def test_deadlines_page_lists_the_areas_within(client, login_as, area):
+    """Issue 13, smaller ones (wave 2): the deadlines page lists the deadlines of the areas
+    within the user's area too (a province's communes, a legacy district), and a commune
+    sees the province's deadline it must meet, without a delete button for it; a
+    neighbour's and another province's deadlines stay out."""
+    from portal.areas.services import add_legacy_district
+
+    district = add_legacy_district("D-BD", "Quận Ba Đình (cũ)", area(HANOI))
+    area(OWN).parent_id = district.id
+    due = date(2099, 4, 30)
+    for holder, title in ((area(HANOI), "Hạn của tỉnh"), (district, "Hạn của quận cũ"),
+                          (area(OWN), "Hạn của Ba Đình"), (area(NEIGHBOUR), "Hạn của Ngọc Hà"),
+                          (area(OTHER_PROVINCE), "Hạn của Cao Bằng")):
+        services.create_target(holder, TargetMetric.CLEANED, due, title)
+    db.session.commit()
+
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    html = client.get("/dashboard/targets").get_data(as_text=True)
+    for title in ("Hạn của tỉnh", "Hạn của quận cũ", "Hạn của Ba Đình", "Hạn của Ngọc Hà"):
+        assert title in html, title
+    assert "Hạn của Cao Bằng" not in html
+    assert html.count("/delete") == 4
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/targets")})
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard/targets").get_data(as_text=True)
+    for title in ("Hạn của tỉnh", "Hạn của quận cũ", "Hạn của Ba Đình"):
+        assert title in html, title
+    assert "Hạn của Ngọc Hà" not in html and "Hạn của Cao Bằng" not in html
+    assert "/delete" not in html
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/targets")})
+    login_as(Role.HEALTH_AUTHORITY, "D-BD")
+    html = client.get("/dashboard/targets").get_data(as_text=True)
+    rows = {m for m in re.findall(r'<tr data-area="([^"]+)">(.*?)</tr>', html, re.S)}
+    deletable = {code for code, row in rows if "/delete" in row}
+    assert {code for code, _row in rows} == {HANOI, "D-BD", OWN}
+    assert deletable == {"D-BD", OWN}
+
+
 def test_projection_arithmetic():
     today = date(2026, 12, 3)
     due = date(2026, 12, 31)
