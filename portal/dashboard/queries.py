@@ -21,26 +21,26 @@ from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMe
 from portal.dashboard.services import LOCAL
 from portal.extensions import db
 from portal.models_base import local_midnight_utc
-from portal.records.models import Person, PersonStatus, Vaccine
+from portal.records.models import (
+    CLEANED,
+    STATUS_GROUPS,
+    UNCORRECTED,
+    Person,
+    PersonStatus,
+    Vaccine,
+)
 from portal.text import collation_key
 
-# A record is clean once it agrees with the register, was vouched for, or is exempt.
-CLEANED = frozenset({
-    PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
-    PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT,
-})
+# The status groups are the records domain's (the record list filters on the same ones).
 # "Đã xác nhận" is one figure: the persons whose record is confirmed (signed). Exempt
 # persons (foreigners, never verified) are their own column, not confirmed ones.
 CONFIRMED = frozenset({PersonStatus.CONFIRMED})
 # A deadline "every record confirmed" is met when nobody is left to confirm: the exempt
 # have nothing to confirm. Progress towards it is its own figure ("done"), not the share.
-CONFIRMED_OR_EXEMPT = frozenset({PersonStatus.CONFIRMED, PersonStatus.EXEMPT})
-# Records someone still has to correct (seed 001: the site that recorded them answers).
-UNCORRECTED = frozenset({
-    PersonStatus.MISSING_ID, PersonStatus.INVALID_ID, PersonStatus.MISMATCH,
-    PersonStatus.NOT_FOUND,
-})
-DONE_BY_METRIC = {TargetMetric.CLEANED: CLEANED, TargetMetric.CONFIRMED: CONFIRMED_OR_EXEMPT}
+# Each records deadline's "done" is one of the record list's status groups, by name.
+DONE_GROUP_BY_METRIC = {TargetMetric.CLEANED: "cleaned",
+                        TargetMetric.CONFIRMED: "confirmed_or_exempt"}
+DONE_BY_METRIC = {metric: STATUS_GROUPS[group] for metric, group in DONE_GROUP_BY_METRIC.items()}
 # The shares shown on the dashboard, its table, its exports and its report: each computed
 # by Figures.share_of (one definition), shown under one heading (forms.SHARE_LABELS).
 SHARES = {"cleaned": CLEANED, "confirmed": CONFIRMED}

@@ -27,6 +27,7 @@ from portal.feedback.permissions import can_use_queue
 from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
+from portal.records.permissions import sites_in_scope
 from portal.text import collation_key, fold
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -146,6 +147,11 @@ def show_dashboard():
         sites=(_site_rows(area)
                if show_accountability and area.kind == AreaKind.COMMUNE else []),
         accountability=queries.accountability(area) if show_accountability else None,
+        # The sites whose records the user's list can open (a site elsewhere may have
+        # vaccinated people of the area: its count stays plain).
+        listable_sites={s.code for s in sites_in_scope(current_user)}
+        if show_accountability else set(),
+        done_groups=queries.DONE_GROUP_BY_METRIC,
         projections=projections,
         burndowns=burndowns,
         status_labels=STATUS_LABELS,

@@ -43,7 +43,8 @@ def population(make_person):
 
 
 def _testid(html: str, testid: str) -> str:
-    match = re.search(rf'data-testid="{testid}"[^>]*>([^<]*)<', html)
+    """The text of the element, or of the link it holds (a figure opens its records)."""
+    match = re.search(rf'data-testid="{testid}"[^>]*>(?:<a [^>]*>)?([^<]*)<', html)
     assert match, testid
     return match.group(1).strip()
 
@@ -104,6 +105,85 @@ def test_drilldown_links_lead_to_lists_with_the_same_totals(client, login_as, po
         assert shown.split()[0] == n, href
 
 
+def _number(text: str) -> int:
+    return int(text.replace(".", ""))
+
+
+def _percent_of(n: int, total: int) -> str:
+    return f"{100 * n / total:.1f}".replace(".", ",") + "%"
+
+
+def _records_links(html: str) -> list[tuple[str, str]]:
+    return [(href.replace("&amp;", "&"), text)
+            for href, text in re.findall(r'href="(/records\?[^"]*)">([^<]+)</a>', html)]
+
+
+def _listed(client, href: str) -> int:
+    return _number(_testid(client.get(href).get_data(as_text=True), "result-count").split()[0])
+
+
+@pytest.mark.parametrize("role, place", [(Role.HEALTH_AUTHORITY, HANOI),
+                                         (Role.HEALTH_STATION, OWN)])
+def test_every_figure_opens_the_records_it_counts(client, login_as, population, area,
+                                                  role, place):
+    """Issue 13, smaller ones (wave 2): "not every number links to its records". The cards
+    (persons, every share, to correct), the status table's shares, the communes' shares and
+    a deadline's done figures each open the record list, and the list holds exactly the
+    records counted: a count equals the list's total, a share the list's total over the
+    row's persons."""
+    services.create_target(area(HANOI), TargetMetric.CLEANED, date(2099, 4, 30), "Làm sạch")
+    services.create_target(area(HANOI), TargetMetric.CONFIRMED, date(2099, 4, 30), "Ký hết")
+    db.session.commit()
+    login_as(role, place)
+    html = client.get("/dashboard").get_data(as_text=True)
+    for testid in ("total", "share-cleaned", "share-matched", "share-verified",
+                   "share-confirmed", "uncorrected"):
+        assert re.search(rf'data-testid="{testid}"[^>]*><a href="/records\?', html), testid
+    status_rows = re.findall(r'<tr data-status="[^"]+">.*?</tr>', html, re.S)
+    assert status_rows and all(len(_records_links(row)) == 2 for row in status_rows
+                               if "—" not in row)
+    deadlines = re.findall(r'data-testid="deadline-done">(.*?)</td>', html, re.S)
+    assert len(deadlines) == 2 and all(len(_records_links(cell)) == 3 for cell in deadlines)
+
+    totals: dict[str, int] = {}
+    links = _records_links(html)
+    for href, text in links:
+        if "%" not in text:
+            assert _listed(client, href) == _number(text), href
+            if "status=" in href and href.endswith("status="):
+                totals[href.split("status=")[0]] = _number(text)
+    shares = [(href, text) for href, text in links if "%" in text]
+    assert len(shares) >= 6
+    for href, text in shares:
+        total = totals[href.split("status=")[0]]
+        assert _percent_of(_listed(client, href), total) == text.replace("\xa0", ""), href
+    if role == Role.HEALTH_STATION:
+        assert all(f"commune={OWN}" in href for href, _text in links)
+
+
+def test_a_sites_records_to_correct_open_from_the_accountability_table(
+        client, login_as, make_person, make_site):
+    """Issue 13, smaller ones (wave 2): the accountability table's "persons to correct"
+    opens those persons (the list's "to correct" group at that site)."""
+    from portal.records import services as record_services
+
+    site = make_site(OWN, name="Trạm Y tế Ba Đình")
+    for i, status in enumerate([PersonStatus.MISSING_ID, PersonStatus.MISMATCH,
+                                PersonStatus.MATCHED]):
+        person = make_person(full_name=f"Đỗ Văn Sửa {i}", id_number=None)
+        _set_status(person, status)
+        record_services.add_dose(person, {"dose_number": 1, "vaccine": "Abdala",
+                                          "vaccinated_on": date(2021, 9, 1),
+                                          "site_id": site.id})
+    db.session.commit()
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard?sites=1").get_data(as_text=True)
+    table = html[html.rindex("<table"):]  # the sites with records left to correct
+    links = _records_links(table)
+    assert links == [(f"/records?commune={OWN}&site={site.code}&status=to_correct", "2")]
+    assert _listed(client, links[0][0]) == 2
+
+
 def test_refresh_returns_the_figures_fragment_only(client, login_as, population):
     login_as(Role.HEALTH_STATION, OWN)
     page = client.get("/dashboard")
@@ -130,7 +210,7 @@ def test_accountability_names_site_heads(client, login_as, make_person, make_sit
     html = client.get("/dashboard?sites=1").get_data(as_text=True)
     block = html[html.index('data-testid="accountability"'):]
     assert "Trạm Y tế Ba Đình" in block and "BS. Lê Thị Mai" in block
-    assert re.search(r">1</td></tr>", block)
+    assert re.search(r">1(?:</a>)?</td></tr>", block)  # the count opens its records
 
 
 def test_export_xlsx_has_rows_and_total(client, login_as, population):
