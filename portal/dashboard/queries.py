@@ -461,5 +461,9 @@ def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:
     return ComplaintFigures(
         int(open_), int(at_risk), int(overdue), answered,
         sum(ok for _n, ok in weeks.values()), median,
-        [(week, n, ok) for week, (n, ok) in sorted(weeks.items())],
+        # Every week of the window once something was answered, weeks without answers at
+        # zero: the chart's bars stand for equal spans of time.
+        [(week, *weeks.get(week, (0, 0)))
+         for week in (monday + timedelta(weeks=i) for i in range(COMPLAINT_WEEKS))]
+        if weeks else [],
     )

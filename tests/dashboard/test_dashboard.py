@@ -411,6 +411,40 @@ def test_complaint_figures_equal_independent_counts(client, login_as, area, monk
 
 
 
+def test_the_complaints_chart_is_titled_labelled_and_described(client, login_as, area,
+                                                                monkeypatch):
+    """Issue 13, smaller ones (wave 2): the complaints chart was an unlabelled block. It has
+    a heading, axis titles and a scale, and says in words what it shows (role="img" with
+    an aria-label, like a picture), beside the table of every week."""
+    from datetime import datetime
+
+    from portal.dashboard import routes
+
+    now = datetime(2026, 12, 3, 8, 0)
+    monkeypatch.setattr(routes, "utcnow", lambda: now)
+    hours = timedelta(hours=1)
+    _complaint(1, area, OWN, now - 60 * hours, now - 50 * hours)   # answered in time
+    _complaint(2, area, OWN, now - 200 * hours, now - 100 * hours)  # answered late
+    db.session.commit()
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard").get_data(as_text=True)
+    heading = re.search(r'<h3[^>]*id="complaints-chart-title"[^>]*>([^<]+)</h3>', html)
+    assert heading and heading.group(1) == "Số phản ánh được trả lời mỗi tuần"
+    figure = re.search(r'<figure[^>]*aria-labelledby="complaints-chart-title".*?</figure>',
+                       html, re.S)
+    assert figure
+    svg = re.search(r'<svg class="chart-bars"[^>]*>', figure.group(0)).group(0)
+    assert 'role="img"' in svg and "aria-hidden" not in svg
+    label = re.search(r'aria-label="([^"]+)"', svg).group(1)
+    assert "2 phản ánh đã trả lời" in label and "1 trong vòng 48 giờ" in label
+    assert ">Phản ánh</text>" in figure.group(0)            # the vertical axis
+    assert ">Tuần bắt đầu (thứ Hai)</text>" in figure.group(0)  # the horizontal axis
+    assert 'text-anchor="end">0</text>' in figure.group(0)  # the scale
+    assert 'id="figures-complaints-table"' in html
+    # Eight weeks, those without answers at zero: equal bars for equal spans of time.
+    assert len(re.findall(r'text-anchor="middle">\d\d/\d\d</text>', figure.group(0))) == 8
+
+
 def test_complaint_figures_follow_the_area(client, login_as, area):
     from portal.models_base import utcnow
 
