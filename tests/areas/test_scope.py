@@ -36,7 +36,8 @@ def _commune_codes(ids) -> set[str]:
 
 
 def test_the_areas_within_a_province_a_district_and_a_commune(area, district):
-    """Issue 13, item 2: one function says what lies within an area."""
+    """Issue 13, wave 2 (one rule in one place):
+    one function says what lies within an area."""
     hanoi = _codes(scope.areas_within(area(HANOI)))
     assert {HANOI, "D-BD", OWN, NEIGHBOUR, GIANG_VO} <= hanoi
     assert CAO_BANG not in hanoi and OTHER_PROVINCE not in hanoi
@@ -52,7 +53,8 @@ def test_the_areas_within_a_province_a_district_and_a_commune(area, district):
 
 @pytest.mark.parametrize("use_province_column", [False, True])
 def test_rows_naming_their_commune(area, district, use_province_column):
-    """Issue 13, item 2: rows that name a commune (persons, tallies) are inside the same
+    """Issue 13, wave 2 (one rule in one place):
+    rows that name a commune (persons, tallies) are inside the same
     areas, whether or not the row's province column is used."""
     province_column = Area.province_id if use_province_column else None
     for holder, inside in ((area(HANOI), {OWN, NEIGHBOUR, GIANG_VO}),
@@ -66,7 +68,8 @@ def test_rows_naming_their_commune(area, district, use_province_column):
 
 
 def test_area_within_by_code(area, district):
-    """Issue 13, item 2: an area named by code is found only inside the asker's area."""
+    """Issue 13, wave 2 (one rule in one place):
+    an area named by code is found only inside the asker's area."""
     assert scope.area_within(area(HANOI), OWN) is area(OWN)
     assert scope.area_within(area(HANOI), "D-BD") is district
     assert scope.area_within(area(HANOI), OTHER_PROVINCE) is None
@@ -78,7 +81,8 @@ def test_area_within_by_code(area, district):
 
 
 def test_records_audit_and_dashboard_ask_the_areas_domain():
-    """Issue 13, item 2: the three former copies (records' within, the audit trail's
+    """Issue 13, wave 2 (one rule in one place):
+    the three former copies (records' within, the audit trail's
     events_in_scope, the dashboard's area_in_scope) now call portal.areas.scope; none
     spells the rule with Area.province_id / Area.parent_id itself."""
     from portal.audit import permissions as audit_permissions
