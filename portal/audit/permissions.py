@@ -11,7 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portal.areas.models import Area, AreaKind
+from portal.areas.models import Area
+from portal.areas.scope import areas_within
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role, User
 
@@ -23,9 +24,5 @@ def can_read_trail(user: Any) -> bool:
 
 
 def events_in_scope(user: User) -> sa.ColumnElement[bool]:
-    own = user.area
-    if own.kind == AreaKind.PROVINCE:
-        inside = sa.or_(Area.id == own.id, Area.province_id == own.id)
-    else:
-        inside = sa.or_(Area.id == own.id, Area.parent_id == own.id)
-    return AuditEvent.actor_area.in_(sa.select(Area.code).where(inside))
+    """The events whose actor's area lies within the reader's (or is it)."""
+    return AuditEvent.actor_area.in_(sa.select(Area.code).where(areas_within(user.area)))

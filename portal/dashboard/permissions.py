@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from portal.areas.models import Area, AreaKind
+from portal.areas.models import Area
+from portal.areas.scope import area_within
 from portal.auth.models import Role, User
-from portal.extensions import db
 
 TARGET_SETTERS = frozenset({Role.HEALTH_AUTHORITY, Role.ADMIN})
 
@@ -16,14 +14,7 @@ def area_in_scope(user: User, code: str | None) -> Area | None:
     own = user.area
     if not code or code == own.code:
         return own
-    area = db.session.scalar(sa.select(Area).where(Area.code == code))
-    if area is None or area.kind == AreaKind.PROVINCE:
-        return None
-    if own.kind == AreaKind.PROVINCE and area.province_id == own.id:
-        return area
-    if own.kind == AreaKind.DISTRICT and area.parent_id == own.id:
-        return area
-    return None
+    return area_within(own, code)
 
 
 def can_set_targets(user: User) -> bool:

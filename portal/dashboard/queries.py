@@ -15,31 +15,32 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from portal.areas.models import Area, AreaKind, Site
+from portal.areas.scope import communes_within
 from portal.core.sql import day_index, seconds_between
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
 from portal.dashboard.services import LOCAL
 from portal.extensions import db
 from portal.models_base import local_midnight_utc
-from portal.records.models import Person, PersonStatus, Vaccine
+from portal.records.models import (
+    CLEANED,
+    STATUS_GROUPS,
+    UNCORRECTED,
+    Person,
+    PersonStatus,
+    Vaccine,
+)
 from portal.text import collation_key
 
-# A record is clean once it agrees with the register, was vouched for, or is exempt.
-CLEANED = frozenset({
-    PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
-    PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT,
-})
+# The status groups are the records domain's (the record list filters on the same ones).
 # "Đã xác nhận" is one figure: the persons whose record is confirmed (signed). Exempt
 # persons (foreigners, never verified) are their own column, not confirmed ones.
 CONFIRMED = frozenset({PersonStatus.CONFIRMED})
 # A deadline "every record confirmed" is met when nobody is left to confirm: the exempt
 # have nothing to confirm. Progress towards it is its own figure ("done"), not the share.
-CONFIRMED_OR_EXEMPT = frozenset({PersonStatus.CONFIRMED, PersonStatus.EXEMPT})
-# Records someone still has to correct (seed 001: the site that recorded them answers).
-UNCORRECTED = frozenset({
-    PersonStatus.MISSING_ID, PersonStatus.INVALID_ID, PersonStatus.MISMATCH,
-    PersonStatus.NOT_FOUND,
-})
-DONE_BY_METRIC = {TargetMetric.CLEANED: CLEANED, TargetMetric.CONFIRMED: CONFIRMED_OR_EXEMPT}
+# Each records deadline's "done" is one of the record list's status groups, by name.
+DONE_GROUP_BY_METRIC = {TargetMetric.CLEANED: "cleaned",
+                        TargetMetric.CONFIRMED: "confirmed_or_exempt"}
+DONE_BY_METRIC = {metric: STATUS_GROUPS[group] for metric, group in DONE_GROUP_BY_METRIC.items()}
 # The shares shown on the dashboard, its table, its exports and its report: each computed
 # by Figures.share_of (one definition), shown under one heading (forms.SHARE_LABELS).
 SHARES = {"cleaned": CLEANED, "confirmed": CONFIRMED}
@@ -96,20 +97,11 @@ class Figures:
         return self.share([status])
 
 
-def communes_of(area: Area):
-    """SQL: the ids of the communes inside ``area`` (the area itself for a commune)."""
-    if area.kind == AreaKind.COMMUNE:
-        return sa.select(sa.literal(area.id))
-    if area.kind == AreaKind.PROVINCE:
-        return sa.select(Area.id).where(Area.province_id == area.id, Area.kind == AreaKind.COMMUNE)
-    return sa.select(Area.id).where(Area.parent_id == area.id, Area.kind == AreaKind.COMMUNE)
-
-
 def children(area: Area) -> list[Area]:
     """The next level down: a province's (or a legacy district's) communes."""
     if area.kind == AreaKind.COMMUNE:
         return []
-    ids = communes_of(area)
+    ids = communes_within(area)
     return sorted(db.session.scalars(sa.select(Area).where(Area.id.in_(ids))),
                   key=lambda commune: collation_key(commune.name))
 
@@ -117,7 +109,7 @@ def children(area: Area) -> list[Area]:
 def area_figures(area: Area) -> Figures:
     rows = db.session.execute(
         sa.select(PersonTally.status, sa.func.sum(PersonTally.n))
-        .where(PersonTally.commune_id.in_(communes_of(area)))
+        .where(PersonTally.commune_id.in_(communes_within(area)))
         .group_by(PersonTally.status)
     )
     return Figures(area, {status: int(n) for status, n in rows if n})
@@ -144,7 +136,7 @@ def doses_by_vaccine(area: Area) -> list[tuple[str, int]]:
     rows = db.session.execute(
         sa.select(sa.func.coalesce(Vaccine.name, DoseTally.vaccine), sa.func.sum(DoseTally.n))
         .outerjoin(Vaccine, Vaccine.code == DoseTally.vaccine)
-        .where(DoseTally.commune_id.in_(communes_of(area)))
+        .where(DoseTally.commune_id.in_(communes_within(area)))
         .group_by(DoseTally.vaccine, Vaccine.name)
         .order_by(sa.func.sum(DoseTally.n).desc(), DoseTally.vaccine)
     )
@@ -212,7 +204,7 @@ def accountability(area: Area, limit: int = 20) -> list[AccountableSite]:
     rows = db.session.execute(
         sa.select(Dose.site_id, count)
         .join(Person, Person.id == Dose.person_id)
-        .where(Person.commune_id.in_(communes_of(area)),
+        .where(Person.commune_id.in_(communes_within(area)),
                Person.status.in_([s.value for s in UNCORRECTED]),
                Dose.site_id.is_not(None))
         .group_by(Dose.site_id)
@@ -330,7 +322,7 @@ def daily_series(area: Area, statuses, days: int = 30, today: date | None = None
                                  DailyTally.n), else_=0)),
             sa.func.sum(DailyTally.n),
         )
-        .where(DailyTally.commune_id.in_(communes_of(area)))
+        .where(DailyTally.commune_id.in_(communes_within(area)))
         .group_by(DailyTally.day)
         .order_by(DailyTally.day)
     )
@@ -369,7 +361,7 @@ def _complaint_place(area: Area):
         return Feedback.province_id == area.id
     if area.kind == AreaKind.COMMUNE:
         return Feedback.commune_id == area.id
-    return sa.or_(Feedback.district_id == area.id, Feedback.commune_id.in_(communes_of(area)))
+    return sa.or_(Feedback.district_id == area.id, Feedback.commune_id.in_(communes_within(area)))
 
 
 def project_answers(area: Area, due_on: date, today: date
@@ -469,5 +461,9 @@ def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:
     return ComplaintFigures(
         int(open_), int(at_risk), int(overdue), answered,
         sum(ok for _n, ok in weeks.values()), median,
-        [(week, n, ok) for week, (n, ok) in sorted(weeks.items())],
+        # Every week of the window once something was answered, weeks without answers at
+        # zero: the chart's bars stand for equal spans of time.
+        [(week, *weeks.get(week, (0, 0)))
+         for week in (monday + timedelta(weeks=i) for i in range(COMPLAINT_WEEKS))]
+        if weeks else [],
     )

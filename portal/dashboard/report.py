@@ -17,6 +17,7 @@ from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.doctemplate import ActionFlowable
 
 from portal.areas.models import Area
 from portal.auth.models import Role, User
@@ -105,7 +106,10 @@ def _build(user: User, area: Area, story: list) -> tuple[bytes, bool]:
     pages: list[tuple[bool, int]] = []
 
     def after(flowable) -> None:
-        if not isinstance(flowable, Spacer):
+        # What draws something: not a spacer, nor the page break a KeepTogether puts before
+        # the signature block when it moves it on (an action, reported from the new page:
+        # counted, it hid the very case this check is for).
+        if not isinstance(flowable, (Spacer, ActionFlowable)):
             pages.append((getattr(flowable, "_signature", False), document.page))
 
     document.afterFlowable = after  # type: ignore[method-assign]

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, AreaKind
+from portal.areas.scope import areas_holding, areas_within
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.rendering import is_fragment_request, render
@@ -26,6 +27,7 @@ from portal.feedback.permissions import can_use_queue
 from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
+from portal.records.permissions import sites_in_scope
 from portal.text import collation_key, fold
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -103,10 +105,10 @@ def _page_of(rows: list, page_arg: str | None) -> tuple[list, int, int]:
 
 
 def _targets_for(area: Area) -> list[Target]:
-    """Deadlines set for this area or for the province it lies in."""
-    ids = [area.id] + ([area.province_id] if area.province_id else [])
+    """Deadlines set for this area or for an area it lies in (its province)."""
     return list(db.session.scalars(
-        sa.select(Target).where(Target.area_id.in_(ids)).order_by(Target.due_on)))
+        sa.select(Target).where(Target.area_id.in_(areas_holding(area)))
+        .order_by(Target.due_on)))
 
 
 @bp.get("")
@@ -145,6 +147,11 @@ def show_dashboard():
         sites=(_site_rows(area)
                if show_accountability and area.kind == AreaKind.COMMUNE else []),
         accountability=queries.accountability(area) if show_accountability else None,
+        # The sites whose records the user's list can open (a site elsewhere may have
+        # vaccinated people of the area: its count stays plain).
+        listable_sites={s.code for s in sites_in_scope(current_user)}
+        if show_accountability else set(),
+        done_groups=queries.DONE_GROUP_BY_METRIC,
         projections=projections,
         burndowns=burndowns,
         status_labels=STATUS_LABELS,
@@ -262,13 +269,17 @@ def _target_form(formdata=None) -> TargetForm:
 
 
 def _targets_page(form: TargetForm, status: int = 200):
-    areas_in_scope = sa.select(Area.id).where(
-        sa.or_(Area.id == current_user.area.id, Area.id.in_(queries.communes_of(current_user.area)))
-    )
+    """The deadlines of the user's area and of every area within it (a province's
+    communes), and those set above it that it must meet (its province's); only the
+    former are the user's to delete."""
+    own = current_user.area
+    above = [area_id for area_id in areas_holding(own) if area_id != own.id]
     targets = list(db.session.scalars(
-        sa.select(Target).where(Target.area_id.in_(areas_in_scope)).order_by(Target.due_on)))
+        sa.select(Target).join(Area, Target.area_id == Area.id)
+        .where(sa.or_(areas_within(own), Area.id.in_(above)))
+        .order_by(Target.due_on, Target.id)))
     return render("dashboard/targets.html", status=status, form=form, targets=targets,
-                  metric_labels=METRIC_LABELS,
+                  above=set(above), metric_labels=METRIC_LABELS,
                   can_set_targets=permissions.can_set_targets(current_user))
 
 

@@ -31,6 +31,14 @@ STATUS_LABELS = {
     PersonStatus.EXEMPT: _l("Exempt (foreign national)"),
 }
 
+# The status groups (records.models.STATUS_GROUPS) the list filters on: a dashboard figure
+# that counts several statuses opens its records through one of these.
+STATUS_GROUP_LABELS = {
+    "cleaned": _l("Cleaned (all)"),
+    "to_correct": _l("To correct (all)"),
+    "confirmed_or_exempt": _l("Confirmed or exempt"),
+}
+
 SORTS = {
     "name": _l("Name (A to Z)"),
     "-name": _l("Name (Z to A)"),
@@ -60,6 +68,9 @@ class RecordFilterForm(PortalForm):
         self.status.choices = [SelectChoice("", _l("All statuses"))] + [
             SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()
             if statuses is None or s in statuses
+        ] + [
+            SelectChoice(key, label) for key, label in STATUS_GROUP_LABELS.items()
+            if statuses is None
         ]
         self.commune.choices = [SelectChoice("", _l("All communes"))] + [
             SelectChoice(a.code, a.name) for a in communes

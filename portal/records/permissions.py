@@ -8,30 +8,15 @@ level (``reach``). Records outside scope are simply not found.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from flask import abort
 
 from portal.areas.models import Area, AreaKind, Site, SiteLevel
+from portal.areas.scope import within
 from portal.auth.models import Role, User
 from portal.extensions import db
 from portal.records.models import Person
 from portal.text import collation_key
-
-
-def within(area: Area, commune_id: Any, province_id: Any = None) -> sa.ColumnElement[bool]:
-    """The one rule for "inside ``area``": a commune is itself, a province its communes, a
-    (legacy) district the communes under it. ``commune_id`` is the column that names a
-    commune; ``province_id``, when the row carries one, makes a province one comparison."""
-    if area.kind == AreaKind.COMMUNE:
-        return commune_id == area.id
-    if area.kind == AreaKind.PROVINCE:
-        if province_id is not None:
-            return province_id == area.id
-        return commune_id.in_(sa.select(Area.id).where(Area.province_id == area.id,
-                                                       Area.kind == AreaKind.COMMUNE))
-    return commune_id.in_(sa.select(Area.id).where(Area.parent_id == area.id))
 
 
 def reach(user: User) -> Area:

@@ -15,7 +15,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from portal.areas.models import Area, Site
 from portal.auth.models import User
 from portal.extensions import db
-from portal.records.models import Dose, Person, PersonStatus
+from portal.records.models import STATUS_GROUPS, Dose, Person, PersonStatus
 from portal.records.permissions import person_scope
 from portal.text import fold
 
@@ -117,7 +117,9 @@ def filter_clauses(user: User, filters: Filters) -> list[sa.ColumnElement[bool]]
     search = search_clause(filters.q)
     if search is not None:
         clauses.append(search)
-    if filters.status:
+    if filters.status in STATUS_GROUPS:
+        clauses.append(Person.status.in_(STATUS_GROUPS[filters.status]))
+    elif filters.status:
         clauses.append(Person.status == PersonStatus(filters.status))
     if filters.commune:
         clauses.append(

@@ -43,13 +43,26 @@
     sessionStorage.removeItem(name);
     var draft = JSON.parse(stored);
     var restored = 0;
+    var searches = [];
     document.querySelectorAll(SELECTOR).forEach(function (el) {
       var k = key(el);
       if (!Object.prototype.hasOwnProperty.call(draft, k)) return;
       if (el.type === "checkbox" || el.type === "radio") el.checked = draft[k];
       else el.value = draft[k];
       restored += 1;
+      var search = el.form && el.form.matches("form[role=search][hx-get]") ? el.form : null;
+      if (search && searches.indexOf(search) < 0) searches.push(search);
     });
+    // A search put back is run again, so that the results are those of what is in its
+    // boxes (an active search is a GET: nothing is written). A synthetic submit event is
+    // handled by htmx (once it has set the page up) and never submits the form itself.
+    if (searches.length) {
+      setTimeout(function () {
+        searches.forEach(function (form) {
+          form.dispatchEvent(new Event("submit", {bubbles: true, cancelable: true}));
+        });
+      }, 0);
+    }
     var messages = document.getElementById("messages");
     if (restored && messages && script) {
       var note = document.createElement("div");

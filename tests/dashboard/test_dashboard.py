@@ -43,7 +43,8 @@ def population(make_person):
 
 
 def _testid(html: str, testid: str) -> str:
-    match = re.search(rf'data-testid="{testid}"[^>]*>([^<]*)<', html)
+    """The text of the element, or of the link it holds (a figure opens its records)."""
+    match = re.search(rf'data-testid="{testid}"[^>]*>(?:<a [^>]*>)?([^<]*)<', html)
     assert match, testid
     return match.group(1).strip()
 
@@ -104,6 +105,85 @@ def test_drilldown_links_lead_to_lists_with_the_same_totals(client, login_as, po
         assert shown.split()[0] == n, href
 
 
+def _number(text: str) -> int:
+    return int(text.replace(".", ""))
+
+
+def _percent_of(n: int, total: int) -> str:
+    return f"{100 * n / total:.1f}".replace(".", ",") + "%"
+
+
+def _records_links(html: str) -> list[tuple[str, str]]:
+    return [(href.replace("&amp;", "&"), text)
+            for href, text in re.findall(r'href="(/records\?[^"]*)">([^<]+)</a>', html)]
+
+
+def _listed(client, href: str) -> int:
+    return _number(_testid(client.get(href).get_data(as_text=True), "result-count").split()[0])
+
+
+@pytest.mark.parametrize("role, place", [(Role.HEALTH_AUTHORITY, HANOI),
+                                         (Role.HEALTH_STATION, OWN)])
+def test_every_figure_opens_the_records_it_counts(client, login_as, population, area,
+                                                  role, place):
+    """Issue 13, smaller ones (wave 2): "not every number links to its records". The cards
+    (persons, every share, to correct), the status table's shares, the communes' shares and
+    a deadline's done figures each open the record list, and the list holds exactly the
+    records counted: a count equals the list's total, a share the list's total over the
+    row's persons."""
+    services.create_target(area(HANOI), TargetMetric.CLEANED, date(2099, 4, 30), "Làm sạch")
+    services.create_target(area(HANOI), TargetMetric.CONFIRMED, date(2099, 4, 30), "Ký hết")
+    db.session.commit()
+    login_as(role, place)
+    html = client.get("/dashboard").get_data(as_text=True)
+    for testid in ("total", "share-cleaned", "share-matched", "share-verified",
+                   "share-confirmed", "uncorrected"):
+        assert re.search(rf'data-testid="{testid}"[^>]*><a href="/records\?', html), testid
+    status_rows = re.findall(r'<tr data-status="[^"]+">.*?</tr>', html, re.S)
+    assert status_rows and all(len(_records_links(row)) == 2 for row in status_rows
+                               if "—" not in row)
+    deadlines = re.findall(r'data-testid="deadline-done">(.*?)</td>', html, re.S)
+    assert len(deadlines) == 2 and all(len(_records_links(cell)) == 3 for cell in deadlines)
+
+    totals: dict[str, int] = {}
+    links = _records_links(html)
+    for href, text in links:
+        if "%" not in text:
+            assert _listed(client, href) == _number(text), href
+            if "status=" in href and href.endswith("status="):
+                totals[href.split("status=")[0]] = _number(text)
+    shares = [(href, text) for href, text in links if "%" in text]
+    assert len(shares) >= 6
+    for href, text in shares:
+        total = totals[href.split("status=")[0]]
+        assert _percent_of(_listed(client, href), total) == text.replace("\xa0", ""), href
+    if role == Role.HEALTH_STATION:
+        assert all(f"commune={OWN}" in href for href, _text in links)
+
+
+def test_a_sites_records_to_correct_open_from_the_accountability_table(
+        client, login_as, make_person, make_site):
+    """Issue 13, smaller ones (wave 2): the accountability table's "persons to correct"
+    opens those persons (the list's "to correct" group at that site)."""
+    from portal.records import services as record_services
+
+    site = make_site(OWN, name="Trạm Y tế Ba Đình")
+    for i, status in enumerate([PersonStatus.MISSING_ID, PersonStatus.MISMATCH,
+                                PersonStatus.MATCHED]):
+        person = make_person(full_name=f"Đỗ Văn Sửa {i}", id_number=None)
+        _set_status(person, status)
+        record_services.add_dose(person, {"dose_number": 1, "vaccine": "Abdala",
+                                          "vaccinated_on": date(2021, 9, 1),
+                                          "site_id": site.id})
+    db.session.commit()
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard?sites=1").get_data(as_text=True)
+    table = html[html.rindex("<table"):]  # the sites with records left to correct
+    links = _records_links(table)
+    assert links == [(f"/records?commune={OWN}&site={site.code}&status=to_correct", "2")]
+    assert _listed(client, links[0][0]) == 2
+
+
 def test_refresh_returns_the_figures_fragment_only(client, login_as, population):
     login_as(Role.HEALTH_STATION, OWN)
     page = client.get("/dashboard")
@@ -130,7 +210,7 @@ def test_accountability_names_site_heads(client, login_as, make_person, make_sit
     html = client.get("/dashboard?sites=1").get_data(as_text=True)
     block = html[html.index('data-testid="accountability"'):]
     assert "Trạm Y tế Ba Đình" in block and "BS. Lê Thị Mai" in block
-    assert re.search(r">1</td></tr>", block)
+    assert re.search(r">1(?:</a>)?</td></tr>", block)  # the count opens its records
 
 
 def test_export_xlsx_has_rows_and_total(client, login_as, population):
@@ -184,6 +264,46 @@ def test_only_authorities_set_targets(client, login_as, role):
     login_as(role, OWN)
     response = _post_target(client, title="x", area=OWN, metric="cleaned", due_on="30/04/2099")
     assert response.status_code == 403
+
+
+def test_deadlines_page_lists_the_areas_within(client, login_as, area):
+    """Issue 13, smaller ones (wave 2): the deadlines page lists the deadlines of the areas
+    within the user's area too (a province's communes, a legacy district), and a commune
+    sees the province's deadline it must meet, without a delete button for it; a
+    neighbour's and another province's deadlines stay out."""
+    from portal.areas.services import add_legacy_district
+
+    district = add_legacy_district("D-BD", "Quận Ba Đình (cũ)", area(HANOI))
+    area(OWN).parent_id = district.id
+    due = date(2099, 4, 30)
+    for holder, title in ((area(HANOI), "Hạn của tỉnh"), (district, "Hạn của quận cũ"),
+                          (area(OWN), "Hạn của Ba Đình"), (area(NEIGHBOUR), "Hạn của Ngọc Hà"),
+                          (area(OTHER_PROVINCE), "Hạn của Cao Bằng")):
+        services.create_target(holder, TargetMetric.CLEANED, due, title)
+    db.session.commit()
+
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    html = client.get("/dashboard/targets").get_data(as_text=True)
+    for title in ("Hạn của tỉnh", "Hạn của quận cũ", "Hạn của Ba Đình", "Hạn của Ngọc Hà"):
+        assert title in html, title
+    assert "Hạn của Cao Bằng" not in html
+    assert html.count("/delete") == 4
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/targets")})
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard/targets").get_data(as_text=True)
+    for title in ("Hạn của tỉnh", "Hạn của quận cũ", "Hạn của Ba Đình"):
+        assert title in html, title
+    assert "Hạn của Ngọc Hà" not in html and "Hạn của Cao Bằng" not in html
+    assert "/delete" not in html
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/targets")})
+    login_as(Role.HEALTH_AUTHORITY, "D-BD")
+    html = client.get("/dashboard/targets").get_data(as_text=True)
+    rows = {m for m in re.findall(r'<tr data-area="([^"]+)">(.*?)</tr>', html, re.S)}
+    deletable = {code for code, row in rows if "/delete" in row}
+    assert {code for code, _row in rows} == {HANOI, "D-BD", OWN}
+    assert deletable == {"D-BD", OWN}
 
 
 def test_projection_arithmetic():
@@ -289,6 +409,40 @@ def test_complaint_figures_equal_independent_counts(client, login_as, area, monk
     assert _testid(html, "complaints-in-time") == "50,0%"
     assert 'class="chart-bars"' in html
 
+
+
+def test_the_complaints_chart_is_titled_labelled_and_described(client, login_as, area,
+                                                                monkeypatch):
+    """Issue 13, smaller ones (wave 2): the complaints chart was an unlabelled block. It has
+    a heading, axis titles and a scale, and says in words what it shows (role="img" with
+    an aria-label, like a picture), beside the table of every week."""
+    from datetime import datetime
+
+    from portal.dashboard import routes
+
+    now = datetime(2026, 12, 3, 8, 0)
+    monkeypatch.setattr(routes, "utcnow", lambda: now)
+    hours = timedelta(hours=1)
+    _complaint(1, area, OWN, now - 60 * hours, now - 50 * hours)   # answered in time
+    _complaint(2, area, OWN, now - 200 * hours, now - 100 * hours)  # answered late
+    db.session.commit()
+    login_as(Role.HEALTH_STATION, OWN)
+    html = client.get("/dashboard").get_data(as_text=True)
+    heading = re.search(r'<h3[^>]*id="complaints-chart-title"[^>]*>([^<]+)</h3>', html)
+    assert heading and heading.group(1) == "Số phản ánh được trả lời mỗi tuần"
+    figure = re.search(r'<figure[^>]*aria-labelledby="complaints-chart-title".*?</figure>',
+                       html, re.S)
+    assert figure
+    svg = re.search(r'<svg class="chart-bars"[^>]*>', figure.group(0)).group(0)
+    assert 'role="img"' in svg and "aria-hidden" not in svg
+    label = re.search(r'aria-label="([^"]+)"', svg).group(1)
+    assert "2 phản ánh đã trả lời" in label and "1 trong vòng 48 giờ" in label
+    assert ">Phản ánh</text>" in figure.group(0)            # the vertical axis
+    assert ">Tuần bắt đầu (thứ Hai)</text>" in figure.group(0)  # the horizontal axis
+    assert 'text-anchor="end">0</text>' in figure.group(0)  # the scale
+    assert 'id="figures-complaints-table"' in html
+    # Eight weeks, those without answers at zero: equal bars for equal spans of time.
+    assert len(re.findall(r'text-anchor="middle">\d\d/\d\d</text>', figure.group(0))) == 8
 
 
 def test_complaint_figures_follow_the_area(client, login_as, area):

@@ -142,7 +142,8 @@ def test_commune_exports_hold_the_site_rows(client, login_as, site_population, t
 
 
 def _screen_share(html: str, testid: str) -> str:
-    match = re.search(rf'data-testid="{testid}"[^>]*>([^<]*)<', html)
+    """The card's figure (a link to the records it counts)."""
+    match = re.search(rf'data-testid="{testid}"[^>]*>(?:<a [^>]*>)?([^<]*)<', html)
     assert match, testid
     return match.group(1).strip()
 
@@ -158,7 +159,7 @@ def test_confirmed_share_is_one_figure_on_screen_in_excel_and_pdf(client, login_
     # confirmed); Ngọc Hà: 1 of 1.
     assert _screen_share(html, "share-confirmed") == "40,0%"
     own_row = re.search(rf'data-area="{OWN}".*?</tr>', html, re.S).group(0)
-    assert re.search(r'data-share="confirmed"[^>]*>25,0%<', own_row)
+    assert re.search(r'data-share="confirmed"[^>]*>(?:<a [^>]*>)?25,0%<', own_row)
     table = html[html.index('data-testid="drilldown"'):].split("</thead>")[0]
     headings = re.findall(r"<a [^>]*>([^<]+)</a></th>", table)
     assert len(headings) == len(set(headings)), headings  # one heading per column
@@ -194,3 +195,50 @@ def test_rows_without_records_sort_last_either_way(client, login_as, mixed):
         html = client.get(f"/dashboard?sort=share_confirmed&dir={direction}").get_data(as_text=True)
         codes = re.findall(r'data-area="(\d+)"', html)
         assert set(codes[:2]) == {OWN, NEIGHBOUR}, (direction, codes[:3])
+
+
+def test_the_report_signature_never_stands_alone_on_its_last_page(app, make_user, area,
+                                                                   monkeypatch, tmp_path):
+    """Issue 13, smaller ones: the PDF report "leaves the signature block alone on a page".
+    Reports whose table ends ever closer to a page's end (one more commune each time): at
+    some length the signature block no longer fits under the table (the report's first
+    layout leaves it alone), and in every report as delivered the signature block shares
+    its page with the table's last lines above it. (The check that finds a lone signature
+    counted the page break before it as something drawn on its page, and never fired.)"""
+    from portal.areas.models import Area, AreaKind
+    from portal.dashboard import queries, report
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils not installed")
+    user = make_user(Role.HEALTH_AUTHORITY, HANOI, display_name="Lê Văn Ký")
+    layouts: list[bool] = []  # each layout: was the signature block alone on its page?
+    real_build = report._build
+
+    def build(*args):
+        pdf, alone = real_build(*args)
+        layouts.append(alone)
+        return pdf, alone
+
+    monkeypatch.setattr(report, "_build", build)
+    hanoi = area(HANOI)
+    statuses = {"matched": 7, "mismatch": 2, "confirmed": 1}
+    with app.test_request_context("/"):
+        for count in range(14, 40):
+            rows = [queries.Figures(Area(code=f"9{i:04d}", name=f"Phường Số {i}",
+                                         kind=AreaKind.COMMUNE, division_type="phường"),
+                                    dict(statuses))
+                    for i in range(1, count + 1)]
+            total = queries.Figures(hanoi, {k: v * count for k, v in statuses.items()})
+            pdf = report.build_report(user, hanoi, total, rows, [], date(2026, 12, 3))
+            path = tmp_path / f"report-{count}.pdf"
+            path.write_bytes(pdf)
+            pages = subprocess.run(["pdftotext", "-layout", str(path), "-"],
+                                   capture_output=True, text=True, check=True
+                                   ).stdout.split("\f")
+            signed = [page for page in pages if "NGƯỜI LẬP BÁO CÁO" in page]
+            assert len(signed) == 1, count
+            above = signed[0].split("NGƯỜI LẬP BÁO CÁO")[0]
+            # The table's last line (its total) on the signature's page, above it.
+            assert "Tổng cộng" in above, (count, signed[0])
+    # Some length put the signature alone at first: the case was met, and mended.
+    assert True in layouts
