@@ -29,6 +29,7 @@ def _find_on_review(page, person: Picked) -> None:
     from playwright.sync_api import expect
 
     page.locator("#review-q").fill(person.id_number or "")
+    expect(page).to_have_url(re.compile(r"[?&]q=" + (person.id_number or "")))
     rows = page.locator("#review-results tr[data-person]")
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-person", str(person.id))
@@ -99,6 +100,7 @@ def test_police_day_match_review_handover_sign(demo_portal, page):
                          ("/worklists/register-updates", fix_register)):
         _go(page, href)
         page.locator("#decision-q").fill(person.id_number or "")
+        expect(page).to_have_url(re.compile(r"[?&]q=" + (person.id_number or "")))
         row = page.locator(f"#decision-results tr[data-person='{person.id}']")
         expect(row).to_contain_text(notes[person.id])
         expect(page.locator("#decision-results tr[data-person]")).to_have_count(1)
