@@ -55,7 +55,8 @@ def mismatched(app, *, name: str = "identical", birth: str = "identical",
         return Picked(person.id, person.full_name, person.id_number, register_name)
 
 
-def matched_group(app, *, size: int, nth: int = 0, commune: str = BA_DINH) -> tuple[str, list[Picked]]:
+def matched_group(app, *, size: int, nth: int = 0,
+                  commune: str = BA_DINH) -> tuple[str, list[Picked]]:
     """A name to type in a search box (which finds names containing it, accents ignored)
     that finds exactly ``size`` persons of the commune, all of them matched, and that no
     register spelling of a mismatched record contains (so no correction made by another
