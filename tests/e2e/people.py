@@ -69,7 +69,8 @@ def matched_group(app, *, size: int, nth: int = 0,
         spellings = [fold(n) for n in db.session.scalars(
             sa.select(RegisterEntry.full_name)
             .join(Person, Person.id_number == RegisterEntry.id_number)
-            .where(Person.status != PersonStatus.MATCHED))]
+            .where(Person.status != PersonStatus.MATCHED,
+                   RegisterEntry.full_name != Person.full_name))]
         seen: set[str] = set()
         found = 0
         for row in rows:

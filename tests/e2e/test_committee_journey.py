@@ -123,6 +123,10 @@ def test_committee_day_sign_then_minutes(demo_portal, page):
     _filter(page, base, minutes_q, len(on_minutes))
     minutes = page.locator("#signing-results a[href*='/signing/minutes']")
     _get_pdf(page, minutes.get_attribute("href") or "")
+    # Reloaded as a whole page: the upload form carries the filter only then (the htmx
+    # filter leaves its hidden q empty, and the upload would confirm the whole ward).
+    page.goto(f"{base}/signing?q={minutes_q}")
+    expect(page.locator("form:has(input[name=scan]) input[name=q]")).to_have_value(minutes_q)
     page.locator("details:has(input[name=scan]) summary").click()
     page.locator("input[name=scan]").set_input_files(files=[{
         "name": "bien-ban-da-ky.pdf", "mimeType": "application/pdf", "buffer": scan_pdf()}])
@@ -132,6 +136,9 @@ def test_committee_day_sign_then_minutes(demo_portal, page):
     page.screenshot(path=str(SCREENSHOTS / "e2e-committee-minutes.png"), full_page=True)
     _statuses(page, base, on_minutes, "confirmed")
     _filter(page, base, minutes_q, 0)
+    page.goto(base + "/signing")
+    left = page.get_by_test_id("awaiting-count").inner_text()
+    assert int(re.sub(r"\D", "", left.split("·")[0]) or 0) > 1000, left  # nobody else
     assert not errors, errors
 
 
