@@ -34,10 +34,10 @@ def _commune_id(code: str) -> int:
 
 def mismatched(app, *, name: str = "identical", birth: str = "identical",
                sex: str = "identical", nth: int = 0, commune: str = BA_DINH,
-               by_name: bool = False) -> Picked:
-    """The ``nth`` person (by id, or by name as the lists sort) of the commune's review list
-    whose comparison with the population database gives exactly these results (name, birth
-    date, sex)."""
+               by_name: bool = False, last: bool = False) -> Picked:
+    """The ``nth`` person (by id, or by name as the lists sort; counted from the end with
+    ``last``) of the commune's review list whose comparison with the population database
+    gives exactly these results (name, birth date, sex)."""
     with app.app_context():
         row = db.session.execute(
             sa.select(Person, RegisterEntry.full_name)
@@ -48,7 +48,8 @@ def mismatched(app, *, name: str = "identical", birth: str = "identical",
                    MatchResult.outcome == Outcome.MISMATCH,
                    MatchResult.name_result == name, MatchResult.birth_result == birth,
                    MatchResult.sex_result == sex)
-            .order_by(*((Person.name_sort, Person.id) if by_name else (Person.id,)))
+            .order_by(*(c.desc() if last else c for c in
+                        ((Person.name_sort, Person.id) if by_name else (Person.id,))))
             .offset(nth).limit(1)
         ).one()
         person, register_name = row
