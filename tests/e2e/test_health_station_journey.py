@@ -1,17 +1,20 @@
 """The commune health station's working day in the browser, on the session's demo portal:
-receive the police's handover list, correct a record inline on the correction list (the
-name, with a reason), import an Excel file made from the portal's own template (checked
-first, then committed), match again and see the corrected person matched. axe-core checks
-every page the health station sees.
+receive the police's signed handover list and open its signed document (issue 13, item
+14), correct a record inline on the correction list (the name, with a reason), import an
+Excel file made from the portal's own template (checked first, then committed), match
+again and see the corrected person matched. axe-core checks every page the health station
+sees.
 
-The police's part of the day (a decision, a handed-over list) is set up through the
-services, so this journey does not depend on the police's running first.
+The police's part of the day (a decision, a list handed over and signed) is set up through
+the services, so this journey does not depend on the police's running first.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin
 
 import pytest
 
@@ -21,6 +24,8 @@ from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
+DEMO_PIN = "demo-2021"
+
 # Two residents missing from the platform, imported from Excel; ID numbers no one else has.
 IMPORTED = [
     ("Lưu Thị Phượng Vỹ", "Nữ", "14/02/1987", "001187654320"),
@@ -29,11 +34,12 @@ IMPORTED = [
 
 
 def _police_hands_over(app, person_id: int, correction_id: int) -> int:
-    """The police verified one person and handed the list over; and judged the register
-    right for another (the record goes on the correction list)."""
+    """The police verified one person, handed the list over and signed it; and judged the
+    register right for another (the record goes on the correction list)."""
     from portal.auth.models import User
     from portal.extensions import db
     from portal.records.models import Person
+    from portal.signing.services import sign_handover
     from portal.worklists import handover
     from portal.worklists.services import ReviewAction, review
 
@@ -45,6 +51,7 @@ def _police_hands_over(app, person_id: int, correction_id: int) -> int:
                "CCCD ghi tên như CSDL dân cư.", police)
         worklist = handover.create_handover(police, [person_id], "Bàn giao cho trạm y tế")
         handover.hand_over(worklist, police)
+        sign_handover(police, DEMO_PIN, worklist)
         db.session.commit()
         return worklist.id
 
@@ -81,7 +88,10 @@ def test_health_station_day_receive_correct_import_rematch(demo_portal, page):
     app, base = demo_portal
     verified = mismatched(app, sex="different", nth=1)
     wrong_name = mismatched(app, name="typo", nth=0)
-    list_id = _police_hands_over(app, verified.id, wrong_name.id)
+    # In a thread of its own: pyHanko signs through asyncio.run, and Playwright's loop runs
+    # in this one.
+    with ThreadPoolExecutor(1) as pool:
+        list_id = pool.submit(_police_hands_over, app, verified.id, wrong_name.id).result()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
 
@@ -95,9 +105,21 @@ def test_health_station_day_receive_correct_import_rematch(demo_portal, page):
     page.wait_for_url(re.compile(rf"/worklists/handover/{list_id}$"))
     expect(page.get_by_test_id("state")).to_have_attribute("data-state", "handed_over")
     expect(page.locator(f"tr[data-person='{verified.id}']")).to_have_count(1)
+    # Issue 13, item 14: the station is given the police's signed document, not only the
+    # unsigned frozen PDF.
+    expect(page.get_by_test_id("handover-signature")).to_contain_text("Công an")
+    signed = page.request.get(urljoin(page.url, page.get_by_test_id("signed-pdf")
+                                      .get_attribute("href") or ""))
+    assert signed.ok and signed.headers["content-type"].startswith("application/pdf")
+    assert b"/ByteRange" in signed.body()
     page.locator("button[data-transition=receive]").click()
     expect(page.get_by_test_id("state")).to_have_attribute("data-state", "received")
     check_accessibility(page, "the received handover list")
+    page.get_by_test_id("handover-signature").get_by_role("link").click()
+    page.wait_for_url(re.compile(r"/signing/documents/\d+$"))
+    expect(page.get_by_test_id("document-state")).to_have_attribute("data-state", "valid")
+    expect(page.locator(f"tr[data-person='{verified.id}']")).to_have_count(1)
+    check_accessibility(page, "the signed handover document, health station")
 
     # The correction list: the name corrected inline, with a reason.
     _go(page, "/worklists/corrections")
