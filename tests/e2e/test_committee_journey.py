@@ -1,8 +1,17 @@
 """The commune committee chair's working day in the browser, on the session's demo portal:
 preview the confirmation list of a filtered set of persons, sign it with the PIN, see them
 confirmed; then, without the certificate, print the minutes (biên bản) for another filtered
-set, upload the signed scan, and see exactly those persons confirmed. axe-core checks every
-page the chair sees.
+set, upload the signed scan, check who will be confirmed, confirm, and see exactly those
+persons confirmed; last, sign the confirmed persons' vaccination certificates as a queue
+job. axe-core checks every page the chair sees.
+
+Issue 13's items, checked where the chair meets them:
+- item 1: printing makes a numbered minutes record of exactly its persons; the awaiting page
+  then moves on to another filter; the scan is uploaded to that record, a step shows who
+  will be confirmed, and exactly the printed persons are confirmed, nobody else;
+- item 12: a wrong PIN for the certificates is refused at their form, in view;
+- item 13: the certificates job names and links each certificate, and a person's record
+  links their certificate.
 
 Each part filters on a name that finds only matched persons no other journey touches
 (tests/e2e/people.py).
@@ -11,6 +20,7 @@ Each part filters on a name that finds only matched persons no other journey tou
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 
@@ -77,12 +87,13 @@ def _get_pdf(page, href: str) -> bytes:
     return body
 
 
-def test_committee_day_sign_then_minutes(demo_portal, page):
+def test_committee_day_sign_minutes_certificates(demo_portal, page):
     from playwright.sync_api import expect
 
     app, base = demo_portal
     sign_q, to_sign = matched_group(app, size=2, nth=0)
     minutes_q, on_minutes = matched_group(app, size=3, nth=0)
+    other_q, others = matched_group(app, size=2, nth=1)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
 
@@ -119,59 +130,93 @@ def test_committee_day_sign_then_minutes(demo_portal, page):
     _statuses(page, base, to_sign, "confirmed")
     check_accessibility(page, "a confirmed person's record")
 
-    # Without the certificate: minutes for three persons, printed, signed, scanned back.
+    # Without the certificate: minutes for three persons, printed as a numbered record of
+    # exactly those persons (item 1).
     _filter(page, base, minutes_q, len(on_minutes))
-    minutes = page.locator("#signing-results a[href*='/signing/minutes']")
-    _get_pdf(page, minutes.get_attribute("href") or "")
-    # Reloaded as a whole page: the upload form carries the filter only then (the htmx
-    # filter leaves its hidden q empty, and the upload would confirm the whole ward).
-    page.goto(f"{base}/signing?q={minutes_q}")
-    expect(page.locator("form:has(input[name=scan]) input[name=q]")).to_have_value(minutes_q)
-    page.locator("details:has(input[name=scan]) summary").click()
-    page.locator("input[name=scan]").set_input_files(files=[{
-        "name": "bien-ban-da-ky.pdf", "mimeType": "application/pdf", "buffer": scan_pdf()}])
-    check_accessibility(page, "the minutes upload")
-    page.locator("form:has(input[name=scan]) button[type=submit]").click()
-    page.wait_for_load_state()
-    page.screenshot(path=str(SCREENSHOTS / "e2e-committee-minutes.png"), full_page=True)
-    _statuses(page, base, on_minutes, "confirmed")
-    _filter(page, base, minutes_q, 0)
-    page.goto(base + "/signing")
-    left = page.get_by_test_id("awaiting-count").inner_text()
-    assert int(re.sub(r"\D", "", left.split("·")[0]) or 0) > 1000, left  # nobody else
-    assert not errors, errors
-
-
-@pytest.mark.xfail(strict=True, reason="issue 13 item 1, fixed on branch i13-signing")
-def test_minutes_confirm_exactly_the_printed_persons(demo_portal, page):
-    """Issue 13, item 1: minutes printed for one filtered set, the page then filtered to
-    another, the scan uploaded: exactly the printed persons are confirmed, after a step that
-    shows who will be."""
-    from playwright.sync_api import expect
-
-    app, base = demo_portal
-    printed_q, printed = matched_group(app, size=2, nth=1)
-    other_q, others = matched_group(app, size=3, nth=1)
-    log_in_as(page, base, "committee.ba_dinh")
-    page.goto(base + "/signing")
-    _filter(page, base, printed_q, len(printed))
-    # Printing makes a numbered minutes record holding exactly its persons.
-    expect(page.get_by_test_id("print-minutes")).to_have_count(1, timeout=1000)
     page.get_by_test_id("print-minutes").click()
     page.wait_for_url(re.compile(r"/signing/minutes/\d+$"))
     minutes_url = page.url
     members = page.locator("[data-testid=minutes-members] tr[data-person]")
+    expect(members).to_have_count(len(on_minutes))
     assert sorted(int(r.get_attribute("data-person")) for r in members.all()) == sorted(
-        p.id for p in printed)
-    _filter(page, base, other_q, len(others))  # the awaiting page moves on meanwhile
-    page.goto(minutes_url)
+        p.id for p in on_minutes)
+    expect(page.get_by_test_id("minutes-state")).to_have_attribute("data-state", "printed")
+    _get_pdf(page, page.get_by_test_id("minutes-pdf").get_attribute("href") or "")
+    check_accessibility(page, "the minutes, printed")
+
+    # Meanwhile the awaiting page moves on to another name; the chair comes back to the
+    # minutes from there, with the signed scan.
+    _filter(page, base, other_q, len(others))
+    page.get_by_test_id("open-minutes").locator(f"a[href$='{minutes_url[len(base):]}']").click()
+    page.wait_for_url(minutes_url)
     page.locator("input[name=scan]").set_input_files(files=[{
-        "name": "bien-ban.pdf", "mimeType": "application/pdf", "buffer": scan_pdf()}])
+        "name": "bien-ban-da-ky.pdf", "mimeType": "application/pdf", "buffer": scan_pdf()}])
     page.locator("form:has(input[name=scan]) button[type=submit]").click()
+    expect(page.get_by_test_id("minutes-state")).to_have_attribute("data-state", "uploaded")
+
+    # The step before anything is written: who will be confirmed (the printed three).
+    expect(page.get_by_test_id("confirm-summary")).to_contain_text(str(len(on_minutes)))
+    expect(members).to_have_count(len(on_minutes))
+    expect(page.locator("[data-testid=minutes-members] tr[data-eligible=true]")).to_have_count(
+        len(on_minutes))
+    _statuses(page, base, on_minutes, "matched")  # nothing confirmed yet
+    page.goto(minutes_url)
     confirm = page.get_by_test_id("minutes-confirm")
-    expect(confirm).to_contain_text(str(len(printed)))
+    expect(confirm).to_contain_text(str(len(on_minutes)))
     check_accessibility(page, "the minutes, before confirming")
+    page.screenshot(path=str(SCREENSHOTS / "e2e-committee-minutes.png"), full_page=True)
     confirm.click()
+    page.wait_for_url(re.compile(r"/signing/documents/\d+$"))
+    confirmed = page.locator("#main tr[data-person]")
+    expect(confirmed).to_have_count(len(on_minutes))
+    assert sorted(int(r.get_attribute("data-person")) for r in confirmed.all()) == sorted(
+        p.id for p in on_minutes)
+    check_accessibility(page, "the minutes' confirmation document")
+    _statuses(page, base, on_minutes, "confirmed")
+    _statuses(page, base, others, "matched")  # the filter of the moment confirmed nobody
+    page.goto(minutes_url)
     expect(page.get_by_test_id("minutes-state")).to_have_attribute("data-state", "confirmed")
-    _statuses(page, base, printed, "confirmed")
-    _statuses(page, base, others, "matched")
+    _filter(page, base, minutes_q, 0)
+    page.goto(base + "/signing")
+    left = page.get_by_test_id("awaiting-count").inner_text()
+    assert int(re.sub(r"\D", "", left.split("·")[0]) or 0) > 1000, left  # nobody else
+
+    # The certificates of the confirmed persons, as a queue job: a wrong PIN first (item 12).
+    section = page.locator("#certificates")
+    waiting = int(re.sub(r"\D", "", section.get_by_test_id("certificates-waiting").inner_text()))
+    assert waiting >= len(to_sign) + len(on_minutes), waiting
+    section.locator("input[name=pin]").fill("000000")
+    section.locator("button[type=submit]").click()
+    error = page.get_by_test_id("certificates-error")
+    expect(error).to_be_visible()
+    expect(error).to_be_in_viewport()
+    check_accessibility(page, "the certificates form, wrong PIN")
+    section.locator("input[name=pin]").fill(DEMO_PIN)
+    section.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+
+    # Item 13: the job names and links each certificate.
+    result = page.get_by_test_id("certificates-result")
+    expect(result).to_be_visible(timeout=30_000)
+    expect(result).to_contain_text(str(waiting))
+    check_accessibility(page, "the certificates job, done")
+    page.screenshot(path=str(SCREENSHOTS / "e2e-committee-certificates.png"), full_page=True)
+    items = result.locator("li")
+    expect(items).to_have_count(waiting)
+    names = Counter(items.locator("a[href*='/signing/documents/']:not([href$='/file'])")
+                    .all_inner_texts())
+    assert not Counter(p.full_name for p in [*to_sign, *on_minutes]) - names, names
+    expect(items.locator("a[href$='/file']")).to_have_count(waiting)  # each with its PDF
+    _get_pdf(page, items.first.locator("a[href$='/file']").get_attribute("href") or "")
+    # The person's record links their certificate.
+    person = on_minutes[0]
+    page.goto(f"{base}/records/{person.id}")
+    documents = page.get_by_test_id("person-documents")
+    certificate = documents.locator("li").filter(has=page.locator("a[href$='/file']"))
+    expect(certificate).to_have_count(1)
+    _get_pdf(page, certificate.locator("a[href$='/file']").get_attribute("href") or "")
+    certificate.locator("a[href*='/signing/documents/']").first.click()
+    page.wait_for_url(re.compile(r"/signing/documents/\d+$"))
+    expect(page.locator(f"#main tr[data-person='{person.id}']")).to_have_count(1)
+    check_accessibility(page, "a person's certificate")
+    assert not errors, errors
