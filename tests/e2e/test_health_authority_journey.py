@@ -83,8 +83,7 @@ def _units_with_accounts(app) -> set[str]:
 
 def _download(page, link_name: str):
     """Clicks the link; the file that arrives, with the response's content type."""
-    with page.expect_response(lambda r: r.request.resource_type == "document"
-                              or "/export" in r.url or "/report" in r.url) as response, \
+    with page.expect_response(lambda r: "/export." in r.url or "/report." in r.url) as response, \
             page.expect_download() as download:
         page.get_by_role("link", name=link_name, exact=True).click()
     content = download.value.path().read_bytes()
