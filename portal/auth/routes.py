@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 
 from portal.auth import services
 from portal.auth.forms import LoginForm
+from portal.auth.models import Role
 from portal.core.web import csrf_message, error_response
 from portal.extensions import db, login_manager
 
@@ -28,6 +29,17 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/"):
             return target
+    return _landing()
+
+
+# Where a day starts when no page was asked for: those who watch an area (health
+# authorities, administrators) on its dashboard, those who work on records on the records.
+DASHBOARD_FIRST = frozenset({Role.HEALTH_AUTHORITY, Role.ADMIN})
+
+
+def _landing() -> str:
+    if current_user.is_authenticated and current_user.role in DASHBOARD_FIRST:
+        return url_for("dashboard.show_dashboard")
     return url_for("records.list_records")
 
 

@@ -13,7 +13,7 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(url_for("records.list_records"))
+        return redirect(_safe_next(None))
     return redirect(url_for("auth.get_login"))
 
 

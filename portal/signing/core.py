@@ -399,13 +399,23 @@ class Verdict:
         return self.readable and bool(self.signatures) and all(s.ok for s in self.signatures)
 
 
+SUBJECT_PARTS = (x509.NameOID.COMMON_NAME, x509.NameOID.TITLE,
+                 x509.NameOID.ORGANIZATIONAL_UNIT_NAME, x509.NameOID.ORGANIZATION_NAME,
+                 x509.NameOID.LOCALITY_NAME, x509.NameOID.STATE_OR_PROVINCE_NAME,
+                 x509.NameOID.COUNTRY_NAME)
+
+
 def subject_text(cert: asn1_x509.Certificate | x509.Certificate) -> str:
-    """A certificate's subject in RFC 4514's short form (CN=…, T=…, OU=…, C=…): the same
-    in every language, unlike asn1crypto's "Common Name: …", and the same on the pages, in
-    the command line and in the credential rows."""
+    """A certificate's subject as a person reads it: name · title · unit · organisation ·
+    place · country ("Trần Văn Đức · Chủ tịch · Phường Ba Đình · VN"), the same in every
+    language — neither asn1crypto's English "Common Name: …" nor a DN's "CN=…,2.5.4.12=…" —
+    and the same on the pages, in the command line and in the credential rows. A subject
+    with none of those parts is given in RFC 4514's form."""
     if isinstance(cert, asn1_x509.Certificate):
         cert = x509.load_der_x509_certificate(cert.dump())
-    return cert.subject.rfc4514_string({x509.NameOID.TITLE: "T"})
+    parts = [str(attribute.value) for oid in SUBJECT_PARTS
+             for attribute in cert.subject.get_attributes_for_oid(oid)]
+    return " · ".join(parts) if parts else cert.subject.rfc4514_string()
 
 
 def _common_name(cert: asn1_x509.Certificate) -> str:

@@ -11,6 +11,7 @@ from flask_babel import force_locale, gettext
 
 from portal import create_app
 from portal.audit.models import AuditEvent
+from portal.auth.models import Role
 from portal.extensions import db
 from tests.conftest import PASSWORD, csrf_token, login
 
@@ -60,6 +61,20 @@ def test_login_success(client, make_user):
     again = client.get("/login")
     assert again.status_code == 302
     assert again.headers["Location"] == "/records"
+
+
+@pytest.mark.parametrize(("role", "area_code", "landing"), [
+    (Role.HEALTH_AUTHORITY, "01", "/dashboard"), (Role.ADMIN, "01", "/dashboard"),
+    (Role.POLICE, "00004", "/records"), (Role.VACCINATION_SITE, "00004", "/records"),
+])
+def test_each_role_starts_its_day_where_its_work_is(client, make_user, role, area_code,
+                                                    landing):
+    """A health authority or administrator watches an area: logging in without a page
+    asked for lands on its dashboard, not on a province's records (seen walking the
+    authority's day); the others land on their records."""
+    user = make_user(role, area_code)
+    assert login(client, user.username).headers["Location"] == landing
+    assert client.get("/").headers["Location"] == landing
 
 
 def test_login_username_is_case_and_space_insensitive(client, make_user):

@@ -365,7 +365,8 @@ def test_cli_sign_and_verify(app, chair, awaiting, monkeypatch, tmp_path):
     assert all(p.endswith(".pdf") for p in paths)
     ok = runner.invoke(verify_pdf_command, [paths[0]])
     assert ok.exit_code == 0 and ok.output.splitlines()[-1] == "HỢP LỆ"
-    assert "CN=Trần Văn Đức" in ok.output and "Common Name" not in ok.output
+    assert "(Trần Văn Đức · Chủ tịch" in ok.output  # the subject as a person reads it
+    assert "Common Name" not in ok.output and "CN=" not in ok.output and "2.5.4" not in ok.output
     tampered = tmp_path / "tampered.pdf"
     content = bytearray(Path(paths[0]).read_bytes())
     content[len(content) // 3] ^= 1
