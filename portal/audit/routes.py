@@ -22,6 +22,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.forms import role_label
 from portal.core import export
 from portal.core.export import Column
+from portal.core.labels import change_value, field_label
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.models_base import local_midnight_utc
@@ -104,20 +105,27 @@ def _link(event_id: int) -> str:
 
 
 def change_lines(event: AuditEvent) -> list[str]:
-    """Each changed field as "field: before → after" (a value that is not a pair as is)."""
+    """Each changed field as "field: before → after", in words as the record history shows
+    them (core.labels: field names, labels of codes, dd/mm/yyyy, stored times in Vietnam's
+    time); a value that is not a pair as it is."""
     out = []
     for name, value in (event.changes or {}).items():
+        label = field_label(name)
         if isinstance(value, list) and len(value) == 2:
-            before, after = (_short(v) for v in value)
-            out.append(f"{name}: {before} → {after}")
+            before, after = (_text(name, v) for v in value)
+            out.append(f"{label}: {before} → {after}")
         else:
-            out.append(f"{name}: {_short(value)}")
+            out.append(f"{label}: {_text(name, value)}")
     return out
 
 
-def _short(value: Any, limit: int = 120) -> str:
-    text = "—" if value is None else (value if isinstance(value, str)
-                                      else json.dumps(value, ensure_ascii=False))
+def _text(name: str, value: Any) -> str:
+    shown = (json.dumps(value, ensure_ascii=False) if isinstance(value, dict)
+             else change_value(name, value))
+    return _short(shown)
+
+
+def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 

@@ -121,7 +121,7 @@ def test_the_export_has_the_changes_neutralised_and_is_itself_audited(client, lo
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "Thời gian (giờ Việt Nam)" and len(rows) == 2
     assert rows[1][4:6] == ["Sửa bản ghi", "person.update"]  # the action in words, its code
-    assert rows[1][8] == "full_name: A → =1+1"
+    assert rows[1][8] == "Họ và tên: A → =1+1"  # the field in words, as the record history
     xlsx = client.get("/audit/export.xlsx?action=person")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
@@ -144,3 +144,21 @@ def test_a_wrong_filter_says_why_beside_the_field(client, login_as):
     assert 'data-testid="trail-errors"' in body and message in body
     page = client.get("/audit?since=31/02/2026").get_data(as_text=True)
     assert re.search(r'id="trail-since-error">[^<]*' + message, page)
+
+
+def test_changes_are_in_words_and_vietnam_time(client, login_as, make_user):
+    """Issue 13 (seen walking the health authority's day): the trail's "changes" showed raw
+    keys and stored UTC times ("answered_at: — → 2026-12-07T06:28:06", seven hours behind
+    the screen); they read as the record history does, on the page and in the export."""
+    officer = make_user(Role.POLICE, OWN)
+    audit.record("person.update", "person", 7,
+                 {"birth_date": ["1990-01-31", "1990-03-01"],
+                  "answered_at": [None, "2026-12-07T06:28:06.438236"]}, actor=officer)
+    db.session.commit()
+    login_as(Role.ADMIN, HANOI)
+    page = client.get("/audit?action=person").get_data(as_text=True)
+    assert "Ngày sinh: 31/01/1990 → 01/03/1990" in page
+    assert "07/12/2026 13:28" in page and "2026-12-07T06:28" not in page
+    assert "birth_date:" not in page
+    exported = client.get("/audit/export.csv?action=person").get_data(as_text=True)
+    assert "Ngày sinh: 31/01/1990 → 01/03/1990" in exported and "13:28" in exported
