@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app, has_request_context, request
 
 from portal.auth.models import User
+from portal.core.web import format_birth
 from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.queue import app_for_task, huey
@@ -74,7 +75,10 @@ def sign_certificates(user: User, pin: str, progress: Progress | None = None,
         if written is not None:
             written.append(document.path)
         if len(signed) < LISTED:
-            signed.append({"id": document.id, "name": person.full_name})
+            # Namesakes are told apart as on every list: by date of birth and ID number.
+            signed.append({"id": document.id, "name": person.full_name,
+                           "birth": format_birth(person.birth_date, person.birth_precision),
+                           "id_number": person.id_number or ""})
         done += 1
         if progress and (done % COMMIT_EVERY == 0 or done == total):
             progress(done, total)

@@ -68,6 +68,8 @@ def test_the_pool_is_triaged_by_health_authorities(client, login_as, file_feedba
     assert feedback.code in client.get("/feedback/queue?scope=pool").get_data(as_text=True)
     page = client.get(f"/feedback/queue/{feedback.id}").get_data(as_text=True)
     assert "Giao hoặc chuyển xử lý" in page
+    # Every time a person reads says its zone (issue 13, item 17, seen on this page).
+    assert "Hạn trả lời (giờ Việt Nam)" in page and "Thời gian (giờ Việt Nam)" in page
     token = csrf_token(client, f"/feedback/queue/{feedback.id}")
     response = client.post(f"/feedback/queue/{feedback.id}/reassign", data={
         "unit": f"health_station:{area(OWN).id}:", "reason": "Thuộc phường Ba Đình",

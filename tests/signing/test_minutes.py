@@ -52,6 +52,7 @@ def test_minutes_confirm_the_persons_printed_not_the_current_filter(client, logi
     assert {db.session.get(Person, p.id).status for p in chau} == {PersonStatus.MATCHED}
     step = client.get(f"/signing/minutes/{minutes.id}").get_data(as_text=True)
     assert 'data-testid="minutes-confirm"' in step and "3 người sẽ được xác nhận" in step
+    assert "(giờ Việt Nam)</dt>" in step  # the printing time says its zone (item 17)
     confirmed = client.post(f"/signing/minutes/{minutes.id}/confirm",
                             data={"csrf_token": token})
     assert confirmed.status_code == 303

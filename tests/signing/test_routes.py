@@ -294,7 +294,9 @@ def test_verdict_agrees_with_the_portal_state(client, chair, awaiting):
     for the others, those named; superseded for all → not valid."""
     document = signed_document(chair)
     content = services.stored_content(document)
-    assert _verdict(client.get(f"/verify/{document.code}").get_data(as_text=True)) == "valid"
+    page = client.get(f"/verify/{document.code}").get_data(as_text=True)
+    assert _verdict(page) == "valid"
+    assert "(giờ Việt Nam)</dt>" in page  # signing time and time-stamp say their zone
     for person in awaiting[:2]:
         record_services.update_person(db.session.get(Person, person.id),
                                       {"phone": "0912345678", "full_name": "Tên Mới"}, "sửa")
@@ -459,6 +461,8 @@ def test_certificates_leave_a_trace(client, login_as, give_certificate, awaiting
         document = certificates[person.id]
         assert (f'<a href="/signing/documents/{document.id}">{person.full_name}</a>'
                 in page)
+        # Namesakes told apart (seen walking the committee's day: three "Nguyễn Hồng Oanh").
+        assert f'<span class="font-monospace">{person.id_number}</span>' in page
     listed = client.get("/signing").get_data(as_text=True)
     assert "Chứng nhận tiêm chủng vắc xin COVID-19 – Nguyễn Thị Hương" in listed
     assert "Chứng nhận tiêm chủng vắc xin COVID-19 – Đặng Văn Lộc" in listed
