@@ -41,6 +41,33 @@ FIELD_LABELS = {
     "document": _l("Signed document"),
     "document_state": _l("Document state"),
     "filename": _l("File"),
+    # The fields of the other records the trail holds (complaints, lists, documents, imports).
+    "answered_at": _l("Answered at"),
+    "unit_kind": _l("Handling unit"),
+    "unit_area_id": _l("Handling unit's area"),
+    "unit_site_id": _l("Handling site"),
+    "area_id": _l("Area"),
+    "rows": _l("Rows"),
+    "kind": _l("Kind"),
+    "state": _l("State"),
+    "members": _l("Persons listed"),
+    "persons": _l("Persons"),
+    "person_ids": _l("Persons"),
+    "format": _l("File format"),
+    "source": _l("Source file"),
+    "filters": _l("Filters"),
+    "signer": _l("Signer"),
+    "serial": _l("Certificate serial"),
+    "certificate_serial": _l("Certificate serial"),
+    "certificate_subject": _l("Certificate"),
+    "subject": _l("Certificate"),
+    "inserted": _l("Entries added"),
+    "updated": _l("Entries changed"),
+    "unchanged": _l("Entries unchanged"),
+    "skipped": _l("Persons left out"),
+    "reason": _l("Reason"),
+    "role": _l("Role"),
+    "day": _l("Day"),
 }
 
 DOCUMENT_STATE_LABELS = {
@@ -127,6 +154,7 @@ def change_value(name: str, value: Any) -> str:
     """A value of the audit trail as the rest of the page shows it: labels, dd/mm/yyyy, names."""
     from portal.areas.models import Area, Site
     from portal.extensions import db
+    from portal.feedback.display import STATUS_LABELS as COMPLAINT_STATUS_LABELS
     from portal.records.forms import STATUS_LABELS
 
     if value is None or value == "":
@@ -138,7 +166,9 @@ def change_value(name: str, value: Any) -> str:
         "sex": SEX_LABELS,
         "birth_precision": PRECISION_LABELS,
         "id_kind": ID_KIND_LABELS,
-        "status": {k.value: v for k, v in STATUS_LABELS.items()},
+        # A person's and a complaint's statuses share the field name, never a value.
+        "status": {**{k.value: v for k, v in STATUS_LABELS.items()},
+                   **COMPLAINT_STATUS_LABELS},
         # A match outcome has the value of the status it leads to.
         "match_outcome": {k.value: v for k, v in STATUS_LABELS.items()},
         "document_state": DOCUMENT_STATE_LABELS,
@@ -153,8 +183,9 @@ def change_value(name: str, value: Any) -> str:
     if isinstance(value, str) and _ISO_TIME.match(value):
         # A stored (UTC) time: shown in Vietnam time, as every time a person reads.
         return format_minute(datetime.fromisoformat(value))
-    if attribute in ("commune_id", "site_id") and isinstance(value, int):
-        if attribute == "commune_id":
+    if (attribute in ("commune_id", "site_id") or attribute.endswith("area_id")) \
+            and isinstance(value, int):
+        if attribute != "site_id":
             area = db.session.get(Area, value)
             return area.name if area is not None else str(value)
         site = db.session.get(Site, value)

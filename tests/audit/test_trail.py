@@ -162,3 +162,21 @@ def test_changes_are_in_words_and_vietnam_time(client, login_as, make_user):
     assert "birth_date:" not in page
     exported = client.get("/audit/export.csv?action=person").get_data(as_text=True)
     assert "Ngày sinh: 31/01/1990 → 01/03/1990" in exported and "13:28" in exported
+
+
+def test_a_complaints_changes_read_in_words(client, login_as, make_user):
+    """Issue 13 (seen walking the health authority's day): a complaint's events showed
+    "status: in_progress → answered" and "unit_area_id: 1 → 37"; they read in words."""
+    from portal.areas.services import area_by_code
+
+    officer = make_user(Role.HEALTH_AUTHORITY, HANOI)
+    commune = area_by_code(OWN)
+    audit.record("feedback.reassign", "feedback", 3,
+                 {"status": ["in_progress", "answered"], "unit_area_id": [None, commune.id]},
+                 actor=officer)
+    db.session.commit()
+    login_as(Role.ADMIN, HANOI)
+    page = client.get("/audit?action=feedback").get_data(as_text=True)
+    assert "Trạng thái: Đang xử lý → Đã trả lời" in page
+    assert f"Địa bàn của đơn vị xử lý: — → {commune.name}" in page
+    assert "unit_area_id" not in page and "in_progress" not in page
