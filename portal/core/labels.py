@@ -154,8 +154,10 @@ def change_value(name: str, value: Any) -> str:
     """A value of the audit trail as the rest of the page shows it: labels, dd/mm/yyyy, names."""
     from portal.areas.models import Area, Site
     from portal.extensions import db
+    from portal.feedback.display import KIND_LABELS as COMPLAINT_KIND_LABELS
     from portal.feedback.display import STATUS_LABELS as COMPLAINT_STATUS_LABELS
     from portal.records.forms import STATUS_LABELS
+    from portal.signing.labels import KIND_LABELS as DOCUMENT_KIND_LABELS
 
     if value is None or value == "":
         return "—"
@@ -172,6 +174,9 @@ def change_value(name: str, value: Any) -> str:
         # A match outcome has the value of the status it leads to.
         "match_outcome": {k.value: v for k, v in STATUS_LABELS.items()},
         "document_state": DOCUMENT_STATE_LABELS,
+        # A signed document's and a complaint's kinds share the field name, never a value.
+        "kind": {**{k.value: v for k, v in DOCUMENT_KIND_LABELS.items()},
+                 **COMPLAINT_KIND_LABELS},
     }.get(attribute, {})
     if value in labels:
         return str(labels[value])

@@ -5,6 +5,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from portal.signing.models import DocumentKind
+
+KIND_LABELS = {
+    DocumentKind.COMMITTEE_LIST: _l("Committee confirmation list"),
+    DocumentKind.HANDOVER_LIST: _l("Police handover list"),
+    DocumentKind.SITE_DAILY: _l("Vaccination site daily list"),
+    DocumentKind.CERTIFICATE: _l("Vaccination certificate"),
+    DocumentKind.MINUTES: _l("Minutes (scan)"),
+}
+
 STATE_LABELS = {
     "valid": _l("Valid"),
     "partly_superseded": _l("Valid, except for persons whose record changed after signing"),

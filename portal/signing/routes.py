@@ -34,7 +34,7 @@ from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
 from portal.signing.documents import birth_text
-from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
+from portal.signing.labels import KIND_LABELS, STATE_LABELS, VERDICT_MESSAGES, modification_text
 from portal.signing.models import (
     BatchState,
     DocumentKind,
@@ -61,13 +61,6 @@ STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
     SelectChoice(s.value, label) for s, label in (
         (PersonStatus.MATCHED, _l("Matched")), (PersonStatus.VERIFIED, _l("Verified")),
         (PersonStatus.NEEDS_RECONFIRMATION, _l("Needs re-confirmation")))]
-KIND_LABELS = {
-    DocumentKind.COMMITTEE_LIST: _l("Committee confirmation list"),
-    DocumentKind.HANDOVER_LIST: _l("Police handover list"),
-    DocumentKind.SITE_DAILY: _l("Vaccination site daily list"),
-    DocumentKind.CERTIFICATE: _l("Vaccination certificate"),
-    DocumentKind.MINUTES: _l("Minutes (scan)"),
-}
 MINUTES_STATE_LABELS = {"printed": _l("Printed, awaiting the signed scan"),
                         "uploaded": _l("Scan uploaded, awaiting confirmation"),
                         "confirmed": _l("Confirmed")}

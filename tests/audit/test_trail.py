@@ -172,11 +172,12 @@ def test_a_complaints_changes_read_in_words(client, login_as, make_user):
     officer = make_user(Role.HEALTH_AUTHORITY, HANOI)
     commune = area_by_code(OWN)
     audit.record("feedback.reassign", "feedback", 3,
-                 {"status": ["in_progress", "answered"], "unit_area_id": [None, commune.id]},
-                 actor=officer)
+                 {"status": ["in_progress", "answered"], "unit_area_id": [None, commune.id],
+                  "kind": [None, "committee_list"]}, actor=officer)
     db.session.commit()
     login_as(Role.ADMIN, HANOI)
     page = client.get("/audit?action=feedback").get_data(as_text=True)
     assert "Trạng thái: Đang xử lý → Đã trả lời" in page
     assert f"Địa bàn của đơn vị xử lý: — → {commune.name}" in page
-    assert "unit_area_id" not in page and "in_progress" not in page
+    assert "Loại: — → Danh sách xác nhận của UBND" in page
+    assert "unit_area_id" not in page and "in_progress" not in page and "committee_list" not in page
