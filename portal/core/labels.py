@@ -147,7 +147,8 @@ def _attribute(name: str) -> tuple[str | None, str]:
 def field_label(name: str) -> str:
     dose, attribute = _attribute(name)
     label = str(FIELD_LABELS.get(attribute, attribute))
-    return f"{_l('Dose')} {dose} · {label}" if dose else label
+    dose_word = _l("Dose")
+    return f"{dose_word} {dose} · {label}" if dose else label
 
 
 def change_value(name: str, value: Any) -> str:

@@ -49,7 +49,8 @@ def import_command(path: str, mode: str, confirmed: bool, username: str | None) 
         db.session.rollback()
         click.echo(_("%(file)s: %(num)d problem(s); nothing was imported, the register is "
                      "unchanged.", file=parsed.source, num=parsed.error_count), err=True)
-        click.echo(f"{_('Row'):>7}  {_('Column'):<16}  {_('Problem')}", err=True)
+        heading = (_("Row"), _("Column"), _("Problem"))
+        click.echo(f"{heading[0]:>7}  {heading[1]:<16}  {heading[2]}", err=True)
         for issue in parsed.errors:
             column = f"{issue.letter} · {issue.column}" if issue.letter else issue.column or "—"
             click.echo(f"{issue.row or '—':>7}  {column:<16}  {issue.message}", err=True)
