@@ -13,6 +13,7 @@ from portal.extensions import db
 
 
 def init_app(app: Flask) -> None:
+    from portal.api.cli import api_token_group
     from portal.auth.cli import users_group
     from portal.dashboard.cli import dashboard_group
     from portal.imports.cli import records_group
@@ -103,27 +104,6 @@ def demo_command(password: str | None, accounts_file: str | None) -> None:
     if seeded:
         click.echo(_("Password of every demo account: %(pw)s",
                      pw=password or services.DEFAULT_PASSWORD))
-
-
-@click.group("api-token", help="Tokens of the client systems of the intake API.")
-def api_token_group() -> None:
-    pass
-
-
-@api_token_group.command("create", help="Create a client system; print its token once.")
-@click.argument("name")
-def api_token_create(name: str) -> None:
-    import sqlalchemy as sa
-
-    from portal.api.models import ApiClient
-    from portal.api.services import create_client
-
-    if db.session.scalar(sa.select(ApiClient).where(ApiClient.name == name)):
-        fail(_("A client named %(name)s already exists.", name=name))
-    _client, token = create_client(name)
-    db.session.commit()
-    click.echo(_("Token for %(name)s (shown only now; only its hash is kept):", name=name))
-    click.echo(token)
 
 
 @click.group("feedback", help="Citizens' complaints.")

@@ -13,7 +13,8 @@ from portal.models_base import utcnow
 
 
 class ApiClient(Model):
-    """A system allowed to submit complaints; only the SHA-256 of its token is stored."""
+    """A system allowed to submit complaints; only the SHA-256 of its token is stored. A
+    token answers until it expires or is revoked; its last use is kept to the minute."""
 
     __tablename__ = "api_client"
 
@@ -22,6 +23,9 @@ class ApiClient(Model):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class IdempotencyRecord(Model):

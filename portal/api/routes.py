@@ -33,6 +33,9 @@ def _authenticate():
         response = _error(401, "a valid bearer token is required")
         response[0].headers["WWW-Authenticate"] = 'Bearer realm="portal"'
         return response
+    if api_services.note_use(client):
+        # Its own small transaction: the last use is kept whatever the request answers.
+        db.session.commit()
     g.api_client = client
     return None
 

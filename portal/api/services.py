@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.feedback.display import citizen_unit_name
 from portal.feedback.models import Feedback, FeedbackKind
+from portal.models_base import utcnow
 from portal.records import rules
 
 
@@ -28,22 +30,73 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_client(name: str, actor=None) -> tuple[ApiClient, str]:
+DEFAULT_LIFETIME_DAYS = 365
+LAST_USE_PRECISION = timedelta(minutes=1)  # at most one write a minute per token
+
+
+class TokenRefused(Exception):
+    """A token command cannot be done (the message says why, in the user's language)."""
+
+
+def create_client(name: str, actor=None,
+                  expires_in_days: int = DEFAULT_LIFETIME_DAYS) -> tuple[ApiClient, str]:
     """A new client system and its token; the token is returned once and never stored."""
+    if expires_in_days < 1:
+        raise TokenRefused(_l("A token must be valid for at least one day."))
     token = "pa_" + secrets.token_urlsafe(32)
-    client = ApiClient(name=name, token_hash=token_hash(token))
+    expires_at = utcnow() + timedelta(days=expires_in_days)
+    client = ApiClient(name=name, token_hash=token_hash(token), expires_at=expires_at)
     db.session.add(client)
     db.session.flush()
-    audit.record("api_client.create", "api_client", client.id, {"name": [None, name]},
+    audit.record("api_client.create", "api_client", client.id,
+                 {"name": [None, name], "expires_at": [None, expires_at.isoformat()]},
                  actor=actor)
     return client, token
 
 
+def revoke_client(name: str, actor=None) -> ApiClient:
+    """The client's token stops answering at once; the client stays for its history."""
+    client = db.session.scalar(sa.select(ApiClient).where(ApiClient.name == name))
+    if client is None:
+        raise TokenRefused(_l("No client is named %(name)s.", name=name))
+    now = utcnow()
+    revoked = db.session.execute(
+        sa.update(ApiClient).where(ApiClient.id == client.id, ApiClient.revoked_at.is_(None))
+        .values(revoked_at=now).execution_options(synchronize_session=False))
+    if revoked.rowcount != 1:  # type: ignore[attr-defined]
+        raise TokenRefused(_l("The token of %(name)s is already revoked.", name=name))
+    db.session.refresh(client)
+    audit.record("api_client.revoke", "api_client", client.id,
+                 {"name": [None, name], "revoked_at": [None, now.isoformat()]}, actor=actor)
+    return client
+
+
+def clients() -> list[ApiClient]:
+    return list(db.session.scalars(sa.select(ApiClient).order_by(ApiClient.name)))
+
+
 def client_for(token: str) -> ApiClient | None:
+    """The client of a token that still answers (not revoked, not expired), else None:
+    an expired or revoked token is refused like an unknown one."""
     if not token:
         return None
+    now = utcnow()
     return db.session.scalar(sa.select(ApiClient).where(
-        ApiClient.token_hash == token_hash(token), ApiClient.active))
+        ApiClient.token_hash == token_hash(token), ApiClient.active,
+        ApiClient.revoked_at.is_(None), ApiClient.expires_at > now))
+
+
+def note_use(client: ApiClient) -> bool:
+    """Record the token's last use, at most once a minute (a conditional UPDATE: concurrent
+    requests write it once). Whether it was written."""
+    now = utcnow()
+    written = db.session.execute(
+        sa.update(ApiClient)
+        .where(ApiClient.id == client.id,
+               sa.or_(ApiClient.last_used_at.is_(None),
+                      ApiClient.last_used_at <= now - LAST_USE_PRECISION))
+        .values(last_used_at=now).execution_options(synchronize_session=False))
+    return bool(written.rowcount)  # type: ignore[attr-defined]
 
 
 def status_json(feedback: Feedback) -> dict[str, Any]:

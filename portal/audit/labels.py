@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 ACTION_LABELS = {
     "api_client.create": _l("Intake API client created"),
+    "api_client.revoke": _l("Intake API token revoked"),
     "area.create": _l("Area created"),
     "areas.load": _l("Official areas loaded"),
     "audit.export": _l("Audit trail exported"),
@@ -53,6 +54,8 @@ ACTION_LABELS = {
     "registry.match": _l("Matched against the register"),
     "review.verified_in_person": _l("Identity verified in person"),
     "signing.credential_add": _l("Signing certificate added"),
+    "signing.credential_locked": _l("Signing key locked after wrong PINs"),
+    "signing.credential_unlocked": _l("Signing key unlocked"),
     "signing.pin_refused": _l("Signing PIN refused"),
     "signing.prepare": _l("Sign dialog opened (its list kept)"),
     "signing.refused": _l("Signing refused"),

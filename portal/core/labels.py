@@ -68,6 +68,10 @@ FIELD_LABELS = {
     "reason": _l("Reason"),
     "role": _l("Role"),
     "day": _l("Day"),
+    "failed_pins": _l("Wrong PINs in a row"),
+    "locked": _l("Signing key locked"),
+    "expires_at": _l("Expires"),
+    "revoked_at": _l("Revoked"),
 }
 
 DOCUMENT_STATE_LABELS = {
@@ -99,6 +103,8 @@ ACTION_LABELS = {
     "signing.pin_refused": _l("Signing refused: wrong PIN"),
     "signing.refused": _l("Signing refused"),
     "signing.credential_add": _l("Signing certificate added"),
+    "signing.credential_locked": _l("Signing key locked after wrong PINs"),
+    "signing.credential_unlocked": _l("Signing key unlocked"),
     "person.supersede_confirmation": _l("Confirmation superseded by a change"),
     "person.create": _l("Record created"),
     "person.update": _l("Record changed"),

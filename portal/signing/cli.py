@@ -148,6 +148,24 @@ def import_pkcs11_command(certificates: Path, username: str, token_label: str, k
                  user=username, subject=credential.subject, token=token_label))
 
 
+@confirmations.command("unlock")
+@click.option("--user", "username", required=True, help="The account whose signing key "
+              "wrong PINs locked.")
+def unlock_command(username: str) -> None:
+    """Unlock a signing key locked after too many wrong PINs (an administrator's act,
+    audited)."""
+    from portal.signing import services
+
+    user = _user(username)
+    try:
+        credential = services.unlock_credential(user)
+    except services.SigningRefused as refused:
+        fail(refused)
+    db.session.commit()
+    click.echo(_("The signing key of %(user)s is unlocked (serial %(serial)s).",
+                 user=username, serial=credential.serial))
+
+
 def _yes(value: bool) -> str:
     return _("yes") if value else _("NO")
 

@@ -53,6 +53,10 @@ class SigningCredential(Model):
     demo: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Wrong PINs in a row, counted in the database so that every worker sees them; at
+    # PIN_ATTEMPTS the credential locks until an administrator unlocks it.
+    failed_pins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_at: Mapped[datetime | None]
 
 
 class SignedDocument(Model):

@@ -25,6 +25,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.auth import permissions as account_permissions
 from portal.auth.models import User
 from portal.core.forms import PortalForm
 from portal.core.rendering import is_fragment_request, render
@@ -105,6 +106,10 @@ class MinutesPrintForm(PortalForm):
 
 class MinutesConfirmForm(PortalForm):
     """Only the CSRF token: what is confirmed is the minutes' own list."""
+
+
+class UnlockCredentialForm(PortalForm):
+    """Only the CSRF token: the account's locked signing key is unlocked."""
 
 
 class RevokeForm(PortalForm):
@@ -745,3 +750,39 @@ def post_handover_signing(worklist_id: int):
     db.session.commit()
     flash(_("The handover list is signed."), "success")
     return redirect(url_for("worklists.show_handover", worklist_id=worklist_id), code=303)
+
+
+# --- a signing key locked by wrong PINs: shown on the administrators' account pages -------
+
+
+@bp.app_template_global()
+def locked_signers(user_ids: list[int]) -> set[int]:
+    """For the account pages (auth knows nothing of signing): whose signing key is locked."""
+    return services.locked_signers(list(user_ids))
+
+
+@bp.app_template_global()
+def locked_signing_credential(user_id: int):
+    return services.locked_credential(user_id)
+
+
+@bp.post("/admin/accounts/<int(max=2147483647):account_id>/signing-unlock")
+@login_required
+def post_unlock_credential(account_id: int):
+    """An administrator unlocks the account's signing key that wrong PINs locked."""
+    account = db.get_or_404(User, account_id)
+    if not account_permissions.can_manage_accounts(current_user):
+        abort(403)
+    if not account_permissions.manages(current_user, account):
+        abort(404)
+    if not UnlockCredentialForm().validate_on_submit():
+        abort(400)
+    try:
+        services.unlock_credential(account, actor=current_user)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "warning")
+        return redirect(url_for("auth.show_account", account_id=account.id), code=303)
+    db.session.commit()
+    flash(_("The signing key of %(user)s is unlocked.", user=account.username), "success")
+    return redirect(url_for("auth.show_account", account_id=account.id), code=303)

@@ -218,12 +218,26 @@ def active_credential(user: User) -> SigningCredential | None:
         .order_by(SigningCredential.id.desc()).limit(1))
 
 
+PIN_ATTEMPTS = 5  # wrong PINs in a row that lock a signing credential
+
+LOCKED_MESSAGE = _l("Your signing key is locked after %(num)d wrong PINs in a row. Nothing "
+                    "was signed. An administrator must unlock it.", num=PIN_ATTEMPTS)
+
+
 def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, Any]:
-    """The user's signer, unlocked by the PIN. A wrong PIN is audited and refused."""
+    """The user's signer, unlocked by the PIN. A wrong PIN is audited and refused, and
+    counted on the credential in the same transaction as its audit event (the caller
+    commits both); PIN_ATTEMPTS in a row lock it until an administrator unlocks it. A
+    right PIN resets the count, unless a concurrent request locked it meanwhile."""
     credential = active_credential(user)
     if credential is None:
         raise SigningRefused(_l("You have no signing certificate. Ask the administrator to "
                                 "import one, or record the confirmation with minutes."))
+    if credential.locked_at is not None:
+        audit.record("signing.refused", "user", user.id,
+                     {"reason": [None, "credential_locked"],
+                      "serial": [None, credential.serial]}, actor=actor or user)
+        raise SigningRefused(LOCKED_MESSAGE)
     if credential.not_after < utcnow():
         audit.record("signing.refused", "user", user.id,
                      {"reason": [None, "certificate_expired"], "serial": [None,
@@ -234,12 +248,76 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
     try:
         signer = backends.open_signer(credential, pin or "")
     except core.SignerUnavailable as error:
+        failed = _count_wrong_pin(credential)
         audit.record("signing.pin_refused", "user", user.id,
                      {"backend": [None, credential.backend],
-                      "serial": [None, credential.serial]}, actor=actor or user)
+                      "serial": [None, credential.serial],
+                      "failed_pins": [failed - 1, failed]}, actor=actor or user)
+        if failed >= PIN_ATTEMPTS:
+            audit.record("signing.credential_locked", "user", user.id,
+                         {"serial": [None, credential.serial], "locked": [False, True],
+                          "failed_pins": [None, failed]}, actor=actor or user)
+            raise SigningRefused(LOCKED_MESSAGE) from error
         raise SigningRefused(_l("Wrong PIN: the signing key was not unlocked. Nothing was "
-                                "signed.")) from error
+                                "signed. %(left)d tries left before it locks.",
+                                left=PIN_ATTEMPTS - failed)) from error
+    # The reset is conditional: a credential locked by a concurrent request stays locked.
+    reset = db.session.execute(
+        sa.update(SigningCredential)
+        .where(SigningCredential.id == credential.id, SigningCredential.locked_at.is_(None))
+        .values(failed_pins=0).execution_options(synchronize_session=False))
+    if reset.rowcount != 1:  # type: ignore[attr-defined]
+        raise SigningRefused(LOCKED_MESSAGE)
+    db.session.refresh(credential)
     return credential, signer
+
+
+def _count_wrong_pin(credential: SigningCredential) -> int:
+    """One more wrong PIN, counted by the database (concurrent workers each add theirs),
+    locking the credential at PIN_ATTEMPTS; the new count."""
+    count = SigningCredential.failed_pins + 1
+    failed = db.session.execute(
+        sa.update(SigningCredential).where(SigningCredential.id == credential.id)
+        .values(failed_pins=count,
+                locked_at=sa.case((count >= PIN_ATTEMPTS,
+                                   sa.func.coalesce(SigningCredential.locked_at, utcnow())),
+                                  else_=SigningCredential.locked_at))
+        .returning(SigningCredential.failed_pins)
+        .execution_options(synchronize_session=False)).scalar_one()
+    db.session.refresh(credential)
+    return int(failed)
+
+
+def locked_credential(user_id: int) -> SigningCredential | None:
+    """The user's active signing credential if wrong PINs locked it."""
+    return db.session.scalar(
+        sa.select(SigningCredential)
+        .where(SigningCredential.user_id == user_id, SigningCredential.active.is_(True),
+               SigningCredential.locked_at.is_not(None)).limit(1))
+
+
+def locked_signers(user_ids: list[int]) -> set[int]:
+    """Of these users, those whose active signing credential is locked (one query)."""
+    if not user_ids:
+        return set()
+    return set(db.session.scalars(
+        sa.select(SigningCredential.user_id)
+        .where(SigningCredential.user_id.in_(user_ids), SigningCredential.active.is_(True),
+               SigningCredential.locked_at.is_not(None))))
+
+
+def unlock_credential(user: User, actor: Any = None) -> SigningCredential:
+    """An administrator's act: the user's locked signing credential signs again."""
+    credential = locked_credential(user.id)
+    if credential is None:
+        raise SigningRefused(_l("This account's signing key is not locked."))
+    db.session.execute(
+        sa.update(SigningCredential).where(SigningCredential.id == credential.id)
+        .values(failed_pins=0, locked_at=None).execution_options(synchronize_session=False))
+    db.session.refresh(credential)
+    audit.record("signing.credential_unlocked", "user", user.id,
+                 {"serial": [None, credential.serial], "locked": [True, False]}, actor=actor)
+    return credential
 
 
 # --- what awaits signature ------------------------------------------------------------------
