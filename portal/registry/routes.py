@@ -25,6 +25,7 @@ def _extracts_page(form: ExtractUploadForm, status: int = 200):
     history = db.session.execute(
         sa.select(RegisterExtract, User.display_name)
         .outerjoin(User, RegisterExtract.imported_by_id == User.id)
+        .where(permissions.extract_scope(current_user))
         .order_by(RegisterExtract.id.desc())
         .limit(EXTRACT_HISTORY)
     ).all()
