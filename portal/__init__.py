@@ -8,6 +8,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from flask import Flask
 
 from portal import config
+from portal.core.files import create_private
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 
 
@@ -150,6 +151,10 @@ def levenshtein(a: str | None, b: str | None) -> int | None:
 def _configure_engine(engine) -> None:
     if engine.dialect.name != "sqlite":
         return
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+        create_private(database)
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")

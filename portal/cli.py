@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import gettext as _
 
 from portal.core.cli import add_lang_option, fail
+from portal.core.files import open_private
 from portal.extensions import db
 
 
@@ -95,7 +96,7 @@ def demo_command(password: str | None, accounts_file: str | None) -> None:
                          "flask --app wsgi users set-password)."))
         seeded = False
     if accounts_file:
-        with open(accounts_file, "w", encoding="utf-8") as handle:
+        with open_private(accounts_file, "w") as handle:
             json.dump([a.as_json() for a in accounts], handle, ensure_ascii=False, indent=2)
     width = max((len(role_label(a.role)) for a in accounts), default=0)
     for account in accounts:

@@ -7,6 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from portal.core.files import open_private, private_dir
+
 ENV_KEYS = (
     "DATABASE_URL",
     "SECRET_KEY",
@@ -138,9 +140,9 @@ def _normalise_url(url: str) -> str:
 
 def _instance_secret(instance: Path) -> str:
     """A per-installation key kept in the instance folder, so sessions survive restarts."""
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        with open_private(path, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()

@@ -60,13 +60,12 @@ class Filters:
 
 
 def _managed_account(account_id: int) -> User:
-    """The account (404: none, or another province's — its existence is not revealed),
-    for an administrator (403 for anyone else)."""
-    account = db.get_or_404(User, account_id)
-    if permissions.can_manage_accounts(current_user) and not permissions.manages(
-            current_user, account):
+    """The account an administrator manages; 404 for anything else — no such account,
+    another province's, or a user who manages no accounts — so that neither an insider nor
+    another province's administrator learns which ids exist."""
+    account = db.session.get(User, account_id)
+    if account is None or not permissions.manages(current_user, account):
         abort(404)
-    _require_admin()
     return account
 
 

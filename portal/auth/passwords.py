@@ -4,8 +4,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-# Verifying against this when the username is unknown keeps the timing the same.
+# Verifying against this when the username is unknown keeps the timing the same:
+# hashed once per process and cost, so an unknown name costs one verification,
+# as a known one does.
 _DUMMY_HASH: dict[tuple[int, int], str] = {}
+
+
+def _dummy_hash(ph: PasswordHasher) -> str:
+    key = (ph.time_cost, ph.memory_cost)
+    if key not in _DUMMY_HASH:
+        _DUMMY_HASH[key] = ph.hash("dummy-password")
+    return _DUMMY_HASH[key]
 
 
 def hasher() -> PasswordHasher:
@@ -24,9 +33,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     ph = hasher()
     if password_hash is None:
-        key = (ph.time_cost, ph.memory_cost)
-        _DUMMY_HASH.setdefault(key, ph.hash("dummy-password"))
-        password_hash = _DUMMY_HASH[key]
+        password_hash = _dummy_hash(ph)
         expected = False
     else:
         expected = True

@@ -27,7 +27,7 @@ def navigation() -> list[NavLink]:
     from portal.imports.permissions import can_import
     from portal.registry.permissions import can_import_extract
     from portal.signing.permissions import can_sign_anything
-    from portal.worklists.permissions import can_review
+    from portal.worklists.permissions import can_review, can_see_decision_list
 
     endpoint = request.endpoint or ""
     slug = (request.view_args or {}).get("slug")
@@ -43,9 +43,10 @@ def navigation() -> list[NavLink]:
          "worklists.list_handovers", {}, "handover" in endpoint),
         (can_import(current_user), _l("Excel import"), "imports.list_imports", {},
          request.blueprint == "imports"),
-        (role in (Role.POLICE, Role.HEALTH_STATION), _l("To correct"),
+        (can_see_decision_list(current_user, "corrections"), _l("To correct"),
          "worklists.show_decision_list", {"slug": "corrections"}, slug == "corrections"),
-        (can_review(current_user), _l("Register updates"), "worklists.show_decision_list",
+        (can_see_decision_list(current_user, "register-updates"), _l("Register updates"),
+         "worklists.show_decision_list",
          {"slug": "register-updates"}, slug == "register-updates"),
         (can_sign_anything(current_user), _l("Awaiting signature"), "signing.show_awaiting", {},
          request.blueprint == "signing"),

@@ -16,6 +16,8 @@ from flask import Flask, current_app, has_app_context
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 
+from portal.core.files import create_private
+
 
 def _make_huey() -> Huey:
     url = os.environ.get("HUEY_URL", "")
@@ -24,7 +26,7 @@ def _make_huey() -> Huey:
     path = os.environ.get("HUEY_SQLITE") or str(
         Path(__file__).resolve().parent.parent.parent / "instance" / "huey.sqlite3"
     )
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
     return SqliteHuey("portal", filename=path)
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from portal.areas.models import Area
+from portal.areas.scope import areas_within
 from portal.auth.models import Role, User
+from portal.registry.models import RegisterExtract
 
 EXTRACT_IMPORTERS = frozenset({Role.POLICE, Role.ADMIN})
 
@@ -19,3 +24,10 @@ def can_replace_register(user: User) -> bool:
     from portal.auth.models import Role
 
     return user.role == Role.ADMIN
+
+
+def extract_scope(user: User) -> sa.ColumnElement[bool]:
+    """SQL on ``RegisterExtract``: the imports made by users of the user's own area (a
+    commune's police see their commune's, a province's administrator their province's)."""
+    return RegisterExtract.imported_by_id.in_(
+        sa.select(User.id).join(Area, User.area_id == Area.id).where(areas_within(user.area)))

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, redirect, url_for
 from flask_login import current_user, login_required
 
 from portal.auth.models import User
+from portal.core.files import open_private, private_dir
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.jobs.services import create_job, enqueue
@@ -24,6 +25,7 @@ def _extracts_page(form: ExtractUploadForm, status: int = 200):
     history = db.session.execute(
         sa.select(RegisterExtract, User.display_name)
         .outerjoin(User, RegisterExtract.imported_by_id == User.id)
+        .where(permissions.extract_scope(current_user))
         .order_by(RegisterExtract.id.desc())
         .limit(EXTRACT_HISTORY)
     ).all()
@@ -69,10 +71,11 @@ def post_extract():
     # checks and loads it; the page follows the job's progress.
     folder = Path(current_app.config.get("UPLOADS_DIR") or
                   Path(current_app.instance_path) / "uploads")
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     suffix = Path(upload.filename or "").suffix.lower()[:8]
     path = folder / f"extract-{secrets.token_hex(8)}{suffix}"
-    upload.save(path)
+    with open_private(path) as handle:
+        upload.save(handle)
     job_id = create_job(
         "register_import",
         None,

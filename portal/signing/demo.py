@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.auth.models import Role, User
+from portal.core.files import private_dir, write_private
 from portal.extensions import db
 from portal.signing import pki, services
 
@@ -24,15 +25,12 @@ def ensure_pki() -> tuple[pki.Issued, bool]:
     if ca_cert.is_file() and ca_key.is_file():
         return pki.Issued(pki.load_pem_key(ca_key.read_bytes()),
                           pki.load_pem_cert(ca_cert.read_bytes())), False
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     ca = pki.make_ca()
     tsa = pki.issue(ca, "Demo TSA – Cổng đối soát (KHÔNG DÙNG THẬT)", tsa=True)
     for name, data in (("ca-key.pem", ca.key_pem()), ("tsa-key.pem", tsa.key_pem()),
                        ("ca.pem", ca.cert_pem()), ("tsa.pem", tsa.cert_pem())):
-        path = folder / name
-        path.write_bytes(data)
-        if name.endswith("-key.pem"):
-            path.chmod(0o600)
+        write_private(folder / name, data)
     return ca, True
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
+from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from portal.areas.models import Area, Site
 from portal.audit import services as audit
@@ -705,6 +709,27 @@ def sniff_scan(content: bytes) -> tuple[str, str] | None:
     return None
 
 
+def scan_parses(content: bytes, media_type: str) -> bool:
+    """Whether the whole file reads as what its first bytes claim: a PDF whose first page
+    pyHanko's reader finds, or an image Pillow decodes to its last pixel. A few magic bytes
+    followed by anything else are not a scan."""
+    try:
+        if media_type == "application/pdf":
+            reader = PdfFileReader(BytesIO(content), strict=False)
+            if reader.encrypted:
+                return False
+            reader.find_page_for_modification(0)
+            return True
+        with warnings.catch_warnings():
+            # Pillow only warns below twice its pixel limit; a scan that large is refused.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(BytesIO(content), formats=[media_type.split("/")[1].upper()]) as image:
+                image.load()
+        return True
+    except Exception:  # a damaged file: both readers raise many kinds of errors
+        return False
+
+
 def print_minutes(user: User, filters: Filters | None = None) -> Minutes:
     """Number the minutes and freeze them: exactly the persons awaiting confirmation under
     ``filters`` now, their data as printed, and the PDF as printed. Whatever the awaiting
@@ -774,6 +799,9 @@ def upload_minutes_scan(minutes: Minutes, user: User, content: bytes) -> Minutes
     if len(content) > limit:
         raise SigningRefused(_l("The scan is larger than %(size)s MB.",
                                 size=limit // (1024 * 1024)))
+    if not scan_parses(content, kind[0]):
+        raise SigningRefused(_l("The scan cannot be read as a PDF or an image: "
+                                "scan the signed minutes again and upload that file."))
     old_sha = minutes.scan_sha256
     old_state = minutes.state
     relative = f"minutes/{minutes.id}-scan-{secrets.token_hex(6)}.{kind[1]}"

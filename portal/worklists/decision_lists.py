@@ -23,6 +23,7 @@ from portal.records.permissions import can_correct, person_scope
 from portal.records.queries import BadCursor, Filters, count_persons, page_of, search_clause
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 from portal.worklists.pdf import birth_text
+from portal.worklists.permissions import can_see_decision_list
 from portal.worklists.routes import bp
 
 KINDS = {
@@ -91,6 +92,8 @@ def _members(kind: WorklistKind, persons: list[Person]) -> dict[int, WorklistMem
 def _kind_or_404(slug: str) -> WorklistKind:
     if slug not in KINDS:
         abort(404)
+    if not can_see_decision_list(current_user, slug):
+        abort(403)
     return KINDS[slug]
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 
 from portal.audit import services as audit
 from portal.auth.models import User
+from portal.core.files import private_dir
 from portal.extensions import db
 from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
@@ -192,7 +193,8 @@ def render_document(worklist: Worklist, draft: bool) -> bytes:
 def _store(relative: str, content: bytes) -> None:
     """Written whole or not at all: a reader never sees half a document."""
     target = document_root() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
+    # mkstemp creates the file 0600.
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

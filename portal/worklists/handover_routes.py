@@ -102,6 +102,8 @@ def _page_size() -> int:
 @bp.get("/handover")
 @login_required
 def list_handovers():
+    if not permissions.can_see_handovers(current_user):
+        abort(403)
     form = HandoverFilterForm(formdata=request.args)
     status = 200
     rows = []

@@ -17,7 +17,25 @@ def can_start_match(user: User) -> bool:
     return user.role in MATCH_STARTERS
 
 
-# Handover lists (seed 003 steps 2-3): the police hand over, the health station receives.
+# The lists police decisions feed: the health station corrects the records (the police
+# see what they decided); the register updates are the police's note for the register.
+DECISION_LIST_READERS = {
+    "corrections": frozenset({Role.POLICE, Role.HEALTH_STATION}),
+    "register-updates": REVIEWERS,
+}
+
+
+def can_see_decision_list(user: User, slug: str) -> bool:
+    return user.role in DECISION_LIST_READERS.get(slug, frozenset())
+
+
+# Handover lists (seed 003 steps 2-3): the police hand over, the health station receives;
+# the health authorities follow them. Nobody else has a part in a handover.
+HANDOVER_READERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY})
+
+
+def can_see_handovers(user: User) -> bool:
+    return user.role in HANDOVER_READERS
 
 
 def handover_scope(user: User):
@@ -28,6 +46,8 @@ def handover_scope(user: User):
     from portal.records.permissions import commune_scope
     from portal.worklists.models import Worklist, WorklistKind, WorklistState
 
+    if not can_see_handovers(user):
+        return sa.false()
     clauses = [
         Worklist.kind == WorklistKind.HANDOVER,
         Worklist.area_id.in_(sa.select(Area.id).where(commune_scope(user))),

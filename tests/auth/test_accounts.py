@@ -199,14 +199,21 @@ def test_the_list_exports_csv_and_excel_as_filtered_and_audited(client, admin, m
 @pytest.mark.parametrize(("role", "area_code", "expected"), [
     (Role.ADMIN, HANOI, 200),
     (Role.ADMIN, CAO_BANG, 404),
-    (Role.HEALTH_AUTHORITY, HANOI, 403),
-    (Role.POLICE, OWN, 403),
-    (Role.HEALTH_STATION, OWN, 403),
+    (Role.HEALTH_AUTHORITY, HANOI, 404),
+    (Role.POLICE, OWN, 404),
+    (Role.HEALTH_STATION, OWN, 404),
 ])
 def test_who_may_manage_an_account(client, login_as, make_user, role, area_code, expected):
+    """Issue 14, item 15: an existing account's page answered 403 to non-administrators and
+    a missing one 404, which told which ids exist; both answer 404 now."""
     account = make_user(Role.POLICE, OWN)
     login_as(role, area_code)
     assert client.get(f"/admin/accounts/{account.id}").status_code == expected
+    missing = db.session.scalar(sa.select(sa.func.max(User.id))) + 1000
+    assert client.get(f"/admin/accounts/{missing}").status_code == 404
+    assert client.post(f"/admin/accounts/{missing}/password", data={
+        "csrf_token": csrf_token(client, "/verify"), "password": NEW_PASSWORD,
+        "confirm": NEW_PASSWORD}).status_code == 404
     response = client.post(f"/admin/accounts/{account.id}/password", data={
         "csrf_token": csrf_token(client, "/verify"), "password": NEW_PASSWORD,
         "confirm": NEW_PASSWORD})

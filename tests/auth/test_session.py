@@ -359,3 +359,39 @@ def test_healthz(client):
     assert response.status_code == 200
     assert response.is_json
     assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_unknown_username_costs_the_same_argon2_work_as_a_known_one(client, make_user,
+                                                                     monkeypatch):
+    """Issue 14, item 7: an unknown username cost two Argon2 hashes (the dummy hash was
+    recomputed on every attempt), a known one a single verification; equal work now."""
+    from argon2 import PasswordHasher
+
+    from portal.auth import passwords
+
+    calls: list[str] = []
+    real_hash, real_verify = PasswordHasher.hash, PasswordHasher.verify
+
+    def counting_hash(self, *args, **kwargs):
+        calls.append("hash")
+        return real_hash(self, *args, **kwargs)
+
+    def counting_verify(self, *args, **kwargs):
+        calls.append("verify")
+        return real_verify(self, *args, **kwargs)
+
+    monkeypatch.setattr(PasswordHasher, "hash", counting_hash)
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", {})  # as in a fresh process
+    user = make_user(Role.POLICE, "00004")
+
+    def cost(username: str, password: str = "mat-khau-sai-123") -> list[str]:
+        calls.clear()
+        login(client, username, password)
+        return list(calls)
+
+    cost("khong-co-ai")  # the process's one dummy hash
+    unknown = [cost(f"khong-co-ai-{n}") for n in range(3)]
+    known = [cost(user.username) for _ in range(3)]
+    assert unknown == known == [["verify"]] * 3
+    assert cost(user.username, PASSWORD) == ["verify"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from io import BytesIO
 
 import pytest
 
@@ -12,6 +13,25 @@ from portal.signing import pki, services
 from tests.conftest import OWN
 
 PIN = "246810"
+
+
+def scan_image(fmt: str = "JPEG") -> bytes:
+    """A small real scan: an uploaded scan must decode as an image (issue 14, item 15)."""
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("L", (60, 80), 255).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def scan_pdf() -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.drawString(100, 700, "Biên bản đã ký")
+    pdf.save()
+    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")

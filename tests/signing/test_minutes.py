@@ -16,8 +16,9 @@ from portal.records.models import Person, PersonStatus
 from portal.signing import services
 from portal.signing.models import DocumentKind, Minutes, MinutesState, SignedDocument
 from tests.conftest import OWN, csrf_token
+from tests.signing.conftest import scan_image
 
-JPEG = b"\xff\xd8\xff\xe0" + b"0" * 200
+JPEG = scan_image("JPEG")
 
 
 def _names(minutes: Minutes) -> set[str]:
@@ -156,3 +157,35 @@ def test_minutes_of_another_commune_are_404(client, login_as, make_user, make_pe
     login_as(Role.COMMITTEE, NEIGHBOUR)
     assert client.get(f"/signing/minutes/{minutes.id}").status_code == 404
     assert client.get(f"/signing/minutes/{minutes.id}/pdf").status_code == 404
+
+
+def test_a_scan_must_parse_as_a_pdf_or_an_image(client, login_as, make_person):
+    """Issue 14, item 15: six bytes starting with ``%PDF-`` (or a JPEG/PNG signature
+    followed by junk) were accepted as the scan of signed minutes; a scan must now parse
+    as a PDF or decode as an image, and is refused in Vietnamese otherwise."""
+    from tests.signing.conftest import scan_pdf
+
+    chair = login_as(Role.COMMITTEE, OWN)
+    make_person(full_name="Lê Minh Châu", status="matched", id_number="001090000101")
+    minutes = services.print_minutes(chair)
+    db.session.commit()
+    token = csrf_token(client, f"/signing/minutes/{minutes.id}")
+
+    def post(content: bytes, name: str):
+        return client.post(f"/signing/minutes/{minutes.id}/scan",
+                           data={"csrf_token": token, "scan": (BytesIO(content), name)},
+                           content_type="multipart/form-data")
+
+    for content, name in [(b"%PDF-", "x.pdf"), (b"%PDF-1", "x.pdf"),
+                          (b"%PDF-1.4\n" + b"0" * 200, "x.pdf"),
+                          (b"\xff\xd8\xff\xe0" + b"0" * 200, "x.jpg"),
+                          (b"\x89PNG\r\n\x1a\n" + b"0" * 100, "x.png"),
+                          (scan_image("PNG")[:-40], "cut.png")]:
+        refused = post(content, name)
+        assert refused.status_code == 422, name
+        assert "Không đọc được bản quét" in refused.get_data(as_text=True)
+        db.session.expire_all()
+        assert db.session.get(Minutes, minutes.id).state == MinutesState.PRINTED
+    for content, name in [(scan_pdf(), "bien-ban.pdf"), (scan_image("PNG"), "bien-ban.png"),
+                          (scan_image("JPEG"), "bien-ban.jpg")]:
+        assert post(content, name).status_code == 303, name

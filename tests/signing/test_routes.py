@@ -19,7 +19,7 @@ from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import services
 from portal.signing.models import DocumentKind, SignedDocument
 from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
-from tests.signing.conftest import PIN, open_dialog, sign_in_browser
+from tests.signing.conftest import PIN, open_dialog, scan_image, sign_in_browser
 
 HX = {"HX-Request": "true"}
 
@@ -178,7 +178,7 @@ def test_minutes_flow(client, login_as, awaiting):
     assert bad.status_code == 422
     response = client.post(page + "/scan", data={
         "csrf_token": token(client),
-        "scan": (BytesIO(b"\xff\xd8\xff\xe0" + b"0" * 200), "bien-ban.jpg")},
+        "scan": (BytesIO(scan_image("JPEG")), "bien-ban.jpg")},
         content_type="multipart/form-data")
     assert response.status_code == 303
     assert client.post(page + "/confirm", data={"csrf_token": token(client)}).status_code == 303

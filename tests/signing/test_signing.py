@@ -21,7 +21,7 @@ from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import core, pki, services
 from portal.signing.models import DocumentKind, DocumentMember, SignedDocument
 from tests.conftest import OWN
-from tests.signing.conftest import PIN
+from tests.signing.conftest import PIN, scan_image
 
 
 def stored(document: SignedDocument) -> bytes:
@@ -253,7 +253,7 @@ def test_minutes_upload_confirms(make_user, awaiting):
     chair = make_user(Role.COMMITTEE, OWN)
     minutes = services.print_minutes(chair)
     assert services.minutes_content(minutes).startswith(b"%PDF-")
-    services.upload_minutes_scan(minutes, chair, b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    services.upload_minutes_scan(minutes, chair, scan_image("PNG"))
     document = services.confirm_minutes(minutes, chair)
     db.session.commit()
     assert document.kind == DocumentKind.MINUTES and document.media_type == "image/png"

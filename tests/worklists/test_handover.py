@@ -201,7 +201,10 @@ def test_an_altered_document_is_refused(client, login_as, people, documents):
     ("role", "area_code", "status"),
     [
         ("health_station", OWN, 200),
-        ("committee", OWN, 200),
+        # Issue 14, item 3: roles with no part in a handover read it no more (was 200).
+        ("committee", OWN, 404),
+        ("vaccination_site", OWN, 404),
+        ("admin", "01", 404),
         ("health_authority", "01", 200),
         ("police", NEIGHBOUR, 404),
         ("health_station", NEIGHBOUR, 404),
