@@ -1,7 +1,7 @@
 """api tokens expire, can be revoked, and keep their last use
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 07:05:00
 
 A token answers until it expires or is revoked (issue 14, item 11). Tokens made before
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0024'
-down_revision = '0023'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
