@@ -18,10 +18,11 @@ def can_start_match(user: User) -> bool:
 
 
 # The lists police decisions feed: the health station corrects the records (the police
-# see what they decided); the register updates are the police's note for the register.
+# see what they decided); the register updates are the police's note for the register,
+# which the health station reads too (those records are right: not to be "corrected").
 DECISION_LIST_READERS = {
     "corrections": frozenset({Role.POLICE, Role.HEALTH_STATION}),
-    "register-updates": REVIEWERS,
+    "register-updates": REVIEWERS | {Role.HEALTH_STATION},
 }
 
 

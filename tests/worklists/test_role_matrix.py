@@ -16,9 +16,9 @@ PAGES = {
     "/worklists/corrections": {Role.POLICE, Role.HEALTH_STATION},
     "/worklists/corrections/export.csv": {Role.POLICE, Role.HEALTH_STATION},
     "/worklists/corrections/export.xlsx": {Role.POLICE, Role.HEALTH_STATION},
-    "/worklists/register-updates": {Role.POLICE},
-    "/worklists/register-updates/export.csv": {Role.POLICE},
-    "/worklists/register-updates/export.xlsx": {Role.POLICE},
+    "/worklists/register-updates": {Role.POLICE, Role.HEALTH_STATION},
+    "/worklists/register-updates/export.csv": {Role.POLICE, Role.HEALTH_STATION},
+    "/worklists/register-updates/export.xlsx": {Role.POLICE, Role.HEALTH_STATION},
     "/worklists/handover": {Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY},
     "/registry/extracts": {Role.POLICE, Role.ADMIN},
 }
