@@ -109,10 +109,6 @@ def throttle_wait(username: str, client_addr: str | None) -> timedelta:
     return max(_wait_per_pair(username, client_addr, now), _wait_per_address(client_addr, now))
 
 
-def is_throttled(username: str, client_addr: str | None) -> bool:
-    return throttle_wait(username, client_addr) > timedelta(0)
-
-
 def authenticate(username: str, password: str) -> User | None:
     """Check the credentials; on success open a server-side session and log the user in."""
     username = normalise_username(username)
