@@ -16,6 +16,10 @@ ENV_KEYS = (
     "MAX_CONTENT_LENGTH",
     "LOGIN_MAX_FAILURES",
     "LOGIN_WINDOW_MINUTES",
+    "LOGIN_FIRST_DELAY_MINUTES",
+    "LOGIN_MAX_DELAY_MINUTES",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "LOGIN_ADDRESS_WINDOW_MINUTES",
     "TRUSTED_PROXIES",
     "REGISTER_URL",
     "REGISTER_TIMEOUT",
@@ -46,6 +50,8 @@ ENV_KEYS = (
 # Only these are numbers; anything else (a token with leading zeros) stays a string.
 NUMERIC_KEYS = frozenset(
     {"MAX_CONTENT_LENGTH", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES", "TRUSTED_PROXIES",
+     "LOGIN_FIRST_DELAY_MINUTES", "LOGIN_MAX_DELAY_MINUTES", "LOGIN_MAX_FAILURES_PER_ADDRESS",
+     "LOGIN_ADDRESS_WINDOW_MINUTES",
      "REGISTER_TIMEOUT", "REGISTER_BATCH_SIZE", "FEEDBACK_RATE_LIMIT",
      "FEEDBACK_STATUS_RATE_LIMIT", "IMPORT_MAX_BYTES", "IMPORT_INLINE_BYTES",
      "FEEDBACK_RATE_WINDOW_MINUTES", "FEEDBACK_ATTACHMENT_MAX_BYTES", "SIGNING_MAX_SCAN_BYTES",
@@ -71,9 +77,16 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "portal_session"
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    # Login throttle (portal/auth/services.py): per (account, address), after 5 failures
+    # since that pair's last success a wait of 1 min, doubling per further failure, at
+    # most 60; failures older than a day are forgotten. Per address alone, loosely (a
+    # commune office behind one NAT): 100 failures of any accounts within 15 minutes.
     LOGIN_MAX_FAILURES = 5
-    LOGIN_MAX_FAILURES_PER_ADDRESS = 30
-    LOGIN_WINDOW_MINUTES = 15
+    LOGIN_FIRST_DELAY_MINUTES = 1
+    LOGIN_MAX_DELAY_MINUTES = 60
+    LOGIN_WINDOW_MINUTES = 24 * 60
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 100
+    LOGIN_ADDRESS_WINDOW_MINUTES = 15
     RECORDS_PAGE_SIZE = 50
     # Number of reverse proxies (nginx, ...) in front of gunicorn whose X-Forwarded-For
     # and X-Forwarded-Proto are trusted; 0 when clients connect directly.

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -58,12 +59,15 @@ def post_login():
         return render_template("auth/login.html", form=form, next=next_url), 400
     try:
         user = services.authenticate(form.username.data, form.password.data)
-    except services.LoginThrottled:
+    except services.LoginThrottled as throttled:
         db.session.commit()
-        form.form_errors.append(
-            _("Too many failed attempts. Please wait 15 minutes and try again.")
-        )
-        return render_template("auth/login.html", form=form, next=next_url), 429
+        form.form_errors.append(ngettext(
+            "Too many failed attempts. Please wait %(num)s minute and try again.",
+            "Too many failed attempts. Please wait %(num)s minutes and try again.",
+            throttled.minutes,
+        ))
+        retry_after = {"Retry-After": str(throttled.minutes * 60)}
+        return render_template("auth/login.html", form=form, next=next_url), 429, retry_after
     db.session.commit()
     if user is None:
         form.form_errors.append(_("Wrong username or password."))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,14 @@ from portal.models_base import utcnow
 
 
 class LoginThrottled(Exception):
-    pass
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"wait {wait}")
+        self.wait = wait
+
+    @property
+    def minutes(self) -> int:
+        """The wait in whole minutes, rounded up (at least one)."""
+        return max(1, math.ceil(self.wait.total_seconds() / 60))
 
 
 def _token_hash(token: str) -> str:
@@ -36,27 +44,78 @@ def normalise_username(username: str) -> str:
     return (username or "").strip().lower()
 
 
-def is_throttled(username: str, client_addr: str | None) -> bool:
+def _wait_per_pair(username: str, client_addr: str | None, now: datetime) -> timedelta:
+    """(account, address): LOGIN_MAX_FAILURES failures since that pair's last success
+    (within LOGIN_WINDOW_MINUTES) cost a wait of LOGIN_FIRST_DELAY_MINUTES after the last
+    failure, doubling with each further failure up to LOGIN_MAX_DELAY_MINUTES. Another
+    address is not affected, so an attacker cannot keep the owner out."""
     config = current_app.config
-    since = utcnow() - timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
-    failures = sa.select(sa.func.count()).where(
-        AuditEvent.action == "auth.login_failed", AuditEvent.occurred_at >= since
+    pair = (
+        AuditEvent.entity_type == "user",
+        AuditEvent.entity_id == username,
+        AuditEvent.client_addr == client_addr,
     )
-    by_user = db.session.scalar(
-        failures.where(AuditEvent.entity_type == "user", AuditEvent.entity_id == username)
+    since = now - timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
+    last_success = db.session.scalar(
+        sa.select(sa.func.max(AuditEvent.occurred_at)).where(
+            AuditEvent.action == "auth.login", *pair
+        )
     )
-    if by_user >= config["LOGIN_MAX_FAILURES"]:
-        return True
-    by_addr = db.session.scalar(failures.where(AuditEvent.client_addr == client_addr))
-    return by_addr >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    if last_success is not None and last_success > since:
+        since = last_success
+    failures, last_failure = db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(AuditEvent.occurred_at)).where(
+            AuditEvent.action == "auth.login_failed", AuditEvent.occurred_at > since, *pair
+        )
+    ).one()
+    excess = failures - config["LOGIN_MAX_FAILURES"]
+    if excess < 0:
+        return timedelta(0)
+    delay = min(
+        config["LOGIN_FIRST_DELAY_MINUTES"] * 2 ** min(excess, 30),
+        config["LOGIN_MAX_DELAY_MINUTES"],
+    )
+    return max(last_failure + timedelta(minutes=delay) - now, timedelta(0))
+
+
+def _wait_per_address(client_addr: str | None, now: datetime) -> timedelta:
+    """The address alone, loosely (many accounts behind one NAT): at most
+    LOGIN_MAX_FAILURES_PER_ADDRESS failures, any accounts, within LOGIN_ADDRESS_WINDOW_MINUTES;
+    beyond, the address waits until enough of them have aged out of the window."""
+    config = current_app.config
+    window = timedelta(minutes=config["LOGIN_ADDRESS_WINDOW_MINUTES"])
+    limit = config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    # The limit-th most recent failure: once it leaves the window, fewer than the limit remain.
+    oldest_counted = db.session.scalar(
+        sa.select(AuditEvent.occurred_at)
+        .where(
+            AuditEvent.action == "auth.login_failed",
+            AuditEvent.occurred_at > now - window,
+            AuditEvent.client_addr == client_addr,
+        )
+        .order_by(AuditEvent.occurred_at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    if oldest_counted is None:
+        return timedelta(0)
+    return max(oldest_counted + window - now, timedelta(0))
+
+
+def throttle_wait(username: str, client_addr: str | None) -> timedelta:
+    """How long a login of ``username`` from ``client_addr`` must wait (zero: it may try).
+    Counted from the audit trail's failures; a throttled attempt is not a failure."""
+    now = utcnow()
+    return max(_wait_per_pair(username, client_addr, now), _wait_per_address(client_addr, now))
 
 
 def authenticate(username: str, password: str) -> User | None:
     """Check the credentials; on success open a server-side session and log the user in."""
     username = normalise_username(username)
-    if is_throttled(username, request.remote_addr):
+    wait = throttle_wait(username, request.remote_addr)
+    if wait > timedelta(0):
         audit.record("auth.login_throttled", "user", username)
-        raise LoginThrottled()
+        raise LoginThrottled(wait)
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if not verify_password(user.password_hash if user else None, password) or not (
         user and user.active
