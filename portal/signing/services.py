@@ -12,8 +12,8 @@ import secrets
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, lru_cache
 from io import BytesIO
