@@ -42,6 +42,8 @@ ENV_KEYS = (
     "FEEDBACK_STATUS_REVEAL_MINUTES",
     "FEEDBACK_ATTACHMENT_MAX_BYTES",
     "SIGNING_MAX_SCAN_BYTES",
+    "VERIFY_RATE_LIMIT",
+    "VERIFY_RATE_WINDOW_MINUTES",
     "UPLOADS_DIR",
     "JOB_STALE_MINUTES",
     "IMPORT_MAX_BYTES",
@@ -56,7 +58,8 @@ NUMERIC_KEYS = frozenset(
      "FEEDBACK_STATUS_RATE_LIMIT", "IMPORT_MAX_BYTES", "IMPORT_INLINE_BYTES",
      "FEEDBACK_RATE_WINDOW_MINUTES", "FEEDBACK_ATTACHMENT_MAX_BYTES", "SIGNING_MAX_SCAN_BYTES",
      "JOB_STALE_MINUTES", "FEEDBACK_FAILURE_LIMIT", "FEEDBACK_FAILURE_WINDOW_MINUTES",
-     "FEEDBACK_STATUS_CODE_RATE_LIMIT", "FEEDBACK_STATUS_REVEAL_MINUTES"}
+     "FEEDBACK_STATUS_CODE_RATE_LIMIT", "FEEDBACK_STATUS_REVEAL_MINUTES", "VERIFY_RATE_LIMIT",
+     "VERIFY_RATE_WINDOW_MINUTES"}
 )
 
 
@@ -97,6 +100,10 @@ class Defaults:
     SIGNING_LEVEL = "B-T"
     SIGNING_TRUST_ROOTS: str | None = None
     SIGNING_MAX_SCAN_BYTES = 10 * 1024 * 1024
+    # Anonymous verifications (/verify, the QR link) per client address and window; staff
+    # logged in are not limited. A verdict is cached, but each upload is still read and hashed.
+    VERIFY_RATE_LIMIT = 60
+    VERIFY_RATE_WINDOW_MINUTES = 10
     # Citizens' complaints: the certificate photo or scan, and the public form's limits
     # per client address, per window: accepted complaints; refused submissions (a more
     # generous count over a shorter window: many citizens share a mobile network's

@@ -25,6 +25,7 @@ from portal.signing.models import (
     MinutesMember,
     SignedDocument,
     SigningCredential,
+    VerificationCount,
 )
 from portal.worklists.models import Worklist, WorklistMember
 
@@ -58,6 +59,7 @@ __all__ = [
     "RegisterExtract",
     "SignedDocument",
     "SigningCredential",
+    "VerificationCount",
     "Site",
     "TallyPause",
     "Target",

@@ -290,13 +290,17 @@ def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) ->
     One upsert, so two workers count together; the caller commits it on its own, so a
     refused or failed request still counts.
     """
+    count = db.session.execute(_upserts().rate_hit, {
+        "key": key[:120], "window_start": window_start(window, now)}).scalar_one()
+    return count <= limit
+
+
+def window_start(window: timedelta, now: datetime | None = None) -> datetime:
+    """The start of the fixed window ``now`` falls in (a refusal's Retry-After is its end)."""
     now = now or utcnow()
     seconds = int(window.total_seconds())
     since_epoch = int((now - EPOCH).total_seconds())
-    start = EPOCH + timedelta(seconds=since_epoch // seconds * seconds)
-    count = db.session.execute(_upserts().rate_hit, {
-        "key": key[:120], "window_start": start}).scalar_one()
-    return count <= limit
+    return EPOCH + timedelta(seconds=since_epoch // seconds * seconds)
 
 
 FEEDBACK = cast(sa.Table, Feedback.__table__)

@@ -207,3 +207,17 @@ class SigningBatchMember(Model):
     detail: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     batch: Mapped[SigningBatch] = relationship(back_populates="members")
+
+
+class VerificationCount(Model):
+    """Anonymous verifications of a portal document, counted per day (Vietnam's) and source
+    (``upload`` or ``code``): a count, not one hash-chained audit event per request, so the
+    public page cannot grow the tamper-evident trail. Staff and the CLI stay audit events."""
+
+    __tablename__ = "verification_count"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("signed_document.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 
 import sqlalchemy as sa
@@ -31,6 +31,8 @@ from portal.core.forms import PortalForm
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
+from portal.feedback import services as feedback_services
+from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
@@ -669,24 +671,66 @@ def show_verify():
     return _verify_page(VerifyForm(formdata=None))
 
 
+def _anonymous_wait() -> int | None:
+    """Seconds an anonymous client must wait after too many verifications in the window,
+    or None. Counted in the database with the complaint form's helper, so every worker
+    counts together; committed at once, so a refused request counts too. Staff logged in
+    are not limited."""
+    if current_user.is_authenticated:
+        return None
+    config = current_app.config
+    window = timedelta(minutes=config["VERIFY_RATE_WINDOW_MINUTES"])
+    allowed = feedback_services.hit(f"verify:{request.remote_addr or '-'}",
+                                    config["VERIFY_RATE_LIMIT"], window)
+    db.session.commit()
+    if allowed:
+        return None
+    end = feedback_services.window_start(window) + window
+    return max(1, int((end - utcnow()).total_seconds()) + 1)
+
+
+def _too_many(wait: int):
+    response = _verify_page(VerifyForm(formdata=None), status=429, message=_(
+        "Too many verifications from your connection. Please try again in %(minutes)s "
+        "minutes.", minutes=max(1, -(-wait // 60))))
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _record(document, verdict, source: str, sha256: str) -> None:
+    """Staff's verifications are audit events; an anonymous one is a count (issue 14)."""
+    if current_user.is_authenticated:
+        services.record_verification(document, verdict, source, sha256)
+    else:
+        services.count_verification(document, source)
+
+
 @bp.post("/verify")
 def post_verify():
+    wait = _anonymous_wait()
+    if wait is not None:
+        return _too_many(wait)
     form = VerifyForm()
     if not form.validate_on_submit():
         return _verify_page(form, status=422)
     content = form.document.data.read()
-    verdict = services.verify_content(content)
-    document = services.document_by_hash(content) if verdict.readable else None
-    services.record_verification(document, verdict, "upload",
-                                 hashlib.sha256(content).hexdigest())
-    db.session.commit()
+    document = services.document_by_hash(content)
     state = services.portal_state(document) if document is not None else None
+    verdict = services.verify_cached(content, state)
+    if not verdict.readable:
+        document = state = None
+    _record(document, verdict, "upload", hashlib.sha256(content).hexdigest())
+    db.session.commit()
     return _verify_page(form, verdict=verdict, state=state, source="upload")
 
 
 @bp.get("/verify/<code>")
 def verify_code(code: str):
-    """The link in the certificate's QR code: the stored document, checked afresh."""
+    """The link in the certificate's QR code: the stored document, checked afresh (or its
+    cached verdict, while its bytes, state and the trust roots are the same)."""
+    wait = _anonymous_wait()
+    if wait is not None:
+        return _too_many(wait)
     document = services.document_by_code(code)
     if document is None:
         abort(404)
@@ -694,12 +738,12 @@ def verify_code(code: str):
         content = services.stored_content(document)
     except services.SigningRefused as refused:
         return error_response(409, str(refused))
-    verdict = (services.verify_content(content) if document.media_type == "application/pdf"
-               else None)
-    services.record_verification(document, verdict, "code", document.sha256)
+    state = services.portal_state(document)
+    verdict = (services.verify_cached(content, state)
+               if document.media_type == "application/pdf" else None)
+    _record(document, verdict, "code", document.sha256)
     db.session.commit()
-    return _verify_page(VerifyForm(formdata=None), verdict=verdict,
-                        state=services.portal_state(document), source="code")
+    return _verify_page(VerifyForm(formdata=None), verdict=verdict, state=state, source="code")
 
 
 # --- the police sign their handover list ----------------------------------------------------

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from cryptography import x509
@@ -24,6 +27,7 @@ from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.areas.models import Area, Site
 from portal.audit import services as audit
@@ -46,6 +50,7 @@ from portal.signing.models import (
     SigningBatch,
     SigningBatchMember,
     SigningCredential,
+    VerificationCount,
 )
 from portal.worklists.handover import _store, document_root
 from portal.worklists.pdf import local_date
@@ -1110,11 +1115,98 @@ def verify_content(content: bytes) -> core.Verdict:
     return core.validate(content, trust_roots())
 
 
+class VerdictCache:
+    """Verdicts of pyHanko (the expensive part of a verification: tens of milliseconds of
+    CPU for each signature) kept in this process, least recently used first out.
+
+    The key is the document's bytes (their SHA-256), the trust roots, and the document's
+    state in the portal (revoked, superseded rows): a verdict for the same bytes is reused
+    until one of them changes. The state does not change pyHanko's answer, but keying on
+    it means no path can ever show a verdict taken before a revocation. An entry also
+    expires after ``ttl`` seconds, because a certificate's validity depends on the clock.
+    In-process rather than a table: a verdict is a tree of objects that would need its own
+    serialisation, each worker warms its own copy in a few requests, and a restart costing
+    one validation per document is harmless. A lock, because a worker may run threads.
+    """
+
+    def __init__(self, size: int = 512, ttl: float = 600.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._entries: OrderedDict[tuple, tuple[float, core.Verdict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> core.Verdict | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or time.monotonic() - entry[0] > self.ttl:
+                self._entries.pop(key, None)
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple, verdict: core.Verdict) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic(), verdict)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+VERDICTS = VerdictCache()
+
+
+def _roots_key(roots: list[x509.Certificate]) -> bytes:
+    digest = hashlib.sha256()
+    for root in roots:
+        digest.update(root.public_bytes(serialization.Encoding.DER))
+    return digest.digest()
+
+
+def _state_key(state: PortalState | None) -> tuple | None:
+    if state is None:
+        return None
+    return (state.document.id, state.state, tuple(state.superseded_rows))
+
+
+def verify_cached(content: bytes, state: PortalState | None) -> core.Verdict:
+    """``verify_content``, reused for the same bytes, trust roots and portal state (the
+    public page: one validation per document and state, however often it is asked)."""
+    roots = trust_roots()
+    key = (hashlib.sha256(content).hexdigest(), _roots_key(roots), _state_key(state))
+    verdict = VERDICTS.get(key)
+    if verdict is None:
+        verdict = core.validate(content, roots)
+        VERDICTS.put(key, verdict)
+    return verdict
+
+
 def record_verification(document: SignedDocument | None, verdict: core.Verdict | None,
                         source: str, sha256: str | None = None) -> None:
+    """A verification by staff or by the CLI: an audit event."""
     audit.record("document.verify", "signed_document", document.id if document else None,
                  {"source": [None, source], "sha256": [None, sha256],
                   "ok": [None, verdict.ok if verdict else None]})
+
+
+def count_verification(document: SignedDocument | None, source: str) -> None:
+    """An anonymous verification: one more in the document's count for today, in one upsert
+    (no audit event: anyone may ask, as often as the rate limit lets them). Bytes the
+    portal did not issue are not counted: they belong to no document."""
+    if document is None:
+        return
+    db.session.execute(_count_upsert(db.engine.dialect.name), {
+        "day": local_day(), "document_id": document.id, "source": source})
+
+
+@cache
+def _count_upsert(dialect: str) -> Any:
+    table = cast(sa.Table, VerificationCount.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).values(count=1).on_conflict_do_update(
+        index_elements=["day", "document_id", "source"], set_={"count": table.c.count + 1})
 
 
 def local_day(moment: datetime | None = None) -> date:

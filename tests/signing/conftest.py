@@ -57,6 +57,7 @@ def signing_config(app, pki_dir, tmp_path):
     app.config.update(DOCUMENTS_DIR=str(tmp_path / "documents"),
                       SIGNING_DEMO_PKI_DIR=str(pki_dir), SIGNING_TSA_URL=None,
                       SIGNING_LEVEL="B-T")
+    services.VERDICTS.clear()  # verdicts cached in the process, keyed by bytes and state
     yield tmp_path / "documents"
     app.config.update(saved)
 

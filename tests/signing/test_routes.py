@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import services
-from portal.signing.models import DocumentKind, SignedDocument
+from portal.signing.models import DocumentKind, SignedDocument, VerificationCount
 from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
 from tests.signing.conftest import PIN, open_dialog, scan_image, sign_in_browser
 
@@ -210,8 +210,10 @@ def test_verify_upload_valid(client, chair, awaiting):
     assert response.status_code == 200
     assert 'data-ok="true"' in body and 'data-state="valid"' in body
     assert "Trần Văn Đức" in body
-    assert db.session.scalars(sa.select(AuditEvent)
-                              .where(AuditEvent.action == "document.verify")).first()
+    # Issue 14, item 9: an anonymous check is a count, not an event of the audit chain.
+    assert not db.session.scalars(sa.select(AuditEvent)
+                                  .where(AuditEvent.action == "document.verify")).first()
+    assert db.session.scalar(sa.select(VerificationCount.count)) == 1
     fragment = upload(client, content, headers={**HX, "HX-Target": "verify-result"})
     assert "<html" not in fragment.get_data(as_text=True)
     assert 'data-ok="true"' in fragment.get_data(as_text=True)
