@@ -70,27 +70,34 @@ def audit_verify() -> None:
 
 
 @click.command("demo", help="Seed a fresh database with demo data and print the accounts.")
-@click.option("--password", default=None, help="Password for every demo account.")
+@click.option("--password", default=None, help="Password for every demo account (it must pass "
+                                               "the password policy).")
+@click.option("--pin", default=None, help="Signing PIN of every demo certificate (not the "
+                                          "password).")
 @click.option("--accounts", "accounts_file", type=click.Path(dir_okay=False, writable=True),
               default=None, help="Write the accounts as JSON to this file.")
-def demo_command(password: str | None, accounts_file: str | None) -> None:
+def demo_command(password: str | None, pin: str | None, accounts_file: str | None) -> None:
     from portal.auth.forms import role_label
     from portal.demo import services
 
+    password = password or services.DEFAULT_PASSWORD
+    pin = pin or services.DEFAULT_PIN
     try:
-        accounts = services.seed(password or services.DEFAULT_PASSWORD)
+        accounts = services.seed(password, pin=pin)
         # Signing (issue 5): demo CA, local TSA and a demo certificate per signing user.
         from portal.signing import demo as signing_demo
 
-        signing_demo.seed(password or services.DEFAULT_PASSWORD)
+        signing_demo.seed(pin)
         db.session.commit()
         click.echo(_("Demo data created."))
         seeded = True
+    except services.DemoRefused as error:
+        fail(error)
     except services.AlreadySeeded:
         db.session.rollback()
-        accounts = services.existing_accounts()
+        accounts = _with_known_secrets(services.existing_accounts(), accounts_file)
         click.echo(_("The database already has data; nothing was added."))
-        if password:
+        if password != services.DEFAULT_PASSWORD or pin != services.DEFAULT_PIN:
             click.echo(_("The accounts keep their passwords: --password applies only to a new "
                          "demo database (start afresh with rm -rf instance, or change one with "
                          "flask --app wsgi users set-password)."))
@@ -103,8 +110,23 @@ def demo_command(password: str | None, accounts_file: str | None) -> None:
         click.echo(f"  {account.username:<28} {role_label(account.role):<{width}} "
                    f"{account.area_code:<6} {account.area_name}")
     if seeded:
-        click.echo(_("Password of every demo account: %(pw)s",
-                     pw=password or services.DEFAULT_PASSWORD))
+        click.echo(_("Password of every demo account: %(pw)s", pw=password))
+        click.echo(_("Signing PIN of every demo certificate (committee, police, sites): %(pin)s",
+                     pin=pin))
+
+
+def _with_known_secrets(accounts: list, accounts_file: str | None) -> list:
+    """The accounts of an existing demo database with the password and PIN the accounts
+    file already says for them (the run that seeded wrote them; the database cannot)."""
+    try:
+        with open(accounts_file or "", encoding="utf-8") as handle:
+            known = {a["username"]: a for a in json.load(handle) if isinstance(a, dict)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return accounts
+    for account in accounts:
+        account.password = known.get(account.username, {}).get("password")
+        account.signing_pin = known.get(account.username, {}).get("signing_pin")
+    return accounts
 
 
 @click.group("feedback", help="Citizens' complaints.")

@@ -3,6 +3,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from portal.auth.passwords import MIN_PASSWORD_LENGTH
 from portal.core.forms import PortalForm
 
 
@@ -45,12 +46,17 @@ class AccountFields(PortalForm):
     site = SelectField(_l("Vaccination site (site staff only)"), validate_choice=True)
 
 
+PASSWORD_HINT = _l("At least %(n)d characters, not a common or easily guessed password: three "
+                   "or four words that do not belong together are easy to remember.",
+                   n=MIN_PASSWORD_LENGTH)
+
+
 class NewAccountForm(AccountFields):
     username = StringField(_l("Username"), validators=[
         DataRequired(_l("Choose a username.")), Length(max=80)],
         render_kw={"autocomplete": "off"})
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Choose a password."))],
-                             render_kw={"autocomplete": "new-password"})
+                             description=PASSWORD_HINT, render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Password again"), validators=[
         EqualTo("password", _l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"})
@@ -62,7 +68,8 @@ class EditAccountForm(AccountFields):
 
 class PasswordForm(PortalForm):
     password = PasswordField(_l("New password"), validators=[
-        DataRequired(_l("Choose a password."))], render_kw={"autocomplete": "new-password"})
+        DataRequired(_l("Choose a password."))], description=PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("New password again"), validators=[
         EqualTo("password", _l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"})

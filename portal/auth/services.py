@@ -19,7 +19,13 @@ from portal.areas.models import Area, Site
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
 from portal.auth.models import LoginSession, Role, User
-from portal.auth.passwords import hash_password, needs_rehash, verify_password
+from portal.auth.passwords import (
+    hash_password,
+    matching_form,
+    needs_rehash,
+    normalise_password,
+    password_problem,
+)
 from portal.auth.permissions import ROLE_AREA_KINDS
 from portal.extensions import db
 from portal.models_base import utcnow
@@ -117,12 +123,13 @@ def authenticate(username: str, password: str) -> User | None:
         audit.record("auth.login_throttled", "user", username)
         raise LoginThrottled(wait)
     user = db.session.scalar(sa.select(User).where(User.username == username))
-    if not verify_password(user.password_hash if user else None, password) or not (
-        user and user.active
-    ):
+    matched = matching_form(user.password_hash if user else None, password)
+    if matched is None or not (user and user.active):
         audit.record("auth.login_failed", "user", username)
         return None
-    if needs_rehash(user.password_hash):
+    # A hash of a password set before passwords were normalised is replaced by the
+    # normalised one's, as an outdated cost is.
+    if needs_rehash(user.password_hash) or matched != normalise_password(password):
         user.password_hash = hash_password(password)
     token = secrets.token_urlsafe(32)
     db.session.add(
@@ -173,6 +180,8 @@ def create_user(
     site=None,
     actor=None,
 ) -> User:
+    """An account, as given: the rules (the password policy among them) are
+    ``create_account``'s, which every person's path calls; fixtures call this directly."""
     user = User(
         username=normalise_username(username),
         display_name=display_name,
@@ -201,8 +210,6 @@ def create_user(
 # --- managing accounts ----------------------------------------------------------------------
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,79}")
-MIN_PASSWORD_LENGTH = 10
-
 
 class AccountRefused(Exception):
     """An account change that the rules refuse: each problem is (field, message for the
@@ -219,12 +226,6 @@ def username_problem(username: str) -> Any:
                   "digits, dot, dash or underscore, starting with a letter or digit.")
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         return _l("This username is taken.")
-    return None
-
-
-def password_problem(password: str) -> Any:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        return _l("A password has at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     return None
 
 
@@ -263,11 +264,13 @@ def end_sessions(user: User) -> None:
 
 def create_account(username: str, password: str, role: Role, area: Area, display_name: str,
                    site: Site | None = None, actor: User | None = None) -> User:
-    """A new account, after the rules: username free and well-formed, a long enough
-    password, the role in an area (and a site) where it works."""
+    """A new account, after the rules: username free and well-formed, a password the
+    policy accepts (``passwords.password_problem``), the role in an area (and a site) where
+    it works."""
     username = normalise_username(username)
     problems = [(field, message) for field, message in (
-        ("username", username_problem(username)), ("password", password_problem(password)),
+        ("username", username_problem(username)),
+        ("password", password_problem(password, username, display_name)),
     ) if message is not None]
     placement = placement_problem(role, area, site)
     _refuse_if(problems + ([placement] if placement else []))
@@ -313,7 +316,7 @@ def update_account(account: User, display_name: str, role: Role, area: Area,
 def set_password(account: User, password: str, actor: User | None = None) -> None:
     """A new password; every session of the account ends (whoever knew the old one is out).
     The audit event says that it changed, never what to."""
-    problem = password_problem(password)
+    problem = password_problem(password, account.username, account.display_name)
     if problem is not None:
         _refuse_if([("password", problem)])
     account.password_hash = hash_password(password)

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from portal.areas import services as areas
 from portal.areas.models import Area, SiteLevel
 from portal.audit import services as audit
 from portal.auth.models import Role, User
+from portal.auth.passwords import password_problem
 from portal.auth.services import create_user
 from portal.demo.generator import Mix, cccd, generate, vietnamese_name
 from portal.extensions import db
@@ -23,11 +25,19 @@ from portal.text import fold, norm
 DEMO_PROVINCE = "01"  # Thành phố Hà Nội
 DEMO_COMMUNES = ("00004", "00008", "00025")  # Ba Đình, Ngọc Hà, Giảng Võ: neighbours
 PERSONS_PER_COMMUNE = (2200, 1700, 1300)
-DEFAULT_PASSWORD = "demo-2021"
+# The password meets the policy every password meets (issue 14, item 12), and is easy to
+# say to an official trying the demo; the signing PIN is another secret, as in real life.
+DEFAULT_PASSWORD = "tiem-chung-2021"
+DEFAULT_PIN = "246810"
+SIGNING_ROLES = frozenset({Role.COMMITTEE.value, Role.VACCINATION_SITE.value, Role.POLICE.value})
 
 
 class AlreadySeeded(Exception):
     pass
+
+
+class DemoRefused(Exception):
+    """A demo password the policy refuses, or a PIN equal to it: the message says why."""
 
 
 @dataclass
@@ -38,13 +48,26 @@ class Account:
     area_name: str
     display_name: str
     site_code: str | None = None
+    password: str | None = None  # known only to the run that seeded it
+    signing_pin: str | None = None
 
     def as_json(self) -> dict:
         data = {"username": self.username, "role": self.role, "area_code": self.area_code,
                 "display_name": self.display_name}
-        if self.site_code:
-            data["site_code"] = self.site_code
+        for key in ("site_code", "password", "signing_pin"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
         return data
+
+
+def check_secrets(password: str, pin: str) -> None:
+    """The demo's password passes the policy of every password; its PIN is not the
+    password."""
+    problem = password_problem(password)
+    if problem is not None:
+        raise DemoRefused(problem)
+    if pin == password:
+        raise DemoRefused(_l("The signing PIN must differ from the password."))
 
 
 def short_name(area: Area) -> str:
@@ -72,7 +95,11 @@ def sync_sequence(table: str) -> None:
         )
 
 
-def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021) -> list[Account]:
+def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
+         pin: str = DEFAULT_PIN) -> list[Account]:
+    """The demo data and accounts (the signing certificates are ``signing.demo``'s, with
+    ``pin``); the accounts carry their password and, for those who sign, the PIN."""
+    check_secrets(password, pin)
     if db.session.scalar(sa.select(sa.func.count()).select_from(User)):
         raise AlreadySeeded()
     rng = random.Random(seed_value)
@@ -99,7 +126,8 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021) -> list[Accou
     def add_account(username, role, area, display_name, site=None):
         create_user(username, password, role, area, display_name, site=site)
         accounts.append(Account(username, role.value, area.code, area.name, display_name,
-                                site.code if site else None))
+                                site.code if site else None, password,
+                                pin if role.value in SIGNING_ROLES else None))
 
     add_account("admin", Role.ADMIN, province, "Quản trị hệ thống")
     add_account("authority." + short_name(province), Role.HEALTH_AUTHORITY, province,

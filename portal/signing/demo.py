@@ -1,12 +1,14 @@
 """The demo's signing setup: a demo certificate authority, a local TSA, and a certificate for
 every user who signs (committee chairs, vaccination sites, police), each kept as a PKCS#12
-whose PIN is the demo password. The interface marks these certificates as demo ones."""
+whose PIN is the demo PIN (not the demo password: issue 14, item 12). The interface marks
+these certificates as demo ones."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from portal.auth.models import Role, User
+from portal.auth.passwords import normalise_password
 from portal.core.files import private_dir, write_private
 from portal.extensions import db
 from portal.signing import pki, services
@@ -34,9 +36,10 @@ def ensure_pki() -> tuple[pki.Issued, bool]:
     return ca, True
 
 
-def seed(password: str) -> int:
+def seed(pin: str) -> int:
     """Certificates for the signing users that have none; returns how many were issued."""
     ca, _created = ensure_pki()
+    key_pin = normalise_password(pin)  # as it is checked (services.unlock)
     users = list(db.session.scalars(sa.select(User).where(User.role.in_(list(TITLES)))
                                     .order_by(User.id)))
     issued = 0
@@ -48,7 +51,7 @@ def seed(password: str) -> int:
         title, unit_format = TITLES[user.role]
         unit = unit_format.format(area=user.area.name, site=user.site.name if user.site else "")
         certificate = pki.issue(ca, user.display_name, title=title, unit=unit)
-        services.add_pkcs12_credential(user, pki.to_pkcs12(certificate, ca, password), password,
+        services.add_pkcs12_credential(user, pki.to_pkcs12(certificate, ca, key_pin), key_pin,
                                        title, unit, demo=True)
         issued += 1
     return issued

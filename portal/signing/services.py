@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal.areas.models import Area, Site
 from portal.audit import services as audit
 from portal.auth.models import User
+from portal.auth.passwords import secret_forms
 from portal.extensions import db
 from portal.models_base import utcnow
 from portal.records import vaccines
@@ -255,7 +256,7 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
         raise SigningRefused(_l("Your signing certificate expired on %(day)s; it cannot sign.",
                                 day=credential.not_after.strftime("%d/%m/%Y")))
     try:
-        signer = backends.open_signer(credential, pin or "")
+        signer = _open_signer(credential, pin or "")
     except core.SignerUnavailable as error:
         failed = _count_wrong_pin(credential)
         audit.record("signing.pin_refused", "user", user.id,
@@ -279,6 +280,21 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
         raise SigningRefused(LOCKED_MESSAGE)
     db.session.refresh(credential)
     return credential, signer
+
+
+def _open_signer(credential: SigningCredential, pin: str) -> Any:
+    """The PIN normalised as passwords are (NFKC), then, for a key file, as typed: a file
+    made elsewhere may have a PIN that normalising changes. A hardware token gets the
+    normalised PIN only, since the token itself counts every wrong PIN."""
+    forms = secret_forms(pin)
+    if credential.backend != SignerBackend.PKCS12:
+        forms = forms[:1]
+    for form in forms[:-1]:
+        try:
+            return backends.open_signer(credential, form)
+        except core.SignerUnavailable:
+            continue
+    return backends.open_signer(credential, forms[-1])
 
 
 def _count_wrong_pin(credential: SigningCredential) -> int:

@@ -166,8 +166,17 @@ def test_demo_command(app, client, tmp_path):
     # The printed password opens every listed account (here: the administrator's).
     admin = next(a for a in accounts if a["role"] == Role.ADMIN.value)
     assert login(client, admin["username"], PASSWORD).status_code == 303
+    # Issue 14, item 12: the file says the password and, to those who sign, the signing
+    # PIN, which is not the password; the command prints both.
+    assert all(a["password"] == PASSWORD for a in accounts)
+    signers = [a for a in accounts if a["role"] in {"committee", "police", "vaccination_site"}]
+    assert signers and all(a["signing_pin"] == demo.DEFAULT_PIN for a in signers)
+    assert all("signing_pin" not in a for a in accounts if a not in signers)
+    assert demo.DEFAULT_PIN in first.output and demo.DEFAULT_PIN != PASSWORD
 
-    accounts_file.unlink()
+    # Run again (as `make demo` does each time): the accounts file is written again, and
+    # keeps the password and PINs it said, which the database cannot tell.
+    accounts_file.write_text(json.dumps(accounts[:1]) + "\n", encoding="utf-8")
     second = runner.invoke(args=["demo", "--password", "other-pw-456",
                                  "--accounts", str(accounts_file)])
     assert second.exit_code == 0, second.output
@@ -178,9 +187,12 @@ def test_demo_command(app, client, tmp_path):
     assert vi("Demo data created.") not in second.output
     assert second.output != first.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == persons
-    # The accounts are listed again, unchanged.
+    # The accounts are listed again, unchanged; the secrets the file knew are kept.
     again = json.loads(accounts_file.read_text(encoding="utf-8"))
-    assert again == accounts
+    assert again[0] == accounts[0]
+    assert [{k: v for k, v in a.items() if k not in ("password", "signing_pin")}
+            for a in again] == [{k: v for k, v in a.items()
+                                 if k not in ("password", "signing_pin")} for a in accounts]
 
 
 def test_the_demo_is_matched_once_so_every_list_has_content(app):

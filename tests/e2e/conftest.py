@@ -1,5 +1,5 @@
 """The browser journeys' shared server: one portal for the whole test session, seeded once
-with ``flask demo`` (every role's demo account, password ``demo-2021``), served by
+with ``flask demo`` (every role's demo account, its password and signing PIN), served by
 ``serve_portal`` from test_browser.py (a fresh SQLite file, werkzeug in a thread on a free
 127.0.0.1 port, jobs run at once in the request). Journeys that share it stay fast: the
 demo is built once, not per module.

@@ -24,13 +24,12 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.axe import check_accessibility, log_in_as
+from tests.e2e.axe import DEMO_PIN, check_accessibility, log_in_as
 from tests.e2e.people import Picked, matched_group
 from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
-DEMO_PIN = "demo-2021"
 
 
 def scan_pdf(text: str = "Bien ban da ky") -> bytes:

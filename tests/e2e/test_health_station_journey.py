@@ -18,13 +18,12 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.e2e.axe import check_accessibility, log_in_as
+from tests.e2e.axe import DEMO_PIN, check_accessibility, log_in_as
 from tests.e2e.people import BA_DINH, mismatched
 from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
-DEMO_PIN = "demo-2021"
 
 # Two residents missing from the platform, imported from Excel; ID numbers no one else has.
 IMPORTED = [

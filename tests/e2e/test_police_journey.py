@@ -22,13 +22,12 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.e2e.axe import check_accessibility, log_in_as
+from tests.e2e.axe import DEMO_PIN, check_accessibility, log_in_as
 from tests.e2e.people import Picked, mismatched
 from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
-DEMO_PIN = "demo-2021"
 DECISIONS = ("verified_in_person", "register_is_right", "record_is_right")
 # What each decision puts on the review list's row (the list the record goes to).
 DECIDED_KIND = {"register_is_right": "correction", "record_is_right": "register_update"}

@@ -20,13 +20,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.axe import check_accessibility, log_in_as
+from tests.e2e.axe import DEMO_PIN, check_accessibility, log_in_as
 from tests.e2e.people import matched_group, mismatched
 from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
-DEMO_PIN = "demo-2021"
 LOT = "FK7421"
 
 
