@@ -38,7 +38,10 @@ ENV_KEYS = (
     "FEEDBACK_RATE_WINDOW_MINUTES",
     "FEEDBACK_FAILURE_LIMIT",
     "FEEDBACK_FAILURE_WINDOW_MINUTES",
-    "FEEDBACK_STATUS_CODE_RATE_LIMIT",
+    "FEEDBACK_STATUS_CODE_MAX_WRONG",
+    "FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES",
+    "FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES",
+    "FEEDBACK_STATUS_CODE_WINDOW_DAYS",
     "FEEDBACK_STATUS_REVEAL_MINUTES",
     "FEEDBACK_ATTACHMENT_MAX_BYTES",
     "SIGNING_MAX_SCAN_BYTES",
@@ -58,8 +61,9 @@ NUMERIC_KEYS = frozenset(
      "FEEDBACK_STATUS_RATE_LIMIT", "IMPORT_MAX_BYTES", "IMPORT_INLINE_BYTES",
      "FEEDBACK_RATE_WINDOW_MINUTES", "FEEDBACK_ATTACHMENT_MAX_BYTES", "SIGNING_MAX_SCAN_BYTES",
      "JOB_STALE_MINUTES", "FEEDBACK_FAILURE_LIMIT", "FEEDBACK_FAILURE_WINDOW_MINUTES",
-     "FEEDBACK_STATUS_CODE_RATE_LIMIT", "FEEDBACK_STATUS_REVEAL_MINUTES", "VERIFY_RATE_LIMIT",
-     "VERIFY_RATE_WINDOW_MINUTES"}
+     "FEEDBACK_STATUS_REVEAL_MINUTES", "VERIFY_RATE_LIMIT", "VERIFY_RATE_WINDOW_MINUTES",
+     "FEEDBACK_STATUS_CODE_MAX_WRONG", "FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES",
+     "FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES", "FEEDBACK_STATUS_CODE_WINDOW_DAYS"}
 )
 
 
@@ -107,15 +111,22 @@ class Defaults:
     # Citizens' complaints: the certificate photo or scan, and the public form's limits
     # per client address, per window: accepted complaints; refused submissions (a more
     # generous count over a shorter window: many citizens share a mobile network's
-    # address); failed status look-ups, per address and per tracking code. A status
-    # shown after the phone or birth date is shown again without them for a few minutes.
+    # address); failed status look-ups per address. A status shown after the phone or
+    # birth date is shown again without them for a few minutes.
     FEEDBACK_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
     FEEDBACK_RATE_LIMIT = 20
     FEEDBACK_STATUS_RATE_LIMIT = 30
     FEEDBACK_RATE_WINDOW_MINUTES = 60
     FEEDBACK_FAILURE_LIMIT = 60
     FEEDBACK_FAILURE_WINDOW_MINUTES = 10
-    FEEDBACK_STATUS_CODE_RATE_LIMIT = 10
+    # Wrong answers for one tracking code, from any address (issue 14, item 10): after
+    # MAX_WRONG of them within WINDOW_DAYS, one detail waits FIRST_DELAY minutes after the
+    # last wrong answer, doubling with each further one up to MAX_DELAY; the phone number
+    # and the date of birth given together are never kept waiting.
+    FEEDBACK_STATUS_CODE_MAX_WRONG = 5
+    FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES = 15
+    FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES = 24 * 60
+    FEEDBACK_STATUS_CODE_WINDOW_DAYS = 30
     FEEDBACK_STATUS_REVEAL_MINUTES = 10
     FEEDBACK_QUEUE_PAGE_SIZE = 50
     # How often the dashboard's figures refresh in the open page (seconds).

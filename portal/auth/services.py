@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from portal.auth.passwords import (
     password_problem,
 )
 from portal.auth.permissions import ROLE_AREA_KINDS
+from portal.core.throttle import growing_wait, whole_minutes
 from portal.extensions import db
 from portal.models_base import utcnow
 
@@ -39,7 +39,7 @@ class LoginThrottled(Exception):
     @property
     def minutes(self) -> int:
         """The wait in whole minutes, rounded up (at least one)."""
-        return max(1, math.ceil(self.wait.total_seconds() / 60))
+        return whole_minutes(self.wait)
 
 
 def _token_hash(token: str) -> str:
@@ -74,14 +74,12 @@ def _wait_per_pair(username: str, client_addr: str | None, now: datetime) -> tim
             AuditEvent.action == "auth.login_failed", AuditEvent.occurred_at > since, *pair
         )
     ).one()
-    excess = failures - config["LOGIN_MAX_FAILURES"]
-    if excess < 0:
-        return timedelta(0)
-    delay = min(
-        config["LOGIN_FIRST_DELAY_MINUTES"] * 2 ** min(excess, 30),
-        config["LOGIN_MAX_DELAY_MINUTES"],
+    return growing_wait(
+        failures, last_failure, now,
+        free=config["LOGIN_MAX_FAILURES"],
+        first_delay_minutes=config["LOGIN_FIRST_DELAY_MINUTES"],
+        max_delay_minutes=config["LOGIN_MAX_DELAY_MINUTES"],
     )
-    return max(last_failure + timedelta(minutes=delay) - now, timedelta(0))
 
 
 def _wait_per_address(client_addr: str | None, now: datetime) -> timedelta:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from huey import crontab
 
 from portal.extensions import db
@@ -23,10 +24,12 @@ def run_escalation() -> int:
 
 
 def run_outbox() -> int:
-    from portal.feedback.services import deliver_pending, purge_rate_hits
+    from portal.feedback.services import deliver_pending, purge_failure_counts, purge_rate_hits
 
     sent = deliver_pending()
     purge_rate_hits(utcnow() - timedelta(days=1))
+    purge_failure_counts(
+        utcnow() - timedelta(days=current_app.config["FEEDBACK_STATUS_CODE_WINDOW_DAYS"]))
     db.session.commit()
     return sent
 

@@ -269,3 +269,15 @@ class RateHit(Model):
     key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class FailureCount(Model):
+    """Wrong answers counted per key (a tracking code) with the time of the last one: the
+    growing wait of ``core.throttle`` reads them. A count older than its window starts
+    again from one."""
+
+    __tablename__ = "failure_count"
+
+    key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)

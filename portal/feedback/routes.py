@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.core.rendering import render
+from portal.core.throttle import whole_minutes
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.forms import FeedbackForm, StatusForm
@@ -191,27 +192,32 @@ def show_status(code: str):
 def post_status(code: str):
     code = code.strip().upper()[:16]
     form = StatusForm()
-    # Failed look-ups are counted per address and per tracking code (a guess at one
-    # code's birth date from many addresses meets the second). Each attempt is counted
-    # first, so that concurrent guesses are counted one after the other; a successful one
-    # is then rolled back: the citizens who share an address and read their own status
-    # are not counted against each other.
+    # Failed look-ups are limited per address: each attempt is counted first, so that
+    # concurrent guesses are counted one after the other; a successful one is then rolled
+    # back: the citizens who share an address and read their own status are not counted
+    # against each other. Wrong answers are also counted per tracking code, from every
+    # address (issue 14, item 10): past a few, one detail must wait, growing each time,
+    # while the phone number and the date of birth together, which an attacker guessing a
+    # birth date lacks, are never kept waiting.
     if db.engine.dialect.name == "sqlite":
         db.session.commit()
     config = current_app.config
-    allowed = [services.hit(f"status:{_client()}", config["FEEDBACK_STATUS_RATE_LIMIT"],
-                            _window()),
-               services.hit(f"status-code:{code}", config["FEEDBACK_STATUS_CODE_RATE_LIMIT"],
-                            _window())]
-    if not all(allowed):
+    if not services.hit(f"status:{_client()}", config["FEEDBACK_STATUS_RATE_LIMIT"], _window()):
         db.session.commit()
         return render("feedback/status.html", status=429, form=form, code=code,
                       feedback=None, rate_limited=True)
     if not form.validate_on_submit():
         db.session.commit()
         return render("feedback/status.html", status=422, form=form, code=code, feedback=None)
+    phone, birth = form.phone.data, form.birth()
+    wait = services.status_code_wait(code)
+    if wait > timedelta(0) and not (phone and birth is not None):
+        db.session.commit()
+        return render("feedback/status.html", status=429, form=form, code=code,
+                      feedback=None, both_needed=True, minutes=whole_minutes(wait))
     feedback = services.by_code(code)
-    if not services.verify_citizen(feedback, form.phone.data, form.birth()):
+    if not services.verify_citizen(feedback, phone, birth):
+        services.count_wrong_answer(code)
         db.session.commit()
         # One message whether the code exists or not: nothing is revealed.
         return render("feedback/status.html", status=422, form=form, code=code, feedback=None,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
 from portal.auth.models import User
+from portal.core.throttle import growing_wait
 from portal.extensions import db
 from portal.feedback import clock
 from portal.feedback.models import (
@@ -26,6 +27,7 @@ from portal.feedback.models import (
     Answer,
     Attachment,
     Escalation,
+    FailureCount,
     Feedback,
     FeedbackKind,
     FeedbackStatus,
@@ -269,17 +271,17 @@ def submit(sub: Submission, source: str = "web", actor=None) -> tuple[Feedback, 
 # --- the status page ---------------------------------------------------------------------
 
 def verify_citizen(feedback: Feedback | None, phone: str | None, birth: date | None) -> bool:
-    """The phone number or the date of birth given with the code; constant-time compare."""
+    """The phone number or the date of birth given with the code, or both, and then both
+    must match; constant-time compare."""
     if feedback is None:
         # Same work as a real comparison, so timing does not tell a code exists.
         secrets.compare_digest("0000000000", phone or "")
         return False
-    if phone:
-        normalised = normalise_phone(phone) or ""
-        return secrets.compare_digest(feedback.phone.encode(), normalised.encode())
-    if birth is not None:
-        return birth == feedback.birth_date
-    return False
+    if not phone and birth is None:
+        return False
+    phone_matches = not phone or secrets.compare_digest(
+        feedback.phone.encode(), (normalise_phone(phone) or "").encode())
+    return phone_matches and (birth is None or birth == feedback.birth_date)
 
 
 # --- rate limiting -----------------------------------------------------------------------
@@ -332,6 +334,59 @@ def _upserts() -> Upserts:
 
 def purge_rate_hits(before: datetime) -> int:
     result = db.session.execute(sa.delete(RateHit).where(RateHit.window_start < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+FAILURE_COUNT = cast(sa.Table, FailureCount.__table__)
+
+
+def count_failure(key: str, window: timedelta, now: datetime | None = None) -> int:
+    """One more wrong answer for ``key``; a count whose last failure is older than
+    ``window`` starts again. One upsert, so concurrent workers each add theirs; the caller
+    commits it, so that a refused answer counts. The new count."""
+    now = now or utcnow()
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(FAILURE_COUNT).values(key=key[:120], failures=1, last_failure_at=now)
+    statement = statement.on_conflict_do_update(index_elements=["key"], set_={
+        "failures": sa.case((FAILURE_COUNT.c.last_failure_at < now - window, 1),
+                            else_=FAILURE_COUNT.c.failures + 1),
+        "last_failure_at": now,
+    }).returning(FAILURE_COUNT.c.failures)
+    return int(db.session.execute(statement).scalar_one())
+
+
+def status_code_key(code: str) -> str:
+    return f"status-code:{code}"
+
+
+def status_code_wait(code: str, now: datetime | None = None) -> timedelta:
+    """How long a look-up of ``code`` with one detail (the phone or the date of birth)
+    must wait, from the wrong answers for that code from every address (issue 14, item
+    10): the growing wait of the login throttle. The same for a code that does not exist,
+    so the wait tells nothing."""
+    config = current_app.config
+    now = now or utcnow()
+    window = timedelta(days=config["FEEDBACK_STATUS_CODE_WINDOW_DAYS"])
+    row = db.session.execute(
+        sa.select(FailureCount.failures, FailureCount.last_failure_at).where(
+            FailureCount.key == status_code_key(code)[:120],
+            FailureCount.last_failure_at >= now - window)).first()
+    if row is None:
+        return timedelta(0)
+    return growing_wait(row.failures, row.last_failure_at, now,
+                        free=config["FEEDBACK_STATUS_CODE_MAX_WRONG"],
+                        first_delay_minutes=config["FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES"],
+                        max_delay_minutes=config["FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES"])
+
+
+def count_wrong_answer(code: str) -> int:
+    window = timedelta(days=current_app.config["FEEDBACK_STATUS_CODE_WINDOW_DAYS"])
+    return count_failure(status_code_key(code), window)
+
+
+def purge_failure_counts(before: datetime) -> int:
+    result = db.session.execute(
+        sa.delete(FailureCount).where(FailureCount.last_failure_at < before))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
