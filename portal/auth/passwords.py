@@ -120,9 +120,10 @@ def matching_form(password_hash: str | None, password: str) -> str | None:
     unknown user (no hash) costs the same verifications as a known one's wrong password."""
     ph = hasher()
     expected = password_hash is not None
+    checked = password_hash if password_hash is not None else _dummy_hash(ph)
     for form in secret_forms(password):
         try:
-            ph.verify(password_hash if expected else _dummy_hash(ph), form)
+            ph.verify(checked, form)
         except (VerificationError, InvalidHashError):
             continue
         return form if expected else None

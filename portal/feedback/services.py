@@ -346,13 +346,13 @@ def count_failure(key: str, window: timedelta, now: datetime | None = None) -> i
     commits it, so that a refused answer counts. The new count."""
     now = now or utcnow()
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(FAILURE_COUNT).values(key=key[:120], failures=1, last_failure_at=now)
-    statement = statement.on_conflict_do_update(index_elements=["key"], set_={
+    counted = insert(FAILURE_COUNT).values(key=key[:120], failures=1, last_failure_at=now)
+    counted = counted.on_conflict_do_update(index_elements=["key"], set_={
         "failures": sa.case((FAILURE_COUNT.c.last_failure_at < now - window, 1),
                             else_=FAILURE_COUNT.c.failures + 1),
         "last_failure_at": now,
-    }).returning(FAILURE_COUNT.c.failures)
-    return int(db.session.execute(statement).scalar_one())
+    })
+    return int(db.session.execute(counted.returning(FAILURE_COUNT.c.failures)).scalar_one())
 
 
 def status_code_key(code: str) -> str:

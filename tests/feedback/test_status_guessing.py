@@ -15,7 +15,8 @@ from flask_babel import force_locale, gettext
 
 from portal.core.throttle import growing_wait
 from portal.extensions import db
-from portal.feedback.models import Feedback
+from portal.feedback import jobs, services
+from portal.feedback.models import FailureCount, Feedback
 from tests.conftest import csrf_token
 from tests.feedback.test_public import post
 
@@ -128,3 +129,19 @@ def test_one_rule_for_growing_waits():
     assert growing_wait(5, last, last, **rule) == timedelta(minutes=15)
     assert growing_wait(6, last, last + timedelta(minutes=10), **rule) == timedelta(minutes=20)
     assert growing_wait(20, last, last, **rule) == timedelta(minutes=60)
+
+
+def test_wrong_answers_are_forgotten_after_the_window(app, client):
+    """After FEEDBACK_STATUS_CODE_WINDOW_DAYS without a wrong answer the count starts
+    again from one (and the outbox job purges it)."""
+    with at(T0):
+        for _ in range(6):
+            ask(app, "PA3333333333", "198.51.100.1", phone="0900000000")
+    later = T0 + timedelta(days=31)
+    with at(later):
+        assert ask(app, "PA3333333333", "198.51.100.2", phone="0900000000").status_code == 422
+        assert db.session.get(FailureCount, services.status_code_key("PA3333333333")
+                              ).failures == 1
+    with at(later + timedelta(days=31)):
+        jobs.run_outbox()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(FailureCount)) == 0
