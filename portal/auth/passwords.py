@@ -20,8 +20,9 @@ MAX_PASSWORD_LENGTH = 200
 # zxcvbn's score: 3 is "safely unguessable" (about 10^8 guesses and more), which keeps out
 # the common and leaked passwords of its dictionaries, keyboard runs, repeats and dates.
 MIN_PASSWORD_SCORE = 3
-# zxcvbn's time grows quickly with the length; beyond this the prefix decides.
-_SCORED_PREFIX = 100
+# zxcvbn refuses longer input (its time grows quickly with the length): beyond this the
+# prefix decides.
+_SCORED_PREFIX = 72
 # Words that Vietnamese passwords are commonly built from, and the portal's own words:
 # zxcvbn's dictionaries are English. Folded (no accents), as zxcvbn compares lower case.
 COMMON_WORDS = (

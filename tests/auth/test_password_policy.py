@@ -49,6 +49,13 @@ def test_the_persons_own_name_and_username_are_easy_to_guess(app):
     assert password_problem("congan.badinh2", "congan.badinh2") is not None
 
 
+def test_long_passwords_are_scored_by_their_beginning(app):
+    """zxcvbn refuses more than 72 characters: a long passphrase is scored, not a 500."""
+    assert password_problem("ca phe sua da buoi sang o ha noi " * 6) is None
+    assert password_problem("a" * 150) is not None
+    assert password_problem("x" * 201) is not None  # the policy's own maximum
+
+
 def test_length_is_counted_after_normalisation(app):
     """Full-width letters are the same letters; a ligature counts as what it stands for."""
     assert password_problem("ｍａｔ－ｋｈａｕ－ｍｏｉ－２０２６") is None  # NFKC: mat-khau-moi-2026
