@@ -104,14 +104,18 @@ def _throttled(user: User) -> services.LoginThrottled | None:
     return None
 
 
-def _refused_second_factor(user: User, factor: str, form, passkey_form=None) -> Response:
+def _refused_second_factor(user: User, factor: str, form: SecondFactorForm | PasskeyForm
+                           ) -> Response:
+    """A wrong code or passkey: audited (it counts in the throttle), the page again with the
+    message on the form that was used."""
     audit.record("auth.mfa_failed", "user", user.username, {"factor": [None, factor]},
                  actor=user)
     db.session.commit()
-    form.form_errors.append(_("This code is wrong or was already used.") if factor != "passkey"
-                            else _("The passkey was not accepted."))
-    return _second_factor_page(user, form if factor != "passkey" else None,
-                               passkey_form, status=401)
+    if isinstance(form, PasskeyForm):
+        form.form_errors.append(_("The passkey was not accepted."))
+        return _second_factor_page(user, passkey_form=form, status=401)
+    form.form_errors.append(_("This code is wrong or was already used."))
+    return _second_factor_page(user, form, status=401)
 
 
 def _after_recovery_code(user: User) -> None:
@@ -182,7 +186,7 @@ def post_second_factor_passkey():
     passkey = mfa.check_passkey(user, passkey_form.credential.data or "", issued[0]) \
         if issued else None
     if passkey is None:
-        return _refused_second_factor(user, "passkey", SecondFactorForm(), passkey_form)
+        return _refused_second_factor(user, "passkey", passkey_form)
     target = _finish_login(user, "passkey")
     db.session.commit()
     return redirect(target, 303)

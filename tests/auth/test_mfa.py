@@ -411,6 +411,7 @@ def test_enrolment_with_a_passkey_then_sign_in_with_it(client, make_user, app):
     refused = replay.post("/login/second-factor/passkey", data={
         "csrf_token": csrf_token(replay, "/login/second-factor"), "credential": answer})
     assert refused.status_code == 401 and not logged_in(replay)
+    assert "Khóa truy cập không được chấp nhận" in page_text(refused)
     # A counter that goes back (a cloned key) is refused too, and so is garbage.
     options = _options(replay, "/login/second-factor/passkey/options", "/login/second-factor")
     cloned = replay.post("/login/second-factor/passkey", data={
@@ -497,6 +498,38 @@ def test_wrong_passwords_on_the_security_page_are_throttled(client, login_as):
     for _ in range(5):
         assert confirm_password(client, "sai-mat-khau").status_code == 401
     assert confirm_password(client).status_code == 429
+
+
+def test_a_passkey_added_on_the_security_page_then_removed(client, login_as):
+    user = login_as(Role.POLICE)
+    with_app(user, datetime.now(UTC) - STEP * 4)
+    refused = client.post("/account/security/passkeys/options", headers={
+        "Accept": "application/json"}, data={"csrf_token": csrf_token(client, "/account/security")})
+    assert refused.status_code == 403 and "mật khẩu" in refused.get_json()["error"]
+    confirm_password(client)
+    authenticator = SoftAuthenticator()
+    options = _options(client, "/account/security/passkeys/options", "/account/security",
+                       name="Khóa USB")
+    # The app is there already: the passkey is excluded from nothing, added, no new codes.
+    added = client.post("/account/security/passkeys", data={
+        "csrf_token": csrf_token(client, "/account/security"),
+        "credential": authenticator.create(options)})
+    assert added.status_code == 303
+    [passkey] = mfa.factors_of(user).passkeys
+    assert passkey.name == "Khóa USB"
+    assert "Khóa USB" in page_text(client.get("/account/security"))
+    removed = client.post(f"/account/security/passkeys/{passkey.id}/remove",
+                          data={"csrf_token": csrf_token(client, "/account/security")})
+    assert removed.status_code == 303 and mfa.factors_of(user).passkeys == []
+    assert [e.changes for e in events("user.mfa_passkey_remove", user.username)] == [
+        {"passkey": ["Khóa USB", None]}]
+
+
+def test_the_passkey_options_need_a_pending_sign_in(client):
+    response = client.post("/login/second-factor/passkey/options", headers={
+        "Accept": "application/json"}, data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 401
+    assert response.get_json()["redirect"] == "/login"
 
 
 def test_another_users_passkey_is_not_found(client, login_as, make_user):
