@@ -66,7 +66,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from portal.api.routes import bp as api_bp
     from portal.audit.routes import bp as audit_bp
-    from portal.auth import account_routes  # noqa: F401  (administrators' account pages)
+    from portal.auth import (
+        account_routes,  # noqa: F401  (administrators' account pages)
+        mfa_routes,  # noqa: F401  (second factors: login, security, admin)
+    )
     from portal.auth.routes import bp as auth_bp
     from portal.core.routes import bp as core_bp
     from portal.dashboard.routes import bp as dashboard_bp

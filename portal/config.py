@@ -20,6 +20,10 @@ ENV_KEYS = (
     "LOGIN_MAX_DELAY_MINUTES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "LOGIN_ADDRESS_WINDOW_MINUTES",
+    "MFA_PENDING_MINUTES",
+    "MFA_MAX_FAILURES",
+    "WEBAUTHN_RP_ID",
+    "WEBAUTHN_ORIGIN",
     "TRUSTED_PROXIES",
     "REGISTER_URL",
     "REGISTER_TIMEOUT",
@@ -56,7 +60,7 @@ ENV_KEYS = (
 NUMERIC_KEYS = frozenset(
     {"MAX_CONTENT_LENGTH", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES", "TRUSTED_PROXIES",
      "LOGIN_FIRST_DELAY_MINUTES", "LOGIN_MAX_DELAY_MINUTES", "LOGIN_MAX_FAILURES_PER_ADDRESS",
-     "LOGIN_ADDRESS_WINDOW_MINUTES",
+     "LOGIN_ADDRESS_WINDOW_MINUTES", "MFA_PENDING_MINUTES", "MFA_MAX_FAILURES",
      "REGISTER_TIMEOUT", "REGISTER_BATCH_SIZE", "FEEDBACK_RATE_LIMIT",
      "FEEDBACK_STATUS_RATE_LIMIT", "IMPORT_MAX_BYTES", "IMPORT_INLINE_BYTES",
      "FEEDBACK_RATE_WINDOW_MINUTES", "FEEDBACK_ATTACHMENT_MAX_BYTES", "SIGNING_MAX_SCAN_BYTES",
@@ -94,6 +98,15 @@ class Defaults:
     LOGIN_WINDOW_MINUTES = 24 * 60
     LOGIN_MAX_FAILURES_PER_ADDRESS = 100
     LOGIN_ADDRESS_WINDOW_MINUTES = 15
+    # Second factors (portal/auth/mfa.py): how long the step after the password (or a
+    # first set-up) may take; wrong codes of one account, from any address, since its last
+    # login before it waits as a pair would (they count in the limits above too).
+    MFA_PENDING_MINUTES = 10
+    MFA_MAX_FAILURES = 10
+    # Passkeys belong to a relying-party id (a host name) and are checked against the
+    # origin; unset: PUBLIC_BASE_URL's, else the host the request came to.
+    WEBAUTHN_RP_ID: str | None = None
+    WEBAUTHN_ORIGIN: str | None = None
     RECORDS_PAGE_SIZE = 50
     # Number of reverse proxies (nginx, ...) in front of gunicorn whose X-Forwarded-For
     # and X-Forwarded-Proto are trusted; 0 when clients connect directly.

@@ -3,7 +3,14 @@
 from portal.api.models import ApiClient, IdempotencyRecord
 from portal.areas.models import Area, Site
 from portal.audit.models import AuditEvent, AuditHead
-from portal.auth.models import LoginSession, User
+from portal.auth.models import (
+    LoginSession,
+    MfaRequirement,
+    Passkey,
+    RecoveryCode,
+    TotpFactor,
+    User,
+)
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TallyPause, Target
 from portal.feedback.models import (
     Answer,
@@ -55,6 +62,10 @@ __all__ = [
     "Job",
     "MatchResult",
     "LoginSession",
+    "MfaRequirement",
+    "Passkey",
+    "RecoveryCode",
+    "TotpFactor",
     "Person",
     "PersonTally",
     "RegisterEntry",

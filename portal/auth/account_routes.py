@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
-from portal.auth import permissions, services
+from portal.auth import mfa, permissions, services
 from portal.auth.forms import (
     ROLE_LABELS,
     AccountFields,
@@ -227,7 +227,8 @@ def _account_page(account: User, form: EditAccountForm | None = None,
             "active": account.active})
     _with_choices(form)
     return render("auth/account.html", status=status, account=account, form=form,
-                  password_form=password_form or PasswordForm(), role_label=role_label)
+                  password_form=password_form or PasswordForm(), role_label=role_label,
+                  factors=mfa.factors_of(account), mfa_required=mfa.is_required(account))
 
 
 @bp.get("/admin/accounts/<int(max=2147483647):account_id>")

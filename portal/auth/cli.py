@@ -8,8 +8,8 @@ import click
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from portal.areas.models import Area, Site
-from portal.auth import services
+from portal.areas.models import Area, AreaKind, Site
+from portal.auth import mfa, services
 from portal.auth.forms import role_label
 from portal.auth.models import Role, User
 from portal.core.cli import ask_secret, fail
@@ -97,3 +97,34 @@ def users_list(area_code: str | None) -> None:
         state = "" if account.active else f"  ({deactivated})"
         click.echo(f"{account.username:<28} {role_label(account.role):<22} {account.area.code:<6} "
                    f"{account.area.name}{state}")
+
+
+@users_group.command("mfa-require", help="Require a second factor at sign-in for roles of a "
+                                         "province (with --off: no longer require it).")
+@click.option("--province", "province_code", required=True, help="Official code of the province.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in mfa.ELIGIBLE_ROLES]),
+              help="A role (the option may be repeated).")
+@click.option("--off", is_flag=True, help="Stop requiring it for these roles.")
+def users_mfa_require(province_code: str, roles: tuple[str, ...], off: bool) -> None:
+    province = db.session.scalar(sa.select(Area).where(Area.code == province_code))
+    if province is None or province.kind != AreaKind.PROVINCE:
+        fail(_("No province with code %(code)s.", code=province_code))
+    current = mfa.required_roles(province.id)
+    chosen = {Role(value) for value in roles}
+    mfa.set_required_roles(province, current - chosen if off else current | chosen)
+    db.session.commit()
+    required = mfa.required_roles(province.id)
+    names = ", ".join(role_label(r) for r in mfa.ELIGIBLE_ROLES if r in required) or "—"
+    click.echo(_("Second factor required in %(province)s for: %(roles)s.",
+                 province=province.name, roles=names))
+
+
+@users_group.command("mfa-reset", help="Remove an account's second factors and recovery codes "
+                                       "(a lost phone or key); its sessions end.")
+@click.argument("username")
+def users_mfa_reset(username: str) -> None:
+    account = _account(username)
+    mfa.reset_factors(account)
+    db.session.commit()
+    click.echo(_("Second factors of %(username)s removed.", username=account.username))

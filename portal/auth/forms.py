@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -73,3 +73,44 @@ class PasswordForm(PortalForm):
     confirm = PasswordField(_l("New password again"), validators=[
         EqualTo("password", _l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"})
+
+
+# --- second factors (portal/auth/mfa.py) ----------------------------------------------------
+
+ONE_TIME_CODE = {"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
+
+
+class SecondFactorForm(PortalForm):
+    """The second step of signing in: an app's code or a recovery code (the label says
+    which the user has)."""
+
+    code = StringField(_l("Code"), validators=[
+        DataRequired(_l("Type the code.")), Length(max=40)],
+        render_kw={**ONE_TIME_CODE, "autofocus": True})
+
+
+class AppSetupForm(PortalForm):
+    code = StringField(_l("The 6-digit code the app shows now"), validators=[
+        DataRequired(_l("Type the code the app shows.")), Length(max=20)],
+        render_kw={**ONE_TIME_CODE, "inputmode": "numeric"})
+
+
+class PasskeyForm(PortalForm):
+    """Filled by static/js/passkey.js: the browser's answer, as JSON."""
+
+    name = StringField(_l("A name for this passkey (optional)"), validators=[Length(max=100)],
+                       render_kw={"autocomplete": "off"})
+    credential = HiddenField()
+
+
+class CurrentPasswordForm(PortalForm):
+    password = PasswordField(_l("Your current password"), validators=[
+        DataRequired(_l("Enter your password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"})
+
+
+class NewPasskeyForm(PasskeyForm):
+    """On the security page, the current password comes with the passkey's name."""
+
+    password = PasswordField(_l("Your current password"), validators=[Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})

@@ -70,3 +70,61 @@ class LoginSession(Model):
     ended_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+# --- second factors (portal/auth/mfa.py) ----------------------------------------------------
+
+
+class MfaRequirement(Model):
+    """A second factor is required at sign-in for ``role`` in ``province``: a row is the
+    requirement, set by an administrator of that province (none: not required)."""
+
+    __tablename__ = "mfa_requirement"
+
+    province_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"), primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), primary_key=True)
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+
+class TotpFactor(Model):
+    """An authenticator app: the shared secret (RFC 6238, 30-second steps) and the last step
+    whose code was accepted, so that no code is accepted twice."""
+
+    __tablename__ = "totp_factor"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(sa.String(64))
+    last_used_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+
+class Passkey(Model):
+    """A WebAuthn credential: its id, public key (COSE) and the authenticator's counter."""
+
+    __tablename__ = "passkey"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(sa.LargeBinary(1024), unique=True)
+    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sign_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    transports: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+
+class RecoveryCode(Model):
+    """One single-use recovery code, kept only as a hash."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (sa.UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Indexed by the unique constraint, whose first column it is.
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]

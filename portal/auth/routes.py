@@ -8,7 +8,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
-from portal.auth import services
+from portal.auth import mfa, services
 from portal.auth.forms import LoginForm
 from portal.auth.models import Role
 from portal.core.web import csrf_message, error_response
@@ -58,22 +58,38 @@ def post_login():
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form, next=next_url), 400
     try:
-        user = services.authenticate(form.username.data, form.password.data)
+        user = services.check_credentials(form.username.data, form.password.data)
     except services.LoginThrottled as throttled:
         db.session.commit()
-        form.form_errors.append(ngettext(
-            "Too many failed attempts. Please wait %(num)s minute and try again.",
-            "Too many failed attempts. Please wait %(num)s minutes and try again.",
-            throttled.minutes,
-        ))
-        retry_after = {"Retry-After": str(throttled.minutes * 60)}
-        return render_template("auth/login.html", form=form, next=next_url), 429, retry_after
-    db.session.commit()
+        form.form_errors.append(throttled_message(throttled))
+        return render_template("auth/login.html", form=form, next=next_url), 429, \
+            retry_after(throttled)
     if user is None:
+        db.session.commit()
         form.form_errors.append(_("Wrong username or password."))
         return render_template("auth/login.html", form=form, next=next_url), 401
+    if mfa.second_step_needed(user):
+        # Not logged in yet: the second factor (or, the first time, setting one up) next.
+        mfa.begin_pending(user, next_url)
+        db.session.commit()
+        step = "auth.get_second_factor" if mfa.has_factor(user) else "auth.get_enrolment"
+        return redirect(url_for(step), code=303)
+    services.open_session(user)
+    db.session.commit()
     session.permanent = True
     return redirect(_safe_next(next_url), code=303)
+
+
+def throttled_message(throttled: services.LoginThrottled) -> str:
+    return ngettext(
+        "Too many failed attempts. Please wait %(num)s minute and try again.",
+        "Too many failed attempts. Please wait %(num)s minutes and try again.",
+        throttled.minutes,
+    )
+
+
+def retry_after(throttled: services.LoginThrottled) -> dict[str, str]:
+    return {"Retry-After": str(throttled.minutes * 60)}
 
 
 @bp.errorhandler(CSRFError)

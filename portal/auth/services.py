@@ -50,36 +50,57 @@ def normalise_username(username: str) -> str:
     return (username or "").strip().lower()
 
 
-def _wait_per_pair(username: str, client_addr: str | None, now: datetime) -> timedelta:
-    """(account, address): LOGIN_MAX_FAILURES failures since that pair's last success
-    (within LOGIN_WINDOW_MINUTES) cost a wait of LOGIN_FIRST_DELAY_MINUTES after the last
-    failure, doubling with each further failure up to LOGIN_MAX_DELAY_MINUTES. Another
-    address is not affected, so an attacker cannot keep the owner out."""
+# What the throttle counts as a failure: a wrong password at login, a wrong second factor
+# (portal/auth/mfa.py), a wrong password given to change one's sign-in security.
+FAILURES = ("auth.login_failed", "auth.mfa_failed", "auth.reauth_failed")
+
+
+def _growing_wait(where: tuple, actions: tuple[str, ...], limit: int,
+                  now: datetime) -> timedelta:
+    """``limit`` failures (``actions``) of the events ``where`` selects since their last
+    login (within LOGIN_WINDOW_MINUTES) cost a wait of LOGIN_FIRST_DELAY_MINUTES after the
+    last failure, doubling with each further failure up to LOGIN_MAX_DELAY_MINUTES."""
     config = current_app.config
-    pair = (
-        AuditEvent.entity_type == "user",
-        AuditEvent.entity_id == username,
-        AuditEvent.client_addr == client_addr,
-    )
     since = now - timedelta(minutes=config["LOGIN_WINDOW_MINUTES"])
     last_success = db.session.scalar(
         sa.select(sa.func.max(AuditEvent.occurred_at)).where(
-            AuditEvent.action == "auth.login", *pair
+            AuditEvent.action == "auth.login", *where
         )
     )
     if last_success is not None and last_success > since:
         since = last_success
     failures, last_failure = db.session.execute(
         sa.select(sa.func.count(), sa.func.max(AuditEvent.occurred_at)).where(
-            AuditEvent.action == "auth.login_failed", AuditEvent.occurred_at > since, *pair
+            AuditEvent.action.in_(actions), AuditEvent.occurred_at > since, *where
         )
     ).one()
     return growing_wait(
         failures, last_failure, now,
-        free=config["LOGIN_MAX_FAILURES"],
+        free=limit,
         first_delay_minutes=config["LOGIN_FIRST_DELAY_MINUTES"],
         max_delay_minutes=config["LOGIN_MAX_DELAY_MINUTES"],
     )
+
+
+def _wait_per_pair(username: str, client_addr: str | None, now: datetime) -> timedelta:
+    """(account, address): LOGIN_MAX_FAILURES failures since that pair's last success. Another
+    address is not affected, so an attacker cannot keep the owner out."""
+    pair = (
+        AuditEvent.entity_type == "user",
+        AuditEvent.entity_id == username,
+        AuditEvent.client_addr == client_addr,
+    )
+    return _growing_wait(pair, FAILURES, current_app.config["LOGIN_MAX_FAILURES"], now)
+
+
+def _wait_per_account_second_factor(username: str, now: datetime) -> timedelta:
+    """The account from any address, for the second factor only: MFA_MAX_FAILURES wrong
+    codes since its last login. Only someone who knows the password reaches that step, so
+    this cannot keep the owner out without the password; it stops a password-holder from
+    guessing codes from many addresses."""
+    account = (AuditEvent.entity_type == "user", AuditEvent.entity_id == username)
+    return _growing_wait(account, ("auth.mfa_failed",), current_app.config["MFA_MAX_FAILURES"],
+                         now)
 
 
 def _wait_per_address(client_addr: str | None, now: datetime) -> timedelta:
@@ -93,7 +114,7 @@ def _wait_per_address(client_addr: str | None, now: datetime) -> timedelta:
     oldest_counted = db.session.scalar(
         sa.select(AuditEvent.occurred_at)
         .where(
-            AuditEvent.action == "auth.login_failed",
+            AuditEvent.action.in_(FAILURES),
             AuditEvent.occurred_at > now - window,
             AuditEvent.client_addr == client_addr,
         )
@@ -106,20 +127,31 @@ def _wait_per_address(client_addr: str | None, now: datetime) -> timedelta:
     return max(oldest_counted + window - now, timedelta(0))
 
 
-def throttle_wait(username: str, client_addr: str | None) -> timedelta:
-    """How long a login of ``username`` from ``client_addr`` must wait (zero: it may try).
+def throttle_wait(username: str, client_addr: str | None,
+                  second_factor: bool = False) -> timedelta:
+    """How long a login of ``username`` from ``client_addr`` must wait (zero: it may try);
+    ``second_factor``: at the second step, where the account's own limit applies too.
     Counted from the audit trail's failures; a throttled attempt is not a failure."""
     now = utcnow()
-    return max(_wait_per_pair(username, client_addr, now), _wait_per_address(client_addr, now))
+    waits = [_wait_per_pair(username, client_addr, now), _wait_per_address(client_addr, now)]
+    if second_factor:
+        waits.append(_wait_per_account_second_factor(username, now))
+    return max(waits)
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """Check the credentials; on success open a server-side session and log the user in."""
-    username = normalise_username(username)
-    wait = throttle_wait(username, request.remote_addr)
+def refuse_if_throttled(username: str, second_factor: bool = False) -> None:
+    """Raise LoginThrottled (audited) when this account and address must wait."""
+    wait = throttle_wait(username, request.remote_addr, second_factor)
     if wait > timedelta(0):
         audit.record("auth.login_throttled", "user", username)
         raise LoginThrottled(wait)
+
+
+def check_credentials(username: str, password: str) -> User | None:
+    """The active account these credentials open, or None (a failure, audited); nobody is
+    logged in yet: a second factor may follow (portal/auth/mfa.py)."""
+    username = normalise_username(username)
+    refuse_if_throttled(username)
     user = db.session.scalar(sa.select(User).where(User.username == username))
     matched = matching_form(user.password_hash if user else None, password)
     if matched is None or not (user and user.active):
@@ -129,14 +161,39 @@ def authenticate(username: str, password: str) -> User | None:
     # normalised one's, as an outdated cost is.
     if needs_rehash(user.password_hash) or matched != normalise_password(password):
         user.password_hash = hash_password(password)
+    return user
+
+
+def open_session(user: User, factor: str | None = None) -> None:
+    """Log ``user`` in: a server-side session, Flask-Login's cookie, the audit event (which
+    names the second factor used, if any)."""
     token = secrets.token_urlsafe(32)
     db.session.add(
         LoginSession(token_hash=_token_hash(token), user=user, client_addr=request.remote_addr)
     )
     user.session_token = token
     login_user(user)
-    audit.record("auth.login", "user", username, actor=user)
+    audit.record("auth.login", "user", user.username,
+                 {"factor": [None, factor]} if factor else None, actor=user)
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """Check the credentials; on success open a server-side session and log the user in
+    (without a second factor: the login route asks for one where it is due)."""
+    user = check_credentials(username, password)
+    if user is not None:
+        open_session(user)
     return user
+
+
+def check_current_password(user: User, password: str) -> bool:
+    """A logged-in user's password, asked again before a change to their sign-in security;
+    a wrong one counts in the throttle like a failed login (LoginThrottled when waiting)."""
+    refuse_if_throttled(user.username)
+    if verify_password(user.password_hash, password or ""):
+        return True
+    audit.record("auth.reauth_failed", "user", user.username, actor=user)
+    return False
 
 
 def load_session_user(token: str) -> User | None:

@@ -72,6 +72,24 @@ FIELD_LABELS = {
     "locked": _l("Signing key locked"),
     "expires_at": _l("Expires"),
     "revoked_at": _l("Revoked"),
+    # Second factors at sign-in (portal/auth/mfa.py).
+    "factor": _l("Second factor"),
+    "authenticator_app": _l("Authenticator app"),
+    "passkey": _l("Passkey"),
+    "passkeys": _l("Passkeys"),
+    "recovery_codes_left": _l("Unused recovery codes"),
+    "required_roles": _l("Roles that must use a second factor"),
+}
+
+FACTOR_LABELS = {
+    "totp": _l("authenticator app"),
+    "passkey": _l("passkey"),
+    "recovery_code": _l("recovery code"),
+}
+
+AUTHENTICATOR_APP_LABELS = {
+    "set_up": _l("set up"),
+    "replaced": _l("one set up before"),
 }
 
 DOCUMENT_STATE_LABELS = {
@@ -160,6 +178,7 @@ def field_label(name: str) -> str:
 def change_value(name: str, value: Any) -> str:
     """A value of the audit trail as the rest of the page shows it: labels, dd/mm/yyyy, names."""
     from portal.areas.models import Area, Site
+    from portal.auth.forms import ROLE_LABELS
     from portal.extensions import db
     from portal.feedback.display import KIND_LABELS as COMPLAINT_KIND_LABELS
     from portal.feedback.display import STATUS_LABELS as COMPLAINT_STATUS_LABELS
@@ -168,9 +187,10 @@ def change_value(name: str, value: Any) -> str:
 
     if value is None or value == "":
         return "—"
-    if isinstance(value, list):
-        return "; ".join(str(item) for item in value) or "—"
     _, attribute = _attribute(name)
+    if isinstance(value, list):
+        item_labels: dict[str, Any] = ROLE_LABELS if attribute == "required_roles" else {}
+        return "; ".join(str(item_labels.get(item, item)) for item in value) or "—"
     labels: dict[str, Any] = {
         "sex": SEX_LABELS,
         "birth_precision": PRECISION_LABELS,
@@ -184,6 +204,9 @@ def change_value(name: str, value: Any) -> str:
         # A signed document's and a complaint's kinds share the field name, never a value.
         "kind": {**{k.value: v for k, v in DOCUMENT_KIND_LABELS.items()},
                  **COMPLAINT_KIND_LABELS},
+        "role": ROLE_LABELS,
+        "factor": FACTOR_LABELS,
+        "authenticator_app": AUTHENTICATOR_APP_LABELS,
     }.get(attribute, {})
     if value in labels:
         return str(labels[value])
