@@ -80,7 +80,8 @@ def _accounts(filters: Filters) -> list[User]:
     most a few thousand accounts, so the folding is done here rather than in a column."""
     query = (sa.select(User).join(Area, Area.id == User.area_id)
              .options(joinedload(User.area), joinedload(User.site))
-             .where(User.area_id.in_(permissions.areas_managed_by(current_user)))
+             .where(User.area_id.in_(permissions.areas_managed_by(current_user)),
+                    User.role != Role.NATIONAL_ADMIN)
              .order_by(Area.code, User.username))
     if filters.role:
         query = query.where(User.role == filters.role)
