@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import repeat
 from operator import itemgetter
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import sqlalchemy as sa
 from flask_babel import LazyString
@@ -88,7 +88,9 @@ Birth = tuple[date, str, str]
 # number and the names as a fragment of a COPY line. The commune is its code as the file
 # gives it (or None) until ``check_areas`` puts the area's id in its place.
 Entry = tuple[str, str, str, str, str, str, str, Any, int, str]
-COMMUNE_AT, ROW, COPY_NAMES = 7, 8, 9
+COMMUNE_AT: Final = 7
+ROW: Final = 8
+COPY_NAMES: Final = 9
 
 
 @dataclass(frozen=True)
@@ -484,33 +486,24 @@ def check_areas(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None
                 Area.code.in_(sorted(codes)[start : start + LOOKUP_CHUNK]),
                 Area.kind == AreaKind.COMMUNE)).all())
     allowed = None if area is None else set(db.session.scalars(communes_within(area)))
-    default = permissions.default_commune(user)
-    if codes or default is not None:
-        given = {code: found.get(code) for code in codes} | {None: getattr(default, "id", None)}
-        outside = 0
+    default = getattr(permissions.default_commune(user), "id", None)
+    outside = 0
+    if codes or default is not None or allowed is not None:
         for number, entry in sorted(entries.items(), key=lambda item: item[1][ROW]):
             code = entry[COMMUNE_AT]
-            commune = given[code]
+            commune = default if code is None else found.get(code)
             if code is not None and commune is None:
                 parsed.error(entry[ROW], COMMUNE, _l(
                     "“%(code)s” is not the code of a commune or ward.", code=code))
             elif allowed is not None and commune not in allowed:
                 outside += 1
                 parsed.error(entry[ROW], COMMUNE, _l(
-                    "Commune %(code)s is outside your area (%(area)s).", code=code,
-                    area=area.name) if code is not None else _l(
                     "The commune is missing: give each resident's commune in the "
-                    "commune_code column."))
+                    "commune_code column.") if code is None else _l(
+                    "Commune %(code)s is outside your area (%(area)s).", code=code,
+                    area=getattr(area, "name", "")))
             else:
                 entries[number] = (*entry[:COMMUNE_AT], commune, *entry[ROW:])
-    elif allowed is not None:  # a province's administrator, and a file without communes
-        outside = len(entries)
-        for entry in sorted(entries.values(), key=itemgetter(ROW)):
-            parsed.error(entry[ROW], COMMUNE, _l(
-                "The commune is missing: give each resident's commune in the commune_code "
-                "column."))
-    else:
-        outside = 0
     if area is not None and outside:
         _refused_head(parsed, ngettext(
             "%(num)d row is for residents outside %(area)s: a commune's police import only "
