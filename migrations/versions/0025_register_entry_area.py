@@ -31,7 +31,7 @@ def _roles(values):
 def _set_roles(values):
     # The role column is VARCHAR with a CHECK listing the values (models_base.enum_column);
     # on SQLite the table is rebuilt by batch mode.
-    with op.batch_alter_table('user_account', schema=None, recreate='always') as batch_op:
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_user_account_role'), type_='check')
         batch_op.create_check_constraint('role', _roles(values))
 
