@@ -580,7 +580,8 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
                                                          parsed.entries, mode, extract.id,
                                                          existing)
         else:
-            changed = [(e[0], None, (e[1], e[4], e[5], e[6], e[COMMUNE_AT]))
+            codes = _commune_codes({e[COMMUNE_AT] for e in parsed.entries.values()})
+            changed = [(None, f"{e[0]}|{e[1]}|{e[4]}|{e[5]}|{e[6]}|{codes[e[COMMUNE_AT]]}")
                        for e in parsed.entries.values()]
             with _bulk_load(connection, postgresql):
                 _write(connection, postgresql, "register_entry", parsed.entries, extract.id)
@@ -629,42 +630,39 @@ def import_extract(source: str | os.PathLike[str] | IO[bytes], filename: str | N
     return parsed, load_extract(parsed, mode, user)
 
 
-# An entry as the audit trail shows it, before or after a change (names hold no "|").
-Shown = tuple[Any, ...]  # full name, sex, birth date, precision, commune id
+# A changed entry as the trail keeps it, before and after (None: not there):
+# "id_number|full name|sex|birth date|precision|commune code" (names hold no "|").
+Change = tuple[str | None, str | None]
 
 
-def _entry_events(extract_id: int, changed: list[tuple[str, Shown | None, Shown | None]]
-                  ) -> list[audit.Entry]:
-    """Every changed entry, before → after (None where it did not or no longer exists),
-    ``AUDIT_CHUNK`` to an event: ``{id_number: ["name|sex|birth|precision|commune", …]}``.
-    Each entry is one string, so that even a first load of a million stays seconds."""
-    if not changed:
-        return []
-    ids = {shown[4] for _n, *pair in changed for shown in pair if shown is not None} - {None}
+def _commune_codes(ids: set[Any]) -> dict[Any, str]:
+    """The code of each of these communes (by id), and "" for None."""
     codes: dict[Any, str] = {None: ""}
-    listed = sorted(ids)
+    listed = sorted(ids - {None})
     for start in range(0, len(listed), LOOKUP_CHUNK):
         codes.update(db.session.execute(sa.select(Area.id, Area.code).where(
             Area.id.in_(listed[start : start + LOOKUP_CHUNK]))).all())
+    return codes
 
-    def text(shown: Shown | None) -> str | None:
-        if shown is None:
-            return None
-        return f"{shown[0]}|{shown[1]}|{shown[2]}|{shown[3]}|{codes[shown[4]]}"
 
-    changed.sort(key=itemgetter(0))
-    return [
-        audit.Entry("register.entries", "register_extract", extract_id, {
-            number: [text(before), text(after)]
-            for number, before, after in changed[start : start + AUDIT_CHUNK]
-        })
-        for start in range(0, len(changed), AUDIT_CHUNK)
-    ]
+def _entry_events(extract_id: int, changed: list[Change]) -> list[audit.Entry]:
+    """Every changed entry before → after, ``AUDIT_CHUNK`` entries to an event, as two
+    blocks of lines: ``{"entries": [the lines before, the lines after]}`` (an entry added
+    has no line before, one dropped none after). Two strings an event, not a value per
+    entry: the chain hashes and stores a first load of a million entries in seconds."""
+    events = []
+    for start in range(0, len(changed), AUDIT_CHUNK):
+        chunk = changed[start : start + AUDIT_CHUNK]
+        events.append(audit.Entry("register.entries", "register_extract", extract_id, {
+            "entries": ["\n".join(b for b, _a in chunk if b is not None) or None,
+                        "\n".join(a for _b, a in chunk if a is not None) or None],
+        }))
+    return events
 
 
 def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry],
            mode: ExtractMode, extract_id: int, existing: int
-           ) -> tuple[int, int, int, list[tuple[str, Shown | None, Shown | None]]]:
+           ) -> tuple[int, int, int, list[Change]]:
     """Bring a non-empty register to the file's content through a staging table: one
     comparison, then only the writes needed. Returns (inserted, updated, deleted) and the
     changed entries before and after, for the audit trail."""
@@ -694,17 +692,25 @@ def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry
     updated = changed - inserted
     matched = len(entries) - inserted
     deleted = existing - matched if mode == ExtractMode.REPLACE else 0
+    # The entries that change, before and after, in ID order; then those dropped.
     shown = ", ".join(f"{{0}}.{c}" for c in DATA_COLUMNS)
-    audited: list[tuple[str, Shown | None, Shown | None]] = [
-        (row[0], None if row[1] is None else row[1:6], row[6:11])
-        for row in connection.exec_driver_sql(
-            f"SELECT s.id_number, {shown.format('e')}, {shown.format('s')} FROM {CHANGES} s "
-            "LEFT JOIN register_entry e ON e.id_number = s.id_number")
-    ]
+    rows = list(connection.exec_driver_sql(
+        f"SELECT s.id_number, {shown.format('e')}, {shown.format('s')} FROM {CHANGES} s "
+        "LEFT JOIN register_entry e ON e.id_number = s.id_number ORDER BY s.id_number"))
     if deleted:
-        audited += [(row[0], row[1:6], None) for row in connection.exec_driver_sql(
-            f"SELECT e.id_number, {shown.format('e')} FROM register_entry e WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {STAGING} s WHERE s.id_number = e.id_number)")]
+        rows += connection.exec_driver_sql(
+            f"SELECT e.id_number, {shown.format('e')}, NULL, NULL, NULL, NULL, NULL "
+            f"FROM register_entry e WHERE NOT EXISTS (SELECT 1 FROM {STAGING} s "
+            "WHERE s.id_number = e.id_number) ORDER BY e.id_number")
+    codes = _commune_codes({row[5] for row in rows} | {row[10] for row in rows})
+
+    def line(number: str, values: Sequence[Any]) -> str | None:
+        if values[0] is None:
+            return None
+        name, sex, born, precision, commune = values
+        return f"{number}|{name}|{sex}|{born}|{precision}|{codes[commune]}"
+
+    audited = [(line(row[0], row[1:6]), line(row[0], row[6:11])) for row in rows]
     if mode == ExtractMode.REPLACE and (
         inserted + updated + deleted > REBUILD_SHARE * max(existing, len(entries))
     ):
