@@ -472,6 +472,10 @@ def check_areas(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None
     if parsed.areas_checked or not parsed.ok:
         return
     area = permissions.register_area(user)
+    if user is not None and not permissions.can_import_extract(user):
+        parsed.error(None, None, _l("This account may not import register extracts: the "
+                                    "police and administrators do."))
+        return
     if ExtractMode(mode) == ExtractMode.REPLACE and not permissions.can_replace_register(user):
         parsed.error(None, None, _l(
             "Replacing the whole register is a national administrator's act; merge the file "

@@ -188,6 +188,15 @@ def test_a_province_administrator_merges_only_the_provinces_entries(area, make_u
     assert "commune_code" in said(parsed.errors[-1])
 
 
+def test_an_account_that_imports_no_extracts_is_refused(make_user):
+    """Issue 14, item 1: the command line's --user names an account whose rights apply."""
+    station = make_user(Role.HEALTH_STATION, OWN)
+    parsed, summary = load([[OURS, "Nguyễn Văn An", "Nam", "14/03/1985"]], station,
+                           header=HEADER)
+    assert summary is None and entry(OURS) is None
+    assert "công an và quản trị" in said(parsed.errors[0])
+
+
 def test_an_unknown_commune_code_is_a_problem_of_its_row(make_user):
     parsed, summary = load([[OURS, "Nguyễn Văn An", "Nam", "14/03/1985", "99999"]])
     assert summary is None
