@@ -139,3 +139,11 @@ def confirm_replacement(preview: Job, actor) -> Job:
     db.session.flush()
     preview.result = result | {"confirmed_job": job.id}
     return job
+
+
+def discard_preview(preview: Job) -> None:
+    """A replacement given up after its preview: its upload goes, it cannot be confirmed."""
+    from pathlib import Path
+
+    Path(preview.params["path"]).unlink(missing_ok=True)
+    preview.result = dict(preview.result or {}) | {"discarded": True}
