@@ -585,7 +585,7 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
                                                          existing)
         else:
             codes = _commune_codes({e[COMMUNE_AT] for e in parsed.entries.values()})
-            changed = [(None, f"{e[0]}|{e[1]}|{e[4]}|{e[5]}|{e[6]}|{codes[e[COMMUNE_AT]]}")
+            changed = [(None, _line(e[0], e[1], e[4], e[5], e[6], codes[e[COMMUNE_AT]]))
                        for e in parsed.entries.values()]
             with _bulk_load(connection, postgresql):
                 _write(connection, postgresql, "register_entry", parsed.entries, extract.id)
@@ -634,9 +634,13 @@ def import_extract(source: str | os.PathLike[str] | IO[bytes], filename: str | N
     return parsed, load_extract(parsed, mode, user)
 
 
-# A changed entry as the trail keeps it, before and after (None: not there):
-# "id_number|full name|sex|birth date|precision|commune code" (names hold no "|").
+# A changed entry as the trail keeps it, before and after (None: not there): ``_line``.
 Change = tuple[str | None, str | None]
+
+
+def _line(number: str, name: str, sex: Any, born: Any, precision: Any, code: str) -> str:
+    """One entry in the audit trail (a name holds no "|"; the birth date as ISO)."""
+    return f"{number}|{name}|{sex}|{born}|{precision}|{code}"
 
 
 def _commune_codes(ids: set[Any]) -> dict[Any, str]:
@@ -697,24 +701,25 @@ def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry
     matched = len(entries) - inserted
     deleted = existing - matched if mode == ExtractMode.REPLACE else 0
     # The entries that change, before and after, in ID order; then those dropped.
-    shown = ", ".join(f"{{0}}.{c}" for c in DATA_COLUMNS)
+    data = ", ".join(f"{{0}}.{c}" for c in DATA_COLUMNS)
     rows = list(connection.exec_driver_sql(
-        f"SELECT s.id_number, {shown.format('e')}, {shown.format('s')} FROM {CHANGES} s "
+        f"SELECT s.id_number, {data.format('e')}, {data.format('s')} FROM {CHANGES} s "
         "LEFT JOIN register_entry e ON e.id_number = s.id_number ORDER BY s.id_number"))
     if deleted:
         rows += connection.exec_driver_sql(
-            f"SELECT e.id_number, {shown.format('e')}, NULL, NULL, NULL, NULL, NULL "
+            f"SELECT e.id_number, {data.format('e')}, NULL, NULL, NULL, NULL, NULL "
             f"FROM register_entry e WHERE NOT EXISTS (SELECT 1 FROM {STAGING} s "
             "WHERE s.id_number = e.id_number) ORDER BY e.id_number")
     codes = _commune_codes({row[5] for row in rows} | {row[10] for row in rows})
 
-    def line(number: str, values: Sequence[Any]) -> str | None:
-        if values[0] is None:
+    def shown(row: Sequence[Any], at: int) -> str | None:
+        """The entry's columns from ``at`` (full name … commune id), or None."""
+        if row[at] is None:
             return None
-        name, sex, born, precision, commune = values
-        return f"{number}|{name}|{sex}|{born}|{precision}|{codes[commune]}"
+        return _line(row[0], row[at], row[at + 1], row[at + 2], row[at + 3],
+                     codes[row[at + 4]])
 
-    audited = [(line(row[0], row[1:6]), line(row[0], row[6:11])) for row in rows]
+    audited = [(shown(row, 1), shown(row, 6)) for row in rows]
     if mode == ExtractMode.REPLACE and (
         inserted + updated + deleted > REBUILD_SHARE * max(existing, len(entries))
     ):
