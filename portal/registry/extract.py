@@ -584,9 +584,7 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
                                                          parsed.entries, mode, extract.id,
                                                          existing)
         else:
-            codes = _commune_codes({e[COMMUNE_AT] for e in parsed.entries.values()})
-            changed = [(None, _line(e[0], e[1], e[4], e[5], e[6], codes[e[COMMUNE_AT]]))
-                       for e in parsed.entries.values()]
+            changed = None
             with _bulk_load(connection, postgresql):
                 _write(connection, postgresql, "register_entry", parsed.entries, extract.id)
             inserted, updated, deleted = rows, 0, 0
@@ -614,7 +612,8 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
             "deleted": [None, summary.deleted],
             "unchanged": [None, summary.unchanged],
         },
-    ), *_entry_events(extract.id, changed)], actor=user)
+    ), *(_entry_events(extract.id, changed) if changed is not None
+         else _first_load_events(extract.id, parsed.entries))], actor=user)
     # Entries loaded in this session before the import are stale now.
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, RegisterEntry):
@@ -651,6 +650,19 @@ def _commune_codes(ids: set[Any]) -> dict[Any, str]:
         codes.update(db.session.execute(sa.select(Area.id, Area.code).where(
             Area.id.in_(listed[start : start + LOOKUP_CHUNK]))).all())
     return codes
+
+
+def _first_load_events(extract_id: int, entries: dict[str, Entry]) -> list[audit.Entry]:
+    """``_entry_events`` for a load into the empty register: every entry new. Built chunk
+    by chunk straight from the entries (a million of them: the load's largest case)."""
+    codes = _commune_codes({e[COMMUNE_AT] for e in entries.values()})
+    values = list(entries.values())
+    return [
+        audit.Entry("register.entries", "register_extract", extract_id, {"entries": [
+            None, "\n".join([_line(e[0], e[1], e[4], e[5], e[6], codes[e[COMMUNE_AT]])
+                             for e in values[start : start + AUDIT_CHUNK]])]})
+        for start in range(0, len(values), AUDIT_CHUNK)
+    ]
 
 
 def _entry_events(extract_id: int, changed: list[Change]) -> list[audit.Entry]:
@@ -824,14 +836,16 @@ def _write(connection: sa.Connection, postgresql: bool, table: str,
     columns = ", ".join(ROW_COLUMNS + (("extract_id",) if extract_id is not None else ()))
     if postgresql:
         tail = "\n" if extract_id is None else f"\t{int(extract_id)}\n"
+        # The commune and the end of the line, worked out once per commune.
+        ends = {c: f"\t{COPY_NULL if c is None else int(c)}{tail}"
+                for c in {e[COMMUNE_AT] for e in entries.values()}}
         values = list(entries.values())
         with driver.cursor() as cursor, cursor.copy(
             f"COPY {table} ({columns}) FROM STDIN"
         ) as copy:
             for start in range(0, len(values), COPY_LINES):
                 copy.write("".join([
-                    f"{e[0]}\t{e[COPY_NAMES]}\t{e[4]}\t{e[5]}\t{e[6]}\t"
-                    f"{COPY_NULL if e[COMMUNE_AT] is None else int(e[COMMUNE_AT])}{tail}"
+                    f"{e[0]}\t{e[COPY_NAMES]}\t{e[4]}\t{e[5]}\t{e[6]}{ends[e[COMMUNE_AT]]}"
                     for e in values[start : start + COPY_LINES]
                 ]))
         return
