@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "records.bulk_create": _l("Records created in bulk"),
     "records.export": _l("Records exported"),
     "register.fetch": _l("Register queried"),
+    "register.entries": _l("Register entries changed (before → after)"),
     "register.import": _l("Register extract loaded"),
     "registry.match": _l("Matched against the register"),
     "review.verified_in_person": _l("Identity verified in person"),

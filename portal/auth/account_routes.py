@@ -19,7 +19,7 @@ from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
 from portal.auth import mfa, permissions, services
 from portal.auth.forms import (
-    ROLE_LABELS,
+    PLACEABLE_ROLES,
     AccountFields,
     EditAccountForm,
     NewAccountForm,
@@ -51,7 +51,7 @@ class Filters:
         role = args.get("role", "")
         state = args.get("state", "active")
         return cls(q=args.get("q", "").strip()[:100],
-                   role=role if role in ROLE_LABELS else "",
+                   role=role if role in PLACEABLE_ROLES else "",
                    area=args.get("area", "").strip()[:10],
                    state=state if state in STATES else "active")
 
@@ -80,7 +80,8 @@ def _accounts(filters: Filters) -> list[User]:
     most a few thousand accounts, so the folding is done here rather than in a column."""
     query = (sa.select(User).join(Area, Area.id == User.area_id)
              .options(joinedload(User.area), joinedload(User.site))
-             .where(User.area_id.in_(permissions.areas_managed_by(current_user)))
+             .where(User.area_id.in_(permissions.areas_managed_by(current_user)),
+                    User.role != Role.NATIONAL_ADMIN)
              .order_by(Area.code, User.username))
     if filters.role:
         query = query.where(User.role == filters.role)
@@ -156,7 +157,7 @@ def list_accounts():
     rows = accounts[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     return render("auth/accounts.html", fragments={"accounts-results": "results"},
                   rows=rows, total=len(accounts), page=page, pages=pages, filters=filters,
-                  areas=_areas(), role_labels=ROLE_LABELS, states=STATES,
+                  areas=_areas(), role_labels=PLACEABLE_ROLES, states=STATES,
                   role_label=role_label)
 
 

@@ -27,7 +27,12 @@ ROLE_LABELS = {
     "vaccination_site": _l("Vaccination site"),
     "health_authority": _l("Health authority"),
     "admin": _l("Administrator"),
+    "national_admin": _l("National administrator"),
 }
+# Roles an administrator gives on the accounts page; a national administrator works
+# nation-wide and is appointed from the command line only (issue 14, item 1).
+PLACEABLE_ROLES = {value: label for value, label in ROLE_LABELS.items()
+                   if value != "national_admin"}
 
 
 def role_label(role) -> str:
@@ -41,7 +46,8 @@ class AccountFields(PortalForm):
     display_name = StringField(_l("Full name and title"), validators=[
         DataRequired(_l("Give the person's name.")), Length(max=200)])
     role = SelectField(_l("Role"), validate_choice=True,
-                       choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()])
+                       choices=[SelectChoice(value, label)
+                                for value, label in PLACEABLE_ROLES.items()])
     area = SelectField(_l("Area"), validate_choice=True)
     site = SelectField(_l("Vaccination site (site staff only)"), validate_choice=True)
 

@@ -18,6 +18,9 @@ class Role(enum.StrEnum):
     VACCINATION_SITE = "vaccination_site"
     HEALTH_AUTHORITY = "health_authority"
     ADMIN = "admin"
+    # The population register as a whole (replacing it): nation-wide, appointed from the
+    # command line only (issue 14, item 1).
+    NATIONAL_ADMIN = "national_admin"
 
 
 class User(Model):

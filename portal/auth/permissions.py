@@ -37,12 +37,17 @@ def area_managed_by(user: User, code: str | None) -> Area | None:
 
 
 def manages(user: User, account: User) -> bool:
-    return can_manage_accounts(user) and area_managed_by(user, account.area.code) is not None
+    """A national administrator's account is nobody's on the accounts page: it works
+    nation-wide, whichever province it is seated in (the command line manages it)."""
+    return (can_manage_accounts(user) and account.role != Role.NATIONAL_ADMIN
+            and area_managed_by(user, account.area.code) is not None)
 
 
 # Where each role works (seed 000): the commune's police, health station and committee;
 # a vaccination site's staff (the site's commune is their area); health authorities of a
-# province or a district; administrators of a province.
+# province or a district; administrators of a province. A national administrator acts on
+# the whole population register: the province they are seated in (their office) only says
+# where the account is kept, and only the command line appoints one (issue 14, item 1).
 ROLE_AREA_KINDS = {
     Role.POLICE: (AreaKind.COMMUNE,),
     Role.HEALTH_STATION: (AreaKind.COMMUNE,),
@@ -50,4 +55,5 @@ ROLE_AREA_KINDS = {
     Role.VACCINATION_SITE: (AreaKind.COMMUNE,),
     Role.HEALTH_AUTHORITY: (AreaKind.PROVINCE, AreaKind.DISTRICT),
     Role.ADMIN: (AreaKind.PROVINCE,),
+    Role.NATIONAL_ADMIN: (AreaKind.PROVINCE,),
 }

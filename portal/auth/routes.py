@@ -41,6 +41,8 @@ DASHBOARD_FIRST = frozenset({Role.HEALTH_AUTHORITY, Role.ADMIN})
 def _landing() -> str:
     if current_user.is_authenticated and current_user.role in DASHBOARD_FIRST:
         return url_for("dashboard.show_dashboard")
+    if current_user.is_authenticated and current_user.role == Role.NATIONAL_ADMIN:
+        return url_for("registry.list_extracts")  # their work: the register as a whole
     return url_for("records.list_records")
 
 

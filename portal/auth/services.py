@@ -290,6 +290,9 @@ def placement_problem(role: Role, area: Area, site: Site | None) -> tuple[str, A
     if area.kind not in ROLE_AREA_KINDS[role]:
         if role == Role.HEALTH_AUTHORITY:
             return "area", _l("A health authority belongs to a province or a district.")
+        if role == Role.NATIONAL_ADMIN:
+            return "area", _l("A national administrator's account is seated in a province "
+                              "(their office); their rights are nation-wide.")
         if role == Role.ADMIN:
             return "area", _l("An administrator belongs to a province.")
         return "area", _l("This role belongs to a commune or ward.")
@@ -301,6 +304,15 @@ def placement_problem(role: Role, area: Area, site: Site | None) -> tuple[str, A
     elif site is not None:
         return "site", _l("Only vaccination-site staff belong to a site.")
     return None
+
+
+def _appointing(role: Role, actor: User | None) -> list[tuple[str, Any]]:
+    """A national administrator is appointed from the command line (no actor), never by
+    a province's administrator."""
+    if role == Role.NATIONAL_ADMIN and actor is not None:
+        return [("role", _l("A national administrator is appointed from the command line "
+                            "(flask users create … --role national_admin)."))]
+    return []
 
 
 def _refuse_if(problems: list[tuple[str, Any]]) -> None:
@@ -328,7 +340,7 @@ def create_account(username: str, password: str, role: Role, area: Area, display
         ("password", password_problem(password, username, display_name)),
     ) if message is not None]
     placement = placement_problem(role, area, site)
-    _refuse_if(problems + ([placement] if placement else []))
+    _refuse_if(problems + ([placement] if placement else []) + _appointing(role, actor))
     return create_user(username, password, role, area, display_name.strip(), site=site,
                        actor=actor)
 
@@ -343,7 +355,8 @@ def update_account(account: User, display_name: str, role: Role, area: Area,
     moved = (role, area.id, site.id if site else None) != (
         account.role, account.area_id, account.site_id)
     placement = placement_problem(role, area, site) if moved else None
-    _refuse_if([placement] if placement else [])
+    _refuse_if(([placement] if placement else [])
+               + (_appointing(role, actor) if role != account.role else []))
     if actor is not None and account.id == actor.id and (not active or role != Role.ADMIN):
         _refuse_if([("active" if not active else "role",
                      _l("You cannot deactivate your own account or take away your own "

@@ -64,6 +64,8 @@ FIELD_LABELS = {
     "inserted": _l("Entries added"),
     "updated": _l("Entries changed"),
     "unchanged": _l("Entries unchanged"),
+    # The register's changed entries, one line each (registry.extract, issue 14 item 1).
+    "entries": _l("Register entries (ID|name|sex|birth|precision|commune)"),
     "skipped": _l("Persons left out"),
     "reason": _l("Reason"),
     "role": _l("Role"),

@@ -130,6 +130,10 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
                                 pin if role.value in SIGNING_ROLES else None))
 
     add_account("admin", Role.ADMIN, province, "Quản trị hệ thống")
+    # The whole population register (replacing it) is a national administrator's; the
+    # account is seated in the demo province (issue 14, item 1).
+    add_account("national.admin", Role.NATIONAL_ADMIN, province,
+                "Quản trị dữ liệu dân cư toàn quốc")
     add_account("authority." + short_name(province), Role.HEALTH_AUTHORITY, province,
                 "Sở Y tế " + province.name.removeprefix("Thành phố "))
     add_account("site.cdc_hn", Role.VACCINATION_SITE, first, "Điểm tiêm CDC Hà Nội",
@@ -164,7 +168,8 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
         ]
         db.session.execute(sa.insert(Dose), doses)
         db.session.execute(
-            sa.insert(RegisterEntry), [r | {"extract_id": extract.id} for r in rows.register]
+            sa.insert(RegisterEntry),
+            [r | {"extract_id": extract.id, "commune_id": commune.id} for r in rows.register]
         )
         audit.record(
             "records.bulk_create",
@@ -180,13 +185,14 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
 
     # People the register knows who were never vaccinated here: the extract is a superset.
     others = []
-    for _ in range(500):
+    for n in range(500):
         sex = rng.choice(("male", "female"))
         born = date(1950 + rng.randrange(60), 1 + rng.randrange(12), 1 + rng.randrange(28))
         name = vietnamese_name(rng, sex)
         others.append({"id_number": cccd(rng, sex, born, used_ids), "full_name": name,
                        "name_norm": norm(name), "name_folded": fold(name), "sex": sex,
-                       "birth_date": born, "birth_precision": "day", "extract_id": extract.id})
+                       "birth_date": born, "birth_precision": "day", "extract_id": extract.id,
+                       "commune_id": communes[n % len(communes)].id})
     db.session.execute(sa.insert(RegisterEntry), others)
     extract.row_count = totals["register"] + len(others)
     audit.record(

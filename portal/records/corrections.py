@@ -142,8 +142,9 @@ class RegisterValue:
 
 def register_differences(persons: Iterable[Person]) -> dict[int, dict[str, RegisterValue]]:
     """For each person matched against the register (a ``MatchResult`` exists) whose ID
-    number has a register entry, the register's value of every field that differs.
-    One query for the whole list."""
+    number has a register entry of the person's own commune (or of none: one a national act
+    wrote), the register's value of every field that differs. An entry another commune's
+    police vouch for is not offered here (issue 14, item 1). One query for the whole list."""
     by_id = {p.id: p for p in persons if not p.is_foreign and p.id_number}
     if not by_id:
         return {}
@@ -151,7 +152,9 @@ def register_differences(persons: Iterable[Person]) -> dict[int, dict[str, Regis
         sa.select(MatchResult.person_id, RegisterEntry)
         .join(Person, Person.id == MatchResult.person_id)
         .join(RegisterEntry, RegisterEntry.id_number == Person.id_number)
-        .where(MatchResult.person_id.in_(list(by_id)))
+        .where(MatchResult.person_id.in_(list(by_id)),
+               sa.or_(RegisterEntry.commune_id.is_(None),
+                      RegisterEntry.commune_id == Person.commune_id))
     )
     out: dict[int, dict[str, RegisterValue]] = {}
     for person_id, entry in rows:

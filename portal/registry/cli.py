@@ -22,7 +22,9 @@ def registry_group() -> None:
     help="Import an extract file (CSV or XLSX: id_number, full_name, sex, birth_date). "
     "All or nothing: on any error the report is printed, nothing is loaded, exit status 1. "
     "Merges by default; --mode replace makes the file the whole register, after saying how "
-    "many entries it drops (asked at a terminal, or --yes).",
+    "many entries it drops (asked at a terminal, or --yes). An optional commune_code column "
+    "gives each resident's commune. Without --user the command line acts nation-wide; with "
+    "it, as that account may (a commune's police: their commune's residents only).",
 )
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--mode", type=click.Choice(["merge", "replace"]), default="merge",
@@ -32,7 +34,8 @@ def registry_group() -> None:
 @click.option("--yes", "confirmed", is_flag=True,
               help="With --mode replace: drop the entries the file lacks without asking.")
 @click.option("--user", "username", default=None,
-              help="The account (username) the import is recorded under.")
+              help="The account (username) the import is recorded under, and whose area "
+              "limits it.")
 def import_command(path: str, mode: str, confirmed: bool, username: str | None) -> None:
     from portal.auth.models import User
     from portal.registry.extract import import_extract
@@ -58,15 +61,16 @@ def import_command(path: str, mode: str, confirmed: bool, username: str | None) 
             click.echo(_("Only the first %(shown)s problems are listed.",
                          shown=len(parsed.errors)), err=True)
         sys.exit(1)
-    if mode == ExtractMode.REPLACE.value and summary.deleted and not confirmed:
-        # The load itself counted what a replacement drops; it is undone while the
-        # question is asked, so that nobody waits on the register meanwhile.
-        db.session.rollback()
+    if mode == ExtractMode.REPLACE.value and summary.deleted:
+        # The load itself counted what a replacement drops (said with --yes too).
         click.echo(_("Replacing the whole register drops %(deleted)d of its %(existing)d "
                      "entries (those the file lacks); %(inserted)d are added, %(updated)d "
                      "changed.", deleted=summary.deleted,
                      existing=summary.deleted + summary.rows - summary.inserted,
                      inserted=summary.inserted, updated=summary.updated))
+    if mode == ExtractMode.REPLACE.value and summary.deleted and not confirmed:
+        # It is undone while the question is asked, so that nobody waits on the register.
+        db.session.rollback()
         if not confirm(_("Drop them?")):
             fail(_("Nothing was changed. To replace the register, run the command again with "
                    "--yes; to add and update entries only, leave out --mode replace."))

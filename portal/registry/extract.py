@@ -28,13 +28,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
 from operator import itemgetter
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import sqlalchemy as sa
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as ngettext
 
+from portal.areas.models import Area, AreaKind
+from portal.areas.scope import communes_within, within
 from portal.audit import services as audit
 from portal.core.spreadsheets import FileRejected as _FileRejected
 from portal.core.spreadsheets import collector_paused as _collector_paused
@@ -43,18 +47,26 @@ from portal.core.spreadsheets import xlsx_rows as _xlsx_rows
 from portal.extensions import db
 from portal.models_base import today_in_vietnam
 from portal.records import rules
-from portal.registry import idcheck
+from portal.registry import idcheck, permissions
+from portal.registry.adapter import LOOKUP_CHUNK
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 from portal.text import fold, norm
 
 COLUMNS = ("id_number", "full_name", "sex", "birth_date")
+# The commune of permanent residence, by its official code (issue 14, item 1). Optional: a
+# commune's police may leave it out (their own commune is meant); a province's
+# administrator must give it; a national import without it leaves the commune unknown.
+COMMUNE = "commune_code"
+COMMUNE_CODE_LENGTH = 5
 # The same columns as Vietnamese spreadsheets often name them.
 HEADER_NAMES = {
     **{name: name for name in COLUMNS},
+    COMMUNE: COMMUNE,
     "so_dinh_danh": "id_number",
     "ho_ten": "full_name",
     "gioi_tinh": "sex",
     "ngay_sinh": "birth_date",
+    "ma_xa": COMMUNE,
 }
 MAX_REPORTED = 200
 MAX_NAME = 200
@@ -73,9 +85,12 @@ Names = tuple[str, str, str, str]
 # (birth date, precision, ISO date)
 Birth = tuple[date, str, str]
 # One validated row: the columns of register_entry in ROW_COLUMNS order, then the row
-# number and the names as a fragment of a COPY line.
-Entry = tuple[str, str, str, str, str, str, str, int, str]
-ROW, COPY_NAMES = 7, 8
+# number and the names as a fragment of a COPY line. The commune is its code as the file
+# gives it (or None) until ``check_areas`` puts the area's id in its place.
+Entry = tuple[str, str, str, str, str, str, str, Any, int, str]
+COMMUNE_AT: Final = 7
+ROW: Final = 8
+COPY_NAMES: Final = 9
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,9 @@ class ParsedExtract:
     error_count: int = 0
     warnings: list[Issue] = field(default_factory=list)
     warning_count: int = 0
+    # Set by ``check_areas``: every entry names its commune's id (or None), and every row
+    # lies within the importer's area.
+    areas_checked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -191,7 +209,8 @@ def _blank(value: Any) -> bool:
 
 
 def _header(cells: Sequence[Any], row: int, parsed: ParsedExtract) -> list[int] | None:
-    """The position of each of COLUMNS in the header row, or None after reporting why not."""
+    """The position of each of COLUMNS in the header row, then that of the commune's code
+    when the file has one; or None after reporting why not."""
     positions: dict[str, int] = {}
     ok = True
     for index, cell in enumerate(cells):
@@ -216,7 +235,10 @@ def _header(cells: Sequence[Any], row: int, parsed: ParsedExtract) -> list[int] 
                                          "id_number, full_name, sex and birth_date.",
                                          name=column))
             ok = False
-    return [positions[c] for c in COLUMNS] if ok else None
+    if not ok:
+        return None
+    return [positions[c] for c in COLUMNS] + ([positions[COMMUNE]] if COMMUNE in positions
+                                              else [])
 
 
 class _Values(dict):
@@ -251,12 +273,14 @@ def _validate(rows: Iterable[Sequence[Any]], parsed: ParsedExtract) -> None:
     names = _Values(_name)
     sexes = _Values(_sex)
     births = _Values(lambda raw: _birth(raw, today))
-    if not _validate_columns(body, header + 2, positions, names, sexes, births, parsed):
-        _validate_rows(body, header + 2, positions, names, sexes, births, parsed)
+    communes = _Values(_commune_code)
+    if not _validate_columns(body, header + 2, positions, names, sexes, births, communes,
+                             parsed):
+        _validate_rows(body, header + 2, positions, names, sexes, births, communes, parsed)
 
 
 def _validate_columns(body: list[Sequence[Any]], first: int, positions: list[int],
-                      names: _Values, sexes: _Values, births: _Values,
+                      names: _Values, sexes: _Values, births: _Values, communes: _Values,
                       parsed: ParsedExtract) -> bool:
     """The fast path, for a file without a single problem: column by column, with loops
     that run inside the interpreter's C code. At the first sign of anything unusual it
@@ -267,7 +291,7 @@ def _validate_columns(body: list[Sequence[Any]], first: int, positions: list[int
         return False
     if not body or len(columns) != max(positions) + 1:
         return False
-    raw_ids, raw_names, raw_sexes, raw_births = (columns[i] for i in positions)
+    raw_ids, raw_names, raw_sexes, raw_births = (columns[i] for i in positions[:4])
     try:
         ids = list(map(str.strip, raw_ids))
     except TypeError:  # a number or a date from a workbook
@@ -280,13 +304,16 @@ def _validate_columns(body: list[Sequence[Any]], first: int, positions: list[int
     name_values = list(map(names.__getitem__, raw_names))
     sex_values = list(map(sexes.__getitem__, raw_sexes))
     birth_values = list(map(births.__getitem__, raw_births))
+    commune_values: Iterable[str | None] = (
+        map(communes.__getitem__, columns[positions[4]]) if len(positions) > 4
+        else repeat(None, len(ids)))
     if names.invalid or sexes.invalid or births.invalid:
         return False
     full_names, normed, folded, fragments = zip(*name_values, strict=True)
     _days, precisions, isos = zip(*birth_values, strict=True)
     entries = dict(zip(ids, zip(ids, full_names, normed, folded, sex_values, isos,
-                                precisions, range(first, first + len(ids)), fragments,
-                                strict=True), strict=True))
+                                precisions, commune_values, range(first, first + len(ids)),
+                                fragments, strict=True), strict=True))
     if len(entries) != len(ids):
         return False  # a repeated ID number: the row-by-row pass tells which
     parsed.entries = entries
@@ -294,10 +321,11 @@ def _validate_columns(body: list[Sequence[Any]], first: int, positions: list[int
 
 
 def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
-                   names: _Values, sexes: _Values, births: _Values,
+                   names: _Values, sexes: _Values, births: _Values, communes: _Values,
                    parsed: ParsedExtract) -> None:
     """Row by row: every problem, with its row and column."""
-    i_id, i_name, i_sex, i_birth = positions
+    i_id, i_name, i_sex, i_birth = positions[:4]
+    i_commune = positions[4] if len(positions) > 4 else None
     letters = [_letter(i) for i in positions]
     width = max(positions) + 1
     entries = parsed.entries
@@ -339,10 +367,12 @@ def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
         if not valid:
             continue
 
-        entry = (id_number, name[0], name[1], name[2], sex, birth[2], birth[1], row_no, name[3])
+        commune = None if i_commune is None else communes[cells[i_commune]]
+        entry = (id_number, name[0], name[1], name[2], sex, birth[2], birth[1], commune, row_no,
+                 name[3])
         first_seen = entries.setdefault(id_number, entry)  # type: ignore[arg-type]
         if first_seen is not entry:
-            if first_seen[1] == entry[1] and first_seen[4:7] == entry[4:7]:
+            if first_seen[1] == entry[1] and first_seen[4:8] == entry[4:8]:
                 parsed.warn(row_no, "id_number", _l(
                     "ID number %(id)s repeats row %(row)d with the same data; it is imported "
                     "once.", id=id_number, row=first_seen[ROW]), letters[0])
@@ -350,6 +380,17 @@ def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
                 error(row_no, "id_number", _l(
                     "ID number %(id)s is also on row %(row)d, with different data.",
                     id=id_number, row=first_seen[ROW]), letters[0])
+
+
+def _commune_code(raw: Any) -> str | None:
+    """A commune's official code as a file gives it: blank is None; the leading zeros a
+    workbook drops from a number (4 for 00004) are put back."""
+    text = _number_text(raw)
+    if not text:
+        return None
+    if text.isdigit() and text.isascii() and len(text) < COMMUNE_CODE_LENGTH:
+        return text.zfill(COMMUNE_CODE_LENGTH)
+    return text[:20]
 
 
 def _sex(raw: Any) -> str | LazyString:
@@ -411,13 +452,99 @@ def _birth(value: Any, today: date) -> Birth | LazyString:
 
 STAGING = "register_staging"
 CHANGES = "register_changes"
-DATA_COLUMNS = ("full_name", "sex", "birth_date", "birth_precision")
+DATA_COLUMNS = ("full_name", "sex", "birth_date", "birth_precision", "commune_id")
 ROW_COLUMNS = ("id_number", "full_name", "name_norm", "name_folded", "sex", "birth_date",
-               "birth_precision")
+               "birth_precision", "commune_id")
+# The changed entries' before and after go into the audit trail this many to an event.
+AUDIT_CHUNK = 5000
 COPY_LINES = 20_000  # per write to the COPY stream
+COPY_NULL = "\\N"
 # A replace that changes more than this share of the register refills the table in bulk
 # (its indexes built afterwards) instead of changing it row by row.
 REBUILD_SHARE = 0.2
+
+
+def check_areas(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None) -> None:
+    """Give every entry its commune and refuse, as errors of ``parsed``, what ``user`` may
+    not write (issue 14, item 1): a replacement unless national; a row whose commune is
+    unknown or outside the user's area; a row for an ID number whose register entry lies
+    outside it (or has no commune). Reads the database, writes nothing."""
+    if parsed.areas_checked or not parsed.ok:
+        return
+    area = permissions.register_area(user)
+    if user is not None and not permissions.can_import_extract(user):
+        parsed.error(None, None, _l("This account may not import register extracts: the "
+                                    "police and administrators do."))
+        return
+    if ExtractMode(mode) == ExtractMode.REPLACE and not permissions.can_replace_register(user):
+        parsed.error(None, None, _l(
+            "Replacing the whole register is a national administrator's act; merge the file "
+            "instead (its entries are added or updated, the others stay)."))
+        return
+    entries = parsed.entries
+    codes = {e[COMMUNE_AT] for e in entries.values()} - {None}
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), LOOKUP_CHUNK):
+        found.update(db.session.execute(
+            sa.select(Area.code, Area.id).where(
+                Area.code.in_(sorted(codes)[start : start + LOOKUP_CHUNK]),
+                Area.kind == AreaKind.COMMUNE)).all())
+    allowed = None if area is None else set(db.session.scalars(communes_within(area)))
+    default = getattr(permissions.default_commune(user), "id", None)
+    outside = 0
+    if codes or default is not None or allowed is not None:
+        for number, entry in sorted(entries.items(), key=lambda item: item[1][ROW]):
+            code = entry[COMMUNE_AT]
+            commune = default if code is None else found.get(code)
+            if code is not None and commune is None:
+                parsed.error(entry[ROW], COMMUNE, _l(
+                    "“%(code)s” is not the code of a commune or ward.", code=code))
+            elif allowed is not None and commune not in allowed:
+                outside += 1
+                parsed.error(entry[ROW], COMMUNE, _l(
+                    "The commune is missing: give each resident's commune in the "
+                    "commune_code column.") if code is None else _l(
+                    "Commune %(code)s is outside your area (%(area)s).", code=code,
+                    area=getattr(area, "name", "")))
+            else:
+                entries[number] = (*entry[:COMMUNE_AT], commune, *entry[ROW:])
+    if area is not None and outside:
+        _refused_head(parsed, ngettext(
+            "%(num)d row is for residents outside %(area)s: a commune's police import only "
+            "their commune's residents, a province's administrator only the province's.",
+            "%(num)d rows are for residents outside %(area)s: a commune's police import only "
+            "their commune's residents, a province's administrator only the province's.",
+            outside, area=area.name))
+    if area is not None and parsed.ok:
+        _refuse_entries_outside(parsed, area)
+    parsed.areas_checked = parsed.ok
+
+
+def _refuse_entries_outside(parsed: ParsedExtract, area: Area) -> None:
+    """An ID number already in the register under another area (or none) is not this
+    importer's to change; where it is is not told."""
+    entry = RegisterEntry
+    outside = sa.or_(entry.commune_id.is_(None), ~within(area, entry.commune_id))
+    numbers = list(parsed.entries)
+    taken: list[str] = []
+    for start in range(0, len(numbers), LOOKUP_CHUNK):
+        taken += db.session.scalars(sa.select(entry.id_number).where(
+            entry.id_number.in_(numbers[start : start + LOOKUP_CHUNK]), outside))
+    for number in sorted(taken, key=lambda n: parsed.entries[n][ROW]):
+        parsed.error(parsed.entries[number][ROW], "id_number", _l(
+            "ID number %(id)s is in the register as a resident outside your area; only "
+            "that area's police or administrator may change the entry.", id=number))
+    if taken:
+        _refused_head(parsed, ngettext(
+            "%(num)d row would change a register entry outside %(area)s.",
+            "%(num)d rows would change register entries outside %(area)s.",
+            len(taken), area=area.name))
+
+
+def _refused_head(parsed: ParsedExtract, message: LazyString) -> None:
+    """A line above the rows it sums up (not counted as a problem of its own)."""
+    parsed.errors.insert(0, Issue(None, None, message))
+    del parsed.errors[MAX_REPORTED:]
 
 
 def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None
@@ -428,8 +555,10 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
     adds new ID numbers and updates changed entries; the others stay. Either way only the
     inserted and updated entries take the new extract's id; an unchanged entry keeps the
     id of the extract that last changed it, so matching re-checks only what changed.
-    Flushes, never commits.
+    Flushes, never commits. What ``user`` may not write makes it raise ExtractInvalid
+    (``check_areas``); no user is the command line, a national act.
     """
+    check_areas(parsed, mode, user)
     if not parsed.ok:
         raise ExtractInvalid(parsed)
     mode = ExtractMode(mode)
@@ -451,9 +580,11 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
     existing = connection.scalar(sa.select(sa.func.count()).select_from(RegisterEntry)) or 0
     with _collector_paused():
         if existing:
-            inserted, updated, deleted = _apply(connection, postgresql, parsed.entries, mode,
-                                                extract.id, existing)
+            inserted, updated, deleted, changed = _apply(connection, postgresql,
+                                                         parsed.entries, mode, extract.id,
+                                                         existing)
         else:
+            changed = None
             with _bulk_load(connection, postgresql):
                 _write(connection, postgresql, "register_entry", parsed.entries, extract.id)
             inserted, updated, deleted = rows, 0, 0
@@ -467,7 +598,7 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
         unchanged=rows - inserted - updated,
         warnings=parsed.warning_count,
     )
-    audit.record(
+    audit.record_all([audit.Entry(
         "register.import",
         "register_extract",
         extract.id,
@@ -481,8 +612,8 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
             "deleted": [None, summary.deleted],
             "unchanged": [None, summary.unchanged],
         },
-        actor=user,
-    )
+    ), *(_entry_events(extract.id, changed) if changed is not None
+         else _first_load_events(extract.id, parsed.entries))], actor=user)
     # Entries loaded in this session before the import are stale now.
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, RegisterEntry):
@@ -493,23 +624,78 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
 def import_extract(source: str | os.PathLike[str] | IO[bytes], filename: str | None,
                    mode: ExtractMode | str, user: Any = None
                    ) -> tuple[ParsedExtract, ImportSummary | None]:
-    """Parse, and load when the whole file is valid; nothing is written otherwise."""
+    """Parse, and load when the whole file is valid and ``user`` may write all of it
+    (``check_areas``); nothing is written otherwise."""
     parsed = parse_extract(source, filename)
+    check_areas(parsed, mode, user)
     if not parsed.ok:
         return parsed, None
     return parsed, load_extract(parsed, mode, user)
 
 
+# A changed entry as the trail keeps it, before and after (None: not there): ``_line``.
+Change = tuple[str | None, str | None]
+
+
+def _line(number: str, name: str, sex: Any, born: Any, precision: Any, code: str) -> str:
+    """One entry in the audit trail (a name holds no "|"; the birth date as ISO)."""
+    return f"{number}|{name}|{sex}|{born}|{precision}|{code}"
+
+
+def _commune_codes(ids: set[Any]) -> dict[Any, str]:
+    """The code of each of these communes (by id), and "" for None."""
+    codes: dict[Any, str] = {None: ""}
+    listed = sorted(ids - {None})
+    for start in range(0, len(listed), LOOKUP_CHUNK):
+        codes.update(db.session.execute(sa.select(Area.id, Area.code).where(
+            Area.id.in_(listed[start : start + LOOKUP_CHUNK]))).all())
+    return codes
+
+
+def _first_load_events(extract_id: int, entries: dict[str, Entry]) -> list[audit.Entry]:
+    """``_entry_events`` for a load into the empty register: every entry new. Built chunk
+    by chunk straight from the entries (a million of them: the load's largest case)."""
+    codes = _commune_codes({e[COMMUNE_AT] for e in entries.values()})
+    values = list(entries.values())
+    return [
+        audit.Entry("register.entries", "register_extract", extract_id, {"entries": [
+            None, "\n".join([_line(e[0], e[1], e[4], e[5], e[6], codes[e[COMMUNE_AT]])
+                             for e in values[start : start + AUDIT_CHUNK]])]})
+        for start in range(0, len(values), AUDIT_CHUNK)
+    ]
+
+
+def _entry_events(extract_id: int, changed: list[Change]) -> list[audit.Entry]:
+    """Every changed entry before → after, ``AUDIT_CHUNK`` entries to an event, as two
+    blocks of lines: ``{"entries": [the lines before, the lines after]}`` (an entry added
+    has no line before, one dropped none after). Two strings an event, not a value per
+    entry: the chain hashes and stores a first load of a million entries in seconds."""
+    events = []
+    for start in range(0, len(changed), AUDIT_CHUNK):
+        chunk = changed[start : start + AUDIT_CHUNK]
+        events.append(audit.Entry("register.entries", "register_extract", extract_id, {
+            "entries": ["\n".join(b for b, _a in chunk if b is not None) or None,
+                        "\n".join(a for _b, a in chunk if a is not None) or None],
+        }))
+    return events
+
+
 def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry],
-           mode: ExtractMode, extract_id: int, existing: int) -> tuple[int, int, int]:
+           mode: ExtractMode, extract_id: int, existing: int
+           ) -> tuple[int, int, int, list[Change]]:
     """Bring a non-empty register to the file's content through a staging table: one
-    comparison, then only the writes needed. Returns (inserted, updated, deleted)."""
+    comparison, then only the writes needed. Returns (inserted, updated, deleted) and the
+    changed entries before and after, for the audit trail."""
     _create_staging(connection, postgresql)
     _write(connection, postgresql, STAGING, entries, None)
     sql = connection.exec_driver_sql
     if postgresql:
         sql(f"ANALYZE {STAGING}")
-    same = " AND ".join(f"e.{c} = s.{c}" for c in DATA_COLUMNS)
+    # The commune may be unknown (NULL) on either side: compared so that NULL equals NULL.
+    same = " AND ".join(
+        f"e.{c} IS NOT DISTINCT FROM s.{c}" if c == "commune_id" and postgresql
+        else f"e.{c} IS s.{c}" if c == "commune_id" else f"e.{c} = s.{c}"
+        for c in DATA_COLUMNS)
     columns = ", ".join(ROW_COLUMNS)
     staged = ", ".join(f"s.{c}" for c in ROW_COLUMNS)
     new_id = int(extract_id)
@@ -526,6 +712,26 @@ def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry
     updated = changed - inserted
     matched = len(entries) - inserted
     deleted = existing - matched if mode == ExtractMode.REPLACE else 0
+    # The entries that change, before and after, in ID order; then those dropped.
+    data = ", ".join(f"{{0}}.{c}" for c in DATA_COLUMNS)
+    rows = list(connection.exec_driver_sql(
+        f"SELECT s.id_number, {data.format('e')}, {data.format('s')} FROM {CHANGES} s "
+        "LEFT JOIN register_entry e ON e.id_number = s.id_number ORDER BY s.id_number"))
+    if deleted:
+        rows += connection.exec_driver_sql(
+            f"SELECT e.id_number, {data.format('e')}, NULL, NULL, NULL, NULL, NULL "
+            f"FROM register_entry e WHERE NOT EXISTS (SELECT 1 FROM {STAGING} s "
+            "WHERE s.id_number = e.id_number) ORDER BY e.id_number")
+    codes = _commune_codes({row[5] for row in rows} | {row[10] for row in rows})
+
+    def shown(row: Sequence[Any], at: int) -> str | None:
+        """The entry's columns from ``at`` (full name … commune id), or None."""
+        if row[at] is None:
+            return None
+        return _line(row[0], row[at], row[at + 1], row[at + 2], row[at + 3],
+                     codes[row[at + 4]])
+
+    audited = [(shown(row, 1), shown(row, 6)) for row in rows]
     if mode == ExtractMode.REPLACE and (
         inserted + updated + deleted > REBUILD_SHARE * max(existing, len(entries))
     ):
@@ -551,7 +757,7 @@ def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry
                 f"SELECT {staged}, {new_id} FROM {CHANGES} s WHERE s.is_new = 1")
     sql(f"DROP TABLE {CHANGES}")
     sql(f"DROP TABLE {STAGING}")
-    return inserted, updated, deleted
+    return inserted, updated, deleted, audited
 
 
 def _create_staging(connection: sa.Connection, postgresql: bool) -> None:
@@ -562,7 +768,7 @@ def _create_staging(connection: sa.Connection, postgresql: bool) -> None:
             "full_name varchar(200) NOT NULL, name_norm varchar(200) NOT NULL, "
             'name_folded varchar(200) COLLATE "C" NOT NULL, sex varchar(6) NOT NULL, '
             "birth_date date NOT NULL, birth_precision varchar(5) NOT NULL, "
-            "extract_id integer) ON COMMIT DROP"
+            "commune_id integer, extract_id integer) ON COMMIT DROP"
         )
     else:
         # Keyed, so that the comparisons probe it by ID number; filled in key order.
@@ -570,7 +776,7 @@ def _create_staging(connection: sa.Connection, postgresql: bool) -> None:
             f"CREATE TEMPORARY TABLE {STAGING} (id_number TEXT PRIMARY KEY, "
             "full_name TEXT NOT NULL, name_norm TEXT NOT NULL, name_folded TEXT NOT NULL, "
             "sex TEXT NOT NULL, birth_date TEXT NOT NULL, birth_precision TEXT NOT NULL, "
-            "extract_id INTEGER) WITHOUT ROWID"
+            "commune_id INTEGER, extract_id INTEGER) WITHOUT ROWID"
         )
 
 
@@ -630,13 +836,16 @@ def _write(connection: sa.Connection, postgresql: bool, table: str,
     columns = ", ".join(ROW_COLUMNS + (("extract_id",) if extract_id is not None else ()))
     if postgresql:
         tail = "\n" if extract_id is None else f"\t{int(extract_id)}\n"
+        # The commune and the end of the line, worked out once per commune.
+        ends = {c: f"\t{COPY_NULL if c is None else int(c)}{tail}"
+                for c in {e[COMMUNE_AT] for e in entries.values()}}
         values = list(entries.values())
         with driver.cursor() as cursor, cursor.copy(
             f"COPY {table} ({columns}) FROM STDIN"
         ) as copy:
             for start in range(0, len(values), COPY_LINES):
                 copy.write("".join([
-                    f"{e[0]}\t{e[COPY_NAMES]}\t{e[4]}\t{e[5]}\t{e[6]}{tail}"
+                    f"{e[0]}\t{e[COPY_NAMES]}\t{e[4]}\t{e[5]}\t{e[6]}{ends[e[COMMUNE_AT]]}"
                     for e in values[start : start + COPY_LINES]
                 ]))
         return

@@ -69,29 +69,81 @@ def report_of(parsed) -> dict[str, Any]:
 
 @handler("register_import")
 def run_register_import(job: Job, progress: Progress) -> dict[str, Any]:
-    """Parse the uploaded extract, then load it all or nothing; the upload is removed after."""
+    """Parse the uploaded extract, then load it all or nothing; the upload is removed after.
+
+    A replacement runs twice (issue 14, item 1): first as a preview, which loads, counts and
+    rolls back, keeping the upload for the confirmation; then, confirmed, for real, and only
+    if it still drops what the preview said it would."""
     from pathlib import Path
+
+    from flask_babel import lazy_gettext as _l
 
     from portal.auth.models import User
     from portal.registry import extract
 
     path = Path(job.params["path"])
     actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    preview = bool(job.params.get("preview"))
+    keep = False
     try:
         progress(0, 2)
         parsed = extract.parse_extract(path, job.params["filename"])
+        extract.check_areas(parsed, job.params["mode"], actor)
         progress(1, 2)
         if not parsed.ok:
             return {"ok": False, "report": report_of(parsed)}
         summary = extract.load_extract(parsed, job.params["mode"], actor)
-        return {
-            "ok": True,
-            "report": report_of(parsed),
-            "summary": {
-                "extract_id": summary.extract_id, "mode": str(summary.mode.value),
-                "rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
-                "deleted": summary.deleted, "unchanged": summary.unchanged,
-            },
+        counts = {
+            "extract_id": summary.extract_id, "mode": str(summary.mode.value),
+            "rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
+            "deleted": summary.deleted, "unchanged": summary.unchanged,
+            "existing": summary.rows - summary.inserted + summary.deleted,
         }
+        expected = job.params.get("expect")
+        if preview or (expected is not None and expected != _dropping(counts)):
+            db.session.rollback()  # nothing is written before the confirmation
+            if preview:
+                keep = True
+                return {"ok": True, "preview": True, "report": report_of(parsed),
+                        "summary": counts}
+            parsed.error(None, None, _l(
+                "The register changed after the preview: this replacement would now add "
+                "%(inserted)d, change %(updated)d and drop %(deleted)d entries. Nothing was "
+                "written; import the file again to see the new counts.",
+                inserted=summary.inserted, updated=summary.updated, deleted=summary.deleted))
+            return {"ok": False, "report": report_of(parsed)}
+        return {"ok": True, "report": report_of(parsed), "summary": counts}
     finally:
-        path.unlink(missing_ok=True)
+        if not keep:
+            path.unlink(missing_ok=True)
+
+
+def _dropping(counts: dict[str, Any]) -> list[int]:
+    """What a confirmation of a replacement agreed to."""
+    return [counts["inserted"], counts["updated"], counts["deleted"]]
+
+
+def confirm_replacement(preview: Job, actor) -> Job:
+    """The replacement a national administrator confirmed after its preview: a job of its
+    own, for the upload the preview kept and the counts it showed. Confirming twice gives
+    the same job (the preview's row is locked while it is read)."""
+    result = dict(preview.result or {})
+    if result.get("confirmed_job"):
+        found = db.session.get(Job, result["confirmed_job"])
+        assert found is not None
+        return found
+    job = create_job("register_import", preview.area_id, {
+        "path": preview.params["path"], "filename": preview.params["filename"],
+        "mode": preview.params["mode"], "expect": _dropping(result["summary"]),
+    }, actor=actor)
+    db.session.flush()
+    preview.result = result | {"confirmed_job": job.id}
+    return job
+
+
+def discard_preview(preview: Job) -> None:
+    """A replacement given up after its preview: its upload goes, it cannot be confirmed."""
+    from pathlib import Path
+
+    Path(preview.params["path"]).unlink(missing_ok=True)
+    preview.result = dict(preview.result or {}) | {"discarded": True}

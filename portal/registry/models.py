@@ -48,6 +48,11 @@ class RegisterEntry(Model):
         enum_column(BirthPrecision, "register_birth_precision")
     )
     extract_id: Mapped[int] = mapped_column(sa.ForeignKey("register_extract.id"), index=True)
+    # The commune of permanent residence: whose police (and province's administrator) may
+    # change the entry (issue 14, item 1). None: not given, and then only a national act
+    # (the command line, a national administrator) changes it; entries loaded before areas
+    # were recorded have none.
+    commune_id: Mapped[int | None] = mapped_column(sa.ForeignKey("area.id"))
 
 
 class Outcome(enum.StrEnum):

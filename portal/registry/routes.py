@@ -11,9 +11,11 @@ from portal.auth.models import User
 from portal.core.files import open_private, private_dir
 from portal.core.rendering import render
 from portal.extensions import db
+from portal.jobs.models import Job
 from portal.jobs.services import create_job, enqueue
 from portal.registry import permissions
 from portal.registry.forms import MODE_NAMES, ExtractUploadForm
+from portal.registry.jobs import confirm_replacement, discard_preview
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
@@ -76,12 +78,53 @@ def post_extract():
     path = folder / f"extract-{secrets.token_hex(8)}{suffix}"
     with open_private(path) as handle:
         upload.save(handle)
+    # A replacement is previewed first: the job counts what it would drop and writes
+    # nothing until the administrator confirms (post_replacement).
     job_id = create_job(
         "register_import",
         None,
-        {"path": str(path), "filename": upload.filename, "mode": form.mode.data},
+        {"path": str(path), "filename": upload.filename, "mode": form.mode.data,
+         "preview": form.mode.data == ExtractMode.REPLACE.value},
         actor=current_user,
     ).id
     db.session.commit()
     enqueue(job_id)
     return redirect(url_for("jobs.show_job", job_id=job_id), code=303)
+
+
+def _preview_or_404(job_id: int) -> Job:
+    """The user's own replacement preview, its row locked (a double click waits)."""
+    preview = db.session.get(Job, job_id, with_for_update=True)
+    if (preview is None or preview.kind != "register_import"
+            or preview.created_by_id != current_user.id
+            or not (preview.result or {}).get("preview")):
+        abort(404)
+    if not permissions.can_replace_register(current_user):
+        abort(403)
+    return preview
+
+
+@bp.post("/extracts/<int(max=2147483647):job_id>/replace")
+@login_required
+def post_replacement(job_id: int):
+    """Confirm the replacement a preview job counted: its own job, then its page."""
+    preview = _preview_or_404(job_id)
+    if preview.result.get("discarded"):
+        abort(409)
+    again = bool(preview.result.get("confirmed_job"))  # a double click: the same job
+    job_id = confirm_replacement(preview, current_user).id
+    db.session.commit()
+    if not again:
+        enqueue(job_id)
+    return redirect(url_for("jobs.show_job", job_id=job_id), code=303)
+
+
+@bp.post("/extracts/<int(max=2147483647):job_id>/discard")
+@login_required
+def post_discard(job_id: int):
+    """Give up a replacement after its preview: the kept upload is removed."""
+    preview = _preview_or_404(job_id)
+    if not preview.result.get("confirmed_job"):
+        discard_preview(preview)
+        db.session.commit()
+    return redirect(url_for("registry.list_extracts"), code=303)

@@ -478,7 +478,9 @@ def test_names_with_backslashes_are_refused_as_any_entry_point_refuses_them():
 
 
 def test_the_import_is_one_audit_event_with_the_counts(make_user):
-    user = make_user(Role.POLICE)
+    """(A replacement is a national administrator's since issue 14, item 1: this test's
+    police user became one.)"""
+    user = make_user(Role.NATIONAL_ADMIN, "01")
     load(csv_bytes(GOOD))
     summary = load(csv_bytes(CHANGED), "moi.csv", ExtractMode.REPLACE, user=user)
     event = db.session.scalars(
@@ -487,7 +489,7 @@ def test_the_import_is_one_audit_event_with_the_counts(make_user):
     ).first()
     assert event.entity_type == "register_extract"
     assert event.entity_id == str(summary.extract_id)
-    assert event.actor_id == user.id and event.actor_role == "police"
+    assert event.actor_id == user.id and event.actor_role == "national_admin"
     assert {k: v[1] for k, v in event.changes.items()} == {
         "source": "moi.csv", "mode": "replace", "file_sha256": event.changes["file_sha256"][1],
         "rows": 4, "inserted": 1, "updated": 2, "deleted": 2, "unchanged": 1,
@@ -608,7 +610,9 @@ def test_police_upload_an_extract(client, login_as, role):
 
 
 def test_only_administrators_replace_the_whole_register(client, app, login_as, make_user):
-    """The register is shared by every commune: a commune's police merge into it."""
+    """The register is shared by every commune: a commune's police merge into it. (Since
+    issue 14, item 1, the administrator who replaces it is a national one, after a
+    preview.)"""
     from tests.conftest import login
 
     login_as(Role.POLICE)
@@ -616,9 +620,15 @@ def test_only_administrators_replace_the_whole_register(client, app, login_as, m
     assert upload(client, csv_bytes(GOOD), "trich-xuat.csv", "replace").status_code == 400
     assert extract_count() == 0
     admin = app.test_client()
-    login(admin, make_user(Role.ADMIN, "01").username)
+    login(admin, make_user(Role.NATIONAL_ADMIN, "01").username)
     assert 'value="replace"' in admin.get(PAGE).get_data(as_text=True)
-    assert upload(admin, csv_bytes(GOOD), "trich-xuat.csv", "replace").status_code == 303
+    body = follow_job(admin, upload(admin, csv_bytes(GOOD), "trich-xuat.csv", "replace"))
+    assert 'data-testid="replace-preview"' in body  # previewed, not yet written
+    assert extract_count() == 0
+    confirm = re.search(r'action="([^"]+/replace)"', body).group(1)
+    token = csrf_token(admin, PAGE)
+    body = follow_job(admin, admin.post(confirm, data={"csrf_token": token}))
+    assert 'data-testid="import-summary"' in body
     assert extract_count() == 1
 
 
