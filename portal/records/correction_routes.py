@@ -74,7 +74,7 @@ def _respond(person: Person, view: corrections.IdentityView, status: int = 200,
     in_row = is_fragment_request() and request.headers.get("HX-Target", "").startswith("row-")
     oob = is_fragment_request() and not in_row
     return render(TEMPLATE, _fragments(person), status=status, v=view, person=person,
-                  events=[] if in_row else record_history(person),
+                  events=[] if in_row else record_history(person, current_user),
                   oob=oob, next_url=_next_url(), name_changed=name_changed, heading_prefix="")
 
 

@@ -8,6 +8,8 @@ level (``reach``). Records outside scope are simply not found.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask import abort
 
@@ -39,8 +41,10 @@ def reach(user: User) -> Area:
     return commune
 
 
-def person_scope(user: User) -> sa.ColumnElement[bool]:
-    return within(reach(user), Person.commune_id, Person.province_id)
+def person_scope(user: User, person: Any = Person) -> sa.ColumnElement[bool]:
+    """SQL: the persons the user may see; ``person`` an alias of ``Person`` when the query
+    needs one (a subquery beside another person, as signing's documents do)."""
+    return within(reach(user), person.commune_id, person.province_id)
 
 
 def commune_scope(user: User) -> sa.ColumnElement[bool]:

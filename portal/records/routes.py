@@ -161,7 +161,7 @@ EXPORT_COLUMNS = [
 @login_required
 def show_record(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)
-    events = record_history(person)
+    events = record_history(person, current_user)
     view = corrections.IdentityView(
         person,
         can_edit=permissions.can_correct(current_user, person),

@@ -46,6 +46,7 @@ from portal.signing.models import (
     MinutesState,
     SignedDocument,
     SigningBatch,
+    SigningBatchMember,
 )
 from portal.text import fold
 
@@ -155,15 +156,22 @@ def _awaiting_context(form: AwaitingFilterForm) -> dict:
     return context
 
 
-def _documents_of_user() -> list[tuple[SignedDocument, str]]:
-    """The user's latest documents, each with the title it is listed under: a certificate
-    by its person's name (older certificates' titles do not carry it)."""
-    documents = list(db.session.scalars(
-        sa.select(SignedDocument).where(permissions.document_scope(current_user))
-        .order_by(SignedDocument.id.desc()).limit(20)))
-    names = services.certificate_names([d.id for d in documents])
+def _documents_of_user() -> list[tuple[SignedDocument, str, bool]]:
+    """The latest documents of the user's unit that they may open, each with the title it
+    is listed under (a certificate by its person's name: older certificates' titles do not
+    carry it) and whether the user sees it whole (else reduced to the persons of their area).
+    Whole or not is asked of the twenty listed only, not of every document in scope."""
+    listed = (sa.select(SignedDocument.id)
+              .where(permissions.unit_documents(current_user),
+                     permissions.document_scope(current_user))
+              .order_by(SignedDocument.id.desc()).limit(20).subquery())
+    rows = db.session.execute(
+        sa.select(SignedDocument, permissions.whole_document(current_user))
+        .join(listed, listed.c.id == SignedDocument.id)
+        .order_by(SignedDocument.id.desc())).all()
+    names = services.certificate_names([d.id for d, _whole in rows])
     return [(d, f"{d.title} – {names[d.id]}" if names.get(d.id) and names[d.id] not in d.title
-             else d.title) for d in documents]
+             else d.title, whole) for d, whole in rows]
 
 
 @bp.app_template_global("person_documents")
@@ -314,11 +322,13 @@ def _batch_filters(batch: SigningBatch) -> AwaitingFilterForm:
 
 
 def skipped_of(batch: SigningBatch) -> list[dict]:
-    """The persons the dialog showed and the signature left out, each with its reason."""
+    """The persons the dialog showed and the signature left out, each with its reason: those
+    of the user's area only (the document's page shows them to more than its signer)."""
+    shown = permissions.person_shown(current_user, SigningBatchMember.person_id)
     return [{"person_id": m.person_id, "name": (m.snapshot or {}).get("full_name") or "",
              "reason": m.reason, "status": (m.detail or {}).get("status"),
              "fields": tuple((m.detail or {}).get("fields") or ())}
-            for m in services.batch_members(batch) if m.reason is not None]
+            for m in services.batch_members(batch, shown) if m.reason is not None]
 
 
 @bp.post("/signing/batches")
@@ -431,19 +441,23 @@ def post_sign(batch_id: int):
     return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
-def _document_or_404(document_id: int) -> SignedDocument:
-    document = db.session.scalar(sa.select(SignedDocument).where(
-        SignedDocument.id == document_id, permissions.document_scope(current_user)))
-    if document is None:
+def _document_or_404(document_id: int) -> tuple[SignedDocument, bool]:
+    """The document, if the user may open it, and whether they see it whole (every member in
+    their area) or reduced to their members: one query, the rule is signing's permissions."""
+    row = db.session.execute(
+        sa.select(SignedDocument, permissions.whole_document(current_user))
+        .where(SignedDocument.id == document_id, permissions.document_scope(current_user))
+    ).first()
+    if row is None:
         abort(404)
-    return document
+    return row[0], bool(row[1])
 
 
-def _document_page(document: SignedDocument, form: RevokeForm | None = None,
+def _document_page(document: SignedDocument, whole: bool, form: RevokeForm | None = None,
                    status: int = 200, message: str | None = None):
-    members = list(db.session.scalars(sa.select(DocumentMember)
-                                      .where(DocumentMember.document_id == document.id)
-                                      .order_by(DocumentMember.id).limit(2000)))
+    members, hidden = services.document_members(
+        document, None if whole else permissions.person_shown(current_user,
+                                                              DocumentMember.person_id))
     revocation = services.revocation_event(document)
     # The banner names the revoker as people know them; the event keeps the user name.
     revoker = db.session.get(User, revocation.actor_id) if revocation and revocation.actor_id \
@@ -451,35 +465,36 @@ def _document_page(document: SignedDocument, form: RevokeForm | None = None,
     batch = db.session.scalar(sa.select(SigningBatch)
                               .where(SigningBatch.document_id == document.id).limit(1))
     return render("signing/document.html", status=status, document=document, members=members,
+                  whole=whole, hidden=hidden,
                   skipped=skipped_of(batch) if batch is not None else [],
                   field_text=_field_text, status_labels=STATUS_LABELS,
                   state=services.portal_state(document), state_labels=STATE_LABELS,
                   kind_labels=KIND_LABELS, revocation=revocation, revoker=revoker,
-                  may_revoke=permissions.can_revoke(current_user, document),
+                  may_revoke=permissions.can_revoke(current_user, document, whole),
                   revoke_form=form or RevokeForm(), message=message)
 
 
 @bp.get("/signing/documents/<int(max=2147483647):document_id>")
 @login_required
 def show_document(document_id: int):
-    return _document_page(_document_or_404(document_id))
+    return _document_page(*_document_or_404(document_id))
 
 
 @bp.post("/signing/documents/<int(max=2147483647):document_id>/revoke")
 @login_required
 def post_revoke(document_id: int):
     """Withdraw a signed document, with a reason; what was typed stays on a refusal."""
-    document = _document_or_404(document_id)
-    if not permissions.can_revoke(current_user, document):
+    document, whole = _document_or_404(document_id)
+    if not permissions.can_revoke(current_user, document, whole):
         abort(403)
     form = RevokeForm()
     if not form.validate_on_submit():
-        return _document_page(document, form, status=422)
+        return _document_page(document, whole, form, status=422)
     try:
         reopened = services.revoke_document(document, form.reason.data)
     except services.SigningRefused as refused:
         db.session.rollback()
-        return _document_page(_document_or_404(document_id), form, status=422,
+        return _document_page(*_document_or_404(document_id), form, status=422,
                               message=str(refused))
     db.session.commit()
     flash(_("The document was revoked: %(num)s persons need re-confirmation.",
@@ -490,7 +505,13 @@ def post_revoke(document_id: int):
 @bp.get("/signing/documents/<int(max=2147483647):document_id>/file")
 @login_required
 def download_document(document_id: int):
-    document = _document_or_404(document_id)
+    document, whole = _document_or_404(document_id)
+    if not whole:
+        # The signed file names everyone on it, and cannot be cut down to the user's persons
+        # without breaking its signature; the page lists theirs and says why.
+        return error_response(403, _(
+            "The signed file also names persons outside your area, so it cannot be "
+            "downloaded here; the document's page lists the persons of your area."))
     try:
         content = services.stored_content(document)
     except services.SigningRefused as refused:

@@ -549,9 +549,11 @@ def _new_batch(kind: DocumentKind, user: User, area_id: int, persons: list[Perso
     return batch
 
 
-def batch_members(batch: SigningBatch) -> list[SigningBatchMember]:
+def batch_members(batch: SigningBatch, shown: Any = None) -> list[SigningBatchMember]:
+    """The dialog's persons in its order; ``shown`` (SQL), only those it lets through."""
     return list(db.session.scalars(sa.select(SigningBatchMember)
-                                   .where(SigningBatchMember.batch_id == batch.id)
+                                   .where(SigningBatchMember.batch_id == batch.id,
+                                          shown if shown is not None else sa.true())
                                    .order_by(SigningBatchMember.id)))
 
 
@@ -1015,6 +1017,20 @@ def documents_of_person(person_id: int, scope: Any) -> list[tuple[SignedDocument
         .where(DocumentMember.person_id == person_id, scope)
         .order_by(SignedDocument.signed_at.desc(), SignedDocument.id.desc()).limit(50))
     return [(document, member) for document, member in rows]
+
+
+def document_members(document: SignedDocument, shown: Any = None,
+                     limit: int = 2000) -> tuple[list[DocumentMember], int]:
+    """The document's members in its order and how many ``shown`` (SQL on the member; None:
+    all) holds back, counted in the database: a reduced view never loads the others."""
+    query = sa.select(DocumentMember).where(DocumentMember.document_id == document.id)
+    if shown is None:
+        return list(db.session.scalars(query.order_by(DocumentMember.id).limit(limit))), 0
+    members = list(db.session.scalars(query.where(shown).order_by(DocumentMember.id)
+                                      .limit(limit)))
+    hidden = db.session.scalar(sa.select(sa.func.count()).select_from(DocumentMember)
+                               .where(DocumentMember.document_id == document.id, ~shown))
+    return members, hidden or 0
 
 
 def certificate_names(document_ids: list[int]) -> dict[int, str]:

@@ -39,12 +39,18 @@ PIN = "135246"
 OWN = "00004"
 
 
-def _seed(folder) -> None:
+def make_pki(folder) -> pki.Issued:
+    """A CA and a TSA laid out in ``folder`` as the demo's (SIGNING_DEMO_PKI_DIR); the CA."""
     ca = pki.make_ca("E2E CA")
     tsa = pki.issue(ca, "E2E TSA", tsa=True)
     (folder / "ca.pem").write_bytes(ca.cert_pem())
     (folder / "tsa.pem").write_bytes(tsa.cert_pem())
     (folder / "tsa-key.pem").write_bytes(tsa.key_pem())
+    return ca
+
+
+def _seed(folder) -> None:
+    ca = make_pki(folder)
     own = area_services.area_by_code(OWN)
     chair = create_user(CHAIR, PASSWORD, Role.COMMITTEE, own, "Trần Văn Đức")
     issued = pki.issue(ca, "Trần Văn Đức", title="Chủ tịch", unit="UBND Phường Ba Đình")
