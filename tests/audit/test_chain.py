@@ -250,21 +250,15 @@ def test_orm_flush_of_a_changed_event_is_refused():
 @pytest.mark.as_owner
 def test_triggers_survive_tampering():
     """Runs after the tampering tests: their rollback must have restored the guard."""
-    if dialect() == "postgresql":
-        rows = db.session.execute(sa.text(
-            "SELECT tgname, tgenabled FROM pg_trigger "
-            "WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal"
-        )).all()
-        assert {name for name, _ in rows} == TRIGGERS["postgresql"]
-        assert all(enabled == "O" for _, enabled in rows), rows
-        rows = db.session.execute(sa.text(
-            "SELECT tgname, tgenabled FROM pg_trigger "
-            "WHERE tgrelid = 'audit_head'::regclass AND NOT tgisinternal"
-        )).all()
-        assert {name for name, _ in rows} == HEAD_TRIGGERS["postgresql"]
-        assert all(enabled == "O" for _, enabled in rows), rows
-    else:
-        for table, expected in (("audit_event", TRIGGERS), ("audit_head", HEAD_TRIGGERS)):
+    for table, expected in (("audit_event", TRIGGERS), ("audit_head", HEAD_TRIGGERS)):
+        if dialect() == "postgresql":
+            rows = db.session.execute(sa.text(
+                "SELECT tgname, tgenabled FROM pg_trigger "
+                "WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal"
+            ), {"t": table}).all()
+            assert {name for name, _ in rows} == expected["postgresql"]
+            assert all(enabled == "O" for _, enabled in rows), rows
+        else:
             found = set(db.session.scalars(sa.text(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"
             ), {"t": table}))
