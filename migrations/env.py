@@ -14,7 +14,21 @@ fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
 
 
+_owner_engine = None
+
+
 def get_engine():
+    # The owner's URL when the deployment has two roles (portal/core/roles.py): the
+    # application's role may not create or alter tables.
+    global _owner_engine
+    if current_app.config.get('MIGRATIONS_DATABASE_URL'):
+        if _owner_engine is None:
+            from sqlalchemy import create_engine, pool
+
+            from portal.core.roles import migrations_url
+
+            _owner_engine = create_engine(migrations_url(), poolclass=pool.NullPool)
+        return _owner_engine
     return current_app.extensions['migrate'].db.engine
 
 

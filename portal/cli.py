@@ -1,8 +1,10 @@
-"""Commands on ``flask --app wsgi``: areas, audit, demo. Each commits once, at the end."""
+"""Commands on ``flask --app wsgi``: areas, audit, demo, and ``db grant-app-role`` beside
+Flask-Migrate's. Each commits once, at the end."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -14,6 +16,8 @@ from portal.extensions import db
 
 
 def init_app(app: Flask) -> None:
+    from flask_migrate.cli import db as db_group
+
     from portal.api.cli import api_token_group
     from portal.auth.cli import users_group
     from portal.dashboard.cli import dashboard_group
@@ -28,6 +32,32 @@ def init_app(app: Flask) -> None:
     for command in commands:
         add_lang_option(command, tuple(app.config["LANGUAGES"]))
         app.cli.add_command(command)
+    add_lang_option(grant_app_role_command, tuple(app.config["LANGUAGES"]))
+    db_group.add_command(grant_app_role_command)
+
+
+@click.command("grant-app-role",
+               help="PostgreSQL: grant the application's role (ROLE, default the user of "
+               "DATABASE_URL) the rows of every table and only appending to the audit trail. "
+               "Run by the tables' owner (MIGRATIONS_DATABASE_URL) after db upgrade.")
+@click.argument("role", required=False)
+def grant_app_role_command(role: str | None) -> None:
+    from portal.core.roles import RoleRefused, app_role_name, grant_app_role, owner_engine
+
+    with owner_engine() as engine:
+        if engine.dialect.name != "postgresql":
+            click.echo(_("SQLite has no database roles: nothing to grant."))
+            return
+        role = role or app_role_name()
+        if not role:
+            fail(_("Name the role: DATABASE_URL names no user."), code=2)
+        try:
+            with engine.begin() as connection:
+                tables = grant_app_role(connection, role)
+        except RoleRefused as error:
+            fail(str(error))
+    click.echo(_("The role %(role)s may read and write the rows of %(n)d tables and only "
+                 "append to the audit trail.", role=role, n=len(tables)))
 
 
 
@@ -51,14 +81,49 @@ def audit_group() -> None:
     pass
 
 
-@audit_group.command("verify", help="Check the whole hash chain; exit 1 at the first broken link.")
-def audit_verify() -> None:
+@audit_group.command("verify", help="Check the whole hash chain and every signed checkpoint; "
+                                    "exit 1 at the first broken link or checkpoint.")
+@click.option("--checkpoints", "folder", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="The checkpoints to check against: default "
+              "AUDIT_CHECKPOINT_DIR (a copy kept elsewhere, say).")
+def audit_verify(folder: Path | None) -> None:
     from portal.audit.services import verify_chain
+    from portal.core.web import format_time
+    from portal.signing import checkpoints
 
-    report = verify_chain()
-    if report.ok or report.problem is None:
+    found = checkpoints.read_all(folder)
+    for checkpoint in found:
+        if not checkpoint.ok:
+            fail(_("Checkpoint %(file)s does not verify: %(problem)s.",
+                   file=checkpoint.path.name, problem=checkpoint.problem))
+    by_seq: dict[int, checkpoints.Checkpoint] = {}
+    for checkpoint in found:
+        other = by_seq.setdefault(checkpoint.seq, checkpoint)
+        if other.hash != checkpoint.hash:
+            fail(_("Checkpoints %(a)s and %(b)s sign different chains up to event #%(seq)d.",
+                   a=other.path.name, b=checkpoint.path.name, seq=checkpoint.seq))
+    report = verify_chain(anchors={seq: c.hash for seq, c in by_seq.items()})
+    if report.ok:
         click.echo(_("Audit chain intact: %(n)d events checked.", n=report.checked))
+        if found:
+            last = found[-1]
+            click.echo(_("It holds every one of the %(k)d signed checkpoints; the last covers "
+                         "events up to #%(seq)d, time-stamped %(time)s.", k=len(found),
+                         seq=last.seq, time=format_time(last.stamped_at)))
+        else:
+            click.echo(_("No signed checkpoint yet: flask audit checkpoint writes one."))
         return
+    if report.problem in ("checkpoint", "short"):
+        checkpoint = by_seq[report.broken_seq or 0]
+        values = {"seq": report.broken_seq, "file": checkpoint.path.name,
+                  "time": format_time(checkpoint.stamped_at)}
+        if report.problem == "checkpoint":
+            fail(_("Audit chain BROKEN at event #%(seq)d: the chain up to this event is not "
+                   "the one checkpoint %(file)s signed (time-stamped %(time)s); events "
+                   "before it were changed, removed or re-chained.", **values))
+        fail(_("Audit chain BROKEN at event #%(seq)d: the chain ends at event #%(n)d, but "
+               "checkpoint %(file)s (time-stamped %(time)s) signed it up to event "
+               "#%(seq)d; events were removed from the end.", n=report.checked, **values))
     problems = {
         "missing": _("an event is missing or out of order"),
         "prev_hash": _("the link to the previous event does not match"),
@@ -66,7 +131,28 @@ def audit_verify() -> None:
         "truncated": _("events were removed from the end of the chain"),
     }
     fail(_("Audit chain BROKEN at event #%(seq)d: %(problem)s (%(n)d events intact before it).",
-           seq=report.broken_seq, problem=problems[report.problem], n=report.checked))
+           seq=report.broken_seq, problem=problems[report.problem or "missing"],
+           n=report.checked))
+
+
+@audit_group.command("checkpoint", help="Sign the chain's head with the organisation's key, "
+                                        "time-stamped, into AUDIT_CHECKPOINT_DIR (the worker "
+                                        "does it every AUDIT_CHECKPOINT_MINUTES).")
+def audit_checkpoint() -> None:
+    from portal.core.web import format_time
+    from portal.signing import checkpoints
+
+    try:
+        written = checkpoints.write_checkpoint()
+    except checkpoints.CheckpointRefused as error:
+        fail(str(error))
+    if written is None:
+        click.echo(_("Nothing was appended since the last checkpoint; none written."))
+        return
+    click.echo(_("Checkpoint %(path)s: events up to #%(seq)d, hash %(hash)s, time-stamped "
+                 "%(time)s, signed by %(signer)s.", path=str(written.path), seq=written.seq,
+                 hash=written.hash, time=format_time(written.stamped_at),
+                 signer=written.signer))
 
 
 @click.command("demo", help="Seed a fresh database with demo data and print the accounts.")
@@ -79,14 +165,14 @@ def audit_verify() -> None:
 def demo_command(password: str | None, pin: str | None, accounts_file: str | None) -> None:
     from portal.auth.forms import role_label
     from portal.demo import services
+    from portal.signing import demo as signing_demo
+    from portal.signing.services import demo_pki_dir
 
     password = password or services.DEFAULT_PASSWORD
     pin = pin or services.DEFAULT_PIN
     try:
         accounts = services.seed(password, pin=pin)
         # Signing (issue 5): demo CA, local TSA and a demo certificate per signing user.
-        from portal.signing import demo as signing_demo
-
         signing_demo.seed(pin)
         db.session.commit()
         click.echo(_("Demo data created."))
@@ -95,6 +181,9 @@ def demo_command(password: str | None, pin: str | None, accounts_file: str | Non
         fail(error)
     except services.AlreadySeeded:
         db.session.rollback()
+        if (demo_pki_dir() / "ca.pem").is_file():
+            # A demo PKI made before the audit checkpoints gets its organisation certificate.
+            signing_demo.ensure_pki()
         accounts = _with_known_secrets(services.existing_accounts(), accounts_file)
         click.echo(_("The database already has data; nothing was added."))
         if password != services.DEFAULT_PASSWORD or pin != services.DEFAULT_PIN:

@@ -11,6 +11,7 @@ from portal.core.files import open_private, private_dir
 
 ENV_KEYS = (
     "DATABASE_URL",
+    "MIGRATIONS_DATABASE_URL",
     "SECRET_KEY",
     "PORTAL_ENV",
     "MAX_CONTENT_LENGTH",
@@ -33,6 +34,10 @@ ENV_KEYS = (
     "SIGNING_LEVEL",
     "SIGNING_TRUST_ROOTS",
     "SIGNING_PKCS11_MODULE",
+    "SIGNING_ORGANISATION_P12",
+    "SIGNING_ORGANISATION_PASSWORD",
+    "AUDIT_CHECKPOINT_DIR",
+    "AUDIT_CHECKPOINT_MINUTES",
     "PUBLIC_BASE_URL",
     "DOCUMENTS_DIR",
     "FEEDBACK_RATE_LIMIT",
@@ -67,7 +72,8 @@ NUMERIC_KEYS = frozenset(
      "JOB_STALE_MINUTES", "FEEDBACK_FAILURE_LIMIT", "FEEDBACK_FAILURE_WINDOW_MINUTES",
      "FEEDBACK_STATUS_REVEAL_MINUTES", "VERIFY_RATE_LIMIT", "VERIFY_RATE_WINDOW_MINUTES",
      "FEEDBACK_STATUS_CODE_MAX_WRONG", "FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES",
-     "FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES", "FEEDBACK_STATUS_CODE_WINDOW_DAYS"}
+     "FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES", "FEEDBACK_STATUS_CODE_WINDOW_DAYS",
+     "AUDIT_CHECKPOINT_MINUTES"}
 )
 
 
@@ -117,6 +123,15 @@ class Defaults:
     SIGNING_LEVEL = "B-T"
     SIGNING_TRUST_ROOTS: str | None = None
     SIGNING_MAX_SCAN_BYTES = 10 * 1024 * 1024
+    # The organisation's own certificate and key (a PKCS#12 file and its password): it signs
+    # the audit trail's checkpoints. Without one, the demo's organisation certificate.
+    SIGNING_ORGANISATION_P12: str | None = None
+    SIGNING_ORGANISATION_PASSWORD: str | None = None
+    # Audit checkpoints (portal/signing/checkpoints.py): the chain's head signed and
+    # time-stamped, written to this folder (default instance/audit-checkpoints) by the
+    # worker when the chain has grown and this many minutes have passed (0: never).
+    AUDIT_CHECKPOINT_DIR: str | None = None
+    AUDIT_CHECKPOINT_MINUTES = 60
     # Anonymous verifications (/verify, the QR link) per client address and window; staff
     # logged in are not limited. A verdict is cached, but each upload is still read and hashed.
     VERIFY_RATE_LIMIT = 60
@@ -157,6 +172,9 @@ def load(app, overrides: dict | None = None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_url(app.config["DATABASE_URL"])
     if overrides:
         app.config.update(overrides)
+    if app.config.get("MIGRATIONS_DATABASE_URL"):
+        app.config["MIGRATIONS_DATABASE_URL"] = _normalise_url(
+            app.config["MIGRATIONS_DATABASE_URL"])
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
             Path(app.instance_path) / "portal.sqlite3"

@@ -1,7 +1,11 @@
 """Shared fixtures: one migrated database per run, each test rolled back at its end.
 
 SQLite (a temporary file) by default; PostgreSQL when DATABASE_URL points to one. The
-PostgreSQL database is wiped at the start, so its name must contain "test".
+PostgreSQL database is wiped at the start, so its name must contain "test". With
+MIGRATIONS_DATABASE_URL too, as a deployment has them (portal/core/roles.py), the tables'
+owner wipes, migrates and grants, and the suite runs as DATABASE_URL's role, the
+application's; a test marked ``as_owner`` runs as the owner (to tamper with the audit
+trail as only the owner can).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import tempfile
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -22,6 +27,7 @@ from portal.areas import services as area_services
 from portal.areas.models import Area, Site, SiteLevel
 from portal.auth.models import Role
 from portal.auth.services import create_user
+from portal.core.roles import app_role_name, grant_app_role, owner_engine
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
@@ -29,6 +35,10 @@ from portal.records.models import BirthPrecision, Sex
 # Commands speak the language of the locale they run in (portal.core.cli); the suite reads
 # their output in the default language whatever the developer's locale is.
 os.environ["PORTAL_LANG"] = "vi"
+# The owner's URL goes to the suite's app alone: the apps other tests make (on SQLite files
+# of their own) must never migrate with it.
+_owner_url = os.environ.pop("MIGRATIONS_DATABASE_URL", None)
+OWNER_URL = _owner_url if os.environ.get("DATABASE_URL") else None
 
 PASSWORD = "mat-khau-thu-nghiem"
 # Three communes of Hà Nội (neighbours) and one of Cao Bằng (another province).
@@ -46,8 +56,7 @@ def _database_url(tmp_dir: str) -> str:
     return "sqlite:///" + os.path.join(tmp_dir, "test.sqlite3")
 
 
-def _wipe_postgres(app) -> None:
-    engine = db.engine
+def _wipe_postgres(engine: sa.Engine) -> None:
     if engine.dialect.name != "postgresql":
         return
     if "test" not in (engine.url.database or ""):
@@ -97,6 +106,7 @@ def app():
     with tempfile.TemporaryDirectory() as tmp_dir:
         app = create_app(
             {
+                "MIGRATIONS_DATABASE_URL": OWNER_URL,
                 "TESTING": True,
                 "PORTAL_ENV": "testing",
                 "SQLALCHEMY_DATABASE_URI": _database_url(tmp_dir),
@@ -111,13 +121,30 @@ def app():
         )
         app.test_client_class = IsolatedClient
         with app.app_context():
-            _wipe_postgres(app)
-            upgrade(directory=os.path.join(app.root_path, "..", "migrations"))
+            with owner_engine() as owner:
+                _wipe_postgres(owner)
+                upgrade(directory=os.path.join(app.root_path, "..", "migrations"))
+                if OWNER_URL:
+                    with owner.begin() as connection:
+                        grant_app_role(connection, app_role_name() or "")
             area_services.load_official_areas()
             db.session.commit()
         yield app
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner(app):
+    """An engine that connects as the tables' owner; the suite's own when it has one role."""
+    if OWNER_URL is None:
+        with app.app_context():
+            engine = db.engine
+        yield engine
+        return
+    engine = sa.create_engine(app.config["MIGRATIONS_DATABASE_URL"])
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +156,8 @@ def _rollback(request, app):
     with app.app_context():
         engines = db._app_engines[app]
         engine = engines[None]
-        connection = engine.connect()
+        as_owner = request.node.get_closest_marker("as_owner") is not None
+        connection = (request.getfixturevalue("owner") if as_owner else engine).connect()
         outer = connection.begin()
         db.session.remove()
         original = db.session

@@ -90,14 +90,17 @@ def record(
 
 
 # The three statements of an append, built once, on Core tables: the ORM's unit of work
-# cost more than the statements (the events are only ever inserted).
+# cost more than the statements (the events are only ever inserted). The head row is taken
+# by an update that leaves it as it is (a row lock on PostgreSQL, the write lock on
+# SQLite), and moved once the events exist: the database lets it move only forward, to an
+# appended event (migration 0026).
 _head = cast(sa.Table, AuditHead.__table__)
 _events = cast(sa.Table, AuditEvent.__table__)
-TAKE_HEAD = (sa.update(_head).where(_head.c.id == HEAD_ID)
-             .values(seq=_head.c.seq + sa.bindparam("count"))
+TAKE_HEAD = (sa.update(_head).where(_head.c.id == HEAD_ID).values(seq=_head.c.seq)
              .returning(_head.c.seq, _head.c.hash))
 APPEND_EVENTS = sa.insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
-MOVE_HEAD = sa.update(_head).where(_head.c.id == HEAD_ID).values(hash=sa.bindparam("new_hash"))
+MOVE_HEAD = (sa.update(_head).where(_head.c.id == HEAD_ID)
+             .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash")))
 
 
 def record_all(entries: Sequence[Entry], actor: Any = None) -> list[AuditEvent]:
@@ -107,10 +110,10 @@ def record_all(entries: Sequence[Entry], actor: Any = None) -> list[AuditEvent]:
         return []
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
-    # Taking the head row first serialises concurrent appenders (a row lock on PostgreSQL,
-    # the write lock on SQLite), so two transactions can never fork the chain. (Executing
-    # through the session flushes the caller's pending changes first.)
-    last, prev_hash = db.session.execute(TAKE_HEAD, {"count": len(entries)}).one()
+    # Taking the head row first serialises concurrent appenders, so two transactions can
+    # never fork the chain. (Executing through the session flushes the caller's pending
+    # changes first.)
+    last, prev_hash = db.session.execute(TAKE_HEAD).one()
     common = {
         "occurred_at": utcnow(),
         "actor_id": getattr(actor, "id", None),
@@ -122,7 +125,7 @@ def record_all(entries: Sequence[Entry], actor: Any = None) -> list[AuditEvent]:
     }
     rows = []
     events = []
-    for seq, entry in enumerate(entries, last - len(entries) + 1):
+    for seq, entry in enumerate(entries, last + 1):
         row = {
             **common,
             "seq": seq,
@@ -143,7 +146,7 @@ def record_all(entries: Sequence[Entry], actor: Any = None) -> list[AuditEvent]:
         event.id = event_id
         make_transient_to_detached(event)
         db.session.add(event)
-    db.session.execute(MOVE_HEAD, {"new_hash": prev_hash})
+    db.session.execute(MOVE_HEAD, {"new_seq": events[-1].seq, "new_hash": prev_hash})
     return events
 
 
@@ -153,32 +156,57 @@ class ChainReport:
     checked: int
     broken_seq: int | None = None
     problem: str | None = None
+    # The head the walk went up to: (sequence number, hash).
+    head: tuple[int, str] | None = None
 
 
-def verify_chain(batch: int = 5000) -> ChainReport:
-    """Walk the whole chain in order; report the first link that does not hold."""
-    expected_prev = GENESIS
-    expected_seq = 1
+def verify_chain(batch: int = 5000, anchors: Mapping[int, str] | None = None,
+                 since: int | None = None) -> ChainReport:
+    """Walk the chain in order, up to its head; report the first link that does not hold.
+
+    ``anchors`` are hashes known from outside the database (signed checkpoints,
+    ``portal.signing.checkpoints``), by sequence number: the event there must have that
+    hash, so history up to it cannot be rewritten or cut, even re-chained consistently.
+    ``since`` starts the walk at that anchor instead of the first event (the part of the
+    chain a checkpoint does not cover yet)."""
+    anchors = anchors or {}
+    # The head first, and the walk up to it: events that others append meanwhile are
+    # committed with a head beyond it, and do not make a live chain look cut.
+    head = db.session.execute(
+        sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
+    ).one_or_none()
+    expected_seq = since or 1
+    expected_prev: str | None = None if since else GENESIS
     checked = 0
+    query = sa.select(AuditEvent).order_by(AuditEvent.seq)
+    if since:
+        query = query.where(AuditEvent.seq >= since)
+    if head is not None:
+        query = query.where(AuditEvent.seq <= head.seq)
     # Closed on the way out: a broken link returns early, and PostgreSQL's server-side
     # cursor (yield_per) must not outlive the walk.
-    with db.session.scalars(
-        sa.select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    ) as rows:
+    with db.session.scalars(query.execution_options(yield_per=batch)) as rows:
         for event in rows:
             if event.seq != expected_seq:
                 return ChainReport(False, checked, expected_seq, "missing")
-            if event.prev_hash != expected_prev:
+            if expected_prev is not None and event.prev_hash != expected_prev:
                 return ChainReport(False, checked, event.seq, "prev_hash")
-            if chain_hash(expected_prev, event) != event.hash:
+            if chain_hash(event.prev_hash, event) != event.hash:
                 return ChainReport(False, checked, event.seq, "altered")
+            if anchors.get(event.seq, event.hash) != event.hash:
+                return ChainReport(False, checked, event.seq, "checkpoint")
             expected_prev = event.hash
             expected_seq += 1
             checked += 1
-    head = db.session.get(AuditHead, HEAD_ID)
-    if head is None or head.seq != checked or head.hash != expected_prev:
-        return ChainReport(False, checked, checked + 1, "truncated")
-    return ChainReport(True, checked)
+    last = expected_seq - 1
+    if head is None or head.seq != last or (expected_prev is not None
+                                            and head.hash != expected_prev):
+        return ChainReport(False, checked, last + 1, "truncated")
+    beyond = [seq for seq in anchors if seq > last]
+    if beyond:
+        # Removed from the end, and the head set back to match: a checkpoint saw more.
+        return ChainReport(False, checked, min(beyond), "short")
+    return ChainReport(True, checked, head=(head.seq, head.hash))
 
 
 def history(entity_type: str, entity_id: Any, limit: int = 200) -> list[AuditEvent]:

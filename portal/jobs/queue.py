@@ -87,3 +87,4 @@ def reap_stale_jobs() -> None:
 # Periodic tasks of other domains register themselves when imported; the worker imports
 # only this module, so it imports them here (at the end: they import this module's huey).
 from portal.feedback import jobs as _feedback_jobs  # noqa: E402,F401
+from portal.signing import jobs as _signing_jobs  # noqa: E402,F401

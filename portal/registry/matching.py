@@ -10,7 +10,11 @@ For one commune at a time (in slices of person ids, so that a progress bar can f
    register (``idcheck.sql_issue``), then, field by field, how the record differs from the
    register entry with the same ID number — the explanation, not only the verdict;
 4. one ``UPDATE`` carries the outcome into the person's status, except for persons the
-   police verified in person or that were confirmed (later work decides about those).
+   police verified in person or that were confirmed (later work decides about those);
+5. one ``registry.match`` audit event records the slice — its persons' id range, the
+   outcomes, how many statuses changed — in the slice's own transaction: a job commits
+   slice by slice with its progress, and a job killed between two slices has left no
+   committed change without its event (issue 14, item 5).
 """
 
 from __future__ import annotations
@@ -55,9 +59,11 @@ class MatchSummary:
     checked: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     extract_id: int | None = None
+    status_changed: int = 0
 
     def add(self, other: MatchSummary) -> None:
         self.checked += other.checked
+        self.status_changed += other.status_changed
         for key, value in other.outcomes.items():
             self.outcomes[key] = self.outcomes.get(key, 0) + value
         self.extract_id = other.extract_id
@@ -266,24 +272,28 @@ def match_commune(
                 MatchResult.person_id < stop,
             ),
         )
-        summary.add(_match_slice(commune, in_slice, adapter, start, stop))
+        found = _match_slice(commune, in_slice, adapter, start, stop)
+        if found.checked:
+            audit.record(
+                "registry.match",
+                "area",
+                commune.code,
+                {
+                    "persons": [None, [start, stop - 1]],
+                    "checked": [None, found.checked],
+                    "outcomes": [None, found.outcomes],
+                    "status_changed": [None, found.status_changed],
+                    "extract": [None, found.extract_id],
+                    "full": [None, full],
+                    "adapter": [None, adapter.name],
+                },
+                actor=actor,
+            )
+        summary.add(found)
         done = summary.checked
         if progress:
             progress(done, total)
         start = stop
-    audit.record(
-        "registry.match",
-        "area",
-        commune.code,
-        {
-            "checked": [None, summary.checked],
-            "outcomes": [None, summary.outcomes],
-            "extract": [None, summary.extract_id],
-            "full": [None, full],
-            "adapter": [None, adapter.name],
-        },
-        actor=actor,
-    )
     return summary
 
 
@@ -346,7 +356,7 @@ def _match_slice(
     changes = (sa.select(Person.status, MatchResult.outcome, sa.func.count())
                .where(*changed).group_by(Person.status, MatchResult.outcome))
     with status_changes_counted(commune.id, changes):
-        db.session.execute(
+        updated = db.session.execute(
             sa.update(Person)
             .where(*changed)
             .values(status=MatchResult.outcome)
@@ -356,4 +366,5 @@ def _match_slice(
         sa.select(MatchResult.outcome, sa.func.count()).where(fresh).group_by(MatchResult.outcome)
     )
     outcomes = {getattr(o, "value", o): n for o, n in counts}
-    return MatchSummary(checked=sum(outcomes.values()), outcomes=outcomes, extract_id=extract_id)
+    return MatchSummary(checked=sum(outcomes.values()), outcomes=outcomes, extract_id=extract_id,
+                        status_changed=int(getattr(updated, "rowcount", 0) or 0))

@@ -7,6 +7,7 @@ Vietnamese drawn in Noto Sans (1000 units per em; DejaVu misrenders in pyHanko s
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import unicodedata
 import zlib
@@ -483,3 +484,54 @@ def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
         ))
     return Verdict(True, None, reports)
 
+
+# --- detached signatures of other data (the audit trail's checkpoints) ---------------------
+
+
+def sign_detached(data: bytes, signer: signers.Signer,
+                  timestamper: timestamps.TimeStamper | None) -> bytes:
+    """A detached CMS signature of ``data`` (DER; SHA-256, CAdES signed attributes), with the
+    TSA's time-stamp on the signature: ``openssl cms -verify -binary -content`` checks it."""
+    if timestamper is None:
+        raise SigningError("a time-stamp needs a time-stamping authority (SIGNING_TSA_URL)")
+    signed = asyncio.run(signer.async_sign_general_data(
+        data, "sha256", detached=True, use_cades=True, timestamper=timestamper))
+    return bytes(signed.dump())
+
+
+@dataclass
+class DetachedReport:
+    intact: bool
+    trusted: bool
+    signer_subject: str
+    timestamp_time: datetime | None
+    timestamp_ok: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.trusted and self.timestamp_ok
+
+
+def validate_detached(data: bytes, signature: bytes,
+                      trust_roots: list[x509.Certificate]) -> DetachedReport:
+    """Check a detached CMS signature of ``data`` and its signature time-stamp against the
+    trust roots; never raises on bad input (a report of nothing that holds)."""
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+
+    try:
+        signed_data = cms.ContentInfo.load(signature)["content"]
+        context = ValidationContext(trust_roots=[to_asn1_cert(c) for c in trust_roots],
+                                    allow_fetching=False, revocation_mode="soft-fail")
+        status = asyncio.run(async_validate_detached_cms(
+            data, signed_data, signer_validation_context=context))
+    except Exception:  # not a CMS, or one pyHanko cannot read: many kinds of error
+        return DetachedReport(False, False, "", None, False)
+    ts = status.timestamp_validity
+    return DetachedReport(
+        intact=bool(status.intact and status.valid),
+        trusted=status.trust_problem_indic is None and status.validation_path is not None,
+        signer_subject=subject_text(status.signing_cert),
+        timestamp_time=ts.timestamp if ts is not None else None,
+        timestamp_ok=bool(ts and ts.intact and ts.valid and ts.trust_problem_indic is None),
+    )

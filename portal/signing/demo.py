@@ -21,19 +21,28 @@ TITLES = {
 
 
 def ensure_pki() -> tuple[pki.Issued, bool]:
-    """The demo CA and TSA in the instance folder (SIGNING_DEMO_PKI_DIR); made once."""
+    """The demo CA and TSA in the instance folder (SIGNING_DEMO_PKI_DIR), and the demo
+    organisation's certificate (it signs the audit trail's checkpoints); made once."""
     folder = services.demo_pki_dir()
     ca_cert, ca_key = folder / "ca.pem", folder / "ca-key.pem"
-    if ca_cert.is_file() and ca_key.is_file():
-        return pki.Issued(pki.load_pem_key(ca_key.read_bytes()),
-                          pki.load_pem_cert(ca_cert.read_bytes())), False
-    private_dir(folder)
-    ca = pki.make_ca()
-    tsa = pki.issue(ca, "Demo TSA – Cổng đối soát (KHÔNG DÙNG THẬT)", tsa=True)
-    for name, data in (("ca-key.pem", ca.key_pem()), ("tsa-key.pem", tsa.key_pem()),
-                       ("ca.pem", ca.cert_pem()), ("tsa.pem", tsa.cert_pem())):
-        write_private(folder / name, data)
-    return ca, True
+    created = not (ca_cert.is_file() and ca_key.is_file())
+    if created:
+        private_dir(folder)
+        ca = pki.make_ca()
+        tsa = pki.issue(ca, "Demo TSA – Cổng đối soát (KHÔNG DÙNG THẬT)", tsa=True)
+        for name, data in (("ca-key.pem", ca.key_pem()), ("tsa-key.pem", tsa.key_pem()),
+                           ("ca.pem", ca.cert_pem()), ("tsa.pem", tsa.cert_pem())):
+            write_private(folder / name, data)
+    else:
+        ca = pki.Issued(pki.load_pem_key(ca_key.read_bytes()),
+                        pki.load_pem_cert(ca_cert.read_bytes()))
+    cert_name, key_name = services.DEMO_ORGANISATION
+    if not (folder / cert_name).is_file():  # a demo PKI made before the checkpoints
+        organisation = pki.issue(ca, "Demo – Cổng đối soát (KHÔNG DÙNG THẬT)",
+                                 unit="Nhật ký kiểm toán")
+        write_private(folder / key_name, organisation.key_pem())
+        write_private(folder / cert_name, organisation.cert_pem())
+    return ca, created
 
 
 def seed(pin: str) -> int:

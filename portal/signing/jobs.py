@@ -1,4 +1,5 @@
-"""Batch signing on the task queue: per-person certificates for a commune, with progress.
+"""Batch signing on the task queue: per-person certificates for a commune, with progress;
+and the audit trail's periodic checkpoint.
 
 The PIN must reach the worker without being stored: it travels only inside the queued task,
 sealed with a key derived from SECRET_KEY, and the task is deleted from the queue once taken.
@@ -11,6 +12,7 @@ import contextvars
 from typing import Any
 
 from flask import current_app, has_request_context, request
+from huey import crontab
 
 from portal.auth.models import User
 from portal.core.web import format_birth
@@ -19,7 +21,7 @@ from portal.jobs.models import Job
 from portal.jobs.queue import app_for_task, huey
 from portal.jobs.services import Progress, create_job, execute, handler
 from portal.records.models import Person
-from portal.signing import backends, services
+from portal.signing import backends, checkpoints, services
 
 _pin: contextvars.ContextVar[str | None] = contextvars.ContextVar("signing_pin", default=None)
 COMMIT_EVERY = 25
@@ -98,3 +100,22 @@ def run_sign_certificates(job: Job, progress: Progress) -> dict[str, Any]:
         return sign_certificates(user, pin, progress, base_url=job.params.get("base_url"))
     except services.SigningRefused as refused:
         raise RuntimeError(str(refused)) from refused
+
+
+def run_checkpoint() -> checkpoints.Checkpoint | None:
+    """A checkpoint of the audit trail when one is due (AUDIT_CHECKPOINT_MINUTES since the
+    last, and the chain has grown); a refusal — no organisation key, the TSA unreachable, a
+    broken chain — goes to the worker's log, and the next run tries again."""
+    if not checkpoints.due():
+        return None
+    try:
+        return checkpoints.write_checkpoint()
+    except checkpoints.CheckpointRefused as refused:
+        current_app.logger.error("audit checkpoint not written: %s", refused)
+        return None
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def write_audit_checkpoint() -> None:
+    with app_for_task().app_context():
+        run_checkpoint()

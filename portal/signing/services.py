@@ -125,6 +125,34 @@ def _local_tsa(folder: str, mtime: float) -> core.TsaConfig:
                           chain=tuple(_certs_at(path / "ca.pem")))
 
 
+# The demo's organisation certificate and key, beside its CA (portal.signing.demo).
+DEMO_ORGANISATION = ("organisation.pem", "organisation-key.pem")
+
+
+def organisation_signer() -> core.ParsedKeySigner:
+    """The organisation's own key, which signs the audit trail's checkpoints:
+    SIGNING_ORGANISATION_P12 with SIGNING_ORGANISATION_PASSWORD, else the demo's
+    organisation certificate where the demo made one."""
+    from portal.signing import pki
+
+    configured = current_app.config.get("SIGNING_ORGANISATION_P12")
+    if configured:
+        password = str(current_app.config.get("SIGNING_ORGANISATION_PASSWORD") or "")
+        try:
+            return core.signer_from_pkcs12(Path(configured).read_bytes(), password)
+        except (OSError, core.SignerUnavailable) as error:
+            raise SigningRefused(_l("The organisation's key (SIGNING_ORGANISATION_P12) cannot "
+                                    "be opened: %(error)s", error=str(error))) from error
+    folder = demo_pki_dir()
+    cert_file, key_file = (folder / name for name in DEMO_ORGANISATION)
+    if not (cert_file.is_file() and key_file.is_file()):
+        raise SigningRefused(_l("No organisation key: set SIGNING_ORGANISATION_P12 (and "
+                                "SIGNING_ORGANISATION_PASSWORD)."))
+    return core.ParsedKeySigner(pki.load_pem_key(key_file.read_bytes()),
+                                pki.load_pem_cert(cert_file.read_bytes()),
+                                _certs_at(folder / "ca.pem"))
+
+
 def signing_level() -> str:
     return str(current_app.config.get("SIGNING_LEVEL") or "B-T")
 

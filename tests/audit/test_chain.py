@@ -1,84 +1,29 @@
 """The audit trail's hash chain: intact, tampered in every way, and guarded by the database.
 
 Within a test the chain holds the session's setup events (areas.load) and this test's
-own; everything is rolled back at the end, the tampering included.
+own; everything is rolled back at the end, the tampering included. Tampering lifts the
+triggers, which only the tables' owner can: those tests run as the owner (``as_owner``).
 """
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext
 
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent, AuditHead
 from portal.extensions import db
+from tests.audit.conftest import dialect, max_seq, record_events, sql, tamper, vi
 from tests.conftest import login
 
 TRIGGERS = {
     "sqlite": {"audit_event_no_update", "audit_event_no_delete"},
     "postgresql": {"audit_event_append_only", "audit_event_no_truncate"},
 }
-
-
-def dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def record_events(n: int = 5) -> list[AuditEvent]:
-    events = [
-        audit.record("test.event", "thing", i, {"value": [i, i + 1]}, reason=f"lý do {i}")
-        for i in range(n)
-    ]
-    db.session.commit()
-    return events
-
-
-def sql(statement: str, **params) -> None:
-    db.session.execute(sa.text(statement), params)
-
-
-def tamper(*statements: tuple[str, dict]) -> None:
-    """Change history behind the application's back, then forget what the session knew
-    (as a fresh ``flask audit verify`` process would)."""
-    for statement, params in statements:
-        sql(statement, **params)
-    db.session.flush()
-    db.session.expire_all()
-
-
-def max_seq() -> int:
-    return db.session.scalar(sa.select(sa.func.max(AuditEvent.seq)))
-
-
-@pytest.fixture
-def unguarded():
-    """Lift the append-only triggers inside the test's own transaction."""
-    if dialect() == "postgresql":
-        sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
-        yield
-        sql("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
-    else:
-        sql("DROP TRIGGER audit_event_no_update")
-        sql("DROP TRIGGER audit_event_no_delete")
-        yield
-        # No re-creation: the test's rollback restores them (SQLite DDL is transactional);
-        # test_triggers_survive_tampering below checks that it does.
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def verify():
-        return runner.invoke(args=["audit", "verify"])
-
-    return verify
-
-
-def vi(message: str, **variables) -> str:
-    with force_locale("vi"):
-        return gettext(message, **variables)
+HEAD_TRIGGERS = {
+    "sqlite": {"audit_head_forward_only", "audit_head_no_delete"},
+    "postgresql": {"audit_head_forward_only", "audit_head_no_truncate"},
+}
 
 
 # --- intact -----------------------------------------------------------------------------
@@ -164,6 +109,7 @@ def _assert_broken(cli, seq: int, problem: str) -> None:
     assert f"#{seq + 1}:" not in result.output
 
 
+@pytest.mark.as_owner
 def test_altered_event(unguarded, cli):
     events = record_events()
     target = events[2].seq
@@ -174,6 +120,7 @@ def test_altered_event(unguarded, cli):
     _assert_broken(cli, target, "altered")
 
 
+@pytest.mark.as_owner
 def test_altered_changes(unguarded, cli):
     events = record_events()
     target = events[1].seq
@@ -181,6 +128,7 @@ def test_altered_changes(unguarded, cli):
     _assert_broken(cli, target, "altered")
 
 
+@pytest.mark.as_owner
 def test_altered_event_with_its_hash_recomputed(unguarded, cli):
     """Re-hashing the forged event does not help: the next link no longer matches."""
     events = record_events()
@@ -194,6 +142,7 @@ def test_altered_event_with_its_hash_recomputed(unguarded, cli):
     _assert_broken(cli, seq + 1, "prev_hash")
 
 
+@pytest.mark.as_owner
 def test_deleted_event(unguarded, cli):
     events = record_events()
     target = events[2].seq
@@ -201,6 +150,7 @@ def test_deleted_event(unguarded, cli):
     _assert_broken(cli, target, "missing")
 
 
+@pytest.mark.as_owner
 def test_reordered_events(unguarded, cli):
     events = record_events()
     first, second = events[1].seq, events[3].seq
@@ -214,6 +164,7 @@ def test_reordered_events(unguarded, cli):
     _assert_broken(cli, first, "prev_hash")
 
 
+@pytest.mark.as_owner
 def test_adjacent_events_swapped(unguarded, cli):
     events = record_events()
     first, second = events[2].seq, events[3].seq
@@ -225,6 +176,7 @@ def test_adjacent_events_swapped(unguarded, cli):
     _assert_broken(cli, first, "prev_hash")
 
 
+@pytest.mark.as_owner
 def test_removed_from_the_end(unguarded, cli):
     events = record_events()
     last = events[-1].seq
@@ -233,6 +185,7 @@ def test_removed_from_the_end(unguarded, cli):
     _assert_broken(cli, last, "truncated")
 
 
+@pytest.mark.as_owner
 def test_several_removed_from_the_end(unguarded, cli):
     events = record_events()
     cut = events[2].seq
@@ -240,6 +193,7 @@ def test_several_removed_from_the_end(unguarded, cli):
     _assert_broken(cli, cut, "truncated")
 
 
+@pytest.mark.as_owner
 def test_cli_message_is_vietnamese(unguarded, cli):
     events = record_events()
     target = events[0].seq
@@ -254,6 +208,8 @@ def test_cli_message_is_vietnamese(unguarded, cli):
 
 
 # --- guarded by the database ------------------------------------------------------------
+# The triggers refuse even the tables' owner, so these run as the owner: the application's
+# role is refused before them, for want of the privilege (test_roles.py).
 
 
 def _refuses(statement: str, **params) -> None:
@@ -263,6 +219,7 @@ def _refuses(statement: str, **params) -> None:
     assert "append-only" in str(error.value)
 
 
+@pytest.mark.as_owner
 def test_database_refuses_update_and_delete():
     events = record_events(2)
     seq = events[0].seq
@@ -290,18 +247,20 @@ def test_orm_flush_of_a_changed_event_is_refused():
     assert audit.verify_chain().ok
 
 
+@pytest.mark.as_owner
 def test_triggers_survive_tampering():
     """Runs after the tampering tests: their rollback must have restored the guard."""
-    if dialect() == "postgresql":
-        rows = db.session.execute(sa.text(
-            "SELECT tgname, tgenabled FROM pg_trigger "
-            "WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal"
-        )).all()
-        assert {name for name, _ in rows} == TRIGGERS["postgresql"]
-        assert all(enabled == "O" for _, enabled in rows), rows
-    else:
-        found = set(db.session.scalars(sa.text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'"
-        )))
-        assert found == TRIGGERS["sqlite"]
+    for table, expected in (("audit_event", TRIGGERS), ("audit_head", HEAD_TRIGGERS)):
+        if dialect() == "postgresql":
+            rows = db.session.execute(sa.text(
+                "SELECT tgname, tgenabled FROM pg_trigger "
+                "WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal"
+            ), {"t": table}).all()
+            assert {name for name, _ in rows} == expected["postgresql"]
+            assert all(enabled == "O" for _, enabled in rows), rows
+        else:
+            found = set(db.session.scalars(sa.text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"
+            ), {"t": table}))
+            assert found == expected["sqlite"]
     test_database_refuses_update_and_delete()

@@ -77,5 +77,6 @@ def test_documents_uploads_and_the_demo_pki_are_private(app, client, login_as, t
     demo.ensure_pki()
     assert mode(tmp_path / "pki") == 0o700
     assert {f.name: mode(f) for f in (tmp_path / "pki").iterdir()} == {
-        name: 0o600 for name in ("ca.pem", "ca-key.pem", "tsa.pem", "tsa-key.pem")}
+        name: 0o600 for name in ("ca.pem", "ca-key.pem", "tsa.pem", "tsa-key.pem",
+                                 "organisation.pem", "organisation-key.pem")}
     db.session.rollback()

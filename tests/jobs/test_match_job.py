@@ -99,3 +99,44 @@ def test_a_failing_job_says_so(client, login_as, monkeypatch):
     job = db.session.get(Job, job_id(start(client)))
     assert job.state == JobState.FAILED and "sự cố kết nối" in job.error
     assert "sự cố kết nối" in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+
+
+def test_a_job_killed_part_way_left_no_status_change_without_its_event(
+        client, login_as, make_person, monkeypatch):
+    """Issue 14, item 5: the job commits slice by slice with its progress; it wrote its one
+    ``registry.match`` event at the end of the commune, so a worker killed part-way left
+    committed status changes that no event recorded. Each slice's event is now in the
+    slice's own transaction."""
+    from portal.registry import matching
+
+    persons = [make_person(id_number=None) for _ in range(6)]
+    assert {p.status for p in persons} != {PersonStatus.MISSING_ID}
+    monkeypatch.setattr(matching, "SLICE", 2)
+    real_slice = matching._match_slice
+    slices = []
+
+    def killed_in_the_second_slice(*args, **kwargs):
+        found = real_slice(*args, **kwargs)
+        slices.append(found)
+        if len(slices) == 2:  # its writes done, not committed: the worker dies here
+            raise RuntimeError("worker killed")
+        return found
+
+    monkeypatch.setattr(matching, "_match_slice", killed_in_the_second_slice)
+    first_seq = db.session.scalar(sa.select(sa.func.max(AuditEvent.seq)))
+    login_as("health_station", OWN)
+    job = db.session.get(Job, job_id(start(client)))
+    assert job.state == JobState.FAILED and "worker killed" in job.error
+
+    db.session.expire_all()
+    changed = set(db.session.scalars(sa.select(Person.id).where(
+        Person.id.in_([p.id for p in persons]), Person.status == PersonStatus.MISSING_ID)))
+    assert 0 < len(changed) < len(persons), "the first slice committed, the rest did not"
+    events = list(db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.seq > first_seq, AuditEvent.action == "registry.match")))
+    assert events, "the committed slice has its event"
+    covered = {person_id for event in events for person_id in changed
+               if event.changes["persons"][1][0] <= person_id <= event.changes["persons"][1][1]}
+    assert covered == changed
+    assert sum(event.changes["status_changed"][1] for event in events) == len(changed)
+    assert all(event.entity_id == OWN for event in events)
