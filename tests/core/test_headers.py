@@ -149,6 +149,9 @@ def test_templates_have_nothing_inline(path):
     assert "style=" not in text
     assert "<style" not in text.lower()
     assert not INLINE_SCRIPT.search(text)
+    # 'self' admits the portal's own files; the nonce on each keeps them loading should
+    # the policy ever trust scripts by nonce alone ('strict-dynamic').
+    assert all("nonce=\"{{ csp_nonce() }}\"" in tag for tag in re.findall(r"<script\b[^>]*>", text))
     assert not INLINE_HANDLER.search(text), INLINE_HANDLER.search(text)
     assert not EVAL_ATTRIBUTES.search(text)
     for trigger in TRIGGER_FILTER.findall(text):
