@@ -60,9 +60,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
-    from portal.core import web
+    from portal.core import headers, web
 
     web.init_app(app)
+    headers.init_app(app)
 
     from portal.api.routes import bp as api_bp
     from portal.audit.routes import bp as audit_bp

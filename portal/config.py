@@ -60,6 +60,7 @@ ENV_KEYS = (
     "JOB_STALE_MINUTES",
     "IMPORT_MAX_BYTES",
     "IMPORT_INLINE_BYTES",
+    "HSTS_MAX_AGE",
 )
 # Only these are numbers; anything else (a token with leading zeros) stays a string.
 NUMERIC_KEYS = frozenset(
@@ -73,7 +74,7 @@ NUMERIC_KEYS = frozenset(
      "FEEDBACK_STATUS_REVEAL_MINUTES", "VERIFY_RATE_LIMIT", "VERIFY_RATE_WINDOW_MINUTES",
      "FEEDBACK_STATUS_CODE_MAX_WRONG", "FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES",
      "FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES", "FEEDBACK_STATUS_CODE_WINDOW_DAYS",
-     "AUDIT_CHECKPOINT_MINUTES"}
+     "AUDIT_CHECKPOINT_MINUTES", "HSTS_MAX_AGE"}
 )
 
 
@@ -117,6 +118,9 @@ class Defaults:
     # Number of reverse proxies (nginx, ...) in front of gunicorn whose X-Forwarded-For
     # and X-Forwarded-Proto are trusted; 0 when clients connect directly.
     TRUSTED_PROXIES = 0
+    # Strict-Transport-Security max-age in seconds; None: a year in production, 0 (not
+    # sent) in development and testing; 0 turns it off.
+    HSTS_MAX_AGE: int | None = None
     # Signing (PAdES): the RFC 3161 TSA (without one, the demo's in-process TSA), the level
     # (B-B, B-T, B-LT), a PEM bundle of trusted roots for verification, the scan size limit.
     SIGNING_TSA_URL: str | None = None
@@ -181,10 +185,14 @@ def load(app, overrides: dict | None = None) -> None:
         )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    development = app.config["PORTAL_ENV"] in ("development", "testing")
     if "SESSION_COOKIE_SECURE" not in (overrides or {}):
         # Outside development the cookies only travel over HTTPS.
-        development = app.config["PORTAL_ENV"] in ("development", "testing")
         app.config["SESSION_COOKIE_SECURE"] = not development
+    if app.config.get("HSTS_MAX_AGE") is None:
+        # Strict-Transport-Security (portal/core/headers.py): a year in production, where
+        # the portal is only reached over HTTPS; never in development over plain HTTP.
+        app.config["HSTS_MAX_AGE"] = 0 if development else 365 * 24 * 3600
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],

@@ -162,11 +162,9 @@ def init_app(app: Flask) -> None:
             abort(400)
 
     @app.after_request
-    def _headers(response):
+    def _vary(response):
+        # The security headers are portal.core.headers'.
         response.vary.add("HX-Request")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     login_manager.unauthorized_handler(_send_to_login)

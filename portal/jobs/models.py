@@ -46,6 +46,7 @@ class Job(Model):
 
     @property
     def percent(self) -> int:
+        """0 to 100: the progress bar's width is one of the classes pct-0 … pct-100."""
         if self.state == JobState.DONE:
             return 100
-        return int(100 * self.done / self.total) if self.total else 0
+        return min(100, max(0, int(100 * self.done / self.total))) if self.total else 0

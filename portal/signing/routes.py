@@ -299,10 +299,9 @@ def download_name(document: SignedDocument) -> str:
 
 def _pdf_response(content: bytes, name: str, inline: bool = False,
                   mimetype: str = "application/pdf"):
-    response = send_file(BytesIO(content), mimetype=mimetype, download_name=name,
-                         as_attachment=not inline, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    # Cache-Control: no-store, as on every response (portal/core/headers.py).
+    return send_file(BytesIO(content), mimetype=mimetype, download_name=name,
+                     as_attachment=not inline, max_age=0)
 
 
 def _batch_or_404(batch_id: int) -> SigningBatch:

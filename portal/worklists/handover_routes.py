@@ -275,10 +275,9 @@ def download_handover(worklist_id: int):
                                      worklist.id)
             return error_response(409, str(error))
         name = f"danh-sach-ban-giao-{worklist.id}.pdf"
-    response = send_file(BytesIO(content), mimetype="application/pdf", download_name=name,
-                         max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    # Cache-Control: no-store, as on every response (portal/core/headers.py).
+    return send_file(BytesIO(content), mimetype="application/pdf", download_name=name,
+                     max_age=0)
 
 
 def _member_columns() -> list:

@@ -6,7 +6,7 @@ demo is built once, not per module.
 
 Tests here commit for real, so the suite's per-test rollback (and its session ``app``) is
 replaced for the whole folder. Helpers: tests/e2e/axe.py (``check_accessibility``,
-``log_in_as``).
+``log_in_as``); every test fails on a Content-Security-Policy violation (tests/e2e/csp.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 from flask import current_app
 
+from tests.e2e import csp
 from tests.e2e.axe import DEMO_PASSWORD
 
 # The browser, a fresh 1366×768 context per test (``page``): test_browser.py's fixtures,
@@ -31,6 +32,20 @@ from tests.e2e.test_browser import (  # noqa: F401
 def _rollback():
     """Replaces the suite's: no outer transaction, and no session ``app`` pulled in."""
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violation():
+    """Issue 14, item 14: a test fails when Chromium refused anything under the portal's
+    Content-Security-Policy on any page it opened (tests/e2e/csp.py). Checked after the
+    test's own fixtures have closed their browser contexts, so nothing reported late is
+    missed."""
+    csp.VIOLATIONS.clear()
+    yield
+    if csp.VIOLATIONS:
+        found = "\n".join(dict.fromkeys(csp.VIOLATIONS))
+        csp.VIOLATIONS.clear()
+        pytest.fail(f"Content-Security-Policy violations:\n{found}", pytrace=False)
 
 
 def _flask_demo() -> None:

@@ -36,6 +36,7 @@ from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
 from portal.registry.models import RegisterEntry, RegisterExtract
 from portal.text import fold, norm
+from tests.e2e import csp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
@@ -188,6 +189,7 @@ def browser(chromium_path):
         browser = pw.chromium.launch(
             executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
         )
+        csp.watch_contexts(browser)  # every test fails on a CSP violation (conftest.py)
         try:
             yield browser
         finally:
