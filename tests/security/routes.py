@@ -107,7 +107,8 @@ def application():
     from portal import create_app
 
     return create_app({"TESTING": True, "PORTAL_ENV": "testing",
-                       "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "routes"})
+                       "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "routes",
+                       "HUEY_IMMEDIATE": True})
 
 
 @cache
