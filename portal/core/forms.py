@@ -6,7 +6,7 @@ extraction and translated in ``portal/translations`` like every other text.
 
 from __future__ import annotations
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
@@ -24,11 +24,16 @@ WTFORMS_MESSAGES = (
 
 
 class _PortalTranslations:
+    """The catalogue's text, left unformatted: WTForms fills in ``%(max)d`` and the like
+    itself. (Flask-Babel's ``ngettext`` formats with ``num`` alone, and a message naming
+    ``%(max)d`` raised KeyError: a 500 for any value too long, found by the fuzz test.)
+    Vietnamese has one form, and the catalogue lists WTForms' plural ones above."""
+
     def gettext(self, string: str) -> str:
-        return gettext(string)
+        return get_translations().gettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return ngettext(singular, plural, n)
+        return get_translations().gettext(singular if n == 1 else plural)
 
 
 class PortalForm(FlaskForm):

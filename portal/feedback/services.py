@@ -274,8 +274,9 @@ def verify_citizen(feedback: Feedback | None, phone: str | None, birth: date | N
     """The phone number or the date of birth given with the code, or both, and then both
     must match; constant-time compare."""
     if feedback is None:
-        # Same work as a real comparison, so timing does not tell a code exists.
-        secrets.compare_digest("0000000000", phone or "")
+        # Same work as a real comparison, so timing does not tell a code exists; bytes, as
+        # there: compare_digest refuses a str with a character outside ASCII (a 500).
+        secrets.compare_digest(b"0000000000", (normalise_phone(phone or "") or "").encode())
         return False
     if not phone and birth is None:
         return False

@@ -189,6 +189,16 @@ def test_status_needs_the_phone_or_the_birth_date(app, client):
     assert by_birth.status_code == 303
 
 
+def test_a_phone_outside_ascii_for_an_unknown_code_is_a_mismatch_not_a_500(app):
+    """Issue 14 (the fuzz test): the dummy comparison for an unknown code compared a str
+    with a character outside ASCII, which compare_digest refuses (TypeError, a 500)."""
+    browser = app.test_client()
+    token = csrf_token(browser, "/feedback/PA2222222222")
+    response = browser.post("/feedback/PA2222222222", data={"phone": "０９１２３４５６７８é",
+                                                           "csrf_token": token})
+    assert response.status_code == 422
+
+
 SIGNED_TOKEN = re.compile(r"[\w-]{30,}\.[\w-]{4,}\.[\w-]{20,}")
 NONCE = re.compile(r'nonce="[\w-]+"')
 

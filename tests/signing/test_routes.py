@@ -708,3 +708,19 @@ def test_wrong_pin_for_certificates_is_shown_at_its_form(client, login_as, give_
     dialog = client.get(f"/signing/batches/{open_dialog(client)}").get_data(as_text=True)
     assert dialog.index('id="sign-dialog"') < dialog.index('id="signing-results"')
     assert 'hx-disabled-elt="find button, find a"' in dialog and 'id="sign-busy"' in dialog
+
+
+def test_a_search_too_long_is_a_bad_request_not_a_500(app, client, login_as):
+    """Issue 14 (the fuzz test): WTForms' "Field cannot be longer than %(max)d characters"
+    went through Flask-Babel's ngettext, which formatted it with ``num`` alone: KeyError,
+    a 500 for any value longer than its field allows."""
+    from portal.signing.routes import AwaitingFilterForm
+
+    login_as(Role.COMMITTEE, OWN)
+    assert client.get("/signing?q=" + "x" * 101).status_code == 400
+    with app.test_request_context("/signing?q=" + "x" * 101):
+        from flask import request
+
+        form = AwaitingFilterForm(formdata=request.args)
+        assert not form.validate()
+        assert form.q.errors == ["Trường này không được dài quá 100 ký tự."]
