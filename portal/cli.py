@@ -83,8 +83,9 @@ def audit_group() -> None:
 
 @audit_group.command("verify", help="Check the whole hash chain and every signed checkpoint; "
                                     "exit 1 at the first broken link or checkpoint.")
-@click.option("--checkpoints", "folder", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="The checkpoints to check against: default "
+@click.option("--checkpoints", "folder",
+              type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The checkpoints to check against: default "
               "AUDIT_CHECKPOINT_DIR (a copy kept elsewhere, say).")
 def audit_verify(folder: Path | None) -> None:
     from portal.audit.services import verify_chain

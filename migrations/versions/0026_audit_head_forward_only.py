@@ -1,7 +1,7 @@
 """the audit chain's head only moves forward, to an event appended after it
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07 12:00:00
 
 ``audit_head`` gets the protection ``audit_event`` has had since 0001 (issue 14, item 4):
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0026'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """wrong answers counted per key, for growing waits
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0026
 Create Date: 2026-12-07 11:30:00
 
 Wrong answers on the complaint status page are counted per tracking code, whatever the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0027'
-down_revision = '0024'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 

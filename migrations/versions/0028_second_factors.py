@@ -1,7 +1,7 @@
 """second factors at sign-in: authenticator apps, passkeys, recovery codes
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 Create Date: 2026-12-07 11:10:00
 
 A second factor after the password (issue 14, item 13): TOTP secrets with the last step
@@ -14,12 +14,12 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0028'
-down_revision = '0024'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
 ROLES = ('police', 'health_station', 'committee', 'vaccination_site', 'health_authority',
-         'admin')
+         'admin', 'national_admin')
 
 
 def upgrade():

@@ -190,7 +190,7 @@ def check_current_password(user: User, password: str) -> bool:
     """A logged-in user's password, asked again before a change to their sign-in security;
     a wrong one counts in the throttle like a failed login (LoginThrottled when waiting)."""
     refuse_if_throttled(user.username)
-    if verify_password(user.password_hash, password or ""):
+    if matching_form(user.password_hash, password or "") is not None:
         return True
     audit.record("auth.reauth_failed", "user", user.username, actor=user)
     return False

@@ -40,6 +40,7 @@ OBJECT_ARGUMENTS = {
     "target_id": "target",
     "account_id": "account",
     "api:code": "api_feedback",
+    "passkey_id": "passkey",
 }
 # Path arguments that name no object of an area, with the values the sweep sends (the fuzz
 # test sends anything); arguments of an ``any(...)`` converter take each of their values.

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from portal.areas import services as area_services
 from portal.areas.models import Area, Site, SiteLevel
-from portal.auth.models import Role, User
+from portal.auth.models import Passkey, Role, User
 from portal.auth.services import create_user
 from portal.extensions import db
 
@@ -46,13 +46,13 @@ KIND_SCOPES = {
     "person": _COMMUNES, "worklist": _COMMUNES, "minutes": _COMMUNES,
     "import_batch": _COMMUNES, "job": _COMMUNES, "target": _COMMUNES,
     "document": SCOPES, "signing_batch": SCOPES, "feedback": SCOPES, "attachment": SCOPES,
-    "account": SCOPES, "api_feedback": (HOME, OTHER_CLIENT),
+    "account": SCOPES, "passkey": SCOPES, "api_feedback": (HOME, OTHER_CLIENT),
 }
 
 # The roles of portal.auth, each as the home user holds it: commune roles in OWN (site staff
 # at the home site), the province roles in Hà Nội.
 COMMUNE_ROLES = (Role.POLICE, Role.HEALTH_STATION, Role.COMMITTEE, Role.VACCINATION_SITE)
-PROVINCE_ROLES = (Role.HEALTH_AUTHORITY, Role.ADMIN)
+PROVINCE_ROLES = (Role.HEALTH_AUTHORITY, Role.ADMIN, Role.NATIONAL_ADMIN)
 
 
 def foreign_scopes(role: Role | str) -> tuple[str, ...]:
@@ -241,6 +241,7 @@ def build(app, folder) -> World:
     user(Role.VACCINATION_SITE, OWN, HOME, "a", site=site_home, certificate=True, home=True)
     user(Role.HEALTH_AUTHORITY, HANOI, HOME, "a", home=True)
     user(Role.ADMIN, HANOI, HOME, "a", home=True)
+    user(Role.NATIONAL_ADMIN, HANOI, HOME, "a", home=True)
     # The others' users: a commune's police, health station, committee and site staff; the
     # far province's authority and administrator; the other site's staff; the province-level
     # site's staff.
@@ -263,6 +264,15 @@ def build(app, folder) -> World:
                                       "Cán bộ điểm tiêm tỉnh", site=site_province)
     db.session.flush()
     pki.give(province_site_staff)
+
+    # A passkey of every user (issue 14, item 13): one's own may be removed, nobody else's.
+    for scope, by_role in staff.items():
+        for made in by_role.values():
+            key = Passkey(user_id=made.id, credential_id=f"sweep-{made.id}".encode(),
+                          public_key=b"sweep", name=f"khoa {made.username}")
+            db.session.add(key)
+            db.session.flush()
+            world.add("passkey", scope, key.id)
 
     # Persons: in each commune one verified (for the handover list), two matched (the
     # committee's list, the site's day), one to be corrected; each named with its marker.
