@@ -18,7 +18,7 @@ from portal.areas.models import Area, AreaKind
 from portal.auth.models import Role, User
 from portal.records.models import Person
 from portal.records.permissions import commune_scope, person_scope
-from portal.signing.models import DocumentMember, Minutes, SignedDocument
+from portal.signing.models import DocumentKind, DocumentMember, Minutes, SignedDocument
 
 
 def can_sign_committee(user: User) -> bool:
@@ -81,11 +81,18 @@ def document_scope(user: User) -> sa.ColumnElement[bool]:
     members (``whole_document``), wherever the document is stored. A province-level site's
     daily list of three communes' residents is thus each commune's, reduced to its own. Site
     staff see only their own site's documents, never another site's daily list in the same
-    commune. (Every document has members: each way of signing refuses an empty list.)"""
+    commune. (Every document has members: each way of signing refuses an empty list.) A signed
+    handover list is only for those with a part in handovers, as the handover pages are
+    (issue 14, item 3: police, health station, health authorities)."""
+    from portal.worklists.permissions import can_see_handovers
+
     if user.role == Role.VACCINATION_SITE:
         if user.site_id is None:
             return sa.false()
         return sa.and_(SignedDocument.site_id == user.site_id, _has_member(user, shown=True))
+    if not can_see_handovers(user):
+        return sa.and_(SignedDocument.kind != DocumentKind.HANDOVER_LIST,
+                       _has_member(user, shown=True))
     return _has_member(user, shown=True)
 
 

@@ -551,6 +551,15 @@ def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
     assert f'href="/worklists/handover/{worklist.id}"' in document_page
     assert "badge text-bg-success" not in document_page  # no "in force" per person
 
+    # Those with no part in a handover do not read its signed list through the documents'
+    # own pages either: the commune's committee, the province's administrator (issue 14,
+    # item 3; its person is in their area, so only the role keeps them out).
+    for role, area_code in ((Role.COMMITTEE, OWN), (Role.ADMIN, "01")):
+        client.post("/logout", data={"csrf_token": token(client)})
+        login(client, make_user(role, area_code).username)
+        assert client.get(f"/signing/documents/{document.id}").status_code == 404
+        assert client.get(f"/signing/documents/{document.id}/file").status_code == 404
+
 
 @pytest.mark.parametrize(("role", "area_code", "expected"), [
     # The committee has no part in a handover: the list is not even visible (issue 14, item 3).
