@@ -117,6 +117,9 @@ def app():
                 "HUEY_IMMEDIATE": True,
                 # The demo's signing CA and TSA go to a temporary folder, not instance/.
                 "SIGNING_DEMO_PKI_DIR": os.path.join(tmp_dir, "demo-pki"),
+                # And the audit checkpoints: the checkout's own instance/ may hold those of a
+                # demo run there (`make demo`, then `make test`), signed by another demo CA.
+                "AUDIT_CHECKPOINT_DIR": os.path.join(tmp_dir, "audit-checkpoints"),
             }
         )
         app.test_client_class = IsolatedClient
