@@ -22,7 +22,8 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     # Every warning an error, in the interpreter and in what it starts; a fresh database
     # and instance of its own, so that nothing of the suite's is reused.
     env.update(PYTHONWARNINGS="error", DATABASE_URL=f"sqlite:///{tmp_path}/fresh.sqlite3",
-               HUEY_SQLITE=str(tmp_path / "huey.sqlite3"), PORTAL_ENV="development")
+               HUEY_SQLITE=str(tmp_path / "huey.sqlite3"), PORTAL_ENV="development",
+               AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"))
     return env
 
 
