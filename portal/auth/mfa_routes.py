@@ -404,19 +404,26 @@ def confirm_app_setup():
     return redirect(url_for("auth.show_security"), 303)
 
 
-@bp.post("/account/security/app/remove")
-@login_required
-def remove_app():
-    _require_confirmed()
+def _remove_factor(remove, done: str):
+    """Remove one of the user's factors (``remove(user)``, audited by mfa); a refusal (the
+    last factor of a role that requires one) is said on the security page, nothing kept."""
     try:
-        mfa.remove_totp(current_user._get_current_object())
+        remove(current_user._get_current_object())
     except mfa.MfaRefused as refused:
         db.session.rollback()
         flash(str(refused.message), "danger")
         return redirect(url_for("auth.show_security"), 303)
     db.session.commit()
-    flash(_("The authenticator app was removed."), "success")
+    flash(done, "success")
     return redirect(url_for("auth.show_security"), 303)
+
+
+@bp.post("/account/security/app/remove")
+@login_required
+def remove_app():
+    _require_confirmed()
+    return _remove_factor(lambda user: mfa.remove_totp(user),
+                          _("The authenticator app was removed."))
 
 
 @bp.post("/account/security/passkeys/options")
@@ -464,15 +471,8 @@ def remove_passkey(passkey_id: int):
     if passkey is None or passkey.user_id != current_user.id:
         abort(404)
     _require_confirmed()
-    try:
-        mfa.remove_passkey(current_user._get_current_object(), passkey)
-    except mfa.MfaRefused as refused:
-        db.session.rollback()
-        flash(str(refused.message), "danger")
-        return redirect(url_for("auth.show_security"), 303)
-    db.session.commit()
-    flash(_("The passkey was removed."), "success")
-    return redirect(url_for("auth.show_security"), 303)
+    return _remove_factor(lambda user: mfa.remove_passkey(user, passkey),
+                          _("The passkey was removed."))
 
 
 @bp.post("/account/security/recovery-codes")
