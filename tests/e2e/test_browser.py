@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -23,10 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
-from portal import create_app
 from portal.areas import services as area_services
 from portal.areas.models import SiteLevel
 from portal.auth.models import Role
@@ -37,6 +33,7 @@ from portal.records.models import BirthPrecision, Sex
 from portal.registry.models import RegisterEntry, RegisterExtract
 from portal.text import fold, norm
 from tests.e2e import csp
+from tests.live import live_portal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
@@ -151,27 +148,8 @@ SERVER: dict = {}
 def serve_portal(tmp: Path, seed: Callable[[], None], **config: Any) -> Iterator[tuple[Any, str]]:
     """A portal on a fresh SQLite file in ``tmp``, migrated, with the official areas and what
     ``seed`` adds, served on a free 127.0.0.1 port by a thread: (app, base URL)."""
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "e2e.sqlite3"),
-        "PORTAL_ENV": "testing", "SECRET_KEY": "e2e", "ARGON2_TIME_COST": 1,
-        "ARGON2_MEMORY_COST": 1024, "HUEY_IMMEDIATE": True, **config,
-    })
-    with app.app_context():
-        upgrade(directory=str(PROJECT / "migrations"))
-        area_services.load_official_areas()
-        db.session.commit()
-        seed()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with live_portal(tmp, seed, kind="sqlite", **config) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
