@@ -1,12 +1,18 @@
-"""Portable SQL for time arithmetic that SQLite and PostgreSQL spell differently."""
+"""Portable SQL for what SQLite and PostgreSQL spell differently: time arithmetic, and the
+locks that give a state transition one outcome however often it is submitted at once."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
+
+from portal.extensions import db
+
+Row = TypeVar("Row")
 
 
 class seconds_between(FunctionElement):  # noqa: N801 (named like the SQL functions it stands for)
@@ -45,3 +51,29 @@ def day_index(column: Any, origin: Any) -> Any:
     """Which day after ``origin`` (0, 1, …) the timestamp ``column`` falls on, for times at
     or after the origin (integer division of non-negative seconds is the floor)."""
     return seconds_between(column, origin) // 86400
+
+
+# --- one outcome per double submit (issue 15, item 2) ----------------------------------------
+
+
+def locked(row: Row) -> Row:
+    """``row`` read again and locked until the transaction ends: ``SELECT … FOR UPDATE`` on
+    PostgreSQL (SQLite writes one transaction at a time). A state transition locks its row
+    first, then checks the state it starts from: of two submits at once, the second waits
+    for the first to commit and then finds the state it left. Unflushed changes to ``row``
+    are dropped, so lock before changing anything."""
+    db.session.refresh(row, with_for_update=True)
+    return row
+
+
+def serialised(scope: str, *key: object) -> None:
+    """From here to the end of the transaction, transactions with the same ``scope`` and
+    ``key`` run one after the other, for work that has no row of its own to lock yet (a new
+    list of persons, an API key's first answer): a transaction-level advisory lock on
+    PostgreSQL, released at commit or rollback; SQLite writes one transaction at a time."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(repr((scope, *key)).encode()).digest()
+    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(
+        int.from_bytes(digest[:8], "big", signed=True))))
