@@ -94,6 +94,11 @@ class DocumentMember(Model):
     __table_args__ = (
         sa.UniqueConstraint("document_id", "person_id", name="uq_signed_document_member"),
         sa.Index("ix_signed_document_member_person", "person_id", "superseded_at"),
+        # One valid confirmation per person and basis (issue 15, item 2): two signatures
+        # at once cannot both confirm the same person.
+        sa.Index("ux_signed_document_member_valid", "person_id", "basis", unique=True,
+                 sqlite_where=sa.text("basis IS NOT NULL AND superseded_at IS NULL"),
+                 postgresql_where=sa.text("basis IS NOT NULL AND superseded_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,8 +107,14 @@ class DocumentMember(Model):
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     superseded_at: Mapped[datetime | None]
+    # What this entry is for the person: ``confirmation`` (a committee or site list, or
+    # minutes, confirms them: CONFIRMATION); None for a certificate or a handover list.
+    basis: Mapped[str | None] = mapped_column(sa.String(16))
 
     document: Mapped[SignedDocument] = relationship(back_populates="members")
+
+
+CONFIRMATION = "confirmation"
 
 
 class MinutesState(enum.StrEnum):

@@ -39,6 +39,7 @@ from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import backends, core, documents
 from portal.signing.models import (
+    CONFIRMATION,
     BatchState,
     DocumentKind,
     DocumentMember,
@@ -479,16 +480,17 @@ def _confirm(document: SignedDocument, snapshots: list[dict[str, Any]], user: Us
              evidence: str, extra: dict[str, Any] | None = None) -> list[int]:
     """Members recorded; persons confirmed (set-based); one audit event for the document."""
     person_ids = [s["person_id"] for s in snapshots]
-    db.session.execute(sa.insert(DocumentMember), [
-        {"document_id": document.id, "person_id": s["person_id"],
-         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
-    # Members of earlier documents for these persons are replaced by this one.
+    # Members of earlier documents for these persons are replaced by this one (first: one
+    # valid confirmation per person, a unique index).
     db.session.execute(
         sa.update(DocumentMember)
         .where(DocumentMember.person_id.in_(person_ids),
                DocumentMember.document_id != document.id,
                DocumentMember.superseded_at.is_(None))
         .values(superseded_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.execute(sa.insert(DocumentMember), [
+        {"document_id": document.id, "person_id": s["person_id"], "basis": CONFIRMATION,
+         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
     db.session.execute(
         sa.update(Person).where(Person.id.in_(person_ids), Person.status != PersonStatus.CONFIRMED)
         .values(status=PersonStatus.CONFIRMED, version=Person.version + 1,

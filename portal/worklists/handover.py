@@ -19,11 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 
 from portal.audit import services as audit
 from portal.auth.models import User
 from portal.core.files import private_dir
+from portal.core.sql import locked, serialised
 from portal.extensions import db
 from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
@@ -33,6 +35,10 @@ from portal.worklists.models import Worklist, WorklistKind, WorklistMember, Work
 ELIGIBLE_STATUSES = (PersonStatus.MATCHED, PersonStatus.VERIFIED)
 TITLE = "Danh sách bàn giao kết quả xác minh"
 MAX_MEMBERS = 5000
+
+
+ALREADY_LISTED = _l("The selected persons are already on an open handover list (the form may "
+                    "have been sent twice).")
 
 
 class HandoverError(ValueError):
@@ -46,18 +52,22 @@ class Transition:
     target: WorklistState
     stamp: str  # the time column set by this transition
     refused: Any  # the message when the list is not in ``source``
+    done: Any  # the message when the list is in ``target`` already (a second submit)
 
 
 TRANSITIONS = {
     "hand_over": Transition("hand_over", WorklistState.DRAFT, WorklistState.HANDED_OVER,
                             "handed_over_at",
-                            _l("Only a draft list can be handed over.")),
+                            _l("Only a draft list can be handed over."),
+                            _l("This list has already been handed over.")),
     "receive": Transition("receive", WorklistState.HANDED_OVER, WorklistState.RECEIVED,
                           "received_at",
-                          _l("Only a list that has been handed over can be received.")),
+                          _l("Only a list that has been handed over can be received."),
+                          _l("This list has already been received.")),
     "archive": Transition("archive", WorklistState.RECEIVED, WorklistState.ARCHIVED,
                           "archived_at",
-                          _l("Only a received list can be archived.")),
+                          _l("Only a received list can be archived."),
+                          _l("This list has already been archived.")),
 }
 
 
@@ -128,10 +138,17 @@ def create_handover(user: User, person_ids: list[int], note: str | None) -> Work
 def create_handover_from(user: User, clauses: list[sa.ColumnElement[bool]],
                          note: str | None) -> Worklist:
     """A draft list of every eligible person the clauses select (the ticked ones, or all
-    that match the list's filters), written set-based: one INSERT … SELECT."""
+    that match the list's filters), written set-based: one INSERT … SELECT. The commune's
+    lists are made one at a time, so a second submit of the same form finds its persons
+    on the first list (and the unique index keeps each person on one open list)."""
+    serialised("worklist.create_handover", user.area_id)
     selected = [*clauses, *eligible_clauses(user)]
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*selected))
     if not count:
+        listed = [*clauses, Person.commune_id == user.area_id,
+                  Person.status.in_(ELIGIBLE_STATUSES), on_open_handover()]
+        if db.session.scalar(sa.select(sa.exists().where(*listed))):
+            raise HandoverError(ALREADY_LISTED)
         raise HandoverError(_l("Select at least one verified person who is not already on "
                                "a handover list."))
     if count > MAX_MEMBERS:
@@ -152,11 +169,15 @@ def create_handover_from(user: User, clauses: list[sa.ColumnElement[bool]],
     db.session.flush()
     rows = (
         sa.select(sa.literal(worklist.id), Person.id, _snapshot_sql(), sa.literal(user.id),
-                  sa.literal(now, sa.DateTime))
+                  sa.literal(now, sa.DateTime), sa.literal(True, sa.Boolean))
         .where(*selected).order_by(Person.name_sort, Person.id)
     )
-    db.session.execute(sa.insert(WorklistMember).from_select(
-        ["worklist_id", "person_id", "snapshot", "added_by_id", "added_at"], rows))
+    try:
+        db.session.execute(sa.insert(WorklistMember).from_select(
+            ["worklist_id", "person_id", "snapshot", "added_by_id", "added_at",
+             "open_handover"], rows))
+    except IntegrityError as error:  # the unique index: listed meanwhile (the caller rolls back)
+        raise HandoverError(ALREADY_LISTED) from error
     person_ids = list(db.session.scalars(
         sa.select(WorklistMember.person_id).where(WorklistMember.worklist_id == worklist.id)
         .order_by(WorklistMember.id)))
@@ -227,8 +248,11 @@ def stored_document(worklist: Worklist) -> bytes:
 
 def _transition(worklist: Worklist, name: str, user: User) -> Worklist:
     step = TRANSITIONS[name]
+    locked(worklist)  # a second submit waits here, then finds the state this one left
     if worklist.kind != WorklistKind.HANDOVER:
         raise HandoverError(_l("This is not a handover list."))
+    if worklist.state == step.target:
+        raise HandoverError(step.done)
     if worklist.state != step.source:
         raise HandoverError(step.refused)
     old_hash = worklist.document_sha256
@@ -244,6 +268,12 @@ def _transition(worklist: Worklist, name: str, user: User) -> Worklist:
     else:
         # The health station acts on the document the police froze; refuse if it changed.
         stored_document(worklist)
+    if name == "archive":
+        # Its persons may go on a new handover list.
+        db.session.execute(sa.update(WorklistMember)
+                           .where(WorklistMember.worklist_id == worklist.id)
+                           .values(open_handover=None)
+                           .execution_options(synchronize_session=False))
     db.session.flush()
     count = db.session.scalar(sa.select(sa.func.count()).select_from(WorklistMember)
                               .where(WorklistMember.worklist_id == worklist.id)) or 0

@@ -60,6 +60,10 @@ class WorklistMember(Model):
     __table_args__ = (
         sa.UniqueConstraint("worklist_id", "person_id", name="uq_worklist_member_person"),
         sa.Index("ix_worklist_member_person", "person_id"),
+        # One open handover list per person (issue 15, item 2): two lists created at once
+        # cannot both take the same person.
+        sa.Index("ux_worklist_member_open_handover", "person_id", unique=True,
+                 sqlite_where=sa.text("open_handover"), postgresql_where=sa.text("open_handover")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,5 +77,8 @@ class WorklistMember(Model):
     # The person's version the police decided on (correction and register-update lists):
     # the decision holds until the record changes (worklists.queries.decided).
     person_version: Mapped[int | None]
+    # True while the person is on this handover list and the list is not archived; None
+    # otherwise (other kinds of list, archived lists). Only for the unique index above.
+    open_handover: Mapped[bool | None]
 
     worklist: Mapped[Worklist] = relationship(back_populates="members")
