@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.api.models import ApiClient, IdempotencyRecord
 from portal.audit import services as audit
+from portal.core.sql import serialised
 from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.feedback.display import citizen_unit_name
@@ -161,8 +162,11 @@ def body_hash(data: dict[str, Any]) -> str:
 
 def submit(client: ApiClient, key: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """File once per (client, key): a retry returns the first answer. Returns the JSON and
-    whether a complaint was created now."""
+    whether a complaint was created now. Requests with one key are answered one after the
+    other: a retry sent while the first is still running waits for it, then replays its
+    answer."""
     digest = body_hash(data)
+    serialised("api.idempotency", client.id, key)
     earlier = db.session.scalar(sa.select(IdempotencyRecord).where(
         IdempotencyRecord.client_id == client.id, IdempotencyRecord.key == key))
     if earlier is not None:

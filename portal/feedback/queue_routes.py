@@ -20,6 +20,7 @@ from portal.audit import services as audit
 from portal.core import export
 from portal.core.export import Column
 from portal.core.rendering import render
+from portal.core.web import error_response
 from portal.extensions import db
 from portal.feedback import clock, display, permissions, routing, services
 from portal.feedback.clock import ClockState
@@ -408,10 +409,15 @@ def close_feedback(feedback_id: int):
     feedback = _handler(feedback_id)
     form = CloseForm()
     if feedback.status in CLOSED_STATUSES:
-        abort(409)
+        return error_response(409, _("This complaint has already been closed."))
     if not form.validate_on_submit():
         return _detail(feedback, status=422, close_form=form)
-    services.close(feedback, FeedbackStatus(form.outcome.data), form.reason.data, current_user)
+    try:
+        services.close(feedback, FeedbackStatus(form.outcome.data), form.reason.data,
+                       current_user)
+    except services.AlreadyClosed:  # closed meanwhile: a second submit of the form
+        db.session.rollback()
+        return error_response(409, _("This complaint has already been closed."))
     db.session.commit()
     flash(_("The report was closed."), "success")
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)

@@ -19,10 +19,12 @@ from sqlalchemy.orm import make_transient_to_detached
 from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
 from portal.auth.models import User
+from portal.core.sql import locked
 from portal.core.throttle import growing_wait
 from portal.extensions import db
 from portal.feedback import clock
 from portal.feedback.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     Answer,
     Attachment,
@@ -447,10 +449,18 @@ def answer(feedback: Feedback, text: str, actor: User) -> None:
         actor=actor)
 
 
+class AlreadyClosed(ValueError):
+    """The complaint was closed meanwhile (a second submit, or another handler)."""
+
+
 def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) -> None:
-    """Resolve or reject, with the reason; a rejection answers the citizen with it."""
+    """Resolve or reject, with the reason; a rejection answers the citizen with it. Once:
+    the complaint's row is locked and checked open (``AlreadyClosed`` otherwise)."""
     if status not in (FeedbackStatus.RESOLVED, FeedbackStatus.REJECTED):
         raise ValueError(status)
+    locked(feedback)
+    if feedback.status in CLOSED_STATUSES:
+        raise AlreadyClosed(feedback.status)
     old = {"status": feedback.status, "close_reason": feedback.close_reason,
            "answered_at": feedback.answered_at, "answer": feedback.answer}
     feedback.status = status

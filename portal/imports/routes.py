@@ -19,6 +19,7 @@ from portal.auth.models import User
 from portal.core.export import XLSX_MIMETYPE
 from portal.core.rendering import render
 from portal.core.spreadsheets import FileRejected
+from portal.core.sql import locked
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.imports import jobs, permissions, services
@@ -114,6 +115,9 @@ def commit_import(batch_id: int):
     form = CommitForm()
     if not form.validate_on_submit():
         abort(400)
+    locked(batch)  # a second submit waits for the first, then finds the batch committed
+    if batch.state in (BatchState.COMMITTING, BatchState.COMMITTED):
+        return error_response(409, _("This import has already been committed."))
     if not batch.can_commit:
         return error_response(409, _("This import cannot be committed: it is committed "
                                      "already, still being checked, or has no valid row."))

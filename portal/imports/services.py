@@ -27,6 +27,7 @@ from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.spreadsheets import FileRejected, collector_paused
+from portal.core.sql import locked, serialised
 from portal.dashboard.tallies import Inserted, inserts_counted
 from portal.extensions import db
 from portal.imports import snapshot
@@ -161,6 +162,7 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
     person already recorded add only the doses that person lacks, so importing the same
     file twice adds nothing the second time.
     """
+    locked(batch)  # a second commit of the batch waits here, then finds it committed
     if batch.state not in (BatchState.CHECKED, BatchState.COMMITTING):
         raise ImportRefused(batch.state)
     report = progress or (lambda _done, _total: None)
@@ -172,12 +174,10 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
         report(1, 2)
         # No progress report from here on: a report commits, which would release the lock,
         # and the writes are all or none.
+        # Two imports into one commune at once could both create the same person: the
+        # second one checks the database once the first one has committed.
+        serialised("imports.commit", batch.commune_id)
         connection = db.session.connection()
-        if connection.dialect.name == "postgresql":
-            # Two imports into one commune at once could both create the same person: the
-            # second one checks the database once the first one has committed.
-            connection.execute(sa.select(
-                sa.func.pg_advisory_xact_lock(7_240_000 + batch.commune_id)))
         check_database(checked, batch.commune)
         valid = checked.valid
         with inserts_counted() as inserted:

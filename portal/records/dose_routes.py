@@ -6,13 +6,15 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from portal.core.labels import field_label, result_label, sex_label
 from portal.core.rendering import render
+from portal.core.sql import locked
 from portal.core.web import format_birth
 from portal.extensions import db
 from portal.models_base import today_in_vietnam
-from portal.records import permissions
+from portal.records import permissions, vaccines
 from portal.records.forms import DoseForm, parsed
 from portal.records.models import Dose
 from portal.records.routes import bp
@@ -65,6 +67,17 @@ def shown_differences(person, check: IdentityCheck) -> list[dict]:
     return out
 
 
+def _same_dose(last: Dose | None, number: int, day, vaccine: str) -> bool:
+    """The form records the person's last dose again (sent twice)."""
+    return (last is not None and last.dose_number == number and last.vaccinated_on == day
+            and last.vaccine == vaccines.catalogue().resolve(vaccine))
+
+
+def _already_recorded(person_id: int, number: int):
+    flash(_("Dose %(n)d was already recorded.", n=number), "info")
+    return redirect(url_for("records.show_record", person_id=person_id), code=303)
+
+
 @bp.get("/<int(max=2147483647):person_id>/doses/new")
 @login_required
 def new_dose(person_id: int):
@@ -87,10 +100,15 @@ def create_dose(person_id: int):
     check = check_identity(person)
     if not form.validate_on_submit():
         return _form_page(person, form, check, 422)
+    # The person's doses are added one at a time: a second submit of the same form waits
+    # here, then finds the dose recorded and is sent to the record (issue 15, item 2).
+    locked(person)
     last = _last_dose(person.id)
     expected = (last.dose_number + 1) if last else 1
     # What records.rules read from the fields (the form's validators applied them).
     number, day = parsed(form.dose_number), parsed(form.vaccinated_on)
+    if _same_dose(last, number, day, parsed(form.vaccine)):
+        return _already_recorded(person.id, number)
     if number != expected:
         form.dose_number.errors.append(
             _("The next dose of this person is dose %(n)d.", n=expected))
@@ -105,14 +123,18 @@ def create_dose(person_id: int):
             _("The identity differs from the population database, or could not be checked. "
               "Check the person's documents, then tick the box to save."))
         return _form_page(person, form, check, 409)
-    add_dose(
-        person,
-        {"dose_number": number, "vaccine": parsed(form.vaccine),
-         "lot": (form.lot.data or "").strip() or None, "vaccinated_on": day,
-         "site_id": current_user.site_id},
-        actor=current_user,
-        acknowledged=shown_differences(person, check) if check.needs_attention else None,
-    )
+    try:
+        add_dose(
+            person,
+            {"dose_number": number, "vaccine": parsed(form.vaccine),
+             "lot": (form.lot.data or "").strip() or None, "vaccinated_on": day,
+             "site_id": current_user.site_id},
+            actor=current_user,
+            acknowledged=shown_differences(person, check) if check.needs_attention else None,
+        )
+    except IntegrityError:  # the dose's number was taken meanwhile (the unique constraint)
+        db.session.rollback()
+        return _already_recorded(person_id, number)
     db.session.commit()
     flash(_("Dose %(n)d recorded.", n=number), "success")
     return redirect(url_for("records.show_record", person_id=person.id), code=303)
