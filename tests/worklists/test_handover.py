@@ -177,6 +177,16 @@ def test_a_wrong_transition_shows_its_message(client, login_as, people):
     english(client)
     worklist_id = created_id(create(client, [people["verified"].id]))
     transition(client, worklist_id, "hand-over")
+    # Sent again (issue 15, item 2): the list is handed over already, and says so.
+    response = transition(client, worklist_id, "hand-over")
+    assert response.status_code == 409
+    assert "This list has already been handed over." in response.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": token(client)})
+    login_as("health_station", OWN)
+    assert transition(client, worklist_id, "receive").status_code == 303
+    client.post("/logout", data={"csrf_token": token(client)})
+    login_as("police", OWN)
+    english(client)
     response = transition(client, worklist_id, "hand-over")
     assert response.status_code == 409
     assert "Only a draft list can be handed over." in response.get_data(as_text=True)
