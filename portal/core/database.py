@@ -16,7 +16,9 @@ longer (issue 15, items 1 and 4).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -76,11 +78,25 @@ def writes(view: View) -> View:
     return view
 
 
+_reading: ContextVar[bool] = ContextVar("portal_reading", default=False)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """A command (or job) that only reads, and may read long (``audit verify``): on SQLite
+    its transactions stay deferred, so that it does not hold the write lock meanwhile."""
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
 def begin_statement(connection: sa.Connection) -> str:
     """SQLite's BEGIN for a transaction of ``connection``: IMMEDIATE for one that may
     write (a request that is not a read or whose view ``writes``, a job, a command), else
     deferred."""
-    if connection.get_execution_options().get(READ_ONLY):
+    if connection.get_execution_options().get(READ_ONLY) or _reading.get():
         return "BEGIN"
     if _background() or request.method not in READ_METHODS:
         return "BEGIN IMMEDIATE"

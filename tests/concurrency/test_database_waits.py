@@ -67,6 +67,9 @@ def test_sqlite_writers_take_the_lock_when_they_begin(tmp_path, method, path, ex
         assert database.begin_statement(_Connection(portal_read_only=True)) == "BEGIN"
     with app.app_context():  # a job, a command
         assert database.begin_statement(_Connection()) == "BEGIN IMMEDIATE"
+        with database.reading():  # one that only reads (audit verify)
+            assert database.begin_statement(_Connection()) == "BEGIN"
+        assert database.begin_statement(_Connection()) == "BEGIN IMMEDIATE"
 
 
 @pytest.mark.skipif(suite_kind() != "postgresql", reason="PostgreSQL's limits")
@@ -101,3 +104,29 @@ def test_only_unavailability_is_busy():
     assert not database.is_unavailable(missing)  # a fault of the portal: still a 500
     assert database.is_unavailable(sa.exc.TimeoutError("QueuePool limit"))
     assert not database.is_unavailable(ValueError("x"))
+
+
+@pytest.mark.skipif(suite_kind() != "sqlite", reason="SQLite's write lock")
+def test_audit_verify_reads_beside_a_writer_on_sqlite(tmp_path):
+    """``audit verify`` (cron) only reads: it neither waits for the write lock nor holds it
+    while it reads a long trail."""
+    import sqlite3
+
+    from tests.live import migrated_app
+
+    with live_config(tmp_path, "sqlite") as config:
+        app = migrated_app({**config, "DATABASE_LOCK_TIMEOUT": 0.2,
+                            "AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+                            "SIGNING_DEMO_PKI_DIR": str(tmp_path / "pki")})
+        holder = sqlite3.connect(config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):],
+                                 isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with app.app_context():
+                result = app.test_cli_runner().invoke(args=["audit", "verify"])
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            db.engine.dispose()
