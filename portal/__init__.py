@@ -51,7 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        _configure_engine(db.engine)
+        _configure_engine(db.engine, app.config)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
@@ -152,7 +152,11 @@ def levenshtein(a: str | None, b: str | None) -> int | None:
     return score
 
 
-def _configure_engine(engine) -> None:
+def _configure_engine(engine, settings) -> None:
+    from portal.core.database import configure
+
+    # Each transaction's BEGIN (SQLite) or limits (PostgreSQL).
+    configure(engine, settings)
     if engine.dialect.name != "sqlite":
         return
     database = engine.url.database
@@ -173,7 +177,3 @@ def _configure_engine(engine) -> None:
         cursor.close()
         # PostgreSQL's fuzzystrmatch levenshtein(), for matching on SQLite.
         dbapi_connection.create_function("levenshtein", 2, levenshtein, deterministic=True)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")

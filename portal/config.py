@@ -61,6 +61,11 @@ ENV_KEYS = (
     "IMPORT_MAX_BYTES",
     "IMPORT_INLINE_BYTES",
     "HSTS_MAX_AGE",
+    "DATABASE_CONNECT_TIMEOUT",
+    "DATABASE_STATEMENT_TIMEOUT",
+    "DATABASE_WORKER_STATEMENT_TIMEOUT",
+    "DATABASE_LOCK_TIMEOUT",
+    "DATABASE_POOL_TIMEOUT",
 )
 # Only these are numbers; anything else (a token with leading zeros) stays a string.
 NUMERIC_KEYS = frozenset(
@@ -74,7 +79,9 @@ NUMERIC_KEYS = frozenset(
      "FEEDBACK_STATUS_REVEAL_MINUTES", "VERIFY_RATE_LIMIT", "VERIFY_RATE_WINDOW_MINUTES",
      "FEEDBACK_STATUS_CODE_MAX_WRONG", "FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES",
      "FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES", "FEEDBACK_STATUS_CODE_WINDOW_DAYS",
-     "AUDIT_CHECKPOINT_MINUTES", "HSTS_MAX_AGE"}
+     "AUDIT_CHECKPOINT_MINUTES", "HSTS_MAX_AGE", "DATABASE_CONNECT_TIMEOUT",
+     "DATABASE_STATEMENT_TIMEOUT", "DATABASE_WORKER_STATEMENT_TIMEOUT", "DATABASE_LOCK_TIMEOUT",
+     "DATABASE_POOL_TIMEOUT"}
 )
 
 
@@ -83,6 +90,16 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # How long the portal waits for its database, in seconds (portal/core/database.py);
+    # past them a page answers "busy, try again" (503 with Retry-After). Connecting
+    # (PostgreSQL; at least 2); one statement of a request (PostgreSQL) and of a job or a
+    # command (the worker, the CLI, migrations; 0: no limit); a lock (SQLite's write lock,
+    # PostgreSQL's row and table locks of requests); a free connection in the pool.
+    DATABASE_CONNECT_TIMEOUT = 5
+    DATABASE_STATEMENT_TIMEOUT = 15
+    DATABASE_WORKER_STATEMENT_TIMEOUT = 0
+    DATABASE_LOCK_TIMEOUT = 5
+    DATABASE_POOL_TIMEOUT = 5
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
@@ -193,11 +210,9 @@ def load(app, overrides: dict | None = None) -> None:
         # Strict-Transport-Security (portal/core/headers.py): a year in production, where
         # the portal is only reached over HTTPS; never in development over plain HTTP.
         app.config["HSTS_MAX_AGE"] = 0 if development else 365 * 24 * 3600
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "connect_args": {"timeout": 30},
-        }
+    from portal.core.database import engine_options
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
 
 
 def _normalise_url(url: str) -> str:

@@ -8,6 +8,7 @@ from flask import Blueprint, g, jsonify, request
 
 from portal.api import openapi
 from portal.api import services as api_services
+from portal.core.database import writes
 from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.feedback.models import Feedback
@@ -69,6 +70,7 @@ def create_feedback():
 
 
 @bp.get("/feedback/<code>")
+@writes  # the client's last use (SQLite: BEGIN IMMEDIATE)
 def show_feedback(code: str):
     feedback = db.session.scalar(sa.select(Feedback).where(
         Feedback.code == code.strip().upper()[:16],

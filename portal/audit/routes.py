@@ -21,6 +21,7 @@ from portal.audit.labels import action_label, entity_label
 from portal.audit.models import AuditEvent
 from portal.auth.forms import role_label
 from portal.core import export
+from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.labels import change_value, field_label
 from portal.core.rendering import is_fragment_request, render
@@ -178,6 +179,7 @@ EXPORT_COLUMNS = [
 
 @bp.get("/audit/export.<any(xlsx, csv):fmt>")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_trail(fmt: str):
     _require_reader()
     filters = Filters.from_request()

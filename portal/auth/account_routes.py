@@ -29,6 +29,7 @@ from portal.auth.forms import (
 from portal.auth.models import Role, User
 from portal.auth.routes import bp
 from portal.core import export
+from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.rendering import render
 from portal.extensions import db
@@ -175,6 +176,7 @@ EXPORT_COLUMNS = [
 
 @bp.get("/admin/accounts/export.<any(xlsx, csv):fmt>")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_accounts(fmt: str):
     _require_admin()
     filters = Filters.from_request()

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from babel.numbers import get_decimal_symbol, get_group_symbol
-from flask import Flask, abort, flash, jsonify, make_response, redirect, request, url_for
+from flask import Flask, abort, flash, g, jsonify, make_response, redirect, request, url_for
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal.core import database
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db, login_manager
 
@@ -28,6 +30,8 @@ ERROR_MESSAGES = {
     413: _l("The upload is too large."),
     429: _l("Too many requests. Please wait a moment and try again."),
     500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+    503: _l("The system is busy right now. What you sent was not saved; please try again "
+            "in a few seconds."),
 }
 
 
@@ -183,11 +187,36 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         return error_response(error.code or 500, None)
 
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def _database_unavailable(error: Exception):
+        if not database.is_unavailable(error):
+            return _unexpected(error)
+        return busy_response(error)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         db.session.rollback()
         app.logger.exception("Unhandled error")
         return error_response(500, None)
+
+
+def busy_response(error: Exception):
+    """The database could not serve within its limits (portal/core/database.py): "busy, try
+    again", as a page, a fragment or JSON like every error, with Retry-After."""
+    from flask import current_app
+
+    current_app.logger.warning("Database unavailable: %s", str(error).splitlines()[0][:300])
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:  # the connection is gone: the pool replaces it
+        pass
+    # The page is drawn as for a visitor: the user's row (expired by the rollback) cannot
+    # be read again now. flask_login keeps the request's user in g._login_user.
+    g._login_user = login_manager.anonymous_user()
+    response = make_response(error_response(503, None))
+    response.headers["Retry-After"] = str(database.RETRY_AFTER_SECONDS)
+    return response
 
 
 def _is_htmx_call() -> bool:

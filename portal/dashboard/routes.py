@@ -17,6 +17,7 @@ from portal.areas.models import Area, AreaKind
 from portal.areas.scope import areas_holding, areas_within
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.database import writes
 from portal.core.rendering import is_fragment_request, render
 from portal.dashboard import charts, permissions, queries, services
 from portal.dashboard.forms import METRIC_LABELS, SHARE_LABELS, TargetForm
@@ -226,6 +227,7 @@ def _export_rows(area: Area) -> tuple[list[queries.Figures], bool]:
 
 @bp.get("/export.<any(xlsx, csv):fmt>")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_dashboard(fmt: str):
     area = _area_or_404()
     rows, sites = _export_rows(area)
@@ -242,6 +244,7 @@ def export_dashboard(fmt: str):
 
 @bp.get("/report.pdf")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def report_pdf():
     area = _area_or_404()
     today = services.local_today()

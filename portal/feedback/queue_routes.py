@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.areas.models import Area, AreaKind
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.rendering import render
 from portal.core.web import error_response
@@ -253,6 +254,7 @@ def _queue_helpers():
 
 @bp.get("/queue/export.<any(csv, xlsx):fmt>")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_queue(fmt: str):
     if not permissions.can_use_queue(current_user):
         abort(403)

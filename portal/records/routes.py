@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.database import writes
 from portal.core.labels import sex_label
 from portal.core.rendering import render
 from portal.extensions import db
@@ -88,12 +89,14 @@ def list_records():
 
 @bp.get("/export.csv")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_records():
     return _export_records("csv")
 
 
 @bp.get("/export.xlsx")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_records_xlsx():
     return _export_records("xlsx")
 

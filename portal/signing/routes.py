@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal.auth import permissions as account_permissions
 from portal.auth.models import User
+from portal.core.database import writes
 from portal.core.forms import PortalForm
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
@@ -745,6 +746,7 @@ def post_verify():
 
 
 @bp.get("/verify/<code>")
+@writes  # the rate count, the verification (SQLite: BEGIN IMMEDIATE)
 def verify_code(code: str):
     """The link in the certificate's QR code: the stored document, checked afresh (or its
     cached verdict, while its bytes, state and the trust roots are the same)."""

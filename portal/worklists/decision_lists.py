@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.rendering import render
 from portal.extensions import db
@@ -132,6 +133,7 @@ def show_decision_list(slug: str):
 
 @bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_decision_list(slug: str, fmt: str):
     kind = _kind_or_404(slug)
     q = (request.args.get("q") or "")[:100]

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from portal.core.database import writes
 from portal.core.forms import PortalForm
 from portal.core.rendering import render
 from portal.core.web import error_response
@@ -297,6 +298,7 @@ def _member_columns() -> list:
 
 @bp.get("/handover/<int:worklist_id>/export.<any(csv, xlsx):fmt>")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_handover(worklist_id: int, fmt: str):
     """The list's members as they were listed (their snapshot), like the PDF's table."""
     from portal.audit import services as audit

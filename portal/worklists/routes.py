@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.database import writes
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records.queries import BadCursor, count_persons
@@ -88,6 +89,7 @@ def post_review():
 
 @bp.get("/review/export.<any(csv, xlsx):fmt>")
 @login_required
+@writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_review(fmt: str):
     if not permissions.can_review(current_user):
         abort(403)
