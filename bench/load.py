@@ -163,8 +163,11 @@ def serve(app_path: str, env: dict[str, str], workers: int, threads: int = 1,
             "--log-level", "warning"]
     if threads > 1:
         args += ["--threads", str(threads)]
+    # The servers' own log (a 500's traceback, say) goes to a file, not into the figures.
+    log = (DATA_DIR / "load-gunicorn.log").open("a")
     process = subprocess.Popen([*args, app_path], cwd=ROOT, env={**os.environ, **env},
-                               start_new_session=True)
+                               stdout=log, stderr=log, start_new_session=True)
+    log.close()
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -303,6 +306,9 @@ def mixed(kind: str, url: str, users: int, run_time: int, log=print) -> dict:
             [bin_path("locust"), "-f", str(BENCH_DIR / "locustfile.py"), "--headless",
              "--host", f"http://127.0.0.1:{port}", "--users", str(users),
              "--spawn-rate", str(max(1, users // 4)), "--run-time", f"{run_time}s",
+             # Users finish the action under way at the end: a save the server made is one
+             # locust counts.
+             "--stop-timeout", "30",
              "--csv", str(DATA_DIR / f"locust-{kind}"), "--only-summary",
              "--loglevel", "WARNING"],
             cwd=ROOT, env={**os.environ, "LOAD_ACCOUNTS": str(ACCOUNTS_FILE),
