@@ -28,7 +28,10 @@ Outcomes: every answer the role should not get is a failure (a 409 of a save is 
 someone else saved the same record meanwhile, which the portal reports as it should; it is
 counted as a conflict). ``LOAD_COUNTS=FILE`` writes, at the end, the number of saves,
 complaints and exports that succeeded (so a runner can compare with the database), the
-conflicts, the 5xx answers, and the response times by kind (page, save, export, login).
+conflicts, the 5xx answers, and the response times by kind (page, save, export, login),
+those of pages, saves and exports from the moment every user is spawned and logged in (the
+logins of the start, a slow password hash each, are the ramp-up; ``steady_seconds`` says
+how long the steady load lasted).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import os
 import random
 import re
 import threading
+import time
 from collections import Counter, defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
@@ -54,10 +58,13 @@ CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 ROW_LINK = re.compile(r'<a href="/records/([0-9]+)"')
 NEXT_LINK = re.compile(r'href="(/records\?[^"]*after=[^"]+)"')
 
-# What succeeded, and how long each kind of request took (the runner's figures).
+# What succeeded, and how long each kind of request took (the runner's figures). The times
+# are kept from the moment every user is spawned and logged in: the burst of logins at the
+# start (a password hash each, deliberately slow) is the ramp-up, not the steady load.
 _lock = threading.Lock()
 counts: Counter[str] = Counter()
 times: dict[str, list[float]] = defaultdict(list)
+_ramp = {"spawned": False, "logging_in": 0, "steady_since": 0.0}
 
 
 def _wait() -> tuple[float, float]:
@@ -90,7 +97,8 @@ def _timed(request_type, name, response_time, response_length, exception=None,
            context=None, response=None, **kwargs):
     kind = (context or {}).get("kind", "page")
     with _lock:
-        times[kind].append(response_time)
+        if _ramp["steady_since"] or kind == "login":
+            times[kind].append(response_time)
         status = getattr(response, "status_code", 0) or 0
         if status >= 500:
             counts[f"http_{status}"] += 1
@@ -98,13 +106,35 @@ def _timed(request_type, name, response_time, response_length, exception=None,
             counts["failures"] += 1
 
 
+def _steady_yet() -> None:
+    if _ramp["spawned"] and not _ramp["logging_in"] and not _ramp["steady_since"]:
+        _ramp["steady_since"] = time.time()
+
+
+@events.spawning_complete.add_listener
+def _spawned(user_count, **kwargs):
+    with _lock:
+        _ramp["spawned"] = True
+        _steady_yet()
+
+
+@events.test_start.add_listener
+def _started(environment, **kwargs):
+    with _lock:
+        _ramp.update(spawned=False, logging_in=0, steady_since=0.0)
+        _ramp["started"] = time.time()
+
+
 @events.quitting.add_listener
 def _write_counts(environment, **kwargs):
     target = os.environ.get("LOAD_COUNTS")
     if target:
         with _lock:
-            Path(target).write_text(json.dumps({"counts": dict(counts),
-                                                "times": {k: v for k, v in times.items()}}))
+            steady = _ramp["steady_since"]
+            Path(target).write_text(json.dumps({
+                "counts": dict(counts), "times": {k: v for k, v in times.items()},
+                "steady_seconds": time.time() - steady if steady else 0,
+                "ramp_seconds": steady - _ramp.get("started", steady) if steady else 0}))
 
 
 class _Inputs(HTMLParser):
@@ -143,7 +173,14 @@ class PortalUser(HttpUser):
         self.username = random.choice(names)
         self.person_ids: list[int] = []
         self.csrf = ""
-        self.log_in(accounts[self.username])
+        with _lock:
+            _ramp["logging_in"] += 1
+        try:
+            self.log_in(accounts[self.username])
+        finally:
+            with _lock:
+                _ramp["logging_in"] -= 1
+                _steady_yet()
 
     def log_in(self, password: str) -> None:
         page = self.client.get("/login", name="/login", context={"kind": "login"})
