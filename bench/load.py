@@ -163,7 +163,10 @@ def serve(app_path: str, env: dict[str, str], workers: int, threads: int = 1,
     args = [bin_path("gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
             "--log-level", "warning"]
     if threads > 1:
-        args += ["--threads", str(threads)]
+        # Threads keep connections alive (2 s by default): longer than a user's pause
+        # (LOAD_WAIT, up to 3 s), or a request sent as gunicorn closes the connection is
+        # reset — a race of the benchmark's client, not an answer of the portal.
+        args += ["--threads", str(threads), "--keep-alive", "10"]
     # The servers' own log (a 500's traceback, say) goes to a file, not into the figures.
     log = (DATA_DIR / "load-gunicorn.log").open("a")
     process = subprocess.Popen([*args, app_path], cwd=ROOT, env={**os.environ, **env},
