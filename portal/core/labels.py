@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 
 from portal.core.web import format_minute
+
+K = TypeVar("K")
 
 ID_KIND_LABELS = {
     "cccd": _l("CCCD (12 digits)"),
@@ -107,6 +110,12 @@ PRECISION_LABELS = {
 }
 
 SEX_LABELS = {"male": _l("Male"), "female": _l("Female")}
+
+
+def translated(labels: Mapping[K, Any]) -> dict[K, str]:
+    """The labels in the request's language, each translated once: a page that shows a
+    label on each of its rows translates each label once, not once a row."""
+    return {key: str(label) for key, label in labels.items()}
 
 
 def sex_label(value) -> str:

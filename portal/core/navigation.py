@@ -18,7 +18,9 @@ class NavLink:
 
 
 def navigation() -> list[NavLink]:
-    if not current_user.is_authenticated:
+    # The user once, not through the proxy at each of the dozen checks below.
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
         return []
     from portal.audit.permissions import can_read_trail
     from portal.auth.models import Role
@@ -31,30 +33,30 @@ def navigation() -> list[NavLink]:
 
     endpoint = request.endpoint or ""
     slug = (request.view_args or {}).get("slug")
-    role = current_user.role
+    role = user.role
     items: list[tuple[bool, object, str, dict[str, Any], bool]] = [
         (True, _l("Dashboard"), "dashboard.show_dashboard", {}, request.blueprint == "dashboard"),
         (True, _l("Records"), "records.list_records", {}, request.blueprint == "records"),
-        (can_import_extract(current_user), _l("Register extracts"), "registry.list_extracts",
+        (can_import_extract(user), _l("Register extracts"), "registry.list_extracts",
          {}, endpoint == "registry.list_extracts"),
-        (can_review(current_user), _l("Identity review"), "worklists.show_review", {},
+        (can_review(user), _l("Identity review"), "worklists.show_review", {},
          endpoint == "worklists.show_review"),
         (role in (Role.POLICE, Role.HEALTH_STATION), _l("Handover"),
          "worklists.list_handovers", {}, "handover" in endpoint),
-        (can_import(current_user), _l("Excel import"), "imports.list_imports", {},
+        (can_import(user), _l("Excel import"), "imports.list_imports", {},
          request.blueprint == "imports"),
-        (can_see_decision_list(current_user, "corrections"), _l("To correct"),
+        (can_see_decision_list(user, "corrections"), _l("To correct"),
          "worklists.show_decision_list", {"slug": "corrections"}, slug == "corrections"),
-        (can_see_decision_list(current_user, "register-updates"), _l("Register updates"),
+        (can_see_decision_list(user, "register-updates"), _l("Register updates"),
          "worklists.show_decision_list",
          {"slug": "register-updates"}, slug == "register-updates"),
-        (can_sign_anything(current_user), _l("Awaiting signature"), "signing.show_awaiting", {},
+        (can_sign_anything(user), _l("Awaiting signature"), "signing.show_awaiting", {},
          request.blueprint == "signing"),
-        (can_use_queue(current_user), _l("Complaints"), "feedback.show_queue", {},
+        (can_use_queue(user), _l("Complaints"), "feedback.show_queue", {},
          request.blueprint == "feedback"),
-        (can_manage_accounts(current_user), _l("Accounts"), "auth.list_accounts", {},
+        (can_manage_accounts(user), _l("Accounts"), "auth.list_accounts", {},
          endpoint.startswith("auth.") and "account" in endpoint),
-        (can_read_trail(current_user), _l("Audit trail"), "audit.show_trail", {},
+        (can_read_trail(user), _l("Audit trail"), "audit.show_trail", {},
          request.blueprint == "audit"),
     ]
     return [NavLink(str(label), url_for(target, **args), active)

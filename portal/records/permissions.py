@@ -8,7 +8,7 @@ level (``reach``). Records outside scope are simply not found.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import abort
@@ -58,9 +58,22 @@ def communes_in_reach(user: User) -> sa.ColumnElement[bool]:
     return sa.and_(within(reach(user), Area.id, Area.province_id), Area.kind == AreaKind.COMMUNE)
 
 
-def communes_in_scope(user: User) -> list[Area]:
-    return sorted(db.session.scalars(sa.select(Area).where(communes_in_reach(user))),
-                  key=lambda area: collation_key(area.name))
+class Place(NamedTuple):
+    code: str
+    name: str
+
+
+def places_in_scope(user: User) -> tuple[list[Place], list[Place]]:
+    """The communes the user finds (in the Vietnamese alphabet's order) and their
+    vaccination sites (by name): the record list's filter choices, in one statement."""
+    communes = sa.select(sa.literal(0).label("kind"), Area.code, Area.name).where(
+        communes_in_reach(user))
+    sites = sa.select(sa.literal(1), Site.code, Site.name).join(
+        Area, Site.commune_id == Area.id).where(communes_in_reach(user))
+    rows = db.session.execute(sa.union_all(communes, sites).order_by("kind", "name")).all()
+    return (sorted((Place(r.code, r.name) for r in rows if r.kind == 0),
+                   key=lambda place: collation_key(place.name)),
+            [Place(r.code, r.name) for r in rows if r.kind == 1])
 
 
 def sites_in_scope(user: User) -> list[Site]:

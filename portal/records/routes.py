@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.database import writes
-from portal.core.labels import sex_label
+from portal.core.labels import SEX_LABELS, sex_label, translated
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.records import corrections, permissions, queries, vaccines
@@ -40,10 +40,7 @@ def filters_from_request(
     every list of persons with the same search and filters reads them here. ``statuses``
     narrows the status choices to those the list can hold."""
     form = RecordFilterForm(formdata=request.args)
-    form.set_choices(
-        permissions.communes_in_scope(current_user), permissions.sites_in_scope(current_user),
-        statuses,
-    )
+    form.set_choices(*permissions.places_in_scope(current_user), statuses)
     if not form.validate():
         return form, None
     return form, queries.Filters(
@@ -80,11 +77,21 @@ def list_records():
         status=status,
         form=form,
         page=page,
-        status_labels=STATUS_LABELS,
+        # Each label translated once, not once a row.
+        status_labels=translated(STATUS_LABELS),
+        sex_labels=translated(SEX_LABELS),
         dose_counts=queries.dose_counts([p.id for p in rows]),
-        commune_names=queries.area_names({p.commune_id for p in rows}),
+        commune_names=_commune_names({p.commune_id for p in rows}),
         can_start_match=can_start_match(current_user),
     )
+
+
+def _commune_names(ids: set[int]) -> dict[int, str]:
+    """The communes' names; a commune user's own (the rows of a commune's list) is known."""
+    area = current_user.area
+    if ids <= {area.id}:
+        return {area.id: area.name} if ids else {}
+    return queries.area_names(ids)
 
 
 @bp.get("/export.csv")

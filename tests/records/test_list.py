@@ -527,3 +527,44 @@ def test_detail_shows_doses_and_history(client, login_as, make_person, make_site
     assert history.index("sửa tên") < history.index("test fixture")
     assert html.escape(vi("Record changed")) in history or vi("Record changed") in history
     assert vi("Full name") in history
+
+
+OPTION = re.compile(r'<option (?:selected )?value="([^"]*)">([^<]*)</option>')
+
+
+def options(body: str, name: str) -> list[tuple[str, str]]:
+    found = re.search(rf'<select [^>]*name="{name}">(.*?)</select>', body, re.S)
+    assert found, f"no select {name}"
+    return [(value, html.unescape(text)) for value, text in OPTION.findall(found.group(1))]
+
+
+def test_the_filters_offer_the_communes_and_sites_in_reach_in_order(client, login_as,
+                                                                    make_site):
+    """The commune and site choices (one statement: ``permissions.places_in_scope``): the
+    province's communes in the Vietnamese alphabet's order, their sites by name, nothing
+    outside the reach; a site added meanwhile is offered on the next page."""
+    from portal.areas.models import Area, AreaKind
+    from portal.text import collation_key
+    from tests.conftest import OTHER_PROVINCE
+
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    make_site(OWN, name="Điểm tiêm Cong")
+    make_site(NEIGHBOUR, name="Điểm tiêm An")
+    make_site(OTHER_PROVINCE, name="Điểm tiêm Cao Bằng")
+    db.session.commit()
+    body = client.get("/records?commune=" + NEIGHBOUR).get_data(as_text=True)
+    province = db.session.scalar(sa.select(Area).where(Area.code == HANOI))
+    hanoi = db.session.scalars(sa.select(Area).where(
+        Area.kind == AreaKind.COMMUNE, Area.province_id == province.id)).all()
+    expected = sorted(((a.code, a.name) for a in hanoi), key=lambda place: collation_key(place[1]))
+    communes = options(body, "commune")
+    assert communes[1:] == expected and communes[0][0] == ""
+    assert f'<option selected value="{NEIGHBOUR}">' in body
+    assert [name for _code, name in options(body, "site")[1:]] == [
+        "Điểm tiêm An", "Điểm tiêm Cong"]
+
+    make_site(OWN, name="Điểm tiêm Bong")
+    db.session.commit()
+    body = client.get("/records").get_data(as_text=True)
+    assert [name for _code, name in options(body, "site")[1:]] == [
+        "Điểm tiêm An", "Điểm tiêm Bong", "Điểm tiêm Cong"]
