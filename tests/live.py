@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,16 +60,45 @@ def _postgres_database() -> Iterator[tuple[str, str | None]]:
     admin = sa.create_engine(owner_url.set(drivername="postgresql+psycopg", database="postgres"),
                              isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
+        _drop(admin, name, app_url.set(database=name))
         with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         yield (app_url.set(database=name).render_as_string(hide_password=False),
                owner_url.set(database=name).render_as_string(hide_password=False)
                if owner_env else None)
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(admin, name, app_url.set(database=name))
         admin.dispose()
+
+
+def _drop(admin: sa.Engine, name: str, app_url: sa.URL) -> None:
+    """Drop the database even while a request thread that outlived the server still holds
+    a connection of the application's role: FORCE as the owner may not end another role's
+    sessions, so the application's role ends its own first; a few tries, as threads end."""
+    for attempt in range(20):
+        try:
+            _end_sessions(app_url)
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except sa.exc.DBAPIError:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
+
+
+def _end_sessions(app_url: sa.URL) -> None:
+    engine = sa.create_engine(app_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND usename = current_user "
+                "AND pid <> pg_backend_pid()")
+    except sa.exc.OperationalError:
+        pass  # no such database (yet, or any more)
+    finally:
+        engine.dispose()
 
 
 def _suite_owner_url() -> str | None:
