@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
 from huey import RedisHuey, SqliteHuey, crontab
-from huey.api import Huey
+from huey.api import Huey, Task
 
 from portal.core.files import create_private
 
@@ -69,9 +69,16 @@ def snapshot_dashboard() -> None:
         db.session.commit()
 
 
+def waiting_job_ids() -> set[int]:
+    """The jobs whose task is still in the queue: a worker will take them."""
+    return {int(task.args[0]) for task in huey.pending()
+            if isinstance(task, JOB_TASKS) and task.args}
+
+
 @huey.periodic_task(crontab(minute="*/10"))
 def reap_stale_jobs() -> None:
-    """Jobs whose worker died are marked failed instead of "running" forever."""
+    """Jobs whose worker died, or whose task was lost, are marked failed (with their owner
+    records) instead of "running" or "queued" forever."""
     from datetime import timedelta
 
     from portal.jobs.services import reap_stale
@@ -80,7 +87,7 @@ def reap_stale_jobs() -> None:
         from portal.extensions import db
 
         minutes = int(app_for_task().config.get("JOB_STALE_MINUTES", 30))
-        reap_stale(timedelta(minutes=minutes))
+        reap_stale(timedelta(minutes=minutes), waiting=waiting_job_ids())
         db.session.commit()
 
 
@@ -88,3 +95,7 @@ def reap_stale_jobs() -> None:
 # only this module, so it imports them here (at the end: they import this module's huey).
 from portal.feedback import jobs as _feedback_jobs  # noqa: E402,F401
 from portal.signing import jobs as _signing_jobs  # noqa: E402,F401
+
+# The tasks that run a job row, its id first: what ``waiting_job_ids`` looks for.
+JOB_TASKS: tuple[type[Task], ...] = (
+    run_job.task_class, _signing_jobs.run_signing_job.task_class)  # type: ignore[has-type]

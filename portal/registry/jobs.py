@@ -9,9 +9,11 @@ import sqlalchemy as sa
 from portal.areas.models import Area
 from portal.extensions import db
 from portal.jobs.models import Job
-from portal.jobs.services import Progress, create_job, handler
+from portal.jobs.services import Owner, Progress, again, create_job, handler
 from portal.records.models import Person
 from portal.registry.matching import MatchSummary, match_commune
+from portal.registry.permissions import can_import_extract
+from portal.worklists.permissions import can_start_match
 
 
 def start_match(communes: list[Area], full: bool, area_id: int | None, actor=None) -> Job:
@@ -23,7 +25,8 @@ def start_match(communes: list[Area], full: bool, area_id: int | None, actor=Non
     )
 
 
-@handler("match")
+# A matching run is its job: started again as it was, from the job's page.
+@handler("match", owner=Owner(retry=again, may_retry=can_start_match))
 def run_match(job: Job, progress: Progress) -> dict[str, Any]:
     codes = job.params["communes"]
     communes = list(db.session.scalars(sa.select(Area).where(Area.code.in_(codes))))
@@ -67,7 +70,19 @@ def report_of(parsed) -> dict[str, Any]:
             "warnings": issues(parsed.warnings)}
 
 
-@handler("register_import")
+def remove_upload(job: Job) -> None:
+    """A failed import of an extract keeps nothing of its file (personal data): the user
+    uploads it again. The handler removes it itself when it ends; this is for a job whose
+    worker died, or that no worker took."""
+    from pathlib import Path
+
+    path = (job.params or {}).get("path")
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
+# Started again by uploading the file again (it is not kept).
+@handler("register_import", owner=Owner(fail=remove_upload, may_retry=can_import_extract))
 def run_register_import(job: Job, progress: Progress) -> dict[str, Any]:
     """Parse the uploaded extract, then load it all or nothing; the upload is removed after.
 

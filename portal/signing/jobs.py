@@ -19,9 +19,9 @@ from portal.core.web import format_birth
 from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.queue import app_for_task, huey
-from portal.jobs.services import Progress, create_job, execute, handler
+from portal.jobs.services import Owner, Progress, create_job, execute, handler
 from portal.records.models import Person
-from portal.signing import backends, checkpoints, services
+from portal.signing import backends, checkpoints, permissions, services
 
 _pin: contextvars.ContextVar[str | None] = contextvars.ContextVar("signing_pin", default=None)
 COMMIT_EVERY = 25
@@ -88,7 +88,9 @@ def sign_certificates(user: User, pin: str, progress: Progress | None = None,
     return {"signed": done, "documents": signed}
 
 
-@handler("sign_certificates")
+# Started again with the PIN, which is never kept: the job's page asks for it and posts to
+# the signing page's own form (signing.routes.post_certificates).
+@handler("sign_certificates", owner=Owner(may_retry=permissions.can_sign_certificates))
 def run_sign_certificates(job: Job, progress: Progress) -> dict[str, Any]:
     pin = _pin.get()
     if pin is None:
