@@ -128,6 +128,15 @@ def execute(job_id: int) -> None:
         fail(job, str(error))
         db.session.commit()
         return
+    with db.session.no_autoflush:
+        now_state = db.session.scalar(
+            sa.select(Job.state).where(Job.id == job_id).with_for_update())
+    if now_state != JobState.RUNNING:
+        # The reaper gave this job up meanwhile (its heartbeat stopped too long): its owner
+        # failed, and may have been started again. What it did since its last report goes.
+        db.session.rollback()
+        current_app.logger.warning("job %s finished after it was given up: not kept", job_id)
+        return
     job.state = JobState.DONE
     job.result = result
     job.finished_at = utcnow()
@@ -136,8 +145,11 @@ def execute(job_id: int) -> None:
 
 def fail(job: Job, reason: str, now: datetime | None = None) -> None:
     """The job failed for ``reason``: it says so, and its owner follows (``Owner.fail``),
-    in the caller's transaction, with an audit event for each."""
+    in the caller's transaction, with an audit event for each. A job failed already (by
+    the reaper, while its handler still ran) stays as it was."""
     old = job.state
+    if old == JobState.FAILED:
+        return
     job.state = JobState.FAILED
     job.error = reason[:2000]
     job.finished_at = now or utcnow()

@@ -207,3 +207,24 @@ def test_the_periodic_reaper_spares_jobs_still_in_the_queue(app, monkeypatch):
     queue.reap_stale_jobs.call_local()
     db.session.expire_all()
     assert job.state == JobState.FAILED
+
+
+def test_a_job_given_up_while_it_ran_keeps_nothing(monkeypatch):
+    """A worker too slow to report (not dead): the reaper fails the job and its owner; when
+    the handler ends after all, its work is not kept and the job stays failed."""
+    from portal.audit import services as audit
+    from portal.jobs.services import HANDLERS
+
+    def slow(job, progress):
+        services.reap_stale(timedelta(0))  # meanwhile, in the worker's periodic task
+        db.session.commit()
+        audit.record("test.work", "job", job.id)  # the work done after that
+        return {"ok": True}
+
+    monkeypatch.setitem(HANDLERS, "test-slow", slow)
+    job = services.create_job("test-slow", None, {})
+    db.session.commit()
+    services.execute(job.id)
+    db.session.expire_all()
+    assert job.state == JobState.FAILED and job.result == {}
+    assert _actions("job", job.id) == ["job.create", "job.fail"]
