@@ -228,3 +228,31 @@ def test_a_job_given_up_while_it_ran_keeps_nothing(monkeypatch):
     db.session.expire_all()
     assert job.state == JobState.FAILED and job.result == {}
     assert _actions("job", job.id) == ["job.create", "job.fail"]
+
+
+def _failed_job(kind: str, user, **params) -> Job:
+    job = Job(kind=kind, area_id=user.area_id, params=params, created_by_id=user.id,
+              state=JobState.FAILED, error="hỏng giữa chừng")
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def test_failed_certificates_are_signed_again_with_the_pin(client, login_as):
+    chair = login_as(Role.COMMITTEE)
+    job = _failed_job("sign_certificates", chair, user_id=chair.id)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "hỏng giữa chừng" in page and 'name="pin"' in page
+    assert 'action="/signing/certificates"' in page
+    # No button that would start it without the PIN.
+    token = csrf_token(client, f"/jobs/{job.id}")
+    assert client.post(f"/jobs/{job.id}/retry", data={"csrf_token": token}).status_code == 409
+
+
+def test_a_failed_extract_import_asks_for_the_file_again(client, login_as):
+    police = login_as(Role.POLICE)
+    job = _failed_job("register_import", police, path="/nonexistent", filename="a.xlsx",
+                      mode="merge")
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "tải lên lại" in page and 'href="/registry/extracts"' in page
+    assert 'data-testid="retry"' not in page
