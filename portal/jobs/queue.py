@@ -71,8 +71,11 @@ def snapshot_dashboard() -> None:
 
 def waiting_job_ids() -> set[int]:
     """The jobs whose task is still in the queue: a worker will take them."""
+    from portal.signing.jobs import run_signing_job
+
+    tasks: tuple[type[Task], ...] = (run_job.task_class, run_signing_job.task_class)
     return {int(task.args[0]) for task in huey.pending()
-            if isinstance(task, JOB_TASKS) and task.args}
+            if isinstance(task, tasks) and task.args}
 
 
 @huey.periodic_task(crontab(minute="*/10"))
@@ -95,7 +98,3 @@ def reap_stale_jobs() -> None:
 # only this module, so it imports them here (at the end: they import this module's huey).
 from portal.feedback import jobs as _feedback_jobs  # noqa: E402,F401
 from portal.signing import jobs as _signing_jobs  # noqa: E402,F401
-
-# The tasks that run a job row, its id first: what ``waiting_job_ids`` looks for.
-JOB_TASKS: tuple[type[Task], ...] = (
-    run_job.task_class, _signing_jobs.run_signing_job.task_class)  # type: ignore[has-type]

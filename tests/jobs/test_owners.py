@@ -256,3 +256,17 @@ def test_a_failed_extract_import_asks_for_the_file_again(client, login_as):
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert "tải lên lại" in page and 'href="/registry/extracts"' in page
     assert 'data-testid="retry"' not in page
+
+
+def test_the_queue_says_which_jobs_wait_in_it(monkeypatch, tmp_path):
+    from portal.jobs import queue
+    from portal.signing.jobs import run_signing_job
+
+    monkeypatch.setitem(queue.huey.storage_kwargs, "filename", str(tmp_path / "q.sqlite3"))
+    queue.huey.immediate = False
+    try:
+        queue.run_job(5)
+        run_signing_job(6, b"sealed")
+        assert queue.waiting_job_ids() == {5, 6}
+    finally:
+        queue.huey.immediate = True
