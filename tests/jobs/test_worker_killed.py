@@ -2,10 +2,10 @@
 commit, is killed with SIGKILL while the job runs, and the reaper fails the job and its
 batch, with the reason; the batch's page then starts the commit again, and it completes.
 
-The consumer and the portal share a database of their own, which they commit to for real:
-a fresh SQLite file, or on PostgreSQL a schema of its own in the suite's database (as its
-owner), dropped at the end. The job is held under way by ``JOB_TEST_PAUSE_SECONDS``: the
-worker pauses after each committed progress report.
+The consumer and the portal share a database of their own (tests/live.py), which they
+commit to for real: a fresh SQLite file, or a PostgreSQL database beside the suite's. The
+job is held under way by ``JOB_TEST_PAUSE_SECONDS``: the worker pauses after each committed
+progress report.
 """
 
 from __future__ import annotations
@@ -15,16 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from portal import create_app
 from portal.areas import services as area_services
 from portal.auth.models import Role
 from portal.auth.services import create_user
@@ -35,32 +30,10 @@ from portal.jobs.models import Job, JobState
 from portal.records.models import Person
 from tests.conftest import OWN, PASSWORD, IsolatedClient, csrf_token, login
 from tests.imports.test_imports import GOOD, upload, xlsx
+from tests.live import live_config, migrated_app
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-@contextmanager
-def own_database(app, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database like the suite's, removed afterwards."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not url.startswith("postgresql"):
-        yield "sqlite:///" + str(tmp_path / "worker.sqlite3")
-        return
-    owner_url = app.config.get("MIGRATIONS_DATABASE_URL") or url
-    schema = f"kill_test_{os.getpid()}"
-    engine = sa.create_engine(owner_url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in owner_url else "?"
-    try:
-        # That schema alone on the path: the suite's tables in public stay out of sight.
-        yield owner_url + separator + "options=" + quote(f"-csearch_path={schema}")
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        engine.dispose()
 
 
 def _worker(url: str, secret: str, tmp_path: Path) -> subprocess.Popen:
@@ -87,23 +60,20 @@ def _wait_for(condition, what: str, worker: subprocess.Popen, seconds: float = 9
 
 
 @pytest.mark.committing
-def test_a_killed_commit_fails_its_batch_which_is_retried_from_its_page(
-        app, monkeypatch, tmp_path):
-    with own_database(app, tmp_path) as url:
-        portal = create_app({
-            "SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "PORTAL_ENV": "testing",
-            "SECRET_KEY": "kill-test", "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024,
-            "HUEY_IMMEDIATE": True, "IMPORT_INLINE_BYTES": 0,  # imports go through jobs
+def test_a_killed_commit_fails_its_batch_which_is_retried_from_its_page(monkeypatch, tmp_path):
+    with live_config(tmp_path) as database:
+        portal = migrated_app({
+            **database, "TESTING": True, "SECRET_KEY": "kill-test",
+            "IMPORT_INLINE_BYTES": 0,  # imports go through jobs
             "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
             "SIGNING_DEMO_PKI_DIR": str(tmp_path / "demo-pki"),
         })
+        url = portal.config["SQLALCHEMY_DATABASE_URI"]
         portal.test_client_class = IsolatedClient
         client = portal.test_client()
         worker = None
         try:
             with portal.app_context():
-                upgrade(directory=str(ROOT / "migrations"))
-                area_services.load_official_areas()
                 create_user("tram.y.te", PASSWORD, Role.HEALTH_STATION,
                             area_services.area_by_code(OWN), "Trạm y tế")
                 db.session.commit()
