@@ -9,8 +9,10 @@ from flask import current_app
 config = context.config
 
 # Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# This line sets up loggers basically. The loggers that exist already stay enabled: an
+# upgrade run in a process that has logged before (a test's second app) must not silence
+# the portal's own logger.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
