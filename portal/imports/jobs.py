@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from portal.audit import services as audit
+from portal.core.sql import locked
 from portal.extensions import db
 from portal.imports import permissions, services
 from portal.imports.models import BatchState, ImportBatch
@@ -56,9 +57,8 @@ def fail_batch(job: Job) -> None:
 def retry_batch(job: Job, actor=None) -> Job:
     """The failed batch checked or committed again by a new job; refused unless the batch
     failed with this job (a double click finds it under way already)."""
-    batch = db.session.scalar(sa.select(ImportBatch).where(
-        ImportBatch.id == job.params.get("batch")).with_for_update())
-    if batch is None or batch.state != BatchState.FAILED or batch.job_id != job.id:
+    batch = db.session.get(ImportBatch, job.params.get("batch"))
+    if batch is None or locked(batch).state != BatchState.FAILED or batch.job_id != job.id:
         raise NotRetryable()
     new = again(job, actor)
     old = batch.state

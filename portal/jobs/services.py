@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from portal.audit import services as audit
+from portal.core.sql import locked
 from portal.extensions import db
 from portal.jobs.models import Job, JobState
 from portal.models_base import utcnow
@@ -173,7 +174,7 @@ def retry(job: Job, actor=None) -> Job:
 def again(job: Job, actor=None) -> Job:
     """The usual retry: a new job of the same kind, area and parameters, once. The failed
     job's row is locked while it is read, so a double click starts one new job."""
-    db.session.refresh(job, with_for_update=True)
+    locked(job)
     if job.state != JobState.FAILED or (job.result or {}).get("retried_by"):
         raise NotRetryable()
     new = create_job(job.kind, job.area_id, dict(job.params or {}), actor=actor)

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from portal.areas import services as area_services
 from portal.auth.models import Role
 from portal.auth.services import create_user
+from portal.core.database import reading
 from portal.extensions import db
 from portal.imports.models import BatchState, ImportBatch
 from portal.jobs import queue
@@ -73,7 +74,9 @@ def test_a_killed_commit_fails_its_batch_which_is_retried_from_its_page(monkeypa
         client = portal.test_client()
         worker = None
         try:
-            with portal.app_context():
+            # The test's own reads stay deferred on SQLite (``reading``): an idle transaction
+            # of the test must not hold the write lock that the requests and the worker take.
+            with portal.app_context(), reading():
                 create_user("tram.y.te", PASSWORD, Role.HEALTH_STATION,
                             area_services.area_by_code(OWN), "Trạm y tế")
                 db.session.commit()
