@@ -1,4 +1,4 @@
-"""Issue 15, item 2: migration 0030 makes "one open handover list per person" and "one valid
+"""Issue 15, item 2: migration 0029 makes "one open handover list per person" and "one valid
 confirmation per person" unique indexes. Duplicates already in the data keep the newest
 entry; the indexes then refuse a new duplicate; the downgrade takes them away again."""
 
@@ -76,7 +76,7 @@ def _seed(connection: sa.Connection) -> None:
                                  (23, 2, None))])
 
 
-def test_migration_0030_keeps_the_newest_of_duplicates_then_refuses_new_ones(tmp_path):
+def test_migration_0029_keeps_the_newest_of_duplicates_then_refuses_new_ones(tmp_path):
     with live_config(tmp_path) as config:
         app = create_app({**TEST_CONFIG, **config})
         directory = str(PROJECT / "migrations")
@@ -85,7 +85,7 @@ def test_migration_0030_keeps_the_newest_of_duplicates_then_refuses_new_ones(tmp
             with owner_engine() as engine:
                 with engine.begin() as connection:
                     _seed(connection)
-                upgrade(directory=directory, revision="0030")
+                upgrade(directory=directory, revision="0029")
                 with engine.connect() as connection:
                     members = dict(connection.execute(
                         sa.select(MEMBER.c.worklist_id, sa.column("open_handover"))

@@ -1,6 +1,6 @@
 """one outcome: one open handover list per person, one valid confirmation per person
 
-Revision ID: 0030
+Revision ID: 0029
 Revises: 0028
 Create Date: 2026-12-07 14:40:00
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0030'
+revision = '0029'
 down_revision = '0028'
 branch_labels = None
 depends_on = None
