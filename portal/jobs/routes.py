@@ -30,7 +30,7 @@ def get_job_or_404(user, job_id: int) -> Job:
     return job
 
 
-@bp.get("/<int(max=2147483647):job_id>")
+@bp.get("/<id:job_id>")
 @login_required
 def show_job(job_id: int):
     job = get_job_or_404(current_user, job_id)
