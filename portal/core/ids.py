@@ -22,8 +22,9 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 MAX_ID = 2**31 - 1
 _MAX_DIGITS = len(str(MAX_ID))
-# A page link holds a few values and an id: anything longer is not one of ours.
-_MAX_CURSOR = 500
+# A page link holds a few values and an id: at most a sort name (400 characters, each up to
+# six as JSON's \uXXXX, and base64 adds a third). Anything longer is not one of ours.
+_MAX_CURSOR = 4096
 
 
 def parse_id(value: object) -> int | None:
