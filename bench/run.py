@@ -64,7 +64,7 @@ class Scenario:
 
     @property
     def path(self) -> str:
-        from portal.records.queries import encode_cursor
+        from portal.core.ids import encode_cursor
 
         args = {"q": self.q} if self.q else {}
         if self.after:

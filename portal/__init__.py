@@ -60,8 +60,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
-    from portal.core import headers, web
+    from portal.core import headers, ids, web
 
+    ids.init_app(app)  # the ``id`` converter, before the blueprints' rules name it
     web.init_app(app)
     headers.init_app(app)
 

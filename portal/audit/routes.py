@@ -3,10 +3,9 @@ and after; filtered, paged newest first (keyset on the id), exported."""
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,8 +22,10 @@ from portal.auth.forms import role_label
 from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
+from portal.core.ids import BadCursor, decode_cursor, encode_cursor
 from portal.core.labels import change_value, field_label
 from portal.core.rendering import is_fragment_request, render
+from portal.core.web import error_response
 from portal.extensions import db
 from portal.models_base import local_midnight_utc
 from portal.records.forms import parse_day
@@ -65,7 +66,11 @@ class Filters:
         if day is None:
             self.errors[name] = _("Write the date as dd/mm/yyyy, for example 30/04/2027.")
             return None
-        return local_midnight_utc(day + timedelta(days=1) if end else day)
+        if end:
+            # Until a day: before the next one starts. The calendar's last day has no next
+            # one; every stored time is before its end, so it bounds nothing.
+            return None if day == date.max else local_midnight_utc(day + timedelta(days=1))
+        return local_midnight_utc(day)
 
     def conditions(self) -> list[Any]:
         out: list[Any] = [permissions.events_in_scope(current_user)]
@@ -88,21 +93,6 @@ class Filters:
         if since is not None and until is not None and until <= since:
             self.errors["until"] = _("The end date is before the start date.")
         return out
-
-
-def _cursor(text: str | None) -> int | None:
-    """The last id of the previous page, from its opaque link; None from the start."""
-    if not text:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(text.encode()))
-        return int(value) if isinstance(value, int) else None
-    except ValueError:
-        return None
-
-
-def _link(event_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps(event_id).encode()).decode()
 
 
 def change_lines(event: AuditEvent) -> list[str]:
@@ -141,7 +131,13 @@ def show_trail():
     _require_reader()
     filters = Filters.from_request()
     conditions = filters.conditions()
-    after = _cursor(request.args.get("after"))
+    after = None
+    if request.args.get("after"):
+        try:
+            (after,) = decode_cursor(request.args["after"])
+        except BadCursor:
+            return error_response(400, _("The page link is invalid. Start again from the "
+                                         "first page."))
     rows: list[AuditEvent] = []
     if not filters.errors:
         query = sa.select(AuditEvent).where(*conditions)
@@ -153,7 +149,7 @@ def show_trail():
     rows = rows[:PAGE_SIZE]
     return render("audit/trail.html", fragments={"trail-results": "results"},
                   status=422 if filters.errors else 200, rows=rows, filters=filters,
-                  next_link=_link(rows[-1].id) if more else None, first_page=after is None,
+                  next_link=encode_cursor(rows[-1].id) if more else None, first_page=after is None,
                   change_lines=change_lines, role_label=role_label, action_label=action_label,
                   entity_label=entity_label,
                   # An htmx search replaces the results only: the fields' messages come

@@ -234,14 +234,14 @@ def _account_page(account: User, form: EditAccountForm | None = None,
                   factors=mfa.factors_of(account), mfa_required=mfa.is_required(account))
 
 
-@bp.get("/admin/accounts/<int(max=2147483647):account_id>")
+@bp.get("/admin/accounts/<id:account_id>")
 @login_required
 def show_account(account_id: int):
     account = _managed_account(account_id)
     return _account_page(account)
 
 
-@bp.post("/admin/accounts/<int(max=2147483647):account_id>")
+@bp.post("/admin/accounts/<id:account_id>")
 @login_required
 def update_account(account_id: int):
     account = _managed_account(account_id)
@@ -262,7 +262,7 @@ def update_account(account_id: int):
     return redirect(url_for("auth.show_account", account_id=account.id), 303)
 
 
-@bp.post("/admin/accounts/<int(max=2147483647):account_id>/password")
+@bp.post("/admin/accounts/<id:account_id>/password")
 @login_required
 def set_account_password(account_id: int):
     account = _managed_account(account_id)

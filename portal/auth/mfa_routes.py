@@ -464,7 +464,7 @@ def add_passkey():
     return redirect(url_for("auth.show_security"), 303)
 
 
-@bp.post("/account/security/passkeys/<int(max=2147483647):passkey_id>/remove")
+@bp.post("/account/security/passkeys/<id:passkey_id>/remove")
 @login_required
 def remove_passkey(passkey_id: int):
     passkey = db.session.get(Passkey, passkey_id)
@@ -547,7 +547,7 @@ def update_mfa_policy():
     return redirect(url_for("auth.show_mfa_policy"), 303)
 
 
-@bp.post("/admin/accounts/<int(max=2147483647):account_id>/second-factors/reset")
+@bp.post("/admin/accounts/<id:account_id>/second-factors/reset")
 @login_required
 def reset_account_factors(account_id: int):
     account = db.session.get(User, account_id)

@@ -309,7 +309,7 @@ def create_target():
     return redirect(url_for("dashboard.list_targets"), 303)
 
 
-@bp.post("/targets/<int:target_id>/delete")
+@bp.post("/targets/<id:target_id>/delete")
 @login_required
 def delete_target(target_id: int):
     target = db.get_or_404(Target, target_id)

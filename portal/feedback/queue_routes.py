@@ -20,6 +20,7 @@ from portal.audit import services as audit
 from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
+from portal.core.ids import BadCursor, decode_cursor, encode_cursor, parse_id
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
@@ -64,7 +65,7 @@ class QueueFilters:
         return cls(scope=scope if scope in SCOPES else "mine",
                    state=state if state in STATES else "open",
                    kind=kind if kind in {k.value for k in FeedbackKind} else "",
-                   q=(args.get("q") or "").strip()[:100], after=args.get("after", "")[:60])
+                   q=(args.get("q") or "").strip()[:100], after=args.get("after", ""))
 
     def args(self) -> dict[str, str]:
         return {k: v for k, v in (("scope", self.scope), ("state", self.state),
@@ -200,9 +201,8 @@ def queue_page(user, filters: QueueFilters, size: int, now: datetime):
     after = None
     if filters.after:
         try:
-            due_text, _, id_text = filters.after.partition("|")
-            after = (datetime.fromisoformat(due_text), int(id_text))
-        except ValueError:
+            after = decode_cursor(filters.after, datetime.fromisoformat)
+        except BadCursor:
             abort(400)
     rows: list = []
     for part, due, key in queue_parts(user, filters, now):
@@ -214,7 +214,7 @@ def queue_page(user, filters: QueueFilters, size: int, now: datetime):
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
-        next_cursor = f"{rows[-1].due_at.isoformat()}|{rows[-1].id}"
+        next_cursor = encode_cursor(rows[-1].due_at, rows[-1].id)
     return rows, next_cursor
 
 
@@ -354,7 +354,7 @@ def _assignable(feedback: Feedback) -> list[tuple[Unit, str, bool]]:
     return units
 
 
-@bp.get("/queue/<int:feedback_id>")
+@bp.get("/queue/<id:feedback_id>")
 @login_required
 def show_feedback(feedback_id: int):
     feedback = _load(feedback_id)
@@ -378,21 +378,22 @@ def _handler(feedback_id: int) -> Feedback:
     return feedback
 
 
-@bp.post("/queue/<int:feedback_id>/link")
+@bp.post("/queue/<id:feedback_id>/link")
 @login_required
 def link_person(feedback_id: int):
     feedback = _handler(feedback_id)
     raw = request.form.get("person_id", "")
-    person = get_person_or_404(current_user, int(raw)) if raw.isdigit() else None
-    if raw and person is None:
+    person_id = parse_id(raw)
+    if raw and person_id is None:
         abort(400)
+    person = get_person_or_404(current_user, person_id) if person_id is not None else None
     services.link_person(feedback, person, current_user)
     db.session.commit()
     flash(_("The record was linked.") if person else _("The link was removed."), "success")
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<int:feedback_id>/answer")
+@bp.post("/queue/<id:feedback_id>/answer")
 @login_required
 def answer_feedback(feedback_id: int):
     feedback = _handler(feedback_id)
@@ -405,7 +406,7 @@ def answer_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<int:feedback_id>/close")
+@bp.post("/queue/<id:feedback_id>/close")
 @login_required
 def close_feedback(feedback_id: int):
     feedback = _handler(feedback_id)
@@ -425,7 +426,7 @@ def close_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<int:feedback_id>/reassign")
+@bp.post("/queue/<id:feedback_id>/reassign")
 @login_required
 def reassign_feedback(feedback_id: int):
     feedback = _load(feedback_id)
@@ -456,7 +457,7 @@ def reassign_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_queue"), 303)
 
 
-@bp.get("/queue/<int:feedback_id>/attachments/<int:attachment_id>")
+@bp.get("/queue/<id:feedback_id>/attachments/<id:attachment_id>")
 @login_required
 def download_attachment(feedback_id: int, attachment_id: int):
     feedback = _load(feedback_id)

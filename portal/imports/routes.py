@@ -91,7 +91,7 @@ def post_import():
     return redirect(url_for("imports.show_import", batch_id=batch.id), code=303)
 
 
-@bp.get("/<int(max=2147483647):batch_id>")
+@bp.get("/<id:batch_id>")
 @login_required
 def show_import(batch_id: int):
     if not permissions.can_import(current_user):
@@ -106,7 +106,7 @@ def _batch_page(batch: ImportBatch, status: int = 200):
                   job=job, form=CommitForm(), in_progress=batch.state in IN_PROGRESS)
 
 
-@bp.post("/<int(max=2147483647):batch_id>/commit")
+@bp.post("/<id:batch_id>/commit")
 @login_required
 def commit_import(batch_id: int):
     if not permissions.can_import(current_user):
@@ -135,7 +135,7 @@ def commit_import(batch_id: int):
     return redirect(url_for("imports.show_import", batch_id=batch.id), code=303)
 
 
-@bp.get("/<int(max=2147483647):batch_id>/errors.xlsx")
+@bp.get("/<id:batch_id>/errors.xlsx")
 @login_required
 def download_errors(batch_id: int):
     if not permissions.can_import(current_user):

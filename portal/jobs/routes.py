@@ -39,7 +39,7 @@ def may_retry(user, job: Job) -> bool:
     return owner.may_retry is not None and owner.may_retry(user)
 
 
-@bp.get("/<int(max=2147483647):job_id>")
+@bp.get("/<id:job_id>")
 @login_required
 def show_job(job_id: int):
     job = get_job_or_404(current_user, job_id)
@@ -53,7 +53,7 @@ def show_job(job_id: int):
                   retry_here=owner.retry is not None)
 
 
-@bp.post("/<int(max=2147483647):job_id>/retry")
+@bp.post("/<id:job_id>/retry")
 @login_required
 def retry_job(job_id: int):
     """Start a failed job's work again: its owner back to a runnable state and a new job,

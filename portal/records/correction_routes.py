@@ -98,7 +98,7 @@ def _load(person_id: int, name: str | None = None) -> Person:
     return person
 
 
-@bp.get("/<int(max=2147483647):person_id>/identity")
+@bp.get("/<id:person_id>/identity")
 @login_required
 def show_identity(person_id: int):
     """The identity block with nothing open: what Esc and Cancel come back to."""
@@ -107,7 +107,7 @@ def show_identity(person_id: int):
     return _respond(person, _view(person, focus=focus if focus in corrections.EDITABLE else None))
 
 
-@bp.get("/<int(max=2147483647):person_id>/correct/<name>")
+@bp.get("/<id:person_id>/correct/<name>")
 @login_required
 def edit_field(person_id: int, name: str):
     person = _load(person_id, name)
@@ -116,7 +116,7 @@ def edit_field(person_id: int, name: str):
     return _respond(person, _view(person, editor=editor))
 
 
-@bp.post("/<int(max=2147483647):person_id>/correct/<name>")
+@bp.post("/<id:person_id>/correct/<name>")
 @login_required
 def save_field(person_id: int, name: str):
     person = _load(person_id, name)

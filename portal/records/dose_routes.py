@@ -78,7 +78,7 @@ def _already_recorded(person_id: int, number: int):
     return redirect(url_for("records.show_record", person_id=person_id), code=303)
 
 
-@bp.get("/<int(max=2147483647):person_id>/doses/new")
+@bp.get("/<id:person_id>/doses/new")
 @login_required
 def new_dose(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)
@@ -90,7 +90,7 @@ def new_dose(person_id: int):
     return _form_page(person, form, check_identity(person))
 
 
-@bp.post("/<int(max=2147483647):person_id>/doses")
+@bp.post("/<id:person_id>/doses")
 @login_required
 def create_dose(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -14,16 +14,13 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from portal.areas.models import Area, Site
 from portal.auth.models import User
+from portal.core.ids import decode_cursor, encode_cursor
 from portal.extensions import db
 from portal.records.models import STATUS_GROUPS, Dose, Person, PersonStatus
 from portal.records.permissions import person_scope
 from portal.text import fold
 
 ID_QUERY = re.compile(r"^[0-9]{3,12}$")
-
-
-class BadCursor(ValueError):
-    pass
 
 
 class position_in(FunctionElement):
@@ -75,28 +72,12 @@ class Page:
 
 
 # sort name -> (column, descending, how a cursor value is read back)
-SORT_COLUMNS = {
+SORT_COLUMNS: dict[str, tuple[Any, bool, Callable[[Any], Any]]] = {
     "name": (Person.name_sort, False, str),
     "-name": (Person.name_sort, True, str),
     "birth": (Person.birth_date, False, date.fromisoformat),
     "-birth": (Person.birth_date, True, date.fromisoformat),
 }
-
-
-def encode_cursor(value, row_id: int) -> str:
-    raw = json.dumps([value.isoformat() if isinstance(value, date) else value, row_id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, parse) -> tuple:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(row_id, int) or not 0 < row_id < 2**31:
-            raise TypeError
-        return parse(value), row_id
-    except (ValueError, TypeError) as error:
-        raise BadCursor(cursor) from error
 
 
 def search_clause(q: str) -> sa.ColumnElement[bool] | None:

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.database import writes
+from portal.core.ids import BadCursor
 from portal.core.labels import SEX_LABELS, sex_label, translated
 from portal.core.rendering import render
 from portal.extensions import db
@@ -65,7 +66,7 @@ def list_records():
             page = queries.list_persons(
                 current_user, filters, current_app.config["RECORDS_PAGE_SIZE"]
             )
-        except queries.BadCursor:
+        except BadCursor:
             form.after.errors = [_("The page link is invalid. Start again from the first page.")]
             status = 400
     else:
@@ -167,7 +168,7 @@ EXPORT_COLUMNS = [
 ]
 
 
-@bp.get("/<int(max=2147483647):person_id>")
+@bp.get("/<id:person_id>")
 @login_required
 def show_record(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)

@@ -295,7 +295,10 @@ def dose_number(raw: Any) -> int | Refusal:
     text = _text(raw)
     if not text:
         return Refusal("dose_number.missing", _l("Enter the dose number."))
-    if isinstance(raw, bool) or not text.isdigit() or not 1 <= int(text) <= DOSE_MAX:
+    # ASCII digits, a few of them: "²".isdigit() is true and int("²") raises; int("٢")
+    # reads another script; int() of more than 4,300 digits raises.
+    if isinstance(raw, bool) or not (text.isascii() and text.isdigit()) or len(text) > 20 \
+            or not 1 <= int(text) <= DOSE_MAX:
         return Refusal("dose_number.range", _l(
             "The dose number “%(value)s” must be a whole number from 1 to %(max)d.",
             value=text[:20], max=DOSE_MAX))

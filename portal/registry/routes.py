@@ -104,7 +104,7 @@ def _preview_or_404(job_id: int) -> Job:
     return preview
 
 
-@bp.post("/extracts/<int(max=2147483647):job_id>/replace")
+@bp.post("/extracts/<id:job_id>/replace")
 @login_required
 def post_replacement(job_id: int):
     """Confirm the replacement a preview job counted: its own job, then its page."""
@@ -119,7 +119,7 @@ def post_replacement(job_id: int):
     return redirect(url_for("jobs.show_job", job_id=job_id), code=303)
 
 
-@bp.post("/extracts/<int(max=2147483647):job_id>/discard")
+@bp.post("/extracts/<id:job_id>/discard")
 @login_required
 def post_discard(job_id: int):
     """Give up a replacement after its preview: the kept upload is removed."""

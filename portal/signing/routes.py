@@ -363,7 +363,7 @@ def post_open_dialog():
     return redirect(url_for("signing.show_dialog", batch_id=batch_id), code=303)
 
 
-@bp.get("/signing/batches/<int(max=2147483647):batch_id>")
+@bp.get("/signing/batches/<id:batch_id>")
 @login_required
 def show_dialog(batch_id: int):
     """The sign dialog of a stored list (a page of its own without htmx); once signed,
@@ -377,7 +377,7 @@ def show_dialog(batch_id: int):
     return _awaiting_page(_batch_filters(batch), batch=batch)
 
 
-@bp.get("/signing/batches/<int(max=2147483647):batch_id>/preview.pdf")
+@bp.get("/signing/batches/<id:batch_id>/preview.pdf")
 @login_required
 def preview_batch_pdf(batch_id: int):
     """Exactly the document the dialog's PIN signs (unsigned, marked as a preview)."""
@@ -405,7 +405,7 @@ def preview_batch_pdf(batch_id: int):
     return _pdf_response(built.content, name, inline=True)
 
 
-@bp.post("/signing/batches/<int(max=2147483647):batch_id>/sign")
+@bp.post("/signing/batches/<id:batch_id>/sign")
 @login_required
 def post_sign(batch_id: int):
     """The PIN signs the dialog's persons (those still eligible), once."""
@@ -474,13 +474,13 @@ def _document_page(document: SignedDocument, whole: bool, form: RevokeForm | Non
                   revoke_form=form or RevokeForm(), message=message)
 
 
-@bp.get("/signing/documents/<int(max=2147483647):document_id>")
+@bp.get("/signing/documents/<id:document_id>")
 @login_required
 def show_document(document_id: int):
     return _document_page(*_document_or_404(document_id))
 
 
-@bp.post("/signing/documents/<int(max=2147483647):document_id>/revoke")
+@bp.post("/signing/documents/<id:document_id>/revoke")
 @login_required
 def post_revoke(document_id: int):
     """Withdraw a signed document, with a reason; what was typed stays on a refusal."""
@@ -502,7 +502,7 @@ def post_revoke(document_id: int):
     return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
-@bp.get("/signing/documents/<int(max=2147483647):document_id>/file")
+@bp.get("/signing/documents/<id:document_id>/file")
 @login_required
 def download_document(document_id: int):
     document, whole = _document_or_404(document_id)
@@ -569,13 +569,13 @@ def _minutes_page(minutes: Minutes, status: int = 200, message: str | None = Non
                   if minutes.created_by_id else None)
 
 
-@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>")
+@bp.get("/signing/minutes/<id:minutes_id>")
 @login_required
 def show_minutes(minutes_id: int):
     return _minutes_page(_minutes_or_404(minutes_id))
 
 
-@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>/pdf")
+@bp.get("/signing/minutes/<id:minutes_id>/pdf")
 @login_required
 def minutes_pdf(minutes_id: int):
     """The minutes exactly as printed (the same number, persons and bytes every time)."""
@@ -587,7 +587,7 @@ def minutes_pdf(minutes_id: int):
     return _pdf_response(content, f"bien-ban-xac-nhan-{minutes.id}.pdf", inline=True)
 
 
-@bp.get("/signing/minutes/<int(max=2147483647):minutes_id>/scan")
+@bp.get("/signing/minutes/<id:minutes_id>/scan")
 @login_required
 def minutes_scan(minutes_id: int):
     minutes = _minutes_or_404(minutes_id)
@@ -600,7 +600,7 @@ def minutes_scan(minutes_id: int):
                          mimetype=minutes.scan_media_type or "application/pdf")
 
 
-@bp.post("/signing/minutes/<int(max=2147483647):minutes_id>/scan")
+@bp.post("/signing/minutes/<id:minutes_id>/scan")
 @login_required
 def post_minutes_scan(minutes_id: int):
     """Attach the signed scan; the page then shows who will be confirmed."""
@@ -624,7 +624,7 @@ def post_minutes_scan(minutes_id: int):
                     code=303)
 
 
-@bp.post("/signing/minutes/<int(max=2147483647):minutes_id>/confirm")
+@bp.post("/signing/minutes/<id:minutes_id>/confirm")
 @login_required
 def post_minutes_confirm(minutes_id: int):
     """Confirm the persons of these minutes that are still eligible (once)."""
@@ -789,7 +789,7 @@ def _handover_page(worklist, form: SignForm, status: int = 200, message: str | N
                   credential=services.active_credential(current_user))
 
 
-@bp.get("/signing/handover/<int(max=2147483647):worklist_id>")
+@bp.get("/signing/handover/<id:worklist_id>")
 @login_required
 def show_handover_signing(worklist_id: int):
     worklist = _handover_or_404(worklist_id)
@@ -798,7 +798,7 @@ def show_handover_signing(worklist_id: int):
     return _handover_page(worklist, SignForm(formdata=None))
 
 
-@bp.post("/signing/handover/<int(max=2147483647):worklist_id>")
+@bp.post("/signing/handover/<id:worklist_id>")
 @login_required
 def post_handover_signing(worklist_id: int):
     worklist = _handover_or_404(worklist_id)
@@ -832,7 +832,7 @@ def locked_signing_credential(user_id: int):
     return services.locked_credential(user_id)
 
 
-@bp.post("/admin/accounts/<int(max=2147483647):account_id>/signing-unlock")
+@bp.post("/admin/accounts/<id:account_id>/signing-unlock")
 @login_required
 def post_unlock_credential(account_id: int):
     """An administrator unlocks the account's signing key that wrong PINs locked."""

@@ -16,12 +16,13 @@ from portal.audit import services as audit
 from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
+from portal.core.ids import BadCursor
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.records.corrections import IdentityView, register_differences
 from portal.records.models import Person, PersonStatus
 from portal.records.permissions import can_correct, person_scope
-from portal.records.queries import BadCursor, Filters, count_persons, page_of, search_clause
+from portal.records.queries import Filters, count_persons, page_of, search_clause
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 from portal.worklists.pdf import birth_text
 from portal.worklists.permissions import can_see_decision_list

@@ -6,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.core.forms import PortalForm
+from portal.core.ids import coerce_id
 from portal.worklists.models import WorklistKind
 from portal.worklists.services import ReviewAction
 
@@ -60,7 +61,7 @@ class ReviewFilterForm(PortalForm):
 
 
 class ReviewActionForm(PortalForm):
-    person_ids = SelectMultipleField(_l("Persons"), coerce=int, validate_choice=False,
+    person_ids = SelectMultipleField(_l("Persons"), coerce=coerce_id, validate_choice=False,
                                      validators=[DataRequired(_l("Select at least one person."))])
     # No default: a decision is what the officer chose, never the first of the list.
     action = SelectField(

@@ -25,6 +25,7 @@ from wtforms.validators import Length, Optional
 
 from portal.core.database import writes
 from portal.core.forms import PortalForm
+from portal.core.ids import BadCursor, coerce_id, parse_id
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
@@ -75,7 +76,7 @@ class HandoverFilterForm(PortalForm):
 
 
 class HandoverCreateForm(PortalForm):
-    person_ids = SelectMultipleField(_l("Persons"), coerce=int, validate_choice=False)
+    person_ids = SelectMultipleField(_l("Persons"), coerce=coerce_id, validate_choice=False)
     # "Select all N matching": the list is made from the filters, on the server.
     all_matching = BooleanField()
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
@@ -115,9 +116,10 @@ def list_handovers():
             query = query.where(Worklist.state == WorklistState(form.state.data))
         after = form.after.data or ""
         if after:
-            if not after.isdigit() or len(after) > 10:
+            last = parse_id(after)
+            if last is None:
                 abort(400)
-            query = query.where(Worklist.id < int(after))
+            query = query.where(Worklist.id < last)
         size = _page_size()
         rows = list(db.session.scalars(query.order_by(Worklist.id.desc()).limit(size + 1)))
         if len(rows) > size:
@@ -167,7 +169,7 @@ def _new_page(form: HandoverCreateForm, status: int = 200, message: str | None =
         try:
             page = record_queries.page_of(clauses, filters, _page_size(),
                                           record_queries.count_persons(clauses))
-        except record_queries.BadCursor:
+        except BadCursor:
             filter_form.after.errors = [_("The page link is invalid. Start again from the "
                                           "first page.")]
             status = 400
@@ -238,13 +240,13 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
     )
 
 
-@bp.get("/handover/<int:worklist_id>")
+@bp.get("/handover/<id:worklist_id>")
 @login_required
 def show_handover(worklist_id: int):
     return _detail_page(_worklist_or_404(worklist_id))
 
 
-@bp.post("/handover/<int:worklist_id>/<any('hand-over', 'receive', 'archive'):slug>")
+@bp.post("/handover/<id:worklist_id>/<any('hand-over', 'receive', 'archive'):slug>")
 @login_required
 def post_handover_transition(worklist_id: int, slug: str):
     worklist = _worklist_or_404(worklist_id)
@@ -261,7 +263,7 @@ def post_handover_transition(worklist_id: int, slug: str):
     return redirect(url_for("worklists.show_handover", worklist_id=worklist.id), code=303)
 
 
-@bp.get("/handover/<int:worklist_id>.pdf")
+@bp.get("/handover/<id:worklist_id>.pdf")
 @login_required
 def download_handover(worklist_id: int):
     worklist = _worklist_or_404(worklist_id)
@@ -296,7 +298,7 @@ def _member_columns() -> list:
     ]
 
 
-@bp.get("/handover/<int:worklist_id>/export.<any(csv, xlsx):fmt>")
+@bp.get("/handover/<id:worklist_id>/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_handover(worklist_id: int, fmt: str):

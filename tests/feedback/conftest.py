@@ -9,7 +9,7 @@ import pytest
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback import services
-from portal.feedback.models import FeedbackKind
+from portal.feedback.models import FeedbackKind, UnitKind
 from tests.conftest import CAO_BANG, HANOI, OWN
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -51,3 +51,14 @@ def file_feedback(app):
         return feedback
 
     return make
+
+
+@pytest.fixture
+def at_station(file_feedback, area, make_user):
+    """A complaint delegated to the health station of OWN."""
+    from portal.feedback import routing
+
+    authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
+    routing.set_rule(routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION,
+                     "Ủy quyền", authority)
+    return file_feedback(province_code=HANOI, commune_code=OWN)

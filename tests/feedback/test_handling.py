@@ -17,17 +17,6 @@ from portal.feedback.services import deliver_pending
 from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token, login
 
 
-@pytest.fixture
-def at_station(file_feedback, area, make_user):
-    """A complaint delegated to the health station of OWN."""
-    from portal.feedback import routing
-
-    authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
-    routing.set_rule(routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION,
-                     "Ủy quyền", authority)
-    return file_feedback(province_code=HANOI, commune_code=OWN)
-
-
 @pytest.mark.parametrize("role, area_code, sees", [
     (Role.HEALTH_STATION, OWN, True),
     (Role.HEALTH_STATION, NEIGHBOUR, False),

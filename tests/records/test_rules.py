@@ -47,6 +47,8 @@ CASES = [
     ("vaccine", "PFIZER", None),
     ("dose_number", "11", "dose_number.range"),
     ("dose_number", "2", None),
+    ("dose_number", "²", "dose_number.range"),  # str.isdigit says yes, int() raises
+    ("dose_number", "٢", "dose_number.range"),  # another script's 2: int() reads it
     ("vaccinated_on", "31/02/2021", "dose_date.no_such_day"),
     ("vaccinated_on", "01/01/2999", "dose_date.future"),
     ("vaccinated_on", "01/01/2020", "dose_date.too_early"),
@@ -124,7 +126,7 @@ def _complaint_form(app, field, value):
 def _api(field, value):
     body = {"full_name": "Nguyễn Văn An", "birth_date": "1985-03-14", "phone": "0912345678",
             "kind": "missing_dose", "description": "Mũi 2 của tôi không có trên hệ thống.",
-            field: int(value) if field == "dose_number" else value}
+            field: int(value) if field == "dose_number" and value.isascii() else value}
     try:
         submission_from(body)
     except SubmissionError as error:
@@ -174,3 +176,10 @@ def test_today_is_vietnam_s_not_the_server_s(monkeypatch):
     monkeypatch.setattr(module, "today_in_vietnam", lambda: date(2021, 8, 2))
     assert rules.vaccination_date("02/08/2021") == date(2021, 8, 2)
     assert rules.refused(rules.vaccination_date("03/08/2021"))
+
+
+def test_a_dose_number_of_thousands_of_digits_is_refused_not_raised():
+    """Issue 15, item 5: int() refuses more than 4,300 digits with a ValueError."""
+    for text in ("9" * 5000, "0" * 5000):
+        verdict = rules.dose_number(text)
+        assert rules.refused(verdict) and verdict.rule == "dose_number.range"

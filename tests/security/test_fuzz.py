@@ -76,7 +76,8 @@ def _path_values(draw, route: Route, world: w.World) -> dict[str, object]:
         kind = route.object_kind(argument)
         if kind is not None:
             ids = [i for place in world.ids.get(kind, {}).values() for i in place]
-            nonsense = ["NOPE", ""] if kind == "api_feedback" else [0, 2147483647, 999999]
+            nonsense = (["NOPE", ""] if kind == "api_feedback"
+                        else [0, 2147483647, 2147483648, 999999, 99999999999999999999])
             chosen[argument] = draw(st.sampled_from(ids + nonsense))
         elif argument in route.string_arguments and argument != "filename":
             chosen[argument] = draw(st.one_of(st.sampled_from(route.value_choices(argument)),
