@@ -266,8 +266,11 @@ def project(total: int, done: int, done_before: int | None, days: int, today: da
     pace = (done - done_before) / days
     if pace <= 0:
         return Projection(total, done, due_on, today, pace, None)
-    return Projection(total, done, due_on, today, pace,
-                      today + timedelta(days=math.ceil((total - done) / pace)))
+    needed = math.ceil((total - done) / pace)
+    if needed > (date.max - today).days:
+        # Past the end of the calendar: "never at the current pace", as a pace of nothing.
+        return Projection(total, done, due_on, today, pace, None)
+    return Projection(total, done, due_on, today, pace, today + timedelta(days=needed))
 
 
 def history_start(today: date) -> date | None:

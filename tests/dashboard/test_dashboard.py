@@ -321,6 +321,10 @@ def test_projection_arithmetic():
     unknown = queries.project(1000, 100, None, 0, today, due)
     assert unknown.pace_per_day is None and unknown.will_miss
     assert not queries.project(10, 10, 0, 14, today, due).will_miss
+    # A pace so slow that the end falls past the calendar (one dose in 14 days, ten million
+    # left): never at this pace, not an OverflowError.
+    slow = queries.project(10_000_000, 1, 0, 14, today, due)
+    assert slow.projected_on is None and slow.will_miss and slow.pace_per_day
 
 
 def test_dashboard_shows_projection_and_late_communes(client, login_as, population, area,
