@@ -15,27 +15,36 @@ Who does what (weights per simulated user, then per task; each user waits
   its hidden inputs posted back with the page's CSRF token, as htmx does).
 - **Health authority** of the province (1): the dashboard and its refreshes, the
   province's records, searches.
+- **Commune committee** (1): the persons awaiting the chair's signature (``/signing``),
+  record pages, and now and then a signature, as the chair signs in the browser: the list
+  narrowed to one name of it (a small document: signing costs about a second of CPU), the
+  sign dialog opened (``POST /signing/batches``, htmx), the PIN posted
+  (``POST /signing/batches/<id>/sign``). With nobody left awaiting, nothing is signed.
 - **Citizen** (1, no account): the complaint form loaded and a complaint filed (CSRF token
   of the form, a made-up person, a commune of the province), then the receipt page.
 
 Accounts: the JSON file that ``flask demo --accounts FILE`` writes (``LOAD_ACCOUNTS``,
 default ``instance/demo-accounts.json``), else the demo's usernames with ``LOAD_PASSWORD``
-(default the demo password). An account that asks for a second factor stops its user with
+(default the demo password); the signing PIN is the file's ``signing_pin``, else ``LOAD_PIN``
+(default the demo PIN). An account that asks for a second factor stops its user with
 a message: choose accounts without one. ``LOAD_WRITES=0`` leaves out every write (saves,
-complaints, exports): a read-only run against a production deployment.
+complaints, exports, signatures): a read-only run against a production deployment.
 
 Outcomes: every answer the role should not get is a failure (a 409 of a save is not:
 someone else saved the same record meanwhile, which the portal reports as it should; it is
-counted as a conflict). ``LOAD_COUNTS=FILE`` writes, at the end, the number of saves,
-complaints and exports that succeeded (so a runner can compare with the database), the
-conflicts, the 5xx answers, and the response times by kind (page, save, export, login),
-those of pages, saves and exports from the moment every user is spawned and logged in (the
-logins of the start, a slow password hash each, are the ramp-up; ``steady_seconds`` says
-how long the steady load lasted).
+counted as a conflict; so is a signature refused because a concurrent signer confirmed the same
+persons first; a chair with nobody left to sign counts ``nothing_to_sign``).
+``LOAD_COUNTS=FILE`` writes, at the end, the number of saves, complaints, exports and
+signatures (signed documents) that succeeded (so a runner can compare with the database), the
+conflicts, the 5xx answers, and the response times by kind (page, save, export, sign: the
+dialog opened and the PIN posted, login), all but the logins' from the moment every user is
+spawned and logged in (the logins of the start, a slow password hash each, are the ramp-up;
+``steady_seconds`` says how long the steady load lasted).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import random
@@ -50,11 +59,13 @@ from locust import HttpUser, between, events, task
 from locust.exception import StopUser
 
 DEMO_PASSWORD = "tiem-chung-2021"
+DEMO_PIN = "246810"
 COMMUNES = {"ba_dinh": "00004", "ngoc_ha": "00008", "giang_vo": "00025"}
 PROVINCE = "01"
 SEARCHES = ("nguyen", "thi", "van", "tran", "le", "hoa", "minh", "thu", "anh", "hai")
 CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
+AWAITING_ROW = re.compile(r'<tr data-person="[0-9]+"><td><a href="[^"]*">([^<]+)</a>')
 ROW_LINK = re.compile(r'<a href="/records/([0-9]+)"')
 NEXT_LINK = re.compile(r'href="(/records\?[^"]*after=[^"]+)"')
 
@@ -82,9 +93,19 @@ def _accounts() -> dict[str, str]:
     if path.exists():
         return {a["username"]: a["password"] for a in json.loads(path.read_text())}
     password = os.environ.get("LOAD_PASSWORD", DEMO_PASSWORD)
-    names = ["authority.ha_noi"] + [f"{role}.{c}" for role in ("police", "health")
+    names = ["authority.ha_noi"] + [f"{role}.{c}" for role in ("police", "health", "committee")
                                     for c in COMMUNES]
     return {name: password for name in names}
+
+
+def _pin(username: str) -> str:
+    """The signing PIN of an account: the accounts file's, else ``LOAD_PIN``."""
+    path = Path(os.environ.get("LOAD_ACCOUNTS", "instance/demo-accounts.json"))
+    if path.exists():
+        for account in json.loads(path.read_text()):
+            if account["username"] == username and account.get("signing_pin"):
+                return account["signing_pin"]
+    return os.environ.get("LOAD_PIN", DEMO_PIN)
 
 
 def count(what: str, n: int = 1) -> None:
@@ -138,25 +159,38 @@ def _write_counts(environment, **kwargs):
 
 
 class _Inputs(HTMLParser):
-    """The inputs of the first form of an HTML fragment: name → value."""
+    """The inputs of a form of an HTML page or fragment: name → value. The first form, or
+    the first whose ``action`` matches the pattern ``action``."""
 
-    def __init__(self) -> None:
+    def __init__(self, action: re.Pattern[str] | None = None) -> None:
         super().__init__()
         self.values: dict[str, str] = {}
-        self.forms = 0
+        self.action_pattern = action
+        self.action = ""  # the action of the form read
+        self.state = "before"  # before, in (the form read), after
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
-        if tag == "form":
-            self.forms += 1
-        elif tag in ("input", "select", "textarea") and self.forms == 1 and attributes.get(
+        if tag == "form" and self.state == "before":
+            action = attributes.get("action") or ""
+            if self.action_pattern is None or self.action_pattern.fullmatch(action):
+                self.state, self.action = "in", action
+        elif tag in ("input", "select", "textarea") and self.state == "in" and attributes.get(
                 "name") and attributes.get("type") not in ("submit", "button"):
             self.values.setdefault(attributes["name"], attributes.get("value") or "")
 
+    def handle_endtag(self, tag):
+        if tag == "form" and self.state == "in":
+            self.state = "after"
 
-def form_inputs(html: str) -> dict[str, str]:
-    parser = _Inputs()
+
+def form_inputs(html: str, action: str | None = None) -> dict[str, str]:
+    """The inputs of the page's first form, or of its first form whose action matches the
+    regular expression ``action`` (the form's action is then under the key ``"<action>"``)."""
+    parser = _Inputs(re.compile(action) if action else None)
     parser.feed(html)
+    if action and parser.state != "before":
+        return {**parser.values, "<action>": parser.action}
     return parser.values
 
 
@@ -339,6 +373,79 @@ class Authority(PortalUser):
     @task(1)
     def record(self):
         self.show_record()
+
+
+class Committee(PortalUser):
+    """The commune committee's chair: reads what awaits their signature, and signs."""
+
+    weight = 1
+    roles = ("committee",)
+
+    @task(4)
+    def awaiting(self):
+        self.client.get("/signing", name="/signing")
+
+    @task(2)
+    def records(self):
+        self.list_records()
+
+    @task(2)
+    def record(self):
+        self.show_record()
+
+    @task(1)
+    def sign(self):
+        """As in the browser: the awaiting list narrowed to a name of it (the filter's
+        search), "Sign…" (the dialog, htmx), the PIN (htmx). Nobody awaiting: nothing."""
+        if not _writes():
+            return
+        page = self.client.get("/signing", name="/signing")
+        names = AWAITING_ROW.findall(page.text)
+        if page.status_code != 200 or not names:
+            if page.status_code == 200:
+                count("nothing_to_sign")
+            return
+        name = html.unescape(random.choice(names))
+        page = self.client.get("/signing", params={"q": name}, name="/signing?q=")
+        opening = form_inputs(page.text, r"/signing/batches")
+        if page.status_code != 200 or "csrf_token" not in opening:
+            if page.status_code == 200:  # signed by another meanwhile: the button is gone
+                count("nothing_to_sign")
+            return
+        action = opening.pop("<action>")
+        htmx = {"HX-Request": "true", "HX-Target": "sign-dialog"}
+        with self.client.post(action, data=opening, headers=htmx, name="/signing/batches",
+                              context={"kind": "sign"}, catch_response=True) as answer:
+            dialog = form_inputs(answer.text, r"/signing/batches/[0-9]+/sign")
+            if answer.status_code == 200 and "pin" in dialog:
+                answer.success()
+            elif answer.status_code == 422 and not self._still_awaiting(name):
+                answer.success()  # signed by a concurrent signer since the list was read
+                count("nothing_to_sign")
+                return
+            else:
+                answer.failure(f"the sign dialog answered {answer.status_code}")
+                return
+        action = dialog.pop("<action>")
+        dialog["pin"] = _pin(self.username)
+        with self.client.post(action, data=dialog, headers=htmx,
+                              name="/signing/batches/[id]/sign", context={"kind": "sign"},
+                              catch_response=True) as answer:
+            if answer.status_code == 200 and 'data-testid="signed"' in answer.text:
+                answer.success()
+                count("signatures")
+            elif answer.status_code == 409 or (answer.status_code == 422
+                                               and not self._still_awaiting(name)):
+                # Already signed, or every person of the dialog confirmed by a concurrent
+                # signature meanwhile: the portal says so, nothing is signed twice.
+                answer.success()
+                count("conflicts")
+            else:
+                answer.failure(f"the signature answered {answer.status_code}")
+
+    def _still_awaiting(self, name: str) -> bool:
+        page = self.client.get("/signing", params={"q": name}, name="/signing?q=")
+        return page.status_code != 200 or bool(AWAITING_ROW.findall(page.text))
 
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi")
