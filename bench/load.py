@@ -21,8 +21,9 @@ with ``--fresh`` or when it has no demo; its name must contain "bench").
    ``--users`` locust users for ``--run-time`` seconds, headless, with ``--csv``
    (``bench/data/locust-<db>_*.csv``). Then ``flask audit verify``, and what locust says it
    saved against the database: ``person.correct`` audit events (saves), complaints filed,
-   ``records.export`` audit events, each counted before and after. Printed: p95 of pages
-   and of saves, errors (failed requests, 5xx answers), the counts.
+   ``records.export`` audit events, signed documents (the committee's signatures), each
+   counted before and after. Printed: p95 of pages, of saves and of signatures, errors
+   (failed requests, 5xx answers), the counts.
 
 Writes its section of bench/RESULTS.md (a run on one database keeps the other's).
 """
@@ -143,6 +144,9 @@ def db_counts(url: str) -> dict[str, int]:
                 "saves": events("person.correct"),
                 "complaints": int(conn.execute(sa.text("SELECT count(*) FROM feedback")).scalar()),
                 "exports": events("records.export"),
+                # Only the committee signs in the scenario: every new signed document is one.
+                "signatures": int(conn.execute(sa.text(
+                    "SELECT count(*) FROM signed_document")).scalar()),
             }
     finally:
         engine.dispose()
@@ -342,8 +346,10 @@ def mixed(kind: str, url: str, users: int, run_time: int, log=print) -> dict:
         "page_p95": p95(times.get("page", [])), "save_p95": p95(times.get("save", [])),
         "export_p95": p95(times.get("export", [])),
         "errors": errors, "server_errors": server_errors,
-        "locust": {k: said.get(k, 0) for k in ("saves", "complaints", "exports")},
+        "sign_p95": p95(times.get("sign", [])),
+        "locust": {k: said.get(k, 0) for k in ("saves", "complaints", "exports", "signatures")},
         "conflicts": said.get("conflicts", 0), "database": saved,
+        "nothing_to_sign": said.get("nothing_to_sign", 0),
         "verify_ok": verify.returncode == 0,
         "verify": (verify.stdout + verify.stderr).strip().splitlines()[-1:],
         "locust_exit": completed.returncode,
@@ -353,10 +359,11 @@ def mixed(kind: str, url: str, users: int, run_time: int, log=print) -> dict:
         f"{result['ramp_seconds']:.0f} s ramp-up, {workers} worker(s) × {threads} "
         f"thread(s): {result['requests']} requests, p95 pages {result['page_p95']:.0f} ms "
         f"(≤ {PAGE_P95_MS:.0f}), saves {result['save_p95']:.0f} ms (≤ {SAVE_P95_MS:.0f}), "
-        f"errors {errors} {server_errors or ''}")
+        f"signatures {result['sign_p95']:.0f} ms, errors {errors} {server_errors or ''}")
     log(f"{kind} mixed: locust saved {result['locust']}, database {saved} "
         f"({'match' if result['counts_match'] else 'MISMATCH'}); conflicts "
-        f"{result['conflicts']}; audit verify {'passes' if result['verify_ok'] else 'FAILS'}")
+        f"{result['conflicts']}; nothing to sign {result['nothing_to_sign']}; "
+        f"audit verify {'passes' if result['verify_ok'] else 'FAILS'}")
     return result
 
 
@@ -395,11 +402,12 @@ def section(kind: str, when: str, load: tuple[float, float], tp: dict | None,
                   f"worker(s) × {mix['threads']} thread(s); times over the "
                   f"{mix['steady_seconds']:.0f} s of steady load after a ramp-up (spawning, "
                   f"logging in) of {mix['ramp_seconds']:.0f} s; errors over the whole run:", "",
-                  "| requests | p95 pages | p95 saves | p95 exports | errors | 5xx | "
-                  "saved (locust) | saved (database) | conflicts (409) | audit verify |",
-                  "|--:|--:|--:|--:|--:|---|---|---|--:|---|",
+                  "| requests | p95 pages | p95 saves | p95 exports | p95 signing | errors | 5xx "
+                  "| saved (locust) | saved (database) | conflicts (409) | audit verify |",
+                  "|--:|--:|--:|--:|--:|--:|---|---|---|--:|---|",
                   f"| {mix['requests']} | {mix['page_p95']:.0f} ms | {mix['save_p95']:.0f} ms | "
-                  f"{mix['export_p95']:.0f} ms | {mix['errors']} | "
+                  f"{mix['export_p95']:.0f} ms | {mix.get('sign_p95', float('nan')):.0f} ms | "
+                  f"{mix['errors']} | "
                   f"{mix['server_errors'] or 'none'} | {mix['locust']} | {mix['database']} | "
                   f"{mix['conflicts']} | {'passes' if mix['verify_ok'] else 'FAILS'} |",
                   "", f"Target (0 errors, p95 ≤ {PAGE_P95_MS:.0f} ms pages, ≤ {SAVE_P95_MS:.0f} "
