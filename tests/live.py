@@ -16,7 +16,6 @@ database connection, as gunicorn's threads have.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -169,13 +168,13 @@ def live_portal(tmp: Path, seed: Callable[[], None], kind: str | None = None,
 
 # --- clients ---------------------------------------------------------------------------
 
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
 def csrf_token(html: str) -> str:
-    found = _CSRF.search(html)
+    """The CSRF token of a page's HTML (the suite's pattern, tests/conftest.py)."""
+    from tests.conftest import CSRF_RE
+
+    found = CSRF_RE.search(html)
     assert found, "no csrf_token in the page"
-    return found.group(1) or found.group(2)
+    return found.group(1)
 
 
 def logged_in(base: str, username: str, password: str) -> requests.Session:
