@@ -112,6 +112,10 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "portal_session"
+    # A sign-in lasts PERMANENT_SESSION_LIFETIME from the sign-in (the login session's
+    # start, checked on the server), not from the last page: the cookie is written when the
+    # session changes, not signed and sent again with every answer.
+    SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
     # Login throttle (portal/auth/services.py): per (account, address), after 5 failures
     # since that pair's last success a wait of 1 min, doubling per further failure, at

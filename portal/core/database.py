@@ -40,7 +40,7 @@ _SQLITE_BUSY = ("database is locked", "database table is locked", "database is b
 def engine_options(config: dict[str, Any]) -> dict[str, Any]:
     """``SQLALCHEMY_ENGINE_OPTIONS`` with the configured waits (seconds)."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_pre_ping", not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"))
     url = config["SQLALCHEMY_DATABASE_URI"]
     if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
         # (an in-memory SQLite database has a single connection and no pool to wait for)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -15,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from portal.core.forms import PortalForm
+from portal.core.labels import translated
 from portal.records import rules, vaccines
 from portal.records.models import PersonStatus
 
@@ -65,20 +67,23 @@ class RecordFilterForm(PortalForm):
     before = HiddenField()
 
     def set_choices(self, communes, sites, statuses=None) -> None:
-        self.status.choices = [SelectChoice("", _l("All statuses"))] + [
-            SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()
+        # Each label translated once, here (a lazy label would be translated each time the
+        # select is drawn).
+        labels = translated(STATUS_LABELS)
+        self.status.choices = [SelectChoice("", _("All statuses"))] + [
+            SelectChoice(s.value, labels[s]) for s in STATUS_LABELS
             if statuses is None or s in statuses
         ] + [
-            SelectChoice(key, label) for key, label in STATUS_GROUP_LABELS.items()
+            SelectChoice(key, str(label)) for key, label in STATUS_GROUP_LABELS.items()
             if statuses is None
         ]
-        self.commune.choices = [SelectChoice("", _l("All communes"))] + [
+        self.commune.choices = [SelectChoice("", _("All communes"))] + [
             SelectChoice(a.code, a.name) for a in communes
         ]
-        self.site.choices = [SelectChoice("", _l("All sites"))] + [
+        self.site.choices = [SelectChoice("", _("All sites"))] + [
             SelectChoice(s.code, s.name) for s in sites
         ]
-        self.sort.choices = [SelectChoice(k, v) for k, v in SORTS.items()]
+        self.sort.choices = [SelectChoice(k, str(v)) for k, v in SORTS.items()]
 
 
 def vaccine_choices() -> list[SelectChoice]:

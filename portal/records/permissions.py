@@ -16,6 +16,7 @@ from flask import abort
 from portal.areas.models import Area, AreaKind, Site, SiteLevel
 from portal.areas.scope import within
 from portal.auth.models import Role, User
+from portal.core.sql import StatementCache
 from portal.extensions import db
 from portal.records.models import Person
 from portal.text import collation_key
@@ -63,14 +64,24 @@ class Place(NamedTuple):
     name: str
 
 
+# The filter choices' statement, kept built by the reach it was built for (every request
+# of the record list runs it; see core.sql.StatementCache).
+_PLACES = StatementCache(size=1024)
+
+
 def places_in_scope(user: User) -> tuple[list[Place], list[Place]]:
     """The communes the user finds (in the Vietnamese alphabet's order) and their
     vaccination sites (by name): the record list's filter choices, in one statement."""
-    communes = sa.select(sa.literal(0).label("kind"), Area.code, Area.name).where(
-        communes_in_reach(user))
-    sites = sa.select(sa.literal(1), Site.code, Site.name).join(
-        Area, Site.commune_id == Area.id).where(communes_in_reach(user))
-    rows = db.session.execute(sa.union_all(communes, sites).order_by("kind", "name")).all()
+    area = reach(user)
+
+    def build() -> sa.Select:
+        communes = sa.select(sa.literal(0).label("kind"), Area.code, Area.name).where(
+            communes_in_reach(user))
+        sites = sa.select(sa.literal(1), Site.code, Site.name).join(
+            Area, Site.commune_id == Area.id).where(communes_in_reach(user))
+        return sa.union_all(communes, sites).order_by("kind", "name")
+
+    rows = db.session.execute(_PLACES.get((area.kind, area.id), build)).all()
     return (sorted((Place(r.code, r.name) for r in rows if r.kind == 0),
                    key=lambda place: collation_key(place.name)),
             [Place(r.code, r.name) for r in rows if r.kind == 1])

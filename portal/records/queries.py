@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -15,9 +15,10 @@ from sqlalchemy.sql.functions import FunctionElement
 from portal.areas.models import Area, Site
 from portal.auth.models import User
 from portal.core.ids import decode_cursor, encode_cursor
+from portal.core.sql import StatementCache
 from portal.extensions import db
 from portal.records.models import STATUS_GROUPS, Dose, Person, PersonStatus
-from portal.records.permissions import person_scope
+from portal.records.permissions import person_scope, reach
 from portal.text import fold
 
 ID_QUERY = re.compile(r"^[0-9]{3,12}$")
@@ -64,7 +65,7 @@ class Filters:
 
 @dataclass
 class Page:
-    rows: list[Person]
+    rows: list[Any]  # Person objects, or rows of the columns asked for
     total: int
     next_cursor: str | None
     prev_cursor: str | None
@@ -118,23 +119,67 @@ def filter_clauses(user: User, filters: Filters) -> list[sa.ColumnElement[bool]]
     return clauses
 
 
+def count_statement(clauses: list[sa.ColumnElement[bool]]) -> sa.Select:
+    return sa.select(sa.func.count()).select_from(Person).where(*clauses)
+
+
 def count_persons(clauses: list[sa.ColumnElement[bool]]) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*clauses)) or 0
+    return db.session.scalar(count_statement(clauses)) or 0
+
+
+# The record list's statements, kept built by what they are built from (every request of
+# the list runs them; see core.sql.StatementCache).
+_LIST_STATEMENTS = StatementCache()
 
 
 def list_persons(user: User, filters: Filters, page_size: int) -> Page:
-    clauses = filter_clauses(user, filters)
-    total = count_persons(clauses)
+    """The record list's page: rows of ``LIST_COLUMNS``. Its statements depend on the
+    user through the area the user reaches only, and on the filters' values."""
+    area = reach(user)
+    key = (area.kind, area.id, astuple(filters), page_size)
+
+    def build() -> tuple[sa.Select, PageQuery]:
+        clauses = filter_clauses(user, filters)
+        return count_statement(clauses), page_query(clauses, filters, page_size, LIST_COLUMNS)
+
+    count, query = _LIST_STATEMENTS.get(key, build)
+    total = db.session.scalar(count) or 0
     if total == 0 and not (filters.after or filters.before):
         # Nothing matches (a mistyped name, often): looking for a page would read the
         # scope's index a second time to find nothing.
         return Page(rows=[], total=0, next_cursor=None, prev_cursor=None, filters=filters)
-    return page_of(clauses, filters, page_size, total)
+    return page_from(list(db.session.execute(query.statement).all()), query, filters, total)
 
 
-def page_of(
-    clauses: list[sa.ColumnElement[bool]], filters: Filters, page_size: int, total: int = 0
-) -> Page:
+# The record list's columns: what its table shows, what its cursor reads, and each person's
+# dose count (from the index on dose.person_id), in the page's one statement, as rows
+# rather than Person objects: the list is read, never changed.
+LIST_COLUMNS = (
+    Person.id, Person.full_name, Person.sex, Person.birth_date, Person.birth_precision,
+    Person.id_number, Person.commune_id, Person.status, Person.name_sort,
+    sa.select(sa.func.count()).where(Dose.person_id == Person.id).correlate(Person)
+    .scalar_subquery().label("doses"),
+)
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """The statement of a page of persons, and how its rows become the page."""
+
+    statement: sa.Select
+    page_size: int
+    sort_key: str  # the attribute a cursor is made of
+    backwards: bool  # a page before a cursor: read in reverse order
+    from_start: bool  # no cursor: the first page
+
+
+def page_query(
+    clauses: list[sa.ColumnElement[bool]], filters: Filters, page_size: int,
+    columns: tuple[Any, ...] | None = None,
+) -> PageQuery:
+    """The statement of the page of the persons the clauses find, in the filters' order,
+    from their cursor: Person objects, or rows of ``columns`` (which hold the sort column).
+    Raises BadCursor for a cursor that cannot be read."""
     column, descending, parse = SORT_COLUMNS[filters.sort]
 
     key = sa.tuple_(column, Person.id)
@@ -153,18 +198,25 @@ def page_of(
     ascending = descending == backwards
     order = (column.asc(), Person.id.asc()) if ascending else (column.desc(), Person.id.desc())
     page_ids = ids.order_by(*order).limit(page_size + 1).correlate(None).scalar_subquery()
-    query = sa.select(Person).where(Person.id.in_(page_ids)).order_by(*order)
-    rows = list(db.session.scalars(query))
-    has_more = len(rows) > page_size
-    rows = rows[:page_size]
-    if backwards:
+    statement = (sa.select(*columns) if columns else sa.select(Person)).where(
+        Person.id.in_(page_ids)).order_by(*order)
+    return PageQuery(statement, page_size, column.key, backwards,
+                     not (filters.after or filters.before))
+
+
+def page_from(rows: list[Any], query: PageQuery, filters: Filters, total: int) -> Page:
+    """The page of the rows ``query.statement`` read (one more than a page when there are
+    more), with the cursors of the pages before and after it."""
+    has_more = len(rows) > query.page_size
+    rows = rows[:query.page_size]
+    if query.backwards:
         rows.reverse()
 
-    def cursor_of(person: Person) -> str:
-        return encode_cursor(getattr(person, column.key), person.id)
+    def cursor_of(person: Any) -> str:
+        return encode_cursor(getattr(person, query.sort_key), person.id)
 
-    at_start = not (filters.after or filters.before) or (backwards and not has_more)
-    at_end = (not backwards and not has_more) or not rows
+    at_start = query.from_start or (query.backwards and not has_more)
+    at_end = (not query.backwards and not has_more) or not rows
     return Page(
         rows=rows,
         total=total,
@@ -172,6 +224,15 @@ def page_of(
         prev_cursor=None if at_start or not rows else cursor_of(rows[0]),
         filters=filters,
     )
+
+
+def page_of(
+    clauses: list[sa.ColumnElement[bool]], filters: Filters, page_size: int, total: int = 0
+) -> Page:
+    """A page of the persons the clauses find (Person objects), in the filters' order,
+    from their cursor."""
+    query = page_query(clauses, filters, page_size)
+    return page_from(list(db.session.scalars(query.statement)), query, filters, total)
 
 
 def dose_counts(person_ids: list[int]) -> dict[int, int]:
