@@ -10,6 +10,7 @@ import re
 
 from portal.auth.models import Role
 from portal.core.sql import StatementCache
+from portal.extensions import db
 from portal.records.models import PersonStatus
 from tests.conftest import HANOI, NEIGHBOUR, OWN, login
 
@@ -91,3 +92,17 @@ def test_statement_cache_builds_once_per_key_and_forgets_the_oldest():
     cache.get("a", build("a"))
     cache.get("b", build("b"))
     assert built == ["a", "b", "c", "b"]
+
+
+def test_cells_written_unescaped_by_the_template_are_escaped(client, area, login_as,
+                                                             make_person):
+    """The list's rows are written with autoescaping off (records.routes._table escapes
+    them): markup in a stored name is shown as text, never run."""
+    make_person(full_name='Lê <img src=x onerror=alert(1)> "Tí" & Tèo')
+    area(OWN).name = "Phường <i>Ba Đình</i>"
+    db.session.commit()
+    login_as(Role.HEALTH_AUTHORITY, HANOI)  # the communes' names read for the page
+    body = client.get("/records").get_data(as_text=True)
+    assert "<img src=x" not in body and "<i>" not in body
+    assert "Lê &lt;img src=x onerror=alert(1)&gt; &quot;Tí&quot; &amp; Tèo" in body
+    assert "<td>Phường &lt;i&gt;Ba Đình&lt;/i&gt;</td>" in body
