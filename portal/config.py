@@ -89,7 +89,7 @@ NUMERIC_KEYS = frozenset(
 class Defaults:
     PORTAL_ENV = "production"
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # How long the portal waits for its database, in seconds (portal/core/database.py);
     # past them a page answers "busy, try again" (503 with Retry-After). Connecting

@@ -16,6 +16,7 @@ longer (issue 15, items 1 and 4).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +33,9 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY = "portal_read_only"
 # The Retry-After of the busy answer, in seconds.
 RETRY_AFTER_SECONDS = 5
+# A pooled PostgreSQL connection that waited this long is asked whether the server still
+# answers before it is used (``ping_after_idle``).
+PING_AFTER_IDLE_SECONDS = 10.0
 # SQLite's errors that mean "not now" rather than a fault of the portal.
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy",
                 "unable to open database file")
@@ -40,7 +44,6 @@ _SQLITE_BUSY = ("database is locked", "database table is locked", "database is b
 def engine_options(config: dict[str, Any]) -> dict[str, Any]:
     """``SQLALCHEMY_ENGINE_OPTIONS`` with the configured waits (seconds)."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    options.setdefault("pool_pre_ping", not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"))
     url = config["SQLALCHEMY_DATABASE_URI"]
     if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
         # (an in-memory SQLite database has a single connection and no pool to wait for)
@@ -116,6 +119,7 @@ def configure(engine: sa.Engine, config: dict[str, Any]) -> None:
 
     elif engine.dialect.name == "postgresql":
         worker = str(_milliseconds(config["DATABASE_WORKER_STATEMENT_TIMEOUT"]))
+        ping_after_idle(engine)
 
         @event.listens_for(engine, "begin")
         def _on_begin_postgresql(connection):
@@ -125,6 +129,35 @@ def configure(engine: sa.Engine, config: dict[str, Any]) -> None:
                 connection.exec_driver_sql(
                     "SELECT set_config('statement_timeout', %(ms)s, true), "
                     "set_config('lock_timeout', %(ms)s, true)", {"ms": worker})
+
+
+def ping_after_idle(engine: sa.Engine) -> None:
+    """Before a pooled connection is used, ``SELECT 1`` on it if it has waited in the pool
+    for ``PING_AFTER_IDLE_SECONDS`` (a server restarted meanwhile has dropped it): a dead
+    one is replaced there and then, and the request never sees it. A connection in constant
+    use is not asked: SQLAlchemy's ``pool_pre_ping`` asked before every checkout, a round
+    trip on every request. (SQLite's connections are files: nothing to ask.)"""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record) -> None:
+        record.info["portal_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy) -> None:
+        since = record.info.pop("portal_idle_since", None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                alive = False
+            else:
+                raise
+        if not alive:
+            # The pool discards this connection and checks out another (a new one).
+            raise sa.exc.DisconnectionError("the database dropped this connection")
 
 
 def is_unavailable(error: BaseException) -> bool:

@@ -4,8 +4,11 @@ requests' statement limit that jobs and commands (migrations among them) do not 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.core import database
@@ -22,12 +25,14 @@ LIMITS = {"DATABASE_CONNECT_TIMEOUT": 3, "DATABASE_STATEMENT_TIMEOUT": 7,
 def test_the_engine_options_come_from_the_configuration():
     sqlite = database.engine_options({**LIMITS, "SQLALCHEMY_DATABASE_URI": "sqlite:////x.db"})
     assert sqlite["connect_args"] == {"timeout": 1.5}
-    assert sqlite["pool_timeout"] == 4 and sqlite["pool_pre_ping"] is True
+    # No ping before each checkout: on PostgreSQL ``ping_after_idle`` asks a connection that
+    # waited (test below); a SQLite file has nothing to ask.
+    assert sqlite["pool_timeout"] == 4 and "pool_pre_ping" not in sqlite
     postgres = database.engine_options(
         {**LIMITS, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/d"})
     assert postgres["connect_args"] == {
         "connect_timeout": 3, "options": "-c statement_timeout=7000 -c lock_timeout=1500"}
-    assert postgres["pool_timeout"] == 4 and postgres["pool_pre_ping"] is True
+    assert postgres["pool_timeout"] == 4 and "pool_pre_ping" not in postgres
 
 
 def test_the_timeouts_are_read_from_the_environment(monkeypatch, tmp_path):
@@ -130,3 +135,36 @@ def test_audit_verify_reads_beside_a_writer_on_sqlite(tmp_path):
         assert result.exit_code == 0, result.output
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.skipif(suite_kind() != "postgresql", reason="a server that drops connections")
+def test_a_connection_dropped_while_idle_is_replaced_before_use(monkeypatch):
+    """A database restarted while the pool held its connections (here: their server
+    processes ended) costs no request anything: a connection that waited is asked first
+    and replaced. One in constant use is not asked (that was a round trip a request)."""
+    url = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url, pool_size=1, max_overflow=0)
+    other = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    database.ping_after_idle(engine)
+    pings = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping",
+                        lambda connection: pings.append(1) or ping(connection))
+    backend = "SELECT pg_backend_pid()"
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(sa.text(backend)).scalar()
+        with engine.connect() as connection:  # used again at once: not asked
+            assert connection.execute(sa.text(backend)).scalar() == first
+        assert pings == []
+
+        with other.connect() as connection:  # the server drops the pooled connection
+            assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+                                      {"pid": first}).scalar()
+        monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
+        with engine.connect() as connection:
+            assert connection.execute(sa.text(backend)).scalar() != first
+        assert pings == [1]
+    finally:
+        engine.dispose()
+        other.dispose()
