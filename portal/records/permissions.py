@@ -74,7 +74,7 @@ def places_in_scope(user: User) -> tuple[list[Place], list[Place]]:
     vaccination sites (by name): the record list's filter choices, in one statement."""
     area = reach(user)
 
-    def build() -> sa.Select:
+    def build() -> sa.CompoundSelect:
         communes = sa.select(sa.literal(0).label("kind"), Area.code, Area.name).where(
             communes_in_reach(user))
         sites = sa.select(sa.literal(1), Site.code, Site.name).join(
