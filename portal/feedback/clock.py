@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from portal.core.clock import utcnow
 from portal.extensions import db
 from portal.feedback.models import Feedback, UnitKind
-from portal.models_base import utcnow
 
 ANSWER_WITHIN = timedelta(hours=48)
 AT_RISK_WITHIN = timedelta(hours=12)

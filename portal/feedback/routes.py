@@ -14,12 +14,12 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, AreaKind, Site
+from portal.core.clock import utcnow
 from portal.core.rendering import render
 from portal.core.throttle import whole_minutes
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.forms import FeedbackForm, StatusForm
-from portal.models_base import utcnow
 from portal.text import collation_key
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")

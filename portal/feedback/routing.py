@@ -30,9 +30,9 @@ from flask_babel import lazy_gettext as _l
 from portal.areas.models import Area, AreaKind, Site, SiteLevel
 from portal.audit import services as audit
 from portal.auth.models import Role, User
+from portal.core.clock import utcnow
 from portal.extensions import db
 from portal.feedback.models import Precision, RoutingRule, UnitKind
-from portal.models_base import utcnow
 
 DEFAULT_TARGETS = {
     Precision.SITE: UnitKind.SITE,

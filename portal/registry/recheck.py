@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from portal import levenshtein
 from portal.audit import services as audit
+from portal.core.clock import utcnow
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
 from portal.registry.adapter import (
     RegisterRecord,

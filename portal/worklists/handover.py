@@ -24,10 +24,10 @@ from sqlalchemy.ext.compiler import compiles
 
 from portal.audit import services as audit
 from portal.auth.models import User
+from portal.core.clock import format_date, utcnow
 from portal.core.files import private_dir
 from portal.core.sql import locked, serialised
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
 from portal.worklists import pdf
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
@@ -96,7 +96,7 @@ def document_root() -> Path:
 
 
 def _now_date_text(moment: datetime) -> str:
-    return pdf.local_date(moment).strftime("%d/%m/%Y")
+    return format_date(moment)
 
 
 class json_object(sa.sql.functions.GenericFunction):
