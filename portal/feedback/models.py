@@ -161,10 +161,6 @@ class Feedback(Model):
         """The latest answer's text (what a notification or an API client reads)."""
         return self.answers[-1].text if self.answers else None
 
-    @property
-    def is_open(self) -> bool:
-        return self.answered_at is None and self.status in OPEN_STATUSES
-
     def __repr__(self) -> str:
         return f"<Feedback {self.code} {self.status}>"
 

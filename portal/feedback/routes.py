@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
@@ -225,8 +225,3 @@ def post_status(code: str):
     db.session.rollback()  # a successful look-up is not counted
     _remember(code)
     return redirect(url_for("feedback.show_status", code=code), 303)
-
-
-def abort_unless(condition: bool, status: int = 403) -> None:
-    if not condition:
-        abort(status)

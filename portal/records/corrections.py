@@ -26,8 +26,6 @@ from portal.registry.models import MatchResult, RegisterEntry
 
 # The fields edited inline, in the order they are shown; birth_date carries its precision.
 EDITABLE = ("full_name", "sex", "birth_date", "id_number", "nationality", "phone")
-# What the register knows, hence what it can supply.
-FROM_REGISTER = ("full_name", "sex", "birth_date")
 REASON_MAX = 500
 PRECISION_LABELS = {
     BirthPrecision.DAY.value: _l("Full date (dd/mm/yyyy)"),
