@@ -54,7 +54,7 @@ class DailyTally(Model):
 class TargetMetric(enum.StrEnum):
     CLEANED = "cleaned"  # no record left unchecked, without ID, malformed, differing or not found
     CONFIRMED = "confirmed"  # every record confirmed (signed) or exempt
-    ANSWERED = "answered"  # every complaint about the area answered (seed 001)
+    ANSWERED = "answered"  # every complaint answered (MoH letters of April 2022)
 
 
 class Target(Model):

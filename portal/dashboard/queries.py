@@ -195,7 +195,8 @@ class AccountableSite:
 
 def accountability(area: Area, limit: int = 20) -> list[AccountableSite]:
     """The sites whose vaccinated persons of the area are still uncorrected, most first,
-    with the people who answer for each site (its vaccination-site accounts, seed 001)."""
+    with the people who answer for each site (its vaccination-site accounts: the Ministry of
+    Health's letters of April 2022 make the head of the site answer for its records)."""
     from portal.auth.models import Role, User
     from portal.records.models import Dose
 

@@ -8,7 +8,7 @@ The table (``feedback_routing_rule``) as the migration seeds it, for the whole c
 precision  unit                why
 =========  ==================  ==========================================================
 site       site                a site and dose details: the site holds the dose record
-commune    province            the province handles it unless it delegated (seed 000)
+commune    province            the province handles or delegates (letter 9458/BYT-CNTT)
 district   district_centre     the legacy district's health centre, else the province
 province   province            the provincial health authority
 none       pool                the common pool, triaged daily by health authorities

@@ -1,4 +1,5 @@
-"""Inline correction of a person's identity by the health station (seed 003, step 4).
+"""Inline correction of a person's identity by the health station (letter 2262/BYT-CNTT,
+step 4).
 
 What a correction form may hold, how it is read and checked (messages beside the field),
 and what the population register says where the record differs from it. The write itself

@@ -1,4 +1,4 @@
-"""Recording a new dose: the identity is checked against the register first (seed 002)."""
+"""Recording a new dose: the identity is checked against the register first (letter 8938/BYT-DP)."""
 
 from __future__ import annotations
 

@@ -51,7 +51,8 @@ CLEANED = frozenset({
     PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
     PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT,
 })
-# Records someone still has to correct (seed 001: the site that recorded them answers).
+# Records someone still has to correct (the Ministry of Health's letters of April 2022: the
+# head of the site that recorded them answers for them).
 UNCORRECTED = frozenset({
     PersonStatus.MISSING_ID, PersonStatus.INVALID_ID, PersonStatus.MISMATCH,
     PersonStatus.NOT_FOUND,

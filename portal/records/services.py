@@ -138,7 +138,7 @@ def add_dose(
     return dose
 
 
-# The four mandatory fields the police vouch for (seed 004): changing one needs a reason
+# The four mandatory fields the police vouch for (letter 9438/BYT-CNTT): changing one needs a reason
 # and undoes a human confirmation.
 IDENTITY_FIELDS = ("full_name", "sex", "birth_date", "birth_precision", "id_number")
 # Statuses that mean a person vouched for the record (KEPT_STATUSES of matching, less the

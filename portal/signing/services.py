@@ -405,8 +405,8 @@ def awaiting_committee(commune_id: int, filters: Filters | None = None,
 
 def site_day_rows(site: Site, day: date) -> list[tuple[Person, Dose]]:
     """The site's doses of that day whose person is not yet confirmed. Sites at central,
-    ministry, province or district level sign without the commune cleaning procedure (seed
-    003 item 6); other sites only sign persons whose identity has been checked."""
+    ministry, province or district level sign without the commune cleaning procedure (letter
+    2262/BYT-CNTT, item 6); other sites only sign persons whose identity has been checked."""
     clauses: list[Any] = [Dose.site_id == site.id, Dose.vaccinated_on == day,
                           Person.status != PersonStatus.CONFIRMED]
     if not site.skips_commune_cleaning:

@@ -1,5 +1,6 @@
-"""Handover lists (seed 003, steps 2-3): the police list the persons they verified, hand the
-list over with a frozen PDF, and the commune's health station receives and archives it.
+"""Handover lists (letter 2262/BYT-CNTT, steps 2-3): the police list the persons they
+verified, hand the list over with a frozen PDF, and the commune's health station receives
+and archives it.
 
 Each service flushes and records one audit event; the request commits. The PDF is frozen at
 hand-over (its path and SHA-256 are stored), so a signature can later be attached to exactly
