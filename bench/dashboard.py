@@ -84,12 +84,13 @@ def add_deadlines_and_complaints(province_id: int, complaints: int) -> None:
     from datetime import timedelta
 
     from portal.areas.models import Area
+    from portal.core.clock import today_in_vietnam
     from portal.dashboard.models import TargetMetric
-    from portal.dashboard.services import create_target, local_today
+    from portal.dashboard.services import create_target
     from portal.extensions import db
 
     remove_deadlines_and_complaints()
-    due = local_today() + timedelta(days=60)
+    due = today_in_vietnam() + timedelta(days=60)
     province = db.session.get(Area, province_id)
     for metric in TargetMetric:
         create_target(province, metric, due, f"{BENCH_CODE} {metric.value}")

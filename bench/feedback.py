@@ -262,10 +262,10 @@ def time_queue(url: str, n: int, log=print) -> list[dict]:
 
 def time_escalation(url: str, log=print) -> dict:
     from portal import create_app
+    from portal.core.clock import utcnow
     from portal.extensions import db
     from portal.feedback.jobs import run_escalation
     from portal.feedback.services import escalate_overdue
-    from portal.models_base import utcnow
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing"})
     with app.app_context():

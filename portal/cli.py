@@ -89,8 +89,8 @@ def audit_group() -> None:
               "AUDIT_CHECKPOINT_DIR (a copy kept elsewhere, say).")
 def audit_verify(folder: Path | None) -> None:
     from portal.audit.services import verify_chain
+    from portal.core.clock import format_time
     from portal.core.database import reading
-    from portal.core.web import format_time
     from portal.signing import checkpoints
 
     found = checkpoints.read_all(folder)
@@ -142,7 +142,7 @@ def audit_verify(folder: Path | None) -> None:
                                         "time-stamped, into AUDIT_CHECKPOINT_DIR (the worker "
                                         "does it every AUDIT_CHECKPOINT_MINUTES).")
 def audit_checkpoint() -> None:
-    from portal.core.web import format_time
+    from portal.core.clock import format_time
     from portal.signing import checkpoints
 
     try:

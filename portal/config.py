@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from portal.core import clock
 from portal.core.files import open_private, private_dir
 
 ENV_KEYS = (
@@ -102,7 +103,7 @@ class Defaults:
     DATABASE_LOCK_TIMEOUT = 5
     DATABASE_POOL_TIMEOUT = 5
     BABEL_DEFAULT_LOCALE = "vi"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_DEFAULT_TIMEZONE = clock.ZONE_NAME
     LANGUAGES = ("vi", "en")
     # A commune office uploads spreadsheets later; 16 MiB is ample for forms.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024

@@ -3,28 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def utcnow() -> datetime:
-    """Naive UTC: stored the same on SQLite and PostgreSQL, shown in Asia/Ho_Chi_Minh."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def today_in_vietnam() -> date:
-    """Today's date in Vietnam: the server runs in UTC, seven hours behind the office."""
-    return datetime.now(VIETNAM).date()
-
-
-def local_midnight_utc(day: date) -> datetime:
-    """The start of ``day`` in Vietnam, as a stored (naive UTC) time: the bound of a day
-    typed or counted in the office's calendar."""
-    return datetime.combine(day, time(), tzinfo=VIETNAM).astimezone(UTC).replace(tzinfo=None)
 
 
 def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:

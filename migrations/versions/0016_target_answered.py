@@ -1,4 +1,5 @@
-"""target answered: a deadline for every complaint about an area answered (seed 001)
+"""target answered: a deadline for every complaint about an area answered (the Ministry
+of Health's letters of April 2022)
 
 Revision ID: 0016
 Revises: 0015

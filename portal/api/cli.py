@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from portal.api.models import ApiClient
 from portal.api.services import TokenRefused, clients, create_client, revoke_client
 from portal.core.cli import fail
-from portal.core.web import format_time, time_heading
+from portal.core.clock import format_time
+from portal.core.web import time_heading
 from portal.extensions import db
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.core.clock import utcnow
 from portal.extensions import Model
-from portal.models_base import utcnow
 
 
 class ApiClient(Model):

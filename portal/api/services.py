@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.api.models import ApiClient, IdempotencyRecord
 from portal.audit import services as audit
+from portal.core.clock import utcnow
 from portal.core.sql import serialised
 from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.feedback.display import citizen_unit_name
 from portal.feedback.models import Feedback, FeedbackKind
-from portal.models_base import utcnow
 from portal.records import rules
 
 

@@ -24,7 +24,7 @@ class SiteLevel(enum.StrEnum):
     PRIVATE = "private"
 
 
-# Seed 003, item 6: these sites sign vaccine-passport confirmations directly.
+# Letter 2262/BYT-CNTT, item 6: these sites sign vaccine-passport confirmations directly.
 LEVELS_SKIPPING_CLEANING = frozenset(
     {SiteLevel.CENTRAL, SiteLevel.MINISTRY, SiteLevel.PROVINCE, SiteLevel.DISTRICT}
 )

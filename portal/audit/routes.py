@@ -20,6 +20,7 @@ from portal.audit.labels import action_label, entity_label
 from portal.audit.models import AuditEvent
 from portal.auth.forms import role_label
 from portal.core import export
+from portal.core.clock import local_midnight_utc
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.ids import BadCursor, decode_cursor, encode_cursor
@@ -27,7 +28,6 @@ from portal.core.labels import change_value, field_label
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
-from portal.models_base import local_midnight_utc
 from portal.records.forms import parse_day
 
 bp = Blueprint("audit", __name__)

@@ -16,8 +16,8 @@ from flask_login import current_user
 from sqlalchemy.orm import make_transient_to_detached
 
 from portal.audit.models import AuditEvent, AuditHead
+from portal.core.clock import utcnow
 from portal.extensions import db
-from portal.models_base import utcnow
 
 GENESIS = "0" * 64
 HEAD_ID = 1

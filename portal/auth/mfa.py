@@ -52,8 +52,8 @@ from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.auth.models import MfaRequirement, Passkey, RecoveryCode, Role, TotpFactor, User
 from portal.auth.services import end_sessions
+from portal.core.clock import utcnow
 from portal.extensions import db
-from portal.models_base import utcnow
 
 # The roles an administrator may require a second factor of (the list: those who
 # watch an area and those who sign).

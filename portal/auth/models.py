@@ -7,8 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area, Site
+from portal.core.clock import utcnow
 from portal.extensions import Model
-from portal.models_base import enum_column, utcnow
+from portal.models_base import enum_column
 
 
 class Role(enum.StrEnum):

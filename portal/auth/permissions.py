@@ -43,7 +43,7 @@ def manages(user: User, account: User) -> bool:
             and area_managed_by(user, account.area.code) is not None)
 
 
-# Where each role works (seed 000): the commune's police, health station and committee;
+# Where each role works (9438, 9458/BYT-CNTT): the commune's police, health station and committee;
 # a vaccination site's staff (the site's commune is their area); health authorities of a
 # province or a district; administrators of a province. A national administrator acts on
 # the whole population register: the province they are seated in (their office) only says

@@ -26,9 +26,9 @@ from portal.auth.passwords import (
     password_problem,
 )
 from portal.auth.permissions import ROLE_AREA_KINDS
+from portal.core.clock import utcnow
 from portal.core.throttle import growing_wait, whole_minutes
 from portal.extensions import db
-from portal.models_base import utcnow
 
 
 class LoginThrottled(Exception):

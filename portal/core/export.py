@@ -20,7 +20,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from operator import itemgetter
 from typing import IO, Any
 
@@ -31,9 +31,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from portal.core.clock import format_date, format_time, to_vietnam
 from portal.core.web import format_birth, time_heading
 from portal.extensions import db
-from portal.models_base import VIETNAM
 
 FORMATS = ("csv", "xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -59,9 +59,7 @@ class Column:
 def local_time(value: datetime) -> datetime:
     """A stored time (naive UTC, or aware) as Vietnam's wall-clock time, naive: what a
     spreadsheet cell and a CSV field hold."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(VIETNAM).replace(tzinfo=None)
+    return to_vietnam(value).replace(tzinfo=None)
 
 
 def neutralise(value: Any) -> Any:
@@ -112,9 +110,9 @@ def _csv_text(value: Value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return local_time(value).strftime("%d/%m/%Y %H:%M:%S")
+        return format_time(value)
     if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
+        return format_date(value)
     if isinstance(value, str):
         return neutralise(value)
     return str(value)

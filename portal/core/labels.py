@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 
-from portal.core.web import format_minute
+from portal.core.clock import format_minute
 
 K = TypeVar("K")
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Flask, abort, flash, g, jsonify, make_response, redirect, request, url_for
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.core import database
+from portal.core.clock import format_date, format_minute, format_time
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db, login_manager
 
@@ -35,13 +36,6 @@ ERROR_MESSAGES = {
 }
 
 
-def format_date(value: date | datetime | None) -> str:
-    """Dates are always dd/mm/yyyy, whatever the language."""
-    if value is None:
-        return ""
-    return value.strftime("%d/%m/%Y")
-
-
 def format_birth(value: date | None, precision) -> str:
     """A birth date shown only as precisely as it is known."""
     if value is None:
@@ -54,24 +48,10 @@ def format_birth(value: date | None, precision) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def format_time(value: datetime | None) -> str:
-    """A stored UTC time, shown in Asia/Ho_Chi_Minh as dd/mm/yyyy HH:MM:SS."""
-    if value is None:
-        return ""
-    return format_datetime(value, "dd/MM/yyyy HH:mm:ss")
-
-
 def time_heading(label: object) -> str:
     """The heading of a column of times (Vietnam's), which says their zone: on screens and
     in every export (portal.core.export adds it there by itself)."""
     return _("%(label)s (Vietnam time)", label=str(label))
-
-
-def format_minute(value: datetime | None) -> str:
-    """A stored UTC time, shown in Asia/Ho_Chi_Minh as dd/mm/yyyy HH:MM (the record history)."""
-    if value is None:
-        return ""
-    return format_datetime(value, "dd/MM/yyyy HH:mm")
 
 
 def format_number(value: int | None) -> str:

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area
+from portal.core.clock import utcnow
 from portal.extensions import Model
-from portal.models_base import enum_column, utcnow
+from portal.models_base import enum_column
 
 
 class PersonTally(Model):
@@ -53,7 +54,7 @@ class DailyTally(Model):
 class TargetMetric(enum.StrEnum):
     CLEANED = "cleaned"  # no record left unchecked, without ID, malformed, differing or not found
     CONFIRMED = "confirmed"  # every record confirmed (signed) or exempt
-    ANSWERED = "answered"  # every complaint about the area answered (seed 001)
+    ANSWERED = "answered"  # every complaint answered (MoH letters of April 2022)
 
 
 class Target(Model):

@@ -10,17 +10,16 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.areas.scope import communes_within
+from portal.core.clock import local_midnight_utc, vietnam_date
 from portal.core.sql import day_index, seconds_between
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
-from portal.dashboard.services import LOCAL
 from portal.extensions import db
-from portal.models_base import local_midnight_utc
 from portal.records.models import (
     CLEANED,
     STATUS_GROUPS,
@@ -196,7 +195,8 @@ class AccountableSite:
 
 def accountability(area: Area, limit: int = 20) -> list[AccountableSite]:
     """The sites whose vaccinated persons of the area are still uncorrected, most first,
-    with the people who answer for each site (its vaccination-site accounts, seed 001)."""
+    with the people who answer for each site (its vaccination-site accounts: the Ministry of
+    Health's letters of April 2022 make the head of the site answer for its records)."""
     from portal.auth.models import Role, User
     from portal.records.models import Dose
 
@@ -439,8 +439,7 @@ def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:
     # The answers of the last weeks (Monday to Sunday, Vietnam's calendar), counted by the
     # database: by day, then by week here; in time or not. The median answer time is the
     # middle row (or two) of their ordered durations.
-    monday = (now.replace(tzinfo=UTC).astimezone(LOCAL).date()
-              - timedelta(weeks=COMPLAINT_WEEKS - 1))
+    monday = (vietnam_date(now) - timedelta(weeks=COMPLAINT_WEEKS - 1))
     monday -= timedelta(days=monday.weekday())
     since = local_midnight_utc(monday)
     recent = (place, Feedback.answered_at >= since)

@@ -17,6 +17,7 @@ from portal.areas.models import Area, AreaKind
 from portal.areas.scope import areas_holding, areas_within
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
 from portal.core.rendering import is_fragment_request, render
 from portal.dashboard import charts, permissions, queries, services
@@ -25,7 +26,6 @@ from portal.dashboard.models import Target, TargetMetric
 from portal.dashboard.report import build_report
 from portal.extensions import db
 from portal.feedback.permissions import can_use_queue
-from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.records.permissions import sites_in_scope
@@ -116,7 +116,7 @@ def _targets_for(area: Area) -> list[Target]:
 @login_required
 def show_dashboard():
     area = _area_or_404()
-    today = services.local_today()
+    today = today_in_vietnam()
     figures = queries.area_figures(area)
     rows, sort, direction, q = _table(area)
     page_rows, page, pages = _page_of(rows, request.args.get("page"))
@@ -247,7 +247,7 @@ def export_dashboard(fmt: str):
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def report_pdf():
     area = _area_or_404()
-    today = services.local_today()
+    today = today_in_vietnam()
     rows, sites = _export_rows(area)
     projections = [(t, *queries.project_target(area, t.metric, t.due_on, today))
                    for t in _targets_for(area)]
@@ -264,7 +264,7 @@ def report_pdf():
 
 
 def _target_form(formdata=None) -> TargetForm:
-    form = TargetForm(formdata=formdata, today=services.local_today())
+    form = TargetForm(formdata=formdata, today=today_in_vietnam())
     own = current_user.area
     areas = [own] + queries.children(own)
     form.area.choices = [SelectChoice(a.code, a.name) for a in areas]

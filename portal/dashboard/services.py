@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 
 from portal.areas.models import Area
 from portal.audit import services as audit
+from portal.core.clock import today_in_vietnam
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, Target, TargetMetric
 from portal.extensions import db
-from portal.models_base import VIETNAM
 from portal.records.models import Dose, Person
-
-LOCAL = VIETNAM
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL).date()
 
 
 def create_target(area: Area, metric: TargetMetric, due_on: date, title: str,
@@ -48,7 +42,7 @@ def delete_target(target: Target, actor=None) -> None:
 
 def snapshot(day: date | None = None) -> int:
     """Copy the counters as they are now into ``daily_tally`` for ``day`` (today)."""
-    day = day or local_today()
+    day = day or today_in_vietnam()
     db.session.execute(sa.delete(DailyTally).where(DailyTally.day == day))
     result: sa.CursorResult = db.session.execute(  # type: ignore[assignment]
         sa.insert(DailyTally).from_select(

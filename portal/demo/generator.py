@@ -1,7 +1,7 @@
 """Realistic synthetic people for the demo and the benchmarks.
 
 The register (the population database extract) holds the truth; the
-vaccination records carry the mix of errors the seed documents describe:
+vaccination records carry the mix of errors letters 9438/BYT-CNTT and 2262/BYT-CNTT describe:
 no ID number, a malformed one, a name, birth date or sex that differs from
 the register, foreigners (never checked against it) and year-only birth dates.
 """

@@ -16,6 +16,7 @@ from portal.audit import services as audit
 from portal.auth.models import Role, User
 from portal.auth.passwords import password_problem
 from portal.auth.services import create_user
+from portal.core.clock import today_in_vietnam
 from portal.demo.generator import Mix, cccd, generate, vietnamese_name
 from portal.extensions import db
 from portal.records.models import Dose, Person
@@ -222,7 +223,7 @@ def _dashboard_history(province: Area, days: int = 14) -> None:
     from portal.dashboard.models import DailyTally, PersonTally, TargetMetric
     from portal.dashboard.queries import CLEANED
 
-    today = dashboard.local_today()
+    today = today_in_vietnam()
     dashboard.create_target(province, TargetMetric.CLEANED, today + timedelta(days=45),
                             "Làm sạch toàn bộ dữ liệu tiêm chủng")
     dashboard.snapshot(today)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area, Site
-from portal.core.web import format_minute
+from portal.core.clock import format_minute
 from portal.extensions import db
 from portal.feedback import clock
 from portal.feedback.routing import FALLBACK_NOTES, NO_ACCOUNT, Unit

@@ -10,9 +10,9 @@ from datetime import timedelta
 from flask import current_app
 from huey import crontab
 
+from portal.core.clock import utcnow
 from portal.extensions import db
 from portal.jobs.queue import app_for_task, huey
-from portal.models_base import utcnow
 
 
 def run_escalation() -> int:

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area, Site
+from portal.core.clock import utcnow
 from portal.extensions import Model
-from portal.models_base import enum_column, utcnow
+from portal.models_base import enum_column
 from portal.records.models import Person
 
 
@@ -159,10 +160,6 @@ class Feedback(Model):
     def answer(self) -> str | None:
         """The latest answer's text (what a notification or an API client reads)."""
         return self.answers[-1].text if self.answers else None
-
-    @property
-    def is_open(self) -> bool:
-        return self.answered_at is None and self.status in OPEN_STATUSES
 
     def __repr__(self) -> str:
         return f"<Feedback {self.code} {self.status}>"

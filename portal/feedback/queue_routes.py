@@ -4,12 +4,11 @@ Routes on the feedback blueprint, imported by ``create_app``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.areas.models import Area, AreaKind
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.clock import format_time, utcnow
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.ids import BadCursor, decode_cursor, encode_cursor, parse_id
@@ -40,7 +40,6 @@ from portal.feedback.models import (
 )
 from portal.feedback.routes import bp
 from portal.feedback.routing import Unit
-from portal.models_base import utcnow
 from portal.records.models import Person
 from portal.records.permissions import get_person_or_404, person_scope
 from portal.records.queries import search_clause
@@ -187,12 +186,11 @@ def queue_rows(rows: list, now: datetime) -> list[QueueRow]:
     """What each row shows: the units named in one query, times converted with zoneinfo
     (Babel's formatter costs a third of a millisecond a cell)."""
     names = display.unit_names(row_unit(f) for f in rows)
-    zone = get_timezone()
     return [QueueRow(
         f, clock.state(f, now),
         clock.time_left_text(f.due_at - now) if f.answered_at is None else "",
         names[row_unit(f)],
-        f.received_at.replace(tzinfo=UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M:%S"))
+        format_time(f.received_at))
         for f in rows]
 
 

@@ -9,17 +9,17 @@ import time
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, AreaKind, Site
+from portal.core.clock import utcnow
 from portal.core.rendering import render
 from portal.core.throttle import whole_minutes
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.forms import FeedbackForm, StatusForm
-from portal.models_base import utcnow
 from portal.text import collation_key
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
@@ -225,8 +225,3 @@ def post_status(code: str):
     db.session.rollback()  # a successful look-up is not counted
     _remember(code)
     return redirect(url_for("feedback.show_status", code=code), 303)
-
-
-def abort_unless(condition: bool, status: int = 403) -> None:
-    if not condition:
-        abort(status)

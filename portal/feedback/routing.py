@@ -8,7 +8,7 @@ The table (``feedback_routing_rule``) as the migration seeds it, for the whole c
 precision  unit                why
 =========  ==================  ==========================================================
 site       site                a site and dose details: the site holds the dose record
-commune    province            the province handles it unless it delegated (seed 000)
+commune    province            the province handles or delegates (letter 9458/BYT-CNTT)
 district   district_centre     the legacy district's health centre, else the province
 province   province            the provincial health authority
 none       pool                the common pool, triaged daily by health authorities
@@ -30,9 +30,9 @@ from flask_babel import lazy_gettext as _l
 from portal.areas.models import Area, AreaKind, Site, SiteLevel
 from portal.audit import services as audit
 from portal.auth.models import Role, User
+from portal.core.clock import utcnow
 from portal.extensions import db
 from portal.feedback.models import Precision, RoutingRule, UnitKind
-from portal.models_base import utcnow
 
 DEFAULT_TARGETS = {
     Precision.SITE: UnitKind.SITE,

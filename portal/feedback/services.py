@@ -19,6 +19,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
 from portal.auth.models import User
+from portal.core.clock import utcnow
 from portal.core.sql import locked
 from portal.core.throttle import growing_wait
 from portal.extensions import db
@@ -47,7 +48,6 @@ from portal.feedback.routing import (
     staffed,
     units_above,
 )
-from portal.models_base import utcnow
 from portal.records import rules
 from portal.records.models import Person
 from portal.text import collation_key, fold

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from portal.areas.models import Area
+from portal.core.clock import utcnow
 from portal.extensions import Model
-from portal.models_base import enum_column, utcnow
+from portal.models_base import enum_column
 
 
 class BatchState(enum.StrEnum):

@@ -11,8 +11,8 @@ from portal.imports.models import ImportBatch
 
 
 def can_import(user: User) -> bool:
-    """Seed 003 step 4: the commune health station imports the people with no or malformed
-    ID numbers, into its own commune."""
+    """Letter 2262/BYT-CNTT, step 4: the commune health station imports the people with no
+    or malformed ID numbers, into its own commune."""
     return (bool(getattr(user, "is_authenticated", False))
             and user.role == Role.HEALTH_STATION and user.area.kind == AreaKind.COMMUNE)
 

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.clock import utcnow
 from portal.core.spreadsheets import FileRejected, collector_paused
 from portal.core.sql import locked, serialised
 from portal.dashboard.tallies import Inserted, inserts_counted
@@ -50,7 +51,6 @@ from portal.imports.validation import (
     check_database,
     check_file,
 )
-from portal.models_base import utcnow
 from portal.records.models import Dose, Person, PersonStatus
 from portal.records.services import id_kind_for
 from portal.text import norm, sort_key

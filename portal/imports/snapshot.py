@@ -22,6 +22,7 @@ from typing import Any
 
 from flask_babel import get_locale
 
+from portal.core.clock import today_in_vietnam
 from portal.imports.models import ImportBatch
 from portal.imports.validation import Checked, PersonValues, Row
 
@@ -34,7 +35,7 @@ def made_from(batch: ImportBatch, today: date | None = None) -> dict[str, Any]:
         "format": FORMAT,
         "file_sha256": hashlib.sha256(batch.content).hexdigest(),
         "commune_id": batch.commune_id,
-        "day": (today or date.today()).isoformat(),
+        "day": (today or today_in_vietnam()).isoformat(),
         "locale": str(get_locale()),
     }
 

@@ -38,9 +38,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from portal.areas.models import Area, AreaKind, Site
+from portal.core.clock import today_in_vietnam
 from portal.extensions import db
 from portal.imports.parser import EXAMPLE_ID, EXAMPLE_NAME, HEADERS, KEYS, Table
-from portal.models_base import today_in_vietnam
 from portal.records import rules
 from portal.records import vaccines as vaccine_catalogue
 from portal.records.models import Dose, Person

@@ -10,8 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.core.clock import utcnow
 from portal.extensions import Model
-from portal.models_base import enum_column, utcnow
+from portal.models_base import enum_column
 
 
 class JobState(enum.StrEnum):

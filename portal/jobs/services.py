@@ -19,10 +19,10 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from portal.audit import services as audit
+from portal.core.clock import utcnow
 from portal.core.sql import locked
 from portal.extensions import db
 from portal.jobs.models import Job, JobState
-from portal.models_base import utcnow
 
 Progress = Callable[[int, int], None]
 Handler = Callable[[Job, Progress], dict[str, Any]]

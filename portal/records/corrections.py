@@ -1,4 +1,5 @@
-"""Inline correction of a person's identity by the health station (seed 003, step 4).
+"""Inline correction of a person's identity by the health station (letter 2262/BYT-CNTT,
+step 4).
 
 What a correction form may hold, how it is read and checked (messages beside the field),
 and what the population register says where the record differs from it. The write itself
@@ -26,8 +27,6 @@ from portal.registry.models import MatchResult, RegisterEntry
 
 # The fields edited inline, in the order they are shown; birth_date carries its precision.
 EDITABLE = ("full_name", "sex", "birth_date", "id_number", "nationality", "phone")
-# What the register knows, hence what it can supply.
-FROM_REGISTER = ("full_name", "sex", "birth_date")
 REASON_MAX = 500
 PRECISION_LABELS = {
     BirthPrecision.DAY.value: _l("Full date (dd/mm/yyyy)"),

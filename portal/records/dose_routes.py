@@ -1,4 +1,4 @@
-"""Recording a new dose: the identity is checked against the register first (seed 002)."""
+"""Recording a new dose: the identity is checked against the register first (letter 8938/BYT-DP)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from portal.core.clock import format_date, today_in_vietnam
 from portal.core.labels import field_label, result_label, sex_label
 from portal.core.rendering import render
 from portal.core.sql import locked
 from portal.core.web import format_birth
 from portal.extensions import db
-from portal.models_base import today_in_vietnam
 from portal.records import permissions, vaccines
 from portal.records.forms import DoseForm, parsed
 from portal.records.models import Dose
@@ -86,7 +86,7 @@ def new_dose(person_id: int):
         abort(403)
     last = _last_dose(person.id)
     form = DoseForm(formdata=None, dose_number=(last.dose_number + 1) if last else 1,
-                    vaccinated_on=today_in_vietnam().strftime("%d/%m/%Y"))
+                    vaccinated_on=format_date(today_in_vietnam()))
     return _form_page(person, form, check_identity(person))
 
 
@@ -115,7 +115,7 @@ def create_dose(person_id: int):
     if last and day <= last.vaccinated_on:
         form.vaccinated_on.errors.append(
             _("The previous dose was given on %(day)s; this one must come after it.",
-              day=last.vaccinated_on.strftime("%d/%m/%Y")))
+              day=format_date(last.vaccinated_on)))
     if form.dose_number.errors or form.vaccinated_on.errors:
         return _form_page(person, form, check, 422)
     if check.needs_attention and not form.acknowledge.data:

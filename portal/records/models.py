@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area, Site
+from portal.core.clock import utcnow
 from portal.extensions import Model
-from portal.models_base import c_collated, enum_column, utcnow
+from portal.models_base import c_collated, enum_column
 
 
 class Sex(enum.StrEnum):
@@ -50,7 +51,8 @@ CLEANED = frozenset({
     PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
     PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT,
 })
-# Records someone still has to correct (seed 001: the site that recorded them answers).
+# Records someone still has to correct (the Ministry of Health's letters of April 2022: the
+# head of the site that recorded them answers for them).
 UNCORRECTED = frozenset({
     PersonStatus.MISSING_ID, PersonStatus.INVALID_ID, PersonStatus.MISMATCH,
     PersonStatus.NOT_FOUND,

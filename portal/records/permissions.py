@@ -107,13 +107,13 @@ def get_person_or_404(user: User, person_id: int) -> Person:
 
 
 def can_record_dose(user: User) -> bool:
-    """Doses are recorded by vaccination-site staff, at their site (seed 002)."""
+    """Doses are recorded by vaccination-site staff, at their site (letter 8938/BYT-DP)."""
     return user.role == Role.VACCINATION_SITE and user.site_id is not None
 
 
 def can_correct(user: User, person: Person) -> bool:
-    """Identity corrections are the health station's, inside its own commune only (seed 003,
-    step 4: the police verify, the health station updates the records)."""
+    """Identity corrections are the health station's, inside its own commune only (letter
+    2262/BYT-CNTT, step 4: the police verify, the health station updates the records)."""
     area = user.area
     return (
         user.role == Role.HEALTH_STATION

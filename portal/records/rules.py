@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from portal.models_base import today_in_vietnam
+from portal.core.clock import today_in_vietnam
 from portal.records import vaccines
 from portal.registry import idcheck
 from portal.text import fold

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from portal.areas.models import Area
 from portal.audit import services as audit
+from portal.core.clock import utcnow
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.records import vaccines
 from portal.records.models import Dose, IdentityAcknowledgement, IdKind, Person, PersonStatus
 from portal.text import fold, norm, normalise_spaces, sort_key
@@ -138,7 +138,7 @@ def add_dose(
     return dose
 
 
-# The four mandatory fields the police vouch for (seed 004): changing one needs a reason
+# The four mandatory fields the police vouch for (letter 9438/BYT-CNTT): changing one needs a reason
 # and undoes a human confirmation.
 IDENTITY_FIELDS = ("full_name", "sex", "birth_date", "birth_precision", "id_number")
 # Statuses that mean a person vouched for the record (KEPT_STATUSES of matching, less the

@@ -40,12 +40,12 @@ from flask_babel import lazy_ngettext as ngettext
 from portal.areas.models import Area, AreaKind
 from portal.areas.scope import communes_within, within
 from portal.audit import services as audit
+from portal.core.clock import today_in_vietnam
 from portal.core.spreadsheets import FileRejected as _FileRejected
 from portal.core.spreadsheets import collector_paused as _collector_paused
 from portal.core.spreadsheets import csv_rows as _csv_rows
 from portal.core.spreadsheets import xlsx_rows as _xlsx_rows
 from portal.extensions import db
-from portal.models_base import today_in_vietnam
 from portal.records import rules
 from portal.registry import idcheck, permissions
 from portal.registry.adapter import LOOKUP_CHUNK

@@ -108,16 +108,6 @@ def digit_sex(digit: str) -> str:
     return MALE if int(digit) % 2 == 0 else FEMALE
 
 
-def cccd_prefix(sex: str, birth_year: int) -> str:
-    """The 4th to 6th digits of a CCCD for this sex and birth year (1800–2299)."""
-    start = birth_year - birth_year % 100
-    pair = [d for d, s in CENTURY_START.items() if s == start]
-    if not pair:
-        raise ValueError(f"no CCCD century digit for {birth_year}")
-    digit = min(pair) if sex == MALE else max(pair)
-    return f"{digit}{birth_year % 100:02d}"
-
-
 def _century_text(start: int) -> str:
     return f"thế kỷ {start // 100 + 1} ({start}–{start + 99})"
 

@@ -26,9 +26,9 @@ import sqlalchemy as sa
 
 from portal.areas.models import Area
 from portal.audit import services as audit
+from portal.core.clock import utcnow
 from portal.dashboard.tallies import status_changes_counted
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.records.models import BirthPrecision, Person, PersonStatus
 from portal.registry.adapter import RegisterAdapter, get_adapter, latest_extract_id
 from portal.registry.idcheck import date_part, sql_issue

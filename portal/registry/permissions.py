@@ -18,7 +18,7 @@ EXTRACT_IMPORTERS = frozenset({Role.POLICE, Role.ADMIN, Role.NATIONAL_ADMIN})
 
 
 def can_import_extract(user: User) -> bool:
-    """The police vouch for personal identity (seed 004), so they load the register's
+    """The police vouch for personal identity (letter 9438/BYT-CNTT), so they load the register's
     extract; administrators may too. Others neither see the imports nor make them."""
     return bool(getattr(user, "is_authenticated", False)) and user.role in EXTRACT_IMPORTERS
 

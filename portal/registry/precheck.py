@@ -1,4 +1,5 @@
-"""Checking one person's identity on the spot, before a new dose is saved (seed 002)."""
+"""Checking one person's identity on the spot, before a new dose is saved (letter
+8938/BYT-DP)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ class IdentityCheck:
 
 def check_identity(person: Person) -> IdentityCheck:
     if person.is_foreign:
-        # Foreign nationals are not checked against the population database (seed 000).
+        # Foreign nationals are not checked against the population database
+        # (letter 9438/BYT-CNTT).
         return IdentityCheck(exempt=True)
     issues = check_id(
         person.id_number, person.sex.value, person.birth_date, person.birth_precision.value,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from portal import levenshtein
 from portal.audit import services as audit
+from portal.core.clock import utcnow
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
 from portal.registry.adapter import (
     RegisterRecord,
@@ -106,7 +106,8 @@ def recheck_person(person: Person, actor=None, record: bool = True) -> Recheck:
     issue: str | None = None
     extract_id: int | None = None
     if person.is_foreign:
-        # Foreign nationals are not checked against the population database (seed 000).
+        # Foreign nationals are not checked against the population database
+        # (letter 9438/BYT-CNTT).
         result.outcome = Outcome.EXEMPT
         extract_id = latest_extract_id()
     else:

@@ -57,6 +57,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.audit import services as audit
+from portal.core.clock import today_in_vietnam
 from portal.extensions import db
 from portal.registry.adapter import (
     LOOKUP_CHUNK,
@@ -427,6 +428,6 @@ def _birth(item: dict[str, Any], where: str) -> tuple[date, str]:
         born = born.replace(month=1, day=1)
     elif precision == "month":
         born = born.replace(day=1)
-    if born > date.today():
+    if born > today_in_vietnam():
         raise _invalid(f'{where} có "birth_date" ở tương lai: {value!r}')
     return born, precision

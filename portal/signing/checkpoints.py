@@ -25,15 +25,15 @@ from __future__ import annotations
 import fcntl
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.audit import services as audit
+from portal.core.clock import utcnow
 from portal.core.files import open_private, private_dir, write_private
-from portal.models_base import utcnow
 from portal.signing import core, services
 
 FORMAT = "portal-audit-checkpoint/1"
@@ -154,5 +154,5 @@ def due(now: datetime | None = None) -> bool:
     files = _payload_files(checkpoint_dir())
     if not files:
         return True
-    written = datetime.fromtimestamp(files[-1].stat().st_mtime)
-    return (now or datetime.now()) - written >= timedelta(minutes=minutes)
+    written = datetime.fromtimestamp(files[-1].stat().st_mtime, UTC).replace(tzinfo=None)
+    return (now or utcnow()) - written >= timedelta(minutes=minutes)

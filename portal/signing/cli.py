@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from portal.core.cli import Progress, ask_secret, fail
-from portal.core.web import format_time
+from portal.core.clock import format_date, format_time
 from portal.extensions import db
 
 PIN_ENV = "PORTAL_SIGNING_PIN"
@@ -119,7 +119,7 @@ def import_pkcs12_command(file: Path, username: str, title: str, unit: str) -> N
     db.session.commit()
     click.echo(_("%(user)s now signs with %(subject)s (serial %(serial)s, valid until "
                  "%(day)s).", user=username, subject=credential.subject,
-                 serial=credential.serial, day=f"{credential.not_after:%d/%m/%Y}"))
+                 serial=credential.serial, day=format_date(credential.not_after)))
 
 
 @confirmations.command("import-pkcs11")

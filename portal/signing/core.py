@@ -16,7 +16,6 @@ from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -35,8 +34,9 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from portal.core.clock import to_vietnam, vietnam_now
+
 FONT = Path(__file__).resolve().parent.parent / "fonts" / "NotoSans-Regular.ttf"
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIELD_NAME = "ChuKySo"
 # Room for the CMS: signature, certificates, time-stamp token (with the TSA's chain).
 BYTES_RESERVED = 16 * 1024
@@ -318,7 +318,7 @@ class TsaConfig:
 
 
 def signing_time_text(moment: datetime) -> str:
-    return moment.astimezone(LOCAL_TZ).strftime("%H:%M:%S ngày %d/%m/%Y (GMT+7)")
+    return to_vietnam(moment).strftime("%H:%M:%S ngày %d/%m/%Y (GMT+7)")
 
 
 def sign_pdf(content: bytes, signer: signers.Signer, stamp: Stamp | None,
@@ -331,7 +331,7 @@ def sign_pdf(content: bytes, signer: signers.Signer, stamp: Stamp | None,
         raise ValueError(f"unknown PAdES level {level}")
     if level != "B-B" and timestamper is None:
         raise SigningError("PAdES B-T needs a time-stamping authority (SIGNING_TSA_URL)")
-    moment = moment or datetime.now(LOCAL_TZ)
+    moment = moment or vietnam_now()
     validation_context = None
     if level == "B-LT":
         validation_context = ValidationContext(

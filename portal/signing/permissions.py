@@ -1,10 +1,10 @@
 """Who may sign what, and who sees which signed document: the one place these rules live.
 
-Seeds 000/003/004: the commune committee chair confirms the commune's verified persons; the
-head of a vaccination site signs the site's daily vaccine-passport confirmations; the commune
-police sign the handover list they made. Nobody signs outside their own unit, and nobody sees
-a person outside their area through a signed document (``document_scope``,
-``whole_document``, ``person_shown``).
+Letters 9438/BYT-CNTT and 2262/BYT-CNTT: the commune committee chair confirms the commune's
+verified persons; the head of a vaccination site signs the site's daily vaccine-passport
+confirmations; the commune police sign the handover list they made. Nobody signs outside
+their own unit, and nobody sees a person outside their area through a signed document
+(``document_scope``, ``whole_document``, ``person_shown``).
 """
 
 from __future__ import annotations

@@ -6,13 +6,15 @@ imported as PKCS#12 files; nothing here is used for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from portal.core import clock
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -54,7 +56,7 @@ def make_ca(common_name: str = "Demo CA – Cổng đối soát (KHÔNG DÙNG TH
             years: int = 10) -> Issued:
     key = new_key("ec")
     name = _name(common_name, "Cổng đối soát dữ liệu tiêm chủng (demo)")
-    now = datetime.now(UTC)
+    now = clock.now()
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -77,7 +79,7 @@ def issue(ca: Issued, common_name: str, *, title: str | None = None, unit: str |
           not_before: datetime | None = None, not_after: datetime | None = None) -> Issued:
     """A leaf certificate: a document signer (non-repudiation) or a time-stamping unit."""
     key = new_key("rsa" if tsa else key_kind)
-    now = datetime.now(UTC)
+    now = clock.now()
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name, unit=unit, title=title))

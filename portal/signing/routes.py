@@ -27,13 +27,13 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal.auth import permissions as account_permissions
 from portal.auth.models import User
+from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
 from portal.core.forms import PortalForm
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.feedback import services as feedback_services
-from portal.models_base import utcnow
 from portal.records.forms import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
@@ -135,7 +135,7 @@ def _day(value) -> date:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(value) if value else services.local_day()
+        return date.fromisoformat(value) if value else today_in_vietnam()
     except ValueError:
         abort(400)
 
@@ -257,7 +257,7 @@ def preview_pdf():
             abort(404)
         built = documents.committee_list(current_user.area, services.person_snapshots(persons),
                                          current_user.display_name, title,
-                                         "Số: ......./DS-UBND", services.local_day(),
+                                         "Số: ......./DS-UBND", today_in_vietnam(),
                                          preview=True)
         name = "xem-truoc-danh-sach-xac-nhan.pdf"
     else:
@@ -399,7 +399,7 @@ def preview_batch_pdf(batch_id: int):
     else:
         commune = db.session.get(Area, batch.area_id)
         built = documents.committee_list(commune, snapshots, current_user.display_name, title,
-                                         "Số: ......./DS-UBND", services.local_day(),
+                                         "Số: ......./DS-UBND", today_in_vietnam(),
                                          preview=True)
         name = "xem-truoc-danh-sach-xac-nhan.pdf"
     return _pdf_response(built.content, name, inline=True)

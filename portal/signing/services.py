@@ -14,7 +14,7 @@ import time
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -33,8 +33,8 @@ from portal.areas.models import Area, Site
 from portal.audit import services as audit
 from portal.auth.models import User
 from portal.auth.passwords import secret_forms
+from portal.core.clock import format_date, today_in_vietnam, utcnow, vietnam_date
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import backends, core, documents
@@ -55,7 +55,6 @@ from portal.signing.models import (
     VerificationCount,
 )
 from portal.worklists.handover import _store, document_root
-from portal.worklists.pdf import local_date
 from portal.worklists.services import member_snapshot
 
 # Matched by the register or verified by the police; re-confirmation after a change.
@@ -283,7 +282,7 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
                                                                           credential.serial]},
                      actor=actor or user)
         raise SigningRefused(_l("Your signing certificate expired on %(day)s; it cannot sign.",
-                                day=credential.not_after.strftime("%d/%m/%Y")))
+                                day=format_date(credential.not_after)))
     try:
         signer = _open_signer(credential, pin or "")
     except core.SignerUnavailable as error:
@@ -406,8 +405,8 @@ def awaiting_committee(commune_id: int, filters: Filters | None = None,
 
 def site_day_rows(site: Site, day: date) -> list[tuple[Person, Dose]]:
     """The site's doses of that day whose person is not yet confirmed. Sites at central,
-    ministry, province or district level sign without the commune cleaning procedure (seed
-    003 item 6); other sites only sign persons whose identity has been checked."""
+    ministry, province or district level sign without the commune cleaning procedure (letter
+    2262/BYT-CNTT, item 6); other sites only sign persons whose identity has been checked."""
     clauses: list[Any] = [Dose.site_id == site.id, Dose.vaccinated_on == day,
                           Person.status != PersonStatus.CONFIRMED]
     if not site.skips_commune_cleaning:
@@ -655,7 +654,7 @@ def _sign_batch(batch: SigningBatch, user: User, credential: SigningCredential, 
                                  user)
         built = documents.committee_list(commune, snapshots, user.display_name,
                                          _signer_title(credential),
-                                         f"Số: {document.id}/DS-UBND", local_date(None))
+                                         f"Số: {document.id}/DS-UBND", today_in_vietnam())
         reason, location = "Xác nhận thông tin tiêm chủng đã được xác thực", commune.name
     signed = _sign(document, built, credential, signer, user.display_name, reason, location,
                    timestamper=timestamper)
@@ -714,7 +713,7 @@ def sign_certificate(user: User, credential: SigningCredential, signer: Any, per
                              f"Chứng nhận tiêm chủng vắc xin COVID-19 – {person.full_name}",
                              user)
     heading = documents.commune_heading(commune, f"Số: {document.id}/CN-UBND",
-                                        local_date(None))
+                                        today_in_vietnam())
     built = documents.certificate(heading, member_snapshot(person), certificate_doses(person),
                                   verify_url(document.code, base_url), document.code,
                                   user.display_name,
@@ -801,7 +800,7 @@ def print_minutes(user: User, filters: Filters | None = None) -> Minutes:
         {"minutes_id": minutes.id, "person_id": s["person_id"],
          "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
     content = documents.minutes(commune, snapshots, f"Số: {minutes.id}/BB-UBND",
-                                local_date(minutes.created_at))
+                                vietnam_date(minutes.created_at))
     relative = f"minutes/{minutes.id}.pdf"
     _store(relative, content)
     minutes.path = relative
@@ -1260,7 +1259,7 @@ def count_verification(document: SignedDocument | None, source: str) -> None:
     if document is None:
         return
     db.session.execute(_count_upsert(db.engine.dialect.name), {
-        "day": local_day(), "document_id": document.id, "source": source})
+        "day": today_in_vietnam(), "document_id": document.id, "source": source})
 
 
 @cache
@@ -1269,10 +1268,6 @@ def _count_upsert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).values(count=1).on_conflict_do_update(
         index_elements=["day", "document_id", "source"], set_={"count": table.c.count + 1})
-
-
-def local_day(moment: datetime | None = None) -> date:
-    return local_date(moment)
 
 
 

@@ -8,8 +8,8 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from flask_babel import to_user_timezone
 
+from portal.core.clock import to_vietnam
 from portal.core.export import Column, birth_value
 from portal.core.labels import result_label, sex_label
 from portal.extensions import db
@@ -62,7 +62,7 @@ def _checked_at(result: MatchResult | None) -> datetime | None:
     if result is None:
         return None
     # Stored in UTC; shown, like on every page, in the portal's time zone. Excel has none.
-    return to_user_timezone(result.checked_at).replace(tzinfo=None)
+    return to_vietnam(result.checked_at).replace(tzinfo=None)
 
 
 COLUMNS = [

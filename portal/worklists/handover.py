@@ -1,5 +1,6 @@
-"""Handover lists (seed 003, steps 2-3): the police list the persons they verified, hand the
-list over with a frozen PDF, and the commune's health station receives and archives it.
+"""Handover lists (letter 2262/BYT-CNTT, steps 2-3): the police list the persons they
+verified, hand the list over with a frozen PDF, and the commune's health station receives
+and archives it.
 
 Each service flushes and records one audit event; the request commits. The PDF is frozen at
 hand-over (its path and SHA-256 are stored), so a signature can later be attached to exactly
@@ -24,10 +25,10 @@ from sqlalchemy.ext.compiler import compiles
 
 from portal.audit import services as audit
 from portal.auth.models import User
+from portal.core.clock import format_date, utcnow
 from portal.core.files import private_dir
 from portal.core.sql import locked, serialised
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
 from portal.worklists import pdf
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
@@ -96,7 +97,7 @@ def document_root() -> Path:
 
 
 def _now_date_text(moment: datetime) -> str:
-    return pdf.local_date(moment).strftime("%d/%m/%Y")
+    return format_date(moment)
 
 
 class json_object(sa.sql.functions.GenericFunction):

@@ -11,12 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area
+from portal.core.clock import utcnow
 from portal.extensions import Model
-from portal.models_base import enum_column, utcnow
+from portal.models_base import enum_column
 
 
 class WorklistKind(enum.StrEnum):
-    HANDOVER = "handover"  # police -> health station, verified persons (seed 003 steps 2-3)
+    HANDOVER = "handover"  # police -> health station, verified persons (2262/BYT-CNTT, steps 2-3)
     CORRECTION = "correction"  # the register is right: the health station corrects the record
     REGISTER_UPDATE = "register_update"  # the record is right: a note for the register side
 

@@ -14,7 +14,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT
@@ -28,10 +27,10 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from reportlab.platypus.flowables import Flowable
 
 from portal.areas.models import Area
+from portal.core.clock import vietnam_date
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 REGULAR, BOLD, ITALIC = "NotoSerif", "NotoSerif-Bold", "NotoSerif-Italic"
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # Decree 30/2020, appendix I: left 30-35 mm, right 15-20 mm, top and bottom 20-25 mm.
 LEFT_MARGIN, RIGHT_MARGIN = 30 * mm, 15 * mm
 
@@ -157,13 +156,6 @@ def _style(name: str, font: str = REGULAR, size: float = 12, align: int = TA_CEN
            leading: float | None = None, **kw: Any) -> ParagraphStyle:
     return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or size * 1.3,
                           alignment=align, **kw)
-
-
-def local_date(moment: datetime | None) -> date:
-    """A stored naive-UTC time as the calendar date in Việt Nam."""
-    if moment is None:
-        return datetime.now(LOCAL_TZ).date()
-    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL_TZ).date()
 
 
 def date_line(place: str, day: date) -> str:
@@ -295,7 +287,7 @@ def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
     province = area.province
     unit = f"CÔNG AN {area.name.upper()}"
     superior = f"CÔNG AN {_full_name(province).upper()}" if province is not None else ""
-    day = local_date(moment)
+    day = vietnam_date(moment)
 
     small = _style("small", size=11)
     small_bold = _style("small_bold", BOLD, 11)

@@ -9,7 +9,7 @@ MATCH_STARTERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHOR
 
 
 def can_review(user: User) -> bool:
-    """Identity is vouched for by the police (seed 004)."""
+    """Identity is vouched for by the police (letter 9438/BYT-CNTT)."""
     return user.role in REVIEWERS
 
 
@@ -30,8 +30,8 @@ def can_see_decision_list(user: User, slug: str) -> bool:
     return user.role in DECISION_LIST_READERS.get(slug, frozenset())
 
 
-# Handover lists (seed 003 steps 2-3): the police hand over, the health station receives;
-# the health authorities follow them. Nobody else has a part in a handover.
+# Handover lists (letter 2262/BYT-CNTT, steps 2-3): the police hand over, the health
+# station receives; the health authorities follow them. Nobody else has a part in a handover.
 HANDOVER_READERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY})
 
 

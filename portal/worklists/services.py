@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.audit import services as audit
+from portal.core.clock import utcnow
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
 from portal.records.services import update_person
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from portal.api.models import ApiClient
 from portal.api.services import create_client
 from portal.audit.models import AuditEvent
+from portal.core.clock import utcnow
 from portal.extensions import db
-from portal.models_base import utcnow
 
 
 def status(client, token: str) -> int:

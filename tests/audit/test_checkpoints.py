@@ -22,9 +22,8 @@ from flask_babel import force_locale
 
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent, AuditHead
-from portal.core.web import format_time
+from portal.core.clock import format_time, utcnow
 from portal.extensions import db
-from portal.models_base import utcnow
 from portal.signing import checkpoints, core, pki
 from portal.signing import demo as signing_demo
 from portal.signing.jobs import run_checkpoint

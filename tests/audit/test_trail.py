@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
-from portal.dashboard.services import local_today
+from portal.core.clock import today_in_vietnam
 from portal.extensions import db
 from tests.conftest import CAO_BANG, HANOI, OTHER_PROVINCE, OWN
 
@@ -72,7 +72,7 @@ def test_filters_by_actor_action_entity_and_local_days(client, login_as, events)
     assert "<code>auth.login</code>" in page and "<code>person.update</code>" not in page
     _r, page = _page(client, "?entity_type=person&entity_id=41")
     assert page.count('data-testid="trail-row"') == 1
-    today = local_today()
+    today = today_in_vietnam()
     _r, page = _page(client, f"?since={today:%d/%m/%Y}&until={today:%d/%m/%Y}&action=person")
     assert page.count('data-testid="trail-row"') == 1
     yesterday = today - timedelta(days=1)

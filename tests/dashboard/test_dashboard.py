@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from portal.auth.models import Role
-from portal.dashboard import queries, services
+from portal.core.clock import local_midnight_utc, today_in_vietnam
+from portal.dashboard import queries, routes, services
 from portal.dashboard.models import DailyTally, Target, TargetMetric
 from portal.extensions import db
-from portal.models_base import local_midnight_utc
 from portal.records.models import Person, PersonStatus
 from tests.conftest import HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
 
@@ -330,7 +330,7 @@ def test_projection_arithmetic():
 def test_dashboard_shows_projection_and_late_communes(client, login_as, population, area,
                                                       monkeypatch):
     today = date(2026, 12, 3)
-    monkeypatch.setattr(services, "local_today", lambda: today)
+    monkeypatch.setattr(routes, "today_in_vietnam", lambda: today)
     # Fourteen days ago: nothing was clean in the own commune, the neighbour was done.
     db.session.add_all([
         DailyTally(day=today - timedelta(days=14), commune_id=area(OWN).id,
@@ -450,7 +450,7 @@ def test_the_complaints_chart_is_titled_labelled_and_described(client, login_as,
 
 
 def test_complaint_figures_follow_the_area(client, login_as, area):
-    from portal.models_base import utcnow
+    from portal.core.clock import utcnow
 
     now = utcnow()
     _complaint(1, area, OWN, now - timedelta(hours=50))
@@ -497,7 +497,7 @@ def test_site_level_rows_link_to_the_same_totals(client, login_as, make_person, 
 def test_a_deadline_for_every_complaint_answered(client, login_as, area):
     """Seed 001: "resolve every complaint by a date". The complaints' own times give the
     pace: answers in the last 14 days, projected over those still open."""
-    today = services.local_today()
+    today = today_in_vietnam()
     midnight = local_midnight_utc(today)
     day = timedelta(days=1)
     _complaint(1, area, OWN, midnight - 30 * day, midnight - 20 * day)  # answered before

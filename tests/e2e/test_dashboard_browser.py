@@ -13,7 +13,7 @@ import pytest
 from portal.areas import services as area_services
 from portal.auth.models import Role
 from portal.auth.services import create_user
-from portal.dashboard import services as dashboard_services
+from portal.core.clock import today_in_vietnam
 from portal.dashboard.models import DailyTally
 from portal.extensions import db
 from portal.records import services as record_services
@@ -52,7 +52,7 @@ def _seed() -> None:
     for i in range(3):
         _person(f"Nguyễn Thị Hoa {i}", own)
     # Two days of snapshots: the progress chart, and its "As a table".
-    today = dashboard_services.local_today()
+    today = today_in_vietnam()
     for days in (2, 1):
         db.session.add(DailyTally(day=today - timedelta(days=days), commune_id=own.id,
                                   status="unverified", n=3))

@@ -14,12 +14,12 @@ Issue 13's items, checked where the site's staff meet them:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urljoin
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from portal.core.clock import today_in_vietnam
 from tests.e2e.axe import DEMO_PIN, check_accessibility, log_in_as
 from tests.e2e.people import matched_group, mismatched
 from tests.e2e.test_browser import SCREENSHOTS
@@ -31,7 +31,7 @@ LOT = "FK7421"
 
 def _dose_day():
     # Yesterday in Viet Nam: a date the dose form accepts at any hour of the server's UTC day.
-    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date() - timedelta(days=1)
+    return today_in_vietnam() - timedelta(days=1)
 
 
 def _record_dose(page, base: str, person, lot: str, differs: bool = True) -> list[str]:

@@ -122,24 +122,6 @@ def test_an_escalated_complaint_shows_in_the_parent_queue(client, login_as, file
         assert feedback.code in page and "Đã chuyển cấp trên" in page
 
 
-def test_response_figures_per_unit(file_feedback, make_user, area):
-    authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
-    feedbacks = []
-    with _at(0):
-        for n in range(4):
-            feedbacks.append(file_feedback(province_code=HANOI,
-                                           description=f"Phản ánh số {n} về mũi tiêm."))
-    for feedback, hours in zip(feedbacks[:3], (2, 10, 50), strict=True):
-        with _at(hours):
-            services.answer(feedback, "Đã xử lý.", authority)
-    with _at(60):
-        figures = clock.response_figures()
-    (hanoi,) = [f for f in figures if f.unit_area_id == area(HANOI).id]
-    assert (hanoi.received, hanoi.answered, hanoi.answered_in_time) == (4, 3, 2)
-    assert hanoi.median_hours == 10
-    assert hanoi.share_in_time == 0.5  # the unanswered overdue one counts against
-
-
 def test_times_left_are_in_vietnamese_words_everywhere(client, login_as, file_feedback):
     """Issue 13 (smaller ones): "47 h 52 min" / "-3 h 01 min" become "còn 47 giờ 52 phút" /
     "quá hạn 3 giờ 1 phút" on the queue, the complaint's page and the exports."""

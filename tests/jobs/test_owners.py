@@ -9,11 +9,11 @@ import sqlalchemy as sa
 
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
+from portal.core.clock import utcnow
 from portal.extensions import db
 from portal.imports.models import BatchState, ImportBatch
 from portal.jobs import services
 from portal.jobs.models import Job, JobState
-from portal.models_base import utcnow
 from tests.conftest import OWN, csrf_token
 from tests.imports.test_imports import GOOD, persons, upload, xlsx
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from portal.core.clock import utcnow
 from portal.extensions import db
 from portal.jobs import services
 from portal.jobs.models import Job, JobState
-from portal.models_base import utcnow
 
 
 def _job(state: JobState, heartbeat_minutes_ago: int | None) -> Job:

@@ -532,7 +532,7 @@ def test_the_history_shows_every_change_with_who_role_when_and_why(client, stati
     assert html.escape(vi("Record corrected")) in older
     event = events(person)[0]
     with force_locale("vi"):
-        from portal.core.web import format_minute
+        from portal.core.clock import format_minute
 
         when = format_minute(event.occurred_at)
     assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", when) and when in older

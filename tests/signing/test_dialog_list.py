@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal.areas.models import SiteLevel
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
+from portal.core.clock import today_in_vietnam
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import Person, PersonStatus
@@ -172,7 +173,7 @@ def test_a_sites_daily_list_signs_the_days_persons_shown(client, login_as, make_
     site = make_site(OWN, SiteLevel.COMMUNE)
     head = login_as(Role.VACCINATION_SITE, OWN, site=site, display_name="Hồ Thị Trưởng")
     give_certificate(head, title="Thủ trưởng", unit=site.name)
-    today = date.today()
+    today = today_in_vietnam()
     first = make_person(full_name="Võ Văn Tâm", status="matched", id_number="001090000011")
     moved = make_person(full_name="Trịnh Văn Dời", status="matched", id_number="001090000012")
     later = make_person(full_name="Mai Thị Sau", status="matched", id_number="001190000013")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from portal.areas.models import SiteLevel
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
+from portal.core.clock import today_in_vietnam
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import Dose, Person, PersonStatus
@@ -57,11 +58,11 @@ def test_site_head_sees_own_site(client, login_as, make_site, make_person):
     login_as(Role.VACCINATION_SITE, OWN, site=site)
     person = make_person(full_name="Võ Văn Tâm", status="mismatch")
     record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer",
-                                      "vaccinated_on": date.today(), "site_id": site.id})
+                                      "vaccinated_on": today_in_vietnam(), "site_id": site.id})
     other_site = make_site(OWN, SiteLevel.COMMUNE)
     stranger = make_person(full_name="Hồ Văn Xa", status="matched")
     record_services.add_dose(stranger, {"dose_number": 1, "vaccine": "Pfizer",
-                                        "vaccinated_on": date.today(),
+                                        "vaccinated_on": today_in_vietnam(),
                                         "site_id": other_site.id})
     db.session.commit()
     body = client.get("/signing").get_data(as_text=True)
@@ -623,9 +624,9 @@ def test_site_daily_lists_are_seen_by_their_site_only(client, login_as, make_use
     give_certificate(head, title="Thủ trưởng", unit=site.name)
     person = make_person(full_name="Võ Văn Tâm", status="matched", id_number="001090000011")
     record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FA1",
-                                      "vaccinated_on": date.today(), "site_id": site.id})
+                                      "vaccinated_on": today_in_vietnam(), "site_id": site.id})
     db.session.commit()
-    document = services.sign_site_daily(head, PIN, date.today())
+    document = services.sign_site_daily(head, PIN, today_in_vietnam())
     db.session.commit()
     role, area_code, kw = {
         "own_site": (Role.VACCINATION_SITE, OWN, {"site": site}),

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from portal.areas.models import SiteLevel
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
+from portal.core.clock import today_in_vietnam
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import Dose, Person, PersonStatus
@@ -145,7 +146,7 @@ def test_site_daily_list(make_user, make_site, make_person, give_certificate, ca
     give_certificate(head, title="Thủ trưởng", unit=site.name)
     checked = make_person(full_name="Võ Văn Tâm", status="matched", id_number="001090000011")
     unchecked = make_person(full_name="Bùi Thị Lan", status="mismatch", sex="female")
-    today = date.today()
+    today = today_in_vietnam()
     for person in (checked, unchecked):
         record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer",
                                           "lot": "FA1234", "vaccinated_on": today,
@@ -164,9 +165,9 @@ def test_province_site_signs_without_cleaning(make_user, make_site, make_person,
     give_certificate(head, title="Giám đốc", unit=site.name)
     person = make_person(full_name="Bùi Thị Lan", status="mismatch", sex="female")
     record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FA1",
-                                      "vaccinated_on": date.today(), "site_id": site.id})
+                                      "vaccinated_on": today_in_vietnam(), "site_id": site.id})
     db.session.commit()
-    document = services.sign_site_daily(head, PIN, date.today())
+    document = services.sign_site_daily(head, PIN, today_in_vietnam())
     assert document.member_count == 1
 
 
