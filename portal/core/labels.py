@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
@@ -33,6 +34,8 @@ from flask_babel import lazy_gettext as _l
 from portal.core.web import format_minute
 
 K = TypeVar("K")
+# The portal's folder: its domains are its packages (found by name, not imported by core).
+PACKAGE = Path(__file__).resolve().parents[1]
 
 # The fields several domains write (exports, lists, files): the other fields are their
 # domain's (records, signing, feedback, ...).
@@ -91,10 +94,8 @@ def _merge(target: dict[str, Any], table: Mapping[Any, Any], where: str) -> None
 @cache
 def registry() -> Registry:
     """Every domain's tables (``portal/<domain>/labels.py``), gathered once."""
-    import portal
-
     found = Registry()
-    for info in sorted(pkgutil.iter_modules(portal.__path__), key=lambda i: i.name):
+    for info in sorted(pkgutil.iter_modules([str(PACKAGE)]), key=lambda i: i.name):
         name = f"portal.{info.name}.labels"
         if not info.ispkg or importlib.util.find_spec(name) is None:
             continue

@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale
 
+from portal.audit import services as audit
+from portal.auth.models import Role
 from portal.core import labels
 from portal.extensions import db
 from portal.feedback.clock import ClockState
@@ -23,6 +25,7 @@ from portal.records.services import PERSON_FIELDS
 from portal.signing.models import DocumentKind
 from portal.worklists.handover import TRANSITIONS
 from portal.worklists.models import WorklistKind
+from tests.conftest import HANOI, OWN, login
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 
@@ -200,6 +203,31 @@ def test_the_record_history_and_the_audit_trail_use_the_same_words(app):
     assert _render(app, "{{ action_label('person.recheck') }}") \
         == _render(app, "{{ action_label(code) }}", code="person.recheck") \
         == "Kiểm tra lại với CSDL dân cư"
+
+
+def test_the_record_page_and_the_trail_name_an_action_alike(client, app, login_as, make_user,
+                                                            make_person):
+    """Actions the two pages used to word differently read the same on both."""
+    officer = make_user(Role.POLICE, OWN, username="congan.nhan")
+    person = make_person(full_name="Lò Văn Pả")
+    actions = ("person.recheck", "person.supersede_confirmation",
+               "worklist.add_register_update", "worklist.add_correction")
+    for action in actions:
+        audit.record(action, "person", person.id, {"status": ["mismatch", "matched"]},
+                     actor=officer)
+    db.session.commit()
+    login_as(Role.HEALTH_STATION, OWN)
+    page = client.get(f"/records/{person.id}").get_data(as_text=True)
+    history = page.split('data-testid="history"')[1].split("</table>")[0]
+    administrator = app.test_client()
+    login(administrator, make_user(Role.ADMIN, HANOI).username)
+    trail = administrator.get(f"/audit?entity_type=person&entity_id={person.id}")
+    trail = trail.get_data(as_text=True)
+    for action in actions:
+        words = _render(app, "{{ action_label(code) }}", code=action)
+        assert words != action and f"<td>{words}</td>" in history
+        assert f"{words}<div><code>{action}</code></div>" in trail
+    assert "Khớp CSDL dân cư" in history and "Khớp CSDL dân cư" in trail
 
 
 def test_two_words_for_one_code_are_refused():
