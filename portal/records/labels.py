@@ -81,6 +81,15 @@ PRECISION_LABELS = {
     BirthPrecision.YEAR: _l("year only"),
 }
 
+# vaccine-prophylaxis (SNOMED CT), in Vietnamese for the certificate's "vaccine type".
+TYPE_LABELS = {
+    "1119349007": _l("SARS-CoV-2 mRNA vaccine"),
+    "29061000087103": _l("COVID-19 non-replicating viral vector vaccine"),
+    "1157024006": _l("Inactivated whole SARS-CoV-2 antigen vaccine"),
+    "1162643001": _l("SARS-CoV-2 recombinant spike protein antigen vaccine"),
+    "28531000087107": _l("COVID-19 vaccine"),
+}
+
 VALUES = {
     "status": STATUS_LABELS,
     # A match outcome has the value of the status it leads to.
