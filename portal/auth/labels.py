@@ -35,7 +35,6 @@ FIELDS = {
     "role": _l("Role"),
     "display_name": _l("Full name and title"),
     "site": _l("Vaccination site"),
-    "active": _l("Active"),
     "password": _l("Password"),
     # Second factors at sign-in (portal/auth/mfa.py).
     "factor": _l("Second factor"),
