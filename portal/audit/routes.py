@@ -16,7 +16,6 @@ from flask_login import current_user, login_required
 
 from portal.audit import permissions
 from portal.audit import services as audit
-from portal.audit.labels import action_label, entity_label
 from portal.audit.models import AuditEvent
 from portal.auth.forms import role_label
 from portal.core import export
@@ -24,7 +23,7 @@ from portal.core.clock import local_midnight_utc
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.ids import BadCursor, decode_cursor, encode_cursor
-from portal.core.labels import change_value, field_label
+from portal.core.labels import action_label, change_value, entity_label, field_label
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db

@@ -3,8 +3,10 @@ from wtforms import BooleanField, HiddenField, PasswordField, SelectField, Strin
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from portal.auth.labels import ROLE_LABELS
 from portal.auth.passwords import MIN_PASSWORD_LENGTH
 from portal.core.forms import PortalForm
+from portal.core.labels import value_label
 
 
 class LoginForm(PortalForm):
@@ -20,23 +22,14 @@ class LoginForm(PortalForm):
     )
 
 
-ROLE_LABELS = {
-    "police": _l("Commune police"),
-    "health_station": _l("Health station"),
-    "committee": _l("Commune committee"),
-    "vaccination_site": _l("Vaccination site"),
-    "health_authority": _l("Health authority"),
-    "admin": _l("Administrator"),
-    "national_admin": _l("National administrator"),
-}
 # Roles an administrator gives on the accounts page; a national administrator works
 # nation-wide and is appointed from the command line only (issue 14, item 1).
-PLACEABLE_ROLES = {value: label for value, label in ROLE_LABELS.items()
+PLACEABLE_ROLES = {value.value: label for value, label in ROLE_LABELS.items()
                    if value != "national_admin"}
 
 
 def role_label(role) -> str:
-    return str(ROLE_LABELS.get(getattr(role, "value", role), role))
+    return value_label("role", role)
 
 
 class AccountFields(PortalForm):

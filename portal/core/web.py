@@ -111,6 +111,7 @@ def init_app(app: Flask) -> None:
     from portal.core.labels import (
         action_label,
         change_value,
+        entity_label,
         field_label,
         id_kind_label,
         import_state_label,
@@ -118,6 +119,7 @@ def init_app(app: Flask) -> None:
         result_label,
         sex_label,
         status_label,
+        value_label,
     )
     from portal.core.navigation import navigation
 
@@ -128,6 +130,8 @@ def init_app(app: Flask) -> None:
         import_state_label=import_state_label,
         field_label=field_label,
         action_label=action_label,
+        entity_label=entity_label,
+        value_label=value_label,
         change_value=change_value,
         job_label=job_label,
         result_label=result_label,

@@ -6,21 +6,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.core.forms import PortalForm
-from portal.dashboard.models import TargetMetric
+from portal.dashboard.labels import METRIC_LABELS
 from portal.records.forms import parse_day
-
-METRIC_LABELS = {
-    TargetMetric.CLEANED: _l("All records cleaned"),
-    TargetMetric.CONFIRMED: _l("All records confirmed (signed)"),
-    TargetMetric.ANSWERED: _l("Every complaint answered"),
-}
-
-# The headings of the shares (queries.SHARES), the same on the cards, in the table, in
-# Excel and CSV, and in the PDF report: distinct from the status columns' "Đã xác nhận".
-SHARE_LABELS = {
-    "cleaned": _l("Share cleaned"),
-    "confirmed": _l("Share confirmed"),
-}
 
 
 class TargetForm(PortalForm):

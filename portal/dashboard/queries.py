@@ -41,7 +41,7 @@ DONE_GROUP_BY_METRIC = {TargetMetric.CLEANED: "cleaned",
                         TargetMetric.CONFIRMED: "confirmed_or_exempt"}
 DONE_BY_METRIC = {metric: STATUS_GROUPS[group] for metric, group in DONE_GROUP_BY_METRIC.items()}
 # The shares shown on the dashboard, its table, its exports and its report: each computed
-# by Figures.share_of (one definition), shown under one heading (forms.SHARE_LABELS).
+# by Figures.share_of (one definition), shown under one heading (labels.SHARE_LABELS).
 SHARES = {"cleaned": CLEANED, "confirmed": CONFIRMED}
 PACE_DAYS = 14
 

@@ -21,9 +21,9 @@ from reportlab.platypus.doctemplate import ActionFlowable
 
 from portal.areas.models import Area
 from portal.auth.models import Role, User
-from portal.dashboard.forms import SHARE_LABELS
+from portal.dashboard.labels import SHARE_LABELS
 from portal.dashboard.queries import SHARES, Figures, Projection
-from portal.records.forms import STATUS_LABELS
+from portal.records.labels import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing.documents import Heading, document_styles, heading_flowables
 from portal.worklists.pdf import (

@@ -21,12 +21,13 @@ from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
 from portal.core.rendering import is_fragment_request, render
 from portal.dashboard import charts, permissions, queries, services
-from portal.dashboard.forms import METRIC_LABELS, SHARE_LABELS, TargetForm
+from portal.dashboard.forms import TargetForm
+from portal.dashboard.labels import METRIC_LABELS, SHARE_LABELS
 from portal.dashboard.models import Target, TargetMetric
 from portal.dashboard.report import build_report
 from portal.extensions import db
 from portal.feedback.permissions import can_use_queue
-from portal.records.forms import STATUS_LABELS
+from portal.records.labels import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.records.permissions import sites_in_scope
 from portal.text import collation_key, fold

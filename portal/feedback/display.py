@@ -8,49 +8,19 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area, Site
 from portal.core.clock import format_minute
 from portal.extensions import db
 from portal.feedback import clock
+from portal.feedback.labels import (
+    CLOCK_LABELS,
+    KIND_LABELS,
+    PRECISION_LABELS,
+    STATUS_LABELS,
+    UNIT_KIND_LABELS,
+)
 from portal.feedback.routing import FALLBACK_NOTES, NO_ACCOUNT, Unit
-
-KIND_LABELS = {
-    "missing_dose": _l("A dose is missing"),
-    "wrong_dose": _l("Dose details are wrong"),
-    "wrong_personal": _l("Personal information is wrong"),
-    "duplicate": _l("A duplicate record"),
-    "other": _l("Other"),
-}
-STATUS_LABELS = {
-    "received": _l("Received"),
-    "in_progress": _l("Being handled"),
-    "answered": _l("Answered"),
-    "resolved": _l("Resolved"),
-    "rejected": _l("Rejected"),
-}
-PRECISION_LABELS = {
-    "site": _l("site and dose"),
-    "commune": _l("commune"),
-    "district": _l("district (old)"),
-    "province": _l("province"),
-    "none": _l("no usable place"),
-}
-UNIT_KIND_LABELS = {
-    "site": _l("Vaccination site"),
-    "health_station": _l("Health station"),
-    "district_centre": _l("District health centre"),
-    "province": _l("Provincial health authority"),
-    "pool": _l("Common pool"),
-}
-CLOCK_LABELS = {
-    "on_time": _l("On time"),
-    "at_risk": _l("At risk"),
-    "overdue": _l("Overdue"),
-    "answered": _l("Answered in time"),
-    "answered_late": _l("Answered late"),
-}
 
 
 def label(table: dict, value) -> str:

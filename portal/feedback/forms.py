@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.core.forms import PortalForm
 from portal.feedback import services
-from portal.feedback.display import KIND_LABELS
+from portal.feedback.labels import KIND_LABELS
 from portal.feedback.models import FeedbackKind
 from portal.records import rules
 from portal.records.forms import follows, parsed, vaccine_choices
@@ -46,7 +46,7 @@ class FeedbackForm(PortalForm):
         Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                              message=_l("This is not an e-mail address.")), Length(max=200)])
     kind = SelectField(_l("What is wrong"),
-                       choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()],
+                       choices=[SelectChoice(k.value, v) for k, v in KIND_LABELS.items()],
                        validators=[DataRequired(_l("Choose what is wrong."))])
     # The places are pick-lists filled from the database; the service checks the codes.
     province = SelectField(_l("Province / city"), validate_choice=False)

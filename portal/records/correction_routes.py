@@ -19,8 +19,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records import corrections, permissions
-from portal.records.forms import STATUS_LABELS
 from portal.records.history import record_history
+from portal.records.labels import STATUS_LABELS
 from portal.records.models import Person
 from portal.records.routes import bp
 from portal.records.services import VersionConflict, correct_person

@@ -18,28 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation
 from portal.core.forms import PortalForm
 from portal.core.labels import translated
 from portal.records import rules, vaccines
-from portal.records.models import PersonStatus
-
-STATUS_LABELS = {
-    PersonStatus.UNVERIFIED: _l("Not yet verified"),
-    PersonStatus.MISSING_ID: _l("No ID number"),
-    PersonStatus.INVALID_ID: _l("Malformed ID number"),
-    PersonStatus.MISMATCH: _l("Differs from the register"),
-    PersonStatus.NOT_FOUND: _l("Not found in the register"),
-    PersonStatus.MATCHED: _l("Matches the register"),
-    PersonStatus.VERIFIED: _l("Verified by police"),
-    PersonStatus.CONFIRMED: _l("Confirmed"),
-    PersonStatus.NEEDS_RECONFIRMATION: _l("Needs re-confirmation"),
-    PersonStatus.EXEMPT: _l("Exempt (foreign national)"),
-}
-
-# The status groups (records.models.STATUS_GROUPS) the list filters on: a dashboard figure
-# that counts several statuses opens its records through one of these.
-STATUS_GROUP_LABELS = {
-    "cleaned": _l("Cleaned (all)"),
-    "to_correct": _l("To correct (all)"),
-    "confirmed_or_exempt": _l("Confirmed or exempt"),
-}
+from portal.records.labels import STATUS_GROUP_LABELS, STATUS_LABELS
 
 SORTS = {
     "name": _l("Name (A to Z)"),

@@ -13,13 +13,14 @@ from portal.audit import services as audit
 from portal.core import export
 from portal.core.database import writes
 from portal.core.ids import BadCursor
-from portal.core.labels import SEX_LABELS, sex_label, translated
+from portal.core.labels import sex_label, translated
 from portal.core.rendering import render
 from portal.core.web import format_birth
 from portal.extensions import db
 from portal.records import corrections, permissions, queries, vaccines
-from portal.records.forms import STATUS_LABELS, RecordFilterForm
+from portal.records.forms import RecordFilterForm
 from portal.records.history import record_history
+from portal.records.labels import SEX_LABELS, STATUS_LABELS
 from portal.records.models import Person, PersonStatus
 from portal.worklists.permissions import can_start_match
 

@@ -14,20 +14,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import g
-from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
+from portal.records.labels import TYPE_LABELS
 from portal.records.models import Vaccine
 from portal.text import fold
-
-# vaccine-prophylaxis (SNOMED CT), in Vietnamese for the certificate's "vaccine type".
-TYPE_LABELS = {
-    "1119349007": _l("SARS-CoV-2 mRNA vaccine"),
-    "29061000087103": _l("COVID-19 non-replicating viral vector vaccine"),
-    "1157024006": _l("Inactivated whole SARS-CoV-2 antigen vaccine"),
-    "1162643001": _l("SARS-CoV-2 recombinant spike protein antigen vaccine"),
-    "28531000087107": _l("COVID-19 vaccine"),
-}
 
 
 @dataclass(frozen=True)

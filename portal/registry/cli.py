@@ -39,7 +39,7 @@ def registry_group() -> None:
 def import_command(path: str, mode: str, confirmed: bool, username: str | None) -> None:
     from portal.auth.models import User
     from portal.registry.extract import import_extract
-    from portal.registry.forms import MODE_NAMES
+    from portal.registry.labels import MODE_NAMES
     from portal.registry.models import ExtractMode
 
     user = None

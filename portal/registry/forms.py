@@ -7,13 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from portal.core.forms import PortalForm
-from portal.registry.models import ExtractMode
-
-MODE_LABELS = {
-    ExtractMode.REPLACE: _l("Replace: the file becomes the whole register"),
-    ExtractMode.MERGE: _l("Merge: add new ID numbers and update changed ones, keep the others"),
-}
-MODE_NAMES = {ExtractMode.REPLACE: _l("Replace"), ExtractMode.MERGE: _l("Merge")}
+from portal.registry.labels import MODE_LABELS
 
 
 class ExtractUploadForm(PortalForm):

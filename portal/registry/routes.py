@@ -14,8 +14,9 @@ from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.services import create_job, enqueue
 from portal.registry import permissions
-from portal.registry.forms import MODE_NAMES, ExtractUploadForm
+from portal.registry.forms import ExtractUploadForm
 from portal.registry.jobs import confirm_replacement, discard_preview
+from portal.registry.labels import MODE_NAMES
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")

@@ -34,11 +34,17 @@ from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.feedback import services as feedback_services
-from portal.records.forms import STATUS_LABELS
+from portal.records.labels import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.signing import permissions, services
 from portal.signing.documents import birth_text
-from portal.signing.labels import KIND_LABELS, STATE_LABELS, VERDICT_MESSAGES, modification_text
+from portal.signing.labels import (
+    KIND_LABELS,
+    MINUTES_STATE_LABELS,
+    STATE_LABELS,
+    VERDICT_MESSAGES,
+    modification_text,
+)
 from portal.signing.models import (
     BatchState,
     DocumentKind,
@@ -66,9 +72,6 @@ STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
     SelectChoice(s.value, label) for s, label in (
         (PersonStatus.MATCHED, _l("Matched")), (PersonStatus.VERIFIED, _l("Verified")),
         (PersonStatus.NEEDS_RECONFIRMATION, _l("Needs re-confirmation")))]
-MINUTES_STATE_LABELS = {"printed": _l("Printed, awaiting the signed scan"),
-                        "uploaded": _l("Scan uploaded, awaiting confirmation"),
-                        "confirmed": _l("Confirmed")}
 FIELD_LABELS = {"full_name": _l("Full name"), "sex": _l("Sex"),
                 "birth_date": _l("Date of birth"), "birth_precision": _l("Date of birth"),
                 "id_number": _l("ID number"), "status": _l("Status"), "doses": _l("Doses"),

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core.clock import to_vietnam
 from portal.core.export import Column, birth_value
-from portal.core.labels import result_label, sex_label
+from portal.core.labels import result_label, sex_label, value_label
 from portal.extensions import db
 from portal.records.models import Person
 from portal.records.queries import Filters, page_of
@@ -19,11 +19,6 @@ from portal.registry.models import MatchResult, RegisterEntry
 from portal.worklists.queries import results_and_entries
 
 BATCH = 1000
-
-OUTCOME_LABELS = {
-    "mismatch": _l("Differs from the register"),
-    "not_found": _l("Not found in the register"),
-}
 
 
 class ReviewRow(NamedTuple):
@@ -54,8 +49,7 @@ def _result(value) -> str:
 def _outcome(result: MatchResult | None) -> str:
     if result is None:
         return ""
-    value = getattr(result.outcome, "value", result.outcome)
-    return str(OUTCOME_LABELS.get(value, value))
+    return value_label("outcome", result.outcome)
 
 
 def _checked_at(result: MatchResult | None) -> datetime | None:

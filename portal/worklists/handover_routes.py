@@ -34,15 +34,10 @@ from portal.records.routes import filters_from_request
 from portal.signing import permissions as signing_permissions
 from portal.signing import services as signing_services
 from portal.worklists import handover, pdf, permissions
+from portal.worklists.labels import STATE_LABELS
 from portal.worklists.models import Worklist, WorklistState
 from portal.worklists.routes import bp
 
-STATE_LABELS = {
-    WorklistState.DRAFT: _l("Draft"),
-    WorklistState.HANDED_OVER: _l("Handed over"),
-    WorklistState.RECEIVED: _l("Received"),
-    WorklistState.ARCHIVED: _l("Archived"),
-}
 STATE_BADGES = {
     WorklistState.DRAFT: "text-bg-secondary",
     WorklistState.HANDED_OVER: "text-bg-warning",

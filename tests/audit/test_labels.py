@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from portal.audit.labels import ACTION_LABELS, ENTITY_LABELS
+from portal.core.labels import ACTION_LABELS, ENTITY_LABELS
 from portal.feedback.models import FeedbackStatus
 from portal.worklists.handover import TRANSITIONS
 from portal.worklists.models import WorklistKind
