@@ -41,6 +41,11 @@ def reach(user: User) -> Area:
     return commune
 
 
+def can_list_records(user: Any) -> bool:
+    """Every account finds the records of its reach (``person_scope``), if only to read."""
+    return bool(getattr(user, "is_authenticated", False))
+
+
 def person_scope(user: User, person: Any = Person) -> sa.ColumnElement[bool]:
     """SQL: the persons the user may see; ``person`` an alias of ``Person`` when the query
     needs one (a subquery beside another person, as signing's documents do)."""
