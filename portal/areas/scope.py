@@ -2,8 +2,15 @@
 
 An area holds itself and what lies under it: a province its legacy districts and its
 communes (``province_id``, denormalised so that this is one indexed comparison), a legacy
-district its communes (``parent_id``), a commune only itself. Records, the audit trail,
-the dashboard and its deadlines all ask here; none keeps a copy of the rule.
+district its communes (``parent_id``), a commune only itself (``areas_within``). Every
+other form here is that rule, shaped for a caller: the ids as a subquery
+(``area_ids_within``), the communes (``communes_within``), rows that name their commune
+(``within``), an area named by code (``area_within``). Each is SQL the caller embeds in
+its own statement: asking costs no round trip of its own.
+
+The area a vaccination site's staff reach follows the site's level (``site_reach``), here
+once too. Records, the audit trail, the dashboard, accounts, jobs and the register all ask
+here; none keeps a copy of the rule.
 """
 
 from __future__ import annotations
@@ -11,9 +18,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import LoaderOption
 
-from portal.areas.models import Area, AreaKind
+from portal.areas.models import Area, AreaKind, Site, SiteLevel
 from portal.extensions import db
+
+# Sites that vaccinate whoever comes from anywhere in their province.
+PROVINCE_WIDE = frozenset({SiteLevel.PROVINCE, SiteLevel.CENTRAL, SiteLevel.MINISTRY})
 
 
 def areas_within(area: Area) -> sa.ColumnElement[bool]:
@@ -23,6 +35,12 @@ def areas_within(area: Area) -> sa.ColumnElement[bool]:
     if area.kind == AreaKind.DISTRICT:
         return sa.or_(Area.id == area.id, Area.parent_id == area.id)
     return Area.id == area.id
+
+
+def area_ids_within(area: Area) -> sa.Select:
+    """SQL: the ids of the area and of every area inside it, as a subquery
+    (``column.in_(area_ids_within(area))``)."""
+    return sa.select(Area.id).where(areas_within(area))
 
 
 def communes_within(area: Area) -> sa.Select:
@@ -46,6 +64,34 @@ def within(area: Area, commune_id: Any, province_id: Any = None) -> sa.ColumnEle
 def area_within(area: Area, code: str) -> Area | None:
     """The area with this code when it lies within ``area`` (or is it); None otherwise."""
     return db.session.scalar(sa.select(Area).where(Area.code == code, areas_within(area)))
+
+
+def province_of(area: Area) -> Area:
+    """The province an area lies in (a province is its own)."""
+    if area.kind == AreaKind.PROVINCE or area.province is None:
+        return area
+    return area.province
+
+
+def site_reach(site: Site) -> Area:
+    """The area whose persons a vaccination site's staff find and dose, by the site's level:
+    a province-level site (and a central or ministry one, which vaccinates whoever comes)
+    the province of its commune, a district-level site its legacy district (its commune
+    when the commune has none), a commune or private site its commune."""
+    commune = site.commune
+    if site.level in PROVINCE_WIDE:
+        return province_of(commune)
+    if site.level == SiteLevel.DISTRICT:
+        parent = commune.parent
+        return parent if parent is not None and parent.kind == AreaKind.DISTRICT else commune
+    return commune
+
+
+def with_site_reach(site: Any) -> LoaderOption:
+    """A loader option for a relationship to a site (``User.site``): the site and what
+    ``site_reach`` reads of it, in the statement that loads its holder."""
+    return joinedload(site).joinedload(Site.commune).options(joinedload(Area.province),
+                                                             joinedload(Area.parent))
 
 
 def areas_holding(area: Area) -> list[int]:

@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.areas.models import Area, AreaKind
+from portal.areas.scope import area_ids_within, area_within, province_of
 from portal.auth.models import Role, User
-from portal.extensions import db
 
 
 def can_manage_accounts(user: Any) -> bool:
@@ -20,20 +20,15 @@ def can_manage_accounts(user: Any) -> bool:
 
 
 def areas_managed_by(user: User) -> sa.Select:
-    """The ids of the areas whose accounts ``user`` manages."""
-    province = user.area.province_id or user.area.id
-    return sa.select(Area.id).where(sa.or_(Area.id == province, Area.province_id == province))
+    """SQL: the ids of the areas whose accounts ``user`` manages (their province's)."""
+    return area_ids_within(province_of(user.area))
 
 
 def area_managed_by(user: User, code: str | None) -> Area | None:
     """The area with that code when ``user`` manages its accounts, else None (404)."""
     if not code:
         return None
-    area = db.session.scalar(sa.select(Area).where(Area.code == code.strip()))
-    if area is None:
-        return None
-    province = user.area.province_id or user.area.id
-    return area if province in (area.id, area.province_id) else None
+    return area_within(province_of(user.area), code.strip())
 
 
 def manages(user: User, account: User) -> bool:

@@ -15,6 +15,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from portal.areas.models import Area, Site
+from portal.areas.scope import with_site_reach
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
 from portal.auth.models import LoginSession, Role, User
@@ -200,8 +201,9 @@ def check_current_password(user: User, password: str) -> bool:
 # takes to answer it (its construction and its cache key, for a 0.01 ms query).
 _SESSION_USER = (
     sa.select(User)
-    # Every page shows the user's area (and the permissions read it): in the same query.
-    .options(joinedload(User.area))
+    # Every page shows the user's area (and the permissions read it), and a site's staff
+    # find persons as far as the site reaches: in the same query.
+    .options(joinedload(User.area), with_site_reach(User.site))
     .join(LoginSession, LoginSession.user_id == User.id)
     .where(
         LoginSession.token_hash == sa.bindparam("token_hash"),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from portal.areas.models import Area
 from portal.areas.scope import area_within
 from portal.auth.models import Role, User
 
 TARGET_SETTERS = frozenset({Role.HEALTH_AUTHORITY, Role.ADMIN})
+
+
+def can_see_dashboard(user: Any) -> bool:
+    """Every account follows its own area's progress (the page shows the user's area)."""
+    return bool(getattr(user, "is_authenticated", False))
 
 
 def area_in_scope(user: User, code: str | None) -> Area | None:

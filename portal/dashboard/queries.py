@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from portal.areas.models import Area, AreaKind, Site
-from portal.areas.scope import communes_within
+from portal.areas.scope import communes_within, within
 from portal.core.clock import local_midnight_utc, vietnam_date
 from portal.core.sql import day_index, seconds_between
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
@@ -360,11 +360,10 @@ def _complaint_place(area: Area):
     """SQL: the complaints whose place lies in the area (as precisely as the citizen said)."""
     from portal.feedback.models import Feedback
 
-    if area.kind == AreaKind.PROVINCE:
-        return Feedback.province_id == area.id
-    if area.kind == AreaKind.COMMUNE:
-        return Feedback.commune_id == area.id
-    return sa.or_(Feedback.district_id == area.id, Feedback.commune_id.in_(communes_within(area)))
+    place = within(area, Feedback.commune_id, Feedback.province_id)
+    if area.kind == AreaKind.DISTRICT:  # or the district itself, when no commune was said
+        return sa.or_(Feedback.district_id == area.id, place)
+    return place
 
 
 def project_answers(area: Area, due_on: date, today: date

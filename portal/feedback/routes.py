@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, AreaKind, Site
+from portal.areas.scope import areas_within
 from portal.core.clock import utcnow
 from portal.core.rendering import render
 from portal.core.throttle import whole_minutes
@@ -64,16 +65,16 @@ def place_choices(province: str | None, commune: str | None) -> dict[str, list]:
     choices: dict[str, list] = {"province": empty + [SelectChoice(*r) for r in provinces],
                                 "district": list(empty), "commune": list(empty),
                                 "site": list(empty)}
-    province_id = db.session.scalar(sa.select(Area.id).where(
+    chosen = db.session.scalar(sa.select(Area).where(
         Area.code == (province or ""), Area.kind == AreaKind.PROVINCE))
-    if province_id is None:
+    if chosen is None:
         return choices
     for kind in (AreaKind.DISTRICT, AreaKind.COMMUNE):
         rows = _by_name(db.session.execute(sa.select(Area.code, Area.name).where(
-            Area.province_id == province_id, Area.kind == kind)))
+            areas_within(chosen), Area.kind == kind)))
         choices[kind.value] += [SelectChoice(*r) for r in rows]
     site_query = sa.select(Site.code, Site.name).join(Area, Site.commune_id == Area.id).where(
-        Site.active, Area.province_id == province_id).order_by(Site.name)
+        Site.active, areas_within(chosen)).order_by(Site.name)
     if commune:
         site_query = site_query.where(Area.code == commune)
     choices["site"] += [SelectChoice(*r) for r in _by_name(db.session.execute(

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
 from portal.areas.models import Area, AreaKind, Site
+from portal.areas.scope import areas_within
 from portal.audit import services as audit
 from portal.auth.models import User
 from portal.core.clock import utcnow
@@ -521,8 +522,7 @@ def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
 
     units = [(Unit(UnitKind.PROVINCE, province.id), named(UnitKind.PROVINCE, province.name))]
     areas = sorted(db.session.execute(sa.select(Area.id, Area.kind, Area.name).where(
-        Area.province_id == province.id,
-        Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE]))),
+        areas_within(province), Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE]))),
         key=lambda row: (row[1] != AreaKind.DISTRICT, collation_key(row[2])))
     for area_id, area_kind, name in areas:
         kind = UnitKind.DISTRICT_CENTRE if area_kind == AreaKind.DISTRICT \
@@ -530,7 +530,7 @@ def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
         units.append((Unit(kind, area_id), named(kind, name)))
     sites = db.session.execute(sa.select(Site.id, Site.name).join(
         Area, Site.commune_id == Area.id).where(
-        Area.province_id == province.id, Site.active).order_by(Site.name))
+        areas_within(province), Site.active).order_by(Site.name))
     units.extend((Unit(UnitKind.SITE, site_id=site_id), named(UnitKind.SITE, name))
                  for site_id, name in sites)
     open_units = staffed(u for u, _name in units)

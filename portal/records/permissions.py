@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from flask import abort
 
-from portal.areas.models import Area, AreaKind, Site, SiteLevel
-from portal.areas.scope import within
+from portal.areas.models import Area, AreaKind, Site
+from portal.areas.scope import site_reach, within
 from portal.auth.models import Role, User
 from portal.core.sql import StatementCache
 from portal.extensions import db
@@ -23,23 +23,17 @@ from portal.text import collation_key
 
 
 def reach(user: User) -> Area:
-    """The area whose persons the user finds (and, for site staff, doses).
-
-    The user's own area, except for vaccination-site staff, whose reach follows the site's
-    level: a province-level site (and a central or ministry one, which vaccinates whoever
-    comes) the province of its commune, a district-level site its legacy district (its
-    commune when the commune has none), a commune or private site its commune. Correcting
-    an identity stays with the health station (``can_correct``)."""
+    """The area whose persons the user finds (and, for site staff, doses): the user's own
+    area, except for vaccination-site staff, whose reach follows the site's level
+    (``portal.areas.scope.site_reach``). Correcting an identity stays with the health
+    station (``can_correct``)."""
     site = user.site if user.role == Role.VACCINATION_SITE else None
-    if site is None:
-        return user.area
-    commune = site.commune
-    if site.level in (SiteLevel.PROVINCE, SiteLevel.CENTRAL, SiteLevel.MINISTRY):
-        return commune.province or user.area
-    if site.level == SiteLevel.DISTRICT:
-        parent = commune.parent
-        return parent if parent is not None and parent.kind == AreaKind.DISTRICT else commune
-    return commune
+    return user.area if site is None else site_reach(site)
+
+
+def can_list_records(user: Any) -> bool:
+    """Every account finds the records of its reach (``person_scope``), if only to read."""
+    return bool(getattr(user, "is_authenticated", False))
 
 
 def person_scope(user: User, person: Any = Person) -> sa.ColumnElement[bool]:

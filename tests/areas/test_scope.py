@@ -96,3 +96,74 @@ def test_records_audit_and_dashboard_ask_the_areas_domain():
         source = inspect.getsource(module)
         assert "Area.province_id ==" not in source and "Area.parent_id ==" not in source, \
             module.__name__
+
+
+@pytest.mark.parametrize(
+    ("level", "commune_in_district", "reached"),
+    [("province", True, HANOI), ("central", False, HANOI), ("ministry", False, HANOI),
+     ("district", True, "D-BD"), ("district", False, OWN), ("commune", True, OWN),
+     ("private", True, OWN)])
+def test_a_sites_reach_by_its_level(area, make_site, level, commune_in_district, reached):
+    """Issue 16: the area a site's staff find persons in follows the site's level, said
+    once here (it was written inside the records' permissions)."""
+    from portal.areas.models import SiteLevel
+
+    district = add_legacy_district("D-BD", "Quận Ba Đình (cũ)", area(HANOI))
+    if commune_in_district:
+        area(OWN).parent_id = district.id
+    db.session.flush()
+    db.session.expire_all()
+    assert scope.site_reach(make_site(OWN, SiteLevel(level))).code == reached
+
+
+def test_no_domain_spells_the_rule_itself():
+    """Issue 16: the other copies of "the areas within X" (the accounts an administrator
+    manages, the jobs a user follows, the complaint form's and the reassignment's places,
+    the dashboard's complaints) now ask portal.areas.scope too: no module outside it
+    compares an area's province or parent itself."""
+    import pathlib
+
+    root = pathlib.Path(scope.__file__).resolve().parents[1]
+    spelled = {str(path.relative_to(root)) for path in root.rglob("*.py")
+               if path.parent.name != "areas"
+               and ("Area.province_id ==" in (text := path.read_text(encoding="utf-8"))
+                    or "Area.parent_id ==" in text or ".parent_id == user" in text)}
+    assert spelled == set()
+    from portal.auth import permissions as auth_permissions
+    from portal.jobs import permissions as job_permissions
+
+    assert auth_permissions.area_ids_within is scope.area_ids_within
+    assert job_permissions.area_ids_within is scope.area_ids_within
+
+
+def test_a_sites_reach_costs_the_records_list_no_round_trip(client, login_as, make_person,
+                                                          make_site, area):
+    """Issue 16: the records list asks the scope on every request; a province-level site's
+    reach comes with the logged-in user (one statement), and the scope is SQL inside the
+    list's own statements: no statement looks a site or an area up by itself (there were
+    two: the site, then its commune's province)."""
+    from portal.areas.models import SiteLevel
+    from portal.auth.models import Role
+    from tests.records.test_scope import RESIDENTS
+
+    make_person(full_name=RESIDENTS[OWN], commune_code=OWN)
+    make_person(full_name=RESIDENTS[NEIGHBOUR], commune_code=NEIGHBOUR)
+    site = make_site(OWN, SiteLevel.PROVINCE)
+    db.session.commit()
+    login_as(Role.VACCINATION_SITE, OWN, site=site)
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    engine = db.session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        body = client.get("/records").get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+    assert RESIDENTS[OWN] in body and RESIDENTS[NEIGHBOUR] in body
+    lookups = [s for s in statements
+               if s.startswith("SELECT") and (" FROM site WHERE site.id = " in s
+                                              or " FROM area WHERE area.id = " in s)]
+    assert lookups == []
