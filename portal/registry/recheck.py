@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal import levenshtein
 from portal.audit import services as audit
+from portal.core.sql import levenshtein
 from portal.extensions import db
 from portal.models_base import utcnow
 from portal.records.models import Person, PersonStatus
