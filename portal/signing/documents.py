@@ -305,8 +305,8 @@ def qr_matrix(text: str) -> tuple[bytearray, ...]:
     M, byte mode, the smallest version that holds it, mask 2.
 
     A fixed mask: choosing the best of eight costs segno ~6 ms, more than half the page's
-    budget, and any mask reads equally well. segno rather than our own encoder: about 1 ms
-    against 0.2, and the certificate still meets its targets (bench/RESULTS.md, issue 16).
+    budget, and any mask reads equally well. segno rather than our own encoder: 0.9 ms
+    against 0.3, and the certificate still meets its targets (bench/RESULTS.md, issue 16).
     """
     return tuple(segno.make_qr(text, error="m", mask=2, boost_error=False).matrix)
 
