@@ -161,7 +161,12 @@ def main(argv: list[str] | None = None) -> int:
                                      "Số: 1/DS-UBND", date(2026, 12, 3))
         return core.sign_pdf(b.content, signer, stamp(b), timestamper, level="B-T")
 
+    def qr_code() -> object:
+        _someone, code = batch[next(turn) % len(batch)]
+        return documents.qr_matrix(f"{url[:-24]}{code}")
+
     rows = timed_together([
+        ("QR matrix of a verification link (segno, part of the certificate)", qr_code, n),
         ("bare reportlab page", bare_page, n),
         ("certificate PDF generated (portal)", certificate, n),
         ("bare pyHanko signature, B-B (key parsed once, bytes reserved)", bare_pyhanko, n),

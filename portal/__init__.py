@@ -113,46 +113,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
-def levenshtein(a: str | None, b: str | None) -> int | None:
-    """Edit distance (insertions, deletions, substitutions), as PostgreSQL computes it.
-
-    SQLite's stand-in for fuzzystrmatch's levenshtein(), called by matching for every
-    name that differs from the register's. Bit-parallel (Myers 1999, in Hyyrö's form for
-    the whole strings): one pass over ``a`` with the columns of the dynamic-programming
-    table packed into integers, about 20 times faster in Python than filling the table.
-    """
-    if a is None or b is None:
-        return None
-    if a == b:
-        return 0
-    if len(a) < len(b):
-        a, b = b, a
-    m = len(b)
-    if m == 0:
-        return len(a)
-    peq: dict[str, int] = {}
-    for i, char in enumerate(b):
-        peq[char] = peq.get(char, 0) | (1 << i)
-    full = (1 << m) - 1
-    last = 1 << (m - 1)
-    pv, mv, score = full, 0, m
-    for char in a:
-        eq = peq.get(char, 0)
-        xv = eq | mv
-        xh = ((((eq & pv) + pv) & full) ^ pv) | eq
-        ph = (mv | ~(xh | pv)) & full
-        mh = pv & xh
-        if ph & last:
-            score += 1
-        elif mh & last:
-            score -= 1
-        ph = ((ph << 1) | 1) & full
-        mh = (mh << 1) & full
-        pv = (mh | ~(xv | ph)) & full
-        mv = ph & xv
-    return score
-
-
 def _configure_engine(engine, settings) -> None:
     from portal.core.database import configure
 
@@ -176,5 +136,3 @@ def _configure_engine(engine, settings) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-        # PostgreSQL's fuzzystrmatch levenshtein(), for matching on SQLite.
-        dbapi_connection.create_function("levenshtein", 2, levenshtein, deterministic=True)

@@ -1,11 +1,11 @@
-"""The OpenAPI 3.0 document of the intake API, and a validator for the subset of JSON
-Schema it uses, so that what is documented is exactly what is checked."""
+"""The OpenAPI 3.0 document of the intake API, and the check of a request body against its
+schema there (by jsonschema), so that what is documented is exactly what is checked."""
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Any
+
+from jsonschema import Draft4Validator, FormatChecker
 
 KINDS = ["missing_dose", "wrong_dose", "wrong_personal", "duplicate", "other"]
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -129,47 +129,56 @@ def document() -> dict[str, Any]:
     }
 
 
+# OpenAPI 3.0's schema objects are JSON Schema draft 4's ("wright-00"), with "nullable"
+# added. Of the formats only "date" is asserted: "email" is documented, never refused.
+FORMATS = FormatChecker(formats=["date"])
+# One problem per field, the first that applies, in this order. "storable" is no JSON Schema
+# keyword: a text must have no NUL (PostgreSQL cannot store it) and no lone surrogate
+# (valid in a JSON escape, not in UTF-8).
+PRECEDENCE = ("type", "storable", "minLength", "maxLength", "pattern", "enum", "format",
+              "minimum", "maximum")
+
+
 def validate(schema: dict[str, Any], data: Any) -> dict[str, str]:
-    """Field -> problem, for the keywords SUBMISSION uses; empty when valid."""
-    if not isinstance(data, dict):
+    """Field -> problem, in the words the API has answered with since it opened; empty
+    when ``data`` is valid."""
+    validator = Draft4Validator(schema, format_checker=FORMATS)
+    if not validator.is_type(data, "object"):
         return {"": "a JSON object is required"}
-    errors: dict[str, str] = {}
     properties = schema["properties"]
-    for name in schema.get("required", []):
-        if name not in data:
-            errors[name] = "required"
+    errors: dict[str, str] = {}
+    failed: dict[str, set[str]] = {}
+    for error in validator.iter_errors(data):
+        if error.path:  # a keyword of the property's own schema
+            failed.setdefault(str(error.path[0]), set()).add(str(error.validator))
+        elif error.validator == "required":
+            errors.update({name: "required" for name in schema["required"] if name not in data})
+        elif error.validator == "additionalProperties":
+            errors.update({name: "unknown field" for name in data if name not in properties})
     for name, value in data.items():
-        rule = properties.get(name)
-        if rule is None:
-            errors[name] = "unknown field"
-            continue
-        if rule["type"] == "string":
-            if not isinstance(value, str):
-                errors[name] = "must be a string"
-                continue
-            if "\x00" in value or not _encodable(value):
-                errors[name] = "contains characters that are not allowed"
-            elif len(value) < rule.get("minLength", 0) or len(value) > rule.get("maxLength", 10**6):
-                errors[name] = "wrong length"
-            elif "pattern" in rule and not re.search(rule["pattern"], value):
-                errors[name] = "wrong format"
-            elif "enum" in rule and value not in rule["enum"]:
-                errors[name] = "not one of " + ", ".join(rule["enum"])
-            elif rule.get("format") == "date":
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    errors[name] = "not a date"
-        elif rule["type"] == "integer":
-            if not isinstance(value, int) or isinstance(value, bool):
-                errors[name] = "must be an integer"
-            elif not rule["minimum"] <= value <= rule["maximum"]:
-                errors[name] = "out of range"
+        if name in properties and isinstance(value, str) and not _storable(value):
+            failed.setdefault(name, set()).add("storable")
+    for name, keywords in failed.items():
+        keyword = next(k for k in PRECEDENCE if k in keywords)
+        errors[name] = _problem(keyword, properties[name])
     return errors
 
 
-def _encodable(value: str) -> bool:
-    """False for lone surrogates (valid in JSON escapes, not in UTF-8 text)."""
+def _problem(keyword: str, rule: dict[str, Any]) -> str:
+    if keyword == "type":
+        return f"must be {'an integer' if rule['type'] == 'integer' else 'a string'}"
+    if keyword == "enum":
+        return "not one of " + ", ".join(rule["enum"])
+    return {"storable": "contains characters that are not allowed",
+            "minLength": "wrong length", "maxLength": "wrong length",
+            "pattern": "wrong format", "format": "not a date",
+            "minimum": "out of range", "maximum": "out of range"}[keyword]
+
+
+def _storable(value: str) -> bool:
+    """False for NUL and for lone surrogates."""
+    if "\x00" in value:
+        return False
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

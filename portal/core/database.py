@@ -26,6 +26,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from flask import Flask, current_app, has_request_context, request
 
+from portal.core.sql import levenshtein
+
 View = TypeVar("View", bound=Callable[..., Any])
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -108,10 +110,16 @@ def begin_statement(connection: sa.Connection) -> str:
 
 
 def configure(engine: sa.Engine, config: dict[str, Any]) -> None:
-    """The begin of every transaction on ``engine``, by database."""
+    """The begin of every transaction on ``engine``, by database; on SQLite, the functions
+    that PostgreSQL has and the portal's SQL calls."""
     from sqlalchemy import event
 
     if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _on_connect_sqlite(dbapi_connection, _record):
+            # PostgreSQL's fuzzystrmatch levenshtein(), which matching's SQL calls.
+            dbapi_connection.create_function("levenshtein", 2, levenshtein, deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _on_begin_sqlite(connection):

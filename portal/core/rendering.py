@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import current_app, make_response, render_template, request
+from flask import Response, current_app, make_response, render_template, request
+
+# What an answer depends on besides its URL, for caches and the browser's: whether htmx
+# asked (a page or a fragment) and, for a fragment, the element it targets (render picks
+# the block by HX-Target). htmx-flask sets neither.
+HTMX_VARY = ("HX-Request", "HX-Target")
+
+
+def vary_on_htmx(response: Response) -> Response:
+    response.vary.update(HTMX_VARY)
+    return response
 
 
 def is_fragment_request() -> bool:
@@ -37,6 +47,4 @@ def render(
         body = render_block(template_name, block, **context)
     else:
         body = render_template(template_name, **context)
-    response = make_response(body, status)
-    response.vary.add("HX-Request")
-    return response
+    return vary_on_htmx(make_response(body, status))

@@ -1,5 +1,6 @@
-"""Portable SQL for what SQLite and PostgreSQL spell differently: time arithmetic, and the
-locks that give a state transition one outcome however often it is submitted at once."""
+"""Portable SQL for what SQLite and PostgreSQL spell differently: time arithmetic, edit
+distance, and the locks that give a state transition one outcome however often it is
+submitted at once."""
 
 from __future__ import annotations
 
@@ -10,12 +11,24 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from portal.extensions import db
 
 Row = TypeVar("Row")
+
+
+def levenshtein(a: str | None, b: str | None) -> int | None:
+    """Edit distance (insertions, deletions, substitutions, one each, counted in
+    characters), as fuzzystrmatch's levenshtein() gives it on PostgreSQL; None (NULL) when
+    either is. Every SQLite connection has it under that name (portal.core.database), so
+    that matching's SQL runs on both databases; Python code comparing as that SQL does
+    calls it directly."""
+    if a is None or b is None:
+        return None
+    return Levenshtein.distance(a, b)
 
 
 class seconds_between(FunctionElement):  # noqa: N801 (named like the SQL functions it stands for)

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.core import database
 from portal.core.clock import format_date, format_minute, format_time
-from portal.core.rendering import is_fragment_request, render
+from portal.core.rendering import is_fragment_request, render, vary_on_htmx
 from portal.extensions import db, login_manager
 
 ERROR_MESSAGES = {
@@ -152,8 +152,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _vary(response):
         # The security headers are portal.core.headers'.
-        response.vary.add("HX-Request")
-        return response
+        return vary_on_htmx(response)
 
     login_manager.unauthorized_handler(_send_to_login)
 
@@ -238,8 +237,7 @@ def _send_to_login(message: str | None = None):
         response.headers["HX-Redirect"] = target
         # The page's script keeps what the person typed before following it (static/js).
         response.headers["X-Session-Ended"] = "1"
-        response.vary.add("HX-Request")
-        return response
+        return vary_on_htmx(response)
     return redirect(target)
 
 

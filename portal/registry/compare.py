@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal import levenshtein
+from portal.core.sql import levenshtein
 from portal.records.models import Person
 from portal.registry.adapter import RegisterRecord
 from portal.registry.matching import TYPO_DISTANCE

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal import levenshtein
 from portal.audit import services as audit
 from portal.core.clock import utcnow
+from portal.core.sql import levenshtein
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.registry.adapter import (

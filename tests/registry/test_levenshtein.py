@@ -1,4 +1,4 @@
-"""The edit distance matching uses on SQLite (portal.levenshtein, bit-parallel) against
+"""The edit distance matching uses on SQLite (portal.core.sql.levenshtein, rapidfuzz's) against
 the textbook dynamic-programming table, and, in the suite's database, against the
 database's own levenshtein() (fuzzystrmatch on PostgreSQL, the same function on SQLite)."""
 
@@ -7,7 +7,7 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from portal import levenshtein
+from portal.core.sql import levenshtein
 from portal.extensions import db
 
 LETTERS = "aăâbcdđeêghiklmnoôơpqrstuưvxyAĂÂĐ  "
