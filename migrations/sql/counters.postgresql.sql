@@ -10,6 +10,9 @@
 -- To change a counter: edit this file and its SQLite twin (counters.sqlite.sql), and add
 -- a migration that loads them again. tests/core/test_migrations.py checks that the
 -- database at head has exactly the triggers these files define.
+-- Every migration that loads the file runs it on its own schema, 0030's included: when a
+-- change needs a column that 0030's schema lacks, copy the file as it was to
+-- counters-0030.postgresql.sql first and point 0030 at the copy (history stays as it ran).
 --
 -- Statement-level triggers with transition tables: one set-based aggregate per statement
 -- (a matching run that changes a million statuses adds one GROUP BY, not a million

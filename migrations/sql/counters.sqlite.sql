@@ -9,6 +9,9 @@
 -- To change a counter: edit this file and its PostgreSQL twin (counters.postgresql.sql),
 -- and add a migration that loads them again. tests/core/test_migrations.py checks that
 -- the database at head has exactly the triggers these files define.
+-- Every migration that loads the file runs it on its own schema, 0030's included: when a
+-- change needs a column that 0030's schema lacks, copy the file as it was to
+-- counters-0030.sqlite.sql first and point 0030 at the copy (history stays as it ran).
 --
 -- SQLite drops a table's triggers with the table, and a batch migration
 -- (op.batch_alter_table) rebuilds the table to alter it: a migration that rebuilds
