@@ -1,5 +1,7 @@
 import logging
+import sys
 from logging.config import fileConfig
+from pathlib import Path
 
 from alembic import context
 from flask import current_app
@@ -14,6 +16,12 @@ config = context.config
 # the portal's own logger.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
+
+# The migrations import their shared helpers as `migrations.helpers`: the project's folder
+# on the path, wherever the command runs from.
+_project = str(Path(__file__).resolve().parent.parent)
+if _project not in sys.path:
+    sys.path.insert(0, _project)
 
 
 _owner_engine = None

@@ -145,6 +145,8 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_register_extract_imported_by_id_user_account'), type_='foreignkey')
         batch_op.drop_column('imported_by_id')
         batch_op.drop_column('file_sha256')
+        # The enum's CHECK goes first: SQLite's rebuild would keep it, naming a lost column.
+        batch_op.drop_constraint(batch_op.f('ck_register_extract_extract_mode'), type_='check')
         batch_op.drop_column('mode')
 
     with op.batch_alter_table('register_entry', schema=None) as batch_op:

@@ -19,10 +19,11 @@ UPSERT = """INSERT INTO person_tally (commune_id, status, n) VALUES ({c}, {s}, {
 
 
 def _status_trigger(paused: bool) -> str:
-    when = "(OLD.status IS NOT NEW.status OR OLD.commune_id IS NOT NEW.commune_id)"
+    when = "OLD.status IS NOT NEW.status OR OLD.commune_id IS NOT NEW.commune_id"
     if paused:
-        when += (" AND NOT EXISTS (SELECT 1 FROM tally_pause "
-                 "WHERE commune_id IN (OLD.commune_id, NEW.commune_id))")
+        when = (f"({when}) AND NOT EXISTS (SELECT 1 FROM tally_pause "
+                "WHERE commune_id IN (OLD.commune_id, NEW.commune_id))")
+    # Not paused: 0004's trigger as 0004 wrote it.
     return ("CREATE TRIGGER tally_person_au AFTER UPDATE OF status, commune_id ON person "
             f"WHEN {when} BEGIN "
             + UPSERT.format(c="OLD.commune_id", s="OLD.status", k=-1)

@@ -1,9 +1,9 @@
 """Counters kept by the database itself, and the deadlines set by health authorities.
 
 ``person_tally`` and ``dose_tally`` are maintained by triggers in the same transaction as
-every insert, update and delete of a person or a dose (migration 0004): statement-level
-triggers with transition tables on PostgreSQL, so that a matching run that changes a
-million statuses adds one set-based aggregate, and row triggers on SQLite. The dashboard
+every insert, update and delete of a person or a dose (migrations/sql/counters.*.sql):
+statement-level triggers with transition tables on PostgreSQL, so that a matching run that
+changes a million statuses adds one set-based aggregate, and row triggers on SQLite. The dashboard
 reads a few hundred counter rows instead of scanning a million persons.
 ``flask --app wsgi dashboard recount`` rebuilds them from the tables.
 """

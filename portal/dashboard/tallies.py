@@ -40,7 +40,8 @@ def status_changes_counted(commune_id: int, changes: sa.Select) -> Iterator[None
                 set_={"n": PersonTally.n + upsert.excluded.n}))
 
 
-# The SQLite row triggers that count inserted persons and doses (migration 0004).
+# The SQLite row triggers that count inserted persons and doses
+# (migrations/sql/counters.sqlite.sql).
 INSERT_TRIGGERS = ("tally_person_ai", "tally_dose_ai")
 
 

@@ -183,8 +183,9 @@ class Answer(Model):
 
 class OpenCount(Model):
     """Unanswered complaints per unit (``unit_key``), kept by database triggers in the
-    transaction of every insert, update and delete of a complaint (migration 0012), so a
-    queue's total is one row read, not tens of thousands of index entries counted."""
+    transaction of every insert, update and delete of a complaint
+    (migrations/sql/counters.*.sql), so a queue's total is one row read, not tens of
+    thousands of index entries counted."""
 
     __tablename__ = "feedback_open_count"
 

@@ -1,0 +1,1 @@
+"""The database migrations (Alembic, through Flask-Migrate) and their shared helpers."""
