@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make demo   set up, migrate, seed demo data and serve http://127.0.0.1:5000 (SQLite)
-#   make test   set up and run the whole test suite (SQLite; PostgreSQL with DATABASE_URL)
+#   make test   set up and run the whole test suite (SQLite; PostgreSQL with DATABASE_URL),
+#               on every core (TEST_WORKERS=2 sets how many processes, 0 one)
 # Both install exactly what requirements.lock says (every package pinned, with hashes).
 #   make lock         refresh the lock after changing pyproject.toml (keeps the other pins)
 #   make lock UPGRADE=1   move every pin to the newest version pyproject.toml allows
@@ -38,8 +39,13 @@ lock: $(VENV)/.installed
 try-newest:
 	PYTHON=$(PYTHON) bash .ci/try-newest
 
-translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d portal/translations --statistics 2>&1 | tail -n 3
+# Compiled when a catalogue changed, not on every run: two `make test` at once (.ci/run)
+# must not rewrite a .mo file while the other's tests read it.
+CATALOGUES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+translations: $(CATALOGUES:.po=.mo)
+
+portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d portal/translations -l $* --statistics 2>&1 | tail -n 3
 
 setup: $(VENV)/.installed translations
 
@@ -56,8 +62,12 @@ serve: setup
 	echo "http://$(HOST):$(PORT)"; \
 	PORTAL_ENV=development $(BIN)/gunicorn --workers 1 --threads 4 --bind $(HOST):$(PORT) wsgi:app
 
+# The suite spread over the machine's cores by pytest-xdist, a test file's tests together on
+# one worker (they share module fixtures: a seeded server, the security sweep's world);
+# each worker has its own database (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check portal tests bench

@@ -10,6 +10,7 @@ trail as only the owner can).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import re
@@ -31,14 +32,29 @@ from portal.core.roles import app_role_name, grant_app_role, owner_engine
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
+from tests.live import database_of_its_own, worker_url
 
 # Commands speak the language of the locale they run in (portal.core.cli); the suite reads
 # their output in the default language whatever the developer's locale is.
 os.environ["PORTAL_LANG"] = "vi"
 # The owner's URL goes to the suite's app alone: the apps other tests make (on SQLite files
-# of their own) must never migrate with it.
-_owner_url = os.environ.pop("MIGRATIONS_DATABASE_URL", None)
+# of their own) must never migrate with it. Kept under a name the portal does not read for
+# pytest-xdist's workers, which this process (their controller) starts.
+_owner_url = (os.environ.pop("MIGRATIONS_DATABASE_URL", None)
+              or os.environ.get("TESTS_MIGRATIONS_DATABASE_URL"))
+if _owner_url:
+    os.environ["TESTS_MIGRATIONS_DATABASE_URL"] = _owner_url
 OWNER_URL = _owner_url if os.environ.get("DATABASE_URL") else None
+
+# pytest-xdist (``make test`` runs ``pytest -n auto``): each worker process, "gw0", "gw1", …,
+# runs on a PostgreSQL database of its own, DATABASE_URL's name plus "_gw0" (made by the
+# owner in ``app`` below, dropped at its end), so that one worker's wipe and commits never
+# meet another's. Its live databases (tests/live.py) follow: "<name>_gw0_live". On SQLite
+# each process has its own temporary files anyway.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER and os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    os.environ["DATABASE_URL"] = worker_url(os.environ["DATABASE_URL"], WORKER)
+    OWNER_URL = worker_url(OWNER_URL, WORKER) if OWNER_URL else None
 
 PASSWORD = "mat-khau-thu-nghiem"
 # Three communes of Hà Nội (neighbours) and one of Cao Bằng (another province).
@@ -100,10 +116,21 @@ def _compile_catalogues() -> None:
                 write_mo(mo, read_po(po))
 
 
+@contextlib.contextmanager
+def _worker_database():
+    """This worker's PostgreSQL database (see WORKER), made for the session and dropped."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not (WORKER and url.startswith("postgres")):
+        yield
+        return
+    with database_of_its_own(url, OWNER_URL):
+        yield
+
+
 @pytest.fixture(scope="session")
 def app():
     _compile_catalogues()
-    with tempfile.TemporaryDirectory() as tmp_dir:
+    with tempfile.TemporaryDirectory() as tmp_dir, _worker_database():
         app = create_app(
             {
                 "MIGRATIONS_DATABASE_URL": OWNER_URL,
@@ -120,6 +147,10 @@ def app():
                 # And the audit checkpoints: the checkout's own instance/ may hold those of a
                 # demo run there (`make demo`, then `make test`), signed by another demo CA.
                 "AUDIT_CHECKPOINT_DIR": os.path.join(tmp_dir, "audit-checkpoints"),
+                # The documents and uploads too: the suite's processes (pytest-xdist's
+                # workers, a SQLite and a PostgreSQL run at once) number their rows alike.
+                "DOCUMENTS_DIR": os.path.join(tmp_dir, "documents"),
+                "UPLOADS_DIR": os.path.join(tmp_dir, "uploads"),
             }
         )
         app.test_client_class = IsolatedClient

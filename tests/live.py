@@ -52,21 +52,40 @@ def _postgres_database() -> Iterator[tuple[str, str | None]]:
     """A new, empty PostgreSQL database beside the suite's: (application URL, owner URL)."""
     app_url = make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
     owner_env = _suite_owner_url()
-    owner_url = make_url(owner_env) if owner_env else app_url
     name = f"{app_url.database}_live"
+    live_app = app_url.set(database=name).render_as_string(hide_password=False)
+    live_owner = (make_url(owner_env).set(database=name).render_as_string(hide_password=False)
+                  if owner_env else None)
+    with database_of_its_own(live_app, live_owner):
+        yield live_app, live_owner
+
+
+def worker_url(url: str, worker: str) -> str:
+    """``url`` with pytest-xdist's worker name ("gw0") added to its database's name."""
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(
+        hide_password=False)
+
+
+@contextmanager
+def database_of_its_own(app_url: str, owner_url: str | None) -> Iterator[None]:
+    """The PostgreSQL database that ``app_url`` names, new and empty (a leftover of an
+    interrupted run is dropped first), created by the owner (``owner_url``, else the
+    application's role, which then needs CREATEDB), dropped at the end."""
+    app = make_url(app_url).set(drivername="postgresql+psycopg")
+    owner = make_url(owner_url) if owner_url else app
+    name = app.database or ""
     if "test" not in name:
         raise RuntimeError("refusing to create a PostgreSQL database whose name lacks 'test'")
-    admin = sa.create_engine(owner_url.set(drivername="postgresql+psycopg", database="postgres"),
+    admin = sa.create_engine(owner.set(drivername="postgresql+psycopg", database="postgres"),
                              isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
-        _drop(admin, name, app_url.set(database=name))
+        _drop(admin, name, app)
         with admin.connect() as connection:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield (app_url.set(database=name).render_as_string(hide_password=False),
-               owner_url.set(database=name).render_as_string(hide_password=False)
-               if owner_env else None)
+        yield
     finally:
-        _drop(admin, name, app_url.set(database=name))
+        _drop(admin, name, app)
         admin.dispose()
 
 
@@ -156,9 +175,11 @@ def live_portal(tmp: Path, seed: Callable[[], None], kind: str | None = None,
     """A migrated portal with what ``seed`` adds (run in its app context, committed),
     served: (app, base URL)."""
     with live_config(tmp, kind) as database:
-        pki = {"SIGNING_DEMO_PKI_DIR": str(tmp / "demo-pki"),
-               "AUDIT_CHECKPOINT_DIR": str(tmp / "audit-checkpoints")}
-        app = migrated_app({**pki, **database, **config})
+        # Files in ``tmp``, never in the checkout's instance/ that other processes share.
+        files = {"SIGNING_DEMO_PKI_DIR": str(tmp / "demo-pki"),
+                 "AUDIT_CHECKPOINT_DIR": str(tmp / "audit-checkpoints"),
+                 "DOCUMENTS_DIR": str(tmp / "documents"), "UPLOADS_DIR": str(tmp / "uploads")}
+        app = migrated_app({**files, **database, **config})
         with app.app_context():
             seed()
             db.session.commit()

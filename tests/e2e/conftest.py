@@ -1,8 +1,11 @@
-"""The browser journeys' shared server: one portal for the whole test session, seeded once
-with ``flask demo`` (every role's demo account, its password and signing PIN), served by
-``serve_portal`` from test_browser.py (a fresh SQLite file, werkzeug in a thread on a free
-127.0.0.1 port, jobs run at once in the request). Journeys that share it stay fast: the
-demo is built once, not per module.
+"""The browser tests' fixtures: a Chromium per module (``browser``), a fresh 1366×768
+context per test (``page``), and the journeys' shared server: one portal for
+the session, seeded once with ``flask demo`` (every role's demo account, its password and
+signing PIN), served by ``serve_portal`` (tests/e2e/browser.py: a fresh SQLite file,
+werkzeug in a thread on a free 127.0.0.1 port, jobs run at once in the request). Journeys
+that share it stay fast: the demo is built once, not per module (once per pytest-xdist
+worker that runs one). Modules whose tests need a world of their own (test_browser.py,
+test_signing_browser.py, …) seed their own server, once per module.
 
 Tests here commit for real, so the suite's per-test rollback (and its session ``app``) is
 replaced for the whole folder. Helpers: tests/e2e/axe.py (``check_accessibility``,
@@ -16,16 +19,7 @@ from flask import current_app
 
 from tests.e2e import csp
 from tests.e2e.axe import DEMO_PASSWORD
-
-# The browser, a fresh 1366×768 context per test (``page``): test_browser.py's fixtures,
-# offered to every module of the folder.
-from tests.e2e.test_browser import (  # noqa: F401
-    browser,
-    chromium_path,
-    page,
-    require_chromium,
-    serve_portal,
-)
+from tests.e2e.browser import CHROMIUM_ARGS, TIMEOUT_MS, require_chromium, serve_portal
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +40,41 @@ def _no_csp_violation():
         found = "\n".join(dict.fromkeys(csp.VIOLATIONS))
         csp.VIOLATIONS.clear()
         pytest.fail(f"Content-Security-Policy violations:\n{found}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    return require_chromium()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    """A Chromium per module: closed before the next module's tests, which may be of
+    another folder (pytest-xdist) and should not share a thread with its event loop."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        csp.watch_contexts(browser)  # every test fails on a CSP violation (below)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, timezone_id="Asia/Ho_Chi_Minh"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def _flask_demo() -> None:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.e2e.axe import check_accessibility, log_in_as
-from tests.e2e.test_browser import SCREENSHOTS, log_in
+from tests.e2e.browser import SCREENSHOTS, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

@@ -3,23 +3,17 @@
 The real app is served by werkzeug in a background thread, on its own SQLite file with
 committed data, so the browser's requests (other threads, other connections) see it. The
 per-test rollback of tests/conftest.py cannot serve that: this module marks itself
-``committing`` and replaces the autouse ``_rollback`` fixture, so the suite's session
-``app`` (and, under DATABASE_URL, its PostgreSQL wipe) is never set up for it.
+``committing``, and the folder's conftest.py replaces the autouse ``_rollback`` fixture, so
+the suite's session ``app`` (and, under DATABASE_URL, its PostgreSQL wipe) is never set up
+for it. The browser and its pages are the folder's fixtures (conftest.py).
 
 Without Chromium the test is skipped, unless REQUIRE_BROWSER=1 (CI), which makes it fail.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -32,12 +26,10 @@ from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
 from portal.registry.models import RegisterEntry, RegisterExtract
 from portal.text import fold, norm
-from tests.e2e import csp
-from tests.live import live_portal
+from tests.e2e.browser import SCREENSHOTS, console_error, is_favicon, log_in, serve_portal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
-PROJECT = Path(__file__).resolve().parents[2]
 USERNAME = "tram.badinh"
 POLICE = "congan.badinh"
 PASSWORD = "mat-khau-e2e"
@@ -45,47 +37,6 @@ OWN = "00004"  # Phường Ba Đình, Hà Nội
 OTHER_PROVINCE = "01273"  # Phường Thục Phán, Cao Bằng
 HOA = "Nguyễn Thị Hoà"
 HOA_ID = "001190012345"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
-SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS", tempfile.gettempdir()))
-
-
-def _no_browser(reason: str):
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(autouse=True)
-def _rollback():
-    """Replaces the conftest's: no outer transaction, and no session ``app`` pulled in."""
-    yield
-
-
-def require_chromium() -> str:
-    """Chromium's path, or the test skipped (failed under REQUIRE_BROWSER=1)."""
-    path = shutil.which("chromium")
-    if path is None:
-        _no_browser("Chromium is not installed (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _no_browser("the playwright package is not installed")
-    return path
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
-    return require_chromium()
 
 
 def _seed() -> None:
@@ -144,14 +95,6 @@ def _seed() -> None:
 SERVER: dict = {}
 
 
-@contextmanager
-def serve_portal(tmp: Path, seed: Callable[[], None], **config: Any) -> Iterator[tuple[Any, str]]:
-    """A portal on a fresh SQLite file in ``tmp``, migrated, with the official areas and what
-    ``seed`` adds, served on a free 127.0.0.1 port by a thread: (app, base URL)."""
-    with live_portal(tmp, seed, kind="sqlite", **config) as served:
-        yield served
-
-
 @pytest.fixture(scope="module")
 def live_server(chromium_path, tmp_path_factory):
     with serve_portal(tmp_path_factory.mktemp("e2e"), _seed) as (app, url):
@@ -159,63 +102,16 @@ def live_server(chromium_path, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        csp.watch_contexts(browser)  # every test fails on a CSP violation (conftest.py)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(
-        viewport={"width": 1366, "height": 768}, timezone_id="Asia/Ho_Chi_Minh"
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def log_in(page, base: str, username: str, password: str) -> None:
-    """Through the login form, which is in Vietnamese before anyone has chosen a language."""
-    page.goto(base + "/login")
-    assert page.locator("html").get_attribute("lang") == "vi"
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.locator("form[action$='/login'] button[type=submit]").click()
-
-
-def _is_favicon(url: str) -> bool:
-    # The portal has no favicon; Chromium asks for one anyway. Not a page error.
-    return url.split("?")[0].endswith("/favicon.ico")
-
-
-def _console_error(msg, errors: list[str]) -> None:
-    if msg.type == "error" and not _is_favicon(msg.location.get("url", "")):
-        errors.append(f"console.error: {msg.text} ({msg.location.get('url')})")
-
-
 def test_log_in_search_without_diacritics_and_open_a_record(live_server, page):
     from playwright.sync_api import expect
 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("console", lambda msg: console_error(msg, errors))
     page.on(
         "response",
         lambda r: errors.append(f"HTTP {r.status} {r.url}")
-        if r.status >= 400 and not _is_favicon(r.url)
+        if r.status >= 400 and not is_favicon(r.url)
         else None,
     )
 
@@ -270,7 +166,7 @@ def test_police_match_review_and_verify_in_the_browser(live_server, page):
 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("console", lambda msg: console_error(msg, errors))
 
     log_in(page, live_server, POLICE, PASSWORD)
     expect(page).to_have_url(re.compile(r"/records$"))
@@ -334,7 +230,7 @@ def test_police_choose_the_decision_first_and_it_is_the_one_stored(live_server, 
         db.session.commit()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("console", lambda msg: console_error(msg, errors))
     log_in(page, live_server, POLICE, PASSWORD)
     expect(page).to_have_url(re.compile(r"/records$"))
     page.goto(live_server + "/worklists/review")
@@ -377,7 +273,7 @@ def test_dashboard_renders_and_refreshes_in_place(live_server, page):
 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("console", lambda msg: console_error(msg, errors))
     # The page's clock is the test's: 30 seconds pass when the test says so.
     page.clock.install()
     log_in(page, live_server, USERNAME, PASSWORD)
@@ -414,7 +310,7 @@ def test_health_station_corrects_a_record_inline_with_the_keyboard_only(live_ser
 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("console", lambda msg: console_error(msg, errors))
 
     page.goto(live_server + "/login")
     page.fill("input[name=username]", USERNAME)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.e2e.axe import log_in_as
-from tests.e2e.test_browser import SCREENSHOTS
+from tests.e2e.browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

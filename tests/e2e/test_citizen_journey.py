@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.e2e.axe import check_accessibility, log_in_as
-from tests.e2e.test_browser import SCREENSHOTS
+from tests.e2e.browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

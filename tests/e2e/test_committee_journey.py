@@ -25,8 +25,8 @@ from collections import Counter
 import pytest
 
 from tests.e2e.axe import DEMO_PIN, check_accessibility, log_in_as
+from tests.e2e.browser import SCREENSHOTS
 from tests.e2e.people import Picked, matched_group
-from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

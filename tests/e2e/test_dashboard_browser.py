@@ -18,15 +18,7 @@ from portal.dashboard.models import DailyTally
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
-from tests.e2e.test_browser import (  # noqa: F401  (fixtures)
-    SCREENSHOTS,
-    _rollback,
-    browser,
-    chromium_path,
-    log_in,
-    page,
-    serve_portal,
-)
+from tests.e2e.browser import SCREENSHOTS, log_in, serve_portal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
@@ -60,14 +52,14 @@ def _seed() -> None:
 
 
 @pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):  # noqa: F811  (imported fixture)
+def live_server(chromium_path, tmp_path_factory):
     with serve_portal(tmp_path_factory.mktemp("e2e-dashboard"), _seed,
                       DASHBOARD_REFRESH_SECONDS=1) as (app, url):
         SERVER["app"] = app
         yield url
 
 
-def test_the_refresh_keeps_the_filter_typed_and_the_tables_opened(live_server, page):  # noqa: F811
+def test_the_refresh_keeps_the_filter_typed_and_the_tables_opened(live_server, page):
     """Issue 13, item 11: the refresh wiped the text typed in the commune filter and closed
     the "Xem dạng bảng" tables. It now swaps the figures only: typed text, opened tables
     and focus stay, and the figures are new."""

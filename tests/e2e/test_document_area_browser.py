@@ -26,14 +26,7 @@ from portal.records import services as record_services
 from portal.records.models import BirthPrecision, PersonStatus, Sex
 from portal.signing import pki, services
 from tests.e2e.axe import check_accessibility
-from tests.e2e.test_browser import (  # noqa: F401  (fixtures)
-    SCREENSHOTS,
-    _rollback,
-    browser,
-    chromium_path,
-    log_in,
-    serve_portal,
-)
+from tests.e2e.browser import SCREENSHOTS, log_in, serve_portal
 from tests.e2e.test_signing_browser import make_pki
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
@@ -73,7 +66,7 @@ def _seed(folder) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):  # noqa: F811  (imported fixture)
+def live_server(chromium_path, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e-document-area")
     (tmp / "pki").mkdir()
     with serve_portal(tmp, lambda: _seed(tmp / "pki"), SIGNING_DEMO_PKI_DIR=str(tmp / "pki"),
@@ -86,7 +79,7 @@ def _rows(page) -> list[str]:
             for row in page.locator("table.table-records tbody tr").all()]
 
 
-def test_each_area_reads_the_province_sites_list_as_its_own(live_server, browser):  # noqa: F811
+def test_each_area_reads_the_province_sites_list_as_its_own(live_server, browser):
     from playwright.sync_api import expect
 
     def as_user(who: str):

@@ -14,18 +14,7 @@ from portal.auth.services import create_user
 from portal.extensions import db
 from portal.feedback import routing
 from portal.feedback.models import Precision, UnitKind
-from tests.e2e.test_browser import (  # noqa: F401  (fixtures shared with the records test)
-    PROJECT,
-    SCREENSHOTS,
-    _console_error,
-    _is_favicon,
-    _rollback,
-    browser,
-    chromium_path,
-    log_in,
-    page,
-    serve_portal,
-)
+from tests.e2e.browser import SCREENSHOTS, console_error, log_in, serve_portal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
@@ -49,17 +38,17 @@ def _seed() -> None:
 
 
 @pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):  # noqa: F811
+def live_server(chromium_path, tmp_path_factory):
     with serve_portal(tmp_path_factory.mktemp("e2e-feedback"), _seed) as (_app, url):
         yield url
 
 
-def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser):  # noqa: F811
+def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser):
     from playwright.sync_api import expect
 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("console", lambda msg: console_error(msg, errors))
 
     # The citizen, without logging in.
     page.goto(live_server + "/feedback/new")
@@ -114,7 +103,7 @@ def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser)
     assert not errors, errors
 
 
-def test_the_attachment_picker_speaks_vietnamese(live_server, page):  # noqa: F811
+def test_the_attachment_picker_speaks_vietnamese(live_server, page):
     """Issue 13 (wave 2, accessibility): the complaint form's file input showed Chromium's
     English "Choose File / No file chosen" in a Vietnamese page. Now a Vietnamese button
     (a label over the visually hidden input) opens it, the keyboard reaches it, the chosen

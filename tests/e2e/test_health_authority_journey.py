@@ -24,8 +24,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.axe import check_accessibility, log_in_as
+from tests.e2e.browser import SCREENSHOTS
 from tests.e2e.people import BA_DINH
-from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.axe import check_accessibility
-from tests.e2e.test_browser import SCREENSHOTS, _console_error, serve_portal
+from tests.e2e.browser import SCREENSHOTS, console_error, serve_portal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
@@ -58,7 +58,7 @@ def mfa_portal(chromium_path, tmp_path_factory):
 def _watch(page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: _console_error(msg, errors))
+    page.on("console", lambda msg: console_error(msg, errors))
     return errors
 
 

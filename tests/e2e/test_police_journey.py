@@ -23,8 +23,8 @@ from urllib.parse import urljoin
 import pytest
 
 from tests.e2e.axe import DEMO_PIN, check_accessibility, log_in_as
+from tests.e2e.browser import SCREENSHOTS
 from tests.e2e.people import Picked, mismatched
-from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

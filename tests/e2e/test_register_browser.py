@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.axe import check_accessibility, log_in_as
-from tests.e2e.test_browser import SCREENSHOTS, serve_portal
+from tests.e2e.browser import SCREENSHOTS, serve_portal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

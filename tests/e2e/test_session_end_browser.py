@@ -17,7 +17,7 @@ import pytest
 
 from portal.text import fold
 from tests.e2e.axe import DEMO_PASSWORD, check_accessibility, log_in_as
-from tests.e2e.test_browser import SCREENSHOTS
+from tests.e2e.browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

@@ -19,17 +19,7 @@ from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, PersonStatus, Sex
 from portal.signing import pki, services
-from tests.e2e.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM_ARGS,
-    PROJECT,
-    SCREENSHOTS,
-    _rollback,
-    browser,
-    chromium_path,
-    log_in,
-    page,
-    serve_portal,
-)
+from tests.e2e.browser import SCREENSHOTS, log_in, serve_portal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
@@ -67,7 +57,7 @@ def _seed(folder) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):  # noqa: F811  (imported fixture)
+def live_server(chromium_path, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e-signing")
     (tmp / "pki").mkdir()
     with serve_portal(tmp, lambda: _seed(tmp / "pki"),
@@ -76,7 +66,7 @@ def live_server(chromium_path, tmp_path_factory):  # noqa: F811  (imported fixtu
         yield url
 
 
-def test_chair_signs_the_confirmation_list(live_server, page):  # noqa: F811
+def test_chair_signs_the_confirmation_list(live_server, page):
     from playwright.sync_api import expect
 
     errors: list[str] = []

@@ -21,8 +21,8 @@ import pytest
 
 from portal.core.clock import today_in_vietnam
 from tests.e2e.axe import DEMO_PIN, check_accessibility, log_in_as
+from tests.e2e.browser import SCREENSHOTS
 from tests.e2e.people import matched_group, mismatched
-from tests.e2e.test_browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 

@@ -5,7 +5,8 @@ batch, with the reason; the batch's page then starts the commit again, and it co
 The consumer and the portal share a database of their own (tests/live.py), which they
 commit to for real: a fresh SQLite file, or a PostgreSQL database beside the suite's. The
 job is held under way by ``JOB_TEST_PAUSE_SECONDS``: the worker pauses after each committed
-progress report.
+progress report. And first, the worker's ordinary path: a real consumer takes a queued
+commit and completes it.
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def _worker(url: str, secret: str, tmp_path: Path) -> subprocess.Popen:
+def _worker(url: str, secret: str, tmp_path: Path, pause: str = "300") -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("PYTEST", "COV_", "MIGRATIONS_"))}
     env.update(DATABASE_URL=url, HUEY_SQLITE=str(tmp_path / "huey.sqlite3"),
-               PORTAL_ENV="development", SECRET_KEY=secret, JOB_TEST_PAUSE_SECONDS="300",
+               PORTAL_ENV="development", SECRET_KEY=secret, JOB_TEST_PAUSE_SECONDS=pause,
                AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"))
     return subprocess.Popen(
         [str(BIN / "huey_consumer"), "portal.jobs.queue.huey", "--workers", "1",
@@ -58,6 +59,63 @@ def _wait_for(condition, what: str, worker: subprocess.Popen, seconds: float = 9
         assert worker.poll() is None, f"the worker ended ({worker.returncode}) before {what}"
         time.sleep(0.2)
     pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.mark.committing
+def test_a_real_worker_takes_a_queued_commit_and_completes_it(monkeypatch, tmp_path):
+    """The path the suite's immediate mode skips: the task serialised into huey's storage,
+    dequeued by ``huey_consumer portal.jobs.queue.huey`` in another process, run there with
+    the worker's own app (portal.jobs.queue.app_for_task), committed to the database."""
+    with live_config(tmp_path) as database:
+        portal = migrated_app({
+            **database, "TESTING": True, "SECRET_KEY": "worker-test",
+            "IMPORT_INLINE_BYTES": 0,  # imports go through jobs
+            "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
+            "SIGNING_DEMO_PKI_DIR": str(tmp_path / "demo-pki"),
+        })
+        url = portal.config["SQLALCHEMY_DATABASE_URI"]
+        portal.test_client_class = IsolatedClient
+        client = portal.test_client()
+        worker = None
+        try:
+            with portal.app_context(), reading():
+                create_user("tram.y.te", PASSWORD, Role.HEALTH_STATION,
+                            area_services.area_by_code(OWN), "Trạm y tế")
+                db.session.commit()
+                assert login(client, "tram.y.te").status_code == 303
+                uploaded = upload(client, xlsx(GOOD))
+                assert uploaded.status_code == 303
+                batch_id = int(uploaded.headers["Location"].rsplit("/", 1)[1])
+                db.session.rollback()
+                batch = db.session.get(ImportBatch, batch_id)
+                assert batch is not None and batch.state == BatchState.CHECKED
+
+                monkeypatch.setitem(queue.huey.storage_kwargs, "filename",
+                                    str(tmp_path / "huey.sqlite3"))
+                monkeypatch.setitem(portal.config, "HUEY_IMMEDIATE", False)
+                token = csrf_token(client, f"/imports/{batch_id}")
+                assert client.post(f"/imports/{batch_id}/commit",
+                                   data={"csrf_token": token}).status_code == 303
+                db.session.rollback()
+                job_id = batch.job_id
+                # Queued, not run: no worker yet, and the request did not run it.
+                assert db.session.get(Job, job_id).state == JobState.QUEUED
+                assert queue.waiting_job_ids() == {job_id}
+
+                worker = _worker(url, "worker-test", tmp_path, pause="0")
+                _wait_for(lambda: db.session.get(Job, job_id).state == JobState.DONE,
+                          "the worker to complete the commit", worker)
+                assert batch.state == BatchState.COMMITTED and batch.persons_created == 4
+                assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 4
+                assert queue.waiting_job_ids() == set()
+        finally:
+            if worker is not None and worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=30)
+            queue.huey.immediate = True
+            with portal.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 @pytest.mark.committing

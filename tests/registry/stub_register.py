@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 
 @dataclass
@@ -149,16 +147,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-@pytest.fixture
-def register_stub(app, monkeypatch) -> Iterator[StubRegister]:
-    """A running stub, with ``REGISTER_URL`` pointing at it for the test's duration."""
-    stub = StubRegister().start()
-    monkeypatch.setitem(app.config, "REGISTER_URL", stub.url)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    try:
-        yield stub
-    finally:
-        stub.stop()

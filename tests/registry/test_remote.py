@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.registry.adapter import LocalRegister, get_adapter, latest_extract_id
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 from portal.registry.remote import RegisterUnavailable, RemoteRegister
-from tests.registry.stub_register import Seen, StubRegister, register_stub  # noqa: F401
+from tests.registry.stub_register import Seen, StubRegister
 
 AN = "001085012345"
 BINH = "001190023456"
@@ -37,7 +37,7 @@ def remote(**kw: Any) -> RemoteRegister:
 
 
 @pytest.fixture
-def stub(register_stub: StubRegister) -> StubRegister:  # noqa: F811
+def stub(register_stub: StubRegister) -> StubRegister:
     register_stub.add(AN, "Nguyễn Văn An", "male", "1985-03-14")
     register_stub.add(BINH, "Trần Thị  Bình", "female", "1990-07")
     register_stub.add(CHI, "Lê Đức Chí", "male", "1970")

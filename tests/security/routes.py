@@ -122,9 +122,14 @@ def all_routes() -> tuple[Route, ...]:
             if isinstance(converter, AnyConverter))
         strings = tuple(name for name, converter in rule._converters.items()
                         if type(converter).__name__ in ("UnicodeConverter", "PathConverter"))
+        # In the path's order: ``rule.arguments`` is a set, whose order differs from one
+        # process to the next, and pytest-xdist's workers must collect the same test ids.
+        in_path = list(rule._converters)
+        arguments = tuple(sorted(rule.arguments, key=lambda a: (
+            in_path.index(a) if a in in_path else len(in_path), a)))
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append(Route(rule.rule, method, rule.endpoint,
-                                tuple(rule.arguments), any_values, strings))
+                                arguments, any_values, strings))
     return tuple(sorted(routes, key=lambda r: (r.rule, r.method)))
 
 
