@@ -155,8 +155,12 @@ def list_persons(user: User, filters: Filters, page_size: int) -> Page:
 # dose count (from the index on dose.person_id), in the page's one statement, as rows
 # rather than Person objects: the list is read, never changed.
 LIST_COLUMNS = (
-    Person.id, Person.full_name, Person.sex, Person.birth_date, Person.birth_precision,
-    Person.id_number, Person.commune_id, Person.status, Person.name_sort,
+    Person.id, Person.full_name, Person.birth_date, Person.id_number, Person.commune_id,
+    Person.name_sort,
+    # The codes as stored, not made into enum members (three per row, for a page that only
+    # looks their labels up: the label tables' keys are string enums, equal to the codes).
+    *(sa.type_coerce(column, sa.String).label(column.key)
+      for column in (Person.sex, Person.birth_precision, Person.status)),
     sa.select(sa.func.count()).where(Dose.person_id == Person.id).correlate(Person)
     .scalar_subquery().label("doses"),
 )

@@ -114,7 +114,7 @@ def _table(rows) -> list[ListRow]:
         ListRow(p.id, escape(p.full_name), sexes.get(p.sex, ""),
                 format_birth(p.birth_date, p.birth_precision),
                 escape(p.id_number) if p.id_number else "—",
-                communes.get(p.commune_id, ""), p.doses, p.status.value, statuses[p.status])
+                communes.get(p.commune_id, ""), p.doses, p.status, statuses[p.status])
         for p in rows
     ]
 
