@@ -51,8 +51,10 @@ def database_url(kind: str) -> str:
     name = make_url(url).database or ""
     if "bench" not in name:
         # The seed drops and recreates this database: never let it touch a real one.
-        raise SystemExit(f"refusing to use PostgreSQL database {name!r}: its name lacks 'bench' "
-                         "(the seed drops it); set BENCH_DATABASE_URL")
+        raise SystemExit(
+            f"refusing to use PostgreSQL database {name!r}: its name lacks 'bench' "
+            "(the seed drops it); set BENCH_DATABASE_URL"
+        )
     return url
 
 
@@ -70,7 +72,7 @@ def throwaway_database(kind: str, sqlite_file: Path, env_var: str, default_pg_ur
     url = os.environ.get(env_var) or default_pg_url
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
     target = make_url(url)
     if "bench" not in (target.database or ""):
         raise SystemExit("refusing to drop a PostgreSQL database whose name lacks 'bench'")

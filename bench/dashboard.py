@@ -41,8 +41,9 @@ OTHER_TABLES = ("feedback",)
 
 
 def database_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1/portal_bench")
+    return os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/portal_bench"
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -94,23 +95,37 @@ def add_deadlines_and_complaints(province_id: int, complaints: int) -> None:
     province = db.session.get(Area, province_id)
     for metric in TargetMetric:
         create_target(province, metric, due, f"{BENCH_CODE} {metric.value}")
-    communes = list(db.session.scalars(sa.select(Area.id).where(
-        Area.province_id == province_id, Area.kind == "commune").order_by(Area.id)))
-    db.session.execute(sa.text(
-        "INSERT INTO feedback (code, fingerprint, kind, status, full_name, birth_date, phone, "
-        "description, province_id, commune_id, precision, unit_kind, unit_area_id, unit_key, "
-        "routing_note, source, received_at, due_at, answered_at) "
-        "SELECT :code || g, :code || g, 'other', "
-        "CASE WHEN g % 3 = 0 THEN 'received' ELSE 'answered' END, 'Nguyễn Văn Phản', "
-        "'1980-01-01', '0912000000', '…', :province, c, 'commune', 'health_station', c, "
-        "'station:' || c, '', 'bench', at, at + interval '48 hours', "
-        "CASE WHEN g % 3 = 0 THEN NULL ELSE at + interval '20 hours' END "
-        "FROM (SELECT g, (CAST(:communes AS integer[]))[1 + g % :n_communes] AS c, "
-        "now() AT TIME ZONE 'UTC' - interval '1 day' "
-        "- (g % (:days * 24)) * interval '1 hour' AS at "
-        "FROM generate_series(1, :n) AS g) x"),
-        {"code": BENCH_CODE, "province": province_id, "n": complaints, "days": WINDOW_DAYS,
-         "communes": communes, "n_communes": len(communes)})
+    communes = list(
+        db.session.scalars(
+            sa.select(Area.id)
+            .where(Area.province_id == province_id, Area.kind == "commune")
+            .order_by(Area.id)
+        )
+    )
+    db.session.execute(
+        sa.text(
+            "INSERT INTO feedback (code, fingerprint, kind, status, full_name, birth_date, phone, "
+            "description, province_id, commune_id, precision, unit_kind, unit_area_id, unit_key, "
+            "routing_note, source, received_at, due_at, answered_at) "
+            "SELECT :code || g, :code || g, 'other', "
+            "CASE WHEN g % 3 = 0 THEN 'received' ELSE 'answered' END, 'Nguyễn Văn Phản', "
+            "'1980-01-01', '0912000000', '…', :province, c, 'commune', 'health_station', c, "
+            "'station:' || c, '', 'bench', at, at + interval '48 hours', "
+            "CASE WHEN g % 3 = 0 THEN NULL ELSE at + interval '20 hours' END "
+            "FROM (SELECT g, (CAST(:communes AS integer[]))[1 + g % :n_communes] AS c, "
+            "now() AT TIME ZONE 'UTC' - interval '1 day' "
+            "- (g % (:days * 24)) * interval '1 hour' AS at "
+            "FROM generate_series(1, :n) AS g) x"
+        ),
+        {
+            "code": BENCH_CODE,
+            "province": province_id,
+            "n": complaints,
+            "days": WINDOW_DAYS,
+            "communes": communes,
+            "n_communes": len(communes),
+        },
+    )
     db.session.commit()
 
 
@@ -133,20 +148,29 @@ def run(requests: int, complaints: int = 20_000, log=print) -> dict:
     from portal.extensions import db
     from portal.records.models import Person
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(), "PORTAL_ENV": "testing",
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url(),
+            "PORTAL_ENV": "testing",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     with app.app_context():
         upgrade(directory=os.path.join(app.root_path, "..", "migrations"))
         engine = db.engine
         province_id, persons = db.session.execute(
-            sa.select(Person.province_id, sa.func.count()).group_by(Person.province_id)
-            .order_by(sa.func.count().desc()).limit(1)).one()
+            sa.select(Person.province_id, sa.func.count())
+            .group_by(Person.province_id)
+            .order_by(sa.func.count().desc())
+            .limit(1)
+        ).one()
         province = db.session.get(Area, province_id)
         province_name = province.name
         user = db.session.scalar(sa.select(User).where(User.username == "bench.dashboard"))
         if user is None:
-            create_user("bench.dashboard", "bench-password", Role.HEALTH_AUTHORITY, province,
-                        "Bench")
+            create_user(
+                "bench.dashboard", "bench-password", Role.HEALTH_AUTHORITY, province, "Bench"
+            )
         db.session.commit()
         # The seed spreads its persons over several provinces; for the run, every commune
         # that has persons joins the largest province (the area table only), so that the
@@ -154,41 +178,77 @@ def run(requests: int, complaints: int = 20_000, log=print) -> dict:
         moved = db.session.execute(
             sa.select(Area.id, Area.province_id, Area.parent_id).where(
                 Area.id.in_(sa.select(Person.commune_id).distinct()),
-                Area.province_id != province_id)).all()
+                Area.province_id != province_id,
+            )
+        ).all()
         for area_id, _province, _parent in moved:
-            db.session.execute(sa.update(Area).where(Area.id == area_id)
-                               .values(province_id=province_id, parent_id=province_id))
+            db.session.execute(
+                sa.update(Area)
+                .where(Area.id == area_id)
+                .values(province_id=province_id, parent_id=province_id)
+            )
         db.session.commit()
         add_deadlines_and_complaints(province_id, complaints)
         log(f"  added a deadline of each kind and {complaints:,} complaints (removed after)")
         persons = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
         total = persons
         version = db.session.scalar(sa.text("SELECT version()")).split(" on ")[0]
-        communes = db.session.scalar(sa.select(sa.func.count()).select_from(Area).where(
-            Area.province_id == province_id, Area.kind == "commune"))
+        communes = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Area)
+            .where(Area.province_id == province_id, Area.kind == "commune")
+        )
     try:
-        return _measure(app, engine, requests, province_id, province_name, persons, total,
-                        communes, version, complaints, log)
+        return _measure(
+            app,
+            engine,
+            requests,
+            province_id,
+            province_name,
+            persons,
+            total,
+            communes,
+            version,
+            complaints,
+            log,
+        )
     finally:
         with app.app_context():
             remove_deadlines_and_complaints()
             for area_id, original, parent in moved:
-                db.session.execute(sa.update(Area).where(Area.id == area_id)
-                                   .values(province_id=original, parent_id=parent))
+                db.session.execute(
+                    sa.update(Area)
+                    .where(Area.id == area_id)
+                    .values(province_id=original, parent_id=parent)
+                )
             db.session.commit()
 
 
-def _measure(app, engine, requests, province_id, province_name, persons, total, communes,
-             version, complaints, log) -> dict:
+def _measure(
+    app,
+    engine,
+    requests,
+    province_id,
+    province_name,
+    persons,
+    total,
+    communes,
+    version,
+    complaints,
+    log,
+) -> dict:
     log(f"[postgresql] {version}; {province_name}: {persons:,} persons, {communes} communes")
     load_before = os.getloadavg()[0]
     baseline, baseline_runs = bare_group_by(engine, province_id)
-    log(f"  baseline bare GROUP BY: {baseline * 1000:.0f} ms "
-        f"(runs {', '.join(f'{r * 1000:.0f}' for r in baseline_runs)})")
+    log(
+        f"  baseline bare GROUP BY: {baseline * 1000:.0f} ms "
+        f"(runs {', '.join(f'{r * 1000:.0f}' for r in baseline_runs)})"
+    )
 
     client = app.test_client()
-    response = client.post("/login", data={"username": "bench.dashboard",
-                                           "password": "bench-password"})
+    response = client.post(
+        "/login", data={"username": "bench.dashboard", "password": "bench-password"}
+    )
     assert response.status_code in (302, 303), response.status_code
 
     def timed(headers=None) -> list[float]:
@@ -234,27 +294,39 @@ def _measure(app, engine, requests, province_id, province_name, persons, total, 
         raw.close()
     load_after = os.getloadavg()[0]
     result = {
-        "version": version, "province": province_name, "persons": persons,
-        "communes": communes, "baseline_ms": baseline * 1000, "total": total,
-        "page_p50": percentile(page, 0.5) * 1000, "page_p95": percentile(page, 0.95) * 1000,
+        "version": version,
+        "province": province_name,
+        "persons": persons,
+        "communes": communes,
+        "baseline_ms": baseline * 1000,
+        "total": total,
+        "page_p50": percentile(page, 0.5) * 1000,
+        "page_p95": percentile(page, 0.95) * 1000,
         "refresh_p50": percentile(refresh, 0.5) * 1000,
         "refresh_p95": percentile(refresh, 0.95) * 1000,
-        "statements": len(statements), "scans": scans, "requests": requests,
+        "statements": len(statements),
+        "scans": scans,
+        "requests": requests,
         "other_scans": len(other_scans),
         "load": (round(load_before, 2), round(load_after, 2)),
         "complaints": complaints,
     }
-    log(f"  page p50 {result['page_p50']:.0f} ms, p95 {result['page_p95']:.0f} ms; refresh p50 "
+    log(
+        f"  page p50 {result['page_p50']:.0f} ms, p95 {result['page_p95']:.0f} ms; refresh p50 "
         f"{result['refresh_p50']:.0f} ms, p95 {result['refresh_p95']:.0f} ms; "
         f"{len(statements)} statements per refresh, full scans: {scans or 'none'}; "
-        f"statements scanning feedback: {len(other_scans)}")
+        f"statements scanning feedback: {len(other_scans)}"
+    )
     return result
 
 
 def markdown(r: dict, env: dict) -> str:
     ok = r["page_p95"] <= TARGET_MS and r["refresh_p95"] <= TARGET_MS and not r["scans"]
     out = [
-        BEGIN, "", "# Benchmark: the dashboard", "",
+        BEGIN,
+        "",
+        "# Benchmark: the dashboard",
+        "",
         f"Requirement: for a province of 1,000,000 persons on PostgreSQL the dashboard answers "
         f"in ≤ {TARGET_MS} ms server time, and the 30-second refresh costs the database no "
         "full-table scan; measured against a bare `GROUP BY` over the same tables in the same run.",
@@ -297,7 +369,8 @@ def markdown(r: dict, env: dict) -> str:
         f"{r.get('other_scans', 0)}.",
         "",
         f"Requirement {'met' if ok else 'MISSED'}.",
-        "", END,
+        "",
+        END,
     ]
     return "\n".join(out)
 
@@ -309,8 +382,12 @@ def write_results(r: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--complaints", type=int, default=20_000,
-                        help="complaints added for the run (a third unanswered)")
+    parser.add_argument(
+        "--complaints",
+        type=int,
+        default=20_000,
+        help="complaints added for the run (a third unanswered)",
+    )
     args = parser.parse_args(argv)
     result = run(args.requests, args.complaints)
     write_results(result)

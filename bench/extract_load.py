@@ -94,11 +94,14 @@ def generate(rows: int, log=print) -> Path:
                 sex_text = "Nam" if word < 0.9 else "nam" if word < 0.95 else "M"
             else:
                 sex_text = "Nữ" if word < 0.9 else "nu" if word < 0.95 else "F"
-            handle.write(f"{cccd(rng, sex, born, used)},{vietnamese_name(rng, sex)},"
-                         f"{sex_text},{written}\r\n")
+            handle.write(
+                f"{cccd(rng, sex, born, used)},{vietnamese_name(rng, sex)},{sex_text},{written}\r\n"
+            )
     partial.rename(path)
-    log(f"  generated {path.relative_to(BENCH_DIR.parent)} ({rows:,} rows, "
-        f"{path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s")
+    log(
+        f"  generated {path.relative_to(BENCH_DIR.parent)} ({rows:,} rows, "
+        f"{path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s"
+    )
     return path
 
 
@@ -116,8 +119,10 @@ def variant(path: Path, log=print) -> Path:
     out = path.with_name(path.stem + "-next.csv")
     if out.exists():
         return out
-    with path.open(encoding="utf-8-sig", newline="") as source, \
-            out.open("w", encoding="utf-8-sig", newline="") as target:
+    with (
+        path.open(encoding="utf-8-sig", newline="") as source,
+        out.open("w", encoding="utf-8-sig", newline="") as target,
+    ):
         lines = source.read().split("\r\n")
         target.write(lines[0] + "\r\n")
         added = 0
@@ -154,9 +159,12 @@ def read_independently(path: Path, sample: set[int]) -> dict[str, tuple]:
                 parsed, precision = date.fromisoformat(born), "day"
             else:
                 parsed, precision = date(int(born), 1, 1), "year"
-            found[number] = (" ".join(name.split()),
-                             "male" if sex.lower() in ("nam", "m") else "female",
-                             parsed, precision)
+            found[number] = (
+                " ".join(name.split()),
+                "male" if sex.lower() in ("nam", "m") else "female",
+                parsed,
+                precision,
+            )
     return found
 
 
@@ -167,11 +175,12 @@ def fresh_database(kind: str) -> str:
     return throwaway_database(kind, SQLITE_FILE, "BENCH_EXTRACT_DATABASE_URL", DEFAULT_PG_URL)
 
 
-
 def bare_load(engine: sa.Engine, kind: str, path: Path) -> float:
     """The baseline: the file's rows into an empty table, by the driver's bulk path."""
-    ddl = ("CREATE TABLE bare_extract (id_number varchar(20), full_name varchar(200), "
-           "sex varchar(6), birth_date varchar(10))")
+    ddl = (
+        "CREATE TABLE bare_extract (id_number varchar(20), full_name varchar(200), "
+        "sex varchar(6), birth_date varchar(10))"
+    )
     raw = engine.raw_connection()
     try:
         conn = raw.driver_connection
@@ -180,9 +189,10 @@ def bare_load(engine: sa.Engine, kind: str, path: Path) -> float:
             cursor.execute(ddl)
             conn.commit()
             started = time.perf_counter()
-            with path.open("rb") as handle, cursor.copy(
-                "COPY bare_extract FROM STDIN (FORMAT csv, HEADER true)"
-            ) as copy:
+            with (
+                path.open("rb") as handle,
+                cursor.copy("COPY bare_extract FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            ):
                 while chunk := handle.read(1 << 20):
                     copy.write(chunk)
             conn.commit()
@@ -232,8 +242,9 @@ def portal_load(app, path: Path, mode: str) -> dict:
         "parse": parsed_at - started,
         "load": loaded_at - parsed_at,
         "commit": done - loaded_at,
-        "summary": {k: getattr(summary, k) for k in
-                    ("rows", "inserted", "updated", "deleted", "unchanged")},
+        "summary": {
+            k: getattr(summary, k) for k in ("rows", "inserted", "updated", "deleted", "unchanged")
+        },
     }
 
 
@@ -249,12 +260,19 @@ def check(app, path: Path, rows: int) -> None:
         if count != rows:
             raise SystemExit(f"register_entry holds {count:,} rows, the file {rows:,}")
         found = {
-            r.id_number: (r.full_name, r.sex, r.birth_date if isinstance(r.birth_date, date)
-                          else date.fromisoformat(r.birth_date), r.birth_precision)
+            r.id_number: (
+                r.full_name,
+                r.sex,
+                r.birth_date
+                if isinstance(r.birth_date, date)
+                else date.fromisoformat(r.birth_date),
+                r.birth_precision,
+            )
             for r in db.session.execute(
-                sa.text("SELECT id_number, full_name, sex, birth_date, birth_precision "
-                        "FROM register_entry WHERE id_number IN :ids")
-                .bindparams(sa.bindparam("ids", expanding=True)),
+                sa.text(
+                    "SELECT id_number, full_name, sex, birth_date, birth_precision "
+                    "FROM register_entry WHERE id_number IN :ids"
+                ).bindparams(sa.bindparam("ids", expanding=True)),
                 {"ids": list(expected)},
             )
         }
@@ -291,10 +309,12 @@ def run_database(kind: str, path: Path, rows: int, repeat: int, log=print) -> di
             load_before = os.getloadavg()[0]
             bare = bare_load(db.engine, kind, path)
         portal = portal_load(app, path, "replace")
-        log(f"[{kind}] run {attempt}: bare {bare:.2f} s, portal {portal['seconds']:.2f} s "
+        log(
+            f"[{kind}] run {attempt}: bare {bare:.2f} s, portal {portal['seconds']:.2f} s "
             f"(parse {portal['parse']:.2f}, load {portal['load']:.2f}, "
             f"commit {portal['commit']:.2f}); ratio {portal['seconds'] / bare:.2f}; "
-            f"load average {load_before:.2f}")
+            f"load average {load_before:.2f}"
+        )
         runs.append({"bare": bare, "portal": portal, "load_average": load_before})
         if attempt < repeat:
             with app.app_context():
@@ -414,11 +434,15 @@ def markdown(results: dict[str, dict], env: dict) -> str:
             "| extract | s | inserted | updated | deleted | unchanged |",
             "|---|--:|--:|--:|--:|--:|",
         ]
-        for label, run in (("the same file again", r["again"]),
-                           ("a later extract (5% renamed, 1% gone, 1% new)", r["later"])):
+        for label, run in (
+            ("the same file again", r["again"]),
+            ("a later extract (5% renamed, 1% gone, 1% new)", r["later"]),
+        ):
             s = run["summary"]
-            out.append(f"| {label} | {run['seconds']:.2f} | {s['inserted']:,} | "
-                       f"{s['updated']:,} | {s['deleted']:,} | {s['unchanged']:,} |")
+            out.append(
+                f"| {label} | {run['seconds']:.2f} | {s['inserted']:,} | "
+                f"{s['updated']:,} | {s['deleted']:,} | {s['unchanged']:,} |"
+            )
         out.append("")
     out.append(END)
     return "\n".join(out)
@@ -435,8 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--write-only", action="store_true",
-                        help="rewrite the RESULTS.md section from the last stored figures")
+    parser.add_argument(
+        "--write-only",
+        action="store_true",
+        help="rewrite the RESULTS.md section from the last stored figures",
+    )
     args = parser.parse_args(argv)
     kinds = ("postgresql", "sqlite") if args.db == "both" else (args.db,)
     results: dict[str, dict] = {}
@@ -445,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             results[kind] = run_database(kind, path, args.rows, args.repeat)
             (DATA_DIR / f"extract-load-{kind}-{args.rows}.json").write_text(
-                json.dumps(results[kind], indent=2))
+                json.dumps(results[kind], indent=2)
+            )
     for kind in ("postgresql", "sqlite"):
         stored = DATA_DIR / f"extract-load-{kind}-{args.rows}.json"
         if kind not in results and stored.exists():
@@ -453,8 +481,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n{'database':<40} {'bare s':>7} {'portal s':>9} {'ratio':>6}  target")
     for r in results.values():
-        print(f"{r['version'][:40]:<40} {r['median_bare']:>7.2f} {r['median']:>9.2f} "
-              f"{r['median_ratio']:>6.2f}  ≤ {r['target']:.0f} s: {'yes' if r['ok'] else 'NO'}")
+        print(
+            f"{r['version'][:40]:<40} {r['median_bare']:>7.2f} {r['median']:>9.2f} "
+            f"{r['median_ratio']:>6.2f}  ≤ {r['target']:.0f} s: {'yes' if r['ok'] else 'NO'}"
+        )
     if args.rows == 1_000_000:
         write_results(results)
         print(f"\nwritten {BENCH_DIR / 'RESULTS.md'}")

@@ -87,8 +87,10 @@ def fresh_database(kind: str) -> str:
         engine.dispose()
         return url
     if "bench" not in name:
-        raise SystemExit("the PostgreSQL bench database's name must contain 'bench' (dropped "
-                         "and recreated) or 'test' (wiped)")
+        raise SystemExit(
+            "the PostgreSQL bench database's name must contain 'bench' (dropped "
+            "and recreated) or 'test' (wiped)"
+        )
     admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}"')
@@ -111,24 +113,36 @@ def seed(url: str, log=print) -> dict:
     from portal.feedback.routing import Unit
     from portal.feedback.services import CODE_ALPHABET, CODE_PREFIX
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing",
-                      "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "PORTAL_ENV": "testing",
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 1024,
+        }
+    )
     rng = random.Random(2021)
     started = time.perf_counter()
     with app.app_context():
         upgrade(directory=str(BENCH_DIR.parent / "migrations"))
         areas.load_official_areas()
         db.session.commit()
-        province_ids = dict(db.session.execute(sa.select(Area.code, Area.id).where(
-            Area.code.in_(PROVINCES))).all())
+        province_ids = dict(
+            db.session.execute(sa.select(Area.code, Area.id).where(Area.code.in_(PROVINCES))).all()
+        )
         hanoi = db.session.get(Area, province_ids["01"])
         assert hanoi is not None
         create_user(AUTHORITY, PASSWORD, Role.HEALTH_AUTHORITY, hanoi, "Sở Y tế Hà Nội")
         communes: dict[int, list[int]] = {}
         for pid in province_ids.values():
-            communes[pid] = list(db.session.scalars(sa.select(Area.id).where(
-                Area.province_id == pid, Area.kind == AreaKind.COMMUNE).order_by(Area.code)
-                .limit(40)))
+            communes[pid] = list(
+                db.session.scalars(
+                    sa.select(Area.id)
+                    .where(Area.province_id == pid, Area.kind == AreaKind.COMMUNE)
+                    .order_by(Area.code)
+                    .limit(40)
+                )
+            )
         sites: dict[int, list[tuple[int, int]]] = {}
         districts: dict[int, list[int]] = {}
         for code, pid in province_ids.items():
@@ -137,8 +151,12 @@ def seed(url: str, log=print) -> dict:
             for n, commune_id in enumerate(communes[pid][:20]):
                 commune = db.session.get(Area, commune_id)
                 assert commune is not None
-                site = areas.add_site(f"B{code}-{n}", f"Điểm tiêm {n}", commune,
-                                      SiteLevel.COMMUNE if n % 3 else SiteLevel.DISTRICT)
+                site = areas.add_site(
+                    f"B{code}-{n}",
+                    f"Điểm tiêm {n}",
+                    commune,
+                    SiteLevel.COMMUNE if n % 3 else SiteLevel.DISTRICT,
+                )
                 sites.setdefault(pid, []).append((site.id, commune_id))
             for n in range(3):
                 district = areas.add_legacy_district(f"D{code}{n}", f"Huyện cũ {n}", province)
@@ -160,36 +178,54 @@ def seed(url: str, log=print) -> dict:
             elif kind < 0.75:
                 unit = (UnitKind.HEALTH_STATION, commune_id, None, Precision.COMMUNE)
             elif kind < 0.85:
-                unit = (UnitKind.DISTRICT_CENTRE, rng.choice(districts[pid]), None,
-                        Precision.DISTRICT)
+                unit = (
+                    UnitKind.DISTRICT_CENTRE,
+                    rng.choice(districts[pid]),
+                    None,
+                    Precision.DISTRICT,
+                )
             else:
                 unit = (UnitKind.PROVINCE, pid, None, Precision.PROVINCE)
-            rows.append({
-                "code": CODE_PREFIX + "".join(rng.choice(CODE_ALPHABET) for _ in range(10)),
-                "fingerprint": f"{i:064d}", "kind": rng.choice(
-                    ["missing_dose", "wrong_dose", "wrong_personal", "duplicate", "other"]),
-                "status": "received", "full_name": f"Người dân {i}",
-                "id_number": f"{1_000_000_000 + i:012d}", "birth_date": date(1980, 1, 1),
-                "phone": f"09{i:08d}", "description": "Mũi tiêm bị thiếu trên hệ thống.",
-                "province_id": pid, "commune_id": commune_id, "site_id": site_id,
-                "precision": unit[3].value, "unit_kind": unit[0].value,
-                "unit_area_id": unit[1], "unit_site_id": unit[2],
-                "unit_key": Unit(unit[0], unit[1], unit[2]).key, "routing_note": "",
-                "source": "bench", "received_at": received,
-                "due_at": received + timedelta(hours=48),
-            })
+            rows.append(
+                {
+                    "code": CODE_PREFIX + "".join(rng.choice(CODE_ALPHABET) for _ in range(10)),
+                    "fingerprint": f"{i:064d}",
+                    "kind": rng.choice(
+                        ["missing_dose", "wrong_dose", "wrong_personal", "duplicate", "other"]
+                    ),
+                    "status": "received",
+                    "full_name": f"Người dân {i}",
+                    "id_number": f"{1_000_000_000 + i:012d}",
+                    "birth_date": date(1980, 1, 1),
+                    "phone": f"09{i:08d}",
+                    "description": "Mũi tiêm bị thiếu trên hệ thống.",
+                    "province_id": pid,
+                    "commune_id": commune_id,
+                    "site_id": site_id,
+                    "precision": unit[3].value,
+                    "unit_kind": unit[0].value,
+                    "unit_area_id": unit[1],
+                    "unit_site_id": unit[2],
+                    "unit_key": Unit(unit[0], unit[1], unit[2]).key,
+                    "routing_note": "",
+                    "source": "bench",
+                    "received_at": received,
+                    "due_at": received + timedelta(hours=48),
+                }
+            )
         if db.engine.dialect.name == "postgresql":
             # One COPY: the open-count trigger adds all the counts at once (a statement per
             # row would update the Hà Nội counter row 50,000 times in one transaction).
             columns = list(rows[0])
             raw = db.session.connection().connection.driver_connection
             with raw.cursor().copy(  # type: ignore[union-attr]
-                    f"COPY feedback ({', '.join(columns)}) FROM STDIN") as copy:
+                f"COPY feedback ({', '.join(columns)}) FROM STDIN"
+            ) as copy:
                 for row in rows:
                     copy.write_row([row[c] for c in columns])
         else:
             for start in range(0, TOTAL, 10_000):
-                db.session.execute(sa.insert(Feedback), rows[start:start + 10_000])
+                db.session.execute(sa.insert(Feedback), rows[start : start + 10_000])
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -197,20 +233,28 @@ def seed(url: str, log=print) -> dict:
         else:
             db.session.execute(sa.text("ANALYZE"))
             db.session.commit()
-        own = db.session.scalar(sa.select(sa.func.count()).select_from(Feedback).where(
-            Feedback.unit_kind == UnitKind.PROVINCE, Feedback.unit_area_id == hanoi.id))
-        overdue = db.session.scalar(sa.select(sa.func.count()).select_from(Feedback).where(
-            Feedback.due_at <= now))
-        escalating = db.session.scalar(sa.select(sa.func.count()).select_from(Feedback).where(
-            Feedback.due_at <= now, Feedback.unit_kind != UnitKind.PROVINCE))
+        own = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Feedback)
+            .where(Feedback.unit_kind == UnitKind.PROVINCE, Feedback.unit_area_id == hanoi.id)
+        )
+        overdue = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Feedback).where(Feedback.due_at <= now)
+        )
+        escalating = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Feedback)
+            .where(Feedback.due_at <= now, Feedback.unit_kind != UnitKind.PROVINCE)
+        )
         sites_count = db.session.scalar(sa.select(sa.func.count()).select_from(Site))
         db.engine.dispose()
     seconds = time.perf_counter() - started
-    log(f"seeded {TOTAL:,} complaints in {seconds:.1f} s: {own:,} in the Hà Nội authority's "
+    log(
+        f"seeded {TOTAL:,} complaints in {seconds:.1f} s: {own:,} in the Hà Nội authority's "
         f"own queue, {overdue:,} past due ({escalating:,} with a parent unit), "
-        f"{sites_count} sites")
-    return {"seconds": seconds, "own_queue": own, "overdue": overdue,
-            "escalating": escalating}
+        f"{sites_count} sites"
+    )
+    return {"seconds": seconds, "own_queue": own, "overdue": overdue, "escalating": escalating}
 
 
 def percentile(samples: list[float], q: int) -> float:
@@ -220,22 +264,27 @@ def percentile(samples: list[float], q: int) -> float:
 def time_queue(url: str, n: int, log=print) -> list[dict]:
     from portal import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing",
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing", "WTF_CSRF_ENABLED": False}
+    )
     client = app.test_client()
     response = client.post("/login", data={"username": AUTHORITY, "password": PASSWORD})
     assert response.status_code == 303, response.status_code
     first = client.get("/feedback/queue").get_data(as_text=True)
     cursor_path = "/feedback/queue"
     for _ in range(99):  # follow "next" 99 times: the 100th page
-        match = re.search(r'href="([^"]+)" rel="next"|rel="next" href="([^"]+)"',
-                          client.get(cursor_path).get_data(as_text=True))
+        match = re.search(
+            r'href="([^"]+)" rel="next"|rel="next" href="([^"]+)"',
+            client.get(cursor_path).get_data(as_text=True),
+        )
         if not match:
             break
         cursor_path = (match.group(1) or match.group(2)).replace("&amp;", "&")
-    scenarios = [("page 1, open, by time left", "/feedback/queue"),
-                 ("at-risk filter", "/feedback/queue?state=at_risk"),
-                 ("page 100 (keyset cursor)", cursor_path)]
+    scenarios = [
+        ("page 1, open, by time left", "/feedback/queue"),
+        ("at-risk filter", "/feedback/queue?state=at_risk"),
+        ("page 100 (keyset cursor)", cursor_path),
+    ]
     shown = re.search(r'data-testid="result-count">([^<]*)<', first)
     results = []
     for name, path in scenarios:
@@ -248,9 +297,12 @@ def time_queue(url: str, n: int, log=print) -> list[dict]:
                 raise SystemExit(f"GET {path}: {response.status_code}")
             if i >= 10:
                 samples.append((time.perf_counter() - started) * 1000)
-        result = {"scenario": name, "p50": percentile(samples, 50),
-                  "p95": percentile(samples, 95),
-                  "shown": shown.group(1).strip() if shown and name.startswith("page 1") else ""}
+        result = {
+            "scenario": name,
+            "p50": percentile(samples, 50),
+            "p95": percentile(samples, 95),
+            "shown": shown.group(1).strip() if shown and name.startswith("page 1") else "",
+        }
         log(f"queue {name:<28} p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms")
         results.append(result)
     with app.app_context():
@@ -285,14 +337,13 @@ def time_escalation(url: str, log=print) -> dict:
                 conn.exec_driver_sql("VACUUM ANALYZE feedback")
                 conn.exec_driver_sql("VACUUM ANALYZE feedback_escalation")
         db.engine.dispose()
-    log(f"escalation: {count:,} escalated in {seconds:.2f} s; second run {again} in "
-        f"{second:.2f} s")
+    log(f"escalation: {count:,} escalated in {seconds:.2f} s; second run {again} in {second:.2f} s")
     return {"escalated": count, "seconds": seconds, "again": again, "again_seconds": second}
 
 
 # --- the public form under gunicorn ----------------------------------------------------------
 
-BASELINE_APP = '''
+BASELINE_APP = """
 from flask import Flask, redirect, request
 
 app = Flask(__name__)
@@ -302,7 +353,7 @@ app = Flask(__name__)
 def post():
     request.form.to_dict()
     return redirect("/feedback/received", 303)
-'''
+"""
 
 
 def free_port() -> int:
@@ -314,9 +365,22 @@ def free_port() -> int:
 def serve(app_path: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", app_path], cwd=cwd, env={**os.environ, **env},
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app_path,
+        ],
+        cwd=cwd,
+        env={**os.environ, **env},
+        start_new_session=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -354,11 +418,19 @@ def post_load(port: int, posts: int, threads: int, with_csrf: bool) -> dict:
         barrier.wait()
         mine = []
         for i in range(per_thread):
-            body = urlencode({
-                "csrf_token": token, "full_name": "Nguyễn Văn Bình",
-                "id_number": "001085012345", "birth_date": "14/03/1985",
-                "phone": "0912345678", "kind": "missing_dose", "province": "01",
-                "commune": "00004", "description": f"Phản ánh số {t}-{i}: thiếu mũi 2."})
+            body = urlencode(
+                {
+                    "csrf_token": token,
+                    "full_name": "Nguyễn Văn Bình",
+                    "id_number": "001085012345",
+                    "birth_date": "14/03/1985",
+                    "phone": "0912345678",
+                    "kind": "missing_dose",
+                    "province": "01",
+                    "commune": "00004",
+                    "description": f"Phản ánh số {t}-{i}: thiếu mũi 2.",
+                }
+            )
             conn.request("POST", "/feedback/new", body=body, headers=headers)
             response = conn.getresponse()
             response.read()
@@ -376,15 +448,24 @@ def post_load(port: int, posts: int, threads: int, with_csrf: bool) -> dict:
         thread.join()
     seconds = time.perf_counter() - started
     ok = sum(1 for c in codes if c == 303)
-    return {"posts": len(codes), "accepted": ok, "seconds": seconds,
-            "per_second": ok / seconds if seconds else 0.0,
-            "statuses": sorted({str(c) for c in codes})}
+    return {
+        "posts": len(codes),
+        "accepted": ok,
+        "seconds": seconds,
+        "per_second": ok / seconds if seconds else 0.0,
+        "statuses": sorted({str(c) for c in codes}),
+    }
 
 
 def time_form(url: str, posts: int, threads: int, log=print) -> dict:
     root = BENCH_DIR.parent
-    env = {"DATABASE_URL": url, "PORTAL_ENV": "development", "SECRET_KEY": "bench",
-           "FEEDBACK_RATE_LIMIT": str(10 * posts), "HUEY_SQLITE": str(DATA_DIR / "huey.db")}
+    env = {
+        "DATABASE_URL": url,
+        "PORTAL_ENV": "development",
+        "SECRET_KEY": "bench",
+        "FEEDBACK_RATE_LIMIT": str(10 * posts),
+        "HUEY_SQLITE": str(DATA_DIR / "huey.db"),
+    }
     portal, port = serve("wsgi:app", env, root)
     try:
         post_load(port, threads * 5, threads, True)  # warm-up
@@ -400,9 +481,11 @@ def time_form(url: str, posts: int, threads: int, log=print) -> dict:
         baseline = post_load(port, posts, threads, False)
     finally:
         stop(bare)
-    log(f"form: portal {result['per_second']:.0f} submissions/s ({result['accepted']} of "
+    log(
+        f"form: portal {result['per_second']:.0f} submissions/s ({result['accepted']} of "
         f"{result['posts']} accepted in {result['seconds']:.1f} s, statuses "
-        f"{result['statuses']}); bare Flask form {baseline['per_second']:.0f}/s")
+        f"{result['statuses']}); bare Flask form {baseline['per_second']:.0f}/s"
+    )
     return {"portal": result, "baseline": baseline, "threads": threads}
 
 
@@ -453,9 +536,11 @@ def markdown(runs: dict[str, dict]) -> str:
             f"| {'yes' if e['again'] == 0 else '**no**'} |",
         ]
         for r in q:
-            lines.append(f"| queue (after the escalation): {r['scenario']}, p50 / p95 | "
-                         f"{r['p50']:.1f} / {r['p95']:.1f} ms | ≤ 50 ms | "
-                         f"{'yes' if r['p95'] <= QUEUE_TARGET_MS else '**no**'} |")
+            lines.append(
+                f"| queue (after the escalation): {r['scenario']}, p50 / p95 | "
+                f"{r['p50']:.1f} / {r['p95']:.1f} ms | ≤ 50 ms | "
+                f"{'yes' if r['p95'] <= QUEUE_TARGET_MS else '**no**'} |"
+            )
         lines += [
             f"| public form, 2 gunicorn workers, {f['threads']} clients | "
             f"{f['portal']['per_second']:.0f} /s ({f['portal']['accepted']:,} of "
@@ -507,16 +592,22 @@ def main(argv: list[str] | None = None) -> int:
     engine.dispose()
     env = machine()
     run = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"), "version": version,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "version": version,
         "command": " ".join(["python -m bench.feedback", *sys.argv[1:]]),
-        "machine": f"{env['cores']} cores ({env['cpu']}), {env['memory']}, commit "
-                   f"{env['commit']}",
+        "machine": f"{env['cores']} cores ({env['cpu']}), {env['memory']}, commit {env['commit']}",
         "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "seed": seeded, "queue": queue, "escalation": escalation, "form": form,
+        "seed": seeded,
+        "queue": queue,
+        "escalation": escalation,
+        "form": form,
     }
     (DATA_DIR / f"feedback-{args.db}.json").write_text(json.dumps(run, indent=2))
-    runs = {kind: json.loads(path.read_text()) for kind in ("sqlite", "postgresql")
-            if (path := DATA_DIR / f"feedback-{kind}.json").exists()}
+    runs = {
+        kind: json.loads(path.read_text())
+        for kind in ("sqlite", "postgresql")
+        if (path := DATA_DIR / f"feedback-{kind}.json").exists()
+    }
     write_results(markdown(runs))
     print(f"written {BENCH_DIR / 'RESULTS.md'}")
     missed = [r["scenario"] for r in queue if r["p95"] > QUEUE_TARGET_MS]

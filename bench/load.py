@@ -82,7 +82,7 @@ def database_url(kind: str) -> str:
     url = os.environ.get("BENCH_LOAD_DATABASE_URL") or DEFAULT_PG_URL
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
     if "bench" not in (make_url(url).database or ""):
         raise SystemExit("refusing a PostgreSQL database whose name lacks 'bench'")
     return url
@@ -106,8 +106,11 @@ def has_demo(url: str) -> bool:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return bool(conn.execute(sa.text("SELECT count(*) FROM user_account WHERE "
-                                             "username = :u"), {"u": USER}).scalar())
+            return bool(
+                conn.execute(
+                    sa.text("SELECT count(*) FROM user_account WHERE username = :u"), {"u": USER}
+                ).scalar()
+            )
     except sa.exc.SQLAlchemyError:
         return False
     finally:
@@ -126,8 +129,13 @@ def prepare(kind: str, fresh: bool, log=print) -> str:
     env = {**os.environ, **server_env(url)}
     started = time.perf_counter()
     for args in (["db", "upgrade"], ["demo", "--accounts", str(ACCOUNTS_FILE)]):
-        subprocess.run([bin_path("flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [bin_path("flask"), "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     log(f"{kind}: demo database made in {time.perf_counter() - started:.0f} s")
     return url
 
@@ -136,17 +144,22 @@ def db_counts(url: str) -> dict[str, int]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
+
             def events(action: str) -> int:
-                return int(conn.execute(sa.text(
-                    "SELECT count(*) FROM audit_event WHERE action = :a"), {"a": action}).scalar())
+                return int(
+                    conn.execute(
+                        sa.text("SELECT count(*) FROM audit_event WHERE action = :a"), {"a": action}
+                    ).scalar()
+                )
 
             return {
                 "saves": events("person.correct"),
                 "complaints": int(conn.execute(sa.text("SELECT count(*) FROM feedback")).scalar()),
                 "exports": events("records.export"),
                 # Only the committee signs in the scenario: every new signed document is one.
-                "signatures": int(conn.execute(sa.text(
-                    "SELECT count(*) FROM signed_document")).scalar()),
+                "signatures": int(
+                    conn.execute(sa.text("SELECT count(*) FROM signed_document")).scalar()
+                ),
             }
     finally:
         engine.dispose()
@@ -161,11 +174,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(app_path: str, env: dict[str, str], workers: int, threads: int = 1,
-          ) -> tuple[subprocess.Popen, int]:
+def serve(
+    app_path: str,
+    env: dict[str, str],
+    workers: int,
+    threads: int = 1,
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    args = [bin_path("gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-            "--log-level", "warning"]
+    args = [
+        bin_path("gunicorn"),
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
     if threads > 1:
         # Threads keep connections alive (2 s by default): longer than a user's pause
         # (LOAD_WAIT, up to 3 s), or a request sent as gunicorn closes the connection is
@@ -173,8 +197,14 @@ def serve(app_path: str, env: dict[str, str], workers: int, threads: int = 1,
         args += ["--threads", str(threads), "--keep-alive", "10"]
     # The servers' own log (a 500's traceback, say) goes to a file, not into the figures.
     log = (DATA_DIR / "load-gunicorn.log").open("a")
-    process = subprocess.Popen([*args, app_path], cwd=ROOT, env={**os.environ, **env},
-                               stdout=log, stderr=log, start_new_session=True)
+    process = subprocess.Popen(
+        [*args, app_path],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     log.close()
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -221,9 +251,17 @@ class Client:
     def log_in(self, username: str, password: str) -> None:
         _status, page = self.request("GET", "/login")
         token = CSRF.search(page)
-        status, _ = self.request("POST", "/login", urlencode(
-            {"username": username, "password": password,
-             "csrf_token": token.group(1) if token else ""}))
+        status, _ = self.request(
+            "POST",
+            "/login",
+            urlencode(
+                {
+                    "username": username,
+                    "password": password,
+                    "csrf_token": token.group(1) if token else "",
+                }
+            ),
+        )
         if status != 303:
             raise SystemExit(f"login of {username} answered {status}")
 
@@ -259,12 +297,16 @@ def summary(runs: list[dict]) -> dict:
     flat = [s for r in runs for s in r["samples"]]
     seconds = sum(r["seconds"] for r in runs)
     q = statistics.quantiles(flat, n=100, method="inclusive")
-    return {"rps": len(flat) / seconds, "p50": q[49], "p99": q[98], "requests": len(flat),
-            "errors": sum(r["errors"] for r in runs)}  # the samples are left out
+    return {
+        "rps": len(flat) / seconds,
+        "p50": q[49],
+        "p99": q[98],
+        "requests": len(flat),
+        "errors": sum(r["errors"] for r in runs),
+    }  # the samples are left out
 
 
-def throughput(kind: str, url: str, clients: int, seconds: float, rounds: int,
-               log=print) -> dict:
+def throughput(kind: str, url: str, clients: int, seconds: float, rounds: int, log=print) -> dict:
     env = server_env(url)
     portal, portal_port = serve("wsgi:app", env, workers=2)
     bare, bare_port = serve("bench.bare:app", env, workers=2)
@@ -282,13 +324,20 @@ def throughput(kind: str, url: str, clients: int, seconds: float, rounds: int,
     finally:
         stop(portal)
         stop(bare)
-    result = {"records": summary(portal_runs), "bare": summary(bare_runs),
-              "clients": clients, "seconds": seconds, "rounds": rounds}
+    result = {
+        "records": summary(portal_runs),
+        "bare": summary(bare_runs),
+        "clients": clients,
+        "seconds": seconds,
+        "rounds": rounds,
+    }
     result["ratio"] = result["records"]["rps"] / result["bare"]["rps"]
     for name in ("records", "bare"):
         r = result[name]
-        log(f"{kind} {name:>7}: {r['rps']:6.1f} req/s  p50 {r['p50']:6.1f} ms  "
-            f"p99 {r['p99']:6.1f} ms  ({r['requests']} requests, {r['errors']} not 200)")
+        log(
+            f"{kind} {name:>7}: {r['rps']:6.1f} req/s  p50 {r['p50']:6.1f} ms  "
+            f"p99 {r['p99']:6.1f} ms  ({r['requests']} requests, {r['errors']} not 200)"
+        )
     log(f"{kind}   ratio: {result['ratio']:.0%} (target ≥ {TARGET_RATIO:.0%})")
     return result
 
@@ -311,19 +360,40 @@ def mixed(kind: str, url: str, users: int, run_time: int, log=print) -> dict:
     counts_file.unlink(missing_ok=True)
     try:
         completed = subprocess.run(
-            [bin_path("locust"), "-f", str(BENCH_DIR / "locustfile.py"), "--headless",
-             "--host", f"http://127.0.0.1:{port}", "--users", str(users),
-             # The logins of the start (a slow password hash each) are the ramp-up: the
-             # times are kept once every user is logged in, for ``run_time`` seconds.
-             "--spawn-rate", str(max(1, users // 4)), "--run-time", f"{run_time + RAMP_S}s",
-             # Users finish the action under way at the end: a save the server made is one
-             # locust counts.
-             "--stop-timeout", "30",
-             "--csv", str(DATA_DIR / f"locust-{kind}"), "--only-summary",
-             "--loglevel", "WARNING"],
-            cwd=ROOT, env={**os.environ, "LOAD_ACCOUNTS": str(ACCOUNTS_FILE),
-                           "LOAD_COUNTS": str(counts_file)},
-            capture_output=True, text=True)
+            [
+                bin_path("locust"),
+                "-f",
+                str(BENCH_DIR / "locustfile.py"),
+                "--headless",
+                "--host",
+                f"http://127.0.0.1:{port}",
+                "--users",
+                str(users),
+                # The logins of the start (a slow password hash each) are the ramp-up: the
+                # times are kept once every user is logged in, for ``run_time`` seconds.
+                "--spawn-rate",
+                str(max(1, users // 4)),
+                "--run-time",
+                f"{run_time + RAMP_S}s",
+                # Users finish the action under way at the end: a save the server made is one
+                # locust counts.
+                "--stop-timeout",
+                "30",
+                "--csv",
+                str(DATA_DIR / f"locust-{kind}"),
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "LOAD_ACCOUNTS": str(ACCOUNTS_FILE),
+                "LOAD_COUNTS": str(counts_file),
+            },
+            capture_output=True,
+            text=True,
+        )
     finally:
         stop(server)
     if not counts_file.exists():
@@ -331,39 +401,54 @@ def mixed(kind: str, url: str, users: int, run_time: int, log=print) -> dict:
         raise SystemExit("locust wrote no counts")
     found = json.loads(counts_file.read_text())
     after = db_counts(url)
-    verify = subprocess.run([bin_path("flask"), "--app", "wsgi", "audit", "verify"], cwd=ROOT,
-                            env={**os.environ, **env}, capture_output=True, text=True)
+    verify = subprocess.run(
+        [bin_path("flask"), "--app", "wsgi", "audit", "verify"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
     said = found["counts"]
     times = found["times"]
     errors = sum(v for k, v in said.items() if k == "failures")
     server_errors = {k: v for k, v in said.items() if k.startswith("http_5")}
     saved = {k: after[k] - before[k] for k in after}
     result = {
-        "users": users, "run_time": run_time, "workers": workers, "threads": threads,
+        "users": users,
+        "run_time": run_time,
+        "workers": workers,
+        "threads": threads,
         "steady_seconds": found.get("steady_seconds", 0),
         "ramp_seconds": found.get("ramp_seconds", 0),
         "requests": sum(len(v) for k, v in times.items() if k != "login"),
-        "page_p95": p95(times.get("page", [])), "save_p95": p95(times.get("save", [])),
+        "page_p95": p95(times.get("page", [])),
+        "save_p95": p95(times.get("save", [])),
         "export_p95": p95(times.get("export", [])),
-        "errors": errors, "server_errors": server_errors,
+        "errors": errors,
+        "server_errors": server_errors,
         "sign_p95": p95(times.get("sign", [])),
         "locust": {k: said.get(k, 0) for k in ("saves", "complaints", "exports", "signatures")},
-        "conflicts": said.get("conflicts", 0), "database": saved,
+        "conflicts": said.get("conflicts", 0),
+        "database": saved,
         "nothing_to_sign": said.get("nothing_to_sign", 0),
         "verify_ok": verify.returncode == 0,
         "verify": (verify.stdout + verify.stderr).strip().splitlines()[-1:],
         "locust_exit": completed.returncode,
     }
     result["counts_match"] = result["locust"] == saved
-    log(f"{kind} mixed: {users} users, {result['steady_seconds']:.0f} s steady after "
+    log(
+        f"{kind} mixed: {users} users, {result['steady_seconds']:.0f} s steady after "
         f"{result['ramp_seconds']:.0f} s ramp-up, {workers} worker(s) × {threads} "
         f"thread(s): {result['requests']} requests, p95 pages {result['page_p95']:.0f} ms "
         f"(≤ {PAGE_P95_MS:.0f}), saves {result['save_p95']:.0f} ms (≤ {SAVE_P95_MS:.0f}), "
-        f"signatures {result['sign_p95']:.0f} ms, errors {errors} {server_errors or ''}")
-    log(f"{kind} mixed: locust saved {result['locust']}, database {saved} "
+        f"signatures {result['sign_p95']:.0f} ms, errors {errors} {server_errors or ''}"
+    )
+    log(
+        f"{kind} mixed: locust saved {result['locust']}, database {saved} "
         f"({'match' if result['counts_match'] else 'MISMATCH'}); conflicts "
         f"{result['conflicts']}; nothing to sign {result['nothing_to_sign']}; "
-        f"audit verify {'passes' if result['verify_ok'] else 'FAILS'}")
+        f"audit verify {'passes' if result['verify_ok'] else 'FAILS'}"
+    )
     return result
 
 
@@ -374,44 +459,72 @@ def machine_line() -> str:
     from bench.run import machine
 
     m = machine()
-    return (f"Machine: {m.get('cores', '?')} cores ({m.get('cpu', '?')}), {m.get('memory', '')}; "
-            f"Python {m.get('python', '?')}; commit {m.get('commit', '?')}")
+    return (
+        f"Machine: {m.get('cores', '?')} cores ({m.get('cpu', '?')}), {m.get('memory', '')}; "
+        f"Python {m.get('python', '?')}; commit {m.get('commit', '?')}"
+    )
 
 
-def section(kind: str, when: str, load: tuple[float, float], tp: dict | None,
-            mix: dict | None, args) -> str:
-    lines = [f"### {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}", "",
-             f"Run {when}, `python -m bench.load --db {kind}` (load average "
-             f"{load[0]:.2f} before, {load[1]:.2f} after; other work shared the machine)."]
+def section(
+    kind: str, when: str, load: tuple[float, float], tp: dict | None, mix: dict | None, args
+) -> str:
+    lines = [
+        f"### {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}",
+        "",
+        f"Run {when}, `python -m bench.load --db {kind}` (load average "
+        f"{load[0]:.2f} before, {load[1]:.2f} after; other work shared the machine).",
+    ]
     if tp:
-        lines += ["", f"Throughput, {tp['clients']} clients, {tp['rounds']} × "
-                  f"{tp['seconds']:.0f} s each, alternated, 2 sync workers each:", "",
-                  "| page | req/s | p50 ms | p99 ms | requests | not 200 |",
-                  "|---|--:|--:|--:|--:|--:|"]
-        for name, label in (("records", "`/records` (police, 2,200 persons)"),
-                            ("bare", "bare Flask page, 50-row query")):
+        lines += [
+            "",
+            f"Throughput, {tp['clients']} clients, {tp['rounds']} × "
+            f"{tp['seconds']:.0f} s each, alternated, 2 sync workers each:",
+            "",
+            "| page | req/s | p50 ms | p99 ms | requests | not 200 |",
+            "|---|--:|--:|--:|--:|--:|",
+        ]
+        for name, label in (
+            ("records", "`/records` (police, 2,200 persons)"),
+            ("bare", "bare Flask page, 50-row query"),
+        ):
             r = tp[name]
-            lines.append(f"| {label} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-                         f"{r['requests']} | {r['errors']} |")
-        lines += ["", f"**Ratio records / bare: {tp['ratio']:.0%}** (target ≥ "
-                  f"{TARGET_RATIO:.0%}: {'met' if tp['ratio'] >= TARGET_RATIO else 'not met'})."]
+            lines.append(
+                f"| {label} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | "
+                f"{r['requests']} | {r['errors']} |"
+            )
+        lines += [
+            "",
+            f"**Ratio records / bare: {tp['ratio']:.0%}** (target ≥ "
+            f"{TARGET_RATIO:.0%}: {'met' if tp['ratio'] >= TARGET_RATIO else 'not met'}).",
+        ]
     if mix:
-        ok = (mix["errors"] == 0 and not mix["server_errors"] and mix["page_p95"] <= PAGE_P95_MS
-              and mix["save_p95"] <= SAVE_P95_MS and mix["verify_ok"] and mix["counts_match"])
-        lines += ["", f"Mixed scenario, {mix['users']} users, gunicorn {mix['workers']} "
-                  f"worker(s) × {mix['threads']} thread(s); times over the "
-                  f"{mix['steady_seconds']:.0f} s of steady load after a ramp-up (spawning, "
-                  f"logging in) of {mix['ramp_seconds']:.0f} s; errors over the whole run:", "",
-                  "| requests | p95 pages | p95 saves | p95 exports | p95 signing | errors | 5xx "
-                  "| saved (locust) | saved (database) | conflicts (409) | audit verify |",
-                  "|--:|--:|--:|--:|--:|--:|---|---|---|--:|---|",
-                  f"| {mix['requests']} | {mix['page_p95']:.0f} ms | {mix['save_p95']:.0f} ms | "
-                  f"{mix['export_p95']:.0f} ms | {mix.get('sign_p95', float('nan')):.0f} ms | "
-                  f"{mix['errors']} | "
-                  f"{mix['server_errors'] or 'none'} | {mix['locust']} | {mix['database']} | "
-                  f"{mix['conflicts']} | {'passes' if mix['verify_ok'] else 'FAILS'} |",
-                  "", f"Target (0 errors, p95 ≤ {PAGE_P95_MS:.0f} ms pages, ≤ {SAVE_P95_MS:.0f} "
-                  f"ms saves, verify passes, counts match): {'met' if ok else 'not met'}."]
+        ok = (
+            mix["errors"] == 0
+            and not mix["server_errors"]
+            and mix["page_p95"] <= PAGE_P95_MS
+            and mix["save_p95"] <= SAVE_P95_MS
+            and mix["verify_ok"]
+            and mix["counts_match"]
+        )
+        lines += [
+            "",
+            f"Mixed scenario, {mix['users']} users, gunicorn {mix['workers']} "
+            f"worker(s) × {mix['threads']} thread(s); times over the "
+            f"{mix['steady_seconds']:.0f} s of steady load after a ramp-up (spawning, "
+            f"logging in) of {mix['ramp_seconds']:.0f} s; errors over the whole run:",
+            "",
+            "| requests | p95 pages | p95 saves | p95 exports | p95 signing | errors | 5xx "
+            "| saved (locust) | saved (database) | conflicts (409) | audit verify |",
+            "|--:|--:|--:|--:|--:|--:|---|---|---|--:|---|",
+            f"| {mix['requests']} | {mix['page_p95']:.0f} ms | {mix['save_p95']:.0f} ms | "
+            f"{mix['export_p95']:.0f} ms | {mix.get('sign_p95', float('nan')):.0f} ms | "
+            f"{mix['errors']} | "
+            f"{mix['server_errors'] or 'none'} | {mix['locust']} | {mix['database']} | "
+            f"{mix['conflicts']} | {'passes' if mix['verify_ok'] else 'FAILS'} |",
+            "",
+            f"Target (0 errors, p95 ≤ {PAGE_P95_MS:.0f} ms pages, ≤ {SAVE_P95_MS:.0f} "
+            f"ms saves, verify passes, counts match): {'met' if ok else 'not met'}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -435,9 +548,14 @@ def write_results(sections: dict[str, str]) -> None:
         head = head.rstrip("\n") + "\n\n"
         tail = "\n" + tail if tail else ""
     kept.update(sections)
-    text = (START + "\n# Benchmark: the portal under load (gunicorn)\n\n"
-            "`python -m bench.load` — see its docstring. " + machine_line() + "\n\n"
-            + "\n".join(kept[k] for k in ("sqlite", "postgresql") if k in kept) + END)
+    text = (
+        START + "\n# Benchmark: the portal under load (gunicorn)\n\n"
+        "`python -m bench.load` — see its docstring. "
+        + machine_line()
+        + "\n\n"
+        + "\n".join(kept[k] for k in ("sqlite", "postgresql") if k in kept)
+        + END
+    )
     path.write_text(head + text + tail)
 
 
@@ -461,13 +579,19 @@ def main() -> None:
         url = prepare(kind, args.fresh)
         load_before = os.getloadavg()[0]
         when = datetime.now(UTC).isoformat(timespec="seconds")
-        tp = None if args.skip_throughput else throughput(kind, url, args.clients,
-                                                          args.seconds, args.rounds)
+        tp = (
+            None
+            if args.skip_throughput
+            else throughput(kind, url, args.clients, args.seconds, args.rounds)
+        )
         mix = None if args.skip_locust else mixed(kind, url, args.users, args.run_time)
         sections[kind] = section(kind, when, (load_before, os.getloadavg()[0]), tp, mix, args)
-        (DATA_DIR / f"load-{kind}.json").write_text(json.dumps(
-            {"when": when, "throughput": {k: v for k, v in (tp or {}).items()},
-             "mixed": mix}, default=str))
+        (DATA_DIR / f"load-{kind}.json").write_text(
+            json.dumps(
+                {"when": when, "throughput": {k: v for k, v in (tp or {}).items()}, "mixed": mix},
+                default=str,
+            )
+        )
     if not args.no_write:
         write_results(sections)
 

@@ -93,8 +93,9 @@ def _accounts() -> dict[str, str]:
     if path.exists():
         return {a["username"]: a["password"] for a in json.loads(path.read_text())}
     password = os.environ.get("LOAD_PASSWORD", DEMO_PASSWORD)
-    names = ["authority.ha_noi"] + [f"{role}.{c}" for role in ("police", "health", "committee")
-                                    for c in COMMUNES]
+    names = ["authority.ha_noi"] + [
+        f"{role}.{c}" for role in ("police", "health", "committee") for c in COMMUNES
+    ]
     return {name: password for name in names}
 
 
@@ -114,8 +115,16 @@ def count(what: str, n: int = 1) -> None:
 
 
 @events.request.add_listener
-def _timed(request_type, name, response_time, response_length, exception=None,
-           context=None, response=None, **kwargs):
+def _timed(
+    request_type,
+    name,
+    response_time,
+    response_length,
+    exception=None,
+    context=None,
+    response=None,
+    **kwargs,
+):
     kind = (context or {}).get("kind", "page")
     with _lock:
         if _ramp["steady_since"] or kind == "login":
@@ -152,10 +161,16 @@ def _write_counts(environment, **kwargs):
     if target:
         with _lock:
             steady = _ramp["steady_since"]
-            Path(target).write_text(json.dumps({
-                "counts": dict(counts), "times": {k: v for k, v in times.items()},
-                "steady_seconds": time.time() - steady if steady else 0,
-                "ramp_seconds": steady - _ramp.get("started", steady) if steady else 0}))
+            Path(target).write_text(
+                json.dumps(
+                    {
+                        "counts": dict(counts),
+                        "times": {k: v for k, v in times.items()},
+                        "steady_seconds": time.time() - steady if steady else 0,
+                        "ramp_seconds": steady - _ramp.get("started", steady) if steady else 0,
+                    }
+                )
+            )
 
 
 class _Inputs(HTMLParser):
@@ -175,8 +190,12 @@ class _Inputs(HTMLParser):
             action = attributes.get("action") or ""
             if self.action_pattern is None or self.action_pattern.fullmatch(action):
                 self.state, self.action = "in", action
-        elif tag in ("input", "select", "textarea") and self.state == "in" and attributes.get(
-                "name") and attributes.get("type") not in ("submit", "button"):
+        elif (
+            tag in ("input", "select", "textarea")
+            and self.state == "in"
+            and attributes.get("name")
+            and attributes.get("type") not in ("submit", "button")
+        ):
             self.values.setdefault(attributes["name"], attributes.get("value") or "")
 
     def handle_endtag(self, tag):
@@ -219,10 +238,18 @@ class PortalUser(HttpUser):
     def log_in(self, password: str) -> None:
         page = self.client.get("/login", name="/login", context={"kind": "login"})
         token = CSRF_INPUT.search(page.text)
-        with self.client.post("/login", name="/login [post]", allow_redirects=False,
-                              data={"username": self.username, "password": password,
-                                    "csrf_token": token.group(1) if token else ""},
-                              context={"kind": "login"}, catch_response=True) as answer:
+        with self.client.post(
+            "/login",
+            name="/login [post]",
+            allow_redirects=False,
+            data={
+                "username": self.username,
+                "password": password,
+                "csrf_token": token.group(1) if token else "",
+            },
+            context={"kind": "login"},
+            catch_response=True,
+        ) as answer:
             where = answer.headers.get("Location", "")
             if answer.status_code != 303 or "/login" in where:
                 answer.failure(f"login of {self.username}: {answer.status_code} → {where}")
@@ -245,13 +272,13 @@ class PortalUser(HttpUser):
         self._remember(page.text)
         following = NEXT_LINK.search(page.text)
         if following and random.random() < 0.3:
-            more = self.client.get(following.group(1).replace("&amp;", "&"),
-                                   name="/records?after=")
+            more = self.client.get(following.group(1).replace("&amp;", "&"), name="/records?after=")
             self._remember(more.text)
 
     def search_records(self) -> None:
-        page = self.client.get("/records", params={"q": random.choice(SEARCHES)},
-                               name="/records?q=")
+        page = self.client.get(
+            "/records", params={"q": random.choice(SEARCHES)}, name="/records?q="
+        )
         self._remember(page.text)
 
     def show_record(self) -> int | None:
@@ -268,8 +295,11 @@ class PortalUser(HttpUser):
         if random.random() < 0.2:
             self.client.get("/dashboard", name="/dashboard")
         # What the open page's timer sends every DASHBOARD_REFRESH_SECONDS.
-        self.client.get("/dashboard", name="/dashboard [refresh]",
-                        headers={"HX-Request": "true", "HX-Target": "figures-refresh"})
+        self.client.get(
+            "/dashboard",
+            name="/dashboard [refresh]",
+            headers={"HX-Request": "true", "HX-Target": "figures-refresh"},
+        )
 
 
 class Police(PortalUser):
@@ -296,8 +326,12 @@ class Police(PortalUser):
     def export(self):
         if not _writes():  # the export is audited: a write
             return
-        with self.client.get("/records/export.csv", name="/records/export.csv",
-                             context={"kind": "export"}, catch_response=True) as answer:
+        with self.client.get(
+            "/records/export.csv",
+            name="/records/export.csv",
+            context={"kind": "export"},
+            catch_response=True,
+        ) as answer:
             if answer.status_code == 200 and answer.content:
                 answer.success()
                 count("exports")
@@ -334,16 +368,21 @@ class HealthStation(PortalUser):
         if person_id is None or not self.csrf:
             return
         htmx = {"HX-Request": "true", "HX-Target": f"identity-{person_id}"}
-        editor = self.client.get(f"/records/{person_id}/correct/phone", headers=htmx,
-                                 name="/records/[id]/correct/phone")
+        editor = self.client.get(
+            f"/records/{person_id}/correct/phone", headers=htmx, name="/records/[id]/correct/phone"
+        )
         values = form_inputs(editor.text)
         if "version" not in values:
             return
         values["phone"] = "09" + "".join(random.choices("0123456789", k=8))
-        with self.client.post(f"/records/{person_id}/correct/phone", data=values,
-                              headers={**htmx, "X-CSRFToken": self.csrf},
-                              name="/records/[id]/correct/phone [save]",
-                              context={"kind": "save"}, catch_response=True) as answer:
+        with self.client.post(
+            f"/records/{person_id}/correct/phone",
+            data=values,
+            headers={**htmx, "X-CSRFToken": self.csrf},
+            name="/records/[id]/correct/phone [save]",
+            context={"kind": "save"},
+            catch_response=True,
+        ) as answer:
             if answer.status_code == 200:
                 answer.success()
                 count("saves")
@@ -414,8 +453,14 @@ class Committee(PortalUser):
             return
         action = opening.pop("<action>")
         htmx = {"HX-Request": "true", "HX-Target": "sign-dialog"}
-        with self.client.post(action, data=opening, headers=htmx, name="/signing/batches",
-                              context={"kind": "sign"}, catch_response=True) as answer:
+        with self.client.post(
+            action,
+            data=opening,
+            headers=htmx,
+            name="/signing/batches",
+            context={"kind": "sign"},
+            catch_response=True,
+        ) as answer:
             dialog = form_inputs(answer.text, r"/signing/batches/[0-9]+/sign")
             if answer.status_code == 200 and "pin" in dialog:
                 answer.success()
@@ -428,14 +473,20 @@ class Committee(PortalUser):
                 return
         action = dialog.pop("<action>")
         dialog["pin"] = _pin(self.username)
-        with self.client.post(action, data=dialog, headers=htmx,
-                              name="/signing/batches/[id]/sign", context={"kind": "sign"},
-                              catch_response=True) as answer:
+        with self.client.post(
+            action,
+            data=dialog,
+            headers=htmx,
+            name="/signing/batches/[id]/sign",
+            context={"kind": "sign"},
+            catch_response=True,
+        ) as answer:
             if answer.status_code == 200 and 'data-testid="signed"' in answer.text:
                 answer.success()
                 count("signatures")
-            elif answer.status_code == 409 or (answer.status_code == 422
-                                               and not self._still_awaiting(name)):
+            elif answer.status_code == 409 or (
+                answer.status_code == 422 and not self._still_awaiting(name)
+            ):
                 # Already signed, or every person of the dialog confirmed by a concurrent
                 # signature meanwhile: the portal says so, nothing is signed twice.
                 answer.success()
@@ -477,9 +528,14 @@ class Citizen(HttpUser):
             "commune": random.choice(list(COMMUNES.values())),
             "description": "Mũi tiêm của tôi không có trên hệ thống, xin kiểm tra giúp.",
         }
-        with self.client.post("/feedback/new", data=data, name="/feedback/new [post]",
-                              allow_redirects=False, context={"kind": "save"},
-                              catch_response=True) as answer:
+        with self.client.post(
+            "/feedback/new",
+            data=data,
+            name="/feedback/new [post]",
+            allow_redirects=False,
+            context={"kind": "save"},
+            catch_response=True,
+        ) as answer:
             if answer.status_code == 303:
                 answer.success()
                 count("complaints")

@@ -135,8 +135,7 @@ def reset(engine: sa.Engine, kind: str) -> float:
             conn.exec_driver_sql("TRUNCATE match_result")
         else:
             conn.exec_driver_sql("DELETE FROM match_result")
-        conn.exec_driver_sql("UPDATE person SET status = 'unverified' "
-                             "WHERE status <> 'unverified'")
+        conn.exec_driver_sql("UPDATE person SET status = 'unverified' WHERE status <> 'unverified'")
     if kind == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM (ANALYZE) person")
@@ -264,7 +263,7 @@ NARROW_CODES = {
     "lower_precision": 6, "day_month_swapped": 7,
 }  # fmt: skip
 NARROW_OUTER = (
-    "SELECT c.person_id, c.commune_id, c.person_version, CASE WHEN c.\"foreign\" THEN 1 "
+    'SELECT c.person_id, c.commune_id, c.person_version, CASE WHEN c."foreign" THEN 1 '
     "WHEN c.issue = 1 THEN 2 WHEN c.issue IN (2, 3, 4) THEN 3 WHEN c.register_id IS NULL "
     "THEN 4 WHEN c.name IN (1, 2) AND c.birth = 1 AND c.sex = 1 THEN 5 ELSE 6 END::smallint "
     "AS outcome, c.issue, c.name, c.distance, c.birth, c.sex FROM ({inner}) AS c"
@@ -283,8 +282,9 @@ def floor_sql(app) -> dict[str, str]:
     from portal.registry.matching import compared_rows, outcome_case
 
     def text(query) -> str:
-        compiled = query.compile(dialect=postgresql.dialect(),
-                                 compile_kwargs={"literal_binds": True})
+        compiled = query.compile(
+            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+        )
         return str(compiled).replace("%%", "%")
 
     with app.app_context():
@@ -292,19 +292,28 @@ def floor_sql(app) -> dict[str, str]:
         # flattened subquery would repeat each CASE wherever the outcome reads it).
         inner = compared_rows(sa.true()).add_columns(Person.commune_id).offset(0)
         c = inner.subquery("c")
-        labels = text(sa.select(
-            c.c.person_id, c.c.commune_id, c.c.person_version,
-            outcome_case(c.c).label("outcome"), c.c.issue, c.c.name, c.c.distance,
-            c.c.birth, c.c.sex,
-        ))
+        labels = text(
+            sa.select(
+                c.c.person_id,
+                c.c.commune_id,
+                c.c.person_version,
+                outcome_case(c.c).label("outcome"),
+                c.c.issue,
+                c.c.name,
+                c.c.distance,
+                c.c.birth,
+                c.c.sex,
+            )
+        )
         inner_text = text(inner)
 
     def code(match: re.Match) -> str:
         return f"{match.group(1)} {NARROW_CODES[match.group(2)]}::smallint"
 
     narrow_inner = re.sub(r"\b(THEN|ELSE) '([a-z_]+)'", code, inner_text)
-    narrow_inner = narrow_inner.replace("THEN 0 ELSE levenshtein", "THEN 0::smallint ELSE "
-                                        "levenshtein")
+    narrow_inner = narrow_inner.replace(
+        "THEN 0 ELSE levenshtein", "THEN 0::smallint ELSE levenshtein"
+    )
     leftover = re.search(r"\b(THEN|ELSE) '[a-z_]+'", narrow_inner)
     if leftover:
         raise SystemExit(f"floor: a label left in the narrow SQL: {leftover.group(0)}")
@@ -333,8 +342,9 @@ def time_floor(app, engine: sa.Engine, repeat: int, log=print) -> dict:
         cur.execute(f"SET work_mem = '{MATCH_WORK_MEM}'")
         conn.commit()
 
-        def best(label: str, statements: list[str], rollback: bool = False,
-                 warmup: bool = False) -> None:
+        def best(
+            label: str, statements: list[str], rollback: bool = False, warmup: bool = False
+        ) -> None:
             times = []
             for _ in range(repeat + (1 if warmup else 0)):
                 cur.execute("DROP TABLE IF EXISTS bench_floor")
@@ -351,13 +361,18 @@ def time_floor(app, engine: sa.Engine, repeat: int, log=print) -> dict:
             out[label] = {"best": min(times), "runs": times}
             log(f"  floor {label}: {min(times):.3f} s (runs {fmt_list(times)})")
 
-        durable = ["ALTER TABLE bench_floor ADD PRIMARY KEY (person_id)",
-                   "CREATE INDEX ON bench_floor (commune_id, outcome)"]
+        durable = [
+            "ALTER TABLE bench_floor ADD PRIMARY KEY (person_id)",
+            "CREATE INDEX ON bench_floor (commune_id, outcome)",
+        ]
         best("explain_temp", ["CREATE TEMP TABLE bench_floor AS " + sql["labels"]], warmup=True)
         best("lean_labels", ["CREATE TABLE bench_floor AS " + sql["labels"], *durable])
         best("lean_narrow", ["CREATE TABLE bench_floor AS " + sql["narrow"], *durable])
-        best("status_copy", ["UPDATE person SET status = 'matched' "
-                             "WHERE status = 'unverified'"], rollback=True)
+        best(
+            "status_copy",
+            ["UPDATE person SET status = 'matched' WHERE status = 'unverified'"],
+            rollback=True,
+        )
         cur.execute("DROP TABLE IF EXISTS bench_floor")
         conn.commit()
         cur.close()
@@ -388,33 +403,44 @@ def run_database(kind: str, repeat: int, log=print) -> dict:
                 sa.select(sa.text("commune_id")).select_from(sa.table("person")).distinct()
             ).all()
             communes = db.session.scalars(
-                sa.select(Area).where(Area.id.in_(ids)).order_by(Area.code)).all()
+                sa.select(Area).where(Area.id.in_(ids)).order_by(Area.code)
+            ).all()
             scope_id = None
         else:
             communes = [big]
             scope_id = big.id
         scope_persons = db.session.scalar(
-            sa.text("SELECT count(*) FROM person" + (f" WHERE commune_id = {scope_id}"
-                                                     if scope_id else ""))
+            sa.text(
+                "SELECT count(*) FROM person"
+                + (f" WHERE commune_id = {scope_id}" if scope_id else "")
+            )
         )
         db.session.expunge_all()
-        log(f"\n[{kind}] {version}; {persons:,} persons, {entries:,} register entries; "
-            f"matching {scope_persons:,} persons in {len(communes)} commune(s)")
+        log(
+            f"\n[{kind}] {version}; {persons:,} persons, {entries:,} register entries; "
+            f"matching {scope_persons:,} persons in {len(communes)} commune(s)"
+        )
         load_before = os.getloadavg()[0]
 
         reset_s = reset(engine, kind)
         log(f"  reset in {reset_s:.1f} s")
         baselines = time_baselines(engine, kind, scope_id, repeat)
-        log(f"  baseline (a) bare join, count of differing rows: "
-            f"{baselines['count_best']:.3f} s (runs {fmt_list(baselines['count_s'])})")
-        log(f"  baseline (b) bare join written to a temp table: "
-            f"{baselines['write_best']:.3f} s (runs {fmt_list(baselines['write_s'])})")
+        log(
+            f"  baseline (a) bare join, count of differing rows: "
+            f"{baselines['count_best']:.3f} s (runs {fmt_list(baselines['count_s'])})"
+        )
+        log(
+            f"  baseline (b) bare join written to a temp table: "
+            f"{baselines['write_best']:.3f} s (runs {fmt_list(baselines['write_s'])})"
+        )
 
         floor = time_floor(app, engine, repeat, log) if kind == "postgresql" else None
 
         first = run_matching(app, kind, communes)
-        log(f"  first matching: {first['seconds']:.2f} s, {first['checked']:,} checked, "
-            f"{first['outcomes']}")
+        log(
+            f"  first matching: {first['seconds']:.2f} s, {first['checked']:,} checked, "
+            f"{first['outcomes']}"
+        )
         fields = field_results(engine, scope_id)
         rerun = run_matching(app, kind, communes)
         log(f"  full re-run:    {rerun['seconds']:.2f} s, {rerun['checked']:,} checked")
@@ -435,8 +461,8 @@ def run_database(kind: str, repeat: int, log=print) -> dict:
         "scope_persons": scope_persons,
         "communes": len(communes),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python -m bench.matching" + ("" if len(sys.argv) < 2
-                                                 else " " + " ".join(sys.argv[1:])),
+        "command": "python -m bench.matching"
+        + ("" if len(sys.argv) < 2 else " " + " ".join(sys.argv[1:])),
         "repeat": repeat,
         "load": [round(load_before, 2), round(load_after, 2)],
         "baselines": baselines,
@@ -468,11 +494,23 @@ def fmt_list(values: list[float]) -> str:
 def table_rows(r: dict) -> list[str]:
     b = r["baselines"]
     out = []
-    for label, run, ratio in (("first matching", r["first"], r["ratio_first"]),
-                              ("full re-run", r["rerun"], r["ratio_rerun"])):
-        verdict = ("yes" if r["ok"] else "**no**") if label == "first matching" else \
-            ("yes" if (ratio <= PG_TARGET_RATIO if r["database"] == "postgresql"
-                       else run["seconds"] <= SQLITE_TARGET_S) else "no")
+    for label, run, ratio in (
+        ("first matching", r["first"], r["ratio_first"]),
+        ("full re-run", r["rerun"], r["ratio_rerun"]),
+    ):
+        verdict = (
+            ("yes" if r["ok"] else "**no**")
+            if label == "first matching"
+            else (
+                "yes"
+                if (
+                    ratio <= PG_TARGET_RATIO
+                    if r["database"] == "postgresql"
+                    else run["seconds"] <= SQLITE_TARGET_S
+                )
+                else "no"
+            )
+        )
         out.append(
             f"| {label} | {r['scope']} | {run['checked']:,} | {run['seconds']:.2f} | "
             f"{b['count_best']:.2f} | {b['write_best']:.2f} | "
@@ -498,18 +536,23 @@ def section(r: dict) -> list[str]:
         *table_rows(r),
         "",
         "Outcomes (first matching): "
-        + ", ".join(f"{k} {n:,} ({100 * n / total:.1f} %)"
-                    for k, n in r["first"]["outcomes"].items())
+        + ", ".join(
+            f"{k} {n:,} ({100 * n / total:.1f} %)" for k, n in r["first"]["outcomes"].items()
+        )
         + ". Baseline (b) classified the same rows as "
         + ", ".join(f"{k} {n:,}" for k, n in sorted(b["baseline_outcomes"].items()))
         + f"; baseline (a) counted {b['differing']:,} joined rows that differ.",
         "",
         *floor_lines(r),
         "Field results: "
-        + "; ".join(f"{col} " + ", ".join(f"{k} {n:,}" for k, n in vals.items())
-                    for col, vals in r["fields"].items() if col != "person_status")
+        + "; ".join(
+            f"{col} " + ", ".join(f"{k} {n:,}" for k, n in vals.items())
+            for col, vals in r["fields"].items()
+            if col != "person_status"
+        )
         + ". Person statuses after: "
-        + ", ".join(f"{k} {n:,}" for k, n in r["fields"]["person_status"].items()) + ".",
+        + ", ".join(f"{k} {n:,}" for k, n in r["fields"]["person_status"].items())
+        + ".",
         "",
         "Where the time goes (engine-side execution per statement kind, summed over all "
         "slices and communes):",
@@ -517,13 +560,15 @@ def section(r: dict) -> list[str]:
         "| statement | first: s | first: count | re-run: s | re-run: count |",
         "|---|--:|--:|--:|--:|",
     ]
-    kinds = list(r["first"]["statements"]) + [k for k in r["rerun"]["statements"]
-                                              if k not in r["first"]["statements"]]
+    kinds = list(r["first"]["statements"]) + [
+        k for k in r["rerun"]["statements"] if k not in r["first"]["statements"]
+    ]
     for k in kinds:
         f = r["first"]["statements"].get(k, {"seconds": 0, "count": 0})
         s = r["rerun"]["statements"].get(k, {"seconds": 0, "count": 0})
-        out.append(f"| {k} | {f['seconds']:.2f} | {f['count']} | {s['seconds']:.2f} | "
-                   f"{s['count']} |")
+        out.append(
+            f"| {k} | {f['seconds']:.2f} | {f['count']} | {s['seconds']:.2f} | {s['count']} |"
+        )
     out += [
         "",
         "<details><summary>Baseline SQL and the plans of one slice (commune 00004, "
@@ -543,13 +588,13 @@ def section(r: dict) -> list[str]:
 
 FLOOR_LABELS = {
     "explain_temp": "the per-field comparisons of every person (`compared_rows`, outcome "
-                    "read from them) written to a temp table: no WAL, no key",
+    "read from them) written to a temp table: no WAL, no key",
     "lean_labels": "the same written durably by `CREATE TABLE … AS` (parallel), primary key "
-                   "and (commune, outcome) index built after, committed: no status kept "
-                   "elsewhere, no per-commune work",
+    "and (commune, outcome) index built after, committed: no status kept "
+    "elsewhere, no per-commune work",
     "lean_narrow": "the same with every label a smallint code (the narrowest rows)",
     "status_copy": "one `UPDATE` copying an outcome into `person.status` for every person "
-                   "(triggers as deployed; rolled back)",
+    "(triggers as deployed; rolled back)",
 }
 
 
@@ -570,8 +615,10 @@ def floor_lines(r: dict) -> list[str]:
     ]
     for key, label in FLOOR_LABELS.items():
         if key in floor:
-            out.append(f"| {label} | {floor[key]['best']:.2f} | "
-                       f"{floor[key]['best'] / count:.2f} | {floor[key]['best'] / write:.2f} |")
+            out.append(
+                f"| {label} | {floor[key]['best']:.2f} | "
+                f"{floor[key]['best'] / count:.2f} | {floor[key]['best'] / write:.2f} |"
+            )
     return out + [""]
 
 
@@ -581,11 +628,13 @@ def seed_line(kind: str) -> str:
         return ""
     seed = json.loads(path.read_text())
     entries = seed.get("register_entries")
-    return (f"Seeded {seed['finished'][:10]} in {seed['total_seconds']:.0f} s "
-            f"({seed['persons']:,} persons, {seed['doses']:,} doses"
-            + (f", {entries:,} register entries" if entries else "")
-            + f"; bulk load and index rebuild {seed['load_seconds']:.0f} s, "
-            f"ANALYZE {seed['analyze_seconds']:.0f} s).")
+    return (
+        f"Seeded {seed['finished'][:10]} in {seed['total_seconds']:.0f} s "
+        f"({seed['persons']:,} persons, {seed['doses']:,} doses"
+        + (f", {entries:,} register entries" if entries else "")
+        + f"; bulk load and index rebuild {seed['load_seconds']:.0f} s, "
+        f"ANALYZE {seed['analyze_seconds']:.0f} s)."
+    )
 
 
 def markdown(runs: dict[str, dict], env: dict) -> str:
@@ -609,7 +658,7 @@ def markdown(runs: dict[str, dict], env: dict) -> str:
         "- **Baseline (a)**: one bare join, `count(*)` of the joined rows whose name, birth "
         "date or sex differ. **Baseline (b)**: the same join, every person kept (LEFT JOIN), "
         "a three-way comparison materialised by `CREATE TEMP TABLE … AS` — the least that "
-        "\"results written\" costs. Both on a raw driver connection in the same run, best of "
+        '"results written" costs. Both on a raw driver connection in the same run, best of '
         "N after a warm-up; on SQLite restricted to the commune. The target ratio is against "
         "(b); (a) is shown too.",
         "- Times in seconds, wall clock, in process. Data: `bench/seed.py` (persons and the "
@@ -658,18 +707,25 @@ def main(argv: list[str] | None = None) -> int:
         if kind not in runs and path.exists():
             runs[kind] = json.loads(path.read_text())
 
-    print(f"\n{'database':<34} {'scope':<14} {'run':<15} {'matching s':>10} "
-          f"{'(a) s':>7} {'(b) s':>7} {'÷(a)':>6} {'÷(b)':>6}  target")
+    print(
+        f"\n{'database':<34} {'scope':<14} {'run':<15} {'matching s':>10} "
+        f"{'(a) s':>7} {'(b) s':>7} {'÷(a)':>6} {'÷(b)':>6}  target"
+    )
     for kind in kinds:
         r = runs[kind]
         b = r["baselines"]
         for label, run in (("first matching", r["first"]), ("full re-run", r["rerun"])):
-            print(f"{r['version'][:34]:<34} {r['scope']:<14} {label:<15} "
-                  f"{run['seconds']:>10.2f} {b['count_best']:>7.3f} {b['write_best']:>7.3f} "
-                  f"{run['seconds'] / b['count_best']:>6.1f} "
-                  f"{run['seconds'] / b['write_best']:>6.2f}  "
-                  + (f"{r['target']}: {'yes' if r['ok'] else 'NO'}"
-                     if label == "first matching" else ""))
+            print(
+                f"{r['version'][:34]:<34} {r['scope']:<14} {label:<15} "
+                f"{run['seconds']:>10.2f} {b['count_best']:>7.3f} {b['write_best']:>7.3f} "
+                f"{run['seconds'] / b['count_best']:>6.1f} "
+                f"{run['seconds'] / b['write_best']:>6.2f}  "
+                + (
+                    f"{r['target']}: {'yes' if r['ok'] else 'NO'}"
+                    if label == "first matching"
+                    else ""
+                )
+            )
     write_results(runs)
     print(f"\nwritten {BENCH_DIR / 'RESULTS.md'}")
     missed = [k for k in kinds if not runs[k]["ok"]]

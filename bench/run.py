@@ -135,8 +135,9 @@ def explain(conn, kind: str, statement: str, parameters) -> str:
     if kind == "sqlite":
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
         return "\n".join(f"{'  ' * 0}{row[-1]}" for row in rows)
-    rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement,
-                                parameters).fetchall()
+    rows = conn.exec_driver_sql(
+        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters
+    ).fetchall()
     return "\n".join(row[0] for row in rows)
 
 
@@ -203,9 +204,11 @@ def log_in(app, username: str):
 def deep_key(conn) -> tuple[str, int]:
     """(name_sort, id) of the row at offset 50,000 of the big commune, by name."""
     name_sort, row_id = conn.execute(
-        sa.text("SELECT name_sort, id FROM person WHERE commune_id = "
-                "(SELECT id FROM area WHERE code = :code) ORDER BY name_sort, id "
-                "LIMIT 1 OFFSET :offset"),
+        sa.text(
+            "SELECT name_sort, id FROM person WHERE commune_id = "
+            "(SELECT id FROM area WHERE code = :code) ORDER BY name_sort, id "
+            "LIMIT 1 OFFSET :offset"
+        ),
         {"code": BIG_COMMUNE, "offset": DEEP_OFFSET},
     ).one()
     return name_sort, row_id
@@ -216,45 +219,73 @@ def scenarios(deep: tuple[str, int], with_province: bool) -> list[Scenario]:
         Scenario("page 1", STATION_USER),
         Scenario("deep page (row 50,000)", STATION_USER, after=deep, note="keyset cursor"),
         Scenario("search 'nguyen van'", STATION_USER, "nguyen van", note="common"),
-        Scenario("search 'thi huong'", STATION_USER, "thi huong",
-                 note="first match 40% into the name order"),
-        Scenario("search 'huong thi'", STATION_USER, "huong thi",
-                 note="rare: the whole commune is read twice"),
+        Scenario(
+            "search 'thi huong'",
+            STATION_USER,
+            "thi huong",
+            note="first match 40% into the name order",
+        ),
+        Scenario(
+            "search 'huong thi'",
+            STATION_USER,
+            "huong thi",
+            note="rare: the whole commune is read twice",
+        ),
         Scenario("search 'nguyen vna'", STATION_USER, "nguyen vna", note="typo, no match"),
     ]
     province = [
         Scenario("page 1", AUTHORITY_USER, note="province, 300,000", required=False),
-        Scenario("search 'nguyen van'", AUTHORITY_USER, "nguyen van",
-                 note="province, 300,000", required=False),
+        Scenario(
+            "search 'nguyen van'",
+            AUTHORITY_USER,
+            "nguyen van",
+            note="province, 300,000",
+            required=False,
+        ),
     ]
     return station + (province if with_province else [])
 
 
 def check(conn, scenario: Scenario, html: str, page_size: int) -> None:
     """The page shows what plain SQL, written independently of the portal, says it should."""
-    scope = ("commune_id = (SELECT id FROM area WHERE code = :area)"
-             if scenario.user == STATION_USER
-             else "province_id = (SELECT id FROM area WHERE code = :area)")
+    scope = (
+        "commune_id = (SELECT id FROM area WHERE code = :area)"
+        if scenario.user == STATION_USER
+        else "province_id = (SELECT id FROM area WHERE code = :area)"
+    )
     where = scope + (" AND name_folded LIKE :pattern" if scenario.q else "")
-    params = {"area": BIG_COMMUNE if scenario.user == STATION_USER else PROVINCE,
-              "pattern": f"%{scenario.q}%"}
+    params = {
+        "area": BIG_COMMUNE if scenario.user == STATION_USER else PROVINCE,
+        "pattern": f"%{scenario.q}%",
+    }
     total = conn.execute(sa.text(f"SELECT count(*) FROM person WHERE {where}"), params).scalar()
     if scenario.after:
         # Spelled out rather than as a row value: an independent reading of the cursor.
         where += " AND (name_sort > :s OR (name_sort = :s AND id > :i))"
         params |= {"s": scenario.after[0], "i": scenario.after[1]}
-    ids = conn.execute(sa.text(f"SELECT id FROM person WHERE {where} ORDER BY name_sort, id "
-                               f"LIMIT {page_size}"), params).scalars().all()
+    ids = (
+        conn.execute(
+            sa.text(
+                f"SELECT id FROM person WHERE {where} ORDER BY name_sort, id LIMIT {page_size}"
+            ),
+            params,
+        )
+        .scalars()
+        .all()
+    )
     shown = COUNT_TEXT.search(html)
     shown_total = int(re.sub(r"[^0-9]", "", shown.group(1))) if shown else None
     shown_ids = [int(i) for i in ROW_LINK.findall(html)]
     if shown_total != total or shown_ids != ids:
-        raise SystemExit(f"{scenario.name} ({scenario.user}) shows {shown_total} records and "
-                         f"ids {shown_ids[:5]}..., plain SQL says {total} and {ids[:5]}...")
+        raise SystemExit(
+            f"{scenario.name} ({scenario.user}) shows {shown_total} records and "
+            f"ids {shown_ids[:5]}..., plain SQL says {total} and {ids[:5]}..."
+        )
 
 
-def run_database(kind: str, n: int, warmup: int, with_province: bool, auto_seed: bool,
-                 log=print) -> dict:
+def run_database(
+    kind: str, n: int, warmup: int, with_province: bool, auto_seed: bool, log=print
+) -> dict:
     from portal import create_app
     from portal.extensions import db
 
@@ -268,8 +299,9 @@ def run_database(kind: str, n: int, warmup: int, with_province: bool, auto_seed:
         seed(kind)
 
     url = database_url(kind)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing",
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "PORTAL_ENV": "testing", "WTF_CSRF_ENABLED": False}
+    )
     results: list[Result] = []
     with app.app_context():
         engine = db.engine
@@ -280,8 +312,10 @@ def run_database(kind: str, n: int, warmup: int, with_province: bool, auto_seed:
         page_size = app.config["RECORDS_PAGE_SIZE"]
     clients = {user: log_in(app, user) for user in (STATION_USER, AUTHORITY_USER)}
     load_before = os.getloadavg()[0]
-    log(f"\n[{kind}] {version}, {persons:,} persons; n={n} after {warmup} warm-up requests; "
-        f"load average {load_before:.2f}")
+    log(
+        f"\n[{kind}] {version}, {persons:,} persons; n={n} after {warmup} warm-up requests; "
+        f"load average {load_before:.2f}"
+    )
     for scenario in scenarios(deep, with_province):
         client = clients[scenario.user]
         with app.app_context():
@@ -309,8 +343,9 @@ def run_database(kind: str, n: int, warmup: int, with_province: bool, auto_seed:
             statements=len(seen),
             note=scenario.note,
             required=scenario.required,
-            plans=[f"-- {s.strip()}\n{plan}" for (s, _), plan in zip(statements, plans,
-                                                                     strict=True)],
+            plans=[
+                f"-- {s.strip()}\n{plan}" for (s, _), plan in zip(statements, plans, strict=True)
+            ],
         )
         results.append(result)
         log(row(result))
@@ -331,14 +366,18 @@ def run_database(kind: str, n: int, warmup: int, with_province: bool, auto_seed:
 
 # --- reporting -----------------------------------------------------------------------------
 
-HEADER = (f"{'scenario':<24} {'user':<17} {'portal p50':>10} {'p95':>7} "
-          f"{'baseline p50':>12} {'p95':>7} {'ratio p95':>9}  {'≤50ms':<5} shown")
+HEADER = (
+    f"{'scenario':<24} {'user':<17} {'portal p50':>10} {'p95':>7} "
+    f"{'baseline p50':>12} {'p95':>7} {'ratio p95':>9}  {'≤50ms':<5} shown"
+)
 
 
 def row(r: Result) -> str:
-    return (f"{r.scenario:<24} {r.user:<17} {r.portal_p50:>10.1f} {r.portal_p95:>7.1f} "
-            f"{r.baseline_p50:>12.1f} {r.baseline_p95:>7.1f} {r.ratio:>9.1f}  "
-            f"{'yes' if r.ok else 'NO' if r.required else 'no':<5} {r.shown}")
+    return (
+        f"{r.scenario:<24} {r.user:<17} {r.portal_p50:>10.1f} {r.portal_p95:>7.1f} "
+        f"{r.baseline_p50:>12.1f} {r.baseline_p95:>7.1f} {r.ratio:>9.1f}  "
+        f"{'yes' if r.ok else 'NO' if r.required else 'no':<5} {r.shown}"
+    )
 
 
 RECORDS_BEGIN = "<!-- bench.records: begin (written by python -m bench.run) -->"
@@ -352,7 +391,7 @@ def replace_section(begin: str, end: str, section: str) -> None:
     text = path.read_text() if path.exists() else ""
     start, stop = text.find(begin), text.find(end)
     if start >= 0 and stop > start:
-        text = text[:start] + section + text[stop + len(end):]
+        text = text[:start] + section + text[stop + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text.lstrip("\n"))
@@ -374,11 +413,19 @@ def machine() -> dict:
     except (OSError, ValueError, IndexError):
         pass
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH_DIR.parent,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "portal", "migrations"],
-                               cwd=BENCH_DIR.parent, capture_output=True,
-                               text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=BENCH_DIR.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "portal", "migrations"],
+            cwd=BENCH_DIR.parent,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         commit += " (with uncommitted changes in portal/ or migrations/)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "?"
@@ -401,10 +448,12 @@ def seed_line(kind: str) -> str:
     if not path.exists():
         return ""
     seed = json.loads(path.read_text())
-    return (f"Seeded {seed['finished'][:10]}: {seed['persons']:,} persons and "
-            f"{seed['doses']:,} doses in {seed['total_seconds']:.0f} s "
-            f"(bulk load and index rebuild {seed['load_seconds']:.0f} s, "
-            f"ANALYZE {seed['analyze_seconds']:.0f} s, {seed['workers']} generator processes).")
+    return (
+        f"Seeded {seed['finished'][:10]}: {seed['persons']:,} persons and "
+        f"{seed['doses']:,} doses in {seed['total_seconds']:.0f} s "
+        f"(bulk load and index rebuild {seed['load_seconds']:.0f} s, "
+        f"ANALYZE {seed['analyze_seconds']:.0f} s, {seed['workers']} generator processes)."
+    )
 
 
 def verdict(r: dict) -> str:
@@ -492,18 +541,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("-n", type=int, default=200, help="timed requests per scenario")
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--no-province", action="store_true",
-                        help="skip the province-wide scenarios")
-    parser.add_argument("--no-seed", action="store_true",
-                        help="stop instead of seeding a missing database")
+    parser.add_argument(
+        "--no-province", action="store_true", help="skip the province-wide scenarios"
+    )
+    parser.add_argument(
+        "--no-seed", action="store_true", help="stop instead of seeding a missing database"
+    )
     args = parser.parse_args(argv)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
 
     print(HEADER)
     runs = {}
     for kind in kinds:
-        runs[kind] = run_database(kind, args.n, args.warmup, not args.no_province,
-                                  not args.no_seed)
+        runs[kind] = run_database(kind, args.n, args.warmup, not args.no_province, not args.no_seed)
         (DATA_DIR / f"results-{kind}.json").write_text(json.dumps(runs[kind], indent=2))
     # A run on one database keeps the other's last figures.
     for kind in ("sqlite", "postgresql"):
@@ -511,19 +561,27 @@ def main(argv: list[str] | None = None) -> int:
         if kind not in runs and path.exists():
             runs[kind] = json.loads(path.read_text())
     # Only this benchmark's own section is replaced; the others' stay as they are.
-    replace_section(RECORDS_BEGIN, RECORDS_END,
-                    RECORDS_BEGIN + "\n" + markdown(runs, machine()).rstrip("\n") + "\n"
-                    + RECORDS_END)
+    replace_section(
+        RECORDS_BEGIN,
+        RECORDS_END,
+        RECORDS_BEGIN + "\n" + markdown(runs, machine()).rstrip("\n") + "\n" + RECORDS_END,
+    )
 
     print(f"\nwritten {BENCH_DIR / 'RESULTS.md'}")
     status = 0
     for required in (True, False):
-        over = [f"{kind} {r['scenario']} ({r['user']})" for kind in kinds
-                for r in runs[kind]["results"]
-                if not r["ok"] and r.get("required", True) == required]
+        over = [
+            f"{kind} {r['scenario']} ({r['user']})"
+            for kind in kinds
+            for r in runs[kind]["results"]
+            if not r["ok"] and r.get("required", True) == required
+        ]
         if over:
-            print(("REQUIREMENT MISSED, " if required else "beyond the requirement, ")
-                  + "over 50 ms p95: " + "; ".join(over))
+            print(
+                ("REQUIREMENT MISSED, " if required else "beyond the requirement, ")
+                + "over 50 ms p95: "
+                + "; ".join(over)
+            )
             status = status or int(required)
     return status
 

@@ -71,21 +71,38 @@ def _chunk(spec: tuple) -> tuple[list[tuple], list[tuple], list[tuple]]:
     from portal.demo.generator import cccd, generate, vietnamese_name
     from portal.text import fold, norm
 
-    (index, commune_id, province_id, site_id, count, first_id, suffix, as_text, now,
-     extract_id) = spec
+    (index, commune_id, province_id, site_id, count, first_id, suffix, as_text, now, extract_id) = (
+        spec
+    )
     rng = random.Random(f"bench-{SEED}-{index}")
     # ID numbers are unique within a chunk; across chunks a rare repeat is harmless here.
     used: set[str] = set()
-    rows = generate(rng, count, commune_id, province_id, [site_id], used,
-                    first_person_id=first_id, address_suffix=suffix)
+    rows = generate(
+        rng,
+        count,
+        commune_id,
+        province_id,
+        [site_id],
+        used,
+        first_person_id=first_id,
+        address_suffix=suffix,
+    )
     # Register-only people (moved away, never vaccinated here) up to one entry per person.
     for _ in range(count - len(rows.register)):
         sex = rng.choice(("male", "female"))
         born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 72))
         name = vietnamese_name(rng, sex)
-        rows.register.append({"id_number": cccd(rng, sex, born, used), "full_name": name,
-                              "name_norm": norm(name), "name_folded": fold(name), "sex": sex,
-                              "birth_date": born, "birth_precision": "day"})
+        rows.register.append(
+            {
+                "id_number": cccd(rng, sex, born, used),
+                "full_name": name,
+                "name_norm": norm(name),
+                "name_folded": fold(name),
+                "sex": sex,
+                "birth_date": born,
+                "birth_precision": "day",
+            }
+        )
     register = []
     for r in rows.register:
         r["extract_id"] = extract_id
@@ -101,8 +118,16 @@ def _chunk(spec: tuple) -> tuple[list[tuple], list[tuple], list[tuple]]:
     doses = []
     for d in rows.doses:
         day = d["vaccinated_on"].isoformat() if as_text else d["vaccinated_on"]
-        doses.append((first_id + d["person_index"], d["dose_number"], d["vaccine"], d["lot"],
-                      day, d["site_id"]))
+        doses.append(
+            (
+                first_id + d["person_index"],
+                d["dose_number"],
+                d["vaccine"],
+                d["lot"],
+                day,
+                d["site_id"],
+            )
+        )
     return persons, doses, register
 
 
@@ -147,8 +172,11 @@ def _communes(db) -> list[tuple]:
         province = db.session.scalar(sa.select(Area).where(Area.code == province_code))
         areas = db.session.scalars(
             sa.select(Area)
-            .where(Area.province_id == province.id, Area.kind == AreaKind.COMMUNE,
-                   Area.code != BIG_COMMUNE)
+            .where(
+                Area.province_id == province.id,
+                Area.kind == AreaKind.COMMUNE,
+                Area.code != BIG_COMMUNE,
+            )
             .order_by(Area.code)
             .limit(how_many)
         ).all()
@@ -178,12 +206,18 @@ def _load(db, kind: str, specs: list[tuple], workers: int, log) -> dict[str, int
             cur.execute(f"DROP INDEX {name}")
         if kind == "postgresql":
             conn.commit()
-        person_sql = (f"INSERT INTO person ({', '.join(PERSON_COLUMNS)}) "
-                      f"VALUES ({', '.join('?' * len(PERSON_COLUMNS))})")
-        dose_sql = (f"INSERT INTO dose ({', '.join(DOSE_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' * len(DOSE_COLUMNS))})")
-        register_sql = (f"INSERT INTO register_entry ({', '.join(REGISTER_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(REGISTER_COLUMNS))})")
+        person_sql = (
+            f"INSERT INTO person ({', '.join(PERSON_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(PERSON_COLUMNS))})"
+        )
+        dose_sql = (
+            f"INSERT INTO dose ({', '.join(DOSE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(DOSE_COLUMNS))})"
+        )
+        register_sql = (
+            f"INSERT INTO register_entry ({', '.join(REGISTER_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(REGISTER_COLUMNS))})"
+        )
         started = time.perf_counter()
         next_report = 100_000
         context = multiprocessing.get_context("fork")
@@ -204,8 +238,9 @@ def _load(db, kind: str, specs: list[tuple], workers: int, log) -> dict[str, int
                     with cur.copy(f"COPY dose ({', '.join(DOSE_COLUMNS)}) FROM STDIN") as cp:
                         for row in doses:
                             cp.write_row(row)
-                    with cur.copy(f"COPY register_entry ({', '.join(REGISTER_COLUMNS)}) "
-                                  "FROM STDIN") as cp:
+                    with cur.copy(
+                        f"COPY register_entry ({', '.join(REGISTER_COLUMNS)}) FROM STDIN"
+                    ) as cp:
                         for row in register:
                             cp.write_row(row)
                     conn.commit()
@@ -214,11 +249,15 @@ def _load(db, kind: str, specs: list[tuple], workers: int, log) -> dict[str, int
                 totals["register"] += len(register)
                 if totals["persons"] >= next_report:
                     next_report += 100_000
-                    log(f"  {totals['persons']:>9,} persons, {totals['doses']:>9,} doses, "
+                    log(
+                        f"  {totals['persons']:>9,} persons, {totals['doses']:>9,} doses, "
                         f"{totals['register']:>9,} register entries "
-                        f"({time.perf_counter() - started:.0f} s)")
-        log(f"  rows loaded in {time.perf_counter() - started:.1f} s; rebuilding "
-            f"{len(indexes)} indexes")
+                        f"({time.perf_counter() - started:.0f} s)"
+                    )
+        log(
+            f"  rows loaded in {time.perf_counter() - started:.1f} s; rebuilding "
+            f"{len(indexes)} indexes"
+        )
         started = time.perf_counter()
         for _name, ddl in indexes:
             cur.execute(ddl)
@@ -285,18 +324,33 @@ def seed(kind: str, scale: float = 1.0, workers: int = 2, log=print) -> dict:
         person_id = 1
         index = 0
         for area, count in communes:
-            station = areas.add_site(f"TYT-{area.code}", "Trạm Y tế " + area.name, area,
-                                     SiteLevel.COMMUNE)
+            station = areas.add_site(
+                f"TYT-{area.code}", "Trạm Y tế " + area.name, area, SiteLevel.COMMUNE
+            )
             count = max(1, round(count * scale))
             for start in range(0, count, CHUNK):
                 n = min(CHUNK, count - start)
-                specs.append((index, area.id, area.province_id, station.id, n, person_id,
-                              ", " + area.name, as_text, now, extract.id))
+                specs.append(
+                    (
+                        index,
+                        area.id,
+                        area.province_id,
+                        station.id,
+                        n,
+                        person_id,
+                        ", " + area.name,
+                        as_text,
+                        now,
+                        extract.id,
+                    )
+                )
                 person_id += n
                 index += 1
         db.session.commit()
-        log(f"  schema, areas and {len(communes)} sites in {time.perf_counter() - started:.1f} s;"
-            f" loading {person_id - 1:,} persons in {len(specs)} chunks")
+        log(
+            f"  schema, areas and {len(communes)} sites in {time.perf_counter() - started:.1f} s;"
+            f" loading {person_id - 1:,} persons in {len(specs)} chunks"
+        )
 
         load_started = time.perf_counter()
         totals = _load(db, kind, specs, workers, log)
@@ -306,11 +360,14 @@ def seed(kind: str, scale: float = 1.0, workers: int = 2, log=print) -> dict:
         big = areas.area_by_code(BIG_COMMUNE)
         province = areas.area_by_code(PROVINCE)
         create_user(STATION_USER, PASSWORD, Role.HEALTH_STATION, big, "Trạm Y tế " + big.name)
-        create_user(AUTHORITY_USER, PASSWORD, Role.HEALTH_AUTHORITY, province,
-                    "Sở Y tế Hà Nội")
-        audit.record("records.bulk_create", "benchmark", None,
-                     {"persons": [None, totals["persons"]], "doses": [None, totals["doses"]]},
-                     reason="benchmark data")
+        create_user(AUTHORITY_USER, PASSWORD, Role.HEALTH_AUTHORITY, province, "Sở Y tế Hà Nội")
+        audit.record(
+            "records.bulk_create",
+            "benchmark",
+            None,
+            {"persons": [None, totals["persons"]], "doses": [None, totals["doses"]]},
+            reason="benchmark data",
+        )
         sync_sequence("person")
         sync_sequence("dose")
         db.session.commit()
@@ -339,10 +396,12 @@ def seed(kind: str, scale: float = 1.0, workers: int = 2, log=print) -> dict:
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "workers": workers,
     }
-    log(f"[{kind}] {totals['persons']:,} persons, {totals['doses']:,} doses and "
+    log(
+        f"[{kind}] {totals['persons']:,} persons, {totals['doses']:,} doses and "
         f"{totals['register']:,} register entries; "
         f"load {load_seconds:.0f} s, analyze {analyze_seconds:.0f} s, "
-        f"total {report['total_seconds']:.0f} s")
+        f"total {report['total_seconds']:.0f} s"
+    )
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     (DATA_DIR / f"seed-{kind}.json").write_text(json.dumps(report, indent=2))
     return report
@@ -351,10 +410,18 @@ def seed(kind: str, scale: float = 1.0, workers: int = 2, log=print) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="fraction of the full size, for a quick trial (default 1)")
-    parser.add_argument("--workers", type=int, default=max(1, min(2, os.cpu_count() or 1)),
-                        help="generator processes (default: 2 or the number of cores)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="fraction of the full size, for a quick trial (default 1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, min(2, os.cpu_count() or 1)),
+        help="generator processes (default: 2 or the number of cores)",
+    )
     args = parser.parse_args(argv)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     for kind in kinds:

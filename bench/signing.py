@@ -40,8 +40,9 @@ END = "<!-- bench.signing: end -->"
 PIN = "123456"
 
 
-def timed_together(measurements: list[tuple[str, Callable[[], object], int]],
-                   warmup: int = 2) -> list[tuple[str, float]]:
+def timed_together(
+    measurements: list[tuple[str, Callable[[], object], int]], warmup: int = 2
+) -> list[tuple[str, float]]:
     """Median milliseconds of each measurement, after warm-ups, its runs taken in turns with
     the others' (a round runs each measurement once, as long as it has runs left): on a
     shared machine a burst of load then falls on the baselines and the portal alike, and
@@ -83,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     timestamper = core.TsaConfig(cert=tsa.cert, key=tsa.key, chain=(ca.cert,)).timestamper()
     signer = core.signer_from_pkcs12(p12, PIN)  # parsed once for the batch
     register_fonts()
-    for name, file in (("BareSerif", "NotoSerif-Regular.ttf"),
-                       ("BareSerif-Bold", "NotoSerif-Bold.ttf")):
+    for name, file in (
+        ("BareSerif", "NotoSerif-Regular.ttf"),
+        ("BareSerif-Bold", "NotoSerif-Bold.ttf"),
+    ):
         # Into the registry directly: registerFont would make the font an alias of the
         # portal's font of the same face.
         pdfmetrics._fonts[name] = TTFont(name, str(FONT_DIR / file))
@@ -92,11 +95,25 @@ def main(argv: list[str] | None = None) -> int:
     province = SimpleNamespace(name="Thành phố Hà Nội", division_type="thành phố")
     commune = SimpleNamespace(name="Phường Ba Đình", division_type="Phường", province=province)
     heading = documents.commune_heading(commune, "Số: 1/CN-UBND", date(2026, 12, 3))
-    person = {"full_name": "Nguyễn Thị Hương", "sex": "female", "birth_date": "1990-02-03",
-              "birth_precision": "day", "id_number": "001190000001", "status": "matched",
-              "doses": 3}
-    doses = [{"dose_number": i, "vaccinated_on_text": f"0{i}/08/2021", "vaccine": "Pfizer",
-              "lot": f"FA{i}23", "site": "Trạm Y tế Phường Ba Đình"} for i in (1, 2, 3)]
+    person = {
+        "full_name": "Nguyễn Thị Hương",
+        "sex": "female",
+        "birth_date": "1990-02-03",
+        "birth_precision": "day",
+        "id_number": "001190000001",
+        "status": "matched",
+        "doses": 3,
+    }
+    doses = [
+        {
+            "dose_number": i,
+            "vaccinated_on_text": f"0{i}/08/2021",
+            "vaccine": "Pfizer",
+            "lot": f"FA{i}23",
+            "site": "Trạm Y tế Phường Ba Đình",
+        }
+        for i in (1, 2, 3)
+    ]
     url = "http://127.0.0.1:5000/verify/Abcdefghijklmnopqrstuvwx"
 
     def bare_page() -> bytes:
@@ -114,70 +131,114 @@ def main(argv: list[str] | None = None) -> int:
     # would the fonts' subsets) with its own verification code.
     family = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Đặng", "Bùi"]
     middle = ["Thị", "Văn", "Hữu", "Đức", "Ngọc", "Xuân", "Quốc", "Minh"]
-    given = ["Hương", "Dũng", "Yến", "Khánh", "Thuỷ", "Phượng", "Tuấn", "Ánh", "Quỳnh", "Lợi",
-             "Nghĩa", "Sơn", "Trường"]
-    batch = [({**person, "id_number": f"0011900{i:05d}", "full_name":
-               f"{family[i % len(family)]} {middle[i % len(middle)]} {given[i % len(given)]}"},
-              f"Abcdefghijklmnopqrst{i:04d}") for i in range(200)]
+    given = [
+        "Hương",
+        "Dũng",
+        "Yến",
+        "Khánh",
+        "Thuỷ",
+        "Phượng",
+        "Tuấn",
+        "Ánh",
+        "Quỳnh",
+        "Lợi",
+        "Nghĩa",
+        "Sơn",
+        "Trường",
+    ]
+    batch = [
+        (
+            {
+                **person,
+                "id_number": f"0011900{i:05d}",
+                "full_name": f"{family[i % len(family)]} {middle[i % len(middle)]} "
+                f"{given[i % len(given)]}",
+            },
+            f"Abcdefghijklmnopqrst{i:04d}",
+        )
+        for i in range(200)
+    ]
     turn = iter(range(10**9))
 
     def certificate() -> documents.Built:
         someone, code = batch[next(turn) % len(batch)]
-        return documents.certificate(heading, someone, doses, f"{url[:-24]}{code}", code,
-                                     "Trần Văn Đức", ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"])
+        return documents.certificate(
+            heading,
+            someone,
+            doses,
+            f"{url[:-24]}{code}",
+            code,
+            "Trần Văn Đức",
+            ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"],
+        )
 
     built = certificate()
 
     def bare_pyhanko() -> bytes:
-        meta = signers.PdfSignatureMetadata(field_name="Sig", md_algorithm="sha256",
-                                            subfilter=fields.SigSeedSubFilter.PADES)
+        meta = signers.PdfSignatureMetadata(
+            field_name="Sig", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+        )
         writer = IncrementalPdfFileWriter(BytesIO(built.content))
-        return signers.sign_pdf(writer, meta, signer=signer,
-                                bytes_reserved=8192).getvalue()
+        return signers.sign_pdf(writer, meta, signer=signer, bytes_reserved=8192).getvalue()
 
     def stock_pyhanko() -> bytes:
-        stock = signers.SimpleSigner.load_pkcs12_data(p12, other_certs=[],
-                                                      passphrase=PIN.encode())
-        meta = signers.PdfSignatureMetadata(field_name="Sig", md_algorithm="sha256",
-                                            subfilter=fields.SigSeedSubFilter.PADES)
+        stock = signers.SimpleSigner.load_pkcs12_data(p12, other_certs=[], passphrase=PIN.encode())
+        meta = signers.PdfSignatureMetadata(
+            field_name="Sig", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+        )
         writer = IncrementalPdfFileWriter(BytesIO(built.content))
         return signers.sign_pdf(writer, meta, signer=stock).getvalue()
 
     def stamp(b: documents.Built) -> core.Stamp:
-        return core.Stamp("Trần Văn Đức", "Chủ tịch", "UBND Phường Ba Đình", b.slot.page,
-                          b.slot.box)
+        return core.Stamp(
+            "Trần Văn Đức", "Chủ tịch", "UBND Phường Ba Đình", b.slot.page, b.slot.box
+        )
 
     def portal_certificate(level: str) -> Callable[[], bytes]:
         def run() -> bytes:
             b = certificate()
-            return core.sign_pdf(b.content, signer, stamp(b),
-                                 timestamper if level != "B-B" else None, level=level)
+            return core.sign_pdf(
+                b.content, signer, stamp(b), timestamper if level != "B-B" else None, level=level
+            )
+
         return run
 
     persons = [{**person, "full_name": f"Nguyễn Thị Hương {i}"} for i in range(500)]
 
     def list_500() -> bytes:
-        b = documents.committee_list(commune, persons, "Trần Văn Đức", "Chủ tịch",
-                                     "Số: 1/DS-UBND", date(2026, 12, 3))
+        b = documents.committee_list(
+            commune, persons, "Trần Văn Đức", "Chủ tịch", "Số: 1/DS-UBND", date(2026, 12, 3)
+        )
         return core.sign_pdf(b.content, signer, stamp(b), timestamper, level="B-T")
 
     def qr_code() -> object:
         _someone, code = batch[next(turn) % len(batch)]
         return documents.qr_matrix(f"{url[:-24]}{code}")
 
-    rows = timed_together([
-        ("QR matrix of a verification link (segno, part of the certificate)", qr_code, n),
-        ("bare reportlab page", bare_page, n),
-        ("certificate PDF generated (portal)", certificate, n),
-        ("bare pyHanko signature, B-B (key parsed once, bytes reserved)", bare_pyhanko, n),
-        ("stock pyHanko call, B-B (PKCS#12 loaded per document, dry-run size)", stock_pyhanko,
-         max(5, n // 5)),
-        ("certificate generated + signed, B-B with stamp (portal)",
-         portal_certificate("B-B"), n),
-        ("certificate generated + signed, B-T with stamp (portal, in-process TSA)",
-         portal_certificate("B-T"), n),
-        ("500-person list generated + signed, B-T (portal)", list_500, 5),
-    ])
+    rows = timed_together(
+        [
+            ("QR matrix of a verification link (segno, part of the certificate)", qr_code, n),
+            ("bare reportlab page", bare_page, n),
+            ("certificate PDF generated (portal)", certificate, n),
+            ("bare pyHanko signature, B-B (key parsed once, bytes reserved)", bare_pyhanko, n),
+            (
+                "stock pyHanko call, B-B (PKCS#12 loaded per document, dry-run size)",
+                stock_pyhanko,
+                max(5, n // 5),
+            ),
+            (
+                "certificate generated + signed, B-B with stamp (portal)",
+                portal_certificate("B-B"),
+                n,
+            ),
+            (
+                "certificate generated + signed, B-T with stamp (portal, in-process TSA)",
+                portal_certificate("B-T"),
+                n,
+            ),
+            ("500-person list generated + signed, B-T (portal)", list_500, 5),
+        ]
+    )
     values = dict(rows)
     bare = values["bare pyHanko signature, B-B (key parsed once, bytes reserved)"]
     generated = values["certificate PDF generated (portal)"]
@@ -185,24 +246,39 @@ def main(argv: list[str] | None = None) -> int:
     listed = values["500-person list generated + signed, B-T (portal)"]
     checks = [
         ("one-page certificate generated <= 10 ms", f"{generated:.1f} ms", generated <= 10),
-        ("certificates generated + signed (B-B) at >= 70 % of the bare pyHanko rate",
-         f"{bare / signed_bb:.0%}", bare / signed_bb >= 0.70),
-        ("500-person list generated + signed at B-T <= 1 s", f"{listed / 1000:.2f} s",
-         listed <= 1000),
+        (
+            "certificates generated + signed (B-B) at >= 70 % of the bare pyHanko rate",
+            f"{bare / signed_bb:.0%}",
+            bare / signed_bb >= 0.70,
+        ),
+        (
+            "500-person list generated + signed at B-T <= 1 s",
+            f"{listed / 1000:.2f} s",
+            listed <= 1000,
+        ),
     ]
     load_after = os.getloadavg()[0]
     lines = [
-        START, "", "# Benchmark: signed documents (issue 5)", "",
+        START,
+        "",
+        "# Benchmark: signed documents (issue 5)",
+        "",
         f"Run {datetime.now(UTC).isoformat(timespec='seconds')}, `python -m bench.signing -n {n}`"
         f" (two warm-ups, then runs in turns, a round runs each measurement once; median of n,"
         f" of n/5 for the stock call, of 5 for the list), Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, load average {load_before:.2f} "
-        f"before, {load_after:.2f} after. ECDSA P-256 signer, RSA-2048 TSA in-process.", "",
-        "| measurement | ms |", "|---|--:|",
-        *[f"| {name} | {value:.1f} |" for name, value in rows], "",
-        "| target | measured | met |", "|---|--:|:-:|",
-        *[f"| {name} | {value} | {'yes' if ok else 'NO'} |" for name, value, ok in checks], "",
-        END, "",
+        f"before, {load_after:.2f} after. ECDSA P-256 signer, RSA-2048 TSA in-process.",
+        "",
+        "| measurement | ms |",
+        "|---|--:|",
+        *[f"| {name} | {value:.1f} |" for name, value in rows],
+        "",
+        "| target | measured | met |",
+        "|---|--:|:-:|",
+        *[f"| {name} | {value} | {'yes' if ok else 'NO'} |" for name, value, ok in checks],
+        "",
+        END,
+        "",
     ]
     section = "\n".join(lines)
     print(section)

@@ -86,7 +86,8 @@ def triggers_kept(*tables: str) -> Iterator[None]:
     marks = ", ".join("?" for _ in tables)
     saved = bind.exec_driver_sql(
         f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks})",
-        tuple(tables)).all()
+        tuple(tables),
+    ).all()
     for name, _sql in saved:
         bind.exec_driver_sql(f'DROP TRIGGER "{name}"')
     yield

@@ -26,9 +26,19 @@ def init_app(app: Flask) -> None:
     from portal.registry.cli import registry_group
     from portal.signing.cli import confirmations, verify_pdf_command
 
-    commands = [areas_group, audit_group, demo_command, registry_group, dashboard_group,
-                api_token_group, feedback_group, records_group, users_group, confirmations,
-                verify_pdf_command]
+    commands = [
+        areas_group,
+        audit_group,
+        demo_command,
+        registry_group,
+        dashboard_group,
+        api_token_group,
+        feedback_group,
+        records_group,
+        users_group,
+        confirmations,
+        verify_pdf_command,
+    ]
     for command in commands:
         add_lang_option(command, tuple(app.config["LANGUAGES"]))
         app.cli.add_command(command)
@@ -36,10 +46,12 @@ def init_app(app: Flask) -> None:
     db_group.add_command(grant_app_role_command)
 
 
-@click.command("grant-app-role",
-               help="PostgreSQL: grant the application's role (ROLE, default the user of "
-               "DATABASE_URL) the rows of every table and only appending to the audit trail. "
-               "Run by the tables' owner (MIGRATIONS_DATABASE_URL) after db upgrade.")
+@click.command(
+    "grant-app-role",
+    help="PostgreSQL: grant the application's role (ROLE, default the user of "
+    "DATABASE_URL) the rows of every table and only appending to the audit trail. "
+    "Run by the tables' owner (MIGRATIONS_DATABASE_URL) after db upgrade.",
+)
 @click.argument("role", required=False)
 def grant_app_role_command(role: str | None) -> None:
     from portal.core.roles import RoleRefused, app_role_name, grant_app_role, owner_engine
@@ -56,9 +68,14 @@ def grant_app_role_command(role: str | None) -> None:
                 tables = grant_app_role(connection, role)
         except RoleRefused as error:
             fail(str(error))
-    click.echo(_("The role %(role)s may read and write the rows of %(n)d tables and only "
-                 "append to the audit trail.", role=role, n=len(tables)))
-
+    click.echo(
+        _(
+            "The role %(role)s may read and write the rows of %(n)d tables and only "
+            "append to the audit trail.",
+            role=role,
+            n=len(tables),
+        )
+    )
 
 
 @click.group("areas", help="Administrative units.")
@@ -72,8 +89,9 @@ def areas_load() -> None:
 
     added = load_official_areas()
     db.session.commit()
-    click.echo(_("Added %(p)d provinces and %(c)d communes.", p=added["provinces"],
-                 c=added["communes"]))
+    click.echo(
+        _("Added %(p)d provinces and %(c)d communes.", p=added["provinces"], c=added["communes"])
+    )
 
 
 @click.group("audit", help="The audit trail.")
@@ -81,12 +99,19 @@ def audit_group() -> None:
     pass
 
 
-@audit_group.command("verify", help="Check the whole hash chain and every signed checkpoint; "
-                                    "exit 1 at the first broken link or checkpoint.")
-@click.option("--checkpoints", "folder",
-              type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="The checkpoints to check against: default "
-              "AUDIT_CHECKPOINT_DIR (a copy kept elsewhere, say).")
+@audit_group.command(
+    "verify",
+    help="Check the whole hash chain and every signed checkpoint; "
+    "exit 1 at the first broken link or checkpoint.",
+)
+@click.option(
+    "--checkpoints",
+    "folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The checkpoints to check against: default "
+    "AUDIT_CHECKPOINT_DIR (a copy kept elsewhere, say).",
+)
 def audit_verify(folder: Path | None) -> None:
     from portal.audit.services import verify_chain
     from portal.core.clock import format_time
@@ -96,51 +121,90 @@ def audit_verify(folder: Path | None) -> None:
     found = checkpoints.read_all(folder)
     for checkpoint in found:
         if not checkpoint.ok:
-            fail(_("Checkpoint %(file)s does not verify: %(problem)s.",
-                   file=checkpoint.path.name, problem=checkpoint.problem))
+            fail(
+                _(
+                    "Checkpoint %(file)s does not verify: %(problem)s.",
+                    file=checkpoint.path.name,
+                    problem=checkpoint.problem,
+                )
+            )
     by_seq: dict[int, checkpoints.Checkpoint] = {}
     for checkpoint in found:
         other = by_seq.setdefault(checkpoint.seq, checkpoint)
         if other.hash != checkpoint.hash:
-            fail(_("Checkpoints %(a)s and %(b)s sign different chains up to event #%(seq)d.",
-                   a=other.path.name, b=checkpoint.path.name, seq=checkpoint.seq))
+            fail(
+                _(
+                    "Checkpoints %(a)s and %(b)s sign different chains up to event #%(seq)d.",
+                    a=other.path.name,
+                    b=checkpoint.path.name,
+                    seq=checkpoint.seq,
+                )
+            )
     with reading():  # (on SQLite: without holding the write lock while it reads)
         report = verify_chain(anchors={seq: c.hash for seq, c in by_seq.items()})
     if report.ok:
         click.echo(_("Audit chain intact: %(n)d events checked.", n=report.checked))
         if found:
             last = found[-1]
-            click.echo(_("It holds every one of the %(k)d signed checkpoints; the last covers "
-                         "events up to #%(seq)d, time-stamped %(time)s.", k=len(found),
-                         seq=last.seq, time=format_time(last.stamped_at)))
+            click.echo(
+                _(
+                    "It holds every one of the %(k)d signed checkpoints; the last covers "
+                    "events up to #%(seq)d, time-stamped %(time)s.",
+                    k=len(found),
+                    seq=last.seq,
+                    time=format_time(last.stamped_at),
+                )
+            )
         else:
             click.echo(_("No signed checkpoint yet: flask audit checkpoint writes one."))
         return
     if report.problem in ("checkpoint", "short"):
         checkpoint = by_seq[report.broken_seq or 0]
-        values = {"seq": report.broken_seq, "file": checkpoint.path.name,
-                  "time": format_time(checkpoint.stamped_at)}
+        values = {
+            "seq": report.broken_seq,
+            "file": checkpoint.path.name,
+            "time": format_time(checkpoint.stamped_at),
+        }
         if report.problem == "checkpoint":
-            fail(_("Audit chain BROKEN at event #%(seq)d: the chain up to this event is not "
-                   "the one checkpoint %(file)s signed (time-stamped %(time)s); events "
-                   "before it were changed, removed or re-chained.", **values))
-        fail(_("Audit chain BROKEN at event #%(seq)d: the chain ends at event #%(n)d, but "
-               "checkpoint %(file)s (time-stamped %(time)s) signed it up to event "
-               "#%(seq)d; events were removed from the end.", n=report.checked, **values))
+            fail(
+                _(
+                    "Audit chain BROKEN at event #%(seq)d: the chain up to this event is not "
+                    "the one checkpoint %(file)s signed (time-stamped %(time)s); events "
+                    "before it were changed, removed or re-chained.",
+                    **values,
+                )
+            )
+        fail(
+            _(
+                "Audit chain BROKEN at event #%(seq)d: the chain ends at event #%(n)d, but "
+                "checkpoint %(file)s (time-stamped %(time)s) signed it up to event "
+                "#%(seq)d; events were removed from the end.",
+                n=report.checked,
+                **values,
+            )
+        )
     problems = {
         "missing": _("an event is missing or out of order"),
         "prev_hash": _("the link to the previous event does not match"),
         "altered": _("the event's content was altered"),
         "truncated": _("events were removed from the end of the chain"),
     }
-    fail(_("Audit chain BROKEN at event #%(seq)d: %(problem)s (%(n)d events intact before it).",
-           seq=report.broken_seq, problem=problems[report.problem or "missing"],
-           n=report.checked))
+    fail(
+        _(
+            "Audit chain BROKEN at event #%(seq)d: %(problem)s (%(n)d events intact before it).",
+            seq=report.broken_seq,
+            problem=problems[report.problem or "missing"],
+            n=report.checked,
+        )
+    )
 
 
-@audit_group.command("checkpoint", help="Sign the chain's head with the organisation's key, "
-                                        "time-stamped, into AUDIT_CHECKPOINT_DIR (the worker "
-                                        "does it every AUDIT_CHECKPOINT_MINUTES).")
+@audit_group.command(
+    "checkpoint",
+    help="Sign the chain's head with the organisation's key, "
+    "time-stamped, into AUDIT_CHECKPOINT_DIR (the worker "
+    "does it every AUDIT_CHECKPOINT_MINUTES).",
+)
 def audit_checkpoint() -> None:
     from portal.core.clock import format_time
     from portal.signing import checkpoints
@@ -152,19 +216,35 @@ def audit_checkpoint() -> None:
     if written is None:
         click.echo(_("Nothing was appended since the last checkpoint; none written."))
         return
-    click.echo(_("Checkpoint %(path)s: events up to #%(seq)d, hash %(hash)s, time-stamped "
-                 "%(time)s, signed by %(signer)s.", path=str(written.path), seq=written.seq,
-                 hash=written.hash, time=format_time(written.stamped_at),
-                 signer=written.signer))
+    click.echo(
+        _(
+            "Checkpoint %(path)s: events up to #%(seq)d, hash %(hash)s, time-stamped "
+            "%(time)s, signed by %(signer)s.",
+            path=str(written.path),
+            seq=written.seq,
+            hash=written.hash,
+            time=format_time(written.stamped_at),
+            signer=written.signer,
+        )
+    )
 
 
 @click.command("demo", help="Seed a fresh database with demo data and print the accounts.")
-@click.option("--password", default=None, help="Password for every demo account (it must pass "
-                                               "the password policy).")
-@click.option("--pin", default=None, help="Signing PIN of every demo certificate (not the "
-                                          "password).")
-@click.option("--accounts", "accounts_file", type=click.Path(dir_okay=False, writable=True),
-              default=None, help="Write the accounts as JSON to this file.")
+@click.option(
+    "--password",
+    default=None,
+    help="Password for every demo account (it must pass the password policy).",
+)
+@click.option(
+    "--pin", default=None, help="Signing PIN of every demo certificate (not the password)."
+)
+@click.option(
+    "--accounts",
+    "accounts_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the accounts as JSON to this file.",
+)
 def demo_command(password: str | None, pin: str | None, accounts_file: str | None) -> None:
     from portal.auth.forms import role_label
     from portal.demo import services
@@ -190,21 +270,28 @@ def demo_command(password: str | None, pin: str | None, accounts_file: str | Non
         accounts = _with_known_secrets(services.existing_accounts(), accounts_file)
         click.echo(_("The database already has data; nothing was added."))
         if password != services.DEFAULT_PASSWORD or pin != services.DEFAULT_PIN:
-            click.echo(_("The accounts keep their passwords: --password applies only to a new "
-                         "demo database (start afresh with rm -rf instance, or change one with "
-                         "flask --app wsgi users set-password)."))
+            click.echo(
+                _(
+                    "The accounts keep their passwords: --password applies only to a new "
+                    "demo database (start afresh with rm -rf instance, or change one with "
+                    "flask --app wsgi users set-password)."
+                )
+            )
         seeded = False
     if accounts_file:
         with open_private(accounts_file, "w") as handle:
             json.dump([a.as_json() for a in accounts], handle, ensure_ascii=False, indent=2)
     width = max((len(role_label(a.role)) for a in accounts), default=0)
     for account in accounts:
-        click.echo(f"  {account.username:<28} {role_label(account.role):<{width}} "
-                   f"{account.area_code:<6} {account.area_name}")
+        click.echo(
+            f"  {account.username:<28} {role_label(account.role):<{width}} "
+            f"{account.area_code:<6} {account.area_name}"
+        )
     if seeded:
         click.echo(_("Password of every demo account: %(pw)s", pw=password))
-        click.echo(_("Signing PIN of every demo certificate (committee, police, sites): %(pin)s",
-                     pin=pin))
+        click.echo(
+            _("Signing PIN of every demo certificate (committee, police, sites): %(pin)s", pin=pin)
+        )
 
 
 def _with_known_secrets(accounts: list, accounts_file: str | None) -> list:
@@ -226,8 +313,9 @@ def feedback_group() -> None:
     pass
 
 
-@feedback_group.command("escalate", help="Escalate overdue complaints now (the queue does it "
-                                         "every 5 minutes).")
+@feedback_group.command(
+    "escalate", help="Escalate overdue complaints now (the queue does it every 5 minutes)."
+)
 def feedback_escalate() -> None:
     from portal.feedback.jobs import run_escalation
 

@@ -67,8 +67,9 @@ def _word_key(word: str) -> tuple[str, str]:
     """(primary key, tone digits) of one word: names share a few thousand words, so an
     import of 50,000 persons works each one out once."""
     letters = _letters(word)
-    primary = "".join(_PRIMARY.get(letter, letter if letter.isdigit() else "~")
-                      for letter, _ in letters)
+    primary = "".join(
+        _PRIMARY.get(letter, letter if letter.isdigit() else "~") for letter, _ in letters
+    )
     return primary, "".join(tone for _, tone in letters)
 
 

@@ -40,8 +40,9 @@ os.environ["PORTAL_LANG"] = "vi"
 # The owner's URL goes to the suite's app alone: the apps other tests make (on SQLite files
 # of their own) must never migrate with it. Kept under a name the portal does not read for
 # pytest-xdist's workers, which this process (their controller) starts.
-_owner_url = (os.environ.pop("MIGRATIONS_DATABASE_URL", None)
-              or os.environ.get("TESTS_MIGRATIONS_DATABASE_URL"))
+_owner_url = os.environ.pop("MIGRATIONS_DATABASE_URL", None) or os.environ.get(
+    "TESTS_MIGRATIONS_DATABASE_URL"
+)
 if _owner_url:
     os.environ["TESTS_MIGRATIONS_DATABASE_URL"] = _owner_url
 OWNER_URL = _owner_url if os.environ.get("DATABASE_URL") else None
@@ -248,8 +249,12 @@ def make_user(area):
         role = Role(role)
         username = kw.pop("username", f"{role.value}.{area_code}.{next(counter)}")
         user = create_user(
-            username, kw.pop("password", PASSWORD), role, area(area_code),
-            kw.pop("display_name", f"Cán bộ {username}"), site=kw.pop("site", None),
+            username,
+            kw.pop("password", PASSWORD),
+            role,
+            area(area_code),
+            kw.pop("display_name", f"Cán bộ {username}"),
+            site=kw.pop("site", None),
         )
         db.session.commit()
         return user
@@ -289,10 +294,17 @@ def make_register():
         db.session.add(extract)
         db.session.flush()
         for entry in entries:
-            values = {"sex": "male", "birth_date": date(1985, 3, 14), "birth_precision": "day",
-                      **entry}
-            values |= {"name_norm": norm(values["full_name"]),
-                       "name_folded": fold(values["full_name"]), "extract_id": extract.id}
+            values = {
+                "sex": "male",
+                "birth_date": date(1985, 3, 14),
+                "birth_precision": "day",
+                **entry,
+            }
+            values |= {
+                "name_norm": norm(values["full_name"]),
+                "name_folded": fold(values["full_name"]),
+                "extract_id": extract.id,
+            }
             existing = db.session.get(RegisterEntry, values["id_number"])
             if existing:
                 for key, value in values.items():

@@ -37,8 +37,12 @@ from portal.extensions import db
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEST_CONFIG = {
-    "PORTAL_ENV": "testing", "SECRET_KEY": "live", "ARGON2_TIME_COST": 1,
-    "ARGON2_MEMORY_COST": 1024, "HUEY_IMMEDIATE": True, "WTF_CSRF_ENABLED": True,
+    "PORTAL_ENV": "testing",
+    "SECRET_KEY": "live",
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 1024,
+    "HUEY_IMMEDIATE": True,
+    "WTF_CSRF_ENABLED": True,
 }
 
 
@@ -54,8 +58,11 @@ def _postgres_database() -> Iterator[tuple[str, str | None]]:
     owner_env = _suite_owner_url()
     name = f"{app_url.database}_live"
     live_app = app_url.set(database=name).render_as_string(hide_password=False)
-    live_owner = (make_url(owner_env).set(database=name).render_as_string(hide_password=False)
-                  if owner_env else None)
+    live_owner = (
+        make_url(owner_env).set(database=name).render_as_string(hide_password=False)
+        if owner_env
+        else None
+    )
     with database_of_its_own(live_app, live_owner):
         yield live_app, live_owner
 
@@ -63,8 +70,7 @@ def _postgres_database() -> Iterator[tuple[str, str | None]]:
 def worker_url(url: str, worker: str) -> str:
     """``url`` with pytest-xdist's worker name ("gw0") added to its database's name."""
     parsed = make_url(url)
-    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(
-        hide_password=False)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
 
 
 @contextmanager
@@ -77,8 +83,11 @@ def database_of_its_own(app_url: str, owner_url: str | None) -> Iterator[None]:
     name = app.database or ""
     if "test" not in name:
         raise RuntimeError("refusing to create a PostgreSQL database whose name lacks 'test'")
-    admin = sa.create_engine(owner.set(drivername="postgresql+psycopg", database="postgres"),
-                             isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    admin = sa.create_engine(
+        owner.set(drivername="postgresql+psycopg", database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+    )
     try:
         _drop(admin, name, app)
         with admin.connect() as connection:
@@ -112,7 +121,8 @@ def _end_sessions(app_url: sa.URL) -> None:
             connection.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND usename = current_user "
-                "AND pid <> pg_backend_pid()")
+                "AND pid <> pg_backend_pid()"
+            )
     except sa.exc.OperationalError:
         pass  # no such database (yet, or any more)
     finally:
@@ -131,8 +141,10 @@ def _suite_owner_url() -> str | None:
 def live_config(tmp: Path, kind: str | None = None) -> Iterator[dict[str, Any]]:
     """The configuration of an app on a new database of ``kind`` (default: the suite's)."""
     if (kind or suite_kind()) == "sqlite":
-        yield {"SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "live.sqlite3"),
-               "MIGRATIONS_DATABASE_URL": None}
+        yield {
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "live.sqlite3"),
+            "MIGRATIONS_DATABASE_URL": None,
+        }
         return
     with _postgres_database() as (app_url, owner_url):
         yield {"SQLALCHEMY_DATABASE_URI": app_url, "MIGRATIONS_DATABASE_URL": owner_url}
@@ -170,15 +182,19 @@ def serve(app: Flask) -> Iterator[str]:
 
 
 @contextmanager
-def live_portal(tmp: Path, seed: Callable[[], None], kind: str | None = None,
-                **config: Any) -> Iterator[tuple[Flask, str]]:
+def live_portal(
+    tmp: Path, seed: Callable[[], None], kind: str | None = None, **config: Any
+) -> Iterator[tuple[Flask, str]]:
     """A migrated portal with what ``seed`` adds (run in its app context, committed),
     served: (app, base URL)."""
     with live_config(tmp, kind) as database:
         # Files in ``tmp``, never in the checkout's instance/ that other processes share.
-        files = {"SIGNING_DEMO_PKI_DIR": str(tmp / "demo-pki"),
-                 "AUDIT_CHECKPOINT_DIR": str(tmp / "audit-checkpoints"),
-                 "DOCUMENTS_DIR": str(tmp / "documents"), "UPLOADS_DIR": str(tmp / "uploads")}
+        files = {
+            "SIGNING_DEMO_PKI_DIR": str(tmp / "demo-pki"),
+            "AUDIT_CHECKPOINT_DIR": str(tmp / "audit-checkpoints"),
+            "DOCUMENTS_DIR": str(tmp / "documents"),
+            "UPLOADS_DIR": str(tmp / "uploads"),
+        }
         app = migrated_app({**files, **database, **config})
         with app.app_context():
             seed()
@@ -188,6 +204,7 @@ def live_portal(tmp: Path, seed: Callable[[], None], kind: str | None = None,
 
 
 # --- clients ---------------------------------------------------------------------------
+
 
 def csrf_token(html: str) -> str:
     """The CSRF token of a page's HTML (the suite's pattern, tests/conftest.py)."""
@@ -202,9 +219,16 @@ def logged_in(base: str, username: str, password: str) -> requests.Session:
     """A browser-like client (its own cookies) logged in as ``username``."""
     client = requests.Session()
     page = client.get(f"{base}/login", timeout=30)
-    answer = client.post(f"{base}/login", data={
-        "username": username, "password": password, "csrf_token": csrf_token(page.text),
-    }, allow_redirects=False, timeout=60)
+    answer = client.post(
+        f"{base}/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token(page.text),
+        },
+        allow_redirects=False,
+        timeout=60,
+    )
     assert answer.status_code == 303, (answer.status_code, answer.text[:500])
     return client
 

@@ -27,7 +27,9 @@ def test_every_text_has_a_vietnamese_translation():
     translated = {
         (m.id if isinstance(m.id, str) else m.id[0])
         for m in catalog
-        if m.id and m.string and all(m.string if isinstance(m.string, tuple) else [m.string])
+        if m.id
+        and m.string
+        and all(m.string if isinstance(m.string, tuple) else [m.string])
         and "fuzzy" not in m.flags
     }
     missing = sorted(_source_messages() - translated)
@@ -47,8 +49,11 @@ def test_no_text_to_translate_hides_inside_an_f_string():
     for path in sorted((ROOT / "portal").rglob("*.py")):
         tokens = tokenize.generate_tokens(io.StringIO(path.read_text("utf-8")).readline)
         for token in tokens:
-            if token.type == tokenize.STRING and "f" in token.string.split("'")[0].split('"')[
-                    0].lower() and call.search(token.string):
+            if (
+                token.type == tokenize.STRING
+                and "f" in token.string.split("'")[0].split('"')[0].lower()
+                and call.search(token.string)
+            ):
                 found.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
     assert found == []
 

@@ -50,14 +50,28 @@ print(json.dumps({
 
 def run_locustfile(tmp_path, env_pin: str | None = None) -> dict:
     accounts = tmp_path / "accounts.json"
-    accounts.write_text(json.dumps([
-        {"username": "committee.ba_dinh", "password": "p", "signing_pin": "135790"},
-        {"username": "police.ba_dinh", "password": "p"}]))
-    env = {"PATH": "/usr/bin:/bin", "LOAD_ACCOUNTS": str(accounts),
-           **({"LOAD_PIN": env_pin} if env_pin else {})}
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, text=True,
-                          input=json.dumps({"awaiting": AWAITING, "dialog": DIALOG}),
-                          capture_output=True, timeout=60)
+    accounts.write_text(
+        json.dumps(
+            [
+                {"username": "committee.ba_dinh", "password": "p", "signing_pin": "135790"},
+                {"username": "police.ba_dinh", "password": "p"},
+            ]
+        )
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LOAD_ACCOUNTS": str(accounts),
+        **({"LOAD_PIN": env_pin} if env_pin else {}),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        input=json.dumps({"awaiting": AWAITING, "dialog": DIALOG}),
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -67,10 +81,14 @@ def test_the_forms_the_browser_submits_are_found_by_their_action(tmp_path):
     # Without an action: the first form, as the record editor's fragment is read.
     assert found["first"] == {"csrf_token": "t", "language": "vi"}
     # "Sign…": the hidden inputs of that form only, not those of the minutes' form after it.
-    assert found["open"] == {"csrf_token": "t1", "status": "", "q": "Hồ Minh An", "day": "",
-                             "<action>": "/signing/batches"}
-    assert found["sign"] == {"csrf_token": "t3", "pin": "",
-                             "<action>": "/signing/batches/12/sign"}
+    assert found["open"] == {
+        "csrf_token": "t1",
+        "status": "",
+        "q": "Hồ Minh An",
+        "day": "",
+        "<action>": "/signing/batches",
+    }
+    assert found["sign"] == {"csrf_token": "t3", "pin": "", "<action>": "/signing/batches/12/sign"}
     assert found["none"] == {}  # the pattern matches the whole action only
     assert found["names"] == ["Hồ Minh An", "Đỗ Thành &amp; An"]
     # The PIN: the accounts file's, else LOAD_PIN.

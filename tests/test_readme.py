@@ -32,8 +32,11 @@ def _flask_lines() -> list[str]:
 def test_every_flask_line_is_typed_as_it_runs_from_the_repository_root():
     lines = _flask_lines()
     assert len(lines) > 25
-    bare = [line for line in lines
-            if re.search(r"(?:^|[\s=])flask --app wsgi", line.split(".venv/bin/flask")[0])]
+    bare = [
+        line
+        for line in lines
+        if re.search(r"(?:^|[\s=])flask --app wsgi", line.split(".venv/bin/flask")[0])
+    ]
     assert bare == []  # always .venv/bin/flask, which exists after the two commands
 
 
@@ -63,7 +66,7 @@ def _configuration_rows() -> list[str]:
     section = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     table = re.search(r"^\| variable .*?(?=\n\n)", section, re.MULTILINE | re.DOTALL)
     assert table, "no configuration table"
-    rest = section[table.end():]
+    rest = section[table.end() :]
     assert "\n| `" not in rest, "the configuration table is split in two"
     return re.findall(r"^\| `([A-Z0-9_]+)`", table.group(0), re.MULTILINE)
 
@@ -76,8 +79,9 @@ def test_the_configuration_table_is_one_table_with_each_key_once():
 
 def test_the_code_layout_lists_every_package():
     layout = README.split("## Code layout", 1)[1]
-    packages = sorted(p.name for p in (ROOT / "portal").iterdir()
-                      if p.is_dir() and not p.name.startswith("__"))
+    packages = sorted(
+        p.name for p in (ROOT / "portal").iterdir() if p.is_dir() and not p.name.startswith("__")
+    )
     missing = [name for name in packages if not re.search(rf"^\s+{name}/", layout, re.MULTILINE)]
     assert missing == []
 

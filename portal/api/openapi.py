@@ -47,10 +47,14 @@ ROUTING = {
     "type": "object",
     "required": ["precision", "unit_kind", "unit_name"],
     "properties": {
-        "precision": {"type": "string", "enum": ["site", "commune", "district", "province",
-                                                 "none"]},
-        "unit_kind": {"type": "string", "enum": ["site", "health_station", "district_centre",
-                                                 "province", "pool"]},
+        "precision": {
+            "type": "string",
+            "enum": ["site", "commune", "district", "province", "none"],
+        },
+        "unit_kind": {
+            "type": "string",
+            "enum": ["site", "health_station", "district_centre", "province", "pool"],
+        },
         "unit_name": {"type": "string"},
     },
 }
@@ -60,71 +64,132 @@ STATUS = {
     "required": ["code", "status", "received_at", "due_at", "routing"],
     "properties": {
         "code": {"type": "string"},
-        "status": {"type": "string", "enum": ["received", "in_progress", "answered",
-                                              "resolved", "rejected"]},
+        "status": {
+            "type": "string",
+            "enum": ["received", "in_progress", "answered", "resolved", "rejected"],
+        },
         "received_at": {"type": "string", "format": "date-time"},
         "due_at": {"type": "string", "format": "date-time"},
-        "answered_at": {"type": "string", "format": "date-time", "nullable": True,
-                        "description": "the first answer's time (the 48-hour clock stops)"},
+        "answered_at": {
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "the first answer's time (the 48-hour clock stops)",
+        },
         "answer": {"type": "string", "nullable": True, "description": "the latest answer"},
-        "answers": {"type": "array", "description": "every answer, oldest first",
-                    "items": {"type": "object", "required": ["text", "answered_at"],
-                              "properties": {
-                                  "text": {"type": "string"},
-                                  "answered_at": {"type": "string", "format": "date-time"}}}},
+        "answers": {
+            "type": "array",
+            "description": "every answer, oldest first",
+            "items": {
+                "type": "object",
+                "required": ["text", "answered_at"],
+                "properties": {
+                    "text": {"type": "string"},
+                    "answered_at": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
         "routing": {"$ref": "#/components/schemas/Routing"},
     },
 }
 
 
 def _error_responses(*codes: int) -> dict[str, Any]:
-    reasons = {400: "Invalid JSON or fields", 401: "Missing or wrong bearer token",
-               404: "No complaint with this code for this client",
-               409: "Idempotency-Key reused with a different body",
-               413: "Body too large", 422: "Place unknown or inconsistent"}
-    return {str(c): {"description": reasons[c], "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
+    reasons = {
+        400: "Invalid JSON or fields",
+        401: "Missing or wrong bearer token",
+        404: "No complaint with this code for this client",
+        409: "Idempotency-Key reused with a different body",
+        413: "Body too large",
+        422: "Place unknown or inconsistent",
+    }
+    return {
+        str(c): {
+            "description": reasons[c],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for c in codes
+    }
 
 
 def document() -> dict[str, Any]:
-    status_response = {"content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Status"}}}}
+    status_response = {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}
+    }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Phản ánh tiêm chủng — intake API", "version": "1.0.0",
-                 "description": "Complaints about vaccination records from other systems "
-                                "(the national citizen portal). Bearer token per client "
-                                "system; a retried POST with the same Idempotency-Key "
-                                "returns the first answer."},
+        "info": {
+            "title": "Phản ánh tiêm chủng — intake API",
+            "version": "1.0.0",
+            "description": "Complaints about vaccination records from other systems "
+            "(the national citizen portal). Bearer token per client "
+            "system; a retried POST with the same Idempotency-Key "
+            "returns the first answer.",
+        },
         "servers": [{"url": "/"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Submission": SUBMISSION, "Error": ERROR, "Routing": ROUTING,
-                        "Status": STATUS},
+            "schemas": {
+                "Submission": SUBMISSION,
+                "Error": ERROR,
+                "Routing": ROUTING,
+                "Status": STATUS,
+            },
         },
         "security": [{"bearer": []}],
         "paths": {
-            "/api/v1/feedback": {"post": {
-                "operationId": "createFeedback",
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True,
-                                "schema": {"type": "string", "minLength": 1,
-                                           "maxLength": 100, "pattern": r"^[\x21-\x7e]+$"}}],
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Submission"}}}},
-                "responses": {
-                    "201": {"description": "Filed", **status_response},
-                    "200": {"description": "Retry of an earlier request, or the same "
-                                           "complaint already filed today", **status_response},
-                    **_error_responses(400, 401, 409, 413, 422),
-                },
-            }},
-            "/api/v1/feedback/{code}": {"get": {
-                "operationId": "getFeedback",
-                "parameters": [{"name": "code", "in": "path", "required": True,
-                                "schema": {"type": "string", "maxLength": 16}}],
-                "responses": {"200": {"description": "Status", **status_response},
-                              **_error_responses(401, 404)},
-            }},
+            "/api/v1/feedback": {
+                "post": {
+                    "operationId": "createFeedback",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": True,
+                            "schema": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 100,
+                                "pattern": r"^[\x21-\x7e]+$",
+                            },
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Submission"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {"description": "Filed", **status_response},
+                        "200": {
+                            "description": "Retry of an earlier request, or the same "
+                            "complaint already filed today",
+                            **status_response,
+                        },
+                        **_error_responses(400, 401, 409, 413, 422),
+                    },
+                }
+            },
+            "/api/v1/feedback/{code}": {
+                "get": {
+                    "operationId": "getFeedback",
+                    "parameters": [
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "maxLength": 16},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "Status", **status_response},
+                        **_error_responses(401, 404),
+                    },
+                }
+            },
         },
     }
 
@@ -135,8 +200,17 @@ FORMATS = FormatChecker(formats=["date"])
 # One problem per field, the first that applies, in this order. "storable" is no JSON Schema
 # keyword: a text must have no NUL (PostgreSQL cannot store it) and no lone surrogate
 # (valid in a JSON escape, not in UTF-8).
-PRECEDENCE = ("type", "storable", "minLength", "maxLength", "pattern", "enum", "format",
-              "minimum", "maximum")
+PRECEDENCE = (
+    "type",
+    "storable",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "enum",
+    "format",
+    "minimum",
+    "maximum",
+)
 
 
 def validate(schema: dict[str, Any], data: Any) -> dict[str, str]:
@@ -169,10 +243,15 @@ def _problem(keyword: str, rule: dict[str, Any]) -> str:
         return f"must be {'an integer' if rule['type'] == 'integer' else 'a string'}"
     if keyword == "enum":
         return "not one of " + ", ".join(rule["enum"])
-    return {"storable": "contains characters that are not allowed",
-            "minLength": "wrong length", "maxLength": "wrong length",
-            "pattern": "wrong format", "format": "not a date",
-            "minimum": "out of range", "maximum": "out of range"}[keyword]
+    return {
+        "storable": "contains characters that are not allowed",
+        "minLength": "wrong length",
+        "maxLength": "wrong length",
+        "pattern": "wrong format",
+        "format": "not a date",
+        "minimum": "out of range",
+        "maximum": "out of range",
+    }[keyword]
 
 
 def _storable(value: str) -> bool:

@@ -50,8 +50,7 @@ def show_openapi():
 def create_feedback():
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > 100 or not key.isascii() or not key.isprintable():
-        return _error(400, "an Idempotency-Key header (1-100 visible ASCII characters) "
-                           "is required")
+        return _error(400, "an Idempotency-Key header (1-100 visible ASCII characters) is required")
     data = request.get_json(silent=True)
     errors = openapi.validate(openapi.SUBMISSION, data)
     if errors:
@@ -72,9 +71,12 @@ def create_feedback():
 @bp.get("/feedback/<code>")
 @writes  # the client's last use (SQLite: BEGIN IMMEDIATE)
 def show_feedback(code: str):
-    feedback = db.session.scalar(sa.select(Feedback).where(
-        Feedback.code == code.strip().upper()[:16],
-        Feedback.source == f"api:{g.api_client.name}"[:80]))
+    feedback = db.session.scalar(
+        sa.select(Feedback).where(
+            Feedback.code == code.strip().upper()[:16],
+            Feedback.source == f"api:{g.api_client.name}"[:80],
+        )
+    )
     if feedback is None:
         return _error(404, "no complaint with this code was filed by this client")
     return jsonify(api_services.status_json(feedback))

@@ -39,8 +39,9 @@ class TokenRefused(Exception):
     """A token command cannot be done (the message says why, in the user's language)."""
 
 
-def create_client(name: str, actor=None,
-                  expires_in_days: int = DEFAULT_LIFETIME_DAYS) -> tuple[ApiClient, str]:
+def create_client(
+    name: str, actor=None, expires_in_days: int = DEFAULT_LIFETIME_DAYS
+) -> tuple[ApiClient, str]:
     """A new client system and its token; the token is returned once and never stored."""
     if expires_in_days < 1:
         raise TokenRefused(_l("A token must be valid for at least one day."))
@@ -49,9 +50,13 @@ def create_client(name: str, actor=None,
     client = ApiClient(name=name, token_hash=token_hash(token), expires_at=expires_at)
     db.session.add(client)
     db.session.flush()
-    audit.record("api_client.create", "api_client", client.id,
-                 {"name": [None, name], "expires_at": [None, expires_at.isoformat()]},
-                 actor=actor)
+    audit.record(
+        "api_client.create",
+        "api_client",
+        client.id,
+        {"name": [None, name], "expires_at": [None, expires_at.isoformat()]},
+        actor=actor,
+    )
     return client, token
 
 
@@ -62,13 +67,21 @@ def revoke_client(name: str, actor=None) -> ApiClient:
         raise TokenRefused(_l("No client is named %(name)s.", name=name))
     now = utcnow()
     revoked = db.session.execute(
-        sa.update(ApiClient).where(ApiClient.id == client.id, ApiClient.revoked_at.is_(None))
-        .values(revoked_at=now).execution_options(synchronize_session=False))
+        sa.update(ApiClient)
+        .where(ApiClient.id == client.id, ApiClient.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if revoked.rowcount != 1:  # type: ignore[attr-defined]
         raise TokenRefused(_l("The token of %(name)s is already revoked.", name=name))
     db.session.refresh(client)
-    audit.record("api_client.revoke", "api_client", client.id,
-                 {"name": [None, name], "revoked_at": [None, now.isoformat()]}, actor=actor)
+    audit.record(
+        "api_client.revoke",
+        "api_client",
+        client.id,
+        {"name": [None, name], "revoked_at": [None, now.isoformat()]},
+        actor=actor,
+    )
     return client
 
 
@@ -82,9 +95,14 @@ def client_for(token: str) -> ApiClient | None:
     if not token:
         return None
     now = utcnow()
-    return db.session.scalar(sa.select(ApiClient).where(
-        ApiClient.token_hash == token_hash(token), ApiClient.active,
-        ApiClient.revoked_at.is_(None), ApiClient.expires_at > now))
+    return db.session.scalar(
+        sa.select(ApiClient).where(
+            ApiClient.token_hash == token_hash(token),
+            ApiClient.active,
+            ApiClient.revoked_at.is_(None),
+            ApiClient.expires_at > now,
+        )
+    )
 
 
 def note_use(client: ApiClient) -> bool:
@@ -93,10 +111,15 @@ def note_use(client: ApiClient) -> bool:
     now = utcnow()
     written = db.session.execute(
         sa.update(ApiClient)
-        .where(ApiClient.id == client.id,
-               sa.or_(ApiClient.last_used_at.is_(None),
-                      ApiClient.last_used_at <= now - LAST_USE_PRECISION))
-        .values(last_used_at=now).execution_options(synchronize_session=False))
+        .where(
+            ApiClient.id == client.id,
+            sa.or_(
+                ApiClient.last_used_at.is_(None), ApiClient.last_used_at <= now - LAST_USE_PRECISION
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return bool(written.rowcount)  # type: ignore[attr-defined]
 
 
@@ -108,8 +131,10 @@ def status_json(feedback: Feedback) -> dict[str, Any]:
         "due_at": feedback.due_at.isoformat() + "Z",
         "answered_at": feedback.answered_at.isoformat() + "Z" if feedback.answered_at else None,
         "answer": feedback.answer,
-        "answers": [{"text": a.text, "answered_at": a.answered_at.isoformat() + "Z"}
-                    for a in feedback.answers],
+        "answers": [
+            {"text": a.text, "answered_at": a.answered_at.isoformat() + "Z"}
+            for a in feedback.answers
+        ],
         "routing": {
             "precision": feedback.precision.value,
             "unit_kind": feedback.unit_kind.value,
@@ -147,17 +172,25 @@ def submission_from(data: dict[str, Any]) -> feedback_services.Submission:
     if errors:
         raise feedback_services.SubmissionError(errors)
     return feedback_services.Submission(
-        full_name=full_name, birth_date=birth[0], phone=phone,
-        kind=FeedbackKind(data["kind"]), description=data["description"],
-        id_number=found_id.number if found_id else None, email=data.get("email"),
-        province_code=data.get("province_code"), district_code=data.get("district_code"),
-        commune_code=data.get("commune_code"), site_code=data.get("site_code"),
-        dose_number=dose_number, vaccine=vaccine, vaccinated_on=vaccinated_on)
+        full_name=full_name,
+        birth_date=birth[0],
+        phone=phone,
+        kind=FeedbackKind(data["kind"]),
+        description=data["description"],
+        id_number=found_id.number if found_id else None,
+        email=data.get("email"),
+        province_code=data.get("province_code"),
+        district_code=data.get("district_code"),
+        commune_code=data.get("commune_code"),
+        site_code=data.get("site_code"),
+        dose_number=dose_number,
+        vaccine=vaccine,
+        vaccinated_on=vaccinated_on,
+    )
 
 
 def body_hash(data: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
-                          ).hexdigest()
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def submit(client: ApiClient, key: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -167,20 +200,30 @@ def submit(client: ApiClient, key: str, data: dict[str, Any]) -> tuple[dict[str,
     answer."""
     digest = body_hash(data)
     serialised("api.idempotency", client.id, key)
-    earlier = db.session.scalar(sa.select(IdempotencyRecord).where(
-        IdempotencyRecord.client_id == client.id, IdempotencyRecord.key == key))
+    earlier = db.session.scalar(
+        sa.select(IdempotencyRecord).where(
+            IdempotencyRecord.client_id == client.id, IdempotencyRecord.key == key
+        )
+    )
     if earlier is not None:
         if earlier.request_hash != digest:
             raise IdempotencyConflict()
         return status_json(db.session.get_one(Feedback, earlier.feedback_id)), False
-    feedback, created = feedback_services.submit(submission_from(data),
-                                                 source=f"api:{client.name}"[:80])
+    feedback, created = feedback_services.submit(
+        submission_from(data), source=f"api:{client.name}"[:80]
+    )
     response = status_json(feedback)
     try:
         with db.session.begin_nested():
-            db.session.add(IdempotencyRecord(client_id=client.id, key=key,
-                                             request_hash=digest, feedback_id=feedback.id,
-                                             response=response))
+            db.session.add(
+                IdempotencyRecord(
+                    client_id=client.id,
+                    key=key,
+                    request_hash=digest,
+                    feedback_id=feedback.id,
+                    response=response,
+                )
+            )
             db.session.flush()
     except IntegrityError:
         # A concurrent retry with the same key won; its complaint is the one.

@@ -90,8 +90,11 @@ def site_reach(site: Site) -> Area:
 def with_site_reach(site: Any) -> LoaderOption:
     """A loader option for a relationship to a site (``User.site``): the site and what
     ``site_reach`` reads of it, in the statement that loads its holder."""
-    return joinedload(site).joinedload(Site.commune).options(joinedload(Area.province),
-                                                             joinedload(Area.parent))
+    return (
+        joinedload(site)
+        .joinedload(Site.commune)
+        .options(joinedload(Area.province), joinedload(Area.parent))
+    )
 
 
 def areas_holding(area: Area) -> list[int]:

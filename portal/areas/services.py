@@ -61,8 +61,11 @@ def load_official_areas(actor=None) -> dict[str, int]:
             "areas.load",
             "area",
             None,
-            {"provinces": [None, len(provinces)], "communes": [None, len(wards)],
-             "source": [None, f"vietnam-provinces {vp.__data_version__}"]},
+            {
+                "provinces": [None, len(provinces)],
+                "communes": [None, len(wards)],
+                "source": [None, f"vietnam-provinces {vp.__data_version__}"],
+            },
             actor=actor,
         )
     return added
@@ -82,7 +85,10 @@ def add_legacy_district(code: str, name: str, province: Area, actor=None) -> Are
     db.session.add(district)
     db.session.flush()
     audit.record(
-        "area.create", "area", code, {"name": [None, name], "province": [None, province.code]},
+        "area.create",
+        "area",
+        code,
+        {"name": [None, name], "province": [None, province.code]},
         actor=actor,
     )
     return district

@@ -51,8 +51,14 @@ class Filters:
         def arg(name: str) -> str:
             return request.args.get(name, "").strip()[:80]
 
-        return cls(actor=arg("actor"), action=arg("action"), entity_type=arg("entity_type"),
-                   entity_id=arg("entity_id"), since=arg("since"), until=arg("until"))
+        return cls(
+            actor=arg("actor"),
+            action=arg("action"),
+            entity_type=arg("entity_type"),
+            entity_id=arg("entity_id"),
+            since=arg("since"),
+            until=arg("until"),
+        )
 
     def args(self) -> dict[str, str]:
         return {k: v for k, v in vars(self).items() if v and k != "errors"}
@@ -77,8 +83,12 @@ class Filters:
             out.append(AuditEvent.actor_name == self.actor.lower())
         if self.action:
             # An action or its domain: "user" finds user.create, user.update, …
-            out.append(sa.or_(AuditEvent.action == self.action,
-                              AuditEvent.action.startswith(self.action + ".", autoescape=True)))
+            out.append(
+                sa.or_(
+                    AuditEvent.action == self.action,
+                    AuditEvent.action.startswith(self.action + ".", autoescape=True),
+                )
+            )
         if self.entity_type:
             out.append(AuditEvent.entity_type == self.entity_type)
         if self.entity_id:
@@ -110,13 +120,16 @@ def change_lines(event: AuditEvent) -> list[str]:
 
 
 def _text(name: str, value: Any) -> str:
-    shown = (json.dumps(value, ensure_ascii=False) if isinstance(value, dict)
-             else change_value(name, value))
+    shown = (
+        json.dumps(value, ensure_ascii=False)
+        if isinstance(value, dict)
+        else change_value(name, value)
+    )
     return _short(shown)
 
 
 def _short(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _require_reader() -> None:
@@ -135,25 +148,33 @@ def show_trail():
         try:
             (after,) = decode_cursor(request.args["after"])
         except BadCursor:
-            return error_response(400, _("The page link is invalid. Start again from the "
-                                         "first page."))
+            return error_response(
+                400, _("The page link is invalid. Start again from the first page.")
+            )
     rows: list[AuditEvent] = []
     if not filters.errors:
         query = sa.select(AuditEvent).where(*conditions)
         if after is not None:
             query = query.where(AuditEvent.id < after)
-        rows = list(db.session.scalars(query.order_by(AuditEvent.id.desc())
-                                       .limit(PAGE_SIZE + 1)))
+        rows = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    return render("audit/trail.html", fragments={"trail-results": "results"},
-                  status=422 if filters.errors else 200, rows=rows, filters=filters,
-                  next_link=encode_cursor(rows[-1].id) if more else None, first_page=after is None,
-                  change_lines=change_lines, role_label=role_label, action_label=action_label,
-                  entity_label=entity_label,
-                  # An htmx search replaces the results only: the fields' messages come
-                  # with them, out of band, beside each field.
-                  field_messages_oob=is_fragment_request())
+    return render(
+        "audit/trail.html",
+        fragments={"trail-results": "results"},
+        status=422 if filters.errors else 200,
+        rows=rows,
+        filters=filters,
+        next_link=encode_cursor(rows[-1].id) if more else None,
+        first_page=after is None,
+        change_lines=change_lines,
+        role_label=role_label,
+        action_label=action_label,
+        entity_label=entity_label,
+        # An htmx search replaces the results only: the fields' messages come
+        # with them, out of band, beside each field.
+        field_messages_oob=is_fragment_request(),
+    )
 
 
 EXPORT_COLUMNS = [
@@ -183,12 +204,23 @@ def export_trail(fmt: str):
         abort(422)
     # Read before the export's own event commits (a commit expires what was loaded), newest
     # first, at most EXPORT_LIMIT events: a whole national trail is not a spreadsheet.
-    columns, rows = export.read_now(EXPORT_COLUMNS, db.session.scalars(
-        sa.select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc())
-        .limit(EXPORT_LIMIT).execution_options(yield_per=EXPORT_BATCH)))
-    audit.record("audit.export", "area", current_user.area.code,
-                 {"rows": [None, len(rows)], "format": [None, fmt],
-                  "filters": [None, filters.args()]})
+    columns, rows = export.read_now(
+        EXPORT_COLUMNS,
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(*conditions)
+            .order_by(AuditEvent.id.desc())
+            .limit(EXPORT_LIMIT)
+            .execution_options(yield_per=EXPORT_BATCH)
+        ),
+    )
+    audit.record(
+        "audit.export",
+        "area",
+        current_user.area.code,
+        {"rows": [None, len(rows)], "format": [None, fmt], "filters": [None, filters.args()]},
+    )
     db.session.commit()
-    return export.response(fmt, columns, [rows], f"nhat-ky-{current_user.area.code}",
-                           _("Audit trail"))
+    return export.response(
+        fmt, columns, [rows], f"nhat-ky-{current_user.area.code}", _("Audit trail")
+    )

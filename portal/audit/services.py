@@ -96,11 +96,18 @@ def record(
 # appended event (migration 0026).
 _head = cast(sa.Table, AuditHead.__table__)
 _events = cast(sa.Table, AuditEvent.__table__)
-TAKE_HEAD = (sa.update(_head).where(_head.c.id == HEAD_ID).values(seq=_head.c.seq)
-             .returning(_head.c.seq, _head.c.hash))
+TAKE_HEAD = (
+    sa.update(_head)
+    .where(_head.c.id == HEAD_ID)
+    .values(seq=_head.c.seq)
+    .returning(_head.c.seq, _head.c.hash)
+)
 APPEND_EVENTS = sa.insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
-MOVE_HEAD = (sa.update(_head).where(_head.c.id == HEAD_ID)
-             .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash")))
+MOVE_HEAD = (
+    sa.update(_head)
+    .where(_head.c.id == HEAD_ID)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
 
 
 def record_all(entries: Sequence[Entry], actor: Any = None) -> list[AuditEvent]:
@@ -120,7 +127,8 @@ def record_all(entries: Sequence[Entry], actor: Any = None) -> list[AuditEvent]:
         "actor_name": getattr(actor, "username", None),
         "actor_role": jsonable(getattr(actor, "role", None)),
         "actor_area": actor.area.code
-        if actor is not None and getattr(actor, "area", None) else None,
+        if actor is not None and getattr(actor, "area", None)
+        else None,
         "client_addr": request.remote_addr if has_request_context() else None,
     }
     rows = []
@@ -160,8 +168,9 @@ class ChainReport:
     head: tuple[int, str] | None = None
 
 
-def verify_chain(batch: int = 5000, anchors: Mapping[int, str] | None = None,
-                 since: int | None = None) -> ChainReport:
+def verify_chain(
+    batch: int = 5000, anchors: Mapping[int, str] | None = None, since: int | None = None
+) -> ChainReport:
     """Walk the chain in order, up to its head; report the first link that does not hold.
 
     ``anchors`` are hashes known from outside the database (signed checkpoints,
@@ -199,8 +208,11 @@ def verify_chain(batch: int = 5000, anchors: Mapping[int, str] | None = None,
             expected_seq += 1
             checked += 1
     last = expected_seq - 1
-    if head is None or head.seq != last or (expected_prev is not None
-                                            and head.hash != expected_prev):
+    if (
+        head is None
+        or head.seq != last
+        or (expected_prev is not None and head.hash != expected_prev)
+    ):
         return ChainReport(False, checked, last + 1, "truncated")
     beyond = [seq for seq in anchors if seq > last]
     if beyond:

@@ -51,10 +51,12 @@ class Filters:
         args = request.args
         role = args.get("role", "")
         state = args.get("state", "active")
-        return cls(q=args.get("q", "").strip()[:100],
-                   role=role if role in PLACEABLE_ROLES else "",
-                   area=args.get("area", "").strip()[:10],
-                   state=state if state in STATES else "active")
+        return cls(
+            q=args.get("q", "").strip()[:100],
+            role=role if role in PLACEABLE_ROLES else "",
+            area=args.get("area", "").strip()[:10],
+            state=state if state in STATES else "active",
+        )
 
     def args(self) -> dict[str, str]:
         return {k: v for k, v in vars(self).items() if v}
@@ -79,11 +81,16 @@ def _accounts(filters: Filters) -> list[User]:
     """The accounts of the administrator's province that pass the filters, by area and
     username. A name search folds diacritics like the records' search; a province has at
     most a few thousand accounts, so the folding is done here rather than in a column."""
-    query = (sa.select(User).join(Area, Area.id == User.area_id)
-             .options(joinedload(User.area), joinedload(User.site))
-             .where(User.area_id.in_(permissions.areas_managed_by(current_user)),
-                    User.role != Role.NATIONAL_ADMIN)
-             .order_by(Area.code, User.username))
+    query = (
+        sa.select(User)
+        .join(Area, Area.id == User.area_id)
+        .options(joinedload(User.area), joinedload(User.site))
+        .where(
+            User.area_id.in_(permissions.areas_managed_by(current_user)),
+            User.role != Role.NATIONAL_ADMIN,
+        )
+        .order_by(Area.code, User.username)
+    )
     if filters.role:
         query = query.where(User.role == filters.role)
     if filters.area:
@@ -93,8 +100,7 @@ def _accounts(filters: Filters) -> list[User]:
     accounts = list(db.session.scalars(query))
     if filters.q:
         wanted = fold(filters.q)
-        accounts = [a for a in accounts
-                    if wanted in a.username or wanted in fold(a.display_name)]
+        accounts = [a for a in accounts if wanted in a.username or wanted in fold(a.display_name)]
     return accounts
 
 
@@ -109,15 +115,21 @@ KIND_ORDER = {AreaKind.PROVINCE: 0, AreaKind.DISTRICT: 1, AreaKind.COMMUNE: 2}
 
 
 def _areas() -> list[Area]:
-    return sorted(db.session.scalars(
-        sa.select(Area).where(Area.id.in_(permissions.areas_managed_by(current_user)))),
-        key=lambda a: (KIND_ORDER[a.kind], collation_key(a.name)))
+    return sorted(
+        db.session.scalars(
+            sa.select(Area).where(Area.id.in_(permissions.areas_managed_by(current_user)))
+        ),
+        key=lambda a: (KIND_ORDER[a.kind], collation_key(a.name)),
+    )
 
 
 def _sites() -> list[Site]:
-    return sorted(db.session.scalars(
-        sa.select(Site).where(Site.commune_id.in_(permissions.areas_managed_by(current_user)))),
-        key=lambda s: collation_key(s.name))
+    return sorted(
+        db.session.scalars(
+            sa.select(Site).where(Site.commune_id.in_(permissions.areas_managed_by(current_user)))
+        ),
+        key=lambda s: collation_key(s.name),
+    )
 
 
 AnyAccountForm = TypeVar("AnyAccountForm", bound=AccountFields)
@@ -126,7 +138,8 @@ AnyAccountForm = TypeVar("AnyAccountForm", bound=AccountFields)
 def _with_choices(form: AnyAccountForm) -> AnyAccountForm:
     form.area.choices = [SelectChoice(a.code, f"{a.name} ({a.code})") for a in _areas()]
     form.site.choices = [SelectChoice("", "—")] + [
-        SelectChoice(s.code, f"{s.name} ({s.code})") for s in _sites()]
+        SelectChoice(s.code, f"{s.name} ({s.code})") for s in _sites()
+    ]
     return form
 
 
@@ -155,11 +168,20 @@ def list_accounts():
     page = _page_number()
     pages = max(1, -(-len(accounts) // PAGE_SIZE))
     page = min(page, pages)
-    rows = accounts[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    return render("auth/accounts.html", fragments={"accounts-results": "results"},
-                  rows=rows, total=len(accounts), page=page, pages=pages, filters=filters,
-                  areas=_areas(), role_labels=PLACEABLE_ROLES, states=STATES,
-                  role_label=role_label)
+    rows = accounts[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return render(
+        "auth/accounts.html",
+        fragments={"accounts-results": "results"},
+        rows=rows,
+        total=len(accounts),
+        page=page,
+        pages=pages,
+        filters=filters,
+        areas=_areas(),
+        role_labels=PLACEABLE_ROLES,
+        states=STATES,
+        role_label=role_label,
+    )
 
 
 EXPORT_COLUMNS = [
@@ -181,12 +203,16 @@ def export_accounts(fmt: str):
     _require_admin()
     filters = Filters.from_request()
     columns, rows = export.read_now(EXPORT_COLUMNS, _accounts(filters))
-    audit.record("user.export", "area", current_user.area.code,
-                 {"rows": [None, len(rows)], "format": [None, fmt],
-                  "filters": [None, filters.args()]})
+    audit.record(
+        "user.export",
+        "area",
+        current_user.area.code,
+        {"rows": [None, len(rows)], "format": [None, fmt], "filters": [None, filters.args()]},
+    )
     db.session.commit()
-    return export.response(fmt, columns, [rows],
-                           f"tai-khoan-{current_user.area.code}", _("Accounts"))
+    return export.response(
+        fmt, columns, [rows], f"tai-khoan-{current_user.area.code}", _("Accounts")
+    )
 
 
 def _new_page(form: NewAccountForm, status: int = 200):
@@ -209,9 +235,15 @@ def create_account():
         return _new_page(form, 422)
     role, area, site = _placement(form)
     try:
-        account = services.create_account(form.username.data, form.password.data, role, area,
-                                          form.display_name.data, site=site,
-                                          actor=current_user)
+        account = services.create_account(
+            form.username.data,
+            form.password.data,
+            role,
+            area,
+            form.display_name.data,
+            site=site,
+            actor=current_user,
+        )
     except services.AccountRefused as error:
         db.session.rollback()
         _refused(form, error)
@@ -221,17 +253,33 @@ def create_account():
     return redirect(url_for("auth.show_account", account_id=account.id), 303)
 
 
-def _account_page(account: User, form: EditAccountForm | None = None,
-                  password_form: PasswordForm | None = None, status: int = 200):
+def _account_page(
+    account: User,
+    form: EditAccountForm | None = None,
+    password_form: PasswordForm | None = None,
+    status: int = 200,
+):
     if form is None:
-        form = EditAccountForm(data={
-            "display_name": account.display_name, "role": account.role.value,
-            "area": account.area.code, "site": account.site.code if account.site else "",
-            "active": account.active})
+        form = EditAccountForm(
+            data={
+                "display_name": account.display_name,
+                "role": account.role.value,
+                "area": account.area.code,
+                "site": account.site.code if account.site else "",
+                "active": account.active,
+            }
+        )
     _with_choices(form)
-    return render("auth/account.html", status=status, account=account, form=form,
-                  password_form=password_form or PasswordForm(), role_label=role_label,
-                  factors=mfa.factors_of(account), mfa_required=mfa.is_required(account))
+    return render(
+        "auth/account.html",
+        status=status,
+        account=account,
+        form=form,
+        password_form=password_form or PasswordForm(),
+        role_label=role_label,
+        factors=mfa.factors_of(account),
+        mfa_required=mfa.is_required(account),
+    )
 
 
 @bp.get("/admin/accounts/<id:account_id>")
@@ -251,8 +299,9 @@ def update_account(account_id: int):
         return _account_page(account, form, status=422)
     role, area, site = _placement(form)
     try:
-        changes = services.update_account(account, form.display_name.data, role, area, site,
-                                          form.active.data, actor=current_user)
+        changes = services.update_account(
+            account, form.display_name.data, role, area, site, form.active.data, actor=current_user
+        )
     except services.AccountRefused as error:
         db.session.rollback()
         _refused(form, error)

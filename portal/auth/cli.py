@@ -30,38 +30,50 @@ def _password() -> str:
 
 def _account(username: str) -> User:
     account = db.session.scalar(
-        sa.select(User).where(User.username == services.normalise_username(username)))
+        sa.select(User).where(User.username == services.normalise_username(username))
+    )
     if account is None:
         fail(_("No account named %(username)s.", username=username))
     return account
 
 
-@users_group.command("create", help="Create an account (password asked, or from "
-                                    f"{PASSWORD_ENV}).")
+@users_group.command("create", help=f"Create an account (password asked, or from {PASSWORD_ENV}).")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--area", "area_code", required=True, help="Official code of the area.")
 @click.option("--name", "display_name", required=True, help="Full name and title.")
 @click.option("--site", "site_code", default=None, help="Site code (site staff only).")
-def users_create(username: str, role: str, area_code: str, display_name: str,
-                 site_code: str | None) -> None:
+def users_create(
+    username: str, role: str, area_code: str, display_name: str, site_code: str | None
+) -> None:
     area = db.session.scalar(sa.select(Area).where(Area.code == area_code))
     if area is None:
-        fail(_("No area with code %(code)s (load them first: flask --app wsgi areas load).",
-                code=area_code))
+        fail(
+            _(
+                "No area with code %(code)s (load them first: flask --app wsgi areas load).",
+                code=area_code,
+            )
+        )
     site = None
     if site_code:
         site = db.session.scalar(sa.select(Site).where(Site.code == site_code))
         if site is None:
             fail(_("No vaccination site with code %(code)s.", code=site_code))
     try:
-        account = services.create_account(username, _password(), Role(role), area,
-                                          display_name, site=site)
+        account = services.create_account(
+            username, _password(), Role(role), area, display_name, site=site
+        )
     except services.AccountRefused as error:
         fail(error)
     db.session.commit()
-    click.echo(_("Account %(username)s created: %(role)s, %(area)s.", username=account.username,
-                 role=role_label(account.role), area=account.area.name))
+    click.echo(
+        _(
+            "Account %(username)s created: %(role)s, %(area)s.",
+            username=account.username,
+            role=role_label(account.role),
+            area=account.area.name,
+        )
+    )
 
 
 @users_group.command("set-password", help="Set a new password; the account's sessions end.")
@@ -80,8 +92,9 @@ def users_set_password(username: str) -> None:
 @click.argument("username")
 def users_deactivate(username: str) -> None:
     account = _account(username)
-    services.update_account(account, account.display_name, account.role, account.area,
-                            account.site, active=False)
+    services.update_account(
+        account, account.display_name, account.role, account.area, account.site, active=False
+    )
     db.session.commit()
     click.echo(_("Account %(username)s deactivated.", username=account.username))
 
@@ -95,16 +108,26 @@ def users_list(area_code: str | None) -> None:
     deactivated = _("deactivated")
     for account in db.session.scalars(query):
         state = "" if account.active else f"  ({deactivated})"
-        click.echo(f"{account.username:<28} {role_label(account.role):<22} {account.area.code:<6} "
-                   f"{account.area.name}{state}")
+        click.echo(
+            f"{account.username:<28} {role_label(account.role):<22} {account.area.code:<6} "
+            f"{account.area.name}{state}"
+        )
 
 
-@users_group.command("mfa-require", help="Require a second factor at sign-in for roles of a "
-                                         "province (with --off: no longer require it).")
+@users_group.command(
+    "mfa-require",
+    help="Require a second factor at sign-in for roles of a "
+    "province (with --off: no longer require it).",
+)
 @click.option("--province", "province_code", required=True, help="Official code of the province.")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice([r.value for r in mfa.ELIGIBLE_ROLES]),
-              help="A role (the option may be repeated).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in mfa.ELIGIBLE_ROLES]),
+    help="A role (the option may be repeated).",
+)
 @click.option("--off", is_flag=True, help="Stop requiring it for these roles.")
 def users_mfa_require(province_code: str, roles: tuple[str, ...], off: bool) -> None:
     province = db.session.scalar(sa.select(Area).where(Area.code == province_code))
@@ -116,12 +139,20 @@ def users_mfa_require(province_code: str, roles: tuple[str, ...], off: bool) -> 
     db.session.commit()
     required = mfa.required_roles(province.id)
     names = ", ".join(role_label(r) for r in mfa.ELIGIBLE_ROLES if r in required) or "—"
-    click.echo(_("Second factor required in %(province)s for: %(roles)s.",
-                 province=province.name, roles=names))
+    click.echo(
+        _(
+            "Second factor required in %(province)s for: %(roles)s.",
+            province=province.name,
+            roles=names,
+        )
+    )
 
 
-@users_group.command("mfa-reset", help="Remove an account's second factors and recovery codes "
-                                       "(a lost phone or key); its sessions end.")
+@users_group.command(
+    "mfa-reset",
+    help="Remove an account's second factors and recovery codes "
+    "(a lost phone or key); its sessions end.",
+)
 @click.argument("username")
 def users_mfa_reset(username: str) -> None:
     account = _account(username)

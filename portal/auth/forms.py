@@ -24,8 +24,9 @@ class LoginForm(PortalForm):
 
 # Roles an administrator gives on the accounts page; a national administrator works
 # nation-wide and is appointed from the command line only (issue 14, item 1).
-PLACEABLE_ROLES = {value.value: label for value, label in ROLE_LABELS.items()
-                   if value != "national_admin"}
+PLACEABLE_ROLES = {
+    value.value: label for value, label in ROLE_LABELS.items() if value != "national_admin"
+}
 
 
 def role_label(role) -> str:
@@ -36,29 +37,43 @@ class AccountFields(PortalForm):
     """What an administrator sets on an account; the choices come from the route (the
     areas and sites of the administrator's province)."""
 
-    display_name = StringField(_l("Full name and title"), validators=[
-        DataRequired(_l("Give the person's name.")), Length(max=200)])
-    role = SelectField(_l("Role"), validate_choice=True,
-                       choices=[SelectChoice(value, label)
-                                for value, label in PLACEABLE_ROLES.items()])
+    display_name = StringField(
+        _l("Full name and title"),
+        validators=[DataRequired(_l("Give the person's name.")), Length(max=200)],
+    )
+    role = SelectField(
+        _l("Role"),
+        validate_choice=True,
+        choices=[SelectChoice(value, label) for value, label in PLACEABLE_ROLES.items()],
+    )
     area = SelectField(_l("Area"), validate_choice=True)
     site = SelectField(_l("Vaccination site (site staff only)"), validate_choice=True)
 
 
-PASSWORD_HINT = _l("At least %(n)d characters, not a common or easily guessed password: three "
-                   "or four words that do not belong together are easy to remember.",
-                   n=MIN_PASSWORD_LENGTH)
+PASSWORD_HINT = _l(
+    "At least %(n)d characters, not a common or easily guessed password: three "
+    "or four words that do not belong together are easy to remember.",
+    n=MIN_PASSWORD_LENGTH,
+)
 
 
 class NewAccountForm(AccountFields):
-    username = StringField(_l("Username"), validators=[
-        DataRequired(_l("Choose a username.")), Length(max=80)],
-        render_kw={"autocomplete": "off"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Choose a password."))],
-                             description=PASSWORD_HINT, render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(_l("Password again"), validators=[
-        EqualTo("password", _l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password"})
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(_l("Choose a username.")), Length(max=80)],
+        render_kw={"autocomplete": "off"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Choose a password."))],
+        description=PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Password again"),
+        validators=[EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class EditAccountForm(AccountFields):
@@ -66,12 +81,17 @@ class EditAccountForm(AccountFields):
 
 
 class PasswordForm(PortalForm):
-    password = PasswordField(_l("New password"), validators=[
-        DataRequired(_l("Choose a password."))], description=PASSWORD_HINT,
-        render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(_l("New password again"), validators=[
-        EqualTo("password", _l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a password."))],
+        description=PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 # --- second factors (portal/auth/mfa.py) ----------------------------------------------------
@@ -83,33 +103,45 @@ class SecondFactorForm(PortalForm):
     """The second step of signing in: an app's code or a recovery code (the label says
     which the user has)."""
 
-    code = StringField(_l("Code"), validators=[
-        DataRequired(_l("Type the code.")), Length(max=40)],
-        render_kw={**ONE_TIME_CODE, "autofocus": True})
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(_l("Type the code.")), Length(max=40)],
+        render_kw={**ONE_TIME_CODE, "autofocus": True},
+    )
 
 
 class AppSetupForm(PortalForm):
-    code = StringField(_l("The 6-digit code the app shows now"), validators=[
-        DataRequired(_l("Type the code the app shows.")), Length(max=20)],
-        render_kw={**ONE_TIME_CODE, "inputmode": "numeric"})
+    code = StringField(
+        _l("The 6-digit code the app shows now"),
+        validators=[DataRequired(_l("Type the code the app shows.")), Length(max=20)],
+        render_kw={**ONE_TIME_CODE, "inputmode": "numeric"},
+    )
 
 
 class PasskeyForm(PortalForm):
     """Filled by static/js/passkey.js: the browser's answer, as JSON."""
 
-    name = StringField(_l("A name for this passkey (optional)"), validators=[Length(max=100)],
-                       render_kw={"autocomplete": "off"})
+    name = StringField(
+        _l("A name for this passkey (optional)"),
+        validators=[Length(max=100)],
+        render_kw={"autocomplete": "off"},
+    )
     credential = HiddenField()
 
 
 class CurrentPasswordForm(PortalForm):
-    password = PasswordField(_l("Your current password"), validators=[
-        DataRequired(_l("Enter your password.")), Length(max=200)],
-        render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        _l("Your current password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class NewPasskeyForm(PasskeyForm):
     """On the security page, the current password comes with the passkey's name."""
 
-    password = PasswordField(_l("Your current password"), validators=[Length(max=200)],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        _l("Your current password"),
+        validators=[Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )

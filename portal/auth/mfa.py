@@ -57,8 +57,13 @@ from portal.extensions import db
 
 # The roles an administrator may require a second factor of (the issue's list: those who
 # watch an area and those who sign).
-ELIGIBLE_ROLES = (Role.ADMIN, Role.HEALTH_AUTHORITY, Role.COMMITTEE, Role.POLICE,
-                  Role.VACCINATION_SITE)
+ELIGIBLE_ROLES = (
+    Role.ADMIN,
+    Role.HEALTH_AUTHORITY,
+    Role.COMMITTEE,
+    Role.POLICE,
+    Role.VACCINATION_SITE,
+)
 RECOVERY_CODE_COUNT = 10
 # Crockford's base32 alphabet (no i, l, o, u): 12 characters carry 60 random bits.
 RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -85,8 +90,11 @@ def province_id_of(area: Area) -> int:
 
 
 def required_roles(province_id: int) -> set[Role]:
-    return set(db.session.scalars(
-        sa.select(MfaRequirement.role).where(MfaRequirement.province_id == province_id)))
+    return set(
+        db.session.scalars(
+            sa.select(MfaRequirement.role).where(MfaRequirement.province_id == province_id)
+        )
+    )
 
 
 def is_required(user: User) -> bool:
@@ -106,13 +114,21 @@ def set_required_roles(province: Area, roles: set[Role], actor: User | None = No
     if before == set(roles):
         return {}
     in_order = [role.value for role in ELIGIBLE_ROLES]
-    changes = {"required_roles": [[r for r in in_order if r in before],
-                                  [r for r in in_order if r in roles]]}
-    db.session.execute(sa.delete(MfaRequirement).where(
-        MfaRequirement.province_id == province.id, MfaRequirement.role.in_(before - roles)))
+    changes = {
+        "required_roles": [
+            [r for r in in_order if r in before],
+            [r for r in in_order if r in roles],
+        ]
+    }
+    db.session.execute(
+        sa.delete(MfaRequirement).where(
+            MfaRequirement.province_id == province.id, MfaRequirement.role.in_(before - roles)
+        )
+    )
     for role in roles - before:
-        db.session.add(MfaRequirement(province_id=province.id, role=role,
-                                      set_by_id=getattr(actor, "id", None)))
+        db.session.add(
+            MfaRequirement(province_id=province.id, role=role, set_by_id=getattr(actor, "id", None))
+        )
     db.session.flush()
     audit.record("auth.mfa_policy", "area", province.code, changes, actor=actor)
     return changes
@@ -139,8 +155,11 @@ class Factors:
 def factors_of(user: User) -> Factors:
     return Factors(
         totp=db.session.get(TotpFactor, user.id),
-        passkeys=list(db.session.scalars(
-            sa.select(Passkey).where(Passkey.user_id == user.id).order_by(Passkey.id))),
+        passkeys=list(
+            db.session.scalars(
+                sa.select(Passkey).where(Passkey.user_id == user.id).order_by(Passkey.id)
+            )
+        ),
         recovery_left=_recovery_left(user),
     )
 
@@ -155,8 +174,12 @@ def second_step_needed(user: User) -> bool:
 
 def _refuse_removing_last(user: User, factors: Factors) -> None:
     if factors.count() <= 1 and is_required(user):
-        raise MfaRefused(_l("A second factor is required for your role: add another one "
-                            "before removing this one."))
+        raise MfaRefused(
+            _l(
+                "A second factor is required for your role: add another one "
+                "before removing this one."
+            )
+        )
 
 
 def _drop_recovery_codes_if_no_factor(user: User) -> None:
@@ -178,21 +201,21 @@ def totp_uri(secret: str, user: User) -> str:
 def qr_svg(text: str, label: str) -> Markup:
     """The QR code of ``text`` as inline SVG (no style attribute: the page's CSP allows none),
     named for screen readers by ``label``."""
-    svg = segno.make(text, error="m").svg_inline(scale=4, title=label, svgclass="qr-code",
-                                                  lineclass=None)
+    svg = segno.make(text, error="m").svg_inline(
+        scale=4, title=label, svgclass="qr-code", lineclass=None
+    )
     # segno's output: markup of numbers and the title, which it escapes.
     return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
 
 
 def grouped_secret(secret: str) -> str:
     """The secret in groups of four, easier to type into an app by hand."""
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def normalise_totp_code(code: str | None) -> str | None:
     digits = "".join((code or "").split())
-    return digits if len(digits) == TOTP_DIGITS and digits.isascii() and digits.isdigit() \
-        else None
+    return digits if len(digits) == TOTP_DIGITS and digits.isascii() and digits.isdigit() else None
 
 
 def _matching_step(secret: str, code: str) -> int | None:
@@ -215,18 +238,27 @@ def enrol_totp(user: User, secret: str, code: str, actor: User | None = None) ->
     code's step counts as used."""
     step = _matching_step(secret, code)
     if step is None:
-        raise MfaRefused(_l("This code does not match. Check the clock of the phone and "
-                            "type the code the app shows now."))
+        raise MfaRefused(
+            _l(
+                "This code does not match. Check the clock of the phone and "
+                "type the code the app shows now."
+            )
+        )
     existing = db.session.get(TotpFactor, user.id)
     if existing is not None:
         db.session.delete(existing)
         db.session.flush()
-    db.session.add(TotpFactor(user_id=user.id, secret=secret, last_used_step=step,
-                              last_used_at=utcnow()))
+    db.session.add(
+        TotpFactor(user_id=user.id, secret=secret, last_used_step=step, last_used_at=utcnow())
+    )
     db.session.flush()
-    audit.record("user.mfa_totp_add", "user", user.username,
-                 {"authenticator_app": ["replaced" if existing else None, "set_up"]},
-                 actor=actor or user)
+    audit.record(
+        "user.mfa_totp_add",
+        "user",
+        user.username,
+        {"authenticator_app": ["replaced" if existing else None, "set_up"]},
+        actor=actor or user,
+    )
 
 
 def check_totp(user: User, code: str) -> bool:
@@ -241,10 +273,13 @@ def check_totp(user: User, code: str) -> bool:
         return False
     accepted = db.session.execute(
         sa.update(TotpFactor)
-        .where(TotpFactor.user_id == user.id,
-               sa.or_(TotpFactor.last_used_step.is_(None), TotpFactor.last_used_step < step))
+        .where(
+            TotpFactor.user_id == user.id,
+            sa.or_(TotpFactor.last_used_step.is_(None), TotpFactor.last_used_step < step),
+        )
         .values(last_used_step=step, last_used_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return accepted.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -256,8 +291,13 @@ def remove_totp(user: User, actor: User | None = None) -> None:
     db.session.delete(factors.totp)
     db.session.flush()
     _drop_recovery_codes_if_no_factor(user)
-    audit.record("user.mfa_totp_remove", "user", user.username,
-                 {"authenticator_app": ["set_up", None]}, actor=actor or user)
+    audit.record(
+        "user.mfa_totp_remove",
+        "user",
+        user.username,
+        {"authenticator_app": ["set_up", None]},
+        actor=actor or user,
+    )
 
 
 # --- recovery codes --------------------------------------------------------------------------
@@ -279,8 +319,14 @@ def _recovery_hash(user_id: int, normalised: str) -> str:
 
 
 def _recovery_left(user: User) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def generate_recovery_codes(user: User, actor: User | None = None) -> list[str]:
@@ -293,8 +339,13 @@ def generate_recovery_codes(user: User, actor: User | None = None) -> list[str]:
         codes.append(f"{raw[:4]}-{raw[4:8]}-{raw[8:]}")
         db.session.add(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(user.id, raw)))
     db.session.flush()
-    audit.record("user.mfa_recovery_codes", "user", user.username,
-                 {"recovery_codes_left": [left, RECOVERY_CODE_COUNT]}, actor=actor or user)
+    audit.record(
+        "user.mfa_recovery_codes",
+        "user",
+        user.username,
+        {"recovery_codes_left": [left, RECOVERY_CODE_COUNT]},
+        actor=actor or user,
+    )
     return codes
 
 
@@ -306,16 +357,24 @@ def use_recovery_code(user: User, code: str) -> bool:
         return False
     used = db.session.execute(
         sa.update(RecoveryCode)
-        .where(RecoveryCode.user_id == user.id,
-               RecoveryCode.code_hash == _recovery_hash(user.id, normalised),
-               RecoveryCode.used_at.is_(None))
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _recovery_hash(user.id, normalised),
+            RecoveryCode.used_at.is_(None),
+        )
         .values(used_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if used.rowcount != 1:  # type: ignore[attr-defined]
         return False
     left = _recovery_left(user)
-    audit.record("auth.recovery_code_used", "user", user.username,
-                 {"recovery_codes_left": [left + 1, left]}, actor=user)
+    audit.record(
+        "auth.recovery_code_used",
+        "user",
+        user.username,
+        {"recovery_codes_left": [left + 1, left]},
+        actor=user,
+    )
     return True
 
 
@@ -356,8 +415,9 @@ def _descriptors(passkeys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]
                 transports.append(AuthenticatorTransport(name))
             except ValueError:
                 continue
-        found.append(PublicKeyCredentialDescriptor(id=passkey.credential_id,
-                                                   transports=transports or None))
+        found.append(
+            PublicKeyCredentialDescriptor(id=passkey.credential_id, transports=transports or None)
+        )
     return found
 
 
@@ -378,30 +438,43 @@ def registration_options(user: User) -> tuple[str, bytes]:
     return options_to_json(options), options.challenge
 
 
-def register_passkey(user: User, credential: str, challenge: bytes, name: str,
-                     actor: User | None = None) -> Passkey:
+def register_passkey(
+    user: User, credential: str, challenge: bytes, name: str, actor: User | None = None
+) -> Passkey:
     """Check the browser's answer to the registration options and keep the passkey."""
     try:
         verified = verify_registration_response(
-            credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(),
-            expected_origin=expected_origin())
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp_id(),
+            expected_origin=expected_origin(),
+        )
     except Exception as error:  # any malformed or unverifiable answer is one refusal
         raise MfaRefused(_l("The passkey could not be registered. Try again.")) from error
-    taken = db.session.scalar(sa.select(Passkey.id).where(
-        Passkey.credential_id == verified.credential_id))
+    taken = db.session.scalar(
+        sa.select(Passkey.id).where(Passkey.credential_id == verified.credential_id)
+    )
     if taken is not None:
         raise MfaRefused(_l("This passkey is already registered."))
     transports = _transports(credential)
     count = len(factors_of(user).passkeys)
     passkey = Passkey(
-        user_id=user.id, credential_id=verified.credential_id,
-        public_key=verified.credential_public_key, sign_count=verified.sign_count,
+        user_id=user.id,
+        credential_id=verified.credential_id,
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
         name=(name or "").strip()[:100] or str(_l("Passkey %(n)d", n=count + 1)),
-        transports=",".join(transports)[:200] or None)
+        transports=",".join(transports)[:200] or None,
+    )
     db.session.add(passkey)
     db.session.flush()
-    audit.record("user.mfa_passkey_add", "user", user.username,
-                 {"passkey": [None, passkey.name]}, actor=actor or user)
+    audit.record(
+        "user.mfa_passkey_add",
+        "user",
+        user.username,
+        {"passkey": [None, passkey.name]},
+        actor=actor or user,
+    )
     return passkey
 
 
@@ -415,8 +488,10 @@ def _transports(credential: str) -> list[str]:
 
 def authentication_options(user: User) -> tuple[str, bytes]:
     options = generate_authentication_options(
-        rp_id=rp_id(), allow_credentials=_descriptors(factors_of(user).passkeys),
-        user_verification=UserVerificationRequirement.PREFERRED)
+        rp_id=rp_id(),
+        allow_credentials=_descriptors(factors_of(user).passkeys),
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )
     return options_to_json(options), options.challenge
 
 
@@ -427,15 +502,20 @@ def check_passkey(user: User, credential: str, challenge: bytes) -> Passkey | No
         raw_id = base64url_to_bytes(json.loads(credential)["rawId"])
     except Exception:  # a malformed answer is a failed check, never an error page
         return None
-    passkey = db.session.scalar(sa.select(Passkey).where(
-        Passkey.user_id == user.id, Passkey.credential_id == raw_id))
+    passkey = db.session.scalar(
+        sa.select(Passkey).where(Passkey.user_id == user.id, Passkey.credential_id == raw_id)
+    )
     if passkey is None:
         return None
     try:
         verified = verify_authentication_response(
-            credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(),
-            expected_origin=expected_origin(), credential_public_key=passkey.public_key,
-            credential_current_sign_count=passkey.sign_count)
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp_id(),
+            expected_origin=expected_origin(),
+            credential_public_key=passkey.public_key,
+            credential_current_sign_count=passkey.sign_count,
+        )
     except Exception:  # a forged, replayed or malformed answer alike
         return None
     passkey.sign_count = verified.new_sign_count
@@ -450,8 +530,13 @@ def remove_passkey(user: User, passkey: Passkey, actor: User | None = None) -> N
     db.session.delete(passkey)
     db.session.flush()
     _drop_recovery_codes_if_no_factor(user)
-    audit.record("user.mfa_passkey_remove", "user", user.username, {"passkey": [name, None]},
-                 actor=actor or user)
+    audit.record(
+        "user.mfa_passkey_remove",
+        "user",
+        user.username,
+        {"passkey": [name, None]},
+        actor=actor or user,
+    )
 
 
 def credential_id_text(passkey: Passkey) -> str:
@@ -525,8 +610,12 @@ def enrolment_secret(user: User, create: bool = True) -> str | None:
     """The secret being set up for ``user`` in this browser (one per setup, kept while it
     lasts; a new one when ``create`` and there is none)."""
     state = session.get(TOTP_SECRET)
-    if (isinstance(state, dict) and _fresh(state.get("at")) and state.get("secret")
-            and state.get("user_id") == user.id):
+    if (
+        isinstance(state, dict)
+        and _fresh(state.get("at"))
+        and state.get("secret")
+        and state.get("user_id") == user.id
+    ):
         return str(state["secret"])
     if not create:
         return None
@@ -540,15 +629,24 @@ def forget_enrolment_secret() -> None:
 
 
 def keep_challenge(purpose: str, user: User, challenge: bytes, name: str = "") -> None:
-    session[CHALLENGE] = {"purpose": purpose, "user_id": user.id, "at": time.time(),
-                          "challenge": bytes_to_base64url(challenge), "name": name[:100]}
+    session[CHALLENGE] = {
+        "purpose": purpose,
+        "user_id": user.id,
+        "at": time.time(),
+        "challenge": bytes_to_base64url(challenge),
+        "name": name[:100],
+    }
 
 
 def take_challenge(purpose: str, user: User) -> tuple[bytes, str] | None:
     """The challenge (and the passkey's name) issued to this browser for ``purpose``; used
     once."""
     state = session.pop(CHALLENGE, None)
-    if (not isinstance(state, dict) or state.get("purpose") != purpose
-            or state.get("user_id") != user.id or not _fresh(state.get("at"))):
+    if (
+        not isinstance(state, dict)
+        or state.get("purpose") != purpose
+        or state.get("user_id") != user.id
+        or not _fresh(state.get("at"))
+    ):
         return None
     return base64url_to_bytes(state["challenge"]), str(state.get("name") or "")

@@ -47,8 +47,11 @@ def _no_store(response: Response) -> Response:
 
 
 def _json(body: str | dict, status: int = 200) -> Response:
-    response = (current_app.response_class(body, status=status, mimetype="application/json")
-                if isinstance(body, str) else jsonify(body))
+    response = (
+        current_app.response_class(body, status=status, mimetype="application/json")
+        if isinstance(body, str)
+        else jsonify(body)
+    )
     response.status_code = status
     return _no_store(response)
 
@@ -56,8 +59,9 @@ def _json(body: str | dict, status: int = 200) -> Response:
 def _recovery_page(codes: list[str], continue_url: str, first: bool) -> Response:
     """The codes, shown once: rendered in the answer to the POST that made them (a redirect
     would have to keep them somewhere until the next request)."""
-    return _no_store(render("auth/recovery_codes.html", codes=codes, continue_url=continue_url,
-                            first=first))
+    return _no_store(
+        render("auth/recovery_codes.html", codes=codes, continue_url=continue_url, first=first)
+    )
 
 
 # --- the step after the password ------------------------------------------------------------
@@ -85,12 +89,21 @@ def _finish_login(user: User, factor: str) -> str:
     return _safe_next(next_url)
 
 
-def _second_factor_page(user: User, form: SecondFactorForm | None = None,
-                        passkey_form: PasskeyForm | None = None, status: int = 200,
-                        headers: dict | None = None) -> Response:
-    response = render("auth/second_factor.html", status=status, user=user,
-                      factors=mfa.factors_of(user), form=form or SecondFactorForm(),
-                      passkey_form=passkey_form or PasskeyForm())
+def _second_factor_page(
+    user: User,
+    form: SecondFactorForm | None = None,
+    passkey_form: PasskeyForm | None = None,
+    status: int = 200,
+    headers: dict | None = None,
+) -> Response:
+    response = render(
+        "auth/second_factor.html",
+        status=status,
+        user=user,
+        factors=mfa.factors_of(user),
+        form=form or SecondFactorForm(),
+        passkey_form=passkey_form or PasskeyForm(),
+    )
     response.headers.update(headers or {})
     return _no_store(response)
 
@@ -104,12 +117,12 @@ def _throttled(user: User) -> services.LoginThrottled | None:
     return None
 
 
-def _refused_second_factor(user: User, factor: str, form: SecondFactorForm | PasskeyForm
-                           ) -> Response:
+def _refused_second_factor(
+    user: User, factor: str, form: SecondFactorForm | PasskeyForm
+) -> Response:
     """A wrong code or passkey: audited (it counts in the throttle), the page again with the
     message on the form that was used."""
-    audit.record("auth.mfa_failed", "user", user.username, {"factor": [None, factor]},
-                 actor=user)
+    audit.record("auth.mfa_failed", "user", user.username, {"factor": [None, factor]}, actor=user)
     db.session.commit()
     if isinstance(form, PasskeyForm):
         form.form_errors.append(_("The passkey was not accepted."))
@@ -120,11 +133,16 @@ def _refused_second_factor(user: User, factor: str, form: SecondFactorForm | Pas
 
 def _after_recovery_code(user: User) -> None:
     left = mfa.factors_of(user).recovery_left
-    flash(ngettext(
-        "You signed in with a recovery code; %(num)d code is left. Check your second "
-        "factors on the Security page.",
-        "You signed in with a recovery code; %(num)d codes are left. Check your second "
-        "factors on the Security page.", left), "warning")
+    flash(
+        ngettext(
+            "You signed in with a recovery code; %(num)d code is left. Check your second "
+            "factors on the Security page.",
+            "You signed in with a recovery code; %(num)d codes are left. Check your second "
+            "factors on the Security page.",
+            left,
+        ),
+        "warning",
+    )
 
 
 @bp.get("/login/second-factor")
@@ -180,11 +198,13 @@ def post_second_factor_passkey():
     throttled = _throttled(user)
     if throttled is not None:
         passkey_form.form_errors.append(throttled_message(throttled))
-        return _second_factor_page(user, passkey_form=passkey_form, status=429,
-                                   headers=retry_after(throttled))
+        return _second_factor_page(
+            user, passkey_form=passkey_form, status=429, headers=retry_after(throttled)
+        )
     issued = mfa.take_challenge("authenticate", user)
-    passkey = mfa.check_passkey(user, passkey_form.credential.data or "", issued[0]) \
-        if issued else None
+    passkey = (
+        mfa.check_passkey(user, passkey_form.credential.data or "", issued[0]) if issued else None
+    )
     if passkey is None:
         return _refused_second_factor(user, "passkey", passkey_form)
     target = _finish_login(user, "passkey")
@@ -195,16 +215,27 @@ def post_second_factor_passkey():
 # --- the first factor, when the role requires one ---------------------------------------------
 
 
-def _enrolment_page(user: User, app_form: AppSetupForm | None = None,
-                    passkey_form: PasskeyForm | None = None, status: int = 200) -> Response:
+def _enrolment_page(
+    user: User,
+    app_form: AppSetupForm | None = None,
+    passkey_form: PasskeyForm | None = None,
+    status: int = 200,
+) -> Response:
     secret = mfa.enrolment_secret(user)
     assert secret is not None
-    return _no_store(render(
-        "auth/enrol.html", status=status, user=user, secret=secret,
-        grouped_secret=mfa.grouped_secret(secret),
-        qr=mfa.qr_svg(mfa.totp_uri(secret, user), _("QR code for the authenticator app")),
-        app_form=app_form or AppSetupForm(), passkey_form=passkey_form or PasskeyForm(),
-        required=mfa.is_required(user)))
+    return _no_store(
+        render(
+            "auth/enrol.html",
+            status=status,
+            user=user,
+            secret=secret,
+            grouped_secret=mfa.grouped_secret(secret),
+            qr=mfa.qr_svg(mfa.totp_uri(secret, user), _("QR code for the authenticator app")),
+            app_form=app_form or AppSetupForm(),
+            passkey_form=passkey_form or PasskeyForm(),
+            required=mfa.is_required(user),
+        )
+    )
 
 
 def _enrolling() -> User:
@@ -249,8 +280,13 @@ def post_enrol_passkey_options():
         return _json({"error": _("A second factor is already set up.")}, 409)
     form = PasskeyForm()
     if not form.validate_on_submit():
-        return _json({"error": " ".join(str(e) for e in form.name.errors)
-                      or _("The request could not be understood.")}, 400)
+        return _json(
+            {
+                "error": " ".join(str(e) for e in form.name.errors)
+                or _("The request could not be understood.")
+            },
+            400,
+        )
     options, challenge = mfa.registration_options(user)
     mfa.keep_challenge("register", user, challenge, form.name.data or "")
     return _json(options)
@@ -286,9 +322,12 @@ REAUTH = "mfa_reauth"
 def _recently_confirmed() -> bool:
     state = session.get(REAUTH)
     lifetime = current_app.config["MFA_PENDING_MINUTES"] * 60
-    return (isinstance(state, dict) and state.get("user_id") == current_user.id
-            and isinstance(state.get("at"), int | float)
-            and 0 <= time.time() - state["at"] <= lifetime)
+    return (
+        isinstance(state, dict)
+        and state.get("user_id") == current_user.id
+        and isinstance(state.get("at"), int | float)
+        and 0 <= time.time() - state["at"] <= lifetime
+    )
 
 
 def _require_confirmed(json: bool = False) -> None:
@@ -301,14 +340,22 @@ def _require_confirmed(json: bool = False) -> None:
     abort(redirect(url_for("auth.show_security"), 303))
 
 
-def _security_page(password_form: CurrentPasswordForm | None = None,
-                   passkey_form: PasskeyForm | None = None, status: int = 200,
-                   headers: dict | None = None) -> Response:
+def _security_page(
+    password_form: CurrentPasswordForm | None = None,
+    passkey_form: PasskeyForm | None = None,
+    status: int = 200,
+    headers: dict | None = None,
+) -> Response:
     user = current_user._get_current_object()
-    response = render("auth/security.html", status=status, factors=mfa.factors_of(user),
-                      required=mfa.is_required(user), confirmed=_recently_confirmed(),
-                      password_form=password_form or CurrentPasswordForm(),
-                      passkey_form=passkey_form or PasskeyForm())
+    response = render(
+        "auth/security.html",
+        status=status,
+        factors=mfa.factors_of(user),
+        required=mfa.is_required(user),
+        confirmed=_recently_confirmed(),
+        password_form=password_form or CurrentPasswordForm(),
+        passkey_form=passkey_form or PasskeyForm(),
+    )
     response.headers.update(headers or {})
     return _no_store(response)
 
@@ -364,11 +411,17 @@ def _app_setup_page(form: AppSetupForm | None = None, status: int = 200) -> Resp
     secret = mfa.enrolment_secret(user, create=False)
     if secret is None:
         return redirect(url_for("auth.show_security"), 303)
-    return _no_store(render(
-        "auth/security_app.html", status=status, secret=secret,
-        grouped_secret=mfa.grouped_secret(secret),
-        qr=mfa.qr_svg(mfa.totp_uri(secret, user), _("QR code for the authenticator app")),
-        app_form=form or AppSetupForm(), replacing=mfa.factors_of(user).totp is not None))
+    return _no_store(
+        render(
+            "auth/security_app.html",
+            status=status,
+            secret=secret,
+            grouped_secret=mfa.grouped_secret(secret),
+            qr=mfa.qr_svg(mfa.totp_uri(secret, user), _("QR code for the authenticator app")),
+            app_form=form or AppSetupForm(),
+            replacing=mfa.factors_of(user).totp is not None,
+        )
+    )
 
 
 @bp.get("/account/security/app")
@@ -422,8 +475,9 @@ def _remove_factor(remove, done: str):
 @login_required
 def remove_app():
     _require_confirmed()
-    return _remove_factor(lambda user: mfa.remove_totp(user),
-                          _("The authenticator app was removed."))
+    return _remove_factor(
+        lambda user: mfa.remove_totp(user), _("The authenticator app was removed.")
+    )
 
 
 @bp.post("/account/security/passkeys/options")
@@ -432,8 +486,13 @@ def post_passkey_options():
     _require_confirmed(json=True)
     form = PasskeyForm()
     if not form.validate_on_submit():
-        return _json({"error": " ".join(str(e) for e in form.name.errors)
-                      or _("The request could not be understood.")}, 400)
+        return _json(
+            {
+                "error": " ".join(str(e) for e in form.name.errors)
+                or _("The request could not be understood.")
+            },
+            400,
+        )
     user = current_user._get_current_object()
     options, challenge = mfa.registration_options(user)
     mfa.keep_challenge("register", user, challenge, form.name.data or "")
@@ -471,8 +530,9 @@ def remove_passkey(passkey_id: int):
     if passkey is None or passkey.user_id != current_user.id:
         abort(404)
     _require_confirmed()
-    return _remove_factor(lambda user: mfa.remove_passkey(user, passkey),
-                          _("The passkey was removed."))
+    return _remove_factor(
+        lambda user: mfa.remove_passkey(user, passkey), _("The passkey was removed.")
+    )
 
 
 @bp.post("/account/security/recovery-codes")
@@ -505,19 +565,28 @@ def _policy_rows(province: Area) -> list[dict]:
     required = mfa.required_roles(province.id)
     with_factor = sa.or_(
         sa.exists().where(TotpFactor.user_id == User.id),
-        sa.exists().where(Passkey.user_id == User.id))
+        sa.exists().where(Passkey.user_id == User.id),
+    )
     counts = {
         role: (total, without)
         for role, total, without in db.session.execute(
-            sa.select(User.role, sa.func.count(),
-                      sa.func.count().filter(sa.not_(with_factor)))
-            .where(User.area_id.in_(permissions.areas_managed_by(current_user)),
-                   User.active.is_(True))
-            .group_by(User.role))
+            sa.select(User.role, sa.func.count(), sa.func.count().filter(sa.not_(with_factor)))
+            .where(
+                User.area_id.in_(permissions.areas_managed_by(current_user)), User.active.is_(True)
+            )
+            .group_by(User.role)
+        )
     }
-    return [{"role": role, "label": role_label(role), "required": role in required,
-             "accounts": counts.get(role, (0, 0))[0], "without": counts.get(role, (0, 0))[1]}
-            for role in mfa.ELIGIBLE_ROLES]
+    return [
+        {
+            "role": role,
+            "label": role_label(role),
+            "required": role in required,
+            "accounts": counts.get(role, (0, 0))[0],
+            "without": counts.get(role, (0, 0))[1],
+        }
+        for role in mfa.ELIGIBLE_ROLES
+    ]
 
 
 @bp.get("/admin/accounts/second-factors")
@@ -542,8 +611,10 @@ def update_mfa_policy():
         wanted.add(role)
     changes = mfa.set_required_roles(province, wanted, actor=current_user)
     db.session.commit()
-    flash(_("Saved: it applies from each user's next sign-in.") if changes
-          else _("Nothing changed."), "success")
+    flash(
+        _("Saved: it applies from each user's next sign-in.") if changes else _("Nothing changed."),
+        "success",
+    )
     return redirect(url_for("auth.show_mfa_policy"), 303)
 
 
@@ -555,6 +626,10 @@ def reset_account_factors(account_id: int):
         abort(404)
     changes = mfa.reset_factors(account, actor=current_user)
     db.session.commit()
-    flash(_("The account's second factors were removed and its sessions ended.") if changes
-          else _("The account had no second factor."), "success")
+    flash(
+        _("The account's second factors were removed and its sessions ended.")
+        if changes
+        else _("The account had no second factor."),
+        "success",
+    )
     return redirect(url_for("auth.show_account", account_id=account.id), 303)

@@ -26,9 +26,31 @@ _SCORED_PREFIX = 72
 # Words that Vietnamese passwords are commonly built from, and the portal's own words:
 # zxcvbn's dictionaries are English. Folded (no accents), as zxcvbn compares lower case.
 COMMON_WORDS = (
-    "matkhau", "anhyeuem", "emyeuanh", "yeuem", "yeuanh", "iloveyou", "vietnam", "hanoi",
-    "saigon", "hochiminh", "tiemchung", "vacxin", "vaccine", "covid", "congan", "yte",
-    "tramyte", "ubnd", "uyban", "quantri", "admin", "doisoat", "portal", "demo", "nguyen",
+    "matkhau",
+    "anhyeuem",
+    "emyeuanh",
+    "yeuem",
+    "yeuanh",
+    "iloveyou",
+    "vietnam",
+    "hanoi",
+    "saigon",
+    "hochiminh",
+    "tiemchung",
+    "vacxin",
+    "vaccine",
+    "covid",
+    "congan",
+    "yte",
+    "tramyte",
+    "ubnd",
+    "uyban",
+    "quantri",
+    "admin",
+    "doisoat",
+    "portal",
+    "demo",
+    "nguyen",
 )
 # Letters that show nothing: Hangul fillers and the blank Braille pattern.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -52,8 +74,11 @@ def _invisible(char: str) -> bool:
     """Control, format (zero-width), private, unassigned, separators other than the plain
     space: characters a person cannot see nor type again."""
     category = unicodedata.category(char)
-    return (category in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")
-            or (category == "Zs" and char != " ") or char in _BLANK_LETTERS)
+    return (
+        category in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")
+        or (category == "Zs" and char != " ")
+        or char in _BLANK_LETTERS
+    )
 
 
 def _user_words(user_inputs: tuple[str | None, ...]) -> list[str]:
@@ -64,8 +89,9 @@ def _user_words(user_inputs: tuple[str | None, ...]) -> list[str]:
         for form in {(value or "").lower(), fold(value)}:
             parts = [w for w in re.split(r"[\W_]+", form) if w]
             words.append(form)
-            words.extend("".join(parts[i:j]) for i in range(len(parts))
-                         for j in range(i + 1, len(parts) + 1))
+            words.extend(
+                "".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)
+            )
     return [w for w in words if len(w) > 2]
 
 
@@ -74,18 +100,23 @@ def password_problem(password: str | None, *user_inputs: str | None) -> Any:
     (the username, the person's name) count as easy to guess."""
     normalised = normalise_password(password)
     if any(_invisible(char) for char in normalised):
-        return _l("A password cannot contain invisible characters (zero-width, control or "
-                  "formatting characters, special spaces).")
+        return _l(
+            "A password cannot contain invisible characters (zero-width, control or "
+            "formatting characters, special spaces)."
+        )
     if len(normalised) < MIN_PASSWORD_LENGTH:
         return _l("A password has at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     if len(normalised) > MAX_PASSWORD_LENGTH:
         return _l("A password has at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)
-    strength = zxcvbn(normalised[:_SCORED_PREFIX],
-                      user_inputs=[*COMMON_WORDS, *_user_words(user_inputs)])
+    strength = zxcvbn(
+        normalised[:_SCORED_PREFIX], user_inputs=[*COMMON_WORDS, *_user_words(user_inputs)]
+    )
     if strength["score"] < MIN_PASSWORD_SCORE:
-        return _l("This password is too easy to guess (a common or leaked password, a "
-                  "sequence, a repetition, a date or your name). Use three or four words "
-                  "that do not belong together.")
+        return _l(
+            "This password is too easy to guess (a common or leaked password, a "
+            "sequence, a repetition, a date or your name). Use three or four words "
+            "that do not belong together."
+        )
     return None
 
 

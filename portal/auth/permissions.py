@@ -34,8 +34,11 @@ def area_managed_by(user: User, code: str | None) -> Area | None:
 def manages(user: User, account: User) -> bool:
     """A national administrator's account is nobody's on the accounts page: it works
     nation-wide, whichever province it is seated in (the command line manages it)."""
-    return (can_manage_accounts(user) and account.role != Role.NATIONAL_ADMIN
-            and area_managed_by(user, account.area.code) is not None)
+    return (
+        can_manage_accounts(user)
+        and account.role != Role.NATIONAL_ADMIN
+        and area_managed_by(user, account.area.code) is not None
+    )
 
 
 # Where each role works (9438, 9458/BYT-CNTT): the commune's police, health station and committee;

@@ -64,8 +64,11 @@ def post_login():
     except services.LoginThrottled as throttled:
         db.session.commit()
         form.form_errors.append(throttled_message(throttled))
-        return render_template("auth/login.html", form=form, next=next_url), 429, \
-            retry_after(throttled)
+        return (
+            render_template("auth/login.html", form=form, next=next_url),
+            429,
+            retry_after(throttled),
+        )
     if user is None:
         db.session.commit()
         form.form_errors.append(_("Wrong username or password."))

@@ -56,8 +56,7 @@ def normalise_username(username: str) -> str:
 FAILURES = ("auth.login_failed", "auth.mfa_failed", "auth.reauth_failed")
 
 
-def _growing_wait(where: tuple, actions: tuple[str, ...], limit: int,
-                  now: datetime) -> timedelta:
+def _growing_wait(where: tuple, actions: tuple[str, ...], limit: int, now: datetime) -> timedelta:
     """``limit`` failures (``actions``) of the events ``where`` selects since their last
     login (within LOGIN_WINDOW_MINUTES) cost a wait of LOGIN_FIRST_DELAY_MINUTES after the
     last failure, doubling with each further failure up to LOGIN_MAX_DELAY_MINUTES."""
@@ -76,7 +75,9 @@ def _growing_wait(where: tuple, actions: tuple[str, ...], limit: int,
         )
     ).one()
     return growing_wait(
-        failures, last_failure, now,
+        failures,
+        last_failure,
+        now,
         free=limit,
         first_delay_minutes=config["LOGIN_FIRST_DELAY_MINUTES"],
         max_delay_minutes=config["LOGIN_MAX_DELAY_MINUTES"],
@@ -100,8 +101,7 @@ def _wait_per_account_second_factor(username: str, now: datetime) -> timedelta:
     this cannot keep the owner out without the password; it stops a password-holder from
     guessing codes from many addresses."""
     account = (AuditEvent.entity_type == "user", AuditEvent.entity_id == username)
-    return _growing_wait(account, ("auth.mfa_failed",), current_app.config["MFA_MAX_FAILURES"],
-                         now)
+    return _growing_wait(account, ("auth.mfa_failed",), current_app.config["MFA_MAX_FAILURES"], now)
 
 
 def _wait_per_address(client_addr: str | None, now: datetime) -> timedelta:
@@ -128,8 +128,7 @@ def _wait_per_address(client_addr: str | None, now: datetime) -> timedelta:
     return max(oldest_counted + window - now, timedelta(0))
 
 
-def throttle_wait(username: str, client_addr: str | None,
-                  second_factor: bool = False) -> timedelta:
+def throttle_wait(username: str, client_addr: str | None, second_factor: bool = False) -> timedelta:
     """How long a login of ``username`` from ``client_addr`` must wait (zero: it may try);
     ``second_factor``: at the second step, where the account's own limit applies too.
     Counted from the audit trail's failures; a throttled attempt is not a failure."""
@@ -174,8 +173,13 @@ def open_session(user: User, factor: str | None = None) -> None:
     )
     user.session_token = token
     login_user(user)
-    audit.record("auth.login", "user", user.username,
-                 {"factor": [None, factor]} if factor else None, actor=user)
+    audit.record(
+        "auth.login",
+        "user",
+        user.username,
+        {"factor": [None, factor]} if factor else None,
+        actor=user,
+    )
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -217,7 +221,8 @@ _SESSION_USER = (
 def load_session_user(token: str) -> User | None:
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
     user = db.session.scalar(
-        _SESSION_USER, {"token_hash": _token_hash(token), "since": utcnow() - lifetime})
+        _SESSION_USER, {"token_hash": _token_hash(token), "since": utcnow() - lifetime}
+    )
     if user is not None:
         user.session_token = token
     return user
@@ -274,6 +279,7 @@ def create_user(
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,79}")
 
+
 class AccountRefused(Exception):
     """An account change that the rules refuse: each problem is (field, message for the
     user), all of them at once, so that one correction round is enough."""
@@ -285,8 +291,10 @@ class AccountRefused(Exception):
 
 def username_problem(username: str) -> Any:
     if not USERNAME_PATTERN.fullmatch(username):
-        return _l("A username has 3 to 80 characters: lower-case letters without accents, "
-                  "digits, dot, dash or underscore, starting with a letter or digit.")
+        return _l(
+            "A username has 3 to 80 characters: lower-case letters without accents, "
+            "digits, dot, dash or underscore, starting with a letter or digit."
+        )
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         return _l("This username is taken.")
     return None
@@ -299,8 +307,10 @@ def placement_problem(role: Role, area: Area, site: Site | None) -> tuple[str, A
         if role == Role.HEALTH_AUTHORITY:
             return "area", _l("A health authority belongs to a province or a district.")
         if role == Role.NATIONAL_ADMIN:
-            return "area", _l("A national administrator's account is seated in a province "
-                              "(their office); their rights are nation-wide.")
+            return "area", _l(
+                "A national administrator's account is seated in a province "
+                "(their office); their rights are nation-wide."
+            )
         if role == Role.ADMIN:
             return "area", _l("An administrator belongs to a province.")
         return "area", _l("This role belongs to a commune or ward.")
@@ -318,8 +328,15 @@ def _appointing(role: Role, actor: User | None) -> list[tuple[str, Any]]:
     """A national administrator is appointed from the command line (no actor), never by
     a province's administrator."""
     if role == Role.NATIONAL_ADMIN and actor is not None:
-        return [("role", _l("A national administrator is appointed from the command line "
-                            "(flask users create … --role national_admin)."))]
+        return [
+            (
+                "role",
+                _l(
+                    "A national administrator is appointed from the command line "
+                    "(flask users create … --role national_admin)."
+                ),
+            )
+        ]
     return []
 
 
@@ -337,43 +354,82 @@ def end_sessions(user: User) -> None:
     )
 
 
-def create_account(username: str, password: str, role: Role, area: Area, display_name: str,
-                   site: Site | None = None, actor: User | None = None) -> User:
+def create_account(
+    username: str,
+    password: str,
+    role: Role,
+    area: Area,
+    display_name: str,
+    site: Site | None = None,
+    actor: User | None = None,
+) -> User:
     """A new account, after the rules: username free and well-formed, a password the
     policy accepts (``passwords.password_problem``), the role in an area (and a site) where
     it works."""
     username = normalise_username(username)
-    problems = [(field, message) for field, message in (
-        ("username", username_problem(username)),
-        ("password", password_problem(password, username, display_name)),
-    ) if message is not None]
+    problems = [
+        (field, message)
+        for field, message in (
+            ("username", username_problem(username)),
+            ("password", password_problem(password, username, display_name)),
+        )
+        if message is not None
+    ]
     placement = placement_problem(role, area, site)
     _refuse_if(problems + ([placement] if placement else []) + _appointing(role, actor))
-    return create_user(username, password, role, area, display_name.strip(), site=site,
-                       actor=actor)
+    return create_user(username, password, role, area, display_name.strip(), site=site, actor=actor)
 
 
-def update_account(account: User, display_name: str, role: Role, area: Area,
-                   site: Site | None, active: bool, actor: User | None = None) -> dict:
+def update_account(
+    account: User,
+    display_name: str,
+    role: Role,
+    area: Area,
+    site: Site | None,
+    active: bool,
+    actor: User | None = None,
+) -> dict:
     """Change an account; one audit event with what changed. An administrator cannot take
     their own rights away (somebody must be left to give them back). A deactivated
     account's sessions end at once."""
     # The placement is checked when it changes: an account placed before these rules can
     # still be renamed or deactivated.
     moved = (role, area.id, site.id if site else None) != (
-        account.role, account.area_id, account.site_id)
+        account.role,
+        account.area_id,
+        account.site_id,
+    )
     placement = placement_problem(role, area, site) if moved else None
-    _refuse_if(([placement] if placement else [])
-               + (_appointing(role, actor) if role != account.role else []))
+    _refuse_if(
+        ([placement] if placement else [])
+        + (_appointing(role, actor) if role != account.role else [])
+    )
     if actor is not None and account.id == actor.id and (not active or role != Role.ADMIN):
-        _refuse_if([("active" if not active else "role",
-                     _l("You cannot deactivate your own account or take away your own "
-                        "administrator role."))])
-    before = {"display_name": account.display_name, "role": account.role,
-              "area": account.area.code, "site": account.site.code if account.site else None,
-              "active": account.active}
-    after = {"display_name": display_name.strip(), "role": role, "area": area.code,
-             "site": site.code if site else None, "active": active}
+        _refuse_if(
+            [
+                (
+                    "active" if not active else "role",
+                    _l(
+                        "You cannot deactivate your own account or take away your own "
+                        "administrator role."
+                    ),
+                )
+            ]
+        )
+    before = {
+        "display_name": account.display_name,
+        "role": account.role,
+        "area": account.area.code,
+        "site": account.site.code if account.site else None,
+        "active": account.active,
+    }
+    after = {
+        "display_name": display_name.strip(),
+        "role": role,
+        "area": area.code,
+        "site": site.code if site else None,
+        "active": active,
+    }
     changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     if not changes:
         return changes
@@ -398,5 +454,4 @@ def set_password(account: User, password: str, actor: User | None = None) -> Non
     account.password_hash = hash_password(password)
     db.session.flush()
     end_sessions(account)
-    audit.record("user.password", "user", account.username, {"password": ["…", "…"]},
-                 actor=actor)
+    audit.record("user.password", "user", account.username, {"password": ["…", "…"]}, actor=actor)

@@ -55,10 +55,16 @@ def add_lang_option(command: click.Command, languages: tuple[str, ...]) -> None:
         return
     if any(param.name == "lang" for param in command.params):
         return
-    command.params.append(click.Option(
-        ["--lang"], type=click.Choice(languages), expose_value=False, is_eager=True,
-        callback=_remember_lang,
-        help="Language of the output (default: vi, or PORTAL_LANG / the locale)."))
+    command.params.append(
+        click.Option(
+            ["--lang"],
+            type=click.Choice(languages),
+            expose_value=False,
+            is_eager=True,
+            callback=_remember_lang,
+            help="Language of the output (default: vi, or PORTAL_LANG / the locale).",
+        )
+    )
 
 
 def fail(message: object, code: int = 1) -> NoReturn:
@@ -90,8 +96,12 @@ def confirm(question: str) -> bool:
     """Yes or no at the terminal, in the command's language; no terminal means no."""
     if not sys.stdin.isatty():
         return False
-    answer = click.prompt(_("%(question)s (yes/no)", question=question), default="",
-                          show_default=False, prompt_suffix=" ")
+    answer = click.prompt(
+        _("%(question)s (yes/no)", question=question),
+        default="",
+        show_default=False,
+        prompt_suffix=" ",
+    )
     return str(answer).strip().lower() in {"y", "yes", "c", "co", "có"}
 
 
@@ -109,8 +119,7 @@ class Progress:
             return
         percent = 100 * done // total
         if self.tty:
-            click.echo(f"\r{self.label}: {done}/{total} ({percent}%)", nl=done >= total,
-                       err=True)
+            click.echo(f"\r{self.label}: {done}/{total} ({percent}%)", nl=done >= total, err=True)
         elif percent // 10 > self.shown // 10 or done >= total and self.shown < 100:
             click.echo(f"{self.label}: {done}/{total} ({percent}%)", err=True)
         self.shown = percent

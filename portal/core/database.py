@@ -39,8 +39,12 @@ RETRY_AFTER_SECONDS = 5
 # answers before it is used (``ping_after_idle``).
 PING_AFTER_IDLE_SECONDS = 10.0
 # SQLite's errors that mean "not now" rather than a fault of the portal.
-_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy",
-                "unable to open database file")
+_SQLITE_BUSY = (
+    "database is locked",
+    "database table is locked",
+    "database is busy",
+    "unable to open database file",
+)
 
 
 def engine_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -57,11 +61,16 @@ def engine_options(config: dict[str, Any]) -> dict[str, Any]:
     elif url.startswith("postgresql"):
         # libpq counts whole seconds, at least 2.
         connect_args["connect_timeout"] = max(2, round(config["DATABASE_CONNECT_TIMEOUT"]))
-        connect_args["options"] = " ".join(filter(None, (
-            connect_args.get("options"),
-            f"-c statement_timeout={_milliseconds(config['DATABASE_STATEMENT_TIMEOUT'])}",
-            f"-c lock_timeout={_milliseconds(config['DATABASE_LOCK_TIMEOUT'])}",
-        )))
+        connect_args["options"] = " ".join(
+            filter(
+                None,
+                (
+                    connect_args.get("options"),
+                    f"-c statement_timeout={_milliseconds(config['DATABASE_STATEMENT_TIMEOUT'])}",
+                    f"-c lock_timeout={_milliseconds(config['DATABASE_LOCK_TIMEOUT'])}",
+                ),
+            )
+        )
     options["connect_args"] = connect_args
     return options
 
@@ -136,7 +145,9 @@ def configure(engine: sa.Engine, config: dict[str, Any]) -> None:
                 # transaction has the workers' (0: none), for its statements and locks.
                 connection.exec_driver_sql(
                     "SELECT set_config('statement_timeout', %(ms)s, true), "
-                    "set_config('lock_timeout', %(ms)s, true)", {"ms": worker})
+                    "set_config('lock_timeout', %(ms)s, true)",
+                    {"ms": worker},
+                )
 
 
 def ping_after_idle(engine: sa.Engine) -> None:

@@ -84,12 +84,12 @@ def read_now(columns: Sequence[Column], items: Iterable[Any]) -> tuple[list[Colu
     export whose own audit event commits before the file is written (a commit expires the
     ORM objects the columns would otherwise read, after the session has gone)."""
     rows = [[c.value(item) for c in columns] for item in items]
-    return [Column(c.label, itemgetter(i), c.width, c.time)
-            for i, c in enumerate(columns)], rows
+    return [Column(c.label, itemgetter(i), c.width, c.time) for i, c in enumerate(columns)], rows
 
 
-def _with_headings(columns: Sequence[Column], batches: Iterable[Iterable[Any]]
-                   ) -> tuple[list[str], Iterator[Iterable[Any]]]:
+def _with_headings(
+    columns: Sequence[Column], batches: Iterable[Iterable[Any]]
+) -> tuple[list[str], Iterator[Iterable[Any]]]:
     """The headings (a column of times says its zone) and the batches, the first one read
     now to find the columns of times (and to raise any error while the view still runs)."""
     iterator = iter(batches)
@@ -151,9 +151,7 @@ def _xlsx_cell(sheet, value: Value, bold: Font | None = None) -> WriteOnlyCell:
     return cell
 
 
-def xlsx_file(
-    columns: Sequence[Column], batches: Iterable[Iterable[Any]], title: str
-) -> IO[bytes]:
+def xlsx_file(columns: Sequence[Column], batches: Iterable[Iterable[Any]], title: str) -> IO[bytes]:
     """The workbook in a temporary file; write-only mode keeps one row in memory at a time."""
     headings, batches = _with_headings(columns, batches)
     workbook = Workbook(write_only=True)
@@ -178,8 +176,11 @@ def _ended_on_error(chunks: Iterator[str]) -> Iterator[str]:
     except Exception:
         current_app.logger.exception("Export failed while streaming")
         db.session.rollback()
-        yield "\r\n" + neutralise(_("The export failed here: this file is incomplete. "
-                                     "Please try again.")) + "\r\n"
+        yield (
+            "\r\n"
+            + neutralise(_("The export failed here: this file is incomplete. Please try again."))
+            + "\r\n"
+        )
 
 
 def response(

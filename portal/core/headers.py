@@ -16,22 +16,24 @@ from flask import Flask, g, request
 
 # Sensors and devices the portal never uses are refused to every origin (a script that got
 # in cannot ask for them); WebAuthn passkeys (sign-in, issue 14 item 13) stay allowed here.
-PERMISSIONS_POLICY = ", ".join([
-    "accelerometer=()",
-    "camera=()",
-    "display-capture=()",
-    "geolocation=()",
-    "gyroscope=()",
-    "hid=()",
-    "magnetometer=()",
-    "microphone=()",
-    "midi=()",
-    "payment=()",
-    "serial=()",
-    "usb=()",
-    "publickey-credentials-create=(self)",
-    "publickey-credentials-get=(self)",
-])
+PERMISSIONS_POLICY = ", ".join(
+    [
+        "accelerometer=()",
+        "camera=()",
+        "display-capture=()",
+        "geolocation=()",
+        "gyroscope=()",
+        "hid=()",
+        "magnetometer=()",
+        "microphone=()",
+        "midi=()",
+        "payment=()",
+        "serial=()",
+        "usb=()",
+        "publickey-credentials-create=(self)",
+        "publickey-credentials-get=(self)",
+    ]
+)
 
 
 def csp_nonce() -> str:
@@ -43,16 +45,18 @@ def csp_nonce() -> str:
 
 def content_security_policy(nonce: str) -> str:
     # img-src data: Bootstrap draws the select arrows and check marks as data: SVGs.
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ]
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -33,8 +33,11 @@ def parse_id(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value if 1 <= value <= MAX_ID else None
-    if not isinstance(value, str) or not (value.isascii() and value.isdigit()) \
-            or len(value) > _MAX_DIGITS:
+    if (
+        not isinstance(value, str)
+        or not (value.isascii() and value.isdigit())
+        or len(value) > _MAX_DIGITS
+    ):
         return None
     number = int(value)
     return number if 1 <= number <= MAX_ID else None

@@ -110,8 +110,7 @@ def registry() -> Registry:
 
 def __getattr__(name: str) -> dict[str, Any]:
     """The gathered tables under their former names (read-only use)."""
-    tables = {"ACTION_LABELS": "actions", "ENTITY_LABELS": "entities",
-              "FIELD_LABELS": "fields"}
+    tables = {"ACTION_LABELS": "actions", "ENTITY_LABELS": "entities", "FIELD_LABELS": "fields"}
     if name in tables:
         return getattr(registry(), tables[name])
     raise AttributeError(name)
@@ -213,8 +212,9 @@ def change_value(name: str, value: Any) -> str:
     if isinstance(value, str) and _ISO_TIME.match(value):
         # A stored (UTC) time: shown in Vietnam time, as every time a person reads.
         return format_minute(datetime.fromisoformat(value))
-    if (attribute in ("commune_id", "site_id") or attribute.endswith("area_id")) \
-            and isinstance(value, int):
+    if (attribute in ("commune_id", "site_id") or attribute.endswith("area_id")) and isinstance(
+        value, int
+    ):
         if attribute != "site_id":
             area = db.session.get(Area, value)
             return area.name if area is not None else str(value)

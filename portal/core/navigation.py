@@ -68,27 +68,43 @@ def menu() -> tuple[MenuItem, ...]:
     def decision_list(slug: str) -> MenuItem:
         return MenuItem(
             _l("To correct") if slug == "corrections" else _l("Register updates"),
-            "worklists.show_decision_list", lambda user: can_see_decision_list(user, slug),
-            lambda here: here.slug == slug, {"slug": slug})
+            "worklists.show_decision_list",
+            lambda user: can_see_decision_list(user, slug),
+            lambda here: here.slug == slug,
+            {"slug": slug},
+        )
 
     return (
-        MenuItem(_l("Dashboard"), "dashboard.show_dashboard", can_see_dashboard,
-                 _in("dashboard")),
+        MenuItem(_l("Dashboard"), "dashboard.show_dashboard", can_see_dashboard, _in("dashboard")),
         MenuItem(_l("Records"), "records.list_records", can_list_records, _in("records")),
-        MenuItem(_l("Register extracts"), "registry.list_extracts", can_import_extract,
-                 _at("registry.list_extracts")),
-        MenuItem(_l("Identity review"), "worklists.show_review", can_review,
-                 _at("worklists.show_review")),
-        MenuItem(_l("Handover"), "worklists.list_handovers", can_see_handovers,
-                 lambda here: "handover" in here.endpoint),
+        MenuItem(
+            _l("Register extracts"),
+            "registry.list_extracts",
+            can_import_extract,
+            _at("registry.list_extracts"),
+        ),
+        MenuItem(
+            _l("Identity review"), "worklists.show_review", can_review, _at("worklists.show_review")
+        ),
+        MenuItem(
+            _l("Handover"),
+            "worklists.list_handovers",
+            can_see_handovers,
+            lambda here: "handover" in here.endpoint,
+        ),
         MenuItem(_l("Excel import"), "imports.list_imports", can_import, _in("imports")),
         decision_list("corrections"),
         decision_list("register-updates"),
-        MenuItem(_l("Awaiting signature"), "signing.show_awaiting", can_sign_anything,
-                 _in("signing")),
+        MenuItem(
+            _l("Awaiting signature"), "signing.show_awaiting", can_sign_anything, _in("signing")
+        ),
         MenuItem(_l("Complaints"), "feedback.show_queue", can_use_queue, _in("feedback")),
-        MenuItem(_l("Accounts"), "auth.list_accounts", can_manage_accounts,
-                 lambda here: here.endpoint.startswith("auth.") and "account" in here.endpoint),
+        MenuItem(
+            _l("Accounts"),
+            "auth.list_accounts",
+            can_manage_accounts,
+            lambda here: here.endpoint.startswith("auth.") and "account" in here.endpoint,
+        ),
         MenuItem(_l("Audit trail"), "audit.show_trail", can_read_trail, _in("audit")),
     )
 
@@ -98,7 +114,11 @@ def navigation() -> list[NavLink]:
     user = current_user._get_current_object()
     if not user.is_authenticated:
         return []
-    here = Here(request.endpoint or "", request.blueprint or "",
-                (request.view_args or {}).get("slug"))
-    return [NavLink(str(item.label), item.url(), item.active(here))
-            for item in menu() if item.allowed(user)]
+    here = Here(
+        request.endpoint or "", request.blueprint or "", (request.view_args or {}).get("slug")
+    )
+    return [
+        NavLink(str(item.label), item.url(), item.active(here))
+        for item in menu()
+        if item.allowed(user)
+    ]

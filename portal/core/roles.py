@@ -42,8 +42,10 @@ class RoleRefused(ValueError):
 def migrations_url() -> str:
     """The owner's URL, which the migrations use: MIGRATIONS_DATABASE_URL, else the
     application's own (one role: SQLite, or a PostgreSQL set up without a second role)."""
-    return str(current_app.config.get("MIGRATIONS_DATABASE_URL")
-               or current_app.config["SQLALCHEMY_DATABASE_URI"])
+    return str(
+        current_app.config.get("MIGRATIONS_DATABASE_URL")
+        or current_app.config["SQLALCHEMY_DATABASE_URI"]
+    )
 
 
 def app_role_name() -> str | None:
@@ -69,25 +71,44 @@ def grant_app_role(connection: sa.Connection, role: str) -> list[str]:
     privileges cover ordinary tables created meanwhile). Returns the tables granted.
     PostgreSQL only; run as the owner."""
     sql = connection.exec_driver_sql
-    found = sql("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s",
-                (role,)).first()
+    found = sql("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", (role,)).first()
     if found is None:
-        raise RoleRefused(_("The role %(role)s does not exist (CREATE ROLE %(role)s LOGIN "
-                            "PASSWORD …).", role=role))
+        raise RoleRefused(
+            _(
+                "The role %(role)s does not exist (CREATE ROLE %(role)s LOGIN PASSWORD …).",
+                role=role,
+            )
+        )
     if found[0] or found[1]:
-        raise RoleRefused(_("The role %(role)s is a superuser: nothing would stop it from "
-                            "rewriting the audit trail.", role=role))
-    owns = sql("SELECT pg_has_role(%s, tableowner, 'USAGE') FROM pg_tables "
-               "WHERE schemaname = 'public' AND tablename = 'audit_event'", (role,)).scalar()
+        raise RoleRefused(
+            _(
+                "The role %(role)s is a superuser: nothing would stop it from "
+                "rewriting the audit trail.",
+                role=role,
+            )
+        )
+    owns = sql(
+        "SELECT pg_has_role(%s, tableowner, 'USAGE') FROM pg_tables "
+        "WHERE schemaname = 'public' AND tablename = 'audit_event'",
+        (role,),
+    ).scalar()
     if owns is None:
         raise RoleRefused(_("The database has no tables yet: run flask db upgrade first."))
     if owns:
-        raise RoleRefused(_("The role %(role)s owns the tables (or is a member of their "
-                            "owner): it could alter them and disable the audit trail's "
-                            "triggers. The application needs a role of its own.", role=role))
+        raise RoleRefused(
+            _(
+                "The role %(role)s owns the tables (or is a member of their "
+                "owner): it could alter them and disable the audit trail's "
+                "triggers. The application needs a role of its own.",
+                role=role,
+            )
+        )
     quoted = connection.dialect.identifier_preparer.quote(role)
-    tables = list(sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                      "ORDER BY tablename").scalars())
+    tables = list(
+        sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        ).scalars()
+    )
     # Nothing may be created in the schema but by the owner: a function or table of the
     # same name earlier on a search path is another way around a trigger.
     sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
@@ -99,6 +120,5 @@ def grant_app_role(connection: sa.Connection, role: str) -> list[str]:
         sql(f"GRANT {PRIVILEGES.get(table, ORDINARY)} ON TABLE {name} TO {quoted}")
     sql(f"GRANT {SEQUENCES} ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
     sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {ORDINARY} ON TABLES TO {quoted}")
-    sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {SEQUENCES} ON SEQUENCES "
-        f"TO {quoted}")
+    sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {SEQUENCES} ON SEQUENCES TO {quoted}")
     return tables

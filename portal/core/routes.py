@@ -22,8 +22,10 @@ HEALTHZ_SECONDS = 1.5
 
 @bp.get("/healthz")
 def healthz():
-    if not database.answers_within(current_app._get_current_object(),  # type: ignore[attr-defined]
-                                   HEALTHZ_SECONDS):
+    if not database.answers_within(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        HEALTHZ_SECONDS,
+    ):
         response = jsonify(status="error", database="unreachable")
         response.status_code = 503
         response.headers["Retry-After"] = str(database.RETRY_AFTER_SECONDS)

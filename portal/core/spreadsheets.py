@@ -41,8 +41,12 @@ class FileRejected(Exception):
 
 def csv_rows(data: bytes) -> Iterator[list[str]]:
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise FileRejected(_l("This is an Excel workbook, not a CSV file. Save it as an "
-                               "Excel workbook (.xlsx) or as “CSV UTF-8”."))
+        raise FileRejected(
+            _l(
+                "This is an Excel workbook, not a CSV file. Save it as an "
+                "Excel workbook (.xlsx) or as “CSV UTF-8”."
+            )
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejected(not_utf8(), 1)
     try:
@@ -59,13 +63,21 @@ def csv_rows(data: bytes) -> Iterator[list[str]]:
     try:
         yield from reader
     except csv.Error as error:
-        raise FileRejected(_l("The CSV file is malformed near row %(row)d: %(problem)s.",
-                               row=reader.line_num, problem=str(error)), reader.line_num) from None
+        raise FileRejected(
+            _l(
+                "The CSV file is malformed near row %(row)d: %(problem)s.",
+                row=reader.line_num,
+                problem=str(error),
+            ),
+            reader.line_num,
+        ) from None
 
 
 def not_utf8() -> LazyString:
-    return _l("The file must be saved with UTF-8 encoding. In Excel choose Save As, “CSV UTF-8 "
-              "(Comma delimited)”; the first character that is not UTF-8 is on this row.")
+    return _l(
+        "The file must be saved with UTF-8 encoding. In Excel choose Save As, “CSV UTF-8 "
+        "(Comma delimited)”; the first character that is not UTF-8 is on this row."
+    )
 
 
 def xlsx_rows(data: bytes, convert: bool = True) -> Iterator[list[Any]]:
@@ -103,8 +115,10 @@ def cell_value(value: Any) -> Any:
 
 
 def not_xlsx() -> LazyString:
-    return _l("The file is not a valid Excel workbook (.xlsx). It may be damaged, protected by "
-              "a password, or an old .xls file: open it in Excel and save it as .xlsx.")
+    return _l(
+        "The file is not a valid Excel workbook (.xlsx). It may be damaged, protected by "
+        "a password, or an old .xls file: open it in Excel and save it as .xlsx."
+    )
 
 
 def check_workbook(data: bytes) -> None:
@@ -142,8 +156,12 @@ def check_workbook(data: bytes) -> None:
         element.get("ContentType", "") for element in types.iter(f"{CONTENT_TYPES_NS}Override")
     }
     if any("macroEnabled" in t for t in content_types) or "xl/vbaProject.bin" in names:
-        raise FileRejected(_l("Macro-enabled workbooks are refused. Save the workbook as "
-                               "an Excel workbook (.xlsx) without macros."))
+        raise FileRejected(
+            _l(
+                "Macro-enabled workbooks are refused. Save the workbook as "
+                "an Excel workbook (.xlsx) without macros."
+            )
+        )
     if XLSX_MAIN not in content_types:
         raise FileRejected(not_xlsx())
 
@@ -159,4 +177,3 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-

@@ -59,8 +59,10 @@ def _seconds_between_sqlite(element, compiler, **kw):
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
     # The first 19 characters are the time to the second ('YYYY-MM-DD HH:MM:SS', as
     # SQLAlchemy stores it): strftime would round a fraction up into the next second.
-    return (f"(CAST(strftime('%s', substr({later}, 1, 19)) AS INTEGER) - "
-            f"CAST(strftime('%s', substr({earlier}, 1, 19)) AS INTEGER))")
+    return (
+        f"(CAST(strftime('%s', substr({later}, 1, 19)) AS INTEGER) - "
+        f"CAST(strftime('%s', substr({earlier}, 1, 19)) AS INTEGER))"
+    )
 
 
 def day_index(column: Any, origin: Any) -> Any:
@@ -91,8 +93,9 @@ def serialised(scope: str, *key: object) -> None:
     if connection.dialect.name != "postgresql":
         return
     digest = hashlib.sha256(repr((scope, *key)).encode()).digest()
-    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(
-        int.from_bytes(digest[:8], "big", signed=True))))
+    connection.execute(
+        sa.select(sa.func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True)))
+    )
 
 
 Statement = TypeVar("Statement")

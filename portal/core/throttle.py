@@ -9,8 +9,15 @@ import math
 from datetime import datetime, timedelta
 
 
-def growing_wait(failures: int, last_failure: datetime | None, now: datetime, *, free: int,
-                 first_delay_minutes: float, max_delay_minutes: float) -> timedelta:
+def growing_wait(
+    failures: int,
+    last_failure: datetime | None,
+    now: datetime,
+    *,
+    free: int,
+    first_delay_minutes: float,
+    max_delay_minutes: float,
+) -> timedelta:
     """``free`` failures cost nothing; from there the next attempt waits
     ``first_delay_minutes`` after the last failure, doubling with each further failure up
     to ``max_delay_minutes``. Zero: it may try now."""

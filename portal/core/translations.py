@@ -19,8 +19,9 @@ KEPT = "portal_translations"
 
 class RequestDomain(Domain):
     def get_translations(self):
-        namespace = getattr(g._get_current_object(), "_flask_babel", None) \
-            if has_app_context() else None
+        namespace = (
+            getattr(g._get_current_object(), "_flask_babel", None) if has_app_context() else None
+        )
         if namespace is not None:
             kept = namespace.__dict__.get(KEPT)
             locale = namespace.__dict__.get("babel_locale")

@@ -31,8 +31,10 @@ ERROR_MESSAGES = {
     413: _l("The upload is too large."),
     429: _l("Too many requests. Please wait a moment and try again."),
     500: _l("Something went wrong on our side. Nothing was saved; please try again."),
-    503: _l("The system is busy right now. What you sent was not saved; please try again "
-            "in a few seconds."),
+    503: _l(
+        "The system is busy right now. What you sent was not saved; please try again "
+        "in a few seconds."
+    ),
 }
 
 
@@ -144,8 +146,10 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_nul_bytes():
         # PostgreSQL cannot store NUL in text; refuse it cleanly instead of failing later.
-        if b"\x00" in request.query_string or b"%00" in request.query_string.lower() or any(
-            "\x00" in value for value in request.form.values()
+        if (
+            b"\x00" in request.query_string
+            or b"%00" in request.query_string.lower()
+            or any("\x00" in value for value in request.form.values())
         ):
             abort(400)
 

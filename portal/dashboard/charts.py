@@ -11,9 +11,15 @@ from portal.core.web import format_number
 
 # One colour per status, readable on white and distinct in grey print.
 COLOURS = {
-    "unverified": "#adb5bd", "missing_id": "#dc3545", "invalid_id": "#fd7e14",
-    "mismatch": "#ffc107", "not_found": "#6f42c1", "matched": "#20c997",
-    "verified": "#0dcaf0", "confirmed": "#198754", "needs_reconfirmation": "#d63384",
+    "unverified": "#adb5bd",
+    "missing_id": "#dc3545",
+    "invalid_id": "#fd7e14",
+    "mismatch": "#ffc107",
+    "not_found": "#6f42c1",
+    "matched": "#20c997",
+    "verified": "#0dcaf0",
+    "confirmed": "#198754",
+    "needs_reconfirmation": "#d63384",
     "exempt": "#6c757d",
 }
 
@@ -67,22 +73,26 @@ def progress_line(series, width: int = 600, height: int = 160) -> Markup | None:
         f"{height - pad - (height - 2 * pad) * share:.1f}"
         for day, share in points
     )
-    axis = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-            'stroke="#6c757d"/>'
-            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#6c757d"/>'
-            f'<text x="2" y="{pad + 4}" font-size="11">100%</text>'
-            f'<text x="8" y="{height - pad + 4}" font-size="11">0%</text>'
-            f'<text x="{pad}" y="{height - 8}" font-size="11">{first:%d/%m}</text>'
-            f'<text x="{width - pad - 30}" y="{height - 8}" font-size="11">{last:%d/%m}</text>')
+    axis = (
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+        'stroke="#6c757d"/>'
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#6c757d"/>'
+        f'<text x="2" y="{pad + 4}" font-size="11">100%</text>'
+        f'<text x="8" y="{height - pad + 4}" font-size="11">0%</text>'
+        f'<text x="{pad}" y="{height - 8}" font-size="11">{first:%d/%m}</text>'
+        f'<text x="{width - pad - 30}" y="{height - 8}" font-size="11">{last:%d/%m}</text>'
+    )
     return Markup(
         f'<svg class="chart-line" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        'aria-hidden="true" focusable="false">' + axis
+        'aria-hidden="true" focusable="false">'
+        + axis
         + f'<polyline fill="none" stroke="#0d6efd" stroke-width="2" points="{coords}"/></svg>'
     )
 
 
-def burndown(points: list[tuple], due_on, projected_on, width: int = 600,
-             height: int = 150) -> Markup | None:
+def burndown(
+    points: list[tuple], due_on, projected_on, width: int = 600, height: int = 150
+) -> Markup | None:
     """Records left to do, day by day, towards the due date; dashed: the pace projected."""
     if len(points) < 2:
         return None
@@ -102,21 +112,30 @@ def burndown(points: list[tuple], due_on, projected_on, width: int = 600,
     end_day, end_left = points[-1]
     projection = ""
     if projected_on is not None and end_left:
-        projection = (f'<line x1="{x(end_day):.1f}" y1="{y(end_left):.1f}" '
-                      f'x2="{x(projected_on):.1f}" y2="{y(0):.1f}" stroke="#0d6efd" '
-                      'stroke-dasharray="4 3"/>')
-    due = (f'<line x1="{x(due_on):.1f}" y1="{pad}" x2="{x(due_on):.1f}" y2="{height - pad}" '
-           f'stroke="#dc3545"/><text x="{x(due_on) - 16:.1f}" y="{pad - 6}" font-size="11" '
-           f'fill="#dc3545">{due_on:%d/%m}</text>')
-    axis = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-            'stroke="#6c757d"/>'
-            f'<text x="{pad}" y="{height - 8}" font-size="11">{first:%d/%m}</text>'
-            f'<text x="2" y="{pad + 4}" font-size="11">{format_number(top)}</text>')
+        projection = (
+            f'<line x1="{x(end_day):.1f}" y1="{y(end_left):.1f}" '
+            f'x2="{x(projected_on):.1f}" y2="{y(0):.1f}" stroke="#0d6efd" '
+            'stroke-dasharray="4 3"/>'
+        )
+    due = (
+        f'<line x1="{x(due_on):.1f}" y1="{pad}" x2="{x(due_on):.1f}" y2="{height - pad}" '
+        f'stroke="#dc3545"/><text x="{x(due_on) - 16:.1f}" y="{pad - 6}" font-size="11" '
+        f'fill="#dc3545">{due_on:%d/%m}</text>'
+    )
+    axis = (
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+        'stroke="#6c757d"/>'
+        f'<text x="{pad}" y="{height - 8}" font-size="11">{first:%d/%m}</text>'
+        f'<text x="2" y="{pad + 4}" font-size="11">{format_number(top)}</text>'
+    )
     return Markup(
         f'<svg class="chart-burndown" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        'aria-hidden="true" focusable="false">' + axis + due
+        'aria-hidden="true" focusable="false">'
+        + axis
+        + due
         + f'<polyline fill="none" stroke="#0d6efd" stroke-width="2" points="{line}"/>'
-        + projection + "</svg>"
+        + projection
+        + "</svg>"
     )
 
 
@@ -162,10 +181,15 @@ def in_time_bars(weeks: list[tuple], width: int = 600, height: int = 170) -> Mar
     )
     answered = sum(n for _monday, n, _ok in weeks)
     in_time = sum(ok for _monday, _n, ok in weeks)
-    label = _("Complaints answered each week, %(weeks)s weeks from %(first)s: "
-              "%(answered)s answered, %(in_time)s of them within 48 hours; the table below "
-              "gives each week.", weeks=len(weeks), first=f"{weeks[0][0]:%d/%m/%Y}",
-              answered=format_number(answered), in_time=format_number(in_time))
+    label = _(
+        "Complaints answered each week, %(weeks)s weeks from %(first)s: "
+        "%(answered)s answered, %(in_time)s of them within 48 hours; the table below "
+        "gives each week.",
+        weeks=len(weeks),
+        first=f"{weeks[0][0]:%d/%m/%Y}",
+        answered=format_number(answered),
+        in_time=format_number(in_time),
+    )
     return Markup(
         f'<svg class="chart-bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-label="{escape(label)}" focusable="false">' + axes + "".join(bars) + "</svg>"

@@ -19,12 +19,18 @@ def recount_command() -> None:
 
     result = recount()
     db.session.commit()
-    click.echo(_("Counters rebuilt: %(p)d status rows, %(d)d dose rows.",
-                 p=result["person_rows"], d=result["dose_rows"]))
+    click.echo(
+        _(
+            "Counters rebuilt: %(p)d status rows, %(d)d dose rows.",
+            p=result["person_rows"],
+            d=result["dose_rows"],
+        )
+    )
 
 
 @dashboard_group.command(
-    "snapshot", help="Store today's counters (the worker does it every 30 minutes).")
+    "snapshot", help="Store today's counters (the worker does it every 30 minutes)."
+)
 def snapshot_command() -> None:
     from portal.dashboard.services import snapshot
 

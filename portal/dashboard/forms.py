@@ -11,17 +11,22 @@ from portal.records.forms import parse_day
 
 
 class TargetForm(PortalForm):
-    title = StringField(_l("Title"), validators=[
-        DataRequired(message=_l("Give the deadline a title.")),
-        Length(max=200, message=_l("The title is too long.")),
-    ])
+    title = StringField(
+        _l("Title"),
+        validators=[
+            DataRequired(message=_l("Give the deadline a title.")),
+            Length(max=200, message=_l("The title is too long.")),
+        ],
+    )
     area = SelectField(_l("Area"), validate_choice=True)
     metric = SelectField(
-        _l("What must be done"), validate_choice=True,
+        _l("What must be done"),
+        validate_choice=True,
         choices=[SelectChoice(m.value, label) for m, label in METRIC_LABELS.items()],
     )
-    due_on = StringField(_l("Due date (dd/mm/yyyy)"), validators=[
-        DataRequired(message=_l("Give the due date."))])
+    due_on = StringField(
+        _l("Due date (dd/mm/yyyy)"), validators=[DataRequired(message=_l("Give the due date."))]
+    )
 
     def __init__(self, *args, today=None, **kwargs):
         super().__init__(*args, **kwargs)

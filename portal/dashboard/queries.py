@@ -37,8 +37,10 @@ CONFIRMED = frozenset({PersonStatus.CONFIRMED})
 # A deadline "every record confirmed" is met when nobody is left to confirm: the exempt
 # have nothing to confirm. Progress towards it is its own figure ("done"), not the share.
 # Each records deadline's "done" is one of the record list's status groups, by name.
-DONE_GROUP_BY_METRIC = {TargetMetric.CLEANED: "cleaned",
-                        TargetMetric.CONFIRMED: "confirmed_or_exempt"}
+DONE_GROUP_BY_METRIC = {
+    TargetMetric.CLEANED: "cleaned",
+    TargetMetric.CONFIRMED: "confirmed_or_exempt",
+}
 DONE_BY_METRIC = {metric: STATUS_GROUPS[group] for metric, group in DONE_GROUP_BY_METRIC.items()}
 # The shares shown on the dashboard, its table, its exports and its report: each computed
 # by Figures.share_of (one definition), shown under one heading (labels.SHARE_LABELS).
@@ -101,8 +103,10 @@ def children(area: Area) -> list[Area]:
     if area.kind == AreaKind.COMMUNE:
         return []
     ids = communes_within(area)
-    return sorted(db.session.scalars(sa.select(Area).where(Area.id.in_(ids))),
-                  key=lambda commune: collation_key(commune.name))
+    return sorted(
+        db.session.scalars(sa.select(Area).where(Area.id.in_(ids))),
+        key=lambda commune: collation_key(commune.name),
+    )
 
 
 def area_figures(area: Area) -> Figures:
@@ -164,15 +168,19 @@ def site_rows(commune: Area) -> list[SiteFigures]:
     on demand (not in the 30-second refresh): the commune's persons through the dose index."""
     from portal.records.models import Dose
 
-    sites = list(db.session.scalars(
-        sa.select(Site).where(Site.commune_id == commune.id).order_by(Site.name)))
+    sites = list(
+        db.session.scalars(sa.select(Site).where(Site.commune_id == commune.id).order_by(Site.name))
+    )
     if not sites:
         return []
     ids = [s.id for s in sites]
-    doses = dict(db.session.execute(
-        sa.select(DoseTally.site_id, sa.func.sum(DoseTally.n))
-        .where(DoseTally.site_id.in_(ids)).group_by(DoseTally.site_id)
-    ).all())
+    doses = dict(
+        db.session.execute(
+            sa.select(DoseTally.site_id, sa.func.sum(DoseTally.n))
+            .where(DoseTally.site_id.in_(ids))
+            .group_by(DoseTally.site_id)
+        ).all()
+    )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for site_id, status, n in db.session.execute(
         sa.select(Dose.site_id, Person.status, sa.func.count(sa.distinct(Person.id)))
@@ -182,8 +190,7 @@ def site_rows(commune: Area) -> list[SiteFigures]:
     ):
         if site_id is not None:
             counts[site_id][str(getattr(status, "value", status))] = n
-    return [SiteFigures(commune, counts.get(s.id, {}), s, int(doses.get(s.id) or 0))
-            for s in sites]
+    return [SiteFigures(commune, counts.get(s.id, {}), s, int(doses.get(s.id) or 0)) for s in sites]
 
 
 @dataclass(frozen=True)
@@ -204,9 +211,11 @@ def accountability(area: Area, limit: int = 20) -> list[AccountableSite]:
     rows = db.session.execute(
         sa.select(Dose.site_id, count)
         .join(Person, Person.id == Dose.person_id)
-        .where(Person.commune_id.in_(communes_within(area)),
-               Person.status.in_([s.value for s in UNCORRECTED]),
-               Dose.site_id.is_not(None))
+        .where(
+            Person.commune_id.in_(communes_within(area)),
+            Person.status.in_([s.value for s in UNCORRECTED]),
+            Dose.site_id.is_not(None),
+        )
         .group_by(Dose.site_id)
         .order_by(count.desc(), Dose.site_id)
         .limit(limit)
@@ -256,8 +265,9 @@ class Projection:
         return self.projected_on is None or self.projected_on > self.due_on
 
 
-def project(total: int, done: int, done_before: int | None, days: int, today: date,
-            due_on: date) -> Projection:
+def project(
+    total: int, done: int, done_before: int | None, days: int, today: date, due_on: date
+) -> Projection:
     """Extrapolate the pace of the last ``days`` days (``done_before`` then) to the end."""
     if done >= total:
         return Projection(total, done, due_on, today, None, today)
@@ -277,22 +287,27 @@ def history_start(today: date) -> date | None:
     """The oldest snapshot day inside the pace window, if any."""
     return db.session.scalar(
         sa.select(sa.func.min(DailyTally.day)).where(
-            DailyTally.day >= today - timedelta(days=PACE_DAYS), DailyTally.day < today)
+            DailyTally.day >= today - timedelta(days=PACE_DAYS), DailyTally.day < today
+        )
     )
 
 
 def done_on(day: date, commune_ids: list[int], statuses) -> dict[int, int]:
     rows = db.session.execute(
         sa.select(DailyTally.commune_id, sa.func.sum(DailyTally.n))
-        .where(DailyTally.day == day, DailyTally.commune_id.in_(commune_ids),
-               DailyTally.status.in_([str(s) for s in statuses]))
+        .where(
+            DailyTally.day == day,
+            DailyTally.commune_id.in_(commune_ids),
+            DailyTally.status.in_([str(s) for s in statuses]),
+        )
         .group_by(DailyTally.commune_id)
     )
     return {commune_id: int(n) for commune_id, n in rows}
 
 
-def project_target(area: Area, metric: TargetMetric, due_on: date, today: date
-                   ) -> tuple[Projection, list[tuple[Area, Projection]]]:
+def project_target(
+    area: Area, metric: TargetMetric, due_on: date, today: date
+) -> tuple[Projection, list[tuple[Area, Projection]]]:
     """The area's projection, and the communes that will miss the date at their pace."""
     if metric == TargetMetric.ANSWERED:
         return project_answers(area, due_on, today)
@@ -302,27 +317,39 @@ def project_target(area: Area, metric: TargetMetric, due_on: date, today: date
     days = (today - start).days if start else 0
     before = done_on(start, [f.area.id for f in rows if f.area], statuses) if start else {}
     whole = project(
-        sum(f.total for f in rows), sum(f.count(statuses) for f in rows),
-        sum(before.values()) if start else None, days, today, due_on,
+        sum(f.total for f in rows),
+        sum(f.count(statuses) for f in rows),
+        sum(before.values()) if start else None,
+        days,
+        today,
+        due_on,
     )
     late = []
     for f in rows:
         assert f.area is not None
-        p = project(f.total, f.count(statuses), before.get(f.area.id, 0) if start else None,
-                    days, today, due_on)
+        p = project(
+            f.total,
+            f.count(statuses),
+            before.get(f.area.id, 0) if start else None,
+            days,
+            today,
+            due_on,
+        )
         if f.total and p.will_miss:
             late.append((f.area, p))
     return whole, late
 
 
-def daily_series(area: Area, statuses, days: int = 30, today: date | None = None
-                 ) -> list[tuple[date, int, int]]:
+def daily_series(
+    area: Area, statuses, days: int = 30, today: date | None = None
+) -> list[tuple[date, int, int]]:
     """(day, done, total) for each snapshot day of the last ``days`` days."""
     query = (
         sa.select(
             DailyTally.day,
-            sa.func.sum(sa.case((DailyTally.status.in_([str(s) for s in statuses]),
-                                 DailyTally.n), else_=0)),
+            sa.func.sum(
+                sa.case((DailyTally.status.in_([str(s) for s in statuses]), DailyTally.n), else_=0)
+            ),
             sa.func.sum(DailyTally.n),
         )
         .where(DailyTally.commune_id.in_(communes_within(area)))
@@ -366,9 +393,10 @@ def _complaint_place(area: Area):
     return place
 
 
-def project_answers(area: Area, due_on: date, today: date
-                    ) -> tuple[Projection, list[tuple[Area, Projection]]]:
-    """"Every complaint answered by the date": complaints about the area received so far,
+def project_answers(
+    area: Area, due_on: date, today: date
+) -> tuple[Projection, list[tuple[Area, Projection]]]:
+    """ "Every complaint answered by the date": complaints about the area received so far,
     those answered, and the pace of answers over the last PACE_DAYS days (the complaints'
     own times give the history; no snapshot is needed). A complaint placed no closer than
     the province counts for the province only."""
@@ -376,18 +404,28 @@ def project_answers(area: Area, due_on: date, today: date
 
     start = local_midnight_utc(today - timedelta(days=PACE_DAYS))
     rows = db.session.execute(
-        sa.select(Feedback.commune_id, sa.func.count(),
-                  sa.func.count(Feedback.answered_at),
-                  sa.func.count().filter(Feedback.answered_at < start))
-        .where(_complaint_place(area)).group_by(Feedback.commune_id))
-    counts = {commune_id: (int(total), int(done), int(before))
-              for commune_id, total, done, before in rows}
+        sa.select(
+            Feedback.commune_id,
+            sa.func.count(),
+            sa.func.count(Feedback.answered_at),
+            sa.func.count().filter(Feedback.answered_at < start),
+        )
+        .where(_complaint_place(area))
+        .group_by(Feedback.commune_id)
+    )
+    counts = {
+        commune_id: (int(total), int(done), int(before)) for commune_id, total, done, before in rows
+    }
     total, done, before = (sum(c[i] for c in counts.values()) for i in range(3))
     whole = project(total, done, before, PACE_DAYS, today, due_on)
     communes = db.session.scalars(
-        sa.select(Area).where(Area.id.in_([c for c in counts if c is not None])))
-    late = [(commune, p) for commune in communes
-            if (p := project(*counts[commune.id], PACE_DAYS, today, due_on)).will_miss]
+        sa.select(Area).where(Area.id.in_([c for c in counts if c is not None]))
+    )
+    late = [
+        (commune, p)
+        for commune in communes
+        if (p := project(*counts[commune.id], PACE_DAYS, today, due_on)).will_miss
+    ]
     late.sort(key=lambda ap: collation_key(ap[0].name))
     return whole, late
 
@@ -402,15 +440,24 @@ def open_complaints_by_day(area: Area, today: date, days: int = 30) -> list[tupl
     start = local_midnight_utc(first)
     end = local_midnight_utc(today)
     place = _complaint_place(area)
-    open_at_start = db.session.scalar(sa.select(sa.func.count()).where(
-        place, Feedback.received_at < start,
-        sa.or_(Feedback.answered_at.is_(None), Feedback.answered_at >= start))) or 0
+    open_at_start = (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                place,
+                Feedback.received_at < start,
+                sa.or_(Feedback.answered_at.is_(None), Feedback.answered_at >= start),
+            )
+        )
+        or 0
+    )
     change: dict[int, int] = defaultdict(int)
     for column, sign in ((Feedback.received_at, 1), (Feedback.answered_at, -1)):
         index = day_index(column, sa.literal(start, sa.DateTime))
         for offset, n in db.session.execute(
-                sa.select(index, sa.func.count())
-                .where(place, column >= start, column < end).group_by(index)):
+            sa.select(index, sa.func.count())
+            .where(place, column >= start, column < end)
+            .group_by(index)
+        ):
             change[int(offset)] += sign * int(n)
     points, left = [], int(open_at_start)
     for offset in range(days):
@@ -430,24 +477,26 @@ def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:
     open_, at_risk, overdue = db.session.execute(
         sa.select(
             sa.func.count(),
-            sa.func.count().filter(Feedback.due_at > now,
-                                   Feedback.due_at <= now + AT_RISK_WITHIN),
+            sa.func.count().filter(Feedback.due_at > now, Feedback.due_at <= now + AT_RISK_WITHIN),
             sa.func.count().filter(Feedback.due_at <= now),
         ).where(place, Feedback.answered_at.is_(None))
     ).one()
     # The answers of the last weeks (Monday to Sunday, Vietnam's calendar), counted by the
     # database: by day, then by week here; in time or not. The median answer time is the
     # middle row (or two) of their ordered durations.
-    monday = (vietnam_date(now) - timedelta(weeks=COMPLAINT_WEEKS - 1))
+    monday = vietnam_date(now) - timedelta(weeks=COMPLAINT_WEEKS - 1)
     monday -= timedelta(days=monday.weekday())
     since = local_midnight_utc(monday)
     recent = (place, Feedback.answered_at >= since)
     index = day_index(Feedback.answered_at, sa.literal(since, sa.DateTime))
     weeks: dict[date, list[int]] = {}
     for offset, n, in_time in db.session.execute(
-            sa.select(index, sa.func.count(),
-                      sa.func.count().filter(Feedback.answered_at <= Feedback.due_at))
-            .where(*recent).group_by(index)):
+        sa.select(
+            index, sa.func.count(), sa.func.count().filter(Feedback.answered_at <= Feedback.due_at)
+        )
+        .where(*recent)
+        .group_by(index)
+    ):
         counts = weeks.setdefault(monday + timedelta(weeks=int(offset) // 7), [0, 0])
         counts[0] += int(n)
         counts[1] += int(in_time)
@@ -455,16 +504,30 @@ def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:
     median = None
     if answered:
         took = seconds_between(Feedback.answered_at, Feedback.received_at)
-        middle = [int(v) for v in db.session.scalars(
-            sa.select(took).where(*recent).order_by(took)
-            .offset((answered - 1) // 2).limit(2 - answered % 2))]
+        middle = [
+            int(v)
+            for v in db.session.scalars(
+                sa.select(took)
+                .where(*recent)
+                .order_by(took)
+                .offset((answered - 1) // 2)
+                .limit(2 - answered % 2)
+            )
+        ]
         median = sum(middle) / len(middle) / 3600
     return ComplaintFigures(
-        int(open_), int(at_risk), int(overdue), answered,
-        sum(ok for _n, ok in weeks.values()), median,
+        int(open_),
+        int(at_risk),
+        int(overdue),
+        answered,
+        sum(ok for _n, ok in weeks.values()),
+        median,
         # Every week of the window once something was answered, weeks without answers at
         # zero: the chart's bars stand for equal spans of time.
-        [(week, *weeks.get(week, (0, 0)))
-         for week in (monday + timedelta(weeks=i) for i in range(COMPLAINT_WEEKS))]
-        if weeks else [],
+        [
+            (week, *weeks.get(week, (0, 0)))
+            for week in (monday + timedelta(weeks=i) for i in range(COMPLAINT_WEEKS))
+        ]
+        if weeks
+        else [],
     )

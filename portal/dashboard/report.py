@@ -46,8 +46,11 @@ UNIT_BY_ROLE = {
     Role.HEALTH_AUTHORITY: "SỞ Y TẾ",
     Role.ADMIN: "SỞ Y TẾ",
 }
-METRIC_TEXT = {"cleaned": "Làm sạch toàn bộ dữ liệu", "confirmed": "Xác nhận toàn bộ dữ liệu",
-               "answered": "Trả lời toàn bộ phản ánh"}
+METRIC_TEXT = {
+    "cleaned": "Làm sạch toàn bộ dữ liệu",
+    "confirmed": "Xác nhận toàn bộ dữ liệu",
+    "answered": "Trả lời toàn bộ phản ánh",
+}
 
 
 def _pct(share: float | None) -> str:
@@ -58,8 +61,15 @@ def _n(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
-def build_report(user: User, area: Area, figures: Figures, rows: list[Figures],
-                 projections: list[tuple], day: date, sites: bool = False) -> bytes:
+def build_report(
+    user: User,
+    area: Area,
+    figures: Figures,
+    rows: list[Figures],
+    projections: list[tuple],
+    day: date,
+    sites: bool = False,
+) -> bytes:
     """The report: the rows of the dashboard's table (a commune's: its vaccination sites),
     their total, the deadlines, and the signature kept with the last lines."""
     register_fonts()
@@ -70,8 +80,9 @@ def build_report(user: User, area: Area, figures: Figures, rows: list[Figures],
         # (under the repeated heading), as an official document keeps its signature with
         # the text it signs.
         head, tail = _split_tail(*story[-1]._rows)
-        pdf, _alone = _build(user, area, [*story[:-1], head,
-                                          KeepTogether([tail, *signature_group])])
+        pdf, _alone = _build(
+            user, area, [*story[:-1], head, KeepTogether([tail, *signature_group])]
+        )
     return pdf
 
 
@@ -100,9 +111,16 @@ def _build(user: User, area: Area, story: list) -> tuple[bytes, bool]:
     """The PDF, and whether its signature block stands alone on its page."""
     output = BytesIO()
     document = SimpleDocTemplate(
-        output, pagesize=landscape(A4), leftMargin=LEFT_MARGIN, rightMargin=RIGHT_MARGIN,
-        topMargin=20 * mm, bottomMargin=20 * mm, title=f"Báo cáo tiến độ – {area.name}",
-        author=user.display_name, subject="Báo cáo tiến độ làm sạch dữ liệu tiêm chủng")
+        output,
+        pagesize=landscape(A4),
+        leftMargin=LEFT_MARGIN,
+        rightMargin=RIGHT_MARGIN,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
+        title=f"Báo cáo tiến độ – {area.name}",
+        author=user.display_name,
+        subject="Báo cáo tiến độ làm sạch dữ liệu tiêm chủng",
+    )
     pages: list[tuple[bool, int]] = []
 
     def after(flowable) -> None:
@@ -116,12 +134,20 @@ def _build(user: User, area: Area, story: list) -> tuple[bytes, bool]:
     document.build(story, canvasmaker=_numbered_canvas(False))
     signature_page = next((page for is_sig, page in pages if is_sig), None)
     alone = signature_page is not None and not any(
-        page == signature_page for is_sig, page in pages if not is_sig)
+        page == signature_page for is_sig, page in pages if not is_sig
+    )
     return output.getvalue(), alone
 
 
-def _story(user: User, area: Area, figures: Figures, rows: list[Figures],
-           projections: list[tuple], day: date, sites: bool) -> tuple[list, list]:
+def _story(
+    user: User,
+    area: Area,
+    figures: Figures,
+    rows: list[Figures],
+    projections: list[tuple],
+    day: date,
+    sites: bool,
+) -> tuple[list, list]:
     unit_area = user.area
     unit = f"{UNIT_BY_ROLE.get(user.role, '')} {_full_name(unit_area).upper()}".strip()
     superior = ""
@@ -139,38 +165,53 @@ def _story(user: User, area: Area, figures: Figures, rows: list[Figures],
     page = landscape(A4)
     width = page[0] - LEFT_MARGIN - RIGHT_MARGIN
     heading = Heading(superior, unit, "Số: ....../BC", place_name(unit_area), day)
-    story = [*heading_flowables(heading, document_styles(), width),
-             Paragraph("BÁO CÁO", title),
-             Paragraph(escape(f"Tiến độ làm sạch và xác nhận dữ liệu tiêm chủng COVID-19 – "
-                              f"{area.name}, số liệu đến ngày {day:%d/%m/%Y}"),
-                       _style("subtitle", BOLD, 12)),
-             Spacer(1, 10),
-             Paragraph(escape(
-                 f"Tổng số đối tượng: {_n(figures.total)}; đã làm sạch: "
-                 f"{_n(figures.count(SHARES['cleaned']))} ({_pct(figures.cleaned)}); "
-                 f"đã xác nhận: {_n(figures.count(SHARES['confirmed']))} "
-                 f"({_pct(figures.confirmed)}); "
-                 f"còn phải sửa: {_n(figures.uncorrected)}."), body),
-             Spacer(1, 8)]
+    story = [
+        *heading_flowables(heading, document_styles(), width),
+        Paragraph("BÁO CÁO", title),
+        Paragraph(
+            escape(
+                f"Tiến độ làm sạch và xác nhận dữ liệu tiêm chủng COVID-19 – "
+                f"{area.name}, số liệu đến ngày {day:%d/%m/%Y}"
+            ),
+            _style("subtitle", BOLD, 12),
+        ),
+        Spacer(1, 10),
+        Paragraph(
+            escape(
+                f"Tổng số đối tượng: {_n(figures.total)}; đã làm sạch: "
+                f"{_n(figures.count(SHARES['cleaned']))} ({_pct(figures.cleaned)}); "
+                f"đã xác nhận: {_n(figures.count(SHARES['confirmed']))} "
+                f"({_pct(figures.confirmed)}); "
+                f"còn phải sửa: {_n(figures.uncorrected)}."
+            ),
+            body,
+        ),
+        Spacer(1, 8),
+    ]
 
     # The headings of the screen and of Excel, in Vietnamese like the whole document.
     with force_locale("vi"):
-        header = ["STT", str(_l("Vaccination site") if sites else _l("Commune / ward")),
-                  *([str(_l("Doses"))] if sites else []), str(_l("Persons")),
-                  *(str(STATUS_LABELS[s]) for s in PersonStatus),
-                  *(str(SHARE_LABELS[key]) for key in SHARES)]
+        header = [
+            "STT",
+            str(_l("Vaccination site") if sites else _l("Commune / ward")),
+            *([str(_l("Doses"))] if sites else []),
+            str(_l("Persons")),
+            *(str(STATUS_LABELS[s]) for s in PersonStatus),
+            *(str(SHARE_LABELS[key]) for key in SHARES),
+        ]
     data = [[Paragraph(escape(h), head) for h in header]]
 
     def line(number: str, name: Paragraph, f: Figures, doses: int | None) -> list:
-        return ([Paragraph(number, cell_r), name]
-                + ([Paragraph("" if doses is None else _n(doses), cell_r)] if sites else [])
-                + [Paragraph(_n(f.total), cell_r)]
-                + [Paragraph(_n(f.by_status.get(s.value, 0)), cell_r) for s in PersonStatus]
-                + [Paragraph(_pct(f.share_of(key)), cell_r) for key in SHARES])
+        return (
+            [Paragraph(number, cell_r), name]
+            + ([Paragraph("" if doses is None else _n(doses), cell_r)] if sites else [])
+            + [Paragraph(_n(f.total), cell_r)]
+            + [Paragraph(_n(f.by_status.get(s.value, 0)), cell_r) for s in PersonStatus]
+            + [Paragraph(_pct(f.share_of(key)), cell_r) for key in SHARES]
+        )
 
     for index, f in enumerate(rows, start=1):
-        data.append(line(str(index), Paragraph(escape(f.name), cell), f,
-                         getattr(f, "doses", None)))
+        data.append(line(str(index), Paragraph(escape(f.name), cell), f, getattr(f, "doses", None)))
     data.append(line("", Paragraph("Tổng cộng", head), figures, None))
     first = 10 * mm
     name_w = 44 * mm
@@ -179,19 +220,23 @@ def _story(user: User, area: Area, figures: Figures, rows: list[Figures],
     counts = len(header) - 2
     rest = (width - first - name_w) / (counts + 0.3)
     widths = [first, name_w, rest * 1.3] + [rest] * (counts - 1)
-    style = TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-    ])
+    style = TableStyle(
+        [
+            ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ]
+    )
     story.append(_rows_table(data, widths, style))
 
     after: list = []
     if projections:
-        after += [Spacer(1, 10), Paragraph("Tiến độ so với thời hạn",
-                                           _style("h2", BOLD, 12, align=TA_LEFT))]
+        after += [
+            Spacer(1, 10),
+            Paragraph("Tiến độ so với thời hạn", _style("h2", BOLD, 12, align=TA_LEFT)),
+        ]
         for target, whole, late in projections:
             assert isinstance(whole, Projection)
             if whole.remaining == 0:
@@ -202,18 +247,29 @@ def _story(user: User, area: Area, figures: Figures, rows: list[Figures],
                 outlook = "chưa đủ số liệu để dự báo"
             else:
                 outlook = "không thể hoàn thành với tốc độ hiện tại"
-            text = (f"– {target.title} ({METRIC_TEXT.get(target.metric.value, '')}), hạn "
-                    f"{target.due_on:%d/%m/%Y}: đạt {_pct(whole.share)}, còn "
-                    f"{_n(whole.days_left)} ngày, {outlook}.")
+            text = (
+                f"– {target.title} ({METRIC_TEXT.get(target.metric.value, '')}), hạn "
+                f"{target.due_on:%d/%m/%Y}: đạt {_pct(whole.share)}, còn "
+                f"{_n(whole.days_left)} ngày, {outlook}."
+            )
             if late:
                 text += " Địa bàn sẽ trễ hạn: " + ", ".join(a.name for a, _p in late) + "."
             after.append(Paragraph(escape(text), body))
 
-    signature = Table([["", [Paragraph("NGƯỜI LẬP BÁO CÁO", small_bold),
-                             Paragraph("(Ký, ghi rõ họ tên)", _style("hint", ITALIC, 10)),
-                             Spacer(1, 18 * mm),
-                             Paragraph(escape(user.display_name), small_bold)]]],
-                      colWidths=[width * 0.55, width * 0.45])
+    signature = Table(
+        [
+            [
+                "",
+                [
+                    Paragraph("NGƯỜI LẬP BÁO CÁO", small_bold),
+                    Paragraph("(Ký, ghi rõ họ tên)", _style("hint", ITALIC, 10)),
+                    Spacer(1, 18 * mm),
+                    Paragraph(escape(user.display_name), small_bold),
+                ],
+            ]
+        ],
+        colWidths=[width * 0.55, width * 0.45],
+    )
     signature._signature = True  # type: ignore[attr-defined]
     # The signature stays with the lines before it: the deadlines (a few lines, with their
     # heading), or else the table's last rows (build_report).

@@ -36,9 +36,10 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 # "figures-refresh" is the page's timer: the figures block comes back with each figure
 # marked to swap out of band (by its id), nothing else.
-FRAGMENTS = {"figures": "figures", "figures-refresh": "figures",
-             "accountability": "accountability"}
+FRAGMENTS = {"figures": "figures", "figures-refresh": "figures", "accountability": "accountability"}
 PAGE_SIZE = 50
+
+
 def _status_count(status: str, figures: queries.Figures) -> int:
     return figures.by_status.get(status, 0)
 
@@ -108,9 +109,11 @@ def _page_of(rows: list, page_arg: str | None) -> tuple[list, int, int]:
 
 def _targets_for(area: Area) -> list[Target]:
     """Deadlines set for this area or for an area it lies in (its province)."""
-    return list(db.session.scalars(
-        sa.select(Target).where(Target.area_id.in_(areas_holding(area)))
-        .order_by(Target.due_on)))
+    return list(
+        db.session.scalars(
+            sa.select(Target).where(Target.area_id.in_(areas_holding(area))).order_by(Target.due_on)
+        )
+    )
 
 
 @bp.get("")
@@ -123,10 +126,11 @@ def show_dashboard():
     page_rows, page, pages = _page_of(rows, request.args.get("page"))
     target_htmx = request.headers.get("HX-Target") if is_fragment_request() else None
     show_accountability = target_htmx == "accountability" or bool(request.args.get("sites"))
-    projections = [
-        (t, *queries.project_target(area, t.metric, t.due_on, today))
-        for t in _targets_for(area)
-    ] if target_htmx != "accountability" else []
+    projections = (
+        [(t, *queries.project_target(area, t.metric, t.due_on, today)) for t in _targets_for(area)]
+        if target_htmx != "accountability"
+        else []
+    )
     burndowns = {
         target.id: _burndown(area, target, whole, figures, today)
         for target, whole, _late in projections
@@ -146,13 +150,13 @@ def show_dashboard():
         direction=direction,
         q=q,
         doses=queries.doses_by_vaccine(area),
-        sites=(_site_rows(area)
-               if show_accountability and area.kind == AreaKind.COMMUNE else []),
+        sites=(_site_rows(area) if show_accountability and area.kind == AreaKind.COMMUNE else []),
         accountability=queries.accountability(area) if show_accountability else None,
         # The sites whose records the user's list can open (a site elsewhere may have
         # vaccinated people of the area: its count stays plain).
         listable_sites={s.code for s in sites_in_scope(current_user)}
-        if show_accountability else set(),
+        if show_accountability
+        else set(),
         done_groups=queries.DONE_GROUP_BY_METRIC,
         projections=projections,
         burndowns=burndowns,
@@ -178,8 +182,9 @@ def show_dashboard():
     )
 
 
-def _burndown(area: Area, target: Target, whole: queries.Projection,
-              figures: queries.Figures, today) -> tuple:
+def _burndown(
+    area: Area, target: Target, whole: queries.Projection, figures: queries.Figures, today
+) -> tuple:
     """The chart and its rows: what is left each day (records from the snapshots,
     complaints from their own times), today's live figure last."""
     if target.metric == TargetMetric.ANSWERED:
@@ -187,8 +192,11 @@ def _burndown(area: Area, target: Target, whole: queries.Projection,
         points.append((today, whole.remaining))
         return charts.burndown(points, target.due_on, whole.projected_on), points
     statuses = queries.DONE_BY_METRIC[target.metric]
-    points = [(day, total - done) for day, done, total
-              in queries.daily_series(area, statuses, 30, today) if day < today]
+    points = [
+        (day, total - done)
+        for day, done, total in queries.daily_series(area, statuses, 30, today)
+        if day < today
+    ]
     points.append((today, figures.total - figures.count(statuses)))
     return charts.burndown(points, target.due_on, whole.projected_on), points
 
@@ -196,19 +204,25 @@ def _burndown(area: Area, target: Target, whole: queries.Projection,
 def _export_columns(sites: bool) -> list[export.Column]:
     """The columns of the table on screen: a province's (or district's) communes, or a
     commune's vaccination sites (with their doses); the total row last."""
+
     def share(key: str) -> export.Column:
-        return export.Column(_("%(label)s (%%)", label=SHARE_LABELS[key]),
-                             lambda f: _percent(f.share_of(key)), 14)
+        return export.Column(
+            _("%(label)s (%%)", label=SHARE_LABELS[key]), lambda f: _percent(f.share_of(key)), 14
+        )
 
     return [
         export.Column(_("Code"), lambda f: f.code, 10),
-        export.Column(_("Vaccination site") if sites else _("Commune / ward"),
-                      lambda f: f.name or _("Total"), 30),
-        *([export.Column(_("Doses"), lambda f: getattr(f, "doses", None), 10)]
-          if sites else []),
+        export.Column(
+            _("Vaccination site") if sites else _("Commune / ward"),
+            lambda f: f.name or _("Total"),
+            30,
+        ),
+        *([export.Column(_("Doses"), lambda f: getattr(f, "doses", None), 10)] if sites else []),
         export.Column(_("Persons"), lambda f: f.total, 12),
-        *(export.Column(STATUS_LABELS[s], partial(_status_count, s.value), 14)
-          for s in PersonStatus),
+        *(
+            export.Column(STATUS_LABELS[s], partial(_status_count, s.value), 14)
+            for s in PersonStatus
+        ),
         *(share(key) for key in queries.SHARES),
     ]
 
@@ -236,11 +250,11 @@ def export_dashboard(fmt: str):
     # Read before the export's own event commits: a commit expires the rows' areas and
     # sites, which the streamed CSV could then no longer load (issue 13, item 15).
     columns, cells = export.read_now(_export_columns(sites), [*rows, total])
-    audit.record("dashboard.export", "area", area.code,
-                 {"rows": [None, len(rows)], "format": [None, fmt]})
+    audit.record(
+        "dashboard.export", "area", area.code, {"rows": [None, len(rows)], "format": [None, fmt]}
+    )
     db.session.commit()
-    return export.response(fmt, columns, [cells],
-                           f"bang-tong-hop-{area.code}", _("Dashboard"))
+    return export.response(fmt, columns, [cells], f"bang-tong-hop-{area.code}", _("Dashboard"))
 
 
 @bp.get("/report.pdf")
@@ -250,15 +264,25 @@ def report_pdf():
     area = _area_or_404()
     today = today_in_vietnam()
     rows, sites = _export_rows(area)
-    projections = [(t, *queries.project_target(area, t.metric, t.due_on, today))
-                   for t in _targets_for(area)]
-    pdf = build_report(current_user, area, queries.area_figures(area), rows, projections,
-                       today, sites=sites)
-    audit.record("dashboard.report", "area", area.code,
-                 {"rows": [None, len(rows)], "sha256": [None, hashlib.sha256(pdf).hexdigest()]})
+    projections = [
+        (t, *queries.project_target(area, t.metric, t.due_on, today)) for t in _targets_for(area)
+    ]
+    pdf = build_report(
+        current_user, area, queries.area_figures(area), rows, projections, today, sites=sites
+    )
+    audit.record(
+        "dashboard.report",
+        "area",
+        area.code,
+        {"rows": [None, len(rows)], "sha256": [None, hashlib.sha256(pdf).hexdigest()]},
+    )
     db.session.commit()
-    return send_file(BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"bao-cao-tien-do-{area.code}-{today:%Y%m%d}.pdf")
+    return send_file(
+        BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"bao-cao-tien-do-{area.code}-{today:%Y%m%d}.pdf",
+    )
 
 
 # Deadlines ----------------------------------------------------------------------------
@@ -278,13 +302,23 @@ def _targets_page(form: TargetForm, status: int = 200):
     former are the user's to delete."""
     own = current_user.area
     above = [area_id for area_id in areas_holding(own) if area_id != own.id]
-    targets = list(db.session.scalars(
-        sa.select(Target).join(Area, Target.area_id == Area.id)
-        .where(sa.or_(areas_within(own), Area.id.in_(above)))
-        .order_by(Target.due_on, Target.id)))
-    return render("dashboard/targets.html", status=status, form=form, targets=targets,
-                  above=set(above), metric_labels=METRIC_LABELS,
-                  can_set_targets=permissions.can_set_targets(current_user))
+    targets = list(
+        db.session.scalars(
+            sa.select(Target)
+            .join(Area, Target.area_id == Area.id)
+            .where(sa.or_(areas_within(own), Area.id.in_(above)))
+            .order_by(Target.due_on, Target.id)
+        )
+    )
+    return render(
+        "dashboard/targets.html",
+        status=status,
+        form=form,
+        targets=targets,
+        above=set(above),
+        metric_labels=METRIC_LABELS,
+        can_set_targets=permissions.can_set_targets(current_user),
+    )
 
 
 @bp.get("/targets")
@@ -304,8 +338,13 @@ def create_target():
     area = permissions.area_in_scope(current_user, form.area.data)
     if area is None:  # the choices already refuse it; kept as the rule's own check
         abort(404)
-    services.create_target(area, TargetMetric(form.metric.data), form.due_on.parsed,
-                           form.title.data.strip(), actor=current_user)
+    services.create_target(
+        area,
+        TargetMetric(form.metric.data),
+        form.due_on.parsed,
+        form.title.data.strip(),
+        actor=current_user,
+    )
     db.session.commit()
     return redirect(url_for("dashboard.list_targets"), 303)
 

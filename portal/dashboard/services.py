@@ -14,16 +14,26 @@ from portal.extensions import db
 from portal.records.models import Dose, Person
 
 
-def create_target(area: Area, metric: TargetMetric, due_on: date, title: str,
-                  actor=None) -> Target:
-    target = Target(area=area, metric=metric, due_on=due_on, title=title,
-                    created_by_id=getattr(actor, "id", None))
+def create_target(area: Area, metric: TargetMetric, due_on: date, title: str, actor=None) -> Target:
+    target = Target(
+        area=area,
+        metric=metric,
+        due_on=due_on,
+        title=title,
+        created_by_id=getattr(actor, "id", None),
+    )
     db.session.add(target)
     db.session.flush()
     audit.record(
-        "dashboard.target_create", "target", target.id,
-        {"area": [None, area.code], "metric": [None, metric.value],
-         "due_on": [None, due_on], "title": [None, title]},
+        "dashboard.target_create",
+        "target",
+        target.id,
+        {
+            "area": [None, area.code],
+            "metric": [None, metric.value],
+            "due_on": [None, due_on],
+            "title": [None, title],
+        },
         actor=actor,
     )
     return target
@@ -31,9 +41,15 @@ def create_target(area: Area, metric: TargetMetric, due_on: date, title: str,
 
 def delete_target(target: Target, actor=None) -> None:
     audit.record(
-        "dashboard.target_delete", "target", target.id,
-        {"area": [target.area.code, None], "metric": [target.metric.value, None],
-         "due_on": [target.due_on, None], "title": [target.title, None]},
+        "dashboard.target_delete",
+        "target",
+        target.id,
+        {
+            "area": [target.area.code, None],
+            "metric": [target.metric.value, None],
+            "due_on": [target.due_on, None],
+            "title": [target.title, None],
+        },
         actor=actor,
     )
     db.session.delete(target)
@@ -47,8 +63,9 @@ def snapshot(day: date | None = None) -> int:
     result: sa.CursorResult = db.session.execute(  # type: ignore[assignment]
         sa.insert(DailyTally).from_select(
             ["day", "commune_id", "status", "n"],
-            sa.select(sa.literal(day, sa.Date), PersonTally.commune_id, PersonTally.status,
-                      PersonTally.n).where(PersonTally.n != 0),
+            sa.select(
+                sa.literal(day, sa.Date), PersonTally.commune_id, PersonTally.status, PersonTally.n
+            ).where(PersonTally.n != 0),
         )
     )
     db.session.flush()
@@ -62,8 +79,9 @@ def recount(actor=None) -> dict[str, int]:
     persons = db.session.execute(  # type: ignore[attr-defined]
         sa.insert(PersonTally).from_select(
             ["commune_id", "status", "n"],
-            sa.select(Person.commune_id, Person.status, sa.func.count())
-            .group_by(Person.commune_id, Person.status),
+            sa.select(Person.commune_id, Person.status, sa.func.count()).group_by(
+                Person.commune_id, Person.status
+            ),
         )
     ).rowcount
     site = sa.func.coalesce(Dose.site_id, 0)
@@ -75,6 +93,11 @@ def recount(actor=None) -> dict[str, int]:
             .group_by(Person.commune_id, site, Dose.vaccine),
         )
     ).rowcount
-    audit.record("dashboard.recount", "dashboard", None,
-                 {"person_rows": [None, persons], "dose_rows": [None, doses]}, actor=actor)
+    audit.record(
+        "dashboard.recount",
+        "dashboard",
+        None,
+        {"person_rows": [None, persons], "dose_rows": [None, doses]},
+        actor=actor,
+    )
     return {"person_rows": persons, "dose_rows": doses}

@@ -35,9 +35,12 @@ def status_changes_counted(commune_id: int, changes: sa.Select) -> Iterator[None
     for status, n in sorted(delta.items()):
         if n:
             upsert = sqlite_insert(PersonTally).values(commune_id=commune_id, status=status, n=n)
-            db.session.execute(upsert.on_conflict_do_update(
-                index_elements=["commune_id", "status"],
-                set_={"n": PersonTally.n + upsert.excluded.n}))
+            db.session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["commune_id", "status"],
+                    set_={"n": PersonTally.n + upsert.excluded.n},
+                )
+            )
 
 
 # The SQLite row triggers that count inserted persons and doses
@@ -91,12 +94,19 @@ def inserts_counted() -> Iterator[Inserted]:
         inserted.doses.clear()
     for (commune_id, status), n in sorted(inserted.persons.items()):
         upsert = sqlite_insert(PersonTally).values(commune_id=commune_id, status=status, n=n)
-        db.session.execute(upsert.on_conflict_do_update(
-            index_elements=["commune_id", "status"],
-            set_={"n": PersonTally.n + upsert.excluded.n}))
+        db.session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["commune_id", "status"],
+                set_={"n": PersonTally.n + upsert.excluded.n},
+            )
+        )
     for (commune_id, site_id, vaccine), n in sorted(inserted.doses.items()):
-        upsert = sqlite_insert(DoseTally).values(commune_id=commune_id, site_id=site_id,
-                                                 vaccine=vaccine, n=n)
-        db.session.execute(upsert.on_conflict_do_update(
-            index_elements=["commune_id", "site_id", "vaccine"],
-            set_={"n": DoseTally.n + upsert.excluded.n}))
+        upsert = sqlite_insert(DoseTally).values(
+            commune_id=commune_id, site_id=site_id, vaccine=vaccine, n=n
+        )
+        db.session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["commune_id", "site_id", "vaccine"],
+                set_={"n": DoseTally.n + upsert.excluded.n},
+            )
+        )

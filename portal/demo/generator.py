@@ -166,8 +166,15 @@ def generate(
             if roll < mix.missing_id:
                 pass  # the person is in the register, the record lost the number
             elif roll < mix.missing_id + mix.malformed_id:
-                broken = rng.choice([number[:-1], number + "7", number[:5] + "O" + number[6:],
-                                     "999" + number[3:], number[:9] + "-" + number[9:]])
+                broken = rng.choice(
+                    [
+                        number[:-1],
+                        number + "7",
+                        number[:5] + "O" + number[6:],
+                        "999" + number[3:],
+                        number[:9] + "-" + number[9:],
+                    ]
+                )
                 record.update(id_number=broken, id_kind="cccd")
             else:
                 record.update(id_number=number, id_kind="cccd")
@@ -208,7 +215,8 @@ def generate(
                     "vaccine": rng.choice(VACCINES),
                     "lot": f"{rng.choice('ABCDEFK')}{rng.randrange(1000, 9999)}",
                     "vaccinated_on": day,
-                    "site_id": home_site if rng.random() < 0.7 or not site_ids
+                    "site_id": home_site
+                    if rng.random() < 0.7 or not site_ids
                     else rng.choice(site_ids),
                 }
             )

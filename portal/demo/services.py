@@ -53,8 +53,12 @@ class Account:
     signing_pin: str | None = None
 
     def as_json(self) -> dict:
-        data = {"username": self.username, "role": self.role, "area_code": self.area_code,
-                "display_name": self.display_name}
+        data = {
+            "username": self.username,
+            "role": self.role,
+            "area_code": self.area_code,
+            "display_name": self.display_name,
+        }
         for key in ("site_code", "password", "signing_pin"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
@@ -96,8 +100,9 @@ def sync_sequence(table: str) -> None:
         )
 
 
-def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
-         pin: str = DEFAULT_PIN) -> list[Account]:
+def seed(
+    password: str = DEFAULT_PASSWORD, seed_value: int = 2021, pin: str = DEFAULT_PIN
+) -> list[Account]:
     """The demo data and accounts (the signing certificates are ``signing.demo``'s, with
     ``pin``); the accounts carry their password and, for those who sign, the PIN."""
     check_secrets(password, pin)
@@ -114,31 +119,49 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
     ministry = areas.add_site(
         "BV-CONGAN", "Bệnh viện 19-8 Bộ Công an", communes[2], SiteLevel.MINISTRY
     )
-    provincial = areas.add_site("CDC-HN", "Trung tâm Kiểm soát bệnh tật Hà Nội", first,
-                                SiteLevel.PROVINCE)
-    district = areas.add_site("TTYT-BD", "Trung tâm Y tế quận Ba Đình (cũ)", first,
-                              SiteLevel.DISTRICT)
-    private = areas.add_site("PK-VIETEC", "Phòng khám đa khoa tư nhân Việt Séc", communes[2],
-                             SiteLevel.PRIVATE)
+    provincial = areas.add_site(
+        "CDC-HN", "Trung tâm Kiểm soát bệnh tật Hà Nội", first, SiteLevel.PROVINCE
+    )
+    district = areas.add_site(
+        "TTYT-BD", "Trung tâm Y tế quận Ba Đình (cũ)", first, SiteLevel.DISTRICT
+    )
+    private = areas.add_site(
+        "PK-VIETEC", "Phòng khám đa khoa tư nhân Việt Séc", communes[2], SiteLevel.PRIVATE
+    )
     shared_sites = [central.id, ministry.id, provincial.id, district.id, private.id]
 
     accounts: list[Account] = []
 
     def add_account(username, role, area, display_name, site=None):
         create_user(username, password, role, area, display_name, site=site)
-        accounts.append(Account(username, role.value, area.code, area.name, display_name,
-                                site.code if site else None, password,
-                                pin if role.value in SIGNING_ROLES else None))
+        accounts.append(
+            Account(
+                username,
+                role.value,
+                area.code,
+                area.name,
+                display_name,
+                site.code if site else None,
+                password,
+                pin if role.value in SIGNING_ROLES else None,
+            )
+        )
 
     add_account("admin", Role.ADMIN, province, "Quản trị hệ thống")
     # The whole population register (replacing it) is a national administrator's; the
     # account is seated in the demo province (issue 14, item 1).
-    add_account("national.admin", Role.NATIONAL_ADMIN, province,
-                "Quản trị dữ liệu dân cư toàn quốc")
-    add_account("authority." + short_name(province), Role.HEALTH_AUTHORITY, province,
-                "Sở Y tế " + province.name.removeprefix("Thành phố "))
-    add_account("site.cdc_hn", Role.VACCINATION_SITE, first, "Điểm tiêm CDC Hà Nội",
-                site=provincial)
+    add_account(
+        "national.admin", Role.NATIONAL_ADMIN, province, "Quản trị dữ liệu dân cư toàn quốc"
+    )
+    add_account(
+        "authority." + short_name(province),
+        Role.HEALTH_AUTHORITY,
+        province,
+        "Sở Y tế " + province.name.removeprefix("Thành phố "),
+    )
+    add_account(
+        "site.cdc_hn", Role.VACCINATION_SITE, first, "Điểm tiêm CDC Hà Nội", site=provincial
+    )
 
     extract = RegisterExtract(source="demo extract (synthetic)")
     db.session.add(extract)
@@ -148,18 +171,30 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
     totals = {"persons": 0, "doses": 0, "register": 0}
     for commune, count in zip(communes, PERSONS_PER_COMMUNE, strict=True):
         short = short_name(commune)
-        station = areas.add_site(f"TYT-{commune.code}", "Trạm Y tế " + commune.name, commune,
-                                 SiteLevel.COMMUNE)
+        station = areas.add_site(
+            f"TYT-{commune.code}", "Trạm Y tế " + commune.name, commune, SiteLevel.COMMUNE
+        )
         add_account(f"police.{short}", Role.POLICE, commune, "Công an " + commune.name)
         add_account(f"health.{short}", Role.HEALTH_STATION, commune, "Trạm Y tế " + commune.name)
-        add_account(f"committee.{short}", Role.COMMITTEE, commune,
-                    "Chủ tịch UBND " + commune.name)
-        add_account(f"site.{short}", Role.VACCINATION_SITE, commune,
-                    "Điểm tiêm " + commune.name, site=station)
+        add_account(f"committee.{short}", Role.COMMITTEE, commune, "Chủ tịch UBND " + commune.name)
+        add_account(
+            f"site.{short}",
+            Role.VACCINATION_SITE,
+            commune,
+            "Điểm tiêm " + commune.name,
+            site=station,
+        )
 
         rows = generate(
-            rng, count, commune.id, province.id, [station.id, *shared_sites], used_ids,
-            Mix(), first_person_id=person_id, address_suffix=", " + commune.name,
+            rng,
+            count,
+            commune.id,
+            province.id,
+            [station.id, *shared_sites],
+            used_ids,
+            Mix(),
+            first_person_id=person_id,
+            address_suffix=", " + commune.name,
         )
         db.session.execute(sa.insert(Person), rows.persons)
         doses = [
@@ -170,7 +205,7 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
         db.session.execute(sa.insert(Dose), doses)
         db.session.execute(
             sa.insert(RegisterEntry),
-            [r | {"extract_id": extract.id, "commune_id": commune.id} for r in rows.register]
+            [r | {"extract_id": extract.id, "commune_id": commune.id} for r in rows.register],
         )
         audit.record(
             "records.bulk_create",
@@ -190,14 +225,25 @@ def seed(password: str = DEFAULT_PASSWORD, seed_value: int = 2021,
         sex = rng.choice(("male", "female"))
         born = date(1950 + rng.randrange(60), 1 + rng.randrange(12), 1 + rng.randrange(28))
         name = vietnamese_name(rng, sex)
-        others.append({"id_number": cccd(rng, sex, born, used_ids), "full_name": name,
-                       "name_norm": norm(name), "name_folded": fold(name), "sex": sex,
-                       "birth_date": born, "birth_precision": "day", "extract_id": extract.id,
-                       "commune_id": communes[n % len(communes)].id})
+        others.append(
+            {
+                "id_number": cccd(rng, sex, born, used_ids),
+                "full_name": name,
+                "name_norm": norm(name),
+                "name_folded": fold(name),
+                "sex": sex,
+                "birth_date": born,
+                "birth_precision": "day",
+                "extract_id": extract.id,
+                "commune_id": communes[n % len(communes)].id,
+            }
+        )
     db.session.execute(sa.insert(RegisterEntry), others)
     extract.row_count = totals["register"] + len(others)
     audit.record(
-        "register.import", "register_extract", extract.id,
+        "register.import",
+        "register_extract",
+        extract.id,
         {"rows": [None, extract.row_count], "source": [None, extract.source]},
         reason="demo data",
     )
@@ -224,12 +270,19 @@ def _dashboard_history(province: Area, days: int = 14) -> None:
     from portal.dashboard.queries import CLEANED
 
     today = today_in_vietnam()
-    dashboard.create_target(province, TargetMetric.CLEANED, today + timedelta(days=45),
-                            "Làm sạch toàn bộ dữ liệu tiêm chủng")
+    dashboard.create_target(
+        province,
+        TargetMetric.CLEANED,
+        today + timedelta(days=45),
+        "Làm sạch toàn bộ dữ liệu tiêm chủng",
+    )
     dashboard.snapshot(today)
     cleaned = {str(s) for s in CLEANED}
-    now = db.session.execute(sa.select(PersonTally.commune_id, PersonTally.status,
-                                       PersonTally.n).where(PersonTally.n != 0)).all()
+    now = db.session.execute(
+        sa.select(PersonTally.commune_id, PersonTally.status, PersonTally.n).where(
+            PersonTally.n != 0
+        )
+    ).all()
     # Records not yet clean on a past day count as unverified that day.
     counts: dict[tuple[date, int, str], int] = defaultdict(int)
     for back in range(days, 0, -1):
@@ -239,9 +292,14 @@ def _dashboard_history(province: Area, days: int = 14) -> None:
             kept = round(n * share) if status in cleaned else n
             counts[(day, commune_id, status)] += kept
             counts[(day, commune_id, "unverified")] += n - kept
-    db.session.execute(sa.insert(DailyTally), [
-        {"day": d, "commune_id": c, "status": st, "n": n}
-        for (d, c, st), n in counts.items() if n])
+    db.session.execute(
+        sa.insert(DailyTally),
+        [
+            {"day": d, "commune_id": c, "status": st, "n": n}
+            for (d, c, st), n in counts.items()
+            if n
+        ],
+    )
 
 
 def seed_feedback(commune: Area) -> None:
@@ -251,33 +309,65 @@ def seed_feedback(commune: Area) -> None:
 
     station = f"TYT-{commune.code}"
     samples = [
-        dict(kind=FeedbackKind.MISSING_DOSE, province_code=DEMO_PROVINCE,
-             commune_code=commune.code, site_code=station, dose_number=2,
-             vaccinated_on=date(2021, 9, 17),
-             description="Tôi đã tiêm mũi 2 tại trạm y tế nhưng hệ thống chưa ghi nhận."),
-        dict(kind=FeedbackKind.WRONG_PERSONAL, province_code=DEMO_PROVINCE,
-             commune_code=commune.code,
-             description="Ngày sinh trên hồ sơ tiêm chủng bị ghi sai thành 01/01."),
-        dict(kind=FeedbackKind.WRONG_DOSE, province_code=DEMO_PROVINCE, district_code="001",
-             description="Loại vắc xin mũi 1 ghi là Vero Cell, thực tế tôi tiêm AstraZeneca."),
-        dict(kind=FeedbackKind.DUPLICATE, province_code=DEMO_PROVINCE,
-             description="Tôi có hai hồ sơ tiêm chủng, một hồ sơ không có số định danh."),
-        dict(kind=FeedbackKind.OTHER,
-             description="Tôi không nhớ nơi tiêm, chỉ biết hồ sơ không hiện trên ứng dụng."),
+        dict(
+            kind=FeedbackKind.MISSING_DOSE,
+            province_code=DEMO_PROVINCE,
+            commune_code=commune.code,
+            site_code=station,
+            dose_number=2,
+            vaccinated_on=date(2021, 9, 17),
+            description="Tôi đã tiêm mũi 2 tại trạm y tế nhưng hệ thống chưa ghi nhận.",
+        ),
+        dict(
+            kind=FeedbackKind.WRONG_PERSONAL,
+            province_code=DEMO_PROVINCE,
+            commune_code=commune.code,
+            description="Ngày sinh trên hồ sơ tiêm chủng bị ghi sai thành 01/01.",
+        ),
+        dict(
+            kind=FeedbackKind.WRONG_DOSE,
+            province_code=DEMO_PROVINCE,
+            district_code="001",
+            description="Loại vắc xin mũi 1 ghi là Vero Cell, thực tế tôi tiêm AstraZeneca.",
+        ),
+        dict(
+            kind=FeedbackKind.DUPLICATE,
+            province_code=DEMO_PROVINCE,
+            description="Tôi có hai hồ sơ tiêm chủng, một hồ sơ không có số định danh.",
+        ),
+        dict(
+            kind=FeedbackKind.OTHER,
+            description="Tôi không nhớ nơi tiêm, chỉ biết hồ sơ không hiện trên ứng dụng.",
+        ),
     ]
     for n, sample in enumerate(samples):
-        feedback.submit(feedback.Submission(
-            full_name=("Nguyễn Thị Lan", "Trần Văn Hùng", "Lê Thị Thu", "Phạm Minh Đức",
-                       "Hoàng Thị Mai")[n],
-            birth_date=date(1970 + 5 * n, 1 + n, 10 + n), phone=f"09120000{n:02d}",
-            id_number=f"0011{90 + n:02d}0000{n:02d}", **sample))  # type: ignore[arg-type]
+        feedback.submit(
+            feedback.Submission(
+                full_name=(
+                    "Nguyễn Thị Lan",
+                    "Trần Văn Hùng",
+                    "Lê Thị Thu",
+                    "Phạm Minh Đức",
+                    "Hoàng Thị Mai",
+                )[n],
+                birth_date=date(1970 + 5 * n, 1 + n, 10 + n),
+                phone=f"09120000{n:02d}",
+                id_number=f"0011{90 + n:02d}0000{n:02d}",
+                **sample,  # type: ignore[arg-type]
+            )
+        )
 
 
 def existing_accounts() -> list[Account]:
     users = db.session.scalars(sa.select(User).order_by(User.id))
     return [
-        Account(u.username, u.role.value, u.area.code, u.area.name, u.display_name,
-                u.site.code if u.site else None)
+        Account(
+            u.username,
+            u.role.value,
+            u.area.code,
+            u.area.name,
+            u.display_name,
+            u.site.code if u.site else None,
+        )
         for u in users
     ]
-

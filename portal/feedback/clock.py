@@ -34,8 +34,11 @@ def time_left(feedback: Feedback, now: datetime | None = None) -> timedelta:
 
 def state(feedback: Feedback, now: datetime | None = None) -> ClockState:
     if feedback.answered_at is not None:
-        return (ClockState.ANSWERED if feedback.answered_at <= feedback.due_at
-                else ClockState.ANSWERED_LATE)
+        return (
+            ClockState.ANSWERED
+            if feedback.answered_at <= feedback.due_at
+            else ClockState.ANSWERED_LATE
+        )
     left = time_left(feedback, now)
     if left <= timedelta(0):
         return ClockState.OVERDUE

@@ -59,12 +59,15 @@ def fallback_label(note: str) -> str:
         if key == NO_ACCOUNT:
             units = [u for u in map(Unit.from_key, passed) if u is not None]
             names = unit_names(units)
-            texts.append(_("no active account at %(units)s: sent to the unit above",
-                           units=", ".join(names[u] for u in units)))
+            texts.append(
+                _(
+                    "no active account at %(units)s: sent to the unit above",
+                    units=", ".join(names[u] for u in units),
+                )
+            )
         else:
             texts.append(str(FALLBACK_NOTES[key]))
     return "; ".join(texts)
-
 
 
 def unit_name(unit: Unit) -> str:
@@ -84,11 +87,9 @@ def unit_names(units: Iterable[Unit]) -> dict[Unit, str]:
     site_ids = {u.site_id for u in units if u.site_id and u.kind == "site"}
     parts = []
     if area_ids:
-        parts.append(sa.select(sa.literal("area"), Area.id, Area.name)
-                     .where(Area.id.in_(area_ids)))
+        parts.append(sa.select(sa.literal("area"), Area.id, Area.name).where(Area.id.in_(area_ids)))
     if site_ids:
-        parts.append(sa.select(sa.literal("site"), Site.id, Site.name)
-                     .where(Site.id.in_(site_ids)))
+        parts.append(sa.select(sa.literal("site"), Site.id, Site.name).where(Site.id.in_(site_ids)))
     names: dict[tuple[str, int], str] = {}
     if parts:
         query = parts[0] if len(parts) == 1 else sa.union_all(*parts)
@@ -123,11 +124,14 @@ def feedback_unit_name(feedback) -> str:
 
 # --- what the citizen reads ------------------------------------------------------------
 
+
 def citizen_unit_name(feedback) -> str:
     """Who answers, in words a citizen understands: the common pool is staff's word."""
     if getattr(feedback.unit_kind, "value", feedback.unit_kind) == "pool":
-        return _("Not known yet: every working day the health authorities look at the "
-                 "reports without a usable place and pass each one to the unit responsible")
+        return _(
+            "Not known yet: every working day the health authorities look at the "
+            "reports without a usable place and pass each one to the unit responsible"
+        )
     return feedback_unit_name(feedback)
 
 
@@ -143,20 +147,42 @@ def citizen_status(feedback, now: datetime) -> CitizenStatus:
     much, and whether it was sent up because of the delay."""
     due = format_minute(feedback.due_at)
     if feedback.answered_at is not None:
-        return CitizenStatus(False, _("Answered on %(time)s (Vietnam time).",
-                                      time=format_minute(feedback.answered_at)), "")
+        return CitizenStatus(
+            False,
+            _("Answered on %(time)s (Vietnam time).", time=format_minute(feedback.answered_at)),
+            "",
+        )
     left = clock.time_left_text(feedback.due_at - now)
     unit = citizen_unit_name(feedback)
     if feedback.due_at > now:
-        return CitizenStatus(False, _(
-            "Waiting for the answer of %(unit)s, due by %(due)s (Vietnam time), %(left)s.",
-            unit=unit, due=due, left=left), "")
+        return CitizenStatus(
+            False,
+            _(
+                "Waiting for the answer of %(unit)s, due by %(due)s (Vietnam time), %(left)s.",
+                unit=unit,
+                due=due,
+                left=left,
+            ),
+            "",
+        )
     escalated_to = [Unit(e.unit_kind, e.unit_area_id) for e in feedback.escalations]
     names = unit_names(escalated_to)
-    escalated = (_("Because of the delay, your report was also sent to %(units)s, which "
-                   "will make sure it is answered.",
-                   units=", ".join(names[u] for u in escalated_to)) if escalated_to else
-                 _("The health authorities follow up the reports answered late."))
-    return CitizenStatus(True, _(
-        "Your report was not answered in time: it was due by %(due)s (Vietnam time), it is "
-        "now %(left)s.", due=due, left=left), escalated)
+    escalated = (
+        _(
+            "Because of the delay, your report was also sent to %(units)s, which "
+            "will make sure it is answered.",
+            units=", ".join(names[u] for u in escalated_to),
+        )
+        if escalated_to
+        else _("The health authorities follow up the reports answered late.")
+    )
+    return CitizenStatus(
+        True,
+        _(
+            "Your report was not answered in time: it was due by %(due)s (Vietnam time), it is "
+            "now %(left)s.",
+            due=due,
+            left=left,
+        ),
+        escalated,
+    )

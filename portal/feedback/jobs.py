@@ -29,7 +29,8 @@ def run_outbox() -> int:
     sent = deliver_pending()
     purge_rate_hits(utcnow() - timedelta(days=1))
     purge_failure_counts(
-        utcnow() - timedelta(days=current_app.config["FEEDBACK_STATUS_CODE_WINDOW_DAYS"]))
+        utcnow() - timedelta(days=current_app.config["FEEDBACK_STATUS_CODE_WINDOW_DAYS"])
+    )
     db.session.commit()
     return sent
 

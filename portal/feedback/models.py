@@ -85,20 +85,33 @@ class Feedback(Model):
     __tablename__ = "feedback"
     __table_args__ = (
         # A unit's queue by time left: its open complaints (partial index), and all of them.
-        sa.Index("ix_feedback_unit_open", "unit_key", "due_at", "id",
-                 sqlite_where=sa.text("answered_at IS NULL"),
-                 postgresql_where=sa.text("answered_at IS NULL")),
+        sa.Index(
+            "ix_feedback_unit_open",
+            "unit_key",
+            "due_at",
+            "id",
+            sqlite_where=sa.text("answered_at IS NULL"),
+            postgresql_where=sa.text("answered_at IS NULL"),
+        ),
         sa.Index("ix_feedback_unit_due", "unit_key", "due_at", "id"),
         sa.Index("ix_feedback_overdue", "escalated_at", "answered_at", "due_at"),
         sa.Index("ix_feedback_province", "province_id", "due_at"),
         # The dashboard: unanswered complaints by place and due time (open, at risk,
         # overdue are three ranges of it), and answers by place and time.
-        sa.Index("ix_feedback_commune_open", "commune_id", "due_at",
-                 sqlite_where=sa.text("answered_at IS NULL"),
-                 postgresql_where=sa.text("answered_at IS NULL")),
-        sa.Index("ix_feedback_province_open", "province_id", "due_at",
-                 sqlite_where=sa.text("answered_at IS NULL"),
-                 postgresql_where=sa.text("answered_at IS NULL")),
+        sa.Index(
+            "ix_feedback_commune_open",
+            "commune_id",
+            "due_at",
+            sqlite_where=sa.text("answered_at IS NULL"),
+            postgresql_where=sa.text("answered_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_feedback_province_open",
+            "province_id",
+            "due_at",
+            sqlite_where=sa.text("answered_at IS NULL"),
+            postgresql_where=sa.text("answered_at IS NULL"),
+        ),
         sa.Index("ix_feedback_province_answered", "province_id", "answered_at"),
         sa.Index("ix_feedback_commune_answered", "commune_id", "answered_at"),
     )
@@ -132,8 +145,7 @@ class Feedback(Model):
     unit_site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
     # The three above as one value (routing.Unit.key), so a queue is one equality.
     unit_key: Mapped[str] = mapped_column(sa.String(40))
-    routing_rule_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("feedback_routing_rule.id"))
+    routing_rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback_routing_rule.id"))
     routing_note: Mapped[str] = mapped_column(sa.String(300), default="")
     source: Mapped[str] = mapped_column(sa.String(80), default="web")
     person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id"))
@@ -154,7 +166,8 @@ class Feedback(Model):
     person: Mapped[Person | None] = relationship()
     escalations: Mapped[list[Escalation]] = relationship(order_by="Escalation.id")
     answers: Mapped[list[Answer]] = relationship(
-        order_by="(Answer.answered_at, Answer.id)", back_populates="feedback")
+        order_by="(Answer.answered_at, Answer.id)", back_populates="feedback"
+    )
 
     @property
     def answer(self) -> str | None:
@@ -173,7 +186,8 @@ class Answer(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True
+    )
     text: Mapped[str] = mapped_column(sa.Text)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
@@ -200,7 +214,8 @@ class Attachment(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True
+    )
     filename: Mapped[str] = mapped_column(sa.String(200))
     content_type: Mapped[str] = mapped_column(sa.String(40))
     size: Mapped[int]
@@ -214,14 +229,16 @@ class Escalation(Model):
     __tablename__ = "feedback_escalation"
     __table_args__ = (
         # The escalated part of a unit's queue, walked in due order like the assigned part.
-        sa.Index("ix_feedback_escalation_unit", "unit_kind", "unit_area_id", "due_at",
-                 "feedback_id"),
+        sa.Index(
+            "ix_feedback_escalation_unit", "unit_kind", "unit_area_id", "due_at", "feedback_id"
+        ),
         sa.UniqueConstraint("feedback_id", "unit_kind", name="uq_feedback_escalation_once"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True
+    )
     unit_kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind, "feedback_unit_kind"))
     unit_area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("area.id"))
     due_at: Mapped[datetime]  # the complaint's, copied: it never changes
@@ -247,12 +264,14 @@ class Notification(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+        sa.ForeignKey("feedback.id", ondelete="CASCADE"), index=True
+    )
     channel: Mapped[str] = mapped_column(sa.String(10))  # sms, email
     recipient: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     state: Mapped[NotificationState] = mapped_column(
-        enum_column(NotificationState, "notification_state"), default=NotificationState.PENDING)
+        enum_column(NotificationState, "notification_state"), default=NotificationState.PENDING
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)

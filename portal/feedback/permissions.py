@@ -17,8 +17,9 @@ from portal.feedback.routing import Unit, unit_for_account
 
 
 def unit_of(user: User) -> Unit | None:
-    return unit_for_account(user.role, user.area.kind if user.area else None, user.area_id,
-                            user.site_id)
+    return unit_for_account(
+        user.role, user.area.kind if user.area else None, user.area_id, user.site_id
+    )
 
 
 def is_province_authority(user: User) -> bool:
@@ -47,8 +48,11 @@ def escalated_clause(unit: Unit) -> sa.ColumnElement[bool]:
     """Complaints escalated to the unit."""
     if unit.area_id is None:
         return sa.false()
-    return Feedback.id.in_(sa.select(Escalation.feedback_id).where(
-        Escalation.unit_kind == unit.kind, Escalation.unit_area_id == unit.area_id))
+    return Feedback.id.in_(
+        sa.select(Escalation.feedback_id).where(
+            Escalation.unit_kind == unit.kind, Escalation.unit_area_id == unit.area_id
+        )
+    )
 
 
 def visible_clause(user: User) -> sa.ColumnElement[bool]:
@@ -71,10 +75,14 @@ def can_handle(user: User, feedback: Feedback) -> bool:
     if unit is None:
         return False
     if (feedback.unit_kind, feedback.unit_area_id, feedback.unit_site_id) == (
-            unit.kind, unit.area_id, unit.site_id):
+        unit.kind,
+        unit.area_id,
+        unit.site_id,
+    ):
         return True
-    if any(e.unit_kind == unit.kind and e.unit_area_id == unit.area_id
-           for e in feedback.escalations):
+    if any(
+        e.unit_kind == unit.kind and e.unit_area_id == unit.area_id for e in feedback.escalations
+    ):
         return True
     if feedback.unit_kind == UnitKind.POOL and can_triage_pool(user):
         return True

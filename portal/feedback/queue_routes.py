@@ -61,14 +61,25 @@ class QueueFilters:
         scope = args.get("scope", "mine")
         state = args.get("state", "open")
         kind = args.get("kind", "")
-        return cls(scope=scope if scope in SCOPES else "mine",
-                   state=state if state in STATES else "open",
-                   kind=kind if kind in {k.value for k in FeedbackKind} else "",
-                   q=(args.get("q") or "").strip()[:100], after=args.get("after", ""))
+        return cls(
+            scope=scope if scope in SCOPES else "mine",
+            state=state if state in STATES else "open",
+            kind=kind if kind in {k.value for k in FeedbackKind} else "",
+            q=(args.get("q") or "").strip()[:100],
+            after=args.get("after", ""),
+        )
 
     def args(self) -> dict[str, str]:
-        return {k: v for k, v in (("scope", self.scope), ("state", self.state),
-                                  ("kind", self.kind), ("q", self.q)) if v}
+        return {
+            k: v
+            for k, v in (
+                ("scope", self.scope),
+                ("state", self.state),
+                ("kind", self.kind),
+                ("q", self.q),
+            )
+            if v
+        }
 
 
 def filter_clauses(filters: QueueFilters, now: datetime) -> list[sa.ColumnElement[bool]]:
@@ -87,8 +98,13 @@ def filter_clauses(filters: QueueFilters, now: datetime) -> list[sa.ColumnElemen
         clauses.append(Feedback.kind == FeedbackKind(filters.kind))
     if filters.q:
         q = filters.q.upper().replace(" ", "")
-        clauses.append(sa.or_(Feedback.code == q, Feedback.id_number == q,
-                              Feedback.full_name.ilike(f"%{filters.q}%")))
+        clauses.append(
+            sa.or_(
+                Feedback.code == q,
+                Feedback.id_number == q,
+                Feedback.full_name.ilike(f"%{filters.q}%"),
+            )
+        )
     return clauses
 
 
@@ -104,13 +120,28 @@ def queue_parts(user, filters: QueueFilters, now: datetime) -> list[Part]:
         abort(403)
     filtered = filter_clauses(filters, now)
     if filters.scope == "pool" and permissions.can_triage_pool(user):
-        return [(sa.select(Feedback).where(Feedback.unit_kind == UnitKind.POOL, *filtered),
-                 Feedback.due_at, Feedback.id)]
+        return [
+            (
+                sa.select(Feedback).where(Feedback.unit_kind == UnitKind.POOL, *filtered),
+                Feedback.due_at,
+                Feedback.id,
+            )
+        ]
     if filters.scope == "province" and permissions.is_province_authority(user):
-        return [(sa.select(Feedback).where(Feedback.province_id == user.area_id, *filtered),
-                 Feedback.due_at, Feedback.id)]
-    parts: list[Part] = [(sa.select(Feedback).where(permissions.unit_clause(unit), *filtered),
-                          Feedback.due_at, Feedback.id)]
+        return [
+            (
+                sa.select(Feedback).where(Feedback.province_id == user.area_id, *filtered),
+                Feedback.due_at,
+                Feedback.id,
+            )
+        ]
+    parts: list[Part] = [
+        (
+            sa.select(Feedback).where(permissions.unit_clause(unit), *filtered),
+            Feedback.due_at,
+            Feedback.id,
+        )
+    ]
     if unit.area_id is not None:
         # Ordered on the escalation's own copy of due_at, so its index gives the order.
         # The due-time filters again on the escalation's copy, so its index narrows them.
@@ -119,11 +150,21 @@ def queue_parts(user, filters: QueueFilters, now: datetime) -> list[Part]:
             due_range.append(Escalation.due_at <= now)
         elif filters.state == "at_risk":
             due_range += [Escalation.due_at > now, Escalation.due_at <= now + clock.AT_RISK_WITHIN]
-        parts.append((sa.select(Feedback).join(Escalation, Escalation.feedback_id == Feedback.id)
-                      .where(Escalation.unit_kind == unit.kind,
-                             Escalation.unit_area_id == unit.area_id, *due_range,
-                             sa.not_(permissions.unit_clause(unit)), *filtered),
-                      Escalation.due_at, Escalation.feedback_id))
+        parts.append(
+            (
+                sa.select(Feedback)
+                .join(Escalation, Escalation.feedback_id == Feedback.id)
+                .where(
+                    Escalation.unit_kind == unit.kind,
+                    Escalation.unit_area_id == unit.area_id,
+                    *due_range,
+                    sa.not_(permissions.unit_clause(unit)),
+                    *filtered,
+                ),
+                Escalation.due_at,
+                Escalation.feedback_id,
+            )
+        )
     return parts
 
 
@@ -141,8 +182,12 @@ def queue_count(user, filters: QueueFilters, now: datetime) -> tuple[int, bool]:
         if n == 0 and _only_open_of_unit(filters):
             unit = permissions.unit_of(user)
             assert unit is not None  # queue_parts refused a user without a unit
-            counts.append(sa.func.coalesce(sa.select(OpenCount.n).where(
-                OpenCount.unit_key == unit.key).scalar_subquery(), 0))
+            counts.append(
+                sa.func.coalesce(
+                    sa.select(OpenCount.n).where(OpenCount.unit_key == unit.key).scalar_subquery(),
+                    0,
+                )
+            )
             continue
         ids = part.with_only_columns(Feedback.id)
         if n:
@@ -158,15 +203,26 @@ def queue_count(user, filters: QueueFilters, now: datetime) -> tuple[int, bool]:
 
 def _only_open_of_unit(filters: QueueFilters) -> bool:
     """The assigned part is exactly the unit's unanswered complaints (what OpenCount counts)."""
-    return (filters.scope == "mine" and filters.state == "open" and not filters.kind
-            and not filters.q)
+    return (
+        filters.scope == "mine" and filters.state == "open" and not filters.kind and not filters.q
+    )
 
 
 # What a queue row shows and sorts on: the page reads these columns, not whole complaints.
-QUEUE_COLUMNS = (Feedback.id, Feedback.code, Feedback.status, Feedback.kind,
-                 Feedback.full_name, Feedback.received_at, Feedback.due_at,
-                 Feedback.answered_at, Feedback.escalated_at, Feedback.unit_kind,
-                 Feedback.unit_area_id, Feedback.unit_site_id)
+QUEUE_COLUMNS = (
+    Feedback.id,
+    Feedback.code,
+    Feedback.status,
+    Feedback.kind,
+    Feedback.full_name,
+    Feedback.received_at,
+    Feedback.due_at,
+    Feedback.answered_at,
+    Feedback.escalated_at,
+    Feedback.unit_kind,
+    Feedback.unit_area_id,
+    Feedback.unit_site_id,
+)
 
 
 @dataclass
@@ -186,12 +242,16 @@ def queue_rows(rows: list, now: datetime) -> list[QueueRow]:
     """What each row shows: the units named in one query, times converted with zoneinfo
     (Babel's formatter costs a third of a millisecond a cell)."""
     names = display.unit_names(row_unit(f) for f in rows)
-    return [QueueRow(
-        f, clock.state(f, now),
-        clock.time_left_text(f.due_at - now) if f.answered_at is None else "",
-        names[row_unit(f)],
-        format_time(f.received_at))
-        for f in rows]
+    return [
+        QueueRow(
+            f,
+            clock.state(f, now),
+            clock.time_left_text(f.due_at - now) if f.answered_at is None else "",
+            names[row_unit(f)],
+            format_time(f.received_at),
+        )
+        for f in rows
+    ]
 
 
 def queue_page(user, filters: QueueFilters, size: int, now: datetime):
@@ -206,8 +266,9 @@ def queue_page(user, filters: QueueFilters, size: int, now: datetime):
     for part, due, key in queue_parts(user, filters, now):
         if after is not None:
             part = part.where(sa.tuple_(due, key) > sa.tuple_(*after))
-        rows += db.session.execute(part.with_only_columns(*QUEUE_COLUMNS)
-                                   .order_by(due, key).limit(size + 1))
+        rows += db.session.execute(
+            part.with_only_columns(*QUEUE_COLUMNS).order_by(due, key).limit(size + 1)
+        )
     rows.sort(key=lambda f: (f.due_at, f.id))
     next_cursor = None
     if len(rows) > size:
@@ -223,25 +284,38 @@ def show_queue():
         abort(403)
     filters = QueueFilters.from_args(request.args)
     now = utcnow()
-    rows, next_cursor = queue_page(current_user, filters, current_app.config[
-        "FEEDBACK_QUEUE_PAGE_SIZE"], now)
+    rows, next_cursor = queue_page(
+        current_user, filters, current_app.config["FEEDBACK_QUEUE_PAGE_SIZE"], now
+    )
     total, capped = queue_count(current_user, filters, now)
-    return render("feedback/queue.html", {"queue-results": "results"},
-                  rows=queue_rows(rows, now), capped=capped,
-                  status_labels={s: display.feedback_status_label(s) for s in FeedbackStatus},
-                  kind_labels={k: display.kind_label(k) for k in FeedbackKind},
-                  clock_labels={c: display.clock_label(c) for c in ClockState},
-                  filters=filters, next_cursor=next_cursor, total=total, now=now,
-                  unit_name=display.unit_name(permissions.unit_of(current_user)),
-                  can_triage=permissions.can_triage_pool(current_user),
-                  oversees=permissions.is_province_authority(current_user),
-                  kinds=display.KIND_LABELS, states=STATES,
-                  can_configure=permissions.can_configure_rules(current_user))
+    return render(
+        "feedback/queue.html",
+        {"queue-results": "results"},
+        rows=queue_rows(rows, now),
+        capped=capped,
+        status_labels={s: display.feedback_status_label(s) for s in FeedbackStatus},
+        kind_labels={k: display.kind_label(k) for k in FeedbackKind},
+        clock_labels={c: display.clock_label(c) for c in ClockState},
+        filters=filters,
+        next_cursor=next_cursor,
+        total=total,
+        now=now,
+        unit_name=display.unit_name(permissions.unit_of(current_user)),
+        can_triage=permissions.can_triage_pool(current_user),
+        oversees=permissions.is_province_authority(current_user),
+        kinds=display.KIND_LABELS,
+        states=STATES,
+        can_configure=permissions.can_configure_rules(current_user),
+    )
 
 
 STATE_LABELS = {
-    "open": _l("Open"), "at_risk": _l("At risk"), "overdue": _l("Overdue"),
-    "answered": _l("Answered"), "closed": _l("Closed"), "all": _l("All"),
+    "open": _l("Open"),
+    "at_risk": _l("At risk"),
+    "overdue": _l("Overdue"),
+    "answered": _l("Answered"),
+    "closed": _l("Closed"),
+    "all": _l("All"),
 }
 
 
@@ -263,15 +337,26 @@ def export_queue(fmt: str):
         found += db.session.execute(part.with_only_columns(*QUEUE_COLUMNS).limit(100_000))
     found.sort(key=lambda f: (f.due_at, f.id))
     names = display.unit_names(row_unit(f) for f in found)
-    rows = [{
-        "code": f.code, "received": f.received_at, "due": f.due_at,
-        "state": display.clock_label(clock.state(f, now)),
-        "status": display.feedback_status_label(f.status), "kind": display.kind_label(f.kind),
-        "name": f.full_name, "unit": names[row_unit(f)],
-        "left": clock.time_left_text(clock.time_left(f, now)) if f.answered_at is None else "",
-    } for f in found]
-    audit.record("feedback.export", "feedback_queue", None,
-                 {"rows": [None, len(rows)], "format": [None, fmt]})
+    rows = [
+        {
+            "code": f.code,
+            "received": f.received_at,
+            "due": f.due_at,
+            "state": display.clock_label(clock.state(f, now)),
+            "status": display.feedback_status_label(f.status),
+            "kind": display.kind_label(f.kind),
+            "name": f.full_name,
+            "unit": names[row_unit(f)],
+            "left": clock.time_left_text(clock.time_left(f, now)) if f.answered_at is None else "",
+        }
+        for f in found
+    ]
+    audit.record(
+        "feedback.export",
+        "feedback_queue",
+        None,
+        {"rows": [None, len(rows)], "format": [None, fmt]},
+    )
     db.session.commit()
     columns = [
         Column(_l("Tracking code"), lambda r: r["code"], 14),
@@ -289,8 +374,11 @@ def export_queue(fmt: str):
 
 def _load(feedback_id: int) -> Feedback:
     """404 for a complaint the user may not see: its existence is not revealed."""
-    feedback = db.session.scalar(sa.select(Feedback).where(
-        Feedback.id == feedback_id, permissions.visible_clause(current_user)))
+    feedback = db.session.scalar(
+        sa.select(Feedback).where(
+            Feedback.id == feedback_id, permissions.visible_clause(current_user)
+        )
+    )
     if feedback is None:
         abort(404)
     return feedback
@@ -302,17 +390,25 @@ def _detail(feedback: Feedback, status: int = 200, **forms):
     if can_reassign:
         reassign_form.unit.choices = unit_choices(_assignable(feedback))
     return render(
-        "feedback/detail.html", {"person-search": "person_search"}, status=status,
-        feedback=feedback, now=utcnow(), clock_state=clock.state(feedback),
+        "feedback/detail.html",
+        {"person-search": "person_search"},
+        status=status,
+        feedback=feedback,
+        now=utcnow(),
+        clock_state=clock.state(feedback),
         events=audit.history("feedback", feedback.code),
-        attachments=db.session.execute(sa.select(Attachment.id, Attachment.filename,
-                                                 Attachment.size).where(
-            Attachment.feedback_id == feedback.id)).all(),
+        attachments=db.session.execute(
+            sa.select(Attachment.id, Attachment.filename, Attachment.size).where(
+                Attachment.feedback_id == feedback.id
+            )
+        ).all(),
         can_handle=permissions.can_handle(current_user, feedback),
         can_reassign=can_reassign,
         answer_form=forms.get("answer_form") or AnswerForm(),
         close_form=forms.get("close_form") or CloseForm(),
-        reassign_form=reassign_form, persons=forms.get("persons"), q=forms.get("q", ""),
+        reassign_form=reassign_form,
+        persons=forms.get("persons"),
+        q=forms.get("q", ""),
     )
 
 
@@ -325,19 +421,27 @@ def unit_choices(units: list[tuple[Unit, str, bool]]) -> list[SelectChoice]:
     but disabled, each saying why."""
     with_account = str(_l("Units with an active account"))
     without = str(_l("No active account yet: cannot be chosen"))
+
     def label(unit: Unit, name: str) -> str:
         # A site is often named after its commune's station ("Trạm Y tế Phường Ba Đình"):
         # the two are different units, answered from different accounts.
-        return _("%(name)s (vaccination site)", name=name) if unit.kind == UnitKind.SITE \
-            else name
+        return _("%(name)s (vaccination site)", name=name) if unit.kind == UnitKind.SITE else name
 
     units = [(u, label(u, name), open_) for u, name, open_ in units]
     choices = [SelectChoice("", "—")]
-    choices += [SelectChoice(u.key, name, optgroup=with_account)
-                for u, name, open_ in units if open_]
-    choices += [SelectChoice(u.key, _("%(name)s (no active account)", name=name),
-                             render_kw={"disabled": True}, optgroup=without)
-                for u, name, open_ in units if not open_]
+    choices += [
+        SelectChoice(u.key, name, optgroup=with_account) for u, name, open_ in units if open_
+    ]
+    choices += [
+        SelectChoice(
+            u.key,
+            _("%(name)s (no active account)", name=name),
+            render_kw={"disabled": True},
+            optgroup=without,
+        )
+        for u, name, open_ in units
+        if not open_
+    ]
     return choices
 
 
@@ -360,12 +464,22 @@ def show_feedback(feedback_id: int):
     persons = None
     if q and permissions.can_handle(current_user, feedback):
         clause = search_clause(q)
-        persons = list(db.session.scalars(sa.select(Person).where(
-            person_scope(current_user), clause if clause is not None else sa.true())
-            .order_by(Person.name_sort).limit(20)))
+        persons = list(
+            db.session.scalars(
+                sa.select(Person)
+                .where(person_scope(current_user), clause if clause is not None else sa.true())
+                .order_by(Person.name_sort)
+                .limit(20)
+            )
+        )
     elif feedback.id_number and permissions.can_handle(current_user, feedback):
-        persons = list(db.session.scalars(sa.select(Person).where(
-            person_scope(current_user), Person.id_number == feedback.id_number).limit(20)))
+        persons = list(
+            db.session.scalars(
+                sa.select(Person)
+                .where(person_scope(current_user), Person.id_number == feedback.id_number)
+                .limit(20)
+            )
+        )
     return _detail(feedback, persons=persons, q=q)
 
 
@@ -414,8 +528,7 @@ def close_feedback(feedback_id: int):
     if not form.validate_on_submit():
         return _detail(feedback, status=422, close_form=form)
     try:
-        services.close(feedback, FeedbackStatus(form.outcome.data), form.reason.data,
-                       current_user)
+        services.close(feedback, FeedbackStatus(form.outcome.data), form.reason.data, current_user)
     except services.AlreadyClosed:  # closed meanwhile: a second submit of the form
         db.session.rollback()
         return error_response(409, _("This complaint has already been closed."))
@@ -437,16 +550,18 @@ def reassign_feedback(feedback_id: int):
     if unit is None or unit.key not in units:
         form.unit.errors = [_("Choose a unit.")]
     elif not units[unit.key]:
-        form.unit.errors = [_("Nobody can log in to this unit yet; choose a unit with an "
-                              "active account.")]
+        form.unit.errors = [
+            _("Nobody can log in to this unit yet; choose a unit with an active account.")
+        ]
     if not valid or form.unit.errors:
         return _detail(feedback, status=422, reassign_form=form)
     assert unit is not None
     try:
         services.reassign(feedback, unit, form.reason.data, current_user)
     except services.UnitWithoutAccount:  # the account was closed since the check
-        form.unit.errors = [_("Nobody can log in to this unit yet; choose a unit with an "
-                              "active account.")]
+        form.unit.errors = [
+            _("Nobody can log in to this unit yet; choose a unit with an active account.")
+        ]
         return _detail(feedback, status=422, reassign_form=form)
     db.session.commit()
     flash(_("The report was sent to %(unit)s.", unit=display.unit_name(unit)), "success")
@@ -459,17 +574,25 @@ def reassign_feedback(feedback_id: int):
 @login_required
 def download_attachment(feedback_id: int, attachment_id: int):
     feedback = _load(feedback_id)
-    attachment = db.session.scalar(sa.select(Attachment).where(
-        Attachment.id == attachment_id, Attachment.feedback_id == feedback.id))
+    attachment = db.session.scalar(
+        sa.select(Attachment).where(
+            Attachment.id == attachment_id, Attachment.feedback_id == feedback.id
+        )
+    )
     if attachment is None:
         abort(404)
     import io
 
-    return send_file(io.BytesIO(attachment.data), mimetype=attachment.content_type,
-                     as_attachment=True, download_name=attachment.filename or "tep")
+    return send_file(
+        io.BytesIO(attachment.data),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename or "tep",
+    )
 
 
 # --- the routing table -------------------------------------------------------------------
+
 
 def _rule_province():
     """Administrators edit the national rules; a province authority its own province's."""
@@ -488,11 +611,15 @@ def show_rules():
 
 def _rules_page(form: RuleForm, status: int = 200):
     province = _rule_province()
-    form.precision.choices = [SelectChoice(p.value, display.precision_label(p))
-                              for p in Precision]
+    form.precision.choices = [SelectChoice(p.value, display.precision_label(p)) for p in Precision]
     form.target.choices = [SelectChoice(u.value, display.unit_kind_label(u)) for u in UnitKind]
-    return render("feedback/rules.html", status=status, form=form, province=province,
-                  rules=routing.rules_for_province(province.id if province else None))
+    return render(
+        "feedback/rules.html",
+        status=status,
+        form=form,
+        province=province,
+        rules=routing.rules_for_province(province.id if province else None),
+    )
 
 
 @bp.post("/rules")
@@ -509,8 +636,13 @@ def post_rule():
     if province is not None and province.kind != AreaKind.PROVINCE:
         abort(403)
     try:
-        routing.set_rule(Precision(form.precision.data), province, UnitKind(form.target.data),
-                         form.reason.data, current_user)
+        routing.set_rule(
+            Precision(form.precision.data),
+            province,
+            UnitKind(form.target.data),
+            form.reason.data,
+            current_user,
+        )
     except routing.RuleError as error:
         getattr(form, error.field).errors = [error.message]
         return _rules_page(form, 422)

@@ -26,18 +26,22 @@ from portal.text import collation_key
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
 
-
 @bp.context_processor
 def _helpers():
     from portal.feedback import clock, display
 
-    return {"feedback_status_label": display.feedback_status_label,
-            "feedback_unit_name": display.feedback_unit_name,
-            "kind_label": display.kind_label, "precision_label": display.precision_label,
-            "unit_kind_label": display.unit_kind_label, "clock_label": display.clock_label,
-            "fallback_label": display.fallback_label, "clock": clock,
-            "citizen_unit_name": display.citizen_unit_name,
-            "citizen_status": display.citizen_status}
+    return {
+        "feedback_status_label": display.feedback_status_label,
+        "feedback_unit_name": display.feedback_unit_name,
+        "kind_label": display.kind_label,
+        "precision_label": display.precision_label,
+        "unit_kind_label": display.unit_kind_label,
+        "clock_label": display.clock_label,
+        "fallback_label": display.fallback_label,
+        "clock": clock,
+        "citizen_unit_name": display.citizen_unit_name,
+        "citizen_status": display.citizen_status,
+    }
 
 
 SEEN_KEY = "feedback_seen"  # tracking codes this browser has proven it may read
@@ -60,25 +64,38 @@ def _by_name(rows) -> list:
 def place_choices(province: str | None, commune: str | None) -> dict[str, list]:
     """The pick-lists, each narrowed by the place chosen before it."""
     empty = [SelectChoice("", _("— not known —"))]
-    provinces = _by_name(db.session.execute(sa.select(Area.code, Area.name).where(
-        Area.kind == AreaKind.PROVINCE)))
-    choices: dict[str, list] = {"province": empty + [SelectChoice(*r) for r in provinces],
-                                "district": list(empty), "commune": list(empty),
-                                "site": list(empty)}
-    chosen = db.session.scalar(sa.select(Area).where(
-        Area.code == (province or ""), Area.kind == AreaKind.PROVINCE))
+    provinces = _by_name(
+        db.session.execute(sa.select(Area.code, Area.name).where(Area.kind == AreaKind.PROVINCE))
+    )
+    choices: dict[str, list] = {
+        "province": empty + [SelectChoice(*r) for r in provinces],
+        "district": list(empty),
+        "commune": list(empty),
+        "site": list(empty),
+    }
+    chosen = db.session.scalar(
+        sa.select(Area).where(Area.code == (province or ""), Area.kind == AreaKind.PROVINCE)
+    )
     if chosen is None:
         return choices
     for kind in (AreaKind.DISTRICT, AreaKind.COMMUNE):
-        rows = _by_name(db.session.execute(sa.select(Area.code, Area.name).where(
-            areas_within(chosen), Area.kind == kind)))
+        rows = _by_name(
+            db.session.execute(
+                sa.select(Area.code, Area.name).where(areas_within(chosen), Area.kind == kind)
+            )
+        )
         choices[kind.value] += [SelectChoice(*r) for r in rows]
-    site_query = sa.select(Site.code, Site.name).join(Area, Site.commune_id == Area.id).where(
-        Site.active, areas_within(chosen)).order_by(Site.name)
+    site_query = (
+        sa.select(Site.code, Site.name)
+        .join(Area, Site.commune_id == Area.id)
+        .where(Site.active, areas_within(chosen))
+        .order_by(Site.name)
+    )
     if commune:
         site_query = site_query.where(Area.code == commune)
-    choices["site"] += [SelectChoice(*r) for r in _by_name(db.session.execute(
-        site_query.limit(500)))]
+    choices["site"] += [
+        SelectChoice(*r) for r in _by_name(db.session.execute(site_query.limit(500)))
+    ]
     return choices
 
 
@@ -124,21 +141,30 @@ def post_feedback():
     if prepared is None:
         # Refused submissions have their own, more generous counter: a citizen who mistypes
         # a date is not locked out of filing, nor are the others on the same address.
-        allowed = services.hit(f"feedback-refused:{_client()}", config["FEEDBACK_FAILURE_LIMIT"],
-                               _window("FEEDBACK_FAILURE_WINDOW_MINUTES"))
+        allowed = services.hit(
+            f"feedback-refused:{_client()}",
+            config["FEEDBACK_FAILURE_LIMIT"],
+            _window("FEEDBACK_FAILURE_WINDOW_MINUTES"),
+        )
         db.session.commit()
         _fill_choices(form)  # only to show the form again: validation needs no choices
         if not allowed:
-            return render("feedback/new.html", status=429, form=form, too_many_failures=True,
-                          minutes=config["FEEDBACK_FAILURE_WINDOW_MINUTES"])
+            return render(
+                "feedback/new.html",
+                status=429,
+                form=form,
+                too_many_failures=True,
+                minutes=config["FEEDBACK_FAILURE_WINDOW_MINUTES"],
+            )
         return render("feedback/new.html", status=422, form=form)
     # Only accepted complaints count towards the address's limit: filed, then counted, in
     # one transaction; over the limit, both are rolled back. The counter's row is locked
     # by the upsert, so concurrent workers count one after the other.
     feedback, created = services.file(prepared)
     code = feedback.code  # read now: after the commit it would be read again
-    if created and not services.hit(f"feedback:{_client()}", config["FEEDBACK_RATE_LIMIT"],
-                                    _window()):
+    if created and not services.hit(
+        f"feedback:{_client()}", config["FEEDBACK_RATE_LIMIT"], _window()
+    ):
         db.session.rollback()
         _fill_choices(form)
         return render("feedback/new.html", status=429, form=form, rate_limited=True)
@@ -175,8 +201,9 @@ def show_received():
     code, created = session.get("feedback_new") or (None, None)
     if code is None:
         return redirect(url_for("feedback.new_feedback"), 303)
-    return render("feedback/received.html", code=code, created=created,
-                  feedback=services.by_code(code))
+    return render(
+        "feedback/received.html", code=code, created=created, feedback=services.by_code(code)
+    )
 
 
 @bp.get("/<code>")
@@ -185,8 +212,7 @@ def show_status(code: str):
     feedback = services.by_code(code) if _may_read(code) else None
     if feedback is None:
         return render("feedback/status.html", form=StatusForm(), code=code, feedback=None)
-    return render("feedback/status.html", form=None, code=code, feedback=feedback,
-                  now=utcnow())
+    return render("feedback/status.html", form=None, code=code, feedback=feedback, now=utcnow())
 
 
 @bp.post("/<code>")
@@ -205,8 +231,14 @@ def post_status(code: str):
     config = current_app.config
     if not services.hit(f"status:{_client()}", config["FEEDBACK_STATUS_RATE_LIMIT"], _window()):
         db.session.commit()
-        return render("feedback/status.html", status=429, form=form, code=code,
-                      feedback=None, rate_limited=True)
+        return render(
+            "feedback/status.html",
+            status=429,
+            form=form,
+            code=code,
+            feedback=None,
+            rate_limited=True,
+        )
     if not form.validate_on_submit():
         db.session.commit()
         return render("feedback/status.html", status=422, form=form, code=code, feedback=None)
@@ -214,15 +246,23 @@ def post_status(code: str):
     wait = services.status_code_wait(code)
     if wait > timedelta(0) and not (phone and birth is not None):
         db.session.commit()
-        return render("feedback/status.html", status=429, form=form, code=code,
-                      feedback=None, both_needed=True, minutes=whole_minutes(wait))
+        return render(
+            "feedback/status.html",
+            status=429,
+            form=form,
+            code=code,
+            feedback=None,
+            both_needed=True,
+            minutes=whole_minutes(wait),
+        )
     feedback = services.by_code(code)
     if not services.verify_citizen(feedback, phone, birth):
         services.count_wrong_answer(code)
         db.session.commit()
         # One message whether the code exists or not: nothing is revealed.
-        return render("feedback/status.html", status=422, form=form, code=code, feedback=None,
-                      mismatch=True)
+        return render(
+            "feedback/status.html", status=422, form=form, code=code, feedback=None, mismatch=True
+        )
     db.session.rollback()  # a successful look-up is not counted
     _remember(code)
     return redirect(url_for("feedback.show_status", code=code), 303)

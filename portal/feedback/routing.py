@@ -80,8 +80,9 @@ class Unit:
         """``health_station:12:`` back into its unit; None for anything else."""
         try:
             kind, area_id, site_id = key.split(":")
-            return cls(UnitKind(kind), int(area_id) if area_id else None,
-                       int(site_id) if site_id else None)
+            return cls(
+                UnitKind(kind), int(area_id) if area_id else None, int(site_id) if site_id else None
+            )
         except ValueError:
             return None
 
@@ -110,20 +111,24 @@ def precision_of(place: Place) -> Precision:
 # without a province only the national rule). Built once: the public form runs it each time.
 RULES_FOR = sa.select(RoutingRule).where(
     RoutingRule.precision == sa.bindparam("precision"),
-    sa.or_(RoutingRule.province_id.is_(None),
-           RoutingRule.province_id == sa.bindparam("province_id")))
+    sa.or_(
+        RoutingRule.province_id.is_(None), RoutingRule.province_id == sa.bindparam("province_id")
+    ),
+)
 
 
 def rule_for(precision: Precision, province_id: int | None) -> RoutingRule | None:
     """The province's own rule if it has one, else the national rule."""
-    rules = db.session.scalars(RULES_FOR, {"precision": precision,
-                                           "province_id": province_id}).all()
+    rules = db.session.scalars(
+        RULES_FOR, {"precision": precision, "province_id": province_id}
+    ).all()
     own = [r for r in rules if r.province_id is not None]
     return own[0] if own else (rules[0] if rules else None)
 
 
-def unit_for_account(role: Role, area_kind: AreaKind | None, area_id: int | None,
-                     site_id: int | None) -> Unit | None:
+def unit_for_account(
+    role: Role, area_kind: AreaKind | None, area_id: int | None, site_id: int | None
+) -> Unit | None:
     """The unit whose complaints an account answers (None: it answers none). The one rule,
     used for the queue (``permissions.unit_of``) and for which units are staffed."""
     if role == Role.VACCINATION_SITE and site_id is not None:
@@ -148,14 +153,21 @@ def staffed(units: Iterable[Unit]) -> set[str]:
     site_ids = {u.site_id for u in units if u.kind == UnitKind.SITE and u.site_id}
     clauses = []
     if area_ids:
-        clauses.append(sa.and_(User.role.in_([Role.HEALTH_STATION, Role.HEALTH_AUTHORITY]),
-                               User.area_id.in_(area_ids)))
+        clauses.append(
+            sa.and_(
+                User.role.in_([Role.HEALTH_STATION, Role.HEALTH_AUTHORITY]),
+                User.area_id.in_(area_ids),
+            )
+        )
     if site_ids:
         clauses.append(sa.and_(User.role == Role.VACCINATION_SITE, User.site_id.in_(site_ids)))
     if clauses:
-        rows = db.session.execute(sa.select(User.role, Area.kind, User.area_id, User.site_id)
-                                  .join(Area, Area.id == User.area_id)
-                                  .where(User.active, sa.or_(*clauses)).distinct())
+        rows = db.session.execute(
+            sa.select(User.role, Area.kind, User.area_id, User.site_id)
+            .join(Area, Area.id == User.area_id)
+            .where(User.active, sa.or_(*clauses))
+            .distinct()
+        )
         for role, area_kind, area_id, site_id in rows:
             unit = unit_for_account(role, area_kind, area_id, site_id)
             if unit is not None:
@@ -219,8 +231,13 @@ def route(place: Place) -> Decision:
 def _by_rule(place: Place) -> Decision:
     precision = precision_of(place)
     commune = place.commune or (place.site.commune if place.site is not None else None)
-    province_id = (place.province.id if place.province is not None
-                   else commune.province_id if commune is not None else None)
+    province_id = (
+        place.province.id
+        if place.province is not None
+        else commune.province_id
+        if commune is not None
+        else None
+    )
     rule = rule_for(precision, province_id)
     target = rule.target if rule is not None else DEFAULT_TARGETS[precision]
     rule_id = rule.id if rule is not None else None
@@ -252,9 +269,13 @@ def rules_for_province(province_id: int | None) -> list[RoutingRule]:
     clause: sa.ColumnElement[bool] = RoutingRule.province_id.is_(None)
     if province_id is not None:
         clause = sa.or_(clause, RoutingRule.province_id == province_id)
-    return list(db.session.scalars(
-        sa.select(RoutingRule).where(clause).order_by(RoutingRule.province_id.is_not(None),
-                                                      RoutingRule.id)))
+    return list(
+        db.session.scalars(
+            sa.select(RoutingRule)
+            .where(clause)
+            .order_by(RoutingRule.province_id.is_not(None), RoutingRule.id)
+        )
+    )
 
 
 # The units a complaint named at each precision can reach: the place it names must say
@@ -283,23 +304,38 @@ def rule_error(precision: Precision, province: Area | None, target: UnitKind) ->
     from portal.feedback.display import precision_label, unit_kind_label  # display imports us
 
     if province is not None and precision == Precision.NONE:
-        return RuleError("precision", _(
-            "Complaints without a usable place belong to no province: only the national rule "
-            "applies to them."))
+        return RuleError(
+            "precision",
+            _(
+                "Complaints without a usable place belong to no province: only the national rule "
+                "applies to them."
+            ),
+        )
     if target not in REACHABLE[precision]:
-        return RuleError("target", _(
-            "A complaint naming its place at the level “%(place)s” cannot go to a unit of "
-            "the kind “%(unit)s”: the place named does not say which one.",
-            place=precision_label(precision), unit=unit_kind_label(target)))
+        return RuleError(
+            "target",
+            _(
+                "A complaint naming its place at the level “%(place)s” cannot go to a unit of "
+                "the kind “%(unit)s”: the place named does not say which one.",
+                place=precision_label(precision),
+                unit=unit_kind_label(target),
+            ),
+        )
     if province is not None and target == UnitKind.POOL:
-        return RuleError("target", _(
-            "The common pool serves the whole country: a province's own rule sends its "
-            "complaints to a unit of %(name)s.", name=province.name))
+        return RuleError(
+            "target",
+            _(
+                "The common pool serves the whole country: a province's own rule sends its "
+                "complaints to a unit of %(name)s.",
+                name=province.name,
+            ),
+        )
     return None
 
 
-def set_rule(precision: Precision, province: Area | None, target: UnitKind, reason: str,
-             actor: User) -> RoutingRule:
+def set_rule(
+    precision: Precision, province: Area | None, target: UnitKind, reason: str, actor: User
+) -> RoutingRule:
     """Change a rule (a province's own row is created on first change); audited with why.
     A rule that makes no sense raises ``RuleError``."""
     if province is not None and province.kind != AreaKind.PROVINCE:
@@ -307,22 +343,35 @@ def set_rule(precision: Precision, province: Area | None, target: UnitKind, reas
     error = rule_error(precision, province, target)
     if error is not None:
         raise error
-    rule = db.session.scalar(sa.select(RoutingRule).where(
-        RoutingRule.precision == precision,
-        RoutingRule.province_id == province.id if province is not None
-        else RoutingRule.province_id.is_(None)))
+    rule = db.session.scalar(
+        sa.select(RoutingRule).where(
+            RoutingRule.precision == precision,
+            RoutingRule.province_id == province.id
+            if province is not None
+            else RoutingRule.province_id.is_(None),
+        )
+    )
     old = rule.target if rule is not None else None
     if rule is None:
-        rule = RoutingRule(precision=precision, province_id=province.id if province else None,
-                           target=target)
+        rule = RoutingRule(
+            precision=precision, province_id=province.id if province else None, target=target
+        )
         db.session.add(rule)
     rule.target = target
     rule.note = reason[:300]
     rule.updated_by_id = actor.id
     rule.updated_at = utcnow()
     db.session.flush()
-    audit.record("feedback.rule", "feedback_routing_rule", rule.id,
-                 {"precision": [None, precision], "province": [None, province.code
-                                                               if province else None],
-                  "target": [old, target]}, reason=reason, actor=actor)
+    audit.record(
+        "feedback.rule",
+        "feedback_routing_rule",
+        rule.id,
+        {
+            "precision": [None, precision],
+            "province": [None, province.code if province else None],
+            "target": [old, target],
+        },
+        reason=reason,
+        actor=actor,
+    )
     return rule

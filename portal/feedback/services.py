@@ -96,6 +96,7 @@ class Submission:
 
 # --- input checks shared by the web form and the API -------------------------------------
 
+
 def normalise_phone(raw: str) -> str | None:
     """The phone number as ``records.rules.phone`` stores it; None if it is not one."""
     value = rules.phone(raw)
@@ -106,8 +107,13 @@ def sniff_attachment(name: str, data: bytes) -> str:
     """The content type of a JPEG, PNG or PDF whose bytes and name agree; else an error."""
     limit = current_app.config["FEEDBACK_ATTACHMENT_MAX_BYTES"]
     if len(data) > limit:
-        raise SubmissionError({"attachment": str(_l(
-            "The file is too large (at most %(mb)s MB).", mb=limit // (1024 * 1024)))})
+        raise SubmissionError(
+            {
+                "attachment": str(
+                    _l("The file is too large (at most %(mb)s MB).", mb=limit // (1024 * 1024))
+                )
+            }
+        )
     if not data:
         raise SubmissionError({"attachment": str(_l("The file is empty."))})
     lowered = name.lower()
@@ -116,8 +122,13 @@ def sniff_attachment(name: str, data: bytes) -> str:
             if not lowered.endswith(extensions):
                 break
             return content_type
-    raise SubmissionError({"attachment": str(_l(
-        "Only a photo (JPEG, PNG) or a PDF scan can be attached; this file is not one."))})
+    raise SubmissionError(
+        {
+            "attachment": str(
+                _l("Only a photo (JPEG, PNG) or a PDF scan can be attached; this file is not one.")
+            )
+        }
+    )
 
 
 AREAS_BY_CODE = sa.select(Area).where(Area.code.in_(sa.bindparam("codes", expanding=True)))
@@ -129,8 +140,11 @@ def resolve_place(sub: Submission) -> Place:
 
     # The named areas in one query (the public form's every round trip counts).
     codes = [c for c in (sub.province_code, sub.district_code, sub.commune_code) if c]
-    named = {(a.code, a.kind): a for a in db.session.scalars(
-        AREAS_BY_CODE, {"codes": codes})} if codes else {}
+    named = (
+        {(a.code, a.kind): a for a in db.session.scalars(AREAS_BY_CODE, {"codes": codes})}
+        if codes
+        else {}
+    )
 
     def area(code: str | None, kind: AreaKind, field_name: str) -> Area | None:
         if not code:
@@ -167,11 +181,21 @@ def resolve_place(sub: Submission) -> Place:
 
 def fingerprint(sub: Submission, received_on: date) -> str:
     """The same complaint sent again the same day is recognised as the one already filed."""
-    parts = [sub.id_number or "", sub.phone, sub.birth_date.isoformat(), sub.kind.value,
-             fold(sub.full_name), fold(" ".join(sub.description.split())), received_on.isoformat(),
-             sub.province_code or "", sub.district_code or "", sub.commune_code or "",
-             sub.site_code or "", str(sub.dose_number or ""),
-             sub.vaccinated_on.isoformat() if sub.vaccinated_on else ""]
+    parts = [
+        sub.id_number or "",
+        sub.phone,
+        sub.birth_date.isoformat(),
+        sub.kind.value,
+        fold(sub.full_name),
+        fold(" ".join(sub.description.split())),
+        received_on.isoformat(),
+        sub.province_code or "",
+        sub.district_code or "",
+        sub.commune_code or "",
+        sub.site_code or "",
+        str(sub.dose_number or ""),
+        sub.vaccinated_on.isoformat() if sub.vaccinated_on else "",
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -203,18 +227,25 @@ class Prepared:
 def prepare(sub: Submission) -> Prepared:
     """Check and route a submission; only reads. ``SubmissionError`` says what is wrong."""
     place = resolve_place(sub)
-    content_type = (sniff_attachment(sub.attachment_name or "", sub.attachment_data)
-                    if sub.attachment_data is not None else None)
+    content_type = (
+        sniff_attachment(sub.attachment_name or "", sub.attachment_data)
+        if sub.attachment_data is not None
+        else None
+    )
     decision = route(place)
     commune = place.commune or (place.site.commune if place.site else None)
     return Prepared(
-        sub=sub, fingerprint=fingerprint(sub, utcnow().date()), content_type=content_type,
+        sub=sub,
+        fingerprint=fingerprint(sub, utcnow().date()),
+        content_type=content_type,
         decision=decision,
-        province_id=(place.province.id if place.province else
-                     commune.province_id if commune else None),
+        province_id=(
+            place.province.id if place.province else commune.province_id if commune else None
+        ),
         district_id=place.district.id if place.district else None,
         commune_id=commune.id if commune else None,
-        site_id=place.site.id if place.site else None)
+        site_id=place.site.id if place.site else None,
+    )
 
 
 def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback, bool]:
@@ -223,24 +254,41 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
     sub, decision, print_ = prepared.sub, prepared.decision, prepared.fingerprint
     now = utcnow()
     values = dict(
-        code=new_code(), fingerprint=print_, kind=sub.kind, status=FeedbackStatus.RECEIVED,
-        full_name=sub.full_name.strip(), id_number=sub.id_number or None,
-        birth_date=sub.birth_date, phone=sub.phone, email=sub.email or None,
-        description=sub.description.strip(), province_id=prepared.province_id,
-        district_id=prepared.district_id, commune_id=prepared.commune_id,
-        site_id=prepared.site_id, dose_number=sub.dose_number, vaccine=sub.vaccine or None,
-        vaccinated_on=sub.vaccinated_on, precision=decision.precision,
-        unit_kind=decision.unit.kind, unit_area_id=decision.unit.area_id,
-        unit_site_id=decision.unit.site_id, unit_key=decision.unit.key,
-        routing_rule_id=decision.rule_id, routing_note=decision.note, source=source,
-        received_at=now, due_at=clock.due_for(now),
+        code=new_code(),
+        fingerprint=print_,
+        kind=sub.kind,
+        status=FeedbackStatus.RECEIVED,
+        full_name=sub.full_name.strip(),
+        id_number=sub.id_number or None,
+        birth_date=sub.birth_date,
+        phone=sub.phone,
+        email=sub.email or None,
+        description=sub.description.strip(),
+        province_id=prepared.province_id,
+        district_id=prepared.district_id,
+        commune_id=prepared.commune_id,
+        site_id=prepared.site_id,
+        dose_number=sub.dose_number,
+        vaccine=sub.vaccine or None,
+        vaccinated_on=sub.vaccinated_on,
+        precision=decision.precision,
+        unit_kind=decision.unit.kind,
+        unit_area_id=decision.unit.area_id,
+        unit_site_id=decision.unit.site_id,
+        unit_key=decision.unit.key,
+        routing_rule_id=decision.rule_id,
+        routing_note=decision.note,
+        source=source,
+        received_at=now,
+        due_at=clock.due_for(now),
     )
     # One statement: a replay (or a concurrent identical submission) meets the unique
     # fingerprint and inserts nothing, without a look-up first or a savepoint.
     row = db.session.execute(_upserts().new_feedback, values).one_or_none()
     if row is None:
-        return db.session.scalars(sa.select(Feedback).where(
-            Feedback.fingerprint == print_)).one(), False
+        return db.session.scalars(
+            sa.select(Feedback).where(Feedback.fingerprint == print_)
+        ).one(), False
     # The complaint as the session would hold it had it inserted it (without its unit of
     # work, which costs more than the insert): persistent, every column loaded.
     feedback = Feedback(**row._mapping)
@@ -248,21 +296,45 @@ def file(prepared: Prepared, source: str = "web", actor=None) -> tuple[Feedback,
     db.session.add(feedback)
     content_type = prepared.content_type
     if content_type is not None and sub.attachment_data is not None:
-        db.session.add(Attachment(
-            feedback_id=feedback.id, filename=(sub.attachment_name or "")[-200:],
-            content_type=content_type, size=len(sub.attachment_data),
-            sha256=hashlib.sha256(sub.attachment_data).hexdigest(), data=sub.attachment_data))
+        db.session.add(
+            Attachment(
+                feedback_id=feedback.id,
+                filename=(sub.attachment_name or "")[-200:],
+                content_type=content_type,
+                size=len(sub.attachment_data),
+                sha256=hashlib.sha256(sub.attachment_data).hexdigest(),
+                data=sub.attachment_data,
+            )
+        )
         db.session.flush()
-    audit.record_all([
-        audit.Entry("feedback.create", "feedback", feedback.code, {
-            "kind": [None, feedback.kind], "source": [None, source],
-            "attachment": [None, content_type]}),
-        audit.Entry("feedback.route", "feedback", feedback.code, {
-            "precision": [None, decision.precision], "unit_kind": [None, decision.unit.kind],
-            "unit_area_id": [None, decision.unit.area_id],
-            "unit_site_id": [None, decision.unit.site_id],
-            "rule_id": [None, decision.rule_id], "fallback": [None, decision.note or None]}),
-    ], actor=actor)
+    audit.record_all(
+        [
+            audit.Entry(
+                "feedback.create",
+                "feedback",
+                feedback.code,
+                {
+                    "kind": [None, feedback.kind],
+                    "source": [None, source],
+                    "attachment": [None, content_type],
+                },
+            ),
+            audit.Entry(
+                "feedback.route",
+                "feedback",
+                feedback.code,
+                {
+                    "precision": [None, decision.precision],
+                    "unit_kind": [None, decision.unit.kind],
+                    "unit_area_id": [None, decision.unit.area_id],
+                    "unit_site_id": [None, decision.unit.site_id],
+                    "rule_id": [None, decision.rule_id],
+                    "fallback": [None, decision.note or None],
+                },
+            ),
+        ],
+        actor=actor,
+    )
     return feedback, True
 
 
@@ -272,6 +344,7 @@ def submit(sub: Submission, source: str = "web", actor=None) -> tuple[Feedback, 
 
 
 # --- the status page ---------------------------------------------------------------------
+
 
 def verify_citizen(feedback: Feedback | None, phone: str | None, birth: date | None) -> bool:
     """The phone number or the date of birth given with the code, or both, and then both
@@ -284,11 +357,13 @@ def verify_citizen(feedback: Feedback | None, phone: str | None, birth: date | N
     if not phone and birth is None:
         return False
     phone_matches = not phone or secrets.compare_digest(
-        feedback.phone.encode(), (normalise_phone(phone) or "").encode())
+        feedback.phone.encode(), (normalise_phone(phone) or "").encode()
+    )
     return phone_matches and (birth is None or birth == feedback.birth_date)
 
 
 # --- rate limiting -----------------------------------------------------------------------
+
 
 def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) -> bool:
     """Count one request of ``key`` in the current window; False once over ``limit``.
@@ -296,8 +371,9 @@ def hit(key: str, limit: int, window: timedelta, now: datetime | None = None) ->
     One upsert, so two workers count together; the caller commits it on its own, so a
     refused or failed request still counts.
     """
-    count = db.session.execute(_upserts().rate_hit, {
-        "key": key[:120], "window_start": window_start(window, now)}).scalar_one()
+    count = db.session.execute(
+        _upserts().rate_hit, {"key": key[:120], "window_start": window_start(window, now)}
+    ).scalar_one()
     return count <= limit
 
 
@@ -323,11 +399,16 @@ class Upserts:
 def _upserts_for(dialect: str) -> Upserts:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return Upserts(
-        new_feedback=insert(FEEDBACK).on_conflict_do_nothing(index_elements=["fingerprint"])
+        new_feedback=insert(FEEDBACK)
+        .on_conflict_do_nothing(index_elements=["fingerprint"])
         .returning(*FEEDBACK.c),
-        rate_hit=insert(RATE_HIT).values(count=1).on_conflict_do_update(
-            index_elements=["key", "window_start"], set_={"count": RATE_HIT.c.count + 1})
-        .returning(RATE_HIT.c.count))
+        rate_hit=insert(RATE_HIT)
+        .values(count=1)
+        .on_conflict_do_update(
+            index_elements=["key", "window_start"], set_={"count": RATE_HIT.c.count + 1}
+        )
+        .returning(RATE_HIT.c.count),
+    )
 
 
 def _upserts() -> Upserts:
@@ -351,11 +432,16 @@ def count_failure(key: str, window: timedelta, now: datetime | None = None) -> i
     now = now or utcnow()
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     counted = insert(FAILURE_COUNT).values(key=key[:120], failures=1, last_failure_at=now)
-    counted = counted.on_conflict_do_update(index_elements=["key"], set_={
-        "failures": sa.case((FAILURE_COUNT.c.last_failure_at < now - window, 1),
-                            else_=FAILURE_COUNT.c.failures + 1),
-        "last_failure_at": now,
-    })
+    counted = counted.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "failures": sa.case(
+                (FAILURE_COUNT.c.last_failure_at < now - window, 1),
+                else_=FAILURE_COUNT.c.failures + 1,
+            ),
+            "last_failure_at": now,
+        },
+    )
     return int(db.session.execute(counted.returning(FAILURE_COUNT.c.failures)).scalar_one())
 
 
@@ -374,13 +460,19 @@ def status_code_wait(code: str, now: datetime | None = None) -> timedelta:
     row = db.session.execute(
         sa.select(FailureCount.failures, FailureCount.last_failure_at).where(
             FailureCount.key == status_code_key(code)[:120],
-            FailureCount.last_failure_at >= now - window)).first()
+            FailureCount.last_failure_at >= now - window,
+        )
+    ).first()
     if row is None:
         return timedelta(0)
-    return growing_wait(row.failures, row.last_failure_at, now,
-                        free=config["FEEDBACK_STATUS_CODE_MAX_WRONG"],
-                        first_delay_minutes=config["FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES"],
-                        max_delay_minutes=config["FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES"])
+    return growing_wait(
+        row.failures,
+        row.last_failure_at,
+        now,
+        free=config["FEEDBACK_STATUS_CODE_MAX_WRONG"],
+        first_delay_minutes=config["FEEDBACK_STATUS_CODE_FIRST_DELAY_MINUTES"],
+        max_delay_minutes=config["FEEDBACK_STATUS_CODE_MAX_DELAY_MINUTES"],
+    )
 
 
 def count_wrong_answer(code: str) -> int:
@@ -390,11 +482,13 @@ def count_wrong_answer(code: str) -> int:
 
 def purge_failure_counts(before: datetime) -> int:
     result = db.session.execute(
-        sa.delete(FailureCount).where(FailureCount.last_failure_at < before))
+        sa.delete(FailureCount).where(FailureCount.last_failure_at < before)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- handling ----------------------------------------------------------------------------
+
 
 def _start(feedback: Feedback) -> None:
     if feedback.status == FeedbackStatus.RECEIVED:
@@ -406,29 +500,44 @@ def link_person(feedback: Feedback, person: Person | None, actor: User) -> None:
     feedback.person_id = person.id if person is not None else None
     _start(feedback)
     db.session.flush()
-    audit.record("feedback.link", "feedback", feedback.code,
-                 {"person_id": [old, feedback.person_id]}, actor=actor)
+    audit.record(
+        "feedback.link",
+        "feedback",
+        feedback.code,
+        {"person_id": [old, feedback.person_id]},
+        actor=actor,
+    )
 
 
 def _notify(feedback: Feedback, body: str) -> None:
     """Into the outbox, in this transaction: sent only if the answer is committed."""
-    db.session.add(Notification(feedback_id=feedback.id, channel="sms",
-                                recipient=feedback.phone, body=body))
+    db.session.add(
+        Notification(feedback_id=feedback.id, channel="sms", recipient=feedback.phone, body=body)
+    )
     if feedback.email:
-        db.session.add(Notification(feedback_id=feedback.id, channel="email",
-                                    recipient=feedback.email, body=body))
+        db.session.add(
+            Notification(
+                feedback_id=feedback.id, channel="email", recipient=feedback.email, body=body
+            )
+        )
 
 
 def notification_text(feedback: Feedback) -> str:
     # Sent to the citizen, so always in Vietnamese, whatever the staff member's language.
-    return (f"Phản ánh {feedback.code} đã được trả lời. Xem trả lời tại trang tra cứu "
-            f"với mã phản ánh và số điện thoại hoặc ngày sinh của bạn.")
+    return (
+        f"Phản ánh {feedback.code} đã được trả lời. Xem trả lời tại trang tra cứu "
+        f"với mã phản ánh và số điện thoại hoặc ngày sinh của bạn."
+    )
 
 
 def _add_answer(feedback: Feedback, text: str, actor: User | None, at: datetime) -> Answer:
     """A new answer beside the earlier ones, with its own time; the first stops the clock."""
-    added = Answer(feedback_id=feedback.id, text=text.strip(), answered_at=at,
-                   author_id=actor.id if actor is not None else None)
+    added = Answer(
+        feedback_id=feedback.id,
+        text=text.strip(),
+        answered_at=at,
+        author_id=actor.id if actor is not None else None,
+    )
     feedback.answers.append(added)
     if feedback.answered_at is None:
         feedback.answered_at = at
@@ -444,10 +553,17 @@ def answer(feedback: Feedback, text: str, actor: User) -> None:
         feedback.status = FeedbackStatus.ANSWERED
     db.session.flush()
     _notify(feedback, notification_text(feedback))
-    audit.record("feedback.answer", "feedback", feedback.code, {
-        "answer": [None, added.text], "answer_number": [None, len(feedback.answers)],
-        **audit.diff(old, {"status": feedback.status, "answered_at": feedback.answered_at})},
-        actor=actor)
+    audit.record(
+        "feedback.answer",
+        "feedback",
+        feedback.code,
+        {
+            "answer": [None, added.text],
+            "answer_number": [None, len(feedback.answers)],
+            **audit.diff(old, {"status": feedback.status, "answered_at": feedback.answered_at}),
+        },
+        actor=actor,
+    )
 
 
 class AlreadyClosed(ValueError):
@@ -462,8 +578,12 @@ def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) 
     locked(feedback)
     if feedback.status in CLOSED_STATUSES:
         raise AlreadyClosed(feedback.status)
-    old = {"status": feedback.status, "close_reason": feedback.close_reason,
-           "answered_at": feedback.answered_at, "answer": feedback.answer}
+    old = {
+        "status": feedback.status,
+        "close_reason": feedback.close_reason,
+        "answered_at": feedback.answered_at,
+        "answer": feedback.answer,
+    }
     feedback.status = status
     feedback.close_reason = reason.strip()
     feedback.closed_at = utcnow()
@@ -472,10 +592,22 @@ def close(feedback: Feedback, status: FeedbackStatus, reason: str, actor: User) 
         _add_answer(feedback, feedback.close_reason, actor, feedback.closed_at)
         _notify(feedback, notification_text(feedback))
     db.session.flush()
-    audit.record(f"feedback.{status.value}", "feedback", feedback.code, audit.diff(old, {
-        "status": feedback.status, "close_reason": feedback.close_reason,
-        "answered_at": feedback.answered_at, "answer": feedback.answer}),
-        reason=feedback.close_reason, actor=actor)
+    audit.record(
+        f"feedback.{status.value}",
+        "feedback",
+        feedback.code,
+        audit.diff(
+            old,
+            {
+                "status": feedback.status,
+                "close_reason": feedback.close_reason,
+                "answered_at": feedback.answered_at,
+                "answer": feedback.answer,
+            },
+        ),
+        reason=feedback.close_reason,
+        actor=actor,
+    )
 
 
 class UnitWithoutAccount(ValueError):
@@ -488,8 +620,12 @@ def reassign(feedback: Feedback, unit: Unit, reason: str, actor: User) -> None:
     active account (``UnitWithoutAccount`` otherwise)."""
     if unit.key not in staffed([unit]):
         raise UnitWithoutAccount(unit.key)
-    old = {"unit_kind": feedback.unit_kind, "unit_area_id": feedback.unit_area_id,
-           "unit_site_id": feedback.unit_site_id, "province_id": feedback.province_id}
+    old = {
+        "unit_kind": feedback.unit_kind,
+        "unit_area_id": feedback.unit_area_id,
+        "unit_site_id": feedback.unit_site_id,
+        "province_id": feedback.province_id,
+    }
     feedback.unit_kind = unit.kind
     feedback.unit_area_id = unit.area_id
     feedback.unit_site_id = unit.site_id
@@ -497,15 +633,31 @@ def reassign(feedback: Feedback, unit: Unit, reason: str, actor: User) -> None:
     if feedback.province_id is None:
         feedback.province_id = province_of(unit)
     db.session.flush()
-    audit.record("feedback.reassign", "feedback", feedback.code, audit.diff(old, {
-        "unit_kind": unit.kind, "unit_area_id": unit.area_id, "unit_site_id": unit.site_id,
-        "province_id": feedback.province_id}), reason=reason, actor=actor)
+    audit.record(
+        "feedback.reassign",
+        "feedback",
+        feedback.code,
+        audit.diff(
+            old,
+            {
+                "unit_kind": unit.kind,
+                "unit_area_id": unit.area_id,
+                "unit_site_id": unit.site_id,
+                "province_id": feedback.province_id,
+            },
+        ),
+        reason=reason,
+        actor=actor,
+    )
 
 
 def province_of(unit: Unit) -> int | None:
     if unit.site_id is not None:
-        return db.session.scalar(sa.select(Area.province_id).join(Site, Site.commune_id == Area.id)
-                                 .where(Site.id == unit.site_id))
+        return db.session.scalar(
+            sa.select(Area.province_id)
+            .join(Site, Site.commune_id == Area.id)
+            .where(Site.id == unit.site_id)
+        )
     if unit.area_id is not None:
         area = db.session.get(Area, unit.area_id)
         if area is None:
@@ -521,18 +673,29 @@ def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
     from portal.feedback.display import named
 
     units = [(Unit(UnitKind.PROVINCE, province.id), named(UnitKind.PROVINCE, province.name))]
-    areas = sorted(db.session.execute(sa.select(Area.id, Area.kind, Area.name).where(
-        areas_within(province), Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE]))),
-        key=lambda row: (row[1] != AreaKind.DISTRICT, collation_key(row[2])))
+    areas = sorted(
+        db.session.execute(
+            sa.select(Area.id, Area.kind, Area.name).where(
+                areas_within(province), Area.kind.in_([AreaKind.DISTRICT, AreaKind.COMMUNE])
+            )
+        ),
+        key=lambda row: (row[1] != AreaKind.DISTRICT, collation_key(row[2])),
+    )
     for area_id, area_kind, name in areas:
-        kind = UnitKind.DISTRICT_CENTRE if area_kind == AreaKind.DISTRICT \
-            else UnitKind.HEALTH_STATION
+        kind = (
+            UnitKind.DISTRICT_CENTRE if area_kind == AreaKind.DISTRICT else UnitKind.HEALTH_STATION
+        )
         units.append((Unit(kind, area_id), named(kind, name)))
-    sites = db.session.execute(sa.select(Site.id, Site.name).join(
-        Area, Site.commune_id == Area.id).where(
-        areas_within(province), Site.active).order_by(Site.name))
-    units.extend((Unit(UnitKind.SITE, site_id=site_id), named(UnitKind.SITE, name))
-                 for site_id, name in sites)
+    sites = db.session.execute(
+        sa.select(Site.id, Site.name)
+        .join(Area, Site.commune_id == Area.id)
+        .where(areas_within(province), Site.active)
+        .order_by(Site.name)
+    )
+    units.extend(
+        (Unit(UnitKind.SITE, site_id=site_id), named(UnitKind.SITE, name))
+        for site_id, name in sites
+    )
     open_units = staffed(u for u, _name in units)
     return [(unit, name, unit.key in open_units) for unit, name in units]
 
@@ -542,8 +705,9 @@ def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
 ESCALATING_KINDS = (UnitKind.SITE, UnitKind.HEALTH_STATION, UnitKind.DISTRICT_CENTRE)
 
 
-def escalation_targets(unit: Unit, open_units: set[str] | None = None
-                       ) -> list[tuple[Unit, list[Unit]]]:
+def escalation_targets(
+    unit: Unit, open_units: set[str] | None = None
+) -> list[tuple[Unit, list[Unit]]]:
     """Where an overdue complaint of ``unit`` is shown too, each with the units passed over
     on the way because nobody can log in to them (``routing.staffed``), nearest first.
 
@@ -559,7 +723,7 @@ def escalation_targets(unit: Unit, open_units: set[str] | None = None
     targets: dict[str, tuple[Unit, list[Unit]]] = {}
     for wanted in intended or chain[-1:]:
         passed: list[Unit] = []
-        for candidate in chain[chain.index(wanted):]:
+        for candidate in chain[chain.index(wanted) :]:
             if candidate.key in open_units:
                 if candidate.key not in targets:
                     targets[candidate.key] = (candidate, passed)
@@ -582,21 +746,36 @@ def escalate_overdue(now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     stamp = now
-    overdue = sa.and_(Feedback.escalated_at.is_(None), Feedback.answered_at.is_(None),
-                      Feedback.status.in_(OPEN_STATUSES), Feedback.due_at <= now,
-                      Feedback.unit_kind.in_(ESCALATING_KINDS))
+    overdue = sa.and_(
+        Feedback.escalated_at.is_(None),
+        Feedback.answered_at.is_(None),
+        Feedback.status.in_(OPEN_STATUSES),
+        Feedback.due_at <= now,
+        Feedback.unit_kind.in_(ESCALATING_KINDS),
+    )
     stamped = db.session.execute(
-        sa.update(Feedback).where(overdue).values(escalated_at=stamp)
-        .execution_options(synchronize_session=False))
+        sa.update(Feedback)
+        .where(overdue)
+        .values(escalated_at=stamp)
+        .execution_options(synchronize_session=False)
+    )
     count = int(getattr(stamped, "rowcount", 0) or 0)
     if not count:
         return 0
     rows = db.session.execute(
-        sa.select(Feedback.id, Feedback.unit_kind, Feedback.unit_area_id,
-                  Feedback.unit_site_id, Feedback.due_at)
-        .where(Feedback.escalated_at == stamp).order_by(Feedback.id)).all()
-    units = {row.id: Unit(UnitKind(row.unit_kind), row.unit_area_id, row.unit_site_id)
-             for row in rows}
+        sa.select(
+            Feedback.id,
+            Feedback.unit_kind,
+            Feedback.unit_area_id,
+            Feedback.unit_site_id,
+            Feedback.due_at,
+        )
+        .where(Feedback.escalated_at == stamp)
+        .order_by(Feedback.id)
+    ).all()
+    units = {
+        row.id: Unit(UnitKind(row.unit_kind), row.unit_area_id, row.unit_site_id) for row in rows
+    }
     chains = {unit.key: units_above(unit) for unit in set(units.values())}
     open_units = staffed({u.key: u for chain in chains.values() for u in chain}.values())
     escalations: list[dict] = []
@@ -604,29 +783,49 @@ def escalate_overdue(now: datetime | None = None) -> int:
     for row in rows:
         for target, passed in escalation_targets(units[row.id], open_units):
             note = "|".join([NO_ACCOUNT, *(u.key for u in passed)]) if passed else ""
-            escalations.append({"feedback_id": row.id, "unit_kind": target.kind,
-                                "unit_area_id": target.area_id, "due_at": row.due_at,
-                                "escalated_at": stamp, "note": note[:300]})
+            escalations.append(
+                {
+                    "feedback_id": row.id,
+                    "unit_kind": target.kind,
+                    "unit_area_id": target.area_id,
+                    "due_at": row.due_at,
+                    "escalated_at": stamp,
+                    "note": note[:300],
+                }
+            )
             if passed:
-                passed_over.append({"feedback_id": row.id, "to": target.key,
-                                    "passed": [u.key for u in passed]})
+                passed_over.append(
+                    {"feedback_id": row.id, "to": target.key, "passed": [u.key for u in passed]}
+                )
     if escalations:
         db.session.execute(sa.insert(Escalation), escalations)
-    audit.record("feedback.escalate", "feedback", None,
-                 {"escalated": [None, count], "stamp": [None, stamp],
-                  **({"no_account": [None, passed_over]} if passed_over else {})})
+    audit.record(
+        "feedback.escalate",
+        "feedback",
+        None,
+        {
+            "escalated": [None, count],
+            "stamp": [None, stamp],
+            **({"no_account": [None, passed_over]} if passed_over else {}),
+        },
+    )
     return count
 
 
 # --- the outbox --------------------------------------------------------------------------
+
 
 def deliver_pending(limit: int = 500) -> int:
     """Send what the outbox holds through the configured adapter; failures stay for a retry."""
     from portal.feedback.notify import adapter_for
 
     sent = 0
-    rows = db.session.scalars(sa.select(Notification).where(
-        Notification.state == NotificationState.PENDING).order_by(Notification.id).limit(limit))
+    rows = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.state == NotificationState.PENDING)
+        .order_by(Notification.id)
+        .limit(limit)
+    )
     for note in rows:
         note.attempts += 1
         try:

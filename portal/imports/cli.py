@@ -43,19 +43,33 @@ def import_command(path: str, commune_code: str, do_commit: bool, show: int) -> 
     services.check_batch(batch)
     if batch.report.get("file_error"):
         db.session.commit()
-        fail(_("%(file)s is refused: %(problem)s", file=batch.filename,
-               problem=batch.report["file_error"]))
-    click.echo(_("Batch %(id)d, %(file)s: %(rows)d rows; %(valid)d valid, %(errors)d with "
-                 "errors, %(warnings)d with warnings.", id=batch.id, file=batch.filename,
-                 rows=batch.rows, valid=batch.valid_rows, errors=batch.error_rows,
-                 warnings=batch.warning_rows))
+        fail(
+            _(
+                "%(file)s is refused: %(problem)s",
+                file=batch.filename,
+                problem=batch.report["file_error"],
+            )
+        )
+    click.echo(
+        _(
+            "Batch %(id)d, %(file)s: %(rows)d rows; %(valid)d valid, %(errors)d with "
+            "errors, %(warnings)d with warnings.",
+            id=batch.id,
+            file=batch.filename,
+            rows=batch.rows,
+            valid=batch.valid_rows,
+            errors=batch.error_rows,
+            warnings=batch.warning_rows,
+        )
+    )
     issues = batch.report.get("issues", [])
     for number, errors, warnings in issues[:show]:
         for message in errors:
             click.echo(_("Row %(row)s, rejected: %(problem)s", row=number, problem=message))
         for message in warnings:
-            click.echo(_("Row %(row)s, kept with a remark: %(problem)s", row=number,
-                         problem=message))
+            click.echo(
+                _("Row %(row)s, kept with a remark: %(problem)s", row=number, problem=message)
+            )
     if len(issues) > show:
         click.echo(_("Only the first %(shown)s rows with problems are listed.", shown=show))
     if not do_commit:
@@ -67,8 +81,15 @@ def import_command(path: str, commune_code: str, do_commit: bool, show: int) -> 
         fail(_("No valid row: nothing was imported."))
     summary = services.commit_batch(batch)
     db.session.commit()
-    click.echo(_("Imported: %(created)d persons created, %(matched)d already recorded; "
-                 "%(doses)d doses added, %(doses_matched)d already recorded; %(rejected)d "
-                 "rows rejected.", created=summary["persons_created"],
-                 matched=summary["persons_matched"], doses=summary["doses_created"],
-                 doses_matched=summary["doses_matched"], rejected=summary["error_rows"]))
+    click.echo(
+        _(
+            "Imported: %(created)d persons created, %(matched)d already recorded; "
+            "%(doses)d doses added, %(doses_matched)d already recorded; %(rejected)d "
+            "rows rejected.",
+            created=summary["persons_created"],
+            matched=summary["persons_matched"],
+            doses=summary["doses_created"],
+            doses_matched=summary["doses_matched"],
+            rejected=summary["error_rows"],
+        )
+    )

@@ -10,8 +10,10 @@ class ImportUploadForm(PortalForm):
     file = FileField(
         _l("File to import (Excel .xlsx or CSV)"),
         validators=[FileRequired(_l("Choose an Excel (.xlsx) or CSV file."))],
-        render_kw={"accept": ".xlsx,.csv,text/csv,"
-                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        render_kw={
+            "accept": ".xlsx,.csv,text/csv,"
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        },
     )
 
 

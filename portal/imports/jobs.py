@@ -22,8 +22,10 @@ from portal.jobs.models import Job
 from portal.jobs.services import NotRetryable, Owner, Progress, again, create_job, handler
 
 # The state a batch is in while each kind of job runs for it.
-RUNNING = {"records_import_check": BatchState.CHECKING,
-           "records_import_commit": BatchState.COMMITTING}
+RUNNING = {
+    "records_import_check": BatchState.CHECKING,
+    "records_import_commit": BatchState.COMMITTING,
+}
 
 
 def start(kind: str, batch: ImportBatch, actor=None) -> Job:
@@ -42,16 +44,26 @@ def _actor(job: Job):
 def fail_batch(job: Job) -> None:
     """The batch follows its job to failed (the job keeps the reason, which the batch's
     page shows); nothing of a commit was written, its transaction never committed."""
-    batch = db.session.scalar(sa.select(ImportBatch).where(
-        ImportBatch.id == job.params.get("batch"), ImportBatch.job_id == job.id,
-        ImportBatch.state == RUNNING[job.kind]).with_for_update())
+    batch = db.session.scalar(
+        sa.select(ImportBatch)
+        .where(
+            ImportBatch.id == job.params.get("batch"),
+            ImportBatch.job_id == job.id,
+            ImportBatch.state == RUNNING[job.kind],
+        )
+        .with_for_update()
+    )
     if batch is None:
         return
     old = batch.state
     batch.state = BatchState.FAILED
     db.session.flush()
-    audit.record("import.fail", "import_batch", batch.id,
-                 {"state": [old.value, batch.state.value], "job": [None, job.id]})
+    audit.record(
+        "import.fail",
+        "import_batch",
+        batch.id,
+        {"state": [old.value, batch.state.value], "job": [None, job.id]},
+    )
 
 
 def retry_batch(job: Job, actor=None) -> Job:
@@ -65,9 +77,13 @@ def retry_batch(job: Job, actor=None) -> Job:
     batch.state = RUNNING[job.kind]
     batch.job_id = new.id
     db.session.flush()
-    audit.record("import.retry", "import_batch", batch.id,
-                 {"state": [old.value, batch.state.value], "job": [job.id, new.id]},
-                 actor=actor)
+    audit.record(
+        "import.retry",
+        "import_batch",
+        batch.id,
+        {"state": [old.value, batch.state.value], "job": [job.id, new.id]},
+        actor=actor,
+    )
     return new
 
 
@@ -75,8 +91,7 @@ def batch_page(job: Job) -> str:
     return url_for("imports.show_import", batch_id=job.params["batch"])
 
 
-OWNER = Owner(fail=fail_batch, retry=retry_batch, may_retry=permissions.can_import,
-              page=batch_page)
+OWNER = Owner(fail=fail_batch, retry=retry_batch, may_retry=permissions.can_import, page=batch_page)
 
 
 @handler("records_import_check", owner=OWNER)
@@ -86,8 +101,12 @@ def run_check(job: Job, progress: Progress) -> dict[str, Any]:
     if batch is None:
         return {"batch": batch_id}
     services.check_batch(batch, progress)
-    return {"batch": batch_id, "state": batch.state.value, "rows": batch.rows,
-            "errors": batch.error_rows}
+    return {
+        "batch": batch_id,
+        "state": batch.state.value,
+        "rows": batch.rows,
+        "errors": batch.error_rows,
+    }
 
 
 @handler("records_import_commit", owner=OWNER)

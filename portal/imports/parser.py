@@ -43,28 +43,59 @@ REASON = "reason"  # the error report's added column: ignored when the report co
 REASON_HEADER = "Lý do bị từ chối"
 # Header texts as they are compared: folded, without "*", "(…)", "_" and extra spaces.
 ALIASES: dict[str, str] = {
-    "ho va ten": "full_name", "ho ten": "full_name", "full name": "full_name",
+    "ho va ten": "full_name",
+    "ho ten": "full_name",
+    "full name": "full_name",
     "ten": "full_name",
-    "gioi tinh": "sex", "gioi": "sex", "sex": "sex",
-    "ngay sinh": "birth_date", "ngay thang nam sinh": "birth_date", "nam sinh": "birth_date",
+    "gioi tinh": "sex",
+    "gioi": "sex",
+    "sex": "sex",
+    "ngay sinh": "birth_date",
+    "ngay thang nam sinh": "birth_date",
+    "nam sinh": "birth_date",
     "birth date": "birth_date",
-    "so cccd/cmnd": "id_number", "so cccd": "id_number", "cccd/cmnd": "id_number",
-    "cccd": "id_number", "cmnd": "id_number", "so dinh danh": "id_number",
-    "so dinh danh ca nhan": "id_number", "so giay to": "id_number", "id number": "id_number",
-    "quoc tich": "nationality", "nationality": "nationality",
-    "so dien thoai": "phone", "dien thoai": "phone", "sdt": "phone", "phone": "phone",
-    "ma xa/phuong": "commune_code", "ma xa": "commune_code", "ma phuong": "commune_code",
+    "so cccd/cmnd": "id_number",
+    "so cccd": "id_number",
+    "cccd/cmnd": "id_number",
+    "cccd": "id_number",
+    "cmnd": "id_number",
+    "so dinh danh": "id_number",
+    "so dinh danh ca nhan": "id_number",
+    "so giay to": "id_number",
+    "id number": "id_number",
+    "quoc tich": "nationality",
+    "nationality": "nationality",
+    "so dien thoai": "phone",
+    "dien thoai": "phone",
+    "sdt": "phone",
+    "phone": "phone",
+    "ma xa/phuong": "commune_code",
+    "ma xa": "commune_code",
+    "ma phuong": "commune_code",
     "commune code": "commune_code",
-    "dia chi": "address", "address": "address",
-    "mui so": "dose_number", "mui": "dose_number", "mui tiem": "dose_number",
-    "mui tiem so": "dose_number", "dose number": "dose_number",
-    "ten vac xin": "vaccine", "vac xin": "vaccine", "loai vac xin": "vaccine",
+    "dia chi": "address",
+    "address": "address",
+    "mui so": "dose_number",
+    "mui": "dose_number",
+    "mui tiem": "dose_number",
+    "mui tiem so": "dose_number",
+    "dose number": "dose_number",
+    "ten vac xin": "vaccine",
+    "vac xin": "vaccine",
+    "loai vac xin": "vaccine",
     "vaccine": "vaccine",
-    "so lo": "lot", "lo": "lot", "lot": "lot",
-    "ngay tiem": "vaccinated_on", "vaccinated on": "vaccinated_on",
-    "ma co so tiem": "site_code", "ma co so": "site_code", "ma diem tiem": "site_code",
+    "so lo": "lot",
+    "lo": "lot",
+    "lot": "lot",
+    "ngay tiem": "vaccinated_on",
+    "vaccinated on": "vaccinated_on",
+    "ma co so tiem": "site_code",
+    "ma co so": "site_code",
+    "ma diem tiem": "site_code",
     "site code": "site_code",
-    "ly do bi tu choi": REASON, "ly do": REASON, "reason": REASON,
+    "ly do bi tu choi": REASON,
+    "ly do": REASON,
+    "reason": REASON,
 }
 # The template's example row: ignored when it is left in the file.
 EXAMPLE_NAME = "Nguyễn Thị Mẫu"
@@ -93,15 +124,27 @@ def read_table(data: bytes, filename: str) -> Table:
         _refuse_protected(data)
         rows = list(xlsx_rows(data, convert=False))
     elif extension in (".xlsm", ".xltm", ".xlam"):
-        raise FileRejected(_l("Macro-enabled workbooks are refused. Save the workbook as "
-                              "an Excel workbook (.xlsx) without macros."))
+        raise FileRejected(
+            _l(
+                "Macro-enabled workbooks are refused. Save the workbook as "
+                "an Excel workbook (.xlsx) without macros."
+            )
+        )
     elif extension == ".xls" or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileRejected(_l("Old Excel files (.xls) cannot be read. Open the file in Excel "
-                              "and save it as an Excel workbook (.xlsx)."))
+        raise FileRejected(
+            _l(
+                "Old Excel files (.xls) cannot be read. Open the file in Excel "
+                "and save it as an Excel workbook (.xlsx)."
+            )
+        )
     else:
-        raise FileRejected(_l("Only Excel (.xlsx) and CSV (.csv) files can be imported; this "
-                              "file is “%(name)s”. Download the template and fill it in.",
-                              name=filename or "?"))
+        raise FileRejected(
+            _l(
+                "Only Excel (.xlsx) and CSV (.csv) files can be imported; this "
+                "file is “%(name)s”. Download the template and fill it in.",
+                name=filename or "?",
+            )
+        )
     if not any(any(not _blank(c) for c in row) for row in rows):
         raise FileRejected(_l("The file is empty."))
     header_end, positions = find_header(rows)
@@ -143,9 +186,13 @@ def find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int]]:
             continue  # a title, a note or a data row
         if index + 1 < len(rows):
             below = _known(rows[index + 1])
-            if below and not set(below) & set(found) and all(
-                i >= len(cells) or _blank(cells[i]) or header_key(cells[i]) is None
-                for i in below.values()
+            if (
+                below
+                and not set(below) & set(found)
+                and all(
+                    i >= len(cells) or _blank(cells[i]) or header_key(cells[i]) is None
+                    for i in below.values()
+                )
             ):
                 found = {**found, **below}
                 end = index + 1
@@ -155,12 +202,21 @@ def find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int]]:
             best = (index, found)
     if best is not None:
         missing = ", ".join(HEADERS[key] for key in MANDATORY if key not in best[1])
-        raise FileRejected(_l("The header row (row %(row)d) lacks the mandatory column(s) "
-                              "%(columns)s. Use the template's headers.",
-                              row=best[0] + 1, columns=missing))
-    raise FileRejected(_l("No header row with the expected columns was found (Họ và tên, Giới "
-                          "tính, Ngày sinh, Số CCCD/CMND …). Download the template and copy "
-                          "the data under its headers."))
+        raise FileRejected(
+            _l(
+                "The header row (row %(row)d) lacks the mandatory column(s) "
+                "%(columns)s. Use the template's headers.",
+                row=best[0] + 1,
+                columns=missing,
+            )
+        )
+    raise FileRejected(
+        _l(
+            "No header row with the expected columns was found (Họ và tên, Giới "
+            "tính, Ngày sinh, Số CCCD/CMND …). Download the template and copy "
+            "the data under its headers."
+        )
+    )
 
 
 def _refuse_protected(data: bytes) -> None:
@@ -168,11 +224,19 @@ def _refuse_protected(data: bytes) -> None:
     package inside; say so instead of "damaged"."""
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         if "EncryptedPackage".encode("utf-16-le") in data:
-            raise FileRejected(_l("The workbook is protected by a password. Open it in Excel, "
-                                  "remove the password (File › Info › Protect Workbook) and "
-                                  "save it again."))
-        raise FileRejected(_l("Old Excel files (.xls) cannot be read. Open the file in Excel "
-                              "and save it as an Excel workbook (.xlsx)."))
+            raise FileRejected(
+                _l(
+                    "The workbook is protected by a password. Open it in Excel, "
+                    "remove the password (File › Info › Protect Workbook) and "
+                    "save it again."
+                )
+            )
+        raise FileRejected(
+            _l(
+                "Old Excel files (.xls) cannot be read. Open the file in Excel "
+                "and save it as an Excel workbook (.xlsx)."
+            )
+        )
 
 
 def _refuse_legacy_encoding(data: bytes) -> None:
@@ -189,7 +253,10 @@ def _refuse_legacy_encoding(data: bytes) -> None:
 
 
 def legacy_message(row: int) -> LazyString:
-    return _l("The CSV file is not in UTF-8: it looks like a legacy Vietnamese encoding "
-              "(Windows-1258, TCVN3 or VNI), first seen on row %(row)d. Nothing was imported. "
-              "In Excel choose File › Save As › “CSV UTF-8 (Comma delimited)”, or use the "
-              ".xlsx template.", row=row)
+    return _l(
+        "The CSV file is not in UTF-8: it looks like a legacy Vietnamese encoding "
+        "(Windows-1258, TCVN3 or VNI), first seen on row %(row)d. Nothing was imported. "
+        "In Excel choose File › Save As › “CSV UTF-8 (Comma delimited)”, or use the "
+        ".xlsx template.",
+        row=row,
+    )

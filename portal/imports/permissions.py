@@ -13,8 +13,11 @@ from portal.imports.models import ImportBatch
 def can_import(user: User) -> bool:
     """Letter 2262/BYT-CNTT, step 4: the commune health station imports the people with no
     or malformed ID numbers, into its own commune."""
-    return (bool(getattr(user, "is_authenticated", False))
-            and user.role == Role.HEALTH_STATION and user.area.kind == AreaKind.COMMUNE)
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and user.role == Role.HEALTH_STATION
+        and user.area.kind == AreaKind.COMMUNE
+    )
 
 
 def get_batch_or_404(user: User, batch_id: int) -> ImportBatch:

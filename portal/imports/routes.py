@@ -49,8 +49,14 @@ def _list_page(form: ImportUploadForm, status: int = 200):
         .limit(HISTORY)
     ).all()
     busy = any(batch.state in IN_PROGRESS for batch, _name in batches)
-    return render("imports/list.html", {"import-batches": "batches"}, status=status, form=form,
-                  batches=batches, busy=busy)
+    return render(
+        "imports/list.html",
+        {"import-batches": "batches"},
+        status=status,
+        form=form,
+        batches=batches,
+        busy=busy,
+    )
 
 
 @bp.get("")
@@ -102,8 +108,15 @@ def show_import(batch_id: int):
 
 def _batch_page(batch: ImportBatch, status: int = 200):
     job = db.session.get(Job, batch.job_id) if batch.job_id else None
-    return render("imports/batch.html", {"batch-status": "status"}, status=status, batch=batch,
-                  job=job, form=CommitForm(), in_progress=batch.state in IN_PROGRESS)
+    return render(
+        "imports/batch.html",
+        {"batch-status": "status"},
+        status=status,
+        batch=batch,
+        job=job,
+        form=CommitForm(),
+        in_progress=batch.state in IN_PROGRESS,
+    )
 
 
 @bp.post("/<id:batch_id>/commit")
@@ -119,14 +132,26 @@ def commit_import(batch_id: int):
     if batch.state in (BatchState.COMMITTING, BatchState.COMMITTED):
         return error_response(409, _("This import has already been committed."))
     if not batch.can_commit:
-        return error_response(409, _("This import cannot be committed: it is committed "
-                                     "already, still being checked, or has no valid row."))
+        return error_response(
+            409,
+            _(
+                "This import cannot be committed: it is committed "
+                "already, still being checked, or has no valid row."
+            ),
+        )
     if _inline(batch):
         summary = services.commit_batch(batch, current_user)
         db.session.commit()
-        flash(_("Imported: %(created)d persons created, %(matched)d already recorded; "
-                "%(doses)d doses added.", created=summary["persons_created"],
-                matched=summary["persons_matched"], doses=summary["doses_created"]), "success")
+        flash(
+            _(
+                "Imported: %(created)d persons created, %(matched)d already recorded; "
+                "%(doses)d doses added.",
+                created=summary["persons_created"],
+                matched=summary["persons_matched"],
+                doses=summary["doses_created"],
+            ),
+            "success",
+        )
         return redirect(url_for("imports.show_import", batch_id=batch.id), code=303)
     batch.state = BatchState.COMMITTING
     job_id = jobs.start("records_import_commit", batch, current_user).id
@@ -144,8 +169,12 @@ def download_errors(batch_id: int):
     if not batch.error_rows or batch.state in IN_PROGRESS:
         abort(404)
     stem = batch.filename.rsplit(".", 1)[0][:80] or "import"
-    return send_file(services.error_report(batch), mimetype=XLSX_MIMETYPE, as_attachment=True,
-                     download_name=f"{stem}-loi.xlsx")
+    return send_file(
+        services.error_report(batch),
+        mimetype=XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name=f"{stem}-loi.xlsx",
+    )
 
 
 @bp.get("/template.xlsx")
@@ -153,6 +182,9 @@ def download_errors(batch_id: int):
 def download_template():
     if not permissions.can_import(current_user):
         abort(403)
-    return send_file(io.BytesIO(services.template_workbook(current_user.area)),
-                     mimetype=XLSX_MIMETYPE, as_attachment=True,
-                     download_name="mau-nhap-doi-tuong-tiem-chung.xlsx")
+    return send_file(
+        io.BytesIO(services.template_workbook(current_user.area)),
+        mimetype=XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name="mau-nhap-doi-tuong-tiem-chung.xlsx",
+    )

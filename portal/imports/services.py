@@ -91,16 +91,27 @@ def create_batch(data: bytes, filename: str | None, commune: Area, actor=None) -
     )
     db.session.add(batch)
     db.session.flush()
-    audit.record("import.upload", "import_batch", batch.id, {
-        "filename": [None, batch.filename], "file_sha256": [None, batch.file_sha256],
-        "file_size": [None, batch.file_size], "commune": [None, commune.code],
-    }, actor=actor)
+    audit.record(
+        "import.upload",
+        "import_batch",
+        batch.id,
+        {
+            "filename": [None, batch.filename],
+            "file_sha256": [None, batch.file_sha256],
+            "file_size": [None, batch.file_size],
+            "commune": [None, commune.code],
+        },
+        actor=actor,
+    )
     return batch
 
 
 def too_large_message() -> str:
-    return _("The file is larger than %(mb)d MB. Split it into several files and import them "
-             "one after the other.", mb=max_bytes() // (1024 * 1024))
+    return _(
+        "The file is larger than %(mb)d MB. Split it into several files and import them "
+        "one after the other.",
+        mb=max_bytes() // (1024 * 1024),
+    )
 
 
 def _read(batch: ImportBatch) -> Table:
@@ -142,8 +153,9 @@ def check_batch(batch: ImportBatch, progress: Progress | None = None) -> Checked
 
 
 def _report(checked: Checked) -> dict[str, Any]:
-    issues = [[r.number, r.errors or [], r.warnings or []] for r in checked.rows
-              if r.errors or r.warnings]
+    issues = [
+        [r.number, r.errors or [], r.warnings or []] for r in checked.rows if r.errors or r.warnings
+    ]
     errors_first = sorted(issues, key=lambda i: (not i[1], i[0]))[:SHOWN_ISSUES]
     return {
         "issues": sorted(errors_first, key=lambda i: i[0]),
@@ -151,8 +163,9 @@ def _report(checked: Checked) -> dict[str, Any]:
     }
 
 
-def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = None
-                 ) -> dict[str, int]:
+def commit_batch(
+    batch: ImportBatch, actor=None, progress: Progress | None = None
+) -> dict[str, int]:
     """Write every valid row of a checked batch, or nothing (the caller's transaction).
 
     The rows are checked again against the database first (someone may have recorded the
@@ -196,15 +209,27 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
     batch.committed_by_id = getattr(actor, "id", None)
     batch.report = _report(checked)
     batch.checked_rows = None
-    summary = {"rows": counts["rows"], "valid_rows": counts["valid_rows"],
-               "error_rows": counts["error_rows"], "persons_created": len(created),
-               "persons_matched": matched, "doses_created": doses,
-               "doses_matched": doses_matched}
-    audit.record("import.commit", "import_batch", batch.id, {
-        "filename": [None, batch.filename], "file_sha256": [None, batch.file_sha256],
-        "commune": [None, batch.commune.code],
-        **{name: [None, value] for name, value in summary.items()},
-    }, actor=actor)
+    summary = {
+        "rows": counts["rows"],
+        "valid_rows": counts["valid_rows"],
+        "error_rows": counts["error_rows"],
+        "persons_created": len(created),
+        "persons_matched": matched,
+        "doses_created": doses,
+        "doses_matched": doses_matched,
+    }
+    audit.record(
+        "import.commit",
+        "import_batch",
+        batch.id,
+        {
+            "filename": [None, batch.filename],
+            "file_sha256": [None, batch.file_sha256],
+            "commune": [None, batch.commune.code],
+            **{name: [None, value] for name, value in summary.items()},
+        },
+        actor=actor,
+    )
     db.session.flush()
     # Persons and doses loaded in this session before the commit may be stale now.
     for obj in list(db.session.identity_map.values()):
@@ -213,16 +238,45 @@ def commit_batch(batch: ImportBatch, actor=None, progress: Progress | None = Non
     return summary
 
 
-PERSON_COLUMNS = ("full_name", "name_norm", "name_folded", "name_sort", "sex", "birth_date",
-                  "birth_precision", "id_number", "id_kind", "nationality", "phone",
-                  "commune_id", "province_id", "address", "status", "version", "created_at",
-                  "updated_at", "import_batch_id")
-DOSE_COLUMNS = ("person_id", "dose_number", "vaccine", "lot", "vaccinated_on", "site_id",
-                "import_batch_id")
+PERSON_COLUMNS = (
+    "full_name",
+    "name_norm",
+    "name_folded",
+    "name_sort",
+    "sex",
+    "birth_date",
+    "birth_precision",
+    "id_number",
+    "id_kind",
+    "nationality",
+    "phone",
+    "commune_id",
+    "province_id",
+    "address",
+    "status",
+    "version",
+    "created_at",
+    "updated_at",
+    "import_batch_id",
+)
+DOSE_COLUMNS = (
+    "person_id",
+    "dose_number",
+    "vaccine",
+    "lot",
+    "vaccinated_on",
+    "site_id",
+    "import_batch_id",
+)
 
 
-def _executemany(connection: sa.Connection, table: str, columns: tuple[str, ...],
-                 values: Iterable[tuple[Any, ...]], dates: tuple[int, ...]) -> None:
+def _executemany(
+    connection: sa.Connection,
+    table: str,
+    columns: tuple[str, ...],
+    values: Iterable[tuple[Any, ...]],
+    dates: tuple[int, ...],
+) -> None:
     """The rows in bulk by the driver: COPY on PostgreSQL, executemany in chunks on SQLite.
     The values are checked already, and SQLAlchemy's per-row parameter processing would
     double the time. ``values`` may be a generator: PostgreSQL then inserts the first rows
@@ -235,12 +289,19 @@ def _executemany(connection: sa.Connection, table: str, columns: tuple[str, ...]
         # Binary: psycopg formats no text and the server parses none (on the persons of the
         # benchmark, client CPU 0.45 -> 0.07 s, and the COPY shorter). It needs each
         # column's exact type, read from the catalogue.
-        types: dict[str, int] = dict(connection.execute(sa.text(
-            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
-            "AND attnum > 0 AND NOT attisdropped"), {"t": table}).all())
-        with driver.cursor() as cursor, cursor.copy(
-            f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
+        types: dict[str, int] = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT attname, atttypid FROM pg_attribute "
+                    "WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 AND NOT attisdropped"
+                ),
+                {"t": table},
+            ).all()
+        )
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
             copy.set_types([int(types[column]) for column in columns])
             for row in values:
                 copy.write_row(row)
@@ -277,8 +338,9 @@ def _sqlite_dates(row: tuple[Any, ...], dates: tuple[int, ...]) -> tuple[Any, ..
     return tuple(values)
 
 
-def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBatch,
-                    inserted: Inserted) -> dict[str, int]:
+def _insert_persons(
+    connection: sa.Connection, rows: list[Row], batch: ImportBatch, inserted: Inserted
+) -> dict[str, int]:
     """One new person per ID number not yet recorded; returns {ID number: person id}, read
     back by the batch's id (indexed) in one query."""
     new: list[PersonValues] = []
@@ -298,19 +360,51 @@ def _insert_persons(connection: sa.Connection, rows: list[Row], batch: ImportBat
 
     def values() -> Iterator[tuple[Any, ...]]:
         named: dict[str, tuple[str, str]] = {}  # names repeat: each one worked out once
-        for (id_number, full_name, folded, sex, birth, precision, nationality, phone,
-             commune_id, address) in new:
+        for (
+            id_number,
+            full_name,
+            folded,
+            sex,
+            birth,
+            precision,
+            nationality,
+            phone,
+            commune_id,
+            address,
+        ) in new:
             derived = named.get(full_name)
             if derived is None:
                 derived = named[full_name] = (norm(full_name), sort_key(full_name))
-            yield (full_name, derived[0], folded, derived[1], sex, birth, precision,
-                   id_number, id_kind_for(id_number).value, nationality, phone, commune_id,
-                   province_id, address, status, 1, now, now, batch_id)
+            yield (
+                full_name,
+                derived[0],
+                folded,
+                derived[1],
+                sex,
+                birth,
+                precision,
+                id_number,
+                id_kind_for(id_number).value,
+                nationality,
+                phone,
+                commune_id,
+                province_id,
+                address,
+                status,
+                1,
+                now,
+                now,
+                batch_id,
+            )
 
     _executemany(connection, "person", PERSON_COLUMNS, values(), (5, 16, 17))
     inserted.persons.update((person.commune_id, status) for person in new)
-    return {str(number): pid for number, pid in connection.execute(
-        sa.select(Person.id_number, Person.id).where(Person.import_batch_id == batch_id))}
+    return {
+        str(number): pid
+        for number, pid in connection.execute(
+            sa.select(Person.id_number, Person.id).where(Person.import_batch_id == batch_id)
+        )
+    }
 
 
 def new_status() -> str:
@@ -320,8 +414,13 @@ def new_status() -> str:
     return PersonStatus.UNVERIFIED.value
 
 
-def _insert_doses(connection: sa.Connection, rows: list[Row], created: dict[str, int],
-                  batch: ImportBatch, inserted: Inserted) -> tuple[int, int]:
+def _insert_doses(
+    connection: sa.Connection,
+    rows: list[Row],
+    created: dict[str, int],
+    batch: ImportBatch,
+    inserted: Inserted,
+) -> tuple[int, int]:
     """The doses not recorded yet; returns (doses added, doses already recorded)."""
     new: list[tuple[PersonValues, DoseValues, int | None]] = []
     matched = 0
@@ -333,12 +432,20 @@ def _insert_doses(connection: sa.Connection, rows: list[Row], created: dict[str,
             continue
         new.append((row.person, row.dose, row.existing_id))
     batch_id = batch.id  # an ORM attribute: read once, not once per row
-    _executemany(connection, "dose", DOSE_COLUMNS, (
-        (existing or created[person.id_number], *dose, batch_id)
-        for person, dose, existing in new), (4,))
+    _executemany(
+        connection,
+        "dose",
+        DOSE_COLUMNS,
+        (
+            (existing or created[person.id_number], *dose, batch_id)
+            for person, dose, existing in new
+        ),
+        (4,),
+    )
     # A matched person is in the batch's commune too (the checks refuse any other).
-    inserted.doses.update((person.commune_id, dose[4] or 0, dose[1])
-                          for person, dose, _existing in new)
+    inserted.doses.update(
+        (person.commune_id, dose[4] or 0, dose[1]) for person, dose, _existing in new
+    )
     return len(new), matched
 
 
@@ -348,8 +455,7 @@ def _insert_doses(connection: sa.Connection, rows: list[Row], created: dict[str,
 def error_report(batch: ImportBatch) -> IO[bytes]:
     """The rejected rows as a workbook with the template's columns and a reason column:
     fixed, it can be uploaded again (the reason column is ignored then)."""
-    rejected = {int(number): reason for number, reason in (batch.report or {}).get(
-        "rejected", [])}
+    rejected = {int(number): reason for number, reason in (batch.report or {}).get("rejected", [])}
     table = _read(batch)
     positions = table.positions
 
@@ -368,37 +474,48 @@ def error_report(batch: ImportBatch) -> IO[bytes]:
 
     columns = [export.Column(HEADERS[key], raw(key), 18) for key in KEYS]
     columns.append(export.Column(REASON_HEADER, lambda cells: cells[-1], 60))
-    rows = ([*table.rows[number - 1], rejected[number]] for number in sorted(rejected)
-            if number - 1 < len(table.rows))
+    rows = (
+        [*table.rows[number - 1], rejected[number]]
+        for number in sorted(rejected)
+        if number - 1 < len(table.rows)
+    )
     return export.xlsx_file(columns, [rows], "Dòng bị từ chối")
 
 
 EXAMPLE = {
-    "full_name": EXAMPLE_NAME, "sex": "Nữ", "birth_date": date(1990, 5, 2),
-    "id_number": EXAMPLE_ID, "nationality": "VN", "phone": "0912345678",
-    "commune_code": "", "address": "Số 1, ngõ 2, phố Đội Cấn", "dose_number": 1,
-    "vaccine": "Vaxzevria (AstraZeneca)", "lot": "ABV1234", "vaccinated_on": date(2021, 8, 20),
+    "full_name": EXAMPLE_NAME,
+    "sex": "Nữ",
+    "birth_date": date(1990, 5, 2),
+    "id_number": EXAMPLE_ID,
+    "nationality": "VN",
+    "phone": "0912345678",
+    "commune_code": "",
+    "address": "Số 1, ngõ 2, phố Đội Cấn",
+    "dose_number": 1,
+    "vaccine": "Vaxzevria (AstraZeneca)",
+    "lot": "ABV1234",
+    "vaccinated_on": date(2021, 8, 20),
     "site_code": "",
 }
 EXPLANATIONS = {
     "full_name": "Họ, chữ đệm và tên, có dấu (ví dụ: Nguyễn Thị Mẫu).",
     "sex": "Nam hoặc Nữ (chọn trong danh sách).",
     "birth_date": "dd/mm/yyyy (ví dụ 02/05/1990); nếu chỉ biết tháng: mm/yyyy; chỉ biết năm: "
-                  "yyyy. Không được sau ngày hôm nay.",
+    "yyyy. Không được sau ngày hôm nay.",
     "id_number": "CCCD 12 chữ số hoặc CMND 9 chữ số, nhập dạng văn bản để giữ số 0 ở đầu. "
-                  "Dấu cách, dấu chấm được bỏ tự động. Người nước ngoài: số hộ chiếu.",
+    "Dấu cách, dấu chấm được bỏ tự động. Người nước ngoài: số hộ chiếu.",
     "nationality": "Để trống hoặc VN cho công dân Việt Nam; người nước ngoài: mã quốc gia 2 "
-                   "chữ cái (ví dụ KR, US).",
+    "chữ cái (ví dụ KR, US).",
     "phone": "Không bắt buộc.",
     "commune_code": "Mã xã/phường thường trú (5 chữ số). Để trống: xã/phường của trạm y tế "
-                    "nhập file.",
+    "nhập file.",
     "address": "Không bắt buộc.",
     "dose_number": "Mỗi mũi tiêm một dòng (lặp lại thông tin cá nhân). Số thứ tự mũi: 1 đến "
-                   "10; mũi sau không được trước mũi trước. Để trống các cột mũi tiêm nếu chỉ "
-                   "nhập thông tin cá nhân.",
+    "10; mũi sau không được trước mũi trước. Để trống các cột mũi tiêm nếu chỉ "
+    "nhập thông tin cá nhân.",
     "vaccine": "Chọn trong danh sách (trang “Danh mục vắc xin”). Cũng nhận mã sản phẩm (ví dụ "
-               "EU/1/20/1528) hoặc tên thường gọi (Pfizer, AstraZeneca, Moderna, Vero Cell…), "
-               "không phân biệt hoa thường và dấu.",
+    "EU/1/20/1528) hoặc tên thường gọi (Pfizer, AstraZeneca, Moderna, Vero Cell…), "
+    "không phân biệt hoa thường và dấu.",
     "lot": "Không bắt buộc.",
     "vaccinated_on": "dd/mm/yyyy; không được sau ngày hôm nay hay trước ngày sinh.",
     "site_code": "Mã cơ sở tiêm chủng (không bắt buộc).",
@@ -438,9 +555,14 @@ def template_workbook(commune: Area | None = None) -> bytes:
                 sheet.cell(row=row, column=col).number_format = "@"
     sheet.freeze_panes = "A2"
     letter = {key: get_column_letter(i) for i, key in enumerate(KEYS, start=1)}
-    sex_list = DataValidation(type="list", formula1='"Nam,Nữ"', allow_blank=True,
-                              showErrorMessage=True, errorTitle="Giới tính",
-                              error="Chọn Nam hoặc Nữ.")
+    sex_list = DataValidation(
+        type="list",
+        formula1='"Nam,Nữ"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Giới tính",
+        error="Chọn Nam hoặc Nữ.",
+    )
     # The list lives on a sheet of its own: an inline list is limited to 255 characters.
     products = vaccines.catalogue().products
     catalogue = workbook.create_sheet("Danh mục vắc xin")
@@ -452,9 +574,13 @@ def template_workbook(commune: Area | None = None) -> bytes:
     for column, width in zip("ABCD", (44, 22, 48, 48), strict=True):
         catalogue.column_dimensions[column].width = width
     vaccine_list = DataValidation(
-        type="list", formula1=f"'Danh mục vắc xin'!$A$2:$A${len(products) + 1}",
-        allow_blank=True, showErrorMessage=True, errorTitle="Vắc xin",
-        error="Chọn vắc xin trong danh sách.")
+        type="list",
+        formula1=f"'Danh mục vắc xin'!$A$2:$A${len(products) + 1}",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Vắc xin",
+        error="Chọn vắc xin trong danh sách.",
+    )
     sheet.add_data_validation(sex_list)
     sheet.add_data_validation(vaccine_list)
     sex_list.add(f"{letter['sex']}2:{letter['sex']}2001")
@@ -467,11 +593,19 @@ def template_workbook(commune: Area | None = None) -> bytes:
     for key, header, mandatory in COLUMNS:
         guide.append([header, "Có" if mandatory else "Không", EXPLANATIONS[key]])
     guide.append([])
-    guide.append(["Dòng 2 của trang “Danh sách” là dòng mẫu (Nguyễn Thị Mẫu): hãy xoá hoặc ghi "
-                  "đè; nếu để nguyên, dòng này được bỏ qua."])
-    guide.append(["Tải lên file .xlsx này (hoặc CSV UTF-8 cùng tiêu đề cột). Hệ thống kiểm tra "
-                  "thử toàn bộ file trước, chỉ ghi khi bạn xác nhận; các dòng lỗi không được "
-                  "ghi và có thể tải về, sửa, rồi tải lên lại."])
+    guide.append(
+        [
+            "Dòng 2 của trang “Danh sách” là dòng mẫu (Nguyễn Thị Mẫu): hãy xoá hoặc ghi "
+            "đè; nếu để nguyên, dòng này được bỏ qua."
+        ]
+    )
+    guide.append(
+        [
+            "Tải lên file .xlsx này (hoặc CSV UTF-8 cùng tiêu đề cột). Hệ thống kiểm tra "
+            "thử toàn bộ file trước, chỉ ghi khi bạn xác nhận; các dòng lỗi không được "
+            "ghi và có thể tải về, sửa, rồi tải lên lại."
+        ]
+    )
     guide.column_dimensions["A"].width = 22
     guide.column_dimensions["B"].width = 10
     guide.column_dimensions["C"].width = 100

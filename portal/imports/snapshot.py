@@ -60,22 +60,25 @@ def pack(checked: Checked, source: dict[str, Any]) -> bytes:
     fields = PersonValues._fields
     document = {
         "source": source,
-        "persons": {name: [p[i] for p in persons] for i, name in enumerate(fields)
-                    if name != "birth"}
-                   | {"birth": [p.birth.toordinal() for p in persons]},
+        "persons": {
+            name: [p[i] for p in persons] for i, name in enumerate(fields) if name != "birth"
+        }
+        | {"birth": [p.birth.toordinal() for p in persons]},
         "vaccines": list(vaccine_index),
         "rows": {
             "number": [row.number for row in rows],
-            "person": [-1 if row.person is None else person_index[id(row.person)]
-                       for row in rows],
+            "person": [-1 if row.person is None else person_index[id(row.person)] for row in rows],
             "dose_number": [d and d[0] for d in doses],
             "vaccine": [d and vaccine_index[d[1]] for d in doses],
             "lot": [d and d[2] for d in doses],
             "day": [d and d[3].toordinal() for d in doses],
             "site": [d and d[4] for d in doses],
         },
-        "issues": [[i, row.errors, row.warnings] for i, row in enumerate(rows)
-                   if row.errors or row.warnings],
+        "issues": [
+            [i, row.errors, row.warnings]
+            for i, row in enumerate(rows)
+            if row.errors or row.warnings
+        ],
         "duplicates": [i for i, row in enumerate(rows) if row.duplicate],
     }
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
@@ -97,13 +100,20 @@ def unpack(blob: bytes | None, source: dict[str, Any]) -> Checked | None:
         vaccines = document["vaccines"]
         rows = document["rows"]
         fromordinal = date.fromordinal
-        doses = [None if number is None else (number, vaccines[vaccine], lot, fromordinal(day),
-                                              site)
-                 for number, vaccine, lot, day, site in zip(
-                     rows["dose_number"], rows["vaccine"], rows["lot"], rows["day"],
-                     rows["site"], strict=True)]
-        checked = Checked(list(map(Row, rows["number"], [persons[i] for i in rows["person"]],
-                                   doses)))
+        doses = [
+            None if number is None else (number, vaccines[vaccine], lot, fromordinal(day), site)
+            for number, vaccine, lot, day, site in zip(
+                rows["dose_number"],
+                rows["vaccine"],
+                rows["lot"],
+                rows["day"],
+                rows["site"],
+                strict=True,
+            )
+        ]
+        checked = Checked(
+            list(map(Row, rows["number"], [persons[i] for i in rows["person"]], doses))
+        )
         for i, errors, warnings in document["issues"]:
             checked.rows[i].errors = errors
             checked.rows[i].warnings = warnings

@@ -53,7 +53,6 @@ CHUNK = 5_000
 CONTRADICTS = {idcheck.SEX_CONTRADICTS, idcheck.CENTURY_CONTRADICTS, idcheck.YEAR_CONTRADICTS}
 
 
-
 class PersonValues(NamedTuple):
     id_number: str
     full_name: str
@@ -102,9 +101,12 @@ class Checked:
 
     def counts(self) -> dict[str, int]:
         errors = sum(1 for r in self.rows if r.errors)
-        return {"rows": len(self.rows), "valid_rows": len(self.rows) - errors,
-                "error_rows": errors,
-                "warning_rows": sum(1 for r in self.rows if r.warnings and not r.errors)}
+        return {
+            "rows": len(self.rows),
+            "valid_rows": len(self.rows) - errors,
+            "error_rows": errors,
+            "warning_rows": sum(1 for r in self.rows if r.warnings and not r.errors),
+        }
 
 
 class _Cache(dict):
@@ -141,8 +143,9 @@ def _blank(value: Any) -> bool:
 
 def _filled(value: Any) -> bool:
     """``not _blank(value)``, without building a stripped copy."""
-    return value is not None and (not isinstance(value, str) or not (
-        value == "" or value.isspace()))
+    return value is not None and (
+        not isinstance(value, str) or not (value == "" or value.isspace())
+    )
 
 
 def _text(value: Any) -> str:
@@ -169,8 +172,9 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     today = today or today_in_vietnam()
     positions = table.positions
     width = max(positions.values()) + 1
-    communes = dict(db.session.execute(
-        sa.select(Area.code, Area.id).where(Area.kind == AreaKind.COMMUNE)).all())
+    communes = dict(
+        db.session.execute(sa.select(Area.code, Area.id).where(Area.kind == AreaKind.COMMUNE)).all()
+    )
     sites = dict(db.session.execute(sa.select(Site.code, Site.id)).all())
     # Each field's rule is records.rules', as at every entry point; a blank mandatory cell
     # is the import's own message.
@@ -182,19 +186,24 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     # A column the file lacks reads one cell past its last column: rows are padded, so it
     # is always None. Plain indices, because this loop runs once per row.
     index = {key: positions.get(key, width) for key in KEYS}
-    i_name, i_sex, i_birth, i_id = (index[k] for k in ("full_name", "sex", "birth_date",
-                                                       "id_number"))
+    i_name, i_sex, i_birth, i_id = (
+        index[k] for k in ("full_name", "sex", "birth_date", "id_number")
+    )
     i_nationality, i_phone, i_commune, i_address = (
-        index[k] for k in ("nationality", "phone", "commune_code", "address"))
-    dose_columns = [index[k] for k in ("dose_number", "vaccine", "lot", "vaccinated_on",
-                                       "site_code")]
+        index[k] for k in ("nationality", "phone", "commune_code", "address")
+    )
+    dose_columns = [
+        index[k] for k in ("dose_number", "vaccine", "lot", "vaccinated_on", "site_code")
+    ]
     pad = [None] * (width + 1)
     needed = max(index.values()) + 1  # width, or width + 1 when a column is missing
-    personal_of = itemgetter(i_name, i_sex, i_birth, i_id, i_nationality, i_phone, i_commune,
-                             i_address)
+    personal_of = itemgetter(
+        i_name, i_sex, i_birth, i_id, i_nationality, i_phone, i_commune, i_address
+    )
     dose_of = itemgetter(*dose_columns)
-    person_of: dict[tuple[Any, ...], tuple[PersonValues | None, list[str] | None,
-                                           list[str] | None, Any]] = {}
+    person_of: dict[
+        tuple[Any, ...], tuple[PersonValues | None, list[str] | None, list[str] | None, Any]
+    ] = {}
     names = _Cache(_name)
     dose_cells = _DoseCells(
         numbers=_Cache(_dose_number),
@@ -209,8 +218,9 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
     for number, cells in enumerate(table.rows[table.header_end + 1 :], start=table.header_end + 2):
         if len(cells) < needed:
             cells = [*cells, *pad[: width + 1 - len(cells)]]
-        if not any(cells[:width]) or (_blank(cells[i_name]) and all(
-                _blank(c) for c in cells[:width])):
+        if not any(cells[:width]) or (
+            _blank(cells[i_name]) and all(_blank(c) for c in cells[:width])
+        ):
             continue
         if cells[i_name] == EXAMPLE_NAME and cells[i_id] == EXAMPLE_ID:
             continue  # the template's example row, left in
@@ -259,8 +269,9 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
                 # matching flags.
                 for issue in idcheck.check_id(id_number, sex, birth[0], birth[1], nationality):
                     if issue.code in CONTRADICTS:
-                        probe.warn(_("%(message)s Matching will flag this record.",
-                                   message=issue.message))
+                        probe.warn(
+                            _("%(message)s Matching will flag this record.", message=issue.message)
+                        )
             phone = rules.phone(cells[i_phone])
             if rules.refused(phone):
                 probe.error(str(phone))
@@ -277,8 +288,18 @@ def check_file(table: Table, commune: Area, today: date | None = None) -> Checke
             candidate = None
             if not probe.errors:
                 assert sex and birth and nationality and id_number and commune_id
-                candidate = PersonValues(id_number, full_name, folded, sex, birth[0], birth[1],
-                                         nationality, phone, commune_id, address)
+                candidate = PersonValues(
+                    id_number,
+                    full_name,
+                    folded,
+                    sex,
+                    birth[0],
+                    birth[1],
+                    nationality,
+                    phone,
+                    commune_id,
+                    address,
+                )
             known = person_of[personal] = (candidate, probe.errors, probe.warnings, birth)
         person, errors, warnings, birth = known
         if errors:
@@ -318,13 +339,18 @@ def _id_number(raw: Any, nationality: str, row: Row) -> str | None:
         row.error(_("Missing mandatory field: %(field)s.", field=HEADERS["id_number"]))
         return None
     if found.tidied:
-        row.warn(_("The ID number “%(typed)s” was typed with spaces or dots; it is read as "
-                   "%(number)s.", typed=_text(raw)[:40], number=found.number))
+        row.warn(
+            _(
+                "The ID number “%(typed)s” was typed with spaces or dots; it is read as "
+                "%(number)s.",
+                typed=_text(raw)[:40],
+                number=found.number,
+            )
+        )
     return found.number
 
 
-def _commune(raw: Any, commune: Area, communes: dict[str, int]
-             ) -> tuple[int | None, str | None]:
+def _commune(raw: Any, commune: Area, communes: dict[str, int]) -> tuple[int | None, str | None]:
     """(the commune's id, or None with the message saying why)."""
     text = _text(raw)
     if not text:
@@ -334,8 +360,12 @@ def _commune(raw: Any, commune: Area, communes: dict[str, int]
     if found is None:
         return None, _("Unknown commune code “%(code)s”.", code=text[:20])
     if found != commune.id:
-        return None, _("Commune %(code)s is not the commune of this import (%(name)s, "
-                       "%(own)s).", code=code, name=commune.name, own=commune.code)
+        return None, _(
+            "Commune %(code)s is not the commune of this import (%(name)s, %(own)s).",
+            code=code,
+            name=commune.name,
+            own=commune.code,
+        )
     return found, None
 
 
@@ -367,8 +397,9 @@ def _site(raw: Any, sites: dict[str, int]) -> tuple[int | None, str | None]:
     return site_id, None
 
 
-def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None,
-          cells: _DoseCells) -> DoseValues | None:
+def _dose(
+    values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None, cells: _DoseCells
+) -> DoseValues | None:
     raw_number, raw_vaccine, raw_lot, raw_on, raw_site = values
     ok = True
     number, problem = cells.numbers.of(raw_number)
@@ -389,8 +420,9 @@ def _dose(values: tuple[Any, ...], row: Row, birth: tuple[date, str] | None,
             row.error(str(on))
             ok = False
         elif birth is not None and on < birth[0]:
-            row.error(_("The vaccination date %(day)s is before the date of birth.",
-                        day=_shown(on)))
+            row.error(
+                _("The vaccination date %(day)s is before the date of birth.", day=_shown(on))
+            )
             ok = False
     lot = _text(raw_lot) or None
     if lot and len(lot) > MAX_LOT:
@@ -420,9 +452,14 @@ def _check_within_file(checked: Checked) -> None:
         if first is not row:
             assert first.person is not None
             if first.person[:7] != person[:7]:
-                row.error(_("ID number %(id)s is also on row %(row)d with other personal "
-                            "data (name, sex, date of birth or nationality).", id=key,
-                            row=first.number))
+                row.error(
+                    _(
+                        "ID number %(id)s is also on row %(row)d with other personal "
+                        "data (name, sex, date of birth or nationality).",
+                        id=key,
+                        row=first.number,
+                    )
+                )
                 continue
             if row.dose is None:
                 row.duplicate = True
@@ -430,8 +467,13 @@ def _check_within_file(checked: Checked) -> None:
         else:
             twin = names.setdefault((person.folded, person.birth), row)
             if twin is not row:
-                row.warn(_("Same name and date of birth as row %(row)d, with another ID "
-                           "number: check that this is not the same person.", row=twin.number))
+                row.warn(
+                    _(
+                        "Same name and date of birth as row %(row)d, with another ID "
+                        "number: check that this is not the same person.",
+                        row=twin.number,
+                    )
+                )
         if row.dose is not None:
             earlier = doses.setdefault((key, row.dose[0]), row)
             if earlier is not row:
@@ -439,8 +481,13 @@ def _check_within_file(checked: Checked) -> None:
                     row.duplicate = True
                     row.warn(_("Repeats row %(row)d; imported once.", row=earlier.number))
                 else:
-                    row.error(_("Dose %(n)d of this person is also on row %(row)d, with other "
-                                "data.", n=row.dose[0], row=earlier.number))
+                    row.error(
+                        _(
+                            "Dose %(n)d of this person is also on row %(row)d, with other data.",
+                            n=row.dose[0],
+                            row=earlier.number,
+                        )
+                    )
 
 
 def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
@@ -457,8 +504,11 @@ def _among(column: Any, values: list[Any]) -> sa.ColumnElement[bool]:
 
         return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
     text = json.dumps([v.isoformat() if isinstance(v, date) else v for v in values])
-    return column.in_(sa.select(sa.column("value")).select_from(
-        sa.func.json_each(sa.bindparam(None, text, type_=sa.String))))
+    return column.in_(
+        sa.select(sa.column("value")).select_from(
+            sa.func.json_each(sa.bindparam(None, text, type_=sa.String))
+        )
+    )
 
 
 def check_database(checked: Checked, commune: Area) -> None:
@@ -470,37 +520,58 @@ def check_database(checked: Checked, commune: Area) -> None:
     existing: dict[str, tuple[int, int, str, str, date]] = {}
     for chunk in _chunks(ids):
         for pid, number, commune_id, folded, sex_value, birth in db.session.execute(
-            sa.select(Person.id, Person.id_number, Person.commune_id, Person.name_folded,
-                      Person.sex, Person.birth_date).where(_among(Person.id_number, chunk))
+            sa.select(
+                Person.id,
+                Person.id_number,
+                Person.commune_id,
+                Person.name_folded,
+                Person.sex,
+                Person.birth_date,
+            ).where(_among(Person.id_number, chunk))
         ):
             # Two records with one ID number: the one in this commune is the match.
             key = str(number)
             if key not in existing or commune_id == commune.id:
-                existing[key] = (pid, commune_id, folded, str(getattr(sex_value, "value",
-                                                                      sex_value)), birth)
+                existing[key] = (
+                    pid,
+                    commune_id,
+                    folded,
+                    str(getattr(sex_value, "value", sex_value)),
+                    birth,
+                )
     names: dict[tuple[str, date], tuple[int, str | None]] = {}
-    wanted = {(r.person.folded, r.person.birth) for r in rows
-              if r.person and r.person.id_number not in existing}
+    wanted = {
+        (r.person.folded, r.person.birth)
+        for r in rows
+        if r.person and r.person.id_number not in existing
+    }
     if wanted:
         births = sorted({b for _f, b in wanted})
         for chunk in _chunks(births):
             for pid, folded, birth, id_number in db.session.execute(
-                sa.select(Person.id, Person.name_folded, Person.birth_date, Person.id_number)
-                .where(Person.commune_id == commune.id, _among(Person.birth_date, chunk))
+                sa.select(Person.id, Person.name_folded, Person.birth_date, Person.id_number).where(
+                    Person.commune_id == commune.id, _among(Person.birth_date, chunk)
+                )
             ):
                 if (folded, birth) in wanted:
                     names.setdefault((folded, birth), (pid, id_number))
     # Each message translated once (without arguments gettext leaves the placeholders),
     # then filled in per row: a file imported again has a warning on every row.
-    elsewhere = _("ID number %(id)s belongs to a record of another commune; it cannot be "
-                  "imported here.")
-    differs = _("Already in the database as record #%(id)d, with another name, sex or date "
-                "of birth: the record is not changed (correct it on its page); only new "
-                "doses are added.")
-    same = _("Already in the database as record #%(id)d: not created again; only new doses "
-             "are added.")
-    lookalike = _("A record with the same name and date of birth exists (#%(id)d, ID number "
-                  "%(number)s): check that this is not the same person.")
+    elsewhere = _(
+        "ID number %(id)s belongs to a record of another commune; it cannot be imported here."
+    )
+    differs = _(
+        "Already in the database as record #%(id)d, with another name, sex or date "
+        "of birth: the record is not changed (correct it on its page); only new "
+        "doses are added."
+    )
+    same = _(
+        "Already in the database as record #%(id)d: not created again; only new doses are added."
+    )
+    lookalike = _(
+        "A record with the same name and date of birth exists (#%(id)d, ID number "
+        "%(number)s): check that this is not the same person."
+    )
     matched_ids: set[int] = set()
     for row in rows:
         person = row.person
@@ -524,8 +595,9 @@ def check_database(checked: Checked, commune: Area) -> None:
     recorded: dict[int, dict[int, tuple[date, str]]] = {}
     for chunk in _chunks(sorted(matched_ids)):
         for pid, dose_number, on, vaccine in db.session.execute(
-            sa.select(Dose.person_id, Dose.dose_number, Dose.vaccinated_on, Dose.vaccine)
-            .where(_among(Dose.person_id, chunk))
+            sa.select(Dose.person_id, Dose.dose_number, Dose.vaccinated_on, Dose.vaccine).where(
+                _among(Dose.person_id, chunk)
+            )
         ):
             recorded.setdefault(pid, {})[dose_number] = (on, vaccine)
     _check_doses(rows, recorded)
@@ -547,10 +619,17 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
         if number in known:
             known_on, known_vaccine = known[number]
             if (known_on, known_vaccine) != (on, vaccine):
-                row.error(_("Dose %(n)d is already recorded on %(day)s with %(vaccine)s; the "
-                            "file says %(file_day)s with %(file_vaccine)s.", n=number,
-                            day=_shown(known_on), vaccine=name_of(known_vaccine),
-                            file_day=_shown(on), file_vaccine=name_of(vaccine)))
+                row.error(
+                    _(
+                        "Dose %(n)d is already recorded on %(day)s with %(vaccine)s; the "
+                        "file says %(file_day)s with %(file_vaccine)s.",
+                        n=number,
+                        day=_shown(known_on),
+                        vaccine=name_of(known_vaccine),
+                        file_day=_shown(on),
+                        file_vaccine=name_of(vaccine),
+                    )
+                )
                 continue
             row.duplicate = True  # already recorded: nothing to add
         doses = plan.get(row.person.id_number)
@@ -566,9 +645,22 @@ def _check_doses(rows: list[Row], recorded: dict[int, dict[int, tuple[date, str]
         # The dose before this one is number - 1 itself, or missing.
         previous = plan[row.person.id_number].get(number - 1)
         if previous is None:
-            row.error(_("Dose out of order: dose %(n)d without dose %(prev)d (neither in the "
-                        "file nor recorded).", n=number, prev=number - 1))
+            row.error(
+                _(
+                    "Dose out of order: dose %(n)d without dose %(prev)d (neither in the "
+                    "file nor recorded).",
+                    n=number,
+                    prev=number - 1,
+                )
+            )
         elif previous > on:
-            row.error(_("Dose out of order: dose %(n)d (%(day)s) is before dose %(prev)d "
-                        "(%(prev_day)s).", n=number, day=_shown(on), prev=number - 1,
-                        prev_day=_shown(previous)))
+            row.error(
+                _(
+                    "Dose out of order: dose %(n)d (%(day)s) is before dose %(prev)d "
+                    "(%(prev_day)s).",
+                    n=number,
+                    day=_shown(on),
+                    prev=number - 1,
+                    prev_day=_shown(previous),
+                )
+            )

@@ -74,8 +74,7 @@ def waiting_job_ids() -> set[int]:
     from portal.signing.jobs import run_signing_job
 
     tasks: tuple[type[Task], ...] = (run_job.task_class, run_signing_job.task_class)
-    return {int(task.args[0]) for task in huey.pending()
-            if isinstance(task, tasks) and task.args}
+    return {int(task.args[0]) for task in huey.pending() if isinstance(task, tasks) and task.args}
 
 
 @huey.periodic_task(crontab(minute="*/10"))

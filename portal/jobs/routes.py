@@ -19,11 +19,15 @@ def show_job(job_id: int):
     from portal.worklists.permissions import can_review
 
     owner = services.owner_of(job.kind)
-    return render("jobs/show.html", {"job-progress": "progress"}, job=job,
-                  job_links={"review": can_review(current_user)},
-                  owner_page=owner.page(job) if owner.page else None,
-                  can_retry=permissions.can_retry(current_user, job),
-                  retry_here=owner.retry is not None)
+    return render(
+        "jobs/show.html",
+        {"job-progress": "progress"},
+        job=job,
+        job_links={"review": can_review(current_user)},
+        owner_page=owner.page(job) if owner.page else None,
+        can_retry=permissions.can_retry(current_user, job),
+        retry_here=owner.retry is not None,
+    )
 
 
 @bp.post("/<id:job_id>/retry")

@@ -33,8 +33,10 @@ class NotRetryable(Exception):
     """The work cannot be started again: it did not fail, or was started again already."""
 
     def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or _("This work has not failed, or was started again "
-                                      "already: nothing was done."))
+        super().__init__(
+            message
+            or _("This work has not failed, or was started again already: nothing was done.")
+        )
         self.message = str(self)
 
 
@@ -75,12 +77,12 @@ def owner_of(kind: str) -> Owner:
 def create_job(kind: str, area_id: int | None, params: dict[str, Any], actor=None) -> Job:
     if kind not in HANDLERS:
         raise ValueError(f"unknown job kind {kind}")
-    job = Job(kind=kind, area_id=area_id, params=params,
-              created_by_id=getattr(actor, "id", None))
+    job = Job(kind=kind, area_id=area_id, params=params, created_by_id=getattr(actor, "id", None))
     db.session.add(job)
     db.session.flush()
-    audit.record("job.create", "job", job.id, {"kind": [None, kind], "params": [None, params]},
-                 actor=actor)
+    audit.record(
+        "job.create", "job", job.id, {"kind": [None, kind], "params": [None, params]}, actor=actor
+    )
     return job
 
 
@@ -100,9 +102,11 @@ def execute(job_id: int) -> None:
     a task delivered twice, is never run (nor run twice)."""
     now = utcnow()
     claimed = db.session.execute(
-        sa.update(Job).where(Job.id == job_id, Job.state == JobState.QUEUED)
+        sa.update(Job)
+        .where(Job.id == job_id, Job.state == JobState.QUEUED)
         .values(state=JobState.RUNNING, started_at=now, heartbeat_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     if not getattr(claimed, "rowcount", 0):
         return
@@ -131,7 +135,8 @@ def execute(job_id: int) -> None:
         return
     with db.session.no_autoflush:
         now_state = db.session.scalar(
-            sa.select(Job.state).where(Job.id == job_id).with_for_update())
+            sa.select(Job.state).where(Job.id == job_id).with_for_update()
+        )
     if now_state != JobState.RUNNING:
         # The reaper gave this job up meanwhile (its heartbeat stopped too long): its owner
         # failed, and may have been started again. What it did since its last report goes.
@@ -155,8 +160,12 @@ def fail(job: Job, reason: str, now: datetime | None = None) -> None:
     job.error = reason[:2000]
     job.finished_at = now or utcnow()
     db.session.flush()
-    audit.record("job.fail", "job", job.id,
-                 {"state": [old.value, JobState.FAILED.value], "error": [None, job.error]})
+    audit.record(
+        "job.fail",
+        "job",
+        job.id,
+        {"state": [old.value, JobState.FAILED.value], "error": [None, job.error]},
+    )
     owner = owner_of(job.kind)
     if owner.fail is not None:
         owner.fail(job)
@@ -184,8 +193,9 @@ def again(job: Job, actor=None) -> Job:
     return new
 
 
-def reap_stale(stale_after: timedelta, now: datetime | None = None,
-               waiting: Collection[int] = ()) -> int:
+def reap_stale(
+    stale_after: timedelta, now: datetime | None = None, waiting: Collection[int] = ()
+) -> int:
     """Mark failed the jobs nobody will finish, with their owners:
 
     - running jobs that gave no sign of life for ``stale_after``: their worker died
@@ -197,16 +207,22 @@ def reap_stale(stale_after: timedelta, now: datetime | None = None,
     now = now or utcnow()
     limit = now - stale_after
     lost = sa.or_(
-        sa.and_(Job.state == JobState.RUNNING,
-                sa.func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at) < limit),
-        sa.and_(Job.state == JobState.QUEUED, Job.created_at < limit,
-                Job.id.not_in(list(waiting)) if waiting else sa.true()),
+        sa.and_(
+            Job.state == JobState.RUNNING,
+            sa.func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at) < limit,
+        ),
+        sa.and_(
+            Job.state == JobState.QUEUED,
+            Job.created_at < limit,
+            Job.id.not_in(list(waiting)) if waiting else sa.true(),
+        ),
     )
-    jobs = list(db.session.scalars(
-        sa.select(Job).where(lost).order_by(Job.id).with_for_update()))
+    jobs = list(db.session.scalars(sa.select(Job).where(lost).order_by(Job.id).with_for_update()))
     for job in jobs:
-        reason = (_("The worker stopped while running this job; start it again.")
-                  if job.state == JobState.RUNNING else
-                  _("No worker took this job from the queue; start it again."))
+        reason = (
+            _("The worker stopped while running this job; start it again.")
+            if job.state == JobState.RUNNING
+            else _("No worker took this job from the queue; start it again.")
+        )
         fail(job, str(reason), now)
     return len(jobs)

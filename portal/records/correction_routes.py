@@ -48,11 +48,14 @@ def _fragments(person: Person) -> dict[str, str]:
 
 def _member(person: Person) -> WorklistMember | None:
     return db.session.scalar(
-        sa.select(WorklistMember).join(Worklist).where(
+        sa.select(WorklistMember)
+        .join(Worklist)
+        .where(
             WorklistMember.person_id == person.id,
             Worklist.kind == WorklistKind.CORRECTION,
             Worklist.state == WorklistState.DRAFT,
-        ).limit(1)
+        )
+        .limit(1)
     )
 
 
@@ -68,14 +71,24 @@ def _view(person: Person, **kw) -> corrections.IdentityView:
     return view
 
 
-def _respond(person: Person, view: corrections.IdentityView, status: int = 200,
-             name_changed: bool = False):
+def _respond(
+    person: Person, view: corrections.IdentityView, status: int = 200, name_changed: bool = False
+):
     # The record page's status badge and history sit outside the card: sent out of band.
     in_row = is_fragment_request() and request.headers.get("HX-Target", "").startswith("row-")
     oob = is_fragment_request() and not in_row
-    return render(TEMPLATE, _fragments(person), status=status, v=view, person=person,
-                  events=[] if in_row else record_history(person, current_user),
-                  oob=oob, next_url=_next_url(), name_changed=name_changed, heading_prefix="")
+    return render(
+        TEMPLATE,
+        _fragments(person),
+        status=status,
+        v=view,
+        person=person,
+        events=[] if in_row else record_history(person, current_user),
+        oob=oob,
+        next_url=_next_url(),
+        name_changed=name_changed,
+        heading_prefix="",
+    )
 
 
 def _next_url() -> str | None:
@@ -143,17 +156,27 @@ def save_field(person_id: int, name: str):
         register_fields = tuple(offered.values)
         data = corrections.form_data(name, offered.values)
     else:
-        data = {key: request.form.get(key, "") for key in ("birth_date", "birth_precision")} \
-            if name == "birth_date" else {name: request.form.get(name, "")}
+        data = (
+            {key: request.form.get(key, "") for key in ("birth_date", "birth_precision")}
+            if name == "birth_date"
+            else {name: request.form.get(name, "")}
+        )
         parsed = corrections.parse(person, name, request.form)
     if parsed.errors:
-        editor = corrections.Editor(name, data, expected, parsed.errors,
-                                    request.form.get("reason", ""), base=base)
+        editor = corrections.Editor(
+            name, data, expected, parsed.errors, request.form.get("reason", ""), base=base
+        )
         return _respond(person, _view(person, editor=editor), 422)
 
     try:
-        changes, check = correct_person(person, parsed.values, parsed.reason, expected,
-                                        actor=current_user, register_fields=register_fields)
+        changes, check = correct_person(
+            person,
+            parsed.values,
+            parsed.reason,
+            expected,
+            actor=current_user,
+            register_fields=register_fields,
+        )
     except VersionConflict:
         return _conflict(person, name, data, request.form.get("reason", ""))
     except StaleDataError:
@@ -166,22 +189,26 @@ def save_field(person_id: int, name: str):
     if not changes:
         message = _("Nothing changed.")
     elif check is not None and check.unavailable:
-        message = _("Saved. The population register could not be asked: %(error)s",
-                    error=check.unavailable)
+        message = _(
+            "Saved. The population register could not be asked: %(error)s", error=check.unavailable
+        )
     else:
-        message = _("Saved and checked again: %(status)s.",
-                    status=STATUS_LABELS[person.status])
+        message = _("Saved and checked again: %(status)s.", status=STATUS_LABELS[person.status])
     if not is_fragment_request():
         db.session.commit()
         flash(message, "success")
         for notice in parsed.notices:
             flash(notice, "info")
-        return redirect(_next_url() or url_for("records.show_record", person_id=person.id),
-                        code=303)
+        return redirect(
+            _next_url() or url_for("records.show_record", person_id=person.id), code=303
+        )
     # Rendered from the flushed state before the commit, which would expire it and cost a
     # reload of the person and the user; a failing commit still answers with an error.
-    response = _respond(person, _view(person, focus=name, notices=notices, message=message),
-                        name_changed="full_name" in changes)
+    response = _respond(
+        person,
+        _view(person, focus=name, notices=notices, message=message),
+        name_changed="full_name" in changes,
+    )
     db.session.commit()
     return response
 
@@ -190,7 +217,10 @@ def _conflict(person: Person, name: str, data: dict[str, str], reason: str):
     """Someone saved meanwhile: nothing is written; theirs and yours side by side, and the
     editor again, now against their version, to reapply."""
     editor = corrections.Editor(
-        name, data, person.version, reason=reason,
+        name,
+        data,
+        person.version,
+        reason=reason,
         theirs=corrections.display_value(person, name),
         yours=corrections.typed_value(name, data),
         their_version=person.version,

@@ -53,8 +53,10 @@ def initial_data(person: Person, name: str) -> dict[str, str]:
     """The inputs of the editor for ``name``, filled with the record's value."""
     if name == "birth_date":
         precision = person.birth_precision.value
-        return {"birth_date": format_birth(person.birth_date, precision),
-                "birth_precision": precision}
+        return {
+            "birth_date": format_birth(person.birth_date, precision),
+            "birth_precision": precision,
+        }
     value = getattr(person, name)
     return {name: getattr(value, "value", value) or ""}
 
@@ -63,8 +65,10 @@ def form_data(name: str, values: Mapping[str, Any]) -> dict[str, str]:
     """The editor's inputs that would hold ``values`` (the register's, for a conflict)."""
     if name == "birth_date":
         precision = getattr(values["birth_precision"], "value", values["birth_precision"])
-        return {"birth_date": format_birth(values["birth_date"], precision),
-                "birth_precision": precision}
+        return {
+            "birth_date": format_birth(values["birth_date"], precision),
+            "birth_precision": precision,
+        }
     value = values[name]
     return {name: getattr(value, "value", value) or ""}
 
@@ -103,8 +107,12 @@ def parse(person: Person, name: str, form: Mapping[str, str]) -> Parsed:
         if found is not None:
             if found.tidied:
                 out.notices.append(
-                    _("The ID number was written with spaces, dots or dashes; it is saved as "
-                      "%(number)s.", number=found.number))
+                    _(
+                        "The ID number was written with spaces, dots or dashes; it is saved as "
+                        "%(number)s.",
+                        number=found.number,
+                    )
+                )
             out.values[name] = found.number
     elif name == "nationality":
         code = _take(out, name, rules.nationality(raw))
@@ -122,8 +130,9 @@ def parse(person: Person, name: str, form: Mapping[str, str]) -> Parsed:
     if len(reason) > REASON_MAX:
         out.errors["reason"] = _("The reason is at most 500 characters.")
     elif not out.errors and is_identity(name) and not reason and changes(person, out.values):
-        out.errors["reason"] = _("Say why the identity is changed (for example, the document "
-                                 "seen).")
+        out.errors["reason"] = _(
+            "Say why the identity is changed (for example, the document seen)."
+        )
     return out
 
 
@@ -151,9 +160,12 @@ def register_differences(persons: Iterable[Person]) -> dict[int, dict[str, Regis
         sa.select(MatchResult.person_id, RegisterEntry)
         .join(Person, Person.id == MatchResult.person_id)
         .join(RegisterEntry, RegisterEntry.id_number == Person.id_number)
-        .where(MatchResult.person_id.in_(list(by_id)),
-               sa.or_(RegisterEntry.commune_id.is_(None),
-                      RegisterEntry.commune_id == Person.commune_id))
+        .where(
+            MatchResult.person_id.in_(list(by_id)),
+            sa.or_(
+                RegisterEntry.commune_id.is_(None), RegisterEntry.commune_id == Person.commune_id
+            ),
+        )
     )
     out: dict[int, dict[str, RegisterValue]] = {}
     for person_id, entry in rows:
@@ -164,11 +176,14 @@ def register_differences(persons: Iterable[Person]) -> dict[int, dict[str, Regis
         if entry.sex.value != person.sex.value:
             found["sex"] = RegisterValue({"sex": Sex(entry.sex.value)}, sex_label(entry.sex))
         if (entry.birth_date, entry.birth_precision.value) != (
-            person.birth_date, person.birth_precision.value
+            person.birth_date,
+            person.birth_precision.value,
         ):
             found["birth_date"] = RegisterValue(
-                {"birth_date": entry.birth_date,
-                 "birth_precision": BirthPrecision(entry.birth_precision.value)},
+                {
+                    "birth_date": entry.birth_date,
+                    "birth_precision": BirthPrecision(entry.birth_precision.value),
+                },
                 format_birth(entry.birth_date, entry.birth_precision),
             )
         if found:

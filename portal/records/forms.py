@@ -49,13 +49,19 @@ class RecordFilterForm(PortalForm):
         # Each label translated once, here (a lazy label would be translated each time the
         # select is drawn).
         labels = translated(STATUS_LABELS)
-        self.status.choices = [SelectChoice("", _("All statuses"))] + [
-            SelectChoice(s.value, labels[s]) for s in STATUS_LABELS
-            if statuses is None or s in statuses
-        ] + [
-            SelectChoice(key, str(label)) for key, label in STATUS_GROUP_LABELS.items()
-            if statuses is None
-        ]
+        self.status.choices = (
+            [SelectChoice("", _("All statuses"))]
+            + [
+                SelectChoice(s.value, labels[s])
+                for s in STATUS_LABELS
+                if statuses is None or s in statuses
+            ]
+            + [
+                SelectChoice(key, str(label))
+                for key, label in STATUS_GROUP_LABELS.items()
+                if statuses is None
+            ]
+        )
         self.commune.choices = [SelectChoice("", _("All communes"))] + [
             SelectChoice(a.code, a.name) for a in communes
         ]
@@ -113,12 +119,14 @@ def parsed(field) -> Any:
 
 class DoseForm(PortalForm):
     dose_number = StringField(
-        _l("Dose number"), validators=[follows(rules.dose_number)],
+        _l("Dose number"),
+        validators=[follows(rules.dose_number)],
         render_kw={"inputmode": "numeric"},
     )
     # The rule, not the list, decides: it reads a code or any known spelling.
     vaccine = SelectField(
-        _l("Vaccine"), validate_choice=False,
+        _l("Vaccine"),
+        validate_choice=False,
         validators=[DataRequired(_l("Choose the vaccine.")), follows(rules.vaccine)],
     )
     lot = StringField(_l("Lot"), validators=[Optional(), Length(max=40)])

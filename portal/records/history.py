@@ -40,29 +40,58 @@ def record_history(person: Person, user: Any, limit: int = 200) -> list[Any]:
     entries: list[Any] = list(audit.history("person", person.id, limit))
     if person.import_batch_id is not None:
         event = db.session.scalar(
-            sa.select(AuditEvent).where(
-                AuditEvent.action == "import.commit", AuditEvent.entity_type == "import_batch",
-                AuditEvent.entity_id == str(person.import_batch_id)).limit(1))
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.action == "import.commit",
+                AuditEvent.entity_type == "import_batch",
+                AuditEvent.entity_id == str(person.import_batch_id),
+            )
+            .limit(1)
+        )
         if event is not None:
-            entries.append(Entry(
-                event.occurred_at, "person.imported", event.actor_name, event.actor_role,
-                {"filename": [None, (event.changes.get("filename") or [None, None])[1]]}))
+            entries.append(
+                Entry(
+                    event.occurred_at,
+                    "person.imported",
+                    event.actor_name,
+                    event.actor_role,
+                    {"filename": [None, (event.changes.get("filename") or [None, None])[1]]},
+                )
+            )
     rows = db.session.execute(
-        sa.select(SignedDocument, DocumentMember.superseded_at,
-                  signing_permissions.whole_document(user),
-                  signing_permissions.document_scope(user))
+        sa.select(
+            SignedDocument,
+            DocumentMember.superseded_at,
+            signing_permissions.whole_document(user),
+            signing_permissions.document_scope(user),
+        )
         .join(DocumentMember, DocumentMember.document_id == SignedDocument.id)
         .where(DocumentMember.person_id == person.id)
-        .order_by(SignedDocument.signed_at.desc()).limit(limit))
+        .order_by(SignedDocument.signed_at.desc())
+        .limit(limit)
+    )
     for document, superseded_at, whole, visible in rows:
-        state = "superseded" if superseded_at is not None and document.state.value == "valid" \
+        state = (
+            "superseded"
+            if superseded_at is not None and document.state.value == "valid"
             else document.state.value
-        url = (url_for("signing.verify_code", code=document.code) if whole
-               else url_for("signing.show_document", document_id=document.id) if visible
-               else None)
-        entries.append(Entry(
-            document.signed_at, f"document.sign.{document.kind.value}", document.signer_name,
-            None, {"document": [None, document.title], "document_state": [None, state]},
-            url=url))
+        )
+        url = (
+            url_for("signing.verify_code", code=document.code)
+            if whole
+            else url_for("signing.show_document", document_id=document.id)
+            if visible
+            else None
+        )
+        entries.append(
+            Entry(
+                document.signed_at,
+                f"document.sign.{document.kind.value}",
+                document.signer_name,
+                None,
+                {"document": [None, document.title], "document_state": [None, state]},
+                url=url,
+            )
+        )
     entries.sort(key=lambda e: e.occurred_at, reverse=True)
     return entries[:limit]

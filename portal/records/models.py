@@ -47,20 +47,31 @@ class PersonStatus(enum.StrEnum):
 # The groups of statuses that one figure counts (the dashboard's cards, shares, deadlines)
 # and that the record list filters on, so that a figure opens the very records it counts.
 # A record is clean once it agrees with the register, was vouched for, or is exempt.
-CLEANED = frozenset({
-    PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
-    PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT,
-})
+CLEANED = frozenset(
+    {
+        PersonStatus.MATCHED,
+        PersonStatus.VERIFIED,
+        PersonStatus.CONFIRMED,
+        PersonStatus.NEEDS_RECONFIRMATION,
+        PersonStatus.EXEMPT,
+    }
+)
 # Records someone still has to correct (the Ministry of Health's letters of April 2022: the
 # head of the site that recorded them answers for them).
-UNCORRECTED = frozenset({
-    PersonStatus.MISSING_ID, PersonStatus.INVALID_ID, PersonStatus.MISMATCH,
-    PersonStatus.NOT_FOUND,
-})
+UNCORRECTED = frozenset(
+    {
+        PersonStatus.MISSING_ID,
+        PersonStatus.INVALID_ID,
+        PersonStatus.MISMATCH,
+        PersonStatus.NOT_FOUND,
+    }
+)
 # Nobody left to confirm: the exempt (foreigners, never verified) have nothing to confirm.
 CONFIRMED_OR_EXEMPT = frozenset({PersonStatus.CONFIRMED, PersonStatus.EXEMPT})
 STATUS_GROUPS: dict[str, frozenset[PersonStatus]] = {
-    "cleaned": CLEANED, "to_correct": UNCORRECTED, "confirmed_or_exempt": CONFIRMED_OR_EXEMPT,
+    "cleaned": CLEANED,
+    "to_correct": UNCORRECTED,
+    "confirmed_or_exempt": CONFIRMED_OR_EXEMPT,
 }
 
 

@@ -70,15 +70,23 @@ def places_in_scope(user: User) -> tuple[list[Place], list[Place]]:
 
     def build() -> sa.CompoundSelect:
         communes = sa.select(sa.literal(0).label("kind"), Area.code, Area.name).where(
-            communes_in_reach(user))
-        sites = sa.select(sa.literal(1), Site.code, Site.name).join(
-            Area, Site.commune_id == Area.id).where(communes_in_reach(user))
+            communes_in_reach(user)
+        )
+        sites = (
+            sa.select(sa.literal(1), Site.code, Site.name)
+            .join(Area, Site.commune_id == Area.id)
+            .where(communes_in_reach(user))
+        )
         return sa.union_all(communes, sites).order_by("kind", "name")
 
     rows = db.session.execute(_PLACES.get((area.kind, area.id), build)).all()
-    return (sorted((Place(r.code, r.name) for r in rows if r.kind == 0),
-                   key=lambda place: collation_key(place.name)),
-            [Place(r.code, r.name) for r in rows if r.kind == 1])
+    return (
+        sorted(
+            (Place(r.code, r.name) for r in rows if r.kind == 0),
+            key=lambda place: collation_key(place.name),
+        ),
+        [Place(r.code, r.name) for r in rows if r.kind == 1],
+    )
 
 
 def sites_in_scope(user: User) -> list[Site]:

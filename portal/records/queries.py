@@ -105,15 +105,15 @@ def filter_clauses(user: User, filters: Filters) -> list[sa.ColumnElement[bool]]
         clauses.append(Person.status == PersonStatus(filters.status))
     if filters.commune:
         clauses.append(
-            Person.commune_id == sa.select(Area.id).where(Area.code == filters.commune)
-            .scalar_subquery()
+            Person.commune_id
+            == sa.select(Area.id).where(Area.code == filters.commune).scalar_subquery()
         )
     if filters.site:
         clauses.append(
             sa.exists().where(
                 Dose.person_id == Person.id,
-                Dose.site_id == sa.select(Site.id).where(Site.code == filters.site)
-                .scalar_subquery(),
+                Dose.site_id
+                == sa.select(Site.id).where(Site.code == filters.site).scalar_subquery(),
             )
         )
     return clauses
@@ -155,14 +155,23 @@ def list_persons(user: User, filters: Filters, page_size: int) -> Page:
 # dose count (from the index on dose.person_id), in the page's one statement, as rows
 # rather than Person objects: the list is read, never changed.
 LIST_COLUMNS = (
-    Person.id, Person.full_name, Person.birth_date, Person.id_number, Person.commune_id,
+    Person.id,
+    Person.full_name,
+    Person.birth_date,
+    Person.id_number,
+    Person.commune_id,
     Person.name_sort,
     # The codes as stored, not made into enum members (three per row, for a page that only
     # looks their labels up: the label tables' keys are string enums, equal to the codes).
-    *(sa.type_coerce(column, sa.String).label(column.key)
-      for column in (Person.sex, Person.birth_precision, Person.status)),
-    sa.select(sa.func.count()).where(Dose.person_id == Person.id).correlate(Person)
-    .scalar_subquery().label("doses"),
+    *(
+        sa.type_coerce(column, sa.String).label(column.key)
+        for column in (Person.sex, Person.birth_precision, Person.status)
+    ),
+    sa.select(sa.func.count())
+    .where(Dose.person_id == Person.id)
+    .correlate(Person)
+    .scalar_subquery()
+    .label("doses"),
 )
 
 
@@ -178,7 +187,9 @@ class PageQuery:
 
 
 def page_query(
-    clauses: list[sa.ColumnElement[bool]], filters: Filters, page_size: int,
+    clauses: list[sa.ColumnElement[bool]],
+    filters: Filters,
+    page_size: int,
     columns: tuple[Any, ...] | None = None,
 ) -> PageQuery:
     """The statement of the page of the persons the clauses find, in the filters' order,
@@ -202,17 +213,21 @@ def page_query(
     ascending = descending == backwards
     order = (column.asc(), Person.id.asc()) if ascending else (column.desc(), Person.id.desc())
     page_ids = ids.order_by(*order).limit(page_size + 1).correlate(None).scalar_subquery()
-    statement = (sa.select(*columns) if columns else sa.select(Person)).where(
-        Person.id.in_(page_ids)).order_by(*order)
-    return PageQuery(statement, page_size, column.key, backwards,
-                     not (filters.after or filters.before))
+    statement = (
+        (sa.select(*columns) if columns else sa.select(Person))
+        .where(Person.id.in_(page_ids))
+        .order_by(*order)
+    )
+    return PageQuery(
+        statement, page_size, column.key, backwards, not (filters.after or filters.before)
+    )
 
 
 def page_from(rows: list[Any], query: PageQuery, filters: Filters, total: int) -> Page:
     """The page of the rows ``query.statement`` read (one more than a page when there are
     more), with the cursors of the pages before and after it."""
     has_more = len(rows) > query.page_size
-    rows = rows[:query.page_size]
+    rows = rows[: query.page_size]
     if query.backwards:
         rows.reverse()
 

@@ -34,6 +34,7 @@ def _vaccine_name(code: str | None) -> str:
     """A stored vaccine code as its Vietnamese name, in every domain's templates."""
     return vaccines.name_of(code)
 
+
 EXPORT_BATCH = 1000
 
 
@@ -108,13 +109,21 @@ def _table(rows) -> list[ListRow]:
     escaped once, and what cannot hold markup (numbers, codes, dates as digits) is not."""
     sexes = {key: escape(label) for key, label in translated(SEX_LABELS).items()}
     statuses = {key: escape(label) for key, label in translated(STATUS_LABELS).items()}
-    communes = {key: escape(name)
-                for key, name in _commune_names({p.commune_id for p in rows}).items()}
+    communes = {
+        key: escape(name) for key, name in _commune_names({p.commune_id for p in rows}).items()
+    }
     return [
-        ListRow(p.id, escape(p.full_name), sexes.get(p.sex, ""),
-                format_birth(p.birth_date, p.birth_precision),
-                escape(p.id_number) if p.id_number else "—",
-                communes.get(p.commune_id, ""), p.doses, p.status, statuses[p.status])
+        ListRow(
+            p.id,
+            escape(p.full_name),
+            sexes.get(p.sex, ""),
+            format_birth(p.birth_date, p.birth_precision),
+            escape(p.id_number) if p.id_number else "—",
+            communes.get(p.commune_id, ""),
+            p.doses,
+            p.status,
+            statuses[p.status],
+        )
         for p in rows
     ]
 
@@ -159,8 +168,13 @@ def _export_records(fmt: str):
         },
     )
     db.session.commit()
-    return export.response(fmt, EXPORT_COLUMNS, _export_batches(clauses, filters),
-                           "danh-sach-doi-tuong", _("Vaccinated persons"))
+    return export.response(
+        fmt,
+        EXPORT_COLUMNS,
+        _export_batches(clauses, filters),
+        "danh-sach-doi-tuong",
+        _("Vaccinated persons"),
+    )
 
 
 class _ExportRow(NamedTuple):
@@ -175,8 +189,7 @@ def _export_batches(clauses, filters: queries.Filters) -> Iterator[list[_ExportR
         page = queries.page_of(clauses, filters, EXPORT_BATCH)
         counts = queries.dose_counts([p.id for p in page.rows])
         names = queries.area_names({p.commune_id for p in page.rows})
-        yield [_ExportRow(p, counts.get(p.id, 0), names.get(p.commune_id, ""))
-               for p in page.rows]
+        yield [_ExportRow(p, counts.get(p.id, 0), names.get(p.commune_id, "")) for p in page.rows]
         for p in page.rows:
             db.session.expunge(p)
         if not page.next_cursor:
@@ -188,8 +201,11 @@ def _export_batches(clauses, filters: queries.Filters) -> Iterator[list[_ExportR
 EXPORT_COLUMNS = [
     export.Column(_l("Full name"), lambda r: r.person.full_name, 28),
     export.Column(_l("Sex"), lambda r: sex_label(r.person.sex), 8),
-    export.Column(_l("Date of birth"),
-                  lambda r: export.birth_value(r.person.birth_date, r.person.birth_precision), 13),
+    export.Column(
+        _l("Date of birth"),
+        lambda r: export.birth_value(r.person.birth_date, r.person.birth_precision),
+        13,
+    ),
     export.Column(_l("ID number"), lambda r: r.person.id_number or "", 16),
     export.Column(_l("Nationality"), lambda r: r.person.nationality, 10),
     export.Column(_l("Phone"), lambda r: r.person.phone or "", 14),

@@ -44,8 +44,14 @@ DAY, MONTH, YEAR = "day", "month", "year"
 YEAR_NUMBERS = range(1900, 2101)  # a bare year in a number cell, not a date serial
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 61 is 1 March 1900 (Excel counts a 29 Feb 1900)
 MAX_SERIAL = 2_958_465  # 31/12/9999
-SEX_WORDS = {"nam": "male", "male": "male", "m": "male",
-             "nu": "female", "female": "female", "f": "female"}  # after fold(): "nữ" is "nu"
+SEX_WORDS = {
+    "nam": "male",
+    "male": "male",
+    "m": "male",
+    "nu": "female",
+    "female": "female",
+    "f": "female",
+}  # after fold(): "nữ" is "nu"
 NATIONALITY_WORDS = {"viet nam": "VN", "vietnam": "VN", "vn": "VN", "vnm": "VN"}
 _NAME_BAD = re.compile(r"[0-9_@#$%^&*=+<>/\\|{}\[\]~`!?;:\"]")
 _ID_SEPARATORS = re.compile(r"[\s.\-]+")
@@ -88,6 +94,7 @@ def _blank(value: Any) -> bool:
 
 # --- name, sex, nationality, phone ------------------------------------------------------
 
+
 def full_name(raw: Any) -> str | Refusal:
     """Composed Unicode with single spaces; letters (any script), spaces, dots, dashes and
     apostrophes only."""
@@ -95,21 +102,23 @@ def full_name(raw: Any) -> str | Refusal:
     if not text:
         return Refusal("name.missing", _l("Enter the full name."))
     if len(text) > NAME_MAX:
-        return Refusal("name.too_long",
-                       _l("The full name is longer than %(n)d characters.", n=NAME_MAX))
+        return Refusal(
+            "name.too_long", _l("The full name is longer than %(n)d characters.", n=NAME_MAX)
+        )
     if _NAME_BAD.search(text):
         return Refusal("name.characters", _l("A full name holds letters and spaces only."))
     return text
 
 
 def sex(raw: Any) -> str | Refusal:
-    """"male" or "female" (the values of ``Sex``) for Nam/Nữ, male/female, M/F."""
+    """ "male" or "female" (the values of ``Sex``) for Nam/Nữ, male/female, M/F."""
     if _blank(raw):
         return Refusal("sex.missing", _l("The sex is missing."))
     found = SEX_WORDS.get(fold(_text(raw)))
     if found is None:
-        return Refusal("sex.unknown", _l("Unknown sex “%(value)s”: write Nam or Nữ.",
-                                         value=_text(raw)[:40]))
+        return Refusal(
+            "sex.unknown", _l("Unknown sex “%(value)s”: write Nam or Nữ.", value=_text(raw)[:40])
+        )
     return found
 
 
@@ -120,9 +129,13 @@ def nationality(raw: Any) -> str | Refusal:
         return "VN"
     if len(text) == 2 and text.isascii() and text.isalpha():
         return text.upper()
-    return Refusal("nationality.invalid", _l(
-        "Nationality “%(value)s”: write VN or the country's two-letter code (ISO 3166).",
-        value=text[:40]))
+    return Refusal(
+        "nationality.invalid",
+        _l(
+            "Nationality “%(value)s”: write VN or the country's two-letter code (ISO 3166).",
+            value=text[:40],
+        ),
+    )
 
 
 def phone(raw: Any) -> str | None | Refusal:
@@ -136,12 +149,15 @@ def phone(raw: Any) -> str | None | Refusal:
     elif text.startswith("84") and len(text) == 11:
         text = "0" + text[2:]
     if not text.isascii() or not _PHONE.match(text):
-        return Refusal("phone.invalid", _l(
-            "A phone number has 10 or 11 digits starting with 0, or + and the country code."))
+        return Refusal(
+            "phone.invalid",
+            _l("A phone number has 10 or 11 digits starting with 0, or + and the country code."),
+        )
     return text
 
 
 # --- ID number ----------------------------------------------------------------------------
+
 
 def id_number(raw: Any, nationality_code: str = idcheck.VIETNAMESE) -> IdNumber | Refusal:
     """The number as stored (separators removed), or why it is malformed: a CCCD of 12
@@ -150,15 +166,21 @@ def id_number(raw: Any, nationality_code: str = idcheck.VIETNAMESE) -> IdNumber 
     here: matching flags the record (``idcheck.check_id``)."""
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         if isinstance(raw, float) and not raw.is_integer():
-            return Refusal("id.not_digits", _l(
-                "The ID number “%(value)s” may contain only digits.", value=raw))
+            return Refusal(
+                "id.not_digits", _l("The ID number “%(value)s” may contain only digits.", value=raw)
+            )
         number = str(int(raw))
         # A CCCD begins with 0 (province codes 001-096), a CMND may: as a number, it
         # lost one or two zeros.
         if nationality_code == idcheck.VIETNAMESE and len(number) < 12 and len(number) != 9:
-            return Refusal("id.leading_zero", _l(
-                "The ID number %(value)s was stored as a number, so Excel dropped its leading "
-                "zero. Format the column as Text and enter the number again.", value=number))
+            return Refusal(
+                "id.leading_zero",
+                _l(
+                    "The ID number %(value)s was stored as a number, so Excel dropped its leading "
+                    "zero. Format the column as Text and enter the number again.",
+                    value=number,
+                ),
+            )
         text = number
     else:
         text = "" if raw is None else str(raw).strip()
@@ -168,23 +190,32 @@ def id_number(raw: Any, nationality_code: str = idcheck.VIETNAMESE) -> IdNumber 
     tidied = number != text
     if nationality_code != idcheck.VIETNAMESE:
         if len(number) > PASSPORT_MAX or not number.isalnum():
-            return Refusal("id.passport",
-                           _l("A passport number has at most 20 letters and digits."))
+            return Refusal(
+                "id.passport", _l("A passport number has at most 20 letters and digits.")
+            )
         return IdNumber(number, tidied)
     for issue in idcheck.check_id(number, "", None, DAY, idcheck.VIETNAMESE):
         if issue.code == idcheck.NOT_DIGITS:
-            return Refusal("id.not_digits", _l(
-                "The ID number “%(value)s” may contain only digits.", value=number[:40]))
+            return Refusal(
+                "id.not_digits",
+                _l("The ID number “%(value)s” may contain only digits.", value=number[:40]),
+            )
         if issue.code == idcheck.BAD_LENGTH:
-            return Refusal("id.bad_length", _l(
-                "The ID number must have 9 or 12 digits; “%(value)s” has %(n)d.",
-                value=number[:40], n=len(number)))
+            return Refusal(
+                "id.bad_length",
+                _l(
+                    "The ID number must have 9 or 12 digits; “%(value)s” has %(n)d.",
+                    value=number[:40],
+                    n=len(number),
+                ),
+            )
         if issue.code == idcheck.BAD_PROVINCE:
             return Refusal("id.bad_province", issue.message)
     return IdNumber(number, tidied)
 
 
 # --- dates ---------------------------------------------------------------------------------
+
 
 class _NoSuchDay(Exception):
     pass
@@ -231,8 +262,9 @@ def _shown(day: date, precision: str = DAY) -> str:
     return day.strftime(_FORMATS[precision])
 
 
-def birth_date(raw: Any, precision: str | None = None, today: date | None = None,
-               full: bool = False) -> tuple[date, str] | Refusal:
+def birth_date(
+    raw: Any, precision: str | None = None, today: date | None = None, full: bool = False
+) -> tuple[date, str] | Refusal:
     """(date, precision): dd/mm/yyyy or yyyy-mm-dd, mm/yyyy when only the month is known,
     yyyy when only the year is (``full``: a whole date is needed). ``precision``, when a
     form chose one, must agree with what was written."""
@@ -242,27 +274,45 @@ def birth_date(raw: Any, precision: str | None = None, today: date | None = None
     try:
         read = _read_date(raw, partial=not full)
     except _NoSuchDay:
-        return Refusal("birth.no_such_day", _l("%(what)s: “%(value)s” is not a real date.",
-                                               what=_l("Date of birth"), value=shown))
+        return Refusal(
+            "birth.no_such_day",
+            _l("%(what)s: “%(value)s” is not a real date.", what=_l("Date of birth"), value=shown),
+        )
     if read is None:
         if full:
             return Refusal("birth.not_full", _l("Write the full date of birth: dd/mm/yyyy."))
-        return Refusal("birth.unreadable", _l(
-            "Unreadable date of birth “%(value)s”: write dd/mm/yyyy, yyyy-mm-dd or only the "
-            "year (yyyy).", value=shown))
+        return Refusal(
+            "birth.unreadable",
+            _l(
+                "Unreadable date of birth “%(value)s”: write dd/mm/yyyy, yyyy-mm-dd or only the "
+                "year (yyyy).",
+                value=shown,
+            ),
+        )
     day, found = read
     if precision is not None and found != precision:
-        return Refusal("birth.precision", {
-            DAY: _l("Write the date of birth as dd/mm/yyyy."),
-            MONTH: _l("Write the month of birth as mm/yyyy."),
-            YEAR: _l("Write the year of birth as yyyy."),
-        }[precision])
+        return Refusal(
+            "birth.precision",
+            {
+                DAY: _l("Write the date of birth as dd/mm/yyyy."),
+                MONTH: _l("Write the month of birth as mm/yyyy."),
+                YEAR: _l("Write the year of birth as yyyy."),
+            }[precision],
+        )
     if day.year < MIN_YEAR:
-        return Refusal("birth.before_1900", _l("The date of birth %(value)s is before %(year)d.",
-                                               value=_shown(day, found), year=MIN_YEAR))
+        return Refusal(
+            "birth.before_1900",
+            _l(
+                "The date of birth %(value)s is before %(year)d.",
+                value=_shown(day, found),
+                year=MIN_YEAR,
+            ),
+        )
     if day > (today or today_in_vietnam()):
-        return Refusal("birth.future", _l("The date of birth %(value)s is in the future.",
-                                          value=_shown(day, found)))
+        return Refusal(
+            "birth.future",
+            _l("The date of birth %(value)s is in the future.", value=_shown(day, found)),
+        )
     return day, found
 
 
@@ -275,15 +325,21 @@ def vaccination_date(raw: Any, today: date | None = None) -> date | Refusal:
     try:
         read = _read_date(raw, partial=False)
     except _NoSuchDay:
-        return Refusal("dose_date.no_such_day", _l("%(what)s: “%(value)s” is not a real date.",
-                                                   what=what, value=shown))
+        return Refusal(
+            "dose_date.no_such_day",
+            _l("%(what)s: “%(value)s” is not a real date.", what=what, value=shown),
+        )
     if read is None:
-        return Refusal("dose_date.unreadable", _l(
-            "%(what)s: “%(value)s” cannot be read; write dd/mm/yyyy.", what=what, value=shown))
+        return Refusal(
+            "dose_date.unreadable",
+            _l("%(what)s: “%(value)s” cannot be read; write dd/mm/yyyy.", what=what, value=shown),
+        )
     day = read[0]
     if day > (today or today_in_vietnam()):
-        return Refusal("dose_date.future", _l("%(what)s %(value)s is in the future.",
-                                              what=what, value=_shown(day)))
+        return Refusal(
+            "dose_date.future",
+            _l("%(what)s %(value)s is in the future.", what=what, value=_shown(day)),
+        )
     if day < FIRST_VACCINATION_DAY:
         return Refusal("dose_date.too_early", _l("The vaccination date is before 08/03/2021."))
     return day
@@ -291,17 +347,27 @@ def vaccination_date(raw: Any, today: date | None = None) -> date | Refusal:
 
 # --- dose ------------------------------------------------------------------------------------
 
+
 def dose_number(raw: Any) -> int | Refusal:
     text = _text(raw)
     if not text:
         return Refusal("dose_number.missing", _l("Enter the dose number."))
     # ASCII digits, a few of them: "²".isdigit() is true and int("²") raises; int("٢")
     # reads another script; int() of more than 4,300 digits raises.
-    if isinstance(raw, bool) or not (text.isascii() and text.isdigit()) or len(text) > 20 \
-            or not 1 <= int(text) <= DOSE_MAX:
-        return Refusal("dose_number.range", _l(
-            "The dose number “%(value)s” must be a whole number from 1 to %(max)d.",
-            value=text[:20], max=DOSE_MAX))
+    if (
+        isinstance(raw, bool)
+        or not (text.isascii() and text.isdigit())
+        or len(text) > 20
+        or not 1 <= int(text) <= DOSE_MAX
+    ):
+        return Refusal(
+            "dose_number.range",
+            _l(
+                "The dose number “%(value)s” must be a whole number from 1 to %(max)d.",
+                value=text[:20],
+                max=DOSE_MAX,
+            ),
+        )
     return int(text)
 
 
@@ -313,6 +379,8 @@ def vaccine(raw: Any) -> str | None | Refusal:
         return None
     code = vaccines.catalogue().resolve(text)
     if code is None:
-        return Refusal("vaccine.unknown", _l("Unknown vaccine “%(value)s”: choose one from the "
-                                             "list.", value=text[:80]))
+        return Refusal(
+            "vaccine.unknown",
+            _l("Unknown vaccine “%(value)s”: choose one from the list.", value=text[:80]),
+        )
     return code

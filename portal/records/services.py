@@ -95,9 +95,7 @@ def update_person(
             # afresh (portal.registry.matching relies on this).
             from portal.registry.models import MatchResult
 
-            db.session.execute(
-                sa.delete(MatchResult).where(MatchResult.person_id == person.id)
-            )
+            db.session.execute(sa.delete(MatchResult).where(MatchResult.person_id == person.id))
         audit.record(action, "person", person.id, changes, reason, actor)
         # Signing (issue 5): a confirmed person whose identity changed loses the confirmation.
         if before["status"] == PersonStatus.CONFIRMED and "status" not in changes:
@@ -126,14 +124,18 @@ def add_dose(
     db.session.flush()
     changes = {f"dose_{dose.dose_number}.{k}": [None, v] for k, v in values.items()}
     if acknowledged:
-        ack = IdentityAcknowledgement(dose_id=dose.id,
-                                      acknowledged_by_id=getattr(actor, "id", None),
-                                      acknowledged_at=utcnow(),
-                                      differences=[dict(d) for d in acknowledged])
+        ack = IdentityAcknowledgement(
+            dose_id=dose.id,
+            acknowledged_by_id=getattr(actor, "id", None),
+            acknowledged_at=utcnow(),
+            differences=[dict(d) for d in acknowledged],
+        )
         db.session.add(ack)
         db.session.flush()
         changes[f"dose_{dose.dose_number}.identity_acknowledged"] = [
-            None, [d["text"] for d in acknowledged]]
+            None,
+            [d["text"] for d in acknowledged],
+        ]
     audit.record("dose.create", "person", person.id, changes, actor=actor)
     return dose
 

@@ -57,8 +57,7 @@ class Catalogue:
 
 def load() -> Catalogue:
     products = tuple(
-        Product(v.code, v.name, v.product, v.prophylaxis_code, v.manufacturer_code,
-                v.manufacturer)
+        Product(v.code, v.name, v.product, v.prophylaxis_code, v.manufacturer_code, v.manufacturer)
         for v in db.session.scalars(sa.select(Vaccine).order_by(Vaccine.position, Vaccine.code))
     )
     spellings: dict[str, str] = {}

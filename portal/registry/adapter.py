@@ -80,7 +80,10 @@ class LocalRegister:
             )
             for row in rows:
                 found[row.id_number] = RegisterRecord(
-                    row.id_number, row.full_name, row.sex.value, row.birth_date,
+                    row.id_number,
+                    row.full_name,
+                    row.sex.value,
+                    row.birth_date,
                     row.birth_precision.value,
                 )
         return found

@@ -41,8 +41,10 @@ def compare(person: Person, entry: RegisterRecord) -> Comparison:
         name = NameResult.DIFFERENT
 
     mine, theirs = person.birth_date, entry.birth_date
-    precisions = {getattr(person.birth_precision, "value", person.birth_precision),
-                  entry.birth_precision}
+    precisions = {
+        getattr(person.birth_precision, "value", person.birth_precision),
+        entry.birth_precision,
+    }
     if mine == theirs and len(precisions) == 1:
         birth = BirthResult.IDENTICAL
     elif ("year" in precisions and mine.year == theirs.year) or (

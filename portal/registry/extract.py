@@ -76,8 +76,14 @@ MIN_BIRTH_YEAR = 1900
 YEAR_NUMBERS = range(1900, 2101)
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 61 is 1 March 1900 (Excel counts a 29 Feb 1900)
 MAX_SERIAL = 2_958_465  # 31/12/9999
-SEX_WORDS = {"male": "male", "m": "male", "nam": "male",
-             "female": "female", "f": "female", "nu": "female"}  # after fold(): "nữ" is "nu"
+SEX_WORDS = {
+    "male": "male",
+    "m": "male",
+    "nam": "male",
+    "female": "female",
+    "f": "female",
+    "nu": "female",
+}  # after fold(): "nữ" is "nu"
 DAY, MONTH, YEAR = "day", "month", "year"
 
 # (full name, its norm(), its fold(), the three as a fragment of a COPY line)
@@ -120,14 +126,16 @@ class ParsedExtract:
     def ok(self) -> bool:
         return self.error_count == 0
 
-    def error(self, row: int | None, column: str | None, message: LazyString,
-              letter: str | None = None) -> None:
+    def error(
+        self, row: int | None, column: str | None, message: LazyString, letter: str | None = None
+    ) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_REPORTED:
             self.errors.append(Issue(row, column, message, letter))
 
-    def warn(self, row: int | None, column: str | None, message: LazyString,
-             letter: str | None = None) -> None:
+    def warn(
+        self, row: int | None, column: str | None, message: LazyString, letter: str | None = None
+    ) -> None:
         self.warning_count += 1
         if len(self.warnings) < MAX_REPORTED:
             self.warnings.append(Issue(row, column, message, letter))
@@ -151,7 +159,6 @@ class ExtractInvalid(Exception):
         self.parsed = parsed
 
 
-
 class _NumericId(str):
     """An ID number that a workbook stored as a number: any leading zeros are lost."""
 
@@ -159,8 +166,9 @@ class _NumericId(str):
 # --- reading ---------------------------------------------------------------------------------
 
 
-def parse_extract(source: str | os.PathLike[str] | IO[bytes],
-                  filename: str | None = None) -> ParsedExtract:
+def parse_extract(
+    source: str | os.PathLike[str] | IO[bytes], filename: str | None = None
+) -> ParsedExtract:
     """Read and validate a whole extract file: a path, or a binary stream and its name."""
     if isinstance(source, str | os.PathLike):
         filename = filename or os.path.basename(source)
@@ -177,11 +185,20 @@ def parse_extract(source: str | os.PathLike[str] | IO[bytes],
         elif extension == ".xlsx":
             rows = _xlsx_rows(data)
         elif extension in (".xlsm", ".xltm", ".xlam"):
-            raise _FileRejected(_l("Macro-enabled workbooks are refused. Save the workbook as "
-                                   "an Excel workbook (.xlsx) without macros."))
+            raise _FileRejected(
+                _l(
+                    "Macro-enabled workbooks are refused. Save the workbook as "
+                    "an Excel workbook (.xlsx) without macros."
+                )
+            )
         else:
-            raise _FileRejected(_l("Only CSV (.csv) and Excel (.xlsx) files can be imported; "
-                                   "this file is “%(name)s”.", name=name or "?"))
+            raise _FileRejected(
+                _l(
+                    "Only CSV (.csv) and Excel (.xlsx) files can be imported; "
+                    "this file is “%(name)s”.",
+                    name=name or "?",
+                )
+            )
         del data
         with _collector_paused():
             _validate(rows, parsed)
@@ -219,26 +236,39 @@ def _header(cells: Sequence[Any], row: int, parsed: ParsedExtract) -> list[int] 
             continue
         column = HEADER_NAMES.get(title)
         if column is None:
-            parsed.error(row, str(cell).strip(), _l(
-                "Unknown column “%(name)s”. The columns must be id_number, full_name, sex "
-                "and birth_date.", name=str(cell).strip()), _letter(index))
+            parsed.error(
+                row,
+                str(cell).strip(),
+                _l(
+                    "Unknown column “%(name)s”. The columns must be id_number, full_name, sex "
+                    "and birth_date.",
+                    name=str(cell).strip(),
+                ),
+                _letter(index),
+            )
             ok = False
         elif column in positions:
-            parsed.error(row, column, _l("Column “%(name)s” appears twice.", name=column),
-                         _letter(index))
+            parsed.error(
+                row, column, _l("Column “%(name)s” appears twice.", name=column), _letter(index)
+            )
             ok = False
         else:
             positions[column] = index
     for column in COLUMNS:
         if column not in positions:
-            parsed.error(row, column, _l("Column “%(name)s” is missing. The columns must be "
-                                         "id_number, full_name, sex and birth_date.",
-                                         name=column))
+            parsed.error(
+                row,
+                column,
+                _l(
+                    "Column “%(name)s” is missing. The columns must be "
+                    "id_number, full_name, sex and birth_date.",
+                    name=column,
+                ),
+            )
             ok = False
     if not ok:
         return None
-    return [positions[c] for c in COLUMNS] + ([positions[COMMUNE]] if COMMUNE in positions
-                                              else [])
+    return [positions[c] for c in COLUMNS] + ([positions[COMMUNE]] if COMMUNE in positions else [])
 
 
 class _Values(dict):
@@ -259,8 +289,7 @@ class _Values(dict):
 def _validate(rows: Iterable[Sequence[Any]], parsed: ParsedExtract) -> None:
     """Validate every row. The rows are numbered as the spreadsheet does: from 1."""
     rows = list(rows)
-    header = next((i for i, cells in enumerate(rows) if any(not _blank(c) for c in cells)),
-                  None)
+    header = next((i for i, cells in enumerate(rows) if any(not _blank(c) for c in cells)), None)
     if header is None:
         raise _FileRejected(_l("The file is empty."))
     positions = _header(rows[header], header + 1, parsed)
@@ -274,14 +303,20 @@ def _validate(rows: Iterable[Sequence[Any]], parsed: ParsedExtract) -> None:
     sexes = _Values(_sex)
     births = _Values(lambda raw: _birth(raw, today))
     communes = _Values(_commune_code)
-    if not _validate_columns(body, header + 2, positions, names, sexes, births, communes,
-                             parsed):
+    if not _validate_columns(body, header + 2, positions, names, sexes, births, communes, parsed):
         _validate_rows(body, header + 2, positions, names, sexes, births, communes, parsed)
 
 
-def _validate_columns(body: list[Sequence[Any]], first: int, positions: list[int],
-                      names: _Values, sexes: _Values, births: _Values, communes: _Values,
-                      parsed: ParsedExtract) -> bool:
+def _validate_columns(
+    body: list[Sequence[Any]],
+    first: int,
+    positions: list[int],
+    names: _Values,
+    sexes: _Values,
+    births: _Values,
+    communes: _Values,
+    parsed: ParsedExtract,
+) -> bool:
     """The fast path, for a file without a single problem: column by column, with loops
     that run inside the interpreter's C code. At the first sign of anything unusual it
     gives up (False), and the row-by-row pass finds and reports exactly what it is."""
@@ -305,24 +340,49 @@ def _validate_columns(body: list[Sequence[Any]], first: int, positions: list[int
     sex_values = list(map(sexes.__getitem__, raw_sexes))
     birth_values = list(map(births.__getitem__, raw_births))
     commune_values: Iterable[str | None] = (
-        map(communes.__getitem__, columns[positions[4]]) if len(positions) > 4
-        else repeat(None, len(ids)))
+        map(communes.__getitem__, columns[positions[4]])
+        if len(positions) > 4
+        else repeat(None, len(ids))
+    )
     if names.invalid or sexes.invalid or births.invalid:
         return False
     full_names, normed, folded, fragments = zip(*name_values, strict=True)
     _days, precisions, isos = zip(*birth_values, strict=True)
-    entries = dict(zip(ids, zip(ids, full_names, normed, folded, sex_values, isos,
-                                precisions, commune_values, range(first, first + len(ids)),
-                                fragments, strict=True), strict=True))
+    entries = dict(
+        zip(
+            ids,
+            zip(
+                ids,
+                full_names,
+                normed,
+                folded,
+                sex_values,
+                isos,
+                precisions,
+                commune_values,
+                range(first, first + len(ids)),
+                fragments,
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
     if len(entries) != len(ids):
         return False  # a repeated ID number: the row-by-row pass tells which
     parsed.entries = entries
     return True
 
 
-def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
-                   names: _Values, sexes: _Values, births: _Values, communes: _Values,
-                   parsed: ParsedExtract) -> None:
+def _validate_rows(
+    body: list[Sequence[Any]],
+    first: int,
+    positions: list[int],
+    names: _Values,
+    sexes: _Values,
+    births: _Values,
+    communes: _Values,
+    parsed: ParsedExtract,
+) -> None:
     """Row by row: every problem, with its row and column."""
     i_id, i_name, i_sex, i_birth = positions[:4]
     i_commune = positions[4] if len(positions) > 4 else None
@@ -338,8 +398,14 @@ def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
                     continue
                 cells = [*cells, *[""] * (width - len(cells))]
             elif any(not _blank(c) for c in cells[width:]):
-                error(row_no, None, _l("This row has values to the right of the last column "
-                                       "(%(letter)s).", letter=_letter(width - 1)))
+                error(
+                    row_no,
+                    None,
+                    _l(
+                        "This row has values to the right of the last column (%(letter)s).",
+                        letter=_letter(width - 1),
+                    ),
+                )
                 continue
         raw_id = cells[i_id]
         valid = True
@@ -349,8 +415,12 @@ def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
         if not id_number:
             if not rules.refused(found) and all(_blank(c) for c in cells):
                 continue  # an empty row
-            error(row_no, "id_number", found.message if rules.refused(found)
-                  else _l("The ID number is missing."), letters[0])
+            error(
+                row_no,
+                "id_number",
+                found.message if rules.refused(found) else _l("The ID number is missing."),
+                letters[0],
+            )
             valid = False
         name = names[cells[i_name]]
         if type(name) is not tuple:
@@ -368,18 +438,43 @@ def _validate_rows(body: list[Sequence[Any]], first: int, positions: list[int],
             continue
 
         commune = None if i_commune is None else communes[cells[i_commune]]
-        entry = (id_number, name[0], name[1], name[2], sex, birth[2], birth[1], commune, row_no,
-                 name[3])
+        entry = (
+            id_number,
+            name[0],
+            name[1],
+            name[2],
+            sex,
+            birth[2],
+            birth[1],
+            commune,
+            row_no,
+            name[3],
+        )
         first_seen = entries.setdefault(id_number, entry)  # type: ignore[arg-type]
         if first_seen is not entry:
             if first_seen[1] == entry[1] and first_seen[4:8] == entry[4:8]:
-                parsed.warn(row_no, "id_number", _l(
-                    "ID number %(id)s repeats row %(row)d with the same data; it is imported "
-                    "once.", id=id_number, row=first_seen[ROW]), letters[0])
+                parsed.warn(
+                    row_no,
+                    "id_number",
+                    _l(
+                        "ID number %(id)s repeats row %(row)d with the same data; it is imported "
+                        "once.",
+                        id=id_number,
+                        row=first_seen[ROW],
+                    ),
+                    letters[0],
+                )
             else:
-                error(row_no, "id_number", _l(
-                    "ID number %(id)s is also on row %(row)d, with different data.",
-                    id=id_number, row=first_seen[ROW]), letters[0])
+                error(
+                    row_no,
+                    "id_number",
+                    _l(
+                        "ID number %(id)s is also on row %(row)d, with different data.",
+                        id=id_number,
+                        row=first_seen[ROW],
+                    ),
+                    letters[0],
+                )
 
 
 def _commune_code(raw: Any) -> str | None:
@@ -432,9 +527,7 @@ def _birth(value: Any, today: date) -> Birth | LazyString:
         try:
             if value[2] == "/" == value[5] and (value[:2] + value[3:5] + value[6:]).isdigit():
                 day = date(int(value[6:]), int(value[3:5]), int(value[:2]))
-            elif value[4] == "-" == value[7] and (
-                value[:4] + value[5:7] + value[8:]
-            ).isdigit():
+            elif value[4] == "-" == value[7] and (value[:4] + value[5:7] + value[8:]).isdigit():
                 day = date(int(value[:4]), int(value[5:7]), int(value[8:]))
             else:
                 day = None
@@ -453,8 +546,16 @@ def _birth(value: Any, today: date) -> Birth | LazyString:
 STAGING = "register_staging"
 CHANGES = "register_changes"
 DATA_COLUMNS = ("full_name", "sex", "birth_date", "birth_precision", "commune_id")
-ROW_COLUMNS = ("id_number", "full_name", "name_norm", "name_folded", "sex", "birth_date",
-               "birth_precision", "commune_id")
+ROW_COLUMNS = (
+    "id_number",
+    "full_name",
+    "name_norm",
+    "name_folded",
+    "sex",
+    "birth_date",
+    "birth_precision",
+    "commune_id",
+)
 # The changed entries' before and after go into the audit trail this many to an event.
 AUDIT_CHUNK = 5000
 COPY_LINES = 20_000  # per write to the COPY stream
@@ -473,22 +574,34 @@ def check_areas(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None
         return
     area = permissions.register_area(user)
     if user is not None and not permissions.can_import_extract(user):
-        parsed.error(None, None, _l("This account may not import register extracts: the "
-                                    "police and administrators do."))
+        parsed.error(
+            None,
+            None,
+            _l("This account may not import register extracts: the police and administrators do."),
+        )
         return
     if ExtractMode(mode) == ExtractMode.REPLACE and not permissions.can_replace_register(user):
-        parsed.error(None, None, _l(
-            "Replacing the whole register is a national administrator's act; merge the file "
-            "instead (its entries are added or updated, the others stay)."))
+        parsed.error(
+            None,
+            None,
+            _l(
+                "Replacing the whole register is a national administrator's act; merge the file "
+                "instead (its entries are added or updated, the others stay)."
+            ),
+        )
         return
     entries = parsed.entries
     codes = {e[COMMUNE_AT] for e in entries.values()} - {None}
     found: dict[str, int] = {}
     for start in range(0, len(codes), LOOKUP_CHUNK):
-        found.update(db.session.execute(
-            sa.select(Area.code, Area.id).where(
-                Area.code.in_(sorted(codes)[start : start + LOOKUP_CHUNK]),
-                Area.kind == AreaKind.COMMUNE)).all())
+        found.update(
+            db.session.execute(
+                sa.select(Area.code, Area.id).where(
+                    Area.code.in_(sorted(codes)[start : start + LOOKUP_CHUNK]),
+                    Area.kind == AreaKind.COMMUNE,
+                )
+            ).all()
+        )
     allowed = None if area is None else set(db.session.scalars(communes_within(area)))
     default = getattr(permissions.default_commune(user), "id", None)
     outside = 0
@@ -497,24 +610,41 @@ def check_areas(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None
             code = entry[COMMUNE_AT]
             commune = default if code is None else found.get(code)
             if code is not None and commune is None:
-                parsed.error(entry[ROW], COMMUNE, _l(
-                    "“%(code)s” is not the code of a commune or ward.", code=code))
+                parsed.error(
+                    entry[ROW],
+                    COMMUNE,
+                    _l("“%(code)s” is not the code of a commune or ward.", code=code),
+                )
             elif allowed is not None and commune not in allowed:
                 outside += 1
-                parsed.error(entry[ROW], COMMUNE, _l(
-                    "The commune is missing: give each resident's commune in the "
-                    "commune_code column.") if code is None else _l(
-                    "Commune %(code)s is outside your area (%(area)s).", code=code,
-                    area=getattr(area, "name", "")))
+                parsed.error(
+                    entry[ROW],
+                    COMMUNE,
+                    _l(
+                        "The commune is missing: give each resident's commune in the "
+                        "commune_code column."
+                    )
+                    if code is None
+                    else _l(
+                        "Commune %(code)s is outside your area (%(area)s).",
+                        code=code,
+                        area=getattr(area, "name", ""),
+                    ),
+                )
             else:
                 entries[number] = (*entry[:COMMUNE_AT], commune, *entry[ROW:])
     if area is not None and outside:
-        _refused_head(parsed, ngettext(
-            "%(num)d row is for residents outside %(area)s: a commune's police import only "
-            "their commune's residents, a province's administrator only the province's.",
-            "%(num)d rows are for residents outside %(area)s: a commune's police import only "
-            "their commune's residents, a province's administrator only the province's.",
-            outside, area=area.name))
+        _refused_head(
+            parsed,
+            ngettext(
+                "%(num)d row is for residents outside %(area)s: a commune's police import only "
+                "their commune's residents, a province's administrator only the province's.",
+                "%(num)d rows are for residents outside %(area)s: a commune's police import only "
+                "their commune's residents, a province's administrator only the province's.",
+                outside,
+                area=area.name,
+            ),
+        )
     if area is not None and parsed.ok:
         _refuse_entries_outside(parsed, area)
     parsed.areas_checked = parsed.ok
@@ -528,17 +658,31 @@ def _refuse_entries_outside(parsed: ParsedExtract, area: Area) -> None:
     numbers = list(parsed.entries)
     taken: list[str] = []
     for start in range(0, len(numbers), LOOKUP_CHUNK):
-        taken += db.session.scalars(sa.select(entry.id_number).where(
-            entry.id_number.in_(numbers[start : start + LOOKUP_CHUNK]), outside))
+        taken += db.session.scalars(
+            sa.select(entry.id_number).where(
+                entry.id_number.in_(numbers[start : start + LOOKUP_CHUNK]), outside
+            )
+        )
     for number in sorted(taken, key=lambda n: parsed.entries[n][ROW]):
-        parsed.error(parsed.entries[number][ROW], "id_number", _l(
-            "ID number %(id)s is in the register as a resident outside your area; only "
-            "that area's police or administrator may change the entry.", id=number))
+        parsed.error(
+            parsed.entries[number][ROW],
+            "id_number",
+            _l(
+                "ID number %(id)s is in the register as a resident outside your area; only "
+                "that area's police or administrator may change the entry.",
+                id=number,
+            ),
+        )
     if taken:
-        _refused_head(parsed, ngettext(
-            "%(num)d row would change a register entry outside %(area)s.",
-            "%(num)d rows would change register entries outside %(area)s.",
-            len(taken), area=area.name))
+        _refused_head(
+            parsed,
+            ngettext(
+                "%(num)d row would change a register entry outside %(area)s.",
+                "%(num)d rows would change register entries outside %(area)s.",
+                len(taken),
+                area=area.name,
+            ),
+        )
 
 
 def _refused_head(parsed: ParsedExtract, message: LazyString) -> None:
@@ -547,8 +691,7 @@ def _refused_head(parsed: ParsedExtract, message: LazyString) -> None:
     del parsed.errors[MAX_REPORTED:]
 
 
-def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None
-                 ) -> ImportSummary:
+def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = None) -> ImportSummary:
     """Write a valid extract as the register's new version, in the caller's transaction.
 
     REPLACE makes the file the whole register: entries absent from it are deleted. MERGE
@@ -580,9 +723,9 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
     existing = connection.scalar(sa.select(sa.func.count()).select_from(RegisterEntry)) or 0
     with _collector_paused():
         if existing:
-            inserted, updated, deleted, changed = _apply(connection, postgresql,
-                                                         parsed.entries, mode, extract.id,
-                                                         existing)
+            inserted, updated, deleted, changed = _apply(
+                connection, postgresql, parsed.entries, mode, extract.id, existing
+            )
         else:
             changed = None
             with _bulk_load(connection, postgresql):
@@ -598,22 +741,31 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
         unchanged=rows - inserted - updated,
         warnings=parsed.warning_count,
     )
-    audit.record_all([audit.Entry(
-        "register.import",
-        "register_extract",
-        extract.id,
-        {
-            "source": [None, extract.source],
-            "mode": [None, mode.value],
-            "file_sha256": [None, parsed.sha256],
-            "rows": [None, rows],
-            "inserted": [None, summary.inserted],
-            "updated": [None, summary.updated],
-            "deleted": [None, summary.deleted],
-            "unchanged": [None, summary.unchanged],
-        },
-    ), *(_entry_events(extract.id, changed) if changed is not None
-         else _first_load_events(extract.id, parsed.entries))], actor=user)
+    audit.record_all(
+        [
+            audit.Entry(
+                "register.import",
+                "register_extract",
+                extract.id,
+                {
+                    "source": [None, extract.source],
+                    "mode": [None, mode.value],
+                    "file_sha256": [None, parsed.sha256],
+                    "rows": [None, rows],
+                    "inserted": [None, summary.inserted],
+                    "updated": [None, summary.updated],
+                    "deleted": [None, summary.deleted],
+                    "unchanged": [None, summary.unchanged],
+                },
+            ),
+            *(
+                _entry_events(extract.id, changed)
+                if changed is not None
+                else _first_load_events(extract.id, parsed.entries)
+            ),
+        ],
+        actor=user,
+    )
     # Entries loaded in this session before the import are stale now.
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, RegisterEntry):
@@ -621,9 +773,12 @@ def load_extract(parsed: ParsedExtract, mode: ExtractMode | str, user: Any = Non
     return summary
 
 
-def import_extract(source: str | os.PathLike[str] | IO[bytes], filename: str | None,
-                   mode: ExtractMode | str, user: Any = None
-                   ) -> tuple[ParsedExtract, ImportSummary | None]:
+def import_extract(
+    source: str | os.PathLike[str] | IO[bytes],
+    filename: str | None,
+    mode: ExtractMode | str,
+    user: Any = None,
+) -> tuple[ParsedExtract, ImportSummary | None]:
     """Parse, and load when the whole file is valid and ``user`` may write all of it
     (``check_areas``); nothing is written otherwise."""
     parsed = parse_extract(source, filename)
@@ -647,8 +802,13 @@ def _commune_codes(ids: set[Any]) -> dict[Any, str]:
     codes: dict[Any, str] = {None: ""}
     listed = sorted(ids - {None})
     for start in range(0, len(listed), LOOKUP_CHUNK):
-        codes.update(db.session.execute(sa.select(Area.id, Area.code).where(
-            Area.id.in_(listed[start : start + LOOKUP_CHUNK]))).all())
+        codes.update(
+            db.session.execute(
+                sa.select(Area.id, Area.code).where(
+                    Area.id.in_(listed[start : start + LOOKUP_CHUNK])
+                )
+            ).all()
+        )
     return codes
 
 
@@ -658,9 +818,22 @@ def _first_load_events(extract_id: int, entries: dict[str, Entry]) -> list[audit
     codes = _commune_codes({e[COMMUNE_AT] for e in entries.values()})
     values = list(entries.values())
     return [
-        audit.Entry("register.entries", "register_extract", extract_id, {"entries": [
-            None, "\n".join([_line(e[0], e[1], e[4], e[5], e[6], codes[e[COMMUNE_AT]])
-                             for e in values[start : start + AUDIT_CHUNK]])]})
+        audit.Entry(
+            "register.entries",
+            "register_extract",
+            extract_id,
+            {
+                "entries": [
+                    None,
+                    "\n".join(
+                        [
+                            _line(e[0], e[1], e[4], e[5], e[6], codes[e[COMMUNE_AT]])
+                            for e in values[start : start + AUDIT_CHUNK]
+                        ]
+                    ),
+                ]
+            },
+        )
         for start in range(0, len(values), AUDIT_CHUNK)
     ]
 
@@ -673,16 +846,30 @@ def _entry_events(extract_id: int, changed: list[Change]) -> list[audit.Entry]:
     events = []
     for start in range(0, len(changed), AUDIT_CHUNK):
         chunk = changed[start : start + AUDIT_CHUNK]
-        events.append(audit.Entry("register.entries", "register_extract", extract_id, {
-            "entries": ["\n".join(b for b, _a in chunk if b is not None) or None,
-                        "\n".join(a for _b, a in chunk if a is not None) or None],
-        }))
+        events.append(
+            audit.Entry(
+                "register.entries",
+                "register_extract",
+                extract_id,
+                {
+                    "entries": [
+                        "\n".join(b for b, _a in chunk if b is not None) or None,
+                        "\n".join(a for _b, a in chunk if a is not None) or None,
+                    ],
+                },
+            )
+        )
     return events
 
 
-def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry],
-           mode: ExtractMode, extract_id: int, existing: int
-           ) -> tuple[int, int, int, list[Change]]:
+def _apply(
+    connection: sa.Connection,
+    postgresql: bool,
+    entries: dict[str, Entry],
+    mode: ExtractMode,
+    extract_id: int,
+    existing: int,
+) -> tuple[int, int, int, list[Change]]:
     """Bring a non-empty register to the file's content through a staging table: one
     comparison, then only the writes needed. Returns (inserted, updated, deleted) and the
     changed entries before and after, for the audit trail."""
@@ -693,19 +880,25 @@ def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry
         sql(f"ANALYZE {STAGING}")
     # The commune may be unknown (NULL) on either side: compared so that NULL equals NULL.
     same = " AND ".join(
-        f"e.{c} IS NOT DISTINCT FROM s.{c}" if c == "commune_id" and postgresql
-        else f"e.{c} IS s.{c}" if c == "commune_id" else f"e.{c} = s.{c}"
-        for c in DATA_COLUMNS)
+        f"e.{c} IS NOT DISTINCT FROM s.{c}"
+        if c == "commune_id" and postgresql
+        else f"e.{c} IS s.{c}"
+        if c == "commune_id"
+        else f"e.{c} = s.{c}"
+        for c in DATA_COLUMNS
+    )
     columns = ", ".join(ROW_COLUMNS)
     staged = ", ".join(f"s.{c}" for c in ROW_COLUMNS)
     new_id = int(extract_id)
     # One comparison of the whole file with the whole register; what differs is small.
     sql(f"DROP TABLE IF EXISTS {CHANGES}")
-    sql(f"CREATE TEMPORARY TABLE {CHANGES} "
+    sql(
+        f"CREATE TEMPORARY TABLE {CHANGES} "
         + ("ON COMMIT DROP " if postgresql else "")
         + f"AS SELECT {staged}, CASE WHEN e.id_number IS NULL THEN 1 ELSE 0 END AS is_new "
         f"FROM {STAGING} s LEFT JOIN register_entry e ON e.id_number = s.id_number "
-        f"WHERE e.id_number IS NULL OR NOT ({same})")
+        f"WHERE e.id_number IS NULL OR NOT ({same})"
+    )
     changed, inserted = connection.execute(
         sa.text(f"SELECT count(*), coalesce(sum(is_new), 0) FROM {CHANGES}")
     ).one()
@@ -714,22 +907,25 @@ def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry
     deleted = existing - matched if mode == ExtractMode.REPLACE else 0
     # The entries that change, before and after, in ID order; then those dropped.
     data = ", ".join(f"{{0}}.{c}" for c in DATA_COLUMNS)
-    rows = list(connection.exec_driver_sql(
-        f"SELECT s.id_number, {data.format('e')}, {data.format('s')} FROM {CHANGES} s "
-        "LEFT JOIN register_entry e ON e.id_number = s.id_number ORDER BY s.id_number"))
+    rows = list(
+        connection.exec_driver_sql(
+            f"SELECT s.id_number, {data.format('e')}, {data.format('s')} FROM {CHANGES} s "
+            "LEFT JOIN register_entry e ON e.id_number = s.id_number ORDER BY s.id_number"
+        )
+    )
     if deleted:
         rows += connection.exec_driver_sql(
             f"SELECT e.id_number, {data.format('e')}, NULL, NULL, NULL, NULL, NULL "
             f"FROM register_entry e WHERE NOT EXISTS (SELECT 1 FROM {STAGING} s "
-            "WHERE s.id_number = e.id_number) ORDER BY e.id_number")
+            "WHERE s.id_number = e.id_number) ORDER BY e.id_number"
+        )
     codes = _commune_codes({row[5] for row in rows} | {row[10] for row in rows})
 
     def shown(row: Sequence[Any], at: int) -> str | None:
         """The entry's columns from ``at`` (full name … commune id), or None."""
         if row[at] is None:
             return None
-        return _line(row[0], row[at], row[at + 1], row[at + 2], row[at + 3],
-                     codes[row[at + 4]])
+        return _line(row[0], row[at], row[at + 1], row[at + 2], row[at + 3], codes[row[at + 4]])
 
     audited = [(shown(row, 1), shown(row, 6)) for row in rows]
     if mode == ExtractMode.REPLACE and (
@@ -737,24 +933,34 @@ def _apply(connection: sa.Connection, postgresql: bool, entries: dict[str, Entry
     ):
         # Much changes: refill the table in bulk. Unchanged entries keep the version
         # that last changed them, noted in the staging table before the old rows go.
-        sql(f"UPDATE {STAGING} AS s SET extract_id = e.extract_id FROM register_entry AS e "
-            f"WHERE e.id_number = s.id_number AND {same}")
+        sql(
+            f"UPDATE {STAGING} AS s SET extract_id = e.extract_id FROM register_entry AS e "
+            f"WHERE e.id_number = s.id_number AND {same}"
+        )
         sql("TRUNCATE register_entry" if postgresql else "DELETE FROM register_entry")
         with _bulk_load(connection, postgresql):
-            sql(f"INSERT INTO register_entry ({columns}, extract_id) "
-                f"SELECT {staged}, COALESCE(s.extract_id, {new_id}) FROM {STAGING} s")
+            sql(
+                f"INSERT INTO register_entry ({columns}, extract_id) "
+                f"SELECT {staged}, COALESCE(s.extract_id, {new_id}) FROM {STAGING} s"
+            )
     else:
         if deleted:
-            sql(f"DELETE FROM register_entry WHERE NOT EXISTS (SELECT 1 FROM {STAGING} s "
-                "WHERE s.id_number = register_entry.id_number)")
+            sql(
+                f"DELETE FROM register_entry WHERE NOT EXISTS (SELECT 1 FROM {STAGING} s "
+                "WHERE s.id_number = register_entry.id_number)"
+            )
         if updated:
-            sql("UPDATE register_entry SET "
+            sql(
+                "UPDATE register_entry SET "
                 + ", ".join(f"{c} = s.{c}" for c in ROW_COLUMNS[1:])
                 + f", extract_id = {new_id} FROM {CHANGES} AS s "
-                "WHERE s.id_number = register_entry.id_number AND s.is_new = 0")
+                "WHERE s.id_number = register_entry.id_number AND s.is_new = 0"
+            )
         if inserted:
-            sql(f"INSERT INTO register_entry ({columns}, extract_id) "
-                f"SELECT {staged}, {new_id} FROM {CHANGES} s WHERE s.is_new = 1")
+            sql(
+                f"INSERT INTO register_entry ({columns}, extract_id) "
+                f"SELECT {staged}, {new_id} FROM {CHANGES} s WHERE s.is_new = 1"
+            )
     sql(f"DROP TABLE {CHANGES}")
     sql(f"DROP TABLE {STAGING}")
     return inserted, updated, deleted, audited
@@ -788,10 +994,13 @@ def _bulk_load(connection: sa.Connection, postgresql: bool) -> Iterator[None]:
     "Populating a Database"). All of it is inside the transaction: a failure restores
     them. Readers wait for the commit meanwhile."""
     sql = connection.exec_driver_sql
-    if not postgresql or not sql(
-        "SELECT pg_has_role(relowner, 'USAGE') AND NOT EXISTS (SELECT 1 FROM pg_constraint "
-        "WHERE confrelid = c.oid) FROM pg_class c WHERE c.oid = 'register_entry'::regclass"
-    ).scalar():
+    if (
+        not postgresql
+        or not sql(
+            "SELECT pg_has_role(relowner, 'USAGE') AND NOT EXISTS (SELECT 1 FROM pg_constraint "
+            "WHERE confrelid = c.oid) FROM pg_class c WHERE c.oid = 'register_entry'::regclass"
+        ).scalar()
+    ):
         # SQLite cannot drop a key; on PostgreSQL only the table's owner may, and not
         # while another table's foreign key needs it. Then the rows go in the slow way.
         yield
@@ -827,8 +1036,13 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _write(connection: sa.Connection, postgresql: bool, table: str,
-           entries: dict[str, Entry], extract_id: int | None) -> None:
+def _write(
+    connection: sa.Connection,
+    postgresql: bool,
+    table: str,
+    entries: dict[str, Entry],
+    extract_id: int | None,
+) -> None:
     """Fill ``table`` by the driver's bulk path: COPY on PostgreSQL, executemany in ID
     order on SQLite (its B-trees take keys fastest in order)."""
     driver = connection.connection.driver_connection
@@ -837,17 +1051,21 @@ def _write(connection: sa.Connection, postgresql: bool, table: str,
     if postgresql:
         tail = "\n" if extract_id is None else f"\t{int(extract_id)}\n"
         # The commune and the end of the line, worked out once per commune.
-        ends = {c: f"\t{COPY_NULL if c is None else int(c)}{tail}"
-                for c in {e[COMMUNE_AT] for e in entries.values()}}
+        ends = {
+            c: f"\t{COPY_NULL if c is None else int(c)}{tail}"
+            for c in {e[COMMUNE_AT] for e in entries.values()}
+        }
         values = list(entries.values())
-        with driver.cursor() as cursor, cursor.copy(
-            f"COPY {table} ({columns}) FROM STDIN"
-        ) as copy:
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for start in range(0, len(values), COPY_LINES):
-                copy.write("".join([
-                    f"{e[0]}\t{e[COPY_NAMES]}\t{e[4]}\t{e[5]}\t{e[6]}{ends[e[COMMUNE_AT]]}"
-                    for e in values[start : start + COPY_LINES]
-                ]))
+                copy.write(
+                    "".join(
+                        [
+                            f"{e[0]}\t{e[COPY_NAMES]}\t{e[4]}\t{e[5]}\t{e[6]}{ends[e[COMMUNE_AT]]}"
+                            for e in values[start : start + COPY_LINES]
+                        ]
+                    )
+                )
         return
     placeholders = ", ".join("?" * len(ROW_COLUMNS))
     if extract_id is not None:
@@ -859,8 +1077,10 @@ def _write(connection: sa.Connection, postgresql: bool, table: str,
         # list again for every row of an executemany: a third of the time. Setting the
         # pragma expires prepared statements, so it applies to this one alone.
         cursor.execute("PRAGMA ignore_check_constraints = ON")
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
-                           map(itemgetter(*range(len(ROW_COLUMNS))), ordered))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
+            map(itemgetter(*range(len(ROW_COLUMNS))), ordered),
+        )
     finally:
         cursor.execute("PRAGMA ignore_check_constraints = OFF")
         cursor.close()

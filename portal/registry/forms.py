@@ -14,13 +14,16 @@ class ExtractUploadForm(PortalForm):
     file = FileField(
         _l("Extract file (CSV or Excel .xlsx)"),
         validators=[FileRequired(_l("Choose a CSV or Excel (.xlsx) file."))],
-        render_kw={"accept": ".csv,.xlsx,text/csv,"
-                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        render_kw={
+            "accept": ".csv,.xlsx,text/csv,"
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        },
     )
     # No default: replacing the whole register must be a choice, never an accident.
     mode = RadioField(
         _l("Import mode"),
         choices=[SelectChoice(m.value, label) for m, label in MODE_LABELS.items()],
-        validators=[InputRequired(_l("Choose whether the file replaces the register or is "
-                                     "merged into it."))],
+        validators=[
+            InputRequired(_l("Choose whether the file replaces the register or is merged into it."))
+        ],
     )

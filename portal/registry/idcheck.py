@@ -280,8 +280,7 @@ def _date_part_portable(element, compiler, **kw):
 @compiles(date_part, "sqlite")
 def _date_part_sqlite(element, compiler, **kw):
     start, length = _ISO_SLICES[element.part]
-    return (f"CAST(substr({compiler.process(element.clauses, **kw)}, {start}, {length}) "
-            "AS INTEGER)")
+    return f"CAST(substr({compiler.process(element.clauses, **kw)}, {start}, {length}) AS INTEGER)"
 
 
 def sql_issue(

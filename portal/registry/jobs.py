@@ -50,24 +50,30 @@ def run_match(job: Job, progress: Progress) -> dict[str, Any]:
         def report(done: int, _total: int, base: int = before) -> None:
             progress(base + done, total)
 
-        summary.add(match_commune(commune, bool(job.params.get("full")), progress=report,
-                                  actor=actor))
+        summary.add(
+            match_commune(commune, bool(job.params.get("full")), progress=report, actor=actor)
+        )
         before += sizes.get(commune.id, 0)
         progress(before, total)
-    return {"checked": summary.checked, "outcomes": summary.outcomes,
-            "extract": summary.extract_id}
+    return {"checked": summary.checked, "outcomes": summary.outcomes, "extract": summary.extract_id}
 
 
 def report_of(parsed) -> dict[str, Any]:
     """What the job page shows of a parse: plain values, kept in the job's result."""
 
     def issues(items) -> list[dict[str, Any]]:
-        return [{"row": i.row, "column": i.column, "letter": i.letter, "message": str(i.message)}
-                for i in items]
+        return [
+            {"row": i.row, "column": i.column, "letter": i.letter, "message": str(i.message)}
+            for i in items
+        ]
 
-    return {"source": parsed.source, "error_count": parsed.error_count,
-            "errors": issues(parsed.errors), "warning_count": parsed.warning_count,
-            "warnings": issues(parsed.warnings)}
+    return {
+        "source": parsed.source,
+        "error_count": parsed.error_count,
+        "errors": issues(parsed.errors),
+        "warning_count": parsed.warning_count,
+        "warnings": issues(parsed.warnings),
+    }
 
 
 def remove_upload(job: Job) -> None:
@@ -109,9 +115,13 @@ def run_register_import(job: Job, progress: Progress) -> dict[str, Any]:
             return {"ok": False, "report": report_of(parsed)}
         summary = extract.load_extract(parsed, job.params["mode"], actor)
         counts = {
-            "extract_id": summary.extract_id, "mode": str(summary.mode.value),
-            "rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated,
-            "deleted": summary.deleted, "unchanged": summary.unchanged,
+            "extract_id": summary.extract_id,
+            "mode": str(summary.mode.value),
+            "rows": summary.rows,
+            "inserted": summary.inserted,
+            "updated": summary.updated,
+            "deleted": summary.deleted,
+            "unchanged": summary.unchanged,
             "existing": summary.rows - summary.inserted + summary.deleted,
         }
         expected = job.params.get("expect")
@@ -119,13 +129,19 @@ def run_register_import(job: Job, progress: Progress) -> dict[str, Any]:
             db.session.rollback()  # nothing is written before the confirmation
             if preview:
                 keep = True
-                return {"ok": True, "preview": True, "report": report_of(parsed),
-                        "summary": counts}
-            parsed.error(None, None, _l(
-                "The register changed after the preview: this replacement would now add "
-                "%(inserted)d, change %(updated)d and drop %(deleted)d entries. Nothing was "
-                "written; import the file again to see the new counts.",
-                inserted=summary.inserted, updated=summary.updated, deleted=summary.deleted))
+                return {"ok": True, "preview": True, "report": report_of(parsed), "summary": counts}
+            parsed.error(
+                None,
+                None,
+                _l(
+                    "The register changed after the preview: this replacement would now add "
+                    "%(inserted)d, change %(updated)d and drop %(deleted)d entries. Nothing was "
+                    "written; import the file again to see the new counts.",
+                    inserted=summary.inserted,
+                    updated=summary.updated,
+                    deleted=summary.deleted,
+                ),
+            )
             return {"ok": False, "report": report_of(parsed)}
         return {"ok": True, "report": report_of(parsed), "summary": counts}
     finally:
@@ -147,10 +163,17 @@ def confirm_replacement(preview: Job, actor) -> Job:
         found = db.session.get(Job, result["confirmed_job"])
         assert found is not None
         return found
-    job = create_job("register_import", preview.area_id, {
-        "path": preview.params["path"], "filename": preview.params["filename"],
-        "mode": preview.params["mode"], "expect": _dropping(result["summary"]),
-    }, actor=actor)
+    job = create_job(
+        "register_import",
+        preview.area_id,
+        {
+            "path": preview.params["path"],
+            "filename": preview.params["filename"],
+            "mode": preview.params["mode"],
+            "expect": _dropping(result["summary"]),
+        },
+        actor=actor,
+    )
     db.session.flush()
     preview.result = result | {"confirmed_job": job.id}
     return job

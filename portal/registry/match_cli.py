@@ -17,9 +17,12 @@ from portal.registry.cli import registry_group
     help="Match persons against the population register, commune by commune. Only records "
     "changed since their last check are re-checked, unless --full is given.",
 )
-@click.option("--commune", "codes", multiple=True,
-              help="Official code of a commune (repeatable); default: every commune with "
-              "persons.")
+@click.option(
+    "--commune",
+    "codes",
+    multiple=True,
+    help="Official code of a commune (repeatable); default: every commune with persons.",
+)
 @click.option("--full", is_flag=True, help="Re-check everyone, not only what changed.")
 def match_command(codes: tuple[str, ...], full: bool) -> None:
     from portal.core.labels import status_label
@@ -28,15 +31,22 @@ def match_command(codes: tuple[str, ...], full: bool) -> None:
     from portal.registry.matching import match_commune
 
     if codes:
-        communes = list(db.session.scalars(
-            sa.select(Area).where(Area.code.in_(codes), Area.kind == AreaKind.COMMUNE)))
+        communes = list(
+            db.session.scalars(
+                sa.select(Area).where(Area.code.in_(codes), Area.kind == AreaKind.COMMUNE)
+            )
+        )
         unknown = sorted(set(codes) - {c.code for c in communes})
         if unknown:
             fail(_("Unknown commune code(s): %(codes)s", codes=", ".join(unknown)), code=2)
     else:
-        communes = list(db.session.scalars(
-            sa.select(Area).where(Area.id.in_(sa.select(Person.commune_id).distinct()))
-            .order_by(Area.code)))
+        communes = list(
+            db.session.scalars(
+                sa.select(Area)
+                .where(Area.id.in_(sa.select(Person.commune_id).distinct()))
+                .order_by(Area.code)
+            )
+        )
     total = 0
     for commune in communes:
         try:
@@ -47,12 +57,22 @@ def match_command(codes: tuple[str, ...], full: bool) -> None:
         db.session.commit()
         total += summary.checked
         if not summary.checked:
-            click.echo(_("%(commune)s: nothing changed since the last check.",
-                         commune=f"{commune.code} {commune.name}"))
+            click.echo(
+                _(
+                    "%(commune)s: nothing changed since the last check.",
+                    commune=f"{commune.code} {commune.name}",
+                )
+            )
             continue
-        outcomes = "; ".join(f"{status_label(code)} {count}"
-                             for code, count in sorted(summary.outcomes.items()))
-        click.echo(_("%(commune)s: %(n)d checked — %(outcomes)s",
-                     commune=f"{commune.code} {commune.name}", n=summary.checked,
-                     outcomes=outcomes))
+        outcomes = "; ".join(
+            f"{status_label(code)} {count}" for code, count in sorted(summary.outcomes.items())
+        )
+        click.echo(
+            _(
+                "%(commune)s: %(n)d checked — %(outcomes)s",
+                commune=f"{commune.code} {commune.name}",
+                n=summary.checked,
+                outcomes=outcomes,
+            )
+        )
     click.echo(_("%(n)d persons checked.", n=total))

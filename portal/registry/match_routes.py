@@ -31,8 +31,12 @@ def post_match():
         communes = list(db.session.scalars(query))
         if code and not communes:
             abort(404)
-    job_id = start_match(communes, full=request.form.get("full") == "1",
-                         area_id=current_user.area_id, actor=current_user).id
+    job_id = start_match(
+        communes,
+        full=request.form.get("full") == "1",
+        area_id=current_user.area_id,
+        actor=current_user,
+    ).id
     db.session.commit()
     enqueue(job_id)
     return redirect(url_for("jobs.show_job", job_id=job_id), code=303)

@@ -111,10 +111,14 @@ def _comparisons(p: type[Person], r):
         ),
         (
             sa.or_(
-                sa.and_(sa.or_(p.birth_precision == year_only, r.birth_precision == year_only),
-                        same_year),
-                sa.and_(sa.or_(p.birth_precision == month_only,
-                               r.birth_precision == month_only), same_month),
+                sa.and_(
+                    sa.or_(p.birth_precision == year_only, r.birth_precision == year_only),
+                    same_year,
+                ),
+                sa.and_(
+                    sa.or_(p.birth_precision == month_only, r.birth_precision == month_only),
+                    same_month,
+                ),
             ),
             BirthResult.LOWER_PRECISION.value,
         ),
@@ -187,9 +191,11 @@ def _stale_results(commune_id: int, latest: int | None, full: bool):
     query = sa.delete(MatchResult).where(m.commune_id == commune_id)
     if full:
         return query
-    entry_now = sa.select(RegisterEntry.extract_id).where(
-        RegisterEntry.id_number == p.id_number
-    ).scalar_subquery()
+    entry_now = (
+        sa.select(RegisterEntry.extract_id)
+        .where(RegisterEntry.id_number == p.id_number)
+        .scalar_subquery()
+    )
     person = sa.select(p.id).where(
         p.id == m.person_id,
         sa.or_(
@@ -244,9 +250,7 @@ def match_commune(
         ),
     )
     bounds = db.session.execute(
-        sa.select(sa.func.min(Person.id), sa.func.max(Person.id), sa.func.count()).where(
-            unchecked
-        )
+        sa.select(sa.func.min(Person.id), sa.func.max(Person.id), sa.func.count()).where(unchecked)
     ).one()
     low, high, total = bounds
     summary = MatchSummary(extract_id=latest)
@@ -300,13 +304,17 @@ def match_commune(
 def _match_slice(
     commune: Area, in_slice, adapter: RegisterAdapter, start: int, stop: int
 ) -> MatchSummary:
-    numbers = [
-        number
-        for number in db.session.scalars(
-            sa.select(Person.id_number).where(in_slice, Person.id_number.is_not(None))
-        )
-        if number
-    ] if adapter.needs_numbers else []
+    numbers = (
+        [
+            number
+            for number in db.session.scalars(
+                sa.select(Person.id_number).where(in_slice, Person.id_number.is_not(None))
+            )
+            if number
+        ]
+        if adapter.needs_numbers
+        else []
+    )
     extract_id = adapter.prepare(numbers)
     checked_at = utcnow()
     # Each comparison is computed once, in a materialised CTE (inlined, both databases
@@ -331,8 +339,16 @@ def _match_slice(
     db.session.execute(
         sa.insert(MatchResult).from_select(
             [
-                "person_id", "commune_id", "checked_at", "person_version", "extract_id",
-                "outcome", "id_issue", "name_result", "name_distance", "birth_result",
+                "person_id",
+                "commune_id",
+                "checked_at",
+                "person_version",
+                "extract_id",
+                "outcome",
+                "id_issue",
+                "name_result",
+                "name_distance",
+                "birth_result",
                 "sex_result",
             ],
             select,
@@ -353,8 +369,11 @@ def _match_slice(
     )
     # On SQLite the dashboard's counters take the slice's changes at once, not through a
     # row trigger per changed person (dashboard.tallies).
-    changes = (sa.select(Person.status, MatchResult.outcome, sa.func.count())
-               .where(*changed).group_by(Person.status, MatchResult.outcome))
+    changes = (
+        sa.select(Person.status, MatchResult.outcome, sa.func.count())
+        .where(*changed)
+        .group_by(Person.status, MatchResult.outcome)
+    )
     with status_changes_counted(commune.id, changes):
         updated = db.session.execute(
             sa.update(Person)
@@ -366,5 +385,9 @@ def _match_slice(
         sa.select(MatchResult.outcome, sa.func.count()).where(fresh).group_by(MatchResult.outcome)
     )
     outcomes = {getattr(o, "value", o): n for o, n in counts}
-    return MatchSummary(checked=sum(outcomes.values()), outcomes=outcomes, extract_id=extract_id,
-                        status_changed=int(getattr(updated, "rowcount", 0) or 0))
+    return MatchSummary(
+        checked=sum(outcomes.values()),
+        outcomes=outcomes,
+        extract_id=extract_id,
+        status_changed=int(getattr(updated, "rowcount", 0) or 0),
+    )

@@ -55,4 +55,5 @@ def extract_scope(user: User) -> sa.ColumnElement[bool]:
     if is_national(user):
         return sa.true()
     return RegisterExtract.imported_by_id.in_(
-        sa.select(User.id).join(Area, User.area_id == Area.id).where(areas_within(user.area)))
+        sa.select(User.id).join(Area, User.area_id == Area.id).where(areas_within(user.area))
+    )

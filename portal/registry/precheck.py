@@ -37,7 +37,10 @@ def check_identity(person: Person) -> IdentityCheck:
         # (letter 9438/BYT-CNTT).
         return IdentityCheck(exempt=True)
     issues = check_id(
-        person.id_number, person.sex.value, person.birth_date, person.birth_precision.value,
+        person.id_number,
+        person.sex.value,
+        person.birth_date,
+        person.birth_precision.value,
         person.nationality,
     )
     result = IdentityCheck(issues=issues)

@@ -64,12 +64,14 @@ def _entry(number: str) -> RegisterRecord | None:
     row = db.session.get(RegisterEntry, number)
     if row is None:
         return None
-    return RegisterRecord(row.id_number, row.full_name, row.sex.value, row.birth_date,
-                          row.birth_precision.value)
+    return RegisterRecord(
+        row.id_number, row.full_name, row.sex.value, row.birth_date, row.birth_precision.value
+    )
 
 
-def _outcome(issue: str | None, entry: RegisterRecord | None,
-             comparison: Comparison | None) -> Outcome:
+def _outcome(
+    issue: str | None, entry: RegisterRecord | None, comparison: Comparison | None
+) -> Outcome:
     """Matching's CASE, in the same order."""
     if issue == MISSING:
         return Outcome.MISSING_ID
@@ -111,8 +113,13 @@ def recheck_person(person: Person, actor=None, record: bool = True) -> Recheck:
         result.outcome = Outcome.EXEMPT
         extract_id = latest_extract_id()
     else:
-        issues = check_id(person.id_number, person.sex.value, person.birth_date,
-                          person.birth_precision.value, person.nationality)
+        issues = check_id(
+            person.id_number,
+            person.sex.value,
+            person.birth_date,
+            person.birth_precision.value,
+            person.nationality,
+        )
         issue = issues[0].code if issues else None
         if person.id_number:
             try:
@@ -128,8 +135,11 @@ def recheck_person(person: Person, actor=None, record: bool = True) -> Recheck:
             result.outcome = _outcome(issue, result.entry, result.comparison)
 
     if person.status not in KEPT_STATUSES:
-        person.status = (PersonStatus(result.outcome.value) if result.outcome is not None
-                         else PersonStatus.UNVERIFIED)
+        person.status = (
+            PersonStatus(result.outcome.value)
+            if result.outcome is not None
+            else PersonStatus.UNVERIFIED
+        )
     result.status = person.status
     # One flush: the person's new version is the one the result is filed under.
     db.session.flush()

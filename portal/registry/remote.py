@@ -137,13 +137,13 @@ class RemoteRegister:
             token = current_app.config.get("REGISTER_TOKEN")
         self.token = str(token) if token not in (None, "") else None
         self.timeout = (
-            timeout if timeout is not None
-            else _config_number("REGISTER_TIMEOUT", DEFAULT_TIMEOUT)
+            timeout if timeout is not None else _config_number("REGISTER_TIMEOUT", DEFAULT_TIMEOUT)
         )
         if self.timeout <= 0:
             raise RegisterUnavailable(f"Cấu hình REGISTER_TIMEOUT không hợp lệ: {self.timeout!r}")
         size = (
-            batch_size if batch_size is not None
+            batch_size
+            if batch_size is not None
             else _config_number("REGISTER_BATCH_SIZE", DEFAULT_BATCH_SIZE)
         )
         if int(size) < 1:
@@ -190,9 +190,7 @@ class RemoteRegister:
         db.session.add(extract)
         db.session.flush()
         if fresh:
-            db.session.execute(
-                self._upsert(), [row | {"extract_id": extract.id} for row in fresh]
-            )
+            db.session.execute(self._upsert(), [row | {"extract_id": extract.id} for row in fresh])
         # The service is authoritative for what it was asked: a number it no longer
         # knows must not keep matching an old copy.
         gone = [n for n in requested if n not in records]
@@ -224,9 +222,7 @@ class RemoteRegister:
 
     # Fetching
 
-    def _fetch(
-        self, id_numbers: Sequence[str]
-    ) -> tuple[dict[str, RegisterRecord], list[str], int]:
+    def _fetch(self, id_numbers: Sequence[str]) -> tuple[dict[str, RegisterRecord], list[str], int]:
         numbers = [n for n in dict.fromkeys(id_numbers) if n]
         found: dict[str, RegisterRecord] = {}
         batches = 0
@@ -248,8 +244,7 @@ class RemoteRegister:
             except _Retryable as exc:
                 if attempt == RETRIES:
                     raise RegisterUnavailable(
-                        f"Không kết nối được {REGISTER}: {exc} "
-                        f"(đã thử {RETRIES + 1} lần)"
+                        f"Không kết nối được {REGISTER}: {exc} (đã thử {RETRIES + 1} lần)"
                     ) from exc
                 self._sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -337,8 +332,15 @@ class RemoteRegister:
         raise RegisterUnavailable(f"Cơ sở dữ liệu {dialect} chưa được hỗ trợ")
 
 
-_UPDATED = ("full_name", "name_norm", "name_folded", "sex", "birth_date", "birth_precision",
-            "extract_id")
+_UPDATED = (
+    "full_name",
+    "name_norm",
+    "name_folded",
+    "sex",
+    "birth_date",
+    "birth_precision",
+    "extract_id",
+)
 
 
 def _row(record: RegisterRecord) -> dict[str, Any]:

@@ -72,8 +72,9 @@ def post_extract():
     upload = form.file.data
     # The file waits in the instance folder (shared with the worker) while a queue job
     # checks and loads it; the page follows the job's progress.
-    folder = Path(current_app.config.get("UPLOADS_DIR") or
-                  Path(current_app.instance_path) / "uploads")
+    folder = Path(
+        current_app.config.get("UPLOADS_DIR") or Path(current_app.instance_path) / "uploads"
+    )
     private_dir(folder)
     suffix = Path(upload.filename or "").suffix.lower()[:8]
     path = folder / f"extract-{secrets.token_hex(8)}{suffix}"
@@ -84,8 +85,12 @@ def post_extract():
     job_id = create_job(
         "register_import",
         None,
-        {"path": str(path), "filename": upload.filename, "mode": form.mode.data,
-         "preview": form.mode.data == ExtractMode.REPLACE.value},
+        {
+            "path": str(path),
+            "filename": upload.filename,
+            "mode": form.mode.data,
+            "preview": form.mode.data == ExtractMode.REPLACE.value,
+        },
         actor=current_user,
     ).id
     db.session.commit()
@@ -96,9 +101,12 @@ def post_extract():
 def _preview_or_404(job_id: int) -> Job:
     """The user's own replacement preview, its row locked (a double click waits)."""
     preview = db.session.get(Job, job_id, with_for_update=True)
-    if (preview is None or preview.kind != "register_import"
-            or preview.created_by_id != current_user.id
-            or not (preview.result or {}).get("preview")):
+    if (
+        preview is None
+        or preview.kind != "register_import"
+        or preview.created_by_id != current_user.id
+        or not (preview.result or {}).get("preview")
+    ):
         abort(404)
     if not permissions.can_replace_register(current_user):
         abort(403)

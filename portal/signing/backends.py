@@ -61,8 +61,7 @@ _token_lock = threading.RLock()
 
 
 def pkcs11_module() -> str:
-    return str(current_app.config.get("SIGNING_PKCS11_MODULE")
-               or "/usr/lib/softhsm/libsofthsm2.so")
+    return str(current_app.config.get("SIGNING_PKCS11_MODULE") or "/usr/lib/softhsm/libsofthsm2.so")
 
 
 def _open_sessions() -> list[Any]:
@@ -99,8 +98,12 @@ def pkcs11_signer(credential: SigningCredential, pin: str) -> Any:
         lib = pkcs11.lib(pkcs11_module())
         token = lib.get_token(token_label=credential.token_label or "")
         session = token.open(user_pin=pin)
-    except (pkcs11.PinIncorrect, pkcs11.PinInvalid, pkcs11.PinLenRange,
-            pkcs11.ArgumentsBad) as error:
+    except (
+        pkcs11.PinIncorrect,
+        pkcs11.PinInvalid,
+        pkcs11.PinLenRange,
+        pkcs11.ArgumentsBad,
+    ) as error:
         _token_lock.release()
         raise core.SignerUnavailable("wrong PIN") from error
     except (pkcs11.NoSuchToken, pkcs11.MultipleTokensReturned, pkcs11.PKCS11Error) as error:
@@ -108,8 +111,14 @@ def pkcs11_signer(credential: SigningCredential, pin: str) -> Any:
         raise core.SignerUnavailable(f"token {credential.token_label} unavailable") from error
     _open_sessions().append(session)
     certs = [core.to_asn1_cert(c) for c in certificate_chain(credential)]
-    return PKCS11Signer(session, key_label=credential.key_label, signing_cert=certs[0],
-                        ca_chain=certs[1:], other_certs_to_pull=(), use_raw_mechanism=True)
+    return PKCS11Signer(
+        session,
+        key_label=credential.key_label,
+        signing_cert=certs[0],
+        ca_chain=certs[1:],
+        other_certs_to_pull=(),
+        use_raw_mechanism=True,
+    )
 
 
 def certificate_chain(credential: SigningCredential) -> list:

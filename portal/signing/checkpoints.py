@@ -60,8 +60,9 @@ class CheckpointRefused(Exception):
 
 def checkpoint_dir() -> Path:
     configured = current_app.config.get("AUDIT_CHECKPOINT_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / (
-        "audit-checkpoints")
+    return (
+        Path(configured) if configured else Path(current_app.instance_path) / ("audit-checkpoints")
+    )
 
 
 def _payload_files(folder: Path) -> list[Path]:
@@ -83,8 +84,9 @@ def read(path: Path, roots: list | None = None) -> Checkpoint:
     signature = path.with_name(path.name + SIGNATURE)
     if not signature.is_file():
         return Checkpoint(path, seq, head, None, "", str(_l("its signature file is missing")))
-    report = core.validate_detached(data, signature.read_bytes(),
-                                    services.trust_roots() if roots is None else roots)
+    report = core.validate_detached(
+        data, signature.read_bytes(), services.trust_roots() if roots is None else roots
+    )
     problem = None
     if not report.intact:
         problem = _l("its signature does not match its content")
@@ -92,8 +94,14 @@ def read(path: Path, roots: list | None = None) -> Checkpoint:
         problem = _l("its signer's certificate is not trusted")
     elif not report.timestamp_ok:
         problem = _l("it has no valid time-stamp")
-    return Checkpoint(path, seq, head, report.timestamp_time, report.signer_subject,
-                      str(problem) if problem else None)
+    return Checkpoint(
+        path,
+        seq,
+        head,
+        report.timestamp_time,
+        report.signer_subject,
+        str(problem) if problem else None,
+    )
 
 
 def read_all(folder: Path | None = None) -> list[Checkpoint]:
@@ -117,28 +125,48 @@ def write_checkpoint(folder: Path | None = None) -> Checkpoint | None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         last = latest(folder)
         if last is not None and not last.ok:
-            raise CheckpointRefused(_l("The last checkpoint %(file)s does not verify: "
-                                       "%(problem)s.", file=last.path.name,
-                                       problem=last.problem))
-        report = audit.verify_chain(anchors={last.seq: last.hash} if last else None,
-                                    since=last.seq if last else None)
+            raise CheckpointRefused(
+                _l(
+                    "The last checkpoint %(file)s does not verify: %(problem)s.",
+                    file=last.path.name,
+                    problem=last.problem,
+                )
+            )
+        report = audit.verify_chain(
+            anchors={last.seq: last.hash} if last else None, since=last.seq if last else None
+        )
         if not report.ok or report.head is None:
-            raise CheckpointRefused(_l("The audit chain is broken at event #%(seq)d: run "
-                                       "flask audit verify.", seq=report.broken_seq))
+            raise CheckpointRefused(
+                _l(
+                    "The audit chain is broken at event #%(seq)d: run flask audit verify.",
+                    seq=report.broken_seq,
+                )
+            )
         seq, head_hash = report.head
         if seq == 0 or (last is not None and seq == last.seq):
             return None
-        payload = json.dumps({"format": FORMAT, "seq": seq, "hash": head_hash,
-                              "created_at": utcnow().isoformat(timespec="seconds") + "Z"},
-                             sort_keys=True).encode()
+        payload = json.dumps(
+            {
+                "format": FORMAT,
+                "seq": seq,
+                "hash": head_hash,
+                "created_at": utcnow().isoformat(timespec="seconds") + "Z",
+            },
+            sort_keys=True,
+        ).encode()
         try:
-            signature = core.sign_detached(payload, services.organisation_signer(),
-                                           services.tsa_config().timestamper())
+            signature = core.sign_detached(
+                payload, services.organisation_signer(), services.tsa_config().timestamper()
+            )
         except services.SigningRefused as error:
             raise CheckpointRefused(str(error)) from error
         except Exception as error:  # TSA unreachable or refusing: say so, write nothing
-            raise CheckpointRefused(_l("The checkpoint could not be signed or time-stamped: "
-                                       "%(error)s", error=str(error)[:300])) from error
+            raise CheckpointRefused(
+                _l(
+                    "The checkpoint could not be signed or time-stamped: %(error)s",
+                    error=str(error)[:300],
+                )
+            ) from error
         path = folder / f"{seq:012d}.json"
         # The signature first: a reader never finds a payload without its signature.
         write_private(path.with_name(path.name + SIGNATURE), signature)

@@ -31,12 +31,17 @@ def _user(username: str):
 @confirmations.command("sign")
 @click.option("--commune", "commune_code", required=True, help="Commune code, e.g. 00004.")
 @click.option("--user", "username", required=True, help="The signing user (committee chair).")
-@click.option("--certificates/--no-certificates", default=True,
-              help="Also sign per-person certificates for the confirmed persons.")
-@click.option("--print-paths", is_flag=True,
-              help="Print the path of each signed PDF instead of the summary (for scripts).")
-def sign_command(commune_code: str, username: str, certificates: bool,
-                 print_paths: bool) -> None:
+@click.option(
+    "--certificates/--no-certificates",
+    default=True,
+    help="Also sign per-person certificates for the confirmed persons.",
+)
+@click.option(
+    "--print-paths",
+    is_flag=True,
+    help="Print the path of each signed PDF instead of the summary (for scripts).",
+)
+def sign_command(commune_code: str, username: str, certificates: bool, print_paths: bool) -> None:
     """Sign the commune's confirmation lists, then the certificates of its confirmed
     persons. The PIN is asked, or read from PORTAL_SIGNING_PIN. Shows progress and ends
     with a summary."""
@@ -49,8 +54,13 @@ def sign_command(commune_code: str, username: str, certificates: bool,
     if commune is None:
         fail(_("Unknown commune code %(code)s.", code=commune_code), code=2)
     if not permissions.can_sign_committee(user) or user.area_id != commune.id:
-        fail(_("%(user)s may not sign for the commune %(commune)s.", user=username,
-               commune=f"{commune.code} {commune.name}"))
+        fail(
+            _(
+                "%(user)s may not sign for the commune %(commune)s.",
+                user=username,
+                commune=f"{commune.code} {commune.name}",
+            )
+        )
     if certificates:
         try:  # said before the PIN is asked and before anything is signed
             services.require_public_base_url()
@@ -76,8 +86,9 @@ def sign_command(commune_code: str, username: str, certificates: bool,
             waiting = left
         signed = 0
         if certificates:
-            signed = jobs.sign_certificates(user, pin, Progress(_("Certificates")),
-                                            written=paths)["signed"]
+            signed = jobs.sign_certificates(user, pin, Progress(_("Certificates")), written=paths)[
+                "signed"
+            ]
     except services.SigningRefused as refused:
         db.session.commit()  # the refusal's audit event
         fail(refused)
@@ -88,13 +99,22 @@ def sign_command(commune_code: str, username: str, certificates: bool,
             click.echo(str(root / path))
         return
     if not paths:
-        click.echo(_("Nothing awaits signature in %(commune)s.",
-                     commune=f"{commune.code} {commune.name}"))
+        click.echo(
+            _("Nothing awaits signature in %(commune)s.", commune=f"{commune.code} {commune.name}")
+        )
         return
-    click.echo(_("Signed %(documents)d documents: %(lists)d confirmation lists (%(persons)d "
-                 "persons confirmed) and %(certificates)d certificates. The files are in "
-                 "%(folder)s.", documents=len(paths), lists=lists, persons=confirmed,
-                 certificates=signed, folder=root))
+    click.echo(
+        _(
+            "Signed %(documents)d documents: %(lists)d confirmation lists (%(persons)d "
+            "persons confirmed) and %(certificates)d certificates. The files are in "
+            "%(folder)s.",
+            documents=len(paths),
+            lists=lists,
+            persons=confirmed,
+            certificates=signed,
+            folder=root,
+        )
+    )
 
 
 @confirmations.command("import-pkcs12")
@@ -117,9 +137,15 @@ def import_pkcs12_command(file: Path, username: str, title: str, unit: str) -> N
     except services.SigningRefused as refused:
         fail(refused)
     db.session.commit()
-    click.echo(_("%(user)s now signs with %(subject)s (serial %(serial)s, valid until "
-                 "%(day)s).", user=username, subject=credential.subject,
-                 serial=credential.serial, day=format_date(credential.not_after)))
+    click.echo(
+        _(
+            "%(user)s now signs with %(subject)s (serial %(serial)s, valid until %(day)s).",
+            user=username,
+            subject=credential.subject,
+            serial=credential.serial,
+            day=format_date(credential.not_after),
+        )
+    )
 
 
 @confirmations.command("import-pkcs11")
@@ -129,8 +155,9 @@ def import_pkcs12_command(file: Path, username: str, title: str, unit: str) -> N
 @click.option("--key", "key_label", required=True, help="The private key's label on it.")
 @click.option("--title", required=True)
 @click.option("--unit", required=True)
-def import_pkcs11_command(certificates: Path, username: str, token_label: str, key_label: str,
-                          title: str, unit: str) -> None:
+def import_pkcs11_command(
+    certificates: Path, username: str, token_label: str, key_label: str, title: str, unit: str
+) -> None:
     """Sign with a key on a PKCS#11 token: CERTIFICATES is a PEM file, signer's first."""
     from cryptography import x509
 
@@ -141,16 +168,22 @@ def import_pkcs11_command(certificates: Path, username: str, token_label: str, k
         chain = x509.load_pem_x509_certificates(certificates.read_bytes())
     except ValueError:
         fail(_("%(file)s holds no PEM certificate.", file=certificates))
-    credential = services.add_pkcs11_credential(user, token_label, key_label, chain, title,
-                                                unit)
+    credential = services.add_pkcs11_credential(user, token_label, key_label, chain, title, unit)
     db.session.commit()
-    click.echo(_("%(user)s now signs with %(subject)s on the token %(token)s.",
-                 user=username, subject=credential.subject, token=token_label))
+    click.echo(
+        _(
+            "%(user)s now signs with %(subject)s on the token %(token)s.",
+            user=username,
+            subject=credential.subject,
+            token=token_label,
+        )
+    )
 
 
 @confirmations.command("unlock")
-@click.option("--user", "username", required=True, help="The account whose signing key "
-              "wrong PINs locked.")
+@click.option(
+    "--user", "username", required=True, help="The account whose signing key wrong PINs locked."
+)
 def unlock_command(username: str) -> None:
     """Unlock a signing key locked after too many wrong PINs (an administrator's act,
     audited)."""
@@ -162,8 +195,13 @@ def unlock_command(username: str) -> None:
     except services.SigningRefused as refused:
         fail(refused)
     db.session.commit()
-    click.echo(_("The signing key of %(user)s is unlocked (serial %(serial)s).",
-                 user=username, serial=credential.serial))
+    click.echo(
+        _(
+            "The signing key of %(user)s is unlocked (serial %(serial)s).",
+            user=username,
+            serial=credential.serial,
+        )
+    )
 
 
 def _yes(value: bool) -> str:
@@ -189,28 +227,58 @@ def verify_pdf_command(file: Path) -> None:
         click.echo(_("NOT VALID: %(reason)s", reason=message))
         sys.exit(1)
     for index, s in enumerate(verdict.signatures, 1):
-        click.echo(_("Signature %(n)d: %(signer)s (%(subject)s), serial %(serial)s", n=index,
-                     signer=s.signer_name, subject=s.signer_subject, serial=s.serial))
-        whole = (_yes(True) if s.whole_file
-                 else _("NO (%(what)s)", what=modification_text(s.modified_after)))
-        click.echo("  " + _("intact: %(intact)s; trusted: %(trusted)s; whole file: %(whole)s",
-                            intact=_yes(s.intact and s.valid),
-                            trusted=_yes(s.trusted and s.key_usage_ok), whole=whole))
-        click.echo("  " + _("signing time: %(signed)s; time-stamp: %(stamp)s (%(ok)s)",
-                            signed=format_time(s.signing_time) or "—",
-                            stamp=format_time(s.timestamp_time) or "—",
-                            ok=_("valid") if s.timestamp_ok else _("not valid")))
+        click.echo(
+            _(
+                "Signature %(n)d: %(signer)s (%(subject)s), serial %(serial)s",
+                n=index,
+                signer=s.signer_name,
+                subject=s.signer_subject,
+                serial=s.serial,
+            )
+        )
+        whole = (
+            _yes(True)
+            if s.whole_file
+            else _("NO (%(what)s)", what=modification_text(s.modified_after))
+        )
+        click.echo(
+            "  "
+            + _(
+                "intact: %(intact)s; trusted: %(trusted)s; whole file: %(whole)s",
+                intact=_yes(s.intact and s.valid),
+                trusted=_yes(s.trusted and s.key_usage_ok),
+                whole=whole,
+            )
+        )
+        click.echo(
+            "  "
+            + _(
+                "signing time: %(signed)s; time-stamp: %(stamp)s (%(ok)s)",
+                signed=format_time(s.signing_time) or "—",
+                stamp=format_time(s.timestamp_time) or "—",
+                ok=_("valid") if s.timestamp_ok else _("not valid"),
+            )
+        )
     state = services.portal_state(document) if document is not None else None
     if state is not None:
-        rows = (" " + _("(rows %(rows)s)", rows=", ".join(map(str, state.superseded_rows)))
-                if state.superseded_rows else "")
+        rows = (
+            " " + _("(rows %(rows)s)", rows=", ".join(map(str, state.superseded_rows)))
+            if state.superseded_rows
+            else ""
+        )
         click.echo(_("In the portal: %(state)s", state=STATE_LABELS[state.state]) + rows)
     else:
         click.echo(_("In the portal: not a document of this portal"))
     result = services.outcome(verdict, state)
     if result.verdict == "partly_valid" and state is not None:
-        click.echo(_("VALID, EXCEPT: %(persons)s", persons="; ".join(
-            _("row %(row)s: %(name)s", row=row, name=name) for row, name in state.superseded)))
+        click.echo(
+            _(
+                "VALID, EXCEPT: %(persons)s",
+                persons="; ".join(
+                    _("row %(row)s: %(name)s", row=row, name=name) for row, name in state.superseded
+                ),
+            )
+        )
         sys.exit(2)
     click.echo(_("VALID") if result.ok else _("NOT VALID"))
     sys.exit(0 if result.ok else 1)

@@ -53,9 +53,13 @@ def to_asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def to_asn1_key(key: Any) -> asn1_keys.PrivateKeyInfo:
-    return asn1_keys.PrivateKeyInfo.load(key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    return asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 class ParsedKeySigner(SimpleSigner):
@@ -65,15 +69,19 @@ class ParsedKeySigner(SimpleSigner):
     def __init__(self, key: Any, cert: x509.Certificate, chain: list[x509.Certificate]):
         store = SimpleCertificateStore()
         store.register_multiple([to_asn1_cert(c) for c in chain])
-        super().__init__(signing_cert=to_asn1_cert(cert), signing_key=to_asn1_key(key),
-                         cert_registry=store)
+        super().__init__(
+            signing_cert=to_asn1_cert(cert), signing_key=to_asn1_key(key), cert_registry=store
+        )
         self.parsed_key = key
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         from cryptography.hazmat.primitives import hashes
 
-        algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
-                     "sha512": hashes.SHA512()}[digest_algorithm.lower()]
+        algorithm = {
+            "sha256": hashes.SHA256(),
+            "sha384": hashes.SHA384(),
+            "sha512": hashes.SHA512(),
+        }[digest_algorithm.lower()]
         if isinstance(self.parsed_key, ec.EllipticCurvePrivateKey):
             return self.parsed_key.sign(data, ec.ECDSA(algorithm))
         if isinstance(self.parsed_key, rsa.RSAPrivateKey):
@@ -133,12 +141,15 @@ def _stamp_font() -> _StampFont:
         units_per_em=head.unitsPerEm,
         glyph_of={code: tt.getGlyphID(name) for code, name in tt.getBestCmap().items()},
         advances=tuple(metrics[name][0] for name in tt.getGlyphOrder()),
-        descriptor={"Ascent": hhea.ascent, "Descent": hhea.descent,
-                    "FontBBox": [head.xMin, head.yMin, head.xMax, head.yMax],
-                    "Flags": 0b100,  # symbolic, as pyHanko and reportlab mark their subsets
-                    "StemV": int(10 + 220 * (os2.usWeightClass - 50) / 900),
-                    "ItalicAngle": tt["post"].italicAngle,
-                    "CapHeight": getattr(os2, "sCapHeight", 700)},
+        descriptor={
+            "Ascent": hhea.ascent,
+            "Descent": hhea.descent,
+            "FontBBox": [head.xMin, head.yMin, head.xMax, head.yMax],
+            "Flags": 0b100,  # symbolic, as pyHanko and reportlab mark their subsets
+            "StemV": int(10 + 220 * (os2.usWeightClass - 50) / 900),
+            "ItalicAngle": tt["post"].italicAngle,
+            "CapHeight": getattr(os2, "sCapHeight", 700),
+        },
         program=zlib.compress(data, 9),
         program_length=len(data),
     )
@@ -157,8 +168,13 @@ class StampFont(FontEngine):
 
     def __init__(self, writer: Any, font_size: int, obj_stream: Any = None):
         self.font = _stamp_font()
-        super().__init__(writer, self.font.ps_name, embedded_subset=True, obj_stream=obj_stream,
-                         font_size=font_size)
+        super().__init__(
+            writer,
+            self.font.ps_name,
+            embedded_subset=True,
+            obj_stream=obj_stream,
+            font_size=font_size,
+        )
         self.reference = writer.allocate_placeholder()
         self.text_of: dict[int, str] = {}  # glyph id -> the character it shows
         self.written = False
@@ -177,8 +193,10 @@ class StampFont(FontEngine):
             {generic.pdf_name("/ActualText"): generic.TextStringObject(txt)}
         ).write_to_stream(span)
         ops = b"/Span %s BDC [<%s>] TJ %g 0 Td EMC" % (
-            span.getvalue(), "".join(f"{glyph:04x}" for glyph in glyphs).encode("ascii"),
-            advance * self.font_size)
+            span.getvalue(),
+            "".join(f"{glyph:04x}" for glyph in glyphs).encode("ascii"),
+            advance * self.font_size,
+        )
         return ShapeResult(graphics_ops=ops, x_advance=advance, y_advance=0)
 
     def as_resource(self) -> generic.IndirectObject:
@@ -191,21 +209,34 @@ class StampFont(FontEngine):
         name = generic.pdf_name
         font, writer, obj_stream = self.font, self.writer, self.obj_stream
         base_font = f"{self.subset_prefix}+{font.ps_name}"
-        program = writer.add_object(generic.StreamObject(
-            {name("/Filter"): name("/FlateDecode"),
-             name("/Length1"): generic.NumberObject(font.program_length)},
-            encoded_data=font.program))
+        program = writer.add_object(
+            generic.StreamObject(
+                {
+                    name("/Filter"): name("/FlateDecode"),
+                    name("/Length1"): generic.NumberObject(font.program_length),
+                },
+                encoded_data=font.program,
+            )
+        )
         values = font.descriptor
-        descriptor = writer.add_object(generic.DictionaryObject({
-            name("/Type"): name("/FontDescriptor"),
-            name("/FontName"): name("/" + base_font),
-            **{name("/" + key): generic.NumberObject(values[key])
-               for key in ("Ascent", "Descent", "Flags", "StemV", "CapHeight")},
-            name("/ItalicAngle"): generic.FloatObject(values["ItalicAngle"]),
-            name("/FontBBox"): generic.ArrayObject(
-                generic.NumberObject(v) for v in values["FontBBox"]),
-            name("/FontFile2"): program,
-        }), obj_stream=obj_stream)
+        descriptor = writer.add_object(
+            generic.DictionaryObject(
+                {
+                    name("/Type"): name("/FontDescriptor"),
+                    name("/FontName"): name("/" + base_font),
+                    **{
+                        name("/" + key): generic.NumberObject(values[key])
+                        for key in ("Ascent", "Descent", "Flags", "StemV", "CapHeight")
+                    },
+                    name("/ItalicAngle"): generic.FloatObject(values["ItalicAngle"]),
+                    name("/FontBBox"): generic.ArrayObject(
+                        generic.NumberObject(v) for v in values["FontBBox"]
+                    ),
+                    name("/FontFile2"): program,
+                }
+            ),
+            obj_stream=obj_stream,
+        )
         glyphs = sorted(self.text_of)
         widths = generic.ArrayObject()  # first glyph [widths...] for each run of glyph ids
         for glyph in glyphs:
@@ -214,38 +245,62 @@ class StampFont(FontEngine):
                 widths[-1].append(width)
             else:
                 widths += [generic.NumberObject(glyph), generic.ArrayObject([width])]
-        cid_font = writer.add_object(generic.DictionaryObject({
-            name("/Type"): name("/Font"),
-            name("/Subtype"): name("/CIDFontType2"),
-            name("/BaseFont"): name("/" + base_font),
-            name("/CIDSystemInfo"): generic.DictionaryObject({
-                name("/Registry"): generic.pdf_string("Adobe"),
-                name("/Ordering"): generic.pdf_string("Identity"),
-                name("/Supplement"): generic.NumberObject(0)}),
-            name("/CIDToGIDMap"): name("/Identity"),
-            name("/FontDescriptor"): descriptor,
-            name("/W"): widths,
-        }), obj_stream=obj_stream)
-        to_unicode = writer.add_object(generic.StreamObject(stream_data=_to_unicode_cmap(
-            {glyph: self.text_of[glyph] for glyph in glyphs})))
-        writer.add_object(generic.DictionaryObject({
-            name("/Type"): name("/Font"),
-            name("/Subtype"): name("/Type0"),
-            name("/BaseFont"): name(f"/{base_font}-Identity-H"),
-            name("/Encoding"): name("/Identity-H"),
-            name("/DescendantFonts"): generic.ArrayObject([cid_font]),
-            name("/ToUnicode"): to_unicode,
-        }), obj_stream, idnum=self.reference.idnum)
+        cid_font = writer.add_object(
+            generic.DictionaryObject(
+                {
+                    name("/Type"): name("/Font"),
+                    name("/Subtype"): name("/CIDFontType2"),
+                    name("/BaseFont"): name("/" + base_font),
+                    name("/CIDSystemInfo"): generic.DictionaryObject(
+                        {
+                            name("/Registry"): generic.pdf_string("Adobe"),
+                            name("/Ordering"): generic.pdf_string("Identity"),
+                            name("/Supplement"): generic.NumberObject(0),
+                        }
+                    ),
+                    name("/CIDToGIDMap"): name("/Identity"),
+                    name("/FontDescriptor"): descriptor,
+                    name("/W"): widths,
+                }
+            ),
+            obj_stream=obj_stream,
+        )
+        to_unicode = writer.add_object(
+            generic.StreamObject(
+                stream_data=_to_unicode_cmap({glyph: self.text_of[glyph] for glyph in glyphs})
+            )
+        )
+        writer.add_object(
+            generic.DictionaryObject(
+                {
+                    name("/Type"): name("/Font"),
+                    name("/Subtype"): name("/Type0"),
+                    name("/BaseFont"): name(f"/{base_font}-Identity-H"),
+                    name("/Encoding"): name("/Identity-H"),
+                    name("/DescendantFonts"): generic.ArrayObject([cid_font]),
+                    name("/ToUnicode"): to_unicode,
+                }
+            ),
+            obj_stream,
+            idnum=self.reference.idnum,
+        )
 
 
 def _to_unicode_cmap(text_of: dict[int, str]) -> bytes:
-    lines = ["/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
-             "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-             "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
-             "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange"]
+    lines = [
+        "/CIDInit /ProcSet findresource begin",
+        "12 dict begin",
+        "begincmap",
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+        "/CMapName /Adobe-Identity-UCS def",
+        "/CMapType 2 def",
+        "1 begincodespacerange",
+        "<0000> <FFFF>",
+        "endcodespacerange",
+    ]
     items = list(text_of.items())
     for start in range(0, len(items), 100):  # at most 100 entries per block
-        block = items[start:start + 100]
+        block = items[start : start + 100]
         lines.append(f"{len(block)} beginbfchar")
         lines += [f"<{glyph:04x}> <{text.encode('utf-16-be').hex()}>" for glyph, text in block]
         lines.append("endbfchar")
@@ -276,9 +331,11 @@ class LocalTimeStamper(DummyTimeStamper):
     (parsing an RSA key costs more than the whole signature)."""
 
     def __init__(self, cert: x509.Certificate, key: Any, chain: list[x509.Certificate]):
-        super().__init__(tsa_cert=to_asn1_cert(cert), tsa_key=to_asn1_key(key),
-                         certs_to_embed=SimpleCertificateStore.from_certs(
-                             [to_asn1_cert(c) for c in chain]))
+        super().__init__(
+            tsa_cert=to_asn1_cert(cert),
+            tsa_key=to_asn1_key(key),
+            certs_to_embed=SimpleCertificateStore.from_certs([to_asn1_cert(c) for c in chain]),
+        )
         self.parsed_key = key
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime):
@@ -286,16 +343,21 @@ class LocalTimeStamper(DummyTimeStamper):
         from cryptography.hazmat.primitives import hashes
         from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
 
-        algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
-                     "sha512": hashes.SHA512()}[md_algorithm.lower()]
+        algorithm = {
+            "sha256": hashes.SHA256(),
+            "sha384": hashes.SHA384(),
+            "sha512": hashes.SHA512(),
+        }[md_algorithm.lower()]
         digest = hashes.Hash(algorithm)
         digest.update(tst_info_data)
-        signed_attrs = cms.CMSAttributes([
-            simple_cms_attribute("content_type", "tst_info"),
-            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
-            simple_cms_attribute("message_digest", digest.finalize()),
-        ])
+        signed_attrs = cms.CMSAttributes(
+            [
+                simple_cms_attribute("content_type", "tst_info"),
+                simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+                simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+                simple_cms_attribute("message_digest", digest.finalize()),
+            ]
+        )
         signature = self.parsed_key.sign(signed_attrs.dump(), padding.PKCS1v15(), algorithm)
         return signature, signed_attrs
 
@@ -321,11 +383,17 @@ def signing_time_text(moment: datetime) -> str:
     return to_vietnam(moment).strftime("%H:%M:%S ngày %d/%m/%Y (GMT+7)")
 
 
-def sign_pdf(content: bytes, signer: signers.Signer, stamp: Stamp | None,
-             timestamper: timestamps.TimeStamper | None, level: str = "B-T",
-             trust_roots: list[x509.Certificate] | None = None,
-             reason: str = "Xác nhận thông tin tiêm chủng", location: str | None = None,
-             moment: datetime | None = None) -> bytes:
+def sign_pdf(
+    content: bytes,
+    signer: signers.Signer,
+    stamp: Stamp | None,
+    timestamper: timestamps.TimeStamper | None,
+    level: str = "B-T",
+    trust_roots: list[x509.Certificate] | None = None,
+    reason: str = "Xác nhận thông tin tiêm chủng",
+    location: str | None = None,
+    moment: datetime | None = None,
+) -> bytes:
     """Sign ``content`` as PAdES (ETSI.CAdES.detached, SHA-256) and return the signed file."""
     if level not in LEVELS:
         raise ValueError(f"unknown PAdES level {level}")
@@ -335,13 +403,19 @@ def sign_pdf(content: bytes, signer: signers.Signer, stamp: Stamp | None,
     validation_context = None
     if level == "B-LT":
         validation_context = ValidationContext(
-            trust_roots=[to_asn1_cert(c) for c in trust_roots or []], allow_fetching=False,
-            revocation_mode="soft-fail")
+            trust_roots=[to_asn1_cert(c) for c in trust_roots or []],
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
     meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME, md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES, reason=reason, location=location,
+        field_name=FIELD_NAME,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location,
         name=stamp.name if stamp else None,
-        embed_validation_info=level == "B-LT", validation_context=validation_context,
+        embed_validation_info=level == "B-LT",
+        validation_context=validation_context,
     )
     spec = None
     style = None
@@ -350,15 +424,26 @@ def sign_pdf(content: bytes, signer: signers.Signer, stamp: Stamp | None,
         spec = fields.SigFieldSpec(FIELD_NAME, on_page=stamp.page, box=stamp.box)
         style = stamp_style()
         # NFC: the subset font has the precomposed Vietnamese letters and no mark positioning.
-        params = {key: unicodedata.normalize("NFC", value) for key, value in
-                  {"name": stamp.name, "title": stamp.title, "unit": stamp.unit,
-                   "when": signing_time_text(moment)}.items()}
-    pdf_signer = signers.PdfSigner(meta, signer=signer,
-                                   timestamper=timestamper if level != "B-B" else None,
-                                   stamp_style=style, new_field_spec=spec)
+        params = {
+            key: unicodedata.normalize("NFC", value)
+            for key, value in {
+                "name": stamp.name,
+                "title": stamp.title,
+                "unit": stamp.unit,
+                "when": signing_time_text(moment),
+            }.items()
+        }
+    pdf_signer = signers.PdfSigner(
+        meta,
+        signer=signer,
+        timestamper=timestamper if level != "B-B" else None,
+        stamp_style=style,
+        new_field_spec=spec,
+    )
     writer = IncrementalPdfFileWriter(BytesIO(content), strict=False)
     output = pdf_signer.sign_pdf(
-        writer, appearance_text_params=params,
+        writer,
+        appearance_text_params=params,
         bytes_reserved=BYTES_RESERVED_LT if level == "B-LT" else BYTES_RESERVED,
     )
     return output.getvalue()
@@ -385,8 +470,7 @@ class SignatureReport:
 
     @property
     def ok(self) -> bool:
-        return (self.intact and self.valid and self.trusted and self.whole_file
-                and self.key_usage_ok)
+        return self.intact and self.valid and self.trusted and self.whole_file and self.key_usage_ok
 
 
 @dataclass
@@ -400,10 +484,15 @@ class Verdict:
         return self.readable and bool(self.signatures) and all(s.ok for s in self.signatures)
 
 
-SUBJECT_PARTS = (x509.NameOID.COMMON_NAME, x509.NameOID.TITLE,
-                 x509.NameOID.ORGANIZATIONAL_UNIT_NAME, x509.NameOID.ORGANIZATION_NAME,
-                 x509.NameOID.LOCALITY_NAME, x509.NameOID.STATE_OR_PROVINCE_NAME,
-                 x509.NameOID.COUNTRY_NAME)
+SUBJECT_PARTS = (
+    x509.NameOID.COMMON_NAME,
+    x509.NameOID.TITLE,
+    x509.NameOID.ORGANIZATIONAL_UNIT_NAME,
+    x509.NameOID.ORGANIZATION_NAME,
+    x509.NameOID.LOCALITY_NAME,
+    x509.NameOID.STATE_OR_PROVINCE_NAME,
+    x509.NameOID.COUNTRY_NAME,
+)
 
 
 def subject_text(cert: asn1_x509.Certificate | x509.Certificate) -> str:
@@ -414,8 +503,11 @@ def subject_text(cert: asn1_x509.Certificate | x509.Certificate) -> str:
     with none of those parts is given in RFC 4514's form."""
     if isinstance(cert, asn1_x509.Certificate):
         cert = x509.load_der_x509_certificate(cert.dump())
-    parts = [str(attribute.value) for oid in SUBJECT_PARTS
-             for attribute in cert.subject.get_attributes_for_oid(oid)]
+    parts = [
+        str(attribute.value)
+        for oid in SUBJECT_PARTS
+        for attribute in cert.subject.get_attributes_for_oid(oid)
+    ]
     return " · ".join(parts) if parts else cert.subject.rfc4514_string()
 
 
@@ -447,55 +539,78 @@ def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
     roots = [to_asn1_cert(c) for c in trust_roots]
     reports = []
     for signature in embedded:
-        context = ValidationContext(trust_roots=roots, allow_fetching=False,
-                                    revocation_mode="soft-fail")
+        context = ValidationContext(
+            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
+        )
         try:
-            status = validate_pdf_signature(signature, signer_validation_context=context,
-                                            ts_validation_context=context)
+            status = validate_pdf_signature(
+                signature, signer_validation_context=context, ts_validation_context=context
+            )
         except (SignatureValidationError, ValueError, KeyError, TypeError) as error:
             cert = signature.signer_cert
-            reports.append(SignatureReport(
-                intact=False, valid=False, trusted=False, signer_name=_common_name(cert),
-                signer_subject=subject_text(cert), serial=format(cert.serial_number, "x"),
-                signing_time=None, timestamp_time=None, timestamp_ok=False, whole_file=False,
-                modified_after=None, problem=str(error)[:300]))
+            reports.append(
+                SignatureReport(
+                    intact=False,
+                    valid=False,
+                    trusted=False,
+                    signer_name=_common_name(cert),
+                    signer_subject=subject_text(cert),
+                    serial=format(cert.serial_number, "x"),
+                    signing_time=None,
+                    timestamp_time=None,
+                    timestamp_ok=False,
+                    whole_file=False,
+                    modified_after=None,
+                    problem=str(error)[:300],
+                )
+            )
             continue
         ts = status.timestamp_validity
         level = status.modification_level
         # B-LT appends validation data (a DSS) after the signature: allowed, not an edit.
         whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
-            level is not None and level.name == "LTA_UPDATES")
+            level is not None and level.name == "LTA_UPDATES"
+        )
         cert = status.signing_cert
         key_usage_ok = status.trust_problem_indic is None or (
             "KEY_USAGE" not in str(status.trust_problem_indic)
-            and "CHAIN_CONSTRAINTS" not in str(status.trust_problem_indic))
-        reports.append(SignatureReport(
-            intact=status.intact, valid=status.valid,
-            trusted=status.trust_problem_indic is None and status.validation_path is not None,
-            signer_name=_common_name(cert), signer_subject=subject_text(cert),
-            serial=format(cert.serial_number, "x"),
-            signing_time=status.signer_reported_dt,
-            timestamp_time=ts.timestamp if ts is not None else None,
-            timestamp_ok=bool(ts and ts.intact and ts.valid and ts.trust_problem_indic is None),
-            whole_file=whole,
-            modified_after=None if whole else (level.name if level is not None else "OTHER"),
-            key_usage_ok=key_usage_ok,
-            problem=str(status.trust_problem_indic) if status.trust_problem_indic else None,
-        ))
+            and "CHAIN_CONSTRAINTS" not in str(status.trust_problem_indic)
+        )
+        reports.append(
+            SignatureReport(
+                intact=status.intact,
+                valid=status.valid,
+                trusted=status.trust_problem_indic is None and status.validation_path is not None,
+                signer_name=_common_name(cert),
+                signer_subject=subject_text(cert),
+                serial=format(cert.serial_number, "x"),
+                signing_time=status.signer_reported_dt,
+                timestamp_time=ts.timestamp if ts is not None else None,
+                timestamp_ok=bool(ts and ts.intact and ts.valid and ts.trust_problem_indic is None),
+                whole_file=whole,
+                modified_after=None if whole else (level.name if level is not None else "OTHER"),
+                key_usage_ok=key_usage_ok,
+                problem=str(status.trust_problem_indic) if status.trust_problem_indic else None,
+            )
+        )
     return Verdict(True, None, reports)
 
 
 # --- detached signatures of other data (the audit trail's checkpoints) ---------------------
 
 
-def sign_detached(data: bytes, signer: signers.Signer,
-                  timestamper: timestamps.TimeStamper | None) -> bytes:
+def sign_detached(
+    data: bytes, signer: signers.Signer, timestamper: timestamps.TimeStamper | None
+) -> bytes:
     """A detached CMS signature of ``data`` (DER; SHA-256, CAdES signed attributes), with the
     TSA's time-stamp on the signature: ``openssl cms -verify -binary -content`` checks it."""
     if timestamper is None:
         raise SigningError("a time-stamp needs a time-stamping authority (SIGNING_TSA_URL)")
-    signed = asyncio.run(signer.async_sign_general_data(
-        data, "sha256", detached=True, use_cades=True, timestamper=timestamper))
+    signed = asyncio.run(
+        signer.async_sign_general_data(
+            data, "sha256", detached=True, use_cades=True, timestamper=timestamper
+        )
+    )
     return bytes(signed.dump())
 
 
@@ -512,8 +627,9 @@ class DetachedReport:
         return self.intact and self.trusted and self.timestamp_ok
 
 
-def validate_detached(data: bytes, signature: bytes,
-                      trust_roots: list[x509.Certificate]) -> DetachedReport:
+def validate_detached(
+    data: bytes, signature: bytes, trust_roots: list[x509.Certificate]
+) -> DetachedReport:
     """Check a detached CMS signature of ``data`` and its signature time-stamp against the
     trust roots; never raises on bad input (a report of nothing that holds)."""
     from asn1crypto import cms
@@ -521,10 +637,14 @@ def validate_detached(data: bytes, signature: bytes,
 
     try:
         signed_data = cms.ContentInfo.load(signature)["content"]
-        context = ValidationContext(trust_roots=[to_asn1_cert(c) for c in trust_roots],
-                                    allow_fetching=False, revocation_mode="soft-fail")
-        status = asyncio.run(async_validate_detached_cms(
-            data, signed_data, signer_validation_context=context))
+        context = ValidationContext(
+            trust_roots=[to_asn1_cert(c) for c in trust_roots],
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
+        status = asyncio.run(
+            async_validate_detached_cms(data, signed_data, signer_validation_context=context)
+        )
     except Exception:  # not a CMS, or one pyHanko cannot read: many kinds of error
         return DetachedReport(False, False, "", None, False)
     ts = status.timestamp_validity

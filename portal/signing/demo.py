@@ -30,16 +30,22 @@ def ensure_pki() -> tuple[pki.Issued, bool]:
         private_dir(folder)
         ca = pki.make_ca()
         tsa = pki.issue(ca, "Demo TSA – Cổng đối soát (KHÔNG DÙNG THẬT)", tsa=True)
-        for name, data in (("ca-key.pem", ca.key_pem()), ("tsa-key.pem", tsa.key_pem()),
-                           ("ca.pem", ca.cert_pem()), ("tsa.pem", tsa.cert_pem())):
+        for name, data in (
+            ("ca-key.pem", ca.key_pem()),
+            ("tsa-key.pem", tsa.key_pem()),
+            ("ca.pem", ca.cert_pem()),
+            ("tsa.pem", tsa.cert_pem()),
+        ):
             write_private(folder / name, data)
     else:
-        ca = pki.Issued(pki.load_pem_key(ca_key.read_bytes()),
-                        pki.load_pem_cert(ca_cert.read_bytes()))
+        ca = pki.Issued(
+            pki.load_pem_key(ca_key.read_bytes()), pki.load_pem_cert(ca_cert.read_bytes())
+        )
     cert_name, key_name = services.DEMO_ORGANISATION
     if not (folder / cert_name).is_file():  # a demo PKI made before the checkpoints
-        organisation = pki.issue(ca, "Demo – Cổng đối soát (KHÔNG DÙNG THẬT)",
-                                 unit="Nhật ký kiểm toán")
+        organisation = pki.issue(
+            ca, "Demo – Cổng đối soát (KHÔNG DÙNG THẬT)", unit="Nhật ký kiểm toán"
+        )
         write_private(folder / key_name, organisation.key_pem())
         write_private(folder / cert_name, organisation.cert_pem())
     return ca, created
@@ -49,8 +55,9 @@ def seed(pin: str) -> int:
     """Certificates for the signing users that have none; returns how many were issued."""
     ca, _created = ensure_pki()
     key_pin = normalise_password(pin)  # as it is checked (services.unlock)
-    users = list(db.session.scalars(sa.select(User).where(User.role.in_(list(TITLES)))
-                                    .order_by(User.id)))
+    users = list(
+        db.session.scalars(sa.select(User).where(User.role.in_(list(TITLES))).order_by(User.id))
+    )
     issued = 0
     for user in users:
         if services.active_credential(user) is not None:
@@ -60,7 +67,8 @@ def seed(pin: str) -> int:
         title, unit_format = TITLES[user.role]
         unit = unit_format.format(area=user.area.name, site=user.site.name if user.site else "")
         certificate = pki.issue(ca, user.display_name, title=title, unit=unit)
-        services.add_pkcs12_credential(user, pki.to_pkcs12(certificate, ca, key_pin), key_pin,
-                                       title, unit, demo=True)
+        services.add_pkcs12_credential(
+            user, pki.to_pkcs12(certificate, ca, key_pin), key_pin, title, unit, demo=True
+        )
         issued += 1
     return issued

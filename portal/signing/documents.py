@@ -43,8 +43,11 @@ from portal.worklists.pdf import (
 
 PAGE_WIDTH = A4[0] - LEFT_MARGIN - RIGHT_MARGIN
 SLOT_WIDTH, SLOT_HEIGHT = 72 * mm, 20 * mm
-BASIS = {"matched": "Khớp CSDL dân cư", "verified": "Công an đã xác minh",
-         "needs_reconfirmation": "Xác nhận lại sau khi sửa"}
+BASIS = {
+    "matched": "Khớp CSDL dân cư",
+    "verified": "Công an đã xác minh",
+    "needs_reconfirmation": "Xác nhận lại sau khi sửa",
+}
 
 
 @dataclass
@@ -92,8 +95,9 @@ class _PreviewCanvas(_PagedCanvas):  # type: ignore[misc,valid-type]
         self.saveState()
         self.setFillColor(colors.Color(0.8, 0.1, 0.1))
         self.setFont(BOLD, 11)
-        self.drawCentredString(width / 2, height - 12 * mm,
-                               f"{PREVIEW_MARK} – CHƯA KÝ, KHÔNG CÓ GIÁ TRỊ XÁC NHẬN")
+        self.drawCentredString(
+            width / 2, height - 12 * mm, f"{PREVIEW_MARK} – CHƯA KÝ, KHÔNG CÓ GIÁ TRỊ XÁC NHẬN"
+        )
         self.setFillColor(colors.Color(0.85, 0.1, 0.1, alpha=0.12))
         self.setFont(BOLD, 60)
         self.translate(width / 2, height / 2)
@@ -128,60 +132,95 @@ def document_styles() -> dict[str, Any]:
     }
 
 
-def heading_flowables(heading: Heading, st: dict[str, Any],
-                      width: float = PAGE_WIDTH) -> list[Flowable]:
+def heading_flowables(
+    heading: Heading, st: dict[str, Any], width: float = PAGE_WIDTH
+) -> list[Flowable]:
     """Decree 30's heading: unit (and its superior) left, national motto right, then the
     place and date; ``width`` is the text width of the page (portrait A4 by default)."""
     left: list[Flowable] = []
     if heading.superior:
         left.append(Paragraph(escape(heading.superior), st["small"]))
-    left += [Paragraph(escape(heading.unit).replace("\n", "<br/>"), st["small_bold"]),
-             Underline(30 * mm),
-             Spacer(1, 3), Paragraph(escape(heading.number), st["small"])]
-    right = [Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", st["small_bold"]),
-             Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
-             Underline(55 * mm)]
+    left += [
+        Paragraph(escape(heading.unit).replace("\n", "<br/>"), st["small_bold"]),
+        Underline(30 * mm),
+        Spacer(1, 3),
+        Paragraph(escape(heading.number), st["small"]),
+    ]
+    right = [
+        Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", st["small_bold"]),
+        Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
+        Underline(55 * mm),
+    ]
     columns = [width * 0.42, width * 0.58]
     table = Table([[left, right]], colWidths=columns)
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                               ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
-    date_row = Table([["", Paragraph(escape(date_line(heading.place, heading.day)),
-                                     st["italic"])]], colWidths=columns)
-    date_row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                  ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    date_row = Table(
+        [["", Paragraph(escape(date_line(heading.place, heading.day)), st["italic"])]],
+        colWidths=columns,
+    )
+    date_row.setStyle(
+        TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+    )
     return [table, Spacer(1, 4), date_row, Spacer(1, 8)]
 
 
-def signature_block(role_lines: list[str], signer_name: str, slot: Slot,
-                    st: dict[str, Any], left: list[Flowable] | None = None) -> Flowable:
+def signature_block(
+    role_lines: list[str],
+    signer_name: str,
+    slot: Slot,
+    st: dict[str, Any],
+    left: list[Flowable] | None = None,
+) -> Flowable:
     right: list[Flowable] = [Paragraph(escape(line), st["signer"]) for line in role_lines]
-    right += [Paragraph("(Ký số)", st["hint"]), SignatureSlot(slot),
-              Paragraph(escape(signer_name), st["name"])]
+    right += [
+        Paragraph("(Ký số)", st["hint"]),
+        SignatureSlot(slot),
+        Paragraph(escape(signer_name), st["name"]),
+    ]
     block = Table([[left or "", right]], colWidths=[PAGE_WIDTH - 80 * mm, 80 * mm])
-    block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("ALIGN", (1, 0), (1, 0), "CENTER")]))
+    block.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "CENTER")])
+    )
     return KeepTogether([block])
 
 
 def _table(rows: list[list[Any]], widths: list[float]) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return table
 
 
 def _build(story: list[Flowable], title: str, author: str, preview: bool = False) -> bytes:
     buffer = BytesIO()
     document = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=LEFT_MARGIN, rightMargin=RIGHT_MARGIN,
-        topMargin=20 * mm, bottomMargin=20 * mm, title=title, author=author,
-        creator="Cổng đối soát dữ liệu tiêm chủng", invariant=1,
+        buffer,
+        pagesize=A4,
+        leftMargin=LEFT_MARGIN,
+        rightMargin=RIGHT_MARGIN,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
+        title=title,
+        author=author,
+        creator="Cổng đối soát dữ liệu tiêm chủng",
+        invariant=1,
     )
     document.build(story, canvasmaker=_PreviewCanvas if preview else _PagedCanvas)
     return buffer.getvalue()
@@ -190,12 +229,14 @@ def _build(story: list[Flowable], title: str, author: str, preview: bool = False
 def commune_heading(commune: Any, number: str, day: date) -> Heading:
     province = commune.province
     superior = f"UBND {_full_name(province).upper()}" if province is not None else ""
-    return Heading(superior, f"ỦY BAN NHÂN DÂN\n{commune.name.upper()}", number,
-                   place_name(commune), day)
+    return Heading(
+        superior, f"ỦY BAN NHÂN DÂN\n{commune.name.upper()}", number, place_name(commune), day
+    )
 
 
-def person_rows(persons: list[dict[str, Any]], st: dict[str, Any],
-                with_basis: bool = True) -> list[list[Any]]:
+def person_rows(
+    persons: list[dict[str, Any]], st: dict[str, Any], with_basis: bool = True
+) -> list[list[Any]]:
     """Header paragraphs; then plain strings for the short cells and a paragraph only for the
     name (which may wrap): a paragraph per cell makes a 500-row list several times slower."""
     header = ["STT", "Họ và tên", "Giới tính", "Ngày sinh", "Số định danh", "Số mũi"]
@@ -219,17 +260,28 @@ def person_rows(persons: list[dict[str, Any]], st: dict[str, Any],
 
 def _list_table(rows: list[list[Any]], widths: list[float]) -> Table:
     table = _table(rows, widths)
-    table.setStyle(TableStyle([
-        ("FONTNAME", (0, 1), (-1, -1), REGULAR),
-        ("FONTSIZE", (0, 1), (-1, -1), 9.5),
-        ("ALIGN", (0, 1), (0, -1), "CENTER"),
-        ("ALIGN", (2, 1), (5, -1), "CENTER"),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 1), (-1, -1), REGULAR),
+                ("FONTSIZE", (0, 1), (-1, -1), 9.5),
+                ("ALIGN", (0, 1), (0, -1), "CENTER"),
+                ("ALIGN", (2, 1), (5, -1), "CENTER"),
+            ]
+        )
+    )
     return table
 
 
-def committee_list(commune: Any, persons: list[dict[str, Any]], signer_name: str,
-                   signer_title: str, number: str, day: date, preview: bool = False) -> Built:
+def committee_list(
+    commune: Any,
+    persons: list[dict[str, Any]],
+    signer_name: str,
+    signer_title: str,
+    number: str,
+    day: date,
+    preview: bool = False,
+) -> Built:
     """Danh sách xác nhận: the commune's verified persons, signed by the committee chair."""
     register_fonts()
     st = document_styles()
@@ -237,25 +289,46 @@ def committee_list(commune: Any, persons: list[dict[str, Any]], signer_name: str
     story = heading_flowables(commune_heading(commune, number, day), st)
     story += [
         Paragraph("DANH SÁCH XÁC NHẬN THÔNG TIN TIÊM CHỦNG VẮC XIN COVID-19", st["title"]),
-        Paragraph(escape(f"Người đã được xác thực với Cơ sở dữ liệu quốc gia về dân cư – "
-                         f"{commune.name}"), st["subtitle"]),
+        Paragraph(
+            escape(f"Người đã được xác thực với Cơ sở dữ liệu quốc gia về dân cư – {commune.name}"),
+            st["subtitle"],
+        ),
         Spacer(1, 8),
     ]
     widths = [11 * mm, 39 * mm, 13 * mm, 23 * mm, 29 * mm, 12 * mm]
     widths.append(PAGE_WIDTH - sum(widths))
     story.append(_list_table(person_rows(persons, st), widths))
-    story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
-              Paragraph("Ủy ban nhân dân xác nhận thông tin tiêm chủng của những người có tên "
-                        "trên là chính xác.", st["body"]), Spacer(1, 10)]
-    story.append(signature_block(["TM. ỦY BAN NHÂN DÂN", signer_title.upper()], signer_name,
-                                 slot, st))
-    content = _build(story, f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
-                     f"UBND {commune.name}", preview)
+    story += [
+        Spacer(1, 6),
+        Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
+        Paragraph(
+            "Ủy ban nhân dân xác nhận thông tin tiêm chủng của những người có tên "
+            "trên là chính xác.",
+            st["body"],
+        ),
+        Spacer(1, 10),
+    ]
+    story.append(
+        signature_block(["TM. ỦY BAN NHÂN DÂN", signer_title.upper()], signer_name, slot, st)
+    )
+    content = _build(
+        story,
+        f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
+        f"UBND {commune.name}",
+        preview,
+    )
     return Built(content, slot)
 
 
-def site_daily_list(site: Any, day: date, persons: list[dict[str, Any]], signer_name: str,
-                    signer_title: str, number: str, preview: bool = False) -> Built:
+def site_daily_list(
+    site: Any,
+    day: date,
+    persons: list[dict[str, Any]],
+    signer_name: str,
+    signer_title: str,
+    number: str,
+    preview: bool = False,
+) -> Built:
     """Hộ chiếu vắc xin: the persons whose doses the site recorded that day."""
     register_fonts()
     st = document_styles()
@@ -264,39 +337,59 @@ def site_daily_list(site: Any, day: date, persons: list[dict[str, Any]], signer_
     story = heading_flowables(heading, st)
     story += [
         Paragraph("DANH SÁCH XÁC NHẬN HỘ CHIẾU VẮC XIN", st["title"]),
-        Paragraph(escape(f"Người được tiêm tại {site.name} ngày {day:%d/%m/%Y}"),
-                  st["subtitle"]),
+        Paragraph(escape(f"Người được tiêm tại {site.name} ngày {day:%d/%m/%Y}"), st["subtitle"]),
         Spacer(1, 8),
     ]
-    header = ["STT", "Họ và tên", "Giới tính", "Ngày sinh", "Số định danh", "Mũi", "Vắc xin",
-              "Số lô"]
+    header = [
+        "STT",
+        "Họ và tên",
+        "Giới tính",
+        "Ngày sinh",
+        "Số định danh",
+        "Mũi",
+        "Vắc xin",
+        "Số lô",
+    ]
     # Lines break between words only, never inside one ("Mũ/i"): the columns are wide
     # enough for their longest word, and a longer one overflows rather than splits.
-    head, cell, cell_c = (_style(f"{k}_words", parent.fontName, parent.fontSize,
-                                 parent.alignment, parent.leading, splitLongWords=0)
-                          for k, parent in (("head", st["head"]), ("cell", st["cell"]),
-                                            ("cell_c", st["cell_c"])))
+    head, cell, cell_c = (
+        _style(
+            f"{k}_words",
+            parent.fontName,
+            parent.fontSize,
+            parent.alignment,
+            parent.leading,
+            splitLongWords=0,
+        )
+        for k, parent in (("head", st["head"]), ("cell", st["cell"]), ("cell_c", st["cell_c"]))
+    )
     rows: list[list[Any]] = [[Paragraph(text, head) for text in header]]
     for number_, person in enumerate(persons, 1):
-        rows.append([
-            Paragraph(str(number_), cell_c),
-            Paragraph(escape(person.get("full_name") or ""), cell),
-            Paragraph(SEX.get(person.get("sex") or "", ""), cell_c),
-            Paragraph(birth_text(person.get("birth_date"), person.get("birth_precision")),
-                      cell_c),
-            Paragraph(escape(person.get("id_number") or ""), cell_c),
-            Paragraph(str(person.get("dose_number") or ""), cell_c),
-            Paragraph(escape(person.get("vaccine") or ""), cell),
-            Paragraph(escape(person.get("lot") or ""), cell_c),
-        ])
+        rows.append(
+            [
+                Paragraph(str(number_), cell_c),
+                Paragraph(escape(person.get("full_name") or ""), cell),
+                Paragraph(SEX.get(person.get("sex") or "", ""), cell_c),
+                Paragraph(
+                    birth_text(person.get("birth_date"), person.get("birth_precision")), cell_c
+                ),
+                Paragraph(escape(person.get("id_number") or ""), cell_c),
+                Paragraph(str(person.get("dose_number") or ""), cell_c),
+                Paragraph(escape(person.get("vaccine") or ""), cell),
+                Paragraph(escape(person.get("lot") or ""), cell_c),
+            ]
+        )
     widths = [9 * mm, 31 * mm, 13 * mm, 21 * mm, 27 * mm, 11 * mm, 30 * mm]
     widths.append(PAGE_WIDTH - sum(widths))
     story.append(_table(rows, widths))
-    story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
-              Spacer(1, 10)]
+    story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]), Spacer(1, 10)]
     story.append(signature_block(["THỦ TRƯỞNG CƠ SỞ TIÊM CHỦNG"], signer_name, slot, st))
-    content = _build(story, f"Danh sách xác nhận hộ chiếu vắc xin – {site.name} – "
-                            f"{day:%d/%m/%Y}", site.name, preview)
+    content = _build(
+        story,
+        f"Danh sách xác nhận hộ chiếu vắc xin – {site.name} – {day:%d/%m/%Y}",
+        site.name,
+        preview,
+    )
     return Built(content, slot)
 
 
@@ -343,8 +436,15 @@ class QrCode(Flowable):
         self.canv.restoreState()
 
 
-def certificate(issuer_heading: Heading, person: dict[str, Any], doses: list[dict[str, Any]],
-                verify_url: str, code: str, signer_name: str, signer_role: list[str]) -> Built:
+def certificate(
+    issuer_heading: Heading,
+    person: dict[str, Any],
+    doses: list[dict[str, Any]],
+    verify_url: str,
+    code: str,
+    signer_name: str,
+    signer_role: list[str],
+) -> Built:
     """Chứng nhận tiêm chủng: one page, the four identity fields, the doses, a QR code.
 
     Drawn straight on the canvas with two fonts: platypus' layout and a third font cost more
@@ -421,8 +521,13 @@ def certificate(issuer_heading: Heading, person: dict[str, Any], doses: list[dic
         edges.append(edges[-1] + column)
     header = ("Mũi", "Ngày tiêm", "Vắc xin", "Số lô", "Cơ sở tiêm chủng")
     rows = [header] + [
-        (str(d.get("dose_number") or ""), d.get("vaccinated_on_text") or "",
-         d.get("vaccine") or "", d.get("lot") or "", d.get("site") or "")
+        (
+            str(d.get("dose_number") or ""),
+            d.get("vaccinated_on_text") or "",
+            d.get("vaccine") or "",
+            d.get("lot") or "",
+            d.get("site") or "",
+        )
         for d in doses
     ]
     row_height = 18
@@ -457,8 +562,7 @@ def certificate(issuer_heading: Heading, person: dict[str, Any], doses: list[dic
     c.setFont(REGULAR, 11)
     c.drawCentredString(centre, y, "(Ký số)")
     y -= 6
-    box = (int(centre - SLOT_WIDTH / 2), int(y - SLOT_HEIGHT), int(centre + SLOT_WIDTH / 2),
-           int(y))
+    box = (int(centre - SLOT_WIDTH / 2), int(y - SLOT_HEIGHT), int(centre + SLOT_WIDTH / 2), int(y))
     c.setFont(BOLD, 12)
     c.drawCentredString(centre, y - SLOT_HEIGHT - 16, signer_name)
     c.showPage()
@@ -474,36 +578,57 @@ def minutes(commune: Any, persons: list[dict[str, Any]], number: str, day: date)
     story = heading_flowables(commune_heading(commune, number, day), st)
     story += [
         Paragraph("BIÊN BẢN", st["title"]),
-        Paragraph("Xác nhận thông tin tiêm chủng vắc xin COVID-19 đã được làm sạch",
-                  st["subtitle"]),
+        Paragraph(
+            "Xác nhận thông tin tiêm chủng vắc xin COVID-19 đã được làm sạch", st["subtitle"]
+        ),
         Spacer(1, 8),
-        Paragraph(escape(f"Hôm nay, {date_line(place_name(commune), day).split(', ', 1)[1]}, "
-                         f"tại trụ sở Ủy ban nhân dân {commune.name}, chúng tôi gồm: "
-                         "đại diện Ủy ban nhân dân (chủ trì), Công an và Trạm Y tế "
-                         f"{commune.name} đã cùng rà soát và thống nhất xác nhận thông tin "
-                         "tiêm chủng của những người có tên dưới đây là chính xác."),
-                  _style("para", size=12, align=4)),
+        Paragraph(
+            escape(
+                f"Hôm nay, {date_line(place_name(commune), day).split(', ', 1)[1]}, "
+                f"tại trụ sở Ủy ban nhân dân {commune.name}, chúng tôi gồm: "
+                "đại diện Ủy ban nhân dân (chủ trì), Công an và Trạm Y tế "
+                f"{commune.name} đã cùng rà soát và thống nhất xác nhận thông tin "
+                "tiêm chủng của những người có tên dưới đây là chính xác."
+            ),
+            _style("para", size=12, align=4),
+        ),
         Spacer(1, 8),
     ]
     widths = [11 * mm, 39 * mm, 13 * mm, 23 * mm, 29 * mm, 12 * mm]
     widths.append(PAGE_WIDTH - sum(widths))
     story.append(_list_table(person_rows(persons, st), widths))
-    story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
-              Paragraph("Biên bản được lập thành 03 bản có giá trị như nhau, mỗi bên giữ "
-                        "01 bản.", st["body"]), Spacer(1, 12)]
+    story += [
+        Spacer(1, 6),
+        Paragraph(f"Tổng số: {len(persons)} người.", st["body"]),
+        Paragraph(
+            "Biên bản được lập thành 03 bản có giá trị như nhau, mỗi bên giữ 01 bản.", st["body"]
+        ),
+        Spacer(1, 12),
+    ]
     cell = _style("sig_role", BOLD, 11)
     hint = _style("sig_hint", ITALIC, 10)
-    parties = Table([[
-        [Paragraph("ĐẠI DIỆN TRẠM Y TẾ", cell), Paragraph("(Ký, ghi rõ họ tên)", hint)],
-        [Paragraph("ĐẠI DIỆN CÔNG AN", cell), Paragraph("(Ký, ghi rõ họ tên)", hint)],
-        [Paragraph("TM. ỦY BAN NHÂN DÂN", cell), Paragraph("CHỦ TỊCH", cell),
-         Paragraph("(Ký, ghi rõ họ tên, đóng dấu)", hint)],
-    ]], colWidths=[PAGE_WIDTH / 3] * 3, rowHeights=[40 * mm])
-    parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                 ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
+    parties = Table(
+        [
+            [
+                [Paragraph("ĐẠI DIỆN TRẠM Y TẾ", cell), Paragraph("(Ký, ghi rõ họ tên)", hint)],
+                [Paragraph("ĐẠI DIỆN CÔNG AN", cell), Paragraph("(Ký, ghi rõ họ tên)", hint)],
+                [
+                    Paragraph("TM. ỦY BAN NHÂN DÂN", cell),
+                    Paragraph("CHỦ TỊCH", cell),
+                    Paragraph("(Ký, ghi rõ họ tên, đóng dấu)", hint),
+                ],
+            ]
+        ],
+        colWidths=[PAGE_WIDTH / 3] * 3,
+        rowHeights=[40 * mm],
+    )
+    parties.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER")])
+    )
     story.append(KeepTogether([parties]))
-    return _build(story, f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}",
-                  f"UBND {commune.name}")
+    return _build(
+        story, f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}", f"UBND {commune.name}"
+    )
 
 
 def dose_date_text(value: date | datetime | str | None) -> str:
@@ -512,4 +637,3 @@ def dose_date_text(value: date | datetime | str | None) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value)
     return value.strftime("%d/%m/%Y")
-

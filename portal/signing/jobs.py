@@ -53,9 +53,13 @@ def run_signing_job(job_id: int, sealed_pin: bytes) -> None:
             _pin.reset(token)
 
 
-def sign_certificates(user: User, pin: str, progress: Progress | None = None,
-                      written: list[str] | None = None,
-                      base_url: str | None = None) -> dict[str, Any]:
+def sign_certificates(
+    user: User,
+    pin: str,
+    progress: Progress | None = None,
+    written: list[str] | None = None,
+    base_url: str | None = None,
+) -> dict[str, Any]:
     """Certificates for the user's commune's confirmed persons that have none. The key is
     unlocked once and the TSA client made once for the whole batch; work is committed every
     few documents so that the progress bar moves and a failure keeps what was done."""
@@ -72,15 +76,21 @@ def sign_certificates(user: User, pin: str, progress: Progress | None = None,
         person = db.session.get(Person, person_id)
         if person is None:
             continue
-        document = services.sign_certificate(user, credential, signer, person,
-                                             timestamper=timestamper, base_url=base_url)
+        document = services.sign_certificate(
+            user, credential, signer, person, timestamper=timestamper, base_url=base_url
+        )
         if written is not None:
             written.append(document.path)
         if len(signed) < LISTED:
             # Namesakes are told apart as on every list: by date of birth and ID number.
-            signed.append({"id": document.id, "name": person.full_name,
-                           "birth": format_birth(person.birth_date, person.birth_precision),
-                           "id_number": person.id_number or ""})
+            signed.append(
+                {
+                    "id": document.id,
+                    "name": person.full_name,
+                    "birth": format_birth(person.birth_date, person.birth_precision),
+                    "id_number": person.id_number or "",
+                }
+            )
         done += 1
         if progress and (done % COMMIT_EVERY == 0 or done == total):
             progress(done, total)

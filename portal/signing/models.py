@@ -69,7 +69,8 @@ class SignedDocument(Model):
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind, "document_kind"))
     state: Mapped[DocumentState] = mapped_column(
-        enum_column(DocumentState, "document_state"), default=DocumentState.VALID)
+        enum_column(DocumentState, "document_state"), default=DocumentState.VALID
+    )
     area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
     worklist_id: Mapped[int | None] = mapped_column(sa.ForeignKey("worklist.id"))
@@ -87,7 +88,8 @@ class SignedDocument(Model):
 
     area: Mapped[Area] = relationship()
     members: Mapped[list[DocumentMember]] = relationship(
-        back_populates="document", cascade="all, delete-orphan", order_by="DocumentMember.id")
+        back_populates="document", cascade="all, delete-orphan", order_by="DocumentMember.id"
+    )
 
 
 class DocumentMember(Model):
@@ -97,14 +99,20 @@ class DocumentMember(Model):
         sa.Index("ix_signed_document_member_person", "person_id", "superseded_at"),
         # One valid confirmation per person and basis (issue 15, item 2): two signatures
         # at once cannot both confirm the same person.
-        sa.Index("ux_signed_document_member_valid", "person_id", "basis", unique=True,
-                 sqlite_where=sa.text("basis IS NOT NULL AND superseded_at IS NULL"),
-                 postgresql_where=sa.text("basis IS NOT NULL AND superseded_at IS NULL")),
+        sa.Index(
+            "ux_signed_document_member_valid",
+            "person_id",
+            "basis",
+            unique=True,
+            sqlite_where=sa.text("basis IS NOT NULL AND superseded_at IS NULL"),
+            postgresql_where=sa.text("basis IS NOT NULL AND superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("signed_document.id", ondelete="CASCADE"))
+        sa.ForeignKey("signed_document.id", ondelete="CASCADE")
+    )
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     superseded_at: Mapped[datetime | None]
@@ -134,7 +142,8 @@ class Minutes(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
     state: Mapped[MinutesState] = mapped_column(
-        enum_column(MinutesState, "minutes_state"), default=MinutesState.PRINTED)
+        enum_column(MinutesState, "minutes_state"), default=MinutesState.PRINTED
+    )
     title: Mapped[str] = mapped_column(sa.String(300))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -152,7 +161,8 @@ class Minutes(Model):
 
     area: Mapped[Area] = relationship()
     members: Mapped[list[MinutesMember]] = relationship(
-        back_populates="minutes", cascade="all, delete-orphan", order_by="MinutesMember.id")
+        back_populates="minutes", cascade="all, delete-orphan", order_by="MinutesMember.id"
+    )
 
 
 class MinutesMember(Model):
@@ -186,7 +196,8 @@ class SigningBatch(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind, "document_kind"))
     state: Mapped[BatchState] = mapped_column(
-        enum_column(BatchState, "signing_batch_state"), default=BatchState.OPEN)
+        enum_column(BatchState, "signing_batch_state"), default=BatchState.OPEN
+    )
     area_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"))
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
     day: Mapped[date | None]  # a site's daily list: the day of the doses
@@ -198,7 +209,8 @@ class SigningBatch(Model):
     document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signed_document.id"))
 
     members: Mapped[list[SigningBatchMember]] = relationship(
-        back_populates="batch", cascade="all, delete-orphan", order_by="SigningBatchMember.id")
+        back_populates="batch", cascade="all, delete-orphan", order_by="SigningBatchMember.id"
+    )
 
 
 class SigningBatchMember(Model):
@@ -209,8 +221,7 @@ class SigningBatchMember(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    batch_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("signing_batch.id", ondelete="CASCADE"))
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("signing_batch.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
     version: Mapped[int]  # the record's version when the dialog showed it
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
@@ -230,6 +241,7 @@ class VerificationCount(Model):
 
     day: Mapped[date] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("signed_document.id", ondelete="CASCADE"), primary_key=True)
+        sa.ForeignKey("signed_document.id", ondelete="CASCADE"), primary_key=True
+    )
     source: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)

@@ -63,8 +63,7 @@ def _has_member(user: User, shown: bool) -> sa.ColumnElement[bool]:
     correlate with its own."""
     member = aliased(DocumentMember)
     inside = person_shown(user, member.person_id)
-    return sa.exists().where(member.document_id == SignedDocument.id,
-                             inside if shown else ~inside)
+    return sa.exists().where(member.document_id == SignedDocument.id, inside if shown else ~inside)
 
 
 def whole_document(user: User) -> sa.ColumnElement[bool]:
@@ -91,8 +90,9 @@ def document_scope(user: User) -> sa.ColumnElement[bool]:
             return sa.false()
         return sa.and_(SignedDocument.site_id == user.site_id, _has_member(user, shown=True))
     if not can_see_handovers(user):
-        return sa.and_(SignedDocument.kind != DocumentKind.HANDOVER_LIST,
-                       _has_member(user, shown=True))
+        return sa.and_(
+            SignedDocument.kind != DocumentKind.HANDOVER_LIST, _has_member(user, shown=True)
+        )
     return _has_member(user, shown=True)
 
 

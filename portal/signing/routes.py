@@ -66,17 +66,31 @@ def _release_tokens(state) -> None:
 
     state.app.teardown_appcontext(close_sessions)
 
+
 AWAITING_FRAGMENTS = {"signing-results": "results", "sign-dialog": "dialog"}
 SHOWN = 200
 STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
-    SelectChoice(s.value, label) for s, label in (
-        (PersonStatus.MATCHED, _l("Matched")), (PersonStatus.VERIFIED, _l("Verified")),
-        (PersonStatus.NEEDS_RECONFIRMATION, _l("Needs re-confirmation")))]
-FIELD_LABELS = {"full_name": _l("Full name"), "sex": _l("Sex"),
-                "birth_date": _l("Date of birth"), "birth_precision": _l("Date of birth"),
-                "id_number": _l("ID number"), "status": _l("Status"), "doses": _l("Doses"),
-                "dose_number": _l("Dose"), "vaccine": _l("Vaccine"),
-                "vaccine_code": _l("Vaccine"), "lot": _l("Lot"), "outcome": _l("Status")}
+    SelectChoice(s.value, label)
+    for s, label in (
+        (PersonStatus.MATCHED, _l("Matched")),
+        (PersonStatus.VERIFIED, _l("Verified")),
+        (PersonStatus.NEEDS_RECONFIRMATION, _l("Needs re-confirmation")),
+    )
+]
+FIELD_LABELS = {
+    "full_name": _l("Full name"),
+    "sex": _l("Sex"),
+    "birth_date": _l("Date of birth"),
+    "birth_precision": _l("Date of birth"),
+    "id_number": _l("ID number"),
+    "status": _l("Status"),
+    "doses": _l("Doses"),
+    "dose_number": _l("Dose"),
+    "vaccine": _l("Vaccine"),
+    "vaccine_code": _l("Vaccine"),
+    "lot": _l("Lot"),
+    "outcome": _l("Status"),
+}
 
 
 class AwaitingFilterForm(PortalForm):
@@ -89,8 +103,7 @@ class AwaitingFilterForm(PortalForm):
 
 
 class SignForm(PortalForm):
-    pin = PasswordField(_l("PIN of your signing key"),
-                        validators=[DataRequired(), Length(max=64)])
+    pin = PasswordField(_l("PIN of your signing key"), validators=[DataRequired(), Length(max=64)])
 
 
 class OpenDialogForm(PortalForm):
@@ -102,8 +115,9 @@ class OpenDialogForm(PortalForm):
 
 
 class MinutesForm(PortalForm):
-    scan = FileField(_l("Scan of the signed minutes (PDF, JPEG or PNG)"),
-                     validators=[DataRequired()])
+    scan = FileField(
+        _l("Scan of the signed minutes (PDF, JPEG or PNG)"), validators=[DataRequired()]
+    )
 
 
 class MinutesPrintForm(PortalForm):
@@ -122,8 +136,11 @@ class UnlockCredentialForm(PortalForm):
 class RevokeForm(PortalForm):
     reason = TextAreaField(
         _l("Reason for revoking"),
-        validators=[DataRequired(_l("Give the reason for revoking the document.")),
-                    Length(max=500)])
+        validators=[
+            DataRequired(_l("Give the reason for revoking the document.")),
+            Length(max=500),
+        ],
+    )
 
 
 class VerifyForm(PortalForm):
@@ -145,8 +162,14 @@ def _day(value) -> date:
 
 def _awaiting_context(form: AwaitingFilterForm) -> dict:
     filters = _filters(form)
-    context: dict = {"filters": filters, "persons": [], "total": 0, "rows": [],
-                     "mode": None, "day": None}
+    context: dict = {
+        "filters": filters,
+        "persons": [],
+        "total": 0,
+        "rows": [],
+        "mode": None,
+        "day": None,
+    }
     if permissions.can_sign_committee(current_user):
         persons, total = services.awaiting_committee(current_user.area_id, filters, limit=SHOWN)
         context.update(mode="committee", persons=persons, total=total)
@@ -165,17 +188,29 @@ def _documents_of_user() -> list[tuple[SignedDocument, str, bool]]:
     is listed under (a certificate by its person's name: older certificates' titles do not
     carry it) and whether the user sees it whole (else reduced to the persons of their area).
     Whole or not is asked of the twenty listed only, not of every document in scope."""
-    listed = (sa.select(SignedDocument.id)
-              .where(permissions.unit_documents(current_user),
-                     permissions.document_scope(current_user))
-              .order_by(SignedDocument.id.desc()).limit(20).subquery())
+    listed = (
+        sa.select(SignedDocument.id)
+        .where(permissions.unit_documents(current_user), permissions.document_scope(current_user))
+        .order_by(SignedDocument.id.desc())
+        .limit(20)
+        .subquery()
+    )
     rows = db.session.execute(
         sa.select(SignedDocument, permissions.whole_document(current_user))
         .join(listed, listed.c.id == SignedDocument.id)
-        .order_by(SignedDocument.id.desc())).all()
+        .order_by(SignedDocument.id.desc())
+    ).all()
     names = services.certificate_names([d.id for d, _whole in rows])
-    return [(d, f"{d.title} – {names[d.id]}" if names.get(d.id) and names[d.id] not in d.title
-             else d.title, whole) for d, whole in rows]
+    return [
+        (
+            d,
+            f"{d.title} – {names[d.id]}"
+            if names.get(d.id) and names[d.id] not in d.title
+            else d.title,
+            whole,
+        )
+        for d, whole in rows
+    ]
 
 
 @bp.app_template_global("person_documents")
@@ -187,44 +222,70 @@ def person_documents(person_id: int) -> list[tuple[SignedDocument, DocumentMembe
     return services.documents_of_person(person_id, permissions.document_scope(current_user))
 
 
-def _awaiting_page(form: AwaitingFilterForm, sign_form: SignForm | None = None,
-                   status: int = 200, message: str | None = None, signed=None,
-                   message_at: str | None = None, batch: SigningBatch | None = None,
-                   skipped: list[dict] | None = None):
+def _awaiting_page(
+    form: AwaitingFilterForm,
+    sign_form: SignForm | None = None,
+    status: int = 200,
+    message: str | None = None,
+    signed=None,
+    message_at: str | None = None,
+    batch: SigningBatch | None = None,
+    skipped: list[dict] | None = None,
+):
     """``message_at`` names the part of the page the message belongs to (the certificates
     form); by default it stands above the list, beside the sign dialog."""
     context = _awaiting_context(form)
     credential = services.active_credential(current_user)
     sign_form = sign_form or SignForm(formdata=None)
-    open_form = OpenDialogForm(formdata=None, status=form.status.data or "",
-                               q=form.q.data or "",
-                               day=context["day"].isoformat() if context["day"] else "")
-    return render("signing/awaiting.html", AWAITING_FRAGMENTS, status=status, form=form,
-                  sign_form=sign_form, open_form=open_form, credential=credential,
-                  message=message, signed=signed, batch=batch, skipped=skipped or [],
-                  batch_members=services.batch_members(batch) if batch is not None else [],
-                  field_text=_field_text,
-                  documents=_documents_of_user(), kind_labels=KIND_LABELS,
-                  minutes_form=MinutesPrintForm(formdata=None, status=form.status.data or "",
-                                                q=form.q.data or ""),
-                  open_minutes=_open_minutes(),
-                  can_minutes=permissions.can_record_minutes(current_user),
-                  can_certificates=permissions.can_sign_certificates(current_user),
-                  certificates_waiting=len(services.confirmed_without_certificate(
-                      current_user.area_id))
-                  if permissions.can_sign_certificates(current_user) and credential else 0,
-                  message_at=message_at, minutes_state_labels=MINUTES_STATE_LABELS,
-                  **context)
+    open_form = OpenDialogForm(
+        formdata=None,
+        status=form.status.data or "",
+        q=form.q.data or "",
+        day=context["day"].isoformat() if context["day"] else "",
+    )
+    return render(
+        "signing/awaiting.html",
+        AWAITING_FRAGMENTS,
+        status=status,
+        form=form,
+        sign_form=sign_form,
+        open_form=open_form,
+        credential=credential,
+        message=message,
+        signed=signed,
+        batch=batch,
+        skipped=skipped or [],
+        batch_members=services.batch_members(batch) if batch is not None else [],
+        field_text=_field_text,
+        documents=_documents_of_user(),
+        kind_labels=KIND_LABELS,
+        minutes_form=MinutesPrintForm(
+            formdata=None, status=form.status.data or "", q=form.q.data or ""
+        ),
+        open_minutes=_open_minutes(),
+        can_minutes=permissions.can_record_minutes(current_user),
+        can_certificates=permissions.can_sign_certificates(current_user),
+        certificates_waiting=len(services.confirmed_without_certificate(current_user.area_id))
+        if permissions.can_sign_certificates(current_user) and credential
+        else 0,
+        message_at=message_at,
+        minutes_state_labels=MINUTES_STATE_LABELS,
+        **context,
+    )
 
 
 def _open_minutes() -> list[Minutes]:
     """Minutes printed in the user's commune that await their scan or confirmation."""
     if not permissions.can_record_minutes(current_user):
         return []
-    return list(db.session.scalars(
-        sa.select(Minutes).where(permissions.minutes_scope(current_user),
-                                 Minutes.state != MinutesState.CONFIRMED)
-        .order_by(Minutes.id.desc()).limit(20)))
+    return list(
+        db.session.scalars(
+            sa.select(Minutes)
+            .where(permissions.minutes_scope(current_user), Minutes.state != MinutesState.CONFIRMED)
+            .order_by(Minutes.id.desc())
+            .limit(20)
+        )
+    )
 
 
 def _require_signer() -> None:
@@ -258,10 +319,15 @@ def preview_pdf():
         persons, total = services.awaiting_committee(current_user.area_id, _filters(form))
         if not total:
             abort(404)
-        built = documents.committee_list(current_user.area, services.person_snapshots(persons),
-                                         current_user.display_name, title,
-                                         "Số: ......./DS-UBND", today_in_vietnam(),
-                                         preview=True)
+        built = documents.committee_list(
+            current_user.area,
+            services.person_snapshots(persons),
+            current_user.display_name,
+            title,
+            "Số: ......./DS-UBND",
+            today_in_vietnam(),
+            preview=True,
+        )
         name = "xem-truoc-danh-sach-xac-nhan.pdf"
     else:
         from portal.areas.models import Site
@@ -271,10 +337,24 @@ def preview_pdf():
         rows = services.site_day_rows(site, day) if site is not None else []
         if not rows:
             abort(404)
-        snapshots = [{**services.member_snapshot(p), "dose_number": d.dose_number,
-                      **services.vaccine_fields(d), "lot": d.lot} for p, d in rows]
-        built = documents.site_daily_list(site, day, snapshots, current_user.display_name,
-                                          title, "Số: ......./DS-CSTC", preview=True)
+        snapshots = [
+            {
+                **services.member_snapshot(p),
+                "dose_number": d.dose_number,
+                **services.vaccine_fields(d),
+                "lot": d.lot,
+            }
+            for p, d in rows
+        ]
+        built = documents.site_daily_list(
+            site,
+            day,
+            snapshots,
+            current_user.display_name,
+            title,
+            "Số: ......./DS-CSTC",
+            preview=True,
+        )
         name = f"xem-truoc-ho-chieu-vac-xin-{day:%Y%m%d}.pdf"
     return _pdf_response(built.content, name, inline=True)
 
@@ -293,25 +373,33 @@ def download_name(document: SignedDocument) -> str:
     danh-sach-ban-giao-da-ky-12.pdf; a certificate carries its person's name."""
     stem = FILE_NAMES[document.kind]
     if document.kind == DocumentKind.CERTIFICATE:
-        name = db.session.scalar(sa.select(DocumentMember.snapshot)
-                                 .where(DocumentMember.document_id == document.id).limit(1))
+        name = db.session.scalar(
+            sa.select(DocumentMember.snapshot)
+            .where(DocumentMember.document_id == document.id)
+            .limit(1)
+        )
         slug = re.sub(r"[^a-z0-9]+", "-", fold((name or {}).get("full_name"))).strip("-")
         stem = f"{stem}-{slug}" if slug else stem
     suffix = document.path.rsplit(".", 1)[-1] if "." in document.path else "pdf"
     return f"{stem}-{document.id}.{suffix}"
 
 
-def _pdf_response(content: bytes, name: str, inline: bool = False,
-                  mimetype: str = "application/pdf"):
+def _pdf_response(
+    content: bytes, name: str, inline: bool = False, mimetype: str = "application/pdf"
+):
     # Cache-Control: no-store, as on every response (portal/core/headers.py).
-    return send_file(BytesIO(content), mimetype=mimetype, download_name=name,
-                     as_attachment=not inline, max_age=0)
+    return send_file(
+        BytesIO(content), mimetype=mimetype, download_name=name, as_attachment=not inline, max_age=0
+    )
 
 
 def _batch_or_404(batch_id: int) -> SigningBatch:
     """A sign dialog's list: its creator's only (another user opens their own dialog)."""
-    batch = db.session.scalar(sa.select(SigningBatch).where(
-        SigningBatch.id == batch_id, SigningBatch.created_by_id == current_user.id))
+    batch = db.session.scalar(
+        sa.select(SigningBatch).where(
+            SigningBatch.id == batch_id, SigningBatch.created_by_id == current_user.id
+        )
+    )
     if batch is None:
         abort(404)
     return batch
@@ -320,18 +408,29 @@ def _batch_or_404(batch_id: int) -> SigningBatch:
 def _batch_filters(batch: SigningBatch) -> AwaitingFilterForm:
     """The awaiting page's filter as it was when the dialog opened."""
     filters = batch.filters or {}
-    return AwaitingFilterForm(formdata=None, status=filters.get("status") or "",
-                              q=filters.get("search") or "", day=batch.day)
+    return AwaitingFilterForm(
+        formdata=None,
+        status=filters.get("status") or "",
+        q=filters.get("search") or "",
+        day=batch.day,
+    )
 
 
 def skipped_of(batch: SigningBatch) -> list[dict]:
     """The persons the dialog showed and the signature left out, each with its reason: those
     of the user's area only (the document's page shows them to more than its signer)."""
     shown = permissions.person_shown(current_user, SigningBatchMember.person_id)
-    return [{"person_id": m.person_id, "name": (m.snapshot or {}).get("full_name") or "",
-             "reason": m.reason, "status": (m.detail or {}).get("status"),
-             "fields": tuple((m.detail or {}).get("fields") or ())}
-            for m in services.batch_members(batch, shown) if m.reason is not None]
+    return [
+        {
+            "person_id": m.person_id,
+            "name": (m.snapshot or {}).get("full_name") or "",
+            "reason": m.reason,
+            "status": (m.detail or {}).get("status"),
+            "fields": tuple((m.detail or {}).get("fields") or ()),
+        }
+        for m in services.batch_members(batch, shown)
+        if m.reason is not None
+    ]
 
 
 @bp.post("/signing/batches")
@@ -341,15 +440,21 @@ def post_open_dialog():
     its PIN then signs whatever the page lists by then."""
     _require_signer()
     open_form = OpenDialogForm()
-    filter_form = AwaitingFilterForm(formdata=None, status=open_form.status.data or "",
-                                     q=open_form.q.data or "")
+    filter_form = AwaitingFilterForm(
+        formdata=None, status=open_form.status.data or "", q=open_form.q.data or ""
+    )
     filter_form.day.data = _day(open_form.day.data) if open_form.day.data else None
     if not open_form.validate_on_submit() or not filter_form.validate():
         abort(400)
     if services.active_credential(current_user) is None:
-        return _awaiting_page(filter_form, status=422, message=_(
-            "You have no signing certificate. Ask the administrator to import one, or record "
-            "the confirmation with minutes."))
+        return _awaiting_page(
+            filter_form,
+            status=422,
+            message=_(
+                "You have no signing certificate. Ask the administrator to import one, or record "
+                "the confirmation with minutes."
+            ),
+        )
     try:
         if permissions.can_sign_committee(current_user):
             batch = services.prepare_committee(current_user, _filters(filter_form))
@@ -374,9 +479,11 @@ def show_dialog(batch_id: int):
     _require_signer()
     batch = _batch_or_404(batch_id)
     if batch.state == BatchState.SIGNED and batch.document_id:
-        return _awaiting_page(_batch_filters(batch),
-                              signed=db.session.get(SignedDocument, batch.document_id),
-                              skipped=skipped_of(batch))
+        return _awaiting_page(
+            _batch_filters(batch),
+            signed=db.session.get(SignedDocument, batch.document_id),
+            skipped=skipped_of(batch),
+        )
     return _awaiting_page(_batch_filters(batch), batch=batch)
 
 
@@ -396,14 +503,27 @@ def preview_batch_pdf(batch_id: int):
         site = db.session.get(Site, batch.site_id)
         if site is None or batch.day is None:
             abort(404)
-        built = documents.site_daily_list(site, batch.day, snapshots, current_user.display_name,
-                                          title, "Số: ......./DS-CSTC", preview=True)
+        built = documents.site_daily_list(
+            site,
+            batch.day,
+            snapshots,
+            current_user.display_name,
+            title,
+            "Số: ......./DS-CSTC",
+            preview=True,
+        )
         name = f"xem-truoc-ho-chieu-vac-xin-{batch.day:%Y%m%d}.pdf"
     else:
         commune = db.session.get(Area, batch.area_id)
-        built = documents.committee_list(commune, snapshots, current_user.display_name, title,
-                                         "Số: ......./DS-UBND", today_in_vietnam(),
-                                         preview=True)
+        built = documents.committee_list(
+            commune,
+            snapshots,
+            current_user.display_name,
+            title,
+            "Số: ......./DS-UBND",
+            today_in_vietnam(),
+            preview=True,
+        )
         name = "xem-truoc-danh-sach-xac-nhan.pdf"
     return _pdf_response(built.content, name, inline=True)
 
@@ -426,18 +546,24 @@ def post_sign(batch_id: int):
         sign_form.pin.data = ""
         batch = _batch_or_404(batch_id)
         if batch.state == BatchState.SIGNED and batch.document_id:  # a second submit
-            return _awaiting_page(filter_form, status=409, message=str(refused),
-                                  signed=db.session.get(SignedDocument, batch.document_id),
-                                  skipped=skipped_of(batch))
-        return _awaiting_page(filter_form, sign_form, status=422, message=str(refused),
-                              batch=batch)
+            return _awaiting_page(
+                filter_form,
+                status=409,
+                message=str(refused),
+                signed=db.session.get(SignedDocument, batch.document_id),
+                skipped=skipped_of(batch),
+            )
+        return _awaiting_page(filter_form, sign_form, status=422, message=str(refused), batch=batch)
     document_id = document.id
     db.session.commit()
     if is_fragment_request():
         batch = _batch_or_404(batch_id)
-        response = _awaiting_page(filter_form, status=200,
-                                  signed=db.session.get(SignedDocument, document_id),
-                                  skipped=skipped_of(batch))
+        response = _awaiting_page(
+            filter_form,
+            status=200,
+            signed=db.session.get(SignedDocument, document_id),
+            skipped=skipped_of(batch),
+        )
         response.headers["HX-Trigger"] = "signed"  # the list below reloads itself
         return response
     flash(_("Signed: %(num)s persons confirmed.", num=document.member_count), "success")
@@ -448,33 +574,53 @@ def _document_or_404(document_id: int) -> tuple[SignedDocument, bool]:
     """The document, if the user may open it, and whether they see it whole (every member in
     their area) or reduced to their members: one query, the rule is signing's permissions."""
     row = db.session.execute(
-        sa.select(SignedDocument, permissions.whole_document(current_user))
-        .where(SignedDocument.id == document_id, permissions.document_scope(current_user))
+        sa.select(SignedDocument, permissions.whole_document(current_user)).where(
+            SignedDocument.id == document_id, permissions.document_scope(current_user)
+        )
     ).first()
     if row is None:
         abort(404)
     return row[0], bool(row[1])
 
 
-def _document_page(document: SignedDocument, whole: bool, form: RevokeForm | None = None,
-                   status: int = 200, message: str | None = None):
+def _document_page(
+    document: SignedDocument,
+    whole: bool,
+    form: RevokeForm | None = None,
+    status: int = 200,
+    message: str | None = None,
+):
     members, hidden = services.document_members(
-        document, None if whole else permissions.person_shown(current_user,
-                                                              DocumentMember.person_id))
+        document,
+        None if whole else permissions.person_shown(current_user, DocumentMember.person_id),
+    )
     revocation = services.revocation_event(document)
     # The banner names the revoker as people know them; the event keeps the user name.
-    revoker = db.session.get(User, revocation.actor_id) if revocation and revocation.actor_id \
-        else None
-    batch = db.session.scalar(sa.select(SigningBatch)
-                              .where(SigningBatch.document_id == document.id).limit(1))
-    return render("signing/document.html", status=status, document=document, members=members,
-                  whole=whole, hidden=hidden,
-                  skipped=skipped_of(batch) if batch is not None else [],
-                  field_text=_field_text, status_labels=STATUS_LABELS,
-                  state=services.portal_state(document), state_labels=STATE_LABELS,
-                  kind_labels=KIND_LABELS, revocation=revocation, revoker=revoker,
-                  may_revoke=permissions.can_revoke(current_user, document, whole),
-                  revoke_form=form or RevokeForm(), message=message)
+    revoker = (
+        db.session.get(User, revocation.actor_id) if revocation and revocation.actor_id else None
+    )
+    batch = db.session.scalar(
+        sa.select(SigningBatch).where(SigningBatch.document_id == document.id).limit(1)
+    )
+    return render(
+        "signing/document.html",
+        status=status,
+        document=document,
+        members=members,
+        whole=whole,
+        hidden=hidden,
+        skipped=skipped_of(batch) if batch is not None else [],
+        field_text=_field_text,
+        status_labels=STATUS_LABELS,
+        state=services.portal_state(document),
+        state_labels=STATE_LABELS,
+        kind_labels=KIND_LABELS,
+        revocation=revocation,
+        revoker=revoker,
+        may_revoke=permissions.can_revoke(current_user, document, whole),
+        revoke_form=form or RevokeForm(),
+        message=message,
+    )
 
 
 @bp.get("/signing/documents/<id:document_id>")
@@ -497,11 +643,14 @@ def post_revoke(document_id: int):
         reopened = services.revoke_document(document, form.reason.data)
     except services.SigningRefused as refused:
         db.session.rollback()
-        return _document_page(*_document_or_404(document_id), form, status=422,
-                              message=str(refused))
+        return _document_page(
+            *_document_or_404(document_id), form, status=422, message=str(refused)
+        )
     db.session.commit()
-    flash(_("The document was revoked: %(num)s persons need re-confirmation.",
-            num=len(reopened)), "warning")
+    flash(
+        _("The document was revoked: %(num)s persons need re-confirmation.", num=len(reopened)),
+        "warning",
+    )
     return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
@@ -512,9 +661,13 @@ def download_document(document_id: int):
     if not whole:
         # The signed file names everyone on it, and cannot be cut down to the user's persons
         # without breaking its signature; the page lists theirs and says why.
-        return error_response(403, _(
-            "The signed file also names persons outside your area, so it cannot be "
-            "downloaded here; the document's page lists the persons of your area."))
+        return error_response(
+            403,
+            _(
+                "The signed file also names persons outside your area, so it cannot be "
+                "downloaded here; the document's page lists the persons of your area."
+            ),
+        )
     try:
         content = services.stored_content(document)
     except services.SigningRefused as refused:
@@ -523,8 +676,9 @@ def download_document(document_id: int):
 
 
 def _minutes_or_404(minutes_id: int) -> Minutes:
-    minutes = db.session.scalar(sa.select(Minutes).where(Minutes.id == minutes_id,
-                                                         permissions.minutes_scope(current_user)))
+    minutes = db.session.scalar(
+        sa.select(Minutes).where(Minutes.id == minutes_id, permissions.minutes_scope(current_user))
+    )
     if minutes is None:
         abort(404)
     return minutes
@@ -537,8 +691,9 @@ def post_print_minutes():
     if not permissions.can_record_minutes(current_user):
         abort(403)
     form = MinutesPrintForm()
-    filters_form = AwaitingFilterForm(formdata=None, status=form.status.data or "",
-                                      q=form.q.data or "")
+    filters_form = AwaitingFilterForm(
+        formdata=None, status=form.status.data or "", q=form.q.data or ""
+    )
     if not form.validate_on_submit() or not filters_form.validate():
         abort(400)
     try:
@@ -555,21 +710,37 @@ def _field_text(fields: tuple[str, ...]) -> str:
     return ", ".join(dict.fromkeys(str(FIELD_LABELS.get(f, f)) for f in fields))
 
 
-def _minutes_page(minutes: Minutes, status: int = 200, message: str | None = None,
-                  upload_form: MinutesForm | None = None):
+def _minutes_page(
+    minutes: Minutes,
+    status: int = 200,
+    message: str | None = None,
+    upload_form: MinutesForm | None = None,
+):
     checks = services.check_minutes(minutes)
-    return render("signing/minutes.html", status=status, minutes=minutes, checks=checks,
-                  confirmable=sum(1 for c in checks if c.reason is None),
-                  upload_form=upload_form or MinutesForm(formdata=None),
-                  confirm_form=MinutesConfirmForm(formdata=None), message=message,
-                  status_labels=STATUS_LABELS, field_text=_field_text,
-                  minutes_state_labels=MINUTES_STATE_LABELS, birth_text=birth_text,
-                  confirmed_ids=set(db.session.scalars(
-                      sa.select(DocumentMember.person_id)
-                      .where(DocumentMember.document_id == minutes.document_id)))
-                  if minutes.document_id else set(),
-                  creator=db.session.get(User, minutes.created_by_id)
-                  if minutes.created_by_id else None)
+    return render(
+        "signing/minutes.html",
+        status=status,
+        minutes=minutes,
+        checks=checks,
+        confirmable=sum(1 for c in checks if c.reason is None),
+        upload_form=upload_form or MinutesForm(formdata=None),
+        confirm_form=MinutesConfirmForm(formdata=None),
+        message=message,
+        status_labels=STATUS_LABELS,
+        field_text=_field_text,
+        minutes_state_labels=MINUTES_STATE_LABELS,
+        birth_text=birth_text,
+        confirmed_ids=set(
+            db.session.scalars(
+                sa.select(DocumentMember.person_id).where(
+                    DocumentMember.document_id == minutes.document_id
+                )
+            )
+        )
+        if minutes.document_id
+        else set(),
+        creator=db.session.get(User, minutes.created_by_id) if minutes.created_by_id else None,
+    )
 
 
 @bp.get("/signing/minutes/<id:minutes_id>")
@@ -599,8 +770,12 @@ def minutes_scan(minutes_id: int):
     except services.SigningRefused as refused:
         return error_response(409, str(refused))
     suffix = (minutes.scan_path or "x.pdf").rsplit(".", 1)[-1]
-    return _pdf_response(content, f"bien-ban-da-ky-{minutes.id}.{suffix}", inline=True,
-                         mimetype=minutes.scan_media_type or "application/pdf")
+    return _pdf_response(
+        content,
+        f"bien-ban-da-ky-{minutes.id}.{suffix}",
+        inline=True,
+        mimetype=minutes.scan_media_type or "application/pdf",
+    )
 
 
 @bp.post("/signing/minutes/<id:minutes_id>/scan")
@@ -612,19 +787,26 @@ def post_minutes_scan(minutes_id: int):
         abort(403)
     form = MinutesForm()
     if not form.validate_on_submit():
-        return _minutes_page(minutes, status=422, upload_form=form,
-                             message=_("Choose the scan of the signed minutes."))
-    content = form.scan.data.read(int(current_app.config.get("SIGNING_MAX_SCAN_BYTES")
-                                      or 10 * 1024 * 1024) + 1)
+        return _minutes_page(
+            minutes,
+            status=422,
+            upload_form=form,
+            message=_("Choose the scan of the signed minutes."),
+        )
+    content = form.scan.data.read(
+        int(current_app.config.get("SIGNING_MAX_SCAN_BYTES") or 10 * 1024 * 1024) + 1
+    )
     try:
         services.upload_minutes_scan(minutes, current_user, content)
     except services.SigningRefused as refused:
         db.session.rollback()
-        return _minutes_page(_minutes_or_404(minutes_id), status=422, upload_form=form,
-                             message=str(refused))
+        return _minutes_page(
+            _minutes_or_404(minutes_id), status=422, upload_form=form, message=str(refused)
+        )
     db.session.commit()
-    return redirect(url_for("signing.show_minutes", minutes_id=minutes_id, _anchor="confirm"),
-                    code=303)
+    return redirect(
+        url_for("signing.show_minutes", minutes_id=minutes_id, _anchor="confirm"), code=303
+    )
 
 
 @bp.post("/signing/minutes/<id:minutes_id>/confirm")
@@ -657,21 +839,32 @@ def post_certificates():
 
     sign_form = SignForm()
     if not sign_form.validate_on_submit():
-        return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
-                              message=_("Type the PIN of your signing key."),
-                              message_at="certificates")
+        return _awaiting_page(
+            AwaitingFilterForm(formdata=None),
+            status=422,
+            message=_("Type the PIN of your signing key."),
+            message_at="certificates",
+        )
     try:
         services.unlock(current_user, sign_form.pin.data)
     except services.SigningRefused as refused:
         db.session.commit()
-        return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
-                              message=str(refused), message_at="certificates")
+        return _awaiting_page(
+            AwaitingFilterForm(formdata=None),
+            status=422,
+            message=str(refused),
+            message_at="certificates",
+        )
     try:
         job = jobs.start_certificates(current_user)
     except services.SigningRefused as refused:
         db.session.rollback()
-        return _awaiting_page(AwaitingFilterForm(formdata=None), status=422,
-                              message=str(refused), message_at="certificates")
+        return _awaiting_page(
+            AwaitingFilterForm(formdata=None),
+            status=422,
+            message=str(refused),
+            message_at="certificates",
+        )
     job_id = job.id
     db.session.commit()
     jobs.enqueue_with_pin(job_id, sign_form.pin.data)
@@ -681,13 +874,29 @@ def post_certificates():
 # --- public verification --------------------------------------------------------------------
 
 
-def _verify_page(form: VerifyForm, status: int = 200, verdict=None, state=None,
-                 message: str | None = None, source: str | None = None):
-    return render("signing/verify.html", {"verify-result": "result"}, status=status, form=form,
-                  verdict=verdict, state=state, message=message, source=source,
-                  outcome=services.outcome(verdict, state), modification_text=modification_text,
-                  state_labels=STATE_LABELS, verdict_messages=VERDICT_MESSAGES,
-                  demo_roots=services.demo_root_fingerprints())
+def _verify_page(
+    form: VerifyForm,
+    status: int = 200,
+    verdict=None,
+    state=None,
+    message: str | None = None,
+    source: str | None = None,
+):
+    return render(
+        "signing/verify.html",
+        {"verify-result": "result"},
+        status=status,
+        form=form,
+        verdict=verdict,
+        state=state,
+        message=message,
+        source=source,
+        outcome=services.outcome(verdict, state),
+        modification_text=modification_text,
+        state_labels=STATE_LABELS,
+        verdict_messages=VERDICT_MESSAGES,
+        demo_roots=services.demo_root_fingerprints(),
+    )
 
 
 @bp.get("/verify")
@@ -704,8 +913,9 @@ def _anonymous_wait() -> int | None:
         return None
     config = current_app.config
     window = timedelta(minutes=config["VERIFY_RATE_WINDOW_MINUTES"])
-    allowed = feedback_services.hit(f"verify:{request.remote_addr or '-'}",
-                                    config["VERIFY_RATE_LIMIT"], window)
+    allowed = feedback_services.hit(
+        f"verify:{request.remote_addr or '-'}", config["VERIFY_RATE_LIMIT"], window
+    )
     db.session.commit()
     if allowed:
         return None
@@ -714,9 +924,14 @@ def _anonymous_wait() -> int | None:
 
 
 def _too_many(wait: int):
-    response = _verify_page(VerifyForm(formdata=None), status=429, message=_(
-        "Too many verifications from your connection. Please try again in %(minutes)s "
-        "minutes.", minutes=max(1, -(-wait // 60))))
+    response = _verify_page(
+        VerifyForm(formdata=None),
+        status=429,
+        message=_(
+            "Too many verifications from your connection. Please try again in %(minutes)s minutes.",
+            minutes=max(1, -(-wait // 60)),
+        ),
+    )
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -764,8 +979,9 @@ def verify_code(code: str):
     except services.SigningRefused as refused:
         return error_response(409, str(refused))
     state = services.portal_state(document)
-    verdict = (services.verify_cached(content, state)
-               if document.media_type == "application/pdf" else None)
+    verdict = (
+        services.verify_cached(content, state) if document.media_type == "application/pdf" else None
+    )
     _record(document, verdict, "code", document.sha256)
     db.session.commit()
     return _verify_page(VerifyForm(formdata=None), verdict=verdict, state=state, source="code")
@@ -778,8 +994,9 @@ def _handover_or_404(worklist_id: int):
     from portal.worklists.models import Worklist
     from portal.worklists.permissions import handover_scope
 
-    worklist = db.session.scalar(sa.select(Worklist).where(Worklist.id == worklist_id,
-                                                           handover_scope(current_user)))
+    worklist = db.session.scalar(
+        sa.select(Worklist).where(Worklist.id == worklist_id, handover_scope(current_user))
+    )
     if worklist is None:
         abort(404)
     return worklist
@@ -787,9 +1004,15 @@ def _handover_or_404(worklist_id: int):
 
 def _handover_page(worklist, form: SignForm, status: int = 200, message: str | None = None):
     signed = services.handover_document(worklist.id)
-    return render("signing/handover.html", status=status, worklist=worklist, form=form,
-                  message=message, signed=signed,
-                  credential=services.active_credential(current_user))
+    return render(
+        "signing/handover.html",
+        status=status,
+        worklist=worklist,
+        form=form,
+        message=message,
+        signed=signed,
+        credential=services.active_credential(current_user),
+    )
 
 
 @bp.get("/signing/handover/<id:worklist_id>")
@@ -814,8 +1037,7 @@ def post_handover_signing(worklist_id: int):
         services.sign_handover(current_user, form.pin.data, worklist)
     except services.SigningRefused as refused:
         db.session.commit()  # keeps a refused PIN's audit event; nothing else was written
-        return _handover_page(worklist, SignForm(formdata=None), status=422,
-                              message=str(refused))
+        return _handover_page(worklist, SignForm(formdata=None), status=422, message=str(refused))
     db.session.commit()
     flash(_("The handover list is signed."), "success")
     return redirect(url_for("worklists.show_handover", worklist_id=worklist_id), code=303)

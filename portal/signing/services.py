@@ -120,9 +120,11 @@ def _local_tsa(folder: str, mtime: float) -> core.TsaConfig:
     from portal.signing import pki
 
     path = Path(folder)
-    return core.TsaConfig(cert=pki.load_pem_cert((path / "tsa.pem").read_bytes()),
-                          key=pki.load_pem_key((path / "tsa-key.pem").read_bytes()),
-                          chain=tuple(_certs_at(path / "ca.pem")))
+    return core.TsaConfig(
+        cert=pki.load_pem_cert((path / "tsa.pem").read_bytes()),
+        key=pki.load_pem_key((path / "tsa-key.pem").read_bytes()),
+        chain=tuple(_certs_at(path / "ca.pem")),
+    )
 
 
 # The demo's organisation certificate and key, beside its CA (portal.signing.demo).
@@ -141,16 +143,26 @@ def organisation_signer() -> core.ParsedKeySigner:
         try:
             return core.signer_from_pkcs12(Path(configured).read_bytes(), password)
         except (OSError, core.SignerUnavailable) as error:
-            raise SigningRefused(_l("The organisation's key (SIGNING_ORGANISATION_P12) cannot "
-                                    "be opened: %(error)s", error=str(error))) from error
+            raise SigningRefused(
+                _l(
+                    "The organisation's key (SIGNING_ORGANISATION_P12) cannot be opened: %(error)s",
+                    error=str(error),
+                )
+            ) from error
     folder = demo_pki_dir()
     cert_file, key_file = (folder / name for name in DEMO_ORGANISATION)
     if not (cert_file.is_file() and key_file.is_file()):
-        raise SigningRefused(_l("No organisation key: set SIGNING_ORGANISATION_P12 (and "
-                                "SIGNING_ORGANISATION_PASSWORD)."))
-    return core.ParsedKeySigner(pki.load_pem_key(key_file.read_bytes()),
-                                pki.load_pem_cert(cert_file.read_bytes()),
-                                _certs_at(folder / "ca.pem"))
+        raise SigningRefused(
+            _l(
+                "No organisation key: set SIGNING_ORGANISATION_P12 (and "
+                "SIGNING_ORGANISATION_PASSWORD)."
+            )
+        )
+    return core.ParsedKeySigner(
+        pki.load_pem_key(key_file.read_bytes()),
+        pki.load_pem_cert(cert_file.read_bytes()),
+        _certs_at(folder / "ca.pem"),
+    )
 
 
 def signing_level() -> str:
@@ -160,12 +172,16 @@ def signing_level() -> str:
 def require_public_base_url() -> None:
     """In production the certificates' QR codes need the portal's public address: refuse
     to start signing certificates without PUBLIC_BASE_URL rather than print a wrong link."""
-    if (not current_app.config.get("PUBLIC_BASE_URL")
-            and current_app.config.get("PORTAL_ENV") not in ("development", "testing")):
-        raise SigningRefused(_l(
-            "PUBLIC_BASE_URL is not set: the QR code of a certificate must carry the "
-            "portal's public address (e.g. https://tiemchung.example.gov.vn). Set it, then "
-            "sign the certificates."))
+    if not current_app.config.get("PUBLIC_BASE_URL") and current_app.config.get(
+        "PORTAL_ENV"
+    ) not in ("development", "testing"):
+        raise SigningRefused(
+            _l(
+                "PUBLIC_BASE_URL is not set: the QR code of a certificate must carry the "
+                "portal's public address (e.g. https://tiemchung.example.gov.vn). Set it, then "
+                "sign the certificates."
+            )
+        )
 
 
 def verify_url(code: str, base: str | None = None) -> str:
@@ -185,9 +201,11 @@ def verify_url(code: str, base: str | None = None) -> str:
 
 
 def _describe(cert: x509.Certificate) -> dict[str, Any]:
-    return {"subject": core.subject_text(cert)[:400], "serial": format(cert.serial_number,
-                                                                             "x"),
-            "not_after": cert.not_valid_after_utc.replace(tzinfo=None)}
+    return {
+        "subject": core.subject_text(cert)[:400],
+        "serial": format(cert.serial_number, "x"),
+        "not_after": cert.not_valid_after_utc.replace(tzinfo=None),
+    }
 
 
 def is_pkcs12(data: bytes) -> bool:
@@ -197,14 +215,17 @@ def is_pkcs12(data: bytes) -> bool:
 
     try:
         pfx = asn1_pkcs12.Pfx.load(data, strict=True)
-        return bool(pfx["version"].native == "v3"
-                    and pfx["auth_safe"]["content_type"].native in ("data", "signed_data"))
+        return bool(
+            pfx["version"].native == "v3"
+            and pfx["auth_safe"]["content_type"].native in ("data", "signed_data")
+        )
     except (ValueError, TypeError, KeyError):
         return False
 
 
-def add_pkcs12_credential(user: User, data: bytes, pin: str, title: str, unit: str,
-                          demo: bool = False, actor: Any = None) -> SigningCredential:
+def add_pkcs12_credential(
+    user: User, data: bytes, pin: str, title: str, unit: str, demo: bool = False, actor: Any = None
+) -> SigningCredential:
     """Keep a user's PKCS#12 (encrypted with their PIN) sealed; earlier ones stop being used."""
     from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -218,34 +239,87 @@ def add_pkcs12_credential(user: User, data: bytes, pin: str, title: str, unit: s
     if cert is None:
         raise SigningRefused(_l("The file holds no certificate."))
     chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [cert, *extra])
-    return _add_credential(user, SignerBackend.PKCS12, cert, chain.decode(), title, unit, demo,
-                           actor, sealed_pkcs12=backends.seal(data))
+    return _add_credential(
+        user,
+        SignerBackend.PKCS12,
+        cert,
+        chain.decode(),
+        title,
+        unit,
+        demo,
+        actor,
+        sealed_pkcs12=backends.seal(data),
+    )
 
 
-def add_pkcs11_credential(user: User, token_label: str, key_label: str,
-                          chain: list[x509.Certificate], title: str, unit: str,
-                          demo: bool = False, actor: Any = None) -> SigningCredential:
+def add_pkcs11_credential(
+    user: User,
+    token_label: str,
+    key_label: str,
+    chain: list[x509.Certificate],
+    title: str,
+    unit: str,
+    demo: bool = False,
+    actor: Any = None,
+) -> SigningCredential:
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain).decode()
-    return _add_credential(user, SignerBackend.PKCS11, chain[0], pem, title, unit, demo, actor,
-                           token_label=token_label, key_label=key_label)
+    return _add_credential(
+        user,
+        SignerBackend.PKCS11,
+        chain[0],
+        pem,
+        title,
+        unit,
+        demo,
+        actor,
+        token_label=token_label,
+        key_label=key_label,
+    )
 
 
-def _add_credential(user: User, backend: SignerBackend, cert: x509.Certificate, pem: str,
-                    title: str, unit: str, demo: bool, actor: Any,
-                    **fields: Any) -> SigningCredential:
-    db.session.execute(sa.update(SigningCredential)
-                       .where(SigningCredential.user_id == user.id,
-                              SigningCredential.active.is_(True))
-                       .values(active=False).execution_options(synchronize_session=False))
+def _add_credential(
+    user: User,
+    backend: SignerBackend,
+    cert: x509.Certificate,
+    pem: str,
+    title: str,
+    unit: str,
+    demo: bool,
+    actor: Any,
+    **fields: Any,
+) -> SigningCredential:
+    db.session.execute(
+        sa.update(SigningCredential)
+        .where(SigningCredential.user_id == user.id, SigningCredential.active.is_(True))
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
     facts = _describe(cert)
-    credential = SigningCredential(user_id=user.id, backend=backend, certificate_pem=pem,
-                                   title=title, unit=unit, demo=demo, active=True,
-                                   **facts, **fields)
+    credential = SigningCredential(
+        user_id=user.id,
+        backend=backend,
+        certificate_pem=pem,
+        title=title,
+        unit=unit,
+        demo=demo,
+        active=True,
+        **facts,
+        **fields,
+    )
     db.session.add(credential)
     db.session.flush()
-    audit.record("signing.credential_add", "user", user.id,
-                 {"backend": [None, backend], "subject": [None, facts["subject"]],
-                  "serial": [None, facts["serial"]], "demo": [None, demo]}, actor=actor)
+    audit.record(
+        "signing.credential_add",
+        "user",
+        user.id,
+        {
+            "backend": [None, backend],
+            "subject": [None, facts["subject"]],
+            "serial": [None, facts["serial"]],
+            "demo": [None, demo],
+        },
+        actor=actor,
+    )
     return credential
 
 
@@ -253,13 +327,18 @@ def active_credential(user: User) -> SigningCredential | None:
     return db.session.scalar(
         sa.select(SigningCredential)
         .where(SigningCredential.user_id == user.id, SigningCredential.active.is_(True))
-        .order_by(SigningCredential.id.desc()).limit(1))
+        .order_by(SigningCredential.id.desc())
+        .limit(1)
+    )
 
 
 PIN_ATTEMPTS = 5  # wrong PINs in a row that lock a signing credential
 
-LOCKED_MESSAGE = _l("Your signing key is locked after %(num)d wrong PINs in a row. Nothing "
-                    "was signed. An administrator must unlock it.", num=PIN_ATTEMPTS)
+LOCKED_MESSAGE = _l(
+    "Your signing key is locked after %(num)d wrong PINs in a row. Nothing "
+    "was signed. An administrator must unlock it.",
+    num=PIN_ATTEMPTS,
+)
 
 
 def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, Any]:
@@ -269,41 +348,77 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
     right PIN resets the count, unless a concurrent request locked it meanwhile."""
     credential = active_credential(user)
     if credential is None:
-        raise SigningRefused(_l("You have no signing certificate. Ask the administrator to "
-                                "import one, or record the confirmation with minutes."))
+        raise SigningRefused(
+            _l(
+                "You have no signing certificate. Ask the administrator to "
+                "import one, or record the confirmation with minutes."
+            )
+        )
     if credential.locked_at is not None:
-        audit.record("signing.refused", "user", user.id,
-                     {"reason": [None, "credential_locked"],
-                      "serial": [None, credential.serial]}, actor=actor or user)
+        audit.record(
+            "signing.refused",
+            "user",
+            user.id,
+            {"reason": [None, "credential_locked"], "serial": [None, credential.serial]},
+            actor=actor or user,
+        )
         raise SigningRefused(LOCKED_MESSAGE)
     if credential.not_after < utcnow():
-        audit.record("signing.refused", "user", user.id,
-                     {"reason": [None, "certificate_expired"], "serial": [None,
-                                                                          credential.serial]},
-                     actor=actor or user)
-        raise SigningRefused(_l("Your signing certificate expired on %(day)s; it cannot sign.",
-                                day=format_date(credential.not_after)))
+        audit.record(
+            "signing.refused",
+            "user",
+            user.id,
+            {"reason": [None, "certificate_expired"], "serial": [None, credential.serial]},
+            actor=actor or user,
+        )
+        raise SigningRefused(
+            _l(
+                "Your signing certificate expired on %(day)s; it cannot sign.",
+                day=format_date(credential.not_after),
+            )
+        )
     try:
         signer = _open_signer(credential, pin or "")
     except core.SignerUnavailable as error:
         failed = _count_wrong_pin(credential)
-        audit.record("signing.pin_refused", "user", user.id,
-                     {"backend": [None, credential.backend],
-                      "serial": [None, credential.serial],
-                      "failed_pins": [failed - 1, failed]}, actor=actor or user)
+        audit.record(
+            "signing.pin_refused",
+            "user",
+            user.id,
+            {
+                "backend": [None, credential.backend],
+                "serial": [None, credential.serial],
+                "failed_pins": [failed - 1, failed],
+            },
+            actor=actor or user,
+        )
         if failed >= PIN_ATTEMPTS:
-            audit.record("signing.credential_locked", "user", user.id,
-                         {"serial": [None, credential.serial], "locked": [False, True],
-                          "failed_pins": [None, failed]}, actor=actor or user)
+            audit.record(
+                "signing.credential_locked",
+                "user",
+                user.id,
+                {
+                    "serial": [None, credential.serial],
+                    "locked": [False, True],
+                    "failed_pins": [None, failed],
+                },
+                actor=actor or user,
+            )
             raise SigningRefused(LOCKED_MESSAGE) from error
-        raise SigningRefused(_l("Wrong PIN: the signing key was not unlocked. Nothing was "
-                                "signed. %(left)d tries left before it locks.",
-                                left=PIN_ATTEMPTS - failed)) from error
+        raise SigningRefused(
+            _l(
+                "Wrong PIN: the signing key was not unlocked. Nothing was "
+                "signed. %(left)d tries left before it locks.",
+                left=PIN_ATTEMPTS - failed,
+            )
+        ) from error
     # The reset is conditional: a credential locked by a concurrent request stays locked.
     reset = db.session.execute(
         sa.update(SigningCredential)
         .where(SigningCredential.id == credential.id, SigningCredential.locked_at.is_(None))
-        .values(failed_pins=0).execution_options(synchronize_session=False))
+        .values(failed_pins=0)
+        .execution_options(synchronize_session=False)
+    )
     if reset.rowcount != 1:  # type: ignore[attr-defined]
         raise SigningRefused(LOCKED_MESSAGE)
     db.session.refresh(credential)
@@ -330,13 +445,18 @@ def _count_wrong_pin(credential: SigningCredential) -> int:
     locking the credential at PIN_ATTEMPTS; the new count."""
     count = SigningCredential.failed_pins + 1
     failed = db.session.execute(
-        sa.update(SigningCredential).where(SigningCredential.id == credential.id)
-        .values(failed_pins=count,
-                locked_at=sa.case((count >= PIN_ATTEMPTS,
-                                   sa.func.coalesce(SigningCredential.locked_at, utcnow())),
-                                  else_=SigningCredential.locked_at))
+        sa.update(SigningCredential)
+        .where(SigningCredential.id == credential.id)
+        .values(
+            failed_pins=count,
+            locked_at=sa.case(
+                (count >= PIN_ATTEMPTS, sa.func.coalesce(SigningCredential.locked_at, utcnow())),
+                else_=SigningCredential.locked_at,
+            ),
+        )
         .returning(SigningCredential.failed_pins)
-        .execution_options(synchronize_session=False)).scalar_one()
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
     db.session.refresh(credential)
     return int(failed)
 
@@ -345,18 +465,28 @@ def locked_credential(user_id: int) -> SigningCredential | None:
     """The user's active signing credential if wrong PINs locked it."""
     return db.session.scalar(
         sa.select(SigningCredential)
-        .where(SigningCredential.user_id == user_id, SigningCredential.active.is_(True),
-               SigningCredential.locked_at.is_not(None)).limit(1))
+        .where(
+            SigningCredential.user_id == user_id,
+            SigningCredential.active.is_(True),
+            SigningCredential.locked_at.is_not(None),
+        )
+        .limit(1)
+    )
 
 
 def locked_signers(user_ids: list[int]) -> set[int]:
     """Of these users, those whose active signing credential is locked (one query)."""
     if not user_ids:
         return set()
-    return set(db.session.scalars(
-        sa.select(SigningCredential.user_id)
-        .where(SigningCredential.user_id.in_(user_ids), SigningCredential.active.is_(True),
-               SigningCredential.locked_at.is_not(None))))
+    return set(
+        db.session.scalars(
+            sa.select(SigningCredential.user_id).where(
+                SigningCredential.user_id.in_(user_ids),
+                SigningCredential.active.is_(True),
+                SigningCredential.locked_at.is_not(None),
+            )
+        )
+    )
 
 
 def unlock_credential(user: User, actor: Any = None) -> SigningCredential:
@@ -365,11 +495,19 @@ def unlock_credential(user: User, actor: Any = None) -> SigningCredential:
     if credential is None:
         raise SigningRefused(_l("This account's signing key is not locked."))
     db.session.execute(
-        sa.update(SigningCredential).where(SigningCredential.id == credential.id)
-        .values(failed_pins=0, locked_at=None).execution_options(synchronize_session=False))
+        sa.update(SigningCredential)
+        .where(SigningCredential.id == credential.id)
+        .values(failed_pins=0, locked_at=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(credential)
-    audit.record("signing.credential_unlocked", "user", user.id,
-                 {"serial": [None, credential.serial], "locked": [True, False]}, actor=actor)
+    audit.record(
+        "signing.credential_unlocked",
+        "user",
+        user.id,
+        {"serial": [None, credential.serial], "locked": [True, False]},
+        actor=actor,
+    )
     return credential
 
 
@@ -394,12 +532,16 @@ def committee_clauses(commune_id: int, filters: Filters | None = None) -> list[A
     return clauses
 
 
-def awaiting_committee(commune_id: int, filters: Filters | None = None,
-                       limit: int = MAX_PER_DOCUMENT) -> tuple[list[Person], int]:
+def awaiting_committee(
+    commune_id: int, filters: Filters | None = None, limit: int = MAX_PER_DOCUMENT
+) -> tuple[list[Person], int]:
     clauses = committee_clauses(commune_id, filters)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*clauses))
-    persons = list(db.session.scalars(sa.select(Person).where(*clauses)
-                                      .order_by(Person.name_sort, Person.id).limit(limit)))
+    persons = list(
+        db.session.scalars(
+            sa.select(Person).where(*clauses).order_by(Person.name_sort, Person.id).limit(limit)
+        )
+    )
     return persons, total or 0
 
 
@@ -407,27 +549,39 @@ def site_day_rows(site: Site, day: date) -> list[tuple[Person, Dose]]:
     """The site's doses of that day whose person is not yet confirmed. Sites at central,
     ministry, province or district level sign without the commune cleaning procedure (letter
     2262/BYT-CNTT, item 6); other sites only sign persons whose identity has been checked."""
-    clauses: list[Any] = [Dose.site_id == site.id, Dose.vaccinated_on == day,
-                          Person.status != PersonStatus.CONFIRMED]
+    clauses: list[Any] = [
+        Dose.site_id == site.id,
+        Dose.vaccinated_on == day,
+        Person.status != PersonStatus.CONFIRMED,
+    ]
     if not site.skips_commune_cleaning:
         clauses.append(Person.status.in_(AWAITING))
-    rows = db.session.execute(sa.select(Person, Dose).join(Dose, Dose.person_id == Person.id)
-                              .where(*clauses).order_by(Person.name_sort, Person.id))
+    rows = db.session.execute(
+        sa.select(Person, Dose)
+        .join(Dose, Dose.person_id == Person.id)
+        .where(*clauses)
+        .order_by(Person.name_sort, Person.id)
+    )
     return [(person, dose) for person, dose in rows]
 
 
 def _dose_counts(person_ids: list[int]) -> dict[int, int]:
     if not person_ids:
         return {}
-    return dict(db.session.execute(  # type: ignore[arg-type]
-        sa.select(Dose.person_id, sa.func.count()).where(Dose.person_id.in_(person_ids))
-        .group_by(Dose.person_id)).all())
+    return dict(
+        db.session.execute(  # type: ignore[arg-type]
+            sa.select(Dose.person_id, sa.func.count())
+            .where(Dose.person_id.in_(person_ids))
+            .group_by(Dose.person_id)
+        ).all()
+    )
 
 
 def person_snapshots(persons: list[Person]) -> list[dict[str, Any]]:
     counts = _dose_counts([p.id for p in persons])
-    return [{**member_snapshot(p), "doses": counts.get(p.id, 0), "person_id": p.id}
-            for p in persons]
+    return [
+        {**member_snapshot(p), "doses": counts.get(p.id, 0), "person_id": p.id} for p in persons
+    ]
 
 
 # --- signing --------------------------------------------------------------------------------
@@ -437,12 +591,27 @@ def _signer_title(credential: SigningCredential) -> str:
     return credential.title or "Chủ tịch"
 
 
-def _new_document(kind: DocumentKind, area_id: int, title: str, user: User | None,
-                  site_id: int | None = None, worklist_id: int | None = None) -> SignedDocument:
-    document = SignedDocument(code=secrets.token_urlsafe(18), kind=kind, area_id=area_id,
-                              site_id=site_id, worklist_id=worklist_id, title=title[:300],
-                              signer_id=getattr(user, "id", None), path="", sha256="",
-                              signed_at=utcnow(), state=DocumentState.VALID)
+def _new_document(
+    kind: DocumentKind,
+    area_id: int,
+    title: str,
+    user: User | None,
+    site_id: int | None = None,
+    worklist_id: int | None = None,
+) -> SignedDocument:
+    document = SignedDocument(
+        code=secrets.token_urlsafe(18),
+        kind=kind,
+        area_id=area_id,
+        site_id=site_id,
+        worklist_id=worklist_id,
+        title=title[:300],
+        signer_id=getattr(user, "id", None),
+        path="",
+        sha256="",
+        signed_at=utcnow(),
+        state=DocumentState.VALID,
+    )
     db.session.add(document)
     db.session.flush()
     return document
@@ -455,19 +624,36 @@ def _store_document(document: SignedDocument, content: bytes, suffix: str = "pdf
     document.sha256 = hashlib.sha256(content).hexdigest()
 
 
-def _sign(document: SignedDocument, built: documents.Built, credential: SigningCredential,
-          signer: Any, signer_name: str, reason: str, location: str | None,
-          timestamper: Any = None) -> bytes:
-    stamp = core.Stamp(signer_name, credential.title, credential.unit, built.slot.page,
-                       built.slot.box)
+def _sign(
+    document: SignedDocument,
+    built: documents.Built,
+    credential: SigningCredential,
+    signer: Any,
+    signer_name: str,
+    reason: str,
+    location: str | None,
+    timestamper: Any = None,
+) -> bytes:
+    stamp = core.Stamp(
+        signer_name, credential.title, credential.unit, built.slot.page, built.slot.box
+    )
     tsa = timestamper if timestamper is not None else tsa_config().timestamper()
     try:
-        signed = core.sign_pdf(built.content, signer, stamp, tsa, level=signing_level(),
-                               trust_roots=trust_roots(), reason=reason, location=location)
+        signed = core.sign_pdf(
+            built.content,
+            signer,
+            stamp,
+            tsa,
+            level=signing_level(),
+            trust_roots=trust_roots(),
+            reason=reason,
+            location=location,
+        )
     except Exception as error:  # TSA unreachable, token gone: say so, sign nothing
         current_app.logger.exception("signing document %s failed", document.id)
-        raise SigningRefused(_l("The document could not be signed: %(error)s",
-                                error=str(error)[:200])) from error
+        raise SigningRefused(
+            _l("The document could not be signed: %(error)s", error=str(error)[:200])
+        ) from error
     document.signer_name = signer_name
     document.certificate_subject = credential.subject
     document.certificate_serial = credential.serial
@@ -475,40 +661,67 @@ def _sign(document: SignedDocument, built: documents.Built, credential: SigningC
     return signed
 
 
-def _confirm(document: SignedDocument, snapshots: list[dict[str, Any]], user: User | None,
-             evidence: str, extra: dict[str, Any] | None = None) -> list[int]:
+def _confirm(
+    document: SignedDocument,
+    snapshots: list[dict[str, Any]],
+    user: User | None,
+    evidence: str,
+    extra: dict[str, Any] | None = None,
+) -> list[int]:
     """Members recorded; persons confirmed (set-based); one audit event for the document."""
     person_ids = [s["person_id"] for s in snapshots]
     # Members of earlier documents for these persons are replaced by this one (first: one
     # valid confirmation per person, a unique index).
     db.session.execute(
         sa.update(DocumentMember)
-        .where(DocumentMember.person_id.in_(person_ids),
-               DocumentMember.document_id != document.id,
-               DocumentMember.superseded_at.is_(None))
-        .values(superseded_at=utcnow()).execution_options(synchronize_session=False))
-    db.session.execute(sa.insert(DocumentMember), [
-        {"document_id": document.id, "person_id": s["person_id"], "basis": CONFIRMATION,
-         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
+        .where(
+            DocumentMember.person_id.in_(person_ids),
+            DocumentMember.document_id != document.id,
+            DocumentMember.superseded_at.is_(None),
+        )
+        .values(superseded_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(
-        sa.update(Person).where(Person.id.in_(person_ids), Person.status != PersonStatus.CONFIRMED)
-        .values(status=PersonStatus.CONFIRMED, version=Person.version + 1,
-                updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+        sa.insert(DocumentMember),
+        [
+            {
+                "document_id": document.id,
+                "person_id": s["person_id"],
+                "basis": CONFIRMATION,
+                "snapshot": {k: v for k, v in s.items() if k != "person_id"},
+            }
+            for s in snapshots
+        ],
+    )
+    db.session.execute(
+        sa.update(Person)
+        .where(Person.id.in_(person_ids), Person.status != PersonStatus.CONFIRMED)
+        .values(status=PersonStatus.CONFIRMED, version=Person.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     document.member_count = len(person_ids)
     db.session.flush()
     db.session.expire_all()
     audit.record(
-        "document.sign", "signed_document", document.id,
-        {"kind": [None, document.kind], "signer": [None, document.signer_name],
-         "certificate_subject": [None, document.certificate_subject],
-         "certificate_serial": [None, document.certificate_serial],
-         "sha256": [None, document.sha256], "level": [None, document.level],
-         "evidence": [None, evidence], "members": [None, len(person_ids)],
-         "person_ids": [None, person_ids],
-         "status": [[s.get("status") for s in snapshots][:1] or None, PersonStatus.CONFIRMED],
-         **(extra or {})},
-        actor=user)
+        "document.sign",
+        "signed_document",
+        document.id,
+        {
+            "kind": [None, document.kind],
+            "signer": [None, document.signer_name],
+            "certificate_subject": [None, document.certificate_subject],
+            "certificate_serial": [None, document.certificate_serial],
+            "sha256": [None, document.sha256],
+            "level": [None, document.level],
+            "evidence": [None, evidence],
+            "members": [None, len(person_ids)],
+            "person_ids": [None, person_ids],
+            "status": [[s.get("status") for s in snapshots][:1] or None, PersonStatus.CONFIRMED],
+            **(extra or {}),
+        },
+        actor=user,
+    )
     return person_ids
 
 
@@ -516,15 +729,23 @@ def _guard_size(count: int) -> None:
     if count == 0:
         raise SigningRefused(_l("Nobody awaits this signature."))
     if count > MAX_PER_DOCUMENT:
-        raise SigningRefused(_l("At most %(num)s persons per document; narrow the filter.",
-                                num=MAX_PER_DOCUMENT))
+        raise SigningRefused(
+            _l("At most %(num)s persons per document; narrow the filter.", num=MAX_PER_DOCUMENT)
+        )
 
 
 def site_snapshots(rows: list[tuple[Person, Dose]]) -> list[dict[str, Any]]:
     """A site's daily list as a document records it: each person once, with the dose."""
-    snapshots = [{**member_snapshot(person), "person_id": person.id,
-                  "dose_number": dose.dose_number, **vaccine_fields(dose), "lot": dose.lot}
-                 for person, dose in rows]
+    snapshots = [
+        {
+            **member_snapshot(person),
+            "person_id": person.id,
+            "dose_number": dose.dose_number,
+            **vaccine_fields(dose),
+            "lot": dose.lot,
+        }
+        for person, dose in rows
+    ]
     # One person may have two doses the same day only by error; list them once.
     return list({s["person_id"]: s for s in reversed(snapshots)}.values())[::-1]
 
@@ -542,10 +763,17 @@ def prepare_committee(user: User, filters: Filters | None = None) -> SigningBatc
     now (at most MAX_PER_DOCUMENT)."""
     persons, total = awaiting_committee(user.area_id, filters)
     _guard_size(total)
-    return _new_batch(DocumentKind.COMMITTEE_LIST, user, user.area_id, persons,
-                      person_snapshots(persons),
-                      filters={"status": getattr(filters, "status", None),
-                               "search": getattr(filters, "search", None)})
+    return _new_batch(
+        DocumentKind.COMMITTEE_LIST,
+        user,
+        user.area_id,
+        persons,
+        person_snapshots(persons),
+        filters={
+            "status": getattr(filters, "status", None),
+            "search": getattr(filters, "search", None),
+        },
+    )
 
 
 def prepare_site_daily(user: User, day: date) -> SigningBatch:
@@ -555,35 +783,80 @@ def prepare_site_daily(user: User, day: date) -> SigningBatch:
         raise SigningRefused(_l("Nobody awaits this signature."))
     rows = site_day_rows(site, day)
     _guard_size(len(rows))
-    return _new_batch(DocumentKind.SITE_DAILY, user, site.commune_id, [p for p, _d in rows],
-                      site_snapshots(rows), site_id=site.id, day=day)
+    return _new_batch(
+        DocumentKind.SITE_DAILY,
+        user,
+        site.commune_id,
+        [p for p, _d in rows],
+        site_snapshots(rows),
+        site_id=site.id,
+        day=day,
+    )
 
 
-def _new_batch(kind: DocumentKind, user: User, area_id: int, persons: list[Person],
-               snapshots: list[dict[str, Any]], site_id: int | None = None,
-               day: date | None = None, filters: dict[str, Any] | None = None) -> SigningBatch:
+def _new_batch(
+    kind: DocumentKind,
+    user: User,
+    area_id: int,
+    persons: list[Person],
+    snapshots: list[dict[str, Any]],
+    site_id: int | None = None,
+    day: date | None = None,
+    filters: dict[str, Any] | None = None,
+) -> SigningBatch:
     versions = {p.id: p.version for p in persons}
-    batch = SigningBatch(kind=kind, state=BatchState.OPEN, area_id=area_id, site_id=site_id,
-                         day=day, filters=filters or {}, created_by_id=user.id,
-                         created_at=utcnow(), member_count=len(snapshots))
+    batch = SigningBatch(
+        kind=kind,
+        state=BatchState.OPEN,
+        area_id=area_id,
+        site_id=site_id,
+        day=day,
+        filters=filters or {},
+        created_by_id=user.id,
+        created_at=utcnow(),
+        member_count=len(snapshots),
+    )
     db.session.add(batch)
     db.session.flush()
-    db.session.execute(sa.insert(SigningBatchMember), [
-        {"batch_id": batch.id, "person_id": s["person_id"], "version": versions[s["person_id"]],
-         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
-    audit.record("signing.prepare", "signing_batch", batch.id,
-                 {"kind": [None, kind], "members": [None, len(snapshots)],
-                  "person_ids": [None, [s["person_id"] for s in snapshots]],
-                  "day": [None, day], "filters": [None, filters]}, actor=user)
+    db.session.execute(
+        sa.insert(SigningBatchMember),
+        [
+            {
+                "batch_id": batch.id,
+                "person_id": s["person_id"],
+                "version": versions[s["person_id"]],
+                "snapshot": {k: v for k, v in s.items() if k != "person_id"},
+            }
+            for s in snapshots
+        ],
+    )
+    audit.record(
+        "signing.prepare",
+        "signing_batch",
+        batch.id,
+        {
+            "kind": [None, kind],
+            "members": [None, len(snapshots)],
+            "person_ids": [None, [s["person_id"] for s in snapshots]],
+            "day": [None, day],
+            "filters": [None, filters],
+        },
+        actor=user,
+    )
     return batch
 
 
 def batch_members(batch: SigningBatch, shown: Any = None) -> list[SigningBatchMember]:
     """The dialog's persons in its order; ``shown`` (SQL), only those it lets through."""
-    return list(db.session.scalars(sa.select(SigningBatchMember)
-                                   .where(SigningBatchMember.batch_id == batch.id,
-                                          shown if shown is not None else sa.true())
-                                   .order_by(SigningBatchMember.id)))
+    return list(
+        db.session.scalars(
+            sa.select(SigningBatchMember)
+            .where(
+                SigningBatchMember.batch_id == batch.id, shown if shown is not None else sa.true()
+            )
+            .order_by(SigningBatchMember.id)
+        )
+    )
 
 
 def check_batch(batch: SigningBatch, lock: bool = False) -> list[MemberCheck]:
@@ -592,29 +865,36 @@ def check_batch(batch: SigningBatch, lock: bool = False) -> list[MemberCheck]:
     them confirmed)."""
     members = batch_members(batch)
     ids = [m.person_id for m in members]
-    query = sa.select(Person).where(Person.id.in_(ids)).execution_options(
-        populate_existing=True)
+    query = sa.select(Person).where(Person.id.in_(ids)).execution_options(populate_existing=True)
     persons = {p.id: p for p in db.session.scalars(query.with_for_update() if lock else query)}
     if batch.kind == DocumentKind.SITE_DAILY:
         site = db.session.get(Site, batch.site_id)
         rows = db.session.execute(
-            sa.select(Person, Dose).join(Dose, Dose.person_id == Person.id)
-            .where(Dose.site_id == batch.site_id, Dose.vaccinated_on == batch.day,
-                   Person.id.in_(ids)).order_by(Person.name_sort, Person.id, Dose.id))
+            sa.select(Person, Dose)
+            .join(Dose, Dose.person_id == Person.id)
+            .where(
+                Dose.site_id == batch.site_id, Dose.vaccinated_on == batch.day, Person.id.in_(ids)
+            )
+            .order_by(Person.name_sort, Person.id, Dose.id)
+        )
         current = {s["person_id"]: s for s in site_snapshots([(p, d) for p, d in rows])}
         statuses: tuple[PersonStatus, ...] = (
             tuple(s for s in PersonStatus if s != PersonStatus.CONFIRMED)
-            if site is not None and site.skips_commune_cleaning else AWAITING)
+            if site is not None and site.skips_commune_cleaning
+            else AWAITING
+        )
         area_id = None  # a site vaccinates people of any commune
     else:
         current = {s["person_id"]: s for s in person_snapshots(list(persons.values()))}
         statuses, area_id = AWAITING, batch.area_id
-    return check_members(members, persons, current, area_id=area_id, statuses=statuses,
-                         versioned=True)
+    return check_members(
+        members, persons, current, area_id=area_id, statuses=statuses, versioned=True
+    )
 
 
-def sign_batch(batch: SigningBatch, user: User, pin: str,
-               timestamper: Any = None) -> tuple[SignedDocument, list[MemberCheck]]:
+def sign_batch(
+    batch: SigningBatch, user: User, pin: str, timestamper: Any = None
+) -> tuple[SignedDocument, list[MemberCheck]]:
     """Sign exactly the persons the dialog showed that are still eligible; the others are
     left out, each with its reason (kept on the batch and in the audit event). Once per
     dialog: the batch moves from ``open`` to ``signed`` in one conditional UPDATE that locks
@@ -627,8 +907,9 @@ def sign_batch(batch: SigningBatch, user: User, pin: str,
         return _sign_batch(batch, user, credential, signer, timestamper)
 
 
-def _sign_batch(batch: SigningBatch, user: User, credential: SigningCredential, signer: Any,
-                timestamper: Any) -> tuple[SignedDocument, list[MemberCheck]]:
+def _sign_batch(
+    batch: SigningBatch, user: User, credential: SigningCredential, signer: Any, timestamper: Any
+) -> tuple[SignedDocument, list[MemberCheck]]:
     if not _claim(batch, (BatchState.OPEN,), BatchState.SIGNED, signed_at=utcnow()):
         raise SigningRefused(_l("This list has already been signed."))
     checks = check_batch(batch, lock=True)
@@ -639,38 +920,80 @@ def _sign_batch(batch: SigningBatch, user: User, credential: SigningCredential, 
     if batch.kind == DocumentKind.SITE_DAILY:
         site = db.session.get(Site, batch.site_id)
         assert site is not None and batch.day is not None
-        document = _new_document(DocumentKind.SITE_DAILY, site.commune_id,
-                                 f"Hộ chiếu vắc xin – {site.name} – {batch.day:%d/%m/%Y}", user,
-                                 site_id=site.id)
-        built = documents.site_daily_list(site, batch.day, snapshots, user.display_name,
-                                          _signer_title(credential),
-                                          f"Số: {document.id}/DS-CSTC")
+        document = _new_document(
+            DocumentKind.SITE_DAILY,
+            site.commune_id,
+            f"Hộ chiếu vắc xin – {site.name} – {batch.day:%d/%m/%Y}",
+            user,
+            site_id=site.id,
+        )
+        built = documents.site_daily_list(
+            site,
+            batch.day,
+            snapshots,
+            user.display_name,
+            _signer_title(credential),
+            f"Số: {document.id}/DS-CSTC",
+        )
         reason, location = "Xác nhận hộ chiếu vắc xin", site.name
     else:
         commune = db.session.get(Area, batch.area_id)
         assert commune is not None
-        document = _new_document(DocumentKind.COMMITTEE_LIST, commune.id,
-                                 f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
-                                 user)
-        built = documents.committee_list(commune, snapshots, user.display_name,
-                                         _signer_title(credential),
-                                         f"Số: {document.id}/DS-UBND", today_in_vietnam())
+        document = _new_document(
+            DocumentKind.COMMITTEE_LIST,
+            commune.id,
+            f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
+            user,
+        )
+        built = documents.committee_list(
+            commune,
+            snapshots,
+            user.display_name,
+            _signer_title(credential),
+            f"Số: {document.id}/DS-UBND",
+            today_in_vietnam(),
+        )
         reason, location = "Xác nhận thông tin tiêm chủng đã được xác thực", commune.name
-    signed = _sign(document, built, credential, signer, user.display_name, reason, location,
-                   timestamper=timestamper)
+    signed = _sign(
+        document,
+        built,
+        credential,
+        signer,
+        user.display_name,
+        reason,
+        location,
+        timestamper=timestamper,
+    )
     _store_document(document, signed)
     skipped = [c for c in checks if c.reason is not None]
-    _confirm(document, snapshots, user, "digital_signature",
-             extra={"batch_id": [None, batch.id],
-                    "skipped": [None, [c.as_dict() for c in skipped]]})
+    _confirm(
+        document,
+        snapshots,
+        user,
+        "digital_signature",
+        extra={"batch_id": [None, batch.id], "skipped": [None, [c.as_dict() for c in skipped]]},
+    )
     if skipped:
-        db.session.execute(sa.update(SigningBatchMember), [
-            {"id": c.member.id, "reason": c.reason,
-             "detail": {k: v for k, v in c.as_dict().items()
-                        if k not in ("person_id", "reason")} or None} for c in skipped])
-    db.session.execute(sa.update(SigningBatch).where(SigningBatch.id == batch.id)
-                       .values(document_id=document.id)
-                       .execution_options(synchronize_session=False))
+        db.session.execute(
+            sa.update(SigningBatchMember),
+            [
+                {
+                    "id": c.member.id,
+                    "reason": c.reason,
+                    "detail": {
+                        k: v for k, v in c.as_dict().items() if k not in ("person_id", "reason")
+                    }
+                    or None,
+                }
+                for c in skipped
+            ],
+        )
+    db.session.execute(
+        sa.update(SigningBatch)
+        .where(SigningBatch.id == batch.id)
+        .values(document_id=document.id)
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     return document, checks
 
@@ -698,60 +1021,111 @@ def vaccine_fields(dose: Dose) -> dict[str, str]:
 
 
 def certificate_doses(person: Person) -> list[dict[str, Any]]:
-    return [{"dose_number": d.dose_number, **vaccine_fields(d), "lot": d.lot,
-             "vaccinated_on_text": documents.dose_date_text(d.vaccinated_on),
-             "site": d.site.name if d.site is not None else ""} for d in person.doses]
+    return [
+        {
+            "dose_number": d.dose_number,
+            **vaccine_fields(d),
+            "lot": d.lot,
+            "vaccinated_on_text": documents.dose_date_text(d.vaccinated_on),
+            "site": d.site.name if d.site is not None else "",
+        }
+        for d in person.doses
+    ]
 
 
-def sign_certificate(user: User, credential: SigningCredential, signer: Any, person: Person,
-                     timestamper: Any = None, base_url: str | None = None) -> SignedDocument:
+def sign_certificate(
+    user: User,
+    credential: SigningCredential,
+    signer: Any,
+    person: Person,
+    timestamper: Any = None,
+    base_url: str | None = None,
+) -> SignedDocument:
     """One person's vaccination certificate (the person must be confirmed already)."""
     if person.status != PersonStatus.CONFIRMED:
         raise SigningRefused(_l("Only a confirmed person gets a certificate."))
     commune = user.area
-    document = _new_document(DocumentKind.CERTIFICATE, person.commune_id,
-                             f"Chứng nhận tiêm chủng vắc xin COVID-19 – {person.full_name}",
-                             user)
-    heading = documents.commune_heading(commune, f"Số: {document.id}/CN-UBND",
-                                        today_in_vietnam())
-    built = documents.certificate(heading, member_snapshot(person), certificate_doses(person),
-                                  verify_url(document.code, base_url), document.code,
-                                  user.display_name,
-                                  ["TM. ỦY BAN NHÂN DÂN", _signer_title(credential).upper()])
-    signed = _sign(document, built, credential, signer, user.display_name,
-                   "Chứng nhận tiêm chủng", commune.name, timestamper=timestamper)
+    document = _new_document(
+        DocumentKind.CERTIFICATE,
+        person.commune_id,
+        f"Chứng nhận tiêm chủng vắc xin COVID-19 – {person.full_name}",
+        user,
+    )
+    heading = documents.commune_heading(commune, f"Số: {document.id}/CN-UBND", today_in_vietnam())
+    built = documents.certificate(
+        heading,
+        member_snapshot(person),
+        certificate_doses(person),
+        verify_url(document.code, base_url),
+        document.code,
+        user.display_name,
+        ["TM. ỦY BAN NHÂN DÂN", _signer_title(credential).upper()],
+    )
+    signed = _sign(
+        document,
+        built,
+        credential,
+        signer,
+        user.display_name,
+        "Chứng nhận tiêm chủng",
+        commune.name,
+        timestamper=timestamper,
+    )
     _store_document(document, signed)
-    db.session.add(DocumentMember(document_id=document.id, person_id=person.id,
-                                  snapshot=member_snapshot(person)))
+    db.session.add(
+        DocumentMember(
+            document_id=document.id, person_id=person.id, snapshot=member_snapshot(person)
+        )
+    )
     document.member_count = 1
     db.session.flush()
-    audit.record("document.sign", "signed_document", document.id,
-                 {"kind": [None, document.kind], "signer": [None, document.signer_name],
-                  "certificate_subject": [None, document.certificate_subject],
-                  "certificate_serial": [None, document.certificate_serial],
-                  "sha256": [None, document.sha256], "person_ids": [None, [person.id]]},
-                 actor=user)
+    audit.record(
+        "document.sign",
+        "signed_document",
+        document.id,
+        {
+            "kind": [None, document.kind],
+            "signer": [None, document.signer_name],
+            "certificate_subject": [None, document.certificate_subject],
+            "certificate_serial": [None, document.certificate_serial],
+            "sha256": [None, document.sha256],
+            "person_ids": [None, [person.id]],
+        },
+        actor=user,
+    )
     return document
 
 
 def confirmed_without_certificate(commune_id: int) -> list[int]:
     """Confirmed persons of the commune with no valid certificate yet."""
     has_certificate = sa.exists().where(
-        DocumentMember.person_id == Person.id, DocumentMember.superseded_at.is_(None),
+        DocumentMember.person_id == Person.id,
+        DocumentMember.superseded_at.is_(None),
         DocumentMember.document_id == SignedDocument.id,
         SignedDocument.kind == DocumentKind.CERTIFICATE,
-        SignedDocument.state == DocumentState.VALID)
-    return list(db.session.scalars(
-        sa.select(Person.id).where(Person.commune_id == commune_id,
-                                   Person.status == PersonStatus.CONFIRMED, ~has_certificate)
-        .order_by(Person.name_sort, Person.id)))
+        SignedDocument.state == DocumentState.VALID,
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Person.id)
+            .where(
+                Person.commune_id == commune_id,
+                Person.status == PersonStatus.CONFIRMED,
+                ~has_certificate,
+            )
+            .order_by(Person.name_sort, Person.id)
+        )
+    )
 
 
 # --- minutes (biên bản) ---------------------------------------------------------------------
 
 
-SCAN_TYPES = {b"%PDF-": ("application/pdf", "pdf"), b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
-              b"\xff\xd8\xff": ("image/jpeg", "jpg")}
+SCAN_TYPES = {
+    b"%PDF-": ("application/pdf", "pdf"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
+    b"\xff\xd8\xff": ("image/jpeg", "jpg"),
+}
 
 
 def sniff_scan(content: bytes) -> tuple[str, str] | None:
@@ -790,29 +1164,56 @@ def print_minutes(user: User, filters: Filters | None = None) -> Minutes:
     persons, total = awaiting_committee(commune.id, filters)
     _guard_size(total)
     snapshots = person_snapshots(persons)
-    minutes = Minutes(area_id=commune.id, state=MinutesState.PRINTED,
-                      title=f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}"[:300],
-                      created_by_id=user.id, created_at=utcnow(), path="", sha256="",
-                      member_count=len(snapshots))
+    minutes = Minutes(
+        area_id=commune.id,
+        state=MinutesState.PRINTED,
+        title=f"Biên bản xác nhận thông tin tiêm chủng – {commune.name}"[:300],
+        created_by_id=user.id,
+        created_at=utcnow(),
+        path="",
+        sha256="",
+        member_count=len(snapshots),
+    )
     db.session.add(minutes)
     db.session.flush()
-    db.session.execute(sa.insert(MinutesMember), [
-        {"minutes_id": minutes.id, "person_id": s["person_id"],
-         "snapshot": {k: v for k, v in s.items() if k != "person_id"}} for s in snapshots])
-    content = documents.minutes(commune, snapshots, f"Số: {minutes.id}/BB-UBND",
-                                vietnam_date(minutes.created_at))
+    db.session.execute(
+        sa.insert(MinutesMember),
+        [
+            {
+                "minutes_id": minutes.id,
+                "person_id": s["person_id"],
+                "snapshot": {k: v for k, v in s.items() if k != "person_id"},
+            }
+            for s in snapshots
+        ],
+    )
+    content = documents.minutes(
+        commune, snapshots, f"Số: {minutes.id}/BB-UBND", vietnam_date(minutes.created_at)
+    )
     relative = f"minutes/{minutes.id}.pdf"
     _store(relative, content)
     minutes.path = relative
     minutes.sha256 = hashlib.sha256(content).hexdigest()
     db.session.flush()
-    audit.record("minutes.print", "minutes", minutes.id,
-                 {"state": [None, MinutesState.PRINTED], "members": [None, len(snapshots)],
-                  "person_ids": [None, [s["person_id"] for s in snapshots]],
-                  "sha256": [None, minutes.sha256],
-                  "filters": [None, {"status": getattr(filters, "status", None),
-                                     "search": getattr(filters, "search", None)}]},
-                 actor=user)
+    audit.record(
+        "minutes.print",
+        "minutes",
+        minutes.id,
+        {
+            "state": [None, MinutesState.PRINTED],
+            "members": [None, len(snapshots)],
+            "person_ids": [None, [s["person_id"] for s in snapshots]],
+            "sha256": [None, minutes.sha256],
+            "filters": [
+                None,
+                {
+                    "status": getattr(filters, "status", None),
+                    "search": getattr(filters, "search", None),
+                },
+            ],
+        },
+        actor=user,
+    )
     return minutes
 
 
@@ -827,16 +1228,20 @@ def minutes_scan(minutes: Minutes) -> bytes:
     return _read_stored(minutes.scan_path, minutes.scan_sha256)
 
 
-def _claim(row: Minutes | SigningBatch, sources: tuple[Any, ...], target: Any,
-           **values: Any) -> bool:
+def _claim(
+    row: Minutes | SigningBatch, sources: tuple[Any, ...], target: Any, **values: Any
+) -> bool:
     """Move minutes or a sign dialog's list from one of ``sources`` to ``target`` in one
     conditional UPDATE: it locks the row (PostgreSQL's row lock, SQLite's write lock) and
     checks the state it starts from, so of two identical submits the second finds nothing
     to change."""
     model = type(row)
     result: Any = db.session.execute(
-        sa.update(model).where(model.id == row.id, model.state.in_(sources))
-        .values(state=target, **values).execution_options(synchronize_session=False))
+        sa.update(model)
+        .where(model.id == row.id, model.state.in_(sources))
+        .values(state=target, **values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(row)
     return bool(result.rowcount)
 
@@ -849,23 +1254,44 @@ def upload_minutes_scan(minutes: Minutes, user: User, content: bytes) -> Minutes
         raise SigningRefused(_l("The scan must be a PDF, JPEG or PNG file."))
     limit = int(current_app.config.get("SIGNING_MAX_SCAN_BYTES") or 10 * 1024 * 1024)
     if len(content) > limit:
-        raise SigningRefused(_l("The scan is larger than %(size)s MB.",
-                                size=limit // (1024 * 1024)))
+        raise SigningRefused(
+            _l("The scan is larger than %(size)s MB.", size=limit // (1024 * 1024))
+        )
     if not scan_parses(content, kind[0]):
-        raise SigningRefused(_l("The scan cannot be read as a PDF or an image: "
-                                "scan the signed minutes again and upload that file."))
+        raise SigningRefused(
+            _l(
+                "The scan cannot be read as a PDF or an image: "
+                "scan the signed minutes again and upload that file."
+            )
+        )
     old_sha = minutes.scan_sha256
     old_state = minutes.state
     relative = f"minutes/{minutes.id}-scan-{secrets.token_hex(6)}.{kind[1]}"
     digest = hashlib.sha256(content).hexdigest()
-    if not _claim(minutes, (MinutesState.PRINTED, MinutesState.UPLOADED),
-                  MinutesState.UPLOADED, scan_path=relative, scan_sha256=digest,
-                  scan_media_type=kind[0], uploaded_by_id=user.id, uploaded_at=utcnow()):
+    if not _claim(
+        minutes,
+        (MinutesState.PRINTED, MinutesState.UPLOADED),
+        MinutesState.UPLOADED,
+        scan_path=relative,
+        scan_sha256=digest,
+        scan_media_type=kind[0],
+        uploaded_by_id=user.id,
+        uploaded_at=utcnow(),
+    ):
         raise SigningRefused(_l("These minutes have already been confirmed."))
     _store(relative, content)
-    audit.record("minutes.upload", "minutes", minutes.id,
-                 {"state": [old_state, MinutesState.UPLOADED], "scan_sha256": [old_sha, digest],
-                  "media_type": [None, kind[0]], "bytes": [None, len(content)]}, actor=user)
+    audit.record(
+        "minutes.upload",
+        "minutes",
+        minutes.id,
+        {
+            "state": [old_state, MinutesState.UPLOADED],
+            "scan_sha256": [old_sha, digest],
+            "media_type": [None, kind[0]],
+            "bytes": [None, len(content)],
+        },
+        actor=user,
+    )
     return minutes
 
 
@@ -880,20 +1306,28 @@ class MemberCheck:
     fields: tuple[str, ...] = ()  # the fields changed since listed, for ``changed``
 
     def as_dict(self) -> dict[str, Any]:
-        return {"person_id": self.member.person_id, "reason": self.reason,
-                **({"status": self.status} if self.status else {}),
-                **({"fields": list(self.fields)} if self.fields else {})}
+        return {
+            "person_id": self.member.person_id,
+            "reason": self.reason,
+            **({"status": self.status} if self.status else {}),
+            **({"fields": list(self.fields)} if self.fields else {}),
+        }
 
 
 MinutesCheck = MemberCheck
 IDENTITY_ORDER = ("full_name", "sex", "birth_date", "birth_precision", "id_number")
 
 
-def check_members(members: list[Any], persons: dict[int, Person],
-                  current: dict[int, dict[str, Any]], *, area_id: int | None,
-                  statuses: tuple[PersonStatus, ...] = AWAITING,
-                  keys: tuple[str, ...] | None = None,
-                  versioned: bool = False) -> list[MemberCheck]:
+def check_members(
+    members: list[Any],
+    persons: dict[int, Person],
+    current: dict[int, dict[str, Any]],
+    *,
+    area_id: int | None,
+    statuses: tuple[PersonStatus, ...] = AWAITING,
+    keys: tuple[str, ...] | None = None,
+    versioned: bool = False,
+) -> list[MemberCheck]:
     """Each listed person (in listed order) against the record now: ``current`` holds what
     would be listed now, compared on ``keys`` (all the listed ones by default); with
     ``versioned`` any edit of the record since (its version) counts as a change too.
@@ -922,21 +1356,27 @@ def check_members(members: list[Any], persons: dict[int, Person],
 
 def check_minutes(minutes: Minutes) -> list[MemberCheck]:
     """Each printed person, checked against the record as it is now, in printed order."""
-    members = list(db.session.scalars(sa.select(MinutesMember)
-                                      .where(MinutesMember.minutes_id == minutes.id)
-                                      .order_by(MinutesMember.id)))
-    persons = {p.id: p for p in db.session.scalars(
-        sa.select(Person).where(Person.id.in_([m.person_id for m in members])))}
+    members = list(
+        db.session.scalars(
+            sa.select(MinutesMember)
+            .where(MinutesMember.minutes_id == minutes.id)
+            .order_by(MinutesMember.id)
+        )
+    )
+    persons = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Person).where(Person.id.in_([m.person_id for m in members]))
+        )
+    }
     current = {pid: member_snapshot(p) for pid, p in persons.items()}
-    return check_members(members, persons, current, area_id=minutes.area_id,
-                         keys=IDENTITY_ORDER)
+    return check_members(members, persons, current, area_id=minutes.area_id, keys=IDENTITY_ORDER)
 
 
 def confirm_minutes(minutes: Minutes, user: User) -> SignedDocument:
     """The uploaded scan confirms the persons of these minutes that are still eligible; the
     others are listed in the audit event with their reason. Runs once per minutes."""
-    if not _claim(minutes, (MinutesState.UPLOADED,), MinutesState.CONFIRMED,
-                  confirmed_at=utcnow()):
+    if not _claim(minutes, (MinutesState.UPLOADED,), MinutesState.CONFIRMED, confirmed_at=utcnow()):
         if minutes.state == MinutesState.CONFIRMED:
             raise SigningRefused(_l("These minutes have already been confirmed."))
         raise SigningRefused(_l("Upload the scan of the signed minutes first."))
@@ -945,24 +1385,36 @@ def confirm_minutes(minutes: Minutes, user: User) -> SignedDocument:
     if not eligible:
         raise SigningRefused(_l("Nobody on these minutes can still be confirmed."))
     scan = minutes_scan(minutes)  # refuses a scan missing or altered since the upload
-    document = _new_document(DocumentKind.MINUTES, minutes.area_id,
-                             f"{minutes.title} – Số {minutes.id}/BB-UBND", user)
+    document = _new_document(
+        DocumentKind.MINUTES, minutes.area_id, f"{minutes.title} – Số {minutes.id}/BB-UBND", user
+    )
     document.media_type = minutes.scan_media_type or "application/pdf"
     document.signer_name = user.display_name
     document.path = minutes.scan_path or ""
     document.sha256 = hashlib.sha256(scan).hexdigest()
-    _confirm(document, [{**m.snapshot, "person_id": m.person_id} for m in eligible], user,
-             "minutes")
-    db.session.execute(sa.update(Minutes).where(Minutes.id == minutes.id)
-                       .values(document_id=document.id)
-                       .execution_options(synchronize_session=False))
+    _confirm(
+        document, [{**m.snapshot, "person_id": m.person_id} for m in eligible], user, "minutes"
+    )
+    db.session.execute(
+        sa.update(Minutes)
+        .where(Minutes.id == minutes.id)
+        .values(document_id=document.id)
+        .execution_options(synchronize_session=False)
+    )
     skipped = [c.as_dict() for c in checks if c.reason is not None]
-    audit.record("minutes.confirm", "minutes", minutes.id,
-                 {"state": [MinutesState.UPLOADED, MinutesState.CONFIRMED],
-                  "document_id": [None, document.id],
-                  "confirmed": [None, [m.person_id for m in eligible]],
-                  "skipped": [None, skipped], "scan_sha256": [None, minutes.scan_sha256]},
-                 actor=user)
+    audit.record(
+        "minutes.confirm",
+        "minutes",
+        minutes.id,
+        {
+            "state": [MinutesState.UPLOADED, MinutesState.CONFIRMED],
+            "document_id": [None, document.id],
+            "confirmed": [None, [m.person_id for m in eligible]],
+            "skipped": [None, skipped],
+            "scan_sha256": [None, minutes.scan_sha256],
+        },
+        actor=user,
+    )
     return document
 
 
@@ -976,14 +1428,21 @@ def supersede_person(person: Person, actor: Any = None) -> int:
     result: Any = db.session.execute(
         sa.update(DocumentMember)
         .where(DocumentMember.person_id == person.id, DocumentMember.superseded_at.is_(None))
-        .values(superseded_at=now).execution_options(synchronize_session=False))
+        .values(superseded_at=now)
+        .execution_options(synchronize_session=False)
+    )
     count = result.rowcount
     old = person.status
     if old == PersonStatus.CONFIRMED:
         person.status = PersonStatus.NEEDS_RECONFIRMATION
     db.session.flush()
-    audit.record("person.supersede_confirmation", "person", person.id,
-                 {"status": [old, person.status], "documents": [None, count]}, actor=actor)
+    audit.record(
+        "person.supersede_confirmation",
+        "person",
+        person.id,
+        {"status": [old, person.status], "documents": [None, count]},
+        actor=actor,
+    )
     return count or 0
 
 
@@ -996,27 +1455,49 @@ def revoke_document(document: SignedDocument, reason: str, actor: Any = None) ->
         raise SigningRefused(_l("Give the reason for revoking the document."))
     if document.state == DocumentState.REVOKED:
         raise SigningRefused(_l("This document has already been revoked."))
-    in_force = sa.and_(DocumentMember.document_id == document.id,
-                       DocumentMember.superseded_at.is_(None))
-    person_ids = list(db.session.scalars(sa.select(DocumentMember.person_id).where(in_force)
-                                         .order_by(DocumentMember.person_id)))
-    db.session.execute(sa.update(DocumentMember).where(in_force).values(superseded_at=utcnow())
-                       .execution_options(synchronize_session=False))
-    reopened = list(db.session.scalars(
-        sa.update(Person)
-        .where(Person.id.in_(person_ids), Person.status == PersonStatus.CONFIRMED)
-        .values(status=PersonStatus.NEEDS_RECONFIRMATION, version=Person.version + 1,
-                updated_at=utcnow())
-        .returning(Person.id).execution_options(synchronize_session=False)))
+    in_force = sa.and_(
+        DocumentMember.document_id == document.id, DocumentMember.superseded_at.is_(None)
+    )
+    person_ids = list(
+        db.session.scalars(
+            sa.select(DocumentMember.person_id).where(in_force).order_by(DocumentMember.person_id)
+        )
+    )
+    db.session.execute(
+        sa.update(DocumentMember)
+        .where(in_force)
+        .values(superseded_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    reopened = list(
+        db.session.scalars(
+            sa.update(Person)
+            .where(Person.id.in_(person_ids), Person.status == PersonStatus.CONFIRMED)
+            .values(
+                status=PersonStatus.NEEDS_RECONFIRMATION,
+                version=Person.version + 1,
+                updated_at=utcnow(),
+            )
+            .returning(Person.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     document.state = DocumentState.REVOKED
     db.session.flush()
     db.session.expire_all()
-    audit.record("document.revoke", "signed_document", document.id,
-                 {"state": [DocumentState.VALID, DocumentState.REVOKED],
-                  "sha256": [None, document.sha256],
-                  "person_ids": [None, sorted(reopened)],
-                  "status": [PersonStatus.CONFIRMED, PersonStatus.NEEDS_RECONFIRMATION]},
-                 reason=reason, actor=actor)
+    audit.record(
+        "document.revoke",
+        "signed_document",
+        document.id,
+        {
+            "state": [DocumentState.VALID, DocumentState.REVOKED],
+            "sha256": [None, document.sha256],
+            "person_ids": [None, sorted(reopened)],
+            "status": [PersonStatus.CONFIRMED, PersonStatus.NEEDS_RECONFIRMATION],
+        },
+        reason=reason,
+        actor=actor,
+    )
     return sorted(reopened)
 
 
@@ -1027,38 +1508,47 @@ def revocation_event(document: SignedDocument) -> Any:
     if document.state != DocumentState.REVOKED:
         return None
     return db.session.scalar(
-        sa.select(AuditEvent).where(AuditEvent.action == "document.revoke",
-                                    AuditEvent.entity_type == "signed_document",
-                                    AuditEvent.entity_id == str(document.id))
-        .order_by(AuditEvent.id.desc()).limit(1))
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.action == "document.revoke",
+            AuditEvent.entity_type == "signed_document",
+            AuditEvent.entity_id == str(document.id),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
 
 
 def identity_changed(changes: dict[str, Any]) -> bool:
     return bool(IDENTITY_FIELDS.intersection(changes))
 
 
-def documents_of_person(person_id: int, scope: Any) -> list[tuple[SignedDocument,
-                                                                   DocumentMember]]:
+def documents_of_person(person_id: int, scope: Any) -> list[tuple[SignedDocument, DocumentMember]]:
     """The documents that confirm or certify a person (newest first), within ``scope``."""
     rows = db.session.execute(
         sa.select(SignedDocument, DocumentMember)
         .join(DocumentMember, DocumentMember.document_id == SignedDocument.id)
         .where(DocumentMember.person_id == person_id, scope)
-        .order_by(SignedDocument.signed_at.desc(), SignedDocument.id.desc()).limit(50))
+        .order_by(SignedDocument.signed_at.desc(), SignedDocument.id.desc())
+        .limit(50)
+    )
     return [(document, member) for document, member in rows]
 
 
-def document_members(document: SignedDocument, shown: Any = None,
-                     limit: int = 2000) -> tuple[list[DocumentMember], int]:
+def document_members(
+    document: SignedDocument, shown: Any = None, limit: int = 2000
+) -> tuple[list[DocumentMember], int]:
     """The document's members in its order and how many ``shown`` (SQL on the member; None:
     all) holds back, counted in the database: a reduced view never loads the others."""
     query = sa.select(DocumentMember).where(DocumentMember.document_id == document.id)
     if shown is None:
         return list(db.session.scalars(query.order_by(DocumentMember.id).limit(limit))), 0
-    members = list(db.session.scalars(query.where(shown).order_by(DocumentMember.id)
-                                      .limit(limit)))
-    hidden = db.session.scalar(sa.select(sa.func.count()).select_from(DocumentMember)
-                               .where(DocumentMember.document_id == document.id, ~shown))
+    members = list(db.session.scalars(query.where(shown).order_by(DocumentMember.id).limit(limit)))
+    hidden = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(DocumentMember)
+        .where(DocumentMember.document_id == document.id, ~shown)
+    )
     return members, hidden or 0
 
 
@@ -1069,10 +1559,12 @@ def certificate_names(document_ids: list[int]) -> dict[int, str]:
     rows = db.session.execute(
         sa.select(DocumentMember.document_id, DocumentMember.snapshot)
         .join(SignedDocument, SignedDocument.id == DocumentMember.document_id)
-        .where(DocumentMember.document_id.in_(document_ids),
-               SignedDocument.kind == DocumentKind.CERTIFICATE))
-    return {document_id: (snapshot or {}).get("full_name") or ""
-            for document_id, snapshot in rows}
+        .where(
+            DocumentMember.document_id.in_(document_ids),
+            SignedDocument.kind == DocumentKind.CERTIFICATE,
+        )
+    )
+    return {document_id: (snapshot or {}).get("full_name") or "" for document_id, snapshot in rows}
 
 
 # --- reading documents ----------------------------------------------------------------------
@@ -1121,11 +1613,15 @@ class PortalState:
 def portal_state(document: SignedDocument) -> PortalState:
     rows = db.session.execute(
         sa.select(DocumentMember.superseded_at, DocumentMember.snapshot)
-        .where(DocumentMember.document_id == document.id).order_by(DocumentMember.id)).all()
-    superseded = [(index, (snapshot or {}).get("full_name") or "")
-                  for index, (moment, snapshot) in enumerate(rows, 1) if moment is not None]
-    return PortalState(document, len(rows), [i for i, _ in superseded],
-                       [n for _, n in superseded])
+        .where(DocumentMember.document_id == document.id)
+        .order_by(DocumentMember.id)
+    ).all()
+    superseded = [
+        (index, (snapshot or {}).get("full_name") or "")
+        for index, (moment, snapshot) in enumerate(rows, 1)
+        if moment is not None
+    ]
+    return PortalState(document, len(rows), [i for i, _ in superseded], [n for _, n in superseded])
 
 
 @dataclass(frozen=True)
@@ -1244,12 +1740,23 @@ def verify_cached(content: bytes, state: PortalState | None) -> core.Verdict:
     return verdict
 
 
-def record_verification(document: SignedDocument | None, verdict: core.Verdict | None,
-                        source: str, sha256: str | None = None) -> None:
+def record_verification(
+    document: SignedDocument | None,
+    verdict: core.Verdict | None,
+    source: str,
+    sha256: str | None = None,
+) -> None:
     """A verification by staff or by the CLI: an audit event."""
-    audit.record("document.verify", "signed_document", document.id if document else None,
-                 {"source": [None, source], "sha256": [None, sha256],
-                  "ok": [None, verdict.ok if verdict else None]})
+    audit.record(
+        "document.verify",
+        "signed_document",
+        document.id if document else None,
+        {
+            "source": [None, source],
+            "sha256": [None, sha256],
+            "ok": [None, verdict.ok if verdict else None],
+        },
+    )
 
 
 def count_verification(document: SignedDocument | None, source: str) -> None:
@@ -1258,18 +1765,23 @@ def count_verification(document: SignedDocument | None, source: str) -> None:
     portal did not issue are not counted: they belong to no document."""
     if document is None:
         return
-    db.session.execute(_count_upsert(db.engine.dialect.name), {
-        "day": today_in_vietnam(), "document_id": document.id, "source": source})
+    db.session.execute(
+        _count_upsert(db.engine.dialect.name),
+        {"day": today_in_vietnam(), "document_id": document.id, "source": source},
+    )
 
 
 @cache
 def _count_upsert(dialect: str) -> Any:
     table = cast(sa.Table, VerificationCount.__table__)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).values(count=1).on_conflict_do_update(
-        index_elements=["day", "document_id", "source"], set_={"count": table.c.count + 1})
-
-
+    return (
+        insert(table)
+        .values(count=1)
+        .on_conflict_do_update(
+            index_elements=["day", "document_id", "source"], set_={"count": table.c.count + 1}
+        )
+    )
 
 
 # --- the police handover list ---------------------------------------------------------------
@@ -1282,9 +1794,13 @@ def handover_slot(worklist: Any) -> tuple[int, tuple[int, int, int, int]]:
     from portal.worklists import pdf as handover_pdf
 
     gap: dict[str, Any] = {}
-    handover_pdf.build_pdf(worklist, handover_services.members_of(worklist),
-                           handover_services.creator_name(worklist), worklist.handed_over_at,
-                           signature_gap=gap)
+    handover_pdf.build_pdf(
+        worklist,
+        handover_services.members_of(worklist),
+        handover_services.creator_name(worklist),
+        worklist.handed_over_at,
+        signature_gap=gap,
+    )
     x, y = gap.get("x", 330), gap.get("y", 200)
     width = min(gap.get("width", 200), 200)
     return int(gap.get("page", 0)), (int(x + 4), int(y - 52), int(x + 4 + width), int(y - 2))
@@ -1292,9 +1808,14 @@ def handover_slot(worklist: Any) -> tuple[int, tuple[int, int, int, int]]:
 
 def handover_document(worklist_id: int) -> SignedDocument | None:
     """The police's signed copy of a handover list, once signed (one per list)."""
-    return db.session.scalar(sa.select(SignedDocument).where(
-        SignedDocument.worklist_id == worklist_id,
-        SignedDocument.kind == DocumentKind.HANDOVER_LIST).limit(1))
+    return db.session.scalar(
+        sa.select(SignedDocument)
+        .where(
+            SignedDocument.worklist_id == worklist_id,
+            SignedDocument.kind == DocumentKind.HANDOVER_LIST,
+        )
+        .limit(1)
+    )
 
 
 def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
@@ -1313,27 +1834,51 @@ def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
     except handover_services.HandoverError as error:
         raise SigningRefused(str(error)) from error
     page, box = handover_slot(worklist)
-    document = _new_document(DocumentKind.HANDOVER_LIST, worklist.area_id, worklist.title, user,
-                             worklist_id=worklist.id)
+    document = _new_document(
+        DocumentKind.HANDOVER_LIST, worklist.area_id, worklist.title, user, worklist_id=worklist.id
+    )
     built = documents.Built(frozen, documents.Slot(page, box))
-    signed = _sign(document, built, credential, signer, user.display_name,
-                   "Bàn giao kết quả xác minh", worklist.area.name)
+    signed = _sign(
+        document,
+        built,
+        credential,
+        signer,
+        user.display_name,
+        "Bàn giao kết quả xác minh",
+        worklist.area.name,
+    )
     _store_document(document, signed)
-    members = list(db.session.scalars(sa.select(WorklistMember)
-                                      .where(WorklistMember.worklist_id == worklist.id)
-                                      .order_by(WorklistMember.id)))
+    members = list(
+        db.session.scalars(
+            sa.select(WorklistMember)
+            .where(WorklistMember.worklist_id == worklist.id)
+            .order_by(WorklistMember.id)
+        )
+    )
     if members:
-        db.session.execute(sa.insert(DocumentMember), [
-            {"document_id": document.id, "person_id": m.person_id, "snapshot": m.snapshot}
-            for m in members])
+        db.session.execute(
+            sa.insert(DocumentMember),
+            [
+                {"document_id": document.id, "person_id": m.person_id, "snapshot": m.snapshot}
+                for m in members
+            ],
+        )
     document.member_count = len(members)
     db.session.flush()
-    audit.record("document.sign", "signed_document", document.id,
-                 {"kind": [None, document.kind], "worklist_id": [None, worklist.id],
-                  "signer": [None, document.signer_name],
-                  "certificate_subject": [None, document.certificate_subject],
-                  "certificate_serial": [None, document.certificate_serial],
-                  "sha256": [None, document.sha256],
-                  "frozen_sha256": [None, worklist.document_sha256],
-                  "members": [None, len(members)]}, actor=user)
+    audit.record(
+        "document.sign",
+        "signed_document",
+        document.id,
+        {
+            "kind": [None, document.kind],
+            "worklist_id": [None, worklist.id],
+            "signer": [None, document.signer_name],
+            "certificate_subject": [None, document.certificate_subject],
+            "certificate_serial": [None, document.certificate_serial],
+            "sha256": [None, document.sha256],
+            "frozen_sha256": [None, worklist.document_sha256],
+            "members": [None, len(members)],
+        },
+        actor=user,
+    )
     return document

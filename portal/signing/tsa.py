@@ -20,7 +20,8 @@ def make_server(timestamper: Any, host: str = "127.0.0.1", port: int = 0) -> Thr
         def do_POST(self) -> None:  # noqa: N802  (http.server's name)
             length = int(self.headers.get("Content-Length") or 0)
             if self.headers.get("Content-Type") != "application/timestamp-query" or not (
-                    0 < length <= MAX_QUERY):
+                0 < length <= MAX_QUERY
+            ):
                 self.send_error(400)
                 return
             try:

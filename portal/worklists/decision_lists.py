@@ -40,15 +40,25 @@ TITLES = {
 
 # Statuses that mean the record now agrees with the register (or a person vouched for it):
 # the person is no longer to correct (or to report).
-SETTLED = (PersonStatus.MATCHED, PersonStatus.VERIFIED, PersonStatus.CONFIRMED,
-           PersonStatus.NEEDS_RECONFIRMATION, PersonStatus.EXEMPT)
+SETTLED = (
+    PersonStatus.MATCHED,
+    PersonStatus.VERIFIED,
+    PersonStatus.CONFIRMED,
+    PersonStatus.NEEDS_RECONFIRMATION,
+    PersonStatus.EXEMPT,
+)
 # The list's filter: still to do (the default), done, or everyone listed.
 STATE_LABELS = {
-    WorklistKind.CORRECTION: {"open": _l("Still to correct"), "done": _l("Corrected"),
-                              "all": _l("All")},
-    WorklistKind.REGISTER_UPDATE: {"open": _l("Still differing"),
-                                   "done": _l("Now agreeing with the register"),
-                                   "all": _l("All")},
+    WorklistKind.CORRECTION: {
+        "open": _l("Still to correct"),
+        "done": _l("Corrected"),
+        "all": _l("All"),
+    },
+    WorklistKind.REGISTER_UPDATE: {
+        "open": _l("Still differing"),
+        "done": _l("Now agreeing with the register"),
+        "all": _l("All"),
+    },
 }
 
 
@@ -83,9 +93,12 @@ def _members(kind: WorklistKind, persons: list[Person]) -> dict[int, WorklistMem
     if not persons:
         return {}
     rows = db.session.scalars(
-        sa.select(WorklistMember).join(Worklist).where(
+        sa.select(WorklistMember)
+        .join(Worklist)
+        .where(
             WorklistMember.person_id.in_([p.id for p in persons]),
-            Worklist.kind == kind, Worklist.state == WorklistState.DRAFT,
+            Worklist.kind == kind,
+            Worklist.state == WorklistState.DRAFT,
         )
     )
     return {m.person_id: m for m in rows}
@@ -105,12 +118,14 @@ def show_decision_list(slug: str):
     kind = _kind_or_404(slug)
     q = (request.args.get("q") or "")[:100]
     state = _state()
-    filters = Filters(q=q, after=request.args.get("after", ""),
-                      before=request.args.get("before", ""))
+    filters = Filters(
+        q=q, after=request.args.get("after", ""), before=request.args.get("before", "")
+    )
     clauses = _clauses(kind, q, state)
     try:
-        page = page_of(clauses, filters, current_app.config["RECORDS_PAGE_SIZE"],
-                       count_persons(clauses))
+        page = page_of(
+            clauses, filters, current_app.config["RECORDS_PAGE_SIZE"], count_persons(clauses)
+        )
     except BadCursor:
         abort(400)
     members = _members(kind, page.rows)
@@ -125,11 +140,23 @@ def show_decision_list(slug: str):
         )
         for p in page.rows
     ]
-    return render("worklists/decision_list.html", {"decision-results": "results"},
-                  slug=slug, title=TITLES[kind], page=page, q=q, views=views, state=state,
-                  state_labels=STATE_LABELS[kind],
-                  next_url=url_for("worklists.show_decision_list", slug=slug, q=q or None,
-                                   state=None if state == "open" else state))
+    return render(
+        "worklists/decision_list.html",
+        {"decision-results": "results"},
+        slug=slug,
+        title=TITLES[kind],
+        page=page,
+        q=q,
+        views=views,
+        state=state,
+        state_labels=STATE_LABELS[kind],
+        next_url=url_for(
+            "worklists.show_decision_list",
+            slug=slug,
+            q=q or None,
+            state=None if state == "open" else state,
+        ),
+    )
 
 
 @bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")
@@ -144,16 +171,28 @@ def export_decision_list(slug: str, fmt: str):
     while True:  # keyset batches, as on screen; plain copies survive the commit below
         page = page_of(clauses, filters, 1000)
         members = _members(kind, page.rows)
-        rows.extend(SimpleNamespace(person=SimpleNamespace(
-            full_name=p.full_name, id_number=p.id_number, sex=p.sex.value,
-            birth=birth_text(p.birth_date.isoformat(), p.birth_precision.value)),
-            snapshot=dict(members[p.id].snapshot), note=members[p.id].note)
-            for p in page.rows)
+        rows.extend(
+            SimpleNamespace(
+                person=SimpleNamespace(
+                    full_name=p.full_name,
+                    id_number=p.id_number,
+                    sex=p.sex.value,
+                    birth=birth_text(p.birth_date.isoformat(), p.birth_precision.value),
+                ),
+                snapshot=dict(members[p.id].snapshot),
+                note=members[p.id].note,
+            )
+            for p in page.rows
+        )
         if not page.next_cursor:
             break
         filters.after = page.next_cursor
-    audit.record("worklist.export", "worklist_kind", kind.value,
-                 {"rows": [None, len(rows)], "format": [None, fmt]})
+    audit.record(
+        "worklist.export",
+        "worklist_kind",
+        kind.value,
+        {"rows": [None, len(rows)], "format": [None, fmt]},
+    )
     db.session.commit()
     columns = [
         Column(_l("Full name (record)"), lambda r: r.person.full_name, 28),

@@ -33,8 +33,7 @@ def review_batches(clauses: list[sa.ColumnElement[bool]]) -> Iterator[list[Revie
     while True:
         page = page_of(clauses, filters, BATCH)
         results, entries = results_and_entries(page.rows)
-        yield [ReviewRow(p, results.get(p.id), entries.get(p.id_number or ""))
-               for p in page.rows]
+        yield [ReviewRow(p, results.get(p.id), entries.get(p.id_number or "")) for p in page.rows]
         for obj in (*page.rows, *results.values(), *entries.values()):
             db.session.expunge(obj)
         if not page.next_cursor:
@@ -62,17 +61,23 @@ def _checked_at(result: MatchResult | None) -> datetime | None:
 COLUMNS = [
     Column(_l("Full name (record)"), lambda r: r.person.full_name, 26),
     Column(_l("Full name (register)"), lambda r: r.entry.full_name if r.entry else "", 26),
-    Column(_l("Date of birth (record)"),
-           lambda r: birth_value(r.person.birth_date, r.person.birth_precision), 14),
-    Column(_l("Date of birth (register)"),
-           lambda r: birth_value(r.entry.birth_date, r.entry.birth_precision) if r.entry else "",
-           14),
+    Column(
+        _l("Date of birth (record)"),
+        lambda r: birth_value(r.person.birth_date, r.person.birth_precision),
+        14,
+    ),
+    Column(
+        _l("Date of birth (register)"),
+        lambda r: birth_value(r.entry.birth_date, r.entry.birth_precision) if r.entry else "",
+        14,
+    ),
     Column(_l("Sex (record)"), lambda r: sex_label(r.person.sex), 10),
     Column(_l("Sex (register)"), lambda r: sex_label(r.entry.sex) if r.entry else "", 10),
     Column(_l("ID number"), lambda r: r.person.id_number or "", 16),
     Column(_l("Name comparison"), lambda r: _result(r.result and r.result.name_result), 22),
-    Column(_l("Date of birth comparison"),
-           lambda r: _result(r.result and r.result.birth_result), 22),
+    Column(
+        _l("Date of birth comparison"), lambda r: _result(r.result and r.result.birth_result), 22
+    ),
     Column(_l("Sex comparison"), lambda r: _result(r.result and r.result.sex_result), 14),
     Column(_l("Outcome"), lambda r: _outcome(r.result), 22),
     Column(_l("Checked at"), lambda r: _checked_at(r.result), 20),

@@ -43,8 +43,11 @@ class ReviewFilterForm(PortalForm):
 
     decided = SelectField(
         _l("Decision state"),
-        choices=[SelectChoice("open", _l("To decide")), SelectChoice("decided", _l("Decided")),
-                 SelectChoice("all", _l("All"))],
+        choices=[
+            SelectChoice("open", _l("To decide")),
+            SelectChoice("decided", _l("Decided")),
+            SelectChoice("all", _l("All")),
+        ],
         default="open",
         validate_choice=True,
     )
@@ -54,15 +57,21 @@ class ReviewFilterForm(PortalForm):
         default="",
         validate_choice=True,
     )
-    q = SearchField(_l("Name or ID number"),
-                    validators=[Optional(), Length(max=100, message=_l("The search is too long."))])
+    q = SearchField(
+        _l("Name or ID number"),
+        validators=[Optional(), Length(max=100, message=_l("The search is too long."))],
+    )
     after = HiddenField()
     before = HiddenField()
 
 
 class ReviewActionForm(PortalForm):
-    person_ids = SelectMultipleField(_l("Persons"), coerce=coerce_id, validate_choice=False,
-                                     validators=[DataRequired(_l("Select at least one person."))])
+    person_ids = SelectMultipleField(
+        _l("Persons"),
+        coerce=coerce_id,
+        validate_choice=False,
+        validators=[DataRequired(_l("Select at least one person."))],
+    )
     # No default: a decision is what the officer chose, never the first of the list.
     action = SelectField(
         _l("Decision"),
@@ -73,6 +82,5 @@ class ReviewActionForm(PortalForm):
     )
     note = TextAreaField(
         _l("Note (documents seen, what differs)"),
-        validators=[DataRequired(_l("A note is required for every decision.")),
-                    Length(max=1000)],
+        validators=[DataRequired(_l("A note is required for every decision.")), Length(max=1000)],
     )

@@ -38,8 +38,9 @@ TITLE = "Danh sách bàn giao kết quả xác minh"
 MAX_MEMBERS = 5000
 
 
-ALREADY_LISTED = _l("The selected persons are already on an open handover list (the form may "
-                    "have been sent twice).")
+ALREADY_LISTED = _l(
+    "The selected persons are already on an open handover list (the form may have been sent twice)."
+)
 
 
 class HandoverError(ValueError):
@@ -57,18 +58,30 @@ class Transition:
 
 
 TRANSITIONS = {
-    "hand_over": Transition("hand_over", WorklistState.DRAFT, WorklistState.HANDED_OVER,
-                            "handed_over_at",
-                            _l("Only a draft list can be handed over."),
-                            _l("This list has already been handed over.")),
-    "receive": Transition("receive", WorklistState.HANDED_OVER, WorklistState.RECEIVED,
-                          "received_at",
-                          _l("Only a list that has been handed over can be received."),
-                          _l("This list has already been received.")),
-    "archive": Transition("archive", WorklistState.RECEIVED, WorklistState.ARCHIVED,
-                          "archived_at",
-                          _l("Only a received list can be archived."),
-                          _l("This list has already been archived.")),
+    "hand_over": Transition(
+        "hand_over",
+        WorklistState.DRAFT,
+        WorklistState.HANDED_OVER,
+        "handed_over_at",
+        _l("Only a draft list can be handed over."),
+        _l("This list has already been handed over."),
+    ),
+    "receive": Transition(
+        "receive",
+        WorklistState.HANDED_OVER,
+        WorklistState.RECEIVED,
+        "received_at",
+        _l("Only a list that has been handed over can be received."),
+        _l("This list has already been received."),
+    ),
+    "archive": Transition(
+        "archive",
+        WorklistState.RECEIVED,
+        WorklistState.ARCHIVED,
+        "archived_at",
+        _l("Only a received list can be archived."),
+        _l("This list has already been archived."),
+    ),
 }
 
 
@@ -117,13 +130,24 @@ def _snapshot_sql() -> sa.ColumnElement[Any]:
     """``services.member_snapshot`` in SQL, for a whole selection at once."""
     from portal.registry.models import MatchResult
 
-    outcome = (sa.select(MatchResult.outcome).where(MatchResult.person_id == Person.id)
-               .scalar_subquery())
+    outcome = (
+        sa.select(MatchResult.outcome).where(MatchResult.person_id == Person.id).scalar_subquery()
+    )
     return json_object(
-        "full_name", Person.full_name, "sex", Person.sex,
-        "birth_date", sa.cast(Person.birth_date, sa.String), "birth_precision",
-        Person.birth_precision, "id_number", Person.id_number, "status", Person.status,
-        "outcome", outcome,
+        "full_name",
+        Person.full_name,
+        "sex",
+        Person.sex,
+        "birth_date",
+        sa.cast(Person.birth_date, sa.String),
+        "birth_precision",
+        Person.birth_precision,
+        "id_number",
+        Person.id_number,
+        "status",
+        Person.status,
+        "outcome",
+        outcome,
     )
 
 
@@ -131,13 +155,15 @@ def create_handover(user: User, person_ids: list[int], note: str | None) -> Work
     """A draft list of the ticked persons that are eligible; the others are ignored."""
     wanted = sorted(set(person_ids))[:MAX_MEMBERS]
     if not wanted:
-        raise HandoverError(_l("Select at least one verified person who is not already on "
-                               "a handover list."))
+        raise HandoverError(
+            _l("Select at least one verified person who is not already on a handover list.")
+        )
     return create_handover_from(user, [Person.id.in_(wanted)], note)
 
 
-def create_handover_from(user: User, clauses: list[sa.ColumnElement[bool]],
-                         note: str | None) -> Worklist:
+def create_handover_from(
+    user: User, clauses: list[sa.ColumnElement[bool]], note: str | None
+) -> Worklist:
     """A draft list of every eligible person the clauses select (the ticked ones, or all
     that match the list's filters), written set-based: one INSERT … SELECT. The commune's
     lists are made one at a time, so a second submit of the same form finds its persons
@@ -146,16 +172,26 @@ def create_handover_from(user: User, clauses: list[sa.ColumnElement[bool]],
     selected = [*clauses, *eligible_clauses(user)]
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(*selected))
     if not count:
-        listed = [*clauses, Person.commune_id == user.area_id,
-                  Person.status.in_(ELIGIBLE_STATUSES), on_open_handover()]
+        listed = [
+            *clauses,
+            Person.commune_id == user.area_id,
+            Person.status.in_(ELIGIBLE_STATUSES),
+            on_open_handover(),
+        ]
         if db.session.scalar(sa.select(sa.exists().where(*listed))):
             raise HandoverError(ALREADY_LISTED)
-        raise HandoverError(_l("Select at least one verified person who is not already on "
-                               "a handover list."))
+        raise HandoverError(
+            _l("Select at least one verified person who is not already on a handover list.")
+        )
     if count > MAX_MEMBERS:
-        raise HandoverError(_l("%(num)s persons match: a handover list holds at most "
-                               "%(max)s. Narrow the search or the filters.",
-                               num=count, max=MAX_MEMBERS))
+        raise HandoverError(
+            _l(
+                "%(num)s persons match: a handover list holds at most "
+                "%(max)s. Narrow the search or the filters.",
+                num=count,
+                max=MAX_MEMBERS,
+            )
+        )
     now = utcnow()
     worklist = Worklist(
         kind=WorklistKind.HANDOVER,
@@ -169,34 +205,65 @@ def create_handover_from(user: User, clauses: list[sa.ColumnElement[bool]],
     db.session.add(worklist)
     db.session.flush()
     rows = (
-        sa.select(sa.literal(worklist.id), Person.id, _snapshot_sql(), sa.literal(user.id),
-                  sa.literal(now, sa.DateTime), sa.literal(True, sa.Boolean))
-        .where(*selected).order_by(Person.name_sort, Person.id)
+        sa.select(
+            sa.literal(worklist.id),
+            Person.id,
+            _snapshot_sql(),
+            sa.literal(user.id),
+            sa.literal(now, sa.DateTime),
+            sa.literal(True, sa.Boolean),
+        )
+        .where(*selected)
+        .order_by(Person.name_sort, Person.id)
     )
     try:
-        db.session.execute(sa.insert(WorklistMember).from_select(
-            ["worklist_id", "person_id", "snapshot", "added_by_id", "added_at",
-             "open_handover"], rows))
+        db.session.execute(
+            sa.insert(WorklistMember).from_select(
+                [
+                    "worklist_id",
+                    "person_id",
+                    "snapshot",
+                    "added_by_id",
+                    "added_at",
+                    "open_handover",
+                ],
+                rows,
+            )
+        )
     except IntegrityError as error:  # the unique index: listed meanwhile (the caller rolls back)
         raise HandoverError(ALREADY_LISTED) from error
-    person_ids = list(db.session.scalars(
-        sa.select(WorklistMember.person_id).where(WorklistMember.worklist_id == worklist.id)
-        .order_by(WorklistMember.id)))
+    person_ids = list(
+        db.session.scalars(
+            sa.select(WorklistMember.person_id)
+            .where(WorklistMember.worklist_id == worklist.id)
+            .order_by(WorklistMember.id)
+        )
+    )
     audit.record(
-        "worklist.create", "worklist", worklist.id,
-        {"kind": [None, WorklistKind.HANDOVER], "area_id": [None, user.area_id],
-         "state": [None, WorklistState.DRAFT], "members": [None, len(person_ids)],
-         "person_ids": [None, person_ids]},
-        worklist.note, user,
+        "worklist.create",
+        "worklist",
+        worklist.id,
+        {
+            "kind": [None, WorklistKind.HANDOVER],
+            "area_id": [None, user.area_id],
+            "state": [None, WorklistState.DRAFT],
+            "members": [None, len(person_ids)],
+            "person_ids": [None, person_ids],
+        },
+        worklist.note,
+        user,
     )
     return worklist
 
 
 def members_of(worklist: Worklist) -> list[WorklistMember]:
-    return list(db.session.scalars(
-        sa.select(WorklistMember).where(WorklistMember.worklist_id == worklist.id)
-        .order_by(WorklistMember.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(WorklistMember)
+            .where(WorklistMember.worklist_id == worklist.id)
+            .order_by(WorklistMember.id)
+        )
+    )
 
 
 def creator_name(worklist: Worklist) -> str | None:
@@ -208,8 +275,9 @@ def creator_name(worklist: Worklist) -> str | None:
 
 def render_document(worklist: Worklist, draft: bool) -> bytes:
     moment = None if draft else worklist.handed_over_at
-    return pdf.build_pdf(worklist, members_of(worklist), creator_name(worklist), moment,
-                         draft=draft)
+    return pdf.build_pdf(
+        worklist, members_of(worklist), creator_name(worklist), moment, draft=draft
+    )
 
 
 def _store(relative: str, content: bytes) -> None:
@@ -234,16 +302,28 @@ def stored_document(worklist: Worklist) -> bytes:
     root = document_root().resolve()
     path = (root / worklist.document_path).resolve()
     if root not in path.parents:
-        raise HandoverError(_l("The stored document of this list is missing or has been "
-                               "altered; it cannot be used."))
+        raise HandoverError(
+            _l(
+                "The stored document of this list is missing or has been "
+                "altered; it cannot be used."
+            )
+        )
     try:
         content = path.read_bytes()
     except OSError as error:
-        raise HandoverError(_l("The stored document of this list is missing or has been "
-                               "altered; it cannot be used.")) from error
+        raise HandoverError(
+            _l(
+                "The stored document of this list is missing or has been "
+                "altered; it cannot be used."
+            )
+        ) from error
     if hashlib.sha256(content).hexdigest() != worklist.document_sha256:
-        raise HandoverError(_l("The stored document of this list is missing or has been "
-                               "altered; it cannot be used."))
+        raise HandoverError(
+            _l(
+                "The stored document of this list is missing or has been "
+                "altered; it cannot be used."
+            )
+        )
     return content
 
 
@@ -271,17 +351,31 @@ def _transition(worklist: Worklist, name: str, user: User) -> Worklist:
         stored_document(worklist)
     if name == "archive":
         # Its persons may go on a new handover list.
-        db.session.execute(sa.update(WorklistMember)
-                           .where(WorklistMember.worklist_id == worklist.id)
-                           .values(open_handover=None)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            sa.update(WorklistMember)
+            .where(WorklistMember.worklist_id == worklist.id)
+            .values(open_handover=None)
+            .execution_options(synchronize_session=False)
+        )
     db.session.flush()
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(WorklistMember)
-                              .where(WorklistMember.worklist_id == worklist.id)) or 0
+    count = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(WorklistMember)
+            .where(WorklistMember.worklist_id == worklist.id)
+        )
+        or 0
+    )
     audit.record(
-        f"worklist.{name}", "worklist", worklist.id,
-        {"state": [step.source, step.target], step.stamp: [None, now],
-         "members": [count, count], "document_sha256": [old_hash, worklist.document_sha256]},
+        f"worklist.{name}",
+        "worklist",
+        worklist.id,
+        {
+            "state": [step.source, step.target],
+            step.stamp: [None, now],
+            "members": [count, count],
+            "document_sha256": [old_hash, worklist.document_sha256],
+        },
         actor=user,
     )
     return worklist

@@ -51,8 +51,11 @@ TRANSITION_LABELS = {
 }
 # URL segment -> service transition
 TRANSITION_SLUGS = {"hand-over": "hand_over", "receive": "receive", "archive": "archive"}
-SERVICES = {"hand_over": handover.hand_over, "receive": handover.receive,
-            "archive": handover.archive}
+SERVICES = {
+    "hand_over": handover.hand_over,
+    "receive": handover.receive,
+    "archive": handover.archive,
+}
 INDEX_FRAGMENTS = {"handover-results": "results"}
 
 
@@ -84,8 +87,9 @@ class HandoverCreateForm(PortalForm):
 def _worklist_or_404(worklist_id: int) -> Worklist:
     """A list outside the user's scope (or another unit's draft) is simply not found."""
     worklist = db.session.scalar(
-        sa.select(Worklist).where(Worklist.id == worklist_id,
-                                  permissions.handover_scope(current_user))
+        sa.select(Worklist).where(
+            Worklist.id == worklist_id, permissions.handover_scope(current_user)
+        )
     )
     if worklist is None:
         abort(404)
@@ -125,11 +129,14 @@ def list_handovers():
     counts = {}
     if rows:
         member = handover.WorklistMember
-        counts = {worklist_id: count for worklist_id, count in db.session.execute(
-            sa.select(member.worklist_id, sa.func.count())
-            .where(member.worklist_id.in_([w.id for w in rows]))
-            .group_by(member.worklist_id)
-        )}
+        counts = {
+            worklist_id: count
+            for worklist_id, count in db.session.execute(
+                sa.select(member.worklist_id, sa.func.count())
+                .where(member.worklist_id.in_([w.id for w in rows]))
+                .group_by(member.worklist_id)
+            )
+        }
     return render(
         "worklists/handover_list.html",
         INDEX_FRAGMENTS,
@@ -152,8 +159,10 @@ def _eligible_filters():
     filter_form, filters = filters_from_request(handover.ELIGIBLE_STATUSES)
     clauses = None
     if filters is not None:
-        clauses = [*record_queries.filter_clauses(current_user, filters),
-                   *handover.eligible_clauses(current_user)]
+        clauses = [
+            *record_queries.filter_clauses(current_user, filters),
+            *handover.eligible_clauses(current_user),
+        ]
     return filter_form, filters, clauses
 
 
@@ -162,16 +171,25 @@ def _new_page(form: HandoverCreateForm, status: int = 200, message: str | None =
     page = None
     if filters is not None and clauses is not None:
         try:
-            page = record_queries.page_of(clauses, filters, _page_size(),
-                                          record_queries.count_persons(clauses))
+            page = record_queries.page_of(
+                clauses, filters, _page_size(), record_queries.count_persons(clauses)
+            )
         except BadCursor:
-            filter_form.after.errors = [_("The page link is invalid. Start again from the "
-                                          "first page.")]
+            filter_form.after.errors = [
+                _("The page link is invalid. Start again from the first page.")
+            ]
             status = 400
     else:
         status = 400
-    return render("worklists/handover_new.html", NEW_FRAGMENTS, status=status, form=form,
-                  filter_form=filter_form, page=page, message=message)
+    return render(
+        "worklists/handover_new.html",
+        NEW_FRAGMENTS,
+        status=status,
+        form=form,
+        filter_form=filter_form,
+        page=page,
+        message=message,
+    )
 
 
 @bp.get("/handover/new")
@@ -197,17 +215,26 @@ def create_handover():
                 return _new_page(form, status=422)
             worklist = handover.create_handover_from(current_user, clauses, form.note.data)
         else:
-            worklist = handover.create_handover(current_user, form.person_ids.data or [],
-                                                form.note.data)
+            worklist = handover.create_handover(
+                current_user, form.person_ids.data or [], form.note.data
+            )
     except handover.HandoverError as error:
         db.session.rollback()
         return _new_page(form, status=422, message=str(error))
-    members = db.session.scalar(sa.select(sa.func.count()).select_from(handover.WorklistMember)
-                                .where(handover.WorklistMember.worklist_id == worklist.id))
+    members = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(handover.WorklistMember)
+        .where(handover.WorklistMember.worklist_id == worklist.id)
+    )
     db.session.commit()
-    flash(ngettext("The handover list was created as a draft with %(num)s person.",
-                   "The handover list was created as a draft with %(num)s persons.",
-                   members), "success")
+    flash(
+        ngettext(
+            "The handover list was created as a draft with %(num)s person.",
+            "The handover list was created as a draft with %(num)s persons.",
+            members,
+        ),
+        "success",
+    )
     return redirect(url_for("worklists.show_handover", worklist_id=worklist.id), code=303)
 
 
@@ -219,8 +246,11 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
         worklist=worklist,
         members=handover.members_of(worklist),
         creator=handover.creator_name(worklist),
-        allowed=[name for name in permissions.allowed_handover_transitions(current_user, worklist)
-                 if handover.TRANSITIONS[name].source == worklist.state],
+        allowed=[
+            name
+            for name in permissions.allowed_handover_transitions(current_user, worklist)
+            if handover.TRANSITIONS[name].source == worklist.state
+        ],
         slugs={v: k for k, v in TRANSITION_SLUGS.items()},
         transition_labels=TRANSITION_LABELS,
         state_labels=STATE_LABELS,
@@ -230,8 +260,11 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
         # Signing (issue 5): the police officer signs the frozen list, once; then everyone
         # who sees the list is offered the signed copy and its verification (issue 13, 14).
         signed=signed,
-        can_sign=(signed is None and worklist.state != WorklistState.DRAFT
-                  and signing_permissions.can_sign_handover(current_user, worklist)),
+        can_sign=(
+            signed is None
+            and worklist.state != WorklistState.DRAFT
+            and signing_permissions.can_sign_handover(current_user, worklist)
+        ),
     )
 
 
@@ -269,13 +302,11 @@ def download_handover(worklist_id: int):
         try:
             content = handover.stored_document(worklist)
         except handover.HandoverError as error:
-            current_app.logger.error("Handover list %s: stored document check failed",
-                                     worklist.id)
+            current_app.logger.error("Handover list %s: stored document check failed", worklist.id)
             return error_response(409, str(error))
         name = f"danh-sach-ban-giao-{worklist.id}.pdf"
     # Cache-Control: no-store, as on every response (portal/core/headers.py).
-    return send_file(BytesIO(content), mimetype="application/pdf", download_name=name,
-                     max_age=0)
+    return send_file(BytesIO(content), mimetype="application/pdf", download_name=name, max_age=0)
 
 
 def _member_columns() -> list:
@@ -285,8 +316,13 @@ def _member_columns() -> list:
     return [
         Column(_l("Full name"), lambda m: m.snapshot.get("full_name") or "", 28),
         Column(_l("Sex"), lambda m: sex_label(m.snapshot.get("sex")), 8),
-        Column(_l("Date of birth"), lambda m: pdf.birth_text(
-            m.snapshot.get("birth_date"), m.snapshot.get("birth_precision")), 14),
+        Column(
+            _l("Date of birth"),
+            lambda m: pdf.birth_text(
+                m.snapshot.get("birth_date"), m.snapshot.get("birth_precision")
+            ),
+            14,
+        ),
         Column(_l("ID number"), lambda m: m.snapshot.get("id_number") or "", 16),
         Column(_l("Verification result"), lambda m: pdf.result_text(m.snapshot), 28),
         Column(_l("Note"), lambda m: m.note or "", 30),
@@ -307,11 +343,18 @@ def export_handover(worklist_id: int, fmt: str):
     members = [
         SimpleNamespace(snapshot=dict(m.snapshot), note=m.note)
         for m in db.session.scalars(
-            sa.select(WorklistMember).where(WorklistMember.worklist_id == worklist.id)
-            .order_by(WorklistMember.id))
+            sa.select(WorklistMember)
+            .where(WorklistMember.worklist_id == worklist.id)
+            .order_by(WorklistMember.id)
+        )
     ]
-    audit.record("worklist.export", "worklist", worklist.id,
-                 {"rows": [None, len(members)], "format": [None, fmt]})
+    audit.record(
+        "worklist.export",
+        "worklist",
+        worklist.id,
+        {"rows": [None, len(members)], "format": [None, fmt]},
+    )
     db.session.commit()
-    return export.response(fmt, _member_columns(), [members],
-                           f"danh-sach-ban-giao-{worklist.id}", _("Handover lists"))
+    return export.response(
+        fmt, _member_columns(), [members], f"danh-sach-ban-giao-{worklist.id}", _("Handover lists")
+    )

@@ -63,8 +63,13 @@ class WorklistMember(Model):
         sa.Index("ix_worklist_member_person", "person_id"),
         # One open handover list per person (issue 15, item 2): two lists created at once
         # cannot both take the same person.
-        sa.Index("ux_worklist_member_open_handover", "person_id", unique=True,
-                 sqlite_where=sa.text("open_handover"), postgresql_where=sa.text("open_handover")),
+        sa.Index(
+            "ux_worklist_member_open_handover",
+            "person_id",
+            unique=True,
+            sqlite_where=sa.text("open_handover"),
+            postgresql_where=sa.text("open_handover"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

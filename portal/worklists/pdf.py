@@ -45,12 +45,17 @@ OUTCOME = {"match": "Khớp CSDL dân cư"}
 # Every letter of Vietnamese, precomposed (NFC), after printable ASCII and the punctuation
 # the documents use: see fix_subsets.
 _VOWELS = "aăâeêioôơuưy"
-VIETNAMESE_LETTERS = "".join(sorted(
-    {unicodedata.normalize("NFC", vowel + tone) for vowel in _VOWELS + _VOWELS.upper()
-     for tone in ("\u0300", "\u0301", "\u0309", "\u0303", "\u0323")}
-    | set("ăâêôơưđĂÂÊÔƠƯĐ")))
-SUBSET_ALPHABET = ("".join(chr(code) for code in range(32, 127)) + VIETNAMESE_LETTERS
-                   + "–—‘’“”…")
+VIETNAMESE_LETTERS = "".join(
+    sorted(
+        {
+            unicodedata.normalize("NFC", vowel + tone)
+            for vowel in _VOWELS + _VOWELS.upper()
+            for tone in ("\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+        }
+        | set("ăâêôơưđĂÂÊÔƠƯĐ")
+    )
+)
+SUBSET_ALPHABET = "".join(chr(code) for code in range(32, 127)) + VIETNAMESE_LETTERS + "–—‘’“”…"
 
 
 @functools.lru_cache(maxsize=16)
@@ -82,8 +87,11 @@ class _Formatted(pdfdoc.PDFObject):
 def _deflate_once(stream: Any) -> None:
     """Give a stream that reportlab would deflate for each document its content deflated
     once per process instead (the same bytes)."""
-    if (isinstance(stream, pdfdoc.PDFStream) and stream.filters == [pdfdoc.PDFZCompress]
-            and "Filter" not in stream.dictionary.dict):
+    if (
+        isinstance(stream, pdfdoc.PDFStream)
+        and stream.filters == [pdfdoc.PDFZCompress]
+        and "Filter" not in stream.dictionary.dict
+    ):
         stream.content = _deflated(stream.content)
         stream.filters = None
         stream.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
@@ -148,14 +156,22 @@ def register_fonts() -> None:
     pdfmetrics.registerFont(SubsetCachingTTFont(REGULAR, str(FONT_DIR / "NotoSerif-Regular.ttf")))
     pdfmetrics.registerFont(SubsetCachingTTFont(BOLD, str(FONT_DIR / "NotoSerif-Bold.ttf")))
     pdfmetrics.registerFont(SubsetCachingTTFont(ITALIC, str(FONT_DIR / "NotoSerif-Italic.ttf")))
-    pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=ITALIC,
-                                  boldItalic=BOLD)
+    pdfmetrics.registerFontFamily(
+        REGULAR, normal=REGULAR, bold=BOLD, italic=ITALIC, boldItalic=BOLD
+    )
 
 
-def _style(name: str, font: str = REGULAR, size: float = 12, align: int = TA_CENTER,
-           leading: float | None = None, **kw: Any) -> ParagraphStyle:
-    return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading or size * 1.3,
-                          alignment=align, **kw)
+def _style(
+    name: str,
+    font: str = REGULAR,
+    size: float = 12,
+    align: int = TA_CENTER,
+    leading: float | None = None,
+    **kw: Any,
+) -> ParagraphStyle:
+    return ParagraphStyle(
+        name, fontName=font, fontSize=size, leading=leading or size * 1.3, alignment=align, **kw
+    )
 
 
 def date_line(place: str, day: date) -> str:
@@ -177,7 +193,7 @@ def place_name(area: Area) -> str:
     """The place on the date line is the commune's own name, without 'Xã'/'Phường'."""
     kind = (area.division_type or "").strip()
     if kind and area.name.lower().startswith(kind.lower() + " "):
-        return area.name[len(kind) + 1:]
+        return area.name[len(kind) + 1 :]
     return area.name
 
 
@@ -195,7 +211,8 @@ def birth_text(value: str | None, precision: str | None) -> str:
 
 def result_text(snapshot: dict[str, Any]) -> str:
     return RESULT.get(snapshot.get("status") or "") or OUTCOME.get(
-        snapshot.get("outcome") or "", snapshot.get("status") or "")
+        snapshot.get("outcome") or "", snapshot.get("status") or ""
+    )
 
 
 class Underline(Flowable):
@@ -277,9 +294,14 @@ class SlotMarker(Flowable):
         self.record["page"] = self.canv.getPageNumber() - 1
 
 
-def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
-              moment: datetime | None, draft: bool = False,
-              signature_gap: dict[str, Any] | None = None) -> bytes:
+def build_pdf(
+    worklist: Any,
+    members: list[Any],
+    creator_name: str | None,
+    moment: datetime | None,
+    draft: bool = False,
+    signature_gap: dict[str, Any] | None = None,
+) -> bytes:
     """The handover list; ``moment`` is the hand-over time (now, for a draft).
     ``signature_gap`` receives where the gap above the creator's name lies (page, x, y)."""
     register_fonts()
@@ -300,9 +322,12 @@ def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
     body = _style("body", size=12, align=TA_LEFT)
 
     left_col = [Paragraph(escape(superior), small)] if superior else []
-    left_col += [Paragraph(escape(unit), small_bold), Underline(30 * mm),
-                 Spacer(1, 3),
-                 Paragraph(f"Số: {worklist.id}/DS-CA" if not draft else "Số: ....../DS-CA", small)]
+    left_col += [
+        Paragraph(escape(unit), small_bold),
+        Underline(30 * mm),
+        Spacer(1, 3),
+        Paragraph(f"Số: {worklist.id}/DS-CA" if not draft else "Số: ....../DS-CA", small),
+    ]
     right_col = [
         Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", small_bold),
         Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
@@ -310,46 +335,74 @@ def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
     ]
     page_width = A4[0] - LEFT_MARGIN - RIGHT_MARGIN
     heading = Table([[left_col, right_col]], colWidths=[page_width * 0.42, page_width * 0.58])
-    heading.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
-    date_row = Table([["", Paragraph(escape(date_line(place_name(area), day)), italic)]],
-                     colWidths=[page_width * 0.42, page_width * 0.58])
-    date_row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                  ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
+    heading.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    date_row = Table(
+        [["", Paragraph(escape(date_line(place_name(area), day)), italic)]],
+        colWidths=[page_width * 0.42, page_width * 0.58],
+    )
+    date_row.setStyle(
+        TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+    )
 
     story: list[Flowable] = [heading, Spacer(1, 4), date_row, Spacer(1, 8)]
     if draft:
         story.append(Paragraph("BẢN NHÁP – CHƯA BÀN GIAO", draft_style))
     story.append(Paragraph("DANH SÁCH BÀN GIAO KẾT QUẢ XÁC MINH", title))
-    story.append(Paragraph(
-        escape(f"Thông tin nhân thân người đã tiêm vắc xin COVID-19 – {area.name}"),
-        _style("subtitle", BOLD, 12)))
+    story.append(
+        Paragraph(
+            escape(f"Thông tin nhân thân người đã tiêm vắc xin COVID-19 – {area.name}"),
+            _style("subtitle", BOLD, 12),
+        )
+    )
     story.append(Spacer(1, 8))
 
-    rows: list[list[Any]] = [[Paragraph(text, head) for text in
-                              ("STT", "Họ và tên", "Giới tính", "Ngày sinh", "Số định danh",
-                               "Kết quả xác minh")]]
+    rows: list[list[Any]] = [
+        [
+            Paragraph(text, head)
+            for text in (
+                "STT",
+                "Họ và tên",
+                "Giới tính",
+                "Ngày sinh",
+                "Số định danh",
+                "Kết quả xác minh",
+            )
+        ]
+    ]
     for number, member in enumerate(members, 1):
         snap = member.snapshot or {}
-        rows.append([
-            Paragraph(str(number), cell_c),
-            Paragraph(escape(snap.get("full_name") or ""), cell),
-            Paragraph(SEX.get(snap.get("sex") or "", ""), cell_c),
-            Paragraph(birth_text(snap.get("birth_date"), snap.get("birth_precision")), cell_c),
-            Paragraph(escape(snap.get("id_number") or ""), cell_c),
-            Paragraph(escape(result_text(snap)), cell),
-        ])
+        rows.append(
+            [
+                Paragraph(str(number), cell_c),
+                Paragraph(escape(snap.get("full_name") or ""), cell),
+                Paragraph(SEX.get(snap.get("sex") or "", ""), cell_c),
+                Paragraph(birth_text(snap.get("birth_date"), snap.get("birth_precision")), cell_c),
+                Paragraph(escape(snap.get("id_number") or ""), cell_c),
+                Paragraph(escape(result_text(snap)), cell),
+            ]
+        )
     widths = [11 * mm, 42 * mm, 14 * mm, 25 * mm, 28 * mm]
     widths.append(page_width - sum(widths))
     table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     story.append(table)
     story.append(Spacer(1, 6))
     story.append(Paragraph(f"Tổng số: {len(members)} người.", body))
@@ -361,14 +414,20 @@ def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
     hint = _style("hint", ITALIC, 11)
     name = _style("name", BOLD, 12, spaceBefore=55)
     signatures = Table(
-        [[
-            [Paragraph("ĐẠI DIỆN TRẠM Y TẾ NHẬN", signer),
-             Paragraph("(Ký, ghi rõ họ tên)", hint)],
-            [Paragraph("NGƯỜI LẬP DANH SÁCH", signer),
-             Paragraph("(Ký, ghi rõ họ tên)", hint),
-             *([SlotMarker(signature_gap)] if signature_gap is not None else []),
-             Paragraph(escape(creator_name or ""), name)],
-        ]],
+        [
+            [
+                [
+                    Paragraph("ĐẠI DIỆN TRẠM Y TẾ NHẬN", signer),
+                    Paragraph("(Ký, ghi rõ họ tên)", hint),
+                ],
+                [
+                    Paragraph("NGƯỜI LẬP DANH SÁCH", signer),
+                    Paragraph("(Ký, ghi rõ họ tên)", hint),
+                    *([SlotMarker(signature_gap)] if signature_gap is not None else []),
+                    Paragraph(escape(creator_name or ""), name),
+                ],
+            ]
+        ],
         colWidths=[page_width / 2, page_width / 2],
     )
     signatures.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
@@ -376,10 +435,16 @@ def build_pdf(worklist: Any, members: list[Any], creator_name: str | None,
 
     buffer = BytesIO()
     document = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=LEFT_MARGIN, rightMargin=RIGHT_MARGIN,
-        topMargin=20 * mm, bottomMargin=20 * mm,
+        buffer,
+        pagesize=A4,
+        leftMargin=LEFT_MARGIN,
+        rightMargin=RIGHT_MARGIN,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
         title=f"Danh sách bàn giao kết quả xác minh – {area.name}",
-        author=unit, subject=worklist.title, creator="Cổng đối soát dữ liệu tiêm chủng",
+        author=unit,
+        subject=worklist.title,
+        creator="Cổng đối soát dữ liệu tiêm chủng",
         invariant=1,
     )
     document.build(story, canvasmaker=_numbered_canvas(draft))

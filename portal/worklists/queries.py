@@ -19,8 +19,7 @@ from portal.registry.models import (
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember
 
 M = MatchResult
-NAME_DIFFERS = M.name_result.not_in([NameResult.IDENTICAL.value,
-                                     NameResult.CASE_OR_SPACING.value])
+NAME_DIFFERS = M.name_result.not_in([NameResult.IDENTICAL.value, NameResult.CASE_OR_SPACING.value])
 # filter value -> condition on the match result
 DIFFERENCE_FILTERS: dict[str, sa.ColumnElement[bool]] = {
     "name": NAME_DIFFERS,
@@ -53,8 +52,9 @@ def decided() -> sa.ColumnElement[bool]:
     )
 
 
-def review_clauses(user, difference: str, q: str,
-                   state: str = "open") -> list[sa.ColumnElement[bool]]:
+def review_clauses(
+    user, difference: str, q: str, state: str = "open"
+) -> list[sa.ColumnElement[bool]]:
     conditions = [
         M.person_id == Person.id,
         M.outcome.in_([Outcome.MISMATCH.value, Outcome.NOT_FOUND.value]),
@@ -77,8 +77,9 @@ def review_clauses(user, difference: str, q: str,
     return clauses
 
 
-def review_page(user, difference: str, q: str, after: str, before: str, size: int,
-                state: str = "open") -> Page:
+def review_page(
+    user, difference: str, q: str, after: str, before: str, size: int, state: str = "open"
+) -> Page:
     clauses = review_clauses(user, difference, q, state)
     filters = Filters(q=q, after=after, before=before)
     return page_of(clauses, filters, size, count_persons(clauses))
@@ -90,21 +91,42 @@ def decisions_of(persons: list[Person]) -> dict[int, WorklistMember]:
         return {}
     versions = {p.id: p.version for p in persons}
     rows = db.session.scalars(
-        sa.select(WorklistMember).join(Worklist).where(
-            WorklistMember.person_id.in_(list(versions)), Worklist.kind.in_(DECISION_KINDS),
-        ).order_by(WorklistMember.id)
+        sa.select(WorklistMember)
+        .join(Worklist)
+        .where(
+            WorklistMember.person_id.in_(list(versions)),
+            Worklist.kind.in_(DECISION_KINDS),
+        )
+        .order_by(WorklistMember.id)
     )
     return {m.person_id: m for m in rows if m.person_version == versions[m.person_id]}
 
 
-def results_and_entries(persons: list[Person]) -> tuple[dict[int, MatchResult],
-                                                         dict[str, RegisterEntry]]:
+def results_and_entries(
+    persons: list[Person],
+) -> tuple[dict[int, MatchResult], dict[str, RegisterEntry]]:
     ids = [p.id for p in persons]
     numbers = [p.id_number for p in persons if p.id_number]
-    results = {r.person_id: r for r in db.session.scalars(
-        sa.select(MatchResult).where(MatchResult.person_id.in_(ids)))} if ids else {}
-    entries = {e.id_number: e for e in db.session.scalars(
-        sa.select(RegisterEntry).where(RegisterEntry.id_number.in_(numbers)))} if numbers else {}
+    results = (
+        {
+            r.person_id: r
+            for r in db.session.scalars(
+                sa.select(MatchResult).where(MatchResult.person_id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
+    entries = (
+        {
+            e.id_number: e
+            for e in db.session.scalars(
+                sa.select(RegisterEntry).where(RegisterEntry.id_number.in_(numbers))
+            )
+        }
+        if numbers
+        else {}
+    )
     return results, entries
 
 
@@ -113,7 +135,10 @@ def reviewable(user, person_ids: list[int]) -> list[Person]:
     nobody decides twice)."""
     if not person_ids:
         return []
-    return list(db.session.scalars(
-        sa.select(Person).where(Person.id.in_(person_ids), *review_clauses(user, "", ""))
-        .order_by(Person.name_sort, Person.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Person)
+            .where(Person.id.in_(person_ids), *review_clauses(user, "", ""))
+            .order_by(Person.name_sort, Person.id)
+        )
+    )

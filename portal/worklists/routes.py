@@ -33,9 +33,13 @@ def _review_page(action_form: ReviewActionForm, status: int = 200, message: str 
     if form.validate():
         try:
             page = queries.review_page(
-                current_user, form.difference.data or "", form.q.data or "",
-                form.after.data or "", form.before.data or "",
-                current_app.config["RECORDS_PAGE_SIZE"], form.decided.data or "open",
+                current_user,
+                form.difference.data or "",
+                form.q.data or "",
+                form.after.data or "",
+                form.before.data or "",
+                current_app.config["RECORDS_PAGE_SIZE"],
+                form.decided.data or "open",
             )
         except BadCursor:
             status = 400
@@ -78,8 +82,9 @@ def post_review():
     if not form.validate_on_submit():
         return _review_page(form, status=422)
     persons = queries.reviewable(current_user, form.person_ids.data)
-    changed = services.review(persons, services.ReviewAction(form.action.data),
-                              form.note.data.strip(), current_user)
+    changed = services.review(
+        persons, services.ReviewAction(form.action.data), form.note.data.strip(), current_user
+    )
     db.session.commit()
     message = ngettext("%(num)d person handled.", "%(num)d persons handled.", changed)
     if is_fragment_request():
@@ -100,13 +105,30 @@ def export_review(fmt: str):
     difference, q = form.difference.data or "", form.q.data or ""
     state = form.decided.data or "open"
     clauses = queries.review_clauses(current_user, difference, q, state)
-    filters = {k: v for k, v in (("difference", difference), ("q", q),
-                                 ("decided", "" if state == "open" else state)) if v}
-    audit.record("worklist.export", "review_list", None, {
-        "filters": [None, filters],
-        "rows": [None, count_persons(clauses)],
-        "format": [None, fmt],
-    })
+    filters = {
+        k: v
+        for k, v in (
+            ("difference", difference),
+            ("q", q),
+            ("decided", "" if state == "open" else state),
+        )
+        if v
+    }
+    audit.record(
+        "worklist.export",
+        "review_list",
+        None,
+        {
+            "filters": [None, filters],
+            "rows": [None, count_persons(clauses)],
+            "format": [None, fmt],
+        },
+    )
     db.session.commit()
-    return export.response(fmt, exports.COLUMNS, exports.review_batches(clauses),
-                           "ra-soat-danh-tinh", _("Identity review"))
+    return export.response(
+        fmt,
+        exports.COLUMNS,
+        exports.review_batches(clauses),
+        "ra-soat-danh-tinh",
+        _("Identity review"),
+    )

@@ -45,18 +45,31 @@ def member_snapshot(person: Person, result: Any = None) -> dict[str, Any]:
 def open_list(kind: WorklistKind, area_id: int, actor=None) -> Worklist:
     """The area's list of this kind still being filled, created on first use."""
     worklist = db.session.scalar(
-        sa.select(Worklist).where(
-            Worklist.kind == kind, Worklist.area_id == area_id,
+        sa.select(Worklist)
+        .where(
+            Worklist.kind == kind,
+            Worklist.area_id == area_id,
             Worklist.state == WorklistState.DRAFT,
-        ).order_by(Worklist.id.desc()).limit(1)
+        )
+        .order_by(Worklist.id.desc())
+        .limit(1)
     )
     if worklist is None:
-        worklist = Worklist(kind=kind, area_id=area_id, title=LIST_TITLES[kind],
-                            created_by_id=getattr(actor, "id", None))
+        worklist = Worklist(
+            kind=kind,
+            area_id=area_id,
+            title=LIST_TITLES[kind],
+            created_by_id=getattr(actor, "id", None),
+        )
         db.session.add(worklist)
         db.session.flush()
-        audit.record("worklist.create", "worklist", worklist.id,
-                     {"kind": [None, kind], "area_id": [None, area_id]}, actor=actor)
+        audit.record(
+            "worklist.create",
+            "worklist",
+            worklist.id,
+            {"kind": [None, kind], "area_id": [None, area_id]},
+            actor=actor,
+        )
     return worklist
 
 
@@ -80,8 +93,14 @@ def add_member(worklist: Worklist, person: Person, note: str, result=None, actor
     member.added_by_id = getattr(actor, "id", None)
     member.added_at = utcnow()
     db.session.flush()
-    audit.record(f"worklist.add_{worklist.kind.value}", "person", person.id,
-                 {"worklist": [None, worklist.title]}, note, actor)
+    audit.record(
+        f"worklist.add_{worklist.kind.value}",
+        "person",
+        person.id,
+        {"worklist": [None, worklist.title]},
+        note,
+        actor,
+    )
     return True
 
 
@@ -90,15 +109,24 @@ def review(persons: list[Person], action: ReviewAction, note: str, actor=None) -
     changed = 0
     for person in persons:
         if action == ReviewAction.VERIFIED_IN_PERSON:
-            changes = update_person(person, {"status": PersonStatus.VERIFIED}, note, actor,
-                                    action="review.verified_in_person")
+            changes = update_person(
+                person,
+                {"status": PersonStatus.VERIFIED},
+                note,
+                actor,
+                action="review.verified_in_person",
+            )
             changed += bool(changes)
         else:
-            kind = (WorklistKind.CORRECTION if action == ReviewAction.REGISTER_IS_RIGHT
-                    else WorklistKind.REGISTER_UPDATE)
+            kind = (
+                WorklistKind.CORRECTION
+                if action == ReviewAction.REGISTER_IS_RIGHT
+                else WorklistKind.REGISTER_UPDATE
+            )
             from portal.registry.models import MatchResult
 
             result = db.session.get(MatchResult, person.id)
-            changed += add_member(open_list(kind, person.commune_id, actor), person, note,
-                                  result, actor)
+            changed += add_member(
+                open_list(kind, person.commune_id, actor), person, note, result, actor
+            )
     return changed

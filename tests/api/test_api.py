@@ -33,8 +33,9 @@ def token(app) -> str:
 
 def call(client, token, body=None, key="k-1", **kw):
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
-    return client.post("/api/v1/feedback", json=BODY if body is None else body,
-                       headers=headers, **kw)
+    return client.post(
+        "/api/v1/feedback", json=BODY if body is None else body, headers=headers, **kw
+    )
 
 
 def count() -> int:
@@ -59,10 +60,14 @@ def test_submission_returns_the_code_and_the_routing(client, token, make_user):
     assert response.status_code == 201
     data = response.get_json()
     assert data["code"].startswith("PA") and data["status"] == "received"
-    assert data["routing"] == {"precision": "commune", "unit_kind": "province",
-                               "unit_name": "Sở Y tế Thành phố Hà Nội"}
-    status = client.get(f"/api/v1/feedback/{data['code']}",
-                        headers={"Authorization": f"Bearer {token}"})
+    assert data["routing"] == {
+        "precision": "commune",
+        "unit_kind": "province",
+        "unit_name": "Sở Y tế Thành phố Hà Nội",
+    }
+    status = client.get(
+        f"/api/v1/feedback/{data['code']}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert status.status_code == 200 and status.get_json()["code"] == data["code"]
     assert db.session.scalars(sa.select(Feedback)).one().source == "api:cong-dich-vu-cong"
 
@@ -84,23 +89,29 @@ def test_no_csrf_token_is_needed(client, token):
     assert call(client, token).status_code == 201
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"id_number": "00108501234A"}, "id_number"),
-    ({"birth_date": "14/03/1985"}, "birth_date"),
-    ({"kind": "complaint"}, "kind"),
-    ({"dose_number": "2"}, "dose_number"),
-    ({"extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"id_number": "00108501234A"}, "id_number"),
+        ({"birth_date": "14/03/1985"}, "birth_date"),
+        ({"kind": "complaint"}, "kind"),
+        ({"dose_number": "2"}, "dose_number"),
+        ({"extra": 1}, "extra"),
+    ],
+)
 def test_schema_errors_name_the_field(client, token, change, field):
     response = call(client, token, body={**BODY, **change})
     assert response.status_code == 400
     assert field in response.get_json()["fields"]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"province_code": "99"}, "province"),
-    ({"province_code": CAO_BANG}, "commune"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"province_code": "99"}, "province"),
+        ({"province_code": CAO_BANG}, "commune"),
+    ],
+)
 def test_places_are_checked(client, token, change, field):
     response = call(client, token, body={**BODY, **change})
     assert response.status_code == 422
@@ -110,11 +121,16 @@ def test_places_are_checked(client, token, change, field):
 
 def test_garbage_is_refused_cleanly(client, token):
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "g"}
-    assert client.post("/api/v1/feedback", data=b"\xff{", headers=headers,
-                       content_type="application/json").status_code == 400
+    assert (
+        client.post(
+            "/api/v1/feedback", data=b"\xff{", headers=headers, content_type="application/json"
+        ).status_code
+        == 400
+    )
     assert client.post("/api/v1/feedback", json=[1], headers=headers).status_code == 400
-    no_key = client.post("/api/v1/feedback", json=BODY,
-                         headers={"Authorization": f"Bearer {token}"})
+    no_key = client.post(
+        "/api/v1/feedback", json=BODY, headers={"Authorization": f"Bearer {token}"}
+    )
     assert no_key.status_code == 400
 
 
@@ -122,8 +138,9 @@ def test_another_client_cannot_read_the_status(client, token):
     code = call(client, token).get_json()["code"]
     _other, other_token = create_client("he-thong-khac")
     db.session.commit()
-    response = client.get(f"/api/v1/feedback/{code}",
-                          headers={"Authorization": f"Bearer {other_token}"})
+    response = client.get(
+        f"/api/v1/feedback/{code}", headers={"Authorization": f"Bearer {other_token}"}
+    )
     assert response.status_code == 404
 
 
@@ -132,8 +149,7 @@ def test_the_cli_prints_a_token_once(app):
     result = runner.invoke(args=["api-token", "create", "cong-quoc-gia"])
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
-    stored = db.session.scalars(sa.select(ApiClient).where(
-        ApiClient.name == "cong-quoc-gia")).one()
+    stored = db.session.scalars(sa.select(ApiClient).where(ApiClient.name == "cong-quoc-gia")).one()
     assert stored.token_hash == token_hash(token)
     again = runner.invoke(args=["api-token", "create", "cong-quoc-gia"])
     assert again.exit_code == 1

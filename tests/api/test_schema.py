@@ -20,9 +20,15 @@ def test_the_submission_schema_is_valid_draft_4():
 
 def test_a_valid_body_has_no_problem():
     assert openapi.validate(openapi.SUBMISSION, BODY) == {}
-    every_field = {**BODY, "email": "not checked beyond its length", "district_code": "001",
-                   "site_code": "S1", "dose_number": 10, "vaccine": "Pfizer",
-                   "vaccinated_on": "2021-08-01"}
+    every_field = {
+        **BODY,
+        "email": "not checked beyond its length",
+        "district_code": "001",
+        "site_code": "S1",
+        "dose_number": 10,
+        "vaccine": "Pfizer",
+        "vaccinated_on": "2021-08-01",
+    }
     assert openapi.validate(openapi.SUBMISSION, every_field) == {}
 
 
@@ -31,38 +37,43 @@ def test_anything_but_an_object(body):
     assert openapi.validate(openapi.SUBMISSION, body) == {"": "a JSON object is required"}
 
 
-@pytest.mark.parametrize("change, problems", [
-    ({"full_name": None}, {"full_name": "required"}),
-    ({"full_name": None, "kind": None}, {"full_name": "required", "kind": "required"}),
-    ({"extra": 1, "other": "x"}, {"extra": "unknown field", "other": "unknown field"}),
-    ({"extra": "a\x00b"}, {"extra": "unknown field"}),
-    ({"full_name": 5}, {"full_name": "must be a string"}),
-    ({"full_name": ""}, {"full_name": "wrong length"}),
-    ({"full_name": "x" * 201}, {"full_name": "wrong length"}),
-    ({"full_name": "Lê\x00Cường"}, {"full_name": "contains characters that are not allowed"}),
-    ({"full_name": "\ud800"}, {"full_name": "contains characters that are not allowed"}),
-    # The storable text comes before the length, and the length before the pattern.
-    ({"description": "\x00"}, {"description": "contains characters that are not allowed"}),
-    ({"id_number": "00108501234A"}, {"id_number": "wrong format"}),
-    ({"id_number": "1" * 13}, {"id_number": "wrong format"}),
-    ({"id_number": 1085012345}, {"id_number": "must be a string"}),
-    ({"birth_date": "14/03/1985"}, {"birth_date": "wrong format"}),
-    ({"birth_date": "1985-02-30"}, {"birth_date": "not a date"}),
-    ({"birth_date": "1985-03-14\n"}, {"birth_date": "not a date"}),
-    ({"vaccinated_on": "2021-13-01"}, {"vaccinated_on": "not a date"}),
-    ({"kind": "complaint"}, {"kind": KINDS}),
-    ({"kind": ""}, {"kind": KINDS}),
-    ({"dose_number": "2"}, {"dose_number": "must be an integer"}),
-    ({"dose_number": 2.0}, {"dose_number": "must be an integer"}),
-    ({"dose_number": True}, {"dose_number": "must be an integer"}),
-    ({"dose_number": 0}, {"dose_number": "out of range"}),
-    ({"dose_number": 11}, {"dose_number": "out of range"}),
-    ({"vaccine": "v" * 81}, {"vaccine": "wrong length"}),
-    ({"province_code": "1"}, {"province_code": "wrong format"}),
-    ({"email": "e" * 201}, {"email": "wrong length"}),
-    ({"phone": "", "extra": 1, "dose_number": 0},
-     {"phone": "wrong length", "extra": "unknown field", "dose_number": "out of range"}),
-])
+@pytest.mark.parametrize(
+    "change, problems",
+    [
+        ({"full_name": None}, {"full_name": "required"}),
+        ({"full_name": None, "kind": None}, {"full_name": "required", "kind": "required"}),
+        ({"extra": 1, "other": "x"}, {"extra": "unknown field", "other": "unknown field"}),
+        ({"extra": "a\x00b"}, {"extra": "unknown field"}),
+        ({"full_name": 5}, {"full_name": "must be a string"}),
+        ({"full_name": ""}, {"full_name": "wrong length"}),
+        ({"full_name": "x" * 201}, {"full_name": "wrong length"}),
+        ({"full_name": "Lê\x00Cường"}, {"full_name": "contains characters that are not allowed"}),
+        ({"full_name": "\ud800"}, {"full_name": "contains characters that are not allowed"}),
+        # The storable text comes before the length, and the length before the pattern.
+        ({"description": "\x00"}, {"description": "contains characters that are not allowed"}),
+        ({"id_number": "00108501234A"}, {"id_number": "wrong format"}),
+        ({"id_number": "1" * 13}, {"id_number": "wrong format"}),
+        ({"id_number": 1085012345}, {"id_number": "must be a string"}),
+        ({"birth_date": "14/03/1985"}, {"birth_date": "wrong format"}),
+        ({"birth_date": "1985-02-30"}, {"birth_date": "not a date"}),
+        ({"birth_date": "1985-03-14\n"}, {"birth_date": "not a date"}),
+        ({"vaccinated_on": "2021-13-01"}, {"vaccinated_on": "not a date"}),
+        ({"kind": "complaint"}, {"kind": KINDS}),
+        ({"kind": ""}, {"kind": KINDS}),
+        ({"dose_number": "2"}, {"dose_number": "must be an integer"}),
+        ({"dose_number": 2.0}, {"dose_number": "must be an integer"}),
+        ({"dose_number": True}, {"dose_number": "must be an integer"}),
+        ({"dose_number": 0}, {"dose_number": "out of range"}),
+        ({"dose_number": 11}, {"dose_number": "out of range"}),
+        ({"vaccine": "v" * 81}, {"vaccine": "wrong length"}),
+        ({"province_code": "1"}, {"province_code": "wrong format"}),
+        ({"email": "e" * 201}, {"email": "wrong length"}),
+        (
+            {"phone": "", "extra": 1, "dose_number": 0},
+            {"phone": "wrong length", "extra": "unknown field", "dose_number": "out of range"},
+        ),
+    ],
+)
 def test_each_refused_field_is_named_with_its_problem(change, problems):
     body = {**BODY, **{k: v for k, v in change.items() if v is not None}}
     for name in [k for k, v in change.items() if v is None]:

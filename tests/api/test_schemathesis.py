@@ -24,20 +24,27 @@ def bearer(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.mark.parametrize("path, method", [("/api/v1/feedback", "POST"),
-                                          ("/api/v1/feedback/{code}", "GET")])
+@pytest.mark.parametrize(
+    "path, method", [("/api/v1/feedback", "POST"), ("/api/v1/feedback/{code}", "GET")]
+)
 def test_the_api_keeps_its_contract(app, bearer, path, method):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operation = schema[path][method]
     calls = []
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=20, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=20,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case):
         # A schema-valid body may still name a place that does not exist: 422 by design.
         response = case.call_and_validate(
-            headers=bearer, excluded_checks=[checks.positive_data_acceptance])
+            headers=bearer, excluded_checks=[checks.positive_data_acceptance]
+        )
         calls.append(response.status_code)
 
     check()

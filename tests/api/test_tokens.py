@@ -14,8 +14,9 @@ from portal.extensions import db
 
 
 def status(client, token: str) -> int:
-    return client.get("/api/v1/feedback/PA-NONE",
-                      headers={"Authorization": f"Bearer {token}"}).status_code
+    return client.get(
+        "/api/v1/feedback/PA-NONE", headers={"Authorization": f"Bearer {token}"}
+    ).status_code
 
 
 def stored(name: str) -> ApiClient:
@@ -35,8 +36,9 @@ def test_create_with_an_expiry_and_audit(app):
     default = runner.invoke(args=["api-token", "create", "cong-b"])
     assert default.exit_code == 0
     assert stored("cong-b").expires_at - utcnow() > timedelta(days=364)
-    events = db.session.scalars(sa.select(AuditEvent)
-                                .where(AuditEvent.action == "api_client.create")).all()
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "api_client.create")
+    ).all()
     assert len(events) == 2
     refused = runner.invoke(args=["api-token", "create", "cong-c", "--expires-in-days", "0"])
     assert refused.exit_code != 0
@@ -49,10 +51,8 @@ def test_an_expired_token_answers_401(client, app):
     assert status(client, token) == 404  # known token, unknown code
     api_client.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    response = client.get("/api/v1/feedback/PA-NONE",
-                          headers={"Authorization": f"Bearer {token}"})
-    unknown = client.get("/api/v1/feedback/PA-NONE",
-                         headers={"Authorization": "Bearer pa_unknown"})
+    response = client.get("/api/v1/feedback/PA-NONE", headers={"Authorization": f"Bearer {token}"})
+    unknown = client.get("/api/v1/feedback/PA-NONE", headers={"Authorization": "Bearer pa_unknown"})
     assert response.status_code == unknown.status_code == 401
     assert response.get_json() == unknown.get_json()
 
@@ -68,8 +68,9 @@ def test_revoke_from_the_command_line(client, app):
     assert result.exit_code == 0, result.output
     assert "Đã thu hồi" in result.output
     assert status(client, token) == 401
-    [event] = db.session.scalars(sa.select(AuditEvent)
-                                 .where(AuditEvent.action == "api_client.revoke")).all()
+    [event] = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "api_client.revoke")
+    ).all()
     assert event.changes["name"] == [None, "cong-thu-hoi"]
     again = runner.invoke(args=["api-token", "revoke", "cong-thu-hoi"])
     assert again.exit_code == 1 and "đã bị thu hồi" in again.output

@@ -38,7 +38,10 @@ def test_a_legacy_district_sits_between_province_and_old_records(area):
 def test_sites_above_commune_level_skip_the_cleaning_procedure(make_site):
     skipping = {level for level in SiteLevel if make_site(level=level).skips_commune_cleaning}
     assert skipping == {
-        SiteLevel.CENTRAL, SiteLevel.MINISTRY, SiteLevel.PROVINCE, SiteLevel.DISTRICT
+        SiteLevel.CENTRAL,
+        SiteLevel.MINISTRY,
+        SiteLevel.PROVINCE,
+        SiteLevel.DISTRICT,
     }
 
 

@@ -57,8 +57,11 @@ def test_rows_naming_their_commune(area, district, use_province_column):
     rows that name a commune (persons, tallies) are inside the same
     areas, whether or not the row's province column is used."""
     province_column = Area.province_id if use_province_column else None
-    for holder, inside in ((area(HANOI), {OWN, NEIGHBOUR, GIANG_VO}),
-                           (district, {OWN, NEIGHBOUR}), (area(OWN), {OWN})):
+    for holder, inside in (
+        (area(HANOI), {OWN, NEIGHBOUR, GIANG_VO}),
+        (district, {OWN, NEIGHBOUR}),
+        (area(OWN), {OWN}),
+    ):
         clause = scope.within(holder, Area.id, province_column)
         found = _codes(sa.and_(clause, Area.kind == "commune"))
         assert inside <= found, holder.code
@@ -91,18 +94,25 @@ def test_records_audit_and_dashboard_ask_the_areas_domain():
     from portal.records import permissions as record_permissions
 
     assert record_permissions.within is scope.within
-    for module in (audit_permissions, dashboard_permissions, record_permissions,
-                   dashboard_queries):
+    for module in (audit_permissions, dashboard_permissions, record_permissions, dashboard_queries):
         source = inspect.getsource(module)
-        assert "Area.province_id ==" not in source and "Area.parent_id ==" not in source, \
+        assert "Area.province_id ==" not in source and "Area.parent_id ==" not in source, (
             module.__name__
+        )
 
 
 @pytest.mark.parametrize(
     ("level", "commune_in_district", "reached"),
-    [("province", True, HANOI), ("central", False, HANOI), ("ministry", False, HANOI),
-     ("district", True, "D-BD"), ("district", False, OWN), ("commune", True, OWN),
-     ("private", True, OWN)])
+    [
+        ("province", True, HANOI),
+        ("central", False, HANOI),
+        ("ministry", False, HANOI),
+        ("district", True, "D-BD"),
+        ("district", False, OWN),
+        ("commune", True, OWN),
+        ("private", True, OWN),
+    ],
+)
 def test_a_sites_reach_by_its_level(area, make_site, level, commune_in_district, reached):
     """Issue 16: the area a site's staff find persons in follows the site's level, said
     once here (it was written inside the records' permissions)."""
@@ -124,10 +134,16 @@ def test_no_domain_spells_the_rule_itself():
     import pathlib
 
     root = pathlib.Path(scope.__file__).resolve().parents[1]
-    spelled = {str(path.relative_to(root)) for path in root.rglob("*.py")
-               if path.parent.name != "areas"
-               and ("Area.province_id ==" in (text := path.read_text(encoding="utf-8"))
-                    or "Area.parent_id ==" in text or ".parent_id == user" in text)}
+    spelled = {
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.parent.name != "areas"
+        and (
+            "Area.province_id ==" in (text := path.read_text(encoding="utf-8"))
+            or "Area.parent_id ==" in text
+            or ".parent_id == user" in text
+        )
+    }
     assert spelled == set()
     from portal.auth import permissions as auth_permissions
     from portal.jobs import permissions as job_permissions
@@ -136,8 +152,9 @@ def test_no_domain_spells_the_rule_itself():
     assert job_permissions.area_ids_within is scope.area_ids_within
 
 
-def test_a_sites_reach_costs_the_records_list_no_round_trip(client, login_as, make_person,
-                                                          make_site, area):
+def test_a_sites_reach_costs_the_records_list_no_round_trip(
+    client, login_as, make_person, make_site, area
+):
     """Issue 16: the records list asks the scope on every request; a province-level site's
     reach comes with the logged-in user (one statement), and the scope is SQL inside the
     list's own statements: no statement looks a site or an area up by itself (there were
@@ -163,7 +180,10 @@ def test_a_sites_reach_costs_the_records_list_no_round_trip(client, login_as, ma
     finally:
         sa.event.remove(engine, "before_cursor_execute", keep)
     assert RESIDENTS[OWN] in body and RESIDENTS[NEIGHBOUR] in body
-    lookups = [s for s in statements
-               if s.startswith("SELECT") and (" FROM site WHERE site.id = " in s
-                                              or " FROM area WHERE area.id = " in s)]
+    lookups = [
+        s
+        for s in statements
+        if s.startswith("SELECT")
+        and (" FROM site WHERE site.id = " in s or " FROM area WHERE area.id = " in s)
+    ]
     assert lookups == []

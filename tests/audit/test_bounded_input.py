@@ -30,9 +30,22 @@ def test_until_the_last_day_of_the_calendar_has_no_end(client, login_as, make_us
 def test_a_page_link_out_of_range_or_malformed_is_a_400(client, login_as):
     login_as(Role.ADMIN, HANOI)
     nines = base64.urlsafe_b64encode(b"9" * 5000).decode()
-    for after in (_link(99999999999999999999), _link([99999999999999999999]), _link([2**31]),
-                  nines, _link(0), _link([0]), _link([-5]), _link([True]), _link(["12"]),
-                  _link([1, 2]), "garbage", "%ff", "²", "e30"):
+    for after in (
+        _link(99999999999999999999),
+        _link([99999999999999999999]),
+        _link([2**31]),
+        nines,
+        _link(0),
+        _link([0]),
+        _link([-5]),
+        _link([True]),
+        _link(["12"]),
+        _link([1, 2]),
+        "garbage",
+        "%ff",
+        "²",
+        "e30",
+    ):
         response = client.get("/audit", query_string={"after": after})
         assert response.status_code == 400, after
         assert "Liên kết trang không hợp lệ" in response.get_data(as_text=True)

@@ -47,12 +47,21 @@ def test_chain_intact_after_services_and_logins(client, make_user, cli):
     assert login(client, user.username, "sai mật khẩu").status_code == 401
     assert login(client, user.username).status_code == 303
     db.session.expire_all()
-    actions = list(db.session.scalars(
-        sa.select(AuditEvent.action).where(AuditEvent.seq > before.checked)
-        .order_by(AuditEvent.seq)
-    ))
-    assert actions == ["user.create", "test.event", "test.event", "test.event",
-                       "auth.login_failed", "auth.login"]
+    actions = list(
+        db.session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.seq > before.checked)
+            .order_by(AuditEvent.seq)
+        )
+    )
+    assert actions == [
+        "user.create",
+        "test.event",
+        "test.event",
+        "test.event",
+        "auth.login_failed",
+        "auth.login",
+    ]
 
     report = audit.verify_chain()
     assert report.ok, report
@@ -67,18 +76,20 @@ def test_events_appended_together_take_consecutive_links(cli):
     """record_all moves the head once for several events; the chain is the same as if they
     had been recorded one by one, and an event recorded after them links to the last."""
     before = audit.verify_chain()
-    together = audit.record_all([
-        audit.Entry("test.first", "thing", 1, {"value": [None, 1]}),
-        audit.Entry("test.second", "thing", 1, {"value": [1, 2]}, reason="lý do"),
-        audit.Entry("test.third", "thing", 2),
-    ])
+    together = audit.record_all(
+        [
+            audit.Entry("test.first", "thing", 1, {"value": [None, 1]}),
+            audit.Entry("test.second", "thing", 1, {"value": [1, 2]}, reason="lý do"),
+            audit.Entry("test.third", "thing", 2),
+        ]
+    )
     assert audit.record_all([]) == []
     after = audit.record("test.after", "thing", 3)
     db.session.commit()
-    assert [e.seq for e in together] == [before.checked + 1, before.checked + 2,
-                                         before.checked + 3]
+    assert [e.seq for e in together] == [before.checked + 1, before.checked + 2, before.checked + 3]
     assert together[0].prev_hash == db.session.scalar(
-        sa.select(AuditEvent.hash).where(AuditEvent.seq == before.checked))
+        sa.select(AuditEvent.hash).where(AuditEvent.seq == before.checked)
+    )
     assert [e.prev_hash for e in together[1:]] == [e.hash for e in together[:-1]]
     assert after.seq == before.checked + 4 and after.prev_hash == together[-1].hash
     head = db.session.get(AuditHead, 1)
@@ -201,10 +212,15 @@ def test_cli_message_is_vietnamese(unguarded, cli):
     output = cli().output
     problem = vi("the event's content was altered")
     assert problem != "the event's content was altered"
-    assert vi(
-        "Audit chain BROKEN at event #%(seq)d: %(problem)s (%(n)d events intact before it).",
-        seq=target, problem=problem, n=target - 1,
-    ) in output
+    assert (
+        vi(
+            "Audit chain BROKEN at event #%(seq)d: %(problem)s (%(n)d events intact before it).",
+            seq=target,
+            problem=problem,
+            n=target - 1,
+        )
+        in output
+    )
 
 
 # --- guarded by the database ------------------------------------------------------------
@@ -252,15 +268,23 @@ def test_triggers_survive_tampering():
     """Runs after the tampering tests: their rollback must have restored the guard."""
     for table, expected in (("audit_event", TRIGGERS), ("audit_head", HEAD_TRIGGERS)):
         if dialect() == "postgresql":
-            rows = db.session.execute(sa.text(
-                "SELECT tgname, tgenabled FROM pg_trigger "
-                "WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal"
-            ), {"t": table}).all()
+            rows = db.session.execute(
+                sa.text(
+                    "SELECT tgname, tgenabled FROM pg_trigger "
+                    "WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal"
+                ),
+                {"t": table},
+            ).all()
             assert {name for name, _ in rows} == expected["postgresql"]
             assert all(enabled == "O" for _, enabled in rows), rows
         else:
-            found = set(db.session.scalars(sa.text(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"
-            ), {"t": table}))
+            found = set(
+                db.session.scalars(
+                    sa.text(
+                        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"
+                    ),
+                    {"t": table},
+                )
+            )
             assert found == expected["sqlite"]
     test_database_refuses_update_and_delete()

@@ -61,26 +61,39 @@ def stamped(folder, seq: int) -> str:
 
 
 def set_head(seq: int) -> None:
-    tamper(("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1",
-            {"s": seq, "h": event_hash(seq)}))
+    tamper(
+        ("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1", {"s": seq, "h": event_hash(seq)})
+    )
 
 
 def rechain_without(removed: int) -> None:
     """Remove one event and re-chain every later one with the portal's own hash function,
     moving each one place down, then set the head on the new last event."""
-    later = [seq for (seq,) in db.session.execute(
-        sa.select(AuditEvent.seq).where(AuditEvent.seq > removed).order_by(AuditEvent.seq))]
+    later = [
+        seq
+        for (seq,) in db.session.execute(
+            sa.select(AuditEvent.seq).where(AuditEvent.seq > removed).order_by(AuditEvent.seq)
+        )
+    ]
     prev_hash = event_hash(removed - 1)
     tamper(("DELETE FROM audit_event WHERE seq = :s", {"s": removed}))
     for seq in later:
         tamper(("UPDATE audit_event SET seq = :new WHERE seq = :old", {"new": seq - 1, "old": seq}))
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == seq - 1))
         forged = audit.chain_hash(prev_hash, event)
-        tamper(("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s",
-                {"p": prev_hash, "h": forged, "s": seq - 1}))
+        tamper(
+            (
+                "UPDATE audit_event SET prev_hash = :p, hash = :h WHERE seq = :s",
+                {"p": prev_hash, "h": forged, "s": seq - 1},
+            )
+        )
         prev_hash = forged
-    tamper(("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1",
-            {"s": later[-1] - 1, "h": prev_hash}))
+    tamper(
+        (
+            "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1",
+            {"s": later[-1] - 1, "h": prev_hash},
+        )
+    )
 
 
 # --- written and checked ----------------------------------------------------------------
@@ -96,7 +109,10 @@ def test_a_checkpoint_signs_the_head_and_anyone_can_check_it(folder, run, cli):
     assert payload.is_file() and signature.is_file()
     content = json.loads(payload.read_bytes())
     assert (content["format"], content["seq"], content["hash"]) == (
-        checkpoints.FORMAT, seq, head_hash)
+        checkpoints.FORMAT,
+        seq,
+        head_hash,
+    )
     assert {oct(path.stat().st_mode & 0o777) for path in (payload, signature)} == {"0o600"}
     assert str(payload) in result.output and head_hash in result.output
 
@@ -109,9 +125,28 @@ def test_a_checkpoint_signs_the_head_and_anyone_can_check_it(folder, run, cli):
     if shutil.which("openssl"):
         ca = os.path.join(signing_demo.services.demo_pki_dir(), "ca.pem")
         checked = subprocess.run(
-            ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(signature),
-             "-content", str(payload), "-CAfile", ca, "-purpose", "any", "-out", os.devnull],
-            capture_output=True, text=True, check=False)
+            [
+                "openssl",
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                str(signature),
+                "-content",
+                str(payload),
+                "-CAfile",
+                ca,
+                "-purpose",
+                "any",
+                "-out",
+                os.devnull,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert checked.returncode == 0, checked.stderr
 
     verified = cli()
@@ -153,12 +188,18 @@ def test_events_cut_from_the_end_and_the_head_set_back(folder, run, cli, unguard
 
     result = cli()
     assert result.exit_code == 1, result.output
-    assert vi(
-        "Audit chain BROKEN at event #%(seq)d: the chain ends at event #%(n)d, but "
-        "checkpoint %(file)s (time-stamped %(time)s) signed it up to event #%(seq)d; events "
-        "were removed from the end.", seq=covered, n=seqs[1],
-        file=f"{covered:012d}.json", time=stamped(folder, covered),
-    ) in result.output
+    assert (
+        vi(
+            "Audit chain BROKEN at event #%(seq)d: the chain ends at event #%(n)d, but "
+            "checkpoint %(file)s (time-stamped %(time)s) signed it up to event #%(seq)d; events "
+            "were removed from the end.",
+            seq=covered,
+            n=seqs[1],
+            file=f"{covered:012d}.json",
+            time=stamped(folder, covered),
+        )
+        in result.output
+    )
     # Nor is a new checkpoint signed over the cut chain.
     refused = run("audit", "checkpoint")
     assert refused.exit_code == 1
@@ -187,17 +228,23 @@ def test_an_event_removed_in_the_middle_and_the_rest_re_chained(folder, run, cli
     assert audit.verify_chain().ok
     result = cli()
     assert result.exit_code == 1, result.output
-    assert vi(
-        "Audit chain BROKEN at event #%(seq)d: the chain up to this event is not the one "
-        "checkpoint %(file)s signed (time-stamped %(time)s); events before it were changed, "
-        "removed or re-chained.", seq=covered, file=f"{covered:012d}.json",
-        time=stamped(folder, covered),
-    ) in result.output
+    assert (
+        vi(
+            "Audit chain BROKEN at event #%(seq)d: the chain up to this event is not the one "
+            "checkpoint %(file)s signed (time-stamped %(time)s); events before it were changed, "
+            "removed or re-chained.",
+            seq=covered,
+            file=f"{covered:012d}.json",
+            time=stamped(folder, covered),
+        )
+        in result.output
+    )
 
 
 @pytest.mark.as_owner
-def test_history_after_the_last_checkpoint_is_only_as_safe_as_the_chain(folder, run, cli,
-                                                                          unguarded):
+def test_history_after_the_last_checkpoint_is_only_as_safe_as_the_chain(
+    folder, run, cli, unguarded
+):
     """The limit, said plainly: what came after the last checkpoint can be cut unseen."""
     record_events(2)
     assert run("audit", "checkpoint").exit_code == 0
@@ -224,8 +271,14 @@ def test_a_checkpoint_edited_after_signing_fails(folder, run, cli):
     payload.write_bytes(json.dumps(content, sort_keys=True).encode())
     result = cli()
     assert result.exit_code == 1
-    assert vi("Checkpoint %(file)s does not verify: %(problem)s.", file=payload.name,
-              problem=vi("its signature does not match its content")) in result.output
+    assert (
+        vi(
+            "Checkpoint %(file)s does not verify: %(problem)s.",
+            file=payload.name,
+            problem=vi("its signature does not match its content"),
+        )
+        in result.output
+    )
 
 
 def test_a_checkpoint_without_its_signature_fails(folder, run, cli):
@@ -243,7 +296,8 @@ def test_a_checkpoint_signed_by_an_untrusted_key_fails(folder, run, cli):
     signer = core.ParsedKeySigner(stranger.key, stranger.cert, [stranger_ca.cert])
     timestamper = signing_demo.services.tsa_config().timestamper()
     payload.with_name(payload.name + ".p7s").write_bytes(
-        core.sign_detached(payload.read_bytes(), signer, timestamper))
+        core.sign_detached(payload.read_bytes(), signer, timestamper)
+    )
     result = cli()
     assert result.exit_code == 1
     assert vi("its signer's certificate is not trusted") in result.output
@@ -254,8 +308,11 @@ def test_a_checkpoint_without_a_time_stamp_fails(folder, run, cli):
 
     payload = _one_checkpoint(run, folder)
     signer = signing_demo.services.organisation_signer()
-    unstamped = asyncio.run(signer.async_sign_general_data(
-        payload.read_bytes(), "sha256", detached=True, use_cades=True))
+    unstamped = asyncio.run(
+        signer.async_sign_general_data(
+            payload.read_bytes(), "sha256", detached=True, use_cades=True
+        )
+    )
     payload.with_name(payload.name + ".p7s").write_bytes(unstamped.dump())
     result = cli()
     assert result.exit_code == 1
@@ -280,8 +337,10 @@ def test_no_organisation_key_no_checkpoint(folder, run, app, monkeypatch, tmp_pa
     record_events(1)
     result = run("audit", "checkpoint")
     assert result.exit_code == 1
-    assert vi("No organisation key: set SIGNING_ORGANISATION_P12 (and "
-              "SIGNING_ORGANISATION_PASSWORD).") in result.output
+    assert (
+        vi("No organisation key: set SIGNING_ORGANISATION_P12 (and SIGNING_ORGANISATION_PASSWORD).")
+        in result.output
+    )
     assert not list(folder.glob("*.json"))
 
 
@@ -334,8 +393,14 @@ def test_events_appended_meanwhile_do_not_look_like_a_cut(folder):
     the next check instead of being taken for a head set back."""
     record_events(2)
     seq, head_hash = head()
-    late = AuditEvent(seq=seq + 1, occurred_at=utcnow(), action="test.late",
-                      entity_type="thing", changes={}, prev_hash=head_hash)
+    late = AuditEvent(
+        seq=seq + 1,
+        occurred_at=utcnow(),
+        action="test.late",
+        entity_type="thing",
+        changes={},
+        prev_hash=head_hash,
+    )
     late.hash = audit.chain_hash(head_hash, late)
     db.session.add(late)
     db.session.flush()

@@ -39,14 +39,19 @@ def test_the_head_only_moves_forward_to_an_appended_event():
     assert (head.seq, head.hash) == (events[-1].seq, events[-1].hash)
     back = events[1].seq
     assert "only moves forward" in refused(
-        "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1", s=back, h=event_hash(back))
+        "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1", s=back, h=event_hash(back)
+    )
     assert "only moves forward" in refused(
-        "UPDATE audit_head SET seq = seq + 1, hash = :h WHERE id = 1", h="f" * 64)
+        "UPDATE audit_head SET seq = seq + 1, hash = :h WHERE id = 1", h="f" * 64
+    )
     assert "only moves forward" in refused(
-        "UPDATE audit_head SET hash = :h WHERE id = 1", h=event_hash(back))
+        "UPDATE audit_head SET hash = :h WHERE id = 1", h=event_hash(back)
+    )
     # The trigger refuses these; the application's role lacks the privilege before it.
-    for statement in ("DELETE FROM audit_head",
-                      *(("TRUNCATE audit_head",) if dialect() == "postgresql" else ())):
+    for statement in (
+        "DELETE FROM audit_head",
+        *(("TRUNCATE audit_head",) if dialect() == "postgresql" else ()),
+    ):
         message = refused(statement)
         assert "only moves forward" in message or "permission denied" in message
     db.session.expire_all()
@@ -59,10 +64,12 @@ def test_the_head_only_moves_forward_to_an_appended_event():
 
 @two_roles
 def test_the_suite_runs_as_a_role_that_owns_nothing():
-    user, owner, superuser = db.session.execute(sa.text(
-        "SELECT current_user, tableowner, (SELECT rolsuper FROM pg_roles "
-        "WHERE rolname = current_user) FROM pg_tables WHERE tablename = 'audit_event'"
-    )).one()
+    user, owner, superuser = db.session.execute(
+        sa.text(
+            "SELECT current_user, tableowner, (SELECT rolsuper FROM pg_roles "
+            "WHERE rolname = current_user) FROM pg_tables WHERE tablename = 'audit_event'"
+        )
+    ).one()
     assert user == app_role_name() and user != owner and not superuser
 
 
@@ -71,24 +78,30 @@ def test_the_application_role_cannot_lift_the_guard():
     """The issue's first attack, as the application's login: every step is refused."""
     events = record_events(3)
     last = events[-1].seq
-    for statement in ("ALTER TABLE audit_event DISABLE TRIGGER USER",
-                      "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
-                      "ALTER TABLE audit_head DISABLE TRIGGER USER",
-                      "DROP TRIGGER audit_event_append_only ON audit_event",
-                      "DROP TRIGGER audit_head_forward_only ON audit_head",
-                      "CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger "
-                      "AS $$ BEGIN RETURN OLD; END $$ LANGUAGE plpgsql"):
+    for statement in (
+        "ALTER TABLE audit_event DISABLE TRIGGER USER",
+        "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
+        "ALTER TABLE audit_head DISABLE TRIGGER USER",
+        "DROP TRIGGER audit_event_append_only ON audit_event",
+        "DROP TRIGGER audit_head_forward_only ON audit_head",
+        "CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger "
+        "AS $$ BEGIN RETURN OLD; END $$ LANGUAGE plpgsql",
+    ):
         message = refused(statement)
         assert "must be owner" in message or "permission denied" in message, statement
-    for statement in ("DELETE FROM audit_event WHERE seq = :s", "TRUNCATE audit_event",
-                      "UPDATE audit_event SET reason = 'x' WHERE seq = :s",
-                      "INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, 'x')"):
+    for statement in (
+        "DELETE FROM audit_event WHERE seq = :s",
+        "TRUNCATE audit_event",
+        "UPDATE audit_event SET reason = 'x' WHERE seq = :s",
+        "INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, 'x')",
+    ):
         assert "permission denied" in refused(statement, s=last), statement
     assert "permission denied" in refused(
-        "CREATE FUNCTION portal_shadow() RETURNS int AS 'SELECT 1' LANGUAGE sql")
+        "CREATE FUNCTION portal_shadow() RETURNS int AS 'SELECT 1' LANGUAGE sql"
+    )
     assert "only moves forward" in refused(
-        "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1",
-        s=last - 1, h=event_hash(last - 1))
+        "UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1", s=last - 1, h=event_hash(last - 1)
+    )
     db.session.expire_all()
     assert audit.verify_chain().ok
 

@@ -24,8 +24,14 @@ def events(make_user):
     """A change by a Ba Đình police officer, one in Cao Bằng, one by the command line."""
     here = make_user(Role.POLICE, OWN, username="congan.badinh")
     there = make_user(Role.POLICE, OTHER_PROVINCE, username="congan.caobang")
-    audit.record("person.update", "person", 41, {"full_name": ["Nguyen Van A", "Nguyễn Văn A"]},
-                 reason="Sửa dấu theo CCCD", actor=here)
+    audit.record(
+        "person.update",
+        "person",
+        41,
+        {"full_name": ["Nguyen Van A", "Nguyễn Văn A"]},
+        reason="Sửa dấu theo CCCD",
+        actor=here,
+    )
     audit.record("person.update", "person", 42, {"sex": ["male", "female"]}, actor=there)
     audit.record("registry.match", "area", OWN, {"checked": [None, 10]})
     db.session.commit()
@@ -37,7 +43,8 @@ def _page(client, query=""):
 
 
 def test_an_administrator_reads_the_events_of_the_people_of_their_province(
-        client, login_as, events):
+    client, login_as, events
+):
     login_as(Role.ADMIN, HANOI)
     response, page = _page(client)
     assert response.status_code == 200
@@ -55,8 +62,9 @@ def test_a_health_authority_reads_its_own_province(client, login_as, events):
     assert '<span class="text-muted">41</span>' not in page
 
 
-@pytest.mark.parametrize("role", [Role.POLICE, Role.HEALTH_STATION, Role.COMMITTEE,
-                                  Role.VACCINATION_SITE])
+@pytest.mark.parametrize(
+    "role", [Role.POLICE, Role.HEALTH_STATION, Role.COMMITTEE, Role.VACCINATION_SITE]
+)
 def test_commune_roles_may_not_read_the_trail(client, login_as, role):
     login_as(role, OWN)
     assert client.get("/audit").status_code == 403
@@ -88,8 +96,7 @@ def test_filters_by_actor_action_entity_and_local_days(client, login_as, events)
     assert "Ngày kết thúc trước ngày bắt đầu" in page
 
 
-def test_pages_go_back_in_time_without_overlap_and_answer_fragments(client, login_as,
-                                                                    make_user):
+def test_pages_go_back_in_time_without_overlap_and_answer_fragments(client, login_as, make_user):
     officer = make_user(Role.POLICE, OWN)
     for n in range(60):
         audit.record("person.update", "person", n + 1, {"phone": [None, str(n)]}, actor=officer)
@@ -99,20 +106,20 @@ def test_pages_go_back_in_time_without_overlap_and_answer_fragments(client, logi
     _r, first = _page(client, "?action=person")
     assert first.count('data-testid="trail-row"') == 50
     older = re.search(r'href="(/audit\?[^"]*after=[^"]+)"', first).group(1).replace("&amp;", "&")
-    _r, second = _page(client, older[len("/audit"):])
+    _r, second = _page(client, older[len("/audit") :])
     assert second.count('data-testid="trail-row"') == 10
     shown = re.findall(r'href="/records/(\d+)"', first + second)
     assert sorted(map(int, shown)) == list(range(1, 61))
 
-    fragment = client.get("/audit?action=person", headers={
-        "HX-Request": "true", "HX-Target": "trail-results"})
+    fragment = client.get(
+        "/audit?action=person", headers={"HX-Request": "true", "HX-Target": "trail-results"}
+    )
     body = fragment.get_data(as_text=True)
     assert body.lstrip().startswith('<div id="trail-results"') and "<html" not in body
     assert "HX-Request" in fragment.headers["Vary"]
 
 
-def test_the_export_has_the_changes_neutralised_and_is_itself_audited(client, login_as,
-                                                                      make_user):
+def test_the_export_has_the_changes_neutralised_and_is_itself_audited(client, login_as, make_user):
     officer = make_user(Role.POLICE, OWN)
     audit.record("person.update", "person", 7, {"full_name": ["A", "=1+1"]}, actor=officer)
     db.session.commit()
@@ -124,8 +131,14 @@ def test_the_export_has_the_changes_neutralised_and_is_itself_audited(client, lo
     assert rows[1][8] == "Họ và tên: A → =1+1"  # the field in words, as the record history
     xlsx = client.get("/audit/export.xlsx?action=person")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == "audit.export")) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "audit.export")
+        )
+        == 2
+    )
 
 
 def test_a_wrong_filter_says_why_beside_the_field(client, login_as):
@@ -133,13 +146,17 @@ def test_a_wrong_filter_says_why_beside_the_field(client, login_as):
     message: the htmx search replaces the results, and the message sat in the form). The
     Vietnamese message now comes beside the field, and above the results."""
     login_as(Role.ADMIN, HANOI)
-    response = client.get("/audit?since=31/02/2026", headers={
-        "HX-Request": "true", "HX-Target": "trail-results"})
+    response = client.get(
+        "/audit?since=31/02/2026", headers={"HX-Request": "true", "HX-Target": "trail-results"}
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     message = "Nhập ngày theo dạng dd/mm/yyyy"
-    beside = re.search(r'<div class="invalid-feedback d-block" id="trail-since-error" '
-                       r'hx-swap-oob="true">([^<]*)</div>', body)
+    beside = re.search(
+        r'<div class="invalid-feedback d-block" id="trail-since-error" '
+        r'hx-swap-oob="true">([^<]*)</div>',
+        body,
+    )
     assert beside and message in beside.group(1)
     assert 'data-testid="trail-errors"' in body and message in body
     page = client.get("/audit?since=31/02/2026").get_data(as_text=True)
@@ -151,9 +168,16 @@ def test_changes_are_in_words_and_vietnam_time(client, login_as, make_user):
     keys and stored UTC times ("answered_at: — → 2026-12-07T06:28:06", seven hours behind
     the screen); they read as the record history does, on the page and in the export."""
     officer = make_user(Role.POLICE, OWN)
-    audit.record("person.update", "person", 7,
-                 {"birth_date": ["1990-01-31", "1990-03-01"],
-                  "answered_at": [None, "2026-12-07T06:28:06.438236"]}, actor=officer)
+    audit.record(
+        "person.update",
+        "person",
+        7,
+        {
+            "birth_date": ["1990-01-31", "1990-03-01"],
+            "answered_at": [None, "2026-12-07T06:28:06.438236"],
+        },
+        actor=officer,
+    )
     db.session.commit()
     login_as(Role.ADMIN, HANOI)
     page = client.get("/audit?action=person").get_data(as_text=True)
@@ -171,9 +195,17 @@ def test_a_complaints_changes_read_in_words(client, login_as, make_user):
 
     officer = make_user(Role.HEALTH_AUTHORITY, HANOI)
     commune = area_by_code(OWN)
-    audit.record("feedback.reassign", "feedback", 3,
-                 {"status": ["in_progress", "answered"], "unit_area_id": [None, commune.id],
-                  "kind": [None, "committee_list"]}, actor=officer)
+    audit.record(
+        "feedback.reassign",
+        "feedback",
+        3,
+        {
+            "status": ["in_progress", "answered"],
+            "unit_area_id": [None, commune.id],
+            "kind": [None, "committee_list"],
+        },
+        actor=officer,
+    )
     db.session.commit()
     login_as(Role.ADMIN, HANOI)
     page = client.get("/audit?action=feedback").get_data(as_text=True)

@@ -26,9 +26,17 @@ def admin(login_as):
 
 
 def _new(client, **fields):
-    data = {"csrf_token": csrf_token(client, "/admin/accounts/new"), "username": "congan.badinh2",
-            "display_name": "Thượng úy Nguyễn Đức Anh", "role": "police", "area": OWN,
-            "site": "", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, **fields}
+    data = {
+        "csrf_token": csrf_token(client, "/admin/accounts/new"),
+        "username": "congan.badinh2",
+        "display_name": "Thượng úy Nguyễn Đức Anh",
+        "role": "police",
+        "area": OWN,
+        "site": "",
+        "password": NEW_PASSWORD,
+        "confirm": NEW_PASSWORD,
+        **fields,
+    }
     return client.post("/admin/accounts/new", data=data)
 
 
@@ -53,17 +61,21 @@ def test_an_administrator_creates_an_account_that_can_log_in(client, admin, app)
     assert log_in(other, "congan.badinh2", NEW_PASSWORD).status_code == 303
 
 
-@pytest.mark.parametrize(("fields", "field", "message"), [
-    ({"username": "Cong An!"}, "username", "chữ thường không dấu"),
-    ({"password": "ngan", "confirm": "ngan"}, "password", "ít nhất 10 ký tự"),
-    ({"confirm": "khac-hoan-toan-1"}, "confirm", "Hai mật khẩu khác nhau"),
-    ({"area": HANOI}, "area", "thuộc một xã/phường"),
-    ({"role": "admin"}, "area", "Quản trị viên thuộc một tỉnh"),
-    ({"role": "vaccination_site"}, "site", "Chọn điểm tiêm"),
-    ({"display_name": ""}, "display_name", "Nhập họ tên"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"username": "Cong An!"}, "username", "chữ thường không dấu"),
+        ({"password": "ngan", "confirm": "ngan"}, "password", "ít nhất 10 ký tự"),
+        ({"confirm": "khac-hoan-toan-1"}, "confirm", "Hai mật khẩu khác nhau"),
+        ({"area": HANOI}, "area", "thuộc một xã/phường"),
+        ({"role": "admin"}, "area", "Quản trị viên thuộc một tỉnh"),
+        ({"role": "vaccination_site"}, "site", "Chọn điểm tiêm"),
+        ({"display_name": ""}, "display_name", "Nhập họ tên"),
+    ],
+)
 def test_a_refused_account_says_why_beside_the_field_and_keeps_what_was_typed(
-        client, admin, fields, field, message):
+    client, admin, fields, field, message
+):
     response = _new(client, **fields)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -100,50 +112,87 @@ def test_changes_are_audited_and_deactivation_logs_the_person_out(client, admin,
     assert log_in(other, username).status_code == 303
     assert other.get("/records").status_code == 200
 
-    response = client.post(f"/admin/accounts/{account_id}", data={
-        "csrf_token": csrf_token(client, "/admin/accounts"), "display_name": "Nguyễn Văn Bình",
-        "role": "health_station", "area": NEIGHBOUR, "site": ""})  # "active" unticked
+    response = client.post(
+        f"/admin/accounts/{account_id}",
+        data={
+            "csrf_token": csrf_token(client, "/admin/accounts"),
+            "display_name": "Nguyễn Văn Bình",
+            "role": "health_station",
+            "area": NEIGHBOUR,
+            "site": "",
+        },
+    )  # "active" unticked
     assert response.status_code == 303
     db.session.expire_all()
     account = db.session.get(User, account_id)
     assert (account.role, account.area.code, account.active) == (
-        Role.HEALTH_STATION, NEIGHBOUR, False)
+        Role.HEALTH_STATION,
+        NEIGHBOUR,
+        False,
+    )
     event = _events("user.update")[-1]
-    assert event.changes == {"role": ["police", "health_station"], "area": [OWN, NEIGHBOUR],
-                             "active": [True, False]}
+    assert event.changes == {
+        "role": ["police", "health_station"],
+        "area": [OWN, NEIGHBOUR],
+        "active": [True, False],
+    }
     # Logged out at once; the login is refused.
     assert other.get("/records").status_code in (302, 401)
     assert log_in(other, username).status_code == 401
 
 
 def test_a_new_password_ends_the_sessions_and_is_not_in_the_audit_trail(
-        client, admin, make_user, app):
+    client, admin, make_user, app
+):
     account = make_user(Role.COMMITTEE, OWN)
     account_id, username = account.id, account.username
     other = app.test_client()
     log_in(other, username)
-    response = client.post(f"/admin/accounts/{account_id}/password", data={
-        "csrf_token": csrf_token(client, "/admin/accounts"), "password": NEW_PASSWORD,
-        "confirm": NEW_PASSWORD})
+    response = client.post(
+        f"/admin/accounts/{account_id}/password",
+        data={
+            "csrf_token": csrf_token(client, "/admin/accounts"),
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 303
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession).where(
-        LoginSession.user_id == account_id, LoginSession.ended_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LoginSession)
+            .where(LoginSession.user_id == account_id, LoginSession.ended_at.is_(None))
+        )
+        == 0
+    )
     assert other.get("/records").status_code in (302, 401)
     assert log_in(other, username, PASSWORD).status_code == 401
     assert log_in(other, username, NEW_PASSWORD).status_code == 303
     event = _events("user.password")[-1]
     assert NEW_PASSWORD not in str(event.changes) and event.entity_id == username
 
-    short = client.post(f"/admin/accounts/{account_id}/password", data={
-        "csrf_token": csrf_token(client, "/admin/accounts"), "password": "ngan",
-        "confirm": "ngan"})
+    short = client.post(
+        f"/admin/accounts/{account_id}/password",
+        data={
+            "csrf_token": csrf_token(client, "/admin/accounts"),
+            "password": "ngan",
+            "confirm": "ngan",
+        },
+    )
     assert short.status_code == 422 and "ít nhất 10 ký tự" in short.get_data(as_text=True)
 
 
 def test_an_administrator_cannot_lock_themselves_out(client, admin):
-    response = client.post(f"/admin/accounts/{admin.id}", data={
-        "csrf_token": csrf_token(client, "/admin/accounts"), "display_name": "Quản trị Hà Nội",
-        "role": "admin", "area": HANOI, "site": ""})  # deactivating themselves
+    response = client.post(
+        f"/admin/accounts/{admin.id}",
+        data={
+            "csrf_token": csrf_token(client, "/admin/accounts"),
+            "display_name": "Quản trị Hà Nội",
+            "role": "admin",
+            "area": HANOI,
+            "site": "",
+        },
+    )  # deactivating themselves
     assert response.status_code == 422
     assert "không thể tự khóa" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -167,8 +216,9 @@ def test_the_list_filters_folds_diacritics_pages_and_answers_fragments(client, a
     assert "Đỗ Văn Cũ" not in client.get("/admin/accounts").get_data(as_text=True)
     assert "Đỗ Văn Cũ" in client.get("/admin/accounts?state=inactive").get_data(as_text=True)
 
-    fragment = client.get("/admin/accounts?q=sau", headers={
-        "HX-Request": "true", "HX-Target": "accounts-results"})
+    fragment = client.get(
+        "/admin/accounts?q=sau", headers={"HX-Request": "true", "HX-Target": "accounts-results"}
+    )
     body = fragment.get_data(as_text=True)
     assert body.lstrip().startswith('<div id="accounts-results"') and "<html" not in body
     assert "Lê Văn Sáu" in body and "HX-Request" in fragment.headers["Vary"]
@@ -183,26 +233,30 @@ def test_the_list_filters_folds_diacritics_pages_and_answers_fragments(client, a
 
 
 def test_the_list_exports_csv_and_excel_as_filtered_and_audited(client, admin, make_user):
-    make_user(Role.POLICE, OWN, display_name="=HYPERLINK(\"x\")")
+    make_user(Role.POLICE, OWN, display_name='=HYPERLINK("x")')
     make_user(Role.HEALTH_STATION, OWN, display_name="Phạm Hữu Đức")
     response = client.get(f"/admin/accounts/export.csv?area={OWN}&role=police")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "Tên đăng nhập" and len(rows) == 2
-    assert rows[1][1] == "'=HYPERLINK(\"x\")"
-    workbook = load_workbook(io.BytesIO(client.get(
-        f"/admin/accounts/export.xlsx?area={OWN}").get_data()))
+    assert rows[1][1] == '\'=HYPERLINK("x")'
+    workbook = load_workbook(
+        io.BytesIO(client.get(f"/admin/accounts/export.xlsx?area={OWN}").get_data())
+    )
     names = [row[1] for row in workbook.active.iter_rows(min_row=2, values_only=True)]
     assert "Phạm Hữu Đức" in names
     assert _events("user.export")
 
 
-@pytest.mark.parametrize(("role", "area_code", "expected"), [
-    (Role.ADMIN, HANOI, 200),
-    (Role.ADMIN, CAO_BANG, 404),
-    (Role.HEALTH_AUTHORITY, HANOI, 404),
-    (Role.POLICE, OWN, 404),
-    (Role.HEALTH_STATION, OWN, 404),
-])
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"),
+    [
+        (Role.ADMIN, HANOI, 200),
+        (Role.ADMIN, CAO_BANG, 404),
+        (Role.HEALTH_AUTHORITY, HANOI, 404),
+        (Role.POLICE, OWN, 404),
+        (Role.HEALTH_STATION, OWN, 404),
+    ],
+)
 def test_who_may_manage_an_account(client, login_as, make_user, role, area_code, expected):
     """Issue 14, item 15: an existing account's page answered 403 to non-administrators and
     a missing one 404, which told which ids exist; both answer 404 now."""
@@ -211,12 +265,25 @@ def test_who_may_manage_an_account(client, login_as, make_user, role, area_code,
     assert client.get(f"/admin/accounts/{account.id}").status_code == expected
     missing = db.session.scalar(sa.select(sa.func.max(User.id))) + 1000
     assert client.get(f"/admin/accounts/{missing}").status_code == 404
-    assert client.post(f"/admin/accounts/{missing}/password", data={
-        "csrf_token": csrf_token(client, "/verify"), "password": NEW_PASSWORD,
-        "confirm": NEW_PASSWORD}).status_code == 404
-    response = client.post(f"/admin/accounts/{account.id}/password", data={
-        "csrf_token": csrf_token(client, "/verify"), "password": NEW_PASSWORD,
-        "confirm": NEW_PASSWORD})
+    assert (
+        client.post(
+            f"/admin/accounts/{missing}/password",
+            data={
+                "csrf_token": csrf_token(client, "/verify"),
+                "password": NEW_PASSWORD,
+                "confirm": NEW_PASSWORD,
+            },
+        ).status_code
+        == 404
+    )
+    response = client.post(
+        f"/admin/accounts/{account.id}/password",
+        data={
+            "csrf_token": csrf_token(client, "/verify"),
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == (303 if expected == 200 else expected)
     if role != Role.ADMIN:
         assert client.get("/admin/accounts").status_code == 403
@@ -233,14 +300,36 @@ def test_an_administrator_of_another_province_cannot_place_an_account_here(clien
 def test_the_command_line_creates_the_first_administrator(app, monkeypatch):
     runner = app.test_cli_runner()
     monkeypatch.setenv("PORTAL_NEW_PASSWORD", NEW_PASSWORD)
-    result = runner.invoke(args=["users", "create", "quantri.hanoi", "--role", "admin",
-                                 "--area", HANOI, "--name", "Quản trị viên Sở Y tế"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "quantri.hanoi",
+            "--role",
+            "admin",
+            "--area",
+            HANOI,
+            "--name",
+            "Quản trị viên Sở Y tế",
+        ]
+    )
     assert result.exit_code == 0, result.output
     account = db.session.scalar(sa.select(User).where(User.username == "quantri.hanoi"))
     assert account.role == Role.ADMIN and account.area.code == HANOI
 
-    refused = runner.invoke(args=["users", "create", "quantri.xa", "--role", "admin",
-                                  "--area", OWN, "--name", "Sai chỗ"])
+    refused = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "quantri.xa",
+            "--role",
+            "admin",
+            "--area",
+            OWN,
+            "--name",
+            "Sai chỗ",
+        ]
+    )
     assert refused.exit_code == 1 and "tỉnh" in refused.output
 
     monkeypatch.setenv("PORTAL_NEW_PASSWORD", "mat-khau-thu-ba-2026")
@@ -250,18 +339,27 @@ def test_the_command_line_creates_the_first_administrator(app, monkeypatch):
     assert "quantri.hanoi" in listing.output
     db.session.expire_all()
     assert not db.session.get(User, account.id).active
-    assert [e.action for e in db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.entity_id == "quantri.hanoi")
-        .order_by(AuditEvent.id))] == ["user.create", "user.password", "user.update"]
+    assert [
+        e.action
+        for e in db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.entity_id == "quantri.hanoi")
+            .order_by(AuditEvent.id)
+        )
+    ] == ["user.create", "user.password", "user.update"]
 
 
 def test_every_problem_of_a_new_account_is_shown_at_once(client, admin):
-    response = _new(client, username="Cong An", password="ngan", confirm="ngan",
-                    role="vaccination_site")
+    response = _new(
+        client, username="Cong An", password="ngan", confirm="ngan", role="vaccination_site"
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    for field, message in (("username", "chữ thường không dấu"), ("password", "ít nhất 10 ký tự"),
-                           ("site", "Chọn điểm tiêm")):
+    for field, message in (
+        ("username", "chữ thường không dấu"),
+        ("password", "ít nhất 10 ký tự"),
+        ("site", "Chọn điểm tiêm"),
+    ):
         assert f'id="{field}-error"' in page and message in page
 
 

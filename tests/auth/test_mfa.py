@@ -54,8 +54,7 @@ def logged_in(client) -> bool:
 
 
 def require(role: Role, province: str = HANOI) -> None:
-    mfa.set_required_roles(db.session.scalar(sa.select(Area).where(Area.code == province)),
-                           {role})
+    mfa.set_required_roles(db.session.scalar(sa.select(Area).where(Area.code == province)), {role})
     db.session.commit()
 
 
@@ -64,8 +63,10 @@ def code_at(secret: str, moment: datetime) -> str:
 
 
 def post_code(client, code: str):
-    return client.post("/login/second-factor", data={
-        "code": code, "csrf_token": csrf_token(client, "/login/second-factor")})
+    return client.post(
+        "/login/second-factor",
+        data={"code": code, "csrf_token": csrf_token(client, "/login/second-factor")},
+    )
 
 
 def with_app(user, moment: datetime = T0) -> str:
@@ -85,7 +86,8 @@ def page_text(response) -> str:
 
 
 def test_required_for_the_role_forces_enrolment_with_an_app_then_shows_recovery_codes(
-        client, make_user):
+    client, make_user
+):
     user = make_user(Role.COMMITTEE)
     require(Role.COMMITTEE)
     with at(T0):
@@ -100,20 +102,26 @@ def test_required_for_the_role_forces_enrolment_with_an_app_then_shows_recovery_
         assert "<svg" in text and "style=" not in text.split("<main", 1)[1]
         secret = SECRET_RE.search(text).group(1).replace(" ", "")
         # The same secret while the set-up lasts (a reload does not change the QR code).
-        assert SECRET_RE.search(client.get("/login/enrol").get_data(as_text=True)).group(
-            1).replace(" ", "") == secret
+        assert (
+            SECRET_RE.search(client.get("/login/enrol").get_data(as_text=True))
+            .group(1)
+            .replace(" ", "")
+            == secret
+        )
         token = csrf_token(client, "/login/enrol")
         wrong = client.post("/login/enrol/app", data={"code": "000000", "csrf_token": token})
         assert wrong.status_code == 422 and not logged_in(client)
-        done = client.post("/login/enrol/app",
-                           data={"code": code_at(secret, T0), "csrf_token": token})
+        done = client.post(
+            "/login/enrol/app", data={"code": code_at(secret, T0), "csrf_token": token}
+        )
         assert done.status_code == 200
         assert done.headers["Cache-Control"] == "no-store"
         codes = CODES_RE.findall(done.get_data(as_text=True))
         assert len(codes) == 10 and len(set(codes)) == 10
         assert logged_in(client)
-    stored = db.session.scalars(sa.select(RecoveryCode.code_hash).where(
-        RecoveryCode.user_id == user.id)).all()
+    stored = db.session.scalars(
+        sa.select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)
+    ).all()
     assert len(stored) == 10 and not any(c.replace("-", "") in h for c in codes for h in stored)
     [added] = events("user.mfa_totp_add", user.username)
     assert added.actor_id == user.id
@@ -137,8 +145,9 @@ def test_the_requirement_is_per_role_and_province(client, make_user, app):
         assert logged_in(fresh)
     # The health station is not among the roles a second factor can be required of.
     with pytest.raises(mfa.MfaRefused):
-        mfa.set_required_roles(db.session.scalar(sa.select(Area).where(Area.code == HANOI)),
-                               {Role.HEALTH_STATION})
+        mfa.set_required_roles(
+            db.session.scalar(sa.select(Area).where(Area.code == HANOI)), {Role.HEALTH_STATION}
+        )
 
 
 def test_the_pending_sign_in_expires(client, make_user):
@@ -149,8 +158,10 @@ def test_the_pending_sign_in_expires(client, make_user):
     with at(T0 + STEP * 4 + timedelta(minutes=10, seconds=1)):
         late = client.get("/login/second-factor")
         assert late.status_code == 303 and late.headers["Location"] == "/login"
-        response = client.post("/login/second-factor", data={
-            "code": code_at(secret, T0 + STEP * 24), "csrf_token": csrf_token(client)})
+        response = client.post(
+            "/login/second-factor",
+            data={"code": code_at(secret, T0 + STEP * 24), "csrf_token": csrf_token(client)},
+        )
         assert response.status_code == 303 and response.headers["Location"] == "/login"
         assert not logged_in(client)
 
@@ -188,8 +199,12 @@ def test_the_code_of_the_step_before_or_after_passes_not_two_steps_away(make_use
     user = make_user(Role.POLICE)
     secret = with_app(user)
     now = T0 + STEP * 10
-    cases = [(now - STEP * 2, False), (now + STEP * 2, False), (now - STEP, True),
-             (now + STEP, True)]
+    cases = [
+        (now - STEP * 2, False),
+        (now + STEP * 2, False),
+        (now - STEP, True),
+        (now + STEP, True),
+    ]
     for moment, accepted in cases:
         client = app.test_client()
         with at(now):
@@ -208,8 +223,15 @@ def test_the_next_url_survives_the_second_step(client, make_user):
     secret = with_app(user)
     with at(T0 + STEP):
         token = csrf_token(client)
-        client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                    "csrf_token": token, "next": "/worklists/review"})
+        client.post(
+            "/login",
+            data={
+                "username": user.username,
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": "/worklists/review",
+            },
+        )
         response = post_code(client, code_at(secret, T0 + STEP))
     assert response.headers["Location"] == "/worklists/review"
 
@@ -236,8 +258,7 @@ def test_a_recovery_code_opens_one_sign_in_only(client, make_user, app):
     [used, _second] = events("auth.recovery_code_used", user.username)
     assert used.changes == {"recovery_codes_left": [10, 9]}
     assert codes[0] not in json.dumps(used.changes)
-    assert events("auth.login", user.username)[0].changes == {
-        "factor": [None, "recovery_code"]}
+    assert events("auth.login", user.username)[0].changes == {"factor": [None, "recovery_code"]}
     [refused] = events("auth.mfa_failed", user.username)
     assert refused.changes == {"factor": [None, "recovery_code"]}
 
@@ -251,7 +272,8 @@ def test_new_recovery_codes_replace_the_old_ones(make_user):
     assert mfa.use_recovery_code(user, new[0])
     assert not mfa.use_recovery_code(user, new[0])
     assert events("user.mfa_recovery_codes", user.username)[-1].changes == {
-        "recovery_codes_left": [10, 10]}
+        "recovery_codes_left": [10, 10]
+    }
 
 
 # --- the throttle ------------------------------------------------------------------------------
@@ -324,44 +346,78 @@ class SoftAuthenticator:
 
     def _cose_key(self) -> bytes:
         numbers = self.key.public_key().public_numbers()
-        return cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"),
-                            -3: numbers.y.to_bytes(32, "big")})
+        return cbor2.dumps(
+            {
+                1: 2,
+                3: -7,
+                -1: 1,
+                -2: numbers.x.to_bytes(32, "big"),
+                -3: numbers.y.to_bytes(32, "big"),
+            }
+        )
 
     def _client_data(self, kind: str, challenge: str) -> bytes:
-        return json.dumps({"type": kind, "challenge": challenge, "origin": self.origin,
-                           "crossOrigin": False}).encode()
+        return json.dumps(
+            {"type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": False}
+        ).encode()
 
     def create(self, options: dict) -> str:
-        data = (self.rp_id_hash + bytes([0x45]) + self.counter.to_bytes(4, "big")
-                + bytes(16) + len(self.credential_id).to_bytes(2, "big")
-                + self.credential_id + self._cose_key())
+        data = (
+            self.rp_id_hash
+            + bytes([0x45])
+            + self.counter.to_bytes(4, "big")
+            + bytes(16)
+            + len(self.credential_id).to_bytes(2, "big")
+            + self.credential_id
+            + self._cose_key()
+        )
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": data})
         b64 = bytes_to_base64url
-        return json.dumps({
-            "id": b64(self.credential_id), "rawId": b64(self.credential_id),
-            "type": "public-key", "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(self._client_data("webauthn.create",
-                                                        options["challenge"])),
-                "attestationObject": b64(attestation), "transports": ["internal"]}})
+        return json.dumps(
+            {
+                "id": b64(self.credential_id),
+                "rawId": b64(self.credential_id),
+                "type": "public-key",
+                "clientExtensionResults": {},
+                "response": {
+                    "clientDataJSON": b64(
+                        self._client_data("webauthn.create", options["challenge"])
+                    ),
+                    "attestationObject": b64(attestation),
+                    "transports": ["internal"],
+                },
+            }
+        )
 
     def get(self, options: dict, counter: int | None = None) -> str:
         self.counter = self.counter + 1 if counter is None else counter
         data = self.rp_id_hash + bytes([0x05]) + self.counter.to_bytes(4, "big")
         client_data = self._client_data("webauthn.get", options["challenge"])
-        signature = self.key.sign(data + hashlib.sha256(client_data).digest(),
-                                  ec.ECDSA(hashes.SHA256()))
+        signature = self.key.sign(
+            data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
+        )
         b64 = bytes_to_base64url
-        return json.dumps({
-            "id": b64(self.credential_id), "rawId": b64(self.credential_id),
-            "type": "public-key", "clientExtensionResults": {},
-            "response": {"clientDataJSON": b64(client_data), "authenticatorData": b64(data),
-                         "signature": b64(signature)}})
+        return json.dumps(
+            {
+                "id": b64(self.credential_id),
+                "rawId": b64(self.credential_id),
+                "type": "public-key",
+                "clientExtensionResults": {},
+                "response": {
+                    "clientDataJSON": b64(client_data),
+                    "authenticatorData": b64(data),
+                    "signature": b64(signature),
+                },
+            }
+        )
 
 
 def _options(client, url: str, page: str, **fields) -> dict:
-    response = client.post(url, data={"csrf_token": csrf_token(client, page), **fields},
-                           headers={"Accept": "application/json"})
+    response = client.post(
+        url,
+        data={"csrf_token": csrf_token(client, page), **fields},
+        headers={"Accept": "application/json"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
     return response.get_json()
@@ -372,14 +428,19 @@ def test_enrolment_with_a_passkey_then_sign_in_with_it(client, make_user, app):
     require(Role.HEALTH_AUTHORITY)
     authenticator = SoftAuthenticator()
     login(client, user.username)
-    options = _options(client, "/login/enrol/passkey/options", "/login/enrol",
-                       name="Máy tính văn phòng")
+    options = _options(
+        client, "/login/enrol/passkey/options", "/login/enrol", name="Máy tính văn phòng"
+    )
     assert options["rp"]["id"] == "localhost"
     assert options["user"]["name"] == user.username
     assert user.username.encode() not in json.dumps(options["user"]["id"]).encode()
-    done = client.post("/login/enrol/passkey", data={
-        "csrf_token": csrf_token(client, "/login/enrol"),
-        "credential": authenticator.create(options)})
+    done = client.post(
+        "/login/enrol/passkey",
+        data={
+            "csrf_token": csrf_token(client, "/login/enrol"),
+            "credential": authenticator.create(options),
+        },
+    )
     assert done.status_code == 200, done.get_data(as_text=True)
     assert len(CODES_RE.findall(done.get_data(as_text=True))) == 10
     assert logged_in(client)
@@ -394,10 +455,13 @@ def test_enrolment_with_a_passkey_then_sign_in_with_it(client, make_user, app):
     assert 'data-passkey="get"' in browser.get("/login/second-factor").get_data(as_text=True)
     options = _options(browser, "/login/second-factor/passkey/options", "/login/second-factor")
     assert [c["id"] for c in options["allowCredentials"]] == [
-        bytes_to_base64url(authenticator.credential_id)]
+        bytes_to_base64url(authenticator.credential_id)
+    ]
     answer = authenticator.get(options)
-    ok = browser.post("/login/second-factor/passkey", data={
-        "csrf_token": csrf_token(browser, "/login/second-factor"), "credential": answer})
+    ok = browser.post(
+        "/login/second-factor/passkey",
+        data={"csrf_token": csrf_token(browser, "/login/second-factor"), "credential": answer},
+    )
     assert ok.status_code == 303 and ok.headers["Location"] == "/dashboard"
     assert logged_in(browser)
     db.session.expire_all()
@@ -408,22 +472,34 @@ def test_enrolment_with_a_passkey_then_sign_in_with_it(client, make_user, app):
     replay = app.test_client()
     login(replay, user.username)
     _options(replay, "/login/second-factor/passkey/options", "/login/second-factor")
-    refused = replay.post("/login/second-factor/passkey", data={
-        "csrf_token": csrf_token(replay, "/login/second-factor"), "credential": answer})
+    refused = replay.post(
+        "/login/second-factor/passkey",
+        data={"csrf_token": csrf_token(replay, "/login/second-factor"), "credential": answer},
+    )
     assert refused.status_code == 401 and not logged_in(replay)
     assert "Khóa truy cập không được chấp nhận" in page_text(refused)
     # A counter that goes back (a cloned key) is refused too, and so is garbage.
     options = _options(replay, "/login/second-factor/passkey/options", "/login/second-factor")
-    cloned = replay.post("/login/second-factor/passkey", data={
-        "csrf_token": csrf_token(replay, "/login/second-factor"),
-        "credential": authenticator.get(options, counter=1)})
+    cloned = replay.post(
+        "/login/second-factor/passkey",
+        data={
+            "csrf_token": csrf_token(replay, "/login/second-factor"),
+            "credential": authenticator.get(options, counter=1),
+        },
+    )
     assert cloned.status_code == 401
     _options(replay, "/login/second-factor/passkey/options", "/login/second-factor")
-    garbage = replay.post("/login/second-factor/passkey", data={
-        "csrf_token": csrf_token(replay, "/login/second-factor"), "credential": "{\"rawId\": 1}"})
+    garbage = replay.post(
+        "/login/second-factor/passkey",
+        data={
+            "csrf_token": csrf_token(replay, "/login/second-factor"),
+            "credential": '{"rawId": 1}',
+        },
+    )
     assert garbage.status_code == 401
     assert [e.changes for e in events("auth.mfa_failed", user.username)] == [
-        {"factor": [None, "passkey"]}] * 3
+        {"factor": [None, "passkey"]}
+    ] * 3
 
 
 def test_a_passkey_from_another_origin_is_refused(client, make_user):
@@ -432,26 +508,37 @@ def test_a_passkey_from_another_origin_is_refused(client, make_user):
     login(client, user.username)
     options = _options(client, "/login/enrol/passkey/options", "/login/enrol")
     phished = SoftAuthenticator(origin="http://localhost.evil.example")
-    refused = client.post("/login/enrol/passkey", data={
-        "csrf_token": csrf_token(client, "/login/enrol"), "credential": phished.create(options)})
+    refused = client.post(
+        "/login/enrol/passkey",
+        data={
+            "csrf_token": csrf_token(client, "/login/enrol"),
+            "credential": phished.create(options),
+        },
+    )
     assert refused.status_code == 422 and not logged_in(client)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Passkey).where(
-        Passkey.user_id == user.id)) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Passkey).where(Passkey.user_id == user.id)
+        )
+        == 0
+    )
 
 
 # --- the user's security page -----------------------------------------------------------------
 
 
 def confirm_password(client, password: str = PASSWORD):
-    return client.post("/account/security/confirm", data={
-        "password": password, "csrf_token": csrf_token(client, "/account/security")})
+    return client.post(
+        "/account/security/confirm",
+        data={"password": password, "csrf_token": csrf_token(client, "/account/security")},
+    )
 
 
 def test_the_security_page_asks_the_password_before_any_change(client, login_as):
     user = login_as(Role.POLICE)
     page = client.get("/account/security")
     assert page.status_code == 200
-    assert "/account/security/app\"" not in page.get_data(as_text=True)
+    assert '/account/security/app"' not in page.get_data(as_text=True)
     token = csrf_token(client, "/account/security")
     refused = client.post("/account/security/recovery-codes", data={"csrf_token": token})
     assert refused.status_code == 303 and refused.headers["Location"] == "/account/security"
@@ -465,20 +552,24 @@ def test_the_security_page_asks_the_password_before_any_change(client, login_as)
         assert start.headers["Location"] == "/account/security/app"
         setup = client.get("/account/security/app")
         secret = SECRET_RE.search(setup.get_data(as_text=True)).group(1).replace(" ", "")
-        done = client.post("/account/security/app/confirm", data={
-            "code": pyotp.TOTP(secret).now(), "csrf_token": token})
+        done = client.post(
+            "/account/security/app/confirm",
+            data={"code": pyotp.TOTP(secret).now(), "csrf_token": token},
+        )
     assert done.status_code == 200 and len(CODES_RE.findall(done.get_data(as_text=True))) == 10
     assert mfa.factors_of(user).totp is not None
     # More codes: the old ones stop working.
     again = client.post("/account/security/recovery-codes", data={"csrf_token": token})
     assert again.status_code == 200 and len(CODES_RE.findall(again.get_data(as_text=True))) == 10
     # Not required for the role: the app may be removed, and the codes go with it.
-    assert client.post("/account/security/app/remove", data={"csrf_token": token}
-                       ).status_code == 303
+    assert (
+        client.post("/account/security/app/remove", data={"csrf_token": token}).status_code == 303
+    )
     factors = mfa.factors_of(user)
     assert not factors.any and factors.recovery_left == 0
     assert [e.action for e in events("user.mfa_totp_remove", user.username)] == [
-        "user.mfa_totp_remove"]
+        "user.mfa_totp_remove"
+    ]
 
 
 def test_the_last_factor_cannot_be_removed_while_the_role_requires_one(client, login_as):
@@ -503,31 +594,45 @@ def test_wrong_passwords_on_the_security_page_are_throttled(client, login_as):
 def test_a_passkey_added_on_the_security_page_then_removed(client, login_as):
     user = login_as(Role.POLICE)
     with_app(user, datetime.now(UTC) - STEP * 4)
-    refused = client.post("/account/security/passkeys/options", headers={
-        "Accept": "application/json"}, data={"csrf_token": csrf_token(client, "/account/security")})
+    refused = client.post(
+        "/account/security/passkeys/options",
+        headers={"Accept": "application/json"},
+        data={"csrf_token": csrf_token(client, "/account/security")},
+    )
     assert refused.status_code == 403 and "mật khẩu" in refused.get_json()["error"]
     confirm_password(client)
     authenticator = SoftAuthenticator()
-    options = _options(client, "/account/security/passkeys/options", "/account/security",
-                       name="Khóa USB")
+    options = _options(
+        client, "/account/security/passkeys/options", "/account/security", name="Khóa USB"
+    )
     # The app is there already: the passkey is excluded from nothing, added, no new codes.
-    added = client.post("/account/security/passkeys", data={
-        "csrf_token": csrf_token(client, "/account/security"),
-        "credential": authenticator.create(options)})
+    added = client.post(
+        "/account/security/passkeys",
+        data={
+            "csrf_token": csrf_token(client, "/account/security"),
+            "credential": authenticator.create(options),
+        },
+    )
     assert added.status_code == 303
     [passkey] = mfa.factors_of(user).passkeys
     assert passkey.name == "Khóa USB"
     assert "Khóa USB" in page_text(client.get("/account/security"))
-    removed = client.post(f"/account/security/passkeys/{passkey.id}/remove",
-                          data={"csrf_token": csrf_token(client, "/account/security")})
+    removed = client.post(
+        f"/account/security/passkeys/{passkey.id}/remove",
+        data={"csrf_token": csrf_token(client, "/account/security")},
+    )
     assert removed.status_code == 303 and mfa.factors_of(user).passkeys == []
     assert [e.changes for e in events("user.mfa_passkey_remove", user.username)] == [
-        {"passkey": ["Khóa USB", None]}]
+        {"passkey": ["Khóa USB", None]}
+    ]
 
 
 def test_the_passkey_options_need_a_pending_sign_in(client):
-    response = client.post("/login/second-factor/passkey/options", headers={
-        "Accept": "application/json"}, data={"csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login/second-factor/passkey/options",
+        headers={"Accept": "application/json"},
+        data={"csrf_token": csrf_token(client)},
+    )
     assert response.status_code == 401
     assert response.get_json()["redirect"] == "/login"
 
@@ -535,28 +640,34 @@ def test_the_passkey_options_need_a_pending_sign_in(client):
 def test_another_users_passkey_is_not_found(client, login_as, make_user):
     login_as(Role.POLICE)
     other = make_user(Role.POLICE)
-    passkey = Passkey(user_id=other.id, credential_id=os.urandom(16), public_key=b"x",
-                      sign_count=0, name="khóa")
+    passkey = Passkey(
+        user_id=other.id, credential_id=os.urandom(16), public_key=b"x", sign_count=0, name="khóa"
+    )
     db.session.add(passkey)
     db.session.commit()
     confirm_password(client)
-    response = client.post(f"/account/security/passkeys/{passkey.id}/remove",
-                           data={"csrf_token": csrf_token(client, "/account/security")})
+    response = client.post(
+        f"/account/security/passkeys/{passkey.id}/remove",
+        data={"csrf_token": csrf_token(client, "/account/security")},
+    )
     assert response.status_code == 404
 
 
 # --- administrators ----------------------------------------------------------------------------
 
 
-def test_an_administrator_requires_a_factor_per_role_of_the_province(client, login_as, app,
-                                                                      make_user):
+def test_an_administrator_requires_a_factor_per_role_of_the_province(
+    client, login_as, app, make_user
+):
     admin = login_as(Role.ADMIN, HANOI)
     page = client.get("/admin/accounts/second-factors")
     assert page.status_code == 200
     assert 'value="health_station"' not in page.get_data(as_text=True)
     token = csrf_token(client, "/admin/accounts/second-factors")
-    response = client.post("/admin/accounts/second-factors",
-                           data={"csrf_token": token, "role": ["committee", "police"]})
+    response = client.post(
+        "/admin/accounts/second-factors",
+        data={"csrf_token": token, "role": ["committee", "police"]},
+    )
     assert response.status_code == 303
     hanoi = db.session.scalar(sa.select(Area).where(Area.code == HANOI))
     assert mfa.required_roles(hanoi.id) == {Role.COMMITTEE, Role.POLICE}
@@ -568,15 +679,24 @@ def test_an_administrator_requires_a_factor_per_role_of_the_province(client, log
     assert event.changes == {"required_roles": [[], ["committee", "police"]]}
     client.post("/admin/accounts/second-factors", data={"csrf_token": token, "role": ["police"]})
     assert events("auth.mfa_policy")[-1].changes == {
-        "required_roles": [["committee", "police"], ["police"]]}
+        "required_roles": [["committee", "police"], ["police"]]
+    }
     # The trail says it in words.
     trail = page_text(client.get("/audit"))
     assert "Công an xã/phường" in trail
     # Unknown or ineligible roles are refused; other roles may not see or change it.
-    assert client.post("/admin/accounts/second-factors", data={
-        "csrf_token": token, "role": "health_station"}).status_code == 400
-    assert client.post("/admin/accounts/second-factors", data={
-        "csrf_token": token, "role": "emperor"}).status_code == 400
+    assert (
+        client.post(
+            "/admin/accounts/second-factors", data={"csrf_token": token, "role": "health_station"}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/admin/accounts/second-factors", data={"csrf_token": token, "role": "emperor"}
+        ).status_code
+        == 400
+    )
     authority = app.test_client()
     login(authority, make_user(Role.HEALTH_AUTHORITY, HANOI).username)
     assert authority.get("/admin/accounts/second-factors").status_code == 403
@@ -594,36 +714,50 @@ def test_an_administrator_resets_a_users_factors(client, login_as, make_user, ap
     account_page = page_text(client.get(f"/admin/accounts/{user.id}"))
     assert "Đặt lại yếu tố xác thực thứ hai" in account_page
     token = csrf_token(client, f"/admin/accounts/{user.id}")
-    response = client.post(f"/admin/accounts/{user.id}/second-factors/reset",
-                           data={"csrf_token": token})
+    response = client.post(
+        f"/admin/accounts/{user.id}/second-factors/reset", data={"csrf_token": token}
+    )
     assert response.status_code == 303
     factors = mfa.factors_of(user)
     assert not factors.any and factors.recovery_left == 0
     [event] = events("user.mfa_reset", user.username)
     assert event.actor_id == admin.id
-    assert event.changes == {"authenticator_app": ["set_up", None],
-                             "recovery_codes_left": [10, 0]}
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession).where(
-        LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))) == 0
+    assert event.changes == {"authenticator_app": ["set_up", None], "recovery_codes_left": [10, 0]}
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LoginSession)
+            .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        )
+        == 0
+    )
     assert not logged_in(session_client)
     # Another province's account: 404, like every account outside the province.
     stranger = make_user(Role.POLICE, OTHER_PROVINCE)
-    assert client.post(f"/admin/accounts/{stranger.id}/second-factors/reset",
-                       data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(
+            f"/admin/accounts/{stranger.id}/second-factors/reset", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
 
 
 def test_the_command_line_requires_and_resets(app, make_user):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "mfa-require", "--province", HANOI,
-                                 "--role", "admin", "--role", "police"])
+    result = runner.invoke(
+        args=["users", "mfa-require", "--province", HANOI, "--role", "admin", "--role", "police"]
+    )
     assert result.exit_code == 0, result.output
     hanoi = db.session.scalar(sa.select(Area).where(Area.code == HANOI))
     assert mfa.required_roles(hanoi.id) == {Role.ADMIN, Role.POLICE}
-    result = runner.invoke(args=["users", "mfa-require", "--province", HANOI, "--role", "police",
-                                 "--off"])
+    result = runner.invoke(
+        args=["users", "mfa-require", "--province", HANOI, "--role", "police", "--off"]
+    )
     assert result.exit_code == 0 and mfa.required_roles(hanoi.id) == {Role.ADMIN}
-    assert runner.invoke(args=["users", "mfa-require", "--province", OWN, "--role", "admin"]
-                         ).exit_code == 1
+    assert (
+        runner.invoke(args=["users", "mfa-require", "--province", OWN, "--role", "admin"]).exit_code
+        == 1
+    )
     user = make_user(Role.POLICE)
     with_app(user, datetime.now(UTC))
     result = runner.invoke(args=["users", "mfa-reset", user.username])

@@ -20,9 +20,22 @@ from tests.conftest import HANOI, OWN, csrf_token
 from tests.conftest import login as log_in
 
 ZERO_WIDTH = "\u200b" * 10
-WEAK = ["aaaaaaaaaa", "1234567890", ZERO_WIDTH, "matkhau123456", "anhyeuem123", "123456789a",
-        "password123", "qwertyuiop", "\u200bmat-khau-moi-2026", "mat-khau\u00admoi-2026",
-        "mat\u200dkhau-moi-2026", "\u3164" * 12, "mat-khau\x07moi-2026", "          "]
+WEAK = [
+    "aaaaaaaaaa",
+    "1234567890",
+    ZERO_WIDTH,
+    "matkhau123456",
+    "anhyeuem123",
+    "123456789a",
+    "password123",
+    "qwertyuiop",
+    "\u200bmat-khau-moi-2026",
+    "mat-khau\u00admoi-2026",
+    "mat\u200dkhau-moi-2026",
+    "\u3164" * 12,
+    "mat-khau\x07moi-2026",
+    "          ",
+]
 STRONG = ["mat-khau-moi-2026", "tiem-chung-2021", "Hà Nội mùa thu 2021", "ca phe sua da buoi"]
 
 
@@ -63,7 +76,8 @@ def test_length_is_counted_after_normalisation(app):
 
 @pytest.mark.parametrize("password", ["aaaaaaaaaa", "1234567890", ZERO_WIDTH])
 def test_the_new_account_form_refuses_beside_the_field_and_keeps_what_was_typed(
-        client, admin, password):
+    client, admin, password
+):
     response = _new(client, password=password, confirm=password)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -76,9 +90,14 @@ def test_the_new_account_form_refuses_beside_the_field_and_keeps_what_was_typed(
 def test_the_new_password_form_refuses_a_weak_password(client, admin, make_user):
     account = make_user(Role.POLICE, OWN)
     before = account.password_hash
-    response = client.post(f"/admin/accounts/{account.id}/password", data={
-        "csrf_token": csrf_token(client, "/admin/accounts"), "password": "1234567890",
-        "confirm": "1234567890"})
+    response = client.post(
+        f"/admin/accounts/{account.id}/password",
+        data={
+            "csrf_token": csrf_token(client, "/admin/accounts"),
+            "password": "1234567890",
+            "confirm": "1234567890",
+        },
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="password-error"' in page and "dễ đoán" in page
@@ -89,8 +108,19 @@ def test_the_new_password_form_refuses_a_weak_password(client, admin, make_user)
 def test_the_command_line_refuses_weak_passwords(app, make_user, monkeypatch):
     runner = app.test_cli_runner()
     monkeypatch.setenv("PORTAL_NEW_PASSWORD", "aaaaaaaaaa")
-    created = runner.invoke(args=["users", "create", "quantri.hanoi", "--role", "admin",
-                                  "--area", HANOI, "--name", "Quản trị viên"])
+    created = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "quantri.hanoi",
+            "--role",
+            "admin",
+            "--area",
+            HANOI,
+            "--name",
+            "Quản trị viên",
+        ]
+    )
     assert created.exit_code == 1 and "dễ đoán" in created.output
     assert db.session.scalar(sa.select(User).where(User.username == "quantri.hanoi")) is None
     account = make_user(Role.POLICE, OWN)
@@ -107,8 +137,9 @@ def test_the_demo_password_meets_the_policy_and_is_not_the_pin(app):
     runner = app.test_cli_runner()
     weak = runner.invoke(args=["demo", "--password", "demo-2021"])
     assert weak.exit_code == 1 and "ít nhất 10 ký tự" in weak.output
-    same = runner.invoke(args=["demo", "--password", "mat-khau-moi-2026",
-                               "--pin", "mat-khau-moi-2026"])
+    same = runner.invoke(
+        args=["demo", "--password", "mat-khau-moi-2026", "--pin", "mat-khau-moi-2026"]
+    )
     assert same.exit_code == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
@@ -137,5 +168,9 @@ def test_a_hash_made_before_normalisation_still_opens_and_is_replaced(app, make_
     user = db.session.get(User, user.id)
     assert user.password_hash != old
     # Now the normalised form opens it, however it is typed.
-    assert log_in(app.test_client(), user.username,
-                  unicodedata.normalize("NFC", decomposed)).status_code == 303
+    assert (
+        log_in(
+            app.test_client(), user.username, unicodedata.normalize("NFC", decomposed)
+        ).status_code
+        == 303
+    )

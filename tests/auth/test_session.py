@@ -63,12 +63,16 @@ def test_login_success(client, make_user):
     assert again.headers["Location"] == "/records"
 
 
-@pytest.mark.parametrize(("role", "area_code", "landing"), [
-    (Role.HEALTH_AUTHORITY, "01", "/dashboard"), (Role.ADMIN, "01", "/dashboard"),
-    (Role.POLICE, "00004", "/records"), (Role.VACCINATION_SITE, "00004", "/records"),
-])
-def test_each_role_starts_its_day_where_its_work_is(client, make_user, role, area_code,
-                                                    landing):
+@pytest.mark.parametrize(
+    ("role", "area_code", "landing"),
+    [
+        (Role.HEALTH_AUTHORITY, "01", "/dashboard"),
+        (Role.ADMIN, "01", "/dashboard"),
+        (Role.POLICE, "00004", "/records"),
+        (Role.VACCINATION_SITE, "00004", "/records"),
+    ],
+)
+def test_each_role_starts_its_day_where_its_work_is(client, make_user, role, area_code, landing):
     """A health authority or administrator watches an area: logging in without a page
     asked for lands on its dashboard, not on a province's records (seen walking the
     authority's day); the others land on their records."""
@@ -120,7 +124,8 @@ def test_throttling_after_max_failures(app, client, make_user):
     response = login(client, user.username)
     assert response.status_code == 429
     assert vi("Too many failed attempts. Please wait %(num)s minute and try again.") % {
-        "num": 1} in html.unescape(response.get_data(as_text=True))
+        "num": 1
+    } in html.unescape(response.get_data(as_text=True))
     assert response.headers["Retry-After"] == "60"
     assert not logged_in(client)
     assert len(events("auth.login_throttled", user.username)) == 1
@@ -132,8 +137,13 @@ def test_throttling_after_max_failures(app, client, make_user):
 
 def test_throttling_counts_the_normalised_username(client, make_user):
     user = make_user(username="committee.giang_vo")
-    for variant in ("Committee.Giang_Vo", "COMMITTEE.GIANG_VO", " committee.giang_vo",
-                    "committee.giang_vo", "Committee.giang_vo"):
+    for variant in (
+        "Committee.Giang_Vo",
+        "COMMITTEE.GIANG_VO",
+        " committee.giang_vo",
+        "committee.giang_vo",
+        "Committee.giang_vo",
+    ):
         assert login(client, variant, "sai").status_code == 401
     assert login(client, user.username).status_code == 429
 
@@ -207,8 +217,9 @@ def test_login_without_csrf_token_is_refused(client, make_user):
 def test_login_with_a_forged_csrf_token_is_refused(client, make_user):
     user = make_user()
     client.get("/login")
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                           "csrf_token": "forged"})
+    response = client.post(
+        "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": "forged"}
+    )
     assert response.status_code == 400
     assert not logged_in(client)
 
@@ -246,11 +257,13 @@ def test_session_cookie_flags_in_testing(client, make_user):
 
 
 def test_session_cookie_flags_in_production(app):
-    production = create_app({
-        "PORTAL_ENV": "production",
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": "production-test-secret",
-    })
+    production = create_app(
+        {
+            "PORTAL_ENV": "production",
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": "production-test-secret",
+        }
+    )
     try:
         assert production.config["SESSION_COOKIE_SECURE"] is True
         assert production.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -289,8 +302,10 @@ def test_session_cookie_flags_in_production(app):
 def test_login_ignores_foreign_next(client, make_user, target):
     user = make_user()
     token = csrf_token(client)
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                           "csrf_token": token, "next": target})
+    response = client.post(
+        "/login",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": token, "next": target},
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/records"
 
@@ -300,9 +315,15 @@ def test_login_follows_local_next(client, make_user):
     page = client.get("/login?next=/records?status=missing_id").get_data(as_text=True)
     assert 'name="next" value="/records?status=missing_id"' in page
     token = csrf_token(client)
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                           "csrf_token": token,
-                                           "next": "/records?status=missing_id"})
+    response = client.post(
+        "/login",
+        data={
+            "username": user.username,
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/records?status=missing_id",
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/records?status=missing_id"
 
@@ -322,8 +343,7 @@ def test_language_switch(client, make_user):
     assert vi("Log in") in page
 
     token = csrf_token(client)
-    response = client.post("/language", data={"lang": "en", "csrf_token": token,
-                                              "next": "/login"})
+    response = client.post("/language", data={"lang": "en", "csrf_token": token, "next": "/login"})
     assert response.status_code == 303
     assert response.headers["Location"] == "/login"
     page = client.get("/login").get_data(as_text=True)
@@ -351,8 +371,9 @@ def test_language_switch_needs_csrf(client):
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil.example"])
 def test_language_switch_ignores_foreign_next(client, target):
-    response = client.post("/language", data={"lang": "en", "csrf_token": csrf_token(client),
-                                              "next": target})
+    response = client.post(
+        "/language", data={"lang": "en", "csrf_token": csrf_token(client), "next": target}
+    )
     assert response.status_code == 303
     assert "evil" not in response.headers["Location"]
 
@@ -367,8 +388,7 @@ def test_healthz(client):
     assert response.get_json() == {"status": "ok", "database": "ok"}
 
 
-def test_unknown_username_costs_the_same_argon2_work_as_a_known_one(client, make_user,
-                                                                     monkeypatch):
+def test_unknown_username_costs_the_same_argon2_work_as_a_known_one(client, make_user, monkeypatch):
     """Issue 14, item 7: an unknown username cost two Argon2 hashes (the dummy hash was
     recomputed on every attempt), a known one a single verification; equal work now."""
     from argon2 import PasswordHasher

@@ -71,9 +71,14 @@ def test_whole_page_without_session_is_a_plain_redirect(client):
     assert response.status_code == 302
     assert next_of(response.headers["Location"]) == "/records?q=an"
     assert "HX-Redirect" not in response.headers
-    restore = client.get("/records?q=an", headers={
-        "HX-Request": "true", "HX-History-Restore-Request": "true",
-        "HX-Current-URL": BASE + "/records?q=an"})
+    restore = client.get(
+        "/records?q=an",
+        headers={
+            "HX-Request": "true",
+            "HX-History-Restore-Request": "true",
+            "HX-Current-URL": BASE + "/records?q=an",
+        },
+    )
     assert restore.status_code == 302
     assert next_of(restore.headers["Location"]) == "/records?q=an"
 
@@ -81,8 +86,10 @@ def test_whole_page_without_session_is_a_plain_redirect(client):
 @pytest.mark.parametrize("current", ["https://evil.example/records", "javascript:alert(1)", ""])
 def test_a_foreign_current_url_is_not_a_next(client, current):
     """Issue 13, item 10: next comes only from this site's own address."""
-    response = client.get("/dashboard", headers={
-        "HX-Request": "true", "HX-Target": "figures", "HX-Current-URL": current})
+    response = client.get(
+        "/dashboard",
+        headers={"HX-Request": "true", "HX-Target": "figures", "HX-Current-URL": current},
+    )
     assert_sent_to_login(response, None)
 
 
@@ -94,9 +101,12 @@ def test_htmx_post_after_the_session_ended_goes_to_login_not_a_csrf_error(client
     token = csrf_token(client, "/worklists/review")
     assert client.post("/logout", data={"csrf_token": token}).status_code == 303
     response = client.post(
-        "/worklists/review", data={"note": "Đã xem CCCD"},
-        headers={**htmx("review-results", "/worklists/review?difference=birth"),
-                 "X-CSRFToken": token},
+        "/worklists/review",
+        data={"note": "Đã xem CCCD"},
+        headers={
+            **htmx("review-results", "/worklists/review?difference=birth"),
+            "X-CSRFToken": token,
+        },
     )
     assert_sent_to_login(response, "/worklists/review?difference=birth")
     page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
@@ -108,9 +118,7 @@ def test_csrf_failure_with_a_live_session_keeps_the_page(client, make_user):
     message area (nothing typed is lost), not with a trip to the login page."""
     user = make_user()
     assert login(client, user.username).status_code == 303
-    response = client.post("/logout", headers={**htmx("x", "/records"),
-                                               "X-CSRFToken": "forged"})
+    response = client.post("/logout", headers={**htmx("x", "/records"), "X-CSRFToken": "forged"})
     assert response.status_code == 400
     assert "HX-Redirect" not in response.headers
     assert response.headers["HX-Retarget"] == "#messages"
-

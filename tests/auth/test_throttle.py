@@ -32,20 +32,26 @@ def from_address(app, address: str):
 
 def wait_message(minutes: int) -> str:
     with force_locale("vi"):
-        return ngettext("Too many failed attempts. Please wait %(num)s minute and try again.",
-                        "Too many failed attempts. Please wait %(num)s minutes and try again.",
-                        minutes)
+        return ngettext(
+            "Too many failed attempts. Please wait %(num)s minute and try again.",
+            "Too many failed attempts. Please wait %(num)s minutes and try again.",
+            minutes,
+        )
 
 
 def refused_for(response, minutes: int) -> bool:
     return response.status_code == 429 and wait_message(minutes) in html.unescape(
-        response.get_data(as_text=True))
+        response.get_data(as_text=True)
+    )
 
 
 def count(action: str, username: str) -> int:
     db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).where(
-        AuditEvent.action == action, AuditEvent.entity_id == username))
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(
+            AuditEvent.action == action, AuditEvent.entity_id == username
+        )
+    )
 
 
 def test_an_attackers_failures_do_not_keep_the_owner_out(app, make_user):

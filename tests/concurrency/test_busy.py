@@ -41,11 +41,20 @@ def _seed() -> None:
 
     commune = area_services.area_by_code(OWN)
     for number in range(CLIENTS):
-        create_user(f"station.{number}", PASSWORD, Role.HEALTH_STATION, commune,
-                    f"Trạm y tế {number}")
-        create_person({"full_name": f"Nguyễn Văn {number}", "sex": Sex.MALE,
-                       "birth_date": date(1985, 3, 14), "birth_precision": BirthPrecision.DAY,
-                       "id_number": None, "commune_id": commune.id}, reason="test fixture")
+        create_user(
+            f"station.{number}", PASSWORD, Role.HEALTH_STATION, commune, f"Trạm y tế {number}"
+        )
+        create_person(
+            {
+                "full_name": f"Nguyễn Văn {number}",
+                "sex": Sex.MALE,
+                "birth_date": date(1985, 3, 14),
+                "birth_precision": BirthPrecision.DAY,
+                "id_number": None,
+                "commune_id": commune.id,
+            },
+            reason="test fixture",
+        )
 
 
 def _person_ids(app) -> list[int]:
@@ -68,18 +77,31 @@ def _person(app, person_id: int):
         return person
 
 
-def _save(base: str, client: requests.Session, token: str, person_id: int, version: int,
-          phone: str) -> requests.Response:
+def _save(
+    base: str, client: requests.Session, token: str, person_id: int, version: int, phone: str
+) -> requests.Response:
     """The phone field's inline editor posted (htmx): 200 saved, 409 saved by another."""
-    return client.post(f"{base}/records/{person_id}/correct/phone", headers=HX, timeout=60,
-                       data={"csrf_token": token, "version": version, "phone": phone})
+    return client.post(
+        f"{base}/records/{person_id}/correct/phone",
+        headers=HX,
+        timeout=60,
+        data={"csrf_token": token, "version": version, "phone": phone},
+    )
 
 
-def _saves(base: str, clients: list[requests.Session], tokens: list[str], ids: list[int],
-           versions: list[int], round_: int) -> list[Callable[[], requests.Response]]:
+def _saves(
+    base: str,
+    clients: list[requests.Session],
+    tokens: list[str],
+    ids: list[int],
+    versions: list[int],
+    round_: int,
+) -> list[Callable[[], requests.Response]]:
     """Each client saves its own record's phone."""
-    return [partial(_save, base, clients[n], tokens[n], ids[n], versions[n],
-                    f"0912345{round_}{n:02d}") for n in range(len(clients))]
+    return [
+        partial(_save, base, clients[n], tokens[n], ids[n], versions[n], f"0912345{round_}{n:02d}")
+        for n in range(len(clients))
+    ]
 
 
 def _statuses(answers: list[Any]) -> list[Any]:
@@ -94,8 +116,12 @@ def test_simultaneous_saves_of_one_record_give_one_200_and_409s(tmp_path):
         for round_ in range(2):
             version = _version(app, person_id)
             phones = [f"091234{round_}6{n:02d}" for n in range(CLIENTS)]
-            answers = at_once([partial(_save, base, c, t, person_id, version, p)
-                               for c, t, p in zip(clients, tokens, phones, strict=True)])
+            answers = at_once(
+                [
+                    partial(_save, base, c, t, person_id, version, p)
+                    for c, t, p in zip(clients, tokens, phones, strict=True)
+                ]
+            )
             statuses = _statuses(answers)
             assert sorted(statuses) == [200] + [409] * (CLIENTS - 1), statuses
             # The one saved is the winner's; the others wrote nothing.
@@ -111,8 +137,9 @@ def test_simultaneous_saves_of_different_records_all_succeed(tmp_path):
             versions = [_version(app, person_id) for person_id in ids]
             answers = at_once(_saves(base, clients, tokens, ids, versions, round_))
             assert _statuses(answers) == [200] * CLIENTS
-        assert [_version(app, person_id) for person_id in ids] == \
-            [version + 1 for version in versions]
+        assert [_version(app, person_id) for person_id in ids] == [
+            version + 1 for version in versions
+        ]
 
 
 def _login(base: str, username: str) -> int:
@@ -120,8 +147,12 @@ def _login(base: str, username: str) -> int:
     page = client.get(f"{base}/login", timeout=60)
     from tests.live import csrf_token
 
-    answer = client.post(f"{base}/login", allow_redirects=False, timeout=60, data={
-        "username": username, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
+    answer = client.post(
+        f"{base}/login",
+        allow_redirects=False,
+        timeout=60,
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(page.text)},
+    )
     return answer.status_code
 
 
@@ -141,9 +172,10 @@ def test_exports_beside_saves_all_succeed(tmp_path):
         tokens = [form_token(c, f"{base}/records/{ids[n]}") for n, c in enumerate(clients)]
         for round_ in range(4):
             versions = [_version(app, person_id) for person_id in ids]
-            answers = at_once(_saves(base, clients, tokens, ids, versions, round_)
-                              + [partial(c.get, f"{base}/records/export.csv", timeout=60)
-                                 for c in clients])
+            answers = at_once(
+                _saves(base, clients, tokens, ids, versions, round_)
+                + [partial(c.get, f"{base}/records/export.csv", timeout=60) for c in clients]
+            )
             assert _statuses(answers) == [200] * (2 * CLIENTS)
 
 
@@ -158,8 +190,9 @@ def _slow_handler(job: Job, progress) -> dict[str, Any]:
     for batch in range(SLOW_BATCHES):
         count = db.session.scalar(sa.select(sa.func.count()).select_from(Person))
         time.sleep(0.01)
-        db.session.execute(sa.update(Job).where(Job.id == job.id)
-                           .values(params={"seen": count, "batch": batch}))
+        db.session.execute(
+            sa.update(Job).where(Job.id == job.id).values(params={"seen": count, "batch": batch})
+        )
         progress(batch + 1, SLOW_BATCHES)
     return {"batches": SLOW_BATCHES}
 
@@ -197,7 +230,8 @@ def test_saves_and_logins_while_a_job_writes(tmp_path):
                 versions = [_version(app, person_id) for person_id in ids]
                 answers = at_once(
                     _saves(base, clients, tokens, ids, versions, round_)
-                    + [partial(_login, base, f"station.{n}") for n in range(CLIENTS // 2)])
+                    + [partial(_login, base, f"station.{n}") for n in range(CLIENTS // 2)]
+                )
                 assert _statuses(answers) == [200] * CLIENTS + [303] * (CLIENTS // 2)
         with app.app_context():
             job = db.session.get(Job, job_id)
@@ -206,13 +240,15 @@ def test_saves_and_logins_while_a_job_writes(tmp_path):
 
 # --- a lock that cannot be had -------------------------------------------------------------
 
+
 @contextmanager
 def _lock_held(app, person_id: int):
     """Another connection holds what a save needs: SQLite's write lock; on PostgreSQL the
     person's row."""
     if suite_kind() == "sqlite":
-        holder = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):],
-                                 isolation_level=None)
+        holder = sqlite3.connect(
+            app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :], isolation_level=None
+        )
         holder.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -220,12 +256,12 @@ def _lock_held(app, person_id: int):
             holder.execute("ROLLBACK")
             holder.close()
         return
-    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"],
-                              poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT id FROM person WHERE id = %s FOR UPDATE",
-                                       (person_id,))
+            connection.exec_driver_sql(
+                "SELECT id FROM person WHERE id = %s FOR UPDATE", (person_id,)
+            )
             yield
             connection.rollback()
     finally:
@@ -243,9 +279,12 @@ def test_a_lock_that_cannot_be_had_answers_busy_with_retry_after(tmp_path):
         version = _version(app, person_id)
         with _lock_held(app, person_id):
             started = time.monotonic()
-            page = client.post(f"{base}/records/{person_id}/correct/phone", timeout=60,
-                               data={"csrf_token": token, "version": version,
-                                     "phone": "0912345678"}, allow_redirects=False)
+            page = client.post(
+                f"{base}/records/{person_id}/correct/phone",
+                timeout=60,
+                data={"csrf_token": token, "version": version, "phone": "0912345678"},
+                allow_redirects=False,
+            )
             fragment = _save(base, client, token, person_id, version, "0912345678")
             elapsed = time.monotonic() - started
             # Reading does not queue behind the lock.

@@ -60,13 +60,17 @@ def _closed_port() -> int:
 
 
 def _app(tmp_path, port: int):
-    return create_app({
-        **TEST_CONFIG, "SECRET_KEY": "down",
-        "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://portal_app@127.0.0.1:{port}/portal_test",
-        "MIGRATIONS_DATABASE_URL": None, "DATABASE_CONNECT_TIMEOUT": 2,
-        "SIGNING_DEMO_PKI_DIR": str(tmp_path / "pki"),
-        "AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
-    })
+    return create_app(
+        {
+            **TEST_CONFIG,
+            "SECRET_KEY": "down",
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://portal_app@127.0.0.1:{port}/portal_test",
+            "MIGRATIONS_DATABASE_URL": None,
+            "DATABASE_CONNECT_TIMEOUT": 2,
+            "SIGNING_DEMO_PKI_DIR": str(tmp_path / "pki"),
+            "AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+        }
+    )
 
 
 def _logged_in_client(app):
@@ -90,8 +94,7 @@ def test_healthz_answers_503_within_2_seconds_when_the_database_does_not_answer(
             assert answer.headers["Retry-After"].isdigit()
 
 
-def test_a_page_answers_busy_within_the_connect_timeout_when_the_database_does_not_answer(
-        tmp_path):
+def test_a_page_answers_busy_within_the_connect_timeout_when_the_database_does_not_answer(tmp_path):
     with _silent_server() as port:
         app = _app(tmp_path, port)
         started = time.monotonic()
@@ -100,8 +103,9 @@ def test_a_page_answers_busy_within_the_connect_timeout_when_the_database_does_n
         assert answer.status_code == 503 and answer.headers["Retry-After"].isdigit()
         body = answer.get_data(as_text=True)
         assert BUSY_VI in body and "<html" in body
-        api = app.test_client().get("/api/v1/feedback/ABC",
-                                    headers={"Authorization": "Bearer " + "x" * 40})
+        api = app.test_client().get(
+            "/api/v1/feedback/ABC", headers={"Authorization": "Bearer " + "x" * 40}
+        )
         assert api.status_code == 503 and api.get_json()["status"] == 503
 
 

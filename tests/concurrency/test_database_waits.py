@@ -17,9 +17,13 @@ from tests.live import TEST_CONFIG, live_config, suite_kind
 
 pytestmark = pytest.mark.committing
 
-LIMITS = {"DATABASE_CONNECT_TIMEOUT": 3, "DATABASE_STATEMENT_TIMEOUT": 7,
-          "DATABASE_WORKER_STATEMENT_TIMEOUT": 0, "DATABASE_LOCK_TIMEOUT": 1.5,
-          "DATABASE_POOL_TIMEOUT": 4}
+LIMITS = {
+    "DATABASE_CONNECT_TIMEOUT": 3,
+    "DATABASE_STATEMENT_TIMEOUT": 7,
+    "DATABASE_WORKER_STATEMENT_TIMEOUT": 0,
+    "DATABASE_LOCK_TIMEOUT": 1.5,
+    "DATABASE_POOL_TIMEOUT": 4,
+}
 
 
 def test_the_engine_options_come_from_the_configuration():
@@ -29,17 +33,21 @@ def test_the_engine_options_come_from_the_configuration():
     # waited (test below); a SQLite file has nothing to ask.
     assert sqlite["pool_timeout"] == 4 and "pool_pre_ping" not in sqlite
     postgres = database.engine_options(
-        {**LIMITS, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/d"})
+        {**LIMITS, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@h/d"}
+    )
     assert postgres["connect_args"] == {
-        "connect_timeout": 3, "options": "-c statement_timeout=7000 -c lock_timeout=1500"}
+        "connect_timeout": 3,
+        "options": "-c statement_timeout=7000 -c lock_timeout=1500",
+    }
     assert postgres["pool_timeout"] == 4 and "pool_pre_ping" not in postgres
 
 
 def test_the_timeouts_are_read_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_LOCK_TIMEOUT", "2")
     monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT", "9")
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI":
-                      "sqlite:///" + str(tmp_path / "env.sqlite3")})
+    app = create_app(
+        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "env.sqlite3")}
+    )
     assert app.config["DATABASE_LOCK_TIMEOUT"] == 2
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"timeout": 2}
 
@@ -52,22 +60,27 @@ class _Connection:
         return self.options
 
 
-@pytest.mark.parametrize(("method", "path", "expected"), [
-    ("GET", "/records", "BEGIN"),
-    ("HEAD", "/records", "BEGIN"),
-    ("POST", "/records/1/correct/phone", "BEGIN IMMEDIATE"),
-    ("POST", "/login", "BEGIN IMMEDIATE"),
-    ("GET", "/records/export.csv", "BEGIN IMMEDIATE"),  # a GET that writes its audit event
-])
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/records", "BEGIN"),
+        ("HEAD", "/records", "BEGIN"),
+        ("POST", "/records/1/correct/phone", "BEGIN IMMEDIATE"),
+        ("POST", "/login", "BEGIN IMMEDIATE"),
+        ("GET", "/records/export.csv", "BEGIN IMMEDIATE"),  # a GET that writes its audit event
+    ],
+)
 def test_sqlite_writers_take_the_lock_when_they_begin(tmp_path, method, path, expected):
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI":
-                      "sqlite:///" + str(tmp_path / "begin.sqlite3")})
+    app = create_app(
+        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "begin.sqlite3")}
+    )
     with app.test_request_context(path, method=method):
         from flask import request
 
         # The URL's view is matched when the request is dispatched; here by hand.
         request.url_rule, request.view_args = app.url_map.bind("localhost").match(
-            path, method=method, return_rule=True)
+            path, method=method, return_rule=True
+        )
         assert database.begin_statement(_Connection()) == expected
         assert database.begin_statement(_Connection(portal_read_only=True)) == "BEGIN"
     with app.app_context():  # a job, a command
@@ -80,8 +93,14 @@ def test_sqlite_writers_take_the_lock_when_they_begin(tmp_path, method, path, ex
 @pytest.mark.skipif(suite_kind() != "postgresql", reason="PostgreSQL's limits")
 def test_jobs_and_commands_are_not_held_to_the_requests_statement_limit(tmp_path):
     with live_config(tmp_path, "postgresql") as config:
-        app = create_app({**TEST_CONFIG, **config, "DATABASE_STATEMENT_TIMEOUT": 0.3,
-                          "DATABASE_LOCK_TIMEOUT": 0.2})
+        app = create_app(
+            {
+                **TEST_CONFIG,
+                **config,
+                "DATABASE_STATEMENT_TIMEOUT": 0.3,
+                "DATABASE_LOCK_TIMEOUT": 0.2,
+            }
+        )
         try:
             with app.test_request_context("/records"):
                 assert db.session.scalar(sa.text("SHOW statement_timeout")) == "300ms"
@@ -120,11 +139,17 @@ def test_audit_verify_reads_beside_a_writer_on_sqlite(tmp_path):
     from tests.live import migrated_app
 
     with live_config(tmp_path, "sqlite") as config:
-        app = migrated_app({**config, "DATABASE_LOCK_TIMEOUT": 0.2,
-                            "AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
-                            "SIGNING_DEMO_PKI_DIR": str(tmp_path / "pki")})
-        holder = sqlite3.connect(config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):],
-                                 isolation_level=None)
+        app = migrated_app(
+            {
+                **config,
+                "DATABASE_LOCK_TIMEOUT": 0.2,
+                "AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+                "SIGNING_DEMO_PKI_DIR": str(tmp_path / "pki"),
+            }
+        )
+        holder = sqlite3.connect(
+            config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :], isolation_level=None
+        )
         holder.execute("BEGIN IMMEDIATE")
         try:
             with app.app_context():
@@ -148,8 +173,9 @@ def test_a_connection_dropped_while_idle_is_replaced_before_use(monkeypatch):
     database.ping_after_idle(engine)
     pings = []
     ping = engine.dialect.do_ping
-    monkeypatch.setattr(engine.dialect, "do_ping",
-                        lambda connection: pings.append(1) or ping(connection))
+    monkeypatch.setattr(
+        engine.dialect, "do_ping", lambda connection: pings.append(1) or ping(connection)
+    )
     backend = "SELECT pg_backend_pid()"
     try:
         with engine.connect() as connection:
@@ -159,8 +185,9 @@ def test_a_connection_dropped_while_idle_is_replaced_before_use(monkeypatch):
         assert pings == []
 
         with other.connect() as connection:  # the server drops the pooled connection
-            assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
-                                      {"pid": first}).scalar()
+            assert connection.execute(
+                sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first}
+            ).scalar()
         monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
         with engine.connect() as connection:
             assert connection.execute(sa.text(backend)).scalar() != first

@@ -31,21 +31,36 @@ PIN = "246810"
 
 
 def _person(name: str, id_number: str, status: str = "verified") -> Person:
-    return record_services.create_person({
-        "full_name": name, "sex": Sex.MALE, "birth_date": date(1985, 3, 14),
-        "birth_precision": BirthPrecision.DAY, "id_number": id_number, "status": status,
-        "commune_id": area_services.area_by_code(OWN).id}, reason="test fixture")
+    return record_services.create_person(
+        {
+            "full_name": name,
+            "sex": Sex.MALE,
+            "birth_date": date(1985, 3, 14),
+            "birth_precision": BirthPrecision.DAY,
+            "id_number": id_number,
+            "status": status,
+            "commune_id": area_services.area_by_code(OWN).id,
+        },
+        reason="test fixture",
+    )
 
 
 def _user(username: str, role: Role, code: str = OWN, site=None):
-    return create_user(username, PASSWORD, role, area_services.area_by_code(code),
-                       f"Cán bộ {username}", site=site)
+    return create_user(
+        username, PASSWORD, role, area_services.area_by_code(code), f"Cán bộ {username}", site=site
+    )
 
 
 def _events(app, action: str) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == action)) or 0
+        return (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == action)
+            )
+            or 0
+        )
 
 
 def _no_500(answers: list[Any]) -> None:
@@ -55,8 +70,9 @@ def _no_500(answers: list[Any]) -> None:
 
 
 def _twice(client: requests.Session, url: str, data: dict[str, Any]) -> list[Any]:
-    return at_once([lambda: client.post(url, data=data, allow_redirects=False, timeout=120)
-                    for _ in range(2)])
+    return at_once(
+        [lambda: client.post(url, data=data, allow_redirects=False, timeout=120) for _ in range(2)]
+    )
 
 
 def _told(answer: requests.Response, client: requests.Session, text: str) -> None:
@@ -83,8 +99,11 @@ def test_creating_a_handover_list_twice_puts_each_person_on_one_open_list(tmp_pa
             ids = list(db.session.scalars(sa.select(Person.id).order_by(Person.id)))
         client = logged_in(base, "police.twice", PASSWORD)
         token = form_token(client, f"{base}/worklists/handover/new")
-        answers = _twice(client, f"{base}/worklists/handover/new",
-                         {"csrf_token": token, "person_ids": ids, "note": "Bấm hai lần"})
+        answers = _twice(
+            client,
+            f"{base}/worklists/handover/new",
+            {"csrf_token": token, "person_ids": ids, "note": "Bấm hai lần"},
+        )
         _no_500(answers)
         statuses = sorted(a.status_code for a in answers)
         assert statuses == [303, 422], statuses
@@ -93,29 +112,37 @@ def test_creating_a_handover_list_twice_puts_each_person_on_one_open_list(tmp_pa
         with app.app_context():
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Worklist)) == 1
             per_person = db.session.execute(
-                sa.select(WorklistMember.person_id, sa.func.count())
-                .group_by(WorklistMember.person_id)).all()
+                sa.select(WorklistMember.person_id, sa.func.count()).group_by(
+                    WorklistMember.person_id
+                )
+            ).all()
             assert sorted(per_person) == [(pid, 1) for pid in ids]
         assert _events(app, "worklist.create") == 1
 
 
 def test_handing_over_twice_hands_over_once(tmp_path):
-    with live_portal(tmp_path, _handover_seed, DOCUMENTS_DIR=str(tmp_path / "docs")) as (
-            app, base):
+    with live_portal(tmp_path, _handover_seed, DOCUMENTS_DIR=str(tmp_path / "docs")) as (app, base):
         with app.app_context():
             ids = list(db.session.scalars(sa.select(Person.id)))
         client = logged_in(base, "police.twice", PASSWORD)
         token = form_token(client, f"{base}/worklists/handover/new")
-        created = client.post(f"{base}/worklists/handover/new", allow_redirects=False,
-                              data={"csrf_token": token, "person_ids": ids}, timeout=60)
+        created = client.post(
+            f"{base}/worklists/handover/new",
+            allow_redirects=False,
+            data={"csrf_token": token, "person_ids": ids},
+            timeout=60,
+        )
         assert created.status_code == 303, created.text[:800]
         url = created.headers["Location"]
         url = url if url.startswith("http") else base + url
         answers = _twice(client, f"{url}/hand-over", {"csrf_token": token})
         _no_500(answers)
         assert sorted(a.status_code for a in answers) == [303, 409]
-        _told(next(a for a in answers if a.status_code == 409), client,
-              "Danh sách này đã được bàn giao")
+        _told(
+            next(a for a in answers if a.status_code == 409),
+            client,
+            "Danh sách này đã được bàn giao",
+        )
         assert _events(app, "worklist.hand_over") == 1
 
 
@@ -135,8 +162,9 @@ def _signing_seed(tmp_path: Path):
         (folder / "tsa-key.pem").write_bytes(tsa.key_pem())
         chair = _user("chair.twice", Role.COMMITTEE)
         issued = pki.issue(ca, chair.display_name, title="Chủ tịch", unit=chair.area.name)
-        services.add_pkcs12_credential(chair, pki.to_pkcs12(issued, ca, PIN), PIN, "Chủ tịch",
-                                       chair.area.name)
+        services.add_pkcs12_credential(
+            chair, pki.to_pkcs12(issued, ca, PIN), PIN, "Chủ tịch", chair.area.name
+        )
         _person("Nguyễn Thị Hương", "001190000001", "matched")
         _person("Đặng Văn Lộc", "001090000002", "verified")
 
@@ -144,13 +172,17 @@ def _signing_seed(tmp_path: Path):
 
 
 def _signing_config(tmp_path: Path) -> dict[str, Any]:
-    return {"DOCUMENTS_DIR": str(tmp_path / "docs"), "SIGNING_TSA_URL": None,
-            "SIGNING_LEVEL": "B-T"}
+    return {
+        "DOCUMENTS_DIR": str(tmp_path / "docs"),
+        "SIGNING_TSA_URL": None,
+        "SIGNING_LEVEL": "B-T",
+    }
 
 
 def _open_dialog(client: requests.Session, base: str, token: str) -> int:
-    opened = client.post(f"{base}/signing/batches", data={"csrf_token": token},
-                         allow_redirects=False, timeout=60)
+    opened = client.post(
+        f"{base}/signing/batches", data={"csrf_token": token}, allow_redirects=False, timeout=60
+    )
     assert opened.status_code == 303, opened.text[:800]
     return int(opened.headers["Location"].rstrip("/").rsplit("/", 1)[1])
 
@@ -159,26 +191,28 @@ def _confirmations(app) -> list[tuple[int, int]]:
     from portal.signing.models import DocumentMember
 
     with app.app_context():
-        return sorted(db.session.execute(
-            sa.select(DocumentMember.person_id, sa.func.count())
-            .where(DocumentMember.superseded_at.is_(None))
-            .group_by(DocumentMember.person_id)).all())
+        return sorted(
+            db.session.execute(
+                sa.select(DocumentMember.person_id, sa.func.count())
+                .where(DocumentMember.superseded_at.is_(None))
+                .group_by(DocumentMember.person_id)
+            ).all()
+        )
 
 
 def test_signing_one_dialog_twice_makes_one_document(tmp_path):
     from portal.signing.models import SignedDocument
 
-    with live_portal(tmp_path, _signing_seed(tmp_path), **_signing_config(tmp_path)) as (
-            app, base):
+    with live_portal(tmp_path, _signing_seed(tmp_path), **_signing_config(tmp_path)) as (app, base):
         client = logged_in(base, "chair.twice", PASSWORD)
         token = form_token(client, f"{base}/verify")
         batch_id = _open_dialog(client, base, token)
-        answers = _twice(client, f"{base}/signing/batches/{batch_id}/sign",
-                         {"csrf_token": token, "pin": PIN})
+        answers = _twice(
+            client, f"{base}/signing/batches/{batch_id}/sign", {"csrf_token": token, "pin": PIN}
+        )
         _no_500(answers)
         assert sorted(a.status_code for a in answers) == [303, 409]
-        _told(next(a for a in answers if a.status_code == 409), client,
-              "Danh sách này đã được ký")
+        _told(next(a for a in answers if a.status_code == 409), client, "Danh sách này đã được ký")
         with app.app_context():
             assert db.session.scalar(sa.select(sa.func.count()).select_from(SignedDocument)) == 1
         assert [count for _pid, count in _confirmations(app)] == [1, 1]
@@ -189,19 +223,28 @@ def test_signing_two_dialogs_of_the_same_persons_at_once_confirms_each_person_on
     """The sign dialog opened twice (a double click on "Sign…"), both signed at once."""
     from portal.signing.models import SignedDocument
 
-    with live_portal(tmp_path, _signing_seed(tmp_path), **_signing_config(tmp_path)) as (
-            app, base):
+    with live_portal(tmp_path, _signing_seed(tmp_path), **_signing_config(tmp_path)) as (app, base):
         client = logged_in(base, "chair.twice", PASSWORD)
         token = form_token(client, f"{base}/verify")
         batches = [_open_dialog(client, base, token) for _ in range(2)]
-        answers = at_once([
-            lambda b=b: client.post(f"{base}/signing/batches/{b}/sign", allow_redirects=False,
-                                    data={"csrf_token": token, "pin": PIN}, timeout=120)
-            for b in batches])
+        answers = at_once(
+            [
+                lambda b=b: client.post(
+                    f"{base}/signing/batches/{b}/sign",
+                    allow_redirects=False,
+                    data={"csrf_token": token, "pin": PIN},
+                    timeout=120,
+                )
+                for b in batches
+            ]
+        )
         _no_500(answers)
         assert sorted(a.status_code for a in answers) == [303, 422]
-        _told(next(a for a in answers if a.status_code == 422), client,
-              "Không còn ai trong danh sách này có thể được xác nhận")
+        _told(
+            next(a for a in answers if a.status_code == 422),
+            client,
+            "Không còn ai trong danh sách này có thể được xác nhận",
+        )
         with app.app_context():
             assert db.session.scalar(sa.select(sa.func.count()).select_from(SignedDocument)) == 1
         assert [count for _pid, count in _confirmations(app)] == [1, 1]
@@ -216,10 +259,18 @@ def _feedback_seed() -> None:
 
     _user("authority.twice", Role.HEALTH_AUTHORITY, HANOI)
     _user("station.twice", Role.HEALTH_STATION)
-    services.submit(services.Submission(
-        full_name="Trần Thị Bình", birth_date=date(1990, 5, 17), phone="0912345678",
-        kind=FeedbackKind.MISSING_DOSE, description="Mũi 2 của tôi không có trên hệ thống.",
-        id_number="001190012345", province_code=HANOI, commune_code=OWN))
+    services.submit(
+        services.Submission(
+            full_name="Trần Thị Bình",
+            birth_date=date(1990, 5, 17),
+            phone="0912345678",
+            kind=FeedbackKind.MISSING_DOSE,
+            description="Mũi 2 của tôi không có trên hệ thống.",
+            id_number="001190012345",
+            province_code=HANOI,
+            commune_code=OWN,
+        )
+    )
 
 
 def test_closing_a_complaint_twice_closes_it_once_and_queues_one_sms(tmp_path):
@@ -231,25 +282,37 @@ def test_closing_a_complaint_twice_closes_it_once_and_queues_one_sms(tmp_path):
             feedback = db.session.scalars(sa.select(Feedback)).one()
             from portal.auth.models import User
 
-            handler = next(u.username for u in db.session.scalars(sa.select(User))
-                           if permissions.can_handle(u, feedback))
+            handler = next(
+                u.username
+                for u in db.session.scalars(sa.select(User))
+                if permissions.can_handle(u, feedback)
+            )
             url = f"{base}/feedback/queue/{feedback.id}"
         client = logged_in(base, handler, PASSWORD)
         token = form_token(client, url)
-        answers = at_once([
-            lambda o=o: client.post(f"{url}/close", allow_redirects=False, timeout=60, data={
-                "csrf_token": token, "outcome": o, "reason": "Đã xử lý xong."})
-            for o in ("resolved", "rejected")])
+        answers = at_once(
+            [
+                lambda o=o: client.post(
+                    f"{url}/close",
+                    allow_redirects=False,
+                    timeout=60,
+                    data={"csrf_token": token, "outcome": o, "reason": "Đã xử lý xong."},
+                )
+                for o in ("resolved", "rejected")
+            ]
+        )
         _no_500(answers)
         assert sorted(a.status_code for a in answers) == [303, 409]
-        _told(next(a for a in answers if a.status_code == 409), client,
-              "Phản ánh này đã được đóng")
+        _told(next(a for a in answers if a.status_code == 409), client, "Phản ánh này đã được đóng")
         with app.app_context():
             feedback = db.session.scalars(sa.select(Feedback)).one()
             status = feedback.status
             answers = len(feedback.answers)
-            sms = db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
-                                    .where(Notification.channel == "sms"))
+            sms = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Notification)
+                .where(Notification.channel == "sms")
+            )
         assert status in (FeedbackStatus.RESOLVED, FeedbackStatus.REJECTED)
         assert _events(app, "feedback.resolved") + _events(app, "feedback.rejected") == 1
         assert _events(app, f"feedback.{status.value}") == 1
@@ -262,16 +325,58 @@ def test_closing_a_complaint_twice_closes_it_once_and_queues_one_sms(tmp_path):
 def _import_file() -> bytes:
     from openpyxl import Workbook
 
-    header = ["Họ và tên", "Giới tính", "Ngày sinh", "Số CCCD/CMND", "Quốc tịch",
-              "Số điện thoại", "Mã xã/phường", "Địa chỉ", "Mũi số", "Tên vắc xin", "Số lô",
-              "Ngày tiêm", "Mã cơ sở tiêm"]
+    header = [
+        "Họ và tên",
+        "Giới tính",
+        "Ngày sinh",
+        "Số CCCD/CMND",
+        "Quốc tịch",
+        "Số điện thoại",
+        "Mã xã/phường",
+        "Địa chỉ",
+        "Mũi số",
+        "Tên vắc xin",
+        "Số lô",
+        "Ngày tiêm",
+        "Mã cơ sở tiêm",
+    ]
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(header)
-    sheet.append(["Lê Thị Hạ", "Nữ", "1990", "079190000123", None, None, None, None, 1,
-                  "Pfizer-BioNTech (Comirnaty)", None, "05/09/2021", None])
-    sheet.append(["Phạm Đức Minh", "Nam", "02/2000", "001200000077", None, None, None, None,
-                  1, "Pfizer-BioNTech (Comirnaty)", None, "03/11/2021", None])
+    sheet.append(
+        [
+            "Lê Thị Hạ",
+            "Nữ",
+            "1990",
+            "079190000123",
+            None,
+            None,
+            None,
+            None,
+            1,
+            "Pfizer-BioNTech (Comirnaty)",
+            None,
+            "05/09/2021",
+            None,
+        ]
+    )
+    sheet.append(
+        [
+            "Phạm Đức Minh",
+            "Nam",
+            "02/2000",
+            "001200000077",
+            None,
+            None,
+            None,
+            None,
+            1,
+            "Pfizer-BioNTech (Comirnaty)",
+            None,
+            "03/11/2021",
+            None,
+        ]
+    )
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -296,14 +401,12 @@ def test_committing_an_import_twice_commits_it_once(tmp_path):
         answers = _twice(client, f"{base}/imports/{batch_id}/commit", {"csrf_token": token})
         _no_500(answers)
         assert sorted(a.status_code for a in answers) == [303, 409]
-        _told(next(a for a in answers if a.status_code == 409), client,
-              "Lô nhập này đã được ghi")
+        _told(next(a for a in answers if a.status_code == 409), client, "Lô nhập này đã được ghi")
         assert _events(app, "import.commit") == 1
         with app.app_context():
             batch = db.session.get_one(ImportBatch, batch_id)
             assert batch.state == BatchState.COMMITTED
-            assert (batch.persons_created, batch.persons_matched, batch.doses_created) == (
-                2, 0, 2)
+            assert (batch.persons_created, batch.persons_matched, batch.doses_created) == (2, 0, 2)
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 2
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Dose)) == 2
 
@@ -312,8 +415,9 @@ def test_committing_an_import_twice_commits_it_once(tmp_path):
 
 
 def _dose_seed() -> None:
-    site = area_services.add_site("S-TWICE", "Điểm tiêm hai lần",
-                                  area_services.area_by_code(OWN), SiteLevel.COMMUNE)
+    site = area_services.add_site(
+        "S-TWICE", "Điểm tiêm hai lần", area_services.area_by_code(OWN), SiteLevel.COMMUNE
+    )
     _user("site.twice", Role.VACCINATION_SITE, site=site)
     _person("Nguyễn Văn An", "001085000001")
 
@@ -325,9 +429,18 @@ def test_recording_the_same_dose_twice_records_it_once(tmp_path):
         client = logged_in(base, "site.twice", PASSWORD)
         url = f"{base}/records/{person_id}/doses"
         token = form_token(client, f"{url}/new")
-        answers = _twice(client, url, {
-            "csrf_token": token, "dose_number": "1", "vaccine": "EU/1/20/1528",
-            "lot": "FK1234", "vaccinated_on": "01/09/2021", "acknowledge": "y"})
+        answers = _twice(
+            client,
+            url,
+            {
+                "csrf_token": token,
+                "dose_number": "1",
+                "vaccine": "EU/1/20/1528",
+                "lot": "FK1234",
+                "vaccinated_on": "01/09/2021",
+                "acknowledge": "y",
+            },
+        )
         _no_500(answers)
         assert [a.status_code for a in answers] == [303, 303]
         assert {a.headers["Location"].rsplit("/", 1)[-1] for a in answers} == {str(person_id)}
@@ -350,19 +463,30 @@ def test_four_requests_with_one_idempotency_key_all_get_the_first_answer(tmp_pat
         _user("station.twice", Role.HEALTH_STATION)
         token["value"] = create_client("cong-hai-lan")[1]
 
-    body = {"full_name": "Lê Văn Cường", "id_number": "001085012345",
-            "birth_date": "1985-03-14", "phone": "0987654321", "kind": "wrong_dose",
-            "description": "Ngày tiêm mũi 1 bị ghi sai.", "province_code": HANOI,
-            "commune_code": OWN}
+    body = {
+        "full_name": "Lê Văn Cường",
+        "id_number": "001085012345",
+        "birth_date": "1985-03-14",
+        "phone": "0987654321",
+        "kind": "wrong_dose",
+        "description": "Ngày tiêm mũi 1 bị ghi sai.",
+        "province_code": HANOI,
+        "commune_code": OWN,
+    }
     with live_portal(tmp_path, seed) as (app, base):
         headers = {"Authorization": f"Bearer {token['value']}", "Idempotency-Key": "k-twice"}
-        answers = at_once([lambda: requests.post(f"{base}/api/v1/feedback", json=body,
-                                                 headers=headers, timeout=120)
-                           for _ in range(4)])
+        answers = at_once(
+            [
+                lambda: requests.post(
+                    f"{base}/api/v1/feedback", json=body, headers=headers, timeout=120
+                )
+                for _ in range(4)
+            ]
+        )
         _no_500(answers)
         assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [
-            (a.status_code, a.text[:300]) for a in answers]
+            (a.status_code, a.text[:300]) for a in answers
+        ]
         assert len({a.json()["code"] for a in answers}) == 1
         with app.app_context():
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 1
-

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.committing
 def _seed() -> None:
     from portal.areas import services as area_services
 
-    create_user("police.live", PASSWORD, Role.POLICE, area_services.area_by_code(OWN),
-                "Công an thử")
+    create_user(
+        "police.live", PASSWORD, Role.POLICE, area_services.area_by_code(OWN), "Công an thử"
+    )
 
 
 def test_clients_in_threads_see_the_served_portal(tmp_path):

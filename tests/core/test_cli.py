@@ -17,20 +17,31 @@ BIN = Path(sys.executable).parent
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PYTEST", "COV_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "COV_"))
+    }
     # Every warning an error, in the interpreter and in what it starts; a fresh database
     # and instance of its own, so that nothing of the suite's is reused.
-    env.update(PYTHONWARNINGS="error", DATABASE_URL=f"sqlite:///{tmp_path}/fresh.sqlite3",
-               HUEY_SQLITE=str(tmp_path / "huey.sqlite3"), PORTAL_ENV="development",
-               AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"))
+    env.update(
+        PYTHONWARNINGS="error",
+        DATABASE_URL=f"sqlite:///{tmp_path}/fresh.sqlite3",
+        HUEY_SQLITE=str(tmp_path / "huey.sqlite3"),
+        PORTAL_ENV="development",
+        AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"),
+    )
     return env
 
 
 def _flask(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT,
-                          env=_environment(tmp_path), capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_flask_commands_print_no_warning(tmp_path):
@@ -43,10 +54,20 @@ def test_flask_commands_print_no_warning(tmp_path):
 
 def test_the_worker_starts_without_a_warning(tmp_path):
     with subprocess.Popen(
-        [str(BIN / "huey_consumer"), "portal.jobs.queue.huey", "--workers", "1",
-         "--worker-type", "thread"],
-        cwd=ROOT, env=_environment(tmp_path), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True) as worker:
+        [
+            str(BIN / "huey_consumer"),
+            "portal.jobs.queue.huey",
+            "--workers",
+            "1",
+            "--worker-type",
+            "thread",
+        ],
+        cwd=ROOT,
+        env=_environment(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as worker:
         lines = []
         try:
             assert worker.stdout is not None
@@ -68,13 +89,16 @@ def test_the_worker_starts_without_a_warning(tmp_path):
 # --- one language -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({}, "vi"),                                            # PORTAL_LANG=vi (the suite's)
-    ({"PORTAL_LANG": None, "LC_ALL": None, "LC_MESSAGES": None, "LANG": "C.UTF-8"}, "vi"),
-    ({"PORTAL_LANG": None, "LC_ALL": None, "LC_MESSAGES": None, "LANG": "en_US.UTF-8"}, "en"),
-    ({"PORTAL_LANG": "en"}, "en"),
-    ({"PORTAL_LANG": None, "LC_ALL": "vi_VN.UTF-8", "LANG": "en_US.UTF-8"}, "vi"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "vi"),  # PORTAL_LANG=vi (the suite's)
+        ({"PORTAL_LANG": None, "LC_ALL": None, "LC_MESSAGES": None, "LANG": "C.UTF-8"}, "vi"),
+        ({"PORTAL_LANG": None, "LC_ALL": None, "LC_MESSAGES": None, "LANG": "en_US.UTF-8"}, "en"),
+        ({"PORTAL_LANG": "en"}, "en"),
+        ({"PORTAL_LANG": None, "LC_ALL": "vi_VN.UTF-8", "LANG": "en_US.UTF-8"}, "vi"),
+    ],
+)
 def test_a_command_speaks_the_locale_it_runs_in(app, env, expected):
     result = app.test_cli_runner().invoke(args=["dashboard", "snapshot"], env=env)
     assert result.exit_code == 0, result.output
@@ -89,8 +113,9 @@ def test_lang_option_wins_over_the_locale(app):
     # The choice ends with the command: the next one speaks the default again.
     after = runner.invoke(args=["dashboard", "snapshot"])
     assert after.output.startswith("Đã lưu số liệu trong ngày"), after.output
-    vietnamese = runner.invoke(args=["dashboard", "snapshot", "--lang", "vi"],
-                               env={"PORTAL_LANG": "en"})
+    vietnamese = runner.invoke(
+        args=["dashboard", "snapshot", "--lang", "vi"], env={"PORTAL_LANG": "en"}
+    )
     assert vietnamese.output.startswith("Đã lưu số liệu trong ngày"), vietnamese.output
 
 
@@ -104,12 +129,14 @@ def test_every_portal_command_has_the_lang_option(app):
         else:
             yield path, command
 
-    portal_commands = [c for name, c in app.cli.commands.items()
-                       if name not in {"db", "run", "shell", "routes"}]
+    portal_commands = [
+        c for name, c in app.cli.commands.items() if name not in {"db", "run", "shell", "routes"}
+    ]
     found = [(path, cmd) for top in portal_commands for path, cmd in leaves(top, (top.name,))]
     assert len(found) > 15
-    missing = [" ".join(path) for path, cmd in found
-               if not any(p.name == "lang" for p in cmd.params)]
+    missing = [
+        " ".join(path) for path, cmd in found if not any(p.name == "lang" for p in cmd.params)
+    ]
     assert missing == []
 
 
@@ -118,12 +145,15 @@ def test_a_password_is_not_read_from_a_pipe(app, make_user):
 
     user = make_user(Role.ADMIN, "01")
     hashed = user.password_hash
-    result = app.test_cli_runner().invoke(args=["users", "set-password", user.username],
-                                          input="mat-khau-moi-123\nmat-khau-moi-123\n",
-                                          env={"PORTAL_NEW_PASSWORD": None})
+    result = app.test_cli_runner().invoke(
+        args=["users", "set-password", user.username],
+        input="mat-khau-moi-123\nmat-khau-moi-123\n",
+        env={"PORTAL_NEW_PASSWORD": None},
+    )
     assert result.exit_code == 1
-    assert result.output == ("Không có cửa sổ dòng lệnh để nhập mật khẩu: hãy đặt biến "
-                             "PORTAL_NEW_PASSWORD.\n")
+    assert result.output == (
+        "Không có cửa sổ dòng lệnh để nhập mật khẩu: hãy đặt biến PORTAL_NEW_PASSWORD.\n"
+    )
     assert "Aborted" not in result.output and "Warning" not in result.output
     db.session.refresh(user)
     assert user.password_hash == hashed

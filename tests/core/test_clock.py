@@ -77,13 +77,19 @@ def test_the_clock_says_vietnams_date_and_time_on_a_utc_server(frozen):
 
 
 def _post_dose(client, person, day: date):
-    data = {"csrf_token": csrf_token(client, f"/records/{person.id}"), "dose_number": 1,
-            "vaccine": "EU/1/20/1528", "lot": "FK0001", "vaccinated_on": text(day)}
+    data = {
+        "csrf_token": csrf_token(client, f"/records/{person.id}"),
+        "dose_number": 1,
+        "vaccine": "EU/1/20/1528",
+        "lot": "FK0001",
+        "vaccinated_on": text(day),
+    }
     return client.post(f"/records/{person.id}/doses", data=data)
 
 
 def test_dose_entry_accepts_todays_vietnamese_date_and_refuses_tomorrow(
-        frozen, client, login_as, make_site, make_person, make_register):
+    frozen, client, login_as, make_site, make_person, make_register
+):
     site = make_site(OWN)
     db.session.commit()
     login_as("vaccination_site", OWN, site=site)
@@ -100,11 +106,19 @@ def test_dose_entry_accepts_todays_vietnamese_date_and_refuses_tomorrow(
 
 
 def _complain(client, day: date):
-    data = {"full_name": "Trần Thị Bình", "id_number": "001190012345",
-            "birth_date": "17/05/1990", "phone": "0912 345 678", "kind": "missing_dose",
-            "province": "01", "commune": OWN, "description": "Mũi 2 không có trên hệ thống.",
-            "dose_number": "2", "vaccinated_on": text(day),
-            "csrf_token": csrf_token(client, "/feedback/new")}
+    data = {
+        "full_name": "Trần Thị Bình",
+        "id_number": "001190012345",
+        "birth_date": "17/05/1990",
+        "phone": "0912 345 678",
+        "kind": "missing_dose",
+        "province": "01",
+        "commune": OWN,
+        "description": "Mũi 2 không có trên hệ thống.",
+        "dose_number": "2",
+        "vaccinated_on": text(day),
+        "csrf_token": csrf_token(client, "/feedback/new"),
+    }
     return client.post("/feedback/new", data=data, content_type="multipart/form-data")
 
 
@@ -118,11 +132,23 @@ def test_the_complaint_form_accepts_a_dose_of_today_in_vietnam(frozen, client, a
 def test_the_register_import_accepts_a_dose_of_today_in_vietnam(frozen, area):
     from portal.imports import services as imports
 
-    batch = check(xlsx([
-        row(dose=1, vaccine="Pfizer-BioNTech (Comirnaty)", on=text(TODAY)),
-        row("Trần Thị Bình", "Nữ", "01/01/1990", "123456789", dose=1,
-            vaccine="Pfizer-BioNTech (Comirnaty)", on=text(TOMORROW)),
-    ]), area(OWN))
+    batch = check(
+        xlsx(
+            [
+                row(dose=1, vaccine="Pfizer-BioNTech (Comirnaty)", on=text(TODAY)),
+                row(
+                    "Trần Thị Bình",
+                    "Nữ",
+                    "01/01/1990",
+                    "123456789",
+                    dose=1,
+                    vaccine="Pfizer-BioNTech (Comirnaty)",
+                    on=text(TOMORROW),
+                ),
+            ]
+        ),
+        area(OWN),
+    )
     assert (batch.valid_rows, batch.error_rows) == (1, 1)
     [(number, errors, _)] = [i for i in batch.report["issues"] if i[1]]
     assert number == 3 and "tương lai" in " ".join(errors)
@@ -134,8 +160,9 @@ def test_the_register_import_accepts_a_dose_of_today_in_vietnam(frozen, area):
 
 
 def _extract(day: date):
-    data = ("id_number,full_name,sex,birth_date\r\n"
-            f"001225000001,Nguyễn Văn An,Nam,{text(day)}\r\n").encode()
+    data = (
+        f"id_number,full_name,sex,birth_date\r\n001225000001,Nguyễn Văn An,Nam,{text(day)}\r\n"
+    ).encode()
     parsed, summary = import_extract(io.BytesIO(data), "trich-xuat.csv", ExtractMode.MERGE)
     db.session.commit()
     return parsed, summary
@@ -150,10 +177,16 @@ def test_the_register_extract_accepts_a_birth_of_today_in_vietnam(frozen, app):
 
 
 def test_the_remote_register_accepts_a_birth_of_today_in_vietnam(frozen, app):
-    record = {"id_number": "001225000001", "full_name": "Nguyễn Văn An", "sex": "male",
-              "birth_date": TODAY.isoformat()}
-    assert remote._parse({"records": [record]}, ["001225000001"])[
-        "001225000001"].birth_date == TODAY
+    record = {
+        "id_number": "001225000001",
+        "full_name": "Nguyễn Văn An",
+        "sex": "male",
+        "birth_date": TODAY.isoformat(),
+    }
+    assert (
+        remote._parse({"records": [record]}, ["001225000001"])["001225000001"].birth_date == TODAY
+    )
     with pytest.raises(remote.RegisterUnavailable, match="tương lai"):
-        remote._parse({"records": [{**record, "birth_date": TOMORROW.isoformat()}]},
-                      ["001225000001"])
+        remote._parse(
+            {"records": [{**record, "birth_date": TOMORROW.isoformat()}]}, ["001225000001"]
+        )

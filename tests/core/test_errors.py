@@ -27,11 +27,17 @@ def broken_records_page(app, area, monkeypatch):
     endpoint = app.url_map.bind("localhost").match("/records")[0]
 
     def broken(**_kwargs):
-        record_services.create_person({
-            "full_name": NAME, "sex": Sex.FEMALE, "birth_date": date(1990, 1, 2),
-            "birth_precision": BirthPrecision.DAY, "id_number": None,
-            "commune_id": area(OWN).id,
-        }, reason="written before the failure")
+        record_services.create_person(
+            {
+                "full_name": NAME,
+                "sex": Sex.FEMALE,
+                "birth_date": date(1990, 1, 2),
+                "birth_precision": BirthPrecision.DAY,
+                "id_number": None,
+                "commune_id": area(OWN).id,
+            },
+            reason="written before the failure",
+        )
         db.session.flush()
         raise RuntimeError("boom in the view")
 
@@ -42,11 +48,13 @@ def broken_records_page(app, area, monkeypatch):
 def _people_named(name: str) -> int:
     db.session.remove()  # the request's session is gone; read afresh
     return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Person).where(Person.full_name == name))
+        sa.select(sa.func.count()).select_from(Person).where(Person.full_name == name)
+    )
 
 
 def test_an_unexpected_error_shows_the_portals_page_saves_nothing_and_is_logged(
-        client, login_as, broken_records_page, caplog):
+    client, login_as, broken_records_page, caplog
+):
     login_as(Role.HEALTH_STATION)
     with caplog.at_level(logging.ERROR):
         response = client.get(broken_records_page)
@@ -62,7 +70,8 @@ def test_an_unexpected_error_shows_the_portals_page_saves_nothing_and_is_logged(
 
 
 def test_an_unexpected_error_in_an_htmx_request_goes_to_the_message_area(
-        client, login_as, broken_records_page):
+    client, login_as, broken_records_page
+):
     login_as(Role.HEALTH_STATION)
     response = client.get(broken_records_page, headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
@@ -74,7 +83,8 @@ def test_an_unexpected_error_in_an_htmx_request_goes_to_the_message_area(
 
 
 def test_an_unexpected_error_answers_json_to_a_client_that_asks_for_it(
-        client, login_as, broken_records_page):
+    client, login_as, broken_records_page
+):
     login_as(Role.HEALTH_STATION)
     response = client.get(broken_records_page, headers={"Accept": "application/json"})
     assert response.status_code == 500

@@ -50,8 +50,11 @@ def sheet_rows(sheet) -> list[list]:
 
 
 def audit_events(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        )
+    )
 
 
 # --- the helper -------------------------------------------------------------------------
@@ -62,8 +65,9 @@ def test_formula_like_texts_get_an_apostrophe(value):
     assert export.neutralise(value) == "'" + value
 
 
-@pytest.mark.parametrize("value", ["Nguyễn Văn An", "a=b", "0912345678", "", -2, 3.5, None,
-                                   date(2021, 1, 2)])
+@pytest.mark.parametrize(
+    "value", ["Nguyễn Văn An", "a=b", "0912345678", "", -2, 3.5, None, date(2021, 1, 2)]
+)
 def test_other_values_are_left_alone(value):
     assert export.neutralise(value) == value
 
@@ -91,11 +95,13 @@ def test_csv_helper():
     text = "".join(export.csv_chunks(COLUMNS, [ROWS[:1], ROWS[1:], []]))
     assert text.startswith("\ufeff")
     table = list(csv.reader(io.StringIO(text[1:])))
-    assert table == [["Text", "Number", "When"],
-                     ["'=1+2", "-2", "15/09/2021"],
-                     # Stored in UTC, written in Vietnam time (issue 13, item 17).
-                     ["Trần Thị Ánh", "7", "31/01/2024 15:05:09"],
-                     ["0012\x07", "0", ""]]
+    assert table == [
+        ["Text", "Number", "When"],
+        ["'=1+2", "-2", "15/09/2021"],
+        # Stored in UTC, written in Vietnam time (issue 13, item 17).
+        ["Trần Thị Ánh", "7", "31/01/2024 15:05:09"],
+        ["0012\x07", "0", ""],
+    ]
     # No rows at all: the header alone.
     assert "".join(export.csv_chunks(COLUMNS, [])) == "\ufeffText,Number,When\r\n"
 
@@ -126,19 +132,28 @@ def test_xlsx_helper():
 @pytest.fixture
 def persons(make_person):
     made = {
-        "anh": make_person(full_name="Nguyễn Thị Ngọc Ánh", sex=Sex.FEMALE,
-                           id_number="001190000123", phone="0912345678"),
-        "old": make_person(full_name="Đỗ Đức Thắng", birth_date=date(1960, 1, 1),
-                           birth_precision=BirthPrecision.YEAR),
+        "anh": make_person(
+            full_name="Nguyễn Thị Ngọc Ánh",
+            sex=Sex.FEMALE,
+            id_number="001190000123",
+            phone="0912345678",
+        ),
+        "old": make_person(
+            full_name="Đỗ Đức Thắng",
+            birth_date=date(1960, 1, 1),
+            birth_precision=BirthPrecision.YEAR,
+        ),
         "neighbour": make_person(full_name="Trần Văn Hàng Xóm", commune_code=NEIGHBOUR),
     }
     for n, name in enumerate(INJECTIONS):
-        made[name] = make_person(full_name=name, id_number=f"00109000000{n}",
-                                 address="=cmd|' /C calc'!A0")
+        made[name] = make_person(
+            full_name=name, id_number=f"00109000000{n}", address="=cmd|' /C calc'!A0"
+        )
     # The forms collapse whitespace; an older import may not have: store the tab and CR as is.
     for name in ("\tTab", "\rCR"):
-        db.session.execute(sa.update(Person).where(Person.id == made[name].id)
-                           .values(full_name=name))
+        db.session.execute(
+            sa.update(Person).where(Person.id == made[name].id).values(full_name=name)
+        )
     db.session.commit()
     return made
 
@@ -233,24 +248,33 @@ def mismatches(area, make_person, make_register):
     """In OWN: a diacritics difference, a swapped date, a sex difference, one not found, one
     match and a formula-like name; in NEIGHBOUR: a mismatch the OWN police never see."""
     people = {
-        "diacritics": make_person(full_name="Nguyen Van Binh", id_number=cccd(1),
-                                  birth_date=BORN),
-        "swapped": make_person(full_name="Trần Văn Cường", id_number=cccd(2),
-                               birth_date=date(1990, 6, 3)),
-        "sex": make_person(full_name="Lê Văn Dũng", id_number=cccd(3), birth_date=BORN,
-                           sex="female"),
+        "diacritics": make_person(full_name="Nguyen Van Binh", id_number=cccd(1), birth_date=BORN),
+        "swapped": make_person(
+            full_name="Trần Văn Cường", id_number=cccd(2), birth_date=date(1990, 6, 3)
+        ),
+        "sex": make_person(
+            full_name="Lê Văn Dũng", id_number=cccd(3), birth_date=BORN, sex="female"
+        ),
         "absent": make_person(full_name="Phạm Văn Em", id_number=cccd(4), birth_date=BORN),
         "same": make_person(full_name="Hoàng Văn Giang", id_number=cccd(5), birth_date=BORN),
-        "formula": make_person(full_name="=HYPERLINK(\"http://x\")", id_number=cccd(7),
-                               birth_date=BORN),
-        "neighbour": make_person(full_name="Vũ Văn Hải", id_number=cccd(6), birth_date=BORN,
-                                 commune_code=NEIGHBOUR),
+        "formula": make_person(
+            full_name='=HYPERLINK("http://x")', id_number=cccd(7), birth_date=BORN
+        ),
+        "neighbour": make_person(
+            full_name="Vũ Văn Hải", id_number=cccd(6), birth_date=BORN, commune_code=NEIGHBOUR
+        ),
     }
-    truth = [(1, "Nguyễn Văn Bình", BORN), (2, "Trần Văn Cường", date(1990, 3, 6)),
-             (3, "Lê Văn Dũng", BORN), (5, "Hoàng Văn Giang", BORN), (6, "Vũ Văn Hai", BORN),
-             (7, "@Lê Thị Hoa", BORN)]
-    make_register(*({"id_number": cccd(n), "full_name": name, "birth_date": born}
-                     for n, name, born in truth))
+    truth = [
+        (1, "Nguyễn Văn Bình", BORN),
+        (2, "Trần Văn Cường", date(1990, 3, 6)),
+        (3, "Lê Văn Dũng", BORN),
+        (5, "Hoàng Văn Giang", BORN),
+        (6, "Vũ Văn Hai", BORN),
+        (7, "@Lê Thị Hoa", BORN),
+    ]
+    make_register(
+        *({"id_number": cccd(n), "full_name": name, "birth_date": born} for n, name, born in truth)
+    )
     match_commune(area(OWN))
     match_commune(area(NEIGHBOUR))
     db.session.commit()
@@ -268,10 +292,20 @@ def test_review_csv_export_has_both_sides_and_the_differences(client, login_as, 
     assert vi("ID number") in header and header[-1] == vi("Checked at") + " (giờ Việt Nam)"
     by_id = {row[6]: row for row in table[1:]}
     assert set(by_id) == {cccd(1), cccd(2), cccd(3), cccd(4), cccd(7)}  # no neighbour
-    assert by_id[cccd(1)][:6] == ["Nguyen Van Binh", "Nguyễn Văn Bình", "17/05/1990",
-                                  "17/05/1990", vi("Male"), vi("Male")]
-    assert by_id[cccd(1)][7:11] == [vi("only diacritics"), vi("identical"), vi("identical"),
-                                    vi("Differs from the register")]
+    assert by_id[cccd(1)][:6] == [
+        "Nguyen Van Binh",
+        "Nguyễn Văn Bình",
+        "17/05/1990",
+        "17/05/1990",
+        vi("Male"),
+        vi("Male"),
+    ]
+    assert by_id[cccd(1)][7:11] == [
+        vi("only diacritics"),
+        vi("identical"),
+        vi("identical"),
+        vi("Differs from the register"),
+    ]
     assert by_id[cccd(2)][2:4] == ["03/06/1990", "06/03/1990"]
     assert by_id[cccd(2)][8] == vi("day and month swapped")
     assert by_id[cccd(3)][4:6] == [vi("Female"), vi("Male")]
@@ -280,15 +314,14 @@ def test_review_csv_export_has_both_sides_and_the_differences(client, login_as, 
     assert by_id[cccd(4)][1] == by_id[cccd(4)][3] == by_id[cccd(4)][5] == ""
     assert by_id[cccd(4)][7:11] == ["", "", "", vi("Not found in the register")]
     # Both sides are neutralised.
-    assert by_id[cccd(7)][:2] == ["'=HYPERLINK(\"http://x\")", "'@Lê Thị Hoa"]
+    assert by_id[cccd(7)][:2] == ['\'=HYPERLINK("http://x")', "'@Lê Thị Hoa"]
     checked = datetime.strptime(by_id[cccd(1)][11], "%d/%m/%Y %H:%M:%S")
     assert abs((checked - datetime.now()).total_seconds()) < 24 * 3600
 
     events = audit_events("worklist.export")
     assert len(events) == before + 1
     assert events[-1].actor_id == police.id
-    assert events[-1].changes == {"filters": [None, {}], "rows": [None, 5],
-                                  "format": [None, "csv"]}
+    assert events[-1].changes == {"filters": [None, {}], "rows": [None, 5], "format": [None, "csv"]}
 
 
 def test_review_xlsx_export(client, login_as, mismatches):
@@ -306,18 +339,20 @@ def test_review_xlsx_export(client, login_as, mismatches):
     assert isinstance(binh[11].value, datetime)
     assert binh[11].number_format == "dd/mm/yyyy hh:mm:ss"
     formula = rows[cccd(7)]
-    assert formula[0].value == "'=HYPERLINK(\"http://x\")" and formula[0].data_type == "s"
+    assert formula[0].value == '\'=HYPERLINK("http://x")' and formula[0].data_type == "s"
     assert formula[1].value == "'@Lê Thị Hoa" and formula[1].data_type == "s"
     assert audit_events("worklist.export")[-1].changes["format"] == [None, "xlsx"]
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("difference=sex", {cccd(3)}),
-     ("difference=not_found", {cccd(4)}),
-     ("difference=birth", {cccd(2)}),
-     ("q=cuong", {cccd(2)}),
-     ("difference=name&q=binh", {cccd(1)})],
+    [
+        ("difference=sex", {cccd(3)}),
+        ("difference=not_found", {cccd(4)}),
+        ("difference=birth", {cccd(2)}),
+        ("q=cuong", {cccd(2)}),
+        ("difference=name&q=binh", {cccd(1)}),
+    ],
 )
 def test_review_export_respects_the_filters(client, login_as, mismatches, query, expected):
     login_as("police", OWN)
@@ -337,8 +372,9 @@ def test_review_export_with_a_bad_filter_is_refused(client, login_as, mismatches
     assert len(audit_events("worklist.export")) == before
 
 
-@pytest.mark.parametrize("role", ["health_station", "committee", "vaccination_site",
-                                  "health_authority", "admin"])
+@pytest.mark.parametrize(
+    "role", ["health_station", "committee", "vaccination_site", "health_authority", "admin"]
+)
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_only_police_export_the_review_list(client, login_as, mismatches, role, fmt):
     login_as(role, OWN if role not in ("health_authority", "admin") else "01")

@@ -21,8 +21,7 @@ HEADING = "Thời gian (giờ Việt Nam)"
 
 def _event(make_user) -> AuditEvent:
     officer = make_user(Role.POLICE, OWN, username="congan.badinh")
-    event = audit.record("person.update", "person", 41, {"sex": ["male", "female"]},
-                         actor=officer)
+    event = audit.record("person.update", "person", 41, {"sex": ["male", "female"]}, actor=officer)
     db.session.commit()
     return event
 
@@ -35,7 +34,7 @@ def test_the_audit_trail_export_is_in_vietnam_time_and_says_so(client, login_as,
     local = event.occurred_at + timedelta(hours=7)
     login_as(Role.ADMIN, HANOI)
     page = client.get("/audit").get_data(as_text=True)
-    assert f"<th scope=\"col\">{HEADING}</th>" in page
+    assert f'<th scope="col">{HEADING}</th>' in page
     assert local.strftime("%d/%m/%Y %H:%M:%S") in page
 
     text = client.get("/audit/export.csv").get_data(as_text=True).lstrip("\ufeff")
@@ -67,15 +66,20 @@ def test_every_export_gets_the_zone_from_the_shared_writer(app):
     Vietnam time under a heading that says so; dates (birth dates) are left as they are."""
     from datetime import date
 
-    columns = [export.Column("Lúc", lambda r: r[0]), export.Column("Ngày", lambda r: r[1]),
-               export.Column("Trống", lambda r: None, time=True)]
+    columns = [
+        export.Column("Lúc", lambda r: r[0]),
+        export.Column("Ngày", lambda r: r[1]),
+        export.Column("Trống", lambda r: None, time=True),
+    ]
     rows = [(datetime(2026, 12, 31, 20, 30), date(1990, 5, 17))]
     with app.test_request_context("/"):
         text = "".join(export.csv_chunks(columns, [rows]))
         with export.xlsx_file(columns, [rows], "x") as file:
             workbook = load_workbook(file)
     assert text.lstrip("\ufeff").splitlines() == [
-        "Lúc (giờ Việt Nam),Ngày,Trống (giờ Việt Nam)", "01/01/2027 03:30:00,17/05/1990,"]
+        "Lúc (giờ Việt Nam),Ngày,Trống (giờ Việt Nam)",
+        "01/01/2027 03:30:00,17/05/1990,",
+    ]
     head, first = list(workbook.active.iter_rows(values_only=True))
     assert head == ("Lúc (giờ Việt Nam)", "Ngày", "Trống (giờ Việt Nam)")
     assert first[0] == datetime(2027, 1, 1, 3, 30)

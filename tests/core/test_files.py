@@ -37,8 +37,14 @@ def test_the_database_and_the_instance_folder_are_private(tmp_path, open_umask):
     config._instance_secret(instance)
     assert mode(instance) == 0o700 and mode(instance / "secret_key") == 0o600
     database = tmp_path / "data" / "portal.sqlite3"
-    app = create_app({"TESTING": True, "PORTAL_ENV": "testing", "SECRET_KEY": "x",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        }
+    )
     with app.app_context():
         with db.engine.begin() as connection:
             connection.execute(sa.text("CREATE TABLE t (x INTEGER)"))
@@ -52,8 +58,9 @@ def test_the_database_and_the_instance_folder_are_private(tmp_path, open_umask):
     assert mode(database.parent) == 0o700
 
 
-def test_documents_uploads_and_the_demo_pki_are_private(app, client, login_as, tmp_path,
-                                                       monkeypatch, open_umask):
+def test_documents_uploads_and_the_demo_pki_are_private(
+    app, client, login_as, tmp_path, monkeypatch, open_umask
+):
     """Issue 14, item 15: stored documents, uploaded extracts and the demo PKI were
     created world-readable; they are 0600 in 0700 folders now."""
     monkeypatch.setitem(app.config, "DOCUMENTS_DIR", str(tmp_path / "documents"))
@@ -66,10 +73,15 @@ def test_documents_uploads_and_the_demo_pki_are_private(app, client, login_as, t
     # The queued job would load and remove the upload: keep it to look at it.
     monkeypatch.setattr("portal.registry.routes.enqueue", lambda job_id: None)
     login_as(Role.POLICE)
-    response = client.post("/registry/extracts", data={
-        "csrf_token": csrf_token(client, "/registry/extracts"), "mode": "merge",
-        "file": (io.BytesIO(b"so_dinh_danh,ho_ten\n"), "trich-xuat.csv")},
-        content_type="multipart/form-data")
+    response = client.post(
+        "/registry/extracts",
+        data={
+            "csrf_token": csrf_token(client, "/registry/extracts"),
+            "mode": "merge",
+            "file": (io.BytesIO(b"so_dinh_danh,ho_ten\n"), "trich-xuat.csv"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303, response.get_data(as_text=True)[:300]
     [upload] = list((tmp_path / "uploads").iterdir())
     assert mode(tmp_path / "uploads") == 0o700 and mode(upload) == 0o600
@@ -77,6 +89,14 @@ def test_documents_uploads_and_the_demo_pki_are_private(app, client, login_as, t
     demo.ensure_pki()
     assert mode(tmp_path / "pki") == 0o700
     assert {f.name: mode(f) for f in (tmp_path / "pki").iterdir()} == {
-        name: 0o600 for name in ("ca.pem", "ca-key.pem", "tsa.pem", "tsa-key.pem",
-                                 "organisation.pem", "organisation-key.pem")}
+        name: 0o600
+        for name in (
+            "ca.pem",
+            "ca-key.pem",
+            "tsa.pem",
+            "tsa-key.pem",
+            "organisation.pem",
+            "organisation-key.pem",
+        )
+    }
     db.session.rollback()

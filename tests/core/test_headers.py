@@ -80,8 +80,14 @@ def test_pages_and_files_that_show_persons_are_not_stored(client, login_as, make
     export (disk cache, back button); static files may be cached."""
     login_as(Role.HEALTH_STATION)
     person = make_person(full_name="Nguyễn Văn An")
-    for path in ("/records", f"/records/{person.id}", "/records/export.csv",
-                 "/records/export.xlsx", "/worklists/review", "/no-such-page"):
+    for path in (
+        "/records",
+        f"/records/{person.id}",
+        "/records/export.csv",
+        "/records/export.xlsx",
+        "/worklists/review",
+        "/no-such-page",
+    ):
         response = client.get(path)
         assert response.headers["Cache-Control"] == "no-store", path
         assert "Expires" not in response.headers, path
@@ -114,18 +120,27 @@ def test_the_public_complaint_status_is_not_stored(app, client):
     assert client.get("/verify").headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize(("env", "override", "expected"), [
-    ("production", {}, "max-age=31536000"),
-    ("production", {"HSTS_MAX_AGE": 600}, "max-age=600"),
-    ("production", {"HSTS_MAX_AGE": 0}, None),
-    ("development", {}, None),
-    ("testing", {}, None),
-])
+@pytest.mark.parametrize(
+    ("env", "override", "expected"),
+    [
+        ("production", {}, "max-age=31536000"),
+        ("production", {"HSTS_MAX_AGE": 600}, "max-age=600"),
+        ("production", {"HSTS_MAX_AGE": 0}, None),
+        ("development", {}, None),
+        ("testing", {}, None),
+    ],
+)
 def test_hsts_only_in_production(tmp_path, env, override, expected):
     """Issue 14, item 14: Strict-Transport-Security in production (a year unless
     HSTS_MAX_AGE says otherwise), never in development over plain HTTP."""
-    app = create_app({"PORTAL_ENV": env, "SECRET_KEY": "x",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/hsts.sqlite3", **override})
+    app = create_app(
+        {
+            "PORTAL_ENV": env,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/hsts.sqlite3",
+            **override,
+        }
+    )
     with app.test_client().get("/static/favicon.svg") as response:
         assert response.headers.get("Strict-Transport-Security") == expected
     with app.app_context():
@@ -134,13 +149,15 @@ def test_hsts_only_in_production(tmp_path, env, override, expected):
 
 INLINE_HANDLER = re.compile(r"<[^>]*\s(on[a-z]+)\s*=", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
-EVAL_ATTRIBUTES = re.compile(r"\b(hx-on\S*|hx-vars|data-hx-on\S*)\s*=|\bjs:|javascript:",
-                             re.IGNORECASE)
+EVAL_ATTRIBUTES = re.compile(
+    r"\b(hx-on\S*|hx-vars|data-hx-on\S*)\s*=|\bjs:|javascript:", re.IGNORECASE
+)
 TRIGGER_FILTER = re.compile(r'hx-trigger="[^"]*\[')
 
 
-@pytest.mark.parametrize("path", sorted(TEMPLATES.rglob("*.html")),
-                         ids=lambda p: str(p.relative_to(TEMPLATES)))
+@pytest.mark.parametrize(
+    "path", sorted(TEMPLATES.rglob("*.html")), ids=lambda p: str(p.relative_to(TEMPLATES))
+)
 def test_templates_have_nothing_inline(path):
     """Issue 14, item 14: no style= attribute, <style> block, inline script, inline event
     handler, or htmx attribute evaluated as code (hx-on, hx-vars, js:, a trigger filter;
@@ -151,7 +168,7 @@ def test_templates_have_nothing_inline(path):
     assert not INLINE_SCRIPT.search(text)
     # 'self' admits the portal's own files; the nonce on each keeps them loading should
     # the policy ever trust scripts by nonce alone ('strict-dynamic').
-    assert all("nonce=\"{{ csp_nonce() }}\"" in tag for tag in re.findall(r"<script\b[^>]*>", text))
+    assert all('nonce="{{ csp_nonce() }}"' in tag for tag in re.findall(r"<script\b[^>]*>", text))
     assert not INLINE_HANDLER.search(text), INLINE_HANDLER.search(text)
     assert not EVAL_ATTRIBUTES.search(text)
     for trigger in TRIGGER_FILTER.findall(text):

@@ -31,8 +31,9 @@ PORTAL = Path(__file__).resolve().parents[2] / "portal"
 
 # The actions whose code is built at run time, each with the codes it can build.
 DYNAMIC_ACTIONS = {
-    "feedback.{status.value}": {f"feedback.{s.value}" for s in FeedbackStatus
-                                if s != FeedbackStatus.RECEIVED},
+    "feedback.{status.value}": {
+        f"feedback.{s.value}" for s in FeedbackStatus if s != FeedbackStatus.RECEIVED
+    },
     "worklist.{name}": {f"worklist.{name}" for name in TRANSITIONS},
     "worklist.add_{worklist.kind.value}": {f"worklist.add_{k.value}" for k in WorklistKind},
     "document.sign.{document.kind.value}": {f"document.sign.{k.value}" for k in DocumentKind},
@@ -40,8 +41,12 @@ DYNAMIC_ACTIONS = {
 # Fields whose changes are built from a variable, not a literal at the call.
 BUILT_FIELDS = {
     *PERSON_FIELDS,  # records.services.snapshot: a person's create and update
-    "status", "match_outcome",  # registry.recheck.RecheckResult.changes
-    "display_name", "role", "area", "site",  # auth.services.update_user
+    "status",
+    "match_outcome",  # registry.recheck.RecheckResult.changes
+    "display_name",
+    "role",
+    "area",
+    "site",  # auth.services.update_user
     *(step.stamp for step in TRANSITIONS.values()),  # worklist.{transition}
 }
 # Shown as their code on purpose, for now: tests/e2e/test_accounts_browser.py reads an
@@ -68,22 +73,28 @@ def _written() -> tuple[set[str], set[str], set[str]]:
             if isinstance(node, ast.Assign):
                 # changes["register_values"] = [...] before the call records ``changes``.
                 for target in node.targets:
-                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
-                            and target.value.id == "changes" \
-                            and isinstance(target.slice, ast.Constant):
+                    if (
+                        isinstance(target, ast.Subscript)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == "changes"
+                        and isinstance(target.slice, ast.Constant)
+                    ):
                         fields.add(target.slice.value)
             if isinstance(node, ast.FunctionDef | ast.Call):
                 # A service that records the action its caller names: update_person(...,
                 # action="review.verified_in_person"), with "person.update" by default.
                 if isinstance(node, ast.FunctionDef):
                     defaults = node.args.defaults
-                    with_default = node.args.args[len(node.args.args) - len(defaults):]
+                    with_default = node.args.args[len(node.args.args) - len(defaults) :]
                     named = list(zip(with_default, defaults, strict=True))
                 else:
                     named = [(k, k.value) for k in node.keywords]
                 for arg, value in named:
-                    if getattr(arg, "arg", None) == "action" \
-                            and isinstance(value, ast.Constant) and "." in str(value.value):
+                    if (
+                        getattr(arg, "arg", None) == "action"
+                        and isinstance(value, ast.Constant)
+                        and "." in str(value.value)
+                    ):
                         actions.add(value.value)
             if not isinstance(node, ast.Call) or not _is_audit_call(node):
                 continue
@@ -97,9 +108,10 @@ def _written() -> tuple[set[str], set[str], set[str]]:
             if isinstance(action, ast.Constant) and isinstance(action.value, str):
                 actions.add(action.value)
             elif isinstance(action, ast.JoinedStr):
-                pattern = "".join(v.value if isinstance(v, ast.Constant)
-                                  else "{" + ast.unparse(v.value) + "}"
-                                  for v in action.values)
+                pattern = "".join(
+                    v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}"
+                    for v in action.values
+                )
                 assert pattern in DYNAMIC_ACTIONS, f"{path}: an action built as {pattern!r}"
                 actions |= DYNAMIC_ACTIONS[pattern]
             if isinstance(entity, ast.Constant) and isinstance(entity.value, str):
@@ -128,8 +140,17 @@ def _unlabelled(app, template: str, codes, name: str = "code") -> list[str]:
 
 def test_the_scan_finds_what_the_portal_writes():
     actions, entities, fields = _written()
-    assert len(actions) > 80 and {"person.update", "auth.login", "feedback.resolved",
-                                  "worklist.receive", "document.sign.minutes"} <= actions
+    assert (
+        len(actions) > 80
+        and {
+            "person.update",
+            "auth.login",
+            "feedback.resolved",
+            "worklist.receive",
+            "document.sign.minutes",
+        }
+        <= actions
+    )
     assert {"person", "user", "feedback", "signed_document", "import_batch"} <= entities
     assert {"full_name", "register_values", "recovery_codes_left", "entries"} <= fields
 
@@ -146,8 +167,11 @@ def test_every_kind_of_record_has_vietnamese_words(app):
 
 def test_every_field_an_event_holds_has_vietnamese_words(app):
     _, _, fields = _written()
-    dose_fields = {f"dose_2.{c.key}" for c in sa.inspect(Dose).column_attrs
-                   if c.key not in ("id", "person_id", "import_batch_id")}
+    dose_fields = {
+        f"dose_2.{c.key}"
+        for c in sa.inspect(Dose).column_attrs
+        if c.key not in ("id", "person_id", "import_batch_id")
+    }
     dose_fields.add("dose_2.identity_acknowledged")
     assert _unlabelled(app, "{{ field_label(code) }}", fields | dose_fields) == []
     assert _unlabelled(app, "{{ field_label(code) }}", SHOWN_AS_CODE) == sorted(SHOWN_AS_CODE)
@@ -161,8 +185,9 @@ def _status_columns() -> list[tuple[str, type[enum.Enum]]]:
             enum_class = getattr(column.type, "enum_class", None)
             if enum_class is None:
                 continue
-            if column.key in ("status", "state", "outcome") \
-                    or enum_class.__name__.endswith(("Status", "State")):
+            if column.key in ("status", "state", "outcome") or enum_class.__name__.endswith(
+                ("Status", "State")
+            ):
                 out.append((column.key, enum_class))
     return out
 
@@ -186,13 +211,15 @@ def test_the_labels_are_translated_not_only_named(app):
     """A label whose Vietnamese is missing from the catalogue shows its English source."""
     registry = labels.registry()
     untranslated = []
-    for table in (registry.actions, registry.entities, registry.fields,
-                  *registry.values.values()):
+    for table in (registry.actions, registry.entities, registry.fields, *registry.values.values()):
         for label in table.values():
             with app.test_request_context("/"), force_locale("vi"):
                 shown = str(label)
-            if shown == labels._source(label) and any(c.isalpha() for c in shown) \
-                    and shown not in {"SHA-256"}:
+            if (
+                shown == labels._source(label)
+                and any(c.isalpha() for c in shown)
+                and shown not in {"SHA-256"}
+            ):
                 untranslated.append(shown)
     assert sorted(set(untranslated)) == []
 
@@ -204,21 +231,29 @@ def test_the_record_history_and_the_audit_trail_use_the_same_words(app):
 
     assert audit_routes.action_label is labels.action_label
     assert app.jinja_env.globals["action_label"] is labels.action_label
-    assert _render(app, "{{ action_label('person.recheck') }}") \
-        == _render(app, "{{ action_label(code) }}", code="person.recheck") \
+    assert (
+        _render(app, "{{ action_label('person.recheck') }}")
+        == _render(app, "{{ action_label(code) }}", code="person.recheck")
         == "Kiểm tra lại với CSDL dân cư"
+    )
 
 
-def test_the_record_page_and_the_trail_name_an_action_alike(client, app, login_as, make_user,
-                                                            make_person):
+def test_the_record_page_and_the_trail_name_an_action_alike(
+    client, app, login_as, make_user, make_person
+):
     """Actions the two pages used to word differently read the same on both."""
     officer = make_user(Role.POLICE, OWN, username="congan.nhan")
     person = make_person(full_name="Lò Văn Pả")
-    actions = ("person.recheck", "person.supersede_confirmation",
-               "worklist.add_register_update", "worklist.add_correction")
+    actions = (
+        "person.recheck",
+        "person.supersede_confirmation",
+        "worklist.add_register_update",
+        "worklist.add_correction",
+    )
     for action in actions:
-        audit.record(action, "person", person.id, {"status": ["mismatch", "matched"]},
-                     actor=officer)
+        audit.record(
+            action, "person", person.id, {"status": ["mismatch", "matched"]}, actor=officer
+        )
     db.session.commit()
     login_as(Role.HEALTH_STATION, OWN)
     page = client.get(f"/records/{person.id}").get_data(as_text=True)

@@ -23,10 +23,18 @@ MIGRATIONS = str(PROJECT / "migrations")
 
 # The audit trail's guards (migrations 0001 and 0026): triggers, but not counters.
 GUARDS = {
-    "sqlite": {"audit_event_no_update", "audit_event_no_delete", "audit_head_forward_only",
-               "audit_head_no_delete"},
-    "postgresql": {"audit_event_append_only", "audit_event_no_truncate",
-                   "audit_head_forward_only", "audit_head_no_truncate"},
+    "sqlite": {
+        "audit_event_no_update",
+        "audit_event_no_delete",
+        "audit_head_forward_only",
+        "audit_head_no_delete",
+    },
+    "postgresql": {
+        "audit_event_append_only",
+        "audit_event_no_truncate",
+        "audit_head_forward_only",
+        "audit_head_no_truncate",
+    },
 }
 
 
@@ -34,13 +42,23 @@ def _triggers(connection: sa.Connection) -> dict[str, str]:
     """Every trigger of the database with its definition; on PostgreSQL also every PL/pgSQL
     function with its source (a trigger's body is its function's)."""
     if connection.dialect.name == "sqlite":
-        return dict(connection.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all())
-    found = dict(connection.exec_driver_sql(
-        "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal").all())
-    found.update((f"{name}()", source) for name, source in connection.exec_driver_sql(
-        "SELECT proname, prosrc FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
-        "WHERE l.lanname = 'plpgsql' AND p.pronamespace = 'public'::regnamespace").all())
+        return dict(
+            connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            ).all()
+        )
+    found = dict(
+        connection.exec_driver_sql(
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal"
+        ).all()
+    )
+    found.update(
+        (f"{name}()", source)
+        for name, source in connection.exec_driver_sql(
+            "SELECT proname, prosrc FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+            "WHERE l.lanname = 'plpgsql' AND p.pronamespace = 'public'::regnamespace"
+        ).all()
+    )
     return found
 
 
@@ -57,8 +75,10 @@ def test_the_database_at_head_has_exactly_the_counter_triggers_of_the_sql_files(
     found = {name: sql for name, sql in everything.items() if not name.endswith("()")}
     functions = {name[:-2]: sql for name, sql in everything.items() if name.endswith("()")}
     defined = defined_triggers("counters", dialect)
-    assert defined >= {"tally_person_moved", "tally_dose_ai" if dialect == "sqlite"
-                       else "tally_dose_insert"}
+    assert defined >= {
+        "tally_person_moved",
+        "tally_dose_ai" if dialect == "sqlite" else "tally_dose_insert",
+    }
     assert set(found) - GUARDS[dialect] == defined
     # And the bodies are the files' own, as they are written there.
     file = statements(sql_path("counters", dialect).read_text(encoding="utf-8"), dialect)
@@ -84,7 +104,8 @@ def test_every_migration_goes_down_and_up_again_with_its_triggers(tmp_path):
     def note(ctx, step, heads, run_args) -> None:
         # Alembic calls it after each step, on the migration's own connection.
         notes["up" if step.is_upgrade else "down"][next(iter(heads), "base")] = {
-            name: _layout_aside(sql) for name, sql in _triggers(ctx.connection).items()}
+            name: _layout_aside(sql) for name, sql in _triggers(ctx.connection).items()
+        }
 
     with live_config(tmp_path) as config:
         app = create_app({**TEST_CONFIG, **config})
@@ -111,19 +132,22 @@ def test_an_index_on_a_big_table_is_built_concurrently_on_postgresql(tmp_path):
     """migrations/helpers.py's create_index: CONCURRENTLY (outside the transaction) on a
     big table on PostgreSQL, a plain CREATE INDEX on another table and on SQLite."""
     with live_config(tmp_path) as config:
-        url = sa.make_url(config["MIGRATIONS_DATABASE_URL"]
-                          or config["SQLALCHEMY_DATABASE_URI"])
+        url = sa.make_url(config["MIGRATIONS_DATABASE_URL"] or config["SQLALCHEMY_DATABASE_URI"])
         if url.get_backend_name() == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         sent: list[str] = []
-        sa.event.listen(engine, "before_cursor_execute",
-                        lambda _conn, _cursor, statement, *_: sent.append(statement))
+        sa.event.listen(
+            engine,
+            "before_cursor_execute",
+            lambda _conn, _cursor, statement, *_: sent.append(statement),
+        )
         try:
             with engine.begin() as connection:
                 for table in ("person", "worklist"):
                     connection.exec_driver_sql(
-                        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, phone VARCHAR(20))")
+                        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, phone VARCHAR(20))"
+                    )
             with engine.connect() as connection:
                 context = MigrationContext.configure(connection)
                 with Operations.context(context), context.begin_transaction():
@@ -131,15 +155,16 @@ def test_an_index_on_a_big_table_is_built_concurrently_on_postgresql(tmp_path):
                     helpers.create_index("ix_worklist_phone", "worklist", ["phone"])
             with engine.connect() as connection:
                 inspector = sa.inspect(connection)
-                assert [i["name"] for i in inspector.get_indexes("person")] == [
-                    "ix_person_phone"]
+                assert [i["name"] for i in inspector.get_indexes("person")] == ["ix_person_phone"]
                 assert [i["name"] for i in inspector.get_indexes("worklist")] == [
-                    "ix_worklist_phone"]
+                    "ix_worklist_phone"
+                ]
             concurrent = [" ".join(s.split()) for s in sent if "CONCURRENTLY" in s]
             if url.get_backend_name() == "postgresql":
                 assert concurrent == [
                     "DROP INDEX CONCURRENTLY IF EXISTS ix_person_phone",
-                    "CREATE INDEX CONCURRENTLY ix_person_phone ON person (phone)"]
+                    "CREATE INDEX CONCURRENTLY ix_person_phone ON person (phone)",
+                ]
             else:
                 assert concurrent == []
             with engine.connect() as connection:
@@ -164,16 +189,20 @@ def test_migration_0030_puts_back_a_lost_trigger_and_counts_again(tmp_path):
                 lost = "tally_person_ai" if dialect == "sqlite" else "tally_person_insert"
                 with engine.begin() as connection:
                     connection.exec_driver_sql(
-                        f"DROP TRIGGER {lost}" + ("" if dialect == "sqlite" else " ON person"))
+                        f"DROP TRIGGER {lost}" + ("" if dialect == "sqlite" else " ON person")
+                    )
                     # What a counter without its trigger drifts to (there are no persons).
                     connection.exec_driver_sql(
                         "INSERT INTO person_tally (commune_id, status, n) "
-                        "VALUES (1, 'unverified', 3)")
+                        "VALUES (1, 'unverified', 3)"
+                    )
                 upgrade(directory=MIGRATIONS, revision="0030")
                 with engine.connect() as connection:
                     assert lost in _triggers(connection)
-                    assert connection.exec_driver_sql(
-                        "SELECT count(*) FROM person_tally").scalar() == 0
+                    assert (
+                        connection.exec_driver_sql("SELECT count(*) FROM person_tally").scalar()
+                        == 0
+                    )
         finally:
             with app.app_context():
                 db.engine.dispose()
@@ -183,8 +212,10 @@ def test_migrations_from_0030_index_big_tables_through_the_helper():
     """The rule of the README's "Writing a migration": from 0030 on, an index on a big table
     is made by migrations/helpers.py (CONCURRENTLY on PostgreSQL), never by op directly."""
     tables = "|".join(sorted(helpers.BIG_TABLES))
-    direct = re.compile(r"(op|batch_op)\.(create|drop)_index\(\s*[^,()]+(\([^()]*\))?,\s*"
-                        rf"(table_name=)?['\"]({tables})['\"]")
+    direct = re.compile(
+        r"(op|batch_op)\.(create|drop)_index\(\s*[^,()]+(\([^()]*\))?,\s*"
+        rf"(table_name=)?['\"]({tables})['\"]"
+    )
     batched = re.compile(rf"batch_alter_table\(\s*['\"]({tables})['\"]")
     for path in sorted((PROJECT / "migrations" / "versions").glob("0*.py")):
         if int(path.name[:4]) < 30:

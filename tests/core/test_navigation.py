@@ -13,8 +13,16 @@ from tests.conftest import login
 
 PASSWORD = "pw-test-123"
 # One demo account of each role, and the province-level site (its reach is the province).
-ACCOUNTS = ("admin", "national.admin", "authority.ha_noi", "site.cdc_hn", "police.ba_dinh",
-            "health.ba_dinh", "committee.ba_dinh", "site.ba_dinh")
+ACCOUNTS = (
+    "admin",
+    "national.admin",
+    "authority.ha_noi",
+    "site.cdc_hn",
+    "police.ba_dinh",
+    "health.ba_dinh",
+    "committee.ba_dinh",
+    "site.ba_dinh",
+)
 NAV = re.compile(r'<nav class="navbar.*?</nav>', re.S)
 LINK = re.compile(r'class="nav-link[^"]*" href="([^"]+)"')
 
@@ -38,13 +46,20 @@ def test_each_link_is_shown_exactly_when_its_page_answers(app):
         shown = set(LINK.findall(NAV.search(page.get_data(as_text=True)).group(0)))
         assert shown <= set(pages), username
         answers = {url: client.get(url).status_code for url in pages}
-        assert {url for url, status in answers.items() if status == 200} == shown, \
-            (username, answers)
-        assert all(status in (403, 404) for url, status in answers.items()
-                   if url not in shown), (username, answers)
+        assert {url for url, status in answers.items() if status == 200} == shown, (
+            username,
+            answers,
+        )
+        assert all(status in (403, 404) for url, status in answers.items() if url not in shown), (
+            username,
+            answers,
+        )
         seen[username] = shown
     # The rule the menu used to spell out itself: the handover lists are the police's, the
     # health station's and the health authority's.
     handover = "/worklists/handover"
     assert {u for u, shown in seen.items() if handover in shown} == {
-        "authority.ha_noi", "police.ba_dinh", "health.ba_dinh"}
+        "authority.ha_noi",
+        "police.ba_dinh",
+        "health.ba_dinh",
+    }

@@ -17,14 +17,17 @@ def _value(expression):
     return db.session.scalar(sa.select(expression))
 
 
-@pytest.mark.parametrize(("later", "seconds", "day"), [
-    (ORIGIN, 0, 0),
-    (ORIGIN + timedelta(microseconds=999_999), 0, 0),
-    (ORIGIN + timedelta(days=1) - timedelta(microseconds=1), 86_399, 0),
-    (ORIGIN + timedelta(days=1), 86_400, 1),
-    (ORIGIN + timedelta(days=29, hours=23, minutes=59, seconds=59), 2_591_999, 29),
-    (ORIGIN + timedelta(days=56, hours=3), 56 * 86_400 + 3 * 3600, 56),
-])
+@pytest.mark.parametrize(
+    ("later", "seconds", "day"),
+    [
+        (ORIGIN, 0, 0),
+        (ORIGIN + timedelta(microseconds=999_999), 0, 0),
+        (ORIGIN + timedelta(days=1) - timedelta(microseconds=1), 86_399, 0),
+        (ORIGIN + timedelta(days=1), 86_400, 1),
+        (ORIGIN + timedelta(days=29, hours=23, minutes=59, seconds=59), 2_591_999, 29),
+        (ORIGIN + timedelta(days=56, hours=3), 56 * 86_400 + 3 * 3600, 56),
+    ],
+)
 def test_seconds_and_days_after_an_origin(app, later, seconds, day):
     at = sa.literal(later, sa.DateTime)
     origin = sa.literal(ORIGIN, sa.DateTime)

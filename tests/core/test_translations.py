@@ -20,8 +20,9 @@ def test_a_request_finds_its_catalogue_once(app, monkeypatch):
     monkeypatch.setattr(Domain, "get_translations", counting)
     with app.test_request_context("/"):
         texts = {gettext("Log out") for _ in range(20)}
-        rendered = app.jinja_env.from_string("{% for i in range(20) %}{{ _('Log out') }}"
-                                             "{% endfor %}").render()
+        rendered = app.jinja_env.from_string(
+            "{% for i in range(20) %}{{ _('Log out') }}{% endfor %}"
+        ).render()
     assert texts == {"Đăng xuất"} and rendered == "Đăng xuất" * 20
     assert len(found) == 1, "one look-up for the request, not one per string"
 
@@ -39,8 +40,9 @@ def test_a_forced_or_refreshed_locale_gets_its_own_catalogue(app):
 
 def test_each_request_speaks_its_own_language(client):
     assert "Đăng nhập" in client.get("/login").get_data(as_text=True)
-    client.post("/language", data={"lang": "en", "next": "/login",
-                                   "csrf_token": csrf_token(client)})
+    client.post(
+        "/language", data={"lang": "en", "next": "/login", "csrf_token": csrf_token(client)}
+    )
     page = client.get("/login").get_data(as_text=True)
     assert "Log in" in page and "Đăng nhập" not in page
     other = client.application.test_client()

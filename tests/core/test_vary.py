@@ -26,10 +26,13 @@ def test_the_block_follows_hx_target_and_vary_names_it(client, login_as, make_pe
         assert {"HX-Request", "HX-Target"} <= vary(response)
 
 
-@pytest.mark.parametrize("path, headers, status", [
-    ("/records", {}, 200),  # a whole page, no htmx
-    ("/records/999999999", {"HX-Request": "true", "HX-Target": "main"}, 404),  # an error
-])
+@pytest.mark.parametrize(
+    "path, headers, status",
+    [
+        ("/records", {}, 200),  # a whole page, no htmx
+        ("/records/999999999", {"HX-Request": "true", "HX-Target": "main"}, 404),  # an error
+    ],
+)
 def test_every_answer_varies_on_htmx_headers(client, login_as, path, headers, status):
     login_as()
     response = client.get(path, headers=headers)

@@ -29,8 +29,9 @@ def population(make_person):
     """Own commune: 2 matched, 1 mismatch, 1 missing ID; neighbour: 1 confirmed;
     another province: 3 matched (never counted for Hà Nội users)."""
     people = {}
-    for i, status in enumerate([PersonStatus.MATCHED, PersonStatus.MATCHED,
-                                PersonStatus.MISMATCH, PersonStatus.MISSING_ID]):
+    for i, status in enumerate(
+        [PersonStatus.MATCHED, PersonStatus.MATCHED, PersonStatus.MISMATCH, PersonStatus.MISSING_ID]
+    ):
         p = make_person(full_name=f"Nguyễn Văn Số {i}", id_number=None)
         _set_status(p, status)
         people.setdefault(OWN, []).append(p)
@@ -51,7 +52,8 @@ def _testid(html: str, testid: str) -> str:
 
 def _independent_counts(scope) -> dict[str, int]:
     rows = db.session.execute(
-        sa.select(Person.status, sa.func.count()).where(scope).group_by(Person.status))
+        sa.select(Person.status, sa.func.count()).where(scope).group_by(Person.status)
+    )
     return {str(getattr(s, "value", s)): n for s, n in rows}
 
 
@@ -114,18 +116,20 @@ def _percent_of(n: int, total: int) -> str:
 
 
 def _records_links(html: str) -> list[tuple[str, str]]:
-    return [(href.replace("&amp;", "&"), text)
-            for href, text in re.findall(r'href="(/records\?[^"]*)">([^<]+)</a>', html)]
+    return [
+        (href.replace("&amp;", "&"), text)
+        for href, text in re.findall(r'href="(/records\?[^"]*)">([^<]+)</a>', html)
+    ]
 
 
 def _listed(client, href: str) -> int:
     return _number(_testid(client.get(href).get_data(as_text=True), "result-count").split()[0])
 
 
-@pytest.mark.parametrize("role, place", [(Role.HEALTH_AUTHORITY, HANOI),
-                                         (Role.HEALTH_STATION, OWN)])
-def test_every_figure_opens_the_records_it_counts(client, login_as, population, area,
-                                                  role, place):
+@pytest.mark.parametrize(
+    "role, place", [(Role.HEALTH_AUTHORITY, HANOI), (Role.HEALTH_STATION, OWN)]
+)
+def test_every_figure_opens_the_records_it_counts(client, login_as, population, area, role, place):
     """Issue 13, smaller ones (wave 2): "not every number links to its records". The cards
     (persons, every share, to correct), the status table's shares, the communes' shares and
     a deadline's done figures each open the record list, and the list holds exactly the
@@ -136,12 +140,19 @@ def test_every_figure_opens_the_records_it_counts(client, login_as, population, 
     db.session.commit()
     login_as(role, place)
     html = client.get("/dashboard").get_data(as_text=True)
-    for testid in ("total", "share-cleaned", "share-matched", "share-verified",
-                   "share-confirmed", "uncorrected"):
+    for testid in (
+        "total",
+        "share-cleaned",
+        "share-matched",
+        "share-verified",
+        "share-confirmed",
+        "uncorrected",
+    ):
         assert re.search(rf'data-testid="{testid}"[^>]*><a href="/records\?', html), testid
     status_rows = re.findall(r'<tr data-status="[^"]+">.*?</tr>', html, re.S)
-    assert status_rows and all(len(_records_links(row)) == 2 for row in status_rows
-                               if "—" not in row)
+    assert status_rows and all(
+        len(_records_links(row)) == 2 for row in status_rows if "—" not in row
+    )
     deadlines = re.findall(r'data-testid="deadline-done">(.*?)</td>', html, re.S)
     assert len(deadlines) == 2 and all(len(_records_links(cell)) == 3 for cell in deadlines)
 
@@ -162,23 +173,31 @@ def test_every_figure_opens_the_records_it_counts(client, login_as, population, 
 
 
 def test_a_sites_records_to_correct_open_from_the_accountability_table(
-        client, login_as, make_person, make_site):
+    client, login_as, make_person, make_site
+):
     """Issue 13, smaller ones (wave 2): the accountability table's "persons to correct"
     opens those persons (the list's "to correct" group at that site)."""
     from portal.records import services as record_services
 
     site = make_site(OWN, name="Trạm Y tế Ba Đình")
-    for i, status in enumerate([PersonStatus.MISSING_ID, PersonStatus.MISMATCH,
-                                PersonStatus.MATCHED]):
+    for i, status in enumerate(
+        [PersonStatus.MISSING_ID, PersonStatus.MISMATCH, PersonStatus.MATCHED]
+    ):
         person = make_person(full_name=f"Đỗ Văn Sửa {i}", id_number=None)
         _set_status(person, status)
-        record_services.add_dose(person, {"dose_number": 1, "vaccine": "Abdala",
-                                          "vaccinated_on": date(2021, 9, 1),
-                                          "site_id": site.id})
+        record_services.add_dose(
+            person,
+            {
+                "dose_number": 1,
+                "vaccine": "Abdala",
+                "vaccinated_on": date(2021, 9, 1),
+                "site_id": site.id,
+            },
+        )
     db.session.commit()
     login_as(Role.HEALTH_STATION, OWN)
     html = client.get("/dashboard?sites=1").get_data(as_text=True)
-    table = html[html.rindex("<table"):]  # the sites with records left to correct
+    table = html[html.rindex("<table") :]  # the sites with records left to correct
     links = _records_links(table)
     assert links == [(f"/records?commune={OWN}&site={site.code}&status=to_correct", "2")]
     assert _listed(client, links[0][0]) == 2
@@ -203,12 +222,19 @@ def test_accountability_names_site_heads(client, login_as, make_person, make_sit
     make_user(Role.VACCINATION_SITE, OWN, site=site, display_name="BS. Lê Thị Mai")
     person = make_person(id_number=None)
     _set_status(person, PersonStatus.MISSING_ID)
-    record_services.add_dose(person, {"dose_number": 1, "vaccine": "Abdala",
-                                      "vaccinated_on": date(2021, 9, 1), "site_id": site.id})
+    record_services.add_dose(
+        person,
+        {
+            "dose_number": 1,
+            "vaccine": "Abdala",
+            "vaccinated_on": date(2021, 9, 1),
+            "site_id": site.id,
+        },
+    )
     db.session.commit()
     login_as(Role.HEALTH_STATION, OWN)
     html = client.get("/dashboard?sites=1").get_data(as_text=True)
-    block = html[html.index('data-testid="accountability"'):]
+    block = html[html.index('data-testid="accountability"') :]
     assert "Trạm Y tế Ba Đình" in block and "BS. Lê Thị Mai" in block
     assert re.search(r">1(?:</a>)?</td></tr>", block)  # the count opens its records
 
@@ -242,21 +268,23 @@ def _post_target(client, **data):
 
 def test_target_rules(client, login_as):
     login_as(Role.HEALTH_AUTHORITY, HANOI)
-    past = _post_target(client, title="Làm sạch", area=HANOI, metric="cleaned",
-                        due_on="01/01/2020")
+    past = _post_target(client, title="Làm sạch", area=HANOI, metric="cleaned", due_on="01/01/2020")
     assert past.status_code == 422 and "quá khứ" in past.get_data(as_text=True)
-    outside = _post_target(client, title="Làm sạch", area=OTHER_PROVINCE, metric="cleaned",
-                           due_on="30/04/2099")
+    outside = _post_target(
+        client, title="Làm sạch", area=OTHER_PROVINCE, metric="cleaned", due_on="30/04/2099"
+    )
     assert outside.status_code == 422
-    ok = _post_target(client, title="Làm sạch toàn bộ", area=HANOI, metric="cleaned",
-                      due_on="30/04/2099")
+    ok = _post_target(
+        client, title="Làm sạch toàn bộ", area=HANOI, metric="cleaned", due_on="30/04/2099"
+    )
     assert ok.status_code == 303
     target = db.session.scalar(sa.select(Target))
     assert target.due_on == date(2099, 4, 30) and target.metric == TargetMetric.CLEANED
     from portal.audit.models import AuditEvent
 
-    assert db.session.scalar(sa.select(AuditEvent).where(
-        AuditEvent.action == "dashboard.target_create"))
+    assert db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "dashboard.target_create")
+    )
 
 
 @pytest.mark.parametrize("role", [Role.HEALTH_STATION, Role.POLICE, Role.VACCINATION_SITE])
@@ -276,9 +304,13 @@ def test_deadlines_page_lists_the_areas_within(client, login_as, area):
     district = add_legacy_district("D-BD", "Quận Ba Đình (cũ)", area(HANOI))
     area(OWN).parent_id = district.id
     due = date(2099, 4, 30)
-    for holder, title in ((area(HANOI), "Hạn của tỉnh"), (district, "Hạn của quận cũ"),
-                          (area(OWN), "Hạn của Ba Đình"), (area(NEIGHBOUR), "Hạn của Ngọc Hà"),
-                          (area(OTHER_PROVINCE), "Hạn của Cao Bằng")):
+    for holder, title in (
+        (area(HANOI), "Hạn của tỉnh"),
+        (district, "Hạn của quận cũ"),
+        (area(OWN), "Hạn của Ba Đình"),
+        (area(NEIGHBOUR), "Hạn của Ngọc Hà"),
+        (area(OTHER_PROVINCE), "Hạn của Cao Bằng"),
+    ):
         services.create_target(holder, TargetMetric.CLEANED, due, title)
     db.session.commit()
 
@@ -327,22 +359,30 @@ def test_projection_arithmetic():
     assert slow.projected_on is None and slow.will_miss and slow.pace_per_day
 
 
-def test_dashboard_shows_projection_and_late_communes(client, login_as, population, area,
-                                                      monkeypatch):
+def test_dashboard_shows_projection_and_late_communes(
+    client, login_as, population, area, monkeypatch
+):
     today = date(2026, 12, 3)
     monkeypatch.setattr(routes, "today_in_vietnam", lambda: today)
     # Fourteen days ago: nothing was clean in the own commune, the neighbour was done.
-    db.session.add_all([
-        DailyTally(day=today - timedelta(days=14), commune_id=area(OWN).id,
-                   status="unverified", n=4),
-        DailyTally(day=today - timedelta(days=14), commune_id=area(NEIGHBOUR).id,
-                   status="confirmed", n=1),
-    ])
+    db.session.add_all(
+        [
+            DailyTally(
+                day=today - timedelta(days=14), commune_id=area(OWN).id, status="unverified", n=4
+            ),
+            DailyTally(
+                day=today - timedelta(days=14),
+                commune_id=area(NEIGHBOUR).id,
+                status="confirmed",
+                n=1,
+            ),
+        ]
+    )
     services.create_target(area(HANOI), TargetMetric.CLEANED, date(2026, 12, 10), "Làm sạch")
     db.session.commit()
     login_as(Role.HEALTH_AUTHORITY, HANOI)
     html = client.get("/dashboard").get_data(as_text=True)
-    deadlines = html[html.index('data-testid="deadlines"'):]
+    deadlines = html[html.index('data-testid="deadlines"') :]
     # Own commune: 2 cleaned in 14 days, 2 left -> 14 days -> 17/12/2026, after the 10th.
     assert "17/12/2026" in deadlines
     assert 'class="text-danger">Phường Ba Đình' in deadlines
@@ -361,8 +401,9 @@ def test_pdf_report_in_vietnamese(client, login_as, population, tmp_path):
         pytest.skip("poppler-utils not installed")
     path = tmp_path / "report.pdf"
     path.write_bytes(response.data)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "SỞ Y TẾ" in text
     assert "Phường Ba Đình" in text and "Tổng cộng" in text
     from portal.audit.models import AuditEvent
@@ -377,13 +418,24 @@ def _complaint(n, area_of, commune_code, received, answered=None):
     from portal.feedback.models import Feedback, FeedbackKind, Precision, UnitKind
 
     commune = area_of(commune_code)
-    f = Feedback(code=f"PA{n:06d}", fingerprint=f"fp-{n}", kind=FeedbackKind.OTHER,
-                 full_name="Nguyễn Văn Phản", birth_date=date(1980, 1, 1), phone="0912000000",
-                 description="…", province_id=commune.province_id, commune_id=commune.id,
-                 precision=Precision.COMMUNE, unit_kind=UnitKind.HEALTH_STATION,
-                 unit_area_id=commune.id, unit_key=f"station:{commune.id}",
-                 received_at=received, due_at=received + timedelta(hours=48),
-                 answered_at=answered)
+    f = Feedback(
+        code=f"PA{n:06d}",
+        fingerprint=f"fp-{n}",
+        kind=FeedbackKind.OTHER,
+        full_name="Nguyễn Văn Phản",
+        birth_date=date(1980, 1, 1),
+        phone="0912000000",
+        description="…",
+        province_id=commune.province_id,
+        commune_id=commune.id,
+        precision=Precision.COMMUNE,
+        unit_kind=UnitKind.HEALTH_STATION,
+        unit_area_id=commune.id,
+        unit_key=f"station:{commune.id}",
+        received_at=received,
+        due_at=received + timedelta(hours=48),
+        answered_at=answered,
+    )
     db.session.add(f)
     return f
 
@@ -396,12 +448,12 @@ def test_complaint_figures_equal_independent_counts(client, login_as, area, monk
     now = datetime(2026, 12, 3, 8, 0)
     monkeypatch.setattr(routes, "utcnow", lambda: now)
     hours = timedelta(hours=1)
-    _complaint(1, area, OWN, now - 10 * hours)                 # open, 38 h left
-    _complaint(2, area, OWN, now - 40 * hours)                 # at risk, 8 h left
-    _complaint(3, area, OWN, now - 50 * hours)                 # overdue
-    _complaint(4, area, OWN, now - 60 * hours, now - 50 * hours)   # answered in 10 h
+    _complaint(1, area, OWN, now - 10 * hours)  # open, 38 h left
+    _complaint(2, area, OWN, now - 40 * hours)  # at risk, 8 h left
+    _complaint(3, area, OWN, now - 50 * hours)  # overdue
+    _complaint(4, area, OWN, now - 60 * hours, now - 50 * hours)  # answered in 10 h
     _complaint(5, area, OWN, now - 200 * hours, now - 100 * hours)  # answered late (100 h)
-    _complaint(6, area, NEIGHBOUR, now - 50 * hours)           # another commune, overdue
+    _complaint(6, area, NEIGHBOUR, now - 50 * hours)  # another commune, overdue
     db.session.commit()
 
     login_as(Role.HEALTH_STATION, OWN)
@@ -414,9 +466,7 @@ def test_complaint_figures_equal_independent_counts(client, login_as, area, monk
     assert 'class="chart-bars"' in html
 
 
-
-def test_the_complaints_chart_is_titled_labelled_and_described(client, login_as, area,
-                                                                monkeypatch):
+def test_the_complaints_chart_is_titled_labelled_and_described(client, login_as, area, monkeypatch):
     """Issue 13, smaller ones (wave 2): the complaints chart was an unlabelled block. It has
     a heading, axis titles and a scale, and says in words what it shows (role="img" with
     an aria-label, like a picture), beside the table of every week."""
@@ -427,21 +477,22 @@ def test_the_complaints_chart_is_titled_labelled_and_described(client, login_as,
     now = datetime(2026, 12, 3, 8, 0)
     monkeypatch.setattr(routes, "utcnow", lambda: now)
     hours = timedelta(hours=1)
-    _complaint(1, area, OWN, now - 60 * hours, now - 50 * hours)   # answered in time
+    _complaint(1, area, OWN, now - 60 * hours, now - 50 * hours)  # answered in time
     _complaint(2, area, OWN, now - 200 * hours, now - 100 * hours)  # answered late
     db.session.commit()
     login_as(Role.HEALTH_STATION, OWN)
     html = client.get("/dashboard").get_data(as_text=True)
     heading = re.search(r'<h3[^>]*id="complaints-chart-title"[^>]*>([^<]+)</h3>', html)
     assert heading and heading.group(1) == "Số phản ánh được trả lời mỗi tuần"
-    figure = re.search(r'<figure[^>]*aria-labelledby="complaints-chart-title".*?</figure>',
-                       html, re.S)
+    figure = re.search(
+        r'<figure[^>]*aria-labelledby="complaints-chart-title".*?</figure>', html, re.S
+    )
     assert figure
     svg = re.search(r'<svg class="chart-bars"[^>]*>', figure.group(0)).group(0)
     assert 'role="img"' in svg and "aria-hidden" not in svg
     label = re.search(r'aria-label="([^"]+)"', svg).group(1)
     assert "2 phản ánh đã trả lời" in label and "1 trong vòng 48 giờ" in label
-    assert ">Phản ánh</text>" in figure.group(0)            # the vertical axis
+    assert ">Phản ánh</text>" in figure.group(0)  # the vertical axis
     assert ">Tuần bắt đầu (thứ Hai)</text>" in figure.group(0)  # the horizontal axis
     assert 'text-anchor="end">0</text>' in figure.group(0)  # the scale
     assert 'id="figures-complaints-table"' in html
@@ -474,14 +525,19 @@ def test_site_level_rows_link_to_the_same_totals(client, login_as, make_person, 
     from portal.records import services as record_services
 
     site = make_site(OWN, name="Trạm Y tế Ba Đình")
-    for i, status in enumerate([PersonStatus.MISMATCH, PersonStatus.MATCHED,
-                                PersonStatus.MATCHED]):
+    for i, status in enumerate([PersonStatus.MISMATCH, PersonStatus.MATCHED, PersonStatus.MATCHED]):
         person = make_person(full_name=f"Vũ Thị Hạnh {i}", id_number=None)
         _set_status(person, status)
         for number in (1, 2):  # two doses at the site: the person counts once
-            record_services.add_dose(person, {"dose_number": number, "vaccine": "Abdala",
-                                              "vaccinated_on": date(2021, 9, number),
-                                              "site_id": site.id})
+            record_services.add_dose(
+                person,
+                {
+                    "dose_number": number,
+                    "vaccine": "Abdala",
+                    "vaccinated_on": date(2021, 9, number),
+                    "site_id": site.id,
+                },
+            )
     make_person(full_name="Không Tiêm Ở Đây", id_number=None)  # no dose at the site
     db.session.commit()
     login_as(Role.HEALTH_STATION, OWN)
@@ -501,22 +557,26 @@ def test_a_deadline_for_every_complaint_answered(client, login_as, area):
     midnight = local_midnight_utc(today)
     day = timedelta(days=1)
     _complaint(1, area, OWN, midnight - 30 * day, midnight - 20 * day)  # answered before
-    _complaint(2, area, OWN, midnight - 10 * day, midnight - 3 * day)   # answered lately
-    _complaint(3, area, OWN, midnight - 5 * day)                        # open
-    _complaint(4, area, OWN, midnight - 2 * day)                        # open
+    _complaint(2, area, OWN, midnight - 10 * day, midnight - 3 * day)  # answered lately
+    _complaint(3, area, OWN, midnight - 5 * day)  # open
+    _complaint(4, area, OWN, midnight - 2 * day)  # open
     _complaint(5, area, NEIGHBOUR, midnight - 4 * day, midnight - 2 * day)  # all answered
-    _complaint(6, area, OTHER_PROVINCE, midnight - 4 * day)              # not Hà Nội's
+    _complaint(6, area, OTHER_PROVINCE, midnight - 4 * day)  # not Hà Nội's
     db.session.commit()
 
     login_as(Role.HEALTH_AUTHORITY, HANOI)
-    created = _post_target(client, title="Xử lý dứt điểm phản ánh", area=HANOI,
-                           metric="answered", due_on=f"{today + 10 * day:%d/%m/%Y}")
+    created = _post_target(
+        client,
+        title="Xử lý dứt điểm phản ánh",
+        area=HANOI,
+        metric="answered",
+        due_on=f"{today + 10 * day:%d/%m/%Y}",
+    )
     assert created.status_code == 303
     target = db.session.scalar(sa.select(Target))
     assert target.metric == TargetMetric.ANSWERED
 
-    whole, late = queries.project_target(area(HANOI), TargetMetric.ANSWERED,
-                                         target.due_on, today)
+    whole, late = queries.project_target(area(HANOI), TargetMetric.ANSWERED, target.due_on, today)
     # 5 complaints, 3 answered, 1 of them before the window: 2 answers in 14 days, 2 open
     # -> 14 more days, after the due date; Ba Đình will miss it, Ngọc Hà is done.
     assert (whole.total, whole.done, whole.remaining) == (5, 3, 2)
@@ -525,14 +585,14 @@ def test_a_deadline_for_every_complaint_answered(client, login_as, area):
 
     points = queries.open_complaints_by_day(area(HANOI), today)
     left = dict(points)
-    assert left[today - 30 * day] == 1     # complaint 1, received that day
-    assert left[today - 20 * day] == 0     # ... answered
-    assert left[today - 5 * day] == 2      # 2 and 3 open
-    assert left[today - 2 * day] == 2      # 3 and 4 (5 answered that day)
-    assert left[today - 1 * day] == 2      # 3 and 4 open
+    assert left[today - 30 * day] == 1  # complaint 1, received that day
+    assert left[today - 20 * day] == 0  # ... answered
+    assert left[today - 5 * day] == 2  # 2 and 3 open
+    assert left[today - 2 * day] == 2  # 3 and 4 (5 answered that day)
+    assert left[today - 1 * day] == 2  # 3 and 4 open
 
     html = client.get("/dashboard").get_data(as_text=True)
-    deadlines = html[html.index('data-testid="deadlines"'):].split("</table>")[0]
+    deadlines = html[html.index('data-testid="deadlines"') :].split("</table>")[0]
     assert "Xử lý dứt điểm phản ánh" in deadlines and "Trả lời toàn bộ phản ánh" in deadlines
     assert f"{today + 14 * day:%d/%m/%Y}" in deadlines
     assert 'class="text-danger">Phường Ba Đình' in deadlines
@@ -554,6 +614,6 @@ def test_the_drilldown_sorted_by_name_follows_the_vietnamese_alphabet(client, lo
 
     login_as(Role.HEALTH_AUTHORITY, HANOI)
     html = client.get("/dashboard?sort=name&dir=asc").get_data(as_text=True)
-    table = html[html.index('data-testid="drilldown"'):].split("</table>")[0]
+    table = html[html.index('data-testid="drilldown"') :].split("</table>")[0]
     names = re.findall(r'<th scope="row"><a [^>]*>([^<]+)</a>', table)
     assert len(names) > 10 and names == sorted(names, key=collation_key)

@@ -29,11 +29,13 @@ def _set_status(person, status):
 @pytest.fixture
 def mixed(make_person):
     """Own commune: 1 confirmed, 1 exempt, 2 matched; neighbour: 1 confirmed."""
-    for i, status in enumerate([PersonStatus.CONFIRMED, PersonStatus.EXEMPT,
-                                PersonStatus.MATCHED, PersonStatus.MATCHED]):
+    for i, status in enumerate(
+        [PersonStatus.CONFIRMED, PersonStatus.EXEMPT, PersonStatus.MATCHED, PersonStatus.MATCHED]
+    ):
         _set_status(make_person(full_name=f"Nguyễn Văn Số {i}"), status)
-    _set_status(make_person(full_name="Trần Thị Lan", commune_code=NEIGHBOUR),
-                PersonStatus.CONFIRMED)
+    _set_status(
+        make_person(full_name="Trần Thị Lan", commune_code=NEIGHBOUR), PersonStatus.CONFIRMED
+    )
 
 
 def _csv_rows(response) -> list[list[str]]:
@@ -49,8 +51,9 @@ def _pdf_text(data: bytes, tmp_path) -> str:
         pytest.skip("poppler-utils not installed")
     path = tmp_path / "report.pdf"
     path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_province_csv_export_streams_every_commune(client, login_as, mixed):
@@ -98,8 +101,9 @@ def test_an_error_while_streaming_ends_the_file_never_the_servers_page(app):
 
     client = app.test_client()
     with app.test_request_context("/"):
-        response = export.response("csv", [export.Column("Họ tên", lambda r: r[0])],
-                                   batches(), "x", "x")
+        response = export.response(
+            "csv", [export.Column("Họ tên", lambda r: r[0])], batches(), "x", "x"
+        )
         body = "".join(response.response)
     assert response.status_code == 200 and client is not None
     assert "Nguyễn Văn An" in body
@@ -110,14 +114,24 @@ def test_an_error_while_streaming_ends_the_file_never_the_servers_page(app):
 def site_population(make_person, make_site):
     site_a = make_site(OWN, name="Trạm Y tế Ba Đình", code="BD-A")
     site_b = make_site(OWN, name="Bệnh viện Xanh Pôn", code="BD-B")
-    for i, (status, site) in enumerate([(PersonStatus.MATCHED, site_a),
-                                        (PersonStatus.MISMATCH, site_a),
-                                        (PersonStatus.CONFIRMED, site_b)]):
+    for i, (status, site) in enumerate(
+        [
+            (PersonStatus.MATCHED, site_a),
+            (PersonStatus.MISMATCH, site_a),
+            (PersonStatus.CONFIRMED, site_b),
+        ]
+    ):
         person = make_person(full_name=f"Vũ Thị Hạnh {i}")
         _set_status(person, status)
-        record_services.add_dose(person, {"dose_number": 1, "vaccine": "Abdala",
-                                          "vaccinated_on": date(2021, 9, 1),
-                                          "site_id": site.id})
+        record_services.add_dose(
+            person,
+            {
+                "dose_number": 1,
+                "vaccine": "Abdala",
+                "vaccinated_on": date(2021, 9, 1),
+                "site_id": site.id,
+            },
+        )
     db.session.commit()
     return site_a, site_b
 
@@ -148,8 +162,9 @@ def _screen_share(html: str, testid: str) -> str:
     return match.group(1).strip()
 
 
-def test_confirmed_share_is_one_figure_on_screen_in_excel_and_pdf(client, login_as, mixed,
-                                                                   tmp_path):
+def test_confirmed_share_is_one_figure_on_screen_in_excel_and_pdf(
+    client, login_as, mixed, tmp_path
+):
     """Issue 13, item 18: "Đã xác nhận" was 0,0 % on the card (status confirmed), 1,6 % in
     the commune table (exempt foreigners counted) and 1,4 % in Excel and the PDF. One
     definition (persons confirmed, of all), one heading, the same number everywhere."""
@@ -160,7 +175,7 @@ def test_confirmed_share_is_one_figure_on_screen_in_excel_and_pdf(client, login_
     assert _screen_share(html, "share-confirmed") == "40,0%"
     own_row = re.search(rf'data-area="{OWN}".*?</tr>', html, re.S).group(0)
     assert re.search(r'data-share="confirmed"[^>]*>(?:<a [^>]*>)?25,0%<', own_row)
-    table = html[html.index('data-testid="drilldown"'):].split("</thead>")[0]
+    table = html[html.index('data-testid="drilldown"') :].split("</thead>")[0]
     headings = re.findall(r"<a [^>]*>([^<]+)</a></th>", table)
     assert len(headings) == len(set(headings)), headings  # one heading per column
 
@@ -182,8 +197,9 @@ def test_chart_numbers_have_thousands_separators(app):
     from portal.dashboard import charts
 
     with app.test_request_context("/"):
-        chart = charts.burndown([(date(2026, 12, 1), 1684), (date(2026, 12, 2), 1500)],
-                                date(2026, 12, 31), None)
+        chart = charts.burndown(
+            [(date(2026, 12, 1), 1684), (date(2026, 12, 2), 1500)], date(2026, 12, 31), None
+        )
     assert ">1.684</text>" in str(chart) and ">1684<" not in str(chart)
 
 
@@ -197,8 +213,9 @@ def test_rows_without_records_sort_last_either_way(client, login_as, mixed):
         assert set(codes[:2]) == {OWN, NEIGHBOUR}, (direction, codes[:3])
 
 
-def test_the_report_signature_never_stands_alone_on_its_last_page(app, make_user, area,
-                                                                   monkeypatch, tmp_path):
+def test_the_report_signature_never_stands_alone_on_its_last_page(
+    app, make_user, area, monkeypatch, tmp_path
+):
     """Issue 13, smaller ones: the PDF report "leaves the signature block alone on a page".
     Reports whose table ends ever closer to a page's end (one more commune each time): at
     some length the signature block no longer fits under the table (the report's first
@@ -224,17 +241,25 @@ def test_the_report_signature_never_stands_alone_on_its_last_page(app, make_user
     statuses = {"matched": 7, "mismatch": 2, "confirmed": 1}
     with app.test_request_context("/"):
         for count in range(14, 40):
-            rows = [queries.Figures(Area(code=f"9{i:04d}", name=f"Phường Số {i}",
-                                         kind=AreaKind.COMMUNE, division_type="phường"),
-                                    dict(statuses))
-                    for i in range(1, count + 1)]
+            rows = [
+                queries.Figures(
+                    Area(
+                        code=f"9{i:04d}",
+                        name=f"Phường Số {i}",
+                        kind=AreaKind.COMMUNE,
+                        division_type="phường",
+                    ),
+                    dict(statuses),
+                )
+                for i in range(1, count + 1)
+            ]
             total = queries.Figures(hanoi, {k: v * count for k, v in statuses.items()})
             pdf = report.build_report(user, hanoi, total, rows, [], date(2026, 12, 3))
             path = tmp_path / f"report-{count}.pdf"
             path.write_bytes(pdf)
-            pages = subprocess.run(["pdftotext", "-layout", str(path), "-"],
-                                   capture_output=True, text=True, check=True
-                                   ).stdout.split("\f")
+            pages = subprocess.run(
+                ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+            ).stdout.split("\f")
             signed = [page for page in pages if "NGƯỜI LẬP BÁO CÁO" in page]
             assert len(signed) == 1, count
             above = signed[0].split("NGƯỜI LẬP BÁO CÁO")[0]

@@ -17,22 +17,41 @@ from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN
 
 
 def _tallies():
-    persons = {(c, s): n for c, s, n in db.session.execute(
-        sa.select(PersonTally.commune_id, PersonTally.status, PersonTally.n)) if n}
-    doses = {(c, s, v): n for c, s, v, n in db.session.execute(
-        sa.select(DoseTally.commune_id, DoseTally.site_id, DoseTally.vaccine, DoseTally.n)) if n}
+    persons = {
+        (c, s): n
+        for c, s, n in db.session.execute(
+            sa.select(PersonTally.commune_id, PersonTally.status, PersonTally.n)
+        )
+        if n
+    }
+    doses = {
+        (c, s, v): n
+        for c, s, v, n in db.session.execute(
+            sa.select(DoseTally.commune_id, DoseTally.site_id, DoseTally.vaccine, DoseTally.n)
+        )
+        if n
+    }
     return persons, doses
 
 
 def _truth():
-    persons = {(c, str(getattr(s, "value", s))): n for c, s, n in db.session.execute(
-        sa.select(Person.commune_id, Person.status, sa.func.count())
-        .group_by(Person.commune_id, Person.status))}
+    persons = {
+        (c, str(getattr(s, "value", s))): n
+        for c, s, n in db.session.execute(
+            sa.select(Person.commune_id, Person.status, sa.func.count()).group_by(
+                Person.commune_id, Person.status
+            )
+        )
+    }
     site = sa.func.coalesce(Dose.site_id, 0)
-    doses = {(c, s, v): n for c, s, v, n in db.session.execute(
-        sa.select(Person.commune_id, site, Dose.vaccine, sa.func.count())
-        .join(Person, Person.id == Dose.person_id)
-        .group_by(Person.commune_id, site, Dose.vaccine))}
+    doses = {
+        (c, s, v): n
+        for c, s, v, n in db.session.execute(
+            sa.select(Person.commune_id, site, Dose.vaccine, sa.func.count())
+            .join(Person, Person.id == Dose.person_id)
+            .group_by(Person.commune_id, site, Dose.vaccine)
+        )
+    }
     return persons, doses
 
 
@@ -40,13 +59,20 @@ VAXZEVRIA = "EU/1/21/1529"
 
 
 def _dose(person, number, vaccine, site=None):
-    return record_services.add_dose(person, {
-        "dose_number": number, "vaccine": vaccine, "vaccinated_on": date(2021, 8, number),
-        "site_id": site.id if site else None})
+    return record_services.add_dose(
+        person,
+        {
+            "dose_number": number,
+            "vaccine": vaccine,
+            "vaccinated_on": date(2021, 8, number),
+            "site_id": site.id if site else None,
+        },
+    )
 
 
-def test_counters_follow_inserts_updates_moves_and_deletes(make_person, make_site, area,
-                                                           make_register):
+def test_counters_follow_inserts_updates_moves_and_deletes(
+    make_person, make_site, area, make_register
+):
     site = make_site(OWN)
     a = make_person(full_name="Trần Thị Bình", id_number="001185000001")
     b = make_person(full_name="Lê Văn Cường", id_number=None)
@@ -89,14 +115,20 @@ def test_counters_follow_inserts_updates_moves_and_deletes(make_person, make_sit
 
     # Bulk statements count like single rows — a bulk move (communes merged) too: each
     # moved person's doses go along with them.
-    db.session.execute(sa.update(Person).where(Person.commune_id == area(NEIGHBOUR).id)
-                       .values(commune_id=area(OWN).id))
+    db.session.execute(
+        sa.update(Person)
+        .where(Person.commune_id == area(NEIGHBOUR).id)
+        .values(commune_id=area(OWN).id)
+    )
     db.session.flush()
     persons, doses = _tallies()
     assert (persons, doses) == _truth()
     assert doses[(area(OWN).id, site.id, VAXZEVRIA)] == 1
-    db.session.execute(sa.update(Person).where(Person.commune_id == area(OWN).id)
-                       .values(status=PersonStatus.VERIFIED))
+    db.session.execute(
+        sa.update(Person)
+        .where(Person.commune_id == area(OWN).id)
+        .values(status=PersonStatus.VERIFIED)
+    )
     db.session.execute(sa.delete(Dose).where(Dose.person_id == a.id))
     db.session.commit()
     assert _tallies() == _truth()
@@ -121,14 +153,18 @@ def test_snapshot_copies_todays_counters(make_person):
     services.snapshot(day)
     services.snapshot(day)  # again the same day: replaced, not added
     db.session.commit()
-    rows = {(c, s): n for c, s, n in db.session.execute(
-        sa.select(DailyTally.commune_id, DailyTally.status, DailyTally.n)
-        .where(DailyTally.day == day))}
+    rows = {
+        (c, s): n
+        for c, s, n in db.session.execute(
+            sa.select(DailyTally.commune_id, DailyTally.status, DailyTally.n).where(
+                DailyTally.day == day
+            )
+        )
+    }
     assert rows == _tallies()[0]
 
 
-def test_counters_after_an_import_and_after_a_failed_one(make_person, make_site, area,
-                                                        monkeypatch):
+def test_counters_after_an_import_and_after_a_failed_one(make_person, make_site, area, monkeypatch):
     """On SQLite the import's commit drops the two insert triggers for its inserts and adds
     its counts at once: the counters must still equal the GROUP BY, the triggers must be
     back afterwards, and a commit that fails must leave both as they were."""
@@ -136,20 +172,37 @@ def test_counters_after_an_import_and_after_a_failed_one(make_person, make_site,
     from tests.imports.test_imports import ASTRA, PFIZER, row, xlsx
 
     site = make_site(OWN, code="TYT-BA-DINH")
-    known = make_person(full_name="Trần Thị Bình", id_number="001185000001",
-                        sex="female")
+    known = make_person(full_name="Trần Thị Bình", id_number="001185000001", sex="female")
     _dose(known, 1, ASTRA, site)
     make_person(commune_code=NEIGHBOUR, full_name="Phạm Đức Dũng", id_number=None)
     db.session.commit()
-    data = xlsx([
-        row(dose=1, vaccine=ASTRA, on="20/08/2021", extra={12: site.code}),
-        row(dose=2, vaccine=PFIZER, on="01/10/2021"),
-        row("Lê Thị Hạ", "Nữ", "01/01/1990", "079190000123"),
-        row("Trần Thị Bình", "Nữ", "14/03/1985", "001185000001", dose=1, vaccine=ASTRA,
-            on="01/08/2021", extra={12: site.code}),  # already recorded
-        row("Trần Thị Bình", "Nữ", "14/03/1985", "001185000001", dose=2, vaccine=PFIZER,
-            on="01/09/2021", extra={12: site.code}),  # new
-    ])
+    data = xlsx(
+        [
+            row(dose=1, vaccine=ASTRA, on="20/08/2021", extra={12: site.code}),
+            row(dose=2, vaccine=PFIZER, on="01/10/2021"),
+            row("Lê Thị Hạ", "Nữ", "01/01/1990", "079190000123"),
+            row(
+                "Trần Thị Bình",
+                "Nữ",
+                "14/03/1985",
+                "001185000001",
+                dose=1,
+                vaccine=ASTRA,
+                on="01/08/2021",
+                extra={12: site.code},
+            ),  # already recorded
+            row(
+                "Trần Thị Bình",
+                "Nữ",
+                "14/03/1985",
+                "001185000001",
+                dose=2,
+                vaccine=PFIZER,
+                on="01/09/2021",
+                extra={12: site.code},
+            ),  # new
+        ]
+    )
     before = _tallies()
 
     failing = imports.create_batch(data, "ds.xlsx", area(OWN))
@@ -182,8 +235,9 @@ def test_counters_after_an_import_and_after_a_failed_one(make_person, make_site,
     db.session.commit()
     assert _tallies() == _truth()
     if db.session.get_bind().dialect.name == "sqlite":
-        names = set(db.session.scalars(sa.text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+        names = set(
+            db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+        )
         assert {"tally_person_ai", "tally_dose_ai"} <= names
 
 
@@ -194,14 +248,17 @@ def test_a_person_inserted_with_their_dose_in_one_statement_counts_the_dose_once
     if db.session.get_bind().dialect.name != "postgresql":
         pytest.skip("SQLite has no data-modifying CTE; its row triggers count per row")
     commune = area(OWN)
-    db.session.execute(sa.text(
-        "WITH p AS (INSERT INTO person (full_name, name_norm, name_folded, name_sort, sex, "
-        "birth_date, birth_precision, id_kind, nationality, commune_id, province_id, status, "
-        "version, created_at, updated_at) VALUES ('Nguyễn Văn An', 'nguyễn văn an', "
-        "'nguyen van an', 'an nguyen van', 'male', '1990-01-01', 'day', 'none', 'VN', :c, "
-        ":p, 'unverified', 1, now(), now()) RETURNING id) "
-        "INSERT INTO dose (person_id, dose_number, vaccine, vaccinated_on) "
-        "SELECT id, 1, 'AstraZeneca (Vaxzevria)', '2021-08-01' FROM p"),
-        {"c": commune.id, "p": commune.parent_id})
+    db.session.execute(
+        sa.text(
+            "WITH p AS (INSERT INTO person (full_name, name_norm, name_folded, name_sort, sex, "
+            "birth_date, birth_precision, id_kind, nationality, commune_id, province_id, status, "
+            "version, created_at, updated_at) VALUES ('Nguyễn Văn An', 'nguyễn văn an', "
+            "'nguyen van an', 'an nguyen van', 'male', '1990-01-01', 'day', 'none', 'VN', :c, "
+            ":p, 'unverified', 1, now(), now()) RETURNING id) "
+            "INSERT INTO dose (person_id, dose_number, vaccine, vaccinated_on) "
+            "SELECT id, 1, 'AstraZeneca (Vaxzevria)', '2021-08-01' FROM p"
+        ),
+        {"c": commune.id, "p": commune.parent_id},
+    )
     db.session.commit()
     assert _tallies() == _truth()

@@ -67,32 +67,42 @@ def test_seed_makes_realistic_data():
     assert {Role.HEALTH_AUTHORITY, Role.ADMIN} <= province_roles
     assert len({u.username for u in users}) == len(users)
     # The communes are neighbours: all in one province.
-    provinces = set(db.session.scalars(
-        sa.select(Area.province_id).where(Area.code.in_(full_communes))
-    ))
+    provinces = set(
+        db.session.scalars(sa.select(Area.province_id).where(Area.code.in_(full_communes)))
+    )
     assert len(provinces) == 1
 
     # --- persons and doses
-    persons = db.session.execute(sa.select(
-        Person.id, Person.full_name, Person.sex, Person.birth_date, Person.birth_precision,
-        Person.id_number, Person.nationality, Person.commune_id, Person.province_id,
-    )).all()
+    persons = db.session.execute(
+        sa.select(
+            Person.id,
+            Person.full_name,
+            Person.sex,
+            Person.birth_date,
+            Person.birth_precision,
+            Person.id_number,
+            Person.nationality,
+            Person.commune_id,
+            Person.province_id,
+        )
+    ).all()
     total = len(persons)
     assert total >= 5000
-    commune_ids = set(db.session.scalars(
-        sa.select(Area.id).where(Area.code.in_(full_communes))
-    ))
+    commune_ids = set(db.session.scalars(sa.select(Area.id).where(Area.code.in_(full_communes))))
     assert {p.commune_id for p in persons} <= commune_ids
     assert {p.province_id for p in persons} == provinces
 
-    doses_per_person = dict(db.session.execute(
-        sa.select(Dose.person_id, sa.func.count()).group_by(Dose.person_id)
-    ).all())
+    doses_per_person = dict(
+        db.session.execute(
+            sa.select(Dose.person_id, sa.func.count()).group_by(Dose.person_id)
+        ).all()
+    )
     assert set(doses_per_person) == {p.id for p in persons}  # everyone has a dose
     assert set(doses_per_person.values()) <= {1, 2, 3}
     assert set(Counter(doses_per_person.values())) == {1, 2, 3}  # and every count occurs
     orphan_sites = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Dose)
+        sa.select(sa.func.count())
+        .select_from(Dose)
         .where(Dose.site_id.is_not(None), ~Dose.site_id.in_(sa.select(Site.id)))
     )
     assert orphan_sites == 0
@@ -104,8 +114,9 @@ def test_seed_makes_realistic_data():
     assert foreigners
     assert len(foreigners) / total < 0.05
     assert all(p.id_number and not valid_cccd(p.id_number) for p in foreigners)
-    malformed = [p for p in persons
-                 if p.nationality == "VN" and p.id_number and not valid_cccd(p.id_number)]
+    malformed = [
+        p for p in persons if p.nationality == "VN" and p.id_number and not valid_cccd(p.id_number)
+    ]
     assert malformed
     assert len(malformed) / total < 0.06
     year_only = [p for p in persons if p.birth_precision == "year"]
@@ -115,10 +126,14 @@ def test_seed_makes_realistic_data():
     # --- the register, and how the records differ from it
     register = {
         r.id_number: r
-        for r in db.session.execute(sa.select(
-            RegisterEntry.id_number, RegisterEntry.full_name, RegisterEntry.sex,
-            RegisterEntry.birth_date,
-        ))
+        for r in db.session.execute(
+            sa.select(
+                RegisterEntry.id_number,
+                RegisterEntry.full_name,
+                RegisterEntry.sex,
+                RegisterEntry.birth_date,
+            )
+        )
     }
     assert register
     valid = [p for p in persons if p.nationality == "VN" and valid_cccd(p.id_number)]
@@ -126,7 +141,8 @@ def test_seed_makes_realistic_data():
     assert len(found) / len(valid) > 0.95  # a few are missing from the register
     assert len(found) < len(valid)
     differing = [
-        p for p in found
+        p
+        for p in found
         if p.full_name != register[p.id_number].full_name
         or p.sex != register[p.id_number].sex
         or birth_differs(p.birth_date, p.birth_precision, register[p.id_number].birth_date)
@@ -136,8 +152,10 @@ def test_seed_makes_realistic_data():
     # Each kind of difference occurs.
     assert any(p.full_name != register[p.id_number].full_name for p in differing)
     assert any(p.sex != register[p.id_number].sex for p in differing)
-    assert any(birth_differs(p.birth_date, p.birth_precision, register[p.id_number].birth_date)
-               for p in differing)
+    assert any(
+        birth_differs(p.birth_date, p.birth_precision, register[p.id_number].birth_date)
+        for p in differing
+    )
     # The register is a superset: it also knows people whose record lost or garbled the
     # number, and people never vaccinated here.
     assert len(register) >= len(found) + len(no_id)
@@ -181,8 +199,9 @@ def test_demo_command(app, client, tmp_path):
     # Run again (as `make demo` does each time): the accounts file is written again, and
     # keeps the password and PINs it said, which the database cannot tell.
     accounts_file.write_text(json.dumps(accounts[:1]) + "\n", encoding="utf-8")
-    second = runner.invoke(args=["demo", "--password", "other-pw-456",
-                                 "--accounts", str(accounts_file)])
+    second = runner.invoke(
+        args=["demo", "--password", "other-pw-456", "--accounts", str(accounts_file)]
+    )
     assert second.exit_code == 0, second.output
     assert "other-pw-456" not in second.output
     assert PASSWORD not in second.output
@@ -194,9 +213,9 @@ def test_demo_command(app, client, tmp_path):
     # The accounts are listed again, unchanged; the secrets the file knew are kept.
     again = json.loads(accounts_file.read_text(encoding="utf-8"))
     assert again[0] == accounts[0]
-    assert [{k: v for k, v in a.items() if k not in ("password", "signing_pin")}
-            for a in again] == [{k: v for k, v in a.items()
-                                 if k not in ("password", "signing_pin")} for a in accounts]
+    assert [
+        {k: v for k, v in a.items() if k not in ("password", "signing_pin")} for a in again
+    ] == [{k: v for k, v in a.items() if k not in ("password", "signing_pin")} for a in accounts]
 
 
 def test_the_demo_is_matched_once_so_every_list_has_content(app):
@@ -208,8 +227,7 @@ def test_the_demo_is_matched_once_so_every_list_has_content(app):
 
     services.seed(password="pw-test-123")
     statuses = dict(
-        db.session.execute(sa.select(Person.status, sa.func.count()).group_by(Person.status))
-        .all()
+        db.session.execute(sa.select(Person.status, sa.func.count()).group_by(Person.status)).all()
     )
     names = {getattr(s, "value", s) for s in statuses}
     assert {"matched", "mismatch", "missing_id", "invalid_id", "exempt", "not_found"} <= names
@@ -227,12 +245,12 @@ def test_the_demo_dashboard_has_a_deadline_and_a_pace(app, client):
     target = db.session.scalar(sa.select(Target))
     days = db.session.scalars(sa.select(DailyTally.day).distinct()).all()
     assert len(days) == 15
-    whole, _late = queries.project_target(target.area, target.metric, target.due_on,
-                                          max(days))
+    whole, _late = queries.project_target(target.area, target.metric, target.due_on, max(days))
     assert whole.pace_per_day and whole.pace_per_day > 0 and whole.projected_on is not None
     # The synthetic history adds up to the same persons each day.
-    totals = set(db.session.execute(
-        sa.select(sa.func.sum(DailyTally.n)).group_by(DailyTally.day)).scalars())
+    totals = set(
+        db.session.execute(sa.select(sa.func.sum(DailyTally.n)).group_by(DailyTally.day)).scalars()
+    )
     assert len(totals) == 1
     from tests.conftest import login
 

@@ -59,8 +59,11 @@ def check_accessibility(page, label: str | None = None) -> None:
     violations = accessibility_violations(page)
     if violations:
         count = sum(len(v["nodes"]) for v in violations)
-        pytest.fail(f"{label or page.url}: {count} accessibility violation(s) (axe-core, "
-                    f"WCAG 2.1 AA)\n{format_violations(violations)}", pytrace=False)
+        pytest.fail(
+            f"{label or page.url}: {count} accessibility violation(s) (axe-core, "
+            f"WCAG 2.1 AA)\n{format_violations(violations)}",
+            pytrace=False,
+        )
 
 
 def log_in_as(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:

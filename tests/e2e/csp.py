@@ -22,14 +22,17 @@ document.addEventListener("securitypolicyviolation", (event) => {
     (event.sample ? ` (${event.sample})` : ""));
 }, true);
 """
-_CONSOLE_MARKS = ("Content Security Policy", "Content-Security-Policy", "Permissions-Policy",
-                  "Refused to ")
+_CONSOLE_MARKS = (
+    "Content Security Policy",
+    "Content-Security-Policy",
+    "Permissions-Policy",
+    "Refused to ",
+)
 
 
 def _console(message) -> None:
     if any(mark in message.text for mark in _CONSOLE_MARKS):
-        VIOLATIONS.append(f"console.{message.type}: {message.text} "
-                          f"({message.location.get('url')})")
+        VIOLATIONS.append(f"console.{message.type}: {message.text} ({message.location.get('url')})")
 
 
 def _report(text: str) -> None:

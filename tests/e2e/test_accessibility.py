@@ -21,14 +21,31 @@ FIRST_RECORD = "first-record"
 FIRST_COMPLAINT = "first-complaint"
 # The pages each role works on; FIRST_* opens the first item of the list just visited.
 PAGES = {
-    "police.ba_dinh": ["/records", FIRST_RECORD, "/worklists/review", "/worklists/handover",
-                       "/worklists/handover/new"],
-    "health.ba_dinh": ["/records", FIRST_RECORD, "/worklists/corrections", "/imports",
-                       "/worklists/handover", "/feedback/queue"],
+    "police.ba_dinh": [
+        "/records",
+        FIRST_RECORD,
+        "/worklists/review",
+        "/worklists/handover",
+        "/worklists/handover/new",
+    ],
+    "health.ba_dinh": [
+        "/records",
+        FIRST_RECORD,
+        "/worklists/corrections",
+        "/imports",
+        "/worklists/handover",
+        "/feedback/queue",
+    ],
     "committee.ba_dinh": ["/signing", "/dashboard"],
     "site.ba_dinh": ["/signing", "/records", FIRST_RECORD, "/feedback/queue"],
-    "authority.ha_noi": ["/dashboard", "/dashboard/targets", "/feedback/queue", FIRST_COMPLAINT,
-                         "/feedback/rules", "/audit"],
+    "authority.ha_noi": [
+        "/dashboard",
+        "/dashboard/targets",
+        "/feedback/queue",
+        FIRST_COMPLAINT,
+        "/feedback/rules",
+        "/audit",
+    ],
     "admin": ["/admin/accounts", "/admin/accounts/new", "/audit", "/registry/extracts"],
 }
 

@@ -55,7 +55,8 @@ def test_administrator_creates_then_deactivates_an_account(demo_server, page, br
     page.get_by_role("button", name="Tạo tài khoản").click()
     expect(page).to_have_url(re.compile(r"/admin/accounts/\d+$"))
     expect(page.get_by_role("alert").or_(page.locator(".alert"))).to_contain_text(
-        "Đã tạo tài khoản congan.moi")
+        "Đã tạo tài khoản congan.moi"
+    )
     check_accessibility(page)
 
     # The officer logs in in another browser context and starts searching the records.

@@ -65,8 +65,14 @@ def _seed() -> None:
         start=1,
     ):
         record_services.add_dose(
-            hoa, {"dose_number": n, "vaccine": vaccine, "lot": lot, "vaccinated_on": day,
-                  "site_id": site.id}
+            hoa,
+            {
+                "dose_number": n,
+                "vaccine": vaccine,
+                "lot": lot,
+                "vaccinated_on": day,
+                "site_id": site.id,
+            },
         )
     binh = person("Trần Văn Bình", Sex.MALE, date(1978, 2, 3), "001078004321")
     person("Lê Thị Mai", Sex.FEMALE, date(2001, 11, 30), None)
@@ -85,9 +91,18 @@ def _seed() -> None:
         (binh.id_number, "Trần Văn Bình", "male", date(1978, 3, 2)),
         ("001065000777", "Phạm Đức Hoà", "male", date(1965, 7, 1)),
     ]:
-        db.session.add(RegisterEntry(id_number=number, full_name=name, name_norm=norm(name),
-                                     name_folded=fold(name), sex=sex, birth_date=born,
-                                     birth_precision="day", extract_id=extract.id))
+        db.session.add(
+            RegisterEntry(
+                id_number=number,
+                full_name=name,
+                name_norm=norm(name),
+                name_folded=fold(name),
+                sex=sex,
+                birth_date=born,
+                birth_precision="day",
+                extract_id=extract.id,
+            )
+        )
     db.session.commit()
 
 
@@ -110,9 +125,11 @@ def test_log_in_search_without_diacritics_and_open_a_record(live_server, page):
     page.on("console", lambda msg: console_error(msg, errors))
     page.on(
         "response",
-        lambda r: errors.append(f"HTTP {r.status} {r.url}")
-        if r.status >= 400 and not is_favicon(r.url)
-        else None,
+        lambda r: (
+            errors.append(f"HTTP {r.status} {r.url}")
+            if r.status >= 400 and not is_favicon(r.url)
+            else None
+        ),
     )
 
     # Log in.
@@ -254,16 +271,20 @@ def test_police_choose_the_decision_first_and_it_is_the_one_stored(live_server, 
 
     with SERVER["app"].app_context():
         person_id = db.session.scalar(
-            sa.select(Person.id).where(Person.full_name == "Trần Văn Bình"))
+            sa.select(Person.id).where(Person.full_name == "Trần Văn Bình")
+        )
         kinds = db.session.scalars(
-            sa.select(Worklist.kind).join(WorklistMember)
-            .where(WorklistMember.person_id == person_id)).all()
+            sa.select(Worklist.kind)
+            .join(WorklistMember)
+            .where(WorklistMember.person_id == person_id)
+        ).all()
         assert kinds == [WorklistKind.REGISTER_UPDATE]
 
     # Listed under "decided", with the decision.
     page.select_option("#decided", "decided")
     expect(rows.filter(has_text="Trần Văn Bình").get_by_test_id("decision")).to_contain_text(
-        "Bản ghi tiêm chủng đúng")
+        "Bản ghi tiêm chủng đúng"
+    )
     page.screenshot(path=str(SCREENSHOTS / "e2e-review-decided.png"), full_page=True)
     assert errors == [], errors
 
@@ -291,9 +312,14 @@ def test_dashboard_renders_and_refreshes_in_place(live_server, page):
     # Someone records a new person meanwhile; half a minute later the figure has changed.
     with SERVER["app"].app_context():
         record_services.create_person(
-            {"full_name": "Đỗ Minh Khang", "sex": Sex.MALE, "birth_date": date(2000, 1, 1),
-             "birth_precision": BirthPrecision.DAY, "id_number": None,
-             "commune_id": area_services.area_by_code(OWN).id},
+            {
+                "full_name": "Đỗ Minh Khang",
+                "sex": Sex.MALE,
+                "birth_date": date(2000, 1, 1),
+                "birth_precision": BirthPrecision.DAY,
+                "id_number": None,
+                "commune_id": area_services.area_by_code(OWN).id,
+            },
             reason="e2e: dashboard refresh",
         )
         db.session.commit()

@@ -20,8 +20,7 @@ from tests.e2e.browser import SCREENSHOTS
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
 
-def test_a_save_while_the_database_is_busy_says_so_and_keeps_what_was_typed(demo_portal,
-                                                                           page):
+def test_a_save_while_the_database_is_busy_says_so_and_keeps_what_was_typed(demo_portal, page):
     from playwright.sync_api import expect
 
     app, base = demo_portal

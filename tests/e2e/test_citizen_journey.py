@@ -39,8 +39,13 @@ def _fits_the_screen(page) -> None:
 def test_citizen_files_a_complaint_and_reads_the_answer_on_a_phone(demo_server, browser):
     from playwright.sync_api import expect
 
-    phone = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True,
-                                device_scale_factor=2, timezone_id="Asia/Ho_Chi_Minh")
+    phone = browser.new_context(
+        viewport=PHONE_VIEWPORT,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        timezone_id="Asia/Ho_Chi_Minh",
+    )
     citizen = phone.new_page()
     errors: list[str] = []
     citizen.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))

@@ -31,7 +31,6 @@ from tests.e2e.people import Picked, matched_group
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
 
-
 def scan_pdf(text: str = "Bien ban da ky") -> bytes:
     """A small one-page PDF: the 'scan' of the signed minutes."""
     stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
@@ -52,7 +51,9 @@ def scan_pdf(text: str = "Bien ban da ky") -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -72,7 +73,8 @@ def _statuses(page, base: str, persons: list[Picked], status: str) -> None:
     for person in persons:
         page.goto(f"{base}/records/{person.id}")
         expect(page.locator(f"#status-{person.id}")).to_have_class(
-            re.compile(rf"status-{status}\b"))
+            re.compile(rf"status-{status}\b")
+        )
 
 
 def _get_pdf(page, href: str) -> bytes:
@@ -106,7 +108,8 @@ def test_committee_day_sign_minutes_certificates(demo_portal, page):
     _filter(page, base, sign_q, len(to_sign))
     rows = page.locator("#signing-results tr[data-person]")
     assert sorted(int(r.get_attribute("data-person")) for r in rows.all()) == sorted(
-        p.id for p in to_sign)
+        p.id for p in to_sign
+    )
     preview = page.locator("#signing-results a[href*='/signing/preview.pdf']")
     assert "q=" in (preview.get_attribute("href") or "")
     _get_pdf(page, preview.get_attribute("href") or "")
@@ -138,7 +141,8 @@ def test_committee_day_sign_minutes_certificates(demo_portal, page):
     members = page.locator("[data-testid=minutes-members] tr[data-person]")
     expect(members).to_have_count(len(on_minutes))
     assert sorted(int(r.get_attribute("data-person")) for r in members.all()) == sorted(
-        p.id for p in on_minutes)
+        p.id for p in on_minutes
+    )
     expect(page.get_by_test_id("minutes-state")).to_have_attribute("data-state", "printed")
     _get_pdf(page, page.get_by_test_id("minutes-pdf").get_attribute("href") or "")
     check_accessibility(page, "the minutes, printed")
@@ -146,10 +150,11 @@ def test_committee_day_sign_minutes_certificates(demo_portal, page):
     # Meanwhile the awaiting page moves on to another name; the chair comes back to the
     # minutes from there, with the signed scan.
     _filter(page, base, other_q, len(others))
-    page.get_by_test_id("open-minutes").locator(f"a[href$='{minutes_url[len(base):]}']").click()
+    page.get_by_test_id("open-minutes").locator(f"a[href$='{minutes_url[len(base) :]}']").click()
     page.wait_for_url(minutes_url)
-    page.locator("input[name=scan]").set_input_files(files=[{
-        "name": "bien-ban-da-ky.pdf", "mimeType": "application/pdf", "buffer": scan_pdf()}])
+    page.locator("input[name=scan]").set_input_files(
+        files=[{"name": "bien-ban-da-ky.pdf", "mimeType": "application/pdf", "buffer": scan_pdf()}]
+    )
     page.locator("form:has(input[name=scan]) button[type=submit]").click()
     expect(page.get_by_test_id("minutes-state")).to_have_attribute("data-state", "uploaded")
 
@@ -157,7 +162,8 @@ def test_committee_day_sign_minutes_certificates(demo_portal, page):
     expect(page.get_by_test_id("confirm-summary")).to_contain_text(str(len(on_minutes)))
     expect(members).to_have_count(len(on_minutes))
     expect(page.locator("[data-testid=minutes-members] tr[data-eligible=true]")).to_have_count(
-        len(on_minutes))
+        len(on_minutes)
+    )
     _statuses(page, base, on_minutes, "matched")  # nothing confirmed yet
     page.goto(minutes_url)
     confirm = page.get_by_test_id("minutes-confirm")
@@ -169,7 +175,8 @@ def test_committee_day_sign_minutes_certificates(demo_portal, page):
     confirmed = page.locator("#main tr[data-person]")
     expect(confirmed).to_have_count(len(on_minutes))
     assert sorted(int(r.get_attribute("data-person")) for r in confirmed.all()) == sorted(
-        p.id for p in on_minutes)
+        p.id for p in on_minutes
+    )
     check_accessibility(page, "the minutes' confirmation document")
     _statuses(page, base, on_minutes, "confirmed")
     _statuses(page, base, others, "matched")  # the filter of the moment confirmed nobody
@@ -202,8 +209,9 @@ def test_committee_day_sign_minutes_certificates(demo_portal, page):
     page.screenshot(path=str(SCREENSHOTS / "e2e-committee-certificates.png"), full_page=True)
     items = result.locator("li")
     expect(items).to_have_count(waiting)
-    names = Counter(items.locator("a[href*='/signing/documents/']:not([href$='/file'])")
-                    .all_inner_texts())
+    names = Counter(
+        items.locator("a[href*='/signing/documents/']:not([href$='/file'])").all_inner_texts()
+    )
     assert not Counter(p.full_name for p in [*to_sign, *on_minutes]) - names, names
     expect(items.locator("a[href$='/file']")).to_have_count(waiting)  # each with its PDF
     _get_pdf(page, items.first.locator("a[href$='/file']").get_attribute("href") or "")

@@ -32,29 +32,45 @@ def _person(name: str, commune) -> None:
     from datetime import date
 
     record_services.create_person(
-        {"full_name": name, "sex": Sex.FEMALE, "birth_date": date(1990, 5, 17),
-         "birth_precision": BirthPrecision.DAY, "id_number": None, "commune_id": commune.id},
-        reason="e2e fixture")
+        {
+            "full_name": name,
+            "sex": Sex.FEMALE,
+            "birth_date": date(1990, 5, 17),
+            "birth_precision": BirthPrecision.DAY,
+            "id_number": None,
+            "commune_id": commune.id,
+        },
+        reason="e2e fixture",
+    )
 
 
 def _seed() -> None:
     own = area_services.area_by_code(OWN)
-    create_user(AUTHORITY, PASSWORD, Role.HEALTH_AUTHORITY, area_services.area_by_code("01"),
-                "Sở Y tế Hà Nội")
+    create_user(
+        AUTHORITY,
+        PASSWORD,
+        Role.HEALTH_AUTHORITY,
+        area_services.area_by_code("01"),
+        "Sở Y tế Hà Nội",
+    )
     for i in range(3):
         _person(f"Nguyễn Thị Hoa {i}", own)
     # Two days of snapshots: the progress chart, and its "As a table".
     today = today_in_vietnam()
     for days in (2, 1):
-        db.session.add(DailyTally(day=today - timedelta(days=days), commune_id=own.id,
-                                  status="unverified", n=3))
+        db.session.add(
+            DailyTally(
+                day=today - timedelta(days=days), commune_id=own.id, status="unverified", n=3
+            )
+        )
     db.session.commit()
 
 
 @pytest.fixture(scope="module")
 def live_server(chromium_path, tmp_path_factory):
-    with serve_portal(tmp_path_factory.mktemp("e2e-dashboard"), _seed,
-                      DASHBOARD_REFRESH_SECONDS=1) as (app, url):
+    with serve_portal(
+        tmp_path_factory.mktemp("e2e-dashboard"), _seed, DASHBOARD_REFRESH_SECONDS=1
+    ) as (app, url):
         SERVER["app"] = app
         yield url
 
@@ -82,8 +98,9 @@ def test_the_refresh_keeps_the_filter_typed_and_the_tables_opened(live_server, p
     with SERVER["app"].app_context():
         _person("Trần Văn Mới", area_services.area_by_code(OWN))
         db.session.commit()
-    with page.expect_response(lambda r: "/dashboard" in r.url
-                              and r.request.headers.get("hx-target") == "figures-refresh"):
+    with page.expect_response(
+        lambda r: "/dashboard" in r.url and r.request.headers.get("hx-target") == "figures-refresh"
+    ):
         pass
     expect(page.locator("#figures-cards:not([data-old])")).to_have_count(1)
     expect(page.get_by_test_id("total")).to_have_text("4")

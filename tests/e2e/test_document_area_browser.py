@@ -35,33 +35,70 @@ PASSWORD = "mat-khau-e2e-dia-ban"
 PIN = "975310"
 DAY = date(2021, 10, 4)
 RESIDENTS = {"00004": "Lê Văn Ấn", "00008": "Trần Thị Bích", "00025": "Phạm Văn Cường"}
-ACCOUNTS = {"site": "cdc.hanoi", "police": "congan.badinh", "station": "tramyte.ngocha",
-            "authority": "soyte.hanoi"}
+ACCOUNTS = {
+    "site": "cdc.hanoi",
+    "police": "congan.badinh",
+    "station": "tramyte.ngocha",
+    "authority": "soyte.hanoi",
+}
 
 
 def _seed(folder) -> None:
     ca = make_pki(folder)
     ba_dinh = area_services.area_by_code("00004")
-    site = area_services.add_site("CDC-HN", "Trung tâm Kiểm soát bệnh tật Hà Nội", ba_dinh,
-                                  SiteLevel.PROVINCE)
-    head = create_user(ACCOUNTS["site"], PASSWORD, Role.VACCINATION_SITE, ba_dinh,
-                       "Điểm tiêm CDC Hà Nội", site=site)
+    site = area_services.add_site(
+        "CDC-HN", "Trung tâm Kiểm soát bệnh tật Hà Nội", ba_dinh, SiteLevel.PROVINCE
+    )
+    head = create_user(
+        ACCOUNTS["site"],
+        PASSWORD,
+        Role.VACCINATION_SITE,
+        ba_dinh,
+        "Điểm tiêm CDC Hà Nội",
+        site=site,
+    )
     issued = pki.issue(ca, "Điểm tiêm CDC Hà Nội", title="Thủ trưởng", unit=site.name)
-    services.add_pkcs12_credential(head, pki.to_pkcs12(issued, ca, PIN), PIN, "Thủ trưởng",
-                                   site.name, demo=True)
+    services.add_pkcs12_credential(
+        head, pki.to_pkcs12(issued, ca, PIN), PIN, "Thủ trưởng", site.name, demo=True
+    )
     create_user(ACCOUNTS["police"], PASSWORD, Role.POLICE, ba_dinh, "Công an Phường Ba Đình")
-    create_user(ACCOUNTS["station"], PASSWORD, Role.HEALTH_STATION,
-                area_services.area_by_code("00008"), "Trạm Y tế Phường Ngọc Hà")
-    create_user(ACCOUNTS["authority"], PASSWORD, Role.HEALTH_AUTHORITY,
-                area_services.area_by_code("01"), "Sở Y tế Hà Nội")
+    create_user(
+        ACCOUNTS["station"],
+        PASSWORD,
+        Role.HEALTH_STATION,
+        area_services.area_by_code("00008"),
+        "Trạm Y tế Phường Ngọc Hà",
+    )
+    create_user(
+        ACCOUNTS["authority"],
+        PASSWORD,
+        Role.HEALTH_AUTHORITY,
+        area_services.area_by_code("01"),
+        "Sở Y tế Hà Nội",
+    )
     for n, (code, name) in enumerate(RESIDENTS.items()):
-        person = record_services.create_person({
-            "full_name": name, "sex": Sex.MALE, "birth_date": date(1980, 1, 2 + n),
-            "birth_precision": BirthPrecision.DAY, "id_number": f"00108000010{n}",
-            "commune_id": area_services.area_by_code(code).id,
-            "status": PersonStatus.MATCHED}, reason="e2e fixture")
-        record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FB2",
-                                          "vaccinated_on": DAY, "site_id": site.id})
+        person = record_services.create_person(
+            {
+                "full_name": name,
+                "sex": Sex.MALE,
+                "birth_date": date(1980, 1, 2 + n),
+                "birth_precision": BirthPrecision.DAY,
+                "id_number": f"00108000010{n}",
+                "commune_id": area_services.area_by_code(code).id,
+                "status": PersonStatus.MATCHED,
+            },
+            reason="e2e fixture",
+        )
+        record_services.add_dose(
+            person,
+            {
+                "dose_number": 1,
+                "vaccine": "Pfizer",
+                "lot": "FB2",
+                "vaccinated_on": DAY,
+                "site_id": site.id,
+            },
+        )
     db.session.commit()
 
 
@@ -69,22 +106,29 @@ def _seed(folder) -> None:
 def live_server(chromium_path, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e-document-area")
     (tmp / "pki").mkdir()
-    with serve_portal(tmp, lambda: _seed(tmp / "pki"), SIGNING_DEMO_PKI_DIR=str(tmp / "pki"),
-                      DOCUMENTS_DIR=str(tmp / "documents")) as (_app, url):
+    with serve_portal(
+        tmp,
+        lambda: _seed(tmp / "pki"),
+        SIGNING_DEMO_PKI_DIR=str(tmp / "pki"),
+        DOCUMENTS_DIR=str(tmp / "documents"),
+    ) as (_app, url):
         yield url
 
 
 def _rows(page) -> list[str]:
-    return [row.locator("td").nth(1).inner_text()
-            for row in page.locator("table.table-records tbody tr").all()]
+    return [
+        row.locator("td").nth(1).inner_text()
+        for row in page.locator("table.table-records tbody tr").all()
+    ]
 
 
 def test_each_area_reads_the_province_sites_list_as_its_own(live_server, browser):
     from playwright.sync_api import expect
 
     def as_user(who: str):
-        context = browser.new_context(viewport={"width": 1366, "height": 768},
-                                      timezone_id="Asia/Ho_Chi_Minh")
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 768}, timezone_id="Asia/Ho_Chi_Minh"
+        )
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
@@ -138,8 +182,9 @@ def test_each_area_reads_the_province_sites_list_as_its_own(live_server, browser
     page.goto(document_url)
     assert sorted(_rows(page)) == sorted(RESIDENTS.values())
     expect(page.get_by_test_id("document-reduced")).to_have_count(0)
-    pdf = page.request.get(urljoin(page.url, page.locator("a[href$='/file']")
-                                   .get_attribute("href") or ""))
+    pdf = page.request.get(
+        urljoin(page.url, page.locator("a[href$='/file']").get_attribute("href") or "")
+    )
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF-")
     page.screenshot(path=str(SCREENSHOTS / "e2e-document-whole.png"), full_page=True)
     assert errors == []

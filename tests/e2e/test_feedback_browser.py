@@ -28,12 +28,12 @@ ANSWER = "Trạm đã bổ sung mũi 2 vào hồ sơ của bạn."
 def _seed() -> None:
     province = area_services.require_area(HANOI)
     own = area_services.require_area(OWN)
-    authority = create_user("soyte.hanoi.pa", PASSWORD, Role.HEALTH_AUTHORITY, province,
-                            "Sở Y tế Hà Nội")
+    authority = create_user(
+        "soyte.hanoi.pa", PASSWORD, Role.HEALTH_AUTHORITY, province, "Sở Y tế Hà Nội"
+    )
     create_user(STATION, PASSWORD, Role.HEALTH_STATION, own, "Trần Thu Hằng")
     # Hà Nội delegates commune complaints to its health stations.
-    routing.set_rule(Precision.COMMUNE, province, UnitKind.HEALTH_STATION, "Ủy quyền",
-                     authority)
+    routing.set_rule(Precision.COMMUNE, province, UnitKind.HEALTH_STATION, "Ủy quyền", authority)
     db.session.commit()
 
 
@@ -121,9 +121,11 @@ def test_the_attachment_picker_speaks_vietnamese(live_server, page):
     expect(button).to_be_visible()
     expect(page.get_by_test_id("attachment-chosen")).to_have_text("Chưa chọn tệp nào")
     # Its accessible name says what to attach and how (the label in the name: WCAG 2.5.3).
-    name = picker.evaluate("e => e.labels.length && "
-                           "e.getAttribute('aria-labelledby').split(' ')"
-                           ".map(id => document.getElementById(id).textContent).join(' ')")
+    name = picker.evaluate(
+        "e => e.labels.length && "
+        "e.getAttribute('aria-labelledby').split(' ')"
+        ".map(id => document.getElementById(id).textContent).join(' ')"
+    )
     assert "Ảnh chụp" in name and "Chọn tệp" in name
     # The keyboard reaches it from the field before, and its focus shows on the button.
     page.locator("textarea[name=description]").focus()
@@ -132,8 +134,13 @@ def test_the_attachment_picker_speaks_vietnamese(live_server, page):
     outline = button.evaluate("e => getComputedStyle(e).outlineStyle")
     assert outline == "solid"
     check_accessibility(page, "the complaint form's file picker (focused)")
-    picker.set_input_files({"name": "giay-chung-nhan.png", "mimeType": "image/png",
-                            "buffer": b"\x89PNG\r\n\x1a\n" + b"\0" * 64})
+    picker.set_input_files(
+        {
+            "name": "giay-chung-nhan.png",
+            "mimeType": "image/png",
+            "buffer": b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
+        }
+    )
     expect(page.get_by_test_id("attachment-chosen")).to_have_text("giay-chung-nhan.png")
     page.screenshot(path=str(SCREENSHOTS / "feedback-attachment.png"), full_page=True)
     check_accessibility(page, "the complaint form with a file chosen")

@@ -33,12 +33,23 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIETNAM_TIME = "(giờ Việt Nam)"
 # Two citizens' complaints naming Phường Ba Đình, no site: the province answers them.
 COMPLAINTS = [
-    {"full_name": "Tạ Minh Khuê", "id_number": "001190123457", "birth_date": "02/07/1990",
-     "phone": "0912 300 401", "kind": "missing_dose",
-     "description": "Mũi 3 tiêm ngày 05/01/2022 tại nhà văn hoá tổ dân phố chưa có trên hệ thống."},
-    {"full_name": "Lã Văn Đức", "id_number": "001085765439", "birth_date": "19/11/1985",
-     "phone": "0912 300 402", "kind": "wrong_personal",
-     "description": "Ngày sinh trên chứng nhận tiêm bị ghi sai thành 11/19/1985."},
+    {
+        "full_name": "Tạ Minh Khuê",
+        "id_number": "001190123457",
+        "birth_date": "02/07/1990",
+        "phone": "0912 300 401",
+        "kind": "missing_dose",
+        "description": "Mũi 3 tiêm ngày 05/01/2022 tại nhà văn hoá tổ dân phố "
+        "chưa có trên hệ thống.",
+    },
+    {
+        "full_name": "Lã Văn Đức",
+        "id_number": "001085765439",
+        "birth_date": "19/11/1985",
+        "phone": "0912 300 402",
+        "kind": "wrong_personal",
+        "description": "Ngày sinh trên chứng nhận tiêm bị ghi sai thành 11/19/1985.",
+    },
 ]
 DELEGATION_REASON = "Trạm Y tế phường giữ sổ tiêm chủng của tổ dân phố, đề nghị kiểm tra."
 ANSWER = "Sở Y tế đã đối chiếu sổ tiêm: ngày sinh đã được sửa thành 19/11/1985."
@@ -68,8 +79,9 @@ def _units_with_accounts(app) -> set[str]:
     from portal.extensions import db
 
     with app.app_context():
-        rows = db.session.execute(sa.select(User.role, User.area_id, User.site_id)
-                                  .where(User.active)).all()
+        rows = db.session.execute(
+            sa.select(User.role, User.area_id, User.site_id).where(User.active)
+        ).all()
     keys = set()
     for role, area_id, site_id in rows:
         if role == Role.HEALTH_AUTHORITY:
@@ -83,13 +95,18 @@ def _units_with_accounts(app) -> set[str]:
 
 def _download(page, link_name: str):
     """Clicks the link; the file that arrives, with the response's content type."""
-    with page.expect_response(lambda r: "/export." in r.url or "/report." in r.url) as response, \
-            page.expect_download() as download:
+    with (
+        page.expect_response(lambda r: "/export." in r.url or "/report." in r.url) as response,
+        page.expect_download() as download,
+    ):
         page.get_by_role("link", name=link_name, exact=True).click()
     content = download.value.path().read_bytes()
     assert content, f"{link_name}: an empty file"
-    return content, response.value.headers.get("content-type", ""), \
-        download.value.suggested_filename
+    return (
+        content,
+        response.value.headers.get("content-type", ""),
+        download.value.suggested_filename,
+    )
 
 
 def _csv_rows(content: bytes) -> list[list[str]]:
@@ -142,8 +159,7 @@ def test_health_authority_day_dashboard_exports_complaints_audit(demo_portal, pa
     rows.first.get_by_role("link").first.click()
     page.wait_for_url(re.compile(rf"[?&]area={BA_DINH}"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Ba Đình")
-    page.get_by_test_id("accountability").locator(
-        "a[href*='sites=1']").click()
+    page.get_by_test_id("accountability").locator("a[href*='sites=1']").click()
     sites = page.locator("[data-testid=sites] tr[data-site]")
     expect(sites.first).to_be_visible()
     site_names = [n.strip() for n in sites.locator("th").all_inner_texts()]
@@ -189,14 +205,20 @@ def test_health_authority_day_dashboard_exports_complaints_audit(demo_portal, pa
     complaint_url = page.url
     check_accessibility(page, "a complaint")
     unit = page.locator("select[name=unit]")
-    choosable = {v for v in unit.locator("option:not([disabled])").evaluate_all(
-        "options => options.map(o => o.value)") if v}
+    choosable = {
+        v
+        for v in unit.locator("option:not([disabled])").evaluate_all(
+            "options => options.map(o => o.value)"
+        )
+        if v
+    }
     assert choosable == _units_with_accounts(app), choosable ^ _units_with_accounts(app)
     disabled = unit.locator("option[disabled]")
     assert disabled.count() > 100, disabled.count()  # the province's other units, shown
     reasons = set(disabled.evaluate_all("options => options.map(o => o.label)"))
-    assert all(r.endswith("(chưa có tài khoản đang hoạt động)") for r in reasons), \
-        sorted(reasons)[:3]
+    assert all(r.endswith("(chưa có tài khoản đang hoạt động)") for r in reasons), sorted(reasons)[
+        :3
+    ]
     station = unit.locator("option:not([disabled])", has_text="Trạm Y tế Phường Ba Đình").first
     unit.select_option(station.get_attribute("value"))
     page.locator("form:has(select[name=unit]) [name=reason]").fill(DELEGATION_REASON)
@@ -229,7 +251,9 @@ def test_health_authority_day_dashboard_exports_complaints_audit(demo_portal, pa
     row_of = {line[0]: line for line in lines if line}
     shown = page.get_by_test_id("queue-row").filter(has_text=codes[1]).locator("td").nth(5)
     assert row_of[codes[1]][time_column].startswith(shown.inner_text().strip()), (
-        row_of[codes[1]], shown.inner_text())
+        row_of[codes[1]],
+        shown.inner_text(),
+    )
 
     # The audit trail: the day's actions, by the authority, exported in Vietnam time.
     page.get_by_role("navigation").locator("a[href$='/audit']").first.click()
@@ -240,8 +264,13 @@ def test_health_authority_day_dashboard_exports_complaints_audit(demo_portal, pa
     trail = page.get_by_test_id("trail-row")
     expect(trail.first).to_be_visible()
     actions = trail.locator("code").all_inner_texts()
-    for action in ("feedback.reassign", "feedback.answer", "feedback.export",
-                   "dashboard.export", "dashboard.report"):
+    for action in (
+        "feedback.reassign",
+        "feedback.answer",
+        "feedback.export",
+        "dashboard.export",
+        "dashboard.report",
+    ):
         assert action in actions, (action, actions)
     expect(trail.filter(has_text="feedback.reassign").filter(has_text=codes[0])).to_have_count(1)
     expect(trail.filter(has_text="feedback.answer").filter(has_text=codes[1])).to_have_count(1)

@@ -44,10 +44,18 @@ def _police_hands_over(app, person_id: int, correction_id: int) -> int:
 
     with app.app_context():
         police = db.session.query(User).filter_by(username="police.ba_dinh").one()
-        review([db.session.get(Person, person_id)], ReviewAction.VERIFIED_IN_PERSON,
-               "Đã xem CCCD bản gốc.", police)
-        review([db.session.get(Person, correction_id)], ReviewAction.REGISTER_IS_RIGHT,
-               "CCCD ghi tên như CSDL dân cư.", police)
+        review(
+            [db.session.get(Person, person_id)],
+            ReviewAction.VERIFIED_IN_PERSON,
+            "Đã xem CCCD bản gốc.",
+            police,
+        )
+        review(
+            [db.session.get(Person, correction_id)],
+            ReviewAction.REGISTER_IS_RIGHT,
+            "CCCD ghi tên như CSDL dân cư.",
+            police,
+        )
         worklist = handover.create_handover(police, [person_id], "Bàn giao cho trạm y tế")
         handover.hand_over(worklist, police)
         sign_handover(police, DEMO_PIN, worklist)
@@ -107,8 +115,9 @@ def test_health_station_day_receive_correct_import_rematch(demo_portal, page):
     # Issue 13, item 14: the station is given the police's signed document, not only the
     # unsigned frozen PDF.
     expect(page.get_by_test_id("handover-signature")).to_contain_text("Công an")
-    signed = page.request.get(urljoin(page.url, page.get_by_test_id("signed-pdf")
-                                      .get_attribute("href") or ""))
+    signed = page.request.get(
+        urljoin(page.url, page.get_by_test_id("signed-pdf").get_attribute("href") or "")
+    )
     assert signed.ok and signed.headers["content-type"].startswith("application/pdf")
     assert b"/ByteRange" in signed.body()
     page.locator("button[data-transition=receive]").click()
@@ -135,7 +144,8 @@ def test_health_station_day_receive_correct_import_rematch(demo_portal, page):
     page.locator(f"#edit-{wrong_name.id}-reason").press("Enter")
     row = page.locator(f"#row-{wrong_name.id}")
     expect(row.locator("a.edit-link[data-field=full_name]")).to_contain_text(
-        wrong_name.register_name or "")
+        wrong_name.register_name or ""
+    )
     expect(row.get_by_test_id("save-message")).not_to_be_empty()
     check_accessibility(page, "the correction list after the correction")
 
@@ -145,9 +155,15 @@ def test_health_station_day_receive_correct_import_rematch(demo_portal, page):
     with page.expect_download() as download:
         page.get_by_test_id("template-link").click()
     template = download.value.path().read_bytes()
-    page.locator("input[name=file]").set_input_files(files=[{
-        "name": "bo-sung-phuong-ba-dinh.xlsx", "buffer": _excel_from_template(template),
-        "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    page.locator("input[name=file]").set_input_files(
+        files=[
+            {
+                "name": "bo-sung-phuong-ba-dinh.xlsx",
+                "buffer": _excel_from_template(template),
+                "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            }
+        ]
+    )
     page.locator("form[enctype='multipart/form-data'] button[type=submit]").click()
     page.wait_for_url(re.compile(r"/imports/\d+$"))
     commit = page.get_by_test_id("commit")

@@ -80,9 +80,13 @@ def _events(app, action: str, username: str) -> list:
     from portal.extensions import db
 
     with app.app_context():
-        return list(db.session.scalars(sa.select(AuditEvent).where(
-            AuditEvent.action == action, AuditEvent.entity_id == username)
-            .order_by(AuditEvent.seq)))
+        return list(
+            db.session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.action == action, AuditEvent.entity_id == username)
+                .order_by(AuditEvent.seq)
+            )
+        )
 
 
 def test_the_administrator_requires_an_app_and_the_chair_sets_one_up(mfa_portal, page):
@@ -97,7 +101,8 @@ def test_the_administrator_requires_an_app_and_the_chair_sets_one_up(mfa_portal,
     page.get_by_role("link", name="Tài khoản").first.click()
     page.get_by_role("link", name="Yếu tố xác thực thứ hai khi đăng nhập").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Yếu tố xác thực thứ hai khi đăng nhập")
+        "Yếu tố xác thực thứ hai khi đăng nhập"
+    )
     check_accessibility(page, "the second-factor requirement page")
     expect(page.get_by_label("Công an xã/phường")).to_be_checked()
     page.get_by_label("UBND xã/phường").check()
@@ -109,15 +114,15 @@ def test_the_administrator_requires_an_app_and_the_chair_sets_one_up(mfa_portal,
     # The chair: the password leads to the set-up, not into the portal.
     _password_step(page, base, CHAIR)
     expect(page).to_have_url(re.compile(r"/login/enrol$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Cài đặt yếu tố xác thực thứ hai")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cài đặt yếu tố xác thực thứ hai")
     expect(page.get_by_role("img", name="Mã QR cho ứng dụng xác thực")).to_be_visible()
     check_accessibility(page, "the set-up page")
     page.screenshot(path=str(SCREENSHOTS / "e2e-mfa-enrol.png"), full_page=True)
     secret = page.get_by_test_id("totp-secret").inner_text().replace(" ", "")
     totp = pyotp.TOTP(secret)
-    page.get_by_label("Mã 6 chữ số ứng dụng đang hiện").fill("000000" if totp.now() != "000000"
-                                                             else "111111")
+    page.get_by_label("Mã 6 chữ số ứng dụng đang hiện").fill(
+        "000000" if totp.now() != "000000" else "111111"
+    )
     page.get_by_role("button", name="Xác nhận mã").click()
     expect(page.locator("#code-error")).to_contain_text("Mã không khớp")
     page.get_by_label("Mã 6 chữ số ứng dụng đang hiện").fill(totp.now())
@@ -146,7 +151,9 @@ def test_the_administrator_requires_an_app_and_the_chair_sets_one_up(mfa_portal,
     assert ticked.changes == {"required_roles": [["police"], ["committee", "police"]]}
     assert len(_events(app, "user.mfa_totp_add", CHAIR)) == 1
     assert [e.changes for e in _events(app, "auth.login", CHAIR)] == [
-        {"factor": [None, "totp"]}, {"factor": [None, "totp"]}]
+        {"factor": [None, "totp"]},
+        {"factor": [None, "totp"]},
+    ]
     # The wrong code was answered 422 on purpose; nothing else went wrong.
     assert [e for e in errors if "422" not in e] == [], errors
 
@@ -154,10 +161,19 @@ def test_the_administrator_requires_an_app_and_the_chair_sets_one_up(mfa_portal,
 def _virtual_authenticator(page) -> tuple:
     client = page.context.new_cdp_session(page)
     client.send("WebAuthn.enable")
-    added = client.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": True,
-        "automaticPresenceSimulation": True}})
+    added = client.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
     return client, added["authenticatorId"]
 
 
@@ -204,6 +220,8 @@ def test_the_police_set_up_a_passkey_and_sign_in_with_it(mfa_portal, page):
         [passkey] = db.session.scalars(sa.select(Passkey)).all()
         assert passkey.name == "Máy trực ban" and passkey.sign_count >= 1
     assert [e.changes for e in _events(app, "auth.login", POLICE)] == [
-        {"factor": [None, "passkey"]}, {"factor": [None, "passkey"]}]
+        {"factor": [None, "passkey"]},
+        {"factor": [None, "passkey"]},
+    ]
     assert len(_events(app, "user.mfa_passkey_add", POLICE)) == 1
     assert errors == [], errors

@@ -44,8 +44,12 @@ def _station_corrected_overnight(app, person: Picked) -> None:
 
     with app.app_context():
         station = db.session.query(User).filter_by(username="health.ba_dinh").one()
-        update_person(db.session.get(Person, person.id), {"full_name": person.register_name},
-                      "Sửa tên theo CCCD bản gốc", station)
+        update_person(
+            db.session.get(Person, person.id),
+            {"full_name": person.register_name},
+            "Sửa tên theo CCCD bản gốc",
+            station,
+        )
         db.session.commit()
 
 
@@ -145,8 +149,10 @@ def test_police_day_match_review_handover_sign(demo_portal, page):
     check_accessibility(page, "the verified person's record")
     page.goto(f"{base}/records/{corrected.id}")
     expect(page.locator(f"#status-{corrected.id}")).to_have_class(re.compile(r"status-matched"))
-    for href, person in (("/worklists/corrections", fix_record),
-                         ("/worklists/register-updates", fix_register)):
+    for href, person in (
+        ("/worklists/corrections", fix_record),
+        ("/worklists/register-updates", fix_register),
+    ):
         _go(page, href)
         page.locator("#decision-q").fill(person.id_number or "")
         expect(page).to_have_url(re.compile(r"[?&]q=" + (person.id_number or "")))
@@ -211,7 +217,8 @@ def test_police_day_match_review_handover_sign(demo_portal, page):
     page.wait_for_url(re.compile(r"/signing/documents/\d+$"))
     expect(page.get_by_test_id("document-state")).to_have_attribute("data-state", "valid")
     expect(page.locator(f"tr[data-person='{in_person.id}']")).to_contain_text(
-        in_person.id_number or "")
+        in_person.id_number or ""
+    )
     check_accessibility(page, "the signed handover document")
     page.screenshot(path=str(SCREENSHOTS / "e2e-police-signed.png"), full_page=True)
     page.goto(handover_url.replace("/worklists/handover/", "/signing/handover/"))

@@ -28,11 +28,14 @@ def _seed() -> None:
     from portal.registry.extract import import_extract
 
     create_user("police.ba_dinh", PASSWORD, Role.POLICE, area_by_code("00004"), "Công an")
-    create_user("national.admin", PASSWORD, Role.NATIONAL_ADMIN, area_by_code("01"),
-                "Quản trị toàn quốc")
-    rows = (HEADER + "004085012345,Hoàng Văn Thái,Nam,14/03/1985,01273\r\n"
-            "001085000042,Nguyễn Văn An,Nam,14/03/1985,00004\r\n"
-            "001090000077,Trần Thị Bình,Nữ,02/05/1990,00008\r\n")
+    create_user(
+        "national.admin", PASSWORD, Role.NATIONAL_ADMIN, area_by_code("01"), "Quản trị toàn quốc"
+    )
+    rows = (
+        HEADER + "004085012345,Hoàng Văn Thái,Nam,14/03/1985,01273\r\n"
+        "001085000042,Nguyễn Văn An,Nam,14/03/1985,00004\r\n"
+        "001090000077,Trần Thị Bình,Nữ,02/05/1990,00008\r\n"
+    )
     parsed, summary = import_extract(io.BytesIO(rows.encode()), "quoc-gia.csv", "merge")
     assert summary is not None
     db.session.commit()
@@ -51,8 +54,9 @@ def _entries(app) -> dict[str, str]:
     from portal.registry.models import RegisterEntry
 
     with app.app_context():
-        return dict(db.session.execute(sa.select(RegisterEntry.id_number,
-                                                 RegisterEntry.full_name)).all())
+        return dict(
+            db.session.execute(sa.select(RegisterEntry.id_number, RegisterEntry.full_name)).all()
+        )
 
 
 def _upload(page, tmp_path, name: str, text: str, mode: str) -> None:
@@ -65,7 +69,8 @@ def _upload(page, tmp_path, name: str, text: str, mode: str) -> None:
 
 
 def test_police_are_refused_and_the_national_administrator_replaces_after_the_preview(
-        server, page, tmp_path):
+    server, page, tmp_path
+):
     from playwright.sync_api import expect
 
     app, base = server
@@ -77,8 +82,13 @@ def test_police_are_refused_and_the_national_administrator_replaces_after_the_pr
     page.goto(base + "/registry/extracts")
     expect(page.locator("input[name=mode][value=replace]")).to_have_count(0)
     check_accessibility(page)
-    _upload(page, tmp_path, "gia-mao.csv",
-            HEADER + "004085012345,Nguyễn Giả Mạo,Nữ,01/01/2000,01273\r\n", "merge")
+    _upload(
+        page,
+        tmp_path,
+        "gia-mao.csv",
+        HEADER + "004085012345,Nguyễn Giả Mạo,Nữ,01/01/2000,01273\r\n",
+        "merge",
+    )
     report = page.get_by_test_id("extract-errors")
     expect(report).to_contain_text("01273")
     expect(report).to_contain_text("ngoài")
@@ -89,8 +99,13 @@ def test_police_are_refused_and_the_national_administrator_replaces_after_the_pr
     page.context.clear_cookies()
     log_in_as(page, base, "national.admin", PASSWORD)
     assert page.url.endswith("/registry/extracts")  # where their work is
-    _upload(page, tmp_path, "mot-dong.csv",
-            HEADER + "001085000042,Nguyễn Văn Ân,Nam,14/03/1985,00004\r\n", "replace")
+    _upload(
+        page,
+        tmp_path,
+        "mot-dong.csv",
+        HEADER + "001085000042,Nguyễn Văn Ân,Nam,14/03/1985,00004\r\n",
+        "replace",
+    )
     preview = page.get_by_test_id("replace-preview")
     expect(preview).to_contain_text("xoá 2 trong số 3")
     check_accessibility(page, "the replacement's preview")

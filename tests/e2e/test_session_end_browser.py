@@ -73,8 +73,7 @@ def test_what_was_typed_is_put_back_after_logging_in_again(demo_server, page):
     expect(page).to_have_url(re.compile(r"/records\?(.*&)?status=mismatch"))
     names = page.locator("#results tbody tr td:first-child")
     expect(names.first).to_be_visible()
-    assert all("nguye" in fold(name) for name in names.all_inner_texts()), \
-        names.all_inner_texts()
+    assert all("nguye" in fold(name) for name in names.all_inner_texts()), names.all_inner_texts()
     expect(notice).to_be_visible()
     check_accessibility(page, "the list with the draft put back")
     page.screenshot(path=str(SCREENSHOTS / "e2e-session-end-draft.png"))

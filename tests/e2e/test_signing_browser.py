@@ -44,15 +44,26 @@ def _seed(folder) -> None:
     own = area_services.area_by_code(OWN)
     chair = create_user(CHAIR, PASSWORD, Role.COMMITTEE, own, "Trần Văn Đức")
     issued = pki.issue(ca, "Trần Văn Đức", title="Chủ tịch", unit="UBND Phường Ba Đình")
-    services.add_pkcs12_credential(chair, pki.to_pkcs12(issued, ca, PIN), PIN, "Chủ tịch",
-                                   "UBND Phường Ba Đình", demo=True)
-    for name, status in (("Nguyễn Thị Hương", PersonStatus.MATCHED),
-                         ("Đặng Văn Lộc", PersonStatus.VERIFIED),
-                         ("Phạm Văn Em", PersonStatus.MISMATCH)):
-        record_services.create_person({
-            "full_name": name, "sex": Sex.MALE, "birth_date": date(1980, 1, 2),
-            "birth_precision": BirthPrecision.DAY, "id_number": None, "commune_id": own.id,
-            "status": status}, reason="e2e fixture")
+    services.add_pkcs12_credential(
+        chair, pki.to_pkcs12(issued, ca, PIN), PIN, "Chủ tịch", "UBND Phường Ba Đình", demo=True
+    )
+    for name, status in (
+        ("Nguyễn Thị Hương", PersonStatus.MATCHED),
+        ("Đặng Văn Lộc", PersonStatus.VERIFIED),
+        ("Phạm Văn Em", PersonStatus.MISMATCH),
+    ):
+        record_services.create_person(
+            {
+                "full_name": name,
+                "sex": Sex.MALE,
+                "birth_date": date(1980, 1, 2),
+                "birth_precision": BirthPrecision.DAY,
+                "id_number": None,
+                "commune_id": own.id,
+                "status": status,
+            },
+            reason="e2e fixture",
+        )
     db.session.commit()
 
 
@@ -60,9 +71,12 @@ def _seed(folder) -> None:
 def live_server(chromium_path, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e-signing")
     (tmp / "pki").mkdir()
-    with serve_portal(tmp, lambda: _seed(tmp / "pki"),
-                      SIGNING_DEMO_PKI_DIR=str(tmp / "pki"),
-                      DOCUMENTS_DIR=str(tmp / "documents")) as (_app, url):
+    with serve_portal(
+        tmp,
+        lambda: _seed(tmp / "pki"),
+        SIGNING_DEMO_PKI_DIR=str(tmp / "pki"),
+        DOCUMENTS_DIR=str(tmp / "documents"),
+    ) as (_app, url):
         yield url
 
 

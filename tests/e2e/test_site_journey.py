@@ -78,8 +78,9 @@ def _verdict(page, base: str, code: str, pdf: bytes) -> list[str]:
     verdicts = [page.get_by_test_id("verdict").get_attribute("data-verdict") or ""]
     check_accessibility(page, "/verify, from the link")
     page.goto(base + "/verify")
-    page.locator("input[name=document]").set_input_files(files=[{
-        "name": "ho-chieu-vac-xin.pdf", "mimeType": "application/pdf", "buffer": pdf}])
+    page.locator("input[name=document]").set_input_files(
+        files=[{"name": "ho-chieu-vac-xin.pdf", "mimeType": "application/pdf", "buffer": pdf}]
+    )
     page.locator("form:has(input[name=document]) button[type=submit]").click()
     page.get_by_test_id("portal-state").wait_for()
     verdicts.append(page.get_by_test_id("verdict").get_attribute("data-verdict") or "")
@@ -131,8 +132,9 @@ def test_site_day_identity_check_dose_daily_list_revoke(demo_portal, page, brows
     expect(page.locator("#main")).to_contain_text(matched.id_number or "")
     check_accessibility(page, "the signed daily list")
     code = page.locator("a[href*='/verify/']").first.get_attribute("href").rsplit("/", 1)[1]
-    pdf = page.request.get(urljoin(page.url, page.locator("a[href$='/file']")
-                                   .get_attribute("href") or "")).body()
+    pdf = page.request.get(
+        urljoin(page.url, page.locator("a[href$='/file']").get_attribute("href") or "")
+    ).body()
     public = browser.new_context(viewport={"width": 1366, "height": 768})
     citizen = public.new_page()
     assert _verdict(citizen, base, code, pdf) == ["valid", "valid"]
@@ -147,7 +149,8 @@ def test_site_day_identity_check_dose_daily_list_revoke(demo_portal, page, brows
     check_accessibility(page, "the revoked daily list")
     page.goto(f"{base}/records/{matched.id}")
     expect(page.locator(f"#status-{matched.id}")).to_have_class(
-        re.compile(r"status-needs_reconfirmation"))
+        re.compile(r"status-needs_reconfirmation")
+    )
     # Item 3: /verify agrees with the portal: not valid, by the link and by the file.
     assert _verdict(citizen, base, code, pdf) == ["not_valid", "not_valid"]
     citizen.screenshot(path=str(SCREENSHOTS / "e2e-site-verify-revoked.png"), full_page=True)

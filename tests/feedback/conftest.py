@@ -37,8 +37,10 @@ def province_authorities(app, make_user):
     does, and OWN's health station has an account: complaints routed there stay there
     (a unit without one passes them to the unit above, issue 13 item 8; its tests
     deactivate these accounts)."""
-    users = {code: make_user(Role.HEALTH_AUTHORITY, code, username=f"authority.{code}")
-             for code in (HANOI, CAO_BANG)}
+    users = {
+        code: make_user(Role.HEALTH_AUTHORITY, code, username=f"authority.{code}")
+        for code in (HANOI, CAO_BANG)
+    }
     users[OWN] = make_user(Role.HEALTH_STATION, OWN, username=f"station.{OWN}")
     return users
 
@@ -59,6 +61,7 @@ def at_station(file_feedback, area, make_user):
     from portal.feedback import routing
 
     authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
-    routing.set_rule(routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION,
-                     "Ủy quyền", authority)
+    routing.set_rule(
+        routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION, "Ủy quyền", authority
+    )
     return file_feedback(province_code=HANOI, commune_code=OWN)

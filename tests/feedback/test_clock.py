@@ -70,15 +70,27 @@ def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area,
     make_user(Role.VACCINATION_SITE, OWN, site=site)
     make_user(Role.HEALTH_STATION, OWN)  # escalation skips units nobody can log in to
     with _at(0):
-        at_site = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
-                                dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())
-        station = file_feedback(province_code=HANOI, commune_code=OWN,
-                                description="Phản ánh về trạm y tế phường.")
-        services.reassign(station, Unit(UnitKind.HEALTH_STATION, area(OWN).id), "Giao trạm",
-                          authority)
-        answered = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
-                                 dose_number=2, vaccinated_on=datetime(2021, 9, 1).date(),
-                                 description="Phản ánh đã được trả lời kịp.")
+        at_site = file_feedback(
+            province_code=HANOI,
+            commune_code=OWN,
+            site_code=site.code,
+            dose_number=1,
+            vaccinated_on=datetime(2021, 8, 1).date(),
+        )
+        station = file_feedback(
+            province_code=HANOI, commune_code=OWN, description="Phản ánh về trạm y tế phường."
+        )
+        services.reassign(
+            station, Unit(UnitKind.HEALTH_STATION, area(OWN).id), "Giao trạm", authority
+        )
+        answered = file_feedback(
+            province_code=HANOI,
+            commune_code=OWN,
+            site_code=site.code,
+            dose_number=2,
+            vaccinated_on=datetime(2021, 9, 1).date(),
+            description="Phản ánh đã được trả lời kịp.",
+        )
         db.session.commit()
     assert at_site.precision == Precision.SITE
     with _at(10):
@@ -91,8 +103,10 @@ def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area,
     with _at(60):
         assert services.escalate_overdue() == 0  # exactly once
     db.session.expire_all()
-    targets = {(e.feedback_id, e.unit_kind, e.unit_area_id)
-               for e in db.session.scalars(sa.select(Escalation))}
+    targets = {
+        (e.feedback_id, e.unit_kind, e.unit_area_id)
+        for e in db.session.scalars(sa.select(Escalation))
+    }
     assert targets == {
         (at_site.id, UnitKind.PROVINCE, area(HANOI).id),
         (at_site.id, UnitKind.HEALTH_STATION, area(OWN).id),
@@ -101,18 +115,25 @@ def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area,
     assert {e.note for e in db.session.scalars(sa.select(Escalation))} == {""}
     assert at_site.escalated_at == (T0 + timedelta(hours=49)).replace(tzinfo=None)
     assert answered.escalated_at is None
-    events = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "feedback.escalate")).all()
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "feedback.escalate")
+    ).all()
     assert len(events) == 1 and events[0].changes["escalated"] == [None, 2]
 
 
-def test_an_escalated_complaint_shows_in_the_parent_queue(client, login_as, file_feedback,
-                                                           make_site, make_user):
+def test_an_escalated_complaint_shows_in_the_parent_queue(
+    client, login_as, file_feedback, make_site, make_user
+):
     site = make_site(OWN, SiteLevel.COMMUNE)
     make_user(Role.VACCINATION_SITE, OWN, site=site)
     with _at(0):
-        feedback = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
-                                 dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())
+        feedback = file_feedback(
+            province_code=HANOI,
+            commune_code=OWN,
+            site_code=site.code,
+            dose_number=1,
+            vaccinated_on=datetime(2021, 8, 1).date(),
+        )
     with _at(49):
         login_as(Role.HEALTH_STATION, OWN)
         assert feedback.code not in client.get("/feedback/queue").get_data(as_text=True)
@@ -144,8 +165,9 @@ def test_times_left_are_in_vietnamese_words_everywhere(client, login_as, file_fe
             assert re.search(r"\d+ h \d+ min", text) is None
 
 
-def test_escalation_passes_over_units_nobody_can_log_in_to(client, login_as, file_feedback,
-                                                           make_site, make_user, area):
+def test_escalation_passes_over_units_nobody_can_log_in_to(
+    client, login_as, file_feedback, make_site, make_user, area
+):
     """Issue 13, item 8 (wave 2): an overdue complaint of a commune-level site went to its
     commune's health station even when nobody can log in there. Escalation now skips a unit
     without an active account for the next one above with one (the routing's
@@ -153,44 +175,65 @@ def test_escalation_passes_over_units_nobody_can_log_in_to(client, login_as, fil
     site = make_site(OWN, SiteLevel.COMMUNE)
     make_user(Role.VACCINATION_SITE, OWN, site=site)
     # Nobody can log in at the commune's health station (its accounts deactivated).
-    db.session.execute(sa.update(User).where(User.role == Role.HEALTH_STATION,
-                                             User.area_id == area(OWN).id).values(active=False))
+    db.session.execute(
+        sa.update(User)
+        .where(User.role == Role.HEALTH_STATION, User.area_id == area(OWN).id)
+        .values(active=False)
+    )
     db.session.commit()
     make_user(Role.HEALTH_AUTHORITY, HANOI)
     with _at(0):
-        feedback = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
-                                 dose_number=1, vaccinated_on=datetime(2021, 8, 1).date())
+        feedback = file_feedback(
+            province_code=HANOI,
+            commune_code=OWN,
+            site_code=site.code,
+            dose_number=1,
+            vaccinated_on=datetime(2021, 8, 1).date(),
+        )
     assert feedback.unit_kind == UnitKind.SITE
     with _at(49):
         assert services.escalate_overdue() == 1
         db.session.commit()
     station_key = f"health_station:{area(OWN).id}:"
-    rows = {(e.unit_kind, e.unit_area_id): e.note
-            for e in db.session.scalars(sa.select(Escalation))}
+    rows = {
+        (e.unit_kind, e.unit_area_id): e.note for e in db.session.scalars(sa.select(Escalation))
+    }
     assert rows == {(UnitKind.PROVINCE, area(HANOI).id): f"no_account|{station_key}"}
-    event = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "feedback.escalate")).one()
-    assert event.changes["no_account"][1] == [{"feedback_id": feedback.id,
-                                               "to": f"province:{area(HANOI).id}:",
-                                               "passed": [station_key]}]
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "feedback.escalate")
+    ).one()
+    assert event.changes["no_account"][1] == [
+        {"feedback_id": feedback.id, "to": f"province:{area(HANOI).id}:", "passed": [station_key]}
+    ]
     with _at(50):
         login_as(Role.HEALTH_AUTHORITY, HANOI)
         assert feedback.code in client.get("/feedback/queue").get_data(as_text=True)
         detail = client.get(f"/feedback/queue/{feedback.id}").get_data(as_text=True)
         assert "Trạm Y tế Phường Ba Đình" in detail.split('data-testid="escalation"')[1]
     # Without anyone at the province either, it goes to the common pool (administrators).
-    db.session.execute(sa.update(User).where(User.role == Role.HEALTH_AUTHORITY,
-                                             User.area_id == area(HANOI).id).values(active=False))
+    db.session.execute(
+        sa.update(User)
+        .where(User.role == Role.HEALTH_AUTHORITY, User.area_id == area(HANOI).id)
+        .values(active=False)
+    )
     with _at(0):
-        second = file_feedback(province_code=HANOI, commune_code=OWN, site_code=site.code,
-                               dose_number=2, vaccinated_on=datetime(2021, 9, 1).date(),
-                               description="Phản ánh thứ hai về mũi tiêm số hai.")
+        second = file_feedback(
+            province_code=HANOI,
+            commune_code=OWN,
+            site_code=site.code,
+            dose_number=2,
+            vaccinated_on=datetime(2021, 9, 1).date(),
+            description="Phản ánh thứ hai về mũi tiêm số hai.",
+        )
     with _at(49):
         services.escalate_overdue()
-    notes = {(e.unit_kind, e.unit_area_id): e.note for e in db.session.scalars(
-        sa.select(Escalation).where(Escalation.feedback_id == second.id))}
-    assert notes == {(UnitKind.POOL, None):
-                     f"no_account|{station_key}|province:{area(HANOI).id}:"}
+    notes = {
+        (e.unit_kind, e.unit_area_id): e.note
+        for e in db.session.scalars(
+            sa.select(Escalation).where(Escalation.feedback_id == second.id)
+        )
+    }
+    assert notes == {(UnitKind.POOL, None): f"no_account|{station_key}|province:{area(HANOI).id}:"}
 
 
 def test_escalation_targets_of_a_staffed_chain(make_site, make_user, area):
@@ -201,4 +244,6 @@ def test_escalation_targets_of_a_staffed_chain(make_site, make_user, area):
     make_user(Role.HEALTH_AUTHORITY, HANOI)
     targets = services.escalation_targets(Unit(UnitKind.SITE, site_id=site.id))
     assert [(t.kind, t.area_id, passed) for t, passed in targets] == [
-        (UnitKind.HEALTH_STATION, area(OWN).id, []), (UnitKind.PROVINCE, area(HANOI).id, [])]
+        (UnitKind.HEALTH_STATION, area(OWN).id, []),
+        (UnitKind.PROVINCE, area(HANOI).id, []),
+    ]

@@ -66,31 +66,36 @@ def test_place_pick_lists_narrow_as_a_page_and_as_a_fragment(client, make_site):
     make_site(NEIGHBOUR, name="Điểm tiêm Ngọc Hà")
     page = client.get(f"/feedback/places?province={HANOI}&commune={OWN}")
     assert "<html" in page.get_data(as_text=True)
-    fragment = client.get(f"/feedback/places?province={HANOI}&commune={OWN}",
-                          headers={"HX-Request": "true", "HX-Target": "places"})
+    fragment = client.get(
+        f"/feedback/places?province={HANOI}&commune={OWN}",
+        headers={"HX-Request": "true", "HX-Target": "places"},
+    )
     text = fragment.get_data(as_text=True)
     assert "<html" not in text and 'id="places"' in text
     assert site.code in text and "Điểm tiêm Ngọc Hà" not in text
     assert "Phường Ngọc Hà" in text  # the communes of the province
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    # The messages of records.rules, as at every entry point (issue 13, item 19).
-    ({"id_number": "00119001234A"}, "id_number", "chỉ được gồm chữ số"),
-    ({"id_number": "999190012345"}, "id_number", "không phải mã tỉnh"),
-    ({"full_name": "Trần Thị B1nh"}, "full_name", "chỉ gồm chữ cái"),
-    ({"birth_date": "31/02/1990"}, "birth_date", "không phải là ngày có thật"),
-    ({"id_number": "12345"}, "id_number", "12 chữ số"),
-    # yyyy-mm-dd is read, as the import and the API read it; a year alone is not enough.
-    ({"birth_date": "1990"}, "birth_date", "dd/mm/yyyy"),
-    ({"phone": "abc"}, "phone", "số điện thoại"),
-    ({"full_name": ""}, "full_name", "họ và tên"),
-    ({"description": "ngắn"}, "description", "10"),
-    ({"province": "99"}, "province", "không tồn tại"),
-    ({"commune": "99999"}, "commune", "không tồn tại"),
-    ({"province": CAO_BANG, "commune": OWN}, "commune", "không thuộc"),
-    ({"site": "KHONG-CO"}, "site", "không tồn tại"),
-])
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        # The messages of records.rules, as at every entry point (issue 13, item 19).
+        ({"id_number": "00119001234A"}, "id_number", "chỉ được gồm chữ số"),
+        ({"id_number": "999190012345"}, "id_number", "không phải mã tỉnh"),
+        ({"full_name": "Trần Thị B1nh"}, "full_name", "chỉ gồm chữ cái"),
+        ({"birth_date": "31/02/1990"}, "birth_date", "không phải là ngày có thật"),
+        ({"id_number": "12345"}, "id_number", "12 chữ số"),
+        # yyyy-mm-dd is read, as the import and the API read it; a year alone is not enough.
+        ({"birth_date": "1990"}, "birth_date", "dd/mm/yyyy"),
+        ({"phone": "abc"}, "phone", "số điện thoại"),
+        ({"full_name": ""}, "full_name", "họ và tên"),
+        ({"description": "ngắn"}, "description", "10"),
+        ({"province": "99"}, "province", "không tồn tại"),
+        ({"commune": "99999"}, "commune", "không tồn tại"),
+        ({"province": CAO_BANG, "commune": OWN}, "commune", "không thuộc"),
+        ({"site": "KHONG-CO"}, "site", "không tồn tại"),
+    ],
+)
 def test_bad_input_gets_a_clear_vietnamese_message(client, changes, field, message):
     response = post(client, **changes)
     assert response.status_code == 422
@@ -111,20 +116,22 @@ def test_a_submission_replayed_ten_times_is_one_report(client):
     assert "đã được tiếp nhận trước đó" in page
 
 
-@pytest.mark.parametrize("name, data", [("giay.jpg", JPEG), ("anh.png", PNG),
-                                         ("ban-sao.pdf", PDF)])
+@pytest.mark.parametrize("name, data", [("giay.jpg", JPEG), ("anh.png", PNG), ("ban-sao.pdf", PDF)])
 def test_photos_and_pdfs_are_attached(client, name, data):
     assert post(client, attachment=(io.BytesIO(data), name)).status_code == 303
     attachment = db.session.scalars(sa.select(Attachment)).one()
     assert attachment.data == data and attachment.filename == name
 
 
-@pytest.mark.parametrize("name, data", [
-    ("giay.jpg", EXE),  # a program named .jpg
-    ("giay.exe", EXE),
-    ("anh.pdf", PNG),  # the name and the content disagree
-    ("rong.png", b""),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("giay.jpg", EXE),  # a program named .jpg
+        ("giay.exe", EXE),
+        ("anh.pdf", PNG),  # the name and the content disagree
+        ("rong.png", b""),
+    ],
+)
 def test_fake_attachments_are_refused(client, name, data):
     response = post(client, attachment=(io.BytesIO(data), name))
     assert response.status_code == 422
@@ -139,14 +146,18 @@ def test_oversized_attachments_are_refused(app, client, monkeypatch):
     assert response.status_code == 422
     assert "quá lớn" in response.get_data(as_text=True)
     assert count() == 0
-    assert post(client, attachment=(io.BytesIO(JPEG + b"\x00" * 1024), "vua.jpg")
-                ).status_code == 303
+    assert (
+        post(client, attachment=(io.BytesIO(JPEG + b"\x00" * 1024), "vua.jpg")).status_code == 303
+    )
 
 
 def test_a_body_beyond_the_request_limit_gets_a_page_not_a_500(app, client):
     too_long = str(app.config["MAX_CONTENT_LENGTH"] + 1)
-    response = client.post("/feedback/new", data=b"--x--", headers={
-        "Content-Type": "multipart/form-data; boundary=x", "Content-Length": too_long})
+    response = client.post(
+        "/feedback/new",
+        data=b"--x--",
+        headers={"Content-Type": "multipart/form-data; boundary=x", "Content-Length": too_long},
+    )
     # 413 when the server reads the declared length; the test body is shorter than it
     # declares, which werkzeug answers with 400. Either way a page, never a 500.
     assert response.status_code in (400, 413)
@@ -162,8 +173,11 @@ def test_rate_limit_per_client(app, client, monkeypatch):
     assert 'data-testid="rate-limited"' in refused.get_data(as_text=True)
     assert count() == 3
     # Another client address is counted on its own.
-    other = client.post("/feedback/new", data={**FORM, "csrf_token": csrf_token(
-        client, "/feedback/new")}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    other = client.post(
+        "/feedback/new",
+        data={**FORM, "csrf_token": csrf_token(client, "/feedback/new")},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
     assert other.status_code == 303
 
 
@@ -184,8 +198,9 @@ def test_status_needs_the_phone_or_the_birth_date(app, client):
     assert 'data-testid="status"' in shown and "Đã tiếp nhận" in shown
     other = app.test_client()
     token = csrf_token(other, f"/feedback/{code}")
-    by_birth = other.post(f"/feedback/{code}", data={"birth_date": "17/05/1990",
-                                                     "csrf_token": token})
+    by_birth = other.post(
+        f"/feedback/{code}", data={"birth_date": "17/05/1990", "csrf_token": token}
+    )
     assert by_birth.status_code == 303
 
 
@@ -194,8 +209,9 @@ def test_a_phone_outside_ascii_for_an_unknown_code_is_a_mismatch_not_a_500(app):
     with a character outside ASCII, which compare_digest refuses (TypeError, a 500)."""
     browser = app.test_client()
     token = csrf_token(browser, "/feedback/PA2222222222")
-    response = browser.post("/feedback/PA2222222222", data={"phone": "０９１２３４５６７８é",
-                                                           "csrf_token": token})
+    response = browser.post(
+        "/feedback/PA2222222222", data={"phone": "０９１２３４５６７８é", "csrf_token": token}
+    )
     assert response.status_code == 422
 
 
@@ -206,9 +222,11 @@ NONCE = re.compile(r'nonce="[\w-]+"')
 def test_wrong_details_and_unknown_codes_get_the_same_answer(app, client):
     code = _file(client)
     answers = []
-    for target, data in [(code, {"phone": "0900000000"}),
-                         (code, {"birth_date": "01/01/1990"}),
-                         ("PA2222222222", {"phone": "0900000000"})]:
+    for target, data in [
+        (code, {"phone": "0900000000"}),
+        (code, {"birth_date": "01/01/1990"}),
+        ("PA2222222222", {"phone": "0900000000"}),
+    ]:
         browser = app.test_client()
         token = csrf_token(browser, f"/feedback/{target}")
         response = browser.post(f"/feedback/{target}", data={**data, "csrf_token": token})
@@ -232,8 +250,7 @@ def test_status_lookups_are_rate_limited(app, client, monkeypatch):
     token = csrf_token(browser, f"/feedback/{code}")
     for _ in range(2):
         browser.post(f"/feedback/{code}", data={"phone": "0900000000", "csrf_token": token})
-    right = browser.post(f"/feedback/{code}", data={"phone": "0912345678",
-                                                    "csrf_token": token})
+    right = browser.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token})
     assert right.status_code == 429
 
 
@@ -261,8 +278,7 @@ def test_only_accepted_complaints_count_towards_the_address_limit(app, client, m
     assert counters == {"feedback:127.0.0.1": 3, "feedback-refused:127.0.0.1": 6}
 
 
-def test_status_look_ups_are_limited_per_code_and_count_only_failures(app, client,
-                                                                       monkeypatch):
+def test_status_look_ups_are_limited_per_code_and_count_only_failures(app, client, monkeypatch):
     """Issue 13, item 20: failed look-ups of one tracking code are limited whatever the
     address they come from; citizens reading their own status are not counted. Since
     issue 14, item 10 the limit counts wrong answers and then asks for both details (or a
@@ -272,23 +288,37 @@ def test_status_look_ups_are_limited_per_code_and_count_only_failures(app, clien
     for n in range(5):  # the owner looks again and again: never refused
         browser = app.test_client()
         token = csrf_token(browser, f"/feedback/{code}")
-        assert browser.post(f"/feedback/{code}", data={
-            "phone": "0912345678", "csrf_token": token}).status_code == 303, n
+        assert (
+            browser.post(
+                f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token}
+            ).status_code
+            == 303
+        ), n
     for n in range(2):
         browser = app.test_client()
         token = csrf_token(browser, f"/feedback/{code}")
-        assert browser.post(f"/feedback/{code}", data={
-            "birth_date": f"0{n + 1}/01/1990", "csrf_token": token},
-            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}).status_code == 422
+        assert (
+            browser.post(
+                f"/feedback/{code}",
+                data={"birth_date": f"0{n + 1}/01/1990", "csrf_token": token},
+                environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
+            ).status_code
+            == 422
+        )
     guess = app.test_client()
     token = csrf_token(guess, f"/feedback/{code}")
-    refused = guess.post(f"/feedback/{code}", data={"phone": "0912345678", "csrf_token": token},
-                         environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    refused = guess.post(
+        f"/feedback/{code}",
+        data={"phone": "0912345678", "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     assert refused.status_code == 429
     # Another code from the same addresses is not affected.
-    other = guess.post("/feedback/PA2222222222", data={"phone": "0912345678",
-                                                       "csrf_token": token},
-                       environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    other = guess.post(
+        "/feedback/PA2222222222",
+        data={"phone": "0912345678", "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     assert other.status_code == 422
 
 
@@ -311,7 +341,8 @@ def test_the_status_is_asked_for_again_after_a_few_minutes(app, client, monkeypa
 
 
 def test_the_citizen_reads_who_answers_by_when_and_whether_it_is_late(
-        app, client, make_site, make_user, area):
+    app, client, make_site, make_user, area
+):
     """Issue 13, item 21: the received page names the unit and the deadline in Vietnam
     time; the form says that a site with dose details goes straight to the site; the
     status of an overdue complaint says it is late and that it was escalated; the common
@@ -324,8 +355,10 @@ def test_the_citizen_reads_who_answers_by_when_and_whether_it_is_late(
     make_user(Role.VACCINATION_SITE, OWN, site=site)
     t0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
     with time_machine.travel(t0, tick=False):
-        assert post(client, site=site.code, dose_number="2",
-                    vaccinated_on="01/09/2021").status_code == 303
+        assert (
+            post(client, site=site.code, dose_number="2", vaccinated_on="01/09/2021").status_code
+            == 303
+        )
         received = client.get("/feedback/received").get_data(as_text=True)
     assert 'data-testid="unit">Điểm tiêm Ba Đình<' in received
     assert "04/03/2026 08:00 (giờ Việt Nam)" in received
@@ -351,11 +384,17 @@ def test_the_citizen_reads_who_answers_by_when_and_whether_it_is_late(
     assert "cơ quan y tế xem các phản ánh chưa rõ nơi tiêm" in pool_page
 
 
-@pytest.mark.parametrize(("typed", "expected"), [
-    ("17/05/1990", 303), ("1990-05-17", 303), ("17-05-1990", 303),
-    ("31/02/1990", "“31/02/1990” không phải là ngày có thật"),
-    ("1990", "dd/mm/yyyy"), ("17/05/2990", "ở tương lai"),
-])
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("17/05/1990", 303),
+        ("1990-05-17", 303),
+        ("17-05-1990", 303),
+        ("31/02/1990", "“31/02/1990” không phải là ngày có thật"),
+        ("1990", "dd/mm/yyyy"),
+        ("17/05/2990", "ở tương lai"),
+    ],
+)
 def test_status_birth_date_follows_the_field_rules(app, client, typed, expected):
     """Issue 13, item 19 (wave 2): the status page's date of birth follows the one set of
     field rules (``records.rules.birth_date``), as the complaint form does: dd/mm/yyyy and

@@ -36,8 +36,9 @@ def ask(app, code: str, address: str, **answer):
 
 
 def both_needed(response) -> bool:
-    return (response.status_code == 429
-            and 'data-testid="both-needed"' in response.get_data(as_text=True))
+    return response.status_code == 429 and 'data-testid="both-needed"' in response.get_data(
+        as_text=True
+    )
 
 
 def candidate_births(count: int):
@@ -66,10 +67,12 @@ def test_a_birth_date_search_from_many_addresses_is_stopped(app, client):
     assert statuses[5:] == [429] * 58  # the right one, last, among them
     assert both_needed(page)
     with force_locale("vi"):
-        assert gettext("Too many wrong answers have been given for this tracking code. Give "
-                       "both the phone number and the date of birth written in the report, "
-                       "or try again with one of them in %(num)s minutes.",
-                       num=15) in html.unescape(page.get_data(as_text=True))
+        assert gettext(
+            "Too many wrong answers have been given for this tracking code. Give "
+            "both the phone number and the date of birth written in the report, "
+            "or try again with one of them in %(num)s minutes.",
+            num=15,
+        ) in html.unescape(page.get_data(as_text=True))
     # The phone and the birth date typed are kept in the form.
     assert BIRTH in page.get_data(as_text=True)
 
@@ -87,8 +90,10 @@ def test_the_citizen_with_phone_and_birth_date_still_gets_in(app, client):
         citizen = app.test_client()
         citizen.environ_base["REMOTE_ADDR"] = "203.0.113.5"
         token = csrf_token(citizen, f"/feedback/{code}")
-        response = citizen.post(f"/feedback/{code}", data={
-            "phone": "0912 345 678", "birth_date": BIRTH, "csrf_token": token})
+        response = citizen.post(
+            f"/feedback/{code}",
+            data={"phone": "0912 345 678", "birth_date": BIRTH, "csrf_token": token},
+        )
         assert response.status_code == 303
         assert 'data-testid="status"' in citizen.get(f"/feedback/{code}").get_data(as_text=True)
 
@@ -98,8 +103,7 @@ def test_the_wait_for_one_detail_grows_with_each_wrong_answer(app, client):
     with at(T0):
         code = (post(client), db.session.scalars(sa.select(Feedback)).one().code)[1]
         for n in range(5):
-            assert ask(app, code, "198.51.100.1", birth_date=f"0{n + 1}/01/1990"
-                       ).status_code == 422
+            assert ask(app, code, "198.51.100.1", birth_date=f"0{n + 1}/01/1990").status_code == 422
         assert both_needed(ask(app, code, "198.51.100.2", birth_date="09/01/1990"))
     moment = T0
     for wait in (15, 30, 60):
@@ -116,8 +120,7 @@ def test_an_unknown_code_answers_the_same_way(app):
     """A code that does not exist gets the same waits: the answer tells nothing."""
     with at(T0):
         for _ in range(5):
-            assert ask(app, "PA2222222222", "198.51.100.1", phone="0900000000"
-                       ).status_code == 422
+            assert ask(app, "PA2222222222", "198.51.100.1", phone="0900000000").status_code == 422
         assert both_needed(ask(app, "PA2222222222", "198.51.100.2", phone="0900000000"))
 
 
@@ -140,8 +143,7 @@ def test_wrong_answers_are_forgotten_after_the_window(app, client):
     later = T0 + timedelta(days=31)
     with at(later):
         assert ask(app, "PA3333333333", "198.51.100.2", phone="0900000000").status_code == 422
-        assert db.session.get(FailureCount, services.status_code_key("PA3333333333")
-                              ).failures == 1
+        assert db.session.get(FailureCount, services.status_code_key("PA3333333333")).failures == 1
     with at(later + timedelta(days=31)):
         jobs.run_outbox()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FailureCount)) == 0

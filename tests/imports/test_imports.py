@@ -22,20 +22,47 @@ from portal.imports.models import BatchState, ImportBatch
 from portal.records.models import Dose, Person, PersonStatus
 from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
 
-HEADER = ["Họ và tên", "Giới tính", "Ngày sinh", "Số CCCD/CMND", "Quốc tịch", "Số điện thoại",
-          "Mã xã/phường", "Địa chỉ", "Mũi số", "Tên vắc xin", "Số lô", "Ngày tiêm",
-          "Mã cơ sở tiêm"]
+HEADER = [
+    "Họ và tên",
+    "Giới tính",
+    "Ngày sinh",
+    "Số CCCD/CMND",
+    "Quốc tịch",
+    "Số điện thoại",
+    "Mã xã/phường",
+    "Địa chỉ",
+    "Mũi số",
+    "Tên vắc xin",
+    "Số lô",
+    "Ngày tiêm",
+    "Mã cơ sở tiêm",
+]
 PFIZER = "Pfizer-BioNTech (Comirnaty)"
 ASTRA = "AstraZeneca (Vaxzevria)"
 # What a dose stores: the product's code (issue 13, item 5), whatever spelling the file used.
 PFIZER_CODE, ASTRA_CODE, MODERNA_CODE = "EU/1/20/1528", "EU/1/21/1529", "EU/1/20/1507"
 
 
-def row(name="Nguyễn Văn An", sex="Nam", birth="14/03/1985", id_number="001085012345",
-        dose=None, vaccine=None, on=None, **kw):
-    values = {"Họ và tên": name, "Giới tính": sex, "Ngày sinh": birth,
-              "Số CCCD/CMND": id_number, "Mũi số": dose, "Tên vắc xin": vaccine,
-              "Ngày tiêm": on, **{HEADER[i]: v for i, v in kw.get("extra", {}).items()}}
+def row(
+    name="Nguyễn Văn An",
+    sex="Nam",
+    birth="14/03/1985",
+    id_number="001085012345",
+    dose=None,
+    vaccine=None,
+    on=None,
+    **kw,
+):
+    values = {
+        "Họ và tên": name,
+        "Giới tính": sex,
+        "Ngày sinh": birth,
+        "Số CCCD/CMND": id_number,
+        "Mũi số": dose,
+        "Tên vắc xin": vaccine,
+        "Ngày tiêm": on,
+        **{HEADER[i]: v for i, v in kw.get("extra", {}).items()},
+    }
     return [values.get(h) for h in HEADER]
 
 
@@ -59,11 +86,17 @@ GOOD = [
     row(dose=1, vaccine=ASTRA, on=datetime(2021, 8, 20)),  # a date cell
     row(dose=2, vaccine=PFIZER, on=44470),  # an Excel serial number: 01/10/2021
     row("Trần Thị Bình", "Nữ", 32874, "123456789"),  # serial birth date 01/01/1990, no dose
-    row("Lê Thị Hạ", "nữ", "1990", "079190000123", dose=1, vaccine="moderna (spikevax)",
-        on="05/09/2021"),
+    row(
+        "Lê Thị Hạ",
+        "nữ",
+        "1990",
+        "079190000123",
+        dose=1,
+        vaccine="moderna (spikevax)",
+        on="05/09/2021",
+    ),
     [None] * len(HEADER),  # an empty row
-    row("Phạm Đức Minh", "Nam", "02/2000", "001200000077", dose=1, vaccine=PFIZER,
-        on="2021-11-03"),
+    row("Phạm Đức Minh", "Nam", "02/2000", "001200000077", dose=1, vaccine=PFIZER, on="2021-11-03"),
 ]
 
 
@@ -98,7 +131,9 @@ def test_commit_creates_persons_and_doses_traceable_to_the_batch(area, make_user
     an = found["001085012345"]
     assert an.full_name == "Nguyễn Văn An" and an.birth_date == date(1985, 3, 14)
     assert [(d.dose_number, d.vaccine, d.vaccinated_on) for d in an.doses] == [
-        (1, ASTRA_CODE, date(2021, 8, 20)), (2, PFIZER_CODE, date(2021, 10, 1))]
+        (1, ASTRA_CODE, date(2021, 8, 20)),
+        (2, PFIZER_CODE, date(2021, 10, 1)),
+    ]
     assert found["123456789"].birth_date == date(1990, 1, 1)
     assert found["079190000123"].birth_precision.value == "year"
     assert found["001200000077"].birth_precision.value == "month"
@@ -106,8 +141,9 @@ def test_commit_creates_persons_and_doses_traceable_to_the_batch(area, make_user
     assert {p.import_batch_id for p in found.values()} == {batch.id}
     assert {p.status for p in found.values()} == {PersonStatus.UNVERIFIED}
     assert an.name_sort and an.name_folded == "nguyen van an" and an.province_id
-    events = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "import.commit")).all()
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "import.commit")
+    ).all()
     assert len(events) == 1 and events[0].entity_id == str(batch.id)
     assert events[0].changes["file_sha256"][1] == batch.file_sha256
     assert events[0].changes["persons_created"][1] == 4
@@ -167,8 +203,15 @@ def test_rows_with_errors_are_reported_and_never_imported(case, area):
 
 
 def test_doses_out_of_order_are_errors(area):
-    batch = check(xlsx([row(dose=1, vaccine=PFIZER, on="01/09/2021"),
-                        row(dose=2, vaccine=PFIZER, on="01/08/2021")]), area(OWN))
+    batch = check(
+        xlsx(
+            [
+                row(dose=1, vaccine=PFIZER, on="01/09/2021"),
+                row(dose=2, vaccine=PFIZER, on="01/08/2021"),
+            ]
+        ),
+        area(OWN),
+    )
     assert batch.error_rows == 1
     assert "trước mũi 1" in issues(batch)[3][0][0]
 
@@ -176,12 +219,33 @@ def test_doses_out_of_order_are_errors(area):
 def test_each_dose_cell_read_once_still_tells_true_from_1(area):
     # The dose columns' values are read once per distinct value: a TRUE cell is not the 1
     # of an earlier row (they are equal as dict keys).
-    batch = check(xlsx([row(dose=1, vaccine=PFIZER, on="01/08/2021"),
-                        row("Lê Thị Hạ", "Nữ", "1990", "079190000123", dose=True,
-                            vaccine=PFIZER, on="01/08/2021"),
-                        row("Phạm Đức Minh", "Nam", "02/2000", "001200000077", dose=1.0,
-                            vaccine=PFIZER, on="01/08/2021", extra={12: "KHONG-CO"})]),
-                  area(OWN))
+    batch = check(
+        xlsx(
+            [
+                row(dose=1, vaccine=PFIZER, on="01/08/2021"),
+                row(
+                    "Lê Thị Hạ",
+                    "Nữ",
+                    "1990",
+                    "079190000123",
+                    dose=True,
+                    vaccine=PFIZER,
+                    on="01/08/2021",
+                ),
+                row(
+                    "Phạm Đức Minh",
+                    "Nam",
+                    "02/2000",
+                    "001200000077",
+                    dose=1.0,
+                    vaccine=PFIZER,
+                    on="01/08/2021",
+                    extra={12: "KHONG-CO"},
+                ),
+            ]
+        ),
+        area(OWN),
+    )
     found = issues(batch)
     assert batch.valid_rows == 1 and batch.error_rows == 2
     assert "TRUE" in found[3][0][0] or "True" in found[3][0][0]
@@ -189,13 +253,19 @@ def test_each_dose_cell_read_once_still_tells_true_from_1(area):
 
 
 def test_warnings_duplicates_spaced_ids_and_known_persons(area, make_person):
-    make_person(full_name="Trần Thị Bình", sex="female", birth_date=date(1990, 1, 1),
-                id_number=None)
-    batch = check(xlsx([
-        row(id_number="001 085.012.345"),
-        row(id_number="001085012345"),
-        row("Trần Thị Bình", "Nữ", "01/01/1990", "123456789"),
-    ]), area(OWN))
+    make_person(
+        full_name="Trần Thị Bình", sex="female", birth_date=date(1990, 1, 1), id_number=None
+    )
+    batch = check(
+        xlsx(
+            [
+                row(id_number="001 085.012.345"),
+                row(id_number="001085012345"),
+                row("Trần Thị Bình", "Nữ", "01/01/1990", "123456789"),
+            ]
+        ),
+        area(OWN),
+    )
     found = issues(batch)
     assert batch.error_rows == 0 and batch.valid_rows == 3
     assert "001085012345" in found[2][1][0]  # normalised, and said so
@@ -211,7 +281,7 @@ def test_merged_header_cells_and_a_title_row(area):
     second = [None] * 8 + HEADER[8:]
     wb = Workbook()
     ws = wb.active
-    for cells in ([top, groups, second, row(dose=1, vaccine=PFIZER, on="01/08/2021")]):
+    for cells in [top, groups, second, row(dose=1, vaccine=PFIZER, on="01/08/2021")]:
         ws.append(cells)
     for cells in ["A1:M1", *[f"{c}2:{c}3" for c in "ABCDEFGH"], "I2:M2"]:
         ws.merge_cells(cells)
@@ -229,8 +299,12 @@ def test_the_template_is_a_workbook_that_imports_as_it_is(area, make_site):
     data = services.template_workbook(area(OWN))
     workbook = load_workbook(io.BytesIO(data))
     sheet = workbook["Danh sách"]
-    assert [c.value for c in sheet[1]][:4] == ["Họ và tên *", "Giới tính *", "Ngày sinh *",
-                                               "Số CCCD/CMND *"]
+    assert [c.value for c in sheet[1]][:4] == [
+        "Họ và tên *",
+        "Giới tính *",
+        "Ngày sinh *",
+        "Số CCCD/CMND *",
+    ]
     formulas = {v.formula1 for v in sheet.data_validations.dataValidation}
     # The vaccines' list is a sheet of the catalogue: names, codes, types and holders.
     assert '"Nam,Nữ"' in formulas and "'Danh mục vắc xin'!$A$2:$A$11" in formulas
@@ -249,9 +323,16 @@ def test_the_template_is_a_workbook_that_imports_as_it_is(area, make_site):
 
 
 def test_the_error_report_lists_rejected_rows_and_can_be_fixed_and_uploaded(area):
-    batch = check(xlsx([row("Ngô Văn Cường", id_number="001090000001"),
-                        row(birth="31/02/1985"), row("Lê Văn Tám", birth=None,
-                                                     id_number="001090000008")]), area(OWN))
+    batch = check(
+        xlsx(
+            [
+                row("Ngô Văn Cường", id_number="001090000001"),
+                row(birth="31/02/1985"),
+                row("Lê Văn Tám", birth=None, id_number="001090000008"),
+            ]
+        ),
+        area(OWN),
+    )
     services.commit_batch(batch)
     with services.error_report(batch) as handle:
         report = handle.read()
@@ -314,12 +395,21 @@ def test_the_stored_checks_give_back_the_rows_of_the_file_checks(area, make_site
     from portal.imports.validation import check_file
 
     site = make_site(OWN, code="TYT-BD")
-    data = xlsx([*GOOD,
-                 row("Ngô Văn Cường", id_number="001090000001", dose=1, vaccine=PFIZER,
-                     on="01/08/2021", extra={12: site.code}),
-                 row(birth="31/02/1985", id_number="001085012346"),  # an error
-                 row(id_number="001 085.012.345", dose=1, vaccine=ASTRA,
-                     on=datetime(2021, 8, 20))])  # a warning, and a duplicate
+    data = xlsx(
+        [
+            *GOOD,
+            row(
+                "Ngô Văn Cường",
+                id_number="001090000001",
+                dose=1,
+                vaccine=PFIZER,
+                on="01/08/2021",
+                extra={12: site.code},
+            ),
+            row(birth="31/02/1985", id_number="001085012346"),  # an error
+            row(id_number="001 085.012.345", dose=1, vaccine=ASTRA, on=datetime(2021, 8, 20)),
+        ]
+    )  # a warning, and a duplicate
     batch = services.create_batch(data, "ds.xlsx", area(OWN))
     checked = check_file(read_table(data, "ds.xlsx"), area(OWN))
     assert any(r.errors for r in checked.rows) and any(r.duplicate for r in checked.rows)
@@ -344,8 +434,12 @@ def test_a_file_changed_after_the_dry_run_is_read_and_checked_again(area):
     batch = check(xlsx(GOOD), area(OWN))
     db.session.commit()
     # Not something the portal does; the stored checks must not outlive the file.
-    batch.content = xlsx([row("Ngô Văn Cường", id_number="001090000001"),
-                          row(birth="31/02/1985", id_number="001085012346")])
+    batch.content = xlsx(
+        [
+            row("Ngô Văn Cường", id_number="001090000001"),
+            row(birth="31/02/1985", id_number="001085012346"),
+        ]
+    )
     db.session.commit()
     summary = services.commit_batch(batch)
     db.session.commit()
@@ -353,16 +447,16 @@ def test_a_file_changed_after_the_dry_run_is_read_and_checked_again(area):
     assert [p.id_number for p in persons()] == ["001090000001"]
 
 
-def test_a_person_recorded_between_the_dry_run_and_the_commit_is_not_duplicated(
-        area, make_person):
+def test_a_person_recorded_between_the_dry_run_and_the_commit_is_not_duplicated(area, make_person):
     batch = check(xlsx(GOOD), area(OWN))
     db.session.commit()
     assert batch.warning_rows == 0  # nobody was recorded at the dry run
     someone = make_person(id_number="001085012345")  # Nguyễn Văn An, by someone else
     from portal.records import services as record_services
 
-    record_services.add_dose(someone, {"dose_number": 1, "vaccine": ASTRA,
-                                       "vaccinated_on": date(2021, 8, 20)})
+    record_services.add_dose(
+        someone, {"dose_number": 1, "vaccine": ASTRA, "vaccinated_on": date(2021, 8, 20)}
+    )
     db.session.commit()
     summary = services.commit_batch(batch)
     db.session.commit()
@@ -370,8 +464,10 @@ def test_a_person_recorded_between_the_dry_run_and_the_commit_is_not_duplicated(
     assert summary["doses_created"] == 3 and summary["doses_matched"] == 1
     assert [p.id for p in persons() if p.id_number == "001085012345"] == [someone.id]
     db.session.refresh(someone)
-    assert [(d.dose_number, d.vaccine) for d in someone.doses] == [(1, ASTRA_CODE),
-                                                                   (2, PFIZER_CODE)]
+    assert [(d.dose_number, d.vaccine) for d in someone.doses] == [
+        (1, ASTRA_CODE),
+        (2, PFIZER_CODE),
+    ]
     assert f"#{someone.id}" in " ".join(issues(batch)[2][1])
 
 
@@ -394,8 +490,9 @@ def test_a_dose_recorded_differently_meanwhile_rejects_the_row(area, make_person
     someone = make_person(id_number="001085012345")
     from portal.records import services as record_services
 
-    record_services.add_dose(someone, {"dose_number": 1, "vaccine": PFIZER,
-                                       "vaccinated_on": date(2021, 8, 21)})
+    record_services.add_dose(
+        someone, {"dose_number": 1, "vaccine": PFIZER, "vaccinated_on": date(2021, 8, 21)}
+    )
     db.session.commit()
     summary = services.commit_batch(batch)
     assert (summary["error_rows"], summary["doses_created"]) == (1, 0)
@@ -447,24 +544,48 @@ def _parts():
 
 
 BAD = {
-    "zip bomb": (lambda: _zip({**_parts(), "xl/media/p.bin": b"\0" * (64 * 1024 * 1024)}),
-                 "x.xlsx", "quá lớn"),
-    "many entries": (lambda: _zip({**_parts(), **{f"xl/m/{n}": b"x" for n in range(1200)}}),
-                     "x.xlsx", "quá lớn"),
+    "zip bomb": (
+        lambda: _zip({**_parts(), "xl/media/p.bin": b"\0" * (64 * 1024 * 1024)}),
+        "x.xlsx",
+        "quá lớn",
+    ),
+    "many entries": (
+        lambda: _zip({**_parts(), **{f"xl/m/{n}": b"x" for n in range(1200)}}),
+        "x.xlsx",
+        "quá lớn",
+    ),
     "xlsm": (lambda: xlsx(GOOD), "x.xlsm", "macro"),
-    "macros inside": (lambda: _zip({**_parts(), "xl/vbaProject.bin": b"VBA"}), "x.xlsx",
-                      "macro"),
+    "macros inside": (lambda: _zip({**_parts(), "xl/vbaProject.bin": b"VBA"}), "x.xlsx", "macro"),
     "not a spreadsheet": (lambda: b"%PDF-1.4 hello", "x.pdf", "x.pdf"),
     "text named xlsx": (lambda: b"just text", "x.xlsx", "không phải"),
-    "password": (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode(
-        "utf-16-le") + b"\0" * 100, "x.xlsx", "mật khẩu"),
-    "no headers": (lambda: xlsx([["a", "b", "c"]], header=["x", "y", "z"]), "x.xlsx",
-                   "Không tìm thấy dòng tiêu đề"),
-    "header lacks a column": (lambda: xlsx([["An", "Nam"]], header=["Họ và tên", "Giới tính"]),
-                              "x.xlsx", "Ngày sinh"),
-    "Windows-1258 CSV": (lambda: ",".join(HEADER[:4]).encode() + b"\r\n" + ",".join(
-        ["Lê Văn Đô", "Nam", "01/01/1990", "123456789"]).encode("cp1258"), "x.csv",
-        "Windows-1258"),
+    "password": (
+        lambda: (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+            + "EncryptedPackage".encode("utf-16-le")
+            + b"\0" * 100
+        ),
+        "x.xlsx",
+        "mật khẩu",
+    ),
+    "no headers": (
+        lambda: xlsx([["a", "b", "c"]], header=["x", "y", "z"]),
+        "x.xlsx",
+        "Không tìm thấy dòng tiêu đề",
+    ),
+    "header lacks a column": (
+        lambda: xlsx([["An", "Nam"]], header=["Họ và tên", "Giới tính"]),
+        "x.xlsx",
+        "Ngày sinh",
+    ),
+    "Windows-1258 CSV": (
+        lambda: (
+            ",".join(HEADER[:4]).encode()
+            + b"\r\n"
+            + ",".join(["Lê Văn Đô", "Nam", "01/01/1990", "123456789"]).encode("cp1258")
+        ),
+        "x.csv",
+        "Windows-1258",
+    ),
 }
 
 
@@ -495,9 +616,11 @@ def upload(client, data, name="ds.xlsx"):
     # Encoded in memory: the test client would spool a large body to a temporary file
     # that stays open when the app refuses the request before reading it.
     boundary, body = encode_multipart(
-        MultiDict({"csrf_token": token, "file": FileStorage(io.BytesIO(data), name)}))
-    return client.post("/imports", data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+        MultiDict({"csrf_token": token, "file": FileStorage(io.BytesIO(data), name)})
+    )
+    return client.post(
+        "/imports", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
 
 
 def test_health_station_uploads_checks_and_commits(client, login_as):
@@ -520,11 +643,11 @@ def test_health_station_uploads_checks_and_commits(client, login_as):
 
 def test_pages_and_fragments(client, login_as, area):
     user = login_as(Role.HEALTH_STATION)
-    batch = check(xlsx([row(), row(birth="31/02/1985", id_number="001085012346")]),
-                  area(OWN), user=user)
+    batch = check(
+        xlsx([row(), row(birth="31/02/1985", id_number="001085012346")]), area(OWN), user=user
+    )
     db.session.commit()
-    for path, target in [("/imports", "import-batches"), (f"/imports/{batch.id}",
-                                                          "batch-status")]:
+    for path, target in [("/imports", "import-batches"), (f"/imports/{batch.id}", "batch-status")]:
         page = client.get(path)
         assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
         fragment = client.get(path, headers={"HX-Request": "true", "HX-Target": target})
@@ -537,18 +660,19 @@ def test_pages_and_fragments(client, login_as, area):
     assert template.status_code == 200 and template.data.startswith(b"PK")
 
 
-@pytest.mark.parametrize("role", [Role.POLICE, Role.COMMITTEE, Role.VACCINATION_SITE,
-                                  Role.HEALTH_AUTHORITY, Role.ADMIN])
+@pytest.mark.parametrize(
+    "role", [Role.POLICE, Role.COMMITTEE, Role.VACCINATION_SITE, Role.HEALTH_AUTHORITY, Role.ADMIN]
+)
 def test_other_roles_are_refused(client, login_as, role):
     login_as(role, OWN if role not in (Role.HEALTH_AUTHORITY, Role.ADMIN) else "01")
     assert client.get("/imports").status_code == 403
     assert client.get("/imports/template.xlsx").status_code == 403
 
 
-@pytest.mark.parametrize("commune,status", [(OWN, 200), (NEIGHBOUR, 404),
-                                            (OTHER_PROVINCE, 404)])
-def test_a_health_station_sees_only_its_own_communes_batches(client, login_as, area,
-                                                             commune, status):
+@pytest.mark.parametrize("commune,status", [(OWN, 200), (NEIGHBOUR, 404), (OTHER_PROVINCE, 404)])
+def test_a_health_station_sees_only_its_own_communes_batches(
+    client, login_as, area, commune, status
+):
     batch = check(xlsx([row()]), area(commune))
     db.session.commit()
     login_as(Role.HEALTH_STATION, OWN)
@@ -575,8 +699,7 @@ def test_large_files_go_through_jobs(client, login_as, app, monkeypatch):
     batch = db.session.get(ImportBatch, batch_id)
     assert batch.state == BatchState.CHECKED and batch.job_id
     token = csrf_token(client, f"/imports/{batch_id}")
-    assert client.post(f"/imports/{batch_id}/commit",
-                       data={"csrf_token": token}).status_code == 303
+    assert client.post(f"/imports/{batch_id}/commit", data={"csrf_token": token}).status_code == 303
     db.session.expire_all()
     batch = db.session.get(ImportBatch, batch_id)
     assert batch.state == BatchState.COMMITTED and batch.persons_created == 4
@@ -585,7 +708,8 @@ def test_large_files_go_through_jobs(client, login_as, app, monkeypatch):
 
 
 def test_a_failing_commit_job_marks_the_batch_failed_and_writes_nothing(
-        client, login_as, app, monkeypatch):
+    client, login_as, app, monkeypatch
+):
     login_as(Role.HEALTH_STATION)
     monkeypatch.setitem(app.config, "IMPORT_INLINE_BYTES", 0)
     batch_id = int(upload(client, xlsx(GOOD)).headers["Location"].rsplit("/", 1)[1])

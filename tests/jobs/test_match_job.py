@@ -39,8 +39,9 @@ def test_health_station_runs_matching_and_follows_its_progress(client, login_as,
     page = client.get(f"/jobs/{job.id}")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "100%" in body and 'data-testid="match-result"' in body
-    fragment = client.get(f"/jobs/{job.id}",
-                          headers={"HX-Request": "true", "HX-Target": "job-progress"})
+    fragment = client.get(
+        f"/jobs/{job.id}", headers={"HX-Request": "true", "HX-Target": "job-progress"}
+    )
     assert "<html" not in fragment.get_data(as_text=True)
     # A finished job stops polling.
     assert "hx-trigger" not in fragment.get_data(as_text=True)
@@ -102,7 +103,8 @@ def test_a_failing_job_says_so(client, login_as, monkeypatch):
 
 
 def test_a_job_killed_part_way_left_no_status_change_without_its_event(
-        client, login_as, make_person, monkeypatch):
+    client, login_as, make_person, monkeypatch
+):
     """Issue 14, item 5: the job commits slice by slice with its progress; it wrote its one
     ``registry.match`` event at the end of the commune, so a worker killed part-way left
     committed status changes that no event recorded. Each slice's event is now in the
@@ -129,14 +131,28 @@ def test_a_job_killed_part_way_left_no_status_change_without_its_event(
     assert job.state == JobState.FAILED and "worker killed" in job.error
 
     db.session.expire_all()
-    changed = set(db.session.scalars(sa.select(Person.id).where(
-        Person.id.in_([p.id for p in persons]), Person.status == PersonStatus.MISSING_ID)))
+    changed = set(
+        db.session.scalars(
+            sa.select(Person.id).where(
+                Person.id.in_([p.id for p in persons]), Person.status == PersonStatus.MISSING_ID
+            )
+        )
+    )
     assert 0 < len(changed) < len(persons), "the first slice committed, the rest did not"
-    events = list(db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.seq > first_seq, AuditEvent.action == "registry.match")))
+    events = list(
+        db.session.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.seq > first_seq, AuditEvent.action == "registry.match"
+            )
+        )
+    )
     assert events, "the committed slice has its event"
-    covered = {person_id for event in events for person_id in changed
-               if event.changes["persons"][1][0] <= person_id <= event.changes["persons"][1][1]}
+    covered = {
+        person_id
+        for event in events
+        for person_id in changed
+        if event.changes["persons"][1][0] <= person_id <= event.changes["persons"][1][1]
+    }
     assert covered == changed
     assert sum(event.changes["status_changed"][1] for event in events) == len(changed)
     assert all(event.entity_id == OWN for event in events)

@@ -23,10 +23,13 @@ def _batch_id(response) -> int:
 
 
 def _actions(entity_type: str, entity_id: int) -> list[str]:
-    return list(db.session.scalars(
-        sa.select(AuditEvent.action).where(AuditEvent.entity_type == entity_type,
-                                           AuditEvent.entity_id == str(entity_id))
-        .order_by(AuditEvent.id)))
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
+            .order_by(AuditEvent.id)
+        )
+    )
 
 
 def _checked_batch(client, app, monkeypatch) -> ImportBatch:
@@ -39,10 +42,14 @@ def _checked_batch(client, app, monkeypatch) -> ImportBatch:
 def _committing_with_dead_worker(batch: ImportBatch) -> Job:
     """What a worker killed mid-commit leaves: the batch committing, its job running with
     a heartbeat long gone."""
-    job = Job(kind="records_import_commit", area_id=batch.commune_id,
-              params={"batch": batch.id}, state=JobState.RUNNING,
-              started_at=utcnow() - timedelta(hours=2),
-              heartbeat_at=utcnow() - timedelta(hours=1))
+    job = Job(
+        kind="records_import_commit",
+        area_id=batch.commune_id,
+        params={"batch": batch.id},
+        state=JobState.RUNNING,
+        started_at=utcnow() - timedelta(hours=2),
+        heartbeat_at=utcnow() - timedelta(hours=1),
+    )
     db.session.add(job)
     db.session.flush()
     batch.state = BatchState.COMMITTING
@@ -51,8 +58,7 @@ def _committing_with_dead_worker(batch: ImportBatch) -> Job:
     return job
 
 
-def test_a_dead_commit_fails_its_batch_which_its_page_retries(client, login_as, app,
-                                                               monkeypatch):
+def test_a_dead_commit_fails_its_batch_which_its_page_retries(client, login_as, app, monkeypatch):
     login_as(Role.HEALTH_STATION)
     batch = _checked_batch(client, app, monkeypatch)
     dead = _committing_with_dead_worker(batch)
@@ -105,8 +111,7 @@ def test_a_failing_check_fails_its_batch_with_the_reason(client, login_as, app, 
     assert batch.state == BatchState.CHECKED and batch.valid_rows == 5
 
 
-def test_retry_of_work_that_did_not_fail_is_refused_clearly(client, login_as, app,
-                                                            monkeypatch):
+def test_retry_of_work_that_did_not_fail_is_refused_clearly(client, login_as, app, monkeypatch):
     login_as(Role.HEALTH_STATION)
     batch = _checked_batch(client, app, monkeypatch)
     token = csrf_token(client, f"/imports/{batch.id}")
@@ -138,8 +143,11 @@ def test_retry_is_the_domains_permission(client, login_as, app, monkeypatch, mak
 def test_a_failed_matching_run_is_started_again_from_its_page(client, login_as):
     login_as(Role.HEALTH_STATION)
     token = csrf_token(client, "/records")
-    job_id = int(client.post("/registry/match", data={"csrf_token": token})
-                 .headers["Location"].rsplit("/", 1)[1])
+    job_id = int(
+        client.post("/registry/match", data={"csrf_token": token})
+        .headers["Location"]
+        .rsplit("/", 1)[1]
+    )
     db.session.expire_all()
     job = db.session.get(Job, job_id)
     job.state = JobState.FAILED  # as a failure leaves it
@@ -152,13 +160,17 @@ def test_a_failed_matching_run_is_started_again_from_its_page(client, login_as):
     new = db.session.get(Job, job.result["retried_by"])
     assert new.kind == "match" and new.params == job.params and new.state == JobState.DONE
     assert "công việc mới" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert client.post(f"/jobs/{job_id}/retry",
-                       data={"csrf_token": token}).status_code == 409
+    assert client.post(f"/jobs/{job_id}/retry", data={"csrf_token": token}).status_code == 409
 
 
 def _queued(kind: str, minutes_ago: int, **params) -> Job:
-    job = Job(kind=kind, area_id=None, params=params, state=JobState.QUEUED,
-              created_at=utcnow() - timedelta(minutes=minutes_ago))
+    job = Job(
+        kind=kind,
+        area_id=None,
+        params=params,
+        state=JobState.QUEUED,
+        created_at=utcnow() - timedelta(minutes=minutes_ago),
+    )
     db.session.add(job)
     db.session.flush()
     return job
@@ -231,8 +243,14 @@ def test_a_job_given_up_while_it_ran_keeps_nothing(monkeypatch):
 
 
 def _failed_job(kind: str, user, **params) -> Job:
-    job = Job(kind=kind, area_id=user.area_id, params=params, created_by_id=user.id,
-              state=JobState.FAILED, error="hỏng giữa chừng")
+    job = Job(
+        kind=kind,
+        area_id=user.area_id,
+        params=params,
+        created_by_id=user.id,
+        state=JobState.FAILED,
+        error="hỏng giữa chừng",
+    )
     db.session.add(job)
     db.session.commit()
     return job
@@ -251,8 +269,9 @@ def test_failed_certificates_are_signed_again_with_the_pin(client, login_as):
 
 def test_a_failed_extract_import_asks_for_the_file_again(client, login_as):
     police = login_as(Role.POLICE)
-    job = _failed_job("register_import", police, path="/nonexistent", filename="a.xlsx",
-                      mode="merge")
+    job = _failed_job(
+        "register_import", police, path="/nonexistent", filename="a.xlsx", mode="merge"
+    )
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert "tải lên lại" in page and 'href="/registry/extracts"' in page
     assert 'data-testid="retry"' not in page

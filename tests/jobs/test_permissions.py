@@ -31,10 +31,10 @@ def district(area):
     return district
 
 
-@pytest.mark.parametrize(("viewer", "status"), VIEWERS,
-                         ids=[f"{r}-{a}" for (r, a), _ in VIEWERS])
-def test_a_communes_job_is_followed_within_the_areas_holding_it(client, login_as, make_user,
-                                                                district, viewer, status):
+@pytest.mark.parametrize(("viewer", "status"), VIEWERS, ids=[f"{r}-{a}" for (r, a), _ in VIEWERS])
+def test_a_communes_job_is_followed_within_the_areas_holding_it(
+    client, login_as, make_user, district, viewer, status
+):
     owner = make_user("health_station", OWN)
     job = jobs.create_job("match", owner.area_id, {"communes": [OWN], "full": False}, owner)
     db.session.commit()

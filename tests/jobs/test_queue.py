@@ -56,10 +56,17 @@ def test_the_worker_sees_every_periodic_task():
     import subprocess
     import sys
 
-    code = ("import portal.jobs.queue as q; "
-            "print(sorted(t.__name__ for t in q.huey._registry._periodic_tasks))")
-    names = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True).stdout
-    for task in ("snapshot_dashboard", "reap_stale_jobs", "escalate_overdue_feedback",
-                 "deliver_feedback_notifications"):
+    code = (
+        "import portal.jobs.queue as q; "
+        "print(sorted(t.__name__ for t in q.huey._registry._periodic_tasks))"
+    )
+    names = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for task in (
+        "snapshot_dashboard",
+        "reap_stale_jobs",
+        "escalate_overdue_feedback",
+        "deliver_feedback_notifications",
+    ):
         assert task in names, (task, names)

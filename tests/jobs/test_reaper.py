@@ -12,10 +12,18 @@ from portal.jobs.models import Job, JobState
 
 def _job(state: JobState, heartbeat_minutes_ago: int | None) -> Job:
     now = utcnow()
-    job = Job(kind="match", area_id=None, params={}, state=state,
-              started_at=now - timedelta(hours=3),
-              heartbeat_at=(now - timedelta(minutes=heartbeat_minutes_ago)
-                            if heartbeat_minutes_ago is not None else None))
+    job = Job(
+        kind="match",
+        area_id=None,
+        params={},
+        state=state,
+        started_at=now - timedelta(hours=3),
+        heartbeat_at=(
+            now - timedelta(minutes=heartbeat_minutes_ago)
+            if heartbeat_minutes_ago is not None
+            else None
+        ),
+    )
     db.session.add(job)
     db.session.flush()
     return job

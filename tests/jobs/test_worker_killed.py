@@ -39,15 +39,34 @@ BIN = Path(sys.executable).parent
 
 
 def _worker(url: str, secret: str, tmp_path: Path, pause: str = "300") -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PYTEST", "COV_", "MIGRATIONS_"))}
-    env.update(DATABASE_URL=url, HUEY_SQLITE=str(tmp_path / "huey.sqlite3"),
-               PORTAL_ENV="development", SECRET_KEY=secret, JOB_TEST_PAUSE_SECONDS=pause,
-               AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST", "COV_", "MIGRATIONS_"))
+    }
+    env.update(
+        DATABASE_URL=url,
+        HUEY_SQLITE=str(tmp_path / "huey.sqlite3"),
+        PORTAL_ENV="development",
+        SECRET_KEY=secret,
+        JOB_TEST_PAUSE_SECONDS=pause,
+        AUDIT_CHECKPOINT_DIR=str(tmp_path / "audit-checkpoints"),
+    )
     return subprocess.Popen(
-        [str(BIN / "huey_consumer"), "portal.jobs.queue.huey", "--workers", "1",
-         "--worker-type", "thread", "--no-periodic"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(BIN / "huey_consumer"),
+            "portal.jobs.queue.huey",
+            "--workers",
+            "1",
+            "--worker-type",
+            "thread",
+            "--no-periodic",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait_for(condition, what: str, worker: subprocess.Popen, seconds: float = 90) -> None:
@@ -67,20 +86,29 @@ def test_a_real_worker_takes_a_queued_commit_and_completes_it(monkeypatch, tmp_p
     dequeued by ``huey_consumer portal.jobs.queue.huey`` in another process, run there with
     the worker's own app (portal.jobs.queue.app_for_task), committed to the database."""
     with live_config(tmp_path) as database:
-        portal = migrated_app({
-            **database, "TESTING": True, "SECRET_KEY": "worker-test",
-            "IMPORT_INLINE_BYTES": 0,  # imports go through jobs
-            "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
-            "SIGNING_DEMO_PKI_DIR": str(tmp_path / "demo-pki"),
-        })
+        portal = migrated_app(
+            {
+                **database,
+                "TESTING": True,
+                "SECRET_KEY": "worker-test",
+                "IMPORT_INLINE_BYTES": 0,  # imports go through jobs
+                "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
+                "SIGNING_DEMO_PKI_DIR": str(tmp_path / "demo-pki"),
+            }
+        )
         url = portal.config["SQLALCHEMY_DATABASE_URI"]
         portal.test_client_class = IsolatedClient
         client = portal.test_client()
         worker = None
         try:
             with portal.app_context(), reading():
-                create_user("tram.y.te", PASSWORD, Role.HEALTH_STATION,
-                            area_services.area_by_code(OWN), "Trạm y tế")
+                create_user(
+                    "tram.y.te",
+                    PASSWORD,
+                    Role.HEALTH_STATION,
+                    area_services.area_by_code(OWN),
+                    "Trạm y tế",
+                )
                 db.session.commit()
                 assert login(client, "tram.y.te").status_code == 303
                 uploaded = upload(client, xlsx(GOOD))
@@ -90,12 +118,17 @@ def test_a_real_worker_takes_a_queued_commit_and_completes_it(monkeypatch, tmp_p
                 batch = db.session.get(ImportBatch, batch_id)
                 assert batch is not None and batch.state == BatchState.CHECKED
 
-                monkeypatch.setitem(queue.huey.storage_kwargs, "filename",
-                                    str(tmp_path / "huey.sqlite3"))
+                monkeypatch.setitem(
+                    queue.huey.storage_kwargs, "filename", str(tmp_path / "huey.sqlite3")
+                )
                 monkeypatch.setitem(portal.config, "HUEY_IMMEDIATE", False)
                 token = csrf_token(client, f"/imports/{batch_id}")
-                assert client.post(f"/imports/{batch_id}/commit",
-                                   data={"csrf_token": token}).status_code == 303
+                assert (
+                    client.post(
+                        f"/imports/{batch_id}/commit", data={"csrf_token": token}
+                    ).status_code
+                    == 303
+                )
                 db.session.rollback()
                 job_id = batch.job_id
                 # Queued, not run: no worker yet, and the request did not run it.
@@ -103,8 +136,11 @@ def test_a_real_worker_takes_a_queued_commit_and_completes_it(monkeypatch, tmp_p
                 assert queue.waiting_job_ids() == {job_id}
 
                 worker = _worker(url, "worker-test", tmp_path, pause="0")
-                _wait_for(lambda: db.session.get(Job, job_id).state == JobState.DONE,
-                          "the worker to complete the commit", worker)
+                _wait_for(
+                    lambda: db.session.get(Job, job_id).state == JobState.DONE,
+                    "the worker to complete the commit",
+                    worker,
+                )
                 assert batch.state == BatchState.COMMITTED and batch.persons_created == 4
                 assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 4
                 assert queue.waiting_job_ids() == set()
@@ -121,12 +157,16 @@ def test_a_real_worker_takes_a_queued_commit_and_completes_it(monkeypatch, tmp_p
 @pytest.mark.committing
 def test_a_killed_commit_fails_its_batch_which_is_retried_from_its_page(monkeypatch, tmp_path):
     with live_config(tmp_path) as database:
-        portal = migrated_app({
-            **database, "TESTING": True, "SECRET_KEY": "kill-test",
-            "IMPORT_INLINE_BYTES": 0,  # imports go through jobs
-            "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
-            "SIGNING_DEMO_PKI_DIR": str(tmp_path / "demo-pki"),
-        })
+        portal = migrated_app(
+            {
+                **database,
+                "TESTING": True,
+                "SECRET_KEY": "kill-test",
+                "IMPORT_INLINE_BYTES": 0,  # imports go through jobs
+                "AUDIT_CHECKPOINT_DIR": str(tmp_path / "audit-checkpoints"),
+                "SIGNING_DEMO_PKI_DIR": str(tmp_path / "demo-pki"),
+            }
+        )
         url = portal.config["SQLALCHEMY_DATABASE_URI"]
         portal.test_client_class = IsolatedClient
         client = portal.test_client()
@@ -135,8 +175,13 @@ def test_a_killed_commit_fails_its_batch_which_is_retried_from_its_page(monkeypa
             # The test's own reads stay deferred on SQLite (``reading``): an idle transaction
             # of the test must not hold the write lock that the requests and the worker take.
             with portal.app_context(), reading():
-                create_user("tram.y.te", PASSWORD, Role.HEALTH_STATION,
-                            area_services.area_by_code(OWN), "Trạm y tế")
+                create_user(
+                    "tram.y.te",
+                    PASSWORD,
+                    Role.HEALTH_STATION,
+                    area_services.area_by_code(OWN),
+                    "Trạm y tế",
+                )
                 db.session.commit()
                 assert login(client, "tram.y.te").status_code == 303
                 # The dry run in-process (the suite's mode), the commit through a real queue.
@@ -147,13 +192,18 @@ def test_a_killed_commit_fails_its_batch_which_is_retried_from_its_page(monkeypa
                 batch = db.session.get(ImportBatch, batch_id)
                 assert batch is not None and batch.state == BatchState.CHECKED
 
-                monkeypatch.setitem(queue.huey.storage_kwargs, "filename",
-                                    str(tmp_path / "huey.sqlite3"))
+                monkeypatch.setitem(
+                    queue.huey.storage_kwargs, "filename", str(tmp_path / "huey.sqlite3")
+                )
                 monkeypatch.setitem(portal.config, "HUEY_IMMEDIATE", False)
                 worker = _worker(url, "kill-test", tmp_path)
                 token = csrf_token(client, f"/imports/{batch_id}")
-                assert client.post(f"/imports/{batch_id}/commit",
-                                   data={"csrf_token": token}).status_code == 303
+                assert (
+                    client.post(
+                        f"/imports/{batch_id}/commit", data={"csrf_token": token}
+                    ).status_code
+                    == 303
+                )
                 monkeypatch.setitem(portal.config, "HUEY_IMMEDIATE", True)
                 queue.huey.immediate = True
                 db.session.rollback()

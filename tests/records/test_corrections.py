@@ -43,16 +43,26 @@ def edit(client, person, name, target=None):
 def save(client, person, name, version=None, target=None, token=None, **data):
     """POST a field's editor; htmx by default (``target=False``: a plain form)."""
     headers = hx(target or f"identity-{person.id}") if target is not False else {}
-    form = {"csrf_token": token or csrf_token(client, f"/records/{person.id}"),
-            "version": person.version if version is None else version, **data}
+    form = {
+        "csrf_token": token or csrf_token(client, f"/records/{person.id}"),
+        "version": person.version if version is None else version,
+        **data,
+    }
     return client.post(f"/records/{person.id}/correct/{name}", data=form, headers=headers)
 
 
 def events(person, action="person.correct") -> list[AuditEvent]:
-    return list(db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.entity_type == "person",
-                                    AuditEvent.entity_id == str(person.id),
-                                    AuditEvent.action == action).order_by(AuditEvent.seq)))
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.entity_type == "person",
+                AuditEvent.entity_id == str(person.id),
+                AuditEvent.action == action,
+            )
+            .order_by(AuditEvent.seq)
+        )
+    )
 
 
 def fresh(person) -> Person:
@@ -87,8 +97,7 @@ def test_the_record_page_offers_inline_editing_to_the_station(client, station, m
 
 
 @pytest.mark.parametrize("as_page", [False, True], ids=["fragment", "page"])
-def test_the_editor_carries_the_version_it_was_loaded_with(client, station, make_person,
-                                                           as_page):
+def test_the_editor_carries_the_version_it_was_loaded_with(client, station, make_person, as_page):
     person = make_person(id_number=ID)
     response = edit(client, person, "full_name", target=False if as_page else None)
     body = response.get_data(as_text=True)
@@ -110,8 +119,9 @@ def test_an_unknown_field_is_not_found(client, station, make_person):
 
 def test_cancel_returns_the_card_and_focuses_the_field(client, station, make_person):
     person = make_person()
-    response = client.get(f"/records/{person.id}/identity?focus=sex",
-                          headers=hx(f"identity-{person.id}"))
+    response = client.get(
+        f"/records/{person.id}/identity?focus=sex", headers=hx(f"identity-{person.id}")
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
     assert re.search(r'data-field="sex"[^>]*autofocus', body)
@@ -128,8 +138,9 @@ def test_an_identity_change_needs_a_reason(client, station, make_person):
     refused = save(client, person, "full_name", full_name="Nguyễn Văn Ân")
     body = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert html.escape(vi("Say why the identity is changed (for example, the document seen).")) \
-        in body
+    assert (
+        html.escape(vi("Say why the identity is changed (for example, the document seen).")) in body
+    )
     assert 'aria-invalid="true"' in body and "Nguyễn Văn Ân" in body, "what was typed is kept"
     assert fresh(person).full_name == "Nguyễn Văn An" and events(person) == []
 
@@ -178,28 +189,57 @@ def test_phone_and_nationality_need_no_reason_and_are_tidied(client, station, ma
     ("name", "data", "message"),
     [
         ("full_name", {"full_name": ""}, ("Enter the full name.", {})),
-        ("full_name", {"full_name": "Nguyễn Văn 4n"},
-         ("A full name holds letters and spaces only.", {})),
-        ("sex", {"sex": "other"}, ("Unknown sex “%(value)s”: write Nam or Nữ.",
-                                   {"value": "other"})),
-        ("birth_date", {"birth_date": "31/02/1985", "birth_precision": "day"},
-         ("%(what)s: “%(value)s” is not a real date.",
-          {"what": "Date of birth", "value": "31/02/1985"})),
-        ("birth_date", {"birth_date": "1985", "birth_precision": "month"},
-         ("Write the month of birth as mm/yyyy.", {})),
-        ("birth_date", {"birth_date": "01/01/2099", "birth_precision": "day"},
-         ("The date of birth %(value)s is in the future.", {"value": "01/01/2099"})),
-        ("birth_date", {"birth_date": "1985", "birth_precision": "week"},
-         ("Choose how precisely the birth date is known.", {})),
-        ("nationality", {"nationality": "Việt"},
-         ("Nationality “%(value)s”: write VN or the country's two-letter code (ISO 3166).",
-          {"value": "Việt"})),
-        ("phone", {"phone": "12345"}, ("A phone number has 10 or 11 digits starting with 0, "
-                                       "or + and the country code.", {})),
+        (
+            "full_name",
+            {"full_name": "Nguyễn Văn 4n"},
+            ("A full name holds letters and spaces only.", {}),
+        ),
+        (
+            "sex",
+            {"sex": "other"},
+            ("Unknown sex “%(value)s”: write Nam or Nữ.", {"value": "other"}),
+        ),
+        (
+            "birth_date",
+            {"birth_date": "31/02/1985", "birth_precision": "day"},
+            (
+                "%(what)s: “%(value)s” is not a real date.",
+                {"what": "Date of birth", "value": "31/02/1985"},
+            ),
+        ),
+        (
+            "birth_date",
+            {"birth_date": "1985", "birth_precision": "month"},
+            ("Write the month of birth as mm/yyyy.", {}),
+        ),
+        (
+            "birth_date",
+            {"birth_date": "01/01/2099", "birth_precision": "day"},
+            ("The date of birth %(value)s is in the future.", {"value": "01/01/2099"}),
+        ),
+        (
+            "birth_date",
+            {"birth_date": "1985", "birth_precision": "week"},
+            ("Choose how precisely the birth date is known.", {}),
+        ),
+        (
+            "nationality",
+            {"nationality": "Việt"},
+            (
+                "Nationality “%(value)s”: write VN or the country's two-letter code (ISO 3166).",
+                {"value": "Việt"},
+            ),
+        ),
+        (
+            "phone",
+            {"phone": "12345"},
+            ("A phone number has 10 or 11 digits starting with 0, or + and the country code.", {}),
+        ),
     ],
 )
-def test_invalid_input_is_refused_beside_the_field(client, station, make_person, name, data,
-                                                   message):
+def test_invalid_input_is_refused_beside_the_field(
+    client, station, make_person, name, data, message
+):
     person = make_person(id_number=ID)
     version = person.version
     msgid, kw = message
@@ -214,23 +254,29 @@ def test_invalid_input_is_refused_beside_the_field(client, station, make_person,
     assert fresh(person).version == version and events(person) == []
 
 
-def test_an_id_number_with_spaces_or_dots_is_normalised_and_said(client, station, make_person,
-                                                                 register):
+def test_an_id_number_with_spaces_or_dots_is_normalised_and_said(
+    client, station, make_person, register
+):
     person = make_person()
     register()
     response = save(client, person, "id_number", id_number="001 085.000-042", reason=REASON)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert fresh(person).id_number == ID and fresh(person).id_kind.value == "cccd"
-    notice = vi("The ID number was written with spaces, dots or dashes; it is saved as "
-                "%(number)s.", number=ID)
+    notice = vi(
+        "The ID number was written with spaces, dots or dashes; it is saved as %(number)s.",
+        number=ID,
+    )
     assert html.escape(notice) in body and 'data-testid="notice"' in body
 
 
 @pytest.mark.parametrize(
     ("number", "fragment"),
-    [("00108500004", "12 chữ số"), ("00108500004X", "chỉ được gồm chữ số"),
-     ("999085000042", "mã tỉnh")],
+    [
+        ("00108500004", "12 chữ số"),
+        ("00108500004X", "chỉ được gồm chữ số"),
+        ("999085000042", "mã tỉnh"),
+    ],
 )
 def test_a_malformed_id_number_is_refused(client, station, make_person, number, fragment):
     person = make_person()
@@ -241,14 +287,19 @@ def test_a_malformed_id_number_is_refused(client, station, make_person, number, 
 
 @pytest.mark.parametrize(
     ("typed", "precision", "stored"),
-    [("17/05/1990", "day", date(1990, 5, 17)), ("05/1990", "month", date(1990, 5, 1)),
-     ("1990", "year", date(1990, 1, 1))],
+    [
+        ("17/05/1990", "day", date(1990, 5, 17)),
+        ("05/1990", "month", date(1990, 5, 1)),
+        ("1990", "year", date(1990, 1, 1)),
+    ],
 )
-def test_the_birth_date_is_saved_at_its_precision(client, station, make_person, typed,
-                                                 precision, stored):
+def test_the_birth_date_is_saved_at_its_precision(
+    client, station, make_person, typed, precision, stored
+):
     person = make_person()
-    response = save(client, person, "birth_date", birth_date=typed, birth_precision=precision,
-                    reason=REASON)
+    response = save(
+        client, person, "birth_date", birth_date=typed, birth_precision=precision, reason=REASON
+    )
     assert response.status_code == 200
     person = fresh(person)
     assert (person.birth_date, person.birth_precision.value) == (stored, precision)
@@ -261,14 +312,22 @@ def test_a_plain_form_save_ends_in_a_redirect(client, station, make_person):
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/records/{person.id}")
     assert fresh(person).sex == Sex.FEMALE
-    back = save(client, fresh(person), "phone", target=False, phone="0912345678",
-                next="/worklists/corrections")
+    back = save(
+        client,
+        fresh(person),
+        "phone",
+        target=False,
+        phone="0912345678",
+        next="/worklists/corrections",
+    )
     assert back.status_code == 303 and back.headers["Location"].endswith("/worklists/corrections")
-    elsewhere = save(client, fresh(person), "phone", target=False, phone="0912345679",
-                     next="//evil.example/")
+    elsewhere = save(
+        client, fresh(person), "phone", target=False, phone="0912345679", next="//evil.example/"
+    )
     assert elsewhere.headers["Location"].endswith(f"/records/{person.id}")
-    backslash = save(client, fresh(person), "phone", target=False, phone="0912345670",
-                     next="/\\evil.example/")
+    backslash = save(
+        client, fresh(person), "phone", target=False, phone="0912345670", next="/\\evil.example/"
+    )
     assert backslash.headers["Location"].endswith(f"/records/{person.id}")
 
 
@@ -288,15 +347,22 @@ def test_a_concurrent_save_is_refused_with_both_versions_and_can_be_reapplied(
     assert f'name="version" value="{loaded}"' in mine and f'value="{loaded}"' in theirs
 
     # The other clerk saves first.
-    first = save(second, person, "full_name", version=loaded, full_name="Nguyễn Văn Ẩn",
-                 reason="Theo giấy khai sinh")
+    first = save(
+        second,
+        person,
+        "full_name",
+        version=loaded,
+        full_name="Nguyễn Văn Ẩn",
+        reason="Theo giấy khai sinh",
+    )
     assert first.status_code == 200
     now = fresh(person).version
     assert now > loaded
 
     # Mine, against the version I loaded: refused, nothing overwritten, both shown.
-    refused = save(client, person, "full_name", version=loaded, full_name="Nguyễn Văn Ân",
-                   reason=REASON)
+    refused = save(
+        client, person, "full_name", version=loaded, full_name="Nguyễn Văn Ân", reason=REASON
+    )
     body = refused.get_data(as_text=True)
     assert refused.status_code == 409 and "<html" not in body
     assert fresh(person).full_name == "Nguyễn Văn Ẩn" and fresh(person).version == now
@@ -307,18 +373,20 @@ def test_a_concurrent_save_is_refused_with_both_versions_and_can_be_reapplied(
     assert 'value="Nguyễn Văn Ân"' in body and REASON in body, "mine is kept to reapply"
 
     # Reapplied against their version: saved.
-    again = save(client, person, "full_name", version=now, full_name="Nguyễn Văn Ân",
-                 reason=REASON)
+    again = save(client, person, "full_name", version=now, full_name="Nguyễn Văn Ân", reason=REASON)
     assert again.status_code == 200
     assert fresh(person).full_name == "Nguyễn Văn Ân"
     assert [e.changes["full_name"] for e in events(person)] == [
-        ["Nguyễn Văn An", "Nguyễn Văn Ẩn"], ["Nguyễn Văn Ẩn", "Nguyễn Văn Ân"]]
+        ["Nguyễn Văn An", "Nguyễn Văn Ẩn"],
+        ["Nguyễn Văn Ẩn", "Nguyễn Văn Ân"],
+    ]
 
 
 def test_a_conflict_as_a_whole_page(client, station, make_person):
     person = make_person()
-    response = save(client, person, "phone", version=person.version - 1, target=False,
-                    phone="0912345678")
+    response = save(
+        client, person, "phone", version=person.version - 1, target=False, phone="0912345678"
+    )
     assert response.status_code == 409 and "<html" in response.get_data(as_text=True)
     assert fresh(person).phone is None
 
@@ -336,9 +404,12 @@ def test_the_version_counter_guards_the_update_itself(make_person):
 
     person = make_person()
     loaded = person.version
-    db.session.execute(sa.update(Person).where(Person.id == person.id)
-                       .values(version=Person.version + 1)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(Person)
+        .where(Person.id == person.id)
+        .values(version=Person.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     with pytest.raises(StaleDataError):
         correct_person(person, {"phone": "0912345678"}, None, loaded)
     db.session.rollback()
@@ -365,10 +436,15 @@ def test_a_lost_race_answers_409_and_saves_nothing(client, station, make_person,
 # --- the register's value -----------------------------------------------------------------
 
 
-def test_the_registers_value_in_one_click_is_audited_as_such(client, station, make_person,
-                                                             register):
-    person = make_person(id_number=ID, full_name="Nguyen Van An",
-                         birth_date=date(1985, 1, 1), birth_precision=BirthPrecision.YEAR)
+def test_the_registers_value_in_one_click_is_audited_as_such(
+    client, station, make_person, register
+):
+    person = make_person(
+        id_number=ID,
+        full_name="Nguyen Van An",
+        birth_date=date(1985, 1, 1),
+        birth_precision=BirthPrecision.YEAR,
+    )
     register(birth_date=date(1985, 3, 14))
     recheck_person(person)
     db.session.commit()
@@ -390,8 +466,7 @@ def test_the_registers_value_in_one_click_is_audited_as_such(client, station, ma
 
     save(client, person, "birth_date", use_register="1")
     person = fresh(person)
-    assert (person.birth_date, person.birth_precision) == (date(1985, 3, 14),
-                                                           BirthPrecision.DAY)
+    assert (person.birth_date, person.birth_precision) == (date(1985, 3, 14), BirthPrecision.DAY)
     assert person.status == PersonStatus.MATCHED
     last = events(person)[-1]
     assert last.changes["register_values"] == [None, ["birth_date", "birth_precision"]]
@@ -401,8 +476,9 @@ def test_the_registers_value_in_one_click_is_audited_as_such(client, station, ma
     assert "use-register" not in history, "nothing differs any more"
 
 
-def test_the_registers_value_is_refused_where_it_does_not_differ(client, station, make_person,
-                                                                 register):
+def test_the_registers_value_is_refused_where_it_does_not_differ(
+    client, station, make_person, register
+):
     person = make_person(id_number=ID)
     register()
     recheck_person(person)
@@ -443,21 +519,29 @@ def test_a_correction_is_checked_again_at_once(client, station, make_person, reg
     person = fresh(person)
     assert person.status == PersonStatus.MATCHED
     result = db.session.get(MatchResult, person.id)
-    assert (result.outcome, result.id_issue, result.name_result.value, result.person_version) \
-        == (Outcome.MATCHED, None, "identical", person.version)
+    assert (result.outcome, result.id_issue, result.name_result.value, result.person_version) == (
+        Outcome.MATCHED,
+        None,
+        "identical",
+        person.version,
+    )
     assert events(person)[-1].changes["match_outcome"] == ["missing_id", "matched"]
     body = response.get_data(as_text=True)
     assert f'id="status-{person.id}" data-testid="status" hx-swap-oob="true"' in body
     assert html.escape(vi("Matches the register")) in body
 
     # A year the CCCD contradicts: the register still decides the outcome, the issue is kept.
-    changed = save(client, person, "birth_date", birth_date="14/03/1986",
-                   birth_precision="day", reason=REASON)
+    changed = save(
+        client, person, "birth_date", birth_date="14/03/1986", birth_precision="day", reason=REASON
+    )
     assert changed.status_code == 200, changed.get_data(as_text=True)
     db.session.expire_all()
     result = db.session.get(MatchResult, person.id)
     assert (result.outcome, result.id_issue, result.birth_result.value) == (
-        Outcome.MISMATCH, "year_contradicts", "different")
+        Outcome.MISMATCH,
+        "year_contradicts",
+        "different",
+    )
     assert fresh(person).status == PersonStatus.MISMATCH
 
 
@@ -472,23 +556,41 @@ def test_recheck_agrees_with_set_based_matching(area, make_person, register):
         make_person(id_number=ID),
         make_person(id_number=ID, full_name="Nguyen Van An"),
         make_person(id_number=ID, full_name="Nguyễn Văn Ann"),
-        make_person(id_number="001190000001", full_name="Trần Thị Hoa", sex=Sex.FEMALE,
-                    birth_date=date(1990, 1, 1), birth_precision=BirthPrecision.YEAR),
-        make_person(id_number="001078000002", full_name="Lê Văn Cường",
-                    birth_date=date(1978, 3, 2)),
+        make_person(
+            id_number="001190000001",
+            full_name="Trần Thị Hoa",
+            sex=Sex.FEMALE,
+            birth_date=date(1990, 1, 1),
+            birth_precision=BirthPrecision.YEAR,
+        ),
+        make_person(
+            id_number="001078000002", full_name="Lê Văn Cường", birth_date=date(1978, 3, 2)
+        ),
         make_person(id_number="001085999999"),
         make_person(id_number="12345"),
         make_person(id_number=None),
         make_person(id_number="001185000042"),
         make_person(id_number="P123", nationality="KR"),
     ]
-    columns = ("outcome", "id_issue", "name_result", "name_distance", "birth_result",
-               "sex_result", "person_version", "extract_id", "commune_id")
+    columns = (
+        "outcome",
+        "id_issue",
+        "name_result",
+        "name_distance",
+        "birth_result",
+        "sex_result",
+        "person_version",
+        "extract_id",
+        "commune_id",
+    )
 
     def rows():
         db.session.expire_all()
-        return {p.id: tuple(getattr(db.session.get(MatchResult, p.id), c) for c in columns)
-                + (db.session.get(Person, p.id).status,) for p in persons}
+        return {
+            p.id: tuple(getattr(db.session.get(MatchResult, p.id), c) for c in columns)
+            + (db.session.get(Person, p.id).status,)
+            for p in persons
+        }
 
     match_commune(area(OWN), full=True)
     by_matching = rows()
@@ -497,8 +599,7 @@ def test_recheck_agrees_with_set_based_matching(area, make_person, register):
     assert rows() == by_matching
 
 
-def test_an_unreachable_register_leaves_the_record_unverified(app, client, station,
-                                                              make_person):
+def test_an_unreachable_register_leaves_the_record_unverified(app, client, station, make_person):
     person = make_person(id_number=ID)
     app.config["REGISTER_URL"] = "http://127.0.0.1:9/lookup"
     app.config["REGISTER_TIMEOUT"] = 0.5
@@ -516,13 +617,12 @@ def test_an_unreachable_register_leaves_the_record_unverified(app, client, stati
 # --- history ------------------------------------------------------------------------------
 
 
-def test_the_history_shows_every_change_with_who_role_when_and_why(client, station,
-                                                                  make_person):
+def test_the_history_shows_every_change_with_who_role_when_and_why(client, station, make_person):
     person = make_person(id_number=ID, full_name="Nguyen Van An")
     save(client, person, "full_name", full_name="Nguyễn Văn An", reason=REASON)
     save(client, fresh(person), "phone", phone="0912345678")
     page = client.get(f"/records/{person.id}").get_data(as_text=True)
-    history = page[page.index('data-testid="history"'):]
+    history = page[page.index('data-testid="history"') :]
     rows = history.split("<tr>")[2:]  # after the header
     newest, older = rows[0], rows[1]
     assert "<del>—</del> → <ins>0912345678</ins>" in newest
@@ -556,8 +656,7 @@ def test_the_history_shows_every_change_with_who_role_when_and_why(client, stati
         ("health_authority", HANOI, OTHER_PROVINCE, 404),
     ],
 )
-def test_who_may_correct(client, login_as, make_person, role, user_area, person_area,
-                         expected):
+def test_who_may_correct(client, login_as, make_person, role, user_area, person_area, expected):
     person = make_person(commune_code=person_area)
     login_as(role, user_area)
     assert edit(client, person, "phone").status_code == expected
@@ -636,15 +735,29 @@ def test_a_save_conflicts_only_when_the_same_field_changed(
     # The other clerk corrects the phone meanwhile.
     assert save(second, person, "phone", version=loaded, phone="0912345678").status_code == 200
     # My name, against the version I loaded: saved, their phone kept.
-    saved = save(client, person, "full_name", version=loaded, full_name="Nguyễn Văn Ân",
-                 reason=REASON, base_full_name=base["full_name"])
+    saved = save(
+        client,
+        person,
+        "full_name",
+        version=loaded,
+        full_name="Nguyễn Văn Ân",
+        reason=REASON,
+        base_full_name=base["full_name"],
+    )
     assert saved.status_code == 200, saved.get_data(as_text=True)[:500]
     now = fresh(person)
     assert (now.full_name, now.phone) == ("Nguyễn Văn Ân", "0912345678")
 
     # The other clerk, still on the old name, changes the same field: a conflict.
-    refused = save(second, person, "full_name", version=loaded, full_name="Nguyễn Văn Ẩn",
-                   reason=REASON, base_full_name="Nguyễn Văn An")
+    refused = save(
+        second,
+        person,
+        "full_name",
+        version=loaded,
+        full_name="Nguyễn Văn Ẩn",
+        reason=REASON,
+        base_full_name="Nguyễn Văn An",
+    )
     assert refused.status_code == 409
     assert fresh(person).full_name == "Nguyễn Văn Ân"
 
@@ -656,8 +769,11 @@ def test_a_new_name_updates_the_heading_breadcrumb_and_title(client, station, ma
     response = save(client, person, "full_name", full_name="Nguyễn Văn Ân", reason=REASON)
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
-    assert re.search(rf'id="person-heading-{person.id}"[^>]*hx-swap-oob="true">'
-                     r'<h1 class="h4 mb-0">Nguyễn Văn Ân</h1>', body)
+    assert re.search(
+        rf'id="person-heading-{person.id}"[^>]*hx-swap-oob="true">'
+        r'<h1 class="h4 mb-0">Nguyễn Văn Ân</h1>',
+        body,
+    )
     assert re.search(rf'id="person-crumb-{person.id}" hx-swap-oob="true">Nguyễn Văn Ân<', body)
     assert re.search(r"<title>Nguyễn Văn Ân · [^<]+</title>", body)
     # Another field: the heading is left alone.

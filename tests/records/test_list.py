@@ -56,8 +56,13 @@ def link(body: str, rel: str) -> str | None:
 def dose(person, site, number=1, vaccine="Pfizer-BioNTech", lot="A1", day=date(2021, 8, 1)):
     record_services.add_dose(
         person,
-        {"dose_number": number, "vaccine": vaccine, "lot": lot, "vaccinated_on": day,
-         "site_id": site.id if site else None},
+        {
+            "dose_number": number,
+            "vaccine": vaccine,
+            "lot": lot,
+            "vaccinated_on": day,
+            "site_id": site.id if site else None,
+        },
     )
     db.session.commit()
 
@@ -81,7 +86,7 @@ def test_page_and_fragment(client, login_as, make_person):
     part = fragment.get_data(as_text=True)
     assert fragment.status_code == 200
     assert "<html" not in part
-    assert "<nav class=\"navbar" not in part
+    assert '<nav class="navbar' not in part
     assert part.lstrip().startswith('<div id="results"')
     assert "Nguyễn Văn Ánh" in part
     assert "HX-Request" in fragment.headers["Vary"]
@@ -184,9 +189,7 @@ def test_commune_filter(client, login_as, make_person):
     make_person(full_name="Nguyễn Thị Mai", commune_code=OWN)
     make_person(full_name="Trần Văn Nam", commune_code=NEIGHBOUR)
     login_as(Role.HEALTH_AUTHORITY, HANOI)
-    assert names(client.get(f"/records?commune={OWN}").get_data(as_text=True)) == [
-        "Nguyễn Thị Mai"
-    ]
+    assert names(client.get(f"/records?commune={OWN}").get_data(as_text=True)) == ["Nguyễn Thị Mai"]
     assert names(client.get(f"/records?commune={NEIGHBOUR}").get_data(as_text=True)) == [
         "Trần Văn Nam"
     ]
@@ -314,8 +317,12 @@ def test_keyset_pages_forward_and_back(app, client, login_as, make_person, monke
     assert len(set(walked)) == len(PAGED)
 
     # Back with htmx fragments, following the "prev" links from the last page.
-    url = link(client.get(f"/records?sort={sort}&after={_cursor_before_last(client, sort)}")
-               .get_data(as_text=True), "prev")
+    url = link(
+        client.get(f"/records?sort={sort}&after={_cursor_before_last(client, sort)}").get_data(
+            as_text=True
+        ),
+        "prev",
+    )
     back = [pages[-1]]
     while url:
         response = client.get(url, headers=FRAGMENT)
@@ -338,8 +345,10 @@ def _cursor_before_last(client, sort: str) -> str:
 
 
 def test_pages_keep_the_filter(app, client, login_as, make_person, monkeypatch):
-    wanted = [make_person(full_name=f"Nguyễn Thị {n}", status=PersonStatus.MISSING_ID)
-              for n in ("Hoa", "Lan", "Mai", "Nga", "Oanh")]
+    wanted = [
+        make_person(full_name=f"Nguyễn Thị {n}", status=PersonStatus.MISSING_ID)
+        for n in ("Hoa", "Lan", "Mai", "Nga", "Oanh")
+    ]
     for n in ("An", "Bình", "Cường", "Dũng"):
         make_person(full_name=f"Trần Văn {n}")
     login_as()
@@ -415,8 +424,9 @@ def test_search_length_limit(client, login_as, make_person):
     assert client.get("/records", query_string={"q": "a" * 100}).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/records/abc", "/records/-1", "/records/99999999999",
-                                  "/records/0"])
+@pytest.mark.parametrize(
+    "path", ["/records/abc", "/records/-1", "/records/99999999999", "/records/0"]
+)
 def test_bad_record_ids_are_not_found(client, login_as, path):
     login_as()
     response = client.get(path)
@@ -428,16 +438,18 @@ def test_bad_record_ids_are_not_found(client, login_as, path):
 
 
 def _export_events():
-    return list(db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action == "records.export")
-        .order_by(AuditEvent.seq)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "records.export")
+            .order_by(AuditEvent.seq)
+        )
+    )
 
 
 def test_csv_export(client, login_as, make_person, make_site):
     site = make_site(OWN)
-    ngoc = make_person(full_name="Nguyễn Thị Ngọc Ánh", id_number="001190000123",
-                       sex=Sex.FEMALE)
+    ngoc = make_person(full_name="Nguyễn Thị Ngọc Ánh", id_number="001190000123", sex=Sex.FEMALE)
     dose(ngoc, site)
     dose(ngoc, site, number=2, day=date(2021, 9, 15))
     make_person(full_name="Đỗ Đức Thắng")
@@ -483,8 +495,7 @@ def test_csv_export_ignores_page_cursor(app, client, login_as, make_person, monk
     monkeypatch.setitem(app.config, "RECORDS_PAGE_SIZE", 2)
     after = link(client.get("/records").get_data(as_text=True), "next")
     cursor = re.search(r"after=([^&]+)", after).group(1)
-    text = client.get(f"/records/export.csv?after={cursor}", buffered=True).data.decode(
-        "utf-8-sig")
+    text = client.get(f"/records/export.csv?after={cursor}", buffered=True).data.decode("utf-8-sig")
     assert len(list(csv.reader(io.StringIO(text)))) == 1 + 4
 
 
@@ -513,15 +524,21 @@ def test_detail_shows_doses_and_history(client, login_as, make_person, make_site
     response = client.get(f"/records/{person.id}")
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<h1 class=\"h4 mb-0\">Nguyễn Văn Hùng</h1>" in body
+    assert '<h1 class="h4 mb-0">Nguyễn Văn Hùng</h1>' in body
     # Doses: vaccine (its name in the catalogue, whatever spelling it was given in), lot,
     # date as dd/mm/yyyy and site.
-    assert re.search(r"<td>1</td><td>Comirnaty \(Pfizer-BioNTech\)</td><td>A1</td>"
-                     r"<td>01/08/2021</td><td>Trạm Y tế Phường Ba Đình</td>", body)
-    assert re.search(r"<td>2</td><td>Vaxzevria \(AstraZeneca\)</td><td>B7</td><td>02/11/2021</td>"
-                     r"<td>—</td>", body)
+    assert re.search(
+        r"<td>1</td><td>Comirnaty \(Pfizer-BioNTech\)</td><td>A1</td>"
+        r"<td>01/08/2021</td><td>Trạm Y tế Phường Ba Đình</td>",
+        body,
+    )
+    assert re.search(
+        r"<td>2</td><td>Vaxzevria \(AstraZeneca\)</td><td>B7</td><td>02/11/2021</td>"
+        r"<td>—</td>",
+        body,
+    )
     # History, newest first: the rename with before -> after and its reason.
-    history = body[body.index('data-testid="history"'):]
+    history = body[body.index('data-testid="history"') :]
     assert re.search(r"<del>Nguyen Van Hung</del>\s*→\s*<ins>Nguyễn Văn Hùng</ins>", history)
     assert "sửa tên" in history
     assert history.index("sửa tên") < history.index("test fixture")
@@ -538,8 +555,7 @@ def options(body: str, name: str) -> list[tuple[str, str]]:
     return [(value, html.unescape(text)) for value, text in OPTION.findall(found.group(1))]
 
 
-def test_the_filters_offer_the_communes_and_sites_in_reach_in_order(client, login_as,
-                                                                    make_site):
+def test_the_filters_offer_the_communes_and_sites_in_reach_in_order(client, login_as, make_site):
     """The commune and site choices (one statement: ``permissions.places_in_scope``): the
     province's communes in the Vietnamese alphabet's order, their sites by name, nothing
     outside the reach; a site added meanwhile is offered on the next page."""
@@ -554,17 +570,20 @@ def test_the_filters_offer_the_communes_and_sites_in_reach_in_order(client, logi
     db.session.commit()
     body = client.get("/records?commune=" + NEIGHBOUR).get_data(as_text=True)
     province = db.session.scalar(sa.select(Area).where(Area.code == HANOI))
-    hanoi = db.session.scalars(sa.select(Area).where(
-        Area.kind == AreaKind.COMMUNE, Area.province_id == province.id)).all()
+    hanoi = db.session.scalars(
+        sa.select(Area).where(Area.kind == AreaKind.COMMUNE, Area.province_id == province.id)
+    ).all()
     expected = sorted(((a.code, a.name) for a in hanoi), key=lambda place: collation_key(place[1]))
     communes = options(body, "commune")
     assert communes[1:] == expected and communes[0][0] == ""
     assert f'<option selected value="{NEIGHBOUR}">' in body
-    assert [name for _code, name in options(body, "site")[1:]] == [
-        "Điểm tiêm An", "Điểm tiêm Cong"]
+    assert [name for _code, name in options(body, "site")[1:]] == ["Điểm tiêm An", "Điểm tiêm Cong"]
 
     make_site(OWN, name="Điểm tiêm Bong")
     db.session.commit()
     body = client.get("/records").get_data(as_text=True)
     assert [name for _code, name in options(body, "site")[1:]] == [
-        "Điểm tiêm An", "Điểm tiêm Bong", "Điểm tiêm Cong"]
+        "Điểm tiêm An",
+        "Điểm tiêm Bong",
+        "Điểm tiêm Cong",
+    ]

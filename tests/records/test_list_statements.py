@@ -42,7 +42,8 @@ def test_users_of_other_areas_one_after_another(app, client, make_user, make_per
             client.delete_cookie("portal_session")
             assert login(client, user.username).status_code == 303
             seen.setdefault(user.username, []).append(
-                (sorted(names(client)), commune_choices(client)))
+                (sorted(names(client)), commune_choices(client))
+            )
     for user, answers in seen.items():
         assert answers[0] == answers[1], user
     assert seen[own.username][0] == (["Người Ba Đình"], [OWN])
@@ -52,8 +53,7 @@ def test_users_of_other_areas_one_after_another(app, client, make_user, make_per
     assert {OWN, NEIGHBOUR} <= set(province_communes)
 
 
-def test_other_filters_and_pages_one_after_another(app, client, login_as, make_person,
-                                                  monkeypatch):
+def test_other_filters_and_pages_one_after_another(app, client, login_as, make_person, monkeypatch):
     for given in ("Hoa", "Lan", "Mai"):
         make_person(full_name=f"Trần Thị {given}")
     make_person(full_name="Lê Văn Nam", status=PersonStatus.MISMATCH)
@@ -67,8 +67,7 @@ def test_other_filters_and_pages_one_after_another(app, client, login_as, make_p
         body = client.get("/records?q=tran").get_data(as_text=True)
         after = re.search(r'rel="next" href="([^"]+)"', body)
         assert after, "no next page"
-        assert names(client, html.unescape(after.group(1))[len("/records"):]) == [
-            "Trần Thị Mai"]
+        assert names(client, html.unescape(after.group(1))[len("/records") :]) == ["Trần Thị Mai"]
     # A page of another size is another statement.
     monkeypatch.setitem(app.config, "RECORDS_PAGE_SIZE", 3)
     assert names(client, "?q=tran") == ["Trần Thị Hoa", "Trần Thị Lan", "Trần Thị Mai"]
@@ -82,6 +81,7 @@ def test_statement_cache_builds_once_per_key_and_forgets_the_oldest():
         def make():
             built.append(name)
             return object()
+
         return make
 
     first = cache.get("a", build("a"))
@@ -94,8 +94,7 @@ def test_statement_cache_builds_once_per_key_and_forgets_the_oldest():
     assert built == ["a", "b", "c", "b"]
 
 
-def test_cells_written_unescaped_by_the_template_are_escaped(client, area, login_as,
-                                                             make_person):
+def test_cells_written_unescaped_by_the_template_are_escaped(client, area, login_as, make_person):
     """The list's rows are written with autoescaping off (records.routes._table escapes
     them): markup in a stored name is shown as text, never run."""
     make_person(full_name='Lê <img src=x onerror=alert(1)> "Tí" & Tèo')

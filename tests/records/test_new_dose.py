@@ -35,9 +35,14 @@ COMIRNATY = "EU/1/20/1528"  # the form's option values are the vaccines' codes
 
 
 def post(client, person, **fields):
-    data = {"csrf_token": csrf_token(client, f"/records/{person.id}"), "dose_number": 1,
-            "vaccine": COMIRNATY, "lot": "FK0001",
-            "vaccinated_on": "20/08/2021", **fields}
+    data = {
+        "csrf_token": csrf_token(client, f"/records/{person.id}"),
+        "dose_number": 1,
+        "vaccine": COMIRNATY,
+        "lot": "FK0001",
+        "vaccinated_on": "20/08/2021",
+        **fields,
+    }
     return client.post(f"/records/{person.id}/doses", data=data)
 
 
@@ -53,14 +58,22 @@ def test_a_matching_identity_saves_straight_away(client, site_staff, make_person
     response = post(client, person)
     assert response.status_code == 303
     [dose] = doses(person)
-    assert (dose.dose_number, dose.vaccinated_on, dose.site_id) == (1, date(2021, 8, 20),
-                                                                   site_staff.site_id)
-    assert db.session.scalar(sa.select(sa.func.count()).where(
-        AuditEvent.action == "dose.create", AuditEvent.entity_id == str(person.id))) == 1
+    assert (dose.dose_number, dose.vaccinated_on, dose.site_id) == (
+        1,
+        date(2021, 8, 20),
+        site_staff.site_id,
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                AuditEvent.action == "dose.create", AuditEvent.entity_id == str(person.id)
+            )
+        )
+        == 1
+    )
 
 
-def test_differences_are_shown_and_must_be_acknowledged(client, site_staff, make_person,
-                                                        register):
+def test_differences_are_shown_and_must_be_acknowledged(client, site_staff, make_person, register):
     person = make_person(id_number=ID, full_name="Nguyen Van An")
     register("Nguyễn Văn An")
     page = client.get(f"/records/{person.id}/doses/new").get_data(as_text=True)
@@ -75,11 +88,16 @@ def test_differences_are_shown_and_must_be_acknowledged(client, site_staff, make
 
 @pytest.mark.parametrize(
     ("id_number", "nationality", "needs_ack"),
-    [("001085999999", "VN", True), ("00108500004", "VN", True), (None, "VN", True),
-     ("P1234567", "KR", False)],
+    [
+        ("001085999999", "VN", True),
+        ("00108500004", "VN", True),
+        (None, "VN", True),
+        ("P1234567", "KR", False),
+    ],
 )
-def test_not_found_malformed_missing_and_foreigners(client, site_staff, make_person, register,
-                                                   id_number, nationality, needs_ack):
+def test_not_found_malformed_missing_and_foreigners(
+    client, site_staff, make_person, register, id_number, nationality, needs_ack
+):
     person = make_person(id_number=id_number, nationality=nationality)
     register("Nguyễn Văn An")
     assert post(client, person).status_code == (409 if needs_ack else 303)
@@ -102,14 +120,17 @@ def test_an_unreachable_register_is_said_and_needs_acknowledging(
 
 @pytest.mark.parametrize(
     ("fields", "message"),
-    [({"dose_number": 2}, "mũi 1"),
-     # Issue 13, item 19: a day the calendar lacks is said so, not taken for a format error.
-     ({"vaccinated_on": "31/02/2021"}, "không phải là ngày có thật"),
-     ({"vaccinated_on": "01/01/2099"}, "tương lai"),
-     ({"vaccinated_on": "01/01/2020"}, "08/03/2021")],
+    [
+        ({"dose_number": 2}, "mũi 1"),
+        # Issue 13, item 19: a day the calendar lacks is said so, not taken for a format error.
+        ({"vaccinated_on": "31/02/2021"}, "không phải là ngày có thật"),
+        ({"vaccinated_on": "01/01/2099"}, "tương lai"),
+        ({"vaccinated_on": "01/01/2020"}, "08/03/2021"),
+    ],
 )
-def test_bad_dose_input_is_refused_with_a_message(client, site_staff, make_person, register,
-                                                 fields, message):
+def test_bad_dose_input_is_refused_with_a_message(
+    client, site_staff, make_person, register, fields, message
+):
     person = make_person(id_number=ID)
     register("Nguyễn Văn An")
     response = post(client, person, **fields)
@@ -120,8 +141,10 @@ def test_bad_dose_input_is_refused_with_a_message(client, site_staff, make_perso
 def test_doses_come_in_order(client, site_staff, make_person, register):
     person = make_person(id_number=ID)
     register("Nguyễn Văn An")
-    add_dose(person, {"dose_number": 1, "vaccine": "AstraZeneca (Vaxzevria)",
-                      "vaccinated_on": date(2021, 9, 1)})
+    add_dose(
+        person,
+        {"dose_number": 1, "vaccine": "AstraZeneca (Vaxzevria)", "vaccinated_on": date(2021, 9, 1)},
+    )
     db.session.commit()
     assert 'value="2"' in client.get(f"/records/{person.id}/doses/new").get_data(as_text=True)
     early = post(client, person, dose_number=2, vaccinated_on="15/08/2021")
@@ -158,11 +181,16 @@ def test_an_acknowledged_difference_is_kept_with_the_dose_and_in_its_event(
     shown = {d["field"]: d for d in ack.differences}
     assert set(shown) == {"full_name", "sex"}
     assert (shown["full_name"]["record"], shown["full_name"]["register"]) == (
-        "Nguyen Van An", "Nguyễn Văn An")
+        "Nguyen Van An",
+        "Nguyễn Văn An",
+    )
     assert shown["full_name"]["result"] == "diacritics"
     assert (shown["sex"]["record"], shown["sex"]["register"]) == ("Nữ", "Nam")
-    [event] = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "dose.create", AuditEvent.entity_id == str(person.id))).all()
+    [event] = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "dose.create", AuditEvent.entity_id == str(person.id)
+        )
+    ).all()
     assert event.actor_id == site_staff.id
     texts = event.changes["dose_1.identity_acknowledged"][1]
     assert any("Nguyen Van An ≠ Nguyễn Văn An" in t for t in texts)

@@ -56,15 +56,27 @@ CASES = [
 ]
 
 RULE_OF = {
-    "full_name": rules.full_name, "sex": rules.sex, "birth_date": rules.birth_date,
-    "id_number": rules.id_number, "phone": rules.phone, "nationality": rules.nationality,
-    "vaccine": rules.vaccine, "dose_number": rules.dose_number,
+    "full_name": rules.full_name,
+    "sex": rules.sex,
+    "birth_date": rules.birth_date,
+    "id_number": rules.id_number,
+    "phone": rules.phone,
+    "nationality": rules.nationality,
+    "vaccine": rules.vaccine,
+    "dose_number": rules.dose_number,
     "vaccinated_on": rules.vaccination_date,
 }
-IMPORT_COLUMN = {"full_name": "Họ và tên", "sex": "Giới tính", "birth_date": "Ngày sinh",
-                 "id_number": "Số CCCD/CMND", "nationality": "Quốc tịch",
-                 "phone": "Số điện thoại", "vaccine": "Tên vắc xin", "dose_number": "Mũi số",
-                 "vaccinated_on": "Ngày tiêm"}
+IMPORT_COLUMN = {
+    "full_name": "Họ và tên",
+    "sex": "Giới tính",
+    "birth_date": "Ngày sinh",
+    "id_number": "Số CCCD/CMND",
+    "nationality": "Quốc tịch",
+    "phone": "Số điện thoại",
+    "vaccine": "Tên vắc xin",
+    "dose_number": "Mũi số",
+    "vaccinated_on": "Ngày tiêm",
+}
 
 
 def _editor(person, field, value):
@@ -96,10 +108,18 @@ def _known(message: str) -> bool:
 
 
 def _extract(field, value):
-    cells = {"id_number": "001085012345", "full_name": "Nguyễn Văn An", "sex": "Nam",
-             "birth_date": "14/03/1985", field: value}
-    text = "id_number,full_name,sex,birth_date\n" + ",".join(cells[k] for k in (
-        "id_number", "full_name", "sex", "birth_date")) + "\n"
+    cells = {
+        "id_number": "001085012345",
+        "full_name": "Nguyễn Văn An",
+        "sex": "Nam",
+        "birth_date": "14/03/1985",
+        field: value,
+    }
+    text = (
+        "id_number,full_name,sex,birth_date\n"
+        + ",".join(cells[k] for k in ("id_number", "full_name", "sex", "birth_date"))
+        + "\n"
+    )
     parsed = parse_extract(io.BytesIO(text.encode()), "x.csv")
     return str(parsed.errors[0].message) if parsed.errors else None
 
@@ -118,15 +138,25 @@ def _dose_form(app, field, value):
 
 
 def _complaint_form(app, field, value):
-    data = {"full_name": "Nguyễn Văn An", "birth_date": "14/03/1985", "phone": "0912345678",
-            "kind": "missing_dose", "description": "Mũi 2 của tôi không có trên hệ thống."}
+    data = {
+        "full_name": "Nguyễn Văn An",
+        "birth_date": "14/03/1985",
+        "phone": "0912345678",
+        "kind": "missing_dose",
+        "description": "Mũi 2 của tôi không có trên hệ thống.",
+    }
     return _form(app, FeedbackForm, field, value, **data)
 
 
 def _api(field, value):
-    body = {"full_name": "Nguyễn Văn An", "birth_date": "1985-03-14", "phone": "0912345678",
-            "kind": "missing_dose", "description": "Mũi 2 của tôi không có trên hệ thống.",
-            field: int(value) if field == "dose_number" and value.isascii() else value}
+    body = {
+        "full_name": "Nguyễn Văn An",
+        "birth_date": "1985-03-14",
+        "phone": "0912345678",
+        "kind": "missing_dose",
+        "description": "Mũi 2 của tôi không có trên hệ thống.",
+        field: int(value) if field == "dose_number" and value.isascii() else value,
+    }
     try:
         submission_from(body)
     except SubmissionError as error:
@@ -139,17 +169,33 @@ ENTRY_POINTS = {
     "new-dose form": ("vaccine", "dose_number", "vaccinated_on"),
     "Excel import": tuple(IMPORT_COLUMN),
     "register extract": ("full_name", "sex", "birth_date", "id_number"),
-    "complaint form": ("full_name", "birth_date", "id_number", "phone", "vaccine",
-                       "dose_number", "vaccinated_on"),
-    "API": ("full_name", "birth_date", "id_number", "phone", "vaccine", "dose_number",
-            "vaccinated_on"),
+    "complaint form": (
+        "full_name",
+        "birth_date",
+        "id_number",
+        "phone",
+        "vaccine",
+        "dose_number",
+        "vaccinated_on",
+    ),
+    "API": (
+        "full_name",
+        "birth_date",
+        "id_number",
+        "phone",
+        "vaccine",
+        "dose_number",
+        "vaccinated_on",
+    ),
 }
 
 
-@pytest.mark.parametrize(("field", "value", "rule"), CASES,
-                         ids=[f"{f}={v!r}" for f, v, _r in CASES])
-def test_every_entry_point_gives_the_rule_s_verdict_and_message(app, area, make_person,
-                                                                 field, value, rule):
+@pytest.mark.parametrize(
+    ("field", "value", "rule"), CASES, ids=[f"{f}={v!r}" for f, v, _r in CASES]
+)
+def test_every_entry_point_gives_the_rule_s_verdict_and_message(
+    app, area, make_person, field, value, rule
+):
     """Issue 13, item 19: the same verdict and the same Vietnamese message everywhere."""
     person = make_person(id_number="001085012345")
     with force_locale("vi"):

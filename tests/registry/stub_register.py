@@ -46,10 +46,20 @@ class StubRegister:
 
     # Data
 
-    def add(self, id_number: str, full_name: str, sex: str, birth_date: str,
-            birth_precision: str | None = None) -> dict[str, Any]:
-        record = {"id_number": id_number, "full_name": full_name, "sex": sex,
-                  "birth_date": birth_date}
+    def add(
+        self,
+        id_number: str,
+        full_name: str,
+        sex: str,
+        birth_date: str,
+        birth_precision: str | None = None,
+    ) -> dict[str, Any]:
+        record = {
+            "id_number": id_number,
+            "full_name": full_name,
+            "sex": sex,
+            "birth_date": birth_date,
+        }
         if birth_precision is not None:
             record["birth_precision"] = birth_precision
         self.records[id_number] = record
@@ -70,8 +80,9 @@ class StubRegister:
     def start(self) -> StubRegister:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.stub = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        kwargs={"poll_interval": 0.05})
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
+        )
         self._thread.start()
         return self
 

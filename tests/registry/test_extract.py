@@ -101,23 +101,32 @@ def test_good_csv_loads(bom):
     assert set(loaded) == {row[0] for row in GOOD}
     an = loaded["001085012345"]
     assert (an.full_name, an.sex, an.birth_date, an.birth_precision) == (
-        "Nguyễn Văn An", Sex.MALE, date(1985, 3, 14), BirthPrecision.DAY)
+        "Nguyễn Văn An",
+        Sex.MALE,
+        date(1985, 3, 14),
+        BirthPrecision.DAY,
+    )
     assert an.name_norm == norm("Nguyễn Văn An") == "nguyễn văn an"
     assert an.name_folded == fold("Nguyễn Văn An") == "nguyen van an"
     assert an.extract_id == summary.extract_id
     binh = loaded["123456789"]
     assert (binh.sex, binh.birth_date, binh.birth_precision) == (
-        Sex.FEMALE, date(1990, 1, 1), BirthPrecision.YEAR)
+        Sex.FEMALE,
+        date(1990, 1, 1),
+        BirthPrecision.YEAR,
+    )
     assert loaded["079190000123"].sex == Sex.FEMALE
     assert loaded["079190000123"].birth_date == date(1990, 2, 28)
     anh = loaded["001200000077"]
-    assert (anh.full_name, anh.sex, anh.birth_date) == ("Phạm Đức Anh", Sex.MALE,
-                                                        date(2003, 1, 5))
+    assert (anh.full_name, anh.sex, anh.birth_date) == ("Phạm Đức Anh", Sex.MALE, date(2003, 1, 5))
     trang = loaded["034301000009"]
     assert (trang.birth_date, trang.birth_precision) == (date(2001, 7, 1), BirthPrecision.MONTH)
     version = db.session.get(RegisterExtract, summary.extract_id)
-    assert (version.source, version.mode, version.row_count) == ("trich-xuat.csv",
-                                                                 ExtractMode.REPLACE, 5)
+    assert (version.source, version.mode, version.row_count) == (
+        "trich-xuat.csv",
+        ExtractMode.REPLACE,
+        5,
+    )
     assert len(version.file_sha256) == 64
 
 
@@ -127,18 +136,27 @@ def test_semicolon_csv_as_excel_saves_it_in_vietnamese():
 
 
 def test_quoted_fields_and_commas_in_names():
-    data = ('id_number,full_name,sex,birth_date\r\n"001085012345","Nguyễn, Văn An",Nam,'
-            '14/03/1985\r\n').encode()
+    data = (
+        'id_number,full_name,sex,birth_date\r\n"001085012345","Nguyễn, Văn An",Nam,14/03/1985\r\n'
+    ).encode()
     load(data)
     assert entries()["001085012345"].full_name == "Nguyễn, Văn An"
 
 
 def test_headers_in_any_order_case_and_spaces_and_vietnamese_names():
-    load(csv_bytes([["Nam", "1985", "Nguyễn Văn An", "001085012345"]],
-                   header=[" Sex", "BIRTH_DATE ", "Full_Name", "id_number"]))
+    load(
+        csv_bytes(
+            [["Nam", "1985", "Nguyễn Văn An", "001085012345"]],
+            header=[" Sex", "BIRTH_DATE ", "Full_Name", "id_number"],
+        )
+    )
     assert entries()["001085012345"].full_name == "Nguyễn Văn An"
-    load(csv_bytes([["001085012345", "Nguyễn Văn Ân", "Nam", "1985"]],
-                   header=["so_dinh_danh", "ho_ten", "gioi_tinh", "ngay_sinh"]))
+    load(
+        csv_bytes(
+            [["001085012345", "Nguyễn Văn Ân", "Nam", "1985"]],
+            header=["so_dinh_danh", "ho_ten", "gioi_tinh", "ngay_sinh"],
+        )
+    )
     assert entries()["001085012345"].full_name == "Nguyễn Văn Ân"
 
 
@@ -149,8 +167,10 @@ def test_decomposed_unicode_is_stored_composed():
 
 
 def test_blank_rows_and_trailing_empty_columns_are_ignored():
-    data = ("id_number,full_name,sex,birth_date,,\r\n\r\n001085012345,Nguyễn Văn An,Nam,1985,,"
-            "\r\n,,,\r\n123456789,Trần Thị Bình,Nữ,1990\r\n").encode()
+    data = (
+        "id_number,full_name,sex,birth_date,,\r\n\r\n001085012345,Nguyễn Văn An,Nam,1985,,"
+        "\r\n,,,\r\n123456789,Trần Thị Bình,Nữ,1990\r\n"
+    ).encode()
     parsed = parse(data)
     assert parsed.ok, problems(parsed)
     assert set(parsed.entries) == {"001085012345", "123456789"}
@@ -163,29 +183,38 @@ def test_the_fast_and_the_row_by_row_validation_agree():
     slow = parse(csv_bytes(rows).replace(b"\r\n", b"\r\n\r\n", 1))
     assert fast.ok and slow.ok
     assert {k: v[:7] for k, v in fast.entries.items()} == {
-        k: v[:7] for k, v in slow.entries.items()}
+        k: v[:7] for k, v in slow.entries.items()
+    }
     assert [v[extract.ROW] for v in fast.entries.values()] == [2, 3, 4, 5, 6, 7]
     assert [v[extract.ROW] for v in slow.entries.values()] == [3, 4, 5, 6, 7, 8]
     assert list(fast.entries.values())[0][:4] == (
-        "001085012345", "Nguyễn Văn An", "nguyễn văn an", "nguyen van an")
+        "001085012345",
+        "Nguyễn Văn An",
+        "nguyễn văn an",
+        "nguyen van an",
+    )
 
 
 def test_xlsx_with_date_cells_serial_numbers_and_years():
-    data = xlsx_bytes([
-        ["001085012345", "Nguyễn Văn An", "Nam", date(1985, 3, 14)],
-        ["079190000123", "Lê Thị Hà", "Nữ", 32932],  # serial number of 28/02/1990
-        ["123456789", "Trần Thị Bình", "nu", 1990],  # a bare year typed as a number
-        ["001200000077", "Phạm Đức Anh", "M", "05/01/2003"],
-        ["001199000001", "Võ Văn Bảo", "male", datetime(1999, 12, 31, 0, 0)],
-        [123456788, "Hồ Thị Mai", "F", "1970-06-30"],  # a 9-digit number keeps its digits
-    ])
+    data = xlsx_bytes(
+        [
+            ["001085012345", "Nguyễn Văn An", "Nam", date(1985, 3, 14)],
+            ["079190000123", "Lê Thị Hà", "Nữ", 32932],  # serial number of 28/02/1990
+            ["123456789", "Trần Thị Bình", "nu", 1990],  # a bare year typed as a number
+            ["001200000077", "Phạm Đức Anh", "M", "05/01/2003"],
+            ["001199000001", "Võ Văn Bảo", "male", datetime(1999, 12, 31, 0, 0)],
+            [123456788, "Hồ Thị Mai", "F", "1970-06-30"],  # a 9-digit number keeps its digits
+        ]
+    )
     summary = load(data, "trich-xuat.xlsx")
     assert summary.rows == 6
     loaded = entries()
     assert loaded["001085012345"].birth_date == date(1985, 3, 14)
     assert loaded["079190000123"].birth_date == date(1990, 2, 28)
     assert (loaded["123456789"].birth_date, loaded["123456789"].birth_precision) == (
-        date(1990, 1, 1), BirthPrecision.YEAR)
+        date(1990, 1, 1),
+        BirthPrecision.YEAR,
+    )
     assert loaded["001200000077"].birth_date == date(2003, 1, 5)
     assert loaded["001199000001"].birth_date == date(1999, 12, 31)
     assert loaded["123456788"].full_name == "Hồ Thị Mai"
@@ -211,7 +240,9 @@ def test_identical_duplicates_are_imported_once_with_a_warning():
     assert [(w.row, w.column) for w in parsed.warnings] == [(7, "id_number")]
     assert said(parsed.warnings[0]) == vi(
         "ID number %(id)s repeats row %(row)d with the same data; it is imported once.",
-        id="123456789", row=3)
+        id="123456789",
+        row=3,
+    )
 
 
 # --- bad files: a report, and the previous extract untouched -------------------------------
@@ -240,82 +271,182 @@ def _rows(*extra):
 DIGITS_ONLY = "The ID number “%(value)s” may contain only digits."
 DIGIT_COUNT = "The ID number must have 9 or 12 digits; “%(value)s” has %(n)d."
 NOT_A_DATE = "%(what)s: “%(value)s” is not a real date."  # records.rules' message
-UNREADABLE = ("Unreadable date of birth “%(value)s”: write dd/mm/yyyy, yyyy-mm-dd or only the "
-              "year (yyyy).")
+UNREADABLE = (
+    "Unreadable date of birth “%(value)s”: write dd/mm/yyyy, yyyy-mm-dd or only the year (yyyy)."
+)
 DIFFERENT = "ID number %(id)s is also on row %(row)d, with different data."
-UNKNOWN_COLUMN = ("Unknown column “%(name)s”. The columns must be id_number, full_name, sex and "
-                  "birth_date.")
-MISSING_COLUMN = ("Column “%(name)s” is missing. The columns must be id_number, full_name, sex "
-                  "and birth_date.")
-NOT_UTF8 = ("The file must be saved with UTF-8 encoding. In Excel choose Save As, “CSV UTF-8 "
-            "(Comma delimited)”; the first character that is not UTF-8 is on this row.")
-NOT_XLSX = ("The file is not a valid Excel workbook (.xlsx). It may be damaged, protected by a "
-            "password, or an old .xls file: open it in Excel and save it as .xlsx.")
-MACROS = ("Macro-enabled workbooks are refused. Save the workbook as an Excel workbook (.xlsx) "
-          "without macros.")
-NOT_CSV_OR_XLSX = ("Only CSV (.csv) and Excel (.xlsx) files can be imported; this file is "
-                   "“%(name)s”.")
+UNKNOWN_COLUMN = (
+    "Unknown column “%(name)s”. The columns must be id_number, full_name, sex and birth_date."
+)
+MISSING_COLUMN = (
+    "Column “%(name)s” is missing. The columns must be id_number, full_name, sex and birth_date."
+)
+NOT_UTF8 = (
+    "The file must be saved with UTF-8 encoding. In Excel choose Save As, “CSV UTF-8 "
+    "(Comma delimited)”; the first character that is not UTF-8 is on this row."
+)
+NOT_XLSX = (
+    "The file is not a valid Excel workbook (.xlsx). It may be damaged, protected by a "
+    "password, or an old .xls file: open it in Excel and save it as .xlsx."
+)
+MACROS = (
+    "Macro-enabled workbooks are refused. Save the workbook as an Excel workbook (.xlsx) "
+    "without macros."
+)
+NOT_CSV_OR_XLSX = (
+    "Only CSV (.csv) and Excel (.xlsx) files can be imported; this file is “%(name)s”."
+)
 TOO_BIG = "The workbook is too large or too compressed to be opened safely."
 
 BAD_FILES = {
-    "13-digit ID": (_rows(["0010850123456", "Ngô Văn Cường", "Nam", "1985"]), "x.csv",
-                    [(4, "id_number", DIGIT_COUNT, {"value": "0010850123456", "n": 13})]),
-    "ID with letters": (_rows(["00108501234A", "Ngô Văn Cường", "Nam", "1985"]), "x.csv",
-                        [(4, "id_number", DIGITS_ONLY, {"value": "00108501234A"})]),
-    "31/02/1990": (_rows(["001090000001", "Ngô Văn Cường", "Nam", "31/02/1990"]), "x.csv",
-                   [(4, "birth_date", NOT_A_DATE, {"what": "Date of birth",
-                                                   "value": "31/02/1990"})]),
+    "13-digit ID": (
+        _rows(["0010850123456", "Ngô Văn Cường", "Nam", "1985"]),
+        "x.csv",
+        [(4, "id_number", DIGIT_COUNT, {"value": "0010850123456", "n": 13})],
+    ),
+    "ID with letters": (
+        _rows(["00108501234A", "Ngô Văn Cường", "Nam", "1985"]),
+        "x.csv",
+        [(4, "id_number", DIGITS_ONLY, {"value": "00108501234A"})],
+    ),
+    "31/02/1990": (
+        _rows(["001090000001", "Ngô Văn Cường", "Nam", "31/02/1990"]),
+        "x.csv",
+        [(4, "birth_date", NOT_A_DATE, {"what": "Date of birth", "value": "31/02/1990"})],
+    ),
     # 14.03.1990 is read, as the import reads it (issue 13, item 19).
-    "unreadable date": (_rows(["001090000001", "Ngô Văn Cường", "Nam", "14/3/90"]), "x.csv",
-                        [(4, "birth_date", UNREADABLE, {"value": "14/3/90"})]),
-    "future date": (_rows(["001090000001", "Ngô Văn Cường", "Nam", "01/01/2999"]), "x.csv",
-                    [(4, "birth_date", "The date of birth %(value)s is in the future.",
-                      {"value": "01/01/2999"})]),
-    "before 1900": (_rows(["001090000001", "Ngô Văn Cường", "Nam", "1899-12-31"]), "x.csv",
-                    [(4, "birth_date", "The date of birth %(value)s is before %(year)d.",
-                      {"value": "31/12/1899", "year": 1900})]),
-    "unknown sex": (_rows(["001090000001", "Ngô Văn Cường", "X", "1990"]), "x.csv",
-                    [(4, "sex", "Unknown sex “%(value)s”: write Nam or Nữ.", {"value": "X"})]),
-    "missing values": (_rows(["001090000001", " ", "", ""]), "x.csv",
-                       [(4, "full_name", "Enter the full name.", {}),
-                        (4, "sex", "The sex is missing.", {}),
-                        (4, "birth_date", "The date of birth is missing.", {})]),
+    "unreadable date": (
+        _rows(["001090000001", "Ngô Văn Cường", "Nam", "14/3/90"]),
+        "x.csv",
+        [(4, "birth_date", UNREADABLE, {"value": "14/3/90"})],
+    ),
+    "future date": (
+        _rows(["001090000001", "Ngô Văn Cường", "Nam", "01/01/2999"]),
+        "x.csv",
+        [
+            (
+                4,
+                "birth_date",
+                "The date of birth %(value)s is in the future.",
+                {"value": "01/01/2999"},
+            )
+        ],
+    ),
+    "before 1900": (
+        _rows(["001090000001", "Ngô Văn Cường", "Nam", "1899-12-31"]),
+        "x.csv",
+        [
+            (
+                4,
+                "birth_date",
+                "The date of birth %(value)s is before %(year)d.",
+                {"value": "31/12/1899", "year": 1900},
+            )
+        ],
+    ),
+    "unknown sex": (
+        _rows(["001090000001", "Ngô Văn Cường", "X", "1990"]),
+        "x.csv",
+        [(4, "sex", "Unknown sex “%(value)s”: write Nam or Nữ.", {"value": "X"})],
+    ),
+    "missing values": (
+        _rows(["001090000001", " ", "", ""]),
+        "x.csv",
+        [
+            (4, "full_name", "Enter the full name.", {}),
+            (4, "sex", "The sex is missing.", {}),
+            (4, "birth_date", "The date of birth is missing.", {}),
+        ],
+    ),
     "duplicate ID, different data": (
-        _rows(["079190000123", "Lê Thị Hà", "Nữ", "1990"],
-              ["079190000123", "Lê Thị Hạ", "Nữ", "1990"]), "x.csv",
-        [(5, "id_number", DIFFERENT, {"id": "079190000123", "row": 4})]),
-    "wrong headers": (csv_bytes(GOOD, header=["cccd", "full_name", "sex", "dob"]), "x.csv",
-                      [(1, "cccd", UNKNOWN_COLUMN, {"name": "cccd"}),
-                       (1, "dob", UNKNOWN_COLUMN, {"name": "dob"}),
-                       (1, "id_number", MISSING_COLUMN, {"name": "id_number"}),
-                       (1, "birth_date", MISSING_COLUMN, {"name": "birth_date"})]),
-    "column twice": (csv_bytes(GOOD, header=["id_number", "full_name", "sex", "SEX"]), "x.csv",
-                     [(1, "sex", "Column “%(name)s” appears twice.", {"name": "sex"}),
-                      (1, "birth_date", MISSING_COLUMN, {"name": "birth_date"})]),
-    "Windows-1258": (csv_bytes(GOOD[:1]) + cp1258("123456789,Trần Thị Bình,Nữ,1990\r\n"),
-                     "x.csv", [(3, None, NOT_UTF8, {})]),
-    "UTF-16": ("\n".join(",".join(r) for r in [HEADER, *GOOD]).encode("utf-16"), "x.csv",
-               [(1, None, NOT_UTF8, {})]),
+        _rows(
+            ["079190000123", "Lê Thị Hà", "Nữ", "1990"], ["079190000123", "Lê Thị Hạ", "Nữ", "1990"]
+        ),
+        "x.csv",
+        [(5, "id_number", DIFFERENT, {"id": "079190000123", "row": 4})],
+    ),
+    "wrong headers": (
+        csv_bytes(GOOD, header=["cccd", "full_name", "sex", "dob"]),
+        "x.csv",
+        [
+            (1, "cccd", UNKNOWN_COLUMN, {"name": "cccd"}),
+            (1, "dob", UNKNOWN_COLUMN, {"name": "dob"}),
+            (1, "id_number", MISSING_COLUMN, {"name": "id_number"}),
+            (1, "birth_date", MISSING_COLUMN, {"name": "birth_date"}),
+        ],
+    ),
+    "column twice": (
+        csv_bytes(GOOD, header=["id_number", "full_name", "sex", "SEX"]),
+        "x.csv",
+        [
+            (1, "sex", "Column “%(name)s” appears twice.", {"name": "sex"}),
+            (1, "birth_date", MISSING_COLUMN, {"name": "birth_date"}),
+        ],
+    ),
+    "Windows-1258": (
+        csv_bytes(GOOD[:1]) + cp1258("123456789,Trần Thị Bình,Nữ,1990\r\n"),
+        "x.csv",
+        [(3, None, NOT_UTF8, {})],
+    ),
+    "UTF-16": (
+        "\n".join(",".join(r) for r in [HEADER, *GOOD]).encode("utf-16"),
+        "x.csv",
+        [(1, None, NOT_UTF8, {})],
+    ),
     "a text file": (csv_bytes(GOOD), "x.txt", [(None, None, NOT_CSV_OR_XLSX, {"name": "x.txt"})]),
-    "old Excel": (b"\xd0\xcf\x11\xe0" + b"\0" * 100, "x.xls",
-                  [(None, None, NOT_CSV_OR_XLSX, {"name": "x.xls"})]),
+    "old Excel": (
+        b"\xd0\xcf\x11\xe0" + b"\0" * 100,
+        "x.xls",
+        [(None, None, NOT_CSV_OR_XLSX, {"name": "x.xls"})],
+    ),
     "xlsm": (xlsx_bytes(GOOD), "x.xlsm", [(None, None, MACROS, {})]),
     "a CSV named .xlsx": (csv_bytes(GOOD), "x.xlsx", [(None, None, NOT_XLSX, {})]),
-    "a workbook named .csv": (xlsx_bytes(GOOD), "x.csv", [(None, None, (
-        "This is an Excel workbook, not a CSV file. Save it as an Excel workbook (.xlsx) or as "
-        "“CSV UTF-8”."), {})]),
+    "a workbook named .csv": (
+        xlsx_bytes(GOOD),
+        "x.csv",
+        [
+            (
+                None,
+                None,
+                (
+                    "This is an Excel workbook, not a CSV file. "
+                    "Save it as an Excel workbook (.xlsx) or as “CSV UTF-8”."
+                ),
+                {},
+            )
+        ],
+    ),
     "empty": (b"", "x.csv", [(None, None, "The file is empty.", {})]),
-    "header only": (csv_bytes([]), "x.csv",
-                    [(None, None, "The file has a header row but no data rows.", {})]),
+    "header only": (
+        csv_bytes([]),
+        "x.csv",
+        [(None, None, "The file has a header row but no data rows.", {})],
+    ),
     "Excel dropped the leading zero": (
-        xlsx_bytes([[1085012345, "Nguyễn Văn An", "Nam", "1985"]]), "x.xlsx",
-        [(2, "id_number", "The ID number %(value)s was stored as a number, so Excel dropped "
-          "its leading zero. Format the column as Text and enter the number again.",
-          {"value": "1085012345"})]),
+        xlsx_bytes([[1085012345, "Nguyễn Văn An", "Nam", "1985"]]),
+        "x.xlsx",
+        [
+            (
+                2,
+                "id_number",
+                "The ID number %(value)s was stored as a number, so Excel dropped "
+                "its leading zero. Format the column as Text and enter the number again.",
+                {"value": "1085012345"},
+            )
+        ],
+    ),
     "a value right of the table": (
-        _rows(["001090000001", "Ngô Văn Cường", "Nam", "1990", "ghi chú"]), "x.csv",
-        [(4, None, "This row has values to the right of the last column (%(letter)s).",
-          {"letter": "D"})]),
+        _rows(["001090000001", "Ngô Văn Cường", "Nam", "1990", "ghi chú"]),
+        "x.csv",
+        [
+            (
+                4,
+                None,
+                "This row has values to the right of the last column (%(letter)s).",
+                {"letter": "D"},
+            )
+        ],
+    ),
 }
 
 
@@ -331,7 +462,8 @@ def test_bad_file_reports_where_and_leaves_the_register_untouched(case):
     assert summary is None and not parsed.ok
     assert problems(parsed) == [
         (row, column, vi(message, **{k: vi(v) if k == "what" else v for k, v in values.items()}))
-        for row, column, message, values in expected]
+        for row, column, message, values in expected
+    ]
     assert parsed.error_count == len(expected)
     db.session.rollback()
     assert extract_count() == 1
@@ -370,11 +502,23 @@ def test_zip_bombs_and_fake_workbooks_are_refused_before_parsing():
     many = _zip({**parts, **{f"xl/media/{n}.bin": b"x" for n in range(1200)}})
     macros = _zip({**parts, "xl/vbaProject.bin": b"VBA"})
     no_types = _zip({k: v for k, v in parts.items() if k != "[Content_Types].xml"})
-    entity = _zip({**parts, "[Content_Types].xml": (
-        b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaa">]><Types>&a;</Types>')})
+    entity = _zip(
+        {
+            **parts,
+            "[Content_Types].xml": (
+                b'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaa">]><Types>&a;</Types>'
+            ),
+        }
+    )
     broken = _zip({**parts, "xl/worksheets/sheet1.xml": b"<worksheet><sheetData><row>"})
-    for data, message in [(bomb, TOO_BIG), (many, TOO_BIG), (macros, MACROS),
-                          (no_types, NOT_XLSX), (entity, NOT_XLSX), (broken, NOT_XLSX)]:
+    for data, message in [
+        (bomb, TOO_BIG),
+        (many, TOO_BIG),
+        (macros, MACROS),
+        (no_types, NOT_XLSX),
+        (entity, NOT_XLSX),
+        (broken, NOT_XLSX),
+    ]:
         assert problems(parse(data, "x.xlsx")) == [(None, None, vi(message))]
 
 
@@ -395,13 +539,20 @@ def test_replace_makes_the_file_the_whole_register(monkeypatch, rebuild):
     first = load(csv_bytes(GOOD))
     second = load(csv_bytes(CHANGED), "moi.csv", ExtractMode.REPLACE)
     assert (second.rows, second.inserted, second.updated, second.deleted, second.unchanged) == (
-        4, 1, 2, 2, 1)
+        4,
+        1,
+        2,
+        2,
+        1,
+    )
     loaded = entries()
     assert set(loaded) == {row[0] for row in CHANGED}
     assert loaded["123456789"].birth_date == date(1990, 5, 2)
     assert loaded["123456789"].birth_precision == BirthPrecision.DAY
     assert (loaded["079190000123"].full_name, loaded["079190000123"].name_folded) == (
-        "Lê Thị Hạ", "le thi ha")
+        "Lê Thị Hạ",
+        "le thi ha",
+    )
     # Only what changed carries the new version: matching re-checks just those persons.
     assert {k: e.extract_id for k, e in loaded.items()} == {
         "001085012345": first.extract_id,
@@ -433,13 +584,21 @@ def test_loading_the_same_file_again_changes_nothing_but_the_version():
 def schema_of_register() -> set[str]:
     sql = db.session.execute
     if db.engine.dialect.name == "postgresql":
-        return {f"{name} {definition}" for name, definition in sql(sa.text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'register_entry'::regclass UNION ALL "
-            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
-            "WHERE indrelid = 'register_entry'::regclass"))}
-    return {row[0] or "" for row in sql(sa.text(
-        "SELECT sql FROM sqlite_master WHERE tbl_name = 'register_entry'"))}
+        return {
+            f"{name} {definition}"
+            for name, definition in sql(
+                sa.text(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'register_entry'::regclass UNION ALL "
+                    "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+                    "WHERE indrelid = 'register_entry'::regclass"
+                )
+            )
+        }
+    return {
+        row[0] or ""
+        for row in sql(sa.text("SELECT sql FROM sqlite_master WHERE tbl_name = 'register_entry'"))
+    }
 
 
 def test_the_bulk_paths_leave_the_keys_indexes_and_constraints_as_they_were(monkeypatch):
@@ -452,10 +611,13 @@ def test_the_bulk_paths_leave_the_keys_indexes_and_constraints_as_they_were(monk
     assert schema_of_register() == before
     with pytest.raises(sa.exc.IntegrityError):  # the foreign key is enforced again
         with db.session.begin_nested():
-            db.session.execute(sa.text(
-                "INSERT INTO register_entry (id_number, full_name, name_norm, name_folded, "
-                "sex, birth_date, birth_precision, extract_id) VALUES ('999999999', 'X', 'x', "
-                "'x', 'male', '2000-01-01', 'day', 987654)"))
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO register_entry (id_number, full_name, name_norm, name_folded, "
+                    "sex, birth_date, birth_precision, extract_id) VALUES ('999999999', 'X', 'x', "
+                    "'x', 'male', '2000-01-01', 'day', 987654)"
+                )
+            )
 
 
 def test_a_replace_by_a_disjoint_file_empties_the_old_register():
@@ -469,12 +631,13 @@ def test_names_with_backslashes_are_refused_as_any_entry_point_refuses_them():
     """Issue 13, item 19: a backslash is no letter; the name rule of records.rules refuses
     it here as the inline editor and the import do. (This test loaded such names to
     exercise the COPY escaping, which stays for whatever a name may hold.)"""
-    parsed, summary = import_extract(io.BytesIO(csv_bytes([["001085012345", "A\\B \\N", "Nam",
-                                                            "1985"]])), "x.csv",
-                                     ExtractMode.MERGE)
+    parsed, summary = import_extract(
+        io.BytesIO(csv_bytes([["001085012345", "A\\B \\N", "Nam", "1985"]])),
+        "x.csv",
+        ExtractMode.MERGE,
+    )
     assert summary is None
-    assert problems(parsed) == [(2, "full_name", vi("A full name holds letters and spaces "
-                                                    "only."))]
+    assert problems(parsed) == [(2, "full_name", vi("A full name holds letters and spaces only."))]
 
 
 def test_the_import_is_one_audit_event_with_the_counts(make_user):
@@ -484,20 +647,33 @@ def test_the_import_is_one_audit_event_with_the_counts(make_user):
     load(csv_bytes(GOOD))
     summary = load(csv_bytes(CHANGED), "moi.csv", ExtractMode.REPLACE, user=user)
     event = db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action == "register.import")
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "register.import")
         .order_by(AuditEvent.seq.desc())
     ).first()
     assert event.entity_type == "register_extract"
     assert event.entity_id == str(summary.extract_id)
     assert event.actor_id == user.id and event.actor_role == "national_admin"
     assert {k: v[1] for k, v in event.changes.items()} == {
-        "source": "moi.csv", "mode": "replace", "file_sha256": event.changes["file_sha256"][1],
-        "rows": 4, "inserted": 1, "updated": 2, "deleted": 2, "unchanged": 1,
+        "source": "moi.csv",
+        "mode": "replace",
+        "file_sha256": event.changes["file_sha256"][1],
+        "rows": 4,
+        "inserted": 1,
+        "updated": 2,
+        "deleted": 2,
+        "unchanged": 1,
     }
     version = db.session.get(RegisterExtract, summary.extract_id)
     assert version.imported_by_id == user.id
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "register.import")) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "register.import")
+        )
+        == 2
+    )
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -513,7 +689,10 @@ def test_command_imports_and_reports(app, tmp_path, make_user):
     assert len(entries()) == 5
     version = db.session.scalars(sa.select(RegisterExtract)).one()
     assert (version.source, version.mode, version.imported_by_id) == (
-        "trich-xuat.csv", ExtractMode.MERGE, user.id)  # merge unless told otherwise
+        "trich-xuat.csv",
+        ExtractMode.MERGE,
+        user.id,
+    )  # merge unless told otherwise
     assert "5" in result.output
 
     merged = tmp_path / "moi.csv"
@@ -531,19 +710,26 @@ def test_command_merges_by_default_and_replaces_only_when_told(app, tmp_path):
     merged = runner.invoke(args=["registry", "import", str(one)])
     assert merged.exit_code == 0, merged.output
     assert len(entries()) == 5  # nothing dropped: merge is the default
-    assert db.session.scalars(sa.select(RegisterExtract.mode)
-                              .order_by(RegisterExtract.id.desc())).first() == ExtractMode.MERGE
+    assert (
+        db.session.scalars(
+            sa.select(RegisterExtract.mode).order_by(RegisterExtract.id.desc())
+        ).first()
+        == ExtractMode.MERGE
+    )
 
     # Replacing without --yes (no terminal to ask at) says what it would drop and refuses.
     refused = runner.invoke(args=["registry", "import", str(one), "--mode", "replace"])
     assert refused.exit_code == 1
-    assert ("Thay thế toàn bộ sổ dữ liệu dân cư sẽ xoá 4 trong số 5 mục hiện có (những mục "
-            "không có trong tệp); thêm 0, thay đổi 0.") in refused.output
+    assert (
+        "Thay thế toàn bộ sổ dữ liệu dân cư sẽ xoá 4 trong số 5 mục hiện có (những mục "
+        "không có trong tệp); thêm 0, thay đổi 0."
+    ) in refused.output
     assert "Không có gì thay đổi." in refused.output
     assert len(entries()) == 5 and extract_count() == 2
 
-    replaced = runner.invoke(args=["registry", "import", str(one), "--mode", "replace",
-                                   "--yes", "--lang", "en"])
+    replaced = runner.invoke(
+        args=["registry", "import", str(one), "--mode", "replace", "--yes", "--lang", "en"]
+    )
     assert replaced.exit_code == 0, replaced.output
     assert len(entries()) == 1 and extract_count() == 3
     assert "1 rows; 0 new, 0 changed, 4 removed, 1 unchanged." in replaced.output
@@ -632,8 +818,9 @@ def test_only_administrators_replace_the_whole_register(client, app, login_as, m
     assert extract_count() == 1
 
 
-@pytest.mark.parametrize("role", [Role.HEALTH_STATION, Role.COMMITTEE, Role.VACCINATION_SITE,
-                                  Role.HEALTH_AUTHORITY])
+@pytest.mark.parametrize(
+    "role", [Role.HEALTH_STATION, Role.COMMITTEE, Role.VACCINATION_SITE, Role.HEALTH_AUTHORITY]
+)
 def test_others_may_not_see_or_upload(client, login_as, role):
     login_as(role)
     assert client.get(PAGE).status_code == 403
@@ -651,15 +838,22 @@ def test_anonymous_users_are_sent_to_log_in(client):
 def test_upload_with_errors_shows_the_report_and_loads_nothing(client, login_as):
     login_as(Role.POLICE)
     load(csv_bytes(GOOD))
-    bad = _rows(["0010850123456", "Ngô Văn Cường", "Nam", "1990"],
-                ["001090000001", "Ngô Văn Cường", "Nam", "31/02/1990"])
+    bad = _rows(
+        ["0010850123456", "Ngô Văn Cường", "Nam", "1990"],
+        ["001090000001", "Ngô Văn Cường", "Nam", "31/02/1990"],
+    )
     body = follow_job(client, upload(client, bad, "sai.csv"))
     table = body.split('data-testid="extract-errors"')[1].split("</table>")[0]
-    cells = [re.sub(r"\s+", " ", c).strip()
-             for c in re.findall(r"<td>(.*?)</td>", table, re.DOTALL)]
+    cells = [
+        re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td>(.*?)</td>", table, re.DOTALL)
+    ]
     assert [html.unescape(c) for c in cells] == [
-        "4", "A · id_number", vi(DIGIT_COUNT, value="0010850123456", n=13),
-        "5", "D · birth_date", vi(NOT_A_DATE, what=vi("Date of birth"), value="31/02/1990"),
+        "4",
+        "A · id_number",
+        vi(DIGIT_COUNT, value="0010850123456", n=13),
+        "5",
+        "D · birth_date",
+        vi(NOT_A_DATE, what=vi("Date of birth"), value="31/02/1990"),
     ]
     assert html.escape(vi(NOTHING), quote=False) in body or vi(NOTHING) in html.unescape(body)
     assert extract_count() == 1
@@ -675,8 +869,9 @@ def test_xlsm_upload_is_refused(client, login_as):
 def test_upload_needs_a_file_a_mode_and_the_csrf_token(client, login_as):
     login_as(Role.POLICE)
     token = csrf_token(client, PAGE)
-    no_file = client.post(PAGE, data={"csrf_token": token, "mode": "replace"},
-                          content_type="multipart/form-data")
+    no_file = client.post(
+        PAGE, data={"csrf_token": token, "mode": "replace"}, content_type="multipart/form-data"
+    )
     assert no_file.status_code == 400
     body = html.unescape(no_file.get_data(as_text=True))
     assert vi("Choose a CSV or Excel (.xlsx) file.") in body
@@ -684,8 +879,11 @@ def test_upload_needs_a_file_a_mode_and_the_csrf_token(client, login_as):
     assert no_mode.status_code == 400
     bad_mode = upload(client, csv_bytes(GOOD), "x.csv", mode="append", token=token)
     assert bad_mode.status_code == 400
-    no_token = client.post(PAGE, data={"mode": "replace", "file": (io.BytesIO(b"x"), "x.csv")},
-                           content_type="multipart/form-data")
+    no_token = client.post(
+        PAGE,
+        data={"mode": "replace", "file": (io.BytesIO(b"x"), "x.csv")},
+        content_type="multipart/form-data",
+    )
     assert no_token.status_code == 400
     assert extract_count() == 0
 

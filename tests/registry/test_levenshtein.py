@@ -18,8 +18,9 @@ def table_distance(a: str, b: str) -> int:
     for i, char_a in enumerate(a, 1):
         current = [i]
         for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (char_a != char_b)))
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
         previous = current
     return previous[-1]
 
@@ -43,11 +44,19 @@ def pairs(count: int, seed: int = 7) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), [
-    ("", "", 0), ("", "abc", 3), ("abc", "", 3), ("kitten", "sitting", 3),
-    ("nguyen van an", "nguyen van anh", 1), ("nguyen vna an", "nguyen van an", 2),
-    ("Trần", "Tran", 1), ("a" * 80, "a" * 79 + "b", 1),  # longer than 64 characters
-])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("", "", 0),
+        ("", "abc", 3),
+        ("abc", "", 3),
+        ("kitten", "sitting", 3),
+        ("nguyen van an", "nguyen van anh", 1),
+        ("nguyen vna an", "nguyen van an", 2),
+        ("Trần", "Tran", 1),
+        ("a" * 80, "a" * 79 + "b", 1),  # longer than 64 characters
+    ],
+)
 def test_known_distances(a, b, expected):
     assert levenshtein(a, b) == expected
     assert levenshtein(b, a) == expected

@@ -57,16 +57,18 @@ def run(area, full: bool = False):
         ("Trần Thị Bích", "Nguyễn Văn An", NameResult.DIFFERENT, Outcome.MISMATCH),
     ],
 )
-def test_each_name_class(area, make_person, register, record_name, register_name, expected,
-                         outcome):
+def test_each_name_class(
+    area, make_person, register, record_name, register_name, expected, outcome
+):
     person = make_person(full_name=record_name, id_number=CCCD_M)
     register({"id_number": CCCD_M, "full_name": register_name})
     run(area)
     found = result(person)
     assert found.name_result == expected
     assert found.outcome == outcome
-    assert (found.name_distance == 0) == (expected in (NameResult.IDENTICAL,
-                                                       NameResult.CASE_OR_SPACING))
+    assert (found.name_distance == 0) == (
+        expected in (NameResult.IDENTICAL, NameResult.CASE_OR_SPACING)
+    )
 
 
 @pytest.mark.parametrize(
@@ -82,21 +84,30 @@ def test_each_name_class(area, make_person, register, record_name, register_name
 )
 def test_each_birth_date_class(area, make_person, register, record, entry, expected):
     person = make_person(id_number=CCCD_M, birth_date=record[0], birth_precision=record[1])
-    register({"id_number": CCCD_M, "full_name": "Nguyễn Văn An", "birth_date": entry[0],
-              "birth_precision": entry[1]})
+    register(
+        {
+            "id_number": CCCD_M,
+            "full_name": "Nguyễn Văn An",
+            "birth_date": entry[0],
+            "birth_precision": entry[1],
+        }
+    )
     run(area)
     found = result(person)
     assert found.birth_result == expected
-    assert found.outcome == (Outcome.MATCHED if expected == BirthResult.IDENTICAL
-                             else Outcome.MISMATCH)
+    assert found.outcome == (
+        Outcome.MATCHED if expected == BirthResult.IDENTICAL else Outcome.MISMATCH
+    )
 
 
 def test_sex_classes_and_not_found(area, make_person, register):
     same = make_person(id_number=cccd(1))
     other = make_person(id_number=cccd(2), full_name="Lê Thị Mai", sex="female")
     absent = make_person(id_number=cccd(3))
-    register({"id_number": cccd(1), "full_name": "Nguyễn Văn An"},
-             {"id_number": cccd(2), "full_name": "Lê Thị Mai", "sex": "male"})
+    register(
+        {"id_number": cccd(1), "full_name": "Nguyễn Văn An"},
+        {"id_number": cccd(2), "full_name": "Lê Thị Mai", "sex": "male"},
+    )
     run(area)
     assert result(same).sex_result == SexResult.IDENTICAL
     assert result(other).sex_result == SexResult.DIFFERENT
@@ -126,8 +137,10 @@ def test_statuses_follow_outcomes_but_police_verification_stays(area, make_perso
     verified = make_person(id_number=cccd(2), full_name="Sai Tên")
     records.update_person(verified, {"status": PersonStatus.VERIFIED}, reason="đã xác minh")
     db.session.commit()
-    register({"id_number": cccd(1), "full_name": "Nguyễn Văn An"},
-             {"id_number": cccd(2), "full_name": "Nguyễn Văn An"})
+    register(
+        {"id_number": cccd(1), "full_name": "Nguyễn Văn An"},
+        {"id_number": cccd(2), "full_name": "Nguyễn Văn An"},
+    )
     run(area)
     db.session.expire_all()
     assert db.session.get(Person, matched.id).status == PersonStatus.MATCHED
@@ -139,8 +152,7 @@ def test_results_record_time_and_extract_and_rerun_only_rechecks_changes(
     area, make_person, register
 ):
     people = [make_person(id_number=cccd(n), full_name="Nguyễn Văn An") for n in range(1, 6)]
-    first = register(*({"id_number": cccd(n), "full_name": "Nguyễn Văn An"}
-                       for n in range(1, 5)))
+    first = register(*({"id_number": cccd(n), "full_name": "Nguyễn Văn An"} for n in range(1, 5)))
     summary = run(area)
     assert summary.checked == 5
     assert result(people[0]).extract_id == first.id
@@ -155,8 +167,10 @@ def test_results_record_time_and_extract_and_rerun_only_rechecks_changes(
     assert result(people[1]).name_result == NameResult.DIACRITICS
 
     # A new extract that changes one entry and adds the missing one: those two only.
-    second = register({"id_number": cccd(3), "full_name": "Nguyễn Văn Anh"},
-                      {"id_number": cccd(5), "full_name": "Nguyễn Văn An"})
+    second = register(
+        {"id_number": cccd(3), "full_name": "Nguyễn Văn Anh"},
+        {"id_number": cccd(5), "full_name": "Nguyễn Văn An"},
+    )
     assert run(area).checked == 2
     assert result(people[2]).name_result == NameResult.TYPO
     assert result(people[4]).outcome == Outcome.MATCHED
@@ -172,8 +186,9 @@ def test_matching_is_set_based(area, make_person, register, app):
     def statements_for(count: int, offset: int) -> int:
         for n in range(count):
             make_person(id_number=cccd(offset + n))
-        register(*({"id_number": cccd(offset + n), "full_name": "Nguyễn Văn An"}
-                   for n in range(count)))
+        register(
+            *({"id_number": cccd(offset + n), "full_name": "Nguyễn Văn An"} for n in range(count))
+        )
         seen: list[str] = []
         engine = db.engines[None] if hasattr(db, "engines") else db.engine
         listener = lambda *args: seen.append(args[2])  # noqa: E731
@@ -197,30 +212,45 @@ def test_matching_is_set_based(area, make_person, register, app):
         (("nguyễn  văn AN", BORN, "day", "male"), ("Nguyễn Văn An", BORN, "day", "male")),
         (("Nguyen Van An", BORN, "day", "male"), ("Nguyễn Văn An", BORN, "day", "male")),
         (("Nguyễn Vnă An", BORN, "day", "female"), ("Nguyễn Văn An", BORN, "day", "male")),
-        (("Trần Thị Bích", date(1985, 1, 1), "year", "male"),
-         ("Nguyễn Văn An", BORN, "day", "male")),
-        (("Nguyễn Văn An", date(1985, 14 // 5, 3), "day", "male"),
-         ("Nguyễn Văn An", date(1985, 3, 2), "day", "male")),
-        (("Nguyễn Văn An", date(1986, 3, 14), "day", "male"),
-         ("Nguyễn Văn An", BORN, "month", "male")),
+        (
+            ("Trần Thị Bích", date(1985, 1, 1), "year", "male"),
+            ("Nguyễn Văn An", BORN, "day", "male"),
+        ),
+        (
+            ("Nguyễn Văn An", date(1985, 14 // 5, 3), "day", "male"),
+            ("Nguyễn Văn An", date(1985, 3, 2), "day", "male"),
+        ),
+        (
+            ("Nguyễn Văn An", date(1986, 3, 14), "day", "male"),
+            ("Nguyễn Văn An", BORN, "month", "male"),
+        ),
     ],
 )
-def test_the_python_comparison_agrees_with_the_sql_one(area, make_person, register, record,
-                                                       entry):
+def test_the_python_comparison_agrees_with_the_sql_one(area, make_person, register, record, entry):
     """The on-the-spot check before a new dose must say what matching says."""
     from portal.registry.adapter import RegisterRecord
     from portal.registry.compare import compare
 
     name, born, precision, sex = record
-    person = make_person(full_name=name, birth_date=born, birth_precision=precision, sex=sex,
-                         id_number=CCCD_M)
-    register({"id_number": CCCD_M, "full_name": entry[0], "birth_date": entry[1],
-              "birth_precision": entry[2], "sex": entry[3]})
+    person = make_person(
+        full_name=name, birth_date=born, birth_precision=precision, sex=sex, id_number=CCCD_M
+    )
+    register(
+        {
+            "id_number": CCCD_M,
+            "full_name": entry[0],
+            "birth_date": entry[1],
+            "birth_precision": entry[2],
+            "sex": entry[3],
+        }
+    )
     run(area)
     stored = result(person)
     python = compare(person, RegisterRecord(CCCD_M, entry[0], entry[3], entry[1], entry[2]))
     assert (python.name, python.birth, python.sex) == (
-        stored.name_result, stored.birth_result, stored.sex_result
+        stored.name_result,
+        stored.birth_result,
+        stored.sex_result,
     )
     assert python.differs == (stored.outcome == Outcome.MISMATCH)
 

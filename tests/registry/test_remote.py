@@ -48,8 +48,9 @@ def state() -> tuple[int, list[tuple[Any, ...]], int]:
     """What a failed fetch must leave alone: extracts, entries, audit events."""
     extracts = db.session.scalar(sa.select(sa.func.count()).select_from(RegisterExtract))
     entries = db.session.execute(
-        sa.select(RegisterEntry.id_number, RegisterEntry.full_name, RegisterEntry.extract_id)
-        .order_by(RegisterEntry.id_number)
+        sa.select(
+            RegisterEntry.id_number, RegisterEntry.full_name, RegisterEntry.extract_id
+        ).order_by(RegisterEntry.id_number)
     ).all()
     events = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     return extracts or 0, [tuple(row) for row in entries], events or 0
@@ -73,7 +74,10 @@ def test_lookup_returns_the_records_and_omits_unknown_numbers(stub):
     assert set(found) == {AN, BINH, CHI}
     an = found[AN]
     assert (an.full_name, an.sex, an.birth_date, an.birth_precision) == (
-        "Nguyễn Văn An", "male", date(1985, 3, 14), "day"
+        "Nguyễn Văn An",
+        "male",
+        date(1985, 3, 14),
+        "day",
     )
     # The precision follows the date's shape; a partial date is stored as its first day.
     assert (found[BINH].birth_date, found[BINH].birth_precision) == (date(1990, 7, 1), "month")
@@ -89,9 +93,7 @@ def test_an_explicit_precision_cuts_the_date_down(stub):
 
     found = remote().lookup([AN, UNKNOWN])
 
-    assert (found[UNKNOWN].birth_date, found[UNKNOWN].birth_precision) == (
-        date(1962, 1, 1), "year"
-    )
+    assert (found[UNKNOWN].birth_date, found[UNKNOWN].birth_precision) == (date(1962, 1, 1), "year")
     assert (found[AN].birth_date, found[AN].birth_precision) == (date(1985, 3, 1), "month")
 
 
@@ -194,7 +196,9 @@ def test_only_the_failing_batch_is_retried(app, stub, monkeypatch):
 
     assert set(remote().lookup([AN, BINH, CHI, UNKNOWN])) == {AN, BINH, CHI}
     assert [seen.id_numbers for seen in stub.requests] == [
-        [AN, BINH], [CHI, UNKNOWN], [CHI, UNKNOWN]
+        [AN, BINH],
+        [CHI, UNKNOWN],
+        [CHI, UNKNOWN],
     ]
 
 
@@ -292,8 +296,11 @@ def test_a_failing_later_batch_leaves_nothing_behind(app, stub, seeded, monkeypa
 
     def respond(batch: list[str]) -> dict[str, Any]:
         if next(batches) == 1:
-            return {"records": [{"id_number": batch[0], "full_name": "X", "sex": "nam",
-                                 "birth_date": "1980"}]}
+            return {
+                "records": [
+                    {"id_number": batch[0], "full_name": "X", "sex": "nam", "birth_date": "1980"}
+                ]
+            }
         return {"records": [stub.records[n] for n in batch if n in stub.records]}
 
     stub.respond = respond
@@ -318,22 +325,22 @@ GOOD = {"id_number": AN, "full_name": "Nguyễn Văn An", "sex": "male", "birth_
         ({"records": [GOOD | {"id_number": None}]}, 'bản ghi thứ 1 thiếu "id_number"'),
         ({"records": [GOOD | {"id_number": UNKNOWN}]}, "không nằm trong các số đã hỏi"),
         ({"records": [GOOD, GOOD]}, "bản ghi thứ 2 \\(số 001085012345\\) bị lặp lại"),
-        ({"records": [{k: v for k, v in GOOD.items() if k != "full_name"}]},
-         'thiếu "full_name"'),
+        ({"records": [{k: v for k, v in GOOD.items() if k != "full_name"}]}, 'thiếu "full_name"'),
         ({"records": [GOOD | {"full_name": "  "}]}, 'thiếu "full_name"'),
         ({"records": [GOOD | {"full_name": "A" * 201}]}, "dài quá 200 ký tự"),
         ({"records": [GOOD | {"sex": "M"}]}, "\"sex\" không hợp lệ: 'M'"),
         ({"records": [GOOD | {"sex": None}]}, '"sex" không hợp lệ'),
-        ({"records": [{k: v for k, v in GOOD.items() if k != "birth_date"}]},
-         'thiếu "birth_date"'),
+        ({"records": [{k: v for k, v in GOOD.items() if k != "birth_date"}]}, 'thiếu "birth_date"'),
         ({"records": [GOOD | {"birth_date": 1985}]}, 'thiếu "birth_date"'),
         ({"records": [GOOD | {"birth_date": "14/03/1985"}]}, '"birth_date" sai định dạng'),
         ({"records": [GOOD | {"birth_date": "19850314"}]}, '"birth_date" sai định dạng'),
         ({"records": [GOOD | {"birth_date": "1985-02-30"}]}, '"birth_date" không tồn tại'),
         ({"records": [GOOD | {"birth_date": "1985-13"}]}, '"birth_date" không tồn tại'),
         ({"records": [GOOD | {"birth_date": "2999-01-01"}]}, '"birth_date" ở tương lai'),
-        ({"records": [GOOD | {"birth_date": "1985", "birth_precision": "day"}]},
-         "kém chính xác hơn"),
+        (
+            {"records": [GOOD | {"birth_date": "1985", "birth_precision": "day"}]},
+            "kém chính xác hơn",
+        ),
         ({"records": [GOOD | {"birth_precision": "decade"}]}, '"birth_precision" không hợp lệ'),
     ],
 )
@@ -364,21 +371,28 @@ def test_prepare_keeps_the_records_under_a_new_extract(stub):
     extract = db.session.get(RegisterExtract, extract_id)
     assert extract is not None
     assert (extract.source, extract.mode, extract.row_count) == (
-        f"remote 127.0.0.1:{port}", ExtractMode.MERGE, 3
+        f"remote 127.0.0.1:{port}",
+        ExtractMode.MERGE,
+        3,
     )
     binh = entry(BINH)
     assert (binh.full_name, binh.name_norm, binh.name_folded) == (
-        "Trần Thị  Bình", "trần thị bình", "tran thi binh"
+        "Trần Thị  Bình",
+        "trần thị bình",
+        "tran thi binh",
     )
     assert (binh.sex.value, binh.birth_date, binh.birth_precision.value) == (
-        "female", date(1990, 7, 1), "month"
+        "female",
+        date(1990, 7, 1),
+        "month",
     )
     assert entry(CHI).name_folded == "le duc chi"
     assert {e.extract_id for e in map(entry, (AN, BINH, CHI))} == {extract_id}
     assert db.session.get(RegisterEntry, UNKNOWN) is None
 
     event = db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action == "register.fetch")
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "register.fetch")
         .order_by(AuditEvent.seq.desc())
     ).first()
     assert event is not None
@@ -416,11 +430,16 @@ def test_prepare_updates_changed_records_and_keeps_the_rest(stub):
     assert second is not None and first is not None and second > first
     an = entry(AN)
     assert (an.full_name, an.name_norm, an.name_folded, an.extract_id) == (
-        "Nguyễn Văn Ân", "nguyễn văn ân", "nguyen van an", second
+        "Nguyễn Văn Ân",
+        "nguyễn văn ân",
+        "nguyen van an",
+        second,
     )
     binh = entry(BINH)
     assert (binh.birth_date, binh.birth_precision.value, binh.extract_id) == (
-        date(1990, 7, 21), "day", second
+        date(1990, 7, 21),
+        "day",
+        second,
     )
     assert (entry(CHI).full_name, entry(CHI).extract_id) == ("Lê Đức Chí", first)
     assert entry(UNKNOWN).extract_id == second
@@ -428,11 +447,12 @@ def test_prepare_updates_changed_records_and_keeps_the_rest(stub):
     third = remote().prepare([AN, BINH, UNKNOWN])  # nothing changed since
     assert {entry(n).extract_id for n in (AN, BINH, UNKNOWN)} == {second}
     counts = [
-        {k: v[1] for k, v in e.changes.items() if k in ("rows", "inserted", "updated",
-                                                          "unchanged")}
+        {k: v[1] for k, v in e.changes.items() if k in ("rows", "inserted", "updated", "unchanged")}
         for e in db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == "register.fetch")
-            .order_by(AuditEvent.seq.desc()).limit(3)
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "register.fetch")
+            .order_by(AuditEvent.seq.desc())
+            .limit(3)
         )
     ]
     assert counts == [
@@ -447,18 +467,27 @@ def test_prepare_updates_an_entry_of_an_imported_extract(stub):
     imported = RegisterExtract(source="police extract")
     db.session.add(imported)
     db.session.flush()
-    db.session.add(RegisterEntry(
-        id_number=AN, full_name="Nguyen Van An", name_norm="nguyen van an",
-        name_folded="nguyen van an", sex="male", birth_date=date(1985, 3, 14),
-        birth_precision="day", extract_id=imported.id,
-    ))
+    db.session.add(
+        RegisterEntry(
+            id_number=AN,
+            full_name="Nguyen Van An",
+            name_norm="nguyen van an",
+            name_folded="nguyen van an",
+            sex="male",
+            birth_date=date(1985, 3, 14),
+            birth_precision="day",
+            extract_id=imported.id,
+        )
+    )
     db.session.flush()
 
     fetched = remote().prepare([AN])
 
     an = entry(AN)
     assert (an.full_name, an.name_norm, an.extract_id) == (
-        "Nguyễn Văn An", "nguyễn văn an", fetched
+        "Nguyễn Văn An",
+        "nguyễn văn an",
+        fetched,
     )
 
 
@@ -501,7 +530,10 @@ def test_get_adapter_picks_the_remote_backend_when_a_url_is_set(app, monkeypatch
     assert isinstance(adapter, RemoteRegister)
     assert adapter.name == "remote"
     assert (adapter.url, adapter.timeout, adapter.token, adapter.batch_size) == (
-        "http://register.example:8080/lookup", 7, "t", 500
+        "http://register.example:8080/lookup",
+        7,
+        "t",
+        500,
     )
 
 

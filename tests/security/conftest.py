@@ -28,8 +28,16 @@ class Session:
 @pytest.fixture(scope="module")
 def sweep_session(app, tmp_path_factory):
     folder = tmp_path_factory.mktemp("security-world")
-    saved = {k: app.config.get(k) for k in ("DOCUMENTS_DIR", "UPLOADS_DIR", "SIGNING_DEMO_PKI_DIR",
-                                             "SIGNING_TSA_URL", "SIGNING_LEVEL")}
+    saved = {
+        k: app.config.get(k)
+        for k in (
+            "DOCUMENTS_DIR",
+            "UPLOADS_DIR",
+            "SIGNING_DEMO_PKI_DIR",
+            "SIGNING_TSA_URL",
+            "SIGNING_LEVEL",
+        )
+    }
     with app.app_context():
         engines = db._app_engines[app]
         engine = engines[None]

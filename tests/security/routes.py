@@ -16,14 +16,25 @@ from werkzeug.routing.converters import AnyConverter
 # switch, the health check, the static files, the public verification of a signed document,
 # the citizens' complaint form and status page with the list of places it offers, the API's
 # own description. Everything else must refuse an anonymous caller.
-PUBLIC = frozenset({
-    "static", "core.healthz", "core.post_language",
-    "auth.get_login", "auth.post_login",
-    "signing.show_verify", "signing.post_verify", "signing.verify_code",
-    "feedback.new_feedback", "feedback.post_feedback", "feedback.show_status",
-    "feedback.post_status", "feedback.show_places", "feedback.show_received",
-    "api.show_openapi",
-})
+PUBLIC = frozenset(
+    {
+        "static",
+        "core.healthz",
+        "core.post_language",
+        "auth.get_login",
+        "auth.post_login",
+        "signing.show_verify",
+        "signing.post_verify",
+        "signing.verify_code",
+        "feedback.new_feedback",
+        "feedback.post_feedback",
+        "feedback.show_status",
+        "feedback.post_status",
+        "feedback.show_places",
+        "feedback.show_received",
+        "api.show_openapi",
+    }
+)
 
 # The object each path argument names (``blueprint:argument`` where one name means two
 # things): the world (``world.py``) holds objects of each kind at home and elsewhere.
@@ -75,8 +86,9 @@ class Route:
 
     def key(self, argument: str) -> str:
         qualified = f"{self.blueprint}:{argument}"
-        return qualified if qualified in OBJECT_ARGUMENTS or qualified in VALUE_ARGUMENTS \
-            else argument
+        return (
+            qualified if qualified in OBJECT_ARGUMENTS or qualified in VALUE_ARGUMENTS else argument
+        )
 
     def object_kind(self, argument: str) -> str | None:
         return OBJECT_ARGUMENTS.get(self.key(argument))
@@ -88,9 +100,13 @@ class Route:
     def unknown_arguments(self) -> list[str]:
         """Arguments the tables above do not know: a new route's, to be added there."""
         known_any = {name for name, _values in self.any_values}
-        return [a for a in self.arguments
-                if a not in known_any and self.object_kind(a) is None
-                and self.key(a) not in VALUE_ARGUMENTS]
+        return [
+            a
+            for a in self.arguments
+            if a not in known_any
+            and self.object_kind(a) is None
+            and self.key(a) not in VALUE_ARGUMENTS
+        ]
 
     def value_choices(self, argument: str) -> tuple[str, ...]:
         for name, values in self.any_values:
@@ -107,9 +123,15 @@ def application():
     """An application built only to read its routes (no database is opened)."""
     from portal import create_app
 
-    return create_app({"TESTING": True, "PORTAL_ENV": "testing",
-                       "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "routes",
-                       "HUEY_IMMEDIATE": True})
+    return create_app(
+        {
+            "TESTING": True,
+            "PORTAL_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "SECRET_KEY": "routes",
+            "HUEY_IMMEDIATE": True,
+        }
+    )
 
 
 @cache
@@ -119,17 +141,24 @@ def all_routes() -> tuple[Route, ...]:
         any_values = tuple(
             (name, tuple(sorted(converter.items)))
             for name, converter in rule._converters.items()
-            if isinstance(converter, AnyConverter))
-        strings = tuple(name for name, converter in rule._converters.items()
-                        if type(converter).__name__ in ("UnicodeConverter", "PathConverter"))
+            if isinstance(converter, AnyConverter)
+        )
+        strings = tuple(
+            name
+            for name, converter in rule._converters.items()
+            if type(converter).__name__ in ("UnicodeConverter", "PathConverter")
+        )
         # In the path's order: ``rule.arguments`` is a set, whose order differs from one
         # process to the next, and pytest-xdist's workers must collect the same test ids.
         in_path = list(rule._converters)
-        arguments = tuple(sorted(rule.arguments, key=lambda a: (
-            in_path.index(a) if a in in_path else len(in_path), a)))
+        arguments = tuple(
+            sorted(
+                rule.arguments,
+                key=lambda a: (in_path.index(a) if a in in_path else len(in_path), a),
+            )
+        )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            routes.append(Route(rule.rule, method, rule.endpoint,
-                                arguments, any_values, strings))
+            routes.append(Route(rule.rule, method, rule.endpoint, arguments, any_values, strings))
     return tuple(sorted(routes, key=lambda r: (r.rule, r.method)))
 
 
@@ -149,7 +178,8 @@ def build_path(route: Route, values: dict[str, object]) -> str:
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 _READS = re.compile(
     r"""(?:request\.(?:args|form|values|files)|\bargs|\bform(?:data)?)"""
-    r"""(?:\.get(?:list)?\(|\[)\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
+    r"""(?:\.get(?:list)?\(|\[)\s*["']([A-Za-z_][A-Za-z0-9_]*)["']"""
+)
 
 
 @cache
@@ -197,6 +227,7 @@ def file_fields() -> tuple[str, ...]:
         for name in dir(cls):
             field = getattr(cls, name, None)
             if isinstance(field, wtforms.fields.core.UnboundField) and issubclass(
-                    field.field_class, (FileField, wtforms.FileField)):
+                field.field_class, (FileField, wtforms.FileField)
+            ):
                 names.add(name)
     return tuple(sorted(names))

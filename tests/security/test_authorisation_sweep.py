@@ -45,8 +45,10 @@ KNOWN: dict[tuple[str, str, str | None], str] = {}
 
 # What a role holds nation-wide by design, so no place is foreign to it there: the national
 # administrator lists and writes the population register of every province (issue 14, item 1).
-NATION_WIDE = {("registry.list_extracts", "national_admin"),
-               ("registry.post_extract", "national_admin")}
+NATION_WIDE = {
+    ("registry.list_extracts", "national_admin"),
+    ("registry.post_extract", "national_admin"),
+}
 
 
 def _foreign_scopes(role: str) -> tuple[str, ...]:
@@ -60,8 +62,11 @@ def _foreign_scopes(role: str) -> tuple[str, ...]:
 def _scopes_of(route: Route, variant: str) -> tuple[str, ...]:
     """The places where the world holds objects of every kind the variant takes there."""
     taken = route.object_arguments if variant == "all" else (variant,)
-    return tuple(scope for scope in (*w.SCOPES, w.OTHER_CLIENT)
-                 if all(scope in w.KIND_SCOPES[route.object_kind(a)] for a in taken))
+    return tuple(
+        scope
+        for scope in (*w.SCOPES, w.OTHER_CLIENT)
+        if all(scope in w.KIND_SCOPES[route.object_kind(a)] for a in taken)
+    )
 
 
 def _param(route: Route, role: str, scope: str | None, variant: str, id: str):
@@ -91,20 +96,27 @@ def _cases():
                 for argument in route.object_arguments:
                     for scope in _scopes_of(route, argument):
                         if scope != w.HOME:
-                            yield _param(route, role, scope, argument,
-                                         id=f"{route}|{role}|{scope}|{argument}")
+                            yield _param(
+                                route,
+                                role,
+                                scope,
+                                argument,
+                                id=f"{route}|{role}|{scope}|{argument}",
+                            )
 
 
 def test_every_path_argument_is_known():
     """A route whose path names something the sweep's table does not know: add the argument
     to ``OBJECT_ARGUMENTS`` (with objects of that kind in ``world.py``) or, if it names no
     object of an area, to ``VALUE_ARGUMENTS`` in tests/security/routes.py."""
-    unknown = {str(route): route.unknown_arguments() for route in all_routes()
-               if route.unknown_arguments()}
+    unknown = {
+        str(route): route.unknown_arguments() for route in all_routes() if route.unknown_arguments()
+    }
     assert not unknown, (
         f"path arguments the authorisation sweep does not know: {unknown}; add each to "
         "OBJECT_ARGUMENTS (and objects of its kind to tests/security/world.py) or to "
-        "VALUE_ARGUMENTS in tests/security/routes.py")
+        "VALUE_ARGUMENTS in tests/security/routes.py"
+    )
 
 
 def test_the_world_has_objects_of_every_kind_in_every_place(sweep):
@@ -126,12 +138,14 @@ def response_text(response) -> str:
     text (poppler's pdftotext), the redirect's target."""
     data = response.get_data()
     kind = response.mimetype or ""
-    parts = [response.headers.get("Location", ""),
-             response.headers.get("Content-Disposition", "")]
+    parts = [response.headers.get("Location", ""), response.headers.get("Content-Disposition", "")]
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            parts.extend(archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
-                         if n.endswith(".xml"))
+            parts.extend(
+                archive.read(n).decode("utf-8", "replace")
+                for n in archive.namelist()
+                if n.endswith(".xml")
+            )
     elif data[:5] == b"%PDF-":
         parts.append(pdf_text(data))
     elif kind.startswith("image/"):
@@ -151,8 +165,9 @@ def pdf_text(data: bytes) -> str:
     tool = shutil.which("pdftotext")
     if tool is None:  # CI installs poppler-utils; a bare machine reads the raw bytes only
         return data.decode("latin-1")
-    done = subprocess.run([tool, "-q", "-", "-"], input=data, capture_output=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [tool, "-q", "-", "-"], input=data, capture_output=True, timeout=60, check=False
+    )
     return done.stdout.decode("utf-8", "replace")
 
 
@@ -168,12 +183,26 @@ def is_success(response) -> bool:
 # --- what a request may not touch -----------------------------------------------------------
 
 # Tables whose rows change on any request and say nothing about a place's objects.
-UNWATCHED = {"audit_event", "audit_head", "login_session", "rate_hit", "verification_count",
-             "alembic_version"}
-KIND_TABLES = {"person": "person", "feedback": "feedback", "import_batch": "import_batch",
-               "job": "job", "signing_batch": "signing_batch", "document": "signed_document",
-               "minutes": "minutes", "worklist": "worklist", "target": "target",
-               "account": "user_account"}
+UNWATCHED = {
+    "audit_event",
+    "audit_head",
+    "login_session",
+    "rate_hit",
+    "verification_count",
+    "alembic_version",
+}
+KIND_TABLES = {
+    "person": "person",
+    "feedback": "feedback",
+    "import_batch": "import_batch",
+    "job": "job",
+    "signing_batch": "signing_batch",
+    "document": "signed_document",
+    "minutes": "minutes",
+    "worklist": "worklist",
+    "target": "target",
+    "account": "user_account",
+}
 
 
 def foreign_state(world: w.World, scopes: tuple[str, ...]) -> str:
@@ -200,8 +229,12 @@ def _state_queries(world: w.World, scopes: tuple[str, ...]) -> list:
         foreign["area"] |= world.area_ids.get(scope, set())
         for kind, table in KIND_TABLES.items():
             foreign.setdefault(table, set()).update(world.ids.get(kind, {}).get(scope, ()))
-    foreign["site"] = {world.site_ids[code] for scope in scopes
-                       for name, code in world.codes.get(scope, {}).items() if name == "site"}
+    foreign["site"] = {
+        world.site_ids[code]
+        for scope in scopes
+        for name, code in world.codes.get(scope, {}).items()
+        if name == "site"
+    }
     queries = []
     for table in db.metadata.sorted_tables:
         if table.name in UNWATCHED:
@@ -231,8 +264,11 @@ def last_event() -> int:
 
 def events_about(world: w.World, scopes: tuple[str, ...], after: int) -> list[tuple]:
     entities = set().union(*(world.entities.get(s, set()) for s in scopes))
-    events = db.session.execute(sa.select(AuditEvent.action, AuditEvent.entity_type,
-                                          AuditEvent.entity_id).where(AuditEvent.id > after))
+    events = db.session.execute(
+        sa.select(AuditEvent.action, AuditEvent.entity_type, AuditEvent.entity_id).where(
+            AuditEvent.id > after
+        )
+    )
     return [e for e in events if (e.entity_type, e.entity_id) in entities]
 
 
@@ -278,8 +314,11 @@ def foreign_parameters(world: w.World, scope: str) -> dict[str, object]:
     codes = world.codes.get(scope, {})
     params: dict[str, object] = {}
     if "commune" in codes:
-        params.update(commune=codes["commune"], area=codes.get("province", codes["commune"]),
-                      unit=f"health_station:{codes['commune_id']}:")
+        params.update(
+            commune=codes["commune"],
+            area=codes.get("province", codes["commune"]),
+            unit=f"health_station:{codes['commune_id']}:",
+        )
     if "province" in codes:
         params["province"] = codes["province"]
     if "site" in codes:
@@ -302,17 +341,25 @@ def _send(sweep, route: Route, role: str, path: str, params: dict | None = None)
         headers["Authorization"] = f"Bearer {sweep.world.api_token}"
     if route.method == "GET":
         return client.get(path, query_string=params or None, headers=headers)
-    data = {"csrf_token": sweep.tokens[role], "pin": w.PIN, "reason": "Kiểm tra quyền",
-            "note": "Kiểm tra quyền", "answer": "Đã kiểm tra", "full_name": "Nguyễn Văn Sửa",
-            "version": "1", **(params or {})}
+    data = {
+        "csrf_token": sweep.tokens[role],
+        "pin": w.PIN,
+        "reason": "Kiểm tra quyền",
+        "note": "Kiểm tra quyền",
+        "answer": "Đã kiểm tra",
+        "full_name": "Nguyễn Văn Sửa",
+        "version": "1",
+        **(params or {}),
+    }
     if route.is_api:
         return client.post(path, json={}, headers={**headers, "Idempotency-Key": "sweep"})
     content, filename = w.upload_file(sweep.world, route.endpoint, _foreign_scopes(role))
     responses = []
     for extra in EXTRA_FORMS.get(route.endpoint, ({},)):
         files = {name: (io.BytesIO(content), filename) for name in file_fields()}
-        responses.append(client.open(path, method=route.method,
-                                     data={**data, **files, **extra}, headers=headers))
+        responses.append(
+            client.open(path, method=route.method, data={**data, **files, **extra}, headers=headers)
+        )
     return _worst(responses)
 
 
@@ -331,13 +378,16 @@ def test_sweep(sweep, route: Route, role: str, scope: str | None, variant: str):
     sent = 0
     writes = route.method != "GET"
     before_state = foreign_state(world, foreign) if writes else None
-    requests = [(described, path, None)
-                for described, path in _requests(sweep, route, role, scope, variant)]
+    requests = [
+        (described, path, None) for described, path in _requests(sweep, route, role, scope, variant)
+    ]
     if scope in (None, w.HOME) and role not in ("anonymous", "api"):
         # One's own pages and objects, asked about another place's by a parameter.
-        requests += [(f"{described}, parameters of {other}", path,
-                      foreign_parameters(world, other))
-                     for described, path, _ in list(requests) for other in foreign]
+        requests += [
+            (f"{described}, parameters of {other}", path, foreign_parameters(world, other))
+            for described, path, _ in list(requests)
+            for other in foreign
+        ]
     for described, path, params in requests:
         sent += 1
         before_event = last_event()

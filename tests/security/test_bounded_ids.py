@@ -23,8 +23,9 @@ PAST_THE_BOUND = str(MAX_ID + 1)
 
 def _id_arguments(route: Route) -> tuple[str, ...]:
     rule = next(r for r in application().url_map.iter_rules() if r.rule == route.rule)
-    return tuple(name for name, converter in rule._converters.items()
-                 if isinstance(converter, IdConverter))
+    return tuple(
+        name for name, converter in rule._converters.items() if isinstance(converter, IdConverter)
+    )
 
 
 ROUTES = [r for r in all_routes() if _id_arguments(r)]
@@ -35,8 +36,11 @@ def test_no_route_reads_a_number_without_the_id_converter():
     shares; ``<id:…>`` has."""
     assert ROUTES
     for rule in application().url_map.iter_rules():
-        others = {name: type(c).__name__ for name, c in rule._converters.items()
-                  if type(c).__name__ in ("IntegerConverter", "FloatConverter")}
+        others = {
+            name: type(c).__name__
+            for name, c in rule._converters.items()
+            if type(c).__name__ in ("IntegerConverter", "FloatConverter")
+        }
         assert not others, (rule.rule, others)
     sources = "\n".join(path.read_text(encoding="utf-8") for path in PORTAL.rglob("*.py"))
     assert not re.search(r"<int[:(]", sources)
@@ -48,8 +52,11 @@ def test_an_id_out_of_range_is_not_found(sweep, route: Route, number: str):
     values = {a: v[0] for a, v in route.any_values}
     for argument in route.arguments:
         if argument not in values:
-            values[argument] = route.value_choices(argument)[0] if argument not in \
-                _id_arguments(route) else _home_id(sweep, route, argument)
+            values[argument] = (
+                route.value_choices(argument)[0]
+                if argument not in _id_arguments(route)
+                else _home_id(sweep, route, argument)
+            )
     for argument in _id_arguments(route):
         path = build_path(route, {**values, argument: number})
         response = _send(sweep, route, "admin", path)

@@ -43,10 +43,19 @@ PROVINCE_OF = {HOME: HANOI, NEIGHBOUR_SCOPE: HANOI, FAR: CAO_BANG}
 # for a kind only where it exists.
 _COMMUNES = (HOME, NEIGHBOUR_SCOPE, FAR)
 KIND_SCOPES = {
-    "person": _COMMUNES, "worklist": _COMMUNES, "minutes": _COMMUNES,
-    "import_batch": _COMMUNES, "job": _COMMUNES, "target": _COMMUNES,
-    "document": SCOPES, "signing_batch": SCOPES, "feedback": SCOPES, "attachment": SCOPES,
-    "account": SCOPES, "passkey": SCOPES, "api_feedback": (HOME, OTHER_CLIENT),
+    "person": _COMMUNES,
+    "worklist": _COMMUNES,
+    "minutes": _COMMUNES,
+    "import_batch": _COMMUNES,
+    "job": _COMMUNES,
+    "target": _COMMUNES,
+    "document": SCOPES,
+    "signing_batch": SCOPES,
+    "feedback": SCOPES,
+    "attachment": SCOPES,
+    "account": SCOPES,
+    "passkey": SCOPES,
+    "api_feedback": (HOME, OTHER_CLIENT),
 }
 
 # The roles of portal.auth, each as the home user holds it: commune roles in OWN (site staff
@@ -103,9 +112,21 @@ def _png() -> bytes:
 def _xlsx(rows: list[list[Any]]) -> bytes:
     from openpyxl import Workbook
 
-    header = ["Họ và tên", "Giới tính", "Ngày sinh", "Số CCCD/CMND", "Quốc tịch",
-              "Số điện thoại", "Mã xã/phường", "Địa chỉ", "Mũi số", "Tên vắc xin", "Số lô",
-              "Ngày tiêm", "Mã cơ sở tiêm"]
+    header = [
+        "Họ và tên",
+        "Giới tính",
+        "Ngày sinh",
+        "Số CCCD/CMND",
+        "Quốc tịch",
+        "Số điện thoại",
+        "Mã xã/phường",
+        "Địa chỉ",
+        "Mũi số",
+        "Tên vắc xin",
+        "Số lô",
+        "Ngày tiêm",
+        "Mã cơ sở tiêm",
+    ]
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(header)
@@ -118,9 +139,24 @@ def _xlsx(rows: list[list[Any]]) -> bytes:
 
 def upload_rows(persons: dict[str, dict[str, Any]], scopes) -> list[list[Any]]:
     """Rows of the import file for other places' residents, each with a dose."""
-    return [["Tên Giả Mạo", "Nam", "14/03/1985", p.id_number, None, None, None, None, 1,
-             "Pfizer-BioNTech (Comirnaty)", "LOT9", "15/09/2021"]
-            for scope in scopes for p in persons[scope].values()]
+    return [
+        [
+            "Tên Giả Mạo",
+            "Nam",
+            "14/03/1985",
+            p.id_number,
+            None,
+            None,
+            None,
+            None,
+            1,
+            "Pfizer-BioNTech (Comirnaty)",
+            "LOT9",
+            "15/09/2021",
+        ]
+        for scope in scopes
+        for p in persons[scope].values()
+    ]
 
 
 def upload_file(world: World, endpoint: str, scopes) -> tuple[bytes, str]:
@@ -130,12 +166,28 @@ def upload_file(world: World, endpoint: str, scopes) -> tuple[bytes, str]:
     numbers = sorted(n for s in scopes for n in world.id_numbers.get(s, ()))
     if endpoint == "registry.post_extract":
         lines = ["id_number,full_name,sex,birth_date"]
-        lines += [f"{n},Tên Giả Mạo,male,14/03/1985" for n in numbers] or \
-            ["001085099999,Tên Giả Mạo,male,14/03/1985"]
+        lines += [f"{n},Tên Giả Mạo,male,14/03/1985" for n in numbers] or [
+            "001085099999,Tên Giả Mạo,male,14/03/1985"
+        ]
         return "\n".join(lines).encode(), "trich-xuat.csv"
     if endpoint == "imports.post_import":
-        rows = [["Tên Giả Mạo", "Nam", "14/03/1985", n, None, None, None, None, 1,
-                 "Pfizer-BioNTech (Comirnaty)", "LOT9", "15/09/2021"] for n in numbers]
+        rows = [
+            [
+                "Tên Giả Mạo",
+                "Nam",
+                "14/03/1985",
+                n,
+                None,
+                None,
+                None,
+                None,
+                1,
+                "Pfizer-BioNTech (Comirnaty)",
+                "LOT9",
+                "15/09/2021",
+            ]
+            for n in numbers
+        ]
         return _xlsx(rows or [["Tên Giả Mạo", "Nam", "14/03/1985", "001085099999"]]), "ds.xlsx"
     return _png(), "anh.png"
 
@@ -157,8 +209,9 @@ class _Pki:
         from portal.signing import pki, services
 
         issued = pki.issue(self.ca, user.display_name, title=title, unit=user.area.name)
-        services.add_pkcs12_credential(user, pki.to_pkcs12(issued, self.ca, PIN), PIN, title,
-                                       user.area.name)
+        services.add_pkcs12_credential(
+            user, pki.to_pkcs12(issued, self.ca, PIN), PIN, title, user.area.name
+        )
 
 
 def build(app, folder) -> World:
@@ -179,9 +232,13 @@ def build(app, folder) -> World:
 
     world = World()
     pki = _Pki(folder / "pki")
-    app.config.update(DOCUMENTS_DIR=str(folder / "documents"), UPLOADS_DIR=str(folder / "up"),
-                      SIGNING_DEMO_PKI_DIR=str(folder / "pki"), SIGNING_TSA_URL=None,
-                      SIGNING_LEVEL="B-T")
+    app.config.update(
+        DOCUMENTS_DIR=str(folder / "documents"),
+        UPLOADS_DIR=str(folder / "up"),
+        SIGNING_DEMO_PKI_DIR=str(folder / "pki"),
+        SIGNING_TSA_URL=None,
+        SIGNING_LEVEL="B-T",
+    )
     signing_services.VERDICTS.clear()
 
     for scope in SCOPES:
@@ -214,13 +271,20 @@ def build(app, folder) -> World:
         if "site" in world.codes[scope]:
             world.codes[scope]["site_id"] = str(world.site_ids[world.codes[scope]["site"]])
 
-    def user(role: Role, area_code: str, scope: str, tag: str, site=None, certificate=False,
-             home=False) -> User:
+    def user(
+        role: Role, area_code: str, scope: str, tag: str, site=None, certificate=False, home=False
+    ) -> User:
         # The other site's staff act on the home commune's persons, whose history names
         # them: their names carry no marker (their site's complaint and documents do).
         marker = MARKERS[scope] if scope != OTHER_SITE else "Khac"
-        made = create_user(f"{role.value}.{marker.lower()}.{tag}", PASSWORD, role,
-                           _area(area_code), f"Cán bộ {marker} {role.value} {tag}", site=site)
+        made = create_user(
+            f"{role.value}.{marker.lower()}.{tag}",
+            PASSWORD,
+            role,
+            _area(area_code),
+            f"Cán bộ {marker} {role.value} {tag}",
+            site=site,
+        )
         db.session.flush()
         if certificate:
             pki.give(made)
@@ -252,24 +316,37 @@ def build(app, folder) -> World:
             "police": user(Role.POLICE, commune, scope, "b", certificate=True),
             "health_station": user(Role.HEALTH_STATION, commune, scope, "b"),
             "committee": user(Role.COMMITTEE, commune, scope, "b", certificate=True),
-            "vaccination_site": user(Role.VACCINATION_SITE, commune, scope, "b", site=site_of,
-                                     certificate=True),
+            "vaccination_site": user(
+                Role.VACCINATION_SITE, commune, scope, "b", site=site_of, certificate=True
+            ),
         }
     staff[FAR]["health_authority"] = user(Role.HEALTH_AUTHORITY, CAO_BANG, FAR, "b")
     staff[FAR]["admin"] = user(Role.ADMIN, CAO_BANG, FAR, "b")
-    staff[OTHER_SITE] = {"vaccination_site": user(Role.VACCINATION_SITE, OWN, OTHER_SITE, "b",
-                                                  site=site_other, certificate=True)}
-    province_site_staff = create_user("vaccination_site.swprov", PASSWORD,
-                                      Role.VACCINATION_SITE, _area(OWN),
-                                      "Cán bộ điểm tiêm tỉnh", site=site_province)
+    staff[OTHER_SITE] = {
+        "vaccination_site": user(
+            Role.VACCINATION_SITE, OWN, OTHER_SITE, "b", site=site_other, certificate=True
+        )
+    }
+    province_site_staff = create_user(
+        "vaccination_site.swprov",
+        PASSWORD,
+        Role.VACCINATION_SITE,
+        _area(OWN),
+        "Cán bộ điểm tiêm tỉnh",
+        site=site_province,
+    )
     db.session.flush()
     pki.give(province_site_staff)
 
     # A passkey of every user (issue 14, item 13): one's own may be removed, nobody else's.
     for scope, by_role in staff.items():
         for made in by_role.values():
-            key = Passkey(user_id=made.id, credential_id=f"sweep-{made.id}".encode(),
-                          public_key=b"sweep", name=f"khoa {made.username}")
+            key = Passkey(
+                user_id=made.id,
+                credential_id=f"sweep-{made.id}".encode(),
+                public_key=b"sweep",
+                name=f"khoa {made.username}",
+            )
             db.session.add(key)
             db.session.flush()
             world.add("passkey", scope, key.id)
@@ -283,18 +360,33 @@ def build(app, folder) -> World:
 
     def person(scope: str, commune: str, given: str, status: str):
         n = next(ids)
-        made = record_services.create_person({
-            "full_name": f"Nguyễn Văn {MARKERS[scope]} {given}", "sex": Sex.MALE,
-            "birth_date": date(1985, 3, 14), "birth_precision": BirthPrecision.DAY,
-            "id_number": f"0010850{n:05d}", "commune_id": _area(commune).id,
-            "status": status, "phone": f"09123{n:05d}"})
+        made = record_services.create_person(
+            {
+                "full_name": f"Nguyễn Văn {MARKERS[scope]} {given}",
+                "sex": Sex.MALE,
+                "birth_date": date(1985, 3, 14),
+                "birth_precision": BirthPrecision.DAY,
+                "id_number": f"0010850{n:05d}",
+                "commune_id": _area(commune).id,
+                "status": status,
+                "phone": f"09123{n:05d}",
+            }
+        )
         world.add("person", scope, made.id, "person")
         world.id_numbers.setdefault(scope, set()).add(made.id_number)
         return made
 
     def dose(made, at: Site) -> None:
-        record_services.add_dose(made, {"dose_number": 1, "vaccine": "EU/1/20/1528",
-                                        "lot": "LOT1", "vaccinated_on": DAY, "site_id": at.id})
+        record_services.add_dose(
+            made,
+            {
+                "dose_number": 1,
+                "vaccine": "EU/1/20/1528",
+                "lot": "LOT1",
+                "vaccinated_on": DAY,
+                "site_id": at.id,
+            },
+        )
 
     persons: dict[str, dict[str, Any]] = {}
     for scope, commune in COMMUNE_OF.items():
@@ -316,8 +408,9 @@ def build(app, folder) -> World:
     # Handover lists: the police of each commune hand their verified person over, and sign.
     for scope in COMMUNE_OF:
         police = staff[scope]["police"]
-        worklist = handover.create_handover(police, [persons[scope]["verified"].id],
-                                            f"Ghi chú {MARKERS[scope]}")
+        worklist = handover.create_handover(
+            police, [persons[scope]["verified"].id], f"Ghi chú {MARKERS[scope]}"
+        )
         handover.hand_over(worklist, police)
         world.add("worklist", scope, worklist.id, "worklist")
         document = signing_services.sign_handover(police, PIN, worklist)
@@ -325,17 +418,27 @@ def build(app, folder) -> World:
 
     # Signing: each site's open sign dialog and its signed daily list; each committee's open
     # dialog and minutes (with the signed scan, not yet confirmed), then its signed list.
-    for scope, holder in ((HOME, staff[HOME]["vaccination_site"]),
-                          (NEIGHBOUR_SCOPE, staff[NEIGHBOUR_SCOPE]["vaccination_site"]),
-                          (FAR, staff[FAR]["vaccination_site"]),
-                          (OTHER_SITE, staff[OTHER_SITE]["vaccination_site"]),
-                          (HOME, province_site_staff)):
+    for scope, holder in (
+        (HOME, staff[HOME]["vaccination_site"]),
+        (NEIGHBOUR_SCOPE, staff[NEIGHBOUR_SCOPE]["vaccination_site"]),
+        (FAR, staff[FAR]["vaccination_site"]),
+        (OTHER_SITE, staff[OTHER_SITE]["vaccination_site"]),
+        (HOME, province_site_staff),
+    ):
         batch = signing_services.prepare_site_daily(holder, DAY)
-        world.add("signing_batch", scope if holder is not province_site_staff else OTHER_SITE,
-                  batch.id, "signing_batch")
+        world.add(
+            "signing_batch",
+            scope if holder is not province_site_staff else OTHER_SITE,
+            batch.id,
+            "signing_batch",
+        )
         document = signing_services.sign_site_daily(holder, PIN, DAY)
-        world.add("document", scope if holder is not province_site_staff else OTHER_SITE,
-                  document.id, "signed_document")
+        world.add(
+            "document",
+            scope if holder is not province_site_staff else OTHER_SITE,
+            document.id,
+            "signed_document",
+        )
         if holder is province_site_staff:
             world.ids["province_site_document"] = {HOME: [document.id]}
     for scope in COMMUNE_OF:
@@ -350,35 +453,59 @@ def build(app, folder) -> World:
 
     # Complaints: the province rules send a commune's complaints to its health station; a
     # complaint naming a site goes to that site. Each carries an attachment.
-    routing.set_rule(routing.Precision.COMMUNE, _area(HANOI), UnitKind.HEALTH_STATION,
-                     "Ủy quyền", home_users["health_authority"])
-    routing.set_rule(routing.Precision.COMMUNE, _area(CAO_BANG), UnitKind.HEALTH_STATION,
-                     "Ủy quyền", staff[FAR]["health_authority"])
+    routing.set_rule(
+        routing.Precision.COMMUNE,
+        _area(HANOI),
+        UnitKind.HEALTH_STATION,
+        "Ủy quyền",
+        home_users["health_authority"],
+    )
+    routing.set_rule(
+        routing.Precision.COMMUNE,
+        _area(CAO_BANG),
+        UnitKind.HEALTH_STATION,
+        "Ủy quyền",
+        staff[FAR]["health_authority"],
+    )
     png = _png()
 
     def complaint(scope: str, source: str = "web", **place):
         n = next(ids)
         sub = feedback_services.Submission(
-            full_name=f"Trần Thị {MARKERS[scope]}", birth_date=date(1990, 5, 17),
-            phone=f"09876{n:05d}", kind=FeedbackKind.MISSING_DOSE,
+            full_name=f"Trần Thị {MARKERS[scope]}",
+            birth_date=date(1990, 5, 17),
+            phone=f"09876{n:05d}",
+            kind=FeedbackKind.MISSING_DOSE,
             description=f"Mũi 2 không có trên hệ thống ({MARKERS[scope]} {n}).",
-            id_number=f"0011900{n:05d}", attachment_name="anh.png", attachment_data=png,
-            **place)
+            id_number=f"0011900{n:05d}",
+            attachment_name="anh.png",
+            attachment_data=png,
+            **place,
+        )
         made, _created = feedback_services.submit(sub, source=source)
         db.session.flush()
-        attachment = db.session.scalar(sa.select(Attachment.id)
-                                       .where(Attachment.feedback_id == made.id))
+        attachment = db.session.scalar(
+            sa.select(Attachment.id).where(Attachment.feedback_id == made.id)
+        )
         return made, attachment
 
     for scope, commune in COMMUNE_OF.items():
-        made, attachment = complaint(scope, province_code=PROVINCE_OF[scope],
-                                     commune_code=commune)
+        made, attachment = complaint(scope, province_code=PROVINCE_OF[scope], commune_code=commune)
         world.add("feedback", scope, made.id, "feedback")
         world.add("attachment", scope, attachment)
-    for scope, at in ((HOME, site_home), (OTHER_SITE, site_other),
-                      (NEIGHBOUR_SCOPE, site_neighbour), (FAR, site_far)):
-        made, attachment = complaint(scope, province_code=PROVINCE_OF.get(scope, HANOI),
-                                     site_code=at.code, dose_number=1, vaccinated_on=DAY)
+    for scope, at in (
+        (HOME, site_home),
+        (OTHER_SITE, site_other),
+        (NEIGHBOUR_SCOPE, site_neighbour),
+        (FAR, site_far),
+    ):
+        made, attachment = complaint(
+            scope,
+            province_code=PROVINCE_OF.get(scope, HANOI),
+            site_code=at.code,
+            dose_number=1,
+            vaccinated_on=DAY,
+        )
         assert made.unit_site_id == at.id, (scope, made.unit_kind)
         world.add("feedback", scope, made.id, "feedback")
         world.add("attachment", scope, attachment)
@@ -390,8 +517,9 @@ def build(app, folder) -> World:
     client, world.api_token = api_services.create_client("he-thong-sweep-a")
     other, _token = api_services.create_client("he-thong-sweep-b")
     for scope, name in ((HOME, client.name), (OTHER_CLIENT, other.name)):
-        made, _attachment = complaint(HOME, source=f"api:{name}", province_code=HANOI,
-                                      commune_code=OWN)
+        made, _attachment = complaint(
+            HOME, source=f"api:{name}", province_code=HANOI, commune_code=OWN
+        )
         world.add("api_feedback", scope, made.code, "feedback")
     # A complaint filed on the web is not the API client's either.
     from portal.feedback.models import Feedback
@@ -402,13 +530,16 @@ def build(app, folder) -> World:
     # Imports: each health station's batch, checked, with a row in error.
     for scope, commune in COMMUNE_OF.items():
         station = staff[scope]["health_station"]
-        rows = [[f"Lê Văn {MARKERS[scope]}", "Nam", "14/03/1985", "001085099001"],
-                [f"Lê Thị {MARKERS[scope]}", "Nữ", "31/02/1985", "12"]]
+        rows = [
+            [f"Lê Văn {MARKERS[scope]}", "Nam", "14/03/1985", "001085099001"],
+            [f"Lê Thị {MARKERS[scope]}", "Nữ", "31/02/1985", "12"],
+        ]
         if scope == HOME:  # the home file names others' residents, with a dose: committing
             rows += upload_rows(persons, (NEIGHBOUR_SCOPE, FAR))  # it must not touch them
         data = _xlsx(rows)
-        batch = import_services.create_batch(data, f"danh-sach-{MARKERS[scope]}.xlsx",
-                                             _area(commune), station)
+        batch = import_services.create_batch(
+            data, f"danh-sach-{MARKERS[scope]}.xlsx", _area(commune), station
+        )
         import_services.check_batch(batch)
         world.add("import_batch", scope, batch.id, "import_batch")
 
@@ -419,19 +550,37 @@ def build(app, folder) -> World:
 
     for scope, commune in COMMUNE_OF.items():
         police = staff[scope]["police"]
-        extract = RegisterExtract(source=f"trich-xuat-{MARKERS[scope]}.csv", mode="merge",
-                                  row_count=len(persons[scope]), imported_by_id=police.id)
+        extract = RegisterExtract(
+            source=f"trich-xuat-{MARKERS[scope]}.csv",
+            mode="merge",
+            row_count=len(persons[scope]),
+            imported_by_id=police.id,
+        )
         db.session.add(extract)
         db.session.flush()
         for resident in persons[scope].values():
-            db.session.add(RegisterEntry(
-                id_number=resident.id_number, full_name=resident.full_name,
-                name_norm=norm(resident.full_name), name_folded=fold(resident.full_name),
-                sex="male", birth_date=resident.birth_date, birth_precision="day",
-                extract_id=extract.id))
-        job = Job(kind="registry_match", state=JobState.DONE, area_id=_area(commune).id,
-                  created_by_id=police.id, done=1, total=1,
-                  params={"communes": [commune]}, result={})
+            db.session.add(
+                RegisterEntry(
+                    id_number=resident.id_number,
+                    full_name=resident.full_name,
+                    name_norm=norm(resident.full_name),
+                    name_folded=fold(resident.full_name),
+                    sex="male",
+                    birth_date=resident.birth_date,
+                    birth_precision="day",
+                    extract_id=extract.id,
+                )
+            )
+        job = Job(
+            kind="registry_match",
+            state=JobState.DONE,
+            area_id=_area(commune).id,
+            created_by_id=police.id,
+            done=1,
+            total=1,
+            params={"communes": [commune]},
+            result={},
+        )
         db.session.add(job)
         db.session.flush()
         world.add("job", scope, job.id, "job")
@@ -439,9 +588,12 @@ def build(app, folder) -> World:
     # Deadlines: one on each commune and on the far province.
     for scope, code in (*COMMUNE_OF.items(), (FAR, CAO_BANG)):
         target = dashboard_services.create_target(
-            _area(code), TargetMetric.CLEANED, date(2030, 1, 1),
-            f"Làm sạch {MARKERS[scope]}", home_users["admin"] if scope != FAR
-            else staff[FAR]["admin"])
+            _area(code),
+            TargetMetric.CLEANED,
+            date(2030, 1, 1),
+            f"Làm sạch {MARKERS[scope]}",
+            home_users["admin"] if scope != FAR else staff[FAR]["admin"],
+        )
         world.add("target", scope, target.id, "target")
 
     db.session.flush()

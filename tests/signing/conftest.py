@@ -52,11 +52,16 @@ def pki_dir(ca, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def signing_config(app, pki_dir, tmp_path):
-    saved = {k: app.config.get(k) for k in ("DOCUMENTS_DIR", "SIGNING_DEMO_PKI_DIR",
-                                             "SIGNING_TSA_URL", "SIGNING_LEVEL")}
-    app.config.update(DOCUMENTS_DIR=str(tmp_path / "documents"),
-                      SIGNING_DEMO_PKI_DIR=str(pki_dir), SIGNING_TSA_URL=None,
-                      SIGNING_LEVEL="B-T")
+    saved = {
+        k: app.config.get(k)
+        for k in ("DOCUMENTS_DIR", "SIGNING_DEMO_PKI_DIR", "SIGNING_TSA_URL", "SIGNING_LEVEL")
+    }
+    app.config.update(
+        DOCUMENTS_DIR=str(tmp_path / "documents"),
+        SIGNING_DEMO_PKI_DIR=str(pki_dir),
+        SIGNING_TSA_URL=None,
+        SIGNING_LEVEL="B-T",
+    )
     services.VERDICTS.clear()  # verdicts cached in the process, keyed by bytes and state
     yield tmp_path / "documents"
     app.config.update(saved)
@@ -68,8 +73,9 @@ def give_certificate(ca):
 
     def give(user, title="Chủ tịch", unit=None, pin=PIN, **kw):
         issued = pki.issue(ca, user.display_name, title=title, unit=unit or user.area.name, **kw)
-        credential = services.add_pkcs12_credential(user, pki.to_pkcs12(issued, ca, pin), pin,
-                                                    title, unit or user.area.name)
+        credential = services.add_pkcs12_credential(
+            user, pki.to_pkcs12(issued, ca, pin), pin, title, unit or user.area.name
+        )
         db.session.commit()
         return credential
 
@@ -87,8 +93,13 @@ def chair(make_user, give_certificate):
 def awaiting(make_person):
     """Two persons of OWN awaiting the committee's signature, one not yet verified."""
     return [
-        make_person(full_name="Nguyễn Thị Hương", sex="female", status="matched",
-                    id_number="001190000001", birth_date=date(1990, 2, 3)),
+        make_person(
+            full_name="Nguyễn Thị Hương",
+            sex="female",
+            status="matched",
+            id_number="001190000001",
+            birth_date=date(1990, 2, 3),
+        ),
         make_person(full_name="Đặng Văn Lộc", status="verified", id_number="001090000002"),
         make_person(full_name="Phạm Văn Em", status="mismatch", id_number="001090000004"),
     ]
@@ -101,9 +112,11 @@ def open_dialog(client, headers=None, **filters) -> int:
 
     from tests.conftest import csrf_token
 
-    response = client.post("/signing/batches",
-                           data={"csrf_token": csrf_token(client, "/verify"), **filters},
-                           headers=headers or {})
+    response = client.post(
+        "/signing/batches",
+        data={"csrf_token": csrf_token(client, "/verify"), **filters},
+        headers=headers or {},
+    )
     assert response.status_code in (200, 303), response.get_data(as_text=True)[:500]
     if response.status_code == 303:
         return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
@@ -116,9 +129,11 @@ def sign_dialog(client, batch_id: int, pin: str = PIN, headers=None):
     """Type the PIN into the dialog of ``batch_id`` and sign."""
     from tests.conftest import csrf_token
 
-    return client.post(f"/signing/batches/{batch_id}/sign",
-                       data={"csrf_token": csrf_token(client, "/verify"), "pin": pin},
-                       headers=headers or {})
+    return client.post(
+        f"/signing/batches/{batch_id}/sign",
+        data={"csrf_token": csrf_token(client, "/verify"), "pin": pin},
+        headers=headers or {},
+    )
 
 
 def sign_in_browser(client, pin: str = PIN, headers=None, **filters):

@@ -31,8 +31,9 @@ HX = {"HX-Request": "true", "HX-Target": "sign-dialog"}
 
 
 def _text(content: bytes) -> str:
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
-                          capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def _pdfsig(content: bytes, tmp_path) -> str:
@@ -47,10 +48,13 @@ def _chair(login_as, give_certificate):
     return user
 
 
-@pytest.mark.skipif(shutil.which("pdfsig") is None or shutil.which("pdftotext") is None,
-                    reason="poppler-utils not installed")
-def test_the_dialog_signs_the_persons_it_showed(client, login_as, give_certificate, awaiting,
-                                                make_person, tmp_path):
+@pytest.mark.skipif(
+    shutil.which("pdfsig") is None or shutil.which("pdftotext") is None,
+    reason="poppler-utils not installed",
+)
+def test_the_dialog_signs_the_persons_it_showed(
+    client, login_as, give_certificate, awaiting, make_person, tmp_path
+):
     """Issue 13, item 1 (wave 2): between opening the dialog and typing the PIN a person
     becomes eligible (not signed: the dialog did not show them), the page's filter changes
     in another tab (no effect), one shown person's record changes (left out, with the
@@ -70,10 +74,12 @@ def test_the_dialog_signs_the_persons_it_showed(client, login_as, give_certifica
     # Meanwhile: a third person becomes eligible, another tab filters the page, Lộc's
     # record is corrected.
     newcomer = make_person(full_name="Lê Thị Mới", status="matched", id_number="001190000009")
-    record_services.update_person(db.session.get(Person, em.id), {"status": "verified"},
-                                  "verified by the police")
-    record_services.update_person(db.session.get(Person, loc.id),
-                                  {"full_name": "Đặng Văn Lộc Sửa"}, "typo")
+    record_services.update_person(
+        db.session.get(Person, em.id), {"status": "verified"}, "verified by the police"
+    )
+    record_services.update_person(
+        db.session.get(Person, loc.id), {"full_name": "Đặng Văn Lộc Sửa"}, "typo"
+    )
     db.session.commit()
     assert client.get("/signing?q=huong").status_code == 200
 
@@ -87,8 +93,12 @@ def test_the_dialog_signs_the_persons_it_showed(client, login_as, give_certifica
 
     db.session.expire_all()
     statuses = {p.id: db.session.get(Person, p.id).status for p in (huong, loc, em, newcomer)}
-    assert statuses == {huong.id: PersonStatus.CONFIRMED, loc.id: PersonStatus.VERIFIED,
-                        em.id: PersonStatus.VERIFIED, newcomer.id: PersonStatus.MATCHED}
+    assert statuses == {
+        huong.id: PersonStatus.CONFIRMED,
+        loc.id: PersonStatus.VERIFIED,
+        em.id: PersonStatus.VERIFIED,
+        newcomer.id: PersonStatus.MATCHED,
+    }
     document = db.session.scalars(sa.select(SignedDocument)).one()
     assert document.member_count == 1
     assert [m.person_id for m in document.members] == [huong.id]
@@ -98,11 +108,13 @@ def test_the_dialog_signs_the_persons_it_showed(client, login_as, give_certifica
     assert "Lộc" not in text and "Lê Thị Mới" not in text and "Phạm Văn Em" not in text
     assert "Signature is Valid" in _pdfsig(content, tmp_path)
 
-    event = db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "document.sign")).one()
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "document.sign")
+    ).one()
     assert event.changes["person_ids"][1] == [huong.id]
-    assert event.changes["skipped"][1] == [{"person_id": loc.id, "reason": "changed",
-                                            "fields": ["full_name"]}]
+    assert event.changes["skipped"][1] == [
+        {"person_id": loc.id, "reason": "changed", "fields": ["full_name"]}
+    ]
     page = client.get(f"/signing/documents/{document.id}").get_data(as_text=True)
     assert f'data-person="{loc.id}" data-reason="changed"' in page
 
@@ -118,8 +130,14 @@ def test_a_second_submit_signs_nothing(client, login_as, give_certificate, await
     assert again.status_code == 409
     assert "Danh sách này đã được ký" in body and 'data-testid="signed"' in body
     assert len(db.session.scalars(sa.select(SignedDocument)).all()) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "document.sign")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "document.sign")
+        )
+        == 1
+    )
 
 
 def test_the_claim_checks_the_state_in_the_database(chair, awaiting):
@@ -155,8 +173,7 @@ def test_a_dialog_nobody_left_in_is_refused_and_stays_open(chair, awaiting):
     assert len(db.session.scalars(sa.select(SignedDocument)).all()) == 1
 
 
-def test_another_users_dialog_is_not_found(client, login_as, give_certificate, awaiting,
-                                           make_user):
+def test_another_users_dialog_is_not_found(client, login_as, give_certificate, awaiting, make_user):
     """A dialog's list is its creator's: another chair of the commune opens their own."""
     other = make_user(Role.COMMITTEE, OWN, display_name="Lê Văn Phó")
     batch = services.prepare_committee(other)
@@ -166,8 +183,9 @@ def test_another_users_dialog_is_not_found(client, login_as, give_certificate, a
     assert sign_dialog(client, batch.id).status_code == 404
 
 
-def test_a_sites_daily_list_signs_the_days_persons_shown(client, login_as, make_site,
-                                                         make_person, give_certificate):
+def test_a_sites_daily_list_signs_the_days_persons_shown(
+    client, login_as, make_site, make_person, give_certificate
+):
     """Issue 13, item 1 (wave 2): a site's daily list: a dose recorded after the dialog
     opened is not signed; a shown person whose dose was moved to another day is left out."""
     site = make_site(OWN, SiteLevel.COMMUNE)
@@ -177,14 +195,38 @@ def test_a_sites_daily_list_signs_the_days_persons_shown(client, login_as, make_
     first = make_person(full_name="Võ Văn Tâm", status="matched", id_number="001090000011")
     moved = make_person(full_name="Trịnh Văn Dời", status="matched", id_number="001090000012")
     later = make_person(full_name="Mai Thị Sau", status="matched", id_number="001190000013")
-    record_services.add_dose(first, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FA1",
-                                     "vaccinated_on": today, "site_id": site.id})
-    dose = record_services.add_dose(moved, {"dose_number": 2, "vaccine": "Pfizer", "lot": "FA1",
-                                            "vaccinated_on": today, "site_id": site.id})
+    record_services.add_dose(
+        first,
+        {
+            "dose_number": 1,
+            "vaccine": "Pfizer",
+            "lot": "FA1",
+            "vaccinated_on": today,
+            "site_id": site.id,
+        },
+    )
+    dose = record_services.add_dose(
+        moved,
+        {
+            "dose_number": 2,
+            "vaccine": "Pfizer",
+            "lot": "FA1",
+            "vaccinated_on": today,
+            "site_id": site.id,
+        },
+    )
     db.session.commit()
     batch_id = open_dialog(client, day=today.isoformat())
-    record_services.add_dose(later, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FA2",
-                                     "vaccinated_on": today, "site_id": site.id})
+    record_services.add_dose(
+        later,
+        {
+            "dose_number": 1,
+            "vaccine": "Pfizer",
+            "lot": "FA2",
+            "vaccinated_on": today,
+            "site_id": site.id,
+        },
+    )
     dose = db.session.merge(dose)
     dose.vaccinated_on = date(today.year - 1, 1, 3)
     db.session.commit()
@@ -193,7 +235,6 @@ def test_a_sites_daily_list_signs_the_days_persons_shown(client, login_as, make_
     document = db.session.scalars(sa.select(SignedDocument)).one()
     assert [m.person_id for m in document.members] == [first.id]
     batch = db.session.get(SigningBatch, batch_id)
-    assert {m.person_id: m.reason for m in batch.members} == {first.id: None,
-                                                               moved.id: "dose"}
+    assert {m.person_id: m.reason for m in batch.members} == {first.id: None, moved.id: "dose"}
     db.session.expire_all()
     assert db.session.get(Person, later.id).status == PersonStatus.MATCHED

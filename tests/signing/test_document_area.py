@@ -43,10 +43,19 @@ def daily_list(make_site, make_user, make_person, give_certificate):
     give_certificate(head, title="Thủ trưởng", unit=site.name)
     persons = {}
     for commune, (name, id_number) in RESIDENTS.items():
-        person = make_person(full_name=name, status="matched", id_number=id_number,
-                             commune_code=commune)
-        record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FB2",
-                                          "vaccinated_on": DAY, "site_id": site.id})
+        person = make_person(
+            full_name=name, status="matched", id_number=id_number, commune_code=commune
+        )
+        record_services.add_dose(
+            person,
+            {
+                "dose_number": 1,
+                "vaccine": "Pfizer",
+                "lot": "FB2",
+                "vaccinated_on": DAY,
+                "site_id": site.id,
+            },
+        )
         persons[commune] = person
     db.session.commit()
     document = services.sign_site_daily(head, PIN, DAY)
@@ -57,7 +66,8 @@ def daily_list(make_site, make_user, make_person, give_certificate):
 
 def _names_on(page: str) -> set[str]:
     return {name for name, _id in RESIDENTS.values() if name in page} | {
-        id_number for _name, id_number in RESIDENTS.values() if id_number in page}
+        id_number for _name, id_number in RESIDENTS.values() if id_number in page
+    }
 
 
 def _shown(commune: str) -> set[str]:
@@ -98,8 +108,9 @@ def test_the_sites_commune_sees_its_own_residents_only(client, login_as, daily_l
 
 
 @pytest.mark.parametrize("commune", [NEIGHBOUR, GIANG_VO])
-def test_the_residents_own_health_station_sees_the_document_reduced(client, login_as,
-                                                                    daily_list, commune):
+def test_the_residents_own_health_station_sees_the_document_reduced(
+    client, login_as, daily_list, commune
+):
     """Before: 404 for the health stations of B and C, whose residents are on the list."""
     document, persons, _head = daily_list
     login_as(Role.HEALTH_STATION, commune)
@@ -114,11 +125,17 @@ def test_the_residents_own_health_station_sees_the_document_reduced(client, logi
     assert f"/verify/{document.code}" not in record
 
 
-@pytest.mark.parametrize(("role", "area_code"), [
-    (Role.HEALTH_AUTHORITY, "01"), (Role.ADMIN, "01"), (Role.VACCINATION_SITE, OWN),
-])
-def test_a_user_whose_area_holds_everyone_sees_it_whole(client, login_as, daily_list, role,
-                                                        area_code):
+@pytest.mark.parametrize(
+    ("role", "area_code"),
+    [
+        (Role.HEALTH_AUTHORITY, "01"),
+        (Role.ADMIN, "01"),
+        (Role.VACCINATION_SITE, OWN),
+    ],
+)
+def test_a_user_whose_area_holds_everyone_sees_it_whole(
+    client, login_as, daily_list, role, area_code
+):
     """The province's authority and administrator, and the site (its reach is the
     province): every person, the signed PDF and the verification link."""
     document, _persons, head = daily_list
@@ -131,47 +148,52 @@ def test_a_user_whose_area_holds_everyone_sees_it_whole(client, login_as, daily_
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
 
 
-@pytest.mark.parametrize(("role", "area_code"), [
-    (Role.HEALTH_STATION, OTHER_PROVINCE), (Role.HEALTH_AUTHORITY, "04"),
-    (Role.POLICE, "00070"),  # Hoàn Kiếm: a ward of Hà Nội with nobody on the list
-])
-def test_nobody_on_it_from_the_users_area_is_404(client, login_as, daily_list, role,
-                                                 area_code):
+@pytest.mark.parametrize(
+    ("role", "area_code"),
+    [
+        (Role.HEALTH_STATION, OTHER_PROVINCE),
+        (Role.HEALTH_AUTHORITY, "04"),
+        (Role.POLICE, "00070"),  # Hoàn Kiếm: a ward of Hà Nội with nobody on the list
+    ],
+)
+def test_nobody_on_it_from_the_users_area_is_404(client, login_as, daily_list, role, area_code):
     document, _persons, _head = daily_list
     login_as(role, area_code)
     assert client.get(f"/signing/documents/{document.id}").status_code == 404
     assert client.get(f"/signing/documents/{document.id}/file").status_code == 404
 
 
-def test_a_person_moved_away_reduces_it_for_everyone_else(client, login_as, make_user,
-                                                          daily_list):
+def test_a_person_moved_away_reduces_it_for_everyone_else(client, login_as, make_user, daily_list):
     """B's resident moves to Cao Bằng after the signature: Hà Nội's authority, and the site
     that signed, now see the list reduced and may neither download nor revoke it (revoking
     reopens every person on it); Cao Bằng's authority sees its new resident only."""
     document, persons, head = daily_list
-    record_services.update_person(persons[NEIGHBOUR], {"commune_id": _commune_id(OTHER_PROVINCE)},
-                                  "moved")
+    record_services.update_person(
+        persons[NEIGHBOUR], {"commune_id": _commune_id(OTHER_PROVINCE)}, "moved"
+    )
     db.session.commit()
     login_as(Role.HEALTH_AUTHORITY, "01")
     page = client.get(f"/signing/documents/{document.id}").get_data(as_text=True)
     assert _names_on(page) == _shown(OWN) | _shown(GIANG_VO) and 'data-hidden="1"' in page
     assert "Thu hồi văn bản này" not in page
-    revoke = client.post(f"/signing/documents/{document.id}/revoke",
-                         data={"csrf_token": csrf_token(client, "/verify"), "reason": "thử"})
+    revoke = client.post(
+        f"/signing/documents/{document.id}/revoke",
+        data={"csrf_token": csrf_token(client, "/verify"), "reason": "thử"},
+    )
     assert revoke.status_code == 403
     assert db.session.get(SignedDocument, document.id).state.value == "valid"
     for user in (make_user(Role.HEALTH_AUTHORITY, "04"), head):
         client.post("/logout", data={"csrf_token": csrf_token(client, "/verify")})
         _login(client, user)
         page = client.get(f"/signing/documents/{document.id}").get_data(as_text=True)
-        expected = (_shown(NEIGHBOUR) if user is not head
-                    else _shown(OWN) | _shown(GIANG_VO))
+        expected = _shown(NEIGHBOUR) if user is not head else _shown(OWN) | _shown(GIANG_VO)
         assert _names_on(page) == expected
         assert client.get(f"/signing/documents/{document.id}/file").status_code == 403
 
 
 def test_persons_left_out_of_the_signature_are_shown_by_the_same_rule(
-        client, login_as, make_site, make_user, make_person, give_certificate):
+    client, login_as, make_site, make_user, make_person, give_certificate
+):
     """The document's page also lists who the signature left out (and why): B's resident,
     changed between the dialog and the PIN, is named to B's and the province's users only,
     never to A's police, who see the document (A's resident is on it)."""
@@ -180,15 +202,22 @@ def test_persons_left_out_of_the_signature_are_shown_by_the_same_rule(
     give_certificate(head, title="Thủ trưởng", unit=site.name)
     persons = {}
     for commune, (name, id_number) in RESIDENTS.items():
-        persons[commune] = make_person(full_name=name, status="matched", id_number=id_number,
-                                       commune_code=commune)
-        record_services.add_dose(persons[commune], {
-            "dose_number": 1, "vaccine": "Pfizer", "lot": "FB2", "vaccinated_on": DAY,
-            "site_id": site.id})
+        persons[commune] = make_person(
+            full_name=name, status="matched", id_number=id_number, commune_code=commune
+        )
+        record_services.add_dose(
+            persons[commune],
+            {
+                "dose_number": 1,
+                "vaccine": "Pfizer",
+                "lot": "FB2",
+                "vaccinated_on": DAY,
+                "site_id": site.id,
+            },
+        )
     db.session.commit()
     batch = services.prepare_site_daily(head, DAY)
-    record_services.update_person(persons[NEIGHBOUR], {"full_name": "Trần Thị Bích Ngọc"},
-                                  "typo")
+    record_services.update_person(persons[NEIGHBOUR], {"full_name": "Trần Thị Bích Ngọc"}, "typo")
     document, checks = services.sign_batch(batch, head, PIN)
     db.session.commit()
     assert [c.member.person_id for c in checks if c.reason] == [persons[NEIGHBOUR].id]
@@ -226,24 +255,37 @@ def test_the_rule_is_one_statement_per_user(app, daily_list, make_user):
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
-    users = {who: make_user(role, area) for who, role, area in (
-        ("police_a", Role.POLICE, OWN), ("station_b", Role.HEALTH_STATION, NEIGHBOUR),
-        ("authority", Role.HEALTH_AUTHORITY, "01"),
-        ("elsewhere", Role.HEALTH_STATION, OTHER_PROVINCE))}
+    users = {
+        who: make_user(role, area)
+        for who, role, area in (
+            ("police_a", Role.POLICE, OWN),
+            ("station_b", Role.HEALTH_STATION, NEIGHBOUR),
+            ("authority", Role.HEALTH_AUTHORITY, "01"),
+            ("elsewhere", Role.HEALTH_STATION, OTHER_PROVINCE),
+        )
+    }
     for user in users.values():  # the users' areas and sites loaded beforehand
         assert user.area is not None and user.site is None
     sa.event.listen(db.engine, "before_cursor_execute", count)
     try:
-        seen = {who: db.session.execute(
-            sa.select(SignedDocument.id, permissions.whole_document(user))
-            .where(permissions.document_scope(user))).all() for who, user in users.items()}
+        seen = {
+            who: db.session.execute(
+                sa.select(SignedDocument.id, permissions.whole_document(user)).where(
+                    permissions.document_scope(user)
+                )
+            ).all()
+            for who, user in users.items()
+        }
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", count)
-    assert seen == {"police_a": [(document.id, False)], "station_b": [(document.id, False)],
-                    "authority": [(document.id, True)], "elsewhere": []}
+    assert seen == {
+        "police_a": [(document.id, False)],
+        "station_b": [(document.id, False)],
+        "authority": [(document.id, True)],
+        "elsewhere": [],
+    }
     assert len(statements) == len(users)
-    assert all(re.search(r"NOT \(EXISTS", s) and "signed_document_member" in s
-               for s in statements)
+    assert all(re.search(r"NOT \(EXISTS", s) and "signed_document_member" in s for s in statements)
 
 
 def _commune_id(code: str) -> int:

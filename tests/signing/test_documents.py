@@ -57,27 +57,37 @@ def test_qr_drawn_as_its_matrix():
     code.draw()
     page.showPage()
     page.save()
-    png = subprocess.run(["pdftoppm", "-png", "-r", "72", "-"], input=buffer.getvalue(),
-                         capture_output=True, check=True).stdout
+    png = subprocess.run(
+        ["pdftoppm", "-png", "-r", "72", "-"],
+        input=buffer.getvalue(),
+        capture_output=True,
+        check=True,
+    ).stdout
     image = Image.open(BytesIO(png)).convert("L")
     count = len(code.matrix)
     module = code.width / count  # points, and pixels at 72 dpi
     top = image.height - 72 - code.height
     for row, line in enumerate(code.matrix):
         for col, dark in enumerate(line):
-            pixel = image.getpixel((int(72 + (col + 0.5) * module),
-                                    int(top + (row + 0.5) * module)))
+            pixel = image.getpixel(
+                (int(72 + (col + 0.5) * module), int(top + (row + 0.5) * module))
+            )
             assert (pixel < 128) == bool(dark), (row, col)
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("zbarimg") is None,
-                    reason="poppler-utils or zbar-tools not installed")
-@pytest.mark.parametrize("text", [
-    URL + "Abcdefghijklmnopqrstuvwx",
-    URL + "Trần Văn Đức",
-    "https://tiemchung.example.vn/verify/" + "Zz9" * 8,
-    URL + "x" * 300,  # past version 10
-])
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("zbarimg") is None,
+    reason="poppler-utils or zbar-tools not installed",
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        URL + "Abcdefghijklmnopqrstuvwx",
+        URL + "Trần Văn Đức",
+        "https://tiemchung.example.vn/verify/" + "Zz9" * 8,
+        URL + "x" * 300,  # past version 10
+    ],
+)
 def test_qr_decodes_to_its_text(text):
     """Issue 16: the certificate's QR code, drawn at its size and rendered at 150 dpi, reads
     back as its text with a decoder we did not write (zbar)."""
@@ -89,11 +99,19 @@ def test_qr_decodes_to_its_text(text):
     code.draw()
     page.showPage()
     page.save()
-    png = subprocess.run(["pdftoppm", "-png", "-r", "150", "-"], input=buffer.getvalue(),
-                         capture_output=True, check=True).stdout
+    png = subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-"],
+        input=buffer.getvalue(),
+        capture_output=True,
+        check=True,
+    ).stdout
     # -Sbinary: the bytes as encoded (zbar would otherwise guess a Japanese charset).
-    read = subprocess.run(["zbarimg", "--raw", "--quiet", "--nodbus", "-Sbinary", "-"],
-                          input=png, capture_output=True, check=True).stdout
+    read = subprocess.run(
+        ["zbarimg", "--raw", "--quiet", "--nodbus", "-Sbinary", "-"],
+        input=png,
+        capture_output=True,
+        check=True,
+    ).stdout
     assert read.decode("utf-8") == text
 
 
@@ -101,8 +119,9 @@ def test_subset_caching_font_writes_reportlabs_bytes(monkeypatch):
     # registerFont would make a second font of the same face an alias of the first one
     fonts = {"TestStockSerif": TTFont, "TestCachedSerif": SubsetCachingTTFont}
     for name, kind in fonts.items():
-        monkeypatch.setitem(pdfmetrics._fonts, name,
-                            kind(name, str(FONT_DIR / "NotoSerif-Regular.ttf")))
+        monkeypatch.setitem(
+            pdfmetrics._fonts, name, kind(name, str(FONT_DIR / "NotoSerif-Regular.ttf"))
+        )
     assert type(pdfmetrics.getFont("TestStockSerif")) is TTFont
 
     def page(font: str) -> bytes:
@@ -123,12 +142,31 @@ def _certificate(name: str, code: str) -> bytes:
     province = SimpleNamespace(name="Tỉnh Cao Bằng", division_type="tỉnh")
     commune = SimpleNamespace(name="Xã Đức Long", division_type="Xã", province=province)
     heading = documents.commune_heading(commune, "Số: 7/CN-UBND", date(2026, 1, 5))
-    person = {"full_name": name, "sex": "male", "birth_date": "1985-11-20",
-              "birth_precision": "day", "id_number": "004085000123"}
-    doses = [{"dose_number": 1, "vaccinated_on_text": "01/08/2021", "vaccine": "Vero Cell",
-              "lot": "V1", "site": "Trạm Y tế Xã Đức Long"}]
-    return documents.certificate(heading, person, doses, URL + code, code, "Nông Thị Ảnh",
-                                 ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"]).content
+    person = {
+        "full_name": name,
+        "sex": "male",
+        "birth_date": "1985-11-20",
+        "birth_precision": "day",
+        "id_number": "004085000123",
+    }
+    doses = [
+        {
+            "dose_number": 1,
+            "vaccinated_on_text": "01/08/2021",
+            "vaccine": "Vero Cell",
+            "lot": "V1",
+            "site": "Trạm Y tế Xã Đức Long",
+        }
+    ]
+    return documents.certificate(
+        heading,
+        person,
+        doses,
+        URL + code,
+        code,
+        "Nông Thị Ảnh",
+        ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"],
+    ).content
 
 
 def _font_programs(content: bytes) -> list[bytes]:
@@ -138,7 +176,7 @@ def _font_programs(content: bytes) -> list[bytes]:
         match = re.search(rb"\n" + number + rb" 0 obj\n<<(.*?)>>\nstream\n", content, re.S)
         assert match is not None
         length = int(re.search(rb"/Length (\d+)", match.group(1)).group(1))
-        programs.append(zlib.decompress(content[match.end():match.end() + length]))
+        programs.append(zlib.decompress(content[match.end() : match.end() + length]))
     return programs
 
 
@@ -150,8 +188,12 @@ def test_certificates_for_different_persons_share_font_subsets():
     assert _font_programs(second) == programs
     if shutil.which("pdftotext"):
         for content, name in ((first, "Hoàng Văn Thụ"), (second, "Lý Thị Ngọc Yến")):
-            text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
-                                  capture_output=True, check=True).stdout.decode()
+            text = subprocess.run(
+                ["pdftotext", "-enc", "UTF-8", "-", "-"],
+                input=content,
+                capture_output=True,
+                check=True,
+            ).stdout.decode()
             assert name in text and "Nông Thị Ảnh" in text
             assert "UBND TỈNH CAO BẰNG" in text and "Trạm Y tế Xã Đức Long" in text
 
@@ -159,20 +201,23 @@ def test_certificates_for_different_persons_share_font_subsets():
 def test_a_letter_outside_the_alphabet_still_shows():
     content = _certificate("Nguyễn Văn Ñam Œ", "Code0003")
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
-                              capture_output=True, check=True).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=True
+        ).stdout.decode()
         assert "Nguyễn Văn Ñam Œ" in text
 
 
 def _text(content: bytes, tmp_path) -> str:
     path = tmp_path / "doc.pdf"
     path.write_bytes(content)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
-def test_preview_is_marked_and_the_signed_list_is_not(client, login_as, give_certificate,
-                                                      awaiting, tmp_path):
+def test_preview_is_marked_and_the_signed_list_is_not(
+    client, login_as, give_certificate, awaiting, tmp_path
+):
     """Issue 13 (smaller ones): the preview PDF says "BẢN XEM TRƯỚC" on every page; the
     signed document never does (and passes pdfsig)."""
     from portal.signing import services
@@ -196,12 +241,21 @@ def test_passport_list_wraps_between_words(app, make_site, tmp_path):
     """Issue 13 (smaller ones): the daily passport list's cells wrapped mid-word ("Mũ/i");
     lines now break between words only."""
     site = make_site(OWN)
-    persons = [{"full_name": "Nguyễn Thị Thanh Hương", "sex": "female",
-                "birth_date": "1990-02-03", "birth_precision": "day",
-                "id_number": "001190000001", "dose_number": 3,
-                "vaccine": "Pfizer-BioNTech (Comirnaty)", "lot": "FA1234"}]
-    built = documents.site_daily_list(site, date(2021, 9, 1), persons, "Lê Thị Mai",
-                                      "Thủ trưởng", "Số: 1/DS-CSTC")
+    persons = [
+        {
+            "full_name": "Nguyễn Thị Thanh Hương",
+            "sex": "female",
+            "birth_date": "1990-02-03",
+            "birth_precision": "day",
+            "id_number": "001190000001",
+            "dose_number": 3,
+            "vaccine": "Pfizer-BioNTech (Comirnaty)",
+            "lot": "FA1234",
+        }
+    ]
+    built = documents.site_daily_list(
+        site, date(2021, 9, 1), persons, "Lê Thị Mai", "Thủ trưởng", "Số: 1/DS-CSTC"
+    )
     words = _text(built.content, tmp_path).split()
     for word in ("Mũi", "tính", "Pfizer-BioNTech", "(Comirnaty)", "001190000001"):
         assert word in words, words

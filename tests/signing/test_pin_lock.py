@@ -77,11 +77,11 @@ def test_signer_told_and_admin_unlocks(client, chair, awaiting, make_user):
     page = client.get(f"/admin/accounts/{chair.id}").get_data(as_text=True)
     assert 'data-testid="signing-locked"' in page and "Mở khóa ký" in page
     token = csrf_token(client, f"/admin/accounts/{chair.id}")
-    response = client.post(f"/admin/accounts/{chair.id}/signing-unlock",
-                           data={"csrf_token": token})
+    response = client.post(f"/admin/accounts/{chair.id}/signing-unlock", data={"csrf_token": token})
     assert response.status_code == 303
-    assert 'data-testid="signing-locked"' not in client.get(
-        f"/admin/accounts/{chair.id}").get_data(as_text=True)
+    assert 'data-testid="signing-locked"' not in client.get(f"/admin/accounts/{chair.id}").get_data(
+        as_text=True
+    )
     [event] = actions("signing.credential_unlocked")
     assert event.actor_id == admin.id
     document = services.sign_committee_list(chair, PIN)
@@ -94,8 +94,7 @@ def test_only_an_administrator_unlocks(client, chair, awaiting, login_as):
     wrong_pins(chair, 5)
     login_as(Role.COMMITTEE)
     token = csrf_token(client, "/signing")
-    response = client.post(f"/admin/accounts/{chair.id}/signing-unlock",
-                           data={"csrf_token": token})
+    response = client.post(f"/admin/accounts/{chair.id}/signing-unlock", data={"csrf_token": token})
     assert response.status_code == 403
     assert services.active_credential(chair).locked_at is not None
 

@@ -22,8 +22,10 @@ MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 TOKEN_PIN = "135790"
 AVAILABLE = shutil.which("softhsm2-util") is not None and Path(MODULE).exists()
 
-pytestmark = pytest.mark.skipif(not AVAILABLE and not os.environ.get("REQUIRE_SOFTHSM"),
-                                reason="SoftHSM2 not installed (apt-get install softhsm2)")
+pytestmark = pytest.mark.skipif(
+    not AVAILABLE and not os.environ.get("REQUIRE_SOFTHSM"),
+    reason="SoftHSM2 not installed (apt-get install softhsm2)",
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,17 +34,46 @@ def token(tmp_path_factory, ca):
     folder = tmp_path_factory.mktemp("softhsm")
     (folder / "tokens").mkdir()
     conf = folder / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\n"
-                    "log.level = ERROR\n")
+    conf.write_text(
+        f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\n"
+        "log.level = ERROR\n"
+    )
     os.environ["SOFTHSM2_CONF"] = str(conf)
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "portal-test",
-                    "--pin", TOKEN_PIN, "--so-pin", "97531"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            "portal-test",
+            "--pin",
+            TOKEN_PIN,
+            "--so-pin",
+            "97531",
+        ],
+        check=True,
+        capture_output=True,
+    )
     issued = pki.issue(ca, "Trần Văn Đức (token)", title="Chủ tịch", unit="UBND Phường Ba Đình")
     key_file = folder / "key.pem"
     key_file.write_bytes(issued.key_pem())
-    subprocess.run(["softhsm2-util", "--import", str(key_file), "--token", "portal-test",
-                    "--label", "signer", "--id", "01", "--pin", TOKEN_PIN], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--import",
+            str(key_file),
+            "--token",
+            "portal-test",
+            "--label",
+            "signer",
+            "--id",
+            "01",
+            "--pin",
+            TOKEN_PIN,
+        ],
+        check=True,
+        capture_output=True,
+    )
     key_file.unlink()
     return issued
 
@@ -51,8 +82,9 @@ def token(tmp_path_factory, ca):
 def token_chair(app, make_user, token, ca):
     app.config["SIGNING_PKCS11_MODULE"] = MODULE
     user = make_user(Role.COMMITTEE, OWN, display_name="Trần Văn Đức")
-    services.add_pkcs11_credential(user, "portal-test", "signer", [token.cert, ca.cert],
-                                   "Chủ tịch", "UBND Phường Ba Đình")
+    services.add_pkcs11_credential(
+        user, "portal-test", "signer", [token.cert, ca.cert], "Chủ tịch", "UBND Phường Ba Đình"
+    )
     db.session.commit()
     return user
 
@@ -70,8 +102,9 @@ def test_wrong_token_pin_refused_and_audited(token_chair, awaiting):
     with pytest.raises(services.SigningRefused):
         services.sign_committee_list(token_chair, "000000")
     db.session.commit()
-    assert db.session.scalars(sa.select(AuditEvent)
-                              .where(AuditEvent.action == "signing.pin_refused")).one()
+    assert db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "signing.pin_refused")
+    ).one()
 
 
 def test_batch_uses_one_session(token_chair, awaiting, ca):

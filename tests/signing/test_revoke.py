@@ -29,8 +29,10 @@ def signed(client, login_as, give_certificate, awaiting):
 
 
 def _revoke(client, document, reason):
-    return client.post(f"/signing/documents/{document.id}/revoke",
-                       data={"csrf_token": csrf_token(client, "/verify"), "reason": reason})
+    return client.post(
+        f"/signing/documents/{document.id}/revoke",
+        data={"csrf_token": csrf_token(client, "/verify"), "reason": reason},
+    )
 
 
 def test_the_signer_revokes_with_a_reason(client, signed, awaiting):
@@ -45,8 +47,9 @@ def test_the_signer_revokes_with_a_reason(client, signed, awaiting):
         assert db.session.get(Person, person.id).status == PersonStatus.NEEDS_RECONFIRMATION
     assert db.session.get(Person, awaiting[2].id).status == PersonStatus.MISMATCH
 
-    event = db.session.scalars(sa.select(AuditEvent)
-                               .where(AuditEvent.action == "document.revoke")).one()
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "document.revoke")
+    ).one()
     assert event.reason == "Ký nhầm danh sách tháng trước"
     assert event.entity_id == str(signed.id)
     assert sorted(event.changes["person_ids"][1]) == sorted(p.id for p in awaiting[:2])
@@ -89,17 +92,26 @@ def test_revoking_twice_is_refused_with_a_message(client, signed):
     response = _revoke(client, signed, "Lần hai")
     assert response.status_code == 422
     assert "Văn bản này đã bị thu hồi." in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == "document.revoke")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "document.revoke")
+        )
+        == 1
+    )
 
 
-@pytest.mark.parametrize(("role", "area_code", "expected"), [
-    (Role.HEALTH_STATION, OWN, 403),   # sees the document, may not withdraw it
-    (Role.POLICE, OWN, 403),
-    (Role.COMMITTEE, NEIGHBOUR, 404),  # another commune's document does not exist for them
-    (Role.HEALTH_AUTHORITY, "01", 303),
-    (Role.ADMIN, "01", 303),
-])
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"),
+    [
+        (Role.HEALTH_STATION, OWN, 403),  # sees the document, may not withdraw it
+        (Role.POLICE, OWN, 403),
+        (Role.COMMITTEE, NEIGHBOUR, 404),  # another commune's document does not exist for them
+        (Role.HEALTH_AUTHORITY, "01", 303),
+        (Role.ADMIN, "01", 303),
+    ],
+)
 def test_who_may_revoke(client, signed, login_as, role, area_code, expected):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/verify")})
     login_as(role, area_code)

@@ -35,15 +35,18 @@ def login_chair(login_as, give_certificate, area_code=OWN):
     return user
 
 
-@pytest.mark.parametrize(("role", "area_code", "expected"), [
-    (Role.COMMITTEE, OWN, 200),
-    (Role.COMMITTEE, NEIGHBOUR, 200),  # its own commune's page (never OWN's persons)
-    (Role.POLICE, OWN, 403),
-    (Role.HEALTH_STATION, OWN, 403),
-    (Role.HEALTH_AUTHORITY, "01", 403),
-    (Role.ADMIN, "01", 403),
-    (Role.VACCINATION_SITE, OWN, 403),  # site staff without a site
-])
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"),
+    [
+        (Role.COMMITTEE, OWN, 200),
+        (Role.COMMITTEE, NEIGHBOUR, 200),  # its own commune's page (never OWN's persons)
+        (Role.POLICE, OWN, 403),
+        (Role.HEALTH_STATION, OWN, 403),
+        (Role.HEALTH_AUTHORITY, "01", 403),
+        (Role.ADMIN, "01", 403),
+        (Role.VACCINATION_SITE, OWN, 403),  # site staff without a site
+    ],
+)
 def test_who_may_open_awaiting(client, login_as, awaiting, role, area_code, expected):
     login_as(role, area_code)
     response = client.get("/signing")
@@ -57,13 +60,26 @@ def test_site_head_sees_own_site(client, login_as, make_site, make_person):
     site = make_site(OWN, SiteLevel.PROVINCE)
     login_as(Role.VACCINATION_SITE, OWN, site=site)
     person = make_person(full_name="Võ Văn Tâm", status="mismatch")
-    record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer",
-                                      "vaccinated_on": today_in_vietnam(), "site_id": site.id})
+    record_services.add_dose(
+        person,
+        {
+            "dose_number": 1,
+            "vaccine": "Pfizer",
+            "vaccinated_on": today_in_vietnam(),
+            "site_id": site.id,
+        },
+    )
     other_site = make_site(OWN, SiteLevel.COMMUNE)
     stranger = make_person(full_name="Hồ Văn Xa", status="matched")
-    record_services.add_dose(stranger, {"dose_number": 1, "vaccine": "Pfizer",
-                                        "vaccinated_on": today_in_vietnam(),
-                                        "site_id": other_site.id})
+    record_services.add_dose(
+        stranger,
+        {
+            "dose_number": 1,
+            "vaccine": "Pfizer",
+            "vaccinated_on": today_in_vietnam(),
+            "site_id": other_site.id,
+        },
+    )
     db.session.commit()
     body = client.get("/signing").get_data(as_text=True)
     assert "Võ Văn Tâm" in body and "Hồ Văn Xa" not in body
@@ -86,8 +102,11 @@ def test_dialog_page_and_fragment(client, login_as, give_certificate, awaiting):
     batch_id = open_dialog(client)  # without htmx: a page of its own
     page = client.get(f"/signing/batches/{batch_id}")
     assert "<html" in page.get_data(as_text=True) and 'name="pin"' in page.get_data(as_text=True)
-    response = client.post("/signing/batches", data={"csrf_token": token(client)},
-                           headers={**HX, "HX-Target": "sign-dialog"})
+    response = client.post(
+        "/signing/batches",
+        data={"csrf_token": token(client)},
+        headers={**HX, "HX-Target": "sign-dialog"},
+    )
     body = response.get_data(as_text=True)
     assert "<html" not in body and 'name="pin"' in body and "<dialog" in body
 
@@ -128,8 +147,9 @@ def test_wrong_pin_in_dialog(client, login_as, give_certificate, awaiting):
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Sai mã PIN" in body and 'name="pin"' in body
-    events = db.session.scalars(sa.select(AuditEvent)
-                                .where(AuditEvent.action == "signing.pin_refused")).all()
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "signing.pin_refused")
+    ).all()
     assert [e.actor_id for e in events] == [chair.id]
     assert db.session.get(Person, awaiting[0].id).status == PersonStatus.MATCHED
 
@@ -146,13 +166,13 @@ def test_others_may_not_sign(client, login_as, awaiting, role):
     login_as(role, OWN if role != Role.ADMIN else "01")
     response = client.post("/signing/batches", data={"csrf_token": token(client)})
     assert response.status_code == 403
-    response = client.post("/signing/batches/1/sign", data={"csrf_token": token(client),
-                                                            "pin": PIN})
+    response = client.post(
+        "/signing/batches/1/sign", data={"csrf_token": token(client), "pin": PIN}
+    )
     assert response.status_code == 403
 
 
-def test_document_outside_scope_is_404(client, login_as, make_user, give_certificate,
-                                       awaiting):
+def test_document_outside_scope_is_404(client, login_as, make_user, give_certificate, awaiting):
     from tests.conftest import login
 
     chair = login_chair(login_as, give_certificate)
@@ -173,14 +193,17 @@ def test_minutes_flow(client, login_as, awaiting):
     page = printed.headers["Location"]
     pdf = client.get(page + "/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
-    bad = client.post(page + "/scan", data={"csrf_token": token(client),
-                                            "scan": (BytesIO(b"GIF89a..."), "scan.gif")},
-                      content_type="multipart/form-data")
+    bad = client.post(
+        page + "/scan",
+        data={"csrf_token": token(client), "scan": (BytesIO(b"GIF89a..."), "scan.gif")},
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 422
-    response = client.post(page + "/scan", data={
-        "csrf_token": token(client),
-        "scan": (BytesIO(scan_image("JPEG")), "bien-ban.jpg")},
-        content_type="multipart/form-data")
+    response = client.post(
+        page + "/scan",
+        data={"csrf_token": token(client), "scan": (BytesIO(scan_image("JPEG")), "bien-ban.jpg")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     assert client.post(page + "/confirm", data={"csrf_token": token(client)}).status_code == 303
     document = db.session.scalars(sa.select(SignedDocument)).one()
@@ -198,9 +221,12 @@ def signed_document(chair) -> SignedDocument:
 
 
 def upload(client, content: bytes, name: str = "x.pdf", headers=None):
-    return client.post("/verify", data={"csrf_token": token(client),
-                                        "document": (BytesIO(content), name)},
-                       content_type="multipart/form-data", headers=headers or {})
+    return client.post(
+        "/verify",
+        data={"csrf_token": token(client), "document": (BytesIO(content), name)},
+        content_type="multipart/form-data",
+        headers=headers or {},
+    )
 
 
 def test_verify_upload_valid(client, chair, awaiting):
@@ -212,18 +238,22 @@ def test_verify_upload_valid(client, chair, awaiting):
     assert 'data-ok="true"' in body and 'data-state="valid"' in body
     assert "Trần Văn Đức" in body
     # Issue 14, item 9: an anonymous check is a count, not an event of the audit chain.
-    assert not db.session.scalars(sa.select(AuditEvent)
-                                  .where(AuditEvent.action == "document.verify")).first()
+    assert not db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "document.verify")
+    ).first()
     assert db.session.scalar(sa.select(VerificationCount.count)) == 1
     fragment = upload(client, content, headers={**HX, "HX-Target": "verify-result"})
     assert "<html" not in fragment.get_data(as_text=True)
     assert 'data-ok="true"' in fragment.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    (b"hello, not a pdf", "không phải là PDF"),
-    (b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF", "không đọc được"),
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"hello, not a pdf", "không phải là PDF"),
+        (b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF", "không đọc được"),
+    ],
+)
 def test_verify_bad_input(client, content, expected):
     response = upload(client, content)
     assert response.status_code == 200
@@ -257,8 +287,10 @@ def test_verify_encrypted_pdf(client):
 def test_verify_too_large(client, app):
     """An upload over MAX_CONTENT_LENGTH (16 MiB; a 200 MB file alike) is refused with 413."""
     limit = app.config["MAX_CONTENT_LENGTH"]
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"document\"; filename=\"big.pdf\"\r\n"
-            b"Content-Type: application/pdf\r\n\r\n%PDF-" + b"0" * (limit + 10) + b"\r\n--b--\r\n")
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="document"; filename="big.pdf"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n%PDF-" + b"0" * (limit + 10) + b"\r\n--b--\r\n"
+    )
     response = client.post("/verify", data=body, content_type="multipart/form-data; boundary=b")
     assert response.status_code == 413
     assert "<html" in response.get_data(as_text=True)
@@ -301,8 +333,11 @@ def test_verdict_agrees_with_the_portal_state(client, chair, awaiting):
     assert _verdict(page) == "valid"
     assert "(giờ Việt Nam)</dt>" in page  # signing time and time-stamp say their zone
     for person in awaiting[:2]:
-        record_services.update_person(db.session.get(Person, person.id),
-                                      {"phone": "0912345678", "full_name": "Tên Mới"}, "sửa")
+        record_services.update_person(
+            db.session.get(Person, person.id),
+            {"phone": "0912345678", "full_name": "Tên Mới"},
+            "sửa",
+        )
     db.session.commit()
     body = client.get(f"/verify/{document.code}").get_data(as_text=True)
     assert _verdict(body) == "not_valid" and 'data-ok="false"' in body
@@ -311,8 +346,10 @@ def test_verdict_agrees_with_the_portal_state(client, chair, awaiting):
     revoked = signed_document(chair)  # the two persons, re-confirmed
     services.revoke_document(revoked, "Ký nhầm", actor=chair)
     db.session.commit()
-    for response in (client.get(f"/verify/{revoked.code}"),
-                     upload(client, services.stored_content(revoked))):
+    for response in (
+        client.get(f"/verify/{revoked.code}"),
+        upload(client, services.stored_content(revoked)),
+    ):
         body = response.get_data(as_text=True)
         assert _verdict(body) == "not_valid" and "alert-success" not in body
         assert "đã bị thu hồi" in body
@@ -332,8 +369,9 @@ def test_certificate_qr_link(client, chair, awaiting, app):
     """The certificate's QR code carries the verification link, which opens the page."""
     signed_document(chair)
     person = db.session.get(Person, awaiting[0].id)
-    db.session.add(Dose(person_id=person.id, dose_number=1, vaccine="Pfizer",
-                        vaccinated_on=date(2021, 9, 1)))
+    db.session.add(
+        Dose(person_id=person.id, dose_number=1, vaccine="Pfizer", vaccinated_on=date(2021, 9, 1))
+    )
     db.session.commit()
     credential, signer = services.unlock(chair, PIN)
     document = services.sign_certificate(chair, credential, signer, person)
@@ -357,13 +395,15 @@ def test_cli_sign_and_verify(app, chair, awaiting, monkeypatch, tmp_path):
     from portal.signing.cli import sign_command, verify_pdf_command
 
     person = db.session.get(Person, awaiting[0].id)
-    db.session.add(Dose(person_id=person.id, dose_number=1, vaccine="Pfizer",
-                        vaccinated_on=date(2021, 9, 1)))
+    db.session.add(
+        Dose(person_id=person.id, dose_number=1, vaccine="Pfizer", vaccinated_on=date(2021, 9, 1))
+    )
     db.session.commit()
     runner = app.test_cli_runner()
     monkeypatch.setenv("PORTAL_SIGNING_PIN", PIN)
-    result = runner.invoke(sign_command, ["--commune", OWN, "--user", chair.username,
-                                          "--print-paths"])
+    result = runner.invoke(
+        sign_command, ["--commune", OWN, "--user", chair.username, "--print-paths"]
+    )
     assert result.exit_code == 0, result.output
     paths = result.stdout.split()
     assert len(paths) == 3  # the list, then two certificates
@@ -387,24 +427,27 @@ def test_cli_sign_shows_progress_and_ends_with_a_summary(app, chair, awaiting, m
     from portal.worklists.handover import document_root
 
     person = db.session.get(Person, awaiting[0].id)
-    db.session.add(Dose(person_id=person.id, dose_number=1, vaccine="Pfizer",
-                        vaccinated_on=date(2021, 9, 1)))
+    db.session.add(
+        Dose(person_id=person.id, dose_number=1, vaccine="Pfizer", vaccinated_on=date(2021, 9, 1))
+    )
     db.session.commit()
     monkeypatch.setenv("PORTAL_SIGNING_PIN", PIN)
-    result = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
-                                                         chair.username])
+    result = app.test_cli_runner().invoke(
+        sign_command, ["--commune", OWN, "--user", chair.username]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"Đã ký 3 tài liệu: 1 danh sách xác nhận (2 người được xác nhận) và 2 giấy chứng "
-        f"nhận. Các tệp nằm trong {document_root()}."]
+        f"nhận. Các tệp nằm trong {document_root()}."
+    ]
     assert "Người được xác nhận: 2/2 (100%)" in result.stderr
     assert "Giấy chứng nhận: 2/2 (100%)" in result.stderr
-    again = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
-                                                        chair.username])
+    again = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user", chair.username])
     assert again.exit_code == 0
     assert again.stdout.strip() == "Không có gì chờ ký ở 00004 Phường Ba Đình."
-    english = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
-                                                          chair.username, "--lang", "en"])
+    english = app.test_cli_runner().invoke(
+        sign_command, ["--commune", OWN, "--user", chair.username, "--lang", "en"]
+    )
     assert english.stdout.strip() == "Nothing awaits signature in 00004 Phường Ba Đình."
 
 
@@ -416,8 +459,9 @@ def test_cli_verify_agrees_with_the_page(app, chair, awaiting, tmp_path):
     document = signed_document(chair)
     path = tmp_path / "danh-sach.pdf"
     path.write_bytes(services.stored_content(document))
-    record_services.update_person(db.session.get(Person, awaiting[1].id),
-                                  {"id_number": "001090000099"}, "sửa số định danh")
+    record_services.update_person(
+        db.session.get(Person, awaiting[1].id), {"id_number": "001090000099"}, "sửa số định danh"
+    )
     db.session.commit()
     runner = app.test_cli_runner()
     partly = runner.invoke(verify_pdf_command, [str(path)])
@@ -433,13 +477,13 @@ def test_certificates_job(client, login_as, give_certificate, awaiting):
     chair = login_chair(login_as, give_certificate)
     services.sign_committee_list(chair, PIN)
     db.session.commit()
-    response = client.post("/signing/certificates", data={"csrf_token": token(client),
-                                                          "pin": PIN})
+    response = client.post("/signing/certificates", data={"csrf_token": token(client), "pin": PIN})
     assert response.status_code == 303 and "/jobs/" in response.headers["Location"]
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
-    certificates = db.session.scalars(sa.select(SignedDocument).where(
-        SignedDocument.kind == DocumentKind.CERTIFICATE)).all()
+    certificates = db.session.scalars(
+        sa.select(SignedDocument).where(SignedDocument.kind == DocumentKind.CERTIFICATE)
+    ).all()
     assert len(certificates) == 2
     from portal.jobs.models import Job
 
@@ -454,16 +498,19 @@ def test_certificates_leave_a_trace(client, login_as, give_certificate, awaiting
     chair = login_chair(login_as, give_certificate)
     confirmation = services.sign_committee_list(chair, PIN)
     db.session.commit()
-    response = client.post("/signing/certificates", data={"csrf_token": token(client),
-                                                          "pin": PIN})
+    response = client.post("/signing/certificates", data={"csrf_token": token(client), "pin": PIN})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    certificates = {m.person_id: d for d in db.session.scalars(sa.select(SignedDocument).where(
-        SignedDocument.kind == DocumentKind.CERTIFICATE)) for m in d.members}
+    certificates = {
+        m.person_id: d
+        for d in db.session.scalars(
+            sa.select(SignedDocument).where(SignedDocument.kind == DocumentKind.CERTIFICATE)
+        )
+        for m in d.members
+    }
     assert "Đã ký 2 giấy chứng nhận." in page
     for person in awaiting[:2]:
         document = certificates[person.id]
-        assert (f'<a href="/signing/documents/{document.id}">{person.full_name}</a>'
-                in page)
+        assert f'<a href="/signing/documents/{document.id}">{person.full_name}</a>' in page
         # Namesakes told apart (seen walking the committee's day: three "Nguyễn Hồng Oanh").
         assert f'<span class="font-monospace">{person.id_number}</span>' in page
     listed = client.get("/signing").get_data(as_text=True)
@@ -473,7 +520,7 @@ def test_certificates_leave_a_trace(client, login_as, give_certificate, awaiting
     assert f"/signing/documents/{confirmation.id}" in record
     certificate = certificates[awaiting[0].id]
     assert f"/signing/documents/{certificate.id}/file" in record
-    assert f"/signing/documents/{certificates[awaiting[1].id].id}\"" not in record
+    assert f'/signing/documents/{certificates[awaiting[1].id].id}"' not in record
 
 
 def test_police_sign_handover_list(client, login_as, give_certificate, make_person, ca):
@@ -482,8 +529,7 @@ def test_police_sign_handover_list(client, login_as, give_certificate, make_pers
 
     police = login_as(Role.POLICE, OWN, display_name="Lê Văn Công")
     give_certificate(police, title="Cán bộ Công an", unit="Công an Phường Ba Đình")
-    person = make_person(full_name="Trịnh Văn Bảo", status="verified",
-                         id_number="001090000021")
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified", id_number="001090000021")
     worklist = handover.create_handover(police, [person.id], None)
     handover.hand_over(worklist, police)
     db.session.commit()
@@ -491,11 +537,13 @@ def test_police_sign_handover_list(client, login_as, give_certificate, make_pers
     detail = client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
     assert f"/signing/handover/{worklist.id}" in detail
     assert client.get(f"/signing/handover/{worklist.id}").status_code == 200
-    wrong = client.post(f"/signing/handover/{worklist.id}",
-                        data={"csrf_token": token(client), "pin": "0"})
+    wrong = client.post(
+        f"/signing/handover/{worklist.id}", data={"csrf_token": token(client), "pin": "0"}
+    )
     assert wrong.status_code == 422 and "Sai mã PIN" in wrong.get_data(as_text=True)
-    response = client.post(f"/signing/handover/{worklist.id}",
-                           data={"csrf_token": token(client), "pin": PIN})
+    response = client.post(
+        f"/signing/handover/{worklist.id}", data={"csrf_token": token(client), "pin": PIN}
+    )
     assert response.status_code == 303
     document = db.session.scalars(sa.select(SignedDocument)).one()
     content = services.stored_content(document)
@@ -505,7 +553,8 @@ def test_police_sign_handover_list(client, login_as, give_certificate, make_pers
 
 
 def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
-        client, login_as, make_user, give_certificate, make_person, ca, tmp_path):
+    client, login_as, make_user, give_certificate, make_person, ca, tmp_path
+):
     """Issue 13, item 14: after signing, the handover page offers the signed PDF and its
     verification, to the police and to the health station, and no second "Ký số"; the file
     has a Vietnamese name (not handover_list-1.pdf) and passes pdfsig."""
@@ -516,15 +565,15 @@ def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
 
     police = login_as(Role.POLICE, OWN, display_name="Lê Văn Công")
     give_certificate(police, title="Cán bộ Công an", unit="Công an Phường Ba Đình")
-    person = make_person(full_name="Trịnh Văn Bảo", status="verified",
-                         id_number="001090000021")
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified", id_number="001090000021")
     worklist = handover.create_handover(police, [person.id], None)
     handover.hand_over(worklist, police)
     db.session.commit()
     sign_link = f'href="/signing/handover/{worklist.id}"'
     assert sign_link in client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
-    signed = client.post(f"/signing/handover/{worklist.id}",
-                         data={"csrf_token": token(client), "pin": PIN})
+    signed = client.post(
+        f"/signing/handover/{worklist.id}", data={"csrf_token": token(client), "pin": PIN}
+    )
     assert signed.headers["Location"].endswith(f"/worklists/handover/{worklist.id}")
     document = db.session.scalars(sa.select(SignedDocument)).one()
     page = client.get(f"/worklists/handover/{worklist.id}").get_data(as_text=True)
@@ -541,7 +590,8 @@ def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
     download = client.get(f"/signing/documents/{document.id}/file")
     assert download.status_code == 200
     assert download.headers["Content-Disposition"] == (
-        f"attachment; filename=danh-sach-ban-giao-da-ky-{document.id}.pdf")
+        f"attachment; filename=danh-sach-ban-giao-da-ky-{document.id}.pdf"
+    )
     path = tmp_path / "signed.pdf"
     path.write_bytes(download.data)
     pdfsig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True)
@@ -562,12 +612,18 @@ def test_signed_handover_offers_the_signed_pdf_and_no_second_signature(
         assert client.get(f"/signing/documents/{document.id}/file").status_code == 404
 
 
-@pytest.mark.parametrize(("role", "area_code", "expected"), [
-    # The committee has no part in a handover: the list is not even visible (issue 14, item 3).
-    (Role.HEALTH_STATION, OWN, 403), (Role.COMMITTEE, OWN, 404), (Role.POLICE, NEIGHBOUR, 404),
-])
-def test_handover_signing_matrix(client, login_as, make_user, make_person, role, area_code,
-                                 expected):
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"),
+    [
+        # The committee has no part in a handover: the list is not even visible (issue 14, item 3).
+        (Role.HEALTH_STATION, OWN, 403),
+        (Role.COMMITTEE, OWN, 404),
+        (Role.POLICE, NEIGHBOUR, 404),
+    ],
+)
+def test_handover_signing_matrix(
+    client, login_as, make_user, make_person, role, area_code, expected
+):
     from portal.worklists import handover
 
     police = make_user(Role.POLICE, OWN)
@@ -610,21 +666,36 @@ def test_cli_import_pkcs12(app, make_user, ca, monkeypatch, tmp_path):
     assert b"4321" not in (credential.sealed_pkcs12 or b"")
 
 
-@pytest.mark.parametrize(("who", "expected"), [
-    ("own_site", 200), ("other_site", 404), ("health_station", 200),
-    ("health_authority", 200), ("committee", 200), ("neighbour_station", 404),
-])
-def test_site_daily_lists_are_seen_by_their_site_only(client, login_as, make_user, make_site,
-                                                      make_person, give_certificate, who,
-                                                      expected):
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("own_site", 200),
+        ("other_site", 404),
+        ("health_station", 200),
+        ("health_authority", 200),
+        ("committee", 200),
+        ("neighbour_station", 404),
+    ],
+)
+def test_site_daily_lists_are_seen_by_their_site_only(
+    client, login_as, make_user, make_site, make_person, give_certificate, who, expected
+):
     """Issue 13, item 7: a site sees only its own signed daily lists; another site of the
     same commune neither opens nor lists them; the health station and authority see all."""
     site, other_site = make_site(OWN, SiteLevel.COMMUNE), make_site(OWN, SiteLevel.COMMUNE)
     head = make_user(Role.VACCINATION_SITE, OWN, site=site)
     give_certificate(head, title="Thủ trưởng", unit=site.name)
     person = make_person(full_name="Võ Văn Tâm", status="matched", id_number="001090000011")
-    record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FA1",
-                                      "vaccinated_on": today_in_vietnam(), "site_id": site.id})
+    record_services.add_dose(
+        person,
+        {
+            "dose_number": 1,
+            "vaccine": "Pfizer",
+            "lot": "FA1",
+            "vaccinated_on": today_in_vietnam(),
+            "site_id": site.id,
+        },
+    )
     db.session.commit()
     document = services.sign_site_daily(head, PIN, today_in_vietnam())
     db.session.commit()
@@ -641,11 +712,12 @@ def test_site_daily_lists_are_seen_by_their_site_only(client, login_as, make_use
     assert client.get(f"/signing/documents/{document.id}/file").status_code == expected
     if role == Role.VACCINATION_SITE:
         listed = client.get("/signing").get_data(as_text=True)
-        assert (f"/signing/documents/{document.id}\"" in listed) == (expected == 200)
+        assert (f'/signing/documents/{document.id}"' in listed) == (expected == 200)
 
 
-def test_certificate_links_follow_the_request_in_development(client, login_as, give_certificate,
-                                                             awaiting, app, monkeypatch):
+def test_certificate_links_follow_the_request_in_development(
+    client, login_as, give_certificate, awaiting, app, monkeypatch
+):
     """Issue 13 (smaller ones): without PUBLIC_BASE_URL the certificates' QR codes pointed
     to port 5000 whatever address the portal runs on; in development the job now prints
     the address the request came to."""
@@ -663,8 +735,9 @@ def test_certificate_links_follow_the_request_in_development(client, login_as, g
         return real(heading, person, doses, verify_url, *args, **kwargs)
 
     monkeypatch.setattr(documents, "certificate", spy)
-    with app.test_request_context("/signing/certificates", method="POST",
-                                  base_url="http://portal.local:5101"):
+    with app.test_request_context(
+        "/signing/certificates", method="POST", base_url="http://portal.local:5101"
+    ):
         job = jobs.start_certificates(chair)
     # The worker has no request of its own: it prints the address the job was started from.
     jobs.sign_certificates(chair, PIN, base_url=job.params["base_url"])
@@ -672,8 +745,9 @@ def test_certificate_links_follow_the_request_in_development(client, login_as, g
     assert all(u.startswith("http://portal.local:5101/verify/") for u in urls), urls
 
 
-def test_production_requires_public_base_url(client, login_as, give_certificate, awaiting, app,
-                                             monkeypatch):
+def test_production_requires_public_base_url(
+    client, login_as, give_certificate, awaiting, app, monkeypatch
+):
     """Issue 13 (smaller ones): in production without PUBLIC_BASE_URL the certificates job
     and the command line refuse to start, saying so in Vietnamese."""
     from portal.signing.cli import sign_command
@@ -683,37 +757,40 @@ def test_production_requires_public_base_url(client, login_as, give_certificate,
     db.session.commit()
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
     monkeypatch.setitem(app.config, "PORTAL_ENV", "production")
-    response = client.post("/signing/certificates", data={"csrf_token": token(client),
-                                                          "pin": PIN})
+    response = client.post("/signing/certificates", data={"csrf_token": token(client), "pin": PIN})
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "Chưa đặt PUBLIC_BASE_URL" in body
     assert 'data-testid="certificates-error"' in body
-    assert not db.session.scalars(sa.select(SignedDocument).where(
-        SignedDocument.kind == DocumentKind.CERTIFICATE)).all()
+    assert not db.session.scalars(
+        sa.select(SignedDocument).where(SignedDocument.kind == DocumentKind.CERTIFICATE)
+    ).all()
     monkeypatch.setenv("PORTAL_SIGNING_PIN", PIN)
-    result = app.test_cli_runner().invoke(sign_command, ["--commune", OWN, "--user",
-                                                         chair.username])
+    result = app.test_cli_runner().invoke(
+        sign_command, ["--commune", OWN, "--user", chair.username]
+    )
     assert result.exit_code == 1 and "Chưa đặt PUBLIC_BASE_URL" in result.stderr
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://tiemchung.example.vn")
     assert services.verify_url("abc") == "https://tiemchung.example.vn/verify/abc"
 
 
-def test_wrong_pin_for_certificates_is_shown_at_its_form(client, login_as, give_certificate,
-                                                        awaiting):
+def test_wrong_pin_for_certificates_is_shown_at_its_form(
+    client, login_as, give_certificate, awaiting
+):
     """Issue 13, item 12: a wrong PIN in "Ký các chứng nhận" is shown in that section, near
     the top of the page, announced (role=alert), not under collapsed sections far below;
     the sign dialog stands above the list and shows a busy state while signing."""
     chair = login_chair(login_as, give_certificate)
     services.sign_committee_list(chair, PIN, services.Filters(search="huong"))
     db.session.commit()
-    response = client.post("/signing/certificates", data={"csrf_token": token(client),
-                                                          "pin": "0000"})
+    response = client.post(
+        "/signing/certificates", data={"csrf_token": token(client), "pin": "0000"}
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     section = body.index('id="certificates"')
     error = body.index('data-testid="certificates-error"')
     assert section < error < body.index('id="signing-results"')
-    assert 'role="alert"' in body[error - 200:error] and "Sai mã PIN" in body[error:error + 300]
+    assert 'role="alert"' in body[error - 200 : error] and "Sai mã PIN" in body[error : error + 300]
     assert "<details" not in body
     dialog = client.get(f"/signing/batches/{open_dialog(client)}").get_data(as_text=True)
     assert dialog.index('id="sign-dialog"') < dialog.index('id="signing-results"')

@@ -44,8 +44,9 @@ def test_committee_list_signed_validates_and_confirms(chair, awaiting, ca):
     assert statuses["Đặng Văn Lộc"] == PersonStatus.CONFIRMED
     assert statuses["Phạm Văn Em"] == PersonStatus.MISMATCH
     assert document.member_count == 2 and document.kind == DocumentKind.COMMITTEE_LIST
-    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "document.sign")
-                               ).one()
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "document.sign")
+    ).one()
     assert event.changes["sha256"][1] == document.sha256
     assert event.changes["certificate_serial"][1] == document.certificate_serial
     assert "Trần Văn Đức" in event.changes["certificate_subject"][1]
@@ -100,8 +101,9 @@ def test_wrong_pin_refused_and_audited(chair, awaiting):
         services.sign_committee_list(chair, "000000")
     assert "PIN" in str(refused.value)
     db.session.commit()
-    event = db.session.scalars(sa.select(AuditEvent)
-                               .where(AuditEvent.action == "signing.pin_refused")).one()
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "signing.pin_refused")
+    ).one()
     assert event.actor_id == chair.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SignedDocument)) == 0
     assert all(p.status != PersonStatus.CONFIRMED for p in db.session.scalars(sa.select(Person)))
@@ -119,8 +121,9 @@ def test_expired_certificate_refused(make_user, give_certificate, awaiting):
     assert "expired" in str(refused.value).lower() or "hết hạn" in str(refused.value)
 
 
-def test_certificate_that_is_not_a_signers_fails_validation(make_user, give_certificate,
-                                                           awaiting, ca):
+def test_certificate_that_is_not_a_signers_fails_validation(
+    make_user, give_certificate, awaiting, ca
+):
     """A TLS-style certificate (no non-repudiation) signs, but the signature is refused."""
     user = make_user(Role.COMMITTEE, OWN)
     give_certificate(user, signer=False)
@@ -148,9 +151,16 @@ def test_site_daily_list(make_user, make_site, make_person, give_certificate, ca
     unchecked = make_person(full_name="Bùi Thị Lan", status="mismatch", sex="female")
     today = today_in_vietnam()
     for person in (checked, unchecked):
-        record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer",
-                                          "lot": "FA1234", "vaccinated_on": today,
-                                          "site_id": site.id})
+        record_services.add_dose(
+            person,
+            {
+                "dose_number": 1,
+                "vaccine": "Pfizer",
+                "lot": "FA1234",
+                "vaccinated_on": today,
+                "site_id": site.id,
+            },
+        )
     db.session.commit()
     document = services.sign_site_daily(head, PIN, today)
     db.session.commit()
@@ -158,14 +168,21 @@ def test_site_daily_list(make_user, make_site, make_person, give_certificate, ca
     assert [m.person_id for m in document.members] == [checked.id]  # commune site: checked only
 
 
-def test_province_site_signs_without_cleaning(make_user, make_site, make_person,
-                                              give_certificate):
+def test_province_site_signs_without_cleaning(make_user, make_site, make_person, give_certificate):
     site = make_site(OWN, SiteLevel.PROVINCE)
     head = make_user(Role.VACCINATION_SITE, OWN, site=site)
     give_certificate(head, title="Giám đốc", unit=site.name)
     person = make_person(full_name="Bùi Thị Lan", status="mismatch", sex="female")
-    record_services.add_dose(person, {"dose_number": 1, "vaccine": "Pfizer", "lot": "FA1",
-                                      "vaccinated_on": today_in_vietnam(), "site_id": site.id})
+    record_services.add_dose(
+        person,
+        {
+            "dose_number": 1,
+            "vaccine": "Pfizer",
+            "lot": "FA1",
+            "vaccinated_on": today_in_vietnam(),
+            "site_id": site.id,
+        },
+    )
     db.session.commit()
     document = services.sign_site_daily(head, PIN, today_in_vietnam())
     assert document.member_count == 1
@@ -175,8 +192,15 @@ def test_certificate_with_qr_code(chair, awaiting, ca, app):
     services.sign_committee_list(chair, PIN)
     db.session.commit()
     person = db.session.get(Person, awaiting[0].id)
-    db.session.add(Dose(person_id=person.id, dose_number=1, vaccine="AstraZeneca", lot="AB12",
-                        vaccinated_on=date(2021, 8, 1)))
+    db.session.add(
+        Dose(
+            person_id=person.id,
+            dose_number=1,
+            vaccine="AstraZeneca",
+            lot="AB12",
+            vaccinated_on=date(2021, 8, 1),
+        )
+    )
     db.session.commit()
     credential, signer = services.unlock(chair, PIN)
     document = services.sign_certificate(chair, credential, signer, person)
@@ -199,8 +223,9 @@ def test_certificate_only_for_confirmed(chair, awaiting):
 def pdftotext(content: bytes) -> str | None:
     if shutil.which("pdftotext") is None:
         return None
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=content,
-                          capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
@@ -208,10 +233,15 @@ def test_vietnamese_text_extracted_back(chair, awaiting):
     text = pdftotext(stored(services.sign_committee_list(chair, PIN)))
     assert text is not None
     text = " ".join(text.split())  # lines wrapped in the PDF
-    for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
-                     "DANH SÁCH XÁC NHẬN THÔNG TIN TIÊM CHỦNG VẮC XIN COVID-19",
-                     "Nguyễn Thị Hương", "Đặng Văn Lộc", "TM. ỦY BAN NHÂN DÂN",
-                     "Trần Văn Đức"):
+    for expected in (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "DANH SÁCH XÁC NHẬN THÔNG TIN TIÊM CHỦNG VẮC XIN COVID-19",
+        "Nguyễn Thị Hương",
+        "Đặng Văn Lộc",
+        "TM. ỦY BAN NHÂN DÂN",
+        "Trần Văn Đức",
+    ):
         assert expected in text, expected
     assert "Phạm Văn Em" not in text
 
@@ -224,8 +254,10 @@ def test_stamp_text_extracted_back(chair, awaiting):
     lines = [" ".join(line.split()) for line in text.splitlines()]
     assert "Ký bởi: Trần Văn Đức" in lines
     assert f"Chủ tịch – {chair.area.name}" in lines
-    assert any(re.fullmatch(r"Thời gian ký: \d\d:\d\d:\d\d ngày \d\d/\d\d/\d{4} \(GMT\+7\)",
-                            line) for line in lines), lines
+    assert any(
+        re.fullmatch(r"Thời gian ký: \d\d:\d\d:\d\d ngày \d\d/\d\d/\d{4} \(GMT\+7\)", line)
+        for line in lines
+    ), lines
 
 
 def test_supersession(chair, awaiting):
@@ -258,9 +290,12 @@ def test_minutes_upload_confirms(make_user, awaiting):
     document = services.confirm_minutes(minutes, chair)
     db.session.commit()
     assert document.kind == DocumentKind.MINUTES and document.media_type == "image/png"
-    assert {p.status for p in db.session.scalars(
-        sa.select(Person).where(Person.id.in_([awaiting[0].id, awaiting[1].id])))} == {
-        PersonStatus.CONFIRMED}
+    assert {
+        p.status
+        for p in db.session.scalars(
+            sa.select(Person).where(Person.id.in_([awaiting[0].id, awaiting[1].id]))
+        )
+    } == {PersonStatus.CONFIRMED}
     with pytest.raises(services.SigningRefused):
         services.upload_minutes_scan(services.print_minutes(chair), chair, b"MZ not a scan")
 
@@ -271,7 +306,9 @@ def test_http_tsa_by_url(app, chair, awaiting, ca, pki_dir):
 
     in_process = core.TsaConfig(
         cert=pki.load_pem_cert((pki_dir / "tsa.pem").read_bytes()),
-        key=pki.load_pem_key((pki_dir / "tsa-key.pem").read_bytes()), chain=(ca.cert,))
+        key=pki.load_pem_key((pki_dir / "tsa-key.pem").read_bytes()),
+        chain=(ca.cert,),
+    )
     server, url = tsa.serve_in_thread(in_process.timestamper())
     try:
         app.config["SIGNING_TSA_URL"] = url
@@ -322,8 +359,9 @@ def test_a_health_station_correction_supersedes_the_confirmation(chair, awaiting
     document = services.sign_committee_list(chair, PIN)
     db.session.commit()
     person = db.session.get(Person, awaiting[0].id)
-    record_services.correct_person(person, {"full_name": "Nguyễn Thị Hường"}, "sửa tên",
-                                   person.version)
+    record_services.correct_person(
+        person, {"full_name": "Nguyễn Thị Hường"}, "sửa tên", person.version
+    )
     db.session.commit()
     assert person.status == PersonStatus.NEEDS_RECONFIRMATION
     assert services.portal_state(document).state == "partly_superseded"

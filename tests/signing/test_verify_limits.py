@@ -23,15 +23,20 @@ def signed_document(chair):
 
 
 def upload(client, content: bytes, addr: str = "203.0.113.7"):
-    return client.post("/verify", data={"csrf_token": csrf_token(client, "/verify"),
-                                        "document": (BytesIO(content), "x.pdf")},
-                       content_type="multipart/form-data",
-                       environ_overrides={"REMOTE_ADDR": addr})
+    return client.post(
+        "/verify",
+        data={"csrf_token": csrf_token(client, "/verify"), "document": (BytesIO(content), "x.pdf")},
+        content_type="multipart/form-data",
+        environ_overrides={"REMOTE_ADDR": addr},
+    )
 
 
 def verify_events() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "document.verify"))
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "document.verify")
+    )
 
 
 def counting_validate(monkeypatch) -> list[int]:
@@ -98,8 +103,13 @@ def test_anonymous_verification_is_a_count(client, chair, awaiting):
     upload(client, services.stored_content(document))
     client.get(f"/verify/{document.code}")
     assert verify_events() == before
-    counts = dict(db.session.execute(sa.select(VerificationCount.source, VerificationCount.count)
-                                     .where(VerificationCount.document_id == document.id)).all())
+    counts = dict(
+        db.session.execute(
+            sa.select(VerificationCount.source, VerificationCount.count).where(
+                VerificationCount.document_id == document.id
+            )
+        ).all()
+    )
     assert counts == {"upload": 2, "code": 1}
 
 

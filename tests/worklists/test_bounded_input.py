@@ -17,18 +17,25 @@ def test_a_handover_page_link_out_of_range_or_malformed_is_a_400(client, login_a
 
 
 @pytest.mark.parametrize("person_id", ["²", HUGE, "2147483648", "0"])
-def test_a_handover_list_of_malformed_ids_is_refused(client, login_as, make_person,
-                                                     person_id):
+def test_a_handover_list_of_malformed_ids_is_refused(client, login_as, make_person, person_id):
     login_as("police", OWN)
-    response = client.post("/worklists/handover/new", data={
-        "csrf_token": csrf_token(client, "/records"), "person_ids": [person_id]})
+    response = client.post(
+        "/worklists/handover/new",
+        data={"csrf_token": csrf_token(client, "/records"), "person_ids": [person_id]},
+    )
     assert response.status_code in (400, 422)
 
 
 @pytest.mark.parametrize("person_id", ["²", HUGE, "2147483648", "0"])
 def test_a_review_of_malformed_ids_is_refused(client, login_as, person_id):
     login_as("police", OWN)
-    response = client.post("/worklists/review", data={
-        "csrf_token": csrf_token(client, "/records"), "person_ids": [person_id],
-        "action": "verified_in_person", "note": "Đã xem CCCD bản gốc"})
+    response = client.post(
+        "/worklists/review",
+        data={
+            "csrf_token": csrf_token(client, "/records"),
+            "person_ids": [person_id],
+            "action": "verified_in_person",
+            "note": "Đã xem CCCD bản gốc",
+        },
+    )
     assert response.status_code == 422

@@ -32,8 +32,10 @@ def test_the_health_station_sees_its_records_to_correct(client, login_as, decide
     page = client.get("/worklists/corrections").get_data(as_text=True)
     assert "Nguyen Van Binh" in page and "Sai dấu tên" in page
     assert "Trần Văn Cường" not in page and "Lê Văn Dũng" not in page
-    fragment = client.get("/worklists/corrections?q=binh",
-                          headers={"HX-Request": "true", "HX-Target": "decision-results"})
+    fragment = client.get(
+        "/worklists/corrections?q=binh",
+        headers={"HX-Request": "true", "HX-Target": "decision-results"},
+    )
     assert "<html" not in fragment.get_data(as_text=True)
 
 
@@ -59,8 +61,9 @@ def test_an_unknown_list_is_not_found(client, login_as):
     assert client.get("/worklists/other").status_code == 404
 
 
-def test_the_correction_list_shrinks_as_records_are_corrected(client, login_as, make_person,
-                                                              make_user):
+def test_the_correction_list_shrinks_as_records_are_corrected(
+    client, login_as, make_person, make_user
+):
     """Issue 13 (smaller items): "still to correct" is the correction list's default, so
     the list shrinks as records come to agree with the register; "corrected" and "all"
     show the others."""
@@ -68,13 +71,16 @@ def test_the_correction_list_shrinks_as_records_are_corrected(client, login_as, 
     from portal.records.services import update_person
 
     police = make_user("police", OWN)
-    fixed = make_person(full_name="Nguyen Van Binh", id_number="001090000001",
-                        status=PersonStatus.MISMATCH)
-    pending = make_person(full_name="Trần Văn Cường", id_number="001090000002",
-                          status=PersonStatus.MISMATCH)
+    fixed = make_person(
+        full_name="Nguyen Van Binh", id_number="001090000001", status=PersonStatus.MISMATCH
+    )
+    pending = make_person(
+        full_name="Trần Văn Cường", id_number="001090000002", status=PersonStatus.MISMATCH
+    )
     services.review([fixed, pending], services.ReviewAction.REGISTER_IS_RIGHT, "Sai", police)
-    update_person(fixed, {"full_name": "Nguyễn Văn Bình", "status": PersonStatus.MATCHED},
-                  "Sửa theo CSDL")
+    update_person(
+        fixed, {"full_name": "Nguyễn Văn Bình", "status": PersonStatus.MATCHED}, "Sửa theo CSDL"
+    )
     db.session.commit()
     login_as("health_station", OWN)
     default = client.get("/worklists/corrections").get_data(as_text=True)

@@ -33,18 +33,28 @@ def people(make_person):
     """In OWN: two verified, one matched, one mismatch, one unverified; in NEIGHBOUR: one
     verified person the OWN police must never list."""
     return {
-        "verified": make_person(full_name="Nguyễn Văn Bình", status="verified",
-                                id_number="001090000001"),
-        "verified2": make_person(full_name="Trần Thị Hường", status="verified", sex="female",
-                                 birth_date=date(1972, 1, 1), birth_precision="year",
-                                 id_number="001172000002"),
-        "matched": make_person(full_name="Lê Văn Dũng", status="matched",
-                               id_number="001090000003"),
-        "mismatch": make_person(full_name="Phạm Văn Em", status="mismatch",
-                                id_number="001090000004"),
+        "verified": make_person(
+            full_name="Nguyễn Văn Bình", status="verified", id_number="001090000001"
+        ),
+        "verified2": make_person(
+            full_name="Trần Thị Hường",
+            status="verified",
+            sex="female",
+            birth_date=date(1972, 1, 1),
+            birth_precision="year",
+            id_number="001172000002",
+        ),
+        "matched": make_person(full_name="Lê Văn Dũng", status="matched", id_number="001090000003"),
+        "mismatch": make_person(
+            full_name="Phạm Văn Em", status="mismatch", id_number="001090000004"
+        ),
         "unverified": make_person(full_name="Hoàng Văn Giang"),
-        "neighbour": make_person(full_name="Vũ Văn Hải", status="verified",
-                                 commune_code=NEIGHBOUR, id_number="001090000006"),
+        "neighbour": make_person(
+            full_name="Vũ Văn Hải",
+            status="verified",
+            commune_code=NEIGHBOUR,
+            id_number="001090000006",
+        ),
     }
 
 
@@ -53,14 +63,16 @@ def token(client) -> str:
 
 
 def create(client, person_ids, note="Đã đối chiếu CCCD gốc"):
-    return client.post("/worklists/handover/new",
-                       data={"csrf_token": token(client), "person_ids": person_ids,
-                             "note": note})
+    return client.post(
+        "/worklists/handover/new",
+        data={"csrf_token": token(client), "person_ids": person_ids, "note": note},
+    )
 
 
 def transition(client, worklist_id: int, slug: str):
-    return client.post(f"/worklists/handover/{worklist_id}/{slug}",
-                       data={"csrf_token": token(client)})
+    return client.post(
+        f"/worklists/handover/{worklist_id}/{slug}", data={"csrf_token": token(client)}
+    )
 
 
 def created_id(response) -> int:
@@ -71,9 +83,13 @@ def created_id(response) -> int:
 
 
 def events(worklist_id: int) -> list[AuditEvent]:
-    return list(db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.entity_type == "worklist", AuditEvent.entity_id == str(worklist_id))
-        .order_by(AuditEvent.seq)))
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.entity_type == "worklist", AuditEvent.entity_id == str(worklist_id))
+            .order_by(AuditEvent.seq)
+        )
+    )
 
 
 def english(client) -> None:
@@ -155,8 +171,12 @@ def test_the_full_state_machine_with_the_right_roles(client, login_as, people, d
 
     # Every step is one audit event, by the right person, with the state and the hash.
     trail = events(worklist_id)
-    assert [e.action for e in trail] == ["worklist.create", "worklist.hand_over",
-                                         "worklist.receive", "worklist.archive"]
+    assert [e.action for e in trail] == [
+        "worklist.create",
+        "worklist.hand_over",
+        "worklist.receive",
+        "worklist.archive",
+    ]
     assert [e.actor_id for e in trail] == [police.id, police.id, station.id, station.id]
     assert trail[0].changes["members"] == [None, 2]
     assert trail[1].changes["state"] == ["draft", "handed_over"]
@@ -229,8 +249,9 @@ def test_scope_of_a_handed_over_list(client, login_as, people, role, area_code, 
     login_as(role, area_code)
     assert client.get(f"/worklists/handover/{worklist_id}").status_code == status
     assert client.get(f"/worklists/handover/{worklist_id}.pdf").status_code == status
-    listed = f"/worklists/handover/{worklist_id}\"" in client.get(
-        "/worklists/handover").get_data(as_text=True)
+    listed = f'/worklists/handover/{worklist_id}"' in client.get("/worklists/handover").get_data(
+        as_text=True
+    )
     assert listed == (status == 200)
     if status == 200:
         # In scope but not the receiving health station of that commune: forbidden.
@@ -266,8 +287,10 @@ def test_the_list_page_and_its_fragment(client, login_as, people):
     assert f'data-worklist="{first}"' in body and f'data-worklist="{second}"' in body
     assert "HX-Request" in page.headers.get("Vary", "")
 
-    fragment = client.get("/worklists/handover?state=handed_over",
-                          headers={"HX-Request": "true", "HX-Target": "handover-results"})
+    fragment = client.get(
+        "/worklists/handover?state=handed_over",
+        headers={"HX-Request": "true", "HX-Target": "handover-results"},
+    )
     body = fragment.get_data(as_text=True)
     assert fragment.status_code == 200 and "<html" not in body
     assert f'data-worklist="{second}"' in body and f'data-worklist="{first}"' not in body
@@ -290,8 +313,15 @@ def test_the_list_page_is_paged(app, client, login_as, people, monkeypatch):
 
 def test_the_pdf_embeds_noto_and_grows_with_its_members(app, login_as, make_person, client):
     police = login_as("police", OWN)
-    persons = [make_person(full_name=f"Ngô Thị Ánh {n:02d}", status="verified",
-                           sex="female", id_number=f"001190{n:06d}") for n in range(60)]
+    persons = [
+        make_person(
+            full_name=f"Ngô Thị Ánh {n:02d}",
+            status="verified",
+            sex="female",
+            id_number=f"001190{n:06d}",
+        )
+        for n in range(60)
+    ]
     few = handover.create_handover(police, [p.id for p in persons[:3]], None)
     many_ids = [p.id for p in persons[3:]]
     one_page = handover.render_document(few, draft=True)
@@ -305,14 +335,16 @@ def test_the_pdf_embeds_noto_and_grows_with_its_members(app, login_as, make_pers
     stored = handover.stored_document(many)
     assert pages(stored) >= 2
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-", "-"], input=stored, capture_output=True,
-                              check=True).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=stored, capture_output=True, check=True
+        ).stdout.decode()
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
         assert "CÔNG AN PHƯỜNG BA ĐÌNH" in text
         assert "Ngô Thị Ánh 59" in text and "NGƯỜI LẬP DANH SÁCH" in text
         assert "BẢN NHÁP" not in text
-        draft_text = subprocess.run(["pdftotext", "-", "-"], input=one_page,
-                                    capture_output=True, check=True).stdout.decode()
+        draft_text = subprocess.run(
+            ["pdftotext", "-", "-"], input=one_page, capture_output=True, check=True
+        ).stdout.decode()
         assert "BẢN NHÁP" in draft_text
 
 
@@ -360,10 +392,21 @@ def test_handover_creation_searches_filters_pages_and_selects_all_matching(
     paging (not the first 1,000 only), and "select all N matching" makes the list on the
     server from the filters, not from checkboxes."""
     login_as("police", OWN)
-    verified = [make_person(full_name=f"Nguyễn Thị Vân {n:02d}", status="verified",
-                            sex="female", id_number=f"001190{n:06d}") for n in range(7)]
-    matched = [make_person(full_name=f"Trần Văn Khôi {n:02d}", status="matched",
-                           id_number=f"001090{n:06d}") for n in range(5)]
+    verified = [
+        make_person(
+            full_name=f"Nguyễn Thị Vân {n:02d}",
+            status="verified",
+            sex="female",
+            id_number=f"001190{n:06d}",
+        )
+        for n in range(7)
+    ]
+    matched = [
+        make_person(
+            full_name=f"Trần Văn Khôi {n:02d}", status="matched", id_number=f"001090{n:06d}"
+        )
+        for n in range(5)
+    ]
     app.config["RECORDS_PAGE_SIZE"] = 5
     try:
         page = client.get("/worklists/handover/new").get_data(as_text=True)
@@ -378,26 +421,39 @@ def test_handover_creation_searches_filters_pages_and_selects_all_matching(
         page = client.get("/worklists/handover/new?status=verified").get_data(as_text=True)
         assert "7 người" in page and "Trần Văn Khôi" not in page
         assert 'value="mismatch"' not in page
-        fragment = client.get("/worklists/handover/new?status=verified",
-                              headers={"HX-Request": "true",
-                                       "HX-Target": "handover-candidates"})
+        fragment = client.get(
+            "/worklists/handover/new?status=verified",
+            headers={"HX-Request": "true", "HX-Target": "handover-candidates"},
+        )
         assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
 
         # Select all 7 matching (more than the page shows): no person_ids posted.
-        response = client.post("/worklists/handover/new?status=verified",
-                               data={"csrf_token": token(client), "all_matching": "y",
-                                     "note": "Tất cả người đã xác minh"})
+        response = client.post(
+            "/worklists/handover/new?status=verified",
+            data={
+                "csrf_token": token(client),
+                "all_matching": "y",
+                "note": "Tất cả người đã xác minh",
+            },
+        )
     finally:
         app.config["RECORDS_PAGE_SIZE"] = 50
     worklist = db.session.get(Worklist, created_id(response))
     members = handover.members_of(worklist)
     assert {m.person_id for m in members} == {p.id for p in verified}
-    assert [m.snapshot["full_name"] for m in members] == sorted(
-        p.full_name for p in verified), "listed in name order"
+    assert [m.snapshot["full_name"] for m in members] == sorted(p.full_name for p in verified), (
+        "listed in name order"
+    )
     snap = members[0].snapshot
-    assert snap == {"full_name": "Nguyễn Thị Vân 00", "sex": "female",
-                    "birth_date": "1985-03-14", "birth_precision": "day",
-                    "id_number": "001190000000", "status": "verified", "outcome": None}
+    assert snap == {
+        "full_name": "Nguyễn Thị Vân 00",
+        "sex": "female",
+        "birth_date": "1985-03-14",
+        "birth_precision": "day",
+        "id_number": "001190000000",
+        "status": "verified",
+        "outcome": None,
+    }
     [event] = [e for e in events(worklist.id) if e.action == "worklist.create"]
     assert event.changes["members"] == [None, 7]
     # The matched persons are still waiting; the listed ones are not.

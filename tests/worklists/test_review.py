@@ -27,21 +27,29 @@ def mismatches(area, make_person, make_register):
     """In OWN: a diacritics difference, a swapped date, a sex difference, one not found and
     one match; in NEIGHBOUR: one mismatch the OWN police must never see."""
     people = {
-        "diacritics": make_person(full_name="Nguyen Van Binh", id_number=cccd(1),
-                                  birth_date=BORN),
-        "swapped": make_person(full_name="Trần Văn Cường", id_number=cccd(2),
-                               birth_date=date(1990, 6, 3)),
-        "sex": make_person(full_name="Lê Văn Dũng", id_number=cccd(3), birth_date=BORN,
-                           sex="female"),
+        "diacritics": make_person(full_name="Nguyen Van Binh", id_number=cccd(1), birth_date=BORN),
+        "swapped": make_person(
+            full_name="Trần Văn Cường", id_number=cccd(2), birth_date=date(1990, 6, 3)
+        ),
+        "sex": make_person(
+            full_name="Lê Văn Dũng", id_number=cccd(3), birth_date=BORN, sex="female"
+        ),
         "absent": make_person(full_name="Phạm Văn Em", id_number=cccd(4), birth_date=BORN),
         "same": make_person(full_name="Hoàng Văn Giang", id_number=cccd(5), birth_date=BORN),
-        "neighbour": make_person(full_name="Vũ Văn Hải", id_number=cccd(6), birth_date=BORN,
-                                 commune_code=NEIGHBOUR),
+        "neighbour": make_person(
+            full_name="Vũ Văn Hải", id_number=cccd(6), birth_date=BORN, commune_code=NEIGHBOUR
+        ),
     }
-    truth = [(1, "Nguyễn Văn Bình", BORN), (2, "Trần Văn Cường", date(1990, 3, 6)),
-             (3, "Lê Văn Dũng", BORN), (5, "Hoàng Văn Giang", BORN), (6, "Vũ Văn Hai", BORN)]
-    make_register(*({"id_number": cccd(n), "full_name": name, "birth_date": born}
-                     for n, name, born in truth))
+    truth = [
+        (1, "Nguyễn Văn Bình", BORN),
+        (2, "Trần Văn Cường", date(1990, 3, 6)),
+        (3, "Lê Văn Dũng", BORN),
+        (5, "Hoàng Văn Giang", BORN),
+        (6, "Vũ Văn Hai", BORN),
+    ]
+    make_register(
+        *({"id_number": cccd(n), "full_name": name, "birth_date": born} for n, name, born in truth)
+    )
     match_commune(area(OWN))
     match_commune(area(NEIGHBOUR))
     db.session.commit()
@@ -87,33 +95,51 @@ def test_filter_by_kind_of_difference(client, login_as, mismatches, difference, 
 
 def test_the_list_is_a_fragment_for_htmx(client, login_as, mismatches):
     login_as("police", OWN)
-    response = client.get("/worklists/review?difference=sex",
-                          headers={"HX-Request": "true", "HX-Target": "review-results"})
+    response = client.get(
+        "/worklists/review?difference=sex",
+        headers={"HX-Request": "true", "HX-Target": "review-results"},
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body and "Lê Văn Dũng" in body
 
 
-@pytest.mark.parametrize("role", ["health_station", "committee", "vaccination_site",
-                                  "health_authority", "admin"])
+@pytest.mark.parametrize(
+    "role", ["health_station", "committee", "vaccination_site", "health_authority", "admin"]
+)
 def test_only_police_review_identities(client, login_as, mismatches, role):
     login_as(role, OWN if role not in ("health_authority", "admin") else "01")
     assert client.get("/worklists/review").status_code == 403
-    assert client.post("/worklists/review", data={"csrf_token": csrf_token(client, "/records"),
-                                                  "person_ids": [1], "action": "x",
-                                                  "note": "n"}).status_code == 403
+    assert (
+        client.post(
+            "/worklists/review",
+            data={
+                "csrf_token": csrf_token(client, "/records"),
+                "person_ids": [1],
+                "action": "x",
+                "note": "n",
+            },
+        ).status_code
+        == 403
+    )
 
 
 def decide(client, person_ids, action, note="Đã xem CCCD bản gốc", **headers):
     token = csrf_token(client, "/records")
-    return client.post("/worklists/review",
-                       data={"csrf_token": token, "person_ids": person_ids, "action": action,
-                             "note": note},
-                       headers=headers)
+    return client.post(
+        "/worklists/review",
+        data={"csrf_token": token, "person_ids": person_ids, "action": action, "note": note},
+        headers=headers,
+    )
 
 
 def events(action: str, person: Person) -> list[AuditEvent]:
-    return list(db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == action, AuditEvent.entity_id == str(person.id))))
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.action == action, AuditEvent.entity_id == str(person.id)
+            )
+        )
+    )
 
 
 def test_verified_in_person_is_audited_with_its_note_and_leaves_the_list(
@@ -135,8 +161,10 @@ def test_verified_in_person_is_audited_with_its_note_and_leaves_the_list(
 
 @pytest.mark.parametrize(
     ("action", "kind"),
-    [("register_is_right", WorklistKind.CORRECTION),
-     ("record_is_right", WorklistKind.REGISTER_UPDATE)],
+    [
+        ("register_is_right", WorklistKind.CORRECTION),
+        ("record_is_right", WorklistKind.REGISTER_UPDATE),
+    ],
 )
 def test_decisions_feed_the_lists(client, login_as, mismatches, action, kind):
     login_as("police", OWN)
@@ -144,8 +172,9 @@ def test_decisions_feed_the_lists(client, login_as, mismatches, action, kind):
     assert decide(client, [p.id for p in chosen], action).status_code == 303
     worklist = db.session.scalar(sa.select(Worklist).where(Worklist.kind == kind))
     assert worklist is not None and worklist.area.code == OWN
-    members = db.session.scalars(sa.select(WorklistMember).where(
-        WorklistMember.worklist_id == worklist.id)).all()
+    members = db.session.scalars(
+        sa.select(WorklistMember).where(WorklistMember.worklist_id == worklist.id)
+    ).all()
     assert {m.person_id for m in members} == {p.id for p in chosen}
     assert all(m.note == "Đã xem CCCD bản gốc" for m in members)
     assert members[0].snapshot["id_number"] in {p.id_number for p in chosen}
@@ -168,13 +197,19 @@ def test_a_person_outside_the_commune_is_never_touched(client, login_as, mismatc
 def test_a_decision_needs_a_note_and_keeps_the_selection(client, login_as, mismatches):
     login_as("police", OWN)
     person = mismatches["sex"]
-    response = decide(client, [person.id], "verified_in_person", note="  ",
-                      **{"HX-Request": "true", "HX-Target": "review-results"})
+    response = decide(
+        client,
+        [person.id],
+        "verified_in_person",
+        note="  ",
+        **{"HX-Request": "true", "HX-Target": "review-results"},
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "<html" not in body
-    assert f'name="person_ids" value="{person.id}"\n               checked' in body or \
-        re.search(rf'value="{person.id}"\s+checked', body)
+    assert f'name="person_ids" value="{person.id}"\n               checked' in body or re.search(
+        rf'value="{person.id}"\s+checked', body
+    )
     db.session.expire_all()
     assert db.session.get(Person, person.id).status == PersonStatus.MISMATCH
 
@@ -182,8 +217,12 @@ def test_a_decision_needs_a_note_and_keeps_the_selection(client, login_as, misma
 def test_htmx_decision_returns_the_refreshed_list(client, login_as, mismatches):
     login_as("police", OWN)
     person = mismatches["absent"]
-    response = decide(client, [person.id], "verified_in_person",
-                      **{"HX-Request": "true", "HX-Target": "review-results"})
+    response = decide(
+        client,
+        [person.id],
+        "verified_in_person",
+        **{"HX-Request": "true", "HX-Target": "review-results"},
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
     assert "alert-success" in body and "Phạm Văn Em" not in body
@@ -196,8 +235,13 @@ def test_a_decision_without_a_chosen_decision_is_refused_and_nothing_is_lost(
     in Vietnamese; the ticked rows and the note stay, nothing is written."""
     login_as("police", OWN)
     person = mismatches["sex"]
-    response = decide(client, [person.id], "", note="Hồ sơ đúng, CSDL sai",
-                      **{"HX-Request": "true", "HX-Target": "review-results"})
+    response = decide(
+        client,
+        [person.id],
+        "",
+        note="Hồ sơ đúng, CSDL sai",
+        **{"HX-Request": "true", "HX-Target": "review-results"},
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "Chọn kết luận cho những người đã chọn." in body
@@ -226,8 +270,10 @@ def test_a_decided_row_leaves_the_list_and_shows_its_decision(client, login_as, 
     "decided" with the decision, and cannot be decided a second time."""
     login_as("police", OWN)
     person = mismatches["swapped"]
-    assert decide(client, [person.id], "record_is_right", note="Giấy khai sinh đúng"
-                  ).status_code == 303
+    assert (
+        decide(client, [person.id], "record_is_right", note="Giấy khai sinh đúng").status_code
+        == 303
+    )
     to_decide = client.get("/worklists/review").get_data(as_text=True)
     assert "Trần Văn Cường" not in to_decide
     decided = client.get("/worklists/review?decided=decided").get_data(as_text=True)

@@ -9,8 +9,14 @@ from portal.extensions import db
 from portal.registry.models import RegisterExtract
 from tests.conftest import NEIGHBOUR, OWN, csrf_token
 
-ROLES = [(Role.POLICE, OWN), (Role.HEALTH_STATION, OWN), (Role.COMMITTEE, OWN),
-         (Role.VACCINATION_SITE, OWN), (Role.HEALTH_AUTHORITY, "01"), (Role.ADMIN, "01")]
+ROLES = [
+    (Role.POLICE, OWN),
+    (Role.HEALTH_STATION, OWN),
+    (Role.COMMITTEE, OWN),
+    (Role.VACCINATION_SITE, OWN),
+    (Role.HEALTH_AUTHORITY, "01"),
+    (Role.ADMIN, "01"),
+]
 # Which roles may open each page; everyone else gets 403.
 PAGES = {
     "/worklists/corrections": {Role.POLICE, Role.HEALTH_STATION},
@@ -36,15 +42,14 @@ def test_role_by_page(client, login_as, role, area_code):
         assert (f'href="{page}"' in menu) == (role in PAGES[page])
 
 
-def test_commune_police_list_only_their_own_areas_register_imports(client, login_as,
-                                                                   make_user):
+def test_commune_police_list_only_their_own_areas_register_imports(client, login_as, make_user):
     """Issue 14, item 3: commune police listed every register import nationwide."""
     mine = make_user(Role.POLICE, OWN)
     neighbour = make_user(Role.POLICE, NEIGHBOUR)
-    for user, source in ((mine, "trich-xuat-cua-toi.csv"),
-                         (neighbour, "trich-xuat-xa-ben.csv")):
-        db.session.add(RegisterExtract(source=source, mode="merge", row_count=1,
-                                       imported_by_id=user.id))
+    for user, source in ((mine, "trich-xuat-cua-toi.csv"), (neighbour, "trich-xuat-xa-ben.csv")):
+        db.session.add(
+            RegisterExtract(source=source, mode="merge", row_count=1, imported_by_id=user.id)
+        )
     db.session.commit()
     login_as(Role.POLICE, OWN)
     page = client.get("/registry/extracts").get_data(as_text=True)
