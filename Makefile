@@ -71,6 +71,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check portal tests bench
+	$(BIN)/ruff format --check portal tests bench migrations wsgi.py
 	$(BIN)/mypy
 
 # Regenerate the message catalogue after changing texts: make extract, then translate.
