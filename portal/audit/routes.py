@@ -18,7 +18,7 @@ from portal.audit import permissions
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
 from portal.auth.forms import role_label
-from portal.core import export
+from portal.core import dates, export
 from portal.core.clock import local_midnight_utc
 from portal.core.database import writes
 from portal.core.export import Column
@@ -27,7 +27,6 @@ from portal.core.labels import action_label, change_value, entity_label, field_l
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
-from portal.records.forms import parse_day
 
 bp = Blueprint("audit", __name__)
 
@@ -67,9 +66,9 @@ class Filters:
         """A day typed in the office's time zone, as the stored (naive UTC) bound."""
         if not text:
             return None
-        day = parse_day(text)
+        day = dates.day(text)
         if day is None:
-            self.errors[name] = _("Write the date as dd/mm/yyyy, for example 30/04/2027.")
+            self.errors[name] = str(dates.WRITE_A_DAY)
             return None
         if end:
             # Until a day: before the next one starts. The calendar's last day has no next

@@ -38,7 +38,9 @@ class FeedbackForm(PortalForm):
     full_name = StringField(_l("Full name"), validators=[follows(rules.full_name)])
     id_number = StringField(
         _l("ID number (CCCD/CMND)"),
-        validators=[Length(max=20), follows(_complaint_id_number, optional=True)],
+        # No Length before the rule: it reads "001 . 085 . 012 . 345" as every entry point
+        # does, and what it stores fits the column.
+        validators=[follows(_complaint_id_number, optional=True)],
     )
     birth_date = StringField(
         _l("Date of birth"), validators=[follows(_full_birth_date)], render_kw=DATE_INPUT
@@ -47,7 +49,6 @@ class FeedbackForm(PortalForm):
         _l("Phone number"),
         validators=[
             DataRequired(_l("Enter your phone number.")),
-            Length(max=20),
             follows(rules.phone),
         ],
     )

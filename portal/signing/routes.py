@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal.auth import permissions as account_permissions
 from portal.auth.models import User
+from portal.core import dates
 from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
 from portal.core.forms import PortalForm
@@ -154,10 +155,7 @@ def _filters(form) -> services.Filters:
 def _day(value) -> date:
     if isinstance(value, date):
         return value
-    try:
-        return date.fromisoformat(value) if value else today_in_vietnam()
-    except ValueError:
-        abort(400)
+    return (dates.day(value) or abort(400)) if value else today_in_vietnam()
 
 
 def _awaiting_context(form: AwaitingFilterForm) -> dict:

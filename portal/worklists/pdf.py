@@ -28,6 +28,7 @@ from reportlab.platypus.flowables import Flowable
 
 from portal.areas.models import Area
 from portal.core.clock import vietnam_date
+from portal.core.web import format_birth
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 REGULAR, BOLD, ITALIC = "NotoSerif", "NotoSerif-Bold", "NotoSerif-Italic"
@@ -201,12 +202,7 @@ def birth_text(value: str | None, precision: str | None) -> str:
     """As precise as it is known: dd/mm/yyyy, mm/yyyy or yyyy."""
     if not value:
         return ""
-    day = date.fromisoformat(value)
-    if precision == "year":
-        return f"{day.year:04d}"
-    if precision == "month":
-        return f"{day.month:02d}/{day.year:04d}"
-    return day.strftime("%d/%m/%Y")
+    return format_birth(date.fromisoformat(value), precision)  # a snapshot's ISO date
 
 
 def result_text(snapshot: dict[str, Any]) -> str:
