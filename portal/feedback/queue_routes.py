@@ -1,5 +1,5 @@
 """Staff pages: the unit's queue, one complaint and its handling, the routing rules.
-Routes on the feedback blueprint, imported by ``create_app``."""
+Their URLs are listed in ``portal/feedback/blueprint.py``."""
 
 from __future__ import annotations
 
@@ -38,7 +38,6 @@ from portal.feedback.models import (
     Precision,
     UnitKind,
 )
-from portal.feedback.routes import bp
 from portal.feedback.routing import Unit
 from portal.records.models import Person
 from portal.records.permissions import get_person_or_404, person_scope
@@ -277,7 +276,6 @@ def queue_page(user, filters: QueueFilters, size: int, now: datetime):
     return rows, next_cursor
 
 
-@bp.get("/queue")
 @login_required
 def show_queue():
     if not permissions.can_use_queue(current_user):
@@ -319,12 +317,10 @@ STATE_LABELS = {
 }
 
 
-@bp.context_processor
-def _queue_helpers():
+def queue_template_helpers():
     return {"queue_state_labels": STATE_LABELS, "time_left": clock.time_left_text}
 
 
-@bp.get("/queue/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_queue(fmt: str):
@@ -456,7 +452,6 @@ def _assignable(feedback: Feedback) -> list[tuple[Unit, str, bool]]:
     return units
 
 
-@bp.get("/queue/<id:feedback_id>")
 @login_required
 def show_feedback(feedback_id: int):
     feedback = _load(feedback_id)
@@ -490,7 +485,6 @@ def _handler(feedback_id: int) -> Feedback:
     return feedback
 
 
-@bp.post("/queue/<id:feedback_id>/link")
 @login_required
 def link_person(feedback_id: int):
     feedback = _handler(feedback_id)
@@ -505,7 +499,6 @@ def link_person(feedback_id: int):
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<id:feedback_id>/answer")
 @login_required
 def answer_feedback(feedback_id: int):
     feedback = _handler(feedback_id)
@@ -518,7 +511,6 @@ def answer_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<id:feedback_id>/close")
 @login_required
 def close_feedback(feedback_id: int):
     feedback = _handler(feedback_id)
@@ -537,7 +529,6 @@ def close_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<id:feedback_id>/reassign")
 @login_required
 def reassign_feedback(feedback_id: int):
     feedback = _load(feedback_id)
@@ -570,7 +561,6 @@ def reassign_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_queue"), 303)
 
 
-@bp.get("/queue/<id:feedback_id>/attachments/<id:attachment_id>")
 @login_required
 def download_attachment(feedback_id: int, attachment_id: int):
     feedback = _load(feedback_id)
@@ -601,7 +591,6 @@ def _rule_province():
     return None
 
 
-@bp.get("/rules")
 @login_required
 def show_rules():
     if not permissions.can_configure_rules(current_user):
@@ -622,7 +611,6 @@ def _rules_page(form: RuleForm, status: int = 200):
     )
 
 
-@bp.post("/rules")
 @login_required
 def post_rule():
     if not permissions.can_configure_rules(current_user):

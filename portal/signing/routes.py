@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from io import BytesIO
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -56,16 +56,6 @@ from portal.signing.models import (
     SigningBatchMember,
 )
 from portal.text import fold
-
-bp = Blueprint("signing", __name__)
-
-
-@bp.record_once
-def _release_tokens(state) -> None:
-    from portal.signing.backends import close_sessions
-
-    state.app.teardown_appcontext(close_sessions)
-
 
 AWAITING_FRAGMENTS = {"signing-results": "results", "sign-dialog": "dialog"}
 SHOWN = 200
@@ -213,7 +203,6 @@ def _documents_of_user() -> list[tuple[SignedDocument, str, bool]]:
     ]
 
 
-@bp.app_template_global("person_documents")
 def person_documents(person_id: int) -> list[tuple[SignedDocument, DocumentMember]]:
     """For the record page: the documents confirming or certifying the person that the
     user may open (the signing domain's scope applies, not the record's)."""
@@ -293,7 +282,6 @@ def _require_signer() -> None:
         abort(403)
 
 
-@bp.get("/signing")
 @login_required
 def show_awaiting():
     _require_signer()
@@ -303,7 +291,6 @@ def show_awaiting():
     return _awaiting_page(form)
 
 
-@bp.get("/signing/preview.pdf")
 @login_required
 def preview_pdf():
     """The document as it will be signed, unsigned (a preview)."""
@@ -433,7 +420,6 @@ def skipped_of(batch: SigningBatch) -> list[dict]:
     ]
 
 
-@bp.post("/signing/batches")
 @login_required
 def post_open_dialog():
     """Open the sign dialog: store exactly the persons it shows (``SigningBatch``), which
@@ -471,7 +457,6 @@ def post_open_dialog():
     return redirect(url_for("signing.show_dialog", batch_id=batch_id), code=303)
 
 
-@bp.get("/signing/batches/<id:batch_id>")
 @login_required
 def show_dialog(batch_id: int):
     """The sign dialog of a stored list (a page of its own without htmx); once signed,
@@ -487,7 +472,6 @@ def show_dialog(batch_id: int):
     return _awaiting_page(_batch_filters(batch), batch=batch)
 
 
-@bp.get("/signing/batches/<id:batch_id>/preview.pdf")
 @login_required
 def preview_batch_pdf(batch_id: int):
     """Exactly the document the dialog's PIN signs (unsigned, marked as a preview)."""
@@ -528,7 +512,6 @@ def preview_batch_pdf(batch_id: int):
     return _pdf_response(built.content, name, inline=True)
 
 
-@bp.post("/signing/batches/<id:batch_id>/sign")
 @login_required
 def post_sign(batch_id: int):
     """The PIN signs the dialog's persons (those still eligible), once."""
@@ -623,13 +606,11 @@ def _document_page(
     )
 
 
-@bp.get("/signing/documents/<id:document_id>")
 @login_required
 def show_document(document_id: int):
     return _document_page(*_document_or_404(document_id))
 
 
-@bp.post("/signing/documents/<id:document_id>/revoke")
 @login_required
 def post_revoke(document_id: int):
     """Withdraw a signed document, with a reason; what was typed stays on a refusal."""
@@ -654,7 +635,6 @@ def post_revoke(document_id: int):
     return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
-@bp.get("/signing/documents/<id:document_id>/file")
 @login_required
 def download_document(document_id: int):
     document, whole = _document_or_404(document_id)
@@ -684,7 +664,6 @@ def _minutes_or_404(minutes_id: int) -> Minutes:
     return minutes
 
 
-@bp.post("/signing/minutes")
 @login_required
 def post_print_minutes():
     """Number and freeze the minutes for the persons the awaiting page lists now."""
@@ -743,13 +722,11 @@ def _minutes_page(
     )
 
 
-@bp.get("/signing/minutes/<id:minutes_id>")
 @login_required
 def show_minutes(minutes_id: int):
     return _minutes_page(_minutes_or_404(minutes_id))
 
 
-@bp.get("/signing/minutes/<id:minutes_id>/pdf")
 @login_required
 def minutes_pdf(minutes_id: int):
     """The minutes exactly as printed (the same number, persons and bytes every time)."""
@@ -761,7 +738,6 @@ def minutes_pdf(minutes_id: int):
     return _pdf_response(content, f"bien-ban-xac-nhan-{minutes.id}.pdf", inline=True)
 
 
-@bp.get("/signing/minutes/<id:minutes_id>/scan")
 @login_required
 def minutes_scan(minutes_id: int):
     minutes = _minutes_or_404(minutes_id)
@@ -778,7 +754,6 @@ def minutes_scan(minutes_id: int):
     )
 
 
-@bp.post("/signing/minutes/<id:minutes_id>/scan")
 @login_required
 def post_minutes_scan(minutes_id: int):
     """Attach the signed scan; the page then shows who will be confirmed."""
@@ -809,7 +784,6 @@ def post_minutes_scan(minutes_id: int):
     )
 
 
-@bp.post("/signing/minutes/<id:minutes_id>/confirm")
 @login_required
 def post_minutes_confirm(minutes_id: int):
     """Confirm the persons of these minutes that are still eligible (once)."""
@@ -829,7 +803,6 @@ def post_minutes_confirm(minutes_id: int):
     return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
-@bp.post("/signing/certificates")
 @login_required
 def post_certificates():
     """Per-person certificates for the commune's confirmed persons, as a queue job."""
@@ -899,7 +872,6 @@ def _verify_page(
     )
 
 
-@bp.get("/verify")
 def show_verify():
     return _verify_page(VerifyForm(formdata=None))
 
@@ -944,7 +916,6 @@ def _record(document, verdict, source: str, sha256: str) -> None:
         services.count_verification(document, source)
 
 
-@bp.post("/verify")
 def post_verify():
     wait = _anonymous_wait()
     if wait is not None:
@@ -963,7 +934,6 @@ def post_verify():
     return _verify_page(form, verdict=verdict, state=state, source="upload")
 
 
-@bp.get("/verify/<code>")
 @writes  # the rate count, the verification (SQLite: BEGIN IMMEDIATE)
 def verify_code(code: str):
     """The link in the certificate's QR code: the stored document, checked afresh (or its
@@ -1015,7 +985,6 @@ def _handover_page(worklist, form: SignForm, status: int = 200, message: str | N
     )
 
 
-@bp.get("/signing/handover/<id:worklist_id>")
 @login_required
 def show_handover_signing(worklist_id: int):
     worklist = _handover_or_404(worklist_id)
@@ -1024,7 +993,6 @@ def show_handover_signing(worklist_id: int):
     return _handover_page(worklist, SignForm(formdata=None))
 
 
-@bp.post("/signing/handover/<id:worklist_id>")
 @login_required
 def post_handover_signing(worklist_id: int):
     worklist = _handover_or_404(worklist_id)
@@ -1046,18 +1014,15 @@ def post_handover_signing(worklist_id: int):
 # --- a signing key locked by wrong PINs: shown on the administrators' account pages -------
 
 
-@bp.app_template_global()
 def locked_signers(user_ids: list[int]) -> set[int]:
     """For the account pages (auth knows nothing of signing): whose signing key is locked."""
     return services.locked_signers(list(user_ids))
 
 
-@bp.app_template_global()
 def locked_signing_credential(user_id: int):
     return services.locked_credential(user_id)
 
 
-@bp.post("/admin/accounts/<id:account_id>/signing-unlock")
 @login_required
 def post_unlock_credential(account_id: int):
     """An administrator unlocks the account's signing key that wrong PINs locked."""

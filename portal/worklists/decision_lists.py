@@ -1,6 +1,6 @@
 """The lists police decisions feed: records to correct (for the health station) and
 records whose register entry should be updated (a note for the population database side).
-Routes on the worklists blueprint, imported by ``create_app``."""
+Their URLs are listed in ``portal/worklists/blueprint.py``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from portal.records.queries import Filters, count_persons, page_of, search_claus
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 from portal.worklists.pdf import birth_text
 from portal.worklists.permissions import can_see_decision_list
-from portal.worklists.routes import bp
 
 KINDS = {
     "corrections": WorklistKind.CORRECTION,
@@ -112,7 +111,6 @@ def _kind_or_404(slug: str) -> WorklistKind:
     return KINDS[slug]
 
 
-@bp.get("/<any('corrections', 'register-updates'):slug>")
 @login_required
 def show_decision_list(slug: str):
     kind = _kind_or_404(slug)
@@ -159,7 +157,6 @@ def show_decision_list(slug: str):
     )
 
 
-@bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_decision_list(slug: str, fmt: str):

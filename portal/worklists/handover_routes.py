@@ -1,5 +1,6 @@
 """Handover lists in the browser: police create and hand over, the health station receives and
-archives. Routes on the worklists blueprint, imported by ``create_app``."""
+archives. Their URLs are listed in
+``portal/worklists/blueprint.py``."""
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ from portal.signing import services as signing_services
 from portal.worklists import handover, pdf, permissions
 from portal.worklists.labels import STATE_LABELS
 from portal.worklists.models import Worklist, WorklistState
-from portal.worklists.routes import bp
 
 STATE_BADGES = {
     WorklistState.DRAFT: "text-bg-secondary",
@@ -100,7 +100,6 @@ def _page_size() -> int:
     return int(current_app.config.get("RECORDS_PAGE_SIZE", 50))
 
 
-@bp.get("/handover")
 @login_required
 def list_handovers():
     if not permissions.can_see_handovers(current_user):
@@ -192,7 +191,6 @@ def _new_page(form: HandoverCreateForm, status: int = 200, message: str | None =
     )
 
 
-@bp.get("/handover/new")
 @login_required
 def new_handover():
     if not permissions.can_create_handover(current_user):
@@ -200,7 +198,6 @@ def new_handover():
     return _new_page(HandoverCreateForm(formdata=None))
 
 
-@bp.post("/handover/new")
 @login_required
 def create_handover():
     if not permissions.can_create_handover(current_user):
@@ -268,13 +265,11 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
     )
 
 
-@bp.get("/handover/<id:worklist_id>")
 @login_required
 def show_handover(worklist_id: int):
     return _detail_page(_worklist_or_404(worklist_id))
 
 
-@bp.post("/handover/<id:worklist_id>/<any('hand-over', 'receive', 'archive'):slug>")
 @login_required
 def post_handover_transition(worklist_id: int, slug: str):
     worklist = _worklist_or_404(worklist_id)
@@ -291,7 +286,6 @@ def post_handover_transition(worklist_id: int, slug: str):
     return redirect(url_for("worklists.show_handover", worklist_id=worklist.id), code=303)
 
 
-@bp.get("/handover/<id:worklist_id>.pdf")
 @login_required
 def download_handover(worklist_id: int):
     worklist = _worklist_or_404(worklist_id)
@@ -329,7 +323,6 @@ def _member_columns() -> list:
     ]
 
 
-@bp.get("/handover/<id:worklist_id>/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_handover(worklist_id: int, fmt: str):
