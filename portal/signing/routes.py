@@ -11,34 +11,32 @@ from io import BytesIO
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf.file import FileField
-from wtforms import (
-    DateField,
-    HiddenField,
-    PasswordField,
-    SearchField,
-    SelectField,
-    TextAreaField,
-)
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
 
 from portal.auth import permissions as account_permissions
 from portal.auth.models import User
 from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
-from portal.core.forms import PortalForm
+from portal.core.pdf import birth_text
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.records.labels import STATUS_LABELS
-from portal.records.models import PersonStatus
 from portal.signing import permissions, services
-from portal.signing.documents import birth_text
+from portal.signing.forms import (
+    AwaitingFilterForm,
+    MinutesConfirmForm,
+    MinutesForm,
+    MinutesPrintForm,
+    OpenDialogForm,
+    RevokeForm,
+    SignForm,
+    UnlockCredentialForm,
+    VerifyForm,
+)
 from portal.signing.labels import (
+    CHANGED_FIELD_LABELS,
     KIND_LABELS,
     MINUTES_STATE_LABELS,
     STATE_LABELS,
@@ -59,82 +57,6 @@ from portal.text import fold
 
 AWAITING_FRAGMENTS = {"signing-results": "results", "sign-dialog": "dialog"}
 SHOWN = 200
-STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
-    SelectChoice(s.value, label)
-    for s, label in (
-        (PersonStatus.MATCHED, _l("Matched")),
-        (PersonStatus.VERIFIED, _l("Verified")),
-        (PersonStatus.NEEDS_RECONFIRMATION, _l("Needs re-confirmation")),
-    )
-]
-FIELD_LABELS = {
-    "full_name": _l("Full name"),
-    "sex": _l("Sex"),
-    "birth_date": _l("Date of birth"),
-    "birth_precision": _l("Date of birth"),
-    "id_number": _l("ID number"),
-    "status": _l("Status"),
-    "doses": _l("Doses"),
-    "dose_number": _l("Dose"),
-    "vaccine": _l("Vaccine"),
-    "vaccine_code": _l("Vaccine"),
-    "lot": _l("Lot"),
-    "outcome": _l("Status"),
-}
-
-
-class AwaitingFilterForm(PortalForm):
-    class Meta:
-        csrf = False
-
-    status = SelectField(_l("Basis"), choices=STATUS_CHOICES, default="", validate_choice=True)
-    q = SearchField(_l("Name or ID number"), validators=[Optional(), Length(max=100)])
-    day = DateField(_l("Day"), validators=[Optional()], format="%Y-%m-%d")
-
-
-class SignForm(PortalForm):
-    pin = PasswordField(_l("PIN of your signing key"), validators=[DataRequired(), Length(max=64)])
-
-
-class OpenDialogForm(PortalForm):
-    """Opening the sign dialog: the page's filter, to list exactly what the page shows."""
-
-    status = HiddenField()
-    q = HiddenField()
-    day = HiddenField()
-
-
-class MinutesForm(PortalForm):
-    scan = FileField(
-        _l("Scan of the signed minutes (PDF, JPEG or PNG)"), validators=[DataRequired()]
-    )
-
-
-class MinutesPrintForm(PortalForm):
-    status = HiddenField()
-    q = HiddenField()
-
-
-class MinutesConfirmForm(PortalForm):
-    """Only the CSRF token: what is confirmed is the minutes' own list."""
-
-
-class UnlockCredentialForm(PortalForm):
-    """Only the CSRF token: the account's locked signing key is unlocked."""
-
-
-class RevokeForm(PortalForm):
-    reason = TextAreaField(
-        _l("Reason for revoking"),
-        validators=[
-            DataRequired(_l("Give the reason for revoking the document.")),
-            Length(max=500),
-        ],
-    )
-
-
-class VerifyForm(PortalForm):
-    document = FileField(_l("Signed PDF"), validators=[DataRequired()])
 
 
 def _filters(form) -> services.Filters:
@@ -686,7 +608,7 @@ def post_print_minutes():
 
 
 def _field_text(fields: tuple[str, ...]) -> str:
-    return ", ".join(dict.fromkeys(str(FIELD_LABELS.get(f, f)) for f in fields))
+    return ", ".join(dict.fromkeys(str(CHANGED_FIELD_LABELS.get(f, f)) for f in fields))
 
 
 def _minutes_page(

@@ -27,6 +27,7 @@ from wtforms.validators import Length, Optional
 from portal.core.database import writes
 from portal.core.forms import PortalForm
 from portal.core.ids import BadCursor, coerce_id, parse_id
+from portal.core.pdf import birth_text
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
@@ -35,7 +36,7 @@ from portal.records.routes import filters_from_request
 from portal.signing import permissions as signing_permissions
 from portal.signing import services as signing_services
 from portal.worklists import handover, pdf, permissions
-from portal.worklists.labels import STATE_LABELS
+from portal.worklists.labels import STATE_LABELS, TRANSITION_LABELS
 from portal.worklists.models import Worklist, WorklistState
 
 STATE_BADGES = {
@@ -43,11 +44,6 @@ STATE_BADGES = {
     WorklistState.HANDED_OVER: "text-bg-warning",
     WorklistState.RECEIVED: "text-bg-info",
     WorklistState.ARCHIVED: "text-bg-success",
-}
-TRANSITION_LABELS = {
-    "hand_over": _l("Hand over to the health station"),
-    "receive": _l("Confirm receipt"),
-    "archive": _l("Archive"),
 }
 # URL segment -> service transition
 TRANSITION_SLUGS = {"hand-over": "hand_over", "receive": "receive", "archive": "archive"}
@@ -252,7 +248,7 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
         transition_labels=TRANSITION_LABELS,
         state_labels=STATE_LABELS,
         state_badges=STATE_BADGES,
-        birth_text=pdf.birth_text,
+        birth_text=birth_text,
         message=message,
         # Signing (issue 5): the police officer signs the frozen list, once; then everyone
         # who sees the list is offered the signed copy and its verification (issue 13, 14).
@@ -312,9 +308,7 @@ def _member_columns() -> list:
         Column(_l("Sex"), lambda m: sex_label(m.snapshot.get("sex")), 8),
         Column(
             _l("Date of birth"),
-            lambda m: pdf.birth_text(
-                m.snapshot.get("birth_date"), m.snapshot.get("birth_precision")
-            ),
+            lambda m: birth_text(m.snapshot.get("birth_date"), m.snapshot.get("birth_precision")),
             14,
         ),
         Column(_l("ID number"), lambda m: m.snapshot.get("id_number") or "", 16),
