@@ -23,7 +23,7 @@ from portal.core.web import error_response
 from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.records.labels import STATUS_LABELS
-from portal.signing import permissions, services
+from portal.signing import permissions, queries, services
 from portal.signing.forms import (
     AwaitingFilterForm,
     MinutesConfirmForm,
@@ -48,7 +48,6 @@ from portal.signing.models import (
     DocumentKind,
     DocumentMember,
     Minutes,
-    MinutesState,
     SignedDocument,
     SigningBatch,
     SigningBatchMember,
@@ -100,18 +99,7 @@ def _documents_of_user() -> list[tuple[SignedDocument, str, bool]]:
     is listed under (a certificate by its person's name: older certificates' titles do not
     carry it) and whether the user sees it whole (else reduced to the persons of their area).
     Whole or not is asked of the twenty listed only, not of every document in scope."""
-    listed = (
-        sa.select(SignedDocument.id)
-        .where(permissions.unit_documents(current_user), permissions.document_scope(current_user))
-        .order_by(SignedDocument.id.desc())
-        .limit(20)
-        .subquery()
-    )
-    rows = db.session.execute(
-        sa.select(SignedDocument, permissions.whole_document(current_user))
-        .join(listed, listed.c.id == SignedDocument.id)
-        .order_by(SignedDocument.id.desc())
-    ).all()
+    rows = queries.latest_documents(current_user)
     names = services.certificate_names([d.id for d, _whole in rows])
     return [
         (
@@ -189,14 +177,7 @@ def _open_minutes() -> list[Minutes]:
     """Minutes printed in the user's commune that await their scan or confirmation."""
     if not permissions.can_record_minutes(current_user):
         return []
-    return list(
-        db.session.scalars(
-            sa.select(Minutes)
-            .where(permissions.minutes_scope(current_user), Minutes.state != MinutesState.CONFIRMED)
-            .order_by(Minutes.id.desc())
-            .limit(20)
-        )
-    )
+    return queries.open_minutes(current_user)
 
 
 def _require_signer() -> None:
@@ -282,11 +263,7 @@ def download_name(document: SignedDocument) -> str:
     danh-sach-ban-giao-da-ky-12.pdf; a certificate carries its person's name."""
     stem = FILE_NAMES[document.kind]
     if document.kind == DocumentKind.CERTIFICATE:
-        name = db.session.scalar(
-            sa.select(DocumentMember.snapshot)
-            .where(DocumentMember.document_id == document.id)
-            .limit(1)
-        )
+        name = queries.first_member_snapshot(document)
         slug = re.sub(r"[^a-z0-9]+", "-", fold((name or {}).get("full_name"))).strip("-")
         stem = f"{stem}-{slug}" if slug else stem
     suffix = document.path.rsplit(".", 1)[-1] if "." in document.path else "pdf"
@@ -504,9 +481,7 @@ def _document_page(
     revoker = (
         db.session.get(User, revocation.actor_id) if revocation and revocation.actor_id else None
     )
-    batch = db.session.scalar(
-        sa.select(SigningBatch).where(SigningBatch.document_id == document.id).limit(1)
-    )
+    batch = queries.batch_of(document)
     return render(
         "signing/document.html",
         status=status,
@@ -631,15 +606,7 @@ def _minutes_page(
         field_text=_field_text,
         minutes_state_labels=MINUTES_STATE_LABELS,
         birth_text=birth_text,
-        confirmed_ids=set(
-            db.session.scalars(
-                sa.select(DocumentMember.person_id).where(
-                    DocumentMember.document_id == minutes.document_id
-                )
-            )
-        )
-        if minutes.document_id
-        else set(),
+        confirmed_ids=queries.confirmed_person_ids(minutes),
         creator=db.session.get(User, minutes.created_by_id) if minutes.created_by_id else None,
     )
 

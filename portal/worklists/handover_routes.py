@@ -35,7 +35,7 @@ from portal.records import queries as record_queries
 from portal.records.routes import filters_from_request
 from portal.signing import permissions as signing_permissions
 from portal.signing import services as signing_services
-from portal.worklists import handover, pdf, permissions
+from portal.worklists import handover, pdf, permissions, queries
 from portal.worklists.labels import STATE_LABELS, TRANSITION_LABELS
 from portal.worklists.models import Worklist, WorklistState
 
@@ -105,40 +105,21 @@ def list_handovers():
     rows = []
     next_after = None
     if form.validate():
-        query = sa.select(Worklist).where(permissions.handover_scope(current_user))
-        if form.state.data:
-            query = query.where(Worklist.state == WorklistState(form.state.data))
         after = form.after.data or ""
-        if after:
-            last = parse_id(after)
-            if last is None:
-                abort(400)
-            query = query.where(Worklist.id < last)
-        size = _page_size()
-        rows = list(db.session.scalars(query.order_by(Worklist.id.desc()).limit(size + 1)))
-        if len(rows) > size:
-            rows = rows[:size]
-            next_after = rows[-1].id
+        last = parse_id(after) if after else None
+        if after and last is None:
+            abort(400)
+        state = WorklistState(form.state.data) if form.state.data else None
+        rows, next_after = queries.handover_page(current_user, state, last, _page_size())
     else:
         status = 400
-    counts = {}
-    if rows:
-        member = handover.WorklistMember
-        counts = {
-            worklist_id: count
-            for worklist_id, count in db.session.execute(
-                sa.select(member.worklist_id, sa.func.count())
-                .where(member.worklist_id.in_([w.id for w in rows]))
-                .group_by(member.worklist_id)
-            )
-        }
     return render(
         "worklists/handover_list.html",
         INDEX_FRAGMENTS,
         status=status,
         form=form,
         rows=rows,
-        counts=counts,
+        counts=queries.member_counts([w.id for w in rows]),
         next_after=next_after,
         state_labels=STATE_LABELS,
         state_badges=STATE_BADGES,
@@ -214,11 +195,7 @@ def create_handover():
     except handover.HandoverError as error:
         db.session.rollback()
         return _new_page(form, status=422, message=str(error))
-    members = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(handover.WorklistMember)
-        .where(handover.WorklistMember.worklist_id == worklist.id)
-    )
+    members = queries.member_counts([worklist.id]).get(worklist.id, 0)
     db.session.commit()
     flash(
         ngettext(
@@ -323,17 +300,12 @@ def export_handover(worklist_id: int, fmt: str):
     """The list's members as they were listed (their snapshot), like the PDF's table."""
     from portal.audit import services as audit
     from portal.core import export
-    from portal.worklists.models import WorklistMember
 
     worklist = _worklist_or_404(worklist_id)
     # Plain copies: the commit below expires the ORM rows before the file is written.
     members = [
         SimpleNamespace(snapshot=dict(m.snapshot), note=m.note)
-        for m in db.session.scalars(
-            sa.select(WorklistMember)
-            .where(WorklistMember.worklist_id == worklist.id)
-            .order_by(WorklistMember.id)
-        )
+        for m in queries.members_of(worklist)
     ]
     audit.record(
         "worklist.export",

@@ -78,8 +78,8 @@ def build_pdf(
     head = paragraph_style("head", BOLD, 10, leading=12.5)
     body = paragraph_style("body", size=12, align=TA_LEFT)
 
-    number = "Số: ....../DS-CA" if draft else f"Số: {worklist.id}/DS-CA"
-    heading = Heading(superior, unit, number, place_name(area), day)
+    document_number = "Số: ....../DS-CA" if draft else f"Số: {worklist.id}/DS-CA"
+    heading = Heading(superior, unit, document_number, place_name(area), day)
     story: list[Flowable] = heading_flowables(heading, document_styles())
     if draft:
         story.append(Paragraph("BẢN NHÁP – CHƯA BÀN GIAO", draft_style))
