@@ -12,10 +12,13 @@ from portal.auth import account_routes, mfa_routes, routes
 
 bp = Blueprint("auth", __name__)
 
+
+# Besides its URLs: what the blueprint adds around its views and to the templates.
+bp.register_error_handler(CSRFError, routes.login_form_expired)
+
 # routes.py
 bp.add_url_rule("/login", "get_login", routes.get_login, methods=["GET"])
 bp.add_url_rule("/login", "post_login", routes.post_login, methods=["POST"])
-bp.register_error_handler(CSRFError, routes.login_form_expired)
 bp.add_url_rule("/logout", "post_logout", routes.post_logout, methods=["POST"])
 
 # account_routes.py

@@ -10,8 +10,12 @@ from portal.feedback import queue_routes, routes
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
-# routes.py
+
+# Besides its URLs: what the blueprint adds around its views and to the templates.
 bp.context_processor(routes.template_helpers)
+bp.context_processor(queue_routes.queue_template_helpers)
+
+# routes.py
 bp.add_url_rule("/new", "new_feedback", routes.new_feedback, methods=["GET"])
 bp.add_url_rule("/places", "show_places", routes.show_places, methods=["GET"])
 bp.add_url_rule("/new", "post_feedback", routes.post_feedback, methods=["POST"])
@@ -21,7 +25,6 @@ bp.add_url_rule("/<code>", "post_status", routes.post_status, methods=["POST"])
 
 # queue_routes.py
 bp.add_url_rule("/queue", "show_queue", queue_routes.show_queue, methods=["GET"])
-bp.context_processor(queue_routes.queue_template_helpers)
 bp.add_url_rule(
     "/queue/export.<any(csv, xlsx):fmt>", "export_queue", queue_routes.export_queue, methods=["GET"]
 )

@@ -10,15 +10,18 @@ from portal.records import correction_routes, dose_routes, routes
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
-# routes.py
+
+# Besides its URLs: what the blueprint adds around its views and to the templates.
 bp.add_app_template_filter(routes.vaccine_name, "vaccine_name")
+bp.app_context_processor(correction_routes.identity_helpers)
+
+# routes.py
 bp.add_url_rule("", "list_records", routes.list_records, methods=["GET"])
 bp.add_url_rule("/export.csv", "export_records", routes.export_records, methods=["GET"])
 bp.add_url_rule("/export.xlsx", "export_records_xlsx", routes.export_records_xlsx, methods=["GET"])
 bp.add_url_rule("/<id:person_id>", "show_record", routes.show_record, methods=["GET"])
 
 # correction_routes.py
-bp.app_context_processor(correction_routes.identity_helpers)
 bp.add_url_rule(
     "/<id:person_id>/identity", "show_identity", correction_routes.show_identity, methods=["GET"]
 )

@@ -18,8 +18,12 @@ def _release_tokens(state) -> None:
     state.app.teardown_appcontext(close_sessions)
 
 
-# routes.py
+# Besides its URLs: what the blueprint adds around its views and to the templates.
 bp.add_app_template_global(routes.person_documents, "person_documents")
+bp.add_app_template_global(routes.locked_signers)
+bp.add_app_template_global(routes.locked_signing_credential)
+
+# routes.py
 bp.add_url_rule("/signing", "show_awaiting", routes.show_awaiting, methods=["GET"])
 bp.add_url_rule("/signing/preview.pdf", "preview_pdf", routes.preview_pdf, methods=["GET"])
 bp.add_url_rule("/signing/batches", "post_open_dialog", routes.post_open_dialog, methods=["POST"])
@@ -92,8 +96,6 @@ bp.add_url_rule(
     routes.post_handover_signing,
     methods=["POST"],
 )
-bp.add_app_template_global(routes.locked_signers)
-bp.add_app_template_global(routes.locked_signing_credential)
 bp.add_url_rule(
     "/admin/accounts/<id:account_id>/signing-unlock",
     "post_unlock_credential",
