@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, request
+from flask import abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -27,8 +27,6 @@ from portal.core.labels import action_label, change_value, entity_label, field_l
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
-
-bp = Blueprint("audit", __name__)
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
@@ -136,7 +134,6 @@ def _require_reader() -> None:
         abort(403)
 
 
-@bp.get("/audit")
 @login_required
 def show_trail():
     _require_reader()
@@ -192,7 +189,6 @@ EXPORT_COLUMNS = [
 ]
 
 
-@bp.get("/audit/export.<any(xlsx, csv):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_trail(fmt: str):

@@ -1,6 +1,6 @@
 """Administrators' pages: the accounts of their province — list (filters, pages, export),
-a new account, changes, a new password. Routes on the auth blueprint, imported by
-``create_app``."""
+a new account, changes, a new password. Their URLs are listed in
+``portal/auth/blueprint.py``."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from portal.auth.forms import (
     role_label,
 )
 from portal.auth.models import Role, User
-from portal.auth.routes import bp
 from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
@@ -159,7 +158,6 @@ def _refused(form: AccountFields | PasswordForm, error: services.AccountRefused)
         field.errors = [*field.errors, str(message)]
 
 
-@bp.get("/admin/accounts")
 @login_required
 def list_accounts():
     _require_admin()
@@ -196,7 +194,6 @@ EXPORT_COLUMNS = [
 ]
 
 
-@bp.get("/admin/accounts/export.<any(xlsx, csv):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_accounts(fmt: str):
@@ -219,14 +216,12 @@ def _new_page(form: NewAccountForm, status: int = 200):
     return render("auth/account_new.html", status=status, form=form)
 
 
-@bp.get("/admin/accounts/new")
 @login_required
 def new_account():
     _require_admin()
     return _new_page(_with_choices(NewAccountForm()))
 
 
-@bp.post("/admin/accounts/new")
 @login_required
 def create_account():
     _require_admin()
@@ -282,14 +277,12 @@ def _account_page(
     )
 
 
-@bp.get("/admin/accounts/<id:account_id>")
 @login_required
 def show_account(account_id: int):
     account = _managed_account(account_id)
     return _account_page(account)
 
 
-@bp.post("/admin/accounts/<id:account_id>")
 @login_required
 def update_account(account_id: int):
     account = _managed_account(account_id)
@@ -311,7 +304,6 @@ def update_account(account_id: int):
     return redirect(url_for("auth.show_account", account_id=account.id), 303)
 
 
-@bp.post("/admin/accounts/<id:account_id>/password")
 @login_required
 def set_account_password(account_id: int):
     account = _managed_account(account_id)

@@ -2,19 +2,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from flask_wtf.csrf import CSRFError
 
 from portal.auth import mfa, services
 from portal.auth.forms import LoginForm
 from portal.auth.models import Role
 from portal.core.web import csrf_message, error_response
 from portal.extensions import db, login_manager
-
-bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
@@ -46,14 +43,12 @@ def _landing() -> str:
     return url_for("records.list_records")
 
 
-@bp.get("/login")
 def get_login():
     if current_user.is_authenticated:
         return redirect(url_for("records.list_records"))
     return render_template("auth/login.html", form=LoginForm(), next=request.args.get("next"))
 
 
-@bp.post("/login")
 def post_login():
     form = LoginForm()
     next_url = request.form.get("next")
@@ -97,7 +92,6 @@ def retry_after(throttled: services.LoginThrottled) -> dict[str, str]:
     return {"Retry-After": str(throttled.minutes * 60)}
 
 
-@bp.errorhandler(CSRFError)
 def login_form_expired(error):
     """An expired login form is shown again with the username kept, not an error page."""
     db.session.rollback()
@@ -108,7 +102,6 @@ def login_form_expired(error):
     return render_template("auth/login.html", form=form, next=request.form.get("next")), 400
 
 
-@bp.post("/logout")
 @login_required
 def post_logout():
     services.logout(current_user._get_current_object())

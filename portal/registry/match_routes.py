@@ -11,11 +11,9 @@ from portal.extensions import db
 from portal.jobs.services import enqueue
 from portal.records.permissions import commune_scope
 from portal.registry.jobs import start_match
-from portal.registry.routes import bp
 from portal.worklists import permissions
 
 
-@bp.post("/match")
 @login_required
 def post_match():
     if not permissions.can_start_match(current_user):

@@ -1,6 +1,6 @@
 """The lists police decisions feed: records to correct (for the health station) and
 records whose register entry should be updated (a note for the population database side).
-Routes on the worklists blueprint, imported by ``create_app``."""
+Their URLs are listed in ``portal/worklists/blueprint.py``."""
 
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.ids import BadCursor
+from portal.core.pdf import birth_text
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.records.corrections import IdentityView, register_differences
 from portal.records.models import Person, PersonStatus
 from portal.records.permissions import can_correct, person_scope
 from portal.records.queries import Filters, count_persons, page_of, search_clause
+from portal.worklists.labels import DECISION_LIST_STATE_LABELS
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
-from portal.worklists.pdf import birth_text
 from portal.worklists.permissions import can_see_decision_list
-from portal.worklists.routes import bp
 
 KINDS = {
     "corrections": WorklistKind.CORRECTION,
@@ -47,19 +47,6 @@ SETTLED = (
     PersonStatus.NEEDS_RECONFIRMATION,
     PersonStatus.EXEMPT,
 )
-# The list's filter: still to do (the default), done, or everyone listed.
-STATE_LABELS = {
-    WorklistKind.CORRECTION: {
-        "open": _l("Still to correct"),
-        "done": _l("Corrected"),
-        "all": _l("All"),
-    },
-    WorklistKind.REGISTER_UPDATE: {
-        "open": _l("Still differing"),
-        "done": _l("Now agreeing with the register"),
-        "all": _l("All"),
-    },
-}
 
 
 def _clauses(kind: WorklistKind, q: str, state: str = "open") -> list[sa.ColumnElement[bool]]:
@@ -112,7 +99,6 @@ def _kind_or_404(slug: str) -> WorklistKind:
     return KINDS[slug]
 
 
-@bp.get("/<any('corrections', 'register-updates'):slug>")
 @login_required
 def show_decision_list(slug: str):
     kind = _kind_or_404(slug)
@@ -149,7 +135,7 @@ def show_decision_list(slug: str):
         q=q,
         views=views,
         state=state,
-        state_labels=STATE_LABELS[kind],
+        state_labels=DECISION_LIST_STATE_LABELS[kind],
         next_url=url_for(
             "worklists.show_decision_list",
             slug=slug,
@@ -159,7 +145,6 @@ def show_decision_list(slug: str):
     )
 
 
-@bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_decision_list(slug: str, fmt: str):

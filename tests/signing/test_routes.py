@@ -801,7 +801,7 @@ def test_a_search_too_long_is_a_bad_request_not_a_500(app, client, login_as):
     """Issue 14 (the fuzz test): WTForms' "Field cannot be longer than %(max)d characters"
     went through Flask-Babel's ngettext, which formatted it with ``num`` alone: KeyError,
     a 500 for any value longer than its field allows."""
-    from portal.signing.routes import AwaitingFilterForm
+    from portal.signing.forms import AwaitingFilterForm
 
     login_as(Role.COMMITTEE, OWN)
     assert client.get("/signing?q=" + "x" * 101).status_code == 400

@@ -353,7 +353,7 @@ def pages(content: bytes) -> int:
 
 
 def test_document_texts():
-    from portal.worklists.pdf import birth_text, date_line
+    from portal.core.pdf import birth_text, date_line
 
     assert date_line("Ba Đình", date(2025, 2, 4)) == "Ba Đình, ngày 04 tháng 02 năm 2025"
     assert date_line("Ba Đình", date(2025, 11, 20)) == "Ba Đình, ngày 20 tháng 11 năm 2025"
