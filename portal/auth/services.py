@@ -29,6 +29,7 @@ from portal.auth.passwords import (
 )
 from portal.auth.permissions import ROLE_AREA_KINDS
 from portal.core.clock import utcnow
+from portal.core.database import reading
 from portal.core.throttle import growing_wait, whole_minutes
 from portal.extensions import db
 
@@ -150,11 +151,28 @@ def refuse_if_throttled(username: str, second_factor: bool = False) -> None:
 
 def check_credentials(username: str, password: str) -> User | None:
     """The active account these credentials open, or None (a failure, audited); nobody is
-    logged in yet: a second factor may follow (portal/auth/mfa.py)."""
+    logged in yet: a second factor may follow (portal/auth/mfa.py).
+
+    The password is checked before the writing transaction begins: on SQLite that
+    transaction holds the write lock (BEGIN IMMEDIATE), which argon2's fifth of a second
+    would keep from every other login and save. The throttle is asked before the check
+    (a throttled attempt costs no hash) and again in the writing transaction, where the
+    failures of logins meanwhile are counted; the account is read again there, still
+    active and with the password that was checked."""
     username = normalise_username(username)
-    refuse_if_throttled(username)
-    user = db.session.scalar(sa.select(User).where(User.username == username))
-    matched = matching_form(user.password_hash if user else None, password)
+    with reading():
+        throttled = throttle_wait(username, request.remote_addr) > timedelta(0)
+        found = db.session.execute(
+            sa.select(User.id, User.password_hash).where(User.username == username)
+        ).first()
+        db.session.commit()  # the reading transaction ends before the hash is checked
+    stored = found.password_hash if found else None
+    matched = None if throttled else matching_form(stored, password)
+    refuse_if_throttled(username)  # the writing transaction begins
+    user = db.session.get(User, found.id) if found else None
+    if throttled or (user is not None and user.password_hash != stored):
+        # No longer throttled, or the password changed meanwhile: checked here (rare).
+        matched = matching_form(user.password_hash if user else None, password)
     if matched is None or not (user and user.active):
         audit.record("auth.login_failed", "user", username)
         return None

@@ -5,13 +5,15 @@ from flask_wtf.file import FileField
 from wtforms import (
     EmailField,
     HiddenField,
+    IntegerField,
     SearchField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import HiddenInput
 
 from portal.core.forms import PortalForm
 from portal.feedback import services
@@ -151,6 +153,9 @@ class AnswerForm(PortalForm):
         _l("Answer to the citizen"),
         validators=[DataRequired(_l("Write the answer.")), Length(max=4000)],
     )
+    # How many answers the page showed: an identical answer sent since then is this
+    # form's own, submitted twice (services.answer).
+    answers_seen = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0)])
 
 
 class CloseForm(PortalForm):

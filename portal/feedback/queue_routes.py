@@ -145,7 +145,7 @@ def _detail(feedback: Feedback, status: int = 200, **forms):
         attachments=queries.attachments_of(feedback),
         can_handle=permissions.can_handle(current_user, feedback),
         can_reassign=can_reassign,
-        answer_form=forms.get("answer_form") or AnswerForm(),
+        answer_form=forms.get("answer_form") or AnswerForm(answers_seen=len(feedback.answers)),
         close_form=forms.get("close_form") or CloseForm(),
         reassign_form=reassign_form,
         persons=forms.get("persons"),
@@ -234,7 +234,12 @@ def answer_feedback(feedback_id: int):
     form = AnswerForm()
     if not form.validate_on_submit():
         return _detail(feedback, status=422, answer_form=form)
-    services.answer(feedback, form.answer.data, current_user)
+    try:
+        services.answer(feedback, form.answer.data, current_user, form.answers_seen.data)
+    except services.AlreadyAnswered:  # a second submit of the form: the first one's result
+        db.session.rollback()
+        flash(_("This answer had already been sent to the citizen."), "info")
+        return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
     db.session.commit()
     flash(_("The answer was sent to the citizen."), "success")
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)

@@ -544,9 +544,23 @@ def _add_answer(feedback: Feedback, text: str, actor: User | None, at: datetime)
     return added
 
 
-def answer(feedback: Feedback, text: str, actor: User) -> None:
+class AlreadyAnswered(ValueError):
+    """This answer was sent already (a second submit of the form)."""
+
+
+def answer(feedback: Feedback, text: str, actor: User, seen: int | None = None) -> None:
     """Answer the citizen: every answer is kept with its own time, shown in order; the
-    first answer stops the 48-hour clock."""
+    first answer stops the 48-hour clock. Once per submit: the complaint's row is locked,
+    and an answer identical to one sent since the form was shown (``seen``: how many
+    answers the form showed; None: the latest answer) is not sent again
+    (``AlreadyAnswered``), nor is its SMS queued."""
+    locked(feedback)
+    sent = db.session.scalars(
+        sa.select(Answer.text).where(Answer.feedback_id == feedback.id).order_by(Answer.id)
+    ).all()
+    since = sent[seen:] if seen is not None and seen <= len(sent) else sent[-1:]
+    if text.strip() in (earlier.strip() for earlier in since):
+        raise AlreadyAnswered(text)
     old = {"status": feedback.status, "answered_at": feedback.answered_at}
     added = _add_answer(feedback, text, actor, utcnow())
     if feedback.status in OPEN_STATUSES:

@@ -22,6 +22,7 @@ from portal.jobs.queue import app_for_task, huey
 from portal.jobs.services import Owner, Progress, create_job, execute, handler
 from portal.records.models import Person
 from portal.signing import backends, checkpoints, permissions, services
+from portal.signing.models import SignedDocument
 
 _pin: contextvars.ContextVar[str | None] = contextvars.ContextVar("signing_pin", default=None)
 COMMIT_EVERY = 25
@@ -68,7 +69,7 @@ def sign_certificates(
     timestamper = services.tsa_config().timestamper()
     person_ids = services.confirmed_without_certificate(user.area_id)
     total = len(person_ids)
-    done = 0
+    done = already = 0
     signed: list[dict[str, Any]] = []
     if progress:
         progress(0, total)
@@ -76,26 +77,41 @@ def sign_certificates(
         person = db.session.get(Person, person_id)
         if person is None:
             continue
-        document = services.sign_certificate(
-            user, credential, signer, person, timestamper=timestamper, base_url=base_url
-        )
-        if written is not None:
-            written.append(document.path)
-        if len(signed) < LISTED:
-            # Namesakes are told apart as on every list: by date of birth and ID number.
-            signed.append(
-                {
-                    "id": document.id,
-                    "name": person.full_name,
-                    "birth": format_birth(person.birth_date, person.birth_precision),
-                    "id_number": person.id_number or "",
-                }
+        try:
+            document = services.sign_certificate(
+                user, credential, signer, person, timestamper=timestamper, base_url=base_url
             )
-        done += 1
-        if progress and (done % COMMIT_EVERY == 0 or done == total):
-            progress(done, total)
-    # The job's page lists what was signed, each certificate by its person's name.
-    return {"signed": done, "documents": signed}
+        except services.AlreadyCertified:  # another batch at once signed it: skipped
+            already += 1
+        else:
+            done += 1
+            _listed(document, person, signed, written)
+        if progress and ((done + already) % COMMIT_EVERY == 0 or done + already == total):
+            progress(done + already, total)
+    # The job's page lists what was signed, each certificate by its person's name, and
+    # counts those another batch certified meanwhile.
+    return {"signed": done, "already": already, "documents": signed}
+
+
+def _listed(
+    document: SignedDocument,
+    person: Person,
+    signed: list[dict[str, Any]],
+    written: list[str] | None,
+) -> None:
+    """``document`` on the job's page (the first LISTED) and in ``written``."""
+    if written is not None:
+        written.append(document.path)
+    if len(signed) < LISTED:
+        # Namesakes are told apart as on every list: by date of birth and ID number.
+        signed.append(
+            {
+                "id": document.id,
+                "name": person.full_name,
+                "birth": format_birth(person.birth_date, person.birth_precision),
+                "id_number": person.id_number or "",
+            }
+        )
 
 
 # Started again with the PIN, which is never kept: the job's page asks for it and posts to

@@ -97,8 +97,8 @@ class DocumentMember(Model):
     __table_args__ = (
         sa.UniqueConstraint("document_id", "person_id", name="uq_signed_document_member"),
         sa.Index("ix_signed_document_member_person", "person_id", "superseded_at"),
-        # One valid confirmation per person and basis (issue 15, item 2): two signatures
-        # at once cannot both confirm the same person.
+        # One valid confirmation, and one valid certificate, per person (issue 15, item
+        # 2): two signatures at once cannot both confirm, nor both certify, the same person.
         sa.Index(
             "ux_signed_document_member_valid",
             "person_id",
@@ -117,13 +117,15 @@ class DocumentMember(Model):
     snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     superseded_at: Mapped[datetime | None]
     # What this entry is for the person: ``confirmation`` (a committee or site list, or
-    # minutes, confirms them: CONFIRMATION); None for a certificate or a handover list.
+    # minutes, confirms them: CONFIRMATION), ``certificate`` (their certificate:
+    # CERTIFIED); None for a handover list.
     basis: Mapped[str | None] = mapped_column(sa.String(16))
 
     document: Mapped[SignedDocument] = relationship(back_populates="members")
 
 
 CONFIRMATION = "confirmation"
+CERTIFIED = "certificate"
 
 
 class MinutesState(enum.StrEnum):

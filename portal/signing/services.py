@@ -34,11 +34,13 @@ from portal.audit import services as audit
 from portal.auth.models import User
 from portal.auth.passwords import secret_forms
 from portal.core.clock import format_date, today_in_vietnam, utcnow, vietnam_date
+from portal.core.sql import locked
 from portal.extensions import db
 from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.signing import backends, core, documents
 from portal.signing.models import (
+    CERTIFIED,
     CONFIRMATION,
     BatchState,
     DocumentKind,
@@ -65,6 +67,10 @@ MAX_PER_DOCUMENT = 2000
 
 class SigningRefused(ValueError):
     """Shown to the user as it is (translated)."""
+
+
+class AlreadyCertified(SigningRefused):
+    """The person has a valid certificate already (another batch signed it meanwhile)."""
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -1041,9 +1047,16 @@ def sign_certificate(
     timestamper: Any = None,
     base_url: str | None = None,
 ) -> SignedDocument:
-    """One person's vaccination certificate (the person must be confirmed already)."""
+    """One person's vaccination certificate (the person must be confirmed already). Once:
+    the person's row is locked and checked without a valid certificate (``AlreadyCertified``
+    otherwise: two batches at once sign each person once; a unique index holds it too)."""
+    locked(person)
     if person.status != PersonStatus.CONFIRMED:
         raise SigningRefused(_l("Only a confirmed person gets a certificate."))
+    if db.session.scalar(
+        sa.select(_has_certificate().where(DocumentMember.person_id == person.id))
+    ):
+        raise AlreadyCertified(_l("This person already has a valid certificate."))
     commune = user.area
     document = _new_document(
         DocumentKind.CERTIFICATE,
@@ -1074,7 +1087,10 @@ def sign_certificate(
     _store_document(document, signed)
     db.session.add(
         DocumentMember(
-            document_id=document.id, person_id=person.id, snapshot=member_snapshot(person)
+            document_id=document.id,
+            person_id=person.id,
+            basis=CERTIFIED,
+            snapshot=member_snapshot(person),
         )
     )
     document.member_count = 1
@@ -1096,15 +1112,19 @@ def sign_certificate(
     return document
 
 
-def confirmed_without_certificate(commune_id: int) -> list[int]:
-    """Confirmed persons of the commune with no valid certificate yet."""
-    has_certificate = sa.exists().where(
-        DocumentMember.person_id == Person.id,
+def _has_certificate() -> sa.Exists:
+    """A valid certificate's entry (add which person's)."""
+    return sa.exists().where(
         DocumentMember.superseded_at.is_(None),
         DocumentMember.document_id == SignedDocument.id,
         SignedDocument.kind == DocumentKind.CERTIFICATE,
         SignedDocument.state == DocumentState.VALID,
     )
+
+
+def confirmed_without_certificate(commune_id: int) -> list[int]:
+    """Confirmed persons of the commune with no valid certificate yet."""
+    has_certificate = _has_certificate().where(DocumentMember.person_id == Person.id)
     return list(
         db.session.scalars(
             sa.select(Person.id)

@@ -163,6 +163,53 @@ def test_simultaneous_logins_all_succeed(tmp_path):
             assert _statuses(answers) == [303] * CLIENTS
 
 
+def test_a_login_checks_the_password_outside_the_writing_transaction(tmp_path, monkeypatch):
+    """Argon2's fraction of a second is spent with no transaction open: on SQLite no write
+    lock is held meanwhile (another connection takes it at once), so a burst of logins does
+    not queue on the hashes; a failure is still counted for the throttle."""
+    from portal.audit.models import AuditEvent
+    from portal.auth import services
+
+    probes: list[tuple[bool, bool]] = []
+    checked = services.matching_form
+
+    def probing(password_hash: str | None, password: str) -> str | None:
+        free = True
+        if suite_kind() == "sqlite":
+            other = sqlite3.connect(str(tmp_path / "live.sqlite3"), timeout=0)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.rollback()
+            except sqlite3.OperationalError:
+                free = False
+            finally:
+                other.close()
+        probes.append((free, db.session().in_transaction()))
+        return checked(password_hash, password)
+
+    monkeypatch.setattr(services, "matching_form", probing)
+    with live_portal(tmp_path, _seed) as (app, base):
+        assert _login(base, "station.0") == 303
+        client = requests.Session()
+        page = client.get(f"{base}/login", timeout=60)
+        from tests.live import csrf_token
+
+        wrong = client.post(
+            f"{base}/login",
+            timeout=60,
+            data={"username": "station.1", "password": "sai", "csrf_token": csrf_token(page.text)},
+        )
+        assert wrong.status_code == 401
+        with app.app_context():
+            failed = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "auth.login_failed")
+            )
+    assert probes == [(True, False), (True, False)]
+    assert failed == 1
+
+
 def test_exports_beside_saves_all_succeed(tmp_path):
     """An export is a GET that writes (its audit event): it queues behind the writers like
     a save instead of failing when one commits between its read and its write."""

@@ -23,7 +23,7 @@ from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Dose, Person, Sex
 from tests.conftest import HANOI, OWN, PASSWORD
 from tests.imports.helpers import PFIZER, row, xlsx
-from tests.live import at_once, form_token, live_portal, logged_in
+from tests.live import at_once, csrf_token, form_token, live_portal, logged_in, suite_kind
 
 pytestmark = pytest.mark.committing
 
@@ -250,6 +250,56 @@ def test_signing_two_dialogs_of_the_same_persons_at_once_confirms_each_person_on
         assert [count for _pid, count in _confirmations(app)] == [1, 1]
 
 
+def test_two_certificate_batches_at_once_certify_each_person_once(tmp_path):
+    """Two certificate jobs of the commune at once (two chairs' clicks, or a retry beside
+    the first run): each person gets one certificate; the job that finds a person certified
+    meanwhile skips and counts them. At once on PostgreSQL; SQLite writes one at a time."""
+    from portal.auth.models import User
+    from portal.signing import jobs, services
+    from portal.signing.models import DocumentKind, DocumentMember, SignedDocument
+
+    with live_portal(tmp_path, _signing_seed(tmp_path), **_signing_config(tmp_path)) as (app, _):
+        with app.app_context():
+            chair = db.session.scalars(sa.select(User).where(User.username == "chair.twice")).one()
+            services.sign_committee_list(chair, PIN)
+            db.session.commit()
+            persons = len(services.confirmed_without_certificate(chair.area_id))
+        assert persons == 2
+
+        def batch() -> dict[str, Any]:
+            with app.app_context():
+                user = db.session.scalars(
+                    sa.select(User).where(User.username == "chair.twice")
+                ).one()
+                result = jobs.sign_certificates(user, PIN)
+                db.session.commit()
+                return result
+
+        if suite_kind() == "sqlite":
+            results = [batch(), batch()]
+        else:
+            results = at_once([batch, batch])
+        assert all(isinstance(r, dict) for r in results), results
+        assert sum(r["signed"] for r in results) == persons
+        with app.app_context():
+            certified = db.session.execute(
+                sa.select(DocumentMember.person_id, sa.func.count())
+                .join(SignedDocument)
+                .where(
+                    SignedDocument.kind == DocumentKind.CERTIFICATE,
+                    DocumentMember.superseded_at.is_(None),
+                )
+                .group_by(DocumentMember.person_id)
+            ).all()
+            documents = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(SignedDocument)
+                .where(SignedDocument.kind == DocumentKind.CERTIFICATE)
+            )
+        assert [count for _pid, count in certified] == [1] * persons
+        assert documents == persons
+
+
 # --- closing a complaint --------------------------------------------------------------------
 
 
@@ -273,22 +323,28 @@ def _feedback_seed() -> None:
     )
 
 
-def test_closing_a_complaint_twice_closes_it_once_and_queues_one_sms(tmp_path):
+def _handling(app, base: str) -> tuple[requests.Session, str]:
+    """A client logged in as the complaint's handler, and the complaint's page."""
+    from portal.auth.models import User
     from portal.feedback import permissions
+    from portal.feedback.models import Feedback
+
+    with app.app_context():
+        feedback = db.session.scalars(sa.select(Feedback)).one()
+        handler = next(
+            u.username
+            for u in db.session.scalars(sa.select(User))
+            if permissions.can_handle(u, feedback)
+        )
+        url = f"{base}/feedback/queue/{feedback.id}"
+    return logged_in(base, handler, PASSWORD), url
+
+
+def test_closing_a_complaint_twice_closes_it_once_and_queues_one_sms(tmp_path):
     from portal.feedback.models import Feedback, FeedbackStatus, Notification
 
     with live_portal(tmp_path, _feedback_seed) as (app, base):
-        with app.app_context():
-            feedback = db.session.scalars(sa.select(Feedback)).one()
-            from portal.auth.models import User
-
-            handler = next(
-                u.username
-                for u in db.session.scalars(sa.select(User))
-                if permissions.can_handle(u, feedback)
-            )
-            url = f"{base}/feedback/queue/{feedback.id}"
-        client = logged_in(base, handler, PASSWORD)
+        client, url = _handling(app, base)
         token = form_token(client, url)
         answers = at_once(
             [
@@ -317,6 +373,40 @@ def test_closing_a_complaint_twice_closes_it_once_and_queues_one_sms(tmp_path):
         assert _events(app, "feedback.resolved") + _events(app, "feedback.rejected") == 1
         assert _events(app, f"feedback.{status.value}") == 1
         assert sms == 1 and answers == 1
+
+
+def test_answering_a_complaint_twice_answers_it_once_and_queues_one_sms(tmp_path):
+    """A double click on "Send the answer": one answer, one SMS; the other submit is sent to
+    the first one's result, told that the answer had been sent."""
+    from portal.feedback.models import Feedback, Notification
+
+    with live_portal(tmp_path, _feedback_seed) as (app, base):
+        client, url = _handling(app, base)
+        page = client.get(url, timeout=30).text
+        assert 'name="answers_seen"' in page and 'value="0"' in page
+        data = {"csrf_token": csrf_token(page), "answers_seen": "0", "answer": "Đã bổ sung mũi 2."}
+        answers = _twice(client, f"{url}/answer", data)
+        _no_500(answers)
+        assert [a.status_code for a in answers] == [303, 303]
+        pages = [client.get(base + a.headers["Location"], timeout=30).text for a in answers]
+        assert any("Câu trả lời này đã được gửi cho người dân trước đó" in p for p in pages)
+        with app.app_context():
+            feedback = db.session.scalars(sa.select(Feedback)).one()
+            texts = [a.text for a in feedback.answers]
+            sms = db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Notification)
+                .where(Notification.channel == "sms")
+            )
+        assert texts == ["Đã bổ sung mũi 2."] and sms == 1
+        assert _events(app, "feedback.answer") == 1
+        # A second answer, written after the first was seen, is sent: it is not a double
+        # submit, even in the same words.
+        again = client.post(
+            f"{url}/answer", data={**data, "answers_seen": "1"}, allow_redirects=False, timeout=60
+        )
+        assert again.status_code == 303
+        assert _events(app, "feedback.answer") == 2
 
 
 # --- committing an import -----------------------------------------------------------------

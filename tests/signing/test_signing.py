@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from datetime import date, timedelta
 from io import BytesIO
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
@@ -19,8 +20,8 @@ from portal.core.clock import today_in_vietnam
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import Dose, Person, PersonStatus
-from portal.signing import core, pki, services
-from portal.signing.models import DocumentKind, DocumentMember, SignedDocument
+from portal.signing import core, jobs, pki, services
+from portal.signing.models import CERTIFIED, DocumentKind, DocumentMember, SignedDocument
 from tests.conftest import OWN
 from tests.signing.conftest import PIN, scan_image
 
@@ -218,6 +219,43 @@ def test_certificate_only_for_confirmed(chair, awaiting):
     credential, signer = services.unlock(chair, PIN)
     with pytest.raises(services.SigningRefused):
         services.sign_certificate(chair, credential, signer, awaiting[0])
+
+
+def test_a_person_certified_already_is_not_certified_again(chair, awaiting):
+    """Issue 15, item 2: one valid certificate per person — a batch skips (and counts) a
+    person another batch certified meanwhile, and the database refuses a second one."""
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    credential, signer = services.unlock(chair, PIN)
+    person = db.session.get(Person, awaiting[0].id)
+    services.sign_certificate(chair, credential, signer, person)
+    db.session.commit()
+    with pytest.raises(services.AlreadyCertified):
+        services.sign_certificate(chair, credential, signer, person)
+    db.session.rollback()
+    # The batch's list was made before the other batch signed: it skips, and says so.
+    listed = [p.id for p in awaiting[:2]]  # the two the committee confirmed
+    with mock.patch.object(services, "confirmed_without_certificate", return_value=listed):
+        result = jobs.sign_certificates(chair, PIN)
+    db.session.commit()
+    assert result["signed"] == len(listed) - 1 and result["already"] == 1
+    certificates = db.session.scalars(
+        sa.select(DocumentMember)
+        .join(SignedDocument)
+        .where(SignedDocument.kind == DocumentKind.CERTIFICATE)
+    ).all()
+    assert sorted(m.person_id for m in certificates) == sorted(listed)
+    # And the unique index holds it, whatever code tries.
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
+        db.session.add(
+            DocumentMember(
+                document_id=next(m.document_id for m in certificates if m.person_id != person.id),
+                person_id=person.id,
+                basis=CERTIFIED,
+                snapshot={},
+            )
+        )
+        db.session.flush()
 
 
 def pdftotext(content: bytes) -> str | None:
