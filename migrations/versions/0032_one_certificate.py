@@ -28,32 +28,33 @@ depends_on = None
 
 log = logging.getLogger('alembic.runtime.migration')
 
-CERTIFICATE_ENTRY = """
-    document_id IN (SELECT id FROM signed_document WHERE kind = 'certificate')
-"""
-NEWER_CERTIFICATE = """
+CERTIFICATE = "SELECT id FROM signed_document WHERE kind = 'certificate'"
+VALID_CERTIFICATE = f"document_id IN ({CERTIFICATE}) AND superseded_at IS NULL"
+NEWER_CERTIFICATE = f"""
     EXISTS (SELECT 1 FROM signed_document_member newer
             WHERE newer.person_id = signed_document_member.person_id
-              AND newer.basis = 'certificate' AND newer.superseded_at IS NULL
+              AND newer.document_id IN ({CERTIFICATE}) AND newer.superseded_at IS NULL
               AND newer.id > signed_document_member.id)
 """
 
 
 def upgrade():
     bind = op.get_bind()
-    bind.execute(sa.text(
-        f"UPDATE signed_document_member SET basis = 'certificate' WHERE {CERTIFICATE_ENTRY}"))
+    # First the older duplicates superseded, then the basis set: the index refuses two.
     doubled = bind.execute(sa.text(
         f"SELECT person_id, document_id FROM signed_document_member "
-        f"WHERE basis = 'certificate' AND superseded_at IS NULL AND {NEWER_CERTIFICATE} "
+        f"WHERE {VALID_CERTIFICATE} AND {NEWER_CERTIFICATE} "
         f"ORDER BY person_id, document_id")).all()
     for person_id, document_id in doubled:
         log.warning("person %s had more than one valid certificate: certificate %s is marked "
                     "superseded by the newest", person_id, document_id)
     bind.execute(sa.text(
         f"UPDATE signed_document_member SET superseded_at = :now "
-        f"WHERE basis = 'certificate' AND superseded_at IS NULL AND {NEWER_CERTIFICATE}"),
+        f"WHERE {VALID_CERTIFICATE} AND {NEWER_CERTIFICATE}"),
         {"now": datetime.now(timezone.utc).replace(tzinfo=None)})
+    bind.execute(sa.text(
+        f"UPDATE signed_document_member SET basis = 'certificate' "
+        f"WHERE document_id IN ({CERTIFICATE})"))
 
 
 def downgrade():

@@ -1,6 +1,7 @@
 """Issue 15, item 2: migration 0029 makes "one open handover list per person" and "one valid
-confirmation per person" unique indexes. Duplicates already in the data keep the newest
-entry; the indexes then refuse a new duplicate; the downgrade takes them away again."""
+confirmation per person" unique indexes; 0032 holds certificates to the second. Duplicates
+already in the data keep the newest entry; the indexes then refuse a new duplicate; the
+downgrade takes them away again."""
 
 from __future__ import annotations
 
@@ -263,6 +264,85 @@ def test_migration_0029_keeps_the_newest_of_duplicates_then_refuses_new_ones(tmp
                         c["name"] for c in sa.inspect(connection).get_columns("worklist_member")
                     }
                 assert "open_handover" not in columns
+            from portal.extensions import db
+
+            db.engine.dispose()
+
+
+def _seed_certificates(connection: sa.Connection) -> None:
+    """Besides ``_seed``'s certificate of person 1 (22): a newer one of person 1 (25), made
+    by a second batch at once, and person 2's only one (26)."""
+    connection.execute(
+        sa.insert(DOCUMENT),
+        [
+            {
+                "id": d,
+                "code": f"c{d}",
+                "kind": "certificate",
+                "state": "valid",
+                "area_id": 7,
+                "title": "t",
+                "path": "p",
+                "sha256": "0" * 64,
+                "media_type": "application/pdf",
+                "signed_at": NOW,
+                "member_count": 1,
+            }
+            for d in (25, 26)
+        ],
+    )
+    connection.execute(
+        sa.insert(DOCUMENT_MEMBER),
+        [
+            {"id": 200 + d, "document_id": d, "person_id": p, "snapshot": {}}
+            for d, p in ((25, 1), (26, 2))
+        ],
+    )
+
+
+def test_migration_0032_keeps_the_newest_certificate_then_refuses_a_second(tmp_path):
+    with live_config(tmp_path) as config:
+        app = create_app({**TEST_CONFIG, **config})
+        directory = str(PROJECT / "migrations")
+        with app.app_context():
+            upgrade(directory=directory, revision="0028")
+            with owner_engine() as engine:
+                with engine.begin() as connection:
+                    _seed(connection)
+                    _seed_certificates(connection)
+                upgrade(directory=directory, revision="0032")
+
+                def entries() -> dict[int, tuple[str | None, bool]]:
+                    with engine.connect() as connection:
+                        return {
+                            d: (basis, superseded is not None)
+                            for d, basis, superseded in connection.execute(
+                                sa.select(
+                                    DOCUMENT_MEMBER.c.document_id,
+                                    sa.column("basis"),
+                                    DOCUMENT_MEMBER.c.superseded_at,
+                                )
+                                .select_from(DOCUMENT_MEMBER)
+                                .where(DOCUMENT_MEMBER.c.document_id.in_((22, 25, 26)))
+                            )
+                        }
+
+                assert entries() == {
+                    22: ("certificate", True),
+                    25: ("certificate", False),
+                    26: ("certificate", False),
+                }
+                with engine.connect() as connection:
+                    with pytest.raises(sa.exc.IntegrityError):
+                        connection.execute(
+                            sa.text(
+                                "UPDATE signed_document_member SET superseded_at = NULL "
+                                "WHERE id = 222"
+                            )
+                        )
+                    connection.rollback()
+                downgrade(directory=directory, revision="-1")
+                assert entries() == {22: (None, True), 25: (None, False), 26: (None, False)}
             from portal.extensions import db
 
             db.engine.dispose()
