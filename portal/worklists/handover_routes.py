@@ -25,7 +25,8 @@ from wtforms.validators import Length, Optional
 
 from portal.core.database import writes
 from portal.core.forms import PortalForm
-from portal.core.ids import BadCursor, coerce_id, parse_id
+from portal.core.ids import BadCursor, coerce_id
+from portal.core.paging import Page, first_page_if_bad, keyset_page
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
@@ -71,6 +72,7 @@ class HandoverFilterForm(PortalForm):
         validate_choice=True,
     )
     after = HiddenField()
+    before = HiddenField()
 
 
 class HandoverCreateForm(PortalForm):
@@ -107,25 +109,28 @@ def list_handovers():
         abort(403)
     form = HandoverFilterForm(formdata=request.args)
     status = 200
-    rows = []
-    next_after = None
+    page: Page[Worklist] = Page(rows=[])
     if form.validate():
         query = sa.select(Worklist).where(permissions.handover_scope(current_user))
         if form.state.data:
             query = query.where(Worklist.state == WorklistState(form.state.data))
-        after = form.after.data or ""
-        if after:
-            last = parse_id(after)
-            if last is None:
-                abort(400)
-            query = query.where(Worklist.id < last)
-        size = _page_size()
-        rows = list(db.session.scalars(query.order_by(Worklist.id.desc()).limit(size + 1)))
-        if len(rows) > size:
-            rows = rows[:size]
-            next_after = rows[-1].id
+
+        def read(after: str, before: str) -> Page[Worklist]:
+            return keyset_page(
+                query,
+                (Worklist.id,),
+                page_size=_page_size(),
+                after=after,
+                before=before,
+                descending=True,
+            )
+
+        page = first_page_if_bad(read, form.after.data or "", form.before.data or "")
+        if page.notice:
+            status = 400
     else:
         status = 400
+    rows = page.rows
     counts = {}
     if rows:
         member = handover.WorklistMember
@@ -142,9 +147,8 @@ def list_handovers():
         INDEX_FRAGMENTS,
         status=status,
         form=form,
-        rows=rows,
+        page=page,
         counts=counts,
-        next_after=next_after,
         state_labels=STATE_LABELS,
         state_badges=STATE_BADGES,
         can_create=permissions.can_create_handover(current_user),
