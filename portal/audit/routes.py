@@ -86,7 +86,11 @@ class TrailFilterForm(PortalForm):
         return {field.name: field.data for field in self.search_fields() if field.data}
 
     def conditions(self) -> list[Any]:
-        """The search as SQL, within the reader's scope (for a valid form)."""
+        """The search as SQL, within the reader's scope; a value in error is left out (the
+        list still shows, beside its message)."""
+        for field in self.search_fields():
+            if field.errors:
+                field.data = ""
         out: list[Any] = [permissions.events_in_scope(current_user)]
         if self.actor.data:
             out.append(AuditEvent.actor_name == self.actor.data.lower())
@@ -151,21 +155,20 @@ def _require_reader() -> None:
 def show_trail():
     _require_reader()
     form = TrailFilterForm(formdata=request.args)
-    page: Page[AuditEvent] = Page(rows=[])
-    if form.validate():
-        query = sa.select(AuditEvent).where(*form.conditions())
+    form.validate()
+    query = sa.select(AuditEvent).where(*form.conditions())
 
-        def read(after: str, before: str) -> Page[AuditEvent]:
-            return keyset_page(
-                query,
-                (AuditEvent.id,),
-                page_size=PAGE_SIZE,
-                after=after,
-                before=before,
-                descending=True,
-            )
+    def read(after: str, before: str) -> Page[AuditEvent]:
+        return keyset_page(
+            query,
+            (AuditEvent.id,),
+            page_size=PAGE_SIZE,
+            after=after,
+            before=before,
+            descending=True,
+        )
 
-        page = first_page_if_bad(read, form.after.data or "", form.before.data or "")
+    page = first_page_if_bad(read, form.after.data or "", form.before.data or "")
     return render(
         "audit/trail.html",
         fragments={"trail-results": "results"},

@@ -463,3 +463,14 @@ def test_handover_creation_searches_filters_pages_and_selects_all_matching(
     page = client.get("/worklists/handover/new").get_data(as_text=True)
     assert "5 người" in page and all(p.full_name not in page for p in verified)
     assert matched[0].full_name in page
+
+
+def test_a_page_link_not_made_by_the_portal_gives_the_first_page(client, login_as, people):
+    """Issue 16: the handover list pages with the one paging helper: a page link it did
+    not make is refused (400) with the first page and a message, not a bare error."""
+    login_as("police", OWN)
+    worklist_id = created_id(create(client, [people["verified"].id]))
+    response = client.get("/worklists/handover?after=x")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Liên kết trang không hợp lệ" in body and f'data-worklist="{worklist_id}"' in body
