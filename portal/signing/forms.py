@@ -36,6 +36,14 @@ class AwaitingFilterForm(PortalForm):
     q = SearchField(_l("Name or ID number"), validators=[Optional(), Length(max=100)])
     day = DateField(_l("Day"), validators=[Optional()], format="%Y-%m-%d")
 
+    def without_errors(self) -> AwaitingFilterForm:
+        """The form with each value in error left out of the search (as typed on the page,
+        beside its message), so that the list still shows."""
+        for field in (self.status, self.q, self.day):
+            if field.errors:
+                field.data = field.default
+        return self
+
 
 class SignForm(PortalForm):
     pin = PasswordField(_l("PIN of your signing key"), validators=[DataRequired(), Length(max=64)])
