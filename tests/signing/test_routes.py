@@ -492,6 +492,25 @@ def test_certificates_job(client, login_as, give_certificate, awaiting):
     assert job.state.value == "done" and job.done == 2 and "pin" not in str(job.params).lower()
 
 
+def test_certificates_job_counts_persons_another_batch_certified(
+    client, login_as, give_certificate, awaiting, monkeypatch
+):
+    """Issue 15, item 2: a person certified by another batch after this job listed them is
+    skipped, and the job's page says so."""
+    chair = login_chair(login_as, give_certificate)
+    services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    credential, signer = services.unlock(chair, PIN)
+    services.sign_certificate(chair, credential, signer, awaiting[0])
+    db.session.commit()
+    listed = [p.id for p in awaiting[:2]]
+    monkeypatch.setattr(services, "confirmed_without_certificate", lambda _commune: listed)
+    response = client.post("/signing/certificates", data={"csrf_token": token(client), "pin": PIN})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Đã ký 1 giấy chứng nhận." in page
+    assert "1 người đã được cấp giấy chứng nhận trong một đợt ký khác: đã bỏ qua." in page
+
+
 def test_certificates_leave_a_trace(client, login_as, give_certificate, awaiting):
     """Issue 13, item 13: the job's page says how many were signed and links each by its
     person; the awaiting page names each certificate; a confirmed person's record links to
