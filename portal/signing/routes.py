@@ -188,7 +188,7 @@ def show_awaiting():
     _require_signer()
     form = AwaitingFilterForm(formdata=request.args)
     if not form.validate():
-        return _awaiting_page(AwaitingFilterForm(formdata=None), status=400)
+        return _awaiting_page(form.without_errors(), status=400)
     return _awaiting_page(form)
 
 

@@ -6,10 +6,10 @@ value is accepted). Every entry point that takes the field is asked: the inline 
 the new-dose form, the Excel import and ``flask records import``, the register extract and
 ``flask registry import``, the remote register adapter (a service's JSON answer), the
 public complaint form, the API's service and the API itself over HTTP (its schema, then
-the rules). A number (a spreadsheet's cell) is asked of the entry
-points that read spreadsheets; a partial birth date of those that take one (the complaint
-form and the API want the whole date: ``birth_whole``). The API takes a dose number as
-a JSON integer: another script's digits are the type's refusal there, not the rule's.
+the rules). A number (a spreadsheet's cell) is asked of the entry points that read
+spreadsheets; a partial birth date of those that take one (the complaint form and the API
+want the whole date: ``birth_whole``). The API takes a dose number as a JSON integer:
+another script's digits are the type's refusal there, not the rule's.
 
 The remote register adapter takes the ID number only as the key of the question the
 portal asked (a number it stores), not as a field to judge: it is not asked for ID numbers.
