@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable, Collection
 from datetime import timedelta
-from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -146,7 +146,7 @@ def status_json(feedback: Feedback) -> dict[str, Any]:
 
 # The record fields the API takes and the rule that reads each: the same as the complaint
 # form's (the API wants the whole birth date, as the form does).
-RECORD_FIELDS = {
+RECORD_FIELDS: dict[str, Callable[[Any], Any]] = {
     "full_name": rules.full_name,
     "birth_date": lambda value: rules.birth_date(value, full=True),
     "phone": rules.phone,
