@@ -26,7 +26,8 @@ from wtforms.validators import Length, Optional
 
 from portal.core.database import writes
 from portal.core.forms import PortalForm
-from portal.core.ids import BadCursor, coerce_id, parse_id
+from portal.core.ids import BadCursor, coerce_id
+from portal.core.paging import Page, first_page_if_bad
 from portal.core.pdf import birth_text
 from portal.core.rendering import render
 from portal.core.web import error_response
@@ -67,6 +68,7 @@ class HandoverFilterForm(PortalForm):
         validate_choice=True,
     )
     after = HiddenField()
+    before = HiddenField()
 
 
 class HandoverCreateForm(PortalForm):
@@ -102,25 +104,28 @@ def list_handovers():
         abort(403)
     form = HandoverFilterForm(formdata=request.args)
     status = 200
-    rows = []
-    next_after = None
+    page: Page[Worklist] = Page(rows=[])
     if form.validate():
-        after = form.after.data or ""
-        last = parse_id(after) if after else None
-        if after and last is None:
-            abort(400)
         state = WorklistState(form.state.data) if form.state.data else None
-        rows, next_after = queries.handover_page(current_user, state, last, _page_size())
+        page = first_page_if_bad(
+            lambda after, before: queries.handover_page(
+                current_user, state, after, before, _page_size()
+            ),
+            form.after.data or "",
+            form.before.data or "",
+        )
+        if page.notice:
+            status = 400
     else:
         status = 400
+    rows = page.rows
     return render(
         "worklists/handover_list.html",
         INDEX_FRAGMENTS,
         status=status,
         form=form,
-        rows=rows,
+        page=page,
         counts=queries.member_counts([w.id for w in rows]),
-        next_after=next_after,
         state_labels=STATE_LABELS,
         state_badges=STATE_BADGES,
         can_create=permissions.can_create_handover(current_user),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from portal.core.paging import keyset_page
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.records.permissions import person_scope
@@ -146,20 +147,16 @@ def reviewable(user, person_ids: list[int]) -> list[Person]:
 
 
 def handover_page(
-    user, state: WorklistState | None, before_id: int | None, size: int
-) -> tuple[list[Worklist], int | None]:
-    """The handover lists the user may see, newest first, in the given state, after the
-    page that ended at ``before_id``; and the id to continue from, if there is more."""
+    user, state: WorklistState | None, after: str, before: str, size: int
+) -> Page[Worklist]:
+    """The handover lists the user may see, newest first, in the given state, a page after
+    or before a cursor (BadCursor for one the portal did not make)."""
     query = sa.select(Worklist).where(handover_scope(user))
     if state is not None:
         query = query.where(Worklist.state == state)
-    if before_id is not None:
-        query = query.where(Worklist.id < before_id)
-    rows = list(db.session.scalars(query.order_by(Worklist.id.desc()).limit(size + 1)))
-    if len(rows) > size:
-        rows = rows[:size]
-        return rows, rows[-1].id
-    return rows, None
+    return keyset_page(
+        query, (Worklist.id,), page_size=size, after=after, before=before, descending=True
+    )
 
 
 def member_counts(worklist_ids: list[int]) -> dict[int, int]:

@@ -842,3 +842,18 @@ def test_a_search_too_long_is_a_bad_request_not_a_500(app, client, login_as):
         form = AwaitingFilterForm(formdata=request.args)
         assert not form.validate()
         assert form.q.errors == ["Trường này không được dài quá 100 ký tự."]
+
+
+def test_a_wrong_filter_is_shown_beside_its_field_and_the_list_still_shows(
+    client, login_as, give_certificate, awaiting
+):
+    """Issue 16: a value the awaiting list's filter cannot read was dropped with the whole
+    filter and no word (an empty form, 400); its Vietnamese message now stands beside the
+    field, and the list shows without that value."""
+    login_chair(login_as, give_certificate)
+    response = client.get("/signing", query_string={"status": "bogus", "q": "huong"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(r'id="status-error">Lựa chọn không hợp lệ', body)
+    assert 'aria-invalid="true"' in body and 'aria-describedby="status-error"' in body
+    assert "Nguyễn Thị Hương" in body and "Đặng Văn Lộc" not in body  # still searched
