@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.core import database
+from portal.core import database, page_globals
 from portal.core.clock import format_date, format_minute, format_time
 from portal.core.rendering import is_fragment_request, render, vary_on_htmx
 from portal.extensions import db, login_manager
@@ -126,6 +126,9 @@ def init_app(app: Flask) -> None:
     from portal.core.navigation import navigation
 
     app.jinja_env.globals.update(
+        # Flask's and Flask-WTF's own, replaced by ones that keep what they built.
+        url_for=page_globals.url_for,
+        csrf_token=page_globals.csrf_token,
         get_locale=get_locale,
         role_label=role_label,
         id_kind_label=id_kind_label,
