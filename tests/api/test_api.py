@@ -14,18 +14,8 @@ from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback.models import Feedback
 from portal.records import rules
-from tests.conftest import CAO_BANG, HANOI, OWN
-
-BODY = {
-    "full_name": "Lê Văn Cường",
-    "id_number": "001085012345",
-    "birth_date": "1985-03-14",
-    "phone": "0987654321",
-    "kind": "wrong_dose",
-    "description": "Ngày tiêm mũi 1 bị ghi sai.",
-    "province_code": HANOI,
-    "commune_code": OWN,
-}
+from tests.api.helpers import BODY
+from tests.conftest import CAO_BANG, HANOI
 
 
 @pytest.fixture

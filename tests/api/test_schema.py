@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft4Validator
 
 from portal.api import openapi
-from tests.api.test_api import BODY
+from tests.api.helpers import BODY
 
 KINDS = "not one of missing_dose, wrong_dose, wrong_personal, duplicate, other"
 
