@@ -32,8 +32,8 @@ from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.rendering import render
+from portal.core.text import collation_key, fold
 from portal.extensions import db
-from portal.text import collation_key, fold
 
 PAGE_SIZE = 50
 STATES = {"active": _l("Active"), "inactive": _l("Deactivated"), "all": _l("All")}

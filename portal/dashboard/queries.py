@@ -18,6 +18,7 @@ from portal.areas.models import Area, AreaKind, Site
 from portal.areas.scope import communes_within, within
 from portal.core.clock import local_midnight_utc, vietnam_date
 from portal.core.sql import day_index, seconds_between
+from portal.core.text import collation_key
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
 from portal.extensions import db
 from portal.records.models import (
@@ -28,7 +29,6 @@ from portal.records.models import (
     PersonStatus,
     Vaccine,
 )
-from portal.text import collation_key
 
 # The status groups are the records domain's (the record list filters on the same ones).
 # "Đã xác nhận" is one figure: the persons whose record is confirmed (signed). Exempt

@@ -17,11 +17,11 @@ from portal.auth.models import Role, User
 from portal.auth.passwords import password_problem
 from portal.auth.services import create_user
 from portal.core.clock import today_in_vietnam
+from portal.core.text import fold, norm
 from portal.demo.generator import Mix, cccd, generate, vietnamese_name
 from portal.extensions import db
 from portal.records.models import Dose, Person
 from portal.registry.models import RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 
 DEMO_PROVINCE = "01"  # Thành phố Hà Nội
 DEMO_COMMUNES = ("00004", "00008", "00025")  # Ba Đình, Ngọc Hà, Giảng Võ: neighbours

@@ -17,11 +17,11 @@ from portal.areas.models import Area, AreaKind, Site
 from portal.areas.scope import areas_within
 from portal.core.clock import utcnow
 from portal.core.rendering import render
+from portal.core.text import collation_key
 from portal.core.throttle import whole_minutes
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.forms import FeedbackForm, StatusForm
-from portal.text import collation_key
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 

@@ -22,6 +22,7 @@ from portal.audit import services as audit
 from portal.auth.models import User
 from portal.core.clock import utcnow
 from portal.core.sql import locked
+from portal.core.text import collation_key, fold
 from portal.core.throttle import growing_wait
 from portal.extensions import db
 from portal.feedback import clock
@@ -51,7 +52,6 @@ from portal.feedback.routing import (
 )
 from portal.records import rules
 from portal.records.models import Person
-from portal.text import collation_key, fold
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 CODE_PREFIX = "PA"

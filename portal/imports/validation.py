@@ -39,13 +39,13 @@ from flask_babel import gettext as _
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.core.clock import today_in_vietnam
+from portal.core.text import fold
 from portal.extensions import db
 from portal.imports.parser import EXAMPLE_ID, EXAMPLE_NAME, HEADERS, KEYS, Table
 from portal.records import rules
 from portal.records import vaccines as vaccine_catalogue
 from portal.records.models import Dose, Person
 from portal.registry import idcheck
-from portal.text import fold
 
 MAX_ADDRESS = 300
 MAX_LOT = 40

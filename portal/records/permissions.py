@@ -17,9 +17,9 @@ from portal.areas.models import Area, AreaKind, Site
 from portal.areas.scope import site_reach, within
 from portal.auth.models import Role, User
 from portal.core.sql import StatementCache
+from portal.core.text import collation_key
 from portal.extensions import db
 from portal.records.models import Person
-from portal.text import collation_key
 
 
 def reach(user: User) -> Area:

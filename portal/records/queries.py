@@ -16,10 +16,10 @@ from portal.areas.models import Area, Site
 from portal.auth.models import User
 from portal.core.ids import decode_cursor, encode_cursor
 from portal.core.sql import StatementCache
+from portal.core.text import fold
 from portal.extensions import db
 from portal.records.models import STATUS_GROUPS, Dose, Person, PersonStatus
 from portal.records.permissions import person_scope, reach
-from portal.text import fold
 
 ID_QUERY = re.compile(r"^[0-9]{3,12}$")
 

@@ -28,9 +28,9 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from portal.core.clock import today_in_vietnam
+from portal.core.text import fold
 from portal.records import vaccines
 from portal.registry import idcheck
-from portal.text import fold
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.core.clock import utcnow
+from portal.core.text import fold, norm, normalise_spaces, sort_key
 from portal.extensions import db
 from portal.records import vaccines
 from portal.records.models import Dose, IdentityAcknowledgement, IdKind, Person, PersonStatus
-from portal.text import fold, norm, normalise_spaces, sort_key
 
 if TYPE_CHECKING:
     from portal.registry.recheck import Recheck

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.clock import utcnow
+from portal.core.models_base import c_collated, enum_column
 from portal.extensions import Model
-from portal.models_base import c_collated, enum_column
 from portal.records.models import BirthPrecision, Sex
 
 

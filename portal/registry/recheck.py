@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from portal.audit import services as audit
 from portal.core.clock import utcnow
 from portal.core.sql import levenshtein
+from portal.core.text import norm
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.registry.adapter import (
@@ -33,7 +34,6 @@ from portal.registry.models import (
     RegisterEntry,
     SexResult,
 )
-from portal.text import norm
 
 
 @dataclass

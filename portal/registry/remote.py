@@ -58,6 +58,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.audit import services as audit
 from portal.core.clock import today_in_vietnam
+from portal.core.text import fold, norm
 from portal.extensions import db
 from portal.registry.adapter import (
     LOOKUP_CHUNK,
@@ -66,7 +67,6 @@ from portal.registry.adapter import (
     latest_extract_id,
 )
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_TIMEOUT = 10.0

@@ -31,6 +31,7 @@ from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
 from portal.core.forms import PortalForm
 from portal.core.rendering import is_fragment_request, render
+from portal.core.text import fold
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.feedback import services as feedback_services
@@ -55,7 +56,6 @@ from portal.signing.models import (
     SigningBatch,
     SigningBatchMember,
 )
-from portal.text import fold
 
 bp = Blueprint("signing", __name__)
 
