@@ -246,7 +246,7 @@ def audit_checkpoint() -> None:
     help="Write the accounts as JSON to this file.",
 )
 def demo_command(password: str | None, pin: str | None, accounts_file: str | None) -> None:
-    from portal.auth.forms import role_label
+    from portal.core.labels import role_label
     from portal.demo import services
     from portal.signing import demo as signing_demo
     from portal.signing.services import demo_pki_dir

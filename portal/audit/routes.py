@@ -17,17 +17,16 @@ from flask_login import current_user, login_required
 from portal.audit import permissions
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
-from portal.auth.forms import role_label
 from portal.core import export
 from portal.core.clock import local_midnight_utc
 from portal.core.database import writes
 from portal.core.export import Column
+from portal.core.forms import parse_day
 from portal.core.ids import BadCursor, decode_cursor, encode_cursor
-from portal.core.labels import action_label, change_value, entity_label, field_label
+from portal.core.labels import action_label, change_value, entity_label, field_label, role_label
 from portal.core.rendering import is_fragment_request, render
 from portal.core.web import error_response
 from portal.extensions import db
-from portal.records.forms import parse_day
 
 bp = Blueprint("audit", __name__)
 

@@ -24,13 +24,13 @@ from portal.auth.forms import (
     EditAccountForm,
     NewAccountForm,
     PasswordForm,
-    role_label,
 )
 from portal.auth.models import Role, User
 from portal.auth.routes import bp
 from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
+from portal.core.labels import role_label
 from portal.core.rendering import render
 from portal.core.text import collation_key, fold
 from portal.extensions import db

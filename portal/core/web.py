@@ -17,7 +17,23 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.core import database
+from portal.core.accounts import Role
 from portal.core.clock import format_date, format_minute, format_time
+from portal.core.labels import (
+    action_label,
+    change_value,
+    entity_label,
+    field_label,
+    id_kind_label,
+    import_state_label,
+    job_label,
+    result_label,
+    role_label,
+    sex_label,
+    status_label,
+    value_label,
+)
+from portal.core.navigation import navigation
 from portal.core.rendering import is_fragment_request, render, vary_on_htmx
 from portal.extensions import db, login_manager
 
@@ -93,6 +109,33 @@ def reject_keys(mapping: dict, *keys: str) -> dict:
     return {k: v for k, v in mapping.items() if k not in keys}
 
 
+def safe_next(target: str | None) -> str:
+    """Where to go after a login or a change of language: the page asked for, when it is
+    one of ours, else the person's landing page."""
+    # Only local paths: an open redirect would make a phishing link look like ours.
+    # Browsers read a backslash as "/" (/\evil.example is //evil.example), and a control
+    # character cannot go into the Location header at all.
+    if target and target.isprintable() and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return landing()
+
+
+# Where a day starts when no page was asked for: those who watch an area (health
+# authorities, administrators) on its dashboard, those who work on records on the records.
+DASHBOARD_FIRST = frozenset({Role.HEALTH_AUTHORITY, Role.ADMIN})
+
+
+def landing() -> str:
+    """The page a person's day starts on, by role."""
+    if current_user.is_authenticated and current_user.role in DASHBOARD_FIRST:
+        return url_for("dashboard.show_dashboard")
+    if current_user.is_authenticated and current_user.role == Role.NATIONAL_ADMIN:
+        return url_for("registry.list_extracts")  # their work: the register as a whole
+    return url_for("records.list_records")
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.get_login"
     login_manager.login_message = _l("Please log in to continue.")
@@ -109,21 +152,7 @@ def init_app(app: Flask) -> None:
         tenths=format_tenths,
         reject_keys=reject_keys,
     )
-    from portal.auth.forms import role_label
-    from portal.core.labels import (
-        action_label,
-        change_value,
-        entity_label,
-        field_label,
-        id_kind_label,
-        import_state_label,
-        job_label,
-        result_label,
-        sex_label,
-        status_label,
-        value_label,
-    )
-    from portal.core.navigation import navigation
+
 
     app.jinja_env.globals.update(
         get_locale=get_locale,

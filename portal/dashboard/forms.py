@@ -5,9 +5,8 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal.core.forms import PortalForm
+from portal.core.forms import PortalForm, parse_day
 from portal.dashboard.labels import METRIC_LABELS
-from portal.records.forms import parse_day
 
 
 class TargetForm(PortalForm):

@@ -79,21 +79,6 @@ def vaccine_choices() -> list[SelectChoice]:
     ]
 
 
-def parse_day(value: str | None):
-    """dd/mm/yyyy (as typed in the office) or yyyy-mm-dd; None when unreadable."""
-    from datetime import date
-
-    text = (value or "").strip()
-    try:
-        if "/" in text:
-            day, month, year = (int(part) for part in text.split("/"))
-        else:
-            year, month, day = (int(part) for part in text.split("-"))
-        return date(year, month, day) if year >= 1900 else None
-    except ValueError:
-        return None
-
-
 def follows(rule: Callable[[Any], Any], optional: bool = False):
     """A WTForms validator that applies a rule of ``records.rules``: the value the rule
     gives (a code, a date) is put on the field as ``parsed`` (the data stays as typed, to

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem, at_endpoint
 
 REVIEWERS = frozenset({Role.POLICE})
 MATCH_STARTERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY, Role.ADMIN})
@@ -88,3 +91,35 @@ HANDOVER_TRANSITIONS = {
 def allowed_handover_transitions(user: User, worklist) -> list[str]:
     """The transitions the user's role allows on this list (the state is checked later)."""
     return [name for name, check in HANDOVER_TRANSITIONS.items() if check(user, worklist)]
+
+
+def _decision_list(slug: str, position: int) -> MenuItem:
+    return MenuItem(
+        _l("To correct") if slug == "corrections" else _l("Register updates"),
+        "worklists.show_decision_list",
+        lambda user: can_see_decision_list(user, slug),
+        lambda here: here.slug == slug,
+        {"slug": slug},
+        position=position,
+    )
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Identity review"),
+        "worklists.show_review",
+        can_review,
+        at_endpoint("worklists.show_review"),
+        position=40,
+    ),
+    MenuItem(
+        _l("Handover"),
+        "worklists.list_handovers",
+        can_see_handovers,
+        lambda here: "handover" in here.endpoint,
+        position=50,
+    ),
+    _decision_list("corrections", 70),
+    _decision_list("register-updates", 80),
+)
