@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.core import database
+from portal.core import database, events
 from portal.core.accounts import Role
 from portal.core.clock import format_date, format_minute, format_time
 from portal.core.labels import (
@@ -137,6 +137,7 @@ def landing() -> str:
 
 
 def init_app(app: Flask) -> None:
+    events.connect_reactions()
     login_manager.login_view = "auth.get_login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"

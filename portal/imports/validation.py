@@ -6,7 +6,7 @@ ends with its errors (it is rejected) and warnings (it is imported, but look at 
 
 - errors: a mandatory field missing; a date unreadable (Excel serial numbers, date cells,
   dd/mm/yyyy and yyyy-mm-dd text, mm/yyyy or a bare year for a birth date) or in the
-  future; a malformed ID number (``portal.registry.idcheck``); an unknown commune, site or
+  future; a malformed ID number (``portal.records.idcheck``); an unknown commune, site or
   vaccine; a dose out of order (before the previous dose, or without it); data that
   contradict another row or a dose already recorded;
 - warnings: a row repeated in the file (imported once); the person already in the database
@@ -42,10 +42,9 @@ from portal.core.clock import today_in_vietnam
 from portal.core.text import fold
 from portal.extensions import db
 from portal.imports.parser import EXAMPLE_ID, EXAMPLE_NAME, HEADERS, KEYS, Table
-from portal.records import rules
+from portal.records import idcheck, rules
 from portal.records import vaccines as vaccine_catalogue
 from portal.records.models import Dose, Person
-from portal.registry import idcheck
 
 MAX_ADDRESS = 300
 MAX_LOT = 40

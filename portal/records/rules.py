@@ -29,8 +29,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core.clock import today_in_vietnam
 from portal.core.text import fold
-from portal.records import vaccines
-from portal.registry import idcheck
+from portal.records import idcheck, vaccines
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs

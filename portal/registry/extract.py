@@ -47,8 +47,8 @@ from portal.core.spreadsheets import csv_rows as _csv_rows
 from portal.core.spreadsheets import xlsx_rows as _xlsx_rows
 from portal.core.text import fold, norm
 from portal.extensions import db
-from portal.records import rules
-from portal.registry import idcheck, permissions
+from portal.records import idcheck, rules
+from portal.registry import permissions
 from portal.registry.adapter import LOOKUP_CHUNK
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 
