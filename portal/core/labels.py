@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core.clock import format_minute
 from portal.core.domains import domain_modules
-from portal.extensions import db
+from portal.extensions import Model, db
 
 K = TypeVar("K")
 
@@ -191,7 +191,7 @@ def field_label(name: str) -> str:
 @cache
 def _model(table: str) -> type[Any]:
     """The model of a table, found by its name: core sits below the domains that define them."""
-    return next(m.class_ for m in db.Model.registry.mappers if m.local_table.name == table)
+    return next(m.class_ for m in Model.registry.mappers if m.class_.__tablename__ == table)
 
 
 def change_value(name: str, value: Any) -> str:

@@ -8,7 +8,18 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from babel.numbers import get_decimal_symbol, get_group_symbol
-from flask import Flask, abort, flash, g, jsonify, make_response, redirect, request, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -154,7 +165,6 @@ def init_app(app: Flask) -> None:
         reject_keys=reject_keys,
     )
 
-
     app.jinja_env.globals.update(
         get_locale=get_locale,
         role_label=role_label,
@@ -221,8 +231,6 @@ def init_app(app: Flask) -> None:
 def busy_response(error: Exception):
     """The database could not serve within its limits (portal/core/database.py): "busy, try
     again", as a page, a fragment or JSON like every error, with Retry-After."""
-    from flask import current_app
-
     current_app.logger.warning("Database unavailable: %s", str(error).splitlines()[0][:300])
     try:
         db.session.rollback()

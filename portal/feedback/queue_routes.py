@@ -3,6 +3,7 @@ Routes on the feedback blueprint, imported by ``create_app``."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -581,7 +582,6 @@ def download_attachment(feedback_id: int, attachment_id: int):
     )
     if attachment is None:
         abort(404)
-    import io
 
     return send_file(
         io.BytesIO(attachment.data),

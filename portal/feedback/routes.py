@@ -20,7 +20,7 @@ from portal.core.rendering import render
 from portal.core.text import collation_key
 from portal.core.throttle import whole_minutes
 from portal.extensions import db
-from portal.feedback import services
+from portal.feedback import clock, display, services
 from portal.feedback.forms import FeedbackForm, StatusForm
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
@@ -28,8 +28,6 @@ bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
 @bp.context_processor
 def _helpers():
-    from portal.feedback import clock, display
-
     return {
         "feedback_status_label": display.feedback_status_label,
         "feedback_unit_name": display.feedback_unit_name,

@@ -26,6 +26,7 @@ from portal.core.text import collation_key, fold
 from portal.core.throttle import growing_wait
 from portal.extensions import db
 from portal.feedback import clock
+from portal.feedback.display import named
 from portal.feedback.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -41,6 +42,7 @@ from portal.feedback.models import (
     RateHit,
     UnitKind,
 )
+from portal.feedback.notify import adapter_for
 from portal.feedback.routing import (
     NO_ACCOUNT,
     Decision,
@@ -670,8 +672,6 @@ def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
     """The units of a province a complaint may be sent to, with their names and whether
     someone can log in to answer there (an active account): itself, its legacy
     districts, its communes' health stations and its sites."""
-    from portal.feedback.display import named
-
     units = [(Unit(UnitKind.PROVINCE, province.id), named(UnitKind.PROVINCE, province.name))]
     areas = sorted(
         db.session.execute(
@@ -817,8 +817,6 @@ def escalate_overdue(now: datetime | None = None) -> int:
 
 def deliver_pending(limit: int = 500) -> int:
     """Send what the outbox holds through the configured adapter; failures stay for a retry."""
-    from portal.feedback.notify import adapter_for
-
     sent = 0
     rows = db.session.scalars(
         sa.select(Notification)

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.core.clock import today_in_vietnam
@@ -499,8 +500,6 @@ def _among(column: Any, values: list[Any]) -> sa.ColumnElement[bool]:
     array on SQLite): SQLAlchemy and the driver handle an IN list one value at a time, and
     for thousands of values that costs more than the query."""
     if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
         return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
     text = json.dumps([v.isoformat() if isinstance(v, date) else v for v in values])
     return column.in_(

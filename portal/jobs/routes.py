@@ -8,6 +8,7 @@ from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.jobs import permissions, services
+from portal.worklists.permissions import can_review
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -16,7 +17,6 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 @login_required
 def show_job(job_id: int):
     job = permissions.get_job_or_404(current_user, job_id)
-    from portal.worklists.permissions import can_review
 
     owner = services.owner_of(job.kind)
     return render(

@@ -21,6 +21,7 @@ from portal.core.navigation import MenuItem, in_blueprint
 from portal.records.models import Person
 from portal.records.permissions import commune_scope, person_scope
 from portal.signing.models import DocumentKind, DocumentMember, Minutes, SignedDocument
+from portal.worklists.permissions import can_see_handovers
 
 
 def can_sign_committee(user: User) -> bool:
@@ -85,8 +86,6 @@ def document_scope(user: User) -> sa.ColumnElement[bool]:
     commune. (Every document has members: each way of signing refuses an empty list.) A signed
     handover list is only for those with a part in handovers, as the handover pages are
     (issue 14, item 3: police, health station, health authorities)."""
-    from portal.worklists.permissions import can_see_handovers
-
     if user.role == Role.VACCINATION_SITE:
         if user.site_id is None:
             return sa.false()

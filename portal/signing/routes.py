@@ -25,6 +25,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.areas.models import Area, Site
 from portal.auth import permissions as account_permissions
 from portal.auth.models import User
 from portal.core.clock import today_in_vietnam, utcnow
@@ -37,7 +38,8 @@ from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.records.labels import STATUS_LABELS
 from portal.records.models import PersonStatus
-from portal.signing import permissions, services
+from portal.signing import documents, jobs, permissions, services
+from portal.signing.backends import close_sessions
 from portal.signing.documents import birth_text
 from portal.signing.labels import (
     KIND_LABELS,
@@ -56,14 +58,14 @@ from portal.signing.models import (
     SigningBatch,
     SigningBatchMember,
 )
+from portal.worklists.models import Worklist
+from portal.worklists.permissions import handover_scope
 
 bp = Blueprint("signing", __name__)
 
 
 @bp.record_once
 def _release_tokens(state) -> None:
-    from portal.signing.backends import close_sessions
-
     state.app.teardown_appcontext(close_sessions)
 
 
@@ -174,8 +176,6 @@ def _awaiting_context(form: AwaitingFilterForm) -> dict:
         persons, total = services.awaiting_committee(current_user.area_id, filters, limit=SHOWN)
         context.update(mode="committee", persons=persons, total=total)
     elif permissions.can_sign_site(current_user):
-        from portal.areas.models import Site
-
         site = db.session.get(Site, current_user.site_id)
         day = _day(form.day.data)
         rows = services.site_day_rows(site, day) if site is not None else []
@@ -311,7 +311,6 @@ def preview_pdf():
     form = AwaitingFilterForm(formdata=request.args)
     if not form.validate():
         abort(400)
-    from portal.signing import documents
 
     credential = services.active_credential(current_user)
     title = credential.title if credential else "Chủ tịch"
@@ -330,8 +329,6 @@ def preview_pdf():
         )
         name = "xem-truoc-danh-sach-xac-nhan.pdf"
     else:
-        from portal.areas.models import Site
-
         site = db.session.get(Site, current_user.site_id)
         day = _day(form.day.data)
         rows = services.site_day_rows(site, day) if site is not None else []
@@ -493,8 +490,6 @@ def preview_batch_pdf(batch_id: int):
     """Exactly the document the dialog's PIN signs (unsigned, marked as a preview)."""
     _require_signer()
     batch = _batch_or_404(batch_id)
-    from portal.areas.models import Area, Site
-    from portal.signing import documents
 
     credential = services.active_credential(current_user)
     title = credential.title if credential else "Chủ tịch"
@@ -835,7 +830,6 @@ def post_certificates():
     """Per-person certificates for the commune's confirmed persons, as a queue job."""
     if not permissions.can_sign_certificates(current_user):
         abort(403)
-    from portal.signing import jobs
 
     sign_form = SignForm()
     if not sign_form.validate_on_submit():
@@ -991,9 +985,6 @@ def verify_code(code: str):
 
 
 def _handover_or_404(worklist_id: int):
-    from portal.worklists.models import Worklist
-    from portal.worklists.permissions import handover_scope
-
     worklist = db.session.scalar(
         sa.select(Worklist).where(Worklist.id == worklist_id, handover_scope(current_user))
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from portal.areas.models import Area, AreaKind
 from portal.auth.models import Role, User
 from portal.core.navigation import MenuItem, at_endpoint
+from portal.records.permissions import commune_scope
+from portal.worklists.models import Worklist, WorklistKind, WorklistState
 
 REVIEWERS = frozenset({Role.POLICE})
 MATCH_STARTERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY, Role.ADMIN})
@@ -44,12 +48,6 @@ def can_see_handovers(user: User) -> bool:
 
 def handover_scope(user: User):
     """SQL: the handover lists the user may see. Drafts are the police's work in progress."""
-    import sqlalchemy as sa
-
-    from portal.areas.models import Area
-    from portal.records.permissions import commune_scope
-    from portal.worklists.models import Worklist, WorklistKind, WorklistState
-
     if not can_see_handovers(user):
         return sa.false()
     clauses = [
@@ -63,8 +61,6 @@ def handover_scope(user: User):
 
 def can_create_handover(user: User) -> bool:
     """Commune police list the persons they verified."""
-    from portal.areas.models import AreaKind
-
     return user.role == Role.POLICE and user.area.kind == AreaKind.COMMUNE
 
 
