@@ -22,10 +22,11 @@ from portal.core.files import open_private
 from portal.core.labels import role_label
 from portal.core.roles import RoleRefused, app_role_name, grant_app_role, owner_engine
 from portal.dashboard.cli import dashboard_group
-from portal.demo import services
+from portal.demo import services as demo
 from portal.extensions import db
 from portal.feedback.jobs import run_escalation
 from portal.imports.cli import records_group
+from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
 from portal.registry.cli import registry_group
 from portal.signing import checkpoints
 from portal.signing import demo as signing_demo
@@ -242,25 +243,25 @@ def audit_checkpoint() -> None:
     help="Write the accounts as JSON to this file.",
 )
 def demo_command(password: str | None, pin: str | None, accounts_file: str | None) -> None:
-    password = password or services.DEFAULT_PASSWORD
-    pin = pin or services.DEFAULT_PIN
+    password = password or demo.DEFAULT_PASSWORD
+    pin = pin or demo.DEFAULT_PIN
     try:
-        accounts = services.seed(password, pin=pin)
+        accounts = demo.seed(password, pin=pin)
         # Signing (issue 5): demo CA, local TSA and a demo certificate per signing user.
         signing_demo.seed(pin)
         db.session.commit()
         click.echo(_("Demo data created."))
         seeded = True
-    except services.DemoRefused as error:
+    except demo.DemoRefused as error:
         fail(error)
-    except services.AlreadySeeded:
+    except demo.AlreadySeeded:
         db.session.rollback()
         if (demo_pki_dir() / "ca.pem").is_file():
             # A demo PKI made before the audit checkpoints gets its organisation certificate.
             signing_demo.ensure_pki()
-        accounts = _with_known_secrets(services.existing_accounts(), accounts_file)
+        accounts = _with_known_secrets(demo.existing_accounts(), accounts_file)
         click.echo(_("The database already has data; nothing was added."))
-        if password != services.DEFAULT_PASSWORD or pin != services.DEFAULT_PIN:
+        if password != demo.DEFAULT_PASSWORD or pin != demo.DEFAULT_PIN:
             click.echo(
                 _(
                     "The accounts keep their passwords: --password applies only to a new "

@@ -64,6 +64,12 @@ def menu() -> tuple[MenuItem, ...]:
     return tuple(sorted(items, key=lambda item: item.position))
 
 
+def may_open(user: Any, endpoint: str) -> bool:
+    """Whether the menu's entry for ``endpoint`` is shown to ``user`` (its domain's rule): a
+    page of a lower domain links to one above it without importing its rules."""
+    return any(item.endpoint == endpoint and item.allowed(user) for item in menu())
+
+
 def navigation() -> list[NavLink]:
     # The user once, not through the proxy at each of the dozen checks below.
     user = current_user._get_current_object()

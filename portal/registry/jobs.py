@@ -16,8 +16,7 @@ from portal.jobs.services import Owner, Progress, again, create_job, handler
 from portal.records.models import Person
 from portal.registry import extract
 from portal.registry.matching import MatchSummary, match_commune
-from portal.registry.permissions import can_import_extract
-from portal.worklists.permissions import can_start_match
+from portal.registry.permissions import can_import_extract, can_start_match
 
 
 def start_match(communes: list[Area], full: bool, area_id: int | None, actor=None) -> Job:

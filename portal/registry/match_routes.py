@@ -10,9 +10,9 @@ from portal.areas.models import Area, AreaKind
 from portal.extensions import db
 from portal.jobs.services import enqueue
 from portal.records.permissions import commune_scope
+from portal.registry import permissions
 from portal.registry.jobs import start_match
 from portal.registry.routes import bp
-from portal.worklists import permissions
 
 
 @bp.post("/match")

@@ -17,6 +17,12 @@ from portal.core.navigation import MenuItem, at_endpoint
 from portal.registry.models import RegisterExtract
 
 EXTRACT_IMPORTERS = frozenset({Role.POLICE, Role.ADMIN, Role.NATIONAL_ADMIN})
+MATCH_STARTERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY, Role.ADMIN})
+
+
+def can_start_match(user: User) -> bool:
+    """Who starts a matching run of their area's records against the register."""
+    return user.role in MATCH_STARTERS
 
 
 def can_import_extract(user: User) -> bool:

@@ -12,16 +12,11 @@ from portal.records.permissions import commune_scope
 from portal.worklists.models import Worklist, WorklistKind, WorklistState
 
 REVIEWERS = frozenset({Role.POLICE})
-MATCH_STARTERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY, Role.ADMIN})
 
 
 def can_review(user: User) -> bool:
     """Identity is vouched for by the police (letter 9438/BYT-CNTT)."""
     return user.role in REVIEWERS
-
-
-def can_start_match(user: User) -> bool:
-    return user.role in MATCH_STARTERS
 
 
 # The lists police decisions feed: the health station corrects the records (the police

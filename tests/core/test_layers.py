@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from blinker import NamedSignal
+
+from portal.core import events
+
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = ROOT / "portal"
 MAX_LOCAL_IMPORTS = 19
@@ -91,3 +95,21 @@ def test_the_layer_contracts_hold():
         [str(command), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_signal_is_listed_with_its_receivers(app):
+    """core/events.py names every signal with its receivers; each is connected once the app
+    is built, by the domain that its list names."""
+    signals = {
+        name: value for name, value in vars(events).items() if isinstance(value, NamedSignal)
+    }
+    assert signals
+    for name, signal in signals.items():
+        assert f"``{name}``" in (events.__doc__ or ""), name
+        receivers = [receiver() for receiver in signal.receivers.values()]
+        assert receivers, name
+        for receiver in receivers:
+            domain = receiver.__module__.split(".")[1]
+            assert receiver.__module__ == f"portal.{domain}.reactions", receiver
+            entry = events.__doc__.split(f"``{name}``", 1)[1].split("\n- ", 1)[0]
+            assert domain in entry, (name, domain)
