@@ -2,7 +2,6 @@
 
 from typing import TYPE_CHECKING
 
-from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -11,7 +10,7 @@ from htmx_flask import Htmx
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from portal.core.translations import RequestDomain
+from portal.core.translations import PortalBabel, RequestDomain
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -37,7 +36,7 @@ else:
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = PortalBabel()
 # The catalogue once per request, not once per string (portal/core/translations.py).
 babel.domain_instance = RequestDomain()
 htmx = Htmx()

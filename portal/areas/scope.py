@@ -19,7 +19,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.interfaces import LoaderOption
 
 from portal.areas.models import Area, AreaKind, Site, SiteLevel
 from portal.extensions import db
@@ -87,14 +86,19 @@ def site_reach(site: Site) -> Area:
     return commune
 
 
-def with_site_reach(site: Any) -> LoaderOption:
-    """A loader option for a relationship to a site (``User.site``): the site and what
-    ``site_reach`` reads of it, in the statement that loads its holder."""
-    return (
-        joinedload(site)
-        .joinedload(Site.commune)
-        .options(joinedload(Area.province), joinedload(Area.parent))
-    )
+_COMMUNE_HOLDERS = (joinedload(Area.province), joinedload(Area.parent))
+# A site and what ``site_reach`` reads of it, by id: loaded into the session, the site is
+# what a relationship to it (``User.site``) then finds without asking again.
+_SITE_WITH_REACH = (
+    sa.select(Site)
+    .options(joinedload(Site.commune).options(*_COMMUNE_HOLDERS))
+    .where(Site.id == sa.bindparam("site_id"))
+)
+
+
+def load_site_reach(site_id: int) -> Site | None:
+    """The site, its commune and that commune's holders, in one statement."""
+    return db.session.scalar(_SITE_WITH_REACH, {"site_id": site_id})
 
 
 def areas_holding(area: Area) -> list[int]:

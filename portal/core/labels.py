@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core.clock import format_minute
 from portal.core.domains import domain_modules
+from portal.core.translations import kept_translations
 from portal.extensions import Model, db
 
 K = TypeVar("K")
@@ -109,10 +110,30 @@ def __getattr__(name: str) -> dict[str, Any]:
     raise AttributeError(name)
 
 
+_TRANSLATED: dict[tuple[int, int], tuple[Mapping[Any, Any], Any, dict[Any, str]]] = {}
+_TRANSLATED_MAX = 512
+
+
 def translated(labels: Mapping[K, Any]) -> dict[K, str]:
-    """The labels in the request's language, each translated once: a page that shows a
-    label on each of its rows translates each label once, not once a row."""
-    return {key: str(label) for key, label in labels.items()}
+    """The labels in the request's language: a page that shows a label on each of its rows
+    translates each label once, not once a row.
+
+    A table's words in one catalogue do not change while the process runs, so they are
+    kept per table and catalogue (the record list asked for the same two tables, 22 lazy
+    strings, on every request). The entry holds the table and the catalogue themselves, so
+    their ids stay theirs; a table made afresh on each call only fills the cache until it
+    is emptied. The caller gets its own copy."""
+    catalogue = kept_translations()
+    if catalogue is None:  # no request (a command), or its first string: not kept yet
+        return {key: str(label) for key, label in labels.items()}
+    key = (id(labels), id(catalogue))
+    entry = _TRANSLATED.get(key)
+    if entry is None or entry[0] is not labels or entry[1] is not catalogue:
+        if len(_TRANSLATED) >= _TRANSLATED_MAX:
+            _TRANSLATED.clear()
+        entry = (labels, catalogue, {key: str(label) for key, label in labels.items()})
+        _TRANSLATED[key] = entry
+    return dict(entry[2])
 
 
 def _label(table: Mapping[str, Any], code: Any, default: str | None = None) -> str:

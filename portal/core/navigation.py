@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from flask import request, url_for
+from flask import request
 from flask_login import current_user
 
 from portal.core.domains import domain_modules
+from portal.core.page_globals import url_for
 
 
 @dataclass(frozen=True)

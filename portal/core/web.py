@@ -27,7 +27,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.core import database, events
+from portal.core import database, events, page_globals
 from portal.core.accounts import Role
 from portal.core.clock import format_date, format_minute, format_time
 from portal.core.labels import (
@@ -166,6 +166,9 @@ def init_app(app: Flask) -> None:
     )
 
     app.jinja_env.globals.update(
+        # Flask's and Flask-WTF's own, replaced by ones that keep what they built.
+        url_for=page_globals.url_for,
+        csrf_token=page_globals.csrf_token,
         get_locale=get_locale,
         role_label=role_label,
         id_kind_label=id_kind_label,

@@ -156,9 +156,10 @@ def test_a_sites_reach_costs_the_records_list_no_round_trip(
     client, login_as, make_person, make_site, area
 ):
     """Issue 16: the records list asks the scope on every request; a province-level site's
-    reach comes with the logged-in user (one statement), and the scope is SQL inside the
-    list's own statements: no statement looks a site or an area up by itself (there were
-    two: the site, then its commune's province)."""
+    reach comes with the logged-in user (the site, its commune and that commune's province
+    in one statement beside the user's), and the scope is SQL inside the list's own
+    statements: no statement looks a site or an area up by itself (there were two: the
+    site, then its commune's province)."""
     from portal.areas.models import SiteLevel
     from portal.auth.models import Role
     from tests.records.test_scope import RESIDENTS
@@ -187,3 +188,5 @@ def test_a_sites_reach_costs_the_records_list_no_round_trip(
         and (" FROM site WHERE site.id = " in s or " FROM area WHERE area.id = " in s)
     ]
     assert lookups == []
+    by_id = [s for s in statements if " FROM site " in s and " WHERE site.id = " in s]
+    assert len(by_id) == 1 and " JOIN area " in by_id[0]
