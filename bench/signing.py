@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
 
+    from portal.core.pdf import FONT_DIR, register_fonts
     from portal.signing import core, documents, pki
-    from portal.worklists.pdf import FONT_DIR, register_fonts
 
     load_before = os.getloadavg()[0]
     ca = pki.make_ca("Bench CA")

@@ -5,11 +5,6 @@ from __future__ import annotations
 import warnings
 
 from cryptography.utils import CryptographyDeprecationWarning
-from flask import Flask
-
-from portal import config
-from portal.core.files import create_private
-from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
 
 
 def _import_pyhanko_quietly() -> None:
@@ -28,8 +23,57 @@ def _import_pyhanko_quietly() -> None:
         import pyhanko.sign.signers.pdf_cms  # noqa: F401
 
 
-# Before any module of the portal (or a test) imports pyHanko: see the function.
+# Before any module of the portal (or a test) imports pyHanko: see the function. The
+# portal's own modules are imported below this call, not above it (hence E402 in
+# pyproject.toml for this file).
 _import_pyhanko_quietly()
+
+from flask import Flask
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import cli, config
+from portal import models as models  # every table in the metadata, so in the migrations
+from portal.api.blueprint import bp as api_bp
+from portal.audit.blueprint import bp as audit_bp
+from portal.auth.blueprint import bp as auth_bp
+from portal.core import headers, ids, web
+from portal.core.blueprint import bp as core_bp
+from portal.core.database import configure
+from portal.core.files import create_private
+from portal.core.i18n import select_locale, select_timezone
+from portal.dashboard.blueprint import bp as dashboard_bp
+from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
+from portal.feedback import jobs as feedback_jobs
+from portal.feedback.blueprint import bp as feedback_bp
+from portal.imports import jobs as imports_jobs
+from portal.imports.blueprint import bp as imports_bp
+from portal.jobs.blueprint import bp as jobs_bp
+from portal.records.blueprint import bp as records_bp
+from portal.registry import jobs as registry_jobs
+from portal.registry.blueprint import bp as registry_bp
+from portal.signing import jobs as signing_jobs
+from portal.signing.blueprint import bp as signing_bp
+from portal.worklists.blueprint import bp as worklists_bp
+
+# Each domain's URLs, listed in its ``blueprint.py``.
+BLUEPRINTS = (
+    core_bp,
+    auth_bp,
+    audit_bp,
+    records_bp,
+    registry_bp,
+    jobs_bp,
+    worklists_bp,
+    dashboard_bp,
+    signing_bp,
+    feedback_bp,
+    api_bp,
+    imports_bp,
+)
+# Each domain's background work: importing a module registers its job handlers
+# (``portal.jobs.services.handler``) and its periodic tasks on the queue.
+JOB_MODULES = (feedback_jobs, imports_jobs, registry_jobs, signing_jobs)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -41,13 +85,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     config.load(app, overrides)
     if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-
-    # Import the models so that metadata (and so migrations) knows every table.
-    from portal import models  # noqa: F401
 
     db.init_app(app)
     with app.app_context():
@@ -56,66 +95,20 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
-    from portal.core.i18n import select_locale, select_timezone
-
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-
-    from portal.core import headers, ids, web
 
     ids.init_app(app)  # the ``id`` converter, before the blueprints' rules name it
     web.init_app(app)
     headers.init_app(app)
 
-    from portal.api.routes import bp as api_bp
-    from portal.audit.routes import bp as audit_bp
-    from portal.auth import (
-        account_routes,  # noqa: F401  (administrators' account pages)
-        mfa_routes,  # noqa: F401  (second factors: login, security, admin)
-    )
-    from portal.auth.routes import bp as auth_bp
-    from portal.core.routes import bp as core_bp
-    from portal.dashboard.routes import bp as dashboard_bp
-    from portal.feedback import queue_routes  # noqa: F401  (staff pages on the blueprint)
-    from portal.feedback.routes import bp as feedback_bp
-    from portal.imports.routes import bp as imports_bp
-    from portal.jobs.routes import bp as jobs_bp
-    from portal.records import correction_routes, dose_routes  # noqa: F401  (/records/<id>/…)
-    from portal.records.routes import bp as records_bp
-    from portal.registry import match_routes  # noqa: F401  (adds /registry/match)
-    from portal.registry.routes import bp as registry_bp
-    from portal.signing.routes import bp as signing_bp
-    from portal.worklists import (  # noqa: F401  (routes on the worklists blueprint)
-        decision_lists,
-        handover_routes,
-    )
-    from portal.worklists.routes import bp as worklists_bp
-
-    app.register_blueprint(core_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(audit_bp)
-    app.register_blueprint(records_bp)
-    app.register_blueprint(registry_bp)
-    app.register_blueprint(jobs_bp)
-    app.register_blueprint(worklists_bp)
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(signing_bp)
-    app.register_blueprint(feedback_bp)
-    app.register_blueprint(api_bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no cross-site request to forge
-    app.register_blueprint(imports_bp)
-    import portal.feedback.jobs  # noqa: F401  (the escalation and outbox tasks)
-    import portal.imports.jobs  # noqa: F401  (registers the job handlers)
-    import portal.registry.jobs  # noqa: F401  (registers the job handlers)
-    import portal.signing.jobs  # noqa: F401  (registers the batch-signing job)
-    from portal import cli
-
     cli.init_app(app)
     return app
 
 
 def _configure_engine(engine, settings) -> None:
-    from portal.core.database import configure
-
     # Each transaction's BEGIN (SQLite) or limits (PostgreSQL).
     configure(engine, settings)
     if engine.dialect.name != "sqlite":
@@ -124,7 +117,6 @@ def _configure_engine(engine, settings) -> None:
     if database and database != ":memory:" and not database.startswith("file:"):
         # Created 0600 before SQLite opens it; its -wal and -shm files take the same mode.
         create_private(database)
-    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

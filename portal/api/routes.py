@@ -4,7 +4,7 @@ system, CSRF-exempt (no cookies are used)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, g, jsonify, request
+from flask import g, jsonify, request
 
 from portal.api import openapi
 from portal.api import services as api_services
@@ -12,8 +12,6 @@ from portal.core.database import writes
 from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.feedback.models import Feedback
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def _error(status: int, message: str, fields: dict[str, str] | None = None):
@@ -23,8 +21,7 @@ def _error(status: int, message: str, fields: dict[str, str] | None = None):
     return jsonify(body), status
 
 
-@bp.before_request
-def _authenticate():
+def authenticate():
     if request.endpoint == "api.show_openapi":
         return None
     header = request.headers.get("Authorization", "")
@@ -41,12 +38,10 @@ def _authenticate():
     return None
 
 
-@bp.get("/openapi.json")
 def show_openapi():
     return jsonify(openapi.document())
 
 
-@bp.post("/feedback")
 def create_feedback():
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > 100 or not key.isascii() or not key.isprintable():
@@ -68,7 +63,6 @@ def create_feedback():
     return jsonify(response), 201 if created else 200
 
 
-@bp.get("/feedback/<code>")
 @writes  # the client's last use (SQLite: BEGIN IMMEDIATE)
 def show_feedback(code: str):
     feedback = db.session.scalar(

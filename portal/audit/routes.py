@@ -4,102 +4,112 @@ and after; filtered, paged newest first (keyset on the id), exported."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, request
+from flask import abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from wtforms import HiddenField, StringField, ValidationError
 
 from portal.audit import permissions
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
-from portal.core import export
+from portal.core import dates, export
 from portal.core.clock import local_midnight_utc
 from portal.core.database import writes
 from portal.core.export import Column
-from portal.core.forms import parse_day
-from portal.core.ids import BadCursor, decode_cursor, encode_cursor
+from portal.core.forms import PortalForm
 from portal.core.labels import action_label, change_value, entity_label, field_label, role_label
+from portal.core.paging import Page, first_page_if_bad, keyset_page
 from portal.core.rendering import is_fragment_request, render
-from portal.core.web import error_response
 from portal.extensions import db
-
-bp = Blueprint("audit", __name__)
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 EXPORT_BATCH = 2_000
 
 
-@dataclass
-class Filters:
-    actor: str = ""
-    action: str = ""
-    entity_type: str = ""
-    entity_id: str = ""
-    since: str = ""
-    until: str = ""
-    errors: dict[str, str] = field(default_factory=dict)
+def _trimmed(value: str | None) -> str:
+    return (value or "").strip()[:80]
 
-    @classmethod
-    def from_request(cls) -> Filters:
-        def arg(name: str) -> str:
-            return request.args.get(name, "").strip()[:80]
 
-        return cls(
-            actor=arg("actor"),
-            action=arg("action"),
-            entity_type=arg("entity_type"),
-            entity_id=arg("entity_id"),
-            since=arg("since"),
-            until=arg("until"),
-        )
+def _text_field(label, field_id: str, placeholder: str = "") -> StringField:
+    render_kw = {"maxlength": 80, "autocomplete": "off"}
+    if placeholder:
+        render_kw["placeholder"] = placeholder
+    return StringField(label, id=field_id, filters=[_trimmed], render_kw=render_kw)
+
+
+class TrailFilterForm(PortalForm):
+    """The trail's search: each value trimmed to 80 characters; a day typed as
+    dd/mm/yyyy in the office's time zone."""
+
+    class Meta:
+        csrf = False
+
+    actor = _text_field(_l("Username"), "trail-actor")
+    action = _text_field(_l("Action"), "trail-action", "user, person.update…")
+    entity_type = _text_field(_l("Entity"), "trail-entity_type", "person, user…")
+    entity_id = _text_field(_l("Entity id"), "trail-entity_id")
+    since = _text_field(_l("From (dd/mm/yyyy)"), "trail-since")
+    until = _text_field(_l("To (dd/mm/yyyy)"), "trail-until")
+    after = HiddenField(filters=[_trimmed])
+    before = HiddenField(filters=[_trimmed])
+
+    SEARCH_FIELDS = ("actor", "action", "entity_type", "entity_id", "since", "until")
+
+    def validate_since(self, field) -> None:
+        if field.data and dates.day(field.data) is None:
+            raise ValidationError(str(dates.WRITE_A_DAY))
+
+    def validate_until(self, field) -> None:
+        self.validate_since(field)
+        since, until = dates.day(self.since.data or ""), dates.day(field.data or "")
+        if since is not None and until is not None and until < since:
+            raise ValidationError(_("The end date is before the start date."))
+
+    def search_fields(self) -> list:
+        return [self[name] for name in self.SEARCH_FIELDS]
+
+    def messages(self) -> list[str]:
+        return [str(message) for field in self.search_fields() for message in field.errors]
 
     def args(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v and k != "errors"}
-
-    def _utc_bound(self, name: str, text: str, end: bool) -> datetime | None:
-        """A day typed in the office's time zone, as the stored (naive UTC) bound."""
-        if not text:
-            return None
-        day = parse_day(text)
-        if day is None:
-            self.errors[name] = _("Write the date as dd/mm/yyyy, for example 30/04/2027.")
-            return None
-        if end:
-            # Until a day: before the next one starts. The calendar's last day has no next
-            # one; every stored time is before its end, so it bounds nothing.
-            return None if day == date.max else local_midnight_utc(day + timedelta(days=1))
-        return local_midnight_utc(day)
+        """The search as query values, for the export's and the pages' links."""
+        return {field.name: field.data for field in self.search_fields() if field.data}
 
     def conditions(self) -> list[Any]:
+        """The search as SQL, within the reader's scope; a value in error is left out (the
+        list still shows, beside its message)."""
+        for field in self.search_fields():
+            if field.errors:
+                field.data = ""
         out: list[Any] = [permissions.events_in_scope(current_user)]
-        if self.actor:
-            out.append(AuditEvent.actor_name == self.actor.lower())
-        if self.action:
+        if self.actor.data:
+            out.append(AuditEvent.actor_name == self.actor.data.lower())
+        if self.action.data:
             # An action or its domain: "user" finds user.create, user.update, …
             out.append(
                 sa.or_(
-                    AuditEvent.action == self.action,
-                    AuditEvent.action.startswith(self.action + ".", autoescape=True),
+                    AuditEvent.action == self.action.data,
+                    AuditEvent.action.startswith(self.action.data + ".", autoescape=True),
                 )
             )
-        if self.entity_type:
-            out.append(AuditEvent.entity_type == self.entity_type)
-        if self.entity_id:
-            out.append(AuditEvent.entity_id == self.entity_id)
-        since = self._utc_bound("since", self.since, end=False)
-        until = self._utc_bound("until", self.until, end=True)
+        if self.entity_type.data:
+            out.append(AuditEvent.entity_type == self.entity_type.data)
+        if self.entity_id.data:
+            out.append(AuditEvent.entity_id == self.entity_id.data)
+        since = dates.day(self.since.data) if self.since.data else None
+        until = dates.day(self.until.data) if self.until.data else None
         if since is not None:
-            out.append(AuditEvent.occurred_at >= since)
-        if until is not None:
-            out.append(AuditEvent.occurred_at < until)
-        if since is not None and until is not None and until <= since:
-            self.errors["until"] = _("The end date is before the start date.")
+            out.append(AuditEvent.occurred_at >= local_midnight_utc(since))
+        # Until a day: before the next one starts. The calendar's last day has no next
+        # one; every stored time is before its end, so it bounds nothing.
+        if until is not None and until != date.max:
+            out.append(AuditEvent.occurred_at < local_midnight_utc(until + timedelta(days=1)))
         return out
 
 
@@ -136,36 +146,30 @@ def _require_reader() -> None:
         abort(403)
 
 
-@bp.get("/audit")
 @login_required
 def show_trail():
     _require_reader()
-    filters = Filters.from_request()
-    conditions = filters.conditions()
-    after = None
-    if request.args.get("after"):
-        try:
-            (after,) = decode_cursor(request.args["after"])
-        except BadCursor:
-            return error_response(
-                400, _("The page link is invalid. Start again from the first page.")
-            )
-    rows: list[AuditEvent] = []
-    if not filters.errors:
-        query = sa.select(AuditEvent).where(*conditions)
-        if after is not None:
-            query = query.where(AuditEvent.id < after)
-        rows = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    form = TrailFilterForm(formdata=request.args)
+    form.validate()
+    query = sa.select(AuditEvent).where(*form.conditions())
+
+    def read(after: str, before: str) -> Page[AuditEvent]:
+        return keyset_page(
+            query,
+            (AuditEvent.id,),
+            page_size=PAGE_SIZE,
+            after=after,
+            before=before,
+            descending=True,
+        )
+
+    page = first_page_if_bad(read, form.after.data or "", form.before.data or "")
     return render(
         "audit/trail.html",
         fragments={"trail-results": "results"},
-        status=422 if filters.errors else 200,
-        rows=rows,
-        filters=filters,
-        next_link=encode_cursor(rows[-1].id) if more else None,
-        first_page=after is None,
+        status=422 if form.errors else 400 if page.notice else 200,
+        page=page,
+        form=form,
         change_lines=change_lines,
         role_label=role_label,
         action_label=action_label,
@@ -192,15 +196,14 @@ EXPORT_COLUMNS = [
 ]
 
 
-@bp.get("/audit/export.<any(xlsx, csv):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_trail(fmt: str):
     _require_reader()
-    filters = Filters.from_request()
-    conditions = filters.conditions()
-    if filters.errors:
+    form = TrailFilterForm(formdata=request.args)
+    if not form.validate():
         abort(422)
+    conditions = form.conditions()
     # Read before the export's own event commits (a commit expires what was loaded), newest
     # first, at most EXPORT_LIMIT events: a whole national trail is not a spreadsheet.
     columns, rows = export.read_now(
@@ -217,7 +220,7 @@ def export_trail(fmt: str):
         "audit.export",
         "area",
         current_user.area.code,
-        {"rows": [None, len(rows)], "format": [None, fmt], "filters": [None, filters.args()]},
+        {"rows": [None, len(rows)], "format": [None, fmt], "filters": [None, form.args()]},
     )
     db.session.commit()
     return export.response(

@@ -1,10 +1,9 @@
 """Administrators' pages: the accounts of their province — list (filters, pages, export),
-a new account, changes, a new password. Routes on the auth blueprint, imported by
-``create_app``."""
+a new account, changes, a new password. Their URLs are listed in
+``portal/auth/blueprint.py``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -19,47 +18,23 @@ from portal.areas.models import Area, AreaKind, Site
 from portal.audit import services as audit
 from portal.auth import mfa, permissions, services
 from portal.auth.forms import (
-    PLACEABLE_ROLES,
     AccountFields,
+    AccountFilterForm,
     EditAccountForm,
     NewAccountForm,
     PasswordForm,
 )
 from portal.auth.models import Role, User
-from portal.auth.routes import bp
 from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.labels import role_label
+from portal.core.paging import numbered_page, page_number
 from portal.core.rendering import render
 from portal.core.text import collation_key, fold
 from portal.extensions import db
 
 PAGE_SIZE = 50
-STATES = {"active": _l("Active"), "inactive": _l("Deactivated"), "all": _l("All")}
-
-
-@dataclass
-class Filters:
-    q: str = ""
-    role: str = ""
-    area: str = ""
-    state: str = "active"
-
-    @classmethod
-    def from_request(cls) -> Filters:
-        args = request.args
-        role = args.get("role", "")
-        state = args.get("state", "active")
-        return cls(
-            q=args.get("q", "").strip()[:100],
-            role=role if role in PLACEABLE_ROLES else "",
-            area=args.get("area", "").strip()[:10],
-            state=state if state in STATES else "active",
-        )
-
-    def args(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v}
 
 
 def _managed_account(account_id: int) -> User:
@@ -77,7 +52,7 @@ def _require_admin() -> None:
         abort(403)
 
 
-def _accounts(filters: Filters) -> list[User]:
+def _accounts(filters: dict[str, str]) -> list[User]:
     """The accounts of the administrator's province that pass the filters, by area and
     username. A name search folds diacritics like the records' search; a province has at
     most a few thousand accounts, so the folding is done here rather than in a column."""
@@ -91,24 +66,17 @@ def _accounts(filters: Filters) -> list[User]:
         )
         .order_by(Area.code, User.username)
     )
-    if filters.role:
-        query = query.where(User.role == filters.role)
-    if filters.area:
-        query = query.where(Area.code == filters.area)
-    if filters.state != "all":
-        query = query.where(User.active.is_(filters.state == "active"))
+    if filters["role"]:
+        query = query.where(User.role == filters["role"])
+    if filters["area"]:
+        query = query.where(Area.code == filters["area"])
+    if filters["state"] != "all":
+        query = query.where(User.active.is_(filters["state"] == "active"))
     accounts = list(db.session.scalars(query))
-    if filters.q:
-        wanted = fold(filters.q)
+    if filters["q"]:
+        wanted = fold(filters["q"])
         accounts = [a for a in accounts if wanted in a.username or wanted in fold(a.display_name)]
     return accounts
-
-
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 KIND_ORDER = {AreaKind.PROVINCE: 0, AreaKind.DISTRICT: 1, AreaKind.COMMUNE: 2}
@@ -159,27 +127,27 @@ def _refused(form: AccountFields | PasswordForm, error: services.AccountRefused)
         field.errors = [*field.errors, str(message)]
 
 
-@bp.get("/admin/accounts")
+def _filter_form() -> AccountFilterForm:
+    """The list's search, read from the query string; each value in error is shown with
+    its message and left out of the search."""
+    form = AccountFilterForm(formdata=request.args)
+    form.area.choices = [SelectChoice("", _("All"))] + [
+        SelectChoice(a.code, a.name) for a in _areas()
+    ]
+    form.validate()
+    return form
+
+
 @login_required
 def list_accounts():
     _require_admin()
-    filters = Filters.from_request()
-    accounts = _accounts(filters)
-    page = _page_number()
-    pages = max(1, -(-len(accounts) // PAGE_SIZE))
-    page = min(page, pages)
-    rows = accounts[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    form = _filter_form()
+    page = numbered_page(_accounts(form.values()), page_number(request.args.get("page")), PAGE_SIZE)
     return render(
         "auth/accounts.html",
         fragments={"accounts-results": "results"},
-        rows=rows,
-        total=len(accounts),
         page=page,
-        pages=pages,
-        filters=filters,
-        areas=_areas(),
-        role_labels=PLACEABLE_ROLES,
-        states=STATES,
+        form=form,
         role_label=role_label,
     )
 
@@ -196,18 +164,17 @@ EXPORT_COLUMNS = [
 ]
 
 
-@bp.get("/admin/accounts/export.<any(xlsx, csv):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_accounts(fmt: str):
     _require_admin()
-    filters = Filters.from_request()
-    columns, rows = export.read_now(EXPORT_COLUMNS, _accounts(filters))
+    form = _filter_form()
+    columns, rows = export.read_now(EXPORT_COLUMNS, _accounts(form.values()))
     audit.record(
         "user.export",
         "area",
         current_user.area.code,
-        {"rows": [None, len(rows)], "format": [None, fmt], "filters": [None, filters.args()]},
+        {"rows": [None, len(rows)], "format": [None, fmt], "filters": [None, form.args()]},
     )
     db.session.commit()
     return export.response(
@@ -219,14 +186,12 @@ def _new_page(form: NewAccountForm, status: int = 200):
     return render("auth/account_new.html", status=status, form=form)
 
 
-@bp.get("/admin/accounts/new")
 @login_required
 def new_account():
     _require_admin()
     return _new_page(_with_choices(NewAccountForm()))
 
 
-@bp.post("/admin/accounts/new")
 @login_required
 def create_account():
     _require_admin()
@@ -282,14 +247,12 @@ def _account_page(
     )
 
 
-@bp.get("/admin/accounts/<id:account_id>")
 @login_required
 def show_account(account_id: int):
     account = _managed_account(account_id)
     return _account_page(account)
 
 
-@bp.post("/admin/accounts/<id:account_id>")
 @login_required
 def update_account(account_id: int):
     account = _managed_account(account_id)
@@ -311,7 +274,6 @@ def update_account(account_id: int):
     return redirect(url_for("auth.show_account", account_id=account.id), 303)
 
 
-@bp.post("/admin/accounts/<id:account_id>/password")
 @login_required
 def set_account_password(account_id: int):
     account = _managed_account(account_id)

@@ -1,7 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SearchField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from portal.auth.labels import ROLE_LABELS
 from portal.auth.passwords import MIN_PASSWORD_LENGTH
@@ -140,3 +147,54 @@ class NewPasskeyForm(PasskeyForm):
         validators=[Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+ACCOUNT_STATES = {"active": _l("Active"), "inactive": _l("Deactivated"), "all": _l("All")}
+
+
+def _stripped(value: str | None) -> str:
+    return (value or "").strip()
+
+
+class AccountFilterForm(PortalForm):
+    """The accounts list's search (a GET form). The areas are the administrator's: set
+    ``area.choices`` before validating."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        _l("Username or name"),
+        id="accounts-q",
+        filters=[_stripped],
+        validators=[Optional(), Length(max=100)],
+        render_kw={"maxlength": 100, "autocomplete": "off"},
+    )
+    role = SelectField(
+        _l("Role"),
+        id="accounts-role",
+        choices=[SelectChoice("", _l("All"))]
+        + [SelectChoice(value, label) for value, label in PLACEABLE_ROLES.items()],
+        default="",
+    )
+    area = SelectField(_l("Area"), id="accounts-area", choices=[], default="")
+    state = SelectField(
+        _l("State"),
+        id="accounts-state",
+        choices=[SelectChoice(value, label) for value, label in ACCOUNT_STATES.items()],
+        default="active",
+    )
+
+    FILTERS = ("q", "role", "area", "state")
+
+    def values(self) -> dict[str, str]:
+        """The search as the list reads it: a field in error counts as left at its
+        default, so that the list still shows beside the field's message."""
+        return {
+            name: (self[name].default if self[name].errors else self[name].data) or ""
+            for name in self.FILTERS
+        }
+
+    def args(self) -> dict[str, str]:
+        """The search as query values, for the export's and the pages' links."""
+        return {name: value for name, value in self.values().items() if value}

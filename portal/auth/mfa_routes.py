@@ -1,4 +1,4 @@
-"""Second factors, on the auth blueprint (imported by ``create_app``):
+"""Second factors (their URLs are listed in ``portal/auth/blueprint.py``):
 
 - /login/second-factor…   the step after the password: an app's code, a passkey or a
                            recovery code; the user is logged in only once it passes;
@@ -33,7 +33,7 @@ from portal.auth.forms import (
     SecondFactorForm,
 )
 from portal.auth.models import Passkey, Role, TotpFactor, User
-from portal.auth.routes import bp, retry_after, throttled_message
+from portal.auth.routes import retry_after, throttled_message
 from portal.core.labels import role_label
 from portal.core.rendering import render
 from portal.core.web import safe_next
@@ -146,7 +146,6 @@ def _after_recovery_code(user: User) -> None:
     )
 
 
-@bp.get("/login/second-factor")
 def get_second_factor():
     user = _pending()
     if not mfa.has_factor(user):
@@ -154,7 +153,6 @@ def get_second_factor():
     return _second_factor_page(user)
 
 
-@bp.post("/login/second-factor")
 def post_second_factor():
     user = _pending()
     factors = mfa.factors_of(user)
@@ -180,7 +178,6 @@ def post_second_factor():
     return redirect(target, 303)
 
 
-@bp.post("/login/second-factor/passkey/options")
 def post_second_factor_passkey_options():
     user = _pending(json=True)
     if not mfa.factors_of(user).passkeys:
@@ -190,7 +187,6 @@ def post_second_factor_passkey_options():
     return _json(options)
 
 
-@bp.post("/login/second-factor/passkey")
 def post_second_factor_passkey():
     user = _pending()
     passkey_form = PasskeyForm()
@@ -247,12 +243,10 @@ def _enrolling() -> User:
     return user
 
 
-@bp.get("/login/enrol")
 def get_enrolment():
     return _enrolment_page(_enrolling())
 
 
-@bp.post("/login/enrol/app")
 def post_enrol_app():
     user = _enrolling()
     form = AppSetupForm()
@@ -274,7 +268,6 @@ def post_enrol_app():
     return _recovery_page(codes, target, first=True)
 
 
-@bp.post("/login/enrol/passkey/options")
 def post_enrol_passkey_options():
     user = _pending(json=True)
     if mfa.has_factor(user):
@@ -293,7 +286,6 @@ def post_enrol_passkey_options():
     return _json(options)
 
 
-@bp.post("/login/enrol/passkey")
 def post_enrol_passkey():
     user = _enrolling()
     form = PasskeyForm()
@@ -371,13 +363,11 @@ def _after_first_factor(user: User) -> Response | None:
     return None
 
 
-@bp.get("/account/security")
 @login_required
 def show_security():
     return _security_page()
 
 
-@bp.post("/account/security/confirm")
 @login_required
 def confirm_security_password():
     form = CurrentPasswordForm()
@@ -398,7 +388,6 @@ def confirm_security_password():
     return redirect(url_for("auth.show_security"), 303)
 
 
-@bp.post("/account/security/app")
 @login_required
 def start_app_setup():
     _require_confirmed()
@@ -425,14 +414,12 @@ def _app_setup_page(form: AppSetupForm | None = None, status: int = 200) -> Resp
     )
 
 
-@bp.get("/account/security/app")
 @login_required
 def show_app_setup():
     _require_confirmed()
     return _app_setup_page()
 
 
-@bp.post("/account/security/app/confirm")
 @login_required
 def confirm_app_setup():
     _require_confirmed()
@@ -472,7 +459,6 @@ def _remove_factor(remove, done: str):
     return redirect(url_for("auth.show_security"), 303)
 
 
-@bp.post("/account/security/app/remove")
 @login_required
 def remove_app():
     _require_confirmed()
@@ -481,7 +467,6 @@ def remove_app():
     )
 
 
-@bp.post("/account/security/passkeys/options")
 @login_required
 def post_passkey_options():
     _require_confirmed(json=True)
@@ -500,7 +485,6 @@ def post_passkey_options():
     return _json(options)
 
 
-@bp.post("/account/security/passkeys")
 @login_required
 def add_passkey():
     _require_confirmed()
@@ -524,7 +508,6 @@ def add_passkey():
     return redirect(url_for("auth.show_security"), 303)
 
 
-@bp.post("/account/security/passkeys/<id:passkey_id>/remove")
 @login_required
 def remove_passkey(passkey_id: int):
     passkey = db.session.get(Passkey, passkey_id)
@@ -536,7 +519,6 @@ def remove_passkey(passkey_id: int):
     )
 
 
-@bp.post("/account/security/recovery-codes")
 @login_required
 def regenerate_recovery_codes():
     _require_confirmed()
@@ -590,14 +572,12 @@ def _policy_rows(province: Area) -> list[dict]:
     ]
 
 
-@bp.get("/admin/accounts/second-factors")
 @login_required
 def show_mfa_policy():
     province = _province()
     return render("auth/mfa_policy.html", province=province, rows=_policy_rows(province))
 
 
-@bp.post("/admin/accounts/second-factors")
 @login_required
 def update_mfa_policy():
     province = _province()  # (the CSRF token is checked for every POST: portal/__init__.py)
@@ -619,7 +599,6 @@ def update_mfa_policy():
     return redirect(url_for("auth.show_mfa_policy"), 303)
 
 
-@bp.post("/admin/accounts/<id:account_id>/second-factors/reset")
 @login_required
 def reset_account_factors(account_id: int):
     account = db.session.get(User, account_id)

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from flask_wtf.csrf import CSRFError
 
 from portal.auth import mfa, services
 from portal.auth.forms import LoginForm
 from portal.core.web import csrf_message, error_response, safe_next
 from portal.extensions import db, login_manager
-
-bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
@@ -19,14 +16,12 @@ def load_user(token: str):
     return services.load_session_user(token)
 
 
-@bp.get("/login")
 def get_login():
     if current_user.is_authenticated:
         return redirect(url_for("records.list_records"))
     return render_template("auth/login.html", form=LoginForm(), next=request.args.get("next"))
 
 
-@bp.post("/login")
 def post_login():
     form = LoginForm()
     next_url = request.form.get("next")
@@ -70,7 +65,6 @@ def retry_after(throttled: services.LoginThrottled) -> dict[str, str]:
     return {"Retry-After": str(throttled.minutes * 60)}
 
 
-@bp.errorhandler(CSRFError)
 def login_form_expired(error):
     """An expired login form is shown again with the username kept, not an error page."""
     db.session.rollback()
@@ -81,7 +75,6 @@ def login_form_expired(error):
     return render_template("auth/login.html", form=form, next=request.form.get("next")), 400
 
 
-@bp.post("/logout")
 @login_required
 def post_logout():
     services.logout(current_user._get_current_object())

@@ -69,6 +69,18 @@ def format_date(value: date | datetime | None) -> str:
     return value.strftime(DATE_FORMAT)
 
 
+def format_birth(value: date | None, precision) -> str:
+    """A birth date shown only as precisely as it is known."""
+    if value is None:
+        return ""
+    precision = getattr(precision, "value", precision)
+    if precision == "year":
+        return f"{value.year:04d}"
+    if precision == "month":
+        return value.strftime("%m/%Y")
+    return value.strftime("%d/%m/%Y")
+
+
 def format_time(value: datetime | None) -> str:
     """A stored time, shown in Asia/Ho_Chi_Minh as dd/mm/yyyy HH:MM:SS."""
     if value is None:

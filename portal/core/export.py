@@ -31,8 +31,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from portal.core.clock import format_date, format_time, to_vietnam
-from portal.core.web import format_birth, time_heading
+from portal.core.clock import format_birth, format_date, format_time, to_vietnam
+from portal.core.web import time_heading
 from portal.extensions import db
 
 FORMATS = ("csv", "xlsx")

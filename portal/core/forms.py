@@ -6,8 +6,6 @@ extraction and translated in ``portal/translations`` like every other text.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -42,16 +40,3 @@ class PortalForm(FlaskForm):
     class Meta:
         def get_translations(self, form):
             return _PortalTranslations()
-
-
-def parse_day(value: str | None):
-    """dd/mm/yyyy (as typed in the office) or yyyy-mm-dd; None when unreadable."""
-    text = (value or "").strip()
-    try:
-        if "/" in text:
-            day, month, year = (int(part) for part in text.split("/"))
-        else:
-            year, month, day = (int(part) for part in text.split("-"))
-        return date(year, month, day) if year >= 1900 else None
-    except ValueError:
-        return None

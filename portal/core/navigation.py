@@ -13,6 +13,7 @@ from flask import request
 from flask_login import current_user
 
 from portal.core.domains import domain_modules
+from portal.core.labels import translated
 from portal.core.page_globals import url_for
 
 
@@ -79,8 +80,15 @@ def navigation() -> list[NavLink]:
     here = Here(
         request.endpoint or "", request.blueprint or "", (request.view_args or {}).get("slug")
     )
+    labels = translated(_labels())
     return [
-        NavLink(str(item.label), item.url(), item.active(here))
-        for item in menu()
+        NavLink(labels[index], item.url(), item.active(here))
+        for index, item in enumerate(menu())
         if item.allowed(user)
     ]
+
+
+@cache
+def _labels() -> dict[int, Any]:
+    """The entries' words by their place in the menu: translated once a catalogue."""
+    return {index: item.label for index, item in enumerate(menu())}

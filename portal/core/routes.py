@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
+from flask import current_app, jsonify, redirect, request, session, url_for
 from flask_login import current_user
 
 from portal.core import database
 from portal.core.web import safe_next
 
-bp = Blueprint("core", __name__)
 
-
-@bp.get("/")
 def index():
     if current_user.is_authenticated:
         return redirect(safe_next(None))
@@ -20,7 +17,6 @@ def index():
 HEALTHZ_SECONDS = 1.5
 
 
-@bp.get("/healthz")
 def healthz():
     if not database.answers_within(
         current_app._get_current_object(),  # type: ignore[attr-defined]
@@ -33,7 +29,6 @@ def healthz():
     return jsonify(status="ok", database="ok")
 
 
-@bp.post("/language")
 def post_language():
     lang = request.form.get("lang")
     if lang in current_app.config["LANGUAGES"]:

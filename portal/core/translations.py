@@ -21,6 +21,9 @@ import flask_babel
 from flask import Flask
 from flask.globals import _cv_app  # the context variable behind `g` (Flask 3)
 from flask_babel import Babel, Domain
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 KEPT = "portal_translations"
 
@@ -65,6 +68,20 @@ class RequestDomain(Domain):
         return translations
 
 
+@pass_context
+def template_gettext(context: Context, string: str, **variables: Any) -> str:
+    """Jinja's new-style ``_()``/``gettext`` (escaped, then always formatted: ``%%`` is
+    ``%``), less what a string without ``%`` does not need: Jinja's ``_`` resolves
+    ``gettext`` and calls it through the context, and formats every string, each costing
+    more than finding its words."""
+    text = current_translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    if not variables and "%" not in text:
+        return text
+    return text % variables
+
+
 class PortalBabel(Babel):
     """Flask-Babel whose template functions (``_``, ``ngettext``…) read the kept catalogue
     directly: Flask-Babel's own go through ``get_domain()`` and its proxies for each
@@ -72,10 +89,12 @@ class PortalBabel(Babel):
 
     def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         super().init_app(app, *args, **kwargs)
-        app.jinja_env.install_gettext_callables(
+        # Added to the environment by Jinja's i18n extension, which Flask-Babel loaded.
+        app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
             gettext=lambda s: current_translations().ugettext(s),
             ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),
             newstyle=True,
             pgettext=lambda c, s: current_translations().upgettext(c, s),
             npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
         )
+        app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -29,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.core import database, events, page_globals
 from portal.core.accounts import Role
-from portal.core.clock import format_date, format_minute, format_time
+from portal.core.clock import format_birth, format_date, format_minute, format_time
 from portal.core.labels import (
     action_label,
     change_value,
@@ -63,18 +62,6 @@ ERROR_MESSAGES = {
         "in a few seconds."
     ),
 }
-
-
-def format_birth(value: date | None, precision) -> str:
-    """A birth date shown only as precisely as it is known."""
-    if value is None:
-        return ""
-    precision = getattr(precision, "value", precision)
-    if precision == "year":
-        return f"{value.year:04d}"
-    if precision == "month":
-        return value.strftime("%m/%Y")
-    return value.strftime("%d/%m/%Y")
 
 
 def time_heading(label: object) -> str:

@@ -5,7 +5,8 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal.core.forms import PortalForm, parse_day
+from portal.core import dates
+from portal.core.forms import PortalForm
 from portal.dashboard.labels import METRIC_LABELS
 
 
@@ -32,9 +33,9 @@ class TargetForm(PortalForm):
         self.today = today
 
     def validate_due_on(self, field) -> None:
-        day = parse_day(field.data)
+        day = dates.day(field.data)
         if day is None:
-            raise ValidationError(_l("Write the date as dd/mm/yyyy, for example 30/04/2027."))
+            raise ValidationError(dates.WRITE_A_DAY)
         if self.today is not None and day < self.today:
             raise ValidationError(_l("The due date is in the past."))
         field.parsed = day

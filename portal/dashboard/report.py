@@ -1,7 +1,8 @@
 """The dated progress report sent upwards, as an official document (Decree 30/2020 layout).
 
 Always in Vietnamese, like the other documents: it is paper for the administration. The
-fonts, the date line and the page numbering are the handover list's (portal.worklists.pdf).
+fonts, the heading, the date line and the page numbering are the portal's PDF toolkit
+(portal.core.pdf).
 """
 
 from __future__ import annotations
@@ -21,22 +22,24 @@ from reportlab.platypus.doctemplate import ActionFlowable
 
 from portal.areas.models import Area
 from portal.auth.models import Role, User
-from portal.dashboard.labels import SHARE_LABELS
-from portal.dashboard.queries import SHARES, Figures, Projection
-from portal.records.labels import STATUS_LABELS
-from portal.records.models import PersonStatus
-from portal.signing.documents import Heading, document_styles, heading_flowables
-from portal.worklists.pdf import (
+from portal.core.pdf import (
     BOLD,
     ITALIC,
     LEFT_MARGIN,
     RIGHT_MARGIN,
-    _full_name,
-    _numbered_canvas,
-    _style,
+    Heading,
+    document_styles,
+    full_name,
+    heading_flowables,
+    numbered_canvas,
+    paragraph_style,
     place_name,
     register_fonts,
 )
+from portal.dashboard.labels import SHARE_LABELS
+from portal.dashboard.queries import SHARES, Figures, Projection
+from portal.records.labels import STATUS_LABELS
+from portal.records.models import PersonStatus
 
 UNIT_BY_ROLE = {
     Role.POLICE: "CÔNG AN",
@@ -131,7 +134,7 @@ def _build(user: User, area: Area, story: list) -> tuple[bytes, bool]:
             pages.append((getattr(flowable, "_signature", False), document.page))
 
     document.afterFlowable = after  # type: ignore[method-assign]
-    document.build(story, canvasmaker=_numbered_canvas(False))
+    document.build(story, canvasmaker=numbered_canvas(False))
     signature_page = next((page for is_sig, page in pages if is_sig), None)
     alone = signature_page is not None and not any(
         page == signature_page for is_sig, page in pages if not is_sig
@@ -149,18 +152,18 @@ def _story(
     sites: bool,
 ) -> tuple[list, list]:
     unit_area = user.area
-    unit = f"{UNIT_BY_ROLE.get(user.role, '')} {_full_name(unit_area).upper()}".strip()
+    unit = f"{UNIT_BY_ROLE.get(user.role, '')} {full_name(unit_area).upper()}".strip()
     superior = ""
     if unit_area.province is not None and unit_area.province_id != unit_area.id:
-        superior = f"UBND {_full_name(unit_area.province).upper()}"
-    small_bold = _style("small_bold", BOLD, 11)
-    title = _style("title", BOLD, 14, spaceBefore=6, spaceAfter=2)
-    body = _style("body", size=12, align=TA_LEFT)
+        superior = f"UBND {full_name(unit_area.province).upper()}"
+    small_bold = paragraph_style("small_bold", BOLD, 11)
+    title = paragraph_style("title", BOLD, 14, spaceBefore=6, spaceAfter=2)
+    body = paragraph_style("body", size=12, align=TA_LEFT)
     # Words are never cut inside a syllable: a heading too long for its column wraps at
     # its spaces only.
-    cell = _style("cell", size=9, align=TA_LEFT, leading=11, splitLongWords=0)
-    cell_r = _style("cell_r", size=9, leading=11, align=TA_RIGHT, splitLongWords=0)
-    head = _style("head", BOLD, 8, leading=10, splitLongWords=0)
+    cell = paragraph_style("cell", size=9, align=TA_LEFT, leading=11, splitLongWords=0)
+    cell_r = paragraph_style("cell_r", size=9, leading=11, align=TA_RIGHT, splitLongWords=0)
+    head = paragraph_style("head", BOLD, 8, leading=10, splitLongWords=0)
 
     page = landscape(A4)
     width = page[0] - LEFT_MARGIN - RIGHT_MARGIN
@@ -173,7 +176,7 @@ def _story(
                 f"Tiến độ làm sạch và xác nhận dữ liệu tiêm chủng COVID-19 – "
                 f"{area.name}, số liệu đến ngày {day:%d/%m/%Y}"
             ),
-            _style("subtitle", BOLD, 12),
+            paragraph_style("subtitle", BOLD, 12),
         ),
         Spacer(1, 10),
         Paragraph(
@@ -235,7 +238,7 @@ def _story(
     if projections:
         after += [
             Spacer(1, 10),
-            Paragraph("Tiến độ so với thời hạn", _style("h2", BOLD, 12, align=TA_LEFT)),
+            Paragraph("Tiến độ so với thời hạn", paragraph_style("h2", BOLD, 12, align=TA_LEFT)),
         ]
         for target, whole, late in projections:
             assert isinstance(whole, Projection)
@@ -262,7 +265,7 @@ def _story(
                 "",
                 [
                     Paragraph("NGƯỜI LẬP BÁO CÁO", small_bold),
-                    Paragraph("(Ký, ghi rõ họ tên)", _style("hint", ITALIC, 10)),
+                    Paragraph("(Ký, ghi rõ họ tên)", paragraph_style("hint", ITALIC, 10)),
                     Spacer(1, 18 * mm),
                     Paragraph(escape(user.display_name), small_bold),
                 ],

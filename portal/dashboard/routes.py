@@ -7,7 +7,7 @@ from io import BytesIO
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, request, send_file, url_for
+from flask import abort, current_app, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -31,8 +31,6 @@ from portal.feedback.permissions import can_use_queue
 from portal.records.labels import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.records.permissions import sites_in_scope
-
-bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 # "figures-refresh" is the page's timer: the figures block comes back with each figure
 # marked to swap out of band (by its id), nothing else.
@@ -116,7 +114,6 @@ def _targets_for(area: Area) -> list[Target]:
     )
 
 
-@bp.get("")
 @login_required
 def show_dashboard():
     area = _area_or_404()
@@ -240,7 +237,6 @@ def _export_rows(area: Area) -> tuple[list[queries.Figures], bool]:
     return rows, False
 
 
-@bp.get("/export.<any(xlsx, csv):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_dashboard(fmt: str):
@@ -257,7 +253,6 @@ def export_dashboard(fmt: str):
     return export.response(fmt, columns, [cells], f"bang-tong-hop-{area.code}", _("Dashboard"))
 
 
-@bp.get("/report.pdf")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def report_pdf():
@@ -321,13 +316,11 @@ def _targets_page(form: TargetForm, status: int = 200):
     )
 
 
-@bp.get("/targets")
 @login_required
 def list_targets():
     return _targets_page(_target_form())
 
 
-@bp.post("/targets")
 @login_required
 def create_target():
     if not permissions.can_set_targets(current_user):
@@ -349,7 +342,6 @@ def create_target():
     return redirect(url_for("dashboard.list_targets"), 303)
 
 
-@bp.post("/targets/<id:target_id>/delete")
 @login_required
 def delete_target(target_id: int):
     target = db.get_or_404(Target, target_id)

@@ -4,6 +4,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     EmailField,
+    HiddenField,
+    SearchField,
     SelectField,
     StringField,
     TextAreaField,
@@ -13,8 +15,9 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.core.forms import PortalForm
 from portal.feedback import services
-from portal.feedback.labels import KIND_LABELS
+from portal.feedback.labels import KIND_LABELS, QUEUE_SCOPE_LABELS, QUEUE_STATE_LABELS
 from portal.feedback.models import FeedbackKind
+from portal.feedback.queries import QueueFilters
 from portal.records import rules
 from portal.records.forms import follows, parsed, vaccine_choices
 
@@ -38,7 +41,9 @@ class FeedbackForm(PortalForm):
     full_name = StringField(_l("Full name"), validators=[follows(rules.full_name)])
     id_number = StringField(
         _l("ID number (CCCD/CMND)"),
-        validators=[Length(max=20), follows(_complaint_id_number, optional=True)],
+        # No Length before the rule: it reads "001 . 085 . 012 . 345" as every entry point
+        # does, and what it stores fits the column.
+        validators=[follows(_complaint_id_number, optional=True)],
     )
     birth_date = StringField(
         _l("Date of birth"), validators=[follows(_full_birth_date)], render_kw=DATE_INPUT
@@ -47,7 +52,6 @@ class FeedbackForm(PortalForm):
         _l("Phone number"),
         validators=[
             DataRequired(_l("Enter your phone number.")),
-            Length(max=20),
             follows(rules.phone),
         ],
     )
@@ -177,3 +181,49 @@ class RuleForm(PortalForm):
     reason = StringField(
         _l("Reason"), validators=[DataRequired(_l("Give the reason.")), Length(max=300)]
     )
+
+
+def _stripped(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+class QueueFilterForm(PortalForm):
+    """The staff queue's GET form; it also works as a plain form without JavaScript. A value
+    it refuses is shown with its message, and the queue shows as if it had not been given."""
+
+    class Meta:
+        csrf = False
+
+    scope = SelectField(
+        _l("Queue"),
+        choices=[SelectChoice(k, label) for k, label in QUEUE_SCOPE_LABELS.items()],
+        default="mine",
+    )
+    state = SelectField(
+        _l("Deadline"),
+        choices=[SelectChoice(k, label) for k, label in QUEUE_STATE_LABELS.items()],
+        default="open",
+    )
+    kind = SelectField(
+        _l("What is wrong"),
+        choices=[SelectChoice("", _l("All"))]
+        + [SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
+        default="",
+    )
+    q = SearchField(
+        _l("Code, name or ID number"),
+        filters=[_stripped],
+        validators=[Optional(), Length(max=100, message=_l("The search is too long."))],
+    )
+    after = HiddenField()
+
+    def filters(self) -> QueueFilters:
+        """The valid filters; a refused one is left at its default."""
+        self.validate()
+        defaults = QueueFilters()
+        return QueueFilters(
+            **{
+                name: getattr(defaults, name) if self[name].errors else self[name].data or ""
+                for name in ("scope", "state", "kind", "q", "after")
+            }
+        )

@@ -92,6 +92,20 @@ CLOCK_LABELS = {
     ClockState.ANSWERED: _l("Answered in time"),
     ClockState.ANSWERED_LATE: _l("Answered late"),
 }
+# The staff queue's filters (feedback.forms.QueueFilterForm).
+QUEUE_SCOPE_LABELS = {
+    "mine": _l("My unit"),
+    "pool": _l("Common pool"),
+    "province": _l("Whole province"),
+}
+QUEUE_STATE_LABELS = {
+    "open": _l("Open"),
+    "at_risk": _l("At risk"),
+    "overdue": _l("Overdue"),
+    "answered": _l("Answered"),
+    "closed": _l("Closed"),
+    "all": _l("All"),
+}
 # A message to the citizen or the handling unit (feedback.models.Notification).
 NOTIFICATION_STATE_LABELS = {
     NotificationState.PENDING: _l("waiting to be sent"),

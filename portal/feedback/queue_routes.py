@@ -1,14 +1,10 @@
 """Staff pages: the unit's queue, one complaint and its handling, the routing rules.
-Routes on the feedback blueprint, imported by ``create_app``."""
+Their URLs are listed in ``portal/feedback/blueprint.py``."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,285 +14,52 @@ from wtforms.fields.choices import SelectChoice
 from portal.areas.models import Area, AreaKind
 from portal.audit import services as audit
 from portal.core import export
-from portal.core.clock import format_time, utcnow
+from portal.core.clock import utcnow
 from portal.core.database import writes
 from portal.core.export import Column
-from portal.core.ids import BadCursor, decode_cursor, encode_cursor, parse_id
+from portal.core.ids import BadCursor, parse_id
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
-from portal.feedback import clock, display, permissions, routing, services
+from portal.feedback import clock, display, permissions, queries, routing, services
 from portal.feedback.clock import ClockState
-from portal.feedback.forms import AnswerForm, CloseForm, ReassignForm, RuleForm
+from portal.feedback.forms import AnswerForm, CloseForm, QueueFilterForm, ReassignForm, RuleForm
+from portal.feedback.labels import QUEUE_STATE_LABELS
 from portal.feedback.models import (
     CLOSED_STATUSES,
-    Attachment,
-    Escalation,
     Feedback,
     FeedbackKind,
     FeedbackStatus,
-    OpenCount,
     Precision,
     UnitKind,
 )
-from portal.feedback.routes import bp
 from portal.feedback.routing import Unit
-from portal.records.models import Person
-from portal.records.permissions import get_person_or_404, person_scope
-from portal.records.queries import search_clause
-
-STATES = ("open", "at_risk", "overdue", "answered", "closed", "all")
-SCOPES = ("mine", "pool", "province")
+from portal.records.permissions import get_person_or_404
 
 
-@dataclass
-class QueueFilters:
-    scope: str = "mine"
-    state: str = "open"
-    kind: str = ""
-    q: str = ""
-    after: str = ""
-
-    @classmethod
-    def from_args(cls, args) -> QueueFilters:
-        scope = args.get("scope", "mine")
-        state = args.get("state", "open")
-        kind = args.get("kind", "")
-        return cls(
-            scope=scope if scope in SCOPES else "mine",
-            state=state if state in STATES else "open",
-            kind=kind if kind in {k.value for k in FeedbackKind} else "",
-            q=(args.get("q") or "").strip()[:100],
-            after=args.get("after", ""),
-        )
-
-    def args(self) -> dict[str, str]:
-        return {
-            k: v
-            for k, v in (
-                ("scope", self.scope),
-                ("state", self.state),
-                ("kind", self.kind),
-                ("q", self.q),
-            )
-            if v
-        }
-
-
-def filter_clauses(filters: QueueFilters, now: datetime) -> list[sa.ColumnElement[bool]]:
-    """The filters; an unanswered complaint is always open (answering or closing stamps
-    answered_at), so the open states need no status test."""
-    clauses: list[sa.ColumnElement[bool]] = []
-    if filters.state == "open":
-        clauses.append(Feedback.answered_at.is_(None))
-    elif filters.state in ("at_risk", "overdue"):
-        clauses.append(clock.state_clause(ClockState(filters.state), now))
-    elif filters.state == "answered":
-        clauses += [Feedback.answered_at.is_not(None), Feedback.status.not_in(CLOSED_STATUSES)]
-    elif filters.state == "closed":
-        clauses.append(Feedback.status.in_(CLOSED_STATUSES))
-    if filters.kind:
-        clauses.append(Feedback.kind == FeedbackKind(filters.kind))
-    if filters.q:
-        q = filters.q.upper().replace(" ", "")
-        clauses.append(
-            sa.or_(
-                Feedback.code == q,
-                Feedback.id_number == q,
-                Feedback.full_name.ilike(f"%{filters.q}%"),
-            )
-        )
-    return clauses
-
-
-Part = tuple[Any, Any, Any]  # the query, its due column and its id column
-
-
-def queue_parts(user, filters: QueueFilters, now: datetime) -> list[Part]:
-    """The queue as disjoint parts, each walkable in due order on its own index: the
-    complaints assigned to the unit, and those escalated to it (assigned elsewhere). A
-    single OR would make the database read and sort them all."""
-    unit = permissions.unit_of(user)
-    if unit is None:
-        abort(403)
-    filtered = filter_clauses(filters, now)
-    if filters.scope == "pool" and permissions.can_triage_pool(user):
-        return [
-            (
-                sa.select(Feedback).where(Feedback.unit_kind == UnitKind.POOL, *filtered),
-                Feedback.due_at,
-                Feedback.id,
-            )
-        ]
-    if filters.scope == "province" and permissions.is_province_authority(user):
-        return [
-            (
-                sa.select(Feedback).where(Feedback.province_id == user.area_id, *filtered),
-                Feedback.due_at,
-                Feedback.id,
-            )
-        ]
-    parts: list[Part] = [
-        (
-            sa.select(Feedback).where(permissions.unit_clause(unit), *filtered),
-            Feedback.due_at,
-            Feedback.id,
-        )
-    ]
-    if unit.area_id is not None:
-        # Ordered on the escalation's own copy of due_at, so its index gives the order.
-        # The due-time filters again on the escalation's copy, so its index narrows them.
-        due_range: list[sa.ColumnElement[bool]] = []
-        if filters.state == "overdue":
-            due_range.append(Escalation.due_at <= now)
-        elif filters.state == "at_risk":
-            due_range += [Escalation.due_at > now, Escalation.due_at <= now + clock.AT_RISK_WITHIN]
-        parts.append(
-            (
-                sa.select(Feedback)
-                .join(Escalation, Escalation.feedback_id == Feedback.id)
-                .where(
-                    Escalation.unit_kind == unit.kind,
-                    Escalation.unit_area_id == unit.area_id,
-                    *due_range,
-                    sa.not_(permissions.unit_clause(unit)),
-                    *filtered,
-                ),
-                Escalation.due_at,
-                Escalation.feedback_id,
-            )
-        )
-    return parts
-
-
-ESCALATED_COUNT_CAP = 1000
-
-
-def queue_count(user, filters: QueueFilters, now: datetime) -> tuple[int, bool]:
-    """The number of complaints in the queue, and whether it is a lower bound. One
-    statement, a count per part: the unit's open complaints, the queue's default view, are
-    read from their counter (``OpenCount``); another view of the assigned part is counted
-    on its index, exactly; the escalated part is counted up to ESCALATED_COUNT_CAP
-    (counting it reads each complaint)."""
-    counts: list[sa.ColumnElement[int]] = []
-    for n, (part, _due, _key) in enumerate(queue_parts(user, filters, now)):
-        if n == 0 and _only_open_of_unit(filters):
-            unit = permissions.unit_of(user)
-            assert unit is not None  # queue_parts refused a user without a unit
-            counts.append(
-                sa.func.coalesce(
-                    sa.select(OpenCount.n).where(OpenCount.unit_key == unit.key).scalar_subquery(),
-                    0,
-                )
-            )
-            continue
-        ids = part.with_only_columns(Feedback.id)
-        if n:
-            ids = ids.limit(ESCALATED_COUNT_CAP + 1)
-        counts.append(sa.select(sa.func.count()).select_from(ids.subquery()).scalar_subquery())
-    total, capped = 0, False
-    for n, counted in enumerate(db.session.execute(sa.select(*counts)).one()):
-        if n and counted > ESCALATED_COUNT_CAP:
-            counted, capped = ESCALATED_COUNT_CAP, True
-        total += counted
-    return total, capped
-
-
-def _only_open_of_unit(filters: QueueFilters) -> bool:
-    """The assigned part is exactly the unit's unanswered complaints (what OpenCount counts)."""
-    return (
-        filters.scope == "mine" and filters.state == "open" and not filters.kind and not filters.q
-    )
-
-
-# What a queue row shows and sorts on: the page reads these columns, not whole complaints.
-QUEUE_COLUMNS = (
-    Feedback.id,
-    Feedback.code,
-    Feedback.status,
-    Feedback.kind,
-    Feedback.full_name,
-    Feedback.received_at,
-    Feedback.due_at,
-    Feedback.answered_at,
-    Feedback.escalated_at,
-    Feedback.unit_kind,
-    Feedback.unit_area_id,
-    Feedback.unit_site_id,
-)
-
-
-@dataclass
-class QueueRow:
-    feedback: Any  # a row of QUEUE_COLUMNS
-    state: ClockState
-    left: str
-    unit: str
-    received: str
-
-
-def row_unit(row) -> Unit:
-    return Unit(row.unit_kind, row.unit_area_id, row.unit_site_id)
-
-
-def queue_rows(rows: list, now: datetime) -> list[QueueRow]:
-    """What each row shows: the units named in one query, times converted with zoneinfo
-    (Babel's formatter costs a third of a millisecond a cell)."""
-    names = display.unit_names(row_unit(f) for f in rows)
-    return [
-        QueueRow(
-            f,
-            clock.state(f, now),
-            clock.time_left_text(f.due_at - now) if f.answered_at is None else "",
-            names[row_unit(f)],
-            format_time(f.received_at),
-        )
-        for f in rows
-    ]
-
-
-def queue_page(user, filters: QueueFilters, size: int, now: datetime):
-    """One page by time left (earliest due first), keyset-paged on (due_at, id)."""
-    after = None
-    if filters.after:
-        try:
-            after = decode_cursor(filters.after, datetime.fromisoformat)
-        except BadCursor:
-            abort(400)
-    rows: list = []
-    for part, due, key in queue_parts(user, filters, now):
-        if after is not None:
-            part = part.where(sa.tuple_(due, key) > sa.tuple_(*after))
-        rows += db.session.execute(
-            part.with_only_columns(*QUEUE_COLUMNS).order_by(due, key).limit(size + 1)
-        )
-    rows.sort(key=lambda f: (f.due_at, f.id))
-    next_cursor = None
-    if len(rows) > size:
-        rows = rows[:size]
-        next_cursor = encode_cursor(rows[-1].due_at, rows[-1].id)
-    return rows, next_cursor
-
-
-@bp.get("/queue")
 @login_required
 def show_queue():
     if not permissions.can_use_queue(current_user):
         abort(403)
-    filters = QueueFilters.from_args(request.args)
+    form = QueueFilterForm(formdata=request.args)
+    filters = form.filters()
     now = utcnow()
-    rows, next_cursor = queue_page(
-        current_user, filters, current_app.config["FEEDBACK_QUEUE_PAGE_SIZE"], now
-    )
-    total, capped = queue_count(current_user, filters, now)
+    try:
+        rows, next_cursor = queries.queue_page(
+            current_user, filters, current_app.config["FEEDBACK_QUEUE_PAGE_SIZE"], now
+        )
+    except BadCursor:
+        abort(400)
+    total, capped = queries.queue_count(current_user, filters, now)
     return render(
         "feedback/queue.html",
         {"queue-results": "results"},
-        rows=queue_rows(rows, now),
+        rows=queries.queue_rows(rows, now),
         capped=capped,
         status_labels={s: display.feedback_status_label(s) for s in FeedbackStatus},
         kind_labels={k: display.kind_label(k) for k in FeedbackKind},
         clock_labels={c: display.clock_label(c) for c in ClockState},
+        form=form,
         filters=filters,
         next_cursor=next_cursor,
         total=total,
@@ -305,39 +68,24 @@ def show_queue():
         can_triage=permissions.can_triage_pool(current_user),
         oversees=permissions.is_province_authority(current_user),
         kinds=display.KIND_LABELS,
-        states=STATES,
+        states=QUEUE_STATE_LABELS,
         can_configure=permissions.can_configure_rules(current_user),
     )
 
 
-STATE_LABELS = {
-    "open": _l("Open"),
-    "at_risk": _l("At risk"),
-    "overdue": _l("Overdue"),
-    "answered": _l("Answered"),
-    "closed": _l("Closed"),
-    "all": _l("All"),
-}
+def queue_template_helpers():
+    return {"queue_state_labels": QUEUE_STATE_LABELS, "time_left": clock.time_left_text}
 
 
-@bp.context_processor
-def _queue_helpers():
-    return {"queue_state_labels": STATE_LABELS, "time_left": clock.time_left_text}
-
-
-@bp.get("/queue/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_queue(fmt: str):
     if not permissions.can_use_queue(current_user):
         abort(403)
-    filters = QueueFilters.from_args(request.args)
+    filters = QueueFilterForm(formdata=request.args).filters()
     now = utcnow()
-    found: list = []
-    for part, _due, _key in queue_parts(current_user, filters, now):
-        found += db.session.execute(part.with_only_columns(*QUEUE_COLUMNS).limit(100_000))
-    found.sort(key=lambda f: (f.due_at, f.id))
-    names = display.unit_names(row_unit(f) for f in found)
+    found = queries.queue_export(current_user, filters, now)
+    names = display.unit_names(queries.row_unit(f) for f in found)
     rows = [
         {
             "code": f.code,
@@ -347,7 +95,7 @@ def export_queue(fmt: str):
             "status": display.feedback_status_label(f.status),
             "kind": display.kind_label(f.kind),
             "name": f.full_name,
-            "unit": names[row_unit(f)],
+            "unit": names[queries.row_unit(f)],
             "left": clock.time_left_text(clock.time_left(f, now)) if f.answered_at is None else "",
         }
         for f in found
@@ -375,11 +123,7 @@ def export_queue(fmt: str):
 
 def _load(feedback_id: int) -> Feedback:
     """404 for a complaint the user may not see: its existence is not revealed."""
-    feedback = db.session.scalar(
-        sa.select(Feedback).where(
-            Feedback.id == feedback_id, permissions.visible_clause(current_user)
-        )
-    )
+    feedback = queries.visible_feedback(current_user, feedback_id)
     if feedback is None:
         abort(404)
     return feedback
@@ -398,11 +142,7 @@ def _detail(feedback: Feedback, status: int = 200, **forms):
         now=utcnow(),
         clock_state=clock.state(feedback),
         events=audit.history("feedback", feedback.code),
-        attachments=db.session.execute(
-            sa.select(Attachment.id, Attachment.filename, Attachment.size).where(
-                Attachment.feedback_id == feedback.id
-            )
-        ).all(),
+        attachments=queries.attachments_of(feedback),
         can_handle=permissions.can_handle(current_user, feedback),
         can_reassign=can_reassign,
         answer_form=forms.get("answer_form") or AnswerForm(),
@@ -457,30 +197,13 @@ def _assignable(feedback: Feedback) -> list[tuple[Unit, str, bool]]:
     return units
 
 
-@bp.get("/queue/<id:feedback_id>")
 @login_required
 def show_feedback(feedback_id: int):
     feedback = _load(feedback_id)
     q = (request.args.get("q") or "").strip()[:100]
     persons = None
-    if q and permissions.can_handle(current_user, feedback):
-        clause = search_clause(q)
-        persons = list(
-            db.session.scalars(
-                sa.select(Person)
-                .where(person_scope(current_user), clause if clause is not None else sa.true())
-                .order_by(Person.name_sort)
-                .limit(20)
-            )
-        )
-    elif feedback.id_number and permissions.can_handle(current_user, feedback):
-        persons = list(
-            db.session.scalars(
-                sa.select(Person)
-                .where(person_scope(current_user), Person.id_number == feedback.id_number)
-                .limit(20)
-            )
-        )
+    if (q or feedback.id_number) and permissions.can_handle(current_user, feedback):
+        persons = queries.persons_to_link(current_user, feedback, q)
     return _detail(feedback, persons=persons, q=q)
 
 
@@ -491,7 +214,6 @@ def _handler(feedback_id: int) -> Feedback:
     return feedback
 
 
-@bp.post("/queue/<id:feedback_id>/link")
 @login_required
 def link_person(feedback_id: int):
     feedback = _handler(feedback_id)
@@ -506,7 +228,6 @@ def link_person(feedback_id: int):
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<id:feedback_id>/answer")
 @login_required
 def answer_feedback(feedback_id: int):
     feedback = _handler(feedback_id)
@@ -519,7 +240,6 @@ def answer_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<id:feedback_id>/close")
 @login_required
 def close_feedback(feedback_id: int):
     feedback = _handler(feedback_id)
@@ -538,7 +258,6 @@ def close_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
 
 
-@bp.post("/queue/<id:feedback_id>/reassign")
 @login_required
 def reassign_feedback(feedback_id: int):
     feedback = _load(feedback_id)
@@ -571,18 +290,12 @@ def reassign_feedback(feedback_id: int):
     return redirect(url_for("feedback.show_queue"), 303)
 
 
-@bp.get("/queue/<id:feedback_id>/attachments/<id:attachment_id>")
 @login_required
 def download_attachment(feedback_id: int, attachment_id: int):
     feedback = _load(feedback_id)
-    attachment = db.session.scalar(
-        sa.select(Attachment).where(
-            Attachment.id == attachment_id, Attachment.feedback_id == feedback.id
-        )
-    )
+    attachment = queries.attachment_of(feedback, attachment_id)
     if attachment is None:
         abort(404)
-
     return send_file(
         io.BytesIO(attachment.data),
         mimetype=attachment.content_type,
@@ -601,7 +314,6 @@ def _rule_province():
     return None
 
 
-@bp.get("/rules")
 @login_required
 def show_rules():
     if not permissions.can_configure_rules(current_user):
@@ -622,7 +334,6 @@ def _rules_page(form: RuleForm, status: int = 200):
     )
 
 
-@bp.post("/rules")
 @login_required
 def post_rule():
     if not permissions.can_configure_rules(current_user):

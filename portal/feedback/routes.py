@@ -1,6 +1,6 @@
 """The citizen's side, without login: file a complaint, follow it with its tracking code.
 
-Staff pages are in ``queue_routes`` on the same blueprint.
+Staff pages are in ``queue_routes``; the URLs of both are listed in ``blueprint.py``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask import current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
@@ -23,11 +23,8 @@ from portal.extensions import db
 from portal.feedback import clock, display, services
 from portal.feedback.forms import FeedbackForm, StatusForm
 
-bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
-
-@bp.context_processor
-def _helpers():
+def template_helpers():
     return {
         "feedback_status_label": display.feedback_status_label,
         "feedback_unit_name": display.feedback_unit_name,
@@ -103,14 +100,12 @@ def _fill_choices(form: FeedbackForm) -> None:
         getattr(form, name).choices = values
 
 
-@bp.get("/new")
 def new_feedback():
     form = FeedbackForm()
     _fill_choices(form)
     return render("feedback/new.html", {"places": "places"}, form=form)
 
 
-@bp.get("/places")
 def show_places():
     """The place pick-lists for the province and commune chosen so far (htmx)."""
     form = FeedbackForm(formdata=request.args, meta={"csrf": False})
@@ -118,7 +113,6 @@ def show_places():
     return render("feedback/new.html", {"places": "places"}, form=form)
 
 
-@bp.post("/new")
 def post_feedback():
     form = FeedbackForm()
     prepared = None
@@ -194,7 +188,6 @@ def _may_read(code: str) -> bool:
     return proved is not None and time.time() - proved < reveal.total_seconds()
 
 
-@bp.get("/received")
 def show_received():
     code, created = session.get("feedback_new") or (None, None)
     if code is None:
@@ -204,7 +197,6 @@ def show_received():
     )
 
 
-@bp.get("/<code>")
 def show_status(code: str):
     code = code.strip().upper()[:16]
     feedback = services.by_code(code) if _may_read(code) else None
@@ -213,7 +205,6 @@ def show_status(code: str):
     return render("feedback/status.html", form=None, code=code, feedback=feedback, now=utcnow())
 
 
-@bp.post("/<code>")
 def post_status(code: str):
     code = code.strip().upper()[:16]
     form = StatusForm()

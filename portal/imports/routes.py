@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -27,8 +27,6 @@ from portal.imports.forms import CommitForm, ImportUploadForm
 from portal.imports.models import BatchState, ImportBatch
 from portal.jobs.models import Job
 from portal.jobs.services import enqueue
-
-bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 HISTORY = 50
 DEFAULT_INLINE_BYTES = 512 * 1024  # about 10,000 rows of .xlsx: checked within the request
@@ -59,7 +57,6 @@ def _list_page(form: ImportUploadForm, status: int = 200):
     )
 
 
-@bp.get("")
 @login_required
 def list_imports():
     if not permissions.can_import(current_user):
@@ -67,7 +64,6 @@ def list_imports():
     return _list_page(ImportUploadForm())
 
 
-@bp.post("")
 @login_required
 def post_import():
     if not permissions.can_import(current_user):
@@ -97,7 +93,6 @@ def post_import():
     return redirect(url_for("imports.show_import", batch_id=batch.id), code=303)
 
 
-@bp.get("/<id:batch_id>")
 @login_required
 def show_import(batch_id: int):
     if not permissions.can_import(current_user):
@@ -119,7 +114,6 @@ def _batch_page(batch: ImportBatch, status: int = 200):
     )
 
 
-@bp.post("/<id:batch_id>/commit")
 @login_required
 def commit_import(batch_id: int):
     if not permissions.can_import(current_user):
@@ -160,7 +154,6 @@ def commit_import(batch_id: int):
     return redirect(url_for("imports.show_import", batch_id=batch.id), code=303)
 
 
-@bp.get("/<id:batch_id>/errors.xlsx")
 @login_required
 def download_errors(batch_id: int):
     if not permissions.can_import(current_user):
@@ -177,7 +170,6 @@ def download_errors(batch_id: int):
     )
 
 
-@bp.get("/template.xlsx")
 @login_required
 def download_template():
     if not permissions.can_import(current_user):

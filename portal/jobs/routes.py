@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, url_for
+from flask import abort, redirect, url_for
 from flask_login import current_user, login_required
 
 from portal.core.forms import PortalForm
@@ -10,10 +10,7 @@ from portal.core.web import error_response
 from portal.extensions import db
 from portal.jobs import permissions, services
 
-bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
-
-@bp.get("/<id:job_id>")
 @login_required
 def show_job(job_id: int):
     job = permissions.get_job_or_404(current_user, job_id)
@@ -30,7 +27,6 @@ def show_job(job_id: int):
     )
 
 
-@bp.post("/<id:job_id>/retry")
 @login_required
 def retry_job(job_id: int):
     """Start a failed job's work again: its owner back to a runnable state and a new job,

@@ -22,15 +22,13 @@ from portal.records import corrections, permissions
 from portal.records.history import record_history
 from portal.records.labels import STATUS_LABELS
 from portal.records.models import Person
-from portal.records.routes import bp
 from portal.records.services import VersionConflict, correct_person
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 
 TEMPLATE = "records/correct.html"
 
 
-@bp.app_context_processor
-def _identity_helpers() -> dict:
+def identity_helpers() -> dict:
     """For records/_identity.html, which the record page and the correction list import."""
     return {
         "display_value": corrections.display_value,
@@ -111,7 +109,6 @@ def _load(person_id: int, name: str | None = None) -> Person:
     return person
 
 
-@bp.get("/<id:person_id>/identity")
 @login_required
 def show_identity(person_id: int):
     """The identity block with nothing open: what Esc and Cancel come back to."""
@@ -120,7 +117,6 @@ def show_identity(person_id: int):
     return _respond(person, _view(person, focus=focus if focus in corrections.EDITABLE else None))
 
 
-@bp.get("/<id:person_id>/correct/<name>")
 @login_required
 def edit_field(person_id: int, name: str):
     person = _load(person_id, name)
@@ -129,7 +125,6 @@ def edit_field(person_id: int, name: str):
     return _respond(person, _view(person, editor=editor))
 
 
-@bp.post("/<id:person_id>/correct/<name>")
 @login_required
 def save_field(person_id: int, name: str):
     person = _load(person_id, name)

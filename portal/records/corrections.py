@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.core.clock import format_birth
 from portal.core.labels import sex_label
-from portal.core.web import format_birth
 from portal.extensions import db
 from portal.records import rules
 from portal.records.models import BirthPrecision, Person, Sex

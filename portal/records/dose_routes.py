@@ -8,17 +8,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from portal.core.clock import format_date, today_in_vietnam
+from portal.core.clock import format_birth, format_date, today_in_vietnam
 from portal.core.display import mark_differences
 from portal.core.labels import field_label, result_label, sex_label
 from portal.core.rendering import render
 from portal.core.sql import locked
-from portal.core.web import format_birth
 from portal.extensions import db
 from portal.records import permissions, vaccines
 from portal.records.forms import DoseForm, parsed
 from portal.records.models import Dose
-from portal.records.routes import bp
 from portal.records.services import add_dose
 from portal.registry.precheck import IdentityCheck, check_identity
 
@@ -108,7 +106,6 @@ def _already_recorded(person_id: int, number: int):
     return redirect(url_for("records.show_record", person_id=person_id), code=303)
 
 
-@bp.get("/<id:person_id>/doses/new")
 @login_required
 def new_dose(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)
@@ -123,7 +120,6 @@ def new_dose(person_id: int):
     return _form_page(person, form, check_identity(person))
 
 
-@bp.post("/<id:person_id>/doses")
 @login_required
 def create_dose(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)

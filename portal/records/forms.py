@@ -57,8 +57,8 @@ class RecordFilterForm(PortalForm):
                 if statuses is None or s in statuses
             ]
             + [
-                SelectChoice(key, str(label))
-                for key, label in STATUS_GROUP_LABELS.items()
+                SelectChoice(key, label)
+                for key, label in translated(STATUS_GROUP_LABELS).items()
                 if statuses is None
             ]
         )
@@ -68,7 +68,7 @@ class RecordFilterForm(PortalForm):
         self.site.choices = [SelectChoice("", _("All sites"))] + [
             SelectChoice(s.code, s.name) for s in sites
         ]
-        self.sort.choices = [SelectChoice(k, str(v)) for k, v in SORTS.items()]
+        self.sort.choices = [SelectChoice(k, v) for k, v in translated(SORTS).items()]
 
 
 def vaccine_choices() -> list[SelectChoice]:

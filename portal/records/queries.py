@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass
 from datetime import date
 from typing import Any
 
@@ -14,7 +14,9 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from portal.areas.models import Area, Site
 from portal.auth.models import User
+from portal.core import paging
 from portal.core.ids import decode_cursor, encode_cursor
+from portal.core.paging import Page
 from portal.core.sql import StatementCache
 from portal.core.text import fold
 from portal.extensions import db
@@ -61,15 +63,6 @@ class Filters:
     sort: str = "name"
     after: str = ""
     before: str = ""
-
-
-@dataclass
-class Page:
-    rows: list[Any]  # Person objects, or rows of the columns asked for
-    total: int
-    next_cursor: str | None
-    prev_cursor: str | None
-    filters: Filters = field(default_factory=Filters)
 
 
 # sort name -> (column, descending, how a cursor value is read back)
@@ -147,8 +140,8 @@ def list_persons(user: User, filters: Filters, page_size: int) -> Page:
     if total == 0 and not (filters.after or filters.before):
         # Nothing matches (a mistyped name, often): looking for a page would read the
         # scope's index a second time to find nothing.
-        return Page(rows=[], total=0, next_cursor=None, prev_cursor=None, filters=filters)
-    return page_from(list(db.session.execute(query.statement).all()), query, filters, total)
+        return Page(rows=[], total=0)
+    return page_from(list(db.session.execute(query.statement).all()), query, total)
 
 
 # The record list's columns: what its table shows, what its cursor reads, and each person's
@@ -223,25 +216,16 @@ def page_query(
     )
 
 
-def page_from(rows: list[Any], query: PageQuery, filters: Filters, total: int) -> Page:
+def page_from(rows: list[Any], query: PageQuery, total: int) -> Page:
     """The page of the rows ``query.statement`` read (one more than a page when there are
     more), with the cursors of the pages before and after it."""
-    has_more = len(rows) > query.page_size
-    rows = rows[: query.page_size]
-    if query.backwards:
-        rows.reverse()
-
-    def cursor_of(person: Any) -> str:
-        return encode_cursor(getattr(person, query.sort_key), person.id)
-
-    at_start = query.from_start or (query.backwards and not has_more)
-    at_end = (not query.backwards and not has_more) or not rows
-    return Page(
-        rows=rows,
+    return paging.page_from(
+        rows,
+        query.page_size,
+        lambda person: encode_cursor(getattr(person, query.sort_key), person.id),
+        backwards=query.backwards,
+        from_start=query.from_start,
         total=total,
-        next_cursor=None if at_end or not rows else cursor_of(rows[-1]),
-        prev_cursor=None if at_start or not rows else cursor_of(rows[0]),
-        filters=filters,
     )
 
 
@@ -251,7 +235,7 @@ def page_of(
     """A page of the persons the clauses find (Person objects), in the filters' order,
     from their cursor."""
     query = page_query(clauses, filters, page_size)
-    return page_from(list(db.session.scalars(query.statement)), query, filters, total)
+    return page_from(list(db.session.scalars(query.statement)), query, total)
 
 
 def dose_counts(person_ids: list[int]) -> dict[int, int]:

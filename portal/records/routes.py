@@ -4,18 +4,18 @@ from collections.abc import Iterator
 from html import escape
 from typing import NamedTuple
 
-from flask import Blueprint, current_app, request
+from flask import current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.audit import services as audit
 from portal.core import export
+from portal.core.clock import format_birth
 from portal.core.database import writes
 from portal.core.ids import BadCursor
 from portal.core.labels import sex_label, translated
 from portal.core.rendering import render
-from portal.core.web import format_birth
 from portal.extensions import db
 from portal.records import corrections, permissions, queries, vaccines
 from portal.records.forms import RecordFilterForm
@@ -24,13 +24,10 @@ from portal.records.labels import SEX_LABELS, STATUS_LABELS
 from portal.records.models import Person, PersonStatus
 from portal.registry.permissions import can_start_match
 
-bp = Blueprint("records", __name__, url_prefix="/records")
-
 LIST_FRAGMENTS = {"results": "results"}
 
 
-@bp.app_template_filter("vaccine_name")
-def _vaccine_name(code: str | None) -> str:
+def vaccine_name(code: str | None) -> str:
     """A stored vaccine code as its Vietnamese name, in every domain's templates."""
     return vaccines.name_of(code)
 
@@ -59,7 +56,6 @@ def filters_from_request(
     )
 
 
-@bp.get("")
 @login_required
 def list_records():
     form, filters = filters_from_request()
@@ -136,14 +132,12 @@ def _commune_names(ids: set[int]) -> dict[int, str]:
     return queries.area_names(ids)
 
 
-@bp.get("/export.csv")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_records():
     return _export_records("csv")
 
 
-@bp.get("/export.xlsx")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_records_xlsx():
@@ -216,7 +210,6 @@ EXPORT_COLUMNS = [
 ]
 
 
-@bp.get("/<id:person_id>")
 @login_required
 def show_record(person_id: int):
     person = permissions.get_person_or_404(current_user, person_id)

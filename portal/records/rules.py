@@ -3,17 +3,18 @@ phone, nationality, vaccine, dose number and vaccination date.
 
 Every entry point calls these: the inline editor (``records.corrections``), the new-dose
 form, the Excel import and its command (``imports.validation``), the register extract and
-its command (``registry.extract``), the public complaint form (``feedback.forms``) and the
-API (``api.services``). So a value gets the same verdict everywhere, and a refusal the
-same message: each function returns the value as the portal stores it, or a ``Refusal``
-naming its rule.
+its command (``registry.extract``), the remote register adapter (``registry.remote``), the
+public complaint form (``feedback.forms``) and the API (``api.services``). So a value gets
+the same verdict everywhere, and a refusal the same message: each function returns the
+value as the portal stores it, or a ``Refusal`` naming its rule.
 
 Blank input is the caller's business where a field is optional in one place and
 mandatory in another (the import demands an ID number, the complaint form does not):
 those functions return None for it. "Today" is Vietnam's (the server runs in UTC).
 
-Cell values from spreadsheets (numbers, dates) are read here too, so that a typed
-"02/05/1990" and a date cell holding it are one and the same.
+Cell values from spreadsheets (numbers, dates) are read too, so that a typed
+"02/05/1990" and a date cell holding it are one and the same: dates through the portal's
+one date reader, ``core.dates``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
+from portal.core import dates
 from portal.core.clock import today_in_vietnam
+from portal.core.dates import DAY, MIN_YEAR, MONTH, YEAR
 from portal.core.text import fold
 from portal.records import idcheck, vaccines
 
@@ -36,13 +39,8 @@ if TYPE_CHECKING:
 
 NAME_MAX = 200
 PASSPORT_MAX = 20
-MIN_YEAR = 1900
 DOSE_MAX = 10
 FIRST_VACCINATION_DAY = date(2021, 3, 8)  # the first COVID-19 dose given in Viet Nam
-DAY, MONTH, YEAR = "day", "month", "year"
-YEAR_NUMBERS = range(1900, 2101)  # a bare year in a number cell, not a date serial
-EXCEL_EPOCH = date(1899, 12, 30)  # serial 61 is 1 March 1900 (Excel counts a 29 Feb 1900)
-MAX_SERIAL = 2_958_465  # 31/12/9999
 SEX_WORDS = {
     "nam": "male",
     "male": "male",
@@ -216,44 +214,6 @@ def id_number(raw: Any, nationality_code: str = idcheck.VIETNAMESE) -> IdNumber 
 # --- dates ---------------------------------------------------------------------------------
 
 
-class _NoSuchDay(Exception):
-    pass
-
-
-def _read_date(raw: Any, partial: bool) -> tuple[date, str] | None:
-    """(date, precision) of a typed text or a spreadsheet cell; None when unreadable;
-    raises ``_NoSuchDay`` for a well-formed date the calendar lacks (31/02/1990)."""
-    if isinstance(raw, datetime):
-        return raw.date(), DAY
-    if isinstance(raw, date):
-        return raw, DAY
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        if not 1 <= raw <= MAX_SERIAL or raw != int(raw):
-            return None
-        number = int(raw)
-        if partial and number in YEAR_NUMBERS:
-            return date(number, 1, 1), YEAR
-        # An Excel serial number (Excel counts a 29/02/1900 that never was).
-        return EXCEL_EPOCH + timedelta(days=number if number > 60 else number + 1), DAY
-    text = str(raw).strip()
-    parts = text.replace("-", "/").replace(".", "/").split("/")
-    if not all(p.isdigit() and p.isascii() for p in parts):
-        return None
-    lengths = [len(p) for p in parts]
-    try:
-        if len(parts) == 3 and lengths[0] == 4 and max(lengths[1:]) <= 2:
-            return date(int(parts[0]), int(parts[1]), int(parts[2])), DAY
-        if len(parts) == 3 and lengths[2] == 4 and max(lengths[:2]) <= 2:
-            return date(int(parts[2]), int(parts[1]), int(parts[0])), DAY
-        if partial and len(parts) == 2 and lengths == [lengths[0], 4] and lengths[0] <= 2:
-            return date(int(parts[1]), int(parts[0]), 1), MONTH
-        if partial and len(parts) == 1 and lengths[0] == 4:
-            return date(int(parts[0]), 1, 1), YEAR
-    except ValueError:
-        raise _NoSuchDay() from None
-    return None
-
-
 _FORMATS = {DAY: "%d/%m/%Y", MONTH: "%m/%Y", YEAR: "%Y"}
 
 
@@ -264,15 +224,15 @@ def _shown(day: date, precision: str = DAY) -> str:
 def birth_date(
     raw: Any, precision: str | None = None, today: date | None = None, full: bool = False
 ) -> tuple[date, str] | Refusal:
-    """(date, precision): dd/mm/yyyy or yyyy-mm-dd, mm/yyyy when only the month is known,
-    yyyy when only the year is (``full``: a whole date is needed). ``precision``, when a
+    """(date, precision): dd/mm/yyyy or yyyy-mm-dd, mm/yyyy or yyyy-mm when only the month
+    is known, yyyy when only the year is (``full``: a whole date is needed). ``precision``, when a
     form chose one, must agree with what was written."""
     if _blank(raw):
         return Refusal("birth.missing", _l("The date of birth is missing."))
     shown = _text(raw)[:40]
     try:
-        read = _read_date(raw, partial=not full)
-    except _NoSuchDay:
+        read = dates.read(raw, partial=not full)
+    except dates.NoSuchDay:
         return Refusal(
             "birth.no_such_day",
             _l("%(what)s: “%(value)s” is not a real date.", what=_l("Date of birth"), value=shown),
@@ -322,8 +282,8 @@ def vaccination_date(raw: Any, today: date | None = None) -> date | Refusal:
         return Refusal("dose_date.missing", _l("Enter the vaccination date."))
     shown = _text(raw)[:40]
     try:
-        read = _read_date(raw, partial=False)
-    except _NoSuchDay:
+        read = dates.read(raw)
+    except dates.NoSuchDay:
         return Refusal(
             "dose_date.no_such_day",
             _l("%(what)s: “%(value)s” is not a real date.", what=what, value=shown),

@@ -41,6 +41,7 @@ from portal.areas.models import Area, AreaKind
 from portal.areas.scope import communes_within, within
 from portal.audit import services as audit
 from portal.core.clock import today_in_vietnam
+from portal.core.dates import DAY, MIN_YEAR
 from portal.core.spreadsheets import FileRejected as _FileRejected
 from portal.core.spreadsheets import collector_paused as _collector_paused
 from portal.core.spreadsheets import csv_rows as _csv_rows
@@ -69,23 +70,6 @@ HEADER_NAMES = {
     "ma_xa": COMMUNE,
 }
 MAX_REPORTED = 200
-MAX_NAME = 200
-MIN_BIRTH_YEAR = 1900
-# A whole number in this range, in a date cell of a workbook, is a bare year; any other
-# number is a date serial (1900-2100 as serials are dates of 1905, when nobody alive was born).
-YEAR_NUMBERS = range(1900, 2101)
-EXCEL_EPOCH = date(1899, 12, 30)  # serial 61 is 1 March 1900 (Excel counts a 29 Feb 1900)
-MAX_SERIAL = 2_958_465  # 31/12/9999
-SEX_WORDS = {
-    "male": "male",
-    "m": "male",
-    "nam": "male",
-    "female": "female",
-    "f": "female",
-    "nu": "female",
-}  # after fold(): "nữ" is "nu"
-DAY, MONTH, YEAR = "day", "month", "year"
-
 # (full name, its norm(), its fold(), the three as a fragment of a COPY line)
 Names = tuple[str, str, str, str]
 # (birth date, precision, ISO date)
@@ -500,8 +484,8 @@ def _name(raw: Any) -> Names | LazyString:
     if rules.refused(full_name):
         return full_name.message  # type: ignore[return-value]
     normed, folded = norm(full_name), fold(full_name)
-    if max(len(full_name), len(normed), len(folded)) > MAX_NAME:
-        return _l("The full name is longer than %(n)d characters.", n=MAX_NAME)
+    if max(len(full_name), len(normed), len(folded)) > rules.NAME_MAX:
+        return _l("The full name is longer than %(n)d characters.", n=rules.NAME_MAX)
     # COPY's text format: a backslash is the only special character left in a name whose
     # spaces are normalised (no tabs, no line breaks).
     fragment = "\t".join((full_name, normed, folded)).replace("\\", "\\\\")
@@ -523,7 +507,8 @@ def _birth(value: Any, today: date) -> Birth | LazyString:
     """(date, precision, ISO date) of one birth-date cell, or the message saying what is
     wrong."""
     if type(value) is str and len(value) == 10 and value.isascii():
-        # The common case first: dd/mm/yyyy or yyyy-mm-dd, a real date, in range.
+        # The common case first: dd/mm/yyyy or yyyy-mm-dd, a real date, in range, which the
+        # rule accepts too (a police extract has millions of rows); the rule decides the rest.
         try:
             if value[2] == "/" == value[5] and (value[:2] + value[3:5] + value[6:]).isdigit():
                 day = date(int(value[6:]), int(value[3:5]), int(value[:2]))
@@ -533,7 +518,7 @@ def _birth(value: Any, today: date) -> Birth | LazyString:
                 day = None
         except ValueError:
             day = None
-        if day is not None and day.year >= MIN_BIRTH_YEAR and day <= today:
+        if day is not None and day.year >= MIN_YEAR and day <= today:
             return day, DAY, day.isoformat()
     read = rules.birth_date(value, today=today)
     if rules.refused(read):

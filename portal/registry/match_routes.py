@@ -12,10 +12,8 @@ from portal.jobs.services import enqueue
 from portal.records.permissions import commune_scope
 from portal.registry import permissions
 from portal.registry.jobs import start_match
-from portal.registry.routes import bp
 
 
-@bp.post("/match")
 @login_required
 def post_match():
     if not permissions.can_start_match(current_user):

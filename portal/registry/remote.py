@@ -25,8 +25,10 @@ Response
     the precision is the shape of ``birth_date``; with it, ``birth_date`` must be at least
     that precise and is cut down to it (a year-only birth is stored as 1 January, a
     month-only one as the 1st, as everywhere in the portal). A record for a number that
-    was not asked for, a repeated number, a missing or empty field, any other sex, or a
-    date that does not exist or lies in the future makes the whole batch invalid.
+    was not asked for, a repeated number, or a missing or empty field makes the whole
+    batch invalid; so does a name, sex or birth date that the field's rule refuses: the
+    service is read by the rules every entry point calls (``records.rules``), which also
+    take what the contract does not promise (Nam/Nữ, dd/mm/yyyy) and give the message.
 
 Errors
     Connection failures, timeouts (``REGISTER_TIMEOUT`` seconds per connect or read,
@@ -41,7 +43,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 import socket
 import ssl
 import time
@@ -50,16 +51,17 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.audit import services as audit
-from portal.core.clock import today_in_vietnam
+from portal.core.dates import DAY, MONTH, YEAR
 from portal.core.text import fold, norm
 from portal.extensions import db
+from portal.records import rules
 from portal.registry.adapter import (
     LOOKUP_CHUNK,
     RegisterRecord,
@@ -74,17 +76,11 @@ RETRIES = 2  # after the first attempt
 BACKOFF = 0.5  # seconds before the first retry, doubled before the next
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 MAX_ID_LENGTH = 20  # register_entry.id_number
-MAX_NAME_LENGTH = 200  # register_entry.full_name
 
 REGISTER = "Cơ sở dữ liệu quốc gia về dân cư"
-SEXES = ("male", "female")
-PRECISIONS = ("day", "month", "year")
-_RANK = {"year": 0, "month": 1, "day": 2}
-_DATE_SHAPES = (
-    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), "day"),
-    (re.compile(r"(\d{4})-(\d{2})"), "month"),
-    (re.compile(r"(\d{4})"), "year"),
-)
+PRECISIONS = (DAY, MONTH, YEAR)
+_RANK = {YEAR: 0, MONTH: 1, DAY: 2}
+T = TypeVar("T")
 _FIELDS = ("full_name", "sex", "birth_date", "birth_precision")
 
 
@@ -393,30 +389,30 @@ def _parse(payload: Any, batch: list[str]) -> dict[str, RegisterRecord]:
         name = item.get("full_name")
         if not isinstance(name, str) or not name.strip():
             raise _invalid(f'{where} thiếu "full_name"')
-        if len(name) > MAX_NAME_LENGTH:
-            raise _invalid(f'{where} có "full_name" dài quá {MAX_NAME_LENGTH} ký tự')
+        name = _field(where, "full_name", rules.full_name(name))
         sex = item.get("sex")
-        if sex not in SEXES:
-            raise _invalid(f'{where} có "sex" không hợp lệ: {sex!r} (chỉ "male" hoặc "female")')
+        if not isinstance(sex, str):
+            raise _invalid(f'{where} có "sex" không hợp lệ: {sex!r}')
+        sex = _field(where, "sex", rules.sex(sex))
         born, precision = _birth(item, where)
         records[number] = RegisterRecord(number, name, sex, born, precision)
     return records
 
 
+def _field(where: str, name: str, verdict: T | rules.Refusal) -> T:
+    """The value a field's rule read, or the batch refused with the rule's own message."""
+    if rules.refused(verdict):
+        raise _invalid(f'{where}, "{name}": {verdict}')
+    return verdict
+
+
 def _birth(item: dict[str, Any], where: str) -> tuple[date, str]:
+    """The birth date as the rule reads it (any shape the portal reads, the contract's
+    among them), then cut down to ``birth_precision`` when the service sends one."""
     value = item.get("birth_date")
     if not isinstance(value, str) or not value:
         raise _invalid(f'{where} thiếu "birth_date"')
-    shapes = ((p.fullmatch(value), shape) for p, shape in _DATE_SHAPES)
-    match, shape = next(((m, s) for m, s in shapes if m), (None, ""))
-    if match is None:
-        raise _invalid(f'{where} có "birth_date" sai định dạng: {value[:40]!r}')
-    parts = [int(p) for p in match.groups()] + [1] * (3 - len(match.groups()))
-    try:
-        born = date(parts[0], parts[1], parts[2])
-    except ValueError:
-        raise _invalid(f'{where} có "birth_date" không tồn tại: {value!r}') from None
-
+    born, shape = _field(where, "birth_date", rules.birth_date(value))
     precision = item.get("birth_precision")
     if precision is None:
         precision = shape
@@ -426,10 +422,8 @@ def _birth(item: dict[str, Any], where: str) -> tuple[date, str]:
         raise _invalid(
             f'{where} có "birth_date" {value!r} kém chính xác hơn "birth_precision" {precision!r}'
         )
-    if precision == "year":
+    if precision == YEAR:
         born = born.replace(month=1, day=1)
-    elif precision == "month":
+    elif precision == MONTH:
         born = born.replace(day=1)
-    if born > today_in_vietnam():
-        raise _invalid(f'{where} có "birth_date" ở tương lai: {value!r}')
     return born, precision

@@ -4,7 +4,7 @@ import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, url_for
+from flask import abort, current_app, redirect, url_for
 from flask_login import current_user, login_required
 
 from portal.auth.models import User
@@ -18,8 +18,6 @@ from portal.registry.forms import ExtractUploadForm
 from portal.registry.jobs import confirm_replacement, discard_preview
 from portal.registry.labels import MODE_NAMES
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
-
-bp = Blueprint("registry", __name__, url_prefix="/registry")
 
 EXTRACT_HISTORY = 50
 
@@ -50,7 +48,6 @@ def _upload_form() -> ExtractUploadForm:
     return form
 
 
-@bp.get("/extracts")
 @login_required
 def list_extracts():
     if not permissions.can_import_extract(current_user):
@@ -61,7 +58,6 @@ def list_extracts():
     return _extracts_page(form)
 
 
-@bp.post("/extracts")
 @login_required
 def post_extract():
     if not permissions.can_import_extract(current_user):
@@ -113,7 +109,6 @@ def _preview_or_404(job_id: int) -> Job:
     return preview
 
 
-@bp.post("/extracts/<id:job_id>/replace")
 @login_required
 def post_replacement(job_id: int):
     """Confirm the replacement a preview job counted: its own job, then its page."""
@@ -128,7 +123,6 @@ def post_replacement(job_id: int):
     return redirect(url_for("jobs.show_job", job_id=job_id), code=303)
 
 
-@bp.post("/extracts/<id:job_id>/discard")
 @login_required
 def post_discard(job_id: int):
     """Give up a replacement after its preview: the kept upload is removed."""

@@ -16,32 +16,34 @@ from xml.sax.saxutils import escape
 
 import segno
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from portal.worklists.pdf import (
+from portal.core.pdf import (
     BOLD,
     ITALIC,
     LEFT_MARGIN,
+    PAGE_WIDTH,
     REGULAR,
     RIGHT_MARGIN,
-    SEX,
-    Underline,
-    _full_name,
-    _numbered_canvas,
-    _style,
+    Heading,
     birth_text,
     date_line,
+    document_styles,
     fix_subsets,
+    full_name,
+    grid_table,
+    heading_flowables,
+    numbered_canvas,
+    paragraph_style,
     place_name,
     register_fonts,
 )
+from portal.worklists.pdf import SEX
 
-PAGE_WIDTH = A4[0] - LEFT_MARGIN - RIGHT_MARGIN
 SLOT_WIDTH, SLOT_HEIGHT = 72 * mm, 20 * mm
 BASIS = {
     "matched": "Khớp CSDL dân cư",
@@ -81,7 +83,7 @@ class SignatureSlot(Flowable):
 
 
 # 'Trang x/y' on documents of more than one page (the handover list's canvas).
-_PagedCanvas = _numbered_canvas(draft=False, number_single_page=False)
+_PagedCanvas = numbered_canvas(draft=False, number_single_page=False)
 PREVIEW_MARK = "BẢN XEM TRƯỚC"
 
 
@@ -106,72 +108,6 @@ class _PreviewCanvas(_PagedCanvas):  # type: ignore[misc,valid-type]
         self.restoreState()
 
 
-@dataclass(frozen=True)
-class Heading:
-    superior: str  # e.g. "UBND THÀNH PHỐ HÀ NỘI"
-    unit: str  # e.g. "ỦY BAN NHÂN DÂN PHƯỜNG BA ĐÌNH"
-    number: str  # e.g. "Số: 12/DS-UBND"
-    place: str
-    day: date
-
-
-def document_styles() -> dict[str, Any]:
-    return {
-        "small": _style("small", size=11),
-        "small_bold": _style("small_bold", BOLD, 11),
-        "italic": _style("italic", ITALIC, 12),
-        "title": _style("title", BOLD, 14, spaceBefore=6, spaceAfter=2),
-        "subtitle": _style("subtitle", BOLD, 12),
-        "cell": _style("cell", size=9.5, align=TA_LEFT, leading=12),
-        "cell_c": _style("cell_c", size=9.5, leading=12),
-        "head": _style("head", BOLD, 9.5, leading=12),
-        "body": _style("body", size=12, align=TA_LEFT),
-        "signer": _style("signer", BOLD, 12),
-        "hint": _style("hint", ITALIC, 11),
-        "name": _style("name", BOLD, 12),
-    }
-
-
-def heading_flowables(
-    heading: Heading, st: dict[str, Any], width: float = PAGE_WIDTH
-) -> list[Flowable]:
-    """Decree 30's heading: unit (and its superior) left, national motto right, then the
-    place and date; ``width`` is the text width of the page (portrait A4 by default)."""
-    left: list[Flowable] = []
-    if heading.superior:
-        left.append(Paragraph(escape(heading.superior), st["small"]))
-    left += [
-        Paragraph(escape(heading.unit).replace("\n", "<br/>"), st["small_bold"]),
-        Underline(30 * mm),
-        Spacer(1, 3),
-        Paragraph(escape(heading.number), st["small"]),
-    ]
-    right = [
-        Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", st["small_bold"]),
-        Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
-        Underline(55 * mm),
-    ]
-    columns = [width * 0.42, width * 0.58]
-    table = Table([[left, right]], colWidths=columns)
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    date_row = Table(
-        [["", Paragraph(escape(date_line(heading.place, heading.day)), st["italic"])]],
-        colWidths=columns,
-    )
-    date_row.setStyle(
-        TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
-    )
-    return [table, Spacer(1, 4), date_row, Spacer(1, 8)]
-
-
 def signature_block(
     role_lines: list[str],
     signer_name: str,
@@ -190,22 +126,6 @@ def signature_block(
         TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "CENTER")])
     )
     return KeepTogether([block])
-
-
-def _table(rows: list[list[Any]], widths: list[float]) -> Table:
-    table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
-    return table
 
 
 def _build(story: list[Flowable], title: str, author: str, preview: bool = False) -> bytes:
@@ -228,7 +148,7 @@ def _build(story: list[Flowable], title: str, author: str, preview: bool = False
 
 def commune_heading(commune: Any, number: str, day: date) -> Heading:
     province = commune.province
-    superior = f"UBND {_full_name(province).upper()}" if province is not None else ""
+    superior = f"UBND {full_name(province).upper()}" if province is not None else ""
     return Heading(
         superior, f"ỦY BAN NHÂN DÂN\n{commune.name.upper()}", number, place_name(commune), day
     )
@@ -259,7 +179,7 @@ def person_rows(
 
 
 def _list_table(rows: list[list[Any]], widths: list[float]) -> Table:
-    table = _table(rows, widths)
+    table = grid_table(rows, widths)
     table.setStyle(
         TableStyle(
             [
@@ -353,7 +273,7 @@ def site_daily_list(
     # Lines break between words only, never inside one ("Mũ/i"): the columns are wide
     # enough for their longest word, and a longer one overflows rather than splits.
     head, cell, cell_c = (
-        _style(
+        paragraph_style(
             f"{k}_words",
             parent.fontName,
             parent.fontSize,
@@ -381,7 +301,7 @@ def site_daily_list(
         )
     widths = [9 * mm, 31 * mm, 13 * mm, 21 * mm, 27 * mm, 11 * mm, 30 * mm]
     widths.append(PAGE_WIDTH - sum(widths))
-    story.append(_table(rows, widths))
+    story.append(grid_table(rows, widths))
     story += [Spacer(1, 6), Paragraph(f"Tổng số: {len(persons)} người.", st["body"]), Spacer(1, 10)]
     story.append(signature_block(["THỦ TRƯỞNG CƠ SỞ TIÊM CHỦNG"], signer_name, slot, st))
     content = _build(
@@ -590,7 +510,7 @@ def minutes(commune: Any, persons: list[dict[str, Any]], number: str, day: date)
                 f"{commune.name} đã cùng rà soát và thống nhất xác nhận thông tin "
                 "tiêm chủng của những người có tên dưới đây là chính xác."
             ),
-            _style("para", size=12, align=4),
+            paragraph_style("para", size=12, align=4),
         ),
         Spacer(1, 8),
     ]
@@ -605,8 +525,8 @@ def minutes(commune: Any, persons: list[dict[str, Any]], number: str, day: date)
         ),
         Spacer(1, 12),
     ]
-    cell = _style("sig_role", BOLD, 11)
-    hint = _style("sig_hint", ITALIC, 10)
+    cell = paragraph_style("sig_role", BOLD, 11)
+    hint = paragraph_style("sig_hint", ITALIC, 10)
     parties = Table(
         [
             [

@@ -15,7 +15,7 @@ from flask import current_app, has_request_context, request
 from huey import crontab
 
 from portal.auth.models import User
-from portal.core.web import format_birth
+from portal.core.clock import format_birth
 from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.queue import app_for_task, carries_a_job, huey

@@ -130,3 +130,23 @@ MODIFICATION_LABELS = {
 
 def modification_text(level: str | None) -> str:
     return str(MODIFICATION_LABELS.get(level or "OTHER", MODIFICATION_LABELS["OTHER"]))
+
+
+# What changed on a record since the minutes were printed or the sign dialog showed it (the
+# reason it is skipped). Not the events' FIELDS: a signer reads a birth date and its precision
+# as one "date of birth", a register check's outcome as the record's status (each name is
+# shown once).
+CHANGED_FIELD_LABELS = {
+    "full_name": _l("Full name"),
+    "sex": _l("Sex"),
+    "birth_date": _l("Date of birth"),
+    "birth_precision": _l("Date of birth"),
+    "id_number": _l("ID number"),
+    "status": _l("Status"),
+    "doses": _l("Doses"),
+    "dose_number": _l("Dose"),
+    "vaccine": _l("Vaccine"),
+    "vaccine_code": _l("Vaccine"),
+    "lot": _l("Lot"),
+    "outcome": _l("Status"),
+}

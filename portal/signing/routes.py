@@ -9,39 +9,37 @@ from datetime import date, timedelta
 from io import BytesIO
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf.file import FileField
-from wtforms import (
-    DateField,
-    HiddenField,
-    PasswordField,
-    SearchField,
-    SelectField,
-    TextAreaField,
-)
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
 
 from portal.areas.models import Area, Site
 from portal.auth import permissions as account_permissions
 from portal.auth.models import User
+from portal.core import dates
 from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
-from portal.core.forms import PortalForm
+from portal.core.pdf import birth_text
 from portal.core.rendering import is_fragment_request, render
 from portal.core.text import fold
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.records.labels import STATUS_LABELS
-from portal.records.models import PersonStatus
-from portal.signing import documents, jobs, permissions, services
-from portal.signing.backends import close_sessions
-from portal.signing.documents import birth_text
+from portal.signing import documents, jobs, permissions, queries, services
+from portal.signing.forms import (
+    AwaitingFilterForm,
+    MinutesConfirmForm,
+    MinutesForm,
+    MinutesPrintForm,
+    OpenDialogForm,
+    RevokeForm,
+    SignForm,
+    UnlockCredentialForm,
+    VerifyForm,
+)
 from portal.signing.labels import (
+    CHANGED_FIELD_LABELS,
     KIND_LABELS,
     MINUTES_STATE_LABELS,
     STATE_LABELS,
@@ -53,7 +51,6 @@ from portal.signing.models import (
     DocumentKind,
     DocumentMember,
     Minutes,
-    MinutesState,
     SignedDocument,
     SigningBatch,
     SigningBatchMember,
@@ -61,92 +58,8 @@ from portal.signing.models import (
 from portal.worklists.models import Worklist
 from portal.worklists.permissions import handover_scope
 
-bp = Blueprint("signing", __name__)
-
-
-@bp.record_once
-def _release_tokens(state) -> None:
-    state.app.teardown_appcontext(close_sessions)
-
-
 AWAITING_FRAGMENTS = {"signing-results": "results", "sign-dialog": "dialog"}
 SHOWN = 200
-STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
-    SelectChoice(s.value, label)
-    for s, label in (
-        (PersonStatus.MATCHED, _l("Matched")),
-        (PersonStatus.VERIFIED, _l("Verified")),
-        (PersonStatus.NEEDS_RECONFIRMATION, _l("Needs re-confirmation")),
-    )
-]
-FIELD_LABELS = {
-    "full_name": _l("Full name"),
-    "sex": _l("Sex"),
-    "birth_date": _l("Date of birth"),
-    "birth_precision": _l("Date of birth"),
-    "id_number": _l("ID number"),
-    "status": _l("Status"),
-    "doses": _l("Doses"),
-    "dose_number": _l("Dose"),
-    "vaccine": _l("Vaccine"),
-    "vaccine_code": _l("Vaccine"),
-    "lot": _l("Lot"),
-    "outcome": _l("Status"),
-}
-
-
-class AwaitingFilterForm(PortalForm):
-    class Meta:
-        csrf = False
-
-    status = SelectField(_l("Basis"), choices=STATUS_CHOICES, default="", validate_choice=True)
-    q = SearchField(_l("Name or ID number"), validators=[Optional(), Length(max=100)])
-    day = DateField(_l("Day"), validators=[Optional()], format="%Y-%m-%d")
-
-
-class SignForm(PortalForm):
-    pin = PasswordField(_l("PIN of your signing key"), validators=[DataRequired(), Length(max=64)])
-
-
-class OpenDialogForm(PortalForm):
-    """Opening the sign dialog: the page's filter, to list exactly what the page shows."""
-
-    status = HiddenField()
-    q = HiddenField()
-    day = HiddenField()
-
-
-class MinutesForm(PortalForm):
-    scan = FileField(
-        _l("Scan of the signed minutes (PDF, JPEG or PNG)"), validators=[DataRequired()]
-    )
-
-
-class MinutesPrintForm(PortalForm):
-    status = HiddenField()
-    q = HiddenField()
-
-
-class MinutesConfirmForm(PortalForm):
-    """Only the CSRF token: what is confirmed is the minutes' own list."""
-
-
-class UnlockCredentialForm(PortalForm):
-    """Only the CSRF token: the account's locked signing key is unlocked."""
-
-
-class RevokeForm(PortalForm):
-    reason = TextAreaField(
-        _l("Reason for revoking"),
-        validators=[
-            DataRequired(_l("Give the reason for revoking the document.")),
-            Length(max=500),
-        ],
-    )
-
-
-class VerifyForm(PortalForm):
-    document = FileField(_l("Signed PDF"), validators=[DataRequired()])
 
 
 def _filters(form) -> services.Filters:
@@ -156,10 +69,7 @@ def _filters(form) -> services.Filters:
 def _day(value) -> date:
     if isinstance(value, date):
         return value
-    try:
-        return date.fromisoformat(value) if value else today_in_vietnam()
-    except ValueError:
-        abort(400)
+    return (dates.day(value) or abort(400)) if value else today_in_vietnam()
 
 
 def _awaiting_context(form: AwaitingFilterForm) -> dict:
@@ -188,18 +98,7 @@ def _documents_of_user() -> list[tuple[SignedDocument, str, bool]]:
     is listed under (a certificate by its person's name: older certificates' titles do not
     carry it) and whether the user sees it whole (else reduced to the persons of their area).
     Whole or not is asked of the twenty listed only, not of every document in scope."""
-    listed = (
-        sa.select(SignedDocument.id)
-        .where(permissions.unit_documents(current_user), permissions.document_scope(current_user))
-        .order_by(SignedDocument.id.desc())
-        .limit(20)
-        .subquery()
-    )
-    rows = db.session.execute(
-        sa.select(SignedDocument, permissions.whole_document(current_user))
-        .join(listed, listed.c.id == SignedDocument.id)
-        .order_by(SignedDocument.id.desc())
-    ).all()
+    rows = queries.latest_documents(current_user)
     names = services.certificate_names([d.id for d, _whole in rows])
     return [
         (
@@ -213,7 +112,6 @@ def _documents_of_user() -> list[tuple[SignedDocument, str, bool]]:
     ]
 
 
-@bp.app_template_global("person_documents")
 def person_documents(person_id: int) -> list[tuple[SignedDocument, DocumentMember]]:
     """For the record page: the documents confirming or certifying the person that the
     user may open (the signing domain's scope applies, not the record's)."""
@@ -278,14 +176,7 @@ def _open_minutes() -> list[Minutes]:
     """Minutes printed in the user's commune that await their scan or confirmation."""
     if not permissions.can_record_minutes(current_user):
         return []
-    return list(
-        db.session.scalars(
-            sa.select(Minutes)
-            .where(permissions.minutes_scope(current_user), Minutes.state != MinutesState.CONFIRMED)
-            .order_by(Minutes.id.desc())
-            .limit(20)
-        )
-    )
+    return queries.open_minutes(current_user)
 
 
 def _require_signer() -> None:
@@ -293,17 +184,15 @@ def _require_signer() -> None:
         abort(403)
 
 
-@bp.get("/signing")
 @login_required
 def show_awaiting():
     _require_signer()
     form = AwaitingFilterForm(formdata=request.args)
     if not form.validate():
-        return _awaiting_page(AwaitingFilterForm(formdata=None), status=400)
+        return _awaiting_page(form.without_errors(), status=400)
     return _awaiting_page(form)
 
 
-@bp.get("/signing/preview.pdf")
 @login_required
 def preview_pdf():
     """The document as it will be signed, unsigned (a preview)."""
@@ -370,11 +259,7 @@ def download_name(document: SignedDocument) -> str:
     danh-sach-ban-giao-da-ky-12.pdf; a certificate carries its person's name."""
     stem = FILE_NAMES[document.kind]
     if document.kind == DocumentKind.CERTIFICATE:
-        name = db.session.scalar(
-            sa.select(DocumentMember.snapshot)
-            .where(DocumentMember.document_id == document.id)
-            .limit(1)
-        )
+        name = queries.first_member_snapshot(document)
         slug = re.sub(r"[^a-z0-9]+", "-", fold((name or {}).get("full_name"))).strip("-")
         stem = f"{stem}-{slug}" if slug else stem
     suffix = document.path.rsplit(".", 1)[-1] if "." in document.path else "pdf"
@@ -430,7 +315,6 @@ def skipped_of(batch: SigningBatch) -> list[dict]:
     ]
 
 
-@bp.post("/signing/batches")
 @login_required
 def post_open_dialog():
     """Open the sign dialog: store exactly the persons it shows (``SigningBatch``), which
@@ -468,7 +352,6 @@ def post_open_dialog():
     return redirect(url_for("signing.show_dialog", batch_id=batch_id), code=303)
 
 
-@bp.get("/signing/batches/<id:batch_id>")
 @login_required
 def show_dialog(batch_id: int):
     """The sign dialog of a stored list (a page of its own without htmx); once signed,
@@ -484,7 +367,6 @@ def show_dialog(batch_id: int):
     return _awaiting_page(_batch_filters(batch), batch=batch)
 
 
-@bp.get("/signing/batches/<id:batch_id>/preview.pdf")
 @login_required
 def preview_batch_pdf(batch_id: int):
     """Exactly the document the dialog's PIN signs (unsigned, marked as a preview)."""
@@ -523,7 +405,6 @@ def preview_batch_pdf(batch_id: int):
     return _pdf_response(built.content, name, inline=True)
 
 
-@bp.post("/signing/batches/<id:batch_id>/sign")
 @login_required
 def post_sign(batch_id: int):
     """The PIN signs the dialog's persons (those still eligible), once."""
@@ -594,9 +475,7 @@ def _document_page(
     revoker = (
         db.session.get(User, revocation.actor_id) if revocation and revocation.actor_id else None
     )
-    batch = db.session.scalar(
-        sa.select(SigningBatch).where(SigningBatch.document_id == document.id).limit(1)
-    )
+    batch = queries.batch_of(document)
     return render(
         "signing/document.html",
         status=status,
@@ -618,13 +497,11 @@ def _document_page(
     )
 
 
-@bp.get("/signing/documents/<id:document_id>")
 @login_required
 def show_document(document_id: int):
     return _document_page(*_document_or_404(document_id))
 
 
-@bp.post("/signing/documents/<id:document_id>/revoke")
 @login_required
 def post_revoke(document_id: int):
     """Withdraw a signed document, with a reason; what was typed stays on a refusal."""
@@ -649,7 +526,6 @@ def post_revoke(document_id: int):
     return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
-@bp.get("/signing/documents/<id:document_id>/file")
 @login_required
 def download_document(document_id: int):
     document, whole = _document_or_404(document_id)
@@ -679,7 +555,6 @@ def _minutes_or_404(minutes_id: int) -> Minutes:
     return minutes
 
 
-@bp.post("/signing/minutes")
 @login_required
 def post_print_minutes():
     """Number and freeze the minutes for the persons the awaiting page lists now."""
@@ -702,7 +577,7 @@ def post_print_minutes():
 
 
 def _field_text(fields: tuple[str, ...]) -> str:
-    return ", ".join(dict.fromkeys(str(FIELD_LABELS.get(f, f)) for f in fields))
+    return ", ".join(dict.fromkeys(str(CHANGED_FIELD_LABELS.get(f, f)) for f in fields))
 
 
 def _minutes_page(
@@ -725,26 +600,16 @@ def _minutes_page(
         field_text=_field_text,
         minutes_state_labels=MINUTES_STATE_LABELS,
         birth_text=birth_text,
-        confirmed_ids=set(
-            db.session.scalars(
-                sa.select(DocumentMember.person_id).where(
-                    DocumentMember.document_id == minutes.document_id
-                )
-            )
-        )
-        if minutes.document_id
-        else set(),
+        confirmed_ids=queries.confirmed_person_ids(minutes),
         creator=db.session.get(User, minutes.created_by_id) if minutes.created_by_id else None,
     )
 
 
-@bp.get("/signing/minutes/<id:minutes_id>")
 @login_required
 def show_minutes(minutes_id: int):
     return _minutes_page(_minutes_or_404(minutes_id))
 
 
-@bp.get("/signing/minutes/<id:minutes_id>/pdf")
 @login_required
 def minutes_pdf(minutes_id: int):
     """The minutes exactly as printed (the same number, persons and bytes every time)."""
@@ -756,7 +621,6 @@ def minutes_pdf(minutes_id: int):
     return _pdf_response(content, f"bien-ban-xac-nhan-{minutes.id}.pdf", inline=True)
 
 
-@bp.get("/signing/minutes/<id:minutes_id>/scan")
 @login_required
 def minutes_scan(minutes_id: int):
     minutes = _minutes_or_404(minutes_id)
@@ -773,7 +637,6 @@ def minutes_scan(minutes_id: int):
     )
 
 
-@bp.post("/signing/minutes/<id:minutes_id>/scan")
 @login_required
 def post_minutes_scan(minutes_id: int):
     """Attach the signed scan; the page then shows who will be confirmed."""
@@ -804,7 +667,6 @@ def post_minutes_scan(minutes_id: int):
     )
 
 
-@bp.post("/signing/minutes/<id:minutes_id>/confirm")
 @login_required
 def post_minutes_confirm(minutes_id: int):
     """Confirm the persons of these minutes that are still eligible (once)."""
@@ -824,7 +686,6 @@ def post_minutes_confirm(minutes_id: int):
     return redirect(url_for("signing.show_document", document_id=document_id), code=303)
 
 
-@bp.post("/signing/certificates")
 @login_required
 def post_certificates():
     """Per-person certificates for the commune's confirmed persons, as a queue job."""
@@ -893,7 +754,6 @@ def _verify_page(
     )
 
 
-@bp.get("/verify")
 def show_verify():
     return _verify_page(VerifyForm(formdata=None))
 
@@ -938,7 +798,6 @@ def _record(document, verdict, source: str, sha256: str) -> None:
         services.count_verification(document, source)
 
 
-@bp.post("/verify")
 def post_verify():
     wait = _anonymous_wait()
     if wait is not None:
@@ -957,7 +816,6 @@ def post_verify():
     return _verify_page(form, verdict=verdict, state=state, source="upload")
 
 
-@bp.get("/verify/<code>")
 @writes  # the rate count, the verification (SQLite: BEGIN IMMEDIATE)
 def verify_code(code: str):
     """The link in the certificate's QR code: the stored document, checked afresh (or its
@@ -1006,7 +864,6 @@ def _handover_page(worklist, form: SignForm, status: int = 200, message: str | N
     )
 
 
-@bp.get("/signing/handover/<id:worklist_id>")
 @login_required
 def show_handover_signing(worklist_id: int):
     worklist = _handover_or_404(worklist_id)
@@ -1015,7 +872,6 @@ def show_handover_signing(worklist_id: int):
     return _handover_page(worklist, SignForm(formdata=None))
 
 
-@bp.post("/signing/handover/<id:worklist_id>")
 @login_required
 def post_handover_signing(worklist_id: int):
     worklist = _handover_or_404(worklist_id)
@@ -1037,18 +893,15 @@ def post_handover_signing(worklist_id: int):
 # --- a signing key locked by wrong PINs: shown on the administrators' account pages -------
 
 
-@bp.app_template_global()
 def locked_signers(user_ids: list[int]) -> set[int]:
     """For the account pages (auth knows nothing of signing): whose signing key is locked."""
     return services.locked_signers(list(user_ids))
 
 
-@bp.app_template_global()
 def locked_signing_credential(user_id: int):
     return services.locked_credential(user_id)
 
 
-@bp.post("/admin/accounts/<id:account_id>/signing-unlock")
 @login_required
 def post_unlock_credential(account_id: int):
     """An administrator unlocks the account's signing key that wrong PINs locked."""

@@ -1,6 +1,6 @@
 """The lists police decisions feed: records to correct (for the health station) and
 records whose register entry should be updated (a note for the population database side).
-Routes on the worklists blueprint, imported by ``create_app``."""
+Their URLs are listed in ``portal/worklists/blueprint.py``."""
 
 from __future__ import annotations
 
@@ -11,22 +11,24 @@ from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
-from portal.core.ids import BadCursor
+from portal.core.paging import Page, first_page_if_bad
+from portal.core.pdf import birth_text
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.records.corrections import IdentityView, register_differences
 from portal.records.models import Person, PersonStatus
 from portal.records.permissions import can_correct, person_scope
 from portal.records.queries import Filters, count_persons, page_of, search_clause
+from portal.worklists.forms import DecisionFilterForm
+from portal.worklists.labels import DECISION_LIST_STATE_LABELS
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
-from portal.worklists.pdf import birth_text
 from portal.worklists.permissions import can_see_decision_list
-from portal.worklists.routes import bp
 
 KINDS = {
     "corrections": WorklistKind.CORRECTION,
@@ -47,19 +49,6 @@ SETTLED = (
     PersonStatus.NEEDS_RECONFIRMATION,
     PersonStatus.EXEMPT,
 )
-# The list's filter: still to do (the default), done, or everyone listed.
-STATE_LABELS = {
-    WorklistKind.CORRECTION: {
-        "open": _l("Still to correct"),
-        "done": _l("Corrected"),
-        "all": _l("All"),
-    },
-    WorklistKind.REGISTER_UPDATE: {
-        "open": _l("Still differing"),
-        "done": _l("Now agreeing with the register"),
-        "all": _l("All"),
-    },
-}
 
 
 def _clauses(kind: WorklistKind, q: str, state: str = "open") -> list[sa.ColumnElement[bool]]:
@@ -84,9 +73,15 @@ def _clauses(kind: WorklistKind, q: str, state: str = "open") -> list[sa.ColumnE
     return clauses
 
 
-def _state() -> str:
-    state = request.args.get("state") or "open"
-    return state if state in ("open", "done", "all") else "open"
+def _filter_form(kind: WorklistKind) -> DecisionFilterForm:
+    """The list's search, read from the query string; a value in error is shown with its
+    message and left out of the search."""
+    form = DecisionFilterForm(formdata=request.args)
+    form.state.choices = [
+        SelectChoice(value, label) for value, label in DECISION_LIST_STATE_LABELS[kind].items()
+    ]
+    form.validate()
+    return form
 
 
 def _members(kind: WorklistKind, persons: list[Person]) -> dict[int, WorklistMember]:
@@ -112,22 +107,19 @@ def _kind_or_404(slug: str) -> WorklistKind:
     return KINDS[slug]
 
 
-@bp.get("/<any('corrections', 'register-updates'):slug>")
 @login_required
 def show_decision_list(slug: str):
     kind = _kind_or_404(slug)
-    q = (request.args.get("q") or "")[:100]
-    state = _state()
-    filters = Filters(
-        q=q, after=request.args.get("after", ""), before=request.args.get("before", "")
-    )
+    form = _filter_form(kind)
+    q, state = form.values()
     clauses = _clauses(kind, q, state)
-    try:
-        page = page_of(
-            clauses, filters, current_app.config["RECORDS_PAGE_SIZE"], count_persons(clauses)
-        )
-    except BadCursor:
-        abort(400)
+
+    def read(after: str, before: str) -> Page:
+        filters = Filters(q=q, after=after, before=before)
+        size = current_app.config["RECORDS_PAGE_SIZE"]
+        return page_of(clauses, filters, size, count_persons(clauses))
+
+    page = first_page_if_bad(read, form.after.data or "", form.before.data or "")
     members = _members(kind, page.rows)
     # The correction list is where the health station corrects: each row edits inline.
     register = register_differences(page.rows) if kind == WorklistKind.CORRECTION else {}
@@ -145,11 +137,12 @@ def show_decision_list(slug: str):
         {"decision-results": "results"},
         slug=slug,
         title=TITLES[kind],
+        status=400 if page.notice else 200,
         page=page,
+        form=form,
         q=q,
         views=views,
         state=state,
-        state_labels=STATE_LABELS[kind],
         next_url=url_for(
             "worklists.show_decision_list",
             slug=slug,
@@ -159,13 +152,12 @@ def show_decision_list(slug: str):
     )
 
 
-@bp.get("/<any('corrections', 'register-updates'):slug>/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_decision_list(slug: str, fmt: str):
     kind = _kind_or_404(slug)
-    q = (request.args.get("q") or "")[:100]
-    clauses = _clauses(kind, q, _state())
+    q, state = _filter_form(kind).values()
+    clauses = _clauses(kind, q, state)
     rows: list[SimpleNamespace] = []
     filters = Filters(q=q)
     while True:  # keyset batches, as on screen; plain copies survive the commit below

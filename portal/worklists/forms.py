@@ -84,3 +84,28 @@ class ReviewActionForm(PortalForm):
         _l("Note (documents seen, what differs)"),
         validators=[DataRequired(_l("A note is required for every decision.")), Length(max=1000)],
     )
+
+
+class DecisionFilterForm(PortalForm):
+    """The search of a decision list (corrections, register updates): a GET form. Its
+    ``state`` choices are the list's own: set them before validating."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        _l("Name or ID number"),
+        id="decision-q",
+        validators=[Optional(), Length(max=100)],
+        render_kw={"maxlength": 100, "autocomplete": "off"},
+    )
+    state = SelectField(_l("Show"), id="decision-state", choices=[], default="open")
+    after = HiddenField()
+    before = HiddenField()
+
+    def values(self) -> tuple[str, str]:
+        """The search and the state as the list reads them: a value in error counts as
+        left empty, so that the list still shows beside the field's message."""
+        q = "" if self.q.errors else (self.q.data or "").strip()
+        state = "open" if self.state.errors else self.state.data or "open"
+        return q, state

@@ -1,5 +1,6 @@
 """Handover lists in the browser: police create and hand over, the health station receives and
-archives. Routes on the worklists blueprint, imported by ``create_app``."""
+archives. Their URLs are listed in
+``portal/worklists/blueprint.py``."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.forms import PortalForm
-from portal.core.ids import BadCursor, coerce_id, parse_id
+from portal.core.ids import BadCursor, coerce_id
 from portal.core.labels import sex_label
+from portal.core.paging import Page, first_page_if_bad
+from portal.core.pdf import birth_text
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
@@ -37,21 +40,15 @@ from portal.records import queries as record_queries
 from portal.records.routes import filters_from_request
 from portal.signing import permissions as signing_permissions
 from portal.signing import services as signing_services
-from portal.worklists import handover, pdf, permissions
-from portal.worklists.labels import STATE_LABELS
-from portal.worklists.models import Worklist, WorklistMember, WorklistState
-from portal.worklists.routes import bp
+from portal.worklists import handover, pdf, permissions, queries
+from portal.worklists.labels import STATE_LABELS, TRANSITION_LABELS
+from portal.worklists.models import Worklist, WorklistState
 
 STATE_BADGES = {
     WorklistState.DRAFT: "text-bg-secondary",
     WorklistState.HANDED_OVER: "text-bg-warning",
     WorklistState.RECEIVED: "text-bg-info",
     WorklistState.ARCHIVED: "text-bg-success",
-}
-TRANSITION_LABELS = {
-    "hand_over": _l("Hand over to the health station"),
-    "receive": _l("Confirm receipt"),
-    "archive": _l("Archive"),
 }
 # URL segment -> service transition
 TRANSITION_SLUGS = {"hand-over": "hand_over", "receive": "receive", "archive": "archive"}
@@ -75,6 +72,7 @@ class HandoverFilterForm(PortalForm):
         validate_choice=True,
     )
     after = HiddenField()
+    before = HiddenField()
 
 
 class HandoverCreateForm(PortalForm):
@@ -104,51 +102,34 @@ def _page_size() -> int:
     return int(current_app.config.get("RECORDS_PAGE_SIZE", 50))
 
 
-@bp.get("/handover")
 @login_required
 def list_handovers():
     if not permissions.can_see_handovers(current_user):
         abort(403)
     form = HandoverFilterForm(formdata=request.args)
     status = 200
-    rows = []
-    next_after = None
+    page: Page[Worklist] = Page(rows=[])
     if form.validate():
-        query = sa.select(Worklist).where(permissions.handover_scope(current_user))
-        if form.state.data:
-            query = query.where(Worklist.state == WorklistState(form.state.data))
-        after = form.after.data or ""
-        if after:
-            last = parse_id(after)
-            if last is None:
-                abort(400)
-            query = query.where(Worklist.id < last)
-        size = _page_size()
-        rows = list(db.session.scalars(query.order_by(Worklist.id.desc()).limit(size + 1)))
-        if len(rows) > size:
-            rows = rows[:size]
-            next_after = rows[-1].id
+        state = WorklistState(form.state.data) if form.state.data else None
+        page = first_page_if_bad(
+            lambda after, before: queries.handover_page(
+                current_user, state, after, before, _page_size()
+            ),
+            form.after.data or "",
+            form.before.data or "",
+        )
+        if page.notice:
+            status = 400
     else:
         status = 400
-    counts = {}
-    if rows:
-        member = handover.WorklistMember
-        counts = {
-            worklist_id: count
-            for worklist_id, count in db.session.execute(
-                sa.select(member.worklist_id, sa.func.count())
-                .where(member.worklist_id.in_([w.id for w in rows]))
-                .group_by(member.worklist_id)
-            )
-        }
+    rows = page.rows
     return render(
         "worklists/handover_list.html",
         INDEX_FRAGMENTS,
         status=status,
         form=form,
-        rows=rows,
-        counts=counts,
-        next_after=next_after,
+        page=page,
+        counts=queries.member_counts([w.id for w in rows]),
         state_labels=STATE_LABELS,
         state_badges=STATE_BADGES,
         can_create=permissions.can_create_handover(current_user),
@@ -196,7 +177,6 @@ def _new_page(form: HandoverCreateForm, status: int = 200, message: str | None =
     )
 
 
-@bp.get("/handover/new")
 @login_required
 def new_handover():
     if not permissions.can_create_handover(current_user):
@@ -204,7 +184,6 @@ def new_handover():
     return _new_page(HandoverCreateForm(formdata=None))
 
 
-@bp.post("/handover/new")
 @login_required
 def create_handover():
     if not permissions.can_create_handover(current_user):
@@ -225,11 +204,7 @@ def create_handover():
     except handover.HandoverError as error:
         db.session.rollback()
         return _new_page(form, status=422, message=str(error))
-    members = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(handover.WorklistMember)
-        .where(handover.WorklistMember.worklist_id == worklist.id)
-    )
+    members = queries.member_counts([worklist.id]).get(worklist.id, 0)
     db.session.commit()
     flash(
         ngettext(
@@ -259,7 +234,7 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
         transition_labels=TRANSITION_LABELS,
         state_labels=STATE_LABELS,
         state_badges=STATE_BADGES,
-        birth_text=pdf.birth_text,
+        birth_text=birth_text,
         message=message,
         # Signing (issue 5): the police officer signs the frozen list, once; then everyone
         # who sees the list is offered the signed copy and its verification (issue 13, 14).
@@ -272,13 +247,11 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
     )
 
 
-@bp.get("/handover/<id:worklist_id>")
 @login_required
 def show_handover(worklist_id: int):
     return _detail_page(_worklist_or_404(worklist_id))
 
 
-@bp.post("/handover/<id:worklist_id>/<any('hand-over', 'receive', 'archive'):slug>")
 @login_required
 def post_handover_transition(worklist_id: int, slug: str):
     worklist = _worklist_or_404(worklist_id)
@@ -295,7 +268,6 @@ def post_handover_transition(worklist_id: int, slug: str):
     return redirect(url_for("worklists.show_handover", worklist_id=worklist.id), code=303)
 
 
-@bp.get("/handover/<id:worklist_id>.pdf")
 @login_required
 def download_handover(worklist_id: int):
     worklist = _worklist_or_404(worklist_id)
@@ -319,9 +291,7 @@ def _member_columns() -> list:
         Column(_l("Sex"), lambda m: sex_label(m.snapshot.get("sex")), 8),
         Column(
             _l("Date of birth"),
-            lambda m: pdf.birth_text(
-                m.snapshot.get("birth_date"), m.snapshot.get("birth_precision")
-            ),
+            lambda m: birth_text(m.snapshot.get("birth_date"), m.snapshot.get("birth_precision")),
             14,
         ),
         Column(_l("ID number"), lambda m: m.snapshot.get("id_number") or "", 16),
@@ -330,7 +300,6 @@ def _member_columns() -> list:
     ]
 
 
-@bp.get("/handover/<id:worklist_id>/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_handover(worklist_id: int, fmt: str):
@@ -339,11 +308,7 @@ def export_handover(worklist_id: int, fmt: str):
     # Plain copies: the commit below expires the ORM rows before the file is written.
     members = [
         SimpleNamespace(snapshot=dict(m.snapshot), note=m.note)
-        for m in db.session.scalars(
-            sa.select(WorklistMember)
-            .where(WorklistMember.worklist_id == worklist.id)
-            .order_by(WorklistMember.id)
-        )
+        for m in queries.members_of(worklist)
     ]
     audit.record(
         "worklist.export",

@@ -49,3 +49,25 @@ STATE_LABELS = {
 }
 
 VALUES = {"kind": KIND_LABELS, "state": STATE_LABELS}
+
+# What a handover list's next step is called on its buttons.
+TRANSITION_LABELS = {
+    "hand_over": _l("Hand over to the health station"),
+    "receive": _l("Confirm receipt"),
+    "archive": _l("Archive"),
+}
+
+# A decision list's filter (worklists.decision_lists): still to do (the default), done,
+# or everyone listed.
+DECISION_LIST_STATE_LABELS = {
+    WorklistKind.CORRECTION: {
+        "open": _l("Still to correct"),
+        "done": _l("Corrected"),
+        "all": _l("All"),
+    },
+    WorklistKind.REGISTER_UPDATE: {
+        "open": _l("Still differing"),
+        "done": _l("Now agreeing with the register"),
+        "all": _l("All"),
+    },
+}

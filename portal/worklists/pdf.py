@@ -1,38 +1,44 @@
 """The handover list as an official document (Decree 30/2020/NĐ-CP layout), in Vietnamese.
 
 The document is always Vietnamese, whatever the user's language: it is an administrative
-paper that the police sign and the health station files. Noto Serif is embedded because the
-standard PDF fonts have no Vietnamese letters.
+paper that the police sign and the health station files. Its fonts, heading and page
+furniture are the portal's PDF toolkit (``portal.core.pdf``).
 """
 
 from __future__ import annotations
 
-import functools
-import unicodedata
-from datetime import date, datetime
+from datetime import datetime
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfdoc, pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
-from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
 from portal.areas.models import Area
 from portal.core.clock import vietnam_date
-
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
-REGULAR, BOLD, ITALIC = "NotoSerif", "NotoSerif-Bold", "NotoSerif-Italic"
-# Decree 30/2020, appendix I: left 30-35 mm, right 15-20 mm, top and bottom 20-25 mm.
-LEFT_MARGIN, RIGHT_MARGIN = 30 * mm, 15 * mm
+from portal.core.pdf import (
+    BOLD,
+    ITALIC,
+    LEFT_MARGIN,
+    PAGE_WIDTH,
+    RIGHT_MARGIN,
+    Heading,
+    SlotMarker,
+    birth_text,
+    document_styles,
+    full_name,
+    grid_table,
+    heading_flowables,
+    numbered_canvas,
+    paragraph_style,
+    place_name,
+    register_fonts,
+)
 
 SEX = {"male": "Nam", "female": "Nữ"}
 RESULT = {
@@ -42,256 +48,10 @@ RESULT = {
 OUTCOME = {"match": "Khớp CSDL dân cư"}
 
 
-# Every letter of Vietnamese, precomposed (NFC), after printable ASCII and the punctuation
-# the documents use: see fix_subsets.
-_VOWELS = "aăâeêioôơuưy"
-VIETNAMESE_LETTERS = "".join(
-    sorted(
-        {
-            unicodedata.normalize("NFC", vowel + tone)
-            for vowel in _VOWELS + _VOWELS.upper()
-            for tone in ("\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
-        }
-        | set("ăâêôơưđĂÂÊÔƠƯĐ")
-    )
-)
-SUBSET_ALPHABET = "".join(chr(code) for code in range(32, 127)) + VIETNAMESE_LETTERS + "–—‘’“”…"
-
-
-@functools.lru_cache(maxsize=16)
-def _subset_program(face: TTFontFace, codes: tuple[int, ...]) -> bytes:
-    return TTFontFace.makeSubset(face, list(codes))
-
-
-@functools.lru_cache(maxsize=16)
-def _deflated(content: bytes | str) -> bytes:
-    """What reportlab's Flate filter makes of ``content``."""
-    return pdfdoc.PDFZCompress.encode(content)
-
-
-@functools.lru_cache(maxsize=16)
-def _pdf_array(values: tuple[Any, ...]) -> bytes:
-    return pdfdoc.PDFArray(values).format(pdfdoc.DummyDoc())
-
-
-class _Formatted(pdfdoc.PDFObject):
-    """A PDF value formatted once (a subset's widths)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def format(self, document: Any) -> bytes:
-        return self.data
-
-
-def _deflate_once(stream: Any) -> None:
-    """Give a stream that reportlab would deflate for each document its content deflated
-    once per process instead (the same bytes)."""
-    if (
-        isinstance(stream, pdfdoc.PDFStream)
-        and stream.filters == [pdfdoc.PDFZCompress]
-        and "Filter" not in stream.dictionary.dict
-    ):
-        stream.content = _deflated(stream.content)
-        stream.filters = None
-        stream.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
-
-
-class _SubsetCachingFace(TTFontFace):
-    def makeSubset(self, subset):  # noqa: N802  (reportlab's name)
-        return _subset_program(self, tuple(subset))
-
-    def addSubsetObjects(self, doc, fontname, subset):  # noqa: N802
-        reference = super().addSubsetObjects(doc, fontname, subset)
-        # the font program reportlab just registered under this name
-        _deflate_once(doc.idToObject.get(f"fontFile:{self.filename}({fontname})"))
-        return reference
-
-
-class SubsetCachingTTFont(TTFont):
-    """A TrueType font whose per-document objects (the subset's font program, deflated, its
-    widths and ToUnicode map) are made once per process for each distinct subset, with the
-    same bytes as reportlab's own. Documents whose subsets repeat (see fix_subsets) skip
-    reportlab's pure-Python subsetting and the compression; others pay a few hash look-ups."""
-
-    def __init__(self, name: str, filename: str) -> None:
-        super().__init__(name, filename)
-        # reportlab's TTFont builds its face itself; the subclass only adds the memo above.
-        self.face.__class__ = _SubsetCachingFace
-
-    def addObjects(self, doc: Any) -> None:  # noqa: N802
-        state = self.state.get(doc)
-        count = len(state.subsets) if state is not None else 0
-        names = [self.getSubsetInternalName(n, doc)[1:] for n in range(count)]
-        super().addObjects(doc)
-        fonts = doc.idToObject["BasicFonts"].dict
-        for name in names:
-            font = fonts.get(name)
-            if not isinstance(font, pdfdoc.PDFTrueTypeFont):
-                continue
-            if isinstance(font.Widths, pdfdoc.PDFArray):
-                font.Widths = _Formatted(_pdf_array(tuple(font.Widths.sequence)))
-            _deflate_once(doc.idToObject.get(f"toUnicodeCMap:{font.BaseFont}"))
-
-
-def fix_subsets(page: canvas.Canvas, *font_names: str) -> None:
-    """Give ASCII and every Vietnamese letter its code in each font before anything is drawn.
-
-    reportlab numbers a font's characters in the order a document first uses them, so two
-    certificates for different names embed different subsets, each built with Python and
-    deflated again. With the alphabet fixed first, every such document embeds the same subset
-    of each font (about 20 kB deflated, against 9 kB for only the letters used), which
-    SubsetCachingTTFont makes once per process. A character outside the alphabet still works:
-    it only makes that document's subset its own.
-    """
-    for name in font_names:
-        # The canvas' document is where reportlab keeps a font's per-document numbering.
-        pdfmetrics.getFont(name).splitString(SUBSET_ALPHABET, page._doc)
-
-
-@functools.cache
-def register_fonts() -> None:
-    """Once per process: reportlab keeps registered fonts in a global registry (where a
-    font registered later for one of these faces, under any name, becomes an alias of it)."""
-    pdfmetrics.registerFont(SubsetCachingTTFont(REGULAR, str(FONT_DIR / "NotoSerif-Regular.ttf")))
-    pdfmetrics.registerFont(SubsetCachingTTFont(BOLD, str(FONT_DIR / "NotoSerif-Bold.ttf")))
-    pdfmetrics.registerFont(SubsetCachingTTFont(ITALIC, str(FONT_DIR / "NotoSerif-Italic.ttf")))
-    pdfmetrics.registerFontFamily(
-        REGULAR, normal=REGULAR, bold=BOLD, italic=ITALIC, boldItalic=BOLD
-    )
-
-
-def _style(
-    name: str,
-    font: str = REGULAR,
-    size: float = 12,
-    align: int = TA_CENTER,
-    leading: float | None = None,
-    **kw: Any,
-) -> ParagraphStyle:
-    return ParagraphStyle(
-        name, fontName=font, fontSize=size, leading=leading or size * 1.3, alignment=align, **kw
-    )
-
-
-def date_line(place: str, day: date) -> str:
-    """Decree 30/2020: a leading zero for days below 10 and for months 1 and 2 only."""
-    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
-    return f"{place}, ngày {day.day:02d} tháng {month} năm {day.year}"
-
-
-def _full_name(area: Area) -> str:
-    """'Cao Bằng' (a tỉnh) -> 'Tỉnh Cao Bằng'; 'Thành phố Hà Nội' stays as it is."""
-    if (area.division_type or "").strip().lower() == "tỉnh" and not area.name.lower().startswith(
-        "tỉnh"
-    ):
-        return f"Tỉnh {area.name}"
-    return area.name
-
-
-def place_name(area: Area) -> str:
-    """The place on the date line is the commune's own name, without 'Xã'/'Phường'."""
-    kind = (area.division_type or "").strip()
-    if kind and area.name.lower().startswith(kind.lower() + " "):
-        return area.name[len(kind) + 1 :]
-    return area.name
-
-
-def birth_text(value: str | None, precision: str | None) -> str:
-    """As precise as it is known: dd/mm/yyyy, mm/yyyy or yyyy."""
-    if not value:
-        return ""
-    day = date.fromisoformat(value)
-    if precision == "year":
-        return f"{day.year:04d}"
-    if precision == "month":
-        return f"{day.month:02d}/{day.year:04d}"
-    return day.strftime("%d/%m/%Y")
-
-
 def result_text(snapshot: dict[str, Any]) -> str:
     return RESULT.get(snapshot.get("status") or "") or OUTCOME.get(
         snapshot.get("outcome") or "", snapshot.get("status") or ""
     )
-
-
-class Underline(Flowable):
-    """The short rule under the unit name and under the motto."""
-
-    def __init__(self, width: float) -> None:
-        super().__init__()
-        self.line_width = width
-        self.width = width
-        self.height = 2
-
-    def wrap(self, available_width, available_height):
-        self.available = available_width
-        return available_width, self.height
-
-    def draw(self) -> None:
-        left = (self.available - self.line_width) / 2
-        self.canv.setLineWidth(0.6)
-        self.canv.line(left, 1, left + self.line_width, 1)
-
-
-def _numbered_canvas(draft: bool, number_single_page: bool = True):
-    """A canvas class that writes 'Trang x/y' (and, for a draft, a watermark); with
-    ``number_single_page`` false a one-page document gets no page number."""
-
-    class NumberedCanvas(canvas.Canvas):
-        """'Trang x/y' needs the page count, so pages are drawn once all are laid out."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            # Otherwise the canvas starts in Helvetica, a font the document never uses.
-            kwargs.setdefault("initialFontName", REGULAR)
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict[str, Any]] = []
-
-        def showPage(self):  # noqa: N802  (reportlab's name)
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self):
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self._decorate(total)
-                super().showPage()
-            super().save()
-
-        def _decorate(self, total: int) -> None:
-            width, _height = A4
-            if total > 1 or number_single_page:
-                self.setFont(REGULAR, 9)
-                self.drawCentredString(width / 2, 10 * mm, f"Trang {self._pageNumber}/{total}")
-            if draft:
-                self.saveState()
-                self.setFillColor(colors.Color(0.85, 0.1, 0.1, alpha=0.12))
-                self.setFont(BOLD, 72)
-                self.translate(width / 2, A4[1] / 2)
-                self.rotate(40)
-                self.drawCentredString(0, 0, "BẢN NHÁP")
-                self.restoreState()
-
-    return NumberedCanvas
-
-
-class SlotMarker(Flowable):
-    """Draws nothing and takes no room: records where the signer's gap starts, so that a
-    digital signature's stamp can be placed in it (portal.signing)."""
-
-    def __init__(self, record: dict[str, Any]) -> None:
-        super().__init__()
-        self.record = record
-        self.width = self.height = 0
-
-    def wrap(self, available_width, available_height):
-        self.record["width"] = available_width
-        return 0, 0
-
-    def draw(self) -> None:
-        self.record["x"], self.record["y"] = self.canv.absolutePosition(0, 0)
-        self.record["page"] = self.canv.getPageNumber() - 1
 
 
 def build_pdf(
@@ -308,58 +68,26 @@ def build_pdf(
     area: Area = worklist.area
     province = area.province
     unit = f"CÔNG AN {area.name.upper()}"
-    superior = f"CÔNG AN {_full_name(province).upper()}" if province is not None else ""
+    superior = f"CÔNG AN {full_name(province).upper()}" if province is not None else ""
     day = vietnam_date(moment)
 
-    small = _style("small", size=11)
-    small_bold = _style("small_bold", BOLD, 11)
-    italic = _style("italic", ITALIC, 12)
-    title = _style("title", BOLD, 14, spaceBefore=6, spaceAfter=2)
-    draft_style = _style("draft", BOLD, 13, textColor=colors.HexColor("#b00020"))
-    cell = _style("cell", size=10, align=TA_LEFT, leading=12.5)
-    cell_c = _style("cell_c", size=10, leading=12.5)
-    head = _style("head", BOLD, 10, leading=12.5)
-    body = _style("body", size=12, align=TA_LEFT)
+    title = paragraph_style("title", BOLD, 14, spaceBefore=6, spaceAfter=2)
+    draft_style = paragraph_style("draft", BOLD, 13, textColor=colors.HexColor("#b00020"))
+    cell = paragraph_style("cell", size=10, align=TA_LEFT, leading=12.5)
+    cell_c = paragraph_style("cell_c", size=10, leading=12.5)
+    head = paragraph_style("head", BOLD, 10, leading=12.5)
+    body = paragraph_style("body", size=12, align=TA_LEFT)
 
-    left_col = [Paragraph(escape(superior), small)] if superior else []
-    left_col += [
-        Paragraph(escape(unit), small_bold),
-        Underline(30 * mm),
-        Spacer(1, 3),
-        Paragraph(f"Số: {worklist.id}/DS-CA" if not draft else "Số: ....../DS-CA", small),
-    ]
-    right_col = [
-        Paragraph("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", small_bold),
-        Paragraph("Độc lập - Tự do - Hạnh phúc", _style("motto", BOLD, 12)),
-        Underline(55 * mm),
-    ]
-    page_width = A4[0] - LEFT_MARGIN - RIGHT_MARGIN
-    heading = Table([[left_col, right_col]], colWidths=[page_width * 0.42, page_width * 0.58])
-    heading.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    date_row = Table(
-        [["", Paragraph(escape(date_line(place_name(area), day)), italic)]],
-        colWidths=[page_width * 0.42, page_width * 0.58],
-    )
-    date_row.setStyle(
-        TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
-    )
-
-    story: list[Flowable] = [heading, Spacer(1, 4), date_row, Spacer(1, 8)]
+    document_number = "Số: ....../DS-CA" if draft else f"Số: {worklist.id}/DS-CA"
+    heading = Heading(superior, unit, document_number, place_name(area), day)
+    story: list[Flowable] = heading_flowables(heading, document_styles())
     if draft:
         story.append(Paragraph("BẢN NHÁP – CHƯA BÀN GIAO", draft_style))
     story.append(Paragraph("DANH SÁCH BÀN GIAO KẾT QUẢ XÁC MINH", title))
     story.append(
         Paragraph(
             escape(f"Thông tin nhân thân người đã tiêm vắc xin COVID-19 – {area.name}"),
-            _style("subtitle", BOLD, 12),
+            paragraph_style("subtitle", BOLD, 12),
         )
     )
     story.append(Spacer(1, 8))
@@ -390,19 +118,8 @@ def build_pdf(
             ]
         )
     widths = [11 * mm, 42 * mm, 14 * mm, 25 * mm, 28 * mm]
-    widths.append(page_width - sum(widths))
-    table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
+    widths.append(PAGE_WIDTH - sum(widths))
+    table = grid_table(rows, widths)
     story.append(table)
     story.append(Spacer(1, 6))
     story.append(Paragraph(f"Tổng số: {len(members)} người.", body))
@@ -410,9 +127,9 @@ def build_pdf(
         story.append(Paragraph(f"Ghi chú: {escape(worklist.note)}", body))
     story.append(Spacer(1, 12))
 
-    signer = _style("signer", BOLD, 12)
-    hint = _style("hint", ITALIC, 11)
-    name = _style("name", BOLD, 12, spaceBefore=55)
+    signer = paragraph_style("signer", BOLD, 12)
+    hint = paragraph_style("hint", ITALIC, 11)
+    name = paragraph_style("name", BOLD, 12, spaceBefore=55)
     signatures = Table(
         [
             [
@@ -428,7 +145,7 @@ def build_pdf(
                 ],
             ]
         ],
-        colWidths=[page_width / 2, page_width / 2],
+        colWidths=[PAGE_WIDTH / 2, PAGE_WIDTH / 2],
     )
     signatures.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story.append(KeepTogether([signatures]))
@@ -447,5 +164,5 @@ def build_pdf(
         creator="Cổng đối soát dữ liệu tiêm chủng",
         invariant=1,
     )
-    document.build(story, canvasmaker=_numbered_canvas(draft))
+    document.build(story, canvasmaker=numbered_canvas(draft))
     return buffer.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from portal.core.paging import keyset_page
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.records.permissions import person_scope
@@ -16,7 +17,8 @@ from portal.registry.models import (
     RegisterEntry,
     SexResult,
 )
-from portal.worklists.models import Worklist, WorklistKind, WorklistMember
+from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
+from portal.worklists.permissions import handover_scope
 
 M = MatchResult
 NAME_DIFFERS = M.name_result.not_in([NameResult.IDENTICAL.value, NameResult.CASE_OR_SPACING.value])
@@ -140,5 +142,43 @@ def reviewable(user, person_ids: list[int]) -> list[Person]:
             sa.select(Person)
             .where(Person.id.in_(person_ids), *review_clauses(user, "", ""))
             .order_by(Person.name_sort, Person.id)
+        )
+    )
+
+
+def handover_page(
+    user, state: WorklistState | None, after: str, before: str, size: int
+) -> Page[Worklist]:
+    """The handover lists the user may see, newest first, in the given state, a page after
+    or before a cursor (BadCursor for one the portal did not make)."""
+    query = sa.select(Worklist).where(handover_scope(user))
+    if state is not None:
+        query = query.where(Worklist.state == state)
+    return keyset_page(
+        query, (Worklist.id,), page_size=size, after=after, before=before, descending=True
+    )
+
+
+def member_counts(worklist_ids: list[int]) -> dict[int, int]:
+    """How many persons each list holds (a list without any is left out)."""
+    if not worklist_ids:
+        return {}
+    return {
+        worklist_id: count
+        for worklist_id, count in db.session.execute(
+            sa.select(WorklistMember.worklist_id, sa.func.count())
+            .where(WorklistMember.worklist_id.in_(worklist_ids))
+            .group_by(WorklistMember.worklist_id)
+        )
+    }
+
+
+def members_of(worklist: Worklist) -> list[WorklistMember]:
+    """The list's persons in the order they were listed."""
+    return list(
+        db.session.scalars(
+            sa.select(WorklistMember)
+            .where(WorklistMember.worklist_id == worklist.id)
+            .order_by(WorklistMember.id)
         )
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -21,8 +21,6 @@ from portal.worklists.forms import (
     ReviewActionForm,
     ReviewFilterForm,
 )
-
-bp = Blueprint("worklists", __name__, url_prefix="/worklists")
 
 REVIEW_FRAGMENTS = {"review-results": "results"}
 
@@ -65,7 +63,6 @@ def _review_page(action_form: ReviewActionForm, status: int = 200, message: str 
     )
 
 
-@bp.get("/review")
 @login_required
 def show_review():
     if not permissions.can_review(current_user):
@@ -73,7 +70,6 @@ def show_review():
     return _review_page(ReviewActionForm(formdata=None))
 
 
-@bp.post("/review")
 @login_required
 def post_review():
     if not permissions.can_review(current_user):
@@ -93,7 +89,6 @@ def post_review():
     return redirect(url_for("worklists.show_review", **request.args), code=303)
 
 
-@bp.get("/review/export.<any(csv, xlsx):fmt>")
 @login_required
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_review(fmt: str):

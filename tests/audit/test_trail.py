@@ -213,3 +213,23 @@ def test_a_complaints_changes_read_in_words(client, login_as, make_user):
     assert f"Địa bàn của đơn vị xử lý: — → {commune.name}" in page
     assert "Loại: — → Danh sách xác nhận của UBND" in page
     assert "unit_area_id" not in page and "in_progress" not in page and "committee_list" not in page
+
+
+def test_a_wrong_filter_or_page_link_still_shows_the_trail(client, login_as, make_user):
+    """Issue 16: the trail's search is a WTForms form; a value in error is shown beside its
+    field and left out of the search, so the trail still shows; a page link the portal did
+    not make gives the first page and says why, never a 500."""
+    officer = make_user(Role.POLICE, OWN)
+    audit.record("person.update", "person", 7, {"phone": [None, "1"]}, actor=officer)
+    db.session.commit()
+    login_as(Role.ADMIN, HANOI)
+    response, page = _page(client, "?since=99/99/2026&action=person")
+    assert response.status_code == 422
+    assert re.search(r'id="trail-since-error">[^<]*Nhập ngày theo dạng dd/mm/yyyy', page)
+    assert 'aria-describedby="trail-since-error"' in page and 'aria-invalid="true"' in page
+    assert page.count('data-testid="trail-row"') == 1  # the list, by the valid filter
+    for cursor in ("x", "%%%", "WzBd"):
+        response, page = _page(client, f"?action=person&after={cursor}")
+        assert response.status_code == 400
+        assert "Liên kết trang không hợp lệ" in page
+        assert page.count('data-testid="trail-row"') == 1  # the first page

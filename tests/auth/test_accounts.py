@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -370,3 +371,19 @@ def test_an_account_placed_before_the_rules_can_still_be_deactivated(app, make_u
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert not db.session.get(User, odd.id).active
+
+
+def test_a_wrong_filter_is_shown_beside_its_field_and_the_list_still_shows(
+    client, admin, make_user
+):
+    """Issue 16: the accounts list's search is a WTForms form: a value it cannot read (a
+    role that is not one, a search too long) has its Vietnamese message beside the field,
+    and the list shows without it (it was silently dropped)."""
+    make_user(Role.POLICE, OWN, display_name="Đặng Thị Hồng")
+    response = client.get("/admin/accounts", query_string={"role": "emperor", "q": "x" * 101})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'id="accounts-role-error">Lựa chọn không hợp lệ', page)
+    assert re.search(r'id="accounts-q-error">Trường này không được dài quá 100 ký tự', page)
+    assert 'aria-describedby="accounts-role-error"' in page
+    assert "Đặng Thị Hồng" in page  # the list, unfiltered by the values in error

@@ -5,7 +5,6 @@ clearly that it was done already (or is sent to the result)."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Dose, Person, Sex
 from tests.conftest import HANOI, OWN, PASSWORD
+from tests.imports.helpers import PFIZER, row, xlsx
 from tests.live import at_once, form_token, live_portal, logged_in
 
 pytestmark = pytest.mark.committing
@@ -323,63 +323,20 @@ def test_closing_a_complaint_twice_closes_it_once_and_queues_one_sms(tmp_path):
 
 
 def _import_file() -> bytes:
-    from openpyxl import Workbook
-
-    header = [
-        "Họ và tên",
-        "Giới tính",
-        "Ngày sinh",
-        "Số CCCD/CMND",
-        "Quốc tịch",
-        "Số điện thoại",
-        "Mã xã/phường",
-        "Địa chỉ",
-        "Mũi số",
-        "Tên vắc xin",
-        "Số lô",
-        "Ngày tiêm",
-        "Mã cơ sở tiêm",
-    ]
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(header)
-    sheet.append(
+    return xlsx(
         [
-            "Lê Thị Hạ",
-            "Nữ",
-            "1990",
-            "079190000123",
-            None,
-            None,
-            None,
-            None,
-            1,
-            "Pfizer-BioNTech (Comirnaty)",
-            None,
-            "05/09/2021",
-            None,
+            row("Lê Thị Hạ", "Nữ", "1990", "079190000123", dose=1, vaccine=PFIZER, on="05/09/2021"),
+            row(
+                "Phạm Đức Minh",
+                "Nam",
+                "02/2000",
+                "001200000077",
+                dose=1,
+                vaccine=PFIZER,
+                on="03/11/2021",
+            ),
         ]
     )
-    sheet.append(
-        [
-            "Phạm Đức Minh",
-            "Nam",
-            "02/2000",
-            "001200000077",
-            None,
-            None,
-            None,
-            None,
-            1,
-            "Pfizer-BioNTech (Comirnaty)",
-            None,
-            "03/11/2021",
-            None,
-        ]
-    )
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def _import_seed() -> None:

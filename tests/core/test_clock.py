@@ -27,7 +27,7 @@ from portal.registry import remote
 from portal.registry.extract import import_extract
 from portal.registry.models import ExtractMode, RegisterEntry
 from tests.conftest import OWN, csrf_token
-from tests.imports.test_imports import check, row, xlsx
+from tests.imports.helpers import check, row, xlsx
 
 # 00:30 on 16/03/2025 in Vietnam is 17:30 on 15/03/2025 in UTC (the server's zone).
 FROZEN = datetime(2025, 3, 15, 17, 30, tzinfo=UTC)

@@ -3,8 +3,9 @@ and a page still speaks the language of its request."""
 
 from __future__ import annotations
 
+import jinja2
 from flask import session
-from flask_babel import Domain, force_locale, gettext, refresh
+from flask_babel import Domain, force_locale, get_translations, gettext, refresh
 
 from tests.conftest import csrf_token
 
@@ -47,3 +48,28 @@ def test_each_request_speaks_its_own_language(client):
     assert "Log in" in page and "Đăng nhập" not in page
     other = client.application.test_client()
     assert "Đăng nhập" in other.get("/login").get_data(as_text=True)
+
+
+def test_templates_translate_escape_and_format_as_jinja_s_new_style(app):
+    """The templates' own ``_()`` (portal.core.translations.template_gettext) gives what
+    Jinja's new-style gettext gives: translated, escaped where autoescaping is on, always
+    formatted (``%%`` is ``%``), its variables escaped."""
+    cases = {
+        "{{ _('Log out') }}": "Đăng xuất",
+        "{{ _('100%% done') }}": "100% done",
+        "{{ _('Hello %(name)s', name='<b>') }}": "Hello &lt;b&gt;",
+        "{% autoescape false %}{{ _('Hello %(name)s', name='<b>') }}{% endautoescape %}": (
+            "Hello <b>"
+        ),
+        "{{ gettext('Log out') }}": "Đăng xuất",
+        "{% trans %}Log out{% endtrans %}": "Đăng xuất",
+        "{% trans n='<i>' %}{{ n }} of 100%{% endtrans %}": "&lt;i&gt; of 100%",
+    }
+    stock = jinja2.Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    with app.test_request_context("/"):
+        stock.install_gettext_translations(get_translations(), newstyle=True)
+        for source, expected in cases.items():
+            assert app.jinja_env.from_string(source).render() == expected, source
+            assert stock.from_string(source).render() == expected, source
+        with force_locale("en"):
+            assert app.jinja_env.from_string("{{ _('Log out') }}").render() == "Log out"

@@ -169,7 +169,7 @@ def test_counters_after_an_import_and_after_a_failed_one(make_person, make_site,
     its counts at once: the counters must still equal the GROUP BY, the triggers must be
     back afterwards, and a commit that fails must leave both as they were."""
     from portal.imports import services as imports
-    from tests.imports.test_imports import ASTRA, PFIZER, row, xlsx
+    from tests.imports.helpers import ASTRA, PFIZER, row, xlsx
 
     site = make_site(OWN, code="TYT-BA-DINH")
     known = make_person(full_name="Trần Thị Bình", id_number="001185000001", sex="female")

@@ -11,107 +11,22 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.imports import services
 from portal.imports.models import BatchState, ImportBatch
-from portal.records.models import Dose, Person, PersonStatus
+from portal.records.models import Dose, PersonStatus
 from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN, csrf_token
+from tests.imports.helpers import ASTRA, GOOD, HEADER, PFIZER, check, persons, row, upload, xlsx
 
-HEADER = [
-    "Họ và tên",
-    "Giới tính",
-    "Ngày sinh",
-    "Số CCCD/CMND",
-    "Quốc tịch",
-    "Số điện thoại",
-    "Mã xã/phường",
-    "Địa chỉ",
-    "Mũi số",
-    "Tên vắc xin",
-    "Số lô",
-    "Ngày tiêm",
-    "Mã cơ sở tiêm",
-]
-PFIZER = "Pfizer-BioNTech (Comirnaty)"
-ASTRA = "AstraZeneca (Vaxzevria)"
 # What a dose stores: the product's code (issue 13, item 5), whatever spelling the file used.
 PFIZER_CODE, ASTRA_CODE, MODERNA_CODE = "EU/1/20/1528", "EU/1/21/1529", "EU/1/20/1507"
 
 
-def row(
-    name="Nguyễn Văn An",
-    sex="Nam",
-    birth="14/03/1985",
-    id_number="001085012345",
-    dose=None,
-    vaccine=None,
-    on=None,
-    **kw,
-):
-    values = {
-        "Họ và tên": name,
-        "Giới tính": sex,
-        "Ngày sinh": birth,
-        "Số CCCD/CMND": id_number,
-        "Mũi số": dose,
-        "Tên vắc xin": vaccine,
-        "Ngày tiêm": on,
-        **{HEADER[i]: v for i, v in kw.get("extra", {}).items()},
-    }
-    return [values.get(h) for h in HEADER]
-
-
-def xlsx(rows, header=HEADER, before=(), merged=()):
-    workbook = Workbook()
-    sheet = workbook.active
-    for cells in before:
-        sheet.append(list(cells))
-    if header:
-        sheet.append(header)
-    for cells in rows:
-        sheet.append(list(cells))
-    for cells in merged:
-        sheet.merge_cells(cells)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-GOOD = [
-    row(dose=1, vaccine=ASTRA, on=datetime(2021, 8, 20)),  # a date cell
-    row(dose=2, vaccine=PFIZER, on=44470),  # an Excel serial number: 01/10/2021
-    row("Trần Thị Bình", "Nữ", 32874, "123456789"),  # serial birth date 01/01/1990, no dose
-    row(
-        "Lê Thị Hạ",
-        "nữ",
-        "1990",
-        "079190000123",
-        dose=1,
-        vaccine="moderna (spikevax)",
-        on="05/09/2021",
-    ),
-    [None] * len(HEADER),  # an empty row
-    row("Phạm Đức Minh", "Nam", "02/2000", "001200000077", dose=1, vaccine=PFIZER, on="2021-11-03"),
-]
-
-
-def check(data, commune, name="ds.xlsx", user=None):
-    batch = services.create_batch(data, name, commune, user)
-    services.check_batch(batch)
-    return batch
-
-
 def issues(batch):
     return {number: (errors, warnings) for number, errors, warnings in batch.report["issues"]}
-
-
-def persons():
-    return db.session.scalars(sa.select(Person).order_by(Person.id_number)).all()
 
 
 def test_dry_run_reads_serial_and_text_dates_vietnamese_text_and_skips_empty_rows(area):
@@ -609,18 +524,6 @@ def test_a_utf8_csv_imports(area):
 
 
 # --- pages -----------------------------------------------------------------------------------
-
-
-def upload(client, data, name="ds.xlsx"):
-    token = csrf_token(client, "/imports")
-    # Encoded in memory: the test client would spool a large body to a temporary file
-    # that stays open when the app refuses the request before reading it.
-    boundary, body = encode_multipart(
-        MultiDict({"csrf_token": token, "file": FileStorage(io.BytesIO(data), name)})
-    )
-    return client.post(
-        "/imports", data=body, content_type=f"multipart/form-data; boundary={boundary}"
-    )
 
 
 def test_health_station_uploads_checks_and_commits(client, login_as):

@@ -15,7 +15,7 @@ from portal.imports.models import BatchState, ImportBatch
 from portal.jobs import services
 from portal.jobs.models import Job, JobState
 from tests.conftest import OWN, csrf_token
-from tests.imports.test_imports import GOOD, persons, upload, xlsx
+from tests.imports.helpers import GOOD, persons, upload, xlsx
 
 
 def _batch_id(response) -> int:

@@ -36,7 +36,7 @@ from portal.jobs import queue
 from portal.jobs.models import Job, JobState
 from portal.records.models import Person
 from tests.conftest import OWN, PASSWORD, IsolatedClient, csrf_token, login
-from tests.imports.test_imports import GOOD, upload, xlsx
+from tests.imports.helpers import GOOD, upload, xlsx
 from tests.live import live_config, migrated_app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from portal.records import services as record_services
 from portal.records import vaccines
 from portal.records.models import Dose
 from tests.conftest import OWN, login
-from tests.imports.test_imports import check, row, xlsx
+from tests.imports.helpers import check, row, xlsx
 
 COMIRNATY = "EU/1/20/1528"
 

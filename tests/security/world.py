@@ -22,6 +22,7 @@ from portal.areas.models import Area, Site, SiteLevel
 from portal.auth.models import Passkey, Role, User
 from portal.auth.services import create_user
 from portal.extensions import db
+from tests.imports.helpers import HEADER, PFIZER, row, xlsx
 
 PASSWORD = "mat-khau-thu-nghiem"
 PIN = "246810"
@@ -109,54 +110,22 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-def _xlsx(rows: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    header = [
-        "Họ và tên",
-        "Giới tính",
-        "Ngày sinh",
-        "Số CCCD/CMND",
-        "Quốc tịch",
-        "Số điện thoại",
-        "Mã xã/phường",
-        "Địa chỉ",
-        "Mũi số",
-        "Tên vắc xin",
-        "Số lô",
-        "Ngày tiêm",
-        "Mã cơ sở tiêm",
-    ]
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(header)
-    for cells in rows:
-        sheet.append(cells + [None] * (len(header) - len(cells)))
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
 def upload_rows(persons: dict[str, dict[str, Any]], scopes) -> list[list[Any]]:
     """Rows of the import file for other places' residents, each with a dose."""
-    return [
-        [
-            "Tên Giả Mạo",
-            "Nam",
-            "14/03/1985",
-            p.id_number,
-            None,
-            None,
-            None,
-            None,
-            1,
-            "Pfizer-BioNTech (Comirnaty)",
-            "LOT9",
-            "15/09/2021",
-        ]
-        for scope in scopes
-        for p in persons[scope].values()
-    ]
+    return [_resident_row(p.id_number) for scope in scopes for p in persons[scope].values()]
+
+
+def _resident_row(id_number: str) -> list[Any]:
+    return row(
+        "Tên Giả Mạo",
+        "Nam",
+        "14/03/1985",
+        id_number,
+        dose=1,
+        vaccine=PFIZER,
+        on="15/09/2021",
+        extra={HEADER.index("Số lô"): "LOT9"},
+    )
 
 
 def upload_file(world: World, endpoint: str, scopes) -> tuple[bytes, str]:
@@ -171,24 +140,8 @@ def upload_file(world: World, endpoint: str, scopes) -> tuple[bytes, str]:
         ]
         return "\n".join(lines).encode(), "trich-xuat.csv"
     if endpoint == "imports.post_import":
-        rows = [
-            [
-                "Tên Giả Mạo",
-                "Nam",
-                "14/03/1985",
-                n,
-                None,
-                None,
-                None,
-                None,
-                1,
-                "Pfizer-BioNTech (Comirnaty)",
-                "LOT9",
-                "15/09/2021",
-            ]
-            for n in numbers
-        ]
-        return _xlsx(rows or [["Tên Giả Mạo", "Nam", "14/03/1985", "001085099999"]]), "ds.xlsx"
+        rows = [_resident_row(n) for n in numbers]
+        return xlsx(rows or [row("Tên Giả Mạo", "Nam", "14/03/1985", "001085099999")]), "ds.xlsx"
     return _png(), "anh.png"
 
 
@@ -536,7 +489,7 @@ def build(app, folder) -> World:
         ]
         if scope == HOME:  # the home file names others' residents, with a dose: committing
             rows += upload_rows(persons, (NEIGHBOUR_SCOPE, FAR))  # it must not touch them
-        data = _xlsx(rows)
+        data = xlsx(rows)
         batch = import_services.create_batch(
             data, f"danh-sach-{MARKERS[scope]}.xlsx", _area(commune), station
         )

@@ -21,9 +21,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from portal.auth.models import Role
+from portal.core.pdf import FONT_DIR, SubsetCachingTTFont
 from portal.extensions import db
 from portal.signing import documents
-from portal.worklists.pdf import FONT_DIR, SubsetCachingTTFont
 from tests.conftest import OWN
 
 URL = "http://127.0.0.1:5000/verify/"

@@ -3,6 +3,7 @@ the public verification page, bad uploads, the CLI and the batch job."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from io import BytesIO
 from pathlib import Path
@@ -801,7 +802,7 @@ def test_a_search_too_long_is_a_bad_request_not_a_500(app, client, login_as):
     """Issue 14 (the fuzz test): WTForms' "Field cannot be longer than %(max)d characters"
     went through Flask-Babel's ngettext, which formatted it with ``num`` alone: KeyError,
     a 500 for any value longer than its field allows."""
-    from portal.signing.routes import AwaitingFilterForm
+    from portal.signing.forms import AwaitingFilterForm
 
     login_as(Role.COMMITTEE, OWN)
     assert client.get("/signing?q=" + "x" * 101).status_code == 400
@@ -811,3 +812,18 @@ def test_a_search_too_long_is_a_bad_request_not_a_500(app, client, login_as):
         form = AwaitingFilterForm(formdata=request.args)
         assert not form.validate()
         assert form.q.errors == ["Trường này không được dài quá 100 ký tự."]
+
+
+def test_a_wrong_filter_is_shown_beside_its_field_and_the_list_still_shows(
+    client, login_as, give_certificate, awaiting
+):
+    """Issue 16: a value the awaiting list's filter cannot read was dropped with the whole
+    filter and no word (an empty form, 400); its Vietnamese message now stands beside the
+    field, and the list shows without that value."""
+    login_chair(login_as, give_certificate)
+    response = client.get("/signing", query_string={"status": "bogus", "q": "huong"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(r'id="status-error">Lựa chọn không hợp lệ', body)
+    assert 'aria-invalid="true"' in body and 'aria-describedby="status-error"' in body
+    assert "Nguyễn Thị Hương" in body and "Đặng Văn Lộc" not in body  # still searched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -90,3 +91,20 @@ def test_the_correction_list_shrinks_as_records_are_corrected(
     assert "Nguyễn Văn Bình" in done and "Trần Văn Cường" not in done
     everyone = client.get("/worklists/corrections?state=all").get_data(as_text=True)
     assert "Nguyễn Văn Bình" in everyone and "Trần Văn Cường" in everyone
+
+
+def test_a_wrong_filter_or_page_link_still_shows_the_list(client, login_as, decided):
+    """Issue 16: the decision lists' search is a WTForms form: an unknown state has its
+    Vietnamese message beside the field and the list shows (it was silently replaced); a
+    page link the portal did not make gives the first page and says why (it was a bare
+    400)."""
+    login_as("health_station", OWN)
+    response = client.get("/worklists/corrections?state=bogus")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'id="decision-state-error">Lựa chọn không hợp lệ', page)
+    assert "Nguyen Van Binh" in page
+    response = client.get("/worklists/corrections?after=not-a-cursor")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Liên kết trang không hợp lệ" in page and "Nguyen Van Binh" in page

@@ -4,6 +4,7 @@ each step audited, the frozen PDF checked by its hash, scope and roles enforced.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import shutil
 import subprocess
@@ -307,7 +308,9 @@ def test_the_list_page_is_paged(app, client, login_as, people, monkeypatch):
     second = created_id(create(client, [people["matched"].id]))
     body = client.get("/worklists/handover").get_data(as_text=True)
     assert f'data-worklist="{second}"' in body and f'data-worklist="{first}"' not in body
-    body = client.get(f"/worklists/handover?after={second}").get_data(as_text=True)
+    # The page link after the newest list (an opaque cursor, core.paging).
+    after = html.unescape(re.search(r'rel="next" href="([^"]+)"', body).group(1))
+    body = client.get(after).get_data(as_text=True)
     assert f'data-worklist="{first}"' in body and f'data-worklist="{second}"' not in body
 
 
@@ -353,7 +356,7 @@ def pages(content: bytes) -> int:
 
 
 def test_document_texts():
-    from portal.worklists.pdf import birth_text, date_line
+    from portal.core.pdf import birth_text, date_line
 
     assert date_line("Ba Đình", date(2025, 2, 4)) == "Ba Đình, ngày 04 tháng 02 năm 2025"
     assert date_line("Ba Đình", date(2025, 11, 20)) == "Ba Đình, ngày 20 tháng 11 năm 2025"
@@ -460,3 +463,14 @@ def test_handover_creation_searches_filters_pages_and_selects_all_matching(
     page = client.get("/worklists/handover/new").get_data(as_text=True)
     assert "5 người" in page and all(p.full_name not in page for p in verified)
     assert matched[0].full_name in page
+
+
+def test_a_page_link_not_made_by_the_portal_gives_the_first_page(client, login_as, people):
+    """Issue 16: the handover list pages with the one paging helper: a page link it did
+    not make is refused (400) with the first page and a message, not a bare error."""
+    login_as("police", OWN)
+    worklist_id = created_id(create(client, [people["verified"].id]))
+    response = client.get("/worklists/handover?after=x")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Liên kết trang không hợp lệ" in body and f'data-worklist="{worklist_id}"' in body

@@ -1,0 +1,90 @@
+"""The signing pages' forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    SearchField,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.core.forms import PortalForm
+from portal.records.models import PersonStatus
+
+STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
+    SelectChoice(s.value, label)
+    for s, label in (
+        (PersonStatus.MATCHED, _l("Matched")),
+        (PersonStatus.VERIFIED, _l("Verified")),
+        (PersonStatus.NEEDS_RECONFIRMATION, _l("Needs re-confirmation")),
+    )
+]
+
+
+class AwaitingFilterForm(PortalForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Basis"), choices=STATUS_CHOICES, default="", validate_choice=True)
+    q = SearchField(_l("Name or ID number"), validators=[Optional(), Length(max=100)])
+    day = DateField(_l("Day"), validators=[Optional()], format="%Y-%m-%d")
+
+    def without_errors(self) -> AwaitingFilterForm:
+        """The form with each value in error left out of the search (as typed on the page,
+        beside its message), so that the list still shows."""
+        for field in (self.status, self.q, self.day):
+            if field.errors:
+                field.data = field.default
+        return self
+
+
+class SignForm(PortalForm):
+    pin = PasswordField(_l("PIN of your signing key"), validators=[DataRequired(), Length(max=64)])
+
+
+class OpenDialogForm(PortalForm):
+    """Opening the sign dialog: the page's filter, to list exactly what the page shows."""
+
+    status = HiddenField()
+    q = HiddenField()
+    day = HiddenField()
+
+
+class MinutesForm(PortalForm):
+    scan = FileField(
+        _l("Scan of the signed minutes (PDF, JPEG or PNG)"), validators=[DataRequired()]
+    )
+
+
+class MinutesPrintForm(PortalForm):
+    status = HiddenField()
+    q = HiddenField()
+
+
+class MinutesConfirmForm(PortalForm):
+    """Only the CSRF token: what is confirmed is the minutes' own list."""
+
+
+class UnlockCredentialForm(PortalForm):
+    """Only the CSRF token: the account's locked signing key is unlocked."""
+
+
+class RevokeForm(PortalForm):
+    reason = TextAreaField(
+        _l("Reason for revoking"),
+        validators=[
+            DataRequired(_l("Give the reason for revoking the document.")),
+            Length(max=500),
+        ],
+    )
+
+
+class VerifyForm(PortalForm):
+    document = FileField(_l("Signed PDF"), validators=[DataRequired()])
