@@ -64,6 +64,13 @@ OWN = "00004"  # Phường Ba Đình
 NEIGHBOUR = "00008"  # Phường Ngọc Hà
 OTHER_PROVINCE = "01273"  # Phường Thục Phán, Cao Bằng
 CAO_BANG = "04"
+# One distinctive name per place (the records' scope tests), so a hit can only be that
+# person.
+RESIDENTS = {
+    OWN: "Phạm Thị Ngọc Ánh",
+    NEIGHBOUR: "Đặng Văn Hưởng",
+    OTHER_PROVINCE: "Bế Thị Lường",  # Cao Bằng
+}
 
 
 def _database_url(tmp_dir: str) -> str:

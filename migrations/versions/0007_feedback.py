@@ -164,17 +164,18 @@ def upgrade():
         batch_op.create_index('ix_feedback_notification_state', ['state', 'id'], unique=False)
 
     # ### end Alembic commands ###
-    # The national routing table (portal/feedback/routing.py explains each line).
+    # The national routing table (portal/feedback/routing.py explains each line); the notes
+    # name letter 9458/BYT-CNTT (0031 changes the notes written before it did).
     rules = sa.table('feedback_routing_rule', sa.column('precision', sa.String),
                      sa.column('target', sa.String), sa.column('note', sa.String),
                      sa.column('updated_at', sa.DateTime))
     now = datetime.now(UTC).replace(tzinfo=None)
     op.bulk_insert(rules, [
-        {'precision': 'site', 'target': 'site', 'note': 'Seed 000: site and dose details', 'updated_at': now},
-        {'precision': 'commune', 'target': 'province', 'note': 'Seed 000: the province handles or delegates', 'updated_at': now},
-        {'precision': 'district', 'target': 'district_centre', 'note': 'Seed 000: district health centre, else the province', 'updated_at': now},
-        {'precision': 'province', 'target': 'province', 'note': 'Seed 000: provincial health authority', 'updated_at': now},
-        {'precision': 'none', 'target': 'pool', 'note': 'Seed 000: common pool, triaged daily', 'updated_at': now},
+        {'precision': 'site', 'target': 'site', 'note': 'Công văn 9458/BYT-CNTT: có thông tin cơ sở tiêm và mũi tiêm, chuyển cơ sở tiêm', 'updated_at': now},
+        {'precision': 'commune', 'target': 'province', 'note': 'Công văn 9458/BYT-CNTT: Sở Y tế xử lý hoặc giao trung tâm y tế, trạm y tế', 'updated_at': now},
+        {'precision': 'district', 'target': 'district_centre', 'note': 'Công văn 9458/BYT-CNTT: trung tâm y tế cấp huyện, nếu không có thì Sở Y tế', 'updated_at': now},
+        {'precision': 'province', 'target': 'province', 'note': 'Công văn 9458/BYT-CNTT: Sở Y tế tỉnh, thành phố', 'updated_at': now},
+        {'precision': 'none', 'target': 'pool', 'note': 'Công văn 9458/BYT-CNTT: nhóm chung, cơ quan y tế phân loại hằng ngày', 'updated_at': now},
     ])
 
 

@@ -5,21 +5,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft4Validator, FormatChecker
+from jsonschema import Draft4Validator
 
 KINDS = ["missing_dose", "wrong_dose", "wrong_personal", "duplicate", "other"]
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# The schema checks the body's shape: an object, its keys, each value's JSON type and a
+# length no honest value reaches. Whether a person's or a dose's value is right (a real
+# date, an ID number's structure, a phone number, a known vaccine, a dose from 1 to 10) is
+# the verdict of records.rules, as at every other entry point: 422, with the rule's message.
+VALUE_MAX = 100  # an ID number, a phone number, a date or a vaccine, however it is spaced
+NAME_MAX = 1000  # the rule refuses a full name over 200 characters, in its own words
+RULES = "Judged by the records' rules (422 with the rule's message when refused)."
 
 SUBMISSION: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["full_name", "birth_date", "phone", "kind", "description"],
     "properties": {
-        "full_name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "id_number": {"type": "string", "pattern": r"^(\d{9}|\d{12})$"},
-        "birth_date": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
-        # The phone's and the vaccine's values follow records.rules (422 when refused).
-        "phone": {"type": "string", "minLength": 1, "maxLength": 20},
+        "full_name": {
+            "type": "string",
+            "maxLength": NAME_MAX,
+            "description": "Letters (any script), spaces, dots, dashes and apostrophes; at "
+            "most 200 characters. " + RULES,
+        },
+        "id_number": {
+            "type": "string",
+            "maxLength": VALUE_MAX,
+            "description": "CCCD (12 digits, beginning with a birth-province code) or CMND "
+            "(9 digits); spaces, dots and dashes between the digits are removed. " + RULES,
+        },
+        "birth_date": {
+            "type": "string",
+            "maxLength": VALUE_MAX,
+            "description": "The whole date, dd/mm/yyyy or yyyy-mm-dd ('/', '-' or '.' "
+            "between), from 1900 to today (Viet Nam's). " + RULES,
+        },
+        "phone": {
+            "type": "string",
+            "maxLength": VALUE_MAX,
+            "description": "0 and 9 or 10 digits, or + and the country code (+84 is read as "
+            "0); spaces, dots, dashes and brackets are removed. " + RULES,
+        },
         "email": {"type": "string", "format": "email", "maxLength": 200},
         "kind": {"type": "string", "enum": KINDS},
         "description": {"type": "string", "minLength": 10, "maxLength": 2000},
@@ -27,9 +52,22 @@ SUBMISSION: dict[str, Any] = {
         "district_code": {"type": "string", "minLength": 1, "maxLength": 10},
         "commune_code": {"type": "string", "pattern": r"^\d{5}$"},
         "site_code": {"type": "string", "minLength": 1, "maxLength": 20},
-        "dose_number": {"type": "integer", "minimum": 1, "maximum": 10},
-        "vaccine": {"type": "string", "maxLength": 80},
-        "vaccinated_on": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+        "dose_number": {
+            "type": "integer",
+            "description": "From 1 to 10. " + RULES,
+        },
+        "vaccine": {
+            "type": "string",
+            "maxLength": VALUE_MAX,
+            "description": "A vaccine of the portal's reference table: its code, its name or "
+            "a common spelling (case and diacritics ignored). " + RULES,
+        },
+        "vaccinated_on": {
+            "type": "string",
+            "maxLength": VALUE_MAX,
+            "description": "dd/mm/yyyy or yyyy-mm-dd ('/', '-' or '.' between), from "
+            "08/03/2021 (the first dose given in Viet Nam) to today. " + RULES,
+        },
     },
 }
 
@@ -96,12 +134,14 @@ STATUS = {
 
 def _error_responses(*codes: int) -> dict[str, Any]:
     reasons = {
-        400: "Invalid JSON or fields",
+        400: "Invalid JSON, or a body not of the schema's shape (with the records' rules' "
+        "verdicts on the other fields)",
         401: "Missing or wrong bearer token",
         404: "No complaint with this code for this client",
         409: "Idempotency-Key reused with a different body",
         413: "Body too large",
-        422: "Place unknown or inconsistent",
+        422: "A value refused by the records' rules (by field, with the rule's message), or "
+        "a place unknown or inconsistent",
     }
     return {
         str(c): {
@@ -195,8 +235,9 @@ def document() -> dict[str, Any]:
 
 
 # OpenAPI 3.0's schema objects are JSON Schema draft 4's ("wright-00"), with "nullable"
-# added. Of the formats only "date" is asserted: "email" is documented, never refused.
-FORMATS = FormatChecker(formats=["date"])
+# added. No format is asserted: "email" is documented, never refused, and a date is the
+# records' rules' to read.
+
 # One problem per field, the first that applies, in this order. "storable" is no JSON Schema
 # keyword: a text must have no NUL (PostgreSQL cannot store it) and no lone surrogate
 # (valid in a JSON escape, not in UTF-8).
@@ -207,16 +248,16 @@ PRECEDENCE = (
     "maxLength",
     "pattern",
     "enum",
-    "format",
     "minimum",
     "maximum",
 )
 
 
 def validate(schema: dict[str, Any], data: Any) -> dict[str, str]:
-    """Field -> problem, in the words the API has answered with since it opened; empty
-    when ``data`` is valid."""
-    validator = Draft4Validator(schema, format_checker=FORMATS)
+    """Field -> problem of the body's shape, in the words the API has answered with since
+    it opened; empty when ``data`` is of the schema. (A record field's value is judged
+    after, by ``records.rules``: ``api.services.refusals``.)"""
+    validator = Draft4Validator(schema)
     if not validator.is_type(data, "object"):
         return {"": "a JSON object is required"}
     properties = schema["properties"]
@@ -248,7 +289,6 @@ def _problem(keyword: str, rule: dict[str, Any]) -> str:
         "minLength": "wrong length",
         "maxLength": "wrong length",
         "pattern": "wrong format",
-        "format": "not a date",
         "minimum": "out of range",
         "maximum": "out of range",
     }[keyword]

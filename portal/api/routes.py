@@ -49,6 +49,8 @@ def create_feedback():
     data = request.get_json(silent=True)
     errors = openapi.validate(openapi.SUBMISSION, data)
     if errors:
+        if isinstance(data, dict):
+            errors = {**api_services.refusals(data, shapeless=errors), **errors}
         return _error(400, "the body does not match the schema", errors)
     assert isinstance(data, dict)
     try:

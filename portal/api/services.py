@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any
 
@@ -143,38 +144,60 @@ def status_json(feedback: Feedback) -> dict[str, Any]:
     }
 
 
-def submission_from(data: dict[str, Any]) -> feedback_services.Submission:
-    """A schema-valid body as a submission. The schema checks the JSON's shapes; the
-    person and dose fields then follow ``records.rules``, as the complaint form's do, so
-    both refuse the same values with the same message (422, by field)."""
-    errors: dict[str, str] = {}
+# The record fields the API takes and the rule that reads each: the same as the complaint
+# form's (the API wants the whole birth date, as the form does).
+RECORD_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "full_name": rules.full_name,
+    "birth_date": lambda value: rules.birth_date(value, full=True),
+    "phone": rules.phone,
+    "id_number": rules.id_number,
+    "dose_number": rules.dose_number,
+    "vaccine": rules.vaccine,
+    "vaccinated_on": rules.vaccination_date,
+}
 
-    def follow(name: str, rule, value: Any) -> Any:
-        if value is None:
-            return None
-        result = rule(value)
+
+def _judged(data: dict[str, Any], shapeless: Collection[str] = ()) -> tuple[dict, dict[str, str]]:
+    """The record fields' values as ``records.rules`` reads them, and by field the rule's
+    message for each value it refuses. A field in ``shapeless`` (the schema refused its
+    shape) is not judged."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, rule in RECORD_FIELDS.items():
+        if data.get(name) is None or name in shapeless:
+            continue
+        result = rule(data[name])
         if rules.refused(result):
             errors[name] = str(result)
-            return None
-        return result
-
-    full_name = follow("full_name", rules.full_name, data["full_name"])
-    birth = follow("birth_date", lambda v: rules.birth_date(v, full=True), data["birth_date"])
-    phone = follow("phone", rules.phone, data["phone"])
-    found_id = follow("id_number", rules.id_number, data.get("id_number"))
-    dose_number = follow("dose_number", rules.dose_number, data.get("dose_number"))
-    vaccine = follow("vaccine", rules.vaccine, data.get("vaccine"))
-    vaccinated_on = follow("vaccinated_on", rules.vaccination_date, data.get("vaccinated_on"))
-    if phone is None and "phone" not in errors:
+        else:
+            values[name] = result
+    if "phone" in values and values["phone"] is None:
         errors["phone"] = str(_l("Enter your phone number."))
-    if len(data["description"].strip()) < 10:
-        errors["description"] = str(_l("Between 10 and 2000 characters."))
+    description = data.get("description")
+    if isinstance(description, str) and "description" not in shapeless:
+        if len(description.strip()) < 10:
+            errors["description"] = str(_l("Between 10 and 2000 characters."))
+    return values, errors
+
+
+def refusals(data: dict[str, Any], shapeless: Collection[str]) -> dict[str, str]:
+    """For a body the schema refused: the rules' verdicts on its other fields, so that one
+    answer names every problem."""
+    return _judged(data, shapeless)[1]
+
+
+def submission_from(data: dict[str, Any]) -> feedback_services.Submission:
+    """A body of the schema's shape as a submission. The schema checks the JSON's shapes;
+    the person and dose fields' values then follow ``records.rules``, as the complaint
+    form's do, so both refuse the same values with the same message (422, by field)."""
+    values, errors = _judged(data)
     if errors:
         raise feedback_services.SubmissionError(errors)
+    found_id = values.get("id_number")
     return feedback_services.Submission(
-        full_name=full_name,
-        birth_date=birth[0],
-        phone=phone,
+        full_name=values["full_name"],
+        birth_date=values["birth_date"][0],
+        phone=values["phone"],
         kind=FeedbackKind(data["kind"]),
         description=data["description"],
         id_number=found_id.number if found_id else None,
@@ -183,9 +206,9 @@ def submission_from(data: dict[str, Any]) -> feedback_services.Submission:
         district_code=data.get("district_code"),
         commune_code=data.get("commune_code"),
         site_code=data.get("site_code"),
-        dose_number=dose_number,
-        vaccine=vaccine,
-        vaccinated_on=vaccinated_on,
+        dose_number=values.get("dose_number"),
+        vaccine=values.get("vaccine"),
+        vaccinated_on=values.get("vaccinated_on"),
     )
 
 

@@ -33,6 +33,7 @@ ENTITIES = {"user": _l("Account")}
 
 FIELDS = {
     "role": _l("Role"),
+    "active": _l("Active"),  # may log in (the accounts page's check box)
     "display_name": _l("Full name and title"),
     "site": _l("Vaccination site"),
     "password": _l("Password"),

@@ -74,11 +74,12 @@ def format_birth(value: date | None, precision) -> str:
     if value is None:
         return ""
     precision = getattr(precision, "value", precision)
+    # Formatted here: strftime costs four times as much, on every row of a list.
     if precision == "year":
         return f"{value.year:04d}"
     if precision == "month":
-        return value.strftime("%m/%Y")
-    return value.strftime("%d/%m/%Y")
+        return f"{value.month:02d}/{value.year:04d}"
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 def format_time(value: datetime | None) -> str:

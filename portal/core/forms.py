@@ -6,9 +6,15 @@ extraction and translated in ``portal/translations`` like every other text.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from portal.core import dates
 
 WTFORMS_MESSAGES = (
     _l("Not a valid choice."),
@@ -40,3 +46,20 @@ class PortalForm(FlaskForm):
     class Meta:
         def get_translations(self, form):
             return _PortalTranslations()
+
+
+class DayField(StringField):
+    """A day as people type it (dd/mm/yyyy or yyyy-mm-dd), read by the portal's one date
+    reader (``core.dates.day``): ``data`` is the date, None when blank; a day it cannot
+    read is the field's error, in the user's language."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = str(valuelist[0]).strip()
+        self.data = dates.day(text) if text else None
+        if text and self.data is None:
+            raise ValueError(dates.WRITE_A_DAY)
+
+    def _value(self) -> str:
+        return self.data.isoformat() if isinstance(self.data, date) else ""

@@ -219,6 +219,8 @@ def change_value(name: str, value: Any) -> str:
     """A value of the audit trail as the rest of the page shows it: labels, dd/mm/yyyy, names."""
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):  # a check box (an account's "active"): yes or no
+        return str(_l("yes") if value else _l("no"))
     _, attribute = _attribute(name)
     labels = registry().values.get(attribute, {})
     if isinstance(value, list):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField,
     HiddenField,
     PasswordField,
     SearchField,
@@ -15,7 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.core.forms import PortalForm
+from portal.core.forms import DayField, PortalForm
 from portal.records.models import PersonStatus
 
 STATUS_CHOICES = [SelectChoice("", _l("All"))] + [
@@ -34,7 +33,7 @@ class AwaitingFilterForm(PortalForm):
 
     status = SelectField(_l("Basis"), choices=STATUS_CHOICES, default="", validate_choice=True)
     q = SearchField(_l("Name or ID number"), validators=[Optional(), Length(max=100)])
-    day = DateField(_l("Day"), validators=[Optional()], format="%Y-%m-%d")
+    day = DayField(_l("Day"))
 
     def without_errors(self) -> AwaitingFilterForm:
         """The form with each value in error left out of the search (as typed on the page,

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from portal.api.models import ApiClient
 from portal.api.services import create_client, token_hash
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback.models import Feedback
-from tests.conftest import CAO_BANG, HANOI, OWN
-
-BODY = {
-    "full_name": "Lê Văn Cường",
-    "id_number": "001085012345",
-    "birth_date": "1985-03-14",
-    "phone": "0987654321",
-    "kind": "wrong_dose",
-    "description": "Ngày tiêm mũi 1 bị ghi sai.",
-    "province_code": HANOI,
-    "commune_code": OWN,
-}
+from portal.records import rules
+from tests.api.helpers import BODY
+from tests.conftest import CAO_BANG, HANOI
 
 
 @pytest.fixture
@@ -92,8 +86,8 @@ def test_no_csrf_token_is_needed(client, token):
 @pytest.mark.parametrize(
     "change, field",
     [
-        ({"id_number": "00108501234A"}, "id_number"),
-        ({"birth_date": "14/03/1985"}, "birth_date"),
+        ({"id_number": 1085012345}, "id_number"),
+        ({"birth_date": 19850314}, "birth_date"),
         ({"kind": "complaint"}, "kind"),
         ({"dose_number": "2"}, "dose_number"),
         ({"extra": 1}, "extra"),
@@ -103,6 +97,72 @@ def test_schema_errors_name_the_field(client, token, change, field):
     response = call(client, token, body={**BODY, **change})
     assert response.status_code == 400
     assert field in response.get_json()["fields"]
+
+
+def _rule_says(verdict) -> str:
+    with force_locale("vi"):
+        assert rules.refused(verdict)
+        return str(verdict)
+
+
+@pytest.mark.parametrize(
+    "change, verdict",
+    [
+        # Until issue 16 the schema refused these in its own words ("wrong length", "wrong
+        # format", "not a date", "out of range"), and refused 14/03/1985, which every other
+        # entry point accepts.
+        ({"full_name": ""}, lambda: rules.full_name("")),
+        ({"full_name": "x" * 201}, lambda: rules.full_name("x" * 201)),
+        ({"id_number": "00108501234A"}, lambda: rules.id_number("00108501234A")),
+        ({"id_number": "1" * 13}, lambda: rules.id_number("1" * 13)),
+        ({"birth_date": "1985-02-30"}, lambda: rules.birth_date("1985-02-30", full=True)),
+        ({"birth_date": "03/1985"}, lambda: rules.birth_date("03/1985", full=True)),
+        ({"vaccinated_on": "2021-13-01"}, lambda: rules.vaccination_date("2021-13-01")),
+        ({"dose_number": 0}, lambda: rules.dose_number(0)),
+        ({"dose_number": 11}, lambda: rules.dose_number(11)),
+        ({"vaccine": "v" * 81}, lambda: rules.vaccine("v" * 81)),
+    ],
+)
+def test_a_value_is_judged_by_the_records_rules_in_their_words(client, token, change, verdict):
+    """Issue 16: a record field's value gets the rule's verdict and Vietnamese message, as
+    on the complaint form (422, by field); the schema only judges the body's shape."""
+    [(field, _value)] = change.items()
+    response = call(client, token, body={**BODY, **change})
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {field: _rule_says(verdict())}
+    assert count() == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"birth_date": "14/03/1985"},
+        {"birth_date": "14.03.1985"},
+        {"birth_date": "1985-03-14\n"},
+        {"id_number": "001 085.012 345"},
+        {"phone": "(+84) 912 - 345 - 678"},
+        {"vaccinated_on": "01/08/2021", "dose_number": 1, "vaccine": "PFIZER"},
+    ],
+)
+def test_a_value_the_forms_accept_the_api_accepts(client, token, change):
+    """Issue 16: a date written dd/mm/yyyy or an ID number with spaces, refused by the
+    schema until then, is read as the forms and the import read it."""
+    response = call(client, token, body={**BODY, **change})
+    assert response.status_code == 201, response.get_json()
+    filed = db.session.scalars(sa.select(Feedback)).one()
+    assert filed.birth_date == date(1985, 3, 14) and filed.id_number == "001085012345"
+
+
+def test_one_answer_names_the_shape_s_problems_and_the_rules_verdicts(client, token):
+    """A body refused for its shape still names every value the rules refuse (400)."""
+    response = call(client, token, body={**BODY, "phone": "", "extra": 1, "dose_number": 0})
+    assert response.status_code == 400
+    with force_locale("vi"):
+        assert response.get_json()["fields"] == {
+            "phone": "Nhập số điện thoại của bạn.",
+            "extra": "unknown field",
+            "dose_number": _rule_says(rules.dose_number(0)),
+        }
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from portal.areas import scope
 from portal.areas.models import Area
 from portal.areas.services import add_legacy_district
 from portal.extensions import db
-from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN
+from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, RESIDENTS
 
 GIANG_VO = "00025"
 
@@ -162,7 +162,6 @@ def test_a_sites_reach_costs_the_records_list_no_round_trip(
     site, then its commune's province)."""
     from portal.areas.models import SiteLevel
     from portal.auth.models import Role
-    from tests.records.test_scope import RESIDENTS
 
     make_person(full_name=RESIDENTS[OWN], commune_code=OWN)
     make_person(full_name=RESIDENTS[NEIGHBOUR], commune_code=NEIGHBOUR)

@@ -15,30 +15,9 @@ from openpyxl import load_workbook
 from portal.audit.models import AuditEvent
 from portal.auth.models import LoginSession, Role, User
 from portal.extensions import db
+from tests.auth.helpers import NEW_PASSWORD, new_account
 from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, PASSWORD, csrf_token
 from tests.conftest import login as log_in
-
-NEW_PASSWORD = "mat-khau-moi-2026"
-
-
-@pytest.fixture
-def admin(login_as):
-    return login_as(Role.ADMIN, HANOI, display_name="Quản trị Hà Nội")
-
-
-def _new(client, **fields):
-    data = {
-        "csrf_token": csrf_token(client, "/admin/accounts/new"),
-        "username": "congan.badinh2",
-        "display_name": "Thượng úy Nguyễn Đức Anh",
-        "role": "police",
-        "area": OWN,
-        "site": "",
-        "password": NEW_PASSWORD,
-        "confirm": NEW_PASSWORD,
-        **fields,
-    }
-    return client.post("/admin/accounts/new", data=data)
 
 
 def _events(action):
@@ -46,7 +25,7 @@ def _events(action):
 
 
 def test_an_administrator_creates_an_account_that_can_log_in(client, admin, app):
-    response = _new(client)
+    response = new_account(client)
     assert response.status_code == 303
     account = db.session.scalar(sa.select(User).where(User.username == "congan.badinh2"))
     assert account.role == Role.POLICE and account.area.code == OWN and account.active
@@ -77,7 +56,7 @@ def test_an_administrator_creates_an_account_that_can_log_in(client, admin, app)
 def test_a_refused_account_says_why_beside_the_field_and_keeps_what_was_typed(
     client, admin, fields, field, message
 ):
-    response = _new(client, **fields)
+    response = new_account(client, **fields)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page
@@ -89,7 +68,7 @@ def test_a_refused_account_says_why_beside_the_field_and_keeps_what_was_typed(
 
 def test_a_taken_username_is_refused(client, admin, make_user):
     make_user(Role.POLICE, OWN, username="congan.badinh2")
-    response = _new(client)
+    response = new_account(client)
     assert response.status_code == 422
     assert "Tên đăng nhập này đã có người dùng" in response.get_data(as_text=True)
 
@@ -98,10 +77,10 @@ def test_site_staff_belong_to_a_site_of_their_commune(client, admin, make_site):
     site_id, site_code = (site := make_site(OWN)).id, site.code
     elsewhere = make_site(NEIGHBOUR).code
     db.session.commit()
-    response = _new(client, role="vaccination_site", site=elsewhere)
+    response = new_account(client, role="vaccination_site", site=elsewhere)
     assert response.status_code == 422
     assert "không thuộc xã/phường đã chọn" in response.get_data(as_text=True)
-    assert _new(client, role="vaccination_site", site=site_code).status_code == 303
+    assert new_account(client, role="vaccination_site", site=site_code).status_code == 303
     account = db.session.scalar(sa.select(User).where(User.username == "congan.badinh2"))
     assert account.site_id == site_id
 
@@ -293,7 +272,7 @@ def test_who_may_manage_an_account(client, login_as, make_user, role, area_code,
 
 def test_an_administrator_of_another_province_cannot_place_an_account_here(client, login_as):
     login_as(Role.ADMIN, CAO_BANG)
-    response = _new(client, area=OWN)
+    response = new_account(client, area=OWN)
     assert response.status_code == 422  # not among the choices
     assert db.session.scalar(sa.select(User).where(User.username == "congan.badinh2")) is None
 
@@ -351,7 +330,7 @@ def test_the_command_line_creates_the_first_administrator(app, monkeypatch):
 
 
 def test_every_problem_of_a_new_account_is_shown_at_once(client, admin):
-    response = _new(
+    response = new_account(
         client, username="Cong An", password="ngan", confirm="ngan", role="vaccination_site"
     )
     assert response.status_code == 422

@@ -15,7 +15,7 @@ from portal.auth.models import Role, User
 from portal.auth.passwords import hash_password, hasher, password_problem
 from portal.demo import services as demo
 from portal.extensions import db
-from tests.auth.test_accounts import _new
+from tests.auth.helpers import new_account
 from tests.conftest import HANOI, OWN, csrf_token
 from tests.conftest import login as log_in
 
@@ -37,11 +37,6 @@ WEAK = [
     "          ",
 ]
 STRONG = ["mat-khau-moi-2026", "tiem-chung-2021", "Hà Nội mùa thu 2021", "ca phe sua da buoi"]
-
-
-@pytest.fixture
-def admin(login_as):
-    return login_as(Role.ADMIN, HANOI, display_name="Quản trị Hà Nội")
 
 
 @pytest.mark.parametrize("password", WEAK)
@@ -78,7 +73,7 @@ def test_length_is_counted_after_normalisation(app):
 def test_the_new_account_form_refuses_beside_the_field_and_keeps_what_was_typed(
     client, admin, password
 ):
-    response = _new(client, password=password, confirm=password)
+    response = new_account(client, password=password, confirm=password)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="password-error"' in page

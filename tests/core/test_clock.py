@@ -190,3 +190,15 @@ def test_the_remote_register_accepts_a_birth_of_today_in_vietnam(frozen, app):
         remote._parse(
             {"records": [{**record, "birth_date": TOMORROW.isoformat()}]}, ["001225000001"]
         )
+
+
+def test_a_birth_date_is_shown_as_precisely_as_it_is_known():
+    from portal.core.clock import format_birth
+    from portal.records.models import BirthPrecision
+
+    born = date(1905, 3, 7)
+    assert format_birth(born, BirthPrecision.DAY) == "07/03/1905"
+    assert format_birth(born, "month") == "03/1905"
+    assert format_birth(born, BirthPrecision.YEAR) == "1905"
+    assert format_birth(date(2021, 12, 31), "day") == "31/12/2021"
+    assert format_birth(None, "day") == ""

@@ -46,12 +46,10 @@ BUILT_FIELDS = {
     "display_name",
     "role",
     "area",
-    "site",  # auth.services.update_user
+    "site",
+    "active",  # auth.services.update_user
     *(step.stamp for step in TRANSITIONS.values()),  # worklist.{transition}
 }
-# Shown as their code on purpose, for now: tests/e2e/test_accounts_browser.py reads an
-# account's deactivation on the trail as "active: true → false".
-SHOWN_AS_CODE = {"active"}
 
 
 def _is_audit_call(node: ast.Call) -> bool:
@@ -174,7 +172,16 @@ def test_every_field_an_event_holds_has_vietnamese_words(app):
     }
     dose_fields.add("dose_2.identity_acknowledged")
     assert _unlabelled(app, "{{ field_label(code) }}", fields | dose_fields) == []
-    assert _unlabelled(app, "{{ field_label(code) }}", SHOWN_AS_CODE) == sorted(SHOWN_AS_CODE)
+
+
+def test_an_account_s_deactivation_reads_in_words(app):
+    """Issue 16: the trail showed an account's deactivation as its code and Python's values,
+    "active: True → False"; it reads as the accounts page and export say it."""
+    assert _render(app, "{{ field_label('active') }}") == "Đang hoạt động"
+    shown = _render(
+        app, "{{ change_value('active', a) }} → {{ change_value('active', b) }}", a=True, b=False
+    )
+    assert shown == "có → không"
 
 
 def _status_columns() -> list[tuple[str, type[enum.Enum]]]:

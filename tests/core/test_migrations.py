@@ -223,3 +223,58 @@ def test_migrations_from_0030_index_big_tables_through_the_helper():
         text = path.read_text(encoding="utf-8")
         assert not direct.search(text), path.name
         assert not (batched.search(text) and "batch_op.create_index" in text), path.name
+
+
+def test_migration_0031_names_the_letter_in_the_routing_notes_0007_wrote(tmp_path):
+    """Issue 16: the national routing rules' notes cited a seed file ("Seed 000: …"); they
+    name letter 9458/BYT-CNTT after 0031, on a database 0007 filled before it did. A note an
+    administrator changed is left alone; the downgrade puts the old notes back."""
+    rule = sa.table(
+        "feedback_routing_rule",
+        sa.column("precision"),
+        sa.column("province_id"),
+        sa.column("note"),
+    )
+    old = {
+        "site": "Seed 000: site and dose details",
+        "commune": "Seed 000: the province handles or delegates",
+        "district": "Seed 000: district health centre, else the province",
+        "province": "Seed 000: provincial health authority",
+        "none": "Seed 000: common pool, triaged daily",
+    }
+
+    def notes(connection: sa.Connection) -> dict[str, str]:
+        return dict(connection.execute(sa.select(rule.c.precision, rule.c.note)).all())
+
+    with live_config(tmp_path) as config:
+        app = create_app({**TEST_CONFIG, **config})
+        try:
+            with app.app_context(), owner_engine() as engine:
+                upgrade(directory=MIGRATIONS, revision="0030")
+                with engine.begin() as connection:
+                    new = notes(connection)  # what 0007 writes now, on a new database
+                    for precision, note in old.items():  # what it wrote before
+                        connection.execute(
+                            rule.update().where(rule.c.precision == precision).values(note=note)
+                        )
+                    connection.execute(
+                        rule.update()
+                        .where(rule.c.precision == "none")
+                        .values(note="Sở Y tế phân loại lúc 8 giờ")
+                    )
+                upgrade(directory=MIGRATIONS, revision="0031")
+                with engine.connect() as connection:
+                    after = notes(connection)
+                assert after == {**new, "none": "Sở Y tế phân loại lúc 8 giờ"}
+                assert all(
+                    n.startswith("Công văn 9458/BYT-CNTT: ")
+                    for p, n in after.items()
+                    if p != "none"
+                )
+                assert not any("seed" in n.lower() for n in after.values())
+                downgrade(directory=MIGRATIONS, revision="0030")
+                with engine.connect() as connection:
+                    assert notes(connection) == {**old, "none": "Sở Y tế phân loại lúc 8 giờ"}
+        finally:
+            with app.app_context():
+                db.engine.dispose()

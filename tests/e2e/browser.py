@@ -1,7 +1,8 @@
 """The browser tests' helpers: Chromium (or the test skipped; failed under
-REQUIRE_BROWSER=1, as in CI), a portal served for the browser, logging in through the form,
-and what counts as a page error. The fixtures that use them (``browser``, ``page``,
-``demo_portal``) are in conftest.py beside this file.
+REQUIRE_BROWSER=1, as in CI), a portal served for the browser, a module's own people added
+to the session's demo portal, logging in through the form, and what counts as a page error.
+The fixtures that use them (``browser``, ``page``, ``demo_portal``) are in conftest.py
+beside this file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from portal.extensions import db
 from tests.live import live_portal
 
 CHROMIUM_ARGS = [
@@ -56,6 +58,17 @@ def serve_portal(tmp: Path, seed: Callable[[], None], **config: Any) -> Iterator
     ``seed`` adds, served on a free 127.0.0.1 port by a thread: (app, base URL)."""
     with live_portal(tmp, seed, kind="sqlite", **config) as served:
         yield served
+
+
+def add_to_demo(demo_portal: tuple[Any, str], seed: Callable[[], None]) -> tuple[Any, str]:
+    """What ``seed`` adds (run in the app context of the session's demo portal, committed):
+    (app, base URL). A module adds its accounts and persons in a province of its own (the
+    list is in conftest.py), so that no other module's list, count or search meets them."""
+    app, url = demo_portal
+    with app.app_context():
+        seed()
+        db.session.commit()
+    return app, url
 
 
 def log_in(page, base: str, username: str, password: str) -> None:

@@ -2,10 +2,25 @@
 context per test (``page``), and the journeys' shared server: one portal for
 the session, seeded once with ``flask demo`` (every role's demo account, its password and
 signing PIN), served by ``serve_portal`` (tests/e2e/browser.py: a fresh SQLite file,
-werkzeug in a thread on a free 127.0.0.1 port, jobs run at once in the request). Journeys
-that share it stay fast: the demo is built once, not per module (once per pytest-xdist
-worker that runs one). Modules whose tests need a world of their own (test_browser.py,
-test_signing_browser.py, …) seed their own server, once per module.
+werkzeug in a thread on a free 127.0.0.1 port, jobs run at once in the request). Every
+module uses it: the demo is built once, not per module (once per pytest-xdist worker).
+
+The journeys work in the demo's province (Hà Nội), each on persons no other journey touches
+(people.py). A module that needs a world of its own adds it to the same portal
+(``add_to_demo``, browser.py) in a province of its own, which no other module reads:
+
+====================================  =========================================
+test_browser.py                       Hải Phòng (31), a namesake in Cao Bằng (04)
+test_dashboard_browser.py             Quảng Ninh (22)
+test_document_area_browser.py         Nghệ An (40)
+test_feedback_browser.py              Thanh Hóa (38)
+test_mfa_browser.py                   Lào Cai (15)
+test_signing_browser.py               Huế (46)
+====================================  =========================================
+
+Its ID numbers start with a province code the demo never draws (portal/demo/generator.py).
+One module has a portal of its own: test_register_browser.py replaces the whole national
+register, which every other module's persons are matched against.
 
 Tests here commit for real, so the suite's per-test rollback (and its session ``app``) is
 replaced for the whole folder. Helpers: tests/e2e/axe.py (``check_accessibility``,

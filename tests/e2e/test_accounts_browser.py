@@ -100,7 +100,7 @@ def test_administrator_creates_then_deactivates_an_account(demo_server, page, br
     page.get_by_role("button", name="Tìm").click()
     rows = page.get_by_test_id("trail-row")
     expect(rows.filter(has_text="user.create")).to_have_count(1)
-    expect(rows.filter(has_text="active: true → false")).to_have_count(1)
+    expect(rows.filter(has_text="Đang hoạt động: có → không")).to_have_count(1)
     check_accessibility(page)
     page.screenshot(path=str(SCREENSHOTS / "e2e-accounts-trail.png"), full_page=True)
     assert not errors, errors

@@ -1,11 +1,12 @@
 """End to end in headless Chromium: log in, search without diacritics, open a record.
 
-The real app is served by werkzeug in a background thread, on its own SQLite file with
-committed data, so the browser's requests (other threads, other connections) see it. The
-per-test rollback of tests/conftest.py cannot serve that: this module marks itself
-``committing``, and the folder's conftest.py replaces the autouse ``_rollback`` fixture, so
-the suite's session ``app`` (and, under DATABASE_URL, its PostgreSQL wipe) is never set up
-for it. The browser and its pages are the folder's fixtures (conftest.py).
+The real app is served by werkzeug in a background thread (the session's demo portal,
+tests/e2e/conftest.py), with committed data, so the browser's requests (other threads, other
+connections) see it; this module adds its own ward to it, in Hải Phòng, which the demo does
+not populate. The per-test rollback of tests/conftest.py cannot serve that: this module
+marks itself ``committing``, and the folder's conftest.py replaces the autouse ``_rollback``
+fixture, so the suite's session ``app`` (and, under DATABASE_URL, its PostgreSQL wipe) is
+never set up for it. The browser and its pages are the folder's fixtures (conftest.py).
 
 Without Chromium the test is skipped, unless REQUIRE_BROWSER=1 (CI), which makes it fail.
 """
@@ -25,24 +26,28 @@ from portal.core.text import fold, norm
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
-from portal.registry.models import RegisterEntry, RegisterExtract
-from tests.e2e.browser import SCREENSHOTS, console_error, is_favicon, log_in, serve_portal
+from portal.registry.adapter import latest_extract_id
+from portal.registry.models import RegisterEntry
+from tests.e2e.browser import SCREENSHOTS, add_to_demo, console_error, is_favicon, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
-USERNAME = "tram.badinh"
-POLICE = "congan.badinh"
+USERNAME = "tram.thanhdong"
+POLICE = "congan.thanhdong"
 PASSWORD = "mat-khau-e2e"
-OWN = "00004"  # Phường Ba Đình, Hà Nội
+OWN = "10510"  # Phường Thành Đông, Hải Phòng
 OTHER_PROVINCE = "01273"  # Phường Thục Phán, Cao Bằng
 HOA = "Nguyễn Thị Hoà"
-HOA_ID = "001190012345"
+HOA_ID = "096190012345"
+BINH = "Trần Văn Bình"
 
 
 def _seed() -> None:
     area = area_services.area_by_code
     own = area(OWN)
-    site = area_services.add_site("E2E-BD-01", "Trạm Y tế phường Ba Đình", own, SiteLevel.COMMUNE)
+    site = area_services.add_site(
+        "E2E-TD-01", "Trạm Y tế phường Thành Đông", own, SiteLevel.COMMUNE
+    )
     create_user(USERNAME, PASSWORD, Role.HEALTH_STATION, own, "Trần Thu Hằng")
 
     def person(name, sex, born, id_number, commune=own):
@@ -54,7 +59,7 @@ def _seed() -> None:
                 "birth_precision": BirthPrecision.DAY,
                 "id_number": id_number,
                 "commune_id": commune.id,
-                "address": "Số 12 ngõ 34 phố Đội Cấn",
+                "address": "Số 12 ngõ 34 phố Chi Lăng",
             },
             reason="e2e fixture",
         )
@@ -74,22 +79,22 @@ def _seed() -> None:
                 "site_id": site.id,
             },
         )
-    binh = person("Trần Văn Bình", Sex.MALE, date(1978, 2, 3), "001078004321")
+    binh = person(BINH, Sex.MALE, date(1978, 2, 3), "096078004321")
     person("Lê Thị Mai", Sex.FEMALE, date(2001, 11, 30), None)
-    person("Phạm Đức Hoà", Sex.MALE, date(1965, 7, 1), "001065000777")
+    person("Phạm Đức Hoà", Sex.MALE, date(1965, 7, 1), "096065000777")
     # Same name, another province: outside the health station's scope.
     person(HOA, Sex.FEMALE, date(1992, 1, 1), "004192099999", commune=area(OTHER_PROVINCE))
 
-    # The police of the ward, and a register extract: Hoà is written Hòa there (the tone
-    # mark on the other vowel), Bình's birth date differs, Phạm Đức Hoà matches.
+    # The police of the ward, and their entries in the register (the demo's extract, the
+    # latest: a new one would make every demo person due for matching again): Hoà is written
+    # Hòa there (the tone mark on the other vowel), Bình's birth date differs, Phạm Đức Hoà
+    # matches.
     create_user(POLICE, PASSWORD, Role.POLICE, own, "Đại úy Lê Văn Tâm")
-    extract = RegisterExtract(source="e2e extract")
-    db.session.add(extract)
-    db.session.flush()
+    extract_id = latest_extract_id()
     for number, name, sex, born in [
         (HOA_ID, "Nguyễn Thị Hòa", "female", date(1990, 5, 17)),
         (binh.id_number, "Trần Văn Bình", "male", date(1978, 3, 2)),
-        ("001065000777", "Phạm Đức Hoà", "male", date(1965, 7, 1)),
+        ("096065000777", "Phạm Đức Hoà", "male", date(1965, 7, 1)),
     ]:
         db.session.add(
             RegisterEntry(
@@ -100,7 +105,7 @@ def _seed() -> None:
                 sex=sex,
                 birth_date=born,
                 birth_precision="day",
-                extract_id=extract.id,
+                extract_id=extract_id,
             )
         )
     db.session.commit()
@@ -111,10 +116,9 @@ SERVER: dict = {}
 
 
 @pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):
-    with serve_portal(tmp_path_factory.mktemp("e2e"), _seed) as (app, url):
-        SERVER["app"] = app
-        yield url
+def live_server(demo_portal):
+    SERVER["app"], url = add_to_demo(demo_portal, _seed)
+    return url
 
 
 def test_log_in_search_without_diacritics_and_open_a_record(live_server, page):
@@ -271,7 +275,10 @@ def test_police_choose_the_decision_first_and_it_is_the_one_stored(live_server, 
 
     with SERVER["app"].app_context():
         person_id = db.session.scalar(
-            sa.select(Person.id).where(Person.full_name == "Trần Văn Bình")
+            sa.select(Person.id).where(
+                Person.full_name == BINH,
+                Person.commune_id == area_services.area_by_code(OWN).id,
+            )
         )
         kinds = db.session.scalars(
             sa.select(Worklist.kind)

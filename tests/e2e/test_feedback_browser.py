@@ -1,6 +1,7 @@
 """End to end in headless Chromium: a citizen files a complaint, the health station answers
-it, the citizen reads the answer on the status page. Served like ``test_browser.py``: a
-real server on its own SQLite file, so this module commits and skips the rollback."""
+it, the citizen reads the answer on the status page. On the session's demo portal
+(tests/e2e/conftest.py), in a province of its own (Thanh Hóa), whose commune complaints it
+delegates to the health stations: the demo's province keeps its own routing."""
 
 from __future__ import annotations
 
@@ -11,36 +12,33 @@ import pytest
 from portal.areas import services as area_services
 from portal.auth.models import Role
 from portal.auth.services import create_user
-from portal.extensions import db
 from portal.feedback import routing
 from portal.feedback.models import Precision, UnitKind
-from tests.e2e.browser import SCREENSHOTS, console_error, log_in, serve_portal
+from tests.e2e.browser import SCREENSHOTS, add_to_demo, console_error, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
-STATION = "tram.badinh.pa"
+STATION = "tram.hamrong.pa"
 PASSWORD = "mat-khau-e2e"
-HANOI = "01"
-OWN = "00004"  # Phường Ba Đình
+PROVINCE = "38"  # Thanh Hóa
+OWN = "14758"  # Phường Hàm Rồng
 ANSWER = "Trạm đã bổ sung mũi 2 vào hồ sơ của bạn."
 
 
 def _seed() -> None:
-    province = area_services.require_area(HANOI)
+    province = area_services.require_area(PROVINCE)
     own = area_services.require_area(OWN)
     authority = create_user(
-        "soyte.hanoi.pa", PASSWORD, Role.HEALTH_AUTHORITY, province, "Sở Y tế Hà Nội"
+        "soyte.thanhhoa.pa", PASSWORD, Role.HEALTH_AUTHORITY, province, "Sở Y tế Thanh Hóa"
     )
     create_user(STATION, PASSWORD, Role.HEALTH_STATION, own, "Trần Thu Hằng")
-    # Hà Nội delegates commune complaints to its health stations.
+    # Thanh Hóa delegates commune complaints to its health stations.
     routing.set_rule(Precision.COMMUNE, province, UnitKind.HEALTH_STATION, "Ủy quyền", authority)
-    db.session.commit()
 
 
 @pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):
-    with serve_portal(tmp_path_factory.mktemp("e2e-feedback"), _seed) as (_app, url):
-        yield url
+def live_server(demo_portal):
+    return add_to_demo(demo_portal, _seed)[1]
 
 
 def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser):
@@ -59,7 +57,7 @@ def test_citizen_form_to_staff_answer_to_status_page(live_server, page, browser)
     page.fill("input[name=phone]", "0912345678")
     page.select_option("select[name=kind]", "missing_dose")
     # Choosing the province loads its communes (htmx), then the commune is chosen.
-    page.select_option("select[name=province]", HANOI)
+    page.select_option("select[name=province]", PROVINCE)
     expect(page.locator(f"select[name=commune] option[value='{OWN}']")).to_have_count(1)
     page.select_option("select[name=commune]", OWN)
     page.fill("textarea[name=description]", "Mũi 2 ngày 17/09/2021 không có trên hệ thống.")

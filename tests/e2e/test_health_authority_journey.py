@@ -73,14 +73,19 @@ def _file_complaint(page, base: str, complaint: dict) -> str:
 
 
 def _units_with_accounts(app) -> set[str]:
-    """The complaint units someone can log in to in the demo, from its accounts: the
-    province's authority, each station with an account, each site with one."""
+    """The complaint units someone can log in to in the demo's province, from its accounts:
+    the province's authority, each station with an account, each site with one (other
+    modules add accounts of their own provinces to the same portal, conftest.py)."""
+    from portal.areas.models import Area
     from portal.auth.models import Role, User
     from portal.extensions import db
 
     with app.app_context():
+        hanoi = db.session.scalar(sa.select(Area.id).where(Area.code == "01"))
         rows = db.session.execute(
-            sa.select(User.role, User.area_id, User.site_id).where(User.active)
+            sa.select(User.role, User.area_id, User.site_id)
+            .join(Area, Area.id == User.area_id)
+            .where(User.active, sa.or_(Area.id == hanoi, Area.province_id == hanoi))
         ).all()
     keys = set()
     for role, area_id, site_id in rows:

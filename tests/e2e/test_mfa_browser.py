@@ -6,7 +6,8 @@
 - the police, required by the seed, set up a passkey with Chromium's virtual authenticator
   (CTAP2, internal, resident key, user verified) and sign in with it the next time.
 
-A portal of its own (not the shared demo: its journeys sign in without a second factor).
+On the session's demo portal (tests/e2e/conftest.py), in a province of its own (Lào Cai):
+the demo's journeys sign in without a second factor, in Hà Nội.
 Passkeys need a host name, not an address, as relying party: those pages are opened at
 http://localhost. axe-core checks each new page. Without Chromium the tests are skipped,
 unless REQUIRE_BROWSER=1 (CI).
@@ -22,13 +23,13 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.axe import check_accessibility
-from tests.e2e.browser import SCREENSHOTS, console_error, serve_portal
+from tests.e2e.browser import SCREENSHOTS, add_to_demo, console_error
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
 PASSWORD = "mat-khau-e2e-mfa"
-HANOI = "01"
-BA_DINH = "00004"
+PROVINCE = "15"  # Lào Cai
+WARD = "02647"  # Phường Lào Cai
 ADMIN = "admin.mfa"
 CHAIR = "chutich.mfa"
 POLICE = "congan.mfa"
@@ -39,20 +40,17 @@ def _seed() -> None:
     from portal.auth import mfa
     from portal.auth.models import Role
     from portal.auth.services import create_user
-    from portal.extensions import db
 
-    hanoi, ba_dinh = area_by_code(HANOI), area_by_code(BA_DINH)
-    create_user(ADMIN, PASSWORD, Role.ADMIN, hanoi, "Quản trị Hà Nội")
-    create_user(CHAIR, PASSWORD, Role.COMMITTEE, ba_dinh, "Chủ tịch Nguyễn Văn Chí")
-    create_user(POLICE, PASSWORD, Role.POLICE, ba_dinh, "Đại úy Trần Văn Công")
-    mfa.set_required_roles(hanoi, {Role.POLICE})
-    db.session.commit()
+    province, ward = area_by_code(PROVINCE), area_by_code(WARD)
+    create_user(ADMIN, PASSWORD, Role.ADMIN, province, "Quản trị Lào Cai")
+    create_user(CHAIR, PASSWORD, Role.COMMITTEE, ward, "Chủ tịch Nguyễn Văn Chí")
+    create_user(POLICE, PASSWORD, Role.POLICE, ward, "Đại úy Trần Văn Công")
+    mfa.set_required_roles(province, {Role.POLICE})
 
 
 @pytest.fixture(scope="module")
-def mfa_portal(chromium_path, tmp_path_factory):
-    with serve_portal(tmp_path_factory.mktemp("e2e-mfa"), _seed) as served:
-        yield served
+def mfa_portal(demo_portal):
+    return add_to_demo(demo_portal, _seed)
 
 
 def _watch(page) -> list[str]:
@@ -146,7 +144,7 @@ def test_the_administrator_requires_an_app_and_the_chair_sets_one_up(mfa_portal,
     page.get_by_role("button", name="Tiếp tục").click()
     expect(page).to_have_url(re.compile(r"/records$"))
 
-    [_seeded, ticked] = _events(app, "auth.mfa_policy", HANOI)
+    [_seeded, ticked] = _events(app, "auth.mfa_policy", PROVINCE)
     assert ticked.actor_name == ADMIN
     assert ticked.changes == {"required_roles": [["police"], ["committee", "police"]]}
     assert len(_events(app, "user.mfa_totp_add", CHAIR)) == 1

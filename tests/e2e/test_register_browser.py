@@ -43,6 +43,8 @@ def _seed() -> None:
 
 @pytest.fixture(scope="module")
 def server(chromium_path, tmp_path_factory):
+    # The one portal of the folder besides the session's demo (conftest.py): the national
+    # administrator's replacement empties the register, and with it the demo's matching.
     with serve_portal(tmp_path_factory.mktemp("e2e-register"), _seed) as served:
         yield served
 

@@ -1,8 +1,8 @@
 """End to end in headless Chromium: the committee chair signs the confirmation list.
 
-Served like tests/e2e/test_browser.py (its own SQLite file, committed data, werkzeug in a
-thread); the chair holds a PKCS#12 from a CA made here, time-stamps come from the in-process
-TSA. Without Chromium the test is skipped, unless REQUIRE_BROWSER=1 (CI).
+On the session's demo portal (tests/e2e/conftest.py), in a ward of its own (Phú Xuân, Huế);
+the chair holds a PKCS#12 from the demo's certificate authority, time-stamps come from the
+in-process TSA. Without Chromium the test is skipped, unless REQUIRE_BROWSER=1 (CI).
 """
 
 from __future__ import annotations
@@ -15,37 +15,27 @@ import pytest
 from portal.areas import services as area_services
 from portal.auth.models import Role
 from portal.auth.services import create_user
-from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, PersonStatus, Sex
 from portal.signing import pki, services
-from tests.e2e.browser import SCREENSHOTS, log_in, serve_portal
+from portal.signing.demo import ensure_pki
+from tests.e2e.browser import SCREENSHOTS, add_to_demo, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]
 
-CHAIR = "chutich.badinh"
+CHAIR = "chutich.phuxuan"
 PASSWORD = "mat-khau-e2e"
 PIN = "135246"
-OWN = "00004"
+OWN = "19768"  # Phường Phú Xuân, Thành phố Huế
 
 
-def make_pki(folder) -> pki.Issued:
-    """A CA and a TSA laid out in ``folder`` as the demo's (SIGNING_DEMO_PKI_DIR); the CA."""
-    ca = pki.make_ca("E2E CA")
-    tsa = pki.issue(ca, "E2E TSA", tsa=True)
-    (folder / "ca.pem").write_bytes(ca.cert_pem())
-    (folder / "tsa.pem").write_bytes(tsa.cert_pem())
-    (folder / "tsa-key.pem").write_bytes(tsa.key_pem())
-    return ca
-
-
-def _seed(folder) -> None:
-    ca = make_pki(folder)
+def _seed() -> None:
+    ca, _made = ensure_pki()  # the demo's, made by ``flask demo``
     own = area_services.area_by_code(OWN)
     chair = create_user(CHAIR, PASSWORD, Role.COMMITTEE, own, "Trần Văn Đức")
-    issued = pki.issue(ca, "Trần Văn Đức", title="Chủ tịch", unit="UBND Phường Ba Đình")
+    issued = pki.issue(ca, "Trần Văn Đức", title="Chủ tịch", unit="UBND Phường Phú Xuân")
     services.add_pkcs12_credential(
-        chair, pki.to_pkcs12(issued, ca, PIN), PIN, "Chủ tịch", "UBND Phường Ba Đình", demo=True
+        chair, pki.to_pkcs12(issued, ca, PIN), PIN, "Chủ tịch", "UBND Phường Phú Xuân", demo=True
     )
     for name, status in (
         ("Nguyễn Thị Hương", PersonStatus.MATCHED),
@@ -64,20 +54,11 @@ def _seed(folder) -> None:
             },
             reason="e2e fixture",
         )
-    db.session.commit()
 
 
 @pytest.fixture(scope="module")
-def live_server(chromium_path, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e-signing")
-    (tmp / "pki").mkdir()
-    with serve_portal(
-        tmp,
-        lambda: _seed(tmp / "pki"),
-        SIGNING_DEMO_PKI_DIR=str(tmp / "pki"),
-        DOCUMENTS_DIR=str(tmp / "documents"),
-    ) as (_app, url):
-        yield url
+def live_server(demo_portal):
+    return add_to_demo(demo_portal, _seed)[1]
 
 
 def test_chair_signs_the_confirmation_list(live_server, page):

@@ -1,4 +1,5 @@
-"""Helpers for the complaints tests: a valid submission, filed through the service."""
+"""Helpers for the complaints tests: a valid submission, filed through the service or
+sent through the public form (``post``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback import services
 from portal.feedback.models import FeedbackKind, UnitKind
-from tests.conftest import CAO_BANG, HANOI, OWN
+from tests.conftest import CAO_BANG, HANOI, OWN, csrf_token
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -29,6 +30,25 @@ def submission(**kw) -> services.Submission:
         **kw,
     }
     return services.Submission(**values)
+
+
+FORM = {
+    "full_name": "Trần Thị Bình",
+    "id_number": "001190012345",
+    "birth_date": "17/05/1990",
+    "phone": "0912 345 678",
+    "kind": "missing_dose",
+    "province": HANOI,
+    "commune": OWN,
+    "description": "Mũi 2 của tôi không có trên hệ thống.",
+}
+
+
+def post(client, **changes):
+    """The public complaint form, sent by ``client`` with ``FORM`` changed (None: left out)."""
+    data = {**FORM, **changes, "csrf_token": csrf_token(client, "/feedback/new")}
+    data = {k: v for k, v in data.items() if v is not None}
+    return client.post("/feedback/new", data=data, content_type="multipart/form-data")
 
 
 @pytest.fixture(autouse=True)

@@ -14,24 +14,7 @@ from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback.models import Attachment, Feedback, RateHit, UnitKind
 from tests.conftest import CAO_BANG, HANOI, NEIGHBOUR, OWN, csrf_token
-from tests.feedback.conftest import EXE, JPEG, PDF, PNG
-
-FORM = {
-    "full_name": "Trần Thị Bình",
-    "id_number": "001190012345",
-    "birth_date": "17/05/1990",
-    "phone": "0912 345 678",
-    "kind": "missing_dose",
-    "province": HANOI,
-    "commune": OWN,
-    "description": "Mũi 2 của tôi không có trên hệ thống.",
-}
-
-
-def post(client, **changes):
-    data = {**FORM, **changes, "csrf_token": csrf_token(client, "/feedback/new")}
-    data = {k: v for k, v in data.items() if v is not None}
-    return client.post("/feedback/new", data=data, content_type="multipart/form-data")
+from tests.feedback.conftest import EXE, FORM, JPEG, PDF, PNG, post
 
 
 def count() -> int:

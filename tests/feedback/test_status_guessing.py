@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.feedback import jobs, services
 from portal.feedback.models import FailureCount, Feedback
 from tests.conftest import csrf_token
-from tests.feedback.test_public import post
+from tests.feedback.conftest import post
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 PHONE, BIRTH = "0912345678", "17/05/1990"

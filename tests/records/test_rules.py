@@ -5,9 +5,11 @@ Each case is a field, a value and the rule of ``records.rules`` that refuses it 
 value is accepted). Every entry point that takes the field is asked: the inline editor,
 the new-dose form, the Excel import and ``flask records import``, the register extract and
 ``flask registry import``, the remote register adapter (a service's JSON answer), the
-public complaint form and the API. A number (a spreadsheet's cell) is asked of the entry
-points that read spreadsheets; a partial birth date of those that take one (the complaint
-form and the API want the whole date: ``birth_whole``).
+public complaint form, the API's service and the API itself over HTTP (its schema, then
+the rules). A number (a spreadsheet's cell) is asked of the entry points that read
+spreadsheets; a partial birth date of those that take one (the complaint form and the API
+want the whole date: ``birth_whole``). The API takes a dose number as a JSON integer:
+another script's digits are the type's refusal there, not the rule's.
 
 The remote register adapter takes the ID number only as the key of the question the
 portal asked (a number it stores), not as a field to judge: it is not asked for ID numbers.
@@ -23,8 +25,9 @@ import pytest
 from flask_babel import force_locale
 from werkzeug.datastructures import MultiDict
 
-from portal.api.services import submission_from
+from portal.api.services import create_client, submission_from
 from portal.core import dates
+from portal.extensions import db
 from portal.feedback.forms import FeedbackForm
 from portal.feedback.services import SubmissionError
 from portal.imports.parser import read_table
@@ -234,8 +237,8 @@ def _complaint_form(app, field, value):
     return _form(app, FeedbackForm, field, value, **data)
 
 
-def _api(field, value):
-    body = {
+def _api_body(field, value) -> dict:
+    return {
         "full_name": "Nguyễn Văn An",
         "birth_date": "1985-03-14",
         "phone": "0912345678",
@@ -243,11 +246,32 @@ def _api(field, value):
         "description": "Mũi 2 của tôi không có trên hệ thống.",
         field: int(value) if field == "dose_number" and value.isascii() else value,
     }
+
+
+def _api(field, value):
     try:
-        submission_from(body)
+        submission_from(_api_body(field, value))
     except SubmissionError as error:
         return error.errors.get(field)
     return None
+
+
+def _http_api(client, field, value):
+    """POST /api/v1/feedback with a client's token: the schema, then the rules."""
+    _client, token = create_client("rules")
+    db.session.commit()
+    response = client.post(
+        "/api/v1/feedback",
+        json=_api_body(field, value),
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "rules"},
+    )
+    if response.status_code in (200, 201):
+        return None
+    answer = response.get_json()
+    # Refused by the rules (422) for this field alone; else the answer, to show it.
+    if response.status_code == 422 and set(answer["fields"]) == {field}:
+        return answer["fields"][field]
+    return f"{response.status_code} {answer}"
 
 
 PERSON = ("full_name", "sex", "birth_date", "birth_partial", "id_number")
@@ -271,12 +295,15 @@ ENTRY_POINTS = {
     "remote register": ("full_name", "sex", "birth_date", "birth_partial"),
     "complaint form": COMPLAINT,
     "API": COMPLAINT,
+    "API over HTTP": COMPLAINT,
 }
 # Where a number can come from: a spreadsheet's cell.
 SPREADSHEETS = ("Excel import", "flask records import", "register extract", "flask registry import")
 
 
 def _asks(name: str, case_field: str, value) -> bool:
+    if name == "API over HTTP" and case_field == "dose_number" and not value.isascii():
+        return False  # a JSON integer cannot be written "²" (as a string: the type's refusal)
     return case_field in ENTRY_POINTS[name] and (isinstance(value, str) or name in SPREADSHEETS)
 
 
@@ -284,7 +311,7 @@ def _asks(name: str, case_field: str, value) -> bool:
     ("case_field", "value", "rule"), CASES, ids=[f"{f}={v!r}"[:60] for f, v, _r in CASES]
 )
 def test_every_entry_point_gives_the_rule_s_verdict_and_message(
-    app, area, make_person, tmp_path, case_field, value, rule
+    app, client, area, make_person, tmp_path, case_field, value, rule
 ):
     """Issue 13, item 19; issue 16: the same verdict and the same Vietnamese message
     everywhere."""
@@ -306,6 +333,7 @@ def test_every_entry_point_gives_the_rule_s_verdict_and_message(
                 "remote register": lambda: _remote(stub, field, value),
                 "complaint form": lambda: _complaint_form(app, field, value),
                 "API": lambda: _api(field, value),
+                "API over HTTP": lambda: _http_api(client, field, value),
             }
             said = {name: asked[name]() for name in ENTRY_POINTS if _asks(name, case_field, value)}
     finally:

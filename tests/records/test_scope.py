@@ -12,17 +12,10 @@ import re
 import pytest
 
 from portal.auth.models import Role
-from tests.conftest import HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN
+from tests.conftest import HANOI, NEIGHBOUR, OTHER_PROVINCE, OWN, RESIDENTS
 
 COMMUNE_ROLES = (Role.POLICE, Role.HEALTH_STATION, Role.COMMITTEE, Role.VACCINATION_SITE)
 PROVINCE_ROLES = (Role.HEALTH_AUTHORITY, Role.ADMIN)
-
-# One distinctive name per place, so a hit can only be that person.
-RESIDENTS = {
-    OWN: "Phạm Thị Ngọc Ánh",
-    NEIGHBOUR: "Đặng Văn Hưởng",
-    OTHER_PROVINCE: "Bế Thị Lường",  # Cao Bằng
-}
 
 VISIBLE = {
     **{role: {OWN} for role in COMMUNE_ROLES},

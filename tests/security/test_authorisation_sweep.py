@@ -32,12 +32,12 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import Role
 from portal.extensions import db
 from tests.security import world as w
-from tests.security.routes import Route, all_routes, build_path, file_fields
+from tests.security.routes import Route, all_routes, build_path
+from tests.security.sending import foreign_scopes, is_success, send
 
 pytestmark = pytest.mark.committing
 
 ROLES = [role.value for role in Role] + ["anonymous", "api"]
-DENIED = {401, 403, 404}
 
 # Cases known to fail, each expected to (strict: an unexpected pass fails, so the mark is
 # removed when the fix lands). None today: items 1 and 2 of issue 14 landed.
@@ -49,14 +49,6 @@ NATION_WIDE = {
     ("registry.list_extracts", "national_admin"),
     ("registry.post_extract", "national_admin"),
 }
-
-
-def _foreign_scopes(role: str) -> tuple[str, ...]:
-    if role == "anonymous":
-        return (*w.SCOPES, w.OTHER_CLIENT)
-    if role == "api":
-        return (w.OTHER_CLIENT,)
-    return w.foreign_scopes(role)
 
 
 def _scopes_of(route: Route, variant: str) -> tuple[str, ...]:
@@ -169,15 +161,6 @@ def pdf_text(data: bytes) -> str:
         [tool, "-q", "-", "-"], input=data, capture_output=True, timeout=60, check=False
     )
     return done.stdout.decode("utf-8", "replace")
-
-
-def is_success(response) -> bool:
-    """Anything but a refusal: a page or file, or a redirect somewhere but the login page."""
-    if response.status_code in DENIED:
-        return False
-    if response.status_code in (301, 302, 303, 307, 308):
-        return not response.headers.get("Location", "").split("?")[0].endswith("/login")
-    return True
 
 
 # --- what a request may not touch -----------------------------------------------------------
@@ -330,48 +313,10 @@ def foreign_parameters(world: w.World, scope: str) -> dict[str, object]:
     return params
 
 
-# Form values the sweep sends beside the plausible ones, per endpoint: one request each.
-EXTRA_FORMS = {"registry.post_extract": ({"mode": "merge"}, {"mode": "replace"})}
-
-
-def _send(sweep, route: Route, role: str, path: str, params: dict | None = None):
-    client = sweep.clients[role]
-    headers = {}
-    if role == "api":
-        headers["Authorization"] = f"Bearer {sweep.world.api_token}"
-    if route.method == "GET":
-        return client.get(path, query_string=params or None, headers=headers)
-    data = {
-        "csrf_token": sweep.tokens[role],
-        "pin": w.PIN,
-        "reason": "Kiểm tra quyền",
-        "note": "Kiểm tra quyền",
-        "answer": "Đã kiểm tra",
-        "full_name": "Nguyễn Văn Sửa",
-        "version": "1",
-        **(params or {}),
-    }
-    if route.is_api:
-        return client.post(path, json={}, headers={**headers, "Idempotency-Key": "sweep"})
-    content, filename = w.upload_file(sweep.world, route.endpoint, _foreign_scopes(role))
-    responses = []
-    for extra in EXTRA_FORMS.get(route.endpoint, ({},)):
-        files = {name: (io.BytesIO(content), filename) for name in file_fields()}
-        responses.append(
-            client.open(path, method=route.method, data={**data, **files, **extra}, headers=headers)
-        )
-    return _worst(responses)
-
-
-def _worst(responses):
-    """Of several answers, a success if there is one (the sweep reports it)."""
-    return next((r for r in responses if is_success(r)), responses[-1])
-
-
 @pytest.mark.parametrize(("route", "role", "scope", "variant"), list(_cases()))
 def test_sweep(sweep, route: Route, role: str, scope: str | None, variant: str):
     world = sweep.world
-    foreign = _foreign_scopes(role)
+    foreign = foreign_scopes(role)
     markers = [w.MARKERS[s] for s in foreign if s in w.MARKERS]
     due_refusal = scope in foreign
     problems = []
@@ -391,7 +336,7 @@ def test_sweep(sweep, route: Route, role: str, scope: str | None, variant: str):
     for described, path, params in requests:
         sent += 1
         before_event = last_event()
-        response = _send(sweep, route, role, path, params)
+        response = send(sweep, route, role, path, params)
         label = f"{route.method} {path} ({described})"
         if (due_refusal or role == "anonymous") and is_success(response):
             problems.append(f"{label}: {response.status_code} where 403/404 is due")

@@ -12,7 +12,7 @@ import pytest
 
 from portal.core.ids import MAX_ID, IdConverter
 from tests.security.routes import PORTAL, Route, all_routes, application, build_path
-from tests.security.test_authorisation_sweep import _send
+from tests.security.sending import send
 
 pytestmark = pytest.mark.committing
 
@@ -59,7 +59,7 @@ def test_an_id_out_of_range_is_not_found(sweep, route: Route, number: str):
             )
     for argument in _id_arguments(route):
         path = build_path(route, {**values, argument: number})
-        response = _send(sweep, route, "admin", path)
+        response = send(sweep, route, "admin", path)
         assert response.status_code == 404, (str(route), path, response.status_code)
 
 

@@ -86,6 +86,36 @@ def test_site_head_sees_own_site(client, login_as, make_site, make_person):
     assert "Võ Văn Tâm" in body and "Hồ Văn Xa" not in body
 
 
+def test_the_site_s_day_is_read_as_people_write_it(client, login_as, make_site, make_person):
+    """Issue 16: the day filter read only yyyy-mm-dd and fell back to today without a word;
+    it reads a day as every date field does (``core.dates.day``), and a day it cannot read
+    stands beside the field with its Vietnamese message, today's list still shown."""
+    site = make_site(OWN, SiteLevel.PROVINCE)
+    login_as(Role.VACCINATION_SITE, OWN, site=site)
+    today = today_in_vietnam()
+    for name, day in (("Võ Văn Tâm", today), ("Hồ Văn Xa", date(2021, 8, 2))):
+        record_services.add_dose(
+            make_person(full_name=name, status="matched"),
+            {"dose_number": 1, "vaccine": "Pfizer", "vaccinated_on": day, "site_id": site.id},
+        )
+    db.session.commit()
+    for written in ("02/08/2021", "2021-08-02", "2.8.2021"):
+        response = client.get("/signing", query_string={"day": written})
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, written
+        assert "Hồ Văn Xa" in body and "Võ Văn Tâm" not in body, written
+        assert 'value="2021-08-02"' in body and 'id="day-error"' not in body
+    for unreadable in ("31/02/2021", "hôm qua", "08-2021"):
+        response = client.get("/signing", query_string={"day": unreadable})
+        body = response.get_data(as_text=True)
+        assert response.status_code == 400, unreadable
+        assert re.search(
+            r'id="day-error">Nhập ngày theo dạng dd/mm/yyyy, ví dụ 30/04/2027\.<', body
+        )
+        assert 'aria-describedby="day-error"' in body
+        assert "Võ Văn Tâm" in body and "Hồ Văn Xa" not in body  # today's list
+
+
 def test_awaiting_page_and_fragment(client, login_as, give_certificate, awaiting):
     login_chair(login_as, give_certificate)
     page = client.get("/signing?q=huong")
