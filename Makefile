@@ -73,6 +73,7 @@ lint: setup
 	$(BIN)/ruff check portal tests bench
 	$(BIN)/ruff format --check portal tests bench migrations wsgi.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Regenerate the message catalogue after changing texts: make extract, then translate.
 extract: $(VENV)/.installed

@@ -58,11 +58,11 @@ def _seed(app, persons: int) -> None:
     from portal.areas import services as area_services
     from portal.auth.models import Role
     from portal.auth.services import create_user
+    from portal.core.text import fold, norm, sort_key
     from portal.extensions import db
     from portal.records.models import Person
     from portal.registry.matching import match_commune
     from portal.registry.models import RegisterEntry, RegisterExtract
-    from portal.text import fold, norm, sort_key
 
     upgrade(directory=str(BENCH_DIR.parent / "migrations"))
     area_services.load_official_areas()

@@ -68,8 +68,8 @@ def _chunk(spec: tuple) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """One chunk of persons, their doses and register entries, as tuples in column order."""
     from datetime import date, timedelta
 
+    from portal.core.text import fold, norm
     from portal.demo.generator import cccd, generate, vietnamese_name
-    from portal.text import fold, norm
 
     (index, commune_id, province_id, site_id, count, first_id, suffix, as_text, now, extract_id) = (
         spec

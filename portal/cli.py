@@ -9,23 +9,32 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask_babel import gettext as _
+from flask_migrate.cli import db as db_group
 
+from portal.api.cli import api_token_group
+from portal.areas.services import load_official_areas
+from portal.audit.services import verify_chain
+from portal.auth.cli import users_group
 from portal.core.cli import add_lang_option, fail
+from portal.core.clock import format_time
+from portal.core.database import reading
 from portal.core.files import open_private
+from portal.core.labels import role_label
+from portal.core.roles import RoleRefused, app_role_name, grant_app_role, owner_engine
+from portal.dashboard.cli import dashboard_group
+from portal.demo import services as demo
 from portal.extensions import db
+from portal.feedback.jobs import run_escalation
+from portal.imports.cli import records_group
+from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
+from portal.registry.cli import registry_group
+from portal.signing import checkpoints
+from portal.signing import demo as signing_demo
+from portal.signing.cli import confirmations, verify_pdf_command
+from portal.signing.services import demo_pki_dir
 
 
 def init_app(app: Flask) -> None:
-    from flask_migrate.cli import db as db_group
-
-    from portal.api.cli import api_token_group
-    from portal.auth.cli import users_group
-    from portal.dashboard.cli import dashboard_group
-    from portal.imports.cli import records_group
-    from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
-    from portal.registry.cli import registry_group
-    from portal.signing.cli import confirmations, verify_pdf_command
-
     commands = [
         areas_group,
         audit_group,
@@ -54,8 +63,6 @@ def init_app(app: Flask) -> None:
 )
 @click.argument("role", required=False)
 def grant_app_role_command(role: str | None) -> None:
-    from portal.core.roles import RoleRefused, app_role_name, grant_app_role, owner_engine
-
     with owner_engine() as engine:
         if engine.dialect.name != "postgresql":
             click.echo(_("SQLite has no database roles: nothing to grant."))
@@ -85,8 +92,6 @@ def areas_group() -> None:
 
 @areas_group.command("load", help="Load the official provinces and communes.")
 def areas_load() -> None:
-    from portal.areas.services import load_official_areas
-
     added = load_official_areas()
     db.session.commit()
     click.echo(
@@ -113,11 +118,6 @@ def audit_group() -> None:
     "AUDIT_CHECKPOINT_DIR (a copy kept elsewhere, say).",
 )
 def audit_verify(folder: Path | None) -> None:
-    from portal.audit.services import verify_chain
-    from portal.core.clock import format_time
-    from portal.core.database import reading
-    from portal.signing import checkpoints
-
     found = checkpoints.read_all(folder)
     for checkpoint in found:
         if not checkpoint.ok:
@@ -206,9 +206,6 @@ def audit_verify(folder: Path | None) -> None:
     "does it every AUDIT_CHECKPOINT_MINUTES).",
 )
 def audit_checkpoint() -> None:
-    from portal.core.clock import format_time
-    from portal.signing import checkpoints
-
     try:
         written = checkpoints.write_checkpoint()
     except checkpoints.CheckpointRefused as error:
@@ -246,30 +243,25 @@ def audit_checkpoint() -> None:
     help="Write the accounts as JSON to this file.",
 )
 def demo_command(password: str | None, pin: str | None, accounts_file: str | None) -> None:
-    from portal.auth.forms import role_label
-    from portal.demo import services
-    from portal.signing import demo as signing_demo
-    from portal.signing.services import demo_pki_dir
-
-    password = password or services.DEFAULT_PASSWORD
-    pin = pin or services.DEFAULT_PIN
+    password = password or demo.DEFAULT_PASSWORD
+    pin = pin or demo.DEFAULT_PIN
     try:
-        accounts = services.seed(password, pin=pin)
+        accounts = demo.seed(password, pin=pin)
         # Signing (issue 5): demo CA, local TSA and a demo certificate per signing user.
         signing_demo.seed(pin)
         db.session.commit()
         click.echo(_("Demo data created."))
         seeded = True
-    except services.DemoRefused as error:
+    except demo.DemoRefused as error:
         fail(error)
-    except services.AlreadySeeded:
+    except demo.AlreadySeeded:
         db.session.rollback()
         if (demo_pki_dir() / "ca.pem").is_file():
             # A demo PKI made before the audit checkpoints gets its organisation certificate.
             signing_demo.ensure_pki()
-        accounts = _with_known_secrets(services.existing_accounts(), accounts_file)
+        accounts = _with_known_secrets(demo.existing_accounts(), accounts_file)
         click.echo(_("The database already has data; nothing was added."))
-        if password != services.DEFAULT_PASSWORD or pin != services.DEFAULT_PIN:
+        if password != demo.DEFAULT_PASSWORD or pin != demo.DEFAULT_PIN:
             click.echo(
                 _(
                     "The accounts keep their passwords: --password applies only to a new "
@@ -317,6 +309,4 @@ def feedback_group() -> None:
     "escalate", help="Escalate overdue complaints now (the queue does it every 5 minutes)."
 )
 def feedback_escalate() -> None:
-    from portal.feedback.jobs import run_escalation
-
     click.echo(_("%(n)d complaints escalated.", n=run_escalation()))

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from portal.core import clock
+from portal.core.database import engine_options
 from portal.core.files import open_private, private_dir
 
 ENV_KEYS = (
@@ -242,7 +243,6 @@ def load(app, overrides: dict | None = None) -> None:
         # Strict-Transport-Security (portal/core/headers.py): a year in production, where
         # the portal is only reached over HTTPS; never in development over plain HTTP.
         app.config["HSTS_MAX_AGE"] = 0 if development else 365 * 24 * 3600
-    from portal.core.database import engine_options
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
 

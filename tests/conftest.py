@@ -293,8 +293,8 @@ def make_person(area):
 def make_register():
     """Load register entries as one new extract (merge: existing ID numbers are updated).
     Each entry is a dict; sex, birth date and precision default to male, 14/03/1985, day."""
+    from portal.core.text import fold, norm
     from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
-    from portal.text import fold, norm
 
     def load(*entries: dict, mode: ExtractMode = ExtractMode.MERGE) -> RegisterExtract:
         extract = RegisterExtract(source="test", mode=mode, row_count=len(entries))

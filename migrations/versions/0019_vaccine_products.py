@@ -86,7 +86,7 @@ OLD_NAMES = {
 
 
 def _fold(value):
-    """portal.text.fold as of this migration (a migration keeps its own copy)."""
+    """portal.core.text.fold as of this migration (a migration keeps its own copy)."""
     decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "d"))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.lower().split())

@@ -5,8 +5,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.core.models_base import enum_column
 from portal.extensions import Model
-from portal.models_base import enum_column
 
 
 class AreaKind(enum.StrEnum):

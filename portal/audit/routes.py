@@ -17,13 +17,12 @@ from wtforms import HiddenField, StringField, ValidationError
 from portal.audit import permissions
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
-from portal.auth.forms import role_label
 from portal.core import dates, export
 from portal.core.clock import local_midnight_utc
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.forms import PortalForm
-from portal.core.labels import action_label, change_value, entity_label, field_label
+from portal.core.labels import action_label, change_value, entity_label, field_label, role_label
 from portal.core.paging import Page, first_page_if_bad, keyset_page
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db

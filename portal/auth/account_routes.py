@@ -23,16 +23,16 @@ from portal.auth.forms import (
     EditAccountForm,
     NewAccountForm,
     PasswordForm,
-    role_label,
 )
 from portal.auth.models import Role, User
 from portal.core import export
 from portal.core.database import writes
 from portal.core.export import Column
+from portal.core.labels import role_label
 from portal.core.paging import numbered_page, page_number
 from portal.core.rendering import render
+from portal.core.text import collation_key, fold
 from portal.extensions import db
-from portal.text import collation_key, fold
 
 PAGE_SIZE = 50
 

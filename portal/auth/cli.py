@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.auth import mfa, services
-from portal.auth.forms import role_label
 from portal.auth.models import Role, User
 from portal.core.cli import ask_secret, fail
+from portal.core.labels import role_label
 from portal.extensions import db
 
 PASSWORD_ENV = "PORTAL_NEW_PASSWORD"

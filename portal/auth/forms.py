@@ -13,7 +13,6 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from portal.auth.labels import ROLE_LABELS
 from portal.auth.passwords import MIN_PASSWORD_LENGTH
 from portal.core.forms import PortalForm
-from portal.core.labels import value_label
 
 
 class LoginForm(PortalForm):
@@ -34,10 +33,6 @@ class LoginForm(PortalForm):
 PLACEABLE_ROLES = {
     value.value: label for value, label in ROLE_LABELS.items() if value != "national_admin"
 }
-
-
-def role_label(role) -> str:
-    return value_label("role", role)
 
 
 class AccountFields(PortalForm):

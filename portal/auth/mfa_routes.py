@@ -31,11 +31,12 @@ from portal.auth.forms import (
     CurrentPasswordForm,
     PasskeyForm,
     SecondFactorForm,
-    role_label,
 )
 from portal.auth.models import Passkey, Role, TotpFactor, User
-from portal.auth.routes import _safe_next, retry_after, throttled_message
+from portal.auth.routes import retry_after, throttled_message
+from portal.core.labels import role_label
 from portal.core.rendering import render
+from portal.core.web import safe_next
 from portal.extensions import db
 
 
@@ -86,7 +87,7 @@ def _finish_login(user: User, factor: str) -> str:
     mfa.end_pending()
     services.open_session(user, factor)
     session.permanent = True
-    return _safe_next(next_url)
+    return safe_next(next_url)
 
 
 def _second_factor_page(

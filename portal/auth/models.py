@@ -1,27 +1,15 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area, Site
+from portal.core.accounts import Role
 from portal.core.clock import utcnow
+from portal.core.models_base import enum_column
 from portal.extensions import Model
-from portal.models_base import enum_column
-
-
-class Role(enum.StrEnum):
-    POLICE = "police"
-    HEALTH_STATION = "health_station"
-    COMMITTEE = "committee"
-    VACCINATION_SITE = "vaccination_site"
-    HEALTH_AUTHORITY = "health_authority"
-    ADMIN = "admin"
-    # The population register as a whole (replacing it): nation-wide, appointed from the
-    # command line only (issue 14, item 1).
-    NATIONAL_ADMIN = "national_admin"
 
 
 class User(Model):

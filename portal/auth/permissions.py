@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area, AreaKind
 from portal.areas.scope import area_ids_within, area_within, province_of
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem
 
 
 def can_manage_accounts(user: Any) -> bool:
@@ -55,3 +57,15 @@ ROLE_AREA_KINDS = {
     Role.ADMIN: (AreaKind.PROVINCE,),
     Role.NATIONAL_ADMIN: (AreaKind.PROVINCE,),
 }
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Accounts"),
+        "auth.list_accounts",
+        can_manage_accounts,
+        lambda here: here.endpoint.startswith("auth.") and "account" in here.endpoint,
+        position=110,
+    ),
+)

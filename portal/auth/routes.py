@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -9,38 +7,13 @@ from flask_login import current_user, login_required
 
 from portal.auth import mfa, services
 from portal.auth.forms import LoginForm
-from portal.auth.models import Role
-from portal.core.web import csrf_message, error_response
+from portal.core.web import csrf_message, error_response, safe_next
 from portal.extensions import db, login_manager
 
 
 @login_manager.user_loader
 def load_user(token: str):
     return services.load_session_user(token)
-
-
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would make a phishing link look like ours.
-    # Browsers read a backslash as "/" (/\evil.example is //evil.example), and a control
-    # character cannot go into the Location header at all.
-    if target and target.isprintable() and "\\" not in target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            return target
-    return _landing()
-
-
-# Where a day starts when no page was asked for: those who watch an area (health
-# authorities, administrators) on its dashboard, those who work on records on the records.
-DASHBOARD_FIRST = frozenset({Role.HEALTH_AUTHORITY, Role.ADMIN})
-
-
-def _landing() -> str:
-    if current_user.is_authenticated and current_user.role in DASHBOARD_FIRST:
-        return url_for("dashboard.show_dashboard")
-    if current_user.is_authenticated and current_user.role == Role.NATIONAL_ADMIN:
-        return url_for("registry.list_extracts")  # their work: the register as a whole
-    return url_for("records.list_records")
 
 
 def get_login():
@@ -77,7 +50,7 @@ def post_login():
     services.open_session(user)
     db.session.commit()
     session.permanent = True
-    return redirect(_safe_next(next_url), code=303)
+    return redirect(safe_next(next_url), code=303)
 
 
 def throttled_message(throttled: services.LoginThrottled) -> str:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 import sqlalchemy.orm
 from flask import Flask, current_app, has_request_context, request
+from sqlalchemy import event
 
 from portal.core.sql import levenshtein
 
@@ -121,8 +122,6 @@ def begin_statement(connection: sa.Connection) -> str:
 def configure(engine: sa.Engine, config: dict[str, Any]) -> None:
     """The begin of every transaction on ``engine``, by database; on SQLite, the functions
     that PostgreSQL has and the portal's SQL calls."""
-    from sqlalchemy import event
-
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -156,7 +155,6 @@ def ping_after_idle(engine: sa.Engine) -> None:
     one is replaced there and then, and the request never sees it. A connection in constant
     use is not asked: SQLAlchemy's ``pool_pre_ping`` asked before every checkout, a round
     trip on every request. (SQLite's connections are files: nothing to ask.)"""
-    from sqlalchemy import event
 
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_connection, record) -> None:

@@ -18,25 +18,21 @@ translates them once with ``translated``.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import pkgutil
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 
 from portal.core.clock import format_minute
+from portal.core.domains import domain_modules
 from portal.core.translations import kept_translations
+from portal.extensions import Model, db
 
 K = TypeVar("K")
-# The portal's folder: its domains are its packages (found by name, not imported by core).
-PACKAGE = Path(__file__).resolve().parents[1]
 
 # The fields several domains write (exports, lists, files): the other fields are their
 # domain's (records, signing, feedback, ...).
@@ -96,11 +92,8 @@ def _merge(target: dict[str, Any], table: Mapping[Any, Any], where: str) -> None
 def registry() -> Registry:
     """Every domain's tables (``portal/<domain>/labels.py``), gathered once."""
     found = Registry()
-    for info in sorted(pkgutil.iter_modules([str(PACKAGE)]), key=lambda i: i.name):
-        name = f"portal.{info.name}.labels"
-        if not info.ispkg or importlib.util.find_spec(name) is None:
-            continue
-        module = importlib.import_module(name)
+    for module in domain_modules("labels"):
+        name = module.__name__
         _merge(found.actions, getattr(module, "ACTIONS", {}), f"{name}: action")
         _merge(found.entities, getattr(module, "ENTITIES", {}), f"{name}: entity")
         _merge(found.fields, getattr(module, "FIELDS", {}), f"{name}: field")
@@ -166,6 +159,10 @@ def value_label(attribute: str, value: Any, default: str | None = None) -> str:
     return _label(registry().values.get(attribute, {}), value, default)
 
 
+def role_label(role) -> str:
+    return value_label("role", role)
+
+
 def status_label(value) -> str:
     """A person's (or a complaint's) status."""
     return value_label("status", value)
@@ -212,11 +209,14 @@ def field_label(name: str) -> str:
     return f"{dose_word} {dose} · {label}" if dose else label
 
 
+@cache
+def _model(table: str) -> type[Any]:
+    """The model of a table, found by its name: core sits below the domains that define them."""
+    return next(m.class_ for m in Model.registry.mappers if m.class_.__tablename__ == table)
+
+
 def change_value(name: str, value: Any) -> str:
     """A value of the audit trail as the rest of the page shows it: labels, dd/mm/yyyy, names."""
-    from portal.areas.models import Area, Site  # core sits below the domains
-    from portal.extensions import db
-
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):  # a check box (an account's "active"): yes or no
@@ -238,9 +238,6 @@ def change_value(name: str, value: Any) -> str:
     if (attribute in ("commune_id", "site_id") or attribute.endswith("area_id")) and isinstance(
         value, int
     ):
-        if attribute != "site_id":
-            area = db.session.get(Area, value)
-            return area.name if area is not None else str(value)
-        site = db.session.get(Site, value)
-        return site.name if site is not None else str(value)
+        place = db.session.get(_model("site" if attribute == "site_id" else "area"), value)
+        return place.name if place is not None else str(value)
     return str(value)

@@ -1,5 +1,6 @@
 """The main menu: one entry per page, each shown when its domain's own permission rule lets
-the user open it (never a list of roles kept here). The template only draws it."""
+the user open it (never a list of roles kept here). Each domain lists its entries in its
+``permissions.py``; the template only draws them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from functools import cache
 from typing import Any
 
 from flask import request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.core.domains import domain_modules
 from portal.core.labels import translated
 from portal.core.page_globals import url_for
 
@@ -40,76 +41,35 @@ class MenuItem:
     allowed: Callable[[Any], bool]
     active: Callable[[Here], bool]
     args: Mapping[str, Any] = field(default_factory=dict)
+    # Where in the menu, from the left: the domains' entries interleave.
+    position: int = 0
 
     def url(self) -> str:
         return url_for(self.endpoint, **self.args)
 
 
-def _in(blueprint: str) -> Callable[[Here], bool]:
+def in_blueprint(blueprint: str) -> Callable[[Here], bool]:
     return lambda here: here.blueprint == blueprint
 
 
-def _at(endpoint: str) -> Callable[[Here], bool]:
+def at_endpoint(endpoint: str) -> Callable[[Here], bool]:
     return lambda here: here.endpoint == endpoint
 
 
 @cache
 def menu() -> tuple[MenuItem, ...]:
-    """Every entry, in the menu's order, whoever may see it."""
-    # Function-local: core sits below the domains, whose rules the menu asks (built once,
-    # at the first request, when every domain is loaded).
-    from portal.audit.permissions import can_read_trail
-    from portal.auth.permissions import can_manage_accounts
-    from portal.dashboard.permissions import can_see_dashboard
-    from portal.feedback.permissions import can_use_queue
-    from portal.imports.permissions import can_import
-    from portal.records.permissions import can_list_records
-    from portal.registry.permissions import can_import_extract
-    from portal.signing.permissions import can_sign_anything
-    from portal.worklists.permissions import can_review, can_see_decision_list, can_see_handovers
+    """Every entry, in the menu's order, whoever may see it: each domain lists its own in
+    its ``permissions.py`` (``MENU``), beside the rules that show them."""
+    items = [
+        item for module in domain_modules("permissions") for item in getattr(module, "MENU", ())
+    ]
+    return tuple(sorted(items, key=lambda item: item.position))
 
-    def decision_list(slug: str) -> MenuItem:
-        return MenuItem(
-            _l("To correct") if slug == "corrections" else _l("Register updates"),
-            "worklists.show_decision_list",
-            lambda user: can_see_decision_list(user, slug),
-            lambda here: here.slug == slug,
-            {"slug": slug},
-        )
 
-    return (
-        MenuItem(_l("Dashboard"), "dashboard.show_dashboard", can_see_dashboard, _in("dashboard")),
-        MenuItem(_l("Records"), "records.list_records", can_list_records, _in("records")),
-        MenuItem(
-            _l("Register extracts"),
-            "registry.list_extracts",
-            can_import_extract,
-            _at("registry.list_extracts"),
-        ),
-        MenuItem(
-            _l("Identity review"), "worklists.show_review", can_review, _at("worklists.show_review")
-        ),
-        MenuItem(
-            _l("Handover"),
-            "worklists.list_handovers",
-            can_see_handovers,
-            lambda here: "handover" in here.endpoint,
-        ),
-        MenuItem(_l("Excel import"), "imports.list_imports", can_import, _in("imports")),
-        decision_list("corrections"),
-        decision_list("register-updates"),
-        MenuItem(
-            _l("Awaiting signature"), "signing.show_awaiting", can_sign_anything, _in("signing")
-        ),
-        MenuItem(_l("Complaints"), "feedback.show_queue", can_use_queue, _in("feedback")),
-        MenuItem(
-            _l("Accounts"),
-            "auth.list_accounts",
-            can_manage_accounts,
-            lambda here: here.endpoint.startswith("auth.") and "account" in here.endpoint,
-        ),
-        MenuItem(_l("Audit trail"), "audit.show_trail", can_read_trail, _in("audit")),
-    )
+def may_open(user: Any, endpoint: str) -> bool:
+    """Whether the menu's entry for ``endpoint`` is shown to ``user`` (its domain's rule): a
+    page of a lower domain links to one above it without importing its rules."""
+    return any(item.endpoint == endpoint and item.allowed(user) for item in menu())
 
 
 def navigation() -> list[NavLink]:

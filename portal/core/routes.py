@@ -3,13 +3,13 @@ from __future__ import annotations
 from flask import current_app, jsonify, redirect, request, session, url_for
 from flask_login import current_user
 
-from portal.auth.routes import _safe_next
 from portal.core import database
+from portal.core.web import safe_next
 
 
 def index():
     if current_user.is_authenticated:
-        return redirect(_safe_next(None))
+        return redirect(safe_next(None))
     return redirect(url_for("auth.get_login"))
 
 
@@ -33,4 +33,4 @@ def post_language():
     lang = request.form.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")), code=303)
+    return redirect(safe_next(request.form.get("next")), code=303)

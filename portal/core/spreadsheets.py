@@ -21,6 +21,7 @@ from typing import Any
 from defusedxml import DefusedXmlException, ElementTree
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
 
 # Zip-bomb defence: an .xlsx of a million rows holds ~15 entries and ~300 MB of XML.
 MAX_ZIP_ENTRIES = 1000
@@ -83,8 +84,6 @@ def not_utf8() -> LazyString:
 def xlsx_rows(data: bytes, convert: bool = True) -> Iterator[list[Any]]:
     """The first worksheet's rows; ``convert=False`` leaves calamine's values as they are
     (a reader that takes booleans and times as text itself saves a call per cell)."""
-    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
-
     check_workbook(data)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))

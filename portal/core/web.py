@@ -7,7 +7,18 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from babel.numbers import get_decimal_symbol, get_group_symbol
-from flask import Flask, abort, flash, g, jsonify, make_response, redirect, request, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,8 +26,24 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.core import database, page_globals
+from portal.core import database, events, page_globals
+from portal.core.accounts import Role
 from portal.core.clock import format_birth, format_date, format_minute, format_time
+from portal.core.labels import (
+    action_label,
+    change_value,
+    entity_label,
+    field_label,
+    id_kind_label,
+    import_state_label,
+    job_label,
+    result_label,
+    role_label,
+    sex_label,
+    status_label,
+    value_label,
+)
+from portal.core.navigation import navigation
 from portal.core.rendering import is_fragment_request, render, vary_on_htmx
 from portal.extensions import db, login_manager
 
@@ -80,7 +107,35 @@ def reject_keys(mapping: dict, *keys: str) -> dict:
     return {k: v for k, v in mapping.items() if k not in keys}
 
 
+def safe_next(target: str | None) -> str:
+    """Where to go after a login or a change of language: the page asked for, when it is
+    one of ours, else the person's landing page."""
+    # Only local paths: an open redirect would make a phishing link look like ours.
+    # Browsers read a backslash as "/" (/\evil.example is //evil.example), and a control
+    # character cannot go into the Location header at all.
+    if target and target.isprintable() and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return landing()
+
+
+# Where a day starts when no page was asked for: those who watch an area (health
+# authorities, administrators) on its dashboard, those who work on records on the records.
+DASHBOARD_FIRST = frozenset({Role.HEALTH_AUTHORITY, Role.ADMIN})
+
+
+def landing() -> str:
+    """The page a person's day starts on, by role."""
+    if current_user.is_authenticated and current_user.role in DASHBOARD_FIRST:
+        return url_for("dashboard.show_dashboard")
+    if current_user.is_authenticated and current_user.role == Role.NATIONAL_ADMIN:
+        return url_for("registry.list_extracts")  # their work: the register as a whole
+    return url_for("records.list_records")
+
+
 def init_app(app: Flask) -> None:
+    events.connect_reactions()
     login_manager.login_view = "auth.get_login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "warning"
@@ -96,21 +151,6 @@ def init_app(app: Flask) -> None:
         tenths=format_tenths,
         reject_keys=reject_keys,
     )
-    from portal.auth.forms import role_label
-    from portal.core.labels import (
-        action_label,
-        change_value,
-        entity_label,
-        field_label,
-        id_kind_label,
-        import_state_label,
-        job_label,
-        result_label,
-        sex_label,
-        status_label,
-        value_label,
-    )
-    from portal.core.navigation import navigation
 
     app.jinja_env.globals.update(
         # Flask's and Flask-WTF's own, replaced by ones that keep what they built.
@@ -181,8 +221,6 @@ def init_app(app: Flask) -> None:
 def busy_response(error: Exception):
     """The database could not serve within its limits (portal/core/database.py): "busy, try
     again", as a page, a fragment or JSON like every error, with Retry-After."""
-    from flask import current_app
-
     current_app.logger.warning("Database unavailable: %s", str(error).splitlines()[0][:300])
     try:
         db.session.rollback()

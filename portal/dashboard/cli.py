@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask_babel import gettext as _
 
+from portal.dashboard.services import recount, snapshot
 from portal.extensions import db
 
 
@@ -15,8 +16,6 @@ def dashboard_group() -> None:
 
 @dashboard_group.command("recount", help="Rebuild the counters from the persons and doses.")
 def recount_command() -> None:
-    from portal.dashboard.services import recount
-
     result = recount()
     db.session.commit()
     click.echo(
@@ -32,8 +31,6 @@ def recount_command() -> None:
     "snapshot", help="Store today's counters (the worker does it every 30 minutes)."
 )
 def snapshot_command() -> None:
-    from portal.dashboard.services import snapshot
-
     rows = snapshot()
     db.session.commit()
     click.echo(_("Snapshot stored: %(n)d rows.", n=rows))

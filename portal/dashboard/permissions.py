@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from portal.areas.models import Area
 from portal.areas.scope import area_within
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem, in_blueprint
 
 TARGET_SETTERS = frozenset({Role.HEALTH_AUTHORITY, Role.ADMIN})
 
@@ -26,3 +29,15 @@ def area_in_scope(user: User, code: str | None) -> Area | None:
 
 def can_set_targets(user: User) -> bool:
     return user.role in TARGET_SETTERS
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Dashboard"),
+        "dashboard.show_dashboard",
+        can_see_dashboard,
+        in_blueprint("dashboard"),
+        position=10,
+    ),
+)

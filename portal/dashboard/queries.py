@@ -16,19 +16,23 @@ import sqlalchemy as sa
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.areas.scope import communes_within, within
+from portal.auth.models import Role, User
 from portal.core.clock import local_midnight_utc, vietnam_date
 from portal.core.sql import day_index, seconds_between
+from portal.core.text import collation_key
 from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
 from portal.extensions import db
+from portal.feedback.clock import AT_RISK_WITHIN
+from portal.feedback.models import Feedback
 from portal.records.models import (
     CLEANED,
     STATUS_GROUPS,
     UNCORRECTED,
+    Dose,
     Person,
     PersonStatus,
     Vaccine,
 )
-from portal.text import collation_key
 
 # The status groups are the records domain's (the record list filters on the same ones).
 # "Đã xác nhận" is one figure: the persons whose record is confirmed (signed). Exempt
@@ -166,8 +170,6 @@ class SiteFigures(Figures):
 def site_rows(commune: Area) -> list[SiteFigures]:
     """The sites of the commune, each a row with the same columns as a commune's. Counted
     on demand (not in the 30-second refresh): the commune's persons through the dose index."""
-    from portal.records.models import Dose
-
     sites = list(
         db.session.scalars(sa.select(Site).where(Site.commune_id == commune.id).order_by(Site.name))
     )
@@ -204,9 +206,6 @@ def accountability(area: Area, limit: int = 20) -> list[AccountableSite]:
     """The sites whose vaccinated persons of the area are still uncorrected, most first,
     with the people who answer for each site (its vaccination-site accounts: the Ministry of
     Health's letters of April 2022 make the head of the site answer for its records)."""
-    from portal.auth.models import Role, User
-    from portal.records.models import Dose
-
     count = sa.func.count(sa.distinct(Dose.person_id)).label("n")
     rows = db.session.execute(
         sa.select(Dose.site_id, count)
@@ -385,8 +384,6 @@ COMPLAINT_WEEKS = 8
 
 def _complaint_place(area: Area):
     """SQL: the complaints whose place lies in the area (as precisely as the citizen said)."""
-    from portal.feedback.models import Feedback
-
     place = within(area, Feedback.commune_id, Feedback.province_id)
     if area.kind == AreaKind.DISTRICT:  # or the district itself, when no commune was said
         return sa.or_(Feedback.district_id == area.id, place)
@@ -400,8 +397,6 @@ def project_answers(
     those answered, and the pace of answers over the last PACE_DAYS days (the complaints'
     own times give the history; no snapshot is needed). A complaint placed no closer than
     the province counts for the province only."""
-    from portal.feedback.models import Feedback
-
     start = local_midnight_utc(today - timedelta(days=PACE_DAYS))
     rows = db.session.execute(
         sa.select(
@@ -434,8 +429,6 @@ def open_complaints_by_day(area: Area, today: date, days: int = 30) -> list[tupl
     """(day, complaints about the area still unanswered at the end of that day) for the last
     ``days`` days before today: the open count at the window's start, then each day's
     arrivals and answers counted by the database, day by Vietnam's calendar."""
-    from portal.feedback.models import Feedback
-
     first = today - timedelta(days=days)
     start = local_midnight_utc(first)
     end = local_midnight_utc(today)
@@ -470,9 +463,6 @@ def complaint_figures(area: Area, now: datetime) -> ComplaintFigures:
     """Open, at risk (≤ 12 h left) and overdue complaints about the area, counted on the
     partial index of unanswered complaints by place and due time; the answers of the last
     weeks, read by place and answer time."""
-    from portal.feedback.clock import AT_RISK_WITHIN
-    from portal.feedback.models import Feedback
-
     place = _complaint_place(area)
     open_, at_risk, overdue = db.session.execute(
         sa.select(

@@ -20,6 +20,7 @@ from portal.core import export
 from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
 from portal.core.rendering import is_fragment_request, render
+from portal.core.text import collation_key, fold
 from portal.dashboard import charts, permissions, queries, services
 from portal.dashboard.forms import TargetForm
 from portal.dashboard.labels import METRIC_LABELS, SHARE_LABELS
@@ -30,7 +31,6 @@ from portal.feedback.permissions import can_use_queue
 from portal.records.labels import STATUS_LABELS
 from portal.records.models import PersonStatus
 from portal.records.permissions import sites_in_scope
-from portal.text import collation_key, fold
 
 # "figures-refresh" is the page's timer: the figures block comes back with each figure
 # marked to swap out of band (by its id), nothing else.

@@ -15,7 +15,7 @@ from typing import Any
 
 from faker.providers.person.vi_VN import Provider as VietnameseNames
 
-from portal.text import fold, norm, sort_key
+from portal.core.text import fold, norm, sort_key
 
 # Weighted like the real population (Nguyễn is about four names in ten).
 LAST_NAMES = [

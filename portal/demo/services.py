@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -17,11 +17,17 @@ from portal.auth.models import Role, User
 from portal.auth.passwords import password_problem
 from portal.auth.services import create_user
 from portal.core.clock import today_in_vietnam
+from portal.core.text import fold, norm
+from portal.dashboard import services as dashboard
+from portal.dashboard.models import DailyTally, PersonTally, TargetMetric
+from portal.dashboard.queries import CLEANED
 from portal.demo.generator import Mix, cccd, generate, vietnamese_name
 from portal.extensions import db
+from portal.feedback import services as feedback
+from portal.feedback.models import FeedbackKind
 from portal.records.models import Dose, Person
+from portal.registry.matching import match_commune
 from portal.registry.models import RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 
 DEMO_PROVINCE = "01"  # Thành phố Hà Nội
 DEMO_COMMUNES = ("00004", "00008", "00025")  # Ba Đình, Ngọc Hà, Giảng Võ: neighbours
@@ -251,8 +257,6 @@ def seed(
     sync_sequence("dose")
     db.session.flush()
     # Matched once, so that the lists and the review have something to show at first login.
-    from portal.registry.matching import match_commune
-
     for commune in communes:
         match_commune(commune)
     _dashboard_history(province)
@@ -263,12 +267,6 @@ def seed(
 def _dashboard_history(province: Area, days: int = 14) -> None:
     """A deadline, and two weeks of synthetic daily snapshots that climb to today's
     figures, so that the dashboard's projection and chart have a pace to show."""
-    from datetime import timedelta
-
-    from portal.dashboard import services as dashboard
-    from portal.dashboard.models import DailyTally, PersonTally, TargetMetric
-    from portal.dashboard.queries import CLEANED
-
     today = today_in_vietnam()
     dashboard.create_target(
         province,
@@ -304,9 +302,6 @@ def _dashboard_history(province: Area, days: int = 14) -> None:
 
 def seed_feedback(commune: Area) -> None:
     """A few citizens' complaints, one per precision of the place, routed as filed."""
-    from portal.feedback import services as feedback
-    from portal.feedback.models import FeedbackKind
-
     station = f"TYT-{commune.code}"
     samples = [
         dict(

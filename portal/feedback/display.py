@@ -16,16 +16,14 @@ from portal.feedback import clock
 from portal.feedback.labels import (
     CLOCK_LABELS,
     KIND_LABELS,
-    PRECISION_LABELS,
     STATUS_LABELS,
-    UNIT_KIND_LABELS,
+    label,
+    unit_kind_label,
+)
+from portal.feedback.labels import (
+    precision_label as precision_label,  # the pages' (display.precision_label)
 )
 from portal.feedback.routing import FALLBACK_NOTES, NO_ACCOUNT, Unit
-
-
-def label(table: dict, value) -> str:
-    value = getattr(value, "value", value)
-    return str(table.get(value, value))
 
 
 def kind_label(value) -> str:
@@ -34,14 +32,6 @@ def kind_label(value) -> str:
 
 def feedback_status_label(value) -> str:
     return label(STATUS_LABELS, value)
-
-
-def precision_label(value) -> str:
-    return label(PRECISION_LABELS, value)
-
-
-def unit_kind_label(value) -> str:
-    return label(UNIT_KIND_LABELS, value)
 
 
 def clock_label(value) -> str:

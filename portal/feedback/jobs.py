@@ -12,20 +12,22 @@ from huey import crontab
 
 from portal.core.clock import utcnow
 from portal.extensions import db
+from portal.feedback.services import (
+    deliver_pending,
+    escalate_overdue,
+    purge_failure_counts,
+    purge_rate_hits,
+)
 from portal.jobs.queue import app_for_task, huey
 
 
 def run_escalation() -> int:
-    from portal.feedback.services import escalate_overdue
-
     count = escalate_overdue()
     db.session.commit()
     return count
 
 
 def run_outbox() -> int:
-    from portal.feedback.services import deliver_pending, purge_failure_counts, purge_rate_hits
-
     sent = deliver_pending()
     purge_rate_hits(utcnow() - timedelta(days=1))
     purge_failure_counts(

@@ -122,3 +122,16 @@ VALUES = {
     "clock": CLOCK_LABELS,
     "state": NOTIFICATION_STATE_LABELS,
 }
+
+
+def label(table: dict, value) -> str:
+    value = getattr(value, "value", value)
+    return str(table.get(value, value))
+
+
+def precision_label(value) -> str:
+    return label(PRECISION_LABELS, value)
+
+
+def unit_kind_label(value) -> str:
+    return label(UNIT_KIND_LABELS, value)

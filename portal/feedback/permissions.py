@@ -9,9 +9,11 @@ oversees, reassigns and delegates every complaint placed in its province.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import AreaKind
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem, in_blueprint
 from portal.feedback.models import Escalation, Feedback, UnitKind
 from portal.feedback.routing import Unit, unit_for_account
 
@@ -96,3 +98,15 @@ def can_reassign(user: User, feedback: Feedback) -> bool:
     if not is_province_authority(user):
         return False
     return feedback.unit_kind == UnitKind.POOL or feedback.province_id == user.area_id
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Complaints"),
+        "feedback.show_queue",
+        can_use_queue,
+        in_blueprint("feedback"),
+        position=100,
+    ),
+)

@@ -17,16 +17,14 @@ from portal.areas.models import Area, AreaKind, Site
 from portal.areas.scope import areas_within
 from portal.core.clock import utcnow
 from portal.core.rendering import render
+from portal.core.text import collation_key
 from portal.core.throttle import whole_minutes
 from portal.extensions import db
-from portal.feedback import services
+from portal.feedback import clock, display, services
 from portal.feedback.forms import FeedbackForm, StatusForm
-from portal.text import collation_key
 
 
 def template_helpers():
-    from portal.feedback import clock, display
-
     return {
         "feedback_status_label": display.feedback_status_label,
         "feedback_unit_name": display.feedback_unit_name,

@@ -32,6 +32,7 @@ from portal.audit import services as audit
 from portal.auth.models import Role, User
 from portal.core.clock import utcnow
 from portal.extensions import db
+from portal.feedback.labels import precision_label, unit_kind_label
 from portal.feedback.models import Precision, RoutingRule, UnitKind
 
 DEFAULT_TARGETS = {
@@ -301,8 +302,6 @@ class RuleError(ValueError):
 def rule_error(precision: Precision, province: Area | None, target: UnitKind) -> RuleError | None:
     """Why a rule makes no sense, or None: its unit must be one the named place identifies,
     and a province's own rule must keep its complaints inside the province."""
-    from portal.feedback.display import precision_label, unit_kind_label  # display imports us
-
     if province is not None and precision == Precision.NONE:
         return RuleError(
             "precision",

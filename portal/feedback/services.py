@@ -22,9 +22,11 @@ from portal.audit import services as audit
 from portal.auth.models import User
 from portal.core.clock import utcnow
 from portal.core.sql import locked
+from portal.core.text import collation_key, fold
 from portal.core.throttle import growing_wait
 from portal.extensions import db
 from portal.feedback import clock
+from portal.feedback.display import named
 from portal.feedback.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -40,6 +42,7 @@ from portal.feedback.models import (
     RateHit,
     UnitKind,
 )
+from portal.feedback.notify import adapter_for
 from portal.feedback.routing import (
     NO_ACCOUNT,
     Decision,
@@ -51,7 +54,6 @@ from portal.feedback.routing import (
 )
 from portal.records import rules
 from portal.records.models import Person
-from portal.text import collation_key, fold
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 CODE_PREFIX = "PA"
@@ -684,8 +686,6 @@ def units_in_province(province: Area) -> list[tuple[Unit, str, bool]]:
     """The units of a province a complaint may be sent to, with their names and whether
     someone can log in to answer there (an active account): itself, its legacy
     districts, its communes' health stations and its sites."""
-    from portal.feedback.display import named
-
     units = [(Unit(UnitKind.PROVINCE, province.id), named(UnitKind.PROVINCE, province.name))]
     areas = sorted(
         db.session.execute(
@@ -831,8 +831,6 @@ def escalate_overdue(now: datetime | None = None) -> int:
 
 def deliver_pending(limit: int = 500) -> int:
     """Send what the outbox holds through the configured adapter; failures stay for a retry."""
-    from portal.feedback.notify import adapter_for
-
     sent = 0
     rows = db.session.scalars(
         sa.select(Notification)

@@ -7,8 +7,12 @@ from pathlib import Path
 import click
 from flask_babel import gettext as _
 
+from portal.areas.models import AreaKind
+from portal.areas.services import area_by_code
 from portal.core.cli import fail
+from portal.core.spreadsheets import FileRejected
 from portal.extensions import db
+from portal.imports import services
 
 
 @click.group("records", help="Vaccination records.")
@@ -27,11 +31,6 @@ def records_group() -> None:
 @click.option("--commit", "do_commit", is_flag=True, help="Import the valid rows.")
 @click.option("--show", default=50, show_default=True, help="Rows with problems to list.")
 def import_command(path: str, commune_code: str, do_commit: bool, show: int) -> None:
-    from portal.areas.models import AreaKind
-    from portal.areas.services import area_by_code
-    from portal.core.spreadsheets import FileRejected
-    from portal.imports import services
-
     commune = area_by_code(commune_code)
     if commune is None or commune.kind != AreaKind.COMMUNE:
         fail(_("Unknown commune code %(code)s.", code=commune_code), code=2)

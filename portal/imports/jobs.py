@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from portal.audit import services as audit
+from portal.auth.models import User
 from portal.core.sql import locked
 from portal.extensions import db
 from portal.imports import permissions, services
@@ -36,8 +37,6 @@ def start(kind: str, batch: ImportBatch, actor=None) -> Job:
 
 
 def _actor(job: Job):
-    from portal.auth.models import User
-
     return db.session.get(User, job.created_by_id) if job.created_by_id else None
 
 

@@ -18,7 +18,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from portal.core.spreadsheets import FileRejected, csv_rows, xlsx_rows
-from portal.text import fold
+from portal.core.text import fold
 
 # The columns of the template, in its order: (key, header in the template, mandatory).
 COLUMNS: tuple[tuple[str, str, bool], ...] = (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import AreaKind
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem, in_blueprint
 from portal.extensions import db
 from portal.imports.models import ImportBatch
 
@@ -26,3 +28,11 @@ def get_batch_or_404(user: User, batch_id: int) -> ImportBatch:
     if batch is None or batch.commune_id != user.area_id:
         abort(404)
     return batch
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Excel import"), "imports.list_imports", can_import, in_blueprint("imports"), position=60
+    ),
+)

@@ -22,6 +22,10 @@ from typing import IO, Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from portal.areas.models import Area
 from portal.audit import services as audit
@@ -29,6 +33,7 @@ from portal.core import export
 from portal.core.clock import utcnow
 from portal.core.spreadsheets import FileRejected, collector_paused
 from portal.core.sql import locked, serialised
+from portal.core.text import norm, sort_key
 from portal.dashboard.tallies import Inserted, inserts_counted
 from portal.extensions import db
 from portal.imports import snapshot
@@ -51,9 +56,9 @@ from portal.imports.validation import (
     check_database,
     check_file,
 )
+from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.records.services import id_kind_for
-from portal.text import norm, sort_key
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 INSERT_CHUNK = 2_000
@@ -525,13 +530,6 @@ EXPLANATIONS = {
 def template_workbook(commune: Area | None = None) -> bytes:
     """The import template: the headers in Vietnamese, lists for sex and vaccine, one
     example row (ignored if it is left in), and a sheet explaining each column."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    from portal.records import vaccines
-
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

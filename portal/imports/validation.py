@@ -6,7 +6,7 @@ ends with its errors (it is rejected) and warnings (it is imported, but look at 
 
 - errors: a mandatory field missing; a date unreadable (Excel serial numbers, date cells,
   dd/mm/yyyy and yyyy-mm-dd text, mm/yyyy or a bare year for a birth date) or in the
-  future; a malformed ID number (``portal.registry.idcheck``); an unknown commune, site or
+  future; a malformed ID number (``portal.records.idcheck``); an unknown commune, site or
   vaccine; a dose out of order (before the previous dose, or without it); data that
   contradict another row or a dose already recorded;
 - warnings: a row repeated in the file (imported once); the person already in the database
@@ -36,16 +36,16 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.core.clock import today_in_vietnam
+from portal.core.text import fold
 from portal.extensions import db
 from portal.imports.parser import EXAMPLE_ID, EXAMPLE_NAME, HEADERS, KEYS, Table
-from portal.records import rules
+from portal.records import idcheck, rules
 from portal.records import vaccines as vaccine_catalogue
 from portal.records.models import Dose, Person
-from portal.registry import idcheck
-from portal.text import fold
 
 MAX_ADDRESS = 300
 MAX_LOT = 40
@@ -500,8 +500,6 @@ def _among(column: Any, values: list[Any]) -> sa.ColumnElement[bool]:
     array on SQLite): SQLAlchemy and the driver handle an IN list one value at a time, and
     for thousands of values that costs more than the query."""
     if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
         return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
     text = json.dumps([v.isoformat() if isinstance(v, date) else v for v in values])
     return column.in_(

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.clock import utcnow
+from portal.core.models_base import enum_column
 from portal.extensions import Model
-from portal.models_base import enum_column
 
 
 class JobState(enum.StrEnum):

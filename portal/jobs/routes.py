@@ -4,6 +4,7 @@ from flask import abort, redirect, url_for
 from flask_login import current_user, login_required
 
 from portal.core.forms import PortalForm
+from portal.core.navigation import may_open
 from portal.core.rendering import render
 from portal.core.web import error_response
 from portal.extensions import db
@@ -13,14 +14,13 @@ from portal.jobs import permissions, services
 @login_required
 def show_job(job_id: int):
     job = permissions.get_job_or_404(current_user, job_id)
-    from portal.worklists.permissions import can_review
 
     owner = services.owner_of(job.kind)
     return render(
         "jobs/show.html",
         {"job-progress": "progress"},
         job=job,
-        job_links={"review": can_review(current_user)},
+        job_links={"review": may_open(current_user, "worklists.show_review")},
         owner_page=owner.page(job) if owner.page else None,
         can_retry=permissions.can_retry(current_user, job),
         retry_here=owner.retry is not None,

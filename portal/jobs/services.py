@@ -89,6 +89,7 @@ def create_job(kind: str, area_id: int | None, params: dict[str, Any], actor=Non
 def enqueue(job_id: int) -> None:
     """Hand a committed job to the queue. Takes the id, read before the commit, so that the
     caller's session starts no new transaction while an in-process job runs."""
+    # Function-local, a genuine cycle: the queue's task runs ``execute`` below.
     from portal.jobs.queue import huey, run_job
 
     huey.immediate = bool(current_app.config.get("HUEY_IMMEDIATE"))

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from portal.core.clock import format_birth, format_date, today_in_vietnam
+from portal.core.display import mark_differences
 from portal.core.labels import field_label, result_label, sex_label
 from portal.core.rendering import render
 from portal.core.sql import locked
@@ -18,7 +19,6 @@ from portal.records.forms import DoseForm, parsed
 from portal.records.models import Dose
 from portal.records.services import add_dose
 from portal.registry.precheck import IdentityCheck, check_identity
-from portal.worklists.display import mark_differences
 
 
 def _last_dose(person_id: int) -> Dose | None:

@@ -12,14 +12,16 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area, AreaKind, Site
 from portal.areas.scope import site_reach, within
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem, in_blueprint
 from portal.core.sql import StatementCache
+from portal.core.text import collation_key
 from portal.extensions import db
 from portal.records.models import Person
-from portal.text import collation_key
 
 
 def reach(user: User) -> Area:
@@ -122,3 +124,15 @@ def can_correct(user: User, person: Person) -> bool:
         and area.kind == AreaKind.COMMUNE
         and person.commune_id == area.id
     )
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Records"),
+        "records.list_records",
+        can_list_records,
+        in_blueprint("records"),
+        position=20,
+    ),
+)

@@ -18,10 +18,10 @@ from portal.core import paging
 from portal.core.ids import decode_cursor, encode_cursor
 from portal.core.paging import Page
 from portal.core.sql import StatementCache
+from portal.core.text import fold
 from portal.extensions import db
 from portal.records.models import STATUS_GROUPS, Dose, Person, PersonStatus
 from portal.records.permissions import person_scope, reach
-from portal.text import fold
 
 ID_QUERY = re.compile(r"^[0-9]{3,12}$")
 

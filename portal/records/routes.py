@@ -22,7 +22,7 @@ from portal.records.forms import RecordFilterForm
 from portal.records.history import record_history
 from portal.records.labels import SEX_LABELS, STATUS_LABELS
 from portal.records.models import Person, PersonStatus
-from portal.worklists.permissions import can_start_match
+from portal.registry.permissions import can_start_match
 
 LIST_FRAGMENTS = {"results": "results"}
 

@@ -31,9 +31,8 @@ from flask_babel import lazy_gettext as _l
 from portal.core import dates
 from portal.core.clock import today_in_vietnam
 from portal.core.dates import DAY, MIN_YEAR, MONTH, YEAR
-from portal.records import vaccines
-from portal.registry import idcheck
-from portal.text import fold
+from portal.core.text import fold
+from portal.records import idcheck, vaccines
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs

@@ -6,15 +6,14 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from portal.areas.models import Area
 from portal.audit import services as audit
+from portal.core import events
 from portal.core.clock import utcnow
+from portal.core.text import fold, norm, normalise_spaces, sort_key
 from portal.extensions import db
 from portal.records import vaccines
 from portal.records.models import Dose, IdentityAcknowledgement, IdKind, Person, PersonStatus
-from portal.text import fold, norm, normalise_spaces, sort_key
 
 if TYPE_CHECKING:
     from portal.registry.recheck import Recheck
@@ -90,19 +89,10 @@ def update_person(
     changes = audit.diff(before, snapshot(person))
     if changes:
         db.session.flush()
-        if "commune_id" in changes:
-            # The match result is filed under the commune; the new one checks the person
-            # afresh (portal.registry.matching relies on this).
-            from portal.registry.models import MatchResult
-
-            db.session.execute(sa.delete(MatchResult).where(MatchResult.person_id == person.id))
         audit.record(action, "person", person.id, changes, reason, actor)
-        # Signing (issue 5): a confirmed person whose identity changed loses the confirmation.
-        if before["status"] == PersonStatus.CONFIRMED and "status" not in changes:
-            from portal.signing import services as signing
-
-            if signing.identity_changed(changes):
-                signing.supersede_person(person, actor)
+        # The register forgets a match filed under the old commune; signing supersedes a
+        # confirmation whose identity changed (core/events.py).
+        events.send(events.person_changed, person, before=before, changes=changes, actor=actor)
     return changes
 
 
@@ -173,8 +163,6 @@ def correct_person(
     when they change), the reason, and under ``register_values`` the fields whose new value
     was taken from the population register. Flushes, never commits.
     """
-    from portal.registry.recheck import recheck_person
-
     if person.version != expected_version:
         raise VersionConflict(person, expected_version)
     before = snapshot(person)
@@ -187,11 +175,9 @@ def correct_person(
         # that changes goes back to "needs re-confirmation"); a signed one is superseded in
         # its documents too, which stay valid for the others.
         if person.status == PersonStatus.CONFIRMED:
-            from portal.signing import services as signing
-
-            signing.supersede_person(person, actor)
+            events.send(events.confirmation_undone, person, actor=actor)
         person.status = PersonStatus.NEEDS_RECONFIRMATION
-    check = recheck_person(person, actor, record=False)
+    check: Recheck = events.answer(events.person_corrected, person, actor=actor)
     changes = audit.diff(before, snapshot(person)) | {
         k: v for k, v in check.changes().items() if k != "status"
     }

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import g
 
+from portal.core.text import fold
 from portal.extensions import db
 from portal.records.labels import TYPE_LABELS
 from portal.records.models import Vaccine
-from portal.text import fold
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,8 @@ class LocalRegister:
 def get_adapter() -> RegisterAdapter:
     url = current_app.config.get("REGISTER_URL")
     if url:
+        # Function-local, a genuine cycle: the remote register implements this module's
+        # protocol (its records, errors and chunk size).
         from portal.registry.remote import RemoteRegister
 
         return RemoteRegister(url)

@@ -8,8 +8,12 @@ import click
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from portal.auth.models import User
 from portal.core.cli import confirm, fail
 from portal.extensions import db
+from portal.registry.extract import import_extract
+from portal.registry.labels import MODE_NAMES
+from portal.registry.models import ExtractMode
 
 
 @click.group("registry", help="The population register (its imported extracts).")
@@ -48,11 +52,6 @@ def registry_group() -> None:
     help="The account (username) the import is recorded under, and whose area limits it.",
 )
 def import_command(path: str, mode: str, confirmed: bool, username: str | None) -> None:
-    from portal.auth.models import User
-    from portal.registry.extract import import_extract
-    from portal.registry.labels import MODE_NAMES
-    from portal.registry.models import ExtractMode
-
     user = None
     if username:
         user = db.session.scalar(sa.select(User).where(User.username == username))

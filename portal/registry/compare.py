@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from portal.core.sql import levenshtein
+from portal.core.text import fold, norm
 from portal.records.models import Person
 from portal.registry.adapter import RegisterRecord
 from portal.registry.matching import TYPO_DISTANCE
 from portal.registry.models import BirthResult, NameResult, SexResult
-from portal.text import fold, norm
 
 
 @dataclass(frozen=True)

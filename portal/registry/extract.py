@@ -46,12 +46,12 @@ from portal.core.spreadsheets import FileRejected as _FileRejected
 from portal.core.spreadsheets import collector_paused as _collector_paused
 from portal.core.spreadsheets import csv_rows as _csv_rows
 from portal.core.spreadsheets import xlsx_rows as _xlsx_rows
+from portal.core.text import fold, norm
 from portal.extensions import db
-from portal.records import rules
-from portal.registry import idcheck, permissions
+from portal.records import idcheck, rules
+from portal.registry import permissions
 from portal.registry.adapter import LOOKUP_CHUNK
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 
 COLUMNS = ("id_number", "full_name", "sex", "birth_date")
 # The commune of permanent residence, by its official code (issue 14, item 1). Optional: a

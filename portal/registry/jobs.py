@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area
+from portal.auth.models import User
 from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.services import Owner, Progress, again, create_job, handler
 from portal.records.models import Person
+from portal.registry import extract
 from portal.registry.matching import MatchSummary, match_commune
-from portal.registry.permissions import can_import_extract
-from portal.worklists.permissions import can_start_match
+from portal.registry.permissions import can_import_extract, can_start_match
 
 
 def start_match(communes: list[Area], full: bool, area_id: int | None, actor=None) -> Job:
@@ -42,8 +45,6 @@ def run_match(job: Job, progress: Progress) -> dict[str, Any]:
     summary = MatchSummary()
     actor = None
     if job.created_by_id:
-        from portal.auth.models import User
-
         actor = db.session.get(User, job.created_by_id)
     for commune in communes:
 
@@ -80,8 +81,6 @@ def remove_upload(job: Job) -> None:
     """A failed import of an extract keeps nothing of its file (personal data): the user
     uploads it again. The handler removes it itself when it ends; this is for a job whose
     worker died, or that no worker took."""
-    from pathlib import Path
-
     path = (job.params or {}).get("path")
     if path:
         Path(path).unlink(missing_ok=True)
@@ -95,13 +94,6 @@ def run_register_import(job: Job, progress: Progress) -> dict[str, Any]:
     A replacement runs twice (issue 14, item 1): first as a preview, which loads, counts and
     rolls back, keeping the upload for the confirmation; then, confirmed, for real, and only
     if it still drops what the preview said it would."""
-    from pathlib import Path
-
-    from flask_babel import lazy_gettext as _l
-
-    from portal.auth.models import User
-    from portal.registry import extract
-
     path = Path(job.params["path"])
     actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
     preview = bool(job.params.get("preview"))
@@ -181,7 +173,5 @@ def confirm_replacement(preview: Job, actor) -> Job:
 
 def discard_preview(preview: Job) -> None:
     """A replacement given up after its preview: its upload goes, it cannot be confirmed."""
-    from pathlib import Path
-
     Path(preview.params["path"]).unlink(missing_ok=True)
     preview.result = dict(preview.result or {}) | {"discarded": True}

@@ -8,8 +8,12 @@ from flask_babel import gettext as _
 
 from portal.areas.models import Area, AreaKind
 from portal.core.cli import fail
+from portal.core.labels import status_label
 from portal.extensions import db
+from portal.records.models import Person
+from portal.registry.adapter import RegisterUnavailable
 from portal.registry.cli import registry_group
+from portal.registry.matching import match_commune
 
 
 @registry_group.command(
@@ -25,11 +29,6 @@ from portal.registry.cli import registry_group
 )
 @click.option("--full", is_flag=True, help="Re-check everyone, not only what changed.")
 def match_command(codes: tuple[str, ...], full: bool) -> None:
-    from portal.core.labels import status_label
-    from portal.records.models import Person
-    from portal.registry.adapter import RegisterUnavailable
-    from portal.registry.matching import match_commune
-
     if codes:
         communes = list(
             db.session.scalars(

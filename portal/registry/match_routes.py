@@ -10,8 +10,8 @@ from portal.areas.models import Area, AreaKind
 from portal.extensions import db
 from portal.jobs.services import enqueue
 from portal.records.permissions import commune_scope
+from portal.registry import permissions
 from portal.registry.jobs import start_match
-from portal.worklists import permissions
 
 
 @login_required

@@ -29,9 +29,9 @@ from portal.audit import services as audit
 from portal.core.clock import utcnow
 from portal.dashboard.tallies import status_changes_counted
 from portal.extensions import db
+from portal.records.idcheck import date_part, sql_issue
 from portal.records.models import BirthPrecision, Person, PersonStatus
 from portal.registry.adapter import RegisterAdapter, get_adapter, latest_extract_id
-from portal.registry.idcheck import date_part, sql_issue
 from portal.registry.models import (
     BirthResult,
     MatchResult,

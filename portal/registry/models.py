@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.clock import utcnow
+from portal.core.models_base import c_collated, enum_column
 from portal.extensions import Model
-from portal.models_base import c_collated, enum_column
 from portal.records.models import BirthPrecision, Sex
 
 
@@ -100,7 +100,7 @@ class MatchResult(Model):
     person_version: Mapped[int]
     extract_id: Mapped[int | None]
     outcome: Mapped[Outcome] = mapped_column(enum_column(Outcome, "match_outcome"))
-    # The first problem the ID checks found without any register (portal.registry.idcheck).
+    # The first problem the ID checks found without any register (portal.records.idcheck).
     id_issue: Mapped[str | None] = mapped_column(sa.String(30))
     name_result: Mapped[NameResult | None] = mapped_column(enum_column(NameResult, "name_result"))
     name_distance: Mapped[int | None]

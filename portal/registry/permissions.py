@@ -8,13 +8,21 @@ not known, is a national act (a national administrator, or the command line)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from portal.areas.models import Area, AreaKind
 from portal.areas.scope import areas_within
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem, at_endpoint
 from portal.registry.models import RegisterExtract
 
 EXTRACT_IMPORTERS = frozenset({Role.POLICE, Role.ADMIN, Role.NATIONAL_ADMIN})
+MATCH_STARTERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY, Role.ADMIN})
+
+
+def can_start_match(user: User) -> bool:
+    """Who starts a matching run of their area's records against the register."""
+    return user.role in MATCH_STARTERS
 
 
 def can_import_extract(user: User) -> bool:
@@ -57,3 +65,15 @@ def extract_scope(user: User) -> sa.ColumnElement[bool]:
     return RegisterExtract.imported_by_id.in_(
         sa.select(User.id).join(Area, User.area_id == Area.id).where(areas_within(user.area))
     )
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Register extracts"),
+        "registry.list_extracts",
+        can_import_extract,
+        at_endpoint("registry.list_extracts"),
+        position=30,
+    ),
+)

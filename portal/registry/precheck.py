@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from portal.records.idcheck import IdIssue, check_id
 from portal.records.models import Person
 from portal.registry.adapter import RegisterRecord, RegisterUnavailable, get_adapter
 from portal.registry.compare import Comparison, compare
-from portal.registry.idcheck import IdIssue, check_id
 
 
 @dataclass

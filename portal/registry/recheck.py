@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from portal.audit import services as audit
 from portal.core.clock import utcnow
 from portal.core.sql import levenshtein
+from portal.core.text import norm
 from portal.extensions import db
+from portal.records.idcheck import MISSING, check_id
 from portal.records.models import Person, PersonStatus
 from portal.registry.adapter import (
     RegisterRecord,
@@ -23,7 +25,6 @@ from portal.registry.adapter import (
     latest_extract_id,
 )
 from portal.registry.compare import Comparison, compare
-from portal.registry.idcheck import MISSING, check_id
 from portal.registry.matching import INVALID_CODES, KEPT_STATUSES
 from portal.registry.models import (
     BirthResult,
@@ -33,7 +34,6 @@ from portal.registry.models import (
     RegisterEntry,
     SexResult,
 )
-from portal.text import norm
 
 
 @dataclass

@@ -59,6 +59,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.audit import services as audit
 from portal.core.dates import DAY, MONTH, YEAR
+from portal.core.text import fold, norm
 from portal.extensions import db
 from portal.records import rules
 from portal.registry.adapter import (
@@ -68,7 +69,6 @@ from portal.registry.adapter import (
     latest_extract_id,
 )
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_TIMEOUT = 10.0

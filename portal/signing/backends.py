@@ -11,8 +11,10 @@ import os
 import threading
 from typing import Any
 
+from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import current_app
+from flask import current_app, g
 
 from portal.signing import core
 from portal.signing.models import SignerBackend, SigningCredential
@@ -33,8 +35,6 @@ def seal(data: bytes) -> bytes:
 
 
 def unseal(blob: bytes) -> bytes:
-    from cryptography.exceptions import InvalidTag
-
     try:
         return AESGCM(_seal_key()).decrypt(blob[:12], blob[12:], SEAL_CONTEXT)
     except InvalidTag as error:
@@ -65,8 +65,6 @@ def pkcs11_module() -> str:
 
 
 def _open_sessions() -> list[Any]:
-    from flask import g
-
     if "pkcs11_sessions" not in g:
         g.pkcs11_sessions = []
     return g.pkcs11_sessions
@@ -74,8 +72,6 @@ def _open_sessions() -> list[Any]:
 
 def close_sessions(_error: BaseException | None = None) -> None:
     """Log out and release the token at the end of the app context."""
-    from flask import g
-
     sessions = g.pop("pkcs11_sessions", [])
     for session in sessions:
         try:
@@ -89,6 +85,8 @@ def close_sessions(_error: BaseException | None = None) -> None:
 def pkcs11_signer(credential: SigningCredential, pin: str) -> Any:
     """A pyHanko PKCS#11 signer on a session logged in with this PIN. ECDSA goes through the
     raw mechanism (CKM_ECDSA on pyHanko's digest), which every token has."""
+    # Function-local: only signer backend b (a PKCS#11 token) loads python-pkcs11 and the
+    # token library behind it; a portal signing with software keys never does.
     import pkcs11
     from pyhanko.sign.pkcs11 import PKCS11Signer
 
@@ -123,6 +121,4 @@ def pkcs11_signer(credential: SigningCredential, pin: str) -> Any:
 
 def certificate_chain(credential: SigningCredential) -> list:
     """The signer's certificate first, then its CA chain, as stored with the credential."""
-    from cryptography import x509
-
     return x509.load_pem_x509_certificates(credential.certificate_pem.encode())

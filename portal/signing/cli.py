@@ -7,12 +7,18 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from cryptography import x509
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
+from portal.areas.services import area_by_code
+from portal.auth.models import User
 from portal.core.cli import Progress, ask_secret, fail
 from portal.core.clock import format_date, format_time
 from portal.extensions import db
+from portal.signing import jobs, permissions, services
+from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
+from portal.worklists.handover import document_root
 
 PIN_ENV = "PORTAL_SIGNING_PIN"
 
@@ -20,8 +26,6 @@ confirmations = AppGroup("confirmations", help="Signed confirmations (PAdES).")
 
 
 def _user(username: str):
-    from portal.auth.models import User
-
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
         fail(_("No account is named %(name)s.", name=username), code=2)
@@ -45,10 +49,6 @@ def sign_command(commune_code: str, username: str, certificates: bool, print_pat
     """Sign the commune's confirmation lists, then the certificates of its confirmed
     persons. The PIN is asked, or read from PORTAL_SIGNING_PIN. Shows progress and ends
     with a summary."""
-    from portal.areas.services import area_by_code
-    from portal.signing import jobs, permissions, services
-    from portal.worklists.handover import document_root
-
     user = _user(username)
     commune = area_by_code(commune_code)
     if commune is None:
@@ -125,8 +125,6 @@ def sign_command(commune_code: str, username: str, certificates: bool, print_pat
 def import_pkcs12_command(file: Path, username: str, title: str, unit: str) -> None:
     """Keep a user's PKCS#12 sealed as their signing key (its PIN is asked, or read from
     PORTAL_SIGNING_PIN)."""
-    from portal.signing import services
-
     user = _user(username)
     data = file.read_bytes()
     if not services.is_pkcs12(data):  # said before a PIN is asked for it
@@ -159,10 +157,6 @@ def import_pkcs11_command(
     certificates: Path, username: str, token_label: str, key_label: str, title: str, unit: str
 ) -> None:
     """Sign with a key on a PKCS#11 token: CERTIFICATES is a PEM file, signer's first."""
-    from cryptography import x509
-
-    from portal.signing import services
-
     user = _user(username)
     try:
         chain = x509.load_pem_x509_certificates(certificates.read_bytes())
@@ -187,8 +181,6 @@ def import_pkcs11_command(
 def unlock_command(username: str) -> None:
     """Unlock a signing key locked after too many wrong PINs (an administrator's act,
     audited)."""
-    from portal.signing import services
-
     user = _user(username)
     try:
         credential = services.unlock_credential(user)
@@ -214,9 +206,6 @@ def verify_pdf_command(file: Path) -> None:
     """Check a signed PDF: the same verdict as the portal's verification page. Exit 0 for
     a valid document, 2 when it is valid except for persons whose records changed after
     signing (they are named), 1 when it is not valid."""
-    from portal.signing import services
-    from portal.signing.labels import STATE_LABELS, VERDICT_MESSAGES, modification_text
-
     content = file.read_bytes()
     verdict = services.verify_content(content)
     document = services.document_by_hash(content) if verdict.readable else None

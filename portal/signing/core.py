@@ -17,19 +17,27 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import cms, core
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from fontTools import ttLib
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResult
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers, timestamps
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.general import SigningError, as_signing_certificate, simple_cms_attribute
 from pyhanko.sign.signers.pdf_cms import SimpleSigner
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -75,8 +83,6 @@ class ParsedKeySigner(SimpleSigner):
         self.parsed_key = key
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-        from cryptography.hazmat.primitives import hashes
-
         algorithm = {
             "sha256": hashes.SHA256(),
             "sha384": hashes.SHA384(),
@@ -93,8 +99,6 @@ class ParsedKeySigner(SimpleSigner):
 
 def signer_from_pkcs12(data: bytes, pin: str) -> ParsedKeySigner:
     """Unlock a PKCS#12 with the PIN; a wrong PIN raises SignerUnavailable."""
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, pin.encode())
     except ValueError as error:
@@ -130,8 +134,6 @@ class _StampFont:
 
 @functools.cache
 def _stamp_font() -> _StampFont:
-    from fontTools import ttLib
-
     data = FONT.read_bytes()
     tt = ttLib.TTFont(BytesIO(data))
     head, hhea, os2 = tt["head"], tt["hhea"], tt["OS/2"]
@@ -316,8 +318,6 @@ class StampFontFactory(FontEngineFactory):
 
 @functools.cache
 def stamp_style() -> TextStampStyle:
-    from pyhanko.pdf_utils.text import TextBoxStyle
-
     return TextStampStyle(
         stamp_text="Ký bởi: %(name)s\n%(title)s – %(unit)s\nThời gian ký: %(when)s",
         text_box_style=TextBoxStyle(font=StampFontFactory(), leading=10),
@@ -339,10 +339,6 @@ class LocalTimeStamper(DummyTimeStamper):
         self.parsed_key = key
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime):
-        from asn1crypto import cms, core
-        from cryptography.hazmat.primitives import hashes
-        from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
-
         algorithm = {
             "sha256": hashes.SHA256(),
             "sha384": hashes.SHA384(),
@@ -521,10 +517,6 @@ def _common_name(cert: asn1_x509.Certificate) -> str:
 
 def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
     """Check every signature of a PDF; never raises on bad input (the verdict says why)."""
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.errors import SignatureValidationError
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-
     if not content.lstrip()[:5].startswith(b"%PDF-"):
         return Verdict(False, "not_pdf")
     try:
@@ -632,9 +624,6 @@ def validate_detached(
 ) -> DetachedReport:
     """Check a detached CMS signature of ``data`` and its signature time-stamp against the
     trust roots; never raises on bad input (a report of nothing that holds)."""
-    from asn1crypto import cms
-    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
-
     try:
         signed_data = cms.ContentInfo.load(signature)["content"]
         context = ValidationContext(

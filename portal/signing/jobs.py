@@ -18,7 +18,7 @@ from portal.auth.models import User
 from portal.core.clock import format_birth
 from portal.extensions import db
 from portal.jobs.models import Job
-from portal.jobs.queue import app_for_task, huey
+from portal.jobs.queue import app_for_task, carries_a_job, huey
 from portal.jobs.services import Owner, Progress, create_job, execute, handler
 from portal.records.models import Person
 from portal.signing import backends, checkpoints, permissions, services
@@ -44,6 +44,7 @@ def enqueue_with_pin(job_id: int, pin: str) -> None:
     run_signing_job(job_id, backends.seal(pin.encode()))
 
 
+@carries_a_job
 @huey.task()
 def run_signing_job(job_id: int, sealed_pin: bytes) -> None:
     with app_for_task().app_context():

@@ -12,13 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from portal.areas.models import Area, AreaKind
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem, in_blueprint
 from portal.records.models import Person
 from portal.records.permissions import commune_scope, person_scope
 from portal.signing.models import DocumentKind, DocumentMember, Minutes, SignedDocument
+from portal.worklists.permissions import can_see_handovers
 
 
 def can_sign_committee(user: User) -> bool:
@@ -83,8 +86,6 @@ def document_scope(user: User) -> sa.ColumnElement[bool]:
     commune. (Every document has members: each way of signing refuses an empty list.) A signed
     handover list is only for those with a part in handovers, as the handover pages are
     (issue 14, item 3: police, health station, health authorities)."""
-    from portal.worklists.permissions import can_see_handovers
-
     if user.role == Role.VACCINATION_SITE:
         if user.site_id is None:
             return sa.false()
@@ -122,3 +123,15 @@ def minutes_scope(user: User):
     if not can_record_minutes(user):
         return sa.false()
     return Minutes.area_id == user.area_id
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Awaiting signature"),
+        "signing.show_awaiting",
+        can_sign_anything,
+        in_blueprint("signing"),
+        position=90,
+    ),
+)

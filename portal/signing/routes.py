@@ -13,6 +13,7 @@ from flask import abort, current_app, flash, redirect, request, send_file, url_f
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.areas.models import Area, Site
 from portal.auth import permissions as account_permissions
 from portal.auth.models import User
 from portal.core import dates
@@ -20,11 +21,12 @@ from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
 from portal.core.pdf import birth_text
 from portal.core.rendering import is_fragment_request, render
+from portal.core.text import fold
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.feedback import services as feedback_services
 from portal.records.labels import STATUS_LABELS
-from portal.signing import permissions, queries, services
+from portal.signing import documents, jobs, permissions, queries, services
 from portal.signing.forms import (
     AwaitingFilterForm,
     MinutesConfirmForm,
@@ -53,7 +55,8 @@ from portal.signing.models import (
     SigningBatch,
     SigningBatchMember,
 )
-from portal.text import fold
+from portal.worklists.models import Worklist
+from portal.worklists.permissions import handover_scope
 
 AWAITING_FRAGMENTS = {"signing-results": "results", "sign-dialog": "dialog"}
 SHOWN = 200
@@ -83,8 +86,6 @@ def _awaiting_context(form: AwaitingFilterForm) -> dict:
         persons, total = services.awaiting_committee(current_user.area_id, filters, limit=SHOWN)
         context.update(mode="committee", persons=persons, total=total)
     elif permissions.can_sign_site(current_user):
-        from portal.areas.models import Site
-
         site = db.session.get(Site, current_user.site_id)
         day = _day(form.day.data)
         rows = services.site_day_rows(site, day) if site is not None else []
@@ -199,7 +200,6 @@ def preview_pdf():
     form = AwaitingFilterForm(formdata=request.args)
     if not form.validate():
         abort(400)
-    from portal.signing import documents
 
     credential = services.active_credential(current_user)
     title = credential.title if credential else "Chủ tịch"
@@ -218,8 +218,6 @@ def preview_pdf():
         )
         name = "xem-truoc-danh-sach-xac-nhan.pdf"
     else:
-        from portal.areas.models import Site
-
         site = db.session.get(Site, current_user.site_id)
         day = _day(form.day.data)
         rows = services.site_day_rows(site, day) if site is not None else []
@@ -374,8 +372,6 @@ def preview_batch_pdf(batch_id: int):
     """Exactly the document the dialog's PIN signs (unsigned, marked as a preview)."""
     _require_signer()
     batch = _batch_or_404(batch_id)
-    from portal.areas.models import Area, Site
-    from portal.signing import documents
 
     credential = services.active_credential(current_user)
     title = credential.title if credential else "Chủ tịch"
@@ -695,7 +691,6 @@ def post_certificates():
     """Per-person certificates for the commune's confirmed persons, as a queue job."""
     if not permissions.can_sign_certificates(current_user):
         abort(403)
-    from portal.signing import jobs
 
     sign_form = SignForm()
     if not sign_form.validate_on_submit():
@@ -848,9 +843,6 @@ def verify_code(code: str):
 
 
 def _handover_or_404(worklist_id: int):
-    from portal.worklists.models import Worklist
-    from portal.worklists.permissions import handover_scope
-
     worklist = db.session.scalar(
         sa.select(Worklist).where(Worklist.id == worklist_id, handover_scope(current_user))
     )

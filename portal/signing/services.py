@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
+from asn1crypto import pkcs12 as asn1_pkcs12
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from PIL import Image
@@ -31,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.areas.models import Area, Site
 from portal.audit import services as audit
+from portal.audit.models import AuditEvent
 from portal.auth.models import User
 from portal.auth.passwords import secret_forms
 from portal.core.clock import format_date, today_in_vietnam, utcnow, vietnam_date
@@ -38,7 +41,8 @@ from portal.core.sql import locked
 from portal.extensions import db
 from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
-from portal.signing import backends, core, documents
+from portal.records.queries import search_clause
+from portal.signing import backends, core, documents, pki
 from portal.signing.models import (
     CERTIFIED,
     CONFIRMATION,
@@ -56,7 +60,10 @@ from portal.signing.models import (
     SigningCredential,
     VerificationCount,
 )
+from portal.worklists import handover as handover_services
+from portal.worklists import pdf as handover_pdf
 from portal.worklists.handover import _store, document_root
+from portal.worklists.models import WorklistKind, WorklistMember, WorklistState
 from portal.worklists.services import member_snapshot
 
 # Matched by the register or verified by the police; re-confirmation after a change.
@@ -103,8 +110,6 @@ def trust_roots() -> list[x509.Certificate]:
 
 
 def demo_root_fingerprints() -> set[bytes]:
-    from cryptography.hazmat.primitives import hashes
-
     return {c.fingerprint(hashes.SHA256()) for c in _certs_at(demo_pki_dir() / "ca.pem")}
 
 
@@ -123,8 +128,6 @@ def tsa_config() -> core.TsaConfig:
 @lru_cache(maxsize=4)
 def _local_tsa(folder: str, mtime: float) -> core.TsaConfig:
     """The demo TSA's key parsed once per process (an RSA key takes long to load)."""
-    from portal.signing import pki
-
     path = Path(folder)
     return core.TsaConfig(
         cert=pki.load_pem_cert((path / "tsa.pem").read_bytes()),
@@ -141,8 +144,6 @@ def organisation_signer() -> core.ParsedKeySigner:
     """The organisation's own key, which signs the audit trail's checkpoints:
     SIGNING_ORGANISATION_P12 with SIGNING_ORGANISATION_PASSWORD, else the demo's
     organisation certificate where the demo made one."""
-    from portal.signing import pki
-
     configured = current_app.config.get("SIGNING_ORGANISATION_P12")
     if configured:
         password = str(current_app.config.get("SIGNING_ORGANISATION_PASSWORD") or "")
@@ -217,8 +218,6 @@ def _describe(cert: x509.Certificate) -> dict[str, Any]:
 def is_pkcs12(data: bytes) -> bool:
     """Whether ``data`` is a PKCS#12 container at all, read without its password: a wrong
     PIN and a file of another kind fail alike in cryptography, and deserve two answers."""
-    from asn1crypto import pkcs12 as asn1_pkcs12
-
     try:
         pfx = asn1_pkcs12.Pfx.load(data, strict=True)
         return bool(
@@ -233,8 +232,6 @@ def add_pkcs12_credential(
     user: User, data: bytes, pin: str, title: str, unit: str, demo: bool = False, actor: Any = None
 ) -> SigningCredential:
     """Keep a user's PKCS#12 (encrypted with their PIN) sealed; earlier ones stop being used."""
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
     if not is_pkcs12(data):
         raise SigningRefused(_l("This file is not a PKCS#12 key file (.p12 or .pfx)."))
     try:
@@ -527,8 +524,6 @@ class Filters:
 
 
 def committee_clauses(commune_id: int, filters: Filters | None = None) -> list[Any]:
-    from portal.records.queries import search_clause
-
     clauses: list[Any] = [Person.commune_id == commune_id, Person.status.in_(AWAITING)]
     if filters and filters.status:
         clauses.append(Person.status == PersonStatus(filters.status))
@@ -1523,8 +1518,6 @@ def revoke_document(document: SignedDocument, reason: str, actor: Any = None) ->
 
 def revocation_event(document: SignedDocument) -> Any:
     """The audit event that revoked the document (who, when, why), or None."""
-    from portal.audit.models import AuditEvent
-
     if document.state != DocumentState.REVOKED:
         return None
     return db.session.scalar(
@@ -1810,9 +1803,6 @@ def _count_upsert(dialect: str) -> Any:
 def handover_slot(worklist: Any) -> tuple[int, tuple[int, int, int, int]]:
     """Where the stamp goes on the frozen handover PDF: the gap above the creator's name, found
     by laying the (deterministic) document out again."""
-    from portal.worklists import handover as handover_services
-    from portal.worklists import pdf as handover_pdf
-
     gap: dict[str, Any] = {}
     handover_pdf.build_pdf(
         worklist,
@@ -1841,9 +1831,6 @@ def handover_document(worklist_id: int) -> SignedDocument | None:
 def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
     """The police officer signs the handover list exactly as it was frozen at hand-over: the
     signature is an incremental update, so the signed file begins with the frozen bytes."""
-    from portal.worklists import handover as handover_services
-    from portal.worklists.models import WorklistKind, WorklistMember, WorklistState
-
     if worklist.kind != WorklistKind.HANDOVER or worklist.state == WorklistState.DRAFT:
         raise SigningRefused(_l("Only a handed-over list can be signed."))
     if handover_document(worklist.id) is not None:

@@ -30,6 +30,7 @@ from portal.core.files import private_dir
 from portal.core.sql import locked, serialised
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
+from portal.registry.models import MatchResult
 from portal.worklists import pdf
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 
@@ -128,8 +129,6 @@ def _json_build_object(element, compiler, **kw):
 
 def _snapshot_sql() -> sa.ColumnElement[Any]:
     """``services.member_snapshot`` in SQL, for a whole selection at once."""
-    from portal.registry.models import MatchResult
-
     outcome = (
         sa.select(MatchResult.outcome).where(MatchResult.person_id == Person.id).scalar_subquery()
     )

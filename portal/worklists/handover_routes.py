@@ -24,9 +24,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from portal.audit import services as audit
+from portal.core import export
 from portal.core.database import writes
+from portal.core.export import Column
 from portal.core.forms import PortalForm
 from portal.core.ids import BadCursor, coerce_id
+from portal.core.labels import sex_label
 from portal.core.paging import Page, first_page_if_bad
 from portal.core.pdf import birth_text
 from portal.core.rendering import render
@@ -282,9 +286,6 @@ def download_handover(worklist_id: int):
 
 
 def _member_columns() -> list:
-    from portal.core.export import Column
-    from portal.core.labels import sex_label
-
     return [
         Column(_l("Full name"), lambda m: m.snapshot.get("full_name") or "", 28),
         Column(_l("Sex"), lambda m: sex_label(m.snapshot.get("sex")), 8),
@@ -303,9 +304,6 @@ def _member_columns() -> list:
 @writes  # its audit event (SQLite: BEGIN IMMEDIATE)
 def export_handover(worklist_id: int, fmt: str):
     """The list's members as they were listed (their snapshot), like the PDF's table."""
-    from portal.audit import services as audit
-    from portal.core import export
-
     worklist = _worklist_or_404(worklist_id)
     # Plain copies: the commit below expires the ORM rows before the file is written.
     members = [

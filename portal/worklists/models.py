@@ -12,8 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area
 from portal.core.clock import utcnow
+from portal.core.models_base import enum_column
 from portal.extensions import Model
-from portal.models_base import enum_column
 
 
 class WorklistKind(enum.StrEnum):

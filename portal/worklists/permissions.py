@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from portal.areas.models import Area, AreaKind
 from portal.auth.models import Role, User
+from portal.core.navigation import MenuItem, at_endpoint
+from portal.records.permissions import commune_scope
+from portal.worklists.models import Worklist, WorklistKind, WorklistState
 
 REVIEWERS = frozenset({Role.POLICE})
-MATCH_STARTERS = frozenset({Role.POLICE, Role.HEALTH_STATION, Role.HEALTH_AUTHORITY, Role.ADMIN})
 
 
 def can_review(user: User) -> bool:
     """Identity is vouched for by the police (letter 9438/BYT-CNTT)."""
     return user.role in REVIEWERS
-
-
-def can_start_match(user: User) -> bool:
-    return user.role in MATCH_STARTERS
 
 
 # The lists police decisions feed: the health station corrects the records (the police
@@ -41,12 +43,6 @@ def can_see_handovers(user: User) -> bool:
 
 def handover_scope(user: User):
     """SQL: the handover lists the user may see. Drafts are the police's work in progress."""
-    import sqlalchemy as sa
-
-    from portal.areas.models import Area
-    from portal.records.permissions import commune_scope
-    from portal.worklists.models import Worklist, WorklistKind, WorklistState
-
     if not can_see_handovers(user):
         return sa.false()
     clauses = [
@@ -60,8 +56,6 @@ def handover_scope(user: User):
 
 def can_create_handover(user: User) -> bool:
     """Commune police list the persons they verified."""
-    from portal.areas.models import AreaKind
-
     return user.role == Role.POLICE and user.area.kind == AreaKind.COMMUNE
 
 
@@ -88,3 +82,35 @@ HANDOVER_TRANSITIONS = {
 def allowed_handover_transitions(user: User, worklist) -> list[str]:
     """The transitions the user's role allows on this list (the state is checked later)."""
     return [name for name, check in HANDOVER_TRANSITIONS.items() if check(user, worklist)]
+
+
+def _decision_list(slug: str, position: int) -> MenuItem:
+    return MenuItem(
+        _l("To correct") if slug == "corrections" else _l("Register updates"),
+        "worklists.show_decision_list",
+        lambda user: can_see_decision_list(user, slug),
+        lambda here: here.slug == slug,
+        {"slug": slug},
+        position=position,
+    )
+
+
+# The menu's entries of this domain (core.navigation), shown to whom the rules above let in.
+MENU = (
+    MenuItem(
+        _l("Identity review"),
+        "worklists.show_review",
+        can_review,
+        at_endpoint("worklists.show_review"),
+        position=40,
+    ),
+    MenuItem(
+        _l("Handover"),
+        "worklists.list_handovers",
+        can_see_handovers,
+        lambda here: "handover" in here.endpoint,
+        position=50,
+    ),
+    _decision_list("corrections", 70),
+    _decision_list("register-updates", 80),
+)

@@ -8,12 +8,12 @@ from flask_login import current_user, login_required
 from portal.audit import services as audit
 from portal.core import export
 from portal.core.database import writes
+from portal.core.display import mark_differences
 from portal.core.ids import BadCursor
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records.queries import count_persons
 from portal.worklists import exports, permissions, queries, services
-from portal.worklists.display import mark_differences
 from portal.worklists.forms import (
     ACTION_LABELS,
     DECISION_LABELS,

@@ -12,6 +12,7 @@ from portal.core.clock import utcnow
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.records.services import update_person
+from portal.registry.models import MatchResult
 from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 
 
@@ -123,7 +124,6 @@ def review(persons: list[Person], action: ReviewAction, note: str, actor=None) -
                 if action == ReviewAction.REGISTER_IS_RIGHT
                 else WorklistKind.REGISTER_UPDATE
             )
-            from portal.registry.models import MatchResult
 
             result = db.session.get(MatchResult, person.id)
             changed += add_member(

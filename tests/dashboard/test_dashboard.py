@@ -600,7 +600,7 @@ def test_a_deadline_for_every_complaint_answered(client, login_as, area):
 
 
 def test_the_communes_of_a_province_come_in_the_vietnamese_alphabet(area):
-    from portal.text import collation_key
+    from portal.core.text import collation_key
 
     names = [c.name for c in queries.children(area(HANOI))]
     assert names == sorted(names, key=collation_key)
@@ -610,7 +610,7 @@ def test_the_communes_of_a_province_come_in_the_vietnamese_alphabet(area):
 
 
 def test_the_drilldown_sorted_by_name_follows_the_vietnamese_alphabet(client, login_as):
-    from portal.text import collation_key
+    from portal.core.text import collation_key
 
     login_as(Role.HEALTH_AUTHORITY, HANOI)
     html = client.get("/dashboard?sort=name&dir=asc").get_data(as_text=True)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from portal.areas.models import Area
+from portal.core.text import fold
 from portal.extensions import db
 from portal.records.models import Person, PersonStatus
 from portal.registry.models import MatchResult, Outcome, RegisterEntry
-from portal.text import fold
 
 BA_DINH = "00004"
 

@@ -22,12 +22,12 @@ from portal.areas import services as area_services
 from portal.areas.models import SiteLevel
 from portal.auth.models import Role
 from portal.auth.services import create_user
+from portal.core.text import fold, norm
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import BirthPrecision, Sex
 from portal.registry.adapter import latest_extract_id
 from portal.registry.models import RegisterEntry
-from portal.text import fold, norm
 from tests.e2e.browser import SCREENSHOTS, add_to_demo, console_error, is_favicon, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.committing]

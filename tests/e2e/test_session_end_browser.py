@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from portal.text import fold
+from portal.core.text import fold
 from tests.e2e.axe import DEMO_PASSWORD, check_accessibility, log_in_as
 from tests.e2e.browser import SCREENSHOTS
 

@@ -15,10 +15,10 @@ from flask_babel import force_locale, gettext, ngettext
 
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
+from portal.core.text import sort_key
 from portal.extensions import db
 from portal.records import services as record_services
 from portal.records.models import PersonStatus, Sex
-from portal.text import sort_key
 from tests.conftest import HANOI, NEIGHBOUR, OWN
 
 FRAGMENT = {"HX-Request": "true", "HX-Target": "results"}
@@ -560,7 +560,7 @@ def test_the_filters_offer_the_communes_and_sites_in_reach_in_order(client, logi
     province's communes in the Vietnamese alphabet's order, their sites by name, nothing
     outside the reach; a site added meanwhile is offered on the next page."""
     from portal.areas.models import Area, AreaKind
-    from portal.text import collation_key
+    from portal.core.text import collation_key
     from tests.conftest import OTHER_PROVINCE
 
     login_as(Role.HEALTH_AUTHORITY, HANOI)

@@ -17,12 +17,12 @@ from flask_babel import force_locale, gettext
 
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
+from portal.core.text import fold, norm
 from portal.extensions import db
 from portal.records.models import BirthPrecision, Sex
 from portal.registry import extract
 from portal.registry.extract import MAX_REPORTED, import_extract, load_extract, parse_extract
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
-from portal.text import fold, norm
 from tests.conftest import csrf_token
 
 HEADER = ["id_number", "full_name", "sex", "birth_date"]

@@ -498,8 +498,8 @@ def build(app, folder) -> World:
 
     # Jobs (a matching run of each commune's police), and each commune's register extract
     # with its residents' entries, as the police imported it.
+    from portal.core.text import fold, norm
     from portal.registry.models import RegisterEntry
-    from portal.text import fold, norm
 
     for scope, commune in COMMUNE_OF.items():
         police = staff[scope]["police"]

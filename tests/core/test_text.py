@@ -1,4 +1,4 @@
-from portal.text import fold, sort_key
+from portal.core.text import fold, sort_key
 
 
 def test_fold_removes_tones_modifiers_case_and_extra_spaces():
@@ -42,7 +42,7 @@ def test_sort_key_is_the_same_whatever_was_keyed_before():
 
 
 def test_collation_key_orders_names_in_the_vietnamese_alphabet():
-    from portal.text import collation_key
+    from portal.core.text import collation_key
 
     names = [
         "Phường Giảng Võ",

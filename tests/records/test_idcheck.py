@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from portal.extensions import db
-from portal.records.models import BirthPrecision, Person, Sex
-from portal.registry.idcheck import (
+from portal.records.idcheck import (
     ISSUE_CODES,
     PROVINCE_CODES,
     IdIssue,
@@ -21,6 +20,7 @@ from portal.registry.idcheck import (
     normalise_id,
     sql_issue,
 )
+from portal.records.models import BirthPrecision, Person, Sex
 
 # Written out here rather than taken from the module, so a slip there is caught.
 CENTURY_OF_DIGIT = {0: 1900, 1: 1900, 2: 2000, 3: 2000, 4: 2100, 5: 2100, 6: 2200, 7: 2200,

@@ -1,0 +1,55 @@
+"""What one domain tells the domains above it, without importing them: blinker signals
+(a Flask dependency). The sender calls ``send`` inside its transaction; each receiver runs
+at once, in the same transaction, and may answer (``send`` returns the answers).
+
+Every signal is here, with who sends it and who receives it. Each domain connects its
+receivers in its ``reactions.py``; ``connect_reactions`` imports them all when the app is
+built (``core.web.init_app``), so that no reaction depends on what a request imported.
+
+- ``person_changed``: records.services.update_person, after the change and its audit event.
+  Sender: the ``Person``; ``before`` (its snapshot before the change), ``changes``
+  ({field: [old, new]}), ``actor``. Received by registry (a new commune: the match result is
+  filed under the old one and is dropped) and signing (a confirmed person's identity
+  changed: the confirmation is superseded).
+- ``confirmation_undone``: records.services.correct_person, when a correction of a
+  confirmed person's identity undoes the confirmation. Sender: the ``Person``; ``actor``.
+  Received by signing (the person is superseded in the documents that confirmed them).
+- ``person_corrected``: records.services.correct_person, after the correction, to re-check
+  the person against the population register at once. Sender: the ``Person``; ``actor``.
+  Received by registry, which answers with its ``Recheck``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from blinker import Namespace
+
+from portal.core.domains import domain_modules
+
+_signals = Namespace()
+
+person_changed = _signals.signal("person-changed")
+confirmation_undone = _signals.signal("confirmation-undone")
+person_corrected = _signals.signal("person-corrected")
+
+
+@cache
+def connect_reactions() -> None:
+    """Every domain's receivers (its ``reactions.py``), connected once."""
+    domain_modules("reactions")
+
+
+def send(signal: Any, sender: Any, **kwargs: Any) -> list[tuple[Any, Any]]:
+    """``signal.send``, every domain's receivers connected."""
+    connect_reactions()
+    return signal.send(sender, **kwargs)
+
+
+def answer(signal: Any, sender: Any, **kwargs: Any) -> Any:
+    """The one receiver's answer to ``signal`` (a question a lower domain asks above)."""
+    answers = [value for _, value in send(signal, sender, **kwargs)]
+    if len(answers) != 1:
+        raise RuntimeError(f"{signal.name}: {len(answers)} answers, one expected")
+    return answers[0]

@@ -1,0 +1,24 @@
+"""Signing's reactions to other domains' events (core/events.py lists them all)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.core import events
+from portal.records.models import PersonStatus
+from portal.signing import services
+
+
+@events.person_changed.connect
+def supersede_changed_identity(
+    person: Any, before: dict[str, Any], changes: dict[str, Any], actor: Any = None, **_: Any
+) -> None:
+    # Issue 5: a confirmed person whose identity changed loses the confirmation.
+    if before["status"] == PersonStatus.CONFIRMED and "status" not in changes:
+        if services.identity_changed(changes):
+            services.supersede_person(person, actor)
+
+
+@events.confirmation_undone.connect
+def supersede_corrected(person: Any, actor: Any = None, **_: Any) -> None:
+    services.supersede_person(person, actor)
