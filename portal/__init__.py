@@ -44,15 +44,12 @@ from portal.core.files import create_private
 from portal.core.i18n import select_locale, select_timezone
 from portal.dashboard.blueprint import bp as dashboard_bp
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
-from portal.feedback import jobs as feedback_jobs
 from portal.feedback.blueprint import bp as feedback_bp
-from portal.imports import jobs as imports_jobs
 from portal.imports.blueprint import bp as imports_bp
+from portal.jobs import queue as queue  # loads every domain's jobs.py: the tasks the worker runs
 from portal.jobs.blueprint import bp as jobs_bp
 from portal.records.blueprint import bp as records_bp
-from portal.registry import jobs as registry_jobs
 from portal.registry.blueprint import bp as registry_bp
-from portal.signing import jobs as signing_jobs
 from portal.signing.blueprint import bp as signing_bp
 from portal.worklists.blueprint import bp as worklists_bp
 
@@ -71,9 +68,6 @@ BLUEPRINTS = (
     api_bp,
     imports_bp,
 )
-# Each domain's background work: importing a module registers its job handlers
-# (``portal.jobs.services.handler``) and its periodic tasks on the queue.
-JOB_MODULES = (feedback_jobs, imports_jobs, registry_jobs, signing_jobs)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
