@@ -17,11 +17,11 @@ from wtforms import HiddenField, StringField, ValidationError
 from portal.audit import permissions
 from portal.audit import services as audit
 from portal.audit.models import AuditEvent
-from portal.core import dates, export
+from portal.core import export
 from portal.core.clock import local_midnight_utc
 from portal.core.database import writes
 from portal.core.export import Column
-from portal.core.forms import PortalForm
+from portal.core.forms import DayField, PortalForm
 from portal.core.labels import action_label, change_value, entity_label, field_label, role_label
 from portal.core.paging import Page, first_page_if_bad, keyset_page
 from portal.core.rendering import is_fragment_request, render
@@ -43,6 +43,9 @@ def _text_field(label, field_id: str, placeholder: str = "") -> StringField:
     return StringField(label, id=field_id, filters=[_trimmed], render_kw=render_kw)
 
 
+_DAY_KW = {"maxlength": 80, "autocomplete": "off"}
+
+
 class TrailFilterForm(PortalForm):
     """The trail's search: each value trimmed to 80 characters; a day typed as
     dd/mm/yyyy in the office's time zone."""
@@ -54,20 +57,15 @@ class TrailFilterForm(PortalForm):
     action = _text_field(_l("Action"), "trail-action", "user, person.update…")
     entity_type = _text_field(_l("Entity"), "trail-entity_type", "person, user…")
     entity_id = _text_field(_l("Entity id"), "trail-entity_id")
-    since = _text_field(_l("From (dd/mm/yyyy)"), "trail-since")
-    until = _text_field(_l("To (dd/mm/yyyy)"), "trail-until")
+    since = DayField(_l("From (dd/mm/yyyy)"), id="trail-since", render_kw=_DAY_KW)
+    until = DayField(_l("To (dd/mm/yyyy)"), id="trail-until", render_kw=_DAY_KW)
     after = HiddenField(filters=[_trimmed])
     before = HiddenField(filters=[_trimmed])
 
     SEARCH_FIELDS = ("actor", "action", "entity_type", "entity_id", "since", "until")
 
-    def validate_since(self, field) -> None:
-        if field.data and dates.day(field.data) is None:
-            raise ValidationError(str(dates.WRITE_A_DAY))
-
     def validate_until(self, field) -> None:
-        self.validate_since(field)
-        since, until = dates.day(self.since.data or ""), dates.day(field.data or "")
+        since, until = self.since.data, field.data
         if since is not None and until is not None and until < since:
             raise ValidationError(_("The end date is before the start date."))
 
@@ -79,14 +77,14 @@ class TrailFilterForm(PortalForm):
 
     def args(self) -> dict[str, str]:
         """The search as query values, for the export's and the pages' links."""
-        return {field.name: field.data for field in self.search_fields() if field.data}
+        return {field.name: field._value() for field in self.search_fields() if field.data}
 
     def conditions(self) -> list[Any]:
         """The search as SQL, within the reader's scope; a value in error is left out (the
         list still shows, beside its message)."""
         for field in self.search_fields():
-            if field.errors:
-                field.data = ""
+            if field.errors:  # left out, its box empty
+                field.data, field.raw_data = (None if isinstance(field, DayField) else ""), []
         out: list[Any] = [permissions.events_in_scope(current_user)]
         if self.actor.data:
             out.append(AuditEvent.actor_name == self.actor.data.lower())
@@ -102,8 +100,7 @@ class TrailFilterForm(PortalForm):
             out.append(AuditEvent.entity_type == self.entity_type.data)
         if self.entity_id.data:
             out.append(AuditEvent.entity_id == self.entity_id.data)
-        since = dates.day(self.since.data) if self.since.data else None
-        until = dates.day(self.until.data) if self.until.data else None
+        since, until = self.since.data, self.until.data
         if since is not None:
             out.append(AuditEvent.occurred_at >= local_midnight_utc(since))
         # Until a day: before the next one starts. The calendar's last day has no next

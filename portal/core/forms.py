@@ -51,7 +51,8 @@ class PortalForm(FlaskForm):
 class DayField(StringField):
     """A day as people type it (dd/mm/yyyy or yyyy-mm-dd), read by the portal's one date
     reader (``core.dates.day``): ``data`` is the date, None when blank; a day it cannot
-    read is the field's error, in the user's language."""
+    read is the field's error, in the user's language. The box shows what was typed (a
+    day it cannot read too, beside its message)."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:
@@ -62,4 +63,6 @@ class DayField(StringField):
             raise ValueError(dates.WRITE_A_DAY)
 
     def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0]).strip()
         return self.data.isoformat() if isinstance(self.data, date) else ""

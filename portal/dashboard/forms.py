@@ -3,11 +3,20 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
-from portal.core import dates
-from portal.core.forms import PortalForm
+from portal.core.forms import DayField, PortalForm
 from portal.dashboard.labels import METRIC_LABELS
+
+
+class _DayRequired(DataRequired):
+    """A day must be given; one that could not be read keeps its own message (DataRequired
+    would put "give the date" in its place)."""
+
+    def __call__(self, form, field) -> None:
+        if field.process_errors:
+            raise StopValidation()
+        super().__call__(form, field)
 
 
 class TargetForm(PortalForm):
@@ -24,8 +33,8 @@ class TargetForm(PortalForm):
         validate_choice=True,
         choices=[SelectChoice(m.value, label) for m, label in METRIC_LABELS.items()],
     )
-    due_on = StringField(
-        _l("Due date (dd/mm/yyyy)"), validators=[DataRequired(message=_l("Give the due date."))]
+    due_on = DayField(
+        _l("Due date (dd/mm/yyyy)"), validators=[_DayRequired(message=_l("Give the due date."))]
     )
 
     def __init__(self, *args, today=None, **kwargs):
@@ -33,9 +42,5 @@ class TargetForm(PortalForm):
         self.today = today
 
     def validate_due_on(self, field) -> None:
-        day = dates.day(field.data)
-        if day is None:
-            raise ValidationError(dates.WRITE_A_DAY)
-        if self.today is not None and day < self.today:
+        if self.today is not None and field.data < self.today:
             raise ValidationError(_l("The due date is in the past."))
-        field.parsed = day

@@ -334,7 +334,7 @@ def create_target():
     services.create_target(
         area,
         TargetMetric(form.metric.data),
-        form.due_on.parsed,
+        form.due_on.data,
         form.title.data.strip(),
         actor=current_user,
     )

@@ -233,3 +233,16 @@ def test_a_wrong_filter_or_page_link_still_shows_the_trail(client, login_as, mak
         assert response.status_code == 400
         assert "Liên kết trang không hợp lệ" in page
         assert page.count('data-testid="trail-row"') == 1  # the first page
+
+
+def test_a_day_box_shows_the_day_as_typed_and_the_export_keeps_it(client, login_as, events):
+    """Issue 16 (forms): the trail's days are read by the portal's DayField; a day read
+    stays as typed in its box and in the export's link, one it cannot read is left out
+    (its box empty, its message beside it)."""
+    login_as(Role.ADMIN, HANOI)
+    response, page = _page(client, "?since=1/2/2026&until=")
+    assert response.status_code == 200
+    assert 'value="1/2/2026"' in page and "since=1/2/2026" in page.replace("%2F", "/")
+    response, page = _page(client, "?since=31/02/2026&until=2026-03-01")
+    assert response.status_code == 422
+    assert 'value="31/02/2026"' not in page and 'value="2026-03-01"' in page

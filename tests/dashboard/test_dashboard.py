@@ -617,3 +617,22 @@ def test_the_drilldown_sorted_by_name_follows_the_vietnamese_alphabet(client, lo
     table = html[html.index('data-testid="drilldown"') :].split("</table>")[0]
     names = re.findall(r'<th scope="row"><a [^>]*>([^<]+)</a>', table)
     assert len(names) > 10 and names == sorted(names, key=collation_key)
+
+
+def test_a_due_date_it_cannot_read_says_how_to_write_it(client, login_as):
+    """Issue 16 (forms): the due date is a DayField; a day it cannot read keeps its own
+    message (not "give the due date"), a blank one asks for it, and the box stays required
+    and shows what was typed."""
+    login_as(Role.HEALTH_AUTHORITY, HANOI)
+    page = client.get("/dashboard/targets").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="due_on"[^>]*required', page)
+    unread = _post_target(
+        client, title="Làm sạch", area=HANOI, metric="cleaned", due_on="31/02/2099"
+    )
+    page = unread.get_data(as_text=True)
+    assert unread.status_code == 422 and "Nhập ngày theo dạng dd/mm/yyyy" in page
+    assert "Hãy nhập hạn hoàn thành." not in page and 'value="31/02/2099"' in page
+    blank = _post_target(client, title="Làm sạch", area=HANOI, metric="cleaned", due_on="  ")
+    page = blank.get_data(as_text=True)
+    assert blank.status_code == 422 and "Hãy nhập hạn hoàn thành." in page
+    assert "Nhập ngày theo dạng" not in page
