@@ -47,8 +47,8 @@ _DAY_KW = {"maxlength": 80, "autocomplete": "off"}
 
 
 class TrailFilterForm(PortalForm):
-    """The trail's search: each value trimmed to 80 characters; a day typed as
-    dd/mm/yyyy in the office's time zone."""
+    """The trail's search: each text trimmed to 80 characters; a day read by DayField
+    (dd/mm/yyyy or yyyy-mm-dd), in the office's time zone."""
 
     class Meta:
         csrf = False
