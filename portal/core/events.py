@@ -17,6 +17,9 @@ built (``core.web.init_app``), so that no reaction depends on what a request imp
 - ``person_corrected``: records.services.correct_person, after the correction, to re-check
   the person against the population register at once. Sender: the ``Person``; ``actor``.
   Received by registry, which answers with its ``Recheck``.
+- ``identity_checked``: records.dose_routes, on the dose form and before a dose is recorded,
+  to check the person's identity against the population register. Sender: the ``Person``.
+  Received by registry, which answers with its ``IdentityCheck``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _signals = Namespace()
 person_changed = _signals.signal("person-changed")
 confirmation_undone = _signals.signal("confirmation-undone")
 person_corrected = _signals.signal("person-corrected")
+identity_checked = _signals.signal("identity-checked")
 
 
 @cache
