@@ -20,6 +20,9 @@ built (``core.web.init_app``), so that no reaction depends on what a request imp
 - ``identity_checked``: records.dose_routes, on the dose form and before a dose is recorded,
   to check the person's identity against the population register. Sender: the ``Person``.
   Received by registry, which answers with its ``IdentityCheck``.
+- ``handover_shown``: worklists.handover_routes, on a handover list's page, to ask what
+  signing offers there. Sender: the ``Worklist``; ``user``. Received by signing, which
+  answers with the list's signed copy (or None) and whether the user may sign the list.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ person_changed = _signals.signal("person-changed")
 confirmation_undone = _signals.signal("confirmation-undone")
 person_corrected = _signals.signal("person-corrected")
 identity_checked = _signals.signal("identity-checked")
+handover_shown = _signals.signal("handover-shown")
 
 
 @cache
