@@ -17,6 +17,12 @@ built (``core.web.init_app``), so that no reaction depends on what a request imp
 - ``person_corrected``: records.services.correct_person, after the correction, to re-check
   the person against the population register at once. Sender: the ``Person``; ``actor``.
   Received by registry, which answers with its ``Recheck``.
+- ``identity_checked``: records.dose_routes, on the dose form and before a dose is recorded,
+  to check the person's identity against the population register. Sender: the ``Person``.
+  Received by registry, which answers with its ``IdentityCheck``.
+- ``handover_shown``: worklists.handover_routes, on a handover list's page, to ask what
+  signing offers there. Sender: the ``Worklist``; ``user``. Received by signing, which
+  answers with the list's signed copy (or None) and whether the user may sign the list.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ _signals = Namespace()
 person_changed = _signals.signal("person-changed")
 confirmation_undone = _signals.signal("confirmation-undone")
 person_corrected = _signals.signal("person-corrected")
+identity_checked = _signals.signal("identity-checked")
+handover_shown = _signals.signal("handover-shown")
 
 
 @cache

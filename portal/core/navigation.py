@@ -66,9 +66,24 @@ def menu() -> tuple[MenuItem, ...]:
     return tuple(sorted(items, key=lambda item: item.position))
 
 
+@cache
+def _other_rules() -> dict[str, Callable[[Any], bool]]:
+    """The rules of the pages and actions not in the menu that lower domains' pages link to:
+    each domain lists its own in its ``permissions.py`` (``LINKED``, endpoint: rule)."""
+    return {
+        endpoint: rule
+        for module in domain_modules("permissions")
+        for endpoint, rule in getattr(module, "LINKED", {}).items()
+    }
+
+
 def may_open(user: Any, endpoint: str) -> bool:
-    """Whether the menu's entry for ``endpoint`` is shown to ``user`` (its domain's rule): a
-    page of a lower domain links to one above it without importing its rules."""
+    """Whether ``user`` may open ``endpoint`` by its domain's rule (the menu's entry, or the
+    domain's ``LINKED``): a page of a lower domain links to one above it without importing
+    its rules."""
+    rule = _other_rules().get(endpoint)
+    if rule is not None and rule(user):
+        return True
     return any(item.endpoint == endpoint and item.allowed(user) for item in menu())
 
 

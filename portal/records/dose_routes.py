@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from portal.core import events
 from portal.core.clock import format_birth, format_date, today_in_vietnam
 from portal.core.display import mark_differences
 from portal.core.labels import field_label, result_label, sex_label
@@ -18,7 +21,9 @@ from portal.records import permissions, vaccines
 from portal.records.forms import DoseForm, parsed
 from portal.records.models import Dose
 from portal.records.services import add_dose
-from portal.registry.precheck import IdentityCheck, check_identity
+
+if TYPE_CHECKING:
+    from portal.registry.precheck import IdentityCheck
 
 
 def _last_dose(person_id: int) -> Dose | None:
@@ -28,6 +33,12 @@ def _last_dose(person_id: int) -> Dose | None:
         .order_by(Dose.dose_number.desc())
         .limit(1)
     )
+
+
+def _identity_check(person) -> IdentityCheck:
+    """The person's identity checked against the population register, by the register
+    (core/events.py)."""
+    return events.answer(events.identity_checked, person)
 
 
 def _form_page(person, form, check, status=200):
@@ -117,7 +128,7 @@ def new_dose(person_id: int):
         dose_number=(last.dose_number + 1) if last else 1,
         vaccinated_on=format_date(today_in_vietnam()),
     )
-    return _form_page(person, form, check_identity(person))
+    return _form_page(person, form, _identity_check(person))
 
 
 @login_required
@@ -126,7 +137,7 @@ def create_dose(person_id: int):
     if not permissions.can_record_dose(current_user):
         abort(403)
     form = DoseForm()
-    check = check_identity(person)
+    check = _identity_check(person)
     if not form.validate_on_submit():
         return _form_page(person, form, check, 422)
     # The person's doses are added one at a time: a second submit of the same form waits

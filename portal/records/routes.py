@@ -15,6 +15,7 @@ from portal.core.clock import format_birth
 from portal.core.database import writes
 from portal.core.ids import BadCursor
 from portal.core.labels import sex_label, translated
+from portal.core.navigation import may_open
 from portal.core.rendering import render
 from portal.extensions import db
 from portal.records import corrections, permissions, queries, vaccines
@@ -22,7 +23,6 @@ from portal.records.forms import RecordFilterForm
 from portal.records.history import record_history
 from portal.records.labels import SEX_LABELS, STATUS_LABELS
 from portal.records.models import Person, PersonStatus
-from portal.registry.permissions import can_start_match
 
 LIST_FRAGMENTS = {"results": "results"}
 
@@ -79,7 +79,7 @@ def list_records():
         form=form,
         page=page,
         table=_table(rows),
-        can_start_match=can_start_match(current_user),
+        can_start_match=may_open(current_user, "registry.post_match"),
     )
 
 

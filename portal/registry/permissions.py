@@ -77,3 +77,7 @@ MENU = (
         position=30,
     ),
 )
+
+# The rules of this domain's actions that lower domains' pages offer (core.navigation.may_open):
+# the record list's "match" form.
+LINKED = {"registry.post_match": can_start_match}

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from portal.core import events
 from portal.extensions import db
 from portal.registry.models import MatchResult
+from portal.registry.precheck import IdentityCheck, check_identity
 from portal.registry.recheck import Recheck, recheck_person
 
 
@@ -24,3 +25,8 @@ def forget_match_in_old_commune(person: Any, changes: dict[str, Any], **_: Any) 
 def recheck_corrected(person: Any, actor: Any = None, **_: Any) -> Recheck:
     # The correction's own audit event holds the outcome (record=False).
     return recheck_person(person, actor, record=False)
+
+
+@events.identity_checked.connect
+def check_identity_for_dose(person: Any, **_: Any) -> IdentityCheck:
+    return check_identity(person)

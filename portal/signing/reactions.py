@@ -6,7 +6,8 @@ from typing import Any
 
 from portal.core import events
 from portal.records.models import PersonStatus
-from portal.signing import services
+from portal.signing import permissions, services
+from portal.signing.models import SignedDocument
 
 
 @events.person_changed.connect
@@ -22,3 +23,11 @@ def supersede_changed_identity(
 @events.confirmation_undone.connect
 def supersede_corrected(person: Any, actor: Any = None, **_: Any) -> None:
     services.supersede_person(person, actor)
+
+
+@events.handover_shown.connect
+def offer_handover_signing(
+    worklist: Any, user: Any, **_: Any
+) -> tuple[SignedDocument | None, bool]:
+    # Issue 5: the police officer signs the frozen list, once.
+    return services.handover_document(worklist.id), permissions.can_sign_handover(user, worklist)

@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from portal.audit import services as audit
-from portal.core import export
+from portal.core import events, export
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.forms import PortalForm
@@ -38,8 +38,6 @@ from portal.core.web import error_response
 from portal.extensions import db
 from portal.records import queries as record_queries
 from portal.records.routes import filters_from_request
-from portal.signing import permissions as signing_permissions
-from portal.signing import services as signing_services
 from portal.worklists import handover, pdf, permissions, queries
 from portal.worklists.labels import STATE_LABELS, TRANSITION_LABELS
 from portal.worklists.models import Worklist, WorklistState
@@ -218,7 +216,7 @@ def create_handover():
 
 
 def _detail_page(worklist: Worklist, status: int = 200, message: str | None = None):
-    signed = signing_services.handover_document(worklist.id)
+    signed, may_sign = events.answer(events.handover_shown, worklist, user=current_user)
     return render(
         "worklists/handover_detail.html",
         status=status,
@@ -239,11 +237,7 @@ def _detail_page(worklist: Worklist, status: int = 200, message: str | None = No
         # Signing (issue 5): the police officer signs the frozen list, once; then everyone
         # who sees the list is offered the signed copy and its verification (issue 13, 14).
         signed=signed,
-        can_sign=(
-            signed is None
-            and worklist.state != WorklistState.DRAFT
-            and signing_permissions.can_sign_handover(current_user, worklist)
-        ),
+        can_sign=(signed is None and worklist.state != WorklistState.DRAFT and may_sign),
     )
 
 

@@ -587,3 +587,16 @@ def test_the_filters_offer_the_communes_and_sites_in_reach_in_order(client, logi
         "Điểm tiêm Bong",
         "Điểm tiêm Cong",
     ]
+
+
+@pytest.mark.parametrize(
+    "role, shown",
+    [(Role.HEALTH_STATION, True), (Role.POLICE, True), (Role.COMMITTEE, False)],
+)
+def test_match_form_shown_by_the_registry_rule(client, login_as, role, shown):
+    """The list offers the matching run to whom the register's rule lets start one
+    (registry.permissions.can_start_match, asked through core.navigation.may_open)."""
+    login_as(role)
+    response = client.get("/records")
+    assert response.status_code == 200
+    assert ('data-testid="match-form"' in response.get_data(as_text=True)) is shown
