@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.areas.models import Area, Site
-from portal.core.accounts import Role
+from portal.core.accounts import Role, SigningMethod
 from portal.core.clock import utcnow
 from portal.core.models_base import enum_column
 from portal.extensions import Model
@@ -24,6 +24,10 @@ class User(Model):
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How this person signs (None: not chosen yet; the administrator sets it).
+    signing_method: Mapped[SigningMethod | None] = mapped_column(
+        enum_column(SigningMethod, "signing_method")
+    )
 
     area: Mapped[Area] = relationship()
     site: Mapped[Site | None] = relationship()

@@ -16,3 +16,14 @@ class Role(enum.StrEnum):
     # The population register as a whole (replacing it): nation-wide, appointed from the
     # command line only (issue 14, item 1).
     NATIONAL_ADMIN = "national_admin"
+
+
+class SigningMethod(enum.StrEnum):
+    """How a person's signature is made, set by the administrator on the account (issue 17).
+    A person's key must be under their sole control when signing (Law 20/2023/QH15, Decree
+    23/2025/NĐ-CP): at a remote-signing provider or in their own browser. A key held by the
+    portal's server is allowed only where the deployment says so (SIGNING_ALLOW_SERVER_KEYS)."""
+
+    CSC = "csc"  # a remote-signing provider over the CSC API, authorised per document
+    BROWSER = "browser"  # a key made and kept in the signer's browser (WebCrypto)
+    SERVER = "server"  # a PKCS#12 or PKCS#11 key held by the portal's server

@@ -18,6 +18,8 @@ from portal.extensions import Model
 class SignerBackend(enum.StrEnum):
     PKCS12 = "pkcs12"  # a PKCS#12 file kept encrypted, unlocked by the user's PIN
     PKCS11 = "pkcs11"  # a token or HSM reached through its PKCS#11 module
+    CSC = "csc"  # a remote-signing provider's credential (CSC API); the key stays there
+    BROWSER = "browser"  # a key kept in the signer's browser; the portal has the certificate
 
 
 class DocumentKind(enum.StrEnum):
@@ -45,6 +47,9 @@ class SigningCredential(Model):
     sealed_pkcs12: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     token_label: Mapped[str | None] = mapped_column(sa.String(64))
     key_label: Mapped[str | None] = mapped_column(sa.String(64))
+    # A CSC credential: the provider's base URL and its credential ID.
+    provider_url: Mapped[str | None] = mapped_column(sa.String(300))
+    provider_credential_id: Mapped[str | None] = mapped_column(sa.String(200))
     certificate_pem: Mapped[str] = mapped_column(sa.Text)
     subject: Mapped[str] = mapped_column(sa.String(400))
     serial: Mapped[str] = mapped_column(sa.String(64))
