@@ -6,6 +6,7 @@ these certificates as demo ones."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from cryptography import x509
 
 from portal.auth.models import Role, User
 from portal.auth.passwords import normalise_password
@@ -18,6 +19,14 @@ TITLES = {
     Role.VACCINATION_SITE: ("Thủ trưởng cơ sở tiêm chủng", "{site}"),
     Role.POLICE: ("Cán bộ Công an", "Công an {area}"),
 }
+
+
+def signer_title(user: User) -> tuple[str, str]:
+    """The title and unit a signer's demo certificate and stamp carry."""
+    title, unit_format = TITLES.get(user.role, ("Cán bộ", "{area}"))
+    return title, unit_format.format(
+        area=user.area.name, site=user.site.name if user.site else user.area.name
+    )
 
 
 def ensure_pki() -> tuple[pki.Issued, bool]:
@@ -51,6 +60,16 @@ def ensure_pki() -> tuple[pki.Issued, bool]:
     return ca, created
 
 
+def issue_certificate(
+    public_key: pki.PublicKey, common_name: str, title: str, unit: str
+) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    """The demo CA's certificate for a key made elsewhere (a browser's enrolment), and the
+    CA chain above it (issuer first). The one door to the CA for an enrolment: whatever runs
+    the demo PKI keeps this signature."""
+    ca, _created = ensure_pki()
+    return pki.certify(ca, public_key, common_name, title=title, unit=unit), [ca.cert]
+
+
 def seed(pin: str) -> int:
     """Certificates for the signing users that have none; returns how many were issued."""
     ca, _created = ensure_pki()
@@ -64,8 +83,7 @@ def seed(pin: str) -> int:
             continue
         if user.role == Role.VACCINATION_SITE and user.site is None:
             continue
-        title, unit_format = TITLES[user.role]
-        unit = unit_format.format(area=user.area.name, site=user.site.name if user.site else "")
+        title, unit = signer_title(user)
         certificate = pki.issue(ca, user.display_name, title=title, unit=unit)
         services.add_pkcs12_credential(
             user, pki.to_pkcs12(certificate, ca, key_pin), key_pin, title, unit, demo=True

@@ -87,3 +87,22 @@ class RevokeForm(PortalForm):
 
 class VerifyForm(PortalForm):
     document = FileField(_l("Signed PDF"), validators=[DataRequired()])
+
+
+class BrowserKeyForm(PortalForm):
+    """A browser's certificate request (PKCS#10, DER in base64), sent by
+    static/js/portal-signer.js."""
+
+    csr = HiddenField(validators=[DataRequired(), Length(max=12000)])
+
+
+class BrowserPrepareForm(PortalForm):
+    """Prepare the dialog's document for the key in the browser (the CSRF token only)."""
+
+
+class BrowserFinishForm(PortalForm):
+    """The browser's signature of the prepared signed attributes (base64: ECDSA as
+    WebCrypto's r||s or DER, RSA as it is) and the SHA-256 of the prepared document."""
+
+    signature = HiddenField(validators=[DataRequired(), Length(max=2000)])
+    document_sha256 = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])

@@ -35,6 +35,7 @@ ACTIONS = {
     "signing.pin_refused": _l("Signing refused: wrong PIN"),
     "signing.refused": _l("Signing refused"),
     "signing.credential_add": _l("Signing certificate added"),
+    "signing.browser_prepare": _l("Document prepared for the key in the browser"),
     "signing.credential_locked": _l("Signing key locked after wrong PINs"),
     "signing.credential_unlocked": _l("Signing key unlocked"),
     # Signing confirms a person; a change to the person's identity takes it back.
@@ -71,6 +72,10 @@ FIELDS = {
     "skipped": _l("Persons left out"),
     "ok": _l("Signature valid"),
     "worklist_id": _l("List"),
+    "method": _l("Signing method"),
+    "key": _l("Key"),
+    "prepared_id": _l("Prepared signature"),
+    "prepared_sha256": _l("SHA-256 of the prepared document"),
 }
 
 DOCUMENT_STATE_LABELS = {

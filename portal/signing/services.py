@@ -289,6 +289,7 @@ def _add_credential(
     unit: str,
     demo: bool,
     actor: Any,
+    extra: dict[str, Any] | None = None,
     **fields: Any,
 ) -> SigningCredential:
     db.session.execute(
@@ -320,6 +321,7 @@ def _add_credential(
             "subject": [None, facts["subject"]],
             "serial": [None, facts["serial"]],
             "demo": [None, demo],
+            **(extra or {}),
         },
         actor=actor,
     )
@@ -341,6 +343,13 @@ LOCKED_MESSAGE = _l(
     "Your signing key is locked after %(num)d wrong PINs in a row. Nothing "
     "was signed. An administrator must unlock it.",
     num=PIN_ATTEMPTS,
+)
+
+
+BROWSER_KEY_MESSAGE = _l(
+    "Your signing key is kept in your browser: sign a list in the sign dialog, with the key "
+    "of this browser. Certificates signed by a queue job need a key on the server or at a "
+    "remote-signing provider."
 )
 
 
@@ -380,6 +389,10 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
                 day=format_date(credential.not_after),
             )
         )
+    if credential.backend == SignerBackend.BROWSER:
+        # No PIN unlocks a key kept in the signer's browser (portal/signing/browser.py);
+        # nor is a PIN typed here counted against it.
+        raise SigningRefused(BROWSER_KEY_MESSAGE)
     try:
         signer = _open_signer(credential, pin or "")
     except core.SignerUnavailable as error:
@@ -655,11 +668,15 @@ def _sign(
         raise SigningRefused(
             _l("The document could not be signed: %(error)s", error=str(error)[:200])
         ) from error
-    document.signer_name = signer_name
+    _mark_signed(document, credential, signer_name)
+    return signed
+
+
+def _mark_signed(document: SignedDocument, credential: SigningCredential, name: str) -> None:
+    document.signer_name = name
     document.certificate_subject = credential.subject
     document.certificate_serial = credential.serial
     document.level = signing_level()
-    return signed
 
 
 def _confirm(
@@ -893,6 +910,76 @@ def check_batch(batch: SigningBatch, lock: bool = False) -> list[MemberCheck]:
     )
 
 
+@dataclass(frozen=True)
+class BatchDocument:
+    """What a sign dialog's list becomes: its document's kind, area, title, reason and
+    place, and the builder of its PDF (the same for every way of signing it)."""
+
+    batch: SigningBatch
+    kind: DocumentKind
+    area_id: int
+    site_id: int | None
+    title: str
+    reason: str
+    location: str
+
+    def build(
+        self,
+        snapshots: list[dict[str, Any]],
+        user: User,
+        credential: SigningCredential,
+        number: str,
+    ) -> documents.Built:
+        """The PDF of these persons, numbered ``number`` (``Số: <number>/DS-…``)."""
+        if self.kind == DocumentKind.SITE_DAILY:
+            site = db.session.get(Site, self.site_id)
+            assert site is not None and self.batch.day is not None
+            return documents.site_daily_list(
+                site,
+                self.batch.day,
+                snapshots,
+                user.display_name,
+                _signer_title(credential),
+                f"Số: {number}/DS-CSTC",
+            )
+        commune = db.session.get(Area, self.area_id)
+        assert commune is not None
+        return documents.committee_list(
+            commune,
+            snapshots,
+            user.display_name,
+            _signer_title(credential),
+            f"Số: {number}/DS-UBND",
+            today_in_vietnam(),
+        )
+
+
+def batch_document(batch: SigningBatch) -> BatchDocument:
+    if batch.kind == DocumentKind.SITE_DAILY:
+        site = db.session.get(Site, batch.site_id)
+        assert site is not None and batch.day is not None
+        return BatchDocument(
+            batch,
+            DocumentKind.SITE_DAILY,
+            site.commune_id,
+            site.id,
+            f"Hộ chiếu vắc xin – {site.name} – {batch.day:%d/%m/%Y}",
+            "Xác nhận hộ chiếu vắc xin",
+            site.name,
+        )
+    commune = db.session.get(Area, batch.area_id)
+    assert commune is not None
+    return BatchDocument(
+        batch,
+        DocumentKind.COMMITTEE_LIST,
+        commune.id,
+        None,
+        f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
+        "Xác nhận thông tin tiêm chủng đã được xác thực",
+        commune.name,
+    )
+
+
 def sign_batch(
     batch: SigningBatch, user: User, pin: str, timestamper: Any = None
 ) -> tuple[SignedDocument, list[MemberCheck]]:
@@ -918,43 +1005,10 @@ def _sign_batch(
     if not eligible:
         raise SigningRefused(_l("Nobody on this list can still be confirmed."))
     snapshots = [{**m.snapshot, "person_id": m.person_id} for m in eligible]
-    if batch.kind == DocumentKind.SITE_DAILY:
-        site = db.session.get(Site, batch.site_id)
-        assert site is not None and batch.day is not None
-        document = _new_document(
-            DocumentKind.SITE_DAILY,
-            site.commune_id,
-            f"Hộ chiếu vắc xin – {site.name} – {batch.day:%d/%m/%Y}",
-            user,
-            site_id=site.id,
-        )
-        built = documents.site_daily_list(
-            site,
-            batch.day,
-            snapshots,
-            user.display_name,
-            _signer_title(credential),
-            f"Số: {document.id}/DS-CSTC",
-        )
-        reason, location = "Xác nhận hộ chiếu vắc xin", site.name
-    else:
-        commune = db.session.get(Area, batch.area_id)
-        assert commune is not None
-        document = _new_document(
-            DocumentKind.COMMITTEE_LIST,
-            commune.id,
-            f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
-            user,
-        )
-        built = documents.committee_list(
-            commune,
-            snapshots,
-            user.display_name,
-            _signer_title(credential),
-            f"Số: {document.id}/DS-UBND",
-            today_in_vietnam(),
-        )
-        reason, location = "Xác nhận thông tin tiêm chủng đã được xác thực", commune.name
+    spec = batch_document(batch)
+    document = _new_document(spec.kind, spec.area_id, spec.title, user, site_id=spec.site_id)
+    built = spec.build(snapshots, user, credential, str(document.id))
+    reason, location = spec.reason, spec.location
     signed = _sign(
         document,
         built,
@@ -966,13 +1020,33 @@ def _sign_batch(
         timestamper=timestamper,
     )
     _store_document(document, signed)
+    _record_batch_signature(batch, document, snapshots, checks, user, "server")
+    db.session.flush()
+    return document, checks
+
+
+def _record_batch_signature(
+    batch: SigningBatch,
+    document: SignedDocument,
+    snapshots: list[dict[str, Any]],
+    checks: list[MemberCheck],
+    user: User,
+    method: str,
+) -> None:
+    """After the signature, whatever the key: the persons confirmed, the others left out
+    with their reason, the list tied to its document; the ``document.sign`` event says how
+    it was signed (``method``: server, csc or browser)."""
     skipped = [c for c in checks if c.reason is not None]
     _confirm(
         document,
         snapshots,
         user,
         "digital_signature",
-        extra={"batch_id": [None, batch.id], "skipped": [None, [c.as_dict() for c in skipped]]},
+        extra={
+            "batch_id": [None, batch.id],
+            "method": [None, method],
+            "skipped": [None, [c.as_dict() for c in skipped]],
+        },
     )
     if skipped:
         db.session.execute(
@@ -995,8 +1069,6 @@ def _sign_batch(
         .values(document_id=document.id)
         .execution_options(synchronize_session=False)
     )
-    db.session.flush()
-    return document, checks
 
 
 def sign_committee_list(user: User, pin: str, filters: Filters | None = None) -> SignedDocument:

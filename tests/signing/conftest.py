@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from io import BytesIO
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.signing import pki, services
-from tests.conftest import OWN
+from tests.conftest import OWN, csrf_token
 
 PIN = "246810"
 
@@ -139,3 +145,74 @@ def sign_dialog(client, batch_id: int, pin: str = PIN, headers=None):
 def sign_in_browser(client, pin: str = PIN, headers=None, **filters):
     """Open the dialog under ``filters``, then sign it."""
     return sign_dialog(client, open_dialog(client, **filters), pin, headers)
+
+
+@pytest.fixture
+def enrolment_ca(app, ca, pki_dir, tmp_path):
+    """The demo PKI with its CA's key, as ``flask demo`` leaves it: browser keys are
+    certified by it (demo.issue_certificate). The same CA as ``pki_dir``, in a folder of the
+    test's own (the session's folder holds no CA key)."""
+    folder = tmp_path / "demo-pki"
+    folder.mkdir()
+    for name in ("ca.pem", "tsa.pem", "tsa-key.pem"):
+        (folder / name).write_bytes((pki_dir / name).read_bytes())
+    (folder / "ca-key.pem").write_bytes(ca.key_pem())
+    app.config["SIGNING_DEMO_PKI_DIR"] = str(folder)  # signing_config restores it
+    return folder
+
+
+class BrowserKey:
+    """The test's stand-in for a browser's WebCrypto key: a real P-256 key made here, which
+    signs as WebCrypto does (ECDSA with SHA-256 over the data, raw r||s)."""
+
+    def __init__(self, key=None):
+        self.key = key or ec.generate_private_key(ec.SECP256R1())
+
+    def csr(self, name: str = "Trình duyệt") -> bytes:
+        request = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .sign(self.key, hashes.SHA256())
+        )
+        return request.public_bytes(serialization.Encoding.DER)
+
+    def sign(self, to_be_signed_b64: str) -> str:
+        der = self.key.sign(base64.b64decode(to_be_signed_b64), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
+
+
+@pytest.fixture
+def browser_key():
+    """A factory of browser keys (``BrowserKey``)."""
+    return BrowserKey
+
+
+def enrol_browser_key(client, key: BrowserKey):
+    """POST the key's certificate request as static/js/portal-signer.js does."""
+    return client.post(
+        "/signing/browser-key",
+        data={
+            "csrf_token": csrf_token(client, "/verify"),
+            "csr": base64.b64encode(key.csr()).decode(),
+        },
+    )
+
+
+def browser_prepare(client, batch_id: int):
+    return client.post(
+        f"/signing/batches/{batch_id}/browser-prepare",
+        data={"csrf_token": csrf_token(client, "/verify")},
+    )
+
+
+def browser_finish(client, url: str, signature: str, document_sha256: str, headers=None):
+    return client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, "/verify"),
+            "signature": signature,
+            "document_sha256": document_sha256,
+        },
+        headers=headers or {},
+    )
