@@ -34,6 +34,7 @@ ENV_KEYS = (
     "REGISTER_BATCH_SIZE",
     "SIGNING_TSA_URL",
     "SIGNING_LEVEL",
+    "SIGNING_PREPARED_MINUTES",
     "SIGNING_TRUST_ROOTS",
     "SIGNING_PKCS11_MODULE",
     "SIGNING_ORGANISATION_P12",
@@ -83,6 +84,7 @@ NUMERIC_KEYS = frozenset(
         "LOGIN_ADDRESS_WINDOW_MINUTES",
         "MFA_PENDING_MINUTES",
         "MFA_MAX_FAILURES",
+        "SIGNING_PREPARED_MINUTES",
         "REGISTER_TIMEOUT",
         "REGISTER_BATCH_SIZE",
         "FEEDBACK_RATE_LIMIT",
@@ -176,6 +178,9 @@ class Defaults:
     SIGNING_LEVEL = "B-T"
     SIGNING_TRUST_ROOTS: str | None = None
     SIGNING_MAX_SCAN_BYTES = 10 * 1024 * 1024
+    # A document prepared for a key in the signer's browser must be signed within this many
+    # minutes (portal/signing/browser.py).
+    SIGNING_PREPARED_MINUTES = 5
     # The organisation's own certificate and key (a PKCS#12 file and its password): it signs
     # the audit trail's checkpoints. Without one, the demo's organisation certificate.
     SIGNING_ORGANISATION_P12: str | None = None
