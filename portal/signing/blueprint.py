@@ -118,6 +118,12 @@ bp.add_url_rule(
     methods=["POST"],
 )
 bp.add_url_rule(
+    "/signing/handover/<id:worklist_id>/browser-prepare",
+    "post_browser_prepare_handover",
+    browser_routes.post_browser_prepare_handover,
+    methods=["POST"],
+)
+bp.add_url_rule(
     "/signing/browser/<token>/finish",
     "post_browser_finish",
     browser_routes.post_browser_finish,

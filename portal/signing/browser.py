@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -30,16 +31,19 @@ from flask_babel import lazy_gettext as _l
 from portal.audit import services as audit
 from portal.auth.models import User
 from portal.core.clock import utcnow
+from portal.core.sql import locked
 from portal.extensions import db
-from portal.signing import backends, core, demo, interrupted, services
+from portal.signing import backends, core, demo, documents, interrupted, services
 from portal.signing.models import (
     BatchState,
+    DocumentKind,
     PreparedSignature,
     SignedDocument,
     SignerBackend,
     SigningBatch,
     SigningCredential,
 )
+from portal.worklists.models import Worklist
 
 CSR_MAX_BYTES = 8 * 1024
 METHOD = "browser"
@@ -184,15 +188,93 @@ def prepare_batch(batch: SigningBatch, user: User) -> PreparedSignature:
         raise
     snapshots = [{**m.snapshot, "person_id": m.person_id} for m in eligible]
     spec = services.batch_document(batch)
+    prepared = _new_prepared(
+        user,
+        credential,
+        spec.kind,
+        spec.title,
+        [s["person_id"] for s in snapshots],
+        batch_id=batch.id,
+    )
+
+    def build(number: str) -> documents.Built:
+        # Numbered in a series of its own: the document's id exists only once it is signed.
+        return spec.build(snapshots, user, credential, f"{number}-TD")
+
+    _prepare(prepared, user, credential, build, spec.reason, spec.location)
+    audit.record(
+        "signing.browser_prepare",
+        "signing_batch",
+        batch.id,
+        _prepared_changes(prepared, credential, len(snapshots)),
+        actor=user,
+    )
+    return prepared
+
+
+def prepare_handover(worklist: Any, user: User) -> PreparedSignature:
+    """A handed-over list, prepared for the police officer's browser key: its frozen PDF
+    with the signature placeholder (the signed file begins with the frozen bytes)."""
+    try:
+        credential = _usable_credential(user)
+        try:
+            services.check_handover(worklist)
+        except services.SigningRefused as refused:
+            raise BrowserRefused(refused.args[0], "handover_not_signable") from refused
+    except BrowserRefused as refused:
+        _refused(user, refused.reason, worklist_id=worklist.id)
+        raise
+    built = services.handover_frozen(worklist)
+    prepared = _new_prepared(
+        user, credential, DocumentKind.HANDOVER_LIST, worklist.title, [], worklist_id=worklist.id
+    )
+    _prepare(
+        prepared,
+        user,
+        credential,
+        lambda _number: built,
+        services.HANDOVER_REASON,
+        worklist.area.name,
+    )
+    audit.record(
+        "signing.browser_prepare",
+        "worklist",
+        worklist.id,
+        _prepared_changes(prepared, credential, None),
+        actor=user,
+    )
+    return prepared
+
+
+def _new_prepared(
+    user: User,
+    credential: SigningCredential,
+    kind: DocumentKind,
+    title: str,
+    member_ids: list[int],
+    batch_id: int | None = None,
+    worklist_id: int | None = None,
+) -> PreparedSignature:
     now = utcnow()
-    prepared = PreparedSignature(
+    # Preparations left unsigned for a day are of no use: forgotten (their PDFs with them).
+    db.session.execute(
+        sa.delete(PreparedSignature)
+        .where(
+            PreparedSignature.user_id == user.id,
+            PreparedSignature.finished_at.is_(None),
+            PreparedSignature.expires_at < now - timedelta(days=1),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return PreparedSignature(
         token=secrets.token_urlsafe(32),
         user_id=user.id,
         credential_id=credential.id,
-        batch_id=batch.id,
-        kind=spec.kind.value,
-        member_ids=[s["person_id"] for s in snapshots],
-        title=spec.title[:300],
+        batch_id=batch_id,
+        worklist_id=worklist_id,
+        kind=kind.value,
+        member_ids=member_ids,
+        title=title[:300],
         level=services.signing_level(),
         content=b"",
         reserved_start=0,
@@ -204,71 +286,70 @@ def prepare_batch(batch: SigningBatch, user: User) -> PreparedSignature:
         created_at=now,
         expires_at=now + timedelta(minutes=prepared_minutes()),
     )
-    # A document that cannot be prepared keeps nothing (the savepoint), not even its row.
+
+
+def _prepared_changes(
+    prepared: PreparedSignature, credential: SigningCredential, members: int | None
+) -> dict[str, Any]:
+    return {
+        "method": [None, METHOD],
+        "prepared_id": [None, prepared.id],
+        "serial": [None, credential.serial],
+        "members": [None, members],
+        "prepared_sha256": [None, prepared.document_sha256],
+    }
+
+
+def _prepare(
+    prepared: PreparedSignature,
+    user: User,
+    credential: SigningCredential,
+    build: Callable[[str], documents.Built],
+    reason: str,
+    location: str,
+) -> None:
+    """The document built (``build`` gets the preparation's number), its signature field
+    and stamp placed, its signed attributes made; kept on ``prepared``. A document that
+    cannot be prepared keeps nothing (a savepoint), not even its row."""
     with db.session.begin_nested():
         db.session.add(prepared)
         db.session.flush()
-        _prepare_content(prepared, spec, snapshots, user, credential)
-    audit.record(
-        "signing.browser_prepare",
-        "signing_batch",
-        batch.id,
-        {
-            "method": [None, METHOD],
-            "prepared_id": [None, prepared.id],
-            "serial": [None, credential.serial],
-            "members": [None, len(snapshots)],
-            "prepared_sha256": [None, prepared.document_sha256],
-        },
-        actor=user,
-    )
-    return prepared
-
-
-def _prepare_content(
-    prepared: PreparedSignature,
-    spec: services.BatchDocument,
-    snapshots: list[dict[str, Any]],
-    user: User,
-    credential: SigningCredential,
-) -> None:
-    # Numbered in a series of its own: the document's id exists only once it is signed.
-    built = spec.build(snapshots, user, credential, f"{prepared.id}-TD")
-    stamp = core.Stamp(
-        user.display_name, credential.title, credential.unit, built.slot.page, built.slot.box
-    )
-    try:
-        result = interrupted.prepare_pdf(
-            built.content,
-            backends.certificate_chain(credential),
-            stamp,
-            level=prepared.level,
-            reason=spec.reason,
-            location=spec.location,
+        built = build(str(prepared.id))
+        stamp = core.Stamp(
+            user.display_name, credential.title, credential.unit, built.slot.page, built.slot.box
         )
-    except Exception as error:  # pyHanko's errors are of many kinds: say so, keep nothing
-        current_app.logger.exception("preparing batch %s failed", spec.batch.id)
-        raise services.SigningRefused(
-            _l("The document could not be prepared: %(error)s", error=str(error)[:200])
-        ) from error
-    prepared.content = result.content
-    prepared.reserved_start = result.reserved_start
-    prepared.reserved_end = result.reserved_end
-    prepared.document_digest = result.document_digest.hex()
-    prepared.document_sha256 = hashlib.sha256(result.content).hexdigest()
-    prepared.signed_attrs = result.signed_attrs
-    prepared.to_sign_sha256 = result.to_sign_sha256
-    db.session.flush()
+        try:
+            result = interrupted.prepare_pdf(
+                built.content,
+                backends.certificate_chain(credential),
+                stamp,
+                level=prepared.level,
+                reason=reason,
+                location=location,
+            )
+        except Exception as error:  # pyHanko's errors are of many kinds: say so, keep nothing
+            current_app.logger.exception("preparing signature %s failed", prepared.id)
+            raise services.SigningRefused(
+                _l("The document could not be prepared: %(error)s", error=str(error)[:200])
+            ) from error
+        prepared.content = result.content
+        prepared.reserved_start = result.reserved_start
+        prepared.reserved_end = result.reserved_end
+        prepared.document_digest = result.document_digest.hex()
+        prepared.document_sha256 = hashlib.sha256(result.content).hexdigest()
+        prepared.signed_attrs = result.signed_attrs
+        prepared.to_sign_sha256 = result.to_sign_sha256
+        db.session.flush()
 
 
 def finish(
     token: str, user: User, signature: bytes, document_sha256: str, timestamper: Any = None
 ) -> SignedDocument:
-    """Embed the browser's signature of a prepared document and confirm its persons, once.
-    Refused, each with its audited reason: an unknown token or another user's, one finished
-    already (a replay), one expired, a hash of another document, a credential changed since,
-    a signature that is not the enrolled key's of exactly these signed attributes, the list
-    signed meanwhile or its persons changed."""
+    """Embed the browser's signature of a prepared document and do what the server-key
+    path does after signing, once. Refused, each with its audited reason: an unknown token
+    or another user's, one finished already (a replay), one expired, a hash of another
+    document, a credential changed since, a signature that is not the enrolled key's of
+    exactly these signed attributes, the list signed meanwhile or its persons changed."""
     prepared = db.session.scalar(
         sa.select(PreparedSignature).where(PreparedSignature.token == token)
     )
@@ -315,26 +396,33 @@ def finish(
                 "bad_signature",
             ) from error
         with db.session.begin_nested():
-            return _finish(prepared, user, credential, chain, der, timestamper)
+            _claim(prepared)
+            if prepared.worklist_id is not None:
+                document = _finish_handover(prepared, user, credential, chain, der, timestamper)
+            else:
+                document = _finish_batch(prepared, user, credential, chain, der, timestamper)
+            db.session.execute(
+                sa.update(PreparedSignature)
+                .where(PreparedSignature.id == prepared.id)
+                .values(document_id=document.id)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.flush()
+            return document
     except BrowserRefused as refused:
         _refused(
             user,
             refused.reason,
             prepared_id=prepared.id if prepared is not None else None,
             batch_id=prepared.batch_id if prepared is not None else None,
+            worklist_id=prepared.worklist_id if prepared is not None else None,
         )
         raise
 
 
-def _finish(
-    prepared: PreparedSignature,
-    user: User,
-    credential: SigningCredential,
-    chain: list[x509.Certificate],
-    der: bytes,
-    timestamper: Any,
-) -> SignedDocument:
-    # Finished once: a conditional UPDATE (a row lock on PostgreSQL, the write lock on SQLite).
+def _claim(prepared: PreparedSignature) -> None:
+    """Finished once: a conditional UPDATE (a row lock on PostgreSQL, the write lock on
+    SQLite); of two finishes at once, the second finds it finished."""
     claimed: Any = db.session.execute(
         sa.update(PreparedSignature)
         .where(PreparedSignature.id == prepared.id, PreparedSignature.finished_at.is_(None))
@@ -346,6 +434,45 @@ def _finish(
             _l("This prepared signature has already been used. Nothing was signed again."),
             "prepared_replayed",
         )
+
+
+def _embed(
+    prepared: PreparedSignature,
+    chain: list[x509.Certificate],
+    der: bytes,
+    timestamper: Any,
+) -> bytes:
+    tsa = timestamper if timestamper is not None else services.tsa_config().timestamper()
+    try:
+        return interrupted.finish_pdf(
+            interrupted.Prepared(
+                content=prepared.content,
+                reserved_start=prepared.reserved_start,
+                reserved_end=prepared.reserved_end,
+                document_digest=bytes.fromhex(prepared.document_digest),
+                signed_attrs=prepared.signed_attrs,
+            ),
+            chain,
+            der,
+            tsa,
+            level=prepared.level,
+            trust_roots=services.trust_roots(),
+        )
+    except Exception as error:  # TSA unreachable: say so, sign nothing
+        current_app.logger.exception("finishing prepared signature %s failed", prepared.id)
+        raise services.SigningRefused(
+            _l("The document could not be signed: %(error)s", error=str(error)[:200])
+        ) from error
+
+
+def _finish_batch(
+    prepared: PreparedSignature,
+    user: User,
+    credential: SigningCredential,
+    chain: list[x509.Certificate],
+    der: bytes,
+    timestamper: Any,
+) -> SignedDocument:
     batch = db.session.get(SigningBatch, prepared.batch_id)
     if batch is None or not services._claim(
         batch, (BatchState.OPEN,), BatchState.SIGNED, signed_at=utcnow()
@@ -366,36 +493,34 @@ def _finish(
     document = services._new_document(
         spec.kind, spec.area_id, prepared.title, user, site_id=spec.site_id
     )
-    tsa = timestamper if timestamper is not None else services.tsa_config().timestamper()
-    try:
-        signed = interrupted.finish_pdf(
-            interrupted.Prepared(
-                content=prepared.content,
-                reserved_start=prepared.reserved_start,
-                reserved_end=prepared.reserved_end,
-                document_digest=bytes.fromhex(prepared.document_digest),
-                signed_attrs=prepared.signed_attrs,
-            ),
-            chain,
-            der,
-            tsa,
-            level=prepared.level,
-            trust_roots=services.trust_roots(),
-        )
-    except Exception as error:  # TSA unreachable: say so, sign nothing
-        current_app.logger.exception("finishing prepared signature %s failed", prepared.id)
-        raise services.SigningRefused(
-            _l("The document could not be signed: %(error)s", error=str(error)[:200])
-        ) from error
+    signed = _embed(prepared, chain, der, timestamper)
     services._mark_signed(document, credential, user.display_name)
     document.level = prepared.level
     services._store_document(document, signed)
     services._record_batch_signature(batch, document, snapshots, checks, user, METHOD)
-    db.session.execute(
-        sa.update(PreparedSignature)
-        .where(PreparedSignature.id == prepared.id)
-        .values(document_id=document.id)
-        .execution_options(synchronize_session=False)
+    return document
+
+
+def _finish_handover(
+    prepared: PreparedSignature,
+    user: User,
+    credential: SigningCredential,
+    chain: list[x509.Certificate],
+    der: bytes,
+    timestamper: Any,
+) -> SignedDocument:
+    worklist = db.session.get(Worklist, prepared.worklist_id)
+    if worklist is None:
+        raise BrowserRefused(_l("This list has already been signed."), "already_signed")
+    locked(worklist)  # two signatures of one list at once: the second waits, then finds it
+    if services.handover_document(worklist.id) is not None:
+        raise BrowserRefused(_l("This list has already been signed."), "already_signed")
+    document = services._new_document(
+        DocumentKind.HANDOVER_LIST, worklist.area_id, worklist.title, user, worklist_id=worklist.id
     )
-    db.session.flush()
+    signed = _embed(prepared, chain, der, timestamper)
+    services._mark_signed(document, credential, user.display_name)
+    document.level = prepared.level
+    services._store_document(document, signed)
+    services._record_handover_signature(document, worklist, user, METHOD)
     return document

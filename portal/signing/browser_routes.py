@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.signing import browser, permissions, services
 from portal.signing.forms import BrowserFinishForm, BrowserKeyForm, BrowserPrepareForm
 from portal.signing.models import SigningBatch
-from portal.signing.routes import _batch_or_404, _require_signer
+from portal.signing.routes import _batch_or_404, _handover_or_404, _require_signer
 
 
 def _refusal(message: str, status: int = 422):
@@ -34,6 +34,7 @@ def show_browser_key():
         {},
         form=BrowserKeyForm(formdata=None),
         credential=services.active_credential(current_user),
+        can_sign_lists=permissions.can_sign_anything(current_user),
     )
 
 
@@ -73,7 +74,31 @@ def post_browser_prepare(batch_id: int):
     except services.SigningRefused as refused:
         db.session.commit()  # the refusal's audit event; nothing else was kept
         return _refusal(str(refused))
-    answer = {
+    answer = _prepared_answer(prepared)
+    db.session.commit()
+    return jsonify(answer)
+
+
+@login_required
+def post_browser_prepare_handover(worklist_id: int):
+    """Prepare a handed-over list for the police officer's browser key (as above)."""
+    worklist = _handover_or_404(worklist_id)
+    if not permissions.can_sign_handover(current_user, worklist):
+        abort(403)
+    if not BrowserPrepareForm().validate_on_submit():
+        return _refusal(_("The page has expired: open the sign dialog again."), 400)
+    try:
+        prepared = browser.prepare_handover(worklist, current_user)
+    except services.SigningRefused as refused:
+        db.session.commit()  # the refusal's audit event; nothing else was kept
+        return _refusal(str(refused))
+    answer = _prepared_answer(prepared)
+    db.session.commit()
+    return jsonify(answer)
+
+
+def _prepared_answer(prepared) -> dict:
+    return {
         "token": prepared.token,
         "to_be_signed": base64.b64encode(prepared.signed_attrs).decode(),
         "digest": prepared.to_sign_sha256,
@@ -81,15 +106,13 @@ def post_browser_prepare(batch_id: int):
         "expires_at": prepared.expires_at.isoformat() + "Z",
         "finish_url": url_for("signing.post_browser_finish", token=prepared.token),
     }
-    db.session.commit()
-    return jsonify(answer)
 
 
 @login_required
 def post_browser_finish(token: str):
     """The browser's signature of a prepared document: embedded once, then the persons
-    confirmed; the answer names the dialog's page, which shows the result."""
-    _require_signer()
+    confirmed; the answer names the page that shows the result (the dialog's, or the
+    handover list's signing page). Who may finish is the prepared signature's own user."""
     form = BrowserFinishForm()
     if not form.validate_on_submit():
         return _refusal(_("The signature is missing or the page has expired."), 400)
@@ -105,10 +128,11 @@ def post_browser_finish(token: str):
     batch_id = db.session.scalar(
         sa.select(SigningBatch.id).where(SigningBatch.document_id == document.id)
     )
+    if batch_id is not None:
+        redirect = url_for("signing.show_dialog", batch_id=batch_id)
+    elif document.worklist_id is not None:
+        redirect = url_for("signing.show_handover_signing", worklist_id=document.worklist_id)
+    else:
+        redirect = url_for("signing.show_document", document_id=document.id)
     db.session.commit()
-    return jsonify(
-        document_id=document.id,
-        redirect=url_for("signing.show_dialog", batch_id=batch_id)
-        if batch_id
-        else url_for("signing.show_document", document_id=document.id),
-    )
+    return jsonify(document_id=document.id, redirect=redirect)

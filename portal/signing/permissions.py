@@ -46,7 +46,8 @@ def can_sign_anything(user: User) -> bool:
 def can_enrol_browser_key(user: User) -> bool:
     """A signer makes a key in their browser when the administrator chose that method for
     them, or chose none yet (issue 17)."""
-    return can_sign_anything(user) and user.signing_method in (None, SigningMethod.BROWSER)
+    signs = can_sign_anything(user) or user.role == Role.POLICE
+    return signs and user.signing_method in (None, SigningMethod.BROWSER)
 
 
 def can_sign_certificates(user: User) -> bool:

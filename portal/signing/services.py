@@ -1900,33 +1900,55 @@ def handover_document(worklist_id: int) -> SignedDocument | None:
     )
 
 
-def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
-    """The police officer signs the handover list exactly as it was frozen at hand-over: the
-    signature is an incremental update, so the signed file begins with the frozen bytes."""
+def check_handover(worklist: Any) -> None:
+    """SigningRefused unless the list is a handed-over list not signed yet."""
     if worklist.kind != WorklistKind.HANDOVER or worklist.state == WorklistState.DRAFT:
         raise SigningRefused(_l("Only a handed-over list can be signed."))
     if handover_document(worklist.id) is not None:
         raise SigningRefused(_l("This list has already been signed."))
-    credential, signer = unlock(user, pin)
+
+
+def handover_frozen(worklist: Any) -> documents.Built:
+    """The handover PDF as frozen at hand-over, and where its stamp goes."""
     try:
         frozen = handover_services.stored_document(worklist)
     except handover_services.HandoverError as error:
         raise SigningRefused(str(error)) from error
     page, box = handover_slot(worklist)
+    return documents.Built(frozen, documents.Slot(page, box))
+
+
+HANDOVER_REASON = "Bàn giao kết quả xác minh"
+
+
+def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
+    """The police officer signs the handover list exactly as it was frozen at hand-over: the
+    signature is an incremental update, so the signed file begins with the frozen bytes."""
+    check_handover(worklist)
+    credential, signer = unlock(user, pin)
+    built = handover_frozen(worklist)
     document = _new_document(
         DocumentKind.HANDOVER_LIST, worklist.area_id, worklist.title, user, worklist_id=worklist.id
     )
-    built = documents.Built(frozen, documents.Slot(page, box))
     signed = _sign(
         document,
         built,
         credential,
         signer,
         user.display_name,
-        "Bàn giao kết quả xác minh",
+        HANDOVER_REASON,
         worklist.area.name,
     )
     _store_document(document, signed)
+    _record_handover_signature(document, worklist, user, "server")
+    return document
+
+
+def _record_handover_signature(
+    document: SignedDocument, worklist: Any, user: User, method: str
+) -> None:
+    """After the handover list's signature, whatever the key: its persons recorded (no
+    confirmation), one ``document.sign`` event saying how it was signed."""
     members = list(
         db.session.scalars(
             sa.select(WorklistMember)
@@ -1957,7 +1979,7 @@ def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
             "sha256": [None, document.sha256],
             "frozen_sha256": [None, worklist.document_sha256],
             "members": [None, len(members)],
+            "method": [None, method],
         },
         actor=user,
     )
-    return document

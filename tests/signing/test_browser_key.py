@@ -18,21 +18,25 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from portal.areas.models import SiteLevel
 from portal.audit.models import AuditEvent
 from portal.auth.models import Role
 from portal.core.accounts import SigningMethod
-from portal.core.clock import utcnow
+from portal.core.clock import today_in_vietnam, utcnow
 from portal.extensions import db
+from portal.records import services as record_services
 from portal.records.models import Person, PersonStatus
 from portal.signing import browser, core, services
 from portal.signing.models import (
     BatchState,
+    DocumentKind,
     PreparedSignature,
     SignedDocument,
     SignerBackend,
     SigningBatch,
     SigningCredential,
 )
+from portal.worklists import handover
 from tests.conftest import OWN, csrf_token, login
 from tests.signing.conftest import (
     PIN,
@@ -321,3 +325,82 @@ def test_only_signers_with_the_browser_method_enrol(client, login_as, enrolment_
 
 def _token(client) -> str:
     return csrf_token(client, "/verify")
+
+
+def test_police_sign_a_handover_list_with_the_browser_key(
+    client, login_as, enrolment_ca, make_person
+):
+    """The handover list's frozen PDF, signed by the officer's browser key: the signed file
+    begins with the frozen bytes, validates, and is offered once."""
+    police = login_as(Role.POLICE, OWN, display_name="Lê Văn Công")
+    key = BrowserKey()
+    assert enrol_browser_key(client, key).status_code == 200
+    person = make_person(full_name="Trịnh Văn Bảo", status="verified", id_number="001090000021")
+    worklist = handover.create_handover(police, [person.id], None)
+    handover.hand_over(worklist, police)
+    db.session.commit()
+    frozen = handover.stored_document(worklist)
+    page = client.get(f"/signing/handover/{worklist.id}").get_data(as_text=True)
+    assert f"/signing/handover/{worklist.id}/browser-prepare" in page and 'name="pin"' not in page
+
+    response = client.post(
+        f"/signing/handover/{worklist.id}/browser-prepare", data={"csrf_token": _token(client)}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    prepared = response.get_json()
+    done = browser_finish(
+        client,
+        prepared["finish_url"],
+        key.sign(prepared["to_be_signed"]),
+        prepared["document_sha256"],
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert done.get_json()["redirect"].endswith(f"/signing/handover/{worklist.id}")
+    document = db.session.scalars(sa.select(SignedDocument)).one()
+    content = services.stored_content(document)
+    assert content.startswith(frozen)
+    assert core.validate(content, services.trust_roots()).ok
+    assert _events("document.sign")[-1].changes["method"][1] == "browser"
+    assert db.session.get(Person, person.id).status == PersonStatus.VERIFIED
+    # Signed once: preparing again is refused.
+    again = client.post(
+        f"/signing/handover/{worklist.id}/browser-prepare",
+        data={"csrf_token": _token(client)},
+        headers=VI,
+    )
+    assert again.status_code == 422
+    assert _refusals() == ["handover_not_signable"]
+
+
+def test_a_site_signs_its_daily_list_with_the_browser_key(
+    client, login_as, enrolment_ca, make_person, make_site
+):
+    site = make_site(OWN, SiteLevel.COMMUNE)
+    user = login_as(Role.VACCINATION_SITE, OWN, site=site, display_name="Bùi Thị Lan")
+    key = BrowserKey()
+    assert enrol_browser_key(client, key).status_code == 200
+    person = make_person(full_name="Ngô Văn Tùng", status="matched", id_number="001090000031")
+    record_services.add_dose(
+        person,
+        {
+            "dose_number": 1,
+            "vaccine": "Pfizer",
+            "lot": "FA1",
+            "vaccinated_on": today_in_vietnam(),
+            "site_id": site.id,
+        },
+    )
+    db.session.commit()
+    batch_id = open_dialog(client, day=today_in_vietnam().isoformat())
+    prepared = _prepare(client, batch_id)
+    done = browser_finish(
+        client,
+        prepared["finish_url"],
+        key.sign(prepared["to_be_signed"]),
+        prepared["document_sha256"],
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)
+    document = db.session.get(SignedDocument, done.get_json()["document_id"])
+    assert document.kind == DocumentKind.SITE_DAILY and document.signer_id == user.id
+    assert core.validate(services.stored_content(document), services.trust_roots()).ok
+    assert db.session.get(Person, person.id).status == PersonStatus.CONFIRMED
