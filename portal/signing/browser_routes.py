@@ -32,7 +32,6 @@ def show_browser_key():
     return render(
         "signing/browser_key.html",
         {},
-        form=BrowserKeyForm(formdata=None),
         credential=services.active_credential(current_user),
         can_sign_lists=permissions.can_sign_anything(current_user),
     )
@@ -113,6 +112,8 @@ def post_browser_finish(token: str):
     """The browser's signature of a prepared document: embedded once, then the persons
     confirmed; the answer names the page that shows the result (the dialog's, or the
     handover list's signing page). Who may finish is the prepared signature's own user."""
+    if not permissions.signs_documents(current_user):
+        abort(403)
     form = BrowserFinishForm()
     if not form.validate_on_submit():
         return _refusal(_("The signature is missing or the page has expired."), 400)

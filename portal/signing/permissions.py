@@ -43,11 +43,15 @@ def can_sign_anything(user: User) -> bool:
     return can_sign_committee(user) or can_sign_site(user)
 
 
+def signs_documents(user: User) -> bool:
+    """Anyone who signs a list: the committee, a site's staff, the police (handover)."""
+    return can_sign_anything(user) or user.role == Role.POLICE
+
+
 def can_enrol_browser_key(user: User) -> bool:
     """A signer makes a key in their browser when the administrator chose that method for
     them, or chose none yet (issue 17)."""
-    signs = can_sign_anything(user) or user.role == Role.POLICE
-    return signs and user.signing_method in (None, SigningMethod.BROWSER)
+    return signs_documents(user) and user.signing_method in (None, SigningMethod.BROWSER)
 
 
 def can_sign_certificates(user: User) -> bool:

@@ -404,3 +404,11 @@ def test_a_site_signs_its_daily_list_with_the_browser_key(
     assert document.kind == DocumentKind.SITE_DAILY and document.signer_id == user.id
     assert core.validate(services.stored_content(document), services.trust_roots()).ok
     assert db.session.get(Person, person.id).status == PersonStatus.CONFIRMED
+
+
+def test_only_signers_reach_the_browser_calls(client, login_as):
+    login_as(Role.HEALTH_STATION, OWN)
+    token = _token(client)
+    assert client.post("/signing/browser/x/finish", data={"csrf_token": token}).status_code == 403
+    assert client.get("/signing/browser-key").status_code == 403
+    assert _refusals() == []
