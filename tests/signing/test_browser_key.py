@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from portal.areas.models import SiteLevel
@@ -282,7 +282,9 @@ def test_a_bad_certificate_request_is_refused(client, login_as, enrolment_ca, ma
     assert _refusals() == [reason]
 
 
-def test_an_rsa_2048_request_is_accepted(client, login_as, enrolment_ca):
+def test_a_token_plugins_rsa_key_signs(client, login_as, enrolment_ca, awaiting):
+    """The contract a USB token's plugin fulfils: an RSA 2048 key enrolled, its PKCS#1 v1.5
+    signature of the signed attributes taken as it is."""
     user = login_as(Role.COMMITTEE, OWN)
     key = rsa.generate_private_key(65537, 2048)
     response = client.post(
@@ -292,6 +294,31 @@ def test_an_rsa_2048_request_is_accepted(client, login_as, enrolment_ca):
     assert response.status_code == 200
     assert services.active_credential(user).backend == SignerBackend.BROWSER
     assert browser.key_description(key.public_key()) == "RSA-2048"
+    prepared = _prepare(client, open_dialog(client))
+    signature = key.sign(
+        base64.b64decode(prepared["to_be_signed"]), padding.PKCS1v15(), hashes.SHA256()
+    )
+    done = browser_finish(
+        client,
+        prepared["finish_url"],
+        base64.b64encode(signature).decode(),
+        prepared["document_sha256"],
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)
+    document = db.session.get(SignedDocument, done.get_json()["document_id"])
+    assert core.validate(services.stored_content(document), services.trust_roots()).ok
+
+
+def test_a_der_ecdsa_signature_is_taken_too(client, chair, awaiting):
+    """A plugin may answer ECDSA in DER rather than WebCrypto's r||s."""
+    prepared = _prepare(client, open_dialog(client))
+    der = chair.browser_key.key.sign(
+        base64.b64decode(prepared["to_be_signed"]), ec.ECDSA(hashes.SHA256())
+    )
+    done = browser_finish(
+        client, prepared["finish_url"], base64.b64encode(der).decode(), prepared["document_sha256"]
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)
 
 
 def test_the_pin_form_does_not_unlock_a_browser_key(client, chair, awaiting):
