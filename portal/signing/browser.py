@@ -33,7 +33,7 @@ from portal.auth.models import User
 from portal.core.clock import utcnow
 from portal.core.sql import locked
 from portal.extensions import db
-from portal.signing import backends, core, demo, documents, interrupted, services
+from portal.signing import backends, core, demo, demo_pki, documents, interrupted, services
 from portal.signing.models import (
     BatchState,
     DocumentKind,
@@ -130,7 +130,8 @@ def enrol(user: User, data: bytes) -> SigningCredential:
         raise
     title, unit = demo.signer_title(user)
     assert isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey)
-    cert, chain = demo.issue_certificate(key, user.display_name, title, unit)
+    cert = demo.issue_certificate(key, user.display_name, title, unit)
+    chain = demo_pki.chain(services.demo_pki_dir())
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [cert, *chain])
     return services._add_credential(
         user,
@@ -166,6 +167,7 @@ def _usable_credential(user: User) -> SigningCredential:
         raise BrowserRefused(
             _l("Your signing certificate has expired; enrol a new key."), "certificate_expired"
         )
+    services._refuse_revoked(credential, user)  # audited there; SIGNING_REVOCATION_FETCH
     return credential
 
 
@@ -457,6 +459,7 @@ def _embed(
             tsa,
             level=prepared.level,
             trust_roots=services.trust_roots(),
+            fetch=services.revocation_fetch(),
         )
     except Exception as error:  # TSA unreachable: say so, sign nothing
         current_app.logger.exception("finishing prepared signature %s failed", prepared.id)

@@ -139,7 +139,9 @@ def prepare_pdf(
         digest, _tbs, output = await pdf_signer.async_digest_doc_for_signing(
             writer,
             appearance_text_params=params,
-            bytes_reserved=core.BYTES_RESERVED_LT if level == "B-LT" else core.BYTES_RESERVED,
+            bytes_reserved=core.BYTES_RESERVED_LT
+            if level in core.LONG_TERM
+            else core.BYTES_RESERVED,
         )
         attrs = await signer.signed_attrs(
             digest.document_digest,
@@ -199,9 +201,12 @@ def finish_pdf(
     timestamper: timestamps.TimeStamper | None,
     level: str = "B-T",
     trust_roots: list[x509.Certificate] | None = None,
+    fetch: bool = False,
 ) -> bytes:
     """Embed the signature (checked first: BadSignature) with its time-stamp; the signed
-    file. ``signature`` is DER for ECDSA (``signature_der``)."""
+    file. ``signature`` is DER for ECDSA (``signature_der``). B-LT and B-LTA add the
+    validation data (fetched where ``fetch`` allows, as ``core.sign_pdf``), B-LTA a
+    document time-stamp after it."""
     check_signature(chain[0], prepared.signed_attrs, signature)
     if level != "B-B" and timestamper is None:
         raise SigningError("PAdES B-T needs a time-stamping authority (SIGNING_TSA_URL)")
@@ -216,13 +221,11 @@ def finish_pdf(
         output = BytesIO(prepared.content)
         instructions = None
         context = None
-        if level == "B-LT":
-            context = ValidationContext(
-                trust_roots=[core.to_asn1_cert(c) for c in trust_roots or []],
-                allow_fetching=False,
-                revocation_mode="soft-fail",
+        if level in core.LONG_TERM:
+            context = core.validation_context_for(trust_roots or [], fetch)
+            instructions = await _validation_instructions(
+                chain, context, timestamper, lta=level == "B-LTA"
             )
-            instructions = await _validation_instructions(chain, context, timestamper)
         await PdfTBSDocument.async_finish_signing(
             output,
             PreparedByteRangeDigest(
@@ -240,10 +243,11 @@ def finish_pdf(
 
 
 async def _validation_instructions(
-    chain: list[x509.Certificate], context: ValidationContext, timestamper: Any
+    chain: list[x509.Certificate], context: ValidationContext, timestamper: Any, lta: bool
 ) -> PostSignInstructions:
     """B-LT: the signer's validation data gathered as pyHanko does before a signature
-    (the certificate path, and the TSA's through a trial time-stamp)."""
+    (the certificate path, and the TSA's through a trial time-stamp); B-LTA: and a document
+    time-stamp after it."""
     signer = _external_signer(chain, None)
     pdf_signer = _pdf_signer(
         signer, None, "", None, validation_context=context, timestamper=timestamper
@@ -253,7 +257,11 @@ async def _validation_instructions(
     )
     info = await session.perform_presign_validation()
     assert info is not None
-    return PostSignInstructions(validation_info=info, timestamp_md_algorithm="sha256")
+    return PostSignInstructions(
+        validation_info=info,
+        timestamp_md_algorithm="sha256",
+        timestamper=timestamper if lta else None,
+    )
 
 
 @functools.cache

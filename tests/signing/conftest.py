@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from portal.auth.models import Role
 from portal.extensions import db
-from portal.signing import pki, services
+from portal.signing import demo_pki, pki, services
 from tests.conftest import OWN, csrf_token
 
 PIN = "246810"
@@ -148,17 +148,63 @@ def sign_in_browser(client, pin: str = PIN, headers=None, **filters):
 
 
 @pytest.fixture
-def enrolment_ca(app, ca, pki_dir, tmp_path):
-    """The demo PKI with its CA's key, as ``flask demo`` leaves it: browser keys are
-    certified by it (demo.issue_certificate). The same CA as ``pki_dir``, in a folder of the
-    test's own (the session's folder holds no CA key)."""
-    folder = tmp_path / "demo-pki"
-    folder.mkdir()
-    for name in ("ca.pem", "tsa.pem", "tsa-key.pem"):
-        (folder / name).write_bytes((pki_dir / name).read_bytes())
-    (folder / "ca-key.pem").write_bytes(ca.key_pem())
-    app.config["SIGNING_DEMO_PKI_DIR"] = str(folder)  # signing_config restores it
+def with_demo_services(app, signing_config, demo_services):
+    """The demo PKI of the running demo services instead of the offline test CA: its
+    certificates carry their OCSP and CRL addresses, and pyHanko may fetch from them."""
+    saved = {
+        k: app.config.get(k)
+        for k in ("SIGNING_DEMO_PKI_DIR", "SIGNING_DEMO_SERVICES_URL", "SIGNING_REVOCATION_FETCH")
+    }
+    app.config.update(
+        SIGNING_DEMO_PKI_DIR=str(demo_services.folder),
+        SIGNING_DEMO_SERVICES_URL=demo_services.url,
+        SIGNING_REVOCATION_FETCH=True,
+    )
+    services.VERDICTS.clear()
+    yield demo_services
+    services.VERDICTS.clear()
+    app.config.update(saved)
+
+
+@pytest.fixture
+def give_demo_certificate(with_demo_services):
+    """Issue a certificate from the demo PKI of the running demo services (known to its
+    OCSP responder and CRLs) and store it as the user's demo PKCS#12 credential."""
+    from portal.signing import demo_pki
+
+    folder = with_demo_services.folder
+
+    def give(user, title="Chủ tịch", unit=None, pin=PIN):
+        unit = unit or user.area.name
+        entry, cert = demo_pki.add_signer(
+            folder, user.display_name, title=title, unit=unit, owner=user.username
+        )
+        issued = pki.Issued(demo_pki.private_key(folder, entry), cert)
+        credential = services.add_pkcs12_credential(
+            user, pki.to_pkcs12(issued, demo_pki.chain(folder), pin), pin, title, unit, demo=True
+        )
+        db.session.commit()
+        return credential
+
+    return give
+
+
+@pytest.fixture(scope="session")
+def demo_pki_folder(tmp_path_factory):
+    """A demo PKI (certomancer) made once for the session, no services running: browser keys
+    are certified by its signers' CA (demo.issue_certificate)."""
+    folder = tmp_path_factory.mktemp("demo-pki")
+    demo_pki.ensure(folder)
     return folder
+
+
+@pytest.fixture
+def enrolment_ca(app, signing_config, demo_pki_folder):
+    """The demo PKI as ``flask demo`` leaves it, as the signing key page's CA; its root is
+    trusted, its TSA time-stamps in-process."""
+    app.config["SIGNING_DEMO_PKI_DIR"] = str(demo_pki_folder)  # signing_config restores it
+    services.VERDICTS.clear()
+    return demo_pki_folder
 
 
 class BrowserKey:
@@ -180,12 +226,6 @@ class BrowserKey:
         der = self.key.sign(base64.b64decode(to_be_signed_b64), ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)
         return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
-
-
-@pytest.fixture
-def browser_key():
-    """A factory of browser keys (``BrowserKey``)."""
-    return BrowserKey
 
 
 def enrol_browser_key(client, key: BrowserKey):

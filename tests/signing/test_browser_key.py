@@ -439,3 +439,22 @@ def test_only_signers_reach_the_browser_calls(client, login_as):
     assert client.post("/signing/browser/x/finish", data={"csrf_token": token}).status_code == 403
     assert client.get("/signing/browser-key").status_code == 403
     assert _refusals() == []
+
+
+@pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
+def test_long_term_levels_with_the_browser_key(app, client, chair, awaiting, level):
+    app.config["SIGNING_LEVEL"] = level  # signing_config restores it
+    prepared = _prepare(client, open_dialog(client))
+    done = browser_finish(
+        client,
+        prepared["finish_url"],
+        chair.browser_key.sign(prepared["to_be_signed"]),
+        prepared["document_sha256"],
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)
+    document = db.session.get(SignedDocument, done.get_json()["document_id"])
+    assert document.level == level
+    content = services.stored_content(document)
+    assert b"/DSS" in content  # the validation data embedded
+    assert (b"/DocTimeStamp" in content) == (level == "B-LTA")
+    assert core.validate(content, services.trust_roots()).ok
