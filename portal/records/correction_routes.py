@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.core import events
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records import corrections, permissions
@@ -23,7 +23,6 @@ from portal.records.history import record_history
 from portal.records.labels import STATUS_LABELS
 from portal.records.models import Person
 from portal.records.services import VersionConflict, correct_person
-from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 
 TEMPLATE = "records/correct.html"
 
@@ -44,19 +43,6 @@ def _fragments(person: Person) -> dict[str, str]:
     return {f"identity-{person.id}": "card", f"row-{person.id}": "row"}
 
 
-def _member(person: Person) -> WorklistMember | None:
-    return db.session.scalar(
-        sa.select(WorklistMember)
-        .join(Worklist)
-        .where(
-            WorklistMember.person_id == person.id,
-            Worklist.kind == WorklistKind.CORRECTION,
-            Worklist.state == WorklistState.DRAFT,
-        )
-        .limit(1)
-    )
-
-
 def _view(person: Person, **kw) -> corrections.IdentityView:
     view = corrections.IdentityView(
         person=person,
@@ -65,7 +51,9 @@ def _view(person: Person, **kw) -> corrections.IdentityView:
         **kw,
     )
     if request.headers.get("HX-Target", "").startswith("row-"):
-        view.member = _member(person)
+        # The correction list's row shows the decision that put the person there; the
+        # worklists domain, above this one, answers (core/events.py).
+        view.member = events.answer(events.correction_row_shown, person)
     return view
 
 
