@@ -19,6 +19,7 @@ from portal.core import events
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records import corrections, permissions
+from portal.records.forms import identity_editor
 from portal.records.history import record_history
 from portal.records.labels import STATUS_LABELS
 from portal.records.models import Person
@@ -33,7 +34,7 @@ def identity_helpers() -> dict:
         "display_value": corrections.display_value,
         "is_identity": corrections.is_identity,
         "editable": corrections.EDITABLE,
-        "precision_labels": corrections.PRECISION_LABELS,
+        "identity_editor": identity_editor,
         "history_birth": corrections.history_birth,
         "initial_data": corrections.initial_data,
     }
