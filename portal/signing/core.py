@@ -379,6 +379,16 @@ def signing_time_text(moment: datetime) -> str:
     return to_vietnam(moment).strftime("%H:%M:%S ngày %d/%m/%Y (GMT+7)")
 
 
+@dataclass(frozen=True)
+class PdfToSign:
+    """One PDF of a batch, with its stamp and the words of its signature dictionary."""
+
+    content: bytes
+    stamp: Stamp | None
+    reason: str = "Xác nhận thông tin tiêm chủng"
+    location: str | None = None
+
+
 def sign_pdf(
     content: bytes,
     signer: signers.Signer,
@@ -391,6 +401,28 @@ def sign_pdf(
     moment: datetime | None = None,
 ) -> bytes:
     """Sign ``content`` as PAdES (ETSI.CAdES.detached, SHA-256) and return the signed file."""
+    return sign_pdfs(
+        [PdfToSign(content, stamp, reason, location)],
+        signer,
+        timestamper,
+        level,
+        trust_roots,
+        moment,
+    )[0]
+
+
+def sign_pdfs(
+    items: list[PdfToSign],
+    signer: signers.Signer,
+    timestamper: timestamps.TimeStamper | None,
+    level: str = "B-T",
+    trust_roots: list[x509.Certificate] | None = None,
+    moment: datetime | None = None,
+) -> list[bytes]:
+    """Sign several PDFs with one signer, concurrently: a remote signer (remote.py) whose
+    ``batch_size`` is their number then asks its provider once for all their hashes (one
+    authorisation, one signing call). A remote signer drives its own event loop, where its
+    HTTP session lives; a local key runs on a fresh one."""
     if level not in LEVELS:
         raise ValueError(f"unknown PAdES level {level}")
     if level != "B-B" and timestamper is None:
@@ -403,12 +435,45 @@ def sign_pdf(
             allow_fetching=False,
             revocation_mode="soft-fail",
         )
+    coroutines = [
+        _sign_one(item, signer, timestamper, level, validation_context, moment) for item in items
+    ]
+
+    async def sign_all() -> list[bytes]:
+        tasks = [asyncio.ensure_future(c) for c in coroutines]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            # One failed: the others may be waiting for a batch that will never fill.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            if validation_context is not None:  # its HTTP session, in this loop
+                await validation_context.aclose()
+
+    run = getattr(signer, "run", None)
+    if run is not None:
+        return list(run(sign_all()))
+    return asyncio.run(sign_all())
+
+
+async def _sign_one(
+    item: PdfToSign,
+    signer: signers.Signer,
+    timestamper: timestamps.TimeStamper | None,
+    level: str,
+    validation_context: ValidationContext | None,
+    moment: datetime,
+) -> bytes:
+    stamp = item.stamp
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
-        reason=reason,
-        location=location,
+        reason=item.reason,
+        location=item.location,
         name=stamp.name if stamp else None,
         embed_validation_info=level == "B-LT",
         validation_context=validation_context,
@@ -436,13 +501,13 @@ def sign_pdf(
         stamp_style=style,
         new_field_spec=spec,
     )
-    writer = IncrementalPdfFileWriter(BytesIO(content), strict=False)
-    output = pdf_signer.sign_pdf(
+    writer = IncrementalPdfFileWriter(BytesIO(item.content), strict=False)
+    output = await pdf_signer.async_sign_pdf(
         writer,
         appearance_text_params=params,
         bytes_reserved=BYTES_RESERVED_LT if level == "B-LT" else BYTES_RESERVED,
     )
-    return output.getvalue()
+    return bytes(output.getvalue())
 
 
 # --- validation -----------------------------------------------------------------------------

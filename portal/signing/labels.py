@@ -8,7 +8,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from portal.core.accounts import SigningMethod
 from portal.signing.models import BatchState, DocumentKind, DocumentState, MinutesState
+
+# How a person signs (issue 17), as the accounts page and the signing pages name it.
+METHOD_LABELS = {
+    SigningMethod.CSC: _l("Remote signing (CSC provider)"),
+    SigningMethod.BROWSER: _l("Key in the browser"),
+    SigningMethod.SERVER: _l("Key held on the portal's server"),
+}
 
 KIND_LABELS = {
     DocumentKind.COMMITTEE_LIST: _l("Committee confirmation list"),
@@ -20,6 +28,7 @@ KIND_LABELS = {
 
 ACTIONS = {
     "document.sign": _l("Document signed"),
+    "signing.method": _l("Signing method set"),
     "document.verify": _l("Signed document verified"),
     "document.revoke": _l("Signed document revoked"),
     # The record's history: a signed document that holds the person, by its kind.
