@@ -38,6 +38,8 @@ ENV_KEYS = (
     "SIGNING_PKCS11_MODULE",
     "SIGNING_ORGANISATION_P12",
     "SIGNING_ORGANISATION_PASSWORD",
+    "SIGNING_DEMO_SERVICES_URL",
+    "SIGNING_REVOCATION_FETCH",
     "AUDIT_CHECKPOINT_DIR",
     "AUDIT_CHECKPOINT_MINUTES",
     "PUBLIC_BASE_URL",
@@ -193,6 +195,15 @@ class Defaults:
     # certificates one authorisation covers in a batch (also bounded by the provider's own).
     SIGNING_CSC_TIMEOUT = 10
     SIGNING_CSC_BATCH = 100
+    # The demo services (python -m portal.signing.demo_services: the demo PKI's OCSP
+    # responder, CRLs and TSA under /pki, the demo CSC provider at its root); the demo
+    # certificates name this address. None: the demo PKI's own record, else 127.0.0.1:9780.
+    SIGNING_DEMO_SERVICES_URL: str | None = None
+    # Whether pyHanko may fetch revocation data (OCSP, CRLs) from the addresses in the
+    # certificates: when signing at B-LT/B-LTA, when checking a signer's certificate
+    # before signing, and when verifying. Off (the default), an offline deployment works
+    # with what a file embeds (B-LT) and reports revocation as not checked otherwise.
+    SIGNING_REVOCATION_FETCH = False
     # Audit checkpoints (portal/signing/checkpoints.py): the chain's head signed and
     # time-stamped, written to this folder (default instance/audit-checkpoints) by the
     # worker when the chain has grown and this many minutes have passed (0: never).

@@ -149,6 +149,12 @@ def trust_roots() -> list[x509.Certificate]:
     return roots
 
 
+def demo_chain() -> list[x509.Certificate]:
+    """The demo PKI's intermediate CAs (chain.pem: the signers' CA) and its root."""
+    folder = demo_pki_dir()
+    return _certs_at(folder / "chain.pem") + _certs_at(folder / "ca.pem")
+
+
 def demo_root_fingerprints() -> set[bytes]:
     return {c.fingerprint(hashes.SHA256()) for c in _certs_at(demo_pki_dir() / "ca.pem")}
 
@@ -208,7 +214,7 @@ def organisation_signer() -> core.ParsedKeySigner:
     return core.ParsedKeySigner(
         pki.load_pem_key(key_file.read_bytes()),
         pki.load_pem_cert(cert_file.read_bytes()),
-        _certs_at(folder / "ca.pem"),
+        demo_chain(),
     )
 
 
