@@ -264,7 +264,12 @@ def load(app, overrides: dict | None = None) -> None:
     if allow is None:
         app.config["SIGNING_ALLOW_SERVER_KEYS"] = development
     elif isinstance(allow, str):
-        app.config["SIGNING_ALLOW_SERVER_KEYS"] = allow.strip().lower() in ("1", "true", "yes", "on")
+        app.config["SIGNING_ALLOW_SERVER_KEYS"] = allow.strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+        )
     if "SESSION_COOKIE_SECURE" not in (overrides or {}):
         # Outside development the cookies only travel over HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = not development
