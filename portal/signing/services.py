@@ -334,16 +334,19 @@ def add_csc_credential(
     unit: str,
     demo: bool = False,
     actor: Any = None,
+    linked: remote.LinkedCredential | None = None,
 ) -> SigningCredential:
     """Link the account to a remote-signing provider's credential: its certificate chain and
-    authorisation mode are read from the provider (``credentials/info``); no key is kept."""
+    authorisation mode are read from the provider (``credentials/info``); no key is kept.
+    ``linked``: already known (the demo's seeding, which issued the certificate)."""
     url, credential_id = provider_url.strip().rstrip("/"), credential_id.strip()
     if not url.startswith(("https://", "http://")) or not credential_id:
         raise SigningRefused(_l("Give the provider's address and the credential ID."))
-    try:
-        linked = remote.provider_for(url, credential_id, _csc_timeout()).read_credential()
-    except remote.ProviderError as error:
-        raise RemoteRefused(error.reason, PROVIDER_MESSAGES[error.reason]) from error
+    if linked is None:
+        try:
+            linked = remote.provider_for(url, credential_id, _csc_timeout()).read_credential()
+        except remote.ProviderError as error:
+            raise RemoteRefused(error.reason, PROVIDER_MESSAGES[error.reason]) from error
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in linked.chain)
     return _add_credential(
         user,

@@ -330,3 +330,21 @@ def test_the_administrator_links_a_remote_credential(
     assert credential.serial == format(cert.serial_number, "x")
     page = client.get(f"/admin/accounts/{chair.id}").get_data(as_text=True)
     assert "Đã liên kết chứng thư ký số từ xa" in page and credential_id in page
+
+
+def test_the_demo_links_its_signers_to_the_demo_provider(
+    app, make_user, awaiting, with_demo_services
+):
+    """`make demo` seeds with the demo services configured: each signer's key is held by the
+    demo CSC provider (method csc), and signing works once the services run."""
+    from portal.signing import demo
+
+    chair = make_user(Role.COMMITTEE, OWN, display_name="Võ Thị Lan")
+    assert demo.seed(PIN) >= 1
+    db.session.commit()
+    credential = _credential(chair)
+    assert credential.demo and credential.provider_url == with_demo_services.url
+    assert chair.signing_method == SigningMethod.CSC
+    document = services.sign_committee_list(chair, PIN)
+    db.session.commit()
+    assert core.validate(services.stored_content(document), services.trust_roots()).ok
