@@ -348,3 +348,20 @@ def test_the_demo_links_its_signers_to_the_demo_provider(
     document = services.sign_committee_list(chair, PIN)
     db.session.commit()
     assert core.validate(services.stored_content(document), services.trust_roots()).ok
+
+
+def test_the_command_line_links_a_remote_credential(app, make_user, with_demo_services):
+    from portal.signing import demo
+
+    chair = make_user(Role.COMMITTEE, OWN, display_name="Đỗ Văn Hùng")
+    credential_id, _cert = demo.add_csc_signer("Đỗ Văn Hùng", "Chủ tịch", "UBND Phường Ba Đình")
+    result = app.test_cli_runner().invoke(
+        args=["confirmations", "link-csc", "--user", chair.username]
+        + ["--provider", with_demo_services.url, "--credential", credential_id]
+        + ["--title", "Chủ tịch", "--unit", "UBND Phường Ba Đình"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Đỗ Văn Hùng" in result.output
+    db.session.expire_all()
+    assert chair.signing_method == SigningMethod.CSC
+    assert _credential(chair).provider_credential_id == credential_id
