@@ -178,7 +178,7 @@ class Defaults:
     # sent) in development and testing; 0 turns it off.
     HSTS_MAX_AGE: int | None = None
     # Signing (PAdES): the RFC 3161 TSA (without one, the demo's in-process TSA), the level
-    # (B-B, B-T, B-LT), a PEM bundle of trusted roots for verification, the scan size limit.
+    # (B-B, B-T, B-LT, B-LTA), a PEM bundle of trusted roots for verification, the scan size limit.
     SIGNING_TSA_URL: str | None = None
     SIGNING_LEVEL = "B-T"
     SIGNING_TRUST_ROOTS: str | None = None
@@ -201,8 +201,8 @@ class Defaults:
     SIGNING_DEMO_SERVICES_URL: str | None = None
     # Whether pyHanko may fetch revocation data (OCSP, CRLs) from the addresses in the
     # certificates: when signing at B-LT/B-LTA, when checking a signer's certificate
-    # before signing, and when verifying. Off (the default), an offline deployment works
-    # with what a file embeds (B-LT) and reports revocation as not checked otherwise.
+    # before signing, and when verifying. Off (the default) an offline deployment works:
+    # revocation is judged on what a file embeds (B-LT), missing data is no failure.
     SIGNING_REVOCATION_FETCH = False
     # Audit checkpoints (portal/signing/checkpoints.py): the chain's head signed and
     # time-stamped, written to this folder (default instance/audit-checkpoints) by the

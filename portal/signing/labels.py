@@ -46,6 +46,7 @@ ACTIONS = {
     "signing.credential_add": _l("Signing certificate added"),
     "signing.credential_locked": _l("Signing key locked after wrong PINs"),
     "signing.credential_unlocked": _l("Signing key unlocked"),
+    "signing.certificate_revoked": _l("Signing certificate revoked (demo PKI)"),
     # Signing confirms a person; a change to the person's identity takes it back.
     "person.supersede_confirmation": _l("Confirmation superseded by a change"),
 }

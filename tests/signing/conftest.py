@@ -250,3 +250,25 @@ def closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def give_demo_certificate(with_demo_services):
+    """Issue a certificate from the demo PKI of the running demo services (known to its
+    OCSP responder and CRLs) and store it as the user's demo PKCS#12 credential."""
+    from portal.signing import demo_pki
+
+    folder = with_demo_services.folder
+
+    def give(user, title="Chủ tịch", unit=None, pin=PIN):
+        unit = unit or user.area.name
+        entry, cert = demo_pki.add_signer(
+            folder, user.display_name, title=title, unit=unit, owner=user.username
+        )
+        issued = pki.Issued(demo_pki.private_key(folder, entry), cert)
+        credential = services.add_pkcs12_credential(
+            user, pki.to_pkcs12(issued, demo_pki.chain(folder), pin), pin, title, unit, demo=True
+        )
+        db.session.commit()
+        return credential
+
+    return give

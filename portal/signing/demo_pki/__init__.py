@@ -78,6 +78,10 @@ class Entry:
     reason: str | None = None
 
     @property
+    def revoked_at(self) -> datetime | None:
+        return _parse(self.revoked_since) if self.revoked_since else None
+
+    @property
     def credential_id(self) -> str:
         """Its credential ID at the CSC provider (certomancer-csc-dummy's ``arch/label``)."""
         return f"{ARCH}/{self.label}"
@@ -333,8 +337,9 @@ def revoke(
     reason: str = "key_compromise",
     when: datetime | None = None,
 ) -> Entry:
-    """Revoke a demo signer certificate from ``when`` (now): the OCSP responder says so at
-    once, the signers' CRL from its next issue (a minute at most)."""
+    """Revoke a demo signer certificate from ``when`` (now, rounded up to the second): the
+    OCSP responder says so from then, the signers' CRL from its next issue (a minute at
+    most)."""
     if reason not in REASONS:
         raise ValueError(f"unknown revocation reason {reason}")
     with _locked(folder):
@@ -342,11 +347,22 @@ def revoke(
         url = _read_state(folder).get("url") or DEFAULT_URL
         for item in signers:
             if item.label == entry.label and item.revoked_since is None:
-                item.revoked_since = _iso(when or clock.now())
+                item.revoked_since = _iso(_next_second(when or clock.now()))
                 item.reason = reason
                 entry = item
         _write(folder, url, signers)
     return entry
+
+
+def _next_second(moment: datetime) -> datetime:
+    """Certomancer keeps whole seconds: rounded up, a signature time-stamped earlier in the
+    same second is still before the revocation (the revocation takes effect within one)."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
 
 
 def _iso(moment: datetime) -> str:
