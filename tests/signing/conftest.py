@@ -252,6 +252,7 @@ def closed_port():
         return sock.getsockname()[1]
 
 
+@pytest.fixture
 def give_demo_certificate(with_demo_services):
     """Issue a certificate from the demo PKI of the running demo services (known to its
     OCSP responder and CRLs) and store it as the user's demo PKCS#12 credential."""
