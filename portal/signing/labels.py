@@ -68,6 +68,9 @@ FIELDS = {
     "certificate_subject": _l("Certificate"),
     "subject": _l("Certificate"),
     "backend": _l("Where the key is kept"),
+    "method": _l("Signing method"),
+    "signing_method": _l("Signing method"),
+    "provider": _l("Remote-signing provider"),
     "demo": _l("Demonstration certificate"),
     "failed_pins": _l("Wrong PINs in a row"),
     "locked": _l("Signing key locked"),
@@ -100,6 +103,7 @@ BATCH_STATE_LABELS = {
 BACKEND_LABELS = {
     "pkcs12": _l("encrypted key file (PKCS#12)"),
     "pkcs11": _l("token or HSM (PKCS#11)"),
+    "csc": _l("at a remote-signing provider (CSC API)"),
 }
 
 STATE_LABELS = {
@@ -126,6 +130,8 @@ VALUES = {
     "document_state": DOCUMENT_STATE_LABELS,
     "state": STATES,
     "backend": BACKEND_LABELS,
+    "method": METHOD_LABELS,
+    "signing_method": METHOD_LABELS,
 }
 
 # pyHanko's modification levels, named for a reader (never "(OTHER)" / "(NONE)").
