@@ -31,7 +31,6 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from certomancer.integrations.aiohttp_animator import build_animator_app
 from certomancer.registry import ArchLabel, CertomancerConfig, PKIArchitecture
 from csc_dummy.csc_dummy_server import CSCWithCertomancer, DummyServiceParams, GeneralServiceInfo
 
+from portal.core import clock
 from portal.core.files import write_private
 from portal.signing import demo_pki
 
@@ -135,7 +135,7 @@ class ExplicitCSC(CSCWithCertomancer):
 
     def _revoked(self, credential_id: str) -> bool:
         arch, spec = self._parse_credential_id(credential_id)
-        return arch.check_revocation_status(spec.label, datetime.now(UTC)) is not None
+        return arch.check_revocation_status(spec.label, clock.now()) is not None
 
     async def credentials_info(self, request: web.Request) -> web.Response:
         response = await super().credentials_info(request)

@@ -74,6 +74,7 @@ FIELDS = {
     "demo": _l("Demonstration certificate"),
     "failed_pins": _l("Wrong PINs in a row"),
     "locked": _l("Signing key locked"),
+    "revoked_since": _l("Certificate revoked since"),
     "evidence": _l("Evidence of the check"),
     "frozen_sha256": _l("SHA-256 of the list as signed"),
     "scan_sha256": _l("Scan SHA-256"),

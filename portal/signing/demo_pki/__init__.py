@@ -139,14 +139,18 @@ def services_url(folder: Path) -> str | None:
     return _read_state(folder).get("url")
 
 
-def _config_dict(url: str, signers: list[Entry]) -> dict[str, Any]:
+def _config_dict(url: str, signers: list[Entry], public: bool = False) -> dict[str, Any]:
+    """The certomancer configuration: the template and the signers. ``public``: each
+    signer's key as its public key only (what the portal needs to issue and read
+    certificates; the services' file names the private keys, to sign with them)."""
     config = yaml.safe_load(TEMPLATE.read_text("utf-8"))
     config["external-url-prefix"] = pki_url(url)
     keys = config["keysets"]["demo"]["keys"]
     arch = config["pki-architectures"][ARCH]
     for entry in signers:
-        key: dict[str, Any] = {"path": f"{entry.label}.{'pub' if entry.public_only else 'key'}.pem"}
-        if entry.public_only:
+        public_only = entry.public_only or public
+        key: dict[str, Any] = {"path": f"{entry.label}.{'pub' if public_only else 'key'}.pem"}
+        if public_only:
             key["public-only"] = True
         keys[entry.label] = key
         entity: dict[str, Any] = {"common-name": entry.common_name}
@@ -233,13 +237,14 @@ def _pem(cert: Any) -> bytes:
 
 
 def load(folder: Path, lazy: bool = True) -> Any:
-    """The generated configuration's PKI architecture (certomancer's ``PKIArchitecture``).
-    Lazy: a key file is read only when a certificate needs it (a CSC credential's private
-    key never enters the portal's process by issuing or reading its certificate)."""
+    """The PKI architecture (certomancer's ``PKIArchitecture``) as the portal sees it: the
+    signers' public keys only (a CSC credential's private key never enters the portal's
+    process by issuing or reading its certificate), a key file read when a certificate
+    needs it."""
     from certomancer.registry import ArchLabel, CertomancerConfig  # noqa: PLC0415  (heavy)
 
-    path = folder / CONFIG_FILE
-    config = yaml.safe_load(path.read_text("utf-8"))
+    state = _read_state(folder)
+    config = _config_dict(state.get("url") or DEFAULT_URL, entries(folder), public=True)
     return CertomancerConfig(config, key_search_dir=str(folder), lazy_load_keys=lazy).get_pki_arch(
         ArchLabel(ARCH)
     )
@@ -306,12 +311,12 @@ def add_signer(
                 serialization.NoEncryption(),
             )
             write_private(keys / f"{label}.key.pem", DEMO_MARK.encode() + data)
+            public_key = key.public_key()
             del key
-        else:
-            data = public_key.public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            write_private(keys / f"{label}.pub.pem", data)
+        data = public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        write_private(keys / f"{label}.pub.pem", data)
         signers.append(entry)
         _write(folder, url, signers)
     return entry, certificate(folder, label)
