@@ -59,6 +59,9 @@ ENV_KEYS = (
     "FEEDBACK_STATUS_REVEAL_MINUTES",
     "FEEDBACK_ATTACHMENT_MAX_BYTES",
     "SIGNING_MAX_SCAN_BYTES",
+    "SIGNING_ALLOW_SERVER_KEYS",
+    "SIGNING_CSC_TIMEOUT",
+    "SIGNING_CSC_BATCH",
     "VERIFY_RATE_LIMIT",
     "VERIFY_RATE_WINDOW_MINUTES",
     "UPLOADS_DIR",
@@ -96,6 +99,8 @@ NUMERIC_KEYS = frozenset(
         "FEEDBACK_RATE_WINDOW_MINUTES",
         "FEEDBACK_ATTACHMENT_MAX_BYTES",
         "SIGNING_MAX_SCAN_BYTES",
+        "SIGNING_CSC_TIMEOUT",
+        "SIGNING_CSC_BATCH",
         "JOB_STALE_MINUTES",
         "FEEDBACK_FAILURE_LIMIT",
         "FEEDBACK_FAILURE_WINDOW_MINUTES",
@@ -187,6 +192,14 @@ class Defaults:
     # the audit trail's checkpoints. Without one, the demo's organisation certificate.
     SIGNING_ORGANISATION_P12: str | None = None
     SIGNING_ORGANISATION_PASSWORD: str | None = None
+    # A person's key held by the portal's server (PKCS#12 or PKCS#11) may sign: None means
+    # on in development and tests (the demo), off in production, where a person signs at a
+    # remote-signing provider or in the browser (issue 17; organisation seals stay).
+    SIGNING_ALLOW_SERVER_KEYS: bool | None = None
+    # A remote-signing provider (CSC API): seconds allowed for each call, and the most
+    # certificates one authorisation covers in a batch (also bounded by the provider's own).
+    SIGNING_CSC_TIMEOUT = 10
+    SIGNING_CSC_BATCH = 100
     # The demo services (python -m portal.signing.demo_services: the demo PKI's OCSP
     # responder, CRLs and TSA under /pki, the demo CSC provider at its root); the demo
     # certificates name this address. None: the demo PKI's own record, else 127.0.0.1:9780.
@@ -252,6 +265,16 @@ def load(app, overrides: dict | None = None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     development = app.config["PORTAL_ENV"] in ("development", "testing")
+    allow = app.config.get("SIGNING_ALLOW_SERVER_KEYS")
+    if allow is None:
+        app.config["SIGNING_ALLOW_SERVER_KEYS"] = development
+    elif isinstance(allow, str):
+        app.config["SIGNING_ALLOW_SERVER_KEYS"] = allow.strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+        )
     if "SESSION_COOKIE_SECURE" not in (overrides or {}):
         # Outside development the cookies only travel over HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = not development

@@ -23,6 +23,8 @@ bp.add_app_template_global(routes.person_documents, "person_documents")
 bp.add_app_template_global(routes.locked_signers)
 bp.add_app_template_global(routes.locked_signing_credential)
 bp.add_app_template_global(permissions.can_enrol_browser_key)
+bp.add_app_template_global(routes.account_signing)
+bp.add_app_template_global(routes.signing_method_label)
 
 # routes.py
 bp.add_url_rule("/signing", "show_awaiting", routes.show_awaiting, methods=["GET"])
@@ -95,6 +97,18 @@ bp.add_url_rule(
     "/signing/handover/<id:worklist_id>",
     "post_handover_signing",
     routes.post_handover_signing,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/admin/accounts/<id:account_id>/signing-method",
+    "post_signing_method",
+    routes.post_signing_method,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/admin/accounts/<id:account_id>/signing-csc",
+    "post_csc_link",
+    routes.post_csc_link,
     methods=["POST"],
 )
 bp.add_url_rule(

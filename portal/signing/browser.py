@@ -30,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.audit import services as audit
 from portal.auth.models import User
+from portal.core.accounts import SigningMethod
 from portal.core.clock import utcnow
 from portal.core.sql import locked
 from portal.extensions import db
@@ -46,7 +47,7 @@ from portal.signing.models import (
 from portal.worklists.models import Worklist
 
 CSR_MAX_BYTES = 8 * 1024
-METHOD = "browser"
+METHOD = SigningMethod.BROWSER
 
 
 class BrowserRefused(services.SigningRefused):

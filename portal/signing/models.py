@@ -50,6 +50,10 @@ class SigningCredential(Model):
     # A CSC credential: the provider's base URL and its credential ID.
     provider_url: Mapped[str | None] = mapped_column(sa.String(300))
     provider_credential_id: Mapped[str | None] = mapped_column(sa.String(200))
+    # What its authorisation asks of the signer, as the provider said when it was linked:
+    # "pin", "otp", "pin+otp", "implicit" (the provider decides), "oauth2code".
+    provider_auth: Mapped[str | None] = mapped_column(sa.String(20))
+    provider_max_batch: Mapped[int | None]  # signatures one authorisation may cover there
     certificate_pem: Mapped[str] = mapped_column(sa.Text)
     subject: Mapped[str] = mapped_column(sa.String(400))
     serial: Mapped[str] = mapped_column(sa.String(64))

@@ -167,6 +167,98 @@ def with_demo_services(app, signing_config, demo_services):
 
 
 @pytest.fixture
+def csc_chair(app, with_demo_services, make_user):
+    """A committee chair who signs at the demo CSC provider: a demo certificate whose key the
+    provider holds, linked to the account (credentials/info), signing method csc."""
+    from portal.core.accounts import SigningMethod
+    from portal.signing import demo
+
+    user = make_user(Role.COMMITTEE, OWN, display_name="Trần Văn Đức")
+    credential_id, _cert = demo.add_csc_signer(
+        user.display_name, "Chủ tịch", "UBND Phường Ba Đình", owner=user.username
+    )
+    services.add_csc_credential(
+        user, with_demo_services.url, credential_id, "Chủ tịch", "UBND Phường Ba Đình"
+    )
+    services.set_signing_method(user, SigningMethod.CSC)
+    db.session.commit()
+    return user
+
+
+class JunkProvider:
+    """A CSC provider that misbehaves, on a free loopback port (real HTTP): ``mode`` is
+    "garbage" (not JSON), "forged" (a well-formed answer with a signature that is not the
+    credential's), or "slow" (answers after ``delay`` seconds)."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        provider = self
+        self.mode = "garbage"
+        self.delay = 3.0
+        self.calls: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                import base64
+                import json
+                import os
+                import time
+
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                provider.calls.append(self.path)
+                if provider.mode == "slow":
+                    time.sleep(provider.delay)
+                if provider.mode == "garbage":
+                    body, kind = b"<html>Service Unavailable</html>", "text/html"
+                elif self.path.endswith("credentials/authorize"):
+                    body, kind = json.dumps({"SAD": "sad"}).encode(), "application/json"
+                else:
+                    forged = base64.b64encode(os.urandom(70)).decode()
+                    body = json.dumps({"signatures": [forged]}).encode()
+                    kind = "application/json"
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:  # the client gave up waiting (the slow mode)
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def junk_provider():
+    provider = JunkProvider()
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
 def give_demo_certificate(with_demo_services):
     """Issue a certificate from the demo PKI of the running demo services (known to its
     OCSP responder and CRLs) and store it as the user's demo PKCS#12 credential."""
