@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import time
+from datetime import datetime
 
 import pytest
 import requests
@@ -16,6 +18,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import RevokedError
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
+from portal.core import clock
 from portal.signing import core, demo, demo_pki
 
 PIN = "246810"
@@ -133,6 +136,9 @@ def test_ocsp_and_crls_know_every_demo_certificate_and_its_revocation(app, with_
     before = demo_pki.entries(folder)[-1]
     entry = demo_pki.revoke(folder, demo_pki.find(folder, serial=remote.serial_number))
     assert entry.label == before.label and entry.revoked_since
+    # The revocation takes effect at the next whole second (demo_pki.revoke): from then on.
+    since = datetime.strptime(entry.revoked_since, "%Y-%m-%dT%H:%M:%S%z")
+    time.sleep(max(0.0, (since - clock.now()).total_seconds()) + 0.05)
     with pytest.raises(RevokedError):
         check(remote, folder)
     check(browser, folder)  # the other certificates stay good
