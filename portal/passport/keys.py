@@ -130,6 +130,35 @@ def issued_by(certificate: x509.Certificate, csca: x509.Certificate) -> bool:
     )
 
 
+def _not_before(certificate: x509.Certificate) -> datetime:
+    return certificate.not_valid_before_utc
+
+
+def can_sign(certificate: x509.Certificate, now: datetime) -> bool:
+    """Valid now, and still valid when a passport signed now expires: a passport never
+    outlives its DSC."""
+    return (
+        certificate.not_valid_before_utc <= now
+        and hcert.expiry(now) <= certificate.not_valid_after_utc
+    )
+
+
+def current(certificates: list[x509.Certificate], now: datetime) -> x509.Certificate | None:
+    """The DSC that signs now: the newest of those that can (key rollover)."""
+    able = [c for c in certificates if can_sign(c, now)]
+    return max(able, key=_not_before) if able else None
+
+
+def trusted(certificates: list[x509.Certificate], now: datetime) -> dict[bytes, x509.Certificate]:
+    """The DSCs a verifier trusts now, by kid: every one not expired, old ones included,
+    so that the passports they signed verify until they expire."""
+    return {
+        hcert.kid_of(c): c
+        for c in certificates
+        if c.not_valid_before_utc <= now < c.not_valid_after_utc
+    }
+
+
 @dataclass
 class SoftwareSigner:
     """A key in memory: the benchmark's bare loop and tests that are not about the token."""
