@@ -38,6 +38,9 @@ ENV_KEYS = (
     "SIGNING_PKCS11_MODULE",
     "SIGNING_ORGANISATION_P12",
     "SIGNING_ORGANISATION_PASSWORD",
+    "DCC_TOKEN_LABEL",
+    "DCC_TOKEN_PIN",
+    "DCC_ISSUER_NAME",
     "AUDIT_CHECKPOINT_DIR",
     "AUDIT_CHECKPOINT_MINUTES",
     "PUBLIC_BASE_URL",
@@ -180,6 +183,12 @@ class Defaults:
     # the audit trail's checkpoints. Without one, the demo's organisation certificate.
     SIGNING_ORGANISATION_P12: str | None = None
     SIGNING_ORGANISATION_PASSWORD: str | None = None
+    # The vaccine passport (portal/passport): the PKCS#11 token holding the Document
+    # Signers' keys (through SIGNING_PKCS11_MODULE), its user PIN, and the issuer's name
+    # printed in each certificate (``is``).
+    DCC_TOKEN_LABEL = "dcc-issuer"
+    DCC_TOKEN_PIN: str | None = None
+    DCC_ISSUER_NAME = "Cục Y tế dự phòng - Bộ Y tế"
     # Audit checkpoints (portal/signing/checkpoints.py): the chain's head signed and
     # time-stamped, written to this folder (default instance/audit-checkpoints) by the
     # worker when the chain has grown and this many minutes have passed (0: never).

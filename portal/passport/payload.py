@@ -36,6 +36,7 @@ class Reason(enum.StrEnum):
     NAME_NOT_LATIN = "name_not_latin"
     BIRTH_DATE = "birth_date"
     INVALID = "invalid"
+    NOT_CONFIRMED = "not_confirmed"
 
 
 class NotIssuable(Exception):

@@ -88,3 +88,45 @@ def softhsm(softhsm_conf, monkeypatch):
     monkeypatch.setenv("SOFTHSM2_CONF", str(softhsm_conf))
     yield {"module": MODULE, "token_label": TOKEN_LABEL, "pin": TOKEN_PIN}
     pkcs11.lib(MODULE).finalize()
+
+
+@pytest.fixture
+def issuer_token(app, softhsm, monkeypatch):
+    """The app's passport settings pointing at the test token."""
+    monkeypatch.setitem(app.config, "SIGNING_PKCS11_MODULE", softhsm["module"])
+    monkeypatch.setitem(app.config, "DCC_TOKEN_LABEL", softhsm["token_label"])
+    monkeypatch.setitem(app.config, "DCC_TOKEN_PIN", softhsm["pin"])
+    return softhsm
+
+
+@pytest.fixture
+def make_confirmed(make_person, area):
+    """A person with doses, confirmed by an entry of a signed committee list."""
+    from portal.extensions import db
+    from portal.records import services as record_services
+    from portal.signing.models import CONFIRMATION, DocumentKind, DocumentMember, SignedDocument
+
+    def make(doses=(("EU/1/21/1529", date(2021, 8, 2)), ("EU/1/21/1529", date(2021, 10, 25))),
+             **kw):  # fmt: skip
+        person = make_person(**kw)
+        for number, (vaccine, day) in enumerate(doses, start=1):
+            record_services.add_dose(
+                person, {"dose_number": number, "vaccine": vaccine, "vaccinated_on": day}
+            )
+        document = SignedDocument(
+            code=f"test-{person.id}",
+            kind=DocumentKind.COMMITTEE_LIST,
+            area_id=person.commune_id,
+            title="Danh sách xác nhận",
+            path="test.pdf",
+            sha256="0" * 64,
+        )
+        db.session.add(document)
+        db.session.flush()
+        db.session.add(
+            DocumentMember(document_id=document.id, person_id=person.id, basis=CONFIRMATION)
+        )
+        db.session.commit()
+        return person
+
+    return make
