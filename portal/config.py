@@ -41,6 +41,7 @@ ENV_KEYS = (
     "DCC_TOKEN_LABEL",
     "DCC_TOKEN_PIN",
     "DCC_ISSUER_NAME",
+    "DCC_CSCA_DIR",
     "AUDIT_CHECKPOINT_DIR",
     "AUDIT_CHECKPOINT_MINUTES",
     "PUBLIC_BASE_URL",
@@ -189,6 +190,8 @@ class Defaults:
     DCC_TOKEN_LABEL = "dcc-issuer"
     DCC_TOKEN_PIN: str | None = None
     DCC_ISSUER_NAME = "Cục Y tế dự phòng - Bộ Y tế"
+    # The demo's Country Signing CA (certificate and key files); default instance/dcc-csca.
+    DCC_CSCA_DIR: str | None = None
     # Audit checkpoints (portal/signing/checkpoints.py): the chain's head signed and
     # time-stamped, written to this folder (default instance/audit-checkpoints) by the
     # worker when the chain has grown and this many minutes have passed (0: never).

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +19,7 @@ from flask import current_app
 
 from portal.audit import services as audit
 from portal.core import clock
+from portal.core.files import private_dir, write_private
 from portal.extensions import db
 from portal.passport import hcert, keys, payload, token, uvci
 from portal.passport.models import DocumentSigner, Passport
@@ -45,6 +48,27 @@ def certificate_of(signer: DocumentSigner) -> x509.Certificate:
     return x509.load_pem_x509_certificate(signer.certificate_pem.encode())
 
 
+def csca_dir() -> Path:
+    configured = current_app.config.get("DCC_CSCA_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "dcc-csca"
+
+
+def country_signing_ca(create: bool = False) -> keys.CountrySigningCA:
+    """The demo's Country Signing CA, kept in DCC_CSCA_DIR (made on first use with
+    ``create``). A real deployment keeps its CSCA offline and brings DSCs in."""
+    folder = csca_dir()
+    cert_file, key_file = folder / "csca.pem", folder / "csca-key.pem"
+    if not cert_file.exists():
+        if not create:
+            raise FileNotFoundError(cert_file)
+        made = keys.make_csca(clock.now())
+        private_dir(folder)
+        write_private(key_file, made.key_pem())
+        write_private(cert_file, made.certificate.public_bytes(serialization.Encoding.PEM))
+        return made
+    return keys.load_csca(cert_file.read_bytes(), key_file.read_bytes())
+
+
 def signers() -> list[DocumentSigner]:
     return list(db.session.scalars(sa.select(DocumentSigner).order_by(DocumentSigner.id)))
 
@@ -54,7 +78,7 @@ def add_signer(csca: keys.CountrySigningCA, label: str | None = None) -> Documen
     newest DSC signs from now on (key rollover); the older stay in the trust list."""
     now = clock.now()
     settings = token_settings()
-    label = label or f"dsc-{now:%Y%m%d%H%M%S}"
+    label = label or f"dsc-{now:%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
     with token.session(**settings) as opened:
         public = token.generate_key(opened, label)
     certificate = keys.make_dsc(csca, public, now, f"DSC Viet Nam {label}")
@@ -204,3 +228,63 @@ def verify(text: str, now: datetime | None = None) -> hcert.Reading:
     """Read an HC1: text against the published trust list and the revoked UVCIs."""
     moment = now or clock.now()
     return hcert.read(text, trust_list(moment), moment, revoked_uvcis())
+
+
+# Publication ------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def published_trust_list(now: datetime | None = None) -> list[dict[str, Any]]:
+    """The DSCs in the DCC gateway's trust-list shape (its TrustListItem: kid, timestamp,
+    country, certificateType, thumbprint, rawData), with each certificate's validity.
+    Expired DSCs are left out; the older ones still valid stay (key rollover)."""
+    moment = now or clock.now()
+    out = []
+    for row in signers():
+        certificate = certificate_of(row)
+        if not certificate.not_valid_before_utc <= moment < certificate.not_valid_after_utc:
+            continue
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        out.append(
+            {
+                "kid": _b64(bytes.fromhex(row.kid)),
+                "timestamp": _aware(row.created_at).isoformat(),
+                "country": keys.COUNTRY,
+                "certificateType": "DSC",
+                "thumbprint": hashlib.sha256(der).hexdigest(),
+                "rawData": _b64(der),
+                "notBefore": certificate.not_valid_before_utc.isoformat(),
+                "notAfter": certificate.not_valid_after_utc.isoformat(),
+            }
+        )
+    return out
+
+
+def published_revocations(now: datetime | None = None) -> dict[str, Any]:
+    """Revoked passports not yet expired, in the DCC revocation batch shape: one batch per
+    DSC, ``hashType`` UCI (SHA-256 of the UVCI, first 128 bits, Base64)."""
+    moment = _naive(now or clock.now())
+    rows = db.session.execute(
+        sa.select(DocumentSigner.kid, Passport.uvci, Passport.expires_at)
+        .join(DocumentSigner, DocumentSigner.id == Passport.signer_id)
+        .where(Passport.revoked_at.is_not(None), Passport.expires_at > moment)
+        .order_by(DocumentSigner.kid, Passport.uvci)
+    ).all()
+    batches: dict[str, dict[str, Any]] = {}
+    for kid, ci, expires_at in rows:
+        batch = batches.setdefault(
+            kid,
+            {
+                "country": keys.COUNTRY,
+                "expires": _aware(expires_at).isoformat(),
+                "kid": _b64(bytes.fromhex(kid)),
+                "hashType": "UCI",
+                "entries": [],
+            },
+        )
+        batch["expires"] = max(batch["expires"], _aware(expires_at).isoformat())
+        batch["entries"].append({"hash": uvci_hash(ci)})
+    return {"batches": list(batches.values())}

@@ -43,7 +43,10 @@ def session(module: str, token_label: str, pin: str) -> Iterator[Any]:
 
 
 def generate_key(opened: Any, label: str) -> ec.EllipticCurvePublicKey:
-    """A new P-256 key pair in the token under ``label``; its public key."""
+    """A new P-256 key pair in the token under ``label`` (a label names one key); its
+    public key."""
+    if list(opened.get_objects({Attribute.LABEL: label})):
+        raise TokenUnavailable(f"the token already has a key {label!r}")
     params = opened.create_domain_parameters(
         KeyType.EC,
         {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")},

@@ -25,7 +25,7 @@ def travel():
 
 
 def test_issue_verify_revoke_reissue(issuer_token, csca, make_confirmed, travel):
-    signer_row = services.add_signer(csca, "dsc-services-1")
+    signer_row = services.add_signer(csca)
     person = make_confirmed(full_name="Đặng Văn Hưởng", birth_date=date(1944, 1, 1),
                             birth_precision="year")  # fmt: skip
     with services.signing() as (row, signer):
@@ -57,7 +57,7 @@ def test_issue_verify_revoke_reissue(issuer_token, csca, make_confirmed, travel)
 
 
 def test_one_passport_in_force_is_a_constraint(issuer_token, csca, make_confirmed, travel):
-    services.add_signer(csca, "dsc-services-2")
+    services.add_signer(csca)
     person = make_confirmed()
     with services.signing() as (row, signer):
         first = services.issue(person, row, signer)
@@ -79,7 +79,7 @@ def test_one_passport_in_force_is_a_constraint(issuer_token, csca, make_confirme
 def test_not_issued_without_confirmation_or_series(
     issuer_token, csca, make_confirmed, make_person, travel
 ):
-    services.add_signer(csca, "dsc-services-3")
+    services.add_signer(csca)
     unconfirmed = make_person()
     incomplete = make_confirmed(doses=(("BBIBP-CorV", date(2021, 9, 1)),))
     with services.signing() as (row, signer):
@@ -93,13 +93,13 @@ def test_not_issued_without_confirmation_or_series(
 
 
 def test_rollover_through_the_database(issuer_token, csca, make_confirmed, travel):
-    first_row = services.add_signer(csca, "dsc-services-old")
+    first_row = services.add_signer(csca)
     person = make_confirmed()
     with services.signing() as (row, signer):
         old = services.issue(person, row, signer)
     db.session.commit()
     travel.shift(timedelta(days=200))
-    second_row = services.add_signer(csca, "dsc-services-new")
+    second_row = services.add_signer(csca)
     assert services.current_signer().id == second_row.id
     other = make_confirmed(full_name="Bế Thị Lường")
     with services.signing() as (row, signer):

@@ -67,6 +67,9 @@ def test_wrong_pin_and_missing_key(softhsm):
     with token.session(**softhsm) as opened:
         with pytest.raises(token.TokenUnavailable):
             token.TokenSigner(opened, "no-such-key", b"12345678")
+        token.generate_key(opened, "dsc-one-label")
+        with pytest.raises(token.TokenUnavailable):  # a label names one key
+            token.generate_key(opened, "dsc-one-label")
 
 
 def test_key_rollover(softhsm, csca, make_payload):
