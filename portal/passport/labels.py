@@ -8,6 +8,18 @@ from flask_babel import lazy_gettext as _l
 from portal.passport.hcert import Verdict
 from portal.passport.payload import Reason
 
+ACTIONS = {
+    "passport.signer_added": _l("Added a vaccine passport Document Signer"),
+    "passport.issued": _l("Issued a vaccine passport"),
+    "passport.revoked": _l("Revoked a vaccine passport"),
+}
+ENTITIES = {"dcc_signer": _l("Vaccine passport Document Signer")}
+FIELDS = {
+    "passport": _l("Vaccine passport (UVCI)"),
+    "kid": _l("Key identifier (kid)"),
+    "key_label": _l("Key label in the token"),
+}
+
 REASON_LABELS = {
     Reason.NO_DOSE: _l("No dose recorded"),
     Reason.INCOMPLETE: _l("The dose series is not complete"),
