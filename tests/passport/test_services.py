@@ -113,3 +113,45 @@ def test_rollover_through_the_database(issuer_token, csca, make_confirmed, trave
     assert services.verify(old.hc1).verdict == Verdict.VALID
     assert services.verify(new.hc1).verdict == Verdict.VALID
     assert keys.issued_by(services.certificate_of(second_row), csca.certificate)
+
+
+def test_revocation_follows_supersession(issuer_token, csca, make_confirmed, travel, client):
+    """A confirmed person's name corrected: the confirmation is superseded (signing) and the
+    passport revoked (passport), listed in the revocation list; once confirmed again, a new
+    passport with the new name validates."""
+    from portal.records import services as record_services
+    from portal.records.models import PersonStatus
+    from portal.signing.models import (
+        CONFIRMATION,
+        DocumentKind,
+        DocumentMember,
+        SignedDocument,
+    )
+
+    services.add_signer(csca)
+    person = make_confirmed(full_name="Nguyen Van An", status=PersonStatus.CONFIRMED)
+    with services.signing() as (row, signer):
+        old = services.issue(person, row, signer)
+    db.session.commit()
+    record_services.update_person(person, {"full_name": "Nguyễn Văn An"}, "sửa dấu")
+    db.session.commit()
+    assert old.revoked_at is not None and old.revoked_reason == "superseded"
+    assert services.confirmation_of(person.id) is None
+    assert services.verify(old.hc1).verdict == Verdict.REVOKED
+    entries = client.get("/api/v1/dcc/revocation").get_json()["batches"][0]["entries"]
+    assert {"hash": services.uvci_hash(old.uvci)} in entries
+    # confirmed again (a new signed list), then issued again
+    document = SignedDocument(code=f"again-{person.id}", kind=DocumentKind.COMMITTEE_LIST,
+                              area_id=person.commune_id, title="Danh sách xác nhận lại",
+                              path="again.pdf", sha256="1" * 64)  # fmt: skip
+    db.session.add(document)
+    db.session.flush()
+    db.session.add(DocumentMember(document_id=document.id, person_id=person.id,
+                                  basis=CONFIRMATION))  # fmt: skip
+    with services.signing() as (row, signer):
+        new = services.issue(person, row, signer)
+    db.session.commit()
+    reading = services.verify(new.hc1)
+    assert reading.verdict == Verdict.VALID
+    assert reading.payload["nam"]["fn"] == "Nguyễn"
+    assert services.verify(old.hc1).verdict == Verdict.REVOKED
