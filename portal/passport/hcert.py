@@ -28,16 +28,18 @@ import segno
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from portal.passport import valuesets
 
 PREFIX = "HC1:"
 COSE_SIGN1_TAG = 18
+CWT_TAG = 61
 ALG = 1  # COSE header parameters
 KID = 4
 ES256 = -7
+PS256 = -37  # RSASSA-PSS: some countries' DSCs (read, never made here)
 ISSUER = 1  # CWT claim keys
 EXPIRES = 4
 ISSUED = 6
@@ -173,6 +175,8 @@ def _unwrap(text: str) -> tuple[bytes, dict[int, Any], Any, bytes, bytes]:
         decoded = cbor2.loads(message)
     except (ValueError, zlib.error, cbor2.CBORDecodeError) as error:
         raise _NotDCC(str(error)) from error
+    if isinstance(decoded, cbor2.CBORTag) and decoded.tag == CWT_TAG:
+        decoded = decoded.value  # a CWT tag around the COSE message: allowed, unusual
     if isinstance(decoded, cbor2.CBORTag):
         if decoded.tag != COSE_SIGN1_TAG:
             raise _NotDCC(f"CBOR tag {decoded.tag}")
@@ -204,6 +208,17 @@ def _verify_signature(
             return True
         except InvalidSignature:
             return False
+    if alg == PS256 and isinstance(key, rsa.RSAPublicKey):
+        try:
+            key.verify(
+                signature,
+                to_be_signed,
+                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                hashes.SHA256(),
+            )
+            return True
+        except InvalidSignature:
+            return False
     return False
 
 
@@ -231,6 +246,9 @@ def read(
     except (ValueError, KeyError, TypeError, OverflowError, cbor2.CBORDecodeError) as error:
         reading.errors.append(str(error))
         return reading
+    if not hasattr(payload, "items"):
+        reading.errors.append("the certificate is not a CBOR map")
+        return reading
     reading.payload = _thawed(payload)
     reading.issued_at, reading.expires_at = issued, expires
     reading.issuer_country = claims.get(ISSUER)
@@ -245,7 +263,7 @@ def read(
     moment = now if now.tzinfo else now.replace(tzinfo=UTC)
     if moment < issued:
         reading.verdict = Verdict.NOT_YET_VALID
-    elif moment >= expires:
+    elif moment > expires:  # valid through its exp second, as the EU test data reads it
         reading.verdict = Verdict.EXPIRED
     elif reading.uvci in revoked:
         reading.verdict = Verdict.REVOKED

@@ -93,7 +93,7 @@ def test_key_rollover(softhsm, csca, make_payload):
     assert hcert.read(old_text, trust, later).verdict == Verdict.VALID
     assert hcert.read(new_text, trust, later).verdict == Verdict.VALID
     # the old passport expires 12 months after November, while DSC 1 is still trusted
-    expired_at = hcert.expiry(november)
+    expired_at = hcert.expiry(november) + timedelta(seconds=1)  # valid through exp itself
     assert first_cert.not_valid_after_utc > expired_at
     assert hcert.read(old_text, keys.trusted(both, expired_at), expired_at).verdict == (
         Verdict.EXPIRED
