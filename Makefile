@@ -28,7 +28,10 @@ $(VENV)/.installed: $(BIN)/activate requirements.lock pyproject.toml
 	@out=$$($(BIN)/pip check) || { echo "$$out"; exit 1; }
 	touch $@
 
-lock: $(VENV)/.installed
+# Not after `.installed`: right after a dependency is added to pyproject.toml, `pip check`
+# fails there until the lock has it. The locked packages (uv among them) are enough.
+lock: $(BIN)/activate
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --custom-compile-command "make lock" --quiet \
 		$(if $(UPGRADE),--upgrade) -o requirements.lock

@@ -150,17 +150,16 @@ def refuse_if_throttled(username: str, second_factor: bool = False) -> None:
         raise LoginThrottled(wait)
 
 
-def check_credentials(username: str, password: str) -> User | None:
-    """The active account these credentials open, or None (a failure, audited); nobody is
-    logged in yet: a second factor may follow (portal/auth/mfa.py).
-
-    The password is checked before the writing transaction begins: on SQLite that
-    transaction holds the write lock (BEGIN IMMEDIATE), which argon2's fifth of a second
-    would keep from every other login and save. The throttle is asked before the check
-    (a throttled attempt costs no hash) and again in the writing transaction, where the
-    failures of logins meanwhile are counted; the account is read again there, still
-    active and with the password that was checked."""
-    username = normalise_username(username)
+def _checked_before_writing(
+    username: str, password: str
+) -> tuple[int | None, str | None, str | None, bool]:
+    """The password checked before a writing transaction begins: on SQLite that transaction
+    holds the write lock (BEGIN IMMEDIATE), which argon2's fifth of a second would keep from
+    every other login and save. Whatever this request began (a POST's transaction, which
+    loaded the session's user) ends first; the throttle is asked before the check (a
+    throttled attempt costs no hash). The account's id, the hash checked, the matching form
+    of the password (None: no match) and whether the attempt was throttled."""
+    db.session.commit()
     with reading():
         throttled = throttle_wait(username, request.remote_addr) > timedelta(0)
         found = db.session.execute(
@@ -169,11 +168,32 @@ def check_credentials(username: str, password: str) -> User | None:
         db.session.commit()  # the reading transaction ends before the hash is checked
     stored = found.password_hash if found else None
     matched = None if throttled else matching_form(stored, password)
-    refuse_if_throttled(username)  # the writing transaction begins
-    user = db.session.get(User, found.id) if found else None
+    return (found.id if found else None), stored, matched, throttled
+
+
+def _checked_again(
+    user: User | None, stored: str | None, matched: str | None, throttled: bool, password: str
+) -> str | None:
+    """In the writing transaction: the password checked again only when the first check
+    does not hold any more (no longer throttled, or the password changed meanwhile: rare)."""
     if throttled or (user is not None and user.password_hash != stored):
-        # No longer throttled, or the password changed meanwhile: checked here (rare).
-        matched = matching_form(user.password_hash if user else None, password)
+        return matching_form(user.password_hash if user else None, password)
+    return matched
+
+
+def check_credentials(username: str, password: str) -> User | None:
+    """The active account these credentials open, or None (a failure, audited); nobody is
+    logged in yet: a second factor may follow (portal/auth/mfa.py).
+
+    The password is checked before the writing transaction begins (``_checked_before_writing``)
+    and the throttle asked again in the writing transaction, where the failures of logins
+    meanwhile are counted; the account is read again there, still active and with the
+    password that was checked."""
+    username = normalise_username(username)
+    user_id, stored, matched, throttled = _checked_before_writing(username, password)
+    refuse_if_throttled(username)  # the writing transaction begins
+    user = db.session.get(User, user_id) if user_id is not None else None
+    matched = _checked_again(user, stored, matched, throttled, password)
     if matched is None or not (user and user.active):
         audit.record("auth.login_failed", "user", username)
         return None
@@ -213,11 +233,15 @@ def authenticate(username: str, password: str) -> User | None:
 
 def check_current_password(user: User, password: str) -> bool:
     """A logged-in user's password, asked again before a change to their sign-in security;
-    a wrong one counts in the throttle like a failed login (LoginThrottled when waiting)."""
-    refuse_if_throttled(user.username)
-    if matching_form(user.password_hash, password or "") is not None:
+    a wrong one counts in the throttle like a failed login (LoginThrottled when waiting).
+    Checked before the writing transaction, as a login's is."""
+    username = user.username
+    _user_id, stored, matched, throttled = _checked_before_writing(username, password or "")
+    refuse_if_throttled(username)  # the writing transaction begins
+    account = db.session.get(User, user.id)
+    if _checked_again(account, stored, matched, throttled, password or "") is not None:
         return True
-    audit.record("auth.reauth_failed", "user", user.username, actor=user)
+    audit.record("auth.reauth_failed", "user", username, actor=account)
     return False
 
 

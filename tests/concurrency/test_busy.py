@@ -163,11 +163,10 @@ def test_simultaneous_logins_all_succeed(tmp_path):
             assert _statuses(answers) == [303] * CLIENTS
 
 
-def test_a_login_checks_the_password_outside_the_writing_transaction(tmp_path, monkeypatch):
-    """Argon2's fraction of a second is spent with no transaction open: on SQLite no write
-    lock is held meanwhile (another connection takes it at once), so a burst of logins does
-    not queue on the hashes; a failure is still counted for the throttle."""
-    from portal.audit.models import AuditEvent
+@pytest.fixture
+def hash_probes(tmp_path, monkeypatch) -> list[tuple[bool, bool]]:
+    """For each password hash checked: whether another connection could take SQLite's write
+    lock at that moment, and whether the session had a transaction open."""
     from portal.auth import services
 
     probes: list[tuple[bool, bool]] = []
@@ -188,6 +187,22 @@ def test_a_login_checks_the_password_outside_the_writing_transaction(tmp_path, m
         return checked(password_hash, password)
 
     monkeypatch.setattr(services, "matching_form", probing)
+    return probes
+
+
+def _failures(app, action: str) -> int:
+    from portal.audit.models import AuditEvent
+
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+        )
+
+
+def test_a_login_checks_the_password_outside_the_writing_transaction(tmp_path, hash_probes):
+    """Argon2's fraction of a second is spent with no transaction open: on SQLite no write
+    lock is held meanwhile (another connection takes it at once), so a burst of logins does
+    not queue on the hashes; a failure is still counted for the throttle."""
     with live_portal(tmp_path, _seed) as (app, base):
         assert _login(base, "station.0") == 303
         client = requests.Session()
@@ -200,13 +215,34 @@ def test_a_login_checks_the_password_outside_the_writing_transaction(tmp_path, m
             data={"username": "station.1", "password": "sai", "csrf_token": csrf_token(page.text)},
         )
         assert wrong.status_code == 401
-        with app.app_context():
-            failed = db.session.scalar(
-                sa.select(sa.func.count())
-                .select_from(AuditEvent)
-                .where(AuditEvent.action == "auth.login_failed")
+        failed = _failures(app, "auth.login_failed")
+    assert hash_probes == [(True, False), (True, False)]
+    assert failed == 1
+
+
+def test_a_password_asked_again_is_checked_outside_the_writing_transaction(tmp_path, hash_probes):
+    """The security page asks a logged-in user's password again (a POST, whose transaction
+    takes SQLite's write lock when it begins): that hash too is checked with no transaction
+    open, and a wrong one is still counted."""
+    from tests.live import csrf_token
+
+    with live_portal(tmp_path, _seed) as (app, base):
+        client = logged_in(base, "station.0", PASSWORD)
+        hash_probes.clear()
+        answers = []
+        for password in ("sai", PASSWORD):
+            page = client.get(f"{base}/account/security", timeout=60)
+            answers.append(
+                client.post(
+                    f"{base}/account/security/confirm",
+                    timeout=60,
+                    allow_redirects=False,
+                    data={"password": password, "csrf_token": csrf_token(page.text)},
+                ).status_code
             )
-    assert probes == [(True, False), (True, False)]
+        failed = _failures(app, "auth.reauth_failed")
+    assert answers == [401, 303]
+    assert hash_probes == [(True, False), (True, False)]
     assert failed == 1
 
 

@@ -888,15 +888,14 @@ def test_upload_needs_a_file_a_mode_and_the_csrf_token(client, login_as):
     assert extract_count() == 0
 
 
-def test_the_upload_waits_for_its_job_and_is_removed_after(app, client, login_as, tmp_path):
-    app.config["UPLOADS_DIR"] = str(tmp_path)
-    try:
-        login_as(Role.POLICE)
-        follow_job(client, upload(client, csv_bytes(GOOD), "trich-xuat.csv"))
-        follow_job(client, upload(client, b"not,a,register\n1,2,3\n", "sai.csv"))
-        assert list(tmp_path.iterdir()) == []
-    finally:
-        del app.config["UPLOADS_DIR"]
+def test_the_upload_waits_for_its_job_and_is_removed_after(
+    app, client, login_as, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(app.config, "UPLOADS_DIR", str(tmp_path))
+    login_as(Role.POLICE)
+    follow_job(client, upload(client, csv_bytes(GOOD), "trich-xuat.csv"))
+    follow_job(client, upload(client, b"not,a,register\n1,2,3\n", "sai.csv"))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_job_page_lists_the_rows_imported_once(client, login_as):

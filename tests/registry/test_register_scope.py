@@ -357,34 +357,31 @@ def test_a_replacement_confirmed_after_the_register_changed_writes_nothing(
 
 
 def test_a_replacement_given_up_after_its_preview_leaves_no_upload(
-    app, client, make_user, national_register, tmp_path
+    app, client, make_user, national_register, tmp_path, monkeypatch
 ):
     """Issue 14, item 1: the preview keeps the upload for the confirmation; giving the
     replacement up removes it, and it can no longer be confirmed."""
-    app.config["UPLOADS_DIR"] = str(tmp_path)
-    try:
-        login(client, make_user(Role.NATIONAL_ADMIN, HANOI).username)
-        form = {
-            "csrf_token": csrf_token(client, PAGE),
-            "mode": "replace",
-            "file": (
-                io.BytesIO(csv_bytes([[OURS, "Nguyễn Văn An", "Nam", "14/03/1985", OWN]])),
-                "mot-dong.csv",
-            ),
-        }
-        body = client.get(
-            client.post(PAGE, data=form, content_type="multipart/form-data").headers["Location"]
-        ).get_data(as_text=True)
-        assert len(list(tmp_path.iterdir())) == 1
-        token = csrf_token(client, PAGE)
-        discard = re.search(r'action="([^"]+/discard)"', body).group(1)
-        assert client.post(discard, data={"csrf_token": token}).status_code == 303
-        assert list(tmp_path.iterdir()) == []
-        confirm = re.search(r'action="([^"]+/replace)"', body).group(1)
-        assert client.post(confirm, data={"csrf_token": token}).status_code == 409
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(RegisterEntry)) == 3
-    finally:
-        del app.config["UPLOADS_DIR"]
+    monkeypatch.setitem(app.config, "UPLOADS_DIR", str(tmp_path))
+    login(client, make_user(Role.NATIONAL_ADMIN, HANOI).username)
+    form = {
+        "csrf_token": csrf_token(client, PAGE),
+        "mode": "replace",
+        "file": (
+            io.BytesIO(csv_bytes([[OURS, "Nguyễn Văn An", "Nam", "14/03/1985", OWN]])),
+            "mot-dong.csv",
+        ),
+    }
+    body = client.get(
+        client.post(PAGE, data=form, content_type="multipart/form-data").headers["Location"]
+    ).get_data(as_text=True)
+    assert len(list(tmp_path.iterdir())) == 1
+    token = csrf_token(client, PAGE)
+    discard = re.search(r'action="([^"]+/discard)"', body).group(1)
+    assert client.post(discard, data={"csrf_token": token}).status_code == 303
+    assert list(tmp_path.iterdir()) == []
+    confirm = re.search(r'action="([^"]+/replace)"', body).group(1)
+    assert client.post(confirm, data={"csrf_token": token}).status_code == 409
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RegisterEntry)) == 3
 
 
 def test_the_command_line_says_what_a_replacement_drops(
