@@ -13,6 +13,9 @@ FLASK := $(BIN)/flask --app wsgi
 PASSWORD ?=
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo services' port (loopback) and the demo PKI they serve (SIGNING_DEMO_PKI_DIR).
+DEMO_SERVICES_PORT ?= 9780
+DEMO_PKI_DIR ?= instance/demo-pki
 
 .PHONY: setup demo serve test lint translations bench check-migrations clean lock try-newest
 
@@ -52,6 +55,7 @@ portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES
 
 setup: $(VENV)/.installed translations
 
+demo: export SIGNING_DEMO_SERVICES_URL = http://127.0.0.1:$(DEMO_SERVICES_PORT)
 demo: setup
 	PORTAL_ENV=development $(FLASK) db upgrade
 	PORTAL_ENV=development $(FLASK) demo $(if $(PASSWORD),--password '$(PASSWORD)') --accounts instance/demo-accounts.json
@@ -59,9 +63,16 @@ demo: setup
 
 # The web server (gunicorn, one process with threads: SQLite takes one writer at a time)
 # and, beside it, the task-queue worker that runs imports, matching and batch signing.
+# And the demo services (portal/signing/demo_services.py, loopback only): the demo PKI's
+# OCSP responder, CRLs and TSA, and the demo CSC provider, which the demo certificates name.
+serve: export SIGNING_DEMO_SERVICES_URL = http://127.0.0.1:$(DEMO_SERVICES_PORT)
+serve: export SIGNING_REVOCATION_FETCH = 1
 serve: setup
 	PORTAL_ENV=development $(BIN)/huey_consumer portal.jobs.queue.huey --workers 2 --worker-type thread --quiet & \
-	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	worker=$$!; \
+	$(BIN)/python -m portal.signing.demo_services --folder $(DEMO_PKI_DIR) --port $(DEMO_SERVICES_PORT) & \
+	services=$$!; \
+	trap 'kill $$worker $$services 2>/dev/null' EXIT INT TERM; \
 	echo "http://$(HOST):$(PORT)"; \
 	PORTAL_ENV=development $(BIN)/gunicorn --workers 1 --threads 4 --bind $(HOST):$(PORT) wsgi:app
 

@@ -42,6 +42,8 @@ ENV_KEYS = (
     "DCC_TOKEN_PIN",
     "DCC_ISSUER_NAME",
     "DCC_CSCA_DIR",
+    "SIGNING_DEMO_SERVICES_URL",
+    "SIGNING_REVOCATION_FETCH",
     "AUDIT_CHECKPOINT_DIR",
     "AUDIT_CHECKPOINT_MINUTES",
     "PUBLIC_BASE_URL",
@@ -175,7 +177,7 @@ class Defaults:
     # sent) in development and testing; 0 turns it off.
     HSTS_MAX_AGE: int | None = None
     # Signing (PAdES): the RFC 3161 TSA (without one, the demo's in-process TSA), the level
-    # (B-B, B-T, B-LT), a PEM bundle of trusted roots for verification, the scan size limit.
+    # (B-B, B-T, B-LT, B-LTA), a PEM bundle of trusted roots for verification, the scan size limit.
     SIGNING_TSA_URL: str | None = None
     SIGNING_LEVEL = "B-T"
     SIGNING_TRUST_ROOTS: str | None = None
@@ -192,6 +194,15 @@ class Defaults:
     DCC_ISSUER_NAME = "Cục Y tế dự phòng - Bộ Y tế"
     # The demo's Country Signing CA (certificate and key files); default instance/dcc-csca.
     DCC_CSCA_DIR: str | None = None
+    # The demo services (python -m portal.signing.demo_services: the demo PKI's OCSP
+    # responder, CRLs and TSA under /pki, the demo CSC provider at its root); the demo
+    # certificates name this address. None: the demo PKI's own record, else 127.0.0.1:9780.
+    SIGNING_DEMO_SERVICES_URL: str | None = None
+    # Whether pyHanko may fetch revocation data (OCSP, CRLs) from the addresses in the
+    # certificates: when signing at B-LT/B-LTA, when checking a signer's certificate
+    # before signing, and when verifying. Off (the default) an offline deployment works:
+    # revocation is judged on what a file embeds (B-LT), missing data is no failure.
+    SIGNING_REVOCATION_FETCH = False
     # Audit checkpoints (portal/signing/checkpoints.py): the chain's head signed and
     # time-stamped, written to this folder (default instance/audit-checkpoints) by the
     # worker when the chain has grown and this many minutes have passed (0: never).

@@ -351,3 +351,49 @@ def login_as(client, make_user):
         return user
 
     return do
+
+
+class DemoServices:
+    """The demo services (portal.signing.demo_services) running in a process of their own:
+    certomancer's OCSP responder, CRLs, certificate repositories and TSA under ``/pki``, the
+    demo CSC provider at the root, over the demo PKI generated in ``folder``."""
+
+    def __init__(self, folder, url: str):
+        self.folder = folder
+        self.url = url  # SIGNING_DEMO_SERVICES_URL; the CSC provider's service URL
+        self.pki_url = url + "/pki"
+
+
+@pytest.fixture(scope="session")
+def demo_services(tmp_path_factory):
+    """Started once per test process on a free loopback port (real HTTP), stopped at the
+    end. Tests point SIGNING_DEMO_PKI_DIR at ``folder`` and SIGNING_DEMO_SERVICES_URL at
+    ``url`` (tests/signing/conftest.py's ``with_demo_services``)."""
+    import subprocess
+    import sys
+    import threading
+
+    folder = tmp_path_factory.mktemp("demo-services") / "demo-pki"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal.signing.demo_services", "--folder", str(folder)]
+        + ["--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()))
+    reader.start()
+    reader.join(60)
+    if not lines or not lines[0].startswith("READY "):
+        process.kill()
+        pytest.fail(f"the demo services did not start: {lines!r}, exit {process.poll()}")
+    try:
+        yield DemoServices(folder, lines[0].split()[1])
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()

@@ -196,6 +196,45 @@ def unlock_command(username: str) -> None:
     )
 
 
+@confirmations.command("revoke-certificate")
+@click.option("--user", "username", default=None, help="The account whose certificate it is.")
+@click.option("--serial", default=None, help="The certificate's serial number (hexadecimal).")
+@click.option(
+    "--reason",
+    type=click.Choice(["key_compromise", "affiliation_changed", "superseded", "unspecified"]),
+    default="key_compromise",
+    show_default=True,
+)
+def revoke_certificate_command(username: str | None, serial: str | None, reason: str) -> None:
+    """Revoke a demo signing certificate (the demo PKI's OCSP responder reports it at once,
+    its CRL within a minute) and stop the account's credential; audited. The account's
+    active credential (--user), or the credential with that serial (--serial)."""
+    if (username is None) == (serial is None):
+        fail(_("Give either --user or --serial."), code=2)
+    if username is not None:
+        credential = services.active_credential(_user(username))
+        if credential is None:
+            fail(_("%(user)s has no active signing certificate.", user=username), code=2)
+    else:
+        credential = services.credential_by_serial(str(serial))
+        if credential is None:
+            fail(_("No signing credential has the serial %(serial)s.", serial=serial), code=2)
+    try:
+        entry = services.revoke_demo_certificate(credential, reason)
+    except services.SigningRefused as refused:
+        fail(refused)
+    db.session.commit()
+    click.echo(
+        _(
+            "Certificate %(serial)s (%(subject)s) is revoked since %(when)s; the credential "
+            "no longer signs.",
+            serial=credential.serial,
+            subject=credential.subject,
+            when=format_time(entry.revoked_at),
+        )
+    )
+
+
 def _yes(value: bool) -> str:
     return _("yes") if value else _("NO")
 
@@ -239,6 +278,14 @@ def verify_pdf_command(file: Path) -> None:
                 whole=whole,
             )
         )
+        if s.revoked:
+            click.echo(
+                "  "
+                + _(
+                    "CERTIFICATE REVOKED on %(when)s, before the signature's time",
+                    when=format_time(s.revoked_at) or "—",
+                )
+            )
         click.echo(
             "  "
             + _(
@@ -246,6 +293,14 @@ def verify_pdf_command(file: Path) -> None:
                 signed=format_time(s.signing_time) or "—",
                 stamp=format_time(s.timestamp_time) or "—",
                 ok=_("valid") if s.timestamp_ok else _("not valid"),
+            )
+        )
+    for when, holds in verdict.document_timestamps:
+        click.echo(
+            _(
+                "Document time-stamp (long-term): %(when)s (%(ok)s)",
+                when=format_time(when) or "—",
+                ok=_("valid") if holds else _("not valid"),
             )
         )
     state = services.portal_state(document) if document is not None else None

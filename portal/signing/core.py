@@ -1,8 +1,14 @@
 """PAdES signing and validation with pyHanko: the one module that talks to it.
 
 Signatures are ETSI.CAdES.detached, SHA-256, level B-T by default (a signature time-stamp
-from an RFC 3161 TSA), B-LT on request (validation data embedded), with a visible stamp in
+from an RFC 3161 TSA), B-LT on request (validation data embedded: the chain, OCSP responses
+and CRLs), B-LTA (and a document time-stamp over it all), with a visible stamp in
 Vietnamese drawn in Noto Sans (1000 units per em; DejaVu misrenders in pyHanko stamps).
+
+Validation is revocation-aware and judged at the signature's time (its time-stamp's, when
+the time-stamp holds): a certificate revoked before that time makes the signature invalid,
+one revoked later does not. Revocation data come from the file (B-LT) and, where fetching
+is allowed (SIGNING_REVOCATION_FETCH), from the addresses in the certificates.
 """
 
 from __future__ import annotations
@@ -34,12 +40,18 @@ from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.general import SigningError, as_signing_certificate, simple_cms_attribute
 from pyhanko.sign.signers.pdf_cms import SimpleSigner
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
 from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+from pyhanko.sign.validation.generic_cms import (
+    async_validate_detached_cms,
+    extract_tst_data_iter,
+)
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.stamp import TextStampStyle
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import RevokedError
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from portal.core.clock import to_vietnam, vietnam_now
@@ -49,7 +61,9 @@ FIELD_NAME = "ChuKySo"
 # Room for the CMS: signature, certificates, time-stamp token (with the TSA's chain).
 BYTES_RESERVED = 16 * 1024
 BYTES_RESERVED_LT = 32 * 1024
-LEVELS = ("B-B", "B-T", "B-LT")
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+LONG_TERM = ("B-LT", "B-LTA")
+FETCH_TIMEOUT = 10  # seconds per OCSP/CRL request
 
 
 class SignerUnavailable(Exception):
@@ -375,6 +389,58 @@ class TsaConfig:
         return None
 
 
+def validation_context_for(
+    trust_roots: list[x509.Certificate],
+    fetch: bool,
+    moment: datetime | None = None,
+    dss: DocumentSecurityStore | None = None,
+) -> ValidationContext:
+    """pyHanko's validation context: revocation soft-fail (missing data is no failure, a
+    revocation is), fetching OCSP/CRLs from the certificates' addresses only if ``fetch``
+    (with requests: nothing left open), at ``moment`` (None: now) with revocation data
+    issued later accepted for it (a revocation after ``moment`` does not count), preloaded
+    with a file's DSS when given."""
+    kwargs: dict[str, Any] = {
+        "trust_roots": [to_asn1_cert(c) for c in trust_roots],
+        "allow_fetching": fetch,
+        "revocation_mode": "soft-fail",
+        "retroactive_revinfo": True,
+        "moment": moment,
+    }
+    if fetch:
+        kwargs["fetcher_backend"] = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT)
+    if dss is not None:
+        return dss.as_validation_context(kwargs)
+    return ValidationContext(**kwargs)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    when: datetime | None
+    reason: str | None
+
+
+def certificate_revocation(
+    cert: x509.Certificate, chain: list[x509.Certificate], trust_roots: list[x509.Certificate]
+) -> Revocation | None:
+    """Whether ``cert`` is revoked now, asking its OCSP responder (or CRL) over the network:
+    the check before signing. Unreachable revocation services or an untrusted chain are not
+    this check's verdict (None); the signature's validation reports them."""
+    context = validation_context_for(trust_roots, fetch=True)
+    validator = CertificateValidator(
+        to_asn1_cert(cert),
+        intermediate_certs=[to_asn1_cert(c) for c in chain if c != cert],
+        validation_context=context,
+    )
+    try:
+        asyncio.run(validator.async_validate_usage(set()))
+    except RevokedError as error:
+        return Revocation(when=error.revocation_dt, reason=error.reason.native)
+    except Exception:  # not trusted, expired, unreachable: not a revocation
+        return None
+    return None
+
+
 def signing_time_text(moment: datetime) -> str:
     return to_vietnam(moment).strftime("%H:%M:%S ngày %d/%m/%Y (GMT+7)")
 
@@ -389,35 +455,36 @@ def sign_pdf(
     reason: str = "Xác nhận thông tin tiêm chủng",
     location: str | None = None,
     moment: datetime | None = None,
+    fetch: bool = False,
+    field_name: str = FIELD_NAME,
 ) -> bytes:
-    """Sign ``content`` as PAdES (ETSI.CAdES.detached, SHA-256) and return the signed file."""
+    """Sign ``content`` as PAdES (ETSI.CAdES.detached, SHA-256) and return the signed file.
+    B-LT and B-LTA embed the revocation data pyHanko finds: fetched from the addresses in
+    the certificates when ``fetch`` allows it (else none, the chain only)."""
     if level not in LEVELS:
         raise ValueError(f"unknown PAdES level {level}")
     if level != "B-B" and timestamper is None:
         raise SigningError("PAdES B-T needs a time-stamping authority (SIGNING_TSA_URL)")
     moment = moment or vietnam_now()
     validation_context = None
-    if level == "B-LT":
-        validation_context = ValidationContext(
-            trust_roots=[to_asn1_cert(c) for c in trust_roots or []],
-            allow_fetching=False,
-            revocation_mode="soft-fail",
-        )
+    if level in LONG_TERM:
+        validation_context = validation_context_for(trust_roots or [], fetch)
     meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME,
+        field_name=field_name,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason,
         location=location,
         name=stamp.name if stamp else None,
-        embed_validation_info=level == "B-LT",
+        embed_validation_info=level in LONG_TERM,
+        use_pades_lta=level == "B-LTA",
         validation_context=validation_context,
     )
     spec = None
     style = None
     params = None
     if stamp is not None:
-        spec = fields.SigFieldSpec(FIELD_NAME, on_page=stamp.page, box=stamp.box)
+        spec = fields.SigFieldSpec(field_name, on_page=stamp.page, box=stamp.box)
         style = stamp_style()
         # NFC: the subset font has the precomposed Vietnamese letters and no mark positioning.
         params = {
@@ -440,7 +507,7 @@ def sign_pdf(
     output = pdf_signer.sign_pdf(
         writer,
         appearance_text_params=params,
-        bytes_reserved=BYTES_RESERVED_LT if level == "B-LT" else BYTES_RESERVED,
+        bytes_reserved=BYTES_RESERVED_LT if level in LONG_TERM else BYTES_RESERVED,
     )
     return output.getvalue()
 
@@ -463,10 +530,20 @@ class SignatureReport:
     modified_after: str | None  # None when nothing was changed after signing
     key_usage_ok: bool = True
     problem: str | None = None
+    # The signer's certificate was revoked before the signature's time (its time-stamp's).
+    revoked: bool = False
+    revoked_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.valid and self.trusted and self.whole_file and self.key_usage_ok
+        return (
+            self.intact
+            and self.valid
+            and self.trusted
+            and self.whole_file
+            and self.key_usage_ok
+            and not self.revoked
+        )
 
 
 @dataclass
@@ -474,10 +551,17 @@ class Verdict:
     readable: bool
     message: str | None = None  # why the file could not be checked
     signatures: list[SignatureReport] = field(default_factory=list)
+    # B-LTA: each document time-stamp's time and whether it holds.
+    document_timestamps: list[tuple[datetime | None, bool]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.readable and bool(self.signatures) and all(s.ok for s in self.signatures)
+        return (
+            self.readable
+            and bool(self.signatures)
+            and all(s.ok for s in self.signatures)
+            and all(holds for _when, holds in self.document_timestamps)
+        )
 
 
 SUBJECT_PARTS = (
@@ -515,8 +599,45 @@ def _common_name(cert: asn1_x509.Certificate) -> str:
     return cert.subject.human_friendly
 
 
-def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
-    """Check every signature of a PDF; never raises on bad input (the verdict says why)."""
+def _claimed_timestamp(signature: Any) -> datetime | None:
+    """The time in the signature's time-stamp token, as it claims (checked by validation)."""
+    try:
+        for token in extract_tst_data_iter(signature.signer_info, signed=False):
+            return token["encap_content_info"]["content"].parsed["gen_time"].native
+    except Exception:  # no time-stamp, or one pyHanko's reader cannot parse
+        return None
+    return None
+
+
+def _validate_one(
+    signature: Any,
+    trust_roots: list[x509.Certificate],
+    fetch: bool,
+    dss: DocumentSecurityStore | None,
+) -> Any:
+    """pyHanko's status, judged at the signature time-stamp's time when the time-stamp
+    holds (a certificate revoked after it does not invalidate the signature), else now."""
+    claimed = _claimed_timestamp(signature)
+    status = None
+    if claimed is not None:
+        context = validation_context_for(trust_roots, fetch, claimed, dss)
+        status = validate_pdf_signature(
+            signature, signer_validation_context=context, ts_validation_context=context
+        )
+        ts = status.timestamp_validity
+        if ts is not None and ts.intact and ts.valid and ts.trust_problem_indic is None:
+            return status
+    context = validation_context_for(trust_roots, fetch, None, dss)
+    return validate_pdf_signature(
+        signature, signer_validation_context=context, ts_validation_context=context
+    )
+
+
+def validate(content: bytes, trust_roots: list[x509.Certificate], fetch: bool = False) -> Verdict:
+    """Check every signature of a PDF; never raises on bad input (the verdict says why).
+    Revocation: the file's own data (B-LT), and with ``fetch`` the certificates' OCSP
+    responders and CRLs; a document time-stamp (B-LTA) is checked, not reported as a
+    signer."""
     if not content.lstrip()[:5].startswith(b"%PDF-"):
         return Verdict(False, "not_pdf")
     try:
@@ -528,16 +649,20 @@ def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
         return Verdict(False, "damaged")
     if not embedded:
         return Verdict(False, "unsigned")
-    roots = [to_asn1_cert(c) for c in trust_roots]
+    try:
+        dss: DocumentSecurityStore | None = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        dss = None
+    except Exception:  # a damaged DSS: validate without it
+        dss = None
     reports = []
+    archive: list[tuple[datetime | None, bool]] = []
     for signature in embedded:
-        context = ValidationContext(
-            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
-        )
+        if signature.sig_object_type == "/DocTimeStamp":
+            archive.append(_document_timestamp(signature, trust_roots, fetch, dss))
+            continue
         try:
-            status = validate_pdf_signature(
-                signature, signer_validation_context=context, ts_validation_context=context
-            )
+            status = _validate_one(signature, trust_roots, fetch, dss)
         except (SignatureValidationError, ValueError, KeyError, TypeError) as error:
             cert = signature.signer_cert
             reports.append(
@@ -583,9 +708,35 @@ def validate(content: bytes, trust_roots: list[x509.Certificate]) -> Verdict:
                 modified_after=None if whole else (level.name if level is not None else "OTHER"),
                 key_usage_ok=key_usage_ok,
                 problem=str(status.trust_problem_indic) if status.trust_problem_indic else None,
+                revoked=status.revoked,
+                revoked_at=_revocation_time(status),
             )
         )
-    return Verdict(True, None, reports)
+    if not reports:
+        return Verdict(False, "unsigned")
+    return Verdict(True, None, reports, archive)
+
+
+def _revocation_time(status: Any) -> datetime | None:
+    details = status.revocation_details
+    return getattr(details, "revocation_date", None) if details is not None else None
+
+
+def _document_timestamp(
+    signature: Any,
+    trust_roots: list[x509.Certificate],
+    fetch: bool,
+    dss: DocumentSecurityStore | None,
+) -> tuple[datetime | None, bool]:
+    """A B-LTA document time-stamp: its time, and whether it is intact and trusted."""
+    try:
+        context = validation_context_for(trust_roots, fetch, None, dss)
+        status = validate_pdf_timestamp(signature, validation_context=context)
+    except (SignatureValidationError, ValueError, KeyError, TypeError):
+        return None, False
+    return status.timestamp, bool(
+        status.intact and status.valid and status.trust_problem_indic is None
+    )
 
 
 # --- detached signatures of other data (the audit trail's checkpoints) ---------------------

@@ -1,17 +1,21 @@
-"""The demo's signing setup: a demo certificate authority, a local TSA, and a certificate for
-every user who signs (committee chairs, vaccination sites, police), each kept as a PKCS#12
-whose PIN is the demo PIN (not the demo password: issue 14, item 12). The interface marks
-these certificates as demo ones."""
+"""The demo's signing setup: the demo PKI (certomancer: root CA, signers' CA, TSA, OCSP
+responder, CRLs; portal.signing.demo_pki), and a certificate for every user who signs
+(committee chairs, vaccination sites, police), each kept as a PKCS#12 whose PIN is the demo
+PIN (not the demo password: issue 14, item 12). The interface marks these certificates as
+demo ones."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from cryptography import x509
+from flask import current_app
 
 from portal.auth.models import Role, User
 from portal.auth.passwords import normalise_password
-from portal.core.files import private_dir, write_private
 from portal.extensions import db
-from portal.signing import pki, services
+from portal.signing import demo_pki, pki, services
 
 TITLES = {
     Role.COMMITTEE: ("Chủ tịch", "UBND {area}"),
@@ -20,40 +24,54 @@ TITLES = {
 }
 
 
-def ensure_pki() -> tuple[pki.Issued, bool]:
-    """The demo CA and TSA in the instance folder (SIGNING_DEMO_PKI_DIR), and the demo
-    organisation's certificate (it signs the audit trail's checkpoints); made once."""
+def demo_services_url() -> str:
+    """Where the demo services listen (SIGNING_DEMO_SERVICES_URL): the CSC provider at this
+    address (``/csc/v1/...``), the OCSP responder, CRLs and TSA under ``/pki``."""
     folder = services.demo_pki_dir()
-    ca_cert, ca_key = folder / "ca.pem", folder / "ca-key.pem"
-    created = not (ca_cert.is_file() and ca_key.is_file())
-    if created:
-        private_dir(folder)
-        ca = pki.make_ca()
-        tsa = pki.issue(ca, "Demo TSA – Cổng đối soát (KHÔNG DÙNG THẬT)", tsa=True)
-        for name, data in (
-            ("ca-key.pem", ca.key_pem()),
-            ("tsa-key.pem", tsa.key_pem()),
-            ("ca.pem", ca.cert_pem()),
-            ("tsa.pem", tsa.cert_pem()),
-        ):
-            write_private(folder / name, data)
-    else:
-        ca = pki.Issued(
-            pki.load_pem_key(ca_key.read_bytes()), pki.load_pem_cert(ca_cert.read_bytes())
-        )
-    cert_name, key_name = services.DEMO_ORGANISATION
-    if not (folder / cert_name).is_file():  # a demo PKI made before the checkpoints
-        organisation = pki.issue(
-            ca, "Demo – Cổng đối soát (KHÔNG DÙNG THẬT)", unit="Nhật ký kiểm toán"
-        )
-        write_private(folder / key_name, organisation.key_pem())
-        write_private(folder / cert_name, organisation.cert_pem())
+    configured = current_app.config.get("SIGNING_DEMO_SERVICES_URL")
+    return str(configured or demo_pki.services_url(folder) or demo_pki.DEFAULT_URL)
+
+
+def ensure_pki() -> tuple[pki.Issued, bool]:
+    """The demo PKI (certomancer, portal.signing.demo_pki) in the instance folder
+    (SIGNING_DEMO_PKI_DIR): its root CA, signers' CA, TSA, OCSP responder and the demo
+    organisation's certificate (it signs the audit trail's checkpoints); made once. Returns
+    the signers' CA, which issues every demo signer's certificate, and whether it was made."""
+    folder = services.demo_pki_dir()
+    created = demo_pki.ensure(folder, current_app.config.get("SIGNING_DEMO_SERVICES_URL"))
+    ca = pki.Issued(demo_pki.signers_ca_key(folder), demo_pki.chain(folder)[0])
     return ca, created
+
+
+def issue_certificate(
+    public_key: Any, common_name: str, title: str | None, unit: str | None
+) -> x509.Certificate:
+    """A demo certificate for a key the portal never holds (a browser's, from its CSR),
+    issued by the demo signers' CA and known to its OCSP responder and CRLs."""
+    ensure_pki()
+    _entry, certificate = demo_pki.add_signer(
+        services.demo_pki_dir(), common_name, title=title, unit=unit, public_key=public_key
+    )
+    return certificate
+
+
+def add_csc_signer(
+    common_name: str, title: str | None, unit: str | None, owner: str | None = None
+) -> tuple[str, x509.Certificate]:
+    """A demo certificate whose key the demo CSC provider holds: its credential ID there
+    (``demo/<label>``) and the certificate. The key is made and written by this call (the
+    seeding command), never read back by the portal."""
+    ensure_pki()
+    entry, certificate = demo_pki.add_signer(
+        services.demo_pki_dir(), common_name, title=title, unit=unit, owner=owner
+    )
+    return entry.credential_id, certificate
 
 
 def seed(pin: str) -> int:
     """Certificates for the signing users that have none; returns how many were issued."""
-    ca, _created = ensure_pki()
+    ensure_pki()
+    folder = services.demo_pki_dir()
     key_pin = normalise_password(pin)  # as it is checked (services.unlock)
     users = list(
         db.session.scalars(sa.select(User).where(User.role.in_(list(TITLES))).order_by(User.id))
@@ -66,9 +84,17 @@ def seed(pin: str) -> int:
             continue
         title, unit_format = TITLES[user.role]
         unit = unit_format.format(area=user.area.name, site=user.site.name if user.site else "")
-        certificate = pki.issue(ca, user.display_name, title=title, unit=unit)
+        entry, cert = demo_pki.add_signer(
+            folder, user.display_name, title=title, unit=unit, owner=user.username
+        )
+        certificate = pki.Issued(demo_pki.private_key(folder, entry), cert)
         services.add_pkcs12_credential(
-            user, pki.to_pkcs12(certificate, ca, key_pin), key_pin, title, unit, demo=True
+            user,
+            pki.to_pkcs12(certificate, demo_pki.chain(folder), key_pin),
+            key_pin,
+            title,
+            unit,
+            demo=True,
         )
         issued += 1
     return issued

@@ -37,6 +37,7 @@ ACTIONS = {
     "signing.credential_add": _l("Signing certificate added"),
     "signing.credential_locked": _l("Signing key locked after wrong PINs"),
     "signing.credential_unlocked": _l("Signing key unlocked"),
+    "signing.certificate_revoked": _l("Signing certificate revoked (demo PKI)"),
     # Signing confirms a person; a change to the person's identity takes it back.
     "person.supersede_confirmation": _l("Confirmation superseded by a change"),
 }
@@ -61,6 +62,7 @@ FIELDS = {
     "demo": _l("Demonstration certificate"),
     "failed_pins": _l("Wrong PINs in a row"),
     "locked": _l("Signing key locked"),
+    "revoked_since": _l("Certificate revoked since"),
     "evidence": _l("Evidence of the check"),
     "frozen_sha256": _l("SHA-256 of the list as signed"),
     "scan_sha256": _l("Scan SHA-256"),

@@ -142,14 +142,20 @@ def issue(
     return Issued(key, builder.sign(ca.key, hashes.SHA256()))
 
 
-def to_pkcs12(issued: Issued, ca: Issued | x509.Certificate, pin: str) -> bytes:
-    """The signer's key, certificate and CA in one PKCS#12, encrypted with the PIN (AES-256)."""
-    ca_cert = ca.cert if isinstance(ca, Issued) else ca
+def to_pkcs12(
+    issued: Issued, ca: Issued | x509.Certificate | list[x509.Certificate], pin: str
+) -> bytes:
+    """The signer's key, certificate and CA (or its chain of CAs) in one PKCS#12, encrypted
+    with the PIN (AES-256)."""
+    if isinstance(ca, list):
+        chain = ca
+    else:
+        chain = [ca.cert if isinstance(ca, Issued) else ca]
     return pkcs12.serialize_key_and_certificates(
         b"signer",
         issued.key,
         issued.cert,
-        [ca_cert],
+        chain,
         serialization.BestAvailableEncryption(pin.encode()),
     )
 

@@ -42,7 +42,7 @@ from portal.extensions import db
 from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.records.queries import search_clause
-from portal.signing import backends, core, documents, pki
+from portal.signing import backends, core, demo_pki, documents, pki
 from portal.signing.models import (
     CERTIFIED,
     CONFIRMATION,
@@ -109,6 +109,12 @@ def trust_roots() -> list[x509.Certificate]:
     return roots
 
 
+def demo_chain() -> list[x509.Certificate]:
+    """The demo PKI's intermediate CAs (chain.pem: the signers' CA) and its root."""
+    folder = demo_pki_dir()
+    return _certs_at(folder / "chain.pem") + _certs_at(folder / "ca.pem")
+
+
 def demo_root_fingerprints() -> set[bytes]:
     return {c.fingerprint(hashes.SHA256()) for c in _certs_at(demo_pki_dir() / "ca.pem")}
 
@@ -168,12 +174,21 @@ def organisation_signer() -> core.ParsedKeySigner:
     return core.ParsedKeySigner(
         pki.load_pem_key(key_file.read_bytes()),
         pki.load_pem_cert(cert_file.read_bytes()),
-        _certs_at(folder / "ca.pem"),
+        demo_chain(),
     )
 
 
 def signing_level() -> str:
     return str(current_app.config.get("SIGNING_LEVEL") or "B-T")
+
+
+def revocation_fetch() -> bool:
+    """SIGNING_REVOCATION_FETCH: may pyHanko fetch OCSP responses and CRLs (signing at
+    B-LT/B-LTA, the check before signing, verification)? Off by default: offline works."""
+    value = current_app.config.get("SIGNING_REVOCATION_FETCH")
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def require_public_base_url() -> None:
@@ -380,6 +395,7 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
                 day=format_date(credential.not_after),
             )
         )
+    _refuse_revoked(credential, actor or user)
     try:
         signer = _open_signer(credential, pin or "")
     except core.SignerUnavailable as error:
@@ -426,6 +442,83 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
         raise SigningRefused(LOCKED_MESSAGE)
     db.session.refresh(credential)
     return credential, signer
+
+
+def credential_chain(credential: SigningCredential) -> list[x509.Certificate]:
+    """The credential's certificate then its CAs, as stored with it."""
+    return list(x509.load_pem_x509_certificates(credential.certificate_pem.encode()))
+
+
+def _refuse_revoked(credential: SigningCredential, actor: Any) -> None:
+    """Before signing, the certificate's OCSP responder (or CRL) is asked, where fetching
+    is allowed (SIGNING_REVOCATION_FETCH): a revoked certificate signs nothing (the refusal
+    is audited). An unreachable responder does not stop signing: the signature's
+    validation reports what it finds."""
+    if not revocation_fetch():
+        return
+    cert, *chain = credential_chain(credential)
+    revocation = core.certificate_revocation(cert, chain, trust_roots())
+    if revocation is None:
+        return
+    audit.record(
+        "signing.refused",
+        "user",
+        credential.user_id,
+        {"reason": [None, "certificate_revoked"], "serial": [None, credential.serial]},
+        actor=actor,
+    )
+    when = revocation.when
+    raise SigningRefused(
+        _l(
+            "Your signing certificate was revoked on %(day)s; it cannot sign. Nothing was "
+            "signed. Ask the administrator for a new certificate.",
+            day=format_date(when) if when else "?",
+        )
+    )
+
+
+def credential_by_serial(serial: str) -> SigningCredential | None:
+    """The newest credential with that certificate serial (hexadecimal, any case)."""
+    wanted = serial.strip().lower().removeprefix("0x").lstrip("0") or "0"
+    return db.session.scalar(
+        sa.select(SigningCredential)
+        .where(SigningCredential.serial == wanted)
+        .order_by(SigningCredential.id.desc())
+        .limit(1)
+    )
+
+
+def revoke_demo_certificate(
+    credential: SigningCredential, reason: str = "key_compromise", actor: Any = None
+) -> demo_pki.Entry:
+    """Revoke a demo certificate at the demo PKI (its OCSP responder says so at once) and
+    stop its portal credential; audited. Only the demo's certificates: a licensed CA's
+    are revoked at that CA."""
+    try:
+        entry = demo_pki.find(demo_pki_dir(), serial=int(credential.serial, 16))
+    except (demo_pki.UnknownCertificate, ValueError) as error:
+        raise SigningRefused(
+            _l("Certificate %(serial)s is not one of the demo PKI's.", serial=credential.serial)
+        ) from error
+    revoked = demo_pki.revoke(demo_pki_dir(), entry, reason)
+    was_active = credential.active
+    credential.active = False
+    db.session.flush()
+    audit.record(
+        "signing.certificate_revoked",
+        "user",
+        credential.user_id,
+        {
+            "serial": [None, credential.serial],
+            "subject": [None, credential.subject],
+            "revoked_since": [None, revoked.revoked_since],
+            "reason": [None, revoked.reason],
+            "active": [was_active, False],
+        },
+        actor=actor,
+    )
+    VERDICTS.clear()
+    return revoked
 
 
 def _open_signer(credential: SigningCredential, pin: str) -> Any:
@@ -649,6 +742,7 @@ def _sign(
             trust_roots=trust_roots(),
             reason=reason,
             location=location,
+            fetch=revocation_fetch(),
         )
     except Exception as error:  # TSA unreachable, token gone: say so, sign nothing
         current_app.logger.exception("signing document %s failed", document.id)
@@ -1659,6 +1753,8 @@ class Outcome:
 def outcome(verdict: core.Verdict | None, state: PortalState | None) -> Outcome:
     if verdict is not None and not verdict.readable:
         return Outcome("not_valid", "unreadable")
+    if verdict is not None and any(s.revoked for s in verdict.signatures):
+        return Outcome("not_valid", "certificate_revoked")
     if verdict is not None and not verdict.ok:
         return Outcome("not_valid", "signature")
     if state is None:
@@ -1682,7 +1778,7 @@ def document_by_code(code: str) -> SignedDocument | None:
 
 
 def verify_content(content: bytes) -> core.Verdict:
-    return core.validate(content, trust_roots())
+    return core.validate(content, trust_roots(), fetch=revocation_fetch())
 
 
 class VerdictCache:
@@ -1735,6 +1831,13 @@ def _roots_key(roots: list[x509.Certificate]) -> bytes:
     return digest.digest()
 
 
+def _revocations_key() -> int:
+    """The demo PKI's state changes with each revocation (any process's): a verdict taken
+    before one is not reused after it. A licensed CA's revocations wait for the TTL."""
+    path = demo_pki_dir() / demo_pki.STATE_FILE
+    return path.stat().st_mtime_ns if path.is_file() else 0
+
+
 def _state_key(state: PortalState | None) -> tuple | None:
     if state is None:
         return None
@@ -1745,10 +1848,15 @@ def verify_cached(content: bytes, state: PortalState | None) -> core.Verdict:
     """``verify_content``, reused for the same bytes, trust roots and portal state (the
     public page: one validation per document and state, however often it is asked)."""
     roots = trust_roots()
-    key = (hashlib.sha256(content).hexdigest(), _roots_key(roots), _state_key(state))
+    key = (
+        hashlib.sha256(content).hexdigest(),
+        _roots_key(roots),
+        _state_key(state),
+        _revocations_key(),
+    )
     verdict = VERDICTS.get(key)
     if verdict is None:
-        verdict = core.validate(content, roots)
+        verdict = core.validate(content, roots, fetch=revocation_fetch())
         VERDICTS.put(key, verdict)
     return verdict
 

@@ -88,15 +88,24 @@ def test_documents_uploads_and_the_demo_pki_are_private(
 
     demo.ensure_pki()
     assert mode(tmp_path / "pki") == 0o700
+    # The demo PKI on certomancer (portal.signing.demo_pki): its generated configuration
+    # and state, the PEM files the portal reads, and the keys in a folder of their own.
     assert {f.name: mode(f) for f in (tmp_path / "pki").iterdir()} == {
-        name: 0o600
-        for name in (
-            "ca.pem",
-            "ca-key.pem",
-            "tsa.pem",
-            "tsa-key.pem",
-            "organisation.pem",
-            "organisation-key.pem",
-        )
+        **{
+            name: 0o600
+            for name in (
+                ".lock",
+                "certomancer.yml",
+                "signers.json",
+                "ca.pem",
+                "chain.pem",
+                "tsa.pem",
+                "tsa-key.pem",
+                "organisation.pem",
+                "organisation-key.pem",
+            )
+        },
+        "keys": 0o700,
     }
+    assert {mode(f) for f in (tmp_path / "pki" / "keys").iterdir()} == {0o600}
     db.session.rollback()

@@ -139,3 +139,45 @@ def sign_dialog(client, batch_id: int, pin: str = PIN, headers=None):
 def sign_in_browser(client, pin: str = PIN, headers=None, **filters):
     """Open the dialog under ``filters``, then sign it."""
     return sign_dialog(client, open_dialog(client, **filters), pin, headers)
+
+
+@pytest.fixture
+def with_demo_services(app, signing_config, demo_services):
+    """The demo PKI of the running demo services instead of the offline test CA: its
+    certificates carry their OCSP and CRL addresses, and pyHanko may fetch from them."""
+    saved = {
+        k: app.config.get(k)
+        for k in ("SIGNING_DEMO_PKI_DIR", "SIGNING_DEMO_SERVICES_URL", "SIGNING_REVOCATION_FETCH")
+    }
+    app.config.update(
+        SIGNING_DEMO_PKI_DIR=str(demo_services.folder),
+        SIGNING_DEMO_SERVICES_URL=demo_services.url,
+        SIGNING_REVOCATION_FETCH=True,
+    )
+    services.VERDICTS.clear()
+    yield demo_services
+    services.VERDICTS.clear()
+    app.config.update(saved)
+
+
+@pytest.fixture
+def give_demo_certificate(with_demo_services):
+    """Issue a certificate from the demo PKI of the running demo services (known to its
+    OCSP responder and CRLs) and store it as the user's demo PKCS#12 credential."""
+    from portal.signing import demo_pki
+
+    folder = with_demo_services.folder
+
+    def give(user, title="Chủ tịch", unit=None, pin=PIN):
+        unit = unit or user.area.name
+        entry, cert = demo_pki.add_signer(
+            folder, user.display_name, title=title, unit=unit, owner=user.username
+        )
+        issued = pki.Issued(demo_pki.private_key(folder, entry), cert)
+        credential = services.add_pkcs12_credential(
+            user, pki.to_pkcs12(issued, demo_pki.chain(folder), pin), pin, title, unit, demo=True
+        )
+        db.session.commit()
+        return credential
+
+    return give

@@ -43,9 +43,9 @@ def counting_validate(monkeypatch) -> list[int]:
     calls: list[int] = []
     real = core.validate
 
-    def spy(content, roots):
+    def spy(content, roots, **options):
         calls.append(1)
-        return real(content, roots)
+        return real(content, roots, **options)
 
     monkeypatch.setattr(core, "validate", spy)
     return calls
