@@ -11,7 +11,7 @@ from portal.auth.models import (
     TotpFactor,
     User,
 )
-from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TallyPause, Target
+from portal.dashboard.models import DailyTally, Target
 from portal.feedback.models import (
     Answer,
     Attachment,
@@ -26,7 +26,7 @@ from portal.feedback.models import (
 from portal.imports.models import ImportBatch
 from portal.jobs.models import Job
 from portal.passport.models import DocumentSigner, Passport
-from portal.records.models import Dose, Person
+from portal.records.models import Dose, DoseTally, Person, PersonTally, TallyPause
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
 from portal.signing.models import (
     DocumentMember,

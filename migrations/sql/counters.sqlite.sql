@@ -20,7 +20,7 @@
 --
 -- Row triggers. person_tally: persons by (commune, status); dose_tally: doses by
 -- (person's commune, site or 0, vaccine); feedback_open_count: unanswered complaints by
--- unit. portal/dashboard/tallies.py pauses tally_person_au for a commune (a row in
+-- unit. portal/records/tallies.py pauses tally_person_au for a commune (a row in
 -- tally_pause) while matching updates its statuses, and drops tally_person_ai and
 -- tally_dose_ai around an import's bulk insert; both count the difference themselves.
 

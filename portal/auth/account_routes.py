@@ -31,7 +31,7 @@ from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.labels import role_label
 from portal.core.paging import numbered_page, page_number
-from portal.core.rendering import render
+from portal.core.rendering import is_fragment_request, render
 from portal.core.text import collation_key, fold
 from portal.extensions import db
 
@@ -150,6 +150,9 @@ def list_accounts():
         page=page,
         form=form,
         role_label=role_label,
+        # An htmx search replaces the results only: the fields' messages come with them,
+        # out of band, beside each field.
+        field_messages_oob=is_fragment_request(),
     )
 
 

@@ -188,6 +188,9 @@ class AccountFilterForm(PortalForm):
 
     FILTERS = ("q", "role", "area", "state")
 
+    def search_fields(self) -> list:
+        return [self[name] for name in self.FILTERS]
+
     def values(self) -> dict[str, str]:
         """The search as the list reads it: a field in error counts as left at its
         default, so that the list still shows beside the field's message."""

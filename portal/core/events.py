@@ -24,6 +24,17 @@ built (``core.web.init_app``), so that no reaction depends on what a request imp
 - ``handover_shown``: worklists.handover_routes, on a handover list's page, to ask what
   signing offers there. Sender: the ``Worklist``; ``user``. Received by signing, which
   answers with the list's signed copy (or None) and whether the user may sign the list.
+- ``register_compared``: records.corrections.register_differences, for the persons a
+  correction form or list shows. Sender: a tuple of ``Person``s (with an ID number, not
+  foreign). Received by registry, which answers with the register's value of each field
+  that differs ({person id: {field: RegisterValue}}).
+- ``correction_row_shown``: records.correction_routes, when a row of the correction list
+  is sent back after an inline edit, to ask which open correction list holds the person.
+  Sender: the ``Person``. Received by worklists, which answers with the ``WorklistMember``
+  (or None).
+- ``history_shown``: records.history.record_history, for a record's history. Sender: the
+  ``Person``; ``user``, ``limit``. Received by signing, which answers with an entry per
+  signed document that holds the person (newest first, at most ``limit``).
 """
 
 from __future__ import annotations
@@ -42,6 +53,9 @@ confirmation_undone = _signals.signal("confirmation-undone")
 person_corrected = _signals.signal("person-corrected")
 identity_checked = _signals.signal("identity-checked")
 handover_shown = _signals.signal("handover-shown")
+register_compared = _signals.signal("register-compared")
+correction_row_shown = _signals.signal("correction-row-shown")
+history_shown = _signals.signal("history-shown")
 
 
 @cache

@@ -25,6 +25,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, TypeVar
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.core.clock import format_minute
@@ -134,6 +135,28 @@ def translated(labels: Mapping[K, Any]) -> dict[K, str]:
         entry = (labels, catalogue, {key: str(label) for key, label in labels.items()})
         _TRANSLATED[key] = entry
     return dict(entry[2])
+
+
+class InVietnamese(Mapping[Any, str]):
+    """A label table read in Vietnamese whatever the reader's language, each time it is
+    read (through ``translated``): for the documents that are Vietnamese papers (the PDFs),
+    which a module builds from its domain's table without translating at import."""
+
+    def __init__(self, labels: Mapping[Any, Any]) -> None:
+        self.labels = labels
+
+    def _words(self) -> dict[Any, str]:
+        with force_locale("vi"):
+            return translated(self.labels)
+
+    def __getitem__(self, code: Any) -> str:
+        return self._words()[code]
+
+    def __iter__(self):
+        return iter(self.labels)
+
+    def __len__(self) -> int:
+        return len(self.labels)
 
 
 def _label(table: Mapping[str, Any], code: Any, default: str | None = None) -> str:

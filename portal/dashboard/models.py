@@ -1,11 +1,8 @@
-"""Counters kept by the database itself, and the deadlines set by health authorities.
+"""The counters' daily snapshots, and the deadlines set by health authorities.
 
-``person_tally`` and ``dose_tally`` are maintained by triggers in the same transaction as
-every insert, update and delete of a person or a dose (migrations/sql/counters.*.sql):
-statement-level triggers with transition tables on PostgreSQL, so that a matching run that
-changes a million statuses adds one set-based aggregate, and row triggers on SQLite. The dashboard
-reads a few hundred counter rows instead of scanning a million persons.
-``flask --app wsgi dashboard recount`` rebuilds them from the tables.
+The counters themselves (``person_tally``, ``dose_tally``) are records' (records.models):
+the database keeps them on its tables' writes. ``flask --app wsgi dashboard recount``
+rebuilds them from the tables.
 """
 
 from __future__ import annotations
@@ -20,24 +17,6 @@ from portal.areas.models import Area
 from portal.core.clock import utcnow
 from portal.core.models_base import enum_column
 from portal.extensions import Model
-
-
-class PersonTally(Model):
-    __tablename__ = "person_tally"
-
-    commune_id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    n: Mapped[int] = mapped_column(default=0)
-
-
-class DoseTally(Model):
-    __tablename__ = "dose_tally"
-
-    # The person's commune; site 0 = a dose recorded without a site.
-    commune_id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(primary_key=True)
-    vaccine: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
-    n: Mapped[int] = mapped_column(default=0)
 
 
 class DailyTally(Model):
@@ -69,12 +48,3 @@ class Target(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     area: Mapped[Area] = relationship()
-
-
-class TallyPause(Model):
-    """SQLite only: a commune whose status trigger is paused while a bulk writer (matching)
-    applies one slice's status changes to the counters at once (dashboard.tallies)."""
-
-    __tablename__ = "tally_pause"
-
-    commune_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

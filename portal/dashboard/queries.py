@@ -20,7 +20,7 @@ from portal.auth.models import Role, User
 from portal.core.clock import local_midnight_utc, vietnam_date
 from portal.core.sql import day_index, seconds_between
 from portal.core.text import collation_key
-from portal.dashboard.models import DailyTally, DoseTally, PersonTally, TargetMetric
+from portal.dashboard.models import DailyTally, TargetMetric
 from portal.extensions import db
 from portal.feedback.clock import AT_RISK_WITHIN
 from portal.feedback.models import Feedback
@@ -29,8 +29,10 @@ from portal.records.models import (
     STATUS_GROUPS,
     UNCORRECTED,
     Dose,
+    DoseTally,
     Person,
     PersonStatus,
+    PersonTally,
     Vaccine,
 )
 

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.core.clock import today_in_vietnam
-from portal.dashboard.models import DailyTally, DoseTally, PersonTally, Target, TargetMetric
+from portal.dashboard.models import DailyTally, Target, TargetMetric
 from portal.extensions import db
-from portal.records.models import Dose, Person
+from portal.records.models import Dose, DoseTally, Person, PersonTally
 
 
 def create_target(area: Area, metric: TargetMetric, due_on: date, title: str, actor=None) -> Target:

@@ -19,13 +19,13 @@ from portal.auth.services import create_user
 from portal.core.clock import today_in_vietnam
 from portal.core.text import fold, norm
 from portal.dashboard import services as dashboard
-from portal.dashboard.models import DailyTally, PersonTally, TargetMetric
+from portal.dashboard.models import DailyTally, TargetMetric
 from portal.dashboard.queries import CLEANED
 from portal.demo.generator import Mix, cccd, generate, vietnamese_name
 from portal.extensions import db
 from portal.feedback import services as feedback
 from portal.feedback.models import FeedbackKind
-from portal.records.models import Dose, Person
+from portal.records.models import Dose, Person, PersonTally
 from portal.registry.matching import match_commune
 from portal.registry.models import RegisterEntry, RegisterExtract
 

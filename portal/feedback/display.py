@@ -20,9 +20,6 @@ from portal.feedback.labels import (
     label,
     unit_kind_label,
 )
-from portal.feedback.labels import (
-    precision_label as precision_label,  # the pages' (display.precision_label)
-)
 from portal.feedback.routing import FALLBACK_NOTES, NO_ACCOUNT, Unit
 
 

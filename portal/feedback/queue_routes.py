@@ -24,7 +24,7 @@ from portal.extensions import db
 from portal.feedback import clock, display, permissions, queries, routing, services
 from portal.feedback.clock import ClockState
 from portal.feedback.forms import AnswerForm, CloseForm, QueueFilterForm, ReassignForm, RuleForm
-from portal.feedback.labels import QUEUE_STATE_LABELS
+from portal.feedback.labels import QUEUE_STATE_LABELS, precision_label
 from portal.feedback.models import (
     CLOSED_STATUSES,
     Feedback,
@@ -328,7 +328,7 @@ def show_rules():
 
 def _rules_page(form: RuleForm, status: int = 200):
     province = _rule_province()
-    form.precision.choices = [SelectChoice(p.value, display.precision_label(p)) for p in Precision]
+    form.precision.choices = [SelectChoice(p.value, precision_label(p)) for p in Precision]
     form.target.choices = [SelectChoice(u.value, display.unit_kind_label(u)) for u in UnitKind]
     return render(
         "feedback/rules.html",

@@ -22,6 +22,7 @@ from portal.core.throttle import whole_minutes
 from portal.extensions import db
 from portal.feedback import clock, display, services
 from portal.feedback.forms import FeedbackForm, StatusForm
+from portal.feedback.labels import precision_label, unit_kind_label
 
 
 def template_helpers():
@@ -29,8 +30,8 @@ def template_helpers():
         "feedback_status_label": display.feedback_status_label,
         "feedback_unit_name": display.feedback_unit_name,
         "kind_label": display.kind_label,
-        "precision_label": display.precision_label,
-        "unit_kind_label": display.unit_kind_label,
+        "precision_label": precision_label,
+        "unit_kind_label": unit_kind_label,
         "clock_label": display.clock_label,
         "fallback_label": display.fallback_label,
         "clock": clock,

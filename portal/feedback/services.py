@@ -720,7 +720,7 @@ ESCALATING_KINDS = (UnitKind.SITE, UnitKind.HEALTH_STATION, UnitKind.DISTRICT_CE
 
 
 def escalation_targets(
-    unit: Unit, open_units: set[str] | None = None
+    unit: Unit, open_units: set[str] | None = None, chain: list[Unit] | None = None
 ) -> list[tuple[Unit, list[Unit]]]:
     """Where an overdue complaint of ``unit`` is shown too, each with the units passed over
     on the way because nobody can log in to them (``routing.staffed``), nearest first.
@@ -729,8 +729,10 @@ def escalation_targets(
     private sites to their commune's health station and to the province; other sites to
     the province. A unit without an active account is skipped for the next unit above it
     with one (``routing.units_above``), up to the common pool, which is always staffed.
-    ``open_units``: the staffed units' keys when the caller already has them."""
-    chain = units_above(unit)
+    ``open_units``: the staffed units' keys, and ``chain`` the units above ``unit``, when
+    the caller already has them."""
+    if chain is None:
+        chain = units_above(unit)
     if open_units is None:
         open_units = staffed(chain)
     intended = [u for u in chain if u.kind != UnitKind.POOL]
@@ -792,10 +794,15 @@ def escalate_overdue(now: datetime | None = None) -> int:
     }
     chains = {unit.key: units_above(unit) for unit in set(units.values())}
     open_units = staffed({u.key: u for chain in chains.values() for u in chain}.values())
+    # Where a unit's complaints go, once a unit: thousands of complaints share a few hundred.
+    targets = {
+        unit.key: escalation_targets(unit, open_units, chains[unit.key])
+        for unit in set(units.values())
+    }
     escalations: list[dict] = []
     passed_over: list[dict] = []
     for row in rows:
-        for target, passed in escalation_targets(units[row.id], open_units):
+        for target, passed in targets[units[row.id].key]:
             note = "|".join([NO_ACCOUNT, *(u.key for u in passed)]) if passed else ""
             escalations.append(
                 {

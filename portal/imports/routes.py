@@ -17,18 +17,19 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.auth.models import User
 from portal.core.export import XLSX_MIMETYPE
-from portal.core.rendering import render
+from portal.core.paging import Page, first_page_if_bad, keyset_page
+from portal.core.rendering import is_fragment_request, render
 from portal.core.spreadsheets import FileRejected
 from portal.core.sql import locked
 from portal.core.web import error_response
 from portal.extensions import db
 from portal.imports import jobs, permissions, services
-from portal.imports.forms import CommitForm, ImportUploadForm
+from portal.imports.forms import CommitForm, ImportFilterForm, ImportUploadForm
 from portal.imports.models import BatchState, ImportBatch
 from portal.jobs.models import Job
 from portal.jobs.services import enqueue
 
-HISTORY = 50
+PAGE_SIZE = 50
 DEFAULT_INLINE_BYTES = 512 * 1024  # about 10,000 rows of .xlsx: checked within the request
 IN_PROGRESS = (BatchState.CHECKING, BatchState.COMMITTING)
 
@@ -38,22 +39,54 @@ def _inline(batch: ImportBatch) -> bool:
     return batch.file_size <= int(limit)
 
 
+def _filter_form() -> ImportFilterForm:
+    """The list's search, read from the query string; a value in error is shown with its
+    message and left out of the search."""
+    form = ImportFilterForm(formdata=request.args)
+    form.validate()
+    return form
+
+
 def _list_page(form: ImportUploadForm, status: int = 200):
-    batches = db.session.execute(
-        sa.select(ImportBatch, User.display_name)
-        .outerjoin(User, ImportBatch.created_by_id == User.id)
-        .where(ImportBatch.commune_id == current_user.area_id)
-        .order_by(ImportBatch.id.desc())
-        .limit(HISTORY)
-    ).all()
-    busy = any(batch.state in IN_PROGRESS for batch, _name in batches)
+    search = _filter_form()
+    q, state = search.values()
+    query = sa.select(ImportBatch).where(ImportBatch.commune_id == current_user.area_id)
+    if q:
+        query = query.where(ImportBatch.filename.icontains(q, autoescape=True))
+    if state:
+        query = query.where(ImportBatch.state == BatchState(state))
+
+    def read(after: str, before: str) -> Page[ImportBatch]:
+        return keyset_page(
+            query,
+            (ImportBatch.id,),
+            page_size=PAGE_SIZE,
+            after=after,
+            before=before,
+            descending=True,
+        )
+
+    page = first_page_if_bad(read, search.after.data or "", search.before.data or "")
+    names: dict[int | None, str] = dict(
+        db.session.execute(
+            sa.select(User.id, User.display_name).where(
+                User.id.in_({b.created_by_id for b in page.rows if b.created_by_id})
+            )
+        ).all()
+    )
+    busy = any(batch.state in IN_PROGRESS for batch in page.rows)
     return render(
         "imports/list.html",
         {"import-batches": "batches"},
-        status=status,
+        status=400 if status == 200 and page.notice else status,
         form=form,
-        batches=batches,
+        search=search,
+        page=page,
+        batches=[(batch, names.get(batch.created_by_id)) for batch in page.rows],
         busy=busy,
+        # An htmx search replaces the list only: the fields' messages come with it, out
+        # of band, beside each field.
+        field_messages_oob=is_fragment_request(),
     )
 
 

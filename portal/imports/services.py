@@ -34,7 +34,6 @@ from portal.core.clock import utcnow
 from portal.core.spreadsheets import FileRejected, collector_paused
 from portal.core.sql import locked, serialised
 from portal.core.text import norm, sort_key
-from portal.dashboard.tallies import Inserted, inserts_counted
 from portal.extensions import db
 from portal.imports import snapshot
 from portal.imports.models import BatchState, ImportBatch
@@ -59,6 +58,7 @@ from portal.imports.validation import (
 from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.records.services import id_kind_for
+from portal.records.tallies import Inserted, inserts_counted
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 INSERT_CHUNK = 2_000

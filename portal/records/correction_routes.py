@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.core import events
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records import corrections, permissions
+from portal.records.forms import identity_editor
 from portal.records.history import record_history
 from portal.records.labels import STATUS_LABELS
 from portal.records.models import Person
 from portal.records.services import VersionConflict, correct_person
-from portal.worklists.models import Worklist, WorklistKind, WorklistMember, WorklistState
 
 TEMPLATE = "records/correct.html"
 
@@ -34,7 +34,7 @@ def identity_helpers() -> dict:
         "display_value": corrections.display_value,
         "is_identity": corrections.is_identity,
         "editable": corrections.EDITABLE,
-        "precision_labels": corrections.PRECISION_LABELS,
+        "identity_editor": identity_editor,
         "history_birth": corrections.history_birth,
         "initial_data": corrections.initial_data,
     }
@@ -42,19 +42,6 @@ def identity_helpers() -> dict:
 
 def _fragments(person: Person) -> dict[str, str]:
     return {f"identity-{person.id}": "card", f"row-{person.id}": "row"}
-
-
-def _member(person: Person) -> WorklistMember | None:
-    return db.session.scalar(
-        sa.select(WorklistMember)
-        .join(Worklist)
-        .where(
-            WorklistMember.person_id == person.id,
-            Worklist.kind == WorklistKind.CORRECTION,
-            Worklist.state == WorklistState.DRAFT,
-        )
-        .limit(1)
-    )
 
 
 def _view(person: Person, **kw) -> corrections.IdentityView:
@@ -65,7 +52,9 @@ def _view(person: Person, **kw) -> corrections.IdentityView:
         **kw,
     )
     if request.headers.get("HX-Target", "").startswith("row-"):
-        view.member = _member(person)
+        # The correction list's row shows the decision that put the person there; the
+        # worklists domain, above this one, answers (core/events.py).
+        view.member = events.answer(events.correction_row_shown, person)
     return view
 
 

@@ -13,17 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.core import events
 from portal.core.clock import format_birth
 from portal.core.labels import sex_label
-from portal.extensions import db
 from portal.records import rules
 from portal.records.models import BirthPrecision, Person, Sex
 from portal.records.services import IDENTITY_FIELDS
-from portal.registry.models import MatchResult, RegisterEntry
 
 # The fields edited inline, in the order they are shown; birth_date carries its precision.
 EDITABLE = ("full_name", "sex", "birth_date", "id_number", "nationality", "phone")
@@ -149,46 +147,14 @@ class RegisterValue:
 
 
 def register_differences(persons: Iterable[Person]) -> dict[int, dict[str, RegisterValue]]:
-    """For each person matched against the register (a ``MatchResult`` exists) whose ID
-    number has a register entry of the person's own commune (or of none: one a national act
-    wrote), the register's value of every field that differs. An entry another commune's
-    police vouch for is not offered here (issue 14, item 1). One query for the whole list."""
-    by_id = {p.id: p for p in persons if not p.is_foreign and p.id_number}
-    if not by_id:
+    """For each person whose record differs from their register entry, the register's value
+    of every field that differs ({person id: {field: RegisterValue}}); the register's rule
+    is ``registry.compare.register_differences``. One query for the whole list."""
+    matchable = tuple(p for p in persons if not p.is_foreign and p.id_number)
+    if not matchable:
         return {}
-    rows = db.session.execute(
-        sa.select(MatchResult.person_id, RegisterEntry)
-        .join(Person, Person.id == MatchResult.person_id)
-        .join(RegisterEntry, RegisterEntry.id_number == Person.id_number)
-        .where(
-            MatchResult.person_id.in_(list(by_id)),
-            sa.or_(
-                RegisterEntry.commune_id.is_(None), RegisterEntry.commune_id == Person.commune_id
-            ),
-        )
-    )
-    out: dict[int, dict[str, RegisterValue]] = {}
-    for person_id, entry in rows:
-        person = by_id[person_id]
-        found: dict[str, RegisterValue] = {}
-        if entry.full_name != person.full_name:
-            found["full_name"] = RegisterValue({"full_name": entry.full_name}, entry.full_name)
-        if entry.sex.value != person.sex.value:
-            found["sex"] = RegisterValue({"sex": Sex(entry.sex.value)}, sex_label(entry.sex))
-        if (entry.birth_date, entry.birth_precision.value) != (
-            person.birth_date,
-            person.birth_precision.value,
-        ):
-            found["birth_date"] = RegisterValue(
-                {
-                    "birth_date": entry.birth_date,
-                    "birth_precision": BirthPrecision(entry.birth_precision.value),
-                },
-                format_birth(entry.birth_date, entry.birth_precision),
-            )
-        if found:
-            out[person_id] = found
-    return out
+    # The register is the domain above this one: it answers (core/events.py).
+    return events.answer(events.register_compared, matchable)
 
 
 @dataclass

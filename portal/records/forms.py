@@ -16,8 +16,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from portal.core.forms import PortalForm
-from portal.core.labels import translated
+from portal.core.labels import field_label, sex_label, translated
 from portal.records import rules, vaccines
+from portal.records.corrections import PRECISION_LABELS
 from portal.records.labels import STATUS_GROUP_LABELS, STATUS_LABELS
 
 SORTS = {
@@ -127,3 +128,36 @@ class DoseForm(PortalForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.vaccine.choices = vaccine_choices()
+
+
+class IdentityEditorForm(PortalForm):
+    """The inputs of the inline identity editor (records/_identity.html), for the field
+    macros to write: the editor is read and checked by ``records.corrections.parse`` (the
+    record rules), not by this form. One editor per person on a page: the ids carry the
+    person's (the template passes them), the names stay the field's."""
+
+    class Meta:
+        csrf = False  # the editor's form writes its token itself
+
+    full_name = StringField()
+    sex = SelectField(choices=[])
+    birth_date = StringField()
+    birth_precision = SelectField(_l("Birth date precision"), choices=[])
+    id_number = StringField()
+    nationality = StringField()
+    phone = StringField()
+    reason = StringField(_l("Reason for the change"))
+
+
+def identity_editor(data: dict[str, str], reason: str, errors: dict[str, str]):
+    """The editor's inputs holding ``data`` and ``reason``, each with its message."""
+    form = IdentityEditorForm(formdata=None, data={**data, "reason": reason})
+    for name in ("full_name", "birth_date", "id_number", "nationality", "phone", "sex"):
+        form[name].label.text = field_label(name)
+    form.sex.choices = [SelectChoice(value, sex_label(value)) for value in ("male", "female")]
+    form.birth_precision.choices = [
+        SelectChoice(value, label) for value, label in PRECISION_LABELS.items()
+    ]
+    for name, message in errors.items():
+        form[name].errors = [message]
+    return form

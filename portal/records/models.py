@@ -197,3 +197,39 @@ class IdentityAcknowledgement(Model):
     differences: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
     dose: Mapped[Dose] = relationship(back_populates="acknowledgement")
+
+
+# The counters of persons and doses that the dashboard reads, kept by the database itself:
+# triggers maintain them in the same transaction as every insert, update and delete of a
+# person or a dose (migrations/sql/counters.*.sql): statement-level triggers with
+# transition tables on PostgreSQL, so that a matching run that changes a million statuses
+# adds one set-based aggregate, and row triggers on SQLite. The dashboard reads a few
+# hundred counter rows instead of scanning a million persons. The bulk writers (import,
+# matching) count set-based through records.tallies.
+
+
+class PersonTally(Model):
+    __tablename__ = "person_tally"
+
+    commune_id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+class DoseTally(Model):
+    __tablename__ = "dose_tally"
+
+    # The person's commune; site 0 = a dose recorded without a site.
+    commune_id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(primary_key=True)
+    vaccine: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+class TallyPause(Model):
+    """SQLite only: a commune whose status trigger is paused while a bulk writer (matching)
+    applies one slice's status changes to the counters at once (records.tallies)."""
+
+    __tablename__ = "tally_pause"
+
+    commune_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

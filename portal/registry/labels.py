@@ -58,12 +58,14 @@ RESULT_LABELS = {
     BirthResult.DAY_MONTH_SWAPPED: _l("day and month swapped"),
 }
 
+# A match's outcome has the value of the status it leads to.
+OUTCOME_LABELS = {outcome: STATUS_LABELS[PersonStatus(outcome.value)] for outcome in Outcome}
+
 VALUES = {
     "mode": MODE_NAMES,
     "result": RESULT_LABELS,
     "name_result": RESULT_LABELS,
     "birth_result": RESULT_LABELS,
     "sex_result": RESULT_LABELS,
-    # A match's outcome has the value of the status it leads to.
-    "outcome": {outcome: STATUS_LABELS[PersonStatus(outcome.value)] for outcome in Outcome},
+    "outcome": OUTCOME_LABELS,
 }

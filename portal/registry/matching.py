@@ -27,10 +27,10 @@ import sqlalchemy as sa
 from portal.areas.models import Area
 from portal.audit import services as audit
 from portal.core.clock import utcnow
-from portal.dashboard.tallies import status_changes_counted
 from portal.extensions import db
 from portal.records.idcheck import date_part, sql_issue
 from portal.records.models import BirthPrecision, Person, PersonStatus
+from portal.records.tallies import status_changes_counted
 from portal.registry.adapter import RegisterAdapter, get_adapter, latest_extract_id
 from portal.registry.models import (
     BirthResult,
@@ -368,7 +368,7 @@ def _match_slice(
         Person.status != MatchResult.outcome,
     )
     # On SQLite the dashboard's counters take the slice's changes at once, not through a
-    # row trigger per changed person (dashboard.tallies).
+    # row trigger per changed person (records.tallies).
     changes = (
         sa.select(Person.status, MatchResult.outcome, sa.func.count())
         .where(*changed)

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 
 from portal.core import events
 from portal.extensions import db
+from portal.records.corrections import RegisterValue
+from portal.registry.compare import register_differences
 from portal.registry.models import MatchResult
 from portal.registry.precheck import IdentityCheck, check_identity
 from portal.registry.recheck import Recheck, recheck_person
@@ -30,3 +32,10 @@ def recheck_corrected(person: Any, actor: Any = None, **_: Any) -> Recheck:
 @events.identity_checked.connect
 def check_identity_for_dose(person: Any, **_: Any) -> IdentityCheck:
     return check_identity(person)
+
+
+@events.register_compared.connect
+def compare_with_register(
+    persons: tuple[Any, ...], **_: Any
+) -> dict[int, dict[str, RegisterValue]]:
+    return register_differences(persons)

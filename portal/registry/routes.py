@@ -4,40 +4,72 @@ import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal.auth.models import User
 from portal.core.files import open_private, private_dir
-from portal.core.rendering import render
+from portal.core.paging import Page, first_page_if_bad, keyset_page
+from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.services import create_job, enqueue
 from portal.registry import permissions
-from portal.registry.forms import ExtractUploadForm
+from portal.registry.forms import ExtractFilterForm, ExtractUploadForm
 from portal.registry.jobs import confirm_replacement, discard_preview
 from portal.registry.labels import MODE_NAMES
 from portal.registry.models import ExtractMode, RegisterEntry, RegisterExtract
 
-EXTRACT_HISTORY = 50
+PAGE_SIZE = 50
+
+
+def _filter_form() -> ExtractFilterForm:
+    """The list's search, read from the query string; a value in error is shown with its
+    message and left out of the search."""
+    form = ExtractFilterForm(formdata=request.args)
+    form.validate()
+    return form
 
 
 def _extracts_page(form: ExtractUploadForm, status: int = 200):
-    history = db.session.execute(
-        sa.select(RegisterExtract, User.display_name)
-        .outerjoin(User, RegisterExtract.imported_by_id == User.id)
-        .where(permissions.extract_scope(current_user))
-        .order_by(RegisterExtract.id.desc())
-        .limit(EXTRACT_HISTORY)
-    ).all()
+    search = _filter_form()
+    (q,) = search.values()
+    query = sa.select(RegisterExtract).where(permissions.extract_scope(current_user))
+    if q:
+        query = query.where(RegisterExtract.source.icontains(q, autoescape=True))
+
+    def read(after: str, before: str) -> Page[RegisterExtract]:
+        return keyset_page(
+            query,
+            (RegisterExtract.id,),
+            page_size=PAGE_SIZE,
+            after=after,
+            before=before,
+            descending=True,
+        )
+
+    page = first_page_if_bad(read, search.after.data or "", search.before.data or "")
+    names: dict[int | None, str] = dict(
+        db.session.execute(
+            sa.select(User.id, User.display_name).where(
+                User.id.in_({e.imported_by_id for e in page.rows if e.imported_by_id})
+            )
+        ).all()
+    )
     entries = db.session.scalar(sa.select(sa.func.count()).select_from(RegisterEntry))
     return render(
         "registry/extracts.html",
-        status=status,
+        {"extract-history": "history"},
+        status=400 if status == 200 and page.notice else status,
         form=form,
-        history=history,
+        search=search,
+        page=page,
+        history=[(extract, names.get(extract.imported_by_id)) for extract in page.rows],
         entries=entries,
         mode_names=MODE_NAMES,
+        # An htmx search replaces the list only: the fields' messages come with it, out
+        # of band, beside each field.
+        field_messages_oob=is_fragment_request(),
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from portal.core import events
+from portal.records.history import Entry
 from portal.records.models import PersonStatus
-from portal.signing import permissions, services
+from portal.signing import history, permissions, services
 from portal.signing.models import SignedDocument
 
 
@@ -31,3 +32,8 @@ def offer_handover_signing(
 ) -> tuple[SignedDocument | None, bool]:
     # Issue 5: the police officer signs the frozen list, once.
     return services.handover_document(worklist.id), permissions.can_sign_handover(user, worklist)
+
+
+@events.history_shown.connect
+def signed_documents_in_history(person: Any, user: Any, limit: int, **_: Any) -> list[Entry]:
+    return history.documents_in_history(person, user, limit)

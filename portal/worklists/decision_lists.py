@@ -19,7 +19,7 @@ from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.paging import Page, first_page_if_bad
 from portal.core.pdf import birth_text
-from portal.core.rendering import render
+from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.records.corrections import IdentityView, register_differences
 from portal.records.models import Person, PersonStatus
@@ -149,6 +149,9 @@ def show_decision_list(slug: str):
             q=q or None,
             state=None if state == "open" else state,
         ),
+        # An htmx search replaces the results only: the fields' messages come with them,
+        # out of band, beside each field.
+        field_messages_oob=is_fragment_request(),
     )
 
 

@@ -103,6 +103,9 @@ class DecisionFilterForm(PortalForm):
     after = HiddenField()
     before = HiddenField()
 
+    def search_fields(self) -> list:
+        return [self.q, self.state]
+
     def values(self) -> tuple[str, str]:
         """The search and the state as the list reads them: a value in error counts as
         left empty, so that the list still shows beside the field's message."""

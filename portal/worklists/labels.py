@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from portal.records.labels import STATUS_LABELS
+from portal.records.models import PersonStatus
 from portal.worklists.models import WorklistKind, WorklistState
 
 ACTIONS = {
@@ -70,4 +72,12 @@ DECISION_LIST_STATE_LABELS = {
         "done": _l("Now agreeing with the register"),
         "all": _l("All"),
     },
+}
+
+
+# The verification result a handover list prints for each person, by the status the review
+# left: verified in person by the police, or matching the register.
+RESULT_LABELS = {
+    PersonStatus.VERIFIED: _l("Verified in person"),
+    PersonStatus.MATCHED: STATUS_LABELS[PersonStatus.MATCHED],
 }

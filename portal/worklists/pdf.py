@@ -21,6 +21,7 @@ from reportlab.platypus.flowables import Flowable
 
 from portal.areas.models import Area
 from portal.core.clock import vietnam_date
+from portal.core.labels import InVietnamese
 from portal.core.pdf import (
     BOLD,
     ITALIC,
@@ -39,13 +40,14 @@ from portal.core.pdf import (
     place_name,
     register_fonts,
 )
+from portal.records.labels import SEX_LABELS
+from portal.registry.labels import OUTCOME_LABELS
+from portal.worklists.labels import RESULT_LABELS
 
-SEX = {"male": "Nam", "female": "Nữ"}
-RESULT = {
-    "verified": "Đã xác minh trực tiếp",
-    "matched": "Khớp CSDL dân cư",
-}
-OUTCOME = {"match": "Khớp CSDL dân cư"}
+# The owning domains' words, in Vietnamese (signing's documents read SEX too).
+SEX = InVietnamese(SEX_LABELS)
+RESULT = InVietnamese(RESULT_LABELS)
+OUTCOME = InVietnamese(OUTCOME_LABELS)
 
 
 def result_text(snapshot: dict[str, Any]) -> str:

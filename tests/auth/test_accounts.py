@@ -366,3 +366,34 @@ def test_a_wrong_filter_is_shown_beside_its_field_and_the_list_still_shows(
     assert re.search(r'id="accounts-q-error">Trường này không được dài quá 100 ký tự', page)
     assert 'aria-describedby="accounts-role-error"' in page
     assert "Đặng Thị Hồng" in page  # the list, unfiltered by the values in error
+
+
+def test_a_wrong_live_search_has_its_message_in_the_fragment(client, admin, make_user):
+    """Issue 16: the live search (htmx) replaces the results only; a search it cannot read
+    brings its Vietnamese message beside the field (out of band), as a whole page does,
+    and the results still show."""
+    make_user(Role.POLICE, OWN, display_name="Đặng Thị Hồng")
+    response = client.get(
+        "/admin/accounts",
+        query_string={"q": "x" * 101, "role": "emperor"},
+        headers={"HX-Request": "true", "HX-Target": "accounts-results"},
+    )
+    fragment = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in fragment
+    assert re.search(
+        r'<div class="invalid-feedback d-block" id="accounts-q-error" hx-swap-oob="true">'
+        r"Trường này không được dài quá 100 ký tự",
+        fragment,
+    )
+    assert re.search(r'id="accounts-role-error" hx-swap-oob="true">Lựa chọn không hợp lệ', fragment)
+    assert re.search(r'id="accounts-state-error" hx-swap-oob="true"></div>', fragment)
+    assert "Đặng Thị Hồng" in fragment
+    # A good search clears a message shown before.
+    fine = client.get(
+        "/admin/accounts?q=dang",
+        headers={"HX-Request": "true", "HX-Target": "accounts-results"},
+    ).get_data(as_text=True)
+    assert re.search(r'id="accounts-q-error" hx-swap-oob="true"></div>', fine)
+    # The whole page keeps an element for each message, for the fragment's to replace.
+    page = client.get("/admin/accounts").get_data(as_text=True)
+    assert 'id="accounts-q-error"' in page and 'aria-describedby="accounts-q-error"' in page

@@ -9,11 +9,6 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import downgrade, upgrade
-
-from portal import create_app
-from portal.core.roles import owner_engine
-from tests.live import PROJECT, TEST_CONFIG, live_config
 
 pytestmark = pytest.mark.committing
 
@@ -57,6 +52,23 @@ DOCUMENT_MEMBER = sa.table(
     sa.column("superseded_at"),
 )
 NOW = datetime(2026, 12, 1, 8, 0)
+
+
+def _document(document_id: int, kind: str) -> dict:
+    """A valid signed document of area 7 with one member."""
+    return {
+        "id": document_id,
+        "code": f"c{document_id}",
+        "kind": kind,
+        "state": "valid",
+        "area_id": 7,
+        "title": "t",
+        "path": "p",
+        "sha256": "0" * 64,
+        "media_type": "application/pdf",
+        "signed_at": NOW,
+        "member_count": 1,
+    }
 
 
 def _seed(connection: sa.Connection) -> None:
@@ -157,19 +169,7 @@ def _seed(connection: sa.Connection) -> None:
     connection.execute(
         sa.insert(DOCUMENT),
         [
-            {
-                "id": d,
-                "code": f"c{d}",
-                "kind": kind,
-                "state": "valid",
-                "area_id": 7,
-                "title": "t",
-                "path": "p",
-                "sha256": "0" * 64,
-                "media_type": "application/pdf",
-                "signed_at": NOW,
-                "member_count": 1,
-            }
+            _document(d, kind)
             for d, kind in (
                 (20, "committee_list"),
                 (21, "committee_list"),
@@ -200,97 +200,70 @@ def _seed(connection: sa.Connection) -> None:
     )
 
 
-def test_migration_0029_keeps_the_newest_of_duplicates_then_refuses_new_ones(tmp_path):
-    with live_config(tmp_path) as config:
-        app = create_app({**TEST_CONFIG, **config})
-        directory = str(PROJECT / "migrations")
-        with app.app_context():
-            upgrade(directory=directory, revision="0028")
-            with owner_engine() as engine:
-                with engine.begin() as connection:
-                    _seed(connection)
-                upgrade(directory=directory, revision="0029")
-                with engine.connect() as connection:
-                    members = dict(
-                        connection.execute(
-                            sa.select(MEMBER.c.worklist_id, sa.column("open_handover")).select_from(
-                                MEMBER
-                            )
-                        ).all()
-                    )
-                    entries = {
-                        d: (basis, superseded is not None)
-                        for d, basis, superseded in connection.execute(
-                            sa.select(
-                                DOCUMENT_MEMBER.c.document_id,
-                                sa.column("basis"),
-                                DOCUMENT_MEMBER.c.superseded_at,
-                            ).select_from(DOCUMENT_MEMBER)
-                        )
-                    }
-                assert {w: bool(v) if v is not None else None for w, v in members.items()} == {
-                    9: None,
-                    10: None,
-                    11: True,
-                    12: None,
-                }
-                assert entries == {
-                    20: ("confirmation", True),
-                    21: ("confirmation", False),
-                    22: (None, False),
-                    23: ("confirmation", False),
-                    24: ("confirmation", True),
-                }
-                with engine.connect() as connection:
-                    with pytest.raises(sa.exc.IntegrityError):
-                        connection.execute(
-                            sa.text(
-                                "UPDATE worklist_member SET open_handover = :yes WHERE id = 110"
-                            ),
-                            {"yes": True},
-                        )
-                    connection.rollback()
-                    with pytest.raises(sa.exc.IntegrityError):
-                        connection.execute(
-                            sa.text(
-                                "UPDATE signed_document_member SET superseded_at = NULL "
-                                "WHERE id = 220"
-                            )
-                        )
-                    connection.rollback()
-                downgrade(directory=directory, revision="0028")
-                with engine.connect() as connection:
-                    columns = {
-                        c["name"] for c in sa.inspect(connection).get_columns("worklist_member")
-                    }
-                assert "open_handover" not in columns
-            from portal.extensions import db
+def _entries(engine: sa.Engine, documents=None) -> dict[int, tuple[str | None, bool]]:
+    """Each document's member: (its basis, whether it is superseded)."""
+    query = sa.select(
+        DOCUMENT_MEMBER.c.document_id, sa.column("basis"), DOCUMENT_MEMBER.c.superseded_at
+    ).select_from(DOCUMENT_MEMBER)
+    if documents is not None:
+        query = query.where(DOCUMENT_MEMBER.c.document_id.in_(documents))
+    with engine.connect() as connection:
+        return {
+            d: (basis, superseded is not None) for d, basis, superseded in connection.execute(query)
+        }
 
-            db.engine.dispose()
+
+def _refused(engine: sa.Engine, statement: str, **values) -> None:
+    """The unique indexes refuse ``statement``."""
+    with engine.connect() as connection:
+        with pytest.raises(sa.exc.IntegrityError):
+            connection.execute(sa.text(statement), values)
+        connection.rollback()
+
+
+def _revalidate(member_id: int) -> str:
+    return f"UPDATE signed_document_member SET superseded_at = NULL WHERE id = {member_id}"
+
+
+def test_migration_0029_keeps_the_newest_of_duplicates_then_refuses_new_ones(migrations):
+    with migrations.engine.begin() as connection:
+        _seed(connection)
+    migrations.upgrade("0029")
+    with migrations.engine.connect() as connection:
+        members = dict(
+            connection.execute(
+                sa.select(MEMBER.c.worklist_id, sa.column("open_handover")).select_from(MEMBER)
+            ).all()
+        )
+    assert {w: bool(v) if v is not None else None for w, v in members.items()} == {
+        9: None,
+        10: None,
+        11: True,
+        12: None,
+    }
+    assert _entries(migrations.engine) == {
+        20: ("confirmation", True),
+        21: ("confirmation", False),
+        22: (None, False),
+        23: ("confirmation", False),
+        24: ("confirmation", True),
+    }
+    _refused(
+        migrations.engine,
+        "UPDATE worklist_member SET open_handover = :yes WHERE id = 110",
+        yes=True,
+    )
+    _refused(migrations.engine, _revalidate(220))
+    migrations.downgrade("0028")
+    with migrations.engine.connect() as connection:
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("worklist_member")}
+    assert "open_handover" not in columns
 
 
 def _seed_certificates(connection: sa.Connection) -> None:
     """Besides ``_seed``'s certificate of person 1 (22): a newer one of person 1 (25), made
     by a second batch at once, and person 2's only one (26)."""
-    connection.execute(
-        sa.insert(DOCUMENT),
-        [
-            {
-                "id": d,
-                "code": f"c{d}",
-                "kind": "certificate",
-                "state": "valid",
-                "area_id": 7,
-                "title": "t",
-                "path": "p",
-                "sha256": "0" * 64,
-                "media_type": "application/pdf",
-                "signed_at": NOW,
-                "member_count": 1,
-            }
-            for d in (25, 26)
-        ],
-    )
+    connection.execute(sa.insert(DOCUMENT), [_document(d, "certificate") for d in (25, 26)])
     connection.execute(
         sa.insert(DOCUMENT_MEMBER),
         [
@@ -300,49 +273,21 @@ def _seed_certificates(connection: sa.Connection) -> None:
     )
 
 
-def test_migration_0032_keeps_the_newest_certificate_then_refuses_a_second(tmp_path):
-    with live_config(tmp_path) as config:
-        app = create_app({**TEST_CONFIG, **config})
-        directory = str(PROJECT / "migrations")
-        with app.app_context():
-            upgrade(directory=directory, revision="0028")
-            with owner_engine() as engine:
-                with engine.begin() as connection:
-                    _seed(connection)
-                    _seed_certificates(connection)
-                upgrade(directory=directory, revision="0032")
-
-                def entries() -> dict[int, tuple[str | None, bool]]:
-                    with engine.connect() as connection:
-                        return {
-                            d: (basis, superseded is not None)
-                            for d, basis, superseded in connection.execute(
-                                sa.select(
-                                    DOCUMENT_MEMBER.c.document_id,
-                                    sa.column("basis"),
-                                    DOCUMENT_MEMBER.c.superseded_at,
-                                )
-                                .select_from(DOCUMENT_MEMBER)
-                                .where(DOCUMENT_MEMBER.c.document_id.in_((22, 25, 26)))
-                            )
-                        }
-
-                assert entries() == {
-                    22: ("certificate", True),
-                    25: ("certificate", False),
-                    26: ("certificate", False),
-                }
-                with engine.connect() as connection:
-                    with pytest.raises(sa.exc.IntegrityError):
-                        connection.execute(
-                            sa.text(
-                                "UPDATE signed_document_member SET superseded_at = NULL "
-                                "WHERE id = 222"
-                            )
-                        )
-                    connection.rollback()
-                downgrade(directory=directory, revision="-1")
-                assert entries() == {22: (None, True), 25: (None, False), 26: (None, False)}
-            from portal.extensions import db
-
-            db.engine.dispose()
+def test_migration_0032_keeps_the_newest_certificate_then_refuses_a_second(migrations):
+    with migrations.engine.begin() as connection:
+        _seed(connection)
+        _seed_certificates(connection)
+    migrations.upgrade("0032")
+    certificates = (22, 25, 26)
+    assert _entries(migrations.engine, certificates) == {
+        22: ("certificate", True),
+        25: ("certificate", False),
+        26: ("certificate", False),
+    }
+    _refused(migrations.engine, _revalidate(222))
+    migrations.downgrade("-1")
+    assert _entries(migrations.engine, certificates) == {
+        22: (None, True),
+        25: (None, False),
+        26: (None, False),
+    }

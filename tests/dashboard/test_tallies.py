@@ -8,10 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal.dashboard import services
-from portal.dashboard.models import DoseTally, PersonTally
 from portal.extensions import db
 from portal.records import services as record_services
-from portal.records.models import Dose, Person, PersonStatus
+from portal.records.models import Dose, DoseTally, Person, PersonStatus, PersonTally
 from portal.registry.matching import match_commune
 from tests.conftest import NEIGHBOUR, OTHER_PROVINCE, OWN
 
@@ -92,7 +91,7 @@ def test_counters_follow_inserts_updates_moves_and_deletes(
     db.session.commit()
     assert _tallies() == _truth()
     assert db.session.get(Person, b.id).status == PersonStatus.MISSING_ID
-    from portal.dashboard.models import TallyPause
+    from portal.records.models import TallyPause
 
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TallyPause)) == 0
 

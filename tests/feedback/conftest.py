@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from portal.areas.models import SiteLevel
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.feedback import services
@@ -85,3 +86,29 @@ def at_station(file_feedback, area, make_user):
         routing.Precision.COMMUNE, area(HANOI), UnitKind.HEALTH_STATION, "Ủy quyền", authority
     )
     return file_feedback(province_code=HANOI, commune_code=OWN)
+
+
+@pytest.fixture
+def staffed_site(make_site, make_user):
+    """A commune-level vaccination site of OWN with an account someone can log in to."""
+    site = make_site(OWN, SiteLevel.COMMUNE)
+    make_user(Role.VACCINATION_SITE, OWN, site=site)
+    return site
+
+
+@pytest.fixture
+def file_at_site(file_feedback):
+    """A complaint about a dose given at ``site`` (of OWN, in Hà Nội): dose 1 of 01/08/2021
+    unless said otherwise."""
+
+    def make(site, dose_number: int = 1, vaccinated_on: date = date(2021, 8, 1), **kw):
+        return file_feedback(
+            province_code=HANOI,
+            commune_code=OWN,
+            site_code=site.code,
+            dose_number=dose_number,
+            vaccinated_on=vaccinated_on,
+            **kw,
+        )
+
+    return make

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 import time_machine
@@ -64,32 +64,21 @@ def test_the_queue_shows_time_left_and_marks(client, login_as, file_feedback, ar
         assert soon.code in at_risk and late.code not in at_risk
 
 
-def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area, make_user):
+def test_escalation_happens_once_and_is_recorded(
+    file_feedback, file_at_site, staffed_site, area, make_user
+):
     authority = make_user(Role.HEALTH_AUTHORITY, HANOI)
-    site = make_site(OWN, SiteLevel.COMMUNE)
-    make_user(Role.VACCINATION_SITE, OWN, site=site)
     make_user(Role.HEALTH_STATION, OWN)  # escalation skips units nobody can log in to
     with _at(0):
-        at_site = file_feedback(
-            province_code=HANOI,
-            commune_code=OWN,
-            site_code=site.code,
-            dose_number=1,
-            vaccinated_on=datetime(2021, 8, 1).date(),
-        )
+        at_site = file_at_site(staffed_site)
         station = file_feedback(
             province_code=HANOI, commune_code=OWN, description="Phản ánh về trạm y tế phường."
         )
         services.reassign(
             station, Unit(UnitKind.HEALTH_STATION, area(OWN).id), "Giao trạm", authority
         )
-        answered = file_feedback(
-            province_code=HANOI,
-            commune_code=OWN,
-            site_code=site.code,
-            dose_number=2,
-            vaccinated_on=datetime(2021, 9, 1).date(),
-            description="Phản ánh đã được trả lời kịp.",
+        answered = file_at_site(
+            staffed_site, 2, date(2021, 9, 1), description="Phản ánh đã được trả lời kịp."
         )
         db.session.commit()
     assert at_site.precision == Precision.SITE
@@ -122,18 +111,10 @@ def test_escalation_happens_once_and_is_recorded(file_feedback, make_site, area,
 
 
 def test_an_escalated_complaint_shows_in_the_parent_queue(
-    client, login_as, file_feedback, make_site, make_user
+    client, login_as, file_at_site, staffed_site
 ):
-    site = make_site(OWN, SiteLevel.COMMUNE)
-    make_user(Role.VACCINATION_SITE, OWN, site=site)
     with _at(0):
-        feedback = file_feedback(
-            province_code=HANOI,
-            commune_code=OWN,
-            site_code=site.code,
-            dose_number=1,
-            vaccinated_on=datetime(2021, 8, 1).date(),
-        )
+        feedback = file_at_site(staffed_site)
     with _at(49):
         login_as(Role.HEALTH_STATION, OWN)
         assert feedback.code not in client.get("/feedback/queue").get_data(as_text=True)
@@ -166,14 +147,12 @@ def test_times_left_are_in_vietnamese_words_everywhere(client, login_as, file_fe
 
 
 def test_escalation_passes_over_units_nobody_can_log_in_to(
-    client, login_as, file_feedback, make_site, make_user, area
+    client, login_as, file_at_site, staffed_site, make_user, area
 ):
     """Issue 13, item 8 (wave 2): an overdue complaint of a commune-level site went to its
     commune's health station even when nobody can log in there. Escalation now skips a unit
     without an active account for the next one above with one (the routing's
     ``staffed``), and records it: the escalation's note, the audit event, the detail page."""
-    site = make_site(OWN, SiteLevel.COMMUNE)
-    make_user(Role.VACCINATION_SITE, OWN, site=site)
     # Nobody can log in at the commune's health station (its accounts deactivated).
     db.session.execute(
         sa.update(User)
@@ -183,13 +162,7 @@ def test_escalation_passes_over_units_nobody_can_log_in_to(
     db.session.commit()
     make_user(Role.HEALTH_AUTHORITY, HANOI)
     with _at(0):
-        feedback = file_feedback(
-            province_code=HANOI,
-            commune_code=OWN,
-            site_code=site.code,
-            dose_number=1,
-            vaccinated_on=datetime(2021, 8, 1).date(),
-        )
+        feedback = file_at_site(staffed_site)
     assert feedback.unit_kind == UnitKind.SITE
     with _at(49):
         assert services.escalate_overdue() == 1
@@ -217,13 +190,8 @@ def test_escalation_passes_over_units_nobody_can_log_in_to(
         .values(active=False)
     )
     with _at(0):
-        second = file_feedback(
-            province_code=HANOI,
-            commune_code=OWN,
-            site_code=site.code,
-            dose_number=2,
-            vaccinated_on=datetime(2021, 9, 1).date(),
-            description="Phản ánh thứ hai về mũi tiêm số hai.",
+        second = file_at_site(
+            staffed_site, 2, date(2021, 9, 1), description="Phản ánh thứ hai về mũi tiêm số hai."
         )
     with _at(49):
         services.escalate_overdue()

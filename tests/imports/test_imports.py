@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -647,3 +648,64 @@ def test_command_dry_run_then_commit(app, tmp_path):
     assert len(persons()) == 4
     bad = runner.invoke(args=["records", "import", str(path), "--commune", "99999"])
     assert bad.exit_code == 2
+
+
+def _batches_shown(body: str) -> list[str]:
+    return re.findall(r'<td class="text-break"><a href="[^"]+">([^<]+)</a>', body)
+
+
+def test_the_list_is_paged_and_searched(client, login_as, area):
+    """Issue 16: the commune's imports are paged by the one pager (it showed the last 50,
+    the rest unreachable) and searched by a WTForms form, by file name and state; a value
+    in error has its Vietnamese message beside its field, in the fragment too."""
+    user = login_as(Role.HEALTH_STATION)
+    for n in range(52):
+        db.session.add(
+            ImportBatch(
+                commune_id=area(OWN).id,
+                created_by_id=user.id,
+                filename=f"tep-{n:02}.xlsx",
+                file_sha256="0" * 64,
+                content=b"",
+                state=BatchState.FAILED if n == 7 else BatchState.COMMITTED,
+            )
+        )
+    db.session.commit()
+    first = client.get("/imports")
+    body = first.get_data(as_text=True)
+    assert first.status_code == 200
+    assert _batches_shown(body) == [f"tep-{n:02}.xlsx" for n in range(51, 1, -1)]
+    assert user.display_name in body
+    next_url = html.unescape(re.search(r'rel="next" href="([^"]+)"', body).group(1))
+    second = client.get(next_url, headers={"HX-Request": "true", "HX-Target": "import-batches"})
+    fragment = second.get_data(as_text=True)
+    assert second.status_code == 200 and "<html" not in fragment
+    assert fragment.lstrip().startswith('<div id="import-batches"')
+    assert _batches_shown(fragment) == ["tep-01.xlsx", "tep-00.xlsx"]
+    assert 'rel="prev"' in fragment and 'rel="next"' not in fragment
+
+    searched = client.get("/imports?q=TEP-0&state=failed").get_data(as_text=True)
+    assert _batches_shown(searched) == ["tep-07.xlsx"]
+    assert "Không có lần nhập nào phù hợp." in client.get("/imports?q=khong-co").get_data(
+        as_text=True
+    )
+
+    wrong = client.get(
+        "/imports",
+        query_string={"q": "x" * 101, "state": "bogus"},
+        headers={"HX-Request": "true", "HX-Target": "import-batches"},
+    )
+    fragment = wrong.get_data(as_text=True)
+    assert wrong.status_code == 200 and "<html" not in fragment
+    assert re.search(
+        r'id="imports-q-error" hx-swap-oob="true">Trường này không được dài quá 100 ký tự',
+        fragment,
+    )
+    assert re.search(r'id="imports-state-error" hx-swap-oob="true">Lựa chọn không hợp lệ', fragment)
+    assert len(_batches_shown(fragment)) == 50  # the list, without the values in error
+    page = client.get("/imports?state=bogus").get_data(as_text=True)
+    assert re.search(r'id="imports-state-error">Lựa chọn không hợp lệ', page)
+
+    bad = client.get("/imports?after=not-a-cursor")
+    assert bad.status_code == 400
+    assert "Liên kết trang không hợp lệ" in bad.get_data(as_text=True)

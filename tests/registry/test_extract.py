@@ -904,3 +904,58 @@ def test_the_job_page_lists_the_rows_imported_once(client, login_as):
     assert 'data-testid="import-summary"' in body
     warnings = body.split('data-testid="extract-warnings"')[1].split("</ul>")[0]
     assert "7" in warnings and "001085012345" in warnings
+
+
+def _extracts_shown(body: str) -> list[str]:
+    return re.findall(r'<td class="text-break">([^<]+)</td>', body)
+
+
+def test_the_extract_list_is_paged_and_searched(client, login_as, make_user):
+    """Issue 16: the imported extracts are paged by the one pager (the page showed the last
+    50) and searched by file name with a WTForms form; a search too long has its
+    Vietnamese message beside the field, in the fragment too. A commune's police see their
+    own commune's imports only."""
+    user = login_as(Role.POLICE)
+    other = make_user(Role.POLICE, "79")
+    for n in range(52):
+        db.session.add(
+            RegisterExtract(
+                source=f"trich-{n:02}.csv", mode=ExtractMode.MERGE, imported_by_id=user.id
+            )
+        )
+    db.session.add(
+        RegisterExtract(source="trich-khac.csv", mode=ExtractMode.MERGE, imported_by_id=other.id)
+    )
+    db.session.commit()
+    first = client.get(PAGE)
+    body = first.get_data(as_text=True)
+    assert first.status_code == 200
+    assert _extracts_shown(body) == [f"trich-{n:02}.csv" for n in range(51, 1, -1)]
+    next_url = html.unescape(re.search(r'rel="next" href="([^"]+)"', body).group(1))
+    second = client.get(next_url, headers={"HX-Request": "true", "HX-Target": "extract-history"})
+    fragment = second.get_data(as_text=True)
+    assert second.status_code == 200 and "<html" not in fragment
+    assert fragment.lstrip().startswith('<div id="extract-history"')
+    assert _extracts_shown(fragment) == ["trich-01.csv", "trich-00.csv"]
+    assert 'rel="prev"' in fragment and 'rel="next"' not in fragment
+
+    assert _extracts_shown(client.get(PAGE + "?q=TRICH-07").get_data(as_text=True)) == [
+        "trich-07.csv"
+    ]
+    assert "Không có bản trích xuất nào phù hợp." in client.get(PAGE + "?q=khac").get_data(
+        as_text=True
+    )
+    wrong = client.get(
+        PAGE,
+        query_string={"q": "x" * 101},
+        headers={"HX-Request": "true", "HX-Target": "extract-history"},
+    )
+    fragment = wrong.get_data(as_text=True)
+    assert wrong.status_code == 200 and "<html" not in fragment
+    assert re.search(
+        r'id="extracts-q-error" hx-swap-oob="true">Trường này không được dài quá 100 ký tự',
+        fragment,
+    )
+    assert len(_extracts_shown(fragment)) == 50
+    bad = client.get(PAGE + "?before=not-a-cursor")
+    assert bad.status_code == 400 and "Liên kết trang không hợp lệ" in bad.get_data(as_text=True)

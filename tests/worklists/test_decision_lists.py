@@ -108,3 +108,28 @@ def test_a_wrong_filter_or_page_link_still_shows_the_list(client, login_as, deci
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Liên kết trang không hợp lệ" in page and "Nguyen Van Binh" in page
+
+
+def test_a_wrong_live_search_has_its_message_in_the_fragment(client, login_as, decided):
+    """Issue 16: the live search (htmx) replaces the results only; a search it cannot read
+    brings its Vietnamese message beside the field (out of band), as a whole page does,
+    and the results still show."""
+    login_as("health_station", OWN)
+    response = client.get(
+        "/worklists/corrections",
+        query_string={"q": "x" * 101, "state": "bogus"},
+        headers={"HX-Request": "true", "HX-Target": "decision-results"},
+    )
+    fragment = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in fragment
+    assert re.search(
+        r'<div class="invalid-feedback d-block" id="decision-q-error" hx-swap-oob="true">'
+        r"Trường này không được dài quá 100 ký tự",
+        fragment,
+    )
+    assert re.search(
+        r'id="decision-state-error" hx-swap-oob="true">Lựa chọn không hợp lệ', fragment
+    )
+    assert "Nguyen Van Binh" in fragment
+    page = client.get("/worklists/corrections?q=" + "x" * 101).get_data(as_text=True)
+    assert re.search(r'id="decision-q-error">Trường này không được dài quá 100 ký tự', page)

@@ -474,3 +474,21 @@ def test_a_page_link_not_made_by_the_portal_gives_the_first_page(client, login_a
     body = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Liên kết trang không hợp lệ" in body and f'data-worklist="{worklist_id}"' in body
+
+
+def test_the_documents_words_are_the_owning_domains_labels_in_vietnamese(app):
+    """Issue 16: the handover list's PDF (and signing's documents, which read the same
+    table) wrote its sex and result words itself; they are the records', the review's and
+    the register's labels, in Vietnamese whatever the reader's language: the document is
+    a Vietnamese paper."""
+    from flask_babel import force_locale
+
+    from portal.worklists import pdf
+
+    with app.test_request_context("/"), force_locale("en"):
+        assert (pdf.SEX.get("male"), pdf.SEX.get("female"), pdf.SEX.get("")) == ("Nam", "Nữ", None)
+        assert pdf.result_text({"status": "verified"}) == "Đã xác minh trực tiếp"
+        assert pdf.result_text({"status": "matched"}) == "Khớp CSDL dân cư"
+        assert pdf.result_text({"status": "confirmed", "outcome": "matched"}) == "Khớp CSDL dân cư"
+        # The register's word for an outcome, not its code.
+        assert pdf.result_text({"outcome": "not_found"}) == "Không có trong CSDL dân cư"

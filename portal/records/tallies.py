@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from portal.dashboard.models import DoseTally, PersonTally, TallyPause
 from portal.extensions import db
+from portal.records.models import DoseTally, PersonTally, TallyPause
 
 
 @contextmanager
