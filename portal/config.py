@@ -34,6 +34,7 @@ ENV_KEYS = (
     "REGISTER_BATCH_SIZE",
     "SIGNING_TSA_URL",
     "SIGNING_LEVEL",
+    "SIGNING_PREPARED_MINUTES",
     "SIGNING_TRUST_ROOTS",
     "SIGNING_PKCS11_MODULE",
     "SIGNING_ORGANISATION_P12",
@@ -62,6 +63,9 @@ ENV_KEYS = (
     "FEEDBACK_STATUS_REVEAL_MINUTES",
     "FEEDBACK_ATTACHMENT_MAX_BYTES",
     "SIGNING_MAX_SCAN_BYTES",
+    "SIGNING_ALLOW_SERVER_KEYS",
+    "SIGNING_CSC_TIMEOUT",
+    "SIGNING_CSC_BATCH",
     "VERIFY_RATE_LIMIT",
     "VERIFY_RATE_WINDOW_MINUTES",
     "UPLOADS_DIR",
@@ -89,6 +93,7 @@ NUMERIC_KEYS = frozenset(
         "LOGIN_ADDRESS_WINDOW_MINUTES",
         "MFA_PENDING_MINUTES",
         "MFA_MAX_FAILURES",
+        "SIGNING_PREPARED_MINUTES",
         "REGISTER_TIMEOUT",
         "REGISTER_BATCH_SIZE",
         "FEEDBACK_RATE_LIMIT",
@@ -98,6 +103,8 @@ NUMERIC_KEYS = frozenset(
         "FEEDBACK_RATE_WINDOW_MINUTES",
         "FEEDBACK_ATTACHMENT_MAX_BYTES",
         "SIGNING_MAX_SCAN_BYTES",
+        "SIGNING_CSC_TIMEOUT",
+        "SIGNING_CSC_BATCH",
         "JOB_STALE_MINUTES",
         "FEEDBACK_FAILURE_LIMIT",
         "FEEDBACK_FAILURE_WINDOW_MINUTES",
@@ -182,6 +189,9 @@ class Defaults:
     SIGNING_LEVEL = "B-T"
     SIGNING_TRUST_ROOTS: str | None = None
     SIGNING_MAX_SCAN_BYTES = 10 * 1024 * 1024
+    # A document prepared for a key in the signer's browser must be signed within this many
+    # minutes (portal/signing/browser.py).
+    SIGNING_PREPARED_MINUTES = 5
     # The organisation's own certificate and key (a PKCS#12 file and its password): it signs
     # the audit trail's checkpoints. Without one, the demo's organisation certificate.
     SIGNING_ORGANISATION_P12: str | None = None
@@ -194,6 +204,14 @@ class Defaults:
     DCC_ISSUER_NAME = "Cục Y tế dự phòng - Bộ Y tế"
     # The demo's Country Signing CA (certificate and key files); default instance/dcc-csca.
     DCC_CSCA_DIR: str | None = None
+    # A person's key held by the portal's server (PKCS#12 or PKCS#11) may sign: None means
+    # on in development and tests (the demo), off in production, where a person signs at a
+    # remote-signing provider or in the browser (issue 17; organisation seals stay).
+    SIGNING_ALLOW_SERVER_KEYS: bool | None = None
+    # A remote-signing provider (CSC API): seconds allowed for each call, and the most
+    # certificates one authorisation covers in a batch (also bounded by the provider's own).
+    SIGNING_CSC_TIMEOUT = 10
+    SIGNING_CSC_BATCH = 100
     # The demo services (python -m portal.signing.demo_services: the demo PKI's OCSP
     # responder, CRLs and TSA under /pki, the demo CSC provider at its root); the demo
     # certificates name this address. None: the demo PKI's own record, else 127.0.0.1:9780.
@@ -259,6 +277,16 @@ def load(app, overrides: dict | None = None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     development = app.config["PORTAL_ENV"] in ("development", "testing")
+    allow = app.config.get("SIGNING_ALLOW_SERVER_KEYS")
+    if allow is None:
+        app.config["SIGNING_ALLOW_SERVER_KEYS"] = development
+    elif isinstance(allow, str):
+        app.config["SIGNING_ALLOW_SERVER_KEYS"] = allow.strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+        )
     if "SESSION_COOKIE_SECURE" not in (overrides or {}):
         # Outside development the cookies only travel over HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = not development

@@ -1,7 +1,7 @@
 """vaccine passport: the issuer's Document Signers, the passports, the ``issuer`` role
 
 Revision ID: 0038
-Revises: 0033
+Revises: 0035
 Create Date: 2026-12-07 23:30:00
 
 Issue 18: the Department of Preventive Medicine issues vaccine passports as EU Digital COVID
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = '0038'
-down_revision = '0033'
+down_revision = '0035'
 branch_labels = None
 depends_on = None
 

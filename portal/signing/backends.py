@@ -1,5 +1,7 @@
 """Signer backends, chosen per user: (a) a PKCS#12 file kept sealed in the database and
-unlocked by the user's PIN at signing time; (b) a PKCS#11 token or HSM (SoftHSM2 in tests).
+unlocked by the user's PIN at signing time; (b) a PKCS#11 token or HSM (SoftHSM2 in tests);
+(c) a remote-signing provider's credential (remote.py): the key stays at the provider, and
+the PIN (and OTP) authorise each batch of hashes there.
 
 The PIN is never stored: it lives only for the call that unlocks the key.
 """
@@ -16,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app, g
 
-from portal.signing import core
+from portal.signing import core, remote
 from portal.signing.models import SignerBackend, SigningCredential
 
 SEAL_CONTEXT = b"portal.signing.credential.v1\0"
@@ -41,8 +43,11 @@ def unseal(blob: bytes) -> bytes:
         raise core.SignerUnavailable("sealed credential cannot be opened") from error
 
 
-def open_signer(credential: SigningCredential, pin: str) -> Any:
-    """The pyHanko signer for this credential; SignerUnavailable on a wrong PIN."""
+def open_signer(credential: SigningCredential, pin: str, otp: str | None = None) -> Any:
+    """The pyHanko signer for this credential; SignerUnavailable on a wrong PIN (a remote
+    credential's PIN is checked by its provider, when signing)."""
+    if credential.backend == SignerBackend.CSC:
+        return remote_signer(credential, pin, otp)
     if credential.backend == SignerBackend.PKCS12:
         if not credential.sealed_pkcs12:
             raise core.SignerUnavailable("no PKCS#12 stored")
@@ -71,7 +76,10 @@ def _open_sessions() -> list[Any]:
 
 
 def close_sessions(_error: BaseException | None = None) -> None:
-    """Log out and release the token at the end of the app context."""
+    """Log out and release the token, and close remote signers' HTTP sessions (their PIN
+    goes with them), at the end of the app context."""
+    for signer in g.pop("remote_signers", []):
+        signer.close()
     sessions = g.pop("pkcs11_sessions", [])
     for session in sessions:
         try:
@@ -117,6 +125,29 @@ def pkcs11_signer(credential: SigningCredential, pin: str) -> Any:
         other_certs_to_pull=(),
         use_raw_mechanism=True,
     )
+
+
+# --- remote signing -------------------------------------------------------------------------
+
+
+def provider(credential: SigningCredential) -> remote.RemoteSigningProvider:
+    if not credential.provider_url or not credential.provider_credential_id:
+        raise core.SignerUnavailable("remote credential without its provider")
+    return remote.provider_for(
+        credential.provider_url,
+        credential.provider_credential_id,
+        float(current_app.config.get("SIGNING_CSC_TIMEOUT") or 10),
+    )
+
+
+def remote_signer(credential: SigningCredential, pin: str, otp: str | None) -> Any:
+    """A signer at the credential's provider, authorised by this PIN and OTP; it lives (with
+    them) until the end of the request, command or job."""
+    signer = provider(credential).signer(certificate_chain(credential), pin or None, otp)
+    if "remote_signers" not in g:
+        g.remote_signers = []
+    g.remote_signers.append(signer)
+    return signer
 
 
 def certificate_chain(credential: SigningCredential) -> list:

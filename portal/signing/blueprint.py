@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from portal.signing import routes
+from portal.signing import browser_routes, permissions, routes
 from portal.signing.backends import close_sessions
 
 bp = Blueprint("signing", __name__)
@@ -22,6 +22,9 @@ def _release_tokens(state) -> None:
 bp.add_app_template_global(routes.person_documents, "person_documents")
 bp.add_app_template_global(routes.locked_signers)
 bp.add_app_template_global(routes.locked_signing_credential)
+bp.add_app_template_global(permissions.can_enrol_browser_key)
+bp.add_app_template_global(routes.account_signing)
+bp.add_app_template_global(routes.signing_method_label)
 
 # routes.py
 bp.add_url_rule("/signing", "show_awaiting", routes.show_awaiting, methods=["GET"])
@@ -97,8 +100,46 @@ bp.add_url_rule(
     methods=["POST"],
 )
 bp.add_url_rule(
+    "/admin/accounts/<id:account_id>/signing-method",
+    "post_signing_method",
+    routes.post_signing_method,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/admin/accounts/<id:account_id>/signing-csc",
+    "post_csc_link",
+    routes.post_csc_link,
+    methods=["POST"],
+)
+bp.add_url_rule(
     "/admin/accounts/<id:account_id>/signing-unlock",
     "post_unlock_credential",
     routes.post_unlock_credential,
+    methods=["POST"],
+)
+
+# browser_routes.py: the key in the signer's browser (enrolment, prepare, finish)
+bp.add_url_rule(
+    "/signing/browser-key", "show_browser_key", browser_routes.show_browser_key, methods=["GET"]
+)
+bp.add_url_rule(
+    "/signing/browser-key", "post_browser_key", browser_routes.post_browser_key, methods=["POST"]
+)
+bp.add_url_rule(
+    "/signing/batches/<id:batch_id>/browser-prepare",
+    "post_browser_prepare",
+    browser_routes.post_browser_prepare,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/signing/handover/<id:worklist_id>/browser-prepare",
+    "post_browser_prepare_handover",
+    browser_routes.post_browser_prepare_handover,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/signing/browser/<token>/finish",
+    "post_browser_finish",
+    browser_routes.post_browser_finish,
     methods=["POST"],
 )

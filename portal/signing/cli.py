@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from portal.areas.services import area_by_code
 from portal.auth.models import User
+from portal.core.accounts import SigningMethod
 from portal.core.cli import Progress, ask_secret, fail
 from portal.core.clock import format_date, format_time
 from portal.extensions import db
@@ -170,6 +171,34 @@ def import_pkcs11_command(
             user=username,
             subject=credential.subject,
             token=token_label,
+        )
+    )
+
+
+@confirmations.command("link-csc")
+@click.option("--user", "username", required=True)
+@click.option("--provider", "provider_url", required=True, help="The CSC API's base URL.")
+@click.option("--credential", "credential_id", required=True, help="The credential ID there.")
+@click.option("--title", required=True)
+@click.option("--unit", required=True)
+def link_csc_command(
+    username: str, provider_url: str, credential_id: str, title: str, unit: str
+) -> None:
+    """Sign at a remote-signing provider (CSC API): the credential's certificates are read
+    from the provider; the account's signing method becomes csc."""
+    user = _user(username)
+    try:
+        credential = services.add_csc_credential(user, provider_url, credential_id, title, unit)
+        services.set_signing_method(user, SigningMethod.CSC)
+    except services.SigningRefused as refused:
+        fail(refused)
+    db.session.commit()
+    click.echo(
+        _(
+            "%(user)s now signs with %(subject)s at %(provider)s.",
+            user=username,
+            subject=credential.subject,
+            provider=provider_url,
         )
     )
 

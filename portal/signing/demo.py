@@ -6,6 +6,7 @@ demo ones."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,14 +15,24 @@ from flask import current_app
 
 from portal.auth.models import Role, User
 from portal.auth.passwords import normalise_password
+from portal.core.accounts import SigningMethod
 from portal.extensions import db
-from portal.signing import demo_pki, pki, services
+from portal.signing import demo_pki, demo_services, pki, services
+from portal.signing.remote import LinkedCredential
 
 TITLES = {
     Role.COMMITTEE: ("Chủ tịch", "UBND {area}"),
     Role.VACCINATION_SITE: ("Thủ trưởng cơ sở tiêm chủng", "{site}"),
     Role.POLICE: ("Cán bộ Công an", "Công an {area}"),
 }
+
+
+def signer_title(user: User) -> tuple[str, str]:
+    """The title and unit a signer's demo certificate and stamp carry."""
+    title, unit_format = TITLES.get(user.role, ("Cán bộ", "{area}"))
+    return title, unit_format.format(
+        area=user.area.name, site=user.site.name if user.site else user.area.name
+    )
 
 
 def demo_services_url() -> str:
@@ -69,10 +80,17 @@ def add_csc_signer(
 
 
 def seed(pin: str) -> int:
-    """Certificates for the signing users that have none; returns how many were issued."""
+    """Certificates for the signing users that have none; returns how many were issued.
+    Where the demo services are configured (SIGNING_DEMO_SERVICES_URL, as `make demo` sets
+    it) and their provider asks for this PIN, each key is held by the demo CSC provider and
+    the account signs remotely (method csc); otherwise (a bare `flask demo`) the key is a
+    PKCS#12 held here (method server, where SIGNING_ALLOW_SERVER_KEYS allows it)."""
     ensure_pki()
     folder = services.demo_pki_dir()
     key_pin = normalise_password(pin)  # as it is checked (services.unlock)
+    remote_url = current_app.config.get("SIGNING_DEMO_SERVICES_URL")
+    provider_pin = os.environ.get("DEMO_SIGNING_PIN", demo_services.DEMO_PIN)
+    remote = bool(remote_url) and key_pin == provider_pin
     users = list(
         db.session.scalars(sa.select(User).where(User.role.in_(list(TITLES))).order_by(User.id))
     )
@@ -82,19 +100,36 @@ def seed(pin: str) -> int:
             continue
         if user.role == Role.VACCINATION_SITE and user.site is None:
             continue
-        title, unit_format = TITLES[user.role]
-        unit = unit_format.format(area=user.area.name, site=user.site.name if user.site else "")
+        title, unit = signer_title(user)
         entry, cert = demo_pki.add_signer(
             folder, user.display_name, title=title, unit=unit, owner=user.username
         )
-        certificate = pki.Issued(demo_pki.private_key(folder, entry), cert)
-        services.add_pkcs12_credential(
-            user,
-            pki.to_pkcs12(certificate, demo_pki.chain(folder), key_pin),
-            key_pin,
-            title,
-            unit,
-            demo=True,
-        )
+        if remote:
+            # The provider may not be running yet (`make demo` seeds, then serves): the
+            # chain is the one it will hand out, known here because the demo issued it.
+            services.add_csc_credential(
+                user,
+                str(remote_url),
+                entry.credential_id,
+                title,
+                unit,
+                demo=True,
+                linked=LinkedCredential(
+                    [cert, *demo_pki.chain(folder)], "pin", demo_services.MULTISIGN
+                ),
+            )
+            services.set_signing_method(user, SigningMethod.CSC)
+        else:
+            certificate = pki.Issued(demo_pki.private_key(folder, entry), cert)
+            services.add_pkcs12_credential(
+                user,
+                pki.to_pkcs12(certificate, demo_pki.chain(folder), key_pin),
+                key_pin,
+                title,
+                unit,
+                demo=True,
+            )
+            if services.allow_server_keys():
+                services.set_signing_method(user, SigningMethod.SERVER)
         issued += 1
     return issued

@@ -9,6 +9,7 @@ from wtforms import (
     PasswordField,
     SearchField,
     SelectField,
+    StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -46,6 +47,42 @@ class AwaitingFilterForm(PortalForm):
 
 class SignForm(PortalForm):
     pin = PasswordField(_l("PIN of your signing key"), validators=[DataRequired(), Length(max=64)])
+    # Asked only when the remote-signing provider's credential wants one (its authMode).
+    otp = PasswordField(
+        _l("One-time code (OTP)"),
+        validators=[Optional(), Length(max=64)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class SigningMethodForm(PortalForm):
+    """The administrator's choice of how an account signs; the choices come from the route
+    (a key held on the server only where SIGNING_ALLOW_SERVER_KEYS allows it)."""
+
+    method = SelectField(_l("Signing method"), validate_choice=True)
+
+
+class CscLinkForm(PortalForm):
+    """Link an account to a remote-signing provider's credential."""
+
+    provider_url = StringField(
+        _l("Provider address (CSC API)"),
+        validators=[DataRequired(_l("Give the provider's address.")), Length(max=300)],
+        render_kw={"placeholder": "https://…", "autocomplete": "off"},
+    )
+    credential_id = StringField(
+        _l("Credential ID at the provider"),
+        validators=[DataRequired(_l("Give the credential ID.")), Length(max=200)],
+        render_kw={"autocomplete": "off"},
+    )
+    title = StringField(
+        _l("Title shown in the stamp"),
+        validators=[DataRequired(_l("Give the title.")), Length(max=120)],
+    )
+    unit = StringField(
+        _l("Unit shown in the stamp"),
+        validators=[DataRequired(_l("Give the unit.")), Length(max=200)],
+    )
 
 
 class OpenDialogForm(PortalForm):
@@ -87,3 +124,22 @@ class RevokeForm(PortalForm):
 
 class VerifyForm(PortalForm):
     document = FileField(_l("Signed PDF"), validators=[DataRequired()])
+
+
+class BrowserKeyForm(PortalForm):
+    """A browser's certificate request (PKCS#10, DER in base64), sent by
+    static/js/portal-signer.js."""
+
+    csr = HiddenField(validators=[DataRequired(), Length(max=12000)])
+
+
+class BrowserPrepareForm(PortalForm):
+    """Prepare the dialog's document for the key in the browser (the CSRF token only)."""
+
+
+class BrowserFinishForm(PortalForm):
+    """The browser's signature of the prepared signed attributes (base64: ECDSA as
+    WebCrypto's r||s or DER, RSA as it is) and the SHA-256 of the prepared document."""
+
+    signature = HiddenField(validators=[DataRequired(), Length(max=2000)])
+    document_sha256 = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])

@@ -9,6 +9,7 @@ The job row (which the progress page reads) never holds it.
 from __future__ import annotations
 
 import contextvars
+import json
 from typing import Any
 
 from flask import current_app, has_request_context, request
@@ -22,9 +23,10 @@ from portal.jobs.queue import app_for_task, carries_a_job, huey
 from portal.jobs.services import Owner, Progress, create_job, execute, handler
 from portal.records.models import Person
 from portal.signing import backends, checkpoints, permissions, services
-from portal.signing.models import SignedDocument
+from portal.signing.models import SignedDocument, SignerBackend, SigningCredential
 
 _pin: contextvars.ContextVar[str | None] = contextvars.ContextVar("signing_pin", default=None)
+_otp: contextvars.ContextVar[str | None] = contextvars.ContextVar("signing_otp", default=None)
 COMMIT_EVERY = 25
 LISTED = 500  # certificates listed by name on the job's page; the rest are counted
 
@@ -39,19 +41,23 @@ def start_certificates(user: User) -> Job:
     return create_job("sign_certificates", user.area_id, params, actor=user)
 
 
-def enqueue_with_pin(job_id: int, pin: str) -> None:
+def enqueue_with_pin(job_id: int, pin: str, otp: str | None = None) -> None:
     huey.immediate = bool(current_app.config.get("HUEY_IMMEDIATE"))
-    run_signing_job(job_id, backends.seal(pin.encode()))
+    secrets = json.dumps({"pin": pin, "otp": otp or None})
+    run_signing_job(job_id, backends.seal(secrets.encode()))
 
 
 @carries_a_job
 @huey.task()
 def run_signing_job(job_id: int, sealed_pin: bytes) -> None:
     with app_for_task().app_context():
-        token = _pin.set(backends.unseal(sealed_pin).decode())
+        secrets = json.loads(backends.unseal(sealed_pin))
+        token = _pin.set(secrets["pin"])
+        otp_token = _otp.set(secrets.get("otp"))
         try:
             execute(job_id)
         finally:
+            _otp.reset(otp_token)
             _pin.reset(token)
 
 
@@ -61,12 +67,13 @@ def sign_certificates(
     progress: Progress | None = None,
     written: list[str] | None = None,
     base_url: str | None = None,
+    otp: str | None = None,
 ) -> dict[str, Any]:
     """Certificates for the user's commune's confirmed persons that have none. The key is
     unlocked once and the TSA client made once for the whole batch; work is committed every
     few documents so that the progress bar moves and a failure keeps what was done."""
     services.require_public_base_url()
-    credential, signer = services.unlock(user, pin)
+    credential, signer = services.unlock(user, pin, otp=otp)
     timestamper = services.tsa_config().timestamper()
     person_ids = services.confirmed_without_certificate(user.area_id)
     total = len(person_ids)
@@ -74,24 +81,38 @@ def sign_certificates(
     signed: list[dict[str, Any]] = []
     if progress:
         progress(0, total)
-    for person_id in person_ids:
-        person = db.session.get(Person, person_id)
-        if person is None:
-            continue
-        try:
-            document = services.sign_certificate(
-                user, credential, signer, person, timestamper=timestamper, base_url=base_url
+    size = chunk_size(credential)
+    for start in range(0, total, size):
+        chunk = [p for i in person_ids[start : start + size] if (p := db.session.get(Person, i))]
+        before = done + already
+        # A refused chunk leaves nothing of itself (its audit event stays); the chunks
+        # before it are committed by the progress reports.
+        with services.provider_refusals(user, credential), db.session.begin_nested():
+            pairs, skipped = services.sign_certificates_together(
+                user, credential, signer, chunk, timestamper=timestamper, base_url=base_url
             )
-        except services.AlreadyCertified:  # another batch at once signed it: skipped
-            already += 1
-        else:
-            done += 1
+        # Another batch at once certified the skipped ones: counted, not signed twice.
+        already += skipped + (min(size, total - start) - len(chunk))
+        done += len(pairs)
+        for document, person in pairs:
             _listed(document, person, signed, written)
-        if progress and ((done + already) % COMMIT_EVERY == 0 or done + already == total):
+        if progress and (
+            (done + already) // COMMIT_EVERY != before // COMMIT_EVERY or done + already == total
+        ):
             progress(done + already, total)
     # The job's page lists what was signed, each certificate by its person's name, and
     # counts those another batch certified meanwhile.
     return {"signed": done, "already": already, "documents": signed}
+
+
+def chunk_size(credential: SigningCredential) -> int:
+    """Certificates signed together: a remote credential's batch, as many as one
+    authorisation may cover (SIGNING_CSC_BATCH, and the provider's own bound); a key held
+    here signs one at a time (nothing to gain by waiting)."""
+    if credential.backend != SignerBackend.CSC:
+        return 1
+    configured = int(current_app.config.get("SIGNING_CSC_BATCH") or 100)
+    return max(1, min(configured, credential.provider_max_batch or configured))
 
 
 def _listed(
@@ -126,8 +147,12 @@ def run_sign_certificates(job: Job, progress: Progress) -> dict[str, Any]:
     if user is None:
         raise RuntimeError("unknown user")
     try:
-        return sign_certificates(user, pin, progress, base_url=job.params.get("base_url"))
+        return sign_certificates(
+            user, pin, progress, base_url=job.params.get("base_url"), otp=_otp.get()
+        )
     except services.SigningRefused as refused:
+        # Keep the refusal's audit event and the certificates signed before it.
+        db.session.commit()
         raise RuntimeError(str(refused)) from refused
 
 

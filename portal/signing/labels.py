@@ -8,7 +8,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from portal.core.accounts import SigningMethod
 from portal.signing.models import BatchState, DocumentKind, DocumentState, MinutesState
+
+# How a person signs (issue 17), as the accounts page and the signing pages name it.
+METHOD_LABELS = {
+    SigningMethod.CSC: _l("Remote signing (CSC provider)"),
+    SigningMethod.BROWSER: _l("Key in the browser"),
+    SigningMethod.SERVER: _l("Key held on the portal's server"),
+}
 
 KIND_LABELS = {
     DocumentKind.COMMITTEE_LIST: _l("Committee confirmation list"),
@@ -20,6 +28,7 @@ KIND_LABELS = {
 
 ACTIONS = {
     "document.sign": _l("Document signed"),
+    "signing.method": _l("Signing method set"),
     "document.verify": _l("Signed document verified"),
     "document.revoke": _l("Signed document revoked"),
     # The record's history: a signed document that holds the person, by its kind.
@@ -35,6 +44,7 @@ ACTIONS = {
     "signing.pin_refused": _l("Signing refused: wrong PIN"),
     "signing.refused": _l("Signing refused"),
     "signing.credential_add": _l("Signing certificate added"),
+    "signing.browser_prepare": _l("Document prepared for the key in the browser"),
     "signing.credential_locked": _l("Signing key locked after wrong PINs"),
     "signing.credential_unlocked": _l("Signing key unlocked"),
     "signing.certificate_revoked": _l("Signing certificate revoked (demo PKI)"),
@@ -59,6 +69,9 @@ FIELDS = {
     "certificate_subject": _l("Certificate"),
     "subject": _l("Certificate"),
     "backend": _l("Where the key is kept"),
+    "method": _l("Signing method"),
+    "signing_method": _l("Signing method"),
+    "provider": _l("Remote-signing provider"),
     "demo": _l("Demonstration certificate"),
     "failed_pins": _l("Wrong PINs in a row"),
     "locked": _l("Signing key locked"),
@@ -73,6 +86,9 @@ FIELDS = {
     "skipped": _l("Persons left out"),
     "ok": _l("Signature valid"),
     "worklist_id": _l("List"),
+    "key": _l("Key"),
+    "prepared_id": _l("Prepared signature"),
+    "prepared_sha256": _l("SHA-256 of the prepared document"),
 }
 
 DOCUMENT_STATE_LABELS = {
@@ -92,6 +108,8 @@ BATCH_STATE_LABELS = {
 BACKEND_LABELS = {
     "pkcs12": _l("encrypted key file (PKCS#12)"),
     "pkcs11": _l("token or HSM (PKCS#11)"),
+    "csc": _l("at a remote-signing provider (CSC API)"),
+    "browser": _l("a key kept in the signer's browser"),
 }
 
 STATE_LABELS = {
@@ -118,6 +136,8 @@ VALUES = {
     "document_state": DOCUMENT_STATE_LABELS,
     "state": STATES,
     "backend": BACKEND_LABELS,
+    "method": METHOD_LABELS,
+    "signing_method": METHOD_LABELS,
 }
 
 # pyHanko's modification levels, named for a reader (never "(OTHER)" / "(NONE)").

@@ -50,6 +50,10 @@ class SigningCredential(Model):
     # A CSC credential: the provider's base URL and its credential ID.
     provider_url: Mapped[str | None] = mapped_column(sa.String(300))
     provider_credential_id: Mapped[str | None] = mapped_column(sa.String(200))
+    # What its authorisation asks of the signer, as the provider said when it was linked:
+    # "pin", "otp", "pin+otp", "implicit" (the provider decides), "oauth2code".
+    provider_auth: Mapped[str | None] = mapped_column(sa.String(20))
+    provider_max_batch: Mapped[int | None]  # signatures one authorisation may cover there
     certificate_pem: Mapped[str] = mapped_column(sa.Text)
     subject: Mapped[str] = mapped_column(sa.String(400))
     serial: Mapped[str] = mapped_column(sa.String(64))
@@ -252,3 +256,44 @@ class VerificationCount(Model):
     )
     source: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class PreparedSignature(Model):
+    """A document prepared for a signature made outside the portal (a key in the signer's
+    browser): the PDF with its signature placeholder and the CMS signed attributes the
+    signer's key signs (pyHanko's interrupted signing). It belongs to one user and one
+    credential, is bound to the prepared PDF's SHA-256, expires after
+    SIGNING_PREPARED_MINUTES and is finished once (``finished_at``, set by a conditional
+    UPDATE). What it signs: a sign dialog's list (``batch_id``) or a handover list
+    (``worklist_id``); ``member_ids`` are the persons the prepared PDF lists."""
+
+    __tablename__ = "prepared_signature"
+    __table_args__ = (sa.Index("ix_prepared_signature_user", "user_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    credential_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("signing_credential.id", ondelete="CASCADE")
+    )
+    batch_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("signing_batch.id", ondelete="CASCADE")
+    )
+    worklist_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("worklist.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(sa.String(20))  # a DocumentKind's value
+    member_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    level: Mapped[str] = mapped_column(sa.String(8))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)  # the PDF with its placeholder
+    reserved_start: Mapped[int]
+    reserved_end: Mapped[int]
+    document_digest: Mapped[str] = mapped_column(sa.String(64))  # of the /ByteRange, hex
+    document_sha256: Mapped[str] = mapped_column(sa.String(64))  # of ``content``, hex
+    signed_attrs: Mapped[bytes] = mapped_column(sa.LargeBinary)  # DER: what the key signs
+    to_sign_sha256: Mapped[str] = mapped_column(sa.String(64))  # of ``signed_attrs``, hex
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signed_document.id"))

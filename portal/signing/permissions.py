@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from portal.areas.models import Area, AreaKind
 from portal.auth.models import Role, User
+from portal.core.accounts import SigningMethod
 from portal.core.navigation import MenuItem, in_blueprint
 from portal.records.models import Person
 from portal.records.permissions import commune_scope, person_scope
@@ -40,6 +41,17 @@ def can_sign_handover(user: User, worklist) -> bool:
 
 def can_sign_anything(user: User) -> bool:
     return can_sign_committee(user) or can_sign_site(user)
+
+
+def signs_documents(user: User) -> bool:
+    """Anyone who signs a list: the committee, a site's staff, the police (handover)."""
+    return can_sign_anything(user) or user.role == Role.POLICE
+
+
+def can_enrol_browser_key(user: User) -> bool:
+    """A signer makes a key in their browser when the administrator chose that method for
+    them, or chose none yet (issue 17)."""
+    return signs_documents(user) and user.signing_method in (None, SigningMethod.BROWSER)
 
 
 def can_sign_certificates(user: User) -> bool:

@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from portal.core import clock
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
 @dataclass
@@ -107,12 +108,39 @@ def issue(
 ) -> Issued:
     """A leaf certificate: a document signer (non-repudiation) or a time-stamping unit."""
     key = new_key("rsa" if tsa else key_kind)
+    cert = certify(
+        ca,
+        key.public_key(),
+        common_name,
+        title=title,
+        unit=unit,
+        tsa=tsa,
+        signer=signer,
+        not_before=not_before,
+        not_after=not_after,
+    )
+    return Issued(key, cert)
+
+
+def certify(
+    ca: Issued,
+    public_key: PublicKey,
+    common_name: str,
+    *,
+    title: str | None = None,
+    unit: str | None = None,
+    tsa: bool = False,
+    signer: bool = True,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> x509.Certificate:
+    """A leaf certificate for a public key whose private key is elsewhere (a browser's)."""
     now = clock.now()
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name, unit=unit, title=title))
         .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before or now - timedelta(days=1))
         .not_valid_after(not_after or now + timedelta(days=365 * 3))
@@ -139,7 +167,7 @@ def issue(
         ),
         critical=True,
     )
-    return Issued(key, builder.sign(ca.key, hashes.SHA256()))
+    return builder.sign(ca.key, hashes.SHA256())
 
 
 def to_pkcs12(

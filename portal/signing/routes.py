@@ -12,11 +12,13 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from portal.areas.models import Area, Site
 from portal.auth import permissions as account_permissions
 from portal.auth.models import User
 from portal.core import dates
+from portal.core.accounts import SigningMethod
 from portal.core.clock import today_in_vietnam, utcnow
 from portal.core.database import writes
 from portal.core.pdf import birth_text
@@ -29,18 +31,21 @@ from portal.records.labels import STATUS_LABELS
 from portal.signing import documents, jobs, permissions, queries, services
 from portal.signing.forms import (
     AwaitingFilterForm,
+    CscLinkForm,
     MinutesConfirmForm,
     MinutesForm,
     MinutesPrintForm,
     OpenDialogForm,
     RevokeForm,
     SignForm,
+    SigningMethodForm,
     UnlockCredentialForm,
     VerifyForm,
 )
 from portal.signing.labels import (
     CHANGED_FIELD_LABELS,
     KIND_LABELS,
+    METHOD_LABELS,
     MINUTES_STATE_LABELS,
     STATE_LABELS,
     VERDICT_MESSAGES,
@@ -415,7 +420,9 @@ def post_sign(batch_id: int):
     if not sign_form.validate_on_submit():
         return _awaiting_page(filter_form, sign_form, status=422, batch=batch)
     try:
-        document, _checks = services.sign_batch(batch, current_user, sign_form.pin.data)
+        document, _checks = services.sign_batch(
+            batch, current_user, sign_form.pin.data, otp=sign_form.otp.data
+        )
     except services.SigningRefused as refused:
         # Keep the audit event of a refused PIN; the rest was rolled back (a savepoint).
         db.session.commit()
@@ -722,7 +729,7 @@ def post_certificates():
         )
     job_id = job.id
     db.session.commit()
-    jobs.enqueue_with_pin(job_id, sign_form.pin.data)
+    jobs.enqueue_with_pin(job_id, sign_form.pin.data, sign_form.otp.data)
     return redirect(url_for("jobs.show_job", job_id=job_id), code=303)
 
 
@@ -881,7 +888,7 @@ def post_handover_signing(worklist_id: int):
     if not form.validate_on_submit():
         return _handover_page(worklist, form, status=422)
     try:
-        services.sign_handover(current_user, form.pin.data, worklist)
+        services.sign_handover(current_user, form.pin.data, worklist, otp=form.otp.data)
     except services.SigningRefused as refused:
         db.session.commit()  # keeps a refused PIN's audit event; nothing else was written
         return _handover_page(worklist, SignForm(formdata=None), status=422, message=str(refused))
@@ -890,7 +897,101 @@ def post_handover_signing(worklist_id: int):
     return redirect(url_for("worklists.show_handover", worklist_id=worklist_id), code=303)
 
 
+# --- the account's signing method and remote credential: on the account pages -------------
+
+
+def _managed_or_404(account_id: int) -> User:
+    account = db.get_or_404(User, account_id)
+    if not account_permissions.can_manage_accounts(current_user):
+        abort(403)
+    if not account_permissions.manages(current_user, account):
+        abort(404)
+    return account
+
+
+def account_signing(account: User, method_form=None, link_form=None) -> dict:
+    """For the account page (auth knows nothing of signing): its method, its credentials
+    and the two forms that change them."""
+    if method_form is None:
+        method_form = SigningMethodForm(
+            formdata=None, method=account.signing_method.value if account.signing_method else ""
+        )
+    method_form.method.choices = [SelectChoice("", _("Not chosen"))] + [
+        SelectChoice(m.value, str(METHOD_LABELS[m])) for m in services.method_choices()
+    ]
+    credentials = services.credentials_of(account)
+    return {
+        "method_form": method_form,
+        "link_form": link_form or CscLinkForm(formdata=None),
+        "credentials": credentials,
+        "method_label": METHOD_LABELS.get(account.signing_method)
+        if account.signing_method
+        else None,
+        "server_allowed": services.allow_server_keys(),
+        "method_of": services.method_of,
+        "labels": METHOD_LABELS,
+    }
+
+
+@login_required
+def post_signing_method(account_id: int):
+    """The administrator sets how the account signs (remote, browser, server key)."""
+    account = _managed_or_404(account_id)
+    form = SigningMethodForm()
+    form.method.choices = [SelectChoice("", "")] + [
+        SelectChoice(m.value, m.value) for m in services.method_choices()
+    ]
+    if not form.validate_on_submit():
+        flash(_("This signing method cannot be chosen here."), "warning")
+        return redirect(url_for("auth.show_account", account_id=account.id), code=303)
+    method = SigningMethod(form.method.data) if form.method.data else None
+    try:
+        changes = services.set_signing_method(account, method, actor=current_user)
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "warning")
+        return redirect(url_for("auth.show_account", account_id=account.id), code=303)
+    db.session.commit()
+    flash(_("Signing method saved.") if changes else _("Nothing changed."), "success")
+    return redirect(url_for("auth.show_account", account_id=account.id), code=303)
+
+
+@login_required
+def post_csc_link(account_id: int):
+    """Link the account to a remote-signing provider's credential (its certificates are
+    read from the provider now)."""
+    account = _managed_or_404(account_id)
+    form = CscLinkForm()
+    if not form.validate_on_submit():
+        flash(
+            _("Give the provider's address, the credential ID, the title and the unit."), "warning"
+        )
+        return redirect(url_for("auth.show_account", account_id=account.id), code=303)
+    try:
+        credential = services.add_csc_credential(
+            account,
+            form.provider_url.data,
+            form.credential_id.data,
+            form.title.data,
+            form.unit.data,
+            actor=current_user,
+        )
+    except services.SigningRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "warning")
+        return redirect(url_for("auth.show_account", account_id=account.id), code=303)
+    subject = credential.subject
+    db.session.commit()
+    flash(_("Remote signing credential linked: %(subject)s", subject=subject), "success")
+    return redirect(url_for("auth.show_account", account_id=account.id), code=303)
+
+
 # --- a signing key locked by wrong PINs: shown on the administrators' account pages -------
+
+
+def signing_method_label(credential) -> str:
+    """The method a credential signs by, in words (the signing pages)."""
+    return str(METHOD_LABELS[services.method_of(credential)])
 
 
 def locked_signers(user_ids: list[int]) -> set[int]:

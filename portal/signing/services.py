@@ -13,6 +13,8 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, lru_cache
@@ -36,13 +38,14 @@ from portal.audit import services as audit
 from portal.audit.models import AuditEvent
 from portal.auth.models import User
 from portal.auth.passwords import secret_forms
+from portal.core.accounts import SigningMethod
 from portal.core.clock import format_date, today_in_vietnam, utcnow, vietnam_date
 from portal.core.sql import locked
 from portal.extensions import db
 from portal.records import vaccines
 from portal.records.models import Dose, Person, PersonStatus
 from portal.records.queries import search_clause
-from portal.signing import backends, core, demo_pki, documents, pki
+from portal.signing import backends, core, demo_pki, documents, pki, remote
 from portal.signing.models import (
     CERTIFIED,
     CONFIRMATION,
@@ -78,6 +81,43 @@ class SigningRefused(ValueError):
 
 class AlreadyCertified(SigningRefused):
     """The person has a valid certificate already (another batch signed it meanwhile)."""
+
+
+class RemoteRefused(SigningRefused):
+    """The remote-signing provider did not sign (``reason``: one of remote.REASONS)."""
+
+    def __init__(self, reason: str, message: Any):
+        super().__init__(message)
+        self.reason = reason
+
+
+# The words of each provider refusal, and the account's method of each backend.
+PROVIDER_MESSAGES = {
+    remote.WRONG_SECRET: _l(
+        "The remote-signing provider refused the PIN or OTP. Nothing was signed. The "
+        "provider counts wrong PINs itself and may lock your key."
+    ),
+    remote.CREDENTIAL: _l(
+        "The remote-signing provider refused your signing credential (disabled, expired or "
+        "unknown there). Nothing was signed; ask the administrator."
+    ),
+    remote.TIMEOUT: _l(
+        "The remote-signing provider did not answer in time. Nothing was signed; try again."
+    ),
+    remote.UNAVAILABLE: _l(
+        "The remote-signing provider cannot be reached. Nothing was signed; try again later."
+    ),
+    remote.BAD_ANSWER: _l(
+        "The remote-signing provider gave an answer that is not valid. Nothing was signed."
+    ),
+    remote.REFUSED: _l("The remote-signing provider refused to sign. Nothing was signed."),
+}
+METHOD_BACKENDS = {
+    SigningMethod.CSC: (SignerBackend.CSC,),
+    SigningMethod.BROWSER: (SignerBackend.BROWSER,),
+    SigningMethod.SERVER: (SignerBackend.PKCS12, SignerBackend.PKCS11),
+}
+SERVER_BACKENDS = METHOD_BACKENDS[SigningMethod.SERVER]
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -295,6 +335,91 @@ def add_pkcs11_credential(
     )
 
 
+def add_csc_credential(
+    user: User,
+    provider_url: str,
+    credential_id: str,
+    title: str,
+    unit: str,
+    demo: bool = False,
+    actor: Any = None,
+    linked: remote.LinkedCredential | None = None,
+) -> SigningCredential:
+    """Link the account to a remote-signing provider's credential: its certificate chain and
+    authorisation mode are read from the provider (``credentials/info``); no key is kept.
+    ``linked``: already known (the demo's seeding, which issued the certificate)."""
+    url, credential_id = provider_url.strip().rstrip("/"), credential_id.strip()
+    if not url.startswith(("https://", "http://")) or not credential_id:
+        raise SigningRefused(_l("Give the provider's address and the credential ID."))
+    if linked is None:
+        try:
+            linked = remote.provider_for(url, credential_id, _csc_timeout()).read_credential()
+        except remote.ProviderError as error:
+            raise RemoteRefused(error.reason, PROVIDER_MESSAGES[error.reason]) from error
+    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in linked.chain)
+    return _add_credential(
+        user,
+        SignerBackend.CSC,
+        linked.chain[0],
+        pem.decode(),
+        title,
+        unit,
+        demo,
+        actor,
+        provider_url=url,
+        provider_credential_id=credential_id,
+        provider_auth=linked.auth,
+        provider_max_batch=linked.max_batch,
+    )
+
+
+def method_choices() -> list[SigningMethod]:
+    """What the administrator may choose: a key on the server only where it is allowed."""
+    return [m for m in SigningMethod if m != SigningMethod.SERVER or allow_server_keys()]
+
+
+def set_signing_method(
+    account: User, method: SigningMethod | None, actor: Any = None
+) -> dict[str, Any]:
+    """The account's signing method (None: not chosen); one audit event with the change."""
+    if method is not None and method not in method_choices():
+        raise SigningRefused(
+            _l("This portal does not allow keys held on its server for a person's signature.")
+        )
+    old = account.signing_method
+    if old == method:
+        return {}
+    account.signing_method = method
+    db.session.flush()
+    changes = {"signing_method": [old, method]}
+    audit.record("signing.method", "user", account.id, changes, actor=actor)
+    return changes
+
+
+def credentials_of(account: User) -> list[SigningCredential]:
+    """The account's active credentials, newest first (one per method at most)."""
+    return list(
+        db.session.scalars(
+            sa.select(SigningCredential)
+            .where(SigningCredential.user_id == account.id, SigningCredential.active.is_(True))
+            .order_by(SigningCredential.id.desc())
+        )
+    )
+
+
+def _csc_timeout() -> float:
+    return float(current_app.config.get("SIGNING_CSC_TIMEOUT") or 10)
+
+
+def allow_server_keys() -> bool:
+    return bool(current_app.config.get("SIGNING_ALLOW_SERVER_KEYS"))
+
+
+def method_of(credential: SigningCredential) -> SigningMethod:
+    """The signing method a credential serves: csc, browser, or server (a key held here)."""
+    return next(m for m, kinds in METHOD_BACKENDS.items() if credential.backend in kinds)
+
+
 def _add_credential(
     user: User,
     backend: SignerBackend,
@@ -304,11 +429,19 @@ def _add_credential(
     unit: str,
     demo: bool,
     actor: Any,
+    extra: dict[str, Any] | None = None,
     **fields: Any,
 ) -> SigningCredential:
+    # A new credential replaces the earlier ones of its method (a server key replaces a
+    # server key), so that the administrator can switch an account's method back.
+    family = next(kinds for kinds in METHOD_BACKENDS.values() if backend in kinds)
     db.session.execute(
         sa.update(SigningCredential)
-        .where(SigningCredential.user_id == user.id, SigningCredential.active.is_(True))
+        .where(
+            SigningCredential.user_id == user.id,
+            SigningCredential.active.is_(True),
+            SigningCredential.backend.in_(family),
+        )
         .values(active=False)
         .execution_options(synchronize_session=False)
     )
@@ -335,6 +468,7 @@ def _add_credential(
             "subject": [None, facts["subject"]],
             "serial": [None, facts["serial"]],
             "demo": [None, demo],
+            **(extra or {}),
         },
         actor=actor,
     )
@@ -342,12 +476,15 @@ def _add_credential(
 
 
 def active_credential(user: User) -> SigningCredential | None:
-    return db.session.scalar(
-        sa.select(SigningCredential)
-        .where(SigningCredential.user_id == user.id, SigningCredential.active.is_(True))
-        .order_by(SigningCredential.id.desc())
-        .limit(1)
+    """The credential of the account's signing method (any, the latest, while none is
+    chosen)."""
+    query = sa.select(SigningCredential).where(
+        SigningCredential.user_id == user.id, SigningCredential.active.is_(True)
     )
+    method = user.signing_method
+    if method is not None:
+        query = query.where(SigningCredential.backend.in_(METHOD_BACKENDS[SigningMethod(method)]))
+    return db.session.scalar(query.order_by(SigningCredential.id.desc()).limit(1))
 
 
 PIN_ATTEMPTS = 5  # wrong PINs in a row that lock a signing credential
@@ -359,17 +496,46 @@ LOCKED_MESSAGE = _l(
 )
 
 
-def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, Any]:
+BROWSER_KEY_MESSAGE = _l(
+    "Your signing key is kept in your browser: sign a list in the sign dialog, with the key "
+    "of this browser. Certificates signed by a queue job need a key on the server or at a "
+    "remote-signing provider."
+)
+
+
+def unlock(
+    user: User, pin: str, actor: Any = None, otp: str | None = None
+) -> tuple[SigningCredential, Any]:
     """The user's signer, unlocked by the PIN. A wrong PIN is audited and refused, and
     counted on the credential in the same transaction as its audit event (the caller
     commits both); PIN_ATTEMPTS in a row lock it until an administrator unlocks it. A
-    right PIN resets the count, unless a concurrent request locked it meanwhile."""
+    right PIN resets the count, unless a concurrent request locked it meanwhile.
+
+    A remote (CSC) credential's PIN and OTP go to its provider with the hashes to sign: the
+    provider checks them when signing (``provider_refusals``) and counts wrong PINs itself,
+    locking the key by its own rule; the portal does not count them too, which would lock
+    the signer out twice, under two rules, with two ways to unlock. A key held by the
+    server signs only where SIGNING_ALLOW_SERVER_KEYS allows it."""
     credential = active_credential(user)
     if credential is None:
         raise SigningRefused(
             _l(
                 "You have no signing certificate. Ask the administrator to "
                 "import one, or record the confirmation with minutes."
+            )
+        )
+    if credential.backend in SERVER_BACKENDS and not allow_server_keys():
+        audit.record(
+            "signing.refused",
+            "user",
+            user.id,
+            {"reason": [None, "server_keys_disallowed"], "serial": [None, credential.serial]},
+            actor=actor or user,
+        )
+        raise SigningRefused(
+            _l(
+                "This portal does not sign with keys held on its server. Ask the "
+                "administrator to set up remote signing or a browser key for your account."
             )
         )
     if credential.locked_at is not None:
@@ -396,6 +562,15 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
             )
         )
     _refuse_revoked(credential, actor or user)
+    if credential.backend == SignerBackend.BROWSER:
+        # No PIN unlocks a key kept in the signer's browser (portal/signing/browser.py);
+        # nor is a PIN typed here counted against it.
+        raise SigningRefused(BROWSER_KEY_MESSAGE)
+    if credential.backend == SignerBackend.CSC:
+        try:
+            return credential, backends.open_signer(credential, pin or "", otp or None)
+        except core.SignerUnavailable as error:
+            raise SigningRefused(PROVIDER_MESSAGES[remote.REFUSED]) from error
     try:
         signer = _open_signer(credential, pin or "")
     except core.SignerUnavailable as error:
@@ -442,6 +617,29 @@ def unlock(user: User, pin: str, actor: Any = None) -> tuple[SigningCredential, 
         raise SigningRefused(LOCKED_MESSAGE)
     db.session.refresh(credential)
     return credential, signer
+
+
+@contextmanager
+def provider_refusals(user: User, credential: SigningCredential) -> Iterator[None]:
+    """Around a signing whose writes sit in a savepoint (entered inside this): a provider's
+    refusal is audited after the savepoint rolled back, so the event stays and nothing
+    else does."""
+    try:
+        yield
+    except RemoteRefused as refused:
+        audit.record(
+            "signing.pin_refused" if refused.reason == remote.WRONG_SECRET else "signing.refused",
+            "user",
+            user.id,
+            {
+                "backend": [None, credential.backend],
+                "reason": [None, f"provider_{refused.reason}"],
+                "serial": [None, credential.serial],
+                "provider": [None, credential.provider_url],
+            },
+            actor=user,
+        )
+        raise
 
 
 def credential_chain(credential: SigningCredential) -> list[x509.Certificate]:
@@ -728,32 +926,92 @@ def _sign(
     location: str | None,
     timestamper: Any = None,
 ) -> bytes:
-    stamp = core.Stamp(
-        signer_name, credential.title, credential.unit, built.slot.page, built.slot.box
-    )
+    return _sign_many(
+        [(document, built, reason, location)], credential, signer, signer_name, timestamper
+    )[0]
+
+
+def _sign_many(
+    items: list[tuple[SignedDocument, documents.Built, str, str | None]],
+    credential: SigningCredential,
+    signer: Any,
+    signer_name: str,
+    timestamper: Any = None,
+) -> list[bytes]:
+    """Sign these documents with one signer, together: a remote signer asks its provider
+    once for all of them (one authorisation, one signing call)."""
     tsa = timestamper if timestamper is not None else tsa_config().timestamper()
+    if hasattr(signer, "batch_size"):
+        signer.batch_size = len(items)
     try:
-        signed = core.sign_pdf(
-            built.content,
+        signed = core.sign_pdfs(
+            [
+                core.PdfToSign(
+                    built.content,
+                    core.Stamp(
+                        signer_name,
+                        credential.title,
+                        credential.unit,
+                        built.slot.page,
+                        built.slot.box,
+                    ),
+                    reason,
+                    location,
+                )
+                for _document, built, reason, location in items
+            ],
             signer,
-            stamp,
             tsa,
             level=signing_level(),
             trust_roots=trust_roots(),
-            reason=reason,
-            location=location,
             fetch=revocation_fetch(),
         )
+    except remote.ProviderError as error:
+        current_app.logger.warning("remote signing refused: %s", error)
+        raise RemoteRefused(error.reason, PROVIDER_MESSAGES[error.reason]) from error
     except Exception as error:  # TSA unreachable, token gone: say so, sign nothing
-        current_app.logger.exception("signing document %s failed", document.id)
+        current_app.logger.exception("signing documents %s failed", [i[0].id for i in items])
         raise SigningRefused(
             _l("The document could not be signed: %(error)s", error=str(error)[:200])
         ) from error
-    document.signer_name = signer_name
+    for document, *_rest in items:
+        _mark_signed(document, credential, signer_name)
+    return signed
+
+
+def _mark_signed(document: SignedDocument, credential: SigningCredential, name: str) -> None:
+    document.signer_name = name
     document.certificate_subject = credential.subject
     document.certificate_serial = credential.serial
     document.level = signing_level()
-    return signed
+
+
+def record_signing(
+    document: SignedDocument,
+    user: User | None,
+    method: SigningMethod | str | None,
+    changes: dict[str, Any],
+) -> None:
+    """The one audit event of a signed document, whatever signed it: signer, certificate
+    subject and serial, the method (csc, browser, server; None for paper minutes), the
+    file's hash and level, and what each kind adds (``changes``: members, the list it came
+    from…)."""
+    audit.record(
+        "document.sign",
+        "signed_document",
+        document.id,
+        {
+            "kind": [None, document.kind],
+            "signer": [None, document.signer_name],
+            "certificate_subject": [None, document.certificate_subject],
+            "certificate_serial": [None, document.certificate_serial],
+            "method": [None, method],
+            "sha256": [None, document.sha256],
+            "level": [None, document.level],
+            **changes,
+        },
+        actor=user,
+    )
 
 
 def _confirm(
@@ -762,6 +1020,7 @@ def _confirm(
     user: User | None,
     evidence: str,
     extra: dict[str, Any] | None = None,
+    method: SigningMethod | None = None,
 ) -> list[int]:
     """Members recorded; persons confirmed (set-based); one audit event for the document."""
     person_ids = [s["person_id"] for s in snapshots]
@@ -798,24 +1057,17 @@ def _confirm(
     document.member_count = len(person_ids)
     db.session.flush()
     db.session.expire_all()
-    audit.record(
-        "document.sign",
-        "signed_document",
-        document.id,
+    record_signing(
+        document,
+        user,
+        method,
         {
-            "kind": [None, document.kind],
-            "signer": [None, document.signer_name],
-            "certificate_subject": [None, document.certificate_subject],
-            "certificate_serial": [None, document.certificate_serial],
-            "sha256": [None, document.sha256],
-            "level": [None, document.level],
             "evidence": [None, evidence],
             "members": [None, len(person_ids)],
             "person_ids": [None, person_ids],
             "status": [[s.get("status") for s in snapshots][:1] or None, PersonStatus.CONFIRMED],
             **(extra or {}),
         },
-        actor=user,
     )
     return person_ids
 
@@ -987,18 +1239,88 @@ def check_batch(batch: SigningBatch, lock: bool = False) -> list[MemberCheck]:
     )
 
 
+@dataclass(frozen=True)
+class BatchDocument:
+    """What a sign dialog's list becomes: its document's kind, area, title, reason and
+    place, and the builder of its PDF (the same for every way of signing it)."""
+
+    batch: SigningBatch
+    kind: DocumentKind
+    area_id: int
+    site_id: int | None
+    title: str
+    reason: str
+    location: str
+
+    def build(
+        self,
+        snapshots: list[dict[str, Any]],
+        user: User,
+        credential: SigningCredential,
+        number: str,
+    ) -> documents.Built:
+        """The PDF of these persons, numbered ``number`` (``Số: <number>/DS-…``)."""
+        if self.kind == DocumentKind.SITE_DAILY:
+            site = db.session.get(Site, self.site_id)
+            assert site is not None and self.batch.day is not None
+            return documents.site_daily_list(
+                site,
+                self.batch.day,
+                snapshots,
+                user.display_name,
+                _signer_title(credential),
+                f"Số: {number}/DS-CSTC",
+            )
+        commune = db.session.get(Area, self.area_id)
+        assert commune is not None
+        return documents.committee_list(
+            commune,
+            snapshots,
+            user.display_name,
+            _signer_title(credential),
+            f"Số: {number}/DS-UBND",
+            today_in_vietnam(),
+        )
+
+
+def batch_document(batch: SigningBatch) -> BatchDocument:
+    if batch.kind == DocumentKind.SITE_DAILY:
+        site = db.session.get(Site, batch.site_id)
+        assert site is not None and batch.day is not None
+        return BatchDocument(
+            batch,
+            DocumentKind.SITE_DAILY,
+            site.commune_id,
+            site.id,
+            f"Hộ chiếu vắc xin – {site.name} – {batch.day:%d/%m/%Y}",
+            "Xác nhận hộ chiếu vắc xin",
+            site.name,
+        )
+    commune = db.session.get(Area, batch.area_id)
+    assert commune is not None
+    return BatchDocument(
+        batch,
+        DocumentKind.COMMITTEE_LIST,
+        commune.id,
+        None,
+        f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
+        "Xác nhận thông tin tiêm chủng đã được xác thực",
+        commune.name,
+    )
+
+
 def sign_batch(
-    batch: SigningBatch, user: User, pin: str, timestamper: Any = None
+    batch: SigningBatch, user: User, pin: str, timestamper: Any = None, otp: str | None = None
 ) -> tuple[SignedDocument, list[MemberCheck]]:
     """Sign exactly the persons the dialog showed that are still eligible; the others are
     left out, each with its reason (kept on the batch and in the audit event). Once per
     dialog: the batch moves from ``open`` to ``signed`` in one conditional UPDATE that locks
     its row, so a second submit (or a concurrent one, which waits) signs nothing."""
-    credential, signer = unlock(user, pin)
+    credential, signer = unlock(user, pin, otp=otp)
     if batch.state != BatchState.OPEN:
         raise SigningRefused(_l("This list has already been signed."))
     # A refusal from here on leaves nothing behind (the PIN's audit events stay).
-    with db.session.begin_nested():
+    with provider_refusals(user, credential), db.session.begin_nested():
         return _sign_batch(batch, user, credential, signer, timestamper)
 
 
@@ -1012,43 +1334,10 @@ def _sign_batch(
     if not eligible:
         raise SigningRefused(_l("Nobody on this list can still be confirmed."))
     snapshots = [{**m.snapshot, "person_id": m.person_id} for m in eligible]
-    if batch.kind == DocumentKind.SITE_DAILY:
-        site = db.session.get(Site, batch.site_id)
-        assert site is not None and batch.day is not None
-        document = _new_document(
-            DocumentKind.SITE_DAILY,
-            site.commune_id,
-            f"Hộ chiếu vắc xin – {site.name} – {batch.day:%d/%m/%Y}",
-            user,
-            site_id=site.id,
-        )
-        built = documents.site_daily_list(
-            site,
-            batch.day,
-            snapshots,
-            user.display_name,
-            _signer_title(credential),
-            f"Số: {document.id}/DS-CSTC",
-        )
-        reason, location = "Xác nhận hộ chiếu vắc xin", site.name
-    else:
-        commune = db.session.get(Area, batch.area_id)
-        assert commune is not None
-        document = _new_document(
-            DocumentKind.COMMITTEE_LIST,
-            commune.id,
-            f"Danh sách xác nhận thông tin tiêm chủng – {commune.name}",
-            user,
-        )
-        built = documents.committee_list(
-            commune,
-            snapshots,
-            user.display_name,
-            _signer_title(credential),
-            f"Số: {document.id}/DS-UBND",
-            today_in_vietnam(),
-        )
-        reason, location = "Xác nhận thông tin tiêm chủng đã được xác thực", commune.name
+    spec = batch_document(batch)
+    document = _new_document(spec.kind, spec.area_id, spec.title, user, site_id=spec.site_id)
+    built = spec.build(snapshots, user, credential, str(document.id))
+    reason, location = spec.reason, spec.location
     signed = _sign(
         document,
         built,
@@ -1060,6 +1349,22 @@ def _sign_batch(
         timestamper=timestamper,
     )
     _store_document(document, signed)
+    _record_batch_signature(batch, document, snapshots, checks, user, method_of(credential))
+    db.session.flush()
+    return document, checks
+
+
+def _record_batch_signature(
+    batch: SigningBatch,
+    document: SignedDocument,
+    snapshots: list[dict[str, Any]],
+    checks: list[MemberCheck],
+    user: User,
+    method: SigningMethod,
+) -> None:
+    """After the signature, whatever the key: the persons confirmed, the others left out
+    with their reason, the list tied to its document; the ``document.sign`` event says how
+    it was signed (``method``: server, csc or browser)."""
     skipped = [c for c in checks if c.reason is not None]
     _confirm(
         document,
@@ -1067,6 +1372,7 @@ def _sign_batch(
         user,
         "digital_signature",
         extra={"batch_id": [None, batch.id], "skipped": [None, [c.as_dict() for c in skipped]]},
+        method=method,
     )
     if skipped:
         db.session.execute(
@@ -1089,23 +1395,23 @@ def _sign_batch(
         .values(document_id=document.id)
         .execution_options(synchronize_session=False)
     )
-    db.session.flush()
-    return document, checks
 
 
-def sign_committee_list(user: User, pin: str, filters: Filters | None = None) -> SignedDocument:
+def sign_committee_list(
+    user: User, pin: str, filters: Filters | None = None, otp: str | None = None
+) -> SignedDocument:
     """The commune's list as it is now, signed at once (the command line; in the browser
     the dialog's stored list is signed, ``sign_batch``)."""
-    credential, signer = unlock(user, pin)
-    with db.session.begin_nested():
+    credential, signer = unlock(user, pin, otp=otp)
+    with provider_refusals(user, credential), db.session.begin_nested():
         batch = prepare_committee(user, filters)
         return _sign_batch(batch, user, credential, signer, None)[0]
 
 
-def sign_site_daily(user: User, pin: str, day: date) -> SignedDocument:
+def sign_site_daily(user: User, pin: str, day: date, otp: str | None = None) -> SignedDocument:
     """The site's list of the day as it is now, signed at once (see ``sign_committee_list``)."""
-    credential, signer = unlock(user, pin)
-    with db.session.begin_nested():
+    credential, signer = unlock(user, pin, otp=otp)
+    with provider_refusals(user, credential), db.session.begin_nested():
         batch = prepare_site_daily(user, day)
         return _sign_batch(batch, user, credential, signer, None)[0]
 
@@ -1139,66 +1445,75 @@ def sign_certificate(
     """One person's vaccination certificate (the person must be confirmed already). Once:
     the person's row is locked and checked without a valid certificate (``AlreadyCertified``
     otherwise: two batches at once sign each person once; a unique index holds it too)."""
-    locked(person)
-    if person.status != PersonStatus.CONFIRMED:
-        raise SigningRefused(_l("Only a confirmed person gets a certificate."))
-    if db.session.scalar(
-        sa.select(_has_certificate().where(DocumentMember.person_id == person.id))
-    ):
+    signed, already = sign_certificates_together(
+        user, credential, signer, [person], timestamper, base_url
+    )
+    if already:
         raise AlreadyCertified(_l("This person already has a valid certificate."))
-    commune = user.area
-    document = _new_document(
-        DocumentKind.CERTIFICATE,
-        person.commune_id,
-        f"Chứng nhận tiêm chủng vắc xin COVID-19 – {person.full_name}",
-        user,
-    )
-    heading = documents.commune_heading(commune, f"Số: {document.id}/CN-UBND", today_in_vietnam())
-    built = documents.certificate(
-        heading,
-        member_snapshot(person),
-        certificate_doses(person),
-        verify_url(document.code, base_url),
-        document.code,
-        user.display_name,
-        ["TM. ỦY BAN NHÂN DÂN", _signer_title(credential).upper()],
-    )
-    signed = _sign(
-        document,
-        built,
-        credential,
-        signer,
-        user.display_name,
-        "Chứng nhận tiêm chủng",
-        commune.name,
-        timestamper=timestamper,
-    )
-    _store_document(document, signed)
-    db.session.add(
-        DocumentMember(
-            document_id=document.id,
-            person_id=person.id,
-            basis=CERTIFIED,
-            snapshot=member_snapshot(person),
+    return signed[0][0]
+
+
+def sign_certificates_together(
+    user: User,
+    credential: SigningCredential,
+    signer: Any,
+    persons: list[Person],
+    timestamper: Any = None,
+    base_url: str | None = None,
+) -> tuple[list[tuple[SignedDocument, Person]], int]:
+    """Certificates for these persons, signed together (a remote signer: one authorisation
+    for all their hashes); those already certified meanwhile are counted and skipped. The
+    caller holds the savepoint that a refusal rolls back."""
+    prepared: list[tuple[SignedDocument, documents.Built, str, str | None]] = []
+    certified: list[Person] = []
+    for person in persons:
+        locked(person)
+        if person.status != PersonStatus.CONFIRMED:
+            raise SigningRefused(_l("Only a confirmed person gets a certificate."))
+        if db.session.scalar(
+            sa.select(_has_certificate().where(DocumentMember.person_id == person.id))
+        ):
+            continue
+        commune = user.area
+        document = _new_document(
+            DocumentKind.CERTIFICATE,
+            person.commune_id,
+            f"Chứng nhận tiêm chủng vắc xin COVID-19 – {person.full_name}",
+            user,
         )
-    )
-    document.member_count = 1
+        heading = documents.commune_heading(
+            commune, f"Số: {document.id}/CN-UBND", today_in_vietnam()
+        )
+        built = documents.certificate(
+            heading,
+            member_snapshot(person),
+            certificate_doses(person),
+            verify_url(document.code, base_url),
+            document.code,
+            user.display_name,
+            ["TM. ỦY BAN NHÂN DÂN", _signer_title(credential).upper()],
+        )
+        prepared.append((document, built, "Chứng nhận tiêm chủng", commune.name))
+        certified.append(person)
+    if not prepared:
+        return [], len(persons)
+    signed = _sign_many(prepared, credential, signer, user.display_name, timestamper)
+    for (document, *_rest), person, content in zip(prepared, certified, signed, strict=True):
+        _store_document(document, content)
+        db.session.add(
+            DocumentMember(
+                document_id=document.id,
+                person_id=person.id,
+                basis=CERTIFIED,
+                snapshot=member_snapshot(person),
+            )
+        )
+        document.member_count = 1
     db.session.flush()
-    audit.record(
-        "document.sign",
-        "signed_document",
-        document.id,
-        {
-            "kind": [None, document.kind],
-            "signer": [None, document.signer_name],
-            "certificate_subject": [None, document.certificate_subject],
-            "certificate_serial": [None, document.certificate_serial],
-            "sha256": [None, document.sha256],
-            "person_ids": [None, [person.id]],
-        },
-        actor=user,
-    )
-    return document
+    for (document, *_rest), person in zip(prepared, certified, strict=True):
+        record_signing(document, user, method_of(credential), {"person_ids": [None, [person.id]]})
+    pairs = [(p[0], person) for p, person in zip(prepared, certified, strict=True)]
+    return pairs, len(persons) - len(prepared)
 
 
 def _has_certificate() -> sa.Exists:
@@ -1936,33 +2251,61 @@ def handover_document(worklist_id: int) -> SignedDocument | None:
     )
 
 
-def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
-    """The police officer signs the handover list exactly as it was frozen at hand-over: the
-    signature is an incremental update, so the signed file begins with the frozen bytes."""
+def check_handover(worklist: Any) -> None:
+    """SigningRefused unless the list is a handed-over list not signed yet."""
     if worklist.kind != WorklistKind.HANDOVER or worklist.state == WorklistState.DRAFT:
         raise SigningRefused(_l("Only a handed-over list can be signed."))
     if handover_document(worklist.id) is not None:
         raise SigningRefused(_l("This list has already been signed."))
-    credential, signer = unlock(user, pin)
+
+
+def handover_frozen(worklist: Any) -> documents.Built:
+    """The handover PDF as frozen at hand-over, and where its stamp goes."""
     try:
         frozen = handover_services.stored_document(worklist)
     except handover_services.HandoverError as error:
         raise SigningRefused(str(error)) from error
     page, box = handover_slot(worklist)
-    document = _new_document(
-        DocumentKind.HANDOVER_LIST, worklist.area_id, worklist.title, user, worklist_id=worklist.id
-    )
-    built = documents.Built(frozen, documents.Slot(page, box))
-    signed = _sign(
-        document,
-        built,
-        credential,
-        signer,
-        user.display_name,
-        "Bàn giao kết quả xác minh",
-        worklist.area.name,
-    )
-    _store_document(document, signed)
+    return documents.Built(frozen, documents.Slot(page, box))
+
+
+HANDOVER_REASON = "Bàn giao kết quả xác minh"
+
+
+def sign_handover(user: User, pin: str, worklist: Any, otp: str | None = None) -> SignedDocument:
+    """The police officer signs the handover list exactly as it was frozen at hand-over: the
+    signature is an incremental update, so the signed file begins with the frozen bytes."""
+    check_handover(worklist)
+    credential, signer = unlock(user, pin, otp=otp)
+    built = handover_frozen(worklist)
+    # A refusal from here on leaves nothing behind (its audit event stays).
+    with provider_refusals(user, credential), db.session.begin_nested():
+        document = _new_document(
+            DocumentKind.HANDOVER_LIST,
+            worklist.area_id,
+            worklist.title,
+            user,
+            worklist_id=worklist.id,
+        )
+        signed = _sign(
+            document,
+            built,
+            credential,
+            signer,
+            user.display_name,
+            HANDOVER_REASON,
+            worklist.area.name,
+        )
+        _store_document(document, signed)
+        _record_handover_signature(document, worklist, user, method_of(credential))
+        return document
+
+
+def _record_handover_signature(
+    document: SignedDocument, worklist: Any, user: User, method: SigningMethod
+) -> None:
+    """After the handover list's signature, whatever the key: its persons recorded (no
+    confirmation), one ``document.sign`` event saying how it was signed."""
     members = list(
         db.session.scalars(
             sa.select(WorklistMember)
@@ -1980,20 +2323,13 @@ def sign_handover(user: User, pin: str, worklist: Any) -> SignedDocument:
         )
     document.member_count = len(members)
     db.session.flush()
-    audit.record(
-        "document.sign",
-        "signed_document",
-        document.id,
+    record_signing(
+        document,
+        user,
+        method,
         {
-            "kind": [None, document.kind],
             "worklist_id": [None, worklist.id],
-            "signer": [None, document.signer_name],
-            "certificate_subject": [None, document.certificate_subject],
-            "certificate_serial": [None, document.certificate_serial],
-            "sha256": [None, document.sha256],
             "frozen_sha256": [None, worklist.document_sha256],
             "members": [None, len(members)],
         },
-        actor=user,
     )
-    return document

@@ -16,6 +16,7 @@ test_document_area_browser.py         Nghệ An (40)
 test_feedback_browser.py              Thanh Hóa (38)
 test_mfa_browser.py                   Lào Cai (15)
 test_signing_browser.py               Huế (46)
+test_browser_key_browser.py           Khánh Hòa (56)
 ====================================  =========================================
 
 Its ID numbers start with a province code the demo never draws (portal/demo/generator.py).
@@ -81,6 +82,21 @@ def browser(chromium_path):
 
 @pytest.fixture
 def page(browser):
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, timezone_id="Asia/Ho_Chi_Minh"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def other_page(browser):
+    """A page in a second browser context: another profile, with its own cookies and
+    IndexedDB (the browser-key test: no key there)."""
     context = browser.new_context(
         viewport={"width": 1366, "height": 768}, timezone_id="Asia/Ho_Chi_Minh"
     )

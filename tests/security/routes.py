@@ -63,6 +63,7 @@ VALUE_ARGUMENTS = {
     "records:name": ("full_name", "birth_date"),
     "feedback:code": ("KHONGCOMA",),
     "signing:code": ("khong-co-ma",),
+    "signing:token": ("khong-co-phieu",),
     "static:filename": ("css/app.css",),
 }
 
