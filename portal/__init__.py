@@ -48,6 +48,7 @@ from portal.feedback.blueprint import bp as feedback_bp
 from portal.imports.blueprint import bp as imports_bp
 from portal.jobs import queue as queue  # loads every domain's jobs.py: the tasks the worker runs
 from portal.jobs.blueprint import bp as jobs_bp
+from portal.passport.blueprint import bp as passport_bp
 from portal.records.blueprint import bp as records_bp
 from portal.registry.blueprint import bp as registry_bp
 from portal.signing.blueprint import bp as signing_bp
@@ -64,6 +65,7 @@ BLUEPRINTS = (
     worklists_bp,
     dashboard_bp,
     signing_bp,
+    passport_bp,
     feedback_bp,
     api_bp,
     imports_bp,

@@ -26,6 +26,7 @@ from portal.demo import services as demo
 from portal.extensions import db
 from portal.feedback.jobs import run_escalation
 from portal.imports.cli import records_group
+from portal.passport.cli import passports_group, verify_dcc
 from portal.registry import match_cli  # noqa: F401  (adds `registry match`)
 from portal.registry.cli import registry_group
 from portal.signing import checkpoints
@@ -47,6 +48,8 @@ def init_app(app: Flask) -> None:
         users_group,
         confirmations,
         verify_pdf_command,
+        passports_group,
+        verify_dcc,
     ]
     for command in commands:
         add_lang_option(command, tuple(app.config["LANGUAGES"]))

@@ -39,6 +39,10 @@ ENV_KEYS = (
     "SIGNING_PKCS11_MODULE",
     "SIGNING_ORGANISATION_P12",
     "SIGNING_ORGANISATION_PASSWORD",
+    "DCC_TOKEN_LABEL",
+    "DCC_TOKEN_PIN",
+    "DCC_ISSUER_NAME",
+    "DCC_CSCA_DIR",
     "SIGNING_DEMO_SERVICES_URL",
     "SIGNING_REVOCATION_FETCH",
     "AUDIT_CHECKPOINT_DIR",
@@ -192,6 +196,14 @@ class Defaults:
     # the audit trail's checkpoints. Without one, the demo's organisation certificate.
     SIGNING_ORGANISATION_P12: str | None = None
     SIGNING_ORGANISATION_PASSWORD: str | None = None
+    # The vaccine passport (portal/passport): the PKCS#11 token holding the Document
+    # Signers' keys (through SIGNING_PKCS11_MODULE), its user PIN, and the issuer's name
+    # printed in each certificate (``is``).
+    DCC_TOKEN_LABEL = "dcc-issuer"
+    DCC_TOKEN_PIN: str | None = None
+    DCC_ISSUER_NAME = "Cục Y tế dự phòng - Bộ Y tế"
+    # The demo's Country Signing CA (certificate and key files); default instance/dcc-csca.
+    DCC_CSCA_DIR: str | None = None
     # A person's key held by the portal's server (PKCS#12 or PKCS#11) may sign: None means
     # on in development and tests (the demo), off in production, where a person signs at a
     # remote-signing provider or in the browser (issue 17; organisation seals stay).

@@ -25,6 +25,7 @@ from portal.feedback.models import (
 )
 from portal.imports.models import ImportBatch
 from portal.jobs.models import Job
+from portal.passport.models import DocumentSigner, Passport
 from portal.records.models import Dose, DoseTally, Person, PersonTally, TallyPause
 from portal.registry.models import MatchResult, RegisterEntry, RegisterExtract
 from portal.signing.models import (
@@ -54,6 +55,8 @@ __all__ = [
     "AuditHead",
     "DailyTally",
     "DocumentMember",
+    "DocumentSigner",
+    "Passport",
     "Minutes",
     "MinutesMember",
     "Dose",

@@ -26,6 +26,7 @@ from portal.auth.forms import (
 )
 from portal.auth.models import Role, User
 from portal.core import export
+from portal.core.accounts import NATION_WIDE
 from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.labels import role_label
@@ -62,7 +63,7 @@ def _accounts(filters: dict[str, str]) -> list[User]:
         .options(joinedload(User.area), joinedload(User.site))
         .where(
             User.area_id.in_(permissions.areas_managed_by(current_user)),
-            User.role != Role.NATIONAL_ADMIN,
+            User.role.not_in(NATION_WIDE),
         )
         .order_by(Area.code, User.username)
     )

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from portal.auth.labels import ROLE_LABELS
 from portal.auth.passwords import MIN_PASSWORD_LENGTH
+from portal.core.accounts import NATION_WIDE
 from portal.core.forms import PortalForm
 
 
@@ -31,7 +32,7 @@ class LoginForm(PortalForm):
 # Roles an administrator gives on the accounts page; a national administrator works
 # nation-wide and is appointed from the command line only (issue 14, item 1).
 PLACEABLE_ROLES = {
-    value.value: label for value, label in ROLE_LABELS.items() if value != "national_admin"
+    value.value: label for value, label in ROLE_LABELS.items() if value not in NATION_WIDE
 }
 
 

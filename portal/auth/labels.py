@@ -54,6 +54,7 @@ ROLE_LABELS = {
     Role.HEALTH_AUTHORITY: _l("Health authority"),
     Role.ADMIN: _l("Administrator"),
     Role.NATIONAL_ADMIN: _l("National administrator"),
+    Role.ISSUER: _l("Vaccine passport issuer"),
 }
 
 FACTOR_LABELS = {

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from portal.areas.models import Area, AreaKind
 from portal.areas.scope import area_ids_within, area_within, province_of
 from portal.auth.models import Role, User
+from portal.core.accounts import NATION_WIDE
 from portal.core.navigation import MenuItem
 
 
@@ -38,7 +39,7 @@ def manages(user: User, account: User) -> bool:
     nation-wide, whichever province it is seated in (the command line manages it)."""
     return (
         can_manage_accounts(user)
-        and account.role != Role.NATIONAL_ADMIN
+        and account.role not in NATION_WIDE
         and area_managed_by(user, account.area.code) is not None
     )
 
@@ -56,6 +57,7 @@ ROLE_AREA_KINDS = {
     Role.HEALTH_AUTHORITY: (AreaKind.PROVINCE, AreaKind.DISTRICT),
     Role.ADMIN: (AreaKind.PROVINCE,),
     Role.NATIONAL_ADMIN: (AreaKind.PROVINCE,),
+    Role.ISSUER: (AreaKind.PROVINCE,),
 }
 
 

@@ -28,6 +28,7 @@ from portal.auth.passwords import (
     password_problem,
 )
 from portal.auth.permissions import ROLE_AREA_KINDS
+from portal.core.accounts import NATION_WIDE
 from portal.core.clock import utcnow
 from portal.core.database import reading
 from portal.core.throttle import growing_wait, whole_minutes
@@ -358,6 +359,11 @@ def placement_problem(role: Role, area: Area, site: Site | None) -> tuple[str, A
                 "A national administrator's account is seated in a province "
                 "(their office); their rights are nation-wide."
             )
+        if role == Role.ISSUER:
+            return "area", _l(
+                "A passport issuer's account is seated in a province (its office); it "
+                "issues passports nation-wide."
+            )
         if role == Role.ADMIN:
             return "area", _l("An administrator belongs to a province.")
         return "area", _l("This role belongs to a commune or ward.")
@@ -372,9 +378,19 @@ def placement_problem(role: Role, area: Area, site: Site | None) -> tuple[str, A
 
 
 def _appointing(role: Role, actor: User | None) -> list[tuple[str, Any]]:
-    """A national administrator is appointed from the command line (no actor), never by
-    a province's administrator."""
-    if role == Role.NATIONAL_ADMIN and actor is not None:
+    """A national administrator or a passport issuer is appointed from the command line
+    (no actor), never by a province's administrator."""
+    if role == Role.ISSUER and actor is not None:
+        return [
+            (
+                "role",
+                _l(
+                    "A passport issuer is appointed from the command line "
+                    "(flask users create … --role issuer)."
+                ),
+            )
+        ]
+    if role in NATION_WIDE and actor is not None:
         return [
             (
                 "role",

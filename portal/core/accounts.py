@@ -16,6 +16,14 @@ class Role(enum.StrEnum):
     # The population register as a whole (replacing it): nation-wide, appointed from the
     # command line only (issue 14, item 1).
     NATIONAL_ADMIN = "national_admin"
+    # The vaccine passport's issuer (issue 18): the Department of Preventive Medicine (Cục
+    # Y tế dự phòng, Ministry of Health) signs passports for the whole country.
+    ISSUER = "issuer"
+
+
+# Roles that work nation-wide: the province they are seated in only says where the account
+# is kept; only the command line appoints them, and no province's administrator manages them.
+NATION_WIDE = frozenset({Role.NATIONAL_ADMIN, Role.ISSUER})
 
 
 class SigningMethod(enum.StrEnum):

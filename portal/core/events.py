@@ -9,11 +9,12 @@ built (``core.web.init_app``), so that no reaction depends on what a request imp
 - ``person_changed``: records.services.update_person, after the change and its audit event.
   Sender: the ``Person``; ``before`` (its snapshot before the change), ``changes``
   ({field: [old, new]}), ``actor``. Received by registry (a new commune: the match result is
-  filed under the old one and is dropped) and signing (a confirmed person's identity
-  changed: the confirmation is superseded).
+  filed under the old one and is dropped), signing (a confirmed person's identity
+  changed: the confirmation is superseded) and passport (then their passport is revoked).
 - ``confirmation_undone``: records.services.correct_person, when a correction of a
   confirmed person's identity undoes the confirmation. Sender: the ``Person``; ``actor``.
-  Received by signing (the person is superseded in the documents that confirmed them).
+  Received by signing (the person is superseded in the documents that confirmed them) and
+  passport (their passport is revoked).
 - ``person_corrected``: records.services.correct_person, after the correction, to re-check
   the person against the population register at once. Sender: the ``Person``; ``actor``.
   Received by registry, which answers with its ``Recheck``.

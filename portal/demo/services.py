@@ -159,6 +159,8 @@ def seed(
     add_account(
         "national.admin", Role.NATIONAL_ADMIN, province, "Quản trị dữ liệu dân cư toàn quốc"
     )
+    # The vaccine passport's issuer (issue 18), nation-wide, seated in the demo province.
+    add_account("issuer.ytdp", Role.ISSUER, province, "Cục Y tế dự phòng - Bộ Y tế")
     add_account(
         "authority." + short_name(province),
         Role.HEALTH_AUTHORITY,

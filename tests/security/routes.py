@@ -15,7 +15,8 @@ from werkzeug.routing.converters import AnyConverter
 # Routes that anyone may call without logging in, on purpose: logging in, the language
 # switch, the health check, the static files, the public verification of a signed document,
 # the citizens' complaint form and status page with the list of places it offers, the API's
-# own description. Everything else must refuse an anonymous caller.
+# own description, the vaccine passport's trust and revocation lists. Everything else must
+# refuse an anonymous caller.
 PUBLIC = frozenset(
     {
         "static",
@@ -33,6 +34,9 @@ PUBLIC = frozenset(
         "feedback.show_places",
         "feedback.show_received",
         "api.show_openapi",
+        # The vaccine passport's trust list and revocation list, for offline verifiers.
+        "passport.show_trust_list",
+        "passport.show_revocation",
     }
 )
 

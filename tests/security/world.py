@@ -62,7 +62,7 @@ KIND_SCOPES = {
 # The roles of portal.auth, each as the home user holds it: commune roles in OWN (site staff
 # at the home site), the province roles in Hà Nội.
 COMMUNE_ROLES = (Role.POLICE, Role.HEALTH_STATION, Role.COMMITTEE, Role.VACCINATION_SITE)
-PROVINCE_ROLES = (Role.HEALTH_AUTHORITY, Role.ADMIN, Role.NATIONAL_ADMIN)
+PROVINCE_ROLES = (Role.HEALTH_AUTHORITY, Role.ADMIN, Role.NATIONAL_ADMIN, Role.ISSUER)
 
 
 def foreign_scopes(role: Role | str) -> tuple[str, ...]:
@@ -259,6 +259,7 @@ def build(app, folder) -> World:
     user(Role.HEALTH_AUTHORITY, HANOI, HOME, "a", home=True)
     user(Role.ADMIN, HANOI, HOME, "a", home=True)
     user(Role.NATIONAL_ADMIN, HANOI, HOME, "a", home=True)
+    user(Role.ISSUER, HANOI, HOME, "a", home=True)
     # The others' users: a commune's police, health station, committee and site staff; the
     # far province's authority and administrator; the other site's staff; the province-level
     # site's staff.
