@@ -1,6 +1,6 @@
 """vaccine passport: the issuer's Document Signers, the passports, the ``issuer`` role
 
-Revision ID: 0038
+Revision ID: 0036
 Revises: 0035
 Create Date: 2026-12-07 23:30:00
 
@@ -17,7 +17,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0038'
+revision = '0036'
 down_revision = '0035'
 branch_labels = None
 depends_on = None
