@@ -134,9 +134,12 @@ def _awaiting_page(
     message_at: str | None = None,
     batch: SigningBatch | None = None,
     skipped: list[dict] | None = None,
+    certificates_oob: bool = False,
 ):
     """``message_at`` names the part of the page the message belongs to (the certificates
-    form); by default it stands above the list, beside the sign dialog."""
+    form); by default it stands above the list, beside the sign dialog. ``certificates_oob``:
+    the dialog's answer carries the certificates' box too (a list was just signed: its
+    persons now await their certificates)."""
     context = _awaiting_context(form)
     credential = services.active_credential(current_user)
     sign_form = sign_form or SignForm(formdata=None)
@@ -172,6 +175,7 @@ def _awaiting_page(
         if permissions.can_sign_certificates(current_user) and credential
         else 0,
         message_at=message_at,
+        certificates_oob=certificates_oob,
         minutes_state_labels=MINUTES_STATE_LABELS,
         **context,
     )
@@ -446,6 +450,7 @@ def post_sign(batch_id: int):
             status=200,
             signed=db.session.get(SignedDocument, document_id),
             skipped=skipped_of(batch),
+            certificates_oob=True,
         )
         response.headers["HX-Trigger"] = "signed"  # the list below reloads itself
         return response

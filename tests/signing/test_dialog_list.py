@@ -140,6 +140,28 @@ def test_a_second_submit_signs_nothing(client, login_as, give_certificate, await
     )
 
 
+def test_the_signed_answer_brings_the_certificates_waiting_now(
+    client, login_as, give_certificate, awaiting
+):
+    """The dialog's answer (a fragment) replaces the certificates' box too: the persons just
+    confirmed await their certificates, and the box above the dialog says so at once, not
+    the count from before the signature (seen in a walk: "0 confirmed persons…")."""
+    _chair(login_as, give_certificate)
+    page = client.get("/signing").get_data(as_text=True)
+    assert "0 người đã được xác nhận chưa có giấy chứng nhận" in page
+    answer = sign_dialog(client, open_dialog(client), headers=HX)
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    signed = db.session.scalar(sa.select(SignedDocument))
+    assert signed is not None and signed.member_count >= 1
+    box = body[body.index('id="certificates"') :]
+    assert 'hx-swap-oob="true"' in box[: box.index(">")]
+    assert f"{signed.member_count} người đã được xác nhận chưa có giấy chứng nhận" in box
+    # A whole page carries the box once, in place, never out of band.
+    whole = client.get("/signing").get_data(as_text=True)
+    assert whole.count('id="certificates"') == 1 and "hx-swap-oob" not in whole
+
+
 def test_the_claim_checks_the_state_in_the_database(chair, awaiting):
     """Issue 13, item 1 (wave 2): a request holding a stale copy of the dialog's list (read
     before another request signed it) is refused by the conditional UPDATE it starts with,
