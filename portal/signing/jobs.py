@@ -112,6 +112,12 @@ def chunk_size(credential: SigningCredential) -> int:
     if credential.backend != SignerBackend.CSC:
         return 1
     configured = int(current_app.config.get("SIGNING_CSC_BATCH") or 100)
+    if db.engine.dialect.name == "sqlite":
+        # A chunk is built and signed inside the job's transaction, which on SQLite holds
+        # the write lock (BEGIN IMMEDIATE): no longer than COMMIT_EVERY documents, as a key
+        # held here commits, or logins and saves meanwhile wait past their lock timeout
+        # (seen: 503 at login while a chunk of 100 was signed on a busy machine).
+        configured = min(configured, COMMIT_EVERY)
     return max(1, min(configured, credential.provider_max_batch or configured))
 
 

@@ -221,6 +221,17 @@ def test_a_communes_certificates_take_one_authorisation(app, csc_chair, make_per
     assert methods == {"csc"}
 
 
+def test_on_sqlite_a_batch_holds_the_write_lock_no_longer_than_a_server_keys_commits(
+    app, csc_chair
+):
+    """A chunk of certificates is built and signed inside the job's transaction; on SQLite
+    that holds the write lock, so a chunk is at most COMMIT_EVERY documents there (a walk
+    saw logins answer 503 while a chunk of 100 was signed); PostgreSQL takes the batch."""
+    credential = services.active_credential(csc_chair)
+    expected = jobs.COMMIT_EVERY if db.engine.dialect.name == "sqlite" else 100
+    assert jobs.chunk_size(credential) == expected
+
+
 def test_a_refused_batch_of_certificates_writes_nothing(app, csc_chair, make_person):
     for i in range(3):
         make_person(full_name=f"Người {i}", status="confirmed", id_number=f"00219000000{i}")
