@@ -23,7 +23,7 @@ from portal.core.database import writes
 from portal.core.export import Column
 from portal.core.forms import DayField, PortalForm
 from portal.core.labels import action_label, change_value, entity_label, field_label, role_label
-from portal.core.paging import Page, first_page_if_bad, keyset_page
+from portal.core.paging import newest_first
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 
@@ -150,17 +150,7 @@ def show_trail():
     form.validate()
     query = sa.select(AuditEvent).where(*form.conditions())
 
-    def read(after: str, before: str) -> Page[AuditEvent]:
-        return keyset_page(
-            query,
-            (AuditEvent.id,),
-            page_size=PAGE_SIZE,
-            after=after,
-            before=before,
-            descending=True,
-        )
-
-    page = first_page_if_bad(read, form.after.data or "", form.before.data or "")
+    page = newest_first(query, AuditEvent.id, PAGE_SIZE, form)
     return render(
         "audit/trail.html",
         fragments={"trail-results": "results"},

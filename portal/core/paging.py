@@ -127,6 +127,24 @@ def first_page_if_bad(read: Callable[[str, str], Page[T]], after: str, before: s
         return page
 
 
+def newest_first(statement: sa.Select, id_column: Any, page_size: int, form: Any) -> Page:
+    """A list newest first (by ``id_column``), the page the search form's cursor asks for
+    (``form.after`` / ``form.before``); a cursor the portal did not make gives the first
+    page with a notice (``first_page_if_bad``)."""
+
+    def read(after: str, before: str) -> Page:
+        return keyset_page(
+            statement,
+            (id_column,),
+            page_size=page_size,
+            after=after,
+            before=before,
+            descending=True,
+        )
+
+    return first_page_if_bad(read, form.after.data or "", form.before.data or "")
+
+
 def numbered_page(rows: list[T], number: int, page_size: int) -> Page[T]:
     """Page ``number`` (from 1; one past the last gives the last) of a list read whole."""
     pages = max(1, -(-len(rows) // page_size))

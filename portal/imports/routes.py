@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.auth.models import User
 from portal.core.export import XLSX_MIMETYPE
-from portal.core.paging import Page, first_page_if_bad, keyset_page
+from portal.core.paging import newest_first
 from portal.core.rendering import is_fragment_request, render
 from portal.core.spreadsheets import FileRejected
 from portal.core.sql import locked
@@ -56,17 +56,7 @@ def _list_page(form: ImportUploadForm, status: int = 200):
     if state:
         query = query.where(ImportBatch.state == BatchState(state))
 
-    def read(after: str, before: str) -> Page[ImportBatch]:
-        return keyset_page(
-            query,
-            (ImportBatch.id,),
-            page_size=PAGE_SIZE,
-            after=after,
-            before=before,
-            descending=True,
-        )
-
-    page = first_page_if_bad(read, search.after.data or "", search.before.data or "")
+    page = newest_first(query, ImportBatch.id, PAGE_SIZE, search)
     names: dict[int | None, str] = dict(
         db.session.execute(
             sa.select(User.id, User.display_name).where(

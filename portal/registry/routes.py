@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from portal.auth.models import User
 from portal.core.files import open_private, private_dir
-from portal.core.paging import Page, first_page_if_bad, keyset_page
+from portal.core.paging import newest_first
 from portal.core.rendering import is_fragment_request, render
 from portal.extensions import db
 from portal.jobs.models import Job
@@ -38,17 +38,7 @@ def _extracts_page(form: ExtractUploadForm, status: int = 200):
     if q:
         query = query.where(RegisterExtract.source.icontains(q, autoescape=True))
 
-    def read(after: str, before: str) -> Page[RegisterExtract]:
-        return keyset_page(
-            query,
-            (RegisterExtract.id,),
-            page_size=PAGE_SIZE,
-            after=after,
-            before=before,
-            descending=True,
-        )
-
-    page = first_page_if_bad(read, search.after.data or "", search.before.data or "")
+    page = newest_first(query, RegisterExtract.id, PAGE_SIZE, search)
     names: dict[int | None, str] = dict(
         db.session.execute(
             sa.select(User.id, User.display_name).where(
