@@ -197,9 +197,17 @@ def _assignable(feedback: Feedback) -> list[tuple[Unit, str, bool]]:
     return units
 
 
+# A second submit's answer says so in its address, not only in the session's flashed
+# messages: two answers at once each set the session cookie, and the one the browser
+# keeps last may not be the one that carries the message.
+ALREADY_ANSWERED = "already-answered"
+
+
 @login_required
 def show_feedback(feedback_id: int):
     feedback = _load(feedback_id)
+    if request.args.get("notice") == ALREADY_ANSWERED:
+        flash(_("This answer had already been sent to the citizen."), "info")
     q = (request.args.get("q") or "").strip()[:100]
     persons = None
     if (q or feedback.id_number) and permissions.can_handle(current_user, feedback):
@@ -238,8 +246,10 @@ def answer_feedback(feedback_id: int):
         services.answer(feedback, form.answer.data, current_user, form.answers_seen.data)
     except services.AlreadyAnswered:  # a second submit of the form: the first one's result
         db.session.rollback()
-        flash(_("This answer had already been sent to the citizen."), "info")
-        return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
+        return redirect(
+            url_for("feedback.show_feedback", feedback_id=feedback.id, notice=ALREADY_ANSWERED),
+            303,
+        )
     db.session.commit()
     flash(_("The answer was sent to the citizen."), "success")
     return redirect(url_for("feedback.show_feedback", feedback_id=feedback.id), 303)
