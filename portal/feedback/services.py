@@ -819,7 +819,10 @@ def escalate_overdue(now: datetime | None = None) -> int:
                     {"feedback_id": row.id, "to": target.key, "passed": [u.key for u in passed]}
                 )
     if escalations:
-        db.session.execute(sa.insert(Escalation), escalations)
+        # The table's insert, one executemany: the ORM's bulk insert leaves a None out and
+        # groups the rows by the columns each has, so rows alternating between an area's
+        # unit and a site's were sent in thousands of small batches.
+        db.session.execute(sa.insert(Escalation.__table__), escalations)
     audit.record(
         "feedback.escalate",
         "feedback",
