@@ -389,6 +389,7 @@ def window_start(window: timedelta, now: datetime | None = None) -> datetime:
 
 FEEDBACK = cast(sa.Table, Feedback.__table__)
 RATE_HIT = cast(sa.Table, RateHit.__table__)
+ESCALATION = cast(sa.Table, Escalation.__table__)
 
 
 @dataclass(frozen=True)
@@ -822,7 +823,7 @@ def escalate_overdue(now: datetime | None = None) -> int:
         # The table's insert, one executemany: the ORM's bulk insert leaves a None out and
         # groups the rows by the columns each has, so rows alternating between an area's
         # unit and a site's were sent in thousands of small batches.
-        db.session.execute(sa.insert(Escalation.__table__), escalations)
+        db.session.execute(sa.insert(ESCALATION), escalations)
     audit.record(
         "feedback.escalate",
         "feedback",
