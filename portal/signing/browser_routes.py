@@ -66,16 +66,7 @@ def post_browser_prepare(batch_id: int):
     (base64 DER), their SHA-256, and the prepared document's SHA-256."""
     _require_signer()
     batch = _batch_or_404(batch_id)
-    if not BrowserPrepareForm().validate_on_submit():
-        return _refusal(_("The page has expired: open the sign dialog again."), 400)
-    try:
-        prepared = browser.prepare_batch(batch, current_user)
-    except services.SigningRefused as refused:
-        db.session.commit()  # the refusal's audit event; nothing else was kept
-        return _refusal(str(refused))
-    answer = _prepared_answer(prepared)
-    db.session.commit()
-    return jsonify(answer)
+    return _prepare(lambda: browser.prepare_batch(batch, current_user))
 
 
 @login_required
@@ -84,12 +75,18 @@ def post_browser_prepare_handover(worklist_id: int):
     worklist = _handover_or_404(worklist_id)
     if not permissions.can_sign_handover(current_user, worklist):
         abort(403)
+    return _prepare(lambda: browser.prepare_handover(worklist, current_user))
+
+
+def _prepare(prepare):
+    """The form checked, then ``prepare()``: its answer for the browser, or its refusal
+    (whose audit event is kept; nothing else was)."""
     if not BrowserPrepareForm().validate_on_submit():
         return _refusal(_("The page has expired: open the sign dialog again."), 400)
     try:
-        prepared = browser.prepare_handover(worklist, current_user)
+        prepared = prepare()
     except services.SigningRefused as refused:
-        db.session.commit()  # the refusal's audit event; nothing else was kept
+        db.session.commit()
         return _refusal(str(refused))
     answer = _prepared_answer(prepared)
     db.session.commit()
